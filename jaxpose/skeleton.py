@@ -1,0 +1,114 @@
+"""Skeleton definitions: the Human3.6M 17-joint body used everywhere in jaxpose.
+
+One place holds the joint order, the kinematic tree, the left/right split and
+the five body parts that GFPose masks as a unit.  Every other module imports
+`H36M_17` from here instead of repeating index lists.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Skeleton:
+  """A kinematic tree over named joints.
+
+  Attributes:
+    name: short identifier, stored in checkpoints and caches.
+    joint_names: one name per joint, in array order.
+    parents: parent index per joint, -1 for the root.  Parents come before
+      children, so a single forward pass over joints is a valid FK order.
+    left: indices of joints on the subject's left side.
+    right: indices of the mirrored right-side joints, paired with `left`.
+    parts: body part name -> joint indices; the parts cover every joint once.
+    limb_ends: joints GFPose draws from for "k missing joints" completion.
+  """
+  name: str
+  joint_names: tuple[str, ...]
+  parents: tuple[int, ...]
+  left: tuple[int, ...]
+  right: tuple[int, ...]
+  parts: Mapping[str, tuple[int, ...]]
+  limb_ends: tuple[int, ...] = ()
+
+  def __post_init__(self):
+    n = len(self.joint_names)
+    if len(self.parents) != n:
+      raise ValueError(f"{self.name}: {len(self.parents)} parents for {n} joints")
+    for j, p in enumerate(self.parents):
+      if not (p == -1 and j == 0) and not 0 <= p < j:
+        raise ValueError(
+            f"{self.name}: joint {j} ({self.joint_names[j]}) has parent {p}; "
+            "the root must be joint 0 and parents must precede children")
+    if len(self.left) != len(self.right):
+      raise ValueError(f"{self.name}: left and right joint lists differ in length")
+    covered = sorted(j for part in self.parts.values() for j in part)
+    if covered != list(range(n)):
+      raise ValueError(f"{self.name}: body parts must cover every joint exactly once")
+
+  @property
+  def num_joints(self) -> int:
+    return len(self.joint_names)
+
+  @property
+  def part_names(self) -> tuple[str, ...]:
+    return tuple(self.parts)
+
+  @property
+  def part_of_joint(self) -> np.ndarray:
+    """int array [J]: index into `part_names` of the part holding each joint."""
+    out = np.empty(self.num_joints, dtype=np.int32)
+    for i, joints in enumerate(self.parts.values()):
+      out[list(joints)] = i
+    return out
+
+  @property
+  def part_matrix(self) -> np.ndarray:
+    """float array [num_parts, J]: one-hot membership of joints in parts."""
+    m = np.zeros((len(self.parts), self.num_joints), dtype=np.float32)
+    m[self.part_of_joint, np.arange(self.num_joints)] = 1.0
+    return m
+
+  @property
+  def bones(self) -> tuple[tuple[int, int], ...]:
+    """(child, parent) pairs, one per non-root joint."""
+    return tuple((j, p) for j, p in enumerate(self.parents) if p >= 0)
+
+  @property
+  def flip_permutation(self) -> np.ndarray:
+    """Joint permutation that swaps left and right (for mirror augmentation)."""
+    perm = np.arange(self.num_joints)
+    perm[list(self.left)] = self.right
+    perm[list(self.right)] = self.left
+    return perm
+
+  def index(self, joint_name: str) -> int:
+    try:
+      return self.joint_names.index(joint_name)
+    except ValueError:
+      raise KeyError(f"{self.name} has no joint {joint_name!r}; joints are "
+                     f"{', '.join(self.joint_names)}") from None
+
+
+# Joint order of Human3.6M as used by VideoPose3D and GFPose.
+H36M_17 = Skeleton(
+    name="h36m_17",
+    joint_names=("pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee",
+                 "l_ankle", "spine", "thorax", "neck", "head", "l_shoulder",
+                 "l_elbow", "l_wrist", "r_shoulder", "r_elbow", "r_wrist"),
+    parents=(-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15),
+    left=(4, 5, 6, 11, 12, 13),
+    right=(1, 2, 3, 14, 15, 16),
+    # GFPose's five parts; the order fixes the part index used by masking.
+    parts={
+        "torso": (0, 7, 8, 9, 10),
+        "r_leg": (1, 2, 3),
+        "l_leg": (4, 5, 6),
+        "l_arm": (11, 12, 13),
+        "r_arm": (14, 15, 16),
+    },
+    limb_ends=(2, 3, 5, 6, 12, 13, 15, 16),
+)
