@@ -49,6 +49,12 @@ class Skeleton:
     if covered != list(range(n)):
       raise ValueError(f"{self.name}: body parts must cover every joint exactly once")
 
+  def __hash__(self):
+    # `parts` is a dict, so the generated hash would fail; hashing lets a
+    # Skeleton be a static argument of jax.jit.
+    return hash((self.name, self.joint_names, self.parents, self.left,
+                 self.right, tuple(self.parts.items()), self.limb_ends))
+
   @property
   def num_joints(self) -> int:
     return len(self.joint_names)

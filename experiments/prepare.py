@@ -1,0 +1,48 @@
+r"""Turns a raw BVH tree into a jaxpose mocap cache (.npz).
+
+    python -m experiments.prepare --dataset=bandai \
+        --src=~/.cache/jaxpose-data/dataset --out=caches/bandai.npz
+    python -m experiments.prepare --dataset=cmu \
+        --src=~/.cache/jaxpose-data/IClone-CMU-Mocap --out=caches/cmu.npz
+
+The cache holds Human3.6M 17 joints (mm, Z up), body rotations, clip and
+subject ids and frame rates (see jaxpose/data/protocols.py).  Bad files are
+reported and skipped unless --strict.  The logic lives in
+jaxpose.data.protocols.convert_tree.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from jaxpose.data import protocols
+
+
+def parse_args(argv=None):
+  p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  p.add_argument("--dataset", required=True, choices=sorted(protocols.ARCHIVES))
+  p.add_argument("--src", required=True, help="root of the unpacked BVH tree")
+  p.add_argument("--out", required=True, help="output .npz")
+  p.add_argument("--stride", type=int, default=1, help="keep every N-th frame")
+  p.add_argument("--strict", action="store_true", help="fail on the first bad file")
+  p.add_argument("--workers", type=int, default=None, help="processes (default 2)")
+  p.add_argument("--no_progress", action="store_true")
+  return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+  args = parse_args(argv)
+  arrays, summary = protocols.convert_tree(
+      args.dataset, args.src, stride=args.stride, strict=args.strict,
+      workers=args.workers, progress=not args.no_progress)
+  protocols.save_cache(args.out, arrays)
+  t = time.time()
+  protocols.load_cache(args.out)
+  print(protocols.format_summary(summary))
+  print(f"wrote {args.out}; loading it takes {time.time() - t:.2f} s")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,334 @@
+"""Mocap data on disk: where it lives, tree conversion to caches, named splits.
+
+* Data location: `resolve_data_dir()` (flag, then $JAXPOSE_DATA, then
+  `../shared/data` beside the project root), or None, so tests skip cleanly.
+* `convert_tree` turns a raw BVH tree (as the publishers ship it) into one
+  cache of Human3.6M poses and rotations; `experiments/prepare.py` is its
+  command line.
+* `load_protocol('jaxpose-mocap-v1', cache_dir)` gives the benchmark splits.
+"""
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import pathlib
+import tarfile
+import time
+from typing import Callable, Mapping
+
+import numpy as np
+
+from jaxpose.data import bvh as bvh_lib
+from jaxpose.data import mocap
+
+CACHE_VERSION = 1
+_PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+# The archives of ../shared/data and the raw trees inside them.
+ARCHIVES = {
+    "bandai": "bandai-namco-motion.tar.xz",
+    "cmu": "cmu-mocap-6-subjects.tar.xz",
+}
+
+
+def resolve_data_dir(flag: str | os.PathLike | None = None) -> pathlib.Path | None:
+  """The mocap data directory: `flag`, else $JAXPOSE_DATA, else ../shared/data.
+
+  Returns None when none exists (callers skip or fail with a clear message).
+  """
+  for cand in (flag, os.environ.get("JAXPOSE_DATA"),
+               _PROJECT_ROOT.parent / "shared" / "data"):
+    if cand and pathlib.Path(cand).is_dir():
+      return pathlib.Path(cand)
+  return None
+
+
+def subject_of(dataset: str, path: str | os.PathLike) -> str:
+  """Subject id of a clip from its place in the publisher's tree.
+
+  CMU: the subject folder ('005').  Bandai ships no actor id, so the subject
+  is the release ('bandai-1', 'bandai-2').
+  """
+  parts = pathlib.Path(path).parts
+  if dataset == "cmu":
+    return parts[-2]
+  for p in reversed(parts):
+    if p.startswith("Bandai-Namco-Research-Motiondataset-"):
+      return "bandai-" + p.rsplit("-", 1)[-1]
+  return "bandai"
+
+
+def find_bvh_files(src: str | os.PathLike) -> list[pathlib.Path]:
+  src = pathlib.Path(src)
+  if not src.is_dir():
+    raise FileNotFoundError(f"src: {src} is not a directory")
+  return sorted(p for p in src.rglob("*") if p.suffix.lower() == ".bvh" and p.is_file())
+
+
+def sample_files(dest: str | os.PathLike, *, per_dataset: int = 2,
+                 data_dir: str | os.PathLike | None = None) -> dict | None:
+  """A few real BVH files extracted from the archives (for tests).
+
+  Streams each .tar.xz only up to its first `per_dataset` .bvh members, so
+  this takes seconds; reuses `dest` when already filled.
+
+  Returns:
+    {'bandai': [paths], 'cmu': [paths]}, or None without the data.
+  """
+  data = resolve_data_dir(data_dir)
+  if data is None or not all((data / a).is_file() for a in ARCHIVES.values()):
+    return None
+  dest = pathlib.Path(dest)
+  out = {}
+  for name, archive in ARCHIVES.items():
+    folder = dest / name
+    done = folder / ".complete"
+    if not done.exists():
+      folder.mkdir(parents=True, exist_ok=True)
+      found = 0
+      with tarfile.open(data / archive, "r|xz") as tar:
+        for member in tar:
+          if member.isfile() and member.name.endswith(".bvh"):
+            target = folder / member.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(tar.extractfile(member).read())
+            found += 1
+            if found == per_dataset:
+              break
+      done.touch()
+    out[name] = find_bvh_files(folder)
+  return out
+
+
+# ----------------------------------------------------------------------------
+# Tree conversion
+
+
+def _convert_one(args):
+  """Worker: one file -> (index, payload dict) or (index, error string)."""
+  i, path, rig, stride = args
+  try:
+    clip = mocap.convert_clip(bvh_lib.load_bvh(path), rig, stride=stride)
+  except (bvh_lib.BvhError, KeyError, ValueError, OSError) as e:
+    message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+    return i, f"{type(e).__name__}: {message}"
+  if clip.problems:
+    return i, "failed sanity checks: " + "; ".join(clip.problems)
+  return i, clip
+
+
+def convert_tree(dataset: str, src: str | os.PathLike, *, stride: int = 1,
+                 strict: bool = False, workers: int | None = None,
+                 progress: bool = True, files=None):
+  """Converts every BVH file under `src` with the dataset's rig.
+
+  Args:
+    dataset: 'bandai' or 'cmu' (also the rig name).
+    src: root of the publisher's tree (e.g. the unpacked archive).
+    stride: keep every stride-th frame of each clip.
+    strict: raise on the first bad file instead of skipping it.
+    workers: processes (default: min(2, cpus)); 1 runs in-process.
+    progress: show a tqdm bar.
+    files: explicit file list instead of searching `src`.
+
+  Returns:
+    (arrays, summary): arrays as stored by `save_cache`; summary with files,
+    converted, frames, dropped_nonfinite, skipped [(file, reason)], seconds.
+  """
+  from tqdm import tqdm
+  t0 = time.time()
+  rig = mocap.get_rig(dataset)
+  src = pathlib.Path(src)
+  files = find_bvh_files(src) if files is None else [pathlib.Path(f) for f in files]
+  if not files:
+    raise FileNotFoundError(f"src: no .bvh files under {src}")
+  jobs = [(i, str(f), rig.name, stride) for i, f in enumerate(files)]
+  workers = workers or min(2, os.cpu_count() or 1)
+  results: dict[int, object] = {}
+  bar = tqdm(total=len(files), desc=f"prepare {dataset}", unit="file", disable=not progress)
+  try:
+    if workers > 1:
+      ctx = multiprocessing.get_context("spawn")  # jax is imported: no fork
+      with ctx.Pool(workers) as pool:
+        for i, res in pool.imap_unordered(_convert_one, jobs, chunksize=4):
+          _collect(results, i, res, files, strict)
+          bar.update()
+    else:
+      for job in jobs:
+        i, res = _convert_one(job)
+        _collect(results, i, res, files, strict)
+        bar.update()
+  finally:
+    bar.close()
+  good = [(i, results[i]) for i in sorted(results) if isinstance(results[i], mocap.Clip)]
+  skipped = [(_rel(files[i], src), results[i]) for i in sorted(results)
+             if isinstance(results[i], str)]
+  arrays = _stack(dataset, rig, stride, [(files[i], c) for i, c in good], src)
+  summary = dict(
+      dataset=dataset, files=len(files), converted=len(good),
+      frames=int(arrays["pose17"].shape[0]),
+      dropped_nonfinite=int(sum(c.dropped for _, c in good)),
+      skipped=skipped, seconds=time.time() - t0)
+  return arrays, summary
+
+
+def _rel(path, src):
+  try:
+    return str(pathlib.Path(path).relative_to(src))
+  except ValueError:
+    return str(path)
+
+
+def _collect(results, i, res, files, strict):
+  if strict and isinstance(res, str):
+    raise RuntimeError(f"{files[i]}: {res} (run without --strict to skip bad files)")
+  results[i] = res
+
+
+def _stack(dataset, rig, stride, clips, src):
+  if not clips:
+    raise RuntimeError(f"{dataset}: no file could be converted")
+  rot0 = clips[0][1].rotations
+  for path, c in clips:
+    if c.rotations["names"] != rot0["names"]:
+      raise RuntimeError(f"{path}: body joints differ from the first file's")
+  subjects = sorted({subject_of(dataset, p) for p, _ in clips})
+  n = [c.pose17.shape[0] for _, c in clips]
+  cat = lambda key: np.concatenate([c.rotations[key] for _, c in clips])
+  return dict(
+      version=np.int32(CACHE_VERSION), dataset=np.str_(dataset), rig=np.str_(rig.name),
+      stride=np.int32(stride),
+      pose17=np.concatenate([c.pose17 for _, c in clips]),  # [N, 17, 3] mm, Z up
+      rotvec=cat("rotvec"), root_orient=cat("root_orient"), trans=cat("trans"),
+      clip=np.repeat(np.arange(len(clips), dtype=np.int32), n),
+      frame=np.concatenate([np.arange(k, dtype=np.int32) * stride for k in n]),
+      subject=np.repeat(np.array([subjects.index(subject_of(dataset, p)) for p, _ in clips],
+                                 np.int16), n),
+      subject_names=np.array(subjects),
+      clip_names=np.array([_rel(p, src) for p, _ in clips]),
+      clip_fps=np.array([c.fps for _, c in clips], np.float32),
+      rest_offsets=np.stack([c.rotations["rest_offsets"] for _, c in clips]),  # [C, Jb, 3]
+      parents=rot0["parents"], body_names=np.array(rot0["names"]),
+      root_name=np.str_(rot0["root_name"]),
+  )
+
+
+def save_cache(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]):
+  """Uncompressed .npz, so loading is a read of about 0.5 KB per frame."""
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  np.savez(path, **arrays)
+
+
+def load_cache(path: str | os.PathLike) -> dict:
+  with np.load(path, allow_pickle=False) as f:
+    out = {k: f[k] for k in f.files}
+  if int(out.get("version", -1)) != CACHE_VERSION:
+    raise ValueError(f"{path}: cache version {out.get('version')} != {CACHE_VERSION}; "
+                     "run experiments.prepare again")
+  return out
+
+
+def format_summary(summary: dict) -> str:
+  lines = [f"{summary['dataset']}: {summary['converted']}/{summary['files']} files, "
+           f"{summary['frames']} frames, {summary['dropped_nonfinite']} non-finite "
+           f"frames dropped, {len(summary['skipped'])} skipped, "
+           f"{summary['seconds']:.1f} s"]
+  lines += [f"  skipped {f}: {why}" for f, why in summary["skipped"]]
+  return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------
+# Named protocols
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+  """Clips of one split: per dataset, the subjects kept (None = all)."""
+  sources: Mapping[str, tuple[str, ...] | None]
+  strides: Mapping[str, int]  # frame stride per dataset, of the raw frame rate
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+  name: str
+  splits: Mapping[str, Split]
+  description: str
+
+
+PROTOCOLS = {
+    "jaxpose-mocap-v1": Protocol(
+        name="jaxpose-mocap-v1",
+        splits={
+            # Bandai is 30 fps, CMU 60 fps: both train at 30 fps.
+            "train": Split(sources={"bandai": None, "cmu": ("001", "002", "003", "006")},
+                           strides={"bandai": 1, "cmu": 2}),
+            # Unseen people; every 4th frame of 60 fps (15 fps).
+            "test": Split(sources={"cmu": ("005", "007")}, strides={"cmu": 4}),
+        },
+        description=("train: all Bandai (stride 1 of 30 fps) + CMU 001, 002, 003, "
+                     "006 (stride 2 of 60 fps); test: CMU 005, 007 (stride 4 of "
+                     "60 fps); poses root-relative, mm, Z up."),
+    ),
+}
+
+
+def load_protocol(name: str, cache_dir: str | os.PathLike, *,
+                  add_2d: Callable[[str, dict], Mapping] | None = None) -> dict:
+  """The splits of a named protocol from the caches in `cache_dir`.
+
+  Needs `<cache_dir>/<dataset>.npz` from `experiments.prepare` for each
+  dataset the protocol uses, prepared with a stride that divides the
+  protocol's strides (stride 1 always works).
+
+  Args:
+    name: e.g. 'jaxpose-mocap-v1'.
+    cache_dir: folder with bandai.npz, cmu.npz.
+    add_2d: the hook for 2D inputs: called as add_2d(split_name, split) and
+      its dict is merged into the split (e.g. virtual-camera projections from
+      jaxpose/cameras.py, exact and noisy).
+
+  Returns:
+    {split: dict(pose3d float32 [N, 17, 3] root-relative mm Z up,
+                 pose3d_world [N, 17, 3], dataset [N] str, subject [N] str,
+                 clip [N] str, frame [N] int32)}, plus 'protocol' (description).
+  """
+  if name not in PROTOCOLS:
+    raise ValueError(f"name: unknown protocol {name!r}; known: {sorted(PROTOCOLS)}")
+  proto = PROTOCOLS[name]
+  cache_dir = pathlib.Path(cache_dir)
+  caches = {}
+  out = {"protocol": proto.description}
+  for split_name, split in proto.splits.items():
+    parts = []
+    for dataset, subjects in split.sources.items():
+      if dataset not in caches:
+        path = cache_dir / f"{dataset}.npz"
+        if not path.is_file():
+          raise FileNotFoundError(
+              f"{path} missing: run python -m experiments.prepare --dataset={dataset} "
+              f"--src=<raw tree> --out={path}")
+        caches[dataset] = load_cache(path)
+      c = caches[dataset]
+      stride = split.strides[dataset]
+      if stride % int(c["stride"]):
+        raise ValueError(f"{dataset}.npz was prepared with stride {int(c['stride'])}, "
+                         f"which does not divide the protocol stride {stride}")
+      names = c["subject_names"][c["subject"]]
+      keep = c["frame"] % stride == 0
+      if subjects is not None:
+        missing = set(subjects) - set(c["subject_names"].tolist())
+        if missing:
+          raise ValueError(f"{dataset}.npz lacks subject(s) {sorted(missing)}")
+        keep &= np.isin(names, subjects)
+      pose = c["pose17"][keep]
+      parts.append(dict(pose3d_world=pose, pose3d=pose - pose[:, :1],
+                        dataset=np.full(pose.shape[0], dataset),
+                        subject=names[keep], clip=c["clip_names"][c["clip"][keep]],
+                        frame=c["frame"][keep]))
+    split_out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    if add_2d is not None:
+      split_out.update(add_2d(split_name, split_out))
+    out[split_name] = split_out
+  return out

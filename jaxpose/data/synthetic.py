@@ -1,0 +1,516 @@
+"""Procedural 3D human poses: the embedded default data of jaxpose.
+
+SYNTHETIC DATA.  Nothing here comes from motion capture: poses are built by
+forward kinematics of joint angles drawn around hand-written activity
+templates.  They let every pipeline (training, sampling, metrics, plots) run
+without Human3.6M, and their numbers are only indicative of real data.
+
+Body model (skeleton `jaxpose.skeleton.H36M_17`):
+  * Body frame: x to the subject's left, y forward (facing direction), z up.
+    At rest the subject stands upright with arms hanging, so every bone has
+    a fixed rest direction in its parent's frame (`REST_DIRECTIONS`).
+  * Bone lengths (mm, mean adult, Human3.6M-like): hip offset 130, thigh
+    450, shin 450, pelvis->spine 230, spine->thorax 250, thorax->neck(nose)
+    110, neck->head 115, shoulder offset 150, upper arm 280, forearm 250
+    (`MEAN_BONE_LENGTHS`).  A subject multiplies them by a global scale
+    ~ N(1, 0.05) clipped to [0.88, 1.12] and each bone by its own factor
+    ~ N(1, 0.04) clipped to [0.9, 1.1], shared by left and right.  Mean
+    total height (ankle to head top, standing) is about 1.6 m.
+  * Joint angles (degrees), clipped to anatomical ranges (`JOINT_LIMITS`):
+    hips flexion/abduction/rotation, knees flexion in [0, 150] only (a knee
+    never bends backwards), shoulders flexion/abduction/rotation, elbows
+    flexion in [0, 150] only, lower and upper back flexion/side bend/twist,
+    neck nod and head turn, plus the pelvis pitch and roll.
+  * Global pose: random heading (yaw ~ U[0, 360)) about the vertical axis,
+    pelvis moved by U[-max_offset, max_offset] mm in x and y, and the whole
+    body lifted so the lower ankle touches the floor (z = 0).
+
+Activities (`ACTIVITIES`): standing, walking (gait phase ~ U[0, 2 pi),
+alternating legs and counter-swinging arms), sitting (hips and knees near
+90 degrees, feet on the floor), crouching, reaching (left, right or both
+arms raised forward/up), waving (one arm abducted above the shoulder, elbow
+bent) and bending (trunk pitched forward 30-80 degrees, arms hanging).  Each
+template sets mean angles and spreads; independent Gaussian variation is
+added per pose and angle.
+
+Generation is host-side numpy, vectorised over poses (the only Python loops
+are over the 17 joints in kinematic order and over the activities), seeded
+with `np.random.default_rng(seed)`; 100k poses take well under a second of
+compute.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from jaxpose import cameras as cam_lib
+from jaxpose.checks import check_array, check_positive_int
+from jaxpose.skeleton import H36M_17, Skeleton
+
+ACTIVITIES = ("standing", "walking", "sitting", "crouching", "reaching",
+              "waving", "bending")
+
+
+def _unit(*v):
+  v = np.asarray(v, np.float64)
+  return v / np.linalg.norm(v)
+
+
+# Per child joint of H36M_17: rest direction of the bone (parent -> child)
+# in the parent's frame, and its mean length in mm.  Root row unused.
+REST_DIRECTIONS = np.stack([
+    np.zeros(3),            # 0 pelvis (root)
+    _unit(-1, 0, 0),        # 1 r_hip
+    _unit(0, 0, -1),        # 2 r_knee
+    _unit(0, 0, -1),        # 3 r_ankle
+    _unit(1, 0, 0),         # 4 l_hip
+    _unit(0, 0, -1),        # 5 l_knee
+    _unit(0, 0, -1),        # 6 l_ankle
+    _unit(0, 0, 1),         # 7 spine
+    _unit(0, 0, 1),         # 8 thorax
+    _unit(0, 0.35, 1),      # 9 neck/nose: in front of the spine line
+    _unit(0, -0.25, 1),     # 10 head top
+    _unit(1, 0, -0.1),      # 11 l_shoulder
+    _unit(0, 0, -1),        # 12 l_elbow
+    _unit(0, 0, -1),        # 13 l_wrist
+    _unit(-1, 0, -0.1),     # 14 r_shoulder
+    _unit(0, 0, -1),        # 15 r_elbow
+    _unit(0, 0, -1),        # 16 r_wrist
+])
+MEAN_BONE_LENGTHS = np.array(
+    [0, 130, 450, 450, 130, 450, 450, 230, 250, 110, 115, 150, 280, 250, 150,
+     280, 250], np.float64)
+# Bones that share one variation factor (mirror pairs use the left index).
+_BONE_GROUP = np.array([0, 4, 5, 6, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 11, 12, 13])
+
+# Anatomical ranges in degrees, applied after sampling.
+JOINT_LIMITS = {
+    "root_pitch": (-20, 85), "root_roll": (-15, 15),
+    "spine_flex": (-25, 90), "spine_lat": (-30, 30), "spine_twist": (-40, 40),
+    "neck_flex": (-40, 50), "head_turn": (-70, 70),
+    "hip_flex": (-30, 130), "hip_abd": (-20, 50), "hip_rot": (-35, 35),
+    "knee": (0, 150),
+    "sh_flex": (-50, 180), "sh_abd": (-20, 170), "sh_rot": (-60, 60),
+    "elbow": (0, 150),
+}
+_SIDED = ("hip_flex", "hip_abd", "hip_rot", "knee", "sh_flex", "sh_abd",
+          "sh_rot", "elbow")
+ANGLE_NAMES = tuple(
+    [k for k in JOINT_LIMITS if k not in _SIDED]
+    + [f"{k}_{s}" for k in _SIDED for s in ("l", "r")])
+
+# Standing defaults (mean, std) in degrees, shared by all templates.
+_BASE = {
+    "root_pitch": (0, 3), "root_roll": (0, 2),
+    "spine_flex": (3, 4), "spine_lat": (0, 3), "spine_twist": (0, 5),
+    "neck_flex": (5, 6), "head_turn": (0, 15),
+    "hip_flex": (2, 5), "hip_abd": (5, 3), "hip_rot": (0, 5), "knee": (5, 4),
+    "sh_flex": (5, 10), "sh_abd": (10, 5), "sh_rot": (0, 10), "elbow": (15, 10),
+}
+
+
+# --------------------------------------------------------------------------
+# Activity templates: (rng, n) -> angle arrays [n] in degrees (unclipped).
+
+def _base(rng, n):
+  out = {}
+  for name, (mean, std) in _BASE.items():
+    if name in _SIDED:
+      for s in ("l", "r"):
+        out[f"{name}_{s}"] = mean + std * rng.standard_normal(n)
+    else:
+      out[name] = mean + std * rng.standard_normal(n)
+  return out
+
+
+def _normal(rng, n, mean, std):
+  return mean + std * rng.standard_normal(n)
+
+
+def _standing(rng, n):
+  return _base(rng, n)
+
+
+def _walking(rng, n):
+  a = _base(rng, n)
+  phase = rng.uniform(0, 2 * np.pi, n)
+  stride = rng.uniform(15, 30, n)  # hip swing amplitude
+  for s, shift in (("r", 0.0), ("l", np.pi)):
+    ph = phase + shift
+    a[f"hip_flex_{s}"] = 5 + stride * np.sin(ph) + _normal(rng, n, 0, 3)
+    # The knee flexes most in mid-swing, while the hip travels forward.
+    a[f"knee_{s}"] = (8 + 50 * np.clip(np.cos(ph), 0, None) ** 2
+                      + _normal(rng, n, 0, 4))
+    # Arms swing against the leg of the same side.
+    a[f"sh_flex_{s}"] = -0.8 * stride * np.sin(ph) + _normal(rng, n, 0, 5)
+    a[f"elbow_{s}"] = _normal(rng, n, 20, 8) + 10 * np.clip(-np.sin(ph), 0, None)
+  a["root_pitch"] = _normal(rng, n, 5, 3)
+  return a
+
+
+def _sitting(rng, n):
+  a = _base(rng, n)
+  hip = _normal(rng, n, 90, 8)
+  knee = _normal(rng, n, 90, 12)
+  for s in ("l", "r"):
+    a[f"hip_flex_{s}"] = hip + _normal(rng, n, 0, 5)
+    a[f"knee_{s}"] = knee + _normal(rng, n, 0, 8)
+    a[f"hip_abd_{s}"] = _normal(rng, n, 10, 6)
+    a[f"sh_flex_{s}"] = _normal(rng, n, 25, 15)
+    a[f"elbow_{s}"] = _normal(rng, n, 60, 20)
+  a["root_pitch"] = _normal(rng, n, 0, 6)
+  a["spine_flex"] = _normal(rng, n, 10, 8)
+  return a
+
+
+def _crouching(rng, n):
+  a = _base(rng, n)
+  pitch = _normal(rng, n, 35, 10)
+  for s in ("l", "r"):
+    a[f"hip_flex_{s}"] = pitch + _normal(rng, n, 75, 12)
+    a[f"knee_{s}"] = _normal(rng, n, 125, 10)
+    a[f"hip_abd_{s}"] = _normal(rng, n, 20, 8)
+    # Arms forward, roughly horizontal: keeps the hands off the floor.
+    a[f"sh_flex_{s}"] = _normal(rng, n, 60, 12)
+    a[f"elbow_{s}"] = _normal(rng, n, 30, 15)
+  a["root_pitch"] = pitch
+  a["spine_flex"] = _normal(rng, n, 15, 10)
+  a["neck_flex"] = _normal(rng, n, -15, 8)
+  return a
+
+
+def _reaching(rng, n):
+  a = _base(rng, n)
+  which = rng.integers(0, 3, n)  # 0 left, 1 right, 2 both
+  for s, active in (("l", which != 1), ("r", which != 0)):
+    a[f"sh_flex_{s}"] = np.where(active, rng.uniform(60, 170, n), a[f"sh_flex_{s}"])
+    a[f"sh_abd_{s}"] = np.where(active, rng.uniform(0, 40, n), a[f"sh_abd_{s}"])
+    a[f"elbow_{s}"] = np.where(active, rng.uniform(0, 30, n), a[f"elbow_{s}"])
+  lean = rng.uniform(0, 20, n)
+  a["root_pitch"] = lean
+  for s in ("l", "r"):
+    a[f"hip_flex_{s}"] = lean + _normal(rng, n, 0, 5)
+  a["spine_lat"] = _normal(rng, n, 0, 6)
+  return a
+
+
+def _waving(rng, n):
+  a = _base(rng, n)
+  left = rng.random(n) < 0.5
+  for s, active in (("l", left), ("r", ~left)):
+    a[f"sh_abd_{s}"] = np.where(active, rng.uniform(90, 160, n), a[f"sh_abd_{s}"])
+    a[f"sh_flex_{s}"] = np.where(active, rng.uniform(0, 40, n), a[f"sh_flex_{s}"])
+    a[f"sh_rot_{s}"] = np.where(active, rng.uniform(-30, 30, n), a[f"sh_rot_{s}"])
+    a[f"elbow_{s}"] = np.where(active, rng.uniform(30, 110, n), a[f"elbow_{s}"])
+  return a
+
+
+def _bending(rng, n):
+  a = _base(rng, n)
+  pitch = rng.uniform(30, 80, n)
+  a["root_pitch"] = pitch
+  a["spine_flex"] = rng.uniform(10, 40, n)
+  a["neck_flex"] = _normal(rng, n, -20, 8)
+  for s in ("l", "r"):
+    knee = rng.uniform(0, 30, n)
+    a[f"knee_{s}"] = knee
+    # Hips flex by the pelvis pitch (legs stay near vertical) plus a bit.
+    a[f"hip_flex_{s}"] = pitch + 0.5 * knee + _normal(rng, n, 0, 6)
+    # Arms hang towards the floor.
+    a[f"sh_flex_{s}"] = pitch + a["spine_flex"] + _normal(rng, n, 0, 15)
+    a[f"elbow_{s}"] = _normal(rng, n, 10, 10)
+  return a
+
+
+TEMPLATES: Mapping[str, Callable[[np.random.Generator, int], dict]] = {
+    "standing": _standing, "walking": _walking, "sitting": _sitting,
+    "crouching": _crouching, "reaching": _reaching, "waving": _waving,
+    "bending": _bending,
+}
+
+
+# --------------------------------------------------------------------------
+# Rotations and forward kinematics.
+
+def _rot(axis: int, deg):
+  """Rotation matrices about a body axis.  deg: [N] -> [N, 3, 3]."""
+  a = np.deg2rad(deg)
+  c, s = np.cos(a), np.sin(a)
+  o, z = np.ones_like(a), np.zeros_like(a)
+  if axis == 0:
+    m = [[o, z, z], [z, c, -s], [z, s, c]]
+  elif axis == 1:
+    m = [[c, z, s], [z, o, z], [-s, z, c]]
+  else:
+    m = [[c, -s, z], [s, c, z], [z, z, o]]
+  return np.stack([np.stack(row, -1) for row in m], -2)
+
+
+def _ball(flex, abd, rot, side: float):
+  """Ball joint (hip, shoulder): twist, then flexion, then abduction.
+
+  Flexion rotates a downward bone forward (+y), abduction moves it away from
+  the midline (+x for the left side, -x for the right).
+  """
+  return _rot(1, -side * abd) @ _rot(0, flex) @ _rot(2, side * rot)
+
+
+def clip_angles(angles: Mapping[str, np.ndarray]) -> dict:
+  """Clips angle arrays (degrees) to `JOINT_LIMITS`."""
+  out = {}
+  for name, v in angles.items():
+    base = name[:-2] if name[-2:] in ("_l", "_r") else name
+    lo, hi = JOINT_LIMITS[base]
+    out[name] = np.clip(v, lo, hi)
+  return out
+
+
+def local_rotations(angles: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+  """Per-bone local rotations from clipped angles.  -> [N, 17, 3, 3]."""
+  eye = np.broadcast_to(np.eye(3), (n, 3, 3))
+  rots = [eye] * 17
+  # Pelvis frame: pitch forward is a negative rotation about x (it tips the
+  # up vector towards +y), roll about the facing direction.
+  rots[0] = _rot(0, -angles["root_pitch"]) @ _rot(1, angles["root_roll"])
+  for side, (knee_j, ankle_j, elbow_j, wrist_j) in (
+      ("r", (2, 3, 15, 16)), ("l", (5, 6, 12, 13))):
+    sign = 1.0 if side == "l" else -1.0
+    rots[knee_j] = _ball(angles[f"hip_flex_{side}"], angles[f"hip_abd_{side}"],
+                         angles[f"hip_rot_{side}"], sign)
+    # A knee only flexes: the shin rotates backwards relative to the thigh.
+    rots[ankle_j] = _rot(0, -angles[f"knee_{side}"])
+    rots[elbow_j] = _ball(angles[f"sh_flex_{side}"], angles[f"sh_abd_{side}"],
+                          angles[f"sh_rot_{side}"], sign)
+    # An elbow only flexes: the forearm swings forward/up.
+    rots[wrist_j] = _rot(0, angles[f"elbow_{side}"])
+  half = {k: 0.5 * angles[k] for k in ("spine_flex", "spine_lat", "spine_twist")}
+  back = (_rot(0, -half["spine_flex"]) @ _rot(1, half["spine_lat"])
+          @ _rot(2, half["spine_twist"]))
+  rots[7] = back  # lower back
+  rots[8] = back  # upper back
+  rots[9] = _rot(0, -angles["neck_flex"]) @ _rot(2, angles["head_turn"])
+  return np.stack(rots, axis=1)
+
+
+def forward_kinematics(local_rots, bone_lengths, *, skeleton: Skeleton = H36M_17,
+                       rest_directions=REST_DIRECTIONS):
+  """Joint positions from per-bone local rotations (root at the origin).
+
+  Bone j (parent(j) -> j) has frame G_j = G_parent(j) @ L_j (G_root = L_0)
+  and lies along G_j @ (length_j * rest_direction_j).
+
+  Args:
+    local_rots: local rotation per joint's bone.  # [N, J, 3, 3]
+    bone_lengths: length of the bone ending at each joint, root ignored.  # [N, J]
+    skeleton: kinematic tree.
+    rest_directions: unit rest direction per bone in its parent's frame.  # [J, 3]
+
+  Returns:
+    Joint positions.  # [N, J, 3]
+  """
+  n, num_j = local_rots.shape[:2]
+  frames = [None] * num_j
+  pos = [None] * num_j
+  frames[0] = local_rots[:, 0]
+  pos[0] = np.zeros((n, 3))
+  for j in range(1, num_j):
+    p = skeleton.parents[j]
+    frames[j] = frames[p] @ local_rots[:, j]
+    pos[j] = pos[p] + bone_lengths[:, j, None] * np.einsum(
+        "nij,j->ni", frames[j], rest_directions[j])
+  return np.stack(pos, axis=1)
+
+
+def _sample_skeletons(rng, m):
+  """m subject skeletons: (scale [m], bone lengths [m, 17])."""
+  scale = np.clip(1.0 + 0.05 * rng.standard_normal(m), 0.88, 1.12)
+  factor = np.clip(1.0 + 0.04 * rng.standard_normal((m, 17)), 0.9, 1.1)
+  lengths = MEAN_BONE_LENGTHS * scale[:, None] * factor[:, _BONE_GROUP]
+  return scale, lengths
+
+
+def generate_poses(n: int, *, seed, activities: Sequence[str] = ACTIVITIES,
+                   skeleton: Skeleton = H36M_17, num_subjects: int | None = None,
+                   max_offset: float = 800.0, return_angles: bool = False) -> dict:
+  """Samples `n` synthetic poses (see the module docstring for the model).
+
+  Args:
+    n: number of poses.
+    seed: anything `np.random.default_rng` accepts (int or tuple of ints).
+    activities: subset of `ACTIVITIES`, drawn uniformly per pose.
+    skeleton: must be `H36M_17` (the templates are written for it).
+    num_subjects: when given, draw this many subject skeletons and give each
+      pose one of them (like a capture with a few actors); when None every
+      pose has its own subject.
+    max_offset: half-width in mm of the uniform x/y placement of the pelvis.
+    return_angles: also return the clipped joint angles (degrees).
+
+  Returns:
+    dict with
+      pose3d: world-frame joints, mm, Z up, lower ankle at z = 0.
+        # [N, 17, 3] float32
+      activity: index into `activities`.  # [N] int32
+      subject: subject index.  # [N] int32
+      subject_scale: the subject's global scale.  # [N] float32
+      bone_lengths: sampled length of the bone ending at each joint, mm
+        (0 for the root).  # [N, 17] float32
+      yaw: heading in radians; the body frame's +x (subject's left) is
+        (cos yaw, sin yaw, 0) in the world.  # [N] float32
+      angles (optional): name -> [N] float32 degrees.
+  """
+  n = check_positive_int("n", n)
+  if skeleton != H36M_17:
+    raise ValueError(f"skeleton: only H36M_17 is supported, got {skeleton.name}")
+  activities = tuple(activities)
+  unknown = [a for a in activities if a not in TEMPLATES]
+  if unknown or not activities:
+    raise ValueError(f"activities: unknown {unknown} (or empty); choose from "
+                     f"{ACTIVITIES}")
+  rng = np.random.default_rng(seed)
+
+  activity = rng.integers(0, len(activities), n).astype(np.int32)
+  angles = {name: np.zeros(n) for name in ANGLE_NAMES}
+  for i, name in enumerate(activities):
+    idx = np.flatnonzero(activity == i)
+    if idx.size:
+      for k, v in TEMPLATES[name](rng, idx.size).items():
+        angles[k][idx] = v
+  angles = clip_angles(angles)
+
+  if num_subjects is None:
+    scale, lengths = _sample_skeletons(rng, n)
+    subject = np.arange(n, dtype=np.int32)
+  else:
+    m = check_positive_int("num_subjects", num_subjects)
+    sub_scale, sub_lengths = _sample_skeletons(rng, m)
+    subject = rng.integers(0, m, n).astype(np.int32)
+    scale, lengths = sub_scale[subject], sub_lengths[subject]
+
+  local = local_rotations(angles, n)
+  pose = forward_kinematics(local, lengths, skeleton=skeleton)  # [N, 17, 3]
+
+  # Heading: rotate the body frame about world z.  The body's facing
+  # direction (+y) becomes (-sin yaw, cos yaw, 0).
+  yaw = rng.uniform(0, 2 * np.pi, n)
+  pose = np.einsum("nij,nkj->nki", _rot(2, np.rad2deg(yaw)), pose)
+  offset = rng.uniform(-max_offset, max_offset, (n, 2))
+  ground = np.minimum(pose[:, 3, 2], pose[:, 6, 2])  # lower ankle
+  pose = pose + np.concatenate([offset, -ground[:, None]], -1)[:, None, :]
+
+  out = dict(pose3d=pose.astype(np.float32), activity=activity,
+             subject=subject, subject_scale=scale.astype(np.float32),
+             bone_lengths=lengths.astype(np.float32),
+             yaw=yaw.astype(np.float32))
+  if return_angles:
+    out["angles"] = {k: v.astype(np.float32) for k, v in angles.items()}
+  return out
+
+
+def _noise_kwargs(noise_2d) -> dict | None:
+  if noise_2d is None:
+    return None
+  if isinstance(noise_2d, (int, float)):
+    return dict(sigma_px=float(noise_2d))
+  kw = dict(noise_2d)
+  if "sigma_px" not in kw:
+    raise ValueError("noise_2d: expected a float sigma in pixels or a mapping "
+                     "with sigma_px (and optionally outlier_prob, outlier_px)")
+  return kw
+
+
+def project_split(pose3d_world, cameras, *, seed, noise_2d=None) -> dict:
+  """Views world poses through randomly chosen cameras (one per pose).
+
+  Works for any world-frame poses (mm, Z up) that stand near the origin the
+  cameras look at, e.g. mocap splits after centring their root in x, y.
+
+  Args:
+    pose3d_world: world-frame poses, mm.  # [N, J, 3]
+    cameras: sequence of `jaxpose.cameras.Camera`.
+    seed: seed for the camera choice and the 2D noise.
+    noise_2d: None, a float sigma in pixels, or keyword arguments of
+      `jaxpose.cameras.add_2d_noise`; the clean pixels are then also
+      returned as `pose2d_px_clean`.
+
+  Returns:
+    dict with pose3d_world, pose3d_cam, pose3d (root-relative camera
+    frame), pose2d_px, pose2d (screen-normalised) and camera [N] int32; see
+    `make_lifting_dataset`.
+  """
+  world = np.asarray(pose3d_world, np.float32)
+  check_array("pose3d_world", world, ("N", None, 3))
+  if not cameras:
+    raise ValueError("cameras: expected at least one camera")
+  n = world.shape[0]
+  rng = np.random.default_rng(seed)
+  camera = rng.integers(0, len(cameras), n).astype(np.int32)
+  pose_cam = np.empty_like(world)
+  px = np.empty(world.shape[:-1] + (2,), np.float32)
+  screen = np.empty_like(px)
+  noise_kw = _noise_kwargs(noise_2d)
+  noisy = np.empty_like(px) if noise_kw else px
+  for c, cam in enumerate(cameras):
+    idx = np.flatnonzero(camera == c)
+    if not idx.size:
+      continue
+    pc = cam_lib.world_to_camera(world[idx], cam)
+    pose_cam[idx] = pc
+    px[idx] = cam_lib.project(pc, cam)
+    if noise_kw:
+      noisy[idx] = cam_lib.add_2d_noise(rng, px[idx], **noise_kw)
+    screen[idx] = cam_lib.normalize_screen(noisy[idx], cam.width, cam.height)
+  out = dict(pose3d_world=world, pose3d_cam=pose_cam,
+             pose3d=pose_cam - pose_cam[:, :1], pose2d_px=noisy,
+             pose2d=screen, camera=camera)
+  if noise_kw:
+    out["pose2d_px_clean"] = px
+  return out
+
+
+def make_lifting_dataset(n_train: int, n_test: int, *, seed: int, cameras=None,
+                         noise_2d=None, activities: Sequence[str] = ACTIVITIES,
+                         num_subjects: tuple[int, int] = (5, 2)) -> dict:
+  """A synthetic 2D->3D lifting dataset with held-out test subjects.
+
+  Train and test poses come from independent random streams (seeds
+  (seed, 0) and (seed, 1)), and each split draws its own subject skeletons
+  (Human3.6M-like: 5 training, 2 test subjects by default), so no test
+  subject or pose appears in training.
+
+  Args:
+    n_train, n_test: number of poses per split.
+    seed: base integer seed.
+    cameras: sequence of `Camera`; `jaxpose.cameras.virtual_cameras(4)`
+      when None.
+    noise_2d: optional 2D noise (see `project_split`); the clean pixels are
+      then kept as `pose2d_px_clean`.
+    activities: activities to draw from.
+    num_subjects: (train, test) number of subject skeletons.
+
+  Returns:
+    {'train': split, 'test': split} (only splits, so callers can iterate
+    over the items; `camera` indexes the `cameras` passed in, or
+    `virtual_cameras(4)`); each split holds
+      pose3d_world: world frame, mm.  # [N, 17, 3] float32
+      pose3d_cam: camera frame, mm.  # [N, 17, 3]
+      pose3d: camera frame, root-relative, mm (the 3D target).  # [N, 17, 3]
+      pose2d_px: pixels.  # [N, 17, 2]
+      pose2d: screen-normalised, x in [-1, 1].  # [N, 17, 2]
+      camera, activity, subject: int32 indices.  # [N]
+      subject_scale.  # [N]
+    With the default cameras (5 m away) a standing subject spans about
+    320 px of the 1000 px image, and pose2d values lie within about
+    [-0.9, 0.9].
+  """
+  cameras = cam_lib.virtual_cameras(4) if cameras is None else list(cameras)
+  out = {}
+  for i, (split, n, subjects) in enumerate(
+      (("train", n_train, num_subjects[0]), ("test", n_test, num_subjects[1]))):
+    poses = generate_poses(n, seed=(seed, i), activities=activities,
+                           num_subjects=subjects)
+    out[split] = project_split(poses["pose3d"], cameras, seed=(seed, i, 1),
+                               noise_2d=noise_2d)
+    out[split].update(activity=poses["activity"], subject=poses["subject"],
+                      subject_scale=poses["subject_scale"])
+  return out

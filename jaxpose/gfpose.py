@@ -1,0 +1,150 @@
+"""GFPose as a value: its pose representation, training loss and tasks.
+
+GFPose is one conditional score network; what a run does is decided by the
+condition and the masks alone.  This module holds the pieces that are
+specific to it and nothing generic: the map between millimetre poses and the
+network's vectors, the masked-condition training loss, and the test-time
+tasks as `sampling.Task` values (see WORKSPACE.md "Tasks are data").
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxpose import checks
+from jaxpose import losses
+from jaxpose import masking
+from jaxpose import sampling
+from jaxpose.skeleton import H36M_17, Skeleton
+
+
+@dataclasses.dataclass(frozen=True)
+class Representation:
+  """How poses in millimetres / screen units become network vectors.
+
+  3D: camera-frame, root-relative millimetres, divided by `scale_3d_mm` and
+  multiplied by `data_scale`.  2D: screen-normalised coordinates (see
+  `cameras.normalize_screen`), root-relative when `root_relative_2d`,
+  multiplied by `data_scale` too, so the (u, v) condition and the (x, y) of
+  the pose live at comparable scales for the residual condition `x - c`.
+  """
+  scale_3d_mm: float = 1000.0
+  data_scale: float = 1.0
+  root_relative_2d: bool = True
+  skeleton: Skeleton = H36M_17
+
+  @classmethod
+  def from_config(cls, rep_config) -> "Representation":
+    if rep_config.skeleton != H36M_17.name:
+      raise ValueError(f"representation.skeleton: only {H36M_17.name!r} is "
+                       f"supported, got {rep_config.skeleton!r}")
+    return cls(scale_3d_mm=float(rep_config.scale_3d_mm),
+               data_scale=float(rep_config.data_scale),
+               root_relative_2d=bool(rep_config.root_relative_2d))
+
+  @property
+  def num_joints(self) -> int:
+    return self.skeleton.num_joints
+
+  @property
+  def data_dim(self) -> int:
+    return 3 * self.num_joints
+
+  def pose3d_to_model(self, pose3d_mm):
+    """[..., J, 3] mm -> [..., J, 3] model units (root made relative)."""
+    checks.check_array("pose3d_mm", pose3d_mm, ("...", self.num_joints, 3))
+    pose = pose3d_mm - pose3d_mm[..., :1, :]
+    return pose * (self.data_scale / self.scale_3d_mm)
+
+  def pose3d_from_model(self, pose3d):
+    """[..., J, 3] model units -> [..., J, 3] root-relative mm."""
+    return pose3d * (self.scale_3d_mm / self.data_scale)
+
+  def pose2d_to_model(self, pose2d_screen):
+    """[..., J, 2] screen-normalised -> [..., J, 2] model units."""
+    checks.check_array("pose2d_screen", pose2d_screen, ("...", self.num_joints, 2))
+    if self.root_relative_2d:
+      pose2d_screen = pose2d_screen - pose2d_screen[..., :1, :]
+    return pose2d_screen * self.data_scale
+
+  def to_dict(self) -> dict:
+    return dict(scale_3d_mm=self.scale_3d_mm, data_scale=self.data_scale,
+                root_relative_2d=self.root_relative_2d, skeleton=self.skeleton.name)
+
+
+def flatten(pose):
+  """[B, J, C] -> [B, J*C]."""
+  return pose.reshape(pose.shape[0], -1)
+
+
+def make_loss_fn(apply_fn, sde, mask_config: masking.MaskConfig, *,
+                 eps: float = 1e-5, reduce: str = "sum",
+                 skeleton: Skeleton = H36M_17):
+  """The GFPose training loss as a pure `loss_fn(params, batch, key)`.
+
+  batch: {"pose3d": [B, J, 3], "pose2d": [B, J, 2]} in model units.  The
+  hierarchical mask and the 2D/3D swap are drawn from `key` inside the loss,
+  so they are pure data augmentation and a function of the step key only.
+  """
+
+  def loss_fn(params, batch, key):
+    mask_key, dsm_key = jax.random.split(key)
+    cond, cond_mask = masking.make_condition(
+        mask_key, batch["pose3d"], batch["pose2d"], mask_config, skeleton)
+    x0 = flatten(batch["pose3d"])
+    return losses.dsm_loss(
+        params, x0, (flatten(cond), flatten(cond_mask)), dsm_key,
+        apply_fn=apply_fn, sde=sde, eps=eps, reduce=reduce, train=True)
+
+  return loss_fn
+
+
+# --- Test-time tasks: what is observed, what is masked, where to start. ---
+
+
+def estimation_task(pose2d, *, visible=None) -> sampling.Task:
+  """2D-to-3D estimation: condition on every (visible) joint's 2D position.
+
+  pose2d: [B, J, 2] model units; visible: optional [B, J] in {0, 1}.
+  """
+  checks.check_array("pose2d", pose2d, ("B", None, 2))
+  cond, cond_mask = masking.condition_from_2d(pose2d, visible)
+  batch, joints = pose2d.shape[:2]
+  return sampling.Task(
+      x_init=jnp.zeros((batch, 3 * joints), jnp.float32),
+      cond=(flatten(cond), flatten(cond_mask)))
+
+
+def completion_task(pose3d, visible, *, impute: bool = True) -> sampling.Task:
+  """3D completion: condition on the visible joints and impute them.
+
+  pose3d: [B, J, 3] model units (missing joints may hold anything finite);
+  visible: [B, J] in {0, 1}.
+  """
+  checks.check_array("pose3d", pose3d, ("B", "J", 3))
+  checks.check_array("visible", visible, ("B", "J"))
+  cond, cond_mask = masking.condition_from_3d(pose3d, visible)
+  x0 = flatten(cond)
+  m = flatten(cond_mask)
+  return sampling.Task(
+      x_init=jnp.zeros_like(x0), cond=(x0, m),
+      observed=x0 if impute else None, observed_mask=m if impute else None)
+
+
+def denoising_task(noisy_pose3d, *, t_start: float = 0.05) -> sampling.Task:
+  """Denoising: start from the noisy pose at a small time, unconditionally."""
+  checks.check_array("noisy_pose3d", noisy_pose3d, ("B", None, 3))
+  x = flatten(noisy_pose3d)
+  zeros = jnp.zeros_like(x)
+  return sampling.Task(x_init=x, cond=(zeros, zeros), t_start=t_start,
+                       start_from_prior=False)
+
+
+def generation_task(batch_size: int, num_joints: int = 17) -> sampling.Task:
+  """Unconditional generation: the null condition (all zeros)."""
+  zeros = jnp.zeros((batch_size, 3 * num_joints), jnp.float32)
+  return sampling.Task(x_init=zeros, cond=(zeros, zeros))

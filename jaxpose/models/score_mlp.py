@@ -1,0 +1,215 @@
+"""The GFPose score network: a time- and condition-modulated residual MLP.
+
+Layout (GFPose, Ci et al. 2023; checked against the authors' released model):
+
+  x [B, D] ---------------------------------> Lx ----+
+  t -> sinusoid(time_scale * t) [., E] -> Linear(E, E) + SiLU = temb -> Lt --+
+  c_mask * (x - c) [B, D] -> Linear(D, H) + SiLU = cemb ---------> Lc ----+
+                                      h = Dropout(SiLU(GroupNorm(sum)))
+  num_blocks x { h2 = layer(layer(h)); h = h + h2 }, each layer being
+      Dropout(SiLU(GroupNorm(Lin(h) + Lt(temb) + Lc(cemb))))
+  out = Linear(H, D)(h)   # the epsilon prediction
+
+Every layer has its own time and condition projections (Lt: E -> H,
+Lc: H -> H).  With the paper's sizes (D=51, H=1024, E=512, 2 blocks) this is
+12,504,627 parameters; `cond_dim=0` drops every condition path and leaves
+DPoser's 7,203,379.
+
+The condition is GFPose's residual form: the network never sees c itself but
+`c_mask * (x - c)`, so a masked entry, the z of a 2D condition and the null
+condition (no condition at all) are all the same thing, a zero.
+"""
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from jaxpose import checks
+
+
+def timestep_embedding(t: jax.Array, dim: int, *,
+                       max_period: float = 10000.0) -> jax.Array:
+  """Transformer-style sinusoidal embedding of (already scaled) times.
+
+  Frequencies run geometrically from 1 to 1/max_period over dim // 2 entries;
+  the first half of the output holds the sines, the second the cosines (an odd
+  `dim` gets a zero last entry).
+
+  Args:
+    t: times, any shape `[...]`.
+    dim: embedding width E.
+
+  Returns:
+    `[..., E]` embedding.
+  """
+  half = dim // 2
+  if half < 2:
+    raise ValueError(f"dim: expected an embedding width >= 4, got {dim}")
+  freqs = jnp.exp(-math.log(max_period) / (half - 1) *
+                  jnp.arange(half, dtype=jnp.float32))  # [E/2]
+  angles = jnp.asarray(t, jnp.float32)[..., None] * freqs  # [..., E/2]
+  emb = jnp.concatenate([jnp.sin(angles), jnp.cos(angles)], axis=-1)
+  if dim % 2:
+    emb = jnp.pad(emb, [(0, 0)] * (emb.ndim - 1) + [(0, 1)])
+  return emb
+
+
+class _ModulatedLayer(nnx.Module):
+  """Dropout(SiLU(GroupNorm(Lin(h) + Lt(temb) [+ Lc(cemb)])))."""
+
+  def __init__(self, in_dim: int, hidden: int, embed_dim: int, *,
+               conditional: bool, num_groups: int, dropout: float,
+               rngs: nnx.Rngs):
+    self.lin = nnx.Linear(in_dim, hidden, rngs=rngs)
+    self.lin_t = nnx.Linear(embed_dim, hidden, rngs=rngs)
+    self.lin_c = nnx.Linear(hidden, hidden, rngs=rngs) if conditional else None
+    # epsilon as in torch.nn.GroupNorm, which the reference model uses.
+    self.norm = nnx.GroupNorm(hidden, num_groups=num_groups, epsilon=1e-5,
+                              rngs=rngs)
+    # No rngs stored: dropout randomness arrives with each call, so a merged
+    # module is a pure function of (params, inputs, key).
+    self.dropout = nnx.Dropout(dropout, rngs=None)
+
+  def __call__(self, h, temb, cemb, *, deterministic: bool, rngs):
+    # temb may be [1, H] (one time for the whole batch): it broadcasts.
+    z = self.lin(h) + self.lin_t(temb)  # [B, H]
+    if self.lin_c is not None:
+      z = z + self.lin_c(cemb)
+    z = nnx.silu(self.norm(z))
+    return self.dropout(z, deterministic=deterministic, rngs=rngs)
+
+
+class _ResidualBlock(nnx.Module):
+  """h + layer2(layer1(h))."""
+
+  def __init__(self, hidden: int, embed_dim: int, **layer_kw):
+    self.layer1 = _ModulatedLayer(hidden, hidden, embed_dim, **layer_kw)
+    self.layer2 = _ModulatedLayer(hidden, hidden, embed_dim, **layer_kw)
+
+  def __call__(self, h, temb, cemb, *, deterministic: bool, rngs):
+    h2 = self.layer1(h, temb, cemb, deterministic=deterministic, rngs=rngs)
+    h2 = self.layer2(h2, temb, cemb, deterministic=deterministic, rngs=rngs)
+    return h + h2
+
+
+class ScoreMLP(nnx.Module):
+  """GFPose's conditional epsilon network (and DPoser's, with cond_dim=0).
+
+  Args:
+    data_dim: D, the flattened pose size (17 joints x 3 = 51).
+    cond_dim: 0 for an unconditional network; otherwise the condition has the
+      shape of x (the residual c_mask * (x - c) needs it), so it must equal D.
+    hidden: H, width of the residual stream.
+    embed_dim: E, width of the time embedding.
+    num_blocks: residual blocks after the first layer.
+    dropout: dropout rate after every layer.
+    num_groups: GroupNorm groups (must divide H).
+    time_scale: the embedding sees `time_scale * t` (999 maps t in [0, 1] to
+      the DDPM step range the sinusoid was designed for).
+    rngs: parameter initialisation randomness.
+  """
+
+  def __init__(self, *, data_dim: int = 51, cond_dim: int = 51,
+               hidden: int = 1024, embed_dim: int = 512, num_blocks: int = 2,
+               dropout: float = 0.25, num_groups: int = 32,
+               time_scale: float = 999.0, rngs: nnx.Rngs):
+    self.data_dim = checks.check_positive_int("data_dim", data_dim)
+    if isinstance(cond_dim, bool) or cond_dim not in (0, data_dim):
+      raise ValueError(
+          f"cond_dim: expected 0 (unconditional) or data_dim={data_dim} (the "
+          f"condition c and its mask have the shape of x), got {cond_dim!r}")
+    self.cond_dim = int(cond_dim)
+    self.hidden = checks.check_positive_int("hidden", hidden)
+    self.embed_dim = checks.check_positive_int("embed_dim", embed_dim)
+    num_blocks = int(num_blocks)
+    if num_blocks < 0:
+      raise ValueError(f"num_blocks: expected an int >= 0, got {num_blocks}")
+    self.num_blocks = num_blocks
+    if not 0.0 <= dropout < 1.0:
+      raise ValueError(f"dropout: expected a rate in [0, 1), got {dropout!r}")
+    self.dropout_rate = float(dropout)
+    if hidden % num_groups:
+      raise ValueError(f"num_groups: {num_groups} does not divide "
+                       f"hidden={hidden}")
+    self.time_scale = float(time_scale)
+
+    self.time_embed = nnx.Linear(embed_dim, embed_dim, rngs=rngs)
+    self.cond_embed = (nnx.Linear(cond_dim, hidden, rngs=rngs)
+                       if cond_dim else None)
+    layer_kw = dict(conditional=bool(cond_dim), num_groups=num_groups,
+                    dropout=dropout, rngs=rngs)
+    self.first = _ModulatedLayer(data_dim, hidden, embed_dim, **layer_kw)
+    self.blocks = nnx.List(
+        [_ResidualBlock(hidden, embed_dim, **layer_kw)
+         for _ in range(num_blocks)])
+    self.out = nnx.Linear(hidden, data_dim, rngs=rngs)
+
+  @property
+  def conditional(self) -> bool:
+    return self.cond_dim > 0
+
+  def __call__(self, x: jax.Array, t, cond=None, *,
+               deterministic: bool = True,
+               rngs: nnx.Rngs | None = None) -> jax.Array:
+    """Predicts the noise in x.
+
+    Args:
+      x: `[B, D]` noisy flattened poses.
+      t: diffusion time, a scalar (shared by the batch) or `[B]`.
+      cond: None (the null condition) or a pair `(c [B, D], c_mask [B, D])`;
+        must be None for an unconditional network.
+      deterministic: no dropout when True.
+      rngs: dropout randomness (stream 'dropout'); needed when not
+        deterministic and dropout > 0.
+
+    Returns:
+      `[B, D]` epsilon prediction.
+    """
+    sizes = {}
+    checks.check_array("x", x, ("B", self.data_dim), sizes=sizes)
+    batch = sizes["B"]
+    t = jnp.asarray(t)
+    if t.ndim == 0:
+      # One embedding for the whole batch; broadcasting does the rest, so H
+      # hypotheses sharing a time step pay for a single sinusoid.
+      t_row = t[None]  # [1]
+    elif t.shape == (batch,):
+      t_row = t  # [B]
+    else:
+      raise ValueError(f"t: expected a scalar or shape ({batch},) matching "
+                       f"x's batch, got {t.shape}")
+    if not deterministic and self.dropout_rate > 0 and rngs is None:
+      raise ValueError("rngs: dropout is active (deterministic=False) but no "
+                       "nnx.Rngs with a 'dropout' stream was given")
+
+    temb = timestep_embedding(self.time_scale * t_row, self.embed_dim)
+    temb = nnx.silu(self.time_embed(temb))  # [1 or B, E]
+
+    cemb = None
+    if self.cond_embed is not None:
+      cond_in = self._residual_condition(x, cond, batch)  # [B, D]
+      cemb = nnx.silu(self.cond_embed(cond_in))  # [B, H]
+    elif cond is not None:
+      raise ValueError("cond: this network is unconditional (cond_dim=0); "
+                       "pass cond=None")
+
+    kw = dict(deterministic=deterministic, rngs=rngs)
+    h = self.first(x, temb, cemb, **kw)  # [B, H]
+    for block in self.blocks:
+      h = block(h, temb, cemb, **kw)
+    return self.out(h)  # [B, D]
+
+  def _residual_condition(self, x, cond, batch):
+    if cond is None:
+      return jnp.zeros_like(x)
+    if not isinstance(cond, (tuple, list)) or len(cond) != 2:
+      raise ValueError("cond: expected None or a pair (c [B, D], c_mask "
+                       f"[B, D]), got {type(cond).__name__}")
+    c, c_mask = cond
+    shape = (batch, self.data_dim)
+    checks.check_array("cond[0] (c)", c, shape)
+    checks.check_array("cond[1] (c_mask)", c_mask, shape)
+    return c_mask * (x - c)

@@ -1,0 +1,178 @@
+"""Checkpoints: exact resume, retention, fingerprint guard, corrupt data."""
+import hashlib
+import os
+import pathlib
+
+import jax
+import numpy as np
+import pytest
+
+from jaxpose import checkpoint, parallel, train
+from tests.helpers import toy
+
+FP = {"model": {"name": "toy_mlp", "hidden": toy.HIDDEN}, "sde": "vpsde",
+      "norm": [1.0, 2.0]}
+NUM_STEPS = 6
+BATCH = 16
+
+
+def _setup(seed=0):
+  graphdef, params = toy.make_model(seed)
+  tx = train.make_optimizer(learning_rate=1e-2, warmup_steps=3)
+  step = train.make_train_step(toy.make_loss_fn(graphdef), tx,
+                               ema_max_decay=0.99)
+  return train.init_train_state(params, tx), step, tx
+
+
+def _leaves(state):
+  return [np.asarray(x) for x in jax.tree.leaves(parallel.fetch(state))]
+
+
+def _assert_same(a, b):
+  la, lb = _leaves(a), _leaves(b)
+  assert len(la) == len(lb)
+  for x, y in zip(la, lb):
+    np.testing.assert_array_equal(x, y)  # bitwise
+
+
+def _tree_digest(directory):
+  out = {}
+  for p in sorted(pathlib.Path(directory).rglob("*")):
+    if p.is_file():
+      out[str(p.relative_to(directory))] = hashlib.sha256(
+          p.read_bytes()).hexdigest()
+  return out
+
+
+def test_stop_and_resume_is_exact(tmp_path):
+  key = jax.random.key(42)
+  batch_fn = toy.make_batch_fn(BATCH)
+
+  state, step, _ = _setup()
+  full = train.fit(state, step, batch_fn, key=key, num_steps=NUM_STEPS,
+                   log_every=100)
+
+  ckdir = tmp_path / "ck"
+  state, step, _ = _setup()
+  with checkpoint.Checkpointer(ckdir, fingerprint=FP, save_every=3,
+                               extra={"mean": [0.5]}) as ck:
+    half = train.fit(state, step, batch_fn, key=key,
+                     num_steps=NUM_STEPS // 2, checkpointer=ck)
+  assert int(parallel.fetch(half.step)) == NUM_STEPS // 2
+
+  # A fresh process would rebuild everything from scratch: another init seed
+  # makes sure every leaf comes from the checkpoint.
+  fresh, step, _ = _setup(seed=1)
+  with pytest.raises(AssertionError):
+    _assert_same(fresh, half)
+  with checkpoint.Checkpointer(ckdir, fingerprint=FP, save_every=3) as ck:
+    assert ck.latest_step() == NUM_STEPS // 2
+    restored, extra = ck.restore_or_none(fresh)
+    assert extra == {"mean": [0.5]}
+    _assert_same(restored, half)
+    resumed = train.fit(restored, step, batch_fn, key=key,
+                        num_steps=NUM_STEPS, checkpointer=ck)
+    assert ck.all_steps() == [3, 6]
+  assert int(parallel.fetch(resumed.step)) == NUM_STEPS
+  _assert_same(resumed, full)  # params, EMA params and Adam moments
+
+  # The run did move: without the restore the result would differ.
+  with pytest.raises(AssertionError):
+    _assert_same(half, full)
+
+
+def test_saves_inside_the_loop_survive_donation(tmp_path):
+  """Async saves at steps 2 and 4 while later steps donate the buffers."""
+  key = jax.random.key(1)
+  batch_fn = toy.make_batch_fn(BATCH)
+  state, step, _ = _setup()
+  four = train.fit(state, step, batch_fn, key=key, num_steps=4)
+  state, step, _ = _setup()
+  with checkpoint.Checkpointer(tmp_path, fingerprint=FP, save_every=2,
+                               keep=5) as ck:
+    train.fit(state, step, batch_fn, key=key, num_steps=NUM_STEPS,
+              checkpointer=ck)
+    assert ck.all_steps() == [2, 4, 6]
+    restored, _ = ck.restore_or_none(_setup(seed=3)[0], step=4)
+  _assert_same(restored, four)
+
+
+def test_restore_from_abstract_state_and_empty_dir(tmp_path):
+  state, step, tx = _setup()
+  abstract = jax.eval_shape(lambda: state)
+  with checkpoint.Checkpointer(tmp_path, fingerprint=FP, save_every=1) as ck:
+    assert ck.latest_step() is None
+    assert ck.restore_or_none(abstract) is None
+    ck.save(0, state)
+    ck.wait_until_finished()
+    restored, extra = ck.restore_or_none(abstract)
+  assert extra == {}
+  assert isinstance(restored, train.TrainState)
+  _assert_same(restored, state)
+  assert restored.params["fc1"]["kernel"][...].sharding.is_fully_replicated
+
+
+def test_keep_and_interval(tmp_path):
+  state, _, _ = _setup()
+  with checkpoint.Checkpointer(tmp_path / "a", fingerprint=FP, save_every=1,
+                               keep=2) as ck:
+    for s in range(1, 6):
+      ck.save(s, state)
+    ck.wait_until_finished()
+    assert ck.all_steps() == [4, 5]
+  with checkpoint.Checkpointer(tmp_path / "b", fingerprint=FP, save_every=3,
+                               keep=3) as ck:
+    saved = [s for s in range(1, 8) if ck.save(s, state)]
+    assert saved == [3, 6]
+    assert ck.save(7, state, force=True)
+    ck.wait_until_finished()
+    assert ck.all_steps() == [3, 6, 7]
+
+
+def test_fingerprint_mismatch_is_refused_and_nothing_changes(tmp_path):
+  state, _, _ = _setup()
+  with checkpoint.Checkpointer(tmp_path, fingerprint=FP, save_every=1) as ck:
+    ck.save(1, state)
+  before = _tree_digest(tmp_path)
+  assert "fingerprint.json" in before and any(k.startswith("1/") for k in before)
+
+  other = {"model": {"name": "toy_mlp", "hidden": 32}, "sde": "vpsde",
+           "norm": [1.0, 2.0], "extra_key": True}
+  with pytest.raises(checkpoint.CheckpointMismatchError) as err:
+    checkpoint.Checkpointer(tmp_path, fingerprint=other, save_every=1)
+  msg = str(err.value)
+  assert str(tmp_path) in msg
+  assert "model.hidden: stored 16, requested 32" in msg
+  assert "extra_key: stored '<absent>', requested True" in msg
+  assert "another workdir" in msg
+  assert "sde" not in msg.split("differing keys")[1]  # equal keys not listed
+  assert _tree_digest(tmp_path) == before
+
+  # Tuples and lists are the same JSON: not a mismatch.
+  same = dict(FP, norm=(1.0, 2.0))
+  checkpoint.Checkpointer(tmp_path, fingerprint=same, save_every=1).close()
+
+
+def test_corrupt_checkpoint_gives_clear_error(tmp_path):
+  state, _, _ = _setup()
+  with checkpoint.Checkpointer(tmp_path, fingerprint=FP, save_every=1) as ck:
+    ck.save(1, state)
+  for p in (tmp_path / "1" / "state").rglob("*"):
+    if p.is_file() and p.name != "commit_success.txt":
+      p.write_bytes(b"garbage")
+  with checkpoint.Checkpointer(tmp_path, fingerprint=FP, save_every=1) as ck:
+    with pytest.raises(checkpoint.CheckpointError) as err:
+      ck.restore_or_none(state)
+  assert str(tmp_path) in str(err.value) and "step 1" in str(err.value)
+
+  (tmp_path / "fingerprint.json").write_text("{not json")
+  with pytest.raises(checkpoint.CheckpointError, match="fingerprint.json"):
+    checkpoint.Checkpointer(tmp_path, fingerprint=FP, save_every=1)
+
+
+def test_bad_arguments():
+  with pytest.raises(ValueError, match="JSON"):
+    checkpoint.Checkpointer("unused", fingerprint={"f": object()},
+                            save_every=1)
+  with pytest.raises(ValueError, match="save_every"):
+    checkpoint.Checkpointer("unused", fingerprint={}, save_every=0)

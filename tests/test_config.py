@@ -1,0 +1,68 @@
+"""Configs: every shipped config loads, and unknown keys name the valid ones."""
+import importlib
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from jaxpose import config as config_lib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CONFIGS = sorted(p.stem for p in (ROOT / "experiments" / "configs").glob("*.py")
+                 if p.stem != "__init__")
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_config_has_docstring_with_command_runtime_result(name):
+  module = importlib.import_module(f"experiments.configs.{name}")
+  doc = module.__doc__ or ""
+  assert "python -m experiments." in doc, f"{name}: docstring lacks the command line"
+  assert "runtime" in doc.lower(), f"{name}: docstring lacks the expected runtime"
+  assert "result" in doc.lower(), f"{name}: docstring lacks the expected result"
+  config = module.get_config()
+  assert config.method == "gfpose"
+
+
+def test_unknown_key_message_lists_valid_keys():
+  from experiments.configs import quickstart
+  config = quickstart.get_config()
+  msg = config_lib.unknown_key_message(config, "train.num_step")
+  assert "train.num_step" in msg and "num_steps" in msg and "batch_size" in msg
+  assert config_lib.unknown_key_message(config, "train.num_steps") is None
+  msg = config_lib.unknown_key_message(config, "trian.num_steps")
+  assert "'trian'" in msg and "train" in msg and "model" in msg
+  msg = config_lib.unknown_key_message(config, "seed.x")
+  assert "'seed' is a value" in msg
+
+
+def test_check_overrides_raises_config_error():
+  from experiments.configs import quickstart
+  config = quickstart.get_config()
+  config_lib.check_overrides(config, ["--config.model.hidden=8", "--workdir=x"])
+  with pytest.raises(config_lib.ConfigError, match="valid keys: .*hidden"):
+    config_lib.check_overrides(config, ["--config.model.hiden=8"])
+
+
+def test_cli_unknown_key_exits_with_clear_message(tmp_path):
+  proc = subprocess.run(
+      [sys.executable, "-m", "experiments.main",
+       "--config=experiments/configs/quickstart.py", f"--workdir={tmp_path}",
+       "--config.train.num_step=3"],
+      cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert proc.returncode != 0
+  assert "unknown config key 'train.num_step'" in proc.stderr
+  assert "num_steps" in proc.stderr
+  assert "Traceback" not in proc.stderr
+  assert not (tmp_path / "checkpoints").exists()
+
+
+def test_fingerprint_covers_model_and_sde_only():
+  from experiments.configs import quickstart
+  a = quickstart.get_config()
+  b = quickstart.get_config()
+  b.train.num_steps = 7
+  b.data.n_train = 11
+  assert config_lib.fingerprint(a) == config_lib.fingerprint(b)
+  b.model.hidden = 64
+  assert config_lib.fingerprint(a) != config_lib.fingerprint(b)
