@@ -26,6 +26,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   logging.set_verbosity(logging.INFO)
+  run_lib.quiet_library_logs()
   run_lib.run(_MODE.value, _CONFIG.value, _WORKDIR.value)
 
 

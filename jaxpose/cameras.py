@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxpose import rotations
 from jaxpose.checks import check_array, check_positive_int, check_probability
 
 # Human3.6M-like intrinsics for the virtual cameras: about the mean of the
@@ -366,14 +367,7 @@ def add_2d_noise(rng_or_key, px, *, sigma_px: float, outlier_prob: float = 0.0,
 def quaternion_to_matrix(q):
   """Rotation matrix of a unit quaternion (w, x, y, z).  q: [..., 4] -> [..., 3, 3]."""
   check_array("q", q, ("...", 4))
-  q = np.asarray(q, np.float64)
-  q = q / np.linalg.norm(q, axis=-1, keepdims=True)
-  w, x, y, z = np.moveaxis(q, -1, 0)
-  return np.stack([
-      np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-      np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-      np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-  ], -2)
+  return rotations.quaternion_to_matrix(np.asarray(q, np.float64))
 
 
 def _load_h36m_constants():

@@ -29,10 +29,12 @@ class Representation:
   3D: camera-frame, root-relative millimetres, divided by `scale_3d_mm` and
   multiplied by `data_scale`.  2D: screen-normalised coordinates (see
   `cameras.normalize_screen`), root-relative when `root_relative_2d`,
-  multiplied by `data_scale` too, so the (u, v) condition and the (x, y) of
-  the pose live at comparable scales for the residual condition `x - c`.
+  multiplied by `scale_2d` and `data_scale`, so the (u, v) condition and
+  the (x, y) of the pose live at comparable scales for the residual
+  condition `x - c`.
   """
   scale_3d_mm: float = 1000.0
+  scale_2d: float = 1.0
   data_scale: float = 1.0
   root_relative_2d: bool = True
   skeleton: Skeleton = H36M_17
@@ -43,6 +45,7 @@ class Representation:
       raise ValueError(f"representation.skeleton: only {H36M_17.name!r} is "
                        f"supported, got {rep_config.skeleton!r}")
     return cls(scale_3d_mm=float(rep_config.scale_3d_mm),
+               scale_2d=float(rep_config.scale_2d),
                data_scale=float(rep_config.data_scale),
                root_relative_2d=bool(rep_config.root_relative_2d))
 
@@ -69,10 +72,10 @@ class Representation:
     checks.check_array("pose2d_screen", pose2d_screen, ("...", self.num_joints, 2))
     if self.root_relative_2d:
       pose2d_screen = pose2d_screen - pose2d_screen[..., :1, :]
-    return pose2d_screen * self.data_scale
+    return pose2d_screen * (self.scale_2d * self.data_scale)
 
   def to_dict(self) -> dict:
-    return dict(scale_3d_mm=self.scale_3d_mm, data_scale=self.data_scale,
+    return dict(scale_3d_mm=self.scale_3d_mm, scale_2d=self.scale_2d, data_scale=self.data_scale,
                 root_relative_2d=self.root_relative_2d, skeleton=self.skeleton.name)
 
 

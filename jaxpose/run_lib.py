@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging as logging_std
 import os
 import pathlib
 import tempfile
@@ -40,7 +41,7 @@ from jaxpose import sampling
 from jaxpose import sde as sde_lib
 from jaxpose import train as train_lib
 from jaxpose.data import pipeline
-from jaxpose.data import synthetic
+from jaxpose.data import datasets
 
 MODES = ("train_and_eval", "train", "eval", "sample")
 
@@ -63,20 +64,14 @@ class Experiment:
 
 
 def load_data(config, representation: gfpose.Representation) -> dict:
-  """The configured dataset as splits of numpy arrays.
+  """The configured dataset as splits in model units.
 
   Each split holds `pose3d` [N, J, 3] and `pose2d` [N, J, 2] in model units,
-  `pose3d_mm` [N, J, 3] root-relative millimetres and `pose2d_screen`
-  [N, J, 2] for plots, plus `activity` [N] when the data has it.
+  `pose3d_mm` [N, J, 3] root-relative millimetres, `pose2d_screen` [N, J, 2]
+  for plots, and `activity` [N].
   """
-  data_cfg = config.data
-  if data_cfg.name != "synthetic":
-    raise ValueError(f"data.name: unknown dataset {data_cfg.name!r}; valid: synthetic")
-  raw = synthetic.make_lifting_dataset(
-      int(data_cfg.n_train), int(data_cfg.n_test), seed=int(data_cfg.data_seed),
-      noise_2d=(float(data_cfg.noise_2d_px) or None))
   splits = {}
-  for name, split in raw.items():
+  for name, split in datasets.load(config.data).items():
     pose3d_mm = np.asarray(split["pose3d"], np.float32)
     pose2d = np.asarray(split["pose2d"], np.float32)
     splits[name] = dict(
@@ -84,7 +79,7 @@ def load_data(config, representation: gfpose.Representation) -> dict:
         pose2d=np.asarray(representation.pose2d_to_model(pose2d), np.float32),
         pose3d_mm=pose3d_mm - pose3d_mm[:, :1],
         pose2d_screen=pose2d,
-        activity=np.asarray(split.get("activity", np.zeros(len(pose3d_mm))), np.int32))
+        activity=np.asarray(split["activity"], np.int32))
   return splits
 
 
@@ -252,7 +247,7 @@ def evaluate(config, workdir: str, *, exp: Experiment | None = None) -> dict:
   results = estimation_metrics(hyps_mm, gt_mm)
   results.update(task="estimate", sampler=e.sampler, sampler_steps=int(e.num_steps),
                  train_step=step, sampling_seconds=round(seconds, 2),
-                 data="synthetic (procedural poses, virtual cameras)")
+                 data=config.data.name)
   _write_json_atomic(os.path.join(workdir, "metrics.json"), results)
   print(format_table(results))
   _plot_examples(config, exp, test, hyps_mm, os.path.join(workdir, "hypotheses.png"))
@@ -313,6 +308,20 @@ def _write_json_atomic(path: str, obj) -> None:
     if os.path.exists(tmp):
       os.remove(tmp)
     raise
+
+
+class _DropLibraryInfo(logging_std.Filter):
+  """Keeps orbax's per-save INFO chatter out of the training log."""
+
+  def filter(self, record):
+    return record.levelno >= logging_std.WARNING or "orbax" not in record.pathname
+
+
+def quiet_library_logs():
+  """Hides INFO records of checkpointing internals (warnings still show)."""
+  handler = logging.get_absl_handler()
+  if not any(isinstance(f, _DropLibraryInfo) for f in handler.filters):
+    handler.addFilter(_DropLibraryInfo())
 
 
 def run(mode: str, config, workdir: str):

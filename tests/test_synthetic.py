@@ -15,7 +15,7 @@ def poses():
 
 
 def _body_frame(out):
-  """Undo the heading so the body frame is x left, y forward, z up."""
+  """Undo the heading so the body frame is x right, y forward, z up."""
   p = out["pose3d"].astype(np.float64)
   p = p - p[:, :1]
   c, s = np.cos(out["yaw"]), np.sin(out["yaw"])
@@ -61,10 +61,23 @@ def test_left_is_left(poses):
   b = _body_frame(poses)
   # Hips relative to the pelvis (the origin), shoulders to the thorax.
   thorax = b[:, H36M_17.index("thorax"), 0]
-  assert np.all(b[:, H36M_17.index("l_hip"), 0] > 50)
-  assert np.all(b[:, H36M_17.index("r_hip"), 0] < -50)
-  assert np.all(b[:, H36M_17.index("l_shoulder"), 0] - thorax > 50)
-  assert np.all(b[:, H36M_17.index("r_shoulder"), 0] - thorax < -50)
+  assert np.all(b[:, H36M_17.index("l_hip"), 0] < -50)
+  assert np.all(b[:, H36M_17.index("r_hip"), 0] > 50)
+  assert np.all(b[:, H36M_17.index("l_shoulder"), 0] - thorax < -50)
+  assert np.all(b[:, H36M_17.index("r_shoulder"), 0] - thorax > 50)
+
+
+def test_handedness_matches_a_real_body(poses):
+  # For a real person (right-handed world, Z up) the facing direction is
+  # (left - right) x up, and bent knees point that way.  A mirrored body
+  # would have them point backwards.
+  p = poses["pose3d"].astype(np.float64)
+  forward = np.cross(p[:, 4] - p[:, 1], np.array([0.0, 0.0, 1.0]))
+  bent = (poses["angles"]["knee_l"] > 30) & (poses["angles"]["knee_r"] > 30)
+  assert bent.sum() > 100
+  for hip, knee, ankle in ((1, 2, 3), (4, 5, 6)):
+    knee_out = p[bent, knee] - 0.5 * (p[bent, hip] + p[bent, ankle])
+    assert np.mean(np.einsum("ni,ni->n", knee_out, forward[bent]) > 0) > 0.95
 
 
 def test_feet_on_ground_and_below_head(poses):
@@ -84,11 +97,11 @@ def test_knees_never_bend_backwards(poses):
   for hip, knee, ankle in ((1, 2, 3), (4, 5, 6)):
     thigh, shin = p[:, knee] - p[:, hip], p[:, ankle] - p[:, knee]
     # Flexion turns the shin backwards about the thigh's lateral axis, so the
-    # cross product points to the subject's right (negative on `lateral`).
+    # cross product points to the subject's left (positive on `lateral`).
     sign = np.einsum("ni,ni->n", np.cross(thigh, shin), lateral)
     scale = (np.linalg.norm(thigh, axis=1) * np.linalg.norm(shin, axis=1)
              * np.linalg.norm(lateral, axis=1))
-    assert np.all(sign / scale < 1e-5)
+    assert np.all(sign / scale > -1e-5)
   for name in ("knee_l", "knee_r", "elbow_l", "elbow_r"):
     a = poses["angles"][name]
     assert a.min() >= 0 and a.max() <= 150

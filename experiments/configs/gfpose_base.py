@@ -31,6 +31,7 @@ def get_config():
       # 2D condition: screen-normalised pixels ([-1, 1] across the width),
       # made root-relative so the lifter sees the body's shape.
       root_relative_2d=True,
+      scale_2d=1.0,
       data_scale=1.0,
   ))
 

@@ -6,8 +6,11 @@ templates.  They let every pipeline (training, sampling, metrics, plots) run
 without Human3.6M, and their numbers are only indicative of real data.
 
 Body model (skeleton `jaxpose.skeleton.H36M_17`):
-  * Body frame: x to the subject's left, y forward (facing direction), z up.
-    At rest the subject stands upright with arms hanging, so every bone has
+  * Templates and `REST_DIRECTIONS` are written in a frame with x to the
+    subject's left, y forward (facing direction), z up: a mirror image.
+    `generate_poses` negates x after forward kinematics, so the poses it
+    returns are correctly handed (x to the subject's right, y forward, z
+    up), like real motion capture.  At rest the subject stands upright with arms hanging, so every bone has
     a fixed rest direction in its parent's frame (`REST_DIRECTIONS`).
   * Bone lengths (mm, mean adult, Human3.6M-like): hip offset 130, thigh
     450, shin 450, pelvis->spine 230, spine->thorax 250, thorax->neck(nose)
@@ -355,7 +358,7 @@ def generate_poses(n: int, *, seed, activities: Sequence[str] = ACTIVITIES,
       subject_scale: the subject's global scale.  # [N] float32
       bone_lengths: sampled length of the bone ending at each joint, mm
         (0 for the root).  # [N, 17] float32
-      yaw: heading in radians; the body frame's +x (subject's left) is
+      yaw: heading in radians; the body frame's +x (subject's right) is
         (cos yaw, sin yaw, 0) in the world.  # [N] float32
       angles (optional): name -> [N] float32 degrees.
   """
@@ -389,6 +392,9 @@ def generate_poses(n: int, *, seed, activities: Sequence[str] = ACTIVITIES,
 
   local = local_rotations(angles, n)
   pose = forward_kinematics(local, lengths, skeleton=skeleton)  # [N, 17, 3]
+  # The template frame has x to the subject's left, which makes a mirrored
+  # person; flipping x gives a real (right-handed) body with x to the right.
+  pose[..., 0] = -pose[..., 0]
 
   # Heading: rotate the body frame about world z.  The body's facing
   # direction (+y) becomes (-sin yaw, cos yaw, 0).

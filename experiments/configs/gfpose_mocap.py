@@ -1,0 +1,75 @@
+"""GFPose on real motion capture: the jaxpose-mocap v1 protocol.
+
+Train on all Bandai-Namco clips plus CMU subjects 001, 002, 003, 006; test
+on CMU subjects 005 and 007 (people never seen in training).  3D poses are
+viewed by the four published Human3.6M cameras (subject S1's session; pelvis
+on the optical axis at 5 m; Human3.6M lens distortion applied); see
+jaxpose/data/mocap_lifting.py for every choice.
+
+Commands (unpack the archives first, see the data README):
+  python -m experiments.prepare --dataset=bandai \
+      --src=~/.cache/jaxpose-data/dataset --out=caches/bandai.npz
+  python -m experiments.prepare --dataset=cmu \
+      --src=~/.cache/jaxpose-data/IClone-CMU-Mocap --out=caches/cmu.npz
+  python -m experiments.main --config=experiments/configs/gfpose_mocap.py \
+      --workdir=runs/gfpose_mocap --config.data.cache_dir=caches
+  # noisy 2D at test time (sigma 5 px, 5% outliers of up to 100 px):
+  python -m experiments.main --config=experiments/configs/gfpose_mocap.py \
+      --workdir=runs/gfpose_mocap --config.data.cache_dir=caches \
+      --config.data.test_2d=noisy --mode=eval
+  # the paper's model size and schedule, every protocol frame (accelerator):
+  python -m experiments.main --config=experiments/configs/gfpose_mocap.py:paper \
+      --workdir=runs/gfpose_mocap_paper --config.data.cache_dir=caches
+
+Variants (the text after ':' in --config):
+  small (default): for 2 CPU cores.  Training frames every 4th protocol
+    frame (7.5 fps, about 107k frames of the 424k); MLP width 512; 20k steps
+    of batch 256.  Loading the data takes about 2 s (6 s with every frame).
+    Expected runtime on 2 CPU cores: about 30 to 35 minutes of training
+    (measured: 10 to 11 steps/s over the first 300 steps on 2 busy cores;
+    the whole run is to be measured), a minute or two to evaluate 500 test
+    rows x 10 hypotheses (to be measured).
+  paper: gfpose_base sizes (width 1024, batch 1000, 200k steps) on every
+    protocol frame; meant for an accelerator.
+
+Expected result: to be measured (best-of-10 MPJPE on the CMU test subjects,
+exact and noisy 2D).
+"""
+from experiments.configs import gfpose_base
+
+VARIANTS = ("small", "paper")
+
+
+def get_config(variant: str = "small"):
+  if variant not in VARIANTS:
+    raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
+  c = gfpose_base.get_config()
+  c.data = dict(
+      name="mocap",
+      # Folder with bandai.npz and cmu.npz from experiments.prepare; empty:
+      # <project>/caches, then $JAXPOSE_DATA (or ../shared/data) and its
+      # caches/ subfolder.
+      cache_dir="",
+      data_seed=1234,
+      # Multiples of the protocol's strides (train: Bandai 1 of 30 fps, CMU
+      # 2 of 60 fps; test: CMU 4 of 60 fps); 1 is the protocol itself.
+      train_stride=1, test_stride=1,
+      max_train=0, max_test=0,  # caps, 0 = none
+      # Which 2D is the model's input: 'exact' or 'noisy'.
+      train_2d="exact", test_2d="exact",
+      # Cameras: published Human3.6M cameras of this subject's session.
+      camera_subject="S1", distance_mm=5000.0, distort=True,
+      train_cameras="random", test_cameras="all",
+      # 2D noise model: Gaussian per axis, plus per-keypoint outliers
+      # uniform in [-outlier_px, outlier_px]^2.
+      noise_sigma_px=5.0, noise_outlier_prob=0.05, noise_outlier_px=100.0,
+  )
+  if variant == "small":
+    c.model.update(hidden=512, embed_dim=128, num_blocks=2, dropout=0.0)
+    c.data.update(train_stride=4)
+    c.train.update(num_steps=20_000, batch_size=256, learning_rate=1e-3,
+                   warmup_steps=500, ema_decay=0.999, log_every=500,
+                   ckpt_every=2000)
+    c.eval.update(num_steps=200, num_hypotheses=10, num_poses=500,
+                  batch_poses=100)
+  return c

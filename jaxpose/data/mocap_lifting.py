@@ -1,0 +1,339 @@
+"""2D inputs for the jaxpose-mocap v1 protocol: real 3D poses seen by cameras.
+
+`protocols.load_protocol('jaxpose-mocap-v1', ...)` gives world-frame 3D
+poses (Human3.6M 17 joints, mm, Z up).  This module views them through the
+four published Human3.6M cameras and returns the lifting splits of the
+datasets contract (`jaxpose/data/datasets.py`, dataset name "mocap").
+
+Camera placement (stated, all configurable through `LiftingOptions`):
+  * Cameras: `jaxpose.cameras.h36m_cameras('S1')`, i.e. the published
+    Human3.6M intrinsics (focal length, principal point, distortion, image
+    size) *and* orientations of subject S1's session: four viewpoints around
+    the capture area at about 90 degrees apart in azimuth, looking 11 to 16
+    degrees down from about 1.5 m height.
+  * Placement: each pose is translated (never rotated) so that its pelvis
+    lies on the camera's optical axis at depth `distance_mm` = 5000 mm
+    (Human3.6M's cameras are 4.2 to 5.5 m from the centre of the capture
+    area).  The subject keeps the heading it had in the capture, so the four
+    cameras see it from four sides.  This is exactly
+    `cameras.place_in_front` followed by `cameras.world_to_camera`, computed
+    root-relative for float32 accuracy.
+  * Projection: pinhole plus the published Human3.6M lens distortion
+    (`distort=True`, as the Human3.6M 2D ground truth), then VideoPose3D
+    screen normalisation.
+  * Exact 2D: that projection.  Noisy 2D: `cameras.add_2d_noise` with
+    Gaussian noise sigma_px = 5 px per axis; with probability
+    outlier_prob = 0.05 per keypoint the offset is instead uniform in
+    [-100, 100]^2 px (outlier_px = 100).
+  * Camera per frame: training frames get one camera each, drawn uniformly
+    with a seeded generator (`train_cameras='random'`); test frames are seen
+    by all four cameras (`test_cameras='all'`, 4 rows per frame, frame-major
+    with the camera index fastest).
+
+Seeds: split s (train 0, test 1) draws its cameras from
+`default_rng((seed, s, 0))` and its 2D noise from `default_rng((seed, s, 1))`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import pathlib
+import zlib
+from typing import Mapping
+
+import numpy as np
+
+from jaxpose import cameras as cam_lib
+from jaxpose.checks import check_array, check_positive_int, check_probability
+from jaxpose.data import protocols
+
+PROTOCOL = "jaxpose-mocap-v1"
+CACHE_FILES = ("bandai.npz", "cmu.npz")
+CAMERA_MODES = ("random", "all")
+INPUTS_2D = ("exact", "noisy")
+_SPLIT_IDS = {"train": 0, "test": 1}
+
+
+@dataclasses.dataclass(frozen=True)
+class LiftingOptions:
+  """How 3D mocap poses become 2D inputs (see the module docstring).
+
+  Attributes:
+    camera_subject: Human3.6M subject whose published cameras are used.
+    distance_mm: depth of the pelvis on the optical axis, mm.
+    distort: apply the published Human3.6M lens distortion.
+    sigma_px: Gaussian 2D noise per axis, pixels.
+    outlier_prob: per-keypoint probability of an outlier.
+    outlier_px: half-width of the uniform outlier offset, pixels.
+    train_cameras: 'random' (one seeded camera per frame) or 'all'.
+    test_cameras: 'all' (every frame from every camera) or 'random'; used
+      for every split other than 'train'.
+    seed: base seed of camera choice and noise.
+  """
+  camera_subject: str = "S1"
+  distance_mm: float = 5000.0
+  distort: bool = True
+  sigma_px: float = 5.0
+  outlier_prob: float = 0.05
+  outlier_px: float = 100.0
+  train_cameras: str = "random"
+  test_cameras: str = "all"
+  seed: int = 0
+
+  def __post_init__(self):
+    for name in ("train_cameras", "test_cameras"):
+      if getattr(self, name) not in CAMERA_MODES:
+        raise ValueError(f"{name}: expected one of {CAMERA_MODES}, got "
+                         f"{getattr(self, name)!r}")
+    if not self.distance_mm > 0:
+      raise ValueError(f"distance_mm: expected > 0, got {self.distance_mm}")
+    if self.sigma_px < 0 or self.outlier_px < 0:
+      raise ValueError(f"sigma_px, outlier_px: expected >= 0, got {self.sigma_px}, "
+                       f"{self.outlier_px}")
+    check_probability("outlier_prob", self.outlier_prob)
+
+  @classmethod
+  def from_config(cls, data_config) -> "LiftingOptions":
+    """Options from a data config; missing keys keep their defaults."""
+    get = lambda key, default: data_config.get(key, default)
+    d = cls()
+    return cls(
+        camera_subject=str(get("camera_subject", d.camera_subject)),
+        distance_mm=float(get("distance_mm", d.distance_mm)),
+        distort=bool(get("distort", d.distort)),
+        sigma_px=float(get("noise_sigma_px", d.sigma_px)),
+        outlier_prob=float(get("noise_outlier_prob", d.outlier_prob)),
+        outlier_px=float(get("noise_outlier_px", d.outlier_px)),
+        train_cameras=str(get("train_cameras", d.train_cameras)),
+        test_cameras=str(get("test_cameras", d.test_cameras)),
+        seed=int(get("data_seed", d.seed)))
+
+
+@functools.lru_cache(maxsize=None)
+def protocol_cameras(camera_subject: str = "S1") -> tuple[cam_lib.Camera, ...]:
+  """The four published Human3.6M cameras of `camera_subject`."""
+  return tuple(cam_lib.h36m_cameras(camera_subject))
+
+
+def view_poses(pose3d_world, camera, cams, *, distance_mm: float = 5000.0,
+               distort: bool = True) -> dict:
+  """Views each world pose from its camera, pelvis on the optical axis.
+
+  Args:
+    pose3d_world: world-frame poses, mm, Z up.  # [N, J, 3]
+    camera: index into `cams` per pose.  # [N] int
+    cams: sequence of `jaxpose.cameras.Camera`.
+    distance_mm: pelvis depth in the camera frame, mm.
+    distort: apply each camera's lens distortion.
+
+  Returns:
+    dict with
+      pose3d: camera frame, root-relative, mm.  # [N, J, 3] float32
+      pose2d_px: pixels.  # [N, J, 2] float32
+      pose2d: screen-normalised pixels.  # [N, J, 2] float32
+  """
+  world = np.asarray(pose3d_world, np.float32)
+  check_array("pose3d_world", world, ("N", "J", 3))
+  camera = np.asarray(camera)
+  check_array("camera", camera, (world.shape[0],))
+  if camera.size and (camera.min() < 0 or camera.max() >= len(cams)):
+    raise ValueError(f"camera: indices must lie in [0, {len(cams)}), got "
+                     f"[{camera.min()}, {camera.max()}]")
+  rel = world - world[:, :1]  # [N, J, 3]
+  pose3d = np.empty_like(rel)
+  px = np.empty(rel.shape[:-1] + (2,), np.float32)
+  screen = np.empty_like(px)
+  # A loop over the (four) cameras, each handling all of its poses at once.
+  for c, cam in enumerate(cams):
+    idx = np.flatnonzero(camera == c)
+    if not idx.size:
+      continue
+    # R (X - t) with X = rel + t + D * R[2] (place_in_front) is R rel + (0, 0, D).
+    cam_rel = np.einsum("ij,nkj->nki", cam.R, rel[idx]).astype(np.float32)
+    pose3d[idx] = cam_rel
+    depth = np.asarray([0.0, 0.0, distance_mm], np.float32)
+    px[idx] = cam_lib.project(cam_rel + depth, cam, distort=distort)
+    screen[idx] = cam_lib.normalize_screen(px[idx], cam.width, cam.height)
+  return dict(pose3d=pose3d, pose2d_px=px, pose2d=screen)
+
+
+def _split_id(split_name: str) -> int:
+  return _SPLIT_IDS.get(split_name, zlib.crc32(split_name.encode()) + 2)
+
+
+def add_2d(split_name: str, split: Mapping[str, np.ndarray], *,
+           options: LiftingOptions = LiftingOptions()) -> dict:
+  """The 2D side of a protocol split; usable as `load_protocol`'s `add_2d`.
+
+  For other options: `functools.partial(add_2d, options=LiftingOptions(...))`.
+
+  Args:
+    split_name: 'train' uses `options.train_cameras`, any other split
+      `options.test_cameras`.
+    split: a split of `protocols.load_protocol` (needs `pose3d_world`
+      [N, 17, 3] world mm, Z up; other per-frame fields are carried along).
+    options: cameras, placement, noise and seed.
+
+  Returns:
+    dict of fields to merge into the split (with 'all' cameras every
+    per-frame field of `split` is repeated, one row per frame and camera):
+      pose3d: camera frame, root-relative, mm.  # [M, 17, 3]
+      pose2d_px, pose2d_px_noisy: exact and noisy pixels.  # [M, 17, 2]
+      pose2d_exact, pose2d_noisy: screen-normalised.  # [M, 17, 2]
+      pose2d: same array as pose2d_exact.  # [M, 17, 2]
+      camera: index into `protocol_cameras(options.camera_subject)`.  # [M]
+  """
+  world = np.asarray(split["pose3d_world"], np.float32)
+  check_array("split['pose3d_world']", world, ("N", "J", 3))
+  n = world.shape[0]
+  cams = protocol_cameras(options.camera_subject)
+  sid = _split_id(split_name)
+  mode = options.train_cameras if split_name == "train" else options.test_cameras
+  out = {}
+  if mode == "all":
+    rows = np.repeat(np.arange(n), len(cams))
+    camera = np.tile(np.arange(len(cams), dtype=np.int32), n)
+    out.update({k: np.asarray(v)[rows] for k, v in split.items()
+                if np.ndim(v) and len(v) == n})
+    world = world[rows]
+  else:
+    camera = np.random.default_rng((options.seed, sid, 0)).integers(
+        0, len(cams), n).astype(np.int32)
+  viewed = view_poses(world, camera, cams, distance_mm=options.distance_mm,
+                      distort=options.distort)
+  noisy_px = cam_lib.add_2d_noise(
+      np.random.default_rng((options.seed, sid, 1)), viewed["pose2d_px"],
+      sigma_px=options.sigma_px, outlier_prob=options.outlier_prob,
+      outlier_px=options.outlier_px)
+  # Every camera of a protocol set shares one image width, and the screen
+  # normalisation depends on the camera only through (width, height).
+  noisy = np.empty_like(noisy_px)
+  for c, cam in enumerate(cams):
+    idx = camera == c
+    noisy[idx] = cam_lib.normalize_screen(noisy_px[idx], cam.width, cam.height)
+  out.update(pose3d=viewed["pose3d"], pose2d_px=viewed["pose2d_px"],
+             pose2d_px_noisy=noisy_px, pose2d_exact=viewed["pose2d"],
+             pose2d_noisy=noisy, pose2d=viewed["pose2d"], camera=camera)
+  return out
+
+
+# ----------------------------------------------------------------------------
+# The "mocap" dataset
+
+
+def _prepare_commands(cache_dir: pathlib.Path) -> str:
+  return "\n".join(
+      f"  python -m experiments.prepare --dataset={d} --src={src} "
+      f"--out={cache_dir / (d + '.npz')}"
+      for d, src in (("bandai", "~/.cache/jaxpose-data/dataset"),
+                     ("cmu", "~/.cache/jaxpose-data/IClone-CMU-Mocap")))
+
+
+def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> pathlib.Path:
+  """The folder holding bandai.npz and cmu.npz.
+
+  `cache_dir` when given; else the first of `<project>/caches`,
+  `<data dir>` and `<data dir>/caches` (data dir: `protocols.resolve_data_dir`,
+  i.e. $JAXPOSE_DATA or ../shared/data) that holds both caches.
+
+  Raises:
+    FileNotFoundError: naming the folders searched and printing the two
+      `experiments.prepare` commands that make the caches.
+  """
+  if cache_dir:
+    candidates = [pathlib.Path(cache_dir).expanduser()]
+  else:
+    candidates = [protocols._PROJECT_ROOT / "caches"]
+    data = protocols.resolve_data_dir()
+    if data is not None:
+      candidates += [data, data / "caches"]
+  for cand in candidates:
+    if all((cand / f).is_file() for f in CACHE_FILES):
+      return cand
+  searched = ", ".join(str(c) for c in candidates)
+  raise FileNotFoundError(
+      f"data.cache_dir: no {' and '.join(CACHE_FILES)} in {searched}. Unpack "
+      "the archives (see the data README) and make the caches with\n"
+      + _prepare_commands(candidates[0])
+      + "\nthen pass --config.data.cache_dir=<that folder> (or set JAXPOSE_DATA).")
+
+
+def _subsample(split: dict, keep: np.ndarray) -> dict:
+  return {k: v[keep] for k, v in split.items()}
+
+
+def _stride_mask(split_name: str, split: dict, multiple: int) -> np.ndarray:
+  """Frames on every `multiple`-th step of the protocol's own stride."""
+  strides = protocols.PROTOCOLS[PROTOCOL].splits[split_name].strides
+  per_frame = np.ones(len(split["frame"]), np.int64)
+  for dataset, stride in strides.items():
+    per_frame[split["dataset"] == dataset] = stride
+  return split["frame"] % (per_frame * multiple) == 0
+
+
+def _even(n: int, cap: int) -> np.ndarray:
+  """`cap` evenly spaced indices of range(n) (all of them when cap >= n)."""
+  if cap <= 0 or cap >= n:
+    return np.arange(n)
+  return np.unique(np.linspace(0, n - 1, cap).round().astype(np.int64))
+
+
+def load_mocap_lifting(data_config) -> dict:
+  """The jaxpose-mocap v1 lifting splits, as `datasets.load` expects them.
+
+  data_config keys (all optional except `name`; defaults in brackets):
+    cache_dir [auto, see `resolve_cache_dir`],
+    train_stride, test_stride [1]: extra subsampling, a multiple of the
+      protocol's own strides (train: Bandai 1 of 30 fps, CMU 2 of 60 fps;
+      test: CMU 4 of 60 fps), so 1 is the protocol;
+    max_train, max_test [0 = all]: caps; the training cap keeps evenly
+      spaced frames, the test cap the first rows of the shuffled test order;
+    train_2d, test_2d ['exact']: which 2D becomes `pose2d` ('exact' or
+      'noisy'); both stay available as pose2d_exact / pose2d_noisy;
+    data_seed, camera_subject, distance_mm, distort, noise_sigma_px,
+      noise_outlier_prob, noise_outlier_px, train_cameras, test_cameras:
+      see `LiftingOptions.from_config`.
+
+  Returns:
+    {'train': split, 'test': split}; each split holds pose3d [N, 17, 3]
+    (camera frame, root-relative mm), pose2d [N, 17, 2] (screen), activity
+    [N] int32 (index of the frame's clip in the split's sorted clip names:
+    mocap has no action labels common to both datasets), camera [N] int32,
+    subject, clip, dataset [N] str, frame [N] int32, pose3d_world, and the
+    2D variants of `add_2d`.  The test split comes in a seeded random order
+    (`default_rng((data_seed, 1, 2))`), so any prefix of it, such as the
+    first `eval.num_poses` rows that `run_lib.evaluate` uses, is a uniform
+    sample of frames and cameras.
+  """
+  options = LiftingOptions.from_config(data_config)
+  get = data_config.get
+  choice = {}
+  for key in ("train_2d", "test_2d"):
+    choice[key] = str(get(key, "exact"))
+    if choice[key] not in INPUTS_2D:
+      raise ValueError(f"data.{key}: expected one of {INPUTS_2D}, got {choice[key]!r}")
+  cache_dir = resolve_cache_dir(get("cache_dir", None) or None)
+  raw = protocols.load_protocol(PROTOCOL, cache_dir)
+  out = {}
+  for split_name in ("train", "test"):
+    split = raw[split_name]
+    multiple = check_positive_int(f"data.{split_name}_stride",
+                                  int(get(f"{split_name}_stride", 1)))
+    split = _subsample(split, _stride_mask(split_name, split, multiple))
+    cap = int(get(f"max_{split_name}", 0) or 0)
+    if split_name == "train":
+      split = _subsample(split, _even(len(split["pose3d"]), cap))
+    if not len(split["pose3d"]):
+      raise ValueError(f"data: the {split_name} split is empty (stride {multiple})")
+    split.update(add_2d(split_name, split, options=options))
+    if choice[f"{split_name}_2d"] == "noisy":
+      split["pose2d"] = split["pose2d_noisy"]
+    if split_name == "test":
+      order = np.random.default_rng((options.seed, _split_id("test"), 2)).permutation(
+          len(split["pose3d"]))
+      split = _subsample(split, order[:cap] if cap > 0 else order)
+    _, activity = np.unique(split["clip"], return_inverse=True)
+    split["activity"] = activity.astype(np.int32).reshape(-1)
+    out[split_name] = split
+  return out
