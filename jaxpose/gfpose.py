@@ -9,11 +9,9 @@ tasks as `sampling.Task` values (see WORKSPACE.md "Tasks are data").
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxpose import checks
 from jaxpose import losses

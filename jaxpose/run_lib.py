@@ -10,31 +10,29 @@ Every function takes a config (an `ml_collections.ConfigDict` from
 
 Data flow: config -> `build()` (data splits in model units, SDE, network,
 loss) -> `train()` (sharded steps, orbax checkpoints, metrics.jsonl) ->
-`evaluate()` (restores EMA weights, samples hypotheses, writes
-workdir/metrics.json and workdir/hypotheses.png).
+`evaluate()` (restores EMA weights, runs `config.eval.task` through
+`jaxpose.evaluation`: workdir/eval/<task>.json; the default "estimate" task
+also writes workdir/metrics.json and workdir/hypotheses.png).
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging as logging_std
 import os
 import pathlib
-import tempfile
-import time
+import shutil
 from typing import Any, Callable
 
 from absl import logging
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jaxpose import checkpoint as checkpoint_lib
 from jaxpose import config as config_lib
+from jaxpose import evaluation
 from jaxpose import gfpose
 from jaxpose import losses
 from jaxpose import masking
-from jaxpose import metrics as metrics_lib
 from jaxpose import models
 from jaxpose import parallel
 from jaxpose import sampling
@@ -134,8 +132,8 @@ def train(config, workdir: str, *, exp: Experiment | None = None):
   if restored is not None:
     state, _ = restored
     logging.info("Resumed from step %d in %s", int(state.step), workdir)
-  _write_json_atomic(os.path.join(workdir, "config.json"),
-                     config_lib.to_plain(config))
+  evaluation.write_json_atomic(os.path.join(workdir, "config.json"),
+                               config_lib.to_plain(config))
 
   mesh = parallel.make_mesh()
   t = config.train
@@ -181,76 +179,27 @@ def make_sampler(config, exp: Experiment):
                                num_steps=int(e.num_steps), eps=float(e.eps))
 
 
-def estimate_hypotheses(sample_fn, params, key, pose2d, *, num_hypotheses: int,
-                        batch_poses: int) -> np.ndarray:
-  """Samples H hypotheses per 2D pose, in chunks of `batch_poses` poses.
-
-  pose2d: [N, J, 2] model units.  Returns [H, N, J, 3] model units.  The
-  last chunk is padded to `batch_poses` so every chunk reuses one compiled
-  program.
-  """
-  n, joints = pose2d.shape[:2]
-  out = np.zeros((num_hypotheses, n, joints, 3), np.float32)
-  start_time = time.time()
-  for i, start in enumerate(range(0, n, batch_poses)):
-    chunk = pose2d[start:start + batch_poses]
-    valid = len(chunk)
-    if valid < batch_poses:
-      chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch_poses - valid, 0)])
-    task = gfpose.estimation_task(jnp.asarray(chunk))
-    hyps = sampling.sample_hypotheses(sample_fn, params, jax.random.fold_in(key, i),
-                                      task, num_hypotheses)
-    out[:, start:start + valid] = np.asarray(hyps).reshape(
-        num_hypotheses, batch_poses, joints, 3)[:, :valid]
-    done = start + valid
-    elapsed = time.time() - start_time
-    logging.info("sampled %d/%d poses x %d hypotheses, %.1fs elapsed, ETA %.1fs",
-                 done, n, num_hypotheses, elapsed, elapsed / done * (n - done))
-  return out
-
-
-def estimation_metrics(hyps_mm: np.ndarray, gt_mm: np.ndarray) -> dict:
-  """Summary of multi-hypothesis estimates against ground truth (mm)."""
-  mean_pose = hyps_mm.mean(axis=0)
-  per_hyp = np.asarray(metrics_lib.mpjpe(hyps_mm, gt_mm[None]))  # [H, N]
-  per_hyp_pa = np.asarray(metrics_lib.pa_mpjpe(hyps_mm, np.broadcast_to(gt_mm, hyps_mm.shape)))
-  return dict(
-      mpjpe_mm=float(np.mean(metrics_lib.mpjpe(mean_pose, gt_mm))),
-      pa_mpjpe_mm=float(np.mean(metrics_lib.pa_mpjpe(mean_pose, gt_mm))),
-      min_mpjpe_mm=float(per_hyp.min(axis=0).mean()),
-      min_pa_mpjpe_mm=float(per_hyp_pa.min(axis=0).mean()),
-      mean_hypothesis_mpjpe_mm=float(per_hyp.mean()),
-      apd_mm=float(np.mean(metrics_lib.apd(hyps_mm))) if len(hyps_mm) > 1 else 0.0,
-      num_hypotheses=int(hyps_mm.shape[0]),
-      num_poses=int(hyps_mm.shape[1]),
-  )
-
-
 def evaluate(config, workdir: str, *, exp: Experiment | None = None) -> dict:
-  """2D-to-3D estimation on held-out poses; writes metrics.json and a PNG."""
+  """Runs `config.eval.task` on held-out poses with the latest checkpoint.
+
+  Every task writes workdir/eval/<task>.json and its plots (see
+  `jaxpose.evaluation`).  The main job's task, "estimate", also writes the
+  summary workdir/metrics.json and workdir/hypotheses.png.
+  """
   exp = exp or build(config)
   e = config.eval
-  if e.task != "estimate":
-    raise ValueError(f"eval.task: {e.task!r} is not available yet; valid: estimate")
   params, step = restore_params(config, workdir, exp, use_ema=bool(e.use_ema))
-  test = exp.splits["test"]
-  n = min(int(e.num_poses), len(test["pose3d"]))
-  sample_fn = make_sampler(config, exp)
-  t0 = time.time()
-  hyps = estimate_hypotheses(
-      sample_fn, params, jax.random.key(config.seed + 2), test["pose2d"][:n],
-      num_hypotheses=int(e.num_hypotheses),
-      batch_poses=min(int(e.batch_poses), n))
-  seconds = time.time() - t0
-  hyps_mm = np.asarray(exp.representation.pose3d_from_model(hyps))
-  gt_mm = test["pose3d_mm"][:n]
-  results = estimation_metrics(hyps_mm, gt_mm)
-  results.update(task="estimate", sampler=e.sampler, sampler_steps=int(e.num_steps),
-                 train_step=step, sampling_seconds=round(seconds, 2),
-                 data=config.data.name)
-  _write_json_atomic(os.path.join(workdir, "metrics.json"), results)
-  print(format_table(results))
-  _plot_examples(config, exp, test, hyps_mm, os.path.join(workdir, "hypotheses.png"))
+  results = evaluation.run_task(e.task, exp=exp, params=params, config_eval=e,
+                                key=jax.random.key(config.seed + 2), workdir=workdir)
+  results["train_step"] = step
+  if e.task == "estimate":
+    summary = {k: v for k, v in results.items()
+               if not isinstance(v, (dict, list)) or k == "best_of_h"}
+    evaluation.write_json_atomic(os.path.join(workdir, "metrics.json"), summary)
+    fans = [p for p in results.get("plots", []) if p.endswith("_pose0.png")]
+    if fans:
+      shutil.copyfile(os.path.join(workdir, "eval", fans[0]),
+                      os.path.join(workdir, "hypotheses.png"))
   return results
 
 
@@ -269,45 +218,6 @@ def sample(config, workdir: str, *, exp: Experiment | None = None) -> np.ndarray
   plotting.plot_poses_3d(poses_mm, path=os.path.join(workdir, "samples.png"))
   print(f"wrote {n} generated poses to {workdir}/samples.npz and samples.png")
   return poses_mm
-
-
-def _plot_examples(config, exp, test, hyps_mm, path):
-  from jaxpose import plotting
-  k = int(config.eval.plot_hypotheses)
-  plotting.plot_hypotheses(test["pose2d_screen"][0], test["pose3d_mm"][0],
-                           hyps_mm[:k, 0], path=path,
-                           title=f"{hyps_mm.shape[0]} hypotheses, first {k} shown")
-
-
-def format_table(results: dict) -> str:
-  rows = [("MPJPE of the hypotheses' mean (mm)", results["mpjpe_mm"]),
-          ("PA-MPJPE of the mean (mm)", results["pa_mpjpe_mm"]),
-          (f"best-of-{results['num_hypotheses']} MPJPE (mm)", results["min_mpjpe_mm"]),
-          (f"best-of-{results['num_hypotheses']} PA-MPJPE (mm)", results["min_pa_mpjpe_mm"]),
-          ("mean single-hypothesis MPJPE (mm)", results["mean_hypothesis_mpjpe_mm"]),
-          ("APD across hypotheses (mm)", results["apd_mm"])]
-  width = max(len(r[0]) for r in rows)
-  lines = [f"{'metric':<{width}}  value", "-" * (width + 9)]
-  lines += [f"{name:<{width}}  {value:7.2f}" for name, value in rows]
-  lines.append(f"({results['num_poses']} held-out poses, {results['num_hypotheses']} "
-               f"hypotheses, {results['sampler']} x {results['sampler_steps']} steps)")
-  return "\n".join(lines)
-
-
-def _write_json_atomic(path: str, obj) -> None:
-  """Writes JSON via a temporary file and a rename, so a crash never leaves
-  a half-written results file behind."""
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_", suffix=".json")
-  try:
-    with os.fdopen(fd, "w") as f:
-      json.dump(obj, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
 
 
 class _DropLibraryInfo(logging_std.Filter):

@@ -1,6 +1,5 @@
 """Checkpoints: exact resume, retention, fingerprint guard, corrupt data."""
 import hashlib
-import os
 import pathlib
 
 import jax

@@ -1,7 +1,6 @@
 """The 2D side of jaxpose-mocap v1: cameras, placement, noise, the "mocap" dataset."""
 import json
 
-import ml_collections
 import numpy as np
 import pytest
 

@@ -86,7 +86,10 @@ def test_timestep_embedding_values():
   assert score_mlp.timestep_embedding(jnp.zeros(()), 7).shape == (7,)
 
 
+@jax.default_matmul_precision("highest")
 def test_scalar_t_equals_broadcast_t(small):
+  # Full float32 products: on GPUs the default (TF32) rounds a [1, E] and a
+  # [B, E] time-embedding product differently.
   _, params, apply = small
   x, c, m = _inputs()
   a = apply(params, x, 0.37, (c, m))

@@ -1,5 +1,4 @@
 """The Colab quickstart notebook runs top to bottom on the CPU."""
-import os
 import pathlib
 
 import pytest

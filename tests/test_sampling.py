@@ -4,7 +4,6 @@ For x0 ~ N(mu, Sigma) and x_t = a x0 + s z the marginal is N(a mu, a^2 Sigma +
 s^2 I), so score(x, t) = -(a^2 Sigma + s^2 I)^{-1} (x - a mu).  Any error left
 is the sampler's: its time discretisation and the Monte-Carlo error.
 """
-import math
 
 import chex
 import jax

@@ -17,7 +17,7 @@ def get_config():
   c = gfpose_base.get_config()
   c.model.update(hidden=512, embed_dim=128, num_blocks=2, dropout=0.0)
   c.data.update(n_train=50_000, n_test=500)
-  c.train.update(num_steps=4000, batch_size=256, learning_rate=1e-3,
+  c.train.update(num_steps=5000, batch_size=256, learning_rate=1e-3,
                  warmup_steps=200, ema_decay=0.999, log_every=250,
                  ckpt_every=1000)
   c.eval.update(num_steps=200, num_hypotheses=10, num_poses=100,

@@ -1,0 +1,199 @@
+"""The Martinez et al. lifter baseline: network, loss, prediction, end to end."""
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments.configs import baseline_quickstart
+from experiments.configs import quickstart
+from jaxpose import baseline
+from jaxpose import checkpoint as checkpoint_lib
+from jaxpose import config as config_lib
+from jaxpose import evaluation
+from jaxpose import models
+from jaxpose import run_lib
+from jaxpose import train as train_lib
+from jaxpose.models.lifter_mlp import lifter_num_params
+from jaxpose.skeleton import H36M_17
+
+
+def tiny_config(num_steps=10):
+  c = baseline_quickstart.get_config()
+  c.model.update(hidden=32, dropout=0.1)
+  c.data.update(n_train=500, n_test=30)
+  c.train.update(num_steps=num_steps, batch_size=32, log_every=5,
+                 ckpt_every=10, warmup_steps=5)
+  # 12 poses in chunks of 5: the last chunk is padded.
+  c.eval.update(num_poses=12, lift_batch_size=5)
+  return c
+
+
+# ------------------------------------------------------------------ network
+def test_paper_size_parameter_count():
+  _, params = models.create_model("lifter_mlp", key=jax.random.key(0))
+  # By hand: 34*1024+1024 + 2*2*(1024*1024+1024) + 1024*51+51 + 5*2*1024.
+  assert models.count_params(params) == 4_296_755 == lifter_num_params()
+
+
+@pytest.mark.parametrize("joints,hidden,blocks,norm",
+                         [(17, 48, 0, "layer"), (5, 16, 3, "layer"),
+                          (17, 24, 2, "none")])
+def test_parameter_count_matches_formula(joints, hidden, blocks, norm):
+  _, params = models.create_model(
+      "lifter_mlp", key=jax.random.key(0), num_joints=joints, hidden=hidden,
+      num_blocks=blocks, norm=norm)
+  assert models.count_params(params) == lifter_num_params(
+      joints, hidden, blocks, norm)
+
+
+def test_shapes_root_and_bad_input():
+  graphdef, params = models.create_model("lifter_mlp", key=jax.random.key(0),
+                                         hidden=32, dropout=0.5)
+  apply_fn = models.make_apply(graphdef)
+  x = jax.random.normal(jax.random.key(1), (6, 17, 2))
+  assert apply_fn(params, x.reshape(6, 34), None).shape == (6, 51)
+  lift = baseline.make_lift_fn(apply_fn)
+  out = lift(params, x)
+  assert out.shape == (6, 17, 3)
+  assert np.all(np.asarray(out[:, 0]) == 0.0)  # root-relative by construction
+  assert np.any(np.asarray(out[:, 1:]) != 0.0)
+  # Dropout: a function of the key; off when not training.
+  k = jax.random.key(2)
+  np.testing.assert_array_equal(lift(params, x, train=True, key=k),
+                                lift(params, x, train=True, key=k))
+  assert not np.allclose(lift(params, x, train=True, key=k), out)
+  with pytest.raises(ValueError, match="dropout_key"):
+    lift(params, x, train=True)
+  with pytest.raises(ValueError, match="pose2d"):
+    lift(params, x[..., :1])
+  with pytest.raises(ValueError, match="x: expected shape"):
+    apply_fn(params, jnp.zeros((6, 33)), None)
+  with pytest.raises(ValueError, match="neither a time"):
+    apply_fn(params, x.reshape(6, 34), 0.5)
+  with pytest.raises(ValueError, match="norm"):
+    models.create_model("lifter_mlp", key=jax.random.key(0), norm="batch")
+
+
+def test_lifter_fits_a_tiny_dataset():
+  """A fixed smooth 2D->3D map is learned: the loss falls far below its start."""
+  rng = np.random.default_rng(0)
+  n, j = 256, 5
+  pose2d = rng.normal(size=(n, j, 2)).astype(np.float32)
+  w = rng.normal(size=(2 * j, 3 * j)).astype(np.float32) / np.sqrt(2 * j)
+  pose3d = np.tanh(pose2d.reshape(n, -1) @ w).reshape(n, j, 3)
+  pose3d = (pose3d - pose3d[:, :1]).astype(np.float32)  # root-relative
+  batch = {"pose3d": jnp.asarray(pose3d), "pose2d": jnp.asarray(pose2d)}
+  graphdef, params = models.create_model(
+      "lifter_mlp", key=jax.random.key(0), num_joints=j, hidden=64,
+      num_blocks=1, dropout=0.0)
+  loss_fn = baseline.make_loss_fn(models.make_apply(graphdef))
+  tx = train_lib.make_optimizer(learning_rate=3e-3, warmup_steps=10)
+  step = train_lib.make_train_step(loss_fn, tx)
+  key = jax.random.key(1)
+
+  @jax.jit
+  def run(params):
+    # One compiled program for all 300 updates.
+    state = train_lib.init_train_state(params, tx)
+    state, metrics = jax.lax.scan(lambda s, _: step(s, batch, key), state,
+                                  length=300)
+    return state, metrics
+
+  first = float(loss_fn(params, batch, key)[0])
+  state, metrics = run(params)
+  last = float(loss_fn(state.params, batch, key)[0])
+  assert np.isfinite(last) and last < 0.05 * first, (first, last)
+  assert float(metrics["mpjpe_model"][-1]) < float(metrics["mpjpe_model"][0])
+
+
+def test_predict_chunks_equal_one_shot():
+  graphdef, params = models.create_model("lifter_mlp", key=jax.random.key(0),
+                                         hidden=32)
+  apply_fn = models.make_apply(graphdef)
+  x = np.asarray(jax.random.normal(jax.random.key(3), (13, 17, 2)))
+  one_shot = np.asarray(baseline.make_lift_fn(apply_fn)(params, x))
+  for batch_size in (5, 13, 32):
+    chunked = baseline.predict(apply_fn, params, x, batch_size)
+    assert chunked.shape == (13, 17, 3)
+    np.testing.assert_allclose(chunked, one_shot, rtol=1e-5, atol=1e-6)
+  with pytest.raises(ValueError, match="pose2d_model"):
+    baseline.predict(apply_fn, params, x[0], 4)
+
+
+def test_lifting_metrics_is_the_shared_code_with_breakdowns():
+  rng = np.random.default_rng(0)
+  gt = rng.normal(size=(8, 17, 3)) * 100
+  pred = gt + rng.normal(size=gt.shape) * 10
+  activity = np.array([0, 0, 2, 2, 2, 0, 2, 2], np.int32)
+  r = baseline.lifting_metrics(pred, gt, activity)
+  shared = evaluation.estimation_metrics(pred[None], gt, activity,
+                                         hypotheses_list=(1,))
+  assert {k: r[k] for k in shared} == shared
+  per_pose = np.linalg.norm(pred - gt, axis=-1).mean(-1)
+  assert r["mpjpe_mm"] == pytest.approx(per_pose.mean(), rel=1e-5)
+  assert r["min_mpjpe_mm"] == pytest.approx(r["mpjpe_mm"], rel=1e-6)
+  assert len(r["per_joint_mpjpe_mm"]) == 17
+  assert np.mean(r["per_joint_mpjpe_mm"]) == pytest.approx(r["mpjpe_mm"],
+                                                           rel=1e-5)
+  assert r["per_activity"]["mpjpe_mm"] == pytest.approx(
+      {"0": per_pose[activity == 0].mean(), "2": per_pose[activity == 2].mean()},
+      rel=1e-5)
+  assert r["num_hypotheses"] == 1 and r["apd_mm"] == 0.0
+
+
+# --------------------------------------------------------------- end to end
+def test_train_evaluate_is_deterministic(tmp_path):
+  config = tiny_config()
+  exp = baseline.build_baseline(config)
+  results = []
+  for name in ("a", "b"):
+    workdir = tmp_path / name
+    state = baseline.train_baseline(config, str(workdir), exp=exp)
+    assert int(state.step) == 10
+    results.append(baseline.evaluate_baseline(config, str(workdir), exp=exp))
+    on_disk = json.loads((workdir / "eval" / "estimate.json").read_text())
+    assert on_disk == results[-1]
+  r = results[0]
+  summary = json.loads((tmp_path / "a" / "metrics.json").read_text())
+  full = json.loads((tmp_path / "a" / "eval" / "estimate.json").read_text())
+  assert full == r
+  for key in ("mpjpe_mm", "pa_mpjpe_mm", "min_mpjpe_mm", "min_pa_mpjpe_mm",
+              "mean_hypothesis_mpjpe_mm", "apd_mm", "best_of_h",
+              "num_hypotheses", "num_poses", "task", "train_step"):
+    assert key in summary, key
+  assert r["num_hypotheses"] == 1 and r["num_poses"] == 12
+  assert r["method"] == "baseline" and r["train_step"] == 10
+  assert r["mpjpe_mm"] == pytest.approx(r["min_mpjpe_mm"], rel=1e-6)
+  assert r["joint_names"] == list(H36M_17.joint_names)
+  assert r["per_joint_mpjpe_mm"][0] == 0.0  # the root is exact
+  assert set(r["per_activity"]["mpjpe_mm"]) <= {str(a) for a in range(10)}
+  assert np.isfinite(r["mpjpe_mm"]) and r["mpjpe_mm"] > 0
+  # Same config, two fresh workdirs: the same numbers.
+  assert results[0] == {**results[1], "seconds": results[0]["seconds"]}
+
+
+def test_gfpose_workdir_is_refused(tmp_path):
+  # A directory fingerprinted by a GFPose run (what run_lib.train leaves).
+  gf = quickstart.get_config()
+  checkpoint_lib.Checkpointer(tmp_path / "checkpoints",
+                              fingerprint=config_lib.fingerprint(gf),
+                              save_every=10).close()
+  before = (tmp_path / "checkpoints" / "fingerprint.json").read_text()
+  with pytest.raises(checkpoint_lib.CheckpointMismatchError, match="method"):
+    baseline.train_baseline(tiny_config(), str(tmp_path))
+  after = (tmp_path / "checkpoints" / "fingerprint.json").read_text()
+  assert before == after
+  with pytest.raises(ValueError, match="method"):
+    baseline.build_baseline(gf)
+  with pytest.raises(ValueError, match="mode"):
+    baseline.run("sample", tiny_config(), str(tmp_path))
+
+
+def test_config_shares_data_and_budget_with_quickstart():
+  b, q = baseline_quickstart.get_config(), quickstart.get_config()
+  assert b.method == "baseline" and b.model.name == "lifter_mlp"
+  for section in ("data", "train", "representation"):
+    assert b[section].to_dict() == q[section].to_dict(), section
+  assert b.seed == q.seed and b.eval.num_poses == q.eval.num_poses
