@@ -79,6 +79,20 @@ def check_positive_int(name: str, value) -> int:
   return int(value)
 
 
+def check_nonnegative_int(name: str, value) -> int:
+  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+    raise ValueError(f"{name}: expected an int >= 0, got {value!r}")
+  return int(value)
+
+
+def check_rate(name: str, value) -> float:
+  """A dropout-style rate in [0, 1)."""
+  v = float(value)
+  if not 0.0 <= v < 1.0:
+    raise ValueError(f"{name}: expected a rate in [0, 1), got {value!r}")
+  return v
+
+
 def check_probability(name: str, value) -> float:
   v = float(value)
   if not 0.0 <= v <= 1.0:

@@ -402,7 +402,7 @@ def _nn_distance(query, reference):
 # --- Tasks. ---
 
 
-def _input_2d(exp) -> str:
+def input_2d_label(exp) -> str:
   """Which 2D the test split holds: the config's data.test_2d, else exact."""
   data = getattr(exp.config, "data", None)
   if data is None:
@@ -414,7 +414,7 @@ def _input_2d(exp) -> str:
   return f"noisy ({noise:g} px)" if noise > 0 else "exact"
 
 
-def _activity_names(exp) -> tuple[str, ...]:
+def activity_names(exp) -> tuple[str, ...]:
   """Names of the activity ids where the dataset defines them, else ()."""
   data = getattr(exp.config, "data", None)
   if data is not None and data.get("name", "") == "synthetic":
@@ -472,7 +472,7 @@ def _estimate(exp, params, config_eval, key, eval_dir, stem, *, single: bool):
                            hypotheses_list=_as_tuple(_cfg(config_eval, "hypotheses_list")))
   task = "estimate_single" if single else "estimate"
   res.update(sampler=method, num_hypotheses=h)
-  names = _activity_names(exp)
+  names = activity_names(exp)
   if names:
     res["activity_names"] = list(names)
   res["plots"] = _plot_fans(test, hyps_mm, config_eval, eval_dir, stem,
@@ -718,7 +718,7 @@ def run_task(task_name: str, *, exp, params, config_eval, key: jax.Array,
     res, rows, n, method, steps = _generate(*args)
   data = getattr(exp.config, "data", None)
   res.update(task=task_name, num_poses=int(n), sampler=method, num_steps=int(steps),
-             eps=float(_cfg(config_eval, "eps")), input_2d=_input_2d(exp),
+             eps=float(_cfg(config_eval, "eps")), input_2d=input_2d_label(exp),
              data=str(data.get("name", "")) if data is not None else "",
              seconds=round(time.time() - t0, 2))
   res = _jsonable(res)

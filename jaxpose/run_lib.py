@@ -42,6 +42,7 @@ from jaxpose.data import pipeline
 from jaxpose.data import datasets
 
 MODES = ("train_and_eval", "train", "eval", "sample")
+METHODS = ("gfpose", "baseline")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,12 +54,14 @@ class Experiment:
   graphdef: Any
   init_params: Any
   apply_fn: Callable
-  score_fn: Callable
+  score_fn: Callable | None
   splits: dict  # split name -> dict of numpy arrays in model units (+ mm copies)
+  # Config sections a checkpoint must match to be resumed or evaluated.
+  fingerprint_sections: tuple[str, ...] = ("method", "model", "sde", "representation")
 
   @property
   def fingerprint(self) -> dict:
-    return config_lib.fingerprint(self.config)
+    return config_lib.fingerprint(self.config, self.fingerprint_sections)
 
 
 def load_data(config, representation: gfpose.Representation) -> dict:
@@ -84,7 +87,8 @@ def load_data(config, representation: gfpose.Representation) -> dict:
 def build(config) -> Experiment:
   """Builds data, SDE and network from a config; validates it on the way."""
   if config.method != "gfpose":
-    raise ValueError(f"method: unknown method {config.method!r}; valid: gfpose")
+    raise ValueError(f"method: {config.method!r} is not built here; valid: "
+                     f"{', '.join(METHODS)} (baseline: jaxpose.baseline)")
   rep = gfpose.Representation.from_config(config.representation)
   sde_kwargs = {k: v for k, v in config.sde.items() if k != "name"}
   sde = sde_lib.get_sde(config.sde.name, **sde_kwargs)
@@ -117,8 +121,17 @@ def _optimizer(config):
       grad_clip=float(t.grad_clip))
 
 
-def train(config, workdir: str, *, exp: Experiment | None = None):
+def train(config, workdir: str, *, exp: Experiment | None = None,
+          loss_fn: Callable | None = None):
   """Trains (or resumes training) up to `config.train.num_steps`.
+
+  Args:
+    config: the run's config.
+    workdir: checkpoints, config.json and metrics.jsonl go here.
+    exp: a built experiment (default: `build(config)`).
+    loss_fn: `loss_fn(params, batch, key) -> (loss, aux)` on batches of the
+      train split's `pose3d`/`pose2d`; default: GFPose's masked-condition
+      denoising score matching.  The baseline passes its regression loss.
 
   Returns the final `TrainState`.  A workdir holding a checkpoint of another
   model configuration is refused by the checkpointer, never overwritten.
@@ -140,9 +153,10 @@ def train(config, workdir: str, *, exp: Experiment | None = None):
   dataset = pipeline.ArrayDataset(
       {k: exp.splits["train"][k] for k in ("pose3d", "pose2d")},
       batch_size=int(t.batch_size), seed=int(config.seed))
-  mask_cfg = masking.MaskConfig(**config.mask.to_dict())
-  loss_fn = gfpose.make_loss_fn(exp.apply_fn, exp.sde, mask_cfg,
-                                eps=float(t.loss_eps), reduce=t.loss_reduce)
+  if loss_fn is None:
+    loss_fn = gfpose.make_loss_fn(
+        exp.apply_fn, exp.sde, masking.MaskConfig(**config.mask.to_dict()),
+        eps=float(t.loss_eps), reduce=t.loss_reduce)
   train_step = train_lib.make_train_step(loss_fn, tx, ema_max_decay=float(t.ema_decay))
 
   def batch_fn(step):
@@ -193,14 +207,20 @@ def evaluate(config, workdir: str, *, exp: Experiment | None = None) -> dict:
                                 key=jax.random.key(config.seed + 2), workdir=workdir)
   results["train_step"] = step
   if e.task == "estimate":
-    summary = {k: v for k, v in results.items()
-               if not isinstance(v, (dict, list)) or k == "best_of_h"}
-    evaluation.write_json_atomic(os.path.join(workdir, "metrics.json"), summary)
+    write_summary(workdir, results)
     fans = [p for p in results.get("plots", []) if p.endswith("_pose0.png")]
     if fans:
       shutil.copyfile(os.path.join(workdir, "eval", fans[0]),
                       os.path.join(workdir, "hypotheses.png"))
   return results
+
+
+def write_summary(workdir: str, results: dict) -> dict:
+  """workdir/metrics.json: the scalar figures of an estimation run."""
+  summary = {k: v for k, v in results.items()
+             if not isinstance(v, (dict, list)) or k == "best_of_h"}
+  evaluation.write_json_atomic(os.path.join(workdir, "metrics.json"), summary)
+  return summary
 
 
 def sample(config, workdir: str, *, exp: Experiment | None = None) -> np.ndarray:
@@ -237,6 +257,9 @@ def quiet_library_logs():
 def run(mode: str, config, workdir: str):
   if mode not in MODES:
     raise ValueError(f"mode: {mode!r}; valid: {', '.join(MODES)}")
+  if config.method == "baseline":
+    from jaxpose import baseline  # Local: baseline builds on run_lib.
+    return baseline.run(mode, config, workdir)
   exp = build(config)
   if mode in ("train", "train_and_eval"):
     train(config, workdir, exp=exp)

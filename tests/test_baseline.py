@@ -13,7 +13,6 @@ from jaxpose import checkpoint as checkpoint_lib
 from jaxpose import config as config_lib
 from jaxpose import evaluation
 from jaxpose import models
-from jaxpose import run_lib
 from jaxpose import train as train_lib
 from jaxpose.models.lifter_mlp import lifter_num_params
 from jaxpose.skeleton import H36M_17

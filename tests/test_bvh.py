@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 from jaxpose.data import bvh
-from jaxpose.data import protocols
 
 CHAIN = """HIERARCHY
 ROOT root
@@ -111,14 +110,6 @@ def test_malformed_names_file_and_line(tmp_path, edit, line, message):
 def test_nan_values_parse_and_stay():
   m = bvh.parse_bvh(CHAIN.replace("10 20 30", "nan 20 30"))
   assert np.isnan(m.motion[1, 0]) and np.isfinite(m.motion[0]).all()
-
-
-@pytest.fixture(scope="module")
-def real_files(tmp_path_factory):
-  files = protocols.sample_files(tmp_path_factory.getbasetemp() / "mocap_samples")
-  if not files:
-    pytest.skip("real mocap archives not found (set JAXPOSE_DATA)")
-  return files
 
 
 @pytest.mark.parametrize("dataset", ["bandai", "cmu"])

@@ -231,14 +231,6 @@ def test_load_protocol_splits_subjects_and_strides(tmp_path):
 # --------------------------------------------------------------------- real data
 
 
-@pytest.fixture(scope="module")
-def real_files(tmp_path_factory):
-  files = protocols.sample_files(tmp_path_factory.getbasetemp() / "mocap_samples")
-  if not files:
-    pytest.skip("real mocap archives not found (set JAXPOSE_DATA)")
-  return files
-
-
 @pytest.mark.parametrize("dataset", ["bandai", "cmu"])
 def test_real_clips_are_people(real_files, dataset):
   for path in real_files[dataset]:

@@ -8,9 +8,9 @@ jaxpose/data/mocap_lifting.py for every choice.
 
 Commands (unpack the archives first, see the data README):
   python -m experiments.prepare --dataset=bandai \
-      --src=~/.cache/jaxpose-data/dataset --out=caches/bandai.npz
+      --src=$HOME/.cache/jaxpose-data/dataset --out=caches/bandai.npz
   python -m experiments.prepare --dataset=cmu \
-      --src=~/.cache/jaxpose-data/IClone-CMU-Mocap --out=caches/cmu.npz
+      --src=$HOME/.cache/jaxpose-data/IClone-CMU-Mocap --out=caches/cmu.npz
   python -m experiments.main --config=experiments/configs/gfpose_mocap.py \
       --workdir=runs/gfpose_mocap --config.data.cache_dir=caches
   # noisy 2D at test time (sigma 5 px, 5% outliers of up to 100 px):

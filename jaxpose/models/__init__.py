@@ -15,10 +15,12 @@ from typing import Any, Callable
 import jax
 from flax import nnx
 
+from jaxpose.models.lifter_mlp import LifterMLP
 from jaxpose.models.score_mlp import ScoreMLP, timestep_embedding
 
 _REGISTRY: dict[str, type[nnx.Module]] = {
     "score_mlp": ScoreMLP,
+    "lifter_mlp": LifterMLP,
 }
 
 ApplyFn = Callable[..., jax.Array]

@@ -124,12 +124,8 @@ class ScoreMLP(nnx.Module):
     self.cond_dim = int(cond_dim)
     self.hidden = checks.check_positive_int("hidden", hidden)
     self.embed_dim = checks.check_positive_int("embed_dim", embed_dim)
-    num_blocks = int(num_blocks)
-    if num_blocks < 0:
-      raise ValueError(f"num_blocks: expected an int >= 0, got {num_blocks}")
-    self.num_blocks = num_blocks
-    if not 0.0 <= dropout < 1.0:
-      raise ValueError(f"dropout: expected a rate in [0, 1), got {dropout!r}")
+    self.num_blocks = checks.check_nonnegative_int("num_blocks", num_blocks)
+    checks.check_rate("dropout", dropout)
     self.dropout_rate = float(dropout)
     if hidden % num_groups:
       raise ValueError(f"num_groups: {num_groups} does not divide "

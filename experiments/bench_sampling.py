@@ -1,0 +1,44 @@
+"""Sampler and training-step throughput at the paper network size.
+
+  python -m experiments.bench_sampling [--out=bench_sampling.json]
+      [--workdir=W] [--quick] [--steps=10] [--repeats=3]
+
+Prints and writes JSON: hardware (devices, CPU model, cores, load average,
+jax version), compile time, hypotheses x steps per second of 1000-step-style
+Euler-Maruyama sampling for (poses, hypotheses) in {(1, 1), (1, 200),
+(16, 200)} (per step; --steps only sets how many steps a timed run makes),
+one training step at batch 1000, peak memory, and the roofline fraction:
+the time of the same dense products alone (same shapes, same backend, same
+run) over the measured step time.  The authors' PyTorch figures quoted in
+the issue sit beside ours as ratios (not re-measured).  The logic is in
+`jaxpose.benchmark.run_bench`.
+"""
+import os
+
+from absl import app
+from absl import flags
+
+from jaxpose import benchmark
+from jaxpose import evaluation
+
+_OUT = flags.DEFINE_string("out", None, "JSON path (default: "
+                           "bench_sampling.json in --workdir or the current dir).")
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for the JSON.")
+_QUICK = flags.DEFINE_bool("quick", False, "Tiny sizes and one repeat (tests).")
+_STEPS = flags.DEFINE_integer("steps", None, "Sampler steps per timed run.")
+_REPEATS = flags.DEFINE_integer("repeats", None, "Timed repeats (median).")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  out = _OUT.value or os.path.join(_WORKDIR.value or ".", "bench_sampling.json")
+  result = benchmark.run_bench(quick=_QUICK.value, steps=_STEPS.value,
+                               repeats=_REPEATS.value)
+  os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+  evaluation.write_json_atomic(out, result)
+  print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+  app.run(main)

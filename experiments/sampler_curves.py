@@ -1,0 +1,96 @@
+"""Error against network evaluations for GFPose's samplers (issue item 5).
+
+  python -m experiments.sampler_curves --workdir=W [--config=CONFIG.py]
+      [--steps=1000,500,200,100,50,20,10]
+      [--samplers=euler_maruyama,pc,ode,deterministic,ode_adaptive]
+      [--num_poses=32] [--num_hypotheses=200] [--batch_poses=16]
+
+Takes a trained GFPose workdir (the config comes from --config, else from
+W/config.json written by training), samples best-of-H estimates of the same
+held-out poses with the same keys for every (sampler, steps), and writes
+W/eval/sampler_curves.json and W/eval/sampler_curves.png (MPJPE against
+NFE, log x, best-of-H and mean-of-H per sampler).  It prints a table and
+the default: the cheapest setting whose best-of-H error is at most
+--tolerance_mm worse than 1000-step Euler-Maruyama, with its NFE ratio and
+the wall-clock speed-up measured in the same run.  NFE: 1 per step for
+Euler-Maruyama and the deterministic sampler, 2 for PC (one corrector step)
+and the Heun ODE; ode_adaptive (one point per tolerance) is counted.
+
+Cost: every step count of every sampler samples num_poses x H poses;
+the defaults are sized for an accelerator.  On 2 CPU cores use fewer poses,
+hypotheses and samplers (e.g. --num_poses=16 --num_hypotheses=50).
+The logic is in `jaxpose.benchmark.run_sampler_curves`.
+"""
+import json
+import os
+
+from absl import app
+from absl import flags
+import ml_collections
+from ml_collections import config_flags
+
+from jaxpose import benchmark
+from jaxpose import config as config_lib
+from jaxpose import evaluation
+from jaxpose import run_lib
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Config file (default: WORKDIR/config.json).",
+    lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Trained GFPose workdir.")
+_STEPS = flags.DEFINE_list("steps", [str(s) for s in benchmark.CURVE_STEPS],
+                           "Step counts of the fixed-step samplers.")
+_SAMPLERS = flags.DEFINE_list("samplers", list(benchmark.CURVE_SAMPLERS),
+                              "Samplers to compare.")
+_TOLS = flags.DEFINE_list("adaptive_tols",
+                          [str(t) for t in benchmark.ADAPTIVE_TOLS],
+                          "rtol = atol values of ode_adaptive.")
+_NUM_POSES = flags.DEFINE_integer("num_poses", 32, "Held-out poses.")
+_NUM_HYPS = flags.DEFINE_integer("num_hypotheses", 200, "Hypotheses H.")
+_BATCH = flags.DEFINE_integer("batch_poses", 16, "Poses per sampling call.")
+_TOL_MM = flags.DEFINE_float("tolerance_mm", 1.0,
+                             "Allowed best-of-H excess over the reference.")
+_REF_STEPS = flags.DEFINE_integer("reference_steps", 1000,
+                                  "Steps of the Euler-Maruyama reference.")
+flags.mark_flags_as_required(["workdir"])
+
+
+def _load_config(workdir):
+  if _CONFIG.value is not None:
+    return _CONFIG.value
+  with open(os.path.join(workdir, "config.json")) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  run_lib.quiet_library_logs()
+  workdir = _WORKDIR.value
+  config = _load_config(workdir)
+  exp = run_lib.build(config)
+  params, step = run_lib.restore_params(config, workdir, exp,
+                                        use_ema=bool(config.eval.use_ema))
+  result = benchmark.run_sampler_curves(
+      exp, params, samplers=_SAMPLERS.value,
+      steps_list=[int(s) for s in _STEPS.value],
+      adaptive_tols=[float(t) for t in _TOLS.value],
+      num_poses=_NUM_POSES.value, num_hypotheses=_NUM_HYPS.value,
+      chunk_size=_BATCH.value, eps=float(config.eval.eps),
+      tolerance_mm=_TOL_MM.value,
+      reference=("euler_maruyama", _REF_STEPS.value), seed=int(config.seed) + 2)
+  result["train_step"] = step
+  eval_dir = os.path.join(workdir, "eval")
+  os.makedirs(eval_dir, exist_ok=True)
+  benchmark.plot_sampler_curves(
+      result["rows"], os.path.join(eval_dir, "sampler_curves.png"),
+      title=f"{result['num_poses']} poses x {result['num_hypotheses']} hypotheses")
+  evaluation.write_json_atomic(os.path.join(eval_dir, "sampler_curves.json"), result)
+  print("\n".join(benchmark.format_curve_row(r) for r in
+                  sorted(result["rows"], key=lambda r: (r["sampler"], r["nfe"] or 0))))
+  print(benchmark.format_default(result["default"]))
+  print(f"wrote {eval_dir}/sampler_curves.json and sampler_curves.png")
+
+
+if __name__ == "__main__":
+  app.run(main, flags_parser=config_lib.parse_flags_or_exit)

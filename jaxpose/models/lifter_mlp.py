@@ -1,0 +1,146 @@
+"""The "simple baseline" 2D-to-3D lifter of Martinez et al. (ICCV 2017).
+
+A deterministic residual MLP from a flattened 2D pose to a flattened 3D
+pose, the network most users would otherwise pick for lifting:
+
+  x [B, 2J] -> Linear(2J, H) -> Norm -> ReLU -> Dropout        = h
+  num_blocks x { h2 = layer(layer(h)); h = h + h2 },
+      each layer being Dropout(ReLU(Norm(Linear(H, H)(h))))
+  out = Linear(H, 3J)(h)                                        # [B, 3J]
+
+The paper's size is H=1024, 2 blocks, dropout 0.5. With J=17 joints and a
+per-feature norm (2H scalars each, five of them) that is
+
+  (2J*H + H) + num_blocks * 2 * (H*H + H) + (H*3J + 3J) + (1 + 2*num_blocks) * 2H
+  = 4,296,755 parameters,
+
+the paper's "about 4-5 million". The max-norm weight constraint of the
+paper is left out.
+
+Normalisation: LayerNorm instead of the paper's BatchNorm. BatchNorm's
+running averages are state that changes during training but is not
+optimised; the shared training step (`train.make_train_step`) carries
+parameters, optimiser state and their EMA only, and the model registry
+splits a model into `nnx.Param`s alone. LayerNorm normalises the same
+activations per example, so the network stays a pure function of
+(params, input), its test-time output does not depend on which other poses
+share the batch, and the EMA of its parameters is a consistent network
+(an EMA of BatchNorm weights would not match any set of running
+statistics). `norm="none"` drops the normalisation altogether.
+"""
+from __future__ import annotations
+
+import jax
+from flax import nnx
+
+from jaxpose import checks
+
+NORMS = ("layer", "none")
+
+
+def lifter_num_params(num_joints: int = 17, hidden: int = 1024,
+                      num_blocks: int = 2, norm: str = "layer") -> int:
+  """The parameter count of `LifterMLP` in closed form (see module doc)."""
+  d_in, d_out = 2 * num_joints, 3 * num_joints
+  linear = (d_in * hidden + hidden) + num_blocks * 2 * (hidden * hidden + hidden)
+  linear += hidden * d_out + d_out
+  norms = (1 + 2 * num_blocks) * 2 * hidden if norm == "layer" else 0
+  return linear + norms
+
+
+class _Layer(nnx.Module):
+  """Dropout(ReLU(Norm(Linear(h))))."""
+
+  def __init__(self, in_dim: int, hidden: int, *, norm: str, dropout: float,
+               rngs: nnx.Rngs):
+    self.lin = nnx.Linear(in_dim, hidden, rngs=rngs)
+    # epsilon as torch.nn.LayerNorm; scale 1 and bias 0 at initialisation.
+    self.norm = (nnx.LayerNorm(hidden, epsilon=1e-5, rngs=rngs)
+                 if norm == "layer" else None)
+    # Dropout randomness arrives with each call (no stored rngs), so the
+    # merged module is a pure function of (params, inputs, key).
+    self.dropout = nnx.Dropout(dropout, rngs=None)
+
+  def __call__(self, h, *, deterministic: bool, rngs):
+    z = self.lin(h)
+    if self.norm is not None:
+      z = self.norm(z)
+    return self.dropout(nnx.relu(z), deterministic=deterministic, rngs=rngs)
+
+
+class _ResidualBlock(nnx.Module):
+  """h + layer2(layer1(h))."""
+
+  def __init__(self, hidden: int, **layer_kw):
+    self.layer1 = _Layer(hidden, hidden, **layer_kw)
+    self.layer2 = _Layer(hidden, hidden, **layer_kw)
+
+  def __call__(self, h, *, deterministic: bool, rngs):
+    h2 = self.layer1(h, deterministic=deterministic, rngs=rngs)
+    h2 = self.layer2(h2, deterministic=deterministic, rngs=rngs)
+    return h + h2
+
+
+class LifterMLP(nnx.Module):
+  """Martinez et al.'s residual lifting MLP: 2D pose in, 3D pose out.
+
+  Args:
+    num_joints: J; the input is `[B, 2J]`, the output `[B, 3J]`.
+    hidden: H, width of the residual stream (paper: 1024).
+    num_blocks: residual blocks of two layers each (paper: 2).
+    dropout: dropout rate after every hidden layer (paper: 0.5).
+    norm: "layer" (LayerNorm, see the module doc for why not BatchNorm) or
+      "none".
+    rngs: parameter initialisation randomness.
+  """
+
+  def __init__(self, *, num_joints: int = 17, hidden: int = 1024,
+               num_blocks: int = 2, dropout: float = 0.5,
+               norm: str = "layer", rngs: nnx.Rngs):
+    self.num_joints = checks.check_positive_int("num_joints", num_joints)
+    self.hidden = checks.check_positive_int("hidden", hidden)
+    self.num_blocks = checks.check_nonnegative_int("num_blocks", num_blocks)
+    checks.check_rate("dropout", dropout)
+    # Read by models.make_apply to insist on a key when training.
+    self.dropout_rate = float(dropout)
+    if norm not in NORMS:
+      raise ValueError(f"norm: expected one of {NORMS}, got {norm!r}")
+    self.norm = norm
+    layer_kw = dict(norm=norm, dropout=dropout, rngs=rngs)
+    self.first = _Layer(2 * num_joints, hidden, **layer_kw)
+    self.blocks = nnx.List([_ResidualBlock(hidden, **layer_kw)
+                            for _ in range(num_blocks)])
+    self.out = nnx.Linear(hidden, 3 * num_joints, rngs=rngs)
+
+  def __call__(self, x: jax.Array, t=None, cond=None, *,
+               deterministic: bool = True,
+               rngs: nnx.Rngs | None = None) -> jax.Array:
+    """Lifts flattened 2D poses to flattened 3D poses.
+
+    The signature matches the registry's `apply_fn(params, x, t, cond)` so
+    `models.make_apply` serves this network too; a lifter has no diffusion
+    time and no condition, so `t` and `cond` must be None.
+
+    Args:
+      x: `[B, 2J]` flattened 2D poses (model units).
+      t: must be None.
+      cond: must be None.
+      deterministic: no dropout when True.
+      rngs: dropout randomness (stream 'dropout'); needed when not
+        deterministic and dropout > 0.
+
+    Returns:
+      `[B, 3J]` flattened 3D poses (model units).
+    """
+    if t is not None or cond is not None:
+      raise ValueError("t, cond: the lifter is not a score network and takes "
+                       "neither a time nor a condition; pass None")
+    checks.check_array("x", x, ("B", 2 * self.num_joints))
+    if not deterministic and self.dropout_rate > 0 and rngs is None:
+      raise ValueError("rngs: dropout is active (deterministic=False) but no "
+                       "nnx.Rngs with a 'dropout' stream was given")
+    kw = dict(deterministic=deterministic, rngs=rngs)
+    h = self.first(x, **kw)  # [B, H]
+    for block in self.blocks:
+      h = block(h, **kw)
+    return self.out(h)  # [B, 3J]

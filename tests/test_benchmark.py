@@ -1,0 +1,197 @@
+"""Tests of jaxpose.benchmark: timing, roofline shapes, the bench entry point,
+the time-embedding check and the choice of the default sampler."""
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxpose import benchmark
+from jaxpose import gfpose
+from jaxpose import losses
+from jaxpose import models
+from jaxpose import sampling
+from jaxpose import sde as sde_lib
+
+SMALL = dict(hidden=16, embed_dim=8, num_blocks=1, num_groups=4)
+
+
+@pytest.fixture(scope="module")
+def small_net():
+  graphdef, params = models.create_model("score_mlp", key=jax.random.key(0),
+                                         **SMALL)
+  apply_fn = models.make_apply(graphdef)
+  sde = sde_lib.get_sde("subvp", beta_min=0.1, beta_max=20.0)
+  return params, apply_fn, sde, losses.make_score_fn(apply_fn, sde)
+
+
+def test_time_fn_median_and_warmup():
+  calls = []
+
+  def fn(x):
+    calls.append(1)
+    return x + 1
+
+  out = benchmark.time_fn(fn, jnp.ones(3), warmup=2, repeats=3)
+  assert len(calls) == 5
+  assert len(out["times_s"]) == 3
+  assert out["median_s"] == sorted(out["times_s"])[1]
+  assert out["first_call_s"] > 0 and out["min_s"] <= out["median_s"]
+  with pytest.raises(ValueError, match="repeats"):
+    benchmark.time_fn(fn, 1.0, repeats=0)
+
+
+def test_dense_shapes_match_parameters(small_net):
+  params = small_net[0]
+  d, h, e = 51, SMALL["hidden"], SMALL["embed_dim"]
+  # Layers: time_embed, cond_embed, first (lin, lin_t, lin_c), one block of
+  # two such layers, out; the time path sees one row when t is shared.
+  expected = sorted([
+      (1, e, e), (7, d, h),
+      (7, d, h), (1, e, h), (7, h, h),
+      (7, h, h), (1, e, h), (7, h, h),
+      (7, h, h), (1, e, h), (7, h, h),
+      (7, h, d)])
+  got = benchmark.dense_shapes(params, 7, shared_rows=1)
+  assert sorted(got) == expected
+  # Every kernel is counted once, and flops of the products equal the
+  # weight count times 2 m (no bias in the products).
+  kernels = sum(k * n for _, k, n in got)
+  biases = sum(n for _, _, n in got)
+  norm = 2 * 3 * h  # GroupNorm scale and bias of the three layers
+  assert kernels + biases + norm == models.count_params(params)
+  train_shapes = benchmark.dense_shapes(params, 7)
+  assert all(m == 7 for m, _, _ in train_shapes)
+  assert benchmark.matmul_flops(train_shapes, backward=True) == 3 * 2 * 7 * kernels
+
+
+def test_dense_shapes_rejects_params_without_kernels():
+  with pytest.raises(ValueError, match="kernel"):
+    benchmark.dense_shapes({"w": jnp.ones(3)}, 4)
+
+
+def test_matmul_roofline_positive():
+  out = benchmark.matmul_roofline([(4, 8, 16), (1, 8, 8)], repeats=2)
+  assert out["median_s"] > 0 and out["gflops"] > 0
+  assert out["flops"] == 2 * (4 * 8 * 16 + 8 * 8)
+  back = benchmark.matmul_roofline([(4, 8, 16)], backward=True, repeats=1)
+  assert back["flops"] == 3 * 2 * 4 * 8 * 16
+  with pytest.raises(ValueError, match="shapes"):
+    benchmark.matmul_roofline([(4, 0, 2)])
+
+
+def test_time_embedding_once_per_step_under_vmap(small_net):
+  params, _, sde, score_fn = small_net
+  b, h = 2, 3
+  task = gfpose.estimation_task(jnp.zeros((b, 17, 2)))
+  sample_fn = sampling.make_sampler("euler_maruyama", sde, score_fn, num_steps=4)
+  info = benchmark.time_embedding_is_shared(
+      benchmark.make_hypotheses_fn(sample_fn, h), params, jax.random.key(0), task)
+  assert info["once_per_step"], info
+  assert info["host_callbacks"] == [] and "scan" in info["loop_primitives"]
+
+  # The check can fail: a time per example embeds B rows per hypothesis
+  # batch, and a time that depends on x (so vmap batches it) B * H rows.
+  for time_of, rows in ((lambda x, t: jnp.full((x.shape[0],), t), b),
+                        (lambda x, t: t + 0.0 * x[:, 0], b * h)):
+    def per_example_t(p, x, t, cond, time_of=time_of):
+      return score_fn(p, x, time_of(x, t), cond)
+    bad = sampling.make_sampler("euler_maruyama", sde, per_example_t,
+                                num_steps=4)
+    info = benchmark.time_embedding_is_shared(
+        benchmark.make_hypotheses_fn(bad, h), params, jax.random.key(0), task)
+    assert not info["once_per_step"] and info["embedding_rows"] == [rows]
+
+
+def test_flat_hypotheses_same_shape_and_distribution_family(small_net):
+  params, _, sde, score_fn = small_net
+  task = gfpose.estimation_task(jnp.zeros((2, 17, 2)))
+  sample_fn = sampling.make_sampler("deterministic", sde, score_fn, num_steps=3)
+  key = jax.random.key(1)
+  vm = benchmark.make_hypotheses_fn(sample_fn, 4)(params, key, task)
+  flat = benchmark.make_flat_hypotheses_fn(sample_fn, 4)(params, key, task)
+  assert vm.shape == flat.shape == (4, 2, 51)
+  # A deterministic sampler from the same start gives the same output, so
+  # hypothesis h of the flat batch equals sample_fn on its own start.
+  x0 = sample_fn(params, key, sampling.Task(
+      x_init=jnp.zeros((8, 51)), cond=jax.tree.map(
+          lambda a: jnp.concatenate([a] * 4), task.cond)))
+  np.testing.assert_allclose(flat, x0.reshape(4, 2, 51), rtol=1e-5, atol=1e-5)
+
+
+def test_nfe_counts(small_net):
+  params, _, sde, score_fn = small_net
+  task = gfpose.estimation_task(jnp.zeros((1, 17, 2)))
+  key = jax.random.key(0)
+  for method, steps in (("euler_maruyama", 3), ("pc", 2), ("ode", 2)):
+    n = benchmark.count_nfe(method, sde, score_fn, params, key, task,
+                            num_steps=steps, num_hypotheses=2)
+    assert n == steps * benchmark.nfe_per_step(method), method
+  assert benchmark.nfe_per_step("pc", num_corrector_steps=2) == 3
+  assert benchmark.nfe_per_step("ode", solver="euler") == 1
+  n = benchmark.count_nfe("ode_adaptive", sde, score_fn, params, key, task,
+                          num_steps=10, num_hypotheses=2, rtol=1e-2, atol=1e-2)
+  # Tsit5: 6 new evaluations per attempted step (first-same-as-last), plus
+  # possibly the one at the start.
+  assert n >= 6 and n % 6 in (0, 1), n
+  with pytest.raises(ValueError, match="method"):
+    benchmark.nfe_per_step("ode_adaptive")
+
+
+def _row(sampler, steps, nfe, err, wall=None):
+  return dict(sampler=sampler, steps=steps, nfe=nfe, best_of_h_mm=err,
+              wall_s=wall, label=f"{sampler} {steps}")
+
+
+def test_pick_default_on_hand_made_table():
+  rows = [
+      _row("euler_maruyama", 1000, 1000, 40.0, 100.0),
+      _row("euler_maruyama", 100, 100, 40.8, 10.0),
+      _row("euler_maruyama", 10, 10, 55.0, 1.0),
+      _row("ode", 50, 100, 40.9, 9.0),      # same NFE, worse error than EM 100
+      _row("pc", 20, 40, 41.2, 4.0),        # 1.2 mm worse: out
+      _row("deterministic", 20, 20, 60.0, 2.0),
+      _row("ode_adaptive", None, 60, 40.5, 6.0),
+  ]
+  d = benchmark.pick_default(rows)
+  assert (d["sampler"], d["steps"]) == ("ode_adaptive", None)
+  assert d["nfe_ratio"] == pytest.approx(1000 / 60)
+  assert d["speedup"] == pytest.approx(100 / 6)
+  assert d["meets_target"]
+  # Without the adaptive row, the tie at NFE 100 goes to the lower error.
+  d = benchmark.pick_default(rows[:-1])
+  assert (d["sampler"], d["steps"], d["nfe_ratio"]) == ("euler_maruyama", 100, 10.0)
+  # A tighter tolerance leaves only the reference itself: ratio 1, target missed.
+  d = benchmark.pick_default(rows, tolerance_mm=0.1)
+  assert (d["sampler"], d["steps"], d["nfe_ratio"]) == ("euler_maruyama", 1000, 1.0)
+  assert not d["meets_target"] and d["speedup"] == pytest.approx(1.0)
+  with pytest.raises(ValueError, match="reference"):
+    benchmark.pick_default(rows[1:])
+
+
+def test_run_bench_quick_writes_json(tmp_path):
+  from jaxpose import evaluation
+  result = benchmark.run_bench(quick=True, configs=((1, 1), (2, 3)),
+                               train_batch=8, log=lambda s: None)
+  path = os.path.join(tmp_path, "bench.json")
+  evaluation.write_json_atomic(path, result)
+  with open(path) as f:
+    loaded = json.load(f)
+  for key in ("hardware", "compile_s", "sampling", "train", "memory",
+              "torch_reference", "network", "load_average_after"):
+    assert key in loaded, key
+  for key in ("devices", "cpu_model", "cpu_count", "jax_version",
+              "load_average_1_5_15"):
+    assert key in loaded["hardware"], key
+  assert [(r["poses"], r["hypotheses"]) for r in loaded["sampling"]] == [(1, 1), (2, 3)]
+  for r in loaded["sampling"]:
+    assert r["hypothesis_steps_per_s"] > 0 and r["roofline_fraction"] > 0
+    assert r["time_embedding"]["once_per_step"]
+    assert "speedup_vs_torch" not in r  # quick sizes are not the paper's
+  assert "flat_step_s" in loaded["sampling"][1]
+  assert loaded["train"]["steps_per_s"] > 0
+  assert loaded["train"]["roofline_fraction"] > 0
+  assert np.isfinite(loaded["train"]["loss"])
+  assert loaded["memory"]["host_peak_rss_mib"] > 0

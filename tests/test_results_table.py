@@ -1,0 +1,27 @@
+"""README's results come from the JSON files, so they cannot drift."""
+import pathlib
+
+import pytest
+
+from experiments import results_table
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_readme_section_matches_json_files():
+  text = (ROOT / "README.md").read_text()
+  assert results_table.updated_readme(text, results_table.render()) == text, (
+      "README.md is stale: run python -m experiments.results_table")
+
+
+@pytest.mark.parametrize("entry", results_table.ENTRIES, ids=lambda e: e[1])
+def test_every_entry_has_the_summary_fields(entry):
+  import json
+  result = json.loads((ROOT / entry[1]).read_text())
+  for key in ("mpjpe_mm", "min_mpjpe_mm", "pa_mpjpe_mm", "num_hypotheses", "num_poses"):
+    assert key in result
+
+
+def test_missing_markers_are_reported():
+  with pytest.raises(ValueError, match="markers"):
+    results_table.updated_readme("no markers here", "x")
