@@ -19,7 +19,6 @@ from absl import app
 from absl import flags
 
 from jaxpose import benchmark
-from jaxpose import evaluation
 
 _OUT = flags.DEFINE_string("out", None, "JSON path (default: "
                            "bench_sampling.json in --workdir or the current dir).")
@@ -36,7 +35,7 @@ def main(argv):
   result = benchmark.run_bench(quick=_QUICK.value, steps=_STEPS.value,
                                repeats=_REPEATS.value)
   os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-  evaluation.write_json_atomic(out, result)
+  benchmark.write_json(out, result)
   print(f"wrote {out}")
 
 

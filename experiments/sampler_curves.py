@@ -31,7 +31,6 @@ from ml_collections import config_flags
 
 from jaxpose import benchmark
 from jaxpose import config as config_lib
-from jaxpose import evaluation
 from jaxpose import run_lib
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -85,7 +84,7 @@ def main(argv):
   benchmark.plot_sampler_curves(
       result["rows"], os.path.join(eval_dir, "sampler_curves.png"),
       title=f"{result['num_poses']} poses x {result['num_hypotheses']} hypotheses")
-  evaluation.write_json_atomic(os.path.join(eval_dir, "sampler_curves.json"), result)
+  benchmark.write_json(os.path.join(eval_dir, "sampler_curves.json"), result)
   print("\n".join(benchmark.format_curve_row(r) for r in
                   sorted(result["rows"], key=lambda r: (r["sampler"], r["nfe"] or 0))))
   print(benchmark.format_default(result["default"]))

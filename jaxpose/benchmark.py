@@ -57,6 +57,8 @@ __all__ = [
     "dense_shapes", "matmul_flops", "hardware_info", "peak_memory",
     "make_hypotheses_fn", "make_flat_hypotheses_fn", "primitive_shapes",
     "time_embedding_is_shared", "nfe_per_step", "count_nfe", "pick_default",
+    "write_json", "run_bench", "run_sampler_curves", "curve_point",
+    "plot_sampler_curves", "format_curve_row", "format_default",
 ]
 
 
@@ -346,6 +348,25 @@ def time_embedding_is_shared(hyp_fn: Callable, params, key, task) -> dict:
               loop_primitives=sorted(p for p in prims if p in ("scan", "while")))
 
 
+def write_json(path: str, obj) -> str:
+  """Atomic JSON with NaN/inf written as null (a diverged sampler's errors)."""
+  from jaxpose import evaluation
+
+  def clean(o):
+    if isinstance(o, Mapping):
+      return {str(k): clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+      return [clean(v) for v in o]
+    if isinstance(o, (float, np.floating)):
+      return float(o) if np.isfinite(o) else None
+    if isinstance(o, np.integer):
+      return int(o)
+    return o
+
+  evaluation.write_json_atomic(path, clean(obj))
+  return path
+
+
 # ------------------------------------------------------------ sampler NFE
 def nfe_per_step(method: str, **options) -> int:
   """Network evaluations per step of a fixed-step method."""
@@ -627,6 +648,13 @@ def plot_sampler_curves(rows: Sequence[Mapping[str, Any]], path: str,
             label=f"{name} best-of-H")
     ax.plot(x, [p[2] for p in pts], "--", color=color, alpha=0.6,
             label=f"{name} mean-of-H")
+  finite = [v for r in rows for v in (r["best_of_h_mm"], r["mean_of_h_mm"])
+            if r["nfe"] is not None and np.isfinite(v)]
+  if finite:
+    # Very short grids can be off by metres; keep the interesting range
+    # readable (the JSON and the table hold every value).
+    lo, hi = min(finite), max(finite)
+    ax.set_ylim(0.9 * lo, 1.05 * min(hi, 2.5 * lo))
   ax.set_xscale("log")
   ax.set_xlabel("network evaluations (NFE)")
   ax.set_ylabel("MPJPE (mm)")

@@ -169,6 +169,24 @@ def test_pick_default_on_hand_made_table():
   assert not d["meets_target"] and d["speedup"] == pytest.approx(1.0)
   with pytest.raises(ValueError, match="reference"):
     benchmark.pick_default(rows[1:])
+  # A diverged setting (NaN error) is never chosen, however cheap.
+  d = benchmark.pick_default(rows + [_row("pc", 10, 20, float("nan"), 0.1)])
+  assert d["sampler"] == "ode_adaptive"
+
+
+def test_write_json_turns_nan_into_null_and_plot_skips_it(tmp_path):
+  rows = [_row("euler_maruyama", 10, 10, 50.0, 1.0),
+          _row("euler_maruyama", 20, 20, 45.0, 2.0),
+          _row("pc", 10, 20, float("nan"), 1.0)]
+  for r in rows:
+    r["mean_of_h_mm"] = r["best_of_h_mm"] + 5
+  path = benchmark.write_json(os.path.join(tmp_path, "c.json"),
+                              dict(rows=rows, n=np.int64(3)))
+  with open(path) as f:
+    loaded = json.load(f)
+  assert loaded["rows"][2]["best_of_h_mm"] is None and loaded["n"] == 3
+  png = benchmark.plot_sampler_curves(rows, os.path.join(tmp_path, "c.png"))
+  assert os.path.getsize(png) > 0
 
 
 def test_run_bench_quick_writes_json(tmp_path):
