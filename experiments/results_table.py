@@ -47,6 +47,31 @@ def _sampler(result):
   return f"{result['sampler']} x {result['num_steps']}"
 
 
+# (JSON of experiments.sampler_curves, its plot, command, hardware)
+CURVES = (
+    ("experiments/results/sampler_curves_quickstart_h100.json",
+     "experiments/results/sampler_curves_quickstart_h100.png",
+     "python -m experiments.sampler_curves --workdir=runs/quickstart "
+     "--num_poses=64 --num_hypotheses=200 --batch_poses=64 "
+     "--samplers=euler_maruyama,pc,ode,deterministic,ddim,ode_adaptive", "1 H100"),
+)
+
+
+def _curves_lines(root: pathlib.Path) -> list[str]:
+  lines = ["", "Error against network evaluations (best-of-H MPJPE, mm):", ""]
+  for rel, png, command, hardware in CURVES:
+    result = json.loads((root / rel).read_text())
+    d, ref = result["default"], result["default"]["reference"]
+    lines.append(
+        f"- {result['num_poses']} poses x {result['num_hypotheses']} hypotheses on "
+        f"{hardware}: {ref['sampler']} x {ref['steps']} scores "
+        f"{ref['best_of_h_mm']:.2f}; the cheapest setting within "
+        f"{d['tolerance_mm']:g} mm is {d['label']} ({d['nfe']:.0f} evaluations, "
+        f"{d['best_of_h_mm']:.2f}): {d['nfe_ratio']:.1f}x fewer evaluations, "
+        f"{d['speedup']:.1f}x faster. Plot: `{png}`; command: `{command}`.")
+  return lines
+
+
 def render(entries=ENTRIES, root: pathlib.Path = ROOT) -> str:
   """The results section (between the markers) as Markdown."""
   lines = [
@@ -64,6 +89,7 @@ def render(entries=ENTRIES, root: pathlib.Path = ROOT) -> str:
     lines.append(_row(title, result, hardware))
     commands.append(f"- `{rel}`: `{command}`")
   lines += ["", "Produced by:", *commands]
+  lines += _curves_lines(root)
   return "\n".join(lines)
 
 

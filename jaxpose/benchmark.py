@@ -458,7 +458,7 @@ def pick_default(rows: Sequence[Mapping[str, Any]], *,
 
 
 # ---------------------------------------------------------- sampler curves
-CURVE_SAMPLERS = ("euler_maruyama", "pc", "ode", "deterministic", "ode_adaptive")
+CURVE_SAMPLERS = ("euler_maruyama", "pc", "ode", "deterministic", "ddim", "ode_adaptive")
 CURVE_STEPS = (1000, 500, 200, 100, 50, 20, 10)
 ADAPTIVE_TOLS = (1e-2, 1e-3, 1e-4, 1e-5)
 
