@@ -28,6 +28,13 @@ ENTRIES = (
     ("Martinez et al. baseline", "experiments/results/quickstart_baseline_cpu.json",
      "python -m experiments.main --config=experiments/configs/baseline_quickstart.py "
      "--workdir=runs/baseline_quickstart", "2 CPU cores"),
+    ("GFPose mocap small", "experiments/results/gfpose_mocap_small_exact2d_cpu.json",
+     "python -m experiments.main --config=experiments/configs/gfpose_mocap.py "
+     "--workdir=runs/mocap --config.data.cache_dir=caches", "2 CPU cores"),
+    ("GFPose mocap small", "experiments/results/gfpose_mocap_small_noisy2d_cpu.json",
+     "python -m experiments.main --config=experiments/configs/gfpose_mocap.py "
+     "--workdir=runs/mocap --config.data.cache_dir=caches --mode=eval "
+     "--config.data.test_2d=noisy --config.eval.output_suffix=noisy2d", "2 CPU cores"),
 )
 
 

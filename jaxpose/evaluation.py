@@ -680,7 +680,7 @@ def write_json_atomic(path: str, obj) -> None:
 
 
 def run_task(task_name: str, *, exp, params, config_eval, key: jax.Array,
-             workdir: str) -> dict:
+             workdir: str, extra: dict | None = None) -> dict:
   """Runs one evaluation task; writes workdir/eval/<task>.json and PNGs.
 
   Args:
@@ -691,6 +691,7 @@ def run_task(task_name: str, *, exp, params, config_eval, key: jax.Array,
     config_eval: the `config.eval` ConfigDict (fields in the module doc).
     key: PRNG key; every random draw of the task derives from it.
     workdir: the run directory; results go to workdir/eval/.
+    extra: JSON-able fields recorded with the results (e.g. the train step).
 
   Returns:
     The results dict also written as JSON (workdir/eval/<task>.json, or
@@ -720,7 +721,7 @@ def run_task(task_name: str, *, exp, params, config_eval, key: jax.Array,
   res.update(task=task_name, num_poses=int(n), sampler=method, num_steps=int(steps),
              eps=float(_cfg(config_eval, "eps")), input_2d=input_2d_label(exp),
              data=str(data.get("name", "")) if data is not None else "",
-             seconds=round(time.time() - t0, 2))
+             seconds=round(time.time() - t0, 2), **(extra or {}))
   res = _jsonable(res)
   write_json_atomic(os.path.join(eval_dir, f"{stem}.json"), res)
   h = res["num_hypotheses"]

@@ -204,22 +204,25 @@ def evaluate(config, workdir: str, *, exp: Experiment | None = None) -> dict:
   e = config.eval
   params, step = restore_params(config, workdir, exp, use_ema=bool(e.use_ema))
   results = evaluation.run_task(e.task, exp=exp, params=params, config_eval=e,
-                                key=jax.random.key(config.seed + 2), workdir=workdir)
-  results["train_step"] = step
+                                key=jax.random.key(config.seed + 2), workdir=workdir,
+                                extra={"train_step": step})
   if e.task == "estimate":
-    write_summary(workdir, results)
+    # A suffixed run (e.g. noisy 2D) gets its own summary, never replacing
+    # the main one.
+    suffix = f"_{e.output_suffix}" if e.get("output_suffix") else ""
+    write_summary(workdir, results, name=f"metrics{suffix}.json")
     fans = [p for p in results.get("plots", []) if p.endswith("_pose0.png")]
     if fans:
       shutil.copyfile(os.path.join(workdir, "eval", fans[0]),
-                      os.path.join(workdir, "hypotheses.png"))
+                      os.path.join(workdir, f"hypotheses{suffix}.png"))
   return results
 
 
-def write_summary(workdir: str, results: dict) -> dict:
+def write_summary(workdir: str, results: dict, *, name: str = "metrics.json") -> dict:
   """workdir/metrics.json: the scalar figures of an estimation run."""
   summary = {k: v for k, v in results.items()
              if not isinstance(v, (dict, list)) or k == "best_of_h"}
-  evaluation.write_json_atomic(os.path.join(workdir, "metrics.json"), summary)
+  evaluation.write_json_atomic(os.path.join(workdir, name), summary)
   return summary
 
 

@@ -52,6 +52,16 @@ def test_train_resume_evaluate(tmp_path):
   assert on_disk["num_hypotheses"] == 4 and on_disk["num_poses"] == 12
   assert np.isfinite(on_disk["mpjpe_mm"]) and on_disk["min_mpjpe_mm"] <= on_disk["mean_hypothesis_mpjpe_mm"]
   assert (tmp_path / "hypotheses.png").stat().st_size > 1000
+  assert full["train_step"] == 30
+
+  # A suffixed evaluation (e.g. noisy 2D) gets its own files and leaves the
+  # main summary alone.
+  config.eval.update(output_suffix="other", num_poses=8)
+  other = run_lib.evaluate(config, workdir, exp=exp)
+  assert other["num_poses"] == 8
+  assert json.loads((tmp_path / "metrics.json").read_text()) == on_disk
+  assert json.loads((tmp_path / "metrics_other.json").read_text())["num_poses"] == 8
+  assert (tmp_path / "eval" / "estimate_other.json").exists()
 
 
 def test_workdir_with_other_model_is_refused(tmp_path):
