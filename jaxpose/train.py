@@ -14,6 +14,7 @@ and resumes wherever `state.step` says.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from typing import Any, Callable, Iterable
@@ -200,6 +201,20 @@ def _fmt_duration(seconds: float) -> str:
   return f"{h}:{m:02d}:{s:02d}"
 
 
+def _raise_if_diverged(metrics, step: int, checkpointer) -> None:
+  """Stops training on a non-finite loss, before anything is saved."""
+  loss = float(parallel.fetch(metrics["loss"]))
+  if math.isfinite(loss):
+    return
+  last = checkpointer.latest_step() if checkpointer is not None else None
+  kept = (f"the last checkpoint (step {last}) is kept" if last is not None
+          else "no checkpoint was written")
+  raise FloatingPointError(
+      f"training diverged: the loss is {loss} at step {step}; {kept} and "
+      "nothing more is saved. Check the data for NaN/inf or lower the "
+      "learning rate.")
+
+
 def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
         *, key: jax.Array, num_steps: int, mesh=None, checkpointer=None,
         log_every: int = 100, metrics_path: str | os.PathLike | None = None,
@@ -263,10 +278,15 @@ def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
       done = step + 1
       for hook in hooks:
         hook(done, state, metrics)
-      if checkpointer is not None and done < num_steps:
+      saving = (checkpointer is not None and done < num_steps
+                and done % checkpointer.save_every == 0)
+      if saving:
+        # One host sync per checkpoint: a diverged state is never saved.
+        _raise_if_diverged(metrics, done, checkpointer)
         checkpointer.save(done, state)
       if done % log_every == 0 or done == num_steps:
         values = {k: float(v) for k, v in parallel.fetch(metrics).items()}
+        _raise_if_diverged(values, done, checkpointer)
         now = time.perf_counter()
         rate = (done - last_logged) / max(now - t_last, 1e-9)
         t_last, last_logged = now, done

@@ -175,3 +175,28 @@ def test_bad_arguments():
                             save_every=1)
   with pytest.raises(ValueError, match="save_every"):
     checkpoint.Checkpointer("unused", fingerprint={}, save_every=0)
+
+
+def test_diverged_training_raises_and_keeps_the_last_good_checkpoint(tmp_path):
+  clean = toy.make_batch_fn(BATCH)
+
+  def batch_fn(step):  # NaN data from the 5th update on
+    batch = clean(step)
+    if step >= 4:
+      batch["x"] = np.full_like(batch["x"], np.nan)
+    return batch
+
+  state, step, _ = _setup()
+  ckdir = tmp_path / "ck"
+  with checkpoint.Checkpointer(ckdir, fingerprint=FP, save_every=2) as ck:
+    with pytest.raises(FloatingPointError,
+                       match=r"at step 6; the last checkpoint \(step 4\) is kept"):
+      train.fit(state, step, batch_fn, key=jax.random.key(0), num_steps=8,
+                checkpointer=ck, log_every=100)
+    ck.wait_until_finished()
+    assert ck.all_steps() == [2, 4]
+  template, _, _ = _setup()
+  with checkpoint.Checkpointer(ckdir, fingerprint=FP, save_every=2) as ck:
+    restored, _ = ck.restore_or_none(template)
+  for leaf in jax.tree.leaves(parallel.fetch(restored.params)):
+    assert np.all(np.isfinite(np.asarray(leaf)))
