@@ -79,6 +79,34 @@ def _curves_lines(root: pathlib.Path) -> list[str]:
   return lines
 
 
+# (JSON of experiments.bench_sampling, command, hardware)
+BENCHES = (
+    ("experiments/results/bench_sampling_cpu.json",
+     "python -m experiments.bench_sampling --out=bench_sampling.json", "2 CPU cores"),
+)
+
+
+def _bench_lines(root: pathlib.Path) -> list[str]:
+  lines = ["", "Sampling and training speed at the paper's network size "
+           "(12.5M parameters):", "",
+           "| hardware | case | ms per step | hypotheses x steps / s | "
+           "roofline fraction | vs the authors' PyTorch |",
+           "|---|---|---|---|---|---|"]
+  for rel, command, hardware in BENCHES:
+    result = json.loads((root / rel).read_text())
+    for row in result["sampling"]:
+      lines.append(
+          f"| {hardware} | sample {row['poses']} poses x {row['hypotheses']} "
+          f"hypotheses | {row['step_s'] * 1e3:.2f} | {row['hypothesis_steps_per_s']:.0f} | "
+          f"{row['roofline_fraction']:.2f} | {row['speedup_vs_torch']:.2f}x |")
+    tr = result["train"]
+    lines.append(f"| {hardware} | train, batch {tr['batch_size']} | {tr['step_s'] * 1e3:.1f} | - | "
+                 f"{tr['roofline_fraction']:.2f} | {tr['speedup_vs_torch']:.2f}x |")
+    lines += ["", f"`{rel}`: `{command}` (PyTorch figures quoted from the "
+              "issue, measured on this kind of machine; not re-measured)."]
+  return lines
+
+
 def render(entries=ENTRIES, root: pathlib.Path = ROOT) -> str:
   """The results section (between the markers) as Markdown."""
   lines = [
@@ -97,6 +125,7 @@ def render(entries=ENTRIES, root: pathlib.Path = ROOT) -> str:
     commands.append(f"- `{rel}`: `{command}`")
   lines += ["", "Produced by:", *commands]
   lines += _curves_lines(root)
+  lines += _bench_lines(root)
   return "\n".join(lines)
 
 
