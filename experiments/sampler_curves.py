@@ -2,7 +2,7 @@
 
   python -m experiments.sampler_curves --workdir=W [--config=CONFIG.py]
       [--steps=1000,500,200,100,50,20,10]
-      [--samplers=euler_maruyama,pc,ode,deterministic,ode_adaptive]
+      [--samplers="euler_maruyama pc ode deterministic ddim:eta=1 ode_adaptive"]
       [--num_poses=32] [--num_hypotheses=200] [--batch_poses=16]
 
 Takes a trained GFPose workdir (the config comes from --config, else from
@@ -39,8 +39,10 @@ _CONFIG = config_flags.DEFINE_config_file(
 _WORKDIR = flags.DEFINE_string("workdir", None, "Trained GFPose workdir.")
 _STEPS = flags.DEFINE_list("steps", [str(s) for s in benchmark.CURVE_STEPS],
                            "Step counts of the fixed-step samplers.")
-_SAMPLERS = flags.DEFINE_list("samplers", list(benchmark.CURVE_SAMPLERS),
-                              "Samplers to compare.")
+_SAMPLERS = flags.DEFINE_spaceseplist(
+    "samplers", " ".join(benchmark.CURVE_SAMPLERS),
+    "Space-separated sampler specs to compare, each a method with optional "
+    "options, e.g. \"pc pc:snr=0.1,grid_rho=2 ddim:eta=1\".")
 _TOLS = flags.DEFINE_list("adaptive_tols",
                           [str(t) for t in benchmark.ADAPTIVE_TOLS],
                           "rtol = atol values of ode_adaptive.")
@@ -52,6 +54,8 @@ _TOL_MM = flags.DEFINE_float("tolerance_mm", 1.0,
 _REF_STEPS = flags.DEFINE_integer("reference_steps", 1000,
                                   "Steps of the Euler-Maruyama reference.")
 flags.mark_flags_as_required(["workdir"])
+# Specs: "method[:option=value,...]" (jaxpose.sampling.parse_spec), e.g.
+# "pc:snr=0.1" or "euler_maruyama:grid_rho=2" (time-grid spacing).
 
 
 def _load_config(workdir):

@@ -184,9 +184,10 @@ def evaluate_baseline(config, workdir: str,
 
   The poses are the first `config.eval.num_poses` of the test split, the
   same ones `run_lib.evaluate` scores GFPose on. Weights: the EMA when
-  `config.eval.use_ema`. Writes workdir/eval/estimate.json (every figure,
-  as `evaluation.run_task`) and the summary workdir/metrics.json (its
-  scalars and `best_of_h`, as `run_lib.evaluate`); prints a table.
+  `config.eval.use_ema`. Writes workdir/eval/estimate[_SUFFIX].json (every
+  figure, as `evaluation.run_task`; SUFFIX is `config.eval.output_suffix`)
+  and the summary workdir/metrics[_SUFFIX].json (its scalars and
+  `best_of_h`, as `run_lib.evaluate`); prints a table.
 
   Returns:
     The full results dict.
@@ -216,9 +217,11 @@ def evaluate_baseline(config, workdir: str,
       data=str(config.data.name), seconds=round(time.time() - t0, 2),
       train_step=step,
       joint_names=list(exp.representation.skeleton.joint_names))
+  # A suffixed run (e.g. noisy 2D) keeps its own files, as GFPose's do.
+  suffix = f"_{e.output_suffix}" if e.get("output_suffix") else ""
   eval_dir = os.path.join(workdir, "eval")
-  evaluation.write_json_atomic(os.path.join(eval_dir, "estimate.json"), results)
-  run_lib.write_summary(workdir, results)
+  evaluation.write_json_atomic(os.path.join(eval_dir, f"estimate{suffix}.json"), results)
+  run_lib.write_summary(workdir, results, name=f"metrics{suffix}.json")
   print(format_table(results))
   return results
 

@@ -372,6 +372,7 @@ def nfe_per_step(method: str, **options) -> int:
   """Network evaluations per step of a fixed-step method."""
   if method == "pc":
     return 1 + int(options.get("num_corrector_steps", 1))
+  # grid_rho and the other options do not change the evaluations per step.
   if method == "ode" and options.get("solver", "heun") == "euler":
     return 1
   if method not in NFE_PER_STEP:
@@ -534,11 +535,14 @@ def curve_point(exp, params, pose2d: np.ndarray, gt_mm: np.ndarray, *,
     label = f"ode_adaptive rtol={options.get('rtol', 1e-5):g}"
   else:
     nfe = steps * nfe_per_step(method, **options)
-    label = f"{method} {steps}"
+    label = f"{sampling.format_spec(method, options)} {steps}"
   j = exp.representation.num_joints
   hyps_mm = np.asarray(exp.representation.pose3d_from_model(
       out.reshape(h, n, j, 3)), np.float32)
-  row = dict(sampler=method, steps=None if adaptive else steps, label=label,
+  # A fixed-step row is named by its full spec, so variants of one method
+  # (e.g. 'pc:snr=0.1') stay apart and the default can be used as it is.
+  spec = method if adaptive else sampling.format_spec(method, options)
+  row = dict(sampler=spec, method=method, steps=None if adaptive else steps, label=label,
              options=dict(options), nfe=nfe, wall_s=wall_s,
              compile_s=compile_s,
              nonfinite_fraction=float(np.mean(~np.isfinite(hyps_mm))))
@@ -577,20 +581,25 @@ def run_sampler_curves(exp, params, *, samplers: Sequence[str] = CURVE_SAMPLERS,
     {"rows": [...], "default": pick_default(...) or an "error" string,
     "num_poses", "num_hypotheses", "hardware", ...}.
   """
-  for name in samplers:
-    if name not in CURVE_SAMPLERS:
+  parsed = [sampling.parse_spec(name) for name in samplers]
+  for name, (method, options) in zip(samplers, parsed):
+    if method not in CURVE_SAMPLERS:
       raise ValueError(f"samplers: unknown {name!r}; valid: "
-                       f"{', '.join(CURVE_SAMPLERS)}")
+                       f"{', '.join(CURVE_SAMPLERS)}, each optionally with "
+                       "':option=value,...'")
+    if method == "ode_adaptive" and options:
+      raise ValueError(f"samplers: {name!r}: ode_adaptive takes its "
+                       "tolerances from adaptive_tols, not options")
   test = exp.splits["test"]
   n = min(int(num_poses), len(test["pose3d"]))
   pose2d = np.asarray(test["pose2d"][:n])
   gt_mm = np.asarray(test["pose3d_mm"][:n])
   key = jax.random.key(seed)
   rows = []
-  for method in samplers:
+  for method, options in parsed:
     settings = ([dict(rtol=float(t), atol=float(t)) for t in adaptive_tols]
                 if method == "ode_adaptive"
-                else [dict(num_steps=int(s)) for s in steps_list])
+                else [dict(num_steps=int(s), **options) for s in steps_list])
     for setting in settings:
       row = curve_point(exp, params, pose2d, gt_mm, method=method,
                         num_hypotheses=num_hypotheses, chunk_size=chunk_size,

@@ -41,9 +41,11 @@ Config fields read from `config.eval` (with defaults when absent):
   hypotheses_list=(1, 10, 50, 200), single_sampler='deterministic',
   missing_joints=(1, 3), missing_parts=('l_leg', 'r_arm'),
   complete_sampler='' (= sampler), noise_types=('gaussian', 'uniform'),
-  noise_levels_mm=(20.0, 50.0), denoise_t_start=0.05,
-  denoise_num_steps=0 (0: num_steps scaled by the fraction of [eps, 1]
-  left to walk, at least 1), num_generate=0 (0: as many as the real half),
+  noise_levels_mm=(20.0, 50.0),
+  single_num_steps=0 (steps of single_sampler; 0: num_steps),
+  denoise_t_start=0.05,
+  denoise_num_steps=0 (0: single_num_steps scaled by the fraction of
+  [eps, 1] left to walk, at least 1), num_generate=0 (0: as many as the real half),
   batch_generate=500, output_suffix='' (files become <task>_<suffix>.json
   and <task>_<suffix>_*.png, e.g. 'noisy2d' to keep exact-2D results).
 """
@@ -83,7 +85,7 @@ _DEFAULTS = dict(
     hypotheses_list=(1, 10, 50, 200), single_sampler="deterministic",
     missing_joints=(1, 3), missing_parts=("l_leg", "r_arm"),
     complete_sampler="", noise_types=NOISE_TYPES, noise_levels_mm=(20.0, 50.0),
-    denoise_t_start=0.05, denoise_num_steps=0, num_generate=0,
+    single_num_steps=0, denoise_t_start=0.05, denoise_num_steps=0, num_generate=0,
     batch_generate=500, output_suffix="")
 
 
@@ -423,11 +425,17 @@ def activity_names(exp) -> tuple[str, ...]:
   return ()
 
 
-def _sampler(exp, config_eval, method: str, num_steps: int | None = None):
+def _single_steps(config_eval) -> int:
+  return int(_cfg(config_eval, "single_num_steps") or _cfg(config_eval, "num_steps"))
+
+
+def _sampler(exp, config_eval, spec: str, num_steps: int | None = None):
+  """A sampler from a spec such as 'pc' or 'pc:snr=0.16,grid_rho=2'."""
+  method, options = sampling.parse_spec(spec)
   return sampling.make_sampler(
       method, exp.sde, exp.score_fn,
       num_steps=int(num_steps or _cfg(config_eval, "num_steps")),
-      eps=float(_cfg(config_eval, "eps")))
+      eps=float(_cfg(config_eval, "eps")), **options)
 
 
 def _test_split(exp, config_eval) -> tuple[dict, int]:
@@ -461,9 +469,10 @@ def _plot_fans(test, hyps_mm, config_eval, eval_dir, stem, title):
 def _estimate(exp, params, config_eval, key, eval_dir, stem, *, single: bool):
   test, n = _test_split(exp, config_eval)
   method = str(_cfg(config_eval, "single_sampler" if single else "sampler"))
+  steps = _single_steps(config_eval) if single else int(_cfg(config_eval, "num_steps"))
   h = 1 if single else int(_cfg(config_eval, "num_hypotheses"))
   hyps = sample_in_chunks(
-      _sampler(exp, config_eval, method), params, key,
+      _sampler(exp, config_eval, method, steps), params, key,
       lambda c: gfpose.estimation_task(c["pose2d"]), {"pose2d": test["pose2d"]},
       num_hypotheses=h, chunk_size=min(int(_cfg(config_eval, "batch_poses")), n),
       desc="estimate_single" if single else "estimate")
@@ -497,7 +506,7 @@ def _estimate(exp, params, config_eval, key, eval_dir, stem, *, single: bool):
              ("mean per-joint spread", float(np.mean(res["per_joint_spread_mm"])))]
   else:
     rows = [("MPJPE", res["mpjpe_mm"]), ("PA-MPJPE", res["pa_mpjpe_mm"])]
-  return res, rows, n, method, int(_cfg(config_eval, "num_steps"))
+  return res, rows, n, method, steps
 
 
 def _missing_settings(config_eval) -> list[tuple[str, Any]]:
@@ -562,7 +571,7 @@ def _denoise(exp, params, config_eval, key, eval_dir, stem):
                      f"eval.eps={eps}, got {t_start}")
   steps = int(_cfg(config_eval, "denoise_num_steps"))
   if steps <= 0:  # the step size of the full grid over the shorter interval
-    steps = max(1, int(round(int(_cfg(config_eval, "num_steps"))
+    steps = max(1, int(round(_single_steps(config_eval)
                              * (t_start - eps) / (1.0 - eps))))
   sample_fn = _sampler(exp, config_eval, method, steps)
   rep = exp.representation

@@ -9,8 +9,11 @@ Contract used by the rest of jaxpose:
   x0 = sample_fn(params, key, task)        # [B, ...], jitted
   xs = sample_hypotheses(sample_fn, params, key, task, H)   # [H, B, ...]
 
-Every method walks the grid t_k = linspace(t_start, eps, num_steps + 1) and
-makes one step from t_k to t_{k+1} per scan iteration.  Methods:
+Every method walks the grid t_k = time_grid(t_start, eps, num_steps, rho)
+and makes one step from t_k to t_{k+1} per scan iteration.  rho = 1 (the
+default) is the uniform grid of score_sde and GFPose; rho > 1 puts the steps
+closer together near eps, rho < 1 near t_start (EDM's power-law spacing,
+applied to t).  Methods:
 
   euler_maruyama  reverse SDE dx = [f - g^2 score] dt + g dw, Euler-Maruyama;
                   the last step returns the noise-free mean (GFPose,
@@ -57,7 +60,8 @@ from jaxpose.sde import broadcast_to_batch
 Array = jax.Array
 ScoreFn = Callable[[Any, Array, Array, Any], Array]
 
-__all__ = ["Task", "make_sampler", "sample_hypotheses", "METHODS"]
+__all__ = ["Task", "make_sampler", "sample_hypotheses", "METHODS",
+           "time_grid", "parse_spec", "format_spec"]
 
 
 @struct.dataclass
@@ -239,9 +243,64 @@ def _finish(x, task: Task):
   return x * (1 - m) + task.observed.astype(x.dtype) * m
 
 
+def time_grid(t_start, eps: float, num_steps: int, rho: float = 1.0):
+  """[K + 1] times from t_start down to eps, power-law spaced.
+
+  t_k = (t_start^(1/rho) + k/K (eps^(1/rho) - t_start^(1/rho)))^rho; rho = 1
+  is `linspace(t_start, eps, K + 1)` exactly.
+  """
+  t_start = jnp.asarray(t_start, float)
+  if rho == 1.0:
+    return jnp.linspace(t_start, eps, num_steps + 1)
+  frac = jnp.linspace(0.0, 1.0, num_steps + 1)  # [K + 1]
+  hi, lo = t_start ** (1.0 / rho), jnp.asarray(eps, float) ** (1.0 / rho)
+  # The convex form keeps both ends exact in float32 (hi + frac (lo - hi)
+  # loses eps when rho < 1 makes lo tiny).
+  return ((1.0 - frac) * hi + frac * lo) ** rho
+
+
+def _parse_value(text: str):
+  for cast in (int, float):
+    try:
+      return cast(text)
+    except ValueError:
+      pass
+  if text.lower() in ("true", "false"):
+    return text.lower() == "true"
+  return text
+
+
+def parse_spec(spec: str) -> tuple[str, dict]:
+  """'pc:snr=0.1,grid_rho=2' -> ('pc', {'snr': 0.1, 'grid_rho': 2}).
+
+  The sampler spec a config or a flag names: a method, then optionally
+  `:` and comma-separated `option=value` pairs for `make_sampler`.
+  """
+  if not isinstance(spec, str) or not spec.strip():
+    raise ValueError(f"sampler spec: expected 'method[:option=value,...]', got {spec!r}")
+  method, _, rest = spec.strip().partition(":")
+  options = {}
+  for item in filter(None, (p.strip() for p in rest.split(","))):
+    name, sep, value = item.partition("=")
+    if not sep or not name.strip() or not value.strip():
+      raise ValueError(f"sampler spec {spec!r}: option {item!r} is not "
+                       "of the form name=value")
+    options[name.strip()] = _parse_value(value.strip())
+  if method not in _ALL_METHODS:
+    raise ValueError(f"sampler spec {spec!r}: unknown method {method!r}; "
+                     f"valid: {', '.join(_ALL_METHODS)}")
+  return method, options
+
+
+def format_spec(method: str, options: dict | None = None) -> str:
+  """Inverse of `parse_spec` (options sorted by name)."""
+  items = ",".join(f"{k}={v}" for k, v in sorted((options or {}).items()))
+  return f"{method}:{items}" if items else method
+
+
 def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
                  eps: float = 1e-3, impute_noise: bool = True,
-                 **method_options) -> Callable[[Any, Array, Task], Array]:
+                 grid_rho: float = 1.0, **method_options) -> Callable[[Any, Array, Task], Array]:
   """Builds a jitted sampler `sample_fn(params, key, task) -> x0 [B, ...]`.
 
   Args:
@@ -255,6 +314,8 @@ def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
       that for Heun; (1 + num_corrector_steps) times for PC).
     eps: end time of the grid (score_sde's sampling eps).
     impute_noise: imputation draws a obs + s z (True) or a obs (False).
+    grid_rho: spacing of the time grid (`time_grid`); 1 is uniform.  Not
+      used by 'ode_adaptive'.
     **method_options: the method's options (see the module docstring).
 
   Returns:
@@ -266,7 +327,13 @@ def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
   num_steps = checks.check_positive_int("num_steps", num_steps)
   if not eps >= 0:
     raise ValueError(f"eps: expected a non-negative end time, got {eps!r}")
+  if not grid_rho > 0:
+    raise ValueError(f"grid_rho: expected a positive number, got {grid_rho!r}")
+  grid_rho = float(grid_rho)
   if method == "ode_adaptive":
+    if grid_rho != 1.0:
+      raise ValueError("grid_rho: ode_adaptive chooses its own steps; "
+                       f"got grid_rho={grid_rho}")
     return _make_adaptive_ode(sde, score_fn, num_steps=num_steps, eps=eps,
                               impute_noise=impute_noise, **method_options)
   if method not in METHODS:
@@ -279,7 +346,7 @@ def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
     key_init, key_imp, key_steps = jax.random.split(key, 3)
     impute = _imputer(sde, task, impute_noise)
     t_start = jnp.asarray(task.t_start, float)
-    ts = jnp.linspace(t_start, eps, num_steps + 1)  # [K + 1]
+    ts = time_grid(t_start, eps, num_steps, grid_rho)  # [K + 1]
     x = impute(_initial_state(sde, key_init, task), ts[0], key_imp)
     is_last = jnp.arange(num_steps) == num_steps - 1  # [K]
 

@@ -67,6 +67,9 @@ CASES = [
     ("ddim", "subvp", {}, 6.5),
     ("ddim", "vp", {"eta": 1.0}, 12.0),
     ("ode_adaptive", "subvp", {}, 1.0),
+    # Non-uniform time grids keep the sampler consistent (same allowance).
+    ("euler_maruyama", "subvp", {"grid_rho": 2.0}, 2.0),
+    ("pc", "subvp", {"grid_rho": 0.5}, 3.5),
 ]
 
 
@@ -269,3 +272,34 @@ def test_bad_inputs_raise_clear_errors():
   with pytest.raises(ValueError, match="num_hypotheses"):
     sampling.sample_hypotheses(sample_fn, PARAMS, jax.random.key(0),
                                sampling.Task(x_init=x), 0)
+
+
+def test_time_grid_endpoints_spacing_and_uniform_case():
+  uniform = np.asarray(sampling.time_grid(1.0, 1e-3, 10))
+  np.testing.assert_array_equal(uniform, np.asarray(jnp.linspace(1.0, 1e-3, 11)))
+  for rho in (0.5, 2.0, 7.0):
+    ts = np.asarray(sampling.time_grid(1.0, 1e-3, 10, rho), np.float64)
+    np.testing.assert_allclose([ts[0], ts[-1]], [1.0, 1e-3], rtol=1e-5)
+    steps = -np.diff(ts)
+    assert np.all(steps > 0)
+    # rho > 1: steps shrink towards eps; rho < 1: they grow.
+    assert (steps[-1] < steps[0]) == (rho > 1)
+  # rho = 2 by hand: t_k = (1 + k/K (sqrt(eps) - 1))^2.
+  ts = np.asarray(sampling.time_grid(1.0, 0.04, 2, 2.0), np.float64)
+  np.testing.assert_allclose(ts, [1.0, 0.6**2, 0.04], rtol=1e-6)
+
+
+def test_sampler_specs_parse_and_round_trip():
+  assert sampling.parse_spec("pc") == ("pc", {})
+  method, opts = sampling.parse_spec("pc: snr=0.1, grid_rho=2,per_example_step=true")
+  assert method == "pc"
+  assert opts == {"snr": 0.1, "grid_rho": 2, "per_example_step": True}
+  assert sampling.parse_spec(sampling.format_spec(method, opts)) == (method, opts)
+  with pytest.raises(ValueError, match="unknown method 'euler'"):
+    sampling.parse_spec("euler")
+  with pytest.raises(ValueError, match="name=value"):
+    sampling.parse_spec("pc:snr")
+  with pytest.raises(ValueError, match="grid_rho"):
+    sampling.make_sampler("euler_maruyama", sde_lib.get_sde("subvp"),
+                          gaussian_score_fn(sde_lib.get_sde("subvp")),
+                          num_steps=10, grid_rho=0.0)

@@ -72,6 +72,9 @@ def get_config(variant: str = "small"):
     c.train.update(num_steps=20_000, batch_size=256, learning_rate=1e-3,
                    warmup_steps=500, ema_decay=0.999, log_every=500,
                    ckpt_every=2000)
-    c.eval.update(num_steps=200, num_hypotheses=10, num_poses=500,
-                  batch_poses=100)
+    # The base's sampler (ancestral, 50 steps) and 200 hypotheses.
+    c.eval.update(num_poses=500, batch_poses=50)
+  else:
+    # An accelerator samples 100 poses x 200 hypotheses per call easily.
+    c.eval.update(batch_poses=100)
   return c

@@ -24,6 +24,6 @@ def get_config():
   c.train.update(num_steps=5000, batch_size=256, learning_rate=1e-3,
                  warmup_steps=200, ema_decay=0.999, log_every=250,
                  ckpt_every=1000)
-  c.eval.update(num_steps=200, num_hypotheses=10, num_poses=100,
-                batch_poses=100)
+  # The base's sampler (ancestral, 50 steps) and 200 hypotheses.
+  c.eval.update(num_poses=100, batch_poses=50)
   return c
