@@ -479,7 +479,7 @@ def curve_point(exp, params, pose2d: np.ndarray, gt_mm: np.ndarray, *,
                 method: str, num_hypotheses: int, chunk_size: int,
                 key: jax.Array, num_steps: int | None = None,
                 eps: float = 1e-3, count_adaptive_nfe: bool = True,
-                **options) -> dict:
+                camera_meta: dict | None = None, **options) -> dict:
   """Errors, NFE and wall-clock of one sampler setting on fixed poses.
 
   Chunk i of the poses uses `fold_in(key, i)` whatever the sampler, so every
@@ -499,6 +499,8 @@ def curve_point(exp, params, pose2d: np.ndarray, gt_mm: np.ndarray, *,
     eps: end time of the grid.
     count_adaptive_nfe: count ode_adaptive's evaluations on chunk 0 (one
       extra run); otherwise NFE is None for it.
+    camera_meta: the poses' camera fields (`image_space.camera_meta`), used
+      to back-project under the "image" representation protocol.
     **options: the method's options (e.g. rtol/atol for ode_adaptive).
 
   Returns:
@@ -537,7 +539,7 @@ def curve_point(exp, params, pose2d: np.ndarray, gt_mm: np.ndarray, *,
     label = f"{method} {steps}"
   j = exp.representation.num_joints
   hyps_mm = np.asarray(exp.representation.pose3d_from_model(
-      out.reshape(h, n, j, 3)), np.float32)
+      out.reshape(h, n, j, 3), camera_meta), np.float32)
   row = dict(sampler=method, steps=None if adaptive else steps, label=label,
              options=dict(options), nfe=nfe, wall_s=wall_s,
              compile_s=compile_s,
@@ -581,10 +583,12 @@ def run_sampler_curves(exp, params, *, samplers: Sequence[str] = CURVE_SAMPLERS,
     if name not in CURVE_SAMPLERS:
       raise ValueError(f"samplers: unknown {name!r}; valid: "
                        f"{', '.join(CURVE_SAMPLERS)}")
+  from jaxpose import image_space
   test = exp.splits["test"]
   n = min(int(num_poses), len(test["pose3d"]))
   pose2d = np.asarray(test["pose2d"][:n])
   gt_mm = np.asarray(test["pose3d_mm"][:n])
+  meta = image_space.camera_meta(test, slice(n))  # None without camera fields
   key = jax.random.key(seed)
   rows = []
   for method in samplers:
@@ -594,7 +598,7 @@ def run_sampler_curves(exp, params, *, samplers: Sequence[str] = CURVE_SAMPLERS,
     for setting in settings:
       row = curve_point(exp, params, pose2d, gt_mm, method=method,
                         num_hypotheses=num_hypotheses, chunk_size=chunk_size,
-                        key=key, eps=eps, **setting)
+                        key=key, eps=eps, camera_meta=meta, **setting)
       rows.append(row)
       log(format_curve_row(row))
   result = dict(num_poses=n, num_hypotheses=int(num_hypotheses),

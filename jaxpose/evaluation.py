@@ -62,6 +62,7 @@ import numpy as np
 
 from jaxpose import checks
 from jaxpose import gfpose
+from jaxpose import image_space
 from jaxpose import metrics as metrics_lib
 from jaxpose import sampling
 from jaxpose.skeleton import H36M_17, Skeleton
@@ -438,11 +439,16 @@ def _test_split(exp, config_eval) -> tuple[dict, int]:
   return {k: np.asarray(v)[:n] for k, v in test.items()}, n
 
 
-def _to_mm(exp, samples: np.ndarray) -> np.ndarray:
-  """[H, N, D] model units -> [H, N, J, 3] mm."""
+def _to_mm(exp, samples: np.ndarray, rows: dict | None = None) -> np.ndarray:
+  """[H, N, D] model units -> [H, N, J, 3] root-relative mm.
+
+  rows: the N poses' split rows; their camera fields (if any) back-project
+  the "image" protocol; None (generation) means the nominal camera.
+  """
   j = exp.representation.num_joints
+  meta = None if rows is None else image_space.camera_meta(rows)
   return np.asarray(exp.representation.pose3d_from_model(
-      samples.reshape(samples.shape[0], samples.shape[1], j, 3)), np.float32)
+      samples.reshape(samples.shape[0], samples.shape[1], j, 3), meta), np.float32)
 
 
 def _plot_fans(test, hyps_mm, config_eval, eval_dir, stem, title):
@@ -467,7 +473,7 @@ def _estimate(exp, params, config_eval, key, eval_dir, stem, *, single: bool):
       lambda c: gfpose.estimation_task(c["pose2d"]), {"pose2d": test["pose2d"]},
       num_hypotheses=h, chunk_size=min(int(_cfg(config_eval, "batch_poses")), n),
       desc="estimate_single" if single else "estimate")
-  hyps_mm = _to_mm(exp, hyps)
+  hyps_mm = _to_mm(exp, hyps, test)
   res = estimation_metrics(hyps_mm, test["pose3d_mm"], test["activity"],
                            hypotheses_list=_as_tuple(_cfg(config_eval, "hypotheses_list")))
   task = "estimate_single" if single else "estimate"
@@ -536,7 +542,7 @@ def _complete(exp, params, config_eval, key, eval_dir, stem, *, space: str):
         {"pose2d": test["pose2d"], "pose3d": test["pose3d"], "visible": vis},
         num_hypotheses=h, chunk_size=min(int(_cfg(config_eval, "batch_poses")), n),
         desc=f"{task} ({name})")
-    hyps_mm = _to_mm(exp, hyps)
+    hyps_mm = _to_mm(exp, hyps, test)
     res = completion_metrics(hyps_mm, test["pose3d_mm"], vis)
     res.update(missing=kind, missing_value=what, name=name)
     settings.append(res)
@@ -573,14 +579,15 @@ def _denoise(exp, params, config_eval, key, eval_dir, stem):
     for level in _as_tuple(_cfg(config_eval, "noise_levels_mm")):
       k_noise, k_sample = jax.random.split(jax.random.fold_in(key, i))
       noisy_mm = add_pose_noise(k_noise, gt_mm, str(noise_type), float(level))
-      noisy = np.asarray(rep.pose3d_to_model(noisy_mm), np.float32)
+      meta = image_space.camera_meta(test)  # the "image" protocol's cameras
+      noisy = np.asarray(rep.pose3d_to_model(noisy_mm, meta), np.float32)
       out = sample_in_chunks(
           sample_fn, params, k_sample,
           lambda c: gfpose.denoising_task(c["pose3d"], t_start=t_start),
           {"pose3d": noisy}, num_hypotheses=1,
           chunk_size=min(int(_cfg(config_eval, "batch_poses")), n),
           desc=f"denoise ({noise_type} {level} mm)")
-      out_mm = _to_mm(exp, out)[0]
+      out_mm = _to_mm(exp, out, test)[0]
       before = float(np.mean(metrics_lib.mpjpe(noisy_mm, gt_mm)))
       after = float(np.mean(metrics_lib.mpjpe(out_mm, gt_mm)))
       settings.append(dict(noise_type=str(noise_type), noise_level_mm=float(level),
@@ -616,7 +623,7 @@ def _generate(exp, params, config_eval, key, eval_dir, stem):
       lambda c: gfpose.generation_task(c["index"].shape[0], j),
       {"index": np.arange(n_gen)}, num_hypotheses=1, chunk_size=chunk,
       desc="generate")
-  gen = _to_mm(exp, samples)[0]  # [n_gen, J, 3]
+  gen = _to_mm(exp, samples)[0]  # [n_gen, J, 3]; nominal camera
 
   def figures(x):
     # Root-relative vectors without the (always zero) root joint.
