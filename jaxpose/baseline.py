@@ -33,6 +33,7 @@ import numpy as np
 from jaxpose import checks
 from jaxpose import evaluation
 from jaxpose import gfpose
+from jaxpose import image_space
 from jaxpose import models
 from jaxpose import run_lib
 from jaxpose import train as train_lib
@@ -205,7 +206,8 @@ def evaluate_baseline(config, workdir: str,
   batch_size = min(int(e.get("lift_batch_size", 1024)), n)
   t0 = time.time()
   pred = predict(exp.apply_fn, params, test["pose2d"][:n], batch_size)
-  pred_mm = np.asarray(exp.representation.pose3d_from_model(pred))
+  pred_mm = np.asarray(exp.representation.pose3d_from_model(
+      pred, image_space.camera_meta(test, slice(n))))
   results = lifting_metrics(pred_mm, test["pose3d_mm"][:n],
                             np.asarray(test["activity"][:n], np.int32))
   names = evaluation.activity_names(exp)

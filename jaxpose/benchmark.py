@@ -53,7 +53,8 @@ TORCH_REFERENCE = {
 }
 
 __all__ = [
-    "NFE_PER_STEP", "TORCH_REFERENCE", "time_fn", "matmul_roofline",
+    "NFE_PER_STEP", "TORCH_REFERENCE", "time_fn", "time_interleaved",
+    "matmul_roofline",
     "dense_shapes", "matmul_flops", "hardware_info", "peak_memory",
     "make_hypotheses_fn", "make_flat_hypotheses_fn", "primitive_shapes",
     "time_embedding_is_shared", "nfe_per_step", "count_nfe", "pick_default",
@@ -154,7 +155,7 @@ def matmul_flops(shapes: Iterable[Shape3], *, backward: bool = False) -> float:
 
 def matmul_roofline(shapes: Sequence[Shape3], *, backward: bool = False,
                     dtype=jnp.float32, warmup: int = 1, repeats: int = 5,
-                    seed: int = 0) -> dict:
+                    seed: int = 0, time_it: bool = True) -> dict:
   """Time of exactly the given dense products, alone, on this backend.
 
   One jitted function computes every `x [m, k] @ w [k, n]`; with `backward`
@@ -168,6 +169,8 @@ def matmul_roofline(shapes: Sequence[Shape3], *, backward: bool = False,
     dtype: operand dtype.
     warmup, repeats: as in `time_fn`.
     seed: operand values (they do not change the time).
+    time_it: False returns {"fn", "args", "flops"} untimed, for
+      `time_interleaved`.
 
   Returns:
     `time_fn`'s dict plus "flops" and "gflops" (at the median time).
@@ -190,6 +193,11 @@ def matmul_roofline(shapes: Sequence[Shape3], *, backward: bool = False,
     outs = []
     for ops in operands:
       x, w = ops[0], ops[1]
+      if outs:
+        # One product after the other, as in the network: the barrier makes
+        # x wait for the previous product, so independent dots cannot run
+        # side by side and fight over the cores.
+        x, _ = jax.lax.optimization_barrier((x, outs[-1]))
       outs.append(x @ w)  # [m, n]
       if backward:
         g = ops[2]
@@ -197,10 +205,39 @@ def matmul_roofline(shapes: Sequence[Shape3], *, backward: bool = False,
         outs.append(x.T @ g)  # [k, n]
     return outs
 
-  timing = time_fn(products, operands, warmup=warmup, repeats=repeats)
   flops = matmul_flops(shapes, backward=backward)
+  if not time_it:
+    return dict(fn=products, args=(operands,), flops=flops)
+  timing = time_fn(products, operands, warmup=warmup, repeats=repeats)
   timing.update(flops=flops, gflops=flops / timing["median_s"] / 1e9)
   return timing
+
+
+def time_interleaved(calls: Mapping[str, tuple[Callable, tuple]], *,
+                     rounds: int, warmup: int = 1) -> dict[str, list[float]]:
+  """Times several functions in alternation: one call of each per round.
+
+  On a shared or throttling machine a function timed now and another timed
+  a minute later can see different clocks; alternating them makes every
+  round's ratio a like-for-like comparison (report the median ratio).
+
+  Args:
+    calls: name -> (fn, args); results are blocked on.
+    rounds: timed rounds.
+    warmup: untimed rounds first.
+
+  Returns:
+    name -> list of `rounds` wall-clock times in seconds.
+  """
+  rounds = checks.check_positive_int("rounds", rounds)
+  times = {name: [] for name in calls}
+  for r in range(warmup + rounds):
+    for name, (fn, args) in calls.items():
+      start = time.perf_counter()
+      _block(fn(*args))
+      if r >= warmup:
+        times[name].append(time.perf_counter() - start)
+  return times
 
 
 # ------------------------------------------------------------ environment
@@ -480,7 +517,7 @@ def curve_point(exp, params, pose2d: np.ndarray, gt_mm: np.ndarray, *,
                 method: str, num_hypotheses: int, chunk_size: int,
                 key: jax.Array, num_steps: int | None = None,
                 eps: float = 1e-3, count_adaptive_nfe: bool = True,
-                **options) -> dict:
+                camera_meta: dict | None = None, **options) -> dict:
   """Errors, NFE and wall-clock of one sampler setting on fixed poses.
 
   Chunk i of the poses uses `fold_in(key, i)` whatever the sampler, so every
@@ -500,6 +537,8 @@ def curve_point(exp, params, pose2d: np.ndarray, gt_mm: np.ndarray, *,
     eps: end time of the grid.
     count_adaptive_nfe: count ode_adaptive's evaluations on chunk 0 (one
       extra run); otherwise NFE is None for it.
+    camera_meta: the poses' camera fields (`image_space.camera_meta`), used
+      to back-project under the "image" representation protocol.
     **options: the method's options (e.g. rtol/atol for ode_adaptive).
 
   Returns:
@@ -538,7 +577,7 @@ def curve_point(exp, params, pose2d: np.ndarray, gt_mm: np.ndarray, *,
     label = f"{sampling.format_spec(method, options)} {steps}"
   j = exp.representation.num_joints
   hyps_mm = np.asarray(exp.representation.pose3d_from_model(
-      out.reshape(h, n, j, 3)), np.float32)
+      out.reshape(h, n, j, 3), camera_meta), np.float32)
   # A fixed-step row is named by its full spec, so variants of one method
   # (e.g. 'pc:snr=0.1') stay apart and the default can be used as it is.
   spec = method if adaptive else sampling.format_spec(method, options)
@@ -590,10 +629,12 @@ def run_sampler_curves(exp, params, *, samplers: Sequence[str] = CURVE_SAMPLERS,
     if method == "ode_adaptive" and options:
       raise ValueError(f"samplers: {name!r}: ode_adaptive takes its "
                        "tolerances from adaptive_tols, not options")
+  from jaxpose import image_space
   test = exp.splits["test"]
   n = min(int(num_poses), len(test["pose3d"]))
   pose2d = np.asarray(test["pose2d"][:n])
   gt_mm = np.asarray(test["pose3d_mm"][:n])
+  meta = image_space.camera_meta(test, slice(n))  # None without camera fields
   key = jax.random.key(seed)
   rows = []
   for method, options in parsed:
@@ -603,7 +644,7 @@ def run_sampler_curves(exp, params, *, samplers: Sequence[str] = CURVE_SAMPLERS,
     for setting in settings:
       row = curve_point(exp, params, pose2d, gt_mm, method=method,
                         num_hypotheses=num_hypotheses, chunk_size=chunk_size,
-                        key=key, eps=eps, **setting)
+                        key=key, eps=eps, camera_meta=meta, **setting)
       rows.append(row)
       log(format_curve_row(row))
   result = dict(num_poses=n, num_hypotheses=int(num_hypotheses),
@@ -713,18 +754,25 @@ def bench_sampling_config(params, sde, score_fn, *, num_poses: int,
   sample_fn = sampling.make_sampler(method, sde, score_fn, num_steps=s)
   hyp = make_hypotheses_fn(sample_fn, h)
   compiled, compile_s = _compile(hyp, params, key, task)
-  timing = time_fn(compiled, params, key, task, warmup=1, repeats=repeats)
-  step_s = timing["median_s"] / s
   shapes = dense_shapes(params, b * h, shared_rows=1)
-  mm = matmul_roofline(shapes, warmup=1, repeats=max(repeats, 3))
+  mm = matmul_roofline(shapes, time_it=False)
+  times = time_interleaved({"run": (compiled, (params, key, task)),
+                            "matmul": (mm["fn"], mm["args"])},
+                           rounds=max(repeats, 3))
+  run_s = statistics.median(times["run"])
+  step_s = run_s / s
+  matmul_s = statistics.median(times["matmul"])
   out = dict(
       poses=b, hypotheses=h, steps=s, method=method, compile_s=compile_s,
-      run_s=timing["median_s"], run_times_s=timing["times_s"],
-      step_s=step_s, hypothesis_steps_per_s=b * h * s / timing["median_s"],
-      matmul_s_per_step=mm["median_s"], matmul_gflops=mm["gflops"],
+      run_s=run_s, run_times_s=times["run"],
+      step_s=step_s, hypothesis_steps_per_s=b * h * s / run_s,
+      matmul_s_per_step=matmul_s, matmul_times_s=times["matmul"],
+      matmul_gflops=mm["flops"] / matmul_s / 1e9,
       network_gflops_per_step=mm["flops"] / 1e9,
       achieved_gflops=mm["flops"] / step_s / 1e9,
-      roofline_fraction=mm["median_s"] / step_s,
+      # Per round, products and sampler were timed back to back.
+      roofline_fraction=statistics.median(
+          m / (r / s) for m, r in zip(times["matmul"], times["run"])),
       time_embedding=time_embedding_is_shared(hyp, params, key, task))
   ref = TORCH_REFERENCE["em_step_s"].get(str(b * h))
   if compare_torch and ref is not None and method == "euler_maruyama":
@@ -737,7 +785,7 @@ def bench_sampling_config(params, sde, score_fn, *, num_poses: int,
                           repeats=repeats)
     out.update(flat_compile_s=flat_compile_s,
                flat_step_s=flat_timing["median_s"] / s,
-               vmap_over_flat_time=timing["median_s"] / flat_timing["median_s"])
+               vmap_over_flat_time=run_s / flat_timing["median_s"])
   return out
 
 
@@ -756,22 +804,28 @@ def bench_train_step(params, apply_fn, sde, *, batch_size: int, repeats: int,
   state = train_lib.init_train_state(params, tx)
   step = jax.jit(train_lib.make_train_step(loss_fn, tx), donate_argnums=0)
   compiled, compile_s = _compile(step, state, batch, key)
-  times = []
-  for i in range(repeats + 1):  # the first call is a warm-up
-    start = time.perf_counter()
-    state, metrics = compiled(state, batch, key)
-    _block((state, metrics))
-    if i:
-      times.append(time.perf_counter() - start)
-  step_s = statistics.median(times)
+  box = {"state": state}
+
+  def train_once():
+    # The state is donated, so every call continues from the last one.
+    box["state"], box["metrics"] = compiled(box["state"], batch, key)
+    return box["state"], box["metrics"]
+
   mm = matmul_roofline(dense_shapes(params, batch_size), backward=True,
-                       warmup=1, repeats=max(repeats, 3))
+                       time_it=False)
+  times = time_interleaved({"step": (train_once, ()),
+                            "matmul": (mm["fn"], mm["args"])},
+                           rounds=max(repeats, 3))
+  step_s = statistics.median(times["step"])
+  matmul_s = statistics.median(times["matmul"])
   out = dict(batch_size=batch_size, compile_s=compile_s, step_s=step_s,
-             step_times_s=times, steps_per_s=1.0 / step_s,
-             loss=float(metrics["loss"]),
-             matmul_s=mm["median_s"], matmul_gflops=mm["gflops"],
+             step_times_s=times["step"], steps_per_s=1.0 / step_s,
+             loss=float(box["metrics"]["loss"]),
+             matmul_s=matmul_s, matmul_times_s=times["matmul"],
+             matmul_gflops=mm["flops"] / matmul_s / 1e9,
              achieved_gflops=mm["flops"] / step_s / 1e9,
-             roofline_fraction=mm["median_s"] / step_s)
+             roofline_fraction=statistics.median(
+                 m / t for m, t in zip(times["matmul"], times["step"])))
   if compare_torch and batch_size == 1000:
     ref = TORCH_REFERENCE["train_step_s_batch_1000"]
     out.update(torch_step_s=ref, speedup_vs_torch=ref / step_s)

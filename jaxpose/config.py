@@ -124,7 +124,18 @@ def to_plain(config) -> Any:
 def fingerprint(config, sections: Iterable[str] = ("method", "model", "sde", "representation")) -> dict:
   """The part of a config that must match for a checkpoint to be reusable."""
   plain = to_plain(config)
-  return {s: plain.get(s) for s in sections}
+  out = {s: plain.get(s) for s in sections}
+  for section, key, default in _FINGERPRINT_DEFAULTS:
+    # A key added later with a default that keeps the old behaviour is left
+    # out at that default, so checkpoints written before it still match.
+    if isinstance(out.get(section), dict) and out[section].get(key, default) == default:
+      out[section] = {k: v for k, v in out[section].items() if k != key}
+  return out
+
+
+# (section, key, default) of fingerprinted keys added after checkpoints of
+# their section existed; at the default they do not change the model.
+_FINGERPRINT_DEFAULTS = (("representation", "protocol", "root_relative"),)
 
 
 def dumps(config) -> str:

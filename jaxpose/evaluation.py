@@ -29,7 +29,9 @@ Tasks (`TASKS`):
   generate         unconditional samples: APD, Frechet distance and mean
                    nearest-neighbour distance to held-out real poses, with
                    the same figures for real-vs-real (two disjoint halves of
-                   the held-out poses) beside them.
+                   the held-out poses) and for training poses against the
+                   held-out ones (what a perfect model of the training
+                   distribution would score) beside them.
 
 Every figure is in millimetres (the Frechet distance in mm^2, its square root
 in mm).  Sampling runs in fixed-size chunks (the last one padded) so one
@@ -64,6 +66,7 @@ import numpy as np
 
 from jaxpose import checks
 from jaxpose import gfpose
+from jaxpose import image_space
 from jaxpose import metrics as metrics_lib
 from jaxpose import sampling
 from jaxpose.skeleton import H36M_17, Skeleton
@@ -431,11 +434,10 @@ def _single_steps(config_eval) -> int:
 
 def _sampler(exp, config_eval, spec: str, num_steps: int | None = None):
   """A sampler from a spec such as 'pc' or 'pc:snr=0.16,grid_rho=2'."""
-  method, options = sampling.parse_spec(spec)
   return sampling.make_sampler(
-      method, exp.sde, exp.score_fn,
+      spec, exp.sde, exp.score_fn,
       num_steps=int(num_steps or _cfg(config_eval, "num_steps")),
-      eps=float(_cfg(config_eval, "eps")), **options)
+      eps=float(_cfg(config_eval, "eps")))
 
 
 def _test_split(exp, config_eval) -> tuple[dict, int]:
@@ -446,11 +448,16 @@ def _test_split(exp, config_eval) -> tuple[dict, int]:
   return {k: np.asarray(v)[:n] for k, v in test.items()}, n
 
 
-def _to_mm(exp, samples: np.ndarray) -> np.ndarray:
-  """[H, N, D] model units -> [H, N, J, 3] mm."""
+def _to_mm(exp, samples: np.ndarray, rows: dict | None = None) -> np.ndarray:
+  """[H, N, D] model units -> [H, N, J, 3] mm, relative to the true root.
+
+  rows: the N poses' split rows; their camera fields (if any) back-project
+  the "image" protocol; None (generation) means the nominal camera.
+  """
   j = exp.representation.num_joints
+  meta = None if rows is None else image_space.camera_meta(rows)
   return np.asarray(exp.representation.pose3d_from_model(
-      samples.reshape(samples.shape[0], samples.shape[1], j, 3)), np.float32)
+      samples.reshape(samples.shape[0], samples.shape[1], j, 3), meta), np.float32)
 
 
 def _plot_fans(test, hyps_mm, config_eval, eval_dir, stem, title):
@@ -476,7 +483,7 @@ def _estimate(exp, params, config_eval, key, eval_dir, stem, *, single: bool):
       lambda c: gfpose.estimation_task(c["pose2d"]), {"pose2d": test["pose2d"]},
       num_hypotheses=h, chunk_size=min(int(_cfg(config_eval, "batch_poses")), n),
       desc="estimate_single" if single else "estimate")
-  hyps_mm = _to_mm(exp, hyps)
+  hyps_mm = _to_mm(exp, hyps, test)
   res = estimation_metrics(hyps_mm, test["pose3d_mm"], test["activity"],
                            hypotheses_list=_as_tuple(_cfg(config_eval, "hypotheses_list")))
   task = "estimate_single" if single else "estimate"
@@ -545,7 +552,7 @@ def _complete(exp, params, config_eval, key, eval_dir, stem, *, space: str):
         {"pose2d": test["pose2d"], "pose3d": test["pose3d"], "visible": vis},
         num_hypotheses=h, chunk_size=min(int(_cfg(config_eval, "batch_poses")), n),
         desc=f"{task} ({name})")
-    hyps_mm = _to_mm(exp, hyps)
+    hyps_mm = _to_mm(exp, hyps, test)
     res = completion_metrics(hyps_mm, test["pose3d_mm"], vis)
     res.update(missing=kind, missing_value=what, name=name)
     settings.append(res)
@@ -582,14 +589,15 @@ def _denoise(exp, params, config_eval, key, eval_dir, stem):
     for level in _as_tuple(_cfg(config_eval, "noise_levels_mm")):
       k_noise, k_sample = jax.random.split(jax.random.fold_in(key, i))
       noisy_mm = add_pose_noise(k_noise, gt_mm, str(noise_type), float(level))
-      noisy = np.asarray(rep.pose3d_to_model(noisy_mm), np.float32)
+      meta = image_space.camera_meta(test)  # the "image" protocol's cameras
+      noisy = np.asarray(rep.pose3d_to_model(noisy_mm, meta), np.float32)
       out = sample_in_chunks(
           sample_fn, params, k_sample,
           lambda c: gfpose.denoising_task(c["pose3d"], t_start=t_start),
           {"pose3d": noisy}, num_hypotheses=1,
           chunk_size=min(int(_cfg(config_eval, "batch_poses")), n),
           desc=f"denoise ({noise_type} {level} mm)")
-      out_mm = _to_mm(exp, out)[0]
+      out_mm = _to_mm(exp, out, test)[0]
       before = float(np.mean(metrics_lib.mpjpe(noisy_mm, gt_mm)))
       after = float(np.mean(metrics_lib.mpjpe(out_mm, gt_mm)))
       settings.append(dict(noise_type=str(noise_type), noise_level_mm=float(level),
@@ -625,7 +633,7 @@ def _generate(exp, params, config_eval, key, eval_dir, stem):
       lambda c: gfpose.generation_task(c["index"].shape[0], j),
       {"index": np.arange(n_gen)}, num_hypotheses=1, chunk_size=chunk,
       desc="generate")
-  gen = _to_mm(exp, samples)[0]  # [n_gen, J, 3]
+  gen = _to_mm(exp, samples)[0]  # [n_gen, J, 3]; nominal camera
 
   def figures(x):
     # Root-relative vectors without the (always zero) root joint.
@@ -635,16 +643,24 @@ def _generate(exp, params, config_eval, key, eval_dir, stem):
                 fd_sqrt_mm=float(np.sqrt(fd)),
                 nn_mpjpe_mm=float(nearest_neighbor_distance(x, ref).mean()))
 
+  # Training poses scored the same way: what a perfect model of the training
+  # distribution would get. Where train and test differ (other people and
+  # activities, as in jaxpose-mocap) the generated row should approach this
+  # one, not real-vs-real.
+  train = np.asarray(exp.splits["train"]["pose3d_mm"], np.float32)
+  pick = np.asarray(jax.random.choice(jax.random.fold_in(k_split, 1), len(train),
+                                      (min(n_gen, len(train)),), replace=False))
   res = dict(generated=figures(gen), real_vs_real=figures(other),
+             train_vs_real=figures(train[pick]),
              num_generated=n_gen, num_real_reference=half, num_hypotheses=1)
   m = min(8, n_gen)
   plotting.plot_poses_3d(gen[:m], ncols=4, up="-y",
                          path=os.path.join(eval_dir, f"{stem}_samples.png"))
   res["plots"] = [f"{stem}_samples.png"]
-  g, r = res["generated"], res["real_vs_real"]
-  rows = [("APD: generated / real", (g["apd_mm"], r["apd_mm"])),
-          ("Frechet distance sqrt: generated / real", (g["fd_sqrt_mm"], r["fd_sqrt_mm"])),
-          ("nearest-neighbour MPJPE: generated / real", (g["nn_mpjpe_mm"], r["nn_mpjpe_mm"]))]
+  g, t, r = res["generated"], res["train_vs_real"], res["real_vs_real"]
+  rows = [(f"{name}: generated / train / real", (g[k], t[k], r[k])) for name, k in
+          (("APD", "apd_mm"), ("Frechet distance sqrt", "fd_sqrt_mm"),
+           ("nearest-neighbour MPJPE", "nn_mpjpe_mm"))]
   return res, rows, n_gen, method, int(_cfg(config_eval, "num_steps"))
 
 

@@ -14,28 +14,49 @@ import jax
 import jax.numpy as jnp
 
 from jaxpose import checks
+from jaxpose import image_space
 from jaxpose import losses
 from jaxpose import masking
 from jaxpose import sampling
 from jaxpose.skeleton import H36M_17, Skeleton
 
 
+PROTOCOLS = ("root_relative", "image")
+
+
 @dataclasses.dataclass(frozen=True)
 class Representation:
   """How poses in millimetres / screen units become network vectors.
 
-  3D: camera-frame, root-relative millimetres, divided by `scale_3d_mm` and
-  multiplied by `data_scale`.  2D: screen-normalised coordinates (see
+  `protocol` "root_relative" (the standard one): 3D is camera-frame,
+  root-relative millimetres, divided by `scale_3d_mm` and multiplied by
+  `data_scale`.  2D: screen-normalised coordinates (see
   `cameras.normalize_screen`), root-relative when `root_relative_2d`,
   multiplied by `scale_2d` and `data_scale`, so the (u, v) condition and
   the (x, y) of the pose live at comparable scales for the residual
   condition `x - c`.
+
+  `protocol` "image" (GFPose's official one, `jaxpose.image_space`): 3D is
+  (absolute screen-normalised x, y; root-relative depth in the same units)
+  and 2D is the absolute screen-normalised input; both are multiplied by
+  one scale, `scale_2d * data_scale`, so a pose's (x, y) and its 2D
+  condition coincide (`scale_3d_mm` and `root_relative_2d` are unused).
+  Converting needs each row's camera (`camera_meta`: `root_cam_mm` [..., 3],
+  `intrinsics` [..., 6]); back to millimetres without one, the nominal
+  camera of `image_space` is assumed.  Outputs in mm are root-relative in
+  both protocols, so the metrics stay comparable.
   """
   scale_3d_mm: float = 1000.0
   scale_2d: float = 1.0
   data_scale: float = 1.0
   root_relative_2d: bool = True
   skeleton: Skeleton = H36M_17
+  protocol: str = "root_relative"
+
+  def __post_init__(self):
+    if self.protocol not in PROTOCOLS:
+      raise ValueError(f"representation.protocol: unknown protocol "
+                       f"{self.protocol!r}; valid: {', '.join(PROTOCOLS)}")
 
   @classmethod
   def from_config(cls, rep_config) -> "Representation":
@@ -45,7 +66,9 @@ class Representation:
     return cls(scale_3d_mm=float(rep_config.scale_3d_mm),
                scale_2d=float(rep_config.scale_2d),
                data_scale=float(rep_config.data_scale),
-               root_relative_2d=bool(rep_config.root_relative_2d))
+               root_relative_2d=bool(rep_config.root_relative_2d),
+               # Configs written before the key existed mean the standard one.
+               protocol=str(rep_config.get("protocol", "root_relative")))
 
   @property
   def num_joints(self) -> int:
@@ -55,26 +78,71 @@ class Representation:
   def data_dim(self) -> int:
     return 3 * self.num_joints
 
-  def pose3d_to_model(self, pose3d_mm):
-    """[..., J, 3] mm -> [..., J, 3] model units (root made relative)."""
+  @property
+  def needs_camera(self) -> bool:
+    """Whether converting poses needs each row's `camera_meta`."""
+    return self.protocol == "image"
+
+  @property
+  def _image_scale(self) -> float:
+    return self.scale_2d * self.data_scale
+
+  def pose3d_to_model(self, pose3d_mm, camera_meta=None):
+    """[..., J, 3] mm -> [..., J, 3] model units (root made relative).
+
+    camera_meta: required by the "image" protocol: `root_cam_mm` [..., 3]
+    and `intrinsics` [..., 6] of each pose (`image_space.META_KEYS`).
+    """
     checks.check_array("pose3d_mm", pose3d_mm, ("...", self.num_joints, 3))
     pose = pose3d_mm - pose3d_mm[..., :1, :]
-    return pose * (self.data_scale / self.scale_3d_mm)
+    if self.protocol == "root_relative":
+      return pose * (self.data_scale / self.scale_3d_mm)
+    if camera_meta is None:
+      raise ValueError("camera_meta: the 'image' protocol needs each pose's "
+                       "root_cam_mm [..., 3] and intrinsics [..., 6]")
+    meta = image_space.check_meta(camera_meta, pose3d_mm.shape[:-2])
+    absolute = pose + meta["root_cam_mm"][..., None, :]
+    return image_space.encode(absolute, meta["intrinsics"]) * self._image_scale
 
-  def pose3d_from_model(self, pose3d):
-    """[..., J, 3] model units -> [..., J, 3] root-relative mm."""
-    return pose3d * (self.scale_3d_mm / self.data_scale)
+  def pose3d_from_model(self, pose3d, camera_meta=None):
+    """[..., J, 3] model units -> [..., J, 3] mm relative to the true root.
+
+    The network predicts the root joint too, and, as in the authors'
+    evaluation, it is not re-centred: the predicted root's own error counts
+    in MPJPE (targets put the root at 0, so it is small).
+
+    camera_meta: the "image" protocol back-projects with each pose's
+    `intrinsics` [..., 6] and root depth `root_cam_mm[..., 2]` and subtracts
+    the true root `root_cam_mm`; when None (generated poses, which have no
+    true root) it assumes `image_space.nominal_meta()` and centres each pose
+    on its own root.
+    """
+    if self.protocol == "root_relative":
+      return pose3d * (self.scale_3d_mm / self.data_scale)
+    checks.check_array("pose3d", pose3d, ("...", self.num_joints, 3))
+    if camera_meta is None:
+      meta = image_space.nominal_meta()
+      cam = image_space.decode(pose3d / self._image_scale, meta["intrinsics"],
+                               meta["root_cam_mm"][..., 2])
+      return cam - cam[..., :1, :]
+    meta = image_space.check_meta(camera_meta, pose3d.shape[:-2])
+    cam = image_space.decode(pose3d / self._image_scale, meta["intrinsics"],
+                             meta["root_cam_mm"][..., 2])
+    return cam - meta["root_cam_mm"][..., None, :]
 
   def pose2d_to_model(self, pose2d_screen):
     """[..., J, 2] screen-normalised -> [..., J, 2] model units."""
     checks.check_array("pose2d_screen", pose2d_screen, ("...", self.num_joints, 2))
+    if self.protocol == "image":
+      return pose2d_screen * self._image_scale
     if self.root_relative_2d:
       pose2d_screen = pose2d_screen - pose2d_screen[..., :1, :]
     return pose2d_screen * (self.scale_2d * self.data_scale)
 
   def to_dict(self) -> dict:
     return dict(scale_3d_mm=self.scale_3d_mm, scale_2d=self.scale_2d, data_scale=self.data_scale,
-                root_relative_2d=self.root_relative_2d, skeleton=self.skeleton.name)
+                root_relative_2d=self.root_relative_2d, skeleton=self.skeleton.name,
+                protocol=self.protocol)
 
 
 def flatten(pose):

@@ -31,6 +31,7 @@ from jaxpose import checkpoint as checkpoint_lib
 from jaxpose import config as config_lib
 from jaxpose import evaluation
 from jaxpose import gfpose
+from jaxpose import image_space
 from jaxpose import losses
 from jaxpose import masking
 from jaxpose import models
@@ -69,18 +70,28 @@ def load_data(config, representation: gfpose.Representation) -> dict:
 
   Each split holds `pose3d` [N, J, 3] and `pose2d` [N, J, 2] in model units,
   `pose3d_mm` [N, J, 3] root-relative millimetres, `pose2d_screen` [N, J, 2]
-  for plots, and `activity` [N].
+  for plots, `activity` [N], and, when the dataset has them, the camera
+  fields `root_cam_mm` [N, 3] and `intrinsics` [N, 6] (`image_space`),
+  which the "image" representation protocol needs.
   """
   splits = {}
   for name, split in datasets.load(config.data).items():
     pose3d_mm = np.asarray(split["pose3d"], np.float32)
     pose2d = np.asarray(split["pose2d"], np.float32)
+    meta = image_space.camera_meta(split)
+    if meta is None and representation.needs_camera:
+      raise ValueError(
+          f"representation.protocol={representation.protocol!r} needs the "
+          f"camera fields {', '.join(image_space.META_KEYS)} per row, which "
+          f"dataset {config.data.name!r} ({name} split) does not provide")
     splits[name] = dict(
-        pose3d=np.asarray(representation.pose3d_to_model(pose3d_mm), np.float32),
+        pose3d=np.asarray(representation.pose3d_to_model(pose3d_mm, meta), np.float32),
         pose2d=np.asarray(representation.pose2d_to_model(pose2d), np.float32),
         pose3d_mm=pose3d_mm - pose3d_mm[:, :1],
         pose2d_screen=pose2d,
-        activity=np.asarray(split["activity"], np.int32))
+        activity=np.asarray(split["activity"], np.int32),
+        **({} if meta is None else
+           {k: np.asarray(v, np.float32) for k, v in meta.items()}))
   return splits
 
 
@@ -235,6 +246,7 @@ def sample(config, workdir: str, *, exp: Experiment | None = None) -> np.ndarray
   n = int(config.eval.plot_hypotheses) * 2
   x = sample_fn(params, jax.random.key(config.seed + 3),
                 gfpose.generation_task(n, exp.representation.num_joints))
+  # No camera here: the "image" protocol back-projects with the nominal one.
   poses_mm = np.asarray(exp.representation.pose3d_from_model(
       np.asarray(x).reshape(n, -1, 3)))
   np.savez(os.path.join(workdir, "samples.npz"), pose3d_mm=poses_mm)

@@ -287,8 +287,8 @@ def parse_spec(spec: str) -> tuple[str, dict]:
                        "of the form name=value")
     options[name.strip()] = _parse_value(value.strip())
   if method not in _ALL_METHODS:
-    raise ValueError(f"sampler spec {spec!r}: unknown method {method!r}; "
-                     f"valid: {', '.join(_ALL_METHODS)}")
+    raise ValueError(f"sampler spec {spec!r}: unknown sampling method "
+                     f"{method!r}; valid names: {', '.join(_ALL_METHODS)}")
   return method, options
 
 
@@ -305,7 +305,8 @@ def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
 
   Args:
     method: one of 'euler_maruyama', 'pc', 'ode', 'deterministic', 'ddim',
-      'ode_adaptive'.
+      'ode_adaptive', optionally as a spec with options ('ddim:eta=1',
+      see `parse_spec`).
     sde: a process from `jaxpose.sde`.
     score_fn: `score_fn(params, x, t, cond) -> score` with x `[B, ...]` and t
       a scalar.
@@ -325,6 +326,15 @@ def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
     keys and called inside other jitted functions.
   """
   num_steps = checks.check_positive_int("num_steps", num_steps)
+  method, spec_options = parse_spec(method)
+  clash = sorted(set(spec_options) & (set(method_options) | {"grid_rho"}))
+  if "grid_rho" in spec_options and grid_rho == 1.0:
+    clash.remove("grid_rho")
+  if clash:
+    raise ValueError(f"sampler options {clash} given both in the spec and as "
+                     "keyword arguments")
+  grid_rho = spec_options.pop("grid_rho", grid_rho)
+  method_options = {**spec_options, **method_options}
   if not eps >= 0:
     raise ValueError(f"eps: expected a non-negative end time, got {eps!r}")
   if not grid_rho > 0:

@@ -171,6 +171,16 @@ def test_train_evaluate_is_deterministic(tmp_path):
   assert np.isfinite(r["mpjpe_mm"]) and r["mpjpe_mm"] > 0
   # Same config, two fresh workdirs: the same numbers.
   assert results[0] == {**results[1], "seconds": results[0]["seconds"]}
+  # A suffixed evaluation (e.g. noisy 2D) keeps its own files and leaves
+  # the unsuffixed ones as they were.
+  before = (tmp_path / "a" / "eval" / "estimate.json").read_text()
+  with config.unlocked():
+    config.eval.output_suffix = "again"
+  again = baseline.evaluate_baseline(config, str(tmp_path / "a"), exp=exp)
+  assert (tmp_path / "a" / "eval" / "estimate.json").read_text() == before
+  assert json.loads((tmp_path / "a" / "eval" / "estimate_again.json").read_text()) == again
+  assert json.loads((tmp_path / "a" / "metrics_again.json").read_text())["mpjpe_mm"] == (
+      again["mpjpe_mm"])
 
 
 def test_gfpose_workdir_is_refused(tmp_path):

@@ -172,6 +172,13 @@ def test_pick_default_on_hand_made_table():
   # A diverged setting (NaN error) is never chosen, however cheap.
   d = benchmark.pick_default(rows + [_row("pc", 10, 20, float("nan"), 0.1)])
   assert d["sampler"] == "ode_adaptive"
+  # Variants of a method are rows of their own, named by their spec, and a
+  # variant at the reference's step count is not the reference.
+  variants = rows[:-1] + [_row("euler_maruyama:grid_rho=2", 1000, 1000, 10.0, 100.0),
+                          _row("ddim:eta=1", 30, 30, 40.5, 3.0)]
+  d = benchmark.pick_default(variants)
+  assert (d["sampler"], d["steps"]) == ("ddim:eta=1", 30)
+  assert d["reference"]["best_of_h_mm"] == 40.0
 
 
 def test_write_json_turns_nan_into_null_and_plot_skips_it(tmp_path):

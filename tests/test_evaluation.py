@@ -129,6 +129,8 @@ def test_every_task_writes_json_and_oracle_figures(exp, tmp_path, capsys):
       nn_mu = np.linalg.norm(real - mu_mm, axis=-1).mean(-1)  # [N]
       assert res["generated"]["nn_mpjpe_mm"] >= nn_mu.min() - 1.0
       assert res["real_vs_real"]["apd_mm"] > 20.0
+      # The training-poses row scores real poses: spread like real ones.
+      assert res["train_vs_real"]["apd_mm"] > 20.0
 
 
 def test_untrained_network_runs_completion_and_denoising(exp, tmp_path):

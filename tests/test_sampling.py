@@ -295,7 +295,7 @@ def test_sampler_specs_parse_and_round_trip():
   assert method == "pc"
   assert opts == {"snr": 0.1, "grid_rho": 2, "per_example_step": True}
   assert sampling.parse_spec(sampling.format_spec(method, opts)) == (method, opts)
-  with pytest.raises(ValueError, match="unknown method 'euler'"):
+  with pytest.raises(ValueError, match="unknown sampling method 'euler'"):
     sampling.parse_spec("euler")
   with pytest.raises(ValueError, match="name=value"):
     sampling.parse_spec("pc:snr")
@@ -303,3 +303,18 @@ def test_sampler_specs_parse_and_round_trip():
     sampling.make_sampler("euler_maruyama", sde_lib.get_sde("subvp"),
                           gaussian_score_fn(sde_lib.get_sde("subvp")),
                           num_steps=10, grid_rho=0.0)
+
+
+def test_make_sampler_takes_a_spec_like_keyword_options():
+  sde = sde_lib.get_sde("subvp")
+  score_fn = gaussian_score_fn(sde)
+  task = sampling.Task(x_init=jnp.zeros((5, D)))
+  key = jax.random.key(3)
+  by_spec = sampling.make_sampler("ddim:eta=1,grid_rho=2", sde, score_fn, num_steps=8)
+  by_kwargs = sampling.make_sampler("ddim", sde, score_fn, num_steps=8, eta=1.0,
+                                    grid_rho=2.0)
+  plain = sampling.make_sampler("ddim", sde, score_fn, num_steps=8)
+  np.testing.assert_array_equal(by_spec(PARAMS, key, task), by_kwargs(PARAMS, key, task))
+  assert not np.allclose(by_spec(PARAMS, key, task), plain(PARAMS, key, task))
+  with pytest.raises(ValueError, match="both in the spec and as keyword"):
+    sampling.make_sampler("ddim:eta=1", sde, score_fn, num_steps=8, eta=0.5)

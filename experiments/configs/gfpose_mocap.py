@@ -16,26 +16,40 @@ Commands (unpack the archives first, see the data README):
   # noisy 2D at test time (sigma 5 px, 5% outliers of up to 100 px):
   python -m experiments.main --config=experiments/configs/gfpose_mocap.py \
       --workdir=runs/gfpose_mocap --config.data.cache_dir=caches \
-      --config.data.test_2d=noisy --mode=eval
+      --config.data.test_2d=noisy --config.eval.output_suffix=noisy2d --mode=eval
   # the paper's model size and schedule, every protocol frame (accelerator):
   python -m experiments.main --config=experiments/configs/gfpose_mocap.py:paper \
       --workdir=runs/gfpose_mocap_paper --config.data.cache_dir=caches
 
+Every other task of the same model: add --mode=eval --config.eval.task=NAME
+(estimate_single, complete2d, complete3d, denoise, generate).
+
 Variants (the text after ':' in --config):
   small (default): for 2 CPU cores.  Training frames every 4th protocol
     frame (7.5 fps, about 107k frames of the 424k); MLP width 512; 20k steps
-    of batch 256.  Loading the data takes about 2 s (6 s with every frame).
-    Expected runtime on 2 CPU cores (measured on idle cores): 14 minutes in
-    all: 20k steps at 26 steps/s, then 50 s to evaluate 500 test rows x 10
-    hypotheses (200 Euler-Maruyama steps).
-  paper: gfpose_base sizes (width 1024, batch 1000, 200k steps) on every
-    protocol frame; meant for an accelerator (not measured yet).
+    of batch 256.  Evaluation: the first 500 test rows, 200 hypotheses
+    each, ancestral sampling with 50 steps (gfpose_base's default).
+    Expected runtime on 2 CPU cores: 20 minutes in all (measured on
+    idle cores: 13.5 min for 20k steps at 25 steps/s, then 6 min to sample
+    500 rows x 200 hypotheses with 50 ancestral steps).
+    On one H100: 1 min 45 s in all.
+  paper: gfpose_base sizes (width 1024, dropout 0.25, batch 1000, 200k
+    steps of lr 2e-4) on every protocol frame; 2000 test rows.  Expected
+    runtime on one H100: about 13 minutes to train (measured: 121k steps
+    in 7 min 40 s, about 265 steps/s; the run measured below was stopped
+    there, at its 120k checkpoint, by the device time we had), then about
+    15 s per evaluation task.  Not for a CPU (about 0.6 s per step).
 
-Expected result (small, measured; experiments/results/gfpose_mocap_*.json),
-on the first 500 test rows (CMU 005/007, people never seen in training):
-  exact 2D: MPJPE of the hypotheses' mean 81.0 mm, PA-MPJPE 66.9 mm,
-    best-of-10 MPJPE 65.4 mm;
-  noisy 2D (sigma 5 px, 5% outliers up to 100 px): 119.6 / 91.9 / 104.4 mm.
+Expected results (measured; experiments/results/gfpose_mocap_*.json, the
+README's tables), MPJPE of the hypotheses' mean / PA-MPJPE / best-of-200
+MPJPE in mm on CMU 005/007 (people never seen in training):
+  small, 20k steps, 500 rows:  exact 2D 80.7 / 66.8 / 51.1 (1 H100),
+    80.7 / 66.8 / 51.0 (2 CPU cores); noisy 2D (sigma 5 px, 5% outliers up
+    to 100 px) 117.5 / 90.3 / 89.8.
+  paper, 120k steps, 2000 rows: exact 2D 78.0 / 62.9 / 46.5; noisy 2D
+    114.8 / 87.0 / 85.1.
+The Martinez et al. baseline on the small budget (baseline_mocap.py) scores
+74.1 / 60.8 (exact) and 142.7 / 98.8 (noisy) on the same 500 rows.
 """
 from experiments.configs import gfpose_base
 

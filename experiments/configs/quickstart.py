@@ -4,13 +4,14 @@ Command:
   python -m experiments.main --config=experiments/configs/quickstart.py \
       --workdir=runs/quickstart
 
-Expected runtime on 2 CPU cores: 3 min 50 s for the whole job (measured:
-5000 steps at about 27 steps/s, then about 25 s to sample 100 held-out
-poses x 10 hypotheses with 200 Euler-Maruyama steps); about 5.5 min when
-other work shares the cores. On one H100: 47 s in all (320 steps/s).
+Expected runtime on 2 CPU cores: about 5 minutes for the whole job
+(measured: 4 min 49 s; 5000 steps at 23-27 steps/s, then 67 s to sample
+100 held-out poses x 200 hypotheses with 50 ancestral steps). On one H100:
+48 s in all (320 steps/s).
 Expected result (measured, experiments/results/quickstart_gfpose_*.json):
-MPJPE of the hypotheses' mean 62 mm, PA-MPJPE 40 mm, best-of-10 MPJPE 54 mm
-(a mean pose would score 265 mm), the same to 0.01 mm on CPU and GPU.
+MPJPE of the hypotheses' mean 59.6 mm, PA-MPJPE 38.2 mm, best-of-10 51.3 mm,
+best-of-200 37.5 mm (a mean pose would score 265 mm); CPU and GPU agree to
+0.01 mm.
 Running it again with a larger --config.train.num_steps resumes from the
 last checkpoint in the workdir.
 """

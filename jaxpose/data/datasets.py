@@ -8,6 +8,12 @@ representation, the pipeline, evaluation) is dataset-agnostic:
     pose2d   [N, J, 2] float32  screen-normalised 2D (cameras.normalize_screen)
     activity [N] int32          activity / action id (0 when unknown)
   and optionally more per-frame fields (subject, clip, camera ...).
+
+  Optional camera fields (`jaxpose.image_space.META_KEYS`), needed by the
+  "image" representation protocol (GFPose's own) to encode poses and to
+  back-project them; both embedded datasets provide them:
+    root_cam_mm [N, 3] float32  camera-frame root position, mm (z: root depth)
+    intrinsics  [N, 6] float32  fx, fy, cx, cy (pixels), image width, height
 """
 from __future__ import annotations
 
@@ -55,7 +61,9 @@ def _synthetic(data_config) -> dict:
       seed=int(data_config.data_seed), noise_2d=noise)
   return {name: dict(pose3d=np.asarray(s["pose3d"], np.float32),
                      pose2d=np.asarray(s["pose2d"], np.float32),
-                     activity=np.asarray(s["activity"], np.int32))
+                     activity=np.asarray(s["activity"], np.int32),
+                     root_cam_mm=np.asarray(s["root_cam_mm"], np.float32),
+                     intrinsics=np.asarray(s["intrinsics"], np.float32))
           for name, s in raw.items()}
 
 

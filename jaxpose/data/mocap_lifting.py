@@ -45,6 +45,7 @@ from typing import Mapping
 import numpy as np
 
 from jaxpose import cameras as cam_lib
+from jaxpose import image_space
 from jaxpose.checks import check_array, check_positive_int, check_probability
 from jaxpose.data import protocols
 
@@ -183,6 +184,8 @@ def add_2d(split_name: str, split: Mapping[str, np.ndarray], *,
       pose2d_exact, pose2d_noisy: screen-normalised.  # [M, 17, 2]
       pose2d: same array as pose2d_exact.  # [M, 17, 2]
       camera: index into `protocol_cameras(options.camera_subject)`.  # [M]
+      root_cam_mm: camera-frame pelvis, (0, 0, distance_mm).  # [M, 3]
+      intrinsics: fx, fy, cx, cy, width, height of the row's camera.  # [M, 6]
   """
   world = np.asarray(split["pose3d_world"], np.float32)
   check_array("split['pose3d_world']", world, ("N", "J", 3))
@@ -214,7 +217,10 @@ def add_2d(split_name: str, split: Mapping[str, np.ndarray], *,
     noisy[idx] = cam_lib.normalize_screen(noisy_px[idx], cam.width, cam.height)
   out.update(pose3d=viewed["pose3d"], pose2d_px=viewed["pose2d_px"],
              pose2d_px_noisy=noisy_px, pose2d_exact=viewed["pose2d"],
-             pose2d_noisy=noisy, pose2d=viewed["pose2d"], camera=camera)
+             pose2d_noisy=noisy, pose2d=viewed["pose2d"], camera=camera,
+             root_cam_mm=np.broadcast_to(np.asarray(
+                 [0.0, 0.0, options.distance_mm], np.float32), (len(camera), 3)).copy(),
+             intrinsics=image_space.intrinsics_table(cams)[camera])
   return out
 
 
@@ -300,8 +306,9 @@ def load_mocap_lifting(data_config) -> dict:
     (camera frame, root-relative mm), pose2d [N, 17, 2] (screen), activity
     [N] int32 (index of the frame's clip in the split's sorted clip names:
     mocap has no action labels common to both datasets), camera [N] int32,
-    subject, clip, dataset [N] str, frame [N] int32, pose3d_world, and the
-    2D variants of `add_2d`.  The test split comes in a seeded random order
+    subject, clip, dataset [N] str, frame [N] int32, pose3d_world, the
+    camera fields root_cam_mm [N, 3] and intrinsics [N, 6], and the 2D
+    variants of `add_2d`.  The test split comes in a seeded random order
     (`default_rng((data_seed, 1, 2))`), so any prefix of it, such as the
     first `eval.num_poses` rows that `run_lib.evaluate` uses, is a uniform
     sample of frames and cameras.

@@ -48,6 +48,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from jaxpose import cameras as cam_lib
+from jaxpose import image_space
 from jaxpose.checks import check_array, check_positive_int
 from jaxpose.skeleton import H36M_17, Skeleton
 
@@ -441,8 +442,8 @@ def project_split(pose3d_world, cameras, *, seed, noise_2d=None) -> dict:
 
   Returns:
     dict with pose3d_world, pose3d_cam, pose3d (root-relative camera
-    frame), pose2d_px, pose2d (screen-normalised) and camera [N] int32; see
-    `make_lifting_dataset`.
+    frame), pose2d_px, pose2d (screen-normalised), camera [N] int32,
+    root_cam_mm [N, 3] and intrinsics [N, 6]; see `make_lifting_dataset`.
   """
   world = np.asarray(pose3d_world, np.float32)
   check_array("pose3d_world", world, ("N", None, 3))
@@ -466,9 +467,12 @@ def project_split(pose3d_world, cameras, *, seed, noise_2d=None) -> dict:
     if noise_kw:
       noisy[idx] = cam_lib.add_2d_noise(rng, px[idx], **noise_kw)
     screen[idx] = cam_lib.normalize_screen(noisy[idx], cam.width, cam.height)
+  # What back-projection in the "image" protocol needs, per row.
+  intrinsics = image_space.intrinsics_table(cameras)[camera]  # [N, 6]
   out = dict(pose3d_world=world, pose3d_cam=pose_cam,
              pose3d=pose_cam - pose_cam[:, :1], pose2d_px=noisy,
-             pose2d=screen, camera=camera)
+             pose2d=screen, camera=camera,
+             root_cam_mm=pose_cam[:, 0].copy(), intrinsics=intrinsics)
   if noise_kw:
     out["pose2d_px_clean"] = px
   return out
@@ -505,6 +509,8 @@ def make_lifting_dataset(n_train: int, n_test: int, *, seed: int, cameras=None,
       pose2d: screen-normalised, x in [-1, 1].  # [N, 17, 2]
       camera, activity, subject: int32 indices.  # [N]
       subject_scale.  # [N]
+      root_cam_mm: camera-frame root position, mm.  # [N, 3]
+      intrinsics: fx, fy, cx, cy, width, height of the row's camera.  # [N, 6]
     With the default cameras (5 m away) a standing subject spans about
     320 px of the 1000 px image, and pose2d values lie within about
     [-0.9, 0.9].
