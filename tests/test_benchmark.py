@@ -220,3 +220,15 @@ def test_run_bench_quick_writes_json(tmp_path):
   assert loaded["train"]["roofline_fraction"] > 0
   assert np.isfinite(loaded["train"]["loss"])
   assert loaded["memory"]["host_peak_rss_mib"] > 0
+
+
+def test_time_interleaved_alternates_and_skips_warmup():
+  order = []
+  calls = {"a": (lambda: order.append("a") or 1.0, ()),
+           "b": (lambda x: order.append("b") or x, (2.0,))}
+  times = benchmark.time_interleaved(calls, rounds=3, warmup=1)
+  assert order == ["a", "b"] * 4  # one warm-up round, then three timed ones
+  assert {k: len(v) for k, v in times.items()} == {"a": 3, "b": 3}
+  assert all(t >= 0 for v in times.values() for t in v)
+  with pytest.raises(ValueError, match="rounds"):
+    benchmark.time_interleaved(calls, rounds=0)

@@ -71,8 +71,8 @@ def get_config():
       # On the sampler curve (experiments/results/sampler_curves_*.json,
       # 64 poses x 200 hypotheses) it scores best-of-200 38.3 mm against
       # 38.7 mm for GFPose's 1000-step Euler-Maruyama, with 20x fewer
-      # network evaluations; the curve's cheapest setting within 1 mm is 30
-      # steps (33x), and 50 keeps a margin for other data and models.
+      # network evaluations; the curve's cheapest setting within 1 mm is 10
+      # steps (100x), and 50 keeps a margin for other data and models.
       # GFPose's own: --config.eval.sampler=euler_maruyama
       # --config.eval.num_steps=1000.
       task="estimate", sampler="ddim:eta=1", num_steps=50, eps=1e-3,
