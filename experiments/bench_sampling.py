@@ -2,6 +2,7 @@
 
   python -m experiments.bench_sampling [--out=bench_sampling.json]
       [--workdir=W] [--quick] [--steps=10] [--repeats=3]
+      [--torch_python=PATH [--torch_modes=eager,compiled]]
 
 Prints and writes JSON: hardware (devices, CPU model, cores, load average,
 jax version), compile time, hypotheses x steps per second of 1000-step-style
@@ -10,9 +11,12 @@ Euler-Maruyama sampling for (poses, hypotheses) in {(1, 1), (1, 200),
 one training step at batch 1000, peak memory, and the roofline fraction:
 the time of the same dense products alone (same shapes, same backend, same
 run) over the measured step time.  The authors' PyTorch figures quoted in
-the issue sit beside ours as ratios (not re-measured).  The logic is in
-`jaxpose.benchmark.run_bench`.
+the issue sit beside ours as ratios; with --torch_python, their network is
+also timed in PyTorch (eager and torch.compile) in the same rounds as
+jaxpose, which is the fair comparison on a machine whose speed drifts.  The
+logic is in `jaxpose.benchmark.run_bench`.
 """
+import contextlib
 import os
 
 from absl import app
@@ -26,14 +30,26 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for the JSON.")
 _QUICK = flags.DEFINE_bool("quick", False, "Tiny sizes and one repeat (tests).")
 _STEPS = flags.DEFINE_integer("steps", None, "Sampler steps per timed run.")
 _REPEATS = flags.DEFINE_integer("repeats", None, "Timed repeats (median).")
+_TORCH_PYTHON = flags.DEFINE_string(
+    "torch_python", None, "A Python with torch: time the authors' network "
+    "in PyTorch (experiments/torch_reference.py) in the same rounds as "
+    "jaxpose, so the ratios are side by side.")
+_TORCH_MODES = flags.DEFINE_list(
+    "torch_modes", list(benchmark.TORCH_MODES),
+    "With --torch_python: eager PyTorch, torch.compile, or both.")
+_TORCH_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             "torch_reference.py")
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   out = _OUT.value or os.path.join(_WORKDIR.value or ".", "bench_sampling.json")
-  result = benchmark.run_bench(quick=_QUICK.value, steps=_STEPS.value,
-                               repeats=_REPEATS.value)
+  with contextlib.ExitStack() as stack:
+    torch_refs = benchmark.start_torch_refs(
+        _TORCH_PYTHON.value, _TORCH_SCRIPT, _TORCH_MODES.value, stack)
+    result = benchmark.run_bench(quick=_QUICK.value, steps=_STEPS.value,
+                                 repeats=_REPEATS.value, torch_refs=torch_refs)
   os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
   benchmark.write_json(out, result)
   print(f"wrote {out}")

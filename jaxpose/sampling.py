@@ -55,6 +55,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxpose import checks
+from jaxpose import xla_options
 from jaxpose.sde import broadcast_to_batch
 
 Array = jax.Array
@@ -374,6 +375,10 @@ def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
   return _checked_jit(sample_fn)
 
 
+def _under_trace(*args) -> bool:
+  return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(args))
+
+
 def _checked_jit(sample_fn):
   """jax.jit(sample_fn) behind a check of the task at the call boundary.
 
@@ -381,13 +386,21 @@ def _checked_jit(sample_fn):
   NaN/inf in concrete inputs, which a jitted function cannot see.
   """
   jitted = jax.jit(sample_fn)
+  # XLA options apply to whole programs only, so only a call from outside
+  # any jit gets them; inside another jit the outer program's options rule.
+  top_level = jax.jit(sample_fn,
+                      compiler_options=xla_options.sampling_options())
 
   @functools.wraps(sample_fn)
   def checked(params, key, task: Task):
     _check_task(task)
-    return jitted(params, key, task)
+    if (_under_trace(params, key, task) or
+        not xla_options.sampling_options(rows=task.x_init.shape[0])):
+      return jitted(params, key, task)
+    return top_level(params, key, task)
 
-  checked.jitted = jitted
+  checked.jitted = jitted  # inside other jitted functions; small batches
+  checked.top_level = top_level
   return checked
 
 
@@ -423,10 +436,25 @@ def _make_adaptive_ode(sde, score_fn, *, num_steps, eps, impute_noise,
   return _checked_jit(sample_fn)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 4))
-def _sample_hypotheses(sample_fn, params, key, task, num_hypotheses):
+def _vmapped_hypotheses(sample_fn, params, key, task, num_hypotheses):
   keys = jax.random.split(key, num_hypotheses)  # [H]
   return jax.vmap(sample_fn, in_axes=(None, 0, None))(params, keys, task)
+
+
+@functools.cache
+def _hypotheses_jit(options_key):
+  # Built on first use, not at import: finding the options needs a backend.
+  return jax.jit(_vmapped_hypotheses, static_argnums=(0, 4),
+                 compiler_options=dict(options_key))
+
+
+def _hypotheses_program(rows: int | None = None, nested: bool = False):
+  """The jitted `_vmapped_hypotheses`: with the sampling options for `rows`
+  at the top level, without any inside another jit (where XLA takes none)."""
+  if nested:
+    return _hypotheses_jit(())
+  return _hypotheses_jit(xla_options.options_key(
+      xla_options.sampling_options(rows=rows)))
 
 
 def sample_hypotheses(sample_fn, params, key, task: Task,
@@ -440,4 +468,7 @@ def sample_hypotheses(sample_fn, params, key, task: Task,
   """
   num_hypotheses = checks.check_positive_int("num_hypotheses", num_hypotheses)
   _check_task(task)
-  return _sample_hypotheses(sample_fn, params, key, task, num_hypotheses)
+  program = _hypotheses_program(
+      rows=task.x_init.shape[0] * num_hypotheses,
+      nested=_under_trace(params, key, task))
+  return program(sample_fn, params, key, task, num_hypotheses)

@@ -232,3 +232,92 @@ def test_time_interleaved_alternates_and_skips_warmup():
   assert all(t >= 0 for v in times.values() for t in v)
   with pytest.raises(ValueError, match="rounds"):
     benchmark.time_interleaved(calls, rounds=0)
+
+
+# A stand-in for experiments/torch_reference.py --serve (no torch needed):
+# it answers with fixed times, or fails, as the real server would.
+_FAKE_SERVER = '''
+import json, sys
+args = sys.argv[1:]
+for line in sys.stdin:
+  req = json.loads(line)
+  if req["op"] == "info":
+    reply = {"torch_version": "fake", "compiled": "--compile" in args}
+  elif req["op"] == "em":
+    reply = {"s": 0.001 * req["steps"]}
+  elif req["op"] == "train":
+    if "--die" in args:
+      sys.exit(3)
+    reply = {"s": 0.5}
+  else:
+    reply = {"error": "ValueError: unknown op " + repr(req["op"])}
+  print(json.dumps(reply), flush=True)
+'''
+
+
+@pytest.fixture
+def fake_server(tmp_path):
+  path = os.path.join(tmp_path, "fake_torch_reference.py")
+  with open(path, "w") as f:
+    f.write(_FAKE_SERVER)
+  return path
+
+
+def test_torch_reference_client_speaks_the_protocol(fake_server):
+  import sys
+  with benchmark.TorchReference(sys.executable, fake_server) as ref:
+    assert ref.info == {"torch_version": "fake", "compiled": False}
+    assert ref.em(rows=3200, steps=10) == pytest.approx(0.01)
+    assert ref.train(batch=1000) == 0.5
+    with pytest.raises(RuntimeError, match="unknown op"):
+      ref.request(op="nonsense")
+    # The server survives a failed request.
+    assert ref.train(batch=8) == 0.5
+  with benchmark.TorchReference(sys.executable, fake_server,
+                                extra_args=["--die"]) as ref:
+    with pytest.raises(RuntimeError, match="exited with code 3"):
+      ref.train(batch=8)
+  with pytest.raises(FileNotFoundError, match="torch reference"):
+    benchmark.TorchReference(sys.executable, fake_server + ".missing")
+
+
+def test_start_torch_refs_names_modes_and_rejects_unknown(fake_server):
+  import contextlib
+  import sys
+  assert benchmark.start_torch_refs(None, fake_server) == {}
+  with pytest.raises(ValueError, match="torch modes"):
+    benchmark.start_torch_refs(sys.executable, fake_server, ["jit"])
+  with contextlib.ExitStack() as stack:
+    refs = benchmark.start_torch_refs(sys.executable, fake_server,
+                                      benchmark.TORCH_MODES, stack)
+    assert {n: r.info["compiled"] for n, r in refs.items()} == {
+        "torch_eager": False, "torch_compiled": True}
+
+
+def test_self_timed_calls_report_their_own_time():
+  calls = {"ours": (lambda: None, ()), "theirs": (lambda: 7.0, ())}
+  times = benchmark.time_interleaved(calls, rounds=2, self_timed=["theirs"])
+  assert times["theirs"] == [7.0, 7.0] and times["ours"][0] < 1.0
+  with pytest.raises(ValueError, match="self_timed"):
+    benchmark.time_interleaved(calls, rounds=1, self_timed=["other"])
+
+
+def test_side_by_side_torch_ratio_is_per_round(small_net, fake_server):
+  import sys
+  params, _, sde, score_fn = small_net
+  with benchmark.TorchReference(sys.executable, fake_server) as ref:
+    # Enough rows for the samplers' XLA options (xla_options).
+    r = benchmark.bench_sampling_config(
+        params, sde, score_fn, num_poses=2, num_hypotheses=512, num_steps=3,
+        repeats=3, flat=False, compare_torch=False,
+        torch_refs={"torch_fake": ref})
+  fake = r["torch_measured"]["torch_fake"]
+  assert fake["step_s"] == pytest.approx(0.001)  # 0.003 s over 3 steps
+  assert fake["speedup"] == pytest.approx(
+      float(np.median([0.003 / t for t in r["run_times_s"]])))
+  assert r["torch_fastest"] == "torch_fake"
+  assert r["speedup_vs_torch_measured"] == fake["speedup"]
+  # The sampler is also timed under XLA's default options, for comparison.
+  assert r["compiler_options"] and r["xla_defaults_step_s"] > 0
+  with pytest.raises(ValueError, match="quick sizes"):
+    benchmark.run_bench(quick=True, torch_refs={"torch_fake": ref})

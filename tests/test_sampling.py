@@ -196,18 +196,18 @@ def test_hypotheses_vmap_equals_loop_and_compile_once():
   # Same shapes again (new key, new parameter values): no new trace or
   # compilation.  (jit caches the traced sample_fn by input types, so the
   # score is traced once in all, vmapped or not.)
-  hyp_cache = sampling._sample_hypotheses._cache_size()
+  hyp_cache = sampling._hypotheses_program(rows=20)._cache_size()
   params2 = (PARAMS[0] + 1.0, PARAMS[1])
   for i in range(3):
     sample_fn(params2, jax.random.key(10 + i), task)
     sampling.sample_hypotheses(sample_fn, params2, jax.random.key(i), task, 4)
   assert len(traces) == 1
-  assert sample_fn.jitted._cache_size() == 1
-  assert sampling._sample_hypotheses._cache_size() == hyp_cache
+  assert sample_fn.jitted._cache_size() == 1  # 5 rows: XLA defaults
+  assert sampling._hypotheses_program(rows=20)._cache_size() == hyp_cache
   # A new hypothesis count is a new program (static), compiled once.
   sampling.sample_hypotheses(sample_fn, PARAMS, key, task, 2)
   sampling.sample_hypotheses(sample_fn, PARAMS, key, task, 2)
-  assert sampling._sample_hypotheses._cache_size() == hyp_cache + 1
+  assert sampling._hypotheses_program(rows=20)._cache_size() == hyp_cache + 1
 
 
 def test_sample_fn_traces_once_with_chex():

@@ -21,7 +21,9 @@ Expected result (measured on one H100, experiments/results/baseline_mocap_*
 with noisy 2D, on the first 500 test rows (GFPose small: 80.7 / 66.8 for
 the mean of 200 hypotheses, 51.1 best-of-200; noisy 117.5 / 90.3 / 89.8).
 A second training run on the GPU gave 74.9 / 61.2: GPU training is not
-bitwise reproducible.
+bitwise reproducible.  Both runs predate the byte-per-element dropout masks
+(jaxpose/models/dropout.py): a run today draws other masks, so expect
+figures equal up to that training noise, not identical ones.
 """
 import ml_collections
 

@@ -47,7 +47,10 @@ MPJPE in mm on CMU 005/007 (people never seen in training):
     80.7 / 66.8 / 51.0 (2 CPU cores); noisy 2D (sigma 5 px, 5% outliers up
     to 100 px) 117.5 / 90.3 / 89.8.
   paper, 120k steps, 2000 rows: exact 2D 78.0 / 62.9 / 46.5; noisy 2D
-    114.8 / 87.0 / 85.1.
+    114.8 / 87.0 / 85.1.  (Trained before dropout masks were drawn a byte
+    per element, jaxpose/models/dropout.py: a run today draws other masks,
+    so expect these figures up to training noise, not exactly.  The small
+    variant has no dropout.)
 The Martinez et al. baseline on the small budget (baseline_mocap.py) scores
 74.1 / 60.8 (exact) and 142.7 / 98.8 (noisy) on the same 500 rows.
 """

@@ -4,10 +4,11 @@ Command:
   python -m experiments.main --config=experiments/configs/quickstart.py \
       --workdir=runs/quickstart
 
-Expected runtime on 2 CPU cores: about 5 minutes for the whole job
-(measured: 4 min 49 s; 5000 steps at 23-27 steps/s, then 67 s to sample
-100 held-out poses x 200 hypotheses with 50 ancestral steps). On one H100:
-48 s in all (320 steps/s).
+Expected runtime on 2 CPU cores: about 4 minutes for the whole job
+(measured: 4 min 3 s; 5000 steps at 23-28 steps/s, then 39 s to sample
+100 held-out poses x 200 hypotheses with 50 ancestral steps, 67 s before
+the samplers' XLA options, jaxpose/xla_options.py). On one H100: 48 s in
+all (320 steps/s).
 Expected result (measured, experiments/results/quickstart_gfpose_*.json):
 MPJPE of the hypotheses' mean 59.6 mm, PA-MPJPE 38.2 mm, best-of-10 51.3 mm,
 best-of-200 37.5 mm (a mean pose would score 265 mm); CPU and GPU agree to

@@ -34,6 +34,7 @@ import jax
 from flax import nnx
 
 from jaxpose import checks
+from jaxpose.models.dropout import Dropout
 
 NORMS = ("layer", "none")
 
@@ -59,7 +60,7 @@ class _Layer(nnx.Module):
                  if norm == "layer" else None)
     # Dropout randomness arrives with each call (no stored rngs), so the
     # merged module is a pure function of (params, inputs, key).
-    self.dropout = nnx.Dropout(dropout, rngs=None)
+    self.dropout = Dropout(dropout)
 
   def __call__(self, h, *, deterministic: bool, rngs):
     z = self.lin(h)

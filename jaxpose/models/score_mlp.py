@@ -28,6 +28,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxpose import checks
+from jaxpose.models.dropout import Dropout
 
 
 def timestep_embedding(t: jax.Array, dim: int, *,
@@ -71,7 +72,7 @@ class _ModulatedLayer(nnx.Module):
                               rngs=rngs)
     # No rngs stored: dropout randomness arrives with each call, so a merged
     # module is a pure function of (params, inputs, key).
-    self.dropout = nnx.Dropout(dropout, rngs=None)
+    self.dropout = Dropout(dropout)
 
   def __call__(self, h, temb, cemb, *, deterministic: bool, rngs):
     # temb may be [1, H] (one time for the whole batch): it broadcasts.
