@@ -180,6 +180,15 @@ def _bench_lines(root: pathlib.Path) -> list[str]:
                  f"{tr['step_s'] * 1e3:.1f} | - | "
                  f"{tr['roofline_fraction']:.2f} | - | "
                  + " | ".join(_torch_cells(tr)) + " |")
+    first = result.get("torch_first_call_s", {}).get("torch_compiled", {})
+    for row in result["sampling"]:
+      rows = row["poses"] * row["hypotheses"]
+      cold = first.get(f"em rows={rows} steps={row['steps']}")
+      if rows == 3200 and cold is not None:
+        lines += ["", f"Compile time at {row['poses']} x {row['hypotheses']}: "
+                  f"jaxpose {row['compile_s']:.1f} s; torch.compile's first "
+                  f"call (cold cache, its {row['steps']} steps included) "
+                  f"{cold:.1f} s."]
     lines += ["", f"`{rel}`: `{command}`, where TORCH_VENV is a virtual "
               "environment with `pip install torch==2.13.0 numpy` "
               "(`experiments/torch_reference.py` runs there, in its own "

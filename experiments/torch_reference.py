@@ -24,11 +24,14 @@ these calls with jaxpose's, so machine-speed drift cancels in the ratios.
 The file imports neither jax nor jaxpose.
 """
 import argparse
+import atexit
 import json
 import math
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 
 import torch
@@ -160,30 +163,44 @@ class Reference:
     self.train_net = ScoreNet()
     self.compile_net = compile_net
     if compile_net:
+      # A fresh inductor cache, so first calls show cold compilation
+      # (inductor otherwise reuses kernels compiled by earlier runs).
+      if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+        cache = tempfile.mkdtemp(prefix="jaxpose_inductor_")
+        atexit.register(shutil.rmtree, cache, ignore_errors=True)
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
       # One graph per shape: with dynamic shapes torch would trade speed
       # for fewer recompilations, which a benchmark does not need.
       self.eval_net = torch.compile(self.eval_net, dynamic=False)
       self.train_net = torch.compile(self.train_net, dynamic=False)
     self.trainers = {}
+    # Seconds of the first call of each kind (torch.compile compiles then).
+    self.first_call_s = {}
 
   def info(self):
     return dict(torch_version=torch.__version__,
                 threads=torch.get_num_threads(),
                 compiled=self.compile_net,
-                num_params=sum(p.numel() for p in self.eval_net.parameters()))
+                num_params=sum(p.numel() for p in self.eval_net.parameters()),
+                first_call_s=dict(self.first_call_s))
+
+  def _timed(self, name, fn):
+    start = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - start
+    self.first_call_s.setdefault(name, seconds)
+    return seconds
 
   def em(self, rows, steps):
-    start = time.perf_counter()
-    em_sample(self.eval_net, int(rows), int(steps))
-    return time.perf_counter() - start
+    rows, steps = int(rows), int(steps)
+    return self._timed(f"em rows={rows} steps={steps}",
+                       lambda: em_sample(self.eval_net, rows, steps))
 
   def train(self, batch):
     batch = int(batch)
     if batch not in self.trainers:
       self.trainers[batch] = Trainer(self.train_net, batch)
-    start = time.perf_counter()
-    self.trainers[batch].step()
-    return time.perf_counter() - start
+    return self._timed(f"train batch={batch}", self.trainers[batch].step)
 
   def handle(self, request):
     op = request.get("op")

@@ -1061,6 +1061,13 @@ def run_bench(*, quick: bool = False, steps: int | None = None,
                                      compare_torch=not quick,
                                      torch_refs=torch_refs)
   log(_train_line(result["train"]))
+  if torch_refs:
+    # First calls include torch.compile's compilation: the figure to set
+    # beside jaxpose's compile_s.
+    result["torch_first_call_s"] = {
+        n: r.request(op="info").get("first_call_s", {})
+        for n, r in torch_refs.items()}
+    log(f"torch first calls (s): {result['torch_first_call_s']}")
   result["memory"] = peak_memory()
   try:
     result["load_average_after"] = list(os.getloadavg())
