@@ -4,10 +4,11 @@ The authors' released model (ScoreModelFC_Adv) and their Euler-Maruyama
 step and training step, re-written here at the paper size (D=51, H=1024,
 E=512, 2 blocks, 12,504,627 parameters), so jaxpose's speed can be compared
 with theirs on the same machine, in the same command, at the same moment.
-Where the authors' code does something slow that is not part of the method
-(a Python loop over the batch for part masks, an EMA loop over parameters),
-this reference does the fast vectorised thing, so the comparison can only
-flatter torch.
+Where the authors' training step is slow for reasons outside the network
+(a Python loop over the batch for the part masks, a Python loop over the
+parameters for the EMA), this reference leaves the part masks out (joint
+and pose masks stay) and updates the EMA in one foreach call, so the
+comparison can only flatter torch.
 
 torch is not a jaxpose dependency; run this under a Python that has it:
 
