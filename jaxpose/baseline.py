@@ -33,10 +33,10 @@ import numpy as np
 from jaxpose import checks
 from jaxpose import evaluation
 from jaxpose import gfpose
-from jaxpose import image_space
+from jaxpose.pose import image_space
 from jaxpose import models
 from jaxpose import run_lib
-from jaxpose import train as train_lib
+from jaxpose.training import train as train_lib
 
 METHOD = "baseline"
 # The SDE and masking sections do not shape a lifter: leaving them out of the

@@ -66,10 +66,10 @@ import numpy as np
 
 from jaxpose import checks
 from jaxpose import gfpose
-from jaxpose import image_space
-from jaxpose import metrics as metrics_lib
-from jaxpose import sampling
-from jaxpose.skeleton import H36M_17, Skeleton
+from jaxpose.pose import image_space
+from jaxpose.pose import metrics as metrics_lib
+from jaxpose.core import sampling
+from jaxpose.pose.skeleton import H36M_17, Skeleton
 
 TASKS = ("estimate", "estimate_single", "complete2d", "complete3d", "denoise",
          "generate")

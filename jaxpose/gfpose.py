@@ -14,11 +14,11 @@ import jax
 import jax.numpy as jnp
 
 from jaxpose import checks
-from jaxpose import image_space
-from jaxpose import losses
-from jaxpose import masking
-from jaxpose import sampling
-from jaxpose.skeleton import H36M_17, Skeleton
+from jaxpose.pose import image_space
+from jaxpose.core import losses
+from jaxpose.methods.gfpose import masking
+from jaxpose.core import sampling
+from jaxpose.pose.skeleton import H36M_17, Skeleton
 
 
 PROTOCOLS = ("root_relative", "image")

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxpose.checks import check_array, check_positive_int  # noqa: E402
-from jaxpose.skeleton import H36M_17, Skeleton  # noqa: E402
+from jaxpose.pose.skeleton import H36M_17, Skeleton  # noqa: E402
 
 LEFT_COLOR, RIGHT_COLOR, MID_COLOR = "tab:blue", "tab:red", "black"
 

@@ -27,18 +27,18 @@ from absl import logging
 import jax
 import numpy as np
 
-from jaxpose import checkpoint as checkpoint_lib
+from jaxpose.training import checkpoint as checkpoint_lib
 from jaxpose import config as config_lib
 from jaxpose import evaluation
 from jaxpose import gfpose
-from jaxpose import image_space
-from jaxpose import losses
-from jaxpose import masking
+from jaxpose.pose import image_space
+from jaxpose.core import losses
+from jaxpose.methods.gfpose import masking
 from jaxpose import models
-from jaxpose import parallel
-from jaxpose import sampling
-from jaxpose import sde as sde_lib
-from jaxpose import train as train_lib
+from jaxpose.training import parallel
+from jaxpose.core import sampling
+from jaxpose.core import sde as sde_lib
+from jaxpose.training import train as train_lib
 from jaxpose.data import pipeline
 from jaxpose.data import datasets
 

@@ -9,13 +9,13 @@ import pytest
 from experiments.configs import baseline_quickstart
 from experiments.configs import quickstart
 from jaxpose import baseline
-from jaxpose import checkpoint as checkpoint_lib
+from jaxpose.training import checkpoint as checkpoint_lib
 from jaxpose import config as config_lib
 from jaxpose import evaluation
 from jaxpose import models
-from jaxpose import train as train_lib
+from jaxpose.training import train as train_lib
 from jaxpose.models.lifter_mlp import lifter_num_params
-from jaxpose.skeleton import H36M_17
+from jaxpose.pose.skeleton import H36M_17
 
 
 def tiny_config(num_steps=10):

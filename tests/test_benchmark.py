@@ -8,12 +8,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpose import benchmark
+from experiments.bench import benchlib as benchmark
 from jaxpose import gfpose
-from jaxpose import losses
+from jaxpose.core import losses
 from jaxpose import models
-from jaxpose import sampling
-from jaxpose import sde as sde_lib
+from jaxpose.core import sampling
+from jaxpose.core import sde as sde_lib
 
 SMALL = dict(hidden=16, embed_dim=8, num_blocks=1, num_groups=4)
 

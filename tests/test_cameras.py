@@ -1,10 +1,10 @@
-"""Tests of jaxpose.cameras against hand-made projections and closed forms."""
+"""Tests of jaxpose.pose.cameras against hand-made projections and closed forms."""
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpose import cameras
+from jaxpose.pose import cameras
 
 CAM = cameras.make_camera(f=(1000.0, 1100.0), c=(500.0, 480.0), width=1000,
                           height=1002)

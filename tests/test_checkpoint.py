@@ -6,7 +6,9 @@ import jax
 import numpy as np
 import pytest
 
-from jaxpose import checkpoint, parallel, train
+from jaxpose.training import checkpoint
+from jaxpose.training import parallel
+from jaxpose.training import train
 from tests.helpers import toy
 
 FP = {"model": {"name": "toy_mlp", "hidden": toy.HIDDEN}, "sde": "vpsde",

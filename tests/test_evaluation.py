@@ -21,7 +21,7 @@ import pytest
 from experiments.configs import quickstart
 from jaxpose import evaluation
 from jaxpose import run_lib
-from jaxpose.skeleton import H36M_17
+from jaxpose.pose.skeleton import H36M_17
 
 
 def _tiny_config():

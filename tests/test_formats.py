@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from jaxpose.data import formats
-from jaxpose.skeleton import H36M_17
+from jaxpose.pose.skeleton import H36M_17
 
 
 def _write_3d(path, positions):

@@ -11,10 +11,10 @@ import pytest
 from experiments.configs import baseline_quickstart
 from experiments.configs import quickstart
 from jaxpose import baseline
-from jaxpose import cameras as cam_lib
+from jaxpose.pose import cameras as cam_lib
 from jaxpose import evaluation
 from jaxpose import gfpose
-from jaxpose import image_space
+from jaxpose.pose import image_space
 from jaxpose import run_lib
 from jaxpose.data import datasets
 from jaxpose.data import mocap_lifting

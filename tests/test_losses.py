@@ -14,7 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpose import losses, models, sde as sde_lib
+from jaxpose import models
+from jaxpose.core import losses
+from jaxpose.core import sde as sde_lib
 
 Z = 5.0  # tolerance in standard errors; false alarm probability < 1e-6
 EPS_T = 1e-5
@@ -27,7 +29,7 @@ LAM, U = np.linalg.eigh(SIGMA)
 
 
 def _a_s_numpy(t):
-  """GFPose's sub-VP coefficients, written out independently of jaxpose.sde."""
+  """GFPose's sub-VP coefficients, written out independently of jaxpose.core.sde."""
   a = np.exp(-t ** 2 * (20.0 - 0.1) / 4 - t * 0.1 / 2)
   return a, 1.0 - a ** 2
 

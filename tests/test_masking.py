@@ -12,9 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpose import masking
-from jaxpose.masking import MaskConfig
-from jaxpose.skeleton import H36M_17
+from jaxpose.methods.gfpose import masking
+from jaxpose.methods.gfpose.masking import MaskConfig
+from jaxpose.pose.skeleton import H36M_17
 
 J = H36M_17.num_joints
 PART_OF = H36M_17.part_of_joint

@@ -1,10 +1,10 @@
-"""Tests of jaxpose.metrics on hand-made cases."""
+"""Tests of jaxpose.pose.metrics on hand-made cases."""
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpose import metrics
+from jaxpose.pose import metrics
 
 
 def _pose(seed=0, shape=()):

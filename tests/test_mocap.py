@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from jaxpose.data import bvh, mocap, protocols
-from jaxpose.skeleton import H36M_17
+from jaxpose.pose.skeleton import H36M_17
 
 # A Bandai-like rig in cm, Y up, facing +Z (so the subject's left is +X).
 _JOINTS = [  # name, parent, offset

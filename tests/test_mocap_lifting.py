@@ -4,12 +4,12 @@ import json
 import numpy as np
 import pytest
 
-from jaxpose import cameras as cam_lib
+from jaxpose.pose import cameras as cam_lib
 from jaxpose.data import datasets
 from jaxpose.data import mocap_lifting as ml
 from jaxpose.data import protocols
 from jaxpose.data import synthetic
-from jaxpose.skeleton import H36M_17
+from jaxpose.pose.skeleton import H36M_17
 
 L_SH, R_SH = H36M_17.index("l_shoulder"), H36M_17.index("r_shoulder")
 L_HIP, R_HIP = H36M_17.index("l_hip"), H36M_17.index("r_hip")

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from jax.sharding import AxisType, PartitionSpec as P
 
-from jaxpose import parallel, train
+from jaxpose.training import parallel
+from jaxpose.training import train
 from tests.helpers import parallel_worker, toy
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

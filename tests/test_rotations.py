@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpose import rotations as rot
+from jaxpose.pose import rotations as rot
 
 ORDERS = ["".join(p) for p in itertools.permutations("XYZ")]
 

@@ -1,4 +1,4 @@
-"""Tests of jaxpose.sampling with Gaussian data, where every score is exact.
+"""Tests of jaxpose.core.sampling with Gaussian data, where every score is exact.
 
 For x0 ~ N(mu, Sigma) and x_t = a x0 + s z the marginal is N(a mu, a^2 Sigma +
 s^2 I), so score(x, t) = -(a^2 Sigma + s^2 I)^{-1} (x - a mu).  Any error left
@@ -11,8 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpose import sampling
-from jaxpose import sde as sde_lib
+from jaxpose.core import sampling
+from jaxpose.core import sde as sde_lib
 
 MU = np.array([1.0, -0.5, 0.3], np.float32)
 _L = np.array([[1.0, 0, 0], [0.6, 0.8, 0], [-0.3, 0.4, 0.5]], np.float32)

@@ -1,4 +1,4 @@
-"""Tests of jaxpose.sde against closed forms and simulation of the processes."""
+"""Tests of jaxpose.core.sde against closed forms and simulation of the processes."""
 import math
 
 import jax
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from jaxpose import sde as sde_lib
+from jaxpose.core import sde as sde_lib
 
 X0 = np.array([1.5, -0.7], np.float32)  # fixed start values, one per dim
 NUM_PATHS = 20_000

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from jaxpose.data import synthetic
-from jaxpose.skeleton import H36M_17
+from jaxpose.pose.skeleton import H36M_17
 
 PARENTS = np.array(H36M_17.parents[1:])
 CHILDREN = np.arange(1, 17)

@@ -10,7 +10,8 @@ import optax
 import pytest
 from flax import nnx
 
-from jaxpose import parallel, train
+from jaxpose.training import parallel
+from jaxpose.training import train
 from tests.helpers import toy
 
 

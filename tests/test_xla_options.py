@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from jaxpose import gfpose
-from jaxpose import losses
+from jaxpose.core import losses
 from jaxpose import models
-from jaxpose import sampling
-from jaxpose import sde as sde_lib
-from jaxpose import xla_options
+from jaxpose.core import sampling
+from jaxpose.core import sde as sde_lib
+from jaxpose.core import xla_options
 
 SMALL = dict(hidden=32, embed_dim=16, num_blocks=1, num_groups=8)
 

@@ -8,8 +8,8 @@ the calibration itself belongs to the Human3.6M dataset (Ionescu et al.,
 TPAMI 2014), whose licence allows academic, non-commercial use only.  The
 values are facts copied verbatim as numbers; the data layout below is our own.
 
-Conventions (as published, see `jaxpose.cameras.h36m_cameras` for the
-conversion to `jaxpose.cameras.Camera`):
+Conventions (as published, see `jaxpose.pose.cameras.h36m_cameras` for the
+conversion to `jaxpose.pose.cameras.Camera`):
   * intrinsics in pixels; `radial` = (k1, k2, k3), `tangential` = (p1, p2)
     for the Human3.6M variant of the Brown-Conrady model;
   * `orientation` is a unit quaternion (w, x, y, z) of the camera-to-world

@@ -25,7 +25,7 @@ import re
 
 import numpy as np
 
-from jaxpose import rotations
+from jaxpose.pose import rotations
 
 _ROT = {"xrotation": "X", "yrotation": "Y", "zrotation": "Z"}
 _POS = {"xposition": 0, "yposition": 1, "zposition": 2}

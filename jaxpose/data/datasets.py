@@ -9,7 +9,7 @@ representation, the pipeline, evaluation) is dataset-agnostic:
     activity [N] int32          activity / action id (0 when unknown)
   and optionally more per-frame fields (subject, clip, camera ...).
 
-  Optional camera fields (`jaxpose.image_space.META_KEYS`), needed by the
+  Optional camera fields (`jaxpose.pose.image_space.META_KEYS`), needed by the
   "image" representation protocol (GFPose's own) to encode poses and to
   back-project them; both embedded datasets provide them:
     root_cam_mm [N, 3] float32  camera-frame root position, mm (z: root depth)

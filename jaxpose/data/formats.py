@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from jaxpose.skeleton import H36M_17
+from jaxpose.pose.skeleton import H36M_17
 
 # The 17 of Human3.6M's 32 joints that VideoPose3D keeps (it removes 4, 5, 9,
 # 10, 11, 16, 20, 21, 22, 23, 24, 28, 29, 30, 31); their order is H36M_17's.

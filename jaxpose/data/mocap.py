@@ -22,10 +22,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxpose import rotations
+from jaxpose.pose import rotations
 from jaxpose.checks import check_array, check_positive_int
 from jaxpose.data import bvh as bvh_lib
-from jaxpose.skeleton import H36M_17
+from jaxpose.pose.skeleton import H36M_17
 
 # Rotations taking each declared up axis to +Z (proper rotations, so the
 # subject's left stays left).

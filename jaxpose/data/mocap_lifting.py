@@ -6,7 +6,7 @@ four published Human3.6M cameras and returns the lifting splits of the
 datasets contract (`jaxpose/data/datasets.py`, dataset name "mocap").
 
 Camera placement (stated, all configurable through `LiftingOptions`):
-  * Cameras: `jaxpose.cameras.h36m_cameras('S1')`, i.e. the published
+  * Cameras: `jaxpose.pose.cameras.h36m_cameras('S1')`, i.e. the published
     Human3.6M intrinsics (focal length, principal point, distortion, image
     size) *and* orientations of subject S1's session: four viewpoints around
     the capture area at about 90 degrees apart in azimuth, looking 11 to 16
@@ -44,8 +44,8 @@ from typing import Mapping
 
 import numpy as np
 
-from jaxpose import cameras as cam_lib
-from jaxpose import image_space
+from jaxpose.pose import cameras as cam_lib
+from jaxpose.pose import image_space
 from jaxpose.checks import check_array, check_positive_int, check_probability
 from jaxpose.data import protocols
 
@@ -124,7 +124,7 @@ def view_poses(pose3d_world, camera, cams, *, distance_mm: float = 5000.0,
   Args:
     pose3d_world: world-frame poses, mm, Z up.  # [N, J, 3]
     camera: index into `cams` per pose.  # [N] int
-    cams: sequence of `jaxpose.cameras.Camera`.
+    cams: sequence of `jaxpose.pose.cameras.Camera`.
     distance_mm: pelvis depth in the camera frame, mm.
     distort: apply each camera's lens distortion.
 

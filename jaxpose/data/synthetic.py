@@ -5,7 +5,7 @@ forward kinematics of joint angles drawn around hand-written activity
 templates.  They let every pipeline (training, sampling, metrics, plots) run
 without Human3.6M, and their numbers are only indicative of real data.
 
-Body model (skeleton `jaxpose.skeleton.H36M_17`):
+Body model (skeleton `jaxpose.pose.skeleton.H36M_17`):
   * Templates and `REST_DIRECTIONS` are written in a frame with x to the
     subject's left, y forward (facing direction), z up: a mirror image.
     `generate_poses` negates x after forward kinematics, so the poses it
@@ -47,10 +47,10 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from jaxpose import cameras as cam_lib
-from jaxpose import image_space
+from jaxpose.pose import cameras as cam_lib
+from jaxpose.pose import image_space
 from jaxpose.checks import check_array, check_positive_int
-from jaxpose.skeleton import H36M_17, Skeleton
+from jaxpose.pose.skeleton import H36M_17, Skeleton
 
 ACTIVITIES = ("standing", "walking", "sitting", "crouching", "reaching",
               "waving", "bending")
@@ -434,10 +434,10 @@ def project_split(pose3d_world, cameras, *, seed, noise_2d=None) -> dict:
 
   Args:
     pose3d_world: world-frame poses, mm.  # [N, J, 3]
-    cameras: sequence of `jaxpose.cameras.Camera`.
+    cameras: sequence of `jaxpose.pose.cameras.Camera`.
     seed: seed for the camera choice and the 2D noise.
     noise_2d: None, a float sigma in pixels, or keyword arguments of
-      `jaxpose.cameras.add_2d_noise`; the clean pixels are then also
+      `jaxpose.pose.cameras.add_2d_noise`; the clean pixels are then also
       returned as `pose2d_px_clean`.
 
   Returns:
@@ -491,7 +491,7 @@ def make_lifting_dataset(n_train: int, n_test: int, *, seed: int, cameras=None,
   Args:
     n_train, n_test: number of poses per split.
     seed: base integer seed.
-    cameras: sequence of `Camera`; `jaxpose.cameras.virtual_cameras(4)`
+    cameras: sequence of `Camera`; `jaxpose.pose.cameras.virtual_cameras(4)`
       when None.
     noise_2d: optional 2D noise (see `project_split`); the clean pixels are
       then kept as `pose2d_px_clean`.

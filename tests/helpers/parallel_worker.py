@@ -23,7 +23,8 @@ sys.path.insert(0, ROOT)
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxpose import parallel, train  # noqa: E402
+from jaxpose.training import parallel
+from jaxpose.training import train  # noqa: E402
 from tests.helpers import toy  # noqa: E402
 
 STEPS = 4

@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxpose import cameras as cam_lib
+from jaxpose.pose import cameras as cam_lib
 from jaxpose.checks import check_array
 
 META_KEYS = ("root_cam_mm", "intrinsics")

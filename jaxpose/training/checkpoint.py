@@ -21,7 +21,7 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
-from jaxpose import parallel
+from jaxpose.training import parallel
 
 FINGERPRINT_FILE = "fingerprint.json"
 

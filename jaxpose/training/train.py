@@ -26,7 +26,7 @@ import numpy as np
 import optax
 from absl import logging
 
-from jaxpose import parallel
+from jaxpose.training import parallel
 
 LossFn = Callable[[Any, Any, jax.Array], tuple[jax.Array, Any]]
 

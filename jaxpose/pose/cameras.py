@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxpose import rotations
+from jaxpose.pose import rotations
 from jaxpose.checks import check_array, check_positive_int, check_probability
 
 # Human3.6M-like intrinsics for the virtual cameras: about the mean of the
@@ -373,7 +373,7 @@ def quaternion_to_matrix(q):
 def _load_h36m_constants():
   # third_party/ sits beside the jaxpose package; load it by path so this
   # works whether or not the repository root is on sys.path.
-  path = pathlib.Path(__file__).resolve().parents[1] / "third_party" / "h36m_cameras.py"
+  path = pathlib.Path(__file__).resolve().parents[2] / "third_party" / "h36m_cameras.py"
   spec = importlib.util.spec_from_file_location("_jaxpose_h36m_cameras", path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)

@@ -20,7 +20,7 @@ torch is not a jaxpose dependency; run this under a Python that has it:
       # {"op": "train", "batch": 1000}           -> {"s": seconds}
       # {"op": "info"} -> versions, threads, parameter count
 
-`jaxpose.benchmark.TorchReference` drives the --serve mode and interleaves
+`experiments.bench.benchlib.TorchReference` drives the --serve mode and interleaves
 these calls with jaxpose's, so machine-speed drift cancels in the ratios.
 The file imports neither jax nor jaxpose.
 """

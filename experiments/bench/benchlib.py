@@ -34,8 +34,8 @@ from jax.extend import core as jax_core
 import numpy as np
 
 from jaxpose import checks
-from jaxpose import sampling
-from jaxpose import xla_options
+from jaxpose.core import sampling
+from jaxpose.core import xla_options
 
 Shape3 = tuple[int, int, int]
 
@@ -756,7 +756,7 @@ def run_sampler_curves(exp, params, *, samplers: Sequence[str] = CURVE_SAMPLERS,
     if method == "ode_adaptive" and options:
       raise ValueError(f"samplers: {name!r}: ode_adaptive takes its "
                        "tolerances from adaptive_tols, not options")
-  from jaxpose import image_space
+  from jaxpose.pose import image_space
   test = exp.splits["test"]
   n = min(int(num_poses), len(test["pose3d"]))
   pose2d = np.asarray(test["pose2d"][:n])
@@ -853,9 +853,9 @@ QUICK = dict(model=dict(hidden=64, embed_dim=32, num_blocks=1, num_groups=8),
 
 def _paper_network(key, **model_overrides):
   """ScoreMLP (paper size unless overridden), the GFPose SDE, score_fn."""
-  from jaxpose import losses
+  from jaxpose.core import losses
   from jaxpose import models
-  from jaxpose import sde as sde_lib
+  from jaxpose.core import sde as sde_lib
   graphdef, params = models.create_model("score_mlp", key=key, **model_overrides)
   apply_fn = models.make_apply(graphdef)
   sde = sde_lib.get_sde("subvp", beta_min=0.1, beta_max=20.0)
@@ -963,8 +963,8 @@ def bench_train_step(params, apply_fn, sde, *, batch_size: int, repeats: int,
                      seed: int = 0) -> dict:
   """Steps/s of one GFPose training step (Adam, EMA, dropout) on random data."""
   from jaxpose import gfpose
-  from jaxpose import masking
-  from jaxpose import train as train_lib
+  from jaxpose.methods.gfpose import masking
+  from jaxpose.training import train as train_lib
   key = jax.random.key(seed)
   k3, k2 = jax.random.split(jax.random.fold_in(key, 7))
   batch = {"pose3d": jax.random.normal(k3, (batch_size, 17, 3)),

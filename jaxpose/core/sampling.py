@@ -55,8 +55,8 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxpose import checks
-from jaxpose import xla_options
-from jaxpose.sde import broadcast_to_batch
+from jaxpose.core import xla_options
+from jaxpose.core.sde import broadcast_to_batch
 
 Array = jax.Array
 ScoreFn = Callable[[Any, Array, Array, Any], Array]
@@ -92,7 +92,7 @@ class Task:
 def _check_task(task: Task):
   """Shape checks; they run at trace time, so they also guard jitted calls."""
   if not isinstance(task, Task):
-    raise TypeError(f"task: expected a jaxpose.sampling.Task, got {type(task)}")
+    raise TypeError(f"task: expected a jaxpose.core.sampling.Task, got {type(task)}")
   shape = tuple(jnp.shape(task.x_init))
   if len(shape) < 1:
     raise ValueError(f"task.x_init: expected shape (B, ...), got {shape}")

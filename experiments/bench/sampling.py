@@ -14,7 +14,7 @@ run) over the measured step time.  The authors' PyTorch figures quoted in
 the issue sit beside ours as ratios; with --torch_python, their network is
 also timed in PyTorch (eager and torch.compile) in the same rounds as
 jaxpose, which is the fair comparison on a machine whose speed drifts.  The
-logic is in `jaxpose.benchmark.run_bench`.
+logic is in `experiments.bench.benchlib.run_bench`.
 """
 import contextlib
 import os
@@ -22,7 +22,7 @@ import os
 from absl import app
 from absl import flags
 
-from jaxpose import benchmark
+from experiments.bench import benchlib as benchmark
 
 _OUT = flags.DEFINE_string("out", None, "JSON path (default: "
                            "bench_sampling.json in --workdir or the current dir).")

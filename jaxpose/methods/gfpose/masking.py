@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxpose import checks
-from jaxpose.skeleton import H36M_17, Skeleton
+from jaxpose.pose.skeleton import H36M_17, Skeleton
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,7 @@ and the Heun ODE; ode_adaptive (one point per tolerance) is counted.
 Cost: every step count of every sampler samples num_poses x H poses;
 the defaults are sized for an accelerator.  On 2 CPU cores use fewer poses,
 hypotheses and samplers (e.g. --num_poses=16 --num_hypotheses=50).
-The logic is in `jaxpose.benchmark.run_sampler_curves`.
+The logic is in `experiments.bench.benchlib.run_sampler_curves`.
 """
 import json
 import os
@@ -29,7 +29,7 @@ from absl import flags
 import ml_collections
 from ml_collections import config_flags
 
-from jaxpose import benchmark
+from experiments.bench import benchlib as benchmark
 from jaxpose import config as config_lib
 from jaxpose import run_lib
 
@@ -54,7 +54,7 @@ _TOL_MM = flags.DEFINE_float("tolerance_mm", 1.0,
 _REF_STEPS = flags.DEFINE_integer("reference_steps", 1000,
                                   "Steps of the Euler-Maruyama reference.")
 flags.mark_flags_as_required(["workdir"])
-# Specs: "method[:option=value,...]" (jaxpose.sampling.parse_spec), e.g.
+# Specs: "method[:option=value,...]" (jaxpose.core.sampling.parse_spec), e.g.
 # "pc:snr=0.1" or "euler_maruyama:grid_rho=2" (time-grid spacing).
 
 
