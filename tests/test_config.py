@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from jaxpose import config as config_lib
+from jaxpose import methods
 from jaxpose import run_lib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -22,7 +23,11 @@ def test_config_has_docstring_with_command_runtime_result(name):
   assert "runtime" in doc.lower(), f"{name}: docstring lacks the expected runtime"
   assert "result" in doc.lower(), f"{name}: docstring lacks the expected result"
   config = module.get_config()
-  assert config.method in run_lib.METHODS
+  assert config.method in methods.names()
+  if module.__name__.endswith(("_mocap", "_h36m")):
+    return  # their data needs prepared caches
+  # Every setting, evaluation included, is checked when the method is built.
+  run_lib.build(config)
 
 
 def test_unknown_key_message_lists_valid_keys():

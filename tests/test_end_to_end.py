@@ -27,21 +27,21 @@ def tiny_config(num_steps=30):
 def test_train_resume_evaluate(tmp_path):
   workdir = str(tmp_path)
   config = tiny_config(num_steps=20)
-  exp = run_lib.build(config)
-  state = run_lib.train(config, workdir, exp=exp)
+  method = run_lib.build(config)
+  state = run_lib.train(config, workdir, method=method)
   assert int(state.step) == 20
   first_lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
   assert first_lines, "training wrote no metrics"
 
   # Asking for more steps resumes from the checkpoint at step 20.
   config.train.num_steps = 30
-  state = run_lib.train(config, workdir, exp=exp)
+  state = run_lib.train(config, workdir, method=method)
   assert int(state.step) == 30
   logged_steps = [json.loads(l)["step"] for l in
                   (tmp_path / "metrics.jsonl").read_text().splitlines()]
   assert max(logged_steps) == 30 and min(s for s in logged_steps if s > 20) > 20
 
-  results = run_lib.evaluate(config, workdir, exp=exp)
+  results = run_lib.evaluate(config, workdir, method=method)
   on_disk = json.loads((tmp_path / "metrics.json").read_text())
   assert {k: results[k] for k in on_disk} == on_disk
   full = json.loads((tmp_path / "eval" / "estimate.json").read_text())
@@ -57,7 +57,7 @@ def test_train_resume_evaluate(tmp_path):
   # A suffixed evaluation (e.g. noisy 2D) gets its own files and leaves the
   # main summary alone.
   config.eval.update(output_suffix="other", num_poses=8)
-  other = run_lib.evaluate(config, workdir, exp=exp)
+  other = run_lib.evaluate(config, workdir, method=method)
   assert other["num_poses"] == 8
   assert json.loads((tmp_path / "metrics.json").read_text()) == on_disk
   assert json.loads((tmp_path / "metrics_other.json").read_text())["num_poses"] == 8

@@ -31,6 +31,10 @@ def get_config():
   c.method = "baseline"
   c.model = ml_collections.ConfigDict(dict(
       name="lifter_mlp", hidden=1024, num_blocks=2, dropout=0.5, norm="layer"))
-  # Predictions are cheap: lift the held-out poses in large chunks.
-  c.eval.lift_batch_size = 1024
+  # A lifter has no sampler: the generic evaluation fields, on the same
+  # held-out rows, and the lifter's own chunk size (predictions are cheap).
+  c.eval = ml_collections.ConfigDict(dict(
+      task="estimate", num_poses=c.eval.num_poses, use_ema=True,
+      plot_poses=c.eval.plot_poses, plot_hypotheses=1, output_suffix="",
+      lift_batch_size=1024))
   return c

@@ -1,9 +1,9 @@
 """Datasets by name: what `config.data.name` selects.
 
-Every dataset returns the same thing, so everything downstream (the
-representation, the pipeline, evaluation) is dataset-agnostic:
+Every dataset gives the same thing, a `Dataset`, so everything downstream
+(the representation, the pipeline, evaluation) is dataset-agnostic:
 
-  {"train": split, "test": split}, each split a dict of numpy arrays
+  Dataset.splits: {"train": split, "test": split}, each a dict of numpy arrays
     pose3d   [N, J, 3] float32  camera frame, root-relative, millimetres
     pose2d   [N, J, 2] float32  screen-normalised 2D (cameras.normalize_screen)
     activity [N] int32          activity / action id (0 when unknown)
@@ -17,7 +17,8 @@ representation, the pipeline, evaluation) is dataset-agnostic:
 """
 from __future__ import annotations
 
-from typing import Callable
+import dataclasses
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -37,12 +38,40 @@ def names() -> tuple[str, ...]:
   return tuple(sorted(_LOADERS))
 
 
-def load(data_config) -> dict:
-  """Loads the dataset `data_config.name` as train/test lifting splits."""
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+  """A loaded dataset and what it knows about itself.
+
+  Attributes:
+    name: the registry name (`config.data.name`).
+    splits: split name -> dict of per-row numpy arrays (module doc).
+    activity_names: split name -> the name of each activity id of that
+      split (`activity_names[s][i]` names id i); empty when the dataset has
+      no names.
+    input_2d: split name -> which 2D its `pose2d` holds, e.g. "exact" or
+      "noisy (5 px)".
+  """
+  name: str
+  splits: Mapping[str, dict]
+  activity_names: Mapping[str, tuple[str, ...]]
+  input_2d: Mapping[str, str]
+
+
+def load(data_config) -> Dataset:
+  """Loads the dataset `data_config.name`.
+
+  A loader returns a `Dataset` or, when it knows nothing beyond the
+  arrays, the splits alone (then: no activity names, exact 2D).
+  """
   name = data_config.name
   if name not in _LOADERS:
     raise ValueError(f"data.name: unknown dataset {name!r}; valid: {', '.join(names())}")
-  splits = _LOADERS[name](data_config)
+  loaded = _LOADERS[name](data_config)
+  if not isinstance(loaded, Dataset):
+    loaded = Dataset(name=name, splits=loaded,
+                     activity_names={s: () for s in loaded},
+                     input_2d={s: "exact" for s in loaded})
+  splits = loaded.splits
   for split_name, split in splits.items():
     n = len(split["pose3d"])
     for key in ("pose3d", "pose2d"):
@@ -50,25 +79,36 @@ def load(data_config) -> dict:
         raise ValueError(f"dataset {name!r}, split {split_name!r}: {key!r} missing "
                          f"or not of length {n}")
     split.setdefault("activity", np.zeros(n, np.int32))
-  return splits
+  return loaded
 
 
 @register("synthetic")
-def _synthetic(data_config) -> dict:
+def _synthetic(data_config) -> Dataset:
   noise = float(data_config.get("noise_2d_px", 0.0)) or None
   raw = synthetic.make_lifting_dataset(
       int(data_config.n_train), int(data_config.n_test),
       seed=int(data_config.data_seed), noise_2d=noise)
-  return {name: dict(pose3d=np.asarray(s["pose3d"], np.float32),
+  splits = {name: dict(pose3d=np.asarray(s["pose3d"], np.float32),
                      pose2d=np.asarray(s["pose2d"], np.float32),
                      activity=np.asarray(s["activity"], np.int32),
                      root_cam_mm=np.asarray(s["root_cam_mm"], np.float32),
                      intrinsics=np.asarray(s["intrinsics"], np.float32))
           for name, s in raw.items()}
+  label = f"noisy ({noise:g} px)" if noise else "exact"
+  return Dataset(name="synthetic", splits=splits,
+                 activity_names={s: tuple(synthetic.ACTIVITIES) for s in splits},
+                 input_2d={s: label for s in splits})
 
 
 @register("mocap")
-def _mocap(data_config) -> dict:
+def _mocap(data_config) -> Dataset:
   """jaxpose-mocap v1 (real Bandai + CMU poses, Human3.6M cameras)."""
   from jaxpose.data import mocap_lifting
-  return mocap_lifting.load_mocap_lifting(data_config)
+  splits = mocap_lifting.load_mocap_lifting(data_config)
+  # A mocap activity id indexes its split's sorted clip names.
+  return Dataset(
+      name="mocap", splits=splits,
+      activity_names={s: tuple(str(c) for c in np.unique(split["clip"]))
+                      for s, split in splits.items()},
+      input_2d={s: str(data_config.get(f"{s}_2d", "exact") or "exact")
+                for s in splits})

@@ -35,6 +35,21 @@ def _constructor_kwargs(cls) -> tuple[str, ...]:
   return tuple(n for n in params if n not in ("self", "rngs"))
 
 
+def create_model_module(name: str, *, key: jax.Array, **kwargs: Any) -> nnx.Module:
+  """The registered model `name` as an `nnx.Module`, arguments checked."""
+  if name not in _REGISTRY:
+    raise ValueError(f"unknown model {name!r}; valid names: "
+                     f"{', '.join(model_names())}")
+  cls = _REGISTRY[name]
+  valid = _constructor_kwargs(cls)
+  unknown = sorted(set(kwargs) - set(valid))
+  if unknown:
+    raise ValueError(f"model {name!r} got unknown argument(s) "
+                     f"{', '.join(unknown)}; valid arguments: "
+                     f"{', '.join(valid)}")
+  return cls(**kwargs, rngs=nnx.Rngs(params=key))
+
+
 def create_model(name: str, *, key: jax.Array, **kwargs: Any):
   """Builds a registered model and splits it into (graphdef, params).
 
@@ -46,40 +61,37 @@ def create_model(name: str, *, key: jax.Array, **kwargs: Any):
   Returns:
     `(graphdef, params)`; params is an `nnx.State` of every `nnx.Param`.
   """
-  if name not in _REGISTRY:
-    raise ValueError(f"unknown model {name!r}; valid names: "
-                     f"{', '.join(model_names())}")
-  cls = _REGISTRY[name]
-  valid = _constructor_kwargs(cls)
-  unknown = sorted(set(kwargs) - set(valid))
-  if unknown:
-    raise ValueError(f"model {name!r} got unknown argument(s) "
-                    f"{', '.join(unknown)}; valid arguments: "
-                    f"{', '.join(valid)}")
-  model = cls(**kwargs, rngs=nnx.Rngs(params=key))
+  model = create_model_module(name, key=key, **kwargs)
   # Models keep nothing but parameters (dropout randomness is passed per
   # call), so the Param filter is exhaustive; nnx.split raises if it is not.
   graphdef, params = nnx.split(model, nnx.Param)
   return graphdef, params
 
 
+def model_graphdef(name: str, **kwargs: Any):
+  """The static structure of a registered model, without allocating its
+  parameters (`nnx.eval_shape`); pairs with `create_model(...)[1]`."""
+  if name not in _REGISTRY:
+    raise ValueError(f"unknown model {name!r}; valid names: "
+                     f"{', '.join(model_names())}")
+  graphdef, _ = nnx.split(nnx.eval_shape(
+      lambda: create_model_module(name, key=jax.random.key(0), **kwargs)), nnx.Param)
+  return graphdef
+
+
 def make_apply(graphdef) -> ApplyFn:
   """Returns the pure forward function of a model structure.
 
-  The returned `apply_fn(params, x, t, cond=None, *, train=False,
-  dropout_key=None)` takes
-    params: the model's `nnx.State` of parameters;
-    x: `[B, D]` noisy inputs;
-    t: scalar or `[B]` diffusion times;
-    cond: None or the model's condition (ScoreMLP: `(c [B, D], c_mask
-      [B, D])`);
-    train: dropout on (needs `dropout_key` when the model has dropout);
-    dropout_key: key for the dropout masks, ignored when not training;
-  and returns the `[B, D]` epsilon prediction.  Shapes are checked at trace
-  time with messages naming the argument.
+  `apply_fn(params, *inputs, train=False, dropout_key=None)` rebuilds the
+  module from `params` (its `nnx.State` of parameters) and calls it on
+  `inputs`, the model's own arguments: `(x, t, cond)` for a score network
+  (`x [B, J, C]`, t scalar or `[B]`, cond None or the model's condition),
+  `(pose2d,)` for a lifter.  `train` turns dropout on (it needs
+  `dropout_key` when the model has dropout); the key is ignored otherwise.
+  Shapes are checked at trace time with messages naming the argument.
   """
 
-  def apply_fn(params, x, t, cond=None, *, train: bool = False,
+  def apply_fn(params, *inputs, train: bool = False,
                dropout_key: jax.Array | None = None) -> jax.Array:
     model = nnx.merge(graphdef, params)
     rngs = None
@@ -90,7 +102,7 @@ def make_apply(graphdef) -> ApplyFn:
                          "network)")
       if dropout_key is not None:
         rngs = nnx.Rngs(dropout=dropout_key)
-    return model(x, t, cond, deterministic=not train, rngs=rngs)
+    return model(*inputs, deterministic=not train, rngs=rngs)
 
   return apply_fn
 
@@ -100,5 +112,5 @@ def count_params(params) -> int:
   return int(sum(leaf.size for leaf in jax.tree.leaves(params)))
 
 
-__all__ = ["ScoreMLP", "create_model", "make_apply", "count_params",
+__all__ = ["ScoreMLP", "create_model", "create_model_module", "model_graphdef", "make_apply", "count_params",
            "model_names", "timestep_embedding"]

@@ -86,7 +86,7 @@ class LifterMLP(nnx.Module):
   """Martinez et al.'s residual lifting MLP: 2D pose in, 3D pose out.
 
   Args:
-    num_joints: J; the input is `[B, 2J]`, the output `[B, 3J]`.
+    num_joints: J; the input is `[B, J, 2]`, the output `[B, J, 3]`.
     hidden: H, width of the residual stream (paper: 1024).
     num_blocks: residual blocks of two layers each (paper: 2).
     dropout: dropout rate after every hidden layer (paper: 0.5).
@@ -113,35 +113,26 @@ class LifterMLP(nnx.Module):
                             for _ in range(num_blocks)])
     self.out = nnx.Linear(hidden, 3 * num_joints, rngs=rngs)
 
-  def __call__(self, x: jax.Array, t=None, cond=None, *,
-               deterministic: bool = True,
+  def __call__(self, pose2d: jax.Array, *, deterministic: bool = True,
                rngs: nnx.Rngs | None = None) -> jax.Array:
-    """Lifts flattened 2D poses to flattened 3D poses.
-
-    The signature matches the registry's `apply_fn(params, x, t, cond)` so
-    `models.make_apply` serves this network too; a lifter has no diffusion
-    time and no condition, so `t` and `cond` must be None.
+    """Lifts 2D poses to 3D poses.
 
     Args:
-      x: `[B, 2J]` flattened 2D poses (model units).
-      t: must be None.
-      cond: must be None.
+      pose2d: `[B, J, 2]` 2D poses (model units).
       deterministic: no dropout when True.
       rngs: dropout randomness (stream 'dropout'); needed when not
         deterministic and dropout > 0.
 
     Returns:
-      `[B, 3J]` flattened 3D poses (model units).
+      `[B, J, 3]` 3D poses (model units).
     """
-    if t is not None or cond is not None:
-      raise ValueError("t, cond: the lifter is not a score network and takes "
-                       "neither a time nor a condition; pass None")
-    checks.check_array("x", x, ("B", 2 * self.num_joints))
+    sizes = {}
+    checks.check_array("pose2d", pose2d, ("B", self.num_joints, 2), sizes=sizes)
     if not deterministic and self.dropout_rate > 0 and rngs is None:
       raise ValueError("rngs: dropout is active (deterministic=False) but no "
                        "nnx.Rngs with a 'dropout' stream was given")
     kw = dict(deterministic=deterministic, rngs=rngs)
-    h = self.first(x, **kw)  # [B, H]
+    h = self.first(pose2d.reshape(sizes["B"], -1), **kw)  # [B, H]
     for block in self.blocks:
       h = block(h, **kw)
-    return self.out(h)  # [B, 3J]
+    return self.out(h).reshape(sizes["B"], self.num_joints, 3)

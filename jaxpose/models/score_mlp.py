@@ -154,20 +154,25 @@ class ScoreMLP(nnx.Module):
     """Predicts the noise in x.
 
     Args:
-      x: `[B, D]` noisy flattened poses.
+      x: `[B, ...]` noisy poses, e.g. `[B, J, 3]`, whose trailing dims hold
+        D numbers; the network flattens them and returns x's shape.
       t: diffusion time, a scalar (shared by the batch) or `[B]`.
-      cond: None (the null condition) or a pair `(c [B, D], c_mask [B, D])`;
+      cond: None (the null condition) or a pair `(c, c_mask)` of x's shape;
         must be None for an unconditional network.
       deterministic: no dropout when True.
       rngs: dropout randomness (stream 'dropout'); needed when not
         deterministic and dropout > 0.
 
     Returns:
-      `[B, D]` epsilon prediction.
+      Epsilon prediction of x's shape.
     """
-    sizes = {}
-    checks.check_array("x", x, ("B", self.data_dim), sizes=sizes)
-    batch = sizes["B"]
+    x_shape = jnp.shape(x)
+    if len(x_shape) < 2 or math.prod(x_shape[1:]) != self.data_dim:
+      raise ValueError(f"x: expected shape (B, ...) with {self.data_dim} "
+                       f"numbers per example (data_dim), got {x_shape}")
+    batch = x_shape[0]
+    x = jnp.reshape(x, (batch, self.data_dim))  # [B, D]
+    checks.check_array("x", x, (batch, self.data_dim))  # NaN/inf when concrete
     t = jnp.asarray(t)
     if t.ndim == 0:
       # One embedding for the whole batch; broadcasting does the rest, so H
@@ -187,7 +192,7 @@ class ScoreMLP(nnx.Module):
 
     cemb = None
     if self.cond_embed is not None:
-      cond_in = self._residual_condition(x, cond, batch)  # [B, D]
+      cond_in = self._residual_condition(x, cond, x_shape)  # [B, D]
       cemb = nnx.silu(self.cond_embed(cond_in))  # [B, H]
     elif cond is not None:
       raise ValueError("cond: this network is unconditional (cond_dim=0); "
@@ -197,16 +202,16 @@ class ScoreMLP(nnx.Module):
     h = self.first(x, temb, cemb, **kw)  # [B, H]
     for block in self.blocks:
       h = block(h, temb, cemb, **kw)
-    return self.out(h)  # [B, D]
+    return self.out(h).reshape(x_shape)
 
-  def _residual_condition(self, x, cond, batch):
+  def _residual_condition(self, x, cond, x_shape):
     if cond is None:
       return jnp.zeros_like(x)
     if not isinstance(cond, (tuple, list)) or len(cond) != 2:
-      raise ValueError("cond: expected None or a pair (c [B, D], c_mask "
-                       f"[B, D]), got {type(cond).__name__}")
+      raise ValueError("cond: expected None or a pair (c, c_mask) of x's "
+                       f"shape {x_shape}, got {type(cond).__name__}")
     c, c_mask = cond
-    shape = (batch, self.data_dim)
-    checks.check_array("cond[0] (c)", c, shape)
-    checks.check_array("cond[1] (c_mask)", c_mask, shape)
-    return c_mask * (x - c)
+    checks.check_array("cond[0] (c)", c, x_shape)
+    checks.check_array("cond[1] (c_mask)", c_mask, x_shape)
+    flat = (x_shape[0], self.data_dim)
+    return jnp.reshape(c_mask, flat) * (x - jnp.reshape(c, flat))

@@ -1,0 +1,10 @@
+"""GFPose: one conditional score network, five tasks by condition masking.
+
+  masking.py     hierarchical condition masks and the 2D/3D swap (training)
+  tasks.py       the test-time tasks as `sampling.Task` values
+  eval_tasks.py  estimate, estimate_single, complete2d/3d, denoise, generate
+  method.py      `GFPose`, the `base.Method` the runner builds
+"""
+from jaxpose.methods.gfpose.method import GFPose, GFPoseEvalOptions
+
+__all__ = ["GFPose", "GFPoseEvalOptions"]

@@ -15,7 +15,7 @@ complete 3D poses at test time.
 Conditions are `[..., J, 3]` with a mask of the same shape: a 2D keypoint
 (u, v) becomes (u, v, 0) with mask (1, 1, 0); a 3D joint keeps all three
 coordinates with mask (1, 1, 1); hidden joints have mask and value zero.  The
-score network consumes `c_mask * (x - c)` after flattening both.
+score network consumes `c_mask * (x - c)`.
 
 Key use (fixed, so tests can redraw by hand):
   joint_visibility: k_pose, k_part, k_joint = jax.random.split(key, 3)
@@ -146,13 +146,6 @@ def condition_from_3d(pose3d: jax.Array, visible: jax.Array | None = None):
   return pose3d * mask, mask
 
 
-def null_condition(batch_size: int, num_joints: int = H36M_17.num_joints,
-                   dtype=jnp.float32):
-  """The empty condition (unconditional generation, denoising): all zeros."""
-  z = jnp.zeros((batch_size, num_joints, 3), dtype)
-  return z, z
-
-
 def make_condition(key: jax.Array, pose3d: jax.Array, pose2d: jax.Array,
                    cfg: MaskConfig, skeleton: Skeleton = H36M_17):
   """Training condition for a batch: 2D/3D swap, then hierarchical masking.
@@ -189,14 +182,3 @@ def _make_condition(key, pose3d, pose2d, cfg: MaskConfig,
   c3, m3 = condition_from_3d(pose3d, vis)
   pick = swap[:, None, None]
   return jnp.where(pick, c3, c2), jnp.where(pick, m3, m2)
-
-
-def flatten_condition(cond: jax.Array, cond_mask: jax.Array):
-  """`[B, J, 3]` pair -> the `[B, J*3]` pair the score network takes."""
-  b = cond.shape[0]
-  return cond.reshape(b, -1), cond_mask.reshape(b, -1)
-
-
-__all__ = ["MaskConfig", "joint_visibility", "make_condition",
-           "condition_from_2d", "condition_from_3d", "null_condition",
-           "flatten_condition"]

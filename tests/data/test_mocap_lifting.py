@@ -176,7 +176,9 @@ def test_mocap_dataset_trains_gfpose(cache_dir, tmp_path):
 
   config = gfpose_mocap.get_config()
   config.data.update(cache_dir=str(cache_dir), train_stride=1, max_test=40)
-  splits = datasets.load(config.data)
+  dataset = datasets.load(config.data)
+  splits = dataset.splits
+  assert dataset.activity_names["test"] == tuple(sorted(set(splits["test"]["clip"])))
   train, test = splits["train"], splits["test"]
   assert set(train["subject"]) == {"001", "bandai-1"} and set(test["subject"]) == {"007"}
   assert (test["frame"] % 4 == 0).all() and len(test["pose3d"]) == 40
@@ -188,7 +190,7 @@ def test_mocap_dataset_trains_gfpose(cache_dir, tmp_path):
     assert np.median(split["pose2d_px"][:, HEAD, 1] - split["pose2d_px"][:, 0, 1]) < -100
   # Halving the training frames with train_stride=2 (Bandai 15 fps, CMU 15 fps).
   config.data.update(train_stride=2, max_train=100, test_2d="noisy")
-  small = datasets.load(config.data)
+  small = datasets.load(config.data).splits
   assert len(small["train"]["pose3d"]) == 100
   assert (small["train"]["frame"][small["train"]["dataset"] == "bandai"] % 2 == 0).all()
   np.testing.assert_array_equal(small["test"]["pose2d"], small["test"]["pose2d_noisy"])

@@ -10,12 +10,10 @@ import pytest
 
 from experiments.configs import baseline_quickstart
 from experiments.configs import quickstart
-from jaxpose import baseline
-from jaxpose.pose import cameras as cam_lib
-from jaxpose import evaluation
-from jaxpose import gfpose
-from jaxpose.pose import image_space
 from jaxpose import run_lib
+from jaxpose.pose import cameras as cam_lib
+from jaxpose.pose import image_space
+from jaxpose.pose import representation as rep_lib
 from jaxpose.data import datasets
 from jaxpose.data import mocap_lifting
 from jaxpose.data import synthetic
@@ -113,13 +111,13 @@ def test_bad_inputs_are_named():
 
 def test_protocol_validation_and_default():
   with pytest.raises(ValueError, match="root_relative, image"):
-    gfpose.Representation(protocol="pixels")
+    rep_lib.Representation(protocol="pixels")
   cfg = quickstart.get_config().representation
   assert cfg.protocol == "root_relative"
   old = ml_collections.ConfigDict({k: v for k, v in cfg.items() if k != "protocol"})
-  assert gfpose.Representation.from_config(old).protocol == "root_relative"
+  assert rep_lib.Representation.from_config(old).protocol == "root_relative"
   cfg.protocol = "image"
-  rep = gfpose.Representation.from_config(cfg)
+  rep = rep_lib.Representation.from_config(cfg)
   assert rep.protocol == "image" and rep.to_dict()["protocol"] == "image"
   with pytest.raises(ValueError, match="camera_meta"):
     rep.pose3d_to_model(_synthetic_split()["pose3d"])
@@ -127,7 +125,7 @@ def test_protocol_validation_and_default():
 
 def test_root_relative_protocol_unchanged():
   s = _synthetic_split()
-  rep = gfpose.Representation(scale_3d_mm=300.0, scale_2d=7.0)
+  rep = rep_lib.Representation(scale_3d_mm=300.0, scale_2d=7.0)
   meta = image_space.camera_meta(s)
   x = rep.pose3d_to_model(s["pose3d_cam"], meta)  # meta is ignored here
   np.testing.assert_array_equal(
@@ -140,7 +138,7 @@ def test_root_relative_protocol_unchanged():
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-3), (np.float32, 1e-2)])
 def test_representation_round_trip_on_dataset_rows(dtype, tol):
   s = _synthetic_split()
-  rep = gfpose.Representation(scale_2d=7.0, data_scale=0.5, protocol="image")
+  rep = rep_lib.Representation(scale_2d=7.0, data_scale=0.5, protocol="image")
   meta = {k: v.astype(dtype) for k, v in image_space.camera_meta(s).items()}
   rel = s["pose3d"].astype(dtype)
   x = rep.pose3d_to_model(rel, meta)
@@ -155,7 +153,7 @@ def test_representation_round_trip_on_dataset_rows(dtype, tol):
 
 
 def test_generation_falls_back_to_the_nominal_camera():
-  rep = gfpose.Representation(scale_2d=7.0, protocol="image")
+  rep = rep_lib.Representation(scale_2d=7.0, protocol="image")
   x = np.random.default_rng(4).normal(0, 1, (2, 3, 17, 3))
   nominal = image_space.nominal_meta((3,))
   with_meta = rep.pose3d_from_model(x, nominal)  # relative to the true root
@@ -194,15 +192,14 @@ def test_load_data_keeps_fields_and_refuses_datasets_without_them(monkeypatch):
   config = quickstart.get_config()
   config.data.update(n_train=20, n_test=6)
   config.representation.protocol = "image"
-  rep = gfpose.Representation.from_config(config.representation)
-  splits = run_lib.load_data(config, rep)
+  _, _, splits = rep_lib.load_lifting_data(config)
   assert splits["test"]["intrinsics"].shape == (6, 6)
   assert splits["train"]["root_cam_mm"].shape == (20, 3)
   monkeypatch.setitem(datasets._LOADERS, "synthetic", lambda c: {
       "train": {k: v for k, v in _synthetic_split().items()
                 if k in ("pose3d", "pose2d")}})
   with pytest.raises(ValueError, match="root_cam_mm, intrinsics"):
-    run_lib.load_data(config, rep)
+    rep_lib.load_lifting_data(config)
 
 
 # --- end to end ---
@@ -217,19 +214,19 @@ def test_train_and_evaluate_with_image_protocol(tmp_path):
                  warmup_steps=5)
   c.eval.update(num_steps=10, num_hypotheses=3, num_poses=8, batch_poses=8,
                 plot_poses=1, plot_hypotheses=3)
-  exp = run_lib.build(c)
+  method = run_lib.build(c)
   # The test rows' cameras reach the mm conversion: the targets come back.
-  test = exp.splits["test"]
-  back = evaluation._to_mm(exp, test["pose3d"].reshape(1, 16, -1), test)
+  test = method.splits["test"]
+  back = method.to_mm(test["pose3d"][None], test)
   np.testing.assert_allclose(back[0], test["pose3d_mm"], atol=1e-2)
-  run_lib.train(c, str(tmp_path), exp=exp)
-  run_lib.evaluate(c, str(tmp_path), exp=exp)
+  run_lib.train(c, str(tmp_path), method=method)
+  run_lib.evaluate(c, str(tmp_path), method=method)
   res = json.loads((tmp_path / "eval" / "estimate.json").read_text())
   assert res["num_poses"] == 8 and res["num_hypotheses"] == 3
   assert np.isfinite(res["mpjpe_mm"]) and np.isfinite(res["min_mpjpe_mm"])
   fp = json.loads((tmp_path / "checkpoints" / "fingerprint.json").read_text())
   assert fp["representation"]["protocol"] == "image"
-  poses = run_lib.sample(c, str(tmp_path), exp=exp)
+  poses = run_lib.sample(c, str(tmp_path), method=method)
   assert poses.shape == (6, 17, 3) and np.all(np.isfinite(poses))
   np.testing.assert_array_equal(poses[:, 0], 0.0)  # root-relative mm
 
@@ -242,5 +239,5 @@ def test_baseline_lifter_with_image_protocol(tmp_path):
   c.train.update(num_steps=10, batch_size=32, log_every=5, ckpt_every=10,
                  warmup_steps=5)
   c.eval.update(num_poses=6, lift_batch_size=6)
-  res = baseline.run("train_and_eval", c, str(tmp_path))
+  res = run_lib.run("train_and_eval", c, str(tmp_path))
   assert res["num_poses"] == 6 and np.isfinite(res["mpjpe_mm"])

@@ -222,12 +222,6 @@ def test_condition_builders():
   # Any leading dims (e.g. [H, B, J, 2] hypotheses).
   c, m = masking.condition_from_2d(jnp.zeros((2, 3, J, 2)))
   assert c.shape == m.shape == (2, 3, J, 3)
-  c, m = masking.null_condition(5)
-  assert c.shape == (5, J, 3) and not np.any(c) and not np.any(m)
-  fc, fm = masking.flatten_condition(*masking.condition_from_2d(pose2d))
-  assert fc.shape == fm.shape == (4, 3 * J)
-  np.testing.assert_array_equal(fc[:, :3], np.asarray(
-      masking.condition_from_2d(pose2d)[0])[:, 0])
 
 
 def test_bad_inputs():

@@ -215,7 +215,7 @@ def test_grad_vmap_through_apply(small):
 
 
 @pytest.mark.parametrize("args, match", [
-    (lambda x, c, m: (x[:, :5], 0.5, (c, m)), r"x: expected shape \(B, 6\)"),
+    (lambda x, c, m: (x[:, :5], 0.5, (c, m)), r"x: expected shape \(B, ...\) with 6 numbers"),
     (lambda x, c, m: (x[0], 0.5, (c, m)), r"x: expected shape"),
     (lambda x, c, m: (x, jnp.ones(B + 1), (c, m)), r"t: expected a scalar or "
                                                    r"shape \(5,\)"),
@@ -255,3 +255,18 @@ def test_create_model_is_a_function_of_the_key():
   assert all(jax.tree.leaves(same))
   k1 = p1["first"]["lin"]["kernel"][...]
   assert not np.allclose(k1, p3["first"]["lin"]["kernel"][...])
+
+
+def test_poses_as_joints_at_the_boundary_equal_the_flat_vectors(small):
+  _, params, apply = small
+  x, c, m = _inputs()
+  j = SMALL["data_dim"] // 3
+  as_joints = lambda a: a.reshape(B, j, 3)
+  out = apply(params, as_joints(x), 0.4, (as_joints(c), as_joints(m)))
+  assert out.shape == (B, j, 3)
+  np.testing.assert_allclose(out.reshape(B, -1), apply(params, x, 0.4, (c, m)),
+                             rtol=1e-6, atol=1e-6)
+  with pytest.raises(ValueError, match="cond"):
+    apply(params, as_joints(x), 0.4, (c, m))  # condition not of x's shape
+  with pytest.raises(ValueError, match="data_dim"):
+    apply(params, x[:, :-1], 0.4, None)

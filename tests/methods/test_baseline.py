@@ -8,11 +8,12 @@ import pytest
 
 from experiments.configs import baseline_quickstart
 from experiments.configs import quickstart
-from jaxpose import baseline
-from jaxpose.training import checkpoint as checkpoint_lib
 from jaxpose import config as config_lib
-from jaxpose import evaluation
 from jaxpose import models
+from jaxpose import run_lib
+from jaxpose.evaluation import estimation
+from jaxpose.methods import baseline
+from jaxpose.training import checkpoint as checkpoint_lib
 from jaxpose.training import train as train_lib
 from jaxpose.models.lifter_mlp import lifter_num_params
 from jaxpose.pose.skeleton import H36M_17
@@ -52,7 +53,9 @@ def test_shapes_root_and_bad_input():
                                          hidden=32, dropout=0.5)
   apply_fn = models.make_apply(graphdef)
   x = jax.random.normal(jax.random.key(1), (6, 17, 2))
-  assert apply_fn(params, x.reshape(6, 34), None).shape == (6, 51)
+  assert apply_fn(params, x).shape == (6, 17, 3)
+  with pytest.raises(ValueError, match="pose2d"):
+    apply_fn(params, x.reshape(6, 34))
   lift = baseline.make_lift_fn(apply_fn)
   out = lift(params, x)
   assert out.shape == (6, 17, 3)
@@ -67,10 +70,8 @@ def test_shapes_root_and_bad_input():
     lift(params, x, train=True)
   with pytest.raises(ValueError, match="pose2d"):
     lift(params, x[..., :1])
-  with pytest.raises(ValueError, match="x: expected shape"):
-    apply_fn(params, jnp.zeros((6, 33)), None)
-  with pytest.raises(ValueError, match="neither a time"):
-    apply_fn(params, x.reshape(6, 34), 0.5)
+  with pytest.raises(TypeError):
+    apply_fn(params, x, 0.5)  # a lifter takes no diffusion time
   with pytest.raises(ValueError, match="norm"):
     models.create_model("lifter_mlp", key=jax.random.key(0), norm="batch")
 
@@ -87,7 +88,7 @@ def test_lifter_fits_a_tiny_dataset():
   graphdef, params = models.create_model(
       "lifter_mlp", key=jax.random.key(0), num_joints=j, hidden=64,
       num_blocks=1, dropout=0.0)
-  loss_fn = baseline.make_loss_fn(models.make_apply(graphdef))
+  loss_fn = baseline.make_loss_fn(baseline.make_lift_fn(models.make_apply(graphdef)))
   tx = train_lib.make_optimizer(learning_rate=3e-3, warmup_steps=10)
   step = train_lib.make_train_step(loss_fn, tx)
   key = jax.random.key(1)
@@ -108,50 +109,28 @@ def test_lifter_fits_a_tiny_dataset():
 
 
 def test_predict_chunks_equal_one_shot():
-  graphdef, params = models.create_model("lifter_mlp", key=jax.random.key(0),
-                                         hidden=32)
-  apply_fn = models.make_apply(graphdef)
+  method = run_lib.build(tiny_config())
+  params = method.init_params(jax.random.key(0))
   x = np.asarray(jax.random.normal(jax.random.key(3), (13, 17, 2)))
-  one_shot = np.asarray(baseline.make_lift_fn(apply_fn)(params, x))
+  one_shot = np.asarray(method.lift(params, x))
   for batch_size in (5, 13, 32):
-    chunked = baseline.predict(apply_fn, params, x, batch_size)
+    chunked = method.predict(params, x, batch_size=batch_size)
     assert chunked.shape == (13, 17, 3)
     np.testing.assert_allclose(chunked, one_shot, rtol=1e-5, atol=1e-6)
   with pytest.raises(ValueError, match="pose2d_model"):
-    baseline.predict(apply_fn, params, x[0], 4)
-
-
-def test_lifting_metrics_is_the_shared_code_with_breakdowns():
-  rng = np.random.default_rng(0)
-  gt = rng.normal(size=(8, 17, 3)) * 100
-  pred = gt + rng.normal(size=gt.shape) * 10
-  activity = np.array([0, 0, 2, 2, 2, 0, 2, 2], np.int32)
-  r = baseline.lifting_metrics(pred, gt, activity)
-  shared = evaluation.estimation_metrics(pred[None], gt, activity,
-                                         hypotheses_list=(1,))
-  assert {k: r[k] for k in shared} == shared
-  per_pose = np.linalg.norm(pred - gt, axis=-1).mean(-1)
-  assert r["mpjpe_mm"] == pytest.approx(per_pose.mean(), rel=1e-5)
-  assert r["min_mpjpe_mm"] == pytest.approx(r["mpjpe_mm"], rel=1e-6)
-  assert len(r["per_joint_mpjpe_mm"]) == 17
-  assert np.mean(r["per_joint_mpjpe_mm"]) == pytest.approx(r["mpjpe_mm"],
-                                                           rel=1e-5)
-  assert r["per_activity"]["mpjpe_mm"] == pytest.approx(
-      {"0": per_pose[activity == 0].mean(), "2": per_pose[activity == 2].mean()},
-      rel=1e-5)
-  assert r["num_hypotheses"] == 1 and r["apd_mm"] == 0.0
+    method.predict(params, x[0], batch_size=4)
 
 
 # --------------------------------------------------------------- end to end
 def test_train_evaluate_is_deterministic(tmp_path):
   config = tiny_config()
-  exp = baseline.build_baseline(config)
+  method = run_lib.build(config)
   results = []
   for name in ("a", "b"):
     workdir = tmp_path / name
-    state = baseline.train_baseline(config, str(workdir), exp=exp)
+    state = run_lib.train(config, str(workdir), method=method)
     assert int(state.step) == 10
-    results.append(baseline.evaluate_baseline(config, str(workdir), exp=exp))
+    results.append(run_lib.evaluate(config, str(workdir), method=method))
     on_disk = json.loads((workdir / "eval" / "estimate.json").read_text())
     assert on_disk == results[-1]
   r = results[0]
@@ -176,7 +155,7 @@ def test_train_evaluate_is_deterministic(tmp_path):
   before = (tmp_path / "a" / "eval" / "estimate.json").read_text()
   with config.unlocked():
     config.eval.output_suffix = "again"
-  again = baseline.evaluate_baseline(config, str(tmp_path / "a"), exp=exp)
+  again = run_lib.evaluate(config, str(tmp_path / "a"))
   assert (tmp_path / "a" / "eval" / "estimate.json").read_text() == before
   assert json.loads((tmp_path / "a" / "eval" / "estimate_again.json").read_text()) == again
   assert json.loads((tmp_path / "a" / "metrics_again.json").read_text())["mpjpe_mm"] == (
@@ -186,18 +165,17 @@ def test_train_evaluate_is_deterministic(tmp_path):
 def test_gfpose_workdir_is_refused(tmp_path):
   # A directory fingerprinted by a GFPose run (what run_lib.train leaves).
   gf = quickstart.get_config()
-  checkpoint_lib.Checkpointer(tmp_path / "checkpoints",
-                              fingerprint=config_lib.fingerprint(gf),
-                              save_every=10).close()
+  checkpoint_lib.Checkpointer(
+      tmp_path / "checkpoints",
+      fingerprint=run_lib.fingerprint(gf, run_lib.build(gf)),
+      save_every=10).close()
   before = (tmp_path / "checkpoints" / "fingerprint.json").read_text()
   with pytest.raises(checkpoint_lib.CheckpointMismatchError, match="method"):
-    baseline.train_baseline(tiny_config(), str(tmp_path))
+    run_lib.train(tiny_config(), str(tmp_path))
   after = (tmp_path / "checkpoints" / "fingerprint.json").read_text()
   assert before == after
-  with pytest.raises(ValueError, match="method"):
-    baseline.build_baseline(gf)
   with pytest.raises(ValueError, match="mode"):
-    baseline.run("sample", tiny_config(), str(tmp_path))
+    run_lib.run("sample", tiny_config(), str(tmp_path))
 
 
 def test_config_shares_data_and_budget_with_quickstart():
@@ -206,3 +184,4 @@ def test_config_shares_data_and_budget_with_quickstart():
   for section in ("data", "train", "representation"):
     assert b[section].to_dict() == q[section].to_dict(), section
   assert b.seed == q.seed and b.eval.num_poses == q.eval.num_poses
+  assert "sampler" not in b.eval  # a lifter has no sampler settings

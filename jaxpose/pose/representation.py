@@ -1,23 +1,20 @@
-"""GFPose as a value: its pose representation, training loss and tasks.
+"""Poses in millimetres <-> the vectors a network sees.
 
-GFPose is one conditional score network; what a run does is decided by the
-condition and the masks alone.  This module holds the pieces that are
-specific to it and nothing generic: the map between millimetre poses and the
-network's vectors, the masked-condition training loss, and the test-time
-tasks as `sampling.Task` values (see WORKSPACE.md "Tasks are data").
+`Representation` is shared by every method that lifts 2D to 3D on the
+17-joint skeleton (GFPose, the Martinez baseline): it scales camera-frame,
+root-relative millimetres and screen-normalised 2D to model units, in one of
+two protocols (see WORKSPACE.md "Data protocols"), and back.
+`model_splits` applies it to a dataset's splits.
 """
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, Mapping
 
-import jax
-import jax.numpy as jnp
+import numpy as np
 
 from jaxpose import checks
 from jaxpose.pose import image_space
-from jaxpose.core import losses
-from jaxpose.methods.gfpose import masking
-from jaxpose.core import sampling
 from jaxpose.pose.skeleton import H36M_17, Skeleton
 
 
@@ -145,75 +142,54 @@ class Representation:
                 protocol=self.protocol)
 
 
-def flatten(pose):
-  """[B, J, C] -> [B, J*C]."""
-  return pose.reshape(pose.shape[0], -1)
+def model_splits(splits: Mapping[str, Mapping[str, np.ndarray]],
+                 representation: Representation, *,
+                 dataset_name: str = "") -> dict:
+  """A dataset's splits with model-unit copies of the poses.
 
-
-def make_loss_fn(apply_fn, sde, mask_config: masking.MaskConfig, *,
-                 eps: float = 1e-5, reduce: str = "sum",
-                 skeleton: Skeleton = H36M_17):
-  """The GFPose training loss as a pure `loss_fn(params, batch, key)`.
-
-  batch: {"pose3d": [B, J, 3], "pose2d": [B, J, 2]} in model units.  The
-  hierarchical mask and the 2D/3D swap are drawn from `key` inside the loss,
-  so they are pure data augmentation and a function of the step key only.
+  Each split keeps its own fields and gains `pose3d` [N, J, 3] and `pose2d`
+  [N, J, 2] in model units, `pose3d_mm` [N, J, 3] root-relative millimetres
+  and `pose2d_screen` [N, J, 2] (the screen-normalised input, for plots);
+  the camera fields `root_cam_mm` [N, 3] and `intrinsics` [N, 6]
+  (`image_space.META_KEYS`) stay when the dataset has them, which the
+  "image" protocol needs.
   """
+  out = {}
+  for name, split in splits.items():
+    pose3d_mm = np.asarray(split["pose3d"], np.float32)
+    pose2d = np.asarray(split["pose2d"], np.float32)
+    meta = image_space.camera_meta(split)
+    if meta is None and representation.needs_camera:
+      raise ValueError(
+          f"representation.protocol={representation.protocol!r} needs the "
+          f"camera fields {', '.join(image_space.META_KEYS)} per row, which "
+          f"dataset {dataset_name!r} ({name} split) does not provide")
+    rows = {k: np.asarray(v) for k, v in split.items()
+            if k not in ("pose3d", "pose2d")}
+    rows.update(
+        pose3d=np.asarray(representation.pose3d_to_model(pose3d_mm, meta), np.float32),
+        pose2d=np.asarray(representation.pose2d_to_model(pose2d), np.float32),
+        pose3d_mm=pose3d_mm - pose3d_mm[:, :1],
+        pose2d_screen=pose2d,
+        activity=np.asarray(split["activity"], np.int32),
+        **({} if meta is None else
+           {k: np.asarray(v, np.float32) for k, v in meta.items()}))
+    out[name] = rows
+  return out
 
-  def loss_fn(params, batch, key):
-    mask_key, dsm_key = jax.random.split(key)
-    cond, cond_mask = masking.make_condition(
-        mask_key, batch["pose3d"], batch["pose2d"], mask_config, skeleton)
-    x0 = flatten(batch["pose3d"])
-    return losses.dsm_loss(
-        params, x0, (flatten(cond), flatten(cond_mask)), dsm_key,
-        apply_fn=apply_fn, sde=sde, eps=eps, reduce=reduce, train=True)
-
-  return loss_fn
 
 
-# --- Test-time tasks: what is observed, what is masked, where to start. ---
 
+def load_lifting_data(config) -> tuple[Representation, Any, dict]:
+  """(representation, dataset, splits in model units) of a lifting config.
 
-def estimation_task(pose2d, *, visible=None) -> sampling.Task:
-  """2D-to-3D estimation: condition on every (visible) joint's 2D position.
-
-  pose2d: [B, J, 2] model units; visible: optional [B, J] in {0, 1}.
+  The config's `representation` section builds the `Representation`; its
+  `data` section picks the dataset (`jaxpose.data.datasets`).
   """
-  checks.check_array("pose2d", pose2d, ("B", None, 2))
-  cond, cond_mask = masking.condition_from_2d(pose2d, visible)
-  batch, joints = pose2d.shape[:2]
-  return sampling.Task(
-      x_init=jnp.zeros((batch, 3 * joints), jnp.float32),
-      cond=(flatten(cond), flatten(cond_mask)))
+  from jaxpose.data import datasets
+  rep = Representation.from_config(config.representation)
+  dataset = datasets.load(config.data)
+  return rep, dataset, model_splits(dataset.splits, rep, dataset_name=dataset.name)
 
 
-def completion_task(pose3d, visible, *, impute: bool = True) -> sampling.Task:
-  """3D completion: condition on the visible joints and impute them.
-
-  pose3d: [B, J, 3] model units (missing joints may hold anything finite);
-  visible: [B, J] in {0, 1}.
-  """
-  checks.check_array("pose3d", pose3d, ("B", "J", 3))
-  checks.check_array("visible", visible, ("B", "J"))
-  cond, cond_mask = masking.condition_from_3d(pose3d, visible)
-  x0 = flatten(cond)
-  m = flatten(cond_mask)
-  return sampling.Task(
-      x_init=jnp.zeros_like(x0), cond=(x0, m),
-      observed=x0 if impute else None, observed_mask=m if impute else None)
-
-
-def denoising_task(noisy_pose3d, *, t_start: float = 0.05) -> sampling.Task:
-  """Denoising: start from the noisy pose at a small time, unconditionally."""
-  checks.check_array("noisy_pose3d", noisy_pose3d, ("B", None, 3))
-  x = flatten(noisy_pose3d)
-  zeros = jnp.zeros_like(x)
-  return sampling.Task(x_init=x, cond=(zeros, zeros), t_start=t_start,
-                       start_from_prior=False)
-
-
-def generation_task(batch_size: int, num_joints: int = 17) -> sampling.Task:
-  """Unconditional generation: the null condition (all zeros)."""
-  zeros = jnp.zeros((batch_size, 3 * num_joints), jnp.float32)
-  return sampling.Task(x_init=zeros, cond=(zeros, zeros))
+__all__ = ["PROTOCOLS", "Representation", "model_splits", "load_lifting_data"]

@@ -20,7 +20,7 @@ from jaxpose.training import parallel
 from jaxpose.training import train
 from tests.helpers import parallel_worker, toy
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 WORKER = ROOT / "tests" / "helpers" / "parallel_worker.py"
 TIMEOUT = 180
 

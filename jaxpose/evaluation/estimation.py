@@ -1,0 +1,159 @@
+"""Estimation figures: one or many 3D hypotheses per 2D pose, in mm.
+
+`estimation_metrics` computes the papers' figures (MPJPE and PA-MPJPE of
+the hypotheses' mean, best-of-H, per joint and per activity, APD and the
+hypotheses' spread) for any method; `estimation_result` turns a method's
+hypotheses into a `TaskResult` with the plots, so GFPose's "estimate",
+its single-hypothesis mode and the baseline's lifter share one code path.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from jaxpose import checks
+from jaxpose.evaluation.runner import EvalContext, TaskResult
+from jaxpose.pose import metrics as metrics_lib
+
+
+def _per_hypothesis(metric, hyps_mm, gt_mm, chunk: int = 65536) -> np.ndarray:
+  """metric(hyps[h, n], gt[n]) -> [H, N], in row chunks to bound memory."""
+  h, n = hyps_mm.shape[:2]
+  flat = hyps_mm.reshape(h * n, *hyps_mm.shape[2:])
+  gt_flat = np.broadcast_to(gt_mm[None], hyps_mm.shape).reshape(flat.shape)
+  out = [np.asarray(metric(flat[i:i + chunk], gt_flat[i:i + chunk]))
+         for i in range(0, h * n, chunk)]
+  return np.concatenate(out).reshape(h, n)
+
+
+def _group_means(values: np.ndarray, groups: np.ndarray) -> dict:
+  num = int(groups.max()) + 1 if len(groups) else 1
+  means = np.asarray(metrics_lib.mean_by_group(values, groups, num))
+  return {str(g): float(m) for g, m in enumerate(means) if np.isfinite(m)}
+
+
+def estimation_metrics(hyps_mm: np.ndarray, gt_mm: np.ndarray,
+                       activity: np.ndarray | None = None, *,
+                       hypotheses_list: Sequence[int] = (1, 10, 50, 200)) -> dict:
+  """Multi-hypothesis estimation figures (mm).
+
+  Args:
+    hyps_mm: hypotheses.  # [H, N, J, 3]
+    gt_mm: ground truth.  # [N, J, 3]
+    activity: activity id per pose, for per-activity means.  # [N] int
+    hypotheses_list: the H of the best-of-H curve; each uses the first H
+      hypotheses, values above the sampled H are dropped and the sampled H
+      is always included.
+
+  Returns:
+    A dict of figures; `best_of_h` maps str(H) to best-of-H MPJPE/PA-MPJPE.
+  """
+  sizes = {}
+  checks.check_array("hyps_mm", hyps_mm, ("H", "N", "J", 3), sizes=sizes)
+  checks.check_array("gt_mm", gt_mm, ("N", "J", 3), sizes=sizes)
+  hyps_mm = np.asarray(hyps_mm, np.float32)
+  gt_mm = np.asarray(gt_mm, np.float32)
+  h = hyps_mm.shape[0]
+  mean_pose = hyps_mm.mean(axis=0)  # [N, J, 3]
+  err_mean = np.asarray(metrics_lib.mpjpe(mean_pose, gt_mm))  # [N]
+  pa_mean = np.asarray(metrics_lib.pa_mpjpe(mean_pose, gt_mm))  # [N]
+  per_hyp = _per_hypothesis(metrics_lib.mpjpe, hyps_mm, gt_mm)  # [H, N]
+  per_hyp_pa = _per_hypothesis(metrics_lib.pa_mpjpe, hyps_mm, gt_mm)  # [H, N]
+  # Running minima: row H-1 is the best of the first H hypotheses.
+  best_run = np.minimum.accumulate(per_hyp, axis=0)
+  best_run_pa = np.minimum.accumulate(per_hyp_pa, axis=0)
+  hs = sorted({int(x) for x in hypotheses_list if 1 <= int(x) <= h} | {h})
+  best_of_h = {str(k): dict(mpjpe_mm=float(best_run[k - 1].mean()),
+                            pa_mpjpe_mm=float(best_run_pa[k - 1].mean()))
+               for k in hs}
+  best_idx = per_hyp.argmin(axis=0)  # [N]
+  best_pose = hyps_mm[best_idx, np.arange(len(gt_mm))]  # [N, J, 3]
+  # Spread: mean distance of a hypothesis' joint from the hypotheses' mean.
+  spread = np.linalg.norm(hyps_mm - mean_pose[None], axis=-1).mean(axis=(0, 1))
+  results = dict(
+      mpjpe_mm=float(err_mean.mean()),
+      pa_mpjpe_mm=float(pa_mean.mean()),
+      min_mpjpe_mm=float(best_run[-1].mean()),
+      min_pa_mpjpe_mm=float(best_run_pa[-1].mean()),
+      mean_hypothesis_mpjpe_mm=float(per_hyp.mean()),
+      best_of_h=best_of_h,
+      per_joint_mpjpe_mm=[float(v) for v in np.asarray(
+          metrics_lib.per_joint_error(mean_pose, gt_mm)).mean(axis=0)],
+      per_joint_min_mpjpe_mm=[float(v) for v in np.asarray(
+          metrics_lib.per_joint_error(best_pose, gt_mm)).mean(axis=0)],
+      per_joint_spread_mm=[float(v) for v in spread],
+      apd_mm=float(np.mean(metrics_lib.apd(hyps_mm))) if h > 1 else 0.0,
+  )
+  if activity is not None:
+    activity = np.asarray(activity, np.int32)
+    by_act = _group_means(err_mean, activity)
+    results["per_activity"] = dict(
+        mpjpe_mm=by_act, pa_mpjpe_mm=_group_means(pa_mean, activity),
+        min_mpjpe_mm=_group_means(best_run[-1], activity))
+    # Human3.6M convention: average within each activity, then across them.
+    results["mpjpe_mm_activity_mean"] = float(np.mean(list(by_act.values())))
+  return results
+
+
+def plot_hypothesis_fans(ctx: EvalContext, hyps_mm: np.ndarray,
+                         title: str) -> list[str]:
+  """The first `plot_poses` test poses with their hypotheses, one PNG each."""
+  from jaxpose import plotting
+  k = ctx.config.plot_hypotheses
+  names = []
+  for i in range(min(ctx.config.plot_poses, hyps_mm.shape[1])):
+    path, name = ctx.plot_path(f"pose{i}")
+    plotting.plot_hypotheses(ctx.test["pose2d_screen"][i], ctx.test["pose3d_mm"][i],
+                             hyps_mm[:k, i], path=path, max_hyps=max(k, 1),
+                             title=title)
+    names.append(name)
+  return names
+
+
+def estimation_result(ctx: EvalContext, hyps_mm: np.ndarray, *, sampler: str,
+                      num_steps: int, hypotheses_list: Sequence[int] = (),
+                      title: str = "estimate") -> TaskResult:
+  """The estimation figures, plots and table of hypotheses for `ctx.test`.
+
+  Args:
+    ctx: the task's context (its test rows hold `pose3d_mm`, `activity`,
+      `pose2d_screen`).
+    hyps_mm: hypotheses for every test row, root-relative mm.  # [H, N, J, 3]
+    sampler: how they were produced (a sampler spec, "lifter").
+    num_steps: the sampler's steps (0 for a single forward pass).
+    hypotheses_list: the H of the best-of-H curve (see `estimation_metrics`).
+    title: the plots' title prefix.
+  """
+  h, n = hyps_mm.shape[:2]
+  figures = estimation_metrics(hyps_mm, ctx.test["pose3d_mm"], ctx.test["activity"],
+                               hypotheses_list=hypotheses_list or (h,))
+  if ctx.activity_names:
+    figures["activity_names"] = list(ctx.activity_names)
+  plots = plot_hypothesis_fans(ctx, hyps_mm, f"{title}: {h} hypotheses ({sampler})")
+  if h > 1:
+    from jaxpose import plotting
+    hs = [int(k) for k in figures["best_of_h"]]
+    path, name = ctx.plot_path("error_vs_h")
+    best = figures["best_of_h"]
+    plotting.plot_curve(
+        hs, {"best-of-H MPJPE": [best[str(k)]["mpjpe_mm"] for k in hs],
+             "best-of-H PA-MPJPE": [best[str(k)]["pa_mpjpe_mm"] for k in hs],
+             "MPJPE of the mean": [figures["mpjpe_mm"]] * len(hs)},
+        xlabel="hypotheses H", ylabel="error (mm)", logx=True, path=path,
+        title=f"error against H ({n} poses)")
+    plots.append(name)
+    table = [("MPJPE of the mean", figures["mpjpe_mm"]),
+             ("PA-MPJPE of the mean", figures["pa_mpjpe_mm"])]
+    table += [(f"best-of-{k} MPJPE / PA-MPJPE", (v["mpjpe_mm"], v["pa_mpjpe_mm"]))
+              for k, v in best.items()]
+    table += [("mean single-hypothesis MPJPE", figures["mean_hypothesis_mpjpe_mm"]),
+              ("APD across hypotheses", figures["apd_mm"]),
+              ("mean per-joint spread", float(np.mean(figures["per_joint_spread_mm"])))]
+  else:
+    table = [("MPJPE", figures["mpjpe_mm"]), ("PA-MPJPE", figures["pa_mpjpe_mm"])]
+  return TaskResult(figures=figures, table=table, num_poses=n, num_hypotheses=h,
+                    sampler=sampler, num_steps=num_steps, plots=plots)
+
+
+__all__ = ["estimation_metrics", "estimation_result", "plot_hypothesis_fans"]

@@ -1,0 +1,141 @@
+"""Runs one evaluation task of any method and writes its results.
+
+A method's evaluation task is a function `task(ctx: EvalContext) ->
+TaskResult`: it reads held-out rows, parameters and options from the
+context, writes its plots under `ctx.out_dir` and returns its figures. The
+runner adds what every result file records (task, data, 2D input, timing,
+sampler), writes `<out_dir>/<stem>.json` atomically and prints the table:
+
+  results = runner.run_task(method.eval_tasks()[name], context, extra=...)
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+import jax
+import numpy as np
+
+from jaxpose import files
+from jaxpose.evaluation.config import EvalConfig
+
+TableRow = tuple[str, Any]  # (label, float or tuple of floats)
+
+
+def output_stem(task: str, suffix: str = "") -> str:
+  """The file stem of a task's outputs: `task` or `task_suffix`."""
+  return f"{task}_{suffix}" if suffix else task
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalContext:
+  """What an evaluation task is given.
+
+  Attributes:
+    test: the first `config.num_poses` rows of the test split.  # {k: [N, ...]}
+    train: the whole train split (generation compares against it).
+    params: the network parameters evaluated (EMA weights by default).
+    key: every random draw of the task derives from it.
+    config: the generic evaluation settings.
+    out_dir: where the task writes its JSON and plots.
+    stem: the file stem of this task's outputs (`output_stem`).
+    activity_names: names of the test split's activity ids (or ()).
+    input_2d: which 2D the test split holds ("exact", "noisy (5 px)", ...).
+    data_name: the dataset's registry name.
+  """
+  test: Mapping[str, np.ndarray]
+  train: Mapping[str, np.ndarray]
+  params: Any
+  key: jax.Array
+  config: EvalConfig
+  out_dir: str
+  stem: str
+  activity_names: tuple[str, ...] = ()
+  input_2d: str = "exact"
+  data_name: str = ""
+
+  @property
+  def num_poses(self) -> int:
+    return len(next(iter(self.test.values())))
+
+  def plot_path(self, what: str) -> tuple[str, str]:
+    """(full path, file name) of the plot `<stem>_<what>.png`."""
+    name = f"{self.stem}_{what}.png"
+    return os.path.join(self.out_dir, name), name
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskResult:
+  """What a task measured.
+
+  Attributes:
+    figures: JSON-able figures (mm), written as they are.
+    table: rows of the printed summary table.
+    num_poses: poses (or generated samples) scored.
+    num_hypotheses: outputs per pose.
+    sampler: how outputs were produced (a sampler spec, "lifter", ...).
+    num_steps: network evaluations' steps (0 for a single forward pass).
+    plots: file names of the plots written under the context's out_dir.
+  """
+  figures: dict
+  table: Sequence[TableRow]
+  num_poses: int
+  num_hypotheses: int
+  sampler: str
+  num_steps: int
+  plots: Sequence[str] = ()
+
+
+def first_rows(split: Mapping[str, np.ndarray], num: int) -> dict:
+  """The first `num` rows of every array of a split (at least one row)."""
+  n = min(int(num), len(next(iter(split.values()))))
+  if n < 1:
+    raise ValueError("the test split is empty (or eval.num_poses < 1)")
+  return {k: np.asarray(v)[:n] for k, v in split.items()}
+
+
+def format_table(title: str, rows: Sequence[TableRow], footer: str = "") -> str:
+  """A plain-text table; a row's value is a float or a tuple of floats."""
+  width = max([len(r[0]) for r in rows] + [6])
+  lines = [title, f"{'metric (mm)':<{width}}  value", "-" * (width + 18)]
+  for name, value in rows:
+    vals = value if isinstance(value, tuple) else (value,)
+    lines.append(f"{name:<{width}}  " + " / ".join(f"{float(v):7.2f}" for v in vals))
+  if footer:
+    lines.append(footer)
+  return "\n".join(lines)
+
+
+def run_task(task_name: str, task_fn: Callable[[EvalContext], TaskResult],
+             ctx: EvalContext, *, extra: Mapping[str, Any] | None = None) -> dict:
+  """Runs `task_fn(ctx)`, writes `<out_dir>/<stem>.json`, prints a table.
+
+  Returns:
+    The written results: the task's figures plus `task`, `num_poses`,
+    `num_hypotheses`, `sampler`, `num_steps`, `input_2d`, `data`,
+    `seconds`, `plots` and `extra`'s fields.
+  """
+  os.makedirs(ctx.out_dir, exist_ok=True)
+  t0 = time.time()
+  result = task_fn(ctx)
+  seconds = round(time.time() - t0, 2)
+  res = dict(result.figures)
+  res.update(task=task_name, num_poses=int(result.num_poses),
+             num_hypotheses=int(result.num_hypotheses), sampler=result.sampler,
+             num_steps=int(result.num_steps), input_2d=ctx.input_2d,
+             data=ctx.data_name, seconds=seconds, plots=list(result.plots),
+             **dict(extra or {}))
+  res = files.jsonable(res)
+  path = files.write_json_atomic(os.path.join(ctx.out_dir, f"{ctx.stem}.json"), res)
+  h = result.num_hypotheses
+  footer = (f"({result.num_poses} poses, {h} hypothes{'i' if h == 1 else 'e'}s, "
+            f"{result.sampler} x {result.num_steps} steps, {ctx.input_2d} 2D, "
+            f"{seconds:.1f} s; wrote {path})")
+  print(format_table(task_name, result.table, footer))
+  return res
+
+
+__all__ = ["EvalContext", "TaskResult", "output_stem", "first_rows",
+           "format_table", "run_task"]

@@ -1,0 +1,58 @@
+"""Results files: strict JSON, written atomically.
+
+Every JSON file jaxpose writes (evaluation results, summaries, run configs,
+benchmark figures) goes through `write_json_atomic`, so an interrupted
+write leaves the previous file intact and a reader never sees half a file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+
+
+def jsonable(obj: Any) -> Any:
+  """Plain Python values for JSON; non-finite floats become None.
+
+  Dict keys become strings; tuples lists; numpy scalars and arrays Python
+  numbers and lists.
+  """
+  if isinstance(obj, dict):
+    return {str(k): jsonable(v) for k, v in obj.items()}
+  if isinstance(obj, (list, tuple)):
+    return [jsonable(v) for v in obj]
+  if isinstance(obj, np.ndarray):
+    return jsonable(obj.tolist())
+  if isinstance(obj, (bool, np.bool_)):
+    return bool(obj)
+  if isinstance(obj, np.integer):
+    return int(obj)
+  if isinstance(obj, (float, np.floating)):
+    return float(obj) if np.isfinite(obj) else None
+  return obj
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> str:
+  """Writes `jsonable(obj)` to `path` via a temporary file and os.replace.
+
+  Returns the path written.
+  """
+  path = os.fspath(path)
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_", suffix=".json")
+  try:
+    with os.fdopen(fd, "w") as f:
+      json.dump(jsonable(obj), f, indent=2, sort_keys=True, allow_nan=False)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+  return path
+
+
+__all__ = ["jsonable", "write_json_atomic"]

@@ -1,0 +1,111 @@
+"""The method interface: what a method gives the generic runner.
+
+A method (GFPose, the Martinez baseline, ...) is a subclass of `Method`
+registered by name (`jaxpose.methods.register`); `jaxpose.run_lib` trains,
+evaluates and samples any of them through this interface alone, so adding
+a method changes nothing generic (WORKSPACE.md has the checklist).
+
+What a method provides:
+  networks and parameters   `init_params(key)`; the method keeps its own
+                            graphdef / apply functions
+  data in its units         `splits` (train/test dicts of per-row arrays)
+                            and `dataset` (names, which 2D)
+  the training loss         `loss_fn()` -> `loss_fn(params, batch, key)` on
+                            batches of `train_fields` of the train split
+  checkpoint identity       `fingerprint_sections` (config sections a
+                            checkpoint must match) and `checkpoint_extra()`
+  evaluation tasks          `eval_tasks()`: name -> fn(EvalContext) ->
+                            TaskResult, with a typed `EvalOptions` dataclass
+                            of the method's own `config.eval` fields
+  sampling (optional)       `sample(params, key, num)` -> poses in mm
+"""
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any, Callable, ClassVar, Mapping
+
+import numpy as np
+
+from jaxpose.data import datasets
+from jaxpose.evaluation import config as eval_config_lib
+from jaxpose.evaluation.runner import EvalContext, TaskResult
+
+LossFn = Callable[[Any, Mapping[str, Any], Any], tuple[Any, dict]]
+EvalTaskFn = Callable[[EvalContext], TaskResult]
+
+
+@dataclasses.dataclass(frozen=True)
+class NoEvalOptions:
+  """A method without evaluation options of its own."""
+
+
+class Method(abc.ABC):
+  """One method of jaxpose, built from a config.
+
+  Subclasses set the class attributes and implement the abstract methods.
+  The constructor parses `config.eval` into `self.eval_config` (the generic
+  `EvalConfig`) and `self.eval_options` (the method's `EvalOptions`), so a
+  mistyped or missing evaluation setting fails before any training.
+  """
+
+  name: ClassVar[str] = ""
+  # Config sections a checkpoint must match to be resumed or evaluated.
+  fingerprint_sections: ClassVar[tuple[str, ...]] = ("method", "model")
+  # Fields of the train split that make up a training batch.
+  train_fields: ClassVar[tuple[str, ...]] = ()
+  # The typed dataclass of this method's own `config.eval` fields.
+  EvalOptions: ClassVar[type] = NoEvalOptions
+
+  def __init__(self, config):
+    self.config = config
+    self.eval_config, self.eval_options = eval_config_lib.parse(
+        config.eval, self.EvalOptions)
+    tasks = self.eval_tasks()
+    if self.eval_config.task not in tasks:
+      raise eval_config_lib.EvalConfigError(
+          f"eval.task: {self.name} has no task {self.eval_config.task!r}; "
+          f"valid: {', '.join(tasks)}")
+
+  # --- Data. ---
+
+  @property
+  @abc.abstractmethod
+  def dataset(self) -> datasets.Dataset:
+    """The loaded dataset (names of activities, which 2D each split holds)."""
+
+  @property
+  @abc.abstractmethod
+  def splits(self) -> Mapping[str, dict[str, np.ndarray]]:
+    """Split name -> per-row arrays in this method's units."""
+
+  # --- Training. ---
+
+  @abc.abstractmethod
+  def init_params(self, key) -> Any:
+    """Freshly initialised parameters of every trained network."""
+
+  @abc.abstractmethod
+  def loss_fn(self) -> LossFn:
+    """The pure training loss `loss_fn(params, batch, key) -> (loss, aux)`."""
+
+  def checkpoint_extra(self) -> dict:
+    """JSON-able facts stored with every checkpoint (e.g. units)."""
+    return {}
+
+  # --- Evaluation and sampling. ---
+
+  @abc.abstractmethod
+  def eval_tasks(self) -> Mapping[str, EvalTaskFn]:
+    """Task name -> the function that runs it (`evaluation.runner`)."""
+
+  def sample(self, params, key, num: int) -> np.ndarray:
+    """`num` unconditional samples as poses in mm, `[num, J, 3]`."""
+    raise NotImplementedError(f"{self.name} does not generate samples")
+
+  @property
+  def can_sample(self) -> bool:
+    return type(self).sample is not Method.sample
+
+
+__all__ = ["Method", "LossFn", "EvalTaskFn", "NoEvalOptions"]

@@ -1,0 +1,190 @@
+"""GFPose's evaluation tasks: each `fn(method, ctx) -> TaskResult`.
+
+  estimate         H hypotheses per 2D pose (`estimation.estimation_result`)
+  estimate_single  one hypothesis from the single-hypothesis sampler
+  complete2d/3d    k missing limb-end joints or a whole body part, the
+                   visible joints' 2D (or 3D, imputed) as the condition;
+                   errors on the missing joints only, and over all joints
+  denoise          noisy ground truth (mm) cleaned from t = denoise_t_start
+  generate         unconditional samples against held-out real poses, with
+                   real-vs-real and training-vs-real rows beside them
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+
+from jaxpose.evaluation import completion
+from jaxpose.evaluation import estimation
+from jaxpose.evaluation import generative
+from jaxpose.evaluation.runner import EvalContext, TaskResult
+from jaxpose.methods.gfpose import tasks
+from jaxpose.pose import image_space
+from jaxpose.pose import metrics as metrics_lib
+
+
+def _single_steps(opts) -> int:
+  return opts.single_num_steps or opts.num_steps
+
+
+def _chunk(method, n: int) -> int:
+  return min(method.eval_options.batch_poses, n)
+
+
+def estimate(method, ctx: EvalContext, *, single: bool) -> TaskResult:
+  opts = method.eval_options
+  spec = opts.single_sampler if single else opts.sampler
+  steps = _single_steps(opts) if single else opts.num_steps
+  h = 1 if single else opts.num_hypotheses
+  hyps = method.sample_rows(
+      method.make_sampler(spec, steps), ctx.params, ctx.key,
+      lambda c: tasks.estimation_task(c["pose2d"]), {"pose2d": ctx.test["pose2d"]},
+      num_hypotheses=h, chunk_size=_chunk(method, ctx.num_poses),
+      desc="estimate_single" if single else "estimate")
+  result = estimation.estimation_result(
+      ctx, method.to_mm(hyps, ctx.test), sampler=spec, num_steps=steps,
+      hypotheses_list=opts.hypotheses_list,
+      title="estimate_single" if single else "estimate")
+  result.figures["eps"] = opts.eps
+  return result
+
+
+def _missing_settings(opts) -> list[tuple[str, Any]]:
+  settings = [("joints", k) for k in opts.missing_joints if k > 0]
+  settings += [("part", p) for p in opts.missing_parts if p]
+  if not settings:
+    raise ValueError("eval.missing_joints / eval.missing_parts: nothing to "
+                     "complete; give k >= 1 or a body part name")
+  return settings
+
+
+def complete(method, ctx: EvalContext, *, space: str) -> TaskResult:
+  opts = method.eval_options
+  n, h = ctx.num_poses, opts.num_hypotheses
+  spec = opts.complete_sampler or opts.sampler
+  skeleton = method.representation.skeleton
+  sampler = method.make_sampler(spec, opts.num_steps)  # one program for all
+  if space == "2d":
+    make_task = lambda c: tasks.estimation_task(c["pose2d"], visible=c["visible"])
+  else:
+    make_task = lambda c: tasks.completion_task(c["pose3d"], c["visible"])
+  name_of_task = f"complete{space}"
+  settings, rows, plots = [], [], []
+  for i, (kind, what) in enumerate(_missing_settings(opts)):
+    k_mask, k_sample = jax.random.split(jax.random.fold_in(ctx.key, i))
+    if kind == "joints":
+      vis = completion.draw_missing_joints(k_mask, n, what, skeleton)
+      name = f"{what} limb-end joint(s)"
+    else:
+      vis = completion.part_visibility(n, what, skeleton)
+      name = f"part {what}"
+    hyps = method.sample_rows(
+        sampler, ctx.params, k_sample, make_task,
+        {"pose2d": ctx.test["pose2d"], "pose3d": ctx.test["pose3d"], "visible": vis},
+        num_hypotheses=h, chunk_size=_chunk(method, n),
+        desc=f"{name_of_task} ({name})")
+    hyps_mm = method.to_mm(hyps, ctx.test)
+    res = completion.completion_metrics(hyps_mm, ctx.test["pose3d_mm"], vis)
+    res.update(missing=kind, missing_value=what, name=name)
+    settings.append(res)
+    rows.append((f"{name}: missing mean / best-of-{h}",
+                 (res["missing_mpjpe_mm"], res["missing_min_mpjpe_mm"])))
+    rows.append((f"{name}: all joints mean / best-of-{h}",
+                 (res["all_mpjpe_mm"], res["all_min_mpjpe_mm"])))
+    if i == 0:
+      plots = estimation.plot_hypothesis_fans(
+          ctx, hyps_mm, f"{name_of_task}, {name} missing: {h} hypotheses")
+  return TaskResult(figures=dict(settings=settings, eps=opts.eps), table=rows,
+                    num_poses=n, num_hypotheses=h, sampler=spec,
+                    num_steps=opts.num_steps, plots=plots)
+
+
+def denoise(method, ctx: EvalContext) -> TaskResult:
+  from jaxpose import plotting
+  opts = method.eval_options
+  n = ctx.num_poses
+  t_start = opts.denoise_t_start
+  if not t_start > opts.eps:
+    raise ValueError(f"eval.denoise_t_start: expected a start time above "
+                     f"eval.eps={opts.eps}, got {t_start}")
+  steps = opts.denoise_num_steps
+  if steps <= 0:  # the step size of the full grid over the shorter interval
+    steps = max(1, int(round(_single_steps(opts) * (t_start - opts.eps)
+                             / (1.0 - opts.eps))))
+  sampler = method.make_sampler(opts.single_sampler, steps)
+  gt_mm = ctx.test["pose3d_mm"]
+  meta = image_space.camera_meta(ctx.test)  # the "image" protocol's cameras
+  settings, rows, plots = [], [], []
+  i = 0
+  for noise_type in opts.noise_types:
+    for level in opts.noise_levels_mm:
+      k_noise, k_sample = jax.random.split(jax.random.fold_in(ctx.key, i))
+      noisy_mm = completion.add_pose_noise(k_noise, gt_mm, noise_type, level)
+      noisy = np.asarray(method.representation.pose3d_to_model(noisy_mm, meta),
+                         np.float32)
+      out = method.sample_rows(
+          sampler, ctx.params, k_sample,
+          lambda c: tasks.denoising_task(c["pose3d"], t_start=t_start),
+          {"pose3d": noisy}, num_hypotheses=1, chunk_size=_chunk(method, n),
+          desc=f"denoise ({noise_type} {level} mm)")
+      out_mm = method.to_mm(out, ctx.test)[0]
+      before = float(np.mean(metrics_lib.mpjpe(noisy_mm, gt_mm)))
+      after = float(np.mean(metrics_lib.mpjpe(out_mm, gt_mm)))
+      settings.append(dict(
+          noise_type=noise_type, noise_level_mm=level, mpjpe_before_mm=before,
+          mpjpe_after_mm=after,
+          pa_mpjpe_after_mm=float(np.mean(metrics_lib.pa_mpjpe(out_mm, gt_mm)))))
+      rows.append((f"{noise_type} {level:g} mm: before / after", (before, after)))
+      if i == 0:
+        m = min(ctx.config.plot_poses, n)
+        poses = np.stack([gt_mm[:m], noisy_mm[:m], out_mm[:m]], 1)
+        path, name = ctx.plot_path("examples")
+        plotting.plot_poses_3d(poses.reshape(-1, *gt_mm.shape[1:]),
+                               titles=["truth", "noisy", "denoised"] * m,
+                               ncols=3, up="-y", path=path)
+        plots.append(name)
+      i += 1
+  return TaskResult(figures=dict(settings=settings, t_start=t_start, eps=opts.eps),
+                    table=rows, num_poses=n, num_hypotheses=1,
+                    sampler=opts.single_sampler, num_steps=steps, plots=plots)
+
+
+def generate(method, ctx: EvalContext) -> TaskResult:
+  from jaxpose import plotting
+  opts = method.eval_options
+  real = np.asarray(method.splits["test"]["pose3d_mm"], np.float32)
+  if len(real) < 4:
+    raise ValueError(f"generate: need at least 4 held-out poses, got {len(real)}")
+  k_split, k_sample = jax.random.split(ctx.key)
+  perm = np.asarray(jax.random.permutation(k_split, len(real)))
+  half = len(real) // 2
+  ref, other = real[perm[:half]], real[perm[half:2 * half]]  # disjoint halves
+  n_gen = opts.num_generate or half
+  joints = method.representation.num_joints
+  samples = method.sample_rows(
+      method.make_sampler(opts.sampler, opts.num_steps), ctx.params, k_sample,
+      lambda c: tasks.generation_task(c["index"].shape[0], joints),
+      {"index": np.arange(n_gen)}, num_hypotheses=1,
+      chunk_size=min(opts.batch_generate, n_gen), desc="generate")
+  gen = method.to_mm(samples)[0]  # [n_gen, J, 3]; nominal camera
+  # Training poses scored the same way: what a perfect model of the training
+  # distribution would get. Where train and test differ (other people and
+  # activities, as in jaxpose-mocap) the generated row should approach this
+  # one, not real-vs-real.
+  train = np.asarray(ctx.train["pose3d_mm"], np.float32)
+  pick = np.asarray(jax.random.choice(jax.random.fold_in(k_split, 1), len(train),
+                                      (min(n_gen, len(train)),), replace=False))
+  figures = dict(generated=generative.generation_figures(gen, ref),
+                 real_vs_real=generative.generation_figures(other, ref),
+                 train_vs_real=generative.generation_figures(train[pick], ref),
+                 num_generated=n_gen, num_real_reference=half, eps=opts.eps)
+  path, name = ctx.plot_path("samples")
+  plotting.plot_poses_3d(gen[:min(8, n_gen)], ncols=4, up="-y", path=path)
+  g, t, r = figures["generated"], figures["train_vs_real"], figures["real_vs_real"]
+  rows = [(f"{label}: generated / train / real", (g[k], t[k], r[k])) for label, k in
+          (("APD", "apd_mm"), ("Frechet distance sqrt", "fd_sqrt_mm"),
+           ("nearest-neighbour MPJPE", "nn_mpjpe_mm"))]
+  return TaskResult(figures=figures, table=rows, num_poses=n_gen, num_hypotheses=1,
+                    sampler=opts.sampler, num_steps=opts.num_steps, plots=[name])
