@@ -109,11 +109,11 @@ def _sampler(result):
   return f"{result['sampler']} x {result['num_steps']}"
 
 
-# (JSON of experiments.sampler_curves, its plot, command, hardware)
+# (JSON of experiments.bench.sampler_curves, its plot, command, hardware)
 CURVES = (
     ("experiments/results/sampler_curves_quickstart_h100.json",
      "experiments/results/sampler_curves_quickstart_h100.png",
-     "python -m experiments.sampler_curves --workdir=runs/quickstart "
+     "python -m experiments.bench.sampler_curves --workdir=runs/quickstart "
      "--num_poses=64 --num_hypotheses=200 --batch_poses=64 "
      "--steps=1000,500,200,100,50,30,20,10 --samplers=\"euler_maruyama pc ode "
      "deterministic ddim ddim:eta=1 ode_adaptive\"", "1 H100"),
@@ -135,10 +135,10 @@ def _curves_lines(root: pathlib.Path) -> list[str]:
   return lines
 
 
-# (JSON of experiments.bench_sampling, command, hardware)
+# (JSON of experiments.bench.sampling, command, hardware)
 BENCHES = (
     ("experiments/results/bench_sampling_cpu.json",
-     "python -m experiments.bench_sampling --out=bench_sampling.json "
+     "python -m experiments.bench.sampling --out=bench_sampling.json "
      "--torch_python=TORCH_VENV/bin/python", "2 CPU cores"),
 )
 
@@ -191,7 +191,7 @@ def _bench_lines(root: pathlib.Path) -> list[str]:
                   f"{cold:.1f} s."]
     lines += ["", f"`{rel}`: `{command}`, where TORCH_VENV is a virtual "
               "environment with `pip install torch==2.13.0 numpy` "
-              "(`experiments/torch_reference.py` runs there, in its own "
+              "(`experiments/bench/torch_reference.py` runs there, in its own "
               "process, and jaxpose and PyTorch take turns, one call each per "
               "round; each speed-up is the median of the per-round ratios). "
               "Roofline fraction: the time of the network's matrix products "
@@ -199,7 +199,7 @@ def _bench_lines(root: pathlib.Path) -> list[str]:
               "timed in alternation with the step, over the step's time; it "
               "can exceed 1 when the network's own program runs its products "
               "faster than the isolated ones. 'vs XLA's default options': the "
-              "same sampler compiled without `jaxpose.xla_options`. This "
+              "same sampler compiled without `jaxpose.core.xla_options`. This "
               "machine's speed drifts by 15% or more from minute to minute; "
               "the ratios are steadier than the milliseconds."]
   return lines

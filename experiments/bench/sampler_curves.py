@@ -1,6 +1,6 @@
 """Error against network evaluations for GFPose's samplers (issue item 5).
 
-  python -m experiments.sampler_curves --workdir=W [--config=CONFIG.py]
+  python -m experiments.bench.sampler_curves --workdir=W [--config=CONFIG.py]
       [--steps=1000,500,200,100,50,20,10]
       [--samplers="euler_maruyama pc ode deterministic ddim:eta=1 ode_adaptive"]
       [--num_poses=32] [--num_hypotheses=200] [--batch_poses=16]
@@ -19,7 +19,7 @@ and the Heun ODE; ode_adaptive (one point per tolerance) is counted.
 Cost: every step count of every sampler samples num_poses x H poses;
 the defaults are sized for an accelerator.  On 2 CPU cores use fewer poses,
 hypotheses and samplers (e.g. --num_poses=16 --num_hypotheses=50).
-The logic is in `experiments.bench.benchlib.run_sampler_curves`.
+The logic is in `experiments.bench.curves.run_sampler_curves`.
 """
 import json
 import os
@@ -29,22 +29,25 @@ from absl import flags
 import ml_collections
 from ml_collections import config_flags
 
-from experiments.bench import benchlib as benchmark
+from experiments.bench import curves
 from jaxpose import config as config_lib
+from jaxpose import rng
 from jaxpose import run_lib
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Config file (default: WORKDIR/config.json).",
     lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Trained GFPose workdir.")
-_STEPS = flags.DEFINE_list("steps", [str(s) for s in benchmark.CURVE_STEPS],
+_STEPS = flags.DEFINE_list("steps", [str(s) for s in curves.CURVE_STEPS],
                            "Step counts of the fixed-step samplers.")
+# Specs: "method[:option=value,...]" (jaxpose.core.sampling.parse_spec), e.g.
+# "pc:snr=0.1" or "euler_maruyama:grid_rho=2" (time-grid spacing).
 _SAMPLERS = flags.DEFINE_spaceseplist(
-    "samplers", " ".join(benchmark.CURVE_SAMPLERS),
+    "samplers", " ".join(curves.CURVE_SAMPLERS),
     "Space-separated sampler specs to compare, each a method with optional "
     "options, e.g. \"pc pc:snr=0.1,grid_rho=2 ddim:eta=1\".")
 _TOLS = flags.DEFINE_list("adaptive_tols",
-                          [str(t) for t in benchmark.ADAPTIVE_TOLS],
+                          [str(t) for t in curves.ADAPTIVE_TOLS],
                           "rtol = atol values of ode_adaptive.")
 _NUM_POSES = flags.DEFINE_integer("num_poses", 32, "Held-out poses.")
 _NUM_HYPS = flags.DEFINE_integer("num_hypotheses", 200, "Hypotheses H.")
@@ -54,8 +57,6 @@ _TOL_MM = flags.DEFINE_float("tolerance_mm", 1.0,
 _REF_STEPS = flags.DEFINE_integer("reference_steps", 1000,
                                   "Steps of the Euler-Maruyama reference.")
 flags.mark_flags_as_required(["workdir"])
-# Specs: "method[:option=value,...]" (jaxpose.core.sampling.parse_spec), e.g.
-# "pc:snr=0.1" or "euler_maruyama:grid_rho=2" (time-grid spacing).
 
 
 def _load_config(workdir):
@@ -71,28 +72,24 @@ def main(argv):
   run_lib.quiet_library_logs()
   workdir = _WORKDIR.value
   config = _load_config(workdir)
-  exp = run_lib.build(config)
-  params, step = run_lib.restore_params(config, workdir, exp,
-                                        use_ema=bool(config.eval.use_ema))
-  result = benchmark.run_sampler_curves(
-      exp, params, samplers=_SAMPLERS.value,
-      steps_list=[int(s) for s in _STEPS.value],
+  method = run_lib.build(config)
+  if not hasattr(method, "make_sampler"):
+    raise app.UsageError(f"{method.name} has no samplers to compare")
+  params, step = run_lib.restore_params(config, workdir, method,
+                                        use_ema=method.eval_config.use_ema)
+  result = curves.run_sampler_curves(
+      method, params, key=rng.purpose_key(config.seed, "eval"),
+      samplers=_SAMPLERS.value, steps_list=[int(s) for s in _STEPS.value],
       adaptive_tols=[float(t) for t in _TOLS.value],
       num_poses=_NUM_POSES.value, num_hypotheses=_NUM_HYPS.value,
-      chunk_size=_BATCH.value, eps=float(config.eval.eps),
-      tolerance_mm=_TOL_MM.value,
-      reference=("euler_maruyama", _REF_STEPS.value), seed=int(config.seed) + 2)
-  result["train_step"] = step
-  eval_dir = os.path.join(workdir, "eval")
-  os.makedirs(eval_dir, exist_ok=True)
-  benchmark.plot_sampler_curves(
-      result["rows"], os.path.join(eval_dir, "sampler_curves.png"),
-      title=f"{result['num_poses']} poses x {result['num_hypotheses']} hypotheses")
-  benchmark.write_json(os.path.join(eval_dir, "sampler_curves.json"), result)
-  print("\n".join(benchmark.format_curve_row(r) for r in
+      chunk_size=_BATCH.value, tolerance_mm=_TOL_MM.value,
+      reference=("euler_maruyama", _REF_STEPS.value))
+  result.update(train_step=step, seed=int(config.seed))
+  path, png = curves.write_curves(result, os.path.join(workdir, "eval"))
+  print("\n".join(curves.format_curve_row(r) for r in
                   sorted(result["rows"], key=lambda r: (r["sampler"], r["nfe"] or 0))))
-  print(benchmark.format_default(result["default"]))
-  print(f"wrote {eval_dir}/sampler_curves.json and sampler_curves.png")
+  print(curves.format_default(result["default"]))
+  print(f"wrote {path} and {png}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Sampler and training-step throughput at the paper network size.
 
-  python -m experiments.bench_sampling [--out=bench_sampling.json]
+  python -m experiments.bench.sampling [--out=bench_sampling.json]
       [--workdir=W] [--quick] [--steps=10] [--repeats=3]
       [--torch_python=PATH [--torch_modes=eager,compiled]]
 
@@ -14,7 +14,7 @@ run) over the measured step time.  The authors' PyTorch figures quoted in
 the issue sit beside ours as ratios; with --torch_python, their network is
 also timed in PyTorch (eager and torch.compile) in the same rounds as
 jaxpose, which is the fair comparison on a machine whose speed drifts.  The
-logic is in `experiments.bench.benchlib.run_bench`.
+logic is in `experiments.bench.throughput.run_bench`.
 """
 import contextlib
 import os
@@ -22,7 +22,9 @@ import os
 from absl import app
 from absl import flags
 
-from experiments.bench import benchlib as benchmark
+from experiments.bench import throughput
+from experiments.bench import torch_client
+from jaxpose import files
 
 _OUT = flags.DEFINE_string("out", None, "JSON path (default: "
                            "bench_sampling.json in --workdir or the current dir).")
@@ -32,13 +34,11 @@ _STEPS = flags.DEFINE_integer("steps", None, "Sampler steps per timed run.")
 _REPEATS = flags.DEFINE_integer("repeats", None, "Timed repeats (median).")
 _TORCH_PYTHON = flags.DEFINE_string(
     "torch_python", None, "A Python with torch: time the authors' network "
-    "in PyTorch (experiments/torch_reference.py) in the same rounds as "
+    "in PyTorch (experiments/bench/torch_reference.py) in the same rounds as "
     "jaxpose, so the ratios are side by side.")
 _TORCH_MODES = flags.DEFINE_list(
-    "torch_modes", list(benchmark.TORCH_MODES),
+    "torch_modes", list(torch_client.TORCH_MODES),
     "With --torch_python: eager PyTorch, torch.compile, or both.")
-_TORCH_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                             "torch_reference.py")
 
 
 def main(argv):
@@ -46,13 +46,11 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   out = _OUT.value or os.path.join(_WORKDIR.value or ".", "bench_sampling.json")
   with contextlib.ExitStack() as stack:
-    torch_refs = benchmark.start_torch_refs(
-        _TORCH_PYTHON.value, _TORCH_SCRIPT, _TORCH_MODES.value, stack)
-    result = benchmark.run_bench(quick=_QUICK.value, steps=_STEPS.value,
-                                 repeats=_REPEATS.value, torch_refs=torch_refs)
-  os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-  benchmark.write_json(out, result)
-  print(f"wrote {out}")
+    torch_refs = torch_client.start_torch_refs(
+        _TORCH_PYTHON.value, modes=_TORCH_MODES.value, stack=stack)
+    result = throughput.run_bench(quick=_QUICK.value, steps=_STEPS.value,
+                                  repeats=_REPEATS.value, torch_refs=torch_refs)
+  print(f"wrote {files.write_json_atomic(out, result)}")
 
 
 if __name__ == "__main__":

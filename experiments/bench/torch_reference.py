@@ -1,4 +1,4 @@
-"""PyTorch reference timings for `bench_sampling`: GFPose's network, in torch.
+"""PyTorch timings for `experiments.bench.sampling`: GFPose's network, in torch.
 
 The authors' released model (ScoreModelFC_Adv) and their Euler-Maruyama
 step and training step, re-written here at the paper size (D=51, H=1024,
@@ -12,16 +12,17 @@ comparison can only flatter torch.
 
 torch is not a jaxpose dependency; run this under a Python that has it:
 
-  python experiments/torch_reference.py [--rows=1,200,3200] [--steps=10]
+  python experiments/bench/torch_reference.py [--rows=1,200,3200] [--steps=10]
       [--train_batch=1000] [--compile]      # prints timings as JSON
-  python experiments/torch_reference.py --serve
+  python experiments/bench/torch_reference.py --serve
       # one JSON request per stdin line, one JSON reply per stdout line:
       # {"op": "em", "rows": 3200, "steps": 10} -> {"s": seconds}
       # {"op": "train", "batch": 1000}           -> {"s": seconds}
       # {"op": "info"} -> versions, threads, parameter count
 
-`experiments.bench.benchlib.TorchReference` drives the --serve mode and interleaves
-these calls with jaxpose's, so machine-speed drift cancels in the ratios.
+`experiments.bench.torch_client.TorchReference` drives the --serve mode and
+interleaves these calls with jaxpose's, so machine-speed drift cancels in
+the ratios.
 The file imports neither jax nor jaxpose.
 """
 import argparse

@@ -1,30 +1,35 @@
-"""Tests of jaxpose.benchmark: timing, roofline shapes, the bench entry point,
-the time-embedding check and the choice of the default sampler."""
+"""Tests of experiments/bench: timing, roofline shapes, the bench entry
+point, the time-embedding check, the sampler curves and the choice of the
+default sampler."""
+import contextlib
 import json
 import os
+import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments.bench import benchlib as benchmark
-from jaxpose import gfpose
-from jaxpose.core import losses
+from experiments.bench import curves
+from experiments.bench import programs
+from experiments.bench import roofline
+from experiments.bench import throughput
+from experiments.bench import timing
+from experiments.bench import torch_client
+from jaxpose import files
 from jaxpose import models
 from jaxpose.core import sampling
-from jaxpose.core import sde as sde_lib
+from jaxpose.methods.gfpose import tasks
 
 SMALL = dict(hidden=16, embed_dim=8, num_blocks=1, num_groups=4)
 
 
 @pytest.fixture(scope="module")
 def small_net():
-  graphdef, params = models.create_model("score_mlp", key=jax.random.key(0),
-                                         **SMALL)
-  apply_fn = models.make_apply(graphdef)
-  sde = sde_lib.get_sde("subvp", beta_min=0.1, beta_max=20.0)
-  return params, apply_fn, sde, losses.make_score_fn(apply_fn, sde)
+  """A small GFPose (gfpose_base's SDE and layout) and its parameters."""
+  method = throughput.bench_method(**SMALL)
+  return method, method.init_params(jax.random.key(0))
 
 
 def test_time_fn_median_and_warmup():
@@ -34,17 +39,17 @@ def test_time_fn_median_and_warmup():
     calls.append(1)
     return x + 1
 
-  out = benchmark.time_fn(fn, jnp.ones(3), warmup=2, repeats=3)
+  out = timing.time_fn(fn, jnp.ones(3), warmup=2, repeats=3)
   assert len(calls) == 5
   assert len(out["times_s"]) == 3
   assert out["median_s"] == sorted(out["times_s"])[1]
   assert out["first_call_s"] > 0 and out["min_s"] <= out["median_s"]
   with pytest.raises(ValueError, match="repeats"):
-    benchmark.time_fn(fn, 1.0, repeats=0)
+    timing.time_fn(fn, 1.0, repeats=0)
 
 
 def test_dense_shapes_match_parameters(small_net):
-  params = small_net[0]
+  params = small_net[1]
   d, h, e = 51, SMALL["hidden"], SMALL["embed_dim"]
   # Layers: time_embed, cond_embed, first (lin, lin_t, lin_c), one block of
   # two such layers, out; the time path sees one row when t is shared.
@@ -54,7 +59,7 @@ def test_dense_shapes_match_parameters(small_net):
       (7, h, h), (1, e, h), (7, h, h),
       (7, h, h), (1, e, h), (7, h, h),
       (7, h, d)])
-  got = benchmark.dense_shapes(params, 7, shared_rows=1)
+  got = roofline.dense_shapes(params, 7, shared_rows=1)
   assert sorted(got) == expected
   # Every kernel is counted once, and flops of the products equal the
   # weight count times 2 m (no bias in the products).
@@ -62,82 +67,119 @@ def test_dense_shapes_match_parameters(small_net):
   biases = sum(n for _, _, n in got)
   norm = 2 * 3 * h  # GroupNorm scale and bias of the three layers
   assert kernels + biases + norm == models.count_params(params)
-  train_shapes = benchmark.dense_shapes(params, 7)
+  train_shapes = roofline.dense_shapes(params, 7)
   assert all(m == 7 for m, _, _ in train_shapes)
-  assert benchmark.matmul_flops(train_shapes, backward=True) == 3 * 2 * 7 * kernels
+  assert roofline.matmul_flops(train_shapes, backward=True) == 3 * 2 * 7 * kernels
 
 
 def test_dense_shapes_rejects_params_without_kernels():
   with pytest.raises(ValueError, match="kernel"):
-    benchmark.dense_shapes({"w": jnp.ones(3)}, 4)
+    roofline.dense_shapes({"w": jnp.ones(3)}, 4)
 
 
 def test_matmul_roofline_positive():
-  out = benchmark.matmul_roofline([(4, 8, 16), (1, 8, 8)], repeats=2)
+  out = roofline.matmul_roofline([(4, 8, 16), (1, 8, 8)], repeats=2)
   assert out["median_s"] > 0 and out["gflops"] > 0
   assert out["flops"] == 2 * (4 * 8 * 16 + 8 * 8)
-  back = benchmark.matmul_roofline([(4, 8, 16)], backward=True, repeats=1)
+  back = roofline.matmul_roofline([(4, 8, 16)], backward=True, repeats=1)
   assert back["flops"] == 3 * 2 * 4 * 8 * 16
   with pytest.raises(ValueError, match="shapes"):
-    benchmark.matmul_roofline([(4, 0, 2)])
+    roofline.matmul_roofline([(4, 0, 2)])
 
 
 def test_time_embedding_once_per_step_under_vmap(small_net):
-  params, _, sde, score_fn = small_net
+  method, params = small_net
   b, h = 2, 3
-  task = gfpose.estimation_task(jnp.zeros((b, 17, 2)))
-  sample_fn = sampling.make_sampler("euler_maruyama", sde, score_fn, num_steps=4)
-  info = benchmark.time_embedding_is_shared(
-      benchmark.make_hypotheses_fn(sample_fn, h), params, jax.random.key(0), task)
+  task = tasks.estimation_task(jnp.zeros((b, 17, 2)))
+  sampler = method.make_sampler("euler_maruyama", 4)
+  info = roofline.time_embedding_is_shared(
+      programs.make_hypotheses_fn(sampler, h), params, jax.random.key(0), task)
   assert info["once_per_step"], info
   assert info["host_callbacks"] == [] and "scan" in info["loop_primitives"]
 
   # The check can fail: a time per example embeds B rows per hypothesis
   # batch, and a time that depends on x (so vmap batches it) B * H rows.
   for time_of, rows in ((lambda x, t: jnp.full((x.shape[0],), t), b),
-                        (lambda x, t: t + 0.0 * x[:, 0], b * h)):
+                        (lambda x, t: t + 0.0 * x[:, 0, 0], b * h)):
     def per_example_t(p, x, t, cond, time_of=time_of):
-      return score_fn(p, x, time_of(x, t), cond)
-    bad = sampling.make_sampler("euler_maruyama", sde, per_example_t,
+      return method.score_fn(p, x, time_of(x, t), cond)
+    bad = sampling.make_sampler("euler_maruyama", method.sde, per_example_t,
                                 num_steps=4)
-    info = benchmark.time_embedding_is_shared(
-        benchmark.make_hypotheses_fn(bad, h), params, jax.random.key(0), task)
+    info = roofline.time_embedding_is_shared(
+        programs.make_hypotheses_fn(bad, h), params, jax.random.key(0), task)
     assert not info["once_per_step"] and info["embedding_rows"] == [rows]
 
 
 def test_flat_hypotheses_same_shape_and_distribution_family(small_net):
-  params, _, sde, score_fn = small_net
-  task = gfpose.estimation_task(jnp.zeros((2, 17, 2)))
-  sample_fn = sampling.make_sampler("deterministic", sde, score_fn, num_steps=3)
+  method, params = small_net
+  task = tasks.estimation_task(jnp.zeros((2, 17, 2)))
+  sampler = method.make_sampler("deterministic", 3)
   key = jax.random.key(1)
-  vm = benchmark.make_hypotheses_fn(sample_fn, 4)(params, key, task)
-  flat = benchmark.make_flat_hypotheses_fn(sample_fn, 4)(params, key, task)
-  assert vm.shape == flat.shape == (4, 2, 51)
+  vm = programs.make_hypotheses_fn(sampler, 4)(params, key, task)
+  flat = programs.make_flat_hypotheses_fn(sampler, 4)(params, key, task)
+  assert vm.shape == flat.shape == (4, 2, 17, 3)
   # A deterministic sampler from the same start gives the same output, so
-  # hypothesis h of the flat batch equals sample_fn on its own start.
-  x0 = sample_fn(params, key, sampling.Task(
-      x_init=jnp.zeros((8, 51)), cond=jax.tree.map(
+  # hypothesis h of the flat batch equals the sampler on its own start.
+  x0 = sampler(params, key, sampling.Task(
+      x_init=jnp.zeros((8, 17, 3)), cond=jax.tree.map(
           lambda a: jnp.concatenate([a] * 4), task.cond)))
-  np.testing.assert_allclose(flat, x0.reshape(4, 2, 51), rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(flat, x0.reshape(4, 2, 17, 3), rtol=1e-5,
+                             atol=1e-5)
 
 
 def test_nfe_counts(small_net):
-  params, _, sde, score_fn = small_net
-  task = gfpose.estimation_task(jnp.zeros((1, 17, 2)))
+  method, params = small_net
+  sde, score_fn = method.sde, method.score_fn
+  task = tasks.estimation_task(jnp.zeros((1, 17, 2)))
   key = jax.random.key(0)
-  for method, steps in (("euler_maruyama", 3), ("pc", 2), ("ode", 2)):
-    n = benchmark.count_nfe(method, sde, score_fn, params, key, task,
-                            num_steps=steps, num_hypotheses=2)
-    assert n == steps * benchmark.nfe_per_step(method), method
-  assert benchmark.nfe_per_step("pc", num_corrector_steps=2) == 3
-  assert benchmark.nfe_per_step("ode", solver="euler") == 1
-  n = benchmark.count_nfe("ode_adaptive", sde, score_fn, params, key, task,
-                          num_steps=10, num_hypotheses=2, rtol=1e-2, atol=1e-2)
+  for name, steps in (("euler_maruyama", 3), ("pc", 2), ("ode", 2)):
+    n = curves.count_nfe(name, sde, score_fn, params, key, task,
+                         num_steps=steps, num_hypotheses=2)
+    assert n == steps * curves.nfe_per_step(name), name
+  assert curves.nfe_per_step("pc", num_corrector_steps=2) == 3
+  assert curves.nfe_per_step("ode", solver="euler") == 1
+  n = curves.count_nfe("ode_adaptive", sde, score_fn, params, key, task,
+                       num_steps=10, num_hypotheses=2, rtol=1e-2, atol=1e-2)
   # Tsit5: 6 new evaluations per attempted step (first-same-as-last), plus
   # possibly the one at the start.
   assert n >= 6 and n % 6 in (0, 1), n
   with pytest.raises(ValueError, match="method"):
-    benchmark.nfe_per_step("ode_adaptive")
+    curves.nfe_per_step("ode_adaptive")
+
+
+def test_curve_point_samples_like_the_evaluation(small_net):
+  """A curve point is GFPose.sample_rows' output, compilation timed apart."""
+  method, params = small_net
+  rng = np.random.default_rng(0)
+  rows = {"pose2d": rng.normal(size=(3, 17, 2)).astype(np.float32),
+          "pose3d_mm": rng.normal(scale=100, size=(3, 17, 3)).astype(np.float32)}
+  key = jax.random.key(2)
+  row = curves.curve_point(method, params, rows, spec="ddim:eta=1",
+                           num_steps=2, num_hypotheses=2, chunk_size=2, key=key)
+  assert (row["sampler"], row["steps"], row["nfe"]) == ("ddim:eta=1", 2, 2)
+  assert row["label"] == "ddim:eta=1 2" and row["options"] == {"eta": 1}
+  assert row["compile_s"] > 0 and row["wall_s"] > 0
+  assert np.isfinite(row["best_of_h_mm"]) and set(row["best_of_h"]) == {"1", "2"}
+  # The same hypotheses as the evaluation's own path (same keys per chunk).
+  hyps = method.sample_rows(
+      method.make_sampler("ddim:eta=1", 2), params, key,
+      lambda c: tasks.estimation_task(c["pose2d"]), {"pose2d": rows["pose2d"]},
+      num_hypotheses=2, chunk_size=2, desc="test")
+  from jaxpose.evaluation import estimation
+  m = estimation.estimation_metrics(method.to_mm(hyps, rows), rows["pose3d_mm"],
+                                    hypotheses_list=(1, 2))
+  assert row["best_of_h_mm"] == pytest.approx(m["min_mpjpe_mm"], rel=1e-5)
+  adaptive = curves.curve_point(
+      method, params, rows, spec="ode_adaptive:rtol=0.01,atol=0.01",
+      num_hypotheses=1, chunk_size=3, key=key)
+  assert adaptive["sampler"] == "ode_adaptive" and adaptive["steps"] is None
+  assert adaptive["label"] == "ode_adaptive rtol=0.01" and adaptive["nfe"] >= 6
+  with pytest.raises(ValueError, match="num_steps"):
+    curves.curve_point(method, params, rows, spec="ddim", num_hypotheses=1,
+                       chunk_size=1, key=key)
+  with pytest.raises(ValueError, match="adaptive_tols"):
+    curves.run_sampler_curves(method, params, key=key,
+                              samplers=["ode_adaptive:rtol=0.1"])
 
 
 def _row(sampler, steps, nfe, err, wall=None):
@@ -155,53 +197,52 @@ def test_pick_default_on_hand_made_table():
       _row("deterministic", 20, 20, 60.0, 2.0),
       _row("ode_adaptive", None, 60, 40.5, 6.0),
   ]
-  d = benchmark.pick_default(rows)
+  d = curves.pick_default(rows)
   assert (d["sampler"], d["steps"]) == ("ode_adaptive", None)
   assert d["nfe_ratio"] == pytest.approx(1000 / 60)
   assert d["speedup"] == pytest.approx(100 / 6)
   assert d["meets_target"]
   # Without the adaptive row, the tie at NFE 100 goes to the lower error.
-  d = benchmark.pick_default(rows[:-1])
+  d = curves.pick_default(rows[:-1])
   assert (d["sampler"], d["steps"], d["nfe_ratio"]) == ("euler_maruyama", 100, 10.0)
   # A tighter tolerance leaves only the reference itself: ratio 1, target missed.
-  d = benchmark.pick_default(rows, tolerance_mm=0.1)
+  d = curves.pick_default(rows, tolerance_mm=0.1)
   assert (d["sampler"], d["steps"], d["nfe_ratio"]) == ("euler_maruyama", 1000, 1.0)
   assert not d["meets_target"] and d["speedup"] == pytest.approx(1.0)
   with pytest.raises(ValueError, match="reference"):
-    benchmark.pick_default(rows[1:])
+    curves.pick_default(rows[1:])
   # A diverged setting (NaN error) is never chosen, however cheap.
-  d = benchmark.pick_default(rows + [_row("pc", 10, 20, float("nan"), 0.1)])
+  d = curves.pick_default(rows + [_row("pc", 10, 20, float("nan"), 0.1)])
   assert d["sampler"] == "ode_adaptive"
   # Variants of a method are rows of their own, named by their spec, and a
   # variant at the reference's step count is not the reference.
   variants = rows[:-1] + [_row("euler_maruyama:grid_rho=2", 1000, 1000, 10.0, 100.0),
                           _row("ddim:eta=1", 30, 30, 40.5, 3.0)]
-  d = benchmark.pick_default(variants)
+  d = curves.pick_default(variants)
   assert (d["sampler"], d["steps"]) == ("ddim:eta=1", 30)
   assert d["reference"]["best_of_h_mm"] == 40.0
 
 
-def test_write_json_turns_nan_into_null_and_plot_skips_it(tmp_path):
+def test_write_curves_turns_nan_into_null_and_plot_skips_it(tmp_path):
   rows = [_row("euler_maruyama", 10, 10, 50.0, 1.0),
           _row("euler_maruyama", 20, 20, 45.0, 2.0),
           _row("pc", 10, 20, float("nan"), 1.0)]
   for r in rows:
     r["mean_of_h_mm"] = r["best_of_h_mm"] + 5
-  path = benchmark.write_json(os.path.join(tmp_path, "c.json"),
-                              dict(rows=rows, n=np.int64(3)))
+  path, png = curves.write_curves(
+      dict(rows=rows, num_poses=np.int64(3), num_hypotheses=2),
+      os.path.join(tmp_path, "eval"))
   with open(path) as f:
     loaded = json.load(f)
-  assert loaded["rows"][2]["best_of_h_mm"] is None and loaded["n"] == 3
-  png = benchmark.plot_sampler_curves(rows, os.path.join(tmp_path, "c.png"))
+  assert loaded["rows"][2]["best_of_h_mm"] is None and loaded["num_poses"] == 3
+  assert os.path.basename(png) == "sampler_curves.png"
   assert os.path.getsize(png) > 0
 
 
 def test_run_bench_quick_writes_json(tmp_path):
-  from jaxpose import evaluation
-  result = benchmark.run_bench(quick=True, configs=((1, 1), (2, 3)),
-                               train_batch=8, log=lambda s: None)
-  path = os.path.join(tmp_path, "bench.json")
-  evaluation.write_json_atomic(path, result)
+  result = throughput.run_bench(quick=True, configs=((1, 1), (2, 3)),
+                                train_batch=8, log=lambda s: None)
+  path = files.write_json_atomic(os.path.join(tmp_path, "bench.json"), result)
   with open(path) as f:
     loaded = json.load(f)
   for key in ("hardware", "compile_s", "sampling", "train", "memory",
@@ -226,15 +267,15 @@ def test_time_interleaved_alternates_and_skips_warmup():
   order = []
   calls = {"a": (lambda: order.append("a") or 1.0, ()),
            "b": (lambda x: order.append("b") or x, (2.0,))}
-  times = benchmark.time_interleaved(calls, rounds=3, warmup=1)
+  times = timing.time_interleaved(calls, rounds=3, warmup=1)
   assert order == ["a", "b"] * 4  # one warm-up round, then three timed ones
   assert {k: len(v) for k, v in times.items()} == {"a": 3, "b": 3}
   assert all(t >= 0 for v in times.values() for t in v)
   with pytest.raises(ValueError, match="rounds"):
-    benchmark.time_interleaved(calls, rounds=0)
+    timing.time_interleaved(calls, rounds=0)
 
 
-# A stand-in for experiments/torch_reference.py --serve (no torch needed):
+# A stand-in for experiments/bench/torch_reference.py --serve (no torch needed):
 # it answers with fixed times, or fails, as the real server would.
 _FAKE_SERVER = '''
 import json, sys
@@ -264,8 +305,7 @@ def fake_server(tmp_path):
 
 
 def test_torch_reference_client_speaks_the_protocol(fake_server):
-  import sys
-  with benchmark.TorchReference(sys.executable, fake_server) as ref:
+  with torch_client.TorchReference(sys.executable, fake_server) as ref:
     assert ref.info == {"torch_version": "fake", "compiled": False}
     assert ref.em(rows=3200, steps=10) == pytest.approx(0.01)
     assert ref.train(batch=1000) == 0.5
@@ -273,42 +313,39 @@ def test_torch_reference_client_speaks_the_protocol(fake_server):
       ref.request(op="nonsense")
     # The server survives a failed request.
     assert ref.train(batch=8) == 0.5
-  with benchmark.TorchReference(sys.executable, fake_server,
-                                extra_args=["--die"]) as ref:
+  with torch_client.TorchReference(sys.executable, fake_server,
+                                   extra_args=["--die"]) as ref:
     with pytest.raises(RuntimeError, match="exited with code 3"):
       ref.train(batch=8)
   with pytest.raises(FileNotFoundError, match="torch reference"):
-    benchmark.TorchReference(sys.executable, fake_server + ".missing")
+    torch_client.TorchReference(sys.executable, fake_server + ".missing")
 
 
 def test_start_torch_refs_names_modes_and_rejects_unknown(fake_server):
-  import contextlib
-  import sys
-  assert benchmark.start_torch_refs(None, fake_server) == {}
+  assert torch_client.start_torch_refs(None, fake_server) == {}
   with pytest.raises(ValueError, match="torch modes"):
-    benchmark.start_torch_refs(sys.executable, fake_server, ["jit"])
+    torch_client.start_torch_refs(sys.executable, fake_server, ["jit"])
   with contextlib.ExitStack() as stack:
-    refs = benchmark.start_torch_refs(sys.executable, fake_server,
-                                      benchmark.TORCH_MODES, stack)
+    refs = torch_client.start_torch_refs(sys.executable, fake_server,
+                                         torch_client.TORCH_MODES, stack)
     assert {n: r.info["compiled"] for n, r in refs.items()} == {
         "torch_eager": False, "torch_compiled": True}
 
 
 def test_self_timed_calls_report_their_own_time():
   calls = {"ours": (lambda: None, ()), "theirs": (lambda: 7.0, ())}
-  times = benchmark.time_interleaved(calls, rounds=2, self_timed=["theirs"])
+  times = timing.time_interleaved(calls, rounds=2, self_timed=["theirs"])
   assert times["theirs"] == [7.0, 7.0] and times["ours"][0] < 1.0
   with pytest.raises(ValueError, match="self_timed"):
-    benchmark.time_interleaved(calls, rounds=1, self_timed=["other"])
+    timing.time_interleaved(calls, rounds=1, self_timed=["other"])
 
 
 def test_side_by_side_torch_ratio_is_per_round(small_net, fake_server):
-  import sys
-  params, _, sde, score_fn = small_net
-  with benchmark.TorchReference(sys.executable, fake_server) as ref:
-    # Enough rows for the samplers' XLA options (xla_options).
-    r = benchmark.bench_sampling_config(
-        params, sde, score_fn, num_poses=2, num_hypotheses=512, num_steps=3,
+  method, params = small_net
+  with torch_client.TorchReference(sys.executable, fake_server) as ref:
+    # Enough rows for the samplers' XLA options (core.xla_options).
+    r = throughput.bench_sampling_config(
+        method, params, num_poses=2, num_hypotheses=512, num_steps=3,
         repeats=3, flat=False, compare_torch=False,
         torch_refs={"torch_fake": ref})
   fake = r["torch_measured"]["torch_fake"]
@@ -320,4 +357,4 @@ def test_side_by_side_torch_ratio_is_per_round(small_net, fake_server):
   # The sampler is also timed under XLA's default options, for comparison.
   assert r["compiler_options"] and r["xla_defaults_step_s"] > 0
   with pytest.raises(ValueError, match="quick sizes"):
-    benchmark.run_bench(quick=True, torch_refs={"torch_fake": ref})
+    throughput.run_bench(quick=True, torch_refs={"torch_fake": ref})

@@ -1,0 +1,274 @@
+"""Sampler and training-step throughput against the dense products alone.
+
+  result = run_bench(quick=False, torch_refs=start_torch_refs(python))
+  files.write_json_atomic("bench_sampling.json", result)
+
+GFPose at the paper's network size (`experiments/configs/gfpose_base.py`,
+built through `run_lib.build`) samples random 2D poses with 1000-step-style
+Euler-Maruyama for each (poses, hypotheses) pair, and takes training steps
+with its own loss; each is timed in alternation with the same dense products
+alone (`roofline`), with the same sampler under XLA's default options, and
+with the authors' network in PyTorch where a torch interpreter is given
+(`torch_client`). Figures are per step.
+"""
+from __future__ import annotations
+
+import statistics
+from typing import Callable, Mapping, Sequence
+
+import jax
+
+from experiments.bench import programs
+from experiments.bench import roofline
+from experiments.bench import timing
+from experiments.bench import torch_client
+from experiments.configs import gfpose_base
+from jaxpose import checks
+from jaxpose import models
+from jaxpose import rng
+from jaxpose import run_lib
+from jaxpose.core import xla_options
+from jaxpose.methods.gfpose import tasks
+from jaxpose.training import train as train_lib
+
+BENCH_CONFIGS = ((1, 1), (1, 200), (16, 200))
+QUICK = dict(model=dict(hidden=64, embed_dim=32, num_blocks=1, num_groups=8),
+             configs=((1, 1), (1, 4), (2, 4)), train_batch=16, steps=2,
+             repeats=1)
+
+
+def bench_method(**model_overrides):
+  """GFPose as `gfpose_base` configures it, with `config.model` overrides."""
+  config = gfpose_base.get_config()
+  config.model.update(model_overrides)
+  return run_lib.build(config)
+
+
+def bench_sampling_config(method, params, *, num_poses: int,
+                          num_hypotheses: int, num_steps: int, repeats: int,
+                          spec: str = "euler_maruyama", flat: bool = True,
+                          compare_torch: bool = True,
+                          torch_refs: Mapping[str, torch_client.TorchReference]
+                          | None = None, seed: int = 0) -> dict:
+  """Throughput of `sampler.hypotheses` for one (poses, hypotheses) pair.
+
+  Args:
+    method: a GFPose method (its samplers and network).
+    params: its parameters.
+    num_poses, num_hypotheses, num_steps: B, H and the steps of a timed run.
+    repeats: timed rounds (at least 3 are run).
+    spec: the sampler.
+    flat: also time one flattened `[H * B]` batch without vmap.
+    compare_torch: set the issue's quoted PyTorch figure beside ours.
+    torch_refs: name -> TorchReference, timed in the same rounds on
+      `poses * hypotheses` rows and the same step count.
+    seed: the random 2D inputs and the sampling key.
+  """
+  b, h, s = num_poses, num_hypotheses, num_steps
+  key = jax.random.key(seed)
+  pose2d = jax.random.normal(jax.random.fold_in(key, 1),
+                             (b, method.representation.num_joints, 2))
+  task = tasks.estimation_task(pose2d)
+  sampler = method.make_sampler(spec, s)
+  options = xla_options.sampling_options(rows=b * h)
+  hyp = programs.make_hypotheses_fn(sampler, h)
+  compiled, compile_s = timing.compile_timed(hyp, params, key, task,
+                                             compiler_options=options)
+  shapes = roofline.dense_shapes(params, b * h, shared_rows=1)
+  mm = roofline.matmul_roofline(shapes, time_it=False, compiler_options=options)
+  torch_refs = dict(torch_refs or {})
+  calls = {"run": (compiled, (params, key, task)),
+           "matmul": (mm["fn"], mm["args"])}
+  if options:
+    # The same sampler under XLA's default options, to show what they buy.
+    default_hyp, _ = timing.compile_timed(hyp, params, key, task)
+    calls["run_xla_defaults"] = (default_hyp, (params, key, task))
+  calls.update({name: (ref.em, (b * h, s)) for name, ref in torch_refs.items()})
+  times = timing.time_interleaved(calls, rounds=max(repeats, 3),
+                                  self_timed=torch_refs)
+  run_s = statistics.median(times["run"])
+  step_s = run_s / s
+  matmul_s = statistics.median(times["matmul"])
+  out = dict(
+      poses=b, hypotheses=h, steps=s, method=spec, compile_s=compile_s,
+      run_s=run_s, run_times_s=times["run"],
+      step_s=step_s, hypothesis_steps_per_s=b * h * s / run_s,
+      matmul_s_per_step=matmul_s, matmul_times_s=times["matmul"],
+      matmul_gflops=mm["flops"] / matmul_s / 1e9,
+      network_gflops_per_step=mm["flops"] / 1e9,
+      achieved_gflops=mm["flops"] / step_s / 1e9,
+      # Per round, products and sampler were timed back to back.
+      roofline_fraction=statistics.median(
+          m / (r / s) for m, r in zip(times["matmul"], times["run"])),
+      time_embedding=roofline.time_embedding_is_shared(hyp, params, key, task),
+      compiler_options=options)
+  if options:
+    out.update(
+        xla_defaults_step_s=statistics.median(times["run_xla_defaults"]) / s,
+        speedup_over_xla_defaults=statistics.median(
+            d / r for d, r in zip(times["run_xla_defaults"], times["run"])))
+  ref = torch_client.TORCH_REFERENCE["em_step_s"].get(str(b * h))
+  if compare_torch and ref is not None and spec == "euler_maruyama":
+    out["torch_step_s"] = ref
+    out["speedup_vs_torch"] = ref / step_s
+  out.update(torch_client.torch_measured(torch_refs, times, "run", per=s))
+  if flat and h > 1:
+    flat_fn = programs.make_flat_hypotheses_fn(sampler, h)
+    flat_compiled, flat_compile_s = timing.compile_timed(
+        flat_fn, params, key, task, compiler_options=options)
+    flat_timing = timing.time_fn(flat_compiled, params, key, task, warmup=1,
+                                 repeats=repeats)
+    out.update(flat_compile_s=flat_compile_s,
+               flat_step_s=flat_timing["median_s"] / s,
+               vmap_over_flat_time=run_s / flat_timing["median_s"])
+  return out
+
+
+def bench_train_step(method, params, *, batch_size: int, repeats: int,
+                     compare_torch: bool = True,
+                     torch_refs: Mapping[str, torch_client.TorchReference]
+                     | None = None, seed: int = 0) -> dict:
+  """Steps/s of one training step of the method's loss (Adam, EMA) on random data."""
+  key = jax.random.key(seed)
+  k3, k2 = jax.random.split(jax.random.fold_in(key, 7))
+  joints = method.representation.num_joints
+  batch = {"pose3d": jax.random.normal(k3, (batch_size, joints, 3)),
+           "pose2d": jax.random.normal(k2, (batch_size, joints, 2))}
+  tx = train_lib.make_optimizer()
+  state = train_lib.init_train_state(params, tx)
+  step = jax.jit(train_lib.make_train_step(method.loss_fn(), tx),
+                 donate_argnums=0)
+  compiled, compile_s = timing.compile_timed(step, state, batch, key)
+  box = {"state": state}
+
+  def train_once():
+    # The state is donated, so every call continues from the last one.
+    box["state"], box["metrics"] = compiled(box["state"], batch, key)
+    return box["state"], box["metrics"]
+
+  mm = roofline.matmul_roofline(roofline.dense_shapes(params, batch_size),
+                                backward=True, time_it=False)
+  torch_refs = dict(torch_refs or {})
+  calls = {"step": (train_once, ()), "matmul": (mm["fn"], mm["args"])}
+  calls.update({name: (ref.train, (batch_size,))
+                for name, ref in torch_refs.items()})
+  times = timing.time_interleaved(calls, rounds=max(repeats, 3),
+                                  self_timed=torch_refs)
+  step_s = statistics.median(times["step"])
+  matmul_s = statistics.median(times["matmul"])
+  out = dict(batch_size=batch_size, compile_s=compile_s, step_s=step_s,
+             step_times_s=times["step"], steps_per_s=1.0 / step_s,
+             loss=float(box["metrics"]["loss"]),
+             matmul_s=matmul_s, matmul_times_s=times["matmul"],
+             matmul_gflops=mm["flops"] / matmul_s / 1e9,
+             achieved_gflops=mm["flops"] / step_s / 1e9,
+             roofline_fraction=statistics.median(
+                 m / t for m, t in zip(times["matmul"], times["step"])))
+  if compare_torch and batch_size == 1000:
+    ref = torch_client.TORCH_REFERENCE["train_step_s_batch_1000"]
+    out.update(torch_step_s=ref, speedup_vs_torch=ref / step_s)
+  out.update(torch_client.torch_measured(torch_refs, times, "step"))
+  return out
+
+
+def run_bench(*, quick: bool = False, steps: int | None = None,
+              repeats: int | None = None,
+              configs: Sequence[tuple[int, int]] | None = None,
+              train_batch: int | None = None, flat: bool = True,
+              torch_refs: Mapping[str, torch_client.TorchReference] | None = None,
+              log: Callable[[str], None] = print) -> dict:
+  """The whole `python -m experiments.bench.sampling` measurement as a dict.
+
+  Args:
+    quick: a tiny network and sizes (seconds; for tests).
+    steps: sampler steps per timed run (default 10, quick 2); figures are
+      per step, so fewer steps only means more per-call overhead.
+    repeats: timed repeats (median reported; default 3, quick 1).
+    configs: (poses, hypotheses) pairs (default BENCH_CONFIGS).
+    train_batch: training batch (default 1000, quick 16).
+    flat: also time one flattened [H * B] batch for comparison.
+    torch_refs: name -> TorchReference, timed in the same rounds as
+      jaxpose (paper size only).
+    log: progress printer.
+  """
+  if quick and torch_refs:
+    raise ValueError("torch_refs: the torch reference is the paper-size "
+                     "network; it cannot be compared with quick sizes")
+  q = QUICK if quick else {}
+  steps = checks.check_positive_int("steps", steps or q.get("steps", 10))
+  repeats = checks.check_positive_int("repeats", repeats or q.get("repeats", 3))
+  configs = tuple(configs or q.get("configs", BENCH_CONFIGS))
+  train_batch = int(train_batch or q.get("train_batch", 1000))
+  hw = timing.hardware_info()
+  method = bench_method(**q.get("model", {}))
+  params = method.init_params(rng.purpose_key(0, "init"))
+  result = dict(hardware=hw, quick=quick, steps=steps, repeats=repeats,
+                network=dict(num_params=models.count_params(params),
+                             size="quick" if quick else
+                             "paper (experiments/configs/gfpose_base.py)"),
+                torch_reference=torch_client.TORCH_REFERENCE, sampling=[])
+  if torch_refs:
+    result["torch_side_by_side"] = {n: r.info for n, r in torch_refs.items()}
+    log(f"torch side by side: {result['torch_side_by_side']}")
+  log(f"hardware: {hw['cpu_model']}, {hw['cpu_count']} cores, "
+      f"{hw['devices']}, jax {hw['jax_version']}, load {hw['load_average_1_5_15']}")
+  log(f"network: {result['network']['num_params']:,} parameters")
+  for b, h in configs:
+    r = bench_sampling_config(method, params, num_poses=b, num_hypotheses=h,
+                              num_steps=steps, repeats=repeats, flat=flat,
+                              compare_torch=not quick, torch_refs=torch_refs)
+    result["sampling"].append(r)
+    log(format_sampling(r))
+  result["compile_s"] = result["sampling"][-1]["compile_s"]
+  result["train"] = bench_train_step(method, params, batch_size=train_batch,
+                                     repeats=repeats, compare_torch=not quick,
+                                     torch_refs=torch_refs)
+  log(format_train(result["train"]))
+  if torch_refs:
+    # First calls include torch.compile's compilation: the figure to set
+    # beside jaxpose's compile_s.
+    result["torch_first_call_s"] = {
+        n: r.request(op="info").get("first_call_s", {})
+        for n, r in torch_refs.items()}
+    log(f"torch first calls (s): {result['torch_first_call_s']}")
+  result["memory"] = timing.peak_memory()
+  result["load_average_after"] = timing.load_average()
+  log(f"peak memory: {result['memory']}; load after "
+      f"{result['load_average_after']}")
+  return result
+
+
+def format_sampling(r: Mapping) -> str:
+  """One line of a `bench_sampling_config` result."""
+  line = (f"sample B={r['poses']:>3} H={r['hypotheses']:>4}: compile "
+          f"{r['compile_s']:.2f}s, {r['step_s'] * 1e3:9.3f} ms/step, "
+          f"{r['hypothesis_steps_per_s']:12.0f} hyp*steps/s, roofline "
+          f"{r['roofline_fraction']:.2f}, embedding once/step "
+          f"{r['time_embedding']['once_per_step']}")
+  if "speedup_over_xla_defaults" in r:
+    line += f", x{r['speedup_over_xla_defaults']:.2f} vs XLA's default options"
+  line += _torch_text(r)
+  if "flat_step_s" in r:
+    line += f", flat {r['flat_step_s'] * 1e3:.3f} ms/step"
+  return line
+
+
+def format_train(r: Mapping) -> str:
+  """One line of a `bench_train_step` result."""
+  line = (f"train B={r['batch_size']}: compile {r['compile_s']:.2f}s, "
+          f"{r['step_s'] * 1e3:.1f} ms/step ({r['steps_per_s']:.2f} steps/s), "
+          f"roofline {r['roofline_fraction']:.2f}")
+  return line + _torch_text(r)
+
+
+def _torch_text(r: Mapping) -> str:
+  text = ""
+  if "speedup_vs_torch" in r:
+    text += f", x{r['speedup_vs_torch']:.2f} vs torch (quoted)"
+  for name, m in r.get("torch_measured", {}).items():
+    text += f", x{m['speedup']:.2f} vs {name} ({m['step_s'] * 1e3:.1f} ms)"
+  return text
+
+
+__all__ = ["BENCH_CONFIGS", "QUICK", "bench_method", "bench_sampling_config",
+           "bench_train_step", "run_bench", "format_sampling", "format_train"]
