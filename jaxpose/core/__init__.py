@@ -1,0 +1,10 @@
+"""The generic diffusion core, shared by every method.
+
+  sde          forward processes (`ForwardProcess`) and their registry
+  priors       terminal distributions as values (Gaussian, mixture)
+  losses       denoising score matching, score from an epsilon network
+  samplers     update rules of the sampling methods, sampler specs
+  sampling     `Task`, `make_sampler` -> `Sampler`, hypotheses
+  tweedie      one-step denoised estimate of x0
+  xla_options  opt-in XLA compiler options for samplers
+"""

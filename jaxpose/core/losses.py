@@ -49,21 +49,25 @@ def make_score_fn(apply_fn: Callable, sde) -> Callable:
 
 def dsm_loss(params, x0: jax.Array, cond: Any, key: jax.Array, *,
              apply_fn: Callable, sde, eps: float | None = 1e-5,
-             reduce: str = "sum", train: bool = True):
+             reduce: str = "sum", train: bool = True, prior=None):
   """Monte-Carlo denoising score matching loss of one batch.
 
   Args:
     params: network parameters (differentiated).
-    x0: `[B, D]` clean, normalised, flattened data.
+    x0: `[B, ...]` clean, normalised data (e.g. `[B, D]` or `[B, J, 3]`).
     cond: the network's condition for x0 (already masked/augmented), or None.
     key: randomness for t, the noise and (when training) dropout.
     apply_fn: `apply_fn(params, x, t, cond, *, train, dropout_key) -> eps`.
     sde: forward process (`sample_time`, `perturb`).
     eps: smallest training time; None uses the process's own default (the
       discrete chains' step grid).
-    reduce: 'sum' over the D dims (GFPose) or 'mean' (DPoser), then the mean
-      over the batch.
+    reduce: 'sum' over the non-batch dims (GFPose) or 'mean' (DPoser), then
+      the mean over the batch.
     train: dropout on, with a key derived from `key`.
+    prior: None or a `priors.GaussianPrior` broadcastable to x0 (one kernel
+      per example for DiffPose): x_t = mu + a (x0 - mu) + s c z, and the
+      network still predicts z (so its score is -eps / (s c), where
+      `make_score_fn` divides by s alone).
 
   Returns:
     `(loss, aux)`: the scalar loss and a dict with `t` `[B]` and
@@ -71,18 +75,21 @@ def dsm_loss(params, x0: jax.Array, cond: Any, key: jax.Array, *,
   """
   if reduce not in _REDUCTIONS:
     raise ValueError(f"reduce: expected one of {_REDUCTIONS}, got {reduce!r}")
-  sizes = {}
-  checks.check_array("x0", x0, ("B", None), sizes=sizes)
-  batch = sizes["B"]
+  shape = tuple(jnp.shape(x0))
+  if len(shape) < 2:
+    raise ValueError(f"x0: expected shape (B, ...) with at least one data "
+                     f"dimension, got {shape}")
+  checks.check_array("x0", x0, shape)
+  batch = shape[0]
   k_t, k_noise, k_drop = jax.random.split(key, 3)
   if eps is None:
     t = sde.sample_time(k_t, (batch,))  # [B]
   else:
     t = sde.sample_time(k_t, (batch,), eps)  # [B]
-  x_t, noise = sde.perturb(k_noise, x0, t)  # [B, D] each
+  x_t, noise = sde.perturb(k_noise, x0, t, prior)  # [B, ...] each
   pred = apply_fn(params, x_t, t, cond, train=train,
-                  dropout_key=k_drop if train else None)  # [B, D]
-  sq = jnp.square(pred - noise)
+                  dropout_key=k_drop if train else None)  # [B, ...]
+  sq = jnp.square(pred - noise).reshape(batch, -1)  # [B, D]
   per_example = sq.sum(-1) if reduce == "sum" else sq.mean(-1)  # [B]
   return per_example.mean(), {"t": t, "per_example": per_example}
 

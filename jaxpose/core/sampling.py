@@ -4,16 +4,21 @@ Contract used by the rest of jaxpose:
 
   score_fn(params, x, t, cond) -> score   # x [B, ...], t a scalar (one time
                                           # for the whole batch), cond a
-                                          # pytree or None
-  sample_fn = make_sampler(method, sde, score_fn, num_steps=..., eps=...)
-  x0 = sample_fn(params, key, task)        # [B, ...], jitted
-  xs = sample_hypotheses(sample_fn, params, key, task, H)   # [H, B, ...]
+                                          # pytree or None (passed as is)
+  sampler = make_sampler(spec, sde, score_fn, num_steps=..., eps=...)
+  x0 = sampler(params, key, task)          # [B, ...], jitted
+  xs = sampler.hypotheses(params, key, task, H)   # [H, B, ...]
+
+`make_sampler` is memoised: equal arguments give the same `Sampler`, so a
+sampler is traced and compiled once however often it is asked for.  The
+samplers choose no XLA compiler options; a caller opts in with
+`compiler_options=` (see `jaxpose.core.xla_options`).
 
 Every method walks the grid t_k = time_grid(t_start, eps, num_steps, rho)
 and makes one step from t_k to t_{k+1} per scan iteration.  rho = 1 (the
 default) is the uniform grid of score_sde and GFPose; rho > 1 puts the steps
 closer together near eps, rho < 1 near t_start (EDM's power-law spacing,
-applied to t).  Methods:
+applied to t).  Methods (update rules in `jaxpose.core.samplers`):
 
   euler_maruyama  reverse SDE dx = [f - g^2 score] dt + g dw, Euler-Maruyama;
                   the last step returns the noise-free mean (GFPose,
@@ -37,6 +42,17 @@ applied to t).  Methods:
                   fraction of the interval.  Not one `lax.scan`, but
                   jit- and vmap-able.
 
+Priors: with `task.prior = GaussianPrior(mu, c)` the process ends in
+N(mu, (prior_std c)^2) (`jaxpose.core.priors`).  Every method then runs its
+usual steps on y = (x - mu) / c with the score c * score_fn(params, mu + c y,
+t, cond); x_init and the observations are mapped the same way and the
+output is mapped back.  task.prior = None runs on x itself.
+
+Start (`task.start`, static): 'prior' draws x at t_start from the
+(per-example) prior; 'x_init' starts from x_init as given; 'diffuse' draws
+x_{t_start} ~ q(x_t | x0 = x_init) with the sampler's key, so every
+hypothesis starts from its own noisy copy of x_init.
+
 Imputation (RePaint-style; GFPose completion): when `task.observed` is set,
 after every step the observed entries are replaced by the forward-diffused
 observation at the new time, x <- x (1 - m) + (a obs + s z) m, with fresh z
@@ -47,7 +63,7 @@ the observed entries exactly equal to `obs`.
 """
 from __future__ import annotations
 
-import functools
+import collections
 from typing import Any, Callable
 
 import jax
@@ -55,14 +71,23 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxpose import checks
-from jaxpose.core import xla_options
-from jaxpose.core.sde import broadcast_to_batch
+from jaxpose.core import priors as priors_lib
+from jaxpose.core import samplers
+from jaxpose.core.samplers import (METHODS, ScoreFn, check_spec, format_spec,
+                                   parse_spec)
 
 Array = jax.Array
-ScoreFn = Callable[[Any, Array, Array, Any], Array]
 
-__all__ = ["Task", "make_sampler", "sample_hypotheses", "METHODS",
-           "time_grid", "parse_spec", "format_spec"]
+__all__ = ["Task", "Sampler", "make_sampler", "sample_hypotheses", "METHODS",
+           "STARTS", "time_grid", "parse_spec", "format_spec", "check_spec"]
+
+STARTS = ("prior", "x_init", "diffuse")
+
+
+def _check_start(start):
+  if not isinstance(start, str) or start not in STARTS:
+    valid = ", ".join(map(repr, STARTS))
+    raise ValueError(f"task.start: expected one of {valid}, got {start!r}")
 
 
 @struct.dataclass
@@ -70,34 +95,41 @@ class Task:
   """What a sampling run is asked to do; a pytree.
 
   Attributes:
-    x_init: `[B, ...]` start state; with `start_from_prior` only its shape
-      (and dtype) is used.
+    x_init: `[B, ...]` start state (model space); with start='prior' only
+      its shape (and dtype) is used.
     cond: any pytree handed to `score_fn` unchanged, or None.
     observed: `[B, ...]` values to impute (model space), or None.
     observed_mask: `[B, ...]` 1 where observed, 0 elsewhere; required with
       `observed`.
     t_start: scalar time the grid starts from (1.0 for generation; a small t,
       e.g. 0.05, to denoise `x_init`).
-    start_from_prior: draw x ~ sde.prior_sample at t_start (True) or start
-      from `x_init` as it is, adding no noise (False).  Static.
+    prior: None (N(0, prior_std^2 I)) or a `priors.GaussianPrior` whose mean
+      and scale broadcast to `[B, ...]` (one kernel per example).
+    start: 'prior', 'x_init' or 'diffuse' (see the module docstring).
+      Static.
   """
   x_init: Array  # [B, ...]
   cond: Any = None
   observed: Array | None = None  # [B, ...]
   observed_mask: Array | None = None  # [B, ...]
   t_start: Array | float = 1.0  # scalar
-  start_from_prior: bool = struct.field(pytree_node=False, default=True)
+  prior: priors_lib.GaussianPrior | None = None
+  start: str = struct.field(pytree_node=False, default="prior")
+
+  def __post_init__(self):
+    _check_start(self.start)
 
 
 def _check_task(task: Task):
   """Shape checks; they run at trace time, so they also guard jitted calls."""
   if not isinstance(task, Task):
     raise TypeError(f"task: expected a jaxpose.core.sampling.Task, got {type(task)}")
+  _check_start(task.start)
   shape = tuple(jnp.shape(task.x_init))
   if len(shape) < 1:
     raise ValueError(f"task.x_init: expected shape (B, ...), got {shape}")
   checks.check_array("task.x_init", task.x_init, shape,
-                     finite=not task.start_from_prior)
+                     finite=task.start != "prior")
   if (task.observed is None) != (task.observed_mask is None):
     raise ValueError("task.observed and task.observed_mask must be given "
                      "together (both None or both arrays of x_init's shape "
@@ -106,138 +138,62 @@ def _check_task(task: Task):
     checks.check_array("task.observed", task.observed, shape)
     checks.check_array("task.observed_mask", task.observed_mask, shape)
   checks.check_array("task.t_start", task.t_start, ())
+  if task.prior is not None:
+    priors_lib.check_gaussian(task.prior, shape, "task.prior")
 
 
-# A step maps (params, cond, x, t, t_next, key, is_last) to x at t_next.
-StepFn = Callable[..., Array]
+class _Frame:
+  """The standardised coordinates y = (x - mu) / c of a task's prior."""
+
+  def __init__(self, prior):
+    self.prior = prior
+
+  def to_y(self, x):
+    return x if self.prior is None else self.prior.standardize(x)
+
+  def to_x(self, y):
+    return y if self.prior is None else self.prior.unstandardize(y)
+
+  def score(self, score_fn: ScoreFn) -> ScoreFn:
+    """score_y(y) = c * score_x(mu + c y), the chain rule of x = mu + c y."""
+    if self.prior is None:
+      return score_fn
+    prior = self.prior
+
+    def score_y(params, y, t, cond):
+      return prior.scale * score_fn(params, prior.unstandardize(y), t, cond)
+    return score_y
 
 
-def _euler_maruyama(sde, score_fn) -> StepFn:
-  def step(params, cond, x, t, t_next, key, is_last):
-    dt = t - t_next
-    f, g = sde.drift_diffusion(x, t)
-    g = broadcast_to_batch(g, x)
-    mean = x - (f - g**2 * score_fn(params, x, t, cond)) * dt
-    noise = jax.random.normal(key, x.shape, x.dtype)
-    return jnp.where(is_last, mean, mean + g * jnp.sqrt(dt) * noise)
-  return step
-
-
-def _deterministic(sde, score_fn) -> StepFn:
-  def step(params, cond, x, t, t_next, key, is_last):
-    del key, is_last
-    f, g = sde.drift_diffusion(x, t)
-    g = broadcast_to_batch(g, x)
-    return x - (f - g**2 * score_fn(params, x, t, cond)) * (t - t_next)
-  return step
-
-
-def _ode(sde, score_fn, *, solver: str = "heun") -> StepFn:
-  if solver not in ("euler", "heun"):
-    raise ValueError(f"ode: unknown solver {solver!r}; valid: 'euler', 'heun'")
-
-  def velocity(params, cond, x, t):
-    f, g = sde.drift_diffusion(x, t)
-    g = broadcast_to_batch(g, x)
-    return f - 0.5 * g**2 * score_fn(params, x, t, cond)
-
-  def step(params, cond, x, t, t_next, key, is_last):
-    del key, is_last
-    dt = t - t_next
-    v = velocity(params, cond, x, t)
-    x_euler = x - v * dt
-    if solver == "euler":
-      return x_euler
-    return x - 0.5 * (v + velocity(params, cond, x_euler, t_next)) * dt
-  return step
-
-
-def _pc(sde, score_fn, *, snr: float = 0.16, num_corrector_steps: int = 1,
-        per_example_step: bool = False) -> StepFn:
-  if num_corrector_steps != 0:
-    checks.check_positive_int("num_corrector_steps", num_corrector_steps)
-  if not snr > 0:
-    raise ValueError(f"pc: snr must be positive, got {snr!r}")
-
-  def norm(v):  # [B, ...] -> [B] or scalar (score_sde: batch mean)
-    n = jnp.linalg.norm(v.reshape(v.shape[0], -1), axis=-1)
-    return n if per_example_step else jnp.mean(n)
-
-  def step(params, cond, x, t, t_next, key, is_last):
-    dt = t - t_next
-    key_c, key_p = jax.random.split(key)
-    alpha = sde.corrector_alpha(t, dt)
-
-    def langevin(i, x):
-      noise = jax.random.normal(jax.random.fold_in(key_c, i), x.shape, x.dtype)
-      grad = score_fn(params, x, t, cond)
-      tiny = jnp.finfo(x.dtype).tiny
-      step_size = 2 * alpha * (snr * norm(noise) / jnp.maximum(norm(grad), tiny))**2
-      step_size = broadcast_to_batch(step_size, x)
-      return x + step_size * grad + jnp.sqrt(2 * step_size) * noise
-
-    x = jax.lax.fori_loop(0, num_corrector_steps, langevin, x)
-    f, big_g = sde.discretize(x, t, dt)
-    big_g = broadcast_to_batch(big_g, x)
-    mean = x - (f - big_g**2 * score_fn(params, x, t, cond))
-    noise = jax.random.normal(key_p, x.shape, x.dtype)
-    return jnp.where(is_last, mean, mean + big_g * noise)
-  return step
-
-
-def _ddim(sde, score_fn, *, eta: float = 0.0) -> StepFn:
-  if not eta >= 0:
-    raise ValueError(f"ddim: eta must be >= 0, got {eta!r}")
-
-  def step(params, cond, x, t, t_next, key, is_last):
-    a, s = sde.mean_coeff(t), sde.marginal_std(t)
-    a2, s2 = sde.mean_coeff(t_next), sde.marginal_std(t_next)
-    eps_hat = -s * score_fn(params, x, t, cond)
-    x0_hat = (x - s * eps_hat) / a
-    # DDPM posterior variance of x_{t_next} | x_t, x0 for a general (a, s):
-    # s2^2 (s^2 - (a/a2)^2 s2^2) / s^2; eta = 1 is ancestral sampling.
-    safe_s2 = jnp.where(s > 0, s**2, 1.0)
-    var = eta**2 * s2**2 * (s**2 - (a / a2)**2 * s2**2) / safe_s2
-    var = jnp.clip(jnp.where(is_last, 0.0, var), 0.0, s2**2)
-    noise = jax.random.normal(key, x.shape, x.dtype)
-    return (a2 * x0_hat + jnp.sqrt(s2**2 - var) * eps_hat
-            + jnp.sqrt(var) * noise)
-  return step
-
-
-METHODS: dict[str, Callable[..., StepFn]] = {
-    "euler_maruyama": _euler_maruyama,
-    "pc": _pc,
-    "ode": _ode,
-    "deterministic": _deterministic,
-    "ddim": _ddim,
-}
-_ALL_METHODS = tuple(METHODS) + ("ode_adaptive",)
-
-
-def _imputer(sde, task: Task, noise: bool):
-  """Returns impute(x, t, key) for the task (identity without observations)."""
+def _imputer(sde, task: Task, frame: _Frame, noise: bool):
+  """impute(y, t, key) for the task (identity without observations)."""
   if task.observed is None:
-    return lambda x, t, key: x
+    return lambda y, t, key: y
   m = task.observed_mask.astype(task.observed.dtype)
+  observed = frame.to_y(task.observed)
 
-  def impute(x, t, key):
-    known = sde.mean_coeff(t) * task.observed
+  def impute(y, t, key):
+    known = sde.mean_coeff(t) * observed
     if noise:
-      z = jax.random.normal(key, x.shape, x.dtype)
+      z = jax.random.normal(key, y.shape, y.dtype)
       known = known + sde.marginal_std(t) * z
-    return x * (1 - m) + known * m
+    return y * (1 - m) + known * m
   return impute
 
 
-def _initial_state(sde, key, task: Task):
-  if task.start_from_prior:
-    dtype = jnp.result_type(task.x_init, float)
+def _initial_state(sde, key, task: Task, frame: _Frame, t_start):
+  """The state at t_start in standardised coordinates, `[B, ...]`."""
+  dtype = jnp.result_type(task.x_init, float)
+  if task.start == "prior":
     return sde.prior_sample(key, jnp.shape(task.x_init)).astype(dtype)
-  return jnp.asarray(task.x_init, jnp.result_type(task.x_init, float))
+  y0 = frame.to_y(jnp.asarray(task.x_init, dtype))
+  if task.start == "x_init":
+    return y0
+  return sde.perturb(key, y0, t_start)[0].astype(dtype)  # 'diffuse'
 
 
-def _finish(x, task: Task):
+def _finish(y, task: Task, frame: _Frame):
+  x = frame.to_x(y)
   if task.observed is None:
     return x
   m = task.observed_mask.astype(x.dtype)
@@ -260,55 +216,176 @@ def time_grid(t_start, eps: float, num_steps: int, rho: float = 1.0):
   return ((1.0 - frac) * hi + frac * lo) ** rho
 
 
-def _parse_value(text: str):
-  for cast in (int, float):
-    try:
-      return cast(text)
-    except ValueError:
-      pass
-  if text.lower() in ("true", "false"):
-    return text.lower() == "true"
-  return text
+# ---------------------------------------------------------------- sampler
+def _program(method, step_ctor, options, sde, score_fn, *, num_steps, eps,
+             grid_rho, impute_noise):
+  """The pure function `sample_fn(params, key, task) -> x0 [B, ...]`."""
+  adaptive = method in samplers.ADAPTIVE_METHODS
+
+  def sample_fn(params, key, task: Task):
+    _check_task(task)
+    frame = _Frame(task.prior)
+    # Built per trace: the score depends on the task's prior.
+    rule = step_ctor(sde, frame.score(score_fn), **options)
+    impute = _imputer(sde, task, frame, impute_noise)
+    t_start = jnp.asarray(task.t_start, float)
+    if adaptive:
+      # An adaptive solver has no fixed steps to impute after: imputation,
+      # if asked, is applied to the initial state and the output only.
+      key_init, key_imp = jax.random.split(key)
+      y = impute(_initial_state(sde, key_init, task, frame, t_start), t_start,
+                 key_imp)
+      return _finish(rule(params, task.cond, y, t_start, eps, num_steps),
+                     task, frame)
+    key_init, key_imp, key_steps = jax.random.split(key, 3)
+    ts = time_grid(t_start, eps, num_steps, grid_rho)  # [K + 1]
+    y = impute(_initial_state(sde, key_init, task, frame, ts[0]), ts[0],
+               key_imp)
+    is_last = jnp.arange(num_steps) == num_steps - 1  # [K]
+
+    def body(y, inputs):
+      t, t_next, k, last = inputs
+      k_step, k_imp = jax.random.split(k)
+      y = rule(params, task.cond, y, t, t_next, k_step, last)
+      return impute(y, t_next, k_imp), None
+
+    y, _ = jax.lax.scan(
+        body, y, (ts[:-1], ts[1:], jax.random.split(key_steps, num_steps),
+                  is_last))
+    return _finish(y, task, frame)
+
+  return sample_fn
 
 
-def parse_spec(spec: str) -> tuple[str, dict]:
-  """'pc:snr=0.1,grid_rho=2' -> ('pc', {'snr': 0.1, 'grid_rho': 2}).
+def _under_trace(*args) -> bool:
+  leaves = jax.tree.leaves(args)
+  return any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
 
-  The sampler spec a config or a flag names: a method, then optionally
-  `:` and comma-separated `option=value` pairs for `make_sampler`.
+
+def _options_key(options) -> tuple[tuple[str, str], ...]:
+  return tuple(sorted((options or {}).items()))
+
+
+class Sampler:
+  """A sampler, jitted: `sampler(params, key, task) -> x0 [B, ...]`.
+
+  Calls check the task first (shapes; NaN/inf when the inputs are
+  concrete), then run `jitted`, which compiles once per input shape.  The
+  sampler is pure, so it can be vmapped over keys and called inside other
+  jitted functions.  `compiler_options` (XLA options, a dict of strings)
+  apply to top-level calls only; inside another jit the outer program's
+  options rule and they are ignored.
+
+  Attributes:
+    spec: the method and its options, as `format_spec` writes them.
+    num_steps: steps of the time grid.
+    eps: end time of the grid.
+    jitted: `jax.jit` of the unchecked sampler, without compiler options.
   """
-  if not isinstance(spec, str) or not spec.strip():
-    raise ValueError(f"sampler spec: expected 'method[:option=value,...]', got {spec!r}")
-  method, _, rest = spec.strip().partition(":")
-  options = {}
-  for item in filter(None, (p.strip() for p in rest.split(","))):
-    name, sep, value = item.partition("=")
-    if not sep or not name.strip() or not value.strip():
-      raise ValueError(f"sampler spec {spec!r}: option {item!r} is not "
-                       "of the form name=value")
-    options[name.strip()] = _parse_value(value.strip())
-  if method not in _ALL_METHODS:
-    raise ValueError(f"sampler spec {spec!r}: unknown sampling method "
-                     f"{method!r}; valid names: {', '.join(_ALL_METHODS)}")
-  return method, options
+
+  def __init__(self, sample_fn: Callable, *, spec: str, num_steps: int,
+               eps: float, check: Callable[[Any], None]):
+    self.spec = spec
+    self.num_steps = num_steps
+    self.eps = eps
+    self._check = check
+    self.jitted = jax.jit(sample_fn)
+    self._programs = {}  # options key -> jitted (params, key, task)
+    self._hypotheses_programs = {}  # options key -> jitted (..., H)
+
+  def __repr__(self):
+    return (f"Sampler({self.spec!r}, num_steps={self.num_steps}, "
+            f"eps={self.eps})")
+
+  def __call__(self, params, key, task: Task, *, compiler_options=None):
+    self._check(task)
+    if _under_trace(params, key, task):
+      return self.jitted(params, key, task)
+    return self.program(compiler_options)(params, key, task)
+
+  def _call_jitted(self, params, key, task):
+    # The nested jit shares `jitted`'s trace, so options cost no retrace.
+    return self.jitted(params, key, task)
+
+  def program(self, compiler_options=None):
+    """The top-level program `(params, key, task) -> x0` for the options."""
+    k = _options_key(compiler_options)
+    if not k:
+      return self.jitted
+    if k not in self._programs:
+      self._programs[k] = jax.jit(self._call_jitted, compiler_options=dict(k))
+    return self._programs[k]
+
+  def _vmapped(self, params, key, task, num_hypotheses):
+    keys = jax.random.split(key, num_hypotheses)  # [H]
+    return jax.vmap(self.jitted, in_axes=(None, 0, None))(params, keys, task)
+
+  def hypotheses_program(self, compiler_options=None):
+    """The program `(params, key, task, H) -> [H, B, ...]`, H static."""
+    k = _options_key(compiler_options)
+    if k not in self._hypotheses_programs:
+      self._hypotheses_programs[k] = jax.jit(
+          self._vmapped, static_argnums=3, compiler_options=dict(k) or None)
+    return self._hypotheses_programs[k]
+
+  def hypotheses(self, params, key, task: Task, num_hypotheses: int, *,
+                 compiler_options=None) -> Array:
+    """Draws H independent samples per task: `[H, B, ...]`.
+
+    Hypothesis h uses `jax.random.split(key, H)[h]`, so the result equals a
+    loop calling the sampler with those keys.  Compiled once per (shapes,
+    H, compiler_options).
+    """
+    num_hypotheses = checks.check_positive_int("num_hypotheses", num_hypotheses)
+    self._check(task)
+    if _under_trace(params, key, task):
+      compiler_options = None
+    return self.hypotheses_program(compiler_options)(params, key, task,
+                                                     num_hypotheses)
 
 
-def format_spec(method: str, options: dict | None = None) -> str:
-  """Inverse of `parse_spec` (options sorted by name)."""
-  items = ",".join(f"{k}={v}" for k, v in sorted((options or {}).items()))
-  return f"{method}:{items}" if items else method
+def sample_hypotheses(sample_fn, params, key, task: Task, num_hypotheses: int,
+                      *, compiler_options=None) -> Array:
+  """`sample_fn.hypotheses(params, key, task, H)`: `[H, B, ...]`.
+
+  sample_fn: a `Sampler` (from `make_sampler`) or anything with its
+  `hypotheses` method (e.g. `xla_options.fast_sampling(sampler)`).
+  """
+  if not hasattr(sample_fn, "hypotheses"):
+    raise TypeError("sample_fn: expected a Sampler from jaxpose.core."
+                    f"sampling.make_sampler, got {type(sample_fn)}")
+  return sample_fn.hypotheses(params, key, task, num_hypotheses,
+                              compiler_options=compiler_options)
+
+
+# Recently built samplers by their arguments; a bounded LRU, since entries
+# hold their score functions (and what those close over) alive.
+_MEMO: collections.OrderedDict = collections.OrderedDict()
+_MEMO_SIZE = 64
+
+
+def _memo_key(*args, sde):
+  """A hashable key, or None when an argument (e.g. an sde holding an
+  array) cannot be hashed."""
+  leaf_types = tuple(type(v) for v in jax.tree.leaves(sde))
+  key = args + (type(sde), jax.tree.structure(sde), leaf_types, sde)
+  try:
+    hash(key)
+  except TypeError:
+    return None
+  return key
 
 
 def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
                  eps: float = 1e-3, impute_noise: bool = True,
-                 grid_rho: float = 1.0, **method_options) -> Callable[[Any, Array, Task], Array]:
-  """Builds a jitted sampler `sample_fn(params, key, task) -> x0 [B, ...]`.
+                 grid_rho: float = 1.0, **method_options) -> Sampler:
+  """Builds (or returns the memoised) `Sampler` for these arguments.
 
   Args:
     method: one of 'euler_maruyama', 'pc', 'ode', 'deterministic', 'ddim',
       'ode_adaptive', optionally as a spec with options ('ddim:eta=1',
-      see `parse_spec`).
-    sde: a process from `jaxpose.sde`.
+      checked by `check_spec`).
+    sde: a `jaxpose.core.sde.ForwardProcess`.
     score_fn: `score_fn(params, x, t, cond) -> score` with x `[B, ...]` and t
       a scalar.
     num_steps: number of steps from task.t_start down to eps (the number of
@@ -321,154 +398,54 @@ def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
     **method_options: the method's options (see the module docstring).
 
   Returns:
-    `sample_fn(params, key, task)`: a `jax.jit` function (`.jitted`) behind
-    an input check (shapes; NaN/inf when the inputs are concrete).  It
-    compiles once per input shape and is pure, so it can be vmapped over
-    keys and called inside other jitted functions.
+    A `Sampler`: `sampler(params, key, task) -> x0 [B, ...]` and
+    `sampler.hypotheses(params, key, task, H) -> [H, B, ...]`.  Two calls
+    with equal arguments (the same score_fn object, an equal hashable sde)
+    return the same Sampler, so its compilations are shared.
+
+  Raises:
+    ValueError: bad spec, option value, num_steps, eps or grid_rho.
+    TypeError: a keyword option the method does not accept.
   """
   num_steps = checks.check_positive_int("num_steps", num_steps)
-  method, spec_options = parse_spec(method)
+  method, spec_options = check_spec(method)
   clash = sorted(set(spec_options) & (set(method_options) | {"grid_rho"}))
   if "grid_rho" in spec_options and grid_rho == 1.0:
     clash.remove("grid_rho")
   if clash:
     raise ValueError(f"sampler options {clash} given both in the spec and as "
                      "keyword arguments")
+  accepted = samplers.accepted_options(method)
+  unknown = sorted(set(method_options) - set(accepted))
+  if unknown:
+    raise TypeError(f"{method}: unknown option(s) {unknown}; accepted: "
+                    f"{', '.join(sorted(accepted)) or 'none'}")
   grid_rho = spec_options.pop("grid_rho", grid_rho)
-  method_options = {**spec_options, **method_options}
+  options = {**spec_options, **method_options}
   if not eps >= 0:
     raise ValueError(f"eps: expected a non-negative end time, got {eps!r}")
   if not grid_rho > 0:
     raise ValueError(f"grid_rho: expected a positive number, got {grid_rho!r}")
   grid_rho = float(grid_rho)
-  if method == "ode_adaptive":
-    if grid_rho != 1.0:
-      raise ValueError("grid_rho: ode_adaptive chooses its own steps; "
-                       f"got grid_rho={grid_rho}")
-    return _make_adaptive_ode(sde, score_fn, num_steps=num_steps, eps=eps,
-                              impute_noise=impute_noise, **method_options)
-  if method not in METHODS:
-    raise ValueError(f"unknown sampling method {method!r}; valid names: "
-                     f"{', '.join(_ALL_METHODS)}")
-  step = METHODS[method](sde, score_fn, **method_options)
-
-  def sample_fn(params, key, task: Task):
-    _check_task(task)
-    key_init, key_imp, key_steps = jax.random.split(key, 3)
-    impute = _imputer(sde, task, impute_noise)
-    t_start = jnp.asarray(task.t_start, float)
-    ts = time_grid(t_start, eps, num_steps, grid_rho)  # [K + 1]
-    x = impute(_initial_state(sde, key_init, task), ts[0], key_imp)
-    is_last = jnp.arange(num_steps) == num_steps - 1  # [K]
-
-    def body(x, inputs):
-      t, t_next, k, last = inputs
-      k_step, k_imp = jax.random.split(k)
-      x = step(params, task.cond, x, t, t_next, k_step, last)
-      return impute(x, t_next, k_imp), None
-
-    x, _ = jax.lax.scan(
-        body, x, (ts[:-1], ts[1:], jax.random.split(key_steps, num_steps),
-                  is_last))
-    return _finish(x, task)
-
-  return _checked_jit(sample_fn)
-
-
-def _under_trace(*args) -> bool:
-  return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(args))
-
-
-def _checked_jit(sample_fn):
-  """jax.jit(sample_fn) behind a check of the task at the call boundary.
-
-  Shapes are checked again at trace time; the check here also rejects
-  NaN/inf in concrete inputs, which a jitted function cannot see.
-  """
-  jitted = jax.jit(sample_fn)
-  # XLA options apply to whole programs only, so only a call from outside
-  # any jit gets them; inside another jit the outer program's options rule.
-  top_level = jax.jit(sample_fn,
-                      compiler_options=xla_options.sampling_options())
-
-  @functools.wraps(sample_fn)
-  def checked(params, key, task: Task):
-    _check_task(task)
-    if (_under_trace(params, key, task) or
-        not xla_options.sampling_options(rows=task.x_init.shape[0])):
-      return jitted(params, key, task)
-    return top_level(params, key, task)
-
-  checked.jitted = jitted  # inside other jitted functions; small batches
-  checked.top_level = top_level
-  return checked
-
-
-def _make_adaptive_ode(sde, score_fn, *, num_steps, eps, impute_noise,
-                       rtol: float = 1e-5, atol: float = 1e-5,
-                       max_steps: int = 4096):
-  """Probability-flow ODE with diffrax Tsit5 and a PID step-size controller.
-
-  Imputation, if asked, is applied to the initial state and the output only
-  (an adaptive solver has no fixed steps to impute after).
-  """
-  import diffrax  # imported here: only this sampler needs it
-
-  def sample_fn(params, key, task: Task):
-    _check_task(task)
-    key_init, key_imp = jax.random.split(key)
-    impute = _imputer(sde, task, impute_noise)
-    t_start = jnp.asarray(task.t_start, float)
-    x = impute(_initial_state(sde, key_init, task), t_start, key_imp)
-
-    def velocity(t, y, args):
-      f, g = sde.drift_diffusion(y, t)
-      g = broadcast_to_batch(g, y)
-      return f - 0.5 * g**2 * score_fn(params, y, t, task.cond)
-
-    sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(velocity), diffrax.Tsit5(), t0=t_start, t1=eps,
-        dt0=(eps - t_start) / num_steps, y0=x,
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
-        max_steps=max_steps, saveat=diffrax.SaveAt(t1=True))
-    return _finish(sol.ys[0], task)
-
-  return _checked_jit(sample_fn)
-
-
-def _vmapped_hypotheses(sample_fn, params, key, task, num_hypotheses):
-  keys = jax.random.split(key, num_hypotheses)  # [H]
-  return jax.vmap(sample_fn, in_axes=(None, 0, None))(params, keys, task)
-
-
-@functools.cache
-def _hypotheses_jit(options_key):
-  # Built on first use, not at import: finding the options needs a backend.
-  return jax.jit(_vmapped_hypotheses, static_argnums=(0, 4),
-                 compiler_options=dict(options_key))
-
-
-def _hypotheses_program(rows: int | None = None, nested: bool = False):
-  """The jitted `_vmapped_hypotheses`: with the sampling options for `rows`
-  at the top level, without any inside another jit (where XLA takes none)."""
-  if nested:
-    return _hypotheses_jit(())
-  return _hypotheses_jit(xla_options.options_key(
-      xla_options.sampling_options(rows=rows)))
-
-
-def sample_hypotheses(sample_fn, params, key, task: Task,
-                      num_hypotheses: int) -> Array:
-  """Draws H independent samples per task: `[H, B, ...]`.
-
-  Hypothesis h uses `jax.random.split(key, H)[h]`, so the result equals a
-  loop calling `sample_fn` with those keys.  Jitted with `sample_fn` and
-  `num_hypotheses` static: repeated calls with the same shapes and H reuse
-  one compilation.
-  """
-  num_hypotheses = checks.check_positive_int("num_hypotheses", num_hypotheses)
-  _check_task(task)
-  program = _hypotheses_program(
-      rows=task.x_init.shape[0] * num_hypotheses,
-      nested=_under_trace(params, key, task))
-  return program(sample_fn, params, key, task, num_hypotheses)
+  if method in samplers.ADAPTIVE_METHODS and grid_rho != 1.0:
+    raise ValueError(f"grid_rho: {method} chooses its own steps; "
+                     f"got grid_rho={grid_rho}")
+  step_ctor = samplers.CONSTRUCTORS[method]
+  step_ctor(sde, score_fn, **options)  # checks the option values now
+  key = _memo_key(method, tuple(sorted(options.items())), num_steps, eps,
+                  grid_rho, bool(impute_noise), score_fn, sde=sde)
+  if key is not None and key in _MEMO:
+    _MEMO.move_to_end(key)
+    return _MEMO[key]
+  fn = _program(method, step_ctor, options, sde, score_fn,
+                num_steps=num_steps, eps=eps, grid_rho=grid_rho,
+                impute_noise=impute_noise)
+  spec = format_spec(method, {**options, **({"grid_rho": grid_rho}
+                                            if grid_rho != 1.0 else {})})
+  sampler = Sampler(fn, spec=spec, num_steps=num_steps, eps=eps,
+                    check=_check_task)
+  if key is not None:
+    _MEMO[key] = sampler
+    while len(_MEMO) > _MEMO_SIZE:
+      _MEMO.popitem(last=False)
+  return sampler

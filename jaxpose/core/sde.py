@@ -1,15 +1,23 @@
 """Forward diffusion processes as immutable pytrees.
 
 Each process maps clean data x0 to x_t = a(t) x0 + s(t) z with z ~ N(0, I),
-t in [0, T], T = 1.  The classes share one interface, so losses and samplers
-never ask which process they hold:
+t in [0, T], T = 1.  The processes share one interface, `ForwardProcess`,
+so losses and samplers never ask which process they hold:
 
-  mean_coeff(t) -> a(t)            marginal_std(t) -> s(t)
-  marginal(x0, t) -> (a x0, s)     perturb(key, x0, t) -> (x_t, z)
-  drift_diffusion(x, t) -> (f, g)  of dx = f dt + g dw
-  discretize(x, t, dt) -> (f, G)   of the reverse-diffusion predictor
-  prior_sample(key, shape)         prior_logp(z) -> [B]
-  sample_time(key, shape, eps)     training times
+  mean_coeff(t) -> a(t)                  marginal_std(t) -> s(t)
+  marginal(x0, t, prior) -> (mean, std)  perturb(key, x0, t, prior) -> (x_t, z)
+  drift_diffusion(x, t) -> (f, g)        of dx = f dt + g dw
+  discretize(x, t, dt) -> (f, G)         of the reverse-diffusion predictor
+  corrector_alpha(t, dt)                 Langevin corrector factor
+  prior_sample(key, shape, prior)        prior_logp(z, prior) -> [B]
+  sample_time(key, shape, eps)           training times
+
+The optional `prior` (`jaxpose.core.priors.GaussianPrior(mean=mu,
+scale=c)`, per example) moves the terminal distribution: x_t = mu +
+a(t) (x0 - mu) + s(t) c z and x_T ~ N(mu, (prior_std c)^2 I).  prior=None
+is mu = 0, c = 1, computed exactly as without the argument.  drift_diffusion
+and discretize describe the process in the standardised coordinates
+y = (x - mu) / c, where every prior gives the plain process.
 
 Conventions for the time argument: `t` is a scalar (one time for the whole
 batch) or a `[B]` vector (one time per example).  Coefficients that multiply
@@ -22,13 +30,14 @@ be passed into `jax.jit` as an argument and mapped over with `jax.tree.map`.
 
 References (facts only): Song et al. 2021 (score SDEs, VE/VP/sub-VP and the
 reverse-diffusion predictor), Ho et al. 2020 (DDPM), Song et al. 2021
-(DDIM).  GFPose and DPoser use sub-VP with beta in [0.1, 20]; DiffPose uses a
-51-step DDPM schedule with linear betas 1e-4..1e-3.
+(DDIM), Gong et al. 2023 (DiffPose's forward process toward a fitted
+Gaussian mixture).  GFPose and DPoser use sub-VP with beta in [0.1, 20];
+DiffPose uses a 51-step DDPM schedule with linear betas 1e-4..1e-3.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import jax
 import jax.numpy as jnp
@@ -36,12 +45,13 @@ import numpy as np
 from flax import struct
 
 from jaxpose import checks
+from jaxpose.core import priors as priors_lib
 
 Array = jax.Array
 
 __all__ = [
-    "VESDE", "VPSDE", "SubVPSDE", "DiscreteVP", "get_sde", "SDE_NAMES",
-    "broadcast_to_batch",
+    "ForwardProcess", "VESDE", "VPSDE", "SubVPSDE", "DiscreteVP", "get_sde",
+    "SDE_NAMES", "broadcast_to_batch",
 ]
 
 
@@ -74,6 +84,13 @@ def _gaussian_logp(z, std) -> Array:
   return -0.5 * d * jnp.log(2 * jnp.pi * std**2) - 0.5 * sq / std**2
 
 
+def _gaussian_logp_elementwise(r, std) -> Array:
+  """log N(r; 0, diag(std^2)) per example, std broadcastable to r [B, ...]."""
+  std = jnp.broadcast_to(std, r.shape)
+  logp = -0.5 * jnp.log(2 * jnp.pi * std**2) - 0.5 * (r / std) ** 2
+  return jnp.sum(jnp.reshape(logp, (r.shape[0], -1)), axis=-1)  # [B]
+
+
 def _check_concrete_order(name_lo, lo, name_hi, hi):
   """Validates lo < hi when both are plain numbers (not tracers/sentinels)."""
   if isinstance(lo, (int, float)) and isinstance(hi, (int, float)):
@@ -82,38 +99,118 @@ def _check_concrete_order(name_lo, lo, name_hi, hi):
                        f"{name_lo}={lo!r}, {name_hi}={hi!r}")
 
 
+@runtime_checkable
+class ForwardProcess(Protocol):
+  """The interface every forward process implements.
+
+  Losses, samplers and Tweedie's formula are written against it alone.
+  Times `t` are scalars or `[B]` vectors; data `x`, `x0`, `z` are `[B, ...]`.
+  `prior` is None or a per-example `priors.GaussianPrior` (mu, c);
+  `prior_sample` and `prior_logp` also take a `priors.MixturePrior`.
+
+  Attributes:
+    T: the end time of the process (1.0).
+  """
+
+  T: float
+
+  def mean_coeff(self, t) -> Array:
+    """a(t) in t's shape: the factor on x0 - mu in the mean of x_t."""
+
+  def marginal_std(self, t) -> Array:
+    """s(t) in t's shape: the std of x_t | x0 for c = 1."""
+
+  def marginal(self, x0, t, prior=None) -> tuple[Array, Array]:
+    """(mu + a (x0 - mu), s c), both `[B, ...]`: the law of x_t | x0."""
+
+  def perturb(self, key, x0, t, prior=None) -> tuple[Array, Array]:
+    """(x_t, z): a draw x_t = mu + a (x0 - mu) + s c z and its noise z."""
+
+  def drift_diffusion(self, x, t) -> tuple[Array, Array]:
+    """(f `[B, ...]`, g in t's shape) of dy = f dt + g dw, y standardised."""
+
+  def discretize(self, x, t, dt) -> tuple[Array, Array]:
+    """(f, G) of the reverse-diffusion predictor's step from t to t - dt."""
+
+  def corrector_alpha(self, t, dt) -> Array:
+    """The alpha_i factor of the Langevin corrector's step size."""
+
+  def prior_sample(self, key, shape, prior=None) -> Array:
+    """x_T ~ N(mu, (prior_std c)^2 I) of the given shape `[B, ...]`."""
+
+  def prior_logp(self, z, prior=None) -> Array:
+    """log density of the terminal distribution at z, per example `[B]`."""
+
+  def sample_time(self, key, shape, eps=...) -> Array:
+    """Training times of the given shape."""
+
+
 class _ContinuousMixin:
   """Methods shared by all processes, written via a(t), s(t), f, g."""
 
   T = 1.0
 
-  def marginal(self, x0, t):
+  def marginal(self, x0, t, prior=None):
     """Mean and std of x_t | x0.
 
     Args:
       x0: `[B, ...]` clean data.
       t: scalar or `[B]`.
+      prior: None (mu = 0, c = 1) or a `GaussianPrior` broadcastable to x0.
 
     Returns:
-      (mean `[B, ...]`, std broadcast to x0's shape).
+      (mean `[B, ...]`, std broadcast to x0's shape):
+      (mu + a (x0 - mu), s c).
     """
     a = broadcast_to_batch(self.mean_coeff(t), x0)
     s = broadcast_to_batch(self.marginal_std(t), x0)
-    return a * x0, jnp.broadcast_to(s, jnp.shape(x0))
+    if prior is None:
+      return a * x0, jnp.broadcast_to(s, jnp.shape(x0))
+    priors_lib.check_gaussian(prior, jnp.shape(x0))
+    mu = prior.mean
+    return mu + a * (x0 - mu), jnp.broadcast_to(s * prior.scale, jnp.shape(x0))
 
-  def perturb(self, key, x0, t):
-    """Draws x_t = a(t) x0 + s(t) z.  x0 `[B, ...]`; returns (x_t, z)."""
+  def perturb(self, key, x0, t, prior=None):
+    """Draws x_t = mu + a(t) (x0 - mu) + s(t) c z.
+
+    x0 `[B, ...]`; prior as in `marginal`.  Returns (x_t, z), both x0's shape.
+    """
     noise = jax.random.normal(key, jnp.shape(x0), jnp.result_type(x0, float))
-    mean, std = self.marginal(x0, t)
+    mean, std = self.marginal(x0, t, prior)
     return mean + std * noise, noise
 
-  def prior_sample(self, key, shape):
-    """x_T ~ N(0, prior_std^2 I) of the given shape `[B, ...]`."""
-    return self.prior_std * jax.random.normal(key, shape)
+  def prior_sample(self, key, shape, prior=None):
+    """x_T ~ N(mu, (prior_std c)^2 I) of the given shape `[B, ...]`.
 
-  def prior_logp(self, z):
-    """log density of the prior at z `[B, ...]`, summed per example: `[B]`."""
-    return _gaussian_logp(z, self.prior_std)
+    A `MixturePrior` draws one component per example (from `key`) first.
+    """
+    if prior is None:
+      return self.prior_std * jax.random.normal(key, shape)
+    if isinstance(prior, priors_lib.MixturePrior):
+      k_comp, key = jax.random.split(key)
+      prior = prior.draw(k_comp, shape[0])
+    priors_lib.check_gaussian(prior, shape)
+    return prior.unstandardize(self.prior_std * jax.random.normal(key, shape))
+
+  def prior_logp(self, z, prior=None):
+    """log density of the terminal distribution at z `[B, ...]`: `[B]`.
+
+    For a `MixturePrior`, the mixture density sum_m w_m N(z; mu_m,
+    (prior_std c_m)^2).
+    """
+    if prior is None:
+      return _gaussian_logp(z, self.prior_std)
+    z = jnp.asarray(z)
+    if isinstance(prior, priors_lib.MixturePrior):
+      means = jnp.asarray(prior.means)
+      scales = prior.component_scales()
+      def component(mean, scale):  # one component's log density, [B]
+        return _gaussian_logp_elementwise(z - mean, self.prior_std * scale)
+      logps = jax.vmap(component)(means, scales)  # [M, B]
+      return jax.nn.logsumexp(logps + prior.log_weights()[:, None], axis=0)
+    priors_lib.check_gaussian(prior, z.shape)
+    return _gaussian_logp_elementwise(z - prior.mean,
+                                      self.prior_std * prior.scale)
 
   def sample_time(self, key, shape, eps: float = 1e-5):
     """Training times t ~ U(eps, T) of the given shape (e.g. `(B,)`)."""

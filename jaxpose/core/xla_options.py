@@ -1,18 +1,24 @@
-"""XLA compiler options that jaxpose's samplers are compiled with.
+"""XLA compiler options for jaxpose's samplers, opt in.
 
 On the CPU, XLA (jaxlib 0.10) gives dense products to YNNPACK, and by
 default it also moves the elementwise and reduction work around them
 (bias, GroupNorm, SiLU) into the same YNNPACK subgraphs.  For the score
-network's sampling step that is the slow choice: at the paper size and 3200
-rows (16 poses x 200 hypotheses) a step took 644 ms with the default and
-428 ms with YNNPACK fusion turned off, which leaves the products to XLA's
-own CPU dot and the rest to its loop fusions (2 cores, AMD EPYC, same
-process).  A training step goes the other way (its transposed backward
-products are faster in YNNPACK), so only the samplers use these options,
-and only from SAMPLING_MIN_ROWS rows (poses x hypotheses) on.  Measured
-speed-ups of the options over XLA's defaults, same process, timed in
-alternation: 0.8-0.9x at 1 row, 0.96-0.98x at 200, 1.06x at 400, 1.07x at
-800, 1.10x at 1600, 1.47x at 3200.
+network's sampling step that is the slower choice at large batches;
+turning YNNPACK fusion off leaves the products to XLA's own CPU dot and the
+rest to its loop fusions.  Small programs go the other way, and so does a
+training step (its transposed backward products are faster in YNNPACK), so
+the options are meant for samplers only, from SAMPLING_MIN_ROWS rows
+(poses x hypotheses) on.  The speed-ups by rows are measured in
+experiments/results/bench_sampling_cpu.json.
+
+The generic samplers in `jaxpose.core.sampling` pick no options.  A caller
+opts in either explicitly,
+
+  sampler.hypotheses(params, key, task, H,
+                     compiler_options=sampling_options(rows=B * H))
+
+or by wrapping the sampler, `fast_sampling(sampler)`, which picks them by
+rows on every call from outside any jit.
 
 The options name CPU passes only, which GPU and TPU compilers do not run
 (XLA accepts every option on every backend; not timed on a device yet).
@@ -68,3 +74,53 @@ def sampling_options(rows: int | None = None) -> dict[str, str]:
 def options_key(options: dict[str, str]) -> tuple[tuple[str, str], ...]:
   """A hashable form of an options dict (for caches of jitted functions)."""
   return tuple(sorted(options.items()))
+
+
+def _under_trace(*args) -> bool:
+  leaves = jax.tree.leaves(args)
+  return any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+
+
+class FastSampler:
+  """A `sampling.Sampler` that compiles with `sampling_options` by rows.
+
+  Same call signatures as the sampler; other attributes (`jitted`, `spec`,
+  `program`, ...) are the wrapped sampler's.  Inside another jit no options
+  are picked (the outer program's rule).
+
+  Attributes:
+    sampler: the wrapped sampler.
+  """
+
+  def __init__(self, sampler):
+    self.sampler = sampler
+
+  def __repr__(self):
+    return f"fast_sampling({self.sampler!r})"
+
+  def __getattr__(self, name):
+    if name == "sampler":  # not set yet (copy, pickle): no recursion
+      raise AttributeError(name)
+    return getattr(self.sampler, name)
+
+  def __call__(self, params, key, task):
+    options = None
+    if not _under_trace(params, key, task):
+      options = sampling_options(rows=task.x_init.shape[0])
+    return self.sampler(params, key, task, compiler_options=options)
+
+  def hypotheses(self, params, key, task, num_hypotheses: int, *,
+                 compiler_options=None):
+    """The sampler's `hypotheses`; options by B * H rows unless given."""
+    if compiler_options is None and not _under_trace(params, key, task):
+      compiler_options = sampling_options(
+          rows=task.x_init.shape[0] * int(num_hypotheses))
+    return self.sampler.hypotheses(params, key, task, num_hypotheses,
+                                   compiler_options=compiler_options)
+
+
+def fast_sampling(sampler) -> FastSampler:
+  """Wraps a sampler so that top-level calls use `sampling_options(rows)`."""
+  if isinstance(sampler, FastSampler):
+    return sampler
+  return FastSampler(sampler)

@@ -1,13 +1,15 @@
 """jaxpose.xla_options: the samplers' XLA options, where they apply, and
 that they change speed only, not results."""
+import ast
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpose import gfpose
-from jaxpose.core import losses
 from jaxpose import models
+from jaxpose.core import losses
 from jaxpose.core import sampling
 from jaxpose.core import sde as sde_lib
 from jaxpose.core import xla_options
@@ -23,8 +25,13 @@ def sampler():
   score_fn = losses.make_score_fn(models.make_apply(graphdef), sde)
   sample_fn = sampling.make_sampler("euler_maruyama", sde, score_fn,
                                     num_steps=4)
-  task = gfpose.estimation_task(jax.random.normal(jax.random.key(1), (3, 17, 2)))
+  task = _task(jax.random.normal(jax.random.key(1), (3, 51)))
   return sample_fn, params, task
+
+
+def _task(c):
+  """A conditional task: c `[B, 51]` with every entry observed."""
+  return sampling.Task(x_init=jnp.zeros_like(c), cond=(c, jnp.ones_like(c)))
 
 
 def test_options_known_to_this_jaxlib_and_switched_off_by_env(monkeypatch):
@@ -44,18 +51,42 @@ def test_small_programs_keep_xla_defaults(monkeypatch):
       xla_options.SAMPLING_CPU_OPTIONS)
 
 
-def test_sampler_picks_the_program_by_rows(sampler):
+def test_fast_sampling_picks_the_program_by_rows(sampler, monkeypatch):
+  monkeypatch.delenv(xla_options.DEFAULTS_ENV, raising=False)
   sample_fn, params, _ = sampler
+  fast = xla_options.fast_sampling(sample_fn)
+  assert xla_options.fast_sampling(fast) is fast
+  assert fast.jitted is sample_fn.jitted  # the sampler's own attributes
   key = jax.random.key(2)
   rows = xla_options.SAMPLING_MIN_ROWS
-  big = gfpose.estimation_task(jnp.zeros((rows, 17, 2)))
-  small = gfpose.estimation_task(jnp.zeros((8, 17, 2)))
-  before = (sample_fn.top_level._cache_size(), sample_fn.jitted._cache_size())
-  sample_fn(params, key, big)
-  assert sample_fn.top_level._cache_size() == before[0] + 1
-  sample_fn(params, key, small)
+  big = _task(jnp.zeros((rows, 51)))
+  small = _task(jnp.zeros((8, 51)))
+  top_level = sample_fn.program(xla_options.sampling_options())
+  assert top_level is not sample_fn.jitted
+  before = (top_level._cache_size(), sample_fn.jitted._cache_size())
+  fast(params, key, big)
+  assert top_level._cache_size() == before[0] + 1
+  fast(params, key, small)
   assert sample_fn.jitted._cache_size() == before[1] + 1
-  assert sample_fn.top_level._cache_size() == before[0] + 1
+  assert top_level._cache_size() == before[0] + 1
+  # Hypotheses count rows as poses x hypotheses: 8 x 50 = 400.
+  hyp = sample_fn.hypotheses_program(xla_options.sampling_options())
+  before = hyp._cache_size()
+  fast.hypotheses(params, key, small, rows // 8)
+  assert hyp._cache_size() == before + 1
+  fast.hypotheses(params, key, small, 2)
+  assert hyp._cache_size() == before + 1
+
+
+def test_generic_sampler_imports_no_options():
+  from jaxpose.core import samplers
+  for module in (sampling, samplers):
+    tree = ast.parse(inspect.getsource(module))
+    imported = [alias.name for node in ast.walk(tree)
+                if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in node.names]
+    assert "xla_options" not in imported, module.__name__
+    assert not any("xla_options" in name for name in imported)
 
 
 def test_unknown_option_is_reported_unsupported_not_raised():
@@ -67,19 +98,26 @@ def test_unknown_option_is_reported_unsupported_not_raised():
 def test_top_level_sampler_program_has_no_ynnpack_subgraphs(sampler):
   sample_fn, params, task = sampler
   key = jax.random.key(0)
-  ours = sample_fn.top_level.lower(params, key, task).compile().as_text()
+  top_level = sample_fn.program(xla_options.sampling_options())
+  ours = top_level.lower(params, key, task).compile().as_text()
   default = sample_fn.jitted.lower(params, key, task).compile().as_text()
   assert "ynn_fusion" not in ours
   # If XLA ever stops making YNNPACK subgraphs by default, the option (and
-  # the module docstring's measurement) need a second look.
+  # the measurement in experiments/results/bench_sampling_cpu.json) need a
+  # second look.
   assert "ynn_fusion" in default
 
 
 def test_options_change_speed_not_samples(sampler):
   sample_fn, params, task = sampler
   key = jax.random.key(5)
-  ours = sample_fn.top_level(params, key, task)
-  default = sample_fn.jitted(params, key, task)
+  options = xla_options.sampling_options()
+  ours = sample_fn(params, key, task, compiler_options=options)
+  default = sample_fn(params, key, task)
+  np.testing.assert_allclose(ours, default, rtol=1e-4, atol=1e-4)
+  ours = sampling.sample_hypotheses(sample_fn, params, key, task, 3,
+                                    compiler_options=options)
+  default = sampling.sample_hypotheses(sample_fn, params, key, task, 3)
   np.testing.assert_allclose(ours, default, rtol=1e-4, atol=1e-4)
 
 
@@ -87,14 +125,22 @@ def test_sampling_inside_a_users_jit_and_vmap(sampler):
   # Options are only legal on a top-level jit: nested calls must drop them.
   sample_fn, params, task = sampler
   key = jax.random.key(6)
-  direct = sampling.sample_hypotheses(sample_fn, params, key, task, 2)
+  options = xla_options.sampling_options()
+  direct = sampling.sample_hypotheses(sample_fn, params, key, task, 2,
+                                      compiler_options=options)
+  fast = xla_options.fast_sampling(sample_fn)
 
   @jax.jit
   def users_program(p, k):
-    return sampling.sample_hypotheses(sample_fn, p, k, task, 2)
+    a = sampling.sample_hypotheses(sample_fn, p, k, task, 2,
+                                   compiler_options=options)
+    return a, fast.hypotheses(p, k, task, 2), fast(p, k, task)
 
-  np.testing.assert_allclose(users_program(params, key), direct,
-                             rtol=1e-4, atol=1e-4)
+  inside, inside_fast, one_fast = users_program(params, key)
+  np.testing.assert_allclose(inside_fast, direct, rtol=1e-4, atol=1e-4)
+  assert one_fast.shape == direct.shape[1:]
+  np.testing.assert_allclose(inside, direct, rtol=1e-4, atol=1e-4)
+
   keys = jax.random.split(key, 2)
   vmapped = jax.vmap(lambda k: sample_fn(params, k, task))(keys)
   np.testing.assert_allclose(vmapped, direct, rtol=1e-4, atol=1e-4)

@@ -127,7 +127,7 @@ def test_deterministic_sampler_is_mode_seeking():
   assert np.all(shrunk < 0.9 * lam), (shrunk, lam)
 
   # The sampler is an affine map x_T -> A x_T + b; read A and b off exactly
-  # from the unit vectors (start_from_prior=False at t_start = 1), so the
+  # from the unit vectors (start="x_init" at t_start = 1), so the
   # comparison has no Monte-Carlo error: cov = A A^T for x_T ~ N(0, I).
   num_steps = 1000
   sample_fn = sampling.make_sampler("deterministic", sde,
@@ -136,7 +136,7 @@ def test_deterministic_sampler_is_mode_seeking():
   basis = jnp.concatenate([jnp.zeros((1, D)), jnp.eye(D)])
   out = np.asarray(sample_fn(
       PARAMS, jax.random.key(0),
-      sampling.Task(x_init=basis, t_start=1.0, start_from_prior=False)),
+      sampling.Task(x_init=basis, t_start=1.0, start="x_init")),
       np.float64)
   b, amat = out[0], (out[1:] - out[0]).T
   # Euler's first-order error: ~1/K relative, with a 3x margin.
@@ -196,18 +196,18 @@ def test_hypotheses_vmap_equals_loop_and_compile_once():
   # Same shapes again (new key, new parameter values): no new trace or
   # compilation.  (jit caches the traced sample_fn by input types, so the
   # score is traced once in all, vmapped or not.)
-  hyp_cache = sampling._hypotheses_program(rows=20)._cache_size()
+  hyp_cache = sample_fn.hypotheses_program()._cache_size()
   params2 = (PARAMS[0] + 1.0, PARAMS[1])
   for i in range(3):
     sample_fn(params2, jax.random.key(10 + i), task)
     sampling.sample_hypotheses(sample_fn, params2, jax.random.key(i), task, 4)
   assert len(traces) == 1
-  assert sample_fn.jitted._cache_size() == 1  # 5 rows: XLA defaults
-  assert sampling._hypotheses_program(rows=20)._cache_size() == hyp_cache
+  assert sample_fn.jitted._cache_size() == 1
+  assert sample_fn.hypotheses_program()._cache_size() == hyp_cache
   # A new hypothesis count is a new program (static), compiled once.
   sampling.sample_hypotheses(sample_fn, PARAMS, key, task, 2)
   sampling.sample_hypotheses(sample_fn, PARAMS, key, task, 2)
-  assert sampling._hypotheses_program(rows=20)._cache_size() == hyp_cache + 1
+  assert sample_fn.hypotheses_program()._cache_size() == hyp_cache + 1
 
 
 def test_sample_fn_traces_once_with_chex():
@@ -234,7 +234,7 @@ def test_start_from_clean_sample_at_small_time_stays_close():
                                     gaussian_score_fn(sde), num_steps=20)
   out = sample_fn(PARAMS, jax.random.key(5),
                   sampling.Task(x_init=x_clean, t_start=t_start,
-                                start_from_prior=False))
+                                start="x_init"))
   # The reverse process from t_start adds and removes noise of scale about
   # s(t_start) per coordinate; allow an RMS change of 3 s.
   rms = float(jnp.sqrt(jnp.mean((out - x_clean)**2)))
@@ -268,7 +268,7 @@ def test_bad_inputs_raise_clear_errors():
   with pytest.raises(ValueError, match="non-finite"):
     sample_fn(PARAMS, jax.random.key(0),
               sampling.Task(x_init=x.at[0, 0].set(jnp.nan),
-                            start_from_prior=False))
+                            start="x_init"))
   with pytest.raises(ValueError, match="num_hypotheses"):
     sampling.sample_hypotheses(sample_fn, PARAMS, jax.random.key(0),
                                sampling.Task(x_init=x), 0)
