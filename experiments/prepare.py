@@ -7,14 +7,15 @@ r"""Turns a raw BVH tree into a jaxpose mocap cache (.npz).
 
 The cache holds Human3.6M 17 joints (mm, Z up), body rotations, clip and
 subject ids and frame rates (see jaxpose/data/protocols.py).  Bad files are
-reported and skipped unless --strict.  The logic lives in
-jaxpose.data.protocols.convert_tree.
+reported by name and reason and skipped, or with --strict end the run at the
+first; frames with NaN/inf channels are dropped with a warning.  The cache
+is written atomically, so an interrupted run keeps the previous one.  The
+logic lives in jaxpose.data.protocols.prepare_cache.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 from jaxpose.data import protocols
 
@@ -33,14 +34,16 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
   args = parse_args(argv)
-  arrays, summary = protocols.convert_tree(
-      args.dataset, args.src, stride=args.stride, strict=args.strict,
-      workers=args.workers, progress=not args.no_progress)
-  protocols.save_cache(args.out, arrays)
-  t = time.time()
-  protocols.load_cache(args.out)
+  try:
+    summary = protocols.prepare_cache(
+        args.dataset, args.src, args.out, stride=args.stride, strict=args.strict,
+        workers=args.workers, progress=not args.no_progress)
+  except (protocols.ConversionError, ValueError, OSError) as e:
+    # jaxpose's messages name the file or argument and the fix; a traceback
+    # through the library adds nothing for the user.
+    print(f"prepare: {e}", file=sys.stderr)
+    return 1
   print(protocols.format_summary(summary))
-  print(f"wrote {args.out}; loading it takes {time.time() - t:.2f} s")
   return 0
 
 

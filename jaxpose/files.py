@@ -1,15 +1,17 @@
-"""Results files: strict JSON, written atomically.
+"""Results files and caches, written atomically.
 
 Every JSON file jaxpose writes (evaluation results, summaries, run configs,
-benchmark figures) goes through `write_json_atomic`, so an interrupted
-write leaves the previous file intact and a reader never sees half a file.
+benchmark figures) goes through `write_json_atomic`, and every .npz cache
+through `write_npz_atomic`, so an interrupted write leaves the previous
+file intact and a reader never sees half a file.
 """
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -55,4 +57,42 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> str:
   return path
 
 
-__all__ = ["jsonable", "write_json_atomic"]
+def write_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, Any], *,
+                     compressed: bool = False) -> str:
+  """Writes `arrays` as an .npz to `path` via a temporary file and os.replace.
+
+  The temporary file sits in the same directory (os.replace is atomic only
+  within one file system) and is flushed to disk before the rename, so an
+  interrupted or failed write leaves any previous `path` untouched.
+
+  Args:
+    path: the destination, written exactly as given (numpy's habit of
+      appending '.npz' does not apply).
+    arrays: name -> array, as for np.savez.
+    compressed: use np.savez_compressed.
+
+  Returns:
+    The path written.
+  """
+  path = os.fspath(path)
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  tmp = os.path.join(directory,
+                     f".tmp_{os.path.basename(path)}.{secrets.token_hex(4)}")
+  # os.open with mode 0o666 honours the umask, so the cache gets the
+  # permissions of any other new file (mkstemp would make it owner-only).
+  fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+  try:
+    with os.fdopen(fd, "wb") as f:
+      (np.savez_compressed if compressed else np.savez)(f, **arrays)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+  return path
+
+
+__all__ = ["jsonable", "write_json_atomic", "write_npz_atomic"]

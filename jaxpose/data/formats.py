@@ -12,7 +12,9 @@
   'mocap_frame_rate'); 'gender'.
 
 Loaders return plain dicts of numpy arrays and fail with the file, the key
-and the expected layout when a file does not match.
+and the expected layout when a file does not match, or when an array holds
+NaN/inf (a lost marker or a failed fit): jaxpose would otherwise train or
+score on it silently, and which frames to drop is the user's call.
 """
 from __future__ import annotations
 
@@ -54,6 +56,19 @@ def _item(path, key, value):
   return value
 
 
+def _finite(path, where: str, arr: np.ndarray, rows: str = "frame") -> np.ndarray:
+  """Returns `arr`, or fails naming the array and its first bad rows."""
+  if np.issubdtype(arr.dtype, np.inexact) and not np.isfinite(arr).all():
+    ok = np.isfinite(arr).reshape(len(arr), -1).all(axis=1) if arr.ndim else []
+    frames = np.flatnonzero(~np.asarray(ok, bool))
+    raise FormatError(
+        f"{path}: {where}: {arr.size - np.count_nonzero(np.isfinite(arr))} "
+        f"non-finite value(s) (NaN/inf) in {rows}(s) {frames[:5].tolist()}"
+        f"{' ...' if len(frames) > 5 else ''} of {len(arr)}; drop or repair "
+        f"those {rows}s before loading")
+  return arr
+
+
 def load_videopose3d_3d(path, *, to_mm: bool = True) -> dict:
   """Reads `data_3d_h36m.npz`.
 
@@ -78,6 +93,7 @@ def load_videopose3d_3d(path, *, to_mm: bool = True) -> dict:
                           f"shape (F, 32, 3), got {arr.shape}")
       if arr.shape[1] == 32:
         arr = arr[:, H36M32_TO_17]
+      _finite(path, f"positions_3d[{subject!r}][{action!r}]", arr)
       out[subject][action] = (arr * scale).astype(np.float32)
   return out
 
@@ -112,6 +128,7 @@ def load_videopose3d_2d(path) -> tuple[dict, dict]:
         if arr.ndim != 3 or arr.shape[1] != num_joints or arr.shape[2] not in (2, 3):
           raise FormatError(f"{path}: positions_2d[{subject!r}][{action!r}][{c}]: "
                             f"expected shape (F, {num_joints}, 2), got {arr.shape}")
+        _finite(path, f"positions_2d[{subject!r}][{action!r}][{c}]", arr)
         views.append(arr.astype(np.float32))
       out[subject][action] = views
   metadata = dict(layout_name=str(meta["layout_name"]), num_joints=num_joints,
@@ -153,13 +170,18 @@ def load_amass(path) -> dict:
   if trans.shape != (poses.shape[0], 3):
     raise FormatError(f"{path}: 'trans': expected shape ({poses.shape[0]}, 3), "
                       f"got {trans.shape}")
+  _finite(path, "'poses'", poses)
+  _finite(path, "'trans'", trans)
+  betas = _finite(path, "'betas'", np.asarray(raw["betas"]).reshape(-1), "coefficient")
+  fps = float(raw[fps_key])
+  if not (np.isfinite(fps) and fps > 0):
+    raise FormatError(f"{path}: '{fps_key}': expected a positive frame rate, got {fps}")
   layout = _AMASS_LAYOUTS[poses.shape[1]]
   gender = raw["gender"]
   gender = gender.item() if isinstance(gender, np.ndarray) else gender
   gender = gender.decode() if isinstance(gender, bytes) else str(gender)
   out = dict(model=layout["model"], trans=trans.astype(np.float32),
-             betas=np.asarray(raw["betas"], np.float32).reshape(-1),
-             fps=float(raw[fps_key]), gender=gender)
+             betas=betas.astype(np.float32), fps=fps, gender=gender)
   for key, span in layout.items():
     if key != "model":
       out[key] = poses[:, span[0]:span[1]].astype(np.float32)

@@ -253,6 +253,8 @@ def _facing_from(world_p, idx, rig):
   # back-swing the toes point backwards, often for most of the cycle.  A foot
   # counts when its ankle-to-toe vector is within about 30 degrees of
   # horizontal and its ankle within 10 cm of the clip's lowest ankles.
+  if world_p.shape[0] == 0:  # np.percentile has nothing to rank
+    return np.zeros((0, 3))
   to_z = _TO_Z_UP[rig.up_axis]
   ankles = [rig.joints["l_ankle"], rig.joints["r_ankle"]]
   ankle_z = np.stack([world_p[:, idx[a]] @ to_z[2] for a in ankles])  # [2, F]
@@ -501,32 +503,57 @@ class Clip:
     pose17: float32 [F, 17, 3] Human3.6M joints, mm, jaxpose world (Z up).
     rotations: `to_rotations` dict for the same frames.
     fps: frame rate after the stride.
-    dropped: frames removed because a channel was NaN/inf.
+    dropped: frames kept by the stride but removed because a channel was
+      NaN/inf.
     problems: sanity check findings (empty for a healthy clip).
+    frame: int32 [F] each kept frame's number in the file, so frames after a
+      dropped one keep their true place in time.
   """
   pose17: np.ndarray  # [F, 17, 3]
   rotations: dict
   fps: float
   dropped: int
   problems: tuple[str, ...]
+  frame: np.ndarray  # [F]
 
 
 def convert_clip(motion: bvh_lib.BvhMotion, rig: str | RigSpec, *,
                  stride: int = 1) -> Clip:
-  """Drops non-finite frames, subsamples, and converts with one FK pass.
+  """Subsamples, drops non-finite frames, and converts with one FK pass.
+
+  The stride counts the file's frames (frame 0, stride, 2 stride, ...), so a
+  dropped frame does not shift the ones after it; frames with a NaN/inf
+  channel are then dropped and counted in `Clip.dropped`.
 
   Raises:
     KeyError: the file lacks a joint the rig maps (the message names it).
-    ValueError: the up axis of the motion disagrees with the rig.
+    ValueError: the file has no frames or no finite frame, or the up axis of
+      the motion disagrees with the rig (messages start with the file name).
   """
   rig = get_rig(rig)
   stride = check_positive_int("stride", stride)
-  motion, dropped = drop_nonfinite(motion)
-  motion = dataclasses.replace(motion, motion=motion.motion[::stride],
+  _require(motion.skeleton, rig, motion.source)  # a wrong rig says so first
+  if motion.num_frames == 0:
+    raise ValueError(f"{motion.source}: the file has no frames ('Frames: 0')")
+  finite = _finite_frames(motion)
+  if not finite.any():
+    raise ValueError(f"{motion.source}: all {motion.num_frames} frames have a "
+                     "NaN/inf channel, so there is no motion to convert")
+  frame = np.arange(0, motion.num_frames, stride)
+  ok = finite[frame]
+  if not ok.any():
+    raise ValueError(f"{motion.source}: the {len(frame)} frames kept by stride "
+                     f"{stride} all have a NaN/inf channel; use a smaller stride")
+  frame = frame[ok]
+  motion = dataclasses.replace(motion, motion=motion.motion[frame],
                                frame_time=motion.frame_time * stride)
-  idx, world_r, world_p, pose = _world(motion, rig, check_up=motion.num_frames > 0)
+  idx, world_r, world_p, pose = _world(motion, rig, check_up=True)
   pose = (pose @ (_TO_Z_UP[rig.up_axis].T * rig.unit_to_mm)).astype(np.float32)
+  if not np.isfinite(pose).all():  # finite channels, yet float32 overflowed
+    raise ValueError(f"{motion.source}: joint positions overflow float32; "
+                     "are the channel values in the rig's unit?")
   facing = _facing_from(world_p, idx, rig)
-  problems = sanity_problems(pose, facing) if motion.num_frames else ["no frames"]
   return Clip(pose17=pose, rotations=_rotations_from(motion, rig, world_r, world_p),
-              fps=motion.fps, dropped=dropped, problems=tuple(problems))
+              fps=motion.fps, dropped=int((~ok).sum()),
+              problems=tuple(sanity_problems(pose, facing)),
+              frame=frame.astype(np.int32))

@@ -3,8 +3,9 @@
 * Data location: `resolve_data_dir()` (flag, then $JAXPOSE_DATA, then
   `../shared/data` beside the project root), or None, so tests skip cleanly.
 * `convert_tree` turns a raw BVH tree (as the publishers ship it) into one
-  cache of Human3.6M poses and rotations; `experiments/prepare.py` is its
-  command line.
+  cache of Human3.6M poses and rotations, skipping and naming bad files;
+  `prepare_cache` also writes the cache atomically (`save_cache`) and reads
+  it back; `experiments/prepare.py` is its command line.
 * `load_protocol('jaxpose-mocap-v1', cache_dir)` gives the benchmark splits.
 """
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from jaxpose import files as files_lib
+from jaxpose.checks import check_positive_int
 from jaxpose.data import bvh as bvh_lib
 from jaxpose.data import mocap
 
@@ -104,15 +107,35 @@ def sample_files(dest: str | os.PathLike, *, per_dataset: int = 2,
 # ----------------------------------------------------------------------------
 # Tree conversion
 
+# Files listed in full when none converts (the rest are counted).
+_MAX_LISTED = 10
+
+
+class ConversionError(RuntimeError):
+  """A tree could not be converted (strict mode met a bad file, or every file
+  was bad); the message names the file(s) and the reason(s)."""
+
+
+class CacheError(ValueError):
+  """A cache file that cannot be read or was made by another version."""
+
 
 def _convert_one(args):
-  """Worker: one file -> (index, payload dict) or (index, error string)."""
+  """Worker: one file -> (index, Clip or the reason it is bad, as a string).
+
+  Every failure becomes a reason, so one odd file never ends a conversion of
+  thousands; an unexpected exception type is labelled as such (it may be a
+  jaxpose bug worth reporting) but is still tied to its file.
+  """
   i, path, rig, stride = args
   try:
     clip = mocap.convert_clip(bvh_lib.load_bvh(path), rig, stride=stride)
   except (bvh_lib.BvhError, KeyError, ValueError, OSError) as e:
     message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
     return i, f"{type(e).__name__}: {message}"
+  except Exception as e:  # pylint: disable=broad-except
+    return i, (f"unexpected {type(e).__name__} ({e}) while converting "
+               f"{pathlib.Path(path).name}; please report it as a jaxpose bug")
   if clip.problems:
     return i, "failed sanity checks: " + "; ".join(clip.problems)
   return i, clip
@@ -122,6 +145,13 @@ def convert_tree(dataset: str, src: str | os.PathLike, *, stride: int = 1,
                  strict: bool = False, workers: int | None = None,
                  progress: bool = True, files=None):
   """Converts every BVH file under `src` with the dataset's rig.
+
+  A bad file (unreadable or truncated, without a joint the rig needs, with
+  no finite frame, failing the sanity checks, or with body joints unlike the
+  other files') is skipped and reported with its reason, or with `strict`
+  ends the conversion.  Frames with a NaN/inf channel are dropped from an
+  otherwise good clip and reported as a warning: a capture gap spoils those
+  frames, not the rest of the take.  Nothing non-finite reaches the arrays.
 
   Args:
     dataset: 'bandai' or 'cmu' (also the rig name).
@@ -134,11 +164,17 @@ def convert_tree(dataset: str, src: str | os.PathLike, *, stride: int = 1,
 
   Returns:
     (arrays, summary): arrays as stored by `save_cache`; summary with files,
-    converted, frames, dropped_nonfinite, skipped [(file, reason)], seconds.
+    converted, frames, dropped_nonfinite, skipped [(file, reason)],
+    warnings [(file, message)], seconds.
+
+  Raises:
+    ConversionError: with `strict`, the first bad file; without, when no
+      file converts (listing each file's reason).
   """
   from tqdm import tqdm
   t0 = time.time()
   rig = mocap.get_rig(dataset)
+  stride = check_positive_int("stride", stride)  # once, not once per file
   src = pathlib.Path(src)
   files = find_bvh_files(src) if files is None else [pathlib.Path(f) for f in files]
   if not files:
@@ -161,15 +197,21 @@ def convert_tree(dataset: str, src: str | os.PathLike, *, stride: int = 1,
         bar.update()
   finally:
     bar.close()
+  _reject_odd_bodies(results, files, strict)
   good = [(i, results[i]) for i in sorted(results) if isinstance(results[i], mocap.Clip)]
   skipped = [(_rel(files[i], src), results[i]) for i in sorted(results)
              if isinstance(results[i], str)]
+  if not good:
+    raise ConversionError(_none_converted(dataset, src, skipped))
+  warnings = [(_rel(files[i], src), f"dropped {c.dropped} of "
+               f"{c.dropped + len(c.frame)} frames with a NaN/inf channel")
+              for i, c in good if c.dropped]
   arrays = _stack(dataset, rig, stride, [(files[i], c) for i, c in good], src)
   summary = dict(
       dataset=dataset, files=len(files), converted=len(good),
       frames=int(arrays["pose17"].shape[0]),
       dropped_nonfinite=int(sum(c.dropped for _, c in good)),
-      skipped=skipped, seconds=time.time() - t0)
+      skipped=skipped, warnings=warnings, seconds=time.time() - t0)
   return arrays, summary
 
 
@@ -182,17 +224,43 @@ def _rel(path, src):
 
 def _collect(results, i, res, files, strict):
   if strict and isinstance(res, str):
-    raise RuntimeError(f"{files[i]}: {res} (run without --strict to skip bad files)")
+    raise ConversionError(f"{files[i]}: {res} (run without --strict to skip "
+                          "bad files)")
   results[i] = res
 
 
-def _stack(dataset, rig, stride, clips, src):
+def _reject_odd_bodies(results, files, strict):
+  """Marks clips whose body joints differ from most clips' as bad.
+
+  The cache stores one body tree; the majority decides it, so a single odd
+  file (e.g. from another exporter) cannot reject all the good ones.
+  """
+  clips = {i: r for i, r in results.items() if isinstance(r, mocap.Clip)}
   if not clips:
-    raise RuntimeError(f"{dataset}: no file could be converted")
+    return
+  bodies = [tuple(c.rotations["names"]) for c in clips.values()]
+  common = max(dict.fromkeys(bodies), key=bodies.count)  # ties: the first seen
+  for i, c in sorted(clips.items()):
+    names = tuple(c.rotations["names"])
+    if names != common:
+      extra, lacks = sorted(set(names) - set(common)), sorted(set(common) - set(names))
+      why = ("body joints differ from the other files' (another rig or "
+             f"exporter?): extra {extra or 'none'}, lacking {lacks or 'none'}"
+             + ("" if extra or lacks else ", in another order"))
+      _collect(results, i, why, files, strict)
+
+
+def _none_converted(dataset, src, skipped) -> str:
+  lines = [f"{dataset}: none of the {len(skipped)} .bvh files under {src} could "
+           "be converted:"]
+  lines += [f"  {f}: {why}" for f, why in skipped[:_MAX_LISTED]]
+  if len(skipped) > _MAX_LISTED:
+    lines.append(f"  ... and {len(skipped) - _MAX_LISTED} more")
+  return "\n".join(lines)
+
+
+def _stack(dataset, rig, stride, clips, src):
   rot0 = clips[0][1].rotations
-  for path, c in clips:
-    if c.rotations["names"] != rot0["names"]:
-      raise RuntimeError(f"{path}: body joints differ from the first file's")
   subjects = sorted({subject_of(dataset, p) for p, _ in clips})
   n = [c.pose17.shape[0] for _, c in clips]
   cat = lambda key: np.concatenate([c.rotations[key] for _, c in clips])
@@ -202,7 +270,8 @@ def _stack(dataset, rig, stride, clips, src):
       pose17=np.concatenate([c.pose17 for _, c in clips]),  # [N, 17, 3] mm, Z up
       rotvec=cat("rotvec"), root_orient=cat("root_orient"), trans=cat("trans"),
       clip=np.repeat(np.arange(len(clips), dtype=np.int32), n),
-      frame=np.concatenate([np.arange(k, dtype=np.int32) * stride for k in n]),
+      # Frame numbers in the file, gaps where non-finite frames were dropped.
+      frame=np.concatenate([c.frame for _, c in clips]).astype(np.int32),
       subject=np.repeat(np.array([subjects.index(subject_of(dataset, p)) for p, _ in clips],
                                  np.int16), n),
       subject_names=np.array(subjects),
@@ -214,20 +283,71 @@ def _stack(dataset, rig, stride, clips, src):
   )
 
 
-def save_cache(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]):
-  """Uncompressed .npz, so loading is a read of about 0.5 KB per frame."""
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  np.savez(path, **arrays)
+def _prepare_hint(path) -> str:
+  stem = pathlib.Path(path).stem
+  dataset = stem if stem in ARCHIVES else "<dataset>"
+  return (f"re-run python -m experiments.prepare --dataset={dataset} "
+          f"--src=<raw tree> --out={path}")
+
+
+def save_cache(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> str:
+  """Writes a cache atomically: an interrupted write keeps the old file.
+
+  Uncompressed .npz, so loading is a read of about 0.5 KB per frame.
+
+  Raises:
+    ValueError: a float array holds NaN/inf (named), so a cache is never
+      written with values no model should train on.
+  """
+  for key, value in arrays.items():
+    value = np.asarray(value)
+    if np.issubdtype(value.dtype, np.inexact) and not np.isfinite(value).all():
+      bad = int(value.size - np.count_nonzero(np.isfinite(value)))
+      raise ValueError(f"arrays[{key!r}]: {bad} non-finite value(s); {path} "
+                       "was not written")
+  return files_lib.write_npz_atomic(path, arrays)
 
 
 def load_cache(path: str | os.PathLike) -> dict:
-  with np.load(path, allow_pickle=False) as f:
-    out = {k: f[k] for k in f.files}
-  if int(out.get("version", -1)) != CACHE_VERSION:
-    raise ValueError(f"{path}: cache version {out.get('version')} != {CACHE_VERSION}; "
-                     "run experiments.prepare again")
+  """Reads a cache written by `save_cache`.
+
+  Raises:
+    CacheError: the file is not a readable cache (truncated, empty, not an
+      .npz) or has another version; the message names it and says how to
+      rebuild it.
+  """
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      out = {k: f[k] for k in f.files}
+  except FileNotFoundError:
+    raise FileNotFoundError(f"{path} missing: {_prepare_hint(path)}") from None
+  except Exception as e:  # zip, EOF, OS and format errors alike
+    raise CacheError(f"{path}: not a readable cache ({type(e).__name__}: {e}); "
+                     f"it may be truncated by an interrupted write: "
+                     f"{_prepare_hint(path)}") from e
+  if "version" not in out or int(out["version"]) != CACHE_VERSION:
+    raise CacheError(f"{path}: cache version {out.get('version')} != {CACHE_VERSION}; "
+                     f"{_prepare_hint(path)}")
   return out
+
+
+def prepare_cache(dataset: str, src: str | os.PathLike, out: str | os.PathLike,
+                  **convert_kw) -> dict:
+  """`experiments.prepare`: convert a tree, write the cache, read it back.
+
+  Args:
+    dataset, src: as for `convert_tree`.
+    out: the cache path (written atomically).
+    **convert_kw: stride, strict, workers, progress, files (`convert_tree`).
+
+  Returns:
+    The conversion summary plus out and load_seconds.
+  """
+  arrays, summary = convert_tree(dataset, src, **convert_kw)
+  save_cache(out, arrays)
+  t = time.time()
+  load_cache(out)
+  return dict(summary, out=str(out), load_seconds=time.time() - t)
 
 
 def format_summary(summary: dict) -> str:
@@ -236,6 +356,10 @@ def format_summary(summary: dict) -> str:
            f"frames dropped, {len(summary['skipped'])} skipped, "
            f"{summary['seconds']:.1f} s"]
   lines += [f"  skipped {f}: {why}" for f, why in summary["skipped"]]
+  lines += [f"  warning {f}: {why}" for f, why in summary.get("warnings", ())]
+  if "out" in summary:
+    lines.append(f"wrote {summary['out']}; loading it takes "
+                 f"{summary['load_seconds']:.2f} s")
   return "\n".join(lines)
 
 

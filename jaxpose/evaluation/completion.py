@@ -57,7 +57,7 @@ def completion_metrics(hyps_mm: np.ndarray, gt_mm: np.ndarray,
   """Completion errors on the missing joints only, and over all joints (mm).
 
   Args:
-    hyps_mm: completed poses.  # [H, N, J, 3]
+    hyps_mm: completed poses, H >= 1, N >= 1.  # [H, N, J, 3]
     gt_mm: ground truth.  # [N, J, 3]
     visible: 1 on observed joints, 0 on missing ones; every pose needs at
       least one missing joint.  # [N, J]
@@ -71,6 +71,8 @@ def completion_metrics(hyps_mm: np.ndarray, gt_mm: np.ndarray,
   checks.check_array("hyps_mm", hyps_mm, ("H", "N", "J", 3), sizes=sizes)
   checks.check_array("gt_mm", gt_mm, ("N", "J", 3), sizes=sizes)
   checks.check_array("visible", visible, ("N", "J"), sizes=sizes)
+  metrics_lib.check_nonempty(
+      "hyps_mm", hyps_mm, {0: "hypotheses (H)", 1: "poses (N)", 2: "joints (J)"})
   missing = 1.0 - np.asarray(visible, np.float64)  # [N, J]
   count = missing.sum(axis=-1)  # [N]
   if np.any(count == 0):

@@ -17,6 +17,10 @@ from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.pose import metrics as metrics_lib
 
 
+# What each axis of a [H, N, J, 3] hypotheses array holds, for messages.
+_HNJ = {0: "hypotheses (H)", 1: "poses (N)", 2: "joints (J)"}
+
+
 def _per_hypothesis(metric, hyps_mm, gt_mm, chunk: int = 65536) -> np.ndarray:
   """metric(hyps[h, n], gt[n]) -> [H, N], in row chunks to bound memory."""
   h, n = hyps_mm.shape[:2]
@@ -28,7 +32,7 @@ def _per_hypothesis(metric, hyps_mm, gt_mm, chunk: int = 65536) -> np.ndarray:
 
 
 def _group_means(values: np.ndarray, groups: np.ndarray) -> dict:
-  num = int(groups.max()) + 1 if len(groups) else 1
+  num = int(groups.max()) + 1
   means = np.asarray(metrics_lib.mean_by_group(values, groups, num))
   return {str(g): float(m) for g, m in enumerate(means) if np.isfinite(m)}
 
@@ -39,9 +43,9 @@ def estimation_metrics(hyps_mm: np.ndarray, gt_mm: np.ndarray,
   """Multi-hypothesis estimation figures (mm).
 
   Args:
-    hyps_mm: hypotheses.  # [H, N, J, 3]
+    hyps_mm: hypotheses, H >= 1, N >= 1.  # [H, N, J, 3]
     gt_mm: ground truth.  # [N, J, 3]
-    activity: activity id per pose, for per-activity means.  # [N] int
+    activity: activity id >= 0 per pose, for per-activity means.  # [N] int
     hypotheses_list: the H of the best-of-H curve; each uses the first H
       hypotheses, values above the sampled H are dropped and the sampled H
       is always included.
@@ -52,6 +56,13 @@ def estimation_metrics(hyps_mm: np.ndarray, gt_mm: np.ndarray,
   sizes = {}
   checks.check_array("hyps_mm", hyps_mm, ("H", "N", "J", 3), sizes=sizes)
   checks.check_array("gt_mm", gt_mm, ("N", "J", 3), sizes=sizes)
+  metrics_lib.check_nonempty("hyps_mm", hyps_mm, _HNJ)
+  if activity is not None:
+    checks.check_array("activity", activity, ("N",), sizes=sizes)
+    activity = np.asarray(activity)
+    if not np.issubdtype(activity.dtype, np.integer) or activity.min() < 0:
+      raise ValueError(f"activity: expected integer ids >= 0 per pose, got dtype "
+                       f"{activity.dtype} with minimum {activity.min()}")
   hyps_mm = np.asarray(hyps_mm, np.float32)
   gt_mm = np.asarray(gt_mm, np.float32)
   h = hyps_mm.shape[0]

@@ -50,8 +50,10 @@ def frechet_distance(x, y) -> float:
   x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
   checks.check_array("x", x, (None, "D"))
   checks.check_array("y", y, (None, "D"), sizes={"D": x.shape[-1]})
-  if len(x) < 2 or len(y) < 2:
-    raise ValueError(f"x, y: need at least 2 samples each, got {len(x)} and {len(y)}")
+  for name, v in (("x", x), ("y", y)):
+    if len(v) < 2:  # a sample covariance needs two
+      raise ValueError(f"{name}: need at least 2 samples (rows), got {len(v)}")
+  metrics_lib.check_nonempty("x", x, {1: "dimensions (D)"})
   return frechet_distance_from_stats(x.mean(0), np.cov(x, rowvar=False),
                                      y.mean(0), np.cov(y, rowvar=False))
 
@@ -59,11 +61,13 @@ def frechet_distance(x, y) -> float:
 def nearest_neighbor_distance(query_mm, reference_mm) -> np.ndarray:
   """Per query pose, the MPJPE to its nearest reference pose.
 
-  query_mm [N, J, 3], reference_mm [M, J, 3] -> [N] (mm).
+  query_mm [N, J, 3], reference_mm [M, J, 3] -> [N] (mm); N, M, J >= 1.
   """
   sizes = {}
   checks.check_array("query_mm", query_mm, (None, "J", 3), sizes=sizes)
   checks.check_array("reference_mm", reference_mm, (None, "J", 3), sizes=sizes)
+  metrics_lib.check_nonempty("query_mm", query_mm, {0: "poses (N)", 1: "joints (J)"})
+  metrics_lib.check_nonempty("reference_mm", reference_mm, {0: "poses (M)"})
   return np.asarray(_nn_distance(jnp.asarray(query_mm, jnp.float32),
                                  jnp.asarray(reference_mm, jnp.float32)))
 
@@ -85,6 +89,9 @@ def generation_figures(poses_mm, reference_mm) -> dict:
   sizes = {}
   checks.check_array("poses_mm", poses_mm, (None, "J", 3), sizes=sizes)
   checks.check_array("reference_mm", reference_mm, (None, "J", 3), sizes=sizes)
+  for name, v in (("poses_mm", poses_mm), ("reference_mm", reference_mm)):
+    if len(v) < 2:  # APD needs a pair, a covariance two samples
+      raise ValueError(f"{name}: need at least 2 poses, got {len(v)}")
   vec = lambda p: (p[:, 1:] - p[:, :1]).reshape(len(p), -1)
   fd = frechet_distance(vec(poses_mm), vec(reference_mm))
   return dict(apd_mm=float(metrics_lib.apd(poses_mm)), fd_mm2=fd,

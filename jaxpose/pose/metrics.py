@@ -2,19 +2,22 @@
 
 All functions take numpy or jax arrays with any leading batch dims
 (`[..., J, 3]`), return jax arrays in the units of the input (millimetres in
-jaxpose) and are jit-able.  Shapes are checked at trace time; NaN/inf is
-rejected on concrete inputs.
+jaxpose) and are jit-able.  Shapes are checked at trace time; NaN/inf and
+(for `mean_by_group`) out-of-range group ids are rejected on concrete inputs.
+The reductions over hypotheses or poses (`best_of_h`, `mean_of_h`, `apd`,
+`mean_by_group`) reject empty axes: a minimum or mean over nothing is no
+figure.
 """
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import Callable, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxpose.checks import check_array, is_concrete
+from jaxpose.checks import check_array, check_positive_int, is_concrete
 
 Metric = Callable[[jax.Array, jax.Array], jax.Array]
 
@@ -33,6 +36,25 @@ def _pair(pred, gt, pred_name="pred", gt_name="gt"):
   gt = jnp.broadcast_to(jnp.asarray(gt), shape)
   dtype = jnp.result_type(pred, gt, jnp.float32)
   return pred.astype(dtype), gt.astype(dtype)
+
+
+def check_nonempty(name: str, x, axes: Mapping[int, str], other: str = "poses"):
+  """Rejects an array with a zero-size axis, naming the axis; returns `x`.
+
+  Args:
+    name: the argument name, used in the message.
+    x: array-like.
+    axes: what some axes hold, e.g. {0: "hypotheses (H)", -2: "joints (J)"}.
+    other: what the remaining (batch) axes hold.
+  """
+  shape = tuple(np.shape(x))
+  labels = {a % len(shape): what for a, what in axes.items()} if shape else {}
+  for a, size in enumerate(shape):
+    if size == 0:
+      what = labels.get(a, f"{other} (axis {a})")
+      raise ValueError(f"{name}: no {what} in an array of shape {shape}; "
+                       "expected at least one")
+  return x
 
 
 def per_joint_error(pred, gt) -> jax.Array:
@@ -110,6 +132,8 @@ def _check_hyps(hyps, gt):
   if np.ndim(hyps) != np.ndim(gt) + 1:
     raise ValueError(f"hyps: expected shape (H, *gt.shape) = (H, "
                      f"{', '.join(map(str, np.shape(gt)))}), got {np.shape(hyps)}")
+  check_nonempty("hyps", hyps, {0: "hypotheses (H)", -2: "joints (J)"})
+  check_nonempty("gt", gt, {-2: "joints (J)"})
 
 
 def best_of_h(hyps, gt, metric: Metric = mpjpe) -> jax.Array:
@@ -155,6 +179,7 @@ def apd(hyps) -> jax.Array:
   if np.ndim(hyps) < 3 or np.shape(hyps)[0] < 2:
     raise ValueError(f"hyps: expected shape (H >= 2, ..., J, 3), got "
                      f"{np.shape(hyps)}")
+  check_nonempty("hyps", hyps, {-2: "joints (J)"})
   return _apd(jnp.asarray(hyps))
 
 
@@ -178,21 +203,35 @@ def mean_by_group(values, groups, num_groups: int) -> jax.Array:
   actions: `mean_by_group(err, action, A).mean()`.
 
   Args:
-    values: per-pose values, e.g. MPJPE.  # [N]
+    values: per-pose values, e.g. MPJPE.  # [N], N >= 1
     groups: group index per pose in [0, num_groups).  # [N] int
     num_groups: number of groups (static).
 
   Returns:
     Per-group means; NaN for a group with no member.  # [num_groups]
+
+  Raises:
+    ValueError: no values, or (concrete `groups` only) an id outside
+      [0, num_groups), which the compiled segment sum would silently drop.
   """
   sizes = {}
   check_array("values", values, ("N",), sizes=sizes)
   check_array("groups", groups, ("N",), sizes=sizes)
-  if not np.issubdtype(np.asarray(groups).dtype if is_concrete(groups) else
-                       groups.dtype, np.integer):
+  num_groups = check_positive_int("num_groups", num_groups)
+  check_nonempty("values", values, {0: "values (N)"})
+  group_dtype = np.asarray(groups).dtype if is_concrete(groups) else groups.dtype
+  if not np.issubdtype(group_dtype, np.integer):
     raise ValueError(f"groups: expected integer group indices, got dtype "
-                     f"{groups.dtype}")
-  return _mean_by_group(jnp.asarray(values), jnp.asarray(groups), int(num_groups))
+                     f"{group_dtype}")
+  if is_concrete(groups):
+    ids = np.asarray(groups)
+    bad = (ids < 0) | (ids >= num_groups)
+    if bad.any():
+      raise ValueError(
+          f"groups: {int(bad.sum())} of {ids.size} ids lie outside [0, "
+          f"num_groups={num_groups}) (e.g. {int(ids[bad][0])}); pass a larger "
+          "num_groups or drop those poses")
+  return _mean_by_group(jnp.asarray(values), jnp.asarray(groups), num_groups)
 
 
 @functools.partial(jax.jit, static_argnums=2)

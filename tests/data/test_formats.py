@@ -110,3 +110,29 @@ def test_amass_errors(tmp_path):
   (tmp_path / "junk.npz").write_text("not a zip")
   with pytest.raises(formats.FormatError, match="not a readable"):
     formats.load_amass(tmp_path / "junk.npz")
+
+
+def test_nonfinite_values_are_refused_with_their_place(tmp_path):
+  walk = np.ones((6, 32, 3))
+  walk[4, 7, 1] = np.nan
+  path = tmp_path / "data_3d_h36m.npz"
+  _write_3d(path, {"S1": {"Walking": walk}})
+  with pytest.raises(formats.FormatError,
+                     match=r"\['S1'\]\['Walking'\]: 1 non-finite.*frame\(s\) \[4\] of 6"):
+    formats.load_videopose3d_3d(path)
+  cams = [np.ones((3, 17, 2)), np.ones((3, 17, 2))]
+  cams[1][0, 0, 0] = np.inf
+  np.savez(path, positions_2d={"S1": {"Walking": cams}}, metadata=_meta())
+  with pytest.raises(formats.FormatError, match=r"\['Walking'\]\[1\]: 1 non-finite"):
+    formats.load_videopose3d_2d(path)
+  good = dict(poses=np.zeros((3, 156)), trans=np.zeros((3, 3)), betas=np.zeros(10),
+              gender="male", mocap_framerate=60.0)
+  for key in ("poses", "trans", "betas"):
+    arrays = {k: np.array(v, copy=True) for k, v in good.items()}
+    arrays[key].reshape(-1)[-1] = np.nan
+    np.savez(path, **arrays)
+    with pytest.raises(formats.FormatError, match=f"'{key}': 1 non-finite"):
+      formats.load_amass(path)
+  np.savez(path, **{**good, "mocap_framerate": 0.0})
+  with pytest.raises(formats.FormatError, match="'mocap_framerate': expected a positive"):
+    formats.load_amass(path)

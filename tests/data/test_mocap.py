@@ -148,13 +148,16 @@ def test_sanity_checks_catch_mirrors_and_stretch():
 def test_nonfinite_frames_dropped_with_count():
   frames = random_frames(5)
   frames[1, 20] = np.nan
-  frames[3, 0] = np.inf
+  frames[2, 0] = np.inf
   m = bvh.parse_bvh(make_bvh(frames))
   clip = mocap.convert_clip(m, "bandai")
   assert clip.dropped == 2 and clip.pose17.shape == (3, 17, 3)
   assert np.isfinite(clip.pose17).all() and clip.problems == ()
+  np.testing.assert_array_equal(clip.frame, [0, 3, 4])  # the file's frame numbers
+  # The stride counts the file's frames (0, 2, 4); only frame 2 is then bad.
   half = mocap.convert_clip(m, "bandai", stride=2)
   assert half.pose17.shape == (2, 17, 3) and half.fps == pytest.approx(15.0, rel=1e-4)
+  assert half.dropped == 1 and half.frame.tolist() == [0, 4]
 
 
 def _bandai_tree(root, bad=True):
@@ -178,9 +181,13 @@ def test_convert_tree_skips_and_reports_bad_file(tmp_path):
   assert path.endswith("c.bvh") and "c.bvh:" in why and "unexpected end of file" in why
   assert arrays["pose17"].shape == (6, 17, 3) and arrays["rotvec"].shape == (6, 21, 3)
   np.testing.assert_array_equal(arrays["clip"], [0, 0, 0, 1, 1, 1])
+  np.testing.assert_array_equal(arrays["frame"], [0, 1, 3, 0, 1, 2])  # a.bvh lost frame 2
   assert arrays["subject_names"].tolist() == ["bandai-1"]
+  (path, why), = summary["warnings"]
+  assert path.endswith("a.bvh") and why == "dropped 1 of 4 frames with a NaN/inf channel"
   text = protocols.format_summary(summary)
   assert "2/3 files" in text and "1 non-finite" in text and "c.bvh" in text
+  assert "warning Bandai-Namco-Research-Motiondataset-1/data/a.bvh: dropped 1" in text
   with pytest.raises(RuntimeError, match="c.bvh.*--strict"):
     protocols.convert_tree("bandai", tmp_path, workers=1, progress=False, strict=True)
 

@@ -118,3 +118,30 @@ def test_generation_figures_of_a_set_against_itself():
 def test_unknown_noise_raises():
   with pytest.raises(ValueError, match="noise_types"):
     completion.add_pose_noise(jax.random.key(0), np.zeros((2, 17, 3)), "salt", 1.0)
+
+
+def test_empty_inputs_rejected_by_name():
+  gt = np.zeros((4, 17, 3))
+  hyps = np.zeros((2, 4, 17, 3))
+  vis = np.ones((4, 17), np.float32)
+  vis[:, 3] = 0.0
+  for fn, extra in ((estimation.estimation_metrics, ()),
+                    (completion.completion_metrics, (vis,))):
+    with pytest.raises(ValueError, match=r"hyps_mm: no hypotheses \(H\)"):
+      fn(hyps[:0], gt, *extra)
+    with pytest.raises(ValueError, match=r"hyps_mm: no poses \(N\)"):
+      fn(hyps[:, :0], gt[:0], *[e[:0] for e in extra])
+  with pytest.raises(ValueError, match="activity: expected integer ids >= 0"):
+    estimation.estimation_metrics(hyps, gt, np.array([0, 1, -1, 0]))
+  with pytest.raises(ValueError, match="activity: expected shape"):
+    estimation.estimation_metrics(hyps, gt, np.array([0, 1]))
+  with pytest.raises(ValueError, match=r"reference_mm: no poses \(M\)"):
+    generative.nearest_neighbor_distance(gt, gt[:0])
+  with pytest.raises(ValueError, match=r"query_mm: no poses \(N\)"):
+    generative.nearest_neighbor_distance(gt[:0], gt)
+  with pytest.raises(ValueError, match="y: need at least 2 samples"):
+    generative.frechet_distance(np.ones((3, 2)), np.ones((0, 2)))
+  with pytest.raises(ValueError, match=r"x: no dimensions \(D\)"):
+    generative.frechet_distance(np.ones((3, 0)), np.ones((3, 0)))
+  with pytest.raises(ValueError, match="poses_mm: need at least 2 poses"):
+    generative.generation_figures(gt[:1], gt)

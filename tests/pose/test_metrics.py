@@ -144,3 +144,34 @@ def test_mean_by_group():
     metrics.mean_by_group(values, groups.astype(float), 3)
   with pytest.raises(ValueError, match="N="):
     metrics.mean_by_group(values, groups[:3], 3)
+
+
+@pytest.mark.parametrize("fn", [metrics.best_of_h, metrics.mean_of_h])
+def test_no_hypotheses_or_empty_batch_named(fn):
+  gt = _pose(12, (4,))
+  with pytest.raises(ValueError, match=r"hyps: no hypotheses \(H\) .*\(0, 4, 17, 3\)"):
+    fn(np.zeros((0,) + gt.shape), gt)
+  with pytest.raises(ValueError, match=r"hyps: no poses \(axis 1\)"):
+    fn(np.zeros((2, 0, 17, 3)), np.zeros((0, 17, 3)))
+  with pytest.raises(ValueError, match=r"hyps: no joints \(J\)"):
+    fn(np.zeros((2, 4, 0, 3)), np.zeros((4, 0, 3)))
+
+
+def test_apd_empty_batch_named():
+  with pytest.raises(ValueError, match=r"hyps: no poses \(axis 1\)"):
+    metrics.apd(np.zeros((3, 0, 17, 3)))
+
+
+def test_mean_by_group_rejects_unknown_ids_and_no_values():
+  values = np.array([1.0, 3.0, 10.0])
+  for bad in ([0, 3, 1], [0, -1, 1]):  # silently dropped by segment_sum before
+    with pytest.raises(ValueError, match=r"groups: 1 of 3 ids lie outside \[0, "
+                                         r"num_groups=3\).*num_groups"):
+      metrics.mean_by_group(values, np.array(bad), 3)
+  with pytest.raises(ValueError, match=r"values: no values \(N\)"):
+    metrics.mean_by_group(np.zeros(0), np.zeros(0, np.int32), 3)
+  with pytest.raises(ValueError, match="num_groups: expected a positive int"):
+    metrics.mean_by_group(values, np.zeros(3, np.int32), 0)
+  # Under jit the ids are unknown at trace time: the shapes are still checked.
+  out = jax.jit(metrics.mean_by_group, static_argnums=2)(values, jnp.array([0, 1, 1]), 2)
+  np.testing.assert_allclose(out, [1.0, 6.5])
