@@ -36,10 +36,10 @@ ENTRIES = (
      "2 CPU cores"),
     ("GFPose quickstart", "experiments/results/quickstart_gfpose_h100.json",
      "same command, JAX 0.11.2 with CUDA", "1 H100"),
-    ("GFPose quickstart, GFPose's image protocol (true root depth given)",
+    ("GFPose quickstart, GFPose's image space (true root depth given)",
      "experiments/results/quickstart_gfpose_image_cpu.json",
      _QS.replace("runs/quickstart", "runs/quickstart_image")
-     + " --config.representation.protocol=image", "2 CPU cores"),
+     + " --config.representation.space=image", "2 CPU cores"),
     ("Martinez et al. baseline", "experiments/results/quickstart_baseline_cpu.json",
      "python -m experiments.main --config=experiments/configs/baseline_quickstart.py "
      "--workdir=runs/baseline_quickstart", "2 CPU cores"),

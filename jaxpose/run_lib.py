@@ -18,6 +18,7 @@ method.
 """
 from __future__ import annotations
 
+import functools
 import logging as logging_std
 import os
 import pathlib
@@ -156,12 +157,12 @@ def evaluate(config, workdir: str, *, method: base.Method | None = None) -> dict
                             key=rng.purpose_key(config.seed, "eval"),
                             extra={"train_step": step})
   if ev.task == "estimate":
-    suffix = f"_{ev.output_suffix}" if ev.output_suffix else ""
-    write_summary(workdir, results, name=f"metrics{suffix}.json")
+    stem = functools.partial(runner.output_stem, suffix=ev.output_suffix)
+    write_summary(workdir, results, name=stem("metrics") + ".json")
     fans = [p for p in results.get("plots", []) if p.endswith("_pose0.png")]
     if fans:
       shutil.copyfile(os.path.join(out_dir, fans[0]),
-                      os.path.join(workdir, f"hypotheses{suffix}.png"))
+                      os.path.join(workdir, stem("hypotheses") + ".png"))
   return results
 
 

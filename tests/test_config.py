@@ -74,13 +74,13 @@ def test_fingerprint_covers_model_and_sde_only():
   assert config_lib.fingerprint(a) != config_lib.fingerprint(b)
 
 
-def test_fingerprint_of_an_older_config_without_protocol_still_matches():
+def test_fingerprint_of_an_older_config_without_space_still_matches():
   from experiments.configs import quickstart
   new = quickstart.get_config()
   old = quickstart.get_config()
   with old.unlocked():
-    del old.representation["protocol"]  # configs written before the key
+    del old.representation["space"]  # configs written before the key
   assert config_lib.fingerprint(old) == config_lib.fingerprint(new)
-  new.representation.protocol = "image"
+  new.representation.space = "image"
   assert config_lib.fingerprint(old) != config_lib.fingerprint(new)
-  assert config_lib.fingerprint(new)["representation"]["protocol"] == "image"
+  assert config_lib.fingerprint(new)["representation"]["space"] == "image"

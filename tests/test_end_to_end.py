@@ -56,8 +56,9 @@ def test_train_resume_evaluate(tmp_path):
 
   # A suffixed evaluation (e.g. noisy 2D) gets its own files and leaves the
   # main summary alone.
+  # Evaluation settings are checked when a method is built: build anew.
   config.eval.update(output_suffix="other", num_poses=8)
-  other = run_lib.evaluate(config, workdir, method=method)
+  other = run_lib.evaluate(config, workdir)
   assert other["num_poses"] == 8
   assert json.loads((tmp_path / "metrics.json").read_text()) == on_disk
   assert json.loads((tmp_path / "metrics_other.json").read_text())["num_poses"] == 8

@@ -27,7 +27,7 @@ from jaxpose.core import samplers as samplers_lib
 from jaxpose.core import sampling
 from jaxpose.evaluation import estimation
 from jaxpose.evaluation import runner
-from jaxpose.methods.gfpose import tasks
+from jaxpose.methods.gfpose import problems
 
 CURVE_SAMPLERS = ("euler_maruyama", "pc", "ode", "deterministic", "ddim",
                   "ode_adaptive")
@@ -54,7 +54,7 @@ def nfe_per_step(method: str, **options) -> int:
   return NFE_PER_STEP[method]
 
 
-def count_nfe(method: str, sde, score_fn, params, key, task, *,
+def count_nfe(method: str, sde, score_fn, params, key, problem, *,
               num_steps: int, num_hypotheses: int, eps: float = 1e-3,
               **options) -> int:
   """Batched network evaluations one `sampler.hypotheses` call makes.
@@ -68,7 +68,7 @@ def count_nfe(method: str, sde, score_fn, params, key, task, *,
   Args:
     method: a method name or spec ('pc', 'ode_adaptive:rtol=0.01').
     sde, score_fn: the model's process and score function.
-    params, key, task: one sampling call's inputs.
+    params, key, problem: one sampling call's inputs.
     num_steps, num_hypotheses, eps: as for the sampler.
     **options: more method options (keyword form of the spec's).
   """
@@ -83,7 +83,7 @@ def count_nfe(method: str, sde, score_fn, params, key, task, *,
 
   sampler = sampling.make_sampler(method, sde, counting_score,
                                   num_steps=num_steps, eps=eps, **options)
-  jax.block_until_ready(sampler.hypotheses(params, key, task, num_hypotheses))
+  jax.block_until_ready(sampler.hypotheses(params, key, problem, num_hypotheses))
   jax.effects_barrier()
   return counter[0]
 
@@ -183,11 +183,11 @@ def curve_point(method, params, rows: Mapping[str, np.ndarray], *, spec: str,
     label = f"{sampling.format_spec(name, options)} {steps}"
   sampler = programs.CompileTimedSampler(method.make_sampler(spec, steps))
 
-  def make_task(chunk):
-    return tasks.estimation_task(chunk["pose2d"])
+  def make_problem(chunk):
+    return problems.estimation_problem(chunk["pose2d"])
 
   start = time.perf_counter()
-  hyps = method.sample_rows(sampler, params, key, make_task,
+  hyps = method.sample_rows(sampler, params, key, make_problem,
                             {"pose2d": rows["pose2d"]}, num_hypotheses=h,
                             chunk_size=chunk_size, desc=label)  # [H, N, J, 3]
   wall_s = time.perf_counter() - start - sampler.compile_s
@@ -197,7 +197,7 @@ def curve_point(method, params, rows: Mapping[str, np.ndarray], *, spec: str,
   elif count_adaptive_nfe:
     first = {"pose2d": jnp.asarray(rows["pose2d"][:chunk_size])}
     nfe = count_nfe(spec, method.sde, method.score_fn, params,
-                    jax.random.fold_in(key, 0), make_task(first),
+                    jax.random.fold_in(key, 0), make_problem(first),
                     num_steps=steps, num_hypotheses=h,
                     eps=float(method.eval_options.eps))
   hyps_mm = method.to_mm(hyps, rows)
@@ -265,10 +265,10 @@ def run_sampler_curves(method, params, *, key: jax.Array,
   rows = runner.first_rows(method.splits["test"], num_poses)
   n = len(rows["pose2d"])
   chunk_size = min(int(chunk_size), n)
-  # Building a task runs eager ops that compile on first use; do it once
+  # Building a problem runs eager ops that compile on first use; do it once
   # here, or the first setting's wall-clock (the reference's, by default)
   # would pay for that.
-  jax.block_until_ready(tasks.estimation_task(
+  jax.block_until_ready(problems.estimation_problem(
       jnp.asarray(rows["pose2d"][:chunk_size])).cond)
   jax.block_until_ready(jax.random.fold_in(key, 0))
   points = []

@@ -1,7 +1,7 @@
 """The sampler programs the benchmarks compile ahead of time and run.
 
-  hyp = make_hypotheses_fn(sampler, H)          # jitted (params, key, task)
-  compiled, compile_s = timing.compile_timed(hyp, params, key, task,
+  hyp = make_hypotheses_fn(sampler, H)          # jitted (params, key, problem)
+  compiled, compile_s = timing.compile_timed(hyp, params, key, problem,
                                              compiler_options=options)
   flat = make_flat_hypotheses_fn(sampler, H)    # one [H * B] batch, no vmap
   timed = CompileTimedSampler(sampler)          # for GFPose.sample_rows
@@ -22,26 +22,26 @@ from jaxpose.core import sampling
 
 
 def make_hypotheses_fn(sampler, num_hypotheses: int) -> Callable:
-  """`f(params, key, task) -> [H, B, ...]`: `sampler.hypotheses`, jitted.
+  """`f(params, key, problem) -> [H, B, ...]`: `sampler.hypotheses`, jitted.
 
   One jit around the library call, so callers can compile it ahead and time
   compilation separately, with or without the samplers' XLA options:
-  `timing.compile_timed(f, params, key, task, compiler_options=...)`.
+  `timing.compile_timed(f, params, key, problem, compiler_options=...)`.
   """
   h = checks.check_positive_int("num_hypotheses", num_hypotheses)
-  return jax.jit(lambda params, key, task: sampler.hypotheses(params, key,
-                                                               task, h))
+  return jax.jit(lambda params, key, problem: sampler.hypotheses(params, key,
+                                                               problem, h))
 
 
-def _tile_task(task: sampling.Task, h: int) -> sampling.Task:
-  """The task's rows repeated h times: row h * B + b is pose b."""
-  b = jnp.shape(task.x_init)[0]
+def _tile_problem(problem: sampling.Problem, h: int) -> sampling.Problem:
+  """The problem's rows repeated h times: row h * B + b is pose b."""
+  b = jnp.shape(problem.x_init)[0]
 
   def tile(a):
     if jnp.ndim(a) == 0 or jnp.shape(a)[0] != b:
       return a  # scalars (t_start) and broadcast prior scales stay as they are
     return jnp.concatenate([a] * h, axis=0)
-  return jax.tree.map(tile, task)
+  return jax.tree.map(tile, problem)
 
 
 def make_flat_hypotheses_fn(sampler, num_hypotheses: int) -> Callable:
@@ -54,9 +54,9 @@ def make_flat_hypotheses_fn(sampler, num_hypotheses: int) -> Callable:
   h = checks.check_positive_int("num_hypotheses", num_hypotheses)
 
   @jax.jit
-  def flat(params, key, task):
-    b = jnp.shape(task.x_init)[0]
-    x = sampler(params, key, _tile_task(task, h))  # [H * B, ...]
+  def flat(params, key, problem):
+    b = jnp.shape(problem.x_init)[0]
+    x = sampler(params, key, _tile_problem(problem, h))  # [H * B, ...]
     return x.reshape(h, b, *x.shape[1:])
   return flat
 
@@ -86,17 +86,17 @@ class CompileTimedSampler:
     self.compile_s = 0.0
     self._compiled = {}
 
-  def hypotheses(self, params, key, task, num_hypotheses: int, *,
+  def hypotheses(self, params, key, problem, num_hypotheses: int, *,
                  compiler_options=None):
-    """`sampler.hypotheses(params, key, task, H)` through the compiled program."""
+    """`sampler.hypotheses(params, key, problem, H)` through the compiled program."""
     k = (int(num_hypotheses), tuple(sorted((compiler_options or {}).items())),
-         _shapes_key((params, key, task)))
+         _shapes_key((params, key, problem)))
     if k not in self._compiled:
       self._compiled[k], seconds = timing.compile_timed(
-          make_hypotheses_fn(self.sampler, num_hypotheses), params, key, task,
+          make_hypotheses_fn(self.sampler, num_hypotheses), params, key, problem,
           compiler_options=compiler_options)
       self.compile_s += seconds
-    return self._compiled[k](params, key, task)
+    return self._compiled[k](params, key, problem)
 
 
 __all__ = ["make_hypotheses_fn", "make_flat_hypotheses_fn",

@@ -163,18 +163,18 @@ def primitive_shapes(fn: Callable, *args, name: str = "sin") -> list[tuple]:
           if eqn.primitive.name == name for v in eqn.outvars]
 
 
-def time_embedding_is_shared(hyp_fn: Callable, params, key, task) -> dict:
+def time_embedding_is_shared(hyp_fn: Callable, params, key, problem) -> dict:
   """Whether a step embeds its time once, not once per hypothesis or pose.
 
-  Traces `hyp_fn(params, key, task)` and reads the shapes of its `sin`
+  Traces `hyp_fn(params, key, problem)` and reads the shapes of its `sin`
   primitives (the sinusoidal time embedding): a leading size of 1 means one
   embedding per network call; H or H * B would mean the time path (and its
   Lt projections, which take the embedding as input) runs per hypothesis.
   Also reports whether a host callback (Python inside the loop) is traced
   and whether the steps are one `scan` or `while` loop.
   """
-  shapes = primitive_shapes(hyp_fn, params, key, task, name="sin")
-  prims = {eqn.primitive.name for eqn in _visit_eqns(hyp_fn, params, key, task)}
+  shapes = primitive_shapes(hyp_fn, params, key, problem, name="sin")
+  prims = {eqn.primitive.name for eqn in _visit_eqns(hyp_fn, params, key, problem)}
   callbacks = sorted(p for p in prims if "callback" in p)
   rows = sorted({int(np.prod(s[:-1])) for s in shapes})
   return dict(sin_shapes=[list(s) for s in shapes], embedding_rows=rows,

@@ -28,7 +28,7 @@ from jaxpose import models
 from jaxpose import rng
 from jaxpose import run_lib
 from jaxpose.core import xla_options
-from jaxpose.methods.gfpose import tasks
+from jaxpose.methods.gfpose import problems
 from jaxpose.training import train as train_lib
 
 BENCH_CONFIGS = ((1, 1), (1, 200), (16, 200))
@@ -68,21 +68,21 @@ def bench_sampling_config(method, params, *, num_poses: int,
   key = jax.random.key(seed)
   pose2d = jax.random.normal(jax.random.fold_in(key, 1),
                              (b, method.representation.num_joints, 2))
-  task = tasks.estimation_task(pose2d)
+  problem = problems.estimation_problem(pose2d)
   sampler = method.make_sampler(spec, s)
   options = xla_options.sampling_options(rows=b * h)
   hyp = programs.make_hypotheses_fn(sampler, h)
-  compiled, compile_s = timing.compile_timed(hyp, params, key, task,
+  compiled, compile_s = timing.compile_timed(hyp, params, key, problem,
                                              compiler_options=options)
   shapes = roofline.dense_shapes(params, b * h, shared_rows=1)
   mm = roofline.matmul_roofline(shapes, time_it=False, compiler_options=options)
   torch_refs = dict(torch_refs or {})
-  calls = {"run": (compiled, (params, key, task)),
+  calls = {"run": (compiled, (params, key, problem)),
            "matmul": (mm["fn"], mm["args"])}
   if options:
     # The same sampler under XLA's default options, to show what they buy.
-    default_hyp, _ = timing.compile_timed(hyp, params, key, task)
-    calls["run_xla_defaults"] = (default_hyp, (params, key, task))
+    default_hyp, _ = timing.compile_timed(hyp, params, key, problem)
+    calls["run_xla_defaults"] = (default_hyp, (params, key, problem))
   calls.update({name: (ref.em, (b * h, s)) for name, ref in torch_refs.items()})
   times = timing.time_interleaved(calls, rounds=max(repeats, 3),
                                   self_timed=torch_refs)
@@ -100,7 +100,7 @@ def bench_sampling_config(method, params, *, num_poses: int,
       # Per round, products and sampler were timed back to back.
       roofline_fraction=statistics.median(
           m / (r / s) for m, r in zip(times["matmul"], times["run"])),
-      time_embedding=roofline.time_embedding_is_shared(hyp, params, key, task),
+      time_embedding=roofline.time_embedding_is_shared(hyp, params, key, problem),
       compiler_options=options)
   if options:
     out.update(
@@ -115,8 +115,8 @@ def bench_sampling_config(method, params, *, num_poses: int,
   if flat and h > 1:
     flat_fn = programs.make_flat_hypotheses_fn(sampler, h)
     flat_compiled, flat_compile_s = timing.compile_timed(
-        flat_fn, params, key, task, compiler_options=options)
-    flat_timing = timing.time_fn(flat_compiled, params, key, task, warmup=1,
+        flat_fn, params, key, problem, compiler_options=options)
+    flat_timing = timing.time_fn(flat_compiled, params, key, problem, warmup=1,
                                  repeats=repeats)
     out.update(flat_compile_s=flat_compile_s,
                flat_step_s=flat_timing["median_s"] / s,

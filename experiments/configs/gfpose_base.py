@@ -39,11 +39,11 @@ def get_config():
       scale_2d=7.0,
       data_scale=1.0,
       # "root_relative" is the standard lifting target above; "image" is
-      # GFPose's official protocol (absolute normalised image x, y and
+      # GFPose's official pose space (absolute normalised image x, y and
       # root-relative depth, both times scale_2d * data_scale; millimetres
       # come back by back-projection with the known camera and root depth; see
-      # jaxpose/image_space.py).  Metrics are root-relative mm either way.
-      protocol="root_relative",
+      # jaxpose/pose/image_space.py).  Metrics are root-relative mm either way.
+      space="root_relative",
   ))
 
   c.model = ml_collections.ConfigDict(dict(

@@ -4,7 +4,7 @@
   priors       terminal distributions as values (Gaussian, mixture)
   losses       denoising score matching, score from an epsilon network
   samplers     update rules of the sampling methods, sampler specs
-  sampling     `Task`, `make_sampler` -> `Sampler`, hypotheses
+  sampling     `Problem`, `make_sampler` -> `Sampler`, hypotheses
   tweedie      one-step denoised estimate of x0
   xla_options  opt-in XLA compiler options for samplers
 """

@@ -6,8 +6,8 @@ Contract used by the rest of jaxpose:
                                           # for the whole batch), cond a
                                           # pytree or None (passed as is)
   sampler = make_sampler(spec, sde, score_fn, num_steps=..., eps=...)
-  x0 = sampler(params, key, task)          # [B, ...], jitted
-  xs = sampler.hypotheses(params, key, task, H)   # [H, B, ...]
+  x0 = sampler(params, key, problem)          # [B, ...], jitted
+  xs = sampler.hypotheses(params, key, problem, H)   # [H, B, ...]
 
 `make_sampler` is memoised: equal arguments give the same `Sampler`, so a
 sampler is traced and compiled once however often it is asked for.  The
@@ -42,18 +42,18 @@ applied to t).  Methods (update rules in `jaxpose.core.samplers`):
                   fraction of the interval.  Not one `lax.scan`, but
                   jit- and vmap-able.
 
-Priors: with `task.prior = GaussianPrior(mu, c)` the process ends in
+Priors: with `problem.prior = GaussianPrior(mu, c)` the process ends in
 N(mu, (prior_std c)^2) (`jaxpose.core.priors`).  Every method then runs its
 usual steps on y = (x - mu) / c with the score c * score_fn(params, mu + c y,
 t, cond); x_init and the observations are mapped the same way and the
-output is mapped back.  task.prior = None runs on x itself.
+output is mapped back.  problem.prior = None runs on x itself.
 
-Start (`task.start`, static): 'prior' draws x at t_start from the
+Start (`problem.start`, static): 'prior' draws x at t_start from the
 (per-example) prior; 'x_init' starts from x_init as given; 'diffuse' draws
 x_{t_start} ~ q(x_t | x0 = x_init) with the sampler's key, so every
 hypothesis starts from its own noisy copy of x_init.
 
-Imputation (RePaint-style; GFPose completion): when `task.observed` is set,
+Imputation (RePaint-style; GFPose completion): when `problem.observed` is set,
 after every step the observed entries are replaced by the forward-diffused
 observation at the new time, x <- x (1 - m) + (a obs + s z) m, with fresh z
 for every method (deterministic ones included, so the unobserved entries see
@@ -78,7 +78,7 @@ from jaxpose.core.samplers import (METHODS, ScoreFn, check_spec, format_spec,
 
 Array = jax.Array
 
-__all__ = ["Task", "Sampler", "make_sampler", "sample_hypotheses", "METHODS",
+__all__ = ["Problem", "Sampler", "make_sampler", "sample_hypotheses", "METHODS",
            "STARTS", "time_grid", "parse_spec", "format_spec", "check_spec"]
 
 STARTS = ("prior", "x_init", "diffuse")
@@ -87,12 +87,16 @@ STARTS = ("prior", "x_init", "diffuse")
 def _check_start(start):
   if not isinstance(start, str) or start not in STARTS:
     valid = ", ".join(map(repr, STARTS))
-    raise ValueError(f"task.start: expected one of {valid}, got {start!r}")
+    raise ValueError(f"problem.start: expected one of {valid}, got {start!r}")
 
 
 @struct.dataclass
-class Task:
-  """What a sampling run is asked to do; a pytree.
+class Problem:
+  """What a sampling run is asked to solve; a pytree.
+
+  A method's test-time task (estimation, completion, denoising, generation)
+  becomes one value of this class: what is observed, what is masked, where
+  sampling starts; "task" itself names only the evaluation tasks.
 
   Attributes:
     x_init: `[B, ...]` start state (model space); with start='prior' only
@@ -120,30 +124,30 @@ class Task:
     _check_start(self.start)
 
 
-def _check_task(task: Task):
+def _check_problem(problem: Problem):
   """Shape checks; they run at trace time, so they also guard jitted calls."""
-  if not isinstance(task, Task):
-    raise TypeError(f"task: expected a jaxpose.core.sampling.Task, got {type(task)}")
-  _check_start(task.start)
-  shape = tuple(jnp.shape(task.x_init))
+  if not isinstance(problem, Problem):
+    raise TypeError(f"problem: expected a jaxpose.core.sampling.Problem, got {type(problem)}")
+  _check_start(problem.start)
+  shape = tuple(jnp.shape(problem.x_init))
   if len(shape) < 1:
-    raise ValueError(f"task.x_init: expected shape (B, ...), got {shape}")
-  checks.check_array("task.x_init", task.x_init, shape,
-                     finite=task.start != "prior")
-  if (task.observed is None) != (task.observed_mask is None):
-    raise ValueError("task.observed and task.observed_mask must be given "
+    raise ValueError(f"problem.x_init: expected shape (B, ...), got {shape}")
+  checks.check_array("problem.x_init", problem.x_init, shape,
+                     finite=problem.start != "prior")
+  if (problem.observed is None) != (problem.observed_mask is None):
+    raise ValueError("problem.observed and problem.observed_mask must be given "
                      "together (both None or both arrays of x_init's shape "
                      f"{shape})")
-  if task.observed is not None:
-    checks.check_array("task.observed", task.observed, shape)
-    checks.check_array("task.observed_mask", task.observed_mask, shape)
-  checks.check_array("task.t_start", task.t_start, ())
-  if task.prior is not None:
-    priors_lib.check_gaussian(task.prior, shape, "task.prior")
+  if problem.observed is not None:
+    checks.check_array("problem.observed", problem.observed, shape)
+    checks.check_array("problem.observed_mask", problem.observed_mask, shape)
+  checks.check_array("problem.t_start", problem.t_start, ())
+  if problem.prior is not None:
+    priors_lib.check_gaussian(problem.prior, shape, "problem.prior")
 
 
 class _Frame:
-  """The standardised coordinates y = (x - mu) / c of a task's prior."""
+  """The standardised coordinates y = (x - mu) / c of a problem's prior."""
 
   def __init__(self, prior):
     self.prior = prior
@@ -165,12 +169,12 @@ class _Frame:
     return score_y
 
 
-def _imputer(sde, task: Task, frame: _Frame, noise: bool):
-  """impute(y, t, key) for the task (identity without observations)."""
-  if task.observed is None:
+def _imputer(sde, problem: Problem, frame: _Frame, noise: bool):
+  """impute(y, t, key) for the problem (identity without observations)."""
+  if problem.observed is None:
     return lambda y, t, key: y
-  m = task.observed_mask.astype(task.observed.dtype)
-  observed = frame.to_y(task.observed)
+  m = problem.observed_mask.astype(problem.observed.dtype)
+  observed = frame.to_y(problem.observed)
 
   def impute(y, t, key):
     known = sde.mean_coeff(t) * observed
@@ -181,23 +185,23 @@ def _imputer(sde, task: Task, frame: _Frame, noise: bool):
   return impute
 
 
-def _initial_state(sde, key, task: Task, frame: _Frame, t_start):
+def _initial_state(sde, key, problem: Problem, frame: _Frame, t_start):
   """The state at t_start in standardised coordinates, `[B, ...]`."""
-  dtype = jnp.result_type(task.x_init, float)
-  if task.start == "prior":
-    return sde.prior_sample(key, jnp.shape(task.x_init)).astype(dtype)
-  y0 = frame.to_y(jnp.asarray(task.x_init, dtype))
-  if task.start == "x_init":
+  dtype = jnp.result_type(problem.x_init, float)
+  if problem.start == "prior":
+    return sde.prior_sample(key, jnp.shape(problem.x_init)).astype(dtype)
+  y0 = frame.to_y(jnp.asarray(problem.x_init, dtype))
+  if problem.start == "x_init":
     return y0
   return sde.perturb(key, y0, t_start)[0].astype(dtype)  # 'diffuse'
 
 
-def _finish(y, task: Task, frame: _Frame):
+def _finish(y, problem: Problem, frame: _Frame):
   x = frame.to_x(y)
-  if task.observed is None:
+  if problem.observed is None:
     return x
-  m = task.observed_mask.astype(x.dtype)
-  return x * (1 - m) + task.observed.astype(x.dtype) * m
+  m = problem.observed_mask.astype(x.dtype)
+  return x * (1 - m) + problem.observed.astype(x.dtype) * m
 
 
 def time_grid(t_start, eps: float, num_steps: int, rho: float = 1.0):
@@ -219,40 +223,40 @@ def time_grid(t_start, eps: float, num_steps: int, rho: float = 1.0):
 # ---------------------------------------------------------------- sampler
 def _program(method, step_ctor, options, sde, score_fn, *, num_steps, eps,
              grid_rho, impute_noise):
-  """The pure function `sample_fn(params, key, task) -> x0 [B, ...]`."""
+  """The pure function `sample_fn(params, key, problem) -> x0 [B, ...]`."""
   adaptive = method in samplers.ADAPTIVE_METHODS
 
-  def sample_fn(params, key, task: Task):
-    _check_task(task)
-    frame = _Frame(task.prior)
-    # Built per trace: the score depends on the task's prior.
+  def sample_fn(params, key, problem: Problem):
+    _check_problem(problem)
+    frame = _Frame(problem.prior)
+    # Built per trace: the score depends on the problem's prior.
     rule = step_ctor(sde, frame.score(score_fn), **options)
-    impute = _imputer(sde, task, frame, impute_noise)
-    t_start = jnp.asarray(task.t_start, float)
+    impute = _imputer(sde, problem, frame, impute_noise)
+    t_start = jnp.asarray(problem.t_start, float)
     if adaptive:
       # An adaptive solver has no fixed steps to impute after: imputation,
       # if asked, is applied to the initial state and the output only.
       key_init, key_imp = jax.random.split(key)
-      y = impute(_initial_state(sde, key_init, task, frame, t_start), t_start,
+      y = impute(_initial_state(sde, key_init, problem, frame, t_start), t_start,
                  key_imp)
-      return _finish(rule(params, task.cond, y, t_start, eps, num_steps),
-                     task, frame)
+      return _finish(rule(params, problem.cond, y, t_start, eps, num_steps),
+                     problem, frame)
     key_init, key_imp, key_steps = jax.random.split(key, 3)
     ts = time_grid(t_start, eps, num_steps, grid_rho)  # [K + 1]
-    y = impute(_initial_state(sde, key_init, task, frame, ts[0]), ts[0],
+    y = impute(_initial_state(sde, key_init, problem, frame, ts[0]), ts[0],
                key_imp)
     is_last = jnp.arange(num_steps) == num_steps - 1  # [K]
 
     def body(y, inputs):
       t, t_next, k, last = inputs
       k_step, k_imp = jax.random.split(k)
-      y = rule(params, task.cond, y, t, t_next, k_step, last)
+      y = rule(params, problem.cond, y, t, t_next, k_step, last)
       return impute(y, t_next, k_imp), None
 
     y, _ = jax.lax.scan(
         body, y, (ts[:-1], ts[1:], jax.random.split(key_steps, num_steps),
                   is_last))
-    return _finish(y, task, frame)
+    return _finish(y, problem, frame)
 
   return sample_fn
 
@@ -267,9 +271,9 @@ def _options_key(options) -> tuple[tuple[str, str], ...]:
 
 
 class Sampler:
-  """A sampler, jitted: `sampler(params, key, task) -> x0 [B, ...]`.
+  """A sampler, jitted: `sampler(params, key, problem) -> x0 [B, ...]`.
 
-  Calls check the task first (shapes; NaN/inf when the inputs are
+  Calls check the problem first (shapes; NaN/inf when the inputs are
   concrete), then run `jitted`, which compiles once per input shape.  The
   sampler is pure, so it can be vmapped over keys and called inside other
   jitted functions.  `compiler_options` (XLA options, a dict of strings)
@@ -290,25 +294,25 @@ class Sampler:
     self.eps = eps
     self._check = check
     self.jitted = jax.jit(sample_fn)
-    self._programs = {}  # options key -> jitted (params, key, task)
+    self._programs = {}  # options key -> jitted (params, key, problem)
     self._hypotheses_programs = {}  # options key -> jitted (..., H)
 
   def __repr__(self):
     return (f"Sampler({self.spec!r}, num_steps={self.num_steps}, "
             f"eps={self.eps})")
 
-  def __call__(self, params, key, task: Task, *, compiler_options=None):
-    self._check(task)
-    if _under_trace(params, key, task):
-      return self.jitted(params, key, task)
-    return self.program(compiler_options)(params, key, task)
+  def __call__(self, params, key, problem: Problem, *, compiler_options=None):
+    self._check(problem)
+    if _under_trace(params, key, problem):
+      return self.jitted(params, key, problem)
+    return self.program(compiler_options)(params, key, problem)
 
-  def _call_jitted(self, params, key, task):
+  def _call_jitted(self, params, key, problem):
     # The nested jit shares `jitted`'s trace, so options cost no retrace.
-    return self.jitted(params, key, task)
+    return self.jitted(params, key, problem)
 
   def program(self, compiler_options=None):
-    """The top-level program `(params, key, task) -> x0` for the options."""
+    """The top-level program `(params, key, problem) -> x0` for the options."""
     k = _options_key(compiler_options)
     if not k:
       return self.jitted
@@ -316,37 +320,37 @@ class Sampler:
       self._programs[k] = jax.jit(self._call_jitted, compiler_options=dict(k))
     return self._programs[k]
 
-  def _vmapped(self, params, key, task, num_hypotheses):
+  def _vmapped(self, params, key, problem, num_hypotheses):
     keys = jax.random.split(key, num_hypotheses)  # [H]
-    return jax.vmap(self.jitted, in_axes=(None, 0, None))(params, keys, task)
+    return jax.vmap(self.jitted, in_axes=(None, 0, None))(params, keys, problem)
 
   def hypotheses_program(self, compiler_options=None):
-    """The program `(params, key, task, H) -> [H, B, ...]`, H static."""
+    """The program `(params, key, problem, H) -> [H, B, ...]`, H static."""
     k = _options_key(compiler_options)
     if k not in self._hypotheses_programs:
       self._hypotheses_programs[k] = jax.jit(
           self._vmapped, static_argnums=3, compiler_options=dict(k) or None)
     return self._hypotheses_programs[k]
 
-  def hypotheses(self, params, key, task: Task, num_hypotheses: int, *,
+  def hypotheses(self, params, key, problem: Problem, num_hypotheses: int, *,
                  compiler_options=None) -> Array:
-    """Draws H independent samples per task: `[H, B, ...]`.
+    """Draws H independent samples per problem: `[H, B, ...]`.
 
     Hypothesis h uses `jax.random.split(key, H)[h]`, so the result equals a
     loop calling the sampler with those keys.  Compiled once per (shapes,
     H, compiler_options).
     """
     num_hypotheses = checks.check_positive_int("num_hypotheses", num_hypotheses)
-    self._check(task)
-    if _under_trace(params, key, task):
+    self._check(problem)
+    if _under_trace(params, key, problem):
       compiler_options = None
-    return self.hypotheses_program(compiler_options)(params, key, task,
+    return self.hypotheses_program(compiler_options)(params, key, problem,
                                                      num_hypotheses)
 
 
-def sample_hypotheses(sample_fn, params, key, task: Task, num_hypotheses: int,
+def sample_hypotheses(sample_fn, params, key, problem: Problem, num_hypotheses: int,
                       *, compiler_options=None) -> Array:
-  """`sample_fn.hypotheses(params, key, task, H)`: `[H, B, ...]`.
+  """`sample_fn.hypotheses(params, key, problem, H)`: `[H, B, ...]`.
 
   sample_fn: a `Sampler` (from `make_sampler`) or anything with its
   `hypotheses` method (e.g. `xla_options.fast_sampling(sampler)`).
@@ -354,7 +358,7 @@ def sample_hypotheses(sample_fn, params, key, task: Task, num_hypotheses: int,
   if not hasattr(sample_fn, "hypotheses"):
     raise TypeError("sample_fn: expected a Sampler from jaxpose.core."
                     f"sampling.make_sampler, got {type(sample_fn)}")
-  return sample_fn.hypotheses(params, key, task, num_hypotheses,
+  return sample_fn.hypotheses(params, key, problem, num_hypotheses,
                               compiler_options=compiler_options)
 
 
@@ -388,7 +392,7 @@ def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
     sde: a `jaxpose.core.sde.ForwardProcess`.
     score_fn: `score_fn(params, x, t, cond) -> score` with x `[B, ...]` and t
       a scalar.
-    num_steps: number of steps from task.t_start down to eps (the number of
+    num_steps: number of steps from problem.t_start down to eps (the number of
       score evaluations for EM, 'deterministic', DDIM and Euler ODE; twice
       that for Heun; (1 + num_corrector_steps) times for PC).
     eps: end time of the grid (score_sde's sampling eps).
@@ -398,8 +402,8 @@ def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
     **method_options: the method's options (see the module docstring).
 
   Returns:
-    A `Sampler`: `sampler(params, key, task) -> x0 [B, ...]` and
-    `sampler.hypotheses(params, key, task, H) -> [H, B, ...]`.  Two calls
+    A `Sampler`: `sampler(params, key, problem) -> x0 [B, ...]` and
+    `sampler.hypotheses(params, key, problem, H) -> [H, B, ...]`.  Two calls
     with equal arguments (the same score_fn object, an equal hashable sde)
     return the same Sampler, so its compilations are shared.
 
@@ -443,7 +447,7 @@ def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
   spec = format_spec(method, {**options, **({"grid_rho": grid_rho}
                                             if grid_rho != 1.0 else {})})
   sampler = Sampler(fn, spec=spec, num_steps=num_steps, eps=eps,
-                    check=_check_task)
+                    check=_check_problem)
   if key is not None:
     _MEMO[key] = sampler
     while len(_MEMO) > _MEMO_SIZE:

@@ -14,7 +14,7 @@ experiments/results/bench_sampling_cpu.json.
 The generic samplers in `jaxpose.core.sampling` pick no options.  A caller
 opts in either explicitly,
 
-  sampler.hypotheses(params, key, task, H,
+  sampler.hypotheses(params, key, problem, H,
                      compiler_options=sampling_options(rows=B * H))
 
 or by wrapping the sampler, `fast_sampling(sampler)`, which picks them by
@@ -103,19 +103,19 @@ class FastSampler:
       raise AttributeError(name)
     return getattr(self.sampler, name)
 
-  def __call__(self, params, key, task):
+  def __call__(self, params, key, problem):
     options = None
-    if not _under_trace(params, key, task):
-      options = sampling_options(rows=task.x_init.shape[0])
-    return self.sampler(params, key, task, compiler_options=options)
+    if not _under_trace(params, key, problem):
+      options = sampling_options(rows=problem.x_init.shape[0])
+    return self.sampler(params, key, problem, compiler_options=options)
 
-  def hypotheses(self, params, key, task, num_hypotheses: int, *,
+  def hypotheses(self, params, key, problem, num_hypotheses: int, *,
                  compiler_options=None):
     """The sampler's `hypotheses`; options by B * H rows unless given."""
-    if compiler_options is None and not _under_trace(params, key, task):
+    if compiler_options is None and not _under_trace(params, key, problem):
       compiler_options = sampling_options(
-          rows=task.x_init.shape[0] * int(num_hypotheses))
-    return self.sampler.hypotheses(params, key, task, num_hypotheses,
+          rows=problem.x_init.shape[0] * int(num_hypotheses))
+    return self.sampler.hypotheses(params, key, problem, num_hypotheses,
                                    compiler_options=compiler_options)
 
 

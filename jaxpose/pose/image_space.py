@@ -1,4 +1,4 @@
-"""GFPose's own data protocol: poses in normalised image coordinates.
+"""GFPose's own pose space: poses in normalised image coordinates.
 
 The usual lifting target is the camera-frame pose in root-relative
 millimetres.  GFPose's official code instead describes a pose where the

@@ -3,7 +3,7 @@
 `Representation` is shared by every method that lifts 2D to 3D on the
 17-joint skeleton (GFPose, the Martinez baseline): it scales camera-frame,
 root-relative millimetres and screen-normalised 2D to model units, in one of
-two protocols (see WORKSPACE.md "Data protocols"), and back.
+two spaces (see WORKSPACE.md "Pose spaces"), and back.
 `model_splits` applies it to a dataset's splits.
 """
 from __future__ import annotations
@@ -18,14 +18,14 @@ from jaxpose.pose import image_space
 from jaxpose.pose.skeleton import H36M_17, Skeleton
 
 
-PROTOCOLS = ("root_relative", "image")
+SPACES = ("root_relative", "image")
 
 
 @dataclasses.dataclass(frozen=True)
 class Representation:
   """How poses in millimetres / screen units become network vectors.
 
-  `protocol` "root_relative" (the standard one): 3D is camera-frame,
+  `space` "root_relative" (the standard one): 3D is camera-frame,
   root-relative millimetres, divided by `scale_3d_mm` and multiplied by
   `data_scale`.  2D: screen-normalised coordinates (see
   `cameras.normalize_screen`), root-relative when `root_relative_2d`,
@@ -33,7 +33,7 @@ class Representation:
   the (x, y) of the pose live at comparable scales for the residual
   condition `x - c`.
 
-  `protocol` "image" (GFPose's official one, `jaxpose.image_space`): 3D is
+  `space` "image" (GFPose's official one, `jaxpose.image_space`): 3D is
   (absolute screen-normalised x, y; root-relative depth in the same units)
   and 2D is the absolute screen-normalised input; both are multiplied by
   one scale, `scale_2d * data_scale`, so a pose's (x, y) and its 2D
@@ -41,19 +41,19 @@ class Representation:
   Converting needs each row's camera (`camera_meta`: `root_cam_mm` [..., 3],
   `intrinsics` [..., 6]); back to millimetres without one, the nominal
   camera of `image_space` is assumed.  Outputs in mm are root-relative in
-  both protocols, so the metrics stay comparable.
+  both spaces, so the metrics stay comparable.
   """
   scale_3d_mm: float = 1000.0
   scale_2d: float = 1.0
   data_scale: float = 1.0
   root_relative_2d: bool = True
   skeleton: Skeleton = H36M_17
-  protocol: str = "root_relative"
+  space: str = "root_relative"
 
   def __post_init__(self):
-    if self.protocol not in PROTOCOLS:
-      raise ValueError(f"representation.protocol: unknown protocol "
-                       f"{self.protocol!r}; valid: {', '.join(PROTOCOLS)}")
+    if self.space not in SPACES:
+      raise ValueError(f"representation.space: unknown space "
+                       f"{self.space!r}; valid: {', '.join(SPACES)}")
 
   @classmethod
   def from_config(cls, rep_config) -> "Representation":
@@ -65,7 +65,7 @@ class Representation:
                data_scale=float(rep_config.data_scale),
                root_relative_2d=bool(rep_config.root_relative_2d),
                # Configs written before the key existed mean the standard one.
-               protocol=str(rep_config.get("protocol", "root_relative")))
+               space=str(rep_config.get("space", "root_relative")))
 
   @property
   def num_joints(self) -> int:
@@ -78,7 +78,7 @@ class Representation:
   @property
   def needs_camera(self) -> bool:
     """Whether converting poses needs each row's `camera_meta`."""
-    return self.protocol == "image"
+    return self.space == "image"
 
   @property
   def _image_scale(self) -> float:
@@ -87,15 +87,15 @@ class Representation:
   def pose3d_to_model(self, pose3d_mm, camera_meta=None):
     """[..., J, 3] mm -> [..., J, 3] model units (root made relative).
 
-    camera_meta: required by the "image" protocol: `root_cam_mm` [..., 3]
+    camera_meta: required by the "image" space: `root_cam_mm` [..., 3]
     and `intrinsics` [..., 6] of each pose (`image_space.META_KEYS`).
     """
     checks.check_array("pose3d_mm", pose3d_mm, ("...", self.num_joints, 3))
     pose = pose3d_mm - pose3d_mm[..., :1, :]
-    if self.protocol == "root_relative":
+    if self.space == "root_relative":
       return pose * (self.data_scale / self.scale_3d_mm)
     if camera_meta is None:
-      raise ValueError("camera_meta: the 'image' protocol needs each pose's "
+      raise ValueError("camera_meta: the 'image' space needs each pose's "
                        "root_cam_mm [..., 3] and intrinsics [..., 6]")
     meta = image_space.check_meta(camera_meta, pose3d_mm.shape[:-2])
     absolute = pose + meta["root_cam_mm"][..., None, :]
@@ -108,13 +108,13 @@ class Representation:
     evaluation, it is not re-centred: the predicted root's own error counts
     in MPJPE (targets put the root at 0, so it is small).
 
-    camera_meta: the "image" protocol back-projects with each pose's
+    camera_meta: the "image" space back-projects with each pose's
     `intrinsics` [..., 6] and root depth `root_cam_mm[..., 2]` and subtracts
     the true root `root_cam_mm`; when None (generated poses, which have no
     true root) it assumes `image_space.nominal_meta()` and centres each pose
     on its own root.
     """
-    if self.protocol == "root_relative":
+    if self.space == "root_relative":
       return pose3d * (self.scale_3d_mm / self.data_scale)
     checks.check_array("pose3d", pose3d, ("...", self.num_joints, 3))
     if camera_meta is None:
@@ -130,7 +130,7 @@ class Representation:
   def pose2d_to_model(self, pose2d_screen):
     """[..., J, 2] screen-normalised -> [..., J, 2] model units."""
     checks.check_array("pose2d_screen", pose2d_screen, ("...", self.num_joints, 2))
-    if self.protocol == "image":
+    if self.space == "image":
       return pose2d_screen * self._image_scale
     if self.root_relative_2d:
       pose2d_screen = pose2d_screen - pose2d_screen[..., :1, :]
@@ -139,7 +139,7 @@ class Representation:
   def to_dict(self) -> dict:
     return dict(scale_3d_mm=self.scale_3d_mm, scale_2d=self.scale_2d, data_scale=self.data_scale,
                 root_relative_2d=self.root_relative_2d, skeleton=self.skeleton.name,
-                protocol=self.protocol)
+                space=self.space)
 
 
 def model_splits(splits: Mapping[str, Mapping[str, np.ndarray]],
@@ -152,7 +152,7 @@ def model_splits(splits: Mapping[str, Mapping[str, np.ndarray]],
   and `pose2d_screen` [N, J, 2] (the screen-normalised input, for plots);
   the camera fields `root_cam_mm` [N, 3] and `intrinsics` [N, 6]
   (`image_space.META_KEYS`) stay when the dataset has them, which the
-  "image" protocol needs.
+  "image" space needs.
   """
   out = {}
   for name, split in splits.items():
@@ -161,7 +161,7 @@ def model_splits(splits: Mapping[str, Mapping[str, np.ndarray]],
     meta = image_space.camera_meta(split)
     if meta is None and representation.needs_camera:
       raise ValueError(
-          f"representation.protocol={representation.protocol!r} needs the "
+          f"representation.space={representation.space!r} needs the "
           f"camera fields {', '.join(image_space.META_KEYS)} per row, which "
           f"dataset {dataset_name!r} ({name} split) does not provide")
     rows = {k: np.asarray(v) for k, v in split.items()
@@ -192,4 +192,4 @@ def load_lifting_data(config) -> tuple[Representation, Any, dict]:
   return rep, dataset, model_splits(dataset.splits, rep, dataset_name=dataset.name)
 
 
-__all__ = ["PROTOCOLS", "Representation", "model_splits", "load_lifting_data"]
+__all__ = ["SPACES", "Representation", "model_splits", "load_lifting_data"]

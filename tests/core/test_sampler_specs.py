@@ -28,14 +28,14 @@ def test_equal_make_sampler_calls_share_one_sampler_and_one_trace():
                                  num_steps=5, eta=1.0)
   assert second is first
   assert first.spec == "ddim:eta=1.0" and "num_steps=5" in repr(first)
-  task = sampling.Task(x_init=jnp.zeros((4, D)))
+  problem = sampling.Problem(x_init=jnp.zeros((4, D)))
   params = jnp.float32(1.0)
   for i in range(3):
     sampler = sampling.make_sampler("ddim:eta=1", sde_lib.SubVPSDE(),
                                     score_fn, num_steps=5)
-    sampling.sample_hypotheses(sampler, params, jax.random.key(i), task, 3)
-    sampler(params + i, jax.random.key(i), task)
-  sampling.sample_hypotheses(first, params, jax.random.key(0), task, 2)
+    sampling.sample_hypotheses(sampler, params, jax.random.key(i), problem, 3)
+    sampler(params + i, jax.random.key(i), problem)
+  sampling.sample_hypotheses(first, params, jax.random.key(0), problem, 2)
   assert len(traces) == 1
   assert first.hypotheses_program()._cache_size() == 2  # H = 3 and H = 2
 
@@ -43,7 +43,7 @@ def test_equal_make_sampler_calls_share_one_sampler_and_one_trace():
   other = sampling.make_sampler("ddim:eta=0.5", sde_lib.SubVPSDE(), score_fn,
                                 num_steps=5)
   assert other is not first
-  sampling.sample_hypotheses(other, params, jax.random.key(0), task, 3)
+  sampling.sample_hypotheses(other, params, jax.random.key(0), problem, 3)
   assert len(traces) == 2
   for changed in (dict(num_steps=6), dict(eps=1e-2), dict(grid_rho=2.0),
                   dict(impute_noise=False)):
@@ -66,8 +66,8 @@ def test_unhashable_process_still_builds_samplers():
   b = sampling.make_sampler("ddim", sde, counting_score_fn(traces),
                             num_steps=4)
   assert a is not b
-  task = sampling.Task(x_init=jnp.zeros((2, D)))
-  out = a.hypotheses(jnp.float32(1.0), jax.random.key(0), task, 2)
+  problem = sampling.Problem(x_init=jnp.zeros((2, D)))
+  out = a.hypotheses(jnp.float32(1.0), jax.random.key(0), problem, 2)
   assert out.shape == (2, 2, D) and len(traces) == 1
 
 
@@ -130,16 +130,16 @@ def test_check_spec_rejects_wrong_types_and_values():
 
 
 def test_sample_hypotheses_needs_a_sampler():
-  task = sampling.Task(x_init=jnp.zeros((2, D)))
+  problem = sampling.Problem(x_init=jnp.zeros((2, D)))
   with pytest.raises(TypeError, match="make_sampler"):
     sampling.sample_hypotheses(lambda p, k, t: t.x_init, None,
-                               jax.random.key(0), task, 2)
+                               jax.random.key(0), problem, 2)
   sampler = sampling.make_sampler("ode", sde_lib.VPSDE(),
                                   counting_score_fn([]), num_steps=3)
   with pytest.raises(ValueError, match="num_hypotheses"):
-    sampler.hypotheses(jnp.float32(1.0), jax.random.key(0), task, 0)
+    sampler.hypotheses(jnp.float32(1.0), jax.random.key(0), problem, 0)
   out = sampling.sample_hypotheses(sampler, jnp.float32(1.0),
-                                   jax.random.key(0), task, 2)
-  loop = np.stack([sampler(jnp.float32(1.0), k, task)
+                                   jax.random.key(0), problem, 2)
+  loop = np.stack([sampler(jnp.float32(1.0), k, problem)
                    for k in jax.random.split(jax.random.key(0), 2)])
   np.testing.assert_allclose(out, loop, rtol=1e-5, atol=1e-5)

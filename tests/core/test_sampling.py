@@ -79,8 +79,8 @@ def test_sampler_reproduces_gaussian_moments(method, sde_name, options, c):
   sde = sde_lib.get_sde(sde_name)
   sample_fn = sampling.make_sampler(method, sde, gaussian_score_fn(sde),
                                     num_steps=NUM_STEPS, **options)
-  task = sampling.Task(x_init=jnp.zeros((NUM_SAMPLES, D)))
-  x = np.asarray(sample_fn(PARAMS, jax.random.key(0), task), np.float64)
+  problem = sampling.Problem(x_init=jnp.zeros((NUM_SAMPLES, D)))
+  x = np.asarray(sample_fn(PARAMS, jax.random.key(0), problem), np.float64)
   assert x.shape == (NUM_SAMPLES, D)
   tol_mean, tol_cov = _moment_tolerances(NUM_SAMPLES, c / NUM_STEPS)
   np.testing.assert_array_less(np.abs(x.mean(0) - MU), tol_mean)
@@ -136,7 +136,7 @@ def test_deterministic_sampler_is_mode_seeking():
   basis = jnp.concatenate([jnp.zeros((1, D)), jnp.eye(D)])
   out = np.asarray(sample_fn(
       PARAMS, jax.random.key(0),
-      sampling.Task(x_init=basis, t_start=1.0, start="x_init")),
+      sampling.Problem(x_init=basis, t_start=1.0, start="x_init")),
       np.float64)
   b, amat = out[0], (out[1:] - out[0]).T
   # Euler's first-order error: ~1/K relative, with a 3x margin.
@@ -145,7 +145,7 @@ def test_deterministic_sampler_is_mode_seeking():
   np.testing.assert_allclose(b, MU, atol=0.01)  # the mean is still right
   # And with random prior draws the sampler agrees with the same map.
   x = np.asarray(sample_fn(PARAMS, jax.random.key(1),
-                           sampling.Task(x_init=jnp.zeros((2000, D)))))
+                           sampling.Problem(x_init=jnp.zeros((2000, D)))))
   assert np.all(np.linalg.eigvalsh(np.cov(x.T)) < 1.7)
 
 
@@ -157,12 +157,12 @@ def test_imputation_moves_toward_conditional_mean():
   mask = jnp.zeros((n, D)).at[:, 0].set(1.0)
   cond_mean = MU[1:] + SIGMA[1:, 0] / SIGMA[0, 0] * (obs_value - MU[0])
   shift = cond_mean - MU[1:]  # 0.9 and -0.45
-  task = sampling.Task(x_init=jnp.zeros((n, D)), observed=observed,
+  problem = sampling.Problem(x_init=jnp.zeros((n, D)), observed=observed,
                        observed_mask=mask)
   for method in ("euler_maruyama", "pc", "ode", "deterministic", "ddim"):
     sample_fn = sampling.make_sampler(method, sde, gaussian_score_fn(sde),
                                       num_steps=100)
-    x = np.asarray(sample_fn(PARAMS, jax.random.key(2), task))
+    x = np.asarray(sample_fn(PARAMS, jax.random.key(2), problem))
     np.testing.assert_array_equal(x[:, 0], np.float32(obs_value))
     # Replacement imputation is approximate (measured fractions of the shift
     # at K=100: EM 0.63/0.85, PC 0.81/1.09, deterministic 0.63/0.88, ODE and
@@ -184,11 +184,11 @@ def test_hypotheses_vmap_equals_loop_and_compile_once():
 
   sample_fn = sampling.make_sampler("euler_maruyama", sde, counting_score_fn,
                                     num_steps=20)
-  task = sampling.Task(x_init=jnp.zeros((5, D)))
+  problem = sampling.Problem(x_init=jnp.zeros((5, D)))
   key = jax.random.key(3)
-  hyps = sampling.sample_hypotheses(sample_fn, PARAMS, key, task, 4)
+  hyps = sampling.sample_hypotheses(sample_fn, PARAMS, key, problem, 4)
   assert hyps.shape == (4, 5, D)
-  loop = np.stack([sample_fn(PARAMS, k, task)
+  loop = np.stack([sample_fn(PARAMS, k, problem)
                    for k in jax.random.split(key, 4)])
   np.testing.assert_allclose(hyps, loop, atol=1e-5)
   assert not np.allclose(hyps[0], hyps[1])  # hypotheses differ
@@ -199,14 +199,14 @@ def test_hypotheses_vmap_equals_loop_and_compile_once():
   hyp_cache = sample_fn.hypotheses_program()._cache_size()
   params2 = (PARAMS[0] + 1.0, PARAMS[1])
   for i in range(3):
-    sample_fn(params2, jax.random.key(10 + i), task)
-    sampling.sample_hypotheses(sample_fn, params2, jax.random.key(i), task, 4)
+    sample_fn(params2, jax.random.key(10 + i), problem)
+    sampling.sample_hypotheses(sample_fn, params2, jax.random.key(i), problem, 4)
   assert len(traces) == 1
   assert sample_fn.jitted._cache_size() == 1
   assert sample_fn.hypotheses_program()._cache_size() == hyp_cache
   # A new hypothesis count is a new program (static), compiled once.
-  sampling.sample_hypotheses(sample_fn, PARAMS, key, task, 2)
-  sampling.sample_hypotheses(sample_fn, PARAMS, key, task, 2)
+  sampling.sample_hypotheses(sample_fn, PARAMS, key, problem, 2)
+  sampling.sample_hypotheses(sample_fn, PARAMS, key, problem, 2)
   assert sample_fn.hypotheses_program()._cache_size() == hyp_cache + 1
 
 
@@ -218,10 +218,10 @@ def test_sample_fn_traces_once_with_chex():
     return gaussian_score_fn(sde)(params, x, t, cond)
 
   sample_fn = sampling.make_sampler("ddim", sde, score_fn, num_steps=10)
-  task = sampling.Task(x_init=jnp.zeros((7, D)), t_start=0.5)
+  problem = sampling.Problem(x_init=jnp.zeros((7, D)), t_start=0.5)
   for i in range(3):
     sample_fn(PARAMS, jax.random.key(i),
-              task.replace(t_start=jnp.float32(0.5 - 0.1 * i)))
+              problem.replace(t_start=jnp.float32(0.5 - 0.1 * i)))
 
 
 def test_start_from_clean_sample_at_small_time_stays_close():
@@ -233,7 +233,7 @@ def test_start_from_clean_sample_at_small_time_stays_close():
   sample_fn = sampling.make_sampler("euler_maruyama", sde,
                                     gaussian_score_fn(sde), num_steps=20)
   out = sample_fn(PARAMS, jax.random.key(5),
-                  sampling.Task(x_init=x_clean, t_start=t_start,
+                  sampling.Problem(x_init=x_clean, t_start=t_start,
                                 start="x_init"))
   # The reverse process from t_start adds and removes noise of scale about
   # s(t_start) per coordinate; allow an RMS change of 3 s.
@@ -241,7 +241,7 @@ def test_start_from_clean_sample_at_small_time_stays_close():
   assert 0 < rms < 3 * s, (rms, s)
   # Starting from the prior instead lands far away: x_init was used.
   far = sample_fn(PARAMS, jax.random.key(5),
-                  sampling.Task(x_init=x_clean, t_start=t_start))
+                  sampling.Problem(x_init=x_clean, t_start=t_start))
   assert float(jnp.sqrt(jnp.mean((far - x_clean)**2))) > 0.5
 
 
@@ -259,19 +259,19 @@ def test_bad_inputs_raise_clear_errors():
   sample_fn = sampling.make_sampler("euler_maruyama", sde, score_fn,
                                     num_steps=5)
   x = jnp.zeros((4, D))
-  with pytest.raises(ValueError, match=r"task.observed: expected shape \(4, 3\)"):
+  with pytest.raises(ValueError, match=r"problem.observed: expected shape \(4, 3\)"):
     sample_fn(PARAMS, jax.random.key(0),
-              sampling.Task(x_init=x, observed=jnp.zeros((4, 2)),
+              sampling.Problem(x_init=x, observed=jnp.zeros((4, 2)),
                             observed_mask=jnp.zeros((4, 2))))
   with pytest.raises(ValueError, match="observed_mask must be given"):
-    sample_fn(PARAMS, jax.random.key(0), sampling.Task(x_init=x, observed=x))
+    sample_fn(PARAMS, jax.random.key(0), sampling.Problem(x_init=x, observed=x))
   with pytest.raises(ValueError, match="non-finite"):
     sample_fn(PARAMS, jax.random.key(0),
-              sampling.Task(x_init=x.at[0, 0].set(jnp.nan),
+              sampling.Problem(x_init=x.at[0, 0].set(jnp.nan),
                             start="x_init"))
   with pytest.raises(ValueError, match="num_hypotheses"):
     sampling.sample_hypotheses(sample_fn, PARAMS, jax.random.key(0),
-                               sampling.Task(x_init=x), 0)
+                               sampling.Problem(x_init=x), 0)
 
 
 def test_time_grid_endpoints_spacing_and_uniform_case():
@@ -308,13 +308,13 @@ def test_sampler_specs_parse_and_round_trip():
 def test_make_sampler_takes_a_spec_like_keyword_options():
   sde = sde_lib.get_sde("subvp")
   score_fn = gaussian_score_fn(sde)
-  task = sampling.Task(x_init=jnp.zeros((5, D)))
+  problem = sampling.Problem(x_init=jnp.zeros((5, D)))
   key = jax.random.key(3)
   by_spec = sampling.make_sampler("ddim:eta=1,grid_rho=2", sde, score_fn, num_steps=8)
   by_kwargs = sampling.make_sampler("ddim", sde, score_fn, num_steps=8, eta=1.0,
                                     grid_rho=2.0)
   plain = sampling.make_sampler("ddim", sde, score_fn, num_steps=8)
-  np.testing.assert_array_equal(by_spec(PARAMS, key, task), by_kwargs(PARAMS, key, task))
-  assert not np.allclose(by_spec(PARAMS, key, task), plain(PARAMS, key, task))
+  np.testing.assert_array_equal(by_spec(PARAMS, key, problem), by_kwargs(PARAMS, key, problem))
+  assert not np.allclose(by_spec(PARAMS, key, problem), plain(PARAMS, key, problem))
   with pytest.raises(ValueError, match="both in the spec and as keyword"):
     sampling.make_sampler("ddim:eta=1", sde, score_fn, num_steps=8, eta=0.5)

@@ -1,4 +1,4 @@
-"""Samplers with a prior value, start modes and unconditional tasks.
+"""Samplers with a prior value, start modes and unconditional problems.
 
 Data x0 ~ N(m0, v0 I) diffused toward the prior (mu, c): x_t = mu +
 a (x0 - mu) + s c z ~ N(mu + a (m0 - mu), (a^2 v0 + s^2 c^2) I), whose score
@@ -28,7 +28,7 @@ def exact_score_fn(sde, *, expect_cond=None):
   """Exact score of the diffused data; params = (m0, v0, mu, c)."""
   def score_fn(params, x, t, cond):
     if expect_cond is None:
-      assert cond is None, "an unconditional task must pass cond=None"
+      assert cond is None, "an unconditional problem must pass cond=None"
     m0, v0, mu, c = params
     a, s = sde.mean_coeff(t), sde.marginal_std(t)
     return -(x - (mu + a * (m0 - mu))) / (a**2 * v0 + s**2 * c**2)
@@ -70,8 +70,8 @@ def test_sampler_recovers_data_moments_with_a_prior(method, sde_name, options,
   prior = _prior(NUM_SAMPLES)
   sampler = sampling.make_sampler(method, sde, exact_score_fn(sde),
                                   num_steps=NUM_STEPS, **options)
-  task = sampling.Task(x_init=jnp.zeros((NUM_SAMPLES, D)), prior=prior)
-  x = np.asarray(sampler(_params(prior), jax.random.key(0), task), np.float64)
+  problem = sampling.Problem(x_init=jnp.zeros((NUM_SAMPLES, D)), prior=prior)
+  x = np.asarray(sampler(_params(prior), jax.random.key(0), problem), np.float64)
   # The terminal law is N(mu + a(1) (m0 - mu), ...), not the prior N(mu,
   # ...); a deterministic flow carries that gap, scaled by the ratio of the
   # stds sqrt(v0) / c, down to t = 0.
@@ -89,8 +89,8 @@ def test_deterministic_sampler_with_a_prior_keeps_the_mean_and_shrinks():
   prior = _prior(NUM_SAMPLES)
   sampler = sampling.make_sampler("deterministic", sde, exact_score_fn(sde),
                                   num_steps=NUM_STEPS)
-  task = sampling.Task(x_init=jnp.zeros((NUM_SAMPLES, D)), prior=prior)
-  x = np.asarray(sampler(_params(prior), jax.random.key(1), task), np.float64)
+  problem = sampling.Problem(x_init=jnp.zeros((NUM_SAMPLES, D)), prior=prior)
+  x = np.asarray(sampler(_params(prior), jax.random.key(1), problem), np.float64)
   np.testing.assert_array_less(np.abs(x.mean(0) - M0),
                                5 * math.sqrt(V0 / NUM_SAMPLES) + 0.02)
   assert np.all(x.var(0) < 0.9 * V0), x.var(0)  # mode seeking
@@ -103,26 +103,26 @@ def test_imputation_with_a_prior():
   prior = _prior(n, seed=1)
   obs = jnp.full((n, D), 1.7)
   mask = jnp.zeros((n, D)).at[:, 0].set(1.0)
-  task = sampling.Task(x_init=jnp.zeros((n, D)), observed=obs,
+  problem = sampling.Problem(x_init=jnp.zeros((n, D)), observed=obs,
                        observed_mask=mask, prior=prior)
   for method in ("euler_maruyama", "pc", "ode", "ddim", "ode_adaptive"):
     sampler = sampling.make_sampler(method, sde, exact_score_fn(sde),
                                     num_steps=100)
-    x = np.asarray(sampler(_params(prior), jax.random.key(2), task))
+    x = np.asarray(sampler(_params(prior), jax.random.key(2), problem))
     np.testing.assert_array_equal(x[:, 0], np.float32(1.7))
     np.testing.assert_array_less(np.abs(x[:, 1:].mean(0) - M0[1:]),
                                  5 * math.sqrt(V0 / n) + 0.05)
 
 
-def _initial_states(sde, task, params, key, num_hypotheses):
+def _initial_states(sde, problem, params, key, num_hypotheses):
   """The samplers' initial states: a one-step grid of length zero.
 
   With t_start = eps every step has dt = 0, so Euler-Maruyama returns its
   initial state unchanged.
   """
   sampler = sampling.make_sampler("euler_maruyama", sde, exact_score_fn(sde),
-                                  num_steps=1, eps=float(task.t_start))
-  return np.asarray(sampler.hypotheses(params, key, task, num_hypotheses))
+                                  num_steps=1, eps=float(problem.t_start))
+  return np.asarray(sampler.hypotheses(params, key, problem, num_hypotheses))
 
 
 def test_start_modes():
@@ -132,8 +132,8 @@ def test_start_modes():
   params = _params(prior)
   x_init = jnp.asarray([[0.5, 0.0, -0.5], [1.0, 2.0, 3.0]], jnp.float32)
   t0 = 0.4
-  task = sampling.Task(x_init=x_init, t_start=t0, prior=prior, start="diffuse")
-  xs = _initial_states(sde, task, params, jax.random.key(3), h)  # [H, B, D]
+  problem = sampling.Problem(x_init=x_init, t_start=t0, prior=prior, start="diffuse")
+  xs = _initial_states(sde, problem, params, jax.random.key(3), h)  # [H, B, D]
   assert xs.shape == (h, b, D)
   assert not np.allclose(xs[0], xs[1])  # each hypothesis its own noise
   a, s = float(sde.mean_coeff(t0)), float(sde.marginal_std(t0))
@@ -146,13 +146,13 @@ def test_start_modes():
                                5 * want_std / math.sqrt(2 * h))
 
   # 'x_init': every hypothesis starts from x_init itself.
-  xs = _initial_states(sde, task.replace(start="x_init"), params,
+  xs = _initial_states(sde, problem.replace(start="x_init"), params,
                        jax.random.key(3), 3)
   np.testing.assert_allclose(xs, np.broadcast_to(x_init, (3, b, D)),
                              rtol=1e-6, atol=1e-6)
 
   # 'prior' at t = 1: N(mu, (prior_std c)^2), x_init's values unused.
-  task1 = task.replace(start="prior", t_start=1.0,
+  task1 = problem.replace(start="prior", t_start=1.0,
                        x_init=jnp.full((b, D), jnp.nan))
   xs = _initial_states(sde, task1, params, jax.random.key(4), h)
   c = np.broadcast_to(c, (b, D))
@@ -160,17 +160,17 @@ def test_start_modes():
   np.testing.assert_array_less(np.abs(xs.std(0) - c),
                                5 * c / math.sqrt(2 * h))
 
-  with pytest.raises(ValueError, match="task.start: expected one of 'prior', "
+  with pytest.raises(ValueError, match="problem.start: expected one of 'prior', "
                      "'x_init', 'diffuse', got 'noise'"):
-    sampling.Task(x_init=x_init, start="noise")
+    sampling.Problem(x_init=x_init, start="noise")
   with pytest.raises(ValueError, match="non-finite"):
     _initial_states(sde, task1.replace(start="diffuse"), params,
                     jax.random.key(4), 2)
-  with pytest.raises(ValueError, match=r"task.prior.mean: .*\(2, 3\)"):
-    _initial_states(sde, task.replace(prior=_prior(5)), params,
+  with pytest.raises(ValueError, match=r"problem.prior.mean: .*\(2, 3\)"):
+    _initial_states(sde, problem.replace(prior=_prior(5)), params,
                     jax.random.key(4), 2)
   with pytest.raises(TypeError, match="draw"):
-    _initial_states(sde, task.replace(prior=priors.MixturePrior(
+    _initial_states(sde, problem.replace(prior=priors.MixturePrior(
         weights=jnp.ones(2), means=jnp.zeros((2, D)), scales=jnp.ones(2))),
                     params, jax.random.key(4), 2)
 
@@ -189,11 +189,11 @@ def test_unconditional_task_passes_cond_none(method):
   sampler = sampling.make_sampler(method, sde, score_fn, num_steps=40)
   prior = _prior(5, seed=3)
   for p in (None, prior):
-    task = sampling.Task(x_init=jnp.zeros((5, D)), prior=p)
+    problem = sampling.Problem(x_init=jnp.zeros((5, D)), prior=p)
     params = _params(prior if p is not None else priors.GaussianPrior(
         mean=jnp.zeros((5, D)), scale=1.0))
-    x = sampler(params, jax.random.key(0), task)
-    xs = sampler.hypotheses(params, jax.random.key(0), task, 2)
+    x = sampler(params, jax.random.key(0), problem)
+    xs = sampler.hypotheses(params, jax.random.key(0), problem, 2)
     assert x.shape == (5, D) and xs.shape == (2, 5, D)
     assert bool(jnp.all(jnp.isfinite(xs)))
   assert seen and all(c is None for c in seen)

@@ -25,13 +25,13 @@ def sampler():
   score_fn = losses.make_score_fn(models.make_apply(graphdef), sde)
   sample_fn = sampling.make_sampler("euler_maruyama", sde, score_fn,
                                     num_steps=4)
-  task = _task(jax.random.normal(jax.random.key(1), (3, 51)))
-  return sample_fn, params, task
+  problem = _task(jax.random.normal(jax.random.key(1), (3, 51)))
+  return sample_fn, params, problem
 
 
 def _task(c):
-  """A conditional task: c `[B, 51]` with every entry observed."""
-  return sampling.Task(x_init=jnp.zeros_like(c), cond=(c, jnp.ones_like(c)))
+  """A conditional problem: c `[B, 51]` with every entry observed."""
+  return sampling.Problem(x_init=jnp.zeros_like(c), cond=(c, jnp.ones_like(c)))
 
 
 def test_options_known_to_this_jaxlib_and_switched_off_by_env(monkeypatch):
@@ -96,11 +96,11 @@ def test_unknown_option_is_reported_unsupported_not_raised():
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="CPU passes only")
 def test_top_level_sampler_program_has_no_ynnpack_subgraphs(sampler):
-  sample_fn, params, task = sampler
+  sample_fn, params, problem = sampler
   key = jax.random.key(0)
   top_level = sample_fn.program(xla_options.sampling_options())
-  ours = top_level.lower(params, key, task).compile().as_text()
-  default = sample_fn.jitted.lower(params, key, task).compile().as_text()
+  ours = top_level.lower(params, key, problem).compile().as_text()
+  default = sample_fn.jitted.lower(params, key, problem).compile().as_text()
   assert "ynn_fusion" not in ours
   # If XLA ever stops making YNNPACK subgraphs by default, the option (and
   # the measurement in experiments/results/bench_sampling_cpu.json) need a
@@ -109,32 +109,32 @@ def test_top_level_sampler_program_has_no_ynnpack_subgraphs(sampler):
 
 
 def test_options_change_speed_not_samples(sampler):
-  sample_fn, params, task = sampler
+  sample_fn, params, problem = sampler
   key = jax.random.key(5)
   options = xla_options.sampling_options()
-  ours = sample_fn(params, key, task, compiler_options=options)
-  default = sample_fn(params, key, task)
+  ours = sample_fn(params, key, problem, compiler_options=options)
+  default = sample_fn(params, key, problem)
   np.testing.assert_allclose(ours, default, rtol=1e-4, atol=1e-4)
-  ours = sampling.sample_hypotheses(sample_fn, params, key, task, 3,
+  ours = sampling.sample_hypotheses(sample_fn, params, key, problem, 3,
                                     compiler_options=options)
-  default = sampling.sample_hypotheses(sample_fn, params, key, task, 3)
+  default = sampling.sample_hypotheses(sample_fn, params, key, problem, 3)
   np.testing.assert_allclose(ours, default, rtol=1e-4, atol=1e-4)
 
 
 def test_sampling_inside_a_users_jit_and_vmap(sampler):
   # Options are only legal on a top-level jit: nested calls must drop them.
-  sample_fn, params, task = sampler
+  sample_fn, params, problem = sampler
   key = jax.random.key(6)
   options = xla_options.sampling_options()
-  direct = sampling.sample_hypotheses(sample_fn, params, key, task, 2,
+  direct = sampling.sample_hypotheses(sample_fn, params, key, problem, 2,
                                       compiler_options=options)
   fast = xla_options.fast_sampling(sample_fn)
 
   @jax.jit
   def users_program(p, k):
-    a = sampling.sample_hypotheses(sample_fn, p, k, task, 2,
+    a = sampling.sample_hypotheses(sample_fn, p, k, problem, 2,
                                    compiler_options=options)
-    return a, fast.hypotheses(p, k, task, 2), fast(p, k, task)
+    return a, fast.hypotheses(p, k, problem, 2), fast(p, k, problem)
 
   inside, inside_fast, one_fast = users_program(params, key)
   np.testing.assert_allclose(inside_fast, direct, rtol=1e-4, atol=1e-4)
@@ -142,7 +142,7 @@ def test_sampling_inside_a_users_jit_and_vmap(sampler):
   np.testing.assert_allclose(inside, direct, rtol=1e-4, atol=1e-4)
 
   keys = jax.random.split(key, 2)
-  vmapped = jax.vmap(lambda k: sample_fn(params, k, task))(keys)
+  vmapped = jax.vmap(lambda k: sample_fn(params, k, problem))(keys)
   np.testing.assert_allclose(vmapped, direct, rtol=1e-4, atol=1e-4)
-  one = jax.jit(lambda k: sample_fn(params, k, task))(key)
+  one = jax.jit(lambda k: sample_fn(params, k, problem))(key)
   assert one.shape == direct.shape[1:] and bool(jnp.all(jnp.isfinite(one)))

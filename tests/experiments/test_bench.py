@@ -20,7 +20,7 @@ from experiments.bench import torch_client
 from jaxpose import files
 from jaxpose import models
 from jaxpose.core import sampling
-from jaxpose.methods.gfpose import tasks
+from jaxpose.methods.gfpose import problems
 
 SMALL = dict(hidden=16, embed_dim=8, num_blocks=1, num_groups=4)
 
@@ -90,7 +90,7 @@ def test_matmul_roofline_positive():
 def test_time_embedding_once_per_step_under_vmap(small_net):
   method, params = small_net
   b, h = 2, 3
-  task = tasks.estimation_task(jnp.zeros((b, 17, 2)))
+  task = problems.estimation_problem(jnp.zeros((b, 17, 2)))
   sampler = method.make_sampler("euler_maruyama", 4)
   info = roofline.time_embedding_is_shared(
       programs.make_hypotheses_fn(sampler, h), params, jax.random.key(0), task)
@@ -112,7 +112,7 @@ def test_time_embedding_once_per_step_under_vmap(small_net):
 
 def test_flat_hypotheses_same_shape_and_distribution_family(small_net):
   method, params = small_net
-  task = tasks.estimation_task(jnp.zeros((2, 17, 2)))
+  task = problems.estimation_problem(jnp.zeros((2, 17, 2)))
   sampler = method.make_sampler("deterministic", 3)
   key = jax.random.key(1)
   vm = programs.make_hypotheses_fn(sampler, 4)(params, key, task)
@@ -120,7 +120,7 @@ def test_flat_hypotheses_same_shape_and_distribution_family(small_net):
   assert vm.shape == flat.shape == (4, 2, 17, 3)
   # A deterministic sampler from the same start gives the same output, so
   # hypothesis h of the flat batch equals the sampler on its own start.
-  x0 = sampler(params, key, sampling.Task(
+  x0 = sampler(params, key, sampling.Problem(
       x_init=jnp.zeros((8, 17, 3)), cond=jax.tree.map(
           lambda a: jnp.concatenate([a] * 4), task.cond)))
   np.testing.assert_allclose(flat, x0.reshape(4, 2, 17, 3), rtol=1e-5,
@@ -130,7 +130,7 @@ def test_flat_hypotheses_same_shape_and_distribution_family(small_net):
 def test_nfe_counts(small_net):
   method, params = small_net
   sde, score_fn = method.sde, method.score_fn
-  task = tasks.estimation_task(jnp.zeros((1, 17, 2)))
+  task = problems.estimation_problem(jnp.zeros((1, 17, 2)))
   key = jax.random.key(0)
   for name, steps in (("euler_maruyama", 3), ("pc", 2), ("ode", 2)):
     n = curves.count_nfe(name, sde, score_fn, params, key, task,
@@ -163,7 +163,7 @@ def test_curve_point_samples_like_the_evaluation(small_net):
   # The same hypotheses as the evaluation's own path (same keys per chunk).
   hyps = method.sample_rows(
       method.make_sampler("ddim:eta=1", 2), params, key,
-      lambda c: tasks.estimation_task(c["pose2d"]), {"pose2d": rows["pose2d"]},
+      lambda c: problems.estimation_problem(c["pose2d"]), {"pose2d": rows["pose2d"]},
       num_hypotheses=2, chunk_size=2, desc="test")
   from jaxpose.evaluation import estimation
   m = estimation.estimation_metrics(method.to_mm(hyps, rows), rows["pose3d_mm"],

@@ -1,7 +1,7 @@
 """GFPose: one conditional score network, five tasks by condition masking.
 
   masking.py     hierarchical condition masks and the 2D/3D swap (training)
-  tasks.py       the test-time tasks as `sampling.Task` values
+  problems.py    each test-time task as a `sampling.Problem` value
   eval_tasks.py  estimate, estimate_single, complete2d/3d, denoise, generate
   method.py      `GFPose`, the `base.Method` the runner builds
 """

@@ -20,7 +20,7 @@ from jaxpose.evaluation import completion
 from jaxpose.evaluation import estimation
 from jaxpose.evaluation import generative
 from jaxpose.evaluation.runner import EvalContext, TaskResult
-from jaxpose.methods.gfpose import tasks
+from jaxpose.methods.gfpose import problems
 from jaxpose.pose import image_space
 from jaxpose.pose import metrics as metrics_lib
 
@@ -40,7 +40,7 @@ def estimate(method, ctx: EvalContext, *, single: bool) -> TaskResult:
   h = 1 if single else opts.num_hypotheses
   hyps = method.sample_rows(
       method.make_sampler(spec, steps), ctx.params, ctx.key,
-      lambda c: tasks.estimation_task(c["pose2d"]), {"pose2d": ctx.test["pose2d"]},
+      lambda c: problems.estimation_problem(c["pose2d"]), {"pose2d": ctx.test["pose2d"]},
       num_hypotheses=h, chunk_size=_chunk(method, ctx.num_poses),
       desc="estimate_single" if single else "estimate")
   result = estimation.estimation_result(
@@ -67,9 +67,9 @@ def complete(method, ctx: EvalContext, *, space: str) -> TaskResult:
   skeleton = method.representation.skeleton
   sampler = method.make_sampler(spec, opts.num_steps)  # one program for all
   if space == "2d":
-    make_task = lambda c: tasks.estimation_task(c["pose2d"], visible=c["visible"])
+    make_problem = lambda c: problems.estimation_problem(c["pose2d"], visible=c["visible"])
   else:
-    make_task = lambda c: tasks.completion_task(c["pose3d"], c["visible"])
+    make_problem = lambda c: problems.completion_problem(c["pose3d"], c["visible"])
   name_of_task = f"complete{space}"
   settings, rows, plots = [], [], []
   for i, (kind, what) in enumerate(_missing_settings(opts)):
@@ -81,7 +81,7 @@ def complete(method, ctx: EvalContext, *, space: str) -> TaskResult:
       vis = completion.part_visibility(n, what, skeleton)
       name = f"part {what}"
     hyps = method.sample_rows(
-        sampler, ctx.params, k_sample, make_task,
+        sampler, ctx.params, k_sample, make_problem,
         {"pose2d": ctx.test["pose2d"], "pose3d": ctx.test["pose3d"], "visible": vis},
         num_hypotheses=h, chunk_size=_chunk(method, n),
         desc=f"{name_of_task} ({name})")
@@ -115,7 +115,7 @@ def denoise(method, ctx: EvalContext) -> TaskResult:
                              / (1.0 - opts.eps))))
   sampler = method.make_sampler(opts.single_sampler, steps)
   gt_mm = ctx.test["pose3d_mm"]
-  meta = image_space.camera_meta(ctx.test)  # the "image" protocol's cameras
+  meta = image_space.camera_meta(ctx.test)  # the "image" space's cameras
   settings, rows, plots = [], [], []
   i = 0
   for noise_type in opts.noise_types:
@@ -126,7 +126,7 @@ def denoise(method, ctx: EvalContext) -> TaskResult:
                          np.float32)
       out = method.sample_rows(
           sampler, ctx.params, k_sample,
-          lambda c: tasks.denoising_task(c["pose3d"], t_start=t_start),
+          lambda c: problems.denoising_problem(c["pose3d"], t_start=t_start),
           {"pose3d": noisy}, num_hypotheses=1, chunk_size=_chunk(method, n),
           desc=f"denoise ({noise_type} {level} mm)")
       out_mm = method.to_mm(out, ctx.test)[0]
@@ -165,7 +165,7 @@ def generate(method, ctx: EvalContext) -> TaskResult:
   joints = method.representation.num_joints
   samples = method.sample_rows(
       method.make_sampler(opts.sampler, opts.num_steps), ctx.params, k_sample,
-      lambda c: tasks.generation_task(c["index"].shape[0], joints),
+      lambda c: problems.generation_problem(c["index"].shape[0], joints),
       {"index": np.arange(n_gen)}, num_hypotheses=1,
       chunk_size=min(opts.batch_generate, n_gen), desc="generate")
   gen = method.to_mm(samples)[0]  # [n_gen, J, 3]; nominal camera

@@ -4,7 +4,7 @@ One conditional score network (`models.ScoreMLP`) on `[B, J, 3]` poses in
 model units (`pose.representation`), trained by denoising score matching
 with hierarchical condition masking (`masking`) drawn inside the loss, so
 the masks are pure data augmentation. Every test-time task is a
-`sampling.Task` value (`tasks`), sampled H times per pose (`eval_tasks`).
+`sampling.Problem` value (`problems`), sampled H times per pose (`eval_tasks`).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from jaxpose.methods import base
 from jaxpose.methods import register
 from jaxpose.methods.gfpose import eval_tasks
 from jaxpose.methods.gfpose import masking
-from jaxpose.methods.gfpose import tasks
+from jaxpose.methods.gfpose import problems
 from jaxpose.pose import image_space
 from jaxpose.pose import representation as rep_lib
 
@@ -145,11 +145,11 @@ class GFPose(base.Method):
                                  num_steps=int(num_steps),
                                  eps=float(self.eval_options.eps))
 
-  def sample_rows(self, sampler, params, key, make_task, inputs: dict, *,
+  def sample_rows(self, sampler, params, key, make_problem, inputs: dict, *,
                   num_hypotheses: int, chunk_size: int, desc: str) -> np.ndarray:
     """H samples per row of `inputs` in model units, `[H, N, J, 3]`.
 
-    `make_task(chunk)` turns a chunk of `inputs` into a `sampling.Task`;
+    `make_problem(chunk)` turns a chunk of `inputs` into a `sampling.Problem`;
     chunk i samples with `fold_in(key, i)`. Large chunks are compiled with
     the CPU sampling options (`core.xla_options`).
     """
@@ -157,7 +157,7 @@ class GFPose(base.Method):
 
     def one_chunk(chunk, index):
       return sampler.hypotheses(params, jax.random.fold_in(key, index),
-                                make_task(chunk), num_hypotheses,
+                                make_problem(chunk), num_hypotheses,
                                 compiler_options=options)
 
     return chunks.map_chunks(one_chunk, inputs, chunk_size=chunk_size,
@@ -167,7 +167,7 @@ class GFPose(base.Method):
     """Model-unit poses `[..., J, 3]` -> mm relative to the true root.
 
     rows: the poses' split rows, whose camera fields back-project the
-    "image" protocol; None (generated poses) assumes the nominal camera.
+    "image" space; None (generated poses) assumes the nominal camera.
     """
     meta = None if rows is None else image_space.camera_meta(rows)
     return np.asarray(self.representation.pose3d_from_model(
@@ -177,7 +177,7 @@ class GFPose(base.Method):
     opts = self.eval_options
     sampler = self.make_sampler(opts.sampler, opts.num_steps)
     joints = self.representation.num_joints
-    x = sampler(params, key, tasks.generation_task(num, joints))
+    x = sampler(params, key, problems.generation_problem(num, joints))
     return self.to_mm(x)
 
   # --- Evaluation. ---

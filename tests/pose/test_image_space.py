@@ -1,4 +1,4 @@
-"""GFPose's own data protocol ("image"): encode/decode, datasets, end to end."""
+"""GFPose's own pose space ("image"): encode/decode, datasets, end to end."""
 import functools
 import json
 
@@ -109,21 +109,21 @@ def test_bad_inputs_are_named():
 # --- Representation ---
 
 
-def test_protocol_validation_and_default():
+def test_space_validation_and_default():
   with pytest.raises(ValueError, match="root_relative, image"):
-    rep_lib.Representation(protocol="pixels")
+    rep_lib.Representation(space="pixels")
   cfg = quickstart.get_config().representation
-  assert cfg.protocol == "root_relative"
-  old = ml_collections.ConfigDict({k: v for k, v in cfg.items() if k != "protocol"})
-  assert rep_lib.Representation.from_config(old).protocol == "root_relative"
-  cfg.protocol = "image"
+  assert cfg.space == "root_relative"
+  old = ml_collections.ConfigDict({k: v for k, v in cfg.items() if k != "space"})
+  assert rep_lib.Representation.from_config(old).space == "root_relative"
+  cfg.space = "image"
   rep = rep_lib.Representation.from_config(cfg)
-  assert rep.protocol == "image" and rep.to_dict()["protocol"] == "image"
+  assert rep.space == "image" and rep.to_dict()["space"] == "image"
   with pytest.raises(ValueError, match="camera_meta"):
     rep.pose3d_to_model(_synthetic_split()["pose3d"])
 
 
-def test_root_relative_protocol_unchanged():
+def test_root_relative_space_unchanged():
   s = _synthetic_split()
   rep = rep_lib.Representation(scale_3d_mm=300.0, scale_2d=7.0)
   meta = image_space.camera_meta(s)
@@ -138,7 +138,7 @@ def test_root_relative_protocol_unchanged():
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-3), (np.float32, 1e-2)])
 def test_representation_round_trip_on_dataset_rows(dtype, tol):
   s = _synthetic_split()
-  rep = rep_lib.Representation(scale_2d=7.0, data_scale=0.5, protocol="image")
+  rep = rep_lib.Representation(scale_2d=7.0, data_scale=0.5, space="image")
   meta = {k: v.astype(dtype) for k, v in image_space.camera_meta(s).items()}
   rel = s["pose3d"].astype(dtype)
   x = rep.pose3d_to_model(rel, meta)
@@ -153,7 +153,7 @@ def test_representation_round_trip_on_dataset_rows(dtype, tol):
 
 
 def test_generation_falls_back_to_the_nominal_camera():
-  rep = rep_lib.Representation(scale_2d=7.0, protocol="image")
+  rep = rep_lib.Representation(scale_2d=7.0, space="image")
   x = np.random.default_rng(4).normal(0, 1, (2, 3, 17, 3))
   nominal = image_space.nominal_meta((3,))
   with_meta = rep.pose3d_from_model(x, nominal)  # relative to the true root
@@ -191,7 +191,7 @@ def test_mocap_add_2d_carries_camera_fields():
 def test_load_data_keeps_fields_and_refuses_datasets_without_them(monkeypatch):
   config = quickstart.get_config()
   config.data.update(n_train=20, n_test=6)
-  config.representation.protocol = "image"
+  config.representation.space = "image"
   _, _, splits = rep_lib.load_lifting_data(config)
   assert splits["test"]["intrinsics"].shape == (6, 6)
   assert splits["train"]["root_cam_mm"].shape == (20, 3)
@@ -205,9 +205,9 @@ def test_load_data_keeps_fields_and_refuses_datasets_without_them(monkeypatch):
 # --- end to end ---
 
 
-def test_train_and_evaluate_with_image_protocol(tmp_path):
+def test_train_and_evaluate_in_image_space(tmp_path):
   c = quickstart.get_config()
-  c.representation.protocol = "image"
+  c.representation.space = "image"
   c.model.update(hidden=64, embed_dim=32, num_groups=8)
   c.data.update(n_train=500, n_test=16)
   c.train.update(num_steps=50, batch_size=64, log_every=25, ckpt_every=50,
@@ -225,15 +225,15 @@ def test_train_and_evaluate_with_image_protocol(tmp_path):
   assert res["num_poses"] == 8 and res["num_hypotheses"] == 3
   assert np.isfinite(res["mpjpe_mm"]) and np.isfinite(res["min_mpjpe_mm"])
   fp = json.loads((tmp_path / "checkpoints" / "fingerprint.json").read_text())
-  assert fp["representation"]["protocol"] == "image"
+  assert fp["representation"]["space"] == "image"
   poses = run_lib.sample(c, str(tmp_path), method=method)
   assert poses.shape == (6, 17, 3) and np.all(np.isfinite(poses))
   np.testing.assert_array_equal(poses[:, 0], 0.0)  # root-relative mm
 
 
-def test_baseline_lifter_with_image_protocol(tmp_path):
+def test_baseline_lifter_in_image_space(tmp_path):
   c = baseline_quickstart.get_config()
-  c.representation.protocol = "image"
+  c.representation.space = "image"
   c.model.update(hidden=32, dropout=0.1)
   c.data.update(n_train=200, n_test=10)
   c.train.update(num_steps=10, batch_size=32, log_every=5, ckpt_every=10,
