@@ -135,7 +135,7 @@ def fingerprint(config, sections: Iterable[str] = ("method", "model", "sde", "re
 
 # (section, key, default) of fingerprinted keys added after checkpoints of
 # their section existed; at the default they do not change the model.
-_FINGERPRINT_DEFAULTS = (("representation", "protocol", "root_relative"),)
+_FINGERPRINT_DEFAULTS = (("representation", "space", "root_relative"),)
 
 
 def dumps(config) -> str:
