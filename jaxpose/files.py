@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import tempfile
 from typing import Any, Mapping
 
 import numpy as np
@@ -37,54 +36,24 @@ def jsonable(obj: Any) -> Any:
   return obj
 
 
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> str:
-  """Writes `jsonable(obj)` to `path` via a temporary file and os.replace.
-
-  Returns the path written.
-  """
-  path = os.fspath(path)
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_", suffix=".json")
-  try:
-    with os.fdopen(fd, "w") as f:
-      json.dump(jsonable(obj), f, indent=2, sort_keys=True, allow_nan=False)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
-  return path
-
-
-def write_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, Any], *,
-                     compressed: bool = False) -> str:
-  """Writes `arrays` as an .npz to `path` via a temporary file and os.replace.
+def _write_atomic(path: str | os.PathLike, write, *, binary: bool) -> str:
+  """Calls `write(f)` on a temporary file beside `path`, then os.replace.
 
   The temporary file sits in the same directory (os.replace is atomic only
   within one file system) and is flushed to disk before the rename, so an
-  interrupted or failed write leaves any previous `path` untouched.
-
-  Args:
-    path: the destination, written exactly as given (numpy's habit of
-      appending '.npz' does not apply).
-    arrays: name -> array, as for np.savez.
-    compressed: use np.savez_compressed.
-
-  Returns:
-    The path written.
+  interrupted or failed write leaves any previous `path` untouched. It is
+  created with mode 0o666 under the umask, so the result gets the
+  permissions of any other new file (mkstemp would make it owner-only).
   """
   path = os.fspath(path)
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
   tmp = os.path.join(directory,
                      f".tmp_{os.path.basename(path)}.{secrets.token_hex(4)}")
-  # os.open with mode 0o666 honours the umask, so the cache gets the
-  # permissions of any other new file (mkstemp would make it owner-only).
   fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
   try:
-    with os.fdopen(fd, "wb") as f:
-      (np.savez_compressed if compressed else np.savez)(f, **arrays)
+    with os.fdopen(fd, "wb" if binary else "w") as f:
+      write(f)
       f.flush()
       os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -93,6 +62,27 @@ def write_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, Any], *,
       os.remove(tmp)
     raise
   return path
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> str:
+  """Writes `jsonable(obj)` to `path` atomically; returns the path."""
+  return _write_atomic(
+      path, lambda f: json.dump(jsonable(obj), f, indent=2, sort_keys=True,
+                                allow_nan=False), binary=False)
+
+
+def write_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, Any], *,
+                     compressed: bool = False) -> str:
+  """Writes `arrays` as an .npz to `path` atomically; returns the path.
+
+  Args:
+    path: the destination, written exactly as given (numpy's habit of
+      appending '.npz' does not apply).
+    arrays: name -> array, as for np.savez.
+    compressed: use np.savez_compressed.
+  """
+  save = np.savez_compressed if compressed else np.savez
+  return _write_atomic(path, lambda f: save(f, **arrays), binary=True)
 
 
 __all__ = ["jsonable", "write_json_atomic", "write_npz_atomic"]

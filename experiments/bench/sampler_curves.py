@@ -69,7 +69,7 @@ def _load_config(workdir):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-  run_lib.quiet_library_logs()
+  run_lib.configure_logging()
   workdir = _WORKDIR.value
   config = _load_config(workdir)
   method = run_lib.build(config)

@@ -63,7 +63,14 @@ def get_config():
   c.train = ml_collections.ConfigDict(dict(
       num_steps=200_000, batch_size=1000, learning_rate=2e-4,
       warmup_steps=5000, grad_clip=1.0, ema_decay=0.9999, loss_eps=1e-5,
-      loss_reduce="sum", log_every=100, ckpt_every=5000, keep_ckpts=3))
+      loss_reduce="sum", log_every=100, ckpt_every=5000, keep_ckpts=3,
+      # Stop (saving nothing) when the parameter norm grows more than this
+      # between two log/checkpoint steps; healthy runs move it about 1% per
+      # check (quickstart). 0 disables.
+      max_param_norm_growth=10.0,
+      # Resume even with settings that break exact resume (seed, data,
+      # batch size, optimiser, ...; jaxpose/config.py RESUME_SAFE_KEYS).
+      allow_changed_resume=False))
 
   # Evaluation: --config.eval.task picks one of jaxpose.evaluation.TASKS.
   c.eval = ml_collections.ConfigDict(dict(
@@ -87,5 +94,8 @@ def get_config():
       denoise_t_start=0.05, denoise_num_steps=0,
       num_generate=0, batch_generate=500,
       # Appended to eval/<task>.json names, e.g. "noisy2d".
-      output_suffix=""))
+      output_suffix="",
+      # '' = WORKDIR/eval (WORKDIR/eval/<dataset> for other data than the
+      # training data); save_predictions writes <task>_predictions.npz.
+      output_dir="", save_predictions=False))
   return c

@@ -31,6 +31,10 @@ class EvalConfig:
     plot_hypotheses: hypotheses drawn per pose.
     output_suffix: appended to every output name (`<task>_<suffix>.json`),
       so an evaluation of other inputs (e.g. noisy 2D) keeps its own files.
+    output_dir: where results go ('' = WORKDIR/eval, or
+      WORKDIR/eval/<dataset> for data other than the training data).
+    save_predictions: also write `<task>_predictions.npz` (the outputs,
+      the ground truth and row ids per test row).
   """
   task: str
   num_poses: int
@@ -38,6 +42,8 @@ class EvalConfig:
   plot_poses: int
   plot_hypotheses: int
   output_suffix: str
+  output_dir: str
+  save_predictions: bool
 
 
 def _type_name(tp) -> str:

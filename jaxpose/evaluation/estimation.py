@@ -31,21 +31,27 @@ def _per_hypothesis(metric, hyps_mm, gt_mm, chunk: int = 65536) -> np.ndarray:
   return np.concatenate(out).reshape(h, n)
 
 
-def _group_means(values: np.ndarray, groups: np.ndarray) -> dict:
-  num = int(groups.max()) + 1
+def _group_means(values: np.ndarray, groups: np.ndarray,
+                 names: Sequence[str] = ()) -> dict:
+  """Mean per group id present, keyed by the id's name (or str(id))."""
+  num = max(int(groups.max()) + 1, len(names))
   means = np.asarray(metrics_lib.mean_by_group(values, groups, num))
-  return {str(g): float(m) for g, m in enumerate(means) if np.isfinite(m)}
+  label = lambda g: names[g] if g < len(names) else str(g)
+  return {label(g): float(means[g]) for g in np.unique(groups)}
 
 
 def estimation_metrics(hyps_mm: np.ndarray, gt_mm: np.ndarray,
                        activity: np.ndarray | None = None, *,
-                       hypotheses_list: Sequence[int] = (1, 10, 50, 200)) -> dict:
+                       hypotheses_list: Sequence[int] = (1, 10, 50, 200),
+                       activity_names: Sequence[str] = ()) -> dict:
   """Multi-hypothesis estimation figures (mm).
 
   Args:
     hyps_mm: hypotheses, H >= 1, N >= 1.  # [H, N, J, 3]
     gt_mm: ground truth.  # [N, J, 3]
     activity: activity id >= 0 per pose, for per-activity means.  # [N] int
+    activity_names: the name of each activity id; per-activity figures are
+      keyed by name (by the id as a string where there is none).
     hypotheses_list: the H of the best-of-H curve; each uses the first H
       hypotheses, values above the sampled H are dropped and the sampled H
       is always included.
@@ -98,12 +104,15 @@ def estimation_metrics(hyps_mm: np.ndarray, gt_mm: np.ndarray,
   )
   if activity is not None:
     activity = np.asarray(activity, np.int32)
-    by_act = _group_means(err_mean, activity)
-    results["per_activity"] = dict(
-        mpjpe_mm=by_act, pa_mpjpe_mm=_group_means(pa_mean, activity),
-        min_mpjpe_mm=_group_means(best_run[-1], activity))
-    # Human3.6M convention: average within each activity, then across them.
-    results["mpjpe_mm_activity_mean"] = float(np.mean(list(by_act.values())))
+    per_activity = {
+        name: _group_means(values, activity, activity_names)
+        for name, values in (("mpjpe_mm", err_mean), ("pa_mpjpe_mm", pa_mean),
+                             ("min_mpjpe_mm", best_run[-1]),
+                             ("min_pa_mpjpe_mm", best_run_pa[-1]))}
+    results["per_activity"] = per_activity
+    # Human3.6M's convention: average within each activity, then across them.
+    for name, by_act in per_activity.items():
+      results[f"{name}_activity_mean"] = float(np.mean(list(by_act.values())))
   return results
 
 
@@ -138,7 +147,8 @@ def estimation_result(ctx: EvalContext, hyps_mm: np.ndarray, *, sampler: str,
   """
   h, n = hyps_mm.shape[:2]
   figures = estimation_metrics(hyps_mm, ctx.test["pose3d_mm"], ctx.test["activity"],
-                               hypotheses_list=hypotheses_list or (h,))
+                               hypotheses_list=hypotheses_list or (h,),
+                               activity_names=ctx.activity_names)
   if ctx.activity_names:
     figures["activity_names"] = list(ctx.activity_names)
   plots = plot_hypothesis_fans(ctx, hyps_mm, f"{title}: {h} hypotheses ({sampler})")
@@ -164,7 +174,9 @@ def estimation_result(ctx: EvalContext, hyps_mm: np.ndarray, *, sampler: str,
   else:
     table = [("MPJPE", figures["mpjpe_mm"]), ("PA-MPJPE", figures["pa_mpjpe_mm"])]
   return TaskResult(figures=figures, table=table, num_poses=n, num_hypotheses=h,
-                    sampler=sampler, num_steps=num_steps, plots=plots)
+                    sampler=sampler, num_steps=num_steps, plots=plots,
+                    predictions=dict(hypotheses_mm=hyps_mm,
+                                     pose3d_mm=ctx.test["pose3d_mm"]))
 
 
 __all__ = ["estimation_metrics", "estimation_result", "plot_hypothesis_fans"]

@@ -78,6 +78,9 @@ class TaskResult:
     sampler: how outputs were produced (a sampler spec, "lifter", ...).
     num_steps: network evaluations' steps (0 for a single forward pass).
     plots: file names of the plots written under the context's out_dir.
+    predictions: the outputs and ground truth per test row (e.g.
+      `hypotheses_mm` [H, N, J, 3], `pose3d_mm` [N, J, 3]), written to
+      `<stem>_predictions.npz` when `config.save_predictions`.
   """
   figures: dict
   table: Sequence[TableRow]
@@ -86,6 +89,7 @@ class TaskResult:
   sampler: str
   num_steps: int
   plots: Sequence[str] = ()
+  predictions: Mapping[str, np.ndarray] | None = None
 
 
 def first_rows(split: Mapping[str, np.ndarray], num: int) -> dict:
@@ -94,6 +98,35 @@ def first_rows(split: Mapping[str, np.ndarray], num: int) -> dict:
   if n < 1:
     raise ValueError("the test split is empty (or eval.num_poses < 1)")
   return {k: np.asarray(v)[:n] for k, v in split.items()}
+
+
+def row_ids(test: Mapping[str, np.ndarray]) -> dict:
+  """What identifies each test row: its index in the test split and every
+  per-row label the dataset has (subject, clip, frame, camera, ...)."""
+  n = len(next(iter(test.values())))
+  ids = {"row": np.arange(n)}
+  for key, value in test.items():
+    value = np.asarray(value)
+    if value.ndim == 1 and key != "activity" and (
+        value.dtype.kind in "iuU" or value.dtype == object):
+      ids[key] = value.astype(str) if value.dtype == object else value
+  return ids
+
+
+def write_predictions(ctx: EvalContext, predictions: Mapping[str, np.ndarray]) -> str:
+  """`<out_dir>/<stem>_predictions.npz`: predictions, truth and row ids.
+
+  Plain arrays only (no pickles), so `numpy.load` reads it without jaxpose.
+  """
+  arrays = {f"id_{k}": v for k, v in row_ids(ctx.test).items()}
+  arrays.update({k: np.asarray(v) for k, v in predictions.items()})
+  arrays["activity"] = np.asarray(ctx.test["activity"]) if "activity" in ctx.test else (
+      np.zeros(ctx.num_poses, np.int32))
+  if ctx.activity_names:
+    arrays["activity_names"] = np.asarray(ctx.activity_names, dtype=str)
+  path = os.path.join(ctx.out_dir, f"{ctx.stem}_predictions.npz")
+  files.write_npz_atomic(path, arrays)
+  return path
 
 
 def format_table(title: str, rows: Sequence[TableRow], footer: str = "") -> str:
@@ -127,6 +160,11 @@ def run_task(task_name: str, task_fn: Callable[[EvalContext], TaskResult],
              num_steps=int(result.num_steps), input_2d=ctx.input_2d,
              data=ctx.data_name, seconds=seconds, plots=list(result.plots),
              **dict(extra or {}))
+  if ctx.config.save_predictions:
+    if not result.predictions:
+      raise ValueError(f"eval.save_predictions: task {task_name!r} has no "
+                       "per-row predictions to save")
+    res["predictions_file"] = os.path.basename(write_predictions(ctx, result.predictions))
   res = files.jsonable(res)
   path = files.write_json_atomic(os.path.join(ctx.out_dir, f"{ctx.stem}.json"), res)
   h = result.num_hypotheses
@@ -138,4 +176,4 @@ def run_task(task_name: str, task_fn: Callable[[EvalContext], TaskResult],
 
 
 __all__ = ["EvalContext", "TaskResult", "output_stem", "first_rows",
-           "format_table", "run_task"]
+           "row_ids", "write_predictions", "format_table", "run_task"]

@@ -7,11 +7,8 @@ bytes, one per element, and an element is kept when its byte is at least
 `rate * 256`.  For rates that are multiples of 1/256 (0.25 and 0.5, the
 papers' rates, among them) the keep probability is exact; other rates use
 16-bit halves (two elements per word, exact for multiples of 1/65536) and
-anything finer falls back to `bernoulli`.
-
-On 2 CPU cores the masks of five [1000, 1024] layers took 7.5 ms against
-32 ms with `bernoulli` (the training step of the paper-size GFPose network
-draws exactly these).
+anything finer falls back to `bernoulli`.  Its speed against `bernoulli`
+is a benchmark figure (experiments/bench/), not a property stated here.
 """
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ class _Options:
 
 def _section(**kw):
   values = dict(task="estimate", num_poses=5, use_ema=True, plot_poses=1,
-                plot_hypotheses=2, output_suffix="", sampler="ddim", steps=3,
+                plot_hypotheses=2, output_suffix="", output_dir="",
+                save_predictions=False, sampler="ddim", steps=3,
                 levels=(1, 2.5))
   values.update(kw)
   return ml_collections.ConfigDict(values)

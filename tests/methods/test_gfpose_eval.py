@@ -82,94 +82,6 @@ def _all_finite(obj):
   return True
 
 
-def test_every_task_writes_json_and_oracle_figures(exp, tmp_path, capsys):
-  sigma0 = 1e-3  # 1 mm
-  oracle, mu_mm = _oracle(exp, sigma0)
-  cfg = _eval_config()
-  gt = exp.splits["test"]["pose3d_mm"][:10]
-  mu_err = np.linalg.norm(mu_mm[None] - gt, axis=-1)  # [N, J]
-  for task in evaluation.TASKS:
-    res = evaluation.run_task(task, exp=oracle, params=None, config_eval=cfg,
-                              key=jax.random.key(0), workdir=str(tmp_path))
-    on_disk = json.loads((tmp_path / "eval" / f"{task}.json").read_text())
-    assert on_disk == res
-    for field in ("task", "num_poses", "num_hypotheses", "sampler",
-                  "num_steps", "input_2d", "eps", "data"):
-      assert field in res, (task, field)
-    assert res["task"] == task and res["input_2d"] == "exact"
-    assert _all_finite(res), task
-    for png in res["plots"]:
-      assert (tmp_path / "eval" / png).stat().st_size > 1000
-    assert task in capsys.readouterr().out
-
-    if task == "estimate":
-      assert res["num_poses"] == 10 and res["num_hypotheses"] == 4
-      # Every hypothesis is mu (to ~1 mm): errors are mu's own errors.
-      assert res["mpjpe_mm"] == pytest.approx(mu_err.mean(), abs=1.0)
-      assert sorted(res["best_of_h"], key=int) == ["1", "2", "4"]
-      curve = [res["best_of_h"][k]["mpjpe_mm"] for k in ("1", "2", "4")]
-      assert curve[0] >= curve[1] >= curve[2]
-      assert len(res["per_joint_mpjpe_mm"]) == 17
-      np.testing.assert_allclose(res["per_joint_mpjpe_mm"], mu_err.mean(0), atol=1.0)
-      assert res["apd_mm"] < 2.0 and res["activity_names"][0] == "standing"
-      assert (tmp_path / "eval" / "estimate_error_vs_h.png").exists()
-    if task == "estimate_single":
-      assert res["num_hypotheses"] == 1 and res["sampler"] == "ddim"
-      assert res["mpjpe_mm"] == pytest.approx(mu_err.mean(), abs=1.0)
-    if task == "complete3d":
-      # Visible joints are imputed exactly, missing ones come out as mu.
-      part = res["settings"][1]
-      assert part["name"] == "part l_arm"
-      arm = list(H36M_17.parts["l_arm"])
-      assert part["missing_mpjpe_mm"] == pytest.approx(mu_err[:, arm].mean(), abs=1.0)
-      assert part["all_mpjpe_mm"] == pytest.approx(mu_err[:, arm].sum(1).mean() / 17, abs=0.5)
-      assert res["settings"][0]["missing_joints_per_pose"] == 2.0
-    if task == "denoise":
-      (s,) = res["settings"]
-      # 16 noisy joints of 17, E|N(0, s^2 I_3)| = s sqrt(8 / pi).
-      expected = 10.0 * math.sqrt(8 / math.pi) * 16 / 17
-      assert s["mpjpe_before_mm"] == pytest.approx(expected, rel=0.1)
-    if task == "generate":
-      assert res["num_generated"] == 10 and res["num_real_reference"] == 12
-      assert res["generated"]["apd_mm"] < 2.0  # all samples ~ mu
-      # Generated poses all sit at mu: nearest real pose is mu's nearest.
-      real = exp.splits["test"]["pose3d_mm"]
-      nn_mu = np.linalg.norm(real - mu_mm, axis=-1).mean(-1)  # [N]
-      assert res["generated"]["nn_mpjpe_mm"] >= nn_mu.min() - 1.0
-      assert res["real_vs_real"]["apd_mm"] > 20.0
-      # The training-poses row scores real poses: spread like real ones.
-      assert res["train_vs_real"]["apd_mm"] > 20.0
-
-
-def test_untrained_network_runs_completion_and_denoising(exp, tmp_path):
-  cfg = _eval_config(num_poses=6, num_hypotheses=2, num_steps=5,
-                     sampler="euler_maruyama", single_sampler="deterministic",
-                     missing_joints=(1,), missing_parts=(),
-                     output_suffix="noisy2d")
-  for task in ("complete2d", "estimate_single", "denoise"):
-    res = evaluation.run_task(task, exp=exp, params=exp.init_params,
-                              config_eval=cfg, key=jax.random.key(1),
-                              workdir=str(tmp_path))
-    assert _all_finite(res)
-    assert (tmp_path / "eval" / f"{task}_noisy2d.json").exists()
-    assert not (tmp_path / "eval" / f"{task}.json").exists()
-
-
-def test_denoise_without_noise_at_tiny_time_keeps_the_pose(exp, tmp_path):
-  oracle, _ = _oracle(exp, 0.2)  # a wide prior barely moves a pose in t < 2e-3
-  cfg = _eval_config(noise_levels_mm=(0.0,), noise_types=("uniform",),
-                     denoise_t_start=2e-3, eps=1e-3, plot_poses=1)
-  res = evaluation.run_task("denoise", exp=oracle, params=None, config_eval=cfg,
-                            key=jax.random.key(2), workdir=str(tmp_path))
-  (s,) = res["settings"]
-  assert s["mpjpe_before_mm"] == 0.0
-  assert s["mpjpe_after_mm"] < 1.0
-  with pytest.raises(ValueError, match="denoise_t_start"):
-    evaluation.run_task("denoise", exp=oracle, params=None,
-                        config_eval=_eval_config(denoise_t_start=1e-3),
-                        key=jax.random.key(2), workdir=str(tmp_path))
-
-
 def test_every_task_writes_json_and_oracle_figures(tmp_path, capsys):
   method, mu_mm = _method(oracle_sigma0=1e-3)  # 1 mm
   gt = method.splits["test"]["pose3d_mm"][:10]
@@ -269,3 +181,25 @@ def test_generation_task_samples_with_no_condition():
   params = method.init_params(jax.random.key(0))
   poses = method.sample(params, jax.random.key(1), 5)
   assert poses.shape == (5, 17, 3) and np.isfinite(poses).all()
+
+
+def test_saved_predictions_load_with_numpy_alone(tmp_path):
+  method, mu_mm = _method(oracle_sigma0=1e-3, save_predictions=True)
+  res = _run(method, "estimate", tmp_path)
+  assert res["predictions_file"] == "estimate_predictions.npz"
+  with np.load(tmp_path / "estimate_predictions.npz") as f:  # no pickles
+    assert f["hypotheses_mm"].shape == (4, 10, 17, 3)
+    np.testing.assert_allclose(f["hypotheses_mm"][0], np.broadcast_to(mu_mm, (10, 17, 3)),
+                               atol=2.0)
+    np.testing.assert_array_equal(f["pose3d_mm"], method.splits["test"]["pose3d_mm"][:10])
+    np.testing.assert_array_equal(f["id_row"], np.arange(10))
+    assert f["activity_names"][f["activity"][0]] in res["per_activity"]["mpjpe_mm"]
+  # Per-activity figures are keyed by name, all four averaged over activities.
+  names = set(res["activity_names"])
+  assert set(res["per_activity"]["mpjpe_mm"]) <= names
+  for key in ("mpjpe_mm", "pa_mpjpe_mm", "min_mpjpe_mm", "min_pa_mpjpe_mm"):
+    by_act = res["per_activity"][key]
+    assert res[f"{key}_activity_mean"] == pytest.approx(np.mean(list(by_act.values())))
+  method, _ = _method(save_predictions=True)
+  with pytest.raises(ValueError, match="save_predictions: task 'generate'"):
+    _run(method, "generate", tmp_path, params=method.init_params(jax.random.key(0)))

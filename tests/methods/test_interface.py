@@ -86,7 +86,8 @@ def test_a_method_defined_outside_the_library_runs_through_run_lib(tmp_path):
                  grad_clip=100.0, ema_decay=0.5, log_every=100, ckpt_every=300,
                  keep_ckpts=1),
       eval=dict(task="estimate", num_poses=4, use_ema=False, plot_poses=0,
-                plot_hypotheses=1, output_suffix="", shift_mm=0.0)))
+                plot_hypotheses=1, output_suffix="", output_dir="",
+                save_predictions=False, shift_mm=0.0)))
   res = run_lib.run("train_and_eval", c, str(tmp_path))
   assert res["mpjpe_mm"] < 0.5 and res["num_poses"] == 4
   assert res["method"] == "test_mean_pose" and res["train_step"] == 300

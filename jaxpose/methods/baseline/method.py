@@ -10,7 +10,6 @@ table.
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import jax
 import jax.numpy as jnp
@@ -21,10 +20,9 @@ from jaxpose import models
 from jaxpose.evaluation import chunks
 from jaxpose.evaluation import estimation
 from jaxpose.evaluation.runner import EvalContext, TaskResult
-from jaxpose.methods import base
+from jaxpose.methods import lifting
 from jaxpose.methods import register
 from jaxpose.pose import image_space
-from jaxpose.pose import representation as rep_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +73,7 @@ def make_loss_fn(lift):
 
 
 @register("baseline")
-class Baseline(base.Method):
+class Baseline(lifting.LiftingMethod):
   """A deterministic 2D-to-3D lifter (Martinez et al. 2017)."""
 
   # The SDE and masking sections do not shape a lifter: leaving them out of
@@ -89,7 +87,6 @@ class Baseline(base.Method):
     if config.model.name != "lifter_mlp":
       raise ValueError(f"model.name: the baseline is the 'lifter_mlp' network, "
                        f"got {config.model.name!r}")
-    self.representation = rep_lib.Representation.from_config(config.representation)
     self._model_kwargs = {k: v for k, v in config.model.items() if k != "name"}
     self._model_kwargs["num_joints"] = self.representation.num_joints
     self.graphdef = models.model_graphdef("lifter_mlp", **self._model_kwargs)
@@ -97,26 +94,11 @@ class Baseline(base.Method):
     self.lift = make_lift_fn(self.apply_fn)
     self._lift_jit = jax.jit(self.lift)
 
-  @functools.cached_property
-  def _data(self):
-    return rep_lib.load_lifting_data(self.config)
-
-  @property
-  def dataset(self):
-    return self._data[1]
-
-  @property
-  def splits(self):
-    return self._data[2]
-
   def init_params(self, key):
     return models.create_model("lifter_mlp", key=key, **self._model_kwargs)[1]
 
   def loss_fn(self):
     return make_loss_fn(self.lift)
-
-  def checkpoint_extra(self) -> dict:
-    return {"representation": self.representation.to_dict()}
 
   def predict(self, params, pose2d_model, *, batch_size: int) -> np.ndarray:
     """Lifted `[N, J, 3]` model-unit poses of `[N, J, 2]` model-unit 2D."""

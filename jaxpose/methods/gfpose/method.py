@@ -20,13 +20,12 @@ from jaxpose.core import sampling
 from jaxpose.core import sde as sde_lib
 from jaxpose.core import xla_options
 from jaxpose.evaluation import chunks
-from jaxpose.methods import base
+from jaxpose.methods import lifting
 from jaxpose.methods import register
 from jaxpose.methods.gfpose import eval_tasks
 from jaxpose.methods.gfpose import masking
 from jaxpose.methods.gfpose import problems
 from jaxpose.pose import image_space
-from jaxpose.pose import representation as rep_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +67,7 @@ class GFPoseEvalOptions:
 
 
 @register("gfpose")
-class GFPose(base.Method):
+class GFPose(lifting.LiftingMethod):
   """GFPose: a conditional score prior of 3D poses, five tasks in one model."""
 
   fingerprint_sections = ("method", "model", "sde", "representation")
@@ -77,7 +76,6 @@ class GFPose(base.Method):
 
   def __init__(self, config):
     super().__init__(config)
-    self.representation = rep_lib.Representation.from_config(config.representation)
     sde_kwargs = {k: v for k, v in config.sde.items() if k != "name"}
     self.sde = sde_lib.get_sde(config.sde.name, **sde_kwargs)
     self._model_kwargs = {k: v for k, v in config.model.items() if k != "name"}
@@ -91,20 +89,6 @@ class GFPose(base.Method):
     for spec in (opts.sampler, opts.single_sampler, opts.complete_sampler):
       if spec:
         sampling.check_spec(spec)
-
-  # --- Data. ---
-
-  @functools.cached_property
-  def _data(self):
-    return rep_lib.load_lifting_data(self.config)
-
-  @property
-  def dataset(self):
-    return self._data[1]
-
-  @property
-  def splits(self):
-    return self._data[2]
 
   # --- Training. ---
 
@@ -132,10 +116,6 @@ class GFPose(base.Method):
                              train=True)
 
     return loss_fn
-
-  def checkpoint_extra(self) -> dict:
-    # Evaluation can always turn network outputs back into millimetres.
-    return {"representation": self.representation.to_dict()}
 
   # --- Sampling. ---
 
