@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpose.data import bvh, mocap, protocols
+from jaxpose.data import bvh, mocap, mocap_checks, protocols
 from jaxpose.pose.skeleton import H36M_17
 
 # A Bandai-like rig in cm, Y up, facing +Z (so the subject's left is +X).
@@ -130,19 +130,19 @@ def test_sanity_checks_catch_mirrors_and_stretch():
   m = bvh.parse_bvh(make_bvh(random_frames(seed=2, angle=5, height=0)))
   pose, facing = mocap.to_h36m17(m, "bandai"), mocap.facing_direction(m, "bandai")
   np.testing.assert_allclose(facing[0], [0, -1, 0], atol=0.2)  # +Z (file) -> -Y (jaxpose)
-  assert mocap.sanity_problems(pose, facing) == []
-  assert mocap.left_is_left(pose, facing).all() and mocap.feet_below_head(pose).all()
-  assert mocap.bone_length_spread(pose).max() < 1e-5
+  assert mocap_checks.sanity_problems(pose, facing) == []
+  assert mocap_checks.left_is_left(pose, facing).all() and mocap_checks.feet_below_head(pose).all()
+  assert mocap_checks.bone_length_spread(pose).max() < 1e-5
   # A mirrored skeleton (left joints at -X) is a right-handed lie.
   mirrored = bvh.parse_bvh(make_bvh(rest_frames(), mirror=True))
-  problems = mocap.sanity_problems(mocap.to_h36m17(mirrored, "bandai"),
+  problems = mocap_checks.sanity_problems(mocap.to_h36m17(mirrored, "bandai"),
                                    mocap.facing_direction(mirrored, "bandai"))
   assert any("left hip" in p for p in problems)
   stretched = pose.copy()
   stretched[1:, H36M_17.index("l_wrist")] += 100.0
-  assert any("l_elbow-l_wrist" in p for p in mocap.sanity_problems(stretched))
+  assert any("l_elbow-l_wrist" in p for p in mocap_checks.sanity_problems(stretched))
   upside_down = pose * np.array([1, 1, -1], np.float32)
-  assert any("ankles below the head" in p for p in mocap.sanity_problems(upside_down))
+  assert any("ankles below the head" in p for p in mocap_checks.sanity_problems(upside_down))
 
 
 def test_nonfinite_frames_dropped_with_count():
