@@ -14,6 +14,10 @@ Every dataset gives the same thing, a `Dataset`, so everything downstream
   back-project them; both embedded datasets provide them:
     root_cam_mm [N, 3] float32  camera-frame root position, mm (z: root depth)
     intrinsics  [N, 6] float32  fx, fy, cx, cy (pixels), image width, height
+
+Registered: synthetic (embedded), mocap (jaxpose-mocap v1), h36m
+(Human3.6M from VideoPose3D's files, `jaxpose/data/h36m.py`) and npz (any
+file of poses, `jaxpose/data/npz_poses.py`).
 """
 from __future__ import annotations
 
@@ -112,3 +116,22 @@ def _mocap(data_config) -> Dataset:
                       for s, split in splits.items()},
       input_2d={s: str(data_config.get(f"{s}_2d", "exact") or "exact")
                 for s in splits})
+
+
+@register("h36m")
+def _h36m(data_config) -> Dataset:
+  """Human3.6M, the papers' protocol (train S1 S5 S6 S7 S8, test S9 S11)."""
+  from jaxpose.data import h36m
+  splits, input_2d = h36m.load_splits(data_config)
+  # Both splits index the same 15 sorted action names.
+  return Dataset(name="h36m", splits=splits,
+                 activity_names={s: h36m.ACTIONS for s in splits},
+                 input_2d=input_2d)
+
+
+@register("npz")
+def _npz(data_config) -> Dataset:
+  """Poses from .npz files, one per split (layout: jaxpose/data/npz_poses.py)."""
+  from jaxpose.data import npz_poses
+  splits, names, input_2d = npz_poses.load_splits(data_config)
+  return Dataset(name="npz", splits=splits, activity_names=names, input_2d=input_2d)

@@ -5,7 +5,7 @@
   32-joint order, world frame of the Human3.6M capture (Z up).
 * VideoPose3D `data_2d_h36m_<detector>.npz`: 'positions_2d' subject ->
   action -> list (one per camera) of [F, 17, 2] pixels, and 'metadata' with
-  'layout_name', 'num_joints' and 'keypoints_symmetry'.
+  'num_joints', 'keypoints_symmetry' and (most files) 'layout_name'.
 * AMASS `.npz`: 'poses' [F, 156] (SMPL-H: root, 21 body, 30 hand joints) or
   [F, 165] (SMPL-X: root, 21 body, jaw, 2 eyes, 30 hand joints), axis-angle;
   'trans' [F, 3]; 'betas'; 'mocap_framerate' (SMPL-X releases spell it
@@ -104,13 +104,14 @@ def load_videopose3d_2d(path) -> tuple[dict, dict]:
   Returns:
     (positions, metadata): positions {subject: {action: [per camera float32
     [F, J, 2]]}} (a third channel, if present, is kept: detector scores);
-    metadata with 'layout_name', 'num_joints', 'keypoints_symmetry'
-    ((left indices, right indices)).
+    metadata with 'layout_name' ('' when the file has none),
+    'num_joints', 'keypoints_symmetry' ((left indices, right indices)).
   """
   raw = _open(path, ["positions_2d", "metadata"])
   positions = _item(path, "positions_2d", raw["positions_2d"])
   meta = _item(path, "metadata", raw["metadata"])
-  missing = [k for k in ("layout_name", "num_joints", "keypoints_symmetry") if k not in meta]
+  # 'layout_name' is optional: VideoPose3D's stacked-hourglass files lack it.
+  missing = [k for k in ("num_joints", "keypoints_symmetry") if k not in meta]
   if missing:
     raise FormatError(f"{path}: metadata lacks {missing}")
   num_joints = int(meta["num_joints"])
@@ -131,7 +132,7 @@ def load_videopose3d_2d(path) -> tuple[dict, dict]:
         _finite(path, f"positions_2d[{subject!r}][{action!r}][{c}]", arr)
         views.append(arr.astype(np.float32))
       out[subject][action] = views
-  metadata = dict(layout_name=str(meta["layout_name"]), num_joints=num_joints,
+  metadata = dict(layout_name=str(meta.get("layout_name", "")), num_joints=num_joints,
                   keypoints_symmetry=(list(map(int, sym[0])), list(map(int, sym[1]))))
   if num_joints == 17 and metadata["layout_name"] == "h36m":
     # The same left/right pairing as jaxpose's H36M_17 (as sets).
