@@ -1,4 +1,5 @@
-"""Config helpers: clear errors for unknown keys, fingerprints for checkpoints.
+"""Config helpers: clear errors for unknown keys, fingerprints for checkpoints,
+the settings a resumed run may change.
 
 Configs are `ml_collections.ConfigDict`s written as code in
 `experiments/configs/`; `--config.a.b=value` overrides come from
@@ -9,6 +10,7 @@ through `parse_flags_or_exit`, which names the key and the valid ones.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, Iterable, Mapping
 
@@ -71,17 +73,19 @@ def check_overrides(config, argv: Iterable[str], flag_name: str = "config"):
 def parse_flags_or_exit(argv: list[str], flag_name: str = "config"):
   """absl `flags_parser` that turns unknown config keys into a clear message.
 
-  Use as `app.run(main, flags_parser=parse_flags_or_exit)`.
+  Use as `app.run(main, flags_parser=parse_flags_or_exit)`. A config file
+  that is missing or fails to load ends the program with one line too
+  (its traceback with `--debug` or JAXPOSE_DEBUG=1).
   """
   from absl import flags  # Imported here so library users need no flags.
 
   try:
-    return flags.FLAGS(argv)
+    parsed = flags.FLAGS(argv)
   except (AttributeError, KeyError, flags.Error) as err:
     config = None
     cfg_flag = flags.FLAGS[flag_name] if flag_name in flags.FLAGS else None
     if cfg_flag is not None:
-      config = getattr(cfg_flag, "value", None)
+      config = _loaded_value(argv, cfg_flag, flag_name)
       if config is None:
         # The override failed before the flag stored its value: load the file
         # ourselves to list the valid keys.
@@ -92,15 +96,66 @@ def parse_flags_or_exit(argv: list[str], flag_name: str = "config"):
         if msg:
           sys.exit(f"error: {msg}")
     sys.exit(f"error: bad command line: {err}")
+  except Exception as err:  # pylint: disable=broad-except
+    # A config file that does not load (missing, or raising) surfaces here
+    # when an override is applied to it.
+    if _debug(argv):
+      raise
+    sys.exit(f"error: {_load_failure(argv, flag_name, err)}")
+  if flag_name in flags.FLAGS:
+    _loaded_value(argv, flags.FLAGS[flag_name], flag_name)
+  return parsed
 
 
-def _load_config_file(argv, flag_name):
+def _debug(argv) -> bool:
+  return (os.environ.get("JAXPOSE_DEBUG", "") not in ("", "0")
+          or "--debug" in argv or "--debug=true" in argv)
+
+
+def _loaded_value(argv, cfg_flag, flag_name):
+  """The flag's config; exits with one line if its file failed to load."""
+  value = getattr(cfg_flag, "value", None)
+  if value is None:
+    return None
+  try:
+    # ml_collections leaves a placeholder that raises OSError on any access
+    # when the file could not be loaded.
+    getattr(value, "keys", None)
+  except OSError as err:
+    if _debug(argv):
+      raise
+    sys.exit(f"error: {_load_failure(argv, flag_name, err)}")
+  return value
+
+
+def _config_path(argv, flag_name) -> str | None:
   path = None
   for i, arg in enumerate(argv):
     if arg.startswith(f"--{flag_name}="):
       path = arg.split("=", 1)[1]
     elif arg == f"--{flag_name}" and i + 1 < len(argv):
       path = argv[i + 1]
+  return path
+
+
+def _load_failure(argv, flag_name, err: BaseException) -> str:
+  """One line on why the config file did not load, with the fix."""
+  path = _config_path(argv, flag_name)
+  if path is not None and not os.path.exists(path.split(":", 1)[0]):
+    return (f"--{flag_name} file not found: {path} (from {os.getcwd()}); "
+            "give the path of a config, e.g. experiments/configs/quickstart.py")
+  # The root cause's last line, e.g. "NameError: name 'x' is not defined".
+  root = err
+  while root.__cause__ is not None or getattr(root, "_error", None) is not None:
+    root = root.__cause__ or root._error  # pylint: disable=protected-access
+  lines = [l.strip() for l in str(root).splitlines() if l.strip()]
+  why = f"{type(root).__name__}: {lines[-1] if lines else ''}"
+  return (f"cannot load the --{flag_name} file {path}: {why} (rerun with "
+          "--debug for the traceback)")
+
+
+def _load_config_file(argv, flag_name):
+  path = _config_path(argv, flag_name)
   if not path:
     return None
   from ml_collections.config_flags import config_flags as cf
@@ -136,6 +191,52 @@ def fingerprint(config, sections: Iterable[str] = ("method", "model", "sde", "re
 # (section, key, default) of fingerprinted keys added after checkpoints of
 # their section existed; at the default they do not change the model.
 _FINGERPRINT_DEFAULTS = (("representation", "space", "root_relative"),)
+
+
+# Settings a resumed run may change: they decide how long to train, how often
+# to log and save, what to evaluate and when to stop a diverging run, never
+# what an update computes, so the resumed run still equals one uninterrupted
+# run. A change to anything else (seed, data, batch size, optimiser, loss,
+# masking, ...) breaks that and is refused unless
+# train.allow_changed_resume=True; fingerprinted sections (the model) are
+# refused by the checkpoint even then. The one list of these keys.
+RESUME_SAFE_KEYS = ("train.num_steps", "train.log_every", "train.ckpt_every",
+                    "train.keep_ckpts", "train.allow_changed_resume",
+                    "train.max_param_norm_growth", "eval")
+
+
+def _flat(d, prefix="") -> dict:
+  if isinstance(d, Mapping):
+    out = {}
+    for k, v in d.items():
+      out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+  return {prefix: d}
+
+
+def resume_changes(stored, requested) -> dict[str, tuple[Any, Any]]:
+  """`{dotted key: (stored, requested)}` of changes that break exact resume.
+
+  Args:
+    stored: the config the checkpoint was trained with (ConfigDict or plain).
+    requested: the config asked to continue it.
+
+  Keys in `RESUME_SAFE_KEYS` (or under them) are ignored; a key present on
+  one side only counts as a change (shown as '<absent>').
+  """
+  # A JSON round trip so tuples and lists compare equal to what came back
+  # from disk.
+  a = _flat(json.loads(json.dumps(to_plain(stored))))
+  b = _flat(json.loads(json.dumps(to_plain(requested))))
+  missing = "<absent>"
+  out = {}
+  for key in sorted(set(a) | set(b)):
+    if any(key == s or key.startswith(s + ".") for s in RESUME_SAFE_KEYS):
+      continue
+    va, vb = a.get(key, missing), b.get(key, missing)
+    if va != vb:
+      out[key] = (va, vb)
+  return out
 
 
 def dumps(config) -> str:

@@ -18,11 +18,13 @@ method.
 """
 from __future__ import annotations
 
+import datetime
 import functools
+import json
 import logging as logging_std
 import os
-import pathlib
 import shutil
+import socket
 
 from absl import logging
 import jax
@@ -38,6 +40,7 @@ from jaxpose.methods import base
 from jaxpose.training import checkpoint as checkpoint_lib
 from jaxpose.training import parallel
 from jaxpose.training import train as train_lib
+from jaxpose.training import workdir as workdir_lib
 
 MODES = ("train_and_eval", "train", "eval", "sample")
 
@@ -52,11 +55,87 @@ def fingerprint(config, method: base.Method) -> dict:
   return config_lib.fingerprint(config, method.fingerprint_sections)
 
 
-def _checkpointer(config, workdir, method: base.Method) -> checkpoint_lib.Checkpointer:
+def _checkpointer(config, workdir, method: base.Method, *,
+                  read_only: bool = False) -> checkpoint_lib.Checkpointer:
   return checkpoint_lib.Checkpointer(
       os.path.join(workdir, "checkpoints"), fingerprint=fingerprint(config, method),
       save_every=int(config.train.ckpt_every), keep=int(config.train.keep_ckpts),
-      extra={**method.checkpoint_extra(), "config": config_lib.to_plain(config)})
+      extra={**method.checkpoint_extra(), "config": config_lib.to_plain(config)},
+      read_only=read_only)
+
+
+def check_train_config(config):
+  """Refuses training settings that cannot work, before anything runs.
+
+  Raises:
+    config_lib.ConfigError: naming the key and the fix.
+  """
+  for key in ("num_steps", "log_every", "ckpt_every", "keep_ckpts"):
+    value = config.train.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+      what = "updates to train" if key == "num_steps" else "steps"
+      raise config_lib.ConfigError(
+          f"train.{key} must be a whole number >= 1 ({what}), got {value!r}; "
+          f"set --config.train.{key}=N with N >= 1")
+  growth = config.train.get("max_param_norm_growth", 0.0)
+  if isinstance(growth, bool) or not isinstance(growth, (int, float)) or not (
+      growth == 0 or growth > 1):
+    raise config_lib.ConfigError(
+        f"train.max_param_norm_growth must be > 1 (or 0 to disable the "
+        f"check), got {growth!r}")
+
+
+def _stored_config(workdir: str, extra: dict) -> dict | None:
+  """The config the restored checkpoint was trained with (or config.json)."""
+  if isinstance(extra.get("config"), dict):
+    return extra["config"]
+  path = os.path.join(workdir, "config.json")
+  if os.path.exists(path):
+    with open(path) as f:
+      return json.load(f)
+  return None
+
+
+def _check_resume(config, workdir: str, step: int, stored: dict | None) -> dict:
+  """Refuses a resume whose settings would not continue the same run.
+
+  Returns:
+    The accepted changes `{key: (stored, requested)}` (with
+    train.allow_changed_resume=True), else {}.
+  """
+  if stored is None:
+    return {}
+  changes = config_lib.resume_changes(stored, config)
+  if not changes:
+    return {}
+  listed = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items())
+  if not config.train.get("allow_changed_resume", False):
+    raise config_lib.ConfigError(
+        f"workdir {workdir} was trained to step {step} with other settings "
+        f"({listed}); continuing with these would not be the same run. Use "
+        "the original values, a new workdir, or "
+        "--config.train.allow_changed_resume=True to continue anyway (the "
+        "change is recorded in config_history.jsonl)")
+  logging.warning("Resuming step %d with changed settings (allowed by "
+                  "train.allow_changed_resume): %s", step, listed)
+  return changes
+
+
+def _record_start(config, workdir: str, step: int, changes: dict):
+  """config.json (the latest start) and one config_history.jsonl line per
+  start, so the configurations behind every trained step stay known."""
+  if jax.process_index() != 0:
+    return
+  plain = config_lib.to_plain(config)
+  files.write_json_atomic(os.path.join(workdir, "config.json"), plain)
+  record = {"started": datetime.datetime.now().astimezone().isoformat(
+                timespec="seconds"),
+            "start_step": step, "num_steps": int(config.train.num_steps),
+            "host": socket.gethostname(), "pid": os.getpid(),
+            "changed": {k: list(v) for k, v in changes.items()},
+            "config": plain}
+  with open(os.path.join(workdir, "config_history.jsonl"), "a") as f:
+    f.write(json.dumps(files.jsonable(record), sort_keys=True) + "\n")
 
 
 def _optimizer(config):
@@ -74,47 +153,80 @@ def _init_state(config, method: base.Method):
 def train(config, workdir: str, *, method: base.Method | None = None):
   """Trains (or resumes training) up to `config.train.num_steps`.
 
-  Returns the final `TrainState`. A workdir holding a checkpoint of another
-  model configuration is refused by the checkpointer, never overwritten.
+  Returns the final `TrainState`. The workdir is held by this run (a second
+  training on it is refused, `training.workdir`); a workdir holding a
+  checkpoint of another model configuration is refused by the checkpointer,
+  and a resume with settings that break exact resume
+  (`config.RESUME_SAFE_KEYS` lists those that may change) unless
+  train.allow_changed_resume; all before anything in it is written.
   """
-  method = method or build(config)
-  pathlib.Path(workdir).mkdir(parents=True, exist_ok=True)
-  tx = _optimizer(config)
-  state = _init_state(config, method)
-  ckpt = _checkpointer(config, workdir, method)
-  restored = ckpt.restore_or_none(state)
-  if restored is not None:
-    state, _ = restored
-    logging.info("Resumed from step %d in %s", int(state.step), workdir)
-  files.write_json_atomic(os.path.join(workdir, "config.json"),
-                          config_lib.to_plain(config))
-  opt = config.train
-  dataset = pipeline.ArrayDataset(
-      {k: method.splits["train"][k] for k in method.train_fields},
-      batch_size=int(opt.batch_size), seed=int(config.seed))
-  train_step = train_lib.make_train_step(method.loss_fn(), tx,
-                                         ema_max_decay=float(opt.ema_decay))
+  check_train_config(config)
+  os.makedirs(workdir, exist_ok=True)
+  with workdir_lib.hold(workdir, purpose="training"):
+    method = method or build(config)
+    tx = _optimizer(config)
+    state = _init_state(config, method)
+    ckpt = _checkpointer(config, workdir, method)
+    try:
+      restored = ckpt.restore_or_none(state)
+      changes = {}
+      if restored is not None:
+        state, extra = restored
+        step = int(state.step)
+        if step >= int(config.train.num_steps):
+          # Nothing is trained, so nothing is resumed or recorded (e.g.
+          # train_and_eval run again to evaluate on other data).
+          logging.info("Nothing to train: %s holds step %d >= "
+                       "train.num_steps=%d", workdir, step,
+                       int(config.train.num_steps))
+          return state
+        changes = _check_resume(config, workdir, step,
+                                _stored_config(workdir, extra))
+        logging.info("Resumed from step %d in %s", step, workdir)
+      _record_start(config, workdir, int(state.step), changes)
+      opt = config.train
+      dataset = pipeline.ArrayDataset(
+          {k: method.splits["train"][k] for k in method.train_fields},
+          batch_size=int(opt.batch_size), seed=int(config.seed))
+      train_step = train_lib.make_train_step(method.loss_fn(), tx,
+                                             ema_max_decay=float(opt.ema_decay))
 
-  def batch_fn(step):
-    return dataset.batch(step, process_index=jax.process_index(),
-                         process_count=jax.process_count())
+      def batch_fn(step):
+        return dataset.batch(step, process_index=jax.process_index(),
+                             process_count=jax.process_count())
 
-  state = train_lib.fit(
-      state, train_step, batch_fn, key=rng.purpose_key(config.seed, "train"),
-      num_steps=int(opt.num_steps), mesh=parallel.make_mesh(), checkpointer=ckpt,
-      log_every=int(opt.log_every),
-      metrics_path=os.path.join(workdir, "metrics.jsonl"))
-  ckpt.close()
+      state = train_lib.fit(
+          state, train_step, batch_fn, key=rng.purpose_key(config.seed, "train"),
+          num_steps=int(opt.num_steps), mesh=parallel.make_mesh(),
+          checkpointer=ckpt, log_every=int(opt.log_every),
+          metrics_path=os.path.join(workdir, "metrics.jsonl"),
+          max_param_norm_growth=float(opt.get("max_param_norm_growth", 0.0)))
+    finally:
+      ckpt.close()
   return state
 
 
 def restore_params(config, workdir: str, method: base.Method, *,
                    use_ema: bool = True):
-  """(parameters, step) of the latest checkpoint in `workdir` (EMA by default)."""
+  """(parameters, step) of the latest checkpoint in `workdir` (EMA by default).
+
+  Reads only (nothing in the workdir is written), so it may run beside a
+  training run: it sees the latest finished checkpoint.
+  """
   template = _init_state(config, method)
-  ckpt = _checkpointer(config, workdir, method)
-  restored = ckpt.restore_or_none(template)
-  ckpt.close()
+  ckpt = _checkpointer(config, workdir, method, read_only=True)
+  try:
+    restored = ckpt.restore_or_none(template)
+  except checkpoint_lib.CheckpointError as e:
+    info = workdir_lib.holder(workdir)
+    if info is None:
+      raise
+    raise checkpoint_lib.CheckpointError(
+        f"{e} (a training run holds this workdir, pid {info.get('pid')} on "
+        f"{info.get('host')}: it may have replaced that checkpoint while it "
+        "was read; retry before deleting anything)") from e
+  finally:
+    ckpt.close()
   if restored is None:
     raise FileNotFoundError(
         f"no checkpoint in {os.path.join(workdir, 'checkpoints')}: train first "
@@ -191,24 +303,42 @@ def sample(config, workdir: str, *, method: base.Method | None = None) -> np.nda
   return poses_mm
 
 
+LIBRARY_LOGS_ENV = "JAXPOSE_LIBRARY_LOGS"
+
+
 class _DropLibraryInfo(logging_std.Filter):
-  """Keeps orbax's per-save INFO chatter out of the training log."""
+  """Drops INFO records of checkpointing internals (orbax); warnings pass."""
 
   def filter(self, record):
     return record.levelno >= logging_std.WARNING or "orbax" not in record.pathname
 
 
-def quiet_library_logs():
-  """Hides INFO records of checkpointing internals (warnings still show)."""
-  handler = logging.get_absl_handler()
-  if not any(isinstance(f, _DropLibraryInfo) for f in handler.filters):
-    handler.addFilter(_DropLibraryInfo())
+def configure_logging(library_logs: bool | None = None):
+  """A run's own progress on, the libraries' INFO chatter off.
+
+  From a script, a notebook or `experiments/main.py` alike: jaxpose's INFO
+  records (progress, ETA, checkpoints) are shown, orbax's per-save INFO
+  records are not. `library_logs=True`, or JAXPOSE_LIBRARY_LOGS=1 in the
+  environment, keeps the libraries' records too. Idempotent.
+  """
+  if library_logs is None:
+    library_logs = os.environ.get(LIBRARY_LOGS_ENV, "") not in ("", "0")
+  if logging.get_verbosity() < logging.INFO:  # plain Python starts at WARNING
+    logging.set_verbosity(logging.INFO)
+  targets = [logging_std.getLogger("absl"), logging.get_absl_handler()]
+  for target in targets:
+    for f in [f for f in target.filters if isinstance(f, _DropLibraryInfo)]:
+      target.removeFilter(f)
+    if not library_logs:
+      target.addFilter(_DropLibraryInfo())
 
 
 def run(mode: str, config, workdir: str):
   """`experiments/main.py`'s job: train and/or evaluate, or sample."""
   if mode not in MODES:
     raise ValueError(f"mode: {mode!r}; valid: {', '.join(MODES)}")
+  if mode in ("train", "train_and_eval"):
+    check_train_config(config)  # before the data is built
   method = build(config)
   if mode == "sample" and not method.can_sample:
     raise ValueError(f"mode: {method.name} does not generate samples; "

@@ -2,10 +2,19 @@
 
 A workdir belongs to one model configuration. Its fingerprint (a JSON-able
 dict: model name and sizes, SDE, data normalisation, ...) is written to
-`<directory>/fingerprint.json` when the directory is first used and beside
-every checkpoint. Opening the directory with another fingerprint is refused
-before anything in it is touched, so a changed config never resumes from, or
-overwrites, weights of a different model.
+`<directory>/fingerprint.json` when a fresh directory is first opened for
+writing, and beside every checkpoint. Opening the directory with another
+fingerprint is refused before anything in it is touched, so a changed config
+never resumes from, or overwrites, weights of a different model. A directory
+holding checkpoints but no fingerprint.json is refused too (never
+re-fingerprinted): the file must be restored, or another workdir used.
+
+Errors are one line each: what is wrong, where, and the fix. A checkpoint
+that cannot be read is named by its step directory with the advice to
+delete it (training then resumes from the previous one); it is not skipped
+silently, because a broken checkpoint means a disk or a concurrent-writer
+problem the user must know about, and skipping it would quietly retrain
+steps.
 
 Layout: `<directory>/<step>/state` (the `TrainState`, restored with the
 sharding of the abstract state given) and `<directory>/<step>/meta` (JSON:
@@ -16,8 +25,10 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any
 
+from absl import logging
 import jax
 import orbax.checkpoint as ocp
 
@@ -32,6 +43,39 @@ class CheckpointError(RuntimeError):
 
 class CheckpointMismatchError(ValueError):
   """The directory holds checkpoints of another configuration."""
+
+
+def _first_line(e: BaseException, limit: int = 200) -> str:
+  """`Type: first line of the message`, shortened: a cause fit for one line."""
+  text = (str(e).strip().splitlines() or [""])[0]
+  if len(text) > limit:
+    text = text[:limit] + "..."
+  return f"{type(e).__name__}: {text}"
+
+
+def _is_closed_loop_noise(exc) -> bool:
+  return isinstance(exc, RuntimeError) and str(exc) == "Event loop is closed"
+
+
+def _quiet_closed_event_loop_noise():
+  """Drops orbax's late 'Event loop is closed' reports after a failed restore.
+
+  When one array of a restore fails, orbax closes its event loop while
+  tensorstore still completes the other reads; each completion then fails to
+  reach the closed loop and Python prints it as an unraisable exception,
+  hundreds of tracebacks after (and long after) the real error. Only that
+  exact message is dropped; every other unraisable report passes through.
+  """
+  previous = sys.unraisablehook
+  if getattr(previous, "_jaxpose_quiet_loop", False):
+    return
+
+  def hook(unraisable):
+    if not _is_closed_loop_noise(unraisable.exc_value):
+      previous(unraisable)
+
+  hook._jaxpose_quiet_loop = True
+  sys.unraisablehook = hook
 
 
 def _jsonable(name: str, value) -> Any:
@@ -66,6 +110,11 @@ def fingerprint_diff(stored: dict, requested: dict) -> dict:
   return diff
 
 
+def _diff_text(diff: dict) -> str:
+  return "; ".join(f"{k}: stored {a!r}, requested {b!r}"
+                   for k, (a, b) in diff.items())
+
+
 def _abstract(tree, default_sharding):
   """ShapeDtypeStructs with a sharding for every leaf of `tree`."""
   def leaf(x):
@@ -87,15 +136,18 @@ class Checkpointer:
     extra: default JSON-able metadata saved with every checkpoint.
     async_save: write in a background thread (`save` returns once the arrays
       are copied off the devices).
+    read_only: only restore (evaluation): nothing in the directory is
+      created, written or deleted, and a missing directory reads as empty.
 
   Raises:
     CheckpointMismatchError: the directory was made for another fingerprint.
-    CheckpointError: the stored fingerprint cannot be read.
+    CheckpointError: the stored fingerprint cannot be read, or is missing
+      beside existing checkpoints.
   """
 
   def __init__(self, directory: str | os.PathLike, *, fingerprint: dict,
                save_every: int, keep: int = 3, extra: dict | None = None,
-               async_save: bool = True):
+               async_save: bool = True, read_only: bool = False):
     if not isinstance(fingerprint, dict):
       raise ValueError(f"fingerprint must be a dict, got {type(fingerprint)}")
     if save_every < 1 or keep < 1:
@@ -105,18 +157,32 @@ class Checkpointer:
     self.directory = os.path.abspath(os.fspath(directory))
     self.fingerprint = _jsonable("fingerprint", fingerprint)
     self.extra = _jsonable("extra", extra or {})
-    self._check_fingerprint()
-    options = ocp.CheckpointManagerOptions(
-        # The interval is applied in `save` (orbax would also save the first
-        # step it sees, whatever its number).
-        save_interval_steps=1, max_to_keep=keep, create=True,
-        enable_async_checkpointing=async_save)
+    self.read_only = bool(read_only)
+    self._manager = None
+    fresh = self._check_fingerprint()
+    if self.read_only and not os.path.isdir(self.directory):
+      return  # Nothing to read; and an evaluation creates no directory.
+    if self.read_only:
+      # Not orbax's read_only option, which warns on every open: with no
+      # saves and nothing to keep, this manager writes and deletes nothing.
+      options = ocp.CheckpointManagerOptions(
+          save_interval_steps=1, max_to_keep=None, create=False,
+          enable_async_checkpointing=False)
+    else:
+      options = ocp.CheckpointManagerOptions(
+          # The interval is applied in `save` (orbax would also save the
+          # first step it sees, whatever its number).
+          save_interval_steps=1, max_to_keep=keep, create=True,
+          enable_async_checkpointing=async_save)
     try:
       self._manager = ocp.CheckpointManager(self.directory, options=options)
     except Exception as e:  # orbax raises many kinds; name the directory.
       raise CheckpointError(
-          f"cannot open checkpoint directory {self.directory}: {e}") from e
-    if jax.process_index() == 0 and not os.path.exists(self._fp_path):
+          f"cannot open checkpoint directory {self.directory}: "
+          f"{_first_line(e)}") from e
+    # Written only once the directory is known to be fresh (no checkpoint
+    # the requested configuration would have had to match).
+    if fresh and not self.read_only and jax.process_index() == 0:
       tmp = self._fp_path + ".tmp"
       with open(tmp, "w") as f:
         json.dump(self.fingerprint, f, indent=2, sort_keys=True)
@@ -126,32 +192,74 @@ class Checkpointer:
   def _fp_path(self) -> str:
     return os.path.join(self.directory, FINGERPRINT_FILE)
 
-  def _check_fingerprint(self):
+  def _step_dirs(self) -> list[int]:
+    """Finished step directories on disk (orbax renames a step's temporary
+    directory to its bare number once it is complete)."""
+    try:
+      names = os.listdir(self.directory)
+    except FileNotFoundError:
+      return []
+    return sorted(int(n) for n in names if n.isdigit()
+                  and os.path.isdir(os.path.join(self.directory, n)))
+
+  def _check_fingerprint(self) -> bool:
+    """Compares the stored fingerprint with the requested one.
+
+    Returns:
+      True when the directory is fresh: no fingerprint and no checkpoint.
+    """
     if not os.path.exists(self._fp_path):
-      return
+      steps = self._step_dirs()
+      if not steps:
+        return True
+      meta = os.path.join(self.directory, str(steps[-1]), "meta", "metadata")
+      raise CheckpointError(
+          f"checkpoint directory {self.directory} holds checkpoints (steps "
+          f"{', '.join(map(str, steps))}) but no {FINGERPRINT_FILE}, so "
+          "nothing says which configuration they belong to; restore "
+          f"{self._fp_path} (its content is the 'fingerprint' entry of "
+          f"{meta}) or use another workdir (nothing was changed)")
     try:
       with open(self._fp_path) as f:
         stored = json.load(f)
     except (OSError, ValueError) as e:
       raise CheckpointError(
-          f"the fingerprint file {self._fp_path} is unreadable ({e}); the "
-          "checkpoint directory is corrupt. Use another workdir or repair "
-          "it by hand") from e
+          f"the fingerprint file {self._fp_path} is unreadable "
+          f"({_first_line(e)}); restore it from a backup (or from the "
+          "'fingerprint' entry of a step's meta/metadata) or use another "
+          "workdir") from e
     diff = fingerprint_diff(stored, self.fingerprint)
     if diff:
-      lines = "\n".join(f"  {k}: stored {a!r}, requested {b!r}"
-                        for k, (a, b) in diff.items())
       raise CheckpointMismatchError(
           f"checkpoint directory {self.directory} belongs to another "
-          f"configuration; differing keys:\n{lines}\nPick another workdir "
-          "(nothing in this one was changed).")
+          f"configuration; differing keys: {_diff_text(diff)}; pick another "
+          "workdir (nothing in this one was changed)")
+    return False
 
   def latest_step(self) -> int | None:
     """The newest saved step, or None."""
-    return self._manager.latest_step()
+    return None if self._manager is None else self._manager.latest_step()
 
   def all_steps(self) -> list[int]:
-    return list(self._manager.all_steps())
+    return [] if self._manager is None else list(self._manager.all_steps())
+
+  def latest_step_on_disk(self) -> int | None:
+    """The newest checkpoint that is complete on disk, pending saves done.
+
+    `latest_step` counts a step as soon as its (asynchronous) save starts;
+    this waits for pending saves to finish and reads the directory again.
+    """
+    if self._manager is None:
+      return None
+    try:
+      self._manager.wait_until_finished()
+    except Exception as e:  # pylint: disable=broad-except
+      # A failed save is simply not on disk; the directory says what is.
+      logging.warning("a pending checkpoint save failed: %s", _first_line(e))
+    self._manager.reload()
+    on_disk = set(self._step_dirs())
+    steps = [s for s in self._manager.all_steps() if s in on_disk]
+    return max(steps) if steps else None
 
   def save(self, step: int, state, *, extra: dict | None = None,
            force: bool = False) -> bool:
@@ -160,6 +268,9 @@ class Checkpointer:
     Returns:
       Whether a checkpoint was started.
     """
+    if self.read_only:
+      raise CheckpointError(f"checkpoint directory {self.directory} was "
+                            "opened read-only (evaluation): not saving")
     step = int(step)
     if not force and step % self.save_every:
       return False
@@ -195,31 +306,43 @@ class Checkpointer:
       return None
     mesh = parallel.make_mesh() if mesh is None else mesh
     target = _abstract(abstract_state, parallel.replicated_sharding(mesh))
+    _quiet_closed_event_loop_noise()
     try:
       restored = self._manager.restore(
           step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target),
                                         meta=ocp.args.JsonRestore()))
     except Exception as e:  # orbax/tensorstore raise many kinds.
-      raise CheckpointError(
-          f"cannot restore step {step} from checkpoint directory "
-          f"{self.directory}: {type(e).__name__}: {e}. The checkpoint is "
-          "corrupt or was written for another state structure; use another "
-          "workdir or delete the broken step directory.") from e
+      raise CheckpointError(self._unreadable_message(step, e)) from e
     meta = restored.meta or {}
     stored_fp = meta.get("fingerprint")
-    if stored_fp is not None and fingerprint_diff(stored_fp, self.fingerprint):
+    diff = fingerprint_diff(stored_fp, self.fingerprint) if stored_fp else {}
+    if diff:
       raise CheckpointMismatchError(
-          f"checkpoint {step} in {self.directory} was written for another "
-          "configuration: "
-          f"{fingerprint_diff(stored_fp, self.fingerprint)}")
+          f"checkpoint {os.path.join(self.directory, str(step))} was written "
+          f"for another configuration; differing keys: {_diff_text(diff)}; "
+          "pick another workdir")
     return restored.state, meta.get("extra", {})
 
+  def _unreadable_message(self, step: int, e: BaseException) -> str:
+    step_dir = os.path.join(self.directory, str(step))
+    earlier = [s for s in self.all_steps() if s < step]
+    if earlier:
+      then = (f"training then resumes from step {earlier[-1]}, the previous "
+              "checkpoint")
+    else:
+      then = "training then starts from step 0"
+    return (f"checkpoint {step_dir} cannot be read ({_first_line(e)}): it is "
+            "corrupt or incomplete, or was written for another state "
+            f"structure; delete {step_dir} ({then}) or use another workdir")
+
   def wait_until_finished(self):
-    self._manager.wait_until_finished()
+    if self._manager is not None:
+      self._manager.wait_until_finished()
 
   def close(self):
-    self._manager.wait_until_finished()
-    self._manager.close()
+    if self._manager is not None:
+      self._manager.wait_until_finished()
+      self._manager.close()
 
   def __enter__(self):
     return self

@@ -201,24 +201,94 @@ def _fmt_duration(seconds: float) -> str:
   return f"{h}:{m:02d}:{s:02d}"
 
 
-def _raise_if_diverged(metrics, step: int, checkpointer) -> None:
-  """Stops training on a non-finite loss, before anything is saved."""
-  loss = float(parallel.fetch(metrics["loss"]))
-  if math.isfinite(loss):
+class TrainingDivergedError(FloatingPointError):
+  """Training produced a non-finite or exploding state; nothing was saved.
+
+  Attributes:
+    step: the update at which it was detected.
+    last_checkpoint: the newest checkpoint complete on disk, or None.
+  """
+
+  def __init__(self, message: str, *, step: int, last_checkpoint: int | None):
+    super().__init__(message)
+    self.step = step
+    self.last_checkpoint = last_checkpoint
+
+
+@jax.jit
+def _norms(params, ema_params):
+  """(|params|, |ema_params|): one small program, run only at checks."""
+  return optax.tree.norm(params), optax.tree.norm(ema_params)
+
+
+def _divergence(loss: float, norm: float, ema_norm: float, last_norm: float,
+                max_growth: float | None) -> str | None:
+  """Why the state must not be saved, or None when it looks sane."""
+  if not math.isfinite(loss):
+    return f"the loss is {loss}"
+  if not math.isfinite(norm):
+    return (f"the parameter norm is {norm} (non-finite or overflowing "
+            "parameters)")
+  if not math.isfinite(ema_norm):
+    return f"the EMA parameter norm is {ema_norm}"
+  if max_growth and last_norm > 0 and norm > max_growth * last_norm:
+    return (f"the parameter norm jumped from {last_norm:.4g} to {norm:.4g} "
+            f"(more than x{max_growth:g} since the last check)")
+  return None
+
+
+def _diverged_error(reason: str, step: int, checkpointer
+                    ) -> TrainingDivergedError:
+  """The error for a diverged run, naming the checkpoint really on disk."""
+  last = None
+  if checkpointer is not None:
+    # Pending asynchronous saves hold states that passed their check: let
+    # them land, then read what is on disk.
+    last = checkpointer.latest_step_on_disk()
+  if last is not None:
+    kept = (f"the last checkpoint on disk is step {last} "
+            f"({os.path.join(checkpointer.directory, str(last))}); a rerun "
+            f"resumes from it")
+  else:
+    kept = "no checkpoint is on disk; a rerun starts from step 0"
+  return TrainingDivergedError(
+      f"training diverged at step {step}: {reason}; nothing after the last "
+      f"check was saved and {kept}. Lower train.learning_rate (or check the "
+      "data for NaN/inf) before rerunning.", step=step, last_checkpoint=last)
+
+
+def _trim_metrics(path: str, step: int):
+  """Keeps the rows of `path` up to `step` (the state a run starts from).
+
+  A run that stopped after logging past its last checkpoint left rows the
+  resumed run will write again: dropping them keeps one row per step.
+  Unreadable lines (a write cut short) go too. Rewritten atomically.
+  """
+  if not os.path.exists(path):
     return
-  last = checkpointer.latest_step() if checkpointer is not None else None
-  kept = (f"the last checkpoint (step {last}) is kept" if last is not None
-          else "no checkpoint was written")
-  raise FloatingPointError(
-      f"training diverged: the loss is {loss} at step {step}; {kept} and "
-      "nothing more is saved. Check the data for NaN/inf or lower the "
-      "learning rate.")
+  with open(path) as f:
+    lines = f.read().splitlines()
+  kept = []
+  for line in lines:
+    try:
+      row_step = json.loads(line)["step"]
+    except (ValueError, KeyError, TypeError):
+      continue
+    if isinstance(row_step, int) and row_step <= step:
+      kept.append(line)
+  if kept == lines:
+    return
+  tmp = f"{path}.tmp"
+  with open(tmp, "w") as f:
+    f.write("".join(line + "\n" for line in kept))
+  os.replace(tmp, path)
 
 
 def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
         *, key: jax.Array, num_steps: int, mesh=None, checkpointer=None,
         log_every: int = 100, metrics_path: str | os.PathLike | None = None,
-        hooks: Iterable[Callable] = ()) -> TrainState:
+        hooks: Iterable[Callable] = (),
+        max_param_norm_growth: float | None = None) -> TrainState:
   """Runs `train_step` from `state.step` up to `num_steps` updates.
 
   Args:
@@ -229,21 +299,34 @@ def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
       rows of the global batch of update `step` (0-based). A stateless
       function of `step` makes a resumed run see the same data.
     key: the base PRNG key (the step folds in `state.step`).
-    num_steps: total number of updates; a state already there returns as is.
+    num_steps: total number of updates (>= 1); a state already there returns
+      as is.
     mesh: device mesh, default `parallel.make_mesh()` (all devices).
     checkpointer: a `checkpoint.Checkpointer`, asked to save after every
       update (it keeps only its interval) and forced at the end.
     log_every: log (and sync with the device) every this many updates.
-    metrics_path: if given, one JSON line per log is appended here.
+    metrics_path: if given, one JSON line per log is appended here; rows
+      past the starting step (left by a run that stopped after its last
+      checkpoint) are dropped first, so a resumed run has one row per step.
     hooks: callables `hook(step, state, metrics)` run after every update,
       `step` being the number of updates done; they must not keep `state`
       (the next update donates its buffers).
+    max_param_norm_growth: stop when the parameter norm grows by more than
+      this factor between two checks; None or 0 disables.
+
+  Checks: at every log and checkpoint step (where the host already waits
+  for the device) the loss, the norms of the parameters and EMA parameters
+  after the update, and the norm's growth since the previous check are
+  tested before anything is saved; a failed check raises
+  `TrainingDivergedError` naming the last checkpoint complete on disk.
 
   Returns:
     The state after `num_steps` updates.
   """
   if log_every < 1:
     raise ValueError(f"log_every must be >= 1, got {log_every}")
+  if isinstance(num_steps, bool) or int(num_steps) < 1:
+    raise ValueError(f"num_steps must be >= 1, got {num_steps!r}")
   mesh = parallel.make_mesh() if mesh is None else mesh
   state = parallel.replicate(mesh, state)
   key = parallel.replicate(mesh, key)
@@ -252,7 +335,9 @@ def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
   main = _is_main_process()
   metrics_file = None
   if metrics_path is not None and main:
+    metrics_path = os.fspath(metrics_path)
     os.makedirs(os.path.dirname(os.path.abspath(metrics_path)), exist_ok=True)
+    _trim_metrics(metrics_path, start)
     metrics_file = open(metrics_path, "a")
 
   try:
@@ -269,6 +354,7 @@ def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
     logging.info("fit: compiled the train step in %.1fs; steps %d -> %d on "
                  "%d device(s), %d process(es)", time.perf_counter() - t0,
                  start, num_steps, mesh.size, jax.process_count())
+    last_norm = float(parallel.fetch(_norms(state.params, state.ema_params)[0]))
     t_start = t_last = time.perf_counter()
     last_logged = start
     for step in range(start, num_steps):
@@ -280,13 +366,22 @@ def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
         hook(done, state, metrics)
       saving = (checkpointer is not None and done < num_steps
                 and done % checkpointer.save_every == 0)
+      logging_now = done % log_every == 0 or done == num_steps
+      if not (saving or logging_now):
+        continue
+      # Checks only where the host syncs anyway: a diverged or exploding
+      # state is never saved (the final save follows the last check).
+      norm, ema_norm = (float(x) for x in parallel.fetch(
+          _norms(state.params, state.ema_params)))
+      values = {k: float(v) for k, v in parallel.fetch(metrics).items()}
+      reason = _divergence(values["loss"], norm, ema_norm, last_norm,
+                           max_param_norm_growth)
+      if reason is not None:
+        raise _diverged_error(reason, done, checkpointer)
+      last_norm = norm
       if saving:
-        # One host sync per checkpoint: a diverged state is never saved.
-        _raise_if_diverged(metrics, done, checkpointer)
         checkpointer.save(done, state)
-      if done % log_every == 0 or done == num_steps:
-        values = {k: float(v) for k, v in parallel.fetch(metrics).items()}
-        _raise_if_diverged(values, done, checkpointer)
+      if logging_now:
         now = time.perf_counter()
         rate = (done - last_logged) / max(now - t_last, 1e-9)
         t_last, last_logged = now, done
@@ -295,7 +390,8 @@ def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
                      "ETA %s", done, num_steps, values["loss"],
                      values["grad_norm"], rate, _fmt_duration(eta))
         if metrics_file is not None:
-          record = {"step": done, **values, "steps_per_sec": rate,
+          record = {"step": done, **values, "param_norm": norm,
+                    "steps_per_sec": rate,
                     "eta_sec": eta, "elapsed_sec": now - t_start,
                     "wall_time": time.time()}
           record.setdefault("lr", None)
@@ -305,6 +401,15 @@ def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
       checkpointer.save(num_steps, state, force=True)
       checkpointer.wait_until_finished()
     return state
+  except BaseException:
+    if checkpointer is not None:
+      # Saves started before the failure hold checked states: finish them
+      # rather than leave a temporary directory behind.
+      try:
+        checkpointer.wait_until_finished()
+      except Exception:  # pylint: disable=broad-except
+        logging.exception("fit: a pending checkpoint save failed")
+    raise
   finally:
     if metrics_file is not None:
       metrics_file.close()

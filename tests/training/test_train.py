@@ -186,6 +186,25 @@ def test_fit_is_a_function_of_state_key_and_data():
                             parallel.fetch(full.params["fc1"]["kernel"][...]))
 
 
+def test_resumed_metrics_have_one_row_per_step(tmp_path):
+  """Rows a stopped run logged past its last checkpoint are not repeated."""
+  path = tmp_path / "metrics.jsonl"
+  batch_fn = toy.make_batch_fn(16)
+  _, s, step = _toy()
+  s = train.fit(s, step, batch_fn, key=jax.random.key(0), num_steps=4,
+                log_every=2, metrics_path=path)
+  # As if the run had gone on to step 6 and died before saving it, its last
+  # line cut short.
+  with open(path, "a") as f:
+    f.write(json.dumps({"step": 6, "loss": 1.0}) + "\n" + '{"step": 8, "lo')
+  train.fit(s, step, batch_fn, key=jax.random.key(0), num_steps=8,
+            log_every=2, metrics_path=path)
+  rows = [json.loads(l) for l in path.read_text().splitlines()]
+  assert [r["step"] for r in rows] == [2, 4, 6, 8]
+  assert rows[2]["loss"] != 1.0  # the resumed run's row, not the stale one
+  assert all(np.isfinite(r["param_norm"]) for r in rows)
+
+
 def test_bad_arguments():
   with pytest.raises(ValueError, match="learning_rate"):
     train.make_optimizer(learning_rate=0.0)
@@ -195,3 +214,7 @@ def test_bad_arguments():
   with pytest.raises(ValueError, match="log_every"):
     train.fit(s, step, toy.make_batch_fn(8), key=jax.random.key(0),
               num_steps=1, log_every=0)
+  for bad in (0, -5):
+    with pytest.raises(ValueError, match="num_steps must be >= 1"):
+      train.fit(s, step, toy.make_batch_fn(8), key=jax.random.key(0),
+                num_steps=bad)
