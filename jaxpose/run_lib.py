@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import hashlib
 import json
 import logging as logging_std
 import os
@@ -254,27 +255,62 @@ def evaluate_params(method: base.Method, params, out_dir: str, *, key,
                          extra={"method": method.name, **(extra or {})})
 
 
+def eval_output_dir(config, workdir: str) -> str:
+  """Where an evaluation of `config` on `workdir`'s model writes.
+
+  `eval.output_dir` when set; WORKDIR/eval for the data the model was
+  trained on; WORKDIR/eval/<data.name>-<hash of the data section> for any
+  other data (another dataset, other 2D, other cameras), so evaluating
+  elsewhere never overwrites the training data's results.
+  """
+  if config.eval.get("output_dir", ""):
+    return str(config.eval.output_dir)
+  base_dir = os.path.join(workdir, "eval")
+  trained_on = _trained_data(workdir)
+  data = config_lib.to_plain(config.get("data", {}))
+  if trained_on is None or trained_on == data:
+    return base_dir
+  digest = hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
+  return os.path.join(base_dir, f"{data.get('name', 'data')}-{digest}")
+
+
+def _trained_data(workdir: str) -> dict | None:
+  """The data section the workdir's model was trained with (config.json)."""
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f).get("data")
+
+
 def evaluate(config, workdir: str, *, method: base.Method | None = None) -> dict:
   """Runs the method's task `config.eval.task` with the latest checkpoint.
 
-  Writes WORKDIR/eval/<task>[_<suffix>].json and its plots; "estimate" also
-  writes the summary WORKDIR/metrics[_<suffix>].json and
-  WORKDIR/hypotheses[_<suffix>].png. Returns the results dict.
+  Writes <out>/<task>[_<suffix>].json and its plots, <out> being
+  `eval_output_dir` (WORKDIR/eval for the training data); "estimate" also
+  writes the summary metrics[_<suffix>].json and hypotheses[_<suffix>].png
+  (into WORKDIR for the training data, else beside the results). Returns
+  the results dict.
   """
+  configure_logging()
   method = method or build(config)
   ev = method.eval_config
   params, step = restore_params(config, workdir, method, use_ema=ev.use_ema)
-  out_dir = os.path.join(workdir, "eval")
+  out_dir = eval_output_dir(config, workdir)
+  summary_dir = workdir if out_dir == os.path.join(workdir, "eval") else out_dir
+  if summary_dir != workdir:
+    logging.info("Data other than the training data (or eval.output_dir): "
+                 "results go to %s", out_dir)
   results = evaluate_params(method, params, out_dir,
                             key=rng.purpose_key(config.seed, "eval"),
                             extra={"train_step": step})
   if ev.task == "estimate":
     stem = functools.partial(runner.output_stem, suffix=ev.output_suffix)
-    write_summary(workdir, results, name=stem("metrics") + ".json")
+    write_summary(summary_dir, results, name=stem("metrics") + ".json")
     fans = [p for p in results.get("plots", []) if p.endswith("_pose0.png")]
     if fans:
       shutil.copyfile(os.path.join(out_dir, fans[0]),
-                      os.path.join(workdir, stem("hypotheses") + ".png"))
+                      os.path.join(summary_dir, stem("hypotheses") + ".png"))
   return results
 
 

@@ -45,6 +45,20 @@ class EvalConfig:
   output_dir: str
   save_predictions: bool
 
+  def __post_init__(self):
+    require_at_least("num_poses", self.num_poses, 1)
+    require_at_least("plot_poses", self.plot_poses, 0)
+    require_at_least("plot_hypotheses", self.plot_hypotheses, 0)
+
+
+def require_at_least(name: str, value, lowest, *, where: str = "eval"):
+  """EvalConfigError unless every number in `value` is >= `lowest`."""
+  values = value if isinstance(value, tuple) else (value,)
+  for v in values:
+    if not v >= lowest:
+      raise EvalConfigError(f"{where}.{name}: expected values >= {lowest}, "
+                            f"got {value!r}")
+
 
 def _type_name(tp) -> str:
   return getattr(tp, "__name__", str(tp))
@@ -106,4 +120,4 @@ def parse(section, options_cls) -> tuple[EvalConfig, Any]:
   return _build(EvalConfig, values), _build(options_cls, values)
 
 
-__all__ = ["EvalConfig", "EvalConfigError", "parse"]
+__all__ = ["EvalConfig", "EvalConfigError", "parse", "require_at_least"]

@@ -18,6 +18,7 @@ import numpy as np
 from jaxpose import checks
 from jaxpose import models
 from jaxpose.evaluation import chunks
+from jaxpose.evaluation import config as eval_config_lib
 from jaxpose.evaluation import estimation
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.methods import lifting
@@ -33,6 +34,9 @@ class BaselineEvalOptions:
     lift_batch_size: poses per compiled call when lifting held-out poses.
   """
   lift_batch_size: int
+
+  def __post_init__(self):
+    eval_config_lib.require_at_least("lift_batch_size", self.lift_batch_size, 1)
 
 
 def make_lift_fn(apply_fn):

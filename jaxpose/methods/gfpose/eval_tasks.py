@@ -105,10 +105,7 @@ def denoise(method, ctx: EvalContext) -> TaskResult:
   from jaxpose import plotting
   opts = method.eval_options
   n = ctx.num_poses
-  t_start = opts.denoise_t_start
-  if not t_start > opts.eps:
-    raise ValueError(f"eval.denoise_t_start: expected a start time above "
-                     f"eval.eps={opts.eps}, got {t_start}")
+  t_start = opts.denoise_t_start  # above eps: checked with the options
   steps = opts.denoise_num_steps
   if steps <= 0:  # the step size of the full grid over the shorter interval
     steps = max(1, int(round(_single_steps(opts) * (t_start - opts.eps)

@@ -20,12 +20,15 @@ from jaxpose.core import sampling
 from jaxpose.core import sde as sde_lib
 from jaxpose.core import xla_options
 from jaxpose.evaluation import chunks
+from jaxpose.evaluation import completion
+from jaxpose.evaluation import config as eval_config_lib
 from jaxpose.methods import lifting
 from jaxpose.methods import register
 from jaxpose.methods.gfpose import eval_tasks
 from jaxpose.methods.gfpose import masking
 from jaxpose.methods.gfpose import problems
 from jaxpose.pose import image_space
+from jaxpose.pose.skeleton import H36M_17
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +67,29 @@ class GFPoseEvalOptions:
   denoise_num_steps: int
   num_generate: int
   batch_generate: int
+
+  def __post_init__(self):
+    at_least = eval_config_lib.require_at_least
+    for name in ("num_steps", "num_hypotheses", "batch_poses", "batch_generate",
+                 "hypotheses_list"):
+      at_least(name, getattr(self, name), 1)
+    for name in ("single_num_steps", "denoise_num_steps", "num_generate",
+                 "missing_joints", "noise_levels_mm"):
+      at_least(name, getattr(self, name), 0)
+    if not 0 < self.eps < self.denoise_t_start <= 1:
+      raise eval_config_lib.EvalConfigError(
+          f"eval.eps, eval.denoise_t_start: expected 0 < eps < denoise_t_start "
+          f"<= 1, got {self.eps} and {self.denoise_t_start}")
+    unknown = sorted(set(self.missing_parts) - set(H36M_17.part_names))
+    if unknown:
+      raise eval_config_lib.EvalConfigError(
+          f"eval.missing_parts: unknown body part(s) {unknown}; valid: "
+          f"{', '.join(H36M_17.part_names)}")
+    unknown = sorted(set(self.noise_types) - set(completion.NOISE_TYPES))
+    if unknown:
+      raise eval_config_lib.EvalConfigError(
+          f"eval.noise_types: unknown noise {unknown}; valid: "
+          f"{', '.join(completion.NOISE_TYPES)}")
 
 
 @register("gfpose")
