@@ -2,7 +2,9 @@
 
 `estimation_metrics` computes the papers' figures (MPJPE and PA-MPJPE of
 the hypotheses' mean, best-of-H, per joint and per activity, APD and the
-hypotheses' spread) for any method; `estimation_result` turns a method's
+hypotheses' spread) and whether that spread can be trusted
+(`calibration.calibration_metrics`: spread-error correlation, interval
+coverage, energy score) for any method; `estimation_result` turns a method's
 hypotheses into a `TaskResult` with the plots, so GFPose's "estimate",
 its single-hypothesis mode and the baseline's lifter share one code path.
 """
@@ -13,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from jaxpose import checks
+from jaxpose.evaluation import calibration
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.pose import metrics as metrics_lib
 
@@ -43,7 +46,8 @@ def _group_means(values: np.ndarray, groups: np.ndarray,
 def estimation_metrics(hyps_mm: np.ndarray, gt_mm: np.ndarray,
                        activity: np.ndarray | None = None, *,
                        hypotheses_list: Sequence[int] = (1, 10, 50, 200),
-                       activity_names: Sequence[str] = ()) -> dict:
+                       activity_names: Sequence[str] = (),
+                       levels: Sequence[float] = (0.5, 0.9)) -> dict:
   """Multi-hypothesis estimation figures (mm).
 
   Args:
@@ -55,9 +59,12 @@ def estimation_metrics(hyps_mm: np.ndarray, gt_mm: np.ndarray,
     hypotheses_list: the H of the best-of-H curve; each uses the first H
       hypotheses, values above the sampled H are dropped and the sampled H
       is always included.
+    levels: the central interval levels of the calibration's coverage.
 
   Returns:
-    A dict of figures; `best_of_h` maps str(H) to best-of-H MPJPE/PA-MPJPE.
+    A dict of figures; `best_of_h` maps str(H) to best-of-H MPJPE/PA-MPJPE,
+    `calibration` holds `calibration.calibration_metrics` (for H = 1 its
+    correlations and coverages are None, and a `note` says why).
   """
   sizes = {}
   checks.check_array("hyps_mm", hyps_mm, ("H", "N", "J", 3), sizes=sizes)
@@ -101,6 +108,7 @@ def estimation_metrics(hyps_mm: np.ndarray, gt_mm: np.ndarray,
           metrics_lib.per_joint_error(best_pose, gt_mm)).mean(axis=0)],
       per_joint_spread_mm=[float(v) for v in spread],
       apd_mm=float(np.mean(metrics_lib.apd(hyps_mm))) if h > 1 else 0.0,
+      calibration=calibration.calibration_metrics(hyps_mm, gt_mm, levels=levels),
   )
   if activity is not None:
     activity = np.asarray(activity, np.int32)
@@ -129,6 +137,25 @@ def plot_hypothesis_fans(ctx: EvalContext, hyps_mm: np.ndarray,
                              title=title)
     names.append(name)
   return names
+
+
+def _calibration_rows(cal: dict) -> list[tuple[str, tuple[float, ...]]]:
+  """The summary table's calibration rows (an undefined figure shows as nan).
+
+  Coverage is a fraction (ideal: the level itself), the correlation is
+  unitless, the energy score is in mm; the JSON holds the rest.
+  """
+  num = lambda v: float("nan") if v is None else float(v)
+  keys = [calibration.level_key(l) for l in cal["levels"]]
+  percent = " / ".join(f"{100 * l:g}%" for l in cal["levels"])
+  return [
+      (f"coverage {percent} (ideal: the level)",
+       tuple(num(cal["coverage"][k]) for k in keys)),
+      ("spread-error correlation Pearson / Spearman",
+       (num(cal["spread_error_pearson"]), num(cal["spread_error_spearman"]))),
+      ("energy score pose / mean joint",
+       (cal["energy_score_mm"], cal["mean_joint_energy_score_mm"])),
+  ]
 
 
 def estimation_result(ctx: EvalContext, hyps_mm: np.ndarray, *, sampler: str,
@@ -171,6 +198,7 @@ def estimation_result(ctx: EvalContext, hyps_mm: np.ndarray, *, sampler: str,
     table += [("mean single-hypothesis MPJPE", figures["mean_hypothesis_mpjpe_mm"]),
               ("APD across hypotheses", figures["apd_mm"]),
               ("mean per-joint spread", float(np.mean(figures["per_joint_spread_mm"])))]
+    table += _calibration_rows(figures["calibration"])
   else:
     table = [("MPJPE", figures["mpjpe_mm"]), ("PA-MPJPE", figures["pa_mpjpe_mm"])]
   return TaskResult(figures=figures, table=table, num_poses=n, num_hypotheses=h,

@@ -68,6 +68,10 @@ def test_estimation_metrics_hand_case():
   assert res["apd_mm"] == pytest.approx((20 + 20 + 40) / 3, abs=1e-3)
   # Spread: distances 0, 20, 20 from the mean gt + shift.
   np.testing.assert_allclose(res["per_joint_spread_mm"], 40 / 3, atol=1e-3)
+  # Energy score per joint: mean error (10 + 10 + 30) / 3 less half the
+  # mean pair distance (20 + 20 + 40) / 3.
+  np.testing.assert_allclose(res["calibration"]["per_joint_energy_score_mm"],
+                             10 / 3, atol=1e-3)
   assert set(res["per_activity"]["mpjpe_mm"]) == {"0", "2"}
 
 
