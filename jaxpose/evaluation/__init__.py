@@ -6,6 +6,7 @@
                  output-suffix rule, the printed table
   chunks.py      `map_chunks`: fixed-size padded chunks, one program
   estimation.py  MPJPE / PA-MPJPE / best-of-H / per joint and activity
+  calibration.py spread-error correlation, interval coverage, energy score
   completion.py  missing-joint masks, pose noise, completion errors
   generative.py  Frechet distance, nearest neighbours, APD of pose sets
 

@@ -72,7 +72,10 @@ def _eval_values(**kw):
 
 def _all_finite(obj):
   if isinstance(obj, dict):
-    return all(_all_finite(v) for v in obj.values())
+    # Figures a single hypothesis cannot have are null by design (its
+    # calibration says so in a "note"); any other null is a NaN.
+    return all(_all_finite(v) for v in obj.values()
+               if not (v is None and "note" in obj))
   if isinstance(obj, list):
     return all(_all_finite(v) for v in obj)
   if obj is None:
