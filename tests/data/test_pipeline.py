@@ -1,11 +1,9 @@
 """Tests of the stateless batch pipeline and the normaliser."""
-import json
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpose.data.pipeline import ArrayDataset, Normalizer
+from jaxpose.data.pipeline import ArrayDataset
 
 
 def _arrays(n=103):
@@ -78,46 +76,3 @@ def test_errors():
     ds.batch(0, process_index=2, process_count=2)
   with pytest.raises(ValueError, match="batch_size"):
     ArrayDataset(_arrays(), batch_size=0, seed=0)
-
-
-@pytest.mark.parametrize("mode", ["per_dim", "global"])
-def test_normalizer_round_trip(mode):
-  rng = np.random.default_rng(0)
-  p3 = rng.normal(100, 300, (200, 17, 3)).astype(np.float32)
-  p3[:, 0] = 0  # root-relative: zero-variance root
-  p2 = rng.normal(0, 0.3, (200, 17, 2)).astype(np.float32)
-  norm = Normalizer.fit(p3, p2, mode=mode)
-  z3 = norm.normalize_3d(p3)
-  if mode == "per_dim":
-    np.testing.assert_allclose(z3[:, 1:].reshape(200, -1).mean(0), 0, atol=1e-4)
-    np.testing.assert_allclose(z3[:, 1:].reshape(200, -1).std(0), 1, atol=1e-3)
-    np.testing.assert_allclose(z3[:, 0], 0, atol=1e-6)
-  else:
-    np.testing.assert_allclose(np.sqrt(np.mean(z3 ** 2)), 1, rtol=1e-4)
-    # A global scale keeps the geometry: ratios of bone vectors unchanged.
-    np.testing.assert_allclose(z3 / z3[:, 1:2, :1], p3 / p3[:, 1:2, :1], rtol=1e-4)
-  np.testing.assert_allclose(norm.denormalize_3d(z3), p3, atol=1e-2)
-  np.testing.assert_allclose(norm.denormalize_2d(norm.normalize_2d(p2)), p2,
-                             atol=1e-6)
-  # Works on jax arrays too.
-  np.testing.assert_allclose(norm.normalize_3d(jnp.asarray(p3)), z3, rtol=1e-5,
-                             atol=1e-5)
-  restored = Normalizer.from_dict(json.loads(json.dumps(norm.to_dict())))
-  assert restored == norm
-  with pytest.raises(ValueError, match="pose3d"):
-    norm.normalize_3d(p3[:, :16])
-
-
-def test_normalizer_from_split():
-  rng = np.random.default_rng(1)
-  split = {"pose3d": rng.normal(0, 200, (50, 17, 3)),
-           "pose2d": rng.normal(0, 0.3, (50, 17, 2))}
-  assert Normalizer.from_split(split) == Normalizer.fit(split["pose3d"],
-                                                        split["pose2d"])
-  with pytest.raises(KeyError, match="pose2d"):
-    Normalizer.from_split({"pose3d": split["pose3d"]})
-
-
-def test_normalizer_bad_mode():
-  with pytest.raises(ValueError, match="mode"):
-    Normalizer.fit(np.zeros((3, 17, 3)), np.zeros((3, 17, 2)), mode="minmax")

@@ -8,10 +8,8 @@ import pytest
 
 from experiments.configs import baseline_quickstart
 from experiments.configs import quickstart
-from jaxpose import config as config_lib
 from jaxpose import models
 from jaxpose import run_lib
-from jaxpose.evaluation import estimation
 from jaxpose.methods import baseline
 from jaxpose.training import checkpoint as checkpoint_lib
 from jaxpose.training import train as train_lib

@@ -7,7 +7,6 @@ import functools
 import json
 import pathlib
 
-import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
