@@ -15,15 +15,23 @@ from typing import Any, Callable
 import jax
 from flax import nnx
 
+from jaxpose.models.context_encoder import (GraphLifter, LifterOutput,
+                                            TemporalLifter)
+from jaxpose.models.diffpose_denoiser import DiffPoseDenoiser
 from jaxpose.models.lifter_mlp import LifterMLP
 from jaxpose.models.score_mlp import ScoreMLP, timestep_embedding
 
 _REGISTRY: dict[str, type[nnx.Module]] = {
     "score_mlp": ScoreMLP,
     "lifter_mlp": LifterMLP,
+    "diffpose_denoiser": DiffPoseDenoiser,
+    "graph_lifter": GraphLifter,
+    "temporal_lifter": TemporalLifter,
 }
 
-ApplyFn = Callable[..., jax.Array]
+# Returns the model's output: an array, or a `LifterOutput` (features,
+# pose3d) for a context encoder.
+ApplyFn = Callable[..., Any]
 
 
 def model_names() -> tuple[str, ...]:
@@ -86,13 +94,14 @@ def make_apply(graphdef) -> ApplyFn:
   module from `params` (its `nnx.State` of parameters) and calls it on
   `inputs`, the model's own arguments: `(x, t, cond)` for a score network
   (`x [B, J, C]`, t scalar or `[B]`, cond None or the model's condition),
-  `(pose2d,)` for a lifter.  `train` turns dropout on (it needs
-  `dropout_key` when the model has dropout); the key is ignored otherwise.
+  `(pose2d,)` for a lifter (a context encoder returns a `LifterOutput`).
+  `train` turns dropout on (it needs `dropout_key` when the model has
+  dropout); the key is ignored otherwise.
   Shapes are checked at trace time with messages naming the argument.
   """
 
   def apply_fn(params, *inputs, train: bool = False,
-               dropout_key: jax.Array | None = None) -> jax.Array:
+               dropout_key: jax.Array | None = None):
     model = nnx.merge(graphdef, params)
     rngs = None
     if train:
@@ -112,5 +121,6 @@ def count_params(params) -> int:
   return int(sum(leaf.size for leaf in jax.tree.leaves(params)))
 
 
-__all__ = ["ScoreMLP", "create_model", "create_model_module", "model_graphdef", "make_apply", "count_params",
+__all__ = ["ScoreMLP", "DiffPoseDenoiser", "GraphLifter", "TemporalLifter",
+           "LifterOutput", "create_model", "create_model_module", "model_graphdef", "make_apply", "count_params",
            "model_names", "timestep_embedding"]

@@ -1,0 +1,335 @@
+"""Graph layers over the joints of a skeleton, GraFormer style.
+
+The building blocks of DiffPose's denoiser and of the context encoders
+(GraFormer, Zhao et al. 2022, as used by DiffPose, Gong et al. 2023):
+
+- `normalized_adjacency`: D^-1/2 (A + I) D^-1/2 of the skeleton graph.
+- `scaled_laplacian` / `chebyshev_basis`: the Chebyshev polynomials
+  T_0..T_K of the scaled Laplacian L~ = 2 L / lambda_max - I, with
+  L = I - D^-1/2 (A + I) D^-1/2 (eigenvalues of L~ in [-1, 1], so every
+  T_k stays bounded by 1 in spectral norm, the point of the Chebyshev basis).
+- `ChebConv`: y = sum_{k=0..K} T_k(L~) x W_k + b.
+- `JointAttention`: multi-head self-attention over the J joints.
+- `LearnedGraphFFN`: GraFormer's feed-forward ("GraphNet"), two linear
+  layers each after a mix of joints by a learned J x J matrix.
+- `GraphAttentionBlock`: pre-norm attention and graph FFN, each residual.
+- `ResChebBlock`: x + conv2(conv1(x) [+ extra]), with `extra` the place
+  where a denoiser adds its time (and condition) embedding.
+- `GraFormerLayer`: a GraphAttentionBlock then a ResChebBlock.
+
+The order K.  "Chebyshev, K=2" is read as DiffPose's and GraFormer's
+released code writes it: a polynomial of order K, i.e. K + 1 = 3 terms
+T_0 = I, T_1 = L~, T_2 = 2 L~^2 - I, hence K + 1 weight matrices per conv
+(their weights are `[K + 1, C_in, C_out]`): one conv reaches joints up to
+K bones away.  The released code applies the polynomials to
+I - D^-1 (A + I), row-normalised and not rescaled.  Rescaling does not
+change which filters K + 1 terms can express (polynomials of degree <= K
+in the adjacency), only how the weights parametrise them; the symmetric
+normalisation used here differs from the row one by a conjugation with
+D^1/2, i.e. messages are weighted 1 / sqrt(d_i d_j) instead of 1 / d_i.
+
+Graphs are static: each model stores its edges as a tuple (part of the
+graph definition, never a parameter) and builds the basis in numpy at trace
+time, so it enters the compiled program as a constant.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from jaxpose import checks
+from jaxpose.models.dropout import Dropout
+from jaxpose.pose import skeleton as skeleton_lib
+
+Edges = tuple[tuple[int, int], ...]
+
+# The skeleton graph every model uses unless given edges: the bones of H36M_17.
+H36M_EDGES: Edges = skeleton_lib.H36M_17.bones
+
+
+def check_edges(num_joints: int, edges: Sequence[Sequence[int]]) -> Edges:
+  """`edges` as a tuple of int pairs, each joint index in [0, num_joints)."""
+  checks.check_positive_int("num_joints", num_joints)
+  out = []
+  for e in edges:
+    if len(e) != 2:
+      raise ValueError(f"edges: expected (i, j) pairs, got {tuple(e)!r}")
+    i, j = (int(v) for v in e)
+    if not (0 <= i < num_joints and 0 <= j < num_joints):
+      raise ValueError(f"edges: edge {(i, j)} names a joint outside "
+                       f"[0, {num_joints}) (num_joints={num_joints})")
+    if i == j:
+      raise ValueError(f"edges: self-edge {(i, j)}; self-loops are added by "
+                       "self_loops=True, not listed")
+    out.append((i, j))
+  return tuple(out)
+
+
+def model_edges(num_joints: int, edges) -> Edges:
+  """A model's `edges` argument checked; None means H36M_17's bones."""
+  if edges is None:
+    default_joints = skeleton_lib.H36M_17.num_joints
+    if num_joints != default_joints:
+      raise ValueError(f"edges: required when num_joints={num_joints} (the "
+                       f"default graph is H36M_17's {default_joints} joints)")
+    return H36M_EDGES
+  return check_edges(num_joints, edges)
+
+
+def normalized_adjacency(num_joints: int, edges: Sequence[Sequence[int]], *,
+                         self_loops: bool = True) -> np.ndarray:
+  """The symmetric normalised adjacency D^-1/2 (A [+ I]) D^-1/2.
+
+  Args:
+    num_joints: J.
+    edges: undirected edges (i, j); direction and repeats do not matter.
+    self_loops: add I to A before normalising (Kipf and Welling's
+      renormalisation; a joint then keeps part of its own signal).
+
+  Returns:
+    float64 `[J, J]`, symmetric. A joint without neighbours (possible only
+    without self-loops) has a zero row.
+  """
+  edges = check_edges(num_joints, edges)
+  a = np.zeros((num_joints, num_joints))
+  for i, j in edges:
+    a[i, j] = a[j, i] = 1.0
+  if self_loops:
+    a += np.eye(num_joints)
+  deg = a.sum(axis=1)  # [J]
+  with np.errstate(divide="ignore"):
+    inv_sqrt = np.where(deg > 0, deg ** -0.5, 0.0)
+  return inv_sqrt[:, None] * a * inv_sqrt[None, :]
+
+
+def scaled_laplacian(adjacency: np.ndarray) -> np.ndarray:
+  """L~ = 2 L / lambda_max(L) - I with L = I - adjacency (normalised).
+
+  The spectrum of L~ is [.., 1] inside [-1, 1], the domain of the Chebyshev
+  polynomials.  A graph with L = 0 (no edges, self-loops only) takes the
+  usual bound lambda_max = 2, giving L~ = -I.
+  """
+  adjacency = np.asarray(adjacency, np.float64)
+  n = adjacency.shape[0]
+  if adjacency.shape != (n, n) or not np.allclose(adjacency, adjacency.T):
+    raise ValueError(f"adjacency: expected a symmetric (J, J) matrix, got "
+                     f"shape {adjacency.shape}")
+  lap = np.eye(n) - adjacency
+  lam_max = float(np.linalg.eigvalsh(lap)[-1])
+  if lam_max < 1e-9:
+    lam_max = 2.0
+  return 2.0 * lap / lam_max - np.eye(n)
+
+
+@functools.lru_cache(maxsize=32)
+def _basis(num_joints: int, edges: Edges, order: int) -> np.ndarray:
+  lt = scaled_laplacian(normalized_adjacency(num_joints, edges))
+  polys = [np.eye(num_joints)]
+  if order >= 1:
+    polys.append(lt)
+  for _ in range(2, order + 1):
+    polys.append(2.0 * lt @ polys[-1] - polys[-2])  # T_k = 2 L~ T_{k-1} - T_{k-2}
+  out = np.stack(polys).astype(np.float32)  # [K+1, J, J]
+  out.flags.writeable = False  # shared by the cache
+  return out
+
+
+def chebyshev_basis(num_joints: int, edges: Sequence[Sequence[int]],
+                    order: int) -> np.ndarray:
+  """T_0..T_K of the scaled Laplacian of the self-looped skeleton graph.
+
+  Args:
+    num_joints: J.
+    edges: the skeleton's undirected edges.
+    order: K >= 0, the polynomial order (K + 1 terms).
+
+  Returns:
+    float32 `[K + 1, J, J]` (read-only, cached per graph).
+  """
+  order = checks.check_nonnegative_int("order", order)
+  return _basis(int(num_joints), check_edges(num_joints, edges), order)
+
+
+class ChebConv(nnx.Module):
+  """Chebyshev graph convolution y = sum_k T_k x W_k + b.
+
+  Args:
+    in_features: C_in.
+    out_features: C_out.
+    order: K; the weights are `[K + 1, C_in, C_out]`.
+    rngs: parameter initialisation randomness.
+  """
+
+  def __init__(self, in_features: int, out_features: int, *, order: int = 2,
+               rngs: nnx.Rngs):
+    self.in_features = checks.check_positive_int("in_features", in_features)
+    self.out_features = checks.check_positive_int("out_features", out_features)
+    self.order = checks.check_nonnegative_int("order", order)
+    # Fan-in over all K + 1 terms: each output sums K + 1 products whose
+    # inputs have the same scale (|T_k| <= 1), as one wider linear layer.
+    init = nnx.initializers.lecun_normal(in_axis=(0, 1), out_axis=2)
+    self.kernel = nnx.Param(init(rngs.params(),
+                                 (order + 1, in_features, out_features)))
+    self.bias = nnx.Param(jnp.zeros((out_features,)))
+
+  def __call__(self, x: jax.Array, basis: jax.Array) -> jax.Array:
+    """x `[B, J, C_in]`, basis `[K + 1, J, J]` -> `[B, J, C_out]`."""
+    if basis.shape[0] != self.order + 1:
+      raise ValueError(f"basis: expected {self.order + 1} Chebyshev terms "
+                       f"(order={self.order}), got shape {basis.shape}")
+    mixed = jnp.einsum("kij,bjc->bkic", basis, x)  # [B, K+1, J, C_in]
+    return jnp.einsum("bkic,kco->bio", mixed, self.kernel[...]) + self.bias[...]
+
+
+class JointAttention(nnx.Module):
+  """Multi-head scaled dot-product self-attention over the joints.
+
+  No positional encoding: the joints' identities come from the graph
+  layers around it, so attention itself is permutation-equivariant.
+  Four `Linear(H, H)` (query, key, value, output), as GraFormer's.
+  """
+
+  def __init__(self, hidden: int, num_heads: int, *, rngs: nnx.Rngs):
+    self.hidden = checks.check_positive_int("hidden", hidden)
+    self.num_heads = checks.check_positive_int("num_heads", num_heads)
+    if hidden % num_heads:
+      raise ValueError(f"num_heads: {num_heads} does not divide "
+                       f"hidden={hidden}")
+    self.to_q = nnx.Linear(hidden, hidden, rngs=rngs)
+    self.to_k = nnx.Linear(hidden, hidden, rngs=rngs)
+    self.to_v = nnx.Linear(hidden, hidden, rngs=rngs)
+    self.to_out = nnx.Linear(hidden, hidden, rngs=rngs)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    """x `[B, J, H]` -> `[B, J, H]`."""
+    b, j, _ = x.shape
+    d = self.hidden // self.num_heads
+    split = lambda y: y.reshape(b, j, self.num_heads, d)  # [B, J, h, d]
+    q, k, v = split(self.to_q(x)), split(self.to_k(x)), split(self.to_v(x))
+    scores = jnp.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(d)  # [B, h, J, J]
+    weights = jax.nn.softmax(scores, axis=-1)
+    mixed = jnp.einsum("bhqk,bkhd->bqhd", weights, v)  # [B, J, h, d]
+    return self.to_out(mixed.reshape(b, j, self.hidden))
+
+
+class LearnedGraphFFN(nnx.Module):
+  """GraFormer's feed-forward: Lin2(M ReLU(Lin1(M x))) with M learned.
+
+  M `[J, J]` starts as the identity, so at initialisation this is the usual
+  per-joint transformer FFN (H -> 2H -> H), and training learns how much
+  joints exchange.  GraFormer normalises M by its column sums to the power
+  -1/2 at every call; that is undefined once a learned sum turns negative,
+  so here M is used as learned (its scale is learned with it).
+  """
+
+  def __init__(self, hidden: int, num_joints: int, *, rngs: nnx.Rngs):
+    self.adjacency = nnx.Param(jnp.eye(num_joints))
+    self.lin1 = nnx.Linear(hidden, 2 * hidden, rngs=rngs)
+    self.lin2 = nnx.Linear(2 * hidden, hidden, rngs=rngs)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    """x `[B, J, H]` -> `[B, J, H]`."""
+    m = self.adjacency[...]  # [J, J]
+    h = nnx.relu(self.lin1(jnp.einsum("ij,bjc->bic", m, x)))  # [B, J, 2H]
+    return self.lin2(jnp.einsum("ij,bjc->bic", m, h))
+
+
+class GraphAttentionBlock(nnx.Module):
+  """x + Drop(Attn(LN(x))), then x + Drop(GraphFFN(LN(x))) (pre-norm)."""
+
+  def __init__(self, hidden: int, num_joints: int, num_heads: int, *,
+               dropout: float, rngs: nnx.Rngs):
+    # epsilon as GraFormer's LayerNorm.
+    self.norm1 = nnx.LayerNorm(hidden, epsilon=1e-6, rngs=rngs)
+    self.attention = JointAttention(hidden, num_heads, rngs=rngs)
+    self.norm2 = nnx.LayerNorm(hidden, epsilon=1e-6, rngs=rngs)
+    self.ffn = LearnedGraphFFN(hidden, num_joints, rngs=rngs)
+    # Dropout randomness arrives with each call (no stored rngs).
+    self.dropout = Dropout(dropout)
+
+  def __call__(self, x, *, deterministic: bool, rngs):
+    kw = dict(deterministic=deterministic, rngs=rngs)
+    x = x + self.dropout(self.attention(self.norm1(x)), **kw)
+    return x + self.dropout(self.ffn(self.norm2(x)), **kw)
+
+
+class ResChebBlock(nnx.Module):
+  """x + G2(G1(x) + extra), G = Drop(ReLU(ChebConv(.))).
+
+  `extra` (broadcast to `[B, J, H]`) is where DiffPose adds the time
+  embedding, between the two convolutions; the lifters pass None.
+  """
+
+  def __init__(self, hidden: int, *, order: int, dropout: float,
+               rngs: nnx.Rngs):
+    self.conv1 = ChebConv(hidden, hidden, order=order, rngs=rngs)
+    self.conv2 = ChebConv(hidden, hidden, order=order, rngs=rngs)
+    self.dropout = Dropout(dropout)
+
+  def __call__(self, x, basis, extra=None, *, deterministic: bool, rngs):
+    kw = dict(deterministic=deterministic, rngs=rngs)
+    h = self.dropout(nnx.relu(self.conv1(x, basis)), **kw)  # [B, J, H]
+    if extra is not None:
+      h = h + extra
+    h = self.dropout(nnx.relu(self.conv2(h, basis)), **kw)
+    return x + h
+
+
+class GraFormerLayer(nnx.Module):
+  """GraphAttentionBlock then ResChebBlock: one layer of GraFormer."""
+
+  def __init__(self, hidden: int, num_joints: int, num_heads: int, *,
+               order: int, dropout: float, conv_dropout: float,
+               rngs: nnx.Rngs):
+    self.attention = GraphAttentionBlock(hidden, num_joints, num_heads,
+                                         dropout=dropout, rngs=rngs)
+    self.graph = ResChebBlock(hidden, order=order, dropout=conv_dropout,
+                              rngs=rngs)
+
+  def __call__(self, h, basis, *, deterministic: bool, rngs):
+    kw = dict(deterministic=deterministic, rngs=rngs)
+    return self.graph(self.attention(h, **kw), basis, **kw)
+
+
+# Closed-form parameter counts of the layers above (Linear = in*out + out).
+def linear_params(i: int, o: int) -> int:
+  return i * o + o
+
+
+def cheb_params(i: int, o: int, order: int) -> int:
+  return (order + 1) * i * o + o
+
+
+def attention_block_params(hidden: int, num_joints: int) -> int:
+  """`GraphAttentionBlock`: attention, graph FFN and two LayerNorms."""
+  attention = 4 * linear_params(hidden, hidden)
+  ffn = (num_joints * num_joints + linear_params(hidden, 2 * hidden)
+         + linear_params(2 * hidden, hidden))
+  return attention + ffn + 2 * 2 * hidden
+
+
+def res_cheb_params(hidden: int, order: int) -> int:
+  return 2 * cheb_params(hidden, hidden, order)
+
+
+def graformer_layer_params(hidden: int, num_joints: int, order: int) -> int:
+  return (attention_block_params(hidden, num_joints)
+          + res_cheb_params(hidden, order))
+
+
+def check_dropout_rates(dropout: float, conv_dropout: float) -> float:
+  """Checks both rates; returns the larger (what `make_apply` reads)."""
+  return max(checks.check_rate("dropout", dropout),
+             checks.check_rate("conv_dropout", conv_dropout))
+
+
+def check_dropout_rngs(model, deterministic: bool, rngs) -> None:
+  if not deterministic and model.dropout_rate > 0 and rngs is None:
+    raise ValueError("rngs: dropout is active (deterministic=False) but no "
+                     "nnx.Rngs with a 'dropout' stream was given")
