@@ -5,8 +5,11 @@ r"""Turns a raw BVH tree into a jaxpose mocap cache (.npz).
     python -m experiments.prepare --dataset=cmu \
         --src=~/.cache/jaxpose-data/IClone-CMU-Mocap --out=caches/cmu.npz
 
-The cache holds Human3.6M 17 joints (mm, Z up), body rotations, clip and
-subject ids and frame rates (see jaxpose/data/protocols.py).  Bad files are
+The cache holds Human3.6M 17 joints (mm, Z up), the rig's own body
+rotations, the same frames in the shared body space (`body_pose` [N, 63],
+`body_root_orient`, `body_trans`, `body_bone_lengths` per clip; see
+jaxpose/pose/body_space.py and jaxpose/data/body_sources.py), clip and subject
+ids and frame rates (see jaxpose/data/protocols.py).  Bad files are
 reported by name and reason and skipped, or with --strict end the run at the
 first; frames with NaN/inf channels are dropped with a warning.  The cache
 is written atomically, so an interrupted run keeps the previous one.  The

@@ -135,6 +135,11 @@ def get_rig(rig: str | RigSpec) -> RigSpec:
                      f"{rig!r}") from None
 
 
+def to_z_up(rig: str | RigSpec) -> np.ndarray:
+  """float [3, 3]: the rotation taking the rig's file world to jaxpose's (Z up)."""
+  return _TO_Z_UP[get_rig(rig).up_axis].copy()
+
+
 def _require(skeleton: bvh_lib.BvhSkeleton, rig: RigSpec, source: str) -> dict:
   """BVH joint name -> index for every joint the rig reads; names the missing."""
   missing = [n for n in rig.required_joints if n not in skeleton.names]
@@ -437,6 +442,9 @@ class Clip:
     problems: sanity check findings (empty for a healthy clip).
     frame: int32 [F] each kept frame's number in the file, so frames after a
       dropped one keep their true place in time.
+    body: the same frames in the body space of `jaxpose.pose.body_space`
+      (`body_sources.to_body_space`'s dict) when `convert_clip` was given a
+      `body_fn`, else None (also for a rig or file it cannot retarget).
   """
   pose17: np.ndarray  # [F, 17, 3]
   rotations: dict
@@ -444,15 +452,21 @@ class Clip:
   dropped: int
   problems: tuple[str, ...]
   frame: np.ndarray  # [F]
+  body: dict | None = None
 
 
 def convert_clip(motion: bvh_lib.BvhMotion, rig: str | RigSpec, *,
-                 stride: int = 1) -> Clip:
+                 stride: int = 1, body_fn=None) -> Clip:
   """Subsamples, drops non-finite frames, and converts with one FK pass.
 
   The stride counts the file's frames (frame 0, stride, 2 stride, ...), so a
   dropped frame does not shift the ones after it; frames with a NaN/inf
   channel are then dropped and counted in `Clip.dropped`.
+
+  `body_fn(motion, rig, (world_r, world_p))` -> dict or None, when given,
+  fills `Clip.body` from the kept frames and the same FK pass (protocols
+  passes `body_sources.clip_body_space`; this module cannot import it,
+  as body_sources builds on this one).
 
   Raises:
     KeyError: the file lacks a joint the rig maps (the message names it).
@@ -482,7 +496,8 @@ def convert_clip(motion: bvh_lib.BvhMotion, rig: str | RigSpec, *,
     raise ValueError(f"{motion.source}: joint positions overflow float32; "
                      "are the channel values in the rig's unit?")
   facing = _facing_from(world_p, idx, rig)
+  body = None if body_fn is None else body_fn(motion, rig, (world_r, world_p))
   return Clip(pose17=pose, rotations=_rotations_from(motion, rig, world_r, world_p),
               fps=motion.fps, dropped=int((~ok).sum()),
               problems=tuple(mocap_checks.sanity_problems(pose, facing)),
-              frame=frame.astype(np.int32))
+              frame=frame.astype(np.int32), body=body)

@@ -3,7 +3,8 @@
 * Data location: `resolve_data_dir()` (flag, then $JAXPOSE_DATA, then
   `../shared/data` beside the project root), or None, so tests skip cleanly.
 * `convert_tree` turns a raw BVH tree (as the publishers ship it) into one
-  cache of Human3.6M poses and rotations, skipping and naming bad files;
+  cache of Human3.6M poses and rotations (the rig's own, and the shared
+  body space's `body_*` keys), skipping and naming bad files;
   `prepare_cache` also writes the cache atomically (`save_cache`) and reads
   it back; `experiments/prepare.py` is its command line.
 * `load_protocol('jaxpose-mocap-v1', cache_dir)` gives the benchmark splits.
@@ -24,6 +25,7 @@ from jaxpose import files as files_lib
 from jaxpose.checks import check_positive_int
 from jaxpose.data import bvh as bvh_lib
 from jaxpose.data import mocap
+from jaxpose.data import body_sources
 
 CACHE_VERSION = 1
 _PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -129,7 +131,8 @@ def _convert_one(args):
   """
   i, path, rig, stride = args
   try:
-    clip = mocap.convert_clip(bvh_lib.load_bvh(path), rig, stride=stride)
+    clip = mocap.convert_clip(bvh_lib.load_bvh(path), rig, stride=stride,
+                              body_fn=body_sources.clip_body_space)
   except (bvh_lib.BvhError, KeyError, ValueError, OSError) as e:
     message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
     return i, f"{type(e).__name__}: {message}"
@@ -206,6 +209,10 @@ def convert_tree(dataset: str, src: str | os.PathLike, *, stride: int = 1,
   warnings = [(_rel(files[i], src), f"dropped {c.dropped} of "
                f"{c.dropped + len(c.frame)} frames with a NaN/inf channel")
               for i, c in good if c.dropped]
+  if any(c.body is not None for _, c in good):  # else: a rig without a body map
+    warnings += [(_rel(files[i], src), "no body-space rotations (the file lacks a "
+                  "joint they read), so the cache has no body_* keys")
+                 for i, c in good if c.body is None]
   arrays = _stack(dataset, rig, stride, [(files[i], c) for i, c in good], src)
   summary = dict(
       dataset=dataset, files=len(files), converted=len(good),
@@ -264,7 +271,7 @@ def _stack(dataset, rig, stride, clips, src):
   subjects = sorted({subject_of(dataset, p) for p, _ in clips})
   n = [c.pose17.shape[0] for _, c in clips]
   cat = lambda key: np.concatenate([c.rotations[key] for _, c in clips])
-  return dict(
+  out = dict(
       version=np.int32(CACHE_VERSION), dataset=np.str_(dataset), rig=np.str_(rig.name),
       stride=np.int32(stride),
       pose17=np.concatenate([c.pose17 for _, c in clips]),  # [N, 17, 3] mm, Z up
@@ -281,6 +288,17 @@ def _stack(dataset, rig, stride, clips, src):
       parents=rot0["parents"], body_names=np.array(rot0["names"]),
       root_name=np.str_(rot0["root_name"]),
   )
+  if all(c.body is not None for _, c in clips):
+    # The body space (jaxpose.pose.body_space): one rotation space for every
+    # rig.  Caches without these keys (older ones, other rigs) still load.
+    body_cat = lambda key: np.concatenate([c.body[key] for _, c in clips])
+    out.update(
+        body_pose=body_cat("body_pose"),  # [N, 63] axis-angle, SMPL_22 joints 1..21
+        body_root_orient=body_cat("root_orient"),  # [N, 3] body axes -> world
+        body_trans=body_cat("trans"),  # [N, 3] pelvis, mm, Z up
+        body_bone_lengths=np.stack([c.body["bone_lengths"] for _, c in clips]),  # [C, 22]
+    )
+  return out
 
 
 def _prepare_hint(path) -> str:

@@ -336,7 +336,8 @@ def _sample_skeletons(rng, m):
 
 def generate_poses(n: int, *, seed, activities: Sequence[str] = ACTIVITIES,
                    skeleton: Skeleton = H36M_17, num_subjects: int | None = None,
-                   max_offset: float = 800.0, return_angles: bool = False) -> dict:
+                   max_offset: float = 800.0, return_angles: bool = False,
+                   return_body_space: bool = False) -> dict:
   """Samples `n` synthetic poses (see the module docstring for the model).
 
   Args:
@@ -349,6 +350,9 @@ def generate_poses(n: int, *, seed, activities: Sequence[str] = ACTIVITIES,
       pose has its own subject.
     max_offset: half-width in mm of the uniform x/y placement of the pelvis.
     return_angles: also return the clipped joint angles (degrees).
+    return_body_space: also return the poses in the body space
+      (`jaxpose.pose.body_space`, via `jaxpose.data.body_sources.from_synthetic`;
+      no extra random draws, so every other output is unchanged).
 
   Returns:
     dict with
@@ -362,6 +366,11 @@ def generate_poses(n: int, *, seed, activities: Sequence[str] = ACTIVITIES,
       yaw: heading in radians; the body frame's +x (subject's right) is
         (cos yaw, sin yaw, 0) in the world.  # [N] float32
       angles (optional): name -> [N] float32 degrees.
+      body_pose, body_root_orient, body_trans (optional): the body space's
+        63-D pose, root orientation and pelvis position (mm).
+        # [N, 63], [N, 3], [N, 3] float32
+      body_bone_lengths (optional): the pose's skeleton as body-space bone
+        lengths, mm (feet, which the generator lacks, 0).  # [N, 22] float32
   """
   n = check_positive_int("n", n)
   if skeleton != H36M_17:
@@ -411,6 +420,14 @@ def generate_poses(n: int, *, seed, activities: Sequence[str] = ACTIVITIES,
              yaw=yaw.astype(np.float32))
   if return_angles:
     out["angles"] = {k: v.astype(np.float32) for k, v in angles.items()}
+  if return_body_space:
+    from jaxpose.data import body_sources  # only when asked: it reads BVH rigs too
+    eye = np.broadcast_to(np.eye(3), (1, 17, 3, 3))
+    rest = forward_kinematics(eye, MEAN_BONE_LENGTHS[None], skeleton=skeleton)[0]
+    rest[:, 0] = -rest[:, 0]  # unmirrored, as the poses
+    body = body_sources.from_synthetic(local, yaw, pose, rest)
+    out.update(body_pose=body["body_pose"], body_root_orient=body["root_orient"],
+               body_trans=body["trans"], body_bone_lengths=body["bone_lengths"])
   return out
 
 

@@ -1,8 +1,9 @@
-"""Skeleton definitions: the Human3.6M 17-joint body used everywhere in jaxpose.
+"""Skeleton definitions: Human3.6M's 17 joints (used everywhere) and SMPL's 22.
 
 One place holds the joint order, the kinematic tree, the left/right split and
 the five body parts that GFPose masks as a unit.  Every other module imports
-`H36M_17` from here instead of repeating index lists.
+`H36M_17` (joint positions) or `SMPL_22` (the body-space rotations of
+`jaxpose.pose.body_space`) from here instead of repeating index lists.
 """
 from __future__ import annotations
 
@@ -117,4 +118,32 @@ H36M_17 = Skeleton(
         "r_arm": (14, 15, 16),
     },
     limb_ends=(2, 3, 5, 6, 12, 13, 15, 16),
+)
+
+
+# SMPL's 22-joint body (the first 22 joints of SMPL, SMPL-H and SMPL-X:
+# pelvis plus the 21 body joints whose axis-angle rotations make DPoser's
+# 63-D body pose), in the publishers' joint order.  Only names and the tree
+# are written here: no body model values.  `jaxpose.pose.body_space` gives
+# it a canonical rest skeleton.
+SMPL_22 = Skeleton(
+    name="smpl_22",
+    joint_names=("pelvis", "left_hip", "right_hip", "spine1", "left_knee",
+                 "right_knee", "spine2", "left_ankle", "right_ankle", "spine3",
+                 "left_foot", "right_foot", "neck", "left_collar",
+                 "right_collar", "head", "left_shoulder", "right_shoulder",
+                 "left_elbow", "right_elbow", "left_wrist", "right_wrist"),
+    parents=(-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17,
+             18, 19),
+    left=(1, 4, 7, 10, 13, 16, 18, 20),
+    right=(2, 5, 8, 11, 14, 17, 19, 21),
+    # Same five parts as H36M_17's (the collars go with their arms).
+    parts={
+        "torso": (0, 3, 6, 9, 12, 15),
+        "r_leg": (2, 5, 8, 11),
+        "l_leg": (1, 4, 7, 10),
+        "l_arm": (13, 16, 18, 20),
+        "r_arm": (14, 17, 19, 21),
+    },
+    limb_ends=(7, 8, 10, 11, 18, 19, 20, 21),
 )
