@@ -73,6 +73,17 @@ def check_array(name: str, x, spec: Sequence[Dim], *, finite: bool = True,
   return x
 
 
+def check_batched(name: str, x) -> tuple[int, ...]:
+  """Checks x is `[B, ...]` with at least one data dim (and finite when
+  concrete); returns its shape."""
+  shape = tuple(np.shape(x))
+  if len(shape) < 2:
+    raise ValueError(f"{name}: expected shape (B, ...) with at least one data "
+                     f"dimension, e.g. (B, D) or (B, J, C), got {shape}")
+  check_array(name, x, shape)
+  return shape
+
+
 def check_positive_int(name: str, value) -> int:
   if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
     raise ValueError(f"{name}: expected a positive int, got {value!r}")

@@ -276,11 +276,8 @@ def eval_output_dir(config, workdir: str) -> str:
 
 def _trained_data(workdir: str) -> dict | None:
   """The data section the workdir's model was trained with (config.json)."""
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f).get("data")
+  stored = _stored_config(workdir, {})
+  return None if stored is None else stored.get("data")
 
 
 def evaluate(config, workdir: str, *, method: base.Method | None = None) -> dict:

@@ -75,11 +75,7 @@ def dsm_loss(params, x0: jax.Array, cond: Any, key: jax.Array, *,
   """
   if reduce not in _REDUCTIONS:
     raise ValueError(f"reduce: expected one of {_REDUCTIONS}, got {reduce!r}")
-  shape = tuple(jnp.shape(x0))
-  if len(shape) < 2:
-    raise ValueError(f"x0: expected shape (B, ...) with at least one data "
-                     f"dimension, got {shape}")
-  checks.check_array("x0", x0, shape)
+  shape = checks.check_batched("x0", x0)
   batch = shape[0]
   k_t, k_noise, k_drop = jax.random.split(key, 3)
   if eps is None:

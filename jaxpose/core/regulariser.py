@@ -278,11 +278,7 @@ def diffusion_regulariser(score_fn: Callable, params, x, key, t, *, sde,
   weight_fn = _weight_fn(weight)
   if reduce not in _REDUCTIONS:
     raise ValueError(f"reduce: expected one of {_REDUCTIONS}, got {reduce!r}")
-  shape = tuple(jnp.shape(x))
-  if len(shape) < 2:
-    raise ValueError(f"x: expected shape (B, ...) with at least one data "
-                     f"dimension, e.g. (B, D) or (B, J, C), got {shape}")
-  checks.check_array("x", x, shape)
+  shape = checks.check_batched("x", x)
   if checks.is_concrete(t):
     t_np = np.asarray(t)
     if t_np.ndim > 1 or (t_np.ndim == 1 and t_np.shape[0] != shape[0]):
