@@ -29,6 +29,7 @@ import socket
 
 from absl import logging
 import jax
+import ml_collections
 import numpy as np
 
 from jaxpose import config as config_lib
@@ -234,6 +235,25 @@ def restore_params(config, workdir: str, method: base.Method, *,
         "(--mode=train or train_and_eval)")
   state, _ = restored
   return (state.ema_params if use_ema else state.params), int(state.step)
+
+
+def load_trained(workdir: str, *, use_ema: bool = True):
+  """(method, params, config) of the training in `workdir`, read-only.
+
+  The method is rebuilt from the workdir's own config.json, so one method
+  can use another's trained networks (a prior as a regulariser, a frozen
+  context encoder) knowing only the workdir. Its data are loaded only if
+  the caller touches them (the methods load data lazily).
+  """
+  stored = _stored_config(workdir, {})
+  if stored is None:
+    raise FileNotFoundError(
+        f"{os.path.join(workdir, 'config.json')} missing: {workdir!r} is not a "
+        "trained jaxpose workdir (train it first with experiments.main)")
+  config = ml_collections.ConfigDict(stored)
+  method = build(config)
+  params, _ = restore_params(config, workdir, method, use_ema=use_ema)
+  return method, params, config
 
 
 def evaluate_params(method: base.Method, params, out_dir: str, *, key,

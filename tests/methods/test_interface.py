@@ -93,6 +93,12 @@ def test_a_method_defined_outside_the_library_runs_through_run_lib(tmp_path):
   assert json.loads((tmp_path / "metrics.json").read_text())["mpjpe_mm"] == res["mpjpe_mm"]
   with pytest.raises(ValueError, match="does not generate samples"):
     run_lib.run("sample", c, str(tmp_path))
+  # Another method reaches the trained network knowing only the workdir.
+  method, params, stored = run_lib.load_trained(str(tmp_path), use_ema=False)
+  assert isinstance(method, _MeanPose) and stored.train.num_steps == 300
+  np.testing.assert_allclose(np.asarray(params["mean"][...]), 10.0, atol=0.5)
+  with pytest.raises(FileNotFoundError, match="not a trained jaxpose workdir"):
+    run_lib.load_trained(str(tmp_path / "nothing"))
   c.eval.task = "complete3d"
   with pytest.raises(ValueError, match="has no task 'complete3d'; valid: estimate"):
     run_lib.build(c)
