@@ -10,8 +10,9 @@ Body model (skeleton `jaxpose.pose.skeleton.H36M_17`):
     subject's left, y forward (facing direction), z up: a mirror image.
     `generate_poses` negates x after forward kinematics, so the poses it
     returns are correctly handed (x to the subject's right, y forward, z
-    up), like real motion capture.  At rest the subject stands upright with arms hanging, so every bone has
-    a fixed rest direction in its parent's frame (`REST_DIRECTIONS`).
+    up), like real motion capture.  At rest the subject stands upright
+    with arms hanging, so every bone has a fixed rest direction in its
+    parent's frame (`REST_DIRECTIONS`).
   * Bone lengths (mm, mean adult, Human3.6M-like): hip offset 130, thigh
     450, shin 450, pelvis->spine 230, spine->thorax 250, thorax->neck(nose)
     110, neck->head 115, shoulder offset 150, upper arm 280, forearm 250
@@ -34,7 +35,13 @@ alternating legs and counter-swinging arms), sitting (hips and knees near
 arms raised forward/up), waving (one arm abducted above the shoulder, elbow
 bent) and bending (trunk pitched forward 30-80 degrees, arms hanging).  Each
 template sets mean angles and spreads; independent Gaussian variation is
-added per pose and angle.
+added per pose and angle.  The templates and limits live in
+`synthetic_templates` (re-exported here).
+
+Motion (`generate_clips`): each clip interpolates keyframes of one
+activity's template with Catmull-Rom splines (a smooth, continuous motion
+of one subject, slowly turning and drifting); keyframes are independent
+draws, so a "walking" clip moves through gait poses, not a periodic gait.
 
 Generation is host-side numpy, vectorised over poses (the only Python loops
 are over the 17 joints in kinematic order and over the activities), seeded
@@ -43,17 +50,16 @@ compute.
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose import image_space
 from jaxpose.checks import check_array, check_positive_int
+from jaxpose.data.synthetic_templates import (  # noqa: F401 (re-exported)
+    ACTIVITIES, ANGLE_NAMES, JOINT_LIMITS, TEMPLATES, clip_angles)
 from jaxpose.pose.skeleton import H36M_17, Skeleton
-
-ACTIVITIES = ("standing", "walking", "sitting", "crouching", "reaching",
-              "waving", "bending")
 
 
 def _unit(*v):
@@ -88,151 +94,6 @@ MEAN_BONE_LENGTHS = np.array(
 # Bones that share one variation factor (mirror pairs use the left index).
 _BONE_GROUP = np.array([0, 4, 5, 6, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 11, 12, 13])
 
-# Anatomical ranges in degrees, applied after sampling.
-JOINT_LIMITS = {
-    "root_pitch": (-20, 85), "root_roll": (-15, 15),
-    "spine_flex": (-25, 90), "spine_lat": (-30, 30), "spine_twist": (-40, 40),
-    "neck_flex": (-40, 50), "head_turn": (-70, 70),
-    "hip_flex": (-30, 130), "hip_abd": (-20, 50), "hip_rot": (-35, 35),
-    "knee": (0, 150),
-    "sh_flex": (-50, 180), "sh_abd": (-20, 170), "sh_rot": (-60, 60),
-    "elbow": (0, 150),
-}
-_SIDED = ("hip_flex", "hip_abd", "hip_rot", "knee", "sh_flex", "sh_abd",
-          "sh_rot", "elbow")
-ANGLE_NAMES = tuple(
-    [k for k in JOINT_LIMITS if k not in _SIDED]
-    + [f"{k}_{s}" for k in _SIDED for s in ("l", "r")])
-
-# Standing defaults (mean, std) in degrees, shared by all templates.
-_BASE = {
-    "root_pitch": (0, 3), "root_roll": (0, 2),
-    "spine_flex": (3, 4), "spine_lat": (0, 3), "spine_twist": (0, 5),
-    "neck_flex": (5, 6), "head_turn": (0, 15),
-    "hip_flex": (2, 5), "hip_abd": (5, 3), "hip_rot": (0, 5), "knee": (5, 4),
-    "sh_flex": (5, 10), "sh_abd": (10, 5), "sh_rot": (0, 10), "elbow": (15, 10),
-}
-
-
-# --------------------------------------------------------------------------
-# Activity templates: (rng, n) -> angle arrays [n] in degrees (unclipped).
-
-def _base(rng, n):
-  out = {}
-  for name, (mean, std) in _BASE.items():
-    if name in _SIDED:
-      for s in ("l", "r"):
-        out[f"{name}_{s}"] = mean + std * rng.standard_normal(n)
-    else:
-      out[name] = mean + std * rng.standard_normal(n)
-  return out
-
-
-def _normal(rng, n, mean, std):
-  return mean + std * rng.standard_normal(n)
-
-
-def _standing(rng, n):
-  return _base(rng, n)
-
-
-def _walking(rng, n):
-  a = _base(rng, n)
-  phase = rng.uniform(0, 2 * np.pi, n)
-  stride = rng.uniform(15, 30, n)  # hip swing amplitude
-  for s, shift in (("r", 0.0), ("l", np.pi)):
-    ph = phase + shift
-    a[f"hip_flex_{s}"] = 5 + stride * np.sin(ph) + _normal(rng, n, 0, 3)
-    # The knee flexes most in mid-swing, while the hip travels forward.
-    a[f"knee_{s}"] = (8 + 50 * np.clip(np.cos(ph), 0, None) ** 2
-                      + _normal(rng, n, 0, 4))
-    # Arms swing against the leg of the same side.
-    a[f"sh_flex_{s}"] = -0.8 * stride * np.sin(ph) + _normal(rng, n, 0, 5)
-    a[f"elbow_{s}"] = _normal(rng, n, 20, 8) + 10 * np.clip(-np.sin(ph), 0, None)
-  a["root_pitch"] = _normal(rng, n, 5, 3)
-  return a
-
-
-def _sitting(rng, n):
-  a = _base(rng, n)
-  hip = _normal(rng, n, 90, 8)
-  knee = _normal(rng, n, 90, 12)
-  for s in ("l", "r"):
-    a[f"hip_flex_{s}"] = hip + _normal(rng, n, 0, 5)
-    a[f"knee_{s}"] = knee + _normal(rng, n, 0, 8)
-    a[f"hip_abd_{s}"] = _normal(rng, n, 10, 6)
-    a[f"sh_flex_{s}"] = _normal(rng, n, 25, 15)
-    a[f"elbow_{s}"] = _normal(rng, n, 60, 20)
-  a["root_pitch"] = _normal(rng, n, 0, 6)
-  a["spine_flex"] = _normal(rng, n, 10, 8)
-  return a
-
-
-def _crouching(rng, n):
-  a = _base(rng, n)
-  pitch = _normal(rng, n, 35, 10)
-  for s in ("l", "r"):
-    a[f"hip_flex_{s}"] = pitch + _normal(rng, n, 75, 12)
-    a[f"knee_{s}"] = _normal(rng, n, 125, 10)
-    a[f"hip_abd_{s}"] = _normal(rng, n, 20, 8)
-    # Arms forward, roughly horizontal: keeps the hands off the floor.
-    a[f"sh_flex_{s}"] = _normal(rng, n, 60, 12)
-    a[f"elbow_{s}"] = _normal(rng, n, 30, 15)
-  a["root_pitch"] = pitch
-  a["spine_flex"] = _normal(rng, n, 15, 10)
-  a["neck_flex"] = _normal(rng, n, -15, 8)
-  return a
-
-
-def _reaching(rng, n):
-  a = _base(rng, n)
-  which = rng.integers(0, 3, n)  # 0 left, 1 right, 2 both
-  for s, active in (("l", which != 1), ("r", which != 0)):
-    a[f"sh_flex_{s}"] = np.where(active, rng.uniform(60, 170, n), a[f"sh_flex_{s}"])
-    a[f"sh_abd_{s}"] = np.where(active, rng.uniform(0, 40, n), a[f"sh_abd_{s}"])
-    a[f"elbow_{s}"] = np.where(active, rng.uniform(0, 30, n), a[f"elbow_{s}"])
-  lean = rng.uniform(0, 20, n)
-  a["root_pitch"] = lean
-  for s in ("l", "r"):
-    a[f"hip_flex_{s}"] = lean + _normal(rng, n, 0, 5)
-  a["spine_lat"] = _normal(rng, n, 0, 6)
-  return a
-
-
-def _waving(rng, n):
-  a = _base(rng, n)
-  left = rng.random(n) < 0.5
-  for s, active in (("l", left), ("r", ~left)):
-    a[f"sh_abd_{s}"] = np.where(active, rng.uniform(90, 160, n), a[f"sh_abd_{s}"])
-    a[f"sh_flex_{s}"] = np.where(active, rng.uniform(0, 40, n), a[f"sh_flex_{s}"])
-    a[f"sh_rot_{s}"] = np.where(active, rng.uniform(-30, 30, n), a[f"sh_rot_{s}"])
-    a[f"elbow_{s}"] = np.where(active, rng.uniform(30, 110, n), a[f"elbow_{s}"])
-  return a
-
-
-def _bending(rng, n):
-  a = _base(rng, n)
-  pitch = rng.uniform(30, 80, n)
-  a["root_pitch"] = pitch
-  a["spine_flex"] = rng.uniform(10, 40, n)
-  a["neck_flex"] = _normal(rng, n, -20, 8)
-  for s in ("l", "r"):
-    knee = rng.uniform(0, 30, n)
-    a[f"knee_{s}"] = knee
-    # Hips flex by the pelvis pitch (legs stay near vertical) plus a bit.
-    a[f"hip_flex_{s}"] = pitch + 0.5 * knee + _normal(rng, n, 0, 6)
-    # Arms hang towards the floor.
-    a[f"sh_flex_{s}"] = pitch + a["spine_flex"] + _normal(rng, n, 0, 15)
-    a[f"elbow_{s}"] = _normal(rng, n, 10, 10)
-  return a
-
-
-TEMPLATES: Mapping[str, Callable[[np.random.Generator, int], dict]] = {
-    "standing": _standing, "walking": _walking, "sitting": _sitting,
-    "crouching": _crouching, "reaching": _reaching, "waving": _waving,
-    "bending": _bending,
-}
-
 
 # --------------------------------------------------------------------------
 # Rotations and forward kinematics.
@@ -259,15 +120,6 @@ def _ball(flex, abd, rot, side: float):
   """
   return _rot(1, -side * abd) @ _rot(0, flex) @ _rot(2, side * rot)
 
-
-def clip_angles(angles: Mapping[str, np.ndarray]) -> dict:
-  """Clips angle arrays (degrees) to `JOINT_LIMITS`."""
-  out = {}
-  for name, v in angles.items():
-    base = name[:-2] if name[-2:] in ("_l", "_r") else name
-    lo, hi = JOINT_LIMITS[base]
-    out[name] = np.clip(v, lo, hi)
-  return out
 
 
 def local_rotations(angles: Mapping[str, np.ndarray], n: int) -> np.ndarray:
@@ -334,6 +186,15 @@ def _sample_skeletons(rng, m):
   return scale, lengths
 
 
+def _check_activities(activities) -> tuple[str, ...]:
+  activities = tuple(activities)
+  unknown = [a for a in activities if a not in TEMPLATES]
+  if unknown or not activities:
+    raise ValueError(f"activities: unknown {unknown} (or empty); choose from "
+                     f"{ACTIVITIES}")
+  return activities
+
+
 def generate_poses(n: int, *, seed, activities: Sequence[str] = ACTIVITIES,
                    skeleton: Skeleton = H36M_17, num_subjects: int | None = None,
                    max_offset: float = 800.0, return_angles: bool = False,
@@ -375,11 +236,7 @@ def generate_poses(n: int, *, seed, activities: Sequence[str] = ACTIVITIES,
   n = check_positive_int("n", n)
   if skeleton != H36M_17:
     raise ValueError(f"skeleton: only H36M_17 is supported, got {skeleton.name}")
-  activities = tuple(activities)
-  unknown = [a for a in activities if a not in TEMPLATES]
-  if unknown or not activities:
-    raise ValueError(f"activities: unknown {unknown} (or empty); choose from "
-                     f"{ACTIVITIES}")
+  activities = _check_activities(activities)
   rng = np.random.default_rng(seed)
 
   activity = rng.integers(0, len(activities), n).astype(np.int32)
@@ -400,34 +257,154 @@ def generate_poses(n: int, *, seed, activities: Sequence[str] = ACTIVITIES,
     subject = rng.integers(0, m, n).astype(np.int32)
     scale, lengths = sub_scale[subject], sub_lengths[subject]
 
+  # Heading and placement are drawn before the shared back end runs (it
+  # draws nothing), in the order that keeps every seed's poses unchanged.
+  yaw = rng.uniform(0, 2 * np.pi, n)
+  offset = rng.uniform(-max_offset, max_offset, (n, 2))
+  out = dict(activity=activity, subject=subject, subject_scale=scale.astype(np.float32))
+  out.update(_place(angles, lengths, yaw, offset, body_space=return_body_space))
+  if return_angles:
+    out["angles"] = {k: v.astype(np.float32) for k, v in angles.items()}
+  return out
+
+
+def _place(angles, lengths, yaw, offset, *, body_space: bool) -> dict:
+  """Clipped angles -> world poses (and body space), row by row.
+
+  The back end shared by `generate_poses` and `generate_clips`.
+
+  Args:
+    angles: name -> degrees, clipped.  # [N] each
+    lengths: bone lengths, mm.  # [N, 17]
+    yaw: heading, radians.  # [N]
+    offset: pelvis x, y placement, mm.  # [N, 2]
+    body_space: also give the body-space keys.
+
+  Returns:
+    pose3d, bone_lengths, yaw (float32) and optionally the body_* keys, as
+    `generate_poses` documents them.
+  """
+  n = len(yaw)
   local = local_rotations(angles, n)
-  pose = forward_kinematics(local, lengths, skeleton=skeleton)  # [N, 17, 3]
+  pose = forward_kinematics(local, lengths, skeleton=H36M_17)  # [N, 17, 3]
   # The template frame has x to the subject's left, which makes a mirrored
   # person; flipping x gives a real (right-handed) body with x to the right.
   pose[..., 0] = -pose[..., 0]
-
   # Heading: rotate the body frame about world z.  The body's facing
   # direction (+y) becomes (-sin yaw, cos yaw, 0).
-  yaw = rng.uniform(0, 2 * np.pi, n)
   pose = np.einsum("nij,nkj->nki", _rot(2, np.rad2deg(yaw)), pose)
-  offset = rng.uniform(-max_offset, max_offset, (n, 2))
   ground = np.minimum(pose[:, 3, 2], pose[:, 6, 2])  # lower ankle
   pose = pose + np.concatenate([offset, -ground[:, None]], -1)[:, None, :]
-
-  out = dict(pose3d=pose.astype(np.float32), activity=activity,
-             subject=subject, subject_scale=scale.astype(np.float32),
-             bone_lengths=lengths.astype(np.float32),
+  out = dict(pose3d=pose.astype(np.float32), bone_lengths=lengths.astype(np.float32),
              yaw=yaw.astype(np.float32))
-  if return_angles:
-    out["angles"] = {k: v.astype(np.float32) for k, v in angles.items()}
-  if return_body_space:
+  if body_space:
     from jaxpose.data import body_sources  # only when asked: it reads BVH rigs too
     eye = np.broadcast_to(np.eye(3), (1, 17, 3, 3))
-    rest = forward_kinematics(eye, MEAN_BONE_LENGTHS[None], skeleton=skeleton)[0]
+    rest = forward_kinematics(eye, MEAN_BONE_LENGTHS[None])[0]
     rest[:, 0] = -rest[:, 0]  # unmirrored, as the poses
     body = body_sources.from_synthetic(local, yaw, pose, rest)
     out.update(body_pose=body["body_pose"], body_root_orient=body["root_orient"],
                body_trans=body["trans"], body_bone_lengths=body["bone_lengths"])
+  return out
+
+
+def _catmull_rom(keys, u):
+  """Catmull-Rom spline through keys[:, 1:-1] (the end keys set the end
+  tangents): C^1, passes every key, and overshoots little.
+
+  Args:
+    keys: key values.  # [C, K]
+    u: positions in key units, in [1, K - 2].  # [F]
+
+  Returns:
+    [C, F].
+  """
+  i = np.minimum(np.floor(u).astype(int), keys.shape[1] - 3)  # segment start
+  s = u - i
+  p0, p1, p2, p3 = (keys[:, i + d] for d in (-1, 0, 1, 2))
+  return 0.5 * (2 * p1 + (p2 - p0) * s + (2 * p0 - 5 * p1 + 4 * p2 - p3) * s ** 2
+                + (3 * (p1 - p2) + p3 - p0) * s ** 3)
+
+
+def generate_clips(num_clips: int, num_frames: int, *, seed, fps: float = 30.0,
+                   activities: Sequence[str] = ACTIVITIES,
+                   num_subjects: int | None = None, keyframe_seconds: float = 0.5,
+                   max_offset: float = 800.0, drift_mm_per_s: float = 100.0,
+                   yaw_rate_deg_per_s: float = 10.0,
+                   return_angles: bool = False) -> dict:
+  """Synthetic motion clips: continuous sequences of `generate_poses`' poses.
+
+  Each clip has one subject skeleton and one activity.  Its joint angles are
+  keyframes drawn from the activity's template every `keyframe_seconds`,
+  clipped to `JOINT_LIMITS`, joined by Catmull-Rom splines (C^1: continuous
+  positions and velocities) and clipped again; its heading turns at a
+  constant rate ~ N(0, yaw_rate_deg_per_s) from a uniform start, and its
+  pelvis drifts from a uniform start at a constant velocity ~ N(0,
+  drift_mm_per_s) per axis.  Feet are put on the floor frame by frame, as
+  in `generate_poses`.  Rows are clip-major: row = clip * num_frames + frame.
+
+  Args:
+    num_clips, num_frames: clips and frames per clip.
+    seed: anything `np.random.default_rng` accepts.
+    fps: frame rate; a clip lasts num_frames / fps seconds.
+    activities: subset of `ACTIVITIES`, drawn uniformly per clip.
+    num_subjects: when given, this many skeletons shared by the clips; when
+      None every clip has its own.
+    keyframe_seconds: time between keyframes; shorter moves faster.
+    max_offset: half-width in mm of the uniform x/y start of the pelvis.
+    drift_mm_per_s, yaw_rate_deg_per_s: spreads of the per-clip pelvis
+      velocity and turning rate.
+    return_angles: also return the joint angles (degrees).
+
+  Returns:
+    `generate_poses(..., return_body_space=True)`'s keys for
+    num_clips * num_frames rows (yaw in [0, 2 pi)), plus
+      clip: the row's clip.  # [N] int32
+      frame: the row's frame in its clip, 0..num_frames-1.  # [N] int32
+  """
+  num_clips = check_positive_int("num_clips", num_clips)
+  num_frames = check_positive_int("num_frames", num_frames)
+  activities = _check_activities(activities)
+  for name, value in (("fps", fps), ("keyframe_seconds", keyframe_seconds)):
+    if not (np.isfinite(value) and value > 0):
+      raise ValueError(f"{name}: expected a positive number, got {value!r}")
+  rng = np.random.default_rng(seed)
+  step = keyframe_seconds * fps  # frames between keyframes
+  num_keys = int(np.floor((num_frames - 1) / step)) + 4  # +1 each end, +1 last segment
+  activity = rng.integers(0, len(activities), num_clips).astype(np.int32)
+  keys = {name: np.zeros((num_clips, num_keys)) for name in ANGLE_NAMES}
+  for i, name in enumerate(activities):
+    idx = np.flatnonzero(activity == i)
+    if idx.size:
+      for k, v in TEMPLATES[name](rng, idx.size * num_keys).items():
+        keys[k][idx] = v.reshape(idx.size, num_keys)
+  u = np.arange(num_frames) / step + 1.0  # [F] key units; key 1 is frame 0
+  angles = clip_angles({k: _catmull_rom(v, u).reshape(-1)
+                        for k, v in clip_angles(keys).items()})  # [C * F] each
+  if num_subjects is None:
+    scale, lengths = _sample_skeletons(rng, num_clips)
+    subject = np.arange(num_clips, dtype=np.int32)
+  else:
+    m = check_positive_int("num_subjects", num_subjects)
+    sub_scale, sub_lengths = _sample_skeletons(rng, m)
+    subject = rng.integers(0, m, num_clips).astype(np.int32)
+    scale, lengths = sub_scale[subject], sub_lengths[subject]
+  yaw0 = rng.uniform(0, 2 * np.pi, num_clips)
+  yaw_rate = np.deg2rad(rng.normal(0, yaw_rate_deg_per_s, num_clips))
+  offset0 = rng.uniform(-max_offset, max_offset, (num_clips, 2))
+  velocity = rng.normal(0, drift_mm_per_s, (num_clips, 2))
+  t = np.arange(num_frames) / fps  # [F] seconds
+  yaw = np.mod(yaw0[:, None] + yaw_rate[:, None] * t, 2 * np.pi)  # [C, F]
+  offset = offset0[:, None] + velocity[:, None] * t[:, None]  # [C, F, 2]
+  rows = lambda a: np.repeat(a, num_frames, axis=0)  # per clip -> per row
+  out = dict(activity=rows(activity), subject=rows(subject),
+             subject_scale=rows(scale).astype(np.float32))
+  out.update(_place(angles, rows(lengths), yaw.reshape(-1), offset.reshape(-1, 2),
+                    body_space=True))
+  out["clip"] = rows(np.arange(num_clips, dtype=np.int32))
+  out["frame"] = np.tile(np.arange(num_frames, dtype=np.int32), num_clips)
+  if return_angles:
+    out["angles"] = {k: v.astype(np.float32) for k, v in angles.items()}
   return out
 
 
