@@ -115,7 +115,7 @@ def test_predict_chunks_equal_one_shot():
     chunked = method.predict(params, x, batch_size=batch_size)
     assert chunked.shape == (13, 17, 3)
     np.testing.assert_allclose(chunked, one_shot, rtol=1e-5, atol=1e-6)
-  with pytest.raises(ValueError, match="pose2d_model"):
+  with pytest.raises(ValueError, match="pose2d"):
     method.predict(params, x[0], batch_size=4)
 
 
