@@ -15,6 +15,7 @@ PURPOSES = {
     "train": 1,     # per-step keys of the training loop (then fold_in(step))
     "eval": 2,      # evaluation tasks (then fold_in per task and chunk)
     "sample": 3,    # unconditional samples of `run_lib.sample`
+    "fit": 4,       # data-derived fits made before training (DiffPose's H_K)
 }
 
 

@@ -166,6 +166,7 @@ def train(config, workdir: str, *, method: base.Method | None = None):
   os.makedirs(workdir, exist_ok=True)
   with workdir_lib.hold(workdir, purpose="training"):
     method = method or build(config)
+    method.use_workdir(workdir, training=True)
     tx = _optimizer(config)
     state = _init_state(config, method)
     ckpt = _checkpointer(config, workdir, method)
@@ -215,6 +216,7 @@ def restore_params(config, workdir: str, method: base.Method, *,
   Reads only (nothing in the workdir is written), so it may run beside a
   training run: it sees the latest finished checkpoint.
   """
+  method.use_workdir(workdir, training=False)
   template = _init_state(config, method)
   ckpt = _checkpointer(config, workdir, method, read_only=True)
   try:

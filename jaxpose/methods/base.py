@@ -93,6 +93,16 @@ class Method(abc.ABC):
     """JSON-able facts stored with every checkpoint (e.g. units)."""
     return {}
 
+  def use_workdir(self, workdir: str, *, training: bool) -> None:
+    """Hands the method its workdir before any checkpoint is read or written.
+
+    A method whose model includes data-derived state kept beside its
+    checkpoints (DiffPose's fitted initial distribution) reads it here or,
+    when `training` starts on a workdir without it, fits and writes it;
+    `fingerprint_extra` can then name it. The default does nothing.
+    """
+    del workdir, training
+
   # --- Evaluation and sampling. ---
 
   @abc.abstractmethod
