@@ -53,8 +53,10 @@ def build(config) -> base.Method:
 
 
 def fingerprint(config, method: base.Method) -> dict:
-  """The config sections a checkpoint of `method` must match."""
-  return config_lib.fingerprint(config, method.fingerprint_sections)
+  """The config sections (and data-derived facts) a checkpoint of `method`
+  must match."""
+  return {**config_lib.fingerprint(config, method.fingerprint_sections),
+          **method.fingerprint_extra()}
 
 
 def _checkpointer(config, workdir, method: base.Method, *,

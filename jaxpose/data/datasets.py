@@ -27,6 +27,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from jaxpose.data import synthetic
+from jaxpose.pose import cameras as cam_lib
 
 _LOADERS: dict[str, Callable] = {}
 
@@ -86,18 +87,56 @@ def load(data_config) -> Dataset:
   return loaded
 
 
+_BODY_KEYS = ("body_pose", "body_root_orient", "body_trans", "body_bone_lengths")
+
+
+def _synthetic_body_splits(data_config, noise) -> dict:
+  """Synthetic splits with the body space (and clips when clip_frames > 0).
+
+  The same seeds as `make_lifting_dataset`, so without clips the rows equal
+  its rows, with the body-space keys and the world-frame poses beside them.
+  """
+  cameras = cam_lib.virtual_cameras(4)
+  clip_frames = int(data_config.get("clip_frames", 0) or 0)
+  seed = int(data_config.data_seed)
+  out = {}
+  for i, (name, n, subjects) in enumerate((("train", int(data_config.n_train), 5),
+                                           ("test", int(data_config.n_test), 2))):
+    if clip_frames > 0:
+      poses = synthetic.generate_clips(max(1, n // clip_frames), clip_frames,
+                                       seed=(seed, i), num_subjects=subjects)
+    else:
+      poses = synthetic.generate_poses(n, seed=(seed, i), num_subjects=subjects,
+                                       return_body_space=True)
+    split = synthetic.project_split(poses["pose3d"], cameras, seed=(seed, i, 1),
+                                    noise_2d=noise)
+    split.update({k: poses[k] for k in ("activity", *_BODY_KEYS)})
+    if clip_frames > 0:
+      split.update(clip=poses["clip"], frame=poses["frame"])
+    out[name] = split
+  return out
+
+
 @register("synthetic")
 def _synthetic(data_config) -> Dataset:
+  """Synthetic poses; data.body=True adds the body-space rotations and
+  data.clip_frames > 0 makes the rows motion clips of that many frames."""
   noise = float(data_config.get("noise_2d_px", 0.0)) or None
-  raw = synthetic.make_lifting_dataset(
-      int(data_config.n_train), int(data_config.n_test),
-      seed=int(data_config.data_seed), noise_2d=noise)
+  body = bool(data_config.get("body", False))
+  if body or int(data_config.get("clip_frames", 0) or 0) > 0:
+    raw = _synthetic_body_splits(data_config, noise)
+  else:
+    raw = synthetic.make_lifting_dataset(
+        int(data_config.n_train), int(data_config.n_test),
+        seed=int(data_config.data_seed), noise_2d=noise)
+  extra = ("pose3d_world", *_BODY_KEYS, "clip", "frame") if body else ("clip", "frame")
   splits = {name: dict(pose3d=np.asarray(s["pose3d"], np.float32),
-                     pose2d=np.asarray(s["pose2d"], np.float32),
-                     activity=np.asarray(s["activity"], np.int32),
-                     root_cam_mm=np.asarray(s["root_cam_mm"], np.float32),
-                     intrinsics=np.asarray(s["intrinsics"], np.float32))
-          for name, s in raw.items()}
+                       pose2d=np.asarray(s["pose2d"], np.float32),
+                       activity=np.asarray(s["activity"], np.int32),
+                       root_cam_mm=np.asarray(s["root_cam_mm"], np.float32),
+                       intrinsics=np.asarray(s["intrinsics"], np.float32),
+                       **{k: s[k] for k in extra if k in s})
+            for name, s in raw.items()}
   label = f"noisy ({noise:g} px)" if noise else "exact"
   return Dataset(name="synthetic", splits=splits,
                  activity_names={s: tuple(synthetic.ACTIVITIES) for s in splits},

@@ -297,6 +297,8 @@ def load_mocap_lifting(data_config) -> dict:
       spaced frames, the test cap the first rows of the shuffled test order;
     train_2d, test_2d ['exact']: which 2D becomes `pose2d` ('exact' or
       'noisy'); both stay available as pose2d_exact / pose2d_noisy;
+    body [False]: also body_pose / body_root_orient / body_trans /
+      body_bone_lengths per row (`protocols.load_protocol`);
     data_seed, camera_subject, distance_mm, distort, noise_sigma_px,
       noise_outlier_prob, noise_outlier_px, train_cameras, test_cameras:
       see `LiftingOptions.from_config`.
@@ -321,7 +323,8 @@ def load_mocap_lifting(data_config) -> dict:
     if choice[key] not in INPUTS_2D:
       raise ValueError(f"data.{key}: expected one of {INPUTS_2D}, got {choice[key]!r}")
   cache_dir = resolve_cache_dir(get("cache_dir", None) or None)
-  raw = protocols.load_protocol(PROTOCOL, cache_dir)
+  # data.body: also the body-space rotations of every row (DPoser).
+  raw = protocols.load_protocol(PROTOCOL, cache_dir, body=bool(get("body", False)))
   out = {}
   for split_name in ("train", "test"):
     split = raw[split_name]

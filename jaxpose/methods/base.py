@@ -18,6 +18,9 @@ What a method provides:
                             TaskResult, with a typed `EvalOptions` dataclass
                             of the method's own `config.eval` fields
   sampling (optional)       `sample(params, key, num)` -> poses in mm
+  a joint prior (optional)  `joint_prior(params)` -> `JointPrior`, so another
+                            method can regularise with it
+  data-derived identity     `fingerprint_extra()` (e.g. z-score statistics)
 """
 from __future__ import annotations
 
@@ -93,6 +96,12 @@ class Method(abc.ABC):
     """JSON-able facts stored with every checkpoint (e.g. units)."""
     return {}
 
+  def fingerprint_extra(self) -> dict:
+    """JSON-able data-derived facts a checkpoint must match (e.g. the
+    normalisation statistics of the training split), beside the config
+    sections of `fingerprint_sections`."""
+    return {}
+
   def use_workdir(self, workdir: str, *, training: bool) -> None:
     """Hands the method its workdir before any checkpoint is read or written.
 
@@ -117,5 +126,35 @@ class Method(abc.ABC):
   def can_sample(self) -> bool:
     return type(self).sample is not Method.sample
 
+  def joint_prior(self, params) -> "JointPrior | None":
+    """This method's score prior on 3D joint positions, if it has one.
 
-__all__ = ["Method", "LossFn", "EvalTaskFn", "NoEvalOptions"]
+    Lets another method use it as a regulariser (e.g. DPoser's test-time
+    optimisation through forward kinematics); None when the method has no
+    unconditional score of joint positions.
+    """
+    del params
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class JointPrior:
+  """A trained score prior of root-relative 3D joints, as a value.
+
+  Attributes:
+    skeleton: the joints it scores (a `pose.skeleton.Skeleton`).
+    to_model: jit-able `[B, J, 3]` root-relative mm in a camera frame (x
+      right, y down, z forward) -> the network's `[B, J, C]` model units.
+    score_fn: `score_fn(params, x, t, cond) -> score` (cond None: no
+      condition).
+    params: the network's parameters.
+    sde: the forward process it was trained with.
+  """
+  skeleton: Any
+  to_model: Callable
+  score_fn: Callable
+  params: Any
+  sde: Any
+
+
+__all__ = ["Method", "JointPrior", "LossFn", "EvalTaskFn", "NoEvalOptions"]

@@ -22,6 +22,7 @@ from jaxpose.core import xla_options
 from jaxpose.evaluation import chunks
 from jaxpose.evaluation import completion
 from jaxpose.evaluation import config as eval_config_lib
+from jaxpose.methods import base
 from jaxpose.methods import lifting
 from jaxpose.methods import register
 from jaxpose.methods.gfpose import eval_tasks
@@ -185,6 +186,23 @@ class GFPose(lifting.LiftingMethod):
     joints = self.representation.num_joints
     x = sampler(params, key, problems.generation_problem(num, joints))
     return self.to_mm(x)
+
+  def joint_prior(self, params) -> base.JointPrior:
+    """The unconditional score of root-relative joints (the null condition).
+
+    Only the "root_relative" space is a function of the 3D pose alone (the
+    "image" space needs each pose's camera and root depth).
+    """
+    rep = self.representation
+    if rep.space != "root_relative":
+      raise ValueError(
+          f"representation.space={rep.space!r}: a GFPose prior of joint "
+          "positions needs the 'root_relative' space (the 'image' space "
+          "depends on each pose's camera); train one with that space")
+    scale = rep.data_scale / rep.scale_3d_mm
+    return base.JointPrior(
+        skeleton=rep.skeleton, to_model=lambda mm: (mm - mm[..., :1, :]) * scale,
+        score_fn=self.score_fn, params=params, sde=self.sde)
 
   # --- Evaluation. ---
 

@@ -1,0 +1,58 @@
+"""DPoser quickstart: a small rotation prior on the embedded synthetic motion.
+
+Command (the GFPose quickstart's workdir, if trained, gives the 'gfpose'
+prior rows; without it those rows are left out with a note):
+  python -m experiments.main --config=experiments/configs/dposer_quickstart.py \
+      --workdir=runs/dposer_qs --config.eval.gfpose_workdir=runs/quickstart
+  for task in denoise_motion fit2d generate; do
+    python -m experiments.main --config=experiments/configs/dposer_quickstart.py \
+        --workdir=runs/dposer_qs --config.eval.gfpose_workdir=runs/quickstart \
+        --mode=eval --config.eval.task=$task
+  done
+
+Expected runtime and result: see experiments/results/dposer_quickstart_cpu.json
+and the README's DPoser table (generated from it).
+"""
+import ml_collections
+
+
+def get_config():
+  c = ml_collections.ConfigDict()
+  c.method = "dposer"
+  c.seed = 0
+  # The GFPose MLP without its condition paths (the paper's is hidden 1024,
+  # embed 512: experiments/configs/dposer_mocap.py:paper).
+  c.model = ml_collections.ConfigDict(dict(
+      name="score_mlp", hidden=512, embed_dim=128, num_blocks=2, dropout=0.1,
+      num_groups=32))
+  c.sde = ml_collections.ConfigDict(dict(name="subvp", beta_min=0.1, beta_max=20.0))
+  # Synthetic motion clips of 60 frames at 30 fps, with the body-space
+  # rotations of every frame (data.body).
+  c.data = ml_collections.ConfigDict(dict(
+      name="synthetic", n_train=48_000, n_test=1_200, data_seed=1234,
+      noise_2d_px=0.0, body=True, clip_frames=60))
+  c.train = ml_collections.ConfigDict(dict(
+      num_steps=5000, batch_size=256, learning_rate=1e-3, warmup_steps=200,
+      grad_clip=1.0, ema_decay=0.999, loss_eps=1e-5, loss_reduce="mean",
+      log_every=250, ckpt_every=1000, keep_ckpts=2, max_param_norm_growth=10.0,
+      allow_changed_resume=False))
+  c.eval = ml_collections.ConfigDict(dict(
+      task="complete", num_poses=200, use_ema=True, plot_poses=3,
+      plot_hypotheses=3, output_suffix="", output_dir="", save_predictions=False,
+      priors=("none", "gmm", "gfpose", "dposer"), gfpose_workdir="",
+      gmm_components=8, gmm_rows=20_000, body_model_path="", batch_size=200,
+      # Completion: best-of-10 of the paper, Adam lr 0.1, its schedule.
+      complete_parts=("l_leg", "r_arm", "legs", "arms", "trunk"),
+      complete_hypotheses=10, complete_steps=200, complete_lr=0.1,
+      complete_t=(0.15, 0.05),
+      # Motion denoising: 60-frame windows, the paper's 40 mm among others,
+      # Adam lr 0.03, its schedule (0.2 -> 0.05).
+      window=60, max_windows=20, denoise_noise_mm=(20.0, 40.0, 100.0),
+      denoise_steps=180, denoise_lr=0.03, denoise_t=(0.2, 0.05),
+      smooth_weight=1.0, denoise_weights=(0.01, 1.0, 1.0),
+      schedule_ablation=("truncated", "random", "fixed", "uniform"),
+      # Fitting to 2D: the HMR schedule (0.12 -> 0.08), GMoF at 100 px.
+      fit_steps=300, fit_lr=0.03, fit_t=(0.12, 0.08), fit_weights=(0.01, 1.0, 1.0),
+      fit_sigma_px=100.0, fit_inputs=("exact", "noisy"),
+      num_generate=500, generate_sampler="ddim:eta=1", generate_steps=100))
+  return c

@@ -1,0 +1,323 @@
+"""DPoser's fitting tasks: motion denoising and fitting to 2D keypoints.
+
+Both optimise, per example, a body pose (radians), a root orientation
+(axis-angle) and a translation (metres, so that one Adam learning rate
+suits every variable) under a data term plus `weight * prior` (`priors`),
+in one compiled Adam loop vmapped over examples (`tto`).
+
+  denoise_motion  windows of `eval.window` frames of the test clips
+                  (`data.windows.clip_windows`, never across a clip or a
+                  gap), Gaussian noise of sigma mm per coordinate on every
+                  joint; data term: mean squared joint distance, plus a
+                  temporal term (squared joint velocity); each frame posed
+                  on its clip's own skeleton.  MPJPE over every joint and
+                  frame, before and after, and the time-schedule ablation.
+  fit2d           rotations, root and camera-frame translation of each test
+                  row fitted to its 17 2D keypoints (pixels, the row's
+                  intrinsics) with the Geman-McClure robust penalty, the
+                  prior weight staged high -> low, and a restart with the
+                  body turned away from the camera (the lower final
+                  reprojection loss wins); scored like every estimation
+                  method (MPJPE / PA-MPJPE of the regressed Human3.6M joints).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxpose.core import regulariser
+from jaxpose.data import windows as windows_lib
+from jaxpose.evaluation import estimation
+from jaxpose.evaluation.runner import EvalContext, TaskResult
+from jaxpose.methods.dposer import body as body_lib
+from jaxpose.methods.dposer import tto
+from jaxpose.pose import joint_maps
+from jaxpose.pose import metrics as metrics_lib
+from jaxpose.pose import rotations
+from jaxpose.pose.skeleton import H36M_17, SMPL_22
+
+_MM = 1000.0  # translation variables are metres
+_DATA_SCALE_MM = 100.0  # joint residuals in units of 10 cm: O(1) data terms
+
+
+def _rest_torso(body: body_lib.BodyJoints) -> np.ndarray:
+  """Torso axes of the canonical rest pose in body axes, [3, 3]."""
+  rest = np.asarray(body.joints(np.zeros((1, body_lib.DIM), np.float32)))[0]
+  return np.asarray(joint_maps.torso_frame(rest, **joint_maps.torso_joints(SMPL_22)))
+
+
+def root_from_joints(body: body_lib.BodyJoints, joints22) -> np.ndarray:
+  """Root orientations [..., 3] that turn the rest torso onto these joints'."""
+  frame = np.asarray(joint_maps.torso_frame(
+      np.asarray(joints22, np.float64), **joint_maps.torso_joints(SMPL_22)))
+  rot = frame @ _rest_torso(body).T  # body axes -> the joints' frame
+  return np.asarray(rotations.matrix_to_axis_angle(rot, xp=np), np.float32)
+
+
+# ----------------------------------------------------------------------------
+# Motion denoising
+
+
+def make_motion_solver(prior, body: body_lib.BodyJoints, *, num_steps: int,
+                       learning_rate: float, prior_weight: float,
+                       smooth_weight: float, init_pose):
+  """jit(vmap(solve)): `solve(noisy, root0, lengths, key) -> joints [T, 22, 3]`.
+
+  noisy: [T, 22, 3] mm (window frame); root0: [T, 3] initial root
+  orientations; lengths: [22] the clip's bone lengths (ignored with a body
+  model); init_pose: [63] the initial body pose of every frame.
+  """
+  s2 = _DATA_SCALE_MM ** 2
+  init_pose = jnp.asarray(init_pose, jnp.float32)
+
+  def solve(noisy, root0, lengths, key):
+    def joints_of(v):
+      return body.joints(v["pose"], v["root"], v["trans"] * _MM, bone_lengths=lengths)
+
+    def objective(v, k, i):
+      joints = joints_of(v)  # [T, 22, 3]
+      data = jnp.mean(jnp.sum(jnp.square(joints - noisy), -1)) / s2
+      smooth = jnp.mean(jnp.sum(jnp.square(joints[1:] - joints[:-1]), -1)) / s2
+      return (data + smooth_weight * smooth
+              + prior_weight * prior(v["pose"], k, i, num_steps))
+
+    t = noisy.shape[0]
+    v0 = {"pose": jnp.broadcast_to(init_pose, (t, body_lib.DIM)), "root": root0,
+          "trans": noisy[:, 0] / _MM}
+    v, _ = tto.adam_loop(objective, num_steps, learning_rate)(v0, key)
+    return joints_of(v)
+
+  return tto.batched(solve)
+
+
+def _test_windows(method, length: int, max_windows: int):
+  test = method.splits["test"]
+  if "clip" not in test or "frame" not in test:
+    raise ValueError(f"denoise_motion: the test split of {method.dataset.name!r} "
+                     "has no clip/frame ids (synthetic data: set data.clip_frames)")
+  idx = windows_lib.clip_windows(test["clip"], test["frame"], length,
+                                 skip_short=True)
+  if isinstance(idx, tuple):  # (windows, skipped clips)
+    idx = idx[0]
+  if len(idx) == 0:
+    raise ValueError(f"eval.window={length}: every test clip is shorter than the "
+                     "window; use a shorter window")
+  if max_windows and len(idx) > max_windows:
+    idx = idx[np.linspace(0, len(idx) - 1, max_windows).astype(int)]
+  return idx  # [W, T]
+
+
+def _schedules(opts) -> dict:
+  t_max, t_min = opts.denoise_t
+  return {"truncated": regulariser.TimeSchedule.truncated(t_max, t_min),
+          "random": regulariser.TimeSchedule.random(t_min, t_max),
+          "fixed": regulariser.TimeSchedule.fixed(0.5 * (t_max + t_min)),
+          "uniform": regulariser.TimeSchedule.uniform()}
+
+
+def denoise_motion(method, ctx: EvalContext) -> TaskResult:
+  from jaxpose import plotting
+  opts = method.eval_options
+  body = method.body
+  test = method.splits["test"]
+  idx = _test_windows(method, opts.window, opts.max_windows)  # [W, T]
+  w, t = idx.shape
+  lengths = np.asarray(test["body_bone_lengths"][idx[:, 0]], np.float32)  # [W, 22]
+  trans = np.asarray(test["body_trans"][idx], np.float32)
+  trans = trans - trans[:, :1]  # each window starts at the origin
+  gt = np.asarray(body.joints(test["body_pose"][idx], test["body_root_orient"][idx],
+                              trans, bone_lengths=lengths[:, None]), np.float32)
+  schedules = _schedules(opts)
+  notes: list[str] = []
+  settings, rows, ablation = [], [], []
+  plots = []
+  mid = opts.denoise_noise_mm[len(opts.denoise_noise_mm) // 2]
+
+  def run(kind, prior, sigma, noisy, root0, key, schedule_kind="truncated"):
+    solver = make_motion_solver(
+        prior, body, num_steps=opts.denoise_steps, learning_rate=opts.denoise_lr,
+        prior_weight=opts.prior_weight(opts.denoise_weights, kind),
+        smooth_weight=opts.smooth_weight, init_pose=method.zscore.mean)
+    return tto.map_examples(
+        solver, dict(noisy=noisy, root0=root0, lengths=lengths), key,
+        batch_size=max(1, opts.batch_size // t),
+        desc=f"denoise {sigma:g} mm ({kind}, {schedule_kind})")  # [W, T, 22, 3]
+
+  for i, sigma in enumerate(opts.denoise_noise_mm):
+    k_noise, k_fit = jax.random.split(jax.random.fold_in(ctx.key, i))
+    noisy = gt + sigma * np.asarray(jax.random.normal(k_noise, gt.shape), np.float32)
+    root0 = root_from_joints(body, noisy)  # [W, T, 3]
+    before = float(np.mean(metrics_lib.mpjpe(noisy, gt)))
+    for kind, prior in tto.prior_rows(method, ctx.params, opts.priors,
+                                        schedules["truncated"], notes):
+      fitted = run(kind, prior, sigma, noisy, root0, k_fit)
+      after = float(np.mean(metrics_lib.mpjpe(fitted, gt)))
+      settings.append(dict(noise_mm=sigma, prior=kind, mpjpe_before_mm=before,
+                           mpjpe_after_mm=after,
+                           accel_after_mm=_accel(fitted), accel_truth_mm=_accel(gt)))
+      rows.append((f"{sigma:g} mm, {kind}: before / after", (before, after)))
+      if sigma == mid and kind == opts.priors[-1] and ctx.config.plot_poses:
+        path, name = ctx.plot_path("examples")
+        frames = np.linspace(0, t - 1, 4).astype(int)
+        poses = np.stack([gt[0, frames], noisy[0, frames], fitted[0, frames]], 1)
+        plotting.plot_poses_3d(poses.reshape(-1, SMPL_22.num_joints, 3),
+                               skeleton=SMPL_22,
+                               titles=["truth", "noisy", kind] * len(frames),
+                               ncols=3, up="z", path=path)
+        plots.append(name)
+    if sigma == mid and "dposer" in opts.priors:
+      for kind in opts.schedule_ablation:
+        prior = method.make_prior("dposer", ctx.params, schedules[kind])
+        fitted = run("dposer", prior, sigma, noisy, root0, k_fit, kind)
+        after = float(np.mean(metrics_lib.mpjpe(fitted, gt)))
+        ablation.append(dict(noise_mm=sigma, schedule=kind, mpjpe_after_mm=after))
+        rows.append((f"{sigma:g} mm, dposer, {kind} schedule: after", after))
+  return TaskResult(
+      figures=dict(settings=settings, schedule_ablation=ablation, notes=notes,
+                   num_windows=w, window=t, denoise_t=list(opts.denoise_t),
+                   fixed_t=0.5 * sum(opts.denoise_t)),
+      table=rows, num_poses=w * t, num_hypotheses=1,
+      sampler=f"adam:{opts.denoise_steps}", num_steps=opts.denoise_steps,
+      plots=plots)
+
+
+def _accel(joints) -> float:
+  """Mean joint acceleration, mm per frame^2 (jitter), over [W, T, J, 3]."""
+  a = joints[:, 2:] - 2 * joints[:, 1:-1] + joints[:, :-2]
+  return float(np.mean(np.linalg.norm(a, axis=-1)))
+
+
+# ----------------------------------------------------------------------------
+# Fitting to 2D keypoints
+
+# Initial root orientations in the camera frame (x right, y down, z
+# forward): the body facing the camera, and turned away from it.
+_FACING = np.array([np.pi, 0.0, 0.0], np.float32)
+_AWAY = np.array([0.0, 0.0, np.pi], np.float32)
+_STAGES = (4.0, 2.0, 1.0)  # prior weight factors over the thirds of the fit
+
+
+def _project(joints_cam, intrinsics):
+  fx, fy, cx, cy = (intrinsics[..., i, None] for i in range(4))
+  z = jnp.maximum(joints_cam[..., 2], 1.0)
+  return jnp.stack([fx * joints_cam[..., 0] / z + cx,
+                    fy * joints_cam[..., 1] / z + cy], -1)
+
+
+def make_fit2d_solver(prior, body: body_lib.BodyJoints, *, num_steps: int,
+                      learning_rate: float, prior_weight: float, sigma_px: float,
+                      init_pose):
+  """jit(vmap(solve)): `solve(px, intrinsics, root0, trans0, key)` ->
+  [17 * 3 + 1]: the camera-frame Human3.6M joints (mm) and the final
+  reprojection loss (pixels^2 / sigma^2)."""
+  init_pose = jnp.asarray(init_pose, jnp.float32)
+  stages = jnp.asarray(_STAGES, jnp.float32)
+
+  def solve(px, intrinsics, root0, trans0, key):
+    def joints_of(v):
+      return body.h36m(body.joints(v["pose"][None], v["root"][None],
+                                   v["trans"][None] * _MM))[0]  # [17, 3]
+
+    def reprojection(v):
+      r2 = jnp.sum(jnp.square(_project(joints_of(v), intrinsics) - px), -1)
+      return jnp.mean(tto.gmof(r2, sigma_px)) / sigma_px ** 2
+
+    def objective(v, k, i):
+      stage = stages[jnp.minimum(3 * i // num_steps, 2)]
+      return (reprojection(v)
+              + stage * prior_weight * prior(v["pose"][None], k, i, num_steps))
+
+    v0 = {"pose": init_pose, "root": root0, "trans": trans0}
+    v, _ = tto.adam_loop(objective, num_steps, learning_rate)(v0, key)
+    return jnp.concatenate([joints_of(v).reshape(-1), reprojection(v)[None]])
+
+  return tto.batched(solve)
+
+
+def _initial_translation(body, px, intrinsics) -> np.ndarray:
+  """Camera-frame pelvis (m) from the 2D torso height and the rest skeleton."""
+  rest17 = np.asarray(body.h36m(body.joints(np.zeros((1, body_lib.DIM), np.float32))))[0]
+  neck, root = H36M_17.index("thorax"), 0
+  torso_mm = np.linalg.norm(rest17[neck] - rest17[root])
+  torso_px = np.maximum(np.linalg.norm(px[:, neck] - px[:, root], axis=-1), 1.0)
+  fx, fy, cx, cy = (intrinsics[:, i] for i in range(4))
+  z = fx * torso_mm / torso_px
+  x = (px[:, root, 0] - cx) / fx * z
+  y = (px[:, root, 1] - cy) / fy * z
+  return np.stack([x, y, z], -1).astype(np.float32) / _MM
+
+
+def _keypoints(ctx, which: str):
+  """Pixels [N, 17, 2] of the 'exact' or 'noisy' 2D, or None if absent."""
+  test = ctx.test
+  screen = test.get(f"pose2d_{which}")
+  if screen is None and ctx.input_2d.startswith(which):
+    screen = test.get("pose2d")  # the split's own 2D (screen-normalised)
+  if screen is None:
+    return None
+  screen = np.asarray(screen, np.float32)
+  if not np.all(np.isfinite(screen)):
+    bad = np.flatnonzero(~np.isfinite(screen).all(axis=(1, 2)))
+    raise ValueError(f"fit2d: the {which} 2D keypoints of test rows {bad[:5]} are "
+                     "not finite (NaN or inf); drop or fill them first")
+  w = np.asarray(test["intrinsics"], np.float32)[:, 4:5, None]
+  h = np.asarray(test["intrinsics"], np.float32)[:, 5:6, None]
+  offset = np.concatenate([np.ones_like(h), h / w], -1)
+  return (screen + offset) * w / 2
+
+
+def fit2d(method, ctx: EvalContext) -> TaskResult:
+  opts = method.eval_options
+  body = method.body
+  n = ctx.num_poses
+  intrinsics = np.asarray(ctx.test["intrinsics"], np.float32)
+  schedule = regulariser.TimeSchedule.truncated(*opts.fit_t)
+  notes: list[str] = []
+  settings, rows = [], []
+  priors = tto.prior_rows(method, ctx.params, opts.priors, schedule, notes)
+  plots = []
+  for i, which in enumerate(opts.fit_inputs):
+    px = _keypoints(ctx, which)
+    if px is None:
+      notes.append(f"{which} 2D: not in this test split, left out")
+      continue
+    trans0 = _initial_translation(body, px, intrinsics)
+    both = lambda a: np.concatenate([a, a])
+    inputs = dict(px=both(px), intrinsics=both(intrinsics),
+                  root0=np.concatenate([np.tile(_FACING, (n, 1)), np.tile(_AWAY, (n, 1))]),
+                  trans0=both(trans0))
+    for kind, prior in priors:
+      solver = make_fit2d_solver(
+          prior, body, num_steps=opts.fit_steps, learning_rate=opts.fit_lr,
+          prior_weight=opts.prior_weight(opts.fit_weights, kind),
+          sigma_px=opts.fit_sigma_px, init_pose=method.zscore.mean)
+      out = tto.map_examples(solver, inputs, jax.random.fold_in(ctx.key, i),
+                               batch_size=opts.batch_size,
+                               desc=f"fit2d {which} ({kind})")
+      joints = out[:, :-1].reshape(2, n, H36M_17.num_joints, 3)
+      loss = out[:, -1].reshape(2, n)
+      best = joints[np.argmin(loss, 0), np.arange(n)]  # [N, 17, 3]
+      pred_mm = best - best[:, :1]
+      figs = estimation.estimation_metrics(
+          pred_mm[None], ctx.test["pose3d_mm"], ctx.test["activity"],
+          hypotheses_list=(1,), activity_names=ctx.activity_names)
+      keep = {k: figs[k] for k in ("mpjpe_mm", "pa_mpjpe_mm", "per_joint_mpjpe_mm")
+              if k in figs}
+      settings.append(dict(input_2d=which, prior=kind,
+                           turned_away_chosen=float(np.mean(np.argmin(loss, 0))),
+                           reprojection_loss=float(np.mean(loss.min(0))), **keep))
+      rows.append((f"{which} 2D, {kind}: MPJPE / PA-MPJPE",
+                   (keep["mpjpe_mm"], keep["pa_mpjpe_mm"])))
+      if i == 0 and kind == opts.priors[-1]:
+        plots = estimation.plot_hypothesis_fans(
+            ctx, pred_mm[None], f"fit2d ({which} 2D, {kind} prior)")
+  return TaskResult(figures=dict(settings=settings, notes=notes,
+                                 fit_t=list(opts.fit_t), stages=list(_STAGES)),
+                    table=rows, num_poses=n, num_hypotheses=1,
+                    sampler=f"adam:{opts.fit_steps}", num_steps=opts.fit_steps,
+                    plots=plots)
+
+
+__all__ = ["denoise_motion", "fit2d", "make_motion_solver", "make_fit2d_solver",
+           "root_from_joints"]

@@ -1,0 +1,112 @@
+"""Pose priors as loss terms of test-time optimisation, one interface.
+
+Every prior is a frozen value called as `prior(body_pose, key, step,
+num_steps) -> scalar` on a batch of body poses `[B, 63]` (radians), so a
+task's objective adds `weight * prior(...)` whatever the prior is:
+
+  none      0: the data term alone.
+  gmm       the negative log-likelihood, per dimension, of a Gaussian
+            mixture fitted by EM (jaxpose.core.gmm) to the training split's
+            z-scored body poses: the classic hand-made prior (SMPLify's).
+  dposer    DPoser's regulariser (jaxpose.core.regulariser) with its
+            diffusion prior on z-scored body poses.
+  joints    any method's score prior of 3D joint positions
+            (`Method.joint_prior`, e.g. GFPose) as the same regulariser,
+            through forward kinematics: body pose -> 22 joints -> the prior's
+            skeleton (Human3.6M's 17 by the fitted regressor) -> a frontal
+            camera frame -> its model units.  The gradient flows back
+            through the kinematics (the denoised target is a constant).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from jaxpose.core import gmm as gmm_lib
+from jaxpose.core import regulariser
+from jaxpose.methods.dposer import body as body_lib
+
+KINDS = ("none", "gmm", "gfpose", "dposer")
+
+# Body axes (X left, Y up, Z forward) -> a camera in front of the body
+# looking at it (x right in the image = the body's left, y down, z away
+# from the camera): the frontal view of the GFPose prior's training views.
+_FRONTAL = np.diag([1.0, -1.0, -1.0]).astype(np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class NoPrior:
+  name: str = "none"
+
+  def __call__(self, body_pose, key, step, num_steps):
+    del key, step, num_steps
+    return jnp.zeros((), body_pose.dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class GMMPrior:
+  """Mixture negative log-likelihood per dimension of z-scored poses."""
+  gmm: gmm_lib.GMM
+  zscore: body_lib.ZScore
+  name: str = "gmm"
+
+  def __call__(self, body_pose, key, step, num_steps):
+    del key, step, num_steps
+    z = self.zscore.standardize(body_pose)  # [B, 63]
+    return -jnp.mean(gmm_lib.gmm_logpdf(self.gmm, z)) / z.shape[-1]
+
+
+@dataclasses.dataclass(frozen=True)
+class DiffusionPrior:
+  """DPoser's regulariser on z-scored body poses."""
+  score_fn: Any
+  params: Any
+  sde: Any
+  zscore: body_lib.ZScore
+  schedule: regulariser.TimeSchedule
+  weight: str = "dposer"
+  name: str = "dposer"
+
+  def __call__(self, body_pose, key, step, num_steps):
+    return regulariser.scheduled_regulariser(
+        self.score_fn, self.params, self.zscore.standardize(body_pose), key,
+        step, num_steps, sde=self.sde, schedule=self.schedule,
+        weight=self.weight, reduce="mean")
+
+
+@dataclasses.dataclass(frozen=True)
+class JointsPrior:
+  """A joint-position score prior (`Method.joint_prior`) through kinematics."""
+  joint_prior: Any
+  body: body_lib.BodyJoints
+  schedule: regulariser.TimeSchedule
+  weight: str = "dposer"
+  name: str = "gfpose"
+
+  def __post_init__(self):
+    if self.joint_prior.skeleton.num_joints not in (17, 22):
+      raise ValueError(
+          f"joint prior on {self.joint_prior.skeleton.name}: only Human3.6M's 17 "
+          "joints (by the fitted regressor) or the 22 SMPL joints are mapped")
+
+  def __call__(self, body_pose, key, step, num_steps):
+    joints = self.body.joints(body_pose)  # [B, 22, 3] body axes, pelvis at 0
+    if self.joint_prior.skeleton.num_joints == 17:
+      joints = self.body.h36m(joints)  # [B, 17, 3]
+    x = self.joint_prior.to_model(joints @ _FRONTAL.T)
+    return regulariser.scheduled_regulariser(
+        self.joint_prior.score_fn, self.joint_prior.params, x, key, step,
+        num_steps, sde=self.joint_prior.sde, schedule=self.schedule,
+        weight=self.weight, reduce="mean")
+
+
+def frontal_view(joints):
+  """Body-axes joints [..., J, 3] -> the frontal camera frame (GFPose's)."""
+  return joints @ _FRONTAL.T
+
+
+__all__ = ["KINDS", "NoPrior", "GMMPrior", "DiffusionPrior", "JointsPrior",
+           "frontal_view"]

@@ -1,0 +1,210 @@
+"""DPoser's evaluation tasks: each `fn(method, ctx) -> TaskResult`.
+
+  complete        a masked body part's rotations from the visible ones;
+                  best-of-H and the mean, error on the joints the masked
+                  rotations move (and MPVPE with a body model)
+  denoise_motion  60-frame windows with Gaussian noise on joint positions
+                  (`fitting.denoise_motion`)
+  fit2d           rotations, root and camera translation fitted to 2D
+                  keypoints (`fitting.fit2d`)
+  generate        prior samples against held-out real poses
+
+Every table has a row per prior of `eval.priors` (`priors.KINDS`): no
+prior, the Gaussian mixture, GFPose's joint prior (when
+`eval.gfpose_workdir` names one) and DPoser.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxpose.core import gmm as gmm_lib
+from jaxpose.core import regulariser
+from jaxpose.evaluation import calibration
+from jaxpose.evaluation import completion
+from jaxpose.evaluation import generative
+from jaxpose.evaluation.runner import EvalContext, TaskResult
+from jaxpose.methods.dposer import body as body_lib
+from jaxpose.methods.dposer import fitting
+from jaxpose.methods.dposer import priors as priors_lib
+from jaxpose.methods.dposer import tto
+from jaxpose.pose import joint_maps
+from jaxpose.pose.skeleton import H36M_17, SMPL_22
+
+denoise_motion = fitting.denoise_motion
+fit2d = fitting.fit2d
+
+
+# ----------------------------------------------------------------------------
+# Completion
+
+
+def make_completion_solver(prior, zscore: body_lib.ZScore, *, num_steps: int,
+                           learning_rate: float):
+  """jit(vmap(solve)): `solve(z0, observed, masked, key) -> body pose [63]`.
+
+  The masked dimensions are optimised (in z-scored units, from z0) under
+  the prior alone; the visible ones stay exactly the observed values.
+  """
+  def solve(z0, observed, masked, key):
+    def pose_of(z):
+      return jnp.where(masked, zscore.unstandardize(z), observed)
+
+    def objective(z, k, i):
+      return prior(pose_of(z)[None], k, i, num_steps)
+
+    z, _ = tto.adam_loop(objective, num_steps, learning_rate)(z0, key)
+    return pose_of(z)
+
+  return tto.batched(solve)
+
+
+def complete(method, ctx: EvalContext) -> TaskResult:
+  opts = method.eval_options
+  body, zscore = method.body, method.zscore
+  n, h = ctx.num_poses, opts.complete_hypotheses
+  gt = np.asarray(ctx.test["body_pose"], np.float32)  # [N, 63]
+  gt_joints = np.asarray(body.joints(gt), np.float32)  # [N, 22, 3]
+  gt_verts = body.vertices(gt)
+  schedule = regulariser.TimeSchedule.truncated(*opts.complete_t)
+  notes: list[str] = []
+  rows, settings, plots = [], [], []
+  k_init, k_solve = jax.random.split(ctx.key)
+  for kind, prior in tto.prior_rows(method, ctx.params, opts.priors, schedule, notes):
+    solver = make_completion_solver(prior, zscore, num_steps=opts.complete_steps,
+                                    learning_rate=opts.complete_lr)
+    for p, part in enumerate(opts.complete_parts):
+      masked = body_lib.part_dims(body_lib.PARTS[part])  # [63]
+      moved = body_lib.descendants(body_lib.PARTS[part])
+      visible = np.ones((n, SMPL_22.num_joints), np.float32)
+      visible[:, list(moved)] = 0.0
+      # The same initial draws for every prior; no prior keeps the training
+      # mean (z = 0), the best fill without one.
+      z0 = np.asarray(jax.random.normal(jax.random.fold_in(k_init, p),
+                                        (h * n, body_lib.DIM)), np.float32)
+      if kind == "none":
+        z0 = np.zeros_like(z0)
+      poses = tto.map_examples(
+          solver, dict(z0=z0, observed=np.tile(gt, (h, 1)),
+                       masked=np.broadcast_to(masked, (h * n, body_lib.DIM))),
+          jax.random.fold_in(k_solve, p), batch_size=opts.batch_size,
+          desc=f"complete {part} ({kind})").reshape(h, n, body_lib.DIM)
+      joints = np.asarray(body.joints(poses), np.float32)  # [H, N, 22, 3]
+      res = completion.completion_metrics(joints, gt_joints, visible)
+      res.update(prior=kind, part=part, moved_joints=[SMPL_22.joint_names[j]
+                                                       for j in moved])
+      if h > 1 and kind != "none":
+        res["calibration"] = calibration.calibration_metrics(
+            joints[:, :, list(moved)], gt_joints[:, list(moved)])
+      if gt_verts is not None:
+        verts = np.asarray(body.vertices(poses), np.float32)  # [H, N, V, 3]
+        err = np.linalg.norm(verts - np.asarray(gt_verts)[None], axis=-1).mean(-1)
+        res.update(mpvpe_mean_hypothesis_mm=float(err.mean()),
+                   mpvpe_min_mm=float(err.min(0).mean()))
+      settings.append(res)
+      rows.append((f"{part}, {kind}: missing mean / best-of-{h}",
+                   (res["missing_mpjpe_mm"], res["missing_min_mpjpe_mm"])))
+      if kind == opts.priors[-1] and p == 0:
+        plots = _plot_completion(ctx, gt_joints, joints, part)
+  return TaskResult(figures=dict(settings=settings, notes=notes,
+                                 complete_t=list(opts.complete_t)),
+                    table=rows, num_poses=n, num_hypotheses=h,
+                    sampler=f"adam:{opts.complete_steps}",
+                    num_steps=opts.complete_steps, plots=plots)
+
+
+def _plot_completion(ctx, gt_joints, joints, part) -> list[str]:
+  from jaxpose import plotting
+  m = min(ctx.config.plot_poses, gt_joints.shape[0])
+  k = min(max(ctx.config.plot_hypotheses, 1), joints.shape[0])
+  if m == 0:
+    return []
+  poses = np.concatenate([gt_joints[:m, None], np.moveaxis(joints[:k, :m], 0, 1)], 1)
+  path, name = ctx.plot_path("examples")
+  plotting.plot_poses_3d(priors_lib.frontal_view(poses.reshape(-1, *gt_joints.shape[1:])),
+                         skeleton=SMPL_22,
+                         titles=(["truth"] + [f"{part} #{i + 1}" for i in range(k)]) * m,
+                         ncols=k + 1, up="-y", path=path)
+  return [name]
+
+
+# ----------------------------------------------------------------------------
+# Generation
+
+
+def _h36m_canonical(body, poses) -> np.ndarray:
+  """Body poses [N, 63] -> Human3.6M joints in their torso frame, mm."""
+  joints17 = body.h36m(body.joints(np.asarray(poses, np.float32)))
+  return np.asarray(joint_maps.to_torso_frame(joints17, H36M_17), np.float32)
+
+
+def generate(method, ctx: EvalContext) -> TaskResult:
+  """Samples of each prior against held-out real poses.
+
+  Poses are compared as Human3.6M joints in each pose's own torso frame
+  (`joint_maps.to_torso_frame`), so samples of a joint prior (GFPose, in a
+  camera frame) and of rotation priors meet on equal terms.
+  """
+  from jaxpose import plotting
+  opts = method.eval_options
+  body, zscore = method.body, method.zscore
+  real = np.asarray(method.splits["test"]["body_pose"], np.float32)
+  if len(real) < 4:
+    raise ValueError(f"generate: need at least 4 held-out poses, got {len(real)}")
+  k_split, k_sample = jax.random.split(ctx.key)
+  perm = np.asarray(jax.random.permutation(k_split, len(real)))
+  half = len(real) // 2
+  ref = _h36m_canonical(body, real[perm[:half]])
+  other = _h36m_canonical(body, real[perm[half:2 * half]])
+  train = np.asarray(ctx.train["body_pose"], np.float32)
+  pick = np.asarray(jax.random.choice(jax.random.fold_in(k_split, 1), len(train),
+                                      (min(half, len(train)),), replace=False))
+  n = min(opts.num_generate, 4 * half)
+  notes: list[str] = []
+  figures = {"real_vs_real": generative.generation_figures(other, ref),
+             "train_vs_real": generative.generation_figures(
+                 _h36m_canonical(body, train[pick]), ref)}
+  samples = {}
+  for i, kind in enumerate(opts.priors):
+    key = jax.random.fold_in(k_sample, i)
+    if kind == "none":  # independent Gaussians per dimension: no structure
+      poses = zscore.unstandardize(np.asarray(jax.random.normal(key, (n, body_lib.DIM))))
+      samples[kind] = _h36m_canonical(body, poses)
+    elif kind == "gmm":
+      poses = zscore.unstandardize(np.asarray(gmm_lib.gmm_sample(key, method.gmm, n)))
+      samples[kind] = _h36m_canonical(body, poses)
+    elif kind == "dposer":
+      samples[kind] = _h36m_canonical(
+          body, method.sample_body_poses(ctx.params, key, n))
+    elif kind == "gfpose":
+      if method._gfpose is None:
+        notes.append("gfpose: left out (set eval.gfpose_workdir)")
+        continue
+      gf_method, gf_params, _ = method._gfpose
+      samples[kind] = np.asarray(joint_maps.to_torso_frame(
+          gf_method.sample(gf_params, key, n), H36M_17), np.float32)
+    figures[kind] = generative.generation_figures(samples[kind], ref)
+  rows = []
+  for label, k in (("APD", "apd_mm"), ("Frechet distance sqrt", "fd_sqrt_mm"),
+                   ("nearest-neighbour MPJPE", "nn_mpjpe_mm")):
+    kinds = [kd for kd in opts.priors if kd in figures]
+    rows.append((f"{label}: {' / '.join(kinds)} / train / real",
+                 tuple(figures[kd][k] for kd in kinds)
+                 + (figures["train_vs_real"][k], figures["real_vs_real"][k])))
+  figures.update(num_generated=n, num_real_reference=half, notes=notes,
+                 frame="Human3.6M joints in each pose's torso frame",
+                 sampler=opts.generate_sampler)
+  plots = []
+  if "dposer" in samples:
+    path, name = ctx.plot_path("samples")
+    plotting.plot_poses_3d(priors_lib.frontal_view(samples["dposer"][:min(8, n)]),
+                           ncols=4, up="-y", path=path)
+    plots.append(name)
+  return TaskResult(figures=figures, table=rows, num_poses=n, num_hypotheses=1,
+                    sampler=opts.generate_sampler, num_steps=opts.generate_steps,
+                    plots=plots)
+
+
+__all__ = ["complete", "denoise_motion", "fit2d", "generate",
+           "make_completion_solver"]

@@ -1,0 +1,265 @@
+"""DPoser: body statistics, priors, the optimisation loop and the tasks.
+
+Closed forms: the Adam loop finds a quadratic's minimum; the regulariser
+with the exact score of Gaussian data pulls masked dimensions to the data
+mean while the visible ones stay exact; a one-component mixture prior is a
+quadratic.  End to end: a tiny prior trained through run_lib on synthetic
+clips, each task writing its JSON with a row per prior, and the errors.
+"""
+import json
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from experiments.configs import dposer_quickstart
+from jaxpose import run_lib
+from jaxpose.core import gmm as gmm_lib
+from jaxpose.core import regulariser
+from jaxpose.core import sde as sde_lib
+from jaxpose.methods.dposer import body as body_lib
+from jaxpose.methods.dposer import fitting
+from jaxpose.methods.dposer import priors as priors_lib
+from jaxpose.methods.dposer import tasks
+from jaxpose.methods.dposer import tto
+from jaxpose.pose import body_model as bm
+from jaxpose.pose import body_space
+from jaxpose.pose.skeleton import SMPL_22
+from jaxpose.training import checkpoint as checkpoint_lib
+
+
+def test_zscore_round_trip_floor_and_digest():
+  rng = np.random.default_rng(0)
+  x = rng.normal(0.3, 2.0, (500, 63)).astype(np.float32)
+  x[:, 5] = 0.0  # a joint the source lacks
+  zs = body_lib.ZScore.fit(x)
+  assert zs.std[5] == body_lib.MIN_STD
+  np.testing.assert_allclose(zs.unstandardize(zs.standardize(x)), x, atol=1e-5)
+  np.testing.assert_allclose(zs.standardize(x)[:, 0].std(), 1.0, atol=1e-3)
+  again = body_lib.ZScore.from_dict(json.loads(json.dumps(zs.to_dict())))
+  assert again.digest() == zs.digest()
+  assert body_lib.ZScore.fit(x[:400]).digest() != zs.digest()
+  with pytest.raises(ValueError, match=r"shape \[\.\.\., 63\].*got shape \(500, 62\)"):
+    body_lib.ZScore.fit(x[:, :62])
+
+
+def test_parts_move_their_descendants_only():
+  assert body_lib.descendants(body_lib.PARTS["l_leg"]) == (4, 7, 10)
+  assert body_lib.descendants((16,)) == (18, 20)  # left shoulder: elbow, wrist
+  mask = body_lib.part_dims((4,))
+  assert mask.sum() == 3 and mask[9:12].all()  # joint 4 is dims 9..11
+  with pytest.raises(ValueError, match="pelvis"):
+    body_lib.part_dims((0, 1))
+
+
+def test_adam_loop_reaches_each_examples_minimum_and_compiles_once():
+  traces = []
+
+  def objective(v, key, step):
+    traces.append(1)
+    del key, step
+    return jnp.sum(jnp.square(v["x"] - v["target"] * 0 - 3.0))
+
+  run = tto.adam_loop(objective, 300, 0.1)
+  solve = tto.batched(lambda x0, key: run({"x": x0, "target": x0}, key)[0]["x"])
+  x0 = jnp.asarray(np.random.default_rng(1).normal(size=(8, 4)), jnp.float32)
+  out = solve(x0, tto.example_keys(jax.random.key(0), 8))
+  np.testing.assert_allclose(out, 3.0, atol=1e-2)
+  solve(x0 + 1, tto.example_keys(jax.random.key(1), 8))
+  assert len(traces) == 1  # one trace of the objective for both calls
+  with pytest.raises(ValueError, match="learning_rate"):
+    tto.adam_loop(objective, 10, 0.0)
+
+
+def _gaussian_score(mean, var, sde):
+  """The exact score of x_t when x_0 ~ N(mean, var I) (z-scored units)."""
+  def score_fn(params, x, t, cond=None):
+    del params, cond
+    a = sde.mean_coeff(t)
+    s2 = jnp.square(sde.marginal_std(t))
+    return -(x - a * mean) / (a * a * var + s2)
+  return score_fn
+
+
+def test_completion_with_the_exact_gaussian_score_fills_the_data_mean():
+  sde = sde_lib.get_sde("subvp", beta_min=0.1, beta_max=20.0)
+  zs = body_lib.ZScore(mean=np.full(63, 0.2, np.float32),
+                       std=np.full(63, 0.5, np.float32))
+  # Data: z ~ N(0.8, 0.1^2): the prior should pull masked z to about 0.8.
+  prior = priors_lib.DiffusionPrior(
+      score_fn=_gaussian_score(0.8, 0.01, sde), params=None, sde=sde, zscore=zs,
+      schedule=regulariser.TimeSchedule.truncated(0.3, 0.05))
+  solver = tasks.make_completion_solver(prior, zs, num_steps=300, learning_rate=0.05)
+  masked = body_lib.part_dims(body_lib.PARTS["r_arm"])
+  observed = np.random.default_rng(2).normal(size=(4, 63)).astype(np.float32)
+  z0 = np.random.default_rng(3).normal(size=(4, 63)).astype(np.float32)
+  out = np.asarray(solver(z0, observed, np.broadcast_to(masked, (4, 63)),
+                          tto.example_keys(jax.random.key(0), 4)))
+  np.testing.assert_array_equal(out[:, ~masked], observed[:, ~masked])
+  z = (out[:, masked] - 0.2) / 0.5
+  assert abs(z.mean() - 0.8) < 0.05 and z.std() < 0.1
+
+
+def test_a_one_component_mixture_prior_is_the_gaussian_quadratic():
+  zs = body_lib.ZScore(mean=np.zeros(63, np.float32), std=np.ones(63, np.float32))
+  g = gmm_lib.GMM(weights=jnp.ones(1), means=jnp.full((1, 63), 0.5),
+                  covs=jnp.eye(63)[None] * 4.0)
+  prior = priors_lib.GMMPrior(gmm=g, zscore=zs)
+  x = jnp.asarray(np.random.default_rng(4).normal(size=(3, 63)), jnp.float32)
+  grad = jax.grad(lambda x: prior(x, None, 0, 1))(x)
+  # d/dx of the mean NLL per dimension: (x - 0.5) / 4 / (63 * 3 rows).
+  np.testing.assert_allclose(grad, (x - 0.5) / 4.0 / 63 / 3, rtol=1e-4, atol=1e-7)
+
+
+def test_a_joint_prior_regularises_body_poses_through_kinematics():
+  from jaxpose.methods import base
+  from jaxpose.pose.skeleton import H36M_17
+  sde = sde_lib.get_sde("subvp", beta_min=0.1, beta_max=20.0)
+  body = body_lib.BodyJoints(
+      bone_lengths=np.full(22, 100.0, np.float32),
+      regressor=np.eye(22, dtype=np.float32)[:17])
+  joint_prior = base.JointPrior(
+      skeleton=H36M_17, to_model=lambda mm: mm / 300.0,
+      score_fn=_gaussian_score(0.0, 1.0, sde), params=None, sde=sde)
+  prior = priors_lib.JointsPrior(joint_prior=joint_prior, body=body,
+                                 schedule=regulariser.TimeSchedule.fixed(0.1))
+  x = jnp.asarray(np.random.default_rng(5).normal(0, 0.3, (2, 63)), jnp.float32)
+  grad = jax.grad(lambda x: prior(x, jax.random.key(0), 0, 1))(x)
+  assert np.all(np.isfinite(grad)) and np.abs(grad).max() > 0
+
+
+def test_motion_solver_without_noise_or_prior_recovers_the_motion():
+  rng = np.random.default_rng(6)
+  lengths = np.full(22, 120.0, np.float32)
+  body = body_lib.BodyJoints(bone_lengths=lengths,
+                             regressor=np.eye(22, dtype=np.float32)[:17])
+  pose = (0.2 * rng.normal(size=(1, 10, 63)) + np.linspace(0, 0.3, 10)[None, :, None]
+          ).astype(np.float32)
+  root = np.tile(np.array([0.1, 0.4, -0.2], np.float32), (1, 10, 1))
+  gt = np.asarray(body.joints(pose, root, None), np.float32)  # [1, 10, 22, 3]
+  solver = fitting.make_motion_solver(
+      priors_lib.NoPrior(), body, num_steps=400, learning_rate=0.05,
+      prior_weight=0.0, smooth_weight=0.0, init_pose=np.zeros(63, np.float32))
+  # The torso of a rest-posed body gives its root orientation exactly.
+  rest_turned = body.joints(np.zeros((1, 10, 63), np.float32), root, None)
+  np.testing.assert_allclose(fitting.root_from_joints(body, rest_turned), root,
+                             atol=1e-4)
+  root0 = fitting.root_from_joints(body, gt)
+  out = np.asarray(solver(gt, root0, lengths[None], tto.example_keys(jax.random.key(0), 1)))
+  assert np.linalg.norm(out - gt, axis=-1).mean() < 5.0  # mm
+
+
+def _tiny_config():
+  c = dposer_quickstart.get_config()
+  c.model.update(hidden=32, embed_dim=16, num_groups=8)
+  c.data.update(n_train=1200, n_test=360)
+  c.train.update(num_steps=20, batch_size=64, log_every=10, ckpt_every=20,
+                 warmup_steps=2)
+  c.eval.update(num_poses=6, plot_poses=1, plot_hypotheses=2, gmm_components=2,
+                gmm_rows=600, batch_size=64, complete_parts=("l_leg", "trunk"),
+                complete_hypotheses=3, complete_steps=5, max_windows=2,
+                denoise_noise_mm=(40.0,), denoise_steps=5,
+                schedule_ablation=("truncated", "uniform"), fit_steps=6,
+                num_generate=20, generate_steps=3, priors=("none", "gmm", "dposer"))
+  return c
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp("dposer"))
+  config = _tiny_config()
+  run_lib.train(config, workdir)
+  return config, workdir
+
+
+@pytest.mark.parametrize("task", ["complete", "denoise_motion", "fit2d", "generate"])
+def test_every_task_writes_a_row_per_prior(trained, task):
+  config, workdir = trained
+  config = ml_collections.ConfigDict(config.to_dict())
+  config.eval.task = task
+  if task in ("denoise_motion", "fit2d"):  # each prior is one more compile
+    config.eval.priors = ("none", "dposer")
+  res = run_lib.evaluate(config, workdir)
+  out = json.loads(open(f"{workdir}/eval/{task}.json").read())
+  assert res["method"] == "dposer"
+  if task == "generate":
+    assert {"none", "gmm", "dposer", "train_vs_real"} <= set(out)
+    assert out["dposer"]["apd_mm"] > 0
+    return
+  kinds = {s["prior"] for s in out["settings"]}
+  assert kinds == set(config.eval.priors)
+  assert any("gfpose" in n for n in out["notes"]) is False  # not asked for
+  if task == "complete":
+    row = next(s for s in out["settings"] if s["prior"] == "dposer")
+    assert row["missing_min_mpjpe_mm"] <= row["missing_mean_hypothesis_mpjpe_mm"]
+    assert "coverage" in json.dumps(row["calibration"])
+  if task == "denoise_motion":
+    assert [a["schedule"] for a in out["schedule_ablation"]] == ["truncated", "uniform"]
+    assert all(s["mpjpe_before_mm"] > 40 for s in out["settings"])
+  if task == "fit2d":
+    assert {s["input_2d"] for s in out["settings"]} == {"exact"}
+    assert "noisy 2D: not in this test split, left out" in out["notes"]
+
+
+def test_statistics_are_part_of_the_fingerprint(trained):
+  config, workdir = trained
+  fp = json.loads(open(f"{workdir}/checkpoints/fingerprint.json").read())
+  assert set(fp["body_statistics"]) == {"zscore_sha256", "bone_lengths_mm"}
+  other = ml_collections.ConfigDict(config.to_dict())
+  other.data.data_seed = 99  # other data, other statistics
+  with pytest.raises(checkpoint_lib.CheckpointMismatchError, match="body_statistics"):
+    run_lib.evaluate(other, workdir)
+
+
+def test_bad_input_is_named(trained, tmp_path):
+  config, workdir = trained
+  c = ml_collections.ConfigDict(config.to_dict())
+  c.data.body = False
+  with pytest.raises(ValueError, match="data.body"):
+    run_lib.build(c)
+  c = ml_collections.ConfigDict(config.to_dict())
+  c.eval.body_model_path = str(tmp_path / "missing.npz")
+  with pytest.raises(FileNotFoundError, match="no body model file"):
+    run_lib.build(c)
+  np.savez(tmp_path / "bad.npz", v_template=np.zeros((5, 3)))
+  c.eval.body_model_path = str(tmp_path / "bad.npz")
+  with pytest.raises(bm.BodyModelError, match="shapedirs"):
+    run_lib.build(c)
+  c = ml_collections.ConfigDict(config.to_dict())
+  c.eval.update(task="denoise_motion", window=500)
+  with pytest.raises(ValueError, match="shorter than the window"):
+    run_lib.evaluate(c, workdir)
+  c = ml_collections.ConfigDict(config.to_dict())
+  c.eval.priors = ("none", "vposer")
+  with pytest.raises(ValueError, match="vposer"):
+    run_lib.build(c)
+
+
+def _smpl_like_model(path, lengths):
+  """A tiny model file in the publishers' layout on the SMPL_22 tree."""
+  rng = np.random.default_rng(7)
+  rest = body_space.forward_kinematics(np.zeros(63), lengths) / 1000.0  # m
+  nv = 44
+  weights = np.eye(22)[np.arange(nv) % 22]
+  v_template = rest[np.arange(nv) % 22] + rng.normal(0, 0.01, (nv, 3))
+  reg = np.zeros((22, nv))
+  reg[np.arange(nv) % 22, np.arange(nv)] = 0.5
+  np.savez(path, v_template=v_template, shapedirs=rng.normal(0, 0.01, (nv, 3, 2)),
+           posedirs=np.zeros((nv, 3, 9 * 21)), J_regressor=reg,
+           kintree_table=np.array([[-1] + list(SMPL_22.parents[1:]), range(22)]),
+           weights=weights, f=np.array([[0, 1, 2]]))
+
+
+def test_a_body_model_file_gives_joints_vertices_and_mpvpe(trained, tmp_path):
+  config, workdir = trained
+  path = tmp_path / "smpl_like.npz"
+  _smpl_like_model(path, np.full(22, 150.0))
+  c = ml_collections.ConfigDict(config.to_dict())
+  c.eval.update(body_model_path=str(path), task="complete", output_suffix="smpl",
+                priors=("none", "dposer"))
+  run_lib.evaluate(c, workdir)
+  out = json.loads(open(f"{workdir}/eval/complete_smpl.json").read())
+  row = out["settings"][0]
+  assert row["mpvpe_min_mm"] >= 0 and row["mpvpe_mean_hypothesis_mm"] >= row["mpvpe_min_mm"]
