@@ -1,0 +1,90 @@
+"""DiffPose on the quickstart's synthetic data, from its own context encoder.
+
+The paper's design (Gong et al. 2023) at a size for 2 CPU cores: a frozen
+graph-lifter context encoder (experiments/configs/encoder_quickstart.py,
+trained first) gives per-joint features and the depth initialisation; H_K
+is a 5-kernel Gaussian mixture of the encoder's error on training rows
+(and of the 2D noise: none here, the quickstart's 2D is exact); the
+denoiser diffuses [u, v, x, y, z] per joint over a K = 50 step chain whose
+end is H_K, and estimates by deterministic DDIM in 5 steps from N = 5
+draws of H_K, scored as their mean and the best of 5.  The denoiser is the
+paper's layout at a smaller width (hidden 64, 3 layers) so that it trains
+in minutes here.
+
+Commands:
+  python -m experiments.main --config=experiments/configs/encoder_quickstart.py \
+      --workdir=runs/encoder_quickstart
+  python -m experiments.main --config=experiments/configs/diffpose_quickstart.py \
+      --workdir=runs/diffpose_quickstart \
+      --config.diffpose.encoder_workdir=runs/encoder_quickstart
+  # ablations on the same model, each its own JSON (eval/estimate_<suffix>.json):
+  #   --mode=eval --config.eval.num_steps=1 --config.eval.output_suffix=steps1
+  #   --mode=eval --config.eval.num_hypotheses=20 --config.eval.output_suffix=n20
+  # a single Gaussian H_K (M = 1) is another model: a new workdir with
+  #   --config.diffpose.num_kernels=1
+
+Expected runtime on 2 CPU cores: about 6 to 10 minutes for DiffPose (the
+encoder's outputs over 50k rows in about half a minute, 3000 steps at
+5-10 steps/s, a few seconds to evaluate), after the encoder's own run.
+Expected result (experiments/results/diffpose_quickstart_cpu.json, first
+100 held-out poses, exact 2D): see that file; its `encoder` block holds the
+encoder's own MPJPE on the same rows and `gain_over_encoder_mm` what the
+diffusion added.
+"""
+import ml_collections
+
+from experiments.configs import quickstart
+
+
+def add_diffpose(c, *, encoder_batch_size: int = 1024):
+  """Turns a lifting config (data, representation, train) into DiffPose's:
+  the paper's design at the quickstart's network size."""
+  c.method = "diffpose"
+  if "mask" in c:
+    del c["mask"]  # GFPose's condition masking; DiffPose has none
+  c.model = ml_collections.ConfigDict(dict(
+      name="diffpose_denoiser", hidden=64, embed_dim=256, num_layers=3,
+      num_heads=4, order=2, dropout=0.0, conv_dropout=0.0))
+  # K = 50 steps (the paper); betas linear up to 0.2 so that sqrt(abar_K)
+  # = 0.07: h_K is H_K up to 7% of h_0 - mu.
+  c.sde = ml_collections.ConfigDict(dict(
+      name="discrete_vp", num_steps=50, beta_start=1e-4, beta_end=0.2))
+  c.diffpose = ml_collections.ConfigDict(dict(
+      # A trained context encoder (a baseline workdir with a graph_lifter
+      # or temporal_lifter network on this data).
+      encoder_workdir="",
+      encoder_batch_size=encoder_batch_size,
+      # H_K: 'mixture' (the paper: kernels around each row's centre) or
+      # 'standard' (the released code: N(0, diag) around 0).
+      initial="mixture",
+      num_kernels=5,
+      # The 2D noise model: 'px' (Gaussian, noise_2d_px pixels per axis; 0:
+      # exact 2D) or 'data' (the rows' own noisy-minus-exact 2D).
+      noise_2d="px",
+      noise_2d_px=0.0,
+      # Train on 2D under that noise model (the encoder's features and the
+      # centre from noisy 2D, h_0 with the exact 2D): for noisy test 2D.
+      noisy_train_2d=False,
+      scale_3d=1.0,  # the standard prior's std on x, y, z
+      # Training rows the mixture is fitted on (a random subset; 0: all).
+      fit_rows=10_000,
+      gmm_max_iters=500, gmm_tol=1e-3, gmm_reg=1e-6,
+  ))
+  c.train.loss_reduce = "sum"  # over the J x 5 numbers, as the papers
+  if "loss_eps" in c.train:
+    del c.train["loss_eps"]  # the chain's integer steps need no smallest time
+  c.eval = ml_collections.ConfigDict(dict(
+      task="estimate", num_poses=c.eval.num_poses, use_ema=True,
+      plot_poses=c.eval.plot_poses, plot_hypotheses=5, output_suffix="",
+      output_dir="", save_predictions=False,
+      sampler="ddim", num_steps=5, num_hypotheses=5, hypotheses_list=(1, 5),
+      start="initial", start_step=-1, batch_poses=100))
+  return c
+
+
+def get_config():
+  c = add_diffpose(quickstart.get_config())
+  c.train.update(num_steps=3000, batch_size=256, learning_rate=1e-3,
+                 warmup_steps=200, ema_decay=0.999, log_every=250,
+                 ckpt_every=1000)
+  return c

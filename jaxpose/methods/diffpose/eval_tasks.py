@@ -1,0 +1,104 @@
+"""DiffPose's evaluation task: each `fn(method, ctx) -> TaskResult`.
+
+  estimate   N hypotheses per 2D pose (`estimation.estimation_result`: the
+             mean of the N, best-of-N, PA, per joint, calibration), and on
+             the same rows the paper's question: the context encoder alone
+             (`encoder`), draws of H_K without any diffusion
+             (`initial_samples`), and what diffusion gained over the
+             encoder (`gain_over_encoder_mm`, positive is better).
+
+The ablations are options, each written to its own JSON by
+`eval.output_suffix`: reverse steps (`eval.num_steps`), hypotheses
+(`eval.num_hypotheses`), the start (`eval.start`, `eval.start_step`); the
+training-time ones (K = sde.num_steps, M = diffpose.num_kernels, a single
+Gaussian = M 1) are config variants.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import numpy as np
+
+from jaxpose.evaluation import estimation
+from jaxpose.evaluation.runner import EvalContext, TaskResult
+from jaxpose.pose import metrics as metrics_lib
+
+
+def _errors(pred_mm, gt_mm) -> dict:
+  """MPJPE / PA-MPJPE of one pose per row, and per joint (mm)."""
+  return dict(
+      mpjpe_mm=float(np.mean(metrics_lib.mpjpe(pred_mm, gt_mm))),
+      pa_mpjpe_mm=float(np.mean(metrics_lib.pa_mpjpe(pred_mm, gt_mm))),
+      per_joint_mpjpe_mm=[float(v) for v in np.asarray(
+          metrics_lib.per_joint_error(pred_mm, gt_mm)).mean(axis=0)])
+
+
+def initial_draws(method, key, rows, num: int) -> np.ndarray:
+  """`num` draws of H_K per row, no diffusion: states `[num, R, J, 5]`."""
+  centre = np.concatenate([rows["pose2d"], rows["enc_pose3d"]], -1)
+  proc = method.forward_process
+
+  def one(k):
+    k_kernel, k_z = jax.random.split(k)
+    prior = proc.draw(k_kernel, centre)
+    return prior.unstandardize(jax.random.normal(k_z, centre.shape))
+
+  return np.asarray(jax.jit(jax.vmap(one))(jax.random.split(key, num)))
+
+
+def estimate(method, ctx: EvalContext) -> TaskResult:
+  opts = method.eval_options
+  k_sample, k_initial = jax.random.split(ctx.key)
+  rows, gt = ctx.test, ctx.test["pose3d_mm"]
+  states = method.sample_states(ctx.params, k_sample, rows,
+                                num_hypotheses=opts.num_hypotheses,
+                                desc="estimate")
+  result = estimation.estimation_result(
+      ctx, method.states_to_mm(states), sampler=opts.sampler,
+      num_steps=opts.num_steps, hypotheses_list=opts.hypotheses_list,
+      title="estimate")
+  figures = result.figures
+  centre = np.concatenate([rows["pose2d"], rows["enc_pose3d"]], -1)
+  encoder = _errors(method.states_to_mm(centre), gt)
+  encoder.update(workdir=method.encoder.workdir,
+                 network=method.encoder.model_name)
+  initial = None
+  if method.initial.centred:  # the released prior sits around 0, not a pose
+    draws = method.states_to_mm(initial_draws(method, k_initial, rows,
+                                              opts.num_hypotheses))
+    per_draw = np.stack([np.asarray(metrics_lib.mpjpe(d, gt)) for d in draws])
+    initial = dict(
+        mpjpe_mm=float(np.mean(metrics_lib.mpjpe(draws.mean(0), gt))),
+        min_mpjpe_mm=float(per_draw.min(0).mean()),
+        mean_hypothesis_mpjpe_mm=float(per_draw.mean()))
+  init = method.initial
+  start_step = None if opts.start == "initial" else method.start_step()
+  figures.update(
+      encoder=encoder, initial_samples=initial,
+      gain_over_encoder_mm=encoder["mpjpe_mm"] - figures["mpjpe_mm"],
+      pa_gain_over_encoder_mm=encoder["pa_mpjpe_mm"] - figures["pa_mpjpe_mm"],
+      diffpose=dict(
+          start=opts.start, start_step=start_step,
+          diffusion_steps=method.sde.num_steps, reverse_steps=opts.num_steps,
+          initial=dict(kind=init.info.get("kind"), num_kernels=init.num_kernels,
+                       sha1=init.sha1(), num_rows=init.info.get("num_rows"),
+                       rms_2d=init.info.get("rms_2d"),
+                       rms_3d=init.info.get("rms_3d"),
+                       fit_rows_seen_by_encoder=init.info.get(
+                           "fit_rows_seen_by_encoder"))),
+      joint_names=list(method.representation.skeleton.joint_names))
+  n = opts.num_hypotheses
+  table = list(result.table) + [
+      ("encoder alone MPJPE / PA-MPJPE", (encoder["mpjpe_mm"],
+                                          encoder["pa_mpjpe_mm"])),
+      ("gain over the encoder (MPJPE, PA)",
+       (figures["gain_over_encoder_mm"], figures["pa_gain_over_encoder_mm"])),
+  ]
+  if initial is not None:
+    table.append((f"H_K draws, no diffusion: mean / best-of-{n}",
+                  (initial["mpjpe_mm"], initial["min_mpjpe_mm"])))
+  return dataclasses.replace(result, figures=figures, table=table)
+
+
+__all__ = ["estimate", "initial_draws"]
