@@ -1,0 +1,515 @@
+"""DPoser's speed against the authors' code in PyTorch, in the same run.
+
+  python -m experiments.bench.tto --out=bench_tto.json
+      [--torch_python=PATH [--torch_modes=eager,compiled]]
+      [--quick] [--repeats=5] [--tto_iters=180]
+
+DPoser as the library builds it (`experiments/configs/dposer_quickstart.py`
+through `run_lib.build`, the network at the paper's size: `score_mlp` with
+data_dim=63, cond_dim=0, hidden 1024, embed 512, 2 blocks, dropout 0.1,
+7,227,967 parameters; sub-VP, beta 0.1 to 20), three figures, each timed in
+alternation with the same operation written the authors' way in PyTorch
+(`experiments/bench/torch_dposer.py`, its own process, torch-only):
+
+  sampler step    one reverse Euler-Maruyama step of the unconditional
+                  sampler at 500 rows (`DPoser.make_sampler`,
+                  `Problem(cond=None)`; a run of --sampler_steps steps
+                  divided by the steps), under XLA's defaults as the method
+                  compiles it, and under the samplers' CPU options beside.
+  training step   one step at batch 1280 of `DPoser.loss_fn` (noise
+                  prediction averaged over the dims, `core.losses.dsm_loss`)
+                  through `training.train.make_train_step`: Adam 2e-4 with
+                  warm-up, clipping at 1.0, EMA 0.9999.
+  TTO iteration   one iteration of DPoser's motion denoising of a 60-frame
+                  clip, the library's solver (`methods.dposer.fitting.
+                  make_motion_solver` with the 'dposer' prior): forward
+                  kinematics of the 60 poses (plus root orientation and
+                  translation) on the 22-joint tree with fixed bone lengths,
+                  data term, temporal smoothness, DPoser's regulariser on a
+                  truncated schedule, Adam; the whole loop of --tto_iters
+                  iterations is one compiled program (jit of vmap over
+                  clips, here one), so an iteration is loop time / iterations.
+
+Every ratio is the median of per-round ratios (jaxpose and torch take turns,
+one call each per round), so drift in the machine's speed cancels; the
+targets (`TARGETS`) are judged against eager PyTorch, which is how the
+authors run, and the ratio to torch.compile is reported beside it.  The JSON
+holds the hardware (CPU model, cores, load before and after), jax and torch
+versions; `readme_lines(result)` renders its README table.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+from typing import Callable, Mapping
+
+from absl import app
+from absl import flags
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments.bench import roofline
+from experiments.bench import timing
+from experiments.bench import torch_client
+from experiments.configs import dposer_quickstart
+from jaxpose import checks
+from jaxpose import files
+from jaxpose import models
+from jaxpose import rng
+from jaxpose import run_lib
+from jaxpose.core import regulariser
+from jaxpose.core import sampling
+from jaxpose.core import xla_options
+from jaxpose.methods.dposer import body as body_lib
+from jaxpose.methods.dposer import fitting
+from jaxpose.methods.dposer import priors as priors_lib
+from jaxpose.methods.dposer import tto as dposer_tto
+from jaxpose.pose import body_space
+from jaxpose.training import train as train_lib
+
+# DPoser at the paper's size (shared/design/papers.md, DPoser section), on
+# the committed quickstart config: only the network's size changes.
+PAPER_MODEL = dict(hidden=1024, embed_dim=512, num_blocks=2, dropout=0.1,
+                   num_groups=32)
+# The paper's training settings (Adam 2e-4, warm-up 5000, clip 1.0, EMA 0.9999).
+PAPER_TRAIN = dict(learning_rate=2e-4, warmup_steps=5000, grad_clip=1.0,
+                   ema_decay=0.9999)
+
+# Sizes of the three figures (the issue's).  The TTO loop's iterations
+# default to the config's eval.denoise_steps (180: the authors' 3 x 60 at
+# 40 mm noise).
+SAMPLER_ROWS = 500
+SAMPLER_STEPS = 10
+TRAIN_BATCH = 1280
+TTO_BATCH = 60
+REPEATS = 5
+
+# Speed-up over the authors' code (eager PyTorch, same rounds) to reach.
+TARGETS = {"sampler_step": 1.2, "train_step": 1.2, "tto_iteration": 2.0}
+
+QUICK = dict(model=dict(hidden=64, embed_dim=32, num_blocks=1, num_groups=8),
+             sampler_rows=8, sampler_steps=2, train_batch=16, tto_batch=6,
+             tto_iters=4, repeats=1)
+
+# Round bone lengths of an adult in mm (the bone ending at each joint of
+# SMPL_22, root first), made up here: no body-model numbers, and the timing
+# does not depend on them.
+BONE_LENGTHS_MM = np.array(
+    [0, 110, 110, 120, 400, 400, 140, 420, 420, 60, 140, 140, 220, 140, 140,
+     100, 110, 110, 270, 270, 250, 250], np.float32)
+
+DPOSER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             "torch_dposer.py")
+
+
+# ---------------------------------------------------------------- the model
+def bench_method(**model_overrides):
+  """DPoser as `dposer_quickstart` configures it, at the paper's network size
+  (`PAPER_MODEL`), with `config.model` overrides."""
+  config = dposer_quickstart.get_config()
+  config.model.update({**PAPER_MODEL, **model_overrides})
+  return run_lib.build(config)
+
+
+def embedding_rows(fn: Callable, *args, embed_dim: int) -> dict:
+  """How many rows the sinusoidal time embedding has in fn's program.
+
+  The embedding is the only `sin` whose last axis is embed_dim / 2 (the
+  forward kinematics' sines have other shapes); one row means the time
+  path (the embedding and every layer's projection of it) runs once per
+  network call, broadcast over the batch.
+  """
+  half = embed_dim // 2
+  shapes = [s for s in roofline.primitive_shapes(fn, *args, name="sin")
+            if s and s[-1] == half]
+  rows = sorted({int(np.prod(s[:-1])) for s in shapes})
+  return dict(sin_shapes=[list(s) for s in shapes], embedding_rows=rows,
+              once_per_call=bool(shapes) and rows == [1])
+
+
+# ------------------------------------------------------- torch side by side
+def start_torch_refs(python: str | None, modes=torch_client.TORCH_MODES,
+                     stack: contextlib.ExitStack | None = None,
+                     script: str = DPOSER_SCRIPT):
+  """torch_<mode> -> TorchReference running torch_dposer.py ({} without python)."""
+  return torch_client.start_torch_refs(python, script, modes, stack)
+
+
+def _torch_calls(torch_refs, op: str, **request):
+  """name -> (fn, ()) returning the server's own seconds for `request`."""
+  return {name: (lambda ref=ref: float(ref.request(op=op, **request)["s"]), ())
+          for name, ref in torch_refs.items()}
+
+
+def _summary(times: Mapping[str, list[float]], own: str, torch_refs, *,
+             per: int, target: float) -> dict:
+  """Median time per unit, torch's side by side, and the target's verdict."""
+  out = dict(step_s=statistics.median(times[own]) / per, times_s=times[own])
+  out.update(torch_client.torch_measured(torch_refs, times, own, per=per))
+  eager = out.get("torch_measured", {}).get("torch_eager")
+  out["target_speedup_vs_torch_eager"] = target
+  out["speedup_vs_torch_eager"] = eager["speedup"] if eager else None
+  out["target_met"] = None if eager is None else bool(eager["speedup"] >= target)
+  return out
+
+
+def _with_options_variant(calls: dict, name: str, jitted, args) -> dict:
+  """The compiled program under XLA's defaults as `name`, and (when this
+  jaxlib knows them) under the samplers' CPU options as `name`_options.
+
+  Returns {'compile_s', 'compiler_options'}.
+  """
+  compiled, compile_s = timing.compile_timed(jitted, *args)
+  calls[name] = (compiled, args)
+  options = xla_options.sampling_options()
+  if options:
+    calls[f"{name}_options"] = (
+        timing.compile_timed(jitted, *args, compiler_options=options)[0], args)
+  return dict(compile_s=compile_s, compiler_options=options)
+
+
+def _options_figures(times, name: str, per: int) -> dict:
+  """The options variant's time per unit and its speed-up over the default."""
+  other = f"{name}_options"
+  if other not in times:
+    return {}
+  return dict(options_step_s=statistics.median(times[other]) / per,
+              speedup_of_options=statistics.median(
+                  d / o for d, o in zip(times[name], times[other])))
+
+
+# ----------------------------------------------------------------- sampler
+def bench_sampler_step(method, params, *, rows: int, steps: int, repeats: int,
+                       torch_refs=None, seed: int = 0) -> dict:
+  """One reverse Euler-Maruyama step of the unconditional sampler at `rows`.
+
+  `method.make_sampler` and the problem of `DPoser.sample_body_poses`
+  (`Problem(cond=None)` on z-scored vectors), compiled ahead under XLA's
+  defaults (as that method calls it) and, beside it in the same rounds,
+  under the samplers' CPU options (`core.xla_options`).
+  """
+  torch_refs = dict(torch_refs or {})
+  sampler = method.make_sampler("euler_maruyama", steps)
+  problem = sampling.Problem(
+      x_init=jnp.zeros((rows, body_lib.DIM), jnp.float32), cond=None)
+  key = jax.random.key(seed)
+  args = (params, key, problem)
+  calls = {}
+  out = dict(rows=rows, steps=steps, sampler="euler_maruyama",
+             **_with_options_variant(calls, "run", sampler.jitted, args),
+             time_embedding=embedding_rows(sampler.jitted, *args,
+                                           embed_dim=_embed_dim(method)))
+  calls.update(_torch_calls(torch_refs, "sample", rows=rows, steps=steps))
+  times = timing.time_interleaved(calls, rounds=repeats, self_timed=torch_refs)
+  out.update(_summary(times, "run", torch_refs, per=steps,
+                      target=TARGETS["sampler_step"]))
+  out.update(_options_figures(times, "run", steps))
+  return out
+
+
+def _embed_dim(method) -> int:
+  return int(method.config.model.embed_dim)
+
+
+# ---------------------------------------------------------------- training
+def bench_train_step(method, params, *, batch_size: int, repeats: int,
+                     torch_refs=None, seed: int = 0) -> dict:
+  """One step of `method.loss_fn()` through `train.make_train_step` (Adam
+  with warm-up, clip 1.0, EMA; `PAPER_TRAIN`) at `batch_size`."""
+  torch_refs = dict(torch_refs or {})
+  key = jax.random.key(seed)
+  batch = {"x": jax.random.normal(jax.random.fold_in(key, 7),
+                                  (batch_size, body_lib.DIM))}
+  hp = PAPER_TRAIN
+  tx = train_lib.make_optimizer(learning_rate=hp["learning_rate"],
+                                warmup_steps=hp["warmup_steps"],
+                                grad_clip=hp["grad_clip"])
+  state = train_lib.init_train_state(params, tx)
+  step = jax.jit(train_lib.make_train_step(method.loss_fn(), tx,
+                                           ema_max_decay=hp["ema_decay"]),
+                 donate_argnums=0)
+  compiled, compile_s = timing.compile_timed(step, state, batch, key)
+  box = {"state": state}
+
+  def train_once():
+    # The state is donated, so every call continues from the last one.
+    box["state"], box["metrics"] = compiled(box["state"], batch, key)
+    return box["state"], box["metrics"]
+
+  calls = {"step": (train_once, ())}
+  calls.update(_torch_calls(torch_refs, "train", batch=batch_size))
+  times = timing.time_interleaved(calls, rounds=repeats, self_timed=torch_refs)
+  out = dict(batch_size=batch_size, compile_s=compile_s,
+             loss=float(box["metrics"]["loss"]), **hp)
+  out.update(_summary(times, "step", torch_refs, per=1,
+                      target=TARGETS["train_step"]))
+  return out
+
+
+# -------------------------------------------------------------------- TTO
+def tto_inputs(batch: int, seed: int = 0) -> dict:
+  """One clip of `batch` frames: a smooth motion, its joints with 40 mm noise,
+  z-score statistics around it.
+
+  Made up but fixed: the poses' values do not change the work done.
+  """
+  rng = np.random.default_rng(seed)
+  base = 0.3 * rng.standard_normal(body_lib.DIM)
+  swing = 0.2 * rng.standard_normal(body_lib.DIM)
+  phase = np.linspace(0.0, 2.0 * np.pi, batch)[:, None]  # one cycle per clip
+  truth = (base + swing * np.sin(phase)).astype(np.float32)  # [T, 63]
+  joints = body_space.forward_kinematics(truth, BONE_LENGTHS_MM)  # [T, 22, 3]
+  noisy = joints + 40.0 * rng.standard_normal(joints.shape)
+  zscore = body_lib.ZScore(
+      mean=(base + 0.1 * rng.standard_normal(body_lib.DIM)).astype(np.float32),
+      std=(0.5 + rng.random(body_lib.DIM)).astype(np.float32))
+  return dict(noisy=noisy.astype(np.float32), zscore=zscore,
+              truth=joints.astype(np.float32))
+
+
+def make_motion_solver(method, params, zscore, *, num_steps: int):
+  """DPoser's motion-denoising solver as its evaluation task builds it.
+
+  The thin adapter between the bench and the library: the 'dposer' prior
+  (`priors.DiffusionPrior`, the config's truncated schedule), the body on
+  `BONE_LENGTHS_MM`, and `fitting.make_motion_solver` with the config's
+  learning rate and weights: `jit(vmap(solve))`, the whole Adam loop one
+  program.
+  """
+  opts = method.eval_options
+  prior = priors_lib.DiffusionPrior(
+      score_fn=method.score_fn, params=params, sde=method.sde, zscore=zscore,
+      schedule=regulariser.TimeSchedule.truncated(*opts.denoise_t))
+  # The 22 -> 17 regressor is not used by motion denoising; a uniform one
+  # (rows summing to 1) fills the field.
+  body = body_lib.BodyJoints(
+      bone_lengths=BONE_LENGTHS_MM,
+      regressor=np.full((17, body_space.NUM_JOINTS), 1 / body_space.NUM_JOINTS,
+                        np.float32))
+  solver = fitting.make_motion_solver(
+      prior, body, num_steps=num_steps, learning_rate=opts.denoise_lr,
+      prior_weight=opts.prior_weight(opts.denoise_weights, "dposer"),
+      smooth_weight=opts.smooth_weight, init_pose=zscore.mean)
+  return solver, body
+
+
+def motion_solver_args(body, noisy, *, seed: int = 0) -> tuple:
+  """`solver`'s arguments for one clip (a batch of one example)."""
+  root0 = fitting.root_from_joints(body, noisy)  # [T, 3]
+  keys = dposer_tto.example_keys(jax.random.key(seed), 1)
+  return (jnp.asarray(noisy[None]), jnp.asarray(root0[None]),
+          jnp.asarray(body.bone_lengths[None]), keys)
+
+
+def bench_tto(method, params, *, batch: int, iters: int, repeats: int,
+              torch_refs=None, seed: int = 0) -> dict:
+  """One test-time-optimisation iteration of a `batch`-frame clip.
+
+  jaxpose: the library's motion-denoising solver (`make_motion_solver`),
+  one compiled program of `iters` iterations; torch: the authors' loop
+  (torch_dposer.py 'tto') on the same skeleton, same iterations.
+  """
+  torch_refs = dict(torch_refs or {})
+  inputs = tto_inputs(batch, seed)
+  solver, body = make_motion_solver(method, params, inputs["zscore"],
+                                    num_steps=iters)
+  args = motion_solver_args(body, inputs["noisy"], seed=seed)
+  calls = {}
+  out = dict(batch=batch, iterations=iters,
+             **_with_options_variant(calls, "run", solver, args))
+  fitted = np.asarray(calls["run"][0](*args))[0]  # [T, 22, 3]
+  out.update(
+      mpjpe_noisy_mm=float(np.mean(np.linalg.norm(
+          inputs["noisy"] - inputs["truth"], axis=-1))),
+      mpjpe_fitted_mm=float(np.mean(np.linalg.norm(
+          fitted - inputs["truth"], axis=-1))),
+      finite=bool(np.all(np.isfinite(fitted))),
+      time_embedding=embedding_rows(solver, *args,
+                                    embed_dim=_embed_dim(method)))
+  offsets = body_space.rest_offsets(BONE_LENGTHS_MM / 1000.0)  # metres
+  calls.update(_torch_calls(
+      torch_refs, "tto", batch=batch, iters=iters,
+      offsets=np.asarray(offsets, float).tolist(),
+      parents=[int(p) for p in body_space.PARENTS]))
+  times = timing.time_interleaved(calls, rounds=repeats, self_timed=torch_refs)
+  out["loop_s"] = statistics.median(times["run"])
+  out.update(_summary(times, "run", torch_refs, per=iters,
+                      target=TARGETS["tto_iteration"]))
+  out.update(_options_figures(times, "run", iters))
+  return out
+
+
+# ---------------------------------------------------------------- the bench
+def run_bench(*, quick: bool = False, repeats: int | None = None,
+              sampler_rows: int | None = None, sampler_steps: int | None = None,
+              train_batch: int | None = None, tto_batch: int | None = None,
+              tto_iters: int | None = None, torch_refs=None,
+              log: Callable[[str], None] = print) -> dict:
+  """The whole `python -m experiments.bench.tto` measurement as a dict.
+
+  Args:
+    quick: a tiny network and sizes (seconds; for tests).
+    repeats: timed rounds (median; default 5, quick 1).
+    sampler_rows, sampler_steps: the sampler's rows and steps per timed run.
+    train_batch: the training batch.
+    tto_batch, tto_iters: frames of the clip and iterations of a timed loop
+      (default: the config's eval.denoise_steps, 180, the authors' 3 x 60
+      at 40 mm noise).
+    torch_refs: name -> TorchReference of torch_dposer.py, timed in the
+      same rounds (paper size only).
+    log: progress printer.
+  """
+  if quick and torch_refs:
+    raise ValueError("torch_refs: the torch reference is the paper-size "
+                     "network; it cannot be compared with quick sizes")
+  q = QUICK if quick else {}
+  pick = lambda v, name, default: checks.check_positive_int(
+      name, v or q.get(name, default))
+  method = bench_method(**q.get("model", {}))
+  repeats = pick(repeats, "repeats", REPEATS)
+  rows = pick(sampler_rows, "sampler_rows", SAMPLER_ROWS)
+  steps = pick(sampler_steps, "sampler_steps", SAMPLER_STEPS)
+  train_batch = pick(train_batch, "train_batch", TRAIN_BATCH)
+  tto_batch = pick(tto_batch, "tto_batch", TTO_BATCH)
+  tto_iters = pick(tto_iters, "tto_iters", method.eval_options.denoise_steps)
+  torch_refs = dict(torch_refs or {})
+  hw = timing.hardware_info()
+  params = method.init_params(rng.purpose_key(0, "init"))
+  model = {k: v for k, v in method.config.model.items()}
+  result = dict(
+      hardware=hw, quick=quick, repeats=repeats, targets=dict(TARGETS),
+      network=dict(**model, data_dim=body_lib.DIM, cond_dim=0,
+                   num_params=models.count_params(params),
+                   size="quick" if quick else "paper"),
+      sde={k: v for k, v in method.config.sde.items()},
+      config="experiments/configs/dposer_quickstart.py, model at the "
+             "paper's size" if not quick else "quick")
+  if torch_refs:
+    result["torch_side_by_side"] = {n: r.info for n, r in torch_refs.items()}
+    log(f"torch side by side: {result['torch_side_by_side']}")
+  log(f"hardware: {hw['cpu_model']}, {hw['cpu_count']} cores, jax "
+      f"{hw['jax_version']}, load {hw['load_average_1_5_15']}")
+  log(f"network: {result['network']['num_params']:,} parameters")
+  result["sampler_step"] = bench_sampler_step(
+      method, params, rows=rows, steps=steps, repeats=repeats,
+      torch_refs=torch_refs)
+  log(format_row("sampler step", result["sampler_step"]))
+  result["train_step"] = bench_train_step(
+      method, params, batch_size=train_batch, repeats=repeats,
+      torch_refs=torch_refs)
+  log(format_row("train step", result["train_step"]))
+  result["tto_iteration"] = bench_tto(
+      method, params, batch=tto_batch, iters=tto_iters, repeats=repeats,
+      torch_refs=torch_refs)
+  log(format_row("TTO iteration", result["tto_iteration"]))
+  if torch_refs:
+    # First calls include torch.compile's compilation.
+    result["torch_first_call_s"] = {
+        n: r.request(op="info").get("first_call_s", {})
+        for n, r in torch_refs.items()}
+  result["memory"] = timing.peak_memory()
+  result["load_average_after"] = timing.load_average()
+  log(f"peak memory: {result['memory']}; load after "
+      f"{result['load_average_after']}")
+  return result
+
+
+def format_row(name: str, r: Mapping) -> str:
+  """One progress line of a figure."""
+  line = f"{name}: compile {r['compile_s']:.2f}s, {r['step_s'] * 1e3:.2f} ms"
+  for n, m in r.get("torch_measured", {}).items():
+    line += f", x{m['speedup']:.2f} vs {n} ({m['step_s'] * 1e3:.2f} ms)"
+  if "speedup_of_options" in r:
+    line += f", x{r['speedup_of_options']:.2f} with the CPU sampling options"
+  if r.get("target_met") is not None:
+    line += (f"; target x{r['target_speedup_vs_torch_eager']:g} "
+             f"{'met' if r['target_met'] else 'NOT met'}")
+  return line
+
+
+# ------------------------------------------------------------------ README
+_FIGURES = (("tto_iteration", "TTO iteration, one {batch}-frame clip"),
+            ("sampler_step", "sampler step, {rows} rows"),
+            ("train_step", "training step, batch {batch_size}"))
+
+
+def readme_lines(result: Mapping, *, rel: str, command: str,
+                 hardware: str) -> list[str]:
+  """README lines (a table and its note) of one bench_tto JSON result.
+
+  Args:
+    result: the JSON written by `python -m experiments.bench.tto`.
+    rel: the JSON's path in the repository, named under the table.
+    command: the command that wrote it.
+    hardware: the hardware column ('2 CPU cores').
+  """
+  lines = ["", "DPoser's speed (7.2M-parameter network, sub-VP) against the "
+           "authors' code re-written in PyTorch 2.13 (2 threads), timed in the "
+           "same rounds:", "",
+           "| hardware | case | jaxpose ms | PyTorch eager ms | vs PyTorch eager "
+           "(target) | vs torch.compile |",
+           "|---|---|---|---|---|---|"]
+  for key, label in _FIGURES:
+    r = result[key]
+    measured = r.get("torch_measured", {})
+    eager, compiled = measured.get("torch_eager"), measured.get("torch_compiled")
+    target = r["target_speedup_vs_torch_eager"]
+    verdict = ("" if r.get("target_met") is None else
+               (", met" if r["target_met"] else ", not met"))
+    lines.append(
+        f"| {hardware} | {label.format(**r)} | {r['step_s'] * 1e3:.2f} | "
+        + (f"{eager['step_s'] * 1e3:.2f} | {eager['speedup']:.2f}x "
+           f"({target:g}x{verdict}) | " if eager else f"- | - ({target:g}x) | ")
+        + (f"{compiled['speedup']:.2f}x ({compiled['step_s'] * 1e3:.2f} ms) |"
+           if compiled else "- |"))
+  tto = result["tto_iteration"]
+  load = result["hardware"].get("load_average_1_5_15")
+  once = tto["time_embedding"]["once_per_call"]
+  lines += ["", f"`{rel}`: `{command}`. The TTO loop (DPoser's motion "
+            f"denoising, {tto['iterations']} Adam iterations: forward "
+            "kinematics, data term, temporal smoothness, DPoser's "
+            "regulariser) is one compiled program, its time divided by the "
+            "iterations; the time embedding runs "
+            + ("once per iteration" if once else "more than once per iteration")
+            + ", where the authors' code embeds t per row and records the "
+            "network's forward for autograd. The PyTorch side "
+            "(`experiments/bench/torch_dposer.py`) uses plain forward "
+            "kinematics where the authors pose an SMPL-X mesh, so it is "
+            "faster than their code. Each speed-up is the median of "
+            "per-round ratios"
+            + (f"; load average before the run {load[0]:.2f}." if load else ".")]
+  return lines
+
+
+# --------------------------------------------------------------------- main
+_OUT = flags.DEFINE_string("out", "bench_tto.json", "JSON path.")
+_QUICK = flags.DEFINE_bool("quick", False, "Tiny sizes and one repeat (tests).")
+_REPEATS = flags.DEFINE_integer("repeats", None, "Timed rounds (median).")
+_TTO_ITERS = flags.DEFINE_integer(
+    "tto_iters", None, "Iterations of a timed TTO loop (default: the "
+    "config's eval.denoise_steps, 180).")
+_SAMPLER_STEPS = flags.DEFINE_integer(
+    "sampler_steps", None, "Sampler steps per timed run (default 10).")
+_TORCH_PYTHON = flags.DEFINE_string(
+    "torch_python", None, "A Python with torch: time the authors' way in "
+    "PyTorch (experiments/bench/torch_dposer.py) in the same rounds.")
+_TORCH_MODES = flags.DEFINE_list(
+    "torch_modes", list(torch_client.TORCH_MODES),
+    "With --torch_python: eager PyTorch, torch.compile, or both.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  with contextlib.ExitStack() as stack:
+    refs = start_torch_refs(_TORCH_PYTHON.value, _TORCH_MODES.value, stack)
+    result = run_bench(quick=_QUICK.value, repeats=_REPEATS.value,
+                       tto_iters=_TTO_ITERS.value,
+                       sampler_steps=_SAMPLER_STEPS.value, torch_refs=refs)
+  print(f"wrote {files.write_json_atomic(_OUT.value, result)}")
+
+
+if __name__ == "__main__":
+  app.run(main)

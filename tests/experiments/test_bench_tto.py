@@ -1,0 +1,179 @@
+"""Tests of experiments/bench/tto.py (DPoser against PyTorch): a tiny run of
+the jaxpose side, its JSON, the README rows, the motion objective's pieces,
+and the torch side when a torch interpreter is at hand (TORCH_PYTHON or
+/tmp/torchvenv/bin/python; skipped otherwise)."""
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments.bench import torch_client
+from experiments.bench import tto
+from jaxpose import files
+from jaxpose.pose import body_space
+
+TORCH_PYTHON = os.environ.get("TORCH_PYTHON", "/tmp/torchvenv/bin/python")
+
+
+def _has_torch() -> bool:
+  if not os.path.exists(TORCH_PYTHON):
+    return False
+  return subprocess.run([TORCH_PYTHON, "-c", "import torch"],
+                        capture_output=True).returncode == 0
+
+
+needs_torch = pytest.mark.skipif(not _has_torch(),
+                                 reason=f"no torch at {TORCH_PYTHON}")
+
+SMALL = tto.QUICK["model"]
+
+
+@pytest.fixture(scope="module")
+def small_method():
+  method = tto.bench_method(**SMALL)
+  return method, method.init_params(jax.random.key(0))
+
+
+@pytest.fixture(scope="module")
+def quick_result():
+  return tto.run_bench(quick=True, log=lambda s: None)
+
+
+def test_quick_run_writes_json_and_readme_rows(quick_result, tmp_path):
+  path = files.write_json_atomic(os.path.join(tmp_path, "bench_tto.json"),
+                                 quick_result)
+  with open(path) as f:
+    loaded = json.load(f)
+  for key in ("hardware", "targets", "network", "sde", "sampler_step",
+              "train_step", "tto_iteration", "memory", "load_average_after"):
+    assert key in loaded, key
+  for key in ("cpu_model", "cpu_count", "jax_version", "load_average_1_5_15"):
+    assert key in loaded["hardware"], key
+  assert loaded["targets"] == tto.TARGETS
+  assert loaded["network"]["data_dim"] == 63 and loaded["network"]["cond_dim"] == 0
+  assert loaded["sde"] == {"name": "subvp", "beta_min": 0.1, "beta_max": 20.0}
+  for key in ("sampler_step", "train_step", "tto_iteration"):
+    r = loaded[key]
+    assert r["step_s"] > 0 and r["compile_s"] > 0, key
+    # No torch in a quick run: no ratio, no verdict.
+    assert r["speedup_vs_torch_eager"] is None and r["target_met"] is None
+  q = tto.QUICK
+  assert loaded["sampler_step"]["rows"] == q["sampler_rows"]
+  assert loaded["train_step"]["batch_size"] == q["train_batch"]
+  tt = loaded["tto_iteration"]
+  assert (tt["batch"], tt["iterations"]) == (q["tto_batch"], q["tto_iters"])
+  assert tt["step_s"] == pytest.approx(tt["loop_s"] / tt["iterations"])
+  assert tt["finite"] and np.isfinite(loaded["train_step"]["loss"])
+  # A scalar t reaches the network as one embedding row, in both programs.
+  assert loaded["sampler_step"]["time_embedding"]["once_per_call"]
+  assert tt["time_embedding"]["once_per_call"]
+  lines = tto.readme_lines(loaded, rel="r.json", command="cmd",
+                           hardware="2 CPU cores")
+  rows = [ln for ln in lines if ln.startswith("| 2 CPU cores |")]
+  assert len(rows) == 3 and all(r.count("|") == 7 for r in rows)
+  assert "TTO iteration, one 6-frame clip" in rows[0]
+  assert "`r.json`: `cmd`" in lines[-1]
+
+
+def test_readme_lines_with_torch_figures():
+  def fig(ms, eager_ms, compiled_ms, target):
+    speed = eager_ms / ms
+    return dict(step_s=ms / 1e3, target_speedup_vs_torch_eager=target,
+                target_met=speed >= target, batch=60, rows=500,
+                batch_size=1280, iterations=180,
+                time_embedding={"once_per_call": True},
+                torch_measured={
+                    "torch_eager": dict(step_s=eager_ms / 1e3, speedup=speed),
+                    "torch_compiled": dict(step_s=compiled_ms / 1e3,
+                                           speedup=compiled_ms / ms)})
+  result = dict(hardware={"load_average_1_5_15": [0.5, 0.4, 0.3]},
+                tto_iteration=fig(5.0, 12.0, 10.0, 2.0),
+                sampler_step=fig(30.0, 33.0, 30.0, 1.2),
+                train_step=fig(300.0, 390.0, 350.0, 1.2))
+  lines = tto.readme_lines(result, rel="r.json", command="cmd", hardware="hw")
+  assert ("| hw | TTO iteration, one 60-frame clip | 5.00 | 12.00 | 2.40x "
+          "(2x, met) | 2.00x (10.00 ms) |") in lines
+  assert ("| hw | sampler step, 500 rows | 30.00 | 33.00 | 1.10x (1.2x, not "
+          "met) | 1.00x (30.00 ms) |") in lines
+  assert "load average before the run 0.50" in lines[-1]
+
+
+def test_quick_refuses_torch_refs():
+  with pytest.raises(ValueError, match="quick sizes"):
+    tto.run_bench(quick=True, torch_refs={"torch_eager": object()},
+                  log=lambda s: None)
+
+
+def test_embedding_rows_tells_shared_from_per_row(small_method):
+  method, params = small_method
+  x = jnp.zeros((5, 63))
+  shared = tto.embedding_rows(
+      lambda p: method.apply_fn(p, x, 0.3, None), params,
+      embed_dim=SMALL["embed_dim"])
+  assert shared["once_per_call"] and shared["embedding_rows"] == [1]
+  per_row = tto.embedding_rows(
+      lambda p: method.apply_fn(p, x, jnp.full(5, 0.3), None), params,
+      embed_dim=SMALL["embed_dim"])
+  assert not per_row["once_per_call"] and per_row["embedding_rows"] == [5]
+
+
+def test_motion_solver_adapter_denoises(small_method):
+  """The library's solver, as the bench builds it, moves toward the truth
+  (an untrained prior with the config's small weight barely matters)."""
+  method, params = small_method
+  inputs = tto.tto_inputs(8)
+  solver, body = tto.make_motion_solver(method, params, inputs["zscore"],
+                                        num_steps=60)
+  args = tto.motion_solver_args(body, inputs["noisy"])
+  assert [a.shape[0] for a in args] == [1, 1, 1, 1]  # one clip
+  fitted = np.asarray(solver(*args))[0]
+  assert fitted.shape == (8, 22, 3) and np.all(np.isfinite(fitted))
+
+  def mpjpe(joints):
+    return float(np.mean(np.linalg.norm(joints - inputs["truth"], axis=-1)))
+  assert mpjpe(fitted) < mpjpe(inputs["noisy"])
+
+
+@needs_torch
+def test_torch_side_answers_every_op():
+  with torch_client.TorchReference(TORCH_PYTHON, tto.DPOSER_SCRIPT) as ref:
+    assert ref.info["num_params"] == 7_227_967  # 63-D, as jaxpose's
+    assert ref.request(op="sample", rows=4, steps=2)["s"] > 0
+    assert ref.request(op="train", batch=4)["s"] > 0
+    offsets = np.asarray(body_space.rest_offsets(tto.BONE_LENGTHS_MM)).tolist()
+    parents = [int(p) for p in body_space.PARENTS]
+    assert ref.request(op="tto", batch=5, iters=3, offsets=offsets,
+                       parents=parents)["s"] > 0
+    with pytest.raises(RuntimeError, match="joint tree"):
+      ref.request(op="tto", batch=5, iters=1, offsets=offsets[:5],
+                  parents=parents[:5])
+
+
+@needs_torch
+def test_torch_forward_kinematics_matches_jaxpose():
+  """Both sides pose the same skeleton the same way."""
+  rng = np.random.default_rng(0)
+  pose = (0.5 * rng.standard_normal((3, 63))).astype(np.float32)
+  offsets = np.asarray(body_space.rest_offsets(tto.BONE_LENGTHS_MM)).tolist()
+  parents = [int(p) for p in body_space.PARENTS]
+  script = (
+      "import json, sys, torch\n"
+      f"sys.path.insert(0, {os.path.dirname(tto.DPOSER_SCRIPT)!r})\n"
+      "import torch_dposer as td\n"
+      "d = json.loads(sys.stdin.read())\n"
+      "j = td.forward_kinematics(torch.tensor(d['pose']), "
+      "torch.tensor(d['offsets']), d['parents'])\n"
+      "print(json.dumps(j.tolist()))\n")
+  out = subprocess.run(
+      [TORCH_PYTHON, "-c", script], input=json.dumps(dict(
+          pose=pose.tolist(), offsets=offsets, parents=parents)),
+      capture_output=True, text=True, check=True)
+  theirs = np.asarray(json.loads(out.stdout))
+  ours = body_space.forward_kinematics(pose.astype(np.float64),
+                                      tto.BONE_LENGTHS_MM.astype(np.float64))
+  np.testing.assert_allclose(theirs, ours, atol=1e-2)  # mm, float32 torch
