@@ -1,5 +1,8 @@
-"""The Martinez et al. (2017) deterministic lifter, GFPose's baseline."""
+"""Deterministic lifters (Martinez et al.'s MLP, DiffPose's graph context
+encoders) as one method, GFPose's baseline."""
 from jaxpose.methods.baseline.method import (
-    Baseline, BaselineEvalOptions, make_lift_fn, make_loss_fn)
+    LIFTERS, SHORT_CLIPS, Baseline, BaselineEvalOptions, make_encoder_lift_fn,
+    make_lift_fn, make_loss_fn)
 
-__all__ = ["Baseline", "BaselineEvalOptions", "make_lift_fn", "make_loss_fn"]
+__all__ = ["Baseline", "BaselineEvalOptions", "LIFTERS", "SHORT_CLIPS",
+           "make_encoder_lift_fn", "make_lift_fn", "make_loss_fn"]

@@ -1,0 +1,75 @@
+"""Context encoders on jaxpose-mocap v1: graph and temporal lifters.
+
+DiffPose's context encoders (jaxpose/models/context_encoder.py) trained as
+baseline lifters on `gfpose_mocap.py`'s small data, with its optimiser and
+EMA, scored on the same first 500 test rows by the same metric code, so
+each encoder's row sits beside GFPose's and Martinez et al.'s.  A trained
+workdir is a context encoder for DiffPose (`Baseline.encode` on
+`run_lib.load_trained(workdir)`).  Prepare the caches as gfpose_mocap.py
+says, then:
+
+  python -m experiments.main --config=experiments/configs/encoder_mocap.py \
+      --workdir=runs/encoder_mocap --config.data.cache_dir=caches
+  # a temporal encoder (27 or 81 frames):
+  python -m experiments.main --config=experiments/configs/encoder_mocap.py:temporal27 \
+      --workdir=runs/encoder_mocap_t27 --config.data.cache_dir=caches
+  # noisy 2D at test time:
+  python -m experiments.main --config=experiments/configs/encoder_mocap.py \
+      --workdir=runs/encoder_mocap --config.data.cache_dir=caches \
+      --config.data.test_2d=noisy --config.eval.output_suffix=noisy2d --mode=eval
+
+Variants (the text after ':' in --config):
+  graph (default): GraphLifter, hidden 96, 5 layers, 4 heads (GraFormer's
+    size, about 0.65M parameters), dropout 0.1, on exactly the small
+    variant's data (one random camera per training frame).
+  temporal27, temporal81: TemporalLifter over the centred window of T = 27
+    or 81 frames of the row's own clip and camera (2 graph layers per frame,
+    VideoPose3D's dilated blocks, 1 graph layer on the centre frame; hidden
+    96, 4 heads, dropout 0.25).  A window is one camera's video, so every
+    training frame is seen by all four cameras (data.train_cameras='all':
+    about 429k rows instead of 107k).  The small variant keeps every 4th
+    protocol frame (7.5 fps Bandai, CMU test at 15 fps), so 27 frames span
+    3.6 s of training motion and many clips are shorter than a window: their
+    ends are repeated (windows.short_clips='pad', VideoPose3D's padding;
+    5260 of the 12420 training clip-camera runs are shorter than 27 frames,
+    68 of the 128 test runs shorter than 81).
+All variants: 2000 steps of batch 256, learning rate 1e-3 after 200 warm-up
+steps, EMA 0.999 (a tenth of gfpose_mocap small's steps: a graph network
+costs several times the MLP's time per step on a CPU).
+
+Expected runtime: graph, TBD.  The temporal variants are for an
+accelerator: on 2 CPU cores one step of T = 27 takes about 16 s (every
+frame of every window goes through the graph layers).
+Expected result (experiments/results/encoder_mocap_*.json), MPJPE /
+PA-MPJPE in mm on the first 500 test rows (CMU 005/007, people never seen
+in training), exact 2D: graph TBD.  The Martinez MLP scores about 74 / 61
+on the same rows (baseline_mocap.py), GFPose small about 82 / 67.
+"""
+import ml_collections
+
+from experiments.configs import baseline_mocap
+
+VARIANTS = ("graph", "temporal27", "temporal81")
+
+
+def get_config(variant: str = "graph"):
+  if variant not in VARIANTS:
+    raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
+  c = baseline_mocap.get_config()
+  if variant == "graph":
+    c.model = ml_collections.ConfigDict(dict(
+        name="graph_lifter", hidden=96, num_layers=5, num_heads=4, order=2,
+        dropout=0.1, conv_dropout=0.1))
+  else:
+    c.model = ml_collections.ConfigDict(dict(
+        name="temporal_lifter", num_frames=int(variant[len("temporal"):]),
+        hidden=96, num_spatial_layers=2, num_head_layers=1, num_heads=4,
+        order=2, dropout=0.25, conv_dropout=0.1))
+    c.data.update(train_cameras="all", test_cameras="all")
+  # Read by the temporal lifter only: clip runs shorter than the window get
+  # their ends repeated instead of an error.
+  c.windows = ml_collections.ConfigDict(dict(short_clips="pad"))
+  c.train.update(num_steps=2000, batch_size=256, learning_rate=1e-3,
+                 warmup_steps=200, ema_decay=0.999, log_every=100,
+                 ckpt_every=500)
+  return c

@@ -1,0 +1,210 @@
+"""DiffPose's context encoders as baseline lifters: the graph and temporal
+lifters trained and evaluated through run_lib, `Baseline.encode`, each
+row's window of its own clip and camera, and the clear errors."""
+import json
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from experiments.configs import baseline_quickstart
+from experiments.configs import encoder_mocap
+from experiments.configs import encoder_quickstart
+from jaxpose import models
+from jaxpose import run_lib
+from jaxpose.data import datasets
+from jaxpose.data import synthetic
+from jaxpose.methods import baseline
+
+FRAMES, CAMERAS = 6, 2
+
+
+@datasets.register("test_encoder_clips")
+def _clips(data_config):
+  """Clips of FRAMES frames seen by CAMERAS cameras, rows shuffled.
+
+  data.views: 'all' (every camera sees every frame), 'random' (one row per
+  frame, from a random camera) or 'none' (no clip, frame or camera fields).
+  """
+  out = {}
+  for i, (name, clips) in enumerate((("train", 6), ("test", 3))):
+    # Row r of the grid: clip r // (F C), frame 2 ((r // C) % F), camera r % C.
+    r = np.arange(clips * FRAMES * CAMERAS)
+    if data_config.views == "random":  # one row per frame, its own camera
+      r = r[r % CAMERAS == 0] + np.random.default_rng(i).integers(
+          0, CAMERAS, clips * FRAMES)
+    r = np.random.default_rng(i).permutation(r)
+    n = len(r)
+    s = synthetic.make_lifting_dataset(n, 1, seed=i)["train"]
+    split = dict(pose3d=s["pose3d"].astype(np.float32),
+                 pose2d=s["pose2d"].astype(np.float32),
+                 activity=np.zeros(n, np.int32))
+    if data_config.views != "none":
+      split.update(clip=np.array([f"c{k}" for k in r // (FRAMES * CAMERAS)]),
+                   frame=(2 * ((r // CAMERAS) % FRAMES)).astype(np.int32),
+                   camera=(r % CAMERAS).astype(np.int32))
+    out[name] = split
+  return out
+
+
+def tiny_config(model, *, views="all", short_clips="error", num_steps=4):
+  c = baseline_quickstart.get_config()
+  c.model = ml_collections.ConfigDict(model)
+  c.data = ml_collections.ConfigDict(dict(name="test_encoder_clips", views=views))
+  c.windows = ml_collections.ConfigDict(dict(short_clips=short_clips))
+  c.train.update(num_steps=num_steps, batch_size=8, log_every=2,
+                 ckpt_every=num_steps, warmup_steps=2)
+  # 7 of the 36 test rows in chunks of 4: the last chunk is padded.
+  c.eval.update(num_poses=7, lift_batch_size=4, plot_poses=0)
+  return c
+
+
+GRAPH = dict(name="graph_lifter", hidden=8, num_layers=1, num_heads=2)
+# No graph layers: the window wiring is what is tested, and it compiles fast.
+TEMPORAL = dict(name="temporal_lifter", num_frames=5, hidden=8,
+                num_spatial_layers=0, num_head_layers=0, num_heads=2)
+
+
+def hand_window(rows, i, length):
+  """Row i's window found the slow way: same clip and camera, frames
+  f - 2h ... f + 2h in steps of 2, clamped to the clip's frames."""
+  same = np.flatnonzero((rows["clip"] == rows["clip"][i])
+                        & (rows["camera"] == rows["camera"][i]))
+  by_frame = dict(zip(rows["frame"][same].tolist(), same.tolist()))
+  lo, hi = min(by_frame), max(by_frame)
+  h = length // 2
+  return [by_frame[int(np.clip(rows["frame"][i] + 2 * o, lo, hi))]
+          for o in range(-h, h + 1)]
+
+
+def test_graph_lifter_trains_evaluates_and_encodes(tmp_path):
+  config = tiny_config(GRAPH)
+  method = run_lib.build(config)
+  state = run_lib.train(config, str(tmp_path), method=method)
+  assert int(state.step) == 4
+  result = run_lib.evaluate(config, str(tmp_path), method=method)
+  on_disk = json.loads((tmp_path / "eval" / "estimate.json").read_text())
+  assert on_disk == result and result["model"] == "graph_lifter"
+  assert result["num_hypotheses"] == 1 and result["num_poses"] == 7
+  assert np.isfinite(result["mpjpe_mm"]) and result["sampler"] == "lifter"
+  # What DiffPose does with a trained encoder: reload, encode rows.
+  loaded, params, _ = run_lib.load_trained(str(tmp_path))
+  assert loaded.feature_dim == 8 and loaded.num_frames == 1
+  test = loaded.splits["test"]
+  out = loaded.encode(params, test, batch_size=4)
+  assert isinstance(out, models.LifterOutput)
+  assert out.features.shape == (36, 17, 8) and out.pose3d.shape == (36, 17, 3)
+  assert isinstance(out.features, np.ndarray)
+  # The reloaded encoder predicts what the trained one evaluated.
+  trained = method.predict(params, test, batch_size=4)
+  np.testing.assert_allclose(out.pose3d, trained, rtol=1e-5, atol=1e-6)
+  rows = np.array([3, 0, 35, 8, 1])
+  some = loaded.encode(params, test, batch_size=4, row_indices=rows)
+  np.testing.assert_allclose(some.pose3d, out.pose3d[rows], rtol=1e-5,
+                             atol=1e-6)
+  # The estimate is the encoder's 3D (root as predicted, not zeroed).
+  assert np.any(trained[:, 0] != 0.0)
+  with pytest.raises(ValueError, match=r"rows\['pose2d'\]: expected shape "
+                     r"\(N, 17, 2\)"):
+    loaded.encode(params, {"pose2d": test["pose2d"][:, :16]}, batch_size=4)
+  with pytest.raises(ValueError, match="row_indices"):
+    loaded.encode(params, test, batch_size=4, row_indices=np.array([36]))
+
+
+def test_temporal_lifter_reads_each_rows_own_window(tmp_path):
+  config = tiny_config(TEMPORAL)
+  method = run_lib.build(config)
+  run_lib.train(config, str(tmp_path), method=method)
+  result = run_lib.evaluate(config, str(tmp_path), method=method)
+  assert result["model"] == "temporal_lifter" and result["num_frames"] == 5
+  params, _ = run_lib.restore_params(config, str(tmp_path), method)
+  test = method.splits["test"]
+  # The split's windows: one camera's video of one clip, centred, by hand.
+  for i in range(len(test["pose2d"])):
+    assert test["window"][i].tolist() == hand_window(test, i, 5), i
+  out = method.encode(params, test, batch_size=4)
+  assert out.features.shape == (36, 17, 8) and out.pose3d.shape == (36, 17, 3)
+  direct = jax.jit(method.apply_fn)(
+      params, jnp.asarray(test["pose2d"][test["window"]]))
+  np.testing.assert_allclose(out.pose3d, direct.pose3d, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(out.features, direct.features, rtol=1e-5,
+                             atol=1e-5)
+  # The estimate of the first 7 rows used the same windows.
+  pred_mm = method.representation.pose3d_from_model(out.pose3d[:7])
+  err = np.linalg.norm(pred_mm - test["pose3d_mm"][:7], axis=-1).mean()
+  assert result["mpjpe_mm"] == pytest.approx(float(err), rel=1e-4)
+  # encode draws windows from the rows it is given: the first 3 frames of a
+  # clip alone are shorter than the window.
+  part = np.flatnonzero((test["clip"] == "c0") & (test["frame"] <= 4))
+  rows = {k: test[k][part] for k in ("pose2d", "clip", "frame", "camera")}
+  with pytest.raises(ValueError, match="window of 5 frames is longer than"):
+    method.encode(params, rows, batch_size=4)
+  # Training batches name windows by row; the loss gathers their 2D.
+  assert method.train_fields == ("pose3d", "window")
+  train = method.splits["train"]
+  pick = np.array([5, 0, 17, 3])
+  batch = {"pose3d": train["pose3d"][pick], "window": train["window"][pick]}
+  key = jax.random.key(1)
+
+  @jax.jit
+  def losses(params, batch, pose2d):
+    # The same loss from windows gathered by hand (same key: same dropout).
+    pred = method.lift(params, pose2d, train=True, key=key)
+    return (method.loss_fn()(params, batch, key)[0],
+            jnp.mean(jnp.square(pred - batch["pose3d"])))
+
+  loss, want = losses(params, batch, train["pose2d"][train["window"][pick]])
+  assert float(loss) == pytest.approx(float(want), rel=1e-5)
+
+
+def test_clear_errors():
+  # The synthetic quickstart data have no clips.
+  no_clips = tiny_config(TEMPORAL, views="none")
+  with pytest.raises(ValueError, match="no per-row clip and frame.*graph_lifter"):
+    run_lib.build(no_clips).splits
+  # One camera per frame: a window would mix views.
+  with pytest.raises(ValueError, match="clip 'c0' is not seen whole by each of "
+                     "its cameras.*mix views.*train_cameras='all'"):
+    run_lib.build(tiny_config(TEMPORAL, views="random")).splits
+  # Clips of 6 frames, a window of 7: named, unless padded.
+  long = dict(TEMPORAL, num_frames=7)
+  with pytest.raises(ValueError, match=(
+      r"the train split.*window of 7 frames is longer than 12 clip run.*"
+      r"\(6 frames\).*short_clips='pad'")):
+    run_lib.build(tiny_config(long)).splits
+  padded = run_lib.build(tiny_config(long, short_clips="pad")).splits["test"]
+  assert padded["window"].shape == (36, 7)
+  with pytest.raises(ValueError, match="windows.short_clips: expected one of"):
+    run_lib.build(tiny_config(TEMPORAL, short_clips="skip"))
+  with pytest.raises(ValueError, match="model.name: the baseline trains one of"):
+    run_lib.build(tiny_config(dict(name="score_mlp")))
+  with pytest.raises(ValueError, match="num_frames"):
+    run_lib.build(tiny_config(dict(TEMPORAL, num_frames=4)))
+  # The MLP has no per-joint features to condition DiffPose on.
+  mlp = run_lib.build(baseline_quickstart.get_config())
+  with pytest.raises(ValueError, match="encode: the 'lifter_mlp' network has "
+                     "no per-joint features"):
+    mlp.encode(None, {"pose2d": np.zeros((2, 17, 2), np.float32)}, batch_size=2)
+  with pytest.raises(ValueError, match="feature_dim: .*lifter_mlp"):
+    mlp.feature_dim  # pylint: disable=pointless-statement
+
+
+def test_encoder_configs():
+  q = encoder_quickstart.get_config()
+  b = baseline_quickstart.get_config()
+  assert q.model.name == "graph_lifter" and q.model.hidden == 96
+  assert (q.model.num_layers, q.model.num_heads) == (5, 4)
+  for section in ("data", "representation", "eval"):
+    assert q[section].to_dict() == b[section].to_dict(), section
+  method = run_lib.build(q)
+  assert method.feature_dim == 96
+  for variant, frames in (("graph", 1), ("temporal27", 27), ("temporal81", 81)):
+    c = encoder_mocap.get_config(variant)
+    m = run_lib.build(c)  # data are loaded lazily: no caches needed here
+    assert m.num_frames == frames
+    if frames > 1:
+      assert c.data.train_cameras == c.data.test_cameras == "all"
+  with pytest.raises(ValueError, match="variant"):
+    encoder_mocap.get_config("temporal9")
