@@ -37,13 +37,21 @@ All variants: 2000 steps of batch 256, learning rate 1e-3 after 200 warm-up
 steps, EMA 0.999 (a tenth of gfpose_mocap small's steps: a graph network
 costs several times the MLP's time per step on a CPU).
 
-Expected runtime: graph, TBD.  The temporal variants are for an
-accelerator: on 2 CPU cores one step of T = 27 takes about 16 s (every
-frame of every window goes through the graph layers).
-Expected result (experiments/results/encoder_mocap_*.json), MPJPE /
-PA-MPJPE in mm on the first 500 test rows (CMU 005/007, people never seen
-in training), exact 2D: graph TBD.  The Martinez MLP scores about 74 / 61
-on the same rows (baseline_mocap.py), GFPose small about 82 / 67.
+Expected runtime: graph, about 30 minutes on 2 CPU cores shared with
+other jobs (2000 steps at 0.65 to 2.2 steps/s, about 15 minutes at the
+faster rate; 25 s to load the data, 6 s to evaluate).  The temporal
+variants are for an accelerator: on 2 shared CPU cores one step of T = 27
+at batch 32 takes about 2.6 s (every frame of every window goes through the
+graph layers), so 2000 steps of batch 256 would take hours; a temporal27
+run peaks at 2.6 GB of memory (windows travel as row indices, see
+jaxpose/methods/baseline/method.py).
+Expected result (experiments/results/encoder_mocap_graph_cpu_*.json, seed
+0, EMA weights, the first 500 test rows: CMU 005/007, people never seen in
+training), MPJPE / PA-MPJPE in mm: graph 76.9 / 62.6 with exact 2D, 128.4
+/ 96.6 with noisy 2D (sigma 5 px, 5% outliers up to 100 px).  On the same
+rows the Martinez MLP (baseline_mocap.py, 20k steps) scores 74.1 / 60.8
+and 143 / 99, GFPose small's mean of 200 hypotheses about 82 / 67 and
+118 / 90.  The temporal variants have not been run yet.
 """
 import ml_collections
 

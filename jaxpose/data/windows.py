@@ -74,9 +74,9 @@ def _run_order(clip, frame):
         f"(rows {int(order[i])} and {int(order[i + 1])}): a window needs one row "
         "per frame; key the clips by view too (e.g. clip and camera) when "
         "rows repeat frames")
-  # The usual step of each clip: its most common step (ties: the smallest).
-  # np.unique sorts the (clip, step) pairs by clip then step, so a stable
-  # sort by descending count keeps the smallest step first among ties.
+  # The usual step of each clip: its most common step, the smallest of
+  # equally common ones, i.e. the first (clip, step) pair of each clip in the
+  # order clip, count descending, step.
   pairs, counts = np.unique(np.stack([c[1:][same], step[same]], 1), axis=0,
                             return_counts=True)
   usual = np.zeros(len(names), np.int64)
