@@ -157,11 +157,13 @@ def _video_ids(rows, where: str) -> np.ndarray:
   if bad.size:
     c = bad[0]
     raise ValueError(
-        f"temporal_lifter: {where}: clip {clips[c]!r} is not seen whole by each "
-        f"of its cameras ({frames[c]} frames, {cams[c]} cameras, "
-        f"{np.sum(code == c)} rows; {bad.size} clip(s) like it), so a window "
-        "would mix views; a window needs one camera's video of a clip (with "
-        "data.name='mocap': data.train_cameras='all')")
+        f"temporal_lifter: {where}: clip {str(clips[c])!r} is not seen whole by "
+        f"each of its cameras ({frames[c]} frames, {cams[c]} cameras, "
+        f"{np.sum(code == c)} rows; {bad.size} clip(s) like it), so its "
+        "windows would mix views or skip frames; a window is one camera's "
+        "video of a clip, so every camera of a clip must see the same frames "
+        "(with data.name='mocap': data.train_cameras='all', "
+        "data.test_cameras='all' and no data.max_test cap)")
   return np.char.add(np.char.add(clip, "@camera"), camera.astype(str))
 
 
@@ -242,7 +244,8 @@ class Baseline(lifting.LiftingMethod):
 
     Args:
       rows: per-row arrays with 'clip' [N] and 'frame' [N] (and 'camera' [N]
-        when the data have several views: a window is one camera's video).
+        when the data have several views: a window is one camera's video,
+        so each camera of a clip must see the same frames).
       where: how messages name `rows`.
 
     Returns:
