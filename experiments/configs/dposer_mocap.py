@@ -1,0 +1,56 @@
+"""DPoser on real motion capture: the jaxpose-mocap v1 protocol.
+
+Train the rotation prior on the body-space poses of all Bandai-Namco clips
+plus CMU subjects 001, 002, 003, 006; test every task on CMU 005 and 007
+(people never seen in training).  Prepare the caches as gfpose_mocap.py
+says (experiments.prepare writes the body-space rotations into them), then:
+
+  python -m experiments.main --config=experiments/configs/dposer_mocap.py \
+      --workdir=runs/dposer_mocap --config.data.cache_dir=caches \
+      --config.eval.gfpose_workdir=runs/gfpose_mocap
+  for task in denoise_motion fit2d generate; do
+    python -m experiments.main --config=experiments/configs/dposer_mocap.py \
+        --workdir=runs/dposer_mocap --config.data.cache_dir=caches \
+        --config.eval.gfpose_workdir=runs/gfpose_mocap --mode=eval \
+        --config.eval.task=$task
+  done
+
+(--config.eval.gfpose_workdir names a GFPose trained by gfpose_mocap.py: its
+joint prior makes the 'gfpose' rows; leave it out to skip them.)
+
+Variants (the text after ':' in --config):
+  small (default): for 2 CPU cores: every 4th training frame (as GFPose's
+    small variant), MLP width 512, 20k steps of batch 256.
+  paper: DPoser's network and schedule (width 1024, embed 512, dropout 0.1,
+    batch 1280, Adam 2e-4 with 5000 warm-up steps, EMA 0.9999, 400k steps)
+    on every training frame: for an accelerator.
+
+Expected runtime and results: experiments/results/dposer_mocap_*.json and
+the README's DPoser tables (generated from them) say what was measured, on
+which hardware.
+"""
+from experiments.configs import dposer_quickstart
+from experiments.configs import gfpose_mocap
+
+VARIANTS = ("small", "paper")
+
+
+def get_config(variant: str = "small"):
+  if variant not in VARIANTS:
+    raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
+  c = dposer_quickstart.get_config()
+  # GFPose's mocap data section (same frames, cameras and 2D noise model),
+  # with the body-space rotations of every row.
+  c.data = gfpose_mocap.get_config(variant).data
+  c.data.body = True
+  if variant == "small":
+    c.train.update(num_steps=20_000, batch_size=256, learning_rate=1e-3,
+                   warmup_steps=500, ema_decay=0.999, log_every=500,
+                   ckpt_every=2000)
+  else:
+    c.model.update(hidden=1024, embed_dim=512, dropout=0.1)
+    c.data.update(train_stride=1)
+    c.train.update(num_steps=400_000, batch_size=1280, learning_rate=2e-4,
+                   warmup_steps=5000, ema_decay=0.9999, log_every=1000,
+                   ckpt_every=10_000)
+  return c

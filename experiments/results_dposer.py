@@ -1,0 +1,154 @@
+"""README tables of DPoser's tasks, from the task JSONs runs wrote.
+
+`lines(root)` renders every run of `RUNS` (title, file pattern with
+{task}, hardware, command) present under experiments/results/: completion,
+motion denoising with the schedule ablation, fitting to 2D beside the
+estimation methods of the same test rows, and generation; a row per prior.
+`experiments.results_table` puts them into README.md.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+
+_PRIOR_NAMES = {"none": "no prior", "gmm": "Gaussian mixture (EM, 8 comp.)",
+                "gfpose": "GFPose joint prior (via FK)", "dposer": "DPoser"}
+
+_QS = ("python -m experiments.main --config=experiments/configs/dposer_quickstart.py "
+       "--workdir=runs/dposer_qs --config.eval.gfpose_workdir=runs/quickstart")
+_MOCAP = ("python -m experiments.main --config=experiments/configs/dposer_mocap.py "
+          "--workdir=runs/dposer_mocap --config.data.cache_dir=caches "
+          "--config.eval.gfpose_workdir=runs/gfpose_mocap")
+
+# (title, JSON pattern with {task}, hardware, command; add --mode=eval
+# --config.eval.task=TASK for the tasks after the first).
+RUNS = (
+    ("DPoser quickstart (synthetic)", "experiments/results/dposer_quickstart_cpu_{task}.json",
+     "2 CPU cores", _QS),
+    ("DPoser mocap small (jaxpose-mocap v1, CMU 005/007)",
+     "experiments/results/dposer_mocap_small_cpu_{task}.json", "2 CPU cores", _MOCAP),
+)
+# Estimation rows on the same test rows as a run's fit2d: (run title,
+# label, JSON).
+ESTIMATION_BESIDE = {
+    "DPoser mocap small (jaxpose-mocap v1, CMU 005/007)": (
+        ("GFPose small, mean of 200 (exact 2D)",
+         "experiments/results/gfpose_mocap_small_cpu_estimate.json"),
+        ("Martinez baseline (exact 2D)",
+         "experiments/results/baseline_mocap_h100_estimate.json"),
+        ("GFPose small, mean of 200 (noisy 2D)",
+         "experiments/results/gfpose_mocap_small_h100_estimate_noisy2d.json"),
+        ("Martinez baseline (noisy 2D)",
+         "experiments/results/baseline_mocap_h100_estimate_noisy2d.json"),
+    ),
+}
+
+
+def _name(kind: str) -> str:
+  return _PRIOR_NAMES.get(kind, kind)
+
+
+def _load(root: pathlib.Path, pattern: str, task: str) -> dict | None:
+  path = root / pattern.format(task=task)
+  return json.loads(path.read_text()) if path.exists() else None
+
+
+def _completion(res: dict) -> list[str]:
+  parts = list(dict.fromkeys(s["part"] for s in res["settings"]))
+  kinds = list(dict.fromkeys(s["prior"] for s in res["settings"]))
+  h = res["num_hypotheses"]
+  out = [f"Completion of a masked part ({res['num_poses']} poses, error on the "
+         f"joints the masked rotations move; mean of {h} / best-of-{h}):", "",
+         "| prior | " + " | ".join(parts) + " |", "|---|" + "---|" * len(parts)]
+  for kind in kinds:
+    cells = []
+    for part in parts:
+      s = next(s for s in res["settings"] if s["prior"] == kind and s["part"] == part)
+      cells.append(f"{s['missing_mpjpe_mm']:.1f} / {s['missing_min_mpjpe_mm']:.1f}")
+    out.append(f"| {_name(kind)} | " + " | ".join(cells) + " |")
+  return out
+
+
+def _denoise(res: dict) -> list[str]:
+  levels = list(dict.fromkeys(s["noise_mm"] for s in res["settings"]))
+  kinds = list(dict.fromkeys(s["prior"] for s in res["settings"]))
+  get = lambda k, lv: next(s for s in res["settings"]
+                           if s["prior"] == k and s["noise_mm"] == lv)
+  out = [f"Motion denoising ({res['num_windows']} windows of {res['window']} "
+         "frames, Gaussian noise per coordinate on every joint; MPJPE after, "
+         "over every joint and frame):", "",
+         "| prior | " + " | ".join(f"{lv:g} mm" for lv in levels) + " |",
+         "|---|" + "---|" * len(levels),
+         "| (noisy input) | " + " | ".join(
+             f"{get(kinds[0], lv)['mpjpe_before_mm']:.1f}" for lv in levels) + " |"]
+  for kind in kinds:
+    out.append(f"| {_name(kind)} | " + " | ".join(
+        f"{get(kind, lv)['mpjpe_after_mm']:.1f}" for lv in levels) + " |")
+  if res.get("schedule_ablation"):
+    ab = res["schedule_ablation"]
+    out += ["", f"DPoser's time schedule at {ab[0]['noise_mm']:g} mm (t range "
+            f"{res['denoise_t'][0]} -> {res['denoise_t'][1]}; fixed t = "
+            f"{res['fixed_t']:g}): " + ", ".join(
+                f"{a['schedule']} {a['mpjpe_after_mm']:.1f}" for a in ab) + "."]
+  return out
+
+
+def _fit2d(root, title: str, res: dict) -> list[str]:
+  out = [f"Fitting to 2D keypoints ({res['num_poses']} test rows, MPJPE / "
+         "PA-MPJPE of the Human3.6M joints), beside estimation methods:", "",
+         "| method | MPJPE | PA-MPJPE |", "|---|---|---|"]
+  for s in res["settings"]:
+    out.append(f"| DPoser fit, {s['input_2d']} 2D, {_name(s['prior'])} | "
+               f"{s['mpjpe_mm']:.1f} | {s['pa_mpjpe_mm']:.1f} |")
+  for label, rel in ESTIMATION_BESIDE.get(title, ()):
+    path = root / rel
+    if path.exists():
+      est = json.loads(path.read_text())
+      out.append(f"| {label}, {est['num_poses']} rows | {est['mpjpe_mm']:.1f} | "
+                 f"{est['pa_mpjpe_mm']:.1f} |")
+  return out
+
+
+def _generate(res: dict) -> list[str]:
+  kinds = [k for k in ("none", "gmm", "gfpose", "dposer") if k in res]
+  rows = [(k, _name(k)) for k in kinds] + [
+      ("train_vs_real", "training poses (reference)"),
+      ("real_vs_real", "held-out poses (other half)")]
+  out = [f"Generation ({res['num_generated']} samples against "
+         f"{res['num_real_reference']} held-out poses; {res['frame']}):", "",
+         "| samples | APD | Frechet distance (sqrt) | nearest-neighbour MPJPE |",
+         "|---|---|---|---|"]
+  for key, label in rows:
+    g = res[key]
+    out.append(f"| {label} | {g['apd_mm']:.1f} | {g['fd_sqrt_mm']:.1f} | "
+               f"{g['nn_mpjpe_mm']:.1f} |")
+  return out
+
+
+def lines(root: pathlib.Path) -> list[str]:
+  out = []
+  for title, pattern, hardware, command in RUNS:
+    results = {t: _load(root, pattern, t)
+               for t in ("complete", "denoise_motion", "fit2d", "generate")}
+    if not any(results.values()):
+      continue
+    step = next(r["train_step"] for r in results.values() if r)
+    out += ["", f"### {title}", "",
+            f"{hardware}, {step} training steps. Command: `{command}` (then "
+            "`--mode=eval --config.eval.task=TASK` for denoise_motion, fit2d, "
+            f"generate); JSON: `{pattern}`.", ""]
+    if results["complete"]:
+      out += _completion(results["complete"]) + [""]
+    if results["denoise_motion"]:
+      out += _denoise(results["denoise_motion"]) + [""]
+    if results["fit2d"]:
+      out += _fit2d(root, title, results["fit2d"]) + [""]
+    if results["generate"]:
+      out += _generate(results["generate"]) + [""]
+    notes = sorted({n for r in results.values() if r for n in r.get("notes", [])})
+    if notes:
+      out += ["Notes: " + "; ".join(notes) + "."]
+  return out
+
+
+__all__ = ["lines", "RUNS"]
