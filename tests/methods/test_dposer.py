@@ -111,6 +111,14 @@ def test_a_one_component_mixture_prior_is_the_gaussian_quadratic():
   grad = jax.grad(lambda x: prior(x, None, 0, 1))(x)
   # d/dx of the mean NLL per dimension: (x - 0.5) / 4 / (63 * 3 rows).
   np.testing.assert_allclose(grad, (x - 0.5) / 4.0 / 63 / 3, rtol=1e-4, atol=1e-7)
+  # The precomputed factors give the library's mixture density.
+  rng = np.random.default_rng(8)
+  a = rng.normal(size=(3, 63, 63)) / 8
+  g3 = gmm_lib.GMM(weights=jnp.asarray([0.2, 0.5, 0.3]),
+                   means=jnp.asarray(rng.normal(size=(3, 63)), jnp.float32),
+                   covs=jnp.asarray(a @ a.transpose(0, 2, 1) + np.eye(63), jnp.float32))
+  np.testing.assert_allclose(priors_lib.GMMPrior(gmm=g3, zscore=zs).logpdf(x),
+                             gmm_lib.gmm_logpdf(g3, x), rtol=1e-4)
 
 
 def test_a_joint_prior_regularises_body_poses_through_kinematics():

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -48,15 +49,39 @@ class NoPrior:
 
 @dataclasses.dataclass(frozen=True)
 class GMMPrior:
-  """Mixture negative log-likelihood per dimension of z-scored poses."""
+  """Mixture negative log-likelihood per dimension of z-scored poses.
+
+  The covariances' inverse Cholesky factors are computed once here, so each
+  optimiser step is a few matrix products (no factorisation in the loop).
+  """
   gmm: gmm_lib.GMM
   zscore: body_lib.ZScore
   name: str = "gmm"
 
+  def __post_init__(self):
+    self.gmm.check_single()
+    covs = np.asarray(self.gmm.covs, np.float64)
+    if covs.ndim == 2:  # diagonal
+      covs = np.stack([np.diag(c) for c in covs])
+    chol = np.linalg.cholesky(covs)  # [M, D, D]
+    inv = np.linalg.inv(chol)  # whitening: |inv (x - mean)|^2 = Mahalanobis
+    d = covs.shape[-1]
+    log_norm = (np.log(np.asarray(self.gmm.weights, np.float64))
+                - np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(-1)
+                - 0.5 * d * np.log(2 * np.pi))  # [M]
+    object.__setattr__(self, "_whiten", inv.astype(np.float32))
+    object.__setattr__(self, "_means", np.asarray(self.gmm.means, np.float32))
+    object.__setattr__(self, "_log_norm", log_norm.astype(np.float32))
+
+  def logpdf(self, z):
+    """log p(z) of z-scored poses `[B, 63]` -> `[B]`."""
+    y = jnp.einsum("mij,bmj->bmi", self._whiten, z[:, None, :] - self._means)
+    return jax.nn.logsumexp(self._log_norm - 0.5 * jnp.sum(y * y, -1), axis=-1)
+
   def __call__(self, body_pose, key, step, num_steps):
     del key, step, num_steps
     z = self.zscore.standardize(body_pose)  # [B, 63]
-    return -jnp.mean(gmm_lib.gmm_logpdf(self.gmm, z)) / z.shape[-1]
+    return -jnp.mean(self.logpdf(z)) / z.shape[-1]
 
 
 @dataclasses.dataclass(frozen=True)
