@@ -89,6 +89,14 @@ REPEATS = 5
 # Speed-up over the authors' code (eager PyTorch, same rounds) to reach.
 TARGETS = {"sampler_step": 1.2, "train_step": 1.2, "tto_iteration": 2.0}
 
+# The machine counts as busy when, before the run, the 1-minute load average
+# (other processes) is at least this fraction of its cores.  PyTorch's
+# OpenMP threads lose far more to contention than XLA's pool (at a load of 8
+# on 2 cores its TTO iteration took 350 ms, against 12.6 ms on the idle
+# machine), so ratios taken on a busy machine overstate the idle ones; the
+# JSON and the README say so.
+BUSY_LOAD_PER_CORE = 0.5
+
 QUICK = dict(model=dict(hidden=64, embed_dim=32, num_blocks=1, num_groups=8),
              sampler_rows=8, sampler_steps=2, train_batch=16, tto_batch=6,
              tto_iters=4, repeats=1)
@@ -386,11 +394,14 @@ def run_bench(*, quick: bool = False, repeats: int | None = None,
       sde={k: v for k, v in method.config.sde.items()},
       config="experiments/configs/dposer_quickstart.py, model at the "
              "paper's size" if not quick else "quick")
+  result["busy"] = is_busy(hw)
   if torch_refs:
     result["torch_side_by_side"] = {n: r.info for n, r in torch_refs.items()}
     log(f"torch side by side: {result['torch_side_by_side']}")
   log(f"hardware: {hw['cpu_model']}, {hw['cpu_count']} cores, jax "
-      f"{hw['jax_version']}, load {hw['load_average_1_5_15']}")
+      f"{hw['jax_version']}, load {hw['load_average_1_5_15']}"
+      + (" (busy: the ratios will overstate the idle ones)"
+         if result["busy"] else ""))
   log(f"network: {result['network']['num_params']:,} parameters")
   result["sampler_step"] = bench_sampler_step(
       method, params, rows=rows, steps=steps, repeats=repeats,
@@ -414,6 +425,14 @@ def run_bench(*, quick: bool = False, repeats: int | None = None,
   log(f"peak memory: {result['memory']}; load after "
       f"{result['load_average_after']}")
   return result
+
+
+def is_busy(hw: Mapping) -> bool:
+  """Whether other work loaded the machine (`BUSY_LOAD_PER_CORE`)."""
+  load, cores = hw.get("load_average_1_5_15"), hw.get("cpu_count")
+  if not load or not cores:
+    return False
+  return bool(load[0] >= BUSY_LOAD_PER_CORE * cores)
 
 
 def format_row(name: str, r: Mapping) -> str:
@@ -480,6 +499,10 @@ def readme_lines(result: Mapping, *, rel: str, command: str,
             "faster than their code. Each speed-up is the median of "
             "per-round ratios"
             + (f"; load average before the run {load[0]:.2f}." if load else ".")]
+  if result.get("busy"):
+    lines[-1] += (" Measured while other work loaded the machine: PyTorch's "
+                  "OpenMP threads lose far more to contention than XLA's, so "
+                  "these ratios overstate those of an idle machine.")
   return lines
 
 

@@ -50,7 +50,8 @@ def test_quick_run_writes_json_and_readme_rows(quick_result, tmp_path):
   with open(path) as f:
     loaded = json.load(f)
   for key in ("hardware", "targets", "network", "sde", "sampler_step",
-              "train_step", "tto_iteration", "memory", "load_average_after"):
+              "train_step", "tto_iteration", "memory", "load_average_after",
+              "busy"):
     assert key in loaded, key
   for key in ("cpu_model", "cpu_count", "jax_version", "load_average_1_5_15"):
     assert key in loaded["hardware"], key
@@ -101,6 +102,16 @@ def test_readme_lines_with_torch_figures():
   assert ("| hw | sampler step, 500 rows | 30.00 | 33.00 | 1.10x (1.2x, not "
           "met) | 1.00x (30.00 ms) |") in lines
   assert "load average before the run 0.50" in lines[-1]
+  assert "overstate" not in lines[-1]
+  result["busy"] = True
+  lines = tto.readme_lines(result, rel="r.json", command="cmd", hardware="hw")
+  assert "overstate those of an idle machine" in lines[-1]
+
+
+def test_is_busy():
+  assert not tto.is_busy({"load_average_1_5_15": [0.9, 0, 0], "cpu_count": 2})
+  assert tto.is_busy({"load_average_1_5_15": [1.0, 0, 0], "cpu_count": 2})
+  assert not tto.is_busy({"load_average_1_5_15": None, "cpu_count": 2})
 
 
 def test_quick_refuses_torch_refs():
