@@ -66,6 +66,11 @@ def add_diffpose(c, *, encoder_batch_size: int = 1024):
       # centre from noisy 2D, h_0 with the exact 2D): for noisy test 2D.
       noisy_train_2d=False,
       scale_3d=1.0,  # the standard prior's std on x, y, z
+      # What the denoiser reads of h_k: 'state' (h_k, the paper's and the
+      # released code's input), 'residual' (h_k - centre) or 'standardised'
+      # ((h_k - mu) / std in the drawn kernel's frame); see
+      # jaxpose/methods/diffpose/process.py.
+      network_input="standardised",
       # Training rows the mixture is fitted on (a random subset; 0: all).
       fit_rows=10_000,
       gmm_max_iters=500, gmm_tol=1e-3, gmm_reg=1e-6,

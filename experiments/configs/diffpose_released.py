@@ -33,7 +33,7 @@ def get_config():
   c.sde.update(num_steps=51, beta_start=1e-4, beta_end=1e-3)
   # Released units are metres with a unit std on x, y, z; here model units
   # are representation.scale_3d_mm (300 mm), so one metre is 1000 / 300.
-  c.diffpose.update(initial="standard",
+  c.diffpose.update(initial="standard", network_input="state",
                     scale_3d=1000.0 / c.representation.scale_3d_mm)
   c.eval.update(start="centre", start_step=-1, num_steps=2, num_hypotheses=1,
                 hypotheses_list=(1,), sampler="ddim")

@@ -156,34 +156,39 @@ def test_standard_prior_and_start_matching():
   assert initial_lib.match_start_step(sde, 0.08, 2.0) < k
 
 
-def _exact_noise_net(sde, m0, v0, mean, scale):
+def _exact_noise_net(sde, m0, v0, mean, scale, network_input):
   """The exact E[z | h_t] of h_0 ~ N(m0, v0) under the kernel (mean, scale)
-  around the centre, which the fake network reads from its features."""
+  around the centre, which the fake network reads from its features; it
+  rebuilds h from what it is handed (`network_input`)."""
 
-  def apply_fn(params, h, t, features):
+  def apply_fn(params, x, t, features):
     del params
+    mu = features + mean
+    h = x + features if network_input == "residual" else mu + scale * x
     a = sde.mean_coeff(t)
     s = sde.marginal_std(t)
-    mu = features + mean
     var = a**2 * v0 + s**2 * scale**2
     return s * scale * (h - (mu + a * (m0 - mu))) / var
 
   return apply_fn
 
 
-def test_ddim_from_h_k_with_the_exact_noise_recovers_gaussian_data():
+@pytest.mark.parametrize("network_input", ["residual", "standardised"])
+def test_ddim_from_h_k_with_the_exact_noise_recovers_gaussian_data(
+    network_input):
   sde = sde_lib.DiscreteVP.linear(200, 1e-4, 0.1)  # sqrt(abar_K) = 0.004
   mean, scale = _kernel(3)
   rng = np.random.default_rng(4)
   m0 = rng.normal(size=(J, S)).astype(np.float32)
   v0 = 0.3
   proc = process.MixtureProcess(sde=sde, mixture=_mixture(mean, scale, [1.0]))
-  apply_fn = _exact_noise_net(sde, m0, v0, mean[0], scale[0])
+  apply_fn = _exact_noise_net(sde, m0, v0, mean[0], scale[0], network_input)
+  noise_fn = process.make_noise_fn(apply_fn, network_input=network_input)
   sampler = sampling.make_sampler("ddim", sde,
-                                  process.make_score_fn(apply_fn, sde),
+                                  process.make_score_fn(noise_fn, sde),
                                   num_steps=100, eps=0.0)
   fn = jax.jit(process.make_hypotheses_fn(sampler, proc, 2, "prior"))
-  n = 4000
+  n = 3000
   centre = jnp.asarray(rng.normal(scale=0.5, size=(n, J, S)), jnp.float32)
   out = np.asarray(fn(None, jax.random.key(5), centre, centre, 1.0),
                    np.float64).reshape(-1, J, S)
@@ -205,7 +210,8 @@ def test_each_hypothesis_draws_its_own_kernel():
   proc = process.MixtureProcess(
       sde=sde, mixture=_mixture(means, np.full((3, J, S), 1e-4), weights))
   zero = lambda params, h, t, features: jnp.zeros_like(h)
-  sampler = sampling.make_sampler("ddim", sde, process.make_score_fn(zero, sde),
+  noise_fn = process.make_noise_fn(zero, network_input="state")
+  sampler = sampling.make_sampler("ddim", sde, process.make_score_fn(noise_fn, sde),
                                   num_steps=4, eps=0.0)
   n, hyps = 2000, 8
   centre = jnp.zeros((n, J, S))

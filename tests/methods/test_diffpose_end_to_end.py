@@ -36,9 +36,10 @@ def diffpose_config(encoder_workdir, **diffpose):
   c.model.update(hidden=16, embed_dim=32, num_layers=1, num_heads=2)
   c.data.update(n_train=N_TRAIN, n_test=N_TEST)
   # Training under 2 px of simulated 2D noise (exact 2D in the data).
-  c.diffpose.update(encoder_workdir=str(encoder_workdir), num_kernels=2,
-                    fit_rows=200, encoder_batch_size=256, noise_2d_px=2.0,
-                    noisy_train_2d=True, **diffpose)
+  c.diffpose.update(dict(dict(
+      encoder_workdir=str(encoder_workdir), num_kernels=2, fit_rows=200,
+      encoder_batch_size=256, noise_2d_px=2.0, noisy_train_2d=True),
+      **diffpose))
   c.train.update(num_steps=4, batch_size=32, log_every=4, ckpt_every=4,
                  warmup_steps=2)
   c.eval.update(num_poses=8, batch_poses=8, num_hypotheses=3,
@@ -102,6 +103,10 @@ def test_evaluation_reads_the_stored_h_k_and_refuses_a_changed_one(trained):
       run_lib.evaluate(config, str(dp_dir))
   finally:
     stored.save(str(dp_dir / initial_lib.FILE_NAME))
+  # Training on with other H_K settings is refused, naming them.
+  other = run_lib.build(diffpose_config(trained["enc_dir"], num_kernels=3))
+  with pytest.raises(ValueError, match="fitted with other settings"):
+    other.use_workdir(str(dp_dir), training=True)
   # Wrong joint count in the 2D: named.
   rows = {k: np.asarray(v)[:4] for k, v in method.splits["test"].items()}
   rows["pose2d"] = rows["pose2d"][:, :16]

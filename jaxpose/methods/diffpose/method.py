@@ -12,6 +12,8 @@ encoder (`encoder`):
     (`core.losses.dsm_loss` with the drawn kernel as its prior)
   test: N hypotheses, each its own kernel draw and start h_K ~ H_K, DDIM
     down to h_0; the 3D of their mean and the best of N are scored
+  the denoiser reads h_k, h_k - centre or h_k in the drawn kernel's frame
+    (`diffpose.network_input`: 'state', 'residual', 'standardised')
 
 The released code's refiner is the same machinery with the standard prior
 (`diffpose.initial='standard'`), the tiny 51-step schedule and
@@ -51,7 +53,7 @@ from jaxpose.methods.diffpose import initial as initial_lib
 from jaxpose.methods.diffpose import process
 
 INITIALS = ("mixture", "standard")
-# eval.start -> (sampling.Problem.start, starts at step K?)
+# eval.start -> sampling.Problem.start ('initial' starts at t = 1, step K)
 STARTS = {"initial": "prior", "centre": "x_init", "diffuse": "diffuse"}
 # Fields the encoder adds to every split (model units).
 ENCODED_FIELDS = ("enc_features", "enc_pose3d", "target2d")
@@ -148,6 +150,9 @@ class DiffPose(lifting.LiftingMethod):
     if not isinstance(dp.noisy_train_2d, bool):
       raise ValueError(f"diffpose.noisy_train_2d: expected True or False, got "
                        f"{dp.noisy_train_2d!r}")
+    if dp.network_input not in process.NETWORK_INPUTS:
+      raise ValueError(f"diffpose.network_input: expected one of "
+                       f"{process.NETWORK_INPUTS}, got {dp.network_input!r}")
     checks.check_positive_int("diffpose.encoder_batch_size",
                               dp.encoder_batch_size)
     if config.sde.name != "discrete_vp":
@@ -314,8 +319,13 @@ class DiffPose(lifting.LiftingMethod):
                                   centred=self.initial.centred)
 
   def fingerprint_extra(self) -> dict:
-    return {"diffpose": {"initial_sha1": self.initial.sha1(),
-                         "encoder_sha1": self.encoder.sha1()}}
+    extra = {"initial_sha1": self.initial.sha1(),
+             "encoder_sha1": self.encoder.sha1()}
+    # Named only off the paper's input, so workdirs trained before the
+    # option still match.
+    if self.config.diffpose.network_input != "state":
+      extra["network_input"] = str(self.config.diffpose.network_input)
+    return {"diffpose": extra}
 
   def checkpoint_extra(self) -> dict:
     extra = super().checkpoint_extra()
@@ -334,11 +344,19 @@ class DiffPose(lifting.LiftingMethod):
 
   @property
   def apply_fn(self):
+    """The denoiser `apply_fn(params, x, t, features, *, train, dropout_key)`."""
     return self._net[1]
 
   @functools.cached_property
+  def noise_fn(self):
+    """`noise_fn(params, h, t, cond: process.Condition, **kw)`, reading
+    what `diffpose.network_input` says of the state."""
+    return process.make_noise_fn(
+        self.apply_fn, network_input=str(self.config.diffpose.network_input))
+
+  @functools.cached_property
   def score_fn(self):
-    return process.make_score_fn(self.apply_fn, self.sde)
+    return process.make_score_fn(self.noise_fn, self.sde)
 
   def init_params(self, key):
     return models.create_model(self.config.model.name, key=key,
@@ -350,7 +368,7 @@ class DiffPose(lifting.LiftingMethod):
     batch: the train fields; h_0 = [target2d, pose3d], centre = [pose2d,
     enc_pose3d], each row's kernel drawn from the step key.
     """
-    proc, apply_fn, sde = self.forward_process, self.apply_fn, self.sde
+    proc, noise_fn, sde = self.forward_process, self.noise_fn, self.sde
     reduce = str(self.config.train.loss_reduce)
 
     def loss_fn(params, batch, key):
@@ -358,9 +376,10 @@ class DiffPose(lifting.LiftingMethod):
       h0 = process.make_state(batch["target2d"], batch["pose3d"])
       centre = process.make_state(batch["pose2d"], batch["enc_pose3d"])
       prior = proc.draw(k_kernel, centre)
-      return losses.dsm_loss(params, h0, batch["enc_features"], k_dsm,
-                             apply_fn=apply_fn, sde=sde, eps=None,
-                             reduce=reduce, train=True, prior=prior)
+      cond = process.Condition.of(batch["enc_features"], prior, centre)
+      return losses.dsm_loss(params, h0, cond, k_dsm, apply_fn=noise_fn,
+                             sde=sde, eps=None, reduce=reduce, train=True,
+                             prior=prior)
 
     return loss_fn
 

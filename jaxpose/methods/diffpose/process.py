@@ -20,7 +20,8 @@ prior instead: N(mean_m, std_m^2) around 0, not around the row.
 The network predicts the standardised noise z (so the 2D channels, whose
 std can be tiny, are on the same footing as the 3D ones); the score of the
 diffused state is then -z / (s(t) std), which `score_fn` computes from the
-per-example std carried in the condition.
+per-example std carried in the condition (`Condition`), beside the
+encoder's features and the row's centre.
 """
 from __future__ import annotations
 
@@ -52,16 +53,30 @@ def split_state(state):
 
 
 class Condition(NamedTuple):
-  """What the score function is handed beside the state (a pytree).
+  """What the noise network and the score are handed beside the state.
+
+  A pytree, passed through `losses.dsm_loss` and the samplers unchanged.
 
   Attributes:
     features: `[B, J, F]` the context encoder's features (the denoiser's
       condition).
+    mean: `[B, J, 5]` the mean of the row's kernel (centre + its offset).
     scale: `[B, J, 5]` (or broadcastable) the std of the row's kernel, which
       turns the predicted standardised noise into a score.
+    centre: `[B, J, 5]` the row's centre (observed 2D, encoder 3D).
   """
   features: Any  # [B, J, F]
+  mean: Any  # [B, J, 5]
   scale: Any  # [B, J, 5]
+  centre: Any  # [B, J, 5]
+
+  @classmethod
+  def of(cls, features, prior, centre) -> "Condition":
+    """The condition of rows whose kernel `prior` was drawn around `centre`."""
+    return cls(features, prior.mean, prior.scale, centre)
+
+
+NETWORK_INPUTS = ("state", "residual", "standardised")
 
 
 @struct.dataclass
@@ -121,16 +136,45 @@ class MixtureProcess:
     return h_t, z, prior
 
 
-def make_score_fn(apply_fn: Callable, sde) -> Callable:
+def make_noise_fn(apply_fn: Callable, *, network_input: str) -> Callable:
+  """The denoiser as `noise_fn(params, h, t, cond: Condition, **kw)`.
+
+  network_input: what the network reads of the diffused state h_k:
+    'state'         h_k itself (the paper's and the released code's input);
+    'residual'      h_k - centre, the correction to the encoder's pose;
+    'standardised'  (h_k - mu) / std in the drawn kernel's frame, where the
+                    process is plain DDPM: y_k = sqrt(abar_k) y_0 +
+                    sqrt(1 - abar_k) z.
+  The same information reaches the network each way (the centre is the
+  encoder's read-out of the features and the observed 2D; the kernel is
+  the condition's); they differ in what the network must rebuild before
+  it can name the noise: the encoder's pose ('state'), the kernel it was
+  drawn from ('residual'), or nothing ('standardised').
+  """
+  if network_input not in NETWORK_INPUTS:
+    raise ValueError(f"diffpose.network_input: expected one of "
+                     f"{NETWORK_INPUTS}, got {network_input!r}")
+
+  def noise_fn(params, h, t, cond, **kwargs):
+    if network_input == "residual":
+      h = h - cond.centre
+    elif network_input == "standardised":
+      h = (h - cond.mean) / cond.scale
+    return apply_fn(params, h, t, cond.features, **kwargs)
+
+  return noise_fn
+
+
+def make_score_fn(noise_fn: Callable, sde) -> Callable:
   """The score of DiffPose's diffused state from its noise network.
 
   Returns `score_fn(params, h, t, cond: Condition) -> [B, J, 5]`, the score
   `-z_hat / (s(t) std)` in the state's own coordinates, z_hat =
-  `apply_fn(params, h, t, cond.features)` the predicted standardised noise.
+  `noise_fn(params, h, t, cond)` the predicted standardised noise.
   """
 
   def score_fn(params, h, t, cond):
-    z_hat = apply_fn(params, h, t, cond.features)  # [B, J, 5]
+    z_hat = noise_fn(params, h, t, cond)  # [B, J, 5]
     s = sde_lib.broadcast_to_batch(sde.marginal_std(t), z_hat)
     return -z_hat / (s * cond.scale)
 
@@ -160,7 +204,7 @@ def make_hypotheses_fn(sampler, proc: MixtureProcess, num_hypotheses: int,
       k_kernel, k_sample = jax.random.split(k)
       prior = proc.draw(k_kernel, centre)
       problem = sampling.Problem(x_init=centre,
-                                 cond=Condition(features, prior.scale),
+                                 cond=Condition.of(features, prior, centre),
                                  prior=prior, t_start=t_start, start=start)
       return sampler.jitted(params, k_sample, problem)
     return jax.vmap(one)(jax.random.split(key, num_hypotheses))
@@ -168,5 +212,6 @@ def make_hypotheses_fn(sampler, proc: MixtureProcess, num_hypotheses: int,
   return fn
 
 
-__all__ = ["STATE_DIM", "Condition", "MixtureProcess", "make_state",
-           "split_state", "make_score_fn", "make_hypotheses_fn"]
+__all__ = ["STATE_DIM", "NETWORK_INPUTS", "Condition", "MixtureProcess", "make_state",
+           "split_state", "make_noise_fn", "make_score_fn",
+           "make_hypotheses_fn"]
