@@ -110,8 +110,10 @@ def _fit2d(root, title: str, res: dict) -> list[str]:
 
 
 def _generate(res: dict) -> list[str]:
-  kinds = [k for k in ("none", "gmm", "gfpose", "dposer") if k in res]
-  rows = [(k, _name(k)) for k in kinds] + [
+  names = {"none": "independent Gaussians per dimension (no prior)",
+           "gmm": "Gaussian mixture samples", "gfpose": "GFPose samples",
+           "dposer": "DPoser samples"}
+  rows = [(k, names[k]) for k in names if k in res] + [
       ("train_vs_real", "training poses (reference)"),
       ("real_vs_real", "held-out poses (other half)")]
   out = [f"Generation ({res['num_generated']} samples against "

@@ -150,6 +150,9 @@ def generate(method, ctx: EvalContext) -> TaskResult:
   opts = method.eval_options
   body, zscore = method.body, method.zscore
   real = np.asarray(method.splits["test"]["body_pose"], np.float32)
+  # Data seen by several cameras repeats each frame's body pose; a pose
+  # set counts each once (else the real halves share poses).
+  real = real[np.sort(np.unique(real, axis=0, return_index=True)[1])]
   if len(real) < 4:
     raise ValueError(f"generate: need at least 4 held-out poses, got {len(real)}")
   k_split, k_sample = jax.random.split(ctx.key)
