@@ -105,7 +105,7 @@ def test_evaluation_reads_the_stored_h_k_and_refuses_a_changed_one(trained):
     stored.save(str(dp_dir / initial_lib.FILE_NAME))
   # Training on with other H_K settings is refused, naming them.
   other = run_lib.build(diffpose_config(trained["enc_dir"], num_kernels=3))
-  with pytest.raises(ValueError, match="fitted with other settings"):
+  with pytest.raises(ValueError, match="num_kernels: 2 in the file, 3 here"):
     other.use_workdir(str(dp_dir), training=True)
   # Wrong joint count in the 2D: named.
   rows = {k: np.asarray(v)[:4] for k, v in method.splits["test"].items()}

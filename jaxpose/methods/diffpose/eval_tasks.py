@@ -60,7 +60,13 @@ def estimate(method, ctx: EvalContext) -> TaskResult:
       title="estimate")
   figures = result.figures
   centre = np.concatenate([rows["pose2d"], rows["enc_pose3d"]], -1)
+  # Scored as DiffPose's hypotheses are (root re-centred), and as the
+  # encoder's own evaluation scores it (its root as predicted).
   encoder = _errors(method.states_to_mm(centre), gt)
+  as_predicted = np.asarray(method.representation.pose3d_from_model(
+      np.asarray(rows["enc_pose3d"])), np.float32)
+  encoder["mpjpe_mm_root_as_predicted"] = float(np.mean(
+      metrics_lib.mpjpe(as_predicted, gt)))
   # Its RMS 3D error per coordinate in model units, as H_K's fit records it
   # on training rows (`diffpose.initial.rms_3d`): the gap is how much
   # better the encoder does on rows it was trained on.
@@ -77,13 +83,16 @@ def estimate(method, ctx: EvalContext) -> TaskResult:
         mpjpe_mm=float(np.mean(metrics_lib.mpjpe(draws.mean(0), gt))),
         min_mpjpe_mm=float(per_draw.min(0).mean()),
         mean_hypothesis_mpjpe_mm=float(per_draw.mean()))
-  init = method.initial
+  init, dp = method.initial, method.config.diffpose
   start_step = None if opts.start == "initial" else method.start_step()
   figures.update(
       encoder=encoder, initial_samples=initial,
       gain_over_encoder_mm=encoder["mpjpe_mm"] - figures["mpjpe_mm"],
       pa_gain_over_encoder_mm=encoder["pa_mpjpe_mm"] - figures["pa_mpjpe_mm"],
       diffpose=dict(
+          network_input=str(dp.network_input),
+          noise_2d=str(dp.noise_2d), noise_2d_px=float(dp.noise_2d_px),
+          noisy_train_2d=bool(dp.noisy_train_2d),
           start=opts.start, start_step=start_step,
           diffusion_steps=method.sde.num_steps, reverse_steps=opts.num_steps,
           initial=dict(kind=init.info.get("kind"), num_kernels=init.num_kernels,

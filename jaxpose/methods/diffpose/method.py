@@ -288,7 +288,13 @@ class DiffPose(lifting.LiftingMethod):
                                    info=info)
 
   def use_workdir(self, workdir: str, *, training: bool):
-    """Reads (or, starting a training, fits and writes) the workdir's H_K."""
+    """Reads (or, starting a training, fits and writes) the workdir's H_K.
+
+    The file is written before the checkpointer compares fingerprints, so a
+    DiffPose training pointed at another model's workdir leaves it there
+    (and is then refused).  Training on with a file fitted with other
+    settings or another encoder is refused here, naming them.
+    """
     path = os.path.join(workdir, initial_lib.FILE_NAME)
     if training and not os.path.exists(path):
       fitted = self.fit_initial()  # raises before anything is written
@@ -298,12 +304,19 @@ class DiffPose(lifting.LiftingMethod):
                    fitted.info["kind"], fitted.num_kernels,
                    fitted.info["num_rows"], path)
     loaded = initial_lib.Initial.load(path)
-    if training and loaded.info.get("settings") != self._initial_settings():
-      raise ValueError(
-          f"{path} was fitted with other settings ({loaded.info.get('settings')}) "
-          f"than these ({self._initial_settings()}); use a new workdir, the "
-          "original settings, or delete the file to fit again (only if no "
-          "checkpoint was trained with it)")
+    if training:
+      ours = dict(self._initial_settings(), encoder_sha1=self.encoder.sha1())
+      theirs = dict(loaded.info.get("settings") or {},
+                    encoder_sha1=loaded.info.get("encoder_sha1"))
+      diffs = [f"{k}: {theirs.get(k)!r} in the file, {ours.get(k)!r} here"
+               for k in sorted(set(ours) | set(theirs))
+               if ours.get(k) != theirs.get(k)]
+      if diffs:
+        raise ValueError(
+            f"{path} was fitted with other settings or another encoder "
+            f"({'; '.join(diffs)}); use a new workdir, the original settings, "
+            "or delete the file to fit again (only if no checkpoint was "
+            "trained with it)")
     self._initial = loaded
 
   @property
