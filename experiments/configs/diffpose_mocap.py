@@ -40,8 +40,10 @@ DiffPose's; its own JSON, root as predicted, says 76.9 and 128.4):
   noisy 2D, N = 20: 121.2 / 91.0 / 99.5
   exact 2D, N = 5:  112.1 / 83.7 / 87.7    encoder 77.8 / 62.6
 Trained on noisy 2D, this model is for noisy test 2D; on exact 2D it is
-worse than its encoder (--config.diffpose.noisy_train_2d=False trains one
-for exact 2D).  The Martinez baseline scores about 74 / 61 (exact) and
+worse than its encoder.  --config.diffpose.noisy_train_2d=False trains one
+for exact 2D (experiments/results/diffpose_mocap_small_exacttrain_cpu_*):
+exact 2D 81.0 (N = 5) and 79.1 (N = 20) against the encoder's 77.8, noisy
+2D 134.3 and 132.3.  The Martinez baseline scores about 74 / 61 (exact) and
 143 / 99 (noisy) on these rows, GFPose small about 82 / 67 and 118 / 90.
 """
 from experiments.configs import baseline_mocap
