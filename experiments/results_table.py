@@ -14,6 +14,7 @@ import json
 import pathlib
 import sys
 
+from experiments import results_diffpose
 from experiments import results_dposer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -334,6 +335,7 @@ def render(entries=ENTRIES, root: pathlib.Path = ROOT) -> str:
   lines += _per_joint_lines(root)
   lines += _task_lines(root)
   lines += _plot_lines()
+  lines += results_diffpose.lines(root)
   lines += results_dposer.lines(root)
   lines += _curves_lines(root)
   lines += _bench_lines(root)
