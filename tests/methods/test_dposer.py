@@ -271,3 +271,17 @@ def test_a_body_model_file_gives_joints_vertices_and_mpvpe(trained, tmp_path):
   out = json.loads(open(f"{workdir}/eval/complete_smpl.json").read())
   row = out["settings"][0]
   assert row["mpvpe_min_mm"] >= 0 and row["mpvpe_mean_hypothesis_mm"] >= row["mpvpe_min_mm"]
+
+
+def test_fit2d_names_non_finite_keypoints_and_converts_screen_to_pixels():
+  import types
+  screen = np.zeros((3, 17, 2), np.float32)
+  intrinsics = np.tile(np.array([1000, 1000, 500, 500, 1000, 1000], np.float32), (3, 1))
+  ctx = types.SimpleNamespace(test=dict(pose2d_exact=screen, intrinsics=intrinsics),
+                              input_2d="exact")
+  # Screen 0 is the image centre: (0 + 1) * w / 2 = 500 px.
+  np.testing.assert_allclose(fitting._keypoints(ctx, "exact"), 500.0)
+  assert fitting._keypoints(ctx, "noisy") is None
+  screen[1, 4, 0] = np.nan
+  with pytest.raises(ValueError, match=r"exact 2D keypoints of test rows \[1\]"):
+    fitting._keypoints(ctx, "exact")
