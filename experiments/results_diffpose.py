@@ -128,8 +128,40 @@ def _calibration_lines(root) -> list[str]:
   return out
 
 
+BENCH = (_R + "bench_diffpose_cpu.json",
+         "python -m experiments.bench.diffpose --hypotheses=5,20 "
+         "--out=experiments/results/bench_diffpose_cpu.json "
+         "--torch_python=TORCH_VENV/bin/python", "2 CPU cores")
+
+
+def _bench_lines(root) -> list[str]:
+  rel, command, hardware = BENCH
+  r = _load(root, rel)
+  if r is None:
+    return []
+  out = ["", "DiffPose's speed: one denoiser forward (1.08M parameters) against "
+         "the same layout written in PyTorch 2.13 (2 threads, "
+         "`experiments/bench/torch_diffpose.py`; target 1.2x), and DDIM "
+         "hypotheses per second beside GFPose's sampler at the same poses, "
+         "hypotheses and steps:", "",
+         "| hardware | rows | jaxpose ms | PyTorch ms | speed-up |", "|---|---|---|---|---|"]
+  for d in r["denoiser_step"]:
+    out.append(f"| {hardware} | {d['rows']} | {d['jaxpose']['step_ms']:.1f} | "
+               f"{d['torch']['step_ms']:.1f} | {d['speedup_vs_torch']:.2f}x |")
+  out += ["", "| poses x N | steps | DiffPose hypotheses/s | GFPose hypotheses/s |",
+          "|---|---|---|---|"]
+  for s in r["sampling"]:
+    d, g = s["diffpose"], s["gfpose"]
+    out.append(f"| {d['poses']} x {d['hypotheses']} | {d['steps']} | "
+               f"{d['hypotheses_per_s']:.0f} | {g['hypotheses_per_s']:.0f} "
+               f"({g['spec']}) |")
+  out += ["", f"`{rel}`: `{command}`" + (" (measured on a busy machine)"
+                                         if r.get("busy") else "") + "."]
+  return out
+
+
 def lines(root: pathlib.Path) -> list[str]:
-  return _diffpose_lines(root) + _calibration_lines(root)
+  return _diffpose_lines(root) + _calibration_lines(root) + _bench_lines(root)
 
 
 __all__ = ["lines", "DIFFPOSE", "CALIBRATION"]

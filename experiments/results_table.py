@@ -307,6 +307,20 @@ def _plot_lines() -> list[str]:
   return lines
 
 
+_TTO = ("experiments/results/bench_tto_cpu.json",
+        "python -m experiments.bench.tto --out=experiments/results/bench_tto_cpu.json "
+        "--torch_python=TORCH_VENV/bin/python --repeats=5", "2 CPU cores")
+
+
+def _tto_lines(root: pathlib.Path) -> list[str]:
+  rel, command, hardware = _TTO
+  if not (root / rel).exists():
+    return []
+  from experiments.bench import tto  # imports jax; only when the file exists
+  return tto.readme_lines(_load(root, rel), rel=rel, command=command,
+                          hardware=hardware)
+
+
 def render(entries=ENTRIES, root: pathlib.Path = ROOT) -> str:
   """The results section (between the markers) as Markdown."""
   lines = [
@@ -337,6 +351,7 @@ def render(entries=ENTRIES, root: pathlib.Path = ROOT) -> str:
   lines += _plot_lines()
   lines += results_diffpose.lines(root)
   lines += results_dposer.lines(root)
+  lines += _tto_lines(root)
   lines += _curves_lines(root)
   lines += _bench_lines(root)
   return "\n".join(lines)
