@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import os
 import statistics
+import time
 from typing import Callable, Mapping
 
 from absl import app
@@ -90,12 +91,15 @@ REPEATS = 5
 TARGETS = {"sampler_step": 1.2, "train_step": 1.2, "tto_iteration": 2.0}
 
 # The machine counts as busy when, before the run, the 1-minute load average
-# (other processes) is at least this fraction of its cores.  PyTorch's
-# OpenMP threads lose far more to contention than XLA's pool (at a load of 8
-# on 2 cores its TTO iteration took 350 ms, against 12.6 ms on the idle
-# machine), so ratios taken on a busy machine overstate the idle ones; the
-# JSON and the README say so.
+# is at least BUSY_LOAD_PER_CORE of its cores, or when other processes used
+# at least BUSY_OTHER_PER_CORE of them during a figure's rounds
+# (`OtherWork`).  PyTorch's OpenMP threads lose far more to contention than
+# XLA's pool (at a load of 8 on 2 cores its TTO iteration took 350 ms,
+# against 12.6 ms on the idle machine; each small op's barrier waits for a
+# descheduled thread), so ratios taken on a busy machine overstate the idle
+# ones; the JSON and the README say so.
 BUSY_LOAD_PER_CORE = 0.5
+BUSY_OTHER_PER_CORE = 0.1
 
 QUICK = dict(model=dict(hidden=64, embed_dim=32, num_blocks=1, num_groups=8),
              sampler_rows=8, sampler_steps=2, train_batch=16, tto_batch=6,
@@ -163,6 +167,100 @@ def _summary(times: Mapping[str, list[float]], own: str, torch_refs, *,
   return out
 
 
+# ------------------------------------------------- what else used the machine
+def _descendants(root: int) -> set[int]:
+  """root and every process below it (torch servers, inductor's workers)."""
+  children: dict[int, list[int]] = {}
+  for entry in os.listdir("/proc"):
+    if not entry.isdigit():
+      continue
+    try:
+      with open(f"/proc/{entry}/stat") as f:
+        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+      continue  # gone, or not a process
+    children.setdefault(ppid, []).append(int(entry))
+  out, todo = set(), [root]
+  while todo:
+    pid = todo.pop()
+    out.add(pid)
+    todo.extend(children.get(pid, ()))
+  return out
+
+
+def _process_ticks(pids) -> int:
+  total = 0
+  for pid in pids:
+    try:
+      with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+      total += int(fields[11]) + int(fields[12])  # utime, stime
+    except (OSError, IndexError, ValueError):
+      continue
+  return total
+
+
+def _machine_ticks() -> tuple[int, int]:
+  """(busy, steal) clock ticks of all CPUs since boot (/proc/stat)."""
+  with open("/proc/stat") as f:
+    v = [int(x) for x in f.readline().split()[1:]]
+  user, nice, system, _, _, irq, softirq, steal = (v + [0] * 8)[:8]
+  return user + nice + system + irq + softirq, steal
+
+
+class OtherWork:
+  """The CPU other processes used while a block ran, in cores.
+
+    with OtherWork() as other:
+      ...timed rounds...
+    other.result  # {'wall_s', 'other_cores', 'steal_cores'}
+
+  other_cores: CPU time of every process outside this one and its
+  descendants (the torch servers), over the wall time; steal_cores: time
+  the hypervisor gave this machine's CPUs to others.  The counters tick
+  at 1/HZ (10 ms), so a block under `MIN_WALL_S` is too short to tell and
+  gets None, as do machines without /proc.
+  """
+
+  MIN_WALL_S = 1.0
+
+  def __enter__(self):
+    self.result = dict(wall_s=None, other_cores=None, steal_cores=None)
+    self._start = time.perf_counter()
+    try:
+      self._pids = _descendants(os.getpid())
+      self._own0 = _process_ticks(self._pids)
+      self._machine0 = _machine_ticks()
+    except OSError:
+      self._machine0 = None
+    return self
+
+  def __exit__(self, *exc):
+    wall = time.perf_counter() - self._start
+    self.result["wall_s"] = wall
+    if self._machine0 is None or wall < self.MIN_WALL_S:
+      return
+    try:
+      pids = self._pids | _descendants(os.getpid())
+      # Processes that started during the block count from zero.
+      own = _process_ticks(pids) - self._own0
+      busy, steal = _machine_ticks()
+    except OSError:
+      return
+    hz = os.sysconf("SC_CLK_TCK")
+    other = max(busy - self._machine0[0] - own, 0) / hz
+    self.result.update(other_cores=other / wall,
+                       steal_cores=(steal - self._machine0[1]) / hz / wall)
+
+
+def _interleaved(calls, *, repeats: int, torch_refs) -> tuple[dict, dict]:
+  """`timing.time_interleaved` and what other processes used meanwhile."""
+  with OtherWork() as other:
+    times = timing.time_interleaved(calls, rounds=repeats,
+                                    self_timed=torch_refs)
+  return times, other.result
+
+
 def _with_options_variant(calls: dict, name: str, jitted, args) -> dict:
   """The compiled program under XLA's defaults as `name`, and (when this
   jaxlib knows them) under the samplers' CPU options as `name`_options.
@@ -210,7 +308,8 @@ def bench_sampler_step(method, params, *, rows: int, steps: int, repeats: int,
              time_embedding=embedding_rows(sampler.jitted, *args,
                                            embed_dim=_embed_dim(method)))
   calls.update(_torch_calls(torch_refs, "sample", rows=rows, steps=steps))
-  times = timing.time_interleaved(calls, rounds=repeats, self_timed=torch_refs)
+  times, out["other_work"] = _interleaved(calls, repeats=repeats,
+                                          torch_refs=torch_refs)
   out.update(_summary(times, "run", torch_refs, per=steps,
                       target=TARGETS["sampler_step"]))
   out.update(_options_figures(times, "run", steps))
@@ -248,9 +347,9 @@ def bench_train_step(method, params, *, batch_size: int, repeats: int,
 
   calls = {"step": (train_once, ())}
   calls.update(_torch_calls(torch_refs, "train", batch=batch_size))
-  times = timing.time_interleaved(calls, rounds=repeats, self_timed=torch_refs)
+  times, other = _interleaved(calls, repeats=repeats, torch_refs=torch_refs)
   out = dict(batch_size=batch_size, compile_s=compile_s,
-             loss=float(box["metrics"]["loss"]), **hp)
+             loss=float(box["metrics"]["loss"]), other_work=other, **hp)
   out.update(_summary(times, "step", torch_refs, per=1,
                       target=TARGETS["train_step"]))
   return out
@@ -341,7 +440,8 @@ def bench_tto(method, params, *, batch: int, iters: int, repeats: int,
       torch_refs, "tto", batch=batch, iters=iters,
       offsets=np.asarray(offsets, float).tolist(),
       parents=[int(p) for p in body_space.PARENTS]))
-  times = timing.time_interleaved(calls, rounds=repeats, self_timed=torch_refs)
+  times, out["other_work"] = _interleaved(calls, repeats=repeats,
+                                          torch_refs=torch_refs)
   out["loop_s"] = statistics.median(times["run"])
   out.update(_summary(times, "run", torch_refs, per=iters,
                       target=TARGETS["tto_iteration"]))
@@ -420,6 +520,8 @@ def run_bench(*, quick: bool = False, repeats: int | None = None,
     result["torch_first_call_s"] = {
         n: r.request(op="info").get("first_call_s", {})
         for n, r in torch_refs.items()}
+  result["busy"] = is_busy(hw, [result[k] for k in
+                                ("sampler_step", "train_step", "tto_iteration")])
   result["memory"] = timing.peak_memory()
   result["load_average_after"] = timing.load_average()
   log(f"peak memory: {result['memory']}; load after "
@@ -427,17 +529,25 @@ def run_bench(*, quick: bool = False, repeats: int | None = None,
   return result
 
 
-def is_busy(hw: Mapping) -> bool:
-  """Whether other work loaded the machine (`BUSY_LOAD_PER_CORE`)."""
+def is_busy(hw: Mapping, figures=()) -> bool:
+  """Whether other work loaded the machine: a load average before the run
+  (`BUSY_LOAD_PER_CORE`) or other processes' CPU during a figure's rounds
+  (`BUSY_OTHER_PER_CORE`), as fractions of the cores."""
   load, cores = hw.get("load_average_1_5_15"), hw.get("cpu_count")
-  if not load or not cores:
+  if not cores:
     return False
-  return bool(load[0] >= BUSY_LOAD_PER_CORE * cores)
+  others = [(f.get("other_work") or {}).get("other_cores") for f in figures]
+  return bool((load and load[0] >= BUSY_LOAD_PER_CORE * cores)
+              or any(o is not None and o >= BUSY_OTHER_PER_CORE * cores
+                     for o in others))
 
 
 def format_row(name: str, r: Mapping) -> str:
   """One progress line of a figure."""
   line = f"{name}: compile {r['compile_s']:.2f}s, {r['step_s'] * 1e3:.2f} ms"
+  other = (r.get("other_work") or {}).get("other_cores")
+  if other is not None:
+    line += f" (other processes: {other:.2f} cores)"
   for n, m in r.get("torch_measured", {}).items():
     line += f", x{m['speedup']:.2f} vs {n} ({m['step_s'] * 1e3:.2f} ms)"
   if "speedup_of_options" in r:

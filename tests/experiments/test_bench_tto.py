@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import jax
 import jax.numpy as jnp
@@ -109,9 +110,41 @@ def test_readme_lines_with_torch_figures():
 
 
 def test_is_busy():
-  assert not tto.is_busy({"load_average_1_5_15": [0.9, 0, 0], "cpu_count": 2})
+  hw = {"load_average_1_5_15": [0.9, 0, 0], "cpu_count": 2}
+  assert not tto.is_busy(hw)
   assert tto.is_busy({"load_average_1_5_15": [1.0, 0, 0], "cpu_count": 2})
   assert not tto.is_busy({"load_average_1_5_15": None, "cpu_count": 2})
+  quiet, loud = ({"other_work": {"other_cores": c}} for c in (0.1, 0.3))
+  assert not tto.is_busy(hw, [quiet, {"other_work": {"other_cores": None}}])
+  assert tto.is_busy(hw, [quiet, loud])
+
+
+def test_other_work_subtracts_our_own_processes(monkeypatch):
+  machine = iter([(1000, 50), (1300, 60)])  # all CPUs: +300 busy, +10 steal
+  own = iter([200, 350])  # this process tree: +150
+  monkeypatch.setattr(tto, "_machine_ticks", lambda: next(machine))
+  monkeypatch.setattr(tto, "_process_ticks", lambda pids: next(own))
+  monkeypatch.setattr(tto.OtherWork, "MIN_WALL_S", 0.0)
+  with tto.OtherWork() as other:
+    pass
+  r, hz = other.result, os.sysconf("SC_CLK_TCK")
+  assert r["other_cores"] * r["wall_s"] * hz == pytest.approx(150)
+  assert r["steal_cores"] * r["wall_s"] * hz == pytest.approx(10)
+
+
+def test_other_work_on_this_machine():
+  if not os.path.exists("/proc/stat"):
+    pytest.skip("no /proc here")
+  with tto.OtherWork() as other:
+    end = time.perf_counter() + 1.0
+    while time.perf_counter() < end:  # our own CPU, not counted
+      pass
+  r = other.result
+  assert r["wall_s"] >= 1.0 and r["other_cores"] >= 0 and r["steal_cores"] >= 0
+  with tto.OtherWork() as short:
+    pass
+  assert short.result["other_cores"] is None  # too short to tell
+  assert os.getpid() in tto._descendants(os.getpid())
 
 
 def test_quick_refuses_torch_refs():
