@@ -47,19 +47,6 @@ QUICK = dict(model=dict(hidden=16, embed_dim=32, num_layers=1, num_heads=2),
              gfpose=throughput.QUICK["model"], poses=2, hypotheses=(2,),
              steps=2, repeats=1)
 
-_OUT = flags.DEFINE_string("out", "bench_diffpose.json", "JSON path.")
-_TORCH_PYTHON = flags.DEFINE_string(
-    "torch_python", None, "A Python with torch: time the authors' denoiser "
-    "layout (experiments/bench/torch_diffpose.py).")
-_QUICK = flags.DEFINE_bool("quick", False, "Tiny sizes, one repeat (tests).")
-_BUSY = flags.DEFINE_bool("busy", False, "Smallest settings (a loaded "
-                          "machine); marks `busy` in the JSON.")
-_HYPOTHESES = flags.DEFINE_list("hypotheses", ["5", "20"], "N values.")
-_STEPS = flags.DEFINE_integer("steps", 5, "DDIM steps (quickstart: 5).")
-_REPEATS = flags.DEFINE_integer("repeats", 5, "Timed repeats (median).")
-_RESULTS = flags.DEFINE_string("results", "experiments/results",
-                               "Where diffpose_quickstart_cpu*.json lie.")
-
 
 def build_diffpose(model: dict, *, seed: int = 0, num_kernels: int = 3):
   """(noise_fn's apply, params, process) of a DiffPose denoiser at `model`.
@@ -229,4 +216,18 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  # Flags only when run as a script: the bench modules share flag names
+  # and are imported side by side (tests, the README tables).
+  _OUT = flags.DEFINE_string("out", "bench_diffpose.json", "JSON path.")
+  _TORCH_PYTHON = flags.DEFINE_string(
+      "torch_python", None, "A Python with torch: time the authors' denoiser "
+      "layout (experiments/bench/torch_diffpose.py).")
+  _QUICK = flags.DEFINE_bool("quick", False, "Tiny sizes, one repeat (tests).")
+  _BUSY = flags.DEFINE_bool("busy", False, "Smallest settings (a loaded "
+                            "machine); marks `busy` in the JSON.")
+  _HYPOTHESES = flags.DEFINE_list("hypotheses", ["5", "20"], "N values.")
+  _STEPS = flags.DEFINE_integer("steps", 5, "DDIM steps (quickstart: 5).")
+  _REPEATS = flags.DEFINE_integer("repeats", 5, "Timed repeats (median).")
+  _RESULTS = flags.DEFINE_string("results", "experiments/results",
+                                 "Where diffpose_quickstart_cpu*.json lie.")
   app.run(main)

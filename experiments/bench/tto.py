@@ -617,22 +617,6 @@ def readme_lines(result: Mapping, *, rel: str, command: str,
 
 
 # --------------------------------------------------------------------- main
-_OUT = flags.DEFINE_string("out", "bench_tto.json", "JSON path.")
-_QUICK = flags.DEFINE_bool("quick", False, "Tiny sizes and one repeat (tests).")
-_REPEATS = flags.DEFINE_integer("repeats", None, "Timed rounds (median).")
-_TTO_ITERS = flags.DEFINE_integer(
-    "tto_iters", None, "Iterations of a timed TTO loop (default: the "
-    "config's eval.denoise_steps, 180).")
-_SAMPLER_STEPS = flags.DEFINE_integer(
-    "sampler_steps", None, "Sampler steps per timed run (default 10).")
-_TORCH_PYTHON = flags.DEFINE_string(
-    "torch_python", None, "A Python with torch: time the authors' way in "
-    "PyTorch (experiments/bench/torch_dposer.py) in the same rounds.")
-_TORCH_MODES = flags.DEFINE_list(
-    "torch_modes", list(torch_client.TORCH_MODES),
-    "With --torch_python: eager PyTorch, torch.compile, or both.")
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
@@ -645,4 +629,20 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  # Flags only when run as a script: the bench modules share flag names
+  # and are imported side by side (tests, the README tables).
+  _OUT = flags.DEFINE_string("out", "bench_tto.json", "JSON path.")
+  _QUICK = flags.DEFINE_bool("quick", False, "Tiny sizes and one repeat (tests).")
+  _REPEATS = flags.DEFINE_integer("repeats", None, "Timed rounds (median).")
+  _TTO_ITERS = flags.DEFINE_integer(
+      "tto_iters", None, "Iterations of a timed TTO loop (default: the "
+      "config's eval.denoise_steps, 180).")
+  _SAMPLER_STEPS = flags.DEFINE_integer(
+      "sampler_steps", None, "Sampler steps per timed run (default 10).")
+  _TORCH_PYTHON = flags.DEFINE_string(
+      "torch_python", None, "A Python with torch: time the authors' way in "
+      "PyTorch (experiments/bench/torch_dposer.py) in the same rounds.")
+  _TORCH_MODES = flags.DEFINE_list(
+      "torch_modes", list(torch_client.TORCH_MODES),
+      "With --torch_python: eager PyTorch, torch.compile, or both.")
   app.run(main)
