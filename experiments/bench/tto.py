@@ -35,7 +35,10 @@ one call each per round), so drift in the machine's speed cancels; the
 targets (`TARGETS`) are judged against eager PyTorch, which is how the
 authors run, and the ratio to torch.compile is reported beside it.  The JSON
 holds the hardware (CPU model, cores, load before and after), jax and torch
-versions; `readme_lines(result)` renders its README table.
+versions, and for each figure the CPU other processes took during its
+rounds (`OtherWork`); a loaded machine marks the run `busy`, since PyTorch
+suffers far more from contention than XLA (run it again on a quiet
+machine).  `readme_lines(result)` renders its README table.
 """
 from __future__ import annotations
 
@@ -254,9 +257,15 @@ class OtherWork:
 
 
 def _interleaved(calls, *, repeats: int, torch_refs) -> tuple[dict, dict]:
-  """`timing.time_interleaved` and what other processes used meanwhile."""
+  """`timing.time_interleaved` and what other processes used meanwhile.
+
+  The warm-up round runs first, outside the measured block: torch.compile
+  compiles then, partly in worker processes that are not this one's
+  descendants and would count as other work.
+  """
+  timing.time_interleaved(calls, rounds=1, warmup=0, self_timed=torch_refs)
   with OtherWork() as other:
-    times = timing.time_interleaved(calls, rounds=repeats,
+    times = timing.time_interleaved(calls, rounds=repeats, warmup=0,
                                     self_timed=torch_refs)
   return times, other.result
 
@@ -609,6 +618,17 @@ def readme_lines(result: Mapping, *, rel: str, command: str,
             "faster than their code. Each speed-up is the median of "
             "per-round ratios"
             + (f"; load average before the run {load[0]:.2f}." if load else ".")]
+  sampler = result["sampler_step"]
+  if sampler.get("options_step_s") is not None:
+    lines[-1] += (" The sampler step is timed as DPoser compiles it (XLA's "
+                  "default options); with the samplers' CPU options "
+                  "(`jaxpose.core.xla_options`) it took "
+                  f"{sampler['options_step_s'] * 1e3:.2f} ms.")
+  others = [(result[k].get("other_work") or {}).get("other_cores")
+            for k, _ in _FIGURES]
+  if all(o is not None for o in others):
+    lines[-1] += (" Other processes used at most "
+                  f"{max(others):.2f} cores during the timed rounds.")
   if result.get("busy"):
     lines[-1] += (" Measured while other work loaded the machine: PyTorch's "
                   "OpenMP threads lose far more to contention than XLA's, so "

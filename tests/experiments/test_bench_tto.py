@@ -104,6 +104,12 @@ def test_readme_lines_with_torch_figures():
           "met) | 1.00x (30.00 ms) |") in lines
   assert "load average before the run 0.50" in lines[-1]
   assert "overstate" not in lines[-1]
+  result["sampler_step"]["options_step_s"] = 0.02
+  for key in ("sampler_step", "train_step", "tto_iteration"):
+    result[key]["other_work"] = {"other_cores": 0.05}
+  lines = tto.readme_lines(result, rel="r.json", command="cmd", hardware="hw")
+  assert "CPU options (`jaxpose.core.xla_options`) it took 20.00 ms" in lines[-1]
+  assert "at most 0.05 cores" in lines[-1]
   result["busy"] = True
   lines = tto.readme_lines(result, rel="r.json", command="cmd", hardware="hw")
   assert "overstate those of an idle machine" in lines[-1]
