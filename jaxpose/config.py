@@ -205,11 +205,12 @@ RESUME_SAFE_KEYS = ("train.num_steps", "train.log_every", "train.ckpt_every",
                     "train.max_param_norm_growth", "eval")
 
 
-def _flat(d, prefix="") -> dict:
+def flatten(d, prefix="") -> dict:
+  """Nested mappings -> {"a.b.c": leaf}."""
   if isinstance(d, Mapping):
     out = {}
     for k, v in d.items():
-      out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+      out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
     return out
   return {prefix: d}
 
@@ -226,8 +227,8 @@ def resume_changes(stored, requested) -> dict[str, tuple[Any, Any]]:
   """
   # A JSON round trip so tuples and lists compare equal to what came back
   # from disk.
-  a = _flat(json.loads(json.dumps(to_plain(stored))))
-  b = _flat(json.loads(json.dumps(to_plain(requested))))
+  a = flatten(json.loads(json.dumps(to_plain(stored))))
+  b = flatten(json.loads(json.dumps(to_plain(requested))))
   missing = "<absent>"
   out = {}
   for key in sorted(set(a) | set(b)):

@@ -45,20 +45,11 @@ class EncoderError(config_lib.ConfigError):
   """An encoder workdir DiffPose cannot use."""
 
 
-def _flat(d, prefix="") -> dict:
-  if isinstance(d, dict):
-    out = {}
-    for k, v in d.items():
-      out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
-    return out
-  return {prefix: d}
-
-
 def section_differences(ours, theirs, section: str, *,
                         skip=lambda key: False) -> list[str]:
   """`key: ours != theirs` lines of two config sections (flattened)."""
-  a = _flat(config_lib.to_plain(ours) or {}, section)
-  b = _flat(config_lib.to_plain(theirs) or {}, section)
+  a = config_lib.flatten(config_lib.to_plain(ours) or {}, section)
+  b = config_lib.flatten(config_lib.to_plain(theirs) or {}, section)
   missing = "<absent>"
   return [f"{k}: {a.get(k, missing)!r} here, {b.get(k, missing)!r} in the "
           "encoder" for k in sorted(set(a) | set(b))
