@@ -190,8 +190,14 @@ def train(config, workdir: str, *, method: base.Method | None = None):
         logging.info("Resumed from step %d in %s", step, workdir)
       _record_start(config, workdir, int(state.step), changes)
       opt = config.train
-      dataset = pipeline.ArrayDataset(
-          {k: method.splits["train"][k] for k in method.train_fields},
+      arrays = {k: method.splits["train"][k] for k in method.train_fields}
+      rows = method.train_rows()
+      if rows is not None:
+        arrays = {k: np.asarray(v)[rows] for k, v in arrays.items()}
+        logging.info("Training on %d of the train split's %d rows (the "
+                     "others held out)", len(rows),
+                     len(method.splits["train"][method.train_fields[0]]))
+      dataset = pipeline.ArrayDataset(arrays,
           batch_size=int(opt.batch_size), seed=int(config.seed))
       train_step = train_lib.make_train_step(method.loss_fn(), tx,
                                              ema_max_decay=float(opt.ema_decay))

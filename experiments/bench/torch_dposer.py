@@ -1,7 +1,7 @@
 """PyTorch timings for `experiments.bench.tto`: DPoser's network and loops.
 
 DPoser's score network (the authors' ScoreModelFC: GFPose's MLP without the
-condition paths; hidden 1024, embed 512, 2 blocks, dropout 0.1, 7,203,379
+condition paths; hidden 1024, embed 512, 2 blocks, dropout 0.1, 7,227,967
 parameters at 63-D), its sub-VP process (beta 0.1 to 20) and three timed
 operations written the way the authors' code runs them (moonbow721/DPoser:
 lib/algorithms/advanced, run/motion_denoising.py), re-written here so that

@@ -301,9 +301,10 @@ def bench_sampler_step(method, params, *, rows: int, steps: int, repeats: int,
   """One reverse Euler-Maruyama step of the unconditional sampler at `rows`.
 
   `method.make_sampler` and the problem of `DPoser.sample_body_poses`
-  (`Problem(cond=None)` on z-scored vectors), compiled ahead under XLA's
-  defaults (as that method calls it) and, beside it in the same rounds,
-  under the samplers' CPU options (`core.xla_options`).
+  (`Problem(cond=None)` on z-scored vectors), its program compiled ahead
+  under XLA's defaults and, beside it in the same rounds, under the
+  samplers' CPU options (`core.xla_options`, which `make_sampler`'s
+  top-level calls pick from 400 rows on).
   """
   torch_refs = dict(torch_refs or {})
   sampler = method.make_sampler("euler_maruyama", steps)
@@ -620,9 +621,9 @@ def readme_lines(result: Mapping, *, rel: str, command: str,
             + (f"; load average before the run {load[0]:.2f}." if load else ".")]
   sampler = result["sampler_step"]
   if sampler.get("options_step_s") is not None:
-    lines[-1] += (" The sampler step is timed as DPoser compiles it (XLA's "
-                  "default options); with the samplers' CPU options "
-                  "(`jaxpose.core.xla_options`) it took "
+    lines[-1] += (" The sampler step row is XLA's default options; with "
+                  "the samplers' CPU options (`jaxpose.core.xla_options`), "
+                  "which DPoser's sampler uses from 400 rows on, it took "
                   f"{sampler['options_step_s'] * 1e3:.2f} ms.")
   others = [(result[k].get("other_work") or {}).get("other_cores")
             for k, _ in _FIGURES]

@@ -18,6 +18,8 @@ a hole is two.  A window never spans a gap nor a clip boundary.
                                         on it (VideoPose3D's edge padding)
   clip_windows(clip, frame, T)       -> [W, T]: windows of consecutive rows
                                         (motion clips of fixed length)
+  heldout_clips(clip, fraction, seed) -> [N] bool: rows of whole clips set
+                                        aside (a lifter's held-out rows)
 
 A run shorter than the window raises `ValueError` naming the clips, their
 lengths and the window length, unless the caller asks for padding
@@ -230,4 +232,47 @@ def clip_windows(clip, frame, length: int, *, stride: int | None = None,
   return order[first[:, None] + np.arange(length)].astype(np.int64)
 
 
-__all__ = ["clip_runs", "centred_windows", "clip_windows"]
+def heldout_clips(clip, fraction: float, *, seed: int = 0) -> np.ndarray:
+  """Rows of whole clips, drawn at random, that make up `fraction` of rows.
+
+  Frames of one clip are near-copies of each other (and every camera's view
+  of a frame is the same pose), so rows held out one by one would sit
+  beside their own training neighbours: an error measured on them would be
+  a training error.  Whole clips are set aside instead, in a random order
+  (from `seed`) until at least `fraction` of the rows are.
+
+  Args:
+    clip: the clip of each row (str or int ids); for independent poses
+      give each row its own id.  # [N]
+    fraction: the share of rows to hold out, in (0, 1).
+    seed: which clips (the same seed, rows and fraction give the same ones).
+
+  Returns:
+    True where a row is held out.  # [N] bool
+
+  Raises:
+    ValueError: a fraction outside (0, 1), or too few clips to leave some
+      on each side.
+  """
+  clip = np.asarray(clip)
+  if clip.ndim != 1:
+    raise ValueError(f"clip: expected one id per row, shape [N], got {clip.shape}")
+  fraction = float(fraction)
+  if not 0.0 < fraction < 1.0:
+    raise ValueError(f"fraction: expected a share of rows in (0, 1), got {fraction}")
+  ids, code = np.unique(clip, return_inverse=True)
+  code = code.reshape(-1)
+  order = np.random.default_rng(int(seed)).permutation(len(ids))
+  taken = np.cumsum(np.bincount(code, minlength=len(ids))[order])
+  count = int(np.searchsorted(taken, fraction * len(clip))) + 1
+  if count >= len(ids):
+    raise ValueError(
+        f"heldout_clips: holding out {fraction:.0%} of {len(clip)} rows takes "
+        f"all {len(ids)} clip(s); the data need more clips, or a smaller "
+        "fraction")
+  held = np.zeros(len(ids), bool)
+  held[order[:count]] = True
+  return held[code]
+
+
+__all__ = ["clip_runs", "centred_windows", "clip_windows", "heldout_clips"]

@@ -12,6 +12,7 @@ What a method provides:
                             and `dataset` (names, which 2D)
   the training loss         `loss_fn()` -> `loss_fn(params, batch, key)` on
                             batches of `train_fields` of the train split
+                            (of its `train_rows()`, when some are held out)
   checkpoint identity       `fingerprint_sections` (config sections a
                             checkpoint must match) and `checkpoint_extra()`
   evaluation tasks          `eval_tasks()`: name -> fn(EvalContext) ->
@@ -91,6 +92,15 @@ class Method(abc.ABC):
   @abc.abstractmethod
   def loss_fn(self) -> LossFn:
     """The pure training loss `loss_fn(params, batch, key) -> (loss, aux)`."""
+
+  def train_rows(self) -> np.ndarray | None:
+    """Rows of the train split the loss trains on, or None for every row.
+
+    A method that sets training rows aside (a context encoder whose error
+    on unseen poses another method measures) returns the others here; the
+    runner batches only these rows.  # [n] int
+    """
+    return None
 
   def checkpoint_extra(self) -> dict:
     """JSON-able facts stored with every checkpoint (e.g. units)."""

@@ -13,7 +13,7 @@ Layout (GFPose, Ci et al. 2023; checked against the authors' released model):
 Every layer has its own time and condition projections (Lt: E -> H,
 Lc: H -> H).  With the paper's sizes (D=51, H=1024, E=512, 2 blocks) this is
 12,504,627 parameters; `cond_dim=0` drops every condition path and leaves
-DPoser's 7,203,379.
+7,203,379 (DPoser's network, on its 63-D rotation vector: 7,227,967).
 
 The condition is GFPose's residual form: the network never sees c itself but
 `c_mask * (x - c)`, so a masked entry, the z of a 2D condition and the null

@@ -119,3 +119,34 @@ def test_clip_windows_consecutive_inside_runs():
     assert windows.clip_windows(CLIP, FRAME, 9, skip_short=True).shape == (0, 9)
   with pytest.raises(ValueError, match="stride"):
     windows.clip_windows(CLIP, FRAME, 2, stride=0)
+
+
+def test_heldout_clips_takes_whole_clips_up_to_the_fraction():
+  rng = np.random.default_rng(3)
+  lengths = rng.integers(1, 40, size=30)
+  clip = rng.permutation(np.repeat(np.arange(30), lengths))  # rows shuffled
+  held = windows.heldout_clips(clip, 0.2, seed=5)
+  # Whole clips: a clip is all held out or all kept.
+  for c in range(30):
+    assert len(set(held[clip == c])) == 1
+  # At least the fraction, and the last clip drawn was needed to reach it.
+  assert held.mean() >= 0.2
+  largest_held = max(np.sum(clip == c) for c in np.unique(clip[held]))
+  assert held.sum() - largest_held < 0.2 * len(clip)
+  # The same seed picks the same clips; another seed others.
+  assert np.array_equal(held, windows.heldout_clips(clip, 0.2, seed=5))
+  assert not np.array_equal(held, windows.heldout_clips(clip, 0.2, seed=6))
+  # String ids, one row per id (independent poses): row by row.
+  one_each = windows.heldout_clips(np.arange(1000), 0.1, seed=0)
+  assert one_each.sum() == 100
+
+
+def test_heldout_clips_bad_input_is_named():
+  with pytest.raises(ValueError, match="fraction"):
+    windows.heldout_clips(np.arange(10), 1.0)
+  with pytest.raises(ValueError, match="fraction"):
+    windows.heldout_clips(np.arange(10), 0.0)
+  with pytest.raises(ValueError, match="all 2 clip"):
+    windows.heldout_clips(np.array(["a"] * 9 + ["b"]), 0.95)
+  with pytest.raises(ValueError, match=r"shape \[N\]"):
+    windows.heldout_clips(np.zeros((3, 2)), 0.5)

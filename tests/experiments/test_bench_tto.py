@@ -108,7 +108,7 @@ def test_readme_lines_with_torch_figures():
   for key in ("sampler_step", "train_step", "tto_iteration"):
     result[key]["other_work"] = {"other_cores": 0.05}
   lines = tto.readme_lines(result, rel="r.json", command="cmd", hardware="hw")
-  assert "CPU options (`jaxpose.core.xla_options`) it took 20.00 ms" in lines[-1]
+  assert "from 400 rows on, it took 20.00 ms" in lines[-1]
   assert "at most 0.05 cores" in lines[-1]
   result["busy"] = True
   lines = tto.readme_lines(result, rel="r.json", command="cmd", hardware="hw")

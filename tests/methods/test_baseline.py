@@ -3,6 +3,7 @@ import json
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
@@ -158,6 +159,40 @@ def test_train_evaluate_is_deterministic(tmp_path):
   assert json.loads((tmp_path / "a" / "eval" / "estimate_again.json").read_text()) == again
   assert json.loads((tmp_path / "a" / "metrics_again.json").read_text())["mpjpe_mm"] == (
       again["mpjpe_mm"])
+
+
+def test_holdout_trains_on_the_other_rows_and_is_in_the_fingerprint(
+    tmp_path, monkeypatch):
+  c = tiny_config(num_steps=2)
+  c.holdout = ml_collections.ConfigDict(dict(fraction=0.2, seed=1))
+  method = run_lib.build(c)
+  held, kept = method.heldout_train_rows(), method.train_rows()
+  n = len(method.splits["train"]["pose2d"])
+  assert len(held) == 100  # single poses: held out one by one
+  np.testing.assert_array_equal(np.sort(np.concatenate([held, kept])),
+                                np.arange(n))
+  seen = {}
+  real = run_lib.pipeline.ArrayDataset
+
+  def spy(arrays, **kwargs):
+    seen.update(arrays)
+    return real(arrays, **kwargs)
+
+  monkeypatch.setattr(run_lib.pipeline, "ArrayDataset", spy)
+  run_lib.train(c, str(tmp_path), method=method)
+  np.testing.assert_array_equal(seen["pose3d"],
+                                method.splits["train"]["pose3d"][kept])
+  # Resuming with other held-out rows would train on the unseen ones.
+  other = tiny_config(num_steps=4)
+  other.holdout = ml_collections.ConfigDict(dict(fraction=0.2, seed=2))
+  with pytest.raises(checkpoint_lib.CheckpointMismatchError, match="holdout"):
+    run_lib.train(other, str(tmp_path))
+  no_holdout = run_lib.build(tiny_config())
+  assert no_holdout.train_rows() is None and no_holdout.fingerprint_extra() == {}
+  bad = tiny_config()
+  bad.holdout = ml_collections.ConfigDict(dict(fraction=1.0, seed=0))
+  with pytest.raises(ValueError, match="holdout.fraction"):
+    run_lib.build(bad)
 
 
 def test_gfpose_workdir_is_refused(tmp_path):

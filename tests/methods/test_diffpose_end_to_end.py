@@ -51,7 +51,11 @@ def diffpose_config(encoder_workdir, **diffpose):
 def trained(tmp_path_factory):
   root = tmp_path_factory.mktemp("diffpose")
   enc_dir, dp_dir = root / "encoder", root / "diffpose"
-  run_lib.train(encoder_config(), str(enc_dir))
+  enc_config = encoder_config()
+  # A quarter of the training rows (100 single poses) never train the
+  # encoder: H_K is fitted on them.
+  enc_config.holdout = ml_collections.ConfigDict(dict(fraction=0.25, seed=0))
+  run_lib.train(enc_config, str(enc_dir))
   config = diffpose_config(enc_dir)
   results = run_lib.run("train_and_eval", config, str(dp_dir))
   return dict(enc_dir=enc_dir, dp_dir=dp_dir, config=config, results=results)
@@ -77,7 +81,9 @@ def test_train_and_eval_writes_mean_best_of_n_encoder_and_calibration(trained):
   assert np.isfinite(written["initial_samples"]["min_mpjpe_mm"])
   init = initial_lib.Initial.load(str(dp_dir / initial_lib.FILE_NAME))
   assert written["diffpose"]["initial"]["sha1"] == init.sha1()
-  assert init.num_kernels == 2 and init.info["num_rows"] == 200
+  # Fitted on the encoder's 100 held-out rows (fewer than fit_rows=200).
+  assert init.num_kernels == 2 and init.info["num_rows"] == 100
+  assert init.info["fit_rows_seen_by_encoder"] is False
   # 2 px on a 1000 px wide image: 0.004 screen units, x7 in model units;
   # root-relative 2D doubles the variance of 16 joints, zeroes the root's.
   sigma = 2 * 2 / 1000 * 7

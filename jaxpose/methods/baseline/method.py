@@ -26,11 +26,18 @@ or 139 MB of indices).
 `config.windows.short_clips` (temporal lifter only): 'error' (default)
 refuses a clip run shorter than the window, naming it; 'pad' gives its
 rows their whole run with repeated ends (VideoPose3D's padding).
+
+`config.holdout.fraction` (default 0: none): the share of training rows,
+as whole clips (`data.windows.heldout_clips`; single poses one by one),
+the lifter is not trained on, drawn by `config.holdout.seed`.  A context
+encoder's error on them is its error on poses it has not seen, which is
+what DiffPose fits its initial distribution to (`heldout_train_rows`).
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 from typing import Mapping
 
 import jax
@@ -199,6 +206,13 @@ class Baseline(lifting.LiftingMethod):
     if self.short_clips not in SHORT_CLIPS:
       raise ValueError(f"windows.short_clips: expected one of "
                        f"{', '.join(SHORT_CLIPS)}, got {self.short_clips!r}")
+    holdout = config.get("holdout") or {}
+    self.holdout_fraction = float(holdout.get("fraction", 0.0))
+    self.holdout_seed = int(holdout.get("seed", 0))
+    if not 0.0 <= self.holdout_fraction < 1.0:
+      raise ValueError(f"holdout.fraction: expected a share of training rows "
+                       f"in [0, 1) (0: none held out), got "
+                       f"{self.holdout_fraction}")
     if name == "lifter_mlp":
       self.lift = make_lift_fn(self.apply_fn)
     else:
@@ -280,6 +294,56 @@ class Baseline(lifting.LiftingMethod):
     """The lifting splits; a temporal lifter's also hold `window` [N, T]
     int32, each row's window as rows of its own split."""
     return self._windowed_splits
+
+  def heldout_rows(self, rows) -> np.ndarray | None:
+    """Rows of a train split (this lifter's, or another method's built on
+    the same data) that training leaves out; None when none are.
+
+    Args:
+      rows: per-row arrays with 'pose2d' [N, J, 2] and, for clip data,
+        'clip' [N] (whole clips are held out).
+
+    Returns:
+      Sorted row indices.  # [n] int64
+    """
+    if self.holdout_fraction == 0.0:
+      return None
+    n = len(rows["pose2d"])
+    groups = np.asarray(rows["clip"]).astype(str) if "clip" in rows else (
+        np.arange(n))
+    try:
+      held = windows_lib.heldout_clips(groups, self.holdout_fraction,
+                                       seed=self.holdout_seed)
+    except ValueError as e:
+      raise ValueError(f"holdout.fraction={self.holdout_fraction}: {e}") from e
+    return np.flatnonzero(held).astype(np.int64)
+
+  @functools.cached_property
+  def _heldout_train(self):
+    return self.heldout_rows(self.splits["train"])
+
+  def heldout_train_rows(self) -> np.ndarray | None:
+    """The train split's rows training leaves out (`heldout_rows`)."""
+    return self._heldout_train
+
+  def train_rows(self) -> np.ndarray | None:
+    held = self._heldout_train
+    if held is None:
+      return None
+    keep = np.ones(len(self.splits["train"]["pose2d"]), bool)
+    keep[held] = False
+    return np.flatnonzero(keep)
+
+  def fingerprint_extra(self) -> dict:
+    # Which rows trained the network: resuming with other held-out rows
+    # would train on poses that are meant to be unseen.
+    held = self._heldout_train
+    if held is None:
+      return {}
+    return {"holdout": dict(
+        fraction=self.holdout_fraction, seed=self.holdout_seed,
+        rows=int(len(held)),
+        rows_sha1=hashlib.sha1(held.tobytes()).hexdigest())}
 
   # --- Training. ---
 

@@ -106,10 +106,12 @@ class FrozenEncoder:
           "encoder on DiffPose's data (same data section) or give DiffPose "
           "the encoder's")
 
-  def heldout_train_rows(self):
-    """Indices of training rows the encoder was not trained on, or None."""
-    rows = getattr(self.method, "heldout_train_rows", None)
-    rows = rows() if callable(rows) else rows
+  def heldout_train_rows(self, train) -> np.ndarray | None:
+    """Indices of rows of `train` (DiffPose's train split, the same rows as
+    the encoder's: `check_training_data`) the encoder was not trained on,
+    or None when it was trained on all of them."""
+    heldout_rows = getattr(self.method, "heldout_rows", None)
+    rows = heldout_rows(train) if callable(heldout_rows) else None
     return None if rows is None else np.asarray(rows, np.int64)
 
   def encode(self, rows, *, batch_size: int) -> tuple[np.ndarray, np.ndarray]:

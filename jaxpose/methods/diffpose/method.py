@@ -253,7 +253,7 @@ class DiffPose(lifting.LiftingMethod):
     train = self.splits["train"]
     n = len(train["pose2d"])
     k_rows, k_noise, k_em, _ = self._keys()
-    held = self.encoder.heldout_train_rows()
+    held = self.encoder.heldout_train_rows(train)
     pool = np.arange(n) if held is None else held
     if held is None:
       logging.warning("DiffPose: the encoder names no held-out training rows; "

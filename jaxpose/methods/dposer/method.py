@@ -27,6 +27,7 @@ from jaxpose.core import gmm as gmm_lib
 from jaxpose.core import losses
 from jaxpose.core import regulariser
 from jaxpose.core import sampling
+from jaxpose.core import xla_options
 from jaxpose.core import sde as sde_lib
 from jaxpose.data import datasets
 from jaxpose.evaluation import config as eval_config_lib
@@ -230,8 +231,10 @@ class DPoser(base.Method):
   # --- Priors and sampling. ---
 
   def make_sampler(self, spec: str, num_steps: int):
-    return sampling.make_sampler(spec, self.sde, self.score_fn,
-                                 num_steps=int(num_steps), eps=1e-3)
+    """The prior's sampler; top-level calls compile with the samplers' CPU
+    options by rows (`core.xla_options.fast_sampling`)."""
+    return xla_options.fast_sampling(sampling.make_sampler(
+        spec, self.sde, self.score_fn, num_steps=int(num_steps), eps=1e-3))
 
   def sample_body_poses(self, params, key, num: int) -> np.ndarray:
     """`num` body poses `[num, 63]` (radians) drawn from the prior."""
