@@ -172,3 +172,23 @@ def test_a_window_longer_than_a_clip_is_named(trained):
               clip=np.array(["a"] * 3 + ["b"] * 3), frame=np.tile(np.arange(3), 2))
   with pytest.raises(ValueError, match="longer than"):
     method.encode_rows(rows)
+
+
+def test_diffpose_on_a_temporal_encoder_fits_h_k_on_its_held_out_clips(tmp_path):
+  temporal = dict(name="temporal_lifter", num_frames=3, hidden=8,
+                  num_spatial_layers=1, num_head_layers=0, num_heads=2,
+                  dropout=0.0, conv_dropout=0.0)
+  enc = encoder_config(temporal)
+  enc.data.update(clip_frames=10)  # 40 training clips of 10 frames
+  enc.holdout = ml_collections.ConfigDict(dict(fraction=0.25, seed=0))
+  run_lib.train(enc, str(tmp_path / "encoder"))
+  config = diffpose_config(tmp_path / "encoder")
+  config.data.update(clip_frames=10)
+  results = run_lib.run("train_and_eval", config, str(tmp_path / "diffpose"))
+  init = initial_lib.Initial.load(str(tmp_path / "diffpose" / initial_lib.FILE_NAME))
+  # Ten whole clips were held out: H_K is fitted on their 100 rows.
+  assert init.info["num_rows"] == 100
+  assert init.info["fit_rows_seen_by_encoder"] is False
+  written = json.loads((tmp_path / "diffpose" / "eval" / "estimate.json").read_text())
+  assert np.isfinite(written["encoder"]["mpjpe_mm"])
+  assert results["mpjpe_mm"] == written["mpjpe_mm"] and np.isfinite(results["mpjpe_mm"])
