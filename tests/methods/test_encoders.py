@@ -200,11 +200,15 @@ def test_encoder_configs():
     assert q[section].to_dict() == b[section].to_dict(), section
   method = run_lib.build(q)
   assert method.feature_dim == 96
-  for variant, frames in (("graph", 1), ("temporal27", 27), ("temporal81", 81)):
+  assert q.holdout.fraction == 0.0  # the quickstart's results hold out none
+  for variant, frames in (("graph", 1), ("temporal27", 27), ("temporal81", 81),
+                          ("temporal27_cpu", 27), ("temporal81_cpu", 81)):
     c = encoder_mocap.get_config(variant)
     m = run_lib.build(c)  # data are loaded lazily: no caches needed here
-    assert m.num_frames == frames
+    assert m.num_frames == frames and m.holdout_fraction == 0.1
     if frames > 1:
       assert c.data.train_cameras == c.data.test_cameras == "all"
+    if variant.endswith("_cpu"):
+      assert (c.model.hidden, c.model.num_spatial_layers) == (64, 1)
   with pytest.raises(ValueError, match="variant"):
     encoder_mocap.get_config("temporal9")
