@@ -34,8 +34,13 @@ _NOISY = (" --mode=eval --config.data.test_2d=noisy "
           "--config.eval.output_suffix=noisy2d")
 _BASE_MOCAP = ("python -m experiments.main --config=experiments/configs/baseline_mocap.py "
                "--workdir=runs/baseline_mocap --config.data.cache_dir=caches")
-_ENC_MOCAP = ("python -m experiments.main --config=experiments/configs/encoder_mocap.py "
-              "--workdir=runs/encoder_mocap --config.data.cache_dir=caches")
+def _enc_mocap(variant: str = "") -> str:
+  workdir = "runs/encoder_mocap" + variant.replace(":", "_")
+  return ("python -m experiments.main --config=experiments/configs/encoder_mocap.py"
+          f"{variant} --workdir={workdir} --config.data.cache_dir=caches")
+
+
+_ENC_MOCAP = _enc_mocap()
 ENTRIES = (
     ("GFPose quickstart", "experiments/results/quickstart_gfpose_cpu.json", _QS,
      "2 CPU cores"),
@@ -63,12 +68,30 @@ ENTRIES = (
     ("Martinez et al. baseline",
      "experiments/results/baseline_mocap_h100_estimate_noisy2d.json",
      _BASE_MOCAP + _NOISY, "1 H100"),
-    ("Graph lifter (DiffPose's context encoder), 2000 steps",
-     "experiments/results/encoder_mocap_graph_cpu_estimate.json", _ENC_MOCAP,
-     "2 CPU cores"),
-    ("Graph lifter (DiffPose's context encoder), 2000 steps",
+    ("Graph lifter (DiffPose's context encoder), 2000 steps, every clip",
+     "experiments/results/encoder_mocap_graph_cpu_estimate.json",
+     _ENC_MOCAP + " --config.holdout.fraction=0", "2 CPU cores"),
+    ("Graph lifter (DiffPose's context encoder), 2000 steps, every clip",
      "experiments/results/encoder_mocap_graph_cpu_estimate_noisy2d.json",
+     _ENC_MOCAP + " --config.holdout.fraction=0" + _NOISY, "2 CPU cores"),
+    ("Graph lifter, 2000 steps, 90% of clips (DiffPose's default encoder)",
+     "experiments/results/encoder_mocap_graph_heldout_cpu_estimate.json",
+     _ENC_MOCAP, "2 CPU cores"),
+    ("Graph lifter, 2000 steps, 90% of clips (DiffPose's default encoder)",
+     "experiments/results/encoder_mocap_graph_heldout_cpu_estimate_noisy2d.json",
      _ENC_MOCAP + _NOISY, "2 CPU cores"),
+    ("Temporal lifter, T=27, reduced for the CPU (:temporal27_cpu)",
+     "experiments/results/encoder_mocap_temporal27_cpu_cpu_estimate.json",
+     _enc_mocap(":temporal27_cpu"), "2 CPU cores"),
+    ("Temporal lifter, T=27, reduced for the CPU (:temporal27_cpu)",
+     "experiments/results/encoder_mocap_temporal27_cpu_cpu_estimate_noisy2d.json",
+     _enc_mocap(":temporal27_cpu") + _NOISY, "2 CPU cores"),
+    ("Temporal lifter, T=81, reduced for the CPU (:temporal81_cpu)",
+     "experiments/results/encoder_mocap_temporal81_cpu_cpu_estimate.json",
+     _enc_mocap(":temporal81_cpu"), "2 CPU cores"),
+    ("Temporal lifter, T=81, reduced for the CPU (:temporal81_cpu)",
+     "experiments/results/encoder_mocap_temporal81_cpu_cpu_estimate_noisy2d.json",
+     _enc_mocap(":temporal81_cpu") + _NOISY, "2 CPU cores"),
     ("GFPose mocap paper size",
      "experiments/results/gfpose_mocap_paper_h100_estimate.json",
      _mocap(":paper"), "1 H100"),

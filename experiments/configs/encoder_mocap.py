@@ -44,21 +44,30 @@ encoder (holdout.fraction=0.1: 10758 of 107225 rows in the graph
 variant): DiffPose fits H_K, the encoder's error, on them.
 --config.holdout.fraction=0 trains on every row.
 
-Expected runtime: graph, about 30 minutes on 2 CPU cores shared with
-other jobs (2000 steps at 0.65 to 2.2 steps/s, about 15 minutes at the
-faster rate; 25 s to load the data, 6 s to evaluate).  The temporal
-variants are for an accelerator: on 2 shared CPU cores one step of T = 27
-at batch 32 takes about 2.6 s (every frame of every window goes through the
-graph layers), so 2000 steps of batch 256 would take hours; a temporal27
-run peaks at 2.6 GB of memory (windows travel as row indices, see
-jaxpose/methods/baseline/method.py).
-Expected result (experiments/results/encoder_mocap_graph_cpu_*.json, seed
-0, EMA weights, the first 500 test rows: CMU 005/007, people never seen in
-training), MPJPE / PA-MPJPE in mm: graph 76.9 / 62.6 with exact 2D, 128.4
-/ 96.6 with noisy 2D (sigma 5 px, 5% outliers up to 100 px).  On the same
-rows the Martinez MLP (baseline_mocap.py, 20k steps) scores 74.1 / 60.8
-and 143 / 99, GFPose small's mean of 200 hypotheses about 82 / 67 and
-118 / 90.  The temporal variants have not been run yet.
+Expected runtime on 2 CPU cores: graph, 8 minutes idle (2000 steps at
+4.4 steps/s; 30 minutes when the cores are shared), 25 s to load the
+data, 6 s to evaluate; temporal27_cpu 13 minutes (3.3 steps/s, 2.7 GB of
+memory), temporal81_cpu 22 to 28 minutes (2.0 steps/s, 3.5 GB).  The full
+temporal variants are for an accelerator: on 2 CPU cores one step of
+T = 27 at batch 64 takes about 1.4 s (every frame of every window goes
+through the graph layers), so 2000 steps of batch 256 would take hours
+(windows travel as row indices, see jaxpose/methods/baseline/method.py).
+Expected result (experiments/results/encoder_mocap_*_cpu_*.json, seed 0,
+EMA weights, the first 500 test rows: CMU 005/007, people never seen in
+training), MPJPE / PA-MPJPE in mm, exact 2D and noisy 2D (sigma 5 px, 5%
+outliers up to 100 px):
+  graph, 90% of clips (default)      76.7 / 62.1    128.5 / 96.6
+  graph, every clip                  76.9 / 62.6    128.4 / 96.6
+  temporal27_cpu                     84.5 / 71.2    133.4 / 101.0
+  temporal81_cpu                     86.0 / 72.6    131.7 / 99.6
+The reduced temporal lifters are behind the single-frame one here: one
+graph layer of width 64 per frame where the graph lifter has five of 96,
+a third (T = 27) or a sixth (T = 81) of its training poses (2500 x 64 or
+2500 x 32 windows against 2000 x 256 poses), and the windows do not span the same time in training and test (the
+small variant's training frames are 7.5 fps, CMU's test frames 15 fps).
+On the same rows the Martinez MLP (baseline_mocap.py, 20k steps) scores
+74.1 / 60.8 and 143 / 99, GFPose small's mean of 200 hypotheses about
+82 / 67 and 118 / 90.
 """
 import ml_collections
 
