@@ -152,7 +152,8 @@ def _ablation_lines(root) -> list[str]:
           "saw a tenth of the clips, and its H_K is fitted on them. Each row's "
           "settings: `"
           + _MOCAP + " --config.diffpose.num_kernels=1` (M), "
-          "`--config.sde.num_steps=20 --config.sde.beta_end=0.447` (K), and a new "
+          "`--config.sde.num_steps=20 --config.sde.beta_end=0.447` or "
+          "`--config.sde.num_steps=100 --config.sde.beta_end=0.1037` (K), and a new "
           "encoder workdir for the held-out clips (`encoder_mocap.py`'s "
           "`holdout.fraction`).", "",
           "| model | encoder, exact 2D | DiffPose exact 2D | encoder, noisy 2D | "

@@ -51,7 +51,9 @@ on the test people.  A single Gaussian
 (M=1, experiments/results/diffpose_mocap_small_m1_cpu_*) gives a better
 mean, 112.3 mm with noisy 2D and 101.2 with exact 2D at N = 5, but
 overconfident hypotheses (90% intervals hold 0.41 of the true joints,
-M=5: 0.57); K = 20 changes little (131.1 and 114.1).
+M=5: 0.57).  K, the training steps, moves the mean by a few mm: K = 20 /
+50 / 100 give 131.1 / 130.2 / 128.7 with noisy 2D and 114.1 / 112.1 /
+110.6 with exact 2D (experiments/results/diffpose_mocap_small_k*_cpu_*).
 Trained on noisy 2D, this model is for noisy test 2D; on exact 2D it is
 worse than its encoder.  --config.diffpose.noisy_train_2d=False trains one
 for exact 2D (experiments/results/diffpose_mocap_small_exacttrain_cpu_*,
