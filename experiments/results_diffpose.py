@@ -43,6 +43,10 @@ DIFFPOSE = (
      _R + "diffpose_mocap_small_heldout_cpu_estimate.json"),
     ("mocap small (H_K on held-out clips), exact test 2D, N=20",
      _R + "diffpose_mocap_small_heldout_cpu_estimate_n20.json"),
+    ("mocap small on the temporal encoder (:temporal27_cpu), noisy test 2D, N=5",
+     _R + "diffpose_mocap_small_t27cpu_cpu_estimate_noisy2d.json"),
+    ("mocap small on the temporal encoder (:temporal27_cpu), exact test 2D, N=5",
+     _R + "diffpose_mocap_small_t27cpu_cpu_estimate.json"),
     ("mocap small, single Gaussian H_K (M=1), noisy test 2D, N=5",
      _R + "diffpose_mocap_small_m1_cpu_estimate_noisy2d.json"),
     ("mocap small, encoder on every clip, noisy test 2D, N=5",
@@ -105,7 +109,8 @@ def _load(root: pathlib.Path, rel: str) -> dict | None:
 
 def _diffpose_lines(root) -> list[str]:
   out = ["", "### DiffPose against its own context encoder", "",
-         "The frozen encoder (a graph lifter, `encoder_*.py`) scored on the same "
+         "The frozen encoder (a graph lifter, `encoder_*.py`, unless the row names "
+         "a temporal one) scored on the same "
          "rows, re-centred on the root as the hypotheses are; gain = encoder "
          "MPJPE - DiffPose MPJPE of the mean (positive: diffusion helps). "
          "Mocap models train under the data's 2D noise model unless a row "

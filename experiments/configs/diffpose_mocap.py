@@ -54,6 +54,11 @@ overconfident hypotheses (90% intervals hold 0.41 of the true joints,
 M=5: 0.57).  K, the training steps, moves the mean by a few mm: K = 20 /
 50 / 100 give 131.1 / 130.2 / 128.7 with noisy 2D and 114.1 / 112.1 /
 110.6 with exact 2D (experiments/results/diffpose_mocap_small_k*_cpu_*).
+On the temporal encoder (encoder_mocap.py:temporal27_cpu, with
+--config.data.train_cameras=all as that encoder's data; 18 minutes, 6.3
+GB, most of it encoding the 429k training rows' windows once):
+noisy 2D 127.5 against that encoder's 129.2, exact 2D 112.5 against 85.1
+(experiments/results/diffpose_mocap_small_t27cpu_cpu_*).
 Trained on noisy 2D, this model is for noisy test 2D; on exact 2D it is
 worse than its encoder.  --config.diffpose.noisy_train_2d=False trains one
 for exact 2D (experiments/results/diffpose_mocap_small_exacttrain_cpu_*,
