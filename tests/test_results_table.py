@@ -25,3 +25,13 @@ def test_every_entry_has_the_summary_fields(entry):
 def test_missing_markers_are_reported():
   with pytest.raises(ValueError, match="markers"):
     results_table.updated_readme("no markers here", "x")
+
+
+def test_every_diffpose_table_file_exists():
+  # Those tables skip a missing file, so a misspelt name would drop its row.
+  from experiments import results_diffpose
+  named = [e[1] for e in results_diffpose.DIFFPOSE]
+  named += [p for e in results_diffpose.ABLATION for p in e[1:]]
+  named += [e[1] for e in results_diffpose.CALIBRATION]
+  missing = [p for p in named if not (ROOT / p).exists()]
+  assert not missing, missing
