@@ -23,7 +23,7 @@ Variants (the text after ':' in --config):
     size, about 0.65M parameters), dropout 0.1, on exactly the small
     variant's data (one random camera per training frame).
   temporal27_cpu, temporal81_cpu: the same with one graph layer of width
-    64 per frame (about 0.17M parameters), batch 64 (T = 27) or 32 (T = 81),
+    64 per frame (0.17M parameters at T = 27), batch 64 (T = 27) or 32 (T = 81),
     2500 steps: sized to train on 2 CPU cores in 15 to 25 minutes.
   temporal27, temporal81: TemporalLifter over the centred window of T = 27
     or 81 frames of the row's own clip and camera (2 graph layers per frame,
@@ -63,8 +63,9 @@ outliers up to 100 px):
 The reduced temporal lifters are behind the single-frame one here: one
 graph layer of width 64 per frame where the graph lifter has five of 96,
 a third (T = 27) or a sixth (T = 81) of its training poses (2500 x 64 or
-2500 x 32 windows against 2000 x 256 poses), and the windows do not span the same time in training and test (the
-small variant's training frames are 7.5 fps, CMU's test frames 15 fps).
+2500 x 32 windows against 2000 x 256 poses), and windows that do not span
+the same time in training and test (the small variant's training frames
+are 7.5 fps, CMU's test frames 15 fps).
 On the same rows the Martinez MLP (baseline_mocap.py, 20k steps) scores
 74.1 / 60.8 and 143 / 99, GFPose small's mean of 200 hypotheses about
 82 / 67 and 118 / 90.

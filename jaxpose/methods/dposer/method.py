@@ -27,8 +27,8 @@ from jaxpose.core import gmm as gmm_lib
 from jaxpose.core import losses
 from jaxpose.core import regulariser
 from jaxpose.core import sampling
-from jaxpose.core import xla_options
 from jaxpose.core import sde as sde_lib
+from jaxpose.core import xla_options
 from jaxpose.data import datasets
 from jaxpose.evaluation import config as eval_config_lib
 from jaxpose.methods import base
