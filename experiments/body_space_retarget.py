@@ -12,8 +12,8 @@ lengths: the median over jaxpose-mocap-v1's training frames, as DPoser would
 use), and each SMPL bone the rig has is compared with the rig's own bone:
 per joint, the median and 95th percentile angle over frames go to
 experiments/results/body_space_retarget_angles.json, with the hinge check
-(the share of knee and elbow rotation about the body space's hinge axes).
-About 20 s on 2 CPU cores at the default stride (4).
+(the share of knee and elbow rotation about the body space's hinge axes),
+and each rig's wall-clock time (`seconds`).
 """
 from __future__ import annotations
 
@@ -28,22 +28,22 @@ import numpy as np
 
 from jaxpose import files as files_lib
 from jaxpose.data import bvh as bvh_lib
-from jaxpose.data import body_sources, mocap, protocols, retarget
+from jaxpose.data import body_sources, data_files, mocap_protocol, retarget, rigs
 from jaxpose.pose import body_space
 
 _CACHE = pathlib.Path("~/.cache/jaxpose-data").expanduser()
 OUT = (pathlib.Path(__file__).resolve().parent / "results"
        / "body_space_retarget_angles.json")
 # jaxpose-mocap-v1's training subjects of CMU (all of Bandai trains).
-TRAIN_CMU = protocols.PROTOCOLS["jaxpose-mocap-v1"].splits["train"].sources["cmu"]
+TRAIN_CMU = mocap_protocol.PROTOCOLS["jaxpose-mocap-v1"].splits["train"].sources["cmu"]
 
 
 def clips(dataset: str, src, *, calibration: bool):
   """The clips of a tree; with `calibration`, only the calibration set."""
-  paths = protocols.find_bvh_files(src)
+  paths = data_files.find_bvh_files(src)
   if calibration:
     if dataset == "cmu":
-      paths = [p for p in paths if protocols.subject_of("cmu", p) in TRAIN_CMU]
+      paths = [p for p in paths if data_files.subject_of("cmu", p) in TRAIN_CMU]
     else:
       paths = paths[::10]
   return paths
@@ -51,7 +51,7 @@ def clips(dataset: str, src, *, calibration: bool):
 
 def load(path, stride: int):
   """A clip's finite frames, every stride-th."""
-  motion, _ = mocap.drop_nonfinite(bvh_lib.load_bvh(path))
+  motion, _ = rigs.drop_nonfinite(bvh_lib.load_bvh(path))
   return dataclasses.replace(motion, motion=motion.motion[::stride],
                              frame_time=motion.frame_time * stride)
 
@@ -98,14 +98,14 @@ def measure(srcs, stride: int) -> dict:
     for path in clips(dataset, src, calibration=False):
       motion = load(path, stride)
       world = bvh_lib.world_transforms(
-          motion, position_mode=mocap.get_rig(dataset).position_mode)
+          motion, position_mode=rigs.get_rig(dataset).position_mode)
       body = body_sources.to_body_space(motion, dataset, world=world)
       _, pos = body_sources.rig_world(motion, dataset, world=world)
       parts["body_pose"].append(body["body_pose"])
       parts["root_orient"].append(body["root_orient"])
       parts["pos"].append(pos)
       parts["lengths"].append(np.broadcast_to(body["bone_lengths"], (len(pos), 22)))
-      train = dataset == "bandai" or protocols.subject_of("cmu", path) in TRAIN_CMU
+      train = dataset == "bandai" or data_files.subject_of("cmu", path) in TRAIN_CMU
       parts["train"].append(np.full(len(pos), train))
     r = {k: np.concatenate(v) for k, v in parts.items()}
     r["clips"], r["seconds"] = len(parts["pos"]), time.time() - t0

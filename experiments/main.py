@@ -1,14 +1,22 @@
 """jaxpose entry point: train, evaluate or sample a model described by a config.
 
   python -m experiments.main --config=experiments/configs/quickstart.py \
-      --workdir=runs/quickstart [--mode=train_and_eval|train|eval|sample] \
-      [--config.train.num_steps=100] [--debug]
+      --workdir=runs/quickstart [--config.train.num_steps=100] [--debug]
+  # later, in the trained workdir (its config.json gives the settings):
+  python -m experiments.main --workdir=runs/quickstart --mode=eval \
+      --config.eval.task=denoise
+
+--mode is train_and_eval (the default), train, eval or sample. In eval and
+sample modes a trained workdir's own config gives every setting; --config
+(optional there) only fills keys it lacks, and --config.* flags change the
+evaluation (a flag that contradicts the trained model is refused).
 
 The logic lives in `jaxpose.run_lib` so a notebook can call it directly.
 An error ends the program with one line on stderr (cause and fix); `--debug`
 or JAXPOSE_DEBUG=1 shows the traceback instead.
 """
 import os
+import pathlib
 import sys
 
 from absl import app
@@ -17,16 +25,48 @@ from absl import logging
 from ml_collections import config_flags
 
 from jaxpose import config as config_lib
+from jaxpose import logs
 from jaxpose import run_lib
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", None, "Path to a config file (experiments/configs/*.py).",
+    "config", None, "Path to a config file (experiments/configs/*.py); "
+    "optional with --mode=eval or sample in a trained workdir.",
     lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and results.")
 _MODE = flags.DEFINE_enum("mode", "train_and_eval", run_lib.MODES, "What to run.")
 _DEBUG = flags.DEFINE_bool(
     "debug", False, "Show the traceback of an error (also JAXPOSE_DEBUG=1).")
-flags.mark_flags_as_required(["config", "workdir"])
+flags.mark_flags_as_required(["workdir"])
+
+_WORKDIR_CONFIG = pathlib.Path(__file__).with_name("workdir_config.py")
+
+
+def with_workdir_config(argv: list[str]) -> list[str]:
+  """argv, with `--config` set to the workdir's own config when an eval or
+  sample run in a trained workdir names none."""
+  if config_lib.flag_value(argv, "config") is not None:
+    return argv
+  workdir = config_lib.flag_value(argv, "workdir")
+  mode = config_lib.flag_value(argv, "mode")
+  if (mode in ("eval", "sample") and workdir
+      and os.path.exists(os.path.join(workdir, "config.json"))):
+    return argv[:1] + [f"--config={_WORKDIR_CONFIG}:{workdir}"] + argv[1:]
+  return argv
+
+
+def parse_flags(argv: list[str]):
+  return config_lib.parse_flags_or_exit(with_workdir_config(argv))
+
+
+def overrides(argv, config) -> dict:
+  """{dotted key: value} of the command line's --config.* flags."""
+  out = {}
+  for key in config_lib.config_overrides(argv):
+    node = config
+    for part in key.split("."):
+      node = node[part]
+    out[key] = node
+  return out
 
 
 def error_line(err: BaseException) -> str:
@@ -43,10 +83,15 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   logging.set_verbosity(logging.INFO)
-  run_lib.configure_logging()
+  logs.configure_logging()
   debug = _DEBUG.value or os.environ.get("JAXPOSE_DEBUG", "") not in ("", "0")
   try:
-    run_lib.run(_MODE.value, _CONFIG.value, _WORKDIR.value)
+    if _CONFIG.value is None:
+      raise ValueError("--config: missing; give a config file "
+                       "(experiments/configs/*.py), or --mode=eval / sample "
+                       "in a trained workdir")
+    run_lib.run(_MODE.value, _CONFIG.value, _WORKDIR.value,
+                overrides=overrides(sys.argv, _CONFIG.value))
   except Exception as err:  # pylint: disable=broad-except
     if debug:
       raise
@@ -56,4 +101,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=config_lib.parse_flags_or_exit)
+  app.run(main, flags_parser=parse_flags)

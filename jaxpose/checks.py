@@ -15,6 +15,9 @@ import numpy as np
 # must agree wherever the same name appears across one `check_shapes` call.
 Dim = int | str | None
 
+# How many offending rows a non-finite message lists before "...".
+MAX_LISTED_ROWS = 5
+
 
 def _fmt(spec: Sequence[Dim]) -> str:
   return "(" + ", ".join("?" if d is None else str(d) for d in spec) + ")"
@@ -33,7 +36,8 @@ def check_array(name: str, x, spec: Sequence[Dim], *, finite: bool = True,
     x: array-like.
     spec: expected shape; ints are fixed, strings are named free dims, None
       is any size.  A leading "..." entry allows any number of leading dims.
-    finite: also reject NaN/inf when `x` is concrete.
+    finite: also reject NaN/inf when `x` is concrete; the message names the
+      rows (indices along the first axis) holding them.
     sizes: shared dict binding named dims across several checks.
   """
   if x is None:
@@ -67,10 +71,24 @@ def check_array(name: str, x, spec: Sequence[Dim], *, finite: bool = True,
   if finite and is_concrete(x):
     arr = np.asarray(x)
     if np.issubdtype(arr.dtype, np.inexact) and not np.all(np.isfinite(arr)):
-      bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-      raise ValueError(f"{name}: {bad} non-finite value(s) (NaN or inf) in an "
-                       f"array of shape {shape}")
+      raise ValueError(_non_finite_message(name, arr))
   return x
+
+
+def _non_finite_message(name: str, arr: np.ndarray,
+                        max_listed: int = MAX_LISTED_ROWS) -> str:
+  """Names the rows (first-axis indices) of `arr` that hold NaN or inf."""
+  shape = tuple(arr.shape)
+  if arr.ndim == 0:
+    return f"{name}: non-finite value ({arr.item()}) (shape ())"
+  finite_rows = np.isfinite(arr).reshape(shape[0], -1).all(axis=1)
+  bad_rows = np.flatnonzero(~finite_rows)
+  listed = ", ".join(str(i) for i in bad_rows[:max_listed])
+  if bad_rows.size > max_listed:
+    listed += ", ..."
+  what = "rows" if arr.ndim > 1 else "entries"
+  return (f"{name}: non-finite values (NaN or inf) in {bad_rows.size} of "
+          f"{shape[0]} {what}: {listed} (shape {shape})")
 
 
 def check_batched(name: str, x) -> tuple[int, ...]:

@@ -128,19 +128,20 @@ def _loaded_value(argv, cfg_flag, flag_name):
   return value
 
 
-def _config_path(argv, flag_name) -> str | None:
-  path = None
+def flag_value(argv, flag_name: str) -> str | None:
+  """The last value of `--flag_name=v` (or `--flag_name v`) in argv."""
+  value = None
   for i, arg in enumerate(argv):
     if arg.startswith(f"--{flag_name}="):
-      path = arg.split("=", 1)[1]
+      value = arg.split("=", 1)[1]
     elif arg == f"--{flag_name}" and i + 1 < len(argv):
-      path = argv[i + 1]
-  return path
+      value = argv[i + 1]
+  return value
 
 
 def _load_failure(argv, flag_name, err: BaseException) -> str:
   """One line on why the config file did not load, with the fix."""
-  path = _config_path(argv, flag_name)
+  path = flag_value(argv, flag_name)
   if path is not None and not os.path.exists(path.split(":", 1)[0]):
     return (f"--{flag_name} file not found: {path} (from {os.getcwd()}); "
             "give the path of a config, e.g. experiments/configs/quickstart.py")
@@ -155,7 +156,7 @@ def _load_failure(argv, flag_name, err: BaseException) -> str:
 
 
 def _load_config_file(argv, flag_name):
-  path = _config_path(argv, flag_name)
+  path = flag_value(argv, flag_name)
   if not path:
     return None
   from ml_collections.config_flags import config_flags as cf
@@ -177,9 +178,20 @@ def to_plain(config) -> Any:
 
 
 def fingerprint(config, sections: Iterable[str] = ("method", "model", "sde", "representation")) -> dict:
-  """The part of a config that must match for a checkpoint to be reusable."""
+  """The part of a config that must match for a checkpoint to be reusable.
+
+  sections: section names, or dotted keys for single settings of a section
+  (e.g. 'diffpose.network_input'), kept nested as in the config.
+  """
   plain = to_plain(config)
-  out = {s: plain.get(s) for s in sections}
+  out = {}
+  for s in sections:
+    *parents, last = s.split(".")
+    src, dst = plain, out
+    for part in parents:
+      src = src.get(part, {}) if isinstance(src, Mapping) else {}
+      dst = dst.setdefault(part, {})
+    dst[last] = src.get(last) if isinstance(src, Mapping) else None
   for section, key, default in _FINGERPRINT_DEFAULTS:
     # A key added later with a default that keeps the old behaviour is left
     # out at that default, so checkpoints written before it still match.

@@ -71,6 +71,23 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> str:
                                 allow_nan=False), binary=False)
 
 
+def read_json(path: str | os.PathLike) -> Any:
+  """The JSON value stored in `path`; None when there is no such file.
+
+  Raises:
+    ValueError: the file exists but cannot be read or holds no JSON; the
+      message names the path and the cause.
+  """
+  path = os.fspath(path)
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, ValueError) as e:
+    raise ValueError(f"{path} cannot be read ({type(e).__name__}: {e})") from e
+
+
 def write_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, Any], *,
                      compressed: bool = False) -> str:
   """Writes `arrays` as an .npz to `path` atomically; returns the path.
@@ -85,4 +102,4 @@ def write_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, Any], *,
   return _write_atomic(path, lambda f: save(f, **arrays), binary=True)
 
 
-__all__ = ["jsonable", "write_json_atomic", "write_npz_atomic"]
+__all__ = ["jsonable", "read_json", "write_json_atomic", "write_npz_atomic"]

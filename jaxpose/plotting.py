@@ -3,7 +3,10 @@
 Uses the non-interactive Agg backend through `matplotlib.figure.Figure`
 (no pyplot state, never shows a window).  Every function returns the
 Figure and writes a PNG when `path` is given.  Left limbs are drawn in
-blue, right limbs in red, the torso in black.
+blue, right limbs in red, the torso in black.  Every axis is labelled with
+its unit: 3D poses in `unit` (mm by default), 2D poses in `unit_2d` (px, or
+`SCREEN_UNIT` for `cameras.normalize_screen` coordinates); a curve's labels
+are the caller's, e.g. "error (mm)".
 """
 from __future__ import annotations
 
@@ -15,12 +18,16 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxpose.checks import check_array, check_positive_int  # noqa: E402
 from jaxpose.pose.skeleton import H36M_17, Skeleton  # noqa: E402
 
 LEFT_COLOR, RIGHT_COLOR, MID_COLOR = "tab:blue", "tab:red", "black"
+
+# The unit of screen-normalised 2D (x_n = u / w * 2 - 1): half the image width.
+SCREEN_UNIT = "half image widths"
 
 
 def _bone_colors(skeleton: Skeleton) -> list[str]:
@@ -48,9 +55,15 @@ def _save(fig: Figure, path) -> None:
 
 def draw_skeleton_2d(ax, pose2d, skeleton: Skeleton = H36M_17, *,
                      alpha: float = 1.0, lw: float = 2.0,
-                     invert_y: bool = True) -> None:
-  """Draws one 2D skeleton.  pose2d: [J, 2] (image coordinates, y down)."""
+                     invert_y: bool = True, unit: str | None = "px") -> None:
+  """Draws one 2D skeleton.  pose2d: [J, 2] (image coordinates, y down).
+
+  unit: the coordinates' unit, written on both axes (None: no labels).
+  """
   pose2d = np.asarray(pose2d)
+  if unit is not None:
+    ax.set_xlabel(f"x ({unit})")
+    ax.set_ylabel(f"y ({unit})")
   for (c, p), color in zip(skeleton.bones, _bone_colors(skeleton)):
     ax.plot(pose2d[[p, c], 0], pose2d[[p, c], 1], color=color, alpha=alpha,
             lw=lw)
@@ -59,6 +72,17 @@ def draw_skeleton_2d(ax, pose2d, skeleton: Skeleton = H36M_17, *,
   ax.set_aspect("equal", adjustable="datalim")
   if invert_y and not ax.yaxis_inverted():
     ax.invert_yaxis()
+
+
+def label_axes_3d(ax, up: str, unit: str = "mm") -> None:
+  """Names a 3D axis's x, y, z after the pose's own axes (see `up`)."""
+  names = {"z": ("x", "y", "z, up"), "-y": ("x", "z, depth", "-y, up")}
+  if up not in names:
+    _to_plot_axes(np.zeros((1, 3)), up)  # raises, naming `up`
+  fontsize = 7
+  for set_label, name in zip((ax.set_xlabel, ax.set_ylabel, ax.set_zlabel),
+                             names[up]):
+    set_label(f"{name} ({unit})", fontsize=fontsize, labelpad=-4)
 
 
 def _to_plot_axes(pose3d, up: str):
@@ -91,14 +115,16 @@ def _equal_3d(ax, pts) -> None:
   ax.set_ylim(mid[1] - half, mid[1] + half)
   ax.set_zlim(mid[2] - half, mid[2] + half)
   ax.set_box_aspect((1, 1, 1))
-  ax.set_xticklabels([])
-  ax.set_yticklabels([])
-  ax.set_zticklabels([])
+  # Few small ticks: enough to read the scale without crowding a panel.
+  for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+    axis.set_major_locator(MaxNLocator(4))
+  ax.tick_params(labelsize=5, pad=0)
 
 
 def plot_hypotheses(pose2d, gt3d, hyps3d, *, skeleton: Skeleton = H36M_17,
                     path=None, title: str | None = None,
-                    max_hyps: int = 20, up: str = "-y", dpi: int = 100) -> Figure:
+                    max_hyps: int = 20, up: str = "-y", unit: str = "mm",
+                    unit_2d: str = "px", dpi: int = 100) -> Figure:
   """Three panels: the 2D input, the 3D ground truth, hypotheses over it.
 
   Args:
@@ -111,6 +137,9 @@ def plot_hypotheses(pose2d, gt3d, hyps3d, *, skeleton: Skeleton = H36M_17,
     title: figure title.
     max_hyps: cap on the hypotheses drawn.
     up: vertical axis of the 3D poses: "-y" (camera frame) or "z" (world).
+    unit: the 3D poses' unit, on the 3D axes.
+    unit_2d: the 2D input's unit: "px", or `SCREEN_UNIT` for screen-
+      normalised coordinates.
     dpi: resolution; the figure is 12 x 4 inches.
 
   Returns:
@@ -123,7 +152,7 @@ def plot_hypotheses(pose2d, gt3d, hyps3d, *, skeleton: Skeleton = H36M_17,
   hyps3d = np.asarray(hyps3d)[:check_positive_int("max_hyps", max_hyps)]
   fig = _new_figure(12, 4, dpi)
   ax = fig.add_subplot(1, 3, 1)
-  draw_skeleton_2d(ax, pose2d, skeleton)
+  draw_skeleton_2d(ax, pose2d, skeleton, unit=unit_2d)
   ax.set_title("2D input")
   ax2 = fig.add_subplot(1, 3, 2, projection="3d")
   draw_skeleton_3d(ax2, gt3d, skeleton, up=up)
@@ -136,6 +165,7 @@ def plot_hypotheses(pose2d, gt3d, hyps3d, *, skeleton: Skeleton = H36M_17,
   pts = _to_plot_axes(np.concatenate([np.asarray(gt3d)[None], hyps3d]), up)
   for a in (ax2, ax3):
     _equal_3d(a, pts)
+    label_axes_3d(a, up, unit)
     a.view_init(elev=15, azim=-70)
   if title:
     fig.suptitle(title)
@@ -147,7 +177,7 @@ def plot_hypotheses(pose2d, gt3d, hyps3d, *, skeleton: Skeleton = H36M_17,
 def plot_poses_3d(poses, *, skeleton: Skeleton = H36M_17, path=None,
                   titles: Sequence[str] | None = None, ncols: int = 4,
                   up: str = "z", title: str | None = None,
-                  dpi: int = 100) -> Figure:
+                  unit: str = "mm", dpi: int = 100) -> Figure:
   """A grid of 3D skeletons, each on its own axis.
 
   Args:
@@ -158,6 +188,7 @@ def plot_poses_3d(poses, *, skeleton: Skeleton = H36M_17, path=None,
     ncols: columns of the grid.
     up: "z" (world frame, default) or "-y" (camera frame).
     title: figure title.
+    unit: the poses' unit, on every axis.
     dpi: resolution; each panel is 3 x 3 inches.
   """
   check_array("poses", poses, (None, skeleton.num_joints, 3))
@@ -175,6 +206,7 @@ def plot_poses_3d(poses, *, skeleton: Skeleton = H36M_17, path=None,
     ax = fig.add_subplot(nrows, ncols, i + 1, projection="3d")
     draw_skeleton_3d(ax, poses[i], skeleton, up=up)
     _equal_3d(ax, _to_plot_axes(poses[i], up))
+    label_axes_3d(ax, up, unit)
     ax.view_init(elev=15, azim=-70)
     if titles is not None:
       ax.set_title(titles[i], fontsize=9)
@@ -193,7 +225,9 @@ def plot_curve(xs, ys_by_label: Mapping[str, Sequence[float]], *, xlabel: str,
   Args:
     xs: x values (e.g. training steps or hypothesis counts H).  # [K]
     ys_by_label: legend label -> y values, each of length K.
-    xlabel, ylabel: axis labels.
+    xlabel, ylabel: axis labels, each with its unit where it has one, e.g.
+      "training step (steps)", "error (mm)" (a count such as "hypotheses H"
+      has none).
     path: where to write the PNG.
     logx: logarithmic x axis (for error-vs-H).
     title: axis title.

@@ -6,26 +6,24 @@
   config = quickstart.get_config()
   run_lib.train(config, "runs/qs")
   results = run_lib.evaluate(config, "runs/qs")
+  # later, from the workdir alone, changing only what the evaluation needs:
+  results = run_lib.evaluate(run_lib.evaluation_config(
+      "runs/qs", {"eval.task": "denoise"}), "runs/qs")
 
-Data flow: config -> `build()` (the method named by `config.method`, from
-`jaxpose.methods`; its data, networks and evaluation settings, all checked)
--> `train()` (the method's loss through the shared train step, sharded
-batches, orbax checkpoints, metrics.jsonl) -> `evaluate()` (EMA weights, the
-method's task `config.eval.task` through `evaluation.runner`:
-WORKDIR/eval/<task>.json; "estimate" also writes the summary
-WORKDIR/metrics.json and WORKDIR/hypotheses.png). Nothing here names a
-method.
+Data flow: config -> `methods.parse` (the method's parts and the config as
+typed settings, all checked) -> `train` (the needed trained parts of other
+workdirs, the data, the prepared artefacts written beside the checkpoints,
+the method's loss through the shared loop, orbax checkpoints,
+metrics.jsonl and TensorBoard events) -> `evaluate` (the trained parts, the
+task `eval.task` through `evaluation.runner`: <out>/<task>.json, its plots,
+and the workdir's summary). Nothing here names a method, a task or a file
+of one.
 """
 from __future__ import annotations
 
-import datetime
+import copy
 import functools
-import hashlib
-import json
-import logging as logging_std
 import os
-import shutil
-import socket
 
 from absl import logging
 import jax
@@ -33,202 +31,256 @@ import ml_collections
 import numpy as np
 
 from jaxpose import config as config_lib
+from jaxpose import digest as digest_lib
 from jaxpose import files
+from jaxpose import logs
 from jaxpose import methods
 from jaxpose import rng
+from jaxpose import settings
+from jaxpose import summary_writer
+from jaxpose.data import datasets
 from jaxpose.data import pipeline
 from jaxpose.evaluation import runner
+from jaxpose.evaluation import summary as summary_lib
 from jaxpose.methods import base
 from jaxpose.training import checkpoint as checkpoint_lib
 from jaxpose.training import parallel
+from jaxpose.training import prepared as prepared_lib
+from jaxpose.training import run_config
 from jaxpose.training import train as train_lib
 from jaxpose.training import workdir as workdir_lib
 
 MODES = ("train_and_eval", "train", "eval", "sample")
+# What an evaluation in a trained workdir may change (besides the paths of
+# its needed workdirs): the rest describes the trained model.
+EVAL_SECTIONS = ("eval", "data", "seed")
 
 
-def build(config) -> base.Method:
-  """The method `config.method` built from the config (checked on the way)."""
-  return methods.get(config.method)(config)
+# ----------------------------------------------------------------------------
+# Trained parts of other workdirs
 
 
-def fingerprint(config, method: base.Method) -> dict:
-  """The config sections (and data-derived facts) a checkpoint of `method`
-  must match."""
-  return {**config_lib.fingerprint(config, method.fingerprint_sections),
-          **method.fingerprint_extra()}
+def resolve_needs(method: base.Method, run: base.RunSettings, *,
+                  training: bool) -> tuple[dict, dict]:
+  """(needs by name, the digests of those that are part of the model).
 
-
-def _checkpointer(config, workdir, method: base.Method, *,
-                  read_only: bool = False) -> checkpoint_lib.Checkpointer:
-  return checkpoint_lib.Checkpointer(
-      os.path.join(workdir, "checkpoints"), fingerprint=fingerprint(config, method),
-      save_every=int(config.train.ckpt_every), keep=int(config.train.keep_ckpts),
-      extra={**method.checkpoint_extra(), "config": config_lib.to_plain(config)},
-      read_only=read_only)
-
-
-def check_train_config(config):
-  """Refuses training settings that cannot work, before anything runs.
+  Each `Need`'s workdir (named by its config key) is loaded read-only, asked
+  for the need's protocol and checked.
 
   Raises:
-    config_lib.ConfigError: naming the key and the fix.
+    settings.ConfigError: an empty or missing workdir, a workdir whose
+      method does not provide the protocol, a failed check.
   """
-  for key in ("num_steps", "log_every", "ckpt_every", "keep_ckpts"):
-    value = config.train.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-      what = "updates to train" if key == "num_steps" else "steps"
-      raise config_lib.ConfigError(
-          f"train.{key} must be a whole number >= 1 ({what}), got {value!r}; "
-          f"set --config.train.{key}=N with N >= 1")
-  growth = config.train.get("max_param_norm_growth", 0.0)
-  if isinstance(growth, bool) or not isinstance(growth, (int, float)) or not (
-      growth == 0 or growth > 1):
-    raise config_lib.ConfigError(
-        f"train.max_param_norm_growth must be > 1 (or 0 to disable the "
-        f"check), got {growth!r}")
+  needs, digests = {}, {}
+  for need in method.needs:
+    path = str(run.value(need.config_key, "") or "")
+    where = f"{need.config_key}={path!r}"
+    if not path:
+      if need.optional:
+        needs[need.name] = None
+        continue
+      raise settings.ConfigError(f"{need.config_key}: empty; {need.hint}")
+    if not os.path.isdir(path):
+      raise settings.ConfigError(f"{where}: no such directory; {need.hint}")
+    trained = load_trained(path)
+    provide = trained.method.provides.get(need.protocol)
+    if provide is None:
+      raise settings.ConfigError(
+          f"{where}: it holds a {trained.method.name!r} model, which provides "
+          f"no {need.protocol.__name__}; {need.hint}")
+    part = provide(trained)
+    if need.check is not None:
+      need.check(run, trained)
+    if training and need.same_training_data:
+      _check_same_training_data(run, trained, where)
+    needs[need.name] = part
+    if need.part_of_model:
+      digests[need.name] = digest_lib.digest(trained.params)
+  return needs, digests
 
 
-def _stored_config(workdir: str, extra: dict) -> dict | None:
-  """The config the restored checkpoint was trained with (or config.json)."""
-  if isinstance(extra.get("config"), dict):
-    return extra["config"]
-  path = os.path.join(workdir, "config.json")
-  if os.path.exists(path):
-    with open(path) as f:
-      return json.load(f)
-  return None
+def _check_same_training_data(run, trained, where: str):
+  ours = datasets.training_data(run.config["data"])
+  theirs = datasets.training_data(trained.run.config["data"])
+  missing = "<absent>"
+  diffs = [f"data.{k}: {ours.get(k, missing)!r} here, {theirs.get(k, missing)!r} "
+           "there" for k in sorted(set(ours) | set(theirs))
+           if ours.get(k, missing) != theirs.get(k, missing)]
+  if diffs:
+    raise settings.ConfigError(
+        f"{where}: it was trained on other training data ({'; '.join(diffs)}); "
+        "train both on the same data section")
 
 
-def _check_resume(config, workdir: str, step: int, stored: dict | None) -> dict:
-  """Refuses a resume whose settings would not continue the same run.
-
-  Returns:
-    The accepted changes `{key: (stored, requested)}` (with
-    train.allow_changed_resume=True), else {}.
-  """
-  if stored is None:
-    return {}
-  changes = config_lib.resume_changes(stored, config)
-  if not changes:
-    return {}
-  listed = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items())
-  if not config.train.get("allow_changed_resume", False):
-    raise config_lib.ConfigError(
-        f"workdir {workdir} was trained to step {step} with other settings "
-        f"({listed}); continuing with these would not be the same run. Use "
-        "the original values, a new workdir, or "
-        "--config.train.allow_changed_resume=True to continue anyway (the "
-        "change is recorded in config_history.jsonl)")
-  logging.warning("Resuming step %d with changed settings (allowed by "
-                  "train.allow_changed_resume): %s", step, listed)
-  return changes
+# ----------------------------------------------------------------------------
+# Prepared artefacts, fingerprints, checkpoints
 
 
-def _record_start(config, workdir: str, step: int, changes: dict):
-  """config.json (the latest start) and one config_history.jsonl line per
-  start, so the configurations behind every trained step stay known."""
-  if jax.process_index() != 0:
-    return
-  plain = config_lib.to_plain(config)
-  files.write_json_atomic(os.path.join(workdir, "config.json"), plain)
-  record = {"started": datetime.datetime.now().astimezone().isoformat(
-                timespec="seconds"),
-            "start_step": step, "num_steps": int(config.train.num_steps),
-            "host": socket.gethostname(), "pid": os.getpid(),
-            "changed": {k: list(v) for k, v in changes.items()},
-            "config": plain}
-  with open(os.path.join(workdir, "config_history.jsonl"), "a") as f:
-    f.write(json.dumps(files.jsonable(record), sort_keys=True) + "\n")
+def _made_from(method: base.Method, run: base.RunSettings, *,
+               with_data: bool) -> dict:
+  """The settings a method's artefacts are made from."""
+  out = {k: run.value(k) for k in method.prepare_keys}
+  if with_data:
+    out.update({f"data.{k}": v for k, v in
+                datasets.training_data(run.config["data"]).items()})
+  return out
 
 
-def _optimizer(config):
-  opt = config.train
-  return train_lib.make_optimizer(
-      learning_rate=float(opt.learning_rate), warmup_steps=int(opt.warmup_steps),
-      grad_clip=float(opt.grad_clip))
+def fingerprint(method: base.Method, run: base.RunSettings, artefacts,
+                need_digests: dict) -> dict:
+  """What a checkpoint must match: the method's config sections, the
+  digests of its prepared artefacts and of the trained parts it uses."""
+  out = config_lib.fingerprint(run.config, method.fingerprint_sections)
+  if artefacts:
+    out["prepared"] = prepared_lib.digests(artefacts)
+  if need_digests:
+    out["needs"] = dict(sorted(need_digests.items()))
+  return out
 
 
-def _init_state(config, method: base.Method):
-  params = method.init_params(rng.purpose_key(config.seed, "init"))
-  return train_lib.init_train_state(params, _optimizer(config))
+def _checkpointer(workdir, run, fp, *, read_only=False):
+  return checkpoint_lib.Checkpointer(
+      os.path.join(workdir, "checkpoints"), fingerprint=fp,
+      save_every=run.train.ckpt_every, keep=run.train.keep_ckpts,
+      extra={"config": run.config}, read_only=read_only)
 
 
-def train(config, workdir: str, *, method: base.Method | None = None):
+def _prepare(method, run, data, needs, workdir) -> tuple[dict, bool]:
+  """(artefacts, whether they are new and still to be written)."""
+  if prepared_lib.read_index(workdir) is not None:
+    artefacts, index = prepared_lib.load(workdir)
+    prepared_lib.check_made_from(workdir, index,
+                                 _made_from(method, run, with_data=True))
+    return artefacts, False
+  if method.prepare is None:
+    return {}, True
+  logging.info("Preparing %s's state from the training data", method.name)
+  ctx = base.PrepareContext(run=run, data=data, needs=needs,
+                            key=rng.purpose_key(run.seed, "fit"))
+  return dict(method.prepare(ctx)), True
+
+
+def _init_state(run, model, *, abstract: bool = False):
+  tx = run.train.optimizer()
+  init = lambda: train_lib.init_train_state(
+      model.init(rng.purpose_key(run.seed, "init")), tx)
+  return jax.eval_shape(init) if abstract else init()
+
+
+# ----------------------------------------------------------------------------
+# Training
+
+
+def train(config, workdir: str):
   """Trains (or resumes training) up to `config.train.num_steps`.
 
   Returns the final `TrainState`. The workdir is held by this run (a second
   training on it is refused, `training.workdir`); a workdir holding a
-  checkpoint of another model configuration is refused by the checkpointer,
-  and a resume with settings that break exact resume
-  (`config.RESUME_SAFE_KEYS` lists those that may change) unless
-  train.allow_changed_resume; all before anything in it is written.
+  checkpoint of another model, a resume with settings that break exact
+  resume (`config.RESUME_SAFE_KEYS` lists those that may change) unless
+  train.allow_changed_resume, and prepared artefacts made from other
+  settings are refused, all before anything in it is written.
   """
-  check_train_config(config)
+  logs.configure_logging()
+  method, run = methods.parse(config)
   os.makedirs(workdir, exist_ok=True)
   with workdir_lib.hold(workdir, purpose="training"):
-    method = method or build(config)
-    method.use_workdir(workdir, training=True)
-    tx = _optimizer(config)
-    state = _init_state(config, method)
-    ckpt = _checkpointer(config, workdir, method)
+    needs, need_digests = resolve_needs(method, run, training=True)
+    data = method.load_data(run, needs)
+    artefacts, fresh = _prepare(method, run, data, needs, workdir)
+    model = method.build(run, artefacts, needs)
+    state = _init_state(run, model)
+    ckpt = _checkpointer(workdir, run,
+                         fingerprint(method, run, artefacts, need_digests))
     try:
+      if fresh:  # the checkpointer has accepted this model's fingerprint
+        prepared_lib.save(workdir, artefacts,
+                          _made_from(method, run, with_data=True))
       restored = ckpt.restore_or_none(state)
       changes = {}
       if restored is not None:
         state, extra = restored
         step = int(state.step)
-        if step >= int(config.train.num_steps):
-          # Nothing is trained, so nothing is resumed or recorded (e.g.
-          # train_and_eval run again to evaluate on other data).
+        if step >= run.train.num_steps:
           logging.info("Nothing to train: %s holds step %d >= "
-                       "train.num_steps=%d", workdir, step,
-                       int(config.train.num_steps))
+                       "train.num_steps=%d", workdir, step, run.train.num_steps)
           return state
-        changes = _check_resume(config, workdir, step,
-                                _stored_config(workdir, extra))
+        changes = run_config.check_resume(
+            run.config, workdir, step, run_config.read(workdir, extra),
+            allow_changed=run.train.allow_changed_resume)
         logging.info("Resumed from step %d in %s", step, workdir)
-      _record_start(config, workdir, int(state.step), changes)
-      opt = config.train
-      arrays = {k: method.splits["train"][k] for k in method.train_fields}
-      rows = method.train_rows()
-      if rows is not None:
-        arrays = {k: np.asarray(v)[rows] for k, v in arrays.items()}
-        logging.info("Training on %d of the train split's %d rows (the "
-                     "others held out)", len(rows),
-                     len(method.splits["train"][method.train_fields[0]]))
-      dataset = pipeline.ArrayDataset(arrays,
-          batch_size=int(opt.batch_size), seed=int(config.seed))
-      train_step = train_lib.make_train_step(method.loss_fn(), tx,
-                                             ema_max_decay=float(opt.ema_decay))
-
-      def batch_fn(step):
-        return dataset.batch(step, process_index=jax.process_index(),
-                             process_count=jax.process_count())
-
-      state = train_lib.fit(
-          state, train_step, batch_fn, key=rng.purpose_key(config.seed, "train"),
-          num_steps=int(opt.num_steps), mesh=parallel.make_mesh(),
-          checkpointer=ckpt, log_every=int(opt.log_every),
-          metrics_path=os.path.join(workdir, "metrics.jsonl"),
-          max_param_norm_growth=float(opt.get("max_param_norm_growth", 0.0)))
+      run_config.record_start(run.config, workdir, int(state.step),
+                              run.train.num_steps, changes)
+      return _fit(run, method.training(model, data, artefacts), state, ckpt,
+                  workdir)
     finally:
       ckpt.close()
-  return state
 
 
-def restore_params(config, workdir: str, method: base.Method, *,
-                   use_ema: bool = True):
-  """(parameters, step) of the latest checkpoint in `workdir` (EMA by default).
+def _fit(run, training: base.Training, state, ckpt, workdir):
+  arrays = dict(training.arrays)
+  logging.info("Training on %d rows", len(next(iter(arrays.values()))))
+  dataset = pipeline.ArrayDataset(arrays, batch_size=run.train.batch_size,
+                                  seed=run.seed)
+  train_step = train_lib.make_train_step(training.loss, run.train.optimizer(),
+                                         ema_max_decay=run.train.ema_decay)
 
-  Reads only (nothing in the workdir is written), so it may run beside a
-  training run: it sees the latest finished checkpoint.
+  def batch_fn(step):
+    return dataset.batch(step, process_index=jax.process_index(),
+                         process_count=jax.process_count())
+
+  return train_lib.fit(
+      state, train_step, batch_fn, key=rng.purpose_key(run.seed, "train"),
+      num_steps=run.train.num_steps, mesh=parallel.make_mesh(),
+      checkpointer=ckpt, log_every=run.train.log_every,
+      metrics_path=os.path.join(workdir, "metrics.jsonl"), summary_dir=workdir,
+      max_param_norm_growth=run.train.max_param_norm_growth)
+
+
+# ----------------------------------------------------------------------------
+# Trained workdirs
+
+
+def stored_config(workdir: str) -> dict:
+  """The config `workdir`'s model was trained with (its config.json)."""
+  stored = run_config.read(workdir)
+  if stored is None:
+    raise FileNotFoundError(
+        f"{os.path.join(workdir, run_config.FILE)} missing: {workdir!r} is not "
+        "a trained jaxpose workdir (train it first with experiments.main)")
+  return stored
+
+
+def load_trained(workdir: str, *, config=None,
+                 use_ema: bool | None = None) -> base.Trained:
+  """The trained parts of `workdir`, read-only.
+
+  Args:
+    workdir: a trained workdir.
+    config: the settings to evaluate it with (default: its config.json);
+      its model sections must match the checkpoint's.
+    use_ema: the EMA parameters (default: `eval.use_ema`).
+
+  Nothing in the workdir is written, so this may run beside a training
+  run: it sees the latest finished checkpoint.
   """
-  method.use_workdir(workdir, training=False)
-  template = _init_state(config, method)
-  ckpt = _checkpointer(config, workdir, method, read_only=True)
+  config = stored_config(workdir) if config is None else config
+  method, run = methods.parse(config)
+  needs, need_digests = resolve_needs(method, run, training=False)
+  if method.prepare is None and prepared_lib.read_index(workdir) is None:
+    artefacts = {}
+  else:
+    artefacts, index = prepared_lib.load(workdir)
+    prepared_lib.check_made_from(workdir, {
+        "made_from": {k: v for k, v in index.get("made_from", {}).items()
+                      if k in method.prepare_keys}},
+        _made_from(method, run, with_data=False))
+  model = method.build(run, artefacts, needs)
+  ckpt = _checkpointer(workdir, run,
+                       fingerprint(method, run, artefacts, need_digests),
+                       read_only=True)
   try:
-    restored = ckpt.restore_or_none(template)
+    restored = ckpt.restore_or_none(_init_state(run, model, abstract=True))
   except checkpoint_lib.CheckpointError as e:
     info = workdir_lib.holder(workdir)
     if info is None:
@@ -244,172 +296,175 @@ def restore_params(config, workdir: str, method: base.Method, *,
         f"no checkpoint in {os.path.join(workdir, 'checkpoints')}: train first "
         "(--mode=train or train_and_eval)")
   state, _ = restored
-  return (state.ema_params if use_ema else state.params), int(state.step)
+  use_ema = run.eval.use_ema if use_ema is None else use_ema
+  return base.Trained(method=method, run=run, model=model,
+                      params=state.ema_params if use_ema else state.params,
+                      prepared=artefacts, needs=needs, workdir=workdir,
+                      step=int(state.step))
 
 
-def load_trained(workdir: str, *, use_ema: bool = True):
-  """(method, params, config) of the training in `workdir`, read-only.
+def evaluation_config(workdir: str, overrides=None, *, base_config=None
+                      ) -> ml_collections.ConfigDict:
+  """The settings of an evaluation (or sampling) in a trained workdir.
 
-  The method is rebuilt from the workdir's own config.json, so one method
-  can use another's trained networks (a prior as a regulariser, a frozen
-  context encoder) knowing only the workdir. Its data are loaded only if
-  the caller touches them (the methods load data lazily).
+  The workdir's config.json, completed by `base_config` for keys it lacks
+  (keys added since it was trained), with `overrides` applied.
+
+  Args:
+    workdir: a trained workdir.
+    overrides: `{dotted key: value}`: what this evaluation changes. Keys of
+      `EVAL_SECTIONS` and the workdir paths of the method's needs may take
+      any value; any other key must equal the trained model's value.
+    base_config: a config whose keys fill those config.json lacks.
+
+  Raises:
+    settings.ConfigError: an override that contradicts the trained model,
+      naming the key and both values.
   """
-  stored = _stored_config(workdir, {})
-  if stored is None:
-    raise FileNotFoundError(
-        f"{os.path.join(workdir, 'config.json')} missing: {workdir!r} is not a "
-        "trained jaxpose workdir (train it first with experiments.main)")
-  config = ml_collections.ConfigDict(stored)
-  method = build(config)
-  params, _ = restore_params(config, workdir, method, use_ema=use_ema)
-  return method, params, config
+  stored = stored_config(workdir)
+  merged = _fill_missing(copy.deepcopy(stored),
+                         config_lib.to_plain(base_config) or {})
+  method = methods.get(stored.get("method", ""))
+  free = {need.config_key for need in method.needs}
+  missing = object()
+  for key, value in (overrides or {}).items():
+    old = _get_dotted(stored, key, missing)
+    changeable = key.split(".")[0] in EVAL_SECTIONS or key in free
+    if not changeable and files.jsonable(old) != files.jsonable(value):
+      was = "absent" if old is missing else repr(old)
+      raise settings.ConfigError(
+          f"--config.{key}={value!r} contradicts the model trained in "
+          f"{workdir} ({key} is {was} there); an evaluation takes the "
+          f"model's settings from {os.path.join(workdir, run_config.FILE)}: "
+          "leave the flag out, or train a new workdir with it")
+    _set_dotted(merged, key, value)
+  return ml_collections.ConfigDict(merged)
 
 
-def evaluate_params(method: base.Method, params, out_dir: str, *, key,
-                    extra: dict | None = None) -> dict:
-  """Runs the method's task `eval_config.task` on `params`; writes to `out_dir`.
-
-  The task sees the first `eval.num_poses` test rows; its JSON and plots go
-  to `out_dir` under the stem `<task>[_<suffix>]`. Returns the results.
-  """
-  ev = method.eval_config
-  dataset = method.dataset
-  ctx = runner.EvalContext(
-      test=runner.first_rows(method.splits["test"], ev.num_poses),
-      train=method.splits["train"], params=params, key=key, config=ev,
-      out_dir=out_dir, stem=runner.output_stem(ev.task, ev.output_suffix),
-      activity_names=tuple(dataset.activity_names.get("test", ())),
-      input_2d=dataset.input_2d.get("test", "exact"), data_name=dataset.name)
-  return runner.run_task(ev.task, method.eval_tasks()[ev.task], ctx,
-                         extra={"method": method.name, **(extra or {})})
+def _fill_missing(target: dict, source: dict) -> dict:
+  for key, value in source.items():
+    if key not in target:
+      target[key] = copy.deepcopy(value)
+    elif isinstance(target[key], dict) and isinstance(value, dict):
+      _fill_missing(target[key], value)
+  return target
 
 
-def eval_output_dir(config, workdir: str) -> str:
-  """Where an evaluation of `config` on `workdir`'s model writes.
+def _get_dotted(d, key, default):
+  for part in key.split("."):
+    if not isinstance(d, dict) or part not in d:
+      return default
+    d = d[part]
+  return d
+
+
+def _set_dotted(d, key, value):
+  *parents, last = key.split(".")
+  for part in parents:
+    d = d.setdefault(part, {})
+  d[last] = config_lib.to_plain(value)
+
+
+# ----------------------------------------------------------------------------
+# Evaluation and sampling
+
+
+def eval_output_dir(run: base.RunSettings, workdir: str) -> str:
+  """Where an evaluation of `run` on `workdir`'s model writes.
 
   `eval.output_dir` when set; WORKDIR/eval for the data the model was
-  trained on; WORKDIR/eval/<data.name>-<hash of the data section> for any
+  trained on; WORKDIR/eval/<data.name>-<digest of the data section> for any
   other data (another dataset, other 2D, other cameras), so evaluating
   elsewhere never overwrites the training data's results.
   """
-  if config.eval.get("output_dir", ""):
-    return str(config.eval.output_dir)
+  if run.eval.output_dir:
+    return run.eval.output_dir
   base_dir = os.path.join(workdir, "eval")
-  trained_on = _trained_data(workdir)
-  data = config_lib.to_plain(config.get("data", {}))
-  if trained_on is None or trained_on == data:
+  trained = run_config.read(workdir)
+  data = run.config["data"]
+  if trained is None or files.jsonable(trained.get("data")) == files.jsonable(data):
     return base_dir
-  digest = hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
-  return os.path.join(base_dir, f"{data.get('name', 'data')}-{digest}")
+  return os.path.join(base_dir, f"{data.get('name', 'data')}-"
+                      f"{digest_lib.digest(files.jsonable(data), length=8)}")
 
 
-def _trained_data(workdir: str) -> dict | None:
-  """The data section the workdir's model was trained with (config.json)."""
-  stored = _stored_config(workdir, {})
-  return None if stored is None else stored.get("data")
+def evaluate(config, workdir: str, *, trained: base.Trained | None = None
+             ) -> dict:
+  """Runs the method's task `config.eval.task` on the latest checkpoint.
 
-
-def evaluate(config, workdir: str, *, method: base.Method | None = None) -> dict:
-  """Runs the method's task `config.eval.task` with the latest checkpoint.
-
-  Writes <out>/<task>[_<suffix>].json and its plots, <out> being
-  `eval_output_dir` (WORKDIR/eval for the training data); "estimate" also
-  writes the summary metrics[_<suffix>].json and hypotheses[_<suffix>].png
-  (into WORKDIR for the training data, else beside the results). Returns
-  the results dict.
+  Writes <out>/<stem>.json and its plots (<out>: `eval_output_dir`, stem
+  `<task>[_<suffix>]`), the summary `metrics.json` and the task's summary
+  picture `<stem>.png` (in WORKDIR for the training data, else beside the
+  results) and TensorBoard events. Returns the results dict.
   """
-  configure_logging()
-  method = method or build(config)
-  ev = method.eval_config
-  params, step = restore_params(config, workdir, method, use_ema=ev.use_ema)
-  out_dir = eval_output_dir(config, workdir)
+  logs.configure_logging()
+  method, run = methods.parse(config)
+  logging.info("Evaluating %s (task %s): restoring the trained model",
+               workdir, run.eval.task)
+  trained = trained or load_trained(workdir, config=config)
+  logging.info("Loading the evaluation data (%s)", run.value("data.name"))
+  data = method.load_data(run, trained.needs)
+  out_dir = eval_output_dir(run, workdir)
   summary_dir = workdir if out_dir == os.path.join(workdir, "eval") else out_dir
   if summary_dir != workdir:
     logging.info("Data other than the training data (or eval.output_dir): "
                  "results go to %s", out_dir)
-  results = evaluate_params(method, params, out_dir,
-                            key=rng.purpose_key(config.seed, "eval"),
-                            extra={"train_step": step})
-  if ev.task == "estimate":
-    stem = functools.partial(runner.output_stem, suffix=ev.output_suffix)
-    write_summary(summary_dir, results, name=stem("metrics") + ".json")
-    fans = [p for p in results.get("plots", []) if p.endswith("_pose0.png")]
-    if fans:
-      shutil.copyfile(os.path.join(out_dir, fans[0]),
-                      os.path.join(summary_dir, stem("hypotheses") + ".png"))
-  return results
+  dataset = data.dataset
+  ctx = runner.EvalContext(
+      test=runner.first_rows(data.splits["test"], run.eval.num_poses),
+      splits=data.splits, key=rng.purpose_key(run.seed, "eval"),
+      config=run.eval, out_dir=out_dir,
+      stem=runner.output_stem(run.eval.task, run.eval.output_suffix),
+      activity_names=tuple(dataset.activity_names.get("test", ())),
+      input_2d=dataset.input_2d.get("test", "exact"), data_name=dataset.name)
+  logging.info("Running %s on %d test rows", run.eval.task, ctx.num_poses)
+  task = functools.partial(method.tasks[run.eval.task], trained,
+                           run.eval_options)
+  return runner.run_task(
+      run.eval.task, task, ctx,
+      extra={"method": method.name, "train_step": trained.step},
+      after=functools.partial(summary_lib.write_summaries,
+                              summary_dir=summary_dir, step=trained.step))
 
 
-def write_summary(workdir: str, results: dict, *, name: str = "metrics.json") -> dict:
-  """WORKDIR/metrics.json: the scalar figures of an estimation run."""
-  summary = {k: v for k, v in results.items()
-             if not isinstance(v, (dict, list)) or k == "best_of_h"}
-  files.write_json_atomic(os.path.join(workdir, name), summary)
-  return summary
-
-
-def sample(config, workdir: str, *, method: base.Method | None = None) -> np.ndarray:
+def sample(config, workdir: str) -> np.ndarray:
   """Unconditional samples: writes samples.npz and samples.png."""
   from jaxpose import plotting
-  method = method or build(config)
-  if not method.can_sample:
-    raise ValueError(f"mode: {method.name} does not generate samples; "
-                     "use --mode=train, eval or train_and_eval")
-  params, _ = restore_params(config, workdir, method,
-                             use_ema=method.eval_config.use_ema)
-  n = 2 * method.eval_config.plot_hypotheses
-  poses_mm = method.sample(params, rng.purpose_key(config.seed, "sample"), n)
-  np.savez(os.path.join(workdir, "samples.npz"), pose3d_mm=poses_mm)
+  method, run = methods.parse(config)
+  if method.sample is None:
+    raise settings.ConfigError(f"mode: {method.name} does not generate "
+                               "samples; use --mode=train, eval or "
+                               "train_and_eval")
+  trained = load_trained(workdir, config=config)
+  n = 2 * run.eval.plot_hypotheses
+  poses_mm = method.sample(trained, rng.purpose_key(run.seed, "sample"), n)
+  files.write_npz_atomic(os.path.join(workdir, "samples.npz"),
+                         {"pose3d_mm": poses_mm})
   plotting.plot_poses_3d(poses_mm, path=os.path.join(workdir, "samples.png"))
   print(f"wrote {n} generated poses to {workdir}/samples.npz and samples.png")
   return poses_mm
 
 
-LIBRARY_LOGS_ENV = "JAXPOSE_LIBRARY_LOGS"
+def run(mode: str, config, workdir: str, *, overrides=None):
+  """`experiments/main.py`'s job: train and/or evaluate, or sample.
 
-
-class _DropLibraryInfo(logging_std.Filter):
-  """Drops INFO records of checkpointing internals (orbax); warnings pass."""
-
-  def filter(self, record):
-    return record.levelno >= logging_std.WARNING or "orbax" not in record.pathname
-
-
-def configure_logging(library_logs: bool | None = None):
-  """A run's own progress on, the libraries' INFO chatter off.
-
-  From a script, a notebook or `experiments/main.py` alike: jaxpose's INFO
-  records (progress, ETA, checkpoints) are shown, orbax's per-save INFO
-  records are not. `library_logs=True`, or JAXPOSE_LIBRARY_LOGS=1 in the
-  environment, keeps the libraries' records too. Idempotent.
+  In 'eval' and 'sample' modes a trained workdir's own config.json gives
+  the settings (`evaluation_config`): `config` fills only keys it lacks,
+  and `overrides` (the command line's `--config.*`) change the evaluation.
   """
-  if library_logs is None:
-    library_logs = os.environ.get(LIBRARY_LOGS_ENV, "") not in ("", "0")
-  if logging.get_verbosity() < logging.INFO:  # plain Python starts at WARNING
-    logging.set_verbosity(logging.INFO)
-  targets = [logging_std.getLogger("absl"), logging.get_absl_handler()]
-  for target in targets:
-    for f in [f for f in target.filters if isinstance(f, _DropLibraryInfo)]:
-      target.removeFilter(f)
-    if not library_logs:
-      target.addFilter(_DropLibraryInfo())
-
-
-def run(mode: str, config, workdir: str):
-  """`experiments/main.py`'s job: train and/or evaluate, or sample."""
-  if mode not in MODES:
-    raise ValueError(f"mode: {mode!r}; valid: {', '.join(MODES)}")
+  settings.one_of("mode", mode, MODES)
+  if mode in ("eval", "sample") and run_config.read(workdir) is not None:
+    config = evaluation_config(workdir, overrides, base_config=config)
+  methods.parse(config)  # every setting checked before any work
   if mode in ("train", "train_and_eval"):
-    check_train_config(config)  # before the data is built
-  method = build(config)
-  if mode == "sample" and not method.can_sample:
-    raise ValueError(f"mode: {method.name} does not generate samples; "
-                     "use --mode=train, eval or train_and_eval")
-  if mode in ("train", "train_and_eval"):
-    train(config, workdir, method=method)
+    train(config, workdir)
   if mode in ("eval", "train_and_eval"):
-    return evaluate(config, workdir, method=method)
+    return evaluate(config, workdir)
   if mode == "sample":
-    return sample(config, workdir, method=method)
+    return sample(config, workdir)
   return None
+
+
+__all__ = ["MODES", "EVAL_SECTIONS", "train", "evaluate", "sample", "run",
+           "load_trained", "evaluation_config", "stored_config",
+           "resolve_needs", "fingerprint", "eval_output_dir"]

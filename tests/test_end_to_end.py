@@ -28,11 +28,11 @@ def tiny_config(num_steps=30):
   return c
 
 
+@pytest.mark.slow
 def test_train_resume_evaluate(tmp_path):
   workdir = str(tmp_path)
   config = tiny_config(num_steps=20)
-  method = run_lib.build(config)
-  state = run_lib.train(config, workdir, method=method)
+  state = run_lib.train(config, workdir)
   assert int(state.step) == 20
   first_lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
   assert first_lines, "training wrote no metrics"
@@ -45,7 +45,7 @@ def test_train_resume_evaluate(tmp_path):
   changed.seed = 7
   changed.train.batch_size = 32
   with pytest.raises(config_lib.ConfigError) as err:
-    run_lib.train(changed, workdir, method=method)
+    run_lib.train(changed, workdir)
   msg = str(err.value)
   assert "trained to step 20" in msg and "seed: 0 -> 7" in msg
   assert "train.batch_size: 64 -> 32" in msg
@@ -60,7 +60,7 @@ def test_train_resume_evaluate(tmp_path):
     f.write(json.dumps({"step": 25, "loss": -1.0}) + "\n")
   changed = tiny_config(num_steps=30)
   changed.train.update(learning_rate=5e-4, allow_changed_resume=True)
-  state = run_lib.train(changed, workdir, method=method)
+  state = run_lib.train(changed, workdir)
   assert int(state.step) == 30
   logged_steps = [json.loads(l)["step"] for l in
                   (tmp_path / "metrics.jsonl").read_text().splitlines()]
@@ -75,16 +75,22 @@ def test_train_resume_evaluate(tmp_path):
       "learning_rate"] == 5e-4
   # With nothing left to train nothing is checked or recorded.
   config.train.num_steps = 30
-  assert int(run_lib.train(config, workdir, method=method).step) == 30
+  assert int(run_lib.train(config, workdir).step) == 30
   assert len((tmp_path / "config_history.jsonl").read_text().splitlines()) == 2
 
   # Evaluation reads beside a training run that holds the workdir.
   with workdir_lib.WorkdirLock(workdir):
     with pytest.raises(workdir_lib.WorkdirBusyError, match="in use"):
-      run_lib.train(config, workdir, method=method)
-    results = run_lib.evaluate(config, workdir, method=method)
-  on_disk = json.loads((tmp_path / "metrics.json").read_text())
-  assert {k: results[k] for k in on_disk} == on_disk
+      run_lib.train(config, workdir)
+    results = run_lib.evaluate(config, workdir)
+  summary = json.loads((tmp_path / "metrics.json").read_text())
+  assert list(summary) == ["estimate"]
+  on_disk = summary["estimate"]
+  assert on_disk["results_file"] == "eval/estimate.json"
+  assert on_disk["picture"] == "estimate.png"
+  assert {k: results[k] for k in on_disk if k not in (
+      "results_file", "picture")} == {k: v for k, v in on_disk.items() if k
+                                      not in ("results_file", "picture")}
   full = json.loads((tmp_path / "eval" / "estimate.json").read_text())
   assert full["per_joint_mpjpe_mm"] == results["per_joint_mpjpe_mm"]
   assert on_disk["train_step"] == 30
@@ -92,18 +98,19 @@ def test_train_resume_evaluate(tmp_path):
     assert key in on_disk
   assert on_disk["num_hypotheses"] == 4 and on_disk["num_poses"] == 12
   assert np.isfinite(on_disk["mpjpe_mm"]) and on_disk["min_mpjpe_mm"] <= on_disk["mean_hypothesis_mpjpe_mm"]
-  assert (tmp_path / "hypotheses.png").stat().st_size > 1000
+  assert (tmp_path / "estimate.png").stat().st_size > 1000
   assert full["train_step"] == 30
 
-  # A suffixed evaluation (e.g. noisy 2D) gets its own files and leaves the
-  # main summary alone.
-  # Evaluation settings are checked when a method is built: build anew.
+  # A suffixed evaluation (e.g. noisy 2D) gets its own files and its own
+  # entry of the summary, leaving the main one alone.
   config.eval.update(output_suffix="other", num_poses=8)
   other = run_lib.evaluate(config, workdir)
   assert other["num_poses"] == 8
-  assert json.loads((tmp_path / "metrics.json").read_text()) == on_disk
-  assert json.loads((tmp_path / "metrics_other.json").read_text())["num_poses"] == 8
+  summary = json.loads((tmp_path / "metrics.json").read_text())
+  assert summary["estimate"] == on_disk
+  assert summary["estimate_other"]["num_poses"] == 8
   assert (tmp_path / "eval" / "estimate_other.json").exists()
+  assert (tmp_path / "estimate_other.png").exists()
 
 
 def _listing(directory):
@@ -117,7 +124,7 @@ def test_workdir_with_other_model_is_refused(tmp_path):
   before = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
   other = tiny_config(num_steps=20)
   other.model.hidden = 32
-  with pytest.raises(ValueError, match="model"):
+  with pytest.raises(ValueError, match="model.hidden: stored 64, requested 32"):
     run_lib.train(other, str(tmp_path))
   after = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
   assert before == after
@@ -144,7 +151,7 @@ def test_training_settings_are_checked_before_anything_runs(tmp_path):
                  lambda: run_lib.run("train_and_eval", config,
                                      str(tmp_path / "w"))):
       with pytest.raises(config_lib.ConfigError,
-                         match=f"train.num_steps .*got {bad}"):
+                         match=f"train.num_steps: expected values >= 1, got {bad}"):
         call()
   config = tiny_config()
   config.train.max_param_norm_growth = 0.5
@@ -170,6 +177,7 @@ def test_resume_changes_list():
   assert config_lib.resume_changes(stored, a) == {}
 
 
+@pytest.mark.slow
 def test_main_cli_runs_and_writes_metrics(tmp_path):
   args = [sys.executable, "-m", "experiments.main",
           "--config=experiments/configs/quickstart.py", f"--workdir={tmp_path}",
@@ -183,7 +191,26 @@ def test_main_cli_runs_and_writes_metrics(tmp_path):
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "best-of-3 MPJPE" in proc.stdout
   metrics = json.loads((tmp_path / "metrics.json").read_text())
-  assert metrics["num_poses"] == 8
+  assert metrics["estimate"]["num_poses"] == 8
+  # The table's last lines name every file the run wrote.
+  lines = proc.stdout.strip().splitlines()
+  wrote = next(l for l in lines if l.startswith("wrote: "))
+  for name in ("eval/estimate.json", "metrics.json", "estimate.png"):
+    assert str(tmp_path / name) in wrote
+  # No platform-probe chatter on a CPU machine.
+  assert "Unable to initialize backend" not in proc.stderr
+  # Evaluating from the workdir alone: no --config, the trained model's own
+  # settings (hidden 64, given only at training), one change typed.
+  proc = _cli(f"--workdir={tmp_path}", "--mode=eval",
+              "--config.eval.num_poses=4", "--config.eval.output_suffix=four")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert json.loads((tmp_path / "metrics.json").read_text())[
+      "estimate_four"]["num_poses"] == 4
+  proc = _cli(f"--workdir={tmp_path}", "--mode=eval",
+              "--config.model.hidden=128")
+  assert proc.returncode != 0
+  assert _last_line(proc.stderr).startswith(
+      "error: --config.model.hidden=128 contradicts the model trained in")
 
 
 def _cli(*args, timeout=300):

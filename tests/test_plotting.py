@@ -30,6 +30,25 @@ def test_plot_hypotheses(tmp_path, data):
   assert len(fig.axes) == 3
   # Not a blank canvas.
   assert img[..., :3].std() > 0.05
+  ax2d, gt_ax, hyps_ax = fig.axes
+  assert (ax2d.get_xlabel(), ax2d.get_ylabel()) == ("x (px)", "y (px)")
+  for ax in (gt_ax, hyps_ax):  # camera frame: depth and up drawn as y, z
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()) == (
+        "x (mm)", "z, depth (mm)", "-y, up (mm)")
+
+
+def test_every_axis_names_its_unit(data):
+  fig = plotting.plot_hypotheses(
+      data["pose2d"][0], data["pose3d"][0], data["pose3d"][:1] / 1000,
+      unit="m", unit_2d=plotting.SCREEN_UNIT, up="z")
+  assert fig.axes[0].get_xlabel() == "x (half image widths)"
+  assert fig.axes[1].get_zlabel() == "z, up (m)"
+  fig = plotting.plot_poses_3d(data["pose3d_world"][:2])
+  for ax in fig.axes:
+    labels = (ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel())
+    assert labels == ("x (mm)", "y (mm)", "z, up (mm)")
+  with pytest.raises(ValueError, match="up"):
+    plotting.plot_poses_3d(data["pose3d_world"][:2], up="x")
 
 
 def test_plot_poses_3d(tmp_path, data):
@@ -43,7 +62,8 @@ def test_plot_poses_3d(tmp_path, data):
 def test_plot_curve(tmp_path):
   path = tmp_path / "curve.png"
   plotting.plot_curve([1, 10, 100], {"minMPJPE": [60, 45, 35], "mean": [62, 61, 60]},
-                      xlabel="H", ylabel="mm", logx=True, path=path, dpi=50)
+                      xlabel="hypotheses H", ylabel="error (mm)", logx=True,
+                      path=path, dpi=50)
   img = _read(path)
   assert img.shape[:2] == (200, 300)
 

@@ -35,3 +35,13 @@ def test_every_diffpose_table_file_exists():
   named += [e[1] for e in results_diffpose.CALIBRATION]
   missing = [p for p in named if not (ROOT / p).exists()]
   assert not missing, missing
+
+
+def test_sampler_cell_of_files_with_and_without_a_sampler():
+  # Lifters' files: sampler "lifter" before the method interface's rewrite,
+  # no sampler (nor num_steps) since.
+  assert results_table._sampler(
+      dict(method="baseline", sampler="lifter", num_steps=0)) == "deterministic lifter"
+  assert results_table._sampler(dict(method="baseline")) == "deterministic lifter"
+  assert results_table._sampler(dict(sampler="ddim:eta=1", num_steps=50)) == "ddim:eta=1 x 50"
+  assert results_table._sampler(dict(method="other")) == "-"

@@ -1,12 +1,13 @@
 """Error against network evaluations (NFE) for GFPose's samplers.
 
-  result = run_sampler_curves(method, params, key=key, num_poses=32)
+  result = run_sampler_curves(model, params, test, key=key, eps=eps,
+                              num_poses=32)
   write_curves(result, out_dir)   # sampler_curves.json and .png
   print(format_default(result["default"]))
 
 Every (sampler, steps) setting samples the same held-out 2D poses with the
-same keys through `GFPose.sample_rows` (the evaluation's own chunking and
-XLA options), so the rows differ only by the sampler. The default is the
+same keys through `GFPoseModel.sample_rows` (the evaluation's own chunking
+and XLA options), so the rows differ only by the sampler. The default is the
 cheapest setting whose best-of-H error is within a tolerance of the
 reference (1000-step Euler-Maruyama): `pick_default`.
 """
@@ -139,20 +140,21 @@ def pick_default(rows: Sequence[Mapping[str, Any]], *,
 
 
 # ---------------------------------------------------------------- curves
-def curve_point(method, params, rows: Mapping[str, np.ndarray], *, spec: str,
-                num_hypotheses: int, chunk_size: int, key: jax.Array,
-                num_steps: int | None = None,
+def curve_point(model, params, rows: Mapping[str, np.ndarray], *, spec: str,
+                eps: float, num_hypotheses: int, chunk_size: int,
+                key: jax.Array, num_steps: int | None = None,
                 count_adaptive_nfe: bool = True) -> dict:
   """Errors, NFE and wall-clock of one sampler setting on fixed poses.
 
   Args:
-    method: a GFPose method (`run_lib.build`): its samplers, `sample_rows`
-      and `to_mm`.
+    model: a GFPose model (`base.Trained.model`): its samplers,
+      `sample_rows` and `to_mm`.
     params: network parameters.
     rows: the held-out rows: "pose2d" in model units `[N, J, 2]`,
       "pose3d_mm" root-relative mm `[N, J, 3]`, and camera fields where the
       representation needs them to back-project.
     spec: a sampler spec ('pc:snr=0.1', 'ode_adaptive:rtol=0.001,atol=0.001').
+    eps: the samplers' end time (the evaluation's `eval.eps`).
     num_hypotheses: H.
     chunk_size: poses per call (the last chunk is padded).
     key: PRNG key shared by every setting (chunk i uses fold_in(key, i)).
@@ -181,13 +183,14 @@ def curve_point(method, params, rows: Mapping[str, np.ndarray], *, spec: str,
     # A fixed-step row is named by its full spec, so variants of one method
     # (e.g. 'pc:snr=0.1') stay apart and the default can be used as it is.
     label = f"{sampling.format_spec(name, options)} {steps}"
-  sampler = programs.CompileTimedSampler(method.make_sampler(spec, steps))
+  sampler = programs.CompileTimedSampler(model.make_sampler(spec, steps,
+                                                           eps=eps))
 
   def make_problem(chunk):
     return problems.estimation_problem(chunk["pose2d"])
 
   start = time.perf_counter()
-  hyps = method.sample_rows(sampler, params, key, make_problem,
+  hyps = model.sample_rows(sampler, params, key, make_problem,
                             {"pose2d": rows["pose2d"]}, num_hypotheses=h,
                             chunk_size=chunk_size, desc=label)  # [H, N, J, 3]
   wall_s = time.perf_counter() - start - sampler.compile_s
@@ -196,11 +199,10 @@ def curve_point(method, params, rows: Mapping[str, np.ndarray], *, spec: str,
     nfe = steps * nfe_per_step(name, **options)
   elif count_adaptive_nfe:
     first = {"pose2d": jnp.asarray(rows["pose2d"][:chunk_size])}
-    nfe = count_nfe(spec, method.sde, method.score_fn, params,
+    nfe = count_nfe(spec, model.sde, model.score_fn, params,
                     jax.random.fold_in(key, 0), make_problem(first),
-                    num_steps=steps, num_hypotheses=h,
-                    eps=float(method.eval_options.eps))
-  hyps_mm = method.to_mm(hyps, rows)
+                    num_steps=steps, num_hypotheses=h, eps=float(eps))
+  hyps_mm = model.to_mm(hyps, rows)
   row = dict(sampler=name if adaptive else sampling.format_spec(name, options),
              method=name, steps=None if adaptive else steps, label=label,
              options=dict(options), nfe=nfe, wall_s=wall_s,
@@ -242,7 +244,8 @@ def _settings(specs: Sequence[str], steps_list, adaptive_tols):
   return settings
 
 
-def run_sampler_curves(method, params, *, key: jax.Array,
+def run_sampler_curves(model, params, test: Mapping[str, np.ndarray], *,
+                       key: jax.Array, eps: float,
                        samplers: Sequence[str] = CURVE_SAMPLERS,
                        steps_list: Sequence[int] = CURVE_STEPS,
                        adaptive_tols: Sequence[float] = ADAPTIVE_TOLS,
@@ -252,17 +255,18 @@ def run_sampler_curves(method, params, *, key: jax.Array,
                        log: Callable[[str], None] = print) -> dict:
   """Error against NFE for every sampler and step count, and the default.
 
-  The held-out poses are the first `num_poses` of the test split; every
-  setting uses them and the same keys (see `curve_point`).  ode_adaptive
-  runs once per tolerance (rtol = atol) instead of per step count. The end
-  time eps is the method's `eval_options.eps`.
+  The held-out poses are the first `num_poses` rows of `test` (the test
+  split as the method's `load_data` gives it); every setting uses them
+  and the same keys (see `curve_point`).  ode_adaptive runs once per
+  tolerance (rtol = atol) instead of per step count. `eps`: the samplers'
+  end time (the evaluation's `eval.eps`).
 
   Returns:
     {"rows": [...], "default": pick_default(...) or an "error" string,
     "num_poses", "num_hypotheses", "hardware", ...}.
   """
   settings = _settings(samplers, steps_list, adaptive_tols)  # checked first
-  rows = runner.first_rows(method.splits["test"], num_poses)
+  rows = runner.first_rows(test, num_poses)
   n = len(rows["pose2d"])
   chunk_size = min(int(chunk_size), n)
   # Building a problem runs eager ops that compile on first use; do it once
@@ -273,14 +277,14 @@ def run_sampler_curves(method, params, *, key: jax.Array,
   jax.block_until_ready(jax.random.fold_in(key, 0))
   points = []
   for spec, steps in settings:
-    point = curve_point(method, params, rows, spec=spec, num_steps=steps,
-                        num_hypotheses=num_hypotheses, chunk_size=chunk_size,
-                        key=key)
+    point = curve_point(model, params, rows, spec=spec, eps=eps,
+                        num_steps=steps, num_hypotheses=num_hypotheses,
+                        chunk_size=chunk_size, key=key)
     points.append(point)
     log(format_curve_row(point))
   result = dict(num_poses=n, num_hypotheses=int(num_hypotheses),
                 chunk_size=int(chunk_size),
-                eps=float(method.eval_options.eps),
+                eps=float(eps),
                 hardware=timing.hardware_info(), rows=points)
   try:
     result["default"] = pick_default(points, reference=reference,

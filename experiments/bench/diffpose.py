@@ -160,22 +160,23 @@ def run_bench(*, quick: bool = False, busy: bool = False,
   elif busy:
     hypotheses, repeats = (min(hypotheses),), min(repeats, 3)
   apply_fn, params, proc = build_diffpose(model)
-  gf_method = throughput.bench_method(**gf_model)
-  gf_params = gf_method.init_params(jax.random.key(0))
+  gf, gf_run = throughput.bench_model(**gf_model)
+  gf_params = gf.init(jax.random.key(0))
   sampler_rows, step_rows = [], []
   for n in hypotheses:
     dp = bench_diffpose_sampler(apply_fn, params, proc, poses=poses,
                                 hypotheses=n, steps=steps, repeats=repeats)
-    gf = throughput.bench_sampling_config(
-        gf_method, gf_params, num_poses=poses, num_hypotheses=n,
-        num_steps=steps, repeats=repeats, flat=False, compare_torch=False)
+    gf_row = throughput.bench_sampling_config(
+        gf, gf_params, eps=gf_run.eval_options.eps, num_poses=poses,
+        num_hypotheses=n, num_steps=steps, repeats=repeats, flat=False,
+        compare_torch=False)
     sampler_rows.append(dict(
         diffpose=dp, gfpose=dict(
-            spec=gf["method"], run_ms=1e3 * gf["run_s"],
-            step_ms=1e3 * gf["step_s"],
-            hypotheses_per_s=poses * n / gf["run_s"]),
+            spec=gf_row["method"], run_ms=1e3 * gf_row["run_s"],
+            step_ms=1e3 * gf_row["step_s"],
+            hypotheses_per_s=poses * n / gf_row["run_s"]),
         diffpose_over_gfpose_hypotheses_per_s=(
-            dp["hypotheses_per_s"] * gf["run_s"] / (poses * n))))
+            dp["hypotheses_per_s"] * gf_row["run_s"] / (poses * n))))
     ours = bench_denoiser_step(apply_fn, params, rows=poses * n,
                                repeats=repeats)
     row = dict(rows=poses * n, jaxpose=ours)

@@ -6,7 +6,7 @@
       [--num_poses=32] [--num_hypotheses=200] [--batch_poses=16]
 
 Takes a trained GFPose workdir (the config comes from --config, else from
-W/config.json written by training), samples best-of-H estimates of the same
+W/config.json written by training; `run_lib.load_trained`), samples best-of-H estimates of the same
 held-out poses with the same keys for every (sampler, steps), and writes
 W/eval/sampler_curves.json and W/eval/sampler_curves.png (MPJPE against
 NFE, log x, best-of-H and mean-of-H per sampler).  It prints a table and
@@ -21,18 +21,18 @@ the defaults are sized for an accelerator.  On 2 CPU cores use fewer poses,
 hypotheses and samplers (e.g. --num_poses=16 --num_hypotheses=50).
 The logic is in `experiments.bench.curves.run_sampler_curves`.
 """
-import json
 import os
 
 from absl import app
 from absl import flags
-import ml_collections
 from ml_collections import config_flags
 
 from experiments.bench import curves
 from jaxpose import config as config_lib
+from jaxpose import logs
 from jaxpose import rng
 from jaxpose import run_lib
+from jaxpose.methods.gfpose import model as gfpose_model
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Config file (default: WORKDIR/config.json).",
@@ -59,32 +59,27 @@ _REF_STEPS = flags.DEFINE_integer("reference_steps", 1000,
 flags.mark_flags_as_required(["workdir"])
 
 
-def _load_config(workdir):
-  if _CONFIG.value is not None:
-    return _CONFIG.value
-  with open(os.path.join(workdir, "config.json")) as f:
-    return ml_collections.ConfigDict(json.load(f))
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-  run_lib.configure_logging()
+  logs.configure_logging()
   workdir = _WORKDIR.value
-  config = _load_config(workdir)
-  method = run_lib.build(config)
-  if not hasattr(method, "make_sampler"):
-    raise app.UsageError(f"{method.name} has no samplers to compare")
-  params, step = run_lib.restore_params(config, workdir, method,
-                                        use_ema=method.eval_config.use_ema)
+  # Its EMA parameters unless the config's eval.use_ema is off.
+  trained = run_lib.load_trained(workdir, config=_CONFIG.value)
+  if not isinstance(trained.model, gfpose_model.GFPoseModel):
+    raise app.UsageError(f"{workdir} holds a {trained.method.name} model: "
+                         "its samplers cannot be compared here (GFPose only)")
+  run = trained.run
+  test = trained.method.load_data(run, trained.needs).splits["test"]
   result = curves.run_sampler_curves(
-      method, params, key=rng.purpose_key(config.seed, "eval"),
+      trained.model, trained.params, test,
+      key=rng.purpose_key(run.seed, "eval"), eps=run.eval_options.eps,
       samplers=_SAMPLERS.value, steps_list=[int(s) for s in _STEPS.value],
       adaptive_tols=[float(t) for t in _TOLS.value],
       num_poses=_NUM_POSES.value, num_hypotheses=_NUM_HYPS.value,
       chunk_size=_BATCH.value, tolerance_mm=_TOL_MM.value,
       reference=("euler_maruyama", _REF_STEPS.value))
-  result.update(train_step=step, seed=int(config.seed))
+  result.update(train_step=trained.step, seed=int(run.seed))
   path, png = curves.write_curves(result, os.path.join(workdir, "eval"))
   print("\n".join(curves.format_curve_row(r) for r in
                   sorted(result["rows"], key=lambda r: (r["sampler"], r["nfe"] or 0))))

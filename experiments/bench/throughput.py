@@ -4,12 +4,12 @@
   files.write_json_atomic("bench_sampling.json", result)
 
 GFPose at the paper's network size (`experiments/configs/gfpose_base.py`,
-built through `run_lib.build`) samples random 2D poses with 1000-step-style
-Euler-Maruyama for each (poses, hypotheses) pair, and takes training steps
-with its own loss; each is timed in alternation with the same dense products
-alone (`roofline`), with the same sampler under XLA's default options, and
-with the authors' network in PyTorch where a torch interpreter is given
-(`torch_client`). Figures are per step.
+built by the method's own `build`: `bench_model`) samples random 2D poses
+with 1000-step-style Euler-Maruyama for each (poses, hypotheses) pair, and
+takes training steps with its own loss; each is timed in alternation with
+the same dense products alone (`roofline`), with the same sampler under
+XLA's default options, and with the authors' network in PyTorch where a
+torch interpreter is given (`torch_client`). Figures are per step.
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from experiments.bench import timing
 from experiments.bench import torch_client
 from experiments.configs import gfpose_base
 from jaxpose import checks
+from jaxpose import methods
 from jaxpose import models
 from jaxpose import rng
-from jaxpose import run_lib
 from jaxpose.core import xla_options
 from jaxpose.methods.gfpose import problems
 from jaxpose.training import train as train_lib
@@ -37,14 +37,16 @@ QUICK = dict(model=dict(hidden=64, embed_dim=32, num_blocks=1, num_groups=8),
              repeats=1)
 
 
-def bench_method(**model_overrides):
-  """GFPose as `gfpose_base` configures it, with `config.model` overrides."""
+def bench_model(**model_overrides):
+  """GFPose as `gfpose_base` configures it, with `config.model` overrides:
+  (its model, `GFPoseModel`, untrained; the config as typed settings)."""
   config = gfpose_base.get_config()
   config.model.update(model_overrides)
-  return run_lib.build(config)
+  method, run = methods.parse(config)
+  return method.build(run, {}, {}), run
 
 
-def bench_sampling_config(method, params, *, num_poses: int,
+def bench_sampling_config(model, params, *, eps: float, num_poses: int,
                           num_hypotheses: int, num_steps: int, repeats: int,
                           spec: str = "euler_maruyama", flat: bool = True,
                           compare_torch: bool = True,
@@ -53,8 +55,9 @@ def bench_sampling_config(method, params, *, num_poses: int,
   """Throughput of `sampler.hypotheses` for one (poses, hypotheses) pair.
 
   Args:
-    method: a GFPose method (its samplers and network).
+    model: a GFPose model (`bench_model`: its samplers and network).
     params: its parameters.
+    eps: the samplers' end time (the config's `eval.eps`).
     num_poses, num_hypotheses, num_steps: B, H and the steps of a timed run.
     repeats: timed rounds (at least 3 are run).
     spec: the sampler.
@@ -67,9 +70,9 @@ def bench_sampling_config(method, params, *, num_poses: int,
   b, h, s = num_poses, num_hypotheses, num_steps
   key = jax.random.key(seed)
   pose2d = jax.random.normal(jax.random.fold_in(key, 1),
-                             (b, method.representation.num_joints, 2))
+                             (b, model.representation.num_joints, 2))
   problem = problems.estimation_problem(pose2d)
-  sampler = method.make_sampler(spec, s)
+  sampler = model.make_sampler(spec, s, eps=eps)
   options = xla_options.sampling_options(rows=b * h)
   hyp = programs.make_hypotheses_fn(sampler, h)
   compiled, compile_s = timing.compile_timed(hyp, params, key, problem,
@@ -124,19 +127,19 @@ def bench_sampling_config(method, params, *, num_poses: int,
   return out
 
 
-def bench_train_step(method, params, *, batch_size: int, repeats: int,
+def bench_train_step(model, params, *, batch_size: int, repeats: int,
                      compare_torch: bool = True,
                      torch_refs: Mapping[str, torch_client.TorchReference]
                      | None = None, seed: int = 0) -> dict:
-  """Steps/s of one training step of the method's loss (Adam, EMA) on random data."""
+  """Steps/s of one training step of the model's loss (Adam, EMA) on random data."""
   key = jax.random.key(seed)
   k3, k2 = jax.random.split(jax.random.fold_in(key, 7))
-  joints = method.representation.num_joints
+  joints = model.representation.num_joints
   batch = {"pose3d": jax.random.normal(k3, (batch_size, joints, 3)),
            "pose2d": jax.random.normal(k2, (batch_size, joints, 2))}
   tx = train_lib.make_optimizer()
   state = train_lib.init_train_state(params, tx)
-  step = jax.jit(train_lib.make_train_step(method.loss_fn(), tx),
+  step = jax.jit(train_lib.make_train_step(model.loss, tx),
                  donate_argnums=0)
   compiled, compile_s = timing.compile_timed(step, state, batch, key)
   box = {"state": state}
@@ -200,8 +203,8 @@ def run_bench(*, quick: bool = False, steps: int | None = None,
   configs = tuple(configs or q.get("configs", BENCH_CONFIGS))
   train_batch = int(train_batch or q.get("train_batch", 1000))
   hw = timing.hardware_info()
-  method = bench_method(**q.get("model", {}))
-  params = method.init_params(rng.purpose_key(0, "init"))
+  model, run = bench_model(**q.get("model", {}))
+  params = model.init(rng.purpose_key(0, "init"))
   result = dict(hardware=hw, quick=quick, steps=steps, repeats=repeats,
                 network=dict(num_params=models.count_params(params),
                              size="quick" if quick else
@@ -214,13 +217,14 @@ def run_bench(*, quick: bool = False, steps: int | None = None,
       f"{hw['devices']}, jax {hw['jax_version']}, load {hw['load_average_1_5_15']}")
   log(f"network: {result['network']['num_params']:,} parameters")
   for b, h in configs:
-    r = bench_sampling_config(method, params, num_poses=b, num_hypotheses=h,
-                              num_steps=steps, repeats=repeats, flat=flat,
+    r = bench_sampling_config(model, params, eps=run.eval_options.eps,
+                              num_poses=b, num_hypotheses=h, num_steps=steps,
+                              repeats=repeats, flat=flat,
                               compare_torch=not quick, torch_refs=torch_refs)
     result["sampling"].append(r)
     log(format_sampling(r))
   result["compile_s"] = result["sampling"][-1]["compile_s"]
-  result["train"] = bench_train_step(method, params, batch_size=train_batch,
+  result["train"] = bench_train_step(model, params, batch_size=train_batch,
                                      repeats=repeats, compare_torch=not quick,
                                      torch_refs=torch_refs)
   log(format_train(result["train"]))
@@ -270,5 +274,5 @@ def _torch_text(r: Mapping) -> str:
   return text
 
 
-__all__ = ["BENCH_CONFIGS", "QUICK", "bench_method", "bench_sampling_config",
+__all__ = ["BENCH_CONFIGS", "QUICK", "bench_model", "bench_sampling_config",
            "bench_train_step", "run_bench", "format_sampling", "format_train"]

@@ -5,18 +5,20 @@
       [--quick] [--repeats=5] [--tto_iters=180]
 
 DPoser as the library builds it (`experiments/configs/dposer_quickstart.py`
-through `run_lib.build`, the network at the paper's size: `score_mlp` with
-data_dim=63, cond_dim=0, hidden 1024, embed 512, 2 blocks, dropout 0.1,
-7,227,967 parameters; sub-VP, beta 0.1 to 20), three figures, each timed in
-alternation with the same operation written the authors' way in PyTorch
-(`experiments/bench/torch_dposer.py`, its own process, torch-only):
+through the method's own `build`: `bench_model`, with made-up body
+statistics and bones in place of those prepared from the training data; the
+work does not depend on them), the network at the paper's size (`score_mlp`
+with data_dim=63, cond_dim=0, hidden 1024, embed 512, 2 blocks, dropout
+0.1, 7,227,967 parameters; sub-VP, beta 0.1 to 20), three figures, each
+timed in alternation with the same operation written the authors' way in
+PyTorch (`experiments/bench/torch_dposer.py`, its own process, torch-only):
 
   sampler step    one reverse Euler-Maruyama step of the unconditional
-                  sampler at 500 rows (`DPoser.make_sampler`,
+                  sampler at 500 rows (`DPoserModel.make_sampler`,
                   `Problem(cond=None)`; a run of --sampler_steps steps
                   divided by the steps), under XLA's defaults as the method
                   compiles it, and under the samplers' CPU options beside.
-  training step   one step at batch 1280 of `DPoser.loss_fn` (noise
+  training step   one step at batch 1280 of `DPoserModel.loss` (noise
                   prediction averaged over the dims, `core.losses.dsm_loss`)
                   through `training.train.make_train_step`: Adam 2e-4 with
                   warm-up, clipping at 1.0, EMA 0.9999.
@@ -36,16 +38,16 @@ targets (`TARGETS`) are judged against eager PyTorch, which is how the
 authors run, and the ratio to torch.compile is reported beside it.  The JSON
 holds the hardware (CPU model, cores, load before and after), jax and torch
 versions, and for each figure the CPU other processes took during its
-rounds (`OtherWork`); a loaded machine marks the run `busy`, since PyTorch
-suffers far more from contention than XLA (run it again on a quiet
-machine).  `readme_lines(result)` renders its README table.
+rounds (`machine_load.OtherWork`); a loaded machine marks the run `busy`,
+since PyTorch suffers far more from contention than XLA (run it again on a
+quiet machine).  `tto_readme.readme_lines(result)` renders its README table;
+`tto_measure` holds how the rounds are timed.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import statistics
-import time
 from typing import Callable, Mapping
 
 from absl import app
@@ -57,17 +59,20 @@ import numpy as np
 from experiments.bench import roofline
 from experiments.bench import timing
 from experiments.bench import torch_client
+from experiments.bench import tto_measure
+from experiments.bench.machine_load import is_busy
 from experiments.configs import dposer_quickstart
 from jaxpose import checks
 from jaxpose import files
+from jaxpose import methods
 from jaxpose import models
 from jaxpose import rng
-from jaxpose import run_lib
 from jaxpose.core import regulariser
 from jaxpose.core import sampling
-from jaxpose.core import xla_options
+from jaxpose.methods import base
 from jaxpose.methods.dposer import body as body_lib
 from jaxpose.methods.dposer import fitting
+from jaxpose.methods.dposer import model as dposer_model
 from jaxpose.methods.dposer import priors as priors_lib
 from jaxpose.methods.dposer import tto as dposer_tto
 from jaxpose.pose import body_space
@@ -93,17 +98,6 @@ REPEATS = 5
 # Speed-up over the authors' code (eager PyTorch, same rounds) to reach.
 TARGETS = {"sampler_step": 1.2, "train_step": 1.2, "tto_iteration": 2.0}
 
-# The machine counts as busy when, before the run, the 1-minute load average
-# is at least BUSY_LOAD_PER_CORE of its cores, or when other processes used
-# at least BUSY_OTHER_PER_CORE of them during a figure's rounds
-# (`OtherWork`).  PyTorch's OpenMP threads lose far more to contention than
-# XLA's pool (at a load of 8 on 2 cores its TTO iteration took 350 ms,
-# against 12.6 ms on the idle machine; each small op's barrier waits for a
-# descheduled thread), so ratios taken on a busy machine overstate the idle
-# ones; the JSON and the README say so.
-BUSY_LOAD_PER_CORE = 0.5
-BUSY_OTHER_PER_CORE = 0.1
-
 QUICK = dict(model=dict(hidden=64, embed_dim=32, num_blocks=1, num_groups=8),
              sampler_rows=8, sampler_steps=2, train_batch=16, tto_batch=6,
              tto_iters=4, repeats=1)
@@ -120,12 +114,28 @@ DPOSER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 
 # ---------------------------------------------------------------- the model
-def bench_method(**model_overrides):
+def bench_artefact() -> base.Artefact:
+  """DPoser's prepared "body" artefact, made up: identity z-scores, the bones
+  `BONE_LENGTHS_MM` and a uniform 22 -> 17 regressor (rows summing to 1),
+  in place of what `dposer.model.prepare` fits on the training data (the
+  timed work does not depend on these values)."""
+  joints = body_space.NUM_JOINTS
+  return base.Artefact(arrays=dict(
+      zscore_mean=np.zeros(body_lib.DIM, np.float32),
+      zscore_std=np.ones(body_lib.DIM, np.float32),
+      bone_lengths=BONE_LENGTHS_MM,
+      regressor=np.full((17, joints), 1 / joints, np.float32)))
+
+
+def bench_model(**model_overrides):
   """DPoser as `dposer_quickstart` configures it, at the paper's network size
-  (`PAPER_MODEL`), with `config.model` overrides."""
+  (`PAPER_MODEL`), with `config.model` overrides, on `bench_artefact`:
+  (its model, `DPoserModel`, untrained; the config as typed settings)."""
   config = dposer_quickstart.get_config()
   config.model.update({**PAPER_MODEL, **model_overrides})
-  return run_lib.build(config)
+  method, run = methods.parse(config)
+  model = method.build(run, {dposer_model.ARTEFACT: bench_artefact()}, {})
+  return model, run
 
 
 def embedding_rows(fn: Callable, *args, embed_dim: int) -> dict:
@@ -152,188 +162,47 @@ def start_torch_refs(python: str | None, modes=torch_client.TORCH_MODES,
   return torch_client.start_torch_refs(python, script, modes, stack)
 
 
-def _torch_calls(torch_refs, op: str, **request):
-  """name -> (fn, ()) returning the server's own seconds for `request`."""
-  return {name: (lambda ref=ref: float(ref.request(op=op, **request)["s"]), ())
-          for name, ref in torch_refs.items()}
-
-
-def _summary(times: Mapping[str, list[float]], own: str, torch_refs, *,
-             per: int, target: float) -> dict:
-  """Median time per unit, torch's side by side, and the target's verdict."""
-  out = dict(step_s=statistics.median(times[own]) / per, times_s=times[own])
-  out.update(torch_client.torch_measured(torch_refs, times, own, per=per))
-  eager = out.get("torch_measured", {}).get("torch_eager")
-  out["target_speedup_vs_torch_eager"] = target
-  out["speedup_vs_torch_eager"] = eager["speedup"] if eager else None
-  out["target_met"] = None if eager is None else bool(eager["speedup"] >= target)
-  return out
-
-
-# ------------------------------------------------- what else used the machine
-def _descendants(root: int) -> set[int]:
-  """root and every process below it (torch servers, inductor's workers)."""
-  children: dict[int, list[int]] = {}
-  for entry in os.listdir("/proc"):
-    if not entry.isdigit():
-      continue
-    try:
-      with open(f"/proc/{entry}/stat") as f:
-        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-      continue  # gone, or not a process
-    children.setdefault(ppid, []).append(int(entry))
-  out, todo = set(), [root]
-  while todo:
-    pid = todo.pop()
-    out.add(pid)
-    todo.extend(children.get(pid, ()))
-  return out
-
-
-def _process_ticks(pids) -> int:
-  total = 0
-  for pid in pids:
-    try:
-      with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-      total += int(fields[11]) + int(fields[12])  # utime, stime
-    except (OSError, IndexError, ValueError):
-      continue
-  return total
-
-
-def _machine_ticks() -> tuple[int, int]:
-  """(busy, steal) clock ticks of all CPUs since boot (/proc/stat)."""
-  with open("/proc/stat") as f:
-    v = [int(x) for x in f.readline().split()[1:]]
-  user, nice, system, _, _, irq, softirq, steal = (v + [0] * 8)[:8]
-  return user + nice + system + irq + softirq, steal
-
-
-class OtherWork:
-  """The CPU other processes used while a block ran, in cores.
-
-    with OtherWork() as other:
-      ...timed rounds...
-    other.result  # {'wall_s', 'other_cores', 'steal_cores'}
-
-  other_cores: CPU time of every process outside this one and its
-  descendants (the torch servers), over the wall time; steal_cores: time
-  the hypervisor gave this machine's CPUs to others.  The counters tick
-  at 1/HZ (10 ms), so a block under `MIN_WALL_S` is too short to tell and
-  gets None, as do machines without /proc.
-  """
-
-  MIN_WALL_S = 1.0
-
-  def __enter__(self):
-    self.result = dict(wall_s=None, other_cores=None, steal_cores=None)
-    self._start = time.perf_counter()
-    try:
-      self._pids = _descendants(os.getpid())
-      self._own0 = _process_ticks(self._pids)
-      self._machine0 = _machine_ticks()
-    except OSError:
-      self._machine0 = None
-    return self
-
-  def __exit__(self, *exc):
-    wall = time.perf_counter() - self._start
-    self.result["wall_s"] = wall
-    if self._machine0 is None or wall < self.MIN_WALL_S:
-      return
-    try:
-      pids = self._pids | _descendants(os.getpid())
-      # Processes that started during the block count from zero.
-      own = _process_ticks(pids) - self._own0
-      busy, steal = _machine_ticks()
-    except OSError:
-      return
-    hz = os.sysconf("SC_CLK_TCK")
-    other = max(busy - self._machine0[0] - own, 0) / hz
-    self.result.update(other_cores=other / wall,
-                       steal_cores=(steal - self._machine0[1]) / hz / wall)
-
-
-def _interleaved(calls, *, repeats: int, torch_refs) -> tuple[dict, dict]:
-  """`timing.time_interleaved` and what other processes used meanwhile.
-
-  The warm-up round runs first, outside the measured block: torch.compile
-  compiles then, partly in worker processes that are not this one's
-  descendants and would count as other work.
-  """
-  timing.time_interleaved(calls, rounds=1, warmup=0, self_timed=torch_refs)
-  with OtherWork() as other:
-    times = timing.time_interleaved(calls, rounds=repeats, warmup=0,
-                                    self_timed=torch_refs)
-  return times, other.result
-
-
-def _with_options_variant(calls: dict, name: str, jitted, args) -> dict:
-  """The compiled program under XLA's defaults as `name`, and (when this
-  jaxlib knows them) under the samplers' CPU options as `name`_options.
-
-  Returns {'compile_s', 'compiler_options'}.
-  """
-  compiled, compile_s = timing.compile_timed(jitted, *args)
-  calls[name] = (compiled, args)
-  options = xla_options.sampling_options()
-  if options:
-    calls[f"{name}_options"] = (
-        timing.compile_timed(jitted, *args, compiler_options=options)[0], args)
-  return dict(compile_s=compile_s, compiler_options=options)
-
-
-def _options_figures(times, name: str, per: int) -> dict:
-  """The options variant's time per unit and its speed-up over the default."""
-  other = f"{name}_options"
-  if other not in times:
-    return {}
-  return dict(options_step_s=statistics.median(times[other]) / per,
-              speedup_of_options=statistics.median(
-                  d / o for d, o in zip(times[name], times[other])))
-
-
 # ----------------------------------------------------------------- sampler
-def bench_sampler_step(method, params, *, rows: int, steps: int, repeats: int,
+def bench_sampler_step(model, params, *, rows: int, steps: int, repeats: int,
                        torch_refs=None, seed: int = 0) -> dict:
   """One reverse Euler-Maruyama step of the unconditional sampler at `rows`.
 
-  `method.make_sampler` and the problem of `DPoser.sample_body_poses`
+  `model.make_sampler` and the problem of `DPoserModel.sample_body_poses`
   (`Problem(cond=None)` on z-scored vectors), its program compiled ahead
   under XLA's defaults and, beside it in the same rounds, under the
   samplers' CPU options (`core.xla_options`, which `make_sampler`'s
   top-level calls pick from 400 rows on).
   """
   torch_refs = dict(torch_refs or {})
-  sampler = method.make_sampler("euler_maruyama", steps)
+  sampler = model.make_sampler("euler_maruyama", steps)
   problem = sampling.Problem(
       x_init=jnp.zeros((rows, body_lib.DIM), jnp.float32), cond=None)
   key = jax.random.key(seed)
   args = (params, key, problem)
   calls = {}
   out = dict(rows=rows, steps=steps, sampler="euler_maruyama",
-             **_with_options_variant(calls, "run", sampler.jitted, args),
+             **tto_measure.with_options_variant(calls, "run", sampler.jitted,
+                                                args),
              time_embedding=embedding_rows(sampler.jitted, *args,
-                                           embed_dim=_embed_dim(method)))
-  calls.update(_torch_calls(torch_refs, "sample", rows=rows, steps=steps))
-  times, out["other_work"] = _interleaved(calls, repeats=repeats,
-                                          torch_refs=torch_refs)
-  out.update(_summary(times, "run", torch_refs, per=steps,
-                      target=TARGETS["sampler_step"]))
-  out.update(_options_figures(times, "run", steps))
+                                           embed_dim=_embed_dim(model)))
+  calls.update(tto_measure.torch_calls(torch_refs, "sample", rows=rows,
+                                       steps=steps))
+  times, out["other_work"] = tto_measure.interleaved(calls, repeats=repeats,
+                                                     torch_refs=torch_refs)
+  out.update(tto_measure.summary(times, "run", torch_refs, per=steps,
+                                 target=TARGETS["sampler_step"]))
+  out.update(tto_measure.options_figures(times, "run", steps))
   return out
 
 
-def _embed_dim(method) -> int:
-  return int(method.config.model.embed_dim)
+def _embed_dim(model) -> int:
+  return int(model.network.kwargs["embed_dim"])
 
 
 # ---------------------------------------------------------------- training
-def bench_train_step(method, params, *, batch_size: int, repeats: int,
+def bench_train_step(model, params, *, batch_size: int, repeats: int,
                      torch_refs=None, seed: int = 0) -> dict:
-  """One step of `method.loss_fn()` through `train.make_train_step` (Adam
+  """One step of `model.loss` through `train.make_train_step` (Adam
   with warm-up, clip 1.0, EMA; `PAPER_TRAIN`) at `batch_size`."""
   torch_refs = dict(torch_refs or {})
   key = jax.random.key(seed)
@@ -344,7 +213,7 @@ def bench_train_step(method, params, *, batch_size: int, repeats: int,
                                 warmup_steps=hp["warmup_steps"],
                                 grad_clip=hp["grad_clip"])
   state = train_lib.init_train_state(params, tx)
-  step = jax.jit(train_lib.make_train_step(method.loss_fn(), tx,
+  step = jax.jit(train_lib.make_train_step(model.loss, tx,
                                            ema_max_decay=hp["ema_decay"]),
                  donate_argnums=0)
   compiled, compile_s = timing.compile_timed(step, state, batch, key)
@@ -356,12 +225,13 @@ def bench_train_step(method, params, *, batch_size: int, repeats: int,
     return box["state"], box["metrics"]
 
   calls = {"step": (train_once, ())}
-  calls.update(_torch_calls(torch_refs, "train", batch=batch_size))
-  times, other = _interleaved(calls, repeats=repeats, torch_refs=torch_refs)
+  calls.update(tto_measure.torch_calls(torch_refs, "train", batch=batch_size))
+  times, other = tto_measure.interleaved(calls, repeats=repeats,
+                                         torch_refs=torch_refs)
   out = dict(batch_size=batch_size, compile_s=compile_s,
              loss=float(box["metrics"]["loss"]), other_work=other, **hp)
-  out.update(_summary(times, "step", torch_refs, per=1,
-                      target=TARGETS["train_step"]))
+  out.update(tto_measure.summary(times, "step", torch_refs, per=1,
+                                 target=TARGETS["train_step"]))
   return out
 
 
@@ -386,28 +256,23 @@ def tto_inputs(batch: int, seed: int = 0) -> dict:
               truth=joints.astype(np.float32))
 
 
-def make_motion_solver(method, params, zscore, *, num_steps: int):
+def make_motion_solver(model, params, opts, zscore, *, num_steps: int):
   """DPoser's motion-denoising solver as its evaluation task builds it.
 
   The thin adapter between the bench and the library: the 'dposer' prior
-  (`priors.DiffusionPrior`, the config's truncated schedule), the body on
-  `BONE_LENGTHS_MM`, and `fitting.make_motion_solver` with the config's
-  learning rate and weights: `jit(vmap(solve))`, the whole Adam loop one
-  program.
+  (`priors.DiffusionPrior`, the config's truncated schedule), the model's
+  body (`bench_model`: on `BONE_LENGTHS_MM`; motion denoising does not use
+  its 22 -> 17 regressor), and `fitting.make_motion_solver` with the
+  config's learning rate and weights (`opts`: the typed `eval` options):
+  `jit(vmap(solve))`, the whole Adam loop one program.
   """
-  opts = method.eval_options
   prior = priors_lib.DiffusionPrior(
-      score_fn=method.score_fn, params=params, sde=method.sde, zscore=zscore,
+      score_fn=model.score_fn, params=params, sde=model.sde, zscore=zscore,
       schedule=regulariser.TimeSchedule.truncated(*opts.denoise_t))
-  # The 22 -> 17 regressor is not used by motion denoising; a uniform one
-  # (rows summing to 1) fills the field.
-  body = body_lib.BodyJoints(
-      bone_lengths=BONE_LENGTHS_MM,
-      regressor=np.full((17, body_space.NUM_JOINTS), 1 / body_space.NUM_JOINTS,
-                        np.float32))
+  body = model.body
   solver = fitting.make_motion_solver(
       prior, body, num_steps=num_steps, learning_rate=opts.denoise_lr,
-      prior_weight=opts.prior_weight(opts.denoise_weights, "dposer"),
+      prior_weight=priors_lib.prior_weight(opts.denoise_weights, "dposer"),
       smooth_weight=opts.smooth_weight, init_pose=zscore.mean)
   return solver, body
 
@@ -420,7 +285,7 @@ def motion_solver_args(body, noisy, *, seed: int = 0) -> tuple:
           jnp.asarray(body.bone_lengths[None]), keys)
 
 
-def bench_tto(method, params, *, batch: int, iters: int, repeats: int,
+def bench_tto(model, params, opts, *, batch: int, iters: int, repeats: int,
               torch_refs=None, seed: int = 0) -> dict:
   """One test-time-optimisation iteration of a `batch`-frame clip.
 
@@ -430,12 +295,12 @@ def bench_tto(method, params, *, batch: int, iters: int, repeats: int,
   """
   torch_refs = dict(torch_refs or {})
   inputs = tto_inputs(batch, seed)
-  solver, body = make_motion_solver(method, params, inputs["zscore"],
+  solver, body = make_motion_solver(model, params, opts, inputs["zscore"],
                                     num_steps=iters)
   args = motion_solver_args(body, inputs["noisy"], seed=seed)
   calls = {}
   out = dict(batch=batch, iterations=iters,
-             **_with_options_variant(calls, "run", solver, args))
+             **tto_measure.with_options_variant(calls, "run", solver, args))
   fitted = np.asarray(calls["run"][0](*args))[0]  # [T, 22, 3]
   out.update(
       mpjpe_noisy_mm=float(np.mean(np.linalg.norm(
@@ -444,18 +309,18 @@ def bench_tto(method, params, *, batch: int, iters: int, repeats: int,
           fitted - inputs["truth"], axis=-1))),
       finite=bool(np.all(np.isfinite(fitted))),
       time_embedding=embedding_rows(solver, *args,
-                                    embed_dim=_embed_dim(method)))
+                                    embed_dim=_embed_dim(model)))
   offsets = body_space.rest_offsets(BONE_LENGTHS_MM / 1000.0)  # metres
-  calls.update(_torch_calls(
+  calls.update(tto_measure.torch_calls(
       torch_refs, "tto", batch=batch, iters=iters,
       offsets=np.asarray(offsets, float).tolist(),
       parents=[int(p) for p in body_space.PARENTS]))
-  times, out["other_work"] = _interleaved(calls, repeats=repeats,
-                                          torch_refs=torch_refs)
+  times, out["other_work"] = tto_measure.interleaved(calls, repeats=repeats,
+                                                     torch_refs=torch_refs)
   out["loop_s"] = statistics.median(times["run"])
-  out.update(_summary(times, "run", torch_refs, per=iters,
-                      target=TARGETS["tto_iteration"]))
-  out.update(_options_figures(times, "run", iters))
+  out.update(tto_measure.summary(times, "run", torch_refs, per=iters,
+                                 target=TARGETS["tto_iteration"]))
+  out.update(tto_measure.options_figures(times, "run", iters))
   return out
 
 
@@ -485,23 +350,23 @@ def run_bench(*, quick: bool = False, repeats: int | None = None,
   q = QUICK if quick else {}
   pick = lambda v, name, default: checks.check_positive_int(
       name, v or q.get(name, default))
-  method = bench_method(**q.get("model", {}))
+  model, run = bench_model(**q.get("model", {}))
+  opts = run.eval_options
   repeats = pick(repeats, "repeats", REPEATS)
   rows = pick(sampler_rows, "sampler_rows", SAMPLER_ROWS)
   steps = pick(sampler_steps, "sampler_steps", SAMPLER_STEPS)
   train_batch = pick(train_batch, "train_batch", TRAIN_BATCH)
   tto_batch = pick(tto_batch, "tto_batch", TTO_BATCH)
-  tto_iters = pick(tto_iters, "tto_iters", method.eval_options.denoise_steps)
+  tto_iters = pick(tto_iters, "tto_iters", opts.denoise_steps)
   torch_refs = dict(torch_refs or {})
   hw = timing.hardware_info()
-  params = method.init_params(rng.purpose_key(0, "init"))
-  model = {k: v for k, v in method.config.model.items()}
+  params = model.init(rng.purpose_key(0, "init"))
   result = dict(
       hardware=hw, quick=quick, repeats=repeats, targets=dict(TARGETS),
-      network=dict(**model, data_dim=body_lib.DIM, cond_dim=0,
+      network=dict(**run.config["model"], data_dim=body_lib.DIM, cond_dim=0,
                    num_params=models.count_params(params),
                    size="quick" if quick else "paper"),
-      sde={k: v for k, v in method.config.sde.items()},
+      sde=dict(run.config["sde"]),
       config="experiments/configs/dposer_quickstart.py, model at the "
              "paper's size" if not quick else "quick")
   result["busy"] = is_busy(hw)
@@ -514,15 +379,15 @@ def run_bench(*, quick: bool = False, repeats: int | None = None,
          if result["busy"] else ""))
   log(f"network: {result['network']['num_params']:,} parameters")
   result["sampler_step"] = bench_sampler_step(
-      method, params, rows=rows, steps=steps, repeats=repeats,
+      model, params, rows=rows, steps=steps, repeats=repeats,
       torch_refs=torch_refs)
   log(format_row("sampler step", result["sampler_step"]))
   result["train_step"] = bench_train_step(
-      method, params, batch_size=train_batch, repeats=repeats,
+      model, params, batch_size=train_batch, repeats=repeats,
       torch_refs=torch_refs)
   log(format_row("train step", result["train_step"]))
   result["tto_iteration"] = bench_tto(
-      method, params, batch=tto_batch, iters=tto_iters, repeats=repeats,
+      model, params, opts, batch=tto_batch, iters=tto_iters, repeats=repeats,
       torch_refs=torch_refs)
   log(format_row("TTO iteration", result["tto_iteration"]))
   if torch_refs:
@@ -539,19 +404,6 @@ def run_bench(*, quick: bool = False, repeats: int | None = None,
   return result
 
 
-def is_busy(hw: Mapping, figures=()) -> bool:
-  """Whether other work loaded the machine: a load average before the run
-  (`BUSY_LOAD_PER_CORE`) or other processes' CPU during a figure's rounds
-  (`BUSY_OTHER_PER_CORE`), as fractions of the cores."""
-  load, cores = hw.get("load_average_1_5_15"), hw.get("cpu_count")
-  if not cores:
-    return False
-  others = [(f.get("other_work") or {}).get("other_cores") for f in figures]
-  return bool((load and load[0] >= BUSY_LOAD_PER_CORE * cores)
-              or any(o is not None and o >= BUSY_OTHER_PER_CORE * cores
-                     for o in others))
-
-
 def format_row(name: str, r: Mapping) -> str:
   """One progress line of a figure."""
   line = f"{name}: compile {r['compile_s']:.2f}s, {r['step_s'] * 1e3:.2f} ms"
@@ -566,75 +418,6 @@ def format_row(name: str, r: Mapping) -> str:
     line += (f"; target x{r['target_speedup_vs_torch_eager']:g} "
              f"{'met' if r['target_met'] else 'NOT met'}")
   return line
-
-
-# ------------------------------------------------------------------ README
-_FIGURES = (("tto_iteration", "TTO iteration, one {batch}-frame clip"),
-            ("sampler_step", "sampler step, {rows} rows"),
-            ("train_step", "training step, batch {batch_size}"))
-
-
-def readme_lines(result: Mapping, *, rel: str, command: str,
-                 hardware: str) -> list[str]:
-  """README lines (a table and its note) of one bench_tto JSON result.
-
-  Args:
-    result: the JSON written by `python -m experiments.bench.tto`.
-    rel: the JSON's path in the repository, named under the table.
-    command: the command that wrote it.
-    hardware: the hardware column ('2 CPU cores').
-  """
-  lines = ["", "DPoser's speed (7.2M-parameter network, sub-VP) against the "
-           "authors' code re-written in PyTorch 2.13 (2 threads), timed in the "
-           "same rounds:", "",
-           "| hardware | case | jaxpose ms | PyTorch eager ms | vs PyTorch eager "
-           "(target) | vs torch.compile |",
-           "|---|---|---|---|---|---|"]
-  for key, label in _FIGURES:
-    r = result[key]
-    measured = r.get("torch_measured", {})
-    eager, compiled = measured.get("torch_eager"), measured.get("torch_compiled")
-    target = r["target_speedup_vs_torch_eager"]
-    verdict = ("" if r.get("target_met") is None else
-               (", met" if r["target_met"] else ", not met"))
-    lines.append(
-        f"| {hardware} | {label.format(**r)} | {r['step_s'] * 1e3:.2f} | "
-        + (f"{eager['step_s'] * 1e3:.2f} | {eager['speedup']:.2f}x "
-           f"({target:g}x{verdict}) | " if eager else f"- | - ({target:g}x) | ")
-        + (f"{compiled['speedup']:.2f}x ({compiled['step_s'] * 1e3:.2f} ms) |"
-           if compiled else "- |"))
-  tto = result["tto_iteration"]
-  load = result["hardware"].get("load_average_1_5_15")
-  once = tto["time_embedding"]["once_per_call"]
-  lines += ["", f"`{rel}`: `{command}`. The TTO loop (DPoser's motion "
-            f"denoising, {tto['iterations']} Adam iterations: forward "
-            "kinematics, data term, temporal smoothness, DPoser's "
-            "regulariser) is one compiled program, its time divided by the "
-            "iterations; the time embedding runs "
-            + ("once per iteration" if once else "more than once per iteration")
-            + ", where the authors' code embeds t per row and records the "
-            "network's forward for autograd. The PyTorch side "
-            "(`experiments/bench/torch_dposer.py`) uses plain forward "
-            "kinematics where the authors pose an SMPL-X mesh, so it is "
-            "faster than their code. Each speed-up is the median of "
-            "per-round ratios"
-            + (f"; load average before the run {load[0]:.2f}." if load else ".")]
-  sampler = result["sampler_step"]
-  if sampler.get("options_step_s") is not None:
-    lines[-1] += (" The sampler step row is XLA's default options; with "
-                  "the samplers' CPU options (`jaxpose.core.xla_options`), "
-                  "which DPoser's sampler uses from 400 rows on, it took "
-                  f"{sampler['options_step_s'] * 1e3:.2f} ms.")
-  others = [(result[k].get("other_work") or {}).get("other_cores")
-            for k, _ in _FIGURES]
-  if all(o is not None for o in others):
-    lines[-1] += (" Other processes used at most "
-                  f"{max(others):.2f} cores during the timed rounds.")
-  if result.get("busy"):
-    lines[-1] += (" Measured while other work loaded the machine: PyTorch's "
-                  "OpenMP threads lose far more to contention than XLA's, so "
-                  "these ratios overstate those of an idle machine.")
-  return lines
 
 
 # --------------------------------------------------------------------- main

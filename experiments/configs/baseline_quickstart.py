@@ -6,28 +6,27 @@ human pose estimation" (Martinez et al., 2017) at the paper's size (hidden
 jaxpose/models/lifter_mlp.py), trained by regression on exactly the data,
 batches, step count, optimiser and EMA of quickstart.py, and scored on the
 same held-out poses by the same metric code, so its row sits beside
-GFPose's in one table.
+GFPose's in one table.  WORKDIR/eval/estimate.json also holds the
+per-joint and per-activity errors.
 
 Command:
   python -m experiments.main --config=experiments/configs/baseline_quickstart.py \
       --workdir=runs/baseline_qs
 
-Expected runtime on 2 CPU cores: about 3 to 6 minutes to train (15-30
-steps/s of batch 256; the machine's speed drifts), about a second to
-evaluate.
-Expected result (experiments/results/quickstart_baseline_cpu.json: seed 0,
-the quickstart's 5000 steps and representation, EMA weights, the first 100
-held-out poses, exact 2D): MPJPE 45.6 mm, PA-MPJPE 27.9 mm;
-workdir/eval/estimate.json also holds the per-joint and per-activity errors.
+Runtime: sized for 2 CPU cores (the quickstart's budget); the results JSON
+records its evaluation's wall-clock time (`seconds`).
+Results: experiments/results/quickstart_baseline_cpu.json (2 CPU cores),
+rendered into the README's tables.
 """
 import ml_collections
 
+from experiments.configs import gfpose_base
 from experiments.configs import quickstart
 
 
 def get_config():
   c = quickstart.get_config()
-  c.method = "baseline"
+  gfpose_base.as_lifter(c)
   c.model = ml_collections.ConfigDict(dict(
       name="lifter_mlp", hidden=1024, num_blocks=2, dropout=0.5, norm="layer"))
   # A lifter has no sampler: the generic evaluation fields, on the same

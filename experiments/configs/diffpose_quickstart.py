@@ -7,9 +7,10 @@ is a 5-kernel Gaussian mixture of the encoder's error on training rows
 (and of the 2D noise: none here, the quickstart's 2D is exact); the
 denoiser diffuses [u, v, x, y, z] per joint over a K = 50 step chain whose
 end is H_K, and estimates by deterministic DDIM in 5 steps from N = 5
-draws of H_K, scored as their mean and the best of 5.  The denoiser is the
-paper's layout at a smaller width (hidden 64, 3 layers) so that it trains
-in minutes here, and reads h_k in the drawn kernel's frame
+draws of H_K, scored as their mean and the best of 5, beside the encoder
+alone on the same rows (`encoder` and `gain_over_encoder_mm` in the JSON).
+The denoiser is the paper's layout at a smaller width (hidden 64, 3
+layers) to fit that budget, and reads h_k in the drawn kernel's frame
 (`diffpose.network_input='standardised'`; the paper's input h_k itself is
 'state').
 
@@ -22,19 +23,20 @@ Commands:
   # ablations on the same model, each its own JSON (eval/estimate_<suffix>.json):
   #   --mode=eval --config.eval.num_steps=1 --config.eval.output_suffix=steps1
   #   --mode=eval --config.eval.num_hypotheses=20 --config.eval.output_suffix=n20
-  # a single Gaussian H_K (M = 1) is another model: a new workdir with
-  #   --config.diffpose.num_kernels=1
+  # other models (new workdirs): a single Gaussian H_K (M = 1) with
+  #   --config.diffpose.num_kernels=1, the paper's network input with
+  #   --config.diffpose.network_input=state
 
-Expected runtime on 2 CPU cores: about 10 to 15 minutes for DiffPose
-(the encoder's outputs over the 50k training rows in about 30 s, 3000
-steps at 4-6 steps/s, 10 s to evaluate), after the encoder's own run.
-Expected result (experiments/results/diffpose_quickstart_cpu*.json, seed
-0, first 100 held-out poses, exact 2D, on encoder_quickstart's 1000-step
-encoder): MPJPE of the mean of 5 hypotheses 54.9 mm, PA-MPJPE 30.7,
-best-of-5 51.5, one hypothesis 66.9; the encoder alone on the same rows
-56.2 / 31.8 (`encoder` and `gain_over_encoder_mm` in the JSON); with 20
-hypotheses 51.7, best-of-20 42.7, central 50% / 90% intervals covering
-0.48 / 0.91 of the true joints.
+Runtime: sized for 2 CPU cores, after the encoder's own run; the results
+JSON records its evaluation's wall-clock time (`seconds`).
+Results (experiments/results/, 2 CPU cores, in the README's DiffPose
+tables): diffpose_quickstart_cpu.json (this config); on the same model
+diffpose_quickstart_cpu_n1.json and _n20.json (N = 1, 20 hypotheses) and
+_steps1.json, _steps2.json, _steps10.json, _steps50.json (reverse steps);
+other models diffpose_quickstart_cpu_m1.json (M = 1) and
+_input_state.json (network_input='state').  The _steps files also make the
+error-against-evaluations curve of experiments/bench/diffpose.py
+(experiments/results/bench_diffpose_cpu.json).
 """
 import ml_collections
 

@@ -19,15 +19,11 @@ Commands:
       --workdir=runs/diffpose_released \
       --config.diffpose.encoder_workdir=runs/encoder_quickstart
 
-Expected runtime on 2 CPU cores: about 10 to 15 minutes, as
-diffpose_quickstart.py (the same network and steps; evaluation is 2
-network calls per pose).
-Expected result (experiments/results/diffpose_released_quickstart_cpu.json,
-seed 0, first 100 held-out poses, exact 2D): start step 6 of 51 (noise
-std 33 mm per coordinate, nearest the encoder's RMS error of 34 mm on the
-fit rows), MPJPE
-52.8 mm / PA-MPJPE 28.5 against the encoder's 56.2 / 31.8 on the same rows
-(diffpose_quickstart.py's paper design: 54.9 for the mean of 5).
+Runtime: sized for 2 CPU cores, as diffpose_quickstart.py (the same
+network and training steps; evaluation is 2 network calls per pose); the
+results JSON records its evaluation's wall-clock time (`seconds`).
+Results: experiments/results/diffpose_released_quickstart_cpu.json (2 CPU
+cores), in the README's DiffPose table beside diffpose_quickstart.py's.
 """
 from experiments.configs import diffpose_quickstart
 

@@ -2,8 +2,9 @@
 
 Train the rotation prior on the body-space poses of all Bandai-Namco clips
 plus CMU subjects 001, 002, 003, 006; test every task on CMU 005 and 007
-(people never seen in training).  Prepare the caches as gfpose_mocap.py
-says (experiments.prepare writes the body-space rotations into them), then:
+(people never seen in training), with dposer_quickstart.py's evaluation
+settings and prior weights.  Prepare the caches as gfpose_mocap.py says
+(experiments.prepare writes the body-space rotations into them), then:
 
   python -m experiments.main --config=experiments/configs/dposer_mocap.py \
       --workdir=runs/dposer_mocap --config.data.cache_dir=caches \
@@ -19,33 +20,29 @@ says (experiments.prepare writes the body-space rotations into them), then:
 joint prior makes the 'gfpose' rows; leave it out to skip them.)
 
 Variants (the text after ':' in --config):
-  small (default): for 2 CPU cores: every 4th training frame (as GFPose's
-    small variant), MLP width 512, 20k steps of batch 256.
+  small (default): every 4th training frame (as GFPose's small variant),
+    MLP width 512, 20k steps of batch 256.
   paper: DPoser's network and schedule (width 1024, embed 512, dropout 0.1,
     batch 1280, Adam 2e-4 with 5000 warm-up steps, EMA 0.9999, 400k steps)
-    on every training frame: for an accelerator.
+    on every training frame.
 
-Expected runtime (small, 2 CPU cores shared with other jobs): about 26
-minutes to train (20k steps at 12-15 steps/s), then per task 4.5 minutes
-(complete), 4 (denoise_motion), 1.5 (fit2d), 0.5 (generate); the paper
-variant is not measured (no accelerator in that session).
-Expected result (small; experiments/results/dposer_mocap_small_cpu_*.json,
-in the README): completion best-of-10 below the mixture's on every part
-(left leg 375 against 479 mm); motion denoising at 40 mm 41.5 mm against
-37.7 without a prior (the prior, fitted mostly to Bandai's rig, pulls the
-unseen CMU people toward it: training poses score a Frechet distance of 422
-mm to them, held-out halves 58); fit to exact 2D 167 mm (GFPose's lifting
-83 mm on the same protocol).
+Runtime: small is sized for 2 CPU cores, paper for an accelerator; each
+task's JSON records its wall-clock time (`seconds`).
+Results (experiments/results/, 2 CPU cores, in the README's DPoser tables,
+fit2d beside GFPose's and the baseline's estimation on the same rows):
+  small: dposer_mocap_small_cpu_<task>.json for complete, denoise_motion,
+    fit2d and generate.
+  paper: none (not run).
 """
 from experiments.configs import dposer_quickstart
 from experiments.configs import gfpose_mocap
+from jaxpose import settings
 
 VARIANTS = ("small", "paper")
 
 
 def get_config(variant: str = "small"):
-  if variant not in VARIANTS:
-    raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
+  settings.one_of("variant", variant, VARIANTS)
   c = dposer_quickstart.get_config()
   # GFPose's mocap data section (same frames, cameras and 2D noise model),
   # with the body-space rotations of every row.

@@ -1,6 +1,12 @@
 """DPoser quickstart: a small rotation prior on the embedded synthetic motion.
 
-Command (the GFPose quickstart's workdir, if trained, gives the 'gfpose'
+DPoser's prior (GFPose's MLP without condition paths, width 512, on the
+63-D body-space rotations) trained on synthetic motion clips, then used as
+a regulariser in test-time optimisation in every task (complete,
+denoise_motion, fit2d, generate), each beside no prior, a Gaussian mixture
+and GFPose's joint prior.
+
+Commands (the GFPose quickstart's workdir, if trained, gives the 'gfpose'
 prior rows; without it those rows are left out with a note):
   python -m experiments.main --config=experiments/configs/dposer_quickstart.py \
       --workdir=runs/dposer_qs --config.eval.gfpose_workdir=runs/quickstart
@@ -10,15 +16,15 @@ prior rows; without it those rows are left out with a note):
         --mode=eval --config.eval.task=$task
   done
 
-Expected runtime on 2 CPU cores (measured while other jobs shared them):
-about 4 minutes to train (5000 steps at 20-35 steps/s), then per task about
-4 minutes (complete: 5 parts x 4 priors x 200 poses x 10 hypotheses),
-3.5 (denoise_motion), 1 (fit2d) and 0.3 (generate).
-Expected result (experiments/results/dposer_quickstart_cpu_*.json, in the
-README): completion best-of-10 on the left leg 37.5 mm with DPoser against
-67.8 with the Gaussian mixture; motion denoising at 40 mm 19.3 mm against
-23.3 without a prior (17% lower) and 18.7 with the mixture; fit to exact 2D
-66.3 mm against 143.3 without a prior.
+Runtime: sized for 2 CPU cores; each task's JSON records its wall-clock
+time (`seconds`).
+Results (experiments/results/, 2 CPU cores, in the README's DPoser
+tables): dposer_quickstart_cpu_<task>.json for complete, denoise_motion,
+fit2d and generate, and dposer_quickstart_cpu_complete_examples.png; the
+comparison behind the prior weights below is
+dposer_quickstart_weights_cpu.json.
+experiments/bench/tto.py times this config's prior at the paper's network
+size (experiments/results/bench_tto_cpu.json).
 """
 import ml_collections
 
@@ -56,14 +62,16 @@ def get_config():
       # Adam lr 0.03, its schedule (0.2 -> 0.05).
       window=60, max_windows=20, denoise_noise_mm=(20.0, 40.0, 100.0),
       denoise_steps=180, denoise_lr=0.03, denoise_t=(0.2, 0.05),
-      # Prior weights (gmm, gfpose, dposer): each prior's best of a few tried
+      # Prior weights by prior: each prior's best of a few tried
       # on the quickstart's own test clips (experiments/results/
       # dposer_quickstart_weights_cpu.json); the mocap config reuses them.
-      smooth_weight=1.0, denoise_weights=(0.3, 3.0, 3.0),
+      smooth_weight=1.0,
+      denoise_weights=dict(gmm=0.3, gfpose=3.0, dposer=3.0),
       schedule_ablation=("truncated", "random", "fixed", "uniform"),
       # Fitting to 2D: the HMR schedule (0.12 -> 0.08), GMoF at 100 px.
       # Prior weights: as for denoising (the same JSON).
-      fit_steps=300, fit_lr=0.03, fit_t=(0.12, 0.08), fit_weights=(0.01, 1.0, 1.0),
+      fit_steps=300, fit_lr=0.03, fit_t=(0.12, 0.08),
+      fit_weights=dict(gmm=0.01, gfpose=1.0, dposer=1.0),
       fit_sigma_px=100.0, fit_inputs=("exact", "noisy"),
       num_generate=500, generate_sampler="ddim:eta=1", generate_steps=100))
   return c

@@ -4,13 +4,13 @@ DiffPose's context encoders (jaxpose/models/context_encoder.py) trained as
 baseline lifters on `gfpose_mocap.py`'s small data, with its optimiser and
 EMA, scored on the same first 500 test rows by the same metric code, so
 each encoder's row sits beside GFPose's and Martinez et al.'s.  A trained
-workdir is a context encoder for DiffPose (`Baseline.encode` on
-`run_lib.load_trained(workdir)`).  Prepare the caches as gfpose_mocap.py
-says, then:
+workdir is a context encoder for DiffPose (the `ContextEncoder` a trained
+graph lifter provides; diffpose_mocap.py).  Prepare the caches as
+gfpose_mocap.py says, then:
 
   python -m experiments.main --config=experiments/configs/encoder_mocap.py \
       --workdir=runs/encoder_mocap --config.data.cache_dir=caches
-  # a temporal encoder (27 or 81 frames):
+  # a temporal encoder (27 or 81 frames; :temporal27_cpu for 2 CPU cores):
   python -m experiments.main --config=experiments/configs/encoder_mocap.py:temporal27 \
       --workdir=runs/encoder_mocap_t27 --config.data.cache_dir=caches
   # noisy 2D at test time:
@@ -22,9 +22,6 @@ Variants (the text after ':' in --config):
   graph (default): GraphLifter, hidden 96, 5 layers, 4 heads (GraFormer's
     size, about 0.65M parameters), dropout 0.1, on exactly the small
     variant's data (one random camera per training frame).
-  temporal27_cpu, temporal81_cpu: the same with one graph layer of width
-    64 per frame (0.17M parameters at T = 27), batch 64 (T = 27) or 32 (T = 81),
-    2500 steps: sized to train on 2 CPU cores in 15 to 25 minutes.
   temporal27, temporal81: TemporalLifter over the centred window of T = 27
     or 81 frames of the row's own clip and camera (2 graph layers per frame,
     VideoPose3D's dilated blocks, 1 graph layer on the centre frame; hidden
@@ -32,10 +29,16 @@ Variants (the text after ':' in --config):
     training frame is seen by all four cameras (data.train_cameras='all':
     about 429k rows instead of 107k).  The small variant keeps every 4th
     protocol frame (7.5 fps Bandai, CMU test at 15 fps), so 27 frames span
-    3.6 s of training motion and many clips are shorter than a window: their
-    ends are repeated (windows.short_clips='pad', VideoPose3D's padding;
-    5260 of the 12420 training clip-camera runs are shorter than 27 frames,
-    68 of the 128 test runs shorter than 81).
+    3.6 s of training motion and many clips are shorter than a window:
+    their ends are repeated (windows.short_clips='pad', VideoPose3D's
+    padding; 5260 of the 12420 training clip-camera runs are shorter than
+    27 frames, 68 of the 128 test runs shorter than 81).
+  temporal27_cpu, temporal81_cpu: the same with one graph layer of width
+    64 per frame (0.17M parameters at T = 27), batch 64 (T = 27) or 32
+    (T = 81), 2500 steps: reduced for 2 CPU cores.  Beside the graph
+    lifter they have fewer and narrower graph layers, fewer training poses
+    (2500 x 64 or 2500 x 32 windows against 2000 x 256 poses), and windows
+    that do not span the same time in training (7.5 fps) and test (15 fps).
 All variants: learning rate 1e-3 after 200 warm-up steps, EMA 0.999,
 2000 steps of batch 256 but for the _cpu ones (a tenth of gfpose_mocap
 small's steps: a graph network costs several times the MLP's time per step
@@ -44,46 +47,35 @@ encoder (holdout.fraction=0.1: 10758 of 107225 rows in the graph
 variant): DiffPose fits H_K, the encoder's error, on them.
 --config.holdout.fraction=0 trains on every row.
 
-Expected runtime on 2 CPU cores: graph, 8 minutes idle (2000 steps at
-4.4 steps/s; 30 minutes when the cores are shared), 25 s to load the
-data, 6 s to evaluate; temporal27_cpu 13 minutes (3.3 steps/s, 2.7 GB of
-memory), temporal81_cpu 22 to 28 minutes (2.0 steps/s, 3.5 GB).  The full
-temporal variants are for an accelerator: on 2 CPU cores one step of
-T = 27 at batch 64 takes about 1.4 s (every frame of every window goes
-through the graph layers), so 2000 steps of batch 256 would take hours
-(windows travel as row indices, see jaxpose/methods/baseline/method.py).
-Expected result (experiments/results/encoder_mocap_*_cpu_*.json, seed 0,
-EMA weights, the first 500 test rows: CMU 005/007, people never seen in
-training), MPJPE / PA-MPJPE in mm, exact 2D and noisy 2D (sigma 5 px, 5%
-outliers up to 100 px):
-  graph, 90% of clips (default)      76.7 / 62.1    128.5 / 96.6
-  graph, every clip                  76.9 / 62.6    128.4 / 96.6
-  temporal27_cpu                     84.5 / 71.2    133.4 / 101.0
-  temporal81_cpu                     86.0 / 72.6    131.7 / 99.6
-The reduced temporal lifters are behind the single-frame one here: one
-graph layer of width 64 per frame where the graph lifter has five of 96,
-a third (T = 27) or a sixth (T = 81) of its training poses (2500 x 64 or
-2500 x 32 windows against 2000 x 256 poses), and windows that do not span
-the same time in training and test (the small variant's training frames
-are 7.5 fps, CMU's test frames 15 fps).
-On the same rows the Martinez MLP (baseline_mocap.py, 20k steps) scores
-74.1 / 60.8 and 143 / 99, GFPose small's mean of 200 hypotheses about
-82 / 67 and 118 / 90.
+Runtime: graph and the _cpu variants are sized for 2 CPU cores; temporal27
+and temporal81 are for an accelerator (every frame of every window goes
+through the graph layers; windows travel as row indices, see
+jaxpose/methods/baseline/method.py).  Each results JSON records its
+evaluation's wall-clock time (`seconds`).
+Results (experiments/results/, 2 CPU cores, in the README's tables; each
+with its noisy-2D twin, the same name ending in _noisy2d.json):
+  graph (default, a tenth of the clips held out):
+    encoder_mocap_graph_heldout_cpu_estimate.json
+  graph with --config.holdout.fraction=0:
+    encoder_mocap_graph_cpu_estimate.json
+  temporal27_cpu: encoder_mocap_temporal27_cpu_cpu_estimate.json
+  temporal81_cpu: encoder_mocap_temporal81_cpu_cpu_estimate.json
+  temporal27, temporal81: none (not run).
 """
 import ml_collections
 
 from experiments.configs import baseline_mocap
+from jaxpose import settings
 
 VARIANTS = ("graph", "temporal27", "temporal81", "temporal27_cpu",
             "temporal81_cpu")
-# (batch size, steps) of the reduced temporal lifters that train on 2 CPU
-# cores in about 15 to 25 minutes.
+# (batch size, steps) of the reduced temporal lifters, sized for 2 CPU
+# cores.
 _CPU_BUDGET = {27: (64, 2500), 81: (32, 2500)}
 
 
 def get_config(variant: str = "graph"):
-  if variant not in VARIANTS:
-    raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
+  settings.one_of("variant", variant, VARIANTS)
   c = baseline_mocap.get_config()
   if variant == "graph":
     c.model = ml_collections.ConfigDict(dict(
@@ -107,7 +99,7 @@ def get_config(variant: str = "graph"):
                  ckpt_every=500)
   if variant.endswith("_cpu"):
     # Every frame of every window goes through the graph layers: one layer
-    # of width 64 instead of two of 96 costs about 0.4 of the time per step.
+    # of width 64 instead of two of 96 cuts the time per step.
     c.model.update(hidden=64, num_spatial_layers=1)
     batch_size, num_steps = _CPU_BUDGET[frames]
     c.train.update(batch_size=batch_size, num_steps=num_steps)

@@ -1,16 +1,23 @@
 """GFPose at the paper's size on the embedded synthetic data.
 
+The paper's network (score MLP of width 1024, embedding 512, 2 blocks,
+dropout 0.25: about 12.5M parameters), sub-VP SDE, hierarchical condition
+masking and schedule (200k steps of batch 1000, Adam 2e-4 after 5000
+warm-up steps, EMA 0.9999) on 200k procedural poses.  Every other config
+starts from `get_config()` here and changes what it must; the `eval`
+section names every GFPose evaluation setting.
+
 Command:
   python -m experiments.main --config=experiments/configs/gfpose_base.py \
       --workdir=runs/gfpose_base
 
-Expected runtime: meant for an accelerator (about 12.5M parameters, batch
-1000); on 2 CPU cores one training step takes about a second, so the 200k
-steps of the paper are out of reach there: use quickstart.py on a CPU.
-Expected result: not measured on the embedded data at this size yet; the
-paper reports minMPJPE 35.6 mm (H=200, detected 2D) on Human3.6M.
-
-Every other config starts from `get_config()` here and changes what it must.
+Runtime: meant for an accelerator (the paper's network and batch); on a
+CPU use quickstart.py.
+Results: none in experiments/results/: this config has not been run as it
+stands.  Its network is the one experiments/bench/sampling.py times
+(experiments/results/bench_sampling_cpu.json).  For reference, GFPose (Ci
+et al., CVPR 2023) reports minMPJPE 35.6 mm (H = 200, detected 2D) on
+Human3.6M, the protocol of gfpose_h36m.py.
 """
 import ml_collections
 
@@ -32,9 +39,8 @@ def get_config():
       # 2D condition: screen-normalised pixels ([-1, 1] across the width),
       # made root-relative so the lifter sees the body's shape, times
       # scale_2d (about unit variance too at 5 m from a Human3.6M camera).
-      # Measured on the quickstart (2000 steps, best-of-10 MPJPE):
-      # (1000 mm, x1) 111 mm; (300 mm, x2) 124 mm; (300 mm, x7) 63 mm;
-      # (300 mm, x14) 67 mm.
+      # The pair (300 mm, x7) was the best of a few tried on the quickstart
+      # by best-of-10 MPJPE; no results file holds that comparison.
       root_relative_2d=True,
       scale_2d=7.0,
       data_scale=1.0,
@@ -65,8 +71,8 @@ def get_config():
       warmup_steps=5000, grad_clip=1.0, ema_decay=0.9999, loss_eps=1e-5,
       loss_reduce="sum", log_every=100, ckpt_every=5000, keep_ckpts=3,
       # Stop (saving nothing) when the parameter norm grows more than this
-      # between two log/checkpoint steps; healthy runs move it about 1% per
-      # check (quickstart). 0 disables.
+      # between two log/checkpoint steps; a healthy run moves it by a small
+      # fraction per check, so only a divergence trips it. 0 disables.
       max_param_norm_growth=10.0,
       # Resume even with settings that break exact resume (seed, data,
       # batch size, optimiser, ...; jaxpose/config.py RESUME_SAFE_KEYS).
@@ -74,12 +80,13 @@ def get_config():
 
   # Evaluation: --config.eval.task picks one of jaxpose.evaluation.TASKS.
   c.eval = ml_collections.ConfigDict(dict(
-      # Default sampler: ancestral sampling (DDIM with eta = 1), 50 steps.
-      # On the sampler curve (experiments/results/sampler_curves_*.json,
-      # 64 poses x 200 hypotheses) it scores best-of-200 38.3 mm against
-      # 38.7 mm for GFPose's 1000-step Euler-Maruyama, with 20x fewer
-      # network evaluations; the curve's cheapest setting within 1 mm is 10
-      # steps (100x), and 50 keeps a margin for other data and models.
+      # Default sampler: ancestral sampling (DDIM with eta = 1), 50 steps,
+      # a twentieth of the network evaluations of GFPose's 1000-step
+      # Euler-Maruyama.  Chosen on the quickstart's sampler curve
+      # (python -m experiments.bench.sampler_curves; the comparison is in
+      # experiments/results/sampler_curves_quickstart_h100.json): more steps
+      # than the curve's cheapest setting within its tolerance of the
+      # reference, as a margin for other data and models.
       # GFPose's own: --config.eval.sampler=euler_maruyama
       # --config.eval.num_steps=1000.
       task="estimate", sampler="ddim:eta=1", num_steps=50, eps=1e-3,
@@ -98,4 +105,18 @@ def get_config():
       # '' = WORKDIR/eval (WORKDIR/eval/<dataset> for other data than the
       # training data); save_predictions writes <task>_predictions.npz.
       output_dir="", save_predictions=False))
+  return c
+
+
+def as_lifter(c):
+  """The same data, representation and training budget without what only a
+  score model has (the SDE, condition masking, the score loss's keys): the
+  sections of a deterministic lifter (`method='baseline'`)."""
+  c.method = "baseline"
+  for section in ("sde", "mask"):
+    if section in c:
+      del c[section]
+  for key in ("loss_eps", "loss_reduce"):
+    if key in c.train:
+      del c.train[key]
   return c

@@ -5,7 +5,9 @@ DATASETS.md; the Human3.6M licence lets nobody ship them): data_3d_h36m.npz
 and a 2D file, data_2d_h36m_gt.npz (ground truth) or a detector's such as
 data_2d_h36m_cpn_ft_h36m_dbb.npz.  Train S1 S5 S6 S7 S8, test S9 S11, all
 four cameras, 17 joints, camera frame in mm, per-action figures over the 15
-actions (jaxpose/data/h36m.py has every choice).
+actions (jaxpose/data/h36m.py has every choice).  GFPose scores in its own
+image space (representation.space='image' here, which these files
+support: they carry each row's camera).
 
 Commands (H36M = the folder holding the files):
   python -m experiments.main --config=experiments/configs/gfpose_h36m.py \
@@ -26,26 +28,20 @@ Frame strides: the papers train on every frame (train_stride=1).  Martinez
 et al. and VideoPose3D score every test frame; GFPose's released evaluation
 scores every 640th row of its own test file (`--sample 640`, about 850
 rows).  Here test_stride=64 keeps every 64th frame of each test take with
-its four cameras (1/64 of the rows, every action; thousands of rows), and
-eval.num_poses covers them all; --config.data.test_stride=1 scores every
-frame (64 times the sampling time).
+its four cameras (1/64 of the rows, every action), and eval.num_poses
+covers them all; --config.data.test_stride=1 scores every frame (64 times
+the rows to sample).
 
-Expected runtime: not measured here: needs the licensed files.  The network,
-batch and steps are those of gfpose_mocap.py:paper, which trained at about
-265 steps/s on one H100 (200k steps: about 13 min) and sampled 2000 rows x
-200 hypotheses in about 15 s, so expect about a quarter of an hour on one
-H100 in all.
-Not for a CPU (about 0.6 s per step).
-
-Expected result: not measured here (no licensed files).  What the papers
-report on this protocol, best-of-200 MPJPE / PA-MPJPE in mm averaged over
-the 15 actions: GFPose 35.6 / 30.5 with detected 2D (the HPJ2D-000 setting;
-the authors' code reads stacked-hourglass detections fine-tuned on
-Human3.6M, whose VideoPose3D file has 16 joints and cannot feed a 17-joint
-model: CPN detections, the default here, are the usual 17-joint stand-in
-and are more accurate) and 16.9 MPJPE with ground-truth 2D.  GFPose scores
-in its own image space (representation.space='image' here, which these
-files support: they carry each row's camera).  The Martinez et al. baseline
+Runtime: for an accelerator: the network, batch and steps of
+gfpose_mocap.py:paper, on every training frame; not for a CPU.
+Results: none in experiments/results/ (the licensed files were not at
+hand).  What the papers report on this protocol, best-of-200 MPJPE /
+PA-MPJPE in mm averaged over the 15 actions: GFPose 35.6 / 30.5 with
+detected 2D (the HPJ2D-000 setting; the authors' code reads
+stacked-hourglass detections fine-tuned on Human3.6M, whose VideoPose3D
+file has 16 joints and cannot feed a 17-joint model: CPN detections, the
+default here, are the usual 17-joint stand-in and are more accurate) and
+16.9 MPJPE with ground-truth 2D.  The Martinez et al. baseline
 (baseline_h36m.py): 62.9 with detections, 45.5 with ground-truth 2D.
 """
 import ml_collections

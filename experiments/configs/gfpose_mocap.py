@@ -25,39 +25,36 @@ Every other task of the same model: add --mode=eval --config.eval.task=NAME
 (estimate_single, complete2d, complete3d, denoise, generate).
 
 Variants (the text after ':' in --config):
-  small (default): for 2 CPU cores.  Training frames every 4th protocol
-    frame (7.5 fps, about 107k frames of the 424k); MLP width 512; 20k steps
-    of batch 256.  Evaluation: the first 500 test rows, 200 hypotheses
-    each, ancestral sampling with 50 steps (gfpose_base's default).
-    Expected runtime: about 15 minutes in all on 2 CPU cores (12 to train
-    at about 25 steps/s, 3 to sample 500 rows x 200 hypotheses); under 2
-    minutes on one H100.
+  small (default): training frames every 4th protocol frame (7.5 fps,
+    about 107k frames of the 424k); MLP width 512; 20k steps of batch 256.
+    Evaluation: the first 500 test rows, 200 hypotheses each, ancestral
+    sampling with 50 steps (gfpose_base's default).
   paper: gfpose_base sizes (width 1024, dropout 0.25, batch 1000, 200k
-    steps of lr 2e-4) on every protocol frame; 2000 test rows.  Expected
-    runtime on one H100: about 13 minutes to train (about 265 steps/s),
-    then about 15 s per evaluation task.  Not for a CPU (about 0.6 s per
-    step).
+    steps of lr 2e-4) on every protocol frame; 2000 test rows.
 
-Expected results (experiments/results/gfpose_mocap_*.json and the README's
-tables, which say which code and hardware produced each), MPJPE of the
-hypotheses' mean / PA-MPJPE / best-of-200 MPJPE in mm on CMU 005/007
-(people never seen in training):
-  small, 500 rows, exact 2D: about 82 / 67 / 52.5 (seeds 0-2 on one H100:
-    82.9, 81.8, 81.9 / 67.9, 66.3, 66.6 / 52.7, 52.7, 52.1; seed 0 on 2 CPU
-    cores gives the H100's figures to 0.01 mm); noisy 2D (sigma 5 px, 5%
-    outliers up to 100 px) about 118 / 90 / 90.
-  paper, 2000 rows: exact 2D about 78 / 63 / 46.5; noisy 2D 115 / 87 / 85.
-The Martinez et al. baseline on the small budget (baseline_mocap.py) scores
-about 74 / 61 (exact) and 143 / 99 (noisy) on the same 500 rows.
+Runtime: small is sized for 2 CPU cores, paper for an accelerator (the
+paper's network and batch); each results JSON records its evaluation's
+wall-clock time (`seconds`).
+Results (in experiments/results/, rendered into the README's tables with
+the command and hardware of each):
+  small: gfpose_mocap_small_cpu_estimate.json and
+    gfpose_mocap_small_cpu_generate.json (2 CPU cores);
+    gfpose_mocap_small_h100_<task>.json for estimate, estimate_noisy2d,
+    estimate_single, complete2d, complete3d, denoise and generate (one
+    H100); gfpose_mocap_small_h100_seeds.json (seeds 0, 1, 2).
+  paper: gfpose_mocap_paper_h100_<task>.json for the same seven, and the
+    plots gfpose_mocap_paper_h100_estimate_pose0.png and
+    gfpose_mocap_paper_h100_estimate_error_vs_h.png (one H100).
+The Martinez et al. baseline on the small budget is baseline_mocap.py.
 """
 from experiments.configs import gfpose_base
+from jaxpose import settings
 
 VARIANTS = ("small", "paper")
 
 
 def get_config(variant: str = "small"):
-  if variant not in VARIANTS:
-    raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
+  settings.one_of("variant", variant, VARIANTS)
   c = gfpose_base.get_config()
   c.data = dict(
       name="mocap",

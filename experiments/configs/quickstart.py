@@ -1,19 +1,30 @@
 """Quickstart: a small GFPose trained on the embedded synthetic poses.
 
-Command:
-  python -m experiments.main --config=experiments/configs/quickstart.py \
-      --workdir=runs/quickstart
-
-Expected runtime: 2 to 4 minutes for the whole job on 2 CPU cores (5000
-steps at 25-45 steps/s, then 20-40 s to sample 100 held-out poses x 200
-hypotheses with 50 ancestral steps; the machine's speed drifts); about a
-minute on one H100.
-Expected result (experiments/results/quickstart_gfpose_*.json): MPJPE of
-the hypotheses' mean 59.8 mm, PA-MPJPE 37.9 mm, best-of-10 52.4 mm,
-best-of-200 37.6 mm (a mean pose would score 265 mm), the same to 0.01 mm
-on a CPU and on an H100, and bitwise the same on every CPU run.
+For a first run on a fresh machine, and the trained model that the sampler
+study and the DPoser quickstart's 'gfpose' prior rows use: gfpose_base's
+design (sub-VP SDE, condition masking, ancestral sampling with 50 steps and
+200 hypotheses) with an MLP of width 512 trained for 5000 steps of batch
+256 on 50k procedural poses, scored on the first 100 held-out poses.
 Running it again with a larger --config.train.num_steps resumes from the
 last checkpoint in the workdir.
+
+Commands:
+  python -m experiments.main --config=experiments/configs/quickstart.py \
+      --workdir=runs/quickstart
+  # GFPose's own pose space (normalised image coordinates, true root depth):
+  python -m experiments.main --config=experiments/configs/quickstart.py \
+      --workdir=runs/quickstart_image --config.representation.space=image
+  # error against network evaluations of every sampler on the trained model
+  # (options in experiments/bench/sampler_curves.py):
+  python -m experiments.bench.sampler_curves --workdir=runs/quickstart
+
+Runtime: sized for 2 CPU cores; each results JSON records its evaluation's
+wall-clock time (`seconds`).
+Results (the README tables, `python -m experiments.results_table`, render
+them with the command and hardware of each): experiments/results/
+quickstart_gfpose_cpu.json (2 CPU cores), quickstart_gfpose_h100.json
+(one H100), quickstart_gfpose_image_cpu.json (image space) and
+sampler_curves_quickstart_h100.json with its .png (the sampler curves).
 """
 from experiments.configs import gfpose_base
 

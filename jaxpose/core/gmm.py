@@ -35,6 +35,7 @@ import numpy as np
 from flax import struct
 
 from jaxpose import checks
+from jaxpose import settings
 from jaxpose.core import priors as priors_lib
 
 Array = jax.Array
@@ -327,11 +328,8 @@ def _check_options(x, num_components, covariance, max_iters, tol, reg, init,
   if num_components > shape[0]:
     raise ValueError(f"num_components: expected at most N={shape[0]} (the "
                      f"number of points in x), got {num_components}")
-  if covariance not in COVARIANCES:
-    raise ValueError(f"covariance: expected one of {COVARIANCES}, got "
-                     f"{covariance!r}")
-  if init not in INITS:
-    raise ValueError(f"init: expected one of {INITS}, got {init!r}")
+  settings.one_of("covariance", covariance, COVARIANCES)
+  settings.one_of("init", init, INITS)
   max_iters = checks.check_positive_int("max_iters", max_iters)
   kmeans_iters = checks.check_nonnegative_int("kmeans_iters", kmeans_iters)
   if _is_number(tol) and not tol > 0:

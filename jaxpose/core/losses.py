@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxpose import checks
+from jaxpose import settings
 
 _REDUCTIONS = ("sum", "mean")
 
@@ -48,7 +49,7 @@ def make_score_fn(apply_fn: Callable, sde) -> Callable:
 
 
 def dsm_loss(params, x0: jax.Array, cond: Any, key: jax.Array, *,
-             apply_fn: Callable, sde, eps: float | None = 1e-5,
+             apply_fn: Callable, sde, eps: float = 1e-5,
              reduce: str = "sum", train: bool = True, prior=None):
   """Monte-Carlo denoising score matching loss of one batch.
 
@@ -59,8 +60,8 @@ def dsm_loss(params, x0: jax.Array, cond: Any, key: jax.Array, *,
     key: randomness for t, the noise and (when training) dropout.
     apply_fn: `apply_fn(params, x, t, cond, *, train, dropout_key) -> eps`.
     sde: forward process (`sample_time`, `perturb`).
-    eps: smallest training time; None uses the process's own default (the
-      discrete chains' step grid).
+    eps: smallest training time of a continuous process (a discrete chain
+      draws integer steps and ignores it).
     reduce: 'sum' over the non-batch dims (GFPose) or 'mean' (DPoser), then
       the mean over the batch.
     train: dropout on, with a key derived from `key`.
@@ -73,15 +74,11 @@ def dsm_loss(params, x0: jax.Array, cond: Any, key: jax.Array, *,
     `(loss, aux)`: the scalar loss and a dict with `t` `[B]` and
     `per_example` `[B]` losses.
   """
-  if reduce not in _REDUCTIONS:
-    raise ValueError(f"reduce: expected one of {_REDUCTIONS}, got {reduce!r}")
+  settings.one_of("reduce", reduce, _REDUCTIONS)
   shape = checks.check_batched("x0", x0)
   batch = shape[0]
   k_t, k_noise, k_drop = jax.random.split(key, 3)
-  if eps is None:
-    t = sde.sample_time(k_t, (batch,))  # [B]
-  else:
-    t = sde.sample_time(k_t, (batch,), eps)  # [B]
+  t = sde.sample_time(k_t, (batch,), eps)  # [B]
   x_t, noise = sde.perturb(k_noise, x0, t, prior)  # [B, ...] each
   pred = apply_fn(params, x_t, t, cond, train=train,
                   dropout_key=k_drop if train else None)  # [B, ...]

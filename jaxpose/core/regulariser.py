@@ -1,4 +1,4 @@
-"""A diffusion prior as a regulariser of test-time optimisation (DPoser).
+"""A diffusion prior as a regulariser of test-time optimisation.
 
 Any jaxpose prior (a forward process `sde`, a score function and its
 parameters) becomes a loss term on the variable x being fitted:
@@ -17,26 +17,16 @@ equals, in expectation, a quadratic pull 2 w s^2 / (a^2 v + s^2) (x - m)
 
 The time t changes over the optimisation (`TimeSchedule`):
 
-  truncated  t falls linearly from t_max to t_min over the n steps
-             (DPoser's proposal).
+  truncated  t falls linearly from t_max to t_min over the n steps.
   random     t ~ U(t_min, t_max), redrawn every step.
   fixed      a constant t.
   uniform    t ~ U(eps, T), redrawn every step (T = 1 in every jaxpose
              process).
 
-Facts from DPoser (Lu et al., arXiv 2312.05541; the design notes in
-shared/design/papers.md): truncated ranges [t_min, t_max] = [0.05, 0.15]
-for pose completion, [0.08, 0.12] for keypoint fitting (HMR), [0.05, 0.2]
-for motion denoising (`DPOSER_T_RANGES`); motion denoising MPJPE in the
-paper's ablation: random 23.87, fixed 22.54, uniform 20.80, truncated
-19.87.  The design notes do not define the ablation's "random" and
-"uniform"; the kinds above are this module's definitions, not the paper's.
-The notes give no w(t) either: the authors' released code uses
-w(t) = 1/2 sqrt(1 + a(t)/s(t)) (weight='dposer') in pose completion and the
-constant 1/2 (weight='constant') in motion denoising; its random strategy
-draws t ~ U(1e-3, 1) (here 'uniform', eps=1e-3) and its fixed one uses
-t = 0.1.  Its truncated schedule t_i = t_min + (n - 1 - i)/n (t_max - t_min)
-starts one step below t_max; here both ends are hit exactly.
+The weight w(t) is a named function of the process (`WEIGHTS`: 'snr',
+1/2 sqrt(1 + a(t)/s(t)), or 'constant', 1/2) or any callable
+`w(t, sde)`.  Which schedule, range and weight a method uses is that
+method's data (DPoser's: jaxpose/methods/dposer/schedule.py).
 """
 from __future__ import annotations
 
@@ -48,24 +38,17 @@ import numpy as np
 from flax import struct
 
 from jaxpose import checks
+from jaxpose import settings
 from jaxpose.core import tweedie
 
 Array = jax.Array
 
 __all__ = [
-    "TimeSchedule", "SCHEDULE_KINDS", "DPOSER_T_RANGES", "WEIGHTS",
-    "dposer_weight", "constant_weight", "diffusion_regulariser",
-    "scheduled_regulariser",
+    "TimeSchedule", "SCHEDULE_KINDS", "WEIGHTS", "snr_weight",
+    "constant_weight", "diffusion_regulariser", "scheduled_regulariser",
 ]
 
 SCHEDULE_KINDS = ("truncated", "random", "fixed", "uniform")
-
-# (t_min, t_max) of DPoser's truncated schedule per task (papers.md).
-DPOSER_T_RANGES = {
-    "completion": (0.05, 0.15),
-    "keypoint_fitting": (0.08, 0.12),
-    "motion_denoising": (0.05, 0.2),
-}
 
 _T_END = 1.0  # T of every jaxpose forward process
 _REDUCTIONS = ("sum", "mean")
@@ -94,7 +77,7 @@ def _check_time(name: str, v, required: bool = False):
 class TimeSchedule:
   """The diffusion time t of each optimisation step.
 
-  Build one with `truncated`, `random`, `fixed`, `uniform` or `dposer`; the
+  Build one with `truncated`, `random`, `fixed` or `uniform`; the
   fields a kind does not use are None.  A pytree (the kind is static), so a
   schedule can be closed over or passed into `jit`.
 
@@ -112,9 +95,7 @@ class TimeSchedule:
   eps: Any = None
 
   def __post_init__(self):
-    if self.kind not in SCHEDULE_KINDS:
-      raise ValueError(f"kind: expected one of {SCHEDULE_KINDS}, got "
-                       f"{self.kind!r}")
+    settings.one_of("kind", self.kind, SCHEDULE_KINDS)
     if self.kind in ("truncated", "random"):
       _check_time("t_min", self.t_min)
       _check_time("t_max", self.t_max)
@@ -149,20 +130,9 @@ class TimeSchedule:
 
   @classmethod
   def uniform(cls, eps=1e-3) -> "TimeSchedule":
-    """t ~ U(eps, 1), a fresh draw every step (eps as the authors' code)."""
+    """t ~ U(eps, 1), a fresh draw every step."""
     _check_time("eps", eps, required=True)
     return cls(kind="uniform", eps=eps)
-
-  @classmethod
-  def dposer(cls, task: str) -> "TimeSchedule":
-    """DPoser's truncated schedule for 'completion', 'keypoint_fitting' or
-    'motion_denoising' (`DPOSER_T_RANGES`)."""
-    try:
-      t_min, t_max = DPOSER_T_RANGES[task]
-    except (KeyError, TypeError):
-      raise ValueError(f"task: expected one of {tuple(DPOSER_T_RANGES)}, got "
-                       f"{task!r}") from None
-    return cls.truncated(t_max=t_max, t_min=t_min)
 
   @property
   def needs_key(self) -> bool:
@@ -218,11 +188,12 @@ class TimeSchedule:
         steps)
 
 
-def dposer_weight(t, sde) -> Array:
-  """w(t) = 1/2 sqrt(1 + a(t) / s(t)), in t's shape (the authors' code).
+def snr_weight(t, sde) -> Array:
+  """w(t) = 1/2 sqrt(1 + a(t) / s(t)), in t's shape: larger where the signal
+  dominates the noise.
 
   a and s are the process's own coefficients; a prior's scale c does not
-  enter (the authors have no priors).
+  enter.
   """
   return 0.5 * jnp.sqrt(1.0 + sde.mean_coeff(t) / sde.marginal_std(t))
 
@@ -233,7 +204,7 @@ def constant_weight(t, sde) -> Array:
   return jnp.full(jnp.shape(t), 0.5, jnp.float32)
 
 
-WEIGHTS = {"dposer": dposer_weight, "constant": constant_weight}
+WEIGHTS = {"snr": snr_weight, "constant": constant_weight}
 
 
 def _weight_fn(weight) -> Callable:
@@ -247,9 +218,9 @@ def _weight_fn(weight) -> Callable:
 
 
 def diffusion_regulariser(score_fn: Callable, params, x, key, t, *, sde,
-                          cond: Any = None, weight="dposer",
+                          cond: Any = None, weight="snr",
                           reduce: str = "sum", prior=None) -> Array:
-  """DPoser's regulariser: w(t) ||x - stop_gradient(x0_hat(x_t))||^2.
+  """The regulariser w(t) ||x - stop_gradient(x0_hat(x_t))||^2.
 
   The squared norm is taken per example (summed over the data dims, or
   averaged with reduce='mean'), weighted, then averaged over the batch: a
@@ -267,7 +238,7 @@ def diffusion_regulariser(score_fn: Callable, params, x, key, t, *, sde,
     t: scalar or `[B]` time in (0, T], e.g. from a `TimeSchedule`.
     sde: the forward process the score was trained with.
     cond: the score function's condition, or None.
-    weight: 'dposer' (1/2 sqrt(1 + a/s)), 'constant' (1/2) or a callable
+    weight: 'snr' (1/2 sqrt(1 + a/s)), 'constant' (1/2) or a callable
       `weight(t, sde)` returning a scalar or `[B]`.
     reduce: 'sum' or 'mean' over the non-batch dims.
     prior: None or the process's per-example `priors.GaussianPrior`.
@@ -276,8 +247,7 @@ def diffusion_regulariser(score_fn: Callable, params, x, key, t, *, sde,
     The scalar loss; jit-able and differentiable in x.
   """
   weight_fn = _weight_fn(weight)
-  if reduce not in _REDUCTIONS:
-    raise ValueError(f"reduce: expected one of {_REDUCTIONS}, got {reduce!r}")
+  settings.one_of("reduce", reduce, _REDUCTIONS)
   shape = checks.check_batched("x", x)
   if checks.is_concrete(t):
     t_np = np.asarray(t)
@@ -297,7 +267,7 @@ def diffusion_regulariser(score_fn: Callable, params, x, key, t, *, sde,
 
 def scheduled_regulariser(score_fn: Callable, params, x, key, step, num_steps,
                           *, sde, schedule: TimeSchedule, cond: Any = None,
-                          weight="dposer", reduce: str = "sum",
+                          weight="snr", reduce: str = "sum",
                           prior=None) -> Array:
   """`diffusion_regulariser` at the schedule's time for step `step` of n.
 

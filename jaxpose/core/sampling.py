@@ -64,6 +64,7 @@ the observed entries exactly equal to `obs`.
 from __future__ import annotations
 
 import collections
+import functools
 from typing import Any, Callable
 
 import jax
@@ -71,6 +72,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxpose import checks
+from jaxpose import settings
 from jaxpose.core import priors as priors_lib
 from jaxpose.core import samplers
 from jaxpose.core.samplers import (METHODS, ScoreFn, check_spec, format_spec,
@@ -85,9 +87,7 @@ STARTS = ("prior", "x_init", "diffuse")
 
 
 def _check_start(start):
-  if not isinstance(start, str) or start not in STARTS:
-    valid = ", ".join(map(repr, STARTS))
-    raise ValueError(f"problem.start: expected one of {valid}, got {start!r}")
+  settings.one_of("problem.start", start, STARTS)
 
 
 @struct.dataclass
@@ -124,14 +124,23 @@ class Problem:
     _check_start(self.start)
 
 
-def _check_problem(problem: Problem):
-  """Shape checks; they run at trace time, so they also guard jitted calls."""
+def _check_problem(problem: Problem,
+                   example_shape: tuple[int, ...] | None = None):
+  """Shape checks; they run at trace time, so they also guard jitted calls.
+
+  example_shape: one example's shape the score function takes, or None
+  (any): a problem of another size is named here, as `problem.x_init`,
+  rather than by the score network as its own input.
+  """
   if not isinstance(problem, Problem):
     raise TypeError(f"problem: expected a jaxpose.core.sampling.Problem, got {type(problem)}")
   _check_start(problem.start)
   shape = tuple(jnp.shape(problem.x_init))
   if len(shape) < 1:
     raise ValueError(f"problem.x_init: expected shape (B, ...), got {shape}")
+  if example_shape is not None:
+    checks.check_array("problem.x_init", problem.x_init, ("B", *example_shape),
+                       finite=False)
   checks.check_array("problem.x_init", problem.x_init, shape,
                      finite=problem.start != "prior")
   if (problem.observed is None) != (problem.observed_mask is None):
@@ -382,7 +391,9 @@ def _memo_key(*args, sde):
 
 def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
                  eps: float = 1e-3, impute_noise: bool = True,
-                 grid_rho: float = 1.0, **method_options) -> Sampler:
+                 grid_rho: float = 1.0,
+                 example_shape: tuple[int, ...] | None = None,
+                 **method_options) -> Sampler:
   """Builds (or returns the memoised) `Sampler` for these arguments.
 
   Args:
@@ -399,6 +410,9 @@ def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
     impute_noise: imputation draws a obs + s z (True) or a obs (False).
     grid_rho: spacing of the time grid (`time_grid`); 1 is uniform.  Not
       used by 'ode_adaptive'.
+    example_shape: one example's shape as score_fn takes it (e.g. (17, 3));
+      problems are checked against it, so a wrong size is named as
+      `problem.x_init`, not as the network's input.  None: any shape.
     **method_options: the method's options (see the module docstring).
 
   Returns:
@@ -436,8 +450,12 @@ def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
                      f"got grid_rho={grid_rho}")
   step_ctor = samplers.CONSTRUCTORS[method]
   step_ctor(sde, score_fn, **options)  # checks the option values now
+  if example_shape is not None:
+    example_shape = tuple(checks.check_positive_int("example_shape", d)
+                          for d in example_shape)
   key = _memo_key(method, tuple(sorted(options.items())), num_steps, eps,
-                  grid_rho, bool(impute_noise), score_fn, sde=sde)
+                  grid_rho, bool(impute_noise), example_shape, score_fn,
+                  sde=sde)
   if key is not None and key in _MEMO:
     _MEMO.move_to_end(key)
     return _MEMO[key]
@@ -447,7 +465,8 @@ def make_sampler(method: str, sde, score_fn: ScoreFn, *, num_steps: int,
   spec = format_spec(method, {**options, **({"grid_rho": grid_rho}
                                             if grid_rho != 1.0 else {})})
   sampler = Sampler(fn, spec=spec, num_steps=num_steps, eps=eps,
-                    check=_check_problem)
+                    check=functools.partial(_check_problem,
+                                            example_shape=example_shape))
   if key is not None:
     _MEMO[key] = sampler
     while len(_MEMO) > _MEMO_SIZE:

@@ -21,10 +21,9 @@ or by wrapping the sampler, `fast_sampling(sampler)`, which picks them by
 rows on every call from outside any jit.
 
 The options name CPU passes only, which GPU and TPU compilers do not run
-(XLA accepts every option on every backend; not timed on a device yet).
-`experiments.bench_sampling` times the sampler both ways, so the choice can
-be checked on other hardware; JAXPOSE_XLA_DEFAULTS=1 in the environment
-turns the options off.
+(XLA accepts every option on every backend).  `experiments.bench.sampling`
+times the sampler both ways, so the choice can be checked on other
+hardware; JAXPOSE_XLA_DEFAULTS=1 in the environment turns the options off.
 """
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ import numpy as np
 
 from jaxpose.checks import check_array
 from jaxpose.data import bvh as bvh_lib
-from jaxpose.data import mocap
+from jaxpose.data import rigs
 from jaxpose.data import retarget
 from jaxpose.data.retarget import NAMES, BodyMap
 from jaxpose.pose import body_space
@@ -99,7 +99,7 @@ CMU = BodyMap(
     rotation=dict(_CMU_JOINTS, neck=("CC_Base_NeckTwist01", "CC_Base_NeckTwist02")))
 
 # The synthetic generator's Human3.6M 17 joints; each names the frame of the
-# bone ending at it (synthetic.forward_kinematics' convention), so
+# bone ending at it (synthetic_poses.forward_kinematics' convention), so
 # 'l_knee' is the left thigh.
 SYNTHETIC = BodyMap(
     name="synthetic",
@@ -134,7 +134,7 @@ def rig_world(motion: bvh_lib.BvhMotion, rig, body_map: BodyMap | None = None,
 
   Args:
     motion: a parsed clip (finite channels).
-    rig: 'bandai', 'cmu' or a `mocap.RigSpec`.
+    rig: 'bandai', 'cmu' or a `rigs.RigSpec`.
     body_map: defaults to the rig's.
     world: optional (world_r, world_p) of `bvh.world_transforms` for this
       motion, to reuse one FK pass.
@@ -142,7 +142,7 @@ def rig_world(motion: bvh_lib.BvhMotion, rig, body_map: BodyMap | None = None,
   Returns:
     (world_rot [F, 22, 3, 3], positions [F, 22, 3] mm, NaN where no place).
   """
-  rig = mocap.get_rig(rig)
+  rig = rigs.get_rig(rig)
   body_map = BODY_MAPS[rig.name] if body_map is None else body_map
   sk = motion.skeleton
   missing = [n for n in body_map.joints() if n not in sk.names]
@@ -152,7 +152,7 @@ def rig_world(motion: bvh_lib.BvhMotion, rig, body_map: BodyMap | None = None,
   if world is None:
     world = bvh_lib.world_transforms(motion, position_mode=rig.position_mode)
   world_r, world_p = world
-  to_z = mocap.to_z_up(rig)
+  to_z = rigs.to_z_up(rig)
   f = world_r.shape[0]
   rot = np.broadcast_to(np.eye(3), (f, 22, 3, 3)).copy()
   pos = np.full((f, 22, 3), np.nan)
@@ -169,14 +169,14 @@ def rig_world(motion: bvh_lib.BvhMotion, rig, body_map: BodyMap | None = None,
 
 def can_retarget(skeleton: bvh_lib.BvhSkeleton, rig) -> bool:
   """Whether `to_body_space` knows the rig and the file has every joint it reads."""
-  rig = mocap.get_rig(rig)
+  rig = rigs.get_rig(rig)
   return rig.name in REST and all(n in skeleton.names
                                   for n in BODY_MAPS[rig.name].joints())
 
 
 def clip_body_space(motion: bvh_lib.BvhMotion, rig, world) -> dict | None:
   """`to_body_space`, or None where `can_retarget` is false (the `body_fn`
-  of `mocap.convert_clip`)."""
+  of `mocap_conversion.convert_clip`)."""
   if not can_retarget(motion.skeleton, rig):
     return None
   return to_body_space(motion, rig, world=world)
@@ -189,7 +189,7 @@ def to_body_space(motion: bvh_lib.BvhMotion, rig, *, world=None) -> dict:
     dict(body_pose float32 [F, 63], root_orient [F, 3], trans [F, 3] (the
     pelvis, mm, jaxpose world), bone_lengths float32 [22] (this rig's, mm)).
   """
-  rig = mocap.get_rig(rig)
+  rig = rigs.get_rig(rig)
   if rig.name not in REST:
     raise ValueError(f"rig: no body map or rest pose for {rig.name!r}; known: "
                      f"{sorted(REST)}")
@@ -274,7 +274,7 @@ def _synthetic_frames(local_rots) -> np.ndarray:
 # rotation G of that frame is M G M in the real one (M negates x).
 _MIRROR = np.diag([-1.0, 1.0, 1.0])
 # Hinge axes in the real body frame (x right, y forward, z up): knees turn
-# by -knee about x, elbows by +elbow (synthetic.local_rotations).
+# by -knee about x, elbows by +elbow (synthetic_poses.local_rotations).
 _SYNTHETIC_HINGES = {"left_knee": np.array([-1.0, 0, 0]),
                      "right_knee": np.array([-1.0, 0, 0]),
                      "left_elbow": np.array([1.0, 0, 0]),
@@ -317,10 +317,10 @@ def synthetic_rest(rest_pose3d) -> np.ndarray:
 
 
 def from_synthetic(local_rots, yaw, pose3d, rest_pose3d) -> dict:
-  """Body-space pose of synthetic poses (`synthetic.generate_poses`).
+  """Body-space pose of synthetic poses (`synthetic_poses.generate_poses`).
 
   Args:
-    local_rots: `synthetic.local_rotations` (mirrored template frame).
+    local_rots: `synthetic_poses.local_rotations` (mirrored template frame).
       # [N, 17, 3, 3]
     yaw: headings, radians.  # [N]
     pose3d: the returned world poses, mm.  # [N, 17, 3]

@@ -25,6 +25,7 @@ import re
 
 import numpy as np
 
+from jaxpose import settings
 from jaxpose.pose import rotations
 
 _ROT = {"xrotation": "X", "yrotation": "Y", "zrotation": "Z"}
@@ -327,9 +328,7 @@ def load_bvh(path: str | os.PathLike) -> BvhMotion:
 
 
 def _check_mode(position_mode):
-  if position_mode not in POSITION_MODES:
-    raise ValueError(f"position_mode: expected one of {POSITION_MODES}, got "
-                     f"{position_mode!r}")
+  settings.one_of("position_mode", position_mode, POSITION_MODES)
 
 
 def local_rotations(motion: BvhMotion, *, frames=slice(None)) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Datasets by name: what `config.data.name` selects.
+"""Datasets by name: what `config.data.name` selects, and its typed settings.
 
 Every dataset gives the same thing, a `Dataset`, so everything downstream
 (the representation, the pipeline, evaluation) is dataset-agnostic:
@@ -15,26 +15,58 @@ Every dataset gives the same thing, a `Dataset`, so everything downstream
     root_cam_mm [N, 3] float32  camera-frame root position, mm (z: root depth)
     intrinsics  [N, 6] float32  fx, fy, cx, cy (pixels), image width, height
 
-Registered: synthetic (embedded), mocap (jaxpose-mocap v1), h36m
-(Human3.6M from VideoPose3D's files, `jaxpose/data/h36m.py`) and npz (any
-file of poses, `jaxpose/data/npz_poses.py`).
+Registered: synthetic (embedded, `synthetic.py`), mocap (jaxpose-mocap v1,
+`mocap_dataset.py`), h36m (Human3.6M from VideoPose3D's files, `h36m.py`)
+and npz (any file of poses, `npz_poses.py`).
+
+Settings: each registered dataset declares a frozen dataclass of its
+`config.data` keys (`data_fields.field`: type, default, bounds, choices and
+whether the key decides the train rows).  `parse_settings` checks a data
+section against the chosen dataset's class: a key no registered dataset
+knows is refused (naming the chosen dataset's keys), a key of another
+registered dataset is accepted and ignored (so one config can hold the keys
+of two datasets and switch with `--config.data.name=...`).
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from jaxpose import config as config_lib
+from jaxpose import settings
+from jaxpose.data import data_fields
+from jaxpose.data import h36m
+from jaxpose.data import mocap_dataset
+from jaxpose.data import npz_poses
 from jaxpose.data import synthetic
-from jaxpose.pose import cameras as cam_lib
 
 _LOADERS: dict[str, Callable] = {}
+_SETTINGS: dict[str, type | None] = {}
+# What decides the train rows of a dataset registered without settings:
+# every key but these and the test_* ones (they only pick test rows or say
+# where the same files lie).
+_NOT_TRAINING_KEYS = ("n_test", "max_test", "cache_dir")
+_TEST_SIDE_PREFIX = "test_"
 
 
-def register(name: str):
+def register(name: str, settings_class: type | None = None):
+  """Decorator registering a dataset loader under `config.data.name == name`.
+
+  Args:
+    name: the registry name.
+    settings_class: the frozen dataclass of the dataset's data keys, every
+      field made by `data_fields.field`; the loader is then called with a
+      parsed instance.  Without one the loader is called with the section
+      as given and reads its keys itself (none is checked).
+  """
+  if settings_class is not None:
+    data_fields.check_declared(settings_class)
+
   def wrap(fn):
     _LOADERS[name] = fn
+    _SETTINGS[name] = settings_class
     return fn
   return wrap
 
@@ -62,16 +94,93 @@ class Dataset:
   input_2d: Mapping[str, str]
 
 
-def load(data_config) -> Dataset:
-  """Loads the dataset `data_config.name`.
+def _is_parsed(section) -> bool:
+  return any(cls is not None and type(section) is cls for cls in _SETTINGS.values())
+
+
+def _name_of(section) -> str:
+  if _is_parsed(section):
+    return section.name
+  values = config_lib.to_plain(section)
+  if not isinstance(values, Mapping):
+    raise settings.ConfigError(f"data: expected a group of keys, got {values!r}")
+  if "name" not in values:
+    raise settings.ConfigError(f"data.name: missing; valid: {', '.join(names())}")
+  return settings.one_of("data.name", values["name"], names())
+
+
+def parse_settings(section) -> Any:
+  """The data section checked against the chosen dataset's settings.
+
+  Loads nothing, so a runner can refuse a bad data key before anything runs.
+
+  Args:
+    section: a ConfigDict, a plain mapping, or already-parsed settings
+      (returned as they are).
+
+  Returns:
+    The dataset's settings instance (a dataset registered without settings:
+    `section` unchanged).
+
+  Raises:
+    settings.ConfigError: an unknown `name`; a key no registered dataset
+      knows (the chosen dataset's valid keys listed); a missing required
+      key, a wrong type, a value out of range or not among the choices
+      (each named by its dotted key, e.g. `data.n_train`).
+  """
+  name = _name_of(section)
+  if _is_parsed(section):
+    return section
+  settings_class = _SETTINGS[name]
+  if settings_class is None:
+    return section
+  values = config_lib.to_plain(section)
+  own = set(settings.field_names(settings_class))
+  others = {key for cls in _SETTINGS.values() if cls is not None
+            for key in settings.field_names(cls)}
+  unknown = sorted(set(values) - own - others)
+  if unknown:
+    raise settings.ConfigError(
+        f"data.{unknown[0]}: not a setting of dataset {name!r}; valid keys: "
+        f"{', '.join(sorted(own))}")
+  return settings.parse(settings_class,
+                        {k: v for k, v in values.items() if k in own}, "data")
+
+
+def training_data(section) -> dict:
+  """`{key: value}` of the data settings that decide which rows form the
+  train split (flat keys, plain values: tuples as lists).
+
+  Two sections with equal `training_data` give the same training rows, so
+  a part trained on one may be used with the other (test-side keys, such as
+  `n_test` or `test_2d`, and where the files lie may differ).  Keys left out
+  count with their defaults.
+
+  Args:
+    section: as for `parse_settings`.
+  """
+  parsed = parse_settings(section)
+  if _is_parsed(parsed):
+    keys = data_fields.train_row_keys(type(parsed))
+    return {k: v for k, v in settings.as_dict(parsed).items() if k in keys}
+  flat = config_lib.flatten(config_lib.to_plain(parsed) or {})
+  return {k: v for k, v in flat.items()
+          if k.split(".")[-1] not in _NOT_TRAINING_KEYS
+          and not k.split(".")[-1].startswith(_TEST_SIDE_PREFIX)}
+
+
+def load(section) -> Dataset:
+  """Loads the dataset `section.name` (`parse_settings` checks it first).
 
   A loader returns a `Dataset` or, when it knows nothing beyond the
   arrays, the splits alone (then: no activity names, exact 2D).
+
+  Args:
+    section: a ConfigDict, a plain mapping, or already-parsed settings.
   """
-  name = data_config.name
-  if name not in _LOADERS:
-    raise ValueError(f"data.name: unknown dataset {name!r}; valid: {', '.join(names())}")
-  loaded = _LOADERS[name](data_config)
+  parsed = parse_settings(section)
+  name = _name_of(parsed)
+  loaded = _LOADERS[name](parsed)
   if not isinstance(loaded, Dataset):
     loaded = Dataset(name=name, splits=loaded,
                      activity_names={s: () for s in loaded},
@@ -87,90 +196,44 @@ def load(data_config) -> Dataset:
   return loaded
 
 
-_BODY_KEYS = ("body_pose", "body_root_orient", "body_trans", "body_bone_lengths")
-
-
-def _synthetic_body_splits(data_config, noise) -> dict:
-  """Synthetic splits with the body space (and clips when clip_frames > 0).
-
-  The same seeds as `make_lifting_dataset`, so without clips the rows equal
-  its rows, with the body-space keys and the world-frame poses beside them.
-  """
-  cameras = cam_lib.virtual_cameras(4)
-  clip_frames = int(data_config.get("clip_frames", 0) or 0)
-  seed = int(data_config.data_seed)
-  out = {}
-  for i, (name, n, subjects) in enumerate((("train", int(data_config.n_train), 5),
-                                           ("test", int(data_config.n_test), 2))):
-    if clip_frames > 0:
-      poses = synthetic.generate_clips(max(1, n // clip_frames), clip_frames,
-                                       seed=(seed, i), num_subjects=subjects)
-    else:
-      poses = synthetic.generate_poses(n, seed=(seed, i), num_subjects=subjects,
-                                       return_body_space=True)
-    split = synthetic.project_split(poses["pose3d"], cameras, seed=(seed, i, 1),
-                                    noise_2d=noise)
-    split.update({k: poses[k] for k in ("activity", *_BODY_KEYS)})
-    if clip_frames > 0:
-      split.update(clip=poses["clip"], frame=poses["frame"])
-    out[name] = split
-  return out
-
-
-@register("synthetic")
-def _synthetic(data_config) -> Dataset:
+@register("synthetic", synthetic.SyntheticSettings)
+def _synthetic(data: synthetic.SyntheticSettings) -> Dataset:
   """Synthetic poses; data.body=True adds the body-space rotations and
   data.clip_frames > 0 makes the rows motion clips of that many frames."""
-  noise = float(data_config.get("noise_2d_px", 0.0)) or None
-  body = bool(data_config.get("body", False))
-  if body or int(data_config.get("clip_frames", 0) or 0) > 0:
-    raw = _synthetic_body_splits(data_config, noise)
-  else:
-    raw = synthetic.make_lifting_dataset(
-        int(data_config.n_train), int(data_config.n_test),
-        seed=int(data_config.data_seed), noise_2d=noise)
-  extra = ("pose3d_world", *_BODY_KEYS, "clip", "frame") if body else ("clip", "frame")
-  splits = {name: dict(pose3d=np.asarray(s["pose3d"], np.float32),
-                       pose2d=np.asarray(s["pose2d"], np.float32),
-                       activity=np.asarray(s["activity"], np.int32),
-                       root_cam_mm=np.asarray(s["root_cam_mm"], np.float32),
-                       intrinsics=np.asarray(s["intrinsics"], np.float32),
-                       **{k: s[k] for k in extra if k in s})
-            for name, s in raw.items()}
-  label = f"noisy ({noise:g} px)" if noise else "exact"
-  return Dataset(name="synthetic", splits=splits,
-                 activity_names={s: tuple(synthetic.ACTIVITIES) for s in splits},
-                 input_2d={s: label for s in splits})
+  splits, activity_names, input_2d = synthetic.load_splits(data)
+  return Dataset(name="synthetic", splits=splits, activity_names=activity_names,
+                 input_2d=input_2d)
 
 
-@register("mocap")
-def _mocap(data_config) -> Dataset:
+@register("mocap", mocap_dataset.MocapSettings)
+def _mocap(data: mocap_dataset.MocapSettings) -> Dataset:
   """jaxpose-mocap v1 (real Bandai + CMU poses, Human3.6M cameras)."""
-  from jaxpose.data import mocap_lifting
-  splits = mocap_lifting.load_mocap_lifting(data_config)
+  splits = mocap_dataset.load_splits(data)
+  inputs_2d = {"train": data.train_2d, "test": data.test_2d}
   # A mocap activity id indexes its split's sorted clip names.
   return Dataset(
       name="mocap", splits=splits,
       activity_names={s: tuple(str(c) for c in np.unique(split["clip"]))
                       for s, split in splits.items()},
-      input_2d={s: str(data_config.get(f"{s}_2d", "exact") or "exact")
-                for s in splits})
+      input_2d={s: inputs_2d[s] for s in splits})
 
 
-@register("h36m")
-def _h36m(data_config) -> Dataset:
+@register("h36m", h36m.H36MSettings)
+def _h36m(data: h36m.H36MSettings) -> Dataset:
   """Human3.6M, the papers' protocol (train S1 S5 S6 S7 S8, test S9 S11)."""
-  from jaxpose.data import h36m
-  splits, input_2d = h36m.load_splits(data_config)
+  splits, input_2d = h36m.load_splits(data)
   # Both splits index the same 15 sorted action names.
   return Dataset(name="h36m", splits=splits,
                  activity_names={s: h36m.ACTIONS for s in splits},
                  input_2d=input_2d)
 
 
-@register("npz")
-def _npz(data_config) -> Dataset:
+@register("npz", npz_poses.NpzSettings)
+def _npz(data: npz_poses.NpzSettings) -> Dataset:
   """Poses from .npz files, one per split (layout: jaxpose/data/npz_poses.py)."""
-  from jaxpose.data import npz_poses
-  splits, names, input_2d = npz_poses.load_splits(data_config)
-  return Dataset(name="npz", splits=splits, activity_names=names, input_2d=input_2d)
+  splits, names_, input_2d = npz_poses.load_splits(data)
+  return Dataset(name="npz", splits=splits, activity_names=names_,
+                 input_2d=input_2d)
+
+
+__all__ = ["Dataset", "register", "names", "parse_settings", "training_data", "load"]

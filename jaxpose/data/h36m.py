@@ -3,11 +3,11 @@
 Input files (VideoPose3D's DATASETS.md makes them; jaxpose never ships them:
 the Human3.6M licence forbids it):
   * `data_3d_h36m.npz`: 'positions_3d' subject -> action take -> [F, 32, 3]
-    world coordinates in metres (read by `formats.load_videopose3d_3d`).
+    world coordinates in metres (read by `videopose3d.load_videopose3d_3d`).
   * a 2D file in the same layout, `data_2d_h36m_<name>.npz`: 'positions_2d'
     subject -> take -> 4 arrays [F', 17, 2] pixels, one per camera in the
     order 54138969, 55011271, 58860488, 60457274, and 'metadata'
-    (`formats.load_videopose3d_2d`).  `gt` holds the (distorted) projections
+    (`videopose3d.load_videopose3d_2d`).  `gt` holds the (distorted) projections
     of the 3D; detector files (`cpn_ft_h36m_dbb`, `detectron_ft_h36m`, ...)
     may hold a few more frames than the 3D take and are trimmed to its length.
 
@@ -40,17 +40,21 @@ Split fields (the `datasets` contract plus bookkeeping):
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import pathlib
 import re
-from typing import Mapping, Sequence
+from typing import Literal, Mapping, Sequence
 
 from absl import logging
 import numpy as np
 
 from jaxpose.checks import check_positive_int
-from jaxpose.data import formats
-from jaxpose.data import protocols
+from jaxpose.config import ConfigError
+from jaxpose.data import data_fields
+from jaxpose.data import data_files
+from jaxpose.data import videopose3d
+from jaxpose.data.file_checks import FormatError
 from jaxpose.pose import cameras as cam_lib
 
 TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
@@ -68,7 +72,7 @@ NUM_CAMERAS = 4
 _FILE_2D = re.compile(r"data_2d_h36m_(.+)")
 
 
-class H36MError(formats.FormatError):
+class H36MError(FormatError):
   """A Human3.6M file that does not match the protocol (names the file)."""
 
 
@@ -120,7 +124,7 @@ def resolve_path(key: str, path: str, data_dir: str = "") -> pathlib.Path:
     candidates = [pathlib.Path(data_dir).expanduser() / p]
   else:
     candidates = [p]
-    root = protocols.resolve_data_dir()
+    root = data_files.resolve_data_dir()
     if root is not None:
       candidates += [root / p, root / "h36m" / p]
   for cand in candidates:
@@ -243,37 +247,68 @@ def load_split(poses_3d: Mapping, poses_2d: Mapping, subjects: Sequence[str], *,
 
 
 def _read_2d(path) -> dict:
-  poses_2d, metadata = formats.load_videopose3d_2d(path)
+  poses_2d, metadata = videopose3d.load_videopose3d_2d(path)
   check_2d_layout(path, metadata)
   return poses_2d
 
 
-def load_splits(data_config) -> tuple[dict, dict]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class H36MSettings:
+  """The `config.data` keys of the "h36m" dataset.
+
+  Attributes:
+    name: "h36m".
+    dir: folder of the files; '' searches (`resolve_path`).  Where the same
+      files lie, so not a key of the training data.
+    path_3d: VideoPose3D's 3D file.
+    path_2d: its 2D file (e.g. 'data_2d_h36m_cpn_ft_h36m_dbb.npz'); the
+      name after 'data_2d_h36m_' is what the results call the input 2D.
+    test_path_2d: another 2D file for the test split (e.g. train on
+      detections, test on ground truth); '' = path_2d.
+    train_subjects, test_subjects: the splits' subjects, 'S9,S11' or a
+      tuple of names.
+    train_stride, test_stride: every n-th frame of each take.
+  """
+  name: Literal["h36m"] = data_fields.field(default="h36m", decides_train_rows=True)
+  dir: str = data_fields.field(default="", decides_train_rows=False)
+  path_3d: str = data_fields.field(default="data_3d_h36m.npz", decides_train_rows=True)
+  path_2d: str = data_fields.field(default="data_2d_h36m_gt.npz",
+                                   decides_train_rows=True)
+  test_path_2d: str = data_fields.field(default="", decides_train_rows=False)
+  train_subjects: str | tuple[str, ...] = data_fields.field(
+      default=TRAIN_SUBJECTS, decides_train_rows=True)
+  test_subjects: str | tuple[str, ...] = data_fields.field(
+      default=TEST_SUBJECTS, decides_train_rows=False)
+  train_stride: int = data_fields.field(default=1, at_least=1, decides_train_rows=True)
+  test_stride: int = data_fields.field(default=1, at_least=1, decides_train_rows=False)
+
+  def __post_init__(self):
+    for key in ("train_subjects", "test_subjects"):
+      try:
+        _subjects(key, getattr(self, key))
+      except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
+def load_splits(data: H36MSettings) -> tuple[dict, dict]:
   """The `h36m` dataset's splits and which 2D each holds.
 
-  data_config keys (defaults in brackets):
-    dir ['']: folder of the files (see `resolve_path`);
-    path_3d ['data_3d_h36m.npz'], path_2d ['data_2d_h36m_gt.npz']: the files;
-    test_path_2d ['' = path_2d]: another 2D file for the test split (e.g.
-      train on detections, test on ground truth);
-    train_subjects ['S1,S5,S6,S7,S8'], test_subjects ['S9,S11'];
-    train_stride, test_stride [1]: every n-th frame of each take.
+  Args:
+    data: the parsed data keys (`H36MSettings`).
 
   Returns:
     ({"train": split, "test": split}, {"train": name, "test": name}) where a
     name says which 2D (`input_2d_name`: "gt", "cpn_ft_h36m_dbb", ...).
   """
-  get = data_config.get
-  data_dir = str(get("dir", "") or "")
-  path_3d = resolve_path("path_3d", str(get("path_3d", "data_3d_h36m.npz")), data_dir)
-  files_2d = {"train": ("path_2d", str(get("path_2d", "data_2d_h36m_gt.npz")))}
-  test_2d = str(get("test_path_2d", "") or "")
-  files_2d["test"] = ("test_path_2d", test_2d) if test_2d else files_2d["train"]
-  subjects = {"train": _subjects("train_subjects", get("train_subjects", TRAIN_SUBJECTS)),
-              "test": _subjects("test_subjects", get("test_subjects", TEST_SUBJECTS))}
-  strides = {s: check_positive_int(f"data.{s}_stride", int(get(f"{s}_stride", 1)))
-             for s in ("train", "test")}
-  poses_3d = formats.load_videopose3d_3d(path_3d)
+  data_dir = data.dir
+  path_3d = resolve_path("path_3d", data.path_3d, data_dir)
+  files_2d = {"train": ("path_2d", data.path_2d)}
+  files_2d["test"] = (("test_path_2d", data.test_path_2d) if data.test_path_2d
+                      else files_2d["train"])
+  subjects = {"train": _subjects("train_subjects", data.train_subjects),
+              "test": _subjects("test_subjects", data.test_subjects)}
+  strides = {"train": data.train_stride, "test": data.test_stride}
+  poses_3d = videopose3d.load_videopose3d_3d(path_3d)
   read_2d = {}  # path -> poses: one read when both splits share the file
   splits, input_2d = {}, {}
   for split in ("train", "test"):
@@ -286,6 +321,6 @@ def load_splits(data_config) -> tuple[dict, dict]:
   return splits, input_2d
 
 
-__all__ = ["ACTIONS", "TRAIN_SUBJECTS", "TEST_SUBJECTS", "H36MError", "action_of",
-           "canonical_take", "input_2d_name", "load_split", "load_splits",
-           "resolve_path"]
+__all__ = ["ACTIONS", "TRAIN_SUBJECTS", "TEST_SUBJECTS", "H36MError", "H36MSettings",
+           "action_of", "canonical_take", "input_2d_name", "load_split",
+           "load_splits", "resolve_path"]

@@ -39,20 +39,24 @@ the file are ignored.  Errors name the file, the key and the expected shape.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import pathlib
+from typing import Literal
 
 from absl import logging
 import numpy as np
 
-from jaxpose.data import formats
+from jaxpose.config import ConfigError
+from jaxpose.data import data_fields
+from jaxpose.data import file_checks
 from jaxpose.pose import cameras as cam_lib
 
 J = 17
 SPLITS = ("train", "test")
 
 
-class NpzPosesError(formats.FormatError):
+class NpzPosesError(file_checks.FormatError):
   """A poses file that does not have the documented layout."""
 
 
@@ -66,7 +70,7 @@ def _shaped(path, data: dict, key: str, shapes: tuple, n: int | None = None):
     expected = " or ".join("(" + ", ".join(str(d) for d in s) + ")" for s in want)
     raise NpzPosesError(f"{path}: {key!r}: expected a numeric array of shape "
                         f"{expected}, got {arr.shape} {arr.dtype}")
-  return formats._finite(path, repr(key), arr.astype(np.float64), "row")
+  return file_checks.check_finite(path, repr(key), arr.astype(np.float64), "row")
 
 
 def _per_row(arr: np.ndarray, n: int, ndim: int) -> np.ndarray:
@@ -129,7 +133,7 @@ def load_file(path, cameras: str = "") -> tuple[dict, tuple[str, ...], bool]:
   path = pathlib.Path(os.fspath(path)).expanduser()
   if not path.is_file():
     raise FileNotFoundError(f"{path}: no such poses file")
-  data = formats._open(path, [])
+  data = file_checks.open_npz(path, [])
   has = lambda k: k in data
   found = sorted(data)
   if has("pose3d") == has("pose3d_world"):
@@ -226,22 +230,44 @@ def _empty_like(split: dict) -> dict:
   return {k: v[:0] for k, v in split.items()}
 
 
-def load_splits(data_config) -> tuple[dict, dict, dict]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NpzSettings:
+  """The `config.data` keys of the "npz" dataset.
+
+  Attributes:
+    name: "npz".
+    train_path: the .npz of training poses; '' = no training rows.
+    test_path: the .npz of test poses; '' = no test rows (not both empty).
+    cameras: '' (the file gives its cameras) or 'h36m:<subject>' (world
+      poses seen by that subject's four published Human3.6M cameras).
+  """
+  name: Literal["npz"] = data_fields.field(default="npz", decides_train_rows=True)
+  train_path: str = data_fields.field(default="", decides_train_rows=True)
+  test_path: str = data_fields.field(default="", decides_train_rows=False)
+  cameras: str = data_fields.field(default="", decides_train_rows=True)
+
+  def __post_init__(self):
+    if not (self.train_path or self.test_path):
+      raise ConfigError("data.train_path, data.test_path: both empty; give the "
+                        ".npz of poses to train on and/or to evaluate on")
+    try:
+      _parse_cameras(self.cameras)
+    except ValueError as e:
+      raise ConfigError(str(e)) from None
+
+
+def load_splits(data: NpzSettings) -> tuple[dict, dict, dict]:
   """The `npz` dataset: (splits, activity names, which 2D) per split.
 
-  data_config keys: train_path, test_path (either may be empty, not both),
-  cameras ['' or 'h36m:<subject>'].
+  Args:
+    data: the parsed data keys (`NpzSettings`); a split whose path is empty
+      has no rows.
   """
-  get = data_config.get
-  paths = {s: str(get(f"{s}_path", "") or "") for s in SPLITS}
-  if not any(paths.values()):
-    raise ValueError("data.train_path, data.test_path: both empty; give the .npz "
-                     "of poses to train on and/or to evaluate on")
-  cameras = str(get("cameras", "") or "")
+  paths = {"train": data.train_path, "test": data.test_path}
   splits, names, input_2d = {}, {}, {}
   for s in SPLITS:
     if paths[s]:
-      splits[s], names[s], given = load_file(paths[s], cameras)
+      splits[s], names[s], given = load_file(paths[s], data.cameras)
       input_2d[s] = f"given ({pathlib.Path(paths[s]).name})" if given else "exact"
   for s in SPLITS:
     if s not in splits:
@@ -252,4 +278,4 @@ def load_splits(data_config) -> tuple[dict, dict, dict]:
   return splits, names, input_2d
 
 
-__all__ = ["load_file", "load_splits", "NpzPosesError"]
+__all__ = ["NpzSettings", "load_file", "load_splits", "NpzPosesError"]

@@ -20,11 +20,10 @@ the time. `calibration_metrics` measures that claim for any method, in mm:
   J*3 vector and of each joint in 3-D.
 
 Exact definitions are in `calibration_metrics`. Cost: the E||X - X'|| term
-is O(H^2 N J) time (H^2 / 2 pair distances per joint: about 1.5 s on two CPU
-cores for H=200, N=2000, J=17), the quantiles a sort of the H hypotheses;
-both run in chunks of `chunk_poses` poses (the pairs in one jitted program,
-one hypothesis shift at a time), so memory stays about 6 x H x chunk x
-J x 3 float32 values, never [H, H, N, J].
+is O(H^2 N J) time (H^2 / 2 pair distances per joint), the quantiles a sort
+of the H hypotheses; both run in chunks of `chunk_poses` poses (the pairs
+in one jitted program, one hypothesis shift at a time), so memory stays
+about 6 x H x chunk x J x 3 float32 values, never [H, H, N, J].
 """
 from __future__ import annotations
 
@@ -94,7 +93,7 @@ def _energy_scores(x, y) -> tuple[jax.Array, jax.Array]:
     Per-joint energy scores [n, J] and whole-pose ones [n].
   """
   num = x.shape[0]
-  # One [H, n, J] array per coordinate: XLA on CPU runs these loops ~6x
+  # One [H, n, J] array per coordinate: XLA on CPU runs these loops
   # faster than over a trailing axis of 3 (or a leading one).
   xs = [x[..., c] for c in range(3)]
   sq_y = sum((v - y[None, ..., c]) ** 2 for c, v in enumerate(xs))  # [H, n, J]
@@ -127,7 +126,7 @@ def _energy_scores(x, y) -> tuple[jax.Array, jax.Array]:
 def _interval_figures(x: np.ndarray, y: np.ndarray,
                       levels: tuple[float, ...]) -> dict:
   """Spread, error and coverage of one chunk of poses (numpy: its sort
-  along the hypotheses is ~20x faster than XLA's on CPU).
+  along the hypotheses is faster than XLA's on CPU).
 
   Args:
     x: hypotheses.  # [H, n, J, 3]

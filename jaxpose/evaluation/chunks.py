@@ -45,6 +45,9 @@ def map_chunks(fn: Callable[[dict, int], np.ndarray],
   chunk_size = min(chunk_size, n)
   parts = []
   start_time = time.time()
+  # The first chunk compiles the program: say so, or the log goes quiet.
+  logging.info("%s: %d rows in chunks of %d (the first chunk compiles)", desc,
+               n, chunk_size)
   for index, start in enumerate(range(0, n, chunk_size)):
     valid = min(chunk_size, n - start)
     chunk = {}

@@ -134,7 +134,7 @@ def plot_hypothesis_fans(ctx: EvalContext, hyps_mm: np.ndarray,
     path, name = ctx.plot_path(f"pose{i}")
     plotting.plot_hypotheses(ctx.test["pose2d_screen"][i], ctx.test["pose3d_mm"][i],
                              hyps_mm[:k, i], path=path, max_hyps=max(k, 1),
-                             title=title)
+                             unit_2d=plotting.SCREEN_UNIT, title=title)
     names.append(name)
   return names
 
@@ -158,8 +158,9 @@ def _calibration_rows(cal: dict) -> list[tuple[str, tuple[float, ...]]]:
   ]
 
 
-def estimation_result(ctx: EvalContext, hyps_mm: np.ndarray, *, sampler: str,
-                      num_steps: int, hypotheses_list: Sequence[int] = (),
+def estimation_result(ctx: EvalContext, hyps_mm: np.ndarray, *,
+                      sampler: str | None = None, num_steps: int | None = None,
+                      hypotheses_list: Sequence[int] = (),
                       title: str = "estimate") -> TaskResult:
   """The estimation figures, plots and table of hypotheses for `ctx.test`.
 
@@ -167,8 +168,8 @@ def estimation_result(ctx: EvalContext, hyps_mm: np.ndarray, *, sampler: str,
     ctx: the task's context (its test rows hold `pose3d_mm`, `activity`,
       `pose2d_screen`).
     hyps_mm: hypotheses for every test row, root-relative mm.  # [H, N, J, 3]
-    sampler: how they were produced (a sampler spec, "lifter").
-    num_steps: the sampler's steps (0 for a single forward pass).
+    sampler, num_steps: the sampler spec and steps that drew them (None for
+      a method that does not sample, e.g. a lifter).
     hypotheses_list: the H of the best-of-H curve (see `estimation_metrics`).
     title: the plots' title prefix.
   """
@@ -178,7 +179,9 @@ def estimation_result(ctx: EvalContext, hyps_mm: np.ndarray, *, sampler: str,
                                activity_names=ctx.activity_names)
   if ctx.activity_names:
     figures["activity_names"] = list(ctx.activity_names)
-  plots = plot_hypothesis_fans(ctx, hyps_mm, f"{title}: {h} hypotheses ({sampler})")
+  how = f" ({sampler})" if sampler else ""
+  plots = plot_hypothesis_fans(ctx, hyps_mm, f"{title}: {h} hypotheses{how}")
+  fans = list(plots)
   if h > 1:
     from jaxpose import plotting
     hs = [int(k) for k in figures["best_of_h"]]
@@ -201,10 +204,13 @@ def estimation_result(ctx: EvalContext, hyps_mm: np.ndarray, *, sampler: str,
     table += _calibration_rows(figures["calibration"])
   else:
     table = [("MPJPE", figures["mpjpe_mm"]), ("PA-MPJPE", figures["pa_mpjpe_mm"])]
+  summary = {k: v for k, v in figures.items()
+             if not isinstance(v, (dict, list)) or k == "best_of_h"}
   return TaskResult(figures=figures, table=table, num_poses=n, num_hypotheses=h,
                     sampler=sampler, num_steps=num_steps, plots=plots,
                     predictions=dict(hypotheses_mm=hyps_mm,
-                                     pose3d_mm=ctx.test["pose3d_mm"]))
+                                     pose3d_mm=ctx.test["pose3d_mm"]),
+                    summary=summary, summary_plot=fans[0] if fans else None)
 
 
 __all__ = ["estimation_metrics", "estimation_result", "plot_hypothesis_fans"]

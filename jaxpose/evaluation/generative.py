@@ -82,7 +82,7 @@ def _nn_distance(query, reference):
 def generation_figures(poses_mm, reference_mm) -> dict:
   """APD, Frechet distance (mm^2 and its root) and NN MPJPE of a pose set.
 
-  poses_mm [N, J, 3], reference_mm [M, J, 3] (N, M >= 2), root-relative.
+  poses_mm [N, J, 3], reference_mm [M, J, 3] (N, M, J >= 2), root-relative.
   The Frechet distance compares root-relative vectors without the root
   joint (always zero there).
   """
@@ -92,6 +92,9 @@ def generation_figures(poses_mm, reference_mm) -> dict:
   for name, v in (("poses_mm", poses_mm), ("reference_mm", reference_mm)):
     if len(v) < 2:  # APD needs a pair, a covariance two samples
       raise ValueError(f"{name}: need at least 2 poses, got {len(v)}")
+    if np.shape(v)[1] < 2:  # the Frechet distance drops the root joint
+      raise ValueError(f"{name}: need at least 2 joints (the root and one "
+                       f"more), got shape {np.shape(v)}")
   vec = lambda p: (p[:, 1:] - p[:, :1]).reshape(len(p), -1)
   fd = frechet_distance(vec(poses_mm), vec(reference_mm))
   return dict(apd_mm=float(metrics_lib.apd(poses_mm)), fd_mm2=fd,

@@ -1,12 +1,14 @@
 """Runs one evaluation task of any method and writes its results.
 
-A method's evaluation task is a function `task(ctx: EvalContext) ->
-TaskResult`: it reads held-out rows, parameters and options from the
-context, writes its plots under `ctx.out_dir` and returns its figures. The
-runner adds what every result file records (task, data, 2D input, timing,
-sampler), writes `<out_dir>/<stem>.json` atomically and prints the table:
+A method's evaluation task, its trained parts and options bound, is a
+function `task(ctx: EvalContext) -> TaskResult`: it reads held-out rows
+from the context, writes its plots under `ctx.out_dir` and returns its
+figures. The runner adds what every result file records (task, data, 2D
+input, timing, the sampler when there is one), writes
+`<out_dir>/<stem>.json` atomically and prints the table, which ends with
+every file written:
 
-  results = runner.run_task(method.eval_tasks()[name], context, extra=...)
+  results = runner.run_task(name, task, context, extra=..., after=...)
 """
 from __future__ import annotations
 
@@ -31,12 +33,12 @@ def output_stem(task: str, suffix: str = "") -> str:
 
 @dataclasses.dataclass(frozen=True)
 class EvalContext:
-  """What an evaluation task is given.
+  """What an evaluation task is given beside the trained parts and options.
 
   Attributes:
     test: the first `config.num_poses` rows of the test split.  # {k: [N, ...]}
-    train: the whole train split (generation compares against it).
-    params: the network parameters evaluated (EMA weights by default).
+    splits: every split of the evaluation data, whole (generation compares
+      against the training split; windows reach past the first rows).
     key: every random draw of the task derives from it.
     config: the generic evaluation settings.
     out_dir: where the task writes its JSON and plots.
@@ -46,8 +48,7 @@ class EvalContext:
     data_name: the dataset's registry name.
   """
   test: Mapping[str, np.ndarray]
-  train: Mapping[str, np.ndarray]
-  params: Any
+  splits: Mapping[str, Mapping[str, np.ndarray]]
   key: jax.Array
   config: EvalConfig
   out_dir: str
@@ -59,6 +60,11 @@ class EvalContext:
   @property
   def num_poses(self) -> int:
     return len(next(iter(self.test.values())))
+
+  @property
+  def train(self) -> Mapping[str, np.ndarray]:
+    """The whole training split of the evaluation data."""
+    return self.splits["train"]
 
   def plot_path(self, what: str) -> tuple[str, str]:
     """(full path, file name) of the plot `<stem>_<what>.png`."""
@@ -73,23 +79,29 @@ class TaskResult:
   Attributes:
     figures: JSON-able figures (mm), written as they are.
     table: rows of the printed summary table.
-    num_poses: poses (or generated samples) scored.
+    num_poses: poses (or generated samples, windows' frames) scored.
     num_hypotheses: outputs per pose.
-    sampler: how outputs were produced (a sampler spec, "lifter", ...).
-    num_steps: network evaluations' steps (0 for a single forward pass).
     plots: file names of the plots written under the context's out_dir.
     predictions: the outputs and ground truth per test row (e.g.
       `hypotheses_mm` [H, N, J, 3], `pose3d_mm` [N, J, 3]), written to
       `<stem>_predictions.npz` when `config.save_predictions`.
+    sampler, num_steps: the sampler spec and its steps, for tasks that
+      sample a diffusion model (None otherwise; not written then).
+    summary: the headline figures of the workdir's summary file
+      (`metrics.json`); None: every top-level number of `figures`.
+    summary_plot: the plot (one of `plots`) that pictures the result,
+      copied beside the summary as `<stem>.png`; None: the first plot.
   """
   figures: dict
   table: Sequence[TableRow]
   num_poses: int
-  num_hypotheses: int
-  sampler: str
-  num_steps: int
+  num_hypotheses: int = 1
   plots: Sequence[str] = ()
   predictions: Mapping[str, np.ndarray] | None = None
+  sampler: str | None = None
+  num_steps: int | None = None
+  summary: Mapping[str, Any] | None = None
+  summary_plot: str | None = None
 
 
 def first_rows(split: Mapping[str, np.ndarray], num: int) -> dict:
@@ -142,13 +154,23 @@ def format_table(title: str, rows: Sequence[TableRow], footer: str = "") -> str:
 
 
 def run_task(task_name: str, task_fn: Callable[[EvalContext], TaskResult],
-             ctx: EvalContext, *, extra: Mapping[str, Any] | None = None) -> dict:
+             ctx: EvalContext, *, extra: Mapping[str, Any] | None = None,
+             after: Callable[[EvalContext, TaskResult, dict], Sequence[str]]
+             | None = None) -> dict:
   """Runs `task_fn(ctx)`, writes `<out_dir>/<stem>.json`, prints a table.
+
+  Args:
+    task_name: the task's name (recorded as `task`).
+    task_fn: the task, its trained parts and options already bound.
+    ctx: the task's context.
+    extra: more fields of the results file (e.g. the method, the step).
+    after: `after(ctx, result, results) -> paths`: writes what else the
+      run keeps (the workdir's summary); its paths close the table.
 
   Returns:
     The written results: the task's figures plus `task`, `num_poses`,
-    `num_hypotheses`, `sampler`, `num_steps`, `input_2d`, `data`,
-    `seconds`, `plots` and `extra`'s fields.
+    `num_hypotheses`, `input_2d`, `data`, `seconds`, `plots`, `sampler`
+    and `num_steps` when the task sampled, and `extra`'s fields.
   """
   os.makedirs(ctx.out_dir, exist_ok=True)
   t0 = time.time()
@@ -156,21 +178,31 @@ def run_task(task_name: str, task_fn: Callable[[EvalContext], TaskResult],
   seconds = round(time.time() - t0, 2)
   res = dict(result.figures)
   res.update(task=task_name, num_poses=int(result.num_poses),
-             num_hypotheses=int(result.num_hypotheses), sampler=result.sampler,
-             num_steps=int(result.num_steps), input_2d=ctx.input_2d,
+             num_hypotheses=int(result.num_hypotheses), input_2d=ctx.input_2d,
              data=ctx.data_name, seconds=seconds, plots=list(result.plots),
              **dict(extra or {}))
+  if result.sampler is not None:
+    res.update(sampler=result.sampler, num_steps=int(result.num_steps or 0))
+  written = []
   if ctx.config.save_predictions:
     if not result.predictions:
       raise ValueError(f"eval.save_predictions: task {task_name!r} has no "
                        "per-row predictions to save")
-    res["predictions_file"] = os.path.basename(write_predictions(ctx, result.predictions))
+    written.append(write_predictions(ctx, result.predictions))
+    res["predictions_file"] = os.path.basename(written[-1])
   res = files.jsonable(res)
   path = files.write_json_atomic(os.path.join(ctx.out_dir, f"{ctx.stem}.json"), res)
+  written.insert(0, path)
+  if after is not None:
+    written += list(after(ctx, result, res))
   h = result.num_hypotheses
-  footer = (f"({result.num_poses} poses, {h} hypothes{'i' if h == 1 else 'e'}s, "
-            f"{result.sampler} x {result.num_steps} steps, {ctx.input_2d} 2D, "
-            f"{seconds:.1f} s; wrote {path})")
+  how = (f", {result.sampler} x {result.num_steps} steps"
+         if result.sampler is not None else "")
+  footer = (f"({result.num_poses} poses, {h} hypothes{'i' if h == 1 else 'e'}s"
+            f"{how}, {ctx.input_2d} 2D, {seconds:.1f} s)\nwrote: "
+            + ", ".join(written))
+  if result.plots:
+    footer += (f"\nplots in {ctx.out_dir}: " + ", ".join(result.plots))
   print(format_table(task_name, result.table, footer))
   return res
 

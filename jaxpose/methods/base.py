@@ -1,150 +1,230 @@
-"""The method interface: what a method gives the generic runner.
+"""The method interface: a method is parts, given to the generic runner.
 
-A method (GFPose, the Martinez baseline, ...) is a subclass of `Method`
-registered by name (`jaxpose.methods.register`); `jaxpose.run_lib` trains,
-evaluates and samples any of them through this interface alone, so adding
-a method changes nothing generic (WORKSPACE.md has the checklist).
+A method (GFPose, DiffPose, DPoser, the lifters, or one of your own) is a
+`Method` value registered by name (`jaxpose.methods.register`). Its parts
+are typed settings, pure functions and frozen values; none keeps state:
 
-What a method provides:
-  networks and parameters   `init_params(key)`; the method keeps its own
-                            graphdef / apply functions
-  data in its units         `splits` (train/test dicts of per-row arrays)
-                            and `dataset` (names, which 2D)
-  the training loss         `loss_fn()` -> `loss_fn(params, batch, key)` on
-                            batches of `train_fields` of the train split
-                            (of its `train_rows()`, when some are held out)
-  checkpoint identity       `fingerprint_sections` (config sections a
-                            checkpoint must match) and `checkpoint_extra()`
-  evaluation tasks          `eval_tasks()`: name -> fn(EvalContext) ->
-                            TaskResult, with a typed `EvalOptions` dataclass
-                            of the method's own `config.eval` fields
-  sampling (optional)       `sample(params, key, num)` -> poses in mm
-  a joint prior (optional)  `joint_prior(params)` -> `JointPrior`, so another
-                            method can regularise with it
-  data-derived identity     `fingerprint_extra()` (e.g. z-score statistics)
+  settings    a dataclass whose fields are the method's own config sections
+              (typed, parsed before anything runs), and its share of the
+              `train` and `eval` sections (`train_options`, `eval_options`)
+  data        `load_data(run, needs) -> Data`: the splits in its units
+  prepare     `prepare(PrepareContext) -> {name: Artefact}`: state fitted
+              on the training data before training (statistics, H_K,
+              held-out rows); the runner writes it beside the checkpoints,
+              records the settings it was made with and puts its digests in
+              the checkpoint fingerprint, so evaluation reads it back and
+              never refits it on other data
+  model       `build(run, prepared, needs)` -> a frozen model with pure
+              `init(key)` and `loss(params, batch, key)`, and whatever its
+              tasks use (samplers, conversions to millimetres)
+  training    `training(model, data, prepared) -> Training`: the per-row
+              arrays batched by the loop, and the loss over them
+  tasks       `Tasks`: evaluation tasks by name, each
+              `task(trained, options, ctx) -> TaskResult`
+  needs       `Need`s: trained parts of other workdirs it uses, each named
+              by a config key and a protocol (`ContextEncoder`,
+              `JointPrior`); the runner loads, checks and injects them
+  provides    protocol -> `fn(trained)`: what it offers other methods
+  sample      optional: unconditional samples in mm (`--mode=sample`)
+
+`jaxpose.run_lib` trains, evaluates and samples any method through these
+parts alone; WORKSPACE.md has the checklist for adding one.
 """
 from __future__ import annotations
 
-import abc
 import dataclasses
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
+import jax
 import numpy as np
 
+from jaxpose import config as config_lib
+from jaxpose import settings as settings_lib
 from jaxpose.data import datasets
 from jaxpose.evaluation import config as eval_config_lib
 from jaxpose.evaluation.runner import EvalContext, TaskResult
+from jaxpose.training import config as train_config_lib
+from jaxpose.training.prepared import Artefact
 
 LossFn = Callable[[Any, Mapping[str, Any], Any], tuple[Any, dict]]
-EvalTaskFn = Callable[[EvalContext], TaskResult]
+
+# The config sections every method has; the others are the method's own.
+GENERIC_SECTIONS = ("method", "seed", "data", "train", "eval")
+
+
+# ----------------------------------------------------------------------------
+# Typed run settings
 
 
 @dataclasses.dataclass(frozen=True)
-class NoEvalOptions:
-  """A method without evaluation options of its own."""
+class RunSettings:
+  """A whole config, typed: what every part of a method is handed.
 
-
-class Method(abc.ABC):
-  """One method of jaxpose, built from a config.
-
-  Subclasses set the class attributes and implement the abstract methods.
-  The constructor parses `config.eval` into `self.eval_config` (the generic
-  `EvalConfig`) and `self.eval_options` (the method's `EvalOptions`), so a
-  mistyped or missing evaluation setting fails before any training.
+  Attributes:
+    method: the method's registry name.
+    seed: the run's seed (`rng.purpose_key`).
+    data: the dataset's typed `data` section (`datasets.parse_settings`).
+    train: the generic `train` settings; train_options: the method's own.
+    eval: the generic `eval` settings; eval_options: the method's own.
+    sections: the method's `settings` dataclass: its own sections.
+    config: the config as plain values (what config.json stores).
   """
+  method: str
+  seed: int
+  data: Any
+  train: train_config_lib.TrainConfig
+  train_options: Any
+  eval: eval_config_lib.EvalConfig
+  eval_options: Any
+  sections: Any
+  config: Mapping[str, Any]
 
-  name: ClassVar[str] = ""
-  # Config sections a checkpoint must match to be resumed or evaluated.
-  fingerprint_sections: ClassVar[tuple[str, ...]] = ("method", "model")
-  # Fields of the train split that make up a training batch.
-  train_fields: ClassVar[tuple[str, ...]] = ()
-  # The typed dataclass of this method's own `config.eval` fields.
-  EvalOptions: ClassVar[type] = NoEvalOptions
+  def value(self, dotted_key: str, default: Any = None) -> Any:
+    """A config value by dotted key (e.g. a `Need`'s workdir)."""
+    node: Any = self.config
+    for part in dotted_key.split("."):
+      if not isinstance(node, Mapping) or part not in node:
+        return default
+      node = node[part]
+    return node
 
-  def __init__(self, config):
-    self.config = config
-    self.eval_config, self.eval_options = eval_config_lib.parse(
-        config.eval, self.EvalOptions)
-    tasks = self.eval_tasks()
-    if self.eval_config.task not in tasks:
-      raise eval_config_lib.EvalConfigError(
-          f"eval.task: {self.name} has no task {self.eval_config.task!r}; "
-          f"valid: {', '.join(tasks)}")
 
-  # --- Data. ---
+# ----------------------------------------------------------------------------
+# What flows between the parts
 
-  @property
-  @abc.abstractmethod
-  def dataset(self) -> datasets.Dataset:
-    """The loaded dataset (names of activities, which 2D each split holds)."""
 
-  @property
-  @abc.abstractmethod
-  def splits(self) -> Mapping[str, dict[str, np.ndarray]]:
-    """Split name -> per-row arrays in this method's units."""
+@dataclasses.dataclass(frozen=True)
+class Data:
+  """A dataset in a method's units.
 
-  # --- Training. ---
+  Attributes:
+    dataset: what the dataset knows of itself (name, activity names, which
+      2D each split holds); its raw splits are not used.
+    splits: split name -> per-row arrays in the method's units.
+  """
+  dataset: datasets.Dataset
+  splits: Mapping[str, Mapping[str, np.ndarray]]
 
-  @abc.abstractmethod
-  def init_params(self, key) -> Any:
-    """Freshly initialised parameters of every trained network."""
 
-  @abc.abstractmethod
-  def loss_fn(self) -> LossFn:
-    """The pure training loss `loss_fn(params, batch, key) -> (loss, aux)`."""
+@dataclasses.dataclass(frozen=True)
+class PrepareContext:
+  """What `prepare` is handed.
 
-  def train_rows(self) -> np.ndarray | None:
-    """Rows of the train split the loss trains on, or None for every row.
+  Attributes:
+    run: the typed settings.
+    data: the training data (`load_data`'s).
+    needs: the injected trained parts (`Need.name` -> provided value).
+    key: `rng.purpose_key(seed, "fit")`: every random draw of the
+      preparation derives from it.
+  """
+  run: RunSettings
+  data: Data
+  needs: Mapping[str, Any]
+  key: jax.Array
 
-    A method that sets training rows aside (a context encoder whose error
-    on unseen poses another method measures) returns the others here; the
-    runner batches only these rows.  # [n] int
-    """
-    return None
 
-  def checkpoint_extra(self) -> dict:
-    """JSON-able facts stored with every checkpoint (e.g. units)."""
-    return {}
+@dataclasses.dataclass(frozen=True)
+class Training:
+  """What the training loop is fed.
 
-  def fingerprint_extra(self) -> dict:
-    """JSON-able data-derived facts a checkpoint must match (e.g. the
-    normalisation statistics of the training split), beside the config
-    sections of `fingerprint_sections`."""
-    return {}
+  Attributes:
+    arrays: per-row arrays of the rows trained on; a batch is a dict of
+      the same keys with `train.batch_size` rows.  # {k: [N, ...]}
+    loss: `loss(params, batch, key) -> (loss, aux)`, pure.
+  """
+  arrays: Mapping[str, np.ndarray]
+  loss: LossFn
 
-  def use_workdir(self, workdir: str, *, training: bool) -> None:
-    """Hands the method its workdir before any checkpoint is read or written.
 
-    A method whose model includes data-derived state kept beside its
-    checkpoints (DiffPose's fitted initial distribution) reads it here or,
-    when `training` starts on a workdir without it, fits and writes it;
-    `fingerprint_extra` can then name it. The default does nothing.
-    """
-    del workdir, training
+@dataclasses.dataclass(frozen=True)
+class Trained:
+  """A trained workdir as values: what tasks and other methods are given.
 
-  # --- Evaluation and sampling. ---
+  Attributes:
+    method: the method that trained it.
+    run: its typed settings (the workdir's config, or the one evaluated).
+    model: `method.build`'s model.
+    params: the evaluated parameters (EMA unless `eval.use_ema` is off).
+    prepared: its prepared artefacts by name.
+    needs: the trained parts it uses, by `Need.name` (None: left out).
+    workdir: where it was trained.
+    step: the training step of the checkpoint.
+  """
+  method: "Method"
+  run: RunSettings
+  model: Any
+  params: Any
+  prepared: Mapping[str, Artefact]
+  needs: Mapping[str, Any]
+  workdir: str
+  step: int
 
-  @abc.abstractmethod
-  def eval_tasks(self) -> Mapping[str, EvalTaskFn]:
-    """Task name -> the function that runs it (`evaluation.runner`)."""
 
-  def sample(self, params, key, num: int) -> np.ndarray:
-    """`num` unconditional samples as poses in mm, `[num, J, 3]`."""
-    raise NotImplementedError(f"{self.name} does not generate samples")
+def fields_training(*fields: str) -> Callable[[Any, Data, Mapping], Training]:
+  """`training` of a method that trains `model.loss` on these fields of
+  every row of the train split."""
 
-  @property
-  def can_sample(self) -> bool:
-    return type(self).sample is not Method.sample
+  def training(model, data: Data, prepared) -> Training:
+    del prepared
+    train = data.splits["train"]
+    return Training(arrays={k: train[k] for k in fields}, loss=model.loss)
 
-  def joint_prior(self, params) -> "JointPrior | None":
-    """This method's score prior on 3D joint positions, if it has one.
+  return training
 
-    Lets another method use it as a regulariser (e.g. DPoser's test-time
-    optimisation through forward kinematics); None when the method has no
-    unconditional score of joint positions.
-    """
-    del params
-    return None
+
+# ----------------------------------------------------------------------------
+# Dependencies between methods
+
+
+@dataclasses.dataclass(frozen=True)
+class Need:
+  """A trained part of another workdir that a method uses.
+
+  Attributes:
+    name: how the method's parts find it in `needs`.
+    config_key: the dotted config key holding the workdir's path.
+    protocol: what the workdir's method must provide (`Method.provides`).
+    optional: an empty path leaves it out (`needs[name]` is None).
+    part_of_model: the method's model is trained with it, so the digest of
+      its parameters enters the checkpoint fingerprint (an evaluation with
+      another one is refused); False for parts used only at evaluation.
+    same_training_data: training is refused unless the part was trained
+      on the same training rows (`datasets.training_data`).
+    check: `check(run, trained)`: refuses a part this method cannot use
+      (raise `settings.ConfigError`), e.g. other model units.
+    hint: how to make one, for the error when the path is empty.
+  """
+  name: str
+  config_key: str
+  protocol: type
+  optional: bool = False
+  part_of_model: bool = True
+  same_training_data: bool = False
+  check: Callable[[RunSettings, Trained], None] | None = None
+  hint: str = ""
+
+
+@runtime_checkable
+class ContextEncoder(Protocol):
+  """A frozen context encoder (DiffPose's), as a trained lifter provides it.
+
+  Attributes:
+    workdir: where it was trained; network: its network's name.
+    feature_dim: F, the width of its per-joint features.
+    digest: the digest of its parameters.
+  """
+  workdir: str
+  network: str
+  feature_dim: int
+  digest: str
+
+  def encode(self, rows: Mapping[str, np.ndarray], *, batch_size: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """(features `[N, J, F]`, pose3d `[N, J, 3]` model units) of split rows."""
+
+  def heldout_rows(self, train: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """Rows of a train split (its own training data) it never trained on,
+    or None when it trained on all of them.  # [n] int"""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,12 +239,135 @@ class JointPrior:
       condition).
     params: the network's parameters.
     sde: the forward process it was trained with.
+    sample: `sample(key, num) -> [num, J, 3]` mm, unconditional samples.
   """
   skeleton: Any
   to_model: Callable
   score_fn: Callable
   params: Any
   sde: Any
+  sample: Callable[[jax.Array, int], np.ndarray]
 
 
-__all__ = ["Method", "JointPrior", "LossFn", "EvalTaskFn", "NoEvalOptions"]
+# ----------------------------------------------------------------------------
+# Evaluation tasks by name
+
+TaskFn = Callable[[Trained, Any, EvalContext], TaskResult]
+
+
+class Tasks:
+  """A method's evaluation tasks by name (big_vision's evaluators): each
+  `task(trained, options, ctx) -> TaskResult`, options being the method's
+  typed `eval_options`."""
+
+  def __init__(self):
+    self._tasks: dict[str, TaskFn] = {}
+
+  def register(self, name: str):
+    """Decorator: registers a task function under `name`."""
+
+    def wrap(fn: TaskFn) -> TaskFn:
+      if name in self._tasks:
+        raise ValueError(f"task {name!r} is registered twice")
+      self._tasks[name] = fn
+      return fn
+
+    return wrap
+
+  def names(self) -> tuple[str, ...]:
+    return tuple(self._tasks)
+
+  def __contains__(self, name) -> bool:
+    return name in self._tasks
+
+  def __getitem__(self, name: str) -> TaskFn:
+    return self._tasks[name]
+
+
+# ----------------------------------------------------------------------------
+# The method
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+  """A method's parts (module docstring).
+
+  Attributes:
+    name: the registry name (`config.method`).
+    settings: dataclass type whose fields are the method's own config
+      sections (e.g. `model`, `sde`, `diffpose`), each typed.
+    fingerprint_sections: config sections a checkpoint must match.
+    load_data: `load_data(run, needs) -> Data`.
+    build: `build(run, prepared, needs) -> model`.
+    training: `training(model, data, prepared) -> Training`.
+    tasks: the evaluation tasks.
+    train_options: dataclass type of the method's keys of `train`.
+    eval_options: dataclass type of the method's keys of `eval`.
+    prepare: `prepare(PrepareContext) -> {name: Artefact}`, or None.
+    prepare_keys: dotted config keys the artefacts are made from (the
+      training data's keys always count); a workdir prepared with other
+      values is refused, naming them.
+    needs: trained parts of other workdirs it uses.
+    provides: protocol -> `fn(trained)` giving it to another method.
+    sample: `sample(trained, key, num) -> [num, J, 3]` mm, or None.
+    check: `check(run)`: settings that must agree across sections (raise
+      `settings.ConfigError`), or None.
+  """
+  name: str
+  settings: type
+  fingerprint_sections: tuple[str, ...]
+  load_data: Callable[[RunSettings, Mapping[str, Any]], Data]
+  build: Callable[[RunSettings, Mapping[str, Artefact], Mapping[str, Any]], Any]
+  training: Callable[[Any, Data, Mapping[str, Artefact]], Training]
+  tasks: Tasks
+  train_options: type = settings_lib.NoSettings
+  eval_options: type = settings_lib.NoSettings
+  prepare: Callable[[PrepareContext], Mapping[str, Artefact]] | None = None
+  prepare_keys: tuple[str, ...] = ()
+  needs: tuple[Need, ...] = ()
+  provides: Mapping[type, Callable[[Trained], Any]] = dataclasses.field(
+      default_factory=dict)
+  sample: Callable[[Trained, jax.Array, int], np.ndarray] | None = None
+  check: Callable[[RunSettings], None] | None = None
+
+
+def parse(method: Method, config) -> RunSettings:
+  """The whole config as typed settings of `method`, checked.
+
+  Raises:
+    settings.ConfigError: an unknown section or key (the valid ones named),
+      a missing key, a bad type or value, an unknown task.
+  """
+  plain = config_lib.to_plain(config)
+  own = settings_lib.field_names(method.settings)
+  unknown = sorted(set(plain) - set(GENERIC_SECTIONS) - set(own))
+  if unknown:
+    raise settings_lib.ConfigError(
+        f"{unknown[0]}: not a section of method {method.name!r}; valid "
+        f"sections: {', '.join(sorted(set(GENERIC_SECTIONS) | set(own)))}")
+  for section in GENERIC_SECTIONS:
+    if section not in plain:
+      raise settings_lib.ConfigError(f"{section}: missing from the config")
+  seed = settings_lib.coerce("seed", plain["seed"], int)
+  sections = settings_lib.parse(method.settings,
+                                {k: plain.get(k) for k in own}, "")
+  train, train_options = settings_lib.parse_shared(
+      plain["train"], (train_config_lib.TrainConfig, method.train_options),
+      "train")
+  evaluation, eval_options = eval_config_lib.parse(plain["eval"],
+                                                   method.eval_options)
+  settings_lib.one_of("eval.task", evaluation.task, method.tasks.names())
+  run = RunSettings(method=method.name, seed=seed,
+                    data=datasets.parse_settings(plain["data"]), train=train,
+                    train_options=train_options, eval=evaluation,
+                    eval_options=eval_options, sections=sections,
+                    config=plain)
+  if method.check is not None:
+    method.check(run)
+  return run
+
+
+__all__ = ["Method", "RunSettings", "Data", "PrepareContext", "Training",
+           "Trained", "Need", "ContextEncoder", "JointPrior", "Tasks",
+           "TaskFn", "LossFn", "Artefact", "GENERIC_SECTIONS",
+           "fields_training", "parse"]

@@ -9,11 +9,15 @@ Everything outside this package sees a model as two things: a `graphdef`
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
-from typing import Any, Callable
+import typing
+from typing import Any, Callable, Mapping
 
 import jax
 from flax import nnx
+
+from jaxpose import settings
 
 from jaxpose.models.context_encoder import (GraphLifter, LifterOutput,
                                             TemporalLifter)
@@ -36,6 +40,19 @@ ApplyFn = Callable[..., Any]
 
 def model_names() -> tuple[str, ...]:
   return tuple(sorted(_REGISTRY))
+
+
+def register(name: str):
+  """Class decorator: makes an `nnx.Module` a network by name, so a config's
+  `model.name` can pick it (from inside jaxpose or from a user's module)."""
+
+  def wrap(cls):
+    if name in _REGISTRY and _REGISTRY[name] is not cls:
+      raise ValueError(f"model {name!r} is registered twice")
+    _REGISTRY[name] = cls
+    return cls
+
+  return wrap
 
 
 def _constructor_kwargs(cls) -> tuple[str, ...]:
@@ -116,11 +133,81 @@ def make_apply(graphdef) -> ApplyFn:
   return apply_fn
 
 
+def _constructor_types(cls) -> dict[str, Any]:
+  try:
+    return typing.get_type_hints(cls.__init__)
+  except Exception:  # pylint: disable=broad-except
+    return {}  # unresolvable annotations: values pass as given
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkSpec:
+  """A config's `model` section, typed: a registered network and its
+  constructor arguments (checked against the constructor's signature).
+
+  Attributes:
+    name: the registry name (`model_names()`).
+    kwargs: the section's other keys, typed by the constructor's
+      annotations.
+  """
+  name: str
+  kwargs: Mapping[str, Any]
+
+  @classmethod
+  def from_section(cls, section, where: str = "model") -> "NetworkSpec":
+    """The section as a spec; unknown networks and arguments are named."""
+    def arguments(name):
+      ctor = _REGISTRY[name]
+      types = _constructor_types(ctor)
+      return {k: types.get(k, Any) for k in _constructor_kwargs(ctor)}
+
+    name, kwargs = settings.parse_named(section, where, model_names(),
+                                        arguments, "network")
+    return cls(name=name, kwargs=kwargs)
+
+  def build(self, **fixed) -> "Network":
+    """The network with these arguments and `fixed` (data-derived ones the
+    config does not hold, e.g. `data_dim`), its structure checked now."""
+    clash = sorted(set(self.kwargs) & set(fixed))
+    if clash:
+      raise settings.ConfigError(
+          f"model.{clash[0]}: set by the method from its data, not by the "
+          "config; remove it from the model section")
+    kwargs = {**self.kwargs, **fixed}
+    module = nnx.eval_shape(lambda: create_model_module(
+        self.name, key=jax.random.key(0), **kwargs))
+    graphdef = nnx.split(module, nnx.Param)[0]
+    return Network(name=self.name, kwargs=kwargs, graphdef=graphdef,
+                   apply=make_apply(graphdef), abstract=module)
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+  """A built network: its structure, pure forward function and initialiser.
+
+  Attributes:
+    name, kwargs: what it was built from.
+    graphdef: the static structure (`nnx.split`).
+    apply: `apply(params, *inputs, train=False, dropout_key=None)`.
+    abstract: the module without parameters, for its attributes (e.g. a
+      context encoder's `feature_dim`).
+  """
+  name: str
+  kwargs: Mapping[str, Any]
+  graphdef: Any
+  apply: ApplyFn
+  abstract: Any = dataclasses.field(repr=False, compare=False)
+
+  def init(self, key: jax.Array):
+    """Freshly initialised parameters (an `nnx.State`)."""
+    return create_model(self.name, key=key, **self.kwargs)[1]
+
+
 def count_params(params) -> int:
   """Total number of scalars in a parameter pytree."""
   return int(sum(leaf.size for leaf in jax.tree.leaves(params)))
 
 
-__all__ = ["ScoreMLP", "DiffPoseDenoiser", "GraphLifter", "TemporalLifter",
+__all__ = ["NetworkSpec", "Network", "register", "ScoreMLP", "DiffPoseDenoiser", "GraphLifter", "TemporalLifter",
            "LifterOutput", "create_model", "create_model_module", "model_graphdef", "make_apply", "count_params",
            "model_names", "timestep_embedding"]

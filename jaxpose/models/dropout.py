@@ -1,4 +1,4 @@
-"""Inverted dropout with a mask that costs a quarter of `jax.random.bernoulli`.
+"""Inverted dropout whose mask needs a quarter of `bernoulli`'s random bits.
 
 `bernoulli` compares one uniform float per element, and JAX's (partitionable)
 threefry computes a whole 32-bit word per element to make it.  A dropout

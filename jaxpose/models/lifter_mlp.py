@@ -34,6 +34,7 @@ import jax
 from flax import nnx
 
 from jaxpose import checks
+from jaxpose import settings
 from jaxpose.models.dropout import Dropout
 
 NORMS = ("layer", "none")
@@ -104,8 +105,7 @@ class LifterMLP(nnx.Module):
     checks.check_rate("dropout", dropout)
     # Read by models.make_apply to insist on a key when training.
     self.dropout_rate = float(dropout)
-    if norm not in NORMS:
-      raise ValueError(f"norm: expected one of {NORMS}, got {norm!r}")
+    settings.one_of("norm", norm, NORMS)
     self.norm = norm
     layer_kw = dict(norm=norm, dropout=dropout, rngs=rngs)
     self.first = _Layer(2 * num_joints, hidden, **layer_kw)

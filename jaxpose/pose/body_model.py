@@ -39,7 +39,7 @@ from __future__ import annotations
 import os
 import pathlib
 import pickle
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 import flax
 import jax
@@ -357,7 +357,13 @@ def _lbs(model: BodyModel, betas, pose, trans):
 _lbs_jit = jax.jit(_lbs)
 
 
-def pose_body(model: BodyModel, betas=None, pose=None, trans=None):
+class PosedBody(NamedTuple):
+  """A posed body, mm: its mesh and its kinematic joints."""
+  vertices: jax.Array  # [..., V, 3]
+  joints: jax.Array  # [..., J, 3]
+
+
+def pose_body(model: BodyModel, betas=None, pose=None, trans=None) -> PosedBody:
   """Poses the body: shape and pose blend shapes, FK, linear blend skinning.
 
   Pure JAX: jit-, vmap- and grad-able in betas, pose and trans.  Leading
@@ -373,7 +379,7 @@ def pose_body(model: BodyModel, betas=None, pose=None, trans=None):
       None.  # [..., 3]
 
   Returns:
-    (vertices [..., V, 3], joints [..., J, 3]) in mm.  The joints are the
+    `PosedBody(vertices [..., V, 3], joints [..., J, 3])` in mm.  The joints are the
     posed kinematic joints (the rest joints regressed from the shaped mesh,
     carried by forward kinematics), as the publishers' code returns them.
   """
@@ -399,8 +405,8 @@ def pose_body(model: BodyModel, betas=None, pose=None, trans=None):
   flat = lambda x, tail: jnp.broadcast_to(jnp.asarray(x, dtype), batch + tail).reshape((n,) + tail)
   vertices, joints = _lbs_jit(model, flat(betas, (nb,)), flat(pose, (nj, 3)),
                               flat(trans, (3,)))
-  return (vertices.reshape(batch + vertices.shape[1:]),
-          joints.reshape(batch + joints.shape[1:]))
+  return PosedBody(vertices=vertices.reshape(batch + vertices.shape[1:]),
+                   joints=joints.reshape(batch + joints.shape[1:]))
 
 
 def to_body_vector(pose):

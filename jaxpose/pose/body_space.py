@@ -37,7 +37,6 @@ arrays, inside jit).
 """
 from __future__ import annotations
 
-import os
 from typing import Mapping, Sequence
 
 import jax
@@ -273,17 +272,20 @@ def from_amass(amass) -> dict:
   returned in mm.
 
   Args:
-    amass: a path to an AMASS `.npz`, or `formats.load_amass`'s dict.
+    amass: a loaded sequence (`jaxpose.data.amass.load_amass`'s dict; a
+      caller holding a path reads it with that reader first: pose never
+      reads data files).
 
   Returns:
     dict(body_pose float32 [F, 63], root_orient [F, 3], trans [F, 3] mm).
   """
-  if isinstance(amass, (str, os.PathLike)):
-    from jaxpose.data import formats  # data depends on pose, not back
-    amass = formats.load_amass(amass)
+  if not isinstance(amass, Mapping):
+    raise TypeError(f"amass: expected jaxpose.data.amass.load_amass's dict, got "
+                    f"{type(amass).__name__}; read the file with load_amass first")
   missing = [k for k in ("pose_body", "root_orient", "trans") if k not in amass]
   if missing:
-    raise KeyError(f"amass: missing {missing}; expected formats.load_amass's dict")
+    raise KeyError(f"amass: missing {missing}; expected "
+                   "jaxpose.data.amass.load_amass's dict")
   check_array("amass['pose_body']", amass["pose_body"], ("F", BODY_POSE_DIM))
   return dict(body_pose=np.asarray(amass["pose_body"], np.float32),
               root_orient=np.asarray(amass["root_orient"], np.float32),

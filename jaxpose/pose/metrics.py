@@ -74,7 +74,7 @@ def mpjpe(pred, gt) -> jax.Array:
 # Jitted cores: the public functions validate concrete inputs, then call
 # these compiled kernels (eager SVD op-by-op dispatch is slow).  Products run
 # at full float32 precision: a GPU's default TF32 products would leave
-# PA-MPJPE errors of 0.05 mm between identical poses.
+# non-zero PA-MPJPE errors between identical poses.
 _HIGHEST = jax.lax.Precision.HIGHEST
 
 
@@ -129,9 +129,15 @@ def _check_hyps(hyps, gt):
   sizes = {}
   check_array("hyps", hyps, ("...", "J", 3), sizes=sizes)
   check_array("gt", gt, ("...", "J", 3), sizes=sizes)
+  expected = f"(H, *gt.shape) = (H, {', '.join(map(str, np.shape(gt)))})"
   if np.ndim(hyps) != np.ndim(gt) + 1:
-    raise ValueError(f"hyps: expected shape (H, *gt.shape) = (H, "
-                     f"{', '.join(map(str, np.shape(gt)))}), got {np.shape(hyps)}")
+    raise ValueError(f"hyps: expected shape {expected}, got {np.shape(hyps)}")
+  try:
+    np.broadcast_shapes(np.shape(hyps)[1:], np.shape(gt))
+  except ValueError:
+    # Named here: the metric would call the two its own `pred` and `gt`.
+    raise ValueError(f"hyps: expected shape {expected} (or dims of size 1 "
+                     f"that broadcast to it), got {np.shape(hyps)}") from None
   check_nonempty("hyps", hyps, {0: "hypotheses (H)", -2: "joints (J)"})
   check_nonempty("gt", gt, {-2: "joints (J)"})
 

@@ -9,16 +9,32 @@ two spaces (see WORKSPACE.md "Pose spaces"), and back.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from typing import Literal, Mapping
 
 import numpy as np
 
 from jaxpose import checks
+from jaxpose import settings
 from jaxpose.pose import image_space
 from jaxpose.pose.skeleton import H36M_17, Skeleton
 
 
 SPACES = ("root_relative", "image")
+
+
+@dataclasses.dataclass(frozen=True)
+class _RepresentationSection:
+  """The keys of a config's `representation` section (`Representation`).
+
+  `space` may be left out by configs written before it existed: they mean
+  the standard space.
+  """
+  skeleton: Literal["h36m_17"]
+  scale_3d_mm: float = settings.field(above=0.0)
+  scale_2d: float = settings.field(above=0.0)
+  data_scale: float = settings.field(above=0.0)
+  root_relative_2d: bool
+  space: Literal["root_relative", "image"] = "root_relative"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,21 +67,16 @@ class Representation:
   space: str = "root_relative"
 
   def __post_init__(self):
-    if self.space not in SPACES:
-      raise ValueError(f"representation.space: unknown space "
-                       f"{self.space!r}; valid: {', '.join(SPACES)}")
+    settings.one_of("representation.space", self.space, SPACES)
 
   @classmethod
-  def from_config(cls, rep_config) -> "Representation":
-    if rep_config.skeleton != H36M_17.name:
-      raise ValueError(f"representation.skeleton: only {H36M_17.name!r} is "
-                       f"supported, got {rep_config.skeleton!r}")
-    return cls(scale_3d_mm=float(rep_config.scale_3d_mm),
-               scale_2d=float(rep_config.scale_2d),
-               data_scale=float(rep_config.data_scale),
-               root_relative_2d=bool(rep_config.root_relative_2d),
-               # Configs written before the key existed mean the standard one.
-               space=str(rep_config.get("space", "root_relative")))
+  def from_section(cls, section, where: str = "representation"
+                   ) -> "Representation":
+    """A config's `representation` section, checked (`settings.parse`)."""
+    values = settings.parse(_RepresentationSection, section, where)
+    return cls(scale_3d_mm=values.scale_3d_mm, scale_2d=values.scale_2d,
+               data_scale=values.data_scale,
+               root_relative_2d=values.root_relative_2d, space=values.space)
 
   @property
   def num_joints(self) -> int:
@@ -178,18 +189,4 @@ def model_splits(splits: Mapping[str, Mapping[str, np.ndarray]],
   return out
 
 
-
-
-def load_lifting_data(config) -> tuple[Representation, Any, dict]:
-  """(representation, dataset, splits in model units) of a lifting config.
-
-  The config's `representation` section builds the `Representation`; its
-  `data` section picks the dataset (`jaxpose.data.datasets`).
-  """
-  from jaxpose.data import datasets
-  rep = Representation.from_config(config.representation)
-  dataset = datasets.load(config.data)
-  return rep, dataset, model_splits(dataset.splits, rep, dataset_name=dataset.name)
-
-
-__all__ = ["SPACES", "Representation", "model_splits", "load_lifting_data"]
+__all__ = ["SPACES", "Representation", "model_splits"]

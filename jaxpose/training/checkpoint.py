@@ -10,11 +10,12 @@ holding checkpoints but no fingerprint.json is refused too (never
 re-fingerprinted): the file must be restored, or another workdir used.
 
 Errors are one line each: what is wrong, where, and the fix. A checkpoint
-that cannot be read is named by its step directory with the advice to
-delete it (training then resumes from the previous one); it is not skipped
-silently, because a broken checkpoint means a disk or a concurrent-writer
-problem the user must know about, and skipping it would quietly retrain
-steps.
+that cannot be read is named by its step directory, with the cause in the
+user's terms (the file and what is wrong with it, never a library object's
+repr), and the advice to delete it (training then resumes from the previous
+one); it is not skipped silently, because a broken checkpoint means a disk or
+a concurrent-writer problem the user must know about, and skipping it would
+quietly retrain steps.
 
 Layout: `<directory>/<step>/state` (the `TrainState`, restored with the
 sharding of the abstract state given) and `<directory>/<step>/meta` (JSON:
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import Any
 
@@ -45,12 +47,73 @@ class CheckpointMismatchError(ValueError):
   """The directory holds checkpoints of another configuration."""
 
 
-def _first_line(e: BaseException, limit: int = 200) -> str:
-  """`Type: first line of the message`, shortened: a cause fit for one line."""
-  text = (str(e).strip().splitlines() or [""])[0]
+# Reprs of library objects (`<bound method X.spec of TensorStore({`, `<function
+# f at 0x7f..>`, `<Foo object at 0x7f..>`) say nothing to a user. Only a
+# message's first line is kept, so a repr spanning lines is removed up to
+# that line's end (its closing `>` is on a later line).
+_OBJECT_REPR = re.compile(
+    r"<(?:bound method|built-in method|method|function)\b[^<>]*(?:>|$)"
+    r"|<[^<>]*\bat 0x[0-9a-fA-F]+>")
+# tensorstore appends the store's whole JSON spec; the file named before it
+# already says where.
+_TENSORSTORE_SPEC = re.compile(r"\s*\[tensorstore_spec=.*$")
+# tensorstore's chain of drivers opened on the way to the file.
+_DRIVER_CHAIN = re.compile(r'(?:Error opening "\w+" driver: )+')
+
+
+def _readable(text: str) -> str:
+  """The first line of a library message without object reprs or specs."""
+  text = (text.strip().splitlines() or [""])[0]
+  text = _TENSORSTORE_SPEC.sub("", text)
+  text = _DRIVER_CHAIN.sub("", text)
+  text = _OBJECT_REPR.sub("", text)
+  text = re.sub(r"\s+", " ", text).strip()
+  return re.sub(r"\s+([.,:;)])", r"\1", text).rstrip(":;, ")
+
+
+def _first_line(e: BaseException, limit: int = 240) -> str:
+  """`Type: first line of the message`, readable and short: a one-line cause.
+
+  The innermost exception of `e`'s chain with a readable message is used:
+  orbax wraps tensorstore's error (which names the file and what is wrong
+  with it) in its own, whose text is an object's repr.
+  """
+  chain, seen, link = [], set(), e
+  while link is not None and id(link) not in seen:
+    seen.add(id(link))
+    chain.append(link)
+    link = link.__cause__ or (None if link.__suppress_context__
+                              else link.__context__)
+  for exc in reversed(chain):
+    text = _readable(str(exc))
+    if text:
+      break
+  else:
+    exc, text = chain[0], ""
   if len(text) > limit:
     text = text[:limit] + "..."
-  return f"{type(e).__name__}: {text}"
+  return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# The files of a step that orbax writes as JSON.
+_JSON_FILES = ("_CHECKPOINT_METADATA", "_METADATA", "_sharding", "metadata")
+
+
+def _unparsable_json_files(step_dir: str) -> list[str]:
+  """The JSON files of a step directory that do not parse, relative to it."""
+  broken = []
+  for root, _, names in sorted(os.walk(step_dir)):
+    for name in sorted(names):
+      if not (name in _JSON_FILES
+              or os.path.basename(root) == "array_metadatas"):
+        continue
+      path = os.path.join(root, name)
+      try:
+        with open(path, encoding="utf-8") as f:
+          json.load(f)
+      except (OSError, ValueError):  # UnicodeDecodeError is a ValueError.
+        broken.append(os.path.relpath(path, step_dir))
+  return broken
 
 
 def _is_closed_loop_noise(exc) -> bool:
@@ -331,7 +394,13 @@ class Checkpointer:
               "checkpoint")
     else:
       then = "training then starts from step 0"
-    return (f"checkpoint {step_dir} cannot be read ({_first_line(e)}): it is "
+    cause = _first_line(e)
+    broken = _unparsable_json_files(step_dir)
+    if broken:
+      # A JSON parser's error names a line and column, not the file.
+      verb = "is" if len(broken) == 1 else "are"
+      cause = f"{', '.join(broken)} {verb} not valid JSON: {cause}"
+    return (f"checkpoint {step_dir} cannot be read ({cause}): it is "
             "corrupt or incomplete, or was written for another state "
             f"structure; delete {step_dir} ({then}) or use another workdir")
 

@@ -26,6 +26,7 @@ import numpy as np
 import optax
 from absl import logging
 
+from jaxpose import summary_writer
 from jaxpose.training import parallel
 
 LossFn = Callable[[Any, Any, jax.Array], tuple[jax.Array, Any]]
@@ -284,9 +285,20 @@ def _trim_metrics(path: str, step: int):
   os.replace(tmp, path)
 
 
+def _train_scalars(values: dict[str, float], param_norm: float,
+                   steps_per_sec: float) -> dict[str, float]:
+  """TensorBoard tags of one log: the step's metrics under `train/`."""
+  names = {"lr": "learning_rate"}
+  scalars = {f"train/{names.get(k, k)}": v for k, v in values.items()}
+  scalars.update({"train/param_norm": param_norm,
+                  "train/steps_per_sec": steps_per_sec})
+  return scalars
+
+
 def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
         *, key: jax.Array, num_steps: int, mesh=None, checkpointer=None,
         log_every: int = 100, metrics_path: str | os.PathLike | None = None,
+        summary_dir: str | os.PathLike | None = None,
         hooks: Iterable[Callable] = (),
         max_param_norm_growth: float | None = None) -> TrainState:
   """Runs `train_step` from `state.step` up to `num_steps` updates.
@@ -308,6 +320,12 @@ def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
     metrics_path: if given, one JSON line per log is appended here; rows
       past the starting step (left by a run that stopped after its last
       checkpoint) are dropped first, so a resumed run has one row per step.
+    summary_dir: if given, process 0 writes TensorBoard scalars here at every
+      log: `train/<metric>` for each metric of the step (`lr` as
+      `train/learning_rate`), `train/param_norm` and `train/steps_per_sec`.
+      Events of steps past the starting one, left by a run that stopped
+      after its last checkpoint, are hidden (a purge from the first new
+      step).
     hooks: callables `hook(step, state, metrics)` run after every update,
       `step` being the number of updates done; they must not keep `state`
       (the next update donates its buffers).
@@ -340,11 +358,19 @@ def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
     _trim_metrics(metrics_path, start)
     metrics_file = open(metrics_path, "a")
 
+  summary = None
   try:
     if start >= num_steps:
       logging.info("fit: state is at step %d >= num_steps=%d; nothing to do",
                    start, num_steps)
       return state
+    if summary_dir is not None:
+      # A purge marker on every start, resumed or not (TensorBoard's Python
+      # loader ignores a run's first one), from start + 1: the events of
+      # step `start` describe the state resumed from (metrics.jsonl keeps
+      # its row too).
+      summary = summary_writer.SummaryWriter(summary_dir,
+                                             purge_step=start + 1)
     batch = parallel.shard_batch(mesh, batch_fn(start))
     t0 = time.perf_counter()
     # Ahead-of-time compilation: the compile time is measured on its own and
@@ -397,6 +423,8 @@ def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
           record.setdefault("lr", None)
           metrics_file.write(json.dumps(record) + "\n")
           metrics_file.flush()
+        if summary is not None:
+          summary.scalars(done, _train_scalars(values, norm, rate))
     if checkpointer is not None:
       checkpointer.save(num_steps, state, force=True)
       checkpointer.wait_until_finished()
@@ -413,3 +441,5 @@ def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
   finally:
     if metrics_file is not None:
       metrics_file.close()
+    if summary is not None:
+      summary.close()

@@ -47,7 +47,7 @@ def test_gradient_is_the_pull_toward_the_posterior_mean():
   x_t, _ = SDE.perturb(key, x, t)
   a, s, g = _coeffs(t)
   x0_hat = M + g * (x_t - a * M)
-  w = 0.5 * np.sqrt(1.0 + a / s)  # weight='dposer'
+  w = 0.5 * np.sqrt(1.0 + a / s)  # weight='snr'
   np.testing.assert_allclose(got, 2 * w * (x - x0_hat) / batch, rtol=1e-5,
                              atol=1e-6)
   # Over many draws the mean gradient is 2 w (1 - k) (x - m) / B, pointing
@@ -102,11 +102,6 @@ def test_truncated_schedule_is_linear_with_exact_ends():
     if n > 1:
       assert got[-1] == np.float32(0.05)
       np.testing.assert_allclose(got, np.linspace(0.2, 0.05, n), rtol=1e-6)
-  # DPoser's ranges (papers.md) by task.
-  sched = reg_lib.TimeSchedule.dposer("keypoint_fitting")
-  assert (sched.t_min, sched.t_max) == (0.08, 0.12)
-  assert float(sched(0, 10)) == np.float32(0.12)
-  assert reg_lib.TimeSchedule.dposer("completion").t_max == 0.15
   np.testing.assert_array_equal(reg_lib.TimeSchedule.fixed(0.1).sequence(3),
                                 np.float32(0.1))
 
@@ -134,7 +129,6 @@ def test_random_schedules_are_bounded_keyed_and_reproducible():
     (lambda: reg_lib.TimeSchedule.random(None, 0.2), "t_min:"),
     (lambda: reg_lib.TimeSchedule.uniform(eps=2.0), "eps:"),
     (lambda: reg_lib.TimeSchedule(kind="annealed"), "kind:"),
-    (lambda: reg_lib.TimeSchedule.dposer("hmr"), "task:"),
     (lambda: reg_lib.TimeSchedule.random(0.1, 0.2)(0, 10), "key:"),
     (lambda: reg_lib.TimeSchedule.fixed(0.1)(10, 10), "step:"),
     (lambda: reg_lib.TimeSchedule.fixed(0.1)(0, 0), "num_steps:"),
@@ -149,7 +143,7 @@ def test_random_schedules_are_bounded_keyed_and_reproducible():
         sde=SDE), "x:"),
     (lambda: reg_lib.diffusion_regulariser(
         gaussian_score, M, jnp.zeros((2, 3)), jax.random.key(0), 0.1, sde=SDE,
-        weight="snr"), "weight:"),
+        weight="dposer"), "weight:"),
     (lambda: reg_lib.diffusion_regulariser(
         gaussian_score, M, jnp.zeros((2, 3)), jax.random.key(0), 0.1, sde=SDE,
         reduce="max"), "reduce:"),
@@ -199,9 +193,9 @@ def test_optax_loop_reaches_the_gaussian_map():
   assert np.all(np.abs(x - map_x) < 0.3)
 
 
-def test_optax_loop_with_dposer_schedule_moves_toward_the_data():
+def test_optax_loop_with_a_truncated_schedule_moves_toward_the_data():
   y = jnp.array([3.0, 0.0, -1.0])
-  x = _fit(reg_lib.TimeSchedule.dposer("motion_denoising"), 200, "dposer",
+  x = _fit(reg_lib.TimeSchedule.truncated(t_max=0.2, t_min=0.05), 200, "snr",
            5.0, y, 1.0, batch=64)
   # Each example ends well between the observation and the data mean (about
   # halfway with this weight; the pull fades as t falls to t_min).

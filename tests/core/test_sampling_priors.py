@@ -160,8 +160,8 @@ def test_start_modes():
   np.testing.assert_array_less(np.abs(xs.std(0) - c),
                                5 * c / math.sqrt(2 * h))
 
-  with pytest.raises(ValueError, match="problem.start: expected one of 'prior', "
-                     "'x_init', 'diffuse', got 'noise'"):
+  with pytest.raises(ValueError, match="problem.start: expected one of prior, "
+                     "x_init, diffuse, got 'noise'"):
     sampling.Problem(x_init=x_init, start="noise")
   with pytest.raises(ValueError, match="non-finite"):
     _initial_states(sde, task1.replace(start="diffuse"), params,

@@ -4,7 +4,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpose.data import bvh, mocap, mocap_checks, protocols
+from jaxpose.data import (bvh, clip_checks, mocap_cache, mocap_conversion, mocap_protocol,
+                          rig_rotations, rigs)
 from jaxpose.pose.skeleton import H36M_17
 
 # A Bandai-like rig in cm, Y up, facing +Z (so the subject's left is +X).
@@ -74,7 +75,7 @@ def random_frames(f=6, seed=0, angle=25.0, height=50.0):
 
 def test_rest_pose_by_hand():
   m = bvh.parse_bvh(make_bvh(rest_frames()))
-  pose = mocap.to_h36m17(m, "bandai")
+  pose = rigs.to_h36m17(m, "bandai")
   j = H36M_17.index
   # cm, Y up -> mm, Z up: (x, y, z) -> 10 * (x, -z, y).
   np.testing.assert_allclose(pose[0, j("pelvis")], [0, 0, 900], atol=1e-4)
@@ -84,65 +85,65 @@ def test_rest_pose_by_hand():
   np.testing.assert_allclose(pose[0, j("neck")], [0, 0, 1430], atol=1e-4)  # Head
   np.testing.assert_allclose(pose[0, j("head")], [0, 0, 1530], atol=1e-4)  # +10 cm
   np.testing.assert_allclose(pose[0, j("l_wrist")], [620, 0, 1300], atol=1e-4)
-  rel = mocap.to_h36m17(m, "bandai", root_relative=True)
+  rel = rigs.to_h36m17(m, "bandai", root_relative=True)
   np.testing.assert_allclose(rel[:, 0], 0.0, atol=1e-6)
 
 
 def test_fk_from_rotations_reproduces_positions_numpy_and_jax():
   m = bvh.parse_bvh(make_bvh(random_frames()))
-  pose = mocap.to_h36m17(m, "bandai")
-  r = mocap.to_rotations(m, "bandai")
+  pose = rigs.to_h36m17(m, "bandai")
+  r = rig_rotations.to_rotations(m, "bandai")
   assert r["root_name"] == "Hips"
   # Body: the 20 joints below Hips, plus the synthetic head top.
-  assert len(r["names"]) == 21 and r["names"][-1] == mocap.HEAD_TOP
+  assert len(r["names"]) == 21 and r["names"][-1] == rig_rotations.HEAD_TOP
   assert r["rotvec"].shape == (6, 21, 3) and r["rest_offsets"].shape == (21, 3)
   np.testing.assert_allclose(r["rest_offsets"][r["names"].index("LowerLeg_L")], [0, -400, 0], atol=1e-4)
   names = (r["root_name"],) + r["names"]
   args = (r["rotvec"], r["root_orient"], r["trans"], r["rest_offsets"], r["parents"])
-  out = mocap.fk_from_rotations(*args)
-  np.testing.assert_allclose(mocap.h36m17_from_body(out, names, "bandai"), pose, atol=1e-2)
-  fk = jax.jit(lambda *a: mocap.fk_from_rotations(*a, r["parents"]))
+  out = rig_rotations.fk_from_rotations(*args)
+  np.testing.assert_allclose(rig_rotations.h36m17_from_body(out, names, "bandai"), pose, atol=1e-2)
+  fk = jax.jit(lambda *a: rig_rotations.fk_from_rotations(*a, r["parents"]))
   out_j = fk(*[jnp.asarray(a) for a in args[:4]])
   assert isinstance(out_j, jax.Array)
-  np.testing.assert_allclose(mocap.h36m17_from_body(out_j, names, "bandai"), pose, atol=0.5)
+  np.testing.assert_allclose(rig_rotations.h36m17_from_body(out_j, names, "bandai"), pose, atol=0.5)
 
 
 def test_missing_joint_is_named():
   m = bvh.parse_bvh(make_bvh(rest_frames()[:, :-3], drop=("Toes_R",)))
   with pytest.raises(KeyError, match="'Toes_R' \\(for facing direction\\)"):
-    mocap.to_h36m17(m, "bandai")
+    rigs.to_h36m17(m, "bandai")
   cols = NUM_CHANNELS - 3 * 2  # Hand_L and Toes_R gone
   m = bvh.parse_bvh(make_bvh(rest_frames()[:, :cols], drop=("Hand_L", "Toes_R")))
   with pytest.raises(KeyError, match="'Hand_L' \\(for l_wrist\\)"):
-    mocap.to_rotations(m, "bandai")
+    rig_rotations.to_rotations(m, "bandai")
 
 
 def test_up_axis_is_checked_not_assumed():
   m = bvh.parse_bvh(make_bvh(rest_frames()))
-  assert mocap.detect_up_axis(mocap.to_h36m17(m, "bandai", check_up=False)) == "+z"
-  z_up = mocap.RigSpec(**{**mocap.BANDAI.__dict__, "up_axis": "+z"})
+  assert rigs.detect_up_axis(rigs.to_h36m17(m, "bandai", check_up=False)) == "+z"
+  z_up = rigs.RigSpec(**{**rigs.BANDAI.__dict__, "up_axis": "+z"})
   with pytest.raises(ValueError, match=r"declares up axis \+z .* along \+y"):
-    mocap.to_h36m17(m, z_up)
+    rigs.to_h36m17(m, z_up)
 
 
 def test_sanity_checks_catch_mirrors_and_stretch():
   # Small turns and feet on the ground, so the feet show the facing.
   m = bvh.parse_bvh(make_bvh(random_frames(seed=2, angle=5, height=0)))
-  pose, facing = mocap.to_h36m17(m, "bandai"), mocap.facing_direction(m, "bandai")
+  pose, facing = rigs.to_h36m17(m, "bandai"), rigs.facing_direction(m, "bandai")
   np.testing.assert_allclose(facing[0], [0, -1, 0], atol=0.2)  # +Z (file) -> -Y (jaxpose)
-  assert mocap_checks.sanity_problems(pose, facing) == []
-  assert mocap_checks.left_is_left(pose, facing).all() and mocap_checks.feet_below_head(pose).all()
-  assert mocap_checks.bone_length_spread(pose).max() < 1e-5
+  assert clip_checks.sanity_problems(pose, facing) == []
+  assert clip_checks.left_is_left(pose, facing).all() and clip_checks.feet_below_head(pose).all()
+  assert clip_checks.bone_length_spread(pose).max() < 1e-5
   # A mirrored skeleton (left joints at -X) is a right-handed lie.
   mirrored = bvh.parse_bvh(make_bvh(rest_frames(), mirror=True))
-  problems = mocap_checks.sanity_problems(mocap.to_h36m17(mirrored, "bandai"),
-                                   mocap.facing_direction(mirrored, "bandai"))
+  problems = clip_checks.sanity_problems(rigs.to_h36m17(mirrored, "bandai"),
+                                   rigs.facing_direction(mirrored, "bandai"))
   assert any("left hip" in p for p in problems)
   stretched = pose.copy()
   stretched[1:, H36M_17.index("l_wrist")] += 100.0
-  assert any("l_elbow-l_wrist" in p for p in mocap_checks.sanity_problems(stretched))
+  assert any("l_elbow-l_wrist" in p for p in clip_checks.sanity_problems(stretched))
   upside_down = pose * np.array([1, 1, -1], np.float32)
-  assert any("ankles below the head" in p for p in mocap_checks.sanity_problems(upside_down))
+  assert any("ankles below the head" in p for p in clip_checks.sanity_problems(upside_down))
 
 
 def test_nonfinite_frames_dropped_with_count():
@@ -150,12 +151,12 @@ def test_nonfinite_frames_dropped_with_count():
   frames[1, 20] = np.nan
   frames[2, 0] = np.inf
   m = bvh.parse_bvh(make_bvh(frames))
-  clip = mocap.convert_clip(m, "bandai")
+  clip = mocap_conversion.convert_clip(m, "bandai")
   assert clip.dropped == 2 and clip.pose17.shape == (3, 17, 3)
   assert np.isfinite(clip.pose17).all() and clip.problems == ()
   np.testing.assert_array_equal(clip.frame, [0, 3, 4])  # the file's frame numbers
   # The stride counts the file's frames (0, 2, 4); only frame 2 is then bad.
-  half = mocap.convert_clip(m, "bandai", stride=2)
+  half = mocap_conversion.convert_clip(m, "bandai", stride=2)
   assert half.pose17.shape == (2, 17, 3) and half.fps == pytest.approx(15.0, rel=1e-4)
   assert half.dropped == 1 and half.frame.tolist() == [0, 4]
 
@@ -174,7 +175,7 @@ def _bandai_tree(root, bad=True):
 
 def test_convert_tree_skips_and_reports_bad_file(tmp_path):
   _bandai_tree(tmp_path)
-  arrays, summary = protocols.convert_tree("bandai", tmp_path, workers=1, progress=False)
+  arrays, summary = mocap_conversion.convert_tree("bandai", tmp_path, workers=1, progress=False)
   assert summary["files"] == 3 and summary["converted"] == 2
   assert summary["frames"] == 3 + 3 and summary["dropped_nonfinite"] == 1
   (path, why), = summary["skipped"]
@@ -185,11 +186,11 @@ def test_convert_tree_skips_and_reports_bad_file(tmp_path):
   assert arrays["subject_names"].tolist() == ["bandai-1"]
   (path, why), = summary["warnings"]
   assert path.endswith("a.bvh") and why == "dropped 1 of 4 frames with a NaN/inf channel"
-  text = protocols.format_summary(summary)
+  text = mocap_conversion.format_summary(summary)
   assert "2/3 files" in text and "1 non-finite" in text and "c.bvh" in text
   assert "warning Bandai-Namco-Research-Motiondataset-1/data/a.bvh: dropped 1" in text
   with pytest.raises(RuntimeError, match="c.bvh.*--strict"):
-    protocols.convert_tree("bandai", tmp_path, workers=1, progress=False, strict=True)
+    mocap_conversion.convert_tree("bandai", tmp_path, workers=1, progress=False, strict=True)
 
 
 def test_prepare_cli_and_cache_round_trip(tmp_path):
@@ -198,7 +199,7 @@ def test_prepare_cli_and_cache_round_trip(tmp_path):
   out = tmp_path / "bandai.npz"
   assert prepare.main(["--dataset=bandai", f"--src={tmp_path / 'src'}", f"--out={out}",
                        "--no_progress", "--workers=1"]) == 0
-  cache = protocols.load_cache(out)
+  cache = mocap_cache.load_cache(out)
   assert cache["pose17"].shape == (6, 17, 3) and str(cache["rig"]) == "bandai"
   assert cache["clip_fps"].tolist() == pytest.approx([30.0, 30.0], rel=1e-4)
 
@@ -206,8 +207,8 @@ def test_prepare_cli_and_cache_round_trip(tmp_path):
 def _fake_cache(path, subjects, frames_per_clip, stride=1):
   n = len(subjects) * frames_per_clip
   pose = np.random.default_rng(0).normal(size=(n, 17, 3)).astype(np.float32) + 1000
-  protocols.save_cache(path, dict(
-      version=np.int32(protocols.CACHE_VERSION), stride=np.int32(stride), pose17=pose,
+  mocap_cache.save_cache(path, dict(
+      version=np.int32(mocap_cache.CACHE_VERSION), stride=np.int32(stride), pose17=pose,
       clip=np.repeat(np.arange(len(subjects), dtype=np.int32), frames_per_clip),
       frame=np.tile(np.arange(frames_per_clip, dtype=np.int32) * stride, len(subjects)),
       subject=np.repeat(np.arange(len(subjects), dtype=np.int16), frames_per_clip),
@@ -218,7 +219,7 @@ def test_load_protocol_splits_subjects_and_strides(tmp_path):
   _fake_cache(tmp_path / "bandai.npz", ["bandai-1", "bandai-2"], 4)
   _fake_cache(tmp_path / "cmu.npz", ["001", "002", "003", "005", "006", "007"], 8)
   seen = []
-  out = protocols.load_protocol("jaxpose-mocap-v1", tmp_path,
+  out = mocap_protocol.load_protocol("jaxpose-mocap-v1", tmp_path,
                                 add_2d=lambda name, s: seen.append(name) or {"n": len(s["pose3d"])})
   train, test = out["train"], out["test"]
   assert set(train["subject"]) == {"bandai-1", "bandai-2", "001", "002", "003", "006"}
@@ -229,10 +230,10 @@ def test_load_protocol_splits_subjects_and_strides(tmp_path):
   np.testing.assert_allclose(train["pose3d"][:, 0], 0.0)
   assert seen == ["train", "test"] and test["n"] == 4
   with pytest.raises(ValueError, match="unknown protocol"):
-    protocols.load_protocol("h36m-p9", tmp_path)
+    mocap_protocol.load_protocol("h36m-p9", tmp_path)
   _fake_cache(tmp_path / "cmu.npz", ["001", "005"], 8, stride=3)
   with pytest.raises(ValueError, match="stride 3"):
-    protocols.load_protocol("jaxpose-mocap-v1", tmp_path)
+    mocap_protocol.load_protocol("jaxpose-mocap-v1", tmp_path)
 
 
 # --------------------------------------------------------------------- real data
@@ -242,14 +243,14 @@ def test_load_protocol_splits_subjects_and_strides(tmp_path):
 def test_real_clips_are_people(real_files, dataset):
   for path in real_files[dataset]:
     m = bvh.load_bvh(path)
-    clip = mocap.convert_clip(m, dataset, stride=2)
+    clip = mocap_conversion.convert_clip(m, dataset, stride=2)
     assert clip.problems == (), (path, clip.problems)
     pose = clip.pose17
-    assert mocap.detect_up_axis(pose) == "+z"
+    assert rigs.detect_up_axis(pose) == "+z"
     height = pose[:, H36M_17.index("head"), 2] - pose[:, [3, 6], 2].min(1)
     assert 1300 < np.median(height) < 2000, np.median(height)  # mm
     r = clip.rotations
-    body = mocap.fk_from_rotations(r["rotvec"], r["root_orient"], r["trans"],
+    body = rig_rotations.fk_from_rotations(r["rotvec"], r["root_orient"], r["trans"],
                                    r["rest_offsets"], r["parents"])
-    rebuilt = mocap.h36m17_from_body(body, (r["root_name"],) + r["names"], dataset)
+    rebuilt = rig_rotations.h36m17_from_body(body, (r["root_name"],) + r["names"], dataset)
     np.testing.assert_allclose(rebuilt, pose, atol=0.05)  # mm

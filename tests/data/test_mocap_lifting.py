@@ -6,9 +6,11 @@ import pytest
 
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.data import datasets
-from jaxpose.data import mocap_lifting as ml
-from jaxpose.data import protocols
-from jaxpose.data import synthetic
+from jaxpose.data import data_files
+from jaxpose.data import mocap_2d
+from jaxpose.data import mocap_cache
+from jaxpose.data import mocap_conversion
+from jaxpose.data import synthetic_poses
 from jaxpose.pose.skeleton import H36M_17
 
 L_SH, R_SH = H36M_17.index("l_shoulder"), H36M_17.index("r_shoulder")
@@ -17,15 +19,15 @@ HEAD = H36M_17.index("head")
 
 
 def _world_poses(n=400, seed=0):
-  return synthetic.generate_poses(n, seed=seed)["pose3d"]  # [N, 17, 3] Z up
+  return synthetic_poses.generate_poses(n, seed=seed)["pose3d"]  # [N, 17, 3] Z up
 
 
 @pytest.mark.parametrize("distort", [False, True])
 def test_camera_frame_is_root_relative_and_in_image(distort):
   world = _world_poses()
-  opts = ml.LiftingOptions(distort=distort, seed=3)
-  out = ml.add_2d("train", {"pose3d_world": world}, options=opts)
-  cams = ml.protocol_cameras("S1")
+  opts = mocap_2d.LiftingOptions(distort=distort, seed=3)
+  out = mocap_2d.add_2d("train", {"pose3d_world": world}, options=opts)
+  cams = mocap_2d.protocol_cameras("S1")
   assert out["camera"].shape == (len(world),) and set(out["camera"]) == {0, 1, 2, 3}
   np.testing.assert_allclose(out["pose3d"][:, 0], 0.0, atol=1e-4)
   # A rotation: distances to the root are those of the world pose.
@@ -55,7 +57,7 @@ def test_camera_frame_is_root_relative_and_in_image(distort):
 def test_handedness_is_preserved():
   """A proper rotation keeps the sign of (left, up, forward) triple products."""
   world = _world_poses(300, seed=1)
-  out = ml.add_2d("test", {"pose3d_world": world})
+  out = mocap_2d.add_2d("test", {"pose3d_world": world})
   rep = np.repeat(world, 4, axis=0)
 
   def triple(p):
@@ -87,11 +89,11 @@ def _person(facing_deg):
 
 @pytest.mark.parametrize("camera", [0, 1, 2, 3])
 def test_left_is_left_in_the_image(camera):
-  cam = ml.protocol_cameras("S1")[camera]
+  cam = mocap_2d.protocol_cameras("S1")[camera]
   # Azimuth from the person towards the camera (the optical axis reversed).
   towards = np.rad2deg(np.arctan2(-cam.optical_axis[1], -cam.optical_axis[0]))
   poses = np.stack([_person(towards), _person(towards + 180.0)])
-  v = ml.view_poses(poses, np.array([camera, camera]), ml.protocol_cameras("S1"))
+  v = mocap_2d.view_poses(poses, np.array([camera, camera]), mocap_2d.protocol_cameras("S1"))
   u = v["pose2d_px"][..., 0]
   # Facing the camera, the person's left shows on the image's right (+u);
   # seen from behind, on the image's left.
@@ -103,8 +105,8 @@ def test_left_is_left_in_the_image(camera):
 
 def test_noise_statistics_and_determinism():
   world = _world_poses(3000, seed=2)
-  opts = ml.LiftingOptions(sigma_px=4.0, outlier_prob=0.1, outlier_px=80.0, seed=7)
-  out = ml.add_2d("train", {"pose3d_world": world}, options=opts)
+  opts = mocap_2d.LiftingOptions(sigma_px=4.0, outlier_prob=0.1, outlier_px=80.0, seed=7)
+  out = mocap_2d.add_2d("train", {"pose3d_world": world}, options=opts)
   d = (out["pose2d_px_noisy"] - out["pose2d_px"]).reshape(-1, 2)  # [N * J, 2]
   big = np.abs(d).max(-1) > 4.0 * 6  # beyond 6 sigma: outliers only
   # Outlier share: P(outlier) * P(offset beyond 24 px | uniform on [-80, 80]^2).
@@ -113,15 +115,15 @@ def test_noise_statistics_and_determinism():
   assert np.abs(d).max() <= 80.0 + 1e-3
   inliers = d[np.abs(d).max(-1) < 12]  # 3 sigma (keeps a few small outliers)
   assert abs(inliers.std() - 4.0) < 0.25
-  again = ml.add_2d("train", {"pose3d_world": world}, options=opts)
+  again = mocap_2d.add_2d("train", {"pose3d_world": world}, options=opts)
   for key in ("pose2d_px_noisy", "pose2d_noisy", "camera", "pose3d"):
     np.testing.assert_array_equal(out[key], again[key])
-  other = ml.add_2d("train", {"pose3d_world": world},
-                    options=ml.LiftingOptions(sigma_px=4.0, seed=8))
+  other = mocap_2d.add_2d("train", {"pose3d_world": world},
+                    options=mocap_2d.LiftingOptions(sigma_px=4.0, seed=8))
   assert not np.array_equal(out["camera"], other["camera"])
   # Exact 2D only depends on the cameras, never on the noise settings.
-  same_cams = ml.add_2d("train", {"pose3d_world": world},
-                        options=ml.LiftingOptions(sigma_px=0.0, outlier_prob=0.0, seed=7))
+  same_cams = mocap_2d.add_2d("train", {"pose3d_world": world},
+                        options=mocap_2d.LiftingOptions(sigma_px=0.0, outlier_prob=0.0, seed=7))
   np.testing.assert_array_equal(same_cams["pose2d_px"], out["pose2d_px"])
   np.testing.assert_array_equal(same_cams["pose2d_px_noisy"], out["pose2d_px"])
 
@@ -130,7 +132,7 @@ def test_all_cameras_repeats_every_field():
   world = _world_poses(5, seed=4)
   split = {"pose3d_world": world, "clip": np.array(list("abcde")),
            "frame": np.arange(5, dtype=np.int32)}
-  out = ml.add_2d("test", split)
+  out = mocap_2d.add_2d("test", split)
   np.testing.assert_array_equal(out["camera"], np.tile(np.arange(4), 5))
   np.testing.assert_array_equal(out["clip"], np.repeat(list("abcde"), 4))
   np.testing.assert_array_equal(out["pose3d_world"], np.repeat(world, 4, axis=0))
@@ -139,11 +141,11 @@ def test_all_cameras_repeats_every_field():
 
 def test_bad_input_and_missing_cache(tmp_path):
   with pytest.raises(ValueError, match="pose3d_world"):
-    ml.add_2d("train", {"pose3d_world": np.zeros((4, 17, 2))})
+    mocap_2d.add_2d("train", {"pose3d_world": np.zeros((4, 17, 2))})
   with pytest.raises(ValueError, match="train_cameras"):
-    ml.LiftingOptions(train_cameras="every")
+    mocap_2d.LiftingOptions(train_cameras="every")
   with pytest.raises(FileNotFoundError, match="experiments.prepare --dataset=cmu"):
-    ml.resolve_cache_dir(tmp_path)
+    mocap_cache.resolve_cache_dir(tmp_path)
 
 
 # ----------------------------------------------------------------- real data
@@ -151,12 +153,12 @@ def test_bad_input_and_missing_cache(tmp_path):
 
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
-  files = protocols.sample_files(tmp_path_factory.getbasetemp() / "mocap_samples")
+  files = data_files.sample_files(tmp_path_factory.getbasetemp() / "mocap_samples")
   if not files:
     pytest.skip("real mocap archives not found (set JAXPOSE_DATA)")
   out = tmp_path_factory.mktemp("caches")
   for dataset, paths in files.items():
-    arrays, summary = protocols.convert_tree(
+    arrays, summary = mocap_conversion.convert_tree(
         dataset, paths[0].parents[2], files=paths, workers=1, progress=False)
     assert summary["converted"] == len(paths)
     if dataset == "cmu":
@@ -166,7 +168,7 @@ def cache_dir(tmp_path_factory):
       last = arrays["clip"] == arrays["clip"].max()
       arrays["subject"] = np.where(last, 5, 0).astype(np.int16)
       arrays["subject_names"] = names
-    protocols.save_cache(out / f"{dataset}.npz", arrays)
+    mocap_cache.save_cache(out / f"{dataset}.npz", arrays)
   return out
 
 

@@ -139,20 +139,23 @@ def test_config_errors(tmp_path):
 
 
 def test_a_test_file_alone_evaluates_a_model(tmp_path):
-  import jax
   from experiments.configs import baseline_h36m
   from jaxpose import run_lib
+  np.savez(tmp_path / "train.npz", pose3d=_poses(64), intrinsics=INTR)
   np.savez(tmp_path / "test.npz", pose3d=_poses(8), intrinsics=INTR,
            activity=np.array(["x", "y"] * 4))
   config = baseline_h36m.get_config()
-  config.data.update(name="npz", test_path=str(tmp_path / "test.npz"))
+  config.data.update(name="npz", train_path=str(tmp_path / "train.npz"))
   config.model.update(hidden=32)
+  config.train.update(num_steps=4, batch_size=16, log_every=2, ckpt_every=4)
   config.eval.update(plot_poses=0, lift_batch_size=8)
-  method = run_lib.build(config)
-  # Parameters of a model trained elsewhere (here: untrained ones).
-  key = jax.random.PRNGKey(0)
-  results = run_lib.evaluate_params(method, method.init_params(key), str(tmp_path),
-                                    key=key)
+  workdir = str(tmp_path / "w")
+  run_lib.train(config, workdir)
+  # Trained elsewhere; scored on a test file alone, from the workdir.
+  results = run_lib.evaluate(run_lib.evaluation_config(workdir, {
+      "data.train_path": "", "data.test_path": str(tmp_path / "test.npz")}),
+      workdir)
   assert results["num_poses"] == 8 and np.isfinite(results["mpjpe_mm"])
   assert results["activity_names"] == ["x", "y"]
   assert set(results["per_activity"]["mpjpe_mm"]) in ({"x", "y"}, {"0", "1"})
+  assert (tmp_path / "w" / "eval").is_dir()

@@ -11,7 +11,7 @@ import pytest
 
 from experiments import prepare
 from jaxpose import files
-from jaxpose.data import mocap, protocols
+from jaxpose.data import mocap_cache, mocap_conversion, mocap_protocol
 from tests.data.test_mocap import make_bvh, random_frames, rest_frames
 
 
@@ -77,7 +77,7 @@ def test_prepare_converts_good_files_and_names_every_bad_one(tmp_path, capsys, w
   # Lost frames are dropped from a good clip, with a warning.
   assert (f"warning {_DATA}/c_gap.bvh: dropped 1 of 4 frames with a NaN/inf "
           "channel") in text
-  cache = protocols.load_cache(out)
+  cache = mocap_cache.load_cache(out)
   assert [os.path.basename(n) for n in cache["clip_names"]] == [
       "a_good.bvh", "b_good.bvh", "c_gap.bvh"]
   assert cache["pose17"].shape == (4 + 4 + 3, 17, 3)
@@ -93,8 +93,8 @@ def test_strict_fails_on_the_first_bad_file_and_writes_nothing(tmp_path, capsys)
   assert "--strict" in err and "Traceback" not in err and not out.exists()
   # A body unlike the others' is found once all files are read; still fatal.
   src2 = _tree(tmp_path / "src2", gap=False, bad=("g_other_body.bvh",))
-  with pytest.raises(protocols.ConversionError, match="g_other_body.bvh: body joints"):
-    protocols.convert_tree("bandai", src2, workers=1, progress=False, strict=True)
+  with pytest.raises(mocap_conversion.ConversionError, match="g_other_body.bvh: body joints"):
+    mocap_conversion.convert_tree("bandai", src2, workers=1, progress=False, strict=True)
 
 
 @pytest.mark.parametrize("strict", [False, True])
@@ -115,8 +115,8 @@ def test_the_list_of_reasons_is_bounded(tmp_path):
   data.mkdir(parents=True)
   for k in range(12):
     (data / f"t{k:02d}.bvh").write_text(_truncated())
-  with pytest.raises(protocols.ConversionError) as e:
-    protocols.convert_tree("bandai", tmp_path, workers=1, progress=False)
+  with pytest.raises(mocap_conversion.ConversionError) as e:
+    mocap_conversion.convert_tree("bandai", tmp_path, workers=1, progress=False)
   message = str(e.value)
   assert "t09.bvh" in message and "t10.bvh" not in message
   assert message.endswith("... and 2 more")
@@ -124,15 +124,15 @@ def test_the_list_of_reasons_is_bounded(tmp_path):
 
 def test_an_unexpected_error_is_tied_to_its_file(tmp_path, monkeypatch):
   src = _tree(tmp_path / "src", gap=False, bad=())
-  convert = mocap.convert_clip
+  convert = mocap_conversion.convert_clip
 
   def fragile(motion, rig, **kw):
     if motion.source == "b_good.bvh":
       raise IndexError("index -1 is out of bounds for axis 0 with size 0")
     return convert(motion, rig, **kw)
 
-  monkeypatch.setattr(mocap, "convert_clip", fragile)
-  arrays, summary = protocols.convert_tree("bandai", src, workers=1, progress=False)
+  monkeypatch.setattr(mocap_conversion, "convert_clip", fragile)
+  arrays, summary = mocap_conversion.convert_tree("bandai", src, workers=1, progress=False)
   (path, why), = summary["skipped"]
   assert path.endswith("b_good.bvh") and why.startswith("unexpected IndexError")
   assert "b_good.bvh" in why and summary["converted"] == 1
@@ -163,36 +163,36 @@ def test_interrupted_cache_write_keeps_the_previous_cache(tmp_path, monkeypatch)
     _main(src, out, "--workers=1")
   monkeypatch.setattr(np, "savez", savez)
   assert out.read_bytes() == before
-  assert protocols.load_cache(out)["pose17"].shape == (11, 17, 3)
+  assert mocap_cache.load_cache(out)["pose17"].shape == (11, 17, 3)
   assert sorted(os.listdir(tmp_path)) == ["bandai.npz", "src"]  # no temporary left
 
 
 def test_truncated_or_empty_cache_is_named_with_the_fix(tmp_path):
   good = tmp_path / "good.npz"
-  arrays = dict(version=np.int32(protocols.CACHE_VERSION),
+  arrays = dict(version=np.int32(mocap_cache.CACHE_VERSION),
                 pose17=np.ones((5, 17, 3), np.float32))
-  assert protocols.save_cache(good, arrays) == str(good)
+  assert mocap_cache.save_cache(good, arrays) == str(good)
   cmu = tmp_path / "cmu.npz"
   for content in (b"", good.read_bytes()[:len(good.read_bytes()) // 2]):
     cmu.write_bytes(content)
-    with pytest.raises(protocols.CacheError,
+    with pytest.raises(mocap_cache.CacheError,
                        match=f"{cmu}: not a readable cache.*experiments.prepare "
                              f"--dataset=cmu .*--out={cmu}"):
-      protocols.load_cache(cmu)
+      mocap_cache.load_cache(cmu)
   bandai = tmp_path / "bandai.npz"  # the protocol reads it first
   bandai.write_bytes(cmu.read_bytes())
-  with pytest.raises(protocols.CacheError, match=f"{bandai}.*--dataset=bandai"):
-    protocols.load_protocol("jaxpose-mocap-v1", tmp_path)
+  with pytest.raises(mocap_cache.CacheError, match=f"{bandai}.*--dataset=bandai"):
+    mocap_protocol.load_protocol("jaxpose-mocap-v1", tmp_path)
   with pytest.raises(FileNotFoundError, match="nope.npz missing.*experiments.prepare"):
-    protocols.load_cache(tmp_path / "nope.npz")
+    mocap_cache.load_cache(tmp_path / "nope.npz")
 
 
 def test_save_cache_refuses_nonfinite_arrays(tmp_path):
   pose = np.ones((3, 17, 3), np.float32)
   pose[1, 4, 2] = np.nan
   path = tmp_path / "c.npz"
-  with pytest.raises(ValueError, match=r"arrays\['pose17'\]: 1 non-finite"):
-    protocols.save_cache(path, dict(version=np.int32(1), pose17=pose))
+  with pytest.raises(ValueError, match=r"arrays\['pose17'\]: non-finite values \(NaN or inf\) in 1 of 3 rows: 1 "):
+    mocap_cache.save_cache(path, dict(version=np.int32(1), pose17=pose))
   assert not path.exists()
 
 

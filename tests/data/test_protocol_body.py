@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from jaxpose.data import protocols
+from jaxpose.data import mocap_cache, mocap_protocol
 
 
 def _fake_cache(path, subjects, frames_per_clip, *, body=True, stride=1):
@@ -14,7 +14,7 @@ def _fake_cache(path, subjects, frames_per_clip, *, body=True, stride=1):
   frame = np.tile(np.arange(f, dtype=np.int32) * stride, c)
   tag = (1000 * clip + frame).astype(np.float64)  # [N], unique per row
   arrays = dict(
-      version=np.int32(protocols.CACHE_VERSION), stride=np.int32(stride),
+      version=np.int32(mocap_cache.CACHE_VERSION), stride=np.int32(stride),
       pose17=np.broadcast_to(tag[:, None, None], (n, 17, 3)).astype(np.float32),
       clip=clip, frame=frame,
       subject=np.repeat(np.arange(c, dtype=np.int16), f),
@@ -26,7 +26,7 @@ def _fake_cache(path, subjects, frames_per_clip, *, body=True, stride=1):
         body_trans=np.broadcast_to(tag[:, None] + 0.25, (n, 3)).copy(),
         body_bone_lengths=np.broadcast_to(
             100.0 + np.arange(c)[:, None], (c, 22)).copy())  # [C, 22]
-  protocols.save_cache(path, arrays)
+  mocap_cache.save_cache(path, arrays)
 
 
 _CMU = ["001", "002", "003", "005", "006", "007"]
@@ -35,7 +35,7 @@ _CMU = ["001", "002", "003", "005", "006", "007"]
 def test_body_rows_follow_pose_rows(tmp_path):
   _fake_cache(tmp_path / "bandai.npz", ["bandai-1", "bandai-2"], 4)
   _fake_cache(tmp_path / "cmu.npz", _CMU, 8)
-  out = protocols.load_protocol("jaxpose-mocap-v1", tmp_path, body=True)
+  out = mocap_protocol.load_protocol("jaxpose-mocap-v1", tmp_path, body=True)
   for name in ("train", "test"):
     s = out[name]
     n = len(s["pose3d"])
@@ -58,8 +58,8 @@ def test_body_rows_follow_pose_rows(tmp_path):
 def test_without_body_the_splits_are_unchanged(tmp_path):
   _fake_cache(tmp_path / "bandai.npz", ["bandai-1"], 4)
   _fake_cache(tmp_path / "cmu.npz", _CMU, 8)
-  plain = protocols.load_protocol("jaxpose-mocap-v1", tmp_path)
-  with_body = protocols.load_protocol("jaxpose-mocap-v1", tmp_path, body=True)
+  plain = mocap_protocol.load_protocol("jaxpose-mocap-v1", tmp_path)
+  with_body = mocap_protocol.load_protocol("jaxpose-mocap-v1", tmp_path, body=True)
   for name in ("train", "test"):
     assert not any(k.startswith("body_") for k in plain[name])
     for k, v in plain[name].items():
@@ -69,7 +69,7 @@ def test_without_body_the_splits_are_unchanged(tmp_path):
 def test_add_2d_sees_the_body_arrays(tmp_path):
   _fake_cache(tmp_path / "bandai.npz", ["bandai-1"], 4)
   _fake_cache(tmp_path / "cmu.npz", _CMU, 8)
-  out = protocols.load_protocol(
+  out = mocap_protocol.load_protocol(
       "jaxpose-mocap-v1", tmp_path, body=True,
       add_2d=lambda name, s: {"n_body": len(s["body_pose"])})
   assert out["test"]["n_body"] == len(out["test"]["pose3d"]) == 4
@@ -78,9 +78,9 @@ def test_add_2d_sees_the_body_arrays(tmp_path):
 def test_old_cache_without_body_keys_names_file_and_command(tmp_path):
   _fake_cache(tmp_path / "bandai.npz", ["bandai-1"], 4, body=False)
   _fake_cache(tmp_path / "cmu.npz", _CMU, 8)
-  protocols.load_protocol("jaxpose-mocap-v1", tmp_path)  # fine without body
-  with pytest.raises(protocols.CacheError) as err:
-    protocols.load_protocol("jaxpose-mocap-v1", tmp_path, body=True)
+  mocap_protocol.load_protocol("jaxpose-mocap-v1", tmp_path)  # fine without body
+  with pytest.raises(mocap_cache.CacheError) as err:
+    mocap_protocol.load_protocol("jaxpose-mocap-v1", tmp_path, body=True)
   msg = str(err.value)
   assert str(tmp_path / "bandai.npz") in msg and "body_pose" in msg
   assert "python -m experiments.prepare --dataset=bandai" in msg
@@ -89,8 +89,8 @@ def test_old_cache_without_body_keys_names_file_and_command(tmp_path):
 def test_body_array_of_the_wrong_shape_is_named(tmp_path):
   _fake_cache(tmp_path / "bandai.npz", ["bandai-1"], 4)
   _fake_cache(tmp_path / "cmu.npz", _CMU, 8)
-  cache = protocols.load_cache(tmp_path / "cmu.npz")
+  cache = mocap_cache.load_cache(tmp_path / "cmu.npz")
   cache["body_bone_lengths"] = cache["body_bone_lengths"][:, :21]
-  protocols.save_cache(tmp_path / "cmu.npz", cache)
-  with pytest.raises(protocols.CacheError, match=r"body_bone_lengths has shape \(6, 21\)"):
-    protocols.load_protocol("jaxpose-mocap-v1", tmp_path, body=True)
+  mocap_cache.save_cache(tmp_path / "cmu.npz", cache)
+  with pytest.raises(mocap_cache.CacheError, match=r"body_bone_lengths has shape \(6, 21\)"):
+    mocap_protocol.load_protocol("jaxpose-mocap-v1", tmp_path, body=True)

@@ -10,7 +10,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from jaxpose.data import body_sources, bvh, mocap, retarget, synthetic
+from jaxpose.data import (body_sources, bvh, mocap_cache, mocap_conversion, retarget,
+                          synthetic_poses)
 from jaxpose.pose import body_space, rotations
 from jaxpose.pose.skeleton import SMPL_22
 from tests.data.test_mocap import make_bvh, random_frames, rest_frames
@@ -73,13 +74,13 @@ def test_t_pose_rig_retargets_to_zero_and_reproduces_its_bones():
 def test_calibration_estimates_hinges_from_motion():
   """Without hinge axes given, calibrating on synthetic motion finds the
   exact rest of the limbs (knees and elbows are pure hinges there)."""
-  out = synthetic.generate_poses(3000, seed=5, return_angles=True)
-  local = synthetic.local_rotations(synthetic.clip_angles(out["angles"]), 3000)
+  out = synthetic_poses.generate_poses(3000, seed=5, return_angles=True)
+  local = synthetic_poses.local_rotations(synthetic_poses.clip_angles(out["angles"]), 3000)
   rot, pos = body_sources._synthetic_world(body_sources._synthetic_frames(local),
                                        out["yaw"].astype(float), out["pose3d"].astype(float))
   rest = retarget.calibrate(rot, pos, body_sources.SYNTHETIC)
   eye = np.broadcast_to(np.eye(3), (1, 17, 3, 3))
-  rest_pose = synthetic.forward_kinematics(eye, synthetic.MEAN_BONE_LENGTHS[None])[0]
+  rest_pose = synthetic_poses.forward_kinematics(eye, synthetic_poses.MEAN_BONE_LENGTHS[None])[0]
   exact = body_sources.synthetic_rest(rest_pose * [-1, 1, 1])
   for name in ("left_hip", "right_knee", "left_shoulder", "right_elbow"):
     np.testing.assert_allclose(rest[J(name)], exact[J(name)], atol=1e-3, err_msg=name)
@@ -87,8 +88,8 @@ def test_calibration_estimates_hinges_from_motion():
 
 def test_synthetic_body_space_is_exact_and_changes_nothing_else():
   n = 500
-  plain = synthetic.generate_poses(n, seed=2, return_angles=True)
-  out = synthetic.generate_poses(n, seed=2, return_angles=True, return_body_space=True)
+  plain = synthetic_poses.generate_poses(n, seed=2, return_angles=True)
+  out = synthetic_poses.generate_poses(n, seed=2, return_angles=True, return_body_space=True)
   for key, value in plain.items():
     if key != "angles":
       np.testing.assert_array_equal(out[key], value, err_msg=key)
@@ -173,7 +174,7 @@ def test_stored_rest_matches_calibration_on_other_clips(real_files, dataset):
 
 def test_convert_clip_carries_the_body_space(real_files):
   path = real_files["cmu"][0]
-  clip = mocap.convert_clip(bvh.load_bvh(path), "cmu", stride=3,
+  clip = mocap_conversion.convert_clip(bvh.load_bvh(path), "cmu", stride=3,
                             body_fn=body_sources.clip_body_space)
   motion = bvh.load_bvh(path)
   motion = dataclasses.replace(motion, motion=motion.motion[clip.frame])
@@ -184,13 +185,12 @@ def test_convert_clip_carries_the_body_space(real_files):
 
 
 def test_prepared_cache_holds_the_body_space(real_files, tmp_path):
-  from jaxpose.data import protocols
   files = real_files["bandai"]
-  arrays, summary = protocols.convert_tree("bandai", files[0].parents[3], files=files,
+  arrays, summary = mocap_conversion.convert_tree("bandai", files[0].parents[3], files=files,
                                            stride=2, workers=1, progress=False)
   assert not summary["warnings"]
-  protocols.save_cache(tmp_path / "bandai.npz", arrays)
-  cache = protocols.load_cache(tmp_path / "bandai.npz")
+  mocap_cache.save_cache(tmp_path / "bandai.npz", arrays)
+  cache = mocap_cache.load_cache(tmp_path / "bandai.npz")
   n = len(cache["pose17"])
   assert cache["body_pose"].shape == (n, 63) and cache["body_root_orient"].shape == (n, 3)
   np.testing.assert_array_equal(cache["body_trans"], cache["trans"])  # both the pelvis

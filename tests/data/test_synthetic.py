@@ -1,8 +1,10 @@
-"""Tests of the procedural pose generator (jaxpose.data.synthetic)."""
+"""Tests of the procedural pose generator (jaxpose.data.synthetic_poses) and
+the synthetic lifting splits (jaxpose.data.synthetic)."""
 import numpy as np
 import pytest
 
 from jaxpose.data import synthetic
+from jaxpose.data import synthetic_poses
 from jaxpose.pose.skeleton import H36M_17
 
 PARENTS = np.array(H36M_17.parents[1:])
@@ -11,7 +13,7 @@ CHILDREN = np.arange(1, 17)
 
 @pytest.fixture(scope="module")
 def poses():
-  return synthetic.generate_poses(7000, seed=0, return_angles=True)
+  return synthetic_poses.generate_poses(7000, seed=0, return_angles=True)
 
 
 def _body_frame(out):
@@ -48,7 +50,7 @@ def test_bone_lengths_match_sampled_skeleton(poses):
 
 
 def test_subjects_share_a_skeleton():
-  out = synthetic.generate_poses(500, seed=3, num_subjects=2)
+  out = synthetic_poses.generate_poses(500, seed=3, num_subjects=2)
   assert set(np.unique(out["subject"])) == {0, 1}
   for s in (0, 1):
     bl = out["bone_lengths"][out["subject"] == s]
@@ -83,8 +85,8 @@ def test_handedness_matches_a_real_body(poses):
 def test_feet_on_ground_and_below_head(poses):
   p = poses["pose3d"]
   np.testing.assert_allclose(np.minimum(p[:, 3, 2], p[:, 6, 2]), 0, atol=1e-3)
-  upright = np.isin(poses["activity"], [synthetic.ACTIVITIES.index("standing"),
-                                        synthetic.ACTIVITIES.index("walking")])
+  upright = np.isin(poses["activity"], [synthetic_poses.ACTIVITIES.index("standing"),
+                                        synthetic_poses.ACTIVITIES.index("walking")])
   assert upright.sum() > 100
   head_z = p[upright, 10, 2]
   assert np.all(head_z > p[upright, 3, 2] + 1000)
@@ -110,34 +112,34 @@ def test_knees_never_bend_backwards(poses):
 def test_sitting_and_crouching_are_lower(poses):
   act = poses["activity"]
   pelvis_z = poses["pose3d"][:, 0, 2]
-  stand = pelvis_z[act == synthetic.ACTIVITIES.index("standing")].mean()
+  stand = pelvis_z[act == synthetic_poses.ACTIVITIES.index("standing")].mean()
   for name in ("sitting", "crouching"):
-    assert pelvis_z[act == synthetic.ACTIVITIES.index(name)].mean() < 0.7 * stand
+    assert pelvis_z[act == synthetic_poses.ACTIVITIES.index(name)].mean() < 0.7 * stand
 
 
 def test_every_activity_appears(poses):
-  counts = np.bincount(poses["activity"], minlength=len(synthetic.ACTIVITIES))
-  assert np.all(counts > 0.5 * 7000 / len(synthetic.ACTIVITIES))
+  counts = np.bincount(poses["activity"], minlength=len(synthetic_poses.ACTIVITIES))
+  assert np.all(counts > 0.5 * 7000 / len(synthetic_poses.ACTIVITIES))
 
 
 def test_activity_subset_and_unknown():
-  out = synthetic.generate_poses(50, seed=0, activities=("walking",))
+  out = synthetic_poses.generate_poses(50, seed=0, activities=("walking",))
   assert np.all(out["activity"] == 0)
   with pytest.raises(ValueError, match="activities"):
-    synthetic.generate_poses(5, seed=0, activities=("juggling",))
+    synthetic_poses.generate_poses(5, seed=0, activities=("juggling",))
 
 
 def test_seeds():
-  a = synthetic.generate_poses(200, seed=5)
-  b = synthetic.generate_poses(200, seed=5)
-  c = synthetic.generate_poses(200, seed=6)
+  a = synthetic_poses.generate_poses(200, seed=5)
+  b = synthetic_poses.generate_poses(200, seed=5)
+  c = synthetic_poses.generate_poses(200, seed=6)
   for k in a:
     np.testing.assert_array_equal(a[k], b[k])
   assert not np.allclose(a["pose3d"], c["pose3d"])
 
 
 def test_large_batch_runs():
-  out = synthetic.generate_poses(100_000, seed=1)
+  out = synthetic_poses.generate_poses(100_000, seed=1)
   assert out["pose3d"].shape == (100_000, 17, 3)
 
 

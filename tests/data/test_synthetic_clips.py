@@ -1,8 +1,8 @@
-"""Synthetic motion clips (jaxpose.data.synthetic.generate_clips)."""
+"""Synthetic motion clips (jaxpose.data.synthetic_poses.generate_clips)."""
 import numpy as np
 import pytest
 
-from jaxpose.data import synthetic
+from jaxpose.data import synthetic_poses
 from jaxpose.pose import body_space
 from jaxpose.pose.skeleton import H36M_17, SMPL_22
 
@@ -11,7 +11,7 @@ C, F = 14, 60  # clips, frames (2 s at 30 fps)
 
 @pytest.fixture(scope="module")
 def clips():
-  return synthetic.generate_clips(C, F, seed=0, return_angles=True)
+  return synthetic_poses.generate_clips(C, F, seed=0, return_angles=True)
 
 
 def _per_clip(x):
@@ -19,7 +19,7 @@ def _per_clip(x):
 
 
 def test_keys_shapes_and_ids(clips):
-  poses = synthetic.generate_poses(3, seed=0, return_body_space=True, return_angles=True)
+  poses = synthetic_poses.generate_poses(3, seed=0, return_body_space=True, return_angles=True)
   assert set(clips) == set(poses) | {"clip", "frame"}
   n = C * F
   for key, value in poses.items():
@@ -39,9 +39,9 @@ def test_keys_shapes_and_ids(clips):
 
 
 def test_determinism_by_seed():
-  a = synthetic.generate_clips(3, 20, seed=(4, 2))
-  b = synthetic.generate_clips(3, 20, seed=(4, 2))
-  c = synthetic.generate_clips(3, 20, seed=(4, 3))
+  a = synthetic_poses.generate_clips(3, 20, seed=(4, 2))
+  b = synthetic_poses.generate_clips(3, 20, seed=(4, 2))
+  c = synthetic_poses.generate_clips(3, 20, seed=(4, 3))
   for key in a:
     np.testing.assert_array_equal(a[key], b[key], err_msg=key)
   assert not np.allclose(a["pose3d"], c["pose3d"])
@@ -53,7 +53,7 @@ def test_motion_is_smooth_and_bounded(clips):
   rel = pose - pose[:, :, :1]
   rel_step = np.linalg.norm(np.diff(rel, axis=1), axis=-1).mean()
   # Consecutive random poses (same generator) differ by ~380 mm per joint.
-  rand = synthetic.generate_poses(500, seed=1)["pose3d"].astype(np.float64)
+  rand = synthetic_poses.generate_poses(500, seed=1)["pose3d"].astype(np.float64)
   rand = rand - rand[:, :1]
   rand_step = np.linalg.norm(np.diff(rand, axis=0), axis=-1).mean()
   assert rel_step < 0.05 * rand_step, (rel_step, rand_step)
@@ -65,7 +65,7 @@ def test_motion_is_smooth_and_bounded(clips):
 
 
 def test_clips_are_separate_motions():
-  out = synthetic.generate_clips(6, 30, seed=3)
+  out = synthetic_poses.generate_clips(6, 30, seed=3)
   pose = out["pose3d"].reshape(6, 30, 17, 3).astype(np.float64)
   within = np.linalg.norm(np.diff(pose, axis=1), axis=-1).mean()
   across = np.linalg.norm(pose[1:, 0] - pose[:-1, -1], axis=-1).mean()  # clip ends
@@ -84,28 +84,28 @@ def test_heading_and_drift_are_linear_in_time(clips):
 def test_catmull_rom_closed_forms():
   keys = np.array([[0.0, 1.0, 3.0, 2.0, 5.0, 4.0]])
   u = np.linspace(1, 4, 301)
-  y = synthetic._catmull_rom(keys, u)[0]
+  y = synthetic_poses._catmull_rom(keys, u)[0]
   # Passes through the inner keys; the slope at a key is the central difference.
   np.testing.assert_allclose(y[[0, 100, 200, 300]], keys[0, 1:5], atol=1e-12)
   h = 1e-6
   for k in (2.0, 3.0):
-    lo, hi = synthetic._catmull_rom(keys, np.array([k - h, k + h]))[0]
+    lo, hi = synthetic_poses._catmull_rom(keys, np.array([k - h, k + h]))[0]
     slope = (keys[0, int(k) + 1] - keys[0, int(k) - 1]) / 2
     np.testing.assert_allclose((hi - lo) / (2 * h), slope, rtol=1e-4)
   # Reproduces a straight line exactly.
   line = 2.0 + 0.5 * np.arange(6.0)[None]
-  np.testing.assert_allclose(synthetic._catmull_rom(line, u)[0], 2.0 + 0.5 * u, atol=1e-12)
+  np.testing.assert_allclose(synthetic_poses._catmull_rom(line, u)[0], 2.0 + 0.5 * u, atol=1e-12)
 
 
 def test_keyframes_set_the_pace():
-  fast = synthetic.generate_clips(8, 30, seed=5, keyframe_seconds=0.25)["pose3d"]
-  slow = synthetic.generate_clips(8, 30, seed=5, keyframe_seconds=1.0)["pose3d"]
+  fast = synthetic_poses.generate_clips(8, 30, seed=5, keyframe_seconds=0.25)["pose3d"]
+  slow = synthetic_poses.generate_clips(8, 30, seed=5, keyframe_seconds=1.0)["pose3d"]
   speed = lambda p: np.linalg.norm(np.diff(p.reshape(8, 30, 17, 3), axis=1), axis=-1).mean()
   assert speed(fast) > 2 * speed(slow)
 
 
 def test_shared_subjects():
-  out = synthetic.generate_clips(10, 5, seed=6, num_subjects=3)
+  out = synthetic_poses.generate_clips(10, 5, seed=6, num_subjects=3)
   subject = out["subject"].reshape(10, 5)[:, 0]
   lengths = out["bone_lengths"].reshape(10, 5, 17)[:, 0]
   assert set(subject.tolist()) <= {0, 1, 2}
@@ -149,4 +149,4 @@ def test_body_space_forward_kinematics_reproduces_the_clips(clips):
 ])
 def test_bad_arguments_are_named(kwargs, match):
   with pytest.raises(ValueError, match=match):
-    synthetic.generate_clips(seed=0, **kwargs)
+    synthetic_poses.generate_clips(seed=0, **kwargs)

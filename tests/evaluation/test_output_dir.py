@@ -1,7 +1,10 @@
 """Evaluating on other data never writes over the training data's results."""
 import json
 
+import pytest
+
 from experiments.configs import quickstart
+from jaxpose import methods
 from jaxpose import run_lib
 
 
@@ -16,6 +19,7 @@ def _config():
   return c
 
 
+@pytest.mark.slow
 def test_other_data_goes_to_its_own_folder(tmp_path, capsys):
   config = _config()
   run_lib.run("train_and_eval", config, str(tmp_path))
@@ -24,10 +28,10 @@ def test_other_data_goes_to_its_own_folder(tmp_path, capsys):
 
   other = _config()
   other.data.update(n_test=8, noise_2d_px=5.0)  # other test rows and 2D
-  out_dir = run_lib.eval_output_dir(other, str(tmp_path))
+  out_dir = run_lib.eval_output_dir(methods.parse(other)[1], str(tmp_path))
   assert out_dir.startswith(str(tmp_path / "eval" / "synthetic-"))
   res = run_lib.evaluate(other, str(tmp_path))
-  assert f"wrote {out_dir}/estimate.json" in capsys.readouterr().out
+  assert f"wrote: {out_dir}/estimate.json" in capsys.readouterr().out
   assert json.loads((tmp_path / out_dir / "estimate.json").read_text()) == res
   assert res["input_2d"] == "noisy (5 px)"
   assert (tmp_path / out_dir / "metrics.json").exists()
@@ -35,7 +39,8 @@ def test_other_data_goes_to_its_own_folder(tmp_path, capsys):
   assert (tmp_path / "metrics.json").read_text() == summary
 
   # The training data again: the usual place. An explicit folder wins.
-  assert run_lib.eval_output_dir(_config(), str(tmp_path)) == str(tmp_path / "eval")
+  assert run_lib.eval_output_dir(methods.parse(_config())[1],
+                                 str(tmp_path)) == str(tmp_path / "eval")
   chosen = _config()
   chosen.eval.output_dir = str(tmp_path / "mine")
   run_lib.evaluate(chosen, str(tmp_path))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from jaxpose import files
+from jaxpose.settings import ConfigError
 from jaxpose.evaluation import chunks
 from jaxpose.evaluation import config as eval_config
 from jaxpose.evaluation import runner
@@ -45,17 +46,17 @@ def test_parse_gives_typed_values():
     (dict(levels=("a",)), "eval.levels: expected float"),
 ])
 def test_parse_names_the_badly_typed_field(change, message):
-  with pytest.raises(eval_config.EvalConfigError, match=message):
+  with pytest.raises(ConfigError, match=message):
     eval_config.parse(_section(**change), _Options)
 
 
 def test_parse_refuses_unknown_and_missing_fields():
-  with pytest.raises(eval_config.EvalConfigError,
-                     match=r"eval.num_step: not an evaluation setting.*valid keys: .*num_poses"):
+  with pytest.raises(ConfigError,
+                     match=r"eval.num_step: not a setting here; valid keys: .*num_poses"):
     eval_config.parse(_section(num_step=3), _Options)
   section = _section()
   del section["steps"]
-  with pytest.raises(eval_config.EvalConfigError, match="eval.steps: missing"):
+  with pytest.raises(ConfigError, match="eval.steps: missing"):
     eval_config.parse(section, _Options)
 
 
@@ -88,7 +89,7 @@ def test_run_task_writes_strict_json_with_the_suffix(tmp_path, capsys):
   generic, _ = eval_config.parse(_section(output_suffix="noisy2d"), _Options)
   stem = runner.output_stem("estimate", generic.output_suffix)
   assert stem == "estimate_noisy2d" and runner.output_stem("estimate") == "estimate"
-  ctx = runner.EvalContext(test={"a": np.zeros(4)}, train={}, params=None,
+  ctx = runner.EvalContext(test={"a": np.zeros(4)}, splits={},
                            key=jax.random.key(0), config=generic,
                            out_dir=str(tmp_path), stem=stem, input_2d="exact",
                            data_name="toy")
@@ -96,14 +97,26 @@ def test_run_task_writes_strict_json_with_the_suffix(tmp_path, capsys):
   def task(c):
     assert c.num_poses == 4
     return runner.TaskResult(figures={"err_mm": np.float32(1.5), "bad": float("nan")},
-                             table=[("err", 1.5)], num_poses=4, num_hypotheses=1,
-                             sampler="none", num_steps=0)
+                             table=[("err", 1.5)], num_poses=4)
 
-  res = runner.run_task("estimate", task, ctx, extra={"train_step": 3})
+  extra_file = tmp_path / "summary.txt"
+
+  def after(c, result, results):
+    assert results["err_mm"] == 1.5 and result.num_poses == 4
+    extra_file.write_text("x")
+    return [str(extra_file)]
+
+  res = runner.run_task("estimate", task, ctx, extra={"train_step": 3},
+                        after=after)
   on_disk = json.loads((tmp_path / "estimate_noisy2d.json").read_text())
   assert on_disk == res and res["bad"] is None and res["err_mm"] == 1.5
   assert res["data"] == "toy" and res["train_step"] == 3
-  assert "estimate_noisy2d.json" in capsys.readouterr().out
+  # A task that does not sample records no sampler.
+  assert "sampler" not in res and "num_steps" not in res
+  # The table ends with every file the run wrote.
+  out = capsys.readouterr().out.strip().splitlines()
+  assert out[-1].startswith("wrote: ") and "estimate_noisy2d.json" in out[-1]
+  assert str(extra_file) in out[-1]
 
 
 def test_write_json_atomic_keeps_the_old_file_on_failure(tmp_path):
@@ -113,3 +126,13 @@ def test_write_json_atomic_keeps_the_old_file_on_failure(tmp_path):
     files.write_json_atomic(path, {"a": object()})
   assert json.loads(path.read_text()) == {"a": 1}
   assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_read_json_names_a_broken_file_and_misses_a_missing_one(tmp_path):
+  path = tmp_path / "r.json"
+  assert files.read_json(path) is None
+  files.write_json_atomic(path, {"a": [1, None]})
+  assert files.read_json(path) == {"a": [1, None]}
+  path.write_text('{"a": ')
+  with pytest.raises(ValueError, match=r"r\.json cannot be read \(JSONDecodeError"):
+    files.read_json(path)

@@ -23,13 +23,14 @@ from jaxpose.core import sampling
 from jaxpose.methods.gfpose import problems
 
 SMALL = dict(hidden=16, embed_dim=8, num_blocks=1, num_groups=4)
+EPS = 1e-3  # the samplers' end time
 
 
 @pytest.fixture(scope="module")
 def small_net():
-  """A small GFPose (gfpose_base's SDE and layout) and its parameters."""
-  method = throughput.bench_method(**SMALL)
-  return method, method.init_params(jax.random.key(0))
+  """A small GFPose model (gfpose_base's SDE and layout) and its parameters."""
+  model, _ = throughput.bench_model(**SMALL)
+  return model, model.init(jax.random.key(0))
 
 
 def test_time_fn_median_and_warmup():
@@ -88,10 +89,10 @@ def test_matmul_roofline_positive():
 
 
 def test_time_embedding_once_per_step_under_vmap(small_net):
-  method, params = small_net
+  model, params = small_net
   b, h = 2, 3
   task = problems.estimation_problem(jnp.zeros((b, 17, 2)))
-  sampler = method.make_sampler("euler_maruyama", 4)
+  sampler = model.make_sampler("euler_maruyama", 4, eps=EPS)
   info = roofline.time_embedding_is_shared(
       programs.make_hypotheses_fn(sampler, h), params, jax.random.key(0), task)
   assert info["once_per_step"], info
@@ -102,8 +103,8 @@ def test_time_embedding_once_per_step_under_vmap(small_net):
   for time_of, rows in ((lambda x, t: jnp.full((x.shape[0],), t), b),
                         (lambda x, t: t + 0.0 * x[:, 0, 0], b * h)):
     def per_example_t(p, x, t, cond, time_of=time_of):
-      return method.score_fn(p, x, time_of(x, t), cond)
-    bad = sampling.make_sampler("euler_maruyama", method.sde, per_example_t,
+      return model.score_fn(p, x, time_of(x, t), cond)
+    bad = sampling.make_sampler("euler_maruyama", model.sde, per_example_t,
                                 num_steps=4)
     info = roofline.time_embedding_is_shared(
         programs.make_hypotheses_fn(bad, h), params, jax.random.key(0), task)
@@ -111,9 +112,9 @@ def test_time_embedding_once_per_step_under_vmap(small_net):
 
 
 def test_flat_hypotheses_same_shape_and_distribution_family(small_net):
-  method, params = small_net
+  model, params = small_net
   task = problems.estimation_problem(jnp.zeros((2, 17, 2)))
-  sampler = method.make_sampler("deterministic", 3)
+  sampler = model.make_sampler("deterministic", 3, eps=EPS)
   key = jax.random.key(1)
   vm = programs.make_hypotheses_fn(sampler, 4)(params, key, task)
   flat = programs.make_flat_hypotheses_fn(sampler, 4)(params, key, task)
@@ -128,8 +129,8 @@ def test_flat_hypotheses_same_shape_and_distribution_family(small_net):
 
 
 def test_nfe_counts(small_net):
-  method, params = small_net
-  sde, score_fn = method.sde, method.score_fn
+  model, params = small_net
+  sde, score_fn = model.sde, model.score_fn
   task = problems.estimation_problem(jnp.zeros((1, 17, 2)))
   key = jax.random.key(0)
   for name, steps in (("euler_maruyama", 3), ("pc", 2), ("ode", 2)):
@@ -147,38 +148,39 @@ def test_nfe_counts(small_net):
     curves.nfe_per_step("ode_adaptive")
 
 
+@pytest.mark.slow
 def test_curve_point_samples_like_the_evaluation(small_net):
-  """A curve point is GFPose.sample_rows' output, compilation timed apart."""
-  method, params = small_net
+  """A curve point is GFPoseModel.sample_rows' output, compilation timed apart."""
+  model, params = small_net
   rng = np.random.default_rng(0)
   rows = {"pose2d": rng.normal(size=(3, 17, 2)).astype(np.float32),
           "pose3d_mm": rng.normal(scale=100, size=(3, 17, 3)).astype(np.float32)}
   key = jax.random.key(2)
-  row = curves.curve_point(method, params, rows, spec="ddim:eta=1",
+  row = curves.curve_point(model, params, rows, spec="ddim:eta=1", eps=EPS,
                            num_steps=2, num_hypotheses=2, chunk_size=2, key=key)
   assert (row["sampler"], row["steps"], row["nfe"]) == ("ddim:eta=1", 2, 2)
   assert row["label"] == "ddim:eta=1 2" and row["options"] == {"eta": 1}
   assert row["compile_s"] > 0 and row["wall_s"] > 0
   assert np.isfinite(row["best_of_h_mm"]) and set(row["best_of_h"]) == {"1", "2"}
   # The same hypotheses as the evaluation's own path (same keys per chunk).
-  hyps = method.sample_rows(
-      method.make_sampler("ddim:eta=1", 2), params, key,
+  hyps = model.sample_rows(
+      model.make_sampler("ddim:eta=1", 2, eps=EPS), params, key,
       lambda c: problems.estimation_problem(c["pose2d"]), {"pose2d": rows["pose2d"]},
       num_hypotheses=2, chunk_size=2, desc="test")
   from jaxpose.evaluation import estimation
-  m = estimation.estimation_metrics(method.to_mm(hyps, rows), rows["pose3d_mm"],
+  m = estimation.estimation_metrics(model.to_mm(hyps, rows), rows["pose3d_mm"],
                                     hypotheses_list=(1, 2))
   assert row["best_of_h_mm"] == pytest.approx(m["min_mpjpe_mm"], rel=1e-5)
   adaptive = curves.curve_point(
-      method, params, rows, spec="ode_adaptive:rtol=0.01,atol=0.01",
+      model, params, rows, spec="ode_adaptive:rtol=0.01,atol=0.01", eps=EPS,
       num_hypotheses=1, chunk_size=3, key=key)
   assert adaptive["sampler"] == "ode_adaptive" and adaptive["steps"] is None
   assert adaptive["label"] == "ode_adaptive rtol=0.01" and adaptive["nfe"] >= 6
   with pytest.raises(ValueError, match="num_steps"):
-    curves.curve_point(method, params, rows, spec="ddim", num_hypotheses=1,
-                       chunk_size=1, key=key)
+    curves.curve_point(model, params, rows, spec="ddim", eps=EPS,
+                       num_hypotheses=1, chunk_size=1, key=key)
   with pytest.raises(ValueError, match="adaptive_tols"):
-    curves.run_sampler_curves(method, params, key=key,
+    curves.run_sampler_curves(model, params, rows, key=key, eps=EPS,
                               samplers=["ode_adaptive:rtol=0.1"])
 
 
@@ -239,6 +241,7 @@ def test_write_curves_turns_nan_into_null_and_plot_skips_it(tmp_path):
   assert os.path.getsize(png) > 0
 
 
+@pytest.mark.slow
 def test_run_bench_quick_writes_json(tmp_path):
   result = throughput.run_bench(quick=True, configs=((1, 1), (2, 3)),
                                 train_batch=8, log=lambda s: None)
@@ -341,11 +344,11 @@ def test_self_timed_calls_report_their_own_time():
 
 
 def test_side_by_side_torch_ratio_is_per_round(small_net, fake_server):
-  method, params = small_net
+  model, params = small_net
   with torch_client.TorchReference(sys.executable, fake_server) as ref:
     # Enough rows for the samplers' XLA options (core.xla_options).
     r = throughput.bench_sampling_config(
-        method, params, num_poses=2, num_hypotheses=512, num_steps=3,
+        model, params, eps=EPS, num_poses=2, num_hypotheses=512, num_steps=3,
         repeats=3, flat=False, compare_torch=False,
         torch_refs={"torch_fake": ref})
   fake = r["torch_measured"]["torch_fake"]

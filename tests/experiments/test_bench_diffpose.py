@@ -1,28 +1,11 @@
 """Tests of experiments/bench/diffpose.py: a tiny run of the jaxpose side,
-its JSON, the step-results curve, and the torch side when a torch
-interpreter is at hand (TORCH_PYTHON or /tmp/torchvenv/bin/python; skipped
-otherwise)."""
+its JSON, the step-results curve, and the torch side when
+JAXPOSE_TORCH_PYTHON names a python with torch (tests/helpers/torch_python.py;
+skipped when unset)."""
 import json
-import os
-import subprocess
-
-import pytest
 
 from experiments.bench import diffpose
 from jaxpose import files
-
-TORCH_PYTHON = os.environ.get("TORCH_PYTHON", "/tmp/torchvenv/bin/python")
-
-
-def _has_torch() -> bool:
-  if not os.path.exists(TORCH_PYTHON):
-    return False
-  return subprocess.run([TORCH_PYTHON, "-c", "import torch"],
-                        capture_output=True).returncode == 0
-
-
-needs_torch = pytest.mark.skipif(not _has_torch(),
-                                 reason=f"no torch at {TORCH_PYTHON}")
 
 
 def test_quick_run_writes_json(tmp_path):
@@ -51,8 +34,7 @@ def test_steps_curve(tmp_path):
   assert [r["network_evals_per_pose"] for r in rows] == [5, 10]
 
 
-@needs_torch
-def test_torch_step():
-  r = diffpose.torch_denoiser_step(TORCH_PYTHON, rows=2, repeats=1,
+def test_torch_step(torch_python):
+  r = diffpose.torch_denoiser_step(torch_python, rows=2, repeats=1,
                                    model=diffpose.QUICK["model"])
   assert r["step_ms"] > 0 and r["params"] > 0

@@ -1,7 +1,8 @@
-"""Tests of experiments/bench/tto.py (DPoser against PyTorch): a tiny run of
+"""Tests of experiments/bench/tto.py (DPoser against PyTorch; with
+machine_load.py, tto_measure.py, tto_readme.py): a tiny run of
 the jaxpose side, its JSON, the README rows, the motion objective's pieces,
-and the torch side when a torch interpreter is at hand (TORCH_PYTHON or
-/tmp/torchvenv/bin/python; skipped otherwise)."""
+and the torch side when JAXPOSE_TORCH_PYTHON names a python with torch
+(tests/helpers/torch_python.py; skipped when unset)."""
 import json
 import os
 import subprocess
@@ -13,31 +14,21 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from experiments.bench import machine_load
 from experiments.bench import torch_client
 from experiments.bench import tto
+from experiments.bench import tto_readme
 from jaxpose import files
 from jaxpose.pose import body_space
-
-TORCH_PYTHON = os.environ.get("TORCH_PYTHON", "/tmp/torchvenv/bin/python")
-
-
-def _has_torch() -> bool:
-  if not os.path.exists(TORCH_PYTHON):
-    return False
-  return subprocess.run([TORCH_PYTHON, "-c", "import torch"],
-                        capture_output=True).returncode == 0
-
-
-needs_torch = pytest.mark.skipif(not _has_torch(),
-                                 reason=f"no torch at {TORCH_PYTHON}")
 
 SMALL = tto.QUICK["model"]
 
 
 @pytest.fixture(scope="module")
-def small_method():
-  method = tto.bench_method(**SMALL)
-  return method, method.init_params(jax.random.key(0))
+def small_model():
+  """A small DPoser model, its parameters and its typed eval options."""
+  model, run = tto.bench_model(**SMALL)
+  return model, model.init(jax.random.key(0)), run.eval_options
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +36,7 @@ def quick_result():
   return tto.run_bench(quick=True, log=lambda s: None)
 
 
+@pytest.mark.slow
 def test_quick_run_writes_json_and_readme_rows(quick_result, tmp_path):
   path = files.write_json_atomic(os.path.join(tmp_path, "bench_tto.json"),
                                  quick_result)
@@ -74,7 +66,7 @@ def test_quick_run_writes_json_and_readme_rows(quick_result, tmp_path):
   # A scalar t reaches the network as one embedding row, in both programs.
   assert loaded["sampler_step"]["time_embedding"]["once_per_call"]
   assert tt["time_embedding"]["once_per_call"]
-  lines = tto.readme_lines(loaded, rel="r.json", command="cmd",
+  lines = tto_readme.readme_lines(loaded, rel="r.json", command="cmd",
                            hardware="2 CPU cores")
   rows = [ln for ln in lines if ln.startswith("| 2 CPU cores |")]
   assert len(rows) == 3 and all(r.count("|") == 7 for r in rows)
@@ -97,7 +89,7 @@ def test_readme_lines_with_torch_figures():
                 tto_iteration=fig(5.0, 12.0, 10.0, 2.0),
                 sampler_step=fig(30.0, 33.0, 30.0, 1.2),
                 train_step=fig(300.0, 390.0, 350.0, 1.2))
-  lines = tto.readme_lines(result, rel="r.json", command="cmd", hardware="hw")
+  lines = tto_readme.readme_lines(result, rel="r.json", command="cmd", hardware="hw")
   assert ("| hw | TTO iteration, one 60-frame clip | 5.00 | 12.00 | 2.40x "
           "(2x, met) | 2.00x (10.00 ms) |") in lines
   assert ("| hw | sampler step, 500 rows | 30.00 | 33.00 | 1.10x (1.2x, not "
@@ -107,31 +99,31 @@ def test_readme_lines_with_torch_figures():
   result["sampler_step"]["options_step_s"] = 0.02
   for key in ("sampler_step", "train_step", "tto_iteration"):
     result[key]["other_work"] = {"other_cores": 0.05}
-  lines = tto.readme_lines(result, rel="r.json", command="cmd", hardware="hw")
+  lines = tto_readme.readme_lines(result, rel="r.json", command="cmd", hardware="hw")
   assert "from 400 rows on, it took 20.00 ms" in lines[-1]
   assert "at most 0.05 cores" in lines[-1]
   result["busy"] = True
-  lines = tto.readme_lines(result, rel="r.json", command="cmd", hardware="hw")
+  lines = tto_readme.readme_lines(result, rel="r.json", command="cmd", hardware="hw")
   assert "overstate those of an idle machine" in lines[-1]
 
 
 def test_is_busy():
   hw = {"load_average_1_5_15": [0.9, 0, 0], "cpu_count": 2}
-  assert not tto.is_busy(hw)
-  assert tto.is_busy({"load_average_1_5_15": [1.0, 0, 0], "cpu_count": 2})
-  assert not tto.is_busy({"load_average_1_5_15": None, "cpu_count": 2})
+  assert not machine_load.is_busy(hw)
+  assert machine_load.is_busy({"load_average_1_5_15": [1.0, 0, 0], "cpu_count": 2})
+  assert not machine_load.is_busy({"load_average_1_5_15": None, "cpu_count": 2})
   quiet, loud = ({"other_work": {"other_cores": c}} for c in (0.1, 0.3))
-  assert not tto.is_busy(hw, [quiet, {"other_work": {"other_cores": None}}])
-  assert tto.is_busy(hw, [quiet, loud])
+  assert not machine_load.is_busy(hw, [quiet, {"other_work": {"other_cores": None}}])
+  assert machine_load.is_busy(hw, [quiet, loud])
 
 
 def test_other_work_subtracts_our_own_processes(monkeypatch):
   machine = iter([(1000, 50), (1300, 60)])  # all CPUs: +300 busy, +10 steal
   own = iter([200, 350])  # this process tree: +150
-  monkeypatch.setattr(tto, "_machine_ticks", lambda: next(machine))
-  monkeypatch.setattr(tto, "_process_ticks", lambda pids: next(own))
-  monkeypatch.setattr(tto.OtherWork, "MIN_WALL_S", 0.0)
-  with tto.OtherWork() as other:
+  monkeypatch.setattr(machine_load, "_machine_ticks", lambda: next(machine))
+  monkeypatch.setattr(machine_load, "_process_ticks", lambda pids: next(own))
+  monkeypatch.setattr(machine_load.OtherWork, "MIN_WALL_S", 0.0)
+  with machine_load.OtherWork() as other:
     pass
   r, hz = other.result, os.sysconf("SC_CLK_TCK")
   assert r["other_cores"] * r["wall_s"] * hz == pytest.approx(150)
@@ -141,16 +133,16 @@ def test_other_work_subtracts_our_own_processes(monkeypatch):
 def test_other_work_on_this_machine():
   if not os.path.exists("/proc/stat"):
     pytest.skip("no /proc here")
-  with tto.OtherWork() as other:
+  with machine_load.OtherWork() as other:
     end = time.perf_counter() + 1.0
     while time.perf_counter() < end:  # our own CPU, not counted
       pass
   r = other.result
   assert r["wall_s"] >= 1.0 and r["other_cores"] >= 0 and r["steal_cores"] >= 0
-  with tto.OtherWork() as short:
+  with machine_load.OtherWork() as short:
     pass
   assert short.result["other_cores"] is None  # too short to tell
-  assert os.getpid() in tto._descendants(os.getpid())
+  assert os.getpid() in machine_load._descendants(os.getpid())
 
 
 def test_quick_refuses_torch_refs():
@@ -159,25 +151,25 @@ def test_quick_refuses_torch_refs():
                   log=lambda s: None)
 
 
-def test_embedding_rows_tells_shared_from_per_row(small_method):
-  method, params = small_method
+def test_embedding_rows_tells_shared_from_per_row(small_model):
+  model, params, _ = small_model
   x = jnp.zeros((5, 63))
   shared = tto.embedding_rows(
-      lambda p: method.apply_fn(p, x, 0.3, None), params,
+      lambda p: model.network.apply(p, x, 0.3, None), params,
       embed_dim=SMALL["embed_dim"])
   assert shared["once_per_call"] and shared["embedding_rows"] == [1]
   per_row = tto.embedding_rows(
-      lambda p: method.apply_fn(p, x, jnp.full(5, 0.3), None), params,
+      lambda p: model.network.apply(p, x, jnp.full(5, 0.3), None), params,
       embed_dim=SMALL["embed_dim"])
   assert not per_row["once_per_call"] and per_row["embedding_rows"] == [5]
 
 
-def test_motion_solver_adapter_denoises(small_method):
+def test_motion_solver_adapter_denoises(small_model):
   """The library's solver, as the bench builds it, moves toward the truth
   (an untrained prior with the config's small weight barely matters)."""
-  method, params = small_method
+  model, params, opts = small_model
   inputs = tto.tto_inputs(8)
-  solver, body = tto.make_motion_solver(method, params, inputs["zscore"],
+  solver, body = tto.make_motion_solver(model, params, opts, inputs["zscore"],
                                         num_steps=60)
   args = tto.motion_solver_args(body, inputs["noisy"])
   assert [a.shape[0] for a in args] == [1, 1, 1, 1]  # one clip
@@ -189,9 +181,8 @@ def test_motion_solver_adapter_denoises(small_method):
   assert mpjpe(fitted) < mpjpe(inputs["noisy"])
 
 
-@needs_torch
-def test_torch_side_answers_every_op():
-  with torch_client.TorchReference(TORCH_PYTHON, tto.DPOSER_SCRIPT) as ref:
+def test_torch_side_answers_every_op(torch_python):
+  with torch_client.TorchReference(torch_python, tto.DPOSER_SCRIPT) as ref:
     assert ref.info["num_params"] == 7_227_967  # 63-D, as jaxpose's
     assert ref.request(op="sample", rows=4, steps=2)["s"] > 0
     assert ref.request(op="train", batch=4)["s"] > 0
@@ -204,8 +195,7 @@ def test_torch_side_answers_every_op():
                   parents=parents[:5])
 
 
-@needs_torch
-def test_torch_forward_kinematics_matches_jaxpose():
+def test_torch_forward_kinematics_matches_jaxpose(torch_python):
   """Both sides pose the same skeleton the same way."""
   rng = np.random.default_rng(0)
   pose = (0.5 * rng.standard_normal((3, 63))).astype(np.float32)
@@ -220,7 +210,7 @@ def test_torch_forward_kinematics_matches_jaxpose():
       "torch.tensor(d['offsets']), d['parents'])\n"
       "print(json.dumps(j.tolist()))\n")
   out = subprocess.run(
-      [TORCH_PYTHON, "-c", script], input=json.dumps(dict(
+      [torch_python, "-c", script], input=json.dumps(dict(
           pose=pose.tolist(), offsets=offsets, parents=parents)),
       capture_output=True, text=True, check=True)
   theirs = np.asarray(json.loads(out.stdout))

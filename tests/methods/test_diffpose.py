@@ -22,6 +22,7 @@ from jaxpose.core import sampling
 from jaxpose.core import sde as sde_lib
 from jaxpose.methods.diffpose import initial as initial_lib
 from jaxpose.methods.diffpose import process
+from jaxpose.training import prepared as prepared_lib
 
 J = 3
 S = process.STATE_DIM
@@ -120,12 +121,23 @@ def test_mixture_fit_recovers_a_synthetic_mixture_and_round_trips(tmp_path):
   np.testing.assert_allclose(fit.means[order], true_means, atol=0.08)
   np.testing.assert_allclose(fit.scales[order], true_scales, rtol=0.15)
   assert fit.info["note"] == "synthetic" and fit.info["num_rows"] == n
-  path = fit.save(str(tmp_path / initial_lib.FILE_NAME))
-  back = initial_lib.Initial.load(path)
-  assert back.sha1() == fit.sha1() and back.info == fit.info
+  # Stored as DiffPose's prepared artefact and read back, bit for bit.
+  artefact = fit.to_artefact()
+  prepared_lib.save(str(tmp_path), {initial_lib.ARTEFACT: artefact}, {})
+  loaded, index = prepared_lib.load(str(tmp_path))
+  assert index["artefacts"][initial_lib.ARTEFACT]["digest"] == artefact.digest()
+  back = initial_lib.Initial.from_artefact(loaded[initial_lib.ARTEFACT])
+  assert back.to_artefact().digest() == artefact.digest()
+  assert back.info == fit.info and back.centred is True
+  for name in ("weights", "means", "scales"):
+    np.testing.assert_array_equal(getattr(back, name), getattr(fit, name))
   moved = initial_lib.Initial(weights=fit.weights, means=fit.means + 1e-3,
                               scales=fit.scales, centred=True, info={})
-  assert moved.sha1() != fit.sha1()
+  assert moved.to_artefact().digest() != artefact.digest()
+  # Around 0 rather than each row's centre is another H_K too.
+  uncentred = initial_lib.Initial(weights=fit.weights, means=fit.means,
+                                  scales=fit.scales, centred=False, info={})
+  assert uncentred.to_artefact().digest() != artefact.digest()
 
 
 def test_a_fit_that_does_not_converge_raises_with_the_reason():

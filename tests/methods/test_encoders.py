@@ -1,6 +1,7 @@
 """DiffPose's context encoders as baseline lifters: the graph and temporal
-lifters trained and evaluated through run_lib, `Baseline.encode`, each
-row's window of its own clip and camera, and the clear errors."""
+lifters trained and evaluated through run_lib, the `base.ContextEncoder` a
+trained one provides (`baseline.encoder.context_encoder`), each row's
+window of its own clip and camera, and the clear errors."""
 import json
 
 import jax
@@ -12,11 +13,14 @@ import pytest
 from experiments.configs import baseline_quickstart
 from experiments.configs import encoder_mocap
 from experiments.configs import encoder_quickstart
-from jaxpose import models
+from jaxpose import digest as digest_lib
+from jaxpose import methods
 from jaxpose import run_lib
+from jaxpose import settings
 from jaxpose.data import datasets
 from jaxpose.data import synthetic
-from jaxpose.methods import baseline
+from jaxpose.methods import base
+from jaxpose.methods.baseline import encoder as encoder_lib
 
 FRAMES, CAMERAS = 6, 2
 
@@ -32,7 +36,7 @@ def _clips(data_config):
   for i, (name, clips) in enumerate((("train", 6), ("test", 3))):
     # Row r of the grid: clip r // (F C), frame 2 ((r // C) % F), camera r % C.
     r = np.arange(clips * FRAMES * CAMERAS)
-    if data_config.views == "random":  # one row per frame, its own camera
+    if data_config["views"] == "random":  # one row per frame, its own camera
       r = r[r % CAMERAS == 0] + np.random.default_rng(i).integers(
           0, CAMERAS, clips * FRAMES)
     r = np.random.default_rng(i).permutation(r)
@@ -41,7 +45,7 @@ def _clips(data_config):
     split = dict(pose3d=s["pose3d"].astype(np.float32),
                  pose2d=s["pose2d"].astype(np.float32),
                  activity=np.zeros(n, np.int32))
-    if data_config.views != "none":
+    if data_config["views"] != "none":
       split.update(clip=np.array([f"c{k}" for k in r // (FRAMES * CAMERAS)]),
                    frame=(2 * ((r // CAMERAS) % FRAMES)).astype(np.int32),
                    camera=(r % CAMERAS).astype(np.int32))
@@ -79,60 +83,82 @@ def hand_window(rows, i, length):
           for o in range(-h, h + 1)]
 
 
+def _data(config):
+  """(the method, its run settings, its data) of a config."""
+  method, run = methods.parse(config)
+  return method, run, method.load_data(run, {})
+
+
 def test_graph_lifter_trains_evaluates_and_encodes(tmp_path):
   config = tiny_config(GRAPH)
-  method = run_lib.build(config)
-  state = run_lib.train(config, str(tmp_path), method=method)
+  state = run_lib.train(config, str(tmp_path))
   assert int(state.step) == 4
-  result = run_lib.evaluate(config, str(tmp_path), method=method)
+  result = run_lib.evaluate(config, str(tmp_path))
   on_disk = json.loads((tmp_path / "eval" / "estimate.json").read_text())
   assert on_disk == result and result["model"] == "graph_lifter"
   assert result["num_hypotheses"] == 1 and result["num_poses"] == 7
-  assert np.isfinite(result["mpjpe_mm"]) and result["sampler"] == "lifter"
+  assert np.isfinite(result["mpjpe_mm"]) and "sampler" not in result
   # What DiffPose does with a trained encoder: reload, encode rows.
-  loaded, params, _ = run_lib.load_trained(str(tmp_path))
-  assert loaded.feature_dim == 8 and loaded.num_frames == 1
-  test = loaded.splits["test"]
-  out = loaded.encode(params, test, batch_size=4)
-  assert isinstance(out, models.LifterOutput)
-  assert out.features.shape == (36, 17, 8) and out.pose3d.shape == (36, 17, 3)
-  assert isinstance(out.features, np.ndarray)
-  # The reloaded encoder predicts what the trained one evaluated.
-  trained = method.predict(params, test, batch_size=4)
-  np.testing.assert_allclose(out.pose3d, trained, rtol=1e-5, atol=1e-6)
+  trained = run_lib.load_trained(str(tmp_path))
+  encoder = encoder_lib.context_encoder(trained)
+  assert isinstance(encoder, base.ContextEncoder)
+  assert encoder.feature_dim == 8 and trained.model.num_frames == 1
+  assert encoder.network == "graph_lifter"
+  assert encoder.workdir == str(tmp_path)
+  assert encoder.digest == digest_lib.digest(trained.params)
+  _, _, data = _data(config)
+  assert encoder.heldout_rows(data.splits["train"]) is None  # none held out
+  test = data.splits["test"]
+  features, pose3d = encoder.encode(test, batch_size=4)
+  assert features.shape == (36, 17, 8) and pose3d.shape == (36, 17, 3)
+  assert isinstance(features, np.ndarray) and features.dtype == np.float32
+  # The reloaded encoder predicts what the evaluation lifted.
+  lifted = trained.model.predict(trained.params, test, batch_size=4)
+  np.testing.assert_allclose(pose3d, lifted, rtol=1e-5, atol=1e-6)
+  pred_mm = trained.model.representation.pose3d_from_model(lifted[:7])
+  err = np.linalg.norm(pred_mm - test["pose3d_mm"][:7], axis=-1).mean()
+  assert result["mpjpe_mm"] == pytest.approx(float(err), rel=1e-4)
   rows = np.array([3, 0, 35, 8, 1])
-  some = loaded.encode(params, test, batch_size=4, row_indices=rows)
-  np.testing.assert_allclose(some.pose3d, out.pose3d[rows], rtol=1e-5,
+  some = trained.model.predict(trained.params, test, batch_size=4,
+                               row_indices=rows)
+  np.testing.assert_allclose(some, pose3d[rows], rtol=1e-5, atol=1e-6)
+  # Encoding a subset of the rows (one frame each) gives their rows.
+  sub_features, sub_pose3d = encoder.encode(
+      {"pose2d": test["pose2d"][rows]}, batch_size=4)
+  np.testing.assert_allclose(sub_pose3d, pose3d[rows], rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(sub_features, features[rows], rtol=1e-5,
                              atol=1e-6)
   # The estimate is the encoder's 3D (root as predicted, not zeroed).
-  assert np.any(trained[:, 0] != 0.0)
+  assert np.any(lifted[:, 0] != 0.0)
   with pytest.raises(ValueError, match=r"rows\['pose2d'\]: expected shape "
                      r"\(N, 17, 2\)"):
-    loaded.encode(params, {"pose2d": test["pose2d"][:, :16]}, batch_size=4)
+    encoder.encode({"pose2d": test["pose2d"][:, :16]}, batch_size=4)
   with pytest.raises(ValueError, match="row_indices"):
-    loaded.encode(params, test, batch_size=4, row_indices=np.array([36]))
+    trained.model.predict(trained.params, test, batch_size=4,
+                          row_indices=np.array([36]))
 
 
 def test_temporal_lifter_reads_each_rows_own_window(tmp_path):
   config = tiny_config(TEMPORAL)
-  method = run_lib.build(config)
-  run_lib.train(config, str(tmp_path), method=method)
-  result = run_lib.evaluate(config, str(tmp_path), method=method)
+  run_lib.train(config, str(tmp_path))
+  result = run_lib.evaluate(config, str(tmp_path))
   assert result["model"] == "temporal_lifter" and result["num_frames"] == 5
-  params, _ = run_lib.restore_params(config, str(tmp_path), method)
-  test = method.splits["test"]
+  trained = run_lib.load_trained(str(tmp_path))
+  model, params = trained.model, trained.params
+  encoder = encoder_lib.context_encoder(trained)
+  method, _, data = _data(config)
+  test = data.splits["test"]
   # The split's windows: one camera's video of one clip, centred, by hand.
   for i in range(len(test["pose2d"])):
     assert test["window"][i].tolist() == hand_window(test, i, 5), i
-  out = method.encode(params, test, batch_size=4)
-  assert out.features.shape == (36, 17, 8) and out.pose3d.shape == (36, 17, 3)
-  direct = jax.jit(method.apply_fn)(
+  features, pose3d = encoder.encode(test, batch_size=4)
+  assert features.shape == (36, 17, 8) and pose3d.shape == (36, 17, 3)
+  direct = jax.jit(model.network.apply)(
       params, jnp.asarray(test["pose2d"][test["window"]]))
-  np.testing.assert_allclose(out.pose3d, direct.pose3d, rtol=1e-5, atol=1e-5)
-  np.testing.assert_allclose(out.features, direct.features, rtol=1e-5,
-                             atol=1e-5)
+  np.testing.assert_allclose(pose3d, direct.pose3d, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(features, direct.features, rtol=1e-5, atol=1e-5)
   # The estimate of the first 7 rows used the same windows.
-  pred_mm = method.representation.pose3d_from_model(out.pose3d[:7])
+  pred_mm = model.representation.pose3d_from_model(pose3d[:7])
   err = np.linalg.norm(pred_mm - test["pose3d_mm"][:7], axis=-1).mean()
   assert result["mpjpe_mm"] == pytest.approx(float(err), rel=1e-4)
   # encode draws windows from the rows it is given: the first 3 frames of a
@@ -140,10 +166,12 @@ def test_temporal_lifter_reads_each_rows_own_window(tmp_path):
   part = np.flatnonzero((test["clip"] == "c0") & (test["frame"] <= 4))
   rows = {k: test[k][part] for k in ("pose2d", "clip", "frame", "camera")}
   with pytest.raises(ValueError, match="window of 5 frames is longer than"):
-    method.encode(params, rows, batch_size=4)
+    encoder.encode(rows, batch_size=4)
   # Training batches name windows by row; the loss gathers their 2D.
-  assert method.train_fields == ("pose3d", "window")
-  train = method.splits["train"]
+  training = method.training(model, data, trained.prepared)
+  assert tuple(training.arrays) == ("pose3d", "window")
+  train = data.splits["train"]
+  np.testing.assert_array_equal(training.arrays["window"], train["window"])
   pick = np.array([5, 0, 17, 3])
   batch = {"pose3d": train["pose3d"][pick], "window": train["window"][pick]}
   key = jax.random.key(1)
@@ -151,8 +179,8 @@ def test_temporal_lifter_reads_each_rows_own_window(tmp_path):
   @jax.jit
   def losses(params, batch, pose2d):
     # The same loss from windows gathered by hand (same key: same dropout).
-    pred = method.lift(params, pose2d, train=True, key=key)
-    return (method.loss_fn()(params, batch, key)[0],
+    pred = model.lift(params, pose2d, train=True, key=key)
+    return (training.loss(params, batch, key)[0],
             jnp.mean(jnp.square(pred - batch["pose3d"])))
 
   loss, want = losses(params, batch, train["pose2d"][train["window"][pick]])
@@ -161,34 +189,40 @@ def test_temporal_lifter_reads_each_rows_own_window(tmp_path):
 
 def test_clear_errors():
   # The synthetic quickstart data have no clips.
-  no_clips = tiny_config(TEMPORAL, views="none")
   with pytest.raises(ValueError, match="no per-row clip and frame.*graph_lifter"):
-    run_lib.build(no_clips).splits
+    _data(tiny_config(TEMPORAL, views="none"))
   # One camera per frame: a window would mix views.
   with pytest.raises(ValueError, match="clip 'c0' is not seen whole by each of "
                      "its cameras.*mix views.*train_cameras='all'"):
-    run_lib.build(tiny_config(TEMPORAL, views="random")).splits
+    _data(tiny_config(TEMPORAL, views="random"))
   # Clips of 6 frames, a window of 7: named, unless padded.
   long = dict(TEMPORAL, num_frames=7)
   with pytest.raises(ValueError, match=(
       r"the train split.*window of 7 frames is longer than 12 clip run.*"
       r"\(6 frames\).*short_clips='pad'")):
-    run_lib.build(tiny_config(long)).splits
-  padded = run_lib.build(tiny_config(long, short_clips="pad")).splits["test"]
+    _data(tiny_config(long))
+  padded = _data(tiny_config(long, short_clips="pad"))[2].splits["test"]
   assert padded["window"].shape == (36, 7)
-  with pytest.raises(ValueError, match="windows.short_clips: expected one of"):
-    run_lib.build(tiny_config(TEMPORAL, short_clips="skip"))
-  with pytest.raises(ValueError, match="model.name: the baseline trains one of"):
-    run_lib.build(tiny_config(dict(name="score_mlp")))
+  with pytest.raises(settings.ConfigError,
+                     match="windows.short_clips: expected one of"):
+    methods.parse(tiny_config(TEMPORAL, short_clips="skip"))
+  with pytest.raises(settings.ConfigError,
+                     match="model.name: expected one of lifter_mlp, "
+                           "graph_lifter, temporal_lifter"):
+    methods.parse(tiny_config(dict(name="score_mlp")))
   with pytest.raises(ValueError, match="num_frames"):
-    run_lib.build(tiny_config(dict(TEMPORAL, num_frames=4)))
+    method, run = methods.parse(tiny_config(dict(TEMPORAL, num_frames=4)))
+    method.build(run, {}, {})
   # The MLP has no per-joint features to condition DiffPose on.
-  mlp = run_lib.build(baseline_quickstart.get_config())
-  with pytest.raises(ValueError, match="encode: the 'lifter_mlp' network has "
-                     "no per-joint features"):
-    mlp.encode(None, {"pose2d": np.zeros((2, 17, 2), np.float32)}, batch_size=2)
-  with pytest.raises(ValueError, match="feature_dim: .*lifter_mlp"):
-    mlp.feature_dim  # pylint: disable=pointless-statement
+  method, run = methods.parse(baseline_quickstart.get_config())
+  mlp = method.build(run, {}, {})
+  assert mlp.feature_dim is None
+  trained = base.Trained(method=method, run=run, model=mlp, params=None,
+                         prepared={}, needs={}, workdir="runs/mlp", step=0)
+  with pytest.raises(settings.ConfigError,
+                     match="runs/mlp: its network 'lifter_mlp' gives no "
+                           "per-joint features.*graph_lifter"):
+    encoder_lib.context_encoder(trained)
 
 
 def test_encoder_configs():
@@ -198,14 +232,15 @@ def test_encoder_configs():
   assert (q.model.num_layers, q.model.num_heads) == (5, 4)
   for section in ("data", "representation", "eval"):
     assert q[section].to_dict() == b[section].to_dict(), section
-  method = run_lib.build(q)
-  assert method.feature_dim == 96
-  assert q.holdout.fraction == 0.0  # the quickstart's results hold out none
+  method, run = methods.parse(q)
+  assert method.build(run, {}, {}).feature_dim == 96
+  assert run.sections.holdout.fraction == 0.0  # the quickstart's results hold out none
   for variant, frames in (("graph", 1), ("temporal27", 27), ("temporal81", 81),
                           ("temporal27_cpu", 27), ("temporal81_cpu", 81)):
     c = encoder_mocap.get_config(variant)
-    m = run_lib.build(c)  # data are loaded lazily: no caches needed here
-    assert m.num_frames == frames and m.holdout_fraction == 0.1
+    method, run = methods.parse(c)  # no data are loaded here: no caches needed
+    assert method.build(run, {}, {}).num_frames == frames
+    assert run.sections.holdout.fraction == 0.1
     if frames > 1:
       assert c.data.train_cameras == c.data.test_cameras == "all"
     if variant.endswith("_cpu"):

@@ -7,6 +7,10 @@ mu (up to sigma0), so every error the suite reports is predictable from mu
 and the ground truth alone.  Those tests sample with DDIM, which is stable
 for so narrow a target at a few steps (Euler-Maruyama is not: its last
 steps amplify x - mu by 1 - g^2 dt / s^2 < -1).
+
+The oracle is a GFPose model whose `score_fn` is replaced, handed to
+`run_lib.evaluate` as a `base.Trained` value: every task runs through the
+same runner, results file and summary as a trained workdir's.
 """
 import dataclasses
 import json
@@ -18,9 +22,10 @@ import numpy as np
 import pytest
 
 from experiments.configs import quickstart
-from jaxpose import rng
+from jaxpose import methods
 from jaxpose import run_lib
-from jaxpose.evaluation import config as eval_config
+from jaxpose import settings
+from jaxpose.methods import base
 from jaxpose.pose.skeleton import H36M_17
 
 TASKS = ("estimate", "estimate_single", "complete2d", "complete3d", "denoise",
@@ -35,26 +40,45 @@ def _tiny_config(**eval_overrides):
   return c
 
 
-def _method(oracle_sigma0=None, **eval_overrides):
-  method = run_lib.build(_tiny_config(**eval_overrides))
-  if oracle_sigma0 is None:
-    return method, None
-  mu = jnp.asarray(method.splits["train"]["pose3d"].mean(0))  # [J, 3]
-  sde = method.sde
-
-  def score_fn(params, x, t, cond):
-    del params, cond
-    a, s = sde.mean_coeff(t), sde.marginal_std(t)
-    return -(x - a * mu) / (a**2 * oracle_sigma0**2 + s**2)
-
-  method.score_fn = score_fn
-  return method, np.asarray(method.representation.pose3d_from_model(mu))
+@dataclasses.dataclass
+class Setup:
+  """An in-memory GFPose: its config, trained parts and data."""
+  config: object
+  trained: base.Trained
+  data: base.Data
 
 
-def _run(method, task, tmp_path, params=None, seed=0):
-  method.eval_config = dataclasses.replace(method.eval_config, task=task)
-  return run_lib.evaluate_params(method, params, str(tmp_path),
-                                 key=rng.purpose_key(seed, "eval"))
+def _method(oracle_sigma0=None, *, init_params=False, **eval_overrides):
+  """(the setup, mu in mm or None); the oracle's score when sigma0 is given,
+  else the untrained network (initial parameters when `init_params`)."""
+  config = _tiny_config(**eval_overrides)
+  method, run = methods.parse(config)
+  model = method.build(run, {}, {})
+  data = method.load_data(run, {})
+  mu_mm = None
+  if oracle_sigma0 is not None:
+    mu = jnp.asarray(data.splits["train"]["pose3d"].mean(0))  # [J, 3]
+    sde = model.sde
+
+    def score_fn(params, x, t, cond):
+      del params, cond
+      a, s = sde.mean_coeff(t), sde.marginal_std(t)
+      return -(x - a * mu) / (a**2 * oracle_sigma0**2 + s**2)
+
+    model = dataclasses.replace(model, score_fn=score_fn)
+    mu_mm = np.asarray(model.representation.pose3d_from_model(mu))
+  params = model.init(jax.random.key(0)) if init_params else None
+  trained = base.Trained(method=method, run=run, model=model, params=params,
+                         prepared={}, needs={}, workdir="(in memory)", step=0)
+  return Setup(config=config, trained=trained, data=data), mu_mm
+
+
+def _run(setup, task, tmp_path, seed=0):
+  """Runs `task` through run_lib.evaluate, writing under tmp_path."""
+  config = setup.config.copy_and_resolve_references()
+  config.seed = seed  # the evaluation's key: purpose_key(seed, "eval")
+  config.eval.update(task=task, output_dir=str(tmp_path))
+  return run_lib.evaluate(config, str(tmp_path), trained=setup.trained)
 
 
 def _eval_values(**kw):
@@ -85,13 +109,14 @@ def _all_finite(obj):
   return True
 
 
+@pytest.mark.slow
 def test_every_task_writes_json_and_oracle_figures(tmp_path, capsys):
-  method, mu_mm = _method(oracle_sigma0=1e-3)  # 1 mm
-  gt = method.splits["test"]["pose3d_mm"][:10]
+  setup, mu_mm = _method(oracle_sigma0=1e-3)  # 1 mm
+  gt = setup.data.splits["test"]["pose3d_mm"][:10]
   mu_err = np.linalg.norm(mu_mm[None] - gt, axis=-1)  # [N, J]
-  assert set(method.eval_tasks()) == set(TASKS)
+  assert set(setup.trained.method.tasks.names()) == set(TASKS)
   for task in TASKS:
-    res = _run(method, task, tmp_path)
+    res = _run(setup, task, tmp_path)
     on_disk = json.loads((tmp_path / f"{task}.json").read_text())
     assert on_disk == res
     for field in ("task", "num_poses", "num_hypotheses", "sampler",
@@ -103,11 +128,17 @@ def test_every_task_writes_json_and_oracle_figures(tmp_path, capsys):
     for png in res["plots"]:
       assert (tmp_path / png).stat().st_size > 1000
     assert task in capsys.readouterr().out
+    # The summary beside the results: this task's entry and picture.
+    summary = json.loads((tmp_path / "metrics.json").read_text())[task]
+    assert summary["results_file"] == f"{task}.json"
+    assert summary["sampler"] == res["sampler"]
+    assert (tmp_path / f"{task}.png").stat().st_size > 1000
 
     if task == "estimate":
       assert res["num_poses"] == 10 and res["num_hypotheses"] == 4
       # Every hypothesis is mu (to ~1 mm): errors are mu's own errors.
       assert res["mpjpe_mm"] == pytest.approx(mu_err.mean(), abs=1.0)
+      assert summary["mpjpe_mm"] == res["mpjpe_mm"]
       assert sorted(res["best_of_h"], key=int) == ["1", "2", "4"]
       curve = [res["best_of_h"][k]["mpjpe_mm"] for k in ("1", "2", "4")]
       assert curve[0] >= curve[1] >= curve[2]
@@ -135,72 +166,83 @@ def test_every_task_writes_json_and_oracle_figures(tmp_path, capsys):
       assert res["num_generated"] == 10 and res["num_real_reference"] == 12
       assert res["generated"]["apd_mm"] < 2.0  # all samples ~ mu
       # Generated poses all sit at mu: nearest real pose is mu's nearest.
-      real = method.splits["test"]["pose3d_mm"]
+      real = setup.data.splits["test"]["pose3d_mm"]
       nn_mu = np.linalg.norm(real - mu_mm, axis=-1).mean(-1)  # [N]
       assert res["generated"]["nn_mpjpe_mm"] >= nn_mu.min() - 1.0
       assert res["real_vs_real"]["apd_mm"] > 20.0
       # The training-poses row scores real poses: spread like real ones.
       assert res["train_vs_real"]["apd_mm"] > 20.0
+  # Every task kept its own entry in the one summary file.
+  assert set(json.loads((tmp_path / "metrics.json").read_text())) == set(TASKS)
 
 
 def test_untrained_network_runs_completion_and_denoising(tmp_path):
-  method, _ = _method(num_poses=6, num_hypotheses=2, num_steps=5,
-                      sampler="euler_maruyama", single_sampler="deterministic",
-                      missing_joints=(1,), missing_parts=(),
-                      output_suffix="noisy2d")
-  params = method.init_params(jax.random.key(0))
+  setup, _ = _method(init_params=True, num_poses=6, num_hypotheses=2,
+                     num_steps=5, sampler="euler_maruyama",
+                     single_sampler="deterministic", missing_joints=(1,),
+                     missing_parts=(), output_suffix="noisy2d")
   for task in ("complete2d", "estimate_single", "denoise"):
-    res = _run(method, task, tmp_path, params=params, seed=1)
+    res = _run(setup, task, tmp_path, seed=1)
     assert _all_finite(res)
     assert (tmp_path / f"{task}_noisy2d.json").exists()
     assert not (tmp_path / f"{task}.json").exists()
+  summary = json.loads((tmp_path / "metrics.json").read_text())
+  assert set(summary) == {"complete2d_noisy2d", "estimate_single_noisy2d",
+                          "denoise_noisy2d"}
 
 
 def test_denoise_without_noise_at_tiny_time_keeps_the_pose(tmp_path):
   # A wide prior barely moves a pose in t < 2e-3.
-  method, _ = _method(oracle_sigma0=0.2, noise_levels_mm=(0.0,),
-                      noise_types=("uniform",), denoise_t_start=2e-3, eps=1e-3)
-  (s,) = _run(method, "denoise", tmp_path, seed=2)["settings"]
+  setup, _ = _method(oracle_sigma0=0.2, noise_levels_mm=(0.0,),
+                     noise_types=("uniform",), denoise_t_start=2e-3, eps=1e-3)
+  (s,) = _run(setup, "denoise", tmp_path, seed=2)["settings"]
   assert s["mpjpe_before_mm"] == 0.0
   assert s["mpjpe_after_mm"] < 1.0
 
 
-def test_bad_evaluation_settings_fail_when_the_method_is_built():
-  with pytest.raises(eval_config.EvalConfigError, match="valid: estimate"):
-    run_lib.build(_tiny_config(task="fly"))
-  with pytest.raises(ValueError, match="unknown sampling method 'foo'"):
-    run_lib.build(_tiny_config(sampler="foo"))
+def test_bad_evaluation_settings_fail_when_the_config_is_parsed():
+  with pytest.raises(settings.ConfigError,
+                     match="eval.task: expected one of estimate, .*got 'fly'"):
+    methods.parse(_tiny_config(task="fly"))
+  with pytest.raises(settings.ConfigError,
+                     match="eval.sampler: .*unknown sampling method 'foo'"):
+    methods.parse(_tiny_config(sampler="foo"))
   for bad, message in ((dict(num_hypotheses=0), "eval.num_hypotheses: expected values >= 1"),
                        (dict(num_steps=-5), "eval.num_steps: expected values >= 1"),
                        (dict(num_poses=0), "eval.num_poses"),
-                       (dict(missing_parts=("tail",)), "unknown body part"),
+                       (dict(missing_parts=("tail",)), "eval.missing_parts.*tail"),
                        (dict(denoise_t_start=1e-4), "denoise_t_start"),
-                       (dict(sampler="ddim:eta=abc"), "option eta"),
-                       (dict(sampler="ddim:bogus=1"), "bogus")):
-    with pytest.raises(ValueError, match=message):
-      run_lib.build(_tiny_config(**bad))
+                       (dict(sampler="ddim:eta=abc"), "eval.sampler: .*option eta"),
+                       (dict(single_sampler="ddim:bogus=1"),
+                        "eval.single_sampler: .*bogus")):
+    with pytest.raises(settings.ConfigError, match=message):
+      methods.parse(_tiny_config(**bad))
   config = _tiny_config()
   del config.eval["batch_poses"]
-  with pytest.raises(eval_config.EvalConfigError, match="eval.batch_poses: missing"):
-    run_lib.build(config)
+  with pytest.raises(settings.ConfigError, match="eval.batch_poses: missing"):
+    methods.parse(config)
 
 
 def test_generation_task_samples_with_no_condition():
-  method, _ = _method(num_steps=3)
-  params = method.init_params(jax.random.key(0))
-  poses = method.sample(params, jax.random.key(1), 5)
+  setup, _ = _method(init_params=True, num_steps=3)
+  trained = setup.trained
+  poses = trained.method.sample(trained, jax.random.key(1), 5)
   assert poses.shape == (5, 17, 3) and np.isfinite(poses).all()
+  # The same key, the same poses.
+  np.testing.assert_array_equal(
+      poses, trained.method.sample(trained, jax.random.key(1), 5))
 
 
 def test_saved_predictions_load_with_numpy_alone(tmp_path):
-  method, mu_mm = _method(oracle_sigma0=1e-3, save_predictions=True)
-  res = _run(method, "estimate", tmp_path)
+  setup, mu_mm = _method(oracle_sigma0=1e-3, save_predictions=True)
+  res = _run(setup, "estimate", tmp_path)
   assert res["predictions_file"] == "estimate_predictions.npz"
   with np.load(tmp_path / "estimate_predictions.npz") as f:  # no pickles
     assert f["hypotheses_mm"].shape == (4, 10, 17, 3)
     np.testing.assert_allclose(f["hypotheses_mm"][0], np.broadcast_to(mu_mm, (10, 17, 3)),
                                atol=2.0)
-    np.testing.assert_array_equal(f["pose3d_mm"], method.splits["test"]["pose3d_mm"][:10])
+    np.testing.assert_array_equal(f["pose3d_mm"],
+                                  setup.data.splits["test"]["pose3d_mm"][:10])
     np.testing.assert_array_equal(f["id_row"], np.arange(10))
     assert f["activity_names"][f["activity"][0]] in res["per_activity"]["mpjpe_mm"]
   # Per-activity figures are keyed by name, all four averaged over activities.
@@ -209,6 +251,6 @@ def test_saved_predictions_load_with_numpy_alone(tmp_path):
   for key in ("mpjpe_mm", "pa_mpjpe_mm", "min_mpjpe_mm", "min_pa_mpjpe_mm"):
     by_act = res["per_activity"][key]
     assert res[f"{key}_activity_mean"] == pytest.approx(np.mean(list(by_act.values())))
-  method, _ = _method(save_predictions=True)
+  setup, _ = _method(init_params=True, save_predictions=True)
   with pytest.raises(ValueError, match="save_predictions: task 'generate'"):
-    _run(method, "generate", tmp_path, params=method.init_params(jax.random.key(0)))
+    _run(setup, "generate", tmp_path)

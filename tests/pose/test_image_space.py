@@ -10,13 +10,16 @@ import pytest
 
 from experiments.configs import baseline_quickstart
 from experiments.configs import quickstart
+from jaxpose import methods
 from jaxpose import run_lib
+from jaxpose.methods import lifting
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose import image_space
 from jaxpose.pose import representation as rep_lib
 from jaxpose.data import datasets
-from jaxpose.data import mocap_lifting
+from jaxpose.data import mocap_2d
 from jaxpose.data import synthetic
+from jaxpose.data import synthetic_poses
 
 
 @functools.lru_cache(maxsize=None)
@@ -115,9 +118,9 @@ def test_space_validation_and_default():
   cfg = quickstart.get_config().representation
   assert cfg.space == "root_relative"
   old = ml_collections.ConfigDict({k: v for k, v in cfg.items() if k != "space"})
-  assert rep_lib.Representation.from_config(old).space == "root_relative"
+  assert rep_lib.Representation.from_section(old).space == "root_relative"
   cfg.space = "image"
-  rep = rep_lib.Representation.from_config(cfg)
+  rep = rep_lib.Representation.from_section(cfg)
   assert rep.space == "image" and rep.to_dict()["space"] == "image"
   with pytest.raises(ValueError, match="camera_meta"):
     rep.pose3d_to_model(_synthetic_split()["pose3d"])
@@ -174,10 +177,10 @@ def test_generation_falls_back_to_the_nominal_camera():
 
 
 def test_mocap_add_2d_carries_camera_fields():
-  world = synthetic.generate_poses(3, seed=5)["pose3d"]
-  opts = mocap_lifting.LiftingOptions(distort=False, distance_mm=4500.0)
-  out = mocap_lifting.add_2d("test", {"pose3d_world": world}, options=opts)
-  cams = mocap_lifting.protocol_cameras("S1")
+  world = synthetic_poses.generate_poses(3, seed=5)["pose3d"]
+  opts = mocap_2d.LiftingOptions(distort=False, distance_mm=4500.0)
+  out = mocap_2d.add_2d("test", {"pose3d_world": world}, options=opts)
+  cams = mocap_2d.protocol_cameras("S1")
   assert out["root_cam_mm"].shape == (12, 3) and out["intrinsics"].shape == (12, 6)
   np.testing.assert_array_equal(out["root_cam_mm"], [[0.0, 0.0, 4500.0]] * 12)
   np.testing.assert_array_equal(out["intrinsics"][5],
@@ -192,19 +195,21 @@ def test_load_data_keeps_fields_and_refuses_datasets_without_them(monkeypatch):
   config = quickstart.get_config()
   config.data.update(n_train=20, n_test=6)
   config.representation.space = "image"
-  _, _, splits = rep_lib.load_lifting_data(config)
+  _, run = methods.parse(config)
+  splits = lifting.load_data(run).splits
   assert splits["test"]["intrinsics"].shape == (6, 6)
   assert splits["train"]["root_cam_mm"].shape == (20, 3)
   monkeypatch.setitem(datasets._LOADERS, "synthetic", lambda c: {
       "train": {k: v for k, v in _synthetic_split().items()
                 if k in ("pose3d", "pose2d")}})
   with pytest.raises(ValueError, match="root_cam_mm, intrinsics"):
-    rep_lib.load_lifting_data(config)
+    lifting.load_data(run)
 
 
 # --- end to end ---
 
 
+@pytest.mark.slow
 def test_train_and_evaluate_in_image_space(tmp_path):
   c = quickstart.get_config()
   c.representation.space = "image"
@@ -214,19 +219,20 @@ def test_train_and_evaluate_in_image_space(tmp_path):
                  warmup_steps=5)
   c.eval.update(num_steps=10, num_hypotheses=3, num_poses=8, batch_poses=8,
                 plot_poses=1, plot_hypotheses=3)
-  method = run_lib.build(c)
+  method, run = methods.parse(c)
   # The test rows' cameras reach the mm conversion: the targets come back.
-  test = method.splits["test"]
-  back = method.to_mm(test["pose3d"][None], test)
+  test = method.load_data(run, {}).splits["test"]
+  model = method.build(run, {}, {})
+  back = model.to_mm(test["pose3d"][None], test)
   np.testing.assert_allclose(back[0], test["pose3d_mm"], atol=1e-2)
-  run_lib.train(c, str(tmp_path), method=method)
-  run_lib.evaluate(c, str(tmp_path), method=method)
+  run_lib.train(c, str(tmp_path))
+  run_lib.evaluate(c, str(tmp_path))
   res = json.loads((tmp_path / "eval" / "estimate.json").read_text())
   assert res["num_poses"] == 8 and res["num_hypotheses"] == 3
   assert np.isfinite(res["mpjpe_mm"]) and np.isfinite(res["min_mpjpe_mm"])
   fp = json.loads((tmp_path / "checkpoints" / "fingerprint.json").read_text())
   assert fp["representation"]["space"] == "image"
-  poses = run_lib.sample(c, str(tmp_path), method=method)
+  poses = run_lib.sample(c, str(tmp_path))
   assert poses.shape == (6, 17, 3) and np.all(np.isfinite(poses))
   np.testing.assert_array_equal(poses[:, 0], 0.0)  # root-relative mm
 

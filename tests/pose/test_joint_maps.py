@@ -76,7 +76,8 @@ def test_regressor_errors_name_the_problem():
     joint_maps.fit_joint_regressor(np.zeros((4, 6, 2)), np.zeros((4, 2, 3)))
   bad = np.ones((4, 6, 3))
   bad[1, 2, 0] = np.nan
-  with pytest.raises(ValueError, match="source: 1 non-finite"):
+  with pytest.raises(ValueError, match=r"source: non-finite values \(NaN or "
+                     r"inf\) in 1 of 4 rows: 1 \(shape \(4, 6, 3\)\)"):
     joint_maps.fit_joint_regressor(bad, np.zeros((4, 2, 3)))
   with pytest.raises(ValueError, match="ridge"):
     joint_maps.fit_joint_regressor(good, np.zeros((4, 2, 3)), ridge=-1.0)

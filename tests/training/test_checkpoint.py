@@ -186,6 +186,75 @@ def test_corrupt_checkpoint_gives_clear_error(tmp_path):
     checkpoint.Checkpointer(tmp_path, fingerprint=FP, save_every=1)
 
 
+def _assert_no_object_reprs(msg):
+  for repr_start in ("<bound method", "<function", " at 0x", "pybind11",
+                     "tensorstore_spec"):
+    assert repr_start not in msg, msg
+
+
+def test_truncated_array_data_names_the_file_not_an_object(tmp_path):
+  """orbax reports a short data file as an object repr (`<bound method
+  ...spec of TensorStore(...)>`); the message gives tensorstore's cause."""
+  # Large enough that its values live in a data file of their own (small
+  # arrays are stored inline in the OCDBT index).
+  state = {"w": jax.numpy.asarray(
+      np.random.RandomState(0).randn(64, 64).astype(np.float32))}
+  with checkpoint.Checkpointer(tmp_path, fingerprint=FP, save_every=1) as ck:
+    ck.save(1, state)
+    ck.save(2, state)
+  data_files = [p for p in (tmp_path / "2" / "state").rglob("d/*")
+                if p.stat().st_size > 64 * 64 * 2]
+  assert data_files
+  for p in data_files:
+    p.write_bytes(p.read_bytes()[:p.stat().st_size // 2])
+  with checkpoint.Checkpointer(tmp_path, fingerprint=FP, save_every=1) as ck:
+    with pytest.raises(checkpoint.CheckpointError) as err:
+      ck.restore_or_none(state)
+  msg = str(err.value)
+  assert "\n" not in msg
+  _assert_no_object_reprs(msg)
+  assert f"checkpoint {tmp_path / '2'} cannot be read" in msg
+  assert "is not valid for value of size" in msg  # tensorstore's cause
+  assert "resumes from step 1" in msg
+
+
+def test_corrupt_json_file_is_named(tmp_path):
+  state, _, _ = _setup()
+  with checkpoint.Checkpointer(tmp_path, fingerprint=FP, save_every=1) as ck:
+    ck.save(1, state)
+  (tmp_path / "1" / "state" / "_METADATA").write_text("{not json")
+  with checkpoint.Checkpointer(tmp_path, fingerprint=FP, save_every=1) as ck:
+    with pytest.raises(checkpoint.CheckpointError) as err:
+      ck.restore_or_none(state)
+  msg = str(err.value)
+  assert "state/_METADATA is not valid JSON: JSONDecodeError" in msg
+  assert "training then starts from step 0" in msg
+  _assert_no_object_reprs(msg)
+
+
+def test_causes_lose_object_reprs_and_specs():
+  inner = ValueError(
+      'DATA_LOSS: Error opening "cast" driver: Error opening "zarr" driver: '
+      'Error reading "w/0.0" in local file "/ck/2/state/": bad checksum '
+      "[tensorstore_spec='{\"driver\":\"zarr\"}']")
+  outer = Exception(
+      "Encountered error while reading array index: (slice(0, 4, 1),). See "
+      "full TensorStore details: <bound method pybind11_detail_function_"
+      "record_v1.spec of TensorStore({\n  'base': {}})>.")
+  outer.__cause__ = inner
+  assert checkpoint._first_line(outer) == (
+      'ValueError: DATA_LOSS: Error reading "w/0.0" in local file '
+      '"/ck/2/state/": bad checksum')
+  # Alone, the wrapper keeps its words and loses the repr.
+  alone = checkpoint._first_line(Exception(
+      "failed in <function load at 0x7f3a2b> with <Foo object at 0xdeadbeef> "
+      "and <bound method Store.spec of Store(a=1)>"))
+  assert alone == "Exception: failed in with and"
+  _assert_no_object_reprs(alone)
+  assert checkpoint._first_line(RuntimeError("<function f at 0x1>")) == (
+      "RuntimeError")
+
+
 def test_failed_restore_leaves_no_event_loop_noise(tmp_path):
   """orbax's late 'Event loop is closed' reports are dropped, others kept."""
   state, _, _ = _setup()

@@ -1,8 +1,33 @@
-"""Deterministic lifters (Martinez et al.'s MLP, DiffPose's graph context
-encoders) as one method, GFPose's baseline."""
-from jaxpose.methods.baseline.method import (
-    LIFTERS, SHORT_CLIPS, Baseline, BaselineEvalOptions, make_encoder_lift_fn,
-    make_lift_fn, make_loss_fn)
+"""Deterministic 2D-to-3D lifters (Martinez et al.'s MLP, DiffPose's graph
+context encoders) as one method: GFPose's baseline, and the context
+encoders DiffPose needs.
 
-__all__ = ["Baseline", "BaselineEvalOptions", "LIFTERS", "SHORT_CLIPS",
-           "make_encoder_lift_fn", "make_lift_fn", "make_loss_fn"]
+  model.py       settings, `LifterModel` (init, loss, lift, windows), build
+  encoder.py     held-out rows (prepared), training rows, the
+                 `ContextEncoder` a trained graph lifter provides
+  eval_tasks.py  estimate
+"""
+from jaxpose import methods
+from jaxpose.methods import base
+from jaxpose.methods.baseline import encoder
+from jaxpose.methods.baseline import eval_tasks
+from jaxpose.methods.baseline import model
+
+METHOD = methods.register(base.Method(
+    name="baseline",
+    settings=model.Sections,
+    eval_options=model.EvalOptions,
+    # The held-out rows (prepared) and the network: nothing else shapes a
+    # lifter.
+    fingerprint_sections=("method", "model", "representation"),
+    load_data=model.load_data,
+    build=model.build,
+    training=encoder.training,
+    tasks=eval_tasks.TASKS,
+    prepare=encoder.prepare,
+    prepare_keys=("holdout.fraction", "holdout.seed"),
+    provides={base.ContextEncoder: encoder.context_encoder},
+    check=model.check,
+))
+
+__all__ = ["METHOD"]

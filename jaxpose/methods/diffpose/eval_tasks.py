@@ -1,4 +1,5 @@
-"""DiffPose's evaluation task: each `fn(method, ctx) -> TaskResult`.
+"""DiffPose's evaluation task, registered in `TASKS`:
+`task(trained, options, ctx) -> TaskResult`.
 
   estimate   N hypotheses per 2D pose (`estimation.estimation_result`: the
              mean of the N, best-of-N, PA, per joint, calibration), and on
@@ -22,7 +23,10 @@ import numpy as np
 
 from jaxpose.evaluation import estimation
 from jaxpose.evaluation.runner import EvalContext, TaskResult
+from jaxpose.methods import base
 from jaxpose.pose import metrics as metrics_lib
+
+TASKS = base.Tasks()
 
 
 def _errors(pred_mm, gt_mm) -> dict:
@@ -34,10 +38,10 @@ def _errors(pred_mm, gt_mm) -> dict:
           metrics_lib.per_joint_error(pred_mm, gt_mm)).mean(axis=0)])
 
 
-def initial_draws(method, key, rows, num: int) -> np.ndarray:
+def initial_draws(model, key, rows, num: int) -> np.ndarray:
   """`num` draws of H_K per row, no diffusion: states `[num, R, J, 5]`."""
   centre = np.concatenate([rows["pose2d"], rows["enc_pose3d"]], -1)
-  proc = method.forward_process
+  proc = model.forward_process
 
   def one(k):
     k_kernel, k_z = jax.random.split(k)
@@ -47,23 +51,25 @@ def initial_draws(method, key, rows, num: int) -> np.ndarray:
   return np.asarray(jax.jit(jax.vmap(one))(jax.random.split(key, num)))
 
 
-def estimate(method, ctx: EvalContext) -> TaskResult:
-  opts = method.eval_options
+@TASKS.register("estimate")
+def estimate(trained: base.Trained, opts, ctx: EvalContext) -> TaskResult:
+  """N hypotheses per 2D pose, beside the encoder alone and H_K's draws."""
+  model, encoder_part = trained.model, trained.needs["encoder"]
   k_sample, k_initial = jax.random.split(ctx.key)
   rows, gt = ctx.test, ctx.test["pose3d_mm"]
-  states = method.sample_states(ctx.params, k_sample, rows,
-                                num_hypotheses=opts.num_hypotheses,
-                                desc="estimate")
+  states = model.sample_states(trained.params, k_sample, rows, opts,
+                               num_hypotheses=opts.num_hypotheses,
+                               desc="estimate")
   result = estimation.estimation_result(
-      ctx, method.states_to_mm(states), sampler=opts.sampler,
+      ctx, model.states_to_mm(states), sampler=opts.sampler,
       num_steps=opts.num_steps, hypotheses_list=opts.hypotheses_list,
       title="estimate")
   figures = result.figures
   centre = np.concatenate([rows["pose2d"], rows["enc_pose3d"]], -1)
   # Scored as DiffPose's hypotheses are (root re-centred), and as the
   # encoder's own evaluation scores it (its root as predicted).
-  encoder = _errors(method.states_to_mm(centre), gt)
-  as_predicted = np.asarray(method.representation.pose3d_from_model(
+  encoder = _errors(model.states_to_mm(centre), gt)
+  as_predicted = np.asarray(model.representation.pose3d_from_model(
       np.asarray(rows["enc_pose3d"])), np.float32)
   encoder["mpjpe_mm_root_as_predicted"] = float(np.mean(
       metrics_lib.mpjpe(as_predicted, gt)))
@@ -71,37 +77,37 @@ def estimate(method, ctx: EvalContext) -> TaskResult:
   # on training rows (`diffpose.initial.rms_3d`): the gap is how much
   # better the encoder does on rows it was trained on.
   err3d = np.asarray(rows["pose3d"]) - np.asarray(rows["enc_pose3d"])
-  encoder.update(workdir=method.encoder.workdir,
-                 network=method.encoder.model_name,
+  encoder.update(workdir=encoder_part.workdir, network=encoder_part.network,
                  rms_3d=float(np.sqrt(np.mean(err3d**2))))
   initial = None
-  if method.initial.centred:  # the released prior sits around 0, not a pose
-    draws = method.states_to_mm(initial_draws(method, k_initial, rows,
-                                              opts.num_hypotheses))
+  if model.initial.centred:  # the released prior sits around 0, not a pose
+    draws = model.states_to_mm(initial_draws(model, k_initial, rows,
+                                             opts.num_hypotheses))
     per_draw = np.stack([np.asarray(metrics_lib.mpjpe(d, gt)) for d in draws])
     initial = dict(
         mpjpe_mm=float(np.mean(metrics_lib.mpjpe(draws.mean(0), gt))),
         min_mpjpe_mm=float(per_draw.min(0).mean()),
         mean_hypothesis_mpjpe_mm=float(per_draw.mean()))
-  init, dp = method.initial, method.config.diffpose
-  start_step = None if opts.start == "initial" else method.start_step()
+  init, dp = model.initial, trained.run.sections.diffpose
+  start_step = None if opts.start == "initial" else model.start_step(opts)
   figures.update(
       encoder=encoder, initial_samples=initial,
       gain_over_encoder_mm=encoder["mpjpe_mm"] - figures["mpjpe_mm"],
       pa_gain_over_encoder_mm=encoder["pa_mpjpe_mm"] - figures["pa_mpjpe_mm"],
       diffpose=dict(
-          network_input=str(dp.network_input),
-          noise_2d=str(dp.noise_2d), noise_2d_px=float(dp.noise_2d_px),
-          noisy_train_2d=bool(dp.noisy_train_2d),
+          network_input=dp.network_input,
+          noise_2d=dp.noise_2d, noise_2d_px=dp.noise_2d_px,
+          noisy_train_2d=dp.noisy_train_2d,
           start=opts.start, start_step=start_step,
-          diffusion_steps=method.sde.num_steps, reverse_steps=opts.num_steps,
+          diffusion_steps=model.sde.num_steps, reverse_steps=opts.num_steps,
           initial=dict(kind=init.info.get("kind"), num_kernels=init.num_kernels,
-                       sha1=init.sha1(), num_rows=init.info.get("num_rows"),
+                       digest=trained.prepared["initial"].digest(),
+                       num_rows=init.info.get("num_rows"),
                        rms_2d=init.info.get("rms_2d"),
                        rms_3d=init.info.get("rms_3d"),
                        fit_rows_seen_by_encoder=init.info.get(
                            "fit_rows_seen_by_encoder"))),
-      joint_names=list(method.representation.skeleton.joint_names))
+      joint_names=list(model.representation.skeleton.joint_names))
   n = opts.num_hypotheses
   table = list(result.table) + [
       ("encoder alone MPJPE / PA-MPJPE", (encoder["mpjpe_mm"],
@@ -112,7 +118,11 @@ def estimate(method, ctx: EvalContext) -> TaskResult:
   if initial is not None:
     table.append((f"H_K draws, no diffusion: mean / best-of-{n}",
                   (initial["mpjpe_mm"], initial["min_mpjpe_mm"])))
-  return dataclasses.replace(result, figures=figures, table=table)
+  summary = dict(result.summary or {},
+                 encoder_mpjpe_mm=encoder["mpjpe_mm"],
+                 gain_over_encoder_mm=figures["gain_over_encoder_mm"])
+  return dataclasses.replace(result, figures=figures, table=table,
+                             summary=summary)
 
 
-__all__ = ["estimate", "initial_draws"]
+__all__ = ["TASKS", "estimate", "initial_draws"]

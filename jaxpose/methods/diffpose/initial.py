@@ -19,28 +19,27 @@ raises `gmm.GMMFitError` with the reason.  `standard_initial` is the
 released code's prior instead: one zero-mean Gaussian around 0 with the 2D
 noise's std on (u, v) and a configured std on (x, y, z).
 
-The result, an `Initial`, is stored beside the checkpoints
-(`Initial.save`, atomically, with a SHA-1 of its arrays that goes into the
-checkpoint fingerprint) and loaded at evaluation (`Initial.load`).
+The result, an `Initial`, is DiffPose's prepared artefact "initial"
+(`to_artefact` / `from_artefact`): the runner stores it beside the
+checkpoints, its digest in the checkpoint fingerprint, and evaluation reads
+it back.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxpose import checks
-from jaxpose import files
+from jaxpose import settings
 from jaxpose.core import gmm as gmm_lib
 from jaxpose.core import priors as priors_lib
+from jaxpose.methods import base
 from jaxpose.methods.diffpose import process
 
-FILE_NAME = "diffpose_initial.npz"
+ARTEFACT = "initial"
 NOISE_2D_SOURCES = ("data", "px")
 
 
@@ -83,35 +82,20 @@ class Initial:
         means=jnp.asarray(self.means, jnp.float32),
         scales=jnp.asarray(self.scales, jnp.float32))
 
-  def sha1(self) -> str:
-    """A digest of what shapes the model: the arrays and `centred`."""
-    h = hashlib.sha1()
-    for a in (self.weights, self.means, self.scales):
-      a = np.ascontiguousarray(a, np.float32)
-      h.update(str(a.shape).encode())
-      h.update(a.tobytes())
-    h.update(b"centred" if self.centred else b"around0")
-    return h.hexdigest()
-
-  def save(self, path: str) -> str:
-    """Writes the arrays and `info` to `path` (.npz) atomically."""
-    return files.write_npz_atomic(path, dict(
-        weights=np.asarray(self.weights, np.float32),
-        means=np.asarray(self.means, np.float32),
-        scales=np.asarray(self.scales, np.float32),
-        centred=np.asarray(self.centred),
-        info=np.asarray(json.dumps(files.jsonable(self.info), sort_keys=True))))
+  def to_artefact(self) -> base.Artefact:
+    """The arrays (its digest is what identifies H_K) and the fit's facts."""
+    return base.Artefact(
+        arrays=dict(weights=np.asarray(self.weights, np.float32),
+                    means=np.asarray(self.means, np.float32),
+                    scales=np.asarray(self.scales, np.float32),
+                    centred=np.asarray(self.centred)),
+        info=self.info)
 
   @classmethod
-  def load(cls, path: str) -> "Initial":
-    if not os.path.exists(path):
-      raise FileNotFoundError(
-          f"{path} missing: DiffPose's fitted initial distribution H_K is "
-          "written there when training starts; train this workdir first "
-          "(--mode=train or train_and_eval)")
-    with np.load(path, allow_pickle=False) as z:
-      return cls(weights=z["weights"], means=z["means"], scales=z["scales"],
-                 centred=bool(z["centred"]), info=json.loads(str(z["info"])))
+  def from_artefact(cls, artefact: base.Artefact) -> "Initial":
+    a = artefact.arrays
+    return cls(weights=a["weights"], means=a["means"], scales=a["scales"],
+               centred=bool(a["centred"]), info=dict(artefact.info))
 
 
 # ---------------------------------------------------------------- errors
@@ -129,9 +113,7 @@ def clean_and_noisy_2d(key, rows, representation, *, source: str,
       noise of `sigma_px` pixels per axis on the input 2D; 0: none).
     sigma_px: the 'px' noise's std in pixels.
   """
-  if source not in NOISE_2D_SOURCES:
-    raise ValueError(f"diffpose.noise_2d: expected one of {NOISE_2D_SOURCES}, "
-                     f"got {source!r}")
+  settings.one_of("diffpose.noise_2d", source, NOISE_2D_SOURCES)
   to_model = lambda p: np.asarray(representation.pose2d_to_model(
       np.asarray(p, np.float32)), np.float32)
   if source == "data":
@@ -235,6 +217,6 @@ def match_start_step(sde, rms_3d: float, scale_3d: float) -> int:
   return int(np.argmin(np.abs(stds - float(rms_3d))))
 
 
-__all__ = ["FILE_NAME", "NOISE_2D_SOURCES", "Initial", "clean_and_noisy_2d",
+__all__ = ["ARTEFACT", "NOISE_2D_SOURCES", "Initial", "clean_and_noisy_2d",
            "state_error", "error_summary", "fit_initial", "standard_initial",
            "match_start_step"]

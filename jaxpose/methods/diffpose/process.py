@@ -32,6 +32,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxpose import checks
+from jaxpose import settings
 from jaxpose.core import priors as priors_lib
 from jaxpose.core import sampling
 from jaxpose.core import sde as sde_lib
@@ -151,9 +152,7 @@ def make_noise_fn(apply_fn: Callable, *, network_input: str) -> Callable:
   it can name the noise: the encoder's pose ('state'), the kernel it was
   drawn from ('residual'), or nothing ('standardised').
   """
-  if network_input not in NETWORK_INPUTS:
-    raise ValueError(f"diffpose.network_input: expected one of "
-                     f"{NETWORK_INPUTS}, got {network_input!r}")
+  settings.one_of("diffpose.network_input", network_input, NETWORK_INPUTS)
 
   def noise_fn(params, h, t, cond, **kwargs):
     if network_input == "residual":

@@ -1,14 +1,44 @@
-"""DPoser: a diffusion prior on body-space rotations, used as a regulariser.
+"""DPoser (Lu et al., arXiv 2312.05541): a diffusion prior on body-space
+rotations, used as a regulariser in test-time optimisation.
 
-  body.py      z-score statistics, the canonical skeleton, joints (FK or a
-               body model), the 22 -> 17 joint regressor, body parts
-  priors.py    none / Gaussian mixture / a joint prior through FK / DPoser,
-               one loss-term interface
-  tto.py       the compiled, vmapped Adam loop of test-time optimisation
-  tasks.py     complete, generate (and the dispatch of the fitting tasks)
-  fitting.py   denoise_motion, fit2d
-  method.py    `DPoser`, the `base.Method` the runner builds
+  body.py        z-score statistics, the canonical skeleton, joints (FK or a
+                 body model), the 22 -> 17 joint regressor, body parts
+  schedule.py    the paper's time schedules and the regulariser's weight
+  priors.py      none / Gaussian mixture / a joint prior through FK /
+                 DPoser: one loss-term interface
+  tto.py         the compiled, vmapped Adam loop of test-time optimisation
+  model.py       settings, `DPoserModel`, the prepared body, build
+  eval_tasks.py  complete, generate (and the fitting tasks' registration)
+  fitting.py     denoise_motion, fit2d
+
+It needs, optionally, a `JointPrior` (GFPose's, `eval.gfpose_workdir`) for
+the comparison rows of its tables.
 """
-from jaxpose.methods.dposer.method import DPoser, DPoserEvalOptions
+from jaxpose import methods
+from jaxpose.methods import base
+from jaxpose.methods.dposer import eval_tasks
+from jaxpose.methods.dposer import model
 
-__all__ = ["DPoser", "DPoserEvalOptions"]
+JOINT_PRIOR = base.Need(
+    name="joint_prior", config_key="eval.gfpose_workdir",
+    protocol=base.JointPrior, optional=True, part_of_model=False,
+    hint="train GFPose there first (experiments/configs/quickstart.py) or "
+         "leave eval.gfpose_workdir empty")
+
+METHOD = methods.register(base.Method(
+    name="dposer",
+    settings=model.Sections,
+    train_options=model.TrainOptions,
+    eval_options=model.EvalOptions,
+    fingerprint_sections=("method", "model", "sde"),
+    load_data=model.load_data,
+    build=model.build,
+    training=model.training,
+    tasks=eval_tasks.TASKS,
+    prepare=model.prepare,
+    needs=(JOINT_PRIOR,),
+    sample=model.sample,
+    check=model.check,
+))
+
+__all__ = ["METHOD", "JOINT_PRIOR"]

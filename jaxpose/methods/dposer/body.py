@@ -17,7 +17,6 @@ data-derived constants held as numpy arrays.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 
 import jax.numpy as jnp
 import numpy as np
@@ -73,27 +72,6 @@ class ZScore:
   def unstandardize(self, z):
     return z * self.std + self.mean
 
-  def to_dict(self) -> dict:
-    return {"mean": [float(v) for v in self.mean],
-            "std": [float(v) for v in self.std]}
-
-  @classmethod
-  def from_dict(cls, d) -> "ZScore":
-    try:
-      mean, std = (np.asarray(d[k], np.float32) for k in ("mean", "std"))
-    except (KeyError, TypeError):
-      raise ValueError(f"zscore: expected {{'mean': [63], 'std': [63]}}, got "
-                       f"{type(d).__name__}") from None
-    if mean.shape != (DIM,) or std.shape != (DIM,) or np.any(std <= 0):
-      raise ValueError(f"zscore: mean and std must be [{DIM}] with std > 0")
-    return cls(mean=mean, std=std)
-
-  def digest(self) -> str:
-    """sha256 of the statistics' float32 bytes (the fingerprint's key)."""
-    h = hashlib.sha256(np.asarray(self.mean, "<f4").tobytes())
-    h.update(np.asarray(self.std, "<f4").tobytes())
-    return h.hexdigest()[:16]
-
 
 @dataclasses.dataclass(frozen=True)
 class BodyJoints:
@@ -126,13 +104,13 @@ class BodyJoints:
     if self.model is None:
       lengths = self.bone_lengths if bone_lengths is None else bone_lengths
       return body_space.forward_kinematics(body_pose, lengths, root_orient, trans)
-    return self._posed(body_pose, root_orient, trans)[1][..., :SMPL_22.num_joints, :]
+    return self._posed(body_pose, root_orient, trans).joints[..., :SMPL_22.num_joints, :]
 
   def vertices(self, body_pose, root_orient=None, trans=None):
     """[..., V, 3] mm of the body model's mesh (None without a model)."""
     if self.model is None:
       return None
-    return self._posed(body_pose, root_orient, trans)[0]
+    return self._posed(body_pose, root_orient, trans).vertices
 
   def h36m(self, joints22):
     """[..., 22, 3] -> Human3.6M's [..., 17, 3] by the fitted regressor."""

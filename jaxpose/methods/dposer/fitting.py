@@ -31,6 +31,8 @@ from jaxpose.data import windows as windows_lib
 from jaxpose.evaluation import estimation
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.methods.dposer import body as body_lib
+from jaxpose.methods.dposer import priors as priors_lib
+from jaxpose.methods.dposer import schedule as schedule_lib
 from jaxpose.methods.dposer import tto
 from jaxpose.pose import joint_maps
 from jaxpose.pose import metrics as metrics_lib
@@ -91,10 +93,10 @@ def make_motion_solver(prior, body: body_lib.BodyJoints, *, num_steps: int,
   return tto.batched(solve)
 
 
-def _test_windows(method, length: int, max_windows: int):
-  test = method.splits["test"]
+def _test_windows(ctx, length: int, max_windows: int):
+  test = ctx.splits["test"]
   if "clip" not in test or "frame" not in test:
-    raise ValueError(f"denoise_motion: the test split of {method.dataset.name!r} "
+    raise ValueError(f"denoise_motion: the test split of {ctx.data_name!r} "
                      "has no clip/frame ids (synthetic data: set data.clip_frames)")
   # One row per frame: data viewed by several cameras repeats each frame.
   key = np.unique(np.asarray(test["clip"]), return_inverse=True)[1].reshape(-1)
@@ -111,27 +113,22 @@ def _test_windows(method, length: int, max_windows: int):
   return idx  # [W, T]
 
 
-def _schedules(opts) -> dict:
-  t_max, t_min = opts.denoise_t
-  return {"truncated": regulariser.TimeSchedule.truncated(t_max, t_min),
-          "random": regulariser.TimeSchedule.random(t_min, t_max),
-          "fixed": regulariser.TimeSchedule.fixed(0.5 * (t_max + t_min)),
-          "uniform": regulariser.TimeSchedule.uniform()}
-
-
-def denoise_motion(method, ctx: EvalContext) -> TaskResult:
+def denoise_motion(trained, opts, ctx: EvalContext) -> TaskResult:
+  """Windows of test motion with Gaussian noise on the joints, fitted under
+  each prior; the schedule ablation at the middle noise level."""
   from jaxpose import plotting
-  opts = method.eval_options
-  body = method.body
-  test = method.splits["test"]
-  idx = _test_windows(method, opts.window, opts.max_windows)  # [W, T]
+  model = trained.model
+  body = model.body
+  priors = priors_lib.PriorSet(trained, opts, ctx.train)
+  test = ctx.splits["test"]
+  idx = _test_windows(ctx, opts.window, opts.max_windows)  # [W, T]
   w, t = idx.shape
   lengths = np.asarray(test["body_bone_lengths"][idx[:, 0]], np.float32)  # [W, 22]
   trans = np.asarray(test["body_trans"][idx], np.float32)
   trans = trans - trans[:, :1]  # each window starts at the origin
   gt = np.asarray(body.joints(test["body_pose"][idx], test["body_root_orient"][idx],
                               trans, bone_lengths=lengths[:, None]), np.float32)
-  schedules = _schedules(opts)
+  schedules = schedule_lib.ablation_schedules(opts.denoise_t)
   notes: list[str] = []
   settings, rows, ablation = [], [], []
   plots = []
@@ -143,8 +140,8 @@ def denoise_motion(method, ctx: EvalContext) -> TaskResult:
     if (kind, schedule_kind) not in solvers:
       solvers[kind, schedule_kind] = make_motion_solver(
           prior, body, num_steps=opts.denoise_steps, learning_rate=opts.denoise_lr,
-          prior_weight=opts.prior_weight(opts.denoise_weights, kind),
-          smooth_weight=opts.smooth_weight, init_pose=method.zscore.mean)
+          prior_weight=priors_lib.prior_weight(opts.denoise_weights, kind),
+          smooth_weight=opts.smooth_weight, init_pose=model.zscore.mean)
     solver = solvers[kind, schedule_kind]
     return tto.map_examples(
         solver, dict(noisy=noisy, root0=root0, lengths=lengths), key,
@@ -156,8 +153,7 @@ def denoise_motion(method, ctx: EvalContext) -> TaskResult:
     noisy = gt + sigma * np.asarray(jax.random.normal(k_noise, gt.shape), np.float32)
     root0 = root_from_joints(body, noisy)  # [W, T, 3]
     before = float(np.mean(metrics_lib.mpjpe(noisy, gt)))
-    for kind, prior in tto.prior_rows(method, ctx.params, opts.priors,
-                                        schedules["truncated"], notes):
+    for kind, prior in priors.rows(opts.priors, schedules["truncated"], notes):
       fitted = run(kind, prior, sigma, noisy, root0, k_fit)
       after = float(np.mean(metrics_lib.mpjpe(fitted, gt)))
       settings.append(dict(noise_mm=sigma, prior=kind, mpjpe_before_mm=before,
@@ -180,7 +176,7 @@ def denoise_motion(method, ctx: EvalContext) -> TaskResult:
         if kind == "truncated" and main:  # the main row: same schedule and keys
           after = main[0]
         else:
-          prior = method.make_prior("dposer", ctx.params, schedules[kind])
+          prior = priors.make("dposer", schedules[kind])
           fitted = run("dposer", prior, sigma, noisy, root0, k_fit, kind)
           after = float(np.mean(metrics_lib.mpjpe(fitted, gt)))
         ablation.append(dict(noise_mm=sigma, schedule=kind, mpjpe_after_mm=after))
@@ -188,10 +184,9 @@ def denoise_motion(method, ctx: EvalContext) -> TaskResult:
   return TaskResult(
       figures=dict(settings=settings, schedule_ablation=ablation, notes=notes,
                    num_windows=w, window=t, denoise_t=list(opts.denoise_t),
-                   fixed_t=0.5 * sum(opts.denoise_t)),
-      table=rows, num_poses=w * t, num_hypotheses=1,
-      sampler=f"adam:{opts.denoise_steps}", num_steps=opts.denoise_steps,
-      plots=plots)
+                   fixed_t=0.5 * sum(opts.denoise_t),
+                   optimiser=dict(steps=opts.denoise_steps, lr=opts.denoise_lr)),
+      table=rows, num_poses=w * t, num_hypotheses=1, plots=plots)
 
 
 def _accel(joints) -> float:
@@ -287,19 +282,22 @@ def _keypoints(ctx, which: str):
   return (screen + offset) * w / 2
 
 
-def fit2d(method, ctx: EvalContext) -> TaskResult:
-  opts = method.eval_options
-  body = method.body
+def fit2d(trained, opts, ctx: EvalContext) -> TaskResult:
+  """Rotations, root and translation fitted to each test row's 2D keypoints
+  under each prior; scored as estimation methods are."""
+  model = trained.model
+  body = model.body
   n = ctx.num_poses
   intrinsics = np.asarray(ctx.test["intrinsics"], np.float32)
   schedule = regulariser.TimeSchedule.truncated(*opts.fit_t)
   notes: list[str] = []
   settings, rows = [], []
-  priors = tto.prior_rows(method, ctx.params, opts.priors, schedule, notes)
+  priors = priors_lib.PriorSet(trained, opts, ctx.train).rows(
+      opts.priors, schedule, notes)
   solvers = {kind: make_fit2d_solver(
       prior, body, num_steps=opts.fit_steps, learning_rate=opts.fit_lr,
-      prior_weight=opts.prior_weight(opts.fit_weights, kind),
-      sigma_px=opts.fit_sigma_px, init_pose=method.zscore.mean)
+      prior_weight=priors_lib.prior_weight(opts.fit_weights, kind),
+      sigma_px=opts.fit_sigma_px, init_pose=model.zscore.mean)
              for kind, prior in priors}  # one program per prior, every input
   plots = []
   for i, which in enumerate(opts.fit_inputs):
@@ -335,10 +333,10 @@ def fit2d(method, ctx: EvalContext) -> TaskResult:
         plots = estimation.plot_hypothesis_fans(
             ctx, pred_mm[None], f"fit2d ({which} 2D, {kind} prior)")
   return TaskResult(figures=dict(settings=settings, notes=notes,
-                                 fit_t=list(opts.fit_t), stages=list(_STAGES)),
-                    table=rows, num_poses=n, num_hypotheses=1,
-                    sampler=f"adam:{opts.fit_steps}", num_steps=opts.fit_steps,
-                    plots=plots)
+                                 fit_t=list(opts.fit_t), stages=list(_STAGES),
+                                 optimiser=dict(steps=opts.fit_steps,
+                                                lr=opts.fit_lr)),
+                    table=rows, num_poses=n, num_hypotheses=1, plots=plots)
 
 
 __all__ = ["denoise_motion", "fit2d", "make_motion_solver", "make_fit2d_solver",

@@ -10,8 +10,8 @@ task's objective adds `weight * prior(...)` whatever the prior is:
             z-scored body poses: the classic hand-made prior (SMPLify's).
   dposer    DPoser's regulariser (jaxpose.core.regulariser) with its
             diffusion prior on z-scored body poses.
-  joints    any method's score prior of 3D joint positions
-            (`Method.joint_prior`, e.g. GFPose) as the same regulariser,
+  gfpose    a score prior of 3D joint positions (`base.JointPrior`, from
+            the workdir of `eval.gfpose_workdir`) as the same regulariser,
             through forward kinematics: body pose -> 22 joints -> the prior's
             skeleton (Human3.6M's 17 by the fitted regressor) -> a frontal
             camera frame -> its model units.  The gradient flows back
@@ -20,17 +20,23 @@ task's objective adds `weight * prior(...)` whatever the prior is:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
+from absl import logging
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxpose import settings
 from jaxpose.core import gmm as gmm_lib
 from jaxpose.core import regulariser
 from jaxpose.methods.dposer import body as body_lib
+from jaxpose.methods.dposer import schedule as schedule_lib
 
 KINDS = ("none", "gmm", "gfpose", "dposer")
+# The priors whose term a task weighs (`eval.*_weights` by name).
+WEIGHTED_KINDS = ("gmm", "gfpose", "dposer")
 
 # Body axes (X left, Y up, Z forward) -> a camera in front of the body
 # looking at it (x right in the image = the body's left, y down, z away
@@ -92,7 +98,7 @@ class DiffusionPrior:
   sde: Any
   zscore: body_lib.ZScore
   schedule: regulariser.TimeSchedule
-  weight: str = "dposer"
+  weight: str = schedule_lib.WEIGHT
   name: str = "dposer"
 
   def __call__(self, body_pose, key, step, num_steps):
@@ -104,11 +110,11 @@ class DiffusionPrior:
 
 @dataclasses.dataclass(frozen=True)
 class JointsPrior:
-  """A joint-position score prior (`Method.joint_prior`) through kinematics."""
+  """A joint-position score prior (`base.JointPrior`) through kinematics."""
   joint_prior: Any
   body: body_lib.BodyJoints
   schedule: regulariser.TimeSchedule
-  weight: str = "dposer"
+  weight: str = schedule_lib.WEIGHT
   name: str = "gfpose"
 
   def __post_init__(self):
@@ -128,10 +134,87 @@ class JointsPrior:
         weight=self.weight, reduce="mean")
 
 
+def prior_weight(weights, kind: str) -> float:
+  """A prior's weight in a task's objective (`eval.*_weights` by name; no
+  prior weighs nothing)."""
+  return 0.0 if kind == "none" else float(weights.get(kind, 0.0))
+
+
+@dataclasses.dataclass(frozen=True)
+class PriorSet:
+  """The priors of one evaluation, built on demand with its trained parts.
+
+  Attributes:
+    trained: DPoser's trained parts (its `needs["joint_prior"]` may be
+      None: the 'gfpose' rows are then left out with a note).
+    options: DPoser's evaluation options.
+    train: the training rows the mixture prior is fitted on.
+  """
+  trained: Any
+  options: Any
+  train: Any
+
+  @functools.cached_property
+  def gmm(self) -> gmm_lib.GMM:
+    """The Gaussian mixture on z-scored training poses (EM in JAX)."""
+    opts = self.options
+    x = self.trained.model.standardize(self.train["body_pose"])
+    if opts.gmm_rows and len(x) > opts.gmm_rows:
+      x = x[np.linspace(0, len(x) - 1, opts.gmm_rows).astype(int)]
+    if opts.gmm_components > len(x):
+      raise settings.ConfigError(
+          f"eval.gmm_components={opts.gmm_components}: more components than "
+          f"the {len(x)} training rows of the evaluation data (the 'gmm' "
+          "prior is fitted on them; leave 'gmm' out of eval.priors for data "
+          "without training rows)")
+    # reg: z-scored dimensions that never move (a joint the source lacks)
+    # have zero variance; 1e-3 keeps every covariance invertible.
+    fit = gmm_lib.fit_gmm(jax.random.key(self.trained.run.seed), x,
+                          opts.gmm_components, covariance="full",
+                          max_iters=1000, tol=1e-3, reg=1e-3)
+    logging.info("GMM prior: %d components, EM converged in %d iterations",
+                 opts.gmm_components, int(fit.num_iters))
+    return fit.gmm
+
+  @property
+  def joint_prior(self):
+    return self.trained.needs.get("joint_prior")
+
+  def make(self, kind: str, schedule: regulariser.TimeSchedule):
+    """The prior `kind` (`KINDS`), or None when it is not available."""
+    model = self.trained.model
+    if kind == "none":
+      return NoPrior()
+    if kind == "gmm":
+      return GMMPrior(gmm=self.gmm, zscore=model.zscore)
+    if kind == "dposer":
+      return DiffusionPrior(score_fn=model.score_fn, params=self.trained.params,
+                            sde=model.sde, zscore=model.zscore,
+                            schedule=schedule)
+    if kind == "gfpose":
+      if self.joint_prior is None:
+        return None
+      return JointsPrior(joint_prior=self.joint_prior, body=model.body,
+                         schedule=schedule)
+    settings.one_of("prior", kind, KINDS)
+
+  def rows(self, kinds, schedule, notes: list) -> list:
+    """(kind, prior) for each available prior; a note for each left out."""
+    out = []
+    for kind in kinds:
+      prior = self.make(kind, schedule)
+      if prior is None:
+        notes.append(f"{kind}: left out (set eval.gfpose_workdir to a trained "
+                     "GFPose workdir)")
+        continue
+      out.append((kind, prior))
+    return out
+
+
 def frontal_view(joints):
   """Body-axes joints [..., J, 3] -> the frontal camera frame (GFPose's)."""
   return joints @ _FRONTAL.T
 
 
-__all__ = ["KINDS", "NoPrior", "GMMPrior", "DiffusionPrior", "JointsPrior",
-           "frontal_view"]
+__all__ = ["KINDS", "WEIGHTED_KINDS", "NoPrior", "GMMPrior", "DiffusionPrior",
+           "JointsPrior", "PriorSet", "prior_weight", "frontal_view"]

@@ -83,18 +83,5 @@ def map_examples(solve, inputs: dict, key, *, batch_size: int, desc: str):
   return chunks.map_chunks(one, inputs, chunk_size=batch_size, desc=desc)
 
 
-def prior_rows(method, params, kinds, schedule, notes: list):
-  """(kind, prior) for each available prior; a note for each left out."""
-  out = []
-  for kind in kinds:
-    prior = method.make_prior(kind, params, schedule)
-    if prior is None:
-      notes.append(f"{kind}: left out (set eval.gfpose_workdir to a trained "
-                   "GFPose workdir)")
-      continue
-    out.append((kind, prior))
-  return out
-
-
 __all__ = ["adam_loop", "batched", "example_keys", "gmof", "map_examples",
-           "prior_rows", "Objective"]
+           "Objective"]

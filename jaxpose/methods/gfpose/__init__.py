@@ -1,10 +1,32 @@
-"""GFPose: one conditional score network, five tasks by condition masking.
+"""GFPose (Ci et al., CVPR 2023): one conditional score network, five tasks
+by condition masking.
 
   masking.py     hierarchical condition masks and the 2D/3D swap (training)
   problems.py    each test-time task as a `sampling.Problem` value
+  model.py       settings, `GFPoseModel` (init, loss, samplers), build
   eval_tasks.py  estimate, estimate_single, complete2d/3d, denoise, generate
-  method.py      `GFPose`, the `base.Method` the runner builds
-"""
-from jaxpose.methods.gfpose.method import GFPose, GFPoseEvalOptions
 
-__all__ = ["GFPose", "GFPoseEvalOptions"]
+It provides a `JointPrior` (its unconditional score of root-relative
+joints) to methods that need one, e.g. DPoser's comparison rows.
+"""
+from jaxpose import methods
+from jaxpose.methods import base
+from jaxpose.methods import lifting
+from jaxpose.methods.gfpose import eval_tasks
+from jaxpose.methods.gfpose import model
+
+METHOD = methods.register(base.Method(
+    name="gfpose",
+    settings=model.Sections,
+    train_options=model.TrainOptions,
+    eval_options=model.EvalOptions,
+    fingerprint_sections=("method", "model", "sde", "representation"),
+    load_data=lifting.load_data,
+    build=model.build,
+    training=base.fields_training("pose3d", "pose2d"),
+    tasks=eval_tasks.TASKS,
+    provides={base.JointPrior: model.joint_prior},
+    sample=model.sample,
+))
+
+__all__ = ["METHOD"]

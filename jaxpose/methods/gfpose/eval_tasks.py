@@ -1,4 +1,5 @@
-"""GFPose's evaluation tasks: each `fn(method, ctx) -> TaskResult`.
+"""GFPose's evaluation tasks, registered by name in `TASKS`: each
+`task(trained, options, ctx) -> TaskResult`.
 
   estimate         H hypotheses per 2D pose (`estimation.estimation_result`)
   estimate_single  one hypothesis from the single-hypothesis sampler
@@ -20,35 +21,51 @@ from jaxpose.evaluation import completion
 from jaxpose.evaluation import estimation
 from jaxpose.evaluation import generative
 from jaxpose.evaluation.runner import EvalContext, TaskResult
+from jaxpose.methods import base
 from jaxpose.methods.gfpose import problems
 from jaxpose.pose import image_space
 from jaxpose.pose import metrics as metrics_lib
+
+
+TASKS = base.Tasks()
 
 
 def _single_steps(opts) -> int:
   return opts.single_num_steps or opts.num_steps
 
 
-def _chunk(method, n: int) -> int:
-  return min(method.eval_options.batch_poses, n)
+def _chunk(opts, n: int) -> int:
+  return min(opts.batch_poses, n)
 
 
-def estimate(method, ctx: EvalContext, *, single: bool) -> TaskResult:
-  opts = method.eval_options
+def _estimate(trained, opts, ctx: EvalContext, *, single: bool) -> TaskResult:
+  model = trained.model
   spec = opts.single_sampler if single else opts.sampler
   steps = _single_steps(opts) if single else opts.num_steps
   h = 1 if single else opts.num_hypotheses
-  hyps = method.sample_rows(
-      method.make_sampler(spec, steps), ctx.params, ctx.key,
+  hyps = model.sample_rows(
+      model.make_sampler(spec, steps, eps=opts.eps), trained.params, ctx.key,
       lambda c: problems.estimation_problem(c["pose2d"]), {"pose2d": ctx.test["pose2d"]},
-      num_hypotheses=h, chunk_size=_chunk(method, ctx.num_poses),
+      num_hypotheses=h, chunk_size=_chunk(opts, ctx.num_poses),
       desc="estimate_single" if single else "estimate")
   result = estimation.estimation_result(
-      ctx, method.to_mm(hyps, ctx.test), sampler=spec, num_steps=steps,
+      ctx, model.to_mm(hyps, ctx.test), sampler=spec, num_steps=steps,
       hypotheses_list=opts.hypotheses_list,
       title="estimate_single" if single else "estimate")
   result.figures["eps"] = opts.eps
   return result
+
+
+@TASKS.register("estimate")
+def estimate(trained, opts, ctx: EvalContext) -> TaskResult:
+  """H hypotheses per 2D pose."""
+  return _estimate(trained, opts, ctx, single=False)
+
+
+@TASKS.register("estimate_single")
+def estimate_single(trained, opts, ctx: EvalContext) -> TaskResult:
+  """One hypothesis per 2D pose, from the single-hypothesis sampler."""
+  return _estimate(trained, opts, ctx, single=True)
 
 
 def _missing_settings(opts) -> list[tuple[str, Any]]:
@@ -60,12 +77,13 @@ def _missing_settings(opts) -> list[tuple[str, Any]]:
   return settings
 
 
-def complete(method, ctx: EvalContext, *, space: str) -> TaskResult:
-  opts = method.eval_options
+def _complete(trained, opts, ctx: EvalContext, *, space: str) -> TaskResult:
+  model = trained.model
   n, h = ctx.num_poses, opts.num_hypotheses
   spec = opts.complete_sampler or opts.sampler
-  skeleton = method.representation.skeleton
-  sampler = method.make_sampler(spec, opts.num_steps)  # one program for all
+  skeleton = model.representation.skeleton
+  # one program for all
+  sampler = model.make_sampler(spec, opts.num_steps, eps=opts.eps)
   if space == "2d":
     make_problem = lambda c: problems.estimation_problem(c["pose2d"], visible=c["visible"])
   else:
@@ -80,12 +98,12 @@ def complete(method, ctx: EvalContext, *, space: str) -> TaskResult:
     else:
       vis = completion.part_visibility(n, what, skeleton)
       name = f"part {what}"
-    hyps = method.sample_rows(
-        sampler, ctx.params, k_sample, make_problem,
+    hyps = model.sample_rows(
+        sampler, trained.params, k_sample, make_problem,
         {"pose2d": ctx.test["pose2d"], "pose3d": ctx.test["pose3d"], "visible": vis},
-        num_hypotheses=h, chunk_size=_chunk(method, n),
+        num_hypotheses=h, chunk_size=_chunk(opts, n),
         desc=f"{name_of_task} ({name})")
-    hyps_mm = method.to_mm(hyps, ctx.test)
+    hyps_mm = model.to_mm(hyps, ctx.test)
     res = completion.completion_metrics(hyps_mm, ctx.test["pose3d_mm"], vis)
     res.update(missing=kind, missing_value=what, name=name)
     settings.append(res)
@@ -101,16 +119,30 @@ def complete(method, ctx: EvalContext, *, space: str) -> TaskResult:
                     num_steps=opts.num_steps, plots=plots)
 
 
-def denoise(method, ctx: EvalContext) -> TaskResult:
+@TASKS.register("complete2d")
+def complete2d(trained, opts, ctx: EvalContext) -> TaskResult:
+  """Missing joints completed from the visible joints' 2D."""
+  return _complete(trained, opts, ctx, space="2d")
+
+
+@TASKS.register("complete3d")
+def complete3d(trained, opts, ctx: EvalContext) -> TaskResult:
+  """Missing joints completed from the visible joints' 3D (imputed)."""
+  return _complete(trained, opts, ctx, space="3d")
+
+
+@TASKS.register("denoise")
+def denoise(trained, opts, ctx: EvalContext) -> TaskResult:
+  """Noisy ground truth (mm) cleaned from t = denoise_t_start."""
   from jaxpose import plotting
-  opts = method.eval_options
+  model = trained.model
   n = ctx.num_poses
   t_start = opts.denoise_t_start  # above eps: checked with the options
   steps = opts.denoise_num_steps
   if steps <= 0:  # the step size of the full grid over the shorter interval
     steps = max(1, int(round(_single_steps(opts) * (t_start - opts.eps)
                              / (1.0 - opts.eps))))
-  sampler = method.make_sampler(opts.single_sampler, steps)
+  sampler = model.make_sampler(opts.single_sampler, steps, eps=opts.eps)
   gt_mm = ctx.test["pose3d_mm"]
   meta = image_space.camera_meta(ctx.test)  # the "image" space's cameras
   settings, rows, plots = [], [], []
@@ -119,14 +151,14 @@ def denoise(method, ctx: EvalContext) -> TaskResult:
     for level in opts.noise_levels_mm:
       k_noise, k_sample = jax.random.split(jax.random.fold_in(ctx.key, i))
       noisy_mm = completion.add_pose_noise(k_noise, gt_mm, noise_type, level)
-      noisy = np.asarray(method.representation.pose3d_to_model(noisy_mm, meta),
+      noisy = np.asarray(model.representation.pose3d_to_model(noisy_mm, meta),
                          np.float32)
-      out = method.sample_rows(
-          sampler, ctx.params, k_sample,
+      out = model.sample_rows(
+          sampler, trained.params, k_sample,
           lambda c: problems.denoising_problem(c["pose3d"], t_start=t_start),
-          {"pose3d": noisy}, num_hypotheses=1, chunk_size=_chunk(method, n),
+          {"pose3d": noisy}, num_hypotheses=1, chunk_size=_chunk(opts, n),
           desc=f"denoise ({noise_type} {level} mm)")
-      out_mm = method.to_mm(out, ctx.test)[0]
+      out_mm = model.to_mm(out, ctx.test)[0]
       before = float(np.mean(metrics_lib.mpjpe(noisy_mm, gt_mm)))
       after = float(np.mean(metrics_lib.mpjpe(out_mm, gt_mm)))
       settings.append(dict(
@@ -148,10 +180,12 @@ def denoise(method, ctx: EvalContext) -> TaskResult:
                     sampler=opts.single_sampler, num_steps=steps, plots=plots)
 
 
-def generate(method, ctx: EvalContext) -> TaskResult:
+@TASKS.register("generate")
+def generate(trained, opts, ctx: EvalContext) -> TaskResult:
+  """Unconditional samples against held-out real poses."""
   from jaxpose import plotting
-  opts = method.eval_options
-  real = np.asarray(method.splits["test"]["pose3d_mm"], np.float32)
+  model = trained.model
+  real = np.asarray(ctx.splits["test"]["pose3d_mm"], np.float32)
   if len(real) < 4:
     raise ValueError(f"generate: need at least 4 held-out poses, got {len(real)}")
   k_split, k_sample = jax.random.split(ctx.key)
@@ -159,13 +193,14 @@ def generate(method, ctx: EvalContext) -> TaskResult:
   half = len(real) // 2
   ref, other = real[perm[:half]], real[perm[half:2 * half]]  # disjoint halves
   n_gen = opts.num_generate or half
-  joints = method.representation.num_joints
-  samples = method.sample_rows(
-      method.make_sampler(opts.sampler, opts.num_steps), ctx.params, k_sample,
+  joints = model.representation.num_joints
+  samples = model.sample_rows(
+      model.make_sampler(opts.sampler, opts.num_steps, eps=opts.eps),
+      trained.params, k_sample,
       lambda c: problems.generation_problem(c["index"].shape[0], joints),
       {"index": np.arange(n_gen)}, num_hypotheses=1,
       chunk_size=min(opts.batch_generate, n_gen), desc="generate")
-  gen = method.to_mm(samples)[0]  # [n_gen, J, 3]; nominal camera
+  gen = model.to_mm(samples)[0]  # [n_gen, J, 3]; nominal camera
   # Training poses scored the same way: what a perfect model of the training
   # distribution would get. Where train and test differ (other people and
   # activities, as in jaxpose-mocap) the generated row should approach this

@@ -2,8 +2,13 @@
 sampling starts.
 
 One conditional score network serves every task; a task differs only in
-the `sampling.Problem` value built here. Poses are `[B, J, 3]` model units
+the `sampling.Problem` value built here. Poses are `[N, J, 3]` model units
 (the network's boundary), conditions `(c, c_mask)` of the same shape.
+
+These functions are where a user's poses enter: each checks its arguments
+against the network's J joints (H36M's 17 unless `num_joints` says
+otherwise), so a pose of the wrong size is named as the user's argument,
+not as the network's internal `x`.
 """
 from __future__ import annotations
 
@@ -12,28 +17,46 @@ import jax.numpy as jnp
 from jaxpose import checks
 from jaxpose.core import sampling
 from jaxpose.methods.gfpose import masking
+from jaxpose.pose.skeleton import H36M_17
+
+# The joints of GFPose's network: H36M's 17, the only skeleton a
+# representation takes.
+NUM_JOINTS = H36M_17.num_joints
 
 
-def estimation_problem(pose2d, *, visible=None) -> sampling.Problem:
+def estimation_problem(pose2d, *, visible=None,
+                       num_joints: int = NUM_JOINTS) -> sampling.Problem:
   """2D-to-3D estimation: condition on every (visible) joint's 2D position.
 
-  pose2d: [B, J, 2] model units; visible: optional [B, J] in {0, 1}.
+  Args:
+    pose2d: `[N, J, 2]` model units.
+    visible: optional `[N, J]` in {0, 1}.
+    num_joints: J, the network's joints.
   """
-  checks.check_array("pose2d", pose2d, ("B", None, 2))
+  sizes = {}
+  checks.check_array("pose2d", pose2d, ("N", num_joints, 2), sizes=sizes)
+  if visible is not None:
+    checks.check_array("visible", visible, ("N", num_joints), sizes=sizes)
   cond, cond_mask = masking.condition_from_2d(pose2d, visible)
   batch, joints = pose2d.shape[:2]
   return sampling.Problem(x_init=jnp.zeros((batch, joints, 3), jnp.float32),
-                       cond=(cond, cond_mask))
+                          cond=(cond, cond_mask))
 
 
-def completion_problem(pose3d, visible, *, impute: bool = True) -> sampling.Problem:
+def completion_problem(pose3d, visible, *, impute: bool = True,
+                       num_joints: int = NUM_JOINTS) -> sampling.Problem:
   """3D completion: condition on the visible joints and impute them.
 
-  pose3d: [B, J, 3] model units (missing joints may hold anything finite);
-  visible: [B, J] in {0, 1}.
+  Args:
+    pose3d: `[N, J, 3]` model units (missing joints may hold anything
+      finite).
+    visible: `[N, J]` in {0, 1}.
+    impute: replace the visible joints by their observation along the way.
+    num_joints: J, the network's joints.
   """
-  checks.check_array("pose3d", pose3d, ("B", "J", 3))
-  checks.check_array("visible", visible, ("B", "J"))
+  sizes = {}
+  checks.check_array("pose3d", pose3d, ("N", num_joints, 3), sizes=sizes)
+  checks.check_array("visible", visible, ("N", num_joints), sizes=sizes)
   cond, cond_mask = masking.condition_from_3d(pose3d, visible)
   return sampling.Problem(
       x_init=jnp.zeros_like(cond), cond=(cond, cond_mask),
@@ -41,18 +64,27 @@ def completion_problem(pose3d, visible, *, impute: bool = True) -> sampling.Prob
       observed_mask=cond_mask if impute else None)
 
 
-def denoising_problem(noisy_pose3d, *, t_start: float = 0.05) -> sampling.Problem:
-  """Denoising: start from the noisy pose at a small time, unconditionally."""
-  checks.check_array("noisy_pose3d", noisy_pose3d, ("B", None, 3))
+def denoising_problem(noisy_pose3d, *, t_start: float = 0.05,
+                      num_joints: int = NUM_JOINTS) -> sampling.Problem:
+  """Denoising: start from the noisy pose at a small time, unconditionally.
+
+  Args:
+    noisy_pose3d: `[N, J, 3]` model units.
+    t_start: the diffusion time the noisy poses are taken to be at.
+    num_joints: J, the network's joints.
+  """
+  checks.check_array("noisy_pose3d", noisy_pose3d, ("N", num_joints, 3))
   return sampling.Problem(x_init=jnp.asarray(noisy_pose3d), cond=None,
-                       t_start=t_start, start="x_init")
+                          t_start=t_start, start="x_init")
 
 
-def generation_problem(batch_size: int, num_joints: int = 17) -> sampling.Problem:
+def generation_problem(batch_size: int,
+                       num_joints: int = NUM_JOINTS) -> sampling.Problem:
   """Unconditional generation from the prior (the null condition)."""
   batch_size = checks.check_positive_int("batch_size", batch_size)
-  return sampling.Problem(x_init=jnp.zeros((batch_size, num_joints, 3), jnp.float32),
-                       cond=None)
+  num_joints = checks.check_positive_int("num_joints", num_joints)
+  return sampling.Problem(
+      x_init=jnp.zeros((batch_size, num_joints, 3), jnp.float32), cond=None)
 
 
 __all__ = ["estimation_problem", "completion_problem", "denoising_problem",

@@ -1,9 +1,9 @@
-"""2D inputs for the jaxpose-mocap v1 protocol: real 3D poses seen by cameras.
+"""The 2D side of the jaxpose-mocap v1 protocol: real 3D poses seen by cameras.
 
-`protocols.load_protocol('jaxpose-mocap-v1', ...)` gives world-frame 3D
+`mocap_protocol.load_protocol('jaxpose-mocap-v1', ...)` gives world-frame 3D
 poses (Human3.6M 17 joints, mm, Z up).  This module views them through the
-four published Human3.6M cameras and returns the lifting splits of the
-datasets contract (`jaxpose/data/datasets.py`, dataset name "mocap").
+four published Human3.6M cameras (`add_2d`); `mocap_dataset` makes the
+lifting splits of the datasets contract from them (dataset name "mocap").
 
 Camera placement (stated, all configurable through `LiftingOptions`):
   * Cameras: `jaxpose.pose.cameras.h36m_cameras('S1')`, i.e. the published
@@ -37,22 +37,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
-import pathlib
 import zlib
 from typing import Mapping
 
 import numpy as np
 
+from jaxpose import settings
+from jaxpose.checks import check_array, check_probability
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose import image_space
-from jaxpose.checks import check_array, check_positive_int, check_probability
-from jaxpose.data import protocols
 
-PROTOCOL = "jaxpose-mocap-v1"
-CACHE_FILES = ("bandai.npz", "cmu.npz")
 CAMERA_MODES = ("random", "all")
-INPUTS_2D = ("exact", "noisy")
 _SPLIT_IDS = {"train": 0, "test": 1}
 
 
@@ -84,31 +79,13 @@ class LiftingOptions:
 
   def __post_init__(self):
     for name in ("train_cameras", "test_cameras"):
-      if getattr(self, name) not in CAMERA_MODES:
-        raise ValueError(f"{name}: expected one of {CAMERA_MODES}, got "
-                         f"{getattr(self, name)!r}")
+      settings.one_of(name, getattr(self, name), CAMERA_MODES)
     if not self.distance_mm > 0:
       raise ValueError(f"distance_mm: expected > 0, got {self.distance_mm}")
     if self.sigma_px < 0 or self.outlier_px < 0:
       raise ValueError(f"sigma_px, outlier_px: expected >= 0, got {self.sigma_px}, "
                        f"{self.outlier_px}")
     check_probability("outlier_prob", self.outlier_prob)
-
-  @classmethod
-  def from_config(cls, data_config) -> "LiftingOptions":
-    """Options from a data config; missing keys keep their defaults."""
-    get = lambda key, default: data_config.get(key, default)
-    d = cls()
-    return cls(
-        camera_subject=str(get("camera_subject", d.camera_subject)),
-        distance_mm=float(get("distance_mm", d.distance_mm)),
-        distort=bool(get("distort", d.distort)),
-        sigma_px=float(get("noise_sigma_px", d.sigma_px)),
-        outlier_prob=float(get("noise_outlier_prob", d.outlier_prob)),
-        outlier_px=float(get("noise_outlier_px", d.outlier_px)),
-        train_cameras=str(get("train_cameras", d.train_cameras)),
-        test_cameras=str(get("test_cameras", d.test_cameras)),
-        seed=int(get("data_seed", d.seed)))
 
 
 @functools.lru_cache(maxsize=None)
@@ -159,7 +136,8 @@ def view_poses(pose3d_world, camera, cams, *, distance_mm: float = 5000.0,
   return dict(pose3d=pose3d, pose2d_px=px, pose2d=screen)
 
 
-def _split_id(split_name: str) -> int:
+def split_id(split_name: str) -> int:
+  """The seed component of a split: train 0, test 1, others a hash of the name."""
   return _SPLIT_IDS.get(split_name, zlib.crc32(split_name.encode()) + 2)
 
 
@@ -172,7 +150,7 @@ def add_2d(split_name: str, split: Mapping[str, np.ndarray], *,
   Args:
     split_name: 'train' uses `options.train_cameras`, any other split
       `options.test_cameras`.
-    split: a split of `protocols.load_protocol` (needs `pose3d_world`
+    split: a split of `mocap_protocol.load_protocol` (needs `pose3d_world`
       [N, 17, 3] world mm, Z up; other per-frame fields are carried along).
     options: cameras, placement, noise and seed.
 
@@ -191,7 +169,7 @@ def add_2d(split_name: str, split: Mapping[str, np.ndarray], *,
   check_array("split['pose3d_world']", world, ("N", "J", 3))
   n = world.shape[0]
   cams = protocol_cameras(options.camera_subject)
-  sid = _split_id(split_name)
+  sid = split_id(split_name)
   mode = options.train_cameras if split_name == "train" else options.test_cameras
   out = {}
   if mode == "all":
@@ -221,129 +199,4 @@ def add_2d(split_name: str, split: Mapping[str, np.ndarray], *,
              root_cam_mm=np.broadcast_to(np.asarray(
                  [0.0, 0.0, options.distance_mm], np.float32), (len(camera), 3)).copy(),
              intrinsics=image_space.intrinsics_table(cams)[camera])
-  return out
-
-
-# ----------------------------------------------------------------------------
-# The "mocap" dataset
-
-
-def _prepare_commands(cache_dir: pathlib.Path) -> str:
-  return "\n".join(
-      f"  python -m experiments.prepare --dataset={d} --src={src} "
-      f"--out={cache_dir / (d + '.npz')}"
-      for d, src in (("bandai", "~/.cache/jaxpose-data/dataset"),
-                     ("cmu", "~/.cache/jaxpose-data/IClone-CMU-Mocap")))
-
-
-def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> pathlib.Path:
-  """The folder holding bandai.npz and cmu.npz.
-
-  `cache_dir` when given; else the first of `<project>/caches`,
-  `<data dir>` and `<data dir>/caches` (data dir: `protocols.resolve_data_dir`,
-  i.e. $JAXPOSE_DATA or ../shared/data) that holds both caches.
-
-  Raises:
-    FileNotFoundError: naming the folders searched and printing the two
-      `experiments.prepare` commands that make the caches.
-  """
-  if cache_dir:
-    candidates = [pathlib.Path(cache_dir).expanduser()]
-  else:
-    candidates = [protocols._PROJECT_ROOT / "caches"]
-    data = protocols.resolve_data_dir()
-    if data is not None:
-      candidates += [data, data / "caches"]
-  for cand in candidates:
-    if all((cand / f).is_file() for f in CACHE_FILES):
-      return cand
-  searched = ", ".join(str(c) for c in candidates)
-  raise FileNotFoundError(
-      f"data.cache_dir: no {' and '.join(CACHE_FILES)} in {searched}. Unpack "
-      "the archives (see the data README) and make the caches with\n"
-      + _prepare_commands(candidates[0])
-      + "\nthen pass --config.data.cache_dir=<that folder> (or set JAXPOSE_DATA).")
-
-
-def _subsample(split: dict, keep: np.ndarray) -> dict:
-  return {k: v[keep] for k, v in split.items()}
-
-
-def _stride_mask(split_name: str, split: dict, multiple: int) -> np.ndarray:
-  """Frames on every `multiple`-th step of the protocol's own stride."""
-  strides = protocols.PROTOCOLS[PROTOCOL].splits[split_name].strides
-  per_frame = np.ones(len(split["frame"]), np.int64)
-  for dataset, stride in strides.items():
-    per_frame[split["dataset"] == dataset] = stride
-  return split["frame"] % (per_frame * multiple) == 0
-
-
-def _even(n: int, cap: int) -> np.ndarray:
-  """`cap` evenly spaced indices of range(n) (all of them when cap >= n)."""
-  if cap <= 0 or cap >= n:
-    return np.arange(n)
-  return np.unique(np.linspace(0, n - 1, cap).round().astype(np.int64))
-
-
-def load_mocap_lifting(data_config) -> dict:
-  """The jaxpose-mocap v1 lifting splits, as `datasets.load` expects them.
-
-  data_config keys (all optional except `name`; defaults in brackets):
-    cache_dir [auto, see `resolve_cache_dir`],
-    train_stride, test_stride [1]: extra subsampling, a multiple of the
-      protocol's own strides (train: Bandai 1 of 30 fps, CMU 2 of 60 fps;
-      test: CMU 4 of 60 fps), so 1 is the protocol;
-    max_train, max_test [0 = all]: caps; the training cap keeps evenly
-      spaced frames, the test cap the first rows of the shuffled test order;
-    train_2d, test_2d ['exact']: which 2D becomes `pose2d` ('exact' or
-      'noisy'); both stay available as pose2d_exact / pose2d_noisy;
-    body [False]: also body_pose / body_root_orient / body_trans /
-      body_bone_lengths per row (`protocols.load_protocol`);
-    data_seed, camera_subject, distance_mm, distort, noise_sigma_px,
-      noise_outlier_prob, noise_outlier_px, train_cameras, test_cameras:
-      see `LiftingOptions.from_config`.
-
-  Returns:
-    {'train': split, 'test': split}; each split holds pose3d [N, 17, 3]
-    (camera frame, root-relative mm), pose2d [N, 17, 2] (screen), activity
-    [N] int32 (index of the frame's clip in the split's sorted clip names:
-    mocap has no action labels common to both datasets), camera [N] int32,
-    subject, clip, dataset [N] str, frame [N] int32, pose3d_world, the
-    camera fields root_cam_mm [N, 3] and intrinsics [N, 6], and the 2D
-    variants of `add_2d`.  The test split comes in a seeded random order
-    (`default_rng((data_seed, 1, 2))`), so any prefix of it, such as the
-    first `eval.num_poses` rows that `run_lib.evaluate` uses, is a uniform
-    sample of frames and cameras.
-  """
-  options = LiftingOptions.from_config(data_config)
-  get = data_config.get
-  choice = {}
-  for key in ("train_2d", "test_2d"):
-    choice[key] = str(get(key, "exact"))
-    if choice[key] not in INPUTS_2D:
-      raise ValueError(f"data.{key}: expected one of {INPUTS_2D}, got {choice[key]!r}")
-  cache_dir = resolve_cache_dir(get("cache_dir", None) or None)
-  # data.body: also the body-space rotations of every row (DPoser).
-  raw = protocols.load_protocol(PROTOCOL, cache_dir, body=bool(get("body", False)))
-  out = {}
-  for split_name in ("train", "test"):
-    split = raw[split_name]
-    multiple = check_positive_int(f"data.{split_name}_stride",
-                                  int(get(f"{split_name}_stride", 1)))
-    split = _subsample(split, _stride_mask(split_name, split, multiple))
-    cap = int(get(f"max_{split_name}", 0) or 0)
-    if split_name == "train":
-      split = _subsample(split, _even(len(split["pose3d"]), cap))
-    if not len(split["pose3d"]):
-      raise ValueError(f"data: the {split_name} split is empty (stride {multiple})")
-    split.update(add_2d(split_name, split, options=options))
-    if choice[f"{split_name}_2d"] == "noisy":
-      split["pose2d"] = split["pose2d_noisy"]
-    if split_name == "test":
-      order = np.random.default_rng((options.seed, _split_id("test"), 2)).permutation(
-          len(split["pose3d"]))
-      split = _subsample(split, order[:cap] if cap > 0 else order)
-    _, activity = np.unique(split["clip"], return_inverse=True)
-    split["activity"] = activity.astype(np.int32).reshape(-1)
-    out[split_name] = split
   return out

@@ -1,4 +1,5 @@
-"""DPoser's evaluation tasks: each `fn(method, ctx) -> TaskResult`.
+"""DPoser's evaluation tasks, registered in `TASKS`: each
+`task(trained, options, ctx) -> TaskResult`.
 
   complete        a masked body part's rotations from the visible ones;
                   best-of-H and the mean, error on the joints the masked
@@ -10,7 +11,7 @@
   generate        prior samples against held-out real poses
 
 Every table has a row per prior of `eval.priors` (`priors.KINDS`): no
-prior, the Gaussian mixture, GFPose's joint prior (when
+prior, the Gaussian mixture, a joint prior (GFPose's, when
 `eval.gfpose_workdir` names one) and DPoser.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ from jaxpose.evaluation import calibration
 from jaxpose.evaluation import completion
 from jaxpose.evaluation import generative
 from jaxpose.evaluation.runner import EvalContext, TaskResult
+from jaxpose.methods import base
 from jaxpose.methods.dposer import body as body_lib
 from jaxpose.methods.dposer import fitting
 from jaxpose.methods.dposer import priors as priors_lib
@@ -32,8 +34,9 @@ from jaxpose.methods.dposer import tto
 from jaxpose.pose import joint_maps
 from jaxpose.pose.skeleton import H36M_17, SMPL_22
 
-denoise_motion = fitting.denoise_motion
-fit2d = fitting.fit2d
+TASKS = base.Tasks()
+denoise_motion = TASKS.register("denoise_motion")(fitting.denoise_motion)
+fit2d = TASKS.register("fit2d")(fitting.fit2d)
 
 
 # ----------------------------------------------------------------------------
@@ -60,9 +63,11 @@ def make_completion_solver(prior, zscore: body_lib.ZScore, *, num_steps: int,
   return tto.batched(solve)
 
 
-def complete(method, ctx: EvalContext) -> TaskResult:
-  opts = method.eval_options
-  body, zscore = method.body, method.zscore
+@TASKS.register("complete")
+def complete(trained, opts, ctx: EvalContext) -> TaskResult:
+  """A masked part's rotations from the visible ones, under each prior."""
+  model = trained.model
+  body, zscore = model.body, model.zscore
   n, h = ctx.num_poses, opts.complete_hypotheses
   gt = np.asarray(ctx.test["body_pose"], np.float32)  # [N, 63]
   gt_joints = np.asarray(body.joints(gt), np.float32)  # [N, 22, 3]
@@ -71,7 +76,8 @@ def complete(method, ctx: EvalContext) -> TaskResult:
   notes: list[str] = []
   rows, settings, plots = [], [], []
   k_init, k_solve = jax.random.split(ctx.key)
-  for kind, prior in tto.prior_rows(method, ctx.params, opts.priors, schedule, notes):
+  priors = priors_lib.PriorSet(trained, opts, ctx.train)
+  for kind, prior in priors.rows(opts.priors, schedule, notes):
     solver = make_completion_solver(prior, zscore, num_steps=opts.complete_steps,
                                     learning_rate=opts.complete_lr)
     for p, part in enumerate(opts.complete_parts):
@@ -108,10 +114,10 @@ def complete(method, ctx: EvalContext) -> TaskResult:
       if kind == opts.priors[-1] and p == 0:
         plots = _plot_completion(ctx, gt_joints, joints, part)
   return TaskResult(figures=dict(settings=settings, notes=notes,
-                                 complete_t=list(opts.complete_t)),
-                    table=rows, num_poses=n, num_hypotheses=h,
-                    sampler=f"adam:{opts.complete_steps}",
-                    num_steps=opts.complete_steps, plots=plots)
+                                 complete_t=list(opts.complete_t),
+                                 optimiser=dict(steps=opts.complete_steps,
+                                                lr=opts.complete_lr)),
+                    table=rows, num_poses=n, num_hypotheses=h, plots=plots)
 
 
 def _plot_completion(ctx, gt_joints, joints, part) -> list[str]:
@@ -139,7 +145,8 @@ def _h36m_canonical(body, poses) -> np.ndarray:
   return np.asarray(joint_maps.to_torso_frame(joints17, H36M_17), np.float32)
 
 
-def generate(method, ctx: EvalContext) -> TaskResult:
+@TASKS.register("generate")
+def generate(trained, opts, ctx: EvalContext) -> TaskResult:
   """Samples of each prior against held-out real poses.
 
   Poses are compared as Human3.6M joints in each pose's own torso frame
@@ -147,9 +154,10 @@ def generate(method, ctx: EvalContext) -> TaskResult:
   camera frame) and of rotation priors meet on equal terms.
   """
   from jaxpose import plotting
-  opts = method.eval_options
-  body, zscore = method.body, method.zscore
-  real = np.asarray(method.splits["test"]["body_pose"], np.float32)
+  model = trained.model
+  priors = priors_lib.PriorSet(trained, opts, ctx.train)
+  body, zscore = model.body, model.zscore
+  real = np.asarray(ctx.splits["test"]["body_pose"], np.float32)
   # Data seen by several cameras repeats each frame's body pose; a pose
   # set counts each once (else the real halves share poses).
   real = real[np.sort(np.unique(real, axis=0, return_index=True)[1])]
@@ -175,18 +183,18 @@ def generate(method, ctx: EvalContext) -> TaskResult:
       poses = zscore.unstandardize(np.asarray(jax.random.normal(key, (n, body_lib.DIM))))
       samples[kind] = _h36m_canonical(body, poses)
     elif kind == "gmm":
-      poses = zscore.unstandardize(np.asarray(gmm_lib.gmm_sample(key, method.gmm, n)))
+      poses = zscore.unstandardize(np.asarray(gmm_lib.gmm_sample(key, priors.gmm, n)))
       samples[kind] = _h36m_canonical(body, poses)
     elif kind == "dposer":
-      samples[kind] = _h36m_canonical(
-          body, method.sample_body_poses(ctx.params, key, n))
+      samples[kind] = _h36m_canonical(body, model.sample_body_poses(
+          trained.params, key, n, spec=opts.generate_sampler,
+          num_steps=opts.generate_steps))
     elif kind == "gfpose":
-      if method._gfpose is None:
+      if priors.joint_prior is None:
         notes.append("gfpose: left out (set eval.gfpose_workdir)")
         continue
-      gf_method, gf_params, _ = method._gfpose
       samples[kind] = np.asarray(joint_maps.to_torso_frame(
-          gf_method.sample(gf_params, key, n), H36M_17), np.float32)
+          priors.joint_prior.sample(key, n), H36M_17), np.float32)
     figures[kind] = generative.generation_figures(samples[kind], ref)
   rows = []
   for label, k in (("APD", "apd_mm"), ("Frechet distance sqrt", "fd_sqrt_mm"),
@@ -209,5 +217,5 @@ def generate(method, ctx: EvalContext) -> TaskResult:
                     plots=plots)
 
 
-__all__ = ["complete", "denoise_motion", "fit2d", "generate",
+__all__ = ["TASKS", "complete", "denoise_motion", "fit2d", "generate",
            "make_completion_solver"]

@@ -2,8 +2,8 @@
 
 On [F, 17, 3] poses in the jaxpose world (millimetres, Z up): rigid bones
 keep their length, ankles stay below the head, the left hip is on the
-subject's left. `mocap.convert_clip` refuses clips that fail them, so a
-mis-declared rig never reaches a cache.
+subject's left. `mocap_conversion.convert_clip` refuses clips that fail
+them, so a mis-declared rig never reaches a cache.
 """
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ import numpy as np
 
 from jaxpose.checks import check_array
 from jaxpose.pose.skeleton import H36M_17
-
-
 
 # Human3.6M bones that are single rigid bones in both rigs (the torso, neck
 # and collar "bones" of Human3.6M span several rig joints and legitimately
@@ -40,7 +38,7 @@ def left_is_left(pose17, facing) -> np.ndarray:
   Args:
     pose17: [F, 17, 3].
     facing: [F, 3] horizontal facing direction (e.g. the finite rows of
-      `facing_direction`).
+      `rigs.facing_direction`).
   """
   check_array("pose17", pose17, (None, 17, 3))
   check_array("facing", facing, (pose17.shape[0], 3))

@@ -1,0 +1,129 @@
+"""What a trained lifter keeps and offers: held-out rows, and itself as a
+frozen context encoder.
+
+`prepare` draws, once, the training rows the lifter never trains on
+(`config.holdout`; whole clips) and the runner stores them beside the
+checkpoints, so every later use (DiffPose's fit of H_K to the encoder's
+error on them, an evaluation on other data) reads the same rows instead
+of drawing them again from whatever data is at hand.
+
+`context_encoder(trained)` is the `base.ContextEncoder` DiffPose needs: the
+graph lifters' per-joint features and 3D, and those held-out rows.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import numpy as np
+
+from jaxpose import digest as digest_lib
+from jaxpose import settings
+from jaxpose.data import windows as windows_lib
+from jaxpose.methods import base
+from jaxpose.methods.baseline import model as model_lib
+
+
+def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
+  """{"holdout": the held-out rows of the train split} when
+  `holdout.fraction` > 0, else nothing."""
+  holdout = ctx.run.sections.holdout
+  if holdout.fraction == 0.0:
+    return {}
+  train = ctx.data.splits["train"]
+  n = len(train["pose2d"])
+  groups = (np.asarray(train["clip"]).astype(str) if "clip" in train
+            else np.arange(n))
+  try:
+    held = windows_lib.heldout_clips(groups, holdout.fraction, seed=holdout.seed)
+  except ValueError as e:
+    raise settings.ConfigError(f"holdout.fraction={holdout.fraction}: {e}") from e
+  rows = np.flatnonzero(held).astype(np.int64)
+  return {"holdout": base.Artefact(
+      arrays={"rows": rows},
+      info=dict(fraction=holdout.fraction, seed=holdout.seed,
+                num_rows=int(len(rows)), train_rows=n))}
+
+
+def _heldout(prepared) -> np.ndarray | None:
+  return prepared["holdout"]["rows"] if "holdout" in prepared else None
+
+
+def training(model: model_lib.LifterModel, data: base.Data,
+             prepared) -> base.Training:
+  """The train split's rows but the held-out ones; a temporal lifter's
+  batches name windows by row and its loss reads their 2D from the whole
+  split's."""
+  train = data.splits["train"]
+  fields = ("pose3d", "window") if model.is_temporal else ("pose3d", "pose2d")
+  arrays = {k: train[k] for k in fields}
+  held = _heldout(prepared)
+  if held is not None:
+    _check_rows(prepared, len(train["pose2d"]), "the train split")
+    keep = np.ones(len(train["pose2d"]), bool)
+    keep[held] = False
+    rows = np.flatnonzero(keep)
+    arrays = {k: np.asarray(v)[rows] for k, v in arrays.items()}
+  table = train["pose2d"] if model.is_temporal else None
+  return base.Training(arrays=arrays, loss=model_lib.make_loss_fn(
+      model.lift, pose2d_table=table))
+
+
+def _check_rows(prepared, num_rows: int, what: str):
+  expected = prepared["holdout"].info.get("train_rows")
+  if expected is not None and int(expected) != num_rows:
+    raise settings.ConfigError(
+        f"{what} has {num_rows} rows, but the lifter's held-out rows were "
+        f"drawn from a train split of {expected}: it is other data")
+
+
+@dataclasses.dataclass(frozen=True)
+class LifterEncoder:
+  """A trained graph lifter as a frozen `base.ContextEncoder`."""
+  model: model_lib.LifterModel
+  params: Any
+  prepared: Mapping[str, base.Artefact]
+  workdir: str
+  network: str
+  feature_dim: int
+  digest: str
+
+  def encode(self, rows, *, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(features `[N, J, F]`, pose3d `[N, J, 3]`) of split rows (float32).
+
+    rows: a split dict: 'pose2d' [N, J, 2] model units and, for the
+    temporal lifter, 'clip' [N] and 'frame' [N] (and 'camera' [N]);
+    windows are drawn from these rows only.
+    """
+    pose2d, window, _ = self.model.inputs(rows)
+    out = self.model.outputs(self.params, pose2d, window,
+                             batch_size=int(batch_size), desc="encode")
+    f = self.feature_dim
+    return (np.asarray(out[..., :f], np.float32),
+            np.asarray(out[..., f:], np.float32))
+
+  def heldout_rows(self, train) -> np.ndarray | None:
+    """The rows of `train` (the lifter's own train split) it never saw."""
+    held = _heldout(self.prepared)
+    if held is None:
+      return None
+    _check_rows(self.prepared, len(train["pose2d"]),
+                f"the train split given to the encoder of {self.workdir}")
+    return np.asarray(held, np.int64)
+
+
+def context_encoder(trained: base.Trained) -> LifterEncoder:
+  """`trained` as a context encoder (a graph or temporal lifter)."""
+  model = trained.model
+  if model.feature_dim is None:
+    raise settings.ConfigError(
+        f"{trained.workdir}: its network {model.name!r} gives no per-joint "
+        "features; a context encoder is a 'graph_lifter' or "
+        "'temporal_lifter' (e.g. experiments/configs/encoder_quickstart.py)")
+  return LifterEncoder(model=model, params=trained.params,
+                       prepared=trained.prepared, workdir=trained.workdir,
+                       network=model.name, feature_dim=model.feature_dim,
+                       digest=digest_lib.digest(trained.params))
+
+
+__all__ = ["prepare", "training", "LifterEncoder", "context_encoder"]

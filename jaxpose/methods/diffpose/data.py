@@ -1,0 +1,198 @@
+"""DiffPose's data, its prepared H_K and its training rows.
+
+  load_data  the lifting splits plus the frozen encoder's fields of every
+             row (`enc_features`, `enc_pose3d`, and h_0's 2D `target2d`),
+             computed once per split on first use, not inside the loss:
+             the encoder is frozen, so they are the same at every step (the
+             price is memory: N x J x F float32 features).
+  prepare    H_K fitted on training rows the encoder never saw (its
+             held-out rows, when it has them), with the 2D noise model
+  training   the rows' state fields and the model's loss
+
+Every random draw derives from `rng.purpose_key(seed, "fit")`, split into
+`FitKeys` by purpose.
+"""
+from __future__ import annotations
+
+import collections.abc
+from typing import NamedTuple
+
+from absl import logging
+import jax
+import numpy as np
+
+from jaxpose import checks
+from jaxpose import rng
+from jaxpose import settings
+from jaxpose.methods import base
+from jaxpose.methods import lifting
+from jaxpose.methods.diffpose import initial as initial_lib
+
+# Fields the encoder adds to every split (model units).
+ENCODED_FIELDS = ("enc_features", "enc_pose3d", "target2d")
+TRAIN_FIELDS = ("pose3d", "pose2d") + ENCODED_FIELDS
+
+
+class FitKeys(NamedTuple):
+  """The keys of DiffPose's data-derived draws, by purpose."""
+  fit_rows: jax.Array  # the subset of rows H_K is fitted on
+  fit_noise_2d: jax.Array  # the simulated 2D noise of those rows
+  em_start: jax.Array  # EM's initialisation
+  train_noise_2d: jax.Array  # the simulated 2D noise of the training rows
+
+  @classmethod
+  def of(cls, seed: int) -> "FitKeys":
+    return cls(*jax.random.split(rng.purpose_key(seed, "fit"), 4))
+
+
+class EncodedSplit(collections.abc.Mapping):
+  """A split's rows plus the encoder's fields, computed on first access.
+
+  Evaluation touches the training split only for fields it already has, so
+  the encoder runs over the training rows only when training needs them.
+  `fields` (from `encode()`) take precedence over the rows' own.
+  """
+
+  def __init__(self, rows: dict, encode, fields: tuple[str, ...]):
+    self._rows = rows
+    self._encode = encode  # () -> {field: [N, ...]}
+    self._fields = tuple(fields)
+    self._encoded = None
+
+  def __getitem__(self, key):
+    if key in self._fields:
+      if self._encoded is None:
+        self._encoded = self._encode()
+      return self._encoded[key]
+    return self._rows[key]
+
+  def __iter__(self):
+    yield from self._rows
+    yield from (k for k in self._fields if k not in self._rows)
+
+  def __len__(self):
+    return len(set(self._rows) | set(self._fields))
+
+
+def encode_rows(run: base.RunSettings, encoder: base.ContextEncoder, rows, *,
+                target2d=None) -> dict:
+  """The encoder's fields of split rows: features, 3D, and h_0's 2D.
+
+  Args:
+    run: DiffPose's settings.
+    encoder: the frozen context encoder.
+    rows: split rows ('pose2d' [N, J, 2] model units, the observed 2D,
+      and what the encoder reads besides, e.g. clip and frame).
+    target2d: h_0's 2D `[N, J, 2]`; None: the exact 2D where the rows
+      hold it (`pose2d_exact`), else their `pose2d`.
+  """
+  representation = run.sections.representation
+  checks.check_array("pose2d", rows["pose2d"], ("N", representation.num_joints, 2))
+  features, pose3d = encoder.encode(
+      rows, batch_size=run.sections.diffpose.encoder_batch_size)
+  if target2d is None and "pose2d_exact" in rows:
+    target2d = representation.pose2d_to_model(
+        np.asarray(rows["pose2d_exact"], np.float32))
+  elif target2d is None:
+    target2d = rows["pose2d"]
+  return dict(enc_features=features, enc_pose3d=pose3d,
+              target2d=np.asarray(target2d, np.float32))
+
+
+def _encode_split(run, encoder, name: str, rows) -> dict:
+  dp = run.sections.diffpose
+  if name != "train" or not dp.noisy_train_2d:
+    return encode_rows(run, encoder, rows)
+  # Training sees the 2D noise model: the encoder's features and the
+  # centre come from noisy 2D, h_0 keeps the exact 2D.
+  clean, noisy = initial_lib.clean_and_noisy_2d(
+      FitKeys.of(run.seed).train_noise_2d, rows, run.sections.representation,
+      source=dp.noise_2d, sigma_px=dp.noise_2d_px)
+  fields = encode_rows(run, encoder, dict(rows, pose2d=noisy), target2d=clean)
+  return dict(fields, pose2d=noisy)
+
+
+def load_data(run: base.RunSettings, needs) -> base.Data:
+  """The lifting splits, each with the encoder's fields (computed lazily)."""
+  data = lifting.load_data(run)
+  encoder = needs["encoder"]
+  noisy = run.sections.diffpose.noisy_train_2d
+
+  def make(name, rows):
+    def encode():
+      logging.info("DiffPose: encoding the %s split (%d rows) with the "
+                   "frozen encoder", name, len(rows["pose2d"]))
+      return _encode_split(run, encoder, name, rows)
+    fields = ENCODED_FIELDS + (("pose2d",) if noisy and name == "train" else ())
+    return EncodedSplit(rows, encode, fields)
+
+  return base.Data(dataset=data.dataset, splits={
+      name: make(name, rows) for name, rows in data.splits.items()})
+
+
+def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
+  """{"initial": H_K}, fitted on training rows (the encoder's held-out
+  ones if it has any).
+
+  Raises:
+    gmm.GMMFitError: the mixture fit did not converge.
+  """
+  run, encoder = ctx.run, ctx.needs["encoder"]
+  dp = run.sections.diffpose
+  train = ctx.data.splits["train"]
+  n = len(train["pose2d"])
+  keys = FitKeys(*jax.random.split(ctx.key, 4))
+  held = encoder.heldout_rows(train)
+  pool = np.arange(n) if held is None else held
+  if held is None:
+    logging.warning("DiffPose: the encoder names no held-out training rows; "
+                    "H_K is fitted on rows it was trained on, where its "
+                    "error is smaller than on new poses")
+  if dp.fit_rows and len(pool) > dp.fit_rows:
+    pool = np.sort(np.asarray(jax.random.choice(
+        keys.fit_rows, pool, (int(dp.fit_rows),), replace=False)))
+  rows = {k: np.asarray(train[k])[pool] for k in
+          ("pose2d", "pose3d", "enc_pose3d", "target2d", "pose2d_screen",
+           "intrinsics", "pose2d_exact", "pose2d_noisy") if k in train}
+  if dp.noisy_train_2d:  # the noise the training rows carry
+    err2d = rows["target2d"] - rows["pose2d"]
+  else:
+    clean, noisy = initial_lib.clean_and_noisy_2d(
+        keys.fit_noise_2d, rows, run.sections.representation,
+        source=dp.noise_2d, sigma_px=dp.noise_2d_px)
+    err2d = clean - noisy
+  err3d = rows["pose3d"] - rows["enc_pose3d"]
+  error = np.concatenate([err2d, err3d], axis=-1)  # [n, J, 5]
+  if dp.initial == "mixture" and dp.num_kernels > len(error):
+    raise settings.ConfigError(
+        f"diffpose.num_kernels={dp.num_kernels}: more kernels than the "
+        f"{len(error)} training rows H_K is fitted on")
+  info = dict(encoder_workdir=encoder.workdir, encoder_digest=encoder.digest,
+              fit_rows_seen_by_encoder=held is None)
+  if dp.initial == "standard":
+    fitted = initial_lib.standard_initial(error, scale_3d=dp.scale_3d,
+                                          floor=dp.gmm_reg ** 0.5, info=info)
+  else:
+    fitted = initial_lib.fit_initial(keys.em_start, error, dp.num_kernels,
+                                     max_iters=dp.gmm_max_iters,
+                                     tol=dp.gmm_tol, reg=dp.gmm_reg, info=info)
+  logging.info("DiffPose: fitted H_K (%s, M=%d, %d rows)", fitted.info["kind"],
+               fitted.num_kernels, fitted.info["num_rows"])
+  return {initial_lib.ARTEFACT: fitted.to_artefact()}
+
+
+def training(model, data: base.Data, prepared) -> base.Training:
+  del prepared
+  train = data.splits["train"]
+  return base.Training(arrays={k: train[k] for k in TRAIN_FIELDS},
+                       loss=model.loss)
+
+
+# The settings H_K is made from (the training data's count too).
+PREPARE_KEYS = tuple(f"diffpose.{k}" for k in (
+    "initial", "num_kernels", "noise_2d", "noise_2d_px", "noisy_train_2d",
+    "scale_3d", "fit_rows", "gmm_max_iters", "gmm_tol", "gmm_reg")) + ("seed",)
+
+
+__all__ = ["ENCODED_FIELDS", "TRAIN_FIELDS", "FitKeys", "EncodedSplit",
+           "encode_rows", "load_data", "prepare", "training", "PREPARE_KEYS"]

@@ -1,0 +1,266 @@
+"""DPoser's settings and model: a diffusion prior on body-space rotations.
+
+The 63-D body pose (21 SMPL joints x axis-angle, root orientation apart;
+`jaxpose.pose.body_space`), z-scored per dimension with the training
+split's statistics, modelled by the GFPose MLP without its condition paths
+(`models.ScoreMLP`, cond_dim=0), trained by noise prediction (mean over
+dimensions) under sub-VP through the shared loop.  At test time it is a
+regulariser of optimisation (`priors`, `tto`) in four tasks
+(`eval_tasks`), each beside no prior, a Gaussian mixture and a joint
+prior (GFPose's, from `eval.gfpose_workdir`).
+
+The statistics, the canonical skeleton and the 22 -> 17 joint regressor
+are prepared once from the training split (the artefact "body"), stored
+beside the checkpoints with their digest in the fingerprint, so a
+checkpoint is never used with other normalisation, and an evaluation on
+other data reads them back.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal, Mapping
+
+import numpy as np
+
+from jaxpose import models
+from jaxpose import settings
+from jaxpose.core import losses
+from jaxpose.core import regulariser
+from jaxpose.core import sampling
+from jaxpose.core import sde_spec
+from jaxpose.core import xla_options
+from jaxpose.data import datasets
+from jaxpose.evaluation import config as eval_config
+from jaxpose.methods import base
+from jaxpose.methods.dposer import body as body_lib
+from jaxpose.methods.dposer import priors as priors_lib
+from jaxpose.pose import body_model as body_model_lib
+
+PARTS = body_lib.PARTS
+BODY_KEYS = ("body_pose", "body_root_orient", "body_trans", "body_bone_lengths")
+ARTEFACT = "body"
+
+
+@dataclasses.dataclass(frozen=True)
+class Sections:
+  """DPoser's own config sections."""
+  model: models.NetworkSpec
+  sde: sde_spec.SDESpec
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainOptions:
+  """DPoser's keys of `train`: the loss's smallest time and its reduction
+  over the 63 dimensions (DPoser's: 'mean')."""
+  loss_eps: float = settings.field(above=0.0, below=1.0)
+  loss_reduce: Literal["sum", "mean"]
+
+
+def _time_range(name: str, t: tuple[float, ...]):
+  if len(t) != 2 or not 0 < t[1] <= t[0] <= 1:
+    raise settings.ConfigError(
+        f"eval.{name}: expected (t_max, t_min) with 0 < t_min <= t_max <= 1, "
+        f"got {t}")
+
+
+def _weights(name: str, weights: Mapping[str, float]):
+  settings.each_one_of(f"eval.{name}", tuple(weights), priors_lib.WEIGHTED_KINDS)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalOptions:
+  """DPoser's own `config.eval` fields (values from the configs).
+
+  Attributes:
+    priors: the rows of every table, from `priors.KINDS`.
+    gfpose_workdir: a trained GFPose ("root_relative" space) whose joint
+      prior makes the 'gfpose' rows ('' leaves them out, with a note).
+    gmm_components, gmm_rows: the mixture prior's components and the
+      training rows it is fitted on (0: all).
+    body_model_path: an SMPL-family model file ('' = forward kinematics of
+      the canonical skeleton); then MPVPE is reported too.
+    batch_size: examples per compiled optimisation call.
+    complete_parts, complete_hypotheses, complete_steps, complete_lr,
+      complete_t: completion (parts of `PARTS`, best-of-H, Adam, the
+      truncated schedule's (t_max, t_min)).
+    window, max_windows: motion clips' length in frames and how many
+      windows of the test split are denoised (0: all).
+    denoise_noise_mm, denoise_steps, denoise_lr, denoise_t, smooth_weight,
+      denoise_weights: motion denoising (per-coordinate noise sigmas, Adam,
+      the schedule, the temporal term's weight and each prior's weight by
+      name: gmm, gfpose, dposer).
+    schedule_ablation: schedule kinds compared at the middle noise level.
+    fit_steps, fit_lr, fit_t, fit_weights, fit_sigma_px, fit_inputs: the
+      fit to 2D keypoints (Adam, schedule, prior weights by name, GMoF
+      scale, which 2D: 'exact' and/or 'noisy').
+    num_generate, generate_sampler, generate_steps: generation.
+  """
+  priors: tuple[str, ...]
+  gfpose_workdir: str
+  gmm_components: int = settings.field(at_least=1)
+  gmm_rows: int = settings.field(at_least=0)
+  body_model_path: str
+  batch_size: int = settings.field(at_least=1)
+  complete_parts: tuple[str, ...]
+  complete_hypotheses: int = settings.field(at_least=1)
+  complete_steps: int = settings.field(at_least=1)
+  complete_lr: float = settings.field(above=0.0)
+  complete_t: tuple[float, ...]
+  window: int = settings.field(at_least=1)
+  max_windows: int = settings.field(at_least=0)
+  denoise_noise_mm: tuple[float, ...] = settings.field(at_least=0.0)
+  denoise_steps: int = settings.field(at_least=1)
+  denoise_lr: float = settings.field(above=0.0)
+  denoise_t: tuple[float, ...]
+  smooth_weight: float = settings.field(at_least=0.0)
+  denoise_weights: Mapping[str, float] = settings.field(at_least=0.0)
+  schedule_ablation: tuple[str, ...]
+  fit_steps: int = settings.field(at_least=1)
+  fit_lr: float = settings.field(above=0.0)
+  fit_t: tuple[float, ...]
+  fit_weights: Mapping[str, float] = settings.field(at_least=0.0)
+  fit_sigma_px: float = settings.field(above=0.0)
+  fit_inputs: tuple[Literal["exact", "noisy"], ...]
+  num_generate: int = settings.field(at_least=1)
+  generate_sampler: str
+  generate_steps: int = settings.field(at_least=1)
+
+  def __post_init__(self):
+    settings.each_one_of("eval.priors", self.priors, priors_lib.KINDS)
+    settings.each_one_of("eval.complete_parts", self.complete_parts, PARTS)
+    settings.each_one_of("eval.schedule_ablation", self.schedule_ablation,
+                         regulariser.SCHEDULE_KINDS)
+    for name in ("complete_t", "denoise_t", "fit_t"):
+      _time_range(name, getattr(self, name))
+    for name in ("denoise_weights", "fit_weights"):
+      _weights(name, getattr(self, name))
+    eval_config.check_sampler("generate_sampler", self.generate_sampler)
+
+
+def check(run: base.RunSettings):
+  settings.one_of("model.name", run.sections.model.name, ("score_mlp",))
+  if not getattr(run.data, "body", False):
+    raise settings.ConfigError(
+        "data.body: DPoser needs the body-space rotations of every row; set "
+        "data.body=True (see experiments/configs/dposer_quickstart.py)")
+
+
+@dataclasses.dataclass(frozen=True)
+class DPoserModel:
+  """DPoser's network and the body it poses, as pure functions.
+
+  Attributes:
+    sde: the forward process.
+    network: the unconditional epsilon network on z-scored body poses.
+    score_fn: `score_fn(params, x, t, cond=None) -> score`.
+    zscore: the training split's per-dimension statistics.
+    body: joints (and vertices with a body model) of body poses.
+    train: the loss's settings.
+  """
+  sde: Any
+  network: models.Network
+  score_fn: Any
+  zscore: body_lib.ZScore
+  body: body_lib.BodyJoints
+  train: TrainOptions
+
+  def init(self, key):
+    return self.network.init(key)
+
+  def loss(self, params, batch, key):
+    """Noise prediction on z-scored body poses `x` [B, 63]."""
+    body_lib.check_body_pose("batch['x']", batch["x"])
+    return losses.dsm_loss(params, batch["x"], None, key,
+                           apply_fn=self.network.apply, sde=self.sde,
+                           eps=self.train.loss_eps,
+                           reduce=self.train.loss_reduce, train=True)
+
+  def standardize(self, body_pose) -> np.ndarray:
+    """Body poses `[N, 63]` -> z-scored float32 (the network's input)."""
+    return np.asarray(self.zscore.standardize(
+        np.asarray(body_pose, np.float32)), np.float32)
+
+  def make_sampler(self, spec: str, num_steps: int):
+    """The prior's sampler; top-level calls compile with the samplers' CPU
+    options by rows (`core.xla_options.fast_sampling`)."""
+    return xla_options.fast_sampling(sampling.make_sampler(
+        spec, self.sde, self.score_fn, num_steps=int(num_steps), eps=1e-3))
+
+  def sample_body_poses(self, params, key, num: int, *, spec: str,
+                        num_steps: int) -> np.ndarray:
+    """`num` body poses `[num, 63]` (radians) drawn from the prior."""
+    sampler = self.make_sampler(spec, num_steps)
+    z = sampler(params, key, sampling.Problem(
+        x_init=np.zeros((num, body_lib.DIM), np.float32), cond=None))
+    return np.asarray(self.zscore.unstandardize(np.asarray(z)), np.float32)
+
+
+def load_data(run: base.RunSettings, needs) -> base.Data:
+  """Every split with its body-space rotations, screen 2D and root-relative
+  3D in mm."""
+  del needs
+  dataset = datasets.load(run.data)
+  splits = {}
+  for name, split in dataset.splits.items():
+    missing = [k for k in BODY_KEYS if k not in split]
+    if missing:
+      raise ValueError(f"data: the {name} split of {dataset.name!r} has no "
+                       f"{missing} (DPoser needs body-space rotations)")
+    body_lib.check_body_pose(f"{name} body_pose", split["body_pose"])
+    rows = dict(split)
+    rows["pose2d_screen"] = np.asarray(split["pose2d"], np.float32)
+    rows["pose3d_mm"] = np.asarray(
+        split["pose3d"] - split["pose3d"][:, :1], np.float32)
+    splits[name] = rows
+  return base.Data(dataset=dataset, splits=splits)
+
+
+def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
+  """{"body": z-score statistics, canonical bone lengths, 22 -> 17
+  regressor}, all from the training split."""
+  train = ctx.data.splits["train"]
+  zscore = body_lib.ZScore.fit(train["body_pose"])
+  body = body_lib.fit_body_joints(train)
+  return {ARTEFACT: base.Artefact(
+      arrays=dict(zscore_mean=zscore.mean, zscore_std=zscore.std,
+                  bone_lengths=body.bone_lengths, regressor=body.regressor),
+      info=dict(train_rows=int(len(train["body_pose"]))))}
+
+
+def build(run: base.RunSettings, prepared, needs) -> DPoserModel:
+  del needs
+  s = run.sections
+  sde = s.sde.build()
+  network = s.model.build(data_dim=body_lib.DIM, cond_dim=0)
+  body = prepared[ARTEFACT]
+  # A bad body model file fails here, before any training.
+  path = run.eval_options.body_model_path
+  body_model = body_model_lib.load_body_model(path) if path else None
+  return DPoserModel(
+      sde=sde, network=network,
+      score_fn=losses.make_score_fn(network.apply, sde),
+      zscore=body_lib.ZScore(mean=body["zscore_mean"], std=body["zscore_std"]),
+      body=body_lib.BodyJoints(bone_lengths=body["bone_lengths"],
+                               regressor=body["regressor"], model=body_model),
+      train=run.train_options)
+
+
+def training(model: DPoserModel, data: base.Data, prepared) -> base.Training:
+  del prepared
+  return base.Training(
+      arrays={"x": model.standardize(data.splits["train"]["body_pose"])},
+      loss=model.loss)
+
+
+def sample(trained: base.Trained, key, num: int) -> np.ndarray:
+  """Joints `[num, 22, 3]` mm (body axes, pelvis at 0) of prior samples."""
+  opts = trained.run.eval_options
+  poses = trained.model.sample_body_poses(trained.params, key, num,
+                                          spec=opts.generate_sampler,
+                                          num_steps=opts.generate_steps)
+  return np.asarray(trained.model.body.joints(poses), np.float32)
+
+
+__all__ = ["PARTS", "BODY_KEYS", "ARTEFACT", "Sections", "TrainOptions",
+           "EvalOptions", "DPoserModel", "check", "load_data", "prepare",
+           "build", "training", "sample"]

@@ -1,0 +1,221 @@
+"""GFPose's settings and model: one conditional score network of 3D poses.
+
+The network (`models.ScoreMLP`) sees `[B, J, 3]` poses in model units
+(`pose.representation`) and is trained by denoising score matching with
+hierarchical condition masking (`masking`) drawn inside the loss, so the
+masks are pure data augmentation. Every test-time task is a
+`sampling.Problem` value (`problems`) sampled by `GFPoseModel.sample_rows`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+import jax
+import numpy as np
+
+from jaxpose import models
+from jaxpose import settings
+from jaxpose.core import losses
+from jaxpose.core import sampling
+from jaxpose.core import sde_spec
+from jaxpose.core import xla_options
+from jaxpose.evaluation import chunks
+from jaxpose.evaluation import config as eval_config
+from jaxpose.evaluation import completion
+from jaxpose.methods import base
+from jaxpose.methods.gfpose import masking
+from jaxpose.methods.gfpose import problems
+from jaxpose.pose import image_space
+from jaxpose.pose import representation as rep_lib
+from jaxpose.pose.skeleton import H36M_17
+
+
+@dataclasses.dataclass(frozen=True)
+class Sections:
+  """GFPose's own config sections."""
+  representation: rep_lib.Representation
+  model: models.NetworkSpec
+  sde: sde_spec.SDESpec
+  mask: masking.MaskConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainOptions:
+  """GFPose's keys of `train`: the loss's smallest time and its reduction
+  over the pose's numbers."""
+  loss_eps: float = settings.field(above=0.0, below=1.0)
+  loss_reduce: Literal["sum", "mean"]
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalOptions:
+  """GFPose's own `config.eval` fields (values from the configs).
+
+  Attributes:
+    sampler, num_steps, eps: the multi-hypothesis sampler (a spec such as
+      'ddim:eta=1'), its steps and end time.
+    num_hypotheses: H per pose; batch_poses: poses per compiled call.
+    hypotheses_list: the H of the best-of-H curve.
+    single_sampler, single_num_steps: the single-hypothesis mode
+      (estimate_single, denoise); 0 steps means num_steps.
+    complete_sampler: completion's sampler ('' = sampler).
+    missing_joints, missing_parts: completion settings (k limb-end joints;
+      named body parts).
+    noise_types, noise_levels_mm, denoise_t_start, denoise_num_steps:
+      denoising settings (0 steps: the single grid's step size over the
+      shorter interval).
+    num_generate, batch_generate: generation (0: as many as the real half).
+  """
+  sampler: str
+  num_steps: int = settings.field(at_least=1)
+  eps: float = settings.field(above=0.0)
+  num_hypotheses: int = settings.field(at_least=1)
+  batch_poses: int = settings.field(at_least=1)
+  hypotheses_list: tuple[int, ...] = settings.field(at_least=1)
+  single_sampler: str
+  single_num_steps: int = settings.field(at_least=0)
+  complete_sampler: str
+  missing_joints: tuple[int, ...] = settings.field(at_least=0)
+  missing_parts: tuple[str, ...]
+  noise_types: tuple[str, ...]
+  noise_levels_mm: tuple[float, ...] = settings.field(at_least=0.0)
+  denoise_t_start: float = settings.field(at_most=1.0)
+  denoise_num_steps: int = settings.field(at_least=0)
+  num_generate: int = settings.field(at_least=0)
+  batch_generate: int = settings.field(at_least=1)
+
+  def __post_init__(self):
+    if not self.eps < self.denoise_t_start:
+      raise settings.ConfigError(
+          f"eval.eps, eval.denoise_t_start: expected eps < denoise_t_start, "
+          f"got {self.eps} and {self.denoise_t_start}")
+    settings.each_one_of("eval.missing_parts",
+                         [p for p in self.missing_parts if p],
+                         H36M_17.part_names)
+    settings.each_one_of("eval.noise_types", self.noise_types,
+                         completion.NOISE_TYPES)
+    for name in ("sampler", "single_sampler", "complete_sampler"):
+      eval_config.check_sampler(name, getattr(self, name))
+
+
+@dataclasses.dataclass(frozen=True)
+class GFPoseModel:
+  """GFPose's networks and pure functions of their parameters.
+
+  Attributes:
+    representation: mm <-> model units.
+    sde: the forward process.
+    network: the conditional epsilon network.
+    score_fn: `score_fn(params, x, t, cond) -> score`.
+    mask: the training-time condition masking.
+    train: the loss's settings.
+  """
+  representation: rep_lib.Representation
+  sde: Any
+  network: models.Network
+  score_fn: Any
+  mask: masking.MaskConfig
+  train: TrainOptions
+
+  def init(self, key):
+    return self.network.init(key)
+
+  def loss(self, params, batch, key):
+    """Masked-condition denoising score matching on `[B, J, 3]` poses.
+
+    The mask and the 2D/3D swap are drawn from the step key inside the
+    loss, so they are a function of (seed, step) only.
+    """
+    mask_key, dsm_key = jax.random.split(key)
+    cond = masking.make_condition(mask_key, batch["pose3d"], batch["pose2d"],
+                                  self.mask, self.representation.skeleton)
+    return losses.dsm_loss(params, batch["pose3d"], cond, dsm_key,
+                           apply_fn=self.network.apply, sde=self.sde,
+                           eps=self.train.loss_eps,
+                           reduce=self.train.loss_reduce, train=True)
+
+  def make_sampler(self, spec: str, num_steps: int, *, eps: float):
+    """A sampler of this model from a spec ('ddim:eta=1', 'pc:snr=0.16')."""
+    return sampling.make_sampler(
+        spec, self.sde, self.score_fn, num_steps=int(num_steps), eps=float(eps),
+        example_shape=(self.representation.num_joints, 3))
+
+  def sample_rows(self, sampler, params, key, make_problem, inputs: dict, *,
+                  num_hypotheses: int, chunk_size: int, desc: str) -> np.ndarray:
+    """H samples per row of `inputs` in model units, `[H, N, J, 3]`.
+
+    `make_problem(chunk)` turns a chunk of `inputs` into a `sampling.Problem`;
+    chunk i samples with `fold_in(key, i)`. Large chunks are compiled with
+    the CPU sampling options (`core.xla_options`).
+    """
+    options = xla_options.sampling_options(rows=chunk_size * num_hypotheses)
+
+    def one_chunk(chunk, index):
+      return sampler.hypotheses(params, jax.random.fold_in(key, index),
+                                make_problem(chunk), num_hypotheses,
+                                compiler_options=options)
+
+    return chunks.map_chunks(one_chunk, inputs, chunk_size=chunk_size,
+                             row_axis=1, desc=desc)
+
+  def to_mm(self, samples, rows=None) -> np.ndarray:
+    """Model-unit poses `[..., J, 3]` -> mm relative to the true root.
+
+    rows: the poses' split rows, whose camera fields back-project the
+    "image" space; None (generated poses) assumes the nominal camera.
+    """
+    meta = None if rows is None else image_space.camera_meta(rows)
+    return np.asarray(self.representation.pose3d_from_model(
+        np.asarray(samples), meta), np.float32)
+
+  def generate(self, params, key, num: int, *, spec: str, num_steps: int,
+               eps: float) -> np.ndarray:
+    """`num` unconditional poses, mm `[num, J, 3]` (nominal camera)."""
+    sampler = self.make_sampler(spec, num_steps, eps=eps)
+    joints = self.representation.num_joints
+    return self.to_mm(sampler(params, key,
+                              problems.generation_problem(num, joints)))
+
+
+def build(run: base.RunSettings, prepared, needs) -> GFPoseModel:
+  del prepared, needs
+  s = run.sections
+  sde = s.sde.build()
+  dim = s.representation.data_dim
+  network = s.model.build(data_dim=dim, cond_dim=dim)
+  return GFPoseModel(representation=s.representation, sde=sde, network=network,
+                     score_fn=losses.make_score_fn(network.apply, sde),
+                     mask=s.mask, train=run.train_options)
+
+
+def sample(trained: base.Trained, key, num: int) -> np.ndarray:
+  """`--mode=sample`: unconditional poses with the evaluation's sampler."""
+  opts = trained.run.eval_options
+  return trained.model.generate(trained.params, key, num, spec=opts.sampler,
+                                num_steps=opts.num_steps, eps=opts.eps)
+
+
+def joint_prior(trained: base.Trained) -> base.JointPrior:
+  """The unconditional score of root-relative joints (the null condition).
+
+  Only the "root_relative" space is a function of the 3D pose alone (the
+  "image" space needs each pose's camera and root depth).
+  """
+  model = trained.model
+  rep = model.representation
+  if rep.space != "root_relative":
+    raise settings.ConfigError(
+        f"{trained.workdir}: representation.space={rep.space!r}: a GFPose "
+        "prior of joint positions needs the 'root_relative' space (the "
+        "'image' space depends on each pose's camera); train one with that "
+        "space")
+  scale = rep.data_scale / rep.scale_3d_mm
+  return base.JointPrior(
+      skeleton=rep.skeleton, to_model=lambda mm: (mm - mm[..., :1, :]) * scale,
+      score_fn=model.score_fn, params=trained.params, sde=model.sde,
+      sample=lambda key, num: sample(trained, key, num))
+
+
+__all__ = ["Sections", "TrainOptions", "EvalOptions", "GFPoseModel", "build",
+           "sample", "joint_prior"]
