@@ -69,16 +69,6 @@ def overrides(argv, config) -> dict:
   return out
 
 
-def error_line(err: BaseException) -> str:
-  """`err` as one line: its message, with the type when it is not ours."""
-  text = " ".join(p.strip() for p in str(err).splitlines() if p.strip())
-  ours = isinstance(err, (ValueError, RuntimeError, FloatingPointError,
-                          FileNotFoundError))
-  if not ours or not text:
-    text = f"{type(err).__name__}: {text}" if text else type(err).__name__
-  return f"error: {text} (--debug shows the traceback)"
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
@@ -97,7 +87,7 @@ def main(argv):
       raise
     # The log goes to stderr too: flush it so this line comes last.
     sys.stdout.flush()
-    sys.exit(error_line(err))
+    sys.exit(logs.error_line(err))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import sys
 
 from experiments import results_diffpose
 from experiments import results_dposer
+from experiments import results_parity
 from experiments.bench import tto_readme
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -380,6 +381,7 @@ def render(entries=ENTRIES, root: pathlib.Path = ROOT) -> str:
   lines += _plot_lines()
   lines += results_diffpose.lines(root)
   lines += results_dposer.lines(root)
+  lines += results_parity.lines(root)
   lines += _tto_lines(root)
   lines += _curves_lines(root)
   lines += _bench_lines(root)

@@ -166,6 +166,14 @@ def _load_config_file(argv, flag_name):
     return None
 
 
+def load_config_file(path: str):
+  """The ConfigDict a config file (`path[:argument]`) returns."""
+  if not os.path.exists(path.split(":", 1)[0]):
+    raise FileNotFoundError(f"{path}: no such config file")
+  from ml_collections.config_flags import config_flags as cf
+  return cf.ConfigFileFlagParser(name="config").parse(path)
+
+
 def to_plain(config) -> Any:
   """A ConfigDict (or nested mappings) as plain JSON-able Python values."""
   if isinstance(config, (ml_collections.ConfigDict, ml_collections.FrozenConfigDict)):

@@ -95,3 +95,14 @@ def configure_logging(library_logs: bool | None = None):
 
 __all__ = ["LIBRARY_LOGS_ENV", "PLATFORM_PROBE_LOGGERS", "configure_logging",
            "library_logs_requested"]
+
+
+def error_line(err: BaseException) -> str:
+  """`err` as one line for a command's exit: its message, with the type
+  when it is not one of the errors jaxpose raises with a readable message."""
+  text = " ".join(p.strip() for p in str(err).splitlines() if p.strip())
+  ours = isinstance(err, (ValueError, RuntimeError, FloatingPointError,
+                          FileNotFoundError))
+  if not ours or not text:
+    text = f"{type(err).__name__}: {text}" if text else type(err).__name__
+  return f"error: {text} (--debug shows the traceback)"

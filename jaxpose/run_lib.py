@@ -116,7 +116,7 @@ def _check_same_training_data(run, trained, where: str):
 # Prepared artefacts, fingerprints, checkpoints
 
 
-def _made_from(method: base.Method, run: base.RunSettings, *,
+def made_from(method: base.Method, run: base.RunSettings, *,
                with_data: bool) -> dict:
   """The settings a method's artefacts are made from."""
   out = {k: run.value(k) for k in method.prepare_keys}
@@ -138,7 +138,7 @@ def fingerprint(method: base.Method, run: base.RunSettings, artefacts,
   return out
 
 
-def _checkpointer(workdir, run, fp, *, read_only=False):
+def checkpointer(workdir, run, fp, *, read_only=False):
   return checkpoint_lib.Checkpointer(
       os.path.join(workdir, "checkpoints"), fingerprint=fp,
       save_every=run.train.ckpt_every, keep=run.train.keep_ckpts,
@@ -150,7 +150,7 @@ def _prepare(method, run, data, needs, workdir) -> tuple[dict, bool]:
   if prepared_lib.read_index(workdir) is not None:
     artefacts, index = prepared_lib.load(workdir)
     prepared_lib.check_made_from(workdir, index,
-                                 _made_from(method, run, with_data=True))
+                                 made_from(method, run, with_data=True))
     return artefacts, False
   if method.prepare is None:
     return {}, True
@@ -160,7 +160,7 @@ def _prepare(method, run, data, needs, workdir) -> tuple[dict, bool]:
   return dict(method.prepare(ctx)), True
 
 
-def _init_state(run, model, *, abstract: bool = False):
+def init_state(run, model, *, abstract: bool = False):
   tx = run.train.optimizer()
   init = lambda: train_lib.init_train_state(
       model.init(rng.purpose_key(run.seed, "init")), tx)
@@ -189,13 +189,13 @@ def train(config, workdir: str):
     data = method.load_data(run, needs)
     artefacts, fresh = _prepare(method, run, data, needs, workdir)
     model = method.build(run, artefacts, needs)
-    state = _init_state(run, model)
-    ckpt = _checkpointer(workdir, run,
+    state = init_state(run, model)
+    ckpt = checkpointer(workdir, run,
                          fingerprint(method, run, artefacts, need_digests))
     try:
       if fresh:  # the checkpointer has accepted this model's fingerprint
         prepared_lib.save(workdir, artefacts,
-                          _made_from(method, run, with_data=True))
+                          made_from(method, run, with_data=True))
       restored = ckpt.restore_or_none(state)
       changes = {}
       if restored is not None:
@@ -274,13 +274,13 @@ def load_trained(workdir: str, *, config=None,
     prepared_lib.check_made_from(workdir, {
         "made_from": {k: v for k, v in index.get("made_from", {}).items()
                       if k in method.prepare_keys}},
-        _made_from(method, run, with_data=False))
+        made_from(method, run, with_data=False))
   model = method.build(run, artefacts, needs)
-  ckpt = _checkpointer(workdir, run,
+  ckpt = checkpointer(workdir, run,
                        fingerprint(method, run, artefacts, need_digests),
                        read_only=True)
   try:
-    restored = ckpt.restore_or_none(_init_state(run, model, abstract=True))
+    restored = ckpt.restore_or_none(init_state(run, model, abstract=True))
   except checkpoint_lib.CheckpointError as e:
     info = workdir_lib.holder(workdir)
     if info is None:

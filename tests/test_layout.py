@@ -16,6 +16,10 @@ RANKS = {
     "rng": 0, "logs": 0, "summary_writer": 0,
     "core": 1, "pose": 2, "models": 3, "plotting": 4, "data": 5,
     "training": 6, "evaluation": 7, "methods": 8, "run_lib": 9,
+    # Other frameworks' files: imports nothing of jaxpose.
+    "interop": 1.5,
+    # Released weights -> workdirs, over run_lib.
+    "import_lib": 10,
 }
 
 

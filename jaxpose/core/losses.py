@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from jaxpose import checks
 from jaxpose import settings
 
-_REDUCTIONS = ("sum", "mean")
+_REDUCTIONS = ("sum", "mean", "half_sum")
 
 
 def _per_example_scale(v, x):
@@ -62,8 +62,10 @@ def dsm_loss(params, x0: jax.Array, cond: Any, key: jax.Array, *,
     sde: forward process (`sample_time`, `perturb`).
     eps: smallest training time of a continuous process (a discrete chain
       draws integer steps and ignores it).
-    reduce: 'sum' over the non-batch dims (GFPose) or 'mean' (DPoser), then
-      the mean over the batch.
+    reduce: 'sum' over the non-batch dims (GFPose), 'mean' (DPoser) or
+      'half_sum' (half the sum: GFPose's released training code, whose
+      gradient clipping at norm 1 then acts on half the gradient), then the
+      mean over the batch.
     train: dropout on, with a key derived from `key`.
     prior: None or a `priors.GaussianPrior` broadcastable to x0 (one kernel
       per example for DiffPose): x_t = mu + a (x0 - mu) + s c z, and the
@@ -83,7 +85,8 @@ def dsm_loss(params, x0: jax.Array, cond: Any, key: jax.Array, *,
   pred = apply_fn(params, x_t, t, cond, train=train,
                   dropout_key=k_drop if train else None)  # [B, ...]
   sq = jnp.square(pred - noise).reshape(batch, -1)  # [B, D]
-  per_example = sq.sum(-1) if reduce == "sum" else sq.mean(-1)  # [B]
+  per_example = (sq.mean(-1) if reduce == "mean"
+                 else sq.sum(-1) * (0.5 if reduce == "half_sum" else 1.0))  # [B]
   return per_example.mean(), {"t": t, "per_example": per_example}
 
 

@@ -17,7 +17,10 @@ equals, in expectation, a quadratic pull 2 w s^2 / (a^2 v + s^2) (x - m)
 
 The time t changes over the optimisation (`TimeSchedule`):
 
-  truncated  t falls linearly from t_max to t_min over the n steps.
+  truncated  t falls linearly from t_max to t_min over the n steps
+             (`hit_t_max=False`: DPoser's released grid,
+             t_i = t_min + (n - 1 - i)/n (t_max - t_min), which starts one
+             step below t_max).
   random     t ~ U(t_min, t_max), redrawn every step.
   fixed      a constant t.
   uniform    t ~ U(eps, T), redrawn every step (T = 1 in every jaxpose
@@ -27,6 +30,11 @@ The weight w(t) is a named function of the process (`WEIGHTS`: 'snr',
 1/2 sqrt(1 + a(t)/s(t)), or 'constant', 1/2) or any callable
 `w(t, sde)`.  Which schedule, range and weight a method uses is that
 method's data (DPoser's: jaxpose/methods/dposer/schedule.py).
+
+Replay: where a PRNG key is taken for the noise z, a float array of x's
+shape may be given instead: it is z itself (the same numbers another run or
+implementation drew; `samplers.step_noise`, as `sampling.Problem.noise`
+does for samplers). Schedules that draw t at random then refuse it.
 """
 from __future__ import annotations
 
@@ -39,6 +47,7 @@ from flax import struct
 
 from jaxpose import checks
 from jaxpose import settings
+from jaxpose.core import samplers
 from jaxpose.core import tweedie
 
 Array = jax.Array
@@ -87,12 +96,17 @@ class TimeSchedule:
     t_max: upper end of 'truncated' and 'random'.
     t_fixed: the time of 'fixed'.
     eps: lower end of 'uniform' (its upper end is T = 1).
+    hit_t_max: 'truncated' only: True (default) puts the first step at
+      t_max and the last at t_min; False is DPoser's released grid
+      t_i = t_min + (n - 1 - i)/n (t_max - t_min) (last step t_min, first
+      one step below t_max), computed as their code does.
   """
   kind: str = struct.field(pytree_node=False)
   t_min: Any = None
   t_max: Any = None
   t_fixed: Any = None
   eps: Any = None
+  hit_t_max: bool = struct.field(pytree_node=False, default=True)
 
   def __post_init__(self):
     settings.one_of("kind", self.kind, SCHEDULE_KINDS)
@@ -109,11 +123,14 @@ class TimeSchedule:
       _check_time("eps", self.eps)
 
   @classmethod
-  def truncated(cls, t_max, t_min) -> "TimeSchedule":
-    """t falls linearly from t_max (first step) to t_min (last step)."""
+  def truncated(cls, t_max, t_min, *, hit_t_max: bool = True
+                ) -> "TimeSchedule":
+    """t falls linearly from t_max (first step) to t_min (last step);
+    `hit_t_max=False`: DPoser's released grid (class docstring)."""
     _check_time("t_max", t_max, required=True)
     _check_time("t_min", t_min, required=True)
-    return cls(kind="truncated", t_min=t_min, t_max=t_max)
+    return cls(kind="truncated", t_min=t_min, t_max=t_max,
+               hit_t_max=bool(hit_t_max))
 
   @classmethod
   def random(cls, t_min, t_max) -> "TimeSchedule":
@@ -151,7 +168,8 @@ class TimeSchedule:
         step, e.g. `fold_in(key, step)`); ignored otherwise.
 
     Returns:
-      t, a float32 scalar.
+      t, a float32 scalar (hit_t_max=False: of the default float type,
+      float64 with jax_enable_x64).
     """
     if _is_number(num_steps):
       num_steps = checks.check_positive_int("num_steps", num_steps)
@@ -161,6 +179,14 @@ class TimeSchedule:
     if self.needs_key and key is None:
       raise ValueError(f"key: the {self.kind!r} schedule draws t at random and "
                        "needs a PRNG key per step")
+    if self.kind == "truncated" and not self.hit_t_max:
+      # DPoser's: t_min + ((n - 1 - i) / n) * (t_max - t_min) in the default
+      # float type (theirs: torch's), the ends' difference taken first.
+      dtype = jnp.result_type(float)
+      n = jnp.asarray(num_steps, dtype)
+      left = jnp.clip(n - 1.0 - jnp.asarray(step, dtype), 0.0, n)
+      return (jnp.asarray(self.t_min, dtype)
+              + left / n * jnp.asarray(self.t_max - self.t_min, dtype))
     if self.kind == "truncated":
       # frac = 0 at the first step and 1 at the last; the convex form (not
       # t_max + frac (t_min - t_max)) makes both ends exact in float32.
@@ -186,6 +212,12 @@ class TimeSchedule:
                        "needs a PRNG key")
     return jax.vmap(lambda i: self(i, num_steps, jax.random.fold_in(key, i)))(
         steps)
+
+
+def _is_given_draw(key) -> bool:
+  """A float array where a key is expected: the draw itself (replay)."""
+  dtype = getattr(key, "dtype", None)
+  return dtype is not None and bool(jnp.issubdtype(dtype, jnp.floating))
 
 
 def snr_weight(t, sde) -> Array:
@@ -234,7 +266,8 @@ def diffusion_regulariser(score_fn: Callable, params, x, key, t, *, sde,
       `losses.make_score_fn(apply_fn, sde)`).
     params: the score function's parameters (they get no gradient).
     x: `[B, D]` or `[B, J, C]`, the variable being fitted.
-    key: PRNG key of the noise z (one per call; derive it per step).
+    key: PRNG key of the noise z (one per call; derive it per step), or
+      the draw z itself, a float array of x's shape (replay).
     t: scalar or `[B]` time in (0, T], e.g. from a `TimeSchedule`.
     sde: the forward process the score was trained with.
     cond: the score function's condition, or None.
@@ -256,7 +289,11 @@ def diffusion_regulariser(score_fn: Callable, params, x, key, t, *, sde,
                        f"{t_np.shape}")
     if not np.all((t_np > 0) & (t_np <= sde.T)):
       raise ValueError(f"t: expected times in (0, {sde.T}], got {t_np}")
-  x_t, _ = sde.perturb(key, x, t, prior)  # [B, ...]
+  if _is_given_draw(key):
+    mean, std = sde.marginal(x, t, prior)
+    x_t = mean + std * samplers.step_noise(key, x)  # [B, ...]
+  else:
+    x_t, _ = sde.perturb(key, x, t, prior)  # [B, ...]
   x0_hat = jax.lax.stop_gradient(tweedie.tweedie_x0(
       score_fn, params, x_t, t, cond, sde=sde, prior=prior))  # [B, ...]
   sq = jnp.square(x - x0_hat).reshape(shape[0], -1)  # [B, D]
@@ -272,12 +309,14 @@ def scheduled_regulariser(score_fn: Callable, params, x, key, step, num_steps,
   """`diffusion_regulariser` at the schedule's time for step `step` of n.
 
   One key per step (e.g. `fold_in(key, step)`) is split into t's draw and
-  the noise.  `step` may be traced: an optax loop under `jit` compiles once.
+  the noise; or `key` is this step's given draw z (replay, x's shape), for a
+  schedule that draws nothing ('truncated', 'fixed').  `step` may be
+  traced: an optax loop under `jit` compiles once.
 
   Args:
     score_fn, params, x, sde, cond, weight, reduce, prior: as in
       `diffusion_regulariser`.
-    key: this step's PRNG key.
+    key: this step's PRNG key, or its given draw z (replay).
     step: the step index (int or traced int scalar).
     num_steps: n, the number of steps of the optimisation.
     schedule: a `TimeSchedule`.
@@ -287,7 +326,13 @@ def scheduled_regulariser(score_fn: Callable, params, x, key, step, num_steps,
   """
   if not isinstance(schedule, TimeSchedule):
     raise TypeError(f"schedule: expected a TimeSchedule, got {type(schedule)}")
-  k_t, k_z = jax.random.split(key)
+  if _is_given_draw(key):
+    if schedule.needs_key:
+      raise ValueError(f"key: a given draw (replay) fixes z only; the "
+                       f"{schedule.kind!r} schedule draws t at random too")
+    k_t, k_z = None, key
+  else:
+    k_t, k_z = jax.random.split(key)
   t = schedule(step, num_steps, k_t)
   return diffusion_regulariser(score_fn, params, x, k_z, t, sde=sde, cond=cond,
                                weight=weight, reduce=reduce, prior=prior)

@@ -40,6 +40,30 @@ __all__ = ["METHODS", "ADAPTIVE_METHODS", "CONSTRUCTORS", "StepFn", "ScoreFn",
            "parse_spec", "format_spec", "check_spec", "accepted_options"]
 
 
+def step_noise(key, x: Array) -> Array:
+  """The standard normal draw of one step, `x`'s shape.
+
+  `key` is a PRNG key, or (replay, `sampling.Problem.noise`) the draw
+  itself as a float array of x's shape: a step then uses noise given from
+  outside, e.g. the same numbers another implementation used.
+  """
+  if _is_given_draw(key):
+    checks.check_array("problem.noise step", key, tuple(x.shape), finite=False)
+    return key.astype(x.dtype)
+  return jax.random.normal(key, x.shape, x.dtype)
+
+
+def _is_given_draw(key) -> bool:
+  return jnp.issubdtype(key.dtype, jnp.floating)
+
+
+def _one_draw(method: str, key):
+  if _is_given_draw(key):
+    raise ValueError(f"problem.noise: the {method} sampler draws more than "
+                     "one normal per step; replayed noise works with em, "
+                     "ddim and the deterministic samplers")
+
+
 def euler_maruyama(sde, score_fn) -> StepFn:
   """Reverse SDE dx = [f - g^2 score] dt + g dw; the last step is the mean."""
   def step(params, cond, x, t, t_next, key, is_last):
@@ -47,7 +71,7 @@ def euler_maruyama(sde, score_fn) -> StepFn:
     f, g = sde.drift_diffusion(x, t)
     g = broadcast_to_batch(g, x)
     mean = x - (f - g**2 * score_fn(params, x, t, cond)) * dt
-    noise = jax.random.normal(key, x.shape, x.dtype)
+    noise = step_noise(key, x)
     return jnp.where(is_last, mean, mean + g * jnp.sqrt(dt) * noise)
   return step
 
@@ -97,6 +121,7 @@ def pc(sde, score_fn, *, snr: float = 0.16, num_corrector_steps: int = 1,
 
   def step(params, cond, x, t, t_next, key, is_last):
     dt = t - t_next
+    _one_draw("pc", key)
     key_c, key_p = jax.random.split(key)
     alpha = sde.corrector_alpha(t, dt)
 
@@ -132,7 +157,7 @@ def ddim(sde, score_fn, *, eta: float = 0.0) -> StepFn:
     safe_s2 = jnp.where(s > 0, s**2, 1.0)
     var = eta**2 * s2**2 * (s**2 - (a / a2)**2 * s2**2) / safe_s2
     var = jnp.clip(jnp.where(is_last, 0.0, var), 0.0, s2**2)
-    noise = jax.random.normal(key, x.shape, x.dtype)
+    noise = step_noise(key, x)
     return (a2 * x0_hat + jnp.sqrt(s2**2 - var) * eps_hat
             + jnp.sqrt(var) * noise)
   return step

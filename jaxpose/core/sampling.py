@@ -111,6 +111,11 @@ class Problem:
       and scale broadcast to `[B, ...]` (one kernel per example).
     start: 'prior', 'x_init' or 'diffuse' (see the module docstring).
       Static.
+    noise: None (draw from the key), or `[K, B, ...]` standard normal draws,
+      one per step of the K-step grid, used instead (replay: the same
+      numbers as another run or implementation; give the start state as
+      x_init with start='x_init'). For samplers that draw once per step
+      (em, ddim; deterministic ones ignore it) and no noisy imputation.
   """
   x_init: Array  # [B, ...]
   cond: Any = None
@@ -119,6 +124,7 @@ class Problem:
   t_start: Array | float = 1.0  # scalar
   prior: priors_lib.GaussianPrior | None = None
   start: str = struct.field(pytree_node=False, default="prior")
+  noise: Array | None = None  # [K, B, ...]
 
   def __post_init__(self):
     _check_start(self.start)
@@ -251,6 +257,14 @@ def _program(method, step_ctor, options, sde, score_fn, *, num_steps, eps,
       return _finish(rule(params, problem.cond, y, t_start, eps, num_steps),
                      problem, frame)
     key_init, key_imp, key_steps = jax.random.split(key, 3)
+    step_keys = jax.random.split(key_steps, num_steps)  # [K]
+    if problem.noise is not None:
+      if impute_noise and problem.observed is not None:
+        raise ValueError("problem.noise: replayed noise with noisy imputation "
+                         "(impute_noise=True) is not supported")
+      checks.check_array("problem.noise", problem.noise,
+                         (num_steps, *jnp.shape(problem.x_init)), finite=False)
+      step_keys = problem.noise.astype(jnp.result_type(problem.x_init, float))
     ts = time_grid(t_start, eps, num_steps, grid_rho)  # [K + 1]
     y = impute(_initial_state(sde, key_init, problem, frame, ts[0]), ts[0],
                key_imp)
@@ -258,13 +272,14 @@ def _program(method, step_ctor, options, sde, score_fn, *, num_steps, eps,
 
     def body(y, inputs):
       t, t_next, k, last = inputs
-      k_step, k_imp = jax.random.split(k)
+      if problem.noise is None:
+        k_step, k_imp = jax.random.split(k)
+      else:  # the step's given draw; imputation is noise-free here
+        k_step, k_imp = k, None
       y = rule(params, problem.cond, y, t, t_next, k_step, last)
       return impute(y, t_next, k_imp), None
 
-    y, _ = jax.lax.scan(
-        body, y, (ts[:-1], ts[1:], jax.random.split(key_steps, num_steps),
-                  is_last))
+    y, _ = jax.lax.scan(body, y, (ts[:-1], ts[1:], step_keys, is_last))
     return _finish(y, problem, frame)
 
   return sample_fn

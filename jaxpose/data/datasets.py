@@ -38,6 +38,7 @@ from jaxpose import config as config_lib
 from jaxpose import settings
 from jaxpose.data import data_fields
 from jaxpose.data import h36m
+from jaxpose.data import lcn
 from jaxpose.data import mocap_dataset
 from jaxpose.data import npz_poses
 from jaxpose.data import synthetic
@@ -225,6 +226,15 @@ def _h36m(data: h36m.H36MSettings) -> Dataset:
   # Both splits index the same 15 sorted action names.
   return Dataset(name="h36m", splits=splits,
                  activity_names={s: h36m.ACTIONS for s in splits},
+                 input_2d=input_2d)
+
+
+@register("h36m_lcn", lcn.LCNSettings)
+def _h36m_lcn(data: lcn.LCNSettings) -> Dataset:
+  """Human3.6M from LCN's pickles, GFPose's released protocol."""
+  splits, input_2d = lcn.load_splits(data)
+  return Dataset(name="h36m_lcn", splits=splits,
+                 activity_names={s: lcn.ACTIONS for s in splits},
                  input_2d=input_2d)
 
 

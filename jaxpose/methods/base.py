@@ -289,6 +289,50 @@ class Tasks:
 
 
 @dataclasses.dataclass(frozen=True)
+class ImportRequest:
+  """What a method's `import_checkpoint` is handed (experiments.import_weights).
+
+  Attributes:
+    checkpoint: the released weights file.
+    files: other files by name (e.g. DPoser's "statistics", DiffPose's
+      "encoder"); a method declares the names it reads in `import_files`.
+    options: method options as strings (e.g. "weights": "ema" or "raw").
+    workdir: the workdir the import is written to (its final path).
+    base_config: `base_config(method_name)` -> a full plain config of that
+      method, onto which the importer sets the sections the checkpoint fixes.
+  """
+  checkpoint: str
+  files: Mapping[str, str]
+  options: Mapping[str, str]
+  workdir: str
+  base_config: Callable[[str], dict]
+
+
+@dataclasses.dataclass(frozen=True)
+class Imported:
+  """A released checkpoint in jaxpose's terms, ready to be written.
+
+  Attributes:
+    config: the full config the workdir is trained with (as config.json).
+    params: jaxpose parameter path ('blocks/0/layer1/lin/kernel') -> array;
+      `state_dicts.fill` checks it against the network the config builds.
+    prepared: the prepared artefacts the method's tasks read.
+    step: the authors' training step (0 where the file does not say).
+    source: provenance written to WORKDIR/imported.json (files, digests,
+      which weights, the conventions the importer set).
+    companions: subdirectory -> another import written first (DiffPose's
+      lifter, the context encoder its config names).
+  """
+  config: Mapping[str, Any]
+  params: Mapping[str, np.ndarray]
+  prepared: Mapping[str, Artefact] = dataclasses.field(default_factory=dict)
+  step: int = 0
+  source: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  companions: Mapping[str, "Imported"] = dataclasses.field(
+      default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
 class Method:
   """A method's parts (module docstring).
 
@@ -312,6 +356,9 @@ class Method:
     sample: `sample(trained, key, num) -> [num, J, 3]` mm, or None.
     check: `check(run)`: settings that must agree across sections (raise
       `settings.ConfigError`), or None.
+    import_checkpoint: `import_checkpoint(ImportRequest) -> Imported`: the
+      authors' released weights as a jaxpose workdir, or None.
+    import_files: names of the extra files `import_checkpoint` reads.
   """
   name: str
   settings: type
@@ -329,6 +376,8 @@ class Method:
       default_factory=dict)
   sample: Callable[[Trained, jax.Array, int], np.ndarray] | None = None
   check: Callable[[RunSettings], None] | None = None
+  import_checkpoint: Callable[[ImportRequest], Imported] | None = None
+  import_files: tuple[str, ...] = ()
 
 
 def parse(method: Method, config) -> RunSettings:

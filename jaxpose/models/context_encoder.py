@@ -24,12 +24,20 @@ initialises the depth.  Two encoders, both GraFormer-style graph networks
 
 Both return a `LifterOutput(features, pose3d)`; features are the hidden
 state the 3D head reads, so the pose is a linear graph read-out of them.
+`GraphLifter` takes the released GraFormer's conventions as options
+(`graph_layers`: laplacian, layer_norm, adjacency_norm, attention_dropout)
+and `root`: the 3D as predicted ('predicted', the default), minus its root
+joint ('subtracted') or with the root joint set to 0 and the others as
+predicted ('zeroed'): what the released DiffPose code's in-place
+`x[:, :, :] -= x[:, :1, :]` computes in PyTorch, which writes the root
+before the other joints read it (measured on the CPU; on a GPU the order
+is a race between threads).
 LayerNorm stands in for VideoPose3D's BatchNorm for the reasons given in
 `lifter_mlp` (parameters only, batch-independent outputs, consistent EMA).
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Literal, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -38,6 +46,8 @@ from flax import nnx
 from jaxpose import checks
 from jaxpose.models import graph_layers as gl
 from jaxpose.models.dropout import Dropout
+
+ROOTS = ("predicted", "subtracted", "zeroed")
 
 
 class LifterOutput(NamedTuple):
@@ -109,6 +119,9 @@ class GraphLifter(nnx.Module):
     dropout: rate on the attention and FFN branches.
     conv_dropout: rate after each graph convolution of the layers.
     edges: skeleton edges; None for H36M_17's bones (then J must be 17).
+    laplacian, layer_norm, adjacency_norm, attention_dropout: the graph
+      layers' conventions (`graph_layers`; defaults jaxpose's).
+    root: 'predicted', 'subtracted' or 'zeroed' (module docstring).
     rngs: parameter initialisation randomness.
   """
 
@@ -116,19 +129,33 @@ class GraphLifter(nnx.Module):
                num_layers: int = 5, num_heads: int = 4, order: int = 2,
                dropout: float = 0.1, conv_dropout: float = 0.1,
                edges: Sequence[Sequence[int]] | None = None,
+               laplacian: gl.Laplacian = "scaled",
+               layer_norm: gl.LayerNormKind = "nnx",
+               adjacency_norm: gl.AdjacencyNorm = "none",
+               attention_dropout: float = 0.0,
+               root: Literal["predicted", "subtracted", "zeroed"] = "predicted",
                rngs: nnx.Rngs):
     self.num_joints = checks.check_positive_int("num_joints", num_joints)
     self.hidden = checks.check_positive_int("hidden", hidden)
     self.num_layers = checks.check_nonnegative_int("num_layers", num_layers)
     self.order = checks.check_nonnegative_int("order", order)
     # Read by models.make_apply to insist on a key when training.
-    self.dropout_rate = gl.check_dropout_rates(dropout, conv_dropout)
+    self.dropout_rate = gl.check_dropout_rates(dropout, conv_dropout,
+                                               attention_dropout)
     self.edges = gl.model_edges(num_joints, edges)
+    conventions = gl.Conventions(laplacian=laplacian, layer_norm=layer_norm,
+                                 adjacency_norm=adjacency_norm,
+                                 attention_dropout=attention_dropout)
+    self.laplacian = conventions.laplacian
+    if root not in ROOTS:
+      raise ValueError(f"root: expected one of {', '.join(ROOTS)}, got "
+                       f"{root!r}")
+    self.root = root
     self.input_conv = gl.ChebConv(2, hidden, order=order, rngs=rngs)
     self.layers = nnx.List([
         gl.GraFormerLayer(hidden, num_joints, num_heads, order=order,
                           dropout=dropout, conv_dropout=conv_dropout,
-                          rngs=rngs)
+                          conventions=conventions, rngs=rngs)
         for _ in range(num_layers)])
     self.output_conv = gl.ChebConv(hidden, 3, order=order, rngs=rngs)
 
@@ -152,13 +179,19 @@ class GraphLifter(nnx.Module):
     """
     checks.check_array("pose2d", pose2d, ("B", self.num_joints, 2))
     gl.check_dropout_rngs(self, deterministic, rngs)
-    basis = jnp.asarray(gl.chebyshev_basis(self.num_joints, self.edges,
-                                           self.order))  # [K+1, J, J]
+    basis = jnp.asarray(gl.chebyshev_basis(
+        self.num_joints, self.edges, self.order, laplacian=self.laplacian,
+        dtype=gl.basis_dtype(pose2d)))  # [K+1, J, J]
     kw = dict(deterministic=deterministic, rngs=rngs)
     h = self.input_conv(pose2d, basis)  # [B, J, H]
     for layer in self.layers:
       h = layer(h, basis, **kw)
-    return LifterOutput(features=h, pose3d=self.output_conv(h, basis))
+    pose3d = self.output_conv(h, basis)  # [B, J, 3]
+    if self.root == "subtracted":
+      pose3d = pose3d - pose3d[:, :1]
+    elif self.root == "zeroed":
+      pose3d = pose3d.at[:, 0].set(0.0)
+    return LifterOutput(features=h, pose3d=pose3d)
 
 
 class _TemporalBlock(nnx.Module):

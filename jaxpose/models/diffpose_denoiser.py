@@ -33,9 +33,12 @@ state's depth (the sampler's business).  `cond=None` is the null condition,
 all-zero features (for condition dropout); `cond_dim=0` removes every
 condition path and leaves the released code's layout.
 
-Left out: dropout on the attention weights (GraFormer's 0.1; here dropout
-acts on the branch outputs only).  GraFormer's LayerNorm divides by
-(std + 1e-6); `nnx.LayerNorm` by sqrt(var + 1e-6).
+The released code's conventions are options, jaxpose's defaults first:
+the graph layers' `laplacian`, `layer_norm`, `adjacency_norm` and
+`attention_dropout` (`graph_layers`), and `time_input`: 'scaled' embeds
+time_scale * t, the step count i + 1 of DiscreteVP's t = (i + 1) / N;
+'step' embeds round(time_scale * t) - 1, the integer step index i that the
+released code feeds (its steps count from 0).
 
 Sizes: the defaults (J=17, S=5, F=96, H=96, E=384, 5 layers, K=2) give
 1,081,546 parameters, of which 55,872 are the condition paths; `cond_dim=0`
@@ -43,7 +46,7 @@ gives 1,025,674, the paper's "about 1.0M" (`denoiser_num_params`).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Literal, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -52,6 +55,8 @@ from flax import nnx
 from jaxpose import checks
 from jaxpose.models import graph_layers as gl
 from jaxpose.models.score_mlp import timestep_embedding
+
+TIME_INPUTS = ("scaled", "step")
 
 
 def denoiser_num_params(*, num_joints: int = 17, state_dim: int = 5,
@@ -75,9 +80,11 @@ class _Layer(nnx.Module):
 
   def __init__(self, hidden: int, embed_dim: int, cond_dim: int, *,
                num_joints: int, num_heads: int, order: int, dropout: float,
-               conv_dropout: float, rngs: nnx.Rngs):
+               conv_dropout: float, conventions: gl.Conventions,
+               rngs: nnx.Rngs):
     self.attention = gl.GraphAttentionBlock(hidden, num_joints, num_heads,
-                                            dropout=dropout, rngs=rngs)
+                                            dropout=dropout,
+                                            conventions=conventions, rngs=rngs)
     self.graph = gl.ResChebBlock(hidden, order=order, dropout=conv_dropout,
                                  rngs=rngs)
     self.time_proj = nnx.Linear(embed_dim, hidden, rngs=rngs)
@@ -112,6 +119,10 @@ class DiffPoseDenoiser(nnx.Module):
     time_scale: the sinusoid sees `time_scale * t`; 51 maps t = (i + 1) / N
       of DiffPose's N = 51 step chain (`sde.DiscreteVP`) to i + 1.
     edges: skeleton edges; None for H36M_17's bones (then J must be 17).
+    laplacian, layer_norm, adjacency_norm, attention_dropout: the graph
+      layers' conventions (`graph_layers`; defaults jaxpose's).
+    time_input: 'scaled' (time_scale * t) or 'step' (round(time_scale * t)
+      - 1, the released code's integer step).
     rngs: parameter initialisation randomness.
   """
 
@@ -121,6 +132,11 @@ class DiffPoseDenoiser(nnx.Module):
                dropout: float = 0.25, conv_dropout: float = 0.1,
                time_scale: float = 51.0,
                edges: Sequence[Sequence[int]] | None = None,
+               laplacian: gl.Laplacian = "scaled",
+               layer_norm: gl.LayerNormKind = "nnx",
+               adjacency_norm: gl.AdjacencyNorm = "none",
+               attention_dropout: float = 0.0,
+               time_input: Literal["scaled", "step"] = "scaled",
                rngs: nnx.Rngs):
     self.num_joints = checks.check_positive_int("num_joints", num_joints)
     self.state_dim = checks.check_positive_int("state_dim", state_dim)
@@ -130,9 +146,18 @@ class DiffPoseDenoiser(nnx.Module):
     self.num_layers = checks.check_nonnegative_int("num_layers", num_layers)
     self.order = checks.check_nonnegative_int("order", order)
     # Read by models.make_apply to insist on a key when training.
-    self.dropout_rate = gl.check_dropout_rates(dropout, conv_dropout)
+    self.dropout_rate = gl.check_dropout_rates(dropout, conv_dropout,
+                                               attention_dropout)
     self.time_scale = float(time_scale)
+    if time_input not in TIME_INPUTS:
+      raise ValueError(f"time_input: expected one of {', '.join(TIME_INPUTS)}"
+                       f", got {time_input!r}")
+    self.time_input = time_input
     self.edges = gl.model_edges(num_joints, edges)
+    conventions = gl.Conventions(laplacian=laplacian, layer_norm=layer_norm,
+                                 adjacency_norm=adjacency_norm,
+                                 attention_dropout=attention_dropout)
+    self.laplacian = conventions.laplacian
 
     self.time_in = nnx.Linear(hidden, embed_dim, rngs=rngs)
     self.time_out = nnx.Linear(embed_dim, embed_dim, rngs=rngs)
@@ -142,7 +167,7 @@ class DiffPoseDenoiser(nnx.Module):
     self.layers = nnx.List([
         _Layer(hidden, embed_dim, cond_dim, num_joints=num_joints,
                num_heads=num_heads, order=order, dropout=dropout,
-               conv_dropout=conv_dropout, rngs=rngs)
+               conv_dropout=conv_dropout, conventions=conventions, rngs=rngs)
         for _ in range(num_layers)])
     self.output_conv = gl.ChebConv(hidden, state_dim, order=order, rngs=rngs)
 
@@ -189,9 +214,13 @@ class DiffPoseDenoiser(nnx.Module):
                        "pass cond=None")
     gl.check_dropout_rngs(self, deterministic, rngs)
 
-    basis = jnp.asarray(gl.chebyshev_basis(self.num_joints, self.edges,
-                                           self.order))  # [K+1, J, J]
-    temb = timestep_embedding(self.time_scale * t_row, self.hidden)
+    basis = jnp.asarray(gl.chebyshev_basis(
+        self.num_joints, self.edges, self.order, laplacian=self.laplacian,
+        dtype=gl.basis_dtype(x)))  # [K+1, J, J]
+    label = self.time_scale * t_row
+    if self.time_input == "step":
+      label = jnp.round(label) - 1.0
+    temb = timestep_embedding(label, self.hidden)
     temb = self.time_out(nnx.silu(self.time_in(temb)))  # [1 or B, E]
     # DiffPose's layers read SiLU(temb); applied once for all of them.
     temb = nnx.silu(temb)

@@ -28,15 +28,31 @@ in the adjacency), only how the weights parametrise them; the symmetric
 normalisation used here differs from the row one by a conjugation with
 D^1/2, i.e. messages are weighted 1 / sqrt(d_i d_j) instead of 1 / d_i.
 
+The released code's conventions, each an option (jaxpose's default first;
+`experiments/import_weights.py` sets the released ones for the authors'
+checkpoints):
+- `laplacian`: 'scaled' (above) or 'row_normalised', the released basis:
+  T_k of L = I - D'^-1/2 A_row D'^-1/2, A_row = D^-1 (A + I) and D' its row
+  sums (= I up to rounding), unscaled (`released_laplacian`).
+- `layer_norm`: 'nnx' (`nnx.LayerNorm`, (x - mean) / sqrt(var + eps)) or
+  'graformer', a (x - mean) / (std + eps) + b with the unbiased std
+  (`GraFormerLayerNorm`); both hold `scale` and `bias`.
+- `adjacency_norm`: 'none' (the learned J x J matrix M of the graph FFN as
+  learned) or 'graformer': d_i M_ij d_j with d_j = (sum_i M_ij + 1e-5)^-1/2,
+  recomputed at every call.
+- `attention_dropout`: a dropout rate on the attention weights (training
+  only; 0: none, the default).
+
 Graphs are static: each model stores its edges as a tuple (part of the
 graph definition, never a parameter) and builds the basis in numpy at trace
 time, so it enters the compiled program as a constant.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
-from typing import Sequence
+from typing import Literal, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -51,6 +67,33 @@ Edges = tuple[tuple[int, int], ...]
 
 # The skeleton graph every model uses unless given edges: the bones of H36M_17.
 H36M_EDGES: Edges = skeleton_lib.H36M_17.bones
+
+LAPLACIANS = ("scaled", "row_normalised")
+LAYER_NORMS = ("nnx", "graformer")
+ADJACENCY_NORMS = ("none", "graformer")
+Laplacian = Literal["scaled", "row_normalised"]
+LayerNormKind = Literal["nnx", "graformer"]
+AdjacencyNorm = Literal["none", "graformer"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Conventions:
+  """How the GraFormer-style layers compute (module docstring); the
+  defaults are jaxpose's (`methods.baseline.released` names the released
+  code's)."""
+  laplacian: str = "scaled"
+  layer_norm: str = "nnx"
+  adjacency_norm: str = "none"
+  attention_dropout: float = 0.0
+
+  def __post_init__(self):
+    for name, choices in (("laplacian", LAPLACIANS),
+                          ("layer_norm", LAYER_NORMS),
+                          ("adjacency_norm", ADJACENCY_NORMS)):
+      if getattr(self, name) not in choices:
+        raise ValueError(f"{name}: expected one of {', '.join(choices)}, got "
+                         f"{getattr(self, name)!r}")
+    checks.check_rate("attention_dropout", self.attention_dropout)
 
 
 def check_edges(num_joints: int, edges: Sequence[Sequence[int]]) -> Edges:
@@ -127,33 +170,77 @@ def scaled_laplacian(adjacency: np.ndarray) -> np.ndarray:
   return 2.0 * lap / lam_max - np.eye(n)
 
 
+def row_normalized_adjacency(num_joints: int, edges: Sequence[Sequence[int]]
+                             ) -> np.ndarray:
+  """D^-1 (A + I), each row summing to 1 (the released `adj_mx_from_edges`).
+
+  Returns:
+    float64 `[J, J]` (not symmetric where degrees differ).
+  """
+  edges = check_edges(num_joints, edges)
+  a = np.eye(num_joints)
+  for i, j in edges:
+    a[i, j] = a[j, i] = 1.0
+  return a / a.sum(axis=1, keepdims=True)
+
+
+def released_laplacian(adjacency: np.ndarray) -> np.ndarray:
+  """L = I - D^-1/2 adjacency D^-1/2 with D its row sums, not rescaled.
+
+  The released ChebConv's `get_laplacian` of the row-normalised adjacency
+  (whose row sums are 1, so L = I - adjacency up to rounding).
+  """
+  adjacency = np.asarray(adjacency, np.float64)
+  inv_sqrt = adjacency.sum(axis=1) ** -0.5  # [J]
+  return (np.eye(adjacency.shape[0])
+          - inv_sqrt[:, None] * adjacency * inv_sqrt[None, :])
+
+
 @functools.lru_cache(maxsize=32)
-def _basis(num_joints: int, edges: Edges, order: int) -> np.ndarray:
-  lt = scaled_laplacian(normalized_adjacency(num_joints, edges))
+def _basis(num_joints: int, edges: Edges, order: int, laplacian: str,
+           dtype: str) -> np.ndarray:
+  if laplacian == "row_normalised":
+    lt = released_laplacian(row_normalized_adjacency(num_joints, edges))
+  else:
+    lt = scaled_laplacian(normalized_adjacency(num_joints, edges))
   polys = [np.eye(num_joints)]
   if order >= 1:
     polys.append(lt)
   for _ in range(2, order + 1):
     polys.append(2.0 * lt @ polys[-1] - polys[-2])  # T_k = 2 L~ T_{k-1} - T_{k-2}
-  out = np.stack(polys).astype(np.float32)  # [K+1, J, J]
+  out = np.stack(polys).astype(dtype)  # [K+1, J, J]
   out.flags.writeable = False  # shared by the cache
   return out
 
 
 def chebyshev_basis(num_joints: int, edges: Sequence[Sequence[int]],
-                    order: int) -> np.ndarray:
-  """T_0..T_K of the scaled Laplacian of the self-looped skeleton graph.
+                    order: int, *, laplacian: str = "scaled",
+                    dtype=np.float32) -> np.ndarray:
+  """T_0..T_K of the Laplacian of the self-looped skeleton graph.
 
   Args:
     num_joints: J.
     edges: the skeleton's undirected edges.
     order: K >= 0, the polynomial order (K + 1 terms).
+    laplacian: 'scaled' (jaxpose's) or 'row_normalised' (the released
+      code's); module docstring.
+    dtype: float32, or float64 for a network run in float64
+      (`basis_dtype`).
 
   Returns:
-    float32 `[K + 1, J, J]` (read-only, cached per graph).
+    `[K + 1, J, J]` (read-only, cached per graph).
   """
   order = checks.check_nonnegative_int("order", order)
-  return _basis(int(num_joints), check_edges(num_joints, edges), order)
+  if laplacian not in LAPLACIANS:
+    raise ValueError(f"laplacian: expected one of {', '.join(LAPLACIANS)}, "
+                     f"got {laplacian!r}")
+  return _basis(int(num_joints), check_edges(num_joints, edges), order,
+                laplacian, np.dtype(dtype).name)
+
+
+def basis_dtype(x) -> type:
+  """float64 for float64 inputs (jax's x64 mode), else float32."""
+  return np.float64 if x.dtype == np.float64 else np.float32
 
 
 class ChebConv(nnx.Module):
@@ -192,10 +279,13 @@ class JointAttention(nnx.Module):
 
   No positional encoding: the joints' identities come from the graph
   layers around it, so attention itself is permutation-equivariant.
-  Four `Linear(H, H)` (query, key, value, output), as GraFormer's.
+  Four `Linear(H, H)` (query, key, value, output), as GraFormer's;
+  `attention_dropout` drops attention weights when training (GraFormer's
+  0.1; default 0).
   """
 
-  def __init__(self, hidden: int, num_heads: int, *, rngs: nnx.Rngs):
+  def __init__(self, hidden: int, num_heads: int, *,
+               attention_dropout: float = 0.0, rngs: nnx.Rngs):
     self.hidden = checks.check_positive_int("hidden", hidden)
     self.num_heads = checks.check_positive_int("num_heads", num_heads)
     if hidden % num_heads:
@@ -205,8 +295,11 @@ class JointAttention(nnx.Module):
     self.to_k = nnx.Linear(hidden, hidden, rngs=rngs)
     self.to_v = nnx.Linear(hidden, hidden, rngs=rngs)
     self.to_out = nnx.Linear(hidden, hidden, rngs=rngs)
+    self.weights_dropout = (Dropout(attention_dropout) if attention_dropout
+                            else None)
 
-  def __call__(self, x: jax.Array) -> jax.Array:
+  def __call__(self, x: jax.Array, *, deterministic: bool = True,
+               rngs=None) -> jax.Array:
     """x `[B, J, H]` -> `[B, J, H]`."""
     b, j, _ = x.shape
     d = self.hidden // self.num_heads
@@ -214,8 +307,34 @@ class JointAttention(nnx.Module):
     q, k, v = split(self.to_q(x)), split(self.to_k(x)), split(self.to_v(x))
     scores = jnp.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(d)  # [B, h, J, J]
     weights = jax.nn.softmax(scores, axis=-1)
+    if self.weights_dropout is not None:
+      weights = self.weights_dropout(weights, deterministic=deterministic,
+                                     rngs=rngs)
     mixed = jnp.einsum("bhqk,bkhd->bqhd", weights, v)  # [B, J, h, d]
     return self.to_out(mixed.reshape(b, j, self.hidden))
+
+
+class GraFormerLayerNorm(nnx.Module):
+  """GraFormer's LayerNorm: scale (x - mean) / (std + eps) + bias, std the
+  unbiased (n - 1) standard deviation over the last axis."""
+
+  def __init__(self, dim: int, *, epsilon: float = 1e-6):
+    self.epsilon = float(epsilon)
+    self.scale = nnx.Param(jnp.ones((dim,)))
+    self.bias = nnx.Param(jnp.zeros((dim,)))
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    """x `[..., C]` -> `[..., C]`."""
+    mean = jnp.mean(x, axis=-1, keepdims=True)
+    std = jnp.std(x, axis=-1, keepdims=True, ddof=1)
+    return self.scale[...] * (x - mean) / (std + self.epsilon) + self.bias[...]
+
+
+def layer_norm(dim: int, kind: str, *, rngs: nnx.Rngs):
+  """The LayerNorm of `kind` ('nnx' or 'graformer'), epsilon 1e-6."""
+  if kind == "graformer":
+    return GraFormerLayerNorm(dim, epsilon=1e-6)
+  return nnx.LayerNorm(dim, epsilon=1e-6, rngs=rngs)
 
 
 class LearnedGraphFFN(nnx.Module):
@@ -224,11 +343,17 @@ class LearnedGraphFFN(nnx.Module):
   M `[J, J]` starts as the identity, so at initialisation this is the usual
   per-joint transformer FFN (H -> 2H -> H), and training learns how much
   joints exchange.  GraFormer normalises M by its column sums to the power
-  -1/2 at every call; that is undefined once a learned sum turns negative,
-  so here M is used as learned (its scale is learned with it).
+  -1/2 at every call (`adjacency_norm='graformer'`); that is undefined once
+  a learned sum turns negative, so by default ('none') M is used as
+  learned (its scale is learned with it).
   """
 
-  def __init__(self, hidden: int, num_joints: int, *, rngs: nnx.Rngs):
+  def __init__(self, hidden: int, num_joints: int, *,
+               adjacency_norm: str = "none", rngs: nnx.Rngs):
+    if adjacency_norm not in ADJACENCY_NORMS:
+      raise ValueError(f"adjacency_norm: expected one of "
+                       f"{', '.join(ADJACENCY_NORMS)}, got {adjacency_norm!r}")
+    self.adjacency_norm = adjacency_norm
     self.adjacency = nnx.Param(jnp.eye(num_joints))
     self.lin1 = nnx.Linear(hidden, 2 * hidden, rngs=rngs)
     self.lin2 = nnx.Linear(2 * hidden, hidden, rngs=rngs)
@@ -236,6 +361,9 @@ class LearnedGraphFFN(nnx.Module):
   def __call__(self, x: jax.Array) -> jax.Array:
     """x `[B, J, H]` -> `[B, J, H]`."""
     m = self.adjacency[...]  # [J, J]
+    if self.adjacency_norm == "graformer":
+      d = (jnp.sum(m, axis=0) + 1e-5) ** -0.5  # [J], column sums
+      m = d[:, None] * m * d[None, :]
     h = nnx.relu(self.lin1(jnp.einsum("ij,bjc->bic", m, x)))  # [B, J, 2H]
     return self.lin2(jnp.einsum("ij,bjc->bic", m, h))
 
@@ -244,18 +372,23 @@ class GraphAttentionBlock(nnx.Module):
   """x + Drop(Attn(LN(x))), then x + Drop(GraphFFN(LN(x))) (pre-norm)."""
 
   def __init__(self, hidden: int, num_joints: int, num_heads: int, *,
-               dropout: float, rngs: nnx.Rngs):
+               dropout: float, conventions: Conventions = Conventions(),
+               rngs: nnx.Rngs):
     # epsilon as GraFormer's LayerNorm.
-    self.norm1 = nnx.LayerNorm(hidden, epsilon=1e-6, rngs=rngs)
-    self.attention = JointAttention(hidden, num_heads, rngs=rngs)
-    self.norm2 = nnx.LayerNorm(hidden, epsilon=1e-6, rngs=rngs)
-    self.ffn = LearnedGraphFFN(hidden, num_joints, rngs=rngs)
+    self.norm1 = layer_norm(hidden, conventions.layer_norm, rngs=rngs)
+    self.attention = JointAttention(
+        hidden, num_heads, attention_dropout=conventions.attention_dropout,
+        rngs=rngs)
+    self.norm2 = layer_norm(hidden, conventions.layer_norm, rngs=rngs)
+    self.ffn = LearnedGraphFFN(hidden, num_joints,
+                               adjacency_norm=conventions.adjacency_norm,
+                               rngs=rngs)
     # Dropout randomness arrives with each call (no stored rngs).
     self.dropout = Dropout(dropout)
 
   def __call__(self, x, *, deterministic: bool, rngs):
     kw = dict(deterministic=deterministic, rngs=rngs)
-    x = x + self.dropout(self.attention(self.norm1(x)), **kw)
+    x = x + self.dropout(self.attention(self.norm1(x), **kw), **kw)
     return x + self.dropout(self.ffn(self.norm2(x)), **kw)
 
 
@@ -286,9 +419,10 @@ class GraFormerLayer(nnx.Module):
 
   def __init__(self, hidden: int, num_joints: int, num_heads: int, *,
                order: int, dropout: float, conv_dropout: float,
-               rngs: nnx.Rngs):
+               conventions: Conventions = Conventions(), rngs: nnx.Rngs):
     self.attention = GraphAttentionBlock(hidden, num_joints, num_heads,
-                                         dropout=dropout, rngs=rngs)
+                                         dropout=dropout,
+                                         conventions=conventions, rngs=rngs)
     self.graph = ResChebBlock(hidden, order=order, dropout=conv_dropout,
                               rngs=rngs)
 
@@ -323,10 +457,12 @@ def graformer_layer_params(hidden: int, num_joints: int, order: int) -> int:
           + res_cheb_params(hidden, order))
 
 
-def check_dropout_rates(dropout: float, conv_dropout: float) -> float:
-  """Checks both rates; returns the larger (what `make_apply` reads)."""
+def check_dropout_rates(dropout: float, conv_dropout: float,
+                        attention_dropout: float = 0.0) -> float:
+  """Checks the rates; returns the largest (what `make_apply` reads)."""
   return max(checks.check_rate("dropout", dropout),
-             checks.check_rate("conv_dropout", conv_dropout))
+             checks.check_rate("conv_dropout", conv_dropout),
+             checks.check_rate("attention_dropout", attention_dropout))
 
 
 def check_dropout_rngs(model, deterministic: bool, rngs) -> None:

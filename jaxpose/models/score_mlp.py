@@ -18,17 +18,44 @@ Lc: H -> H).  With the paper's sizes (D=51, H=1024, E=512, 2 blocks) this is
 The condition is GFPose's residual form: the network never sees c itself but
 `c_mask * (x - c)`, so a masked entry, the z of a 2D condition and the null
 condition (no condition at all) are all the same thing, a zero.
+
+`output_scale='ve_sigma'` is DPoser's released convention (their
+`scale_by_sigma` with a positional embedding): the output is divided by
+sigma_k of a geometric ladder from sigma_max down to sigma_min over
+num_scales entries, k = floor(time_scale * t) (clipped to the ladder), a
+VE noise table applied to a sub-VP network. The default 'none' leaves the
+output as it is (GFPose's, and jaxpose's own DPoser).
 """
 from __future__ import annotations
 
+import functools
 import math
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 from jaxpose import checks
 from jaxpose.models.dropout import Dropout
+
+OUTPUT_SCALES = ("none", "ve_sigma")
+
+
+@functools.lru_cache(maxsize=8)
+def ve_sigma_ladder(sigma_min: float, sigma_max: float,
+                    num_scales: int) -> np.ndarray:
+  """exp(linspace(log sigma_max, log sigma_min, num_scales)), float32.
+
+  Computed in float64 and rounded once, as score_sde's `get_sigmas` (and
+  DPoser's copy of it) does before registering the table as a buffer.
+  """
+  sigmas = np.exp(np.linspace(np.log(sigma_max), np.log(sigma_min),
+                              num_scales))  # [N], float64
+  out = sigmas.astype(np.float32)
+  out.setflags(write=False)
+  return out
 
 
 def timestep_embedding(t: jax.Array, dim: int, *,
@@ -110,13 +137,21 @@ class ScoreMLP(nnx.Module):
     num_groups: GroupNorm groups (must divide H).
     time_scale: the embedding sees `time_scale * t` (999 maps t in [0, 1] to
       the DDPM step range the sinusoid was designed for).
+    output_scale: 'none' (the epsilon prediction as it is) or 've_sigma'
+      (divided by the VE ladder's sigma at index floor(time_scale * t);
+      DPoser's released networks).
+    sigma_min, sigma_max, num_scales: the 've_sigma' ladder (ignored with
+      'none'); DPoser's: 0.01, 50, 1000.
     rngs: parameter initialisation randomness.
   """
 
   def __init__(self, *, data_dim: int = 51, cond_dim: int = 51,
                hidden: int = 1024, embed_dim: int = 512, num_blocks: int = 2,
                dropout: float = 0.25, num_groups: int = 32,
-               time_scale: float = 999.0, rngs: nnx.Rngs):
+               time_scale: float = 999.0,
+               output_scale: Literal["none", "ve_sigma"] = "none",
+               sigma_min: float = 0.01, sigma_max: float = 50.0,
+               num_scales: int = 1000, rngs: nnx.Rngs):
     self.data_dim = checks.check_positive_int("data_dim", data_dim)
     if isinstance(cond_dim, bool) or cond_dim not in (0, data_dim):
       raise ValueError(
@@ -132,6 +167,15 @@ class ScoreMLP(nnx.Module):
       raise ValueError(f"num_groups: {num_groups} does not divide "
                        f"hidden={hidden}")
     self.time_scale = float(time_scale)
+    if output_scale not in OUTPUT_SCALES:
+      raise ValueError(f"output_scale: expected one of {OUTPUT_SCALES}, got "
+                       f"{output_scale!r}")
+    self.output_scale = str(output_scale)
+    if not 0 < sigma_min < sigma_max:
+      raise ValueError("sigma_min, sigma_max: expected 0 < sigma_min < "
+                       f"sigma_max, got {sigma_min!r}, {sigma_max!r}")
+    self.sigma_min, self.sigma_max = float(sigma_min), float(sigma_max)
+    self.num_scales = checks.check_positive_int("num_scales", num_scales)
 
     self.time_embed = nnx.Linear(embed_dim, embed_dim, rngs=rngs)
     self.cond_embed = (nnx.Linear(cond_dim, hidden, rngs=rngs)
@@ -202,7 +246,20 @@ class ScoreMLP(nnx.Module):
     h = self.first(x, temb, cemb, **kw)  # [B, H]
     for block in self.blocks:
       h = block(h, temb, cemb, **kw)
-    return self.out(h).reshape(x_shape)
+    out = self.out(h)  # [B, D]
+    if self.output_scale == "ve_sigma":
+      out = out / self._ladder_sigma(t_row)[:, None]  # [1 or B, 1]
+    return out.reshape(x_shape)
+
+  def _ladder_sigma(self, t_row):
+    """sigma_k of the VE ladder, k = floor(time_scale * t): `[1 or B]`."""
+    ladder = ve_sigma_ladder(self.sigma_min, self.sigma_max, self.num_scales)
+    # The embedding's label (the same product, in t's dtype); t >= 0, so
+    # the authors' truncation (tensor.long()) is a floor.
+    label = self.time_scale * t_row
+    index = jnp.clip(jnp.floor(label).astype(jnp.int32), 0,
+                     self.num_scales - 1)
+    return jnp.asarray(ladder)[index]
 
   def _residual_condition(self, x, cond, x_shape):
     if cond is None:

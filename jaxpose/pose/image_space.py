@@ -18,12 +18,20 @@ and back: Z = Z_r (1 + z_n w / (2 fx)), X = (u - cx) Z / fx,
 Y = (v - cy) Z / fy.  The pinhole has no lens distortion; distortion only
 affects a dataset's 2D input, never this target.
 
+fx / Z_r is the pinhole's pixels per mm at the root's depth.  The authors'
+data (LCN's pickles, `data.name=h36m_lcn`) scale depth by their crop's
+ratio r = (x1 - x0 + 1) / 2000 instead: z_n = (Z - Z_r) r / (w / 2) and
+Z = Z_r + z_n (w / 2) / r.  Pass the row's r as `depth_ratio` to use it
+(`Representation(image_depth='crop_ratio')`); without it, fx / Z_r.
+
 Per-row camera metadata travels with a dataset split as two arrays (see
 `jaxpose/data/datasets.py`):
 
     root_cam_mm [N, 3]  camera-frame position of the root joint, mm
                         (its z is the root depth used by back-projection)
     intrinsics  [N, 6]  fx, fy, cx, cy (pixels), image width, height
+
+and, optionally, `depth_ratio [N]` (the crop ratio above, pixels per mm).
 
 Every function works on numpy or jax arrays with any leading dims
 (`[..., J, 3]` poses, `[..., 6]` intrinsics broadcast against them) and is
@@ -41,6 +49,7 @@ from jaxpose.pose import cameras as cam_lib
 from jaxpose.checks import check_array
 
 META_KEYS = ("root_cam_mm", "intrinsics")
+DEPTH_RATIO = "depth_ratio"  # optional meta key: the rows' crop ratio
 
 # The camera assumed when a pose has none (unconditional generation): the
 # Human3.6M-like virtual camera of the datasets (f = 1147 px, 1000 x 1000
@@ -79,7 +88,7 @@ def intrinsics_table(cams: Sequence[cam_lib.Camera]) -> np.ndarray:
   return np.stack([intrinsics_of(c) for c in cams])
 
 
-def encode(pose_cam_mm, intrinsics):
+def encode(pose_cam_mm, intrinsics, depth_ratio=None):
   """Camera-frame poses -> GFPose's image-space poses.
 
   Args:
@@ -87,6 +96,8 @@ def encode(pose_cam_mm, intrinsics):
       camera.  # [..., J, 3]
     intrinsics: (fx, fy, cx, cy, w, h), broadcastable to the leading dims
       of `pose_cam_mm`.  # [..., 6]
+    depth_ratio: None (depth scaled by fx / Z_r) or each pose's crop ratio
+      in pixels per mm (the authors' data).  # [...]
 
   Returns:
     (u_n, v_n, z_n): absolute screen-normalised pixels and root-relative
@@ -104,17 +115,22 @@ def encode(pose_cam_mm, intrinsics):
   u = fx * x / z + cx
   v = fy * y / z + cy
   half_w = w / 2
-  out = [u / half_w - 1, v / half_w - h / w, (z - z_root) * fx / (z_root * half_w)]
+  if depth_ratio is None:
+    z_n = (z - z_root) * fx / (z_root * half_w)
+  else:
+    z_n = (z - z_root) * xp.asarray(depth_ratio)[..., None] / half_w
+  out = [u / half_w - 1, v / half_w - h / w, z_n]
   return xp.stack(out, axis=-1)
 
 
-def decode(pose_image, intrinsics, root_depth_mm):
+def decode(pose_image, intrinsics, root_depth_mm, depth_ratio=None):
   """GFPose's image-space poses -> camera-frame poses (inverse of `encode`).
 
   Args:
     pose_image: (u_n, v_n, z_n) per joint.  # [..., J, 3]
     intrinsics: (fx, fy, cx, cy, w, h).  # [..., 6]
     root_depth_mm: camera-frame z of the root, mm (> 0).  # [...]
+    depth_ratio: None (fx / Z_r) or the crop ratio `encode` was given.  # [...]
 
   Returns:
     Camera-frame joints, mm (absolute, not root-relative).  # [..., J, 3]
@@ -129,7 +145,11 @@ def decode(pose_image, intrinsics, root_depth_mm):
   half_w = w / 2
   u = (pose_image[..., 0] + 1) * half_w
   v = (pose_image[..., 1] + h / w) * half_w
-  z = root_depth_mm[..., None] * (1 + pose_image[..., 2] * half_w / fx)
+  if depth_ratio is None:
+    z = root_depth_mm[..., None] * (1 + pose_image[..., 2] * half_w / fx)
+  else:  # as the authors' image_to_camera_frame: z / r + Z_r
+    z = (pose_image[..., 2] * half_w / xp.asarray(depth_ratio)[..., None]
+         + root_depth_mm[..., None])
   return xp.stack([(u - cx) * z / fx, (v - cy) * z / fy, z], axis=-1)
 
 
@@ -139,10 +159,14 @@ def camera_meta(split: Mapping, rows=slice(None)) -> dict | None:
   Args:
     split: a dataset split (dict of arrays).
     rows: index of the rows to keep (default all).
+
+  Returns:
+    `META_KEYS`' arrays, and `DEPTH_RATIO`'s when the split has it.
   """
   if not all(k in split for k in META_KEYS):
     return None
-  return {k: np.asarray(split[k])[rows] for k in META_KEYS}
+  keys = META_KEYS + ((DEPTH_RATIO,) if DEPTH_RATIO in split else ())
+  return {k: np.asarray(split[k])[rows] for k in keys}
 
 
 def nominal_meta(shape=()) -> dict:
@@ -155,13 +179,19 @@ def nominal_meta(shape=()) -> dict:
 
 
 def check_meta(meta: Mapping, lead_shape=None) -> dict:
-  """Validates camera metadata: both keys, shapes [..., 3] / [..., 6], finite."""
+  """Validates camera metadata: both keys, shapes [..., 3] / [..., 6], finite
+  (and a `depth_ratio` [...] > 0 when present)."""
   if meta is None or not all(k in meta for k in META_KEYS):
     raise ValueError(f"camera_meta: expected a dict with {', '.join(META_KEYS)} "
                      f"(root_cam_mm [..., 3] mm, intrinsics [..., 6]); got "
                      f"{None if meta is None else sorted(meta)}")
   check_array("camera_meta['root_cam_mm']", meta["root_cam_mm"], ("...", 3))
   check_array("camera_meta['intrinsics']", meta["intrinsics"], ("...", 6))
+  if meta.get(DEPTH_RATIO) is not None:
+    check_array(f"camera_meta['{DEPTH_RATIO}']", meta[DEPTH_RATIO], ("...",))
+    ratio = meta[DEPTH_RATIO]
+    if not isinstance(ratio, jax.core.Tracer) and np.any(np.asarray(ratio) <= 0):
+      raise ValueError(f"camera_meta['{DEPTH_RATIO}']: expected ratios > 0")
   if lead_shape is not None:
     for k in META_KEYS:
       got = tuple(np.shape(meta[k])[:-1])

@@ -20,6 +20,7 @@ from jaxpose.pose.skeleton import H36M_17, Skeleton
 
 
 SPACES = ("root_relative", "image")
+IMAGE_DEPTHS = ("focal", "crop_ratio")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +36,7 @@ class _RepresentationSection:
   data_scale: float = settings.field(above=0.0)
   root_relative_2d: bool
   space: Literal["root_relative", "image"] = "root_relative"
+  image_depth: Literal["focal", "crop_ratio"] = "focal"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +60,11 @@ class Representation:
   `intrinsics` [..., 6]); back to millimetres without one, the nominal
   camera of `image_space` is assumed.  Outputs in mm are root-relative in
   both spaces, so the metrics stay comparable.
+
+  `image_depth` (the "image" space): "focal" (default) scales depth by the
+  pinhole's fx / Z_r; "crop_ratio" by each row's `depth_ratio` (LCN's crop
+  ratio, the authors' data: `data.name=h36m_lcn`), exactly as GFPose's
+  released code normalises and back-projects.
   """
   scale_3d_mm: float = 1000.0
   scale_2d: float = 1.0
@@ -65,9 +72,12 @@ class Representation:
   root_relative_2d: bool = True
   skeleton: Skeleton = H36M_17
   space: str = "root_relative"
+  image_depth: str = "focal"
 
   def __post_init__(self):
     settings.one_of("representation.space", self.space, SPACES)
+    settings.one_of("representation.image_depth", self.image_depth,
+                    IMAGE_DEPTHS)
 
   @classmethod
   def from_section(cls, section, where: str = "representation"
@@ -76,7 +86,8 @@ class Representation:
     values = settings.parse(_RepresentationSection, section, where)
     return cls(scale_3d_mm=values.scale_3d_mm, scale_2d=values.scale_2d,
                data_scale=values.data_scale,
-               root_relative_2d=values.root_relative_2d, space=values.space)
+               root_relative_2d=values.root_relative_2d, space=values.space,
+               image_depth=values.image_depth)
 
   @property
   def num_joints(self) -> int:
@@ -95,6 +106,18 @@ class Representation:
   def _image_scale(self) -> float:
     return self.scale_2d * self.data_scale
 
+  def _depth_ratio(self, meta):
+    """The rows' crop ratio ("crop_ratio"), or None (fx / Z_r)."""
+    if self.image_depth == "focal":
+      return None
+    ratio = meta.get(image_space.DEPTH_RATIO)
+    if ratio is None:
+      raise ValueError(
+          "camera_meta: representation.image_depth='crop_ratio' needs each "
+          f"pose's {image_space.DEPTH_RATIO} (LCN's crop ratio: the h36m_lcn "
+          "dataset's rows hold it)")
+    return ratio
+
   def pose3d_to_model(self, pose3d_mm, camera_meta=None):
     """[..., J, 3] mm -> [..., J, 3] model units (root made relative).
 
@@ -110,7 +133,8 @@ class Representation:
                        "root_cam_mm [..., 3] and intrinsics [..., 6]")
     meta = image_space.check_meta(camera_meta, pose3d_mm.shape[:-2])
     absolute = pose + meta["root_cam_mm"][..., None, :]
-    return image_space.encode(absolute, meta["intrinsics"]) * self._image_scale
+    return image_space.encode(absolute, meta["intrinsics"],
+                              self._depth_ratio(meta)) * self._image_scale
 
   def pose3d_from_model(self, pose3d, camera_meta=None):
     """[..., J, 3] model units -> [..., J, 3] mm relative to the true root.
@@ -122,8 +146,9 @@ class Representation:
     camera_meta: the "image" space back-projects with each pose's
     `intrinsics` [..., 6] and root depth `root_cam_mm[..., 2]` and subtracts
     the true root `root_cam_mm`; when None (generated poses, which have no
-    true root) it assumes `image_space.nominal_meta()` and centres each pose
-    on its own root.
+    true root) it assumes `image_space.nominal_meta()` (depth scaled by
+    its fx / Z_r, whatever `image_depth`) and centres each pose on its own
+    root.
     """
     if self.space == "root_relative":
       return pose3d * (self.scale_3d_mm / self.data_scale)
@@ -135,7 +160,8 @@ class Representation:
       return cam - cam[..., :1, :]
     meta = image_space.check_meta(camera_meta, pose3d.shape[:-2])
     cam = image_space.decode(pose3d / self._image_scale, meta["intrinsics"],
-                             meta["root_cam_mm"][..., 2])
+                             meta["root_cam_mm"][..., 2],
+                             self._depth_ratio(meta))
     return cam - meta["root_cam_mm"][..., None, :]
 
   def pose2d_to_model(self, pose2d_screen):
@@ -150,7 +176,7 @@ class Representation:
   def to_dict(self) -> dict:
     return dict(scale_3d_mm=self.scale_3d_mm, scale_2d=self.scale_2d, data_scale=self.data_scale,
                 root_relative_2d=self.root_relative_2d, skeleton=self.skeleton.name,
-                space=self.space)
+                space=self.space, image_depth=self.image_depth)
 
 
 def model_splits(splits: Mapping[str, Mapping[str, np.ndarray]],
@@ -175,6 +201,13 @@ def model_splits(splits: Mapping[str, Mapping[str, np.ndarray]],
           f"representation.space={representation.space!r} needs the "
           f"camera fields {', '.join(image_space.META_KEYS)} per row, which "
           f"dataset {dataset_name!r} ({name} split) does not provide")
+    if (representation.space == "image"
+        and representation.image_depth == "crop_ratio"
+        and image_space.DEPTH_RATIO not in split):
+      raise ValueError(
+          "representation.image_depth='crop_ratio' needs each row's "
+          f"{image_space.DEPTH_RATIO} (LCN's crop ratio), which dataset "
+          f"{dataset_name!r} ({name} split) does not provide; use 'focal'")
     rows = {k: np.asarray(v) for k, v in split.items()
             if k not in ("pose3d", "pose2d")}
     rows.update(

@@ -107,6 +107,9 @@ def test_mean_reduction_is_sum_over_dims():
   np.testing.assert_allclose(mean, total / 3, rtol=1e-6)
   np.testing.assert_allclose(aux_m["per_example"], aux["per_example"] / 3,
                              rtol=1e-6)
+  # GFPose's released training: half the sum over dims.
+  half, _ = _oracle_loss(ORACLE, x0, key, reduce="half_sum")
+  np.testing.assert_allclose(half, total / 2, rtol=1e-6)
 
 
 def test_score_fn_is_gaussian_score():

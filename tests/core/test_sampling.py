@@ -318,3 +318,36 @@ def test_make_sampler_takes_a_spec_like_keyword_options():
   assert not np.allclose(by_spec(PARAMS, key, problem), plain(PARAMS, key, problem))
   with pytest.raises(ValueError, match="both in the spec and as keyword"):
     sampling.make_sampler("ddim:eta=1", sde, score_fn, num_steps=8, eta=0.5)
+
+
+def test_replayed_noise_is_the_hand_written_euler_maruyama():
+  # Problem.noise: the sampler uses the given draws, one per step, and
+  # equals the update written out by hand with the same numbers.
+  sde = sde_lib.SubVPSDE()
+  score = gaussian_score_fn(sde)
+  k, b = 8, 4
+  rng = np.random.default_rng(0)
+  x_t = rng.normal(size=(b, D)).astype(np.float32)
+  noise = rng.normal(size=(k, b, D)).astype(np.float32)
+  sample_fn = sampling.make_sampler("euler_maruyama", sde, score,
+                                    num_steps=k, eps=1e-3)
+  problem = sampling.Problem(x_init=jnp.asarray(x_t), start="x_init",
+                             noise=jnp.asarray(noise))
+  got = sample_fn(PARAMS, jax.random.key(0), problem)
+  again = sample_fn(PARAMS, jax.random.key(1), problem)  # the key is unused
+  np.testing.assert_array_equal(got, again)
+  ts = np.linspace(1.0, 1e-3, k + 1)
+  x = jnp.asarray(x_t)
+  for i in range(k):
+    t, dt = ts[i], ts[i] - ts[i + 1]
+    f, g = sde.drift_diffusion(x, jnp.asarray(t, jnp.float32))
+    mean = x - (f - g**2 * score(PARAMS, x, jnp.asarray(t, jnp.float32),
+                                 None)) * dt
+    x = mean if i == k - 1 else mean + g * np.sqrt(dt) * noise[i]
+  np.testing.assert_allclose(got, x, atol=1e-5)
+  pc = sampling.make_sampler("pc", sde, score, num_steps=k)
+  with pytest.raises(ValueError, match="more than one normal per step"):
+    pc(PARAMS, jax.random.key(0), problem)
+  with pytest.raises(ValueError, match="problem.noise"):
+    sample_fn(PARAMS, jax.random.key(0), problem.replace(
+        noise=jnp.zeros((k + 1, b, D))))

@@ -6,12 +6,14 @@ encoders DiffPose needs.
   encoder.py     held-out rows (prepared), training rows, the
                  `ContextEncoder` a trained graph lifter provides
   eval_tasks.py  estimate
+  released.py    DiffPose's released GraFormer lifter as a workdir (importer)
 """
 from jaxpose import methods
 from jaxpose.methods import base
 from jaxpose.methods.baseline import encoder
 from jaxpose.methods.baseline import eval_tasks
 from jaxpose.methods.baseline import model
+from jaxpose.methods.baseline import released
 
 METHOD = methods.register(base.Method(
     name="baseline",
@@ -28,6 +30,7 @@ METHOD = methods.register(base.Method(
     prepare_keys=("holdout.fraction", "holdout.seed"),
     provides={base.ContextEncoder: encoder.context_encoder},
     check=model.check,
+    import_checkpoint=released.import_checkpoint,
 ))
 
 __all__ = ["METHOD"]

@@ -9,6 +9,7 @@ encoder (a trained lifter's workdir: `diffpose.encoder_workdir`).
                  (or the released code's standard prior)
   data.py        the splits with the encoder's fields, H_K prepared on the
                  encoder's held-out rows, the training rows
+  released.py    the authors' released checkpoints as a workdir (importer)
   model.py       settings, `DiffPoseModel` (init, loss, DDIM hypotheses)
   eval_tasks.py  estimate (mean and best-of-N, the encoder alone, H_K draws)
 """
@@ -18,6 +19,7 @@ from jaxpose.methods import base
 from jaxpose.methods.diffpose import data
 from jaxpose.methods.diffpose import eval_tasks
 from jaxpose.methods.diffpose import model
+from jaxpose.methods.diffpose import released
 
 
 def _check_encoder(run: base.RunSettings, trained: base.Trained):
@@ -56,6 +58,8 @@ METHOD = methods.register(base.Method(
     prepare_keys=data.PREPARE_KEYS,
     needs=(ENCODER,),
     check=model.check,
+    import_checkpoint=released.import_checkpoint,
+    import_files=("encoder",),
 ))
 
 __all__ = ["METHOD", "ENCODER"]

@@ -62,6 +62,10 @@ class DiffPoseSection:
     fit_rows: training rows the mixture is fitted on (a random subset; 0:
       all).
     gmm_max_iters, gmm_tol, gmm_reg: EM's settings (`core.gmm.fit_gmm`).
+    output_root: how the sampled 3D is made root-relative for scoring:
+      'subtracted' (minus its root joint) or 'zeroed' (the root set to 0,
+      the other joints as sampled: the released code's in-place
+      re-centring as PyTorch computes it, `models.context_encoder`).
   """
   encoder_workdir: str
   encoder_batch_size: int = settings.field(at_least=1)
@@ -76,6 +80,7 @@ class DiffPoseSection:
   gmm_max_iters: int = settings.field(at_least=1)
   gmm_tol: float = settings.field(above=0.0)
   gmm_reg: float = settings.field(at_least=0.0)
+  output_root: Literal["subtracted", "zeroed"] = "subtracted"
 
   def __post_init__(self):
     settings.one_of("diffpose.network_input", self.network_input,
@@ -159,6 +164,7 @@ class DiffPoseModel:
   score_fn: Any
   initial: initial_lib.Initial
   train: TrainOptions
+  output_root: str = "subtracted"
   # Jitted hypothesis programs by their settings (a cache, not state).
   _programs: dict = dataclasses.field(default_factory=dict, compare=False,
                                       repr=False)
@@ -191,6 +197,10 @@ class DiffPoseModel:
     if opts.start_step >= 0:
       return opts.start_step
     init = self.initial
+    if "rms_3d" not in init.info:
+      raise settings.ConfigError(
+          "eval.start_step=-1 matches the encoder's error on H_K's fit rows, "
+          "which this H_K does not record (an imported one); give a step")
     scale = float(np.sum(init.weights[:, None] * init.scales[..., 2:].mean(
         axis=(1, 2))[:, None]))
     return initial_lib.match_start_step(self.sde, init.info["rms_3d"], scale)
@@ -227,42 +237,60 @@ class DiffPoseModel:
     checks.check_array("enc_features", rows["enc_features"], ("R", joints, None),
                        sizes=sizes)
     centre = np.concatenate([rows["pose2d"], rows["enc_pose3d"]], -1)
+    # float32, or float64 rows kept so (jax's x64 mode).
+    dtype = np.float64 if centre.dtype == np.float64 else np.float32
     t_start = (1.0 if opts.start == "initial"
                else float(self.sde.time(self.start_step(opts))))
     fn = self._hypotheses_fn(opts.sampler, opts.num_steps, int(num_hypotheses),
                              opts.start)
     return chunks.map_chunks(
         lambda c, i: fn(params, jax.random.fold_in(key, i), c["features"],
-                        c["centre"], jnp.float32(t_start)),
-        {"features": np.asarray(rows["enc_features"], np.float32),
-         "centre": centre.astype(np.float32)},
+                        c["centre"], jnp.asarray(t_start, dtype)),
+        {"features": np.asarray(rows["enc_features"], dtype),
+         "centre": centre.astype(dtype)},
         chunk_size=min(opts.batch_poses, sizes["R"]), row_axis=1, desc=desc)
 
   def states_to_mm(self, states) -> np.ndarray:
     """States `[..., J, 5]` -> their 3D in root-relative mm `[..., J, 3]`.
 
     The root is re-centred, as the released evaluation does: the truth
-    puts it at 0, and the state's 3D is relative only up to the noise.
+    puts it at 0, and the state's 3D is relative only up to the noise
+    (`diffpose.output_root`: subtracted, or zeroed as their code does).
     """
     pose3d = np.asarray(states)[..., 2:]
-    pose3d = pose3d - pose3d[..., :1, :]
-    return np.asarray(self.representation.pose3d_from_model(pose3d), np.float32)
+    if self.output_root == "zeroed":
+      pose3d = pose3d.copy()
+      pose3d[..., 0, :] = 0.0
+    else:
+      pose3d = pose3d - pose3d[..., :1, :]
+    dtype = np.float64 if pose3d.dtype == np.float64 else np.float32
+    return np.asarray(self.representation.pose3d_from_model(pose3d), dtype)
 
 
 def build(run: base.RunSettings, prepared, needs) -> DiffPoseModel:
   s = run.sections
   sde = s.sde.build()
-  network = s.model.build(num_joints=s.representation.num_joints,
-                          state_dim=process.STATE_DIM,
-                          time_scale=float(sde.num_steps),
-                          cond_dim=needs["encoder"].feature_dim)
-  noise_fn = process.make_noise_fn(network.apply,
-                                   network_input=s.diffpose.network_input)
+  fixed = dict(num_joints=s.representation.num_joints,
+               state_dim=process.STATE_DIM, time_scale=float(sde.num_steps))
+  # The condition is the encoder's features, or none where the config
+  # says model.cond_dim=0 (the released network has no condition path).
+  feature_dim = needs["encoder"].feature_dim
+  given = s.model.kwargs.get("cond_dim")
+  if given is None:
+    fixed["cond_dim"] = feature_dim
+  elif given not in (0, feature_dim):
+    raise settings.ConfigError(
+        f"model.cond_dim={given}: expected 0 (no condition) or the "
+        f"encoder's feature width {feature_dim} (or leave it out)")
+  network = s.model.build(**fixed)
+  noise_fn = process.make_noise_fn(
+      network.apply, network_input=s.diffpose.network_input,
+      conditional=bool(network.abstract.cond_dim))
   return DiffPoseModel(
       representation=s.representation, sde=sde, network=network,
       noise_fn=noise_fn, score_fn=process.make_score_fn(noise_fn, sde),
       initial=initial_lib.Initial.from_artefact(prepared[initial_lib.ARTEFACT]),
-      train=run.train_options)
+      train=run.train_options, output_root=s.diffpose.output_root)
 
 
 __all__ = ["STARTS", "DiffPoseSection", "Sections", "TrainOptions",

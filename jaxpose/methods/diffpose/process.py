@@ -137,7 +137,8 @@ class MixtureProcess:
     return h_t, z, prior
 
 
-def make_noise_fn(apply_fn: Callable, *, network_input: str) -> Callable:
+def make_noise_fn(apply_fn: Callable, *, network_input: str,
+                  conditional: bool = True) -> Callable:
   """The denoiser as `noise_fn(params, h, t, cond: Condition, **kw)`.
 
   network_input: what the network reads of the diffused state h_k:
@@ -151,6 +152,8 @@ def make_noise_fn(apply_fn: Callable, *, network_input: str) -> Callable:
   the condition's); they differ in what the network must rebuild before
   it can name the noise: the encoder's pose ('state'), the kernel it was
   drawn from ('residual'), or nothing ('standardised').
+  conditional=False: the network takes no condition (the features stay
+  unused).
   """
   settings.one_of("diffpose.network_input", network_input, NETWORK_INPUTS)
 
@@ -159,7 +162,8 @@ def make_noise_fn(apply_fn: Callable, *, network_input: str) -> Callable:
       h = h - cond.centre
     elif network_input == "standardised":
       h = (h - cond.mean) / cond.scale
-    return apply_fn(params, h, t, cond.features, **kwargs)
+    return apply_fn(params, h, t, cond.features if conditional else None,
+                    **kwargs)
 
   return noise_fn
 

@@ -10,6 +10,8 @@ rotations, used as a regulariser in test-time optimisation.
   model.py       settings, `DPoserModel`, the prepared body, build
   eval_tasks.py  complete, generate (and the fitting tasks' registration)
   fitting.py     denoise_motion, fit2d
+  released.py    the authors' released checkpoints (v1 .pth, v2 Lightning
+                 .ckpt) and statistics as a workdir (experiments/import_weights.py)
 
 It needs, optionally, a `JointPrior` (GFPose's, `eval.gfpose_workdir`) for
 the comparison rows of its tables.
@@ -18,6 +20,7 @@ from jaxpose import methods
 from jaxpose.methods import base
 from jaxpose.methods.dposer import eval_tasks
 from jaxpose.methods.dposer import model
+from jaxpose.methods.dposer import released
 
 JOINT_PRIOR = base.Need(
     name="joint_prior", config_key="eval.gfpose_workdir",
@@ -39,6 +42,8 @@ METHOD = methods.register(base.Method(
     needs=(JOINT_PRIOR,),
     sample=model.sample,
     check=model.check,
+    import_checkpoint=released.import_checkpoint,
+    import_files=("statistics",),
 ))
 
 __all__ = ["METHOD", "JOINT_PRIOR"]

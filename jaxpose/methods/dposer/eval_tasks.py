@@ -63,6 +63,81 @@ def make_completion_solver(prior, zscore: body_lib.ZScore, *, num_steps: int,
   return tto.batched(solve)
 
 
+def make_released_completion_solver(prior, zscore: body_lib.ZScore, *,
+                                    num_steps: int, stages: int,
+                                    learning_rate: float,
+                                    loss_scale: float = 1.0,
+                                    replay: bool = False):
+  """jit(vmap(solve)): the authors' released completion objective.
+
+  Every dimension of z (z-scored units) is optimised by one Adam over
+  `stages` stages k of num_steps / stages steps under
+  100 / (1 + k) x mean((z - z_obs)^2 on the visible dimensions) +
+  0.1 (k + 1) x prior; the visible dimensions of the result are then the
+  observed ones (DPoser's `DPoserComp.optimize`, time strategy '3').
+
+  Args:
+    prior: a `priors` term (DPoser's with the schedule
+      `TimeSchedule.truncated(t_max, t_min, hit_t_max=False)` for theirs).
+    zscore: the body's normalisation.
+    num_steps, stages, learning_rate: the Adam loop (theirs: 200, 2, 0.1).
+    loss_scale: each example's loss times this; the authors' loss is a
+      mean over the B rows optimised together, 1/B here (Adam's epsilon
+      then sees their gradient sizes).
+    replay: `solve` takes one more argument, `noise` [num_steps, 63], the
+      regulariser's draws z, step by step (instead of the key's).
+
+  Returns:
+    `solve(z0, observed, masked, key[, noise]) -> body pose [63]` over a
+    leading example axis: z0 the masked dimensions' start (z-scored),
+    observed the body pose (radians), masked a boolean [63].
+  """
+  if num_steps % stages:
+    raise ValueError(f"num_steps={num_steps}: not a multiple of "
+                     f"stages={stages}")
+  per_stage = num_steps // stages
+
+  def solve(z0, observed, masked, key, noise=None):
+    z_obs = zscore.standardize(observed)  # [63]
+    visible = jnp.where(masked, 0.0, 1.0)
+
+    def objective(z, k, i):
+      stage = (i // per_stage).astype(jnp.float32)
+      data = jnp.mean(jnp.square(visible * z - visible * z_obs))
+      draw = noise[i][None] if replay else k
+      reg = prior(zscore.unstandardize(z)[None], draw, i, num_steps)
+      return loss_scale * (100.0 * data / (1.0 + stage)
+                           + 0.1 * reg * (stage + 1.0))
+
+    z_init = jnp.where(masked, z0, z_obs)
+    z, _ = tto.adam_loop(objective, num_steps, learning_rate)(z_init, key)
+    return jnp.where(masked, zscore.unstandardize(z), observed)
+
+  if replay:
+    return tto.batched(solve)
+  return tto.batched(lambda z0, observed, masked, key: solve(
+      z0, observed, masked, key))
+
+
+def _completion_solver(prior, zscore, opts):
+  """The solver of `eval.complete_objective` for one prior."""
+  if opts.complete_objective == "dposer_released":
+    return make_released_completion_solver(
+        prior, zscore, num_steps=opts.complete_steps,
+        stages=opts.complete_stages, learning_rate=opts.complete_lr,
+        loss_scale=1.0 / opts.batch_size)
+  return make_completion_solver(prior, zscore, num_steps=opts.complete_steps,
+                                learning_rate=opts.complete_lr)
+
+
+def completion_schedule(opts) -> regulariser.TimeSchedule:
+  """The truncated schedule of `eval.complete_t` (the authors' grid with
+  the 'dposer_released' objective)."""
+  return regulariser.TimeSchedule.truncated(
+      *opts.complete_t,
+      hit_t_max=opts.complete_objective != "dposer_released")
+
+
 @TASKS.register("complete")
 def complete(trained, opts, ctx: EvalContext) -> TaskResult:
   """A masked part's rotations from the visible ones, under each prior."""
@@ -72,14 +147,13 @@ def complete(trained, opts, ctx: EvalContext) -> TaskResult:
   gt = np.asarray(ctx.test["body_pose"], np.float32)  # [N, 63]
   gt_joints = np.asarray(body.joints(gt), np.float32)  # [N, 22, 3]
   gt_verts = body.vertices(gt)
-  schedule = regulariser.TimeSchedule.truncated(*opts.complete_t)
+  schedule = completion_schedule(opts)
   notes: list[str] = []
   rows, settings, plots = [], [], []
   k_init, k_solve = jax.random.split(ctx.key)
   priors = priors_lib.PriorSet(trained, opts, ctx.train)
   for kind, prior in priors.rows(opts.priors, schedule, notes):
-    solver = make_completion_solver(prior, zscore, num_steps=opts.complete_steps,
-                                    learning_rate=opts.complete_lr)
+    solver = _completion_solver(prior, zscore, opts)
     for p, part in enumerate(opts.complete_parts):
       masked = body_lib.part_dims(body_lib.PARTS[part])  # [63]
       moved = body_lib.descendants(body_lib.PARTS[part])
@@ -115,6 +189,7 @@ def complete(trained, opts, ctx: EvalContext) -> TaskResult:
         plots = _plot_completion(ctx, gt_joints, joints, part)
   return TaskResult(figures=dict(settings=settings, notes=notes,
                                  complete_t=list(opts.complete_t),
+                                 objective=opts.complete_objective,
                                  optimiser=dict(steps=opts.complete_steps,
                                                 lr=opts.complete_lr)),
                     table=rows, num_poses=n, num_hypotheses=h, plots=plots)
@@ -218,4 +293,5 @@ def generate(trained, opts, ctx: EvalContext) -> TaskResult:
 
 
 __all__ = ["TASKS", "complete", "denoise_motion", "fit2d", "generate",
-           "make_completion_solver"]
+           "make_completion_solver", "make_released_completion_solver",
+           "completion_schedule"]

@@ -94,6 +94,17 @@ class EvalOptions:
       fit to 2D keypoints (Adam, schedule, prior weights by name, GMoF
       scale, which 2D: 'exact' and/or 'noisy').
     num_generate, generate_sampler, generate_steps: generation.
+    complete_objective: 'prior' (jaxpose's: the masked dimensions under the
+      prior alone, the visible ones held) or 'dposer_released' (the
+      authors' released objective, `eval_tasks.make_released_completion_
+      solver`: every dimension under 100/(1+k) x MSE to the visible ones +
+      0.1 (k+1) x the prior over `complete_stages` stages k, their time
+      grid, their mean over the batch of `batch_size` rows).
+    complete_stages: the stages of 'dposer_released' (theirs: 2 x 100).
+    generate_eps: end time of the generation grid; 0 with 1000 steps is
+      the authors' sampler (linspace(1, 1e-3, 1000) with dt = 1/1000).
+    (The last three keep jaxpose's behaviour by default; an import of
+    the released weights sets them, experiments/configs/dposer_released.py.)
   """
   priors: tuple[str, ...]
   gfpose_workdir: str
@@ -124,6 +135,9 @@ class EvalOptions:
   num_generate: int = settings.field(at_least=1)
   generate_sampler: str
   generate_steps: int = settings.field(at_least=1)
+  complete_objective: Literal["prior", "dposer_released"] = "prior"
+  complete_stages: int = settings.field(default=2, at_least=1)
+  generate_eps: float = settings.field(default=1e-3, at_least=0.0, below=1.0)
 
   def __post_init__(self):
     settings.each_one_of("eval.priors", self.priors, priors_lib.KINDS)
@@ -135,6 +149,12 @@ class EvalOptions:
     for name in ("denoise_weights", "fit_weights"):
       _weights(name, getattr(self, name))
     eval_config.check_sampler("generate_sampler", self.generate_sampler)
+    if (self.complete_objective == "dposer_released"
+        and self.complete_steps % self.complete_stages):
+      raise settings.ConfigError(
+          f"eval.complete_steps={self.complete_steps}: not a multiple of "
+          f"eval.complete_stages={self.complete_stages} (each stage of the "
+          "'dposer_released' objective runs the same number of steps)")
 
 
 def check(run: base.RunSettings):
@@ -156,6 +176,7 @@ class DPoserModel:
     zscore: the training split's per-dimension statistics.
     body: joints (and vertices with a body model) of body poses.
     train: the loss's settings.
+    sample_eps: end time of the sampler's grid (`eval.generate_eps`).
   """
   sde: Any
   network: models.Network
@@ -163,6 +184,7 @@ class DPoserModel:
   zscore: body_lib.ZScore
   body: body_lib.BodyJoints
   train: TrainOptions
+  sample_eps: float = 1e-3
 
   def init(self, key):
     return self.network.init(key)
@@ -184,7 +206,8 @@ class DPoserModel:
     """The prior's sampler; top-level calls compile with the samplers' CPU
     options by rows (`core.xla_options.fast_sampling`)."""
     return xla_options.fast_sampling(sampling.make_sampler(
-        spec, self.sde, self.score_fn, num_steps=int(num_steps), eps=1e-3))
+        spec, self.sde, self.score_fn, num_steps=int(num_steps),
+        eps=float(self.sample_eps)))
 
   def sample_body_poses(self, params, key, num: int, *, spec: str,
                         num_steps: int) -> np.ndarray:
@@ -242,7 +265,7 @@ def build(run: base.RunSettings, prepared, needs) -> DPoserModel:
       zscore=body_lib.ZScore(mean=body["zscore_mean"], std=body["zscore_std"]),
       body=body_lib.BodyJoints(bone_lengths=body["bone_lengths"],
                                regressor=body["regressor"], model=body_model),
-      train=run.train_options)
+      train=run.train_options, sample_eps=run.eval_options.generate_eps)
 
 
 def training(model: DPoserModel, data: base.Data, prepared) -> base.Training:

@@ -16,7 +16,9 @@ The regulariser itself is generic (`jaxpose.core.regulariser`); what DPoser
   strategy draws t ~ U(1e-3, 1), here 'uniform'; its fixed one uses t =
   0.1, here the middle of the range). Its truncated schedule
   t_i = t_min + (n - 1 - i)/n (t_max - t_min) starts one step below t_max;
-  jaxpose's hits both ends exactly.
+  jaxpose's hits both ends exactly (theirs: `TimeSchedule.truncated(...,
+  hit_t_max=False)`, which `eval.complete_objective='dposer_released'`
+  uses with the rest of their completion, eval_tasks.py).
 """
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ by condition masking.
   problems.py    each test-time task as a `sampling.Problem` value
   model.py       settings, `GFPoseModel` (init, loss, samplers), build
   eval_tasks.py  estimate, estimate_single, complete2d/3d, denoise, generate
+  released.py    the authors' released checkpoint as a workdir (importer)
 
 It provides a `JointPrior` (its unconditional score of root-relative
 joints) to methods that need one, e.g. DPoser's comparison rows.
@@ -14,6 +15,7 @@ from jaxpose.methods import base
 from jaxpose.methods import lifting
 from jaxpose.methods.gfpose import eval_tasks
 from jaxpose.methods.gfpose import model
+from jaxpose.methods.gfpose import released
 
 METHOD = methods.register(base.Method(
     name="gfpose",
@@ -27,6 +29,7 @@ METHOD = methods.register(base.Method(
     tasks=eval_tasks.TASKS,
     provides={base.JointPrior: model.joint_prior},
     sample=model.sample,
+    import_checkpoint=released.import_checkpoint,
 ))
 
 __all__ = ["METHOD"]

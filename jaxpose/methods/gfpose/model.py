@@ -45,7 +45,7 @@ class TrainOptions:
   """GFPose's keys of `train`: the loss's smallest time and its reduction
   over the pose's numbers."""
   loss_eps: float = settings.field(above=0.0, below=1.0)
-  loss_reduce: Literal["sum", "mean"]
+  loss_reduce: Literal["sum", "mean", "half_sum"]
 
 
 @dataclasses.dataclass(frozen=True)

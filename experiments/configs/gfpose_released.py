@@ -1,0 +1,90 @@
+"""GFPose's released weights evaluated as the authors' code runs them.
+
+The config an import of GFPose's released checkpoint starts from
+(experiments/import_weights.py --method=gfpose): the paper's GFPose on
+Human3.6M in the authors' image space (gfpose_h36m.py's data), with the
+authors' evaluation settings where jaxpose's differ:
+  representation  image space (x, y absolute normalised pixels, z the
+             root-relative depth in the same units) times data_scale = 30,
+             scale_2d = 1, as their lib/dataset/h36m.py and
+             config.training.data_scale;
+  sampler    Euler-Maruyama over 1000 steps on their grid: score_sde
+             evaluates at linspace(1, 1e-3, 1000) with dt = 1/1000, which
+             is jaxpose's grid of 1000 steps from 1 to eps = 0 (eval.eps
+             must be > 0: 1e-6 puts every time within 1e-6 of theirs);
+             the single-hypothesis, denoising and 3D completion tasks use
+             their `--pflow` mode, the noise-free reverse SDE
+             (single_sampler='deterministic'), over the same grid.
+Variants (the text after ':' in --config):
+  h36m (default)  VideoPose3D's files (data_3d_h36m.npz and a 2D file,
+             CPN detections by default: the files users hold, issue 7);
+             depth is scaled by fx / Z_r (image_depth='focal'); their two
+             1000 x 1002 cameras give v_n = v / 500 - 1.002 where the
+             authors' data has v / 500 - 1 (one pixel in y).
+  lcn        the authors' own data: LCN's pickles (h36m_train.pkl,
+             h36m_test.pkl and the stacked-hourglass detections
+             h36m_sh_dt_ft.pkl; `data.name=h36m_lcn`), every 640th test row
+             as their `--sample 640`, depth scaled by each row's crop ratio
+             (image_depth='crop_ratio'): their normalisation exactly.
+The importer sets the model and sde sections from the checkpoint (sizes,
+dropout 0.25, sub-VP 0.1 -> 20) and the representation's space and scales;
+they are given here as the released network so that the config is complete.
+
+Commands (best_model.pth from the authors' README, Google Drive,
+checkpoint/u3d/; the data as gfpose_h36m.py or jaxpose/data/lcn.py says):
+  python -m experiments.import_weights --method=gfpose \
+      --checkpoint=best_model.pth --workdir=runs/gfpose_released \
+      --config=experiments/configs/gfpose_released.py:lcn
+  for task in estimate estimate_single complete2d complete3d denoise generate; do
+    python -m experiments.main --workdir=runs/gfpose_released --mode=eval \
+        --config.eval.task=$task
+  done
+  # ground-truth 2D: --config.data.input_2d=gt (lcn), or
+  # --config.data.test_path_2d=data_2d_h36m_gt.npz (h36m).
+
+What the paper reports for these weights (Human3.6M, S9 S11, best of 200
+hypotheses, MPJPE / PA-MPJPE in mm averaged over the 15 actions): 35.6 /
+30.5 with the fine-tuned stacked-hourglass detections, 16.9 MPJPE with
+ground-truth 2D.
+
+Runtime: an accelerator (200 hypotheses x 1000 network calls per pose).
+Results: experiments/results/parity_gfpose.json (the authors' network,
+sampler and data normalisation against jaxpose's on the same weights,
+inputs and noise); no evaluation of the released weights themselves (not
+downloaded here, nor the licensed data).
+"""
+import ml_collections
+
+from experiments.configs import gfpose_h36m
+from jaxpose import settings
+
+VARIANTS = ("h36m", "lcn")
+
+
+def lcn_data() -> ml_collections.ConfigDict:
+  """The data section of LCN's pickles (jaxpose/data/lcn.py)."""
+  return ml_collections.ConfigDict(dict(
+      name="h36m_lcn", dir="", train_file="h36m_train.pkl",
+      test_file="h36m_test.pkl", input_2d="detected",
+      detections_file="h36m_sh_dt_ft.pkl", train_stride=1, test_stride=640))
+
+
+def get_config(variant: str = "h36m"):
+  settings.one_of("variant", variant, VARIANTS)
+  c = gfpose_h36m.get_config()
+  if variant == "lcn":
+    c.data = lcn_data()
+  c.representation.update(space="image", scale_2d=1.0, data_scale=30.0,
+                          root_relative_2d=False,
+                          image_depth="crop_ratio" if variant == "lcn"
+                          else "focal")
+  # The released network (the importer reads the sizes from the file).
+  c.model.update(hidden=1024, embed_dim=512, num_blocks=2, dropout=0.25,
+                 num_groups=32)
+  c.sde.update(name="subvp", beta_min=0.1, beta_max=20.0)
+  # Their evaluation: EM x 1000 on their grid, 200 hypotheses.
+  c.eval.update(sampler="euler_maruyama", num_steps=1000, eps=1e-6,
+                single_sampler="deterministic", single_num_steps=1000,
+                num_hypotheses=200, hypotheses_list=(1, 10, 50, 200),
+                batch_poses=50)
+  return c

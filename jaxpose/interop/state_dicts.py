@@ -1,0 +1,190 @@
+"""From a PyTorch state dict to jaxpose parameters, checked key by key.
+
+An importer names, for every key of the authors' state dict, the jaxpose
+parameter it becomes (`Rule`s); `convert` then refuses a state dict with a
+missing key, an unexpected key or a wrong shape, naming the key, before
+anything is written, and `fill` puts the converted arrays into the
+parameter tree of the jaxpose network (refusing, by path, any parameter
+left without a value or given one of another shape).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import jax
+import numpy as np
+
+
+class StateDictError(ValueError):
+  """A checkpoint whose keys or shapes are not the expected ones."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+  """One authors' key -> one jaxpose parameter path ('a/0/b/kernel').
+
+  `shape` is the shape in the authors' file; `transform` maps their array to
+  jaxpose's layout (e.g. `linear_kernel`); `path=None` marks a key that is
+  read and checked but has no jaxpose counterpart (an unused layer).
+  """
+  key: str
+  path: str | None
+  shape: tuple[int, ...]
+  transform: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+def linear_kernel(w: np.ndarray) -> np.ndarray:
+  """torch.nn.Linear's weight [out, in] -> an nnx kernel [in, out]."""
+  return np.ascontiguousarray(np.asarray(w).T)
+
+
+def linear(key: str, path: str, in_dim: int, out_dim: int) -> list[Rule]:
+  """The two rules of a torch.nn.Linear(in_dim, out_dim) at `key`."""
+  return [Rule(f"{key}.weight", f"{path}/kernel", (out_dim, in_dim),
+               linear_kernel),
+          Rule(f"{key}.bias", f"{path}/bias", (out_dim,))]
+
+
+def norm(key: str, path: str, dim: int, *, weight: str = "weight",
+         bias: str = "bias") -> list[Rule]:
+  """A torch GroupNorm/LayerNorm (affine) -> an nnx norm's scale and bias."""
+  return [Rule(f"{key}.{weight}", f"{path}/scale", (dim,)),
+          Rule(f"{key}.{bias}", f"{path}/bias", (dim,))]
+
+
+def strip_prefix(state: Mapping[str, Any], prefixes: Sequence[str]
+                 ) -> dict[str, Any]:
+  """`state` with the first of `prefixes` that every key has removed.
+
+  Checkpoints of wrapped modules prefix every key ('module.' for
+  DataParallel, 'model.' for a Lightning module); '' leaves keys as they are.
+  """
+  for prefix in prefixes:
+    if prefix and state and all(k.startswith(prefix) for k in state):
+      return {k[len(prefix):]: v for k, v in state.items()}
+  return dict(state)
+
+
+def tensors(state: Mapping[str, Any], source: str) -> dict[str, np.ndarray]:
+  """The entries of `state` that are arrays; anything else is refused."""
+  if not isinstance(state, Mapping):
+    raise StateDictError(f"{source}: expected a state dict (a mapping of "
+                         f"names to tensors), got {type(state).__name__}")
+  out = {}
+  for k, v in state.items():
+    if not isinstance(v, np.ndarray):
+      raise StateDictError(f"{source}: entry {k!r} is a "
+                           f"{type(v).__name__}, not a tensor")
+    out[str(k)] = v
+  return out
+
+
+def convert(state: Mapping[str, np.ndarray], rules: Iterable[Rule], *,
+            source: str, ignore: Callable[[str], bool] | None = None
+            ) -> dict[str, np.ndarray]:
+  """{jaxpose path: float32 array} from `state` by `rules`, checked.
+
+  Args:
+    state: the authors' state dict (after `strip_prefix`).
+    rules: one per expected key.
+    source: what to call the file in messages.
+    ignore: keys the authors' code keeps but never reads as weights
+      (buffers such as a sigma table), accepted whatever their value.
+
+  Raises:
+    StateDictError: a missing or unexpected key, a wrong shape or a
+      non-finite value, naming the key.
+  """
+  rules = list(rules)
+  expected = {r.key for r in rules}
+  missing = [r.key for r in rules if r.key not in state]
+  extra = sorted(k for k in state
+                 if k not in expected and not (ignore and ignore(k)))
+  if missing:
+    raise StateDictError(
+        f"{source}: key {missing[0]!r} missing ({len(missing)} expected keys "
+        f"missing{'; unexpected: ' + repr(extra[0]) if extra else ''}): not "
+        "the checkpoint this importer reads")
+  if extra:
+    raise StateDictError(f"{source}: unexpected key {extra[0]!r} "
+                         f"({len(extra)} unexpected): not the checkpoint this "
+                         "importer reads (or a model of other sizes)")
+  out = {}
+  for r in rules:
+    value = np.asarray(state[r.key])
+    if tuple(value.shape) != tuple(r.shape):
+      raise StateDictError(f"{source}: {r.key!r} has shape "
+                           f"{tuple(value.shape)}, expected {tuple(r.shape)}")
+    if not np.all(np.isfinite(value)):
+      raise StateDictError(f"{source}: {r.key!r} holds NaN or inf")
+    if r.path is None:
+      continue
+    value = value.astype(np.float32)
+    out[r.path] = r.transform(value) if r.transform else value
+  return out
+
+
+def raw_or_ema(state: Mapping[str, np.ndarray], ema, which: str,
+               rules: Sequence[Rule], *, source: str,
+               ignore: Callable[[str], bool] | None = None
+               ) -> dict[str, np.ndarray]:
+  """The raw (`which='raw'`) or EMA weights of a checkpoint, converted.
+
+  `ema` is score_sde's `ExponentialMovingAverage` shadow list: one array
+  per trainable parameter, in the module's parameter order, which must be
+  the order of `rules` (GFPose's and DPoser's files); the state dict's keys
+  are checked either way.
+  """
+  rules = list(rules)
+  raw = convert(state, rules, source=source, ignore=ignore)
+  if which == "raw":
+    return raw
+  if ema is None:
+    raise StateDictError(f"{source}: no EMA weights in the file; import the "
+                         "trained ones with --weights=raw")
+  if len(ema) != len(rules):
+    raise StateDictError(f"{source}: the EMA holds {len(ema)} parameters, the "
+                         f"network {len(rules)}: not this network's EMA")
+  shadow = {r.key: v for r, v in zip(rules, ema)}
+  return convert(tensors(shadow, f"{source} (EMA)"), rules,
+                 source=f"{source} (EMA, in parameter order)")
+
+
+def path_of(key_path) -> str:
+  """A tree path as 'a/0/b/kernel' (nnx states: dict keys and indices)."""
+  parts = []
+  for k in key_path:
+    name = getattr(k, "key", getattr(k, "idx", getattr(k, "name", k)))
+    if name == "value":  # nnx.Variable's payload
+      continue
+    parts.append(str(name))
+  return "/".join(parts)
+
+
+def fill(abstract_params, flat: Mapping[str, np.ndarray], *, source: str):
+  """The parameter tree of `abstract_params` holding `flat`'s arrays.
+
+  Raises:
+    StateDictError: a parameter of the tree that `flat` lacks, an entry of
+      `flat` that the tree lacks, or a shape that differs (by path).
+  """
+  leaves, treedef = jax.tree_util.tree_flatten_with_path(abstract_params)
+  paths = [path_of(p) for p, _ in leaves]
+  unknown = sorted(set(flat) - set(paths))
+  if unknown:
+    raise StateDictError(f"{source}: converted parameter {unknown[0]!r} has "
+                         "no place in the jaxpose network (its options do not "
+                         "match the checkpoint)")
+  values = []
+  for path, (_, leaf) in zip(paths, leaves):
+    if path not in flat:
+      raise StateDictError(f"{source}: nothing in the checkpoint gives the "
+                           f"jaxpose parameter {path!r}")
+    value = np.asarray(flat[path], np.float32)
+    if value.shape != tuple(leaf.shape):
+      raise StateDictError(f"{source}: jaxpose parameter {path!r} has shape "
+                           f"{tuple(leaf.shape)}, the checkpoint gives "
+                           f"{value.shape}")
+    values.append(value.astype(leaf.dtype))
+  return jax.tree_util.tree_unflatten(treedef, values)
