@@ -44,6 +44,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxpose import checks
+from jaxpose import settings
 from jaxpose.models import graph_layers as gl
 from jaxpose.models.dropout import Dropout
 
@@ -147,9 +148,7 @@ class GraphLifter(nnx.Module):
                                  adjacency_norm=adjacency_norm,
                                  attention_dropout=attention_dropout)
     self.laplacian = conventions.laplacian
-    if root not in ROOTS:
-      raise ValueError(f"root: expected one of {', '.join(ROOTS)}, got "
-                       f"{root!r}")
+    settings.one_of("root", root, ROOTS)
     self.root = root
     self.input_conv = gl.ChebConv(2, hidden, order=order, rngs=rngs)
     self.layers = nnx.List([

@@ -53,6 +53,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxpose import checks
+from jaxpose import settings
 from jaxpose.models import graph_layers as gl
 from jaxpose.models.score_mlp import timestep_embedding
 
@@ -149,9 +150,7 @@ class DiffPoseDenoiser(nnx.Module):
     self.dropout_rate = gl.check_dropout_rates(dropout, conv_dropout,
                                                attention_dropout)
     self.time_scale = float(time_scale)
-    if time_input not in TIME_INPUTS:
-      raise ValueError(f"time_input: expected one of {', '.join(TIME_INPUTS)}"
-                       f", got {time_input!r}")
+    settings.one_of("time_input", time_input, TIME_INPUTS)
     self.time_input = time_input
     self.edges = gl.model_edges(num_joints, edges)
     conventions = gl.Conventions(laplacian=laplacian, layer_norm=layer_norm,

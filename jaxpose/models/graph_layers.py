@@ -60,6 +60,7 @@ import numpy as np
 from flax import nnx
 
 from jaxpose import checks
+from jaxpose import settings
 from jaxpose.models.dropout import Dropout
 from jaxpose.pose import skeleton as skeleton_lib
 
@@ -90,9 +91,7 @@ class Conventions:
     for name, choices in (("laplacian", LAPLACIANS),
                           ("layer_norm", LAYER_NORMS),
                           ("adjacency_norm", ADJACENCY_NORMS)):
-      if getattr(self, name) not in choices:
-        raise ValueError(f"{name}: expected one of {', '.join(choices)}, got "
-                         f"{getattr(self, name)!r}")
+      settings.one_of(name, getattr(self, name), choices)
     checks.check_rate("attention_dropout", self.attention_dropout)
 
 
@@ -231,9 +230,7 @@ def chebyshev_basis(num_joints: int, edges: Sequence[Sequence[int]],
     `[K + 1, J, J]` (read-only, cached per graph).
   """
   order = checks.check_nonnegative_int("order", order)
-  if laplacian not in LAPLACIANS:
-    raise ValueError(f"laplacian: expected one of {', '.join(LAPLACIANS)}, "
-                     f"got {laplacian!r}")
+  settings.one_of("laplacian", laplacian, LAPLACIANS)
   return _basis(int(num_joints), check_edges(num_joints, edges), order,
                 laplacian, np.dtype(dtype).name)
 
@@ -350,9 +347,7 @@ class LearnedGraphFFN(nnx.Module):
 
   def __init__(self, hidden: int, num_joints: int, *,
                adjacency_norm: str = "none", rngs: nnx.Rngs):
-    if adjacency_norm not in ADJACENCY_NORMS:
-      raise ValueError(f"adjacency_norm: expected one of "
-                       f"{', '.join(ADJACENCY_NORMS)}, got {adjacency_norm!r}")
+    settings.one_of("adjacency_norm", adjacency_norm, ADJACENCY_NORMS)
     self.adjacency_norm = adjacency_norm
     self.adjacency = nnx.Param(jnp.eye(num_joints))
     self.lin1 = nnx.Linear(hidden, 2 * hidden, rngs=rngs)

@@ -38,6 +38,7 @@ import numpy as np
 from flax import nnx
 
 from jaxpose import checks
+from jaxpose import settings
 from jaxpose.models.dropout import Dropout
 
 OUTPUT_SCALES = ("none", "ve_sigma")
@@ -167,9 +168,7 @@ class ScoreMLP(nnx.Module):
       raise ValueError(f"num_groups: {num_groups} does not divide "
                        f"hidden={hidden}")
     self.time_scale = float(time_scale)
-    if output_scale not in OUTPUT_SCALES:
-      raise ValueError(f"output_scale: expected one of {OUTPUT_SCALES}, got "
-                       f"{output_scale!r}")
+    settings.one_of("output_scale", output_scale, OUTPUT_SCALES)
     self.output_scale = str(output_scale)
     if not 0 < sigma_min < sigma_max:
       raise ValueError("sigma_min, sigma_max: expected 0 < sigma_min < "
