@@ -6,10 +6,14 @@
   python -m experiments.main --workdir=runs/quickstart --mode=eval \
       --config.eval.task=denoise
 
---mode is train_and_eval (the default), train, eval or sample. In eval and
-sample modes a trained workdir's own config gives every setting; --config
-(optional there) only fills keys it lacks, and --config.* flags change the
-evaluation (a flag that contradicts the trained model is refused).
+--mode is train_and_eval (the default), train, eval, sample or calibrate.
+In eval, sample and calibrate modes a trained workdir's own config gives
+every setting; --config (optional there) only fills keys it lacks, and
+--config.* flags change the evaluation (a flag that contradicts the
+trained model is refused). calibrate fits the calibration of eval.task's
+hypotheses on the workdir's held-out training clips (a model trained with
+--config.holdout.fraction > 0) into WORKDIR/calibration.json; later evals
+of that task report coverage before and after it.
 
 The logic lives in `jaxpose.run_lib` so a notebook can call it directly.
 An error ends the program with one line on stderr (cause and fix); `--debug`
@@ -30,7 +34,7 @@ from jaxpose import run_lib
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Path to a config file (experiments/configs/*.py); "
-    "optional with --mode=eval or sample in a trained workdir.",
+    "optional with --mode=eval, sample or calibrate in a trained workdir.",
     lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and results.")
 _MODE = flags.DEFINE_enum("mode", "train_and_eval", run_lib.MODES, "What to run.")
@@ -42,13 +46,13 @@ _WORKDIR_CONFIG = pathlib.Path(__file__).with_name("workdir_config.py")
 
 
 def with_workdir_config(argv: list[str]) -> list[str]:
-  """argv, with `--config` set to the workdir's own config when an eval or
-  sample run in a trained workdir names none."""
+  """argv, with `--config` set to the workdir's own config when an eval,
+  sample or calibrate run in a trained workdir names none."""
   if config_lib.flag_value(argv, "config") is not None:
     return argv
   workdir = config_lib.flag_value(argv, "workdir")
   mode = config_lib.flag_value(argv, "mode")
-  if (mode in ("eval", "sample") and workdir
+  if (mode in ("eval", "sample", "calibrate") and workdir
       and os.path.exists(os.path.join(workdir, "config.json"))):
     return argv[:1] + [f"--config={_WORKDIR_CONFIG}:{workdir}"] + argv[1:]
   return argv

@@ -71,9 +71,11 @@ def _completion(res: dict) -> list[str]:
 
 def _denoise(res: dict) -> list[str]:
   levels = list(dict.fromkeys(s["noise_mm"] for s in res["settings"]))
-  kinds = list(dict.fromkeys(s["prior"] for s in res["settings"]))
+  # (prior, weight schedule): rows of annealed weights beside the fixed ones.
+  row_of = lambda s: (s["prior"], s.get("weights", "fixed"))
+  kinds = list(dict.fromkeys(row_of(s) for s in res["settings"]))
   get = lambda k, lv: next(s for s in res["settings"]
-                           if s["prior"] == k and s["noise_mm"] == lv)
+                           if row_of(s) == k and s["noise_mm"] == lv)
   out = [f"Motion denoising ({res['num_windows']} windows of {res['window']} "
          "frames, Gaussian noise per coordinate on every joint; MPJPE after, "
          "over every joint and frame):", "",
@@ -82,7 +84,8 @@ def _denoise(res: dict) -> list[str]:
          "| (noisy input) | " + " | ".join(
              f"{get(kinds[0], lv)['mpjpe_before_mm']:.1f}" for lv in levels) + " |"]
   for kind in kinds:
-    out.append(f"| {_name(kind)} | " + " | ".join(
+    name = _name(kind[0]) + ("" if kind[1] == "fixed" else f" ({kind[1]} weights)")
+    out.append(f"| {name} | " + " | ".join(
         f"{get(kind, lv)['mpjpe_after_mm']:.1f}" for lv in levels) + " |")
   if res.get("schedule_ablation"):
     ab = res["schedule_ablation"]

@@ -14,6 +14,7 @@ import json
 import pathlib
 import sys
 
+from experiments import results_accuracy
 from experiments import results_diffpose
 from experiments import results_dposer
 from experiments import results_parity
@@ -382,6 +383,7 @@ def render(entries=ENTRIES, root: pathlib.Path = ROOT) -> str:
   lines += results_diffpose.lines(root)
   lines += results_dposer.lines(root)
   lines += results_parity.lines(root)
+  lines += results_accuracy.lines(root)
   lines += _tto_lines(root)
   lines += _curves_lines(root)
   lines += _bench_lines(root)

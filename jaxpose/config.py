@@ -185,21 +185,31 @@ def to_plain(config) -> Any:
   return config
 
 
-def fingerprint(config, sections: Iterable[str] = ("method", "model", "sde", "representation")) -> dict:
+def fingerprint(config, sections: Iterable[str | tuple[str, Any]] = (
+    "method", "model", "sde", "representation")) -> dict:
   """The part of a config that must match for a checkpoint to be reusable.
 
   sections: section names, or dotted keys for single settings of a section
-  (e.g. 'diffpose.network_input'), kept nested as in the config.
+  (e.g. 'diffpose.network_input'), kept nested as in the config; or a
+  `(dotted key, default)` pair: a key added after checkpoints without it
+  existed, left out when absent or at that default (which keeps the old
+  model), so those checkpoints still match.
   """
   plain = to_plain(config)
   out = {}
-  for s in sections:
-    *parents, last = s.split(".")
-    src, dst = plain, out
+  for entry in sections:
+    key, default = (entry, None) if isinstance(entry, str) else tuple(entry)
+    *parents, last = key.split(".")
+    src = plain
     for part in parents:
       src = src.get(part, {}) if isinstance(src, Mapping) else {}
+    value = src.get(last) if isinstance(src, Mapping) else None
+    if not isinstance(entry, str) and (value is None or value == default):
+      continue
+    dst = out
+    for part in parents:
       dst = dst.setdefault(part, {})
-    dst[last] = src.get(last) if isinstance(src, Mapping) else None
+    dst[last] = value
   for section, key, default in _FINGERPRINT_DEFAULTS:
     # A key added later with a default that keeps the old behaviour is left
     # out at that default, so checkpoints written before it still match.
@@ -235,6 +245,12 @@ def flatten(d, prefix="") -> dict:
   return {prefix: d}
 
 
+# Keys added to configs after workdirs were trained without them, at the
+# default that keeps what those runs did: absent on one side and at this
+# value on the other is no change.
+ADDED_KEY_DEFAULTS = {"holdout.fraction": 0.0, "holdout.seed": 0}
+
+
 def resume_changes(stored, requested) -> dict[str, tuple[Any, Any]]:
   """`{dotted key: (stored, requested)}` of changes that break exact resume.
 
@@ -243,7 +259,9 @@ def resume_changes(stored, requested) -> dict[str, tuple[Any, Any]]:
     requested: the config asked to continue it.
 
   Keys in `RESUME_SAFE_KEYS` (or under them) are ignored; a key present on
-  one side only counts as a change (shown as '<absent>').
+  one side only counts as a change (shown as '<absent>'), unless it is one
+  of `ADDED_KEY_DEFAULTS` at its default (a section added later whose
+  default is what runs before it did).
   """
   # A JSON round trip so tuples and lists compare equal to what came back
   # from disk.
@@ -255,6 +273,9 @@ def resume_changes(stored, requested) -> dict[str, tuple[Any, Any]]:
     if any(key == s or key.startswith(s + ".") for s in RESUME_SAFE_KEYS):
       continue
     va, vb = a.get(key, missing), b.get(key, missing)
+    if (key in ADDED_KEY_DEFAULTS and missing in (va, vb)
+        and ADDED_KEY_DEFAULTS[key] in (va, vb)):
+      continue
     if va != vb:
       out[key] = (va, vb)
   return out

@@ -40,9 +40,11 @@ from jaxpose import settings
 from jaxpose import summary_writer
 from jaxpose.data import datasets
 from jaxpose.data import pipeline
+from jaxpose.evaluation import calibration_store
 from jaxpose.evaluation import runner
 from jaxpose.evaluation import summary as summary_lib
 from jaxpose.methods import base
+from jaxpose.methods import holdout as holdout_lib
 from jaxpose.training import checkpoint as checkpoint_lib
 from jaxpose.training import parallel
 from jaxpose.training import prepared as prepared_lib
@@ -50,7 +52,7 @@ from jaxpose.training import run_config
 from jaxpose.training import train as train_lib
 from jaxpose.training import workdir as workdir_lib
 
-MODES = ("train_and_eval", "train", "eval", "sample")
+MODES = ("train_and_eval", "train", "eval", "sample", "calibrate")
 # What an evaluation in a trained workdir may change (besides the paths of
 # its needed workdirs): the rest describes the trained model.
 EVAL_SECTIONS = ("eval", "data", "seed")
@@ -129,8 +131,11 @@ def made_from(method: base.Method, run: base.RunSettings, *,
 def fingerprint(method: base.Method, run: base.RunSettings, artefacts,
                 need_digests: dict) -> dict:
   """What a checkpoint must match: the method's config sections, the
-  digests of its prepared artefacts and of the trained parts it uses."""
+  digests of its prepared artefacts (but `method.eval_artefacts`) and of
+  the trained parts it uses."""
   out = config_lib.fingerprint(run.config, method.fingerprint_sections)
+  artefacts = {k: v for k, v in (artefacts or {}).items()
+               if k not in method.eval_artefacts}
   if artefacts:
     out["prepared"] = prepared_lib.digests(artefacts)
   if need_digests:
@@ -211,17 +216,18 @@ def train(config, workdir: str):
         logging.info("Resumed from step %d in %s", step, workdir)
       run_config.record_start(run.config, workdir, int(state.step),
                               run.train.num_steps, changes)
-      return _fit(run, method.training(model, data, artefacts), state, ckpt,
-                  workdir)
+      training = method.training(model, data, artefacts)
+      pipeline.check_weighted(data.splits.get("train", {}), training.arrays, method.name)
+      return _fit(run, training, state, ckpt, workdir)
     finally:
       ckpt.close()
 
 
 def _fit(run, training: base.Training, state, ckpt, workdir):
-  arrays = dict(training.arrays)
+  arrays, weights = pipeline.without_weights(training.arrays)
   logging.info("Training on %d rows", len(next(iter(arrays.values()))))
   dataset = pipeline.ArrayDataset(arrays, batch_size=run.train.batch_size,
-                                  seed=run.seed)
+                                  seed=run.seed, weights=weights)
   train_step = train_lib.make_train_step(training.loss, run.train.optimizer(),
                                          ema_max_decay=run.train.ema_decay)
 
@@ -267,8 +273,9 @@ def load_trained(workdir: str, *, config=None,
   config = stored_config(workdir) if config is None else config
   method, run = methods.parse(config)
   needs, need_digests = resolve_needs(method, run, training=False)
-  if method.prepare is None and prepared_lib.read_index(workdir) is None:
-    artefacts = {}
+  if ((method.prepare is None or method.eval_artefacts)
+      and prepared_lib.read_index(workdir) is None):
+    artefacts = {}  # nothing prepared, or only evaluation's (made later)
   else:
     artefacts, index = prepared_lib.load(workdir)
     prepared_lib.check_made_from(workdir, {
@@ -418,8 +425,10 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
       activity_names=tuple(dataset.activity_names.get("test", ())),
       input_2d=dataset.input_2d.get("test", "exact"), data_name=dataset.name)
   logging.info("Running %s on %d test rows", run.eval.task, ctx.num_poses)
-  task = functools.partial(method.tasks[run.eval.task], trained,
-                           run.eval_options)
+  task = calibration_store.applying(  # WORKDIR/calibration.json, if any
+      functools.partial(method.tasks[run.eval.task], trained, run.eval_options),
+      workdir, task=run.eval.task, step=trained.step, params=trained.params,
+      enabled=run.eval.apply_calibration)
   return runner.run_task(
       run.eval.task, task, ctx,
       extra={"method": method.name, "train_step": trained.step},
@@ -445,15 +454,26 @@ def sample(config, workdir: str) -> np.ndarray:
   return poses_mm
 
 
-def run(mode: str, config, workdir: str, *, overrides=None):
-  """`experiments/main.py`'s job: train and/or evaluate, or sample.
+def calibrate(config, workdir: str) -> dict:
+  """Fits the calibration of `eval.task`'s hypotheses on the workdir's
+  held-out training rows, never the test split (`methods.holdout`), into
+  WORKDIR/calibration.json, which later evaluations of the task at this
+  checkpoint apply. Returns the task's entry."""
+  logs.configure_logging()
+  method, run = methods.parse(config)
+  trained = load_trained(workdir, config=config)
+  return holdout_lib.calibrate(trained, method.load_data(run, trained.needs))
 
-  In 'eval' and 'sample' modes a trained workdir's own config.json gives
+
+def run(mode: str, config, workdir: str, *, overrides=None):
+  """`experiments/main.py`'s job: train and/or evaluate, sample, calibrate.
+
+  In 'eval', 'sample' and 'calibrate' modes a trained workdir's own config.json gives
   the settings (`evaluation_config`): `config` fills only keys it lacks,
   and `overrides` (the command line's `--config.*`) change the evaluation.
   """
   settings.one_of("mode", mode, MODES)
-  if mode in ("eval", "sample") and run_config.read(workdir) is not None:
+  if mode in ("eval", "sample", "calibrate") and run_config.read(workdir):
     config = evaluation_config(workdir, overrides, base_config=config)
   methods.parse(config)  # every setting checked before any work
   if mode in ("train", "train_and_eval"):
@@ -462,9 +482,12 @@ def run(mode: str, config, workdir: str, *, overrides=None):
     return evaluate(config, workdir)
   if mode == "sample":
     return sample(config, workdir)
+  if mode == "calibrate":
+    return calibrate(config, workdir)
   return None
 
 
 __all__ = ["MODES", "EVAL_SECTIONS", "train", "evaluate", "sample", "run",
+           "calibrate",
            "load_trained", "evaluation_config", "stored_config",
            "resolve_needs", "fingerprint", "eval_output_dir"]

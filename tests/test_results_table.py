@@ -33,6 +33,7 @@ def test_every_diffpose_table_file_exists():
   named = [e[1] for e in results_diffpose.DIFFPOSE]
   named += [p for e in results_diffpose.ABLATION for p in e[1:]]
   named += [e[1] for e in results_diffpose.CALIBRATION]
+  named += [e[1] for e in results_diffpose.CALIBRATED]
   missing = [p for p in named if not (ROOT / p).exists()]
   assert not missing, missing
 

@@ -43,6 +43,9 @@ from jaxpose.evaluation.config import EvalConfig
 def get_config():
   c = gfpose_h36m.get_config()
   gfpose_base.as_lifter(c)
+  # Martinez et al. lift to root-relative millimetres (the standard space),
+  # not GFPose's image space.
+  c.representation = gfpose_base.get_config().representation
   c.model = ml_collections.ConfigDict(dict(
       name="lifter_mlp", hidden=1024, num_blocks=2, dropout=0.5, norm="layer"))
   # A lifter has no sampler: the generic evaluation fields (whatever

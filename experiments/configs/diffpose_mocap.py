@@ -56,15 +56,45 @@ DiffPose tables; "{,_n20}" means both names, exact 2D unless _noisy2d):
     diffpose_mocap_small_t27cpu_cpu_estimate{,_noisy2d}.json.
 The encoder alone on the same rows is each JSON's `encoder` block; GFPose
 small and the Martinez baseline on these rows: gfpose_mocap.py,
-baseline_mocap.py.
+baseline_mocap.py.  An encoder without held-out rows (holdout.fraction=0)
+is refused unless --config.diffpose.seen_fit_rows=warn (then H_K is
+fitted on rows it was trained on, as the runs above on such an encoder
+were, and the JSONs record fit_rows_seen_by_encoder).
+
+Variants (--config=experiments/configs/diffpose_mocap.py:VARIANT, new
+workdirs), the parts of the paper's design the default leaves out:
+  paper           the default above: one H_K for every row.
+  per_row         each row's H_K shaped by its own 2D uncertainty
+                  (`diffpose.initial_scope='per_row'`): the (u, v) std of
+                  each keypoint its noise model's (5 px, an outlier's 57.7
+                  px: the data's pose2d_noisy_sigma, 0 for exact 2D), the
+                  3D std of each kernel scaled by a line in the row's 2D
+                  variances fitted on the encoder's held-out rows.
+  kernel          the denoiser told the kernel each draw came from
+                  (`diffpose.kernel_input='index'`, its one-hot beside the
+                  encoder's features).
+  per_row_kernel  both, the denoiser also told the row's kernel std
+                  (`kernel_input='index_scale'`).
+experiments/diffpose_kernels.py explains a trained workdir's kernels (M = 1
+against M = 5: each kernel alone, error against N).  Results of the
+variants: none yet (not run).
 """
 from experiments.configs import baseline_mocap
 from experiments.configs import diffpose_quickstart
+from jaxpose import settings
+
+VARIANTS = ("paper", "per_row", "kernel", "per_row_kernel")
 
 
-def get_config():
+def get_config(variant: str = "paper"):
+  settings.one_of("variant", variant, VARIANTS)
   c = diffpose_quickstart.add_diffpose(baseline_mocap.get_config())
   c.diffpose.update(noise_2d="data", noisy_train_2d=True)
+  if variant in ("per_row", "per_row_kernel"):
+    c.diffpose.initial_scope = "per_row"
+  if variant != "paper":
+    c.diffpose.kernel_input = {"per_row": "none", "kernel": "index",
+                               "per_row_kernel": "index_scale"}[variant]
   c.train.update(num_steps=6000, batch_size=256, learning_rate=1e-3,
                  warmup_steps=200, ema_decay=0.999, log_every=100,
                  ckpt_every=500)

@@ -25,7 +25,11 @@ Commands:
   #   --mode=eval --config.eval.num_hypotheses=20 --config.eval.output_suffix=n20
   # other models (new workdirs): a single Gaussian H_K (M = 1) with
   #   --config.diffpose.num_kernels=1, the paper's network input with
-  #   --config.diffpose.network_input=state
+  #   --config.diffpose.network_input=state; a per-row H_K with
+  #   --config.diffpose.initial_scope=per_row (the quickstart's 2D is
+  #   exact: each row's (u, v) std is the floor and the 3D scale one fitted
+  #   number), the denoiser told the drawn kernel with
+  #   --config.diffpose.kernel_input=index
 
 Runtime: sized for 2 CPU cores, after the encoder's own run; the results
 JSON records its evaluation's wall-clock time (`seconds`).
@@ -36,7 +40,8 @@ _steps1.json, _steps2.json, _steps10.json, _steps50.json (reverse steps);
 other models diffpose_quickstart_cpu_m1.json (M = 1) and
 _input_state.json (network_input='state').  The _steps files also make the
 error-against-evaluations curve of experiments/bench/diffpose.py
-(experiments/results/bench_diffpose_cpu.json).
+(experiments/results/bench_diffpose_cpu.json).  The same model with the
+range guard eval.x0_clip off and on: diffpose_quickstart_x0_clip_cpu.json.
 """
 import ml_collections
 
@@ -81,21 +86,48 @@ def add_diffpose(c, *, encoder_batch_size: int = 1024):
       # Training rows the mixture is fitted on (a random subset; 0: all).
       fit_rows=10_000,
       gmm_max_iters=500, gmm_tol=1e-3, gmm_reg=1e-6,
+      # H_K: 'global' (one for every row) or 'per_row' (each row's kernels
+      # shaped by its own 2D uncertainty: (u, v) std its keypoints' noise,
+      # the 3D std scaled by a function of it fitted on the encoder's
+      # held-out rows; jaxpose/methods/diffpose/rows.py).
+      initial_scope="global",
+      # What a per-row H_K reads: 'sigma' (the data's per-keypoint noise
+      # std, pose2d_sigma) or 'confidence' (a detector's pose2d_confidence).
+      row_uncertainty="sigma",
+      # What the denoiser is told of the kernel a draw came from: 'none',
+      # 'index' (its one-hot beside the encoder's features) or
+      # 'index_scale' (and the log of the row's kernel std per joint).
+      kernel_input="none",
+      # An encoder without held-out rows: 'refuse' or 'warn' (H_K fitted on
+      # rows it was trained on, where its error is smaller; recorded).
+      seen_fit_rows="refuse",
   ))
+  # DiffPose's own held-out clips, of the encoder's held-out rows when it
+  # has some (jaxpose/methods/holdout.py): --mode=calibrate fits on them.
+  c.holdout = ml_collections.ConfigDict(dict(fraction=0.0, seed=0))
   c.train.loss_reduce = "sum"  # over the J x 5 numbers, as the papers
   if "loss_eps" in c.train:
     del c.train["loss_eps"]  # the chain's integer steps need no smallest time
   c.eval = ml_collections.ConfigDict(dict(
       task="estimate", num_poses=c.eval.num_poses, use_ema=True,
       plot_poses=c.eval.plot_poses, plot_hypotheses=5, output_suffix="",
-      output_dir="", save_predictions=False,
+      output_dir="", save_predictions=False, apply_calibration=True,
       sampler="ddim", num_steps=5, num_hypotheses=5, hypotheses_list=(1, 5),
-      start="initial", start_step=-1, batch_poses=100))
+      start="initial", start_step=-1, batch_poses=100,
+      # DDIM's denoised h_0 kept within the training rows' range of [u, v,
+      # x, y, z] per joint, widened by 0.1 of each channel's extent
+      # (jaxpose/core/box.py).  It moves no headline figure here by 0.1 mm
+      # (experiments/results/diffpose_quickstart_x0_clip_cpu.json).
+      x0_clip=True, x0_clip_margin=0.1))
   return c
 
 
 def get_config():
   c = add_diffpose(quickstart.get_config())
+  # encoder_quickstart.py holds out no rows (its results were run so): H_K
+  # is fitted on rows it was trained on, with a warning, recorded in H_K
+  # and the eval JSON (fit_rows_seen_by_encoder).
+  c.diffpose.seen_fit_rows = "warn"
   c.train.update(num_steps=3000, batch_size=256, learning_rate=1e-3,
                  warmup_steps=200, ema_decay=0.999, log_every=250,
                  ckpt_every=1000)

@@ -19,6 +19,12 @@ settings and prior weights.  Prepare the caches as gfpose_mocap.py says
 (--config.eval.gfpose_workdir names a GFPose trained by gfpose_mocap.py: its
 joint prior makes the 'gfpose' rows; leave it out to skip them.)
 
+Bandai gives about 98% of the training frames; --config.data.train_balance=rigs
+(data.train_balance, 'none' here) draws each rig's rows equally often (per-row sampling weights, the rows
+unchanged; jaxpose/data/mocap_dataset.py).  The caches' body-space
+rotations are those of the rest calibration they were prepared with: re-run
+experiments.prepare after a change of body_sources.REST.
+
 Variants (the text after ':' in --config):
   small (default): every 4th training frame (as GFPose's small variant),
     MLP width 512, 20k steps of batch 256.
@@ -48,6 +54,8 @@ def get_config(variant: str = "small"):
   # with the body-space rotations of every row.
   c.data = gfpose_mocap.get_config(variant).data
   c.data.body = True
+  # 'rigs': Bandai and CMU rows drawn equally often (see above).
+  c.data.train_balance = "none"
   if variant == "small":
     c.train.update(num_steps=20_000, batch_size=256, learning_rate=1e-3,
                    warmup_steps=500, ema_decay=0.999, log_every=500,

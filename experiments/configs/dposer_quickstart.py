@@ -20,9 +20,12 @@ Runtime: sized for 2 CPU cores; each task's JSON records its wall-clock
 time (`seconds`).
 Results (experiments/results/, 2 CPU cores, in the README's DPoser
 tables): dposer_quickstart_cpu_<task>.json for complete, denoise_motion,
-fit2d and generate, and dposer_quickstart_cpu_complete_examples.png; the
-comparison behind the prior weights below is
-dposer_quickstart_weights_cpu.json.
+fit2d and generate, and dposer_quickstart_cpu_complete_examples.png
+(denoise_motion's rows with annealed weights, eval.denoise_weight_schedules,
+are not in it yet: it predates them); the comparison behind the prior
+weights below is dposer_quickstart_weights_cpu.json, which tried them on
+the first test windows and rows (test data: a choice to redo on held-out
+training clips).
 experiments/bench/tto.py times this config's prior at the paper's network
 size (experiments/results/bench_tto_cpu.json).
 """
@@ -39,6 +42,9 @@ def get_config():
       name="score_mlp", hidden=512, embed_dim=128, num_blocks=2, dropout=0.1,
       num_groups=32))
   c.sde = ml_collections.ConfigDict(dict(name="subvp", beta_min=0.1, beta_max=20.0))
+  # Training clips never trained on (jaxpose/methods/holdout.py): what
+  # --mode=calibrate fits the completions' calibration on; 0: none.
+  c.holdout = ml_collections.ConfigDict(dict(fraction=0.0, seed=0))
   # Synthetic motion clips of 60 frames at 30 fps, with the body-space
   # rotations of every frame (data.body).
   c.data = ml_collections.ConfigDict(dict(
@@ -52,6 +58,7 @@ def get_config():
   c.eval = ml_collections.ConfigDict(dict(
       task="complete", num_poses=200, use_ema=True, plot_poses=3,
       plot_hypotheses=3, output_suffix="", output_dir="", save_predictions=False,
+      apply_calibration=True,
       priors=("none", "gmm", "gfpose", "dposer"), gfpose_workdir="",
       gmm_components=8, gmm_rows=20_000, body_model_path="", batch_size=200,
       # Completion: best-of-10 of the paper, Adam lr 0.1, its schedule.
@@ -67,6 +74,10 @@ def get_config():
       # dposer_quickstart_weights_cpu.json); the mocap config reuses them.
       smooth_weight=1.0,
       denoise_weights=dict(gmm=0.3, gfpose=3.0, dposer=3.0),
+      # The weights fixed, and beside them annealed as the authors' code
+      # does over 3 runs of the steps (data fades, temporal and prior grow:
+      # jaxpose/methods/dposer/schedule.py).
+      denoise_weight_schedules=("fixed", "annealed"), denoise_stages=3,
       schedule_ablation=("truncated", "random", "fixed", "uniform"),
       # Fitting to 2D: the HMR schedule (0.12 -> 0.08), GMoF at 100 px.
       # Prior weights: as for denoising (the same JSON).

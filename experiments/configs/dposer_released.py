@@ -12,6 +12,10 @@ each an option of jaxpose's code:
              t 0.3 -> 0.05 (the paper names 0.15 -> 0.05);
   generate   Euler-Maruyama over 1000 steps on their grid
              (linspace(1, 1e-3, 1000), dt = 1/1000: eval.generate_eps=0).
+  denoise_motion  their weights annealed over 3 runs of the steps
+             (data 100/(1+k^2), temporal 10(1+k), prior 0.1(1+k):
+             eval.denoise_weight_schedules=('annealed', 'fixed'), as
+             factors on jaxpose's weights; jaxpose's fixed rows beside).
 Variants (the text after ':' in --config): mocap (default), the data
 above; synthetic, the quickstart's synthetic motion instead (no caches
 needed: the parity run and checks; the imported skeleton and 22 -> 17
@@ -66,5 +70,8 @@ def get_config(variant: str = "mocap"):
       batch_size=100, complete_objective="dposer_released",
       complete_stages=2, complete_steps=200, complete_lr=0.1,
       complete_t=(0.3, 0.05), complete_hypotheses=10,
-      generate_sampler="euler_maruyama", generate_steps=1000, generate_eps=0.0)
+      generate_sampler="euler_maruyama", generate_steps=1000, generate_eps=0.0,
+      # Their motion denoising anneals its weights over 3 x 60 steps: that
+      # row first (it runs the schedule ablation), jaxpose's fixed beside.
+      denoise_weight_schedules=("annealed", "fixed"), denoise_stages=3)
   return c

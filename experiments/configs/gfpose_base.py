@@ -66,6 +66,10 @@ def get_config():
   c.mask = ml_collections.ConfigDict(dict(
       p_pose=0.1, p_part=0.1, p_joint=0.1, p_swap3d=0.1))
 
+  # Training clips never trained on (jaxpose/methods/holdout.py): what
+  # --mode=calibrate fits the hypotheses' calibration on; 0: none.
+  c.holdout = ml_collections.ConfigDict(dict(fraction=0.0, seed=0))
+
   c.train = ml_collections.ConfigDict(dict(
       num_steps=200_000, batch_size=1000, learning_rate=2e-4,
       warmup_steps=5000, grad_clip=1.0, ema_decay=0.9999, loss_eps=1e-5,
@@ -104,7 +108,31 @@ def get_config():
       output_suffix="",
       # '' = WORKDIR/eval (WORKDIR/eval/<dataset> for other data than the
       # training data); save_predictions writes <task>_predictions.npz.
-      output_dir="", save_predictions=False))
+      output_dir="", save_predictions=False,
+      # Keep every sampler's denoised estimate (and output) within the
+      # training poses' range per coordinate, widened by 0.1 of each axis's
+      # extent (jaxpose/core/box.py): a poorly trained model cannot sample
+      # poses metres away.  It moves no headline figure of the quickstart
+      # by 0.1 mm (experiments/results/quickstart_gfpose_x0_clip_cpu.json).
+      x0_clip=True, x0_clip_margin=0.1,
+      # Apply WORKDIR/calibration.json (--mode=calibrate) when it exists.
+      apply_calibration=True))
+  return c
+
+
+# GFPose's released data scale: normalised image coordinates (about [-1, 1])
+# times 30 before the SDE (shared/design/papers.md).
+AUTHORS_DATA_SCALE = 30.0
+
+
+def image_space(c, *, depth: str = "focal"):
+  """GFPose's own pose space at its authors' scale: absolute normalised
+  image (x, y) and root-relative depth, times 30 (`pose/image_space.py`).
+  Every dataset with cameras (synthetic, mocap, h36m, h36m_lcn, an npz
+  with intrinsics) provides what it needs."""
+  c.representation.update(space="image", scale_2d=1.0,
+                          data_scale=AUTHORS_DATA_SCALE,
+                          root_relative_2d=False, image_depth=depth)
   return c
 
 
@@ -113,7 +141,7 @@ def as_lifter(c):
   score model has (the SDE, condition masking, the score loss's keys): the
   sections of a deterministic lifter (`method='baseline'`)."""
   c.method = "baseline"
-  for section in ("sde", "mask"):
+  for section in ("sde", "mask", "holdout"):
     if section in c:
       del c[section]
   for key in ("loss_eps", "loss_reduce"):

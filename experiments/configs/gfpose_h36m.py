@@ -5,9 +5,11 @@ DATASETS.md; the Human3.6M licence lets nobody ship them): data_3d_h36m.npz
 and a 2D file, data_2d_h36m_gt.npz (ground truth) or a detector's such as
 data_2d_h36m_cpn_ft_h36m_dbb.npz.  Train S1 S5 S6 S7 S8, test S9 S11, all
 four cameras, 17 joints, camera frame in mm, per-action figures over the 15
-actions (jaxpose/data/h36m.py has every choice).  GFPose scores in its own
-image space (representation.space='image' here, which these files
-support: they carry each row's camera).
+actions (jaxpose/data/h36m.py has every choice).  GFPose runs in its own
+image space at its authors' data scale (gfpose_base.image_space:
+representation.space='image', normalised image coordinates times 30),
+which these files support: they carry each row's camera.  Metrics are
+root-relative mm, as in every space.
 
 Commands (H36M = the folder holding the files):
   python -m experiments.main --config=experiments/configs/gfpose_h36m.py \
@@ -71,7 +73,7 @@ def data_config() -> ml_collections.ConfigDict:
 
 
 def get_config():
-  c = gfpose_base.get_config()
+  c = gfpose_base.image_space(gfpose_base.get_config())
   c.data = data_config()
   # Every row of the strided test split; an accelerator samples 100 poses x
   # 200 hypotheses per call easily.

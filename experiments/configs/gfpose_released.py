@@ -14,7 +14,9 @@ authors' evaluation settings where jaxpose's differ:
              must be > 0: 1e-6 puts every time within 1e-6 of theirs);
              the single-hypothesis, denoising and 3D completion tasks use
              their `--pflow` mode, the noise-free reverse SDE
-             (single_sampler='deterministic'), over the same grid.
+             (single_sampler='deterministic'), over the same grid;
+  x0_clip    off: their samplers keep no range on the denoised estimate
+             (and an import stores no training range).
 Variants (the text after ':' in --config):
   h36m (default)  VideoPose3D's files (data_3d_h36m.npz and a 2D file,
              CPN detections by default: the files users hold, issue 7);
@@ -55,6 +57,7 @@ downloaded here, nor the licensed data).
 """
 import ml_collections
 
+from experiments.configs import gfpose_base
 from experiments.configs import gfpose_h36m
 from jaxpose import settings
 
@@ -74,17 +77,15 @@ def get_config(variant: str = "h36m"):
   c = gfpose_h36m.get_config()
   if variant == "lcn":
     c.data = lcn_data()
-  c.representation.update(space="image", scale_2d=1.0, data_scale=30.0,
-                          root_relative_2d=False,
-                          image_depth="crop_ratio" if variant == "lcn"
-                          else "focal")
+  gfpose_base.image_space(c, depth="crop_ratio" if variant == "lcn" else "focal")
   # The released network (the importer reads the sizes from the file).
   c.model.update(hidden=1024, embed_dim=512, num_blocks=2, dropout=0.25,
                  num_groups=32)
   c.sde.update(name="subvp", beta_min=0.1, beta_max=20.0)
-  # Their evaluation: EM x 1000 on their grid, 200 hypotheses.
+  # Their evaluation: EM x 1000 on their grid, 200 hypotheses, no range
+  # guard on the denoised estimate.
   c.eval.update(sampler="euler_maruyama", num_steps=1000, eps=1e-6,
                 single_sampler="deterministic", single_num_steps=1000,
                 num_hypotheses=200, hypotheses_list=(1, 10, 50, 200),
-                batch_poses=50)
+                batch_poses=50, x0_clip=False)
   return c

@@ -23,8 +23,10 @@ wall-clock time (`seconds`).
 Results (the README tables, `python -m experiments.results_table`, render
 them with the command and hardware of each): experiments/results/
 quickstart_gfpose_cpu.json (2 CPU cores), quickstart_gfpose_h100.json
-(one H100), quickstart_gfpose_image_cpu.json (image space) and
-sampler_curves_quickstart_h100.json with its .png (the sampler curves).
+(one H100), quickstart_gfpose_image_cpu.json (image space),
+sampler_curves_quickstart_h100.json with its .png (the sampler curves) and
+quickstart_gfpose_x0_clip_cpu.json (the same model with the range guard
+eval.x0_clip off and on).
 """
 from experiments.configs import gfpose_base
 

@@ -6,5 +6,6 @@
   samplers     update rules of the sampling methods, sampler specs
   sampling     `Problem`, `make_sampler` -> `Sampler`, hypotheses
   tweedie      one-step denoised estimate of x0
+  box          the training range that keeps samplers' x0 estimate in range
   xla_options  opt-in XLA compiler options for samplers
 """

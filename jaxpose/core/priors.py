@@ -105,8 +105,29 @@ class MixturePrior:
     w = jnp.asarray(self.weights, float)
     return jnp.log(w) - jnp.log(jnp.sum(w))
 
+  def draw_index(self, key, batch_size: int):
+    """One component index per example, each with probability its weight.
+
+    Args:
+      key: PRNG key.
+      batch_size: B.
+
+    Returns:
+      `[B]` int indices into the M components.
+    """
+    batch_size = checks.check_positive_int("batch_size", batch_size)
+    return jax.random.categorical(key, self.log_weights(),
+                                  shape=(batch_size,))  # [B]
+
+  def component(self, index) -> GaussianPrior:
+    """The components of `index` `[B]` as a per-example `GaussianPrior`."""
+    means = jnp.asarray(self.means)
+    return GaussianPrior(mean=means[index],
+                         scale=self.component_scales()[index])
+
   def draw(self, key, batch_size: int) -> GaussianPrior:
-    """One component per example, each with probability its weight.
+    """One component per example, each with probability its weight
+    (`component(draw_index(key, batch_size))`).
 
     Args:
       key: PRNG key.
@@ -116,11 +137,7 @@ class MixturePrior:
       `GaussianPrior` with mean and scale `[B, ...]` (scale `[B, 1, ...]`
       for `[M]` scales).
     """
-    batch_size = checks.check_positive_int("batch_size", batch_size)
-    idx = jax.random.categorical(key, self.log_weights(),
-                                 shape=(batch_size,))  # [B]
-    means = jnp.asarray(self.means)
-    return GaussianPrior(mean=means[idx], scale=self.component_scales()[idx])
+    return self.component(self.draw_index(key, batch_size))
 
 
 def check_gaussian(prior, shape, name: str = "prior") -> GaussianPrior:

@@ -60,6 +60,10 @@ for every method (deterministic ones included, so the unobserved entries see
 observed entries at the right noise level).  `impute_noise=False` uses
 a obs instead.  The initial state is imputed the same way, and the output has
 the observed entries exactly equal to `obs`.
+
+Range (`problem.x0_range`, a `box.Box`): every method runs on the score of
+the clipped denoised estimate (`box.clip_score`, in the prior's coordinates)
+and clips its output (observed entries stay `obs`); None changes nothing.
 """
 from __future__ import annotations
 
@@ -73,6 +77,7 @@ from flax import struct
 
 from jaxpose import checks
 from jaxpose import settings
+from jaxpose.core import box as box_lib
 from jaxpose.core import priors as priors_lib
 from jaxpose.core import samplers
 from jaxpose.core.samplers import (METHODS, ScoreFn, check_spec, format_spec,
@@ -116,6 +121,8 @@ class Problem:
       numbers as another run or implementation; give the start state as
       x_init with start='x_init'). For samplers that draw once per step
       (em, ddim; deterministic ones ignore it) and no noisy imputation.
+    x0_range: None or a `box.Box` (model space) that keeps the denoised
+      estimate and the output in range (see the module docstring).
   """
   x_init: Array  # [B, ...]
   cond: Any = None
@@ -125,6 +132,7 @@ class Problem:
   prior: priors_lib.GaussianPrior | None = None
   start: str = struct.field(pytree_node=False, default="prior")
   noise: Array | None = None  # [K, B, ...]
+  x0_range: box_lib.Box | None = None
 
   def __post_init__(self):
     _check_start(self.start)
@@ -159,6 +167,7 @@ def _check_problem(problem: Problem,
   checks.check_array("problem.t_start", problem.t_start, ())
   if problem.prior is not None:
     priors_lib.check_gaussian(problem.prior, shape, "problem.prior")
+  box_lib.check_box("problem.x0_range", problem.x0_range, shape)
 
 
 class _Frame:
@@ -212,7 +221,7 @@ def _initial_state(sde, key, problem: Problem, frame: _Frame, t_start):
 
 
 def _finish(y, problem: Problem, frame: _Frame):
-  x = frame.to_x(y)
+  x = box_lib.clip(problem.x0_range, frame.to_x(y))
   if problem.observed is None:
     return x
   m = problem.observed_mask.astype(x.dtype)
@@ -244,8 +253,10 @@ def _program(method, step_ctor, options, sde, score_fn, *, num_steps, eps,
   def sample_fn(params, key, problem: Problem):
     _check_problem(problem)
     frame = _Frame(problem.prior)
-    # Built per trace: the score depends on the problem's prior.
-    rule = step_ctor(sde, frame.score(score_fn), **options)
+    # Built per trace: the score depends on the problem's prior and range.
+    score = box_lib.clip_score(frame.score(score_fn), sde, problem.x0_range,
+                               prior=problem.prior)
+    rule = step_ctor(sde, score, **options)
     impute = _imputer(sde, problem, frame, impute_noise)
     t_start = jnp.asarray(problem.t_start, float)
     if adaptive:

@@ -46,14 +46,18 @@ joints a rig lacks are filled:
   neck: those joints keep their parent's rotation ('parent'); spine1 is
   'mid' between the pelvis and the lower back.
 
-Known differences between the rigs that rotations carry: each rig's bones
-are reproduced, so where the rigs place joints differently the same
-posture reads differently.  Over all frames (median, see the results JSON)
-CMU's neck sits about 20 degrees further forward of its chest than
-Bandai's (NeckTwist01 sits at shoulder height, the head ahead of the
-chest's line), its ankles about 27 degrees further extended (its ToeBase
-sits lower on the foot than Bandai's Toes) and its pelvis about 5 degrees
-further forward.
+Rest poses (`REST`): the limbs by their bones and hinge axes, every other
+joint by the rig's standing frames (`retarget.calibrate`), so that a
+neutral stance reads the same in both rigs.  The rigs place some joints
+differently (CMU's NeckTwist01 sits at shoulder height ahead of the chest,
+its ToeBase lower on the foot than Bandai's Toes, its spine joints at other
+heights); turned to the canonical rest directions instead, those bones read
+the same posture as CMU's neck 20 degrees further forward and its ankles
+about 30 degrees further extended than Bandai's.  What remains between the
+rigs is posture that the joint places show too (CMU's performers stand
+with their toes out, Bandai's character holds its arms further from the
+body): experiments/results/body_space_retarget_angles.json,
+`posture_agreement`.
 """
 from __future__ import annotations
 
@@ -201,59 +205,60 @@ def to_body_space(motion: bvh_lib.BvhMotion, rig, *, world=None) -> dict:
 
 
 # Rest rotations (axis-angle, rig local axes -> body axes) from `retarget.calibrate`
-# on training clips: CMU subjects 001, 002, 003, 006 and every 10th Bandai
-# clip of both releases, every 4th frame (experiments/body_space_retarget.py
-# --calibrate prints this table).  NaN: a filled joint.
+# with each clip's standing frames (`retarget.standing_frames`) on training
+# clips: CMU subjects 001, 002, 003, 006 and every 10th Bandai clip of both
+# releases, every frame (experiments/body_space_retarget.py --calibrate
+# prints this table).  NaN: a filled joint.
 REST: dict[str, np.ndarray] = {
-    # 308 clips, 10543 frames
+    # 308 clips, 41704 frames, 1148 standing
     'bandai': np.array([
-        [0.0000, 0.0000, 1.5708],  # pelvis
+        [-0.0401, 0.0413, 1.5373],  # pelvis
         [-0.0000, 0.0000, -1.5708],  # left_hip
         [-2.2209, -2.2210, -0.0012],  # right_hip
-        [1.2376, 1.1829, 1.2455],  # spine1
+        [1.2225, 1.1862, 1.2097],  # spine1
         [0.0011, -0.0011, -1.5708],  # left_knee
         [-2.2213, -2.2213, 0.0003],  # right_knee
         [np.nan, np.nan, np.nan],  # spine2
-        [-0.9073, -0.9382, -1.3524],  # left_ankle
-        [1.5280, 1.4641, -1.0601],  # right_ankle
-        [1.2180, 1.2035, 1.2180],  # spine3
-        [-1.1253, -1.1586, -1.2401],  # left_foot
-        [1.2995, 1.2538, -1.2298],  # right_foot
-        [1.1931, 1.1931, 1.2194],  # neck
-        [0.0137, -0.0000, 0.0000],  # left_collar
-        [-3.1340, -0.0000, -0.0000],  # right_collar
-        [1.1815, 1.1838, 1.2323],  # head
+        [-0.7078, -0.7259, -1.4434],  # left_ankle
+        [1.6647, 1.6706, -0.8216],  # right_ankle
+        [1.1948, 1.2033, 1.2364],  # spine3
+        [-0.8839, -0.9053, -1.3739],  # left_foot
+        [1.5165, 1.5198, -0.9679],  # right_foot
+        [1.2234, 1.1757, 1.2733],  # neck
+        [-0.0091, 0.2747, -0.0834],  # left_collar
+        [3.0948, 0.2231, 0.4362],  # right_collar
+        [1.2495, 1.1473, 1.2870],  # head
         [-0.0000, 0.0000, -0.0000],  # left_shoulder
         [-3.1416, 0.0000, -0.0000],  # right_shoulder
-        [0.3078, 0.0000, 0.0000],  # left_elbow
-        [-3.0927, -0.0000, -0.0000],  # right_elbow
-        [0.3852, -0.0206, 0.2928],  # left_wrist
-        [-2.9343, 0.5227, 0.0995],  # right_wrist
+        [0.3081, 0.0000, 0.0000],  # left_elbow
+        [-3.0928, -0.0000, -0.0000],  # right_elbow
+        [0.4025, 0.0227, 0.0283],  # left_wrist
+        [-2.9958, 0.1286, -0.0094],  # right_wrist
     ]),
-    # 29 clips, 3756 frames
+    # 29 clips, 14975 frames, 188 standing
     'cmu': np.array([
-        [-0.1703, 0.0000, -0.0000],  # pelvis
+        [-0.0897, 0.0002, -0.0068],  # pelvis
         [-0.0274, 0.0107, 3.1369],  # left_hip
-        [-0.0227, -0.0103, -3.1366],  # right_hip
-        [0.2411, 0.0058, -0.0250],  # spine1
+        [-0.0226, -0.0103, -3.1366],  # right_hip
+        [0.2683, -0.0063, 0.0265],  # spine1
         [-0.0057, -0.0104, 3.1353],  # left_knee
         [-0.0006, 0.0102, -3.1351],  # right_knee
-        [-0.0561, 0.0251, 0.0045],  # spine2
-        [0.0997, 1.6741, 2.5842],  # left_ankle
-        [0.1763, -1.6513, -2.5576],  # right_ankle
-        [0.0010, 0.0001, 0.0001],  # spine3
-        [0.0328, 2.1982, 2.1649],  # left_foot
-        [0.0888, -1.9950, -2.3217],  # right_foot
-        [-0.0793, -0.0625, -0.0034],  # neck
-        [0.1026, 0.1898, -1.5294],  # left_collar
-        [0.1041, -0.1907, 1.5294],  # right_collar
-        [-0.1094, -0.1056, 0.0276],  # head
+        [-0.0791, -0.0251, 0.0390],  # spine2
+        [0.0262, 1.8679, 2.4888],  # left_ankle
+        [0.0025, -1.9052, -2.4827],  # right_ankle
+        [-0.1889, -0.0343, 0.0369],  # spine3
+        [-0.0556, 2.3203, 2.0707],  # left_foot
+        [-0.0956, -2.2649, -2.1572],  # right_foot
+        [0.0725, -0.0160, 0.0184],  # neck
+        [-0.1861, 0.1730, -1.4966],  # left_collar
+        [-0.2272, -0.2317, 1.5712],  # right_collar
+        [0.0662, -0.0031, 0.0291],  # head
         [0.4191, 0.4183, -1.5648],  # left_shoulder
         [0.4232, -0.4175, 1.5654],  # right_shoulder
         [0.4262, 0.4199, -1.5582],  # left_elbow
         [0.4306, -0.4191, 1.5587],  # right_elbow
-        [-0.1566, 0.4141, -1.2284],  # left_wrist
-        [0.4573, -0.2173, 1.2613],  # right_wrist
+        [-0.2605, 0.2613, -1.2121],  # left_wrist
+        [0.4730, -0.0361, 1.2303],  # right_wrist
     ]),
 }
 

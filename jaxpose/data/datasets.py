@@ -15,6 +15,17 @@ Every dataset gives the same thing, a `Dataset`, so everything downstream
     root_cam_mm [N, 3] float32  camera-frame root position, mm (z: root depth)
     intrinsics  [N, 6] float32  fx, fy, cx, cy (pixels), image width, height
 
+  Optional per-keypoint 2D uncertainty (DiffPose's per-row H_K reads it,
+  `methods/diffpose/rows.py`): either
+    pose2d_sigma      [N, J] float32  the std per axis of each keypoint's
+                                      error in pose2d, screen-normalised
+                                      units (0: exact 2D); synthetic and
+                                      mocap give it from their noise model
+    pose2d_confidence [N, J] float32  a detector's per-keypoint score in
+                                      [0, 1] (keypoint files of a detector)
+  and `pose2d_noisy_sigma` / `pose2d_noisy_confidence` for a dataset's
+  `pose2d_noisy` beside its `pose2d_exact`.
+
 Registered: synthetic (embedded, `synthetic.py`), mocap (jaxpose-mocap v1,
 `mocap_dataset.py`), h36m (Human3.6M from VideoPose3D's files, `h36m.py`)
 and npz (any file of poses, `npz_poses.py`).

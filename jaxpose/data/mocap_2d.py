@@ -24,7 +24,11 @@ Camera placement (stated, all configurable through `LiftingOptions`):
   * Exact 2D: that projection.  Noisy 2D: `cameras.add_2d_noise` with
     Gaussian noise sigma_px = 5 px per axis; with probability
     outlier_prob = 0.05 per keypoint the offset is instead uniform in
-    [-100, 100]^2 px (outlier_px = 100).
+    [-100, 100]^2 px (outlier_px = 100).  Each row also says, per
+    keypoint, whether it is an outlier and its noise's std (sigma_px, or
+    outlier_px / sqrt(3) for an outlier), the per-keypoint 2D uncertainty
+    a detector's confidence would give (`pose2d_noisy_sigma`; exact 2D:
+    `pose2d_sigma` = 0).
   * Camera per frame: training frames get one camera each, drawn uniformly
     with a seeded generator (`train_cameras='random'`); test frames are seen
     by all four cameras (`test_cameras='all'`, 4 rows per frame, frame-major
@@ -161,6 +165,11 @@ def add_2d(split_name: str, split: Mapping[str, np.ndarray], *,
       pose2d_px, pose2d_px_noisy: exact and noisy pixels.  # [M, 17, 2]
       pose2d_exact, pose2d_noisy: screen-normalised.  # [M, 17, 2]
       pose2d: same array as pose2d_exact.  # [M, 17, 2]
+      pose2d_noisy_sigma: the std per axis of each noisy keypoint's error,
+        screen-normalised units (sigma_px, or outlier_px / sqrt(3) for an
+        outlier, times 2 / width).  # [M, 17]
+      pose2d_noisy_outlier: whether the keypoint is an outlier.  # [M, 17]
+      pose2d_sigma: the same for pose2d: zeros (exact).  # [M, 17]
       camera: index into `protocol_cameras(options.camera_subject)`.  # [M]
       root_cam_mm: camera-frame pelvis, (0, 0, distance_mm).  # [M, 3]
       intrinsics: fx, fy, cx, cy, width, height of the row's camera.  # [M, 6]
@@ -183,19 +192,25 @@ def add_2d(split_name: str, split: Mapping[str, np.ndarray], *,
         0, len(cams), n).astype(np.int32)
   viewed = view_poses(world, camera, cams, distance_mm=options.distance_mm,
                       distort=options.distort)
-  noisy_px = cam_lib.add_2d_noise(
+  drawn = cam_lib.draw_2d_noise(
       np.random.default_rng((options.seed, sid, 1)), viewed["pose2d_px"],
       sigma_px=options.sigma_px, outlier_prob=options.outlier_prob,
       outlier_px=options.outlier_px)
+  noisy_px = drawn.px
   # Every camera of a protocol set shares one image width, and the screen
   # normalisation depends on the camera only through (width, height).
   noisy = np.empty_like(noisy_px)
+  noisy_sigma = np.empty(noisy_px.shape[:-1], np.float32)  # [M, 17]
   for c, cam in enumerate(cams):
     idx = camera == c
     noisy[idx] = cam_lib.normalize_screen(noisy_px[idx], cam.width, cam.height)
+    noisy_sigma[idx] = drawn.sigma_px[idx] * (2.0 / cam.width)
   out.update(pose3d=viewed["pose3d"], pose2d_px=viewed["pose2d_px"],
              pose2d_px_noisy=noisy_px, pose2d_exact=viewed["pose2d"],
              pose2d_noisy=noisy, pose2d=viewed["pose2d"], camera=camera,
+             pose2d_noisy_sigma=noisy_sigma,
+             pose2d_noisy_outlier=np.asarray(drawn.outlier, bool),
+             pose2d_sigma=np.zeros_like(noisy_sigma),
              root_cam_mm=np.broadcast_to(np.asarray(
                  [0.0, 0.0, options.distance_mm], np.float32), (len(camera), 3)).copy(),
              intrinsics=image_space.intrinsics_table(cams)[camera])

@@ -16,6 +16,7 @@ from jaxpose.data import data_fields
 from jaxpose.data import mocap_2d
 from jaxpose.data import mocap_cache
 from jaxpose.data import mocap_protocol
+from jaxpose.data import pipeline
 
 PROTOCOL = "jaxpose-mocap-v1"
 
@@ -50,6 +51,12 @@ class MocapSettings:
     train_cameras: 'random' (one seeded camera per training frame) or 'all'
       (every frame from every camera).
     test_cameras: the same for the test split.
+    train_balance: how training batches draw the train rows: 'none' (each
+      row equally often; Bandai's frames outnumber CMU's about 50 to 1) or
+      'rigs' (the train split carries `pipeline.SAMPLE_WEIGHT`, per-row
+      weights giving each source dataset an equal share of every batch on
+      average, for a method whose training passes them on). The rows
+      themselves stay the same, so it is not a key of the training rows.
   """
   name: Literal["mocap"] = data_fields.field(default="mocap",
                                              decides_train_rows=True)
@@ -84,6 +91,8 @@ class MocapSettings:
       default="random", decides_train_rows=True)
   test_cameras: Literal["random", "all"] = data_fields.field(
       default="all", decides_train_rows=False)
+  train_balance: Literal["none", "rigs"] = data_fields.field(
+      default="none", decides_train_rows=False)
 
 
 def lifting_options(data: MocapSettings) -> mocap_2d.LiftingOptions:
@@ -129,10 +138,13 @@ def load_splits(data: MocapSettings) -> dict:
     mocap has no action labels common to both datasets), camera [N] int32,
     subject, clip, dataset [N] str, frame [N] int32, pose3d_world, the
     camera fields root_cam_mm [N, 3] and intrinsics [N, 6], and the 2D
-    variants of `mocap_2d.add_2d`.  The test split comes in a seeded random
-    order (`default_rng((data_seed, 1, 2))`), so any prefix of it, such as
-    the first `eval.num_poses` rows that `run_lib.evaluate` uses, is a
-    uniform sample of frames and cameras.
+    variants of `mocap_2d.add_2d` (with `pose2d_sigma` [N, 17], the
+    per-keypoint noise std of whichever 2D `pose2d` is); with
+    `train_balance='rigs'` the train split also holds `sample_weight` [N]
+    float32 (`pipeline.balanced_weights` of `dataset`).  The test split
+    comes in a seeded random order (`default_rng((data_seed, 1, 2))`), so
+    any prefix of it, such as the first `eval.num_poses` rows that
+    `run_lib.evaluate` uses, is a uniform sample of frames and cameras.
   """
   options = lifting_options(data)
   cache_dir = mocap_cache.resolve_cache_dir(data.cache_dir or None)
@@ -154,12 +166,15 @@ def load_splits(data: MocapSettings) -> dict:
     split.update(mocap_2d.add_2d(split_name, split, options=options))
     if inputs_2d[split_name] == "noisy":
       split["pose2d"] = split["pose2d_noisy"]
+      split["pose2d_sigma"] = split["pose2d_noisy_sigma"]
     if split_name == "test":
       order = np.random.default_rng(
           (options.seed, mocap_2d.split_id("test"), 2)).permutation(len(split["pose3d"]))
       split = _subsample(split, order[:cap] if cap > 0 else order)
     _, activity = np.unique(split["clip"], return_inverse=True)
     split["activity"] = activity.astype(np.int32).reshape(-1)
+    if split_name == "train" and data.train_balance == "rigs":
+      split[pipeline.SAMPLE_WEIGHT] = pipeline.balanced_weights(split["dataset"])
     out[split_name] = split
   return out
 

@@ -17,16 +17,25 @@ Bandai, CMU and the synthetic generator, their rest poses and readers.
 
 Rest poses: BVH rigs have no usable rest pose (with every channel at zero
 both rigs fold their bones along one axis), so A_r is calibrated
-(`calibrate`): the pelvis and spine3, which have several children, take the
-rotation that best turns their rest bones to `REST_DIRECTIONS` (Wahba);
-thighs, shins, upper arms and forearms turn their bone to the rest
-direction and their knee or elbow hinge axis, estimated from the motion, to
-`body_space.HINGE_AXES`; every other joint starts from the rig's mean pose
-relative to its parent and turns its bone to the rest direction by the
-shortest arc (leaves: the mean pose itself).  `body_sources.REST` holds the
-result for Bandai and CMU, from `calibrate` on training clips (see
-experiments/body_space_retarget.py, which also measures the fit); the
-synthetic rest is exact (its rest pose is known).
+(`calibrate`) from the motion.  Thighs, shins, upper arms and forearms turn
+their bone (between joint centres, which every rig places alike) to the
+rest direction and their knee or elbow hinge axis, estimated from the
+motion, to `body_space.HINGE_AXES`.  Every other joint is calibrated on the
+rig's frames in a neutral stance (`standing_frames`: upright, thighs
+vertical, arms hanging, feet level, still): there the pelvis faces the
+hips' forward direction upright (`heading_frames`), each foot lies flat
+pointing where its toes point (its toe-out stays a rotation), and every
+other joint holds its parent's orientation.  Those joints' bones run
+between places each rig chooses (CMU's neck joint sits at shoulder height
+ahead of the chest, its toe joint lower on the foot than Bandai's, the
+spine joints at other heights), so turning their bones to the canonical
+`REST_DIRECTIONS`, as `calibrate` does without a stance, reads the same
+posture as different rotations (20 degrees at the neck, 30 at the ankles
+between Bandai and CMU; experiments/results/body_space_retarget_angles.json).
+`body_sources.REST` holds the result for Bandai and CMU, from `calibrate`
+on training clips (experiments/body_space_retarget.py --calibrate, which
+also measures the fit); the synthetic rest is exact (its rest pose is
+known) and uses the bone-direction rules.
 """
 from __future__ import annotations
 
@@ -142,9 +151,107 @@ def _spread(directions) -> float:
   return float(np.max(np.linalg.norm(np.cross(d[:1], d), axis=-1)))
 
 
+# A neutral stance (`standing_frames`), in degrees and mm/s: thighs and the
+# pelvis -> spine3 chord near vertical, knees nearly straight, upper arms
+# and forearms hanging, the pelvis still, both ankles at one height.
+STANCE_LIMITS = dict(thigh_tilt_deg=10.0, trunk_tilt_deg=10.0, knee_bend_deg=30.0,
+                     upper_arm_deg=30.0, forearm_deg=40.0, speed_mm_s=200.0,
+                     ankle_height_mm=30.0)
+_UP = np.array([0.0, 0.0, 1.0])  # the jaxpose world's up
+
+
+def _angle_deg(a, b) -> np.ndarray:
+  """Angle between direction rows a and b (or a fixed b), degrees."""
+  cos = np.sum(a * b, -1) / np.maximum(
+      np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-12)
+  return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def standing_frames(positions, frame_time: float) -> np.ndarray:
+  """Frames of one clip in a neutral stance, from joint places alone.
+
+  Upright with the thighs and the pelvis -> spine3 chord within 10 degrees
+  of vertical, knees bent under 30, upper arms within 30 degrees and
+  forearms within 40 of hanging straight down, both ankles within 30 mm of
+  one height and the pelvis moving under 200 mm/s horizontally
+  (`STANCE_LIMITS`).  Joint places (not rotations) decide, so the test
+  means the same in every rig; `calibrate(standing=...)` takes the result.
+
+  Args:
+    positions: SMPL joints' places of consecutive frames, mm, jaxpose
+      world (Z up); pelvis, hips, knees, ankles, spine3, shoulders, elbows
+      and wrists are needed.  # [F, 22, 3]
+    frame_time: seconds between the frames.
+
+  Returns:
+    bool [F].
+  """
+  check_array("positions", positions, ("F", 22, 3), finite=False)
+  x = np.asarray(positions, np.float64)
+  j = lambda name: x[:, NAMES.index(name)]
+  lim = STANCE_LIMITS
+  ok = _angle_deg(j("spine3") - j("pelvis"), _UP) < lim["trunk_tilt_deg"]
+  for side in ("left", "right"):
+    thigh = j(f"{side}_knee") - j(f"{side}_hip")
+    ok &= _angle_deg(thigh, -_UP) < lim["thigh_tilt_deg"]
+    shin = j(f"{side}_ankle") - j(f"{side}_knee")
+    upper_arm = j(f"{side}_elbow") - j(f"{side}_shoulder")
+    forearm = j(f"{side}_wrist") - j(f"{side}_elbow")
+    ok &= _angle_deg(thigh, shin) < lim["knee_bend_deg"]
+    ok &= _angle_deg(upper_arm, -_UP) < lim["upper_arm_deg"]
+    ok &= _angle_deg(forearm, -_UP) < lim["forearm_deg"]
+  ok &= np.abs(j("left_ankle")[:, 2] - j("right_ankle")[:, 2]) < lim["ankle_height_mm"]
+  if len(x) > 1:
+    step = np.linalg.norm(np.diff(j("pelvis")[:, :2], axis=0), axis=-1) / frame_time
+    # A frame's speed: the larger of its steps to the frames either side.
+    speed = np.maximum(np.concatenate([step[:1], step]),
+                       np.concatenate([step, step[-1:]]))
+    ok &= speed < lim["speed_mm_s"]
+  return ok & np.isfinite(x[:, [NAMES.index("pelvis")]]).all(axis=(1, 2))
+
+
+def heading_frames(positions) -> np.ndarray:
+  """Upright body axes facing where the hips face, in the jaxpose world.
+
+  X (left) is the horizontal direction from the right hip to the left, Y
+  (up) the world's Z, Z (forward) their cross product.
+
+  Args:
+    positions: [F, 22, 3] (hips needed).
+
+  Returns:
+    [F, 3, 3] rotations taking body axes to the jaxpose world.
+  """
+  check_array("positions", positions, ("F", 22, 3), finite=False)
+  x = np.asarray(positions, np.float64)
+  left = x[:, NAMES.index("left_hip")] - x[:, NAMES.index("right_hip")]
+  left[:, 2] = 0.0
+  left /= np.maximum(np.linalg.norm(left, axis=-1, keepdims=True), 1e-12)
+  up = np.broadcast_to(_UP, left.shape)
+  return np.stack([left, up, np.cross(left, up)], -1)
+
+
+def _yaw(v) -> np.ndarray:
+  """The rotation about body Y taking direction v's heading to forward (+Z)."""
+  return rotations.axis_angle_to_matrix(np.array([0.0, -np.arctan2(v[0], v[2]), 0.0]))
+
+
 def calibrate(world_rot, positions, body_map: BodyMap, *,
-              hinges: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+              hinges: Mapping[str, np.ndarray] | None = None,
+              standing=None) -> np.ndarray:
   """A source's rest rotations A (local axes -> body axes), from its motion.
+
+  Thighs, shins, upper arms and forearms: their bone to the rest direction,
+  their hinge axis to `body_space.HINGE_AXES`.  Every other joint with a
+  rotation, with `standing`: held as in the canonical stance over those
+  frames (the pelvis upright facing `heading_frames`, each foot flat with
+  its bone's heading kept as toe-out, every other joint at its parent's
+  orientation).  Without `standing` (a source recorded in its exact rest
+  pose, e.g. the synthetic skeleton): the pelvis and a joint with spread
+  aims (spine3) take the rotation best turning their bones to
+  `REST_DIRECTIONS` (Wahba); the others start from the source's mean pose
+  relative to the parent and turn their bone to the rest direction by the
+  shortest arc (leaves: the mean pose itself).
 
   Args:
     world_rot: world rotations of the 22 SMPL joints' rotation sources over
@@ -154,6 +261,8 @@ def calibrate(world_rot, positions, body_map: BodyMap, *,
     hinges: SMPL hinge joint ('left_knee', ...) -> hinge axis in the frame
       of the rotation source of its parent; estimated from the motion
       (`body_space.hinge_axis`) for hinges not given.
+    standing: bool [F], the frames in a neutral stance (`standing_frames`
+      of each clip), or None.
 
   Returns:
     [22, 3, 3]; NaN for filled joints.
@@ -163,6 +272,15 @@ def calibrate(world_rot, positions, body_map: BodyMap, *,
   g = np.asarray(world_rot, np.float64)
   x = np.asarray(positions, np.float64)
   rel = lambda a, b: np.swapaxes(g[:, a], -1, -2) @ g[:, b]  # b in a's frame
+  if standing is not None:
+    standing = np.asarray(standing)
+    if standing.shape != (len(g),) or standing.dtype != bool:
+      raise ValueError(f"standing: expected bool [{len(g)}], got {standing.dtype} "
+                       f"{standing.shape}")
+    if not standing.any():
+      raise ValueError(f"standing: {body_map.name}: no frame in a neutral stance; "
+                       "calibrate on clips where the subject stands still")
+    still = np.swapaxes(heading_frames(x[standing]), -1, -2)  # world -> body axes
 
   def local(k, c):
     """Direction from k's place (or its nearest placed ancestor's) to c's, in
@@ -189,6 +307,14 @@ def calibrate(world_rot, positions, body_map: BodyMap, *,
       (c,) = aims
       rest[k] = body_space.frame_from_pairs(local(k, c), _rest_direction(k, c),
                                             axis, axis_to)
+    elif standing is not None:
+      if k == 0 or name in ("left_ankle", "right_ankle"):
+        rest[k] = body_space.mean_rotation(still @ g[standing, k])
+        if k and aims:  # the foot's heading stays a rotation (toe-out)
+          rest[k] = _yaw(rest[k] @ local(k, aims[0])) @ rest[k]
+      else:
+        ref = _ref(body_map, k)
+        rest[k] = rest[ref] @ body_space.mean_rotation(rel(ref, k)[standing])
     elif k == 0 or (len(aims) > 1 and _spread([local(k, c) for c in aims]) > 0.1):
       rest[k] = body_space.wahba([local(k, c) for c in aims],
                                  [_rest_direction(k, c) for c in aims])

@@ -49,8 +49,10 @@ def project_split(pose3d_world, cameras, *, seed, noise_2d=None) -> dict:
 
   Returns:
     dict with pose3d_world, pose3d_cam, pose3d (root-relative camera
-    frame), pose2d_px, pose2d (screen-normalised), camera [N] int32,
-    root_cam_mm [N, 3] and intrinsics [N, 6]; see `make_lifting_dataset`.
+    frame), pose2d_px, pose2d (screen-normalised), pose2d_sigma [N, J]
+    (each keypoint's noise std, screen-normalised; 0 without noise),
+    camera [N] int32, root_cam_mm [N, 3] and intrinsics [N, 6]; see
+    `make_lifting_dataset`.
   """
   world = np.asarray(pose3d_world, np.float32)
   check_array("pose3d_world", world, ("N", None, 3))
@@ -64,6 +66,7 @@ def project_split(pose3d_world, cameras, *, seed, noise_2d=None) -> dict:
   screen = np.empty_like(px)
   noise_kw = _noise_kwargs(noise_2d)
   noisy = np.empty_like(px) if noise_kw else px
+  sigma = np.zeros(px.shape[:-1], np.float32)  # [N, J]
   for c, cam in enumerate(cameras):
     idx = np.flatnonzero(camera == c)
     if not idx.size:
@@ -72,13 +75,15 @@ def project_split(pose3d_world, cameras, *, seed, noise_2d=None) -> dict:
     pose_cam[idx] = pc
     px[idx] = cam_lib.project(pc, cam)
     if noise_kw:
-      noisy[idx] = cam_lib.add_2d_noise(rng, px[idx], **noise_kw)
+      drawn = cam_lib.draw_2d_noise(rng, px[idx], **noise_kw)
+      noisy[idx] = drawn.px
+      sigma[idx] = drawn.sigma_px * (2.0 / cam.width)
     screen[idx] = cam_lib.normalize_screen(noisy[idx], cam.width, cam.height)
   # What back-projection in the "image" protocol needs, per row.
   intrinsics = image_space.intrinsics_table(cameras)[camera]  # [N, 6]
   out = dict(pose3d_world=world, pose3d_cam=pose_cam,
              pose3d=pose_cam - pose_cam[:, :1], pose2d_px=noisy,
-             pose2d=screen, camera=camera,
+             pose2d=screen, pose2d_sigma=sigma, camera=camera,
              root_cam_mm=pose_cam[:, 0].copy(), intrinsics=intrinsics)
   if noise_kw:
     out["pose2d_px_clean"] = px
@@ -115,6 +120,8 @@ def make_lifting_dataset(n_train: int, n_test: int, *, seed: int, cameras=None,
       pose3d: camera frame, root-relative, mm (the 3D target).  # [N, 17, 3]
       pose2d_px: pixels.  # [N, 17, 2]
       pose2d: screen-normalised, x in [-1, 1].  # [N, 17, 2]
+      pose2d_sigma: each keypoint's 2D noise std, screen-normalised
+        (zeros without noise).  # [N, 17]
       camera, activity, subject: int32 indices.  # [N]
       subject_scale.  # [N]
       root_cam_mm: camera-frame root position, mm.  # [N, 3]
@@ -213,6 +220,7 @@ def load_splits(data: SyntheticSettings) -> tuple[dict, dict, dict]:
   extra = ("pose3d_world", *_BODY_KEYS, "clip", "frame") if data.body else ("clip", "frame")
   splits = {name: dict(pose3d=np.asarray(s["pose3d"], np.float32),
                        pose2d=np.asarray(s["pose2d"], np.float32),
+                       pose2d_sigma=np.asarray(s["pose2d_sigma"], np.float32),
                        activity=np.asarray(s["activity"], np.int32),
                        root_cam_mm=np.asarray(s["root_cam_mm"], np.float32),
                        intrinsics=np.asarray(s["intrinsics"], np.float32),

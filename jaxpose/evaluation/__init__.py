@@ -9,6 +9,7 @@
   calibration.py spread-error correlation, interval coverage, energy score
   completion.py  missing-joint masks, pose noise, completion errors
   generative.py  Frechet distance, nearest neighbours, APD of pose sets
+  plausibility.py  warnings for errors no human body allows (run_task's)
 
 No module here names a method: methods (jaxpose/methods/) build on these.
 """

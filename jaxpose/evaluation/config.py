@@ -31,6 +31,10 @@ class EvalConfig:
       WORKDIR/eval/<dataset> for data other than the training data).
     save_predictions: also write `<task>_predictions.npz` (the outputs,
       the ground truth and row ids per test row).
+    apply_calibration: apply WORKDIR/calibration.json (`--mode=calibrate`,
+      `calibration_store`) to the task's hypotheses and report coverage
+      after it beside before. The configs give it; the default (True) is
+      for workdirs whose config.json predates the key.
   """
   task: str
   num_poses: int = settings.field(at_least=1)
@@ -40,6 +44,7 @@ class EvalConfig:
   output_suffix: str
   output_dir: str
   save_predictions: bool
+  apply_calibration: bool = True
 
 
 def parse(section, options_cls) -> tuple[EvalConfig, Any]:

@@ -17,10 +17,12 @@ import os
 import time
 from typing import Any, Callable, Mapping, Sequence
 
+from absl import logging
 import jax
 import numpy as np
 
 from jaxpose import files
+from jaxpose.evaluation import plausibility
 from jaxpose.evaluation.config import EvalConfig
 
 TableRow = tuple[str, Any]  # (label, float or tuple of floats)
@@ -170,7 +172,9 @@ def run_task(task_name: str, task_fn: Callable[[EvalContext], TaskResult],
   Returns:
     The written results: the task's figures plus `task`, `num_poses`,
     `num_hypotheses`, `input_2d`, `data`, `seconds`, `plots`, `sampler`
-    and `num_steps` when the task sampled, and `extra`'s fields.
+    and `num_steps` when the task sampled, `warnings` (errors beyond what
+    a human body allows, `plausibility`; empty when none) and `extra`'s
+    fields.
   """
   os.makedirs(ctx.out_dir, exist_ok=True)
   t0 = time.time()
@@ -183,6 +187,10 @@ def run_task(task_name: str, task_fn: Callable[[EvalContext], TaskResult],
              **dict(extra or {}))
   if result.sampler is not None:
     res.update(sampler=result.sampler, num_steps=int(result.num_steps or 0))
+  # Errors no human body allows (`plausibility`): logged and recorded.
+  res["warnings"] = plausibility.warnings(result.figures, result.predictions)
+  for warning in res["warnings"]:
+    logging.warning("%s: %s", task_name, warning)
   written = []
   if ctx.config.save_predictions:
     if not result.predictions:

@@ -351,6 +351,12 @@ class Method:
     prepare_keys: dotted config keys the artefacts are made from (the
       training data's keys always count); a workdir prepared with other
       values is refused, naming them.
+    eval_artefacts: names of prepared artefacts that only evaluation reads
+      (GFPose's training range): they stay out of the checkpoint
+      fingerprint, so a workdir trained before they existed still loads,
+      without them (its tasks then say what they used instead); a
+      workdir with no prepared index at all loads too when the method
+      names any.
     needs: trained parts of other workdirs it uses.
     provides: protocol -> `fn(trained)` giving it to another method.
     sample: `sample(trained, key, num) -> [num, J, 3]` mm, or None.
@@ -371,6 +377,7 @@ class Method:
   eval_options: type = settings_lib.NoSettings
   prepare: Callable[[PrepareContext], Mapping[str, Artefact]] | None = None
   prepare_keys: tuple[str, ...] = ()
+  eval_artefacts: tuple[str, ...] = ()
   needs: tuple[Need, ...] = ()
   provides: Mapping[type, Callable[[Trained], Any]] = dataclasses.field(
       default_factory=dict)

@@ -24,6 +24,11 @@ Definition:
     right about +Y (the forearm swings forward from the T-pose), both with
     positive angles; `HINGE_AXES` holds these and the retargeting of every
     rig uses them, so flexion means the same in every dataset.
+  * One posture, one rotation whatever the source: the rigs' rests are
+    calibrated (`jaxpose.data.retarget.calibrate`) so that a neutral stance
+    (upright, arms hanging, feet flat) reads as the identity at the spine,
+    neck, head, collars, toes and wrists and a flat foot at the ankles
+    (toe-out stays a rotation); limbs by their bones and hinge axes.
   * Bone lengths are not part of the space: they come from the training
     data (`bone_lengths` of retargeted joints, `median_bone_lengths` over a
     split); `forward_kinematics` places the joints of a pose on a skeleton of

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 import pathlib
-from typing import Sequence
+from typing import Any, NamedTuple, Sequence
 
 import flax
 import jax
@@ -321,9 +321,24 @@ def stack_cameras(cams: Sequence[Camera]) -> Camera:
   return jax.tree.map(lambda *xs: np.stack(xs), *cams)
 
 
-def add_2d_noise(rng_or_key, px, *, sigma_px: float, outlier_prob: float = 0.0,
-                 outlier_px: float = 100.0):
-  """Simulates 2D detector error on keypoints.
+class Noisy2D(NamedTuple):
+  """Keypoints under simulated detector error (`draw_2d_noise`).
+
+  Attributes:
+    px: the noisy keypoints, pixels.  # [..., 2]
+    outlier: whether each keypoint's offset is an outlier.  # [...] bool
+    sigma_px: the std per axis of each keypoint's offset, pixels: sigma_px,
+      or outlier_px / sqrt(3) (a uniform offset's) for an outlier.  # [...]
+  """
+  px: Any
+  outlier: Any
+  sigma_px: Any
+
+
+def draw_2d_noise(rng_or_key, px, *, sigma_px: float,
+                  outlier_prob: float = 0.0,
+                  outlier_px: float = 100.0) -> Noisy2D:
+  """Simulates 2D detector error on keypoints, and says which were outliers.
 
   Each keypoint gets isotropic Gaussian noise N(0, sigma_px^2) per axis; with
   probability `outlier_prob`, independently per keypoint, the Gaussian
@@ -339,7 +354,8 @@ def add_2d_noise(rng_or_key, px, *, sigma_px: float, outlier_prob: float = 0.0,
     outlier_px: half-width of the uniform outlier offset, pixels.
 
   Returns:
-    Noisy keypoints with px's shape and dtype.  # [..., 2]
+    `Noisy2D`: the noisy keypoints (px's shape and dtype), the outlier
+    flags and each keypoint's noise std.
   """
   check_array("px", px, ("...", 2))
   outlier_prob = check_probability("outlier_prob", outlier_prob)
@@ -347,21 +363,40 @@ def add_2d_noise(rng_or_key, px, *, sigma_px: float, outlier_prob: float = 0.0,
     raise ValueError(f"sigma_px and outlier_px must be >= 0, got {sigma_px}, "
                      f"{outlier_px}")
   shape = np.shape(px)
+  outlier_std = outlier_px / np.sqrt(3.0)
   if isinstance(rng_or_key, np.random.Generator):
     rng = rng_or_key
     noise = rng.normal(0.0, sigma_px, shape)
+    is_out = np.zeros(shape[:-1] + (1,), bool)
     if outlier_prob > 0:
       is_out = rng.random(shape[:-1] + (1,)) < outlier_prob
       noise = np.where(is_out, rng.uniform(-outlier_px, outlier_px, shape), noise)
-    return (np.asarray(px) + noise).astype(np.result_type(px, np.float32))
+    dtype = np.result_type(px, np.float32)
+    return Noisy2D(
+        px=(np.asarray(px) + noise).astype(dtype), outlier=is_out[..., 0],
+        sigma_px=np.where(is_out[..., 0], outlier_std, sigma_px).astype(dtype))
   key_g, key_o, key_u = jax.random.split(rng_or_key, 3)
   dtype = jnp.result_type(px, jnp.float32)
   noise = sigma_px * jax.random.normal(key_g, shape, dtype)
+  is_out = jnp.zeros(shape[:-1] + (1,), bool)
   if outlier_prob > 0:
     is_out = jax.random.bernoulli(key_o, outlier_prob, shape[:-1] + (1,))
     noise = jnp.where(is_out, jax.random.uniform(
         key_u, shape, dtype, -outlier_px, outlier_px), noise)
-  return px + noise
+  return Noisy2D(px=px + noise, outlier=is_out[..., 0],
+                 sigma_px=jnp.where(is_out[..., 0], outlier_std,
+                                    sigma_px).astype(dtype))
+
+
+def add_2d_noise(rng_or_key, px, *, sigma_px: float, outlier_prob: float = 0.0,
+                 outlier_px: float = 100.0):
+  """The noisy keypoints of `draw_2d_noise` (its arguments), alone.
+
+  Returns:
+    Noisy keypoints with px's shape and dtype.  # [..., 2]
+  """
+  return draw_2d_noise(rng_or_key, px, sigma_px=sigma_px,
+                       outlier_prob=outlier_prob, outlier_px=outlier_px).px
 
 
 def quaternion_to_matrix(q):

@@ -115,6 +115,15 @@ def test_noise_statistics_and_determinism():
   assert np.abs(d).max() <= 80.0 + 1e-3
   inliers = d[np.abs(d).max(-1) < 12]  # 3 sigma (keeps a few small outliers)
   assert abs(inliers.std() - 4.0) < 0.25
+  # Each keypoint's noise std (screen units: 2 / width per pixel) and
+  # whether it is an outlier; the exact 2D's is 0.
+  out_flag = out["pose2d_noisy_outlier"]
+  assert out_flag.shape == (3000, 17) and abs(out_flag.mean() - 0.1) < 0.01
+  width = out["intrinsics"][:, 4:5]  # [N, 1]
+  np.testing.assert_allclose(out["pose2d_noisy_sigma"] * width / 2, np.where(
+      out_flag, 80.0 / np.sqrt(3.0), 4.0), rtol=1e-5)
+  assert np.all(np.abs(d[~out_flag.reshape(-1)]) < 4.0 * 6)
+  np.testing.assert_array_equal(out["pose2d_sigma"], 0.0)
   again = mocap_2d.add_2d("train", {"pose3d_world": world}, options=opts)
   for key in ("pose2d_px_noisy", "pose2d_noisy", "camera", "pose3d"):
     np.testing.assert_array_equal(out[key], again[key])
@@ -196,6 +205,9 @@ def test_mocap_dataset_trains_gfpose(cache_dir, tmp_path):
   assert len(small["train"]["pose3d"]) == 100
   assert (small["train"]["frame"][small["train"]["dataset"] == "bandai"] % 2 == 0).all()
   np.testing.assert_array_equal(small["test"]["pose2d"], small["test"]["pose2d_noisy"])
+  np.testing.assert_array_equal(small["test"]["pose2d_sigma"],
+                                small["test"]["pose2d_noisy_sigma"])
+  np.testing.assert_array_equal(small["train"]["pose2d_sigma"], 0.0)
 
   config.model.update(hidden=64, embed_dim=32, num_groups=8)
   config.train.update(num_steps=4, batch_size=32, log_every=2, ckpt_every=4,

@@ -173,3 +173,9 @@ def test_lifting_dataset_noise():
   tr = ds["train"]
   d = tr["pose2d_px"] - tr["pose2d_px_clean"]
   assert 2.5 < d.std() < 3.5
+  # Each keypoint's noise std, screen units (2 / width per pixel); exact
+  # 2D has 0.
+  np.testing.assert_allclose(tr["pose2d_sigma"], np.broadcast_to(
+      3.0 * 2 / tr["intrinsics"][:, 4:5], (200, 17)), rtol=1e-6)
+  exact = synthetic.make_lifting_dataset(20, 5, seed=0)["train"]
+  np.testing.assert_array_equal(exact["pose2d_sigma"], 0.0)

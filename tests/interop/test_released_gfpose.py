@@ -95,6 +95,13 @@ def _theirs(net, x, t, c, m, what="forward"):
               None if m is None else torch.tensor(m)).numpy()
 
 
+# Both sides compute in float32 with other summation orders (XLA against
+# PyTorch's CPU kernels), and XLA's CPU rounding depends on the batch size:
+# differences reached 1.02e-5 (relative) and 1.2e-5 (absolute, one batch
+# against another) on JAX 0.10.2, under 1e-5 and 1e-6 on 0.11.
+_F32_REL = 2e-5
+
+
 def _rel(ours, theirs):
   return float(np.abs(np.asarray(ours) - theirs).max() / np.abs(theirs).max())
 
@@ -119,16 +126,16 @@ def test_ema_import_is_the_authors_network(files, ema_workdir):
   late = t >= 0.01
   for i, (name, (c, m)) in enumerate(variants.items()):
     rows = slice(i * len(x), (i + 1) * len(x))
-    assert _rel(eps[rows], _theirs(net, x, t, c, m)) < 1e-5, name
+    assert _rel(eps[rows], _theirs(net, x, t, c, m)) < _F32_REL, name
     # Scores divide by s(t) = 1 - a^2: theirs by 1 - exp(.), ours by expm1
     # (the float32 rounding differs most at the smallest t).
     assert _rel(score[rows][late],
-                _theirs(net, x, t, c, m, "score")[late]) < 1e-5, name
+                _theirs(net, x, t, c, m, "score")[late]) < _F32_REL, name
   # The null condition is jaxpose's cond=None.
   null = list(variants).index("null") * len(x)
   np.testing.assert_allclose(
       trained.model.network.apply(trained.params, x, t, None),
-      eps[null:null + len(x)], atol=1e-6)
+      eps[null:null + len(x)], atol=_F32_REL)  # another batch size: rounding
   config = trained.run.config
   assert config["model"] == dict(name="score_mlp", hidden=128, embed_dim=32,
                                  num_blocks=2, dropout=0.25, num_groups=32,
@@ -153,7 +160,7 @@ def test_raw_weights_and_the_config_representation(files, tmp_path):
   x, t, variants = _inputs(seed=1)
   c, m = variants["3d_hidden_joints"]
   assert _rel(_ours(trained, x, t, c, m),
-              _theirs(files["nets"]["raw"], x, t, c, m)) < 1e-5
+              _theirs(files["nets"]["raw"], x, t, c, m)) < _F32_REL
   # representation='config' keeps the config's (the quickstart's space).
   assert trained.model.representation.space == "root_relative"
 

@@ -54,7 +54,9 @@ def test_forward_marginal_of_a_fixed_kernel_matches_the_closed_form(centred):
   h0 = jnp.broadcast_to(h0_row, (n, J, S))
   centre = jnp.broadcast_to(centre_row, (n, J, S))
   t = sde.time(k)
-  h_t, z, prior = proc.perturb(jax.random.key(0), h0, t, centre)
+  drawn = proc.perturb(jax.random.key(0), h0, t, centre)
+  h_t, z, prior = drawn.h_t, drawn.z, drawn.prior
+  np.testing.assert_array_equal(drawn.kernel, 0)  # the one kernel
   a = float(np.sqrt(np.prod(1 - np.linspace(1e-4, 0.2, 50)[:k + 1])))
   s = math.sqrt(1 - a * a)
   mu = (centre_row if centred else 0.0) + mean[0]

@@ -149,9 +149,8 @@ def test_evaluation_reads_the_stored_h_k_and_refuses_a_changed_one(trained):
     with pytest.raises(checkpoint_lib.CheckpointMismatchError,
                        match="prepared.initial"):
       run_lib.evaluate(config, str(dp_dir))
-  finally:
-    prepared_lib.save(str(dp_dir), {initial_lib.ARTEFACT: artefact},
-                      index["made_from"])
+  finally:  # every artefact back (the stored range too)
+    prepared_lib.save(str(dp_dir), dict(loaded.prepared), index["made_from"])
   assert file.read_bytes() == original
   assert prepared_lib.read_index(str(dp_dir)) == index
   # Training on with other H_K settings is refused, naming them, and

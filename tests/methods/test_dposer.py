@@ -7,6 +7,7 @@ quadratic.  End to end: a tiny prior trained through run_lib on synthetic
 clips, each task writing its JSON with a row per prior, and the errors.
 """
 import json
+import types
 
 import jax
 import jax.numpy as jnp
@@ -191,8 +192,10 @@ def test_every_task_writes_a_row_per_prior(trained, task):
   config, workdir = trained
   config = ml_collections.ConfigDict(config.to_dict())
   config.eval.task = task
-  if task in ("denoise_motion", "fit2d"):  # each prior is one more compile
+  if task == "fit2d":  # each prior is one more compile
     config.eval.priors = ("none", "dposer")
+  if task == "denoise_motion":  # so is each weight schedule
+    config.eval.priors = ("dposer",)
   res = run_lib.evaluate(config, workdir)
   out = json.loads(open(f"{workdir}/eval/{task}.json").read())
   assert res["method"] == "dposer"
@@ -209,6 +212,9 @@ def test_every_task_writes_a_row_per_prior(trained, task):
     assert "coverage" in json.dumps(row["calibration"])
   if task == "denoise_motion":
     assert [a["schedule"] for a in out["schedule_ablation"]] == ["truncated", "uniform"]
+    # Fixed and annealed weights (the config's), a row each per prior.
+    assert sorted((s["prior"], s["weights"]) for s in out["settings"]) == sorted(
+        (p, w) for p in config.eval.priors for w in ("fixed", "annealed"))
     assert all(s["mpjpe_before_mm"] > 40 for s in out["settings"])
   if task == "fit2d":
     assert {s["input_2d"] for s in out["settings"]} == {"exact"}
@@ -339,3 +345,19 @@ def test_fit2d_names_non_finite_keypoints_and_converts_screen_to_pixels():
   screen[1, 4, 0] = np.nan
   with pytest.raises(ValueError, match=r"exact 2D keypoints of test rows \[1\]"):
     fitting._keypoints(ctx, "exact")
+
+
+def test_training_passes_the_splits_sampling_weights_on():
+  """DPoser's training rows carry the train split's sampling weights
+  (`data.train_balance`; run_lib samples by them and keeps them out of the
+  batch); without them the rows are as before."""
+  from jaxpose.data import pipeline
+  from jaxpose.methods import base
+  fake = types.SimpleNamespace(standardize=lambda x: 2 * x, loss=None)
+  train = {"body_pose": np.ones((5, 63), np.float32)}
+  plain = model_lib.training(fake, base.Data(dataset=None, splits={"train": train}), {})
+  assert set(plain.arrays) == {"x"}
+  train[pipeline.SAMPLE_WEIGHT] = np.arange(5, dtype=np.float32)
+  weighted = model_lib.training(fake, base.Data(dataset=None, splits={"train": train}), {})
+  np.testing.assert_array_equal(weighted.arrays[pipeline.SAMPLE_WEIGHT], np.arange(5))
+  np.testing.assert_array_equal(weighted.arrays["x"], 2 * train["body_pose"])

@@ -132,6 +132,29 @@ def test_noise_statistics(use_jax):
   assert abs(far.mean() - expected) < 0.01
 
 
+@pytest.mark.parametrize("use_jax", [False, True])
+def test_noise_names_its_outliers_and_each_keypoint_std(use_jax):
+  px = np.zeros((3000, 17, 2), np.float32)
+  make = (lambda: jax.random.key(2)) if use_jax else (
+      lambda: np.random.default_rng(2))
+  drawn = cameras.draw_2d_noise(make(), px, sigma_px=2.0, outlier_prob=0.1,
+                                outlier_px=200.0)
+  # The same draws as add_2d_noise, with what it drew beside them.
+  np.testing.assert_array_equal(drawn.px, cameras.add_2d_noise(
+      make(), px, sigma_px=2.0, outlier_prob=0.1, outlier_px=200.0))
+  out = np.asarray(drawn.outlier)
+  assert out.shape == (3000, 17) and abs(out.mean() - 0.1) < 0.01
+  sigma = np.asarray(drawn.sigma_px)
+  np.testing.assert_allclose(sigma[out], 200.0 / np.sqrt(3.0), rtol=1e-6)
+  np.testing.assert_allclose(sigma[~out], 2.0)
+  offsets = np.asarray(drawn.px)
+  assert abs(offsets[out].std() - 200.0 / np.sqrt(3.0)) < 3.0
+  assert abs(offsets[~out].std() - 2.0) < 0.05
+  exact = cameras.draw_2d_noise(make(), px, sigma_px=0.0)
+  assert not np.asarray(exact.outlier).any()
+  np.testing.assert_array_equal(exact.sigma_px, 0.0)
+
+
 def test_noise_bad_args():
   with pytest.raises(ValueError, match="outlier_prob"):
     cameras.add_2d_noise(np.random.default_rng(0), np.zeros((3, 2)),

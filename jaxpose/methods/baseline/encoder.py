@@ -19,34 +19,15 @@ import numpy as np
 
 from jaxpose import digest as digest_lib
 from jaxpose import settings
-from jaxpose.data import windows as windows_lib
 from jaxpose.methods import base
+from jaxpose.methods import holdout as holdout_lib
 from jaxpose.methods.baseline import model as model_lib
 
 
 def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
   """{"holdout": the held-out rows of the train split} when
-  `holdout.fraction` > 0, else nothing."""
-  holdout = ctx.run.sections.holdout
-  if holdout.fraction == 0.0:
-    return {}
-  train = ctx.data.splits["train"]
-  n = len(train["pose2d"])
-  groups = (np.asarray(train["clip"]).astype(str) if "clip" in train
-            else np.arange(n))
-  try:
-    held = windows_lib.heldout_clips(groups, holdout.fraction, seed=holdout.seed)
-  except ValueError as e:
-    raise settings.ConfigError(f"holdout.fraction={holdout.fraction}: {e}") from e
-  rows = np.flatnonzero(held).astype(np.int64)
-  return {"holdout": base.Artefact(
-      arrays={"rows": rows},
-      info=dict(fraction=holdout.fraction, seed=holdout.seed,
-                num_rows=int(len(rows)), train_rows=n))}
-
-
-def _heldout(prepared) -> np.ndarray | None:
-  return prepared["holdout"]["rows"] if "holdout" in prepared else None
+  `holdout.fraction` > 0, else nothing (`methods.holdout`)."""
+  return holdout_lib.prepare(ctx)
 
 
 def training(model: model_lib.LifterModel, data: base.Data,
@@ -56,25 +37,10 @@ def training(model: model_lib.LifterModel, data: base.Data,
   split's."""
   train = data.splits["train"]
   fields = ("pose3d", "window") if model.is_temporal else ("pose3d", "pose2d")
-  arrays = {k: train[k] for k in fields}
-  held = _heldout(prepared)
-  if held is not None:
-    _check_rows(prepared, len(train["pose2d"]), "the train split")
-    keep = np.ones(len(train["pose2d"]), bool)
-    keep[held] = False
-    rows = np.flatnonzero(keep)
-    arrays = {k: np.asarray(v)[rows] for k, v in arrays.items()}
+  arrays = holdout_lib.without_heldout({k: train[k] for k in fields}, prepared)
   table = train["pose2d"] if model.is_temporal else None
   return base.Training(arrays=arrays, loss=model_lib.make_loss_fn(
       model.lift, pose2d_table=table))
-
-
-def _check_rows(prepared, num_rows: int, what: str):
-  expected = prepared["holdout"].info.get("train_rows")
-  if expected is not None and int(expected) != num_rows:
-    raise settings.ConfigError(
-        f"{what} has {num_rows} rows, but the lifter's held-out rows were "
-        f"drawn from a train split of {expected}: it is other data")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,12 +70,9 @@ class LifterEncoder:
 
   def heldout_rows(self, train) -> np.ndarray | None:
     """The rows of `train` (the lifter's own train split) it never saw."""
-    held = _heldout(self.prepared)
-    if held is None:
-      return None
-    _check_rows(self.prepared, len(train["pose2d"]),
-                f"the train split given to the encoder of {self.workdir}")
-    return np.asarray(held, np.int64)
+    return holdout_lib.rows(
+        self.prepared, len(train["pose2d"]),
+        where=f"the train split given to the encoder of {self.workdir}")
 
 
 def context_encoder(trained: base.Trained) -> LifterEncoder:

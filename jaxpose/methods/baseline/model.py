@@ -32,25 +32,17 @@ from jaxpose import settings
 from jaxpose.data import windows as windows_lib
 from jaxpose.evaluation import chunks
 from jaxpose.methods import base
+from jaxpose.methods import holdout as holdout_lib
 from jaxpose.methods import lifting
 from jaxpose.pose import representation as rep_lib
 
 LIFTERS = ("lifter_mlp", "graph_lifter", "temporal_lifter")
 
 
-@dataclasses.dataclass(frozen=True)
-class Holdout:
-  """`config.holdout`: training rows the lifter never trains on.
-
-  Attributes:
-    fraction: their share of the train split, as whole clips
-      (`data.windows.heldout_clips`; single poses one by one); 0: none. A
-      context encoder's error on them is its error on poses it has not
-      seen, which DiffPose fits its initial distribution to.
-    seed: which clips.
-  """
-  fraction: float = settings.field(default=0.0, at_least=0.0, below=1.0)
-  seed: int = settings.field(default=0, at_least=0)
+# `config.holdout`: training rows the lifter never trains on (whole clips);
+# a context encoder's error on them is its error on poses it has not seen,
+# which DiffPose fits its initial distribution to.
+Holdout = holdout_lib.Holdout
 
 
 @dataclasses.dataclass(frozen=True)

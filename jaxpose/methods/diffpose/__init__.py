@@ -7,6 +7,8 @@ encoder (a trained lifter's workdir: `diffpose.encoder_workdir`).
                  score of the noise network
   initial.py     H_K: the error truth - centre fitted by a Gaussian mixture
                  (or the released code's standard prior)
+  rows.py        a per-row H_K: each row's kernels shaped by its own 2D
+                 uncertainty (`diffpose.initial_scope='per_row'`)
   data.py        the splits with the encoder's fields, H_K prepared on the
                  encoder's held-out rows, the training rows
   released.py    the authors' released checkpoints as a workdir (importer)
@@ -48,14 +50,18 @@ METHOD = methods.register(base.Method(
     settings=model.Sections,
     train_options=model.TrainOptions,
     eval_options=model.EvalOptions,
+    # The kernel told to the denoiser changes its inputs; left out at
+    # 'none', as in checkpoints made before the key.
     fingerprint_sections=("method", "model", "sde", "representation",
-                          "diffpose.network_input"),
+                          "diffpose.network_input",
+                          ("diffpose.kernel_input", "none")),
     load_data=data.load_data,
     build=model.build,
     training=data.training,
     tasks=eval_tasks.TASKS,
     prepare=data.prepare,
     prepare_keys=data.PREPARE_KEYS,
+    eval_artefacts=(data.X0_RANGE,),
     needs=(ENCODER,),
     check=model.check,
     import_checkpoint=released.import_checkpoint,

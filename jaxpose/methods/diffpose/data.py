@@ -6,7 +6,12 @@
              the encoder is frozen, so they are the same at every step (the
              price is memory: N x J x F float32 features).
   prepare    H_K fitted on training rows the encoder never saw (its
-             held-out rows, when it has them), with the 2D noise model
+             held-out rows; an encoder without them is refused unless
+             `diffpose.seen_fit_rows='warn'`), with the 2D noise model
+             (per row: `rows.py`, each split's rows then also hold their
+             2D uncertainty `unc2d` [N, J]);
+             the range of h_0 over the training rows ("x0_range", read
+             only by evaluation: `eval.x0_clip`)
   training   the rows' state fields and the model's loss
 
 Every random draw derives from `rng.purpose_key(seed, "fit")`, split into
@@ -24,13 +29,21 @@ import numpy as np
 from jaxpose import checks
 from jaxpose import rng
 from jaxpose import settings
+from jaxpose.core import box as box_lib
 from jaxpose.methods import base
+from jaxpose.methods import holdout as holdout_lib
 from jaxpose.methods import lifting
 from jaxpose.methods.diffpose import initial as initial_lib
+from jaxpose.methods.diffpose import rows as rows_lib
+
+# The prepared range of h_0 = [target2d, pose3d]: 'lo', 'hi' [J, 5].
+X0_RANGE = "x0_range"
 
 # Fields the encoder adds to every split (model units).
 ENCODED_FIELDS = ("enc_features", "enc_pose3d", "target2d")
 TRAIN_FIELDS = ("pose3d", "pose2d") + ENCODED_FIELDS
+# Each row's 2D uncertainty [N, J] (a per-row H_K only, `rows.py`).
+UNCERTAINTY = "unc2d"
 
 
 class FitKeys(NamedTuple):
@@ -99,17 +112,31 @@ def encode_rows(run: base.RunSettings, encoder: base.ContextEncoder, rows, *,
               target2d=np.asarray(target2d, np.float32))
 
 
+def _uncertainty(run, rows, *, noisy: bool) -> dict:
+  """{'unc2d': the rows' 2D uncertainty `[N, J]`} for a per-row H_K, of
+  the 2D their centre holds (noisy: the training noise model's), else {}."""
+  dp = run.sections.diffpose
+  if dp.initial_scope != "per_row":
+    return {}
+  simulated = noisy and dp.noise_2d == "px"
+  return {UNCERTAINTY: rows_lib.row_uncertainty(
+      rows, run.sections.representation, source=dp.row_uncertainty,
+      noisy=noisy and dp.noise_2d == "data",
+      sigma_px=dp.noise_2d_px if simulated else None)}
+
+
 def _encode_split(run, encoder, name: str, rows) -> dict:
   dp = run.sections.diffpose
   if name != "train" or not dp.noisy_train_2d:
-    return encode_rows(run, encoder, rows)
+    return dict(encode_rows(run, encoder, rows),
+                **_uncertainty(run, rows, noisy=False))
   # Training sees the 2D noise model: the encoder's features and the
   # centre come from noisy 2D, h_0 keeps the exact 2D.
   clean, noisy = initial_lib.clean_and_noisy_2d(
       FitKeys.of(run.seed).train_noise_2d, rows, run.sections.representation,
       source=dp.noise_2d, sigma_px=dp.noise_2d_px)
   fields = encode_rows(run, encoder, dict(rows, pose2d=noisy), target2d=clean)
-  return dict(fields, pose2d=noisy)
+  return dict(fields, pose2d=noisy, **_uncertainty(run, rows, noisy=True))
 
 
 def load_data(run: base.RunSettings, needs) -> base.Data:
@@ -124,6 +151,8 @@ def load_data(run: base.RunSettings, needs) -> base.Data:
                    "frozen encoder", name, len(rows["pose2d"]))
       return _encode_split(run, encoder, name, rows)
     fields = ENCODED_FIELDS + (("pose2d",) if noisy and name == "train" else ())
+    if run.sections.diffpose.initial_scope == "per_row":
+      fields += (UNCERTAINTY,)
     return EncodedSplit(rows, encode, fields)
 
   return base.Data(dataset=data.dataset, splits={
@@ -145,15 +174,29 @@ def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
   held = encoder.heldout_rows(train)
   pool = np.arange(n) if held is None else held
   if held is None:
-    logging.warning("DiffPose: the encoder names no held-out training rows; "
-                    "H_K is fitted on rows it was trained on, where its "
-                    "error is smaller than on new poses")
+    why = ("the encoder names no held-out training rows, so H_K would be "
+           "fitted on rows it was trained on, where its error is smaller "
+           "than on new poses")
+    if dp.seen_fit_rows == "refuse":
+      raise settings.ConfigError(
+          f"diffpose.encoder_workdir={encoder.workdir!r}: {why}; train the "
+          "encoder with some rows held out (--config.holdout.fraction=0.1), "
+          "or pass --config.diffpose.seen_fit_rows=warn to fit on them "
+          "anyway (recorded as fit_rows_seen_by_encoder)")
+    logging.warning("DiffPose: %s (diffpose.seen_fit_rows='warn'; H_K and "
+                    "the eval JSON record fit_rows_seen_by_encoder=True)", why)
+  # DiffPose's own held-out clips (`holdout`), drawn from that pool so
+  # neither network sees them; left out of H_K's fit and of training.
+  own = holdout_lib.draw(train, run.sections.holdout, pool=pool)
+  if own:
+    pool = np.setdiff1d(pool, own[holdout_lib.ARTEFACT]["rows"])
   if dp.fit_rows and len(pool) > dp.fit_rows:
     pool = np.sort(np.asarray(jax.random.choice(
         keys.fit_rows, pool, (int(dp.fit_rows),), replace=False)))
   rows = {k: np.asarray(train[k])[pool] for k in
           ("pose2d", "pose3d", "enc_pose3d", "target2d", "pose2d_screen",
-           "intrinsics", "pose2d_exact", "pose2d_noisy") if k in train}
+           "intrinsics", "pose2d_exact", "pose2d_noisy", UNCERTAINTY)
+          if k in train}
   if dp.noisy_train_2d:  # the noise the training rows carry
     err2d = rows["target2d"] - rows["pose2d"]
   else:
@@ -172,20 +215,38 @@ def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
   if dp.initial == "standard":
     fitted = initial_lib.standard_initial(error, scale_3d=dp.scale_3d,
                                           floor=dp.gmm_reg ** 0.5, info=info)
+  elif dp.initial_scope == "per_row":
+    # The centre's own 2D error (what the rows' uncertainty describes).
+    fitted = rows_lib.fit_per_row(
+        keys.em_start, rows["target2d"] - rows["pose2d"], err3d,
+        rows[UNCERTAINTY], source=dp.row_uncertainty,
+        num_kernels=dp.num_kernels, max_iters=dp.gmm_max_iters,
+        tol=dp.gmm_tol, reg=dp.gmm_reg, info=info)
   else:
     fitted = initial_lib.fit_initial(keys.em_start, error, dp.num_kernels,
                                      max_iters=dp.gmm_max_iters,
                                      tol=dp.gmm_tol, reg=dp.gmm_reg, info=info)
   logging.info("DiffPose: fitted H_K (%s, M=%d, %d rows)", fitted.info["kind"],
                fitted.num_kernels, fitted.info["num_rows"])
-  return {initial_lib.ARTEFACT: fitted.to_artefact()}
+  box = box_lib.Box.of_data(clean_states(train))
+  return {**own, initial_lib.ARTEFACT: fitted.to_artefact(),
+          X0_RANGE: base.Artefact(arrays=dict(lo=box.lo, hi=box.hi),
+                                  info=dict(train_rows=n))}
+
+
+def clean_states(rows) -> np.ndarray:
+  """h_0 = [target2d, pose3d] of encoded split rows, `[N, J, 5]`."""
+  return np.concatenate([np.asarray(rows["target2d"], np.float32),
+                         np.asarray(rows["pose3d"], np.float32)], -1)
 
 
 def training(model, data: base.Data, prepared) -> base.Training:
-  del prepared
+  """The train split's rows less DiffPose's held-out ones (`holdout`)."""
   train = data.splits["train"]
-  return base.Training(arrays={k: train[k] for k in TRAIN_FIELDS},
-                       loss=model.loss)
+  fields = TRAIN_FIELDS + ((UNCERTAINTY,) if model.initial.scope == "per_row"
+                           else ())
+  return base.Training(arrays=holdout_lib.without_heldout(
+      {k: train[k] for k in fields}, prepared), loss=model.loss)
 
 
 # The settings H_K is made from (the training data's count too).
@@ -194,5 +255,7 @@ PREPARE_KEYS = tuple(f"diffpose.{k}" for k in (
     "scale_3d", "fit_rows", "gmm_max_iters", "gmm_tol", "gmm_reg")) + ("seed",)
 
 
-__all__ = ["ENCODED_FIELDS", "TRAIN_FIELDS", "FitKeys", "EncodedSplit",
-           "encode_rows", "load_data", "prepare", "training", "PREPARE_KEYS"]
+__all__ = ["ENCODED_FIELDS", "TRAIN_FIELDS", "UNCERTAINTY", "FitKeys",
+           "EncodedSplit", "encode_rows", "load_data", "prepare", "training",
+           "PREPARE_KEYS",
+           "X0_RANGE", "clean_states"]

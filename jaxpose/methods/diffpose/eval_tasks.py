@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 
+from absl import logging
 import jax
 import numpy as np
 
+from jaxpose.core import box as box_lib
 from jaxpose.evaluation import estimation
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.methods import base
+from jaxpose.methods.diffpose import data as data_lib
 from jaxpose.pose import metrics as metrics_lib
 
 TASKS = base.Tasks()
@@ -42,10 +45,11 @@ def initial_draws(model, key, rows, num: int) -> np.ndarray:
   """`num` draws of H_K per row, no diffusion: states `[num, R, J, 5]`."""
   centre = np.concatenate([rows["pose2d"], rows["enc_pose3d"]], -1)
   proc = model.forward_process
+  unc2d = rows["unc2d"] if model.initial.scope == "per_row" else None
 
   def one(k):
     k_kernel, k_z = jax.random.split(k)
-    prior = proc.draw(k_kernel, centre)
+    prior = proc.draw(k_kernel, centre, unc2d)
     return prior.unstandardize(jax.random.normal(k_z, centre.shape))
 
   return np.asarray(jax.jit(jax.vmap(one))(jax.random.split(key, num)))
@@ -57,9 +61,15 @@ def estimate(trained: base.Trained, opts, ctx: EvalContext) -> TaskResult:
   model, encoder_part = trained.model, trained.needs["encoder"]
   k_sample, k_initial = jax.random.split(ctx.key)
   rows, gt = ctx.test, ctx.test["pose3d_mm"]
+  # Without a stored range (an older workdir, an import) the training
+  # split's, which encodes that split once.
+  box, box_info = box_lib.evaluation_box(
+      clip=opts.x0_clip, margin=opts.x0_clip_margin,
+      stored=trained.prepared.get(data_lib.X0_RANGE),
+      train_data=lambda: data_lib.clean_states(ctx.train))
   states = model.sample_states(trained.params, k_sample, rows, opts,
                                num_hypotheses=opts.num_hypotheses,
-                               desc="estimate")
+                               desc="estimate", x0_range=box)
   result = estimation.estimation_result(
       ctx, model.states_to_mm(states), sampler=opts.sampler,
       num_steps=opts.num_steps, hypotheses_list=opts.hypotheses_list,
@@ -90,17 +100,23 @@ def estimate(trained: base.Trained, opts, ctx: EvalContext) -> TaskResult:
         mean_hypothesis_mpjpe_mm=float(per_draw.mean()))
   init, dp = model.initial, trained.run.sections.diffpose
   start_step = None if opts.start == "initial" else model.start_step(opts)
+  if init.info.get("fit_rows_seen_by_encoder"):
+    logging.warning("DiffPose: this H_K was fitted on rows the encoder was "
+                    "trained on (diffpose.seen_fit_rows='warn'), where its "
+                    "error is smaller than on these test rows")
   figures.update(
-      encoder=encoder, initial_samples=initial,
+      encoder=encoder, initial_samples=initial, x0_range=box_info,
       gain_over_encoder_mm=encoder["mpjpe_mm"] - figures["mpjpe_mm"],
       pa_gain_over_encoder_mm=encoder["pa_mpjpe_mm"] - figures["pa_mpjpe_mm"],
       diffpose=dict(
-          network_input=dp.network_input,
+          network_input=dp.network_input, kernel_input=dp.kernel_input,
           noise_2d=dp.noise_2d, noise_2d_px=dp.noise_2d_px,
           noisy_train_2d=dp.noisy_train_2d,
           start=opts.start, start_step=start_step,
           diffusion_steps=model.sde.num_steps, reverse_steps=opts.num_steps,
           initial=dict(kind=init.info.get("kind"), num_kernels=init.num_kernels,
+                       scope=init.scope,
+                       row_uncertainty=init.info.get("row_uncertainty"),
                        digest=trained.prepared["initial"].digest(),
                        num_rows=init.info.get("num_rows"),
                        rms_2d=init.info.get("rms_2d"),

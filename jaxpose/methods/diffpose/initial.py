@@ -19,6 +19,9 @@ raises `gmm.GMMFitError` with the reason.  `standard_initial` is the
 released code's prior instead: one zero-mean Gaussian around 0 with the 2D
 noise's std on (u, v) and a configured std on (x, y, z).
 
+A per-row H_K (`rows.py`: each row's kernels shaped by its own 2D
+uncertainty) is an `Initial` with the `RowScales` arrays besides.
+
 The result, an `Initial`, is DiffPose's prepared artefact "initial"
 (`to_artefact` / `from_artefact`): the runner stores it beside the
 checkpoints, its digest in the checkpoint fingerprint, and evaluation reads
@@ -55,12 +58,18 @@ class Initial:
     centred: kernels around each row's centre (the paper) or around 0.
     info: JSON-able facts of the fit (rows, sources, log-likelihood, the
       encoder's error on the fit rows).
+    calib_2d, coef_3d, row_floors: a per-row H_K's `process.RowScales`
+      (`[J, 2]`, `[J, 3]`, `[2]` = floor_2d, floor_3d); None for one H_K
+      for every row.  Then `scales`' (u, v) part is the average fit row's.
   """
   weights: np.ndarray  # [M]
   means: np.ndarray  # [M, J, 5]
   scales: np.ndarray  # [M, J, 5]
   centred: bool
   info: dict
+  calib_2d: np.ndarray | None = None  # [J, 2]
+  coef_3d: np.ndarray | None = None  # [J, 3]
+  row_floors: np.ndarray | None = None  # [2]
 
   def __post_init__(self):
     sizes = {}
@@ -71,6 +80,31 @@ class Initial:
                        sizes=sizes)
     if not np.all(np.asarray(self.scales) > 0):
       raise ValueError("scales: expected positive standard deviations")
+    parts = (self.calib_2d, self.coef_3d, self.row_floors)
+    if any(p is not None for p in parts):
+      if any(p is None for p in parts):
+        raise ValueError("calib_2d, coef_3d, row_floors: a per-row H_K "
+                         "needs all three")
+      checks.check_array("calib_2d", self.calib_2d, ("J", 2), sizes=sizes)
+      checks.check_array("coef_3d", self.coef_3d, ("J", 3), sizes=sizes)
+      checks.check_array("row_floors", self.row_floors, (2,))
+      if not np.all(np.asarray(self.row_floors) > 0):
+        raise ValueError("row_floors: expected positive floors")
+
+  @property
+  def scope(self) -> str:
+    """'per_row' (each row's kernels its own) or 'global'."""
+    return "global" if self.coef_3d is None else "per_row"
+
+  def row_scales(self) -> process.RowScales | None:
+    """The per-row H_K's `process.RowScales`, or None."""
+    if self.coef_3d is None:
+      return None
+    return process.RowScales(
+        calib_2d=jnp.asarray(self.calib_2d, jnp.float32),
+        coef_3d=jnp.asarray(self.coef_3d, jnp.float32),
+        floor_2d=jnp.asarray(self.row_floors[0], jnp.float32),
+        floor_3d=jnp.asarray(self.row_floors[1], jnp.float32))
 
   @property
   def num_kernels(self) -> int:
@@ -83,19 +117,24 @@ class Initial:
         scales=jnp.asarray(self.scales, jnp.float32))
 
   def to_artefact(self) -> base.Artefact:
-    """The arrays (its digest is what identifies H_K) and the fit's facts."""
-    return base.Artefact(
-        arrays=dict(weights=np.asarray(self.weights, np.float32),
-                    means=np.asarray(self.means, np.float32),
-                    scales=np.asarray(self.scales, np.float32),
-                    centred=np.asarray(self.centred)),
-        info=self.info)
+    """The arrays (its digest is what identifies H_K) and the fit's facts;
+    a global H_K's arrays are those it always had."""
+    arrays = dict(weights=np.asarray(self.weights, np.float32),
+                  means=np.asarray(self.means, np.float32),
+                  scales=np.asarray(self.scales, np.float32),
+                  centred=np.asarray(self.centred))
+    if self.scope == "per_row":
+      arrays.update(calib_2d=np.asarray(self.calib_2d, np.float32),
+                    coef_3d=np.asarray(self.coef_3d, np.float32),
+                    row_floors=np.asarray(self.row_floors, np.float32))
+    return base.Artefact(arrays=arrays, info=self.info)
 
   @classmethod
   def from_artefact(cls, artefact: base.Artefact) -> "Initial":
     a = artefact.arrays
+    extra = {k: a[k] for k in ("calib_2d", "coef_3d", "row_floors") if k in a}
     return cls(weights=a["weights"], means=a["means"], scales=a["scales"],
-               centred=bool(a["centred"]), info=dict(artefact.info))
+               centred=bool(a["centred"]), info=dict(artefact.info), **extra)
 
 
 # ---------------------------------------------------------------- errors

@@ -33,6 +33,7 @@ from jaxpose.core import sde_spec
 from jaxpose.evaluation import chunks
 from jaxpose.evaluation import config as eval_config
 from jaxpose.methods import base
+from jaxpose.methods import holdout as holdout_lib
 from jaxpose.methods.diffpose import initial as initial_lib
 from jaxpose.methods.diffpose import process
 from jaxpose.pose import representation as rep_lib
@@ -66,6 +67,20 @@ class DiffPoseSection:
       'subtracted' (minus its root joint) or 'zeroed' (the root set to 0,
       the other joints as sampled: the released code's in-place
       re-centring as PyTorch computes it, `models.context_encoder`).
+    initial_scope: 'global' (one H_K for every row) or 'per_row' (each
+      row's kernels shaped by its own 2D uncertainty, `rows.py`).
+    row_uncertainty: what a per-row H_K reads of each row: 'sigma' (the
+      dataset's `pose2d_sigma`, a keypoint's noise std) or 'confidence'
+      (`pose2d_confidence`, a detector's score, calibrated on the fit rows).
+    kernel_input: what the denoiser is told of the drawn kernel
+      (`process.KERNEL_INPUTS`): 'none', 'index' (its one-hot) or
+      'index_scale' (and its log std per joint).
+    seen_fit_rows: an encoder without held-out rows: 'refuse' (an error)
+      or 'warn' (H_K fitted on rows it was trained on, where its error is
+      smaller; recorded as `fit_rows_seen_by_encoder` in H_K and the eval
+      JSON).
+    Their defaults keep workdirs made before these keys as they were
+    ('refuse' acts only where H_K is fitted: a new workdir).
   """
   encoder_workdir: str
   encoder_batch_size: int = settings.field(at_least=1)
@@ -81,10 +96,18 @@ class DiffPoseSection:
   gmm_tol: float = settings.field(above=0.0)
   gmm_reg: float = settings.field(at_least=0.0)
   output_root: Literal["subtracted", "zeroed"] = "subtracted"
+  initial_scope: Literal["global", "per_row"] = "global"
+  row_uncertainty: Literal["sigma", "confidence"] = "sigma"
+  kernel_input: Literal["none", "index", "index_scale"] = "none"
+  seen_fit_rows: Literal["refuse", "warn"] = "refuse"
 
   def __post_init__(self):
     settings.one_of("diffpose.network_input", self.network_input,
                     process.NETWORK_INPUTS)
+    if self.initial_scope == "per_row" and self.initial != "mixture":
+      raise settings.ConfigError(
+          "diffpose.initial_scope='per_row' shapes the mixture's kernels per "
+          f"row; diffpose.initial={self.initial!r} has none (use 'mixture')")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +117,9 @@ class Sections:
   model: models.NetworkSpec
   sde: sde_spec.SDESpec
   diffpose: DiffPoseSection
+  # DiffPose's own held-out clips (`methods.holdout`, of the encoder's
+  # held-out rows when it has some): --mode=calibrate fits on them.
+  holdout: holdout_lib.Holdout = holdout_lib.Holdout()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +144,11 @@ class EvalOptions:
     start_step: the step k of 'centre'/'diffuse' (0..K-1); -1 matches the
       encoder's RMS 3D error on the fit rows (`initial.match_start_step`).
     batch_poses: poses per compiled sampling call.
+    x0_clip, x0_clip_margin: keep DDIM's denoised h_0 (and the output)
+      within the training rows' range of [u, v, x, y, z] per joint
+      (`core.box`), widened by the margin times each channel's extent.
+      The defaults (off, 0.1) are for workdirs whose config.json predates
+      the keys; the configs give both.
   """
   sampler: str
   num_steps: int = settings.field(at_least=1)
@@ -126,6 +157,8 @@ class EvalOptions:
   start: Literal["initial", "centre", "diffuse"]
   start_step: int = settings.field(at_least=-1)
   batch_poses: int = settings.field(at_least=1)
+  x0_clip: bool = False
+  x0_clip_margin: float = settings.field(default=0.1, at_least=0.0)
 
   def __post_init__(self):
     eval_config.check_sampler("sampler", self.sampler)
@@ -172,7 +205,8 @@ class DiffPoseModel:
   @property
   def forward_process(self) -> process.MixtureProcess:
     return process.MixtureProcess(sde=self.sde, mixture=self.initial.to_prior(),
-                                  centred=self.initial.centred)
+                                  centred=self.initial.centred,
+                                  rows=self.initial.row_scales())
 
   def init(self, key):
     return self.network.init(key)
@@ -181,16 +215,19 @@ class DiffPoseModel:
     """Noise-prediction MSE of the mixture-shaped forward process.
 
     batch: h_0 = [target2d, pose3d], centre = [pose2d, enc_pose3d], the
-    encoder's features; each row's kernel drawn from the step key.
+    encoder's features (and `unc2d` for a per-row H_K); each row's kernel
+    drawn from the step key, its index in the condition.
     """
     k_kernel, k_dsm = jax.random.split(key)
     h0 = process.make_state(batch["target2d"], batch["pose3d"])
     centre = process.make_state(batch["pose2d"], batch["enc_pose3d"])
-    prior = self.forward_process.draw(k_kernel, centre)
-    cond = process.Condition.of(batch["enc_features"], prior, centre)
+    kernel = self.forward_process.draw_kernel(k_kernel, centre,
+                                              batch.get("unc2d"))
+    cond = process.Condition.of(batch["enc_features"], kernel.prior, centre,
+                                kernel.index)
     return losses.dsm_loss(params, h0, cond, k_dsm, apply_fn=self.noise_fn,
                            sde=self.sde, reduce=self.train.loss_reduce,
-                           train=True, prior=prior)
+                           train=True, prior=kernel.prior)
 
   def start_step(self, opts: EvalOptions) -> int:
     """The step 'centre'/'diffuse' starts from (eval.start_step, or matched)."""
@@ -218,16 +255,19 @@ class DiffPoseModel:
     return self._programs[key]
 
   def sample_states(self, params, key, rows, opts: EvalOptions, *,
-                    num_hypotheses: int, desc: str = "diffpose") -> np.ndarray:
+                    num_hypotheses: int, desc: str = "diffpose",
+                    x0_range=None) -> np.ndarray:
     """N hypotheses of the state per row, `[N, R, J, 5]` model units.
 
     Args:
       params: the denoiser's parameters.
       key: hypothesis h of chunk i uses `split(fold_in(key, i), N)[h]`.
       rows: `pose2d` [R, J, 2] and the encoder's `enc_features`,
-        `enc_pose3d` (an encoded split's rows).
+        `enc_pose3d` (an encoded split's rows; `unc2d` [R, J] too for a
+        per-row H_K).
       opts: the sampler, its steps, the start and the chunk size.
       num_hypotheses: N.
+      x0_range: a `core.box.Box` of the state h_0 (model units), or None.
     """
     sizes = {}
     joints = self.representation.num_joints
@@ -243,12 +283,18 @@ class DiffPoseModel:
                else float(self.sde.time(self.start_step(opts))))
     fn = self._hypotheses_fn(opts.sampler, opts.num_steps, int(num_hypotheses),
                              opts.start)
+    inputs = {"features": np.asarray(rows["enc_features"], dtype),
+              "centre": centre.astype(dtype)}
+    if self.initial.scope == "per_row":
+      inputs["unc2d"] = checks.check_array(
+          "unc2d", np.asarray(rows["unc2d"], dtype), ("R", joints),
+          sizes=sizes)
     return chunks.map_chunks(
         lambda c, i: fn(params, jax.random.fold_in(key, i), c["features"],
-                        c["centre"], jnp.asarray(t_start, dtype)),
-        {"features": np.asarray(rows["enc_features"], dtype),
-         "centre": centre.astype(dtype)},
-        chunk_size=min(opts.batch_poses, sizes["R"]), row_axis=1, desc=desc)
+                        c["centre"], jnp.asarray(t_start, dtype), x0_range,
+                        c.get("unc2d")),
+        inputs, chunk_size=min(opts.batch_poses, sizes["R"]), row_axis=1,
+        desc=desc)
 
   def states_to_mm(self, states) -> np.ndarray:
     """States `[..., J, 5]` -> their 3D in root-relative mm `[..., J, 3]`.
@@ -274,23 +320,39 @@ def build(run: base.RunSettings, prepared, needs) -> DiffPoseModel:
                state_dim=process.STATE_DIM, time_scale=float(sde.num_steps))
   # The condition is the encoder's features, or none where the config
   # says model.cond_dim=0 (the released network has no condition path).
-  feature_dim = needs["encoder"].feature_dim
+  # The drawn kernel, when the denoiser is told it, joins the features.
+  initial = initial_lib.Initial.from_artefact(prepared[initial_lib.ARTEFACT])
+  dp = s.diffpose
+  if initial.scope != dp.initial_scope:
+    raise settings.ConfigError(
+        f"diffpose.initial_scope={dp.initial_scope!r}, but the prepared H_K "
+        f"is {initial.scope!r}: it was made from other settings")
+  if initial.scope == "per_row" and initial.info.get(
+      "row_uncertainty", dp.row_uncertainty) != dp.row_uncertainty:
+    raise settings.ConfigError(
+        f"diffpose.row_uncertainty={dp.row_uncertainty!r}, but the prepared "
+        f"H_K reads {initial.info['row_uncertainty']!r}")
+  extra = process.kernel_channels(dp.kernel_input, initial.num_kernels)
+  feature_dim = needs["encoder"].feature_dim + extra
   given = s.model.kwargs.get("cond_dim")
   if given is None:
     fixed["cond_dim"] = feature_dim
   elif given not in (0, feature_dim):
     raise settings.ConfigError(
         f"model.cond_dim={given}: expected 0 (no condition) or the "
-        f"encoder's feature width {feature_dim} (or leave it out)")
+        f"encoder's feature width {needs['encoder'].feature_dim} plus the "
+        f"kernel's {extra} channels (diffpose.kernel_input="
+        f"{dp.kernel_input!r}), {feature_dim} (or leave it out)")
   network = s.model.build(**fixed)
   noise_fn = process.make_noise_fn(
-      network.apply, network_input=s.diffpose.network_input,
-      conditional=bool(network.abstract.cond_dim))
+      network.apply, network_input=dp.network_input,
+      conditional=bool(network.abstract.cond_dim),
+      kernel_input=dp.kernel_input, num_kernels=initial.num_kernels)
   return DiffPoseModel(
       representation=s.representation, sde=sde, network=network,
       noise_fn=noise_fn, score_fn=process.make_score_fn(noise_fn, sde),
-      initial=initial_lib.Initial.from_artefact(prepared[initial_lib.ARTEFACT]),
-      train=run.train_options, output_root=s.diffpose.output_root)
+      initial=initial, train=run.train_options,
+      output_root=dp.output_root)
 
 
 __all__ = ["STARTS", "DiffPoseSection", "Sections", "TrainOptions",

@@ -22,6 +22,18 @@ std can be tiny, are on the same footing as the 3D ones); the score of the
 diffused state is then -z / (s(t) std), which `score_fn` computes from the
 per-example std carried in the condition (`Condition`), beside the
 encoder's features and the row's centre.
+
+Two options of the paper's design (both off by default):
+  per-row H_K (`RowScales`): each row's kernels are shaped by its own 2D
+    uncertainty u (`unc2d` [B, J], e.g. each keypoint's noise variance or
+    1 - a detector's confidence): its (u, v) std is the row's own, its
+    (x, y, z) std the kernel's scaled by a fitted function of u
+    (`rows.py` fits it);
+  the kernel told to the denoiser (`kernel_input`): the index of the drawn
+    kernel (one-hot, and optionally the log of its std per joint) joins
+    each joint's condition features, so the network knows which kernel's
+    frame a draw lives in.  `draw_kernel` and `perturb` return the index
+    they drew, and the sampler hands each hypothesis its own.
 """
 from __future__ import annotations
 
@@ -65,19 +77,88 @@ class Condition(NamedTuple):
     scale: `[B, J, 5]` (or broadcastable) the std of the row's kernel, which
       turns the predicted standardised noise into a score.
     centre: `[B, J, 5]` the row's centre (observed 2D, encoder 3D).
+    kernel: `[B]` int, the index of each row's drawn kernel (None: not
+      known, and then the denoiser cannot be told it).
   """
   features: Any  # [B, J, F]
   mean: Any  # [B, J, 5]
   scale: Any  # [B, J, 5]
   centre: Any  # [B, J, 5]
+  kernel: Any = None  # [B] int
 
   @classmethod
-  def of(cls, features, prior, centre) -> "Condition":
-    """The condition of rows whose kernel `prior` was drawn around `centre`."""
-    return cls(features, prior.mean, prior.scale, centre)
+  def of(cls, features, prior, centre, kernel=None) -> "Condition":
+    """The condition of rows whose kernel `prior` (index `kernel`) was
+    drawn around `centre`."""
+    return cls(features, prior.mean, prior.scale, centre, kernel)
 
 
 NETWORK_INPUTS = ("state", "residual", "standardised")
+# What the denoiser is told of the drawn kernel (`make_noise_fn`).
+KERNEL_INPUTS = ("none", "index", "index_scale")
+
+
+class Kernel(NamedTuple):
+  """A kernel drawn per row: its Gaussian and its index in the mixture."""
+  prior: priors_lib.GaussianPrior  # mean, scale [B, J, 5]
+  index: Any  # [B] int
+
+
+class Perturbed(NamedTuple):
+  """One draw of the forward process (`MixtureProcess.perturb`)."""
+  h_t: Any  # [B, J, 5]
+  z: Any  # [B, J, 5] the standardised noise
+  prior: priors_lib.GaussianPrior  # the drawn kernel, [B, J, 5]
+  kernel: Any  # [B] int, its index
+
+
+@struct.dataclass
+class RowScales:
+  """Per-row H_K: how a row's own 2D uncertainty shapes its kernels.
+
+  For row n and joint j with 2D uncertainty u_nj (`unc2d`):
+
+    v_nj    = max(c0_j + c1_j u_nj, 0)        2D variance, model units^2
+    std_uv  = sqrt(v_nj + floor_2d^2)         the row's (u, v) std
+    l2_nj   = max(b0_j + b1_j v_nj + b2_j mean_i v_ni, floor_3d)
+    std_xyz = sqrt(l2_nj) std_m               kernel m's 3D std, scaled
+
+  (c0, c1) = (0, 1) where u is the variance itself (a noise model's
+  sigma^2); fitted where u is 1 - a detector's confidence.  A row of
+  exact 2D (u = 0) gets a (u, v) std of floor_2d and kernel m's 3D std
+  times sqrt(b0).
+
+  Attributes:
+    calib_2d: `[J, 2]` (c0, c1).
+    coef_3d: `[J, 3]` (b0, b1, b2).
+    floor_2d: the smallest (u, v) std (a scalar).
+    floor_3d: the smallest 3D variance factor l2 (a scalar).
+  """
+  calib_2d: Any  # [J, 2]
+  coef_3d: Any  # [J, 3]
+  floor_2d: Any
+  floor_3d: Any
+
+  def variance_2d(self, unc2d):
+    """u `[B, J]` -> the rows' 2D variance per joint `[B, J]`."""
+    c = jnp.asarray(self.calib_2d)
+    return jnp.maximum(c[:, 0] + c[:, 1] * unc2d, 0.0)
+
+  def factor_3d(self, var2d):
+    """2D variances `[B, J]` -> the 3D variance factors l2 `[B, J]`."""
+    b = jnp.asarray(self.coef_3d)
+    mean = jnp.mean(var2d, axis=-1, keepdims=True)  # [B, 1]
+    return jnp.maximum(b[:, 0] + b[:, 1] * var2d + b[:, 2] * mean,
+                       self.floor_3d)
+
+  def shape(self, scale, unc2d):
+    """Kernel stds `[B, J, 5]` -> the rows' own `[B, J, 5]`."""
+    scale = jnp.asarray(scale)
+    var2d = self.variance_2d(unc2d)  # [B, J]
+    std2d = jnp.sqrt(var2d + jnp.square(self.floor_2d))[..., None]  # [B, J, 1]
+    lam = jnp.sqrt(self.factor_3d(var2d))[..., None]  # [B, J, 1]
+    return jnp.concatenate([jnp.broadcast_to(std2d, scale[..., :2].shape),
+                            lam * scale[..., 2:]], axis=-1).astype(scale.dtype)
 
 
 @struct.dataclass
@@ -90,10 +171,13 @@ class MixtureProcess:
       offsets from each row's centre (`centred`) or from 0.
     centred: the kernels sit around each row's centre (the paper) or
       around 0 (the released code's prior).  Static.
+    rows: None (one H_K for every row) or the `RowScales` of a per-row
+      H_K, which then needs each row's 2D uncertainty `unc2d` `[B, J]`.
   """
   sde: sde_lib.DiscreteVP
   mixture: priors_lib.MixturePrior
   centred: bool = struct.field(pytree_node=False, default=True)
+  rows: RowScales | None = None
 
   @property
   def num_steps(self) -> int:
@@ -103,23 +187,38 @@ class MixtureProcess:
   def num_kernels(self) -> int:
     return self.mixture.num_components
 
-  def draw(self, key, centre) -> priors_lib.GaussianPrior:
+  def draw_kernel(self, key, centre, unc2d=None) -> Kernel:
     """One kernel per row, by its weight, around the row's centre.
 
     Args:
       key: PRNG key of the kernel draw.
       centre: `[B, J, 5]` the rows' centres (observed 2D, encoder 3D).
+      unc2d: `[B, J]` the rows' 2D uncertainty (a per-row H_K only).
 
     Returns:
-      `GaussianPrior` with mean and scale `[B, J, 5]`.
+      `Kernel`: the `GaussianPrior` (mean and scale `[B, J, 5]`) and the
+      drawn index `[B]`.
     """
     checks.check_array("centre", centre,
                        ("B",) + tuple(jnp.shape(self.mixture.means)[1:]))
-    kernel = self.mixture.draw(key, jnp.shape(centre)[0])
+    batch, joints = jnp.shape(centre)[:2]
+    index = self.mixture.draw_index(key, batch)  # [B]
+    kernel = self.mixture.component(index)
     mean = centre + kernel.mean if self.centred else kernel.mean
-    return priors_lib.GaussianPrior(mean=mean, scale=kernel.scale)
+    scale = kernel.scale
+    if self.rows is not None:
+      if unc2d is None:
+        raise ValueError("unc2d: a per-row H_K needs each row's 2D "
+                         "uncertainty [B, J]")
+      checks.check_array("unc2d", unc2d, (batch, joints))
+      scale = self.rows.shape(scale, unc2d)
+    return Kernel(priors_lib.GaussianPrior(mean=mean, scale=scale), index)
 
-  def perturb(self, key, h0, t, centre):
+  def draw(self, key, centre, unc2d=None) -> priors_lib.GaussianPrior:
+    """`draw_kernel`'s Gaussian alone."""
+    return self.draw_kernel(key, centre, unc2d).prior
+
+  def perturb(self, key, h0, t, centre, unc2d=None) -> Perturbed:
     """h_t = mu + a(t) (h0 - mu) + s(t) std z for a kernel drawn per row.
 
     Args:
@@ -127,18 +226,58 @@ class MixtureProcess:
       h0: `[B, J, 5]` clean states.
       t: scalar or `[B]` times (`sde.time(k)` of step k).
       centre: `[B, J, 5]`.
+      unc2d: `[B, J]` (a per-row H_K only).
 
     Returns:
-      (h_t `[B, J, 5]`, z `[B, J, 5]`, the drawn `GaussianPrior`).
+      `Perturbed`: h_t, z, the drawn `GaussianPrior` and its index `[B]`.
     """
     k_kernel, k_noise = jax.random.split(key)
-    prior = self.draw(k_kernel, centre)
-    h_t, z = self.sde.perturb(k_noise, h0, t, prior)
-    return h_t, z, prior
+    kernel = self.draw_kernel(k_kernel, centre, unc2d)
+    h_t, z = self.sde.perturb(k_noise, h0, t, kernel.prior)
+    return Perturbed(h_t, z, kernel.prior, kernel.index)
+
+
+def kernel_channels(kernel_input: str, num_kernels: int) -> int:
+  """Condition channels per joint that `kernel_input` adds: M for the
+  one-hot index, and 5 more for the log std of the row's kernel
+  ('index_scale')."""
+  settings.one_of("diffpose.kernel_input", kernel_input, KERNEL_INPUTS)
+  return {"none": 0, "index": int(num_kernels),
+          "index_scale": int(num_kernels) + STATE_DIM}[kernel_input]
+
+
+def kernel_features(features, cond: Condition, *, kernel_input: str,
+                    num_kernels: int):
+  """The condition features with the drawn kernel appended per joint.
+
+  Args:
+    features: `[B, J, F]`.
+    cond: its `kernel` `[B]` (and `scale` for 'index_scale').
+    kernel_input: 'index' (one-hot of the index, M channels) or
+      'index_scale' (and the log std of the row's kernel, 5 more).
+    num_kernels: M.
+
+  Returns:
+    `[B, J, F + kernel_channels(kernel_input, M)]`.
+  """
+  if cond.kernel is None:
+    raise ValueError("cond.kernel: the denoiser is told the drawn kernel "
+                     f"(diffpose.kernel_input={kernel_input!r}) but the "
+                     "condition holds no kernel index")
+  b, j = jnp.shape(features)[:2]
+  one_hot = jax.nn.one_hot(cond.kernel, num_kernels,
+                           dtype=features.dtype)  # [B, M]
+  parts = [features, jnp.broadcast_to(one_hot[:, None, :],
+                                      (b, j, num_kernels))]
+  if kernel_input == "index_scale":
+    scale = jnp.broadcast_to(cond.scale, (b, j, STATE_DIM))
+    parts.append(jnp.log(scale).astype(features.dtype))  # [B, J, 5]
+  return jnp.concatenate(parts, axis=-1)
 
 
 def make_noise_fn(apply_fn: Callable, *, network_input: str,
-                  conditional: bool = True) -> Callable:
+                  conditional: bool = True, kernel_input: str = "none",
+                  num_kernels: int = 1) -> Callable:
   """The denoiser as `noise_fn(params, h, t, cond: Condition, **kw)`.
 
   network_input: what the network reads of the diffused state h_k:
@@ -154,16 +293,27 @@ def make_noise_fn(apply_fn: Callable, *, network_input: str,
   drawn from ('residual'), or nothing ('standardised').
   conditional=False: the network takes no condition (the features stay
   unused).
+  kernel_input: 'none', or the drawn kernel appended to the features
+  (`kernel_features`, M = num_kernels); needs a conditional network.
   """
   settings.one_of("diffpose.network_input", network_input, NETWORK_INPUTS)
+  told = kernel_channels(kernel_input, num_kernels) > 0
+  if told and not conditional:
+    raise settings.ConfigError(
+        f"diffpose.kernel_input={kernel_input!r}: the kernel joins the "
+        "condition features, and this network has no condition path "
+        "(model.cond_dim=0)")
 
   def noise_fn(params, h, t, cond, **kwargs):
     if network_input == "residual":
       h = h - cond.centre
     elif network_input == "standardised":
       h = (h - cond.mean) / cond.scale
-    return apply_fn(params, h, t, cond.features if conditional else None,
-                    **kwargs)
+    features = cond.features if conditional else None
+    if told:
+      features = kernel_features(features, cond, kernel_input=kernel_input,
+                                 num_kernels=num_kernels)
+    return apply_fn(params, h, t, features, **kwargs)
 
   return noise_fn
 
@@ -197,24 +347,29 @@ def make_hypotheses_fn(sampler, proc: MixtureProcess, num_hypotheses: int,
       diffused to t_start).
 
   Returns:
-    The pure `fn(params, key, features [B, J, F], centre [B, J, 5], t_start)
-    -> [N, B, J, 5]`; hypothesis h draws its kernel and runs the sampler
-    with the two halves of `split(key, N)[h]`.
+    The pure `fn(params, key, features [B, J, F], centre [B, J, 5], t_start,
+    x0_range=None, unc2d=None) -> [N, B, J, 5]`; hypothesis h draws its
+    kernel and runs the sampler with the two halves of `split(key, N)[h]`,
+    its condition holding the kernel's index; x0_range: a `core.box.Box`
+    of h_0 (`sampling.Problem.x0_range`) or None; unc2d: `[B, J]` the
+    rows' 2D uncertainty (a per-row H_K only).
   """
 
-  def fn(params, key, features, centre, t_start):
+  def fn(params, key, features, centre, t_start, x0_range=None, unc2d=None):
     def one(k):
       k_kernel, k_sample = jax.random.split(k)
-      prior = proc.draw(k_kernel, centre)
-      problem = sampling.Problem(x_init=centre,
-                                 cond=Condition.of(features, prior, centre),
-                                 prior=prior, t_start=t_start, start=start)
+      kernel = proc.draw_kernel(k_kernel, centre, unc2d)
+      cond = Condition.of(features, kernel.prior, centre, kernel.index)
+      problem = sampling.Problem(x_init=centre, cond=cond,
+                                 prior=kernel.prior, t_start=t_start,
+                                 start=start, x0_range=x0_range)
       return sampler.jitted(params, k_sample, problem)
     return jax.vmap(one)(jax.random.split(key, num_hypotheses))
 
   return fn
 
 
-__all__ = ["STATE_DIM", "NETWORK_INPUTS", "Condition", "MixtureProcess", "make_state",
-           "split_state", "make_noise_fn", "make_score_fn",
-           "make_hypotheses_fn"]
+__all__ = ["STATE_DIM", "NETWORK_INPUTS", "KERNEL_INPUTS", "Condition",
+           "Kernel", "Perturbed", "RowScales", "MixtureProcess", "make_state",
+           "split_state", "kernel_channels", "kernel_features",
+           "make_noise_fn", "make_score_fn", "make_hypotheses_fn"]

@@ -37,7 +37,8 @@ config (released: 4). Their process and sampler, set in the config:
   `generalized_steps` over seq = range(0, 2k, k) does.  jaxpose's grid
   t_j = ((1 - j/2) t_k^(1/rho))^rho puts the middle time at 0.5^rho t_k,
   which is time(0) = 1/51 for rho = log2(k + 1) (`released_grid_rho`);
-  DiscreteVP snaps times to steps, so the steps are exactly theirs.
+  DiscreteVP snaps times to steps, so the steps are exactly theirs; no
+  range on the denoised state (`eval.x0_clip` off), as theirs keeps none.
 The variant (cpn or gt) is read from the file names; a config whose
 Human3.6M 2D is the other one is refused.
 """
@@ -75,7 +76,8 @@ def eval_section(start_step: int) -> dict:
   """The released refiner's keys of `config.eval` (module docstring)."""
   return dict(start="centre", start_step=int(start_step), num_steps=2,
               num_hypotheses=1, hypotheses_list=(1,),
-              sampler=f"ddim:grid_rho={released_grid_rho(start_step)!r}")
+              sampler=f"ddim:grid_rho={released_grid_rho(start_step)!r}",
+              x0_clip=False)
 
 
 def variant_of(path: str | None) -> str | None:

@@ -18,6 +18,7 @@ the comparison rows of its tables.
 """
 from jaxpose import methods
 from jaxpose.methods import base
+from jaxpose.methods import holdout
 from jaxpose.methods.dposer import eval_tasks
 from jaxpose.methods.dposer import model
 from jaxpose.methods.dposer import released
@@ -38,7 +39,8 @@ METHOD = methods.register(base.Method(
     build=model.build,
     training=model.training,
     tasks=eval_tasks.TASKS,
-    prepare=model.prepare,
+    # The held-out clips (`holdout`) first; the body from the other rows.
+    prepare=holdout.with_heldout(model.prepare),
     needs=(JOINT_PRIOR,),
     sample=model.sample,
     check=model.check,

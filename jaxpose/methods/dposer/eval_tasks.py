@@ -152,6 +152,10 @@ def complete(trained, opts, ctx: EvalContext) -> TaskResult:
   rows, settings, plots = [], [], []
   k_init, k_solve = jax.random.split(ctx.key)
   priors = priors_lib.PriorSet(trained, opts, ctx.train)
+  # The predictions (what --mode=calibrate fits and evaluation applies a
+  # calibration to): DPoser's own prior on the first part, moved joints.
+  own = "dposer" if "dposer" in opts.priors else opts.priors[-1]
+  predictions, predictions_of = None, None
   for kind, prior in priors.rows(opts.priors, schedule, notes):
     solver = _completion_solver(prior, zscore, opts)
     for p, part in enumerate(opts.complete_parts):
@@ -177,6 +181,10 @@ def complete(trained, opts, ctx: EvalContext) -> TaskResult:
       if h > 1 and kind != "none":
         res["calibration"] = calibration.calibration_metrics(
             joints[:, :, list(moved)], gt_joints[:, list(moved)])
+      if kind == own and p == 0:
+        predictions = dict(hypotheses_mm=joints[:, :, list(moved)],
+                           pose3d_mm=gt_joints[:, list(moved)])
+        predictions_of = f"prior {kind}, part {part}, moved joints"
       if gt_verts is not None:
         verts = np.asarray(body.vertices(poses), np.float32)  # [H, N, V, 3]
         err = np.linalg.norm(verts - np.asarray(gt_verts)[None], axis=-1).mean(-1)
@@ -191,8 +199,10 @@ def complete(trained, opts, ctx: EvalContext) -> TaskResult:
                                  complete_t=list(opts.complete_t),
                                  objective=opts.complete_objective,
                                  optimiser=dict(steps=opts.complete_steps,
-                                                lr=opts.complete_lr)),
-                    table=rows, num_poses=n, num_hypotheses=h, plots=plots)
+                                                lr=opts.complete_lr),
+                                 predictions_of=predictions_of),
+                    table=rows, num_poses=n, num_hypotheses=h, plots=plots,
+                    predictions=predictions)
 
 
 def _plot_completion(ctx, gt_joints, joints, part) -> list[str]:

@@ -10,8 +10,11 @@ in one compiled Adam loop vmapped over examples (`tto`).
                   gap), Gaussian noise of sigma mm per coordinate on every
                   joint; data term: mean squared joint distance, plus a
                   temporal term (squared joint velocity); each frame posed
-                  on its clip's own skeleton.  MPJPE over every joint and
-                  frame, before and after, and the time-schedule ablation.
+                  on its clip's own skeleton; the weights fixed, or annealed
+                  over the steps as the authors' code does
+                  (`eval.denoise_weight_schedules`, rows beside each
+                  other).  MPJPE over every joint and frame, before and
+                  after, and the time-schedule ablation.
   fit2d           rotations, root and camera-frame translation of each test
                   row fitted to its 17 2D keypoints (pixels, the row's
                   intrinsics) with the Geman-McClure robust penalty, the
@@ -63,12 +66,16 @@ def root_from_joints(body: body_lib.BodyJoints, joints22) -> np.ndarray:
 
 def make_motion_solver(prior, body: body_lib.BodyJoints, *, num_steps: int,
                        learning_rate: float, prior_weight: float,
-                       smooth_weight: float, init_pose):
+                       smooth_weight: float, init_pose,
+                       weight_schedule: str = "fixed", num_stages: int = 1):
   """jit(vmap(solve)): `solve(noisy, root0, lengths, key) -> joints [T, 22, 3]`.
 
   noisy: [T, 22, 3] mm (window frame); root0: [T, 3] initial root
   orientations; lengths: [22] the clip's bone lengths (ignored with a body
-  model); init_pose: [63] the initial body pose of every frame.
+  model); init_pose: [63] the initial body pose of every frame.  The data,
+  temporal and prior weights are multiplied at each step by
+  `schedule.denoise_weight_factors(weight_schedule, stage)`, the stage one
+  of `num_stages` equal runs of the steps ('fixed': by 1 throughout).
   """
   s2 = _DATA_SCALE_MM ** 2
   init_pose = jnp.asarray(init_pose, jnp.float32)
@@ -81,8 +88,10 @@ def make_motion_solver(prior, body: body_lib.BodyJoints, *, num_steps: int,
       joints = joints_of(v)  # [T, 22, 3]
       data = jnp.mean(jnp.sum(jnp.square(joints - noisy), -1)) / s2
       smooth = jnp.mean(jnp.sum(jnp.square(joints[1:] - joints[:-1]), -1)) / s2
-      return (data + smooth_weight * smooth
-              + prior_weight * prior(v["pose"], k, i, num_steps))
+      f = schedule_lib.denoise_weight_factors(
+          weight_schedule, schedule_lib.denoise_stage(i, num_steps, num_stages))
+      return (f["data"] * data + f["smooth"] * smooth_weight * smooth
+              + f["prior"] * prior_weight * prior(v["pose"], k, i, num_steps))
 
     t = noisy.shape[0]
     v0 = {"pose": jnp.broadcast_to(init_pose, (t, body_lib.DIM)), "root": root0,
@@ -134,57 +143,70 @@ def denoise_motion(trained, opts, ctx: EvalContext) -> TaskResult:
   plots = []
   mid = opts.denoise_noise_mm[len(opts.denoise_noise_mm) // 2]
 
-  solvers = {}  # one compiled program per (prior, schedule), for every level
+  # One compiled program per (prior, time schedule, weight schedule), for
+  # every level; the ablation runs with the first weight schedule.
+  solvers = {}
+  weighting = opts.denoise_weight_schedules[0]
 
-  def run(kind, prior, sigma, noisy, root0, key, schedule_kind="truncated"):
-    if (kind, schedule_kind) not in solvers:
-      solvers[kind, schedule_kind] = make_motion_solver(
+  def run(kind, prior, sigma, noisy, root0, key, schedule_kind="truncated",
+          weights=weighting):
+    if (kind, schedule_kind, weights) not in solvers:
+      solvers[kind, schedule_kind, weights] = make_motion_solver(
           prior, body, num_steps=opts.denoise_steps, learning_rate=opts.denoise_lr,
           prior_weight=priors_lib.prior_weight(opts.denoise_weights, kind),
-          smooth_weight=opts.smooth_weight, init_pose=model.zscore.mean)
-    solver = solvers[kind, schedule_kind]
+          smooth_weight=opts.smooth_weight, init_pose=model.zscore.mean,
+          weight_schedule=weights, num_stages=opts.denoise_stages)
+    solver = solvers[kind, schedule_kind, weights]
     return tto.map_examples(
         solver, dict(noisy=noisy, root0=root0, lengths=lengths), key,
         batch_size=max(1, opts.batch_size // t),
-        desc=f"denoise {sigma:g} mm ({kind}, {schedule_kind})")  # [W, T, 22, 3]
+        desc=f"denoise {sigma:g} mm ({kind}, {schedule_kind}, {weights} weights)")
 
   for i, sigma in enumerate(opts.denoise_noise_mm):
     k_noise, k_fit = jax.random.split(jax.random.fold_in(ctx.key, i))
     noisy = gt + sigma * np.asarray(jax.random.normal(k_noise, gt.shape), np.float32)
     root0 = root_from_joints(body, noisy)  # [W, T, 3]
     before = float(np.mean(metrics_lib.mpjpe(noisy, gt)))
-    for kind, prior in priors.rows(opts.priors, schedules["truncated"], notes):
-      fitted = run(kind, prior, sigma, noisy, root0, k_fit)
-      after = float(np.mean(metrics_lib.mpjpe(fitted, gt)))
-      settings.append(dict(noise_mm=sigma, prior=kind, mpjpe_before_mm=before,
-                           mpjpe_after_mm=after,
-                           accel_after_mm=_accel(fitted), accel_truth_mm=_accel(gt)))
-      rows.append((f"{sigma:g} mm, {kind}: before / after", (before, after)))
-      if sigma == mid and kind == opts.priors[-1] and ctx.config.plot_poses:
-        path, name = ctx.plot_path("examples")
-        frames = np.linspace(0, t - 1, 4).astype(int)
-        poses = np.stack([gt[0, frames], noisy[0, frames], fitted[0, frames]], 1)
-        plotting.plot_poses_3d(poses.reshape(-1, SMPL_22.num_joints, 3),
-                               skeleton=SMPL_22,
-                               titles=["truth", "noisy", kind] * len(frames),
-                               ncols=3, up="z", path=path)
-        plots.append(name)
+    for weights in opts.denoise_weight_schedules:
+      for kind, prior in priors.rows(opts.priors, schedules["truncated"],
+                                     notes if weights == weighting else []):
+        fitted = run(kind, prior, sigma, noisy, root0, k_fit, weights=weights)
+        after = float(np.mean(metrics_lib.mpjpe(fitted, gt)))
+        settings.append(dict(noise_mm=sigma, prior=kind, weights=weights,
+                             mpjpe_before_mm=before, mpjpe_after_mm=after,
+                             accel_after_mm=_accel(fitted), accel_truth_mm=_accel(gt)))
+        label = kind if weights == "fixed" else f"{kind}, {weights} weights"
+        rows.append((f"{sigma:g} mm, {label}: before / after", (before, after)))
+        if (sigma == mid and kind == opts.priors[-1] and weights == weighting
+            and ctx.config.plot_poses):
+          path, name = ctx.plot_path("examples")
+          frames = np.linspace(0, t - 1, 4).astype(int)
+          poses = np.stack([gt[0, frames], noisy[0, frames], fitted[0, frames]], 1)
+          plotting.plot_poses_3d(poses.reshape(-1, SMPL_22.num_joints, 3),
+                                 skeleton=SMPL_22,
+                                 titles=["truth", "noisy", kind] * len(frames),
+                                 ncols=3, up="z", path=path)
+          plots.append(name)
     if sigma == mid and "dposer" in opts.priors:
       for kind in opts.schedule_ablation:
         main = [s["mpjpe_after_mm"] for s in settings
-                if s["prior"] == "dposer" and s["noise_mm"] == sigma]
+                if s["prior"] == "dposer" and s["noise_mm"] == sigma
+                and s["weights"] == weighting]
         if kind == "truncated" and main:  # the main row: same schedule and keys
           after = main[0]
         else:
           prior = priors.make("dposer", schedules[kind])
           fitted = run("dposer", prior, sigma, noisy, root0, k_fit, kind)
           after = float(np.mean(metrics_lib.mpjpe(fitted, gt)))
-        ablation.append(dict(noise_mm=sigma, schedule=kind, mpjpe_after_mm=after))
+        ablation.append(dict(noise_mm=sigma, schedule=kind, weights=weighting,
+                             mpjpe_after_mm=after))
         rows.append((f"{sigma:g} mm, dposer, {kind} schedule: after", after))
   return TaskResult(
       figures=dict(settings=settings, schedule_ablation=ablation, notes=notes,
                    num_windows=w, window=t, denoise_t=list(opts.denoise_t),
                    fixed_t=0.5 * sum(opts.denoise_t),
+                   weight_schedules=list(opts.denoise_weight_schedules),
+                   stages=opts.denoise_stages,
                    optimiser=dict(steps=opts.denoise_steps, lr=opts.denoise_lr)),
       table=rows, num_poses=w * t, num_hypotheses=1, plots=plots)
 

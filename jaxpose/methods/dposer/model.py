@@ -30,10 +30,13 @@ from jaxpose.core import sampling
 from jaxpose.core import sde_spec
 from jaxpose.core import xla_options
 from jaxpose.data import datasets
+from jaxpose.data import pipeline
 from jaxpose.evaluation import config as eval_config
 from jaxpose.methods import base
+from jaxpose.methods import holdout as holdout_lib
 from jaxpose.methods.dposer import body as body_lib
 from jaxpose.methods.dposer import priors as priors_lib
+from jaxpose.methods.dposer import schedule as schedule_lib
 from jaxpose.pose import body_model as body_model_lib
 
 PARTS = body_lib.PARTS
@@ -46,6 +49,9 @@ class Sections:
   """DPoser's own config sections."""
   model: models.NetworkSpec
   sde: sde_spec.SDESpec
+  # Training clips never trained on nor normalised with
+  # (`methods.holdout`): --mode=calibrate fits on them.
+  holdout: holdout_lib.Holdout = holdout_lib.Holdout()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +107,13 @@ class EvalOptions:
       0.1 (k+1) x the prior over `complete_stages` stages k, their time
       grid, their mean over the batch of `batch_size` rows).
     complete_stages: the stages of 'dposer_released' (theirs: 2 x 100).
+    denoise_weight_schedules: motion denoising's weights over the steps,
+      each a row beside the others (`schedule.DENOISE_WEIGHT_SCHEDULES`):
+      'fixed' (the same throughout) and/or 'annealed' (the authors'
+      factors over `denoise_stages` equal runs of the steps: data 1/(1+k^2),
+      temporal and prior 1+k at run k); the first also runs the schedule
+      ablation.
+    denoise_stages: the runs k of 'annealed' (theirs: 3).
     generate_eps: end time of the generation grid; 0 with 1000 steps is
       the authors' sampler (linspace(1, 1e-3, 1000) with dt = 1/1000).
     (The last three keep jaxpose's behaviour by default; an import of
@@ -138,6 +151,8 @@ class EvalOptions:
   complete_objective: Literal["prior", "dposer_released"] = "prior"
   complete_stages: int = settings.field(default=2, at_least=1)
   generate_eps: float = settings.field(default=1e-3, at_least=0.0, below=1.0)
+  denoise_weight_schedules: tuple[str, ...] = ("fixed",)
+  denoise_stages: int = settings.field(default=3, at_least=1)
 
   def __post_init__(self):
     settings.each_one_of("eval.priors", self.priors, priors_lib.KINDS)
@@ -148,6 +163,16 @@ class EvalOptions:
       _time_range(name, getattr(self, name))
     for name in ("denoise_weights", "fit_weights"):
       _weights(name, getattr(self, name))
+    settings.each_one_of("eval.denoise_weight_schedules",
+                         self.denoise_weight_schedules,
+                         schedule_lib.DENOISE_WEIGHT_SCHEDULES)
+    if not self.denoise_weight_schedules:
+      raise settings.ConfigError("eval.denoise_weight_schedules: give at least one "
+                                 f"of {schedule_lib.DENOISE_WEIGHT_SCHEDULES}")
+    if self.denoise_stages > self.denoise_steps:
+      raise settings.ConfigError(
+          f"eval.denoise_stages={self.denoise_stages}: more stages than "
+          f"eval.denoise_steps={self.denoise_steps}")
     eval_config.check_sampler("generate_sampler", self.generate_sampler)
     if (self.complete_objective == "dposer_released"
         and self.complete_steps % self.complete_stages):
@@ -269,9 +294,12 @@ def build(run: base.RunSettings, prepared, needs) -> DPoserModel:
 
 
 def training(model: DPoserModel, data: base.Data, prepared) -> base.Training:
-  del prepared
-  return base.Training(
-      arrays={"x": model.standardize(data.splits["train"]["body_pose"])},
+  """The z-scored body poses of the train split less the held-out rows,
+  with the split's sampling weights when it has them (`data.train_balance`)."""
+  train = data.splits["train"]
+  weights = {k: train[k] for k in (pipeline.SAMPLE_WEIGHT,) if k in train}
+  return base.Training(arrays=holdout_lib.without_heldout(
+      {"x": model.standardize(train["body_pose"]), **weights}, prepared),
       loss=model.loss)
 
 

@@ -12,6 +12,7 @@ joints) to methods that need one, e.g. DPoser's comparison rows.
 """
 from jaxpose import methods
 from jaxpose.methods import base
+from jaxpose.methods import holdout
 from jaxpose.methods import lifting
 from jaxpose.methods.gfpose import eval_tasks
 from jaxpose.methods.gfpose import model
@@ -25,7 +26,11 @@ METHOD = methods.register(base.Method(
     fingerprint_sections=("method", "model", "sde", "representation"),
     load_data=lifting.load_data,
     build=model.build,
-    training=base.fields_training("pose3d", "pose2d"),
+    # The held-out clips (`holdout`) are drawn first and left out of
+    # training and of every other prepared state.
+    prepare=holdout.with_heldout(model.prepare),
+    eval_artefacts=(model.X0_RANGE,),
+    training=holdout.fields_training("pose3d", "pose2d"),
     tasks=eval_tasks.TASKS,
     provides={base.JointPrior: model.joint_prior},
     sample=model.sample,

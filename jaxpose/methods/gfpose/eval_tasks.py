@@ -9,6 +9,9 @@
   denoise          noisy ground truth (mm) cleaned from t = denoise_t_start
   generate         unconditional samples against held-out real poses, with
                    real-vs-real and training-vs-real rows beside them
+
+Every task samples within the training range when `eval.x0_clip` is on
+(`model.x0_range`) and records the range's use in its figures (`x0_range`).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from jaxpose.evaluation import estimation
 from jaxpose.evaluation import generative
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.methods import base
+from jaxpose.methods.gfpose import model as model_lib
 from jaxpose.methods.gfpose import problems
 from jaxpose.pose import image_space
 from jaxpose.pose import metrics as metrics_lib
@@ -38,21 +42,28 @@ def _chunk(opts, n: int) -> int:
   return min(opts.batch_poses, n)
 
 
+def _x0_range(trained, ctx: EvalContext):
+  """(box or None, its record): `model.x0_range` with the evaluation's
+  training split as the fallback."""
+  return model_lib.x0_range(trained, ctx.train)
+
+
 def _estimate(trained, opts, ctx: EvalContext, *, single: bool) -> TaskResult:
   model = trained.model
   spec = opts.single_sampler if single else opts.sampler
   steps = _single_steps(opts) if single else opts.num_steps
   h = 1 if single else opts.num_hypotheses
+  box, box_info = _x0_range(trained, ctx)
   hyps = model.sample_rows(
       model.make_sampler(spec, steps, eps=opts.eps), trained.params, ctx.key,
       lambda c: problems.estimation_problem(c["pose2d"]), {"pose2d": ctx.test["pose2d"]},
       num_hypotheses=h, chunk_size=_chunk(opts, ctx.num_poses),
-      desc="estimate_single" if single else "estimate")
+      desc="estimate_single" if single else "estimate", x0_range=box)
   result = estimation.estimation_result(
       ctx, model.to_mm(hyps, ctx.test), sampler=spec, num_steps=steps,
       hypotheses_list=opts.hypotheses_list,
       title="estimate_single" if single else "estimate")
-  result.figures["eps"] = opts.eps
+  result.figures.update(eps=opts.eps, x0_range=box_info)
   return result
 
 
@@ -84,6 +95,7 @@ def _complete(trained, opts, ctx: EvalContext, *, space: str) -> TaskResult:
   skeleton = model.representation.skeleton
   # one program for all
   sampler = model.make_sampler(spec, opts.num_steps, eps=opts.eps)
+  box, box_info = _x0_range(trained, ctx)
   if space == "2d":
     make_problem = lambda c: problems.estimation_problem(c["pose2d"], visible=c["visible"])
   else:
@@ -102,7 +114,7 @@ def _complete(trained, opts, ctx: EvalContext, *, space: str) -> TaskResult:
         sampler, trained.params, k_sample, make_problem,
         {"pose2d": ctx.test["pose2d"], "pose3d": ctx.test["pose3d"], "visible": vis},
         num_hypotheses=h, chunk_size=_chunk(opts, n),
-        desc=f"{name_of_task} ({name})")
+        desc=f"{name_of_task} ({name})", x0_range=box)
     hyps_mm = model.to_mm(hyps, ctx.test)
     res = completion.completion_metrics(hyps_mm, ctx.test["pose3d_mm"], vis)
     res.update(missing=kind, missing_value=what, name=name)
@@ -114,7 +126,8 @@ def _complete(trained, opts, ctx: EvalContext, *, space: str) -> TaskResult:
     if i == 0:
       plots = estimation.plot_hypothesis_fans(
           ctx, hyps_mm, f"{name_of_task}, {name} missing: {h} hypotheses")
-  return TaskResult(figures=dict(settings=settings, eps=opts.eps), table=rows,
+  return TaskResult(figures=dict(settings=settings, eps=opts.eps,
+                                 x0_range=box_info), table=rows,
                     num_poses=n, num_hypotheses=h, sampler=spec,
                     num_steps=opts.num_steps, plots=plots)
 
@@ -143,6 +156,7 @@ def denoise(trained, opts, ctx: EvalContext) -> TaskResult:
     steps = max(1, int(round(_single_steps(opts) * (t_start - opts.eps)
                              / (1.0 - opts.eps))))
   sampler = model.make_sampler(opts.single_sampler, steps, eps=opts.eps)
+  box, box_info = _x0_range(trained, ctx)
   gt_mm = ctx.test["pose3d_mm"]
   meta = image_space.camera_meta(ctx.test)  # the "image" space's cameras
   settings, rows, plots = [], [], []
@@ -157,7 +171,7 @@ def denoise(trained, opts, ctx: EvalContext) -> TaskResult:
           sampler, trained.params, k_sample,
           lambda c: problems.denoising_problem(c["pose3d"], t_start=t_start),
           {"pose3d": noisy}, num_hypotheses=1, chunk_size=_chunk(opts, n),
-          desc=f"denoise ({noise_type} {level} mm)")
+          desc=f"denoise ({noise_type} {level} mm)", x0_range=box)
       out_mm = model.to_mm(out, ctx.test)[0]
       before = float(np.mean(metrics_lib.mpjpe(noisy_mm, gt_mm)))
       after = float(np.mean(metrics_lib.mpjpe(out_mm, gt_mm)))
@@ -175,7 +189,8 @@ def denoise(trained, opts, ctx: EvalContext) -> TaskResult:
                                ncols=3, up="-y", path=path)
         plots.append(name)
       i += 1
-  return TaskResult(figures=dict(settings=settings, t_start=t_start, eps=opts.eps),
+  return TaskResult(figures=dict(settings=settings, t_start=t_start, eps=opts.eps,
+                                 x0_range=box_info),
                     table=rows, num_poses=n, num_hypotheses=1,
                     sampler=opts.single_sampler, num_steps=steps, plots=plots)
 
@@ -194,12 +209,14 @@ def generate(trained, opts, ctx: EvalContext) -> TaskResult:
   ref, other = real[perm[:half]], real[perm[half:2 * half]]  # disjoint halves
   n_gen = opts.num_generate or half
   joints = model.representation.num_joints
+  box, box_info = _x0_range(trained, ctx)
   samples = model.sample_rows(
       model.make_sampler(opts.sampler, opts.num_steps, eps=opts.eps),
       trained.params, k_sample,
       lambda c: problems.generation_problem(c["index"].shape[0], joints),
       {"index": np.arange(n_gen)}, num_hypotheses=1,
-      chunk_size=min(opts.batch_generate, n_gen), desc="generate")
+      chunk_size=min(opts.batch_generate, n_gen), desc="generate",
+      x0_range=box)
   gen = model.to_mm(samples)[0]  # [n_gen, J, 3]; nominal camera
   # Training poses scored the same way: what a perfect model of the training
   # distribution would get. Where train and test differ (other people and
@@ -211,7 +228,8 @@ def generate(trained, opts, ctx: EvalContext) -> TaskResult:
   figures = dict(generated=generative.generation_figures(gen, ref),
                  real_vs_real=generative.generation_figures(other, ref),
                  train_vs_real=generative.generation_figures(train[pick], ref),
-                 num_generated=n_gen, num_real_reference=half, eps=opts.eps)
+                 num_generated=n_gen, num_real_reference=half, eps=opts.eps,
+                 x0_range=box_info)
   path, name = ctx.plot_path("samples")
   plotting.plot_poses_3d(gen[:min(8, n_gen)], ncols=4, up="-y", path=path)
   g, t, r = figures["generated"], figures["train_vs_real"], figures["real_vs_real"]

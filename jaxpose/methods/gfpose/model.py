@@ -5,6 +5,10 @@ The network (`models.ScoreMLP`) sees `[B, J, 3]` poses in model units
 hierarchical condition masking (`masking`) drawn inside the loss, so the
 masks are pure data augmentation. Every test-time task is a
 `sampling.Problem` value (`problems`) sampled by `GFPoseModel.sample_rows`.
+
+`prepare` keeps the training split's range per coordinate (the evaluation
+artefact "x0_range", `core.box`): with `eval.x0_clip` every sampler keeps
+its denoised estimate within it, widened by `eval.x0_clip_margin`.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import numpy as np
 
 from jaxpose import models
 from jaxpose import settings
+from jaxpose.core import box as box_lib
 from jaxpose.core import losses
 from jaxpose.core import sampling
 from jaxpose.core import sde_spec
@@ -24,6 +29,7 @@ from jaxpose.evaluation import chunks
 from jaxpose.evaluation import config as eval_config
 from jaxpose.evaluation import completion
 from jaxpose.methods import base
+from jaxpose.methods import holdout as holdout_lib
 from jaxpose.methods.gfpose import masking
 from jaxpose.methods.gfpose import problems
 from jaxpose.pose import image_space
@@ -38,6 +44,9 @@ class Sections:
   model: models.NetworkSpec
   sde: sde_spec.SDESpec
   mask: masking.MaskConfig
+  # Training clips never trained on (`methods.holdout`): what
+  # --mode=calibrate fits the hypotheses' calibration on.
+  holdout: holdout_lib.Holdout = holdout_lib.Holdout()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +75,11 @@ class EvalOptions:
       denoising settings (0 steps: the single grid's step size over the
       shorter interval).
     num_generate, batch_generate: generation (0: as many as the real half).
+    x0_clip: keep every sampler's denoised estimate (and output) within
+      the training split's range per coordinate (`core.box`), widened on
+      both sides by x0_clip_margin times each axis's extent. The defaults
+      (off, 0.1) are for workdirs whose config.json predates the keys; the
+      configs give both.
   """
   sampler: str
   num_steps: int = settings.field(at_least=1)
@@ -84,6 +98,8 @@ class EvalOptions:
   denoise_num_steps: int = settings.field(at_least=0)
   num_generate: int = settings.field(at_least=0)
   batch_generate: int = settings.field(at_least=1)
+  x0_clip: bool = False
+  x0_clip_margin: float = settings.field(default=0.1, at_least=0.0)
 
   def __post_init__(self):
     if not self.eps < self.denoise_t_start:
@@ -142,18 +158,21 @@ class GFPoseModel:
         example_shape=(self.representation.num_joints, 3))
 
   def sample_rows(self, sampler, params, key, make_problem, inputs: dict, *,
-                  num_hypotheses: int, chunk_size: int, desc: str) -> np.ndarray:
+                  num_hypotheses: int, chunk_size: int, desc: str,
+                  x0_range: box_lib.Box | None = None) -> np.ndarray:
     """H samples per row of `inputs` in model units, `[H, N, J, 3]`.
 
     `make_problem(chunk)` turns a chunk of `inputs` into a `sampling.Problem`;
     chunk i samples with `fold_in(key, i)`. Large chunks are compiled with
-    the CPU sampling options (`core.xla_options`).
+    the CPU sampling options (`core.xla_options`). x0_range: the box the
+    samplers keep their denoised estimate in (`x0_range`), or None.
     """
     options = xla_options.sampling_options(rows=chunk_size * num_hypotheses)
 
     def one_chunk(chunk, index):
+      problem = make_problem(chunk).replace(x0_range=x0_range)
       return sampler.hypotheses(params, jax.random.fold_in(key, index),
-                                make_problem(chunk), num_hypotheses,
+                                problem, num_hypotheses,
                                 compiler_options=options)
 
     return chunks.map_chunks(one_chunk, inputs, chunk_size=chunk_size,
@@ -170,12 +189,40 @@ class GFPoseModel:
         np.asarray(samples), meta), np.float32)
 
   def generate(self, params, key, num: int, *, spec: str, num_steps: int,
-               eps: float) -> np.ndarray:
+               eps: float, x0_range: box_lib.Box | None = None) -> np.ndarray:
     """`num` unconditional poses, mm `[num, J, 3]` (nominal camera)."""
     sampler = self.make_sampler(spec, num_steps, eps=eps)
     joints = self.representation.num_joints
-    return self.to_mm(sampler(params, key,
-                              problems.generation_problem(num, joints)))
+    problem = problems.generation_problem(num, joints).replace(x0_range=x0_range)
+    return self.to_mm(sampler(params, key, problem))
+
+
+X0_RANGE = "x0_range"  # the prepared artefact: 'lo', 'hi' [J, 3] model units
+
+
+def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
+  """{"x0_range": the training split's min and max per coordinate}."""
+  pose3d = ctx.data.splits["train"]["pose3d"]  # [N, J, 3] model units
+  box = box_lib.Box.of_data(pose3d)
+  return {X0_RANGE: base.Artefact(arrays=dict(lo=box.lo, hi=box.hi),
+                                  info=dict(train_rows=int(len(pose3d))))}
+
+
+def x0_range(trained: base.Trained, train_rows=None):
+  """(the box of `eval.x0_clip` or None, what the results record of it).
+
+  The range stored with the model; a workdir without one (trained before
+  it was kept, or imported) uses `train_rows` (the evaluation data's
+  training split) and says so; with neither, no box.
+  """
+  opts = trained.run.eval_options
+  stored = trained.prepared.get(X0_RANGE)
+  if stored is None and train_rows is None and opts.x0_clip:
+    return None, {"clip": False, "note": "no range stored and no training "
+                  "rows at hand: not clipped"}
+  return box_lib.evaluation_box(
+      clip=opts.x0_clip, margin=opts.x0_clip_margin, stored=stored,
+      train_data=lambda: train_rows["pose3d"])
 
 
 def build(run: base.RunSettings, prepared, needs) -> GFPoseModel:
@@ -193,7 +240,8 @@ def sample(trained: base.Trained, key, num: int) -> np.ndarray:
   """`--mode=sample`: unconditional poses with the evaluation's sampler."""
   opts = trained.run.eval_options
   return trained.model.generate(trained.params, key, num, spec=opts.sampler,
-                                num_steps=opts.num_steps, eps=opts.eps)
+                                num_steps=opts.num_steps, eps=opts.eps,
+                                x0_range=x0_range(trained)[0])
 
 
 def joint_prior(trained: base.Trained) -> base.JointPrior:
@@ -218,4 +266,4 @@ def joint_prior(trained: base.Trained) -> base.JointPrior:
 
 
 __all__ = ["Sections", "TrainOptions", "EvalOptions", "GFPoseModel", "build",
-           "sample", "joint_prior"]
+           "sample", "joint_prior", "prepare", "x0_range", "X0_RANGE"]

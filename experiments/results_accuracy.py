@@ -1,0 +1,191 @@
+"""README tables of issue 20: each method against the baseline its paper
+beats, on jaxpose-mocap v1, as means over training seeds.
+
+Every row reads a JSON written by `experiments.seed_summary` (one
+evaluation of several seeds' workdirs: mean, sample standard deviation)
+or a single run's results JSON (one seed: no spread, said in the row);
+a comparison whose files are not both present is left out.
+`experiments.results_table` puts the tables into README.md.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+from typing import NamedTuple
+
+_R = "experiments/results/"
+
+
+class Comparison(NamedTuple):
+  """One claim of a paper, as a row: ours against its baseline."""
+  claim: str
+  ours: str  # seed_summary JSON of the method
+  ours_label: str
+  baseline: str  # seed_summary JSON of the baseline
+  baseline_label: str
+  figure: str = "mpjpe_mm"
+  # The target: ours at most `ratio` times the baseline's figure.
+  ratio: float = 1.0
+
+
+_GF = "GFPose small, image space x30, range guard, deterministic x 1000"
+_GF_RR = "GFPose small, root-relative, deterministic x 1000"
+_MARTINEZ = "Martinez et al. lifter, same data, batches and steps"
+_IMG_S0 = ("python -m experiments.main --config=experiments/configs/gfpose_mocap.py "
+           "--workdir=runs/gf_image --config.data.cache_dir=caches "
+           "--config.representation.space=image --config.representation.scale_2d=1 "
+           "--config.representation.data_scale=30 --mode=train; then --mode=eval "
+           "with the same flags and --config.eval.x0_clip=True "
+           "--config.eval.task=estimate_single (noisy: --config.data.test_2d=noisy)")
+# How each single-run file was made (seed_summary files carry their own).
+COMMANDS = {
+    _R + "gfpose_mocap_small_image_cpu_estimate_single.json": _IMG_S0,
+    _R + "gfpose_mocap_small_image_cpu_estimate_single_noisy2d.json": _IMG_S0,
+    _R + "gfpose_mocap_small_h100_estimate_single.json":
+        "python -m experiments.main --config=experiments/configs/gfpose_mocap.py "
+        "--workdir=runs/gfpose_mocap --config.data.cache_dir=caches "
+        "--mode=eval --config.eval.task=estimate_single",
+    _R + "baseline_mocap_h100_estimate.json":
+        "python -m experiments.main --config=experiments/configs/baseline_mocap.py "
+        "--workdir=runs/baseline_mocap --config.data.cache_dir=caches",
+}
+COMMANDS[_R + "baseline_mocap_h100_estimate_noisy2d.json"] = (
+    COMMANDS[_R + "baseline_mocap_h100_estimate.json"]
+    + " --mode=eval --config.data.test_2d=noisy --config.eval.output_suffix=noisy2d")
+
+COMPARISONS = (
+    Comparison(
+        "GFPose: one hypothesis comparable to a deterministic lifter (exact 2D)",
+        _R + "gfpose_mocap_small_image_cpu_estimate_single.json", _GF,
+        _R + "baseline_mocap_h100_estimate.json", _MARTINEZ),
+    Comparison(
+        "GFPose: one hypothesis comparable to a deterministic lifter (exact 2D)",
+        _R + "gfpose_mocap_small_h100_estimate_single.json", _GF_RR,
+        _R + "baseline_mocap_h100_estimate.json", _MARTINEZ),
+    Comparison(
+        "GFPose: one hypothesis comparable to a deterministic lifter (noisy 2D)",
+        _R + "gfpose_mocap_small_image_cpu_estimate_single_noisy2d.json", _GF,
+        _R + "baseline_mocap_h100_estimate_noisy2d.json", _MARTINEZ),
+)
+
+WHAT_CHANGED = (
+    "What changed and why: GFPose now runs in its authors' own pose space "
+    "(absolute normalised image coordinates and root-relative depth, times "
+    "their data scale 30: `gfpose_base.image_space`), where the earlier rows "
+    "used root-relative millimetres at unit scale. The Human3.6M config now "
+    "does what its docstring said (image space); the lifter beside it stays "
+    "root-relative, as Martinez et al. trained it. Without the samplers' "
+    "range guard (`eval.x0_clip`, new) the image-space model's single "
+    "hypothesis scored 107.8 mm with 9 of 500 poses tens of metres away "
+    "(gfpose_mocap_small_image_cpu_estimate_single_unguarded.json); with it, "
+    "79.0 mm and no implausible pose. On this budget and seed the image space "
+    "does not beat the root-relative model's single hypothesis (77.2 mm), so "
+    "the mocap config keeps root-relative as its default; with noisy 2D "
+    "GFPose's single hypothesis beats the lifter by a fifth. Each row is one "
+    "seed: the three-seed runs did not fit this session's two CPU cores.")
+
+
+def as_summary(result: dict) -> dict:
+  """A seed_summary JSON as it is; a single run's results JSON as a summary
+  of one seed (`seeds` "1 run", no spread)."""
+  if "across_seeds" in result:
+    return result
+  figs = {k: float(v) for k, v in result.items()
+          if k.endswith("_mm") and isinstance(v, (int, float))}
+  return dict(what="", command="", hardware="", seeds={"1 run": figs},
+              same_rows={k: result.get(k) for k in ("task", "data", "input_2d",
+                                                    "num_poses")},
+              across_seeds={k: dict(mean=v, std=None, n=1) for k, v in figs.items()})
+
+
+def _load(root: pathlib.Path, rel: str) -> dict | None:
+  path = root / rel
+  return as_summary(json.loads(path.read_text())) if path.exists() else None
+
+
+def _cell(summary: dict, figure: str) -> str:
+  s = summary["across_seeds"].get(figure)
+  if s is None:
+    return "-"
+  if s["std"] is None:
+    return f"{s['mean']:.1f}"
+  return f"{s['mean']:.1f} ± {s['std']:.1f}"
+
+
+def _hardware(rel: str, summary: dict) -> str:
+  if summary["hardware"]:
+    return summary["hardware"]
+  for tag, words in (("_cpu", "2 CPU cores"), ("_h100", "1 H100")):
+    if tag in rel:
+      return words
+  return "-"
+
+
+def _comparison_lines(root: pathlib.Path) -> list[str]:
+  rows, commands = [], []
+  for c in COMPARISONS:
+    ours, base = _load(root, c.ours), _load(root, c.baseline)
+    if ours is None or base is None:
+      continue
+    a = ours["across_seeds"][c.figure]["mean"]
+    b = base["across_seeds"][c.figure]["mean"]
+    met = "met" if a <= c.ratio * b else "not met"
+    seeds = ",".join(sorted(ours["seeds"]))
+    rows.append(
+        f"| {c.claim} | {c.ours_label}: {_cell(ours, c.figure)} | "
+        f"{c.baseline_label}: {_cell(base, c.figure)} | {100 * (a / b - 1):+.1f}% | "
+        f"{met} | {seeds} | {ours['same_rows']['num_poses']} | "
+        f"{_hardware(c.ours, ours)} / {_hardware(c.baseline, base)} |")
+    for rel, summary in ((c.ours, ours), (c.baseline, base)):
+      command = summary["command"] or COMMANDS.get(rel, "")
+      line = f"- `{rel}`" + (f": `{command}`" if command else "")
+      if line not in commands:
+        commands.append(line)
+  if not rows:
+    return []
+  return ["", "### Accuracy where the papers claim it (jaxpose-mocap v1)", "",
+          "MPJPE in mm of the method and of the baseline its paper beats, on "
+          "the same test rows, each the mean ± standard deviation (ddof 1) "
+          "over the training seeds listed, or one run's figure ('1 run'); "
+          "gap = ours / baseline - 1; hardware: ours / the baseline's (a "
+          "deterministic lifter's figures do not depend on it).", "",
+          "| claim | jaxpose | baseline | gap | target | seeds | poses | hardware |",
+          "|---|---|---|---|---|---|---|---|", *rows, "", WHAT_CHANGED, "",
+          "Produced by (rows over seeds: `python -m experiments.seed_summary` "
+          "over the seeds' workdirs):", *commands]
+
+
+# The 200-hypothesis rows of the same two GFPose models: (label, file).
+HYPOTHESES = (
+    ("image space x30, range guard", _R + "gfpose_mocap_small_image_cpu_estimate.json"),
+    ("root-relative", _R + "gfpose_mocap_small_h100_estimate.json"),
+)
+
+
+def _hypotheses_lines(root: pathlib.Path) -> list[str]:
+  rows = []
+  for label, rel in HYPOTHESES:
+    path = root / rel
+    if not path.exists():
+      continue
+    r = json.loads(path.read_text())
+    cov = (r.get("calibration") or {}).get("coverage") or {}
+    rows.append(f"| {label} | {r['num_hypotheses']} | {r['mpjpe_mm']:.1f} | "
+                f"{r['min_mpjpe_mm']:.1f} | {cov.get('0.5', float('nan')):.2f} | "
+                f"{cov.get('0.9', float('nan')):.2f} | {len(r['warnings']) if 'warnings' in r else '-'} | `{rel}` |")
+  if not rows:
+    return []
+  return ["", "The same GFPose models with H hypotheses (ddim:eta=1 x 50, exact "
+          "2D, the same 500 rows): MPJPE of the mean, best-of-H, the central "
+          "intervals' coverage and the number of implausibility warnings ('-': "
+          "written before the check existed).", "",
+          "| GFPose small | H | mean MPJPE | best-of-H | coverage 50% | coverage 90% "
+          "| warnings | file |", "|---|---|---|---|---|---|---|---|", *rows]
+
+
+def lines(root: pathlib.Path) -> list[str]:
+  out = _comparison_lines(root)
+  return out + _hypotheses_lines(root) if out else out
+
+
+__all__ = ["COMPARISONS", "Comparison", "lines"]

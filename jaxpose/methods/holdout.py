@@ -1,0 +1,230 @@
+"""Training rows a method never trains on: whole clips of the train split.
+
+Any method with a `holdout` section (`Holdout`) draws them once when it
+prepares (`prepare`, or `artefacts` beside its own), as the prepared
+artefact "holdout" that the runner stores beside the checkpoints, and
+trains on the other rows (`fields_training`, `training_rows`). Every later
+use reads the same rows instead of drawing them again from whatever data
+is at hand: DiffPose fits H_K to a context encoder's error on them, and
+`calibrate` (`--mode=calibrate`) fits the calibration of a model's
+hypotheses on them (`evaluation.calibration_store`).
+
+Frames of one clip are near-copies, so the rows are whole clips
+(`data.windows.heldout_clips`); data without clips hold single poses out
+one by one. At `fraction` 0 (the default) nothing is drawn and nothing is
+stored, so configs, fingerprints and workdirs from before a method had the
+section stay valid.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from jaxpose import files
+from jaxpose import rng
+from jaxpose import settings
+from jaxpose.data import datasets
+from jaxpose.data import windows as windows_lib
+from jaxpose.evaluation import calibration_store
+from jaxpose.evaluation import runner
+from jaxpose.methods import base
+from jaxpose.training import run_config
+
+ARTEFACT = "holdout"
+
+
+@dataclasses.dataclass(frozen=True)
+class Holdout:
+  """`config.holdout`: training rows the model never trains on.
+
+  Attributes:
+    fraction: their share of the rows they are drawn from (the train
+      split, or a method's own pool), as whole clips
+      (`data.windows.heldout_clips`; single poses one by one); 0: none.
+      The model's error on them is its error on poses it has not seen:
+      what DiffPose fits its initial distribution to, and what
+      `--mode=calibrate` calibrates hypotheses on.
+    seed: which clips.
+  """
+  fraction: float = settings.field(default=0.0, at_least=0.0, below=1.0)
+  seed: int = settings.field(default=0, at_least=0)
+
+
+def draw(train: Mapping[str, Any], holdout: Holdout, *,
+         pool: np.ndarray | None = None) -> dict[str, base.Artefact]:
+  """{"holdout": the drawn rows} when `holdout.fraction` > 0, else {}.
+
+  Args:
+    train: the train split (its `clip` ids, when it has them, group rows).
+    holdout: the method's `holdout` section.
+    pool: rows of `train` to draw from (default: all); the fraction is of
+      the pool.
+
+  Raises:
+    settings.ConfigError: too few clips to hold some out.
+  """
+  if holdout.fraction == 0.0:
+    return {}
+  n = len(next(iter(train.values())))
+  pool = np.arange(n) if pool is None else np.asarray(pool, np.int64)
+  groups = (np.asarray(train["clip"]).astype(str)[pool] if "clip" in train
+            else pool)
+  try:
+    held = windows_lib.heldout_clips(groups, holdout.fraction, seed=holdout.seed)
+  except ValueError as e:
+    raise settings.ConfigError(f"holdout.fraction={holdout.fraction}: {e}") from e
+  rows = np.sort(pool[held]).astype(np.int64)
+  return {ARTEFACT: base.Artefact(
+      arrays={"rows": rows},
+      info=dict(fraction=holdout.fraction, seed=holdout.seed,
+                num_rows=int(len(rows)), train_rows=n))}
+
+
+def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
+  """A method's `prepare` when the held-out rows are all it prepares."""
+  return draw(ctx.data.splits["train"], ctx.run.sections.holdout)
+
+
+def with_heldout(prepare: Callable[[base.PrepareContext], Mapping[str, base.Artefact]]
+                 ) -> Callable[[base.PrepareContext], dict[str, base.Artefact]]:
+  """A method's `prepare` that first draws the held-out rows, then runs
+  `prepare` on the other training rows, and returns both."""
+
+  def prepare_all(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
+    train = ctx.data.splits["train"]
+    held = draw(train, ctx.run.sections.holdout)
+    if held:
+      rest = without_heldout(dict(train), held)
+      ctx = dataclasses.replace(ctx, data=base.Data(
+          dataset=ctx.data.dataset, splits={**ctx.data.splits, "train": rest}))
+    return {**held, **prepare(ctx)}
+
+  return prepare_all
+
+
+def rows(prepared: Mapping[str, base.Artefact], num_rows: int | None = None, *,
+         holdout: Holdout | None = None, where: str = "the train split"
+         ) -> np.ndarray | None:
+  """The held-out rows of a train split of `num_rows` rows, or None.
+
+  Args:
+    prepared: the model's prepared artefacts.
+    num_rows: the train split's rows, checked against the split they were
+      drawn from (None: not checked).
+    holdout: the run's `holdout` section, checked against the artefact.
+    where: how messages name the split.
+
+  Raises:
+    settings.ConfigError: other data, or a section that says otherwise.
+  """
+  artefact = prepared.get(ARTEFACT)
+  if holdout is not None:
+    info = {} if artefact is None else artefact.info
+    stored = (float(info.get("fraction", 0.0)), int(info.get("seed", 0)))
+    if stored[0] != holdout.fraction or (
+        holdout.fraction and stored[1] != holdout.seed):
+      raise settings.ConfigError(
+          f"holdout: fraction={holdout.fraction}, seed={holdout.seed} here, "
+          f"but the model's held-out rows were drawn with fraction="
+          f"{stored[0]}, seed={stored[1]}; use the workdir's own settings, or "
+          "a new workdir")
+  if artefact is None:
+    return None
+  expected = artefact.info.get("train_rows")
+  if num_rows is not None and expected is not None and int(expected) != num_rows:
+    raise settings.ConfigError(
+        f"{where} has {num_rows} rows, but the held-out rows were drawn from "
+        f"a train split of {expected}: it is other data")
+  return np.asarray(artefact["rows"], np.int64)
+
+
+def training_rows(prepared, num_rows: int, *, holdout: Holdout | None = None
+                  ) -> np.ndarray | None:
+  """The rows a model trains on (None: every row)."""
+  held = rows(prepared, num_rows, holdout=holdout)
+  if held is None:
+    return None
+  keep = np.ones(num_rows, bool)
+  keep[held] = False
+  return np.flatnonzero(keep)
+
+
+def without_heldout(arrays: Mapping[str, Any], prepared, *,
+                    holdout: Holdout | None = None) -> dict:
+  """`arrays` (per-row arrays of the train split, the first one's length
+  the split's) less the held-out rows; arrays of another length (tables,
+  not rows) are kept whole."""
+  num_rows = len(next(iter(arrays.values())))
+  keep = training_rows(prepared, num_rows, holdout=holdout)
+  if keep is None:
+    return dict(arrays)
+  per_row = lambda v: np.ndim(v) > 0 and len(v) == num_rows
+  return {k: np.asarray(v)[keep] if per_row(v) else v for k, v in arrays.items()}
+
+
+def fields_training(*fields: str) -> Callable[[Any, base.Data, Mapping],
+                                               base.Training]:
+  """`base.fields_training` less the held-out rows."""
+
+  def training(model, data: base.Data, prepared) -> base.Training:
+    train = data.splits["train"]
+    return base.Training(arrays=without_heldout(
+        {k: train[k] for k in fields}, prepared), loss=model.loss)
+
+  return training
+
+
+def calibrate(trained: base.Trained, data: base.Data) -> dict:
+  """Fits the calibration of `eval.task`'s hypotheses on held-out rows.
+
+  The task runs on up to `eval.num_poses` held-out training rows (evenly
+  spaced over them, so over many clips; never the test split), without
+  plots, and `evaluation.calibration_store.calibrate` fits, keeps and
+  writes WORKDIR/calibration.json. Returns its entry for the task.
+
+  Raises:
+    settings.ConfigError: the model has no held-out rows, or they were
+      drawn from other data.
+  """
+  run, workdir = trained.run, trained.workdir
+  stored = run_config.read(workdir) or run.config
+  if files.jsonable(datasets.training_data(run.config["data"])) != (
+      files.jsonable(datasets.training_data(stored["data"]))):
+    raise settings.ConfigError(
+        "calibrate: held-out rows are rows of the training data; leave the "
+        "--config.data.* flags out")
+  train = data.splits["train"]
+  held = rows(trained.prepared, len(next(iter(train.values()))),
+              holdout=getattr(run.sections, "holdout", None),
+              where=f"the train split of dataset {data.dataset.name!r}")
+  if held is None or not len(held):
+    raise settings.ConfigError(
+        f"calibrate: {workdir} has no held-out training rows (trained with "
+        "holdout.fraction=0, or a method without a holdout section); train "
+        "a new workdir with --config.holdout.fraction=0.1 (whole clips it "
+        "never trains on), then run --mode=calibrate there")
+  pick = np.linspace(0, len(held) - 1, min(len(held), run.eval.num_poses))
+  held = held[np.unique(pick.round().astype(np.int64))]
+  dataset = data.dataset
+  ctx = runner.EvalContext(
+      test={k: np.asarray(v)[held] for k, v in train.items()},
+      splits=data.splits, key=rng.purpose_key(run.seed, "eval"),
+      config=dataclasses.replace(run.eval, plot_poses=0, save_predictions=False),
+      out_dir=os.path.join(workdir, "calibration"), stem=run.eval.task,
+      activity_names=tuple(dataset.activity_names.get("train", ())),
+      input_2d=dataset.input_2d.get("train", "exact"), data_name=dataset.name)
+  task = functools.partial(trained.method.tasks[run.eval.task], trained,
+                           run.eval_options)
+  return calibration_store.calibrate(task, ctx, workdir, fitted_on=dict(
+      method=trained.method.name, task=run.eval.task, step=trained.step,
+      params_digest=calibration_store.params_digest(trained.params),
+      use_ema=run.eval.use_ema, data=dataset.name, rows=held,
+      heldout_rows=int(len(rows(trained.prepared)))))
+
+
+__all__ = ["ARTEFACT", "Holdout", "draw", "prepare", "with_heldout", "rows",
+           "training_rows", "without_heldout", "fields_training", "calibrate"]

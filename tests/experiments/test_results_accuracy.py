@@ -1,0 +1,45 @@
+"""experiments.results_accuracy: claims of the papers as rows, from JSON."""
+import json
+
+from experiments import results_accuracy as ra
+
+
+def _write(root, rel, data):
+  path = root / rel
+  path.parent.mkdir(parents=True, exist_ok=True)
+  path.write_text(json.dumps(data))
+
+
+def test_single_run_becomes_a_one_seed_summary():
+  s = ra.as_summary(dict(mpjpe_mm=80.0, pa_mpjpe_mm=60.0, task="estimate",
+                         num_poses=500, method="gfpose"))
+  assert s["across_seeds"]["mpjpe_mm"] == dict(mean=80.0, std=None, n=1)
+  assert s["same_rows"]["num_poses"] == 500
+  summary = dict(across_seeds={"mpjpe_mm": dict(mean=1.0, std=0.5, n=3)})
+  assert ra.as_summary(summary) is summary
+
+
+def test_rows_say_gap_and_whether_the_target_is_met(tmp_path):
+  ours = dict(across_seeds={"mpjpe_mm": dict(mean=72.0, std=1.5, n=3)},
+              seeds={"0": {}, "1": {}, "2": {}}, same_rows=dict(num_poses=500),
+              hardware="2 CPU cores", command="train $S")
+  _write(tmp_path, "ours.json", ours)
+  _write(tmp_path, "base.json", dict(mpjpe_mm=80.0, num_poses=500))
+  _write(tmp_path, "worse.json", dict(mpjpe_mm=90.0, num_poses=500))
+  comparisons = (ra.Comparison("claim A", "ours.json", "ours", "base.json", "base"),
+                 ra.Comparison("claim B", "worse.json", "worse", "base.json", "base"),
+                 ra.Comparison("missing", "nope.json", "x", "base.json", "base"))
+  old = ra.COMPARISONS
+  try:
+    ra.COMPARISONS = comparisons
+    text = "\n".join(ra.lines(tmp_path))
+  finally:
+    ra.COMPARISONS = old
+  assert "| claim A | ours: 72.0 ± 1.5 | base: 80.0 | -10.0% | met | 0,1,2 | 500 |" in text
+  assert "| claim B | worse: 90.0 | base: 80.0 | +12.5% | not met | 1 run |" in text
+  assert "missing" not in text
+  assert "`ours.json`: `train $S`" in text
+
+
+def test_no_files_no_section(tmp_path):
+  assert ra.lines(tmp_path) == []

@@ -1,0 +1,70 @@
+"""experiments.seed_summary: the mean and spread of one row over seeds."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from experiments import seed_summary
+
+
+def _result(mpjpe, **over):
+  r = dict(task="estimate", data="mocap", input_2d="exact", num_poses=500,
+           num_hypotheses=1, sampler="deterministic", num_steps=1000,
+           mpjpe_mm=mpjpe, pa_mpjpe_mm=mpjpe / 2, min_mpjpe_mm=mpjpe,
+           train_step=20000,
+           calibration=dict(coverage={"0.5": 0.4, "0.9": 0.8}, radial_coverage=None))
+  r.update(over)
+  return r
+
+
+def test_mean_and_sample_std_over_seeds():
+  s = seed_summary.summarise({0: _result(70.0), 1: _result(72.0), 2: _result(77.0)},
+                             what="w", command="c $S", hardware="cpu")
+  m = s["across_seeds"]["mpjpe_mm"]
+  assert m["mean"] == pytest.approx(73.0)
+  assert m["std"] == pytest.approx(np.std([70, 72, 77], ddof=1))
+  assert (m["min"], m["max"], m["n"]) == (70.0, 77.0, 3)
+  assert s["across_seeds"]["calibration.coverage.0.9"]["mean"] == pytest.approx(0.8)
+  assert s["seeds"]["1"]["pa_mpjpe_mm"] == 36.0
+  assert s["same_rows"]["num_poses"] == 500
+
+
+def test_seeds_on_other_rows_are_refused():
+  with pytest.raises(ValueError, match="num_poses=100 .* not evaluated on the same rows"):
+    seed_summary.summarise({0: _result(70.0), 1: _result(70.0, num_poses=100)},
+                           what="w", command="c", hardware="cpu")
+  with pytest.raises(ValueError, match="no seeds"):
+    seed_summary.summarise({}, what="w", command="c", hardware="cpu")
+
+
+def test_read_results_from_workdirs(tmp_path):
+  dirs = []
+  for seed in (3, 4):
+    d = tmp_path / f"w{seed}"
+    (d / "eval").mkdir(parents=True)
+    (d / "eval" / "estimate.json").write_text(json.dumps(_result(60.0 + seed)))
+    (d / "config.json").write_text(json.dumps(dict(seed=seed)))
+    dirs.append(str(d))
+  results = seed_summary.read_results(dirs, "estimate")
+  assert sorted(results) == [3, 4]
+  out = tmp_path / "summary.json"
+  seed_summary.write(str(out), seed_summary.summarise(
+      results, what="w", command="c", hardware="cpu"))
+  assert json.loads(out.read_text())["across_seeds"]["mpjpe_mm"]["mean"] == 63.5
+  with pytest.raises(FileNotFoundError, match="no results of 'estimate_noisy2d'"):
+    seed_summary.read_results(dirs, "estimate_noisy2d")
+  # Other data than the training data: one folder below eval/.
+  for d in dirs:
+    os.makedirs(os.path.join(d, "eval", "mocap-abc"))
+    with open(os.path.join(d, "eval", "mocap-abc", "estimate_noisy2d.json"), "w") as f:
+      json.dump(_result(90.0, input_2d="noisy"), f)
+  assert seed_summary.read_results(dirs, "estimate_noisy2d")[4]["input_2d"] == "noisy"
+  os.makedirs(os.path.join(dirs[0], "eval", "mocap-def"))
+  with open(os.path.join(dirs[0], "eval", "mocap-def", "estimate_noisy2d.json"), "w") as f:
+    json.dump(_result(91.0), f)
+  with pytest.raises(ValueError, match="several results files"):
+    seed_summary.read_results(dirs, "estimate_noisy2d")
+  with pytest.raises(ValueError, match="seed 3 given twice"):
+    seed_summary.read_results([dirs[0], dirs[0]], "estimate")
+  assert os.path.exists(out)

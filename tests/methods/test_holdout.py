@@ -1,0 +1,102 @@
+"""Held-out training clips, shared by every method: drawn whole, left out
+of training and of the other prepared state, and at fraction 0 nothing,
+so configs, fingerprints and resumes from before the section are as they
+were."""
+import ml_collections
+import numpy as np
+import pytest
+
+from experiments.configs import dposer_quickstart
+from experiments.configs import quickstart
+from jaxpose import config as config_lib
+from jaxpose import methods
+from jaxpose import run_lib
+from jaxpose import settings
+from jaxpose.methods import base
+from jaxpose.methods import holdout
+
+
+def _train(n=100, clip_len=10):
+  return {"clip": np.repeat(np.arange(n // clip_len), clip_len).astype(str),
+          "x": np.arange(n, dtype=np.float32), "table": np.zeros(3)}
+
+
+def test_draw_takes_whole_clips_from_the_pool_and_training_leaves_them_out():
+  train = _train()
+  assert holdout.draw(train, holdout.Holdout()) == {}
+  artefact = holdout.draw(train, holdout.Holdout(fraction=0.2, seed=3))[
+      holdout.ARTEFACT]
+  rows = artefact["rows"]
+  assert artefact.info == dict(fraction=0.2, seed=3, num_rows=20, train_rows=100)
+  clips = set(train["clip"][rows])
+  assert len(clips) == 2 and set(np.flatnonzero(np.isin(train["clip"], list(clips)))) == set(rows)
+  prepared = {holdout.ARTEFACT: artefact}
+  kept = holdout.without_heldout(train, prepared)
+  assert len(kept["x"]) == 80 and not set(kept["x"].astype(int)) & set(rows)
+  assert kept["table"].shape == (3,)  # not a per-row array: whole
+  # Drawn within a pool: only its rows, a fraction of it.
+  pool = np.arange(50, 100)
+  rows = holdout.draw(train, holdout.Holdout(fraction=0.2, seed=0), pool=pool)[
+      holdout.ARTEFACT]["rows"]
+  assert len(rows) == 10 and rows.min() >= 50
+
+
+def test_rows_are_checked_against_the_data_and_the_section():
+  prepared = holdout.draw(_train(), holdout.Holdout(fraction=0.2))
+  assert len(holdout.rows(prepared, 100)) == 20
+  with pytest.raises(settings.ConfigError, match="has 90 rows.*other data"):
+    holdout.rows(prepared, 90)
+  with pytest.raises(settings.ConfigError, match="drawn with fraction=0.2"):
+    holdout.rows(prepared, holdout=holdout.Holdout(fraction=0.3))
+  with pytest.raises(settings.ConfigError, match="drawn with fraction=0.0"):
+    holdout.rows({}, holdout=holdout.Holdout(fraction=0.1))
+  assert holdout.rows({}, 100, holdout=holdout.Holdout()) is None
+  with pytest.raises(settings.ConfigError, match="holdout.fraction=0.95: .*all 10"):
+    holdout.draw(_train(), holdout.Holdout(fraction=0.95))
+
+
+def test_with_heldout_prepares_the_rest_on_the_other_rows():
+  seen = {}
+
+  def inner(ctx):
+    seen["rows"] = len(ctx.data.splits["train"]["x"])
+    return {"other": base.Artefact(arrays={"a": np.zeros(1)})}
+
+  config = quickstart.get_config()
+  config.holdout.fraction = 0.2
+  _, run = methods.parse(config)
+  ctx = base.PrepareContext(run=run, data=base.Data(dataset=None, splits={
+      "train": _train()}), needs={}, key=None)
+  out = holdout.with_heldout(inner)(ctx)
+  assert set(out) == {"holdout", "other"} and seen["rows"] == 80
+
+
+@pytest.mark.parametrize("get_config", [quickstart.get_config,
+                                        dposer_quickstart.get_config])
+def test_at_fraction_zero_configs_and_fingerprints_are_as_before(get_config):
+  new = get_config()
+  old = get_config()
+  with old.unlocked():
+    del old["holdout"]  # a config written before the section
+  method, run_new = methods.parse(new)
+  _, run_old = methods.parse(old)
+  assert run_old.sections.holdout == run_new.sections.holdout == holdout.Holdout()
+  assert (run_lib.fingerprint(method, run_old, {}, {})
+          == run_lib.fingerprint(method, run_new, {}, {}))
+  # A training resumed with the section at its default is the same run.
+  assert config_lib.resume_changes(old, new) == {}
+  changed = get_config()
+  changed.holdout.fraction = 0.1
+  assert config_lib.resume_changes(old, changed) == {
+      "holdout.fraction": ("<absent>", 0.1)}
+
+
+def test_every_method_with_hypotheses_has_the_section():
+  for name in ("gfpose", "diffpose", "dposer", "baseline"):
+    fields = methods.get(name).settings.__dataclass_fields__
+    assert fields["holdout"].type in ("holdout_lib.Holdout", "Holdout",
+                                      holdout.Holdout), name
+  config = ml_collections.ConfigDict(quickstart.get_config().to_dict())
+  config.holdout.fraction = 1.0
+  with pytest.raises(settings.ConfigError, match="holdout.fraction"):
+    methods.parse(config)

@@ -1,0 +1,171 @@
+"""--mode=calibrate end to end at toy sizes: a model trained with held-out
+clips, its calibration fitted on them into WORKDIR/calibration.json, and
+the evaluation's coverage before and after; workdirs trained before the
+holdout section still train on, evaluate, and are told what calibrate
+needs."""
+import json
+
+import ml_collections
+import numpy as np
+import pytest
+
+from experiments import main
+from experiments.configs import baseline_quickstart
+from experiments.configs import diffpose_quickstart
+from experiments.configs import dposer_quickstart
+from experiments.configs import quickstart
+from jaxpose import methods
+from jaxpose import run_lib
+from jaxpose import settings
+from jaxpose.evaluation import calibration_store
+from jaxpose.methods import holdout
+from jaxpose.training import prepared as prepared_lib
+
+
+def gfpose_config(fraction=0.1, num_steps=20):
+  c = quickstart.get_config()
+  c.model.update(hidden=64, embed_dim=32, num_groups=8)
+  c.data.update(n_train=1000, n_test=30)
+  c.train.update(num_steps=num_steps, batch_size=64, log_every=10,
+                 ckpt_every=10, warmup_steps=5)
+  c.eval.update(num_steps=8, num_hypotheses=20, num_poses=60, batch_poses=60,
+                plot_poses=0, hypotheses_list=(1, 20))
+  c.holdout.fraction = fraction
+  return c
+
+
+def _training_rows(config, workdir):
+  method, run = methods.parse(config)
+  trained = run_lib.load_trained(workdir)
+  data = method.load_data(run, trained.needs)
+  arrays = method.training(trained.model, data, trained.prepared).arrays
+  return trained, data, len(next(iter(arrays.values())))
+
+
+def _closer(after, before, level="0.9"):
+  return abs(after[level] - float(level)) < abs(before[level] - float(level))
+
+
+@pytest.mark.slow
+def test_gfpose_calibrate_then_evaluate(tmp_path):
+  workdir = str(tmp_path / "gfpose")
+  config = gfpose_config()
+  run_lib.train(config, workdir)
+  trained, data, num_training = _training_rows(config, workdir)
+  held = holdout.rows(trained.prepared, 1000)
+  assert len(held) == 100 and num_training == 900
+  fp = json.loads(open(f"{workdir}/checkpoints/fingerprint.json").read())
+  assert fp["prepared"]["holdout"] == trained.prepared["holdout"].digest()
+
+  entry = run_lib.run("calibrate", config, workdir)
+  stored = calibration_store.read(workdir, "estimate")
+  assert stored == json.loads(json.dumps(entry))
+  cal = stored["calibration"]
+  fitted = cal["fitted_on"]
+  assert fitted["step"] == 20 and fitted["task"] == "estimate"
+  assert fitted["method"] == "gfpose" and fitted["num_rows"] == 60
+  assert set(fitted["rows"]) <= set(held.tolist())  # held-out rows only
+  assert set(stored["report"]["candidates"]) == {"spread_scale", "conformal"}
+  assert stored["report"]["kept"] == cal["kind"]
+  held_json = json.loads((tmp_path / "gfpose" / "calibration" /
+                          "estimate.json").read_text())
+  assert _closer(held_json["after"]["coverage"], held_json["before"]["coverage"])
+
+  res = run_lib.run("eval", config, workdir)
+  after, before = res["calibration_after"], res["calibration"]
+  assert after["kind"] == cal["kind"] and "calibration_note" not in res
+  assert _closer(after["coverage"], before["coverage"])
+  assert after["mean_mpjpe_mm"] == pytest.approx(res["mpjpe_mm"], rel=1e-4)
+  written = json.loads((tmp_path / "gfpose" / "eval" / "estimate.json").read_text())
+  assert written["calibration_after"]["coverage"] == after["coverage"]
+  # Turned off, the same hypotheses (same key) and no calibration.
+  raw = run_lib.run("eval", config, workdir, overrides={
+      "eval.apply_calibration": False, "eval.output_suffix": "raw"})
+  assert "calibration_after" not in raw and raw["mpjpe_mm"] == res["mpjpe_mm"]
+  # Held-out rows are rows of the training data: other data is refused.
+  with pytest.raises(settings.ConfigError, match="rows of the training data"):
+    run_lib.run("calibrate", config, workdir, overrides={"data.n_train": 999})
+  # The command line finds the workdir's config in calibrate mode too.
+  argv = main.with_workdir_config(["main", f"--workdir={workdir}",
+                                   "--mode=calibrate"])
+  assert argv[1].startswith("--config=") and argv[1].endswith(workdir)
+
+
+@pytest.mark.slow
+def test_a_workdir_trained_before_the_section_still_works(tmp_path):
+  workdir = str(tmp_path / "old")
+  old = gfpose_config(num_steps=10)
+  with old.unlocked():
+    del old["holdout"]
+  run_lib.train(old, workdir)
+  assert "holdout" not in json.loads(open(f"{workdir}/config.json").read())
+  new = gfpose_config(fraction=0.0, num_steps=20)
+  # Resumed with today's config (the section at its default): no refusal.
+  assert int(run_lib.train(new, workdir).step) == 20
+  res = run_lib.run("eval", new, workdir)
+  assert "calibration_after" not in res
+  with pytest.raises(settings.ConfigError,
+                     match="no held-out training rows .*holdout.fraction=0.1"):
+    run_lib.run("calibrate", new, workdir)
+  # A lifter (one hypothesis) has nothing to calibrate.
+  lifter = baseline_quickstart.get_config()
+  lifter.data.update(n_train=400, n_test=20)
+  lifter.train.update(num_steps=2, batch_size=32, log_every=2, ckpt_every=2,
+                      warmup_steps=1)
+  lifter.eval.update(num_poses=30, plot_poses=0)
+  lifter.holdout = ml_collections.ConfigDict(dict(fraction=0.1, seed=0))
+  run_lib.train(lifter, str(tmp_path / "lifter"))
+  with pytest.raises(ValueError, match="expected H >= 2"):
+    run_lib.run("calibrate", lifter, str(tmp_path / "lifter"))
+
+
+@pytest.mark.slow
+def test_dposer_completion_calibrates_on_held_out_clips(tmp_path):
+  workdir = str(tmp_path / "dposer")
+  c = dposer_quickstart.get_config()
+  c.model.update(hidden=32, embed_dim=16, num_groups=8)
+  c.data.update(n_train=1200, n_test=120)
+  c.train.update(num_steps=10, batch_size=64, log_every=10, ckpt_every=10,
+                 warmup_steps=2)
+  c.eval.update(num_poses=40, plot_poses=0, priors=("dposer",),
+                complete_parts=("l_leg",), complete_hypotheses=4,
+                complete_steps=5, batch_size=64)
+  c.holdout.fraction = 0.2  # 4 of the 20 clips of 60 frames
+  run_lib.train(c, workdir)
+  trained, data, num_training = _training_rows(c, workdir)
+  held = holdout.rows(trained.prepared, 1200)
+  clips = set(np.asarray(data.splits["train"]["clip"])[held])
+  assert len(held) == 240 and len(clips) == 4 and num_training == 960
+  # The body's statistics come from the other rows only.
+  assert trained.prepared["body"].info["train_rows"] == 960
+  entry = run_lib.run("calibrate", c, workdir)
+  assert entry["calibration"]["fitted_on"]["predictions_of"] == (
+      "prior dposer, part l_leg, moved joints")
+  res = run_lib.run("eval", c, workdir)
+  assert res["predictions_of"] == entry["calibration"]["fitted_on"]["predictions_of"]
+  assert _closer(res["calibration_after"]["coverage"],
+                 res["calibration_before"]["coverage"])
+
+
+@pytest.mark.slow
+def test_diffpose_holds_out_clips_neither_network_saw(tmp_path):
+  from tests.methods import test_diffpose_end_to_end as dp_tests
+  enc_dir, dp_dir = str(tmp_path / "encoder"), str(tmp_path / "diffpose")
+  enc = dp_tests.encoder_config()
+  enc.holdout = ml_collections.ConfigDict(dict(fraction=0.25, seed=0))
+  run_lib.train(enc, enc_dir)
+  c = dp_tests.diffpose_config(enc_dir)
+  c.holdout.fraction = 0.5  # half of the encoder's 100 held-out rows
+  c.eval.update(num_poses=40, num_hypotheses=5, hypotheses_list=(1, 5))
+  run_lib.train(c, dp_dir)
+  trained, _, num_training = _training_rows(c, dp_dir)
+  encoder_held = set(prepared_lib.load(enc_dir)[0]["holdout"]["rows"].tolist())
+  ours = holdout.rows(trained.prepared, dp_tests.N_TRAIN)
+  assert len(ours) == 50 and set(ours.tolist()) <= encoder_held
+  assert num_training == dp_tests.N_TRAIN - 50
+  assert trained.prepared["initial"].info["num_rows"] == 50  # the other half
+  run_lib.run("calibrate", c, dp_dir)
+  res = run_lib.run("eval", c, dp_dir)
+  assert res["calibration_after"]["kind"] in ("spread_scale", "conformal")
+  assert res["calibration_after"]["mean_mpjpe_mm"] == pytest.approx(
+      res["mpjpe_mm"], rel=1e-4)
