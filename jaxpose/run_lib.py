@@ -417,21 +417,28 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
     logging.info("Data other than the training data (or eval.output_dir): "
                  "results go to %s", out_dir)
   dataset = data.dataset
+  splits, split = data.splits, "test"
+  suffix = run.eval.output_suffix
+  if run.eval.rows == "heldout":
+    splits, split = holdout_lib.heldout_splits(trained, data), "train"
+    suffix = "_".join(s for s in (suffix, "heldout") if s)
   ctx = runner.EvalContext(
-      test=runner.first_rows(data.splits["test"], run.eval.num_poses),
-      splits=data.splits, key=rng.purpose_key(run.seed, "eval"),
+      test=runner.first_rows(splits["test"], run.eval.num_poses),
+      splits=splits, key=rng.purpose_key(run.seed, "eval"),
       config=run.eval, out_dir=out_dir,
-      stem=runner.output_stem(run.eval.task, run.eval.output_suffix),
-      activity_names=tuple(dataset.activity_names.get("test", ())),
-      input_2d=dataset.input_2d.get("test", "exact"), data_name=dataset.name)
-  logging.info("Running %s on %d test rows", run.eval.task, ctx.num_poses)
+      stem=runner.output_stem(run.eval.task, suffix),
+      activity_names=tuple(dataset.activity_names.get(split, ())),
+      input_2d=dataset.input_2d.get(split, "exact"), data_name=dataset.name)
+  logging.info("Running %s on %d %s rows", run.eval.task, ctx.num_poses,
+               "held-out training" if split == "train" else "test")
   task = calibration_store.applying(  # WORKDIR/calibration.json, if any
       functools.partial(method.tasks[run.eval.task], trained, run.eval_options),
       workdir, task=run.eval.task, step=trained.step, params=trained.params,
-      enabled=run.eval.apply_calibration)
+      enabled=run.eval.apply_calibration and split == "test")
   return runner.run_task(
       run.eval.task, task, ctx,
-      extra={"method": method.name, "train_step": trained.step},
+      extra={"method": method.name, "train_step": trained.step,
+             **({"rows": "heldout"} if split == "train" else {})},
       after=functools.partial(summary_lib.write_summaries,
                               summary_dir=summary_dir, step=trained.step))
 

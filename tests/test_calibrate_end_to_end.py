@@ -107,6 +107,9 @@ def test_a_workdir_trained_before_the_section_still_works(tmp_path):
   with pytest.raises(settings.ConfigError,
                      match="no held-out training rows .*holdout.fraction=0.1"):
     run_lib.run("calibrate", new, workdir)
+  with pytest.raises(settings.ConfigError,
+                     match="eval.rows=heldout: .* no held-out training rows"):
+    run_lib.run("eval", new, workdir, overrides={"eval.rows": "heldout"})
   # A lifter (one hypothesis) has nothing to calibrate.
   lifter = baseline_quickstart.get_config()
   lifter.data.update(n_train=400, n_test=20)
@@ -145,6 +148,25 @@ def test_dposer_completion_calibrates_on_held_out_clips(tmp_path):
   assert res["predictions_of"] == entry["calibration"]["fitted_on"]["predictions_of"]
   assert _closer(res["calibration_after"]["coverage"],
                  res["calibration_before"]["coverage"])
+
+  # Settings are chosen on the held-out clips (eval.rows=heldout): they
+  # become the test split, the train split keeps only what the model
+  # trained on, and the calibration fitted there is not applied there.
+  splits = holdout.heldout_splits(trained, data)
+  assert set(np.asarray(splits["test"]["clip"])) == clips
+  assert len(splits["train"]["clip"]) == 960
+  assert not clips & set(np.asarray(splits["train"]["clip"]))
+  held_res = run_lib.run("eval", c, workdir, overrides={"eval.rows": "heldout"})
+  assert held_res["rows"] == "heldout" and "calibration_after" not in held_res
+  assert (tmp_path / "dposer" / "eval" / "complete_heldout.json").exists()
+  assert held_res["settings"] != res["settings"]  # other rows
+  motion = run_lib.run("eval", c, workdir, overrides={
+      "eval.rows": "heldout", "eval.task": "denoise_motion",
+      "eval.priors": ("none",), "eval.denoise_noise_mm": (20.0,),
+      "eval.denoise_steps": 5, "eval.max_windows": 2,
+      "eval.schedule_ablation": (), "eval.output_suffix": "w"})
+  assert motion["num_windows"] == 2
+  assert (tmp_path / "dposer" / "eval" / "denoise_motion_w_heldout.json").exists()
 
 
 @pytest.mark.slow

@@ -19,9 +19,16 @@ settings and prior weights.  Prepare the caches as gfpose_mocap.py says
 (--config.eval.gfpose_workdir names a GFPose trained by gfpose_mocap.py: its
 joint prior makes the 'gfpose' rows; leave it out to skip them.)
 
-Bandai gives about 98% of the training frames; --config.data.train_balance=rigs
-(data.train_balance, 'none' here) draws each rig's rows equally often (per-row sampling weights, the rows
-unchanged; jaxpose/data/mocap_dataset.py).  The caches' body-space
+Bandai gives about 98% of the training frames; data.train_balance='rigs'
+draws each rig's rows equally often (per-row sampling weights, the rows
+unchanged; jaxpose/data/mocap_dataset.py).  A tenth of the training clips
+is held out (holdout.fraction): the prior weights below are the best of a
+grid on them, never on the test split:
+
+  python -m experiments.dposer_weights --workdir=runs/dposer_mocap \
+      --out=experiments/results/dposer_mocap_small_v2_cpu_weights_heldout.json
+
+(the GFPose prior's weights are the quickstart's: not chosen on mocap).  The caches' body-space
 rotations are those of the rest calibration they were prepared with: re-run
 experiments.prepare after a change of body_sources.REST.
 
@@ -36,8 +43,13 @@ Runtime: small is sized for 2 CPU cores, paper for an accelerator; each
 task's JSON records its wall-clock time (`seconds`).
 Results (experiments/results/, 2 CPU cores, in the README's DPoser tables,
 fit2d beside GFPose's and the baseline's estimation on the same rows):
-  small: dposer_mocap_small_cpu_<task>.json for complete, denoise_motion,
-    fit2d and generate.
+  small: dposer_mocap_small_v2_cpu_<task>.json for complete, denoise_motion
+    (denoise_motion_annealed: the annealed weights with their own held-out
+    choice), fit2d, and weights_heldout (the grid); without the GFPose
+    prior.  dposer_mocap_small_cpu_<task>.json: the run before the
+    calibrated body space (caches of version 1), the rig balance and the
+    held-out weights (train_balance='none', holdout.fraction=0, the
+    quickstart's weights).
   paper: none (not run).
 """
 from experiments.configs import dposer_quickstart
@@ -54,8 +66,12 @@ def get_config(variant: str = "small"):
   # with the body-space rotations of every row.
   c.data = gfpose_mocap.get_config(variant).data
   c.data.body = True
-  # 'rigs': Bandai and CMU rows drawn equally often (see above).
-  c.data.train_balance = "none"
+  # Bandai and CMU rows drawn equally often, a tenth of the clips held out
+  # and the weights chosen on them (see above).
+  c.data.train_balance = "rigs"
+  c.holdout.fraction = 0.1
+  c.eval.denoise_weights = dict(gmm=0.1, gfpose=3.0, dposer=1.0)
+  c.eval.fit_weights = dict(gmm=0.003, gfpose=1.0, dposer=0.3)
   if variant == "small":
     c.train.update(num_steps=20_000, batch_size=256, learning_rate=1e-3,
                    warmup_steps=500, ema_decay=0.999, log_every=500,

@@ -9,7 +9,7 @@ configs only (experiments/configs/), never here.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 from jaxpose import settings
 from jaxpose.core import sampling
@@ -35,6 +35,12 @@ class EvalConfig:
       `calibration_store`) to the task's hypotheses and report coverage
       after it beside before. The configs give it; the default (True) is
       for workdirs whose config.json predates the key.
+    rows: 'test': the test split (num_poses: its first rows); 'heldout':
+      the model's held-out training clips (`holdout.fraction` > 0;
+      `methods.holdout.heldout_splits`), where settings such as prior
+      weights are chosen without looking at the test split. Outputs get the
+      suffix 'heldout' and no calibration is applied (it was fitted there).
+      The default ('test') is for workdirs whose config.json predates the key.
   """
   task: str
   num_poses: int = settings.field(at_least=1)
@@ -45,6 +51,7 @@ class EvalConfig:
   output_dir: str
   save_predictions: bool
   apply_calibration: bool = True
+  rows: Literal["test", "heldout"] = "test"
 
 
 def parse(section, options_cls) -> tuple[EvalConfig, Any]:

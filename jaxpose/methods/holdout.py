@@ -178,6 +178,52 @@ def fields_training(*fields: str) -> Callable[[Any, base.Data, Mapping],
   return training
 
 
+def _heldout_of(trained: base.Trained, data: base.Data, mode: str
+                ) -> np.ndarray:
+  """The model's held-out rows of `data`'s train split, checked to be rows
+  of the data it was trained on; `mode` names the asking mode in errors."""
+  run, workdir = trained.run, trained.workdir
+  stored = run_config.read(workdir) or run.config
+  if files.jsonable(datasets.training_data(run.config["data"])) != (
+      files.jsonable(datasets.training_data(stored["data"]))):
+    raise settings.ConfigError(
+        f"{mode}: held-out rows are rows of the training data; leave the "
+        "--config.data.* flags out")
+  train = data.splits["train"]
+  held = rows(trained.prepared, len(next(iter(train.values()))),
+              holdout=getattr(run.sections, "holdout", None),
+              where=f"the train split of dataset {data.dataset.name!r}")
+  if held is None or not len(held):
+    raise settings.ConfigError(
+        f"{mode}: {workdir} has no held-out training rows (trained with "
+        "holdout.fraction=0, or a method without a holdout section); train "
+        "a new workdir with --config.holdout.fraction=0.1 (whole clips it "
+        "never trains on), then run it there")
+  return held
+
+
+def heldout_splits(trained: base.Trained, data: base.Data) -> dict:
+  """`data.splits` with the model's held-out training clips as the test
+  split and the other training rows as the train split (what the model
+  trained on, so baselines fitted on `train` see no held-out row either).
+
+  What `eval.rows='heldout'` evaluates: choosing settings (prior weights,
+  samplers) on these rows leaves the test split unseen until the end.
+
+  Raises:
+    settings.ConfigError: the model has no held-out rows, or they were
+      drawn from other data.
+  """
+  held = _heldout_of(trained, data, "eval.rows=heldout")
+  train = data.splits["train"]
+  keep = np.ones(len(next(iter(train.values()))), bool)
+  keep[held] = False
+  per_row = lambda v: np.ndim(v) > 0 and len(v) == len(keep)
+  pick = lambda idx: {k: np.asarray(v)[idx] if per_row(v) else v
+                      for k, v in train.items()}
+  return {**data.splits, "train": pick(keep), "test": pick(held)}
+
+
 def calibrate(trained: base.Trained, data: base.Data) -> dict:
   """Fits the calibration of `eval.task`'s hypotheses on held-out rows.
 
@@ -191,22 +237,8 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
       drawn from other data.
   """
   run, workdir = trained.run, trained.workdir
-  stored = run_config.read(workdir) or run.config
-  if files.jsonable(datasets.training_data(run.config["data"])) != (
-      files.jsonable(datasets.training_data(stored["data"]))):
-    raise settings.ConfigError(
-        "calibrate: held-out rows are rows of the training data; leave the "
-        "--config.data.* flags out")
+  held = _heldout_of(trained, data, "calibrate")
   train = data.splits["train"]
-  held = rows(trained.prepared, len(next(iter(train.values()))),
-              holdout=getattr(run.sections, "holdout", None),
-              where=f"the train split of dataset {data.dataset.name!r}")
-  if held is None or not len(held):
-    raise settings.ConfigError(
-        f"calibrate: {workdir} has no held-out training rows (trained with "
-        "holdout.fraction=0, or a method without a holdout section); train "
-        "a new workdir with --config.holdout.fraction=0.1 (whole clips it "
-        "never trains on), then run --mode=calibrate there")
   pick = np.linspace(0, len(held) - 1, min(len(held), run.eval.num_poses))
   held = held[np.unique(pick.round().astype(np.int64))]
   dataset = data.dataset
@@ -227,4 +259,5 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
 
 
 __all__ = ["ARTEFACT", "Holdout", "draw", "prepare", "with_heldout", "rows",
-           "training_rows", "without_heldout", "fields_training", "calibrate"]
+           "training_rows", "without_heldout", "fields_training", "heldout_splits",
+           "calibrate"]
