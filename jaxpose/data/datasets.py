@@ -27,8 +27,10 @@ Every dataset gives the same thing, a `Dataset`, so everything downstream
   `pose2d_noisy` beside its `pose2d_exact`.
 
 Registered: synthetic (embedded, `synthetic.py`), mocap (jaxpose-mocap v1,
-`mocap_dataset.py`), h36m (Human3.6M from VideoPose3D's files, `h36m.py`)
-and npz (any file of poses, `npz_poses.py`).
+`mocap_dataset.py`), h36m (Human3.6M from VideoPose3D's files, `h36m.py`),
+h36m_lcn (LCN's pickles, `lcn.py`), npz (any file of poses, `npz_poses.py`)
+and mpi_inf_3dhp (the MPI-INF-3DHP test set as its authors ship it, a test
+split only: for evaluating models trained elsewhere, `mpi_inf_3dhp.py`).
 
 Settings: each registered dataset declares a frozen dataclass of its
 `config.data` keys (`data_fields.field`: type, default, bounds, choices and
@@ -51,6 +53,7 @@ from jaxpose.data import data_fields
 from jaxpose.data import h36m
 from jaxpose.data import lcn
 from jaxpose.data import mocap_dataset
+from jaxpose.data import mpi_inf_3dhp
 from jaxpose.data import npz_poses
 from jaxpose.data import synthetic
 
@@ -254,6 +257,16 @@ def _npz(data: npz_poses.NpzSettings) -> Dataset:
   """Poses from .npz files, one per split (layout: jaxpose/data/npz_poses.py)."""
   splits, names_, input_2d = npz_poses.load_splits(data)
   return Dataset(name="npz", splits=splits, activity_names=names_,
+                 input_2d=input_2d)
+
+
+@register("mpi_inf_3dhp", mpi_inf_3dhp.MPIINF3DHPSettings)
+def _mpi_inf_3dhp(data: mpi_inf_3dhp.MPIINF3DHPSettings) -> Dataset:
+  """The MPI-INF-3DHP test set (TS1-6, valid frames only; no train split)."""
+  splits, input_2d = mpi_inf_3dhp.load_splits(data)
+  # The protocol's activity ids are 1..7; ACTIVITY_NAMES[0] is "unknown".
+  return Dataset(name="mpi_inf_3dhp", splits=splits,
+                 activity_names={s: mpi_inf_3dhp.ACTIVITY_NAMES for s in splits},
                  input_2d=input_2d)
 
 

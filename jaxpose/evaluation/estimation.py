@@ -16,6 +16,7 @@ import numpy as np
 
 from jaxpose import checks
 from jaxpose.evaluation import calibration
+from jaxpose.evaluation import pck
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.pose import metrics as metrics_lib
 
@@ -179,6 +180,16 @@ def estimation_result(ctx: EvalContext, hyps_mm: np.ndarray, *,
                                activity_names=ctx.activity_names)
   if ctx.activity_names:
     figures["activity_names"] = list(ctx.activity_names)
+  gt_mm = ctx.test["pose3d_mm"]
+  if gt_mm.shape[1] == pck.NUM_JOINTS:
+    # MPI-INF-3DHP's protocol (PCK at 150 mm, AUC, per activity and per
+    # sequence) on the mean of the hypotheses: its own test set reports it,
+    # and it reads the same on any Human3.6M-17 data.
+    figures["pck"] = pck.protocol_metrics(
+        hyps_mm.mean(axis=0), gt_mm, activity=ctx.test["activity"],
+        activity_names=ctx.activity_names, sequence=ctx.test.get("sequence"))
+    figures["pck150"] = figures["pck"]["overall"]["pck"]
+    figures["auc"] = figures["pck"]["overall"]["auc"]
   how = f" ({sampler})" if sampler else ""
   plots = plot_hypothesis_fans(ctx, hyps_mm, f"{title}: {h} hypotheses{how}")
   fans = list(plots)
@@ -204,6 +215,9 @@ def estimation_result(ctx: EvalContext, hyps_mm: np.ndarray, *,
     table += _calibration_rows(figures["calibration"])
   else:
     table = [("MPJPE", figures["mpjpe_mm"]), ("PA-MPJPE", figures["pa_mpjpe_mm"])]
+  if "pck" in figures:
+    table.append(("PCK@150mm / AUC (3DHP protocol, %)",
+                  (figures["pck150"], figures["auc"])))
   summary = {k: v for k, v in figures.items()
              if not isinstance(v, (dict, list)) or k == "best_of_h"}
   return TaskResult(figures=figures, table=table, num_poses=n, num_hypotheses=h,

@@ -1,0 +1,214 @@
+"""The JSON files of 2D keypoint detectors -> per-frame persons (the reading
+half of `jaxpose.data.keypoints`, whose docstring gives the layouts read).
+
+`read_frames(source, format, image_size)` -> (format, [(frame id, [(track
+id or None, xy [S, 2] pixels, score [S])])], label): COCO-17 (S = 17),
+OpenPose BODY_25 (S = 25, one file per frame) and MediaPipe Pose (S = 33,
+scaled to pixels by the image size).  No person is chosen and nothing is
+mapped here; errors (`KeypointsError`) name the file and the frame.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+
+import numpy as np
+
+from jaxpose.data import file_checks
+
+JSON_JOINTS = {"coco": 17, "openpose": 25, "mediapipe": 33}
+_FRAME_KEYS = ("frame_id", "image_id", "frame")
+_PERSONS_KEYS = ("instances", "people", "predictions", "landmarks", "pose_landmarks")
+_TRACK_KEYS = ("track_id", "idx", "id", "person_id")
+_LOOKED_FOR = ("looked for COCO-17 JSON (frames with 'instances'/'people'/"
+               "'predictions', or persons with 'keypoints'), OpenPose BODY_25 "
+               "('people' with 'pose_keypoints_2d'), MediaPipe (33 landmarks "
+               "with 'x', 'y') and .npz (a 'keypoints' array)")
+
+
+class KeypointsError(file_checks.FormatError):
+  """A keypoints file that cannot be read as documented; names file and frame."""
+
+
+def as_id(value, where: str) -> int | None:
+  """An id as an int (a string counts by its last number); None for none."""
+  while isinstance(value, (list, tuple)) and value:
+    value = value[0]  # OpenPose's person_id [k]
+  if value is None or isinstance(value, (list, tuple)):
+    return None
+  if isinstance(value, str) and re.search(r"\d+", value):
+    return int(re.findall(r"\d+", value)[-1])
+  if isinstance(value, (int, float)) and not isinstance(value, bool) and float(
+      value).is_integer():
+    return int(value)
+  raise KeypointsError(f"{where}: id {value!r} is not an integer")
+
+
+def _read_json(path: pathlib.Path):
+  try:
+    text = path.read_text()
+  except (OSError, UnicodeDecodeError) as e:
+    raise KeypointsError(f"{path}: cannot read ({e})") from None
+  if not text.strip():
+    raise KeypointsError(f"{path}: empty file")
+  try:
+    return json.loads(text)
+  except json.JSONDecodeError as e:
+    raise KeypointsError(f"{path}: not valid JSON ({e}); {_LOOKED_FOR}") from None
+
+
+def _is_landmark(x) -> bool:
+  return isinstance(x, dict) and "x" in x and "y" in x
+
+
+def _detect(data) -> str | None:
+  """The format a parsed JSON looks like, or None."""
+  if isinstance(data, dict):
+    if "people" in data:
+      return "openpose"
+    if "instance_info" in data or "annotations" in data:
+      return "coco"
+    return "mediapipe" if "landmarks" in data or "pose_landmarks" in data else None
+  first = next((e for e in data if e), None) if isinstance(data, list) else None
+  if isinstance(first, list):
+    return "mediapipe" if _is_landmark(first[0]) else "coco"
+  if not isinstance(first, dict):
+    return None
+  if _is_landmark(first) or "landmarks" in first or "pose_landmarks" in first:
+    return "mediapipe"
+  if "keypoints" in first:
+    return "coco"
+  persons = next((first[k] for k in _PERSONS_KEYS if k in first), None)
+  if not isinstance(persons, list):
+    return None
+  return "openpose" if any(isinstance(p, dict) and "pose_keypoints_2d" in p
+                           for p in persons) else "coco"
+
+
+def _person(where: str, p, fmt: str, image_size, track_keys) -> tuple:
+  """(track id or None, xy [S, 2], score [S]) of one person of a JSON."""
+  n = JSON_JOINTS[fmt]
+  try:
+    if fmt == "mediapipe":
+      if not (isinstance(p, list) and len(p) == n and all(map(_is_landmark, p))):
+        got = len(p) if isinstance(p, list) else type(p).__name__
+        raise KeypointsError(f"{where}: expected 33 MediaPipe landmarks with 'x', "
+                             f"'y', got {got}")
+      xy = np.array([[l["x"], l["y"]] for l in p], float) * image_size
+      return None, xy, np.array([min(l.get("visibility", 1.0), l.get("presence", 1.0))
+                                 for l in p], float)
+    if not isinstance(p, dict):
+      raise KeypointsError(f"{where}: expected a person as a dict, got {type(p).__name__}")
+    track = next((as_id(p[k], where) for k in track_keys if k in p), None)
+    key = "pose_keypoints_2d" if fmt == "openpose" else "keypoints"
+    arr = np.asarray(p.get(key, []), float)
+    if arr.ndim == 1 and arr.size == 3 * n:
+      arr = arr.reshape(n, 3)
+    if arr.shape == (n, 2) and "keypoint_scores" in p:  # MMPose: scores apart
+      scores = np.asarray(p["keypoint_scores"], float).reshape(-1)
+      if scores.size != n:
+        raise KeypointsError(f"{where}: {n} keypoints but {scores.size} keypoint_scores")
+      arr = np.concatenate([arr, scores[:, None]], axis=1)
+  except (TypeError, ValueError) as e:
+    if isinstance(e, KeypointsError):
+      raise
+    raise KeypointsError(f"{where}: keypoints are not numbers ({e})") from None
+  if arr.shape != (n, 3):
+    raise KeypointsError(
+        f"{where}: '{key}': expected {n} keypoints as {3 * n} numbers x, y, score"
+        f"{' or [[x, y]] with keypoint_scores' if fmt == 'coco' else ''}; got "
+        f"shape {arr.shape}")
+  # OpenPose's person_id [-1] means untracked.
+  return (None if track == -1 else track), arr[:, :2], arr[:, 2]
+
+
+def _json_frames(path, data, fmt: str, image_size) -> list[tuple[int, list]]:
+  """[(frame id, [persons])] of one JSON, in file order."""
+  track_keys = _TRACK_KEYS
+  if isinstance(data, dict):
+    if "instance_info" in data:
+      data = data["instance_info"]
+    elif "annotations" in data:
+      data, track_keys = data["annotations"], ("track_id", "idx", "person_id")
+    else:
+      data = [data]  # one frame: an OpenPose file, or {"landmarks": ...}
+  if not isinstance(data, list):
+    raise KeypointsError(f"{path}: not a recognised keypoints file; {_LOOKED_FOR}")
+  if fmt == "mediapipe" and data and _is_landmark(data[0]):
+    data = [data]  # one frame's 33 landmarks
+  frames = []
+  if fmt == "coco" and any(isinstance(e, dict) and "keypoints" in e for e in data):
+    for i, entry in enumerate(data):  # results style: one person per entry
+      key = next((k for k in _FRAME_KEYS if k in entry), None) if isinstance(
+          entry, dict) else None
+      if key is None:
+        raise KeypointsError(f"{path}: entry {i}: a person in the COCO results "
+                             "style needs 'image_id' (its frame)")
+      fid = as_id(entry[key], f"{path}: entry {i}")
+      frames.append((fid, [_person(f"{path}: frame {fid}", entry, fmt, image_size,
+                                   track_keys)]))
+    return frames
+  for pos, entry in enumerate(data):
+    fid, persons = pos, entry
+    if isinstance(entry, dict):
+      key = next((k for k in _FRAME_KEYS if k in entry), None)
+      fid = pos if key is None else as_id(entry[key], f"{path}: entry {pos}")
+      persons = next((entry[k] for k in _PERSONS_KEYS if k in entry), [])
+    persons = [] if persons is None else persons
+    if fmt == "mediapipe" and persons and _is_landmark(persons[0]):
+      persons = [persons]  # one pose's landmarks
+    if not isinstance(persons, list):
+      raise KeypointsError(f"{path}: frame {fid}: expected a list of persons, got "
+                           f"{type(persons).__name__}")
+    frames.append((fid, [_person(f"{path}: frame {fid}", p, fmt, image_size,
+                                 track_keys) for p in persons]))
+  return frames
+
+
+def _number_in_name(path: pathlib.Path) -> int | None:
+  found = re.findall(r"\d+", path.stem)
+  return int(found[-1]) if found else None
+
+
+def read_frames(source, fmt: str | None, image_size) -> tuple[str, list, str]:
+  """(format, [(frame id, persons)], source label) of JSON file(s)."""
+  many = isinstance(source, (list, tuple))
+  if many or pathlib.Path(os.fspath(source)).is_dir():
+    files = ([pathlib.Path(os.fspath(f)) for f in source] if many else
+             sorted(pathlib.Path(os.fspath(source)).glob("*.json")))
+    if not files:
+      raise KeypointsError(f"{source}: no .json keypoint files (one OpenPose JSON "
+                           "per frame)")
+    numbered = all(_number_in_name(f) is not None for f in files)
+    frames = []
+    for pos, f in enumerate(files):
+      data = _read_json(f)
+      if not isinstance(data, dict) or _detect(data) != (fmt or "openpose"):
+        raise KeypointsError(f"{f}: not an OpenPose frame ('people' with "
+                             "'pose_keypoints_2d'): a directory or list of files "
+                             "holds one OpenPose JSON per frame")
+      persons = _json_frames(f, data, "openpose", image_size)[0][1]
+      frames.append((_number_in_name(f) if numbered else pos, persons))
+    return "openpose", frames, (f"{files[0]} .. {files[-1].name}" if many
+                                else os.fspath(source))
+  path = pathlib.Path(os.fspath(source))
+  data = _read_json(path)
+  if data in ([], {}):
+    raise KeypointsError(f"{path}: empty file (no frames)")
+  found = _detect(data)
+  if found is None:
+    raise KeypointsError(f"{path}: not a recognised keypoints file; {_LOOKED_FOR}")
+  fmt = fmt or found
+  if fmt == "mediapipe" and image_size is None:
+    raise KeypointsError(f"{path}: MediaPipe landmarks are normalised to [0, 1]: "
+                         "pass image_size=(width, height), the video's frame "
+                         "size in pixels")
+  frames = _json_frames(path, data, fmt, image_size)
+  if fmt == "openpose" and isinstance(data, dict) and _number_in_name(path) is not None:
+    frames = [(_number_in_name(path), frames[0][1])]  # one frame, named by the file
+  return fmt, frames, str(path)
+
+
+__all__ = ["KeypointsError", "JSON_JOINTS", "as_id", "read_frames"]
