@@ -78,20 +78,16 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   logging.set_verbosity(logging.INFO)
   logs.configure_logging()
-  debug = _DEBUG.value or os.environ.get("JAXPOSE_DEBUG", "") not in ("", "0")
-  try:
+
+  def run():
     if _CONFIG.value is None:
       raise ValueError("--config: missing; give a config file "
                        "(experiments/configs/*.py), or --mode=eval / sample "
                        "in a trained workdir")
     run_lib.run(_MODE.value, _CONFIG.value, _WORKDIR.value,
                 overrides=overrides(sys.argv, _CONFIG.value))
-  except Exception as err:  # pylint: disable=broad-except
-    if debug:
-      raise
-    # The log goes to stderr too: flush it so this line comes last.
-    sys.stdout.flush()
-    sys.exit(logs.error_line(err))
+
+  logs.exit_on_error(run, debug=_DEBUG.value)
 
 
 if __name__ == "__main__":

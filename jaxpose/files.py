@@ -64,6 +64,11 @@ def _write_atomic(path: str | os.PathLike, write, *, binary: bool) -> str:
   return path
 
 
+def write_text_atomic(path: str | os.PathLike, text: str) -> str:
+  """Writes `text` (UTF-8) to `path` atomically; returns the path."""
+  return _write_atomic(path, lambda f: f.write(text.encode("utf-8")), binary=True)
+
+
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> str:
   """Writes `jsonable(obj)` to `path` atomically; returns the path."""
   return _write_atomic(
@@ -102,4 +107,5 @@ def write_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, Any], *,
   return _write_atomic(path, lambda f: save(f, **arrays), binary=True)
 
 
-__all__ = ["jsonable", "read_json", "write_json_atomic", "write_npz_atomic"]
+__all__ = ["jsonable", "read_json", "write_json_atomic", "write_text_atomic",
+           "write_npz_atomic"]

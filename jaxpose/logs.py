@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import logging as logging_std
 import os
+import sys
+from typing import Any, Callable
 
 from absl import logging
 
@@ -94,7 +96,7 @@ def configure_logging(library_logs: bool | None = None):
 
 
 __all__ = ["LIBRARY_LOGS_ENV", "PLATFORM_PROBE_LOGGERS", "configure_logging",
-           "library_logs_requested"]
+           "library_logs_requested", "error_line", "exit_on_error"]
 
 
 def error_line(err: BaseException) -> str:
@@ -106,3 +108,16 @@ def error_line(err: BaseException) -> str:
   if not ours or not text:
     text = f"{type(err).__name__}: {text}" if text else type(err).__name__
   return f"error: {text} (--debug shows the traceback)"
+
+
+def exit_on_error(fn: Callable[[], Any], *, debug: bool = False) -> Any:
+  """`fn()`; an error ends the program with `error_line` on stderr (the
+  traceback with `debug` or JAXPOSE_DEBUG=1)."""
+  try:
+    return fn()
+  except Exception as err:  # pylint: disable=broad-except
+    if debug or os.environ.get("JAXPOSE_DEBUG", "") not in ("", "0"):
+      raise
+    # The log goes to stderr too: flush it so this line comes last.
+    sys.stdout.flush()
+    sys.exit(error_line(err))

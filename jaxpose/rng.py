@@ -16,6 +16,7 @@ PURPOSES = {
     "eval": 2,      # evaluation tasks (then fold_in per task and chunk)
     "sample": 3,    # unconditional samples of `run_lib.sample`
     "fit": 4,       # data-derived fits made before training (DiffPose's H_K)
+    "lift": 5,      # hypotheses of a video's frames (`jaxpose.lift`)
 }
 
 

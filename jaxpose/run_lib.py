@@ -10,14 +10,12 @@
   results = run_lib.evaluate(run_lib.evaluation_config(
       "runs/qs", {"eval.task": "denoise"}), "runs/qs")
 
-Data flow: config -> `methods.parse` (the method's parts and the config as
-typed settings, all checked) -> `train` (the needed trained parts of other
-workdirs, the data, the prepared artefacts written beside the checkpoints,
-the method's loss through the shared loop, orbax checkpoints,
-metrics.jsonl and TensorBoard events) -> `evaluate` (the trained parts, the
-task `eval.task` through `evaluation.runner`: <out>/<task>.json, its plots,
-and the workdir's summary). Nothing here names a method, a task or a file
-of one.
+Data flow: config -> `methods.parse` (parts and typed settings, checked)
+-> `train` (needed parts of other workdirs, the data, prepared artefacts,
+the method's loss through the shared loop, checkpoints, metrics.jsonl and
+TensorBoard events) -> `evaluate` (`eval.task` through
+`evaluation.runner`: <out>/<task>.json, plots, the workdir's summary).
+Nothing here names a method, a task or a file of one.
 """
 from __future__ import annotations
 
@@ -411,14 +409,16 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
   trained = trained or load_trained(workdir, config=config)
   logging.info("Loading the evaluation data (%s)", run.value("data.name"))
   data = method.load_data(run, trained.needs)
+  if not data.dataset.truth_3d:
+    raise settings.ConfigError(
+        f"data.name={data.dataset.name!r} has no 3D truth to score against; "
+        f"lift it: python -m experiments.lift --workdir={workdir} ...")
   out_dir = eval_output_dir(run, workdir)
   summary_dir = workdir if out_dir == os.path.join(workdir, "eval") else out_dir
   if summary_dir != workdir:
-    logging.info("Data other than the training data (or eval.output_dir): "
-                 "results go to %s", out_dir)
+    logging.info("Other data (or eval.output_dir): results go to %s", out_dir)
   dataset = data.dataset
-  splits, split = data.splits, "test"
-  suffix = run.eval.output_suffix
+  splits, split, suffix = data.splits, "test", run.eval.output_suffix
   if run.eval.rows == "heldout":
     splits, split = holdout_lib.heldout_splits(trained, data), "train"
     suffix = "_".join(s for s in (suffix, "heldout") if s)
@@ -430,7 +430,7 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
       activity_names=tuple(dataset.activity_names.get(split, ())),
       input_2d=dataset.input_2d.get(split, "exact"), data_name=dataset.name)
   logging.info("Running %s on %d %s rows", run.eval.task, ctx.num_poses,
-               "held-out training" if split == "train" else "test")
+               "held-out" if split == "train" else "test")
   task = calibration_store.applying(  # WORKDIR/calibration.json, if any
       functools.partial(method.tasks[run.eval.task], trained, run.eval_options),
       workdir, task=run.eval.task, step=trained.step, params=trained.params,

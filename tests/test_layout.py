@@ -14,12 +14,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 RANKS = {
     "checks": 0, "config": 0, "settings": 0, "files": 0, "digest": 0,
     "rng": 0, "logs": 0, "summary_writer": 0,
-    "core": 1, "pose": 2, "models": 3, "plotting": 4, "data": 5,
+    "core": 1, "pose": 2, "models": 3, "plotting": 4, "motion_page": 4,
+    "data": 5,
     "training": 6, "evaluation": 7, "methods": 8, "run_lib": 9,
     # Other frameworks' files: imports nothing of jaxpose.
     "interop": 1.5,
-    # Released weights -> workdirs, over run_lib.
-    "import_lib": 10,
+    # Released weights -> workdirs, and a video's keypoints -> motion, over
+    # run_lib.
+    "import_lib": 10, "lift": 10,
 }
 
 

@@ -29,8 +29,10 @@ Every dataset gives the same thing, a `Dataset`, so everything downstream
 Registered: synthetic (embedded, `synthetic.py`), mocap (jaxpose-mocap v1,
 `mocap_dataset.py`), h36m (Human3.6M from VideoPose3D's files, `h36m.py`),
 h36m_lcn (LCN's pickles, `lcn.py`), npz (any file of poses, `npz_poses.py`)
-and mpi_inf_3dhp (the MPI-INF-3DHP test set as its authors ship it, a test
-split only: for evaluating models trained elsewhere, `mpi_inf_3dhp.py`).
+mpi_inf_3dhp (the MPI-INF-3DHP test set as its authors ship it, a test
+split only: for evaluating models trained elsewhere, `mpi_inf_3dhp.py`)
+and keypoints (a video's 2D keypoints from a detector's file, to lift:
+`keypoints_dataset.py`).
 
 Settings: each registered dataset declares a frozen dataclass of its
 `config.data` keys (`data_fields.field`: type, default, bounds, choices and
@@ -51,6 +53,7 @@ from jaxpose import config as config_lib
 from jaxpose import settings
 from jaxpose.data import data_fields
 from jaxpose.data import h36m
+from jaxpose.data import keypoints_dataset
 from jaxpose.data import lcn
 from jaxpose.data import mocap_dataset
 from jaxpose.data import mpi_inf_3dhp
@@ -102,11 +105,17 @@ class Dataset:
       no names.
     input_2d: split name -> which 2D its `pose2d` holds, e.g. "exact" or
       "noisy (5 px)".
+    truth_3d: whether `pose3d` is known (False: a video's keypoints, which
+      are lifted, never scored).
+    info: what the loader found out and chose (a keypoint file's person,
+      camera, depth), for reports.
   """
   name: str
   splits: Mapping[str, dict]
   activity_names: Mapping[str, tuple[str, ...]]
   input_2d: Mapping[str, str]
+  truth_3d: bool = True
+  info: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _is_parsed(section) -> bool:
@@ -268,6 +277,15 @@ def _mpi_inf_3dhp(data: mpi_inf_3dhp.MPIINF3DHPSettings) -> Dataset:
   return Dataset(name="mpi_inf_3dhp", splits=splits,
                  activity_names={s: mpi_inf_3dhp.ACTIVITY_NAMES for s in splits},
                  input_2d=input_2d)
+
+
+@register("keypoints", keypoints_dataset.KeypointsSettings)
+def _keypoints(data: keypoints_dataset.KeypointsSettings) -> Dataset:
+  """A video's 2D keypoints from a detector's file: lifted, never scored."""
+  splits, input_2d, info = keypoints_dataset.load_splits(data)
+  return Dataset(name="keypoints", splits=splits,
+                 activity_names={s: () for s in splits}, input_2d=input_2d,
+                 truth_3d=False, info=info)
 
 
 __all__ = ["Dataset", "register", "names", "parse_settings", "training_data", "load"]

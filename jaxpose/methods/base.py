@@ -160,6 +160,46 @@ class Trained:
   step: int
 
 
+@dataclasses.dataclass(frozen=True)
+class LiftRequest:
+  """What `Method.lift` is given: a video's frames to lift.
+
+  Attributes:
+    rows: the frames as the method's `load_data` gives a split (model-unit
+      `pose2d`, `pose2d_screen`, the camera fields), with `visible` [T, J]
+      bool (a joint below the detector's threshold is not a condition) and
+      `pose2d_confidence` [T, J].
+    num_hypotheses: H, the hypotheses per frame (a method with one answer
+      gives it once, whatever H).
+    key: the draws' key.
+    sampler, num_steps: the sampler spec and its steps ('' / 0: the
+      method's evaluation settings).
+  """
+  rows: Mapping[str, np.ndarray]
+  num_hypotheses: int
+  key: Any
+  sampler: str = ""
+  num_steps: int = 0
+
+
+class MissingJointsError(ValueError):
+  """A method that needs every joint met a masked one: names the first
+  frame and joint, and what lifts such frames."""
+
+
+def refuse_missing(rows: Mapping[str, np.ndarray], joint_names, method: str) -> None:
+  """MissingJointsError unless every joint of every row is visible."""
+  visible = np.asarray(rows.get("visible", True), bool)
+  if visible.all():
+    return
+  t, j = np.argwhere(~np.broadcast_to(visible, rows["pose2d"].shape[:2]))[0]
+  raise MissingJointsError(
+      f"{method} needs every joint's 2D, but frame {t} has joint {joint_names[j]!r} "
+      f"below the confidence threshold ({int((~visible).sum())} masked joint(s) "
+      "in all); lift with a GFPose workdir, which completes masked joints, or "
+      "lower data.threshold")
+
+
 def fields_training(*fields: str) -> Callable[[Any, Data, Mapping], Training]:
   """`training` of a method that trains `model.loss` on these fields of
   every row of the train split."""
@@ -365,6 +405,8 @@ class Method:
     import_checkpoint: `import_checkpoint(ImportRequest) -> Imported`: the
       authors' released weights as a jaxpose workdir, or None.
     import_files: names of the extra files `import_checkpoint` reads.
+    lift: `lift(trained, LiftRequest) -> [H, T, J, 3]` root-relative mm:
+      a video's 2D keypoints to 3D (`jaxpose.lift`), or None.
   """
   name: str
   settings: type
@@ -385,6 +427,7 @@ class Method:
   check: Callable[[RunSettings], None] | None = None
   import_checkpoint: Callable[[ImportRequest], Imported] | None = None
   import_files: tuple[str, ...] = ()
+  lift: Callable[[Trained, "LiftRequest"], np.ndarray] | None = None
 
 
 def parse(method: Method, config) -> RunSettings:
@@ -426,4 +469,5 @@ def parse(method: Method, config) -> RunSettings:
 __all__ = ["Method", "RunSettings", "Data", "PrepareContext", "Training",
            "Trained", "Need", "ContextEncoder", "JointPrior", "Tasks",
            "TaskFn", "LossFn", "Artefact", "GENERIC_SECTIONS",
-           "fields_training", "parse"]
+           "fields_training", "parse", "LiftRequest", "MissingJointsError",
+           "refuse_missing"]

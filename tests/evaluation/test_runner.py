@@ -128,6 +128,16 @@ def test_write_json_atomic_keeps_the_old_file_on_failure(tmp_path):
   assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
 
+def test_write_text_atomic_writes_utf8_and_leaves_no_temporary(tmp_path):
+  path = tmp_path / "motion.bvh"
+  files.write_text_atomic(path, "HIERARCHY\nROOT pelvis \u00b0\n")
+  assert path.read_bytes() == "HIERARCHY\nROOT pelvis \u00b0\n".encode("utf-8")
+  with pytest.raises(AttributeError):
+    files.write_text_atomic(path, None)  # fails inside the write
+  assert path.read_text(encoding="utf-8").startswith("HIERARCHY")
+  assert [p.name for p in tmp_path.iterdir()] == ["motion.bvh"]
+
+
 def test_read_json_names_a_broken_file_and_misses_a_missing_one(tmp_path):
   path = tmp_path / "r.json"
   assert files.read_json(path) is None

@@ -5,7 +5,7 @@ encoders DiffPose needs.
   model.py       settings, `LifterModel` (init, loss, lift, windows), build
   encoder.py     held-out rows (prepared), training rows, the
                  `ContextEncoder` a trained graph lifter provides
-  eval_tasks.py  estimate
+  eval_tasks.py  estimate; lift (a video's keypoints, every joint visible)
   released.py    DiffPose's released GraFormer lifter as a workdir (importer)
 """
 from jaxpose import methods
@@ -31,6 +31,7 @@ METHOD = methods.register(base.Method(
     provides={base.ContextEncoder: encoder.context_encoder},
     check=model.check,
     import_checkpoint=released.import_checkpoint,
+    lift=eval_tasks.lift,
 ))
 
 __all__ = ["METHOD"]

@@ -15,13 +15,25 @@ from jaxpose.pose import image_space
 TASKS = base.Tasks()
 
 
+def _predict_mm(trained: base.Trained, rows, split=None) -> np.ndarray:
+  """One pose per row of `rows`, root-relative mm [N, J, 3]; a temporal
+  lifter's windows index `split` (default: `rows` themselves)."""
+  model = trained.model
+  size = trained.run.eval_options.lift_batch_size
+  if not model.is_temporal:
+    pred = model.predict(trained.params, rows, batch_size=size)
+  else:
+    full = (rows if split is None else split)["pose2d"]
+    pred = model.outputs(trained.params, full, rows["window"],
+                         batch_size=size, desc="lift")[..., -3:]
+  return np.asarray(model.representation.pose3d_from_model(
+      pred, image_space.camera_meta(rows)), np.float32)
+
+
 @TASKS.register("estimate")
 def estimate(trained: base.Trained, opts, ctx: EvalContext) -> TaskResult:
   model = trained.model
-  size = opts.lift_batch_size
-  if not model.is_temporal:
-    pred = model.predict(trained.params, ctx.test, batch_size=size)
-  else:
+  if model.is_temporal:
     # The test rows are the first of the split; their windows index the
     # whole split, whose centre rows must be these very rows.
     full = ctx.splits["test"]["pose2d"]
@@ -29,10 +41,7 @@ def estimate(trained: base.Trained, opts, ctx: EvalContext) -> TaskResult:
     if not np.array_equal(full[centre], ctx.test["pose2d"]):
       raise ValueError("estimate: the test rows do not come from this "
                        "method's test split (their windows point elsewhere)")
-    pred = model.outputs(trained.params, full, ctx.test["window"],
-                         batch_size=size, desc="lift")[..., -3:]
-  pred_mm = np.asarray(model.representation.pose3d_from_model(
-      pred, image_space.camera_meta(ctx.test)), np.float32)
+  pred_mm = _predict_mm(trained, ctx.test, ctx.splits["test"])
   result = estimation.estimation_result(ctx, pred_mm[None],
                                         title=f"estimate ({model.name})")
   result.figures["joint_names"] = list(model.representation.skeleton.joint_names)
@@ -41,4 +50,13 @@ def estimate(trained: base.Trained, opts, ctx: EvalContext) -> TaskResult:
   return result
 
 
-__all__ = ["TASKS", "estimate"]
+def lift(trained: base.Trained, request: base.LiftRequest) -> np.ndarray:
+  """A video's frames lifted: one pose each ([1, T, J, 3] mm); every joint
+  must be visible (a lifter cannot complete masked ones)."""
+  model = trained.model
+  base.refuse_missing(request.rows, model.representation.skeleton.joint_names,
+                      f"the {model.name} lifter")
+  return _predict_mm(trained, request.rows)[None]
+
+
+__all__ = ["TASKS", "estimate", "lift"]

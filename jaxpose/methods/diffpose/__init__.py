@@ -66,6 +66,7 @@ METHOD = methods.register(base.Method(
     check=model.check,
     import_checkpoint=released.import_checkpoint,
     import_files=("encoder",),
+    lift=eval_tasks.lift,
 ))
 
 __all__ = ["METHOD", "ENCODER"]

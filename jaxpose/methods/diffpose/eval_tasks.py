@@ -141,4 +141,27 @@ def estimate(trained: base.Trained, opts, ctx: EvalContext) -> TaskResult:
                              summary=summary)
 
 
-__all__ = ["TASKS", "estimate", "initial_draws"]
+def lift(trained: base.Trained, request: base.LiftRequest) -> np.ndarray:
+  """A video's frames: N hypotheses each from H_K around the encoder's
+  pose, `[N, T, J, 3]` mm. Every joint must be visible (the encoder needs
+  each one's 2D); with `diffpose.initial_scope='per_row'` and
+  `row_uncertainty='confidence'`, the detector's scores shape each frame's
+  H_K."""
+  model, opts = trained.model, trained.run.eval_options
+  base.refuse_missing(request.rows, model.representation.skeleton.joint_names,
+                      "DiffPose")
+  if request.sampler or request.num_steps:
+    opts = dataclasses.replace(opts, sampler=request.sampler or opts.sampler,
+                               num_steps=request.num_steps or opts.num_steps)
+  stored = trained.prepared.get(data_lib.X0_RANGE)
+  # A video has no training rows to take a range from: only a stored one.
+  box, _ = box_lib.evaluation_box(clip=opts.x0_clip and stored is not None,
+                                  margin=opts.x0_clip_margin, stored=stored,
+                                  train_data=None)
+  states = model.sample_states(trained.params, request.key, request.rows, opts,
+                               num_hypotheses=request.num_hypotheses,
+                               desc="lift", x0_range=box)
+  return model.states_to_mm(states)
+
+
+__all__ = ["TASKS", "estimate", "initial_draws", "lift"]

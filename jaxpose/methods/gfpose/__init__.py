@@ -4,7 +4,8 @@ by condition masking.
   masking.py     hierarchical condition masks and the 2D/3D swap (training)
   problems.py    each test-time task as a `sampling.Problem` value
   model.py       settings, `GFPoseModel` (init, loss, samplers), build
-  eval_tasks.py  estimate, estimate_single, complete2d/3d, denoise, generate
+  eval_tasks.py  estimate, estimate_single, complete2d/3d, denoise, generate;
+                 lift (a video's keypoints, masked joints completed)
   released.py    the authors' released checkpoint as a workdir (importer)
 
 It provides a `JointPrior` (its unconditional score of root-relative
@@ -35,6 +36,7 @@ METHOD = methods.register(base.Method(
     provides={base.JointPrior: model.joint_prior},
     sample=model.sample,
     import_checkpoint=released.import_checkpoint,
+    lift=eval_tasks.lift,
 ))
 
 __all__ = ["METHOD"]

@@ -67,6 +67,25 @@ def _estimate(trained, opts, ctx: EvalContext, *, single: bool) -> TaskResult:
   return result
 
 
+def lift(trained, request: base.LiftRequest) -> np.ndarray:
+  """A video's frames: H hypotheses each, [H, T, J, 3] mm. A masked joint
+  (below the detector's threshold) is no condition, so GFPose completes it
+  from the visible ones, as its 2D completion task does."""
+  model, opts = trained.model, trained.run.eval_options
+  spec = request.sampler or opts.sampler
+  steps = request.num_steps or opts.num_steps
+  rows = request.rows
+  visible = np.asarray(rows["visible"], np.float32)
+  box, _ = model_lib.x0_range(trained)
+  hyps = model.sample_rows(
+      model.make_sampler(spec, steps, eps=opts.eps), trained.params, request.key,
+      lambda c: problems.estimation_problem(c["pose2d"], visible=c["visible"]),
+      {"pose2d": rows["pose2d"], "visible": visible},
+      num_hypotheses=request.num_hypotheses,
+      chunk_size=min(opts.batch_poses, len(visible)), desc="lift", x0_range=box)
+  return model.to_mm(hyps, rows)
+
+
 @TASKS.register("estimate")
 def estimate(trained, opts, ctx: EvalContext) -> TaskResult:
   """H hypotheses per 2D pose."""

@@ -1,0 +1,83 @@
+"""A video's 2D keypoints to 3D motion, in one command.
+
+  python -m experiments.lift --keypoints=video.json --workdir=runs/gfpose_mocap \
+      --out=runs/video_lifted [--hypotheses=20] [--image_size=1920,1080]
+
+--keypoints: a detector's file (COCO-17 JSON as MMPose, Detectron2, ViTPose
+or YOLO-pose write it; OpenPose BODY_25, a directory of per-frame JSONs;
+MediaPipe Pose's landmarks, which need --image_size; an .npz of [T, J, 2]
+pixels), one person followed (--person, else the longest track or the most
+confident person per frame). --workdir: a trained GFPose (H hypotheses,
+masked joints completed) or lifter (one pose; every joint must be
+visible). The camera is --focal_px, --fov_deg, or a default field of view
+over the image size (given, from the file, or estimated from the
+keypoints); lift.json says which. Writes into --out (all or nothing):
+  motion.npz   per frame: hypotheses_mm [T, H, 17, 3], mean_mm, spread_mm
+               [T, 17], root_mm [T, 3] (camera frame, mm), keypoints_px,
+               visible, confidence, frame
+  motion.bvh   the mean motion (Y up, centimetres) for Blender
+  motion.html  the 3D motion beside the 2D keypoints, scrubbable, offline
+  lift.json    what was read, chosen and run (`jaxpose.lift.Lifted.info`)
+The logic is `jaxpose.lift` (usable from a notebook).
+"""
+from __future__ import annotations
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from jaxpose import lift
+from jaxpose import logs
+
+_KEYPOINTS = flags.DEFINE_string("keypoints", None, "The keypoint file or folder.")
+_WORKDIR = flags.DEFINE_string("workdir", None, "A trained workdir that lifts.")
+_OUT = flags.DEFINE_string("out", None, "The output folder (new or empty).")
+_HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
+_SAMPLER = flags.DEFINE_string("sampler", "", "Sampler spec ('' = the workdir's).")
+_STEPS = flags.DEFINE_integer("steps", 0, "Sampler steps (0 = the workdir's).")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the draws.")
+_FPS = flags.DEFINE_float("fps", 30.0, "Frames per second of the video.")
+_FORMAT = flags.DEFINE_string("format", "", "Force a format (coco, openpose, "
+                              "mediapipe, npz).")
+_SIZE = flags.DEFINE_list("image_size", [], "width,height in pixels.")
+_FOCAL = flags.DEFINE_float("focal_px", 0.0, "Focal length in pixels (0: guess).")
+_FOV = flags.DEFINE_float("fov_deg", 0.0, "Field of view (0: the default).")
+_THRESHOLD = flags.DEFINE_float("threshold", 0.3, "Confidence below which a "
+                                "joint is masked.")
+_PERSON = flags.DEFINE_string("person", "", "Track id to follow.")
+_DEPTH = flags.DEFINE_float("root_depth_mm", 0.0, "Root depth (0: from the "
+                            "torso's 2D length).")
+_EMPTY = flags.DEFINE_enum("empty_frames", "error", ["error", "mask"],
+                           "Frames without a visible joint.")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a non-empty --out.")
+_DEBUG = flags.DEFINE_bool("debug", False, "Show the traceback of an error "
+                           "(also JAXPOSE_DEBUG=1).")
+flags.mark_flags_as_required(["keypoints", "workdir", "out"])
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.INFO)
+  logs.configure_logging()
+  logs.exit_on_error(run, debug=_DEBUG.value)
+
+
+def run():
+  keys = dict(format=_FORMAT.value, focal_px=_FOCAL.value, fov_deg=_FOV.value,
+              threshold=_THRESHOLD.value, person=_PERSON.value,
+              root_depth_mm=_DEPTH.value, empty_frames=_EMPTY.value,
+              image_size=tuple(int(v) for v in _SIZE.value))
+  lifted = lift.lift_keypoints(_WORKDIR.value, _KEYPOINTS.value,
+                               num_hypotheses=_HYPOTHESES.value, seed=_SEED.value,
+                               sampler=_SAMPLER.value, num_steps=_STEPS.value,
+                               keypoints=keys)
+  written = lift.write_outputs(lifted, _OUT.value, fps=_FPS.value,
+                               overwrite=_OVERWRITE.value)
+  print(f"lifted {lifted.num_frames} frames with {lifted.info['method']} "
+        f"({lifted.info['hypotheses']} hypotheses) in {lifted.info['seconds']} s; "
+        f"mean spread {lifted.spread_mm.mean():.1f} mm")
+  print("wrote: " + ", ".join(written))
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,184 @@
+"""A video's 2D keypoints as a dataset (`data.name=keypoints`): what a
+trained model lifts (`jaxpose.lift`).
+
+The file is read by `keypoints.load_keypoints` (COCO-17 JSON, OpenPose
+BODY_25, MediaPipe Pose, npz; one person) and becomes the test split, one
+row per frame, in the `datasets` contract:
+
+  pose2d            [T, 17, 2]  screen-normalised keypoints; a joint below
+                                `threshold` (a masked condition) holds the
+                                pelvis' position, never NaN, and counts only
+                                through `visible`
+  visible           [T, 17]     bool: the joint is a condition
+  pose2d_confidence [T, 17]     the detector's score (DiffPose's per-row H_K
+                                reads it)
+  pose2d_px         [T, 17, 2]  the keypoints in pixels (NaN where missing)
+  intrinsics        [T, 6]      fx, fy, cx, cy, width, height: the camera
+                                given or guessed (`keypoints.guess_intrinsics`)
+  root_cam_mm       [T, 3]      the pelvis back-projected at `root_depth_mm`,
+                                or at a depth from the 2D torso length (the
+                                image space needs one; root-relative output
+                                does not depend on it)
+  pose3d            [T, 17, 3]  zeros: there is no 3D truth (`truth_3d` is
+                                False, so evaluation refuses the data)
+  activity, frame   [T]         0; the file's frame ids
+The train split is empty.  `Dataset.info` says what was read, the person
+chosen, the camera and the root depth, and how each was found.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+import numpy as np
+
+from jaxpose.config import ConfigError
+from jaxpose.data import data_fields
+from jaxpose.data import keypoints as kp_lib
+from jaxpose.pose import cameras as cam_lib
+from jaxpose.pose.skeleton import H36M_17
+
+# A typical adult's pelvis-to-thorax length (Human3.6M's subjects: about
+# 480-520 mm), which with the focal length turns the torso's pixel length
+# into a depth when none is given.
+TORSO_MM = 500.0
+_PELVIS, _THORAX = H36M_17.index("pelvis"), H36M_17.index("thorax")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class KeypointsSettings:
+  """The `config.data` keys of the "keypoints" dataset.
+
+  Attributes:
+    name: "keypoints".
+    path: the keypoint file (or a directory of OpenPose JSONs).
+    format: '' (detected) or one of `keypoints.FORMATS`.
+    image_size: (width, height) in pixels; () = from the file, else
+      estimated from the keypoints (said in the result).
+    focal_px, fov_deg: the camera's focal length in pixels, or its field
+      of view across the larger side; 0 = the default field of view.
+    threshold: a joint whose confidence is below it is a masked condition.
+    person: the track id to follow ('' = the track in most frames).
+    root_depth_mm: the root's distance from the camera; 0 = from the 2D
+      torso length (`TORSO_MM`).
+    empty_frames: 'error' refuses a frame without a visible joint; 'mask'
+      keeps it, every joint masked.
+  """
+  name: Literal["keypoints"] = data_fields.field(default="keypoints",
+                                                 decides_train_rows=True)
+  path: str = data_fields.field(default="", decides_train_rows=False)
+  format: str = data_fields.field(default="", decides_train_rows=False)
+  image_size: tuple[int, ...] = data_fields.field(default=(),
+                                                  decides_train_rows=False)
+  focal_px: float = data_fields.field(default=0.0, at_least=0.0,
+                                      decides_train_rows=False)
+  fov_deg: float = data_fields.field(default=0.0, at_least=0.0, below=180.0,
+                                     decides_train_rows=False)
+  threshold: float = data_fields.field(default=kp_lib.DEFAULT_THRESHOLD,
+                                       at_least=0.0, decides_train_rows=False)
+  person: str = data_fields.field(default="", decides_train_rows=False)
+  root_depth_mm: float = data_fields.field(default=0.0, at_least=0.0,
+                                           decides_train_rows=False)
+  empty_frames: Literal["error", "mask"] = data_fields.field(
+      default="error", decides_train_rows=False)
+
+  def __post_init__(self):
+    if not self.path:
+      raise ConfigError("data.path: empty; give the keypoint file to lift "
+                        f"({', '.join(kp_lib.FORMATS)})")
+    if self.format and self.format not in kp_lib.FORMATS:
+      raise ConfigError(f"data.format={self.format!r}: expected '' or one of "
+                        f"{kp_lib.FORMATS}")
+    if self.image_size and (len(self.image_size) != 2 or min(self.image_size) <= 0):
+      raise ConfigError(f"data.image_size={self.image_size}: expected (width, "
+                        "height) > 0, or () for unknown")
+    if self.focal_px and self.fov_deg:
+      raise ConfigError("data.focal_px, data.fov_deg: give one, not both")
+
+
+def read(data: KeypointsSettings) -> kp_lib.Keypoints2D:
+  """The settings' keypoint file, read and checked."""
+  return kp_lib.load_keypoints(
+      data.path, format=data.format or None,
+      image_size=tuple(data.image_size) or None,
+      person=data.person or None, threshold=data.threshold,
+      empty_frames=data.empty_frames)
+
+
+def camera(data: KeypointsSettings, keypoints: kp_lib.Keypoints2D
+           ) -> tuple[np.ndarray, tuple[int, int], str]:
+  """(fx, fy, cx, cy), (width, height) and the rule that gave them."""
+  intr, rule = kp_lib.guess_intrinsics(
+      tuple(data.image_size) or None, focal_px=data.focal_px or None,
+      fov_deg=data.fov_deg or None, keypoints=keypoints)
+  return intr, (int(round(2 * intr[2])), int(round(2 * intr[3]))), rule
+
+
+def root_depth(keypoints: kp_lib.Keypoints2D, focal: float,
+               given_mm: float = 0.0) -> tuple[float, str]:
+  """The root's depth in mm, and how it was found: `given_mm` when > 0,
+  else focal x TORSO_MM / the median pelvis-thorax length in pixels over
+  the frames where both are visible."""
+  if given_mm > 0:
+    return float(given_mm), f"root depth {given_mm:g} mm as given"
+  both = keypoints.visible[:, _PELVIS] & keypoints.visible[:, _THORAX]
+  if not both.any():
+    raise ConfigError(
+        f"{keypoints.info['source']}: no frame has both the pelvis and the "
+        "thorax visible, so the root depth cannot be estimated; give "
+        "data.root_depth_mm")
+  torso_px = np.linalg.norm(keypoints.pixels[both, _THORAX]
+                            - keypoints.pixels[both, _PELVIS], axis=-1)
+  depth = focal * TORSO_MM / max(float(np.median(torso_px)), 1e-6)
+  return depth, (f"root depth {depth:.0f} mm from the median torso length "
+                 f"({np.median(torso_px):.1f} px for {TORSO_MM:g} mm)")
+
+
+def split_of(keypoints: kp_lib.Keypoints2D, intrinsics, image_size,
+             depth_mm: float) -> dict:
+  """The test split of the module docstring."""
+  t = keypoints.num_frames
+  w, h = image_size
+  px = keypoints.pixels.astype(np.float64)
+  visible = keypoints.visible
+  # A masked joint's condition is never read; it holds the pelvis (or the
+  # image centre) so that no NaN reaches the model's arithmetic.
+  centre = np.where(visible[:, _PELVIS, None], px[:, _PELVIS],
+                    np.array([intrinsics[2], intrinsics[3]]))
+  filled = np.where(visible[..., None], px, centre[:, None])
+  screen = cam_lib.normalize_screen(filled, w, h)
+  fx, fy, cx, cy = (float(v) for v in intrinsics)
+  root_px = np.where(visible[:, _PELVIS, None], px[:, _PELVIS], centre)
+  root = np.stack([(root_px[:, 0] - cx) * depth_mm / fx,
+                   (root_px[:, 1] - cy) * depth_mm / fy,
+                   np.full(t, depth_mm)], axis=-1)
+  return dict(
+      pose3d=np.zeros((t, H36M_17.num_joints, 3), np.float32),
+      pose2d=screen.astype(np.float32), visible=visible,
+      pose2d_confidence=keypoints.confidence.astype(np.float32),
+      pose2d_px=keypoints.pixels.astype(np.float32),
+      intrinsics=np.tile(np.float32([fx, fy, cx, cy, w, h]), (t, 1)),
+      root_cam_mm=root.astype(np.float32),
+      activity=np.zeros(t, np.int32),
+      frame=np.asarray(keypoints.info["frame_ids"], np.int64))
+
+
+def load_splits(data: KeypointsSettings) -> tuple[dict, dict, dict]:
+  """({"train": empty, "test": the frames}, input_2d, info): info says what
+  was read, the person, the camera and the depth, and how each was found."""
+  keypoints = read(data)
+  intrinsics, size, camera_rule = camera(data, keypoints)
+  depth, depth_rule = root_depth(keypoints, float(intrinsics[0]), data.root_depth_mm)
+  test = split_of(keypoints, intrinsics, size, depth)
+  splits = {"train": {k: v[:0] for k, v in test.items()}, "test": test}
+  info = {k: v for k, v in keypoints.info.items() if k != "frame_ids"}
+  info.update(camera=camera_rule, root_depth=depth_rule, image_size=list(size),
+              intrinsics=[float(v) for v in intrinsics],
+              num_frames=keypoints.num_frames,
+              masked_joints=int((~keypoints.visible).sum()))
+  source = info["source"]
+  return splits, {"train": "none", "test": f"detector keypoints ({source})"}, info
+
+
+__all__ = ["KeypointsSettings", "TORSO_MM", "read", "camera", "root_depth",
+           "split_of", "load_splits"]

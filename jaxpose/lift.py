@@ -1,0 +1,186 @@
+"""A video's 2D keypoints to 3D motion with its uncertainty, by any trained
+workdir whose method lifts (`base.Method.lift`: GFPose, the lifters).
+
+  lifted = lift.lift_keypoints("runs/gfpose_mocap", "video.json",
+                               num_hypotheses=20)
+  lift.write_outputs(lifted, "out/")   # motion.npz, motion.bvh, motion.html
+
+The keypoint file becomes the `keypoints` dataset (`data/keypoints_dataset.py`:
+formats, the person followed, the camera given or guessed, the root depth),
+converted to the model's units by its method's own `load_data`, so a model
+sees a video's frames exactly as it saw its test rows. A joint below the
+confidence threshold is no condition: GFPose completes it, a lifter refuses
+it (naming the frame and joint). `experiments/lift.py` is the command.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import time
+from typing import Any, Mapping
+
+import numpy as np
+
+from jaxpose import files
+from jaxpose import methods
+from jaxpose import rng
+from jaxpose import run_lib
+from jaxpose import settings
+from jaxpose.methods import base
+
+
+@dataclasses.dataclass(frozen=True)
+class Lifted:
+  """A lifted video, per frame (camera frame: x right, y down, z forward; mm).
+
+  Attributes:
+    hypotheses_mm: each frame's hypotheses, root-relative.  # [T, H, J, 3]
+    mean_mm: their mean, the motion written to BVH and drawn.  # [T, J, 3]
+    spread_mm: each joint's mean distance of the hypotheses from their mean
+      (0 with one hypothesis).  # [T, J]
+    root_mm: the root's estimated camera-frame position (from the 2D and
+      the root depth; `info["root_depth"]` says how).  # [T, 3]
+    pixels: the 2D keypoints used (NaN where missing).  # [T, J, 2]
+    visible: which joints were conditions.  # [T, J] bool
+    confidence: the detector's scores.  # [T, J]
+    frame: the file's frame ids.  # [T]
+    info: method, workdir, step, hypotheses, sampler, what the keypoints
+      reader chose (person, camera, depth), seconds.
+  """
+  hypotheses_mm: np.ndarray
+  mean_mm: np.ndarray
+  spread_mm: np.ndarray
+  root_mm: np.ndarray
+  pixels: np.ndarray
+  visible: np.ndarray
+  confidence: np.ndarray
+  frame: np.ndarray
+  info: dict
+
+  @property
+  def num_frames(self) -> int:
+    return len(self.mean_mm)
+
+
+def keypoints_section(path: str, **keys) -> dict:
+  """The `data` overrides that read `path` as the keypoints dataset (keys:
+  `KeypointsSettings`'s, e.g. image_size, focal_px, threshold, person)."""
+  return {"data.name": "keypoints", "data.path": os.fspath(path),
+          **{f"data.{k}": v for k, v in keys.items()}}
+
+
+def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 20,
+                   seed: int = 0, sampler: str = "", num_steps: int = 0,
+                   keypoints: Mapping[str, Any] | None = None) -> Lifted:
+  """Lifts every frame of a keypoint file with the model trained in `workdir`.
+
+  Args:
+    workdir: a trained workdir (its method must lift).
+    keypoints_path: the detector's file (`keypoints.load_keypoints`).
+    num_hypotheses: H per frame (a lifter gives one).
+    seed: the draws' seed.
+    sampler, num_steps: the sampler spec and steps ('' / 0: the workdir's
+      evaluation settings).
+    keypoints: more `keypoints` data keys (image_size, focal_px, fov_deg,
+      threshold, person, root_depth_mm, empty_frames, format).
+
+  Raises:
+    settings.ConfigError: a method that cannot lift, or bad settings.
+    keypoints.KeypointsError: a file that cannot be read as documented.
+    base.MissingJointsError: a lifter given masked joints.
+  """
+  if num_hypotheses < 1:
+    raise ValueError(f"num_hypotheses: expected >= 1, got {num_hypotheses}")
+  start = time.time()
+  overrides = keypoints_section(keypoints_path, **dict(keypoints or {}))
+  config = run_lib.evaluation_config(workdir, overrides)
+  method, run = methods.parse(config)
+  if method.lift is None:
+    raise settings.ConfigError(
+        f"{workdir}: method {method.name!r} does not lift 2D keypoints; use a "
+        f"workdir of one that does ({', '.join(lifting_methods()) or 'none'})")
+  trained = run_lib.load_trained(workdir, config=config)
+  data = method.load_data(run, trained.needs)
+  rows = data.splits["test"]
+  request = base.LiftRequest(rows=rows, num_hypotheses=num_hypotheses,
+                             key=rng.purpose_key(seed, "lift"), sampler=sampler,
+                             num_steps=num_steps)
+  hyps = np.asarray(method.lift(trained, request), np.float32)  # [H, T, J, 3]
+  t = len(rows["pose2d"])
+  if hyps.ndim != 4 or hyps.shape[1] != t:
+    raise ValueError(f"{method.name}.lift returned shape {hyps.shape}; "
+                     f"expected [H, {t}, J, 3]")
+  hyps = np.moveaxis(hyps, 0, 1)  # [T, H, J, 3]
+  mean = hyps.mean(axis=1)
+  spread = np.linalg.norm(hyps - mean[:, None], axis=-1).mean(axis=1)
+  info = dict(method=method.name, workdir=os.fspath(workdir), step=trained.step,
+              hypotheses=int(hyps.shape[1]), seed=seed,
+              sampler=sampler or getattr(run.eval_options, "sampler", ""),
+              num_steps=num_steps or getattr(run.eval_options, "num_steps", 0),
+              keypoints=files.jsonable(dict(data.dataset.info)),
+              seconds=round(time.time() - start, 2))
+  return Lifted(hypotheses_mm=hyps, mean_mm=mean, spread_mm=spread,
+                root_mm=np.asarray(rows["root_cam_mm"], np.float32),
+                pixels=np.asarray(rows["pose2d_px"], np.float32),
+                visible=np.asarray(rows["visible"], bool),
+                confidence=np.asarray(rows["pose2d_confidence"], np.float32),
+                frame=np.asarray(rows["frame"]), info=info)
+
+
+def lifting_methods() -> tuple[str, ...]:
+  """The registered methods that lift (their packages imported)."""
+  out = []
+  for name in methods.names():
+    if methods.get(name).lift is not None:
+      out.append(name)
+  return tuple(out)
+
+
+def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
+                  overwrite: bool = False) -> list[str]:
+  """Writes `out_dir`: motion.npz (every per-frame array of `Lifted`),
+  motion.bvh (the mean motion, `data.bvh_export`), motion.html (the page,
+  `motion_page`) and lift.json (`info`). Everything is written into a
+  temporary folder beside it first and moved into place at the end, so a
+  failure never leaves a partly written `out_dir`. Returns the paths.
+
+  Raises:
+    FileExistsError: `out_dir` exists and is not empty, unless `overwrite`.
+  """
+  from jaxpose import motion_page
+  from jaxpose.data import bvh_export
+  out_dir = os.path.abspath(os.fspath(out_dir))
+  if os.path.exists(out_dir) and os.listdir(out_dir) and not overwrite:
+    raise FileExistsError(f"{out_dir}: exists and is not empty; choose another "
+                          "--out, or pass --overwrite")
+  tmp = f"{out_dir}.tmp-{os.getpid()}"
+  shutil.rmtree(tmp, ignore_errors=True)
+  os.makedirs(tmp)
+  try:
+    files.write_npz_atomic(os.path.join(tmp, "motion.npz"), dict(
+        hypotheses_mm=lifted.hypotheses_mm, mean_mm=lifted.mean_mm,
+        spread_mm=lifted.spread_mm, root_mm=lifted.root_mm,
+        keypoints_px=lifted.pixels, visible=lifted.visible,
+        confidence=lifted.confidence, frame=lifted.frame))
+    bvh_export.write_bvh(os.path.join(tmp, "motion.bvh"),
+                         lifted.mean_mm + lifted.root_mm[:, None], fps=fps)
+    motion_page.write_motion_page(
+        os.path.join(tmp, "motion.html"), joints3d_mm=lifted.mean_mm,
+        keypoints2d_px=lifted.pixels, spread_mm=lifted.spread_mm,
+        visible=lifted.visible, fps=fps,
+        image_size=tuple(lifted.info["keypoints"].get("image_size") or ()) or None,
+        title=f"{lifted.info['method']}: {lifted.info['hypotheses']} hypotheses",
+        hypotheses_mm=lifted.hypotheses_mm[:, :5])
+    files.write_json_atomic(os.path.join(tmp, "lift.json"), lifted.info)
+    if os.path.exists(out_dir):
+      shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+  finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+  return [os.path.join(out_dir, name)
+          for name in ("motion.npz", "motion.bvh", "motion.html", "lift.json")]
+
+
+__all__ = ["Lifted", "keypoints_section", "lift_keypoints", "lifting_methods",
+           "write_outputs"]

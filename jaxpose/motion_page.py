@@ -1,0 +1,491 @@
+"""An interactive HTML page that plays a lifted 3D motion beside its 2D input.
+
+`write_motion_page` writes ONE self-contained .html file (it works offline)
+with a 3D view of the chosen motion beside the 2D keypoints it was lifted
+from, a slider to scrub frame by frame (and the arrow keys), play/pause, and
+the frame number and time.  Each joint's spread over the hypotheses colours
+its markers on a colour bar in mm fixed over the whole motion.
+
+Library: plotly (the Python package ships plotly.js), kept up by Plotly,
+Inc. under the MIT licence with regular releases.  Its WebGL `scatter3d`
+gives a rotatable 3D view with equal aspect, and its animation frames,
+slider and buttons give scrubbing and playback with a few lines of our JS.
+plotly.js (4.8 MB) is embedded, so nothing is fetched; the data add about
+3 kB a frame for 17 joints (0.1 mm, 0.1 px), 7 kB with 5 hypotheses drawn.
+The figure is JSON in a `<script type="application/json">` element
+(`FIGURE_ELEMENT_ID`); `read_motion_page` parses it back.  The view shows
+the camera frame (x right, y down, z forward) with the body's up vertical
+(`camera_to_viewer`, the axes of `jaxpose.plotting`'s camera-frame plots).
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+from typing import Any
+
+import numpy as np
+from plotly.offline import get_plotlyjs
+
+from jaxpose import files
+from jaxpose.checks import check_array, check_positive_int
+from jaxpose.pose.skeleton import H36M_17, Skeleton
+
+# The most frames a page holds by default: 20 s at 30 fps.  Longer motions
+# are shown every k-th frame, so the file stays small and playback smooth.
+MAX_PAGE_FRAMES = 600
+# The most hypotheses drawn (faintly) per frame; more only clutter the view.
+MAX_DRAWN_HYPOTHESES = 5
+FIGURE_ELEMENT_ID = "jaxpose-motion-figure"  # the figure's JSON element
+PLOT_ELEMENT_ID = "jaxpose-motion"  # the plot's <div>
+DECIMALS = 1  # coordinates and spreads are rounded to 0.1 mm, 0.1 px
+
+# jaxpose.plotting's colours (tab:blue, tab:red, black) as CSS colours.
+LEFT_COLOR, RIGHT_COLOR, MID_COLOR = "#1f77b4", "#d62728", "#222222"
+MASKED_COLOR = "#999999"
+HYPOTHESIS_COLOR = "rgba(80, 80, 80, 0.3)"
+SPREAD_COLORSCALE = "Viridis"
+
+_PAGE_TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body {{ margin: 0; }} #{plot_id} {{ height: 96vh; }}</style>
+<script type="text/javascript">{plotly_js}</script>
+</head>
+<body>
+<div id="{plot_id}"></div>
+<script type="application/json" id="{figure_id}">{figure_json}</script>
+<script type="text/javascript">
+(function() {{
+  var fig = JSON.parse(document.getElementById("{figure_id}").textContent);
+  var gd = document.getElementById("{plot_id}");
+  var names = fig.frames.map(function(f) {{ return f.name; }}), current = 0;
+  // An animation cut short (pause, a key, the slider) rejects its promise
+  // with no reason; plotly's own buttons leave that uncaught.
+  function animate(frames, options) {{
+    Plotly.animate(gd, frames, options).catch(function() {{}});
+  }}
+  Plotly.newPlot(gd, fig.data, fig.layout,
+                 {{responsive: true, displaylogo: false}}).then(function() {{
+    return Plotly.addFrames(gd, fig.frames);
+  }}).then(function() {{
+    // The slider reports a click at once, an animation frame once drawn.
+    gd.on("plotly_sliderchange", function(e) {{ current = e.slider.active; }});
+    gd.on("plotly_animatingframe", function(e) {{
+      current = Math.max(0, names.indexOf(e.name));
+    }});
+    gd.on("plotly_buttonclicked", function(e) {{
+      animate(e.button.args[0], e.button.args[1]);
+    }});
+    gd.setAttribute("data-ready", "1");
+  }});
+  // The arrow keys step one frame: the slider alone is coarse when long.
+  document.addEventListener("keydown", function(e) {{
+    if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+    var next = current + (e.key === "ArrowRight" ? 1 : -1);
+    if (next < 0 || next >= names.length) return;
+    current = next;
+    animate([names[next]], {{mode: "immediate",
+        frame: {{duration: 0, redraw: true}}, transition: {{duration: 0}}}});
+  }});
+}})();
+</script>
+</body></html>
+"""
+
+
+def camera_to_viewer(points_mm) -> np.ndarray:
+  """Camera-frame points (x right, y down, z forward) in the 3D view's axes
+  (x, z, -y): right, depth, up, so the body's up is the viewer's vertical;
+  a rotation, no mirror.  [..., 3] -> [..., 3]"""
+  x, y, z = np.moveaxis(np.asarray(points_mm), -1, 0)
+  return np.stack([x, z, -y], -1)
+
+
+def _rounded(values) -> list:
+  """A JSON-ready list of numbers rounded to 0.1; NaN -> None (a gap)."""
+  values = np.round(np.asarray(values, np.float64), DECIMALS)
+  return [None if not math.isfinite(v) else v for v in values.tolist()]
+
+
+def _segments(points, bones) -> np.ndarray:
+  """Bone endpoints with a NaN break after each bone.  [3 * len(bones), D]"""
+  if not bones:
+    return np.zeros((0, points.shape[-1]))
+  child, parent = np.array(bones).T
+  gap = np.full((len(bones), points.shape[-1]), np.nan)
+  return np.stack([points[parent], points[child], gap], 1).reshape(
+      -1, points.shape[-1])
+
+
+def _bone_groups(skeleton: Skeleton) -> list[tuple[str, str, list]]:
+  """(name, colour, bones) for the left, right and middle bones."""
+  side = {**{j: "left" for j in skeleton.left},
+          **{j: "right" for j in skeleton.right}}
+  colors = {"left": LEFT_COLOR, "right": RIGHT_COLOR, "middle": MID_COLOR}
+  return [(name, color, [bone for bone in skeleton.bones
+                         if side.get(bone[0], "middle") == name])
+          for name, color in colors.items()]
+
+
+def _axis_ranges(points) -> tuple[list[list[float]], dict[str, float]]:
+  """Per-axis [lo, hi] over all points, and an aspect ratio proportional to
+  the spans (a millimetre is as long on every axis).  Each axis spans its
+  extent, at least a quarter of the largest (a flat motion is not squashed
+  to a line), plus 10%."""
+  points = np.asarray(points).reshape(-1, 3)
+  lo, hi = points.min(0), points.max(0)
+  spans = hi - lo
+  largest = max(float(spans.max()), 1.0)
+  spans = np.maximum(spans, 0.25 * largest) * 1.1
+  ranges = [_rounded([m - s / 2, m + s / 2])
+            for m, s in zip((lo + hi) / 2, spans)]
+  ratio = spans / spans.max()
+  return ranges, dict(zip("xyz", ratio.tolist()))
+
+
+def _positive_finite(value) -> bool:
+  try:
+    return math.isfinite(float(value)) and float(value) > 0
+  except (TypeError, ValueError):
+    return False
+
+
+def _check_inputs(joints3d_mm, keypoints2d_px, spread_mm, visible, skeleton,
+                  fps, image_size, hypotheses_mm, max_frames):
+  """Validates the arguments of `motion_figure`; returns numpy arrays."""
+  if not isinstance(skeleton, Skeleton):
+    raise ValueError(f"skeleton: expected a Skeleton, got "
+                     f"{type(skeleton).__name__}")
+  num_joints = skeleton.num_joints
+  sizes: dict = {}
+  check_array("joints3d_mm", joints3d_mm, ("T", num_joints, 3), sizes=sizes)
+  joints3d_mm = np.asarray(joints3d_mm, np.float64)
+  if joints3d_mm.shape[0] == 0:
+    raise ValueError("joints3d_mm: expected at least one frame (T >= 1), got "
+                     f"shape {joints3d_mm.shape}")
+  # Masked 2D joints may be NaN (there was no detection); visible ones not.
+  check_array("keypoints2d_px", keypoints2d_px, ("T", num_joints, 2),
+              sizes=sizes, finite=False)
+  check_array("spread_mm", spread_mm, ("T", num_joints), sizes=sizes)
+  check_array("visible", visible, ("T", num_joints), sizes=sizes)
+  keypoints2d_px = np.asarray(keypoints2d_px, np.float64)
+  spread_mm = np.asarray(spread_mm, np.float64)
+  visible = np.asarray(visible)
+  is_0_1 = (np.issubdtype(visible.dtype, np.number) and
+            np.isin(visible, (0, 1)).all())
+  if visible.dtype != np.bool_ and not is_0_1:
+    raise ValueError(f"visible: expected booleans (or 0/1), got dtype "
+                     f"{visible.dtype} with values other than 0 and 1")
+  visible = visible.astype(bool)
+  if np.any(spread_mm < 0):
+    raise ValueError(f"spread_mm: expected values >= 0, got minimum "
+                     f"{spread_mm.min()}")
+  bad = visible & ~np.isfinite(keypoints2d_px).all(-1)
+  if bad.any():
+    t, j = np.argwhere(bad)[0]
+    raise ValueError(
+        f"keypoints2d_px: non-finite coordinates at {int(bad.sum())} visible "
+        f"joints, first at frame {t}, joint {j} ({skeleton.joint_names[j]}); "
+        "only joints with visible=False may be NaN")
+  if not _positive_finite(fps):
+    raise ValueError(f"fps: expected a positive frame rate, got {fps!r}")
+  if image_size is not None:
+    if (np.ndim(image_size) != 1 or len(image_size) != 2 or
+        not all(_positive_finite(v) for v in image_size)):
+      raise ValueError("image_size: expected (width, height) in pixels, both "
+                       f"positive, or None; got {image_size!r}")
+    image_size = (float(image_size[0]), float(image_size[1]))
+  if hypotheses_mm is not None:
+    check_array("hypotheses_mm", hypotheses_mm, ("T", None, num_joints, 3),
+                sizes=sizes)
+    hypotheses_mm = np.asarray(hypotheses_mm, np.float64)
+    if hypotheses_mm.shape[1] == 0:
+      raise ValueError("hypotheses_mm: expected at least one hypothesis "
+                       f"(H >= 1) or None, got shape {hypotheses_mm.shape}")
+  max_frames = check_positive_int("max_frames", max_frames)
+  return (joints3d_mm, keypoints2d_px, spread_mm, visible, float(fps),
+          image_size, hypotheses_mm, max_frames)
+
+
+_3D = {"type": "scatter3d", "scene": "scene"}
+_2D = {"type": "scatter", "xaxis": "x", "yaxis": "y"}
+_LINES = {"mode": "lines", "showlegend": False, "hoverinfo": "skip"}
+_SPREAD_MARKER = {"coloraxis": "coloraxis"}
+_JOINT_2D_KINDS = (("2D condition (visible)", "circle"),
+                   ("completed (masked in 2D)", "circle-open"))
+
+
+def _coords(points) -> dict[str, list]:
+  """{"x": [...], "y": [...](, "z": [...])} of points, rounded.  [N, D]"""
+  return {axis: _rounded(points[:, i])
+          for i, axis in enumerate("xyz"[:points.shape[-1]])}
+
+
+def _trace_styles(groups, joint_names, hypotheses_name) -> list[dict]:
+  """The traces' fixed properties, in `_frame_traces`'s order."""
+  styles = []
+  if hypotheses_name is not None:
+    styles.append(dict(_3D, mode="lines", name=hypotheses_name,
+                       hoverinfo="skip",
+                       line={"color": HYPOTHESIS_COLOR, "width": 2}))
+  for name, color, _ in groups:
+    styles.append(dict(_3D, **_LINES, name=f"3D {name}",
+                       line={"color": color, "width": 6}))
+  styles.append(dict(_3D, mode="markers", name="3D joints", showlegend=False,
+                     text=joint_names, marker=dict(_SPREAD_MARKER),
+                     hovertemplate="%{text}<br>spread %{marker.color:.1f} mm"
+                                   "<extra></extra>"))
+  for name, color, _ in groups:
+    styles.append(dict(_2D, **_LINES, name=f"2D {name}",
+                       line={"color": color, "width": 3}))
+  styles.append(dict(_2D, **dict(_LINES, showlegend=True),
+                     name="bones to completed joints",
+                     line={"color": MASKED_COLOR, "width": 2, "dash": "dot"}))
+  for name, symbol in _JOINT_2D_KINDS:
+    styles.append(dict(
+        _2D, mode="markers", name=name, text=joint_names, showlegend=False,
+        legendgroup=name,
+        marker=dict(_SPREAD_MARKER, symbol=symbol, size=9, line={"width": 2}),
+        hovertemplate="%{text} (%{x:.0f}, %{y:.0f}) px<br>"
+                      "spread %{marker.color:.1f} mm<extra></extra>"))
+  return styles
+
+
+def _legend_keys() -> list[dict]:
+  """Legend entries for the 2D joints, as traces of their own: plotly's
+  legend cannot draw a marker coloured by a colour axis (it warns, and
+  falls back to black)."""
+  return [dict(_2D, mode="markers", name=name, legendgroup=name, x=[None],
+               y=[None], hoverinfo="skip",
+               marker={"symbol": symbol, "size": 9, "color": MASKED_COLOR,
+                       "line": {"width": 2}})
+          for name, symbol in _JOINT_2D_KINDS]
+
+
+def _frame_traces(t, view, drawn_hyps, keypoints, visible, spread_mm,
+                  spread_max, groups, bones) -> list[dict]:
+  """Frame t's data for each trace of `_trace_styles`, in its order."""
+  traces = []
+  if drawn_hyps is not None:
+    traces.append(_coords(np.concatenate(
+        [_segments(h, bones) for h in drawn_hyps[t]])))
+  for _, _, group_bones in groups:
+    traces.append(_coords(_segments(view[t], group_bones)))
+  traces.append(dict(_coords(view[t]), marker={
+      "color": _rounded(spread_mm[t]),
+      "size": _rounded(4.0 + 8.0 * spread_mm[t] / spread_max)}))
+  seen, kp = visible[t], keypoints[t]
+  for _, _, group_bones in groups:  # 2D bones between two visible joints
+    both = [b for b in group_bones if seen[b[0]] and seen[b[1]]]
+    traces.append(_coords(_segments(kp, both)))
+  to_completed = [b for b in bones if not (seen[b[0]] and seen[b[1]])]
+  traces.append(_coords(_segments(kp, to_completed)))
+  for kind in (seen, ~seen):  # NaN (no marker) where a joint is the other
+    traces.append(dict(_coords(np.where(kind[:, None], kp, np.nan)),
+                       marker={"color": _rounded(spread_mm[t])}))
+  return traces
+
+
+def _layout(*, title, note, ranges, aspect, range_2d, image_size,
+            spread_max, steps, frame_ms) -> dict:
+  """The figure's layout: 3D view left, 2D view right, slider below."""
+  axis_3d = {"showbackground": True, "backgroundcolor": "#f4f4f4",
+             "autorange": False}
+  immediate = {"mode": "immediate", "transition": {"duration": 0}}
+  layout = {
+      "title": {"text": (html.escape(title) + "<br>" if title else "") +
+                        f"<sup>{note}</sup>", "x": 0.02},
+      "scene": {
+          "domain": {"x": [0.0, 0.55], "y": [0.12, 1.0]},
+          "xaxis": dict(axis_3d, title={"text": "x, right (mm)"},
+                        range=ranges[0]),
+          "yaxis": dict(axis_3d, title={"text": "z, depth (mm)"},
+                        range=ranges[1]),
+          "zaxis": dict(axis_3d, title={"text": "-y, up (mm)"},
+                        range=ranges[2]),
+          "aspectmode": "manual", "aspectratio": aspect,
+          # From the camera's side, a little above and to the right.
+          "camera": {"eye": {"x": 0.5, "y": -1.6, "z": 0.5},
+                     "up": {"x": 0, "y": 0, "z": 1}}},
+      "xaxis": {"domain": [0.6, 0.93], "range": range_2d[0],
+                "title": {"text": "x (px)"}, "constrain": "domain",
+                "zeroline": False},
+      "yaxis": {"domain": [0.12, 1.0], "range": range_2d[1],
+                "title": {"text": "y (px), down"}, "scaleanchor": "x",
+                "scaleratio": 1, "constrain": "domain", "zeroline": False},
+      "coloraxis": {"colorscale": SPREAD_COLORSCALE, "cmin": 0.0,
+                    "cmax": round(spread_max, DECIMALS),
+                    "colorbar": {"title": {"text": "spread (mm)"},
+                                 "x": 1.0, "len": 0.8, "y": 0.56}},
+      "legend": {"orientation": "h", "x": 0.6, "y": 1.06},
+      "margin": {"l": 10, "r": 10, "t": 70, "b": 10},
+      "updatemenus": [{
+          "type": "buttons", "direction": "left", "showactive": False,
+          "x": 0.0, "y": 0.02, "xanchor": "left", "yanchor": "top",
+          "pad": {"t": 50, "r": 10},
+          "buttons": [
+              # "skip": the page's script calls Plotly.animate(*args).
+              {"label": "play", "method": "skip", "args": [None, dict(
+                  immediate, fromcurrent=True,
+                  frame={"duration": frame_ms, "redraw": True})]},
+              {"label": "pause", "method": "skip", "args": [[None], dict(
+                  immediate, frame={"duration": 0, "redraw": False})]}]}],
+      "sliders": [{
+          "active": 0, "x": 0.12, "y": 0.02, "len": 0.86,
+          "xanchor": "left", "yanchor": "top", "pad": {"t": 30},
+          "currentvalue": {"prefix": "frame ", "xanchor": "left"},
+          "steps": [{"label": label, "method": "animate", "args": [
+              [name], dict(immediate, frame={"duration": 0, "redraw": True})]}
+                    for name, label in steps]}],
+  }
+  if image_size is not None:
+    layout["shapes"] = [{"type": "rect", "xref": "x", "yref": "y", "x0": 0,
+                         "y0": 0, "x1": image_size[0], "y1": image_size[1],
+                         "line": {"color": "#555555", "width": 1}}]
+  return layout
+
+
+def _range_2d(keypoints, image_size) -> list[list[float]]:
+  """[[x0, x1], [y_bottom, y_top]]: the image, or the keypoints' extent."""
+  if image_size is not None:
+    return [[0.0, image_size[0]], [image_size[1], 0.0]]
+  finite = keypoints[np.isfinite(keypoints).all(-1)]
+  if not finite.size:  # every joint masked and NaN
+    finite = np.zeros((1, 2))
+  lo, hi = finite.min(0), finite.max(0)
+  pad = 0.05 * max(float((hi - lo).max()), 1.0)
+  return [_rounded([lo[0] - pad, hi[0] + pad]),
+          _rounded([hi[1] + pad, lo[1] - pad])]
+
+
+def motion_figure(*, joints3d_mm, keypoints2d_px, spread_mm, visible,
+                  skeleton: Skeleton = H36M_17, fps: float = 30.0,
+                  image_size: tuple[float, float] | None = None,
+                  title: str = "", hypotheses_mm=None,
+                  max_frames: int = MAX_PAGE_FRAMES) -> dict[str, Any]:
+  """The page's plotly figure as a JSON-ready dict (data, layout, frames).
+
+  Arguments as for `write_motion_page`.  Each frame is named after the
+  input frame it shows (str(t)); its traces are the 3D bones and joints
+  (and hypotheses) in the view's axes (`camera_to_viewer`) and the 2D
+  bones and joints in pixels, rounded to 0.1.
+  """
+  (joints3d_mm, keypoints2d_px, spread_mm, visible, fps, image_size,
+   hypotheses_mm, max_frames) = _check_inputs(
+       joints3d_mm, keypoints2d_px, spread_mm, visible, skeleton, fps,
+       image_size, hypotheses_mm, max_frames)
+  num_frames = joints3d_mm.shape[0]
+  stride = -(-num_frames // max_frames)
+  shown = range(0, num_frames, stride)
+  view = camera_to_viewer(joints3d_mm)
+  drawn_hyps, hypotheses_name = None, None
+  all_points = view.reshape(-1, 3)
+  if hypotheses_mm is not None:
+    drawn_hyps = camera_to_viewer(hypotheses_mm[:, :MAX_DRAWN_HYPOTHESES])
+    hypotheses_name = (f"{drawn_hyps.shape[1]} of {hypotheses_mm.shape[1]} "
+                       "hypotheses")
+    all_points = np.concatenate([all_points, drawn_hyps.reshape(-1, 3)])
+  ranges, aspect = _axis_ranges(all_points)
+  spread_max = max(float(spread_mm.max()), 1.0)
+  groups = _bone_groups(skeleton)
+
+  def frame_traces(t):
+    return _frame_traces(t, view, drawn_hyps, keypoints2d_px, visible,
+                         spread_mm, spread_max, groups, skeleton.bones)
+
+  styles = _trace_styles(groups, list(skeleton.joint_names), hypotheses_name)
+  data = [_merge(style, trace)
+          for style, trace in zip(styles, frame_traces(shown[0]))]
+  changing = list(range(len(data)))  # the legend keys stay as they are
+  frames = [{"name": str(t), "data": frame_traces(t), "traces": changing}
+            for t in shown]
+  note = (f"{num_frames} frames at {fps:g} fps (arrow keys: one frame)" +
+          (f"; the page shows one frame in {stride} ({len(shown)} frames, "
+           f"at most {max_frames} a page)" if stride > 1 else ""))
+  layout = _layout(
+      title=title, note=note, ranges=ranges, aspect=aspect,
+      range_2d=_range_2d(keypoints2d_px, image_size), image_size=image_size,
+      spread_max=spread_max, frame_ms=1000.0 * stride / fps,
+      steps=[(str(t), f"{t} ({t / fps:.2f} s)") for t in shown])
+  return {"data": data + _legend_keys(), "layout": layout, "frames": frames}
+
+
+def _merge(style: dict, trace: dict) -> dict:
+  """`style` updated by `trace`, merging nested dicts one level deep."""
+  return {**style, **{key: {**style[key], **value} if isinstance(value, dict)
+                      and key in style else value
+                      for key, value in trace.items()}}
+
+
+def write_motion_page(path: str | os.PathLike, *, joints3d_mm, keypoints2d_px,
+                      spread_mm, visible, skeleton: Skeleton = H36M_17,
+                      fps: float = 30.0,
+                      image_size: tuple[float, float] | None = None,
+                      title: str = "", hypotheses_mm=None,
+                      max_frames: int = MAX_PAGE_FRAMES) -> str:
+  """Writes the motion page to `path` (atomically); returns the path.
+
+  Args:
+    path: the .html file to write (directories are created).
+    joints3d_mm: the chosen motion (e.g. the mean of the hypotheses), in
+      the camera frame: x right, y down, z forward.  # [T, J, 3]
+    keypoints2d_px: the 2D keypoints, image coordinates (y down); joints
+      with visible=False may be NaN.  # [T, J, 2]
+    spread_mm: each joint's spread over the hypotheses.  # [T, J]
+    visible: True where a 2D joint was a condition, False where it was
+      masked and completed.  # [T, J]
+    skeleton: the joints' kinematic tree (bones and left/right colours).
+    fps: the motion's frame rate, for the time shown and playback speed.
+    image_size: (width, height) of the image in pixels, drawn as a
+      rectangle and used as the 2D view's extent; None: fit the keypoints.
+    title: shown above the views and as the page's title.
+    hypotheses_mm: a few hypotheses drawn faintly, in the camera frame; at
+      most `MAX_DRAWN_HYPOTHESES` are drawn.  # [T, H, J, 3]
+    max_frames: the most frames the page holds; a longer motion is shown
+      every k-th frame, k = ceil(T / max_frames), and the page says so.
+
+  Returns:
+    `path`, as a str.
+
+  Raises:
+    ValueError: an argument has the wrong shape or disagrees with the
+      others in T, T is 0, joints3d_mm, spread_mm or hypotheses_mm hold
+      NaN or inf, a visible 2D joint is NaN, or a setting is out of range;
+      the message names the argument.
+  """
+  figure = motion_figure(
+      joints3d_mm=joints3d_mm, keypoints2d_px=keypoints2d_px,
+      spread_mm=spread_mm, visible=visible, skeleton=skeleton, fps=fps,
+      image_size=image_size, title=title, hypotheses_mm=hypotheses_mm,
+      max_frames=max_frames)
+  figure_json = json.dumps(figure, separators=(",", ":"), allow_nan=False)
+  # "<" escaped so no text in the data (a title) can close the script tag.
+  figure_json = figure_json.replace("<", "\\u003c")
+  page = _PAGE_TEMPLATE.format(
+      title=html.escape(title or "jaxpose motion"), plot_id=PLOT_ELEMENT_ID,
+      figure_id=FIGURE_ELEMENT_ID, figure_json=figure_json,
+      plotly_js=get_plotlyjs())
+  return files.write_text_atomic(path, page)
+
+
+def read_motion_page(path: str | os.PathLike) -> dict[str, Any]:
+  """The figure (data, layout, frames) embedded in a page written here.
+
+  Raises:
+    ValueError: `path` holds no figure element of this module's pages.
+  """
+  with open(path, encoding="utf-8") as f:
+    page = f.read()
+  start_tag = f'<script type="application/json" id="{FIGURE_ELEMENT_ID}">'
+  start = page.find(start_tag)
+  end = page.find("</script>", start)
+  if start < 0 or end < 0:
+    raise ValueError(f"{os.fspath(path)}: no motion figure element "
+                     f"(id {FIGURE_ELEMENT_ID!r}) found")
+  return json.loads(page[start + len(start_tag):end])
+
+
+__all__ = ["FIGURE_ELEMENT_ID", "MAX_DRAWN_HYPOTHESES", "MAX_PAGE_FRAMES",
+           "camera_to_viewer", "motion_figure", "read_motion_page",
+           "write_motion_page"]

@@ -1,0 +1,157 @@
+"""A video's keypoints to 3D (`jaxpose.lift`, `experiments/lift.py`) on
+keypoint files made from the synthetic test rows' own 2D: a lifter lifts
+them exactly as it estimates those rows; GFPose completes masked joints;
+the outputs are all or nothing; a lifter refuses masked joints and the
+keypoints dataset cannot be scored."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from experiments.configs import baseline_quickstart
+from jaxpose import lift
+from jaxpose import run_lib
+from jaxpose import settings
+from jaxpose.data import bvh
+from jaxpose.data import datasets
+from jaxpose.data import keypoints
+from jaxpose.methods import base
+from jaxpose.pose import cameras as cam_lib
+from jaxpose.pose.skeleton import H36M_17
+from tests.test_calibrate_end_to_end import gfpose_config
+
+N = 12
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+  """The first N synthetic test rows as a detector's .npz (pixels, image size)
+  and their truth."""
+  root = tmp_path_factory.mktemp("video")
+  data = baseline_quickstart.get_config().data
+  data.update(n_train=400, n_test=N)  # the lifter's data
+  test = datasets.load(data).splits["test"]
+  intr = np.asarray(test["intrinsics"][:N])
+  w, h = int(intr[0, 4]), int(intr[0, 5])
+  px = cam_lib.unnormalize_screen(np.asarray(test["pose2d"][:N]), w, h)
+  path = root / "video.npz"
+  np.savez(path, keypoints=px, image_size=np.array([w, h]))
+  return dict(path=str(path), px=px, size=(w, h), root=root,
+              pose3d=np.asarray(test["pose3d"][:N]))
+
+
+@pytest.fixture(scope="module")
+def lifter(tmp_path_factory):
+  c = baseline_quickstart.get_config()
+  c.data.update(n_train=400, n_test=N)
+  c.model.update(hidden=32)
+  c.train.update(num_steps=4, batch_size=32, log_every=2, ckpt_every=4,
+                 warmup_steps=1)
+  c.eval.update(num_poses=N, plot_poses=0, save_predictions=True)
+  workdir = str(tmp_path_factory.mktemp("lifter") / "w")
+  run_lib.run("train_and_eval", c, workdir)
+  return workdir
+
+
+@pytest.mark.slow
+def test_a_lifter_lifts_the_frames_as_it_estimates_the_rows(video, lifter):
+  lifted = lift.lift_keypoints(lifter, video["path"], num_hypotheses=5)
+  saved = np.load(os.path.join(lifter, "eval", "estimate_predictions.npz"))
+  assert lifted.hypotheses_mm.shape == (N, 1, 17, 3)  # one answer, whatever H
+  np.testing.assert_allclose(lifted.mean_mm, saved["hypotheses_mm"][0], atol=1e-3)
+  assert not lifted.spread_mm.any()
+  info = lifted.info
+  assert info["method"] == "baseline" and info["keypoints"]["format"] == "npz"
+  assert "field of view" in info["keypoints"]["camera"]
+  np.testing.assert_allclose(lifted.pixels, video["px"], atol=1e-3)
+  # A masked joint: a lifter cannot complete it, and says where it is.
+  scores = np.ones((N, 17))
+  scores[3, H36M_17.index("l_wrist")] = 0.1
+  masked = video["root"] / "masked.npz"
+  np.savez(masked, keypoints=video["px"], scores=scores,
+           image_size=np.array(video["size"]))
+  with pytest.raises(base.MissingJointsError, match="frame 3 has joint 'l_wrist'"):
+    lift.lift_keypoints(lifter, str(masked))
+  empty = video["root"] / "empty.json"
+  empty.write_text("")
+  with pytest.raises(keypoints.KeypointsError, match="empty.json: empty file"):
+    lift.lift_keypoints(lifter, str(empty))
+  # Keypoints have no 3D truth: evaluation refuses them.
+  config = run_lib.evaluation_config(lifter, lift.keypoints_section(video["path"]))
+  with pytest.raises(settings.ConfigError, match="no 3D truth .* experiments.lift"):
+    run_lib.evaluate(config, lifter)
+
+
+@pytest.mark.slow
+def test_gfpose_completes_masked_joints_and_writes_every_output(video, tmp_path):
+  workdir = str(tmp_path / "gfpose")
+  run_lib.train(gfpose_config(fraction=0.0), workdir)
+  scores = np.ones((N, 17))
+  wrist = H36M_17.index("r_wrist")
+  scores[:, wrist] = 0.05
+  path = tmp_path / "masked.npz"
+  np.savez(path, keypoints=video["px"], scores=scores,
+           image_size=np.array(video["size"]))
+  lifted = lift.lift_keypoints(workdir, str(path), num_hypotheses=6, num_steps=4)
+  assert lifted.hypotheses_mm.shape == (N, 6, 17, 3)
+  assert np.isfinite(lifted.hypotheses_mm).all()
+  assert not lifted.visible[:, wrist].any() and lifted.visible[:, :wrist].all()
+  assert (lifted.spread_mm > 0).all()
+  assert lifted.info["keypoints"]["masked_joints"] == N
+
+  out = tmp_path / "out"
+  written = lift.write_outputs(lifted, str(out))
+  assert sorted(os.listdir(out)) == ["lift.json", "motion.bvh", "motion.html",
+                                     "motion.npz"]
+  assert written[0] == str(out / "motion.npz")
+  npz = np.load(out / "motion.npz")
+  np.testing.assert_allclose(npz["mean_mm"], lifted.mean_mm)
+  assert npz["hypotheses_mm"].shape == (N, 6, 17, 3)
+  motion = bvh.load_bvh(out / "motion.bvh")
+  assert motion.num_frames == N
+  assert json.loads((out / "lift.json").read_text())["hypotheses"] == 6
+  # A non-empty folder is never overwritten unless asked, and a failed
+  # write leaves no partial folder behind.
+  with pytest.raises(FileExistsError, match="not empty"):
+    lift.write_outputs(lifted, str(out))
+  bad = lift.Lifted(**{**lifted.__dict__, "mean_mm": lifted.mean_mm * np.nan})
+  with pytest.raises(ValueError):
+    lift.write_outputs(bad, str(tmp_path / "never"))
+  assert not (tmp_path / "never").exists()
+  assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]
+
+
+def test_the_command_ends_an_error_in_one_line(tmp_path):
+  empty = tmp_path / "empty.json"
+  empty.write_text("")
+  proc = subprocess.run(
+      [sys.executable, "-m", "experiments.lift", f"--keypoints={empty}",
+       f"--workdir={tmp_path / 'untrained'}", f"--out={tmp_path / 'out'}"],
+      capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(
+          os.path.abspath(__file__))), timeout=300)
+  assert proc.returncode != 0
+  last = proc.stderr.strip().splitlines()[-1]
+  assert last.startswith("error: ") and "--debug" in last and "untrained" in last
+  assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_diffpose_lifts_around_its_encoder(video, tmp_path):
+  from tests.methods import test_diffpose_end_to_end as dp_tests
+  enc_dir, dp_dir = str(tmp_path / "encoder"), str(tmp_path / "diffpose")
+  run_lib.train(dp_tests.encoder_config(), enc_dir)
+  run_lib.train(dp_tests.diffpose_config(enc_dir), dp_dir)
+  lifted = lift.lift_keypoints(dp_dir, video["path"], num_hypotheses=4)
+  assert lifted.hypotheses_mm.shape == (N, 4, 17, 3)
+  assert np.isfinite(lifted.hypotheses_mm).all() and (lifted.spread_mm > 0).any()
+  assert lifted.info["method"] == "diffpose"
+  scores = np.ones((N, 17))
+  scores[0, 0] = 0.0
+  masked = tmp_path / "masked.npz"
+  np.savez(masked, keypoints=video["px"], scores=scores,
+           image_size=np.array(video["size"]))
+  with pytest.raises(base.MissingJointsError, match="DiffPose needs every joint"):
+    lift.lift_keypoints(dp_dir, str(masked))
