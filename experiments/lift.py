@@ -1,21 +1,24 @@
 """A video's 2D keypoints to 3D motion, in one command.
 
   python -m experiments.lift --keypoints=video.json --workdir=runs/gfpose_mocap \
-      --out=runs/video_lifted [--hypotheses=20] [--image_size=1920,1080]
+      --out=runs/video_lifted [--hypotheses=20] [--image_size=1920,1080] \
+      [--smooth_with=runs/dposer_mocap]
 
 --keypoints: a detector's file (COCO-17 JSON as MMPose, Detectron2, ViTPose
 or YOLO-pose write it; OpenPose BODY_25, a directory of per-frame JSONs;
 MediaPipe Pose's landmarks, which need --image_size; an .npz of [T, J, 2]
 pixels), one person followed (--person, else the longest track or the most
 confident person per frame). --workdir: a trained GFPose (H hypotheses,
-masked joints completed) or lifter (one pose; every joint must be
-visible). The camera is --focal_px, --fov_deg, or a default field of view
-over the image size (given, from the file, or estimated from the
-keypoints); lift.json says which. Writes into --out (all or nothing):
+masked joints completed), DiffPose or lifter (every joint must be
+visible). --smooth_with: a DPoser workdir whose prior smooths the mean
+motion in windows (`methods/dposer/smoothing.py`). The camera is
+--focal_px, --fov_deg, or a default field of view over the image size
+(given, from the file, or estimated from the keypoints); lift.json says
+which. Writes into --out (all or nothing):
   motion.npz   per frame: hypotheses_mm [T, H, 17, 3], mean_mm, spread_mm
                [T, 17], root_mm [T, 3] (camera frame, mm), keypoints_px,
-               visible, confidence, frame
-  motion.bvh   the mean motion (Y up, centimetres) for Blender
+               visible, confidence, frame (and smoothed_mm)
+  motion.bvh   the mean motion, smoothed if asked (Y up, centimetres)
   motion.html  the 3D motion beside the 2D keypoints, scrubbable, offline
   lift.json    what was read, chosen and run (`jaxpose.lift.Lifted.info`)
 The logic is `jaxpose.lift` (usable from a notebook).
@@ -36,6 +39,8 @@ _HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
 _SAMPLER = flags.DEFINE_string("sampler", "", "Sampler spec ('' = the workdir's).")
 _STEPS = flags.DEFINE_integer("steps", 0, "Sampler steps (0 = the workdir's).")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the draws.")
+_SMOOTH = flags.DEFINE_string("smooth_with", "", "A DPoser workdir: smooth the "
+                              "motion with its prior ('' = no smoothing).")
 _FPS = flags.DEFINE_float("fps", 30.0, "Frames per second of the video.")
 _FORMAT = flags.DEFINE_string("format", "", "Force a format (coco, openpose, "
                               "mediapipe, npz).")
@@ -71,6 +76,8 @@ def run():
                                num_hypotheses=_HYPOTHESES.value, seed=_SEED.value,
                                sampler=_SAMPLER.value, num_steps=_STEPS.value,
                                keypoints=keys)
+  if _SMOOTH.value:
+    lifted = lift.smooth(lifted, _SMOOTH.value, seed=_SEED.value)
   written = lift.write_outputs(lifted, _OUT.value, fps=_FPS.value,
                                overwrite=_OVERWRITE.value)
   print(f"lifted {lifted.num_frames} frames with {lifted.info['method']} "

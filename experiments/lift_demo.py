@@ -4,14 +4,17 @@ scored against the clip's truth (which a real video lacks).
 
   python -m experiments.lift_demo --workdir=runs/gfpose_mocap \
       --config.data.cache_dir=caches --out=runs/lift_demo \
-      --json=experiments/results/lift_demo_cpu.json
+      --json=experiments/results/lift_demo_cpu.json \
+      [--smooth_with=runs/dposer_mocap --smooth_prior_weights=1,0] [--noisy]
 
 The first camera's frames of the first test clip (CMU 005, people never
 seen in training) are written as an .npz of pixels with the left wrist's
 score below the threshold for one second (frames 60-89): the lifted
 motion's error and spread with the joint seen and masked, and the time,
 go to the JSON; a screenshot of the page (headless Chromium, when found)
-to <json stem>.png.
+to <json stem>.png.  With --smooth_with, the motion smoothed by that DPoser
+(`jaxpose.lift.smooth`) at each --smooth_prior_weights (0: the temporal
+term alone) is scored too: MPJPE and acceleration error against the truth.
 """
 from __future__ import annotations
 
@@ -36,12 +39,20 @@ _OUT = flags.DEFINE_string("out", None, "The lift's output folder.")
 _JSON = flags.DEFINE_string("json", None, "The figures' JSON.")
 _FRAMES = flags.DEFINE_integer("frames", 150, "Frames of the clip.")
 _HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
+_SMOOTH = flags.DEFINE_string("smooth_with", "", "A DPoser workdir: also "
+                              "report the smoothed motion.")
+_PRIOR_WEIGHTS = flags.DEFINE_list(
+    "smooth_prior_weights", [], "DPoser prior weights to smooth with, each a "
+    "row (0: the temporal term alone); none: the workdir's own.")
+_NOISY = flags.DEFINE_bool("noisy", False, "The clip's noisy 2D (the data's "
+                           "2D noise model) instead of its exact 2D.")
 flags.mark_flags_as_required(["workdir", "out", "json"])
 
 MASKED_JOINT, MASKED_FRAMES = "l_wrist", slice(60, 90)
 
 
-def clip_keypoints(workdir: str, cache_dir: str, frames: int, path: str) -> dict:
+def clip_keypoints(workdir: str, cache_dir: str, frames: int, path: str,
+                   noisy: bool = False) -> dict:
   """Writes the clip's keypoint file; returns its rows (truth included)."""
   config = run_lib.evaluation_config(
       workdir, {"data.cache_dir": cache_dir} if cache_dir else None)
@@ -54,9 +65,17 @@ def clip_keypoints(workdir: str, cache_dir: str, frames: int, path: str) -> dict
   w, h = (int(v) for v in clip["intrinsics"][0, 4:6])
   scores = np.ones(clip["pose2d"].shape[:2])
   scores[MASKED_FRAMES, H36M_17.index(MASKED_JOINT)] = 0.1
-  np.savez(path, keypoints=cam_lib.unnormalize_screen(clip["pose2d"], w, h),
+  pose2d = clip["pose2d_noisy" if noisy else "pose2d"]
+  np.savez(path, keypoints=cam_lib.unnormalize_screen(pose2d, w, h),
            scores=scores, image_size=np.array([w, h]))
   return clip
+
+
+def accel_error(joints, truth) -> float:
+  """Mean per-joint distance between the motion's and the truth's
+  accelerations, mm per frame^2 (the motion-denoising papers' figure)."""
+  accel = lambda x: x[2:] - 2 * x[1:-1] + x[:-2]
+  return float(np.linalg.norm(accel(joints) - accel(truth), axis=-1).mean())
 
 
 def screenshot(page: str, png: str) -> bool:
@@ -77,9 +96,16 @@ def main(argv):
   del argv
   os.makedirs(_OUT.value, exist_ok=True)
   keypoints = os.path.join(_OUT.value, "keypoints.npz")
-  clip = clip_keypoints(_WORKDIR.value, _CACHE.value, _FRAMES.value, keypoints)
+  clip = clip_keypoints(_WORKDIR.value, _CACHE.value, _FRAMES.value, keypoints,
+                        noisy=_NOISY.value)
   lifted = lift.lift_keypoints(_WORKDIR.value, keypoints,
                                num_hypotheses=_HYPOTHESES.value)
+  smoothed = []
+  if _SMOOTH.value:
+    weights = [float(w) for w in _PRIOR_WEIGHTS.value] or [None]
+    for w in weights:
+      overrides = None if w is None else {"eval.denoise_weights.dposer": w}
+      smoothed.append(lift.smooth(lifted, _SMOOTH.value, overrides=overrides))
   written = lift.write_outputs(lifted, os.path.join(_OUT.value, "lifted"),
                                overwrite=True)
   truth = clip["pose3d"] - clip["pose3d"][:, :1]
@@ -97,7 +123,12 @@ def main(argv):
       seconds=lifted.info["seconds"], hardware="2 CPU cores",
       camera=lifted.info["keypoints"]["camera"],
       root_depth=lifted.info["keypoints"]["root_depth"],
-      mpjpe_mm=float(err.mean()),
+      input_2d="noisy" if _NOISY.value else "exact",
+      mpjpe_mm=float(err.mean()), accel_error_mm=accel_error(lifted.mean_mm, truth),
+      smoothed=[dict(
+          by=sm.info["smoothing"]["by"], seconds=sm.info["smoothing"]["seconds"],
+          mpjpe_mm=float(np.linalg.norm(sm.smoothed_mm - truth, axis=-1).mean()),
+          accel_error_mm=accel_error(sm.smoothed_mm, truth)) for sm in smoothed],
       masked_joint=dict(
           name=MASKED_JOINT, error_seen_mm=float(err[seen, j].mean()),
           error_masked_mm=float(err[~seen, j].mean()),

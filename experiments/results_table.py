@@ -17,6 +17,7 @@ import sys
 from experiments import results_accuracy
 from experiments import results_diffpose
 from experiments import results_dposer
+from experiments import results_lift
 from experiments import results_parity
 from experiments.bench import tto_readme
 
@@ -382,6 +383,7 @@ def render(entries=ENTRIES, root: pathlib.Path = ROOT) -> str:
   lines += _plot_lines()
   lines += results_diffpose.lines(root)
   lines += results_dposer.lines(root)
+  lines += results_lift.lines(root)
   lines += results_parity.lines(root)
   lines += results_accuracy.lines(root)
   lines += _tto_lines(root)

@@ -3,6 +3,7 @@ workdir whose method lifts (`base.Method.lift`: GFPose, the lifters).
 
   lifted = lift.lift_keypoints("runs/gfpose_mocap", "video.json",
                                num_hypotheses=20)
+  lifted = lift.smooth(lifted, "runs/dposer_mocap")   # optional
   lift.write_outputs(lifted, "out/")   # motion.npz, motion.bvh, motion.html
 
 The keypoint file becomes the `keypoints` dataset (`data/keypoints_dataset.py`:
@@ -46,7 +47,10 @@ class Lifted:
     confidence: the detector's scores.  # [T, J]
     frame: the file's frame ids.  # [T]
     info: method, workdir, step, hypotheses, sampler, what the keypoints
-      reader chose (person, camera, depth), seconds.
+      reader chose (person, camera, depth), seconds; `smoothing` once
+      smoothed.
+    smoothed_mm: the mean motion smoothed by a motion prior (`smooth`),
+      root-relative, or None.  # [T, J, 3]
   """
   hypotheses_mm: np.ndarray
   mean_mm: np.ndarray
@@ -57,10 +61,16 @@ class Lifted:
   confidence: np.ndarray
   frame: np.ndarray
   info: dict
+  smoothed_mm: np.ndarray | None = None
 
   @property
   def num_frames(self) -> int:
     return len(self.mean_mm)
+
+  @property
+  def motion_mm(self) -> np.ndarray:
+    """The motion to show and export: smoothed when it was, else the mean."""
+    return self.mean_mm if self.smoothed_mm is None else self.smoothed_mm
 
 
 def keypoints_section(path: str, **keys) -> dict:
@@ -128,6 +138,32 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
                 frame=np.asarray(rows["frame"]), info=info)
 
 
+def smooth(lifted: Lifted, workdir: str, *, seed: int = 0,
+           overrides: Mapping[str, Any] | None = None) -> Lifted:
+  """`lifted` with its mean motion smoothed by the motion prior trained in
+  `workdir` (a method that provides `base.MotionSmoother`: DPoser), its
+  evaluation settings changed by `overrides` ({dotted key: value}).
+
+  Raises:
+    settings.ConfigError: no such workdir, or its method smooths no motion.
+  """
+  start = time.time()
+  config = run_lib.evaluation_config(workdir, overrides) if overrides else None
+  _, smoother = run_lib.provided(
+      workdir, base.MotionSmoother, where=f"smooth_with={workdir!r}",
+      hint="give a DPoser workdir (experiments/configs/dposer_mocap.py)",
+      config=config)
+  smoothed = np.asarray(smoother.smooth(lifted.mean_mm,
+                                        rng.purpose_key(seed, "lift")), np.float32)
+  if smoothed.shape != lifted.mean_mm.shape:
+    raise ValueError(f"the smoother returned shape {smoothed.shape}; expected "
+                     f"{lifted.mean_mm.shape}")
+  info = dict(lifted.info, smoothing=dict(
+      by=smoother.describe, workdir=os.fspath(workdir),
+      seconds=round(time.time() - start, 2)))
+  return dataclasses.replace(lifted, smoothed_mm=smoothed, info=info)
+
+
 def lifting_methods() -> tuple[str, ...]:
   """The registered methods that lift (their packages imported)."""
   out = []
@@ -140,7 +176,7 @@ def lifting_methods() -> tuple[str, ...]:
 def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
                   overwrite: bool = False) -> list[str]:
   """Writes `out_dir`: motion.npz (every per-frame array of `Lifted`),
-  motion.bvh (the mean motion, `data.bvh_export`), motion.html (the page,
+  motion.bvh (`motion_mm`, `data.bvh_export`), motion.html (the page,
   `motion_page`) and lift.json (`info`). Everything is written into a
   temporary folder beside it first and moved into place at the end, so a
   failure never leaves a partly written `out_dir`. Returns the paths.
@@ -158,19 +194,23 @@ def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
   shutil.rmtree(tmp, ignore_errors=True)
   os.makedirs(tmp)
   try:
-    files.write_npz_atomic(os.path.join(tmp, "motion.npz"), dict(
+    arrays = dict(
         hypotheses_mm=lifted.hypotheses_mm, mean_mm=lifted.mean_mm,
         spread_mm=lifted.spread_mm, root_mm=lifted.root_mm,
         keypoints_px=lifted.pixels, visible=lifted.visible,
-        confidence=lifted.confidence, frame=lifted.frame))
+        confidence=lifted.confidence, frame=lifted.frame)
+    if lifted.smoothed_mm is not None:
+      arrays["smoothed_mm"] = lifted.smoothed_mm
+    files.write_npz_atomic(os.path.join(tmp, "motion.npz"), arrays)
     bvh_export.write_bvh(os.path.join(tmp, "motion.bvh"),
-                         lifted.mean_mm + lifted.root_mm[:, None], fps=fps)
+                         lifted.motion_mm + lifted.root_mm[:, None], fps=fps)
     motion_page.write_motion_page(
-        os.path.join(tmp, "motion.html"), joints3d_mm=lifted.mean_mm,
+        os.path.join(tmp, "motion.html"), joints3d_mm=lifted.motion_mm,
         keypoints2d_px=lifted.pixels, spread_mm=lifted.spread_mm,
         visible=lifted.visible, fps=fps,
         image_size=tuple(lifted.info["keypoints"].get("image_size") or ()) or None,
-        title=f"{lifted.info['method']}: {lifted.info['hypotheses']} hypotheses",
+        title=(f"{lifted.info['method']}: {lifted.info['hypotheses']} hypotheses"
+               + (", smoothed" if lifted.smoothed_mm is not None else "")),
         hypotheses_mm=lifted.hypotheses_mm[:, :5])
     files.write_json_atomic(os.path.join(tmp, "lift.json"), lifted.info)
     if os.path.exists(out_dir):
@@ -182,5 +222,5 @@ def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
           for name in ("motion.npz", "motion.bvh", "motion.html", "lift.json")]
 
 
-__all__ = ["Lifted", "keypoints_section", "lift_keypoints", "lifting_methods",
-           "write_outputs"]
+__all__ = ["Lifted", "keypoints_section", "lift_keypoints", "smooth",
+           "lifting_methods", "write_outputs"]

@@ -80,15 +80,7 @@ def resolve_needs(method: base.Method, run: base.RunSettings, *,
         needs[need.name] = None
         continue
       raise settings.ConfigError(f"{need.config_key}: empty; {need.hint}")
-    if not os.path.isdir(path):
-      raise settings.ConfigError(f"{where}: no such directory; {need.hint}")
-    trained = load_trained(path)
-    provide = trained.method.provides.get(need.protocol)
-    if provide is None:
-      raise settings.ConfigError(
-          f"{where}: it holds a {trained.method.name!r} model, which provides "
-          f"no {need.protocol.__name__}; {need.hint}")
-    part = provide(trained)
+    trained, part = provided(path, need.protocol, where=where, hint=need.hint)
     if need.check is not None:
       need.check(run, trained)
     if training and need.same_training_data:
@@ -97,6 +89,21 @@ def resolve_needs(method: base.Method, run: base.RunSettings, *,
     if need.part_of_model:
       digests[need.name] = digest_lib.digest(trained.params)
   return needs, digests
+
+
+def provided(path: str, protocol: type, *, where: str, hint: str, config=None):
+  """(the trained workdir `path` (with `config`, else its own), the
+  `protocol` its method provides); ConfigError naming `where` and `hint`
+  when it is missing or provides none."""
+  if not os.path.isdir(path):
+    raise settings.ConfigError(f"{where}: no such directory; {hint}")
+  trained = load_trained(path, config=config)
+  provide = trained.method.provides.get(protocol)
+  if provide is None:
+    raise settings.ConfigError(
+        f"{where}: it holds a {trained.method.name!r} model, which provides "
+        f"no {protocol.__name__}; {hint}")
+  return trained, provide(trained)
 
 
 def _check_same_training_data(run, trained, where: str):
@@ -448,9 +455,8 @@ def sample(config, workdir: str) -> np.ndarray:
   from jaxpose import plotting
   method, run = methods.parse(config)
   if method.sample is None:
-    raise settings.ConfigError(f"mode: {method.name} does not generate "
-                               "samples; use --mode=train, eval or "
-                               "train_and_eval")
+    raise settings.ConfigError(f"mode: {method.name} does not generate samples;"
+                               " use --mode=train, eval or train_and_eval")
   trained = load_trained(workdir, config=config)
   n = 2 * run.eval.plot_hypotheses
   poses_mm = method.sample(trained, rng.purpose_key(run.seed, "sample"), n)
@@ -462,10 +468,8 @@ def sample(config, workdir: str) -> np.ndarray:
 
 
 def calibrate(config, workdir: str) -> dict:
-  """Fits the calibration of `eval.task`'s hypotheses on the workdir's
-  held-out training rows, never the test split (`methods.holdout`), into
-  WORKDIR/calibration.json, which later evaluations of the task at this
-  checkpoint apply. Returns the task's entry."""
+  """`eval.task`'s calibration fitted on held-out training rows
+  (`methods.holdout`) into WORKDIR/calibration.json; returns its entry."""
   logs.configure_logging()
   method, run = methods.parse(config)
   trained = load_trained(workdir, config=config)
@@ -474,11 +478,8 @@ def calibrate(config, workdir: str) -> dict:
 
 def run(mode: str, config, workdir: str, *, overrides=None):
   """`experiments/main.py`'s job: train and/or evaluate, sample, calibrate.
-
-  In 'eval', 'sample' and 'calibrate' modes a trained workdir's own config.json gives
-  the settings (`evaluation_config`): `config` fills only keys it lacks,
-  and `overrides` (the command line's `--config.*`) change the evaluation.
-  """
+  Outside training the workdir's config.json gives the settings
+  (`evaluation_config`), `config` the keys it lacks, `overrides` changes."""
   settings.one_of("mode", mode, MODES)
   if mode in ("eval", "sample", "calibrate") and run_config.read(workdir):
     config = evaluation_config(workdir, overrides, base_config=config)
@@ -495,6 +496,5 @@ def run(mode: str, config, workdir: str, *, overrides=None):
 
 
 __all__ = ["MODES", "EVAL_SECTIONS", "train", "evaluate", "sample", "run",
-           "calibrate",
-           "load_trained", "evaluation_config", "stored_config",
-           "resolve_needs", "fingerprint", "eval_output_dir"]
+           "calibrate", "load_trained", "evaluation_config", "stored_config",
+           "resolve_needs", "provided", "fingerprint", "eval_output_dir"]

@@ -155,3 +155,60 @@ def test_diffpose_lifts_around_its_encoder(video, tmp_path):
            image_size=np.array(video["size"]))
   with pytest.raises(base.MissingJointsError, match="DiffPose needs every joint"):
     lift.lift_keypoints(dp_dir, str(masked))
+
+
+def test_window_starts_cover_every_frame():
+  from jaxpose.methods.dposer import smoothing
+  assert smoothing.window_starts(50, 60).tolist() == [0]
+  assert smoothing.window_starts(120, 60).tolist() == [0, 60]
+  assert smoothing.window_starts(130, 60).tolist() == [0, 60, 70]
+
+
+@pytest.mark.slow
+def test_dposer_smooths_a_jittery_motion(video, lifter, tmp_path):
+  from experiments.configs import dposer_quickstart
+  from jaxpose import methods
+  workdir = str(tmp_path / "dposer")
+  c = dposer_quickstart.get_config()
+  c.model.update(hidden=32, embed_dim=16, num_groups=8)
+  c.data.update(n_train=1200, n_test=120)
+  c.train.update(num_steps=10, batch_size=64, log_every=10, ckpt_every=10,
+                 warmup_steps=2)
+  # A prior trained 10 steps knows nothing: weighted low, the fit is the
+  # data and temporal terms' (enough steps to converge from the mean pose).
+  c.eval.update(window=30, denoise_steps=200, denoise_lr=0.05, batch_size=64,
+                denoise_weights=dict(gmm=0.3, gfpose=3.0, dposer=0.01))
+  run_lib.train(c, workdir)
+  trained = run_lib.load_trained(workdir)
+  method, run = methods.parse(c)
+  test = method.load_data(run, trained.needs).splits["test"]
+  body = trained.model.body
+  rows = slice(0, 50)  # 50 frames of the first clip: two windows of 30
+  truth = np.asarray(body.h36m(body.joints(
+      test["body_pose"][rows], test["body_root_orient"][rows],
+      test["body_trans"][rows], bone_lengths=test["body_bone_lengths"][rows])))
+  truth = truth - truth[:, :1]
+  noisy = truth + np.random.default_rng(0).normal(0, 20.0, truth.shape)
+  noisy = (noisy - noisy[:, :1]).astype(np.float32)
+  _, smoother = run_lib.provided(workdir, base.MotionSmoother, where="w", hint="")
+  smoothed = smoother.smooth(noisy, jax_key())
+  assert smoothed.shape == noisy.shape and not smoothed[:, 0].any()
+  error = lambda x: float(np.linalg.norm(x - truth, axis=-1).mean())
+  accel = lambda x: float(np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1).mean())
+  assert error(smoothed) < error(noisy)
+  # Jitter the rigid body cannot make (bone lengths changing) is kept: the
+  # output is the motion plus the smoothing's correction.
+  assert accel(smoothed) < 0.9 * accel(noisy)
+  # Through the library: the smoothed motion is what is exported.
+  lifted = lift.lift_keypoints(lifter, video["path"])
+  smoothed_lift = lift.smooth(lifted, workdir)
+  assert smoothed_lift.smoothed_mm.shape == lifted.mean_mm.shape
+  assert smoothed_lift.motion_mm is smoothed_lift.smoothed_mm
+  assert "DPoser" in smoothed_lift.info["smoothing"]["by"]
+  with pytest.raises(settings.ConfigError, match="provides no MotionSmoother"):
+    lift.smooth(lifted, lifter)
+
+
+def jax_key():
+  import jax
+  return jax.random.key(0)

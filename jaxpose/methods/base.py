@@ -289,6 +289,21 @@ class JointPrior:
   sample: Callable[[jax.Array, int], np.ndarray]
 
 
+@dataclasses.dataclass(frozen=True)
+class MotionSmoother:
+  """A trained prior that smooths a lifted motion, as a value.
+
+  Attributes:
+    smooth: `smooth(joints_mm [T, 17, 3], key) -> [T, 17, 3]`: Human3.6M
+      joints, root-relative, camera frame, in and out.
+    window: the frames it fits at a time.
+    describe: what it is, for reports.
+  """
+  smooth: Callable[[np.ndarray, Any], np.ndarray]
+  window: int
+  describe: str
+
+
 # ----------------------------------------------------------------------------
 # Evaluation tasks by name
 
@@ -467,7 +482,8 @@ def parse(method: Method, config) -> RunSettings:
 
 
 __all__ = ["Method", "RunSettings", "Data", "PrepareContext", "Training",
-           "Trained", "Need", "ContextEncoder", "JointPrior", "Tasks",
+           "Trained", "Need", "ContextEncoder", "JointPrior", "MotionSmoother",
+           "Tasks",
            "TaskFn", "LossFn", "Artefact", "GENERIC_SECTIONS",
            "fields_training", "parse", "LiftRequest", "MissingJointsError",
            "refuse_missing"]

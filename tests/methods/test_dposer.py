@@ -273,6 +273,11 @@ def test_bad_input_is_named(trained, tmp_path):
   c.data.body = False
   with pytest.raises(settings.ConfigError, match="data.body"):
     methods.parse(c)
+  # A dataset of joint positions alone: what DPoser lacks, and where it is.
+  c.data = ml_collections.ConfigDict(dict(name="npz", test_path="poses.npz"))
+  with pytest.raises(settings.ConfigError,
+                     match="'npz'.*body-space rotations.*synthetic and mocap"):
+    methods.parse(c)
   c = ml_collections.ConfigDict(config.to_dict())
   c.eval.body_model_path = str(tmp_path / "missing.npz")
   with pytest.raises(FileNotFoundError, match="no body model file"):

@@ -10,6 +10,8 @@ rotations, used as a regulariser in test-time optimisation.
   model.py       settings, `DPoserModel`, the prepared body, build
   eval_tasks.py  complete, generate (and the fitting tasks' registration)
   fitting.py     denoise_motion, fit2d
+  smoothing.py   the `MotionSmoother` it provides: a lifted motion of
+                 Human3.6M joints fitted in windows (jaxpose.lift)
   released.py    the authors' released checkpoints (v1 .pth, v2 Lightning
                  .ckpt) and statistics as a workdir (experiments/import_weights.py)
 
@@ -22,6 +24,7 @@ from jaxpose.methods import holdout
 from jaxpose.methods.dposer import eval_tasks
 from jaxpose.methods.dposer import model
 from jaxpose.methods.dposer import released
+from jaxpose.methods.dposer import smoothing
 
 JOINT_PRIOR = base.Need(
     name="joint_prior", config_key="eval.gfpose_workdir",
@@ -42,6 +45,7 @@ METHOD = methods.register(base.Method(
     # The held-out clips (`holdout`) first; the body from the other rows.
     prepare=holdout.with_heldout(model.prepare),
     needs=(JOINT_PRIOR,),
+    provides={base.MotionSmoother: smoothing.motion_smoother},
     sample=model.sample,
     check=model.check,
     import_checkpoint=released.import_checkpoint,

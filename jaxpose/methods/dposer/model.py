@@ -184,7 +184,14 @@ class EvalOptions:
 
 def check(run: base.RunSettings):
   settings.one_of("model.name", run.sections.model.name, ("score_mlp",))
-  if not getattr(run.data, "body", False):
+  if not hasattr(run.data, "body"):
+    name = getattr(run.data, "name", "?")
+    raise settings.ConfigError(
+        f"data.name={name!r}: DPoser needs the body-space rotations of every "
+        f"row (body_pose, root_orient, trans), which dataset {name!r} does "
+        "not give (only 3D joint positions); datasets that do: synthetic and "
+        "mocap, with data.body=True")
+  if not run.data.body:
     raise settings.ConfigError(
         "data.body: DPoser needs the body-space rotations of every row; set "
         "data.body=True (see experiments/configs/dposer_quickstart.py)")

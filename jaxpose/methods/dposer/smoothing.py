@@ -1,0 +1,154 @@
+"""DPoser smoothing a lifted motion of Human3.6M joints (`base.MotionSmoother`).
+
+A lifter's motion (`jaxpose.lift`: root-relative joints in the camera frame,
+per frame, so it jitters) is cut into windows of `eval.window` frames (the
+last one shifted to end at the last frame), and each window is fitted as
+motion denoising fits a clip (`fitting.make_motion_solver`), except that
+the data term compares the body's regressed Human3.6M joints
+(`BodyJoints.h36m`) with the motion's and every bone's length is fitted
+too (the lifted person's proportions are not the canonical skeleton's).
+The temporal term, DPoser's regulariser on the truncated schedule
+(`eval.denoise_t`) and the weights (`eval.smooth_weight`,
+`eval.denoise_weights['dposer']`, `eval.denoise_steps`, `eval.denoise_lr`)
+are the motion-denoising evaluation's, chosen on held-out clips
+(experiments/dposer_weights.py).
+
+The result is the motion plus the smoothing's correction: the window's fit
+under the temporal term and the prior minus its fit to the motion alone
+(same start, no temporal term, no prior). What the body cannot follow
+(a thorax off the spine, joints the regressor places differently) is in
+both fits and cancels; returning the smoothed fit itself would add it to
+every frame's error.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxpose.methods import base
+from jaxpose.methods.dposer import body as body_lib
+from jaxpose.methods.dposer import priors as priors_lib
+from jaxpose.methods.dposer import schedule as schedule_lib
+from jaxpose.methods.dposer import tto
+from jaxpose.pose import joint_maps
+from jaxpose.pose import rotations
+from jaxpose.pose.skeleton import H36M_17
+
+_MM = 1000.0  # translation variables are metres
+_DATA_SCALE_MM = 100.0  # residuals in units of 10 cm: O(1) terms
+
+
+def _rest_h36m(body: body_lib.BodyJoints) -> np.ndarray:
+  """The canonical rest pose's Human3.6M joints, body axes, mm [17, 3]."""
+  rest = body.joints(np.zeros((1, body_lib.DIM), np.float32))
+  return np.asarray(body.h36m(rest))[0]
+
+
+def initial_root_and_scale(body: body_lib.BodyJoints, joints17) -> tuple:
+  """(root orientations [T, 3] turning the rest torso onto each frame's,
+  the motion's size over the rest skeleton's: the median torso ratio)."""
+  torso = joint_maps.torso_joints(H36M_17)
+  rest = _rest_h36m(body).astype(np.float64)
+  rest_frame = np.asarray(joint_maps.torso_frame(rest, **torso))
+  frame = np.asarray(joint_maps.torso_frame(np.asarray(joints17, np.float64), **torso))
+  root = rotations.matrix_to_axis_angle(frame @ rest_frame.T, xp=np)
+  length = lambda j: np.linalg.norm(j[..., torso["neck"], :] - j[..., torso["root"], :],
+                                    axis=-1)
+  scale = float(np.median(length(np.asarray(joints17))) / max(length(rest), 1e-6))
+  return np.asarray(root, np.float32), scale
+
+
+def make_solver(prior, body: body_lib.BodyJoints, *, num_steps: int,
+                learning_rate: float, prior_weight: float, smooth_weight: float,
+                init_pose):
+  """jit(vmap(solve)): `solve(target [T, 17, 3], root0 [T, 3], log_scale0,
+  key) -> [T, 17, 3]` mm, the fitted body's Human3.6M joints."""
+  s2 = _DATA_SCALE_MM ** 2
+  init_pose = jnp.asarray(init_pose, jnp.float32)
+
+  def solve(target, root0, log_scale0, key):
+    lengths = jnp.asarray(body.bone_lengths, jnp.float32)
+
+    def joints_of(v):
+      # Each bone's length is fitted too (one scale per bone and window):
+      # the lifted person's proportions are not the canonical skeleton's.
+      bones = lengths * jnp.exp(v["log_scale"])
+      joints = body.h36m(body.joints(v["pose"], v["root"], bone_lengths=bones))
+      return joints + v["trans"][:, None] * _MM
+
+    def objective(v, k, i):
+      joints = joints_of(v)
+      data = jnp.mean(jnp.sum(jnp.square(joints - target), -1)) / s2
+      smooth = jnp.mean(jnp.sum(jnp.square(joints[1:] - joints[:-1]), -1)) / s2
+      return (data + smooth_weight * smooth
+              + prior_weight * prior(v["pose"], k, i, num_steps))
+
+    t = target.shape[0]
+    v0 = {"pose": jnp.broadcast_to(init_pose, (t, body_lib.DIM)), "root": root0,
+          "trans": jnp.zeros((t, 3), jnp.float32),
+          "log_scale": jnp.broadcast_to(log_scale0, lengths.shape)}
+    v0["trans"] = (target[:, 0] - joints_of(v0)[:, 0]) / _MM
+    v, _ = tto.adam_loop(objective, num_steps, learning_rate)(v0, key)
+    return joints_of(v)
+
+  return tto.batched(solve)
+
+
+def window_starts(num_frames: int, window: int) -> np.ndarray:
+  """Starts of consecutive windows covering every frame, the last shifted
+  to end at the last frame (one window for a shorter motion)."""
+  if num_frames <= window:
+    return np.zeros(1, np.int64)
+  starts = np.arange(0, num_frames - window + 1, window)
+  if starts[-1] + window < num_frames:
+    starts = np.append(starts, num_frames - window)
+  return starts.astype(np.int64)
+
+
+def motion_smoother(trained: base.Trained) -> base.MotionSmoother:
+  """DPoser's smoother of lifted motion, with its evaluation settings."""
+  model, opts = trained.model, trained.run.eval_options
+  schedule = schedule_lib.ablation_schedules(opts.denoise_t)["truncated"]
+  prior = priors_lib.PriorSet(trained, opts, None).make("dposer", schedule)
+  make = lambda prior_weight, smooth_weight: make_solver(
+      prior, model.body, num_steps=opts.denoise_steps,
+      learning_rate=opts.denoise_lr, prior_weight=prior_weight,
+      smooth_weight=smooth_weight, init_pose=model.zscore.mean)
+  solver = make(priors_lib.prior_weight(opts.denoise_weights, "dposer"),
+                opts.smooth_weight)
+  fit_only = make(0.0, 0.0)
+
+  def smooth(joints_mm, key) -> np.ndarray:
+    joints = np.asarray(joints_mm, np.float32)
+    t = len(joints)
+    window = min(opts.window, t)
+    starts = window_starts(t, window)
+    clips = np.stack([joints[s:s + window] for s in starts])  # [W, L, 17, 3]
+    root0, scale = initial_root_and_scale(model.body, joints)
+    roots = np.stack([root0[s:s + window] for s in starts])
+    log_scale = np.full(len(starts), np.log(scale), np.float32)
+    inputs = dict(target=clips, root0=roots, log_scale0=log_scale)
+    size = max(1, opts.batch_size // window)
+    smoothed = np.asarray(tto.map_examples(
+        solver, inputs, key, batch_size=size, desc=f"smooth {t} frames (dposer)"))
+    # The body's fit to the motion alone: what the skeleton and regressor
+    # cannot follow (proportions, a thorax off the spine), not jitter.
+    fitted = np.asarray(tto.map_examples(
+        fit_only, inputs, key, batch_size=size, desc=f"fit {t} frames (body)"))
+    out = np.empty_like(joints)
+    # Later windows first, so each frame keeps its first window's fit.
+    for s, a, b in reversed(list(zip(starts, smoothed, fitted))):
+      out[s:s + window] = joints[s:s + window] + (a - b)
+    return out - out[:, :1]  # root-relative, as it came
+
+  return base.MotionSmoother(
+      smooth=smooth, window=int(opts.window),
+      describe=(f"DPoser (step {trained.step}): windows of "
+                f"{opts.window} frames, {opts.denoise_steps} Adam steps, "
+                f"prior weight {priors_lib.prior_weight(opts.denoise_weights, 'dposer'):g},"
+                f" temporal weight {opts.smooth_weight:g}"))
+
+
+__all__ = ["motion_smoother", "make_solver", "initial_root_and_scale",
+           "window_starts"]
