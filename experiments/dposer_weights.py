@@ -33,23 +33,6 @@ from absl import logging
 from jaxpose import files
 from jaxpose import run_lib
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "A trained DPoser workdir with "
-                               "held-out clips.")
-_OUT = flags.DEFINE_string("out", None, "Where the JSON goes.")
-_DENOISE = flags.DEFINE_string(
-    "denoise_grid", "gmm=0.03,0.1,0.3,1;dposer=0.1,0.3,1,3",
-    "Motion denoising's weights tried, 'prior=w,w;prior=w,...' ('' skips).")
-_FIT = flags.DEFINE_string(
-    "fit_grid", "gmm=0.003,0.01,0.03;dposer=0.3,1,3",
-    "The fit to 2D's weights tried, same form ('' skips).")
-_NOISE = flags.DEFINE_list("noise_mm", ["20", "40"], "Denoising noise levels.")
-_WINDOWS = flags.DEFINE_integer("max_windows", 10, "Held-out windows denoised.")
-_FIT_POSES = flags.DEFINE_integer("fit_poses", 100, "Held-out rows fitted.")
-_SET = flags.DEFINE_multi_string(
-    "set", [], "key=value (a Python literal, e.g. eval.denoise_t=(0.1,0.01)): "
-    "an evaluation setting changed in every grid point.")
-flags.mark_flags_as_required(["workdir", "out"])
-
 
 def parse_grid(text: str) -> dict[str, tuple[float, ...]]:
   """'gmm=0.1,0.3;dposer=1,3' -> {'gmm': (0.1, 0.3), 'dposer': (1.0, 3.0)}."""
@@ -200,4 +183,21 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  # Defined here, not on import: tests import several of these scripts.
+  _WORKDIR = flags.DEFINE_string("workdir", None, "A trained DPoser workdir with "
+                                 "held-out clips.")
+  _OUT = flags.DEFINE_string("out", None, "Where the JSON goes.")
+  _DENOISE = flags.DEFINE_string(
+      "denoise_grid", "gmm=0.03,0.1,0.3,1;dposer=0.1,0.3,1,3",
+      "Motion denoising's weights tried, 'prior=w,w;prior=w,...' ('' skips).")
+  _FIT = flags.DEFINE_string(
+      "fit_grid", "gmm=0.003,0.01,0.03;dposer=0.3,1,3",
+      "The fit to 2D's weights tried, same form ('' skips).")
+  _NOISE = flags.DEFINE_list("noise_mm", ["20", "40"], "Denoising noise levels.")
+  _WINDOWS = flags.DEFINE_integer("max_windows", 10, "Held-out windows denoised.")
+  _FIT_POSES = flags.DEFINE_integer("fit_poses", 100, "Held-out rows fitted.")
+  _SET = flags.DEFINE_multi_string(
+      "set", [], "key=value (a Python literal, e.g. eval.denoise_t=(0.1,0.01)): "
+      "an evaluation setting changed in every grid point.")
+  flags.mark_flags_as_required(["workdir", "out"])
   app.run(main)

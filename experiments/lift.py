@@ -32,33 +32,6 @@ from absl import logging
 from jaxpose import lift
 from jaxpose import logs
 
-_KEYPOINTS = flags.DEFINE_string("keypoints", None, "The keypoint file or folder.")
-_WORKDIR = flags.DEFINE_string("workdir", None, "A trained workdir that lifts.")
-_OUT = flags.DEFINE_string("out", None, "The output folder (new or empty).")
-_HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
-_SAMPLER = flags.DEFINE_string("sampler", "", "Sampler spec ('' = the workdir's).")
-_STEPS = flags.DEFINE_integer("steps", 0, "Sampler steps (0 = the workdir's).")
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of the draws.")
-_SMOOTH = flags.DEFINE_string("smooth_with", "", "A DPoser workdir: smooth the "
-                              "motion with its prior ('' = no smoothing).")
-_FPS = flags.DEFINE_float("fps", 30.0, "Frames per second of the video.")
-_FORMAT = flags.DEFINE_string("format", "", "Force a format (coco, openpose, "
-                              "mediapipe, npz).")
-_SIZE = flags.DEFINE_list("image_size", [], "width,height in pixels.")
-_FOCAL = flags.DEFINE_float("focal_px", 0.0, "Focal length in pixels (0: guess).")
-_FOV = flags.DEFINE_float("fov_deg", 0.0, "Field of view (0: the default).")
-_THRESHOLD = flags.DEFINE_float("threshold", 0.3, "Confidence below which a "
-                                "joint is masked.")
-_PERSON = flags.DEFINE_string("person", "", "Track id to follow.")
-_DEPTH = flags.DEFINE_float("root_depth_mm", 0.0, "Root depth (0: from the "
-                            "torso's 2D length).")
-_EMPTY = flags.DEFINE_enum("empty_frames", "error", ["error", "mask"],
-                           "Frames without a visible joint.")
-_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a non-empty --out.")
-_DEBUG = flags.DEFINE_bool("debug", False, "Show the traceback of an error "
-                           "(also JAXPOSE_DEBUG=1).")
-flags.mark_flags_as_required(["keypoints", "workdir", "out"])
-
 
 def main(argv):
   del argv
@@ -87,4 +60,31 @@ def run():
 
 
 if __name__ == "__main__":
+  # Defined here, not on import: tests import several of these scripts.
+  _KEYPOINTS = flags.DEFINE_string("keypoints", None, "The keypoint file or folder.")
+  _WORKDIR = flags.DEFINE_string("workdir", None, "A trained workdir that lifts.")
+  _OUT = flags.DEFINE_string("out", None, "The output folder (new or empty).")
+  _HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
+  _SAMPLER = flags.DEFINE_string("sampler", "", "Sampler spec ('' = the workdir's).")
+  _STEPS = flags.DEFINE_integer("steps", 0, "Sampler steps (0 = the workdir's).")
+  _SEED = flags.DEFINE_integer("seed", 0, "Seed of the draws.")
+  _SMOOTH = flags.DEFINE_string("smooth_with", "", "A DPoser workdir: smooth the "
+                                "motion with its prior ('' = no smoothing).")
+  _FPS = flags.DEFINE_float("fps", 30.0, "Frames per second of the video.")
+  _FORMAT = flags.DEFINE_string("format", "", "Force a format (coco, openpose, "
+                                "mediapipe, npz).")
+  _SIZE = flags.DEFINE_list("image_size", [], "width,height in pixels.")
+  _FOCAL = flags.DEFINE_float("focal_px", 0.0, "Focal length in pixels (0: guess).")
+  _FOV = flags.DEFINE_float("fov_deg", 0.0, "Field of view (0: the default).")
+  _THRESHOLD = flags.DEFINE_float("threshold", 0.3, "Confidence below which a "
+                                  "joint is masked.")
+  _PERSON = flags.DEFINE_string("person", "", "Track id to follow.")
+  _DEPTH = flags.DEFINE_float("root_depth_mm", 0.0, "Root depth (0: from the "
+                              "torso's 2D length).")
+  _EMPTY = flags.DEFINE_enum("empty_frames", "error", ["error", "mask"],
+                             "Frames without a visible joint.")
+  _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a non-empty --out.")
+  _DEBUG = flags.DEFINE_bool("debug", False, "Show the traceback of an error "
+                             "(also JAXPOSE_DEBUG=1).")
+  flags.mark_flags_as_required(["keypoints", "workdir", "out"])
   app.run(main)

@@ -33,20 +33,6 @@ from jaxpose.data import datasets
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose.skeleton import H36M_17
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "A GFPose workdir trained on mocap.")
-_CACHE = flags.DEFINE_string("config.data.cache_dir", "", "The mocap caches.")
-_OUT = flags.DEFINE_string("out", None, "The lift's output folder.")
-_JSON = flags.DEFINE_string("json", None, "The figures' JSON.")
-_FRAMES = flags.DEFINE_integer("frames", 150, "Frames of the clip.")
-_HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
-_SMOOTH = flags.DEFINE_string("smooth_with", "", "A DPoser workdir: also "
-                              "report the smoothed motion.")
-_PRIOR_WEIGHTS = flags.DEFINE_list(
-    "smooth_prior_weights", [], "DPoser prior weights to smooth with, each a "
-    "row (0: the temporal term alone); none: the workdir's own.")
-_NOISY = flags.DEFINE_bool("noisy", False, "The clip's noisy 2D (the data's "
-                           "2D noise model) instead of its exact 2D.")
-flags.mark_flags_as_required(["workdir", "out", "json"])
 
 MASKED_JOINT, MASKED_FRAMES = "l_wrist", slice(60, 90)
 
@@ -140,4 +126,19 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  # Defined here, not on import: tests import several of these scripts.
+  _WORKDIR = flags.DEFINE_string("workdir", None, "A GFPose workdir trained on mocap.")
+  _CACHE = flags.DEFINE_string("config.data.cache_dir", "", "The mocap caches.")
+  _OUT = flags.DEFINE_string("out", None, "The lift's output folder.")
+  _JSON = flags.DEFINE_string("json", None, "The figures' JSON.")
+  _FRAMES = flags.DEFINE_integer("frames", 150, "Frames of the clip.")
+  _HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
+  _SMOOTH = flags.DEFINE_string("smooth_with", "", "A DPoser workdir: also "
+                                "report the smoothed motion.")
+  _PRIOR_WEIGHTS = flags.DEFINE_list(
+      "smooth_prior_weights", [], "DPoser prior weights to smooth with, each a "
+      "row (0: the temporal term alone); none: the workdir's own.")
+  _NOISY = flags.DEFINE_bool("noisy", False, "The clip's noisy 2D (the data's "
+                             "2D noise model) instead of its exact 2D.")
+  flags.mark_flags_as_required(["workdir", "out", "json"])
   app.run(main)

@@ -30,18 +30,6 @@ import numpy as np
 from jaxpose import files
 from jaxpose import lift
 
-_KEYPOINTS = flags.DEFINE_string("keypoints", None, "A keypoint .npz to repeat.")
-_WORKDIR = flags.DEFINE_string("workdir", None, "A workdir that lifts.")
-_SMOOTH = flags.DEFINE_string("smooth_with", "", "A DPoser workdir ('' = none).")
-_OUT = flags.DEFINE_string("out", None, "The JSON.")
-_FRAMES = flags.DEFINE_integer("frames", 1800, "Frames of the video.")
-_FPS = flags.DEFINE_float("fps", 30.0, "Its frame rate.")
-_HYPOTHESES = flags.DEFINE_list("hypotheses", ["1", "20"], "H settings.")
-_SAMPLER = flags.DEFINE_string("sampler", "ddim", "The fast sampler.")
-_STEPS = flags.DEFINE_integer("steps", 10, "Its steps.")
-_HARDWARE = flags.DEFINE_string("hardware", "2 CPU cores", "Where it ran.")
-flags.mark_flags_as_required(["keypoints", "workdir", "out"])
-
 
 def repeated_keypoints(path: str, frames: int, out_path: str) -> str:
   """The .npz `path` with its frames repeated to `frames`."""
@@ -99,4 +87,16 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  # Defined here, not on import: tests import several of these scripts.
+  _KEYPOINTS = flags.DEFINE_string("keypoints", None, "A keypoint .npz to repeat.")
+  _WORKDIR = flags.DEFINE_string("workdir", None, "A workdir that lifts.")
+  _SMOOTH = flags.DEFINE_string("smooth_with", "", "A DPoser workdir ('' = none).")
+  _OUT = flags.DEFINE_string("out", None, "The JSON.")
+  _FRAMES = flags.DEFINE_integer("frames", 1800, "Frames of the video.")
+  _FPS = flags.DEFINE_float("fps", 30.0, "Its frame rate.")
+  _HYPOTHESES = flags.DEFINE_list("hypotheses", ["1", "20"], "H settings.")
+  _SAMPLER = flags.DEFINE_string("sampler", "ddim", "The fast sampler.")
+  _STEPS = flags.DEFINE_integer("steps", 10, "Its steps.")
+  _HARDWARE = flags.DEFINE_string("hardware", "2 CPU cores", "Where it ran.")
+  flags.mark_flags_as_required(["keypoints", "workdir", "out"])
   app.run(main)
