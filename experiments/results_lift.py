@@ -18,6 +18,27 @@ def _change(after: float, before: float) -> str:
   return f"{100 * (after / before - 1):+.0f}%"
 
 
+BENCH = _R + "bench_lift_cpu.json"
+
+
+def _bench_lines(root: pathlib.Path) -> list[str]:
+  path = root / BENCH
+  if not path.exists():
+    return []
+  r = json.loads(path.read_text())
+  rows = [f"| {x['hypotheses']} | {'yes' if x['smoothed'] else 'no'} | "
+          f"{x['seconds']:.1f} | {x['second_run_seconds']:.1f} | "
+          f"{x['realtime_factor']:.2f} |" for x in r["rows"]]
+  met = {True: "met", False: "not met", None: "not measured"}[r["target"]["met"]]
+  return ["", f"The whole command's time ({r['what']}; {r['hardware']}; "
+          f"`python -m experiments.bench.lift`, `{BENCH}`): seconds of the "
+          "first run (compilation included, what a user pays per video) and "
+          "of a second in the same process, and the real-time factor of the "
+          f"first. Target ({r['target']['what']}): {met}.", "",
+          "| hypotheses | smoothed | seconds | second run | real-time factor |",
+          "|---|---|---|---|---|", *rows]
+
+
 def _masked_line(r: dict) -> str:
   m = r["masked_joint"]
   return (f"The {m['name']}, masked in a second of frames (exact 2D): error "
@@ -62,7 +83,8 @@ def lines(root: pathlib.Path) -> list[str]:
           "the body cannot follow cancels. With noisy 2D it removes jitter and "
           "error alike; with exact 2D it trades a little error for less "
           "jitter. DPoser's prior adds nothing the temporal term does not give "
-          "on these unseen people, as in its motion-denoising table."]
+          "on these unseen people, as in its motion-denoising table.",
+          *_bench_lines(root)]
 
 
 __all__ = ["lines", "RUNS"]

@@ -26,3 +26,15 @@ def test_rows_and_changes(tmp_path):
   assert "| exact 2D | lifted (20 hypotheses' mean) | 100.0 | 50.0 | 3.0 |" in text
   assert "| 90.0 (-10%) | 20.0 (-60%) | 4.0 |" in text
   assert "error 2.0 mm where masked" in text and "| noisy 2D" not in text
+
+
+def test_bench_rows(tmp_path):
+  _write(tmp_path, results_lift.RUNS[0][1])
+  path = tmp_path / results_lift.BENCH
+  path.write_text(json.dumps(dict(
+      what="1800 frames", hardware="2 CPU cores",
+      rows=[dict(hypotheses=20, smoothed=True, seconds=50.0,
+                 second_run_seconds=40.0, realtime_factor=1.2)],
+      target=dict(what="faster than real time", met=True))))
+  text = "\n".join(results_lift.lines(tmp_path))
+  assert "| 20 | yes | 50.0 | 40.0 | 1.20 |" in text and "): met." in text
