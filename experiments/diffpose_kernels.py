@@ -31,7 +31,7 @@ diffpose_kernels_<name>.json:
 
 The sampling is `DiffPoseModel.sample_states` without the evaluation's
 range guard or calibration.  Results: experiments/results/
-(diffpose_kernels_<name>.json; none run yet).
+(diffpose_kernels_<name>.json; the README's DiffPose section renders them).
 """
 from __future__ import annotations
 
