@@ -34,6 +34,18 @@ def gfpose_config(fraction=0.1, num_steps=20):
   return c
 
 
+def dposer_config(*, num_steps=10, fraction=0.2):
+  """DPoser's quickstart at toy size: 20 training clips of 60 frames."""
+  c = dposer_quickstart.get_config()
+  c.model.update(hidden=32, embed_dim=16, num_groups=8)
+  c.data.update(n_train=1200, n_test=120)
+  c.train.update(num_steps=num_steps, batch_size=64, log_every=num_steps,
+                 ckpt_every=num_steps, warmup_steps=min(2, num_steps - 1))
+  c.eval.update(plot_poses=0, batch_size=64)
+  c.holdout.fraction = fraction
+  return c
+
+
 def _training_rows(config, workdir):
   method, run = methods.parse(config)
   trained = run_lib.load_trained(workdir)
@@ -125,15 +137,9 @@ def test_a_workdir_trained_before_the_section_still_works(tmp_path):
 @pytest.mark.slow
 def test_dposer_completion_calibrates_on_held_out_clips(tmp_path):
   workdir = str(tmp_path / "dposer")
-  c = dposer_quickstart.get_config()
-  c.model.update(hidden=32, embed_dim=16, num_groups=8)
-  c.data.update(n_train=1200, n_test=120)
-  c.train.update(num_steps=10, batch_size=64, log_every=10, ckpt_every=10,
-                 warmup_steps=2)
-  c.eval.update(num_poses=40, plot_poses=0, priors=("dposer",),
-                complete_parts=("l_leg",), complete_hypotheses=4,
-                complete_steps=5, batch_size=64)
-  c.holdout.fraction = 0.2  # 4 of the 20 clips of 60 frames
+  c = dposer_config(fraction=0.2)  # 4 of the 20 clips of 60 frames
+  c.eval.update(num_poses=40, priors=("dposer",), complete_parts=("l_leg",),
+                complete_hypotheses=4, complete_steps=5)
   run_lib.train(c, workdir)
   trained, data, num_training = _training_rows(c, workdir)
   held = holdout.rows(trained.prepared, 1200)

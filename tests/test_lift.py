@@ -166,17 +166,13 @@ def test_window_starts_cover_every_frame():
 
 @pytest.mark.slow
 def test_dposer_smooths_a_jittery_motion(video, lifter, tmp_path):
-  from experiments.configs import dposer_quickstart
   from jaxpose import methods
+  from tests.test_calibrate_end_to_end import dposer_config
   workdir = str(tmp_path / "dposer")
-  c = dposer_quickstart.get_config()
-  c.model.update(hidden=32, embed_dim=16, num_groups=8)
-  c.data.update(n_train=1200, n_test=120)
-  c.train.update(num_steps=10, batch_size=64, log_every=10, ckpt_every=10,
-                 warmup_steps=2)
+  c = dposer_config(fraction=0.0)
   # A prior trained 10 steps knows nothing: weighted low, the fit is the
   # data and temporal terms' (enough steps to converge from the mean pose).
-  c.eval.update(window=30, denoise_steps=200, denoise_lr=0.05, batch_size=64,
+  c.eval.update(window=30, denoise_steps=200, denoise_lr=0.05,
                 denoise_weights=dict(gmm=0.3, gfpose=3.0, dposer=0.01))
   run_lib.train(c, workdir)
   trained = run_lib.load_trained(workdir)

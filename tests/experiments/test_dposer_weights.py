@@ -7,8 +7,8 @@ import math
 import pytest
 
 from experiments import dposer_weights
-from experiments.configs import dposer_quickstart
 from jaxpose import run_lib
+from tests.test_calibrate_end_to_end import dposer_config
 
 
 def test_parse_grid():
@@ -49,13 +49,7 @@ def test_scores_and_choice():
 @pytest.mark.slow
 def test_toy_sweep_on_held_out_clips(tmp_path):
   workdir = str(tmp_path / "dposer")
-  c = dposer_quickstart.get_config()
-  c.model.update(hidden=32, embed_dim=16, num_groups=8)
-  c.data.update(n_train=1200, n_test=120)
-  c.train.update(num_steps=5, batch_size=64, log_every=5, ckpt_every=5,
-                 warmup_steps=1)
-  c.eval.update(plot_poses=0, batch_size=64)
-  c.holdout.fraction = 0.2
+  c = dposer_config(num_steps=5, fraction=0.2)
   run_lib.train(c, workdir)
   out = dposer_weights.sweep(
       workdir, denoise_grid={"dposer": (0.1, 10.0)}, fit_grid={},
