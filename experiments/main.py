@@ -31,6 +31,7 @@ from ml_collections import config_flags
 from jaxpose import config as config_lib
 from jaxpose import logs
 from jaxpose import run_lib
+from jaxpose.data import datasets
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Path to a config file (experiments/configs/*.py); "
@@ -43,6 +44,7 @@ _DEBUG = flags.DEFINE_bool(
 flags.mark_flags_as_required(["workdir"])
 
 _WORKDIR_CONFIG = pathlib.Path(__file__).with_name("workdir_config.py")
+_DATASET_CONFIG = pathlib.Path(__file__).with_name("dataset_config.py")
 
 
 def with_workdir_config(argv: list[str]) -> list[str]:
@@ -58,8 +60,24 @@ def with_workdir_config(argv: list[str]) -> list[str]:
   return argv
 
 
+def with_dataset_config(argv: list[str]) -> list[str]:
+  """argv, with `--config` loaded through experiments/dataset_config.py when
+  `--config.data.name` names a registered dataset: the data section then
+  holds that dataset's keys, so its other flags are known."""
+  config = config_lib.flag_value(argv, "config")
+  name = config_lib.flag_value(argv, "config.data.name")
+  if config is None or name is None or name not in datasets.names():
+    return argv
+  out, skip = [], False
+  for arg in argv:
+    if not skip and not (arg == "--config" or arg.startswith("--config=")):
+      out.append(arg)
+    skip = arg == "--config"
+  return out[:1] + [f"--config={_DATASET_CONFIG}:{config}@{name}"] + out[1:]
+
+
 def parse_flags(argv: list[str]):
-  return config_lib.parse_flags_or_exit(with_workdir_config(argv))
+  return config_lib.parse_flags_or_exit(with_dataset_config(with_workdir_config(argv)))
 
 
 def overrides(argv, config) -> dict:

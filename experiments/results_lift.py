@@ -34,7 +34,8 @@ def _bench_lines(root: pathlib.Path) -> list[str]:
           f"`python -m experiments.bench.lift`, `{BENCH}`): seconds of the "
           "first run (compilation included, what a user pays per video) and "
           "of a second in the same process, and the real-time factor of the "
-          f"first. Target ({r['target']['what']}): {met}.", "",
+          f"first. Target ({r['target']['what']}): {met}."
+          + (f" {r['note']}" if r.get("note") else ""), "",
           "| hypotheses | smoothed | seconds | second run | real-time factor |",
           "|---|---|---|---|---|", *rows]
 

@@ -89,3 +89,44 @@ def test_fingerprint_of_an_older_config_without_space_still_matches():
   new.representation.space = "image"
   assert config_lib.fingerprint(old) != config_lib.fingerprint(new)
   assert config_lib.fingerprint(new)["representation"]["space"] == "image"
+
+
+def test_a_config_switches_to_another_datasets_keys():
+  from experiments import dataset_config
+  from experiments import main
+  path = "experiments/configs/dposer_quickstart.py"
+  argv = main.with_dataset_config(
+      ["main", "--config", path, "--workdir=w", "--config.data.name=npz",
+       "--config.data.train_path=a.npz"])
+  assert argv[1] == f"--config={main._DATASET_CONFIG}:{path}@npz"  # pylint: disable=protected-access
+  assert path not in argv[2:] and "--workdir=w" in argv
+  config = dataset_config.get_config(f"{path}@npz")
+  # The npz keys with their defaults; data.body, which both declare, kept.
+  assert dict(config.data) == dict(name="npz", train_path="", test_path="",
+                                   cameras="", body=True)
+  assert config.model == dataset_config.load_config(path).model
+  # The same dataset, a config with a variant argument: left as written.
+  mocap = dataset_config.get_config("experiments/configs/gfpose_mocap.py:small@mocap")
+  assert mocap.data.cache_dir == dataset_config.load_config(
+      "experiments/configs/gfpose_mocap.py:small").data.cache_dir
+  # A required key of the new dataset is refused until given.
+  synthetic = dataset_config.get_config("experiments/configs/gfpose_mocap.py@synthetic")
+  with pytest.raises(config_lib.ConfigError, match="n_train"):
+    methods.parse(synthetic)
+  # No data.name flag, or an unknown name (refused later with the valid ones).
+  assert main.with_dataset_config(["main", f"--config={path}"]) == ["main", f"--config={path}"]
+  unknown = ["main", f"--config={path}", "--config.data.name=nope"]
+  assert main.with_dataset_config(unknown) == unknown
+
+
+def test_cli_evaluates_on_another_dataset_with_its_keys(tmp_path):
+  # MPI-INF-3DHP's keys on a config written for mocap: known (the run then
+  # stops at the missing checkpoint, not at the flags).
+  proc = subprocess.run(
+      [sys.executable, "-m", "experiments.main",
+       "--config=experiments/configs/gfpose_mocap.py", f"--workdir={tmp_path}",
+       "--mode=eval", "--config.data.name=mpi_inf_3dhp", f"--config.data.dir={tmp_path}"],
+      cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert proc.returncode != 0
+  assert "unknown config key" not in proc.stderr, proc.stderr
+  assert "no checkpoint" in proc.stderr, proc.stderr

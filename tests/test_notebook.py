@@ -46,7 +46,7 @@ def test_notebook_imports_library_and_does_not_redefine_it():
   assert "from jaxpose import run_lib" in code
   # Library code belongs in jaxpose/, not in the notebook.
   assert "\ndef " not in "\n" + code and "\nclass " not in "\n" + code
-  assert set(SECTIONS) == {"GFPose", "DPoser", "DiffPose"}
+  assert set(SECTIONS) == {"GFPose", "DPoser", "DiffPose", "Your own video"}
 
 
 @pytest.mark.slow

@@ -148,7 +148,7 @@ def swing(rest, target) -> np.ndarray:
   return rotations.quaternion_to_matrix(quat)
 
 
-def _frame_from_pairs(aim_rest, twist_rest, aim, twist) -> np.ndarray:
+def frame_from_pairs(aim_rest, twist_rest, aim, twist) -> np.ndarray:
   """`body_space.frame_from_pairs` for a batch: [3] x 2, [N, 3] x 2 -> [N, 3, 3].
 
   Each basis (aim, twist's part orthogonal to aim, their cross product) is
@@ -316,7 +316,7 @@ def _local_rotations(skeleton, kids, positions, directions, lengths, rest):
             f"joints_mm: frame {flat[0]}: bone {_bone_name(skeleton, aim)} is parallel "
             f"to the line {skeleton.joint_names[right]} -> {skeleton.joint_names[left]}, "
             f"so the rotation of {skeleton.joint_names[j]} is undefined")
-      world[:, j] = _frame_from_pairs(rest[aim], rest[left] - rest[right],
+      world[:, j] = frame_from_pairs(rest[aim], rest[left] - rest[right],
                                       directions[:, aim], twist)
       # The children's directions in the joint's rest frame: their median is
       # the rest (the root's central child is exact already).
@@ -484,4 +484,4 @@ def write_bvh(path: str | os.PathLike, joints_mm, *, skeleton: Skeleton = H36M_1
 
 __all__ = ["AXIS_CONVERSIONS", "H36M_17_REST_DIRECTIONS", "MM_PER_UNIT",
            "REST_DIRECTIONS", "euler_angles", "format_bvh", "motion_from_joints",
-           "swing", "write_bvh"]
+           "frame_from_pairs", "swing", "write_bvh"]

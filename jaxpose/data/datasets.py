@@ -53,6 +53,7 @@ from jaxpose import config as config_lib
 from jaxpose import settings
 from jaxpose.data import data_fields
 from jaxpose.data import h36m
+from jaxpose.data import joints_to_body
 from jaxpose.data import keypoints_dataset
 from jaxpose.data import lcn
 from jaxpose.data import mocap_dataset
@@ -91,6 +92,34 @@ def register(name: str, settings_class: type | None = None):
 
 def names() -> tuple[str, ...]:
   return tuple(sorted(_LOADERS))
+
+
+_PLACEHOLDERS = (("bool", False), ("int", 0), ("float", 0.0))
+
+
+def section_for(name: str, keep: Mapping[str, Any] | None = None) -> dict:
+  """A data section selecting dataset `name`: every key it declares, with
+  its default (a required key: an empty value of its type, which the
+  settings check refuses until it is given), and the values of `keep`'s
+  keys that `name` declares too (e.g. data.body of the section replaced).
+
+  Raises:
+    settings.ConfigError: `name` is not a registered dataset with settings.
+  """
+  cls = _SETTINGS.get(name)
+  if cls is None:
+    raise settings.ConfigError(
+        f"data.name={name!r}: not a dataset whose keys are declared; registered: "
+        f"{', '.join(n for n in names() if _SETTINGS[n] is not None)}")
+  out = {}
+  for f in dataclasses.fields(cls):
+    if f.default is not dataclasses.MISSING:
+      out[f.name] = f.default
+    else:
+      out[f.name] = next((v for t, v in _PLACEHOLDERS if str(f.type) == t), "")
+  out.update({k: v for k, v in (keep or {}).items() if k in out and k != "name"})
+  out["name"] = name
+  return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -246,6 +275,13 @@ def _mocap(data: mocap_dataset.MocapSettings) -> Dataset:
 def _h36m(data: h36m.H36MSettings) -> Dataset:
   """Human3.6M, the papers' protocol (train S1 S5 S6 S7 S8, test S9 S11)."""
   splits, input_2d = h36m.load_splits(data)
+  if data.body:
+    for name, split in splits.items():
+      view = np.char.add(np.char.add(split["subject"].astype(str), " "),
+                         split["take"].astype(str))
+      split["clip"] = np.char.add(np.char.add(view, " cam"),
+                                  split["camera"].astype(str))
+      splits[name] = joints_to_body.with_body(split, where=f"h36m {name}")
   # Both splits index the same 15 sorted action names.
   return Dataset(name="h36m", splits=splits,
                  activity_names={s: h36m.ACTIONS for s in splits},
@@ -265,6 +301,9 @@ def _h36m_lcn(data: lcn.LCNSettings) -> Dataset:
 def _npz(data: npz_poses.NpzSettings) -> Dataset:
   """Poses from .npz files, one per split (layout: jaxpose/data/npz_poses.py)."""
   splits, names_, input_2d = npz_poses.load_splits(data)
+  if data.body:
+    splits = {name: joints_to_body.with_body(split, where=f"npz {name}")
+              for name, split in splits.items()}
   return Dataset(name="npz", splits=splits, activity_names=names_,
                  input_2d=input_2d)
 
@@ -288,4 +327,5 @@ def _keypoints(data: keypoints_dataset.KeypointsSettings) -> Dataset:
                  truth_3d=False, info=info)
 
 
-__all__ = ["Dataset", "register", "names", "parse_settings", "training_data", "load"]
+__all__ = ["Dataset", "register", "names", "section_for", "parse_settings",
+           "training_data", "load"]

@@ -268,6 +268,9 @@ class H36MSettings:
     train_subjects, test_subjects: the splits' subjects, 'S9,S11' or a
       tuple of names.
     train_stride, test_stride: every n-th frame of each take.
+    body: also body-space rotations fitted to every row's joints
+      (`joints_to_body.with_body`; what DPoser trains on) and a `clip` per
+      take and camera.
   """
   name: Literal["h36m"] = data_fields.field(default="h36m", decides_train_rows=True)
   dir: str = data_fields.field(default="", decides_train_rows=False)
@@ -281,6 +284,7 @@ class H36MSettings:
       default=TEST_SUBJECTS, decides_train_rows=False)
   train_stride: int = data_fields.field(default=1, at_least=1, decides_train_rows=True)
   test_stride: int = data_fields.field(default=1, at_least=1, decides_train_rows=False)
+  body: bool = data_fields.field(default=False, decides_train_rows=True)
 
   def __post_init__(self):
     for key in ("train_subjects", "test_subjects"):

@@ -30,6 +30,10 @@ forward, pixels from the top-left corner):
                               absent, the 3D is projected (pinhole, exact).
   activity        [N] str     optional action names; ids index the sorted
                               distinct names of the file.
+  clip, frame     [N] str, [N] int  optional: which motion clip each pose is
+                              of and its frame number (DPoser's motion
+                              tasks cut windows from them); with
+                              data.cameras each view is a clip of its own.
 
 Each split gives the `datasets` contract: pose3d (camera frame, root-relative
 mm), pose2d (screen-normalised with the image size), activity, root_cam_mm
@@ -223,6 +227,20 @@ def load_file(path, cameras: str = "") -> tuple[dict, tuple[str, ...], bool]:
     split["activity"] = ids.reshape(-1).astype(np.int32)[row]
   else:
     split["activity"] = np.zeros(rows, np.int32)
+  if has("clip") != has("frame"):
+    raise NpzPosesError(f"{path}: 'clip' and 'frame' come together (which clip each "
+                        f"pose is of, its frame in it); found keys {found}")
+  if has("clip"):
+    clip = np.asarray(data["clip"])
+    frame = np.asarray(data["frame"])
+    if clip.shape != (n,) or frame.shape != (n,) or frame.dtype.kind not in "iu":
+      raise NpzPosesError(f"{path}: 'clip' and 'frame': expected shape ({n},) each, "
+                          f"frame integers; got {clip.shape}, {frame.shape} "
+                          f"{frame.dtype}")
+    clip = np.array([c.decode() if isinstance(c, bytes) else str(c) for c in clip])
+    view = np.char.add(" cam", camera.astype(str)) if published else ""
+    split["clip"] = np.char.add(clip[row], view)
+    split["frame"] = frame.astype(np.int32)[row]
   return split, names, has("pose2d")
 
 
@@ -240,11 +258,14 @@ class NpzSettings:
     test_path: the .npz of test poses; '' = no test rows (not both empty).
     cameras: '' (the file gives its cameras) or 'h36m:<subject>' (world
       poses seen by that subject's four published Human3.6M cameras).
+    body: also body-space rotations fitted to every row's joints
+      (`joints_to_body.with_body`; what DPoser trains on).
   """
   name: Literal["npz"] = data_fields.field(default="npz", decides_train_rows=True)
   train_path: str = data_fields.field(default="", decides_train_rows=True)
   test_path: str = data_fields.field(default="", decides_train_rows=False)
   cameras: str = data_fields.field(default="", decides_train_rows=True)
+  body: bool = data_fields.field(default=False, decides_train_rows=True)
 
   def __post_init__(self):
     if not (self.train_path or self.test_path):

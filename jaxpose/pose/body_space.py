@@ -335,19 +335,23 @@ def frame_from_pairs(aim, aim_to, twist, twist_to) -> np.ndarray:
 
 
 def wahba(u, d, weights=None) -> np.ndarray:
-  """The rotation R minimising sum_i w_i |R u_i - d_i|^2 (Kabsch).
+  """The rotation R minimising sum_i w_i |R u_i - d_i|^2 (Kabsch), per batch row.
 
   Args:
-    u: [n, 3] directions in the source frame (n >= 2, not all parallel).
-    d: [n, 3] the directions they should become.
+    u: [..., n, 3] directions in the source frame (n >= 2, not all parallel).
+    d: [..., n, 3] the directions they should become.
     weights: [n] (default ones).
+
+  Returns:
+    [..., 3, 3].
   """
   u, d = np.asarray(u, np.float64), np.asarray(d, np.float64)
-  w = np.ones(len(u)) if weights is None else np.asarray(weights, np.float64)
-  h = (d * w[:, None]).T @ u  # [3, 3]
+  w = np.ones(u.shape[-2]) if weights is None else np.asarray(weights, np.float64)
+  h = np.einsum("...ni,...nj->...ij", d * w[:, None], u)
   x, _, yt = np.linalg.svd(h)
-  s = np.diag([1.0, 1.0, np.sign(np.linalg.det(x @ yt))])
-  return x @ s @ yt
+  s = np.ones(h.shape[:-2] + (3,))
+  s[..., 2] = np.sign(np.linalg.det(x @ yt))
+  return (x * s[..., None, :]) @ yt
 
 
 def mean_rotation(r) -> np.ndarray:

@@ -117,12 +117,12 @@ def test_training_data_leaves_out_test_side_keys():
   assert {"train_2d", "train_stride", "max_train", "data_seed"} <= set(mocap)
   h36m_keys = datasets.training_data(_h36m_section())
   assert set(h36m_keys) == {"name", "path_3d", "path_2d", "train_subjects",
-                            "train_stride"}
+                            "train_stride", "body"}
   # Plain values (tuples as lists), comparable with a config read from JSON.
   assert datasets.training_data(dict(name="h36m", train_subjects=("S1", "S5"))
                                 )["train_subjects"] == ["S1", "S5"]
   npz = datasets.training_data(dict(name="npz", train_path="a.npz", test_path="b.npz"))
-  assert npz == dict(name="npz", train_path="a.npz", cameras="")
+  assert npz == dict(name="npz", train_path="a.npz", cameras="", body=False)
 
 
 def test_every_registered_field_says_whether_it_decides_train_rows():
@@ -149,7 +149,7 @@ def test_load_takes_parsed_settings_and_a_test_only_npz(tmp_path):
   ds = datasets.load(_h36m_section(name="npz", test_path=str(tmp_path / "test.npz")))
   assert len(ds.splits["train"]["pose3d"]) == 0 and len(ds.splits["test"]["pose3d"]) == 5
   assert datasets.training_data(_h36m_section(name="npz", test_path="x.npz")) == dict(
-      name="npz", train_path="", cameras="")
+      name="npz", train_path="", cameras="", body=False)
 
 
 def test_a_dataset_without_settings_reads_its_own_section(monkeypatch):

@@ -273,10 +273,14 @@ def test_bad_input_is_named(trained, tmp_path):
   c.data.body = False
   with pytest.raises(settings.ConfigError, match="data.body"):
     methods.parse(c)
-  # A dataset of joint positions alone: what DPoser lacks, and where it is.
-  c.data = ml_collections.ConfigDict(dict(name="npz", test_path="poses.npz"))
+  # A dataset with no rotations to give: what DPoser lacks, and where it is.
+  c.data = ml_collections.ConfigDict(dict(name="mpi_inf_3dhp", dir=str(tmp_path)))
   with pytest.raises(settings.ConfigError,
-                     match="'npz'.*body-space rotations.*synthetic and mocap"):
+                     match="'mpi_inf_3dhp'.*body-space rotations.*npz and h36m"):
+    methods.parse(c)
+  # Joint positions alone: rotations fitted to them when asked for.
+  c.data = ml_collections.ConfigDict(dict(name="npz", test_path="poses.npz"))
+  with pytest.raises(settings.ConfigError, match="set data.body=True"):
     methods.parse(c)
   c = ml_collections.ConfigDict(config.to_dict())
   c.eval.body_model_path = str(tmp_path / "missing.npz")

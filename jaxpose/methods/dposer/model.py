@@ -189,8 +189,9 @@ def check(run: base.RunSettings):
     raise settings.ConfigError(
         f"data.name={name!r}: DPoser needs the body-space rotations of every "
         f"row (body_pose, root_orient, trans), which dataset {name!r} does "
-        "not give (only 3D joint positions); datasets that do: synthetic and "
-        "mocap, with data.body=True")
+        "not give (only 3D joint positions); datasets that do, with "
+        "data.body=True: synthetic and mocap (their rigs' rotations), npz and "
+        "h36m (rotations fitted to the joints, data/joints_to_body.py)")
   if not run.data.body:
     raise settings.ConfigError(
         "data.body: DPoser needs the body-space rotations of every row; set "
