@@ -219,6 +219,78 @@ def _generate(res: dict) -> list[str]:
   return out
 
 
+# The run after issue 20 repeated over training seeds (experiments/seed_summary.py
+# of each seed's workdir).
+SEEDS = "experiments/results/dposer_mocap_small_v2_cpu_seeds_{task}.json"
+
+
+def _pm(spread: dict) -> str:
+  return f"{spread['mean']:.1f} ± {spread['std']:.1f}"
+
+
+def _seed_denoise(res: dict) -> list[str]:
+  rows = [r for r in res["settings_across_seeds"] if r.get("weights", "fixed") == "fixed"]
+  levels = sorted({r["noise_mm"] for r in rows})
+  priors = list(dict.fromkeys(r["prior"] for r in rows))
+  get = lambda p, lv: next(r["figures"] for r in rows
+                           if r["prior"] == p and r["noise_mm"] == lv)
+  out = ["Motion denoising, fixed weights (MPJPE after):", "",
+         "| prior | " + " | ".join(f"{lv:g} mm" for lv in levels) + " |",
+         "|---|" + "---|" * len(levels),
+         "| (noisy input) | " + " | ".join(
+             _pm(get(priors[0], lv)["mpjpe_before_mm"]) for lv in levels) + " |"]
+  out += [f"| {_name(p)} | " + " | ".join(
+      _pm(get(p, lv)["mpjpe_after_mm"]) for lv in levels) + " |" for p in priors]
+  if {"dposer", "none", "gmm"} <= set(priors):
+    verdicts = []
+    for lv in levels:
+      mean = lambda p: get(p, lv)["mpjpe_after_mm"]["mean"]
+      bar = 0.85 * min(mean("none"), mean("gmm"))
+      verdicts.append(f"{lv:g} mm: DPoser {mean('dposer'):.1f} against "
+                      f"{bar:.1f} ({'met' if mean('dposer') <= bar else 'missed'})")
+    out += ["", "Target (DPoser at least 15% below no prior and the Gaussian "
+            "mixture, means over seeds): " + "; ".join(verdicts) + "."]
+  return out
+
+
+def _seed_completion(res: dict) -> list[str]:
+  rows = res["settings_across_seeds"]
+  parts = list(dict.fromkeys(r["part"] for r in rows))
+  priors = list(dict.fromkeys(r["prior"] for r in rows))
+  get = lambda p, part: next(r["figures"] for r in rows
+                             if r["prior"] == p and r["part"] == part)
+  out = ["Completion of a masked part (best-of-10 error on the joints the "
+         "masked rotations move):", "",
+         "| prior | " + " | ".join(parts) + " |", "|---|" + "---|" * len(parts)]
+  out += [f"| {_name(p)} | " + " | ".join(
+      _pm(get(p, part)["missing_min_mpjpe_mm"]) for part in parts) + " |" for p in priors]
+  if {"dposer", "none", "gmm"} <= set(priors):
+    best = lambda p, part: get(p, part)["missing_min_mpjpe_mm"]["mean"]
+    lost = [part for part in parts
+            if best("dposer", part) >= min(best("none", part), best("gmm", part))]
+    out += ["", "Target (DPoser's best-of-10 below no prior and the Gaussian "
+            "mixture on every part, means over seeds): "
+            + ("met." if not lost else f"missed on {', '.join(lost)}.")]
+  return out
+
+
+def _seeds(root: pathlib.Path) -> list[str]:
+  found = {t: _load(root, SEEDS, t) for t in ("denoise_motion", "complete")}
+  first = next((r for r in found.values() if r), None)
+  if first is None:
+    return []
+  out = ["", f"### DPoser mocap small, after issue 20, over {len(first['seeds'])} "
+         "training seeds", "",
+         f"{first['hardware']}; each seed trained and evaluated as the run above "
+         f"(`{first['command']}`, seeds {', '.join(first['seeds'])}); mean ± "
+         f"sample standard deviation over the seeds, mm; JSON: `{SEEDS}`.", ""]
+  if found["denoise_motion"]:
+    out += _seed_denoise(found["denoise_motion"]) + [""]
+  if found["complete"]:
+    out += _seed_completion(found["complete"]) + [""]
+  return out
+
+
 def lines(root: pathlib.Path) -> list[str]:
   out = []
   for title, pattern, hardware, command in RUNS:
@@ -247,6 +319,8 @@ def lines(root: pathlib.Path) -> list[str]:
     notes = sorted({n for r in results.values() if r for n in r.get("notes", [])})
     if notes:
       out += ["Notes: " + "; ".join(notes) + "."]
+    if title == _V2_TITLE:
+      out += _seeds(root)
   return out
 
 

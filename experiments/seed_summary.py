@@ -34,6 +34,10 @@ FIGURES = ("mpjpe_mm", "pa_mpjpe_mm", "min_mpjpe_mm", "min_pa_mpjpe_mm",
 # What must agree between seeds for their mean to be one row.
 SAME_ROWS = ("task", "data", "input_2d", "num_poses", "num_hypotheses",
              "sampler", "num_steps")
+# Fields naming a row of a results file's `settings` table (DPoser's
+# tasks: a prior, a masked part, a noise level ...); its other numbers are
+# the row's figures.
+ROW_KEYS = ("prior", "part", "noise_mm", "weights", "schedule", "input")
 # Calibration figures kept per seed: {level: coverage}.
 COVERAGE_KEYS = ("coverage", "radial_coverage")
 
@@ -67,6 +71,31 @@ def _spread(values: Sequence[float]) -> dict:
               min=float(v.min()), max=float(v.max()), n=int(len(v)))
 
 
+def _row_key(row: Mapping) -> tuple:
+  return tuple((k, row[k]) for k in ROW_KEYS if k in row)
+
+
+def settings_across_seeds(results: Mapping[int, Mapping]) -> list[dict]:
+  """Each `settings` row every seed has (same `ROW_KEYS` values): those
+  values and {figure: spread} of its numbers; [] when a seed has none."""
+  tables = []
+  for result in results.values():
+    rows = result.get("settings")
+    if not isinstance(rows, list):
+      return []
+    tables.append({_row_key(r): r for r in rows if isinstance(r, Mapping)})
+  out = []
+  for key in tables[0]:
+    if not all(key in t for t in tables):
+      continue
+    numbers = [{k: float(v) for k, v in t[key].items()
+                if k not in ROW_KEYS and isinstance(v, (int, float))
+                and not isinstance(v, bool) and math.isfinite(v)} for t in tables]
+    names = sorted(set.intersection(*(set(n) for n in numbers)))
+    out.append(dict(key, figures={n: _spread([x[n] for x in numbers]) for n in names}))
+  return out
+
+
 def summarise(results: Mapping[int, Mapping], *, what: str, command: str,
               hardware: str) -> dict:
   """Mean and spread over seeds of the same evaluation.
@@ -80,7 +109,8 @@ def summarise(results: Mapping[int, Mapping], *, what: str, command: str,
   Returns:
     {what, command, hardware, same_rows: the settings the seeds share,
      seeds: {seed: figures}, across_seeds: {figure: {mean, std (sample,
-     ddof=1), min, max, n}}}.
+     ddof=1), min, max, n}}, and settings_across_seeds (each row of the
+     results' `settings` table with its figures' spread) when they have one}.
 
   Raises:
     ValueError: no seeds, or seeds evaluated on different rows.
@@ -100,9 +130,13 @@ def summarise(results: Mapping[int, Mapping], *, what: str, command: str,
   across = {name: _spread([per_seed[s][name] for s in per_seed])
             for name in sorted(names)
             if all(math.isfinite(per_seed[s][name]) for s in per_seed)}
-  return dict(what=what, command=command, hardware=hardware,
-              same_rows=reference, seeds={str(s): f for s, f in per_seed.items()},
-              across_seeds=across)
+  out = dict(what=what, command=command, hardware=hardware,
+             same_rows=reference, seeds={str(s): f for s, f in per_seed.items()},
+             across_seeds=across)
+  rows = settings_across_seeds(results)
+  if rows:
+    out["settings_across_seeds"] = rows
+  return out
 
 
 def results_path(workdir: str, stem: str) -> str:

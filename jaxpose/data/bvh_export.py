@@ -161,27 +161,9 @@ def frame_from_pairs(aim_rest, twist_rest, aim, twist) -> np.ndarray:
 
 def euler_angles(matrix, order: str) -> np.ndarray:
   """Degrees [N, 3] with `euler_to_matrix(angles, order, degrees=True)` equal
-  to `matrix` [N, 3, 3], also at gimbal lock.
-
-  At a middle angle of exactly +-90 degrees only the first angle plus or
-  minus the last is defined, and `rotations.matrix_to_euler` divides
-  rounding noise by rounding noise; there the whole turn goes into the
-  first angle and the last is 0, wherever that reproduces the matrix better.
-  """
-  matrix = np.asarray(matrix, np.float64)
-  angles = rotations.matrix_to_euler(matrix, order)
-  error = np.abs(rotations.euler_to_matrix(angles, order) - matrix).max((-2, -1))
-  locked = np.flatnonzero(error > 1e-9)
-  if locked.size:
-    mid = angles[locked, 1]
-    first_only = np.swapaxes(rotations.axis_rotation(order[1], mid), -1, -2)
-    first = rotations.matrix_to_euler(matrix[locked] @ first_only, order)[:, 0]
-    fixed = np.stack([first, mid, np.zeros_like(mid)], -1)
-    fixed_error = np.abs(rotations.euler_to_matrix(fixed, order)
-                         - matrix[locked]).max((-2, -1))
-    better = fixed_error < error[locked]
-    angles[locked[better]] = fixed[better]
-  return np.degrees(angles)
+  to `matrix` [N, 3, 3], also at gimbal lock (`rotations.matrix_to_euler`)."""
+  return rotations.matrix_to_euler(np.asarray(matrix, np.float64), order,
+                                   degrees=True)
 
 
 def _children(parents) -> list[list[int]]:

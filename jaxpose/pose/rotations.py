@@ -96,13 +96,20 @@ def euler_to_matrix(angles, order: str = "XYZ", *, degrees: bool = False,
   return out
 
 
+# cos^2 of the middle angle below which `matrix_to_euler` treats it as
+# gimbal lock (about 1e-4 degrees from +-90).
+_GIMBAL_LOCK_COS2 = 1e-12
+
+
 def matrix_to_euler(matrix, order: str = "XYZ", *, degrees: bool = False,
                     xp=None):
   """Rotation matrices to intrinsic Euler angles (three distinct axes).
 
-  The middle angle lies in [-pi/2, pi/2]; at gimbal lock (middle angle +-pi/2)
-  the split between the first and last angle is arbitrary but the matrix is
-  reproduced.
+  The middle angle lies in [-pi/2, pi/2]; at gimbal lock (middle angle +-pi/2,
+  where only the first angle plus or minus the last is defined) the whole
+  turn goes into the first angle and the last is 0, so the matrix is
+  reproduced there too (the general formula would divide rounding noise by
+  rounding noise).
 
   Args:
     matrix: `[..., 3, 3]`.
@@ -124,6 +131,12 @@ def matrix_to_euler(matrix, order: str = "XYZ", *, degrees: bool = False,
   mid = xp.arcsin(xp.clip(sign * r[..., i, k], -1.0, 1.0))
   first = xp.arctan2(-sign * r[..., j, k], r[..., k, k])
   last = xp.arctan2(-sign * r[..., i, j], r[..., i, i])
+  locked = r[..., i, i] ** 2 + r[..., i, j] ** 2 < _GIMBAL_LOCK_COS2
+  # There r = R_i(first) R_j(mid): R_i(first) is r without the middle turn.
+  only_first = r @ xp.swapaxes(axis_rotation(j, mid, xp=xp), -1, -2)
+  first = xp.where(locked, xp.arctan2(sign * only_first[..., k, j],
+                                      only_first[..., j, j]), first)
+  last = xp.where(locked, 0.0, last)
   out = xp.stack([first, mid, last], axis=-1)
   return out * (180.0 / np.pi) if degrees else out
 

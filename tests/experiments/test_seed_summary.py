@@ -30,6 +30,29 @@ def test_mean_and_sample_std_over_seeds():
   assert s["same_rows"]["num_poses"] == 500
 
 
+def test_each_settings_row_over_seeds():
+  def denoise(after_none, after_dposer, extra=()):
+    rows = [dict(prior="none", noise_mm=20.0, weights="fixed", mpjpe_after_mm=after_none,
+                 moved_joints=["a"]),
+            dict(prior="dposer", noise_mm=20.0, weights="fixed",
+                 mpjpe_after_mm=after_dposer, flag=True)]
+    return _result(1.0, task="denoise_motion", settings=rows + list(extra))
+  only_one = [dict(prior="gmm", noise_mm=20.0, weights="fixed", mpjpe_after_mm=9.0)]
+  s = seed_summary.summarise({0: denoise(27.0, 29.0, only_one), 1: denoise(29.0, 30.0),
+                              2: denoise(28.0, 34.0)},
+                             what="w", command="c", hardware="cpu")
+  rows = s["settings_across_seeds"]
+  # A row only one seed has is no row of the three; names are not figures.
+  assert [(r["prior"], r["noise_mm"], r["weights"]) for r in rows] == [
+      ("none", 20.0, "fixed"), ("dposer", 20.0, "fixed")]
+  assert set(rows[1]["figures"]) == {"mpjpe_after_mm"}
+  assert rows[0]["figures"]["mpjpe_after_mm"]["mean"] == pytest.approx(28.0)
+  assert rows[1]["figures"]["mpjpe_after_mm"]["std"] == pytest.approx(
+      np.std([29, 30, 34], ddof=1))
+  assert "settings_across_seeds" not in seed_summary.summarise(
+      {0: _result(70.0)}, what="w", command="c", hardware="cpu")
+
+
 def test_seeds_on_other_rows_are_refused():
   with pytest.raises(ValueError, match="num_poses=100 .* not evaluated on the same rows"):
     seed_summary.summarise({0: _result(70.0), 1: _result(70.0, num_poses=100)},

@@ -51,6 +51,26 @@ def test_euler_round_trip(order):
   np.testing.assert_allclose(back, angles, atol=1e-9)
 
 
+@pytest.mark.parametrize("order", ORDERS)
+def test_euler_at_gimbal_lock_reproduces_the_matrix(order):
+  rng = np.random.default_rng(2)
+  angles = rng.uniform(-np.pi, np.pi, size=(64, 3))
+  angles[:, 1] = rng.choice([np.pi / 2, -np.pi / 2], 64)
+  # Conjugating by a random rotation leaves rounding noise where the lock
+  # has exact zeros: the general formula then divides noise by noise.
+  q = _random_matrices(64)
+  qt = np.swapaxes(q, -1, -2)
+  m = q @ (qt @ rot.euler_to_matrix(angles, order) @ q) @ qt
+  back = rot.matrix_to_euler(m, order)
+  np.testing.assert_allclose(rot.euler_to_matrix(back, order), m, atol=1e-6)
+  np.testing.assert_allclose(np.abs(back[:, 1]), np.pi / 2, atol=1e-6)
+  np.testing.assert_array_equal(back[:, 2], 0.0)  # the turn is the first angle's
+  # The same under jit (jnp backend).
+  back_jax = jax.jit(lambda x: rot.matrix_to_euler(x, order))(jnp.asarray(m, jnp.float32))
+  np.testing.assert_allclose(rot.euler_to_matrix(np.asarray(back_jax, np.float64), order),
+                             m, atol=2e-3)
+
+
 def test_matrix_axis_angle_round_trip_and_edges():
   m = _random_matrices(200)
   v = rot.matrix_to_axis_angle(m)
