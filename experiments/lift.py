@@ -44,7 +44,8 @@ def run():
   keys = dict(format=_FORMAT.value, focal_px=_FOCAL.value, fov_deg=_FOV.value,
               threshold=_THRESHOLD.value, person=_PERSON.value,
               root_depth_mm=_DEPTH.value, empty_frames=_EMPTY.value,
-              image_size=tuple(int(v) for v in _SIZE.value))
+              image_size=tuple(int(v) for v in _SIZE.value),
+              sigma_px=_SIGMA.value)
   lifted = lift.lift_keypoints(_WORKDIR.value, _KEYPOINTS.value,
                                num_hypotheses=_HYPOTHESES.value, seed=_SEED.value,
                                sampler=_SAMPLER.value, num_steps=_STEPS.value,
@@ -78,6 +79,9 @@ if __name__ == "__main__":
   _FOV = flags.DEFINE_float("fov_deg", 0.0, "Field of view (0: the default).")
   _THRESHOLD = flags.DEFINE_float("threshold", 0.3, "Confidence below which a "
                                   "joint is masked.")
+  _SIGMA = flags.DEFINE_float("sigma_px", 0.0, "The detector's keypoint error std "
+                              "in pixels, for a DiffPose whose per-row H_K reads "
+                              "a noise std (0: not given).")
   _PERSON = flags.DEFINE_string("person", "", "Track id to follow.")
   _DEPTH = flags.DEFINE_float("root_depth_mm", 0.0, "Root depth (0: from the "
                               "torso's 2D length).")

@@ -12,6 +12,10 @@ row per frame, in the `datasets` contract:
   visible           [T, 17]     bool: the joint is a condition
   pose2d_confidence [T, 17]     the detector's score (DiffPose's per-row H_K
                                 reads it)
+  pose2d_sigma      [T, 17]     with `sigma_px` > 0 only: that keypoint
+                                error std, screen-normalised, for models
+                                whose per-row H_K reads a noise std
+                                (DiffPose's row_uncertainty='sigma')
   pose2d_px         [T, 17, 2]  the keypoints in pixels (NaN where missing)
   intrinsics        [T, 6]      fx, fy, cx, cy, width, height: the camera
                                 given or guessed (`keypoints.guess_intrinsics`)
@@ -63,6 +67,9 @@ class KeypointsSettings:
       torso length (`TORSO_MM`).
     empty_frames: 'error' refuses a frame without a visible joint; 'mask'
       keeps it, every joint masked.
+    sigma_px: the detector's keypoint error std in pixels, the same for
+      every joint (0: not given; a DiffPose whose per-row H_K reads a noise
+      std then refuses the file, naming this key).
   """
   name: Literal["keypoints"] = data_fields.field(default="keypoints",
                                                  decides_train_rows=True)
@@ -81,6 +88,8 @@ class KeypointsSettings:
                                            decides_train_rows=False)
   empty_frames: Literal["error", "mask"] = data_fields.field(
       default="error", decides_train_rows=False)
+  sigma_px: float = data_fields.field(default=0.0, at_least=0.0,
+                                      decides_train_rows=False)
 
   def __post_init__(self):
     if not self.path:
@@ -135,7 +144,7 @@ def root_depth(keypoints: kp_lib.Keypoints2D, focal: float,
 
 
 def split_of(keypoints: kp_lib.Keypoints2D, intrinsics, image_size,
-             depth_mm: float) -> dict:
+             depth_mm: float, sigma_px: float = 0.0) -> dict:
   """The test split of the module docstring."""
   t = keypoints.num_frames
   w, h = image_size
@@ -160,7 +169,10 @@ def split_of(keypoints: kp_lib.Keypoints2D, intrinsics, image_size,
       intrinsics=np.tile(np.float32([fx, fy, cx, cy, w, h]), (t, 1)),
       root_cam_mm=root.astype(np.float32),
       activity=np.zeros(t, np.int32),
-      frame=np.asarray(keypoints.info["frame_ids"], np.int64))
+      frame=np.asarray(keypoints.info["frame_ids"], np.int64),
+      # Screen units are pixels * 2 / width (`cameras.normalize_screen`).
+      **({"pose2d_sigma": np.full((t, H36M_17.num_joints), sigma_px * 2.0 / w,
+                                  np.float32)} if sigma_px > 0 else {}))
 
 
 def load_splits(data: KeypointsSettings) -> tuple[dict, dict, dict]:
@@ -169,7 +181,7 @@ def load_splits(data: KeypointsSettings) -> tuple[dict, dict, dict]:
   keypoints = read(data)
   intrinsics, size, camera_rule = camera(data, keypoints)
   depth, depth_rule = root_depth(keypoints, float(intrinsics[0]), data.root_depth_mm)
-  test = split_of(keypoints, intrinsics, size, depth)
+  test = split_of(keypoints, intrinsics, size, depth, data.sigma_px)
   splits = {"train": {k: v[:0] for k, v in test.items()}, "test": test}
   info = {k: v for k, v in keypoints.info.items() if k != "frame_ids"}
   info.update(camera=camera_rule, root_depth=depth_rule, image_size=list(size),

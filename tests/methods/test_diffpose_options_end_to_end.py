@@ -108,6 +108,29 @@ def test_the_kernel_experiment_explains_a_trained_workdir(workdirs, tmp_path):
       "data.test_2d": "noisy", "seed": 3}
 
 
+@pytest.mark.slow
+def test_a_per_row_model_lifts_a_detector_file_given_its_error(workdirs, tmp_path):
+  from jaxpose import lift
+  from jaxpose.data import datasets
+  from jaxpose.pose import cameras as cam_lib
+  test = datasets.load(workdirs["config"].data).splits["test"]
+  w, h = (int(v) for v in np.asarray(test["intrinsics"])[0, 4:6])
+  path = str(tmp_path / "video.npz")
+  np.savez(path, image_size=np.array([w, h]), keypoints=cam_lib.unnormalize_screen(
+      np.asarray(test["pose2d"][:6]), w, h))
+  # Its H_K reads a noise std per keypoint, which a detector's file lacks.
+  with pytest.raises(ValueError, match="data.sigma_px"):
+    lift.lift_keypoints(str(workdirs["dp_dir"]), path, num_hypotheses=3)
+  spread = {}
+  for sigma in (1.0, 30.0):
+    lifted = lift.lift_keypoints(str(workdirs["dp_dir"]), path, num_hypotheses=8,
+                                 keypoints={"sigma_px": sigma})
+    assert np.isfinite(lifted.hypotheses_mm).all()
+    spread[sigma] = float(lifted.spread_mm.mean())
+  # A larger error: wider kernels, hypotheses further apart.
+  assert spread[30.0] > spread[1.0], spread
+
+
 @pytest.mark.parametrize("noisy_train_2d", [True, False])
 def test_fit_rows_the_encoder_saw_are_refused_or_recorded(
     enc_dir, tmp_path, monkeypatch, noisy_train_2d):

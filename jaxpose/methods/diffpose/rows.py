@@ -107,7 +107,9 @@ def row_uncertainty(rows, representation, *, source: str, noisy: bool,
         f"diffpose.initial_scope='per_row' with row_uncertainty={source!r} "
         f"reads each row's {field!r} [N, J], which this dataset's rows lack "
         f"(they hold {sorted(k for k in rows if k.startswith('pose2d'))}); "
-        "give the dataset that field, or use initial_scope='global'")
+        "give the dataset that field (a keypoint file: data.sigma_px, the "
+        "detector's error in pixels, gives pose2d_sigma), or use "
+        "initial_scope='global'")
   if source == "sigma":
     return model_variance(rows[field], representation)
   conf = np.asarray(rows[field], np.float32)
