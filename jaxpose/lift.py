@@ -74,10 +74,11 @@ class Lifted:
 
 
 def keypoints_section(path: str, **keys) -> dict:
-  """The `data` overrides that read `path` as the keypoints dataset (keys:
-  `KeypointsSettings`'s, e.g. image_size, focal_px, threshold, person)."""
-  return {"data.name": "keypoints", "data.path": os.fspath(path),
-          **{f"data.{k}": v for k, v in keys.items()}}
+  """The override that makes `path`, read as the keypoints dataset, the data
+  section (keys: `KeypointsSettings`'s, e.g. image_size, focal_px,
+  threshold, person). The whole section is replaced: the training data's
+  keys mean nothing for a video."""
+  return {"data": {"name": "keypoints", "path": os.fspath(path), **keys}}
 
 
 def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 20,

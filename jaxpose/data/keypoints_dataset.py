@@ -26,6 +26,8 @@ row per frame, in the `datasets` contract:
   pose3d            [T, 17, 3]  zeros: there is no 3D truth (`truth_3d` is
                                 False, so evaluation refuses the data)
   activity, frame   [T]         0; the file's frame ids
+  clip              [T]         'video': the frames are one clip (a temporal
+                                lifter's windows run along it)
 The train split is empty.  `Dataset.info` says what was read, the person
 chosen, the camera and the root depth, and how each was found.
 """
@@ -170,6 +172,7 @@ def split_of(keypoints: kp_lib.Keypoints2D, intrinsics, image_size,
       root_cam_mm=root.astype(np.float32),
       activity=np.zeros(t, np.int32),
       frame=np.asarray(keypoints.info["frame_ids"], np.int64),
+      clip=np.full(t, "video"),
       # Screen units are pixels * 2 / width (`cameras.normalize_screen`).
       **({"pose2d_sigma": np.full((t, H36M_17.num_joints), sigma_px * 2.0 / w,
                                   np.float32)} if sigma_px > 0 else {}))

@@ -247,3 +247,29 @@ def test_encoder_configs():
       assert (c.model.hidden, c.model.num_spatial_layers) == (64, 1)
   with pytest.raises(ValueError, match="variant"):
     encoder_mocap.get_config("temporal9")
+
+
+def test_a_temporal_lifter_lifts_a_video_along_its_windows(tmp_path):
+  from jaxpose import lift
+  from jaxpose.data import datasets
+  from jaxpose.pose import cameras as cam_lib
+  config = tiny_config(TEMPORAL)
+  run_lib.train(config, str(tmp_path / "w"))
+  trained = run_lib.load_trained(str(tmp_path / "w"))
+  _, _, data = _data(config)
+  test = data.splits["test"]
+  # One camera's video of one clip, in frame order, as a detector's file
+  # (the dataset's screen 2D in pixels; the method's rows are in its units).
+  rows = np.flatnonzero((test["clip"] == test["clip"][0])
+                        & (test["camera"] == test["camera"][0]))
+  rows = rows[np.argsort(test["frame"][rows])]
+  screen = datasets.load(config.data).splits["test"]["pose2d"][rows]
+  w, h = 1000, 1000
+  path = str(tmp_path / "video.npz")
+  np.savez(path, keypoints=cam_lib.unnormalize_screen(screen, w, h),
+           image_size=np.array([w, h]))
+  lifted = lift.lift_keypoints(str(tmp_path / "w"), path, num_hypotheses=1)
+  # Each frame from its own window of the video, as the clip's rows are.
+  expected = trained.model.representation.pose3d_from_model(
+      trained.model.predict(trained.params, test, batch_size=4, row_indices=rows))
+  np.testing.assert_allclose(lifted.mean_mm, expected, atol=1e-3)
