@@ -37,23 +37,43 @@ from jaxpose.pose.skeleton import H36M_17
 MASKED_JOINT, MASKED_FRAMES = "l_wrist", slice(60, 90)
 
 
-def clip_keypoints(workdir: str, cache_dir: str, frames: int, path: str,
-                   noisy: bool = False) -> dict:
-  """Writes the clip's keypoint file; returns its rows (truth included)."""
+def test_split(workdir: str, cache_dir: str) -> dict:
+  """The test split of the data `workdir` was trained on."""
   config = run_lib.evaluation_config(
       workdir, {"data.cache_dir": cache_dir} if cache_dir else None)
-  test = datasets.load(config.data).splits["test"]
-  same = ((np.asarray(test["clip"]) == test["clip"][0])
-          & (np.asarray(test["camera"]) == test["camera"][0]))
-  rows = np.flatnonzero(same)
-  rows = rows[np.argsort(np.asarray(test["frame"])[rows])][:frames]
-  clip = {k: np.asarray(v)[rows] for k, v in test.items()}
+  return datasets.load(config.data).splits["test"]
+
+
+def clip_rows(test: dict, frames: int, clip=None) -> dict:
+  """The rows of one clip (default: the first) seen by its first camera, in
+  frame order, at most `frames` of them."""
+  clip = test["clip"][0] if clip is None else clip
+  same = np.flatnonzero(np.asarray(test["clip"]) == clip)
+  if "camera" in test:
+    same = same[np.asarray(test["camera"])[same] == test["camera"][same[0]]]
+  rows = same[np.argsort(np.asarray(test["frame"])[same])][:frames]
+  return {k: np.asarray(v)[rows] for k, v in test.items()}
+
+
+def write_keypoints(clip: dict, path: str, *, noisy: bool = False,
+                    mask: bool = True) -> None:
+  """The clip's 2D as a detector's .npz of pixels; `mask`: the
+  `MASKED_JOINT`'s score below the threshold in `MASKED_FRAMES`."""
   w, h = (int(v) for v in clip["intrinsics"][0, 4:6])
   scores = np.ones(clip["pose2d"].shape[:2])
-  scores[MASKED_FRAMES, H36M_17.index(MASKED_JOINT)] = 0.1
+  if mask:
+    scores[MASKED_FRAMES, H36M_17.index(MASKED_JOINT)] = 0.1
   pose2d = clip["pose2d_noisy" if noisy else "pose2d"]
   np.savez(path, keypoints=cam_lib.unnormalize_screen(pose2d, w, h),
            scores=scores, image_size=np.array([w, h]))
+
+
+def clip_keypoints(workdir: str, cache_dir: str, frames: int, path: str,
+                   noisy: bool = False) -> dict:
+  """Writes the first test clip's keypoint file; returns its rows (truth
+  included)."""
+  clip = clip_rows(test_split(workdir, cache_dir), frames)
+  write_keypoints(clip, path, noisy=noisy)
   return clip
 
 
