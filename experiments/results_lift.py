@@ -19,6 +19,39 @@ def _change(after: float, before: float) -> str:
 
 
 BENCH = _R + "bench_lift_cpu.json"
+# experiments/smoothing_clips.py over every test clip: (2D, JSON).
+CLIPS = (("noisy", _R + "smoothing_clips_noisy_cpu.json"),
+         ("exact", _R + "smoothing_clips_exact_cpu.json"))
+
+
+def _clips_lines(root: pathlib.Path) -> list[str]:
+  found = [(label, json.loads((root / rel).read_text())) for label, rel in CLIPS
+           if (root / rel).exists()]
+  if not found:
+    return []
+  first = found[0][1]
+  rows = []
+  for label, r in found:
+    rows.append(f"| {label} | lifted | {r['lifted']['mpjpe_mm']:.1f} | "
+                f"{r['lifted']['accel_error_mm']:.1f} | |")
+    for s in r["smoothed"]:
+      weight = ("its own prior weight" if s["prior_weight"] is None
+                else f"prior weight {s['prior_weight']:g}")
+      rows.append(
+          f"| {label} | smoothed, {weight} | {s['mpjpe_mm']:.1f} "
+          f"({_change(s['mpjpe_mm'], r['lifted']['mpjpe_mm'])}) | "
+          f"{s['accel_error_mm']:.1f} "
+          f"({_change(s['accel_error_mm'], r['lifted']['accel_error_mm'])}) | "
+          f"{'met' if s['met'] else 'missed'} |")
+  return ["", f"Over every test clip ({first['clips']} clips, {first['frames']} "
+          f"frames; `python -m experiments.smoothing_clips`, "
+          f"{', '.join(f'`{rel}`' for _, rel in CLIPS)}): each clip's first "
+          f"camera lifted by `{first['workdir']}` ({first['hypotheses']} "
+          f"hypotheses' mean), smoothed by `{first['smooth_with']}`; "
+          f"frame-weighted means, {first['hardware']}. Target "
+          f"({first['target']['what']}):", "",
+          "| 2D | motion | MPJPE | acceleration error | target |",
+          "|---|---|---|---|---|", *rows]
 
 
 def _bench_lines(root: pathlib.Path) -> list[str]:
@@ -85,7 +118,7 @@ def lines(root: pathlib.Path) -> list[str]:
           "error alike; with exact 2D it trades a little error for less "
           "jitter. DPoser's prior adds nothing the temporal term does not give "
           "on these unseen people, as in its motion-denoising table.",
-          *_bench_lines(root)]
+          *_clips_lines(root), *_bench_lines(root)]
 
 
 __all__ = ["lines", "RUNS"]

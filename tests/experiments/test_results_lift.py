@@ -38,3 +38,19 @@ def test_bench_rows(tmp_path):
       target=dict(what="faster than real time", met=True))))
   text = "\n".join(results_lift.lines(tmp_path))
   assert "| 20 | yes | 50.0 | 40.0 | 1.20 |" in text and "): met." in text
+
+
+def test_every_clip_rows(tmp_path):
+  _write(tmp_path, results_lift.RUNS[0][1])
+  (tmp_path / results_lift.CLIPS[0][1]).write_text(json.dumps(dict(
+      clips=3, frames=600, workdir="runs/b", smooth_with="runs/d", hypotheses=1,
+      hardware="2 CPU cores", target=dict(what="30% less"),
+      lifted=dict(mpjpe_mm=100.0, accel_error_mm=40.0),
+      smoothed=[dict(prior_weight=None, mpjpe_mm=101.0, accel_error_mm=20.0, met=True),
+                dict(prior_weight=0.0, mpjpe_mm=110.0, accel_error_mm=30.0,
+                     met=False)])))
+  text = "\n".join(results_lift.lines(tmp_path))
+  assert "Over every test clip (3 clips, 600 frames" in text
+  assert "| noisy | lifted | 100.0 | 40.0 | |" in text
+  assert "| noisy | smoothed, its own prior weight | 101.0 (+1%) | 20.0 (-50%) | met |" in text
+  assert "| noisy | smoothed, prior weight 0 | 110.0 (+10%) | 30.0 (-25%) | missed |" in text
