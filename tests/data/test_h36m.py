@@ -309,3 +309,24 @@ def test_baseline_h36m_reports_per_action(files, tmp_path):
                                              "SittingDown")}
   keys = set(results["per_activity"]["mpjpe_mm"])
   assert keys in ({str(i) for i in present}, {h36m.ACTIONS[i] for i in present})
+
+
+def test_body_rotations_fitted_to_the_joints_for_dposer(files):
+  from jaxpose.data import joints_to_body
+  from jaxpose.pose import body_space
+  from jaxpose.pose.skeleton import H36M_17, SMPL_22
+  folder, _ = files
+  test = datasets.load(_config(folder, body=True)).splits["test"]
+  for key in joints_to_body.BODY_KEYS:
+    assert len(test[key]) == len(test["pose3d"]), key
+  # One clip per take and camera: a motion window never jumps between views.
+  assert len(set(zip(test["clip"], test["camera"]))) == len(set(test["clip"]))
+  assert all(c.endswith(f" cam{k}") for c, k in zip(test["clip"], test["camera"]))
+  # The body's joints are the camera-frame joints (these random joints too).
+  joints = test["pose3d"] + test["root_cam_mm"][:, None]
+  placed = body_space.forward_kinematics(test["body_pose"], test["body_bone_lengths"],
+                                         test["body_root_orient"], test["body_trans"])
+  for smpl in joints_to_body.REACHED:
+    np.testing.assert_allclose(
+        placed[:, SMPL_22.joint_names.index(smpl)],
+        joints[:, H36M_17.index(joints_to_body.PLACES[smpl])], atol=0.1)
