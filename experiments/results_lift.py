@@ -43,11 +43,14 @@ def _clips_lines(root: pathlib.Path) -> list[str]:
           f"{s['accel_error_mm']:.1f} "
           f"({_change(s['accel_error_mm'], r['lifted']['accel_error_mm'])}) | "
           f"{'met' if s['met'] else 'missed'} |")
+  lifted_by = ("one hypothesis" if first["hypotheses"] == 1
+               else f"the mean of {first['hypotheses']} hypotheses")
   return ["", f"Over every test clip ({first['clips']} clips, {first['frames']} "
           f"frames; `python -m experiments.smoothing_clips`, "
           f"{', '.join(f'`{rel}`' for _, rel in CLIPS)}): each clip's first "
-          f"camera lifted by `{first['workdir']}` ({first['hypotheses']} "
-          f"hypotheses' mean), smoothed by `{first['smooth_with']}`; "
+          f"camera lifted by `{first['workdir']}` ({lifted_by}), smoothed by "
+          f"`{first['smooth_with']}` at its own prior weight and with the "
+          f"temporal term alone (prior weight 0); "
           f"frame-weighted means, {first['hardware']}. Target "
           f"({first['target']['what']}):", "",
           "| 2D | motion | MPJPE | acceleration error | target |",

@@ -51,6 +51,7 @@ def test_every_clip_rows(tmp_path):
                      met=False)])))
   text = "\n".join(results_lift.lines(tmp_path))
   assert "Over every test clip (3 clips, 600 frames" in text
+  assert "lifted by `runs/b` (one hypothesis)" in text
   assert "| noisy | lifted | 100.0 | 40.0 | |" in text
   assert "| noisy | smoothed, its own prior weight | 101.0 (+1%) | 20.0 (-50%) | met |" in text
   assert "| noisy | smoothed, prior weight 0 | 110.0 (+10%) | 30.0 (-25%) | missed |" in text
