@@ -154,8 +154,12 @@ def _load(root: pathlib.Path, rel: str, figure: str = "") -> dict | None:
   if not path.exists():
     return None
   raw = json.loads(path.read_text())
-  if figure and "." in figure and "across_seeds" not in raw:
-    raw = dict(raw, mpjpe_mm=float(_dotted(raw, figure)))
+  if figure and "." in figure:
+    if "across_seeds" in raw:  # seed_summary keeps nested figures dotted
+      raw = dict(raw, across_seeds=dict(raw["across_seeds"],
+                                        mpjpe_mm=raw["across_seeds"][figure]))
+    else:
+      raw = dict(raw, mpjpe_mm=float(_dotted(raw, figure)))
   return as_summary(raw)
 
 

@@ -31,6 +31,10 @@ from jaxpose import files
 # Headline figures kept per seed and summarised (those a results file has).
 FIGURES = ("mpjpe_mm", "pa_mpjpe_mm", "min_mpjpe_mm", "min_pa_mpjpe_mm",
            "mean_hypothesis_mpjpe_mm", "apd_mm", "gain_over_encoder_mm")
+# Figures nested in a results file, kept under their dotted path (DiffPose's
+# frozen encoder on the same rows: its own baseline, which a seed changes
+# when the encoder is retrained).
+NESTED_FIGURES = ("encoder.mpjpe_mm", "encoder.pa_mpjpe_mm")
 # What must agree between seeds for their mean to be one row.
 SAME_ROWS = ("task", "data", "input_2d", "num_poses", "num_hypotheses",
              "sampler", "num_steps")
@@ -59,6 +63,12 @@ def seed_figures(result: Mapping) -> dict:
   """The figures of one seed's results file that `summarise` keeps."""
   figs = {k: float(result[k]) for k in FIGURES
           if isinstance(result.get(k), (int, float)) and result.get(k) is not None}
+  for path in NESTED_FIGURES:
+    value = result
+    for part in path.split("."):
+      value = value.get(part) if isinstance(value, Mapping) else None
+    if isinstance(value, (int, float)):
+      figs[path] = float(value)
   figs.update(_coverages(result))
   figs["train_step"] = result.get("train_step")
   return figs

@@ -43,3 +43,19 @@ def test_rows_say_gap_and_whether_the_target_is_met(tmp_path):
 
 def test_no_files_no_section(tmp_path):
   assert ra.lines(tmp_path) == []
+
+
+def test_a_baseline_inside_a_seeds_file(tmp_path):
+  seeds = dict(across_seeds={"mpjpe_mm": dict(mean=100.0, std=2.0, n=3),
+                             "encoder.mpjpe_mm": dict(mean=125.0, std=1.0, n=3)},
+               seeds={"0": {}, "1": {}, "2": {}}, same_rows=dict(num_poses=500),
+               hardware="2 CPU cores", command="c")
+  _write(tmp_path, "d.json", seeds)
+  old = ra.COMPARISONS
+  try:
+    ra.COMPARISONS = (ra.Comparison("claim", "d.json", "ours", "d.json", "enc",
+                                    ratio=0.97, baseline_figure="encoder.mpjpe_mm"),)
+    text = "\n".join(ra.lines(tmp_path))
+  finally:
+    ra.COMPARISONS = old
+  assert "| claim | ours: 100.0 ± 2.0 | enc: 125.0 ± 1.0 | -20.0% | met | 0,1,2 |" in text

@@ -91,3 +91,12 @@ def test_read_results_from_workdirs(tmp_path):
   with pytest.raises(ValueError, match="seed 3 given twice"):
     seed_summary.read_results([dirs[0], dirs[0]], "estimate")
   assert os.path.exists(out)
+
+
+def test_the_encoder_on_the_same_rows_is_kept_over_seeds():
+  seeds = {s: _result(100.0 + s, encoder=dict(mpjpe_mm=120.0 + 2 * s, network="g"))
+           for s in range(3)}
+  s = seed_summary.summarise(seeds, what="w", command="c", hardware="cpu")
+  enc = s["across_seeds"]["encoder.mpjpe_mm"]
+  assert enc["mean"] == pytest.approx(122.0) and enc["std"] == pytest.approx(2.0)
+  assert "encoder.pa_mpjpe_mm" not in s["across_seeds"]
