@@ -55,3 +55,17 @@ def test_every_clip_rows(tmp_path):
   assert "| noisy | lifted | 100.0 | 40.0 | |" in text
   assert "| noisy | smoothed, its own prior weight | 101.0 (+1%) | 20.0 (-50%) | met |" in text
   assert "| noisy | smoothed, prior weight 0 | 110.0 (+10%) | 30.0 (-25%) | missed |" in text
+
+
+def test_clips_split_by_the_smoothing_window():
+  def clip(frames, before, after):
+    return dict(frames=frames, lifted=dict(mpjpe_mm=before),
+                smoothed=[dict(mpjpe_mm=after)])
+  result = dict(smoothed=[dict(prior_weight=None, by="windows of 60 frames, 180 Adam steps")],
+                per_clip=[clip(30, 40.0, 50.0), clip(10, 80.0, 90.0), clip(100, 100.0, 90.0)])
+  line = results_lift._by_clip_length("exact", result)
+  # Frame-weighted: (30 * 40 + 10 * 80) / 40 = 50 before, (30 * 50 + 10 * 90) / 40 = 60 after.
+  assert "the 2 clips shorter than one window (60 frames) 50.0 -> 60.0 (+20%)" in line
+  assert "the other 1 100.0 -> 90.0 (-10%)" in line
+  assert results_lift._by_clip_length("exact", dict(result, per_clip=[])) == ""
+  assert results_lift._by_clip_length("exact", {"smoothed": result["smoothed"]}) == ""
