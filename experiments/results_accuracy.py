@@ -72,6 +72,13 @@ COMMANDS[_R + "diffpose_mocap_small_per_row_kernel_exacttrain_cpu_estimate.json"
         "--workdir=runs/diffpose_mocap_exacttrain")
     + " --config.diffpose.noisy_train_2d=False")
 
+# Rows over training seeds, in place of a single run's row of the same
+# setting when the seeds' file exists: (single run, seeds).
+OVER_SEEDS = {
+    _R + f"diffpose_mocap_small_per_row_kernel_cpu_estimate{suffix}.json":
+        _R + f"diffpose_mocap_small_per_row_kernel_cpu_seeds_estimate{suffix}.json"
+    for suffix in ("", "_noisy2d")}
+
 COMPARISONS = (
     Comparison(
         "GFPose: one hypothesis comparable to a deterministic lifter (exact 2D)",
@@ -184,6 +191,9 @@ def _hardware(rel: str, summary: dict) -> str:
 def _comparison_lines(root: pathlib.Path) -> list[str]:
   rows, commands = [], []
   for c in COMPARISONS:
+    if c.ours in OVER_SEEDS and (root / OVER_SEEDS[c.ours]).exists():
+      c = c._replace(ours=OVER_SEEDS[c.ours], baseline=(
+          OVER_SEEDS[c.ours] if c.baseline == c.ours else c.baseline))
     base_figure = c.baseline_figure or c.figure
     ours, base = _load(root, c.ours), _load(root, c.baseline, base_figure)
     if ours is None or base is None:
