@@ -87,9 +87,9 @@ def _clips_lines(root: pathlib.Path) -> list[str]:
           "jitter. From exact 2D the lifted motion's acceleration error is "
           "already a fraction of the noisy one's, there is little to remove, "
           "and the temporal term pulls the poses off; a clean detector's "
-          "output is better left unsmoothed. " + ". ".join(
-              line for line in (_by_clip_length(label, r) for label, r in found)
-              if line) + "."]
+          "output is better left unsmoothed." + "".join(
+              f" {line}." for line in (_by_clip_length(label, r) for label, r in found)
+              if line)]
 
 
 def _bench_lines(root: pathlib.Path) -> list[str]:
