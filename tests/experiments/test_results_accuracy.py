@@ -80,3 +80,22 @@ def test_a_seeds_file_takes_the_place_of_its_single_run(tmp_path):
     ra.COMPARISONS, ra.OVER_SEEDS = old
   assert "| claim | ours: 110.0 ± 3.0 | enc: 125.0 ± 0.0 | -12.0% | met | 0,1,2 |" in text
   assert "107.0" not in text
+
+
+def test_a_baseline_over_seeds_takes_the_place_of_its_single_run(tmp_path):
+  _write(tmp_path, "gf.json", dict(mpjpe_mm=79.0, num_poses=500))
+  _write(tmp_path, "lifter.json", dict(mpjpe_mm=74.0, num_poses=500))
+  comparison = ra.Comparison("claim", "gf.json", "gf", "lifter.json", "lifter")
+  old = ra.COMPARISONS, ra.OVER_SEEDS
+  try:
+    ra.COMPARISONS, ra.OVER_SEEDS = (comparison,), {"lifter.json": "lifters.json"}
+    assert "| claim | gf: 79.0 | lifter: 74.0 | +6.8% | not met |" in "\n".join(
+        ra.lines(tmp_path))
+    _write(tmp_path, "lifters.json", dict(
+        across_seeds={"mpjpe_mm": dict(mean=80.0, std=1.0, n=3)},
+        seeds={"0": {}, "1": {}, "2": {}}, same_rows=dict(num_poses=500),
+        hardware="2 CPU cores", command="c"))
+    text = "\n".join(ra.lines(tmp_path))
+  finally:
+    ra.COMPARISONS, ra.OVER_SEEDS = old
+  assert "| claim | gf: 79.0 | lifter: 80.0 ± 1.0 | -1.2% | met | 1 run |" in text
