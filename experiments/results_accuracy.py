@@ -81,7 +81,9 @@ COMMANDS[_R + "diffpose_mocap_small_per_row_kernel_exacttrain_cpu_estimate.json"
 
 # Rows over training seeds, in place of a single run's row of the same
 # setting when the seeds' file exists: (single run, seeds).  A baseline's
-# single run is replaced the same way.
+# single run is replaced the same way.  The root-relative GFPose's and the
+# lifter's seeds files are not written yet: their single runs stand until
+# `seed_summary` writes them.
 OVER_SEEDS = {
     **{_R + f"diffpose_mocap_small_per_row_kernel_cpu_estimate{suffix}.json":
            _R + f"diffpose_mocap_small_per_row_kernel_cpu_seeds_estimate{suffix}.json"
