@@ -61,41 +61,37 @@ def test_a_baseline_inside_a_seeds_file(tmp_path):
   assert "| claim | ours: 100.0 ± 2.0 | enc: 125.0 ± 1.0 | -20.0% | met | 0,1,2 |" in text
 
 
-def test_a_seeds_file_takes_the_place_of_its_single_run(tmp_path):
+def _three_seeds(**figures):
+  """A seed_summary file of seeds 0, 1, 2: {figure: (mean, std)}."""
+  return dict(across_seeds={k: dict(mean=m, std=sd, n=3)
+                            for k, (m, sd) in figures.items()},
+              seeds={"0": {}, "1": {}, "2": {}}, same_rows=dict(num_poses=500),
+              hardware="2 CPU cores", command="c")
+
+
+def test_a_seeds_file_takes_the_place_of_its_single_run(tmp_path, monkeypatch):
   _write(tmp_path, "one.json", dict(mpjpe_mm=107.0, num_poses=500,
                                     encoder=dict(mpjpe_mm=125.0)))
-  comparison = ra.Comparison("claim", "one.json", "ours", "one.json", "enc",
-                             ratio=0.97, baseline_figure="encoder.mpjpe_mm")
-  old = ra.COMPARISONS, ra.OVER_SEEDS
-  try:
-    ra.COMPARISONS, ra.OVER_SEEDS = (comparison,), {"one.json": "three.json"}
-    assert "| claim | ours: 107.0 | enc: 125.0 |" in "\n".join(ra.lines(tmp_path))
-    _write(tmp_path, "three.json", dict(
-        across_seeds={"mpjpe_mm": dict(mean=110.0, std=3.0, n=3),
-                      "encoder.mpjpe_mm": dict(mean=125.0, std=0.0, n=3)},
-        seeds={"0": {}, "1": {}, "2": {}}, same_rows=dict(num_poses=500),
-        hardware="2 CPU cores", command="c"))
-    text = "\n".join(ra.lines(tmp_path))
-  finally:
-    ra.COMPARISONS, ra.OVER_SEEDS = old
+  monkeypatch.setattr(ra, "COMPARISONS", (ra.Comparison(
+      "claim", "one.json", "ours", "one.json", "enc", ratio=0.97,
+      baseline_figure="encoder.mpjpe_mm"),))
+  monkeypatch.setattr(ra, "OVER_SEEDS", {"one.json": "three.json"})
+  assert "| claim | ours: 107.0 | enc: 125.0 |" in "\n".join(ra.lines(tmp_path))
+  _write(tmp_path, "three.json", _three_seeds(
+      **{"mpjpe_mm": (110.0, 3.0), "encoder.mpjpe_mm": (125.0, 0.0)}))
+  text = "\n".join(ra.lines(tmp_path))
   assert "| claim | ours: 110.0 ± 3.0 | enc: 125.0 ± 0.0 | -12.0% | met | 0,1,2 |" in text
   assert "107.0" not in text
 
 
-def test_a_baseline_over_seeds_takes_the_place_of_its_single_run(tmp_path):
+def test_a_baseline_over_seeds_takes_the_place_of_its_single_run(tmp_path, monkeypatch):
   _write(tmp_path, "gf.json", dict(mpjpe_mm=79.0, num_poses=500))
   _write(tmp_path, "lifter.json", dict(mpjpe_mm=74.0, num_poses=500))
-  comparison = ra.Comparison("claim", "gf.json", "gf", "lifter.json", "lifter")
-  old = ra.COMPARISONS, ra.OVER_SEEDS
-  try:
-    ra.COMPARISONS, ra.OVER_SEEDS = (comparison,), {"lifter.json": "lifters.json"}
-    assert "| claim | gf: 79.0 | lifter: 74.0 | +6.8% | not met |" in "\n".join(
-        ra.lines(tmp_path))
-    _write(tmp_path, "lifters.json", dict(
-        across_seeds={"mpjpe_mm": dict(mean=80.0, std=1.0, n=3)},
-        seeds={"0": {}, "1": {}, "2": {}}, same_rows=dict(num_poses=500),
-        hardware="2 CPU cores", command="c"))
-    text = "\n".join(ra.lines(tmp_path))
-  finally:
-    ra.COMPARISONS, ra.OVER_SEEDS = old
+  monkeypatch.setattr(ra, "COMPARISONS", (ra.Comparison(
+      "claim", "gf.json", "gf", "lifter.json", "lifter"),))
+  monkeypatch.setattr(ra, "OVER_SEEDS", {"lifter.json": "lifters.json"})
+  assert "| claim | gf: 79.0 | lifter: 74.0 | +6.8% | not met |" in "\n".join(
+      ra.lines(tmp_path))
+  _write(tmp_path, "lifters.json", _three_seeds(mpjpe_mm=(80.0, 1.0)))
+  text = "\n".join(ra.lines(tmp_path))
   assert "| claim | gf: 79.0 | lifter: 80.0 ± 1.0 | -1.2% | met | 1 run |" in text
