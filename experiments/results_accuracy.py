@@ -13,6 +13,8 @@ import json
 import pathlib
 from typing import NamedTuple
 
+from experiments import seed_summary
+
 _R = "experiments/results/"
 
 
@@ -81,9 +83,8 @@ COMMANDS[_R + "diffpose_mocap_small_per_row_kernel_exacttrain_cpu_estimate.json"
 
 # Rows over training seeds, in place of a single run's row of the same
 # setting when the seeds' file exists: (single run, seeds).  A baseline's
-# single run is replaced the same way.  The root-relative GFPose's and the
-# lifter's seeds files are not written yet: their single runs stand until
-# `seed_summary` writes them.
+# single run is replaced the same way; a single run stands until
+# `seed_summary` writes its seeds file.
 OVER_SEEDS = {
     **{_R + f"diffpose_mocap_small_per_row_kernel_cpu_estimate{suffix}.json":
            _R + f"diffpose_mocap_small_per_row_kernel_cpu_seeds_estimate{suffix}.json"
@@ -93,10 +94,13 @@ OVER_SEEDS = {
     **{_R + f"gfpose_mocap_small_image_cpu_estimate_single{suffix}.json":
            _R + f"gfpose_mocap_small_image_cpu_seeds_estimate_single{suffix}.json"
        for suffix in ("", "_noisy2d")},
-    _R + "gfpose_mocap_small_h100_estimate_single.json":
-        _R + "gfpose_mocap_small_cpu_seeds_estimate_single.json",
-    **{_R + f"baseline_mocap_h100_estimate{suffix}.json":
-           _R + f"baseline_mocap_cpu_seeds_estimate{suffix}.json"
+    **{_R + f"gfpose_mocap_small_h100_estimate{task}.json":
+           _R + f"gfpose_mocap_small_cpu_seeds_estimate{task}.json"
+       for task in ("_single", "")},
+    **{_R + f"baseline_mocap{size}_estimate{suffix}.json":
+           _R + f"baseline_mocap{seeds}_estimate{suffix}.json"
+       for size, seeds in (("_h100", "_cpu_seeds"),
+                           ("_hidden832_cpu", "_hidden832_cpu_seeds"))
        for suffix in ("", "_noisy2d")},
 }
 
@@ -184,14 +188,14 @@ WHAT_CHANGED = (
 
 def as_summary(result: dict) -> dict:
   """A seed_summary JSON as it is; a single run's results JSON as a summary
-  of one seed (`seeds` "1 run", no spread)."""
+  of one seed (`seeds` "1 run", no spread) with the figures a seeds file
+  keeps."""
   if "across_seeds" in result:
     return result
-  figs = {k: float(v) for k, v in result.items()
-          if k.endswith("_mm") and isinstance(v, (int, float))}
+  figs = {k: v for k, v in seed_summary.seed_figures(result).items()
+          if k != "train_step"}
   return dict(what="", command="", hardware="", seeds={"1 run": figs},
-              same_rows={k: result.get(k) for k in ("task", "data", "input_2d",
-                                                    "num_poses")},
+              same_rows={k: result.get(k) for k in seed_summary.SAME_ROWS},
               across_seeds={k: dict(mean=v, std=None, n=1) for k, v in figs.items()})
 
 
@@ -217,13 +221,13 @@ def _load(root: pathlib.Path, rel: str, figure: str = "") -> dict | None:
   return as_summary(raw)
 
 
-def _cell(summary: dict, figure: str) -> str:
+def _cell(summary: dict, figure: str, digits: int = 1) -> str:
   s = summary["across_seeds"].get(figure)
   if s is None:
     return "-"
   if s["std"] is None:
-    return f"{s['mean']:.1f}"
-  return f"{s['mean']:.1f} ± {s['std']:.1f}"
+    return f"{s['mean']:.{digits}f}"
+  return f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f}"
 
 
 def _hardware(rel: str, summary: dict) -> str:
@@ -289,22 +293,27 @@ HYPOTHESES = (
 def _hypotheses_lines(root: pathlib.Path) -> list[str]:
   rows = []
   for label, rel in HYPOTHESES:
-    path = root / rel
-    if not path.exists():
+    rel = _over_seeds(root, rel)
+    summary = _load(root, rel)
+    if summary is None:
       continue
-    r = json.loads(path.read_text())
-    cov = (r.get("calibration") or {}).get("coverage") or {}
-    rows.append(f"| {label} | {r['num_hypotheses']} | {r['mpjpe_mm']:.1f} | "
-                f"{r['min_mpjpe_mm']:.1f} | {cov.get('0.5', float('nan')):.2f} | "
-                f"{cov.get('0.9', float('nan')):.2f} | {len(r['warnings']) if 'warnings' in r else '-'} | `{rel}` |")
+    warned = summary["across_seeds"].get("num_warnings")
+    rows.append(
+        f"| {label} | {summary['same_rows']['num_hypotheses']} | "
+        + " | ".join(_cell(summary, f) for f in ("mpjpe_mm", "min_mpjpe_mm")) + " | "
+        + " | ".join(_cell(summary, f"calibration.coverage.{level}", 2)
+                     for level in ("0.5", "0.9"))
+        + " | " + ("-" if warned is None else f"{warned['mean'] * warned['n']:.0f}")
+        + f" | {','.join(sorted(summary['seeds']))} | `{rel}` |")
   if not rows:
     return []
   return ["", "The same GFPose models with H hypotheses (ddim:eta=1 x 50, exact "
           "2D, the same 500 rows): MPJPE of the mean, best-of-H, the central "
-          "intervals' coverage and the number of implausibility warnings ('-': "
-          "written before the check existed).", "",
+          "intervals' coverage (mean ± standard deviation over the seeds "
+          "listed, or one run's figure) and the number of implausibility "
+          "warnings over all seeds ('-': written before the check existed).", "",
           "| GFPose small | H | mean MPJPE | best-of-H | coverage 50% | coverage 90% "
-          "| warnings | file |", "|---|---|---|---|---|---|---|---|", *rows]
+          "| warnings | seeds | file |", "|---|---|---|---|---|---|---|---|---|", *rows]
 
 
 def lines(root: pathlib.Path) -> list[str]:

@@ -70,6 +70,8 @@ def seed_figures(result: Mapping) -> dict:
     if isinstance(value, (int, float)):
       figs[path] = float(value)
   figs.update(_coverages(result))
+  if isinstance(result.get("warnings"), list):
+    figs["num_warnings"] = float(len(result["warnings"]))
   figs["train_step"] = result.get("train_step")
   return figs
 

@@ -95,3 +95,25 @@ def test_a_baseline_over_seeds_takes_the_place_of_its_single_run(tmp_path, monke
   _write(tmp_path, "lifters.json", _three_seeds(mpjpe_mm=(80.0, 1.0)))
   text = "\n".join(ra.lines(tmp_path))
   assert "| claim | gf: 79.0 | lifter: 80.0 ± 1.0 | -1.2% | met | 1 run |" in text
+
+
+def test_hypotheses_rows_over_seeds(tmp_path, monkeypatch):
+  _write(tmp_path, "gf.json", dict(mpjpe_mm=79.0, num_poses=500))
+  _write(tmp_path, "lifter.json", dict(mpjpe_mm=74.0, num_poses=500))
+  _write(tmp_path, "h200.json", dict(
+      mpjpe_mm=83.0, min_mpjpe_mm=52.6, num_poses=500, num_hypotheses=200,
+      calibration=dict(coverage={"0.5": 0.34, "0.9": 0.68})))
+  monkeypatch.setattr(ra, "COMPARISONS", (ra.Comparison(
+      "claim", "gf.json", "gf", "lifter.json", "lifter"),))
+  monkeypatch.setattr(ra, "HYPOTHESES", (("rr", "h200.json"),))
+  monkeypatch.setattr(ra, "OVER_SEEDS", {"h200.json": "h200_seeds.json"})
+  assert ("| rr | 200 | 83.0 | 52.6 | 0.34 | 0.68 | - | 1 run | `h200.json` |"
+          in "\n".join(ra.lines(tmp_path)))
+  seeds = _three_seeds(**{"mpjpe_mm": (80.0, 2.0), "min_mpjpe_mm": (50.0, 1.0),
+                          "calibration.coverage.0.5": (0.36, 0.02),
+                          "calibration.coverage.0.9": (0.7, 0.01),
+                          "num_warnings": (1 / 3, 0.58)})
+  seeds["same_rows"]["num_hypotheses"] = 200
+  _write(tmp_path, "h200_seeds.json", seeds)
+  assert ("| rr | 200 | 80.0 ± 2.0 | 50.0 ± 1.0 | 0.36 ± 0.02 | 0.70 ± 0.01 | 1 "
+          "| 0,1,2 | `h200_seeds.json` |" in "\n".join(ra.lines(tmp_path)))

@@ -100,3 +100,12 @@ def test_the_encoder_on_the_same_rows_is_kept_over_seeds():
   enc = s["across_seeds"]["encoder.mpjpe_mm"]
   assert enc["mean"] == pytest.approx(122.0) and enc["std"] == pytest.approx(2.0)
   assert "encoder.pa_mpjpe_mm" not in s["across_seeds"]
+
+
+def test_warnings_are_counted_per_seed():
+  s = seed_summary.summarise(
+      {0: _result(70.0, warnings=[]), 1: _result(72.0, warnings=["far", "far"])},
+      what="w", command="c", hardware="cpu")
+  assert s["seeds"]["1"]["num_warnings"] == 2.0
+  assert s["across_seeds"]["num_warnings"]["mean"] == 1.0
+  assert "num_warnings" not in seed_summary.seed_figures(_result(70.0))
