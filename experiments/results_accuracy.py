@@ -154,9 +154,10 @@ WHAT_CHANGED = (
     "range guard (`eval.x0_clip`, new) the image-space model's single "
     "hypothesis scored 107.8 mm with 9 of 500 poses tens of metres away "
     "(gfpose_mocap_small_image_cpu_estimate_single_unguarded.json); with it, "
-    "79.0 mm and no implausible pose. On this budget and seed the image space "
-    "does not beat the root-relative model's single hypothesis (77.2 mm), so "
-    "the mocap config keeps root-relative as its default; with noisy 2D "
+    "79.0 mm and no implausible pose. Over three training seeds on the 2 "
+    "cores the image space (79.7 ± 2.6 mm) does not beat the root-relative "
+    "model's single hypothesis (78.4 ± 0.9; seed 0 alone scored 77.2 on the "
+    "H100 and 79.3 here), so the mocap config keeps root-relative as its default; with noisy 2D "
     "GFPose's single hypothesis beats the lifter by a fifth. DiffPose: the "
     "one-H_K rows are the earlier model (one mixture for every row, the "
     "denoiser not told the kernel); `diffpose_mocap.py:per_row_kernel` shapes "
@@ -183,7 +184,8 @@ WHAT_CHANGED = (
     "74.1 on the H100): size accounts "
     "for 1.6 of GFPose seed 0's 3.4 mm gap, and the 2.5 mm left between the "
     "equal-size lifter and GFPose's mean is within GFPose's own spread over "
-    "seeds (2.6 mm); the root-relative GFPose (77.2 mm) equals it.")
+    "seeds (2.6 mm); the root-relative GFPose, 78.4 ± 0.9 over three seeds "
+    "(about 16 minutes each alone on the 2 cores), is 1.2 mm above it.")
 
 
 def as_summary(result: dict) -> dict:
