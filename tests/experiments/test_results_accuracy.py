@@ -107,7 +107,7 @@ def test_hypotheses_rows_over_seeds(tmp_path, monkeypatch):
       "claim", "gf.json", "gf", "lifter.json", "lifter"),))
   monkeypatch.setattr(ra, "HYPOTHESES", (("rr", "h200.json"),))
   monkeypatch.setattr(ra, "OVER_SEEDS", {"h200.json": "h200_seeds.json"})
-  assert ("| rr | 200 | 83.0 | 52.6 | 0.34 | 0.68 | - | 1 run | `h200.json` |"
+  assert ("| rr | 200 | 83.0 | 52.6 | 0.34 | 0.68 | - | 1 run | - | `h200.json` |"
           in "\n".join(ra.lines(tmp_path)))
   seeds = _three_seeds(**{"mpjpe_mm": (80.0, 2.0), "min_mpjpe_mm": (50.0, 1.0),
                           "calibration.coverage.0.5": (0.36, 0.02),
@@ -116,4 +116,4 @@ def test_hypotheses_rows_over_seeds(tmp_path, monkeypatch):
   seeds["same_rows"]["num_hypotheses"] = 200
   _write(tmp_path, "h200_seeds.json", seeds)
   assert ("| rr | 200 | 80.0 ± 2.0 | 50.0 ± 1.0 | 0.36 ± 0.02 | 0.70 ± 0.01 | 1 "
-          "| 0,1,2 | `h200_seeds.json` |" in "\n".join(ra.lines(tmp_path)))
+          "| 0,1,2 | 2 CPU cores | `h200_seeds.json` |" in "\n".join(ra.lines(tmp_path)))
