@@ -33,8 +33,10 @@ FIGURES = ("mpjpe_mm", "pa_mpjpe_mm", "min_mpjpe_mm", "min_pa_mpjpe_mm",
            "mean_hypothesis_mpjpe_mm", "apd_mm", "gain_over_encoder_mm")
 # Figures nested in a results file, kept under their dotted path (DiffPose's
 # frozen encoder on the same rows: its own baseline, which a seed changes
-# when the encoder is retrained).
-NESTED_FIGURES = ("encoder.mpjpe_mm", "encoder.pa_mpjpe_mm")
+# when the encoder is retrained; the error of the hypotheses' mean where a
+# calibration was applied, also for tasks that report it nowhere else).
+NESTED_FIGURES = ("encoder.mpjpe_mm", "encoder.pa_mpjpe_mm",
+                  "calibration_after.mean_mpjpe_mm")
 # What must agree between seeds for their mean to be one row.
 SAME_ROWS = ("task", "data", "input_2d", "num_poses", "num_hypotheses",
              "sampler", "num_steps")
@@ -44,11 +46,17 @@ SAME_ROWS = ("task", "data", "input_2d", "num_poses", "num_hypotheses",
 ROW_KEYS = ("prior", "part", "noise_mm", "weights", "schedule", "input")
 # Calibration figures kept per seed: {level: coverage}.
 COVERAGE_KEYS = ("coverage", "radial_coverage")
+# Figures of the held-out report `--mode=calibrate` writes
+# (<workdir>/calibration/<task>.json): coverage before and after, cross-
+# fitted on the held-out clips, and the error there (beside the test's).
+HELDOUT_FIGURES = ("before.coverage.0.5", "before.coverage.0.9",
+                   "after.coverage.0.5", "after.coverage.0.9",
+                   "after.mean_mpjpe_mm")
 
 
 def _coverages(result: Mapping) -> dict:
   out = {}
-  for name in ("calibration", "calibration_after"):
+  for name in ("calibration", "calibration_before", "calibration_after"):
     cal = result.get(name)
     if isinstance(cal, Mapping):
       for key in COVERAGE_KEYS:
@@ -59,17 +67,32 @@ def _coverages(result: Mapping) -> dict:
   return out
 
 
+def _dotted(result: Mapping, path: str):
+  """result[a][b]... for path 'a.b...' (keys may hold dots: '0.9')."""
+  value, rest = result, path
+  while rest:
+    if not isinstance(value, Mapping):
+      return None
+    key = next((k for k in sorted(value, key=len, reverse=True)
+                if rest == k or rest.startswith(k + ".")), None)
+    if key is None:
+      return None
+    value, rest = value[key], rest[len(key) + 1:]
+  return value
+
+
 def seed_figures(result: Mapping) -> dict:
   """The figures of one seed's results file that `summarise` keeps."""
   figs = {k: float(result[k]) for k in FIGURES
           if isinstance(result.get(k), (int, float)) and result.get(k) is not None}
   for path in NESTED_FIGURES:
-    value = result
-    for part in path.split("."):
-      value = value.get(part) if isinstance(value, Mapping) else None
+    value = _dotted(result, path)
     if isinstance(value, (int, float)):
       figs[path] = float(value)
   figs.update(_coverages(result))
+  fitted = _dotted(result, "calibration_after.calibration.fitted_on.num_rows")
+  if isinstance(fitted, (int, float)):
+    figs["calibration_after.fitted_rows"] = float(fitted)
   if isinstance(result.get("warnings"), list):
     figs["num_warnings"] = float(len(result["warnings"]))
   figs["train_step"] = result.get("train_step")
@@ -108,8 +131,22 @@ def settings_across_seeds(results: Mapping[int, Mapping]) -> list[dict]:
   return out
 
 
+def heldout_across_seeds(reports: Mapping[int, Mapping]) -> dict:
+  """{figure: spread} of `HELDOUT_FIGURES` over the seeds' held-out
+  calibration reports, and {seed: the calibration kept} as 'kept'."""
+  per_seed = {s: {f: _dotted(r, f) for f in HELDOUT_FIGURES}
+              for s, r in reports.items()}
+  out = {f: _spread([float(v[f]) for v in per_seed.values()])
+         for f in HELDOUT_FIGURES
+         if all(isinstance(v[f], (int, float)) for v in per_seed.values())}
+  out["kept"] = {str(s): r.get("after", {}).get("kind")
+                 for s, r in sorted(reports.items())}
+  return out
+
+
 def summarise(results: Mapping[int, Mapping], *, what: str, command: str,
-              hardware: str) -> dict:
+              hardware: str, heldout: Mapping[int, Mapping] | None = None
+              ) -> dict:
   """Mean and spread over seeds of the same evaluation.
 
   Args:
@@ -117,12 +154,15 @@ def summarise(results: Mapping[int, Mapping], *, what: str, command: str,
     what: what the row is, in words.
     command: how each seed was trained and evaluated ($S for the seed).
     hardware: where.
+    heldout: {seed: its held-out calibration report}, when every seed was
+      calibrated (`read_heldout`).
 
   Returns:
     {what, command, hardware, same_rows: the settings the seeds share,
      seeds: {seed: figures}, across_seeds: {figure: {mean, std (sample,
-     ddof=1), min, max, n}}, and settings_across_seeds (each row of the
-     results' `settings` table with its figures' spread) when they have one}.
+     ddof=1), min, max, n}}, settings_across_seeds (each row of the
+     results' `settings` table with its figures' spread) when they have
+     one, and heldout_calibration (`heldout_across_seeds`) with `heldout`}.
 
   Raises:
     ValueError: no seeds, or seeds evaluated on different rows.
@@ -148,6 +188,11 @@ def summarise(results: Mapping[int, Mapping], *, what: str, command: str,
   rows = settings_across_seeds(results)
   if rows:
     out["settings_across_seeds"] = rows
+  if heldout:
+    if set(heldout) != set(results):
+      raise ValueError(f"held-out reports of seeds {sorted(heldout)}, results "
+                       f"of seeds {sorted(results)}")
+    out["heldout_calibration"] = heldout_across_seeds(heldout)
   return out
 
 
@@ -187,6 +232,21 @@ def read_results(workdirs: Sequence[str], stem: str,
   return out
 
 
+def read_heldout(workdirs: Sequence[str], results: Mapping[int, Mapping]
+                 ) -> dict[int, dict] | None:
+  """{seed: <workdir>/calibration/<task>.json} when every workdir has one
+  (written by --mode=calibrate), else None; `results` as `read_results`
+  gave them, in the order of `workdirs`."""
+  out = {}
+  for workdir, (seed, result) in zip(workdirs, results.items()):
+    path = os.path.join(workdir, "calibration", f"{result.get('task')}.json")
+    if not os.path.exists(path):
+      return None
+    with open(path) as f:
+      out[seed] = json.load(f)
+  return out
+
+
 def write(out_path: str, summary: dict) -> None:
   files.write_json_atomic(out_path, summary)
 
@@ -196,7 +256,8 @@ def main(argv):
   from absl import flags  # pylint: disable=g-import-not-at-top
   f = flags.FLAGS
   results = read_results(f.workdirs, f.stem)
-  summary = summarise(results, what=f.what, command=f.command, hardware=f.hardware)
+  summary = summarise(results, what=f.what, command=f.command, hardware=f.hardware,
+                      heldout=read_heldout(f.workdirs, results))
   write(f.out, summary)
   for name, s in summary["across_seeds"].items():
     print(f"{name}: {s['mean']:.3f} +- {s['std']:.3f} (n={s['n']})")

@@ -247,8 +247,9 @@ def flatten(d, prefix="") -> dict:
 
 # Keys added to configs after workdirs were trained without them, at the
 # default that keeps what those runs did: absent on one side and at this
-# value on the other is no change.
-ADDED_KEY_DEFAULTS = {"holdout.fraction": 0.0, "holdout.seed": 0}
+# value (as JSON gives it back: a tuple as a list) on the other is no change.
+ADDED_KEY_DEFAULTS = {"holdout.fraction": 0.0, "holdout.seed": 0,
+                      "holdout.subjects": []}
 
 
 def resume_changes(stored, requested) -> dict[str, tuple[Any, Any]]:

@@ -77,7 +77,14 @@ workdirs), the parts of the paper's design the default leaves out:
                   (`kernel_input='index_scale'`).
 experiments/diffpose_kernels.py explains a trained workdir's kernels (M = 1
 against M = 5: each kernel alone, error against N).  Results of the
-variants: none yet (not run).
+variants (2 CPU cores): per_row_kernel in
+diffpose_mocap_small_per_row_kernel_cpu_seeds_estimate{,_noisy2d}.json
+(three denoiser seeds; _exacttrain_ with noisy_train_2d=False), and
+calibrated (--mode=calibrate, then --mode=eval) with a tenth of its
+encoder's held-out clips held out (_holdout_cpu_) or with CMU subject 006
+held out of both networks (_subject006_cpu_: the encoder trained with
+--config.holdout.subjects=cmu:006 besides its tenth of clips, DiffPose with
+--config.holdout.subjects=cmu:006); the others: none (not run).
 """
 from experiments.configs import baseline_mocap
 from experiments.configs import diffpose_quickstart

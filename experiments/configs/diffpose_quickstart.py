@@ -104,7 +104,7 @@ def add_diffpose(c, *, encoder_batch_size: int = 1024):
   ))
   # DiffPose's own held-out clips, of the encoder's held-out rows when it
   # has some (jaxpose/methods/holdout.py): --mode=calibrate fits on them.
-  c.holdout = ml_collections.ConfigDict(dict(fraction=0.0, seed=0))
+  c.holdout = ml_collections.ConfigDict(dict(fraction=0.0, seed=0, subjects=()))
   c.train.loss_reduce = "sum"  # over the J x 5 numbers, as the papers
   if "loss_eps" in c.train:
     del c.train["loss_eps"]  # the chain's integer steps need no smallest time

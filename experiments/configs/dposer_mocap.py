@@ -46,7 +46,10 @@ fit2d beside GFPose's and the baseline's estimation on the same rows):
   small: dposer_mocap_small_v2_cpu_<task>.json for complete, denoise_motion
     (denoise_motion_annealed: the annealed weights with their own held-out
     choice), fit2d, and weights_heldout (the grid); without the GFPose
-    prior.  dposer_mocap_small_cpu_<task>.json: the run before the
+    prior.  dposer_mocap_small_v2_subject006_cpu_complete.json: CMU subject
+    006 held out besides the tenth (--config.holdout.subjects=cmu:006) and
+    the completion calibrated on that person alone (--mode=calibrate
+    "--config.eval.priors=('dposer',)" "--config.eval.complete_parts=('l_leg',)").  dposer_mocap_small_cpu_<task>.json: the run before the
     calibrated body space (caches of version 1), the rig balance and the
     held-out weights (train_balance='none', holdout.fraction=0, the
     quickstart's weights).

@@ -93,7 +93,7 @@ def get_config(variant: str = "graph"):
   c.windows = ml_collections.ConfigDict(dict(short_clips="pad"))
   # DiffPose fits its initial distribution to the encoder's error on these
   # clips, which the encoder never sees (about a tenth of the rows).
-  c.holdout = ml_collections.ConfigDict(dict(fraction=0.1, seed=0))
+  c.holdout = ml_collections.ConfigDict(dict(fraction=0.1, seed=0, subjects=()))
   c.train.update(num_steps=2000, batch_size=256, learning_rate=1e-3,
                  warmup_steps=200, ema_decay=0.999, log_every=100,
                  ckpt_every=500)

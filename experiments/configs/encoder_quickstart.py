@@ -37,5 +37,5 @@ def get_config():
   # and the DiffPose quickstart's results were run so); with
   # --config.holdout.fraction=0.1 a tenth of the poses never train the
   # encoder and DiffPose fits H_K on them (encoder_mocap.py does so).
-  c.holdout = ml_collections.ConfigDict(dict(fraction=0.0, seed=0))
+  c.holdout = ml_collections.ConfigDict(dict(fraction=0.0, seed=0, subjects=()))
   return c

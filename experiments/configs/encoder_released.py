@@ -40,7 +40,7 @@ def get_config(variant: str = "cpn"):
                  num_heads=released.NUM_HEADS, order=2,
                  dropout=released.DROPOUT, conv_dropout=released.CONV_DROPOUT,
                  root=released.ROOT, **released.CONVENTIONS),
-      holdout=dict(fraction=0.0, seed=0),
+      holdout=dict(fraction=0.0, seed=0, subjects=()),
       train={k: v for k, v in dp.train.to_dict().items()
              if k != "loss_reduce"},
       eval=dict(generic, lift_batch_size=1024)))

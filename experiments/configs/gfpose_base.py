@@ -68,7 +68,7 @@ def get_config():
 
   # Training clips never trained on (jaxpose/methods/holdout.py): what
   # --mode=calibrate fits the hypotheses' calibration on; 0: none.
-  c.holdout = ml_collections.ConfigDict(dict(fraction=0.0, seed=0))
+  c.holdout = ml_collections.ConfigDict(dict(fraction=0.0, seed=0, subjects=()))
 
   c.train = ml_collections.ConfigDict(dict(
       num_steps=200_000, batch_size=1000, learning_rate=2e-4,

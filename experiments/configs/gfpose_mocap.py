@@ -24,6 +24,13 @@ Commands (unpack the archives first, see the data README):
 Every other task of the same model: add --mode=eval --config.eval.task=NAME
 (estimate_single, complete2d, complete3d, denoise, generate).
 
+Calibrated hypotheses: hold a training person out whole, calibrate on
+them, evaluate (the calibration applies to every later evaluation):
+  python -m experiments.main --config=experiments/configs/gfpose_mocap.py \
+      --workdir=runs/gfpose_subject006 --config.data.cache_dir=caches \
+      --config.holdout.subjects=cmu:006 --mode=train
+  (then --mode=calibrate, then --mode=eval, with the same flags)
+
 Variants (the text after ':' in --config):
   small (default): training frames every 4th protocol frame (7.5 fps,
     about 107k frames of the 424k); MLP width 512; 20k steps of batch 256.
@@ -41,7 +48,9 @@ the command and hardware of each):
     gfpose_mocap_small_cpu_generate.json (2 CPU cores);
     gfpose_mocap_small_h100_<task>.json for estimate, estimate_noisy2d,
     estimate_single, complete2d, complete3d, denoise and generate (one
-    H100); gfpose_mocap_small_h100_seeds.json (seeds 0, 1, 2).
+    H100); gfpose_mocap_small_h100_seeds.json (seeds 0, 1, 2);
+    gfpose_mocap_small_subject006_cpu_seeds_estimate.json (CMU 006 held
+    out and calibrated on, seeds 0, 1, 2; 2 CPU cores).
   paper: gfpose_mocap_paper_h100_<task>.json for the same seven, and the
     plots gfpose_mocap_paper_h100_estimate_pose0.png and
     gfpose_mocap_paper_h100_estimate_error_vs_h.png (one H100).

@@ -36,7 +36,8 @@ class EvalConfig:
       after it beside before. The configs give it; the default (True) is
       for workdirs whose config.json predates the key.
     rows: 'test': the test split (num_poses: its first rows); 'heldout':
-      the model's held-out training clips (`holdout.fraction` > 0;
+      the model's held-out training clips (`holdout.fraction` > 0 or
+      `holdout.subjects`;
       `methods.holdout.heldout_splits`), where settings such as prior
       weights are chosen without looking at the test split. Outputs get the
       suffix 'heldout' and no calibration is applied (it was fitted there).

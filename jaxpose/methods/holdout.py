@@ -11,9 +11,13 @@ hypotheses on them (`evaluation.calibration_store`).
 
 Frames of one clip are near-copies, so the rows are whole clips
 (`data.windows.heldout_clips`); data without clips hold single poses out
-one by one. At `fraction` 0 (the default) nothing is drawn and nothing is
-stored, so configs, fingerprints and workdirs from before a method had the
-section stay valid.
+one by one. Named `subjects` are held out whole besides: people the model
+never sees, as a test split of other people is; `calibrate` then fits on
+their rows alone (one fitted on clips of people the model trained on is
+fitted on smaller errors than the test's).
+At `fraction` 0 and no subjects (the defaults) nothing is drawn and nothing
+is stored, so configs, fingerprints and workdirs from before a method had
+the section stay valid.
 """
 from __future__ import annotations
 
@@ -49,39 +53,89 @@ class Holdout:
       what DiffPose fits its initial distribution to, and what
       `--mode=calibrate` calibrates hypotheses on.
     seed: which clips.
+    subjects: people held out whole besides, as `dataset:subject` (e.g.
+      'cmu:006') where the split names datasets, else `subject`; `fraction`
+      is then of the other rows.
   """
   fraction: float = settings.field(default=0.0, at_least=0.0, below=1.0)
   seed: int = settings.field(default=0, at_least=0)
+  subjects: tuple[str, ...] = ()
+
+  @property
+  def draws(self) -> bool:
+    return self.fraction > 0.0 or bool(self.subjects)
+
+
+def subject_ids(split: Mapping[str, Any]) -> np.ndarray | None:
+  """Each row's `dataset:subject` (or `subject`) id; None without subjects."""
+  if "subject" not in split:
+    return None
+  subject = np.asarray(split["subject"]).astype(str)
+  if "dataset" not in split:
+    return subject
+  return np.char.add(np.char.add(np.asarray(split["dataset"]).astype(str), ":"),
+                     subject)
+
+
+def _named_subjects(train, subjects, pool) -> np.ndarray:
+  """True where a row of `pool` belongs to one of `subjects`."""
+  ids = subject_ids(train)
+  if ids is None:
+    raise settings.ConfigError(
+        f"holdout.subjects={list(subjects)}: the train split names no "
+        "subjects; hold out random clips with holdout.fraction instead")
+  ids = ids[pool]
+  known = sorted(set(ids.tolist()))
+  unknown = [s for s in subjects if s not in known]
+  if unknown:
+    raise settings.ConfigError(
+        f"holdout.subjects: {unknown} not among the subjects of the rows "
+        f"drawn from {known} (a method drawing from another network's "
+        "held-out rows needs the person held out of that network too)")
+  named = np.isin(ids, list(subjects))
+  if named.all():
+    raise settings.ConfigError(
+        f"holdout.subjects={list(subjects)} holds out every training row")
+  return named
 
 
 def draw(train: Mapping[str, Any], holdout: Holdout, *,
          pool: np.ndarray | None = None) -> dict[str, base.Artefact]:
-  """{"holdout": the drawn rows} when `holdout.fraction` > 0, else {}.
+  """{"holdout": the drawn rows} when `holdout` draws any, else {}.
 
   Args:
     train: the train split (its `clip` ids, when it has them, group rows).
     holdout: the method's `holdout` section.
     pool: rows of `train` to draw from (default: all); the fraction is of
-      the pool.
+      the pool less the named subjects' rows.
 
   Raises:
-    settings.ConfigError: too few clips to hold some out.
+    settings.ConfigError: too few clips to hold some out, or subjects the
+      pool does not have.
   """
-  if holdout.fraction == 0.0:
+  if not holdout.draws:
     return {}
   n = len(next(iter(train.values())))
   pool = np.arange(n) if pool is None else np.asarray(pool, np.int64)
-  groups = (np.asarray(train["clip"]).astype(str)[pool] if "clip" in train
-            else pool)
-  try:
-    held = windows_lib.heldout_clips(groups, holdout.fraction, seed=holdout.seed)
-  except ValueError as e:
-    raise settings.ConfigError(f"holdout.fraction={holdout.fraction}: {e}") from e
+  named = (_named_subjects(train, holdout.subjects, pool) if holdout.subjects
+           else np.zeros(len(pool), bool))
+  held = named.copy()
+  if holdout.fraction:
+    rest = np.flatnonzero(~named)
+    groups = (np.asarray(train["clip"]).astype(str)[pool[rest]]
+              if "clip" in train else rest)
+    try:
+      held[rest] = windows_lib.heldout_clips(groups, holdout.fraction,
+                                             seed=holdout.seed)
+    except ValueError as e:
+      raise settings.ConfigError(f"holdout.fraction={holdout.fraction}: {e}") from e
   rows = np.sort(pool[held]).astype(np.int64)
-  return {ARTEFACT: base.Artefact(
-      arrays={"rows": rows},
-      info=dict(fraction=holdout.fraction, seed=holdout.seed,
-                num_rows=int(len(rows)), train_rows=n))}
+  info = dict(fraction=holdout.fraction, seed=holdout.seed,
+              num_rows=int(len(rows)), train_rows=n)
+  if holdout.subjects:  # absent at the default: older artefacts stay valid
+    info.update(subjects=list(holdout.subjects),
+                subject_rows=int(named.sum()))
+  return {ARTEFACT: base.Artefact(arrays={"rows": rows}, info=info)}
 
 
 def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
@@ -124,13 +178,15 @@ def rows(prepared: Mapping[str, base.Artefact], num_rows: int | None = None, *,
   artefact = prepared.get(ARTEFACT)
   if holdout is not None:
     info = {} if artefact is None else artefact.info
-    stored = (float(info.get("fraction", 0.0)), int(info.get("seed", 0)))
-    if stored[0] != holdout.fraction or (
+    stored = (float(info.get("fraction", 0.0)), int(info.get("seed", 0)),
+              tuple(info.get("subjects", ())))
+    if stored[0] != holdout.fraction or stored[2] != holdout.subjects or (
         holdout.fraction and stored[1] != holdout.seed):
       raise settings.ConfigError(
-          f"holdout: fraction={holdout.fraction}, seed={holdout.seed} here, "
-          f"but the model's held-out rows were drawn with fraction="
-          f"{stored[0]}, seed={stored[1]}; use the workdir's own settings, or "
+          f"holdout: fraction={holdout.fraction}, seed={holdout.seed}, "
+          f"subjects={list(holdout.subjects)} here, but the model's held-out "
+          f"rows were drawn with fraction={stored[0]}, seed={stored[1]}, "
+          f"subjects={list(stored[2])}; use the workdir's own settings, or "
           "a new workdir")
   if artefact is None:
     return None
@@ -196,9 +252,10 @@ def _heldout_of(trained: base.Trained, data: base.Data, mode: str
   if held is None or not len(held):
     raise settings.ConfigError(
         f"{mode}: {workdir} has no held-out training rows (trained with "
-        "holdout.fraction=0, or a method without a holdout section); train "
-        "a new workdir with --config.holdout.fraction=0.1 (whole clips it "
-        "never trains on), then run it there")
+        "holdout.fraction=0 and no holdout.subjects, or a method without a "
+        "holdout section); train a new workdir with "
+        "--config.holdout.fraction=0.1 (whole clips it never trains on) or "
+        "--config.holdout.subjects=cmu:006 (whole people), then run it there")
   return held
 
 
@@ -224,11 +281,24 @@ def heldout_splits(trained: base.Trained, data: base.Data) -> dict:
   return {**data.splits, "train": pick(keep), "test": pick(held)}
 
 
+def calibration_rows(held: np.ndarray, prepared: Mapping[str, base.Artefact],
+                     train: Mapping[str, Any], num_rows: int) -> np.ndarray:
+  """Up to `num_rows` of the held-out rows `held`, evenly spaced (so over
+  many clips); only the named subjects' rows when the model holds some out
+  (people never seen: what a test split of other people is)."""
+  subjects = prepared[ARTEFACT].info.get("subjects")
+  if subjects:
+    held = held[np.isin(subject_ids(train)[held], subjects)]
+  pick = np.linspace(0, len(held) - 1, min(len(held), int(num_rows)))
+  return held[np.unique(pick.round().astype(np.int64))]
+
+
 def calibrate(trained: base.Trained, data: base.Data) -> dict:
   """Fits the calibration of `eval.task`'s hypotheses on held-out rows.
 
   The task runs on up to `eval.num_poses` held-out training rows (evenly
-  spaced over them, so over many clips; never the test split), without
+  spaced over them, so over many clips; never the test split; only the
+  named `holdout.subjects`' rows when there are some), without
   plots, and `evaluation.calibration_store.calibrate` fits, keeps and
   writes WORKDIR/calibration.json. Returns its entry for the task.
 
@@ -239,8 +309,7 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
   run, workdir = trained.run, trained.workdir
   held = _heldout_of(trained, data, "calibrate")
   train = data.splits["train"]
-  pick = np.linspace(0, len(held) - 1, min(len(held), run.eval.num_poses))
-  held = held[np.unique(pick.round().astype(np.int64))]
+  held = calibration_rows(held, trained.prepared, train, run.eval.num_poses)
   dataset = data.dataset
   ctx = runner.EvalContext(
       test={k: np.asarray(v)[held] for k, v in train.items()},
@@ -258,6 +327,6 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
       heldout_rows=int(len(rows(trained.prepared)))))
 
 
-__all__ = ["ARTEFACT", "Holdout", "draw", "prepare", "with_heldout", "rows",
-           "training_rows", "without_heldout", "fields_training", "heldout_splits",
-           "calibrate"]
+__all__ = ["ARTEFACT", "Holdout", "subject_ids", "draw", "prepare", "with_heldout",
+           "rows", "training_rows", "without_heldout", "fields_training", "heldout_splits",
+           "calibration_rows", "calibrate"]

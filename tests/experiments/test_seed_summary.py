@@ -109,3 +109,36 @@ def test_warnings_are_counted_per_seed():
   assert s["seeds"]["1"]["num_warnings"] == 2.0
   assert s["across_seeds"]["num_warnings"]["mean"] == 1.0
   assert "num_warnings" not in seed_summary.seed_figures(_result(70.0))
+
+
+def test_the_held_out_calibration_reports_over_seeds(tmp_path):
+  def report(cover_after, mpjpe, kind):
+    return dict(task="estimate",
+                before=dict(coverage={"0.5": 0.3, "0.9": 0.6}),
+                after=dict(kind=kind, coverage={"0.5": 0.5, "0.9": cover_after},
+                           mean_mpjpe_mm=mpjpe))
+  dirs = []
+  for seed, (cover, mpjpe, kind) in enumerate(
+      [(0.88, 80.0, "conformal"), (0.92, 84.0, "spread_scale")]):
+    d = tmp_path / f"w{seed}"
+    (d / "eval").mkdir(parents=True)
+    (d / "eval" / "estimate.json").write_text(json.dumps(_result(90.0)))
+    (d / "config.json").write_text(json.dumps(dict(seed=seed)))
+    dirs.append(str(d))
+  results = seed_summary.read_results(dirs, "estimate")
+  assert seed_summary.read_heldout(dirs, results) is None  # not calibrated
+  for seed, (cover, mpjpe, kind) in enumerate(
+      [(0.88, 80.0, "conformal"), (0.92, 84.0, "spread_scale")]):
+    (tmp_path / f"w{seed}" / "calibration").mkdir()
+    (tmp_path / f"w{seed}" / "calibration" / "estimate.json").write_text(
+        json.dumps(report(cover, mpjpe, kind)))
+  held = seed_summary.summarise(results, what="w", command="c", hardware="cpu",
+                                heldout=seed_summary.read_heldout(dirs, results))[
+      "heldout_calibration"]
+  assert held["after.coverage.0.9"]["mean"] == pytest.approx(0.90)
+  assert held["after.mean_mpjpe_mm"]["std"] == pytest.approx(np.std([80, 84], ddof=1))
+  assert held["before.coverage.0.5"]["mean"] == pytest.approx(0.3)
+  assert held["kept"] == {"0": "conformal", "1": "spread_scale"}
+  with pytest.raises(ValueError, match="held-out reports of seeds"):
+    seed_summary.summarise(results, what="w", command="c", hardware="cpu",
+                           heldout={0: report(0.9, 80.0, "conformal")})

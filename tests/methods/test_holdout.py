@@ -55,6 +55,71 @@ def test_rows_are_checked_against_the_data_and_the_section():
     holdout.draw(_train(), holdout.Holdout(fraction=0.95))
 
 
+def _people():
+  """Three people: 'a' in clips 0-1, 'b' in 2-5, 'c' in 6-9 (10 rows each)."""
+  train = _train()
+  train["subject"] = np.array(["a"] * 20 + ["b"] * 40 + ["c"] * 40)
+  train["dataset"] = np.array(["cmu"] * 100)
+  return train
+
+
+def test_named_subjects_are_held_out_whole_and_the_fraction_is_of_the_rest():
+  train = _people()
+  art = holdout.draw(train, holdout.Holdout(subjects=("cmu:a",)))[holdout.ARTEFACT]
+  np.testing.assert_array_equal(art["rows"], np.arange(20))
+  assert art.info == dict(fraction=0.0, seed=0, num_rows=20, train_rows=100,
+                          subjects=["cmu:a"], subject_rows=20)
+  # Besides them, whole clips of the other people: a quarter of their 80 rows.
+  rows = holdout.draw(train, holdout.Holdout(fraction=0.25, seed=1,
+                                             subjects=("cmu:a",)))[
+      holdout.ARTEFACT]["rows"]
+  assert set(range(20)) <= set(rows) and len(rows) == 20 + 20
+  others = train["clip"][rows[rows >= 20]]
+  assert all((train["clip"] == c).sum() == (others == c).sum() for c in set(others))
+  # Within a pool, only its rows of the subject.
+  rows = holdout.draw(train, holdout.Holdout(subjects=("cmu:b",)),
+                      pool=np.arange(30, 100))[holdout.ARTEFACT]["rows"]
+  np.testing.assert_array_equal(rows, np.arange(30, 60))
+  # A split without dataset names subjects by their own names.
+  del train["dataset"]
+  assert len(holdout.draw(train, holdout.Holdout(subjects=("c",)))[
+      holdout.ARTEFACT]["rows"]) == 40
+
+
+def test_bad_subjects_are_refused_by_name():
+  with pytest.raises(settings.ConfigError,
+                     match=r"\['cmu:z'\] not among .*\['cmu:a', 'cmu:b', 'cmu:c'\]"):
+    holdout.draw(_people(), holdout.Holdout(subjects=("cmu:a", "cmu:z")))
+  with pytest.raises(settings.ConfigError, match="every training row"):
+    holdout.draw(_people(), holdout.Holdout(subjects=("cmu:a", "cmu:b", "cmu:c")))
+  with pytest.raises(settings.ConfigError, match="names no subjects"):
+    holdout.draw(_train(), holdout.Holdout(subjects=("a",)))
+  # The section must name the subjects the workdir's rows were drawn with.
+  prepared = holdout.draw(_people(), holdout.Holdout(subjects=("cmu:a",)))
+  assert len(holdout.rows(prepared, 100,
+                          holdout=holdout.Holdout(subjects=("cmu:a",)))) == 20
+  with pytest.raises(settings.ConfigError, match=r"subjects=\['cmu:a'\]; use"):
+    holdout.rows(prepared, holdout=holdout.Holdout(subjects=("cmu:b",)))
+  with pytest.raises(settings.ConfigError, match=r"subjects=\['cmu:a'\]; use"):
+    holdout.rows(prepared, holdout=holdout.Holdout())
+
+
+def test_calibration_fits_on_the_named_subjects_alone():
+  train = _people()
+  prepared = holdout.draw(train, holdout.Holdout(fraction=0.25, subjects=("cmu:a",)))
+  held = holdout.rows(prepared, 100)
+  assert len(held) == 40
+  np.testing.assert_array_equal(
+      holdout.calibration_rows(held, prepared, train, 500), np.arange(20))
+  np.testing.assert_array_equal(
+      holdout.calibration_rows(held, prepared, train, 3), [0, 10, 19])
+  # Without subjects: evenly over every held-out row.
+  prepared = holdout.draw(train, holdout.Holdout(fraction=0.25))
+  held = holdout.rows(prepared, 100)
+  np.testing.assert_array_equal(
+      holdout.calibration_rows(held, prepared, train, 2), held[[0, -1]])
+
+
 def test_with_heldout_prepares_the_rest_on_the_other_rows():
   seen = {}
 
@@ -89,6 +154,10 @@ def test_at_fraction_zero_configs_and_fingerprints_are_as_before(get_config):
   changed.holdout.fraction = 0.1
   assert config_lib.resume_changes(old, changed) == {
       "holdout.fraction": ("<absent>", 0.1)}
+  changed = get_config()
+  changed.holdout.subjects = ("cmu:006",)
+  assert config_lib.resume_changes(old, changed) == {
+      "holdout.subjects": ("<absent>", ["cmu:006"])}
 
 
 def test_every_method_with_hypotheses_has_the_section():

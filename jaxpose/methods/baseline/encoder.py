@@ -25,8 +25,8 @@ from jaxpose.methods.baseline import model as model_lib
 
 
 def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
-  """{"holdout": the held-out rows of the train split} when
-  `holdout.fraction` > 0, else nothing (`methods.holdout`)."""
+  """{"holdout": the held-out rows of the train split} when `holdout`
+  draws any, else nothing (`methods.holdout`)."""
   return holdout_lib.prepare(ctx)
 
 
