@@ -34,6 +34,7 @@ def test_every_diffpose_table_file_exists():
   named += [p for e in results_diffpose.ABLATION for p in e[1:]]
   named += [e[1] for e in results_diffpose.CALIBRATION]
   named += [e[1] for e in results_diffpose.CALIBRATED]
+  named += [e[1] for e in results_diffpose.CALIBRATED_SEEDS]
   missing = [p for p in named if not (ROOT / p).exists()]
   assert not missing, missing
 
