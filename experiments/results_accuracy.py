@@ -231,12 +231,6 @@ def as_summary(result: dict) -> dict:
               across_seeds={k: dict(mean=v, std=None, n=1) for k, v in figs.items()})
 
 
-def _dotted(result: dict, path: str):
-  for part in path.split("."):
-    result = result[part]
-  return result
-
-
 def _load(root: pathlib.Path, rel: str, figure: str = "") -> dict | None:
   """The file as a summary; with a dotted `figure` of a single run's file,
   that nested figure as the summary's `mpjpe_mm`."""
@@ -249,7 +243,7 @@ def _load(root: pathlib.Path, rel: str, figure: str = "") -> dict | None:
       raw = dict(raw, across_seeds=dict(raw["across_seeds"],
                                         mpjpe_mm=raw["across_seeds"][figure]))
     else:
-      raw = dict(raw, mpjpe_mm=float(_dotted(raw, figure)))
+      raw = dict(raw, mpjpe_mm=float(seed_summary.dotted(raw, figure)))
   return as_summary(raw)
 
 

@@ -67,7 +67,7 @@ def _coverages(result: Mapping) -> dict:
   return out
 
 
-def _dotted(result: Mapping, path: str):
+def dotted(result: Mapping, path: str):
   """result[a][b]... for path 'a.b...' (keys may hold dots: '0.9')."""
   value, rest = result, path
   while rest:
@@ -86,11 +86,11 @@ def seed_figures(result: Mapping) -> dict:
   figs = {k: float(result[k]) for k in FIGURES
           if isinstance(result.get(k), (int, float)) and result.get(k) is not None}
   for path in NESTED_FIGURES:
-    value = _dotted(result, path)
+    value = dotted(result, path)
     if isinstance(value, (int, float)):
       figs[path] = float(value)
   figs.update(_coverages(result))
-  fitted = _dotted(result, "calibration_after.calibration.fitted_on.num_rows")
+  fitted = dotted(result, "calibration_after.calibration.fitted_on.num_rows")
   if isinstance(fitted, (int, float)):
     figs["calibration_after.fitted_rows"] = float(fitted)
   if isinstance(result.get("warnings"), list):
@@ -134,7 +134,7 @@ def settings_across_seeds(results: Mapping[int, Mapping]) -> list[dict]:
 def heldout_across_seeds(reports: Mapping[int, Mapping]) -> dict:
   """{figure: spread} of `HELDOUT_FIGURES` over the seeds' held-out
   calibration reports, and {seed: the calibration kept} as 'kept'."""
-  per_seed = {s: {f: _dotted(r, f) for f in HELDOUT_FIGURES}
+  per_seed = {s: {f: dotted(r, f) for f in HELDOUT_FIGURES}
               for s, r in reports.items()}
   out = {f: _spread([float(v[f]) for v in per_seed.values()])
          for f in HELDOUT_FIGURES

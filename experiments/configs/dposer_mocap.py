@@ -49,8 +49,10 @@ fit2d beside GFPose's and the baseline's estimation on the same rows):
     prior.  dposer_mocap_small_v2_subject006_cpu_complete.json: CMU subject
     006 held out besides the tenth (--config.holdout.subjects=cmu:006) and
     the completion calibrated on that person alone (--mode=calibrate
-    "--config.eval.priors=('dposer',)" "--config.eval.complete_parts=('l_leg',)").  dposer_mocap_small_cpu_<task>.json: the run before the
-    calibrated body space (caches of version 1), the rig balance and the
+    "--config.eval.priors=('dposer',)"
+    "--config.eval.complete_parts=('l_leg',)").
+    dposer_mocap_small_cpu_<task>.json: the run before the calibrated body
+    space (caches of version 1), the rig balance and the
     held-out weights (train_balance='none', holdout.fraction=0, the
     quickstart's weights).
   paper: none (not run).
