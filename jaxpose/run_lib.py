@@ -84,7 +84,8 @@ def resolve_needs(method: base.Method, run: base.RunSettings, *,
     if need.check is not None:
       need.check(run, trained)
     if training and need.same_training_data:
-      _check_same_training_data(run, trained, where)
+      datasets.check_same_training_data(run.config["data"],
+                                        trained.run.config["data"], where)
     needs[need.name] = part
     if need.part_of_model:
       digests[need.name] = digest_lib.digest(trained.params)
@@ -104,19 +105,6 @@ def provided(path: str, protocol: type, *, where: str, hint: str, config=None):
         f"{where}: it holds a {trained.method.name!r} model, which provides "
         f"no {protocol.__name__}; {hint}")
   return trained, provide(trained)
-
-
-def _check_same_training_data(run, trained, where: str):
-  ours = datasets.training_data(run.config["data"])
-  theirs = datasets.training_data(trained.run.config["data"])
-  missing = "<absent>"
-  diffs = [f"data.{k}: {ours.get(k, missing)!r} here, {theirs.get(k, missing)!r} "
-           "there" for k in sorted(set(ours) | set(theirs))
-           if ours.get(k, missing) != theirs.get(k, missing)]
-  if diffs:
-    raise settings.ConfigError(
-        f"{where}: it was trained on other training data ({'; '.join(diffs)}); "
-        "train both on the same data section")
 
 
 # ----------------------------------------------------------------------------
@@ -468,11 +456,14 @@ def sample(config, workdir: str) -> np.ndarray:
 
 
 def calibrate(config, workdir: str) -> dict:
-  """`eval.task`'s calibration fitted on held-out training rows
-  (`methods.holdout`) into WORKDIR/calibration.json; returns its entry."""
+  """`eval.task`'s calibration fitted on held-out training rows (or borrowed
+  from `eval.calibration_from`, `methods.holdout`) into
+  WORKDIR/calibration.json; returns its entry."""
   logs.configure_logging()
   method, run = methods.parse(config)
   trained = load_trained(workdir, config=config)
+  if run.eval.calibration_from:
+    return holdout_lib.borrow(trained, load_trained(run.eval.calibration_from))
   return holdout_lib.calibrate(trained, method.load_data(run, trained.needs))
 
 

@@ -104,6 +104,47 @@ def test_gfpose_calibrate_then_evaluate(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_model_trained_on_every_row_borrows_its_siblings_calibration(tmp_path):
+  sibling, full_dir = str(tmp_path / "sibling"), str(tmp_path / "full")
+  run_lib.train(gfpose_config(fraction=0.1), sibling)
+  full = gfpose_config(fraction=0.0)
+  run_lib.train(full, full_dir)
+  borrow = {"eval.calibration_from": sibling}
+  with pytest.raises(settings.ConfigError, match="no calibration of task 'estimate'"):
+    run_lib.run("calibrate", full, full_dir, overrides=borrow)
+  theirs = run_lib.run("calibrate", gfpose_config(fraction=0.1), sibling)
+  with pytest.raises(settings.ConfigError, match="no held-out training rows"):
+    run_lib.run("calibrate", full, full_dir)  # nothing of its own to fit on
+  entry = run_lib.run("calibrate", full, full_dir, overrides=borrow)
+  ours_cal, their_cal = entry["calibration"], theirs["calibration"]
+  assert {k: v for k, v in ours_cal.items() if k != "fitted_on"} == {
+      k: v for k, v in their_cal.items() if k != "fitted_on"}
+  fitted, source = ours_cal["fitted_on"], their_cal["fitted_on"]
+  assert fitted["borrowed_from"] == dict(workdir=sibling, step=source["step"],
+                                         params_digest=source["params_digest"])
+  full_params = run_lib.load_trained(full_dir).params
+  assert fitted["params_digest"] == calibration_store.params_digest(full_params)
+  assert fitted["params_digest"] != source["params_digest"]
+  held = json.loads((tmp_path / "full" / "calibration" / "estimate.json").read_text())
+  assert held["borrowed_from"]["workdir"] == sibling and "after" in held
+  # Applied at evaluation, with where it came from; the mean is this model's.
+  res = run_lib.run("eval", full, full_dir)
+  after = res["calibration_after"]
+  assert after["calibration"]["fitted_on"]["borrowed_from"]["workdir"] == sibling
+  assert after["mean_mpjpe_mm"] == pytest.approx(res["mpjpe_mm"], rel=1e-4)
+  # Not from itself, nor from another model.
+  with pytest.raises(settings.ConfigError, match="this workdir itself"):
+    run_lib.run("calibrate", full, full_dir,
+                overrides={"eval.calibration_from": full_dir})
+  other = gfpose_config(fraction=0.1, num_steps=10)
+  other.model.hidden = 32
+  run_lib.train(other, str(tmp_path / "other"))
+  with pytest.raises(settings.ConfigError, match="another model .*: model"):
+    run_lib.run("calibrate", full, full_dir,
+                overrides={"eval.calibration_from": str(tmp_path / "other")})
+
+
+@pytest.mark.slow
 def test_a_workdir_trained_before_the_section_still_works(tmp_path):
   workdir = str(tmp_path / "old")
   old = gfpose_config(num_steps=10)

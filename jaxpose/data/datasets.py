@@ -222,6 +222,20 @@ def training_data(section) -> dict:
           and not k.split(".")[-1].startswith(_TEST_SIDE_PREFIX)}
 
 
+def check_same_training_data(ours, theirs, where: str):
+  """ConfigError naming each key where the data sections `ours` and `theirs`
+  give other training rows (`training_data`); `where` names the other."""
+  ours, theirs = training_data(ours), training_data(theirs)
+  missing = "<absent>"
+  diffs = [f"data.{k}: {ours.get(k, missing)!r} here, {theirs.get(k, missing)!r} "
+           "there" for k in sorted(set(ours) | set(theirs))
+           if ours.get(k, missing) != theirs.get(k, missing)]
+  if diffs:
+    raise settings.ConfigError(
+        f"{where}: it was trained on other training data ({'; '.join(diffs)}); "
+        "train both on the same data section")
+
+
 def load(section) -> Dataset:
   """Loads the dataset `section.name` (`parse_settings` checks it first).
 
@@ -328,4 +342,4 @@ def _keypoints(data: keypoints_dataset.KeypointsSettings) -> Dataset:
 
 
 __all__ = ["Dataset", "register", "names", "section_for", "parse_settings",
-           "training_data", "load"]
+           "training_data", "check_same_training_data", "load"]

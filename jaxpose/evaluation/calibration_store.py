@@ -10,6 +10,8 @@ writes it to WORKDIR/calibration.json, one entry per task:
    "report": the comparison of both}}}
 
 and the held-out evaluation's figures to WORKDIR/calibration/<task>.json.
+`borrow` stores a sibling workdir's entry instead (a model trained on every
+row has no held-out rows of its own).
 Every later evaluation of that task (`applying`, `eval.apply_calibration`)
 adds `calibration_after` (and `calibration_before` when the task's figures
 hold no top-level `calibration`) to its results and two table rows, if the
@@ -33,6 +35,7 @@ import numpy as np
 
 from jaxpose import digest as digest_lib
 from jaxpose import files
+from jaxpose import settings
 from jaxpose.evaluation import calibration
 from jaxpose.evaluation import calibration_fit
 from jaxpose.evaluation import runner
@@ -142,6 +145,38 @@ def calibrate(task_fn: Callable[[runner.EvalContext], runner.TaskResult],
   return entry
 
 
+def borrow(workdir: str, sibling: str, task: str, *, step: int,
+           digest: str) -> dict:
+  """Stores `sibling`'s calibration of `task` as `workdir`'s, for its
+  checkpoint (`step`, parameter `digest`): `fitted_on.borrowed_from` keeps
+  the sibling's workdir, step and digest, and its held-out figures
+  (calibration/<task>.json) are copied with the same note.
+
+  Raises:
+    settings.ConfigError: `sibling` has no calibration of `task`.
+  """
+  theirs = read(sibling, task)
+  if theirs is None:
+    raise settings.ConfigError(
+        f"eval.calibration_from={sibling!r}: no calibration of task {task!r} "
+        f"there ({path(sibling)}); run --mode=calibrate there first")
+  cal = dict(theirs["calibration"])
+  fitted = dict(cal["fitted_on"])
+  source = dict(workdir=sibling, step=fitted.get("step"),
+                params_digest=fitted.get("params_digest"))
+  fitted.update(step=step, params_digest=digest, borrowed_from=source)
+  entry = files.jsonable(dict(theirs, calibration=dict(cal, fitted_on=fitted)))
+  held = files.read_json(os.path.join(sibling, "calibration", f"{task}.json"))
+  if held is not None:
+    files.write_json_atomic(os.path.join(workdir, "calibration", f"{task}.json"),
+                            dict(held, borrowed_from=source))
+  written = write(workdir, task, entry)
+  print(f"calibrate {task}: {cal['kind']} of {sibling} (step {source['step']}, "
+        f"{fitted.get('num_rows')} of its held-out rows) for this checkpoint "
+        f"(step {step}); wrote {written}")
+  return entry
+
+
 def _summary(cal: calibration_fit.Calibration) -> dict:
   """The calibration as a results file records it (rows left out)."""
   out = cal.to_json()
@@ -209,5 +244,5 @@ def applying(task_fn: Callable[[runner.EvalContext], runner.TaskResult],
                              digest=digest)
 
 
-__all__ = ["FILE", "PREDICTIONS_OF", "params_digest", "path", "predictions",
+__all__ = ["FILE", "PREDICTIONS_OF", "params_digest", "path", "predictions", "borrow",
            "read", "write", "calibrate", "applied", "applying"]

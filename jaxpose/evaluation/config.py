@@ -35,6 +35,11 @@ class EvalConfig:
       `calibration_store`) to the task's hypotheses and report coverage
       after it beside before. The configs give it; the default (True) is
       for workdirs whose config.json predates the key.
+    calibration_from: '' (fit on this model's held-out rows), or a sibling
+      workdir: `--mode=calibrate` then stores the calibration of `task`
+      fitted there (`methods.holdout.borrow`), for a model trained on
+      every row; the sibling holds people out and differs in nothing else.
+      The default ('') is for workdirs whose config.json predates the key.
     rows: 'test': the test split (num_poses: its first rows); 'heldout':
       the model's held-out training clips (`holdout.fraction` > 0 or
       `holdout.subjects`;
@@ -52,6 +57,7 @@ class EvalConfig:
   output_dir: str
   save_predictions: bool
   apply_calibration: bool = True
+  calibration_from: str = ""
   rows: Literal["test", "heldout"] = "test"
 
 

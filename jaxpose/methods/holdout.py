@@ -28,6 +28,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from jaxpose import config as config_lib
 from jaxpose import files
 from jaxpose import rng
 from jaxpose import settings
@@ -327,6 +328,47 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
       heldout_rows=int(len(rows(trained.prepared)))))
 
 
+def borrow(trained: base.Trained, sibling: base.Trained) -> dict:
+  """`eval.calibration_from`: the calibration of `eval.task` fitted in the
+  workdir of `sibling`, stored as `trained`'s (`calibration_store.borrow`).
+
+  A model trained on every row has no held-out rows to calibrate on; its
+  sibling, trained with the same settings but people held out
+  (`holdout.subjects`), was calibrated on them. The two models differ only
+  in those rows, so their errors relative to their hypotheses' spread are
+  close; but the sibling's held-out rows are not exchangeable with this
+  model's test rows, so the conformal guarantee does not carry over (as
+  with cross-validated intervals around a model refitted on every row):
+  the evaluation's `calibration_after` reports the coverage reached.
+
+  Raises:
+    settings.ConfigError: the sibling is this workdir, holds another method
+      or model (`method.fingerprint_sections`) or other training data, or
+      has no calibration of the task.
+  """
+  run, where = trained.run, f"eval.calibration_from={sibling.workdir!r}"
+  if os.path.realpath(sibling.workdir) == os.path.realpath(trained.workdir):
+    raise settings.ConfigError(
+        f"{where}: this workdir itself; name a sibling trained with people "
+        "held out, or leave it empty to fit on this model's held-out rows")
+  sections = trained.method.fingerprint_sections
+  ours = config_lib.fingerprint(run.config, sections)
+  theirs = config_lib.fingerprint(sibling.run.config, sections)
+  diffs = sorted(k for k in set(ours) | set(theirs)
+                 if ours.get(k) != theirs.get(k))
+  if diffs or sibling.method.name != trained.method.name:
+    raise settings.ConfigError(
+        f"{where}: another model ({sibling.method.name} there, "
+        f"{trained.method.name} here; sections that differ: "
+        f"{', '.join(diffs) or 'none'}); a sibling is the same model trained "
+        "on the same data with people held out")
+  datasets.check_same_training_data(run.config["data"],
+                                    sibling.run.config["data"], where)
+  return calibration_store.borrow(
+      trained.workdir, sibling.workdir, run.eval.task, step=trained.step,
+      digest=calibration_store.params_digest(trained.params))
+
+
 __all__ = ["ARTEFACT", "Holdout", "subject_ids", "draw", "prepare", "with_heldout",
            "rows", "training_rows", "without_heldout", "fields_training", "heldout_splits",
-           "calibration_rows", "calibrate"]
+           "calibration_rows", "calibrate", "borrow"]
