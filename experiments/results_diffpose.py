@@ -1,18 +1,18 @@
-"""README tables of DiffPose against its own encoder, and of calibration.
+"""README tables of DiffPose against its own encoder.
 
-`lines(root)` renders (1) DiffPose's runs beside the frozen context encoder
+`lines(root)` renders DiffPose's runs beside the frozen context encoder
 scored on the same rows (the paper's question: does diffusion improve on
-its encoder, and by how much) and (2) whether hypotheses' spread can be
-trusted, for every multi-hypothesis method: spread-error correlation,
-coverage of the central 50% / 90% intervals (ideally 0.5 / 0.9) and the
-energy score, from the `calibration` block of each estimation JSON (and of
-DPoser's completion), and (3) coverage before and after `--mode=calibrate`
-(`calibration_after`).  `experiments.results_table` puts them into README.md.
+its encoder, and by how much), its ablations, the calibration tables of
+every method (`experiments.results_calibration`, placed here as they
+always were), M = 1 against M = 5, and the speed benchmark.
+`experiments.results_table` puts them into README.md.
 """
 from __future__ import annotations
 
 import json
 import pathlib
+
+from experiments import results_calibration
 
 _R = "experiments/results/"
 _QS = ("python -m experiments.main --config=experiments/configs/diffpose_quickstart.py "
@@ -80,29 +80,6 @@ ABLATION = (
      _DM + "heldout_cpu_estimate.json", _DM + "heldout_cpu_estimate_noisy2d.json"),
 )
 
-# (label, JSON, where the calibration block is): multi-hypothesis results.
-CALIBRATION = (
-    ("GFPose mocap small, exact 2D, H=200", _R + "gfpose_mocap_small_h100_estimate.json", None),
-    ("GFPose mocap small, noisy 2D, H=200",
-     _R + "gfpose_mocap_small_h100_estimate_noisy2d.json", None),
-    ("GFPose mocap paper size, exact 2D, H=200",
-     _R + "gfpose_mocap_paper_h100_estimate.json", None),
-    ("DiffPose quickstart, N=20", _R + "diffpose_quickstart_cpu_n20.json", None),
-    ("DiffPose mocap small (H_K on held-out clips), noisy 2D, N=20",
-     _R + "diffpose_mocap_small_heldout_cpu_estimate_noisy2d_n20.json", None),
-    ("DiffPose mocap small, single Gaussian H_K (M=1), noisy 2D, N=5",
-     _R + "diffpose_mocap_small_m1_cpu_estimate_noisy2d.json", None),
-    ("DiffPose mocap small (noisy-trained), noisy 2D, N=20",
-     _R + "diffpose_mocap_small_cpu_estimate_noisy2d_n20.json", None),
-    ("DiffPose mocap small (exact-trained), exact 2D, N=20",
-     _R + "diffpose_mocap_small_exacttrain_cpu_estimate_n20.json", None),
-    ("DPoser quickstart, left-leg completion, best-of-10 set",
-     _R + "dposer_quickstart_cpu_complete.json", ("dposer", "l_leg")),
-    ("DPoser mocap small, left-leg completion, best-of-10 set",
-     _R + "dposer_mocap_small_cpu_complete.json", ("dposer", "l_leg")),
-)
-
-
 def _load(root: pathlib.Path, rel: str) -> dict | None:
   path = root / rel
   return json.loads(path.read_text()) if path.exists() else None
@@ -164,244 +141,6 @@ def _ablation_lines(root) -> list[str]:
           "`holdout.fraction`).", "",
           "| model | encoder, exact 2D | DiffPose exact 2D | encoder, noisy 2D | "
           "DiffPose noisy 2D | coverage 90% |", "|---|---|---|---|---|---|"] + rows
-
-
-def _calibration_of(result: dict, where) -> dict | None:
-  if where is None:
-    return result.get("calibration")
-  prior, part = where
-  for s in result.get("settings", []):
-    if s.get("prior") == prior and s.get("part") == part:
-      return s.get("calibration")
-  return None
-
-
-def _calibration_lines(root) -> list[str]:
-  out = ["", "### Can the hypotheses' spread be trusted?", "",
-         "Per joint and coordinate: the central 50% and 90% intervals of the "
-         "hypotheses should hold the true joint 50% and 90% of the time; the "
-         "Pearson correlation of per-joint spread and error, and the energy "
-         "score (lower is better; mm). Per-joint figures are in each JSON's "
-         "`calibration` block.", "",
-         "| result | hypotheses | coverage 50% | coverage 90% | spread-error r | "
-         "energy score |", "|---|---|---|---|---|---|"]
-  for label, rel, where in CALIBRATION:
-    r = _load(root, rel)
-    c = None if r is None else _calibration_of(r, where)
-    if not c:
-      continue
-    cov = c["coverage"]
-    r_val = c.get("spread_error_pearson")
-    out.append(f"| {label} | {c['num_hypotheses']} | {cov['0.5']:.2f} | "
-               f"{cov['0.9']:.2f} | "
-               f"{'-' if r_val is None else format(r_val, '.2f')} | "
-               f"{c['energy_score_mm']:.1f} |")
-  return out + _calibrated_lines(root)
-
-
-# (label, JSON of an evaluation after --mode=calibrate, where the "before"
-# block is, the held-out report WORKDIR/calibration/<task>.json or None):
-# coverage before and after the calibration kept.
-CALIBRATED = (
-    ("GFPose quickstart, a tenth held out, H=200",
-     _R + "quickstart_gfpose_holdout_cpu_estimate.json", None, None),
-    ("DiffPose quickstart, half its encoder's held-out fifth, N=20",
-     _R + "diffpose_quickstart_holdout_cpu_estimate.json", None, None),
-    ("DPoser quickstart, a tenth held out, left-leg completion, H=10",
-     _R + "dposer_quickstart_holdout_cpu_complete.json", None, None),
-    ("GFPose mocap small (CMU 005/007), a tenth held out, H=200",
-     _R + "gfpose_mocap_small_holdout_cpu_estimate.json", None,
-     _R + "gfpose_mocap_small_holdout_cpu_calibration_heldout.json"),
-    ("DiffPose mocap small per_row_kernel (CMU 005/007), half its encoder's "
-     "held-out tenth, N=5, exact 2D",
-     _R + "diffpose_mocap_small_per_row_kernel_holdout_cpu_estimate.json", None,
-     _R + "diffpose_mocap_small_per_row_kernel_holdout_cpu_calibration_heldout.json"),
-    ("the same, noisy 2D",
-     _R + "diffpose_mocap_small_per_row_kernel_holdout_cpu_estimate_noisy2d.json",
-     None,
-     _R + "diffpose_mocap_small_per_row_kernel_holdout_cpu_calibration_heldout.json"),
-    ("DPoser mocap small v2 (CMU 005/007), a tenth held out, left-leg "
-     "completion, H=10", _R + "dposer_mocap_small_v2_cpu_complete.json", None,
-     _R + "dposer_mocap_small_v2_cpu_calibration_heldout.json"),
-    ("DiffPose mocap small per_row_kernel, CMU subject 006 held out whole "
-     "(from both networks), N=5, exact 2D, 1 run",
-     _R + "diffpose_mocap_small_per_row_kernel_subject006_cpu_estimate.json", None,
-     _R + "diffpose_mocap_small_per_row_kernel_subject006_cpu_calibration_heldout.json"),
-    ("the same, noisy 2D, 1 run",
-     _R + "diffpose_mocap_small_per_row_kernel_subject006_cpu_estimate_noisy2d.json",
-     None,
-     _R + "diffpose_mocap_small_per_row_kernel_subject006_cpu_calibration_heldout.json"),
-    ("DPoser mocap small v2, CMU subject 006 held out whole (and a tenth of "
-     "the other clips), left-leg completion, H=10, 1 run",
-     _R + "dposer_mocap_small_v2_subject006_cpu_complete.json", None,
-     _R + "dposer_mocap_small_v2_subject006_cpu_calibration_heldout.json"),
-)
-
-
-# (label, seed_summary JSON of evaluations after --mode=calibrate, its
-# held-out reports summarised beside them): the same columns over seeds.
-CALIBRATED_SEEDS = (
-    ("GFPose mocap small (CMU 005/007), CMU subject 006 held out whole, H=200",
-     _R + "gfpose_mocap_small_subject006_cpu_seeds_estimate.json"),
-)
-
-
-def _pm(spread: dict | None, digits: int = 2) -> str:
-  if spread is None:
-    return "-"
-  return f"{spread['mean']:.{digits}f} ± {spread['std']:.{digits}f}"
-
-
-def _calibrated_seed_row(label: str, summary: dict) -> str:
-  """One CALIBRATED row from a summary over seeds: mean ± std (ddof 1)."""
-  across, held = summary["across_seeds"], summary.get("heldout_calibration", {})
-  before = ("calibration_before" if "calibration_before.coverage.0.9" in across
-            else "calibration")  # DPoser's reports it beside its settings
-  cover = lambda when, level: _pm(across.get(f"{when}.coverage.{level}"))
-  kept = sorted(held.get("kept", {}).values())
-  kinds = ", ".join(f"{k} x{kept.count(k)}" for k in sorted(set(kept))) or "-"
-  rows = across.get("calibration_after.fitted_rows")
-  return (f"| {label} ({len(summary['seeds'])} seeds) | "
-          f"{'-' if rows is None else format(rows['mean'], '.0f')} | {kinds} | "
-          f"{cover(before, '0.5')} -> {cover('calibration_after', '0.5')} | "
-          f"{cover(before, '0.9')} -> {cover('calibration_after', '0.9')} | "
-          f"{_pm(held.get('before.coverage.0.9'))} -> "
-          f"{_pm(held.get('after.coverage.0.9'))} | "
-          f"{_pm(held.get('after.mean_mpjpe_mm'), 1)} / "
-          f"{_pm(across.get('calibration_after.mean_mpjpe_mm'), 1)} |")
-
-
-def _calibrated_lines(root) -> list[str]:
-  out = ["", "Calibrated hypotheses: train with whole clips held out "
-         "(`--config.holdout.fraction=0.1`, stored with the checkpoint) or "
-         "whole people (`--config.holdout.subjects=cmu:006`), then "
-         "`python -m experiments.main --workdir=W --mode=calibrate` runs "
-         "`eval.task` on up to `eval.num_poses` of those training rows (never "
-         "the test split; the named people's alone when there are some) and "
-         "fits two calibrations of the hypotheses' mean m: "
-         "a spread scale (each hypothesis m + s (x - m), one s for every "
-         "joint and level: still hypotheses, the mean's MPJPE unchanged) and "
-         "split-conformal intervals (m +- q sigma, q the finite-sample "
-         "quantile per level: intervals, not hypotheses). Each is fitted on "
-         "half the held-out clips and scored on the other half; the spread "
-         "scale is kept unless conformal's worst-level coverage error is "
-         "smaller by more than 0.01. `W/calibration.json` records it with the "
-         "checkpoint's step and parameter digest, and every later "
-         "`--mode=eval` of that task there reports `calibration_after` beside "
-         "`calibration` (`--config.eval.apply_calibration=False`: off). "
-         "DiffPose holds its clips out of its encoder's held-out rows, so "
-         "neither network saw them; DPoser calibrates its own prior's "
-         "completion of the first part. The rows below (2 CPU cores, each "
-         "config's training steps): `python -m experiments.main "
-         "--config=experiments/configs/quickstart.py --workdir=runs/qs_holdout "
-         "--config.holdout.fraction=0.1 --mode=train`, then `--workdir="
-         "runs/qs_holdout --mode=calibrate --config.eval.num_poses=300` and "
-         "`--mode=eval --config.eval.num_poses=500`; DiffPose the same with "
-         "`diffpose_quickstart.py` (`--config.holdout.fraction=0.5`, N=20) on "
-         "an encoder trained with `--config.holdout.fraction=0.2`; DPoser with "
-         "`dposer_quickstart.py`, calibrated on its own setting only "
-         "(`--mode=calibrate \"--config.eval.priors=('dposer',)\" "
-         "\"--config.eval.complete_parts=('l_leg',)\"`), evaluated with its "
-         "config's settings. The raw coverage of the held-out training rows "
-         "(W/calibration/<task>.json) and of the test rows differ here by up "
-         "to 0.07, in either direction: what a calibration fitted on training "
-         "clips cannot correct."]
-  rows = []
-  for label, rel, where, heldout_rel in CALIBRATED:
-    r = _load(root, rel)
-    if r is None or "calibration_after" not in r:
-      continue
-    held = _load(root, heldout_rel) if heldout_rel else None
-    on_held, held_mpjpe = ("-", "-") if held is None else (
-        f"{held['before']['coverage']['0.9']:.2f} -> "
-        f"{held['after']['coverage']['0.9']:.2f}",
-        f"{held['after']['mean_mpjpe_mm']:.1f}")
-    before = r.get("calibration_before") or _calibration_of(r, where)
-    after = r["calibration_after"]
-    cal = after["calibration"]
-    kind = cal["kind"] + (f" (s = {cal['scale']:.2f})" if "scale" in cal else "")
-    b, a = before["coverage"], after["coverage"]
-    rows.append(f"| {label} | {cal['fitted_on']['num_rows']} | {kind} | "
-                f"{b['0.5']:.2f} -> {a['0.5']:.2f} | {b['0.9']:.2f} -> "
-                f"{a['0.9']:.2f} | {on_held} | {held_mpjpe} / "
-                f"{after['mean_mpjpe_mm']:.1f} |")
-  for label, rel in CALIBRATED_SEEDS:
-    summary = _load(root, rel)
-    if summary is not None:
-      rows.append(_calibrated_seed_row(label, summary))
-  if rows:
-    out += ["", "| result | held-out rows | kept | coverage 50% before -> "
-            "after | coverage 90% before -> after | 90% on the held-out "
-            "rows (cross-fitted) | MPJPE of the mean, held-out rows / test |",
-            "|---|---|---|---|---|---|---|"] + rows + [
-            "", "A calibration fitted on training clips holds where the test "
-            "rows look like them (the quickstarts). On jaxpose-mocap v1 the "
-            "test people are not the training ones: it reaches both bands only "
-            "for DiffPose with exact 2D (its held-out rows carry the noisy "
-            "training 2D, so its intervals are wide), and falls short wherever "
-            "the error on the test people is several times that on the "
-            "held-out clips (the last column). "
-            "The mocap rows (2 CPU cores, 20k steps): `python -m "
-            "experiments.main --config=experiments/configs/gfpose_mocap.py "
-            "--workdir=runs/gfpose_holdout --config.data.cache_dir=caches "
-            "--config.holdout.fraction=0.1 --mode=train`, then `--mode="
-            "calibrate` and `--mode=eval` there; DiffPose: `diffpose_mocap.py:"
-            "per_row_kernel --config.holdout.fraction=0.5` on the encoder of "
-            "its mocap rows (a tenth held out), then the same (noisy 2D: "
-            "`--config.data.test_2d=noisy`); DPoser as its mocap table says, "
-            "calibrated as the quickstart's."] + _subject_lines(root)
-  return out
-
-
-def _after(root, rel: str, figure: str = "0.9") -> str:
-  r = _load(root, rel)
-  return "-" if r is None else f"{r['calibration_after']['coverage'][figure]:.2f}"
-
-
-def _subject_lines(root) -> list[str]:
-  """What holding a person out whole changed, read from the rows' files."""
-  gf = _load(root, CALIBRATED_SEEDS[0][1])
-  clips = _load(root, _R + "gfpose_mocap_small_holdout_cpu_calibration_heldout.json")
-  clips_test = _load(root, _R + "gfpose_mocap_small_holdout_cpu_estimate.json")
-  plain = _load(root, _R + "gfpose_mocap_small_cpu_seeds_estimate.json")
-  if gf is None or clips is None or clips_test is None or plain is None:
-    return []
-  held, across = gf["heldout_calibration"], gf["across_seeds"]
-  test = across["calibration_after.mean_mpjpe_mm"]["mean"]
-  base = plain["across_seeds"]["mpjpe_mm"]["mean"]
-  cover = across["calibration_after.coverage.0.9"]
-  dp = _R + "diffpose_mocap_small_per_row_kernel_{}_cpu_estimate{}.json"
-  dposer = _R + "dposer_mocap_small_v2{}_cpu_complete.json"
-  noisy = dp.format("subject006", "_noisy2d")
-  return [
-      "", "Held-out people instead of clips (`--config.holdout.subjects=cmu:006`: "
-      "the training rows of CMU subject 006, a person on the test's rig, never "
-      "trained on; `--mode=calibrate` then fits on them alone; DiffPose's "
-      "encoder holds the same person out besides its tenth of clips, and "
-      "DPoser besides its tenth). A tenth of random clips is 98% Bandai, "
-      f"whose error ({clips['after']['mean_mpjpe_mm']:.1f} mm for GFPose) is "
-      f"a fraction of the test people's ({clips_test['mpjpe_mm']:.1f}); the "
-      f"held-out person's is {held['after.mean_mpjpe_mm']['mean']:.1f} mm "
-      f"against {test:.1f} on the test people. The calibrated 90% interval "
-      f"then covers {cover['mean']:.2f} ± {cover['std']:.2f} of GFPose's test "
-      f"joints over {len(gf['seeds'])} seeds (random clips: "
-      f"{_after(root, _R + 'gfpose_mocap_small_holdout_cpu_estimate.json')}) "
-      f"and {_after(root, dposer.format('_subject006'))} of DPoser's completion "
-      f"(random clips: {_after(root, dposer.format(''))}): closer to 0.9, "
-      "still short of 0.85, as the test people's error stays well above the "
-      "held-out person's (the last column; one person held out stands for "
-      "two unseen ones, and how far people differ is what one held-out "
-      "person measures least well). DiffPose with noisy 2D, the 2D it was "
-      "trained and calibrated on, reaches both bands "
-      f"({_after(root, noisy, '0.5')} "
-      f"and {_after(root, noisy)}; random clips: "
-      f"{_after(root, dp.format('holdout', '_noisy2d'), '0.5')} and "
-      f"{_after(root, dp.format('holdout', '_noisy2d'))}); with exact 2D its "
-      "intervals, sized for noisy 2D, over-cover "
-      f"({_after(root, dp.format('subject006', ''))}). "
-      f"GFPose's mean scores {test:.1f} mm against {base:.1f} when trained on "
-      f"every row ({100 * (test / base - 1):+.1f}%: the cost of the 545 "
-      "held-out rows of the test's rig)."]
 
 
 # (2D, JSON of experiments/diffpose_kernels.py): M = 1 against M = 5.
@@ -486,7 +225,8 @@ def _bench_lines(root) -> list[str]:
 
 def lines(root: pathlib.Path) -> list[str]:
   return (_diffpose_lines(root) + _ablation_lines(root)
-          + _calibration_lines(root) + _kernel_lines(root) + _bench_lines(root))
+          + results_calibration.lines(root) + _kernel_lines(root)
+          + _bench_lines(root))
 
 
-__all__ = ["lines", "DIFFPOSE", "ABLATION", "CALIBRATION"]
+__all__ = ["lines", "DIFFPOSE", "ABLATION"]

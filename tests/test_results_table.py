@@ -29,12 +29,13 @@ def test_missing_markers_are_reported():
 
 def test_every_diffpose_table_file_exists():
   # Those tables skip a missing file, so a misspelt name would drop its row.
+  from experiments import results_calibration
   from experiments import results_diffpose
   named = [e[1] for e in results_diffpose.DIFFPOSE]
   named += [p for e in results_diffpose.ABLATION for p in e[1:]]
-  named += [e[1] for e in results_diffpose.CALIBRATION]
-  named += [e[1] for e in results_diffpose.CALIBRATED]
-  named += [e[1] for e in results_diffpose.CALIBRATED_SEEDS]
+  named += [e[1] for e in results_calibration.CALIBRATION]
+  named += [e[1] for e in results_calibration.CALIBRATED]
+  named += [e[1] for e in results_calibration.CALIBRATED_SEEDS]
   missing = [p for p in named if not (ROOT / p).exists()]
   assert not missing, missing
 

@@ -82,9 +82,10 @@ diffpose_mocap_small_per_row_kernel_cpu_seeds_estimate{,_noisy2d}.json
 (three denoiser seeds; _exacttrain_ with noisy_train_2d=False), and
 calibrated (--mode=calibrate, then --mode=eval) with a tenth of its
 encoder's held-out clips held out (_holdout_cpu_) or with CMU subject 006
-held out of both networks (_subject006_cpu_: the encoder trained with
---config.holdout.subjects=cmu:006 besides its tenth of clips, DiffPose with
---config.holdout.subjects=cmu:006); the others: none (not run).
+held out of both networks (_subject006_cpu_seeds_: the encoder trained
+with --config.holdout.subjects=cmu:006 besides its tenth of clips, three
+DiffPose seeds on it with --config.holdout.subjects=cmu:006); the others:
+none (not run).
 """
 from experiments.configs import baseline_mocap
 from experiments.configs import diffpose_quickstart

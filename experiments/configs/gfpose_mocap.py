@@ -29,7 +29,8 @@ them, evaluate (the calibration applies to every later evaluation):
   python -m experiments.main --config=experiments/configs/gfpose_mocap.py \
       --workdir=runs/gfpose_subject006 --config.data.cache_dir=caches \
       --config.holdout.subjects=cmu:006 --mode=train
-  (then --mode=calibrate, then --mode=eval, with the same flags)
+  (then --mode=calibrate, then --mode=eval, with the same flags; two people:
+  "--config.holdout.subjects=('cmu:001','cmu:006')")
 
 Variants (the text after ':' in --config):
   small (default): training frames every 4th protocol frame (7.5 fps,
@@ -50,7 +51,12 @@ the command and hardware of each):
     estimate_single, complete2d, complete3d, denoise and generate (one
     H100); gfpose_mocap_small_h100_seeds.json (seeds 0, 1, 2);
     gfpose_mocap_small_subject006_cpu_seeds_estimate.json (CMU 006 held
-    out and calibrated on, seeds 0, 1, 2; 2 CPU cores).
+    out and calibrated on, seeds 0, 1, 2; 2 CPU cores) and
+    gfpose_mocap_small_subjects001_006_cpu_seeds_estimate.json (CMU 001
+    and 006), and gfpose_mocap_small_borrowed001_006_cpu_seeds_estimate.json
+    (the three seeds trained on every row, each with its 001-and-006
+    sibling's calibration: --mode=calibrate
+    --config.eval.calibration_from=SIBLING, then --mode=eval).
   paper: gfpose_mocap_paper_h100_<task>.json for the same seven, and the
     plots gfpose_mocap_paper_h100_estimate_pose0.png and
     gfpose_mocap_paper_h100_estimate_error_vs_h.png (one H100).

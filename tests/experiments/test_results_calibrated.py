@@ -1,7 +1,9 @@
 """The README's calibrated-hypotheses row over seeds: read from the summary
 experiments.seed_summary writes of each seed's evaluation and held-out
 calibration report."""
-from experiments import results_diffpose
+import json
+
+from experiments import results_calibration
 from experiments import seed_summary
 
 
@@ -25,7 +27,7 @@ def test_seed_row_reads_means_and_spreads():
   held = {0: _report("conformal", 0.9, 50.0), 1: _report("spread_scale", 0.88, 60.0)}
   summary = seed_summary.summarise(results, what="w", command="c", hardware="cpu",
                                    heldout=held)
-  row = results_diffpose._calibrated_seed_row("GFPose", summary)
+  row = results_calibration._calibrated_seed_row("GFPose", summary)
   assert row == ("| GFPose (2 seeds) | 500 | conformal x1, spread_scale x1 | "
                  "0.30 ± 0.00 -> 0.40 ± 0.00 | 0.65 ± 0.07 -> 0.85 ± 0.07 | "
                  "0.70 ± 0.00 -> 0.89 ± 0.01 | 55.0 ± 7.1 / 85.0 ± 1.4 |")
@@ -34,8 +36,56 @@ def test_seed_row_reads_means_and_spreads():
 def test_dposer_reports_before_beside_its_settings():
   results = {s: _eval(0.2, 0.3, 300.0, before_key="calibration_before")
              for s in (0, 1)}
-  row = results_diffpose._calibrated_seed_row(
+  row = results_calibration._calibrated_seed_row(
       "DPoser", seed_summary.summarise(results, what="w", command="c",
                                        hardware="cpu"))
   assert "| 0.30 ± 0.00 -> 0.40 ± 0.00 | 0.20 ± 0.00 -> 0.30 ± 0.00 | - -> - |" in row
   assert row.endswith("| - / 300.0 ± 0.0 |")
+
+
+def test_after_reads_one_run_or_the_mean_over_seeds(tmp_path):
+  one = _eval(0.6, 0.87, 84.0)
+  summary = seed_summary.summarise({0: _eval(0.6, 0.8, 84.0),
+                                    1: _eval(0.7, 0.9, 86.0)},
+                                   what="w", command="c", hardware="cpu")
+  for name, result in (("one.json", one), ("seeds.json", summary)):
+    (tmp_path / name).write_text(json.dumps(result))
+  assert results_calibration._after(tmp_path, "one.json") == "0.87"
+  assert results_calibration._after(tmp_path, "seeds.json") == "0.85 ± 0.07"
+  assert results_calibration._after(tmp_path, "seeds.json", "0.5") == "0.40 ± 0.00"
+  assert results_calibration._after(tmp_path, "absent.json") == "-"
+
+
+def test_bands_and_cost_read_the_mean_over_seeds():
+  def summary(c50, c90, mpjpe):
+    return {"across_seeds": {
+        "calibration_after.coverage.0.5": {"mean": c50},
+        "calibration_after.coverage.0.9": {"mean": c90},
+        "calibration_after.mean_mpjpe_mm": {"mean": mpjpe}}}
+  assert results_calibration._bands(summary(0.43, 0.88, 1.0)) == "both bands met"
+  assert results_calibration._bands(summary(0.38, 0.88, 1.0)) == "one band met"
+  assert results_calibration._bands(summary(0.38, 0.96, 1.0)) == "neither band met"
+  base = {"across_seeds": {"mpjpe_mm": {"mean": 80.0}}}
+  assert (results_calibration._cost(summary(0.4, 0.9, 84.0), base, "mpjpe_mm")
+          == "84.0 mm against 80.0, +5.0%")
+
+
+def test_seed_by_seed_says_when_each_retrained_seed_is_the_same_model():
+  ours = {"seeds": {"0": {"calibration_after.mean_mpjpe_mm": 82.87},
+                    "1": {"calibration_after.mean_mpjpe_mm": 81.73}}}
+  same = {"seeds": {"0": {"mpjpe_mm": 82.871}, "1": {"mpjpe_mm": 81.731}}}
+  other = {"seeds": {"0": {"mpjpe_mm": 82.871}, "1": {"mpjpe_mm": 83.0}}}
+  assert results_calibration._seed_by_seed(ours, same).startswith(
+      "seeds 0, 1: 82.9 / 81.7 mm, each the same as")
+  assert (results_calibration._seed_by_seed(ours, other)
+          == "seed by seed 82.9 / 81.7 mm against 82.9 / 83.0")
+
+
+def test_cost_never_prints_minus_zero_and_range_spans_the_seeds():
+  base = {"across_seeds": {"mpjpe_mm": {"mean": 82.164}}}
+  ours = {"across_seeds": {"calibration_after.mean_mpjpe_mm": {"mean": 82.1639}}}
+  assert (results_calibration._cost(ours, base, "mpjpe_mm")
+          == "82.2 mm against 82.2, +0.0%")
+  seeds = {"seeds": {"0": {"mpjpe_mm": 137.5}, "1": {"mpjpe_mm": 183.2},
+                     "2": {"mpjpe_mm": 168.1}}}
+  assert results_calibration._seed_range(seeds) == "137.5 to 183.2"

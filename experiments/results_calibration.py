@@ -1,0 +1,351 @@
+"""README tables of whether the hypotheses' spread can be trusted.
+
+`lines(root)` renders, for every multi-hypothesis method, (1) spread-error
+correlation, coverage of the central 50% / 90% intervals (ideally 0.5 /
+0.9) and the energy score, from the `calibration` block of each estimation
+JSON (and of DPoser's completion), and (2) coverage before and after
+`--mode=calibrate` (`calibration_after`), one run or the mean over seeds of
+an `experiments.seed_summary` file, with what holding people out changed.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+
+_R = "experiments/results/"
+
+# (label, JSON, where the calibration block is): multi-hypothesis results.
+CALIBRATION = (
+    ("GFPose mocap small, exact 2D, H=200", _R + "gfpose_mocap_small_h100_estimate.json", None),
+    ("GFPose mocap small, noisy 2D, H=200",
+     _R + "gfpose_mocap_small_h100_estimate_noisy2d.json", None),
+    ("GFPose mocap paper size, exact 2D, H=200",
+     _R + "gfpose_mocap_paper_h100_estimate.json", None),
+    ("DiffPose quickstart, N=20", _R + "diffpose_quickstart_cpu_n20.json", None),
+    ("DiffPose mocap small (H_K on held-out clips), noisy 2D, N=20",
+     _R + "diffpose_mocap_small_heldout_cpu_estimate_noisy2d_n20.json", None),
+    ("DiffPose mocap small, single Gaussian H_K (M=1), noisy 2D, N=5",
+     _R + "diffpose_mocap_small_m1_cpu_estimate_noisy2d.json", None),
+    ("DiffPose mocap small (noisy-trained), noisy 2D, N=20",
+     _R + "diffpose_mocap_small_cpu_estimate_noisy2d_n20.json", None),
+    ("DiffPose mocap small (exact-trained), exact 2D, N=20",
+     _R + "diffpose_mocap_small_exacttrain_cpu_estimate_n20.json", None),
+    ("DPoser quickstart, left-leg completion, best-of-10 set",
+     _R + "dposer_quickstart_cpu_complete.json", ("dposer", "l_leg")),
+    ("DPoser mocap small, left-leg completion, best-of-10 set",
+     _R + "dposer_mocap_small_cpu_complete.json", ("dposer", "l_leg")),
+)
+
+
+
+def _calibration_of(result: dict, where) -> dict | None:
+  if where is None:
+    return result.get("calibration")
+  prior, part = where
+  for s in result.get("settings", []):
+    if s.get("prior") == prior and s.get("part") == part:
+      return s.get("calibration")
+  return None
+
+
+def _calibration_lines(root) -> list[str]:
+  out = ["", "### Can the hypotheses' spread be trusted?", "",
+         "Per joint and coordinate: the central 50% and 90% intervals of the "
+         "hypotheses should hold the true joint 50% and 90% of the time; the "
+         "Pearson correlation of per-joint spread and error, and the energy "
+         "score (lower is better; mm). Per-joint figures are in each JSON's "
+         "`calibration` block.", "",
+         "| result | hypotheses | coverage 50% | coverage 90% | spread-error r | "
+         "energy score |", "|---|---|---|---|---|---|"]
+  for label, rel, where in CALIBRATION:
+    r = _load(root, rel)
+    c = None if r is None else _calibration_of(r, where)
+    if not c:
+      continue
+    cov = c["coverage"]
+    r_val = c.get("spread_error_pearson")
+    out.append(f"| {label} | {c['num_hypotheses']} | {cov['0.5']:.2f} | "
+               f"{cov['0.9']:.2f} | "
+               f"{'-' if r_val is None else format(r_val, '.2f')} | "
+               f"{c['energy_score_mm']:.1f} |")
+  return out + _calibrated_lines(root)
+
+
+# (label, JSON of an evaluation after --mode=calibrate, where the "before"
+# block is, the held-out report WORKDIR/calibration/<task>.json or None):
+# coverage before and after the calibration kept.
+CALIBRATED = (
+    ("GFPose quickstart, a tenth held out, H=200",
+     _R + "quickstart_gfpose_holdout_cpu_estimate.json", None, None),
+    ("DiffPose quickstart, half its encoder's held-out fifth, N=20",
+     _R + "diffpose_quickstart_holdout_cpu_estimate.json", None, None),
+    ("DPoser quickstart, a tenth held out, left-leg completion, H=10",
+     _R + "dposer_quickstart_holdout_cpu_complete.json", None, None),
+    ("GFPose mocap small (CMU 005/007), a tenth held out, H=200",
+     _R + "gfpose_mocap_small_holdout_cpu_estimate.json", None,
+     _R + "gfpose_mocap_small_holdout_cpu_calibration_heldout.json"),
+    ("DiffPose mocap small per_row_kernel (CMU 005/007), half its encoder's "
+     "held-out tenth, N=5, exact 2D",
+     _R + "diffpose_mocap_small_per_row_kernel_holdout_cpu_estimate.json", None,
+     _R + "diffpose_mocap_small_per_row_kernel_holdout_cpu_calibration_heldout.json"),
+    ("the same, noisy 2D",
+     _R + "diffpose_mocap_small_per_row_kernel_holdout_cpu_estimate_noisy2d.json",
+     None,
+     _R + "diffpose_mocap_small_per_row_kernel_holdout_cpu_calibration_heldout.json"),
+    ("DPoser mocap small v2 (CMU 005/007), a tenth held out, left-leg "
+     "completion, H=10", _R + "dposer_mocap_small_v2_cpu_complete.json", None,
+     _R + "dposer_mocap_small_v2_cpu_calibration_heldout.json"),
+    ("DPoser mocap small v2, CMU subject 006 held out whole (and a tenth of "
+     "the other clips), left-leg completion, H=10, 1 run",
+     _R + "dposer_mocap_small_v2_subject006_cpu_complete.json", None,
+     _R + "dposer_mocap_small_v2_subject006_cpu_calibration_heldout.json"),
+)
+
+
+# The held-out-person rows over seeds (seed_summary JSON of evaluations after
+# --mode=calibrate, each seed's held-out report summarised beside them).
+GF_SUBJECT = _R + "gfpose_mocap_small_subject006_cpu_seeds_estimate.json"
+GF_SUBJECTS = _R + "gfpose_mocap_small_subjects001_006_cpu_seeds_estimate.json"
+GF_BORROWED = _R + "gfpose_mocap_small_borrowed001_006_cpu_seeds_estimate.json"
+DP_SUBJECT = _R + "diffpose_mocap_small_per_row_kernel_subject006_cpu_seeds_estimate{}.json"
+CALIBRATED_SEEDS = (
+    ("GFPose mocap small (CMU 005/007), CMU subject 006 held out whole, H=200",
+     GF_SUBJECT),
+    ("the same, CMU subjects 001 and 006 held out whole", GF_SUBJECTS),
+    ("GFPose trained on every row, the calibration of the row above borrowed "
+     "(`eval.calibration_from`)", GF_BORROWED),
+    ("DiffPose mocap small per_row_kernel, CMU subject 006 held out whole "
+     "(from both networks; denoiser seeds on one encoder), N=5, exact 2D",
+     DP_SUBJECT.format("")),
+    ("the same, noisy 2D", DP_SUBJECT.format("_noisy2d")),
+)
+
+
+def _pm(spread: dict | None, digits: int = 2) -> str:
+  if spread is None:
+    return "-"
+  return f"{spread['mean']:.{digits}f} ± {spread['std']:.{digits}f}"
+
+
+def _calibrated_seed_row(label: str, summary: dict) -> str:
+  """One CALIBRATED row from a summary over seeds: mean ± std (ddof 1)."""
+  across, held = summary["across_seeds"], summary.get("heldout_calibration", {})
+  before = ("calibration_before" if "calibration_before.coverage.0.9" in across
+            else "calibration")  # DPoser's reports it beside its settings
+  cover = lambda when, level: _pm(across.get(f"{when}.coverage.{level}"))
+  kept = sorted(held.get("kept", {}).values())
+  kinds = ", ".join(f"{k} x{kept.count(k)}" for k in sorted(set(kept))) or "-"
+  rows = across.get("calibration_after.fitted_rows")
+  return (f"| {label} ({len(summary['seeds'])} seeds) | "
+          f"{'-' if rows is None else format(rows['mean'], '.0f')} | {kinds} | "
+          f"{cover(before, '0.5')} -> {cover('calibration_after', '0.5')} | "
+          f"{cover(before, '0.9')} -> {cover('calibration_after', '0.9')} | "
+          f"{_pm(held.get('before.coverage.0.9'))} -> "
+          f"{_pm(held.get('after.coverage.0.9'))} | "
+          f"{_pm(held.get('after.mean_mpjpe_mm'), 1)} / "
+          f"{_pm(across.get('calibration_after.mean_mpjpe_mm'), 1)} |")
+
+
+def _calibrated_lines(root) -> list[str]:
+  out = ["", "Calibrated hypotheses: train with whole clips held out "
+         "(`--config.holdout.fraction=0.1`, stored with the checkpoint) or "
+         "whole people (`--config.holdout.subjects=cmu:006`), then "
+         "`python -m experiments.main --workdir=W --mode=calibrate` runs "
+         "`eval.task` on up to `eval.num_poses` of those training rows (never "
+         "the test split; the named people's alone when there are some) and "
+         "fits two calibrations of the hypotheses' mean m: "
+         "a spread scale (each hypothesis m + s (x - m), one s for every "
+         "joint and level: still hypotheses, the mean's MPJPE unchanged) and "
+         "split-conformal intervals (m +- q sigma, q the finite-sample "
+         "quantile per level: intervals, not hypotheses). Each is fitted on "
+         "half the held-out clips and scored on the other half; the spread "
+         "scale is kept unless conformal's worst-level coverage error is "
+         "smaller by more than 0.01. `W/calibration.json` records it with the "
+         "checkpoint's step and parameter digest, and every later "
+         "`--mode=eval` of that task there reports `calibration_after` beside "
+         "`calibration` (`--config.eval.apply_calibration=False`: off). "
+         "DiffPose holds its clips out of its encoder's held-out rows, so "
+         "neither network saw them; DPoser calibrates its own prior's "
+         "completion of the first part. The rows below (2 CPU cores, each "
+         "config's training steps): `python -m experiments.main "
+         "--config=experiments/configs/quickstart.py --workdir=runs/qs_holdout "
+         "--config.holdout.fraction=0.1 --mode=train`, then `--workdir="
+         "runs/qs_holdout --mode=calibrate --config.eval.num_poses=300` and "
+         "`--mode=eval --config.eval.num_poses=500`; DiffPose the same with "
+         "`diffpose_quickstart.py` (`--config.holdout.fraction=0.5`, N=20) on "
+         "an encoder trained with `--config.holdout.fraction=0.2`; DPoser with "
+         "`dposer_quickstart.py`, calibrated on its own setting only "
+         "(`--mode=calibrate \"--config.eval.priors=('dposer',)\" "
+         "\"--config.eval.complete_parts=('l_leg',)\"`), evaluated with its "
+         "config's settings. The raw coverage of the held-out training rows "
+         "(W/calibration/<task>.json) and of the test rows differ here by up "
+         "to 0.07, in either direction: what a calibration fitted on training "
+         "clips cannot correct."]
+  rows = []
+  for label, rel, where, heldout_rel in CALIBRATED:
+    r = _load(root, rel)
+    if r is None or "calibration_after" not in r:
+      continue
+    held = _load(root, heldout_rel) if heldout_rel else None
+    on_held, held_mpjpe = ("-", "-") if held is None else (
+        f"{held['before']['coverage']['0.9']:.2f} -> "
+        f"{held['after']['coverage']['0.9']:.2f}",
+        f"{held['after']['mean_mpjpe_mm']:.1f}")
+    before = r.get("calibration_before") or _calibration_of(r, where)
+    after = r["calibration_after"]
+    cal = after["calibration"]
+    kind = cal["kind"] + (f" (s = {cal['scale']:.2f})" if "scale" in cal else "")
+    b, a = before["coverage"], after["coverage"]
+    rows.append(f"| {label} | {cal['fitted_on']['num_rows']} | {kind} | "
+                f"{b['0.5']:.2f} -> {a['0.5']:.2f} | {b['0.9']:.2f} -> "
+                f"{a['0.9']:.2f} | {on_held} | {held_mpjpe} / "
+                f"{after['mean_mpjpe_mm']:.1f} |")
+  for label, rel in CALIBRATED_SEEDS:
+    summary = _load(root, rel)
+    if summary is not None:
+      rows.append(_calibrated_seed_row(label, summary))
+  if rows:
+    out += ["", "| result | held-out rows | kept | coverage 50% before -> "
+            "after | coverage 90% before -> after | 90% on the held-out "
+            "rows (cross-fitted) | MPJPE of the mean, held-out rows / test |",
+            "|---|---|---|---|---|---|---|"] + rows + [
+            "", "A calibration fitted on training clips holds where the test "
+            "rows look like them (the quickstarts). On jaxpose-mocap v1 the "
+            "test people are not the training ones: it reaches both bands only "
+            "for DiffPose with exact 2D (its held-out rows carry the noisy "
+            "training 2D, so its intervals are wide), and falls short wherever "
+            "the error on the test people is several times that on the "
+            "held-out clips (the last column). "
+            "The mocap rows (2 CPU cores, 20k steps): `python -m "
+            "experiments.main --config=experiments/configs/gfpose_mocap.py "
+            "--workdir=runs/gfpose_holdout --config.data.cache_dir=caches "
+            "--config.holdout.fraction=0.1 --mode=train`, then `--mode="
+            "calibrate` and `--mode=eval` there; DiffPose: `diffpose_mocap.py:"
+            "per_row_kernel --config.holdout.fraction=0.5` on the encoder of "
+            "its mocap rows (a tenth held out), then the same (noisy 2D: "
+            "`--config.data.test_2d=noisy`); DPoser as its mocap table says, "
+            "calibrated as the quickstart's."] + _subject_lines(root)
+  return out
+
+
+def _after(root, rel: str, figure: str = "0.9") -> str:
+  """The calibrated coverage of one run, or mean ± std of a seed summary."""
+  r = _load(root, rel)
+  if r is None:
+    return "-"
+  if "across_seeds" in r:
+    return _pm(r["across_seeds"].get(f"calibration_after.coverage.{figure}"))
+  return f"{r['calibration_after']['coverage'][figure]:.2f}"
+
+
+def _bands(summary: dict) -> str:
+  """Whether the mean calibrated coverages over seeds fall in point 4's
+  bands (50%: 0.4-0.6, 90%: 0.85-0.95)."""
+  across = summary["across_seeds"]
+  c50, c90 = (across[f"calibration_after.coverage.{l}"]["mean"]
+              for l in ("0.5", "0.9"))
+  met = [0.4 <= c50 <= 0.6, 0.85 <= c90 <= 0.95]
+  return {2: "both bands met", 1: "one band met"}.get(sum(met), "neither band met")
+
+
+def _cost(summary: dict, base: dict, figure: str) -> str:
+  """The calibrated mean's MPJPE over seeds against `base`'s, in percent."""
+  ours = summary["across_seeds"]["calibration_after.mean_mpjpe_mm"]["mean"]
+  theirs = base["across_seeds"][figure]["mean"]
+  change = round(100 * (ours / theirs - 1), 1) + 0.0  # no "-0.0%"
+  return f"{ours:.1f} mm against {theirs:.1f}, {change:+.1f}%"
+
+
+def _seed_by_seed(ours: dict, theirs: dict) -> str:
+  """The calibrated mean's MPJPE of each seed beside `theirs` (the same
+  seed's uncalibrated evaluation): a spread scale or conformal intervals
+  leave the mean alone, so equal figures mean the retrained seed is the
+  same model."""
+  mine = {s: r["calibration_after.mean_mpjpe_mm"] for s, r in ours["seeds"].items()}
+  other = {s: theirs["seeds"][s]["mpjpe_mm"] for s in mine if s in theirs["seeds"]}
+  pairs = " / ".join(f"{mine[s]:.1f}" for s in sorted(other))
+  if other and all(abs(mine[s] - other[s]) < 0.05 for s in other):
+    return (f"seeds {', '.join(sorted(other))}: {pairs} mm, each the same as "
+            "that seed's own evaluation, retrained on other cores")
+  return (f"seed by seed {pairs} mm against "
+          + " / ".join(f"{other[s]:.1f}" for s in sorted(other)))
+
+
+def _seed_range(summary: dict, figure: str = "mpjpe_mm") -> str:
+  """'lowest to highest' of one figure over a summary's seeds."""
+  values = [r[figure] for r in summary["seeds"].values()]
+  return f"{min(values):.1f} to {max(values):.1f}"
+
+
+def _subject_lines(root) -> list[str]:
+  """What holding people out whole changed, read from the rows' files."""
+  gf, two = _load(root, GF_SUBJECT), _load(root, GF_SUBJECTS)
+  borrowed = _load(root, GF_BORROWED)
+  clips = _load(root, _R + "gfpose_mocap_small_holdout_cpu_calibration_heldout.json")
+  clips_test = _load(root, _R + "gfpose_mocap_small_holdout_cpu_estimate.json")
+  plain = _load(root, _R + "gfpose_mocap_small_cpu_seeds_estimate.json")
+  noisy, exact = (_load(root, DP_SUBJECT.format(s)) for s in ("_noisy2d", ""))
+  dp_plain = _load(root, _R + "diffpose_mocap_small_per_row_kernel_cpu_seeds_"
+                   "estimate_noisy2d.json")
+  if None in (gf, two, borrowed, clips, clips_test, plain, noisy, exact, dp_plain):
+    return []
+  held = lambda r: r["heldout_calibration"]["after.mean_mpjpe_mm"]["mean"]
+  test = lambda r: r["across_seeds"]["calibration_after.mean_mpjpe_mm"]["mean"]
+  dp = _R + "diffpose_mocap_small_per_row_kernel_holdout_cpu_estimate_noisy2d.json"
+  return [
+      "", "Held-out people instead of clips (`--config.holdout.subjects=cmu:006`: "
+      "the training rows of CMU subject 006, a person on the test's rig, never "
+      "trained on; `--mode=calibrate` then fits on them alone; DiffPose's "
+      "encoder holds the same person out besides its tenth of clips, and "
+      "DPoser besides its tenth). A tenth of random clips is 98% Bandai, "
+      f"whose error ({clips['after']['mean_mpjpe_mm']:.1f} mm for GFPose) is "
+      f"a fraction of the test people's ({clips_test['mpjpe_mm']:.1f}); "
+      f"subject 006's is {held(gf):.1f} mm against {test(gf):.1f} on the test "
+      f"people, and the calibrated 90% interval covers "
+      f"{_after(root, GF_SUBJECT)} of GFPose's test joints over "
+      f"{len(gf['seeds'])} seeds (random clips: "
+      f"{_after(root, _R + 'gfpose_mocap_small_holdout_cpu_estimate.json')}) "
+      f"and {_after(root, CALIBRATED[-1][1])} of DPoser's completion (1 run; "
+      "random clips: "
+      f"{_after(root, _R + 'dposer_mocap_small_v2_cpu_complete.json')}). "
+      "One person held out stands for two unseen ones and is easier than "
+      "they are. Holding out two (`--config.holdout.subjects=\"('cmu:001', "
+      "'cmu:006')\"`, 1,028 rows) brings the held-out error to "
+      f"{held(two):.1f} mm against {test(two):.1f} on the test people, and "
+      f"GFPose's intervals to {_after(root, GF_SUBJECTS, '0.5')} and "
+      f"{_after(root, GF_SUBJECTS)} ({_bands(two)}, {len(two['seeds'])} "
+      "seeds), at a price, the mean against the same model trained on every "
+      f"row: {_cost(two, plain, 'mpjpe_mm')} (one person: "
+      f"{_cost(gf, plain, 'mpjpe_mm')}), as the held-out rows are most of "
+      "the test rig's training rows. The model trained on every row cannot "
+      "calibrate on them, but can borrow its sibling's calibration "
+      "(`--mode=calibrate --config.eval.calibration_from=SIBLING_WORKDIR`, "
+      "the sibling the same model and data with the two people held out): "
+      f"{_after(root, GF_BORROWED, '0.5')} and {_after(root, GF_BORROWED)} "
+      f"({_bands(borrowed)}) at {_cost(borrowed, plain, 'mpjpe_mm')} "
+      f"({_seed_by_seed(borrowed, plain)}). Its "
+      "coverage is not guaranteed (the sibling's held-out rows are not "
+      "exchangeable with this model's test rows, as with cross-validated "
+      "intervals around a refitted model), but the two models differ only in "
+      "1,028 of about 107k training rows. DiffPose with noisy 2D, the 2D it "
+      "was "
+      f"trained and calibrated on: {_after(root, DP_SUBJECT.format('_noisy2d'), '0.5')} "
+      f"and {_after(root, DP_SUBJECT.format('_noisy2d'))} ({_bands(noisy)}; "
+      f"random clips: {_after(root, dp, '0.5')} and {_after(root, dp)}), its "
+      "mean against the same denoiser trained without holding out (on an "
+      f"encoder that saw subject 006): {_cost(noisy, dp_plain, 'mpjpe_mm')}; "
+      "with exact 2D its intervals, sized for noisy 2D, over-cover "
+      f"({_after(root, DP_SUBJECT.format(''))}) and its mean swings by seed "
+      f"({_seed_range(exact)} mm)."]
+
+
+def _load(root: pathlib.Path, rel: str) -> dict | None:
+  path = root / rel
+  return json.loads(path.read_text()) if path.exists() else None
+
+
+def lines(root: pathlib.Path) -> list[str]:
+  return _calibration_lines(root)
+
+
+__all__ = ["lines", "CALIBRATION", "CALIBRATED", "CALIBRATED_SEEDS"]
