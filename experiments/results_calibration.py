@@ -265,8 +265,11 @@ def _seed_by_seed(ours: dict, theirs: dict) -> str:
   other = {s: theirs["seeds"][s]["mpjpe_mm"] for s in mine if s in theirs["seeds"]}
   pairs = " / ".join(f"{mine[s]:.1f}" for s in sorted(other))
   if other and all(abs(mine[s] - other[s]) < 0.05 for s in other):
+    hardware = (ours.get("hardware"), theirs.get("hardware"))
+    where = ("" if hardware[0] == hardware[1] else
+             f", retrained on {hardware[0]} (that one: {hardware[1]})")
     return (f"seeds {', '.join(sorted(other))}: {pairs} mm, each the same as "
-            "that seed's own evaluation, retrained on other cores")
+            f"that seed's own evaluation{where}")
   return (f"seed by seed {pairs} mm against "
           + " / ".join(f"{other[s]:.1f}" for s in sorted(other)))
 

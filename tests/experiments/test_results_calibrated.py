@@ -75,8 +75,14 @@ def test_seed_by_seed_says_when_each_retrained_seed_is_the_same_model():
                     "1": {"calibration_after.mean_mpjpe_mm": 81.73}}}
   same = {"seeds": {"0": {"mpjpe_mm": 82.871}, "1": {"mpjpe_mm": 81.731}}}
   other = {"seeds": {"0": {"mpjpe_mm": 82.871}, "1": {"mpjpe_mm": 83.0}}}
-  assert results_calibration._seed_by_seed(ours, same).startswith(
-      "seeds 0, 1: 82.9 / 81.7 mm, each the same as")
+  assert (results_calibration._seed_by_seed(ours, same)
+          == "seeds 0, 1: 82.9 / 81.7 mm, each the same as that seed's own "
+          "evaluation")
+  moved = results_calibration._seed_by_seed(
+      dict(ours, hardware="2 CPU cores (Intel Xeon)"),
+      dict(same, hardware="2 CPU cores (AMD EPYC)"))
+  assert moved.endswith("evaluation, retrained on 2 CPU cores (Intel Xeon) "
+                        "(that one: 2 CPU cores (AMD EPYC))")
   assert (results_calibration._seed_by_seed(ours, other)
           == "seed by seed 82.9 / 81.7 mm against 82.9 / 83.0")
 
