@@ -108,6 +108,11 @@ GF_SUBJECT = _R + "gfpose_mocap_small_subject006_cpu_seeds_estimate.json"
 GF_SUBJECTS = _R + "gfpose_mocap_small_subjects001_006_cpu_seeds_estimate.json"
 GF_BORROWED = _R + "gfpose_mocap_small_borrowed001_006_cpu_seeds_estimate.json"
 DP_SUBJECT = _R + "diffpose_mocap_small_per_row_kernel_subject006_cpu_seeds_estimate{}.json"
+DPOSER_SUBJECTS = _R + "dposer_mocap_small_v2_subjects001_006_cpu_seeds_complete.json"
+DPOSER_BORROWED = _R + "dposer_mocap_small_v2_borrowed001_006_cpu_seeds_complete.json"
+DPOSER_PLAIN = _R + "dposer_mocap_small_v2_cpu_seeds_complete.json"
+# experiments.coverage_by_group of the two rows above: each test person.
+DPOSER_BY_SUBJECT = (DPOSER_SUBJECTS, DPOSER_BORROWED)
 CALIBRATED_SEEDS = (
     ("GFPose mocap small (CMU 005/007), CMU subject 006 held out whole, H=200",
      GF_SUBJECT),
@@ -118,6 +123,10 @@ CALIBRATED_SEEDS = (
      "(from both networks; denoiser seeds on one encoder), N=5, exact 2D",
      DP_SUBJECT.format("")),
     ("the same, noisy 2D", DP_SUBJECT.format("_noisy2d")),
+    ("DPoser mocap small v2, CMU subjects 001 and 006 held out whole (and a "
+     "tenth of the other clips), left-leg completion, H=10", DPOSER_SUBJECTS),
+    ("DPoser trained without holding people out, the calibration of the row "
+     "above borrowed", DPOSER_BORROWED),
 )
 
 
@@ -339,7 +348,80 @@ def _subject_lines(root) -> list[str]:
       f"encoder that saw subject 006): {_cost(noisy, dp_plain, 'mpjpe_mm')}; "
       "with exact 2D its intervals, sized for noisy 2D, over-cover "
       f"({_after(root, DP_SUBJECT.format(''))}) and its mean swings by seed "
-      f"({_seed_range(exact)} mm)."]
+      f"({_seed_range(exact)} mm)."] + _dposer_subject_lines(root)
+
+
+def _setting(summary: dict, figure: str, **row) -> dict:
+  """The spread of `figure` in the `settings_across_seeds` row of `summary`
+  matching `row` (DPoser's prior and part), as an `across_seeds` block."""
+  for setting in summary.get("settings_across_seeds", []):
+    if all(setting.get(k) == v for k, v in row.items()):
+      return {"across_seeds": {figure: setting["figures"][figure]}}
+  raise KeyError(f"no settings row {row} in {summary.get('what')!r}")
+
+
+def _dposer_subject_lines(root) -> list[str]:
+  """DPoser's completion with two people held out, and borrowed."""
+  two, borrowed = _load(root, DPOSER_SUBJECTS), _load(root, DPOSER_BORROWED)
+  plain = _load(root, DPOSER_PLAIN)
+  one_run, one_held = (_load(root, CALIBRATED[-1][i]) for i in (1, 3))
+  if None in (two, borrowed, plain, one_run, one_held):
+    return []
+  figure = "calibration_after.mean_mpjpe_mm"
+  held = two["heldout_calibration"]["after.mean_mpjpe_mm"]["mean"]
+  plain_l_leg = _setting(plain, "missing_mpjpe_mm", prior="dposer", part="l_leg")
+  return [
+      "", "DPoser's completion of the left leg, two people held out the same "
+      "way (`dposer_mocap.py --config.holdout.subjects=\"('cmu:001', "
+      "'cmu:006')\"` besides its tenth of clips, calibrated on those people's "
+      f"rows alone, {len(two['seeds'])} seeds): the error of the mean on "
+      f"them is {held:.1f} mm against {two['across_seeds'][figure]['mean']:.1f} "
+      f"on the test people (one person, 1 run: "
+      f"{one_held['after']['mean_mpjpe_mm']:.1f} against "
+      f"{one_run['calibration_after']['mean_mpjpe_mm']:.1f}), and the "
+      f"calibrated intervals cover {_after(root, DPOSER_SUBJECTS, '0.5')} and "
+      f"{_after(root, DPOSER_SUBJECTS)} ({_bands(two)}; one person: "
+      f"{_after(root, CALIBRATED[-1][1], '0.5')} and "
+      f"{_after(root, CALIBRATED[-1][1])}), the mean against the same prior "
+      f"trained without holding them out: {_cost(two, borrowed, figure)} "
+      f"(its seeds spread {borrowed['across_seeds'][figure]['std']:.0f} mm). "
+      "That prior, borrowing the calibration: "
+      f"{_after(root, DPOSER_BORROWED, '0.5')} and {_after(root, DPOSER_BORROWED)} "
+      f"({_bands(borrowed)}), its mean against the earlier evaluation of the "
+      f"same seeds ({plain.get('hardware')}): "
+      f"{_cost(borrowed, plain_l_leg, 'missing_mpjpe_mm')}."] + _by_subject_lines(root)
+
+
+def _by_subject_lines(root) -> list[str]:
+  """Each test person's figures (`experiments.coverage_by_group`)."""
+  found = [_load(root, rel.replace(".json", "_by_subject.json"))
+           for rel in DPOSER_BY_SUBJECT]
+  if None in found:
+    return []
+  two, borrowed = (r["mean_over_seeds"] for r in found)
+  cell = lambda r: (f"{r['mean_mpjpe_mm']:.1f} | {r['after.0.5']:.2f} | "
+                    f"{r['after.0.9']:.2f}")
+  rows = [f"| CMU {g} | {two[g]['rows']:.0f} | {cell(two[g])} | {cell(borrowed[g])} |"
+          for g in sorted(set(two) & set(borrowed))]
+  held = _load(root, DPOSER_SUBJECTS)["heldout_calibration"][
+      "after.mean_mpjpe_mm"]["mean"]
+  by_error = sorted(borrowed, key=lambda g: borrowed[g]["mean_mpjpe_mm"])
+  easy, hard = by_error[0], by_error[-1]
+  scored = sum(r["rows"] for r in borrowed.values())
+  return ["", "The same calibrations on each test person (means over the three "
+          "seeds; `python -m experiments.coverage_by_group` on each seed's "
+          "saved predictions, `--config.eval.save_predictions=True`). Borrowed "
+          f"by the prior trained on every person, the intervals hold CMU {easy}, "
+          f"whose error ({borrowed[easy]['mean_mpjpe_mm']:.1f} mm) is near "
+          f"the held-out people's ({held:.1f}), and miss CMU {hard}, whose "
+          f"error is {borrowed[hard]['mean_mpjpe_mm'] / held:.1f} times it and "
+          f"whose rows are {borrowed[hard]['rows'] / scored:.0%} of the test rows "
+          "scored; with the two people held out both are missed. No "
+          "calibration fitted on training people can see that a test person's "
+          "motions are harder than any of theirs.", "",
+          "| test person | rows | two held out: MPJPE of the mean | 50% | 90% "
+          "| borrowed: MPJPE of the mean | 50% | 90% |",
+          "|---|---|---|---|---|---|---|---|"] + rows
 
 
 def _load(root: pathlib.Path, rel: str) -> dict | None:

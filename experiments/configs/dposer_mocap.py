@@ -51,6 +51,12 @@ fit2d beside GFPose's and the baseline's estimation on the same rows):
     the completion calibrated on that person alone (--mode=calibrate
     "--config.eval.priors=('dposer',)"
     "--config.eval.complete_parts=('l_leg',)").
+    dposer_mocap_small_v2_subjects001_006_cpu_seeds_complete.json: CMU
+    subjects 001 and 006 held out (--config.holdout.subjects="('cmu:001',
+    'cmu:006')"), calibrated the same way, 3 seeds; and
+    dposer_mocap_small_v2_borrowed001_006_cpu_seeds_complete.json: the
+    priors trained without holding them out borrowing that calibration
+    (--mode=calibrate --config.eval.calibration_from=SIBLING_WORKDIR).
     dposer_mocap_small_cpu_<task>.json: the run before the calibrated body
     space (caches of version 1), the rig balance and the
     held-out weights (train_balance='none', holdout.fraction=0, the

@@ -3,6 +3,8 @@ experiments.seed_summary writes of each seed's evaluation and held-out
 calibration report."""
 import json
 
+import pytest
+
 from experiments import results_calibration
 from experiments import seed_summary
 
@@ -95,3 +97,22 @@ def test_cost_never_prints_minus_zero_and_range_spans_the_seeds():
   seeds = {"seeds": {"0": {"mpjpe_mm": 137.5}, "1": {"mpjpe_mm": 183.2},
                      "2": {"mpjpe_mm": 168.1}}}
   assert results_calibration._seed_range(seeds) == "137.5 to 183.2"
+
+
+def test_setting_reads_one_row_of_a_settings_table_over_seeds():
+  def dposer(l_leg, r_arm):
+    return {"task": "complete", "num_poses": 200, "settings": [
+        {"prior": "dposer", "part": "l_leg", "missing_mpjpe_mm": l_leg},
+        {"prior": "dposer", "part": "r_arm", "missing_mpjpe_mm": r_arm},
+        {"prior": "none", "part": "l_leg", "missing_mpjpe_mm": 1.0}]}
+  summary = seed_summary.summarise({0: dposer(300.0, 90.0), 1: dposer(340.0, 80.0)},
+                                   what="w", command="c", hardware="cpu")
+  base = results_calibration._setting(summary, "missing_mpjpe_mm",
+                                      prior="dposer", part="l_leg")
+  assert base["across_seeds"]["missing_mpjpe_mm"]["mean"] == 320.0
+  ours = {"across_seeds": {"calibration_after.mean_mpjpe_mm": {"mean": 320.0}}}
+  assert (results_calibration._cost(ours, base, "missing_mpjpe_mm")
+          == "320.0 mm against 320.0, +0.0%")
+  with pytest.raises(KeyError, match="legs"):
+    results_calibration._setting(summary, "missing_mpjpe_mm", prior="dposer",
+                                 part="legs")

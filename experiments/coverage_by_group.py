@@ -1,0 +1,131 @@
+"""A calibration's coverage on each group of test rows (a person, a clip).
+
+The coverage over the whole test split can hide that the intervals hold
+one test person and miss another. This reads the predictions an evaluation
+saved (`--mode=eval --config.eval.save_predictions=True`) and the
+workdir's stored calibration of the task, and reports per value of one row
+id (the test person by default): rows, the MPJPE of the hypotheses' mean,
+and the coverage of the raw hypotheses and of the calibrated intervals at
+each level. Any method whose task offers predictions to calibrate:
+
+  python -m experiments.coverage_by_group --workdirs=runs/dposer_s0,... \
+      --stem=complete_bygroup --out=experiments/results/NAME.json
+
+reads `<workdir>/eval/<stem>_predictions.npz` of each (one per training
+seed) and writes, per group, each seed's figures and their mean.
+"""
+from __future__ import annotations
+
+import os
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from jaxpose import files
+from jaxpose.evaluation import calibration
+from jaxpose.evaluation import calibration_fit
+from jaxpose.evaluation import calibration_store
+
+
+def by_group(hyps_mm, gt_mm, groups, cal: calibration_fit.Calibration
+             ) -> dict[str, dict]:
+  """{group: {rows, mean_mpjpe_mm, before: {level: coverage}, after: ...}}.
+
+  Args:
+    hyps_mm: [H, N, J, 3] hypotheses.
+    gt_mm: [N, J, 3] truth.
+    groups: [N] the group of each row (any value; keys are its str).
+    cal: the calibration to apply.
+  """
+  groups = np.asarray(groups).reshape(-1)
+  hyps, gt = np.asarray(hyps_mm), np.asarray(gt_mm)
+  if groups.shape[0] != gt.shape[0]:
+    raise ValueError(f"groups: {groups.shape[0]} rows, the truth {gt.shape[0]}")
+  out = {}
+  for group in np.unique(groups):
+    rows = groups == group
+    before = calibration.calibration_metrics(hyps[:, rows], gt[rows],
+                                             levels=cal.levels)
+    after = calibration_fit.coverage_after(cal, hyps[:, rows], gt[rows])
+    out[str(group)] = dict(rows=int(rows.sum()),
+                           mean_mpjpe_mm=after["mean_mpjpe_mm"],
+                           before=dict(before["coverage"]),
+                           after=dict(after["coverage"]))
+  return out
+
+
+def read(workdir: str, stem: str, group: str) -> tuple[dict, str]:
+  """(`by_group` of `<workdir>/eval/<stem>_predictions.npz` under the
+  workdir's calibration of its task, the task).
+
+  Raises:
+    FileNotFoundError: no saved predictions.
+    ValueError: no calibration of the task, or the predictions have no
+      `id_<group>`.
+  """
+  path = os.path.join(workdir, "eval", f"{stem}_predictions.npz")
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"{path}: evaluate with --config.eval."
+                            "save_predictions=True first")
+  task = files.read_json(os.path.join(workdir, "config.json"))["eval"]["task"]
+  entry = calibration_store.read(workdir, task)
+  if entry is None:
+    raise ValueError(f"{workdir}: no calibration of {task!r} (--mode=calibrate)")
+  with np.load(path, allow_pickle=False) as z:
+    if f"id_{group}" not in z.files:
+      raise ValueError(f"{path}: no id_{group} (it has "
+                       f"{', '.join(k for k in z.files if k.startswith('id_'))})")
+    figures = by_group(z["hypotheses_mm"], z["pose3d_mm"], z[f"id_{group}"],
+                       calibration_fit.Calibration.from_json(entry["calibration"]))
+  return figures, task
+
+
+def across_seeds(per_seed: Mapping[str, Mapping[str, dict]]) -> dict[str, dict]:
+  """{group: {figure: mean over seeds}} of {seed: by_group(...)} (the
+  groups every seed has; a figure 'before.0.9' is a coverage)."""
+  groups = set.intersection(*(set(g) for g in per_seed.values()))
+  out = {}
+  for group in sorted(groups):
+    rows = [per_seed[s][group] for s in per_seed]
+    flat = [{"rows": r["rows"], "mean_mpjpe_mm": r["mean_mpjpe_mm"],
+             **{f"{w}.{k}": v for w in ("before", "after") for k, v in r[w].items()}}
+            for r in rows]
+    out[group] = {k: float(np.mean([f[k] for f in flat])) for k in flat[0]}
+  return out
+
+
+def summarise(workdirs: Sequence[str], stem: str, group: str) -> dict:
+  per_seed, tasks = {}, set()
+  for workdir in workdirs:
+    seed = str(files.read_json(os.path.join(workdir, "config.json"))["seed"])
+    per_seed[seed], task = read(workdir, stem, group)
+    tasks.add(task)
+  return dict(task=sorted(tasks), stem=stem, group=group, seeds=per_seed,
+              mean_over_seeds=across_seeds(per_seed))
+
+
+def main(argv):
+  del argv
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  f = flags.FLAGS
+  out = summarise(f.workdirs, f.stem, f.group)
+  out.update(what=f.what, command=f.command)
+  print(f"{'group':>8} {'rows':>6} {'mean MPJPE':>11} " + " ".join(
+      f"{w} {l:>4}" for w in ("before", "after") for l in ("50%", "90%")))
+  for group, r in out["mean_over_seeds"].items():
+    print(f"{group:>8} {r['rows']:6.0f} {r['mean_mpjpe_mm']:11.1f} " + " ".join(
+        f"{r[f'{w}.{l}']:11.2f}" for w in ("before", "after") for l in ("0.5", "0.9")))
+  if f.out:
+    files.write_json_atomic(f.out, out)
+
+
+if __name__ == "__main__":
+  from absl import app  # pylint: disable=g-import-not-at-top
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_list("workdirs", None, "One workdir per training seed.", required=True)
+  flags.DEFINE_string("stem", None, "The evaluation's results stem.", required=True)
+  flags.DEFINE_string("group", "subject", "The row id to group by (id_<group>).")
+  flags.DEFINE_string("out", "", "Where to write the JSON.")
+  flags.DEFINE_string("what", "", "What was evaluated, in words.")
+  flags.DEFINE_string("command", "", "How it was produced.")
+  app.run(main)
