@@ -92,9 +92,9 @@ OVER_SEEDS = {
        for suffix in ("", "_noisy2d")},
     _R + "diffpose_mocap_small_per_row_kernel_exacttrain_cpu_estimate.json":
         _R + "diffpose_mocap_small_per_row_kernel_exacttrain_cpu_seeds_estimate.json",
-    **{_R + f"gfpose_mocap_small_image_cpu_estimate_single{suffix}.json":
-           _R + f"gfpose_mocap_small_image_cpu_seeds_estimate_single{suffix}.json"
-       for suffix in ("", "_noisy2d")},
+    **{_R + f"gfpose_mocap_small_image_cpu_estimate{task}.json":
+           _R + f"gfpose_mocap_small_image_cpu_seeds_estimate{task}.json"
+       for task in ("_single", "_single_noisy2d", "")},
     **{_R + f"gfpose_mocap_small_h100_estimate{task}.json":
            _R + f"gfpose_mocap_small_cpu_seeds_estimate{task}.json"
        for task in ("_single", "")},
