@@ -112,7 +112,8 @@ DPOSER_SUBJECTS = _R + "dposer_mocap_small_v2_subjects001_006_cpu_seeds_complete
 DPOSER_BORROWED = _R + "dposer_mocap_small_v2_borrowed001_006_cpu_seeds_complete.json"
 DPOSER_PLAIN = _R + "dposer_mocap_small_v2_cpu_seeds_complete.json"
 # experiments.coverage_by_group of the two rows above: each test person.
-DPOSER_BY_SUBJECT = (DPOSER_SUBJECTS, DPOSER_BORROWED)
+DPOSER_BY_SUBJECT = tuple(rel.replace(".json", "_by_subject.json")
+                          for rel in (DPOSER_SUBJECTS, DPOSER_BORROWED))
 CALIBRATED_SEEDS = (
     ("GFPose mocap small (CMU 005/007), CMU subject 006 held out whole, H=200",
      GF_SUBJECT),
@@ -394,8 +395,7 @@ def _dposer_subject_lines(root) -> list[str]:
 
 def _by_subject_lines(root) -> list[str]:
   """Each test person's figures (`experiments.coverage_by_group`)."""
-  found = [_load(root, rel.replace(".json", "_by_subject.json"))
-           for rel in DPOSER_BY_SUBJECT]
+  found = [_load(root, rel) for rel in DPOSER_BY_SUBJECT]
   if None in found:
     return []
   two, borrowed = (r["mean_over_seeds"] for r in found)
@@ -411,14 +411,14 @@ def _by_subject_lines(root) -> list[str]:
   return ["", "The same calibrations on each test person (means over the three "
           "seeds; `python -m experiments.coverage_by_group` on each seed's "
           "saved predictions, `--config.eval.save_predictions=True`). Borrowed "
-          f"by the prior trained on every person, the intervals hold CMU {easy}, "
+          f"by the prior trained without holding people out, the intervals hold CMU {easy}, "
           f"whose error ({borrowed[easy]['mean_mpjpe_mm']:.1f} mm) is near "
           f"the held-out people's ({held:.1f}), and miss CMU {hard}, whose "
           f"error is {borrowed[hard]['mean_mpjpe_mm'] / held:.1f} times it and "
           f"whose rows are {borrowed[hard]['rows'] / scored:.0%} of the test rows "
-          "scored; with the two people held out both are missed. No "
-          "calibration fitted on training people can see that a test person's "
-          "motions are harder than any of theirs.", "",
+          "scored; with the two people held out both are missed. A calibration "
+          "fitted on training people cannot anticipate a test person whose "
+          "motions are harder than theirs.", "",
           "| test person | rows | two held out: MPJPE of the mean | 50% | 90% "
           "| borrowed: MPJPE of the mean | 50% | 90% |",
           "|---|---|---|---|---|---|---|---|"] + rows

@@ -36,6 +36,7 @@ def test_every_diffpose_table_file_exists():
   named += [e[1] for e in results_calibration.CALIBRATION]
   named += [e[1] for e in results_calibration.CALIBRATED]
   named += [e[1] for e in results_calibration.CALIBRATED_SEEDS]
+  named += list(results_calibration.DPOSER_BY_SUBJECT)
   missing = [p for p in named if not (ROOT / p).exists()]
   assert not missing, missing
 
