@@ -59,7 +59,7 @@ def read(workdir: str, stem: str, group: str) -> tuple[dict, str]:
   workdir's calibration of its task, the task).
 
   Raises:
-    FileNotFoundError: no saved predictions.
+    FileNotFoundError: no saved predictions, or no config.json.
     ValueError: no calibration of the task, or the predictions have no
       `id_<group>`.
   """
@@ -67,7 +67,10 @@ def read(workdir: str, stem: str, group: str) -> tuple[dict, str]:
   if not os.path.exists(path):
     raise FileNotFoundError(f"{path}: evaluate with --config.eval."
                             "save_predictions=True first")
-  task = files.read_json(os.path.join(workdir, "config.json"))["eval"]["task"]
+  config = files.read_json(os.path.join(workdir, "config.json"))
+  if config is None:
+    raise FileNotFoundError(f"{workdir}: no config.json (not a trained workdir)")
+  task = config["eval"]["task"]
   entry = calibration_store.read(workdir, task)
   if entry is None:
     raise ValueError(f"{workdir}: no calibration of {task!r} (--mode=calibrate)")

@@ -390,11 +390,12 @@ def _dposer_subject_lines(root) -> list[str]:
       f"{_after(root, DPOSER_BORROWED, '0.5')} and {_after(root, DPOSER_BORROWED)} "
       f"({_bands(borrowed)}), its mean against the earlier evaluation of the "
       f"same seeds ({plain.get('hardware')}): "
-      f"{_cost(borrowed, plain_l_leg, 'missing_mpjpe_mm')}."] + _by_subject_lines(root)
+      f"{_cost(borrowed, plain_l_leg, 'missing_mpjpe_mm')}."] + _by_subject_lines(root, held)
 
 
-def _by_subject_lines(root) -> list[str]:
-  """Each test person's figures (`experiments.coverage_by_group`)."""
+def _by_subject_lines(root, held: float) -> list[str]:
+  """Each test person's figures (`experiments.coverage_by_group`) beside
+  `held`, the error of the mean on the held-out people."""
   found = [_load(root, rel) for rel in DPOSER_BY_SUBJECT]
   if None in found:
     return []
@@ -403,8 +404,6 @@ def _by_subject_lines(root) -> list[str]:
                     f"{r['after.0.9']:.2f}")
   rows = [f"| CMU {g} | {two[g]['rows']:.0f} | {cell(two[g])} | {cell(borrowed[g])} |"
           for g in sorted(set(two) & set(borrowed))]
-  held = _load(root, DPOSER_SUBJECTS)["heldout_calibration"][
-      "after.mean_mpjpe_mm"]["mean"]
   by_error = sorted(borrowed, key=lambda g: borrowed[g]["mean_mpjpe_mm"])
   easy, hard = by_error[0], by_error[-1]
   scored = sum(r["rows"] for r in borrowed.values())
