@@ -5,8 +5,10 @@ one test person and miss another. This reads the predictions an evaluation
 saved (`--mode=eval --config.eval.save_predictions=True`) and the
 workdir's stored calibration of the task, and reports per value of one row
 id (the test person by default): rows, the MPJPE of the hypotheses' mean,
-and the coverage of the raw hypotheses and of the calibrated intervals at
-each level. Any method whose task offers predictions to calibrate:
+the coverage of the raw hypotheses and of the calibrated intervals at each
+level, and the quantile of the conformal score |y - m| / sigma at each level
+on the group: the half-width, in the hypotheses' standard deviations, that
+would cover that group, beside the q the calibration was fitted with. Any method whose task offers predictions to calibrate:
 
   python -m experiments.coverage_by_group --workdirs=runs/dposer_s0,... \
       --stem=complete_bygroup --out=experiments/results/NAME.json
@@ -47,16 +49,22 @@ def by_group(hyps_mm, gt_mm, groups, cal: calibration_fit.Calibration
     before = calibration.calibration_metrics(hyps[:, rows], gt[rows],
                                              levels=cal.levels)
     after = calibration_fit.coverage_after(cal, hyps[:, rows], gt[rows])
+    scores = calibration_fit.coordinate_scores(hyps[:, rows], gt[rows])
     out[str(group)] = dict(rows=int(rows.sum()),
                            mean_mpjpe_mm=after["mean_mpjpe_mm"],
                            before=dict(before["coverage"]),
-                           after=dict(after["coverage"]))
+                           after=dict(after["coverage"]),
+                           score_quantile={
+                               calibration.level_key(l): float(np.quantile(scores, l))
+                               for l in cal.levels})
   return out
 
 
-def read(workdir: str, stem: str, group: str) -> tuple[dict, str]:
+def read(workdir: str, stem: str, group: str
+         ) -> tuple[dict, str, dict[str, float] | None]:
   """(`by_group` of `<workdir>/eval/<stem>_predictions.npz` under the
-  workdir's calibration of its task, the task).
+  workdir's calibration of its task, the task, the calibration's conformal
+  quantiles {level: q_L} or None for a spread scale).
 
   Raises:
     FileNotFoundError: no saved predictions, or no config.json.
@@ -78,33 +86,49 @@ def read(workdir: str, stem: str, group: str) -> tuple[dict, str]:
     if f"id_{group}" not in z.files:
       raise ValueError(f"{path}: no id_{group} (it has "
                        f"{', '.join(k for k in z.files if k.startswith('id_'))})")
-    figures = by_group(z["hypotheses_mm"], z["pose3d_mm"], z[f"id_{group}"],
-                       calibration_fit.Calibration.from_json(entry["calibration"]))
-  return figures, task
+    cal = calibration_fit.Calibration.from_json(entry["calibration"])
+    figures = by_group(z["hypotheses_mm"], z["pose3d_mm"], z[f"id_{group}"], cal)
+  return figures, task, (dict(cal.quantiles) if cal.kind == "conformal" else None)
 
 
 def across_seeds(per_seed: Mapping[str, Mapping[str, dict]]) -> dict[str, dict]:
   """{group: {figure: mean over seeds}} of {seed: by_group(...)} (the
-  groups every seed has; a figure 'before.0.9' is a coverage)."""
+  groups every seed has; a figure 'before.0.9' is a coverage,
+  'score_quantile.0.9' the group's 0.9-quantile of conformal scores)."""
   groups = set.intersection(*(set(g) for g in per_seed.values()))
   out = {}
   for group in sorted(groups):
     rows = [per_seed[s][group] for s in per_seed]
     flat = [{"rows": r["rows"], "mean_mpjpe_mm": r["mean_mpjpe_mm"],
-             **{f"{w}.{k}": v for w in ("before", "after") for k, v in r[w].items()}}
+             **{f"{w}.{k}": v for w in ("before", "after", "score_quantile")
+                for k, v in r[w].items()}}
             for r in rows]
     out[group] = {k: float(np.mean([f[k] for f in flat])) for k in flat[0]}
   return out
 
 
+def _mean_of(per_seed: Mapping[str, Mapping[str, float] | None]) -> dict | None:
+  """{level: mean over seeds}, or None when a seed's calibration has none."""
+  if not per_seed or any(q is None for q in per_seed.values()):
+    return None
+  keys = set.intersection(*(set(q) for q in per_seed.values()))
+  return {k: float(np.mean([q[k] for q in per_seed.values()])) for k in sorted(keys)}
+
+
 def summarise(workdirs: Sequence[str], stem: str, group: str) -> dict:
-  per_seed, tasks = {}, set()
+  """Each seed's `read`, the mean over seeds, and the conformal quantile q_L
+  each seed's calibration was fitted with (None for a spread scale): a
+  group whose `score_quantile` exceeds it is under-covered."""
+  per_seed, tasks, fitted_q = {}, set(), {}
   for workdir in workdirs:
     seed = str(files.read_json(os.path.join(workdir, "config.json"))["seed"])
-    per_seed[seed], task = read(workdir, stem, group)
+    per_seed[seed], task, quantiles = read(workdir, stem, group)
     tasks.add(task)
+    fitted_q[seed] = quantiles
   return dict(task=sorted(tasks), stem=stem, group=group, seeds=per_seed,
-              mean_over_seeds=across_seeds(per_seed))
+              mean_over_seeds=across_seeds(per_seed),
+              fitted_quantile=fitted_q,
+              fitted_quantile_mean=_mean_of(fitted_q))
 
 
 def main(argv):
@@ -114,10 +138,14 @@ def main(argv):
   out = summarise(f.workdirs, f.stem, f.group)
   out.update(what=f.what, command=f.command)
   print(f"{'group':>8} {'rows':>6} {'mean MPJPE':>11} " + " ".join(
-      f"{w} {l:>4}" for w in ("before", "after") for l in ("50%", "90%")))
+      f"{w} {l:>4}" for w in ("before", "after", "q needed") for l in ("50%", "90%")))
   for group, r in out["mean_over_seeds"].items():
     print(f"{group:>8} {r['rows']:6.0f} {r['mean_mpjpe_mm']:11.1f} " + " ".join(
-        f"{r[f'{w}.{l}']:11.2f}" for w in ("before", "after") for l in ("0.5", "0.9")))
+        f"{r[f'{w}.{l}']:{len(w) + 5}.2f}" for w in ("before", "after", "score_quantile")
+        for l in ("0.5", "0.9")))
+  if out["fitted_quantile_mean"]:
+    print("fitted q (mean over seeds): " + ", ".join(
+        f"{k}: {v:.2f}" for k, v in out["fitted_quantile_mean"].items()))
   if f.out:
     files.write_json_atomic(f.out, out)
 

@@ -221,8 +221,26 @@ def _conformal_quantile(scores: np.ndarray, level: float) -> float:
   return float(np.partition(scores, k - 1)[k - 1])
 
 
+def _coordinate_scores(st: _Stats) -> np.ndarray:
+  return (np.abs(st.dev) / (st.sigma + _TINY_MM))[:, st.free].ravel()
+
+
+def coordinate_scores(hyps_mm, gt_mm) -> np.ndarray:
+  """The conformal calibration's score |y - m| / sigma of every free
+  coordinate of every row, flat (module docstring): the intervals
+  m +- q sigma hold a coordinate exactly when its score is at most q, so a
+  group of rows whose level-quantile of scores exceeds the fitted q_L is
+  covered less often than L.
+
+  Raises:
+    ValueError: as `calibration_metrics`' checks (bad shapes, NaN, H < 2).
+  """
+  hyps, gt = _checked(hyps_mm, gt_mm)
+  return _coordinate_scores(_stats(hyps, gt, LEVELS))
+
+
 def _fit_conformal(st: _Stats, levels) -> tuple[dict, dict]:
-  coord = (np.abs(st.dev) / (st.sigma + _TINY_MM))[:, st.free].ravel()
+  coord = _coordinate_scores(st)
   radial = (np.linalg.norm(st.dev, axis=-1) / (st.spread + _TINY_MM))[:, st.free].ravel()
   key = calibration.level_key
   return ({key(l): max(_conformal_quantile(coord, l), _TINY_MM) for l in levels},
@@ -426,4 +444,4 @@ def _raw_coverage(st: _Stats, levels) -> dict:
 
 __all__ = ["KINDS", "LEVELS", "MIN_ROWS", "PREFER_SIMPLER", "Calibration",
            "fit", "apply", "coverage_after", "scale_coverage", "choose",
-           "worst_error"]
+           "coordinate_scores", "worst_error"]

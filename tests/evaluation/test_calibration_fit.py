@@ -92,6 +92,23 @@ def test_fitted_on_some_rows_it_reaches_the_level_on_fresh_ones(kind, ratio):
       cf.apply(cal, fresh_hyps)
 
 
+@pytest.mark.parametrize("ratio", [0.5, 2.0])
+def test_coordinate_scores_are_what_conformal_intervals_compare_with_q(ratio):
+  hyps, gt = draw(3, ratio)
+  scores = cf.coordinate_scores(hyps, gt)
+  assert scores.shape == (N * (J - 1) * 3,)  # the exact root left out
+  # |y - m| / sigma with sigma ~ ratio SIGMA and y - m ~ N(0, SIGMA^2 (1 +
+  # ratio^2 / H)): its L-quantile is z((1 + L) / 2) sqrt(1 + ratio^2 / H) / ratio.
+  for level in cf.LEVELS:
+    assert np.quantile(scores, level) == pytest.approx(
+        _z((1 + level) / 2) * math.sqrt(1 + ratio**2 / H) / ratio, rel=0.06)
+  q = {"0.5": 1.0 / ratio, "0.9": 1.7 / ratio}
+  cal = cf.Calibration("conformal", cf.LEVELS, quantiles=q, radial_quantiles=q)
+  after = cf.coverage_after(cal, hyps, gt)["coverage"]
+  for key, q_level in q.items():
+    assert after[key] == pytest.approx(np.mean(scores <= q_level), abs=1e-12)
+
+
 def test_choose_keeps_the_simpler_unless_conformal_is_clearly_better():
   hyps, gt = draw(3, 0.5)
   cal, report = cf.choose(hyps, gt, groups=np.arange(N) // 10)

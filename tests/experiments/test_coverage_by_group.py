@@ -37,6 +37,11 @@ def test_each_group_gets_its_own_coverage_and_error():
     assert out[group]["mean_mpjpe_mm"] == pytest.approx(d * np.sqrt(3))
   # The raw hypotheses' range [d-1, d+1] holds the truth 0 only for d = 1.
   assert [out[g]["before"]["0.9"] for g in ("7", "5", "9")] == [1.0, 0.0, 0.0]
+  # Every coordinate's score is d / sqrt(2): the half-width in sigmas each
+  # group needs, against the fitted q (1.0 at 50%, 2.0 at 90%).
+  for group, d in (("7", 1.0), ("5", 2.0), ("9", 5.0)):
+    assert out[group]["score_quantile"] == pytest.approx(
+        {"0.5": d / np.sqrt(2), "0.9": d / np.sqrt(2)})
 
 
 def test_groups_must_match_the_rows():
@@ -64,6 +69,11 @@ def test_summary_over_seeds_reads_saved_predictions(tmp_path):
   mean = out["mean_over_seeds"]
   assert mean["1"]["rows"] == 1.5 and mean["1"]["after.0.5"] == 0.75
   assert mean["2"]["after.0.9"] == 1.0
+  # Group 1: seed 0 holds d = 1; seed 1 holds d = 1 and 2, and its
+  # 0.9-quantile of six scores 1/sqrt(2) and six 2/sqrt(2) is the latter.
+  assert mean["1"]["score_quantile.0.9"] == pytest.approx(1.5 / np.sqrt(2))
+  assert out["fitted_quantile"] == {"0": CAL.quantiles, "1": CAL.quantiles}
+  assert out["fitted_quantile_mean"] == {"0.5": 1.0, "0.9": 2.0}
   with pytest.raises(ValueError, match="no id_clip"):
     coverage_by_group.read(str(tmp_path / "s0"), "complete_x", "clip")
   with pytest.raises(FileNotFoundError, match="save_predictions"):
