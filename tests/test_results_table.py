@@ -37,6 +37,10 @@ def test_every_diffpose_table_file_exists():
   named += [e[1] for e in results_calibration.CALIBRATED]
   named += [e[1] for e in results_calibration.CALIBRATED_SEEDS]
   named += list(results_calibration.DPOSER_BY_SUBJECT)
+  named += list(results_calibration.CALIBRATED_OVER_SEEDS.values())
+  # A summary over seeds replaces a row only when it names that row's file.
+  rows = {e[1] for e in results_calibration.CALIBRATED}
+  assert set(results_calibration.CALIBRATED_OVER_SEEDS) <= rows
   missing = [p for p in named if not (ROOT / p).exists()]
   assert not missing, missing
 
