@@ -7,8 +7,9 @@ workdir's stored calibration of the task, and reports per value of one row
 id (the test person by default): rows, the MPJPE of the hypotheses' mean,
 the coverage of the raw hypotheses and of the calibrated intervals at each
 level, and the quantile of the conformal score |y - m| / sigma at each level
-on the group: the half-width, in the hypotheses' standard deviations, that
-would cover that group, beside the q the calibration was fitted with. Any method whose task offers predictions to calibrate:
+on the group (the half-width, in the hypotheses' standard deviations, that
+would cover that group), beside the q the calibration was fitted with. Any
+method whose task offers predictions to calibrate:
 
   python -m experiments.coverage_by_group --workdirs=runs/dposer_s0,... \
       --stem=complete_bygroup --out=experiments/results/NAME.json

@@ -413,7 +413,7 @@ def _by_subject_lines(root, held: float) -> list[str]:
   if None in found:
     return []
   two, borrowed = (r["mean_over_seeds"] for r in found)
-  fitted = found[1].get("fitted_quantile_mean") or {}
+  fitted = found[0].get("fitted_quantile_mean") or {}  # the people held out
   cell = lambda r: (f"{r['mean_mpjpe_mm']:.1f} | {r['after.0.5']:.2f} | "
                     f"{r['after.0.9']:.2f} | "
                     f"{r.get('score_quantile.0.9', float('nan')):.1f}")
