@@ -107,8 +107,9 @@ def test_hypotheses_rows_over_seeds(tmp_path, monkeypatch):
       "claim", "gf.json", "gf", "lifter.json", "lifter"),))
   monkeypatch.setattr(ra, "HYPOTHESES", (("rr", "h200.json"),))
   monkeypatch.setattr(ra, "OVER_SEEDS", {"h200.json": "h200_seeds.json"})
-  assert ("| rr | 200 | 83.0 | 52.6 | 0.34 | 0.68 | - | 1 run | - | `h200.json` |"
-          in "\n".join(ra.lines(tmp_path)))
+  text = "\n".join(ra.lines(tmp_path))
+  assert "| rr | 200 | 83.0 | 52.6 | 0.34 | 0.68 | - | 1 run | - | `h200.json` |" in text
+  assert "The image-space row is still one run." in text
   seeds = _three_seeds(**{"mpjpe_mm": (80.0, 2.0), "min_mpjpe_mm": (50.0, 1.0),
                           "calibration.coverage.0.5": (0.36, 0.02),
                           "calibration.coverage.0.9": (0.7, 0.01),
@@ -117,3 +118,17 @@ def test_hypotheses_rows_over_seeds(tmp_path, monkeypatch):
   _write(tmp_path, "h200_seeds.json", seeds)
   assert ("| rr | 200 | 80.0 ± 2.0 | 50.0 ± 1.0 | 0.36 ± 0.02 | 0.70 ± 0.01 | 1 "
           "| 0,1,2 | 2 CPU cores | `h200_seeds.json` |" in "\n".join(ra.lines(tmp_path)))
+  # The text under the table compares seed 0 with the single run it replaces.
+  seed0 = {"mpjpe_mm": 83.0, "min_mpjpe_mm": 52.6, "calibration.coverage.0.9": 0.68}
+  seeds["seeds"] = {"0": seed0, "1": dict(seed0, mpjpe_mm=78.5, **{
+      "calibration.coverage.0.9": 0.71}), "2": dict(seed0, mpjpe_mm=79.0)}
+  _write(tmp_path, "h200_seeds.json", seeds)
+  text = "\n".join(ra.lines(tmp_path))
+  assert ("seed 0 reproduces the earlier single run exactly (83.0 mm mean, 52.6 "
+          "best-of-200, 90% coverage 0.68), and the seeds' means span 78.5 to "
+          "83.0 mm." in text)
+  assert "(90% coverage 0.68 to 0.71)" in text
+  seeds["seeds"]["0"] = dict(seed0, mpjpe_mm=84.0)
+  _write(tmp_path, "h200_seeds.json", seeds)
+  assert "seed 0 scores 84.0 mm against the earlier run's 83.0" in "\n".join(
+      ra.lines(tmp_path))
