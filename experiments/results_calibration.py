@@ -307,16 +307,13 @@ def _subject_lines(root) -> list[str]:
   """What holding people out whole changed, read from the rows' files."""
   gf, two = _load(root, GF_SUBJECT), _load(root, GF_SUBJECTS)
   borrowed = _load(root, GF_BORROWED)
-  clips = _load(root, _R + "gfpose_mocap_small_holdout_cpu_calibration_heldout.json")
-  clips_test = _load(root, _R + "gfpose_mocap_small_holdout_cpu_estimate.json")
+  clips_errors = _clip_errors(root)
   plain = _load(root, _R + "gfpose_mocap_small_cpu_seeds_estimate.json")
   noisy, exact = (_load(root, DP_SUBJECT.format(s)) for s in ("_noisy2d", ""))
   dp_plain = _load(root, _R + "diffpose_mocap_small_per_row_kernel_cpu_seeds_"
                    "estimate_noisy2d.json")
-  if None in (gf, two, borrowed, clips, clips_test, plain, noisy, exact, dp_plain):
+  if None in (gf, two, borrowed, clips_errors, plain, noisy, exact, dp_plain):
     return []
-  held = lambda r: r["heldout_calibration"]["after.mean_mpjpe_mm"]["mean"]
-  test = lambda r: r["across_seeds"]["calibration_after.mean_mpjpe_mm"]["mean"]
   dp = _R + "diffpose_mocap_small_per_row_kernel_holdout_cpu_estimate_noisy2d.json"
   return [
       "", "Held-out people instead of clips (`--config.holdout.subjects=cmu:006`: "
@@ -324,9 +321,9 @@ def _subject_lines(root) -> list[str]:
       "trained on; `--mode=calibrate` then fits on them alone; DiffPose's "
       "encoder holds the same person out besides its tenth of clips, and "
       "DPoser besides its tenth). A tenth of random clips is 98% Bandai, "
-      f"whose error ({clips['after']['mean_mpjpe_mm']:.1f} mm for GFPose) is "
-      f"a fraction of the test people's ({clips_test['mpjpe_mm']:.1f}); "
-      f"subject 006's is {held(gf):.1f} mm against {test(gf):.1f} on the test "
+      f"whose error ({clips_errors[0]:.1f} mm for GFPose) is "
+      f"a fraction of the test people's ({clips_errors[1]:.1f}); "
+      f"subject 006's is {_held(gf):.1f} mm against {_test(gf):.1f} on the test "
       f"people, and the calibrated 90% interval covers "
       f"{_after(root, GF_SUBJECT)} of GFPose's test joints over "
       f"{len(gf['seeds'])} seeds (random clips: "
@@ -337,7 +334,7 @@ def _subject_lines(root) -> list[str]:
       "One person held out stands for two unseen ones and is easier than "
       "they are. Holding out two (`--config.holdout.subjects=\"('cmu:001', "
       "'cmu:006')\"`, 1,028 rows) brings the held-out error to "
-      f"{held(two):.1f} mm against {test(two):.1f} on the test people, and "
+      f"{_held(two):.1f} mm against {_test(two):.1f} on the test people, and "
       f"GFPose's intervals to {_after(root, GF_SUBJECTS, '0.5')} and "
       f"{_after(root, GF_SUBJECTS)} ({_bands(two)}, {len(two['seeds'])} "
       "seeds), at a price, the mean against the same model trained on every "
@@ -365,6 +362,30 @@ def _subject_lines(root) -> list[str]:
       f"({_seed_range(exact)} mm)."] + _dposer_subject_lines(root)
 
 
+def _held(summary: dict) -> float:
+  """The mean over seeds of the MPJPE of the mean on the held-out rows."""
+  return summary["heldout_calibration"]["after.mean_mpjpe_mm"]["mean"]
+
+
+def _test(summary: dict) -> float:
+  """The mean over seeds of the MPJPE of the mean on the test rows."""
+  return summary["across_seeds"]["calibration_after.mean_mpjpe_mm"]["mean"]
+
+
+def _clip_errors(root) -> tuple[float, float] | None:
+  """GFPose's MPJPE of the mean on its held-out tenth of clips and on the
+  test rows: the means over seeds once they exist, else the one run."""
+  rel = _R + "gfpose_mocap_small_holdout_cpu_estimate.json"
+  seeds = _load(root, CALIBRATED_OVER_SEEDS.get(rel, ""))
+  if seeds is not None:
+    return _held(seeds), _test(seeds)
+  held = _load(root, _R + "gfpose_mocap_small_holdout_cpu_calibration_heldout.json")
+  test = _load(root, rel)
+  if held is None or test is None:
+    return None
+  return held["after"]["mean_mpjpe_mm"], test["mpjpe_mm"]
+
+
 def _setting(summary: dict, figure: str, **row) -> dict:
   """The spread of `figure` in the `settings_across_seeds` row of `summary`
   matching `row` (DPoser's prior and part), as an `across_seeds` block."""
@@ -382,7 +403,7 @@ def _dposer_subject_lines(root) -> list[str]:
   if None in (two, borrowed, plain, one_run, one_held):
     return []
   figure = "calibration_after.mean_mpjpe_mm"
-  held = two["heldout_calibration"]["after.mean_mpjpe_mm"]["mean"]
+  held = _held(two)
   plain_l_leg = _setting(plain, "missing_mpjpe_mm", prior="dposer", part="l_leg")
   return [
       "", "DPoser's completion of the left leg, two people held out the same "
