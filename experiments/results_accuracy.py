@@ -340,11 +340,12 @@ def _hypotheses_changed(root: pathlib.Path) -> str:
     figures = ("mpjpe_mm", "min_mpjpe_mm", "calibration.coverage.0.9")
     same = all(abs(s0.get(f, math.inf) - old[f]) < 1e-3 for f in figures)
     means = [s["mpjpe_mm"] for s in seeds["seeds"].values() if "mpjpe_mm" in s]
-    span = (f", and the seeds' means span {min(means):.1f} to {max(means):.1f} mm"
+    span = (f", and the seeds' MPJPE of the mean spans {min(means):.1f} to "
+            f"{max(means):.1f} mm"
             if means else "")
-    image = (f"The image-space row is now {len(seeds['seeds'])} training seeds too, the "
-             "workdirs of its single-hypothesis rows above "
-             f"({seeds['hardware']}, about 5 minutes of evaluation each): seed 0 "
+    image = (f"The image-space row is now {len(seeds['seeds'])} training seeds "
+             "too, trained by the commands of its single-hypothesis rows above "
+             f"on {seeds['hardware']} (about 5 minutes of evaluation each): seed 0 "
              + ("reproduces the earlier single run exactly" if same else
                 f"scores {s0.get('mpjpe_mm', math.nan):.1f} mm against the "
                 f"earlier run's {old['mpjpe_mm']:.1f}")

@@ -125,8 +125,8 @@ def test_hypotheses_rows_over_seeds(tmp_path, monkeypatch):
   _write(tmp_path, "h200_seeds.json", seeds)
   text = "\n".join(ra.lines(tmp_path))
   assert ("seed 0 reproduces the earlier single run exactly (83.0 mm mean, 52.6 "
-          "best-of-200, 90% coverage 0.68), and the seeds' means span 78.5 to "
-          "83.0 mm." in text)
+          "best-of-200, 90% coverage 0.68), and the seeds' MPJPE of the mean "
+          "spans 78.5 to 83.0 mm." in text)
   assert "(90% coverage 0.68 to 0.71)" in text
   seeds["seeds"]["0"] = dict(seed0, mpjpe_mm=84.0)
   _write(tmp_path, "h200_seeds.json", seeds)
