@@ -353,7 +353,7 @@ def _hypotheses_changed(root: pathlib.Path) -> str:
              f"best-of-200, 90% coverage {old['calibration.coverage.0.9']:.2f})"
              f"{span}.")
   coverage = [s["calibration.coverage.0.9"]
-              for label, r in HYPOTHESES
+              for _, r in HYPOTHESES
               for s in (_load(root, _over_seeds(root, r)) or {"seeds": {}})["seeds"].values()
               if "calibration.coverage.0.9" in s]
   cover = (f" (90% coverage {min(coverage):.2f} to {max(coverage):.2f})"
@@ -361,8 +361,9 @@ def _hypotheses_changed(root: pathlib.Path) -> str:
   return (f"{_ROOT_RELATIVE_CHANGED} {image} On the test people both models' "
           f"intervals are too narrow{cover} whatever the seed, and a "
           "calibration fitted on held-out training clips does not correct "
-          "that (the calibration table under 'Can the hypotheses' spread be "
-          "trusted?': 0.66 -> 0.63); one fitted on two held-out people and "
+          "that (the random-clip GFPose row of the calibration table under "
+          "'Can the hypotheses' spread be trusted?'); one fitted on two "
+          "held-out people and "
           "borrowed by the root-relative model does (that table's borrowed "
           "GFPose row).")
 
