@@ -108,6 +108,8 @@ CALIBRATED = (
 CALIBRATED_OVER_SEEDS = {
     _R + "dposer_mocap_small_v2_cpu_complete.json":
         _R + "dposer_mocap_small_v2_tenth_cpu_seeds_complete.json",
+    _R + "gfpose_mocap_small_holdout_cpu_estimate.json":
+        _R + "gfpose_mocap_small_holdout_cpu_seeds_estimate.json",
 }
 
 # The held-out-person rows over seeds (seed_summary JSON of evaluations after
