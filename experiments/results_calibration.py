@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import pathlib
 
+from experiments import results_novelty
+
 _R = "experiments/results/"
 
 # (label, JSON, where the calibration block is): multi-hypothesis results.
@@ -459,7 +461,7 @@ def _by_subject_lines(root, held: float) -> list[str]:
           "",
           "| test person | rows | two held out: MPJPE of the mean | 50% | 90% "
           "| q for 90% | borrowed: MPJPE of the mean | 50% | 90% | q for 90% |",
-          "|---|---|---|---|---|---|---|---|---|---|"] + rows
+          "|---|---|---|---|---|---|---|---|---|---|"] + rows + results_novelty.lines(root)
 
 
 def _needed_sentence(borrowed: dict, fitted: dict, easy: str, hard: str) -> str:

@@ -18,7 +18,9 @@ from jaxpose import methods
 from jaxpose import run_lib
 from jaxpose import settings
 from jaxpose.evaluation import calibration_store
+from jaxpose.evaluation import novelty
 from jaxpose.methods import holdout
+from jaxpose.methods.dposer import body as body_lib
 from jaxpose.training import prepared as prepared_lib
 
 
@@ -188,9 +190,24 @@ def test_dposer_completion_calibrates_on_held_out_clips(tmp_path):
   assert len(held) == 240 and len(clips) == 4 and num_training == 960
   # The body's statistics come from the other rows only.
   assert trained.prepared["body"].info["train_rows"] == 960
-  entry = run_lib.run("calibrate", c, workdir)
+  entry = run_lib.run("calibrate", c, workdir,
+                      overrides={"eval.save_predictions": True})
   assert entry["calibration"]["fitted_on"]["predictions_of"] == (
       "prior dposer, part l_leg, moved joints")
+  # The held-out rows' predictions, kept to study: each row's novelty is
+  # its visible joints' distance to the poses trained on (none of them).
+  saved = np.load(tmp_path / "dposer" / "calibration" / "complete_predictions.npz")
+  assert saved["hypotheses_mm"].shape == (4, 40, 3, 3)
+  assert saved["novelty_mm"].shape == (40,)
+  train = data.splits["train"]
+  rows = holdout.calibration_rows(held, trained.prepared, train, 40)
+  moved = body_lib.descendants(body_lib.PARTS["l_leg"])
+  shown = [j for j in range(1, 22) if j not in moved]
+  joints = np.asarray(trained.model.body.joints(
+      np.asarray(train["body_pose"], np.float32)))[:, shown]
+  # Against every row, each held-out row would find itself (distance 0).
+  np.testing.assert_array_less(novelty.knn_distance(joints[rows], joints),
+                               saved["novelty_mm"])
   res = run_lib.run("eval", c, workdir)
   assert res["predictions_of"] == entry["calibration"]["fitted_on"]["predictions_of"]
   assert _closer(res["calibration_after"]["coverage"],

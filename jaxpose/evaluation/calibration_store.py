@@ -110,7 +110,8 @@ def calibrate(task_fn: Callable[[runner.EvalContext], runner.TaskResult],
       `params_digest`, rows, ...); `predictions_of` is added.
 
   Returns:
-    The task's entry of calibration.json.
+    The task's entry of calibration.json. With `ctx.config.save_predictions`
+    the rows' predictions also go to `<out_dir>/<stem>_predictions.npz`.
   """
   task = str(fitted_on["task"])
   os.makedirs(ctx.out_dir, exist_ok=True)
@@ -127,6 +128,8 @@ def calibrate(task_fn: Callable[[runner.EvalContext], runner.TaskResult],
                  **{k: v for k, v in info.items() if k != "rows"})
   held_json = files.write_json_atomic(
       os.path.join(ctx.out_dir, f"{ctx.stem}.json"), figures)
+  if ctx.config.save_predictions:  # the held-out rows' hypotheses, to study
+    held_json += ", " + runner.write_predictions(ctx, result.predictions)
   written = write(workdir, task, entry)
   levels = kept.levels
   rows = [(f"coverage {_percent(levels)} of the hypotheses", _pair(report["before"], levels))]

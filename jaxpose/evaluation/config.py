@@ -30,7 +30,8 @@ class EvalConfig:
     output_dir: where results go ('' = WORKDIR/eval, or
       WORKDIR/eval/<dataset> for data other than the training data).
     save_predictions: also write `<task>_predictions.npz` (the outputs,
-      the ground truth and row ids per test row).
+      the ground truth and row ids per test row; `--mode=calibrate`: per
+      held-out row, in WORKDIR/calibration).
     apply_calibration: apply WORKDIR/calibration.json (`--mode=calibrate`,
       `calibration_store`) to the task's hypotheses and report coverage
       after it beside before. The configs give it; the default (True) is

@@ -223,6 +223,19 @@ def without_heldout(arrays: Mapping[str, Any], prepared, *,
   return {k: np.asarray(v)[keep] if per_row(v) else v for k, v in arrays.items()}
 
 
+def trained_on(train: Mapping[str, Any], prepared) -> dict:
+  """The rows of an evaluation's train split the model learnt from: the
+  split less the model's held-out rows, or the split as it is when they
+  are already out (`heldout_splits`' train) or it is other data."""
+  num_rows = len(next(iter(train.values())))
+  held = rows(prepared)
+  drawn_from = (prepared.get(ARTEFACT).info.get("train_rows")
+                if held is not None else None)
+  if held is None or drawn_from is None or int(drawn_from) != num_rows:
+    return dict(train)
+  return without_heldout(train, prepared)
+
+
 def fields_training(*fields: str) -> Callable[[Any, base.Data, Mapping],
                                                base.Training]:
   """`base.fields_training` less the held-out rows."""
@@ -301,7 +314,9 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
   spaced over them, so over many clips; never the test split; only the
   named `holdout.subjects`' rows when there are some), without
   plots, and `evaluation.calibration_store.calibrate` fits, keeps and
-  writes WORKDIR/calibration.json. Returns its entry for the task.
+  writes WORKDIR/calibration.json (and, with `eval.save_predictions`,
+  WORKDIR/calibration/<task>_predictions.npz). Returns its entry for the
+  task.
 
   Raises:
     settings.ConfigError: the model has no held-out rows, or they were
@@ -315,7 +330,7 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
   ctx = runner.EvalContext(
       test={k: np.asarray(v)[held] for k, v in train.items()},
       splits=data.splits, key=rng.purpose_key(run.seed, "eval"),
-      config=dataclasses.replace(run.eval, plot_poses=0, save_predictions=False),
+      config=dataclasses.replace(run.eval, plot_poses=0),
       out_dir=os.path.join(workdir, "calibration"), stem=run.eval.task,
       activity_names=tuple(dataset.activity_names.get("train", ())),
       input_2d=dataset.input_2d.get("train", "exact"), data_name=dataset.name)
@@ -370,5 +385,6 @@ def borrow(trained: base.Trained, sibling: base.Trained) -> dict:
 
 
 __all__ = ["ARTEFACT", "Holdout", "subject_ids", "draw", "prepare", "with_heldout",
-           "rows", "training_rows", "without_heldout", "fields_training", "heldout_splits",
-           "calibration_rows", "calibrate", "borrow"]
+           "rows", "training_rows", "without_heldout", "trained_on",
+           "fields_training", "heldout_splits", "calibration_rows", "calibrate",
+           "borrow"]

@@ -120,6 +120,19 @@ def test_calibration_fits_on_the_named_subjects_alone():
       holdout.calibration_rows(held, prepared, train, 2), held[[0, -1]])
 
 
+def test_trained_on_is_the_split_less_its_held_out_rows_when_it_is_whole():
+  train = _people()
+  prepared = holdout.draw(train, holdout.Holdout(subjects=("cmu:a",)))
+  kept = holdout.trained_on(train, prepared)
+  np.testing.assert_array_equal(kept["x"], np.arange(20, 100))
+  # heldout_splits' train already lacks them; other data is not the split
+  # they were drawn from; a model without held-out rows trained on all.
+  for split in (kept, {k: v[:50] for k, v in train.items()}):
+    np.testing.assert_array_equal(holdout.trained_on(split, prepared)["x"],
+                                  split["x"])
+  assert len(holdout.trained_on(train, {})["x"]) == 100
+
+
 def test_with_heldout_prepares_the_rest_on_the_other_rows():
   seen = {}
 

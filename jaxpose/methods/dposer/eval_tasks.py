@@ -23,10 +23,13 @@ import numpy as np
 from jaxpose.core import gmm as gmm_lib
 from jaxpose.core import regulariser
 from jaxpose.evaluation import calibration
+from jaxpose.evaluation import chunks
 from jaxpose.evaluation import completion
 from jaxpose.evaluation import generative
+from jaxpose.evaluation import novelty as novelty_lib
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.methods import base
+from jaxpose.methods import holdout as holdout_lib
 from jaxpose.methods.dposer import body as body_lib
 from jaxpose.methods.dposer import fitting
 from jaxpose.methods.dposer import priors as priors_lib
@@ -183,7 +186,8 @@ def complete(trained, opts, ctx: EvalContext) -> TaskResult:
             joints[:, :, list(moved)], gt_joints[:, list(moved)])
       if kind == own and p == 0:
         predictions = dict(hypotheses_mm=joints[:, :, list(moved)],
-                           pose3d_mm=gt_joints[:, list(moved)])
+                           pose3d_mm=gt_joints[:, list(moved)],
+                           novelty_mm=_visible_novelty(trained, ctx, gt_joints, moved))
         predictions_of = f"prior {kind}, part {part}, moved joints"
       if gt_verts is not None:
         verts = np.asarray(body.vertices(poses), np.float32)  # [H, N, V, 3]
@@ -203,6 +207,23 @@ def complete(trained, opts, ctx: EvalContext) -> TaskResult:
                                  predictions_of=predictions_of),
                     table=rows, num_poses=n, num_hypotheses=h, plots=plots,
                     predictions=predictions)
+
+
+def _visible_novelty(trained, ctx: EvalContext, gt_joints, moved) -> np.ndarray:
+  """[N] how far each row's visible joints lie from the same joints of the
+  training poses the model learnt from (`novelty.knn_distance`, mm per
+  joint; the root, at the origin in every pose, left out)."""
+  shown = [j for j in range(1, SMPL_22.num_joints) if j not in set(moved)]
+  train = holdout_lib.trained_on({"body_pose": ctx.train["body_pose"]},
+                                 trained.prepared)["body_pose"]
+  # In chunks: with a mesh model every pose also poses its vertices.
+  joints_of = jax.jit(lambda pose: trained.model.body.joints(pose))
+  train_joints = chunks.map_chunks(
+      lambda chunk, _: joints_of(chunk["pose"]),
+      {"pose": np.asarray(train, np.float32)}, chunk_size=2048,
+      desc="novelty: the training poses' joints")
+  return novelty_lib.knn_distance(np.asarray(gt_joints)[:, shown],
+                                  np.asarray(train_joints, np.float32)[:, shown])
 
 
 def _plot_completion(ctx, gt_joints, joints, part) -> list[str]:
