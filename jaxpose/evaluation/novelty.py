@@ -33,7 +33,7 @@ from jaxpose import checks
 
 K = 10  # nearest training inputs averaged
 EXPONENTS = np.round(np.arange(0.0, 3.0001, 0.05), 2)  # `fit_exponent`'s grid
-_CHUNK_ROWS = 256  # query rows per distance block (256 x 100k floats)
+_CHUNK_ROWS = 128  # query rows per distance block (128 x 100k float64: 100 MB)
 
 
 def knn_distance(query, reference, *, k: int = K) -> np.ndarray:
