@@ -112,6 +112,9 @@ CALIBRATED_OVER_SEEDS = {
         _R + "dposer_mocap_small_v2_tenth_cpu_seeds_complete.json",
     _R + "gfpose_mocap_small_holdout_cpu_estimate.json":
         _R + "gfpose_mocap_small_holdout_cpu_seeds_estimate.json",
+    **{_R + f"diffpose_mocap_small_per_row_kernel_holdout_cpu_estimate{s}.json":
+       _R + f"diffpose_mocap_small_per_row_kernel_holdout_cpu_seeds_estimate{s}.json"
+       for s in ("", "_noisy2d")},
 }
 
 # The held-out-person rows over seeds (seed_summary JSON of evaluations after
