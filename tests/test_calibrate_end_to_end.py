@@ -84,6 +84,12 @@ def test_gfpose_calibrate_then_evaluate(tmp_path):
   held_json = json.loads((tmp_path / "gfpose" / "calibration" /
                           "estimate.json").read_text())
   assert _closer(held_json["after"]["coverage"], held_json["before"]["coverage"])
+  # The task's own figures of the held-out rows: numbers only, the mean's
+  # error as the calibration's own scoring of the same hypotheses has it.
+  task_figures = held_json["task_figures"]
+  assert all(isinstance(v, float) for v in task_figures.values())
+  assert task_figures["mpjpe_mm"] == pytest.approx(
+      held_json["after"]["mean_mpjpe_mm"], rel=1e-4)
 
   res = run_lib.run("eval", config, workdir)
   after, before = res["calibration_after"], res["calibration"]
@@ -251,6 +257,15 @@ def test_diffpose_holds_out_clips_neither_network_saw(tmp_path):
   assert num_training == dp_tests.N_TRAIN - 50
   assert trained.prepared["initial"].info["num_rows"] == 50  # the other half
   run_lib.run("calibrate", c, dp_dir)
+  # Its encoder scored on the same held-out rows, so the two can be compared
+  # on rows neither network saw.
+  held_json = json.loads((tmp_path / "diffpose" / "calibration" /
+                          "estimate.json").read_text())
+  task_figures = held_json["task_figures"]
+  assert task_figures["mpjpe_mm"] == pytest.approx(
+      held_json["after"]["mean_mpjpe_mm"], rel=1e-4)
+  assert task_figures["encoder/mpjpe_mm"] - task_figures["mpjpe_mm"] == pytest.approx(
+      task_figures["gain_over_encoder_mm"], abs=1e-3)
   res = run_lib.run("eval", c, dp_dir)
   assert res["calibration_after"]["kind"] in ("spread_scale", "conformal")
   assert res["calibration_after"]["mean_mpjpe_mm"] == pytest.approx(

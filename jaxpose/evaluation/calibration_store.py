@@ -9,7 +9,11 @@ writes it to WORKDIR/calibration.json, one entry per task:
    quantiles, fitted_on: {method, task, step, params_digest, rows, ...}},
    "report": the comparison of both}}}
 
-and the held-out evaluation's figures to WORKDIR/calibration/<task>.json.
+and the held-out evaluation's figures to WORKDIR/calibration/<task>.json:
+coverage before and after, and under `task_figures` every number the task
+reports of those rows (its errors, a baseline's beside them: a model that
+beats its baseline on held-out training rows but not on the test split has
+met people it cannot generalise to).
 `borrow` stores a sibling workdir's entry instead (a model trained on every
 row has no held-out rows of its own).
 Every later evaluation of that task (`applying`, `eval.apply_calibration`)
@@ -36,6 +40,7 @@ import numpy as np
 from jaxpose import digest as digest_lib
 from jaxpose import files
 from jaxpose import settings
+from jaxpose import summary_writer
 from jaxpose.evaluation import calibration
 from jaxpose.evaluation import calibration_fit
 from jaxpose.evaluation import runner
@@ -125,6 +130,7 @@ def calibrate(task_fn: Callable[[runner.EvalContext], runner.TaskResult],
   figures = dict(before=calibration.calibration_metrics(hyps, gt,
                                                         levels=kept.levels),
                  after=calibration_fit.coverage_after(kept, hyps, gt),
+                 task_figures=summary_writer.flat_scalars(result.figures),
                  **{k: v for k, v in info.items() if k != "rows"})
   held_json = files.write_json_atomic(
       os.path.join(ctx.out_dir, f"{ctx.stem}.json"), figures)
