@@ -14,6 +14,7 @@ import math
 import pathlib
 from typing import NamedTuple
 
+from experiments import results_diffpose_gain
 from experiments import seed_summary
 
 _R = "experiments/results/"
@@ -93,6 +94,9 @@ OVER_SEEDS = {
        for suffix in ("", "_noisy2d")},
     _R + "diffpose_mocap_small_per_row_kernel_exacttrain_cpu_estimate.json":
         _R + "diffpose_mocap_small_per_row_kernel_exacttrain_cpu_seeds_estimate.json",
+    **{_R + f"diffpose_mocap_small_heldout_cpu_estimate{suffix}.json":
+           _R + f"diffpose_mocap_small_heldout_cpu_seeds_estimate{suffix}.json"
+       for suffix in ("", "_noisy2d")},
     **{_R + f"gfpose_mocap_small_image_cpu_estimate{task}.json":
            _R + f"gfpose_mocap_small_image_cpu_seeds_estimate{task}.json"
        for task in ("_single", "_single_noisy2d", "")},
@@ -202,7 +206,7 @@ WHAT_CHANGED = (
     "exact 2D 75.1 / 74.2 / 74.2 mm, noisy 2D 144.7 / 143.7 / 145.4 mm; "
     "its seed 0 scored 75.1 here, 75.6 on the earlier session's 2 cores and "
     "74.1 on the H100: the hardware alone moves one seed's figure by as much "
-    "as the seeds differ. Rows marked '1 run' are one seed each. Why "
+    "as the seeds differ. Why "
     "GFPose misses the lifter with exact 2D: the lifter has 4.30M "
     "parameters to GFPose small's 2.80M. Cut to GFPose's size (hidden 832, "
     "three seeds on the same AMD EPYC cores, about 12 minutes each at 30 "
@@ -305,7 +309,10 @@ def _comparison_lines(root: pathlib.Path) -> list[str]:
           "gap = ours / baseline - 1; hardware: ours / the baseline's (a "
           "deterministic lifter's figures do not depend on it).", "",
           "| claim | jaxpose | baseline | gap | target | seeds | poses | hardware |",
-          "|---|---|---|---|---|---|---|---|", *rows, "", WHAT_CHANGED, "",
+          "|---|---|---|---|---|---|---|---|", *rows, "",
+          WHAT_CHANGED + (" Rows marked '1 run' are one seed each."
+                          if any("| 1 run |" in row for row in rows) else ""),
+          *(x for text in results_diffpose_gain.lines(root) for x in ("", text)), "",
           "Produced by (rows over seeds: `python -m experiments.seed_summary` "
           "over the seeds' workdirs):", *commands]
 

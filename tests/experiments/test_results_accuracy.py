@@ -38,6 +38,7 @@ def test_rows_say_gap_and_whether_the_target_is_met(tmp_path):
   assert "| claim A | ours: 72.0 ± 1.5 | base: 80.0 | -10.0% | met | 0,1,2 | 500 |" in text
   assert "| claim B | worse: 90.0 | base: 80.0 | +12.5% | not met | 1 run |" in text
   assert "missing" not in text
+  assert "Rows marked '1 run' are one seed each." in text
   assert "`ours.json`: `train $S`" in text
 
 
@@ -59,6 +60,7 @@ def test_a_baseline_inside_a_seeds_file(tmp_path):
   finally:
     ra.COMPARISONS = old
   assert "| claim | ours: 100.0 ± 2.0 | enc: 125.0 ± 1.0 | -20.0% | met | 0,1,2 |" in text
+  assert "'1 run'" not in text.split("What changed")[1]  # every row over seeds
 
 
 def _three_seeds(**figures):
