@@ -50,7 +50,7 @@ def _one_hk(root: pathlib.Path) -> str:
   return (
       f"The one-H_K rows are now {len(exact['seeds'])} denoiser seeds of the "
       f"default `diffpose_mocap.py` on one encoder retrained on {exact['hardware']} "
-      f"(`{exact['command']}`): exact 2D {_per_seed(exact, 'mpjpe_mm')} mm, noisy "
+      f"(commands below): exact 2D {_per_seed(exact, 'mpjpe_mm')} mm, noisy "
       f"2D {_per_seed(noisy, 'mpjpe_mm')} mm, against their encoder's "
       f"{_mean(exact, 'encoder.mpjpe_mm'):.1f} and "
       f"{_mean(noisy, 'encoder.mpjpe_mm'):.1f} on the same rows. The single run "

@@ -37,7 +37,7 @@ def test_one_hk_seeds_beside_the_single_run(tmp_path):
   _write(tmp_path, gain.ONE_HK.format("_noisy2d"),
          dict(mpjpe_mm=130.4, encoder=dict(mpjpe_mm=125.8)))
   (text,) = gain.lines(tmp_path)
-  assert "now 3 denoiser seeds" in text and "`train $S`" in text
+  assert "now 3 denoiser seeds" in text and "retrained on 2 CPU cores" in text
   assert "exact 2D 110.0 / 120.0 / 130.0 mm, noisy 2D 125.0 / 126.0 / 127.0 mm" in text
   assert "encoder's 76.3 and 125.3" in text
   assert "(another encoder, 77.7 and 125.8 mm) scored 112.6 and 130.4 mm" in text
