@@ -86,6 +86,7 @@ def test_gfpose_calibrate_then_evaluate(tmp_path):
   assert _closer(held_json["after"]["coverage"], held_json["before"]["coverage"])
   # The task's own figures of the held-out rows: numbers only, the mean's
   # error as the calibration's own scoring of the same hypotheses has it.
+  assert held_json["num_rows"] == 60
   task_figures = held_json["task_figures"]
   assert all(isinstance(v, float) for v in task_figures.values())
   assert task_figures["mpjpe_mm"] == pytest.approx(

@@ -39,7 +39,10 @@ evaluation's wall-clock time (`seconds`).
 Results (experiments/results/, 2 CPU cores, seed 0, in the README's
 DiffPose tables; "{,_n20}" means both names, exact 2D unless _noisy2d):
   this config (encoder with a tenth of its clips held out):
-    diffpose_mocap_small_heldout_cpu_estimate{,_n20,_noisy2d,_noisy2d_n20}.json
+    diffpose_mocap_small_heldout_cpu_estimate{,_n20,_noisy2d,_noisy2d_n20}.json,
+    and three denoiser seeds (--config.seed=S) on an encoder retrained on
+    AMD EPYC cores: diffpose_mocap_small_heldout_cpu_seeds_estimate{,
+    _noisy2d}.json
   on an encoder trained on every clip (encoder_mocap.py with
   --config.holdout.fraction=0, so H_K is fitted on rows it saw):
     diffpose_mocap_small_cpu_estimate{,_n20,_noisy2d,_noisy2d_n20}.json;
@@ -79,7 +82,10 @@ experiments/diffpose_kernels.py explains a trained workdir's kernels (M = 1
 against M = 5: each kernel alone, error against N).  Results of the
 variants (2 CPU cores): per_row_kernel in
 diffpose_mocap_small_per_row_kernel_cpu_seeds_estimate{,_noisy2d}.json
-(three denoiser seeds; _exacttrain_ with noisy_train_2d=False), and
+(three denoiser seeds; _exacttrain_ with noisy_train_2d=False, and
+_exacttrain_holdout_ the same with --config.holdout.fraction=0.5, its
+encoder's figures on the held-out clips beside its own in
+_calibration_heldout.json's task_figures), and
 calibrated (--mode=calibrate, then --mode=eval) with a tenth of its
 encoder's held-out clips held out (_holdout_cpu_) or with CMU subject 006
 held out of both networks (_subject006_cpu_seeds_: the encoder trained

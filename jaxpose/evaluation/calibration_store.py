@@ -10,7 +10,7 @@ writes it to WORKDIR/calibration.json, one entry per task:
    "report": the comparison of both}}}
 
 and the held-out evaluation's figures to WORKDIR/calibration/<task>.json:
-coverage before and after, and under `task_figures` every number the task
+coverage before and after, and under `task_figures` the numbers the task
 reports of those rows (its errors, a baseline's beside them: a model that
 beats its baseline on held-out training rows but not on the test split has
 met people it cannot generalise to).
@@ -101,6 +101,14 @@ def _percent(levels) -> str:
   return " / ".join(f"{100 * l:g}%" for l in levels)
 
 
+def _headline_numbers(figures: Mapping[str, Any]) -> dict[str, float]:
+  """The task's numbers and those one dict down ('encoder/mpjpe_mm'), not
+  the deeper breakdowns (per activity, per threshold), which on held-out
+  training rows of many activities would outweigh the rest of the file."""
+  return {tag: value for tag, value in summary_writer.flat_scalars(figures).items()
+          if tag.count("/") <= 1}
+
+
 def calibrate(task_fn: Callable[[runner.EvalContext], runner.TaskResult],
               ctx: runner.EvalContext, workdir: str, *,
               fitted_on: Mapping[str, Any]) -> dict:
@@ -130,7 +138,8 @@ def calibrate(task_fn: Callable[[runner.EvalContext], runner.TaskResult],
   figures = dict(before=calibration.calibration_metrics(hyps, gt,
                                                         levels=kept.levels),
                  after=calibration_fit.coverage_after(kept, hyps, gt),
-                 task_figures=summary_writer.flat_scalars(result.figures),
+                 num_rows=int(len(gt)),
+                 task_figures=_headline_numbers(result.figures),
                  **{k: v for k, v in info.items() if k != "rows"})
   held_json = files.write_json_atomic(
       os.path.join(ctx.out_dir, f"{ctx.stem}.json"), figures)

@@ -20,8 +20,8 @@ def _seeds(ours, encoder):
 
 
 def _held_and_test(root, held, held_enc, test, test_enc):
-  _write(root, gain.EXACT_HELD, dict(heldout_rows=5000, task_figures={
-      "mpjpe_mm": held, "encoder/mpjpe_mm": held_enc, "num_poses": 500.0}))
+  _write(root, gain.EXACT_HELD, dict(heldout_rows=5000, num_rows=500, task_figures={
+      "mpjpe_mm": held, "encoder/mpjpe_mm": held_enc}))
   _write(root, gain.EXACT_HELD_TEST, dict(mpjpe_mm=test, encoder=dict(mpjpe_mm=test_enc)))
 
 
@@ -49,6 +49,7 @@ def test_a_gain_on_held_out_clips_only_is_said_to_be_the_training_people(tmp_pat
   assert "scores 45.0 mm against its encoder's 50.0 (-10.0%) on 500 rows" in text
   assert "80.0 mm against its encoder's 77.7 (+3.0%) on the test people" in text
   assert "not on the unseen test people" in text
+  assert "a fraction of its error on new people (50.0 against 77.7 mm)" in text
 
 
 def test_no_gain_even_on_held_out_clips(tmp_path):
