@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import pathlib
 
+from experiments import results_dposer_budget
+
 _PRIOR_NAMES = {"none": "no prior", "gmm": "Gaussian mixture (EM, 8 comp.)",
                 "gfpose": "GFPose joint prior (via FK)", "dposer": "DPoser"}
 
@@ -69,7 +71,9 @@ def _changes_v2(root: pathlib.Path) -> str:
         "missed), while on the held-out training clips it is "
         f"{100 * (1 - best / none):.1f}% below no prior ({best:.1f} against "
         f"{none:.1f} mm): it helps on the people and rigs it was trained on, "
-        "not yet on unseen ones at this size.")
+        "not on unseen ones, neither at this size nor trained four times "
+        "as long nor at the authors' width (the training-length table "
+        "below).")
   return (
       "What changed and why: the body space calibrates every rig's rest on "
       "its standing frames (body_space_retarget_angles.json), so a rotation "
@@ -336,7 +340,7 @@ def lines(root: pathlib.Path) -> list[str]:
     if notes:
       out += ["Notes: " + "; ".join(notes) + "."]
     if title == _V2_TITLE:
-      out += _seeds(root)
+      out += _seeds(root) + results_dposer_budget.lines(root)
   return out
 
 

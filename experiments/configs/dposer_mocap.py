@@ -57,6 +57,11 @@ fit2d beside GFPose's and the baseline's estimation on the same rows):
     dposer_mocap_small_v2_borrowed001_006_cpu_seeds_complete.json: the
     priors trained without holding them out borrowing that calibration
     (--mode=calibrate --config.eval.calibration_from=SIBLING_WORKDIR).
+    dposer_mocap_small_v2_cpu_budget.json: motion denoising against
+    training length (seed 0 untrained, then 10k to 40k steps, the weight
+    chosen on the held-out clips each time; experiments/dposer_budget.py),
+    and dposer_mocap_wide_v2_cpu_budget.json: the authors' width (hidden
+    1024, embed 512) trained 10k steps, scored the same way.
     dposer_mocap_small_cpu_<task>.json: the run before the calibrated body
     space (caches of version 1), the rig balance and the
     held-out weights (train_balance='none', holdout.fraction=0, the
