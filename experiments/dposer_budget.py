@@ -118,13 +118,18 @@ def evaluate_checkpoint(workdir: str, *, grid: Sequence[float],
       seconds=round(time.time() - start, 1))
 
 
-def merge(previous: Mapping | None, row: Mapping, settings: Mapping) -> dict:
-  """`previous`'s rows with `row` in (replacing one of the same step),
-  ordered by step; other settings than the stored ones are refused."""
+def check_settings(previous: Mapping | None, settings: Mapping) -> None:
+  """Refuses a JSON whose rows were scored with other settings."""
   if previous is not None and previous.get("settings") != settings:
     raise ValueError(
         f"the JSON holds rows of other settings ({previous.get('settings')}); "
         f"these are {dict(settings)}: write to another --out")
+
+
+def merge(previous: Mapping | None, row: Mapping, settings: Mapping) -> dict:
+  """`previous`'s rows with `row` in (replacing one of the same step),
+  ordered by step; other settings than the stored ones are refused."""
+  check_settings(previous, settings)
   rows = [r for r in (previous or {}).get("rows", [])
           if r["train_step"] != row["train_step"]]
   rows = sorted([*rows, dict(row)], key=lambda r: r["train_step"])
@@ -152,7 +157,7 @@ def main(argv):
   if any(not math.isfinite(w) or w < 0 for w in settings["grid"]):
     raise app.UsageError(f"--grid: weights must be finite and >= 0, got "
                          f"{settings['grid']}")
-  merge(_read(_OUT.value), {"train_step": -1}, settings)  # refused early
+  check_settings(_read(_OUT.value), settings)  # before the evaluations
   row = evaluate_checkpoint(_WORKDIR.value, grid=settings["grid"],
                             heldout_noise_mm=settings["heldout_noise_mm"],
                             test_noise_mm=settings["test_noise_mm"],

@@ -51,11 +51,10 @@ def _mean_change(prior: dict, none: dict) -> float:
 
 def _no_prior(rows: list[dict], where: str, noise: list[str]) -> list[str]:
   """No prior's figures (no network: the same on every row, else a range)."""
+  none = lambda r: r["test"]["none"] if where == "test" else r["heldout"]["by_weight"]["none"]
   cells = []
   for n in noise:
-    values = sorted({round(r[where]["none"][n], 1) for r in rows}
-                    if where == "test" else
-                    {round(r["heldout"]["by_weight"]["none"][n], 1) for r in rows})
+    values = sorted({round(none(r)[n], 1) for r in rows})
     cells.append(f"{values[0]:.1f}" if len(values) == 1
                  else f"{values[0]:.1f} to {values[-1]:.1f}")
   return cells

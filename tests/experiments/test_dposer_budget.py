@@ -40,6 +40,10 @@ def test_merge_orders_by_step_replaces_a_step_and_refuses_other_settings():
   assert [(r["train_step"], r["v"]) for r in three["rows"]] == [(20000, 2), (40000, 3)]
   with pytest.raises(ValueError, match="other settings"):
     dposer_budget.merge(three, dict(train_step=1, v=0), dict(grid=[3.0], max_windows=20))
+  dposer_budget.check_settings(three, settings)
+  dposer_budget.check_settings(None, settings)
+  with pytest.raises(ValueError, match="other settings"):
+    dposer_budget.check_settings(three, dict(settings, max_windows=5))
 
 
 @pytest.mark.slow
