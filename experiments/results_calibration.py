@@ -6,6 +6,7 @@ correlation, coverage of the central 50% / 90% intervals (ideally 0.5 /
 JSON (and of DPoser's completion), and (2) coverage before and after
 `--mode=calibrate` (`calibration_after`), one run or the mean over seeds of
 an `experiments.seed_summary` file, with what holding people out changed.
+The files each row reads are named in `experiments.results_calibration_rows`.
 """
 from __future__ import annotations
 
@@ -13,31 +14,12 @@ import json
 import pathlib
 
 from experiments import results_novelty
-
-_R = "experiments/results/"
-
-# (label, JSON, where the calibration block is): multi-hypothesis results.
-CALIBRATION = (
-    ("GFPose mocap small, exact 2D, H=200", _R + "gfpose_mocap_small_h100_estimate.json", None),
-    ("GFPose mocap small, noisy 2D, H=200",
-     _R + "gfpose_mocap_small_h100_estimate_noisy2d.json", None),
-    ("GFPose mocap paper size, exact 2D, H=200",
-     _R + "gfpose_mocap_paper_h100_estimate.json", None),
-    ("DiffPose quickstart, N=20", _R + "diffpose_quickstart_cpu_n20.json", None),
-    ("DiffPose mocap small (H_K on held-out clips), noisy 2D, N=20",
-     _R + "diffpose_mocap_small_heldout_cpu_estimate_noisy2d_n20.json", None),
-    ("DiffPose mocap small, single Gaussian H_K (M=1), noisy 2D, N=5",
-     _R + "diffpose_mocap_small_m1_cpu_estimate_noisy2d.json", None),
-    ("DiffPose mocap small (noisy-trained), noisy 2D, N=20",
-     _R + "diffpose_mocap_small_cpu_estimate_noisy2d_n20.json", None),
-    ("DiffPose mocap small (exact-trained), exact 2D, N=20",
-     _R + "diffpose_mocap_small_exacttrain_cpu_estimate_n20.json", None),
-    ("DPoser quickstart, left-leg completion, best-of-10 set",
-     _R + "dposer_quickstart_cpu_complete.json", ("dposer", "l_leg")),
-    ("DPoser mocap small, left-leg completion, best-of-10 set",
-     _R + "dposer_mocap_small_cpu_complete.json", ("dposer", "l_leg")),
-)
-
+from experiments.results_calibration_rows import (
+    CALIBRATED, CALIBRATED_OVER_SEEDS, CALIBRATED_SEEDS, CALIBRATION,
+    DP_EXACT_BORROWED, DP_EXACT_PLAIN, DP_EXACT_SUBJECT, DP_SUBJECT,
+    DPOSER_BORROWED, DPOSER_BY_SUBJECT, DPOSER_PLAIN,
+    DPOSER_SUBJECTS, GF_BORROWED, GF_SUBJECT, GF_SUBJECTS)
+from experiments.results_calibration_rows import R as _R
 
 
 def _calibration_of(result: dict, where) -> dict | None:
@@ -73,77 +55,6 @@ def _calibration_lines(root) -> list[str]:
   return out + _calibrated_lines(root)
 
 
-# (label, JSON of an evaluation after --mode=calibrate, where the "before"
-# block is, the held-out report WORKDIR/calibration/<task>.json or None):
-# coverage before and after the calibration kept.
-CALIBRATED = (
-    ("GFPose quickstart, a tenth held out, H=200",
-     _R + "quickstart_gfpose_holdout_cpu_estimate.json", None, None),
-    ("DiffPose quickstart, half its encoder's held-out fifth, N=20",
-     _R + "diffpose_quickstart_holdout_cpu_estimate.json", None, None),
-    ("DPoser quickstart, a tenth held out, left-leg completion, H=10",
-     _R + "dposer_quickstart_holdout_cpu_complete.json", None, None),
-    ("GFPose mocap small (CMU 005/007), a tenth held out, H=200",
-     _R + "gfpose_mocap_small_holdout_cpu_estimate.json", None,
-     _R + "gfpose_mocap_small_holdout_cpu_calibration_heldout.json"),
-    ("DiffPose mocap small per_row_kernel (CMU 005/007), half its encoder's "
-     "held-out tenth, N=5, exact 2D",
-     _R + "diffpose_mocap_small_per_row_kernel_holdout_cpu_estimate.json", None,
-     _R + "diffpose_mocap_small_per_row_kernel_holdout_cpu_calibration_heldout.json"),
-    ("the same, noisy 2D",
-     _R + "diffpose_mocap_small_per_row_kernel_holdout_cpu_estimate_noisy2d.json",
-     None,
-     _R + "diffpose_mocap_small_per_row_kernel_holdout_cpu_calibration_heldout.json"),
-    ("DPoser mocap small v2 (CMU 005/007), a tenth held out, left-leg "
-     "completion, H=10", _R + "dposer_mocap_small_v2_cpu_complete.json", None,
-     _R + "dposer_mocap_small_v2_cpu_calibration_heldout.json"),
-    ("DPoser mocap small v2, CMU subject 006 held out whole (and a tenth of "
-     "the other clips), left-leg completion, H=10, 1 run",
-     _R + "dposer_mocap_small_v2_subject006_cpu_complete.json", None,
-     _R + "dposer_mocap_small_v2_subject006_cpu_calibration_heldout.json"),
-)
-
-
-# A CALIBRATED row's summary over training seeds (each seed calibrated on
-# its own held-out clips, then evaluated), which replaces the one run once
-# it exists.
-CALIBRATED_OVER_SEEDS = {
-    _R + "dposer_mocap_small_v2_cpu_complete.json":
-        _R + "dposer_mocap_small_v2_tenth_cpu_seeds_complete.json",
-    _R + "gfpose_mocap_small_holdout_cpu_estimate.json":
-        _R + "gfpose_mocap_small_holdout_cpu_seeds_estimate.json",
-    **{_R + f"diffpose_mocap_small_per_row_kernel_holdout_cpu_estimate{s}.json":
-       _R + f"diffpose_mocap_small_per_row_kernel_holdout_cpu_seeds_estimate{s}.json"
-       for s in ("", "_noisy2d")},
-}
-
-# The held-out-person rows over seeds (seed_summary JSON of evaluations after
-# --mode=calibrate, each seed's held-out report summarised beside them).
-GF_SUBJECT = _R + "gfpose_mocap_small_subject006_cpu_seeds_estimate.json"
-GF_SUBJECTS = _R + "gfpose_mocap_small_subjects001_006_cpu_seeds_estimate.json"
-GF_BORROWED = _R + "gfpose_mocap_small_borrowed001_006_cpu_seeds_estimate.json"
-DP_SUBJECT = _R + "diffpose_mocap_small_per_row_kernel_subject006_cpu_seeds_estimate{}.json"
-DPOSER_SUBJECTS = _R + "dposer_mocap_small_v2_subjects001_006_cpu_seeds_complete.json"
-DPOSER_BORROWED = _R + "dposer_mocap_small_v2_borrowed001_006_cpu_seeds_complete.json"
-DPOSER_PLAIN = _R + "dposer_mocap_small_v2_cpu_seeds_complete.json"
-# experiments.coverage_by_group of the two rows above: each test person.
-DPOSER_BY_SUBJECT = tuple(rel.replace(".json", "_by_subject.json")
-                          for rel in (DPOSER_SUBJECTS, DPOSER_BORROWED))
-CALIBRATED_SEEDS = (
-    ("GFPose mocap small (CMU 005/007), CMU subject 006 held out whole, H=200",
-     GF_SUBJECT),
-    ("the same, CMU subjects 001 and 006 held out whole", GF_SUBJECTS),
-    ("GFPose trained on every row, the calibration of the row above borrowed "
-     "(`eval.calibration_from`)", GF_BORROWED),
-    ("DiffPose mocap small per_row_kernel, CMU subject 006 held out whole "
-     "(from both networks; denoiser seeds on one encoder), N=5, exact 2D",
-     DP_SUBJECT.format("")),
-    ("the same, noisy 2D", DP_SUBJECT.format("_noisy2d")),
-    ("DPoser mocap small v2, CMU subjects 001 and 006 held out whole (and a "
-     "tenth of the other clips), left-leg completion, H=10", DPOSER_SUBJECTS),
-    ("DPoser trained without holding people out, the calibration of the row "
-     "above borrowed", DPOSER_BORROWED),
-)
 
 
 def _pm(spread: dict | None, digits: int = 2) -> str:
@@ -366,7 +277,43 @@ def _subject_lines(root) -> list[str]:
       f"encoder that saw subject 006): {_cost(noisy, dp_plain, 'mpjpe_mm')}; "
       "with exact 2D its intervals, sized for noisy 2D, over-cover "
       f"({_after(root, DP_SUBJECT.format(''))}) and its mean swings by seed "
-      f"({_seed_range(exact)} mm)."] + _dposer_subject_lines(root)
+      f"({_seed_range(exact)} mm)."] + _exact_trained_lines(root) + (
+          _dposer_subject_lines(root))
+
+
+def _exact_trained_lines(root) -> list[str]:
+  """DiffPose trained on exact 2D: one person held out, and the model
+  trained on every row borrowing that calibration."""
+  held, borrowed = _load(root, DP_EXACT_SUBJECT), _load(root, DP_EXACT_BORROWED)
+  plain = _load(root, DP_EXACT_PLAIN)
+  if None in (held, borrowed, plain):
+    return []
+  mean = lambda s, figure: s["across_seeds"][figure]["mean"]
+  encoder = mean(borrowed, "encoder.mpjpe_mm")
+  own = mean(borrowed, "mpjpe_mm")
+  change = round(100 * (own / encoder - 1), 1) + 0.0
+  return [
+      "", "DiffPose trained on exact 2D (`--config.diffpose.noisy_train_2d="
+      "False`, the model of the accuracy table's last row), CMU subject 006 "
+      f"held out the same way ({len(held['seeds'])} denoiser seeds on one "
+      f"encoder, {held.get('hardware')}, about 25 minutes a seed with its "
+      "evaluations: `diffpose_mocap.py:per_row_kernel --config.diffpose."
+      "noisy_train_2d=False --config.holdout.subjects=cmu:006` on an encoder "
+      "trained with `--config.holdout.subjects=cmu:006`; the seeds trained on "
+      "every row use the encoder of the accuracy table, which holds out a "
+      "tenth of clips): the error of the mean on that person's rows is "
+      f"{_held(held):.1f} mm against {_test(held):.1f} on the test people, "
+      f"and the calibrated intervals cover {_after(root, DP_EXACT_SUBJECT, '0.5')}"
+      f" and {_after(root, DP_EXACT_SUBJECT)} ({_bands(held)}), the mean "
+      "against the same denoiser trained on every row (on an encoder that saw "
+      f"subject 006): {_cost(held, borrowed, 'mpjpe_mm')}. That denoiser, "
+      "borrowing the calibration (`--mode=calibrate --config.eval."
+      "calibration_from=SIBLING_WORKDIR`): "
+      f"{_after(root, DP_EXACT_BORROWED, '0.5')} and "
+      f"{_after(root, DP_EXACT_BORROWED)} ({_bands(borrowed)}), its mean "
+      f"untouched ({own:.1f} mm over the seeds, {change:+.1f}% against its "
+      f"encoder's {encoder:.1f}; the accuracy table's row, on another "
+      f"encoder: {_seed_by_seed(borrowed, plain)})."]
 
 
 def _held(summary: dict) -> float:

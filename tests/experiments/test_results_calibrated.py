@@ -116,3 +116,37 @@ def test_setting_reads_one_row_of_a_settings_table_over_seeds():
   with pytest.raises(KeyError, match="legs"):
     results_calibration._setting(summary, "missing_mpjpe_mm", prior="dposer",
                                  part="legs")
+
+
+def test_exact_trained_lines_read_the_held_out_and_borrowed_seeds(tmp_path):
+  from experiments import results_calibration_rows as rows
+
+  def evaluation(mpjpe, after_50, after_90):
+    return {"task": "estimate", "num_poses": 500, "mpjpe_mm": mpjpe,
+            "encoder": {"mpjpe_mm": 76.0},
+            "calibration": {"coverage": {"0.5": 0.3, "0.9": 0.5}},
+            "calibration_after": {"coverage": {"0.5": after_50, "0.9": after_90},
+                                  "mean_mpjpe_mm": mpjpe}}
+
+  def write(rel, results, heldout=None):
+    path = tmp_path / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(seed_summary.summarise(
+        results, what="w", command="c", hardware="cpu", heldout=heldout)))
+
+  assert results_calibration._exact_trained_lines(tmp_path) == []
+  write(rows.DP_EXACT_SUBJECT, {0: evaluation(84.0, 0.45, 0.88),
+                                1: evaluation(86.0, 0.47, 0.90)},
+        heldout={s: _report("conformal", 0.9, 55.0) for s in (0, 1)})
+  write(rows.DP_EXACT_BORROWED, {0: evaluation(79.0, 0.38, 0.84),
+                                 1: evaluation(81.0, 0.40, 0.86)})
+  assert results_calibration._exact_trained_lines(tmp_path) == []  # no plain
+  write(rows.DP_EXACT_PLAIN, {0: evaluation(79.5, 0.3, 0.5),
+                              1: evaluation(80.0, 0.3, 0.5)})
+  text = " ".join(results_calibration._exact_trained_lines(tmp_path))
+  assert "is 55.0 mm against 85.0 on the test people" in text
+  assert "cover 0.46 ± 0.01 and 0.89 ± 0.01 (both bands met)" in text
+  assert "85.0 mm against 80.0, +6.2%" in text
+  assert "0.39 ± 0.01 and 0.85 ± 0.01 (one band met)" in text
+  assert "(80.0 mm over the seeds, +5.3% against its encoder's 76.0" in text
+  assert "seed by seed 79.0 / 81.0 mm against 79.5 / 80.0" in text
