@@ -79,8 +79,9 @@ GF_SUBJECT = R + "gfpose_mocap_small_subject006_cpu_seeds_estimate.json"
 GF_SUBJECTS = R + "gfpose_mocap_small_subjects001_006_cpu_seeds_estimate.json"
 GF_BORROWED = R + "gfpose_mocap_small_borrowed001_006_cpu_seeds_estimate.json"
 DP_SUBJECT = R + "diffpose_mocap_small_per_row_kernel_subject006_cpu_seeds_estimate{}.json"
-# DiffPose trained on exact 2D: one person held out, and the model trained on
-# every row borrowing that calibration; the latter's own evaluation before.
+# DiffPose trained on exact 2D: one person held out, the model trained on
+# every row borrowing that calibration, and the accuracy table's seeds of
+# that model (on another encoder).
 _DP_EXACT = R + "diffpose_mocap_small_per_row_kernel_exacttrain{}_cpu_seeds_estimate.json"
 DP_EXACT_SUBJECT = _DP_EXACT.format("_subject006")
 DP_EXACT_BORROWED = _DP_EXACT.format("_borrowed006")
