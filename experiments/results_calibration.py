@@ -288,10 +288,6 @@ def _exact_trained_lines(root) -> list[str]:
   plain = _load(root, DP_EXACT_PLAIN)
   if None in (held, borrowed, plain):
     return []
-  mean = lambda s, figure: s["across_seeds"][figure]["mean"]
-  encoder = mean(borrowed, "encoder.mpjpe_mm")
-  own = mean(borrowed, "mpjpe_mm")
-  change = round(100 * (own / encoder - 1), 1) + 0.0
   return [
       "", "DiffPose trained on exact 2D (`--config.diffpose.noisy_train_2d="
       "False`, the model of the accuracy table's last row), CMU subject 006 "
@@ -311,9 +307,9 @@ def _exact_trained_lines(root) -> list[str]:
       "calibration_from=SIBLING_WORKDIR`): "
       f"{_after(root, DP_EXACT_BORROWED, '0.5')} and "
       f"{_after(root, DP_EXACT_BORROWED)} ({_bands(borrowed)}), its mean "
-      f"untouched ({own:.1f} mm over the seeds, {change:+.1f}% against its "
-      f"encoder's {encoder:.1f}; the accuracy table's row, on another "
-      f"encoder: {_seed_by_seed(borrowed, plain)})."]
+      "untouched (against its encoder: "
+      f"{_cost(borrowed, borrowed, 'encoder.mpjpe_mm')}; the accuracy table's "
+      f"row, on another encoder: {_seed_by_seed(borrowed, plain)})."]
 
 
 def _held(summary: dict) -> float:

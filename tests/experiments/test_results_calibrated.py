@@ -148,5 +148,5 @@ def test_exact_trained_lines_read_the_held_out_and_borrowed_seeds(tmp_path):
   assert "cover 0.46 ± 0.01 and 0.89 ± 0.01 (both bands met)" in text
   assert "85.0 mm against 80.0, +6.2%" in text
   assert "0.39 ± 0.01 and 0.85 ± 0.01 (one band met)" in text
-  assert "(80.0 mm over the seeds, +5.3% against its encoder's 76.0" in text
+  assert "(against its encoder: 80.0 mm against 76.0, +5.3%;" in text
   assert "seed by seed 79.0 / 81.0 mm against 79.5 / 80.0" in text
