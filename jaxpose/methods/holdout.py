@@ -343,6 +343,30 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
       heldout_rows=int(len(rows(trained.prepared)))))
 
 
+# What a sibling may do otherwise: hold people out (the point of it), draw
+# with another seed, read other test rows (`data` is compared as training
+# data alone, by `datasets.check_same_training_data`).
+_SIBLING_MAY_DIFFER = ("holdout", "seed", "data")
+
+
+def training_differences(ours, theirs, method: base.Method
+                         ) -> dict[str, tuple[Any, Any]]:
+  """`{dotted key: (ours, theirs)}` of the settings that make the configs
+  `ours` and `theirs` train otherwise, besides what a sibling may change.
+
+  What an update computes is what an exact resume must keep
+  (`config.resume_changes`): optimiser, loss, batch, the method's own
+  sections (DiffPose's `noisy_train_2d`, GFPose's masking) and the model.
+  A sibling may besides hold people out, use another seed, and name its
+  own trained parts (`method.needs`, e.g. DiffPose's encoder, itself
+  trained without those people).
+  """
+  allowed = _SIBLING_MAY_DIFFER + tuple(n.config_key for n in method.needs)
+  changes = config_lib.resume_changes(theirs, ours)
+  return {k: (ours_v, theirs_v) for k, (theirs_v, ours_v) in changes.items()
+          if not any(k == a or k.startswith(a + ".") for a in allowed)}
+
+
 def borrow(trained: base.Trained, sibling: base.Trained) -> dict:
   """`eval.calibration_from`: the calibration of `eval.task` fitted in the
   workdir of `sibling`, stored as `trained`'s (`calibration_store.borrow`).
@@ -358,8 +382,9 @@ def borrow(trained: base.Trained, sibling: base.Trained) -> dict:
 
   Raises:
     settings.ConfigError: the sibling is this workdir, holds another method
-      or model (`method.fingerprint_sections`) or other training data, or
-      has no calibration of the task.
+      or model (`method.fingerprint_sections`), was trained another way
+      (`training_differences`) or on other training data, or has no
+      calibration of the task.
   """
   run, where = trained.run, f"eval.calibration_from={sibling.workdir!r}"
   if os.path.realpath(sibling.workdir) == os.path.realpath(trained.workdir):
@@ -377,6 +402,15 @@ def borrow(trained: base.Trained, sibling: base.Trained) -> dict:
         f"{trained.method.name} here; sections that differ: "
         f"{', '.join(diffs) or 'none'}); a sibling is the same model trained "
         "on the same data with people held out")
+  trained_otherwise = training_differences(
+      run.config, sibling.run.config, trained.method)
+  if trained_otherwise:
+    listed = "; ".join(f"{k}: {theirs!r} there, {ours!r} here"
+                       for k, (ours, theirs) in trained_otherwise.items())
+    raise settings.ConfigError(
+        f"{where}: trained another way ({listed}); a sibling is the same "
+        "training with people held out, so its calibration would describe "
+        "another model's spread")
   datasets.check_same_training_data(run.config["data"],
                                     sibling.run.config["data"], where)
   return calibration_store.borrow(
@@ -387,4 +421,4 @@ def borrow(trained: base.Trained, sibling: base.Trained) -> dict:
 __all__ = ["ARTEFACT", "Holdout", "subject_ids", "draw", "prepare", "with_heldout",
            "rows", "training_rows", "without_heldout", "trained_on",
            "fields_training", "heldout_splits", "calibration_rows", "calibrate",
-           "borrow"]
+           "training_differences", "borrow"]

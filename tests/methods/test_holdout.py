@@ -6,6 +6,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from experiments.configs import diffpose_mocap
 from experiments.configs import dposer_quickstart
 from experiments.configs import quickstart
 from jaxpose import config as config_lib
@@ -182,3 +183,30 @@ def test_every_method_with_hypotheses_has_the_section():
   config.holdout.fraction = 1.0
   with pytest.raises(settings.ConfigError, match="holdout.fraction"):
     methods.parse(config)
+
+
+def test_a_sibling_may_hold_people_out_but_not_train_another_way():
+  """The siblings of the calibration table differ only in what a sibling
+  may change; one trained on noisy 2D is another model for an exact-2D
+  one, though the fingerprint (the network) is the same."""
+  method = methods.get("diffpose")
+  ours = diffpose_mocap.get_config("per_row_kernel")
+  ours.diffpose.update(noisy_train_2d=False, encoder_workdir="runs/encoder")
+  sibling = ml_collections.ConfigDict(ours.to_dict())
+  sibling.holdout.subjects = ("cmu:006",)
+  sibling.diffpose.encoder_workdir = "runs/encoder_without_006"
+  sibling.seed = 1
+  sibling.data.max_test = 10  # test rows: not training
+  sibling.eval.num_hypotheses = 7
+  sibling.train.log_every = 3
+  assert holdout.training_differences(ours, sibling, method) == {}
+  sibling.diffpose.noisy_train_2d = True
+  sibling.train.learning_rate = 2 * ours.train.learning_rate
+  assert holdout.training_differences(ours, sibling, method) == {
+      "diffpose.noisy_train_2d": (False, True),
+      "train.learning_rate": (ours.train.learning_rate,
+                              2 * ours.train.learning_rate)}
+  # Another method's trained parts are not this one's to change.
+  assert holdout.training_differences(
+      ours, sibling, methods.get("gfpose"))["diffpose.encoder_workdir"] == (
+          "runs/encoder", "runs/encoder_without_006")
