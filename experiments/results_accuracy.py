@@ -9,12 +9,12 @@ a comparison whose files are not both present is left out.
 """
 from __future__ import annotations
 
-import json
 import math
 import pathlib
 from typing import NamedTuple
 
 from experiments import results_diffpose_gain
+from experiments import results_files
 from experiments import seed_summary
 
 _R = "experiments/results/"
@@ -239,10 +239,9 @@ def as_summary(result: dict) -> dict:
 def _load(root: pathlib.Path, rel: str, figure: str = "") -> dict | None:
   """The file as a summary; with a dotted `figure` of a single run's file,
   that nested figure as the summary's `mpjpe_mm`."""
-  path = root / rel
-  if not path.exists():
+  raw = results_files.load(root, rel)
+  if raw is None:
     return None
-  raw = json.loads(path.read_text())
   if figure and "." in figure:
     if "across_seeds" in raw:  # seed_summary keeps nested figures dotted
       raw = dict(raw, across_seeds=dict(raw["across_seeds"],

@@ -10,7 +10,6 @@ The files each row reads are named in `experiments.results_calibration_rows`.
 """
 from __future__ import annotations
 
-import json
 import pathlib
 
 from experiments import results_novelty
@@ -20,6 +19,7 @@ from experiments.results_calibration_rows import (
     DPOSER_BORROWED, DPOSER_BY_SUBJECT, DPOSER_PLAIN,
     DPOSER_SUBJECTS, GF_BORROWED, GF_SUBJECT, GF_SUBJECTS)
 from experiments.results_calibration_rows import R as _R
+from experiments.results_files import load as _load
 
 
 def _calibration_of(result: dict, where) -> dict | None:
@@ -425,11 +425,6 @@ def _needed_sentence(borrowed: dict, fitted: dict, easy: str, hard: str) -> str:
           f"where CMU {hard} needs {need(hard):.1f} "
           f"({need(hard) / fitted['0.9']:.1f} times the fitted q; 'q for 90%' "
           "below: each person's 0.9-quantile of |y - m| / sigma).")
-
-
-def _load(root: pathlib.Path, rel: str) -> dict | None:
-  path = root / rel
-  return json.loads(path.read_text()) if rel and path.exists() else None
 
 
 def lines(root: pathlib.Path) -> list[str]:

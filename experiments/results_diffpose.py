@@ -9,10 +9,10 @@ always were), M = 1 against M = 5, and the speed benchmark.
 """
 from __future__ import annotations
 
-import json
 import pathlib
 
 from experiments import results_calibration
+from experiments.results_files import load as _load
 
 _R = "experiments/results/"
 _QS = ("python -m experiments.main --config=experiments/configs/diffpose_quickstart.py "
@@ -79,11 +79,6 @@ ABLATION = (
     ("M=5, K=50, H_K on the encoder's held-out clips (the default)",
      _DM + "heldout_cpu_estimate.json", _DM + "heldout_cpu_estimate_noisy2d.json"),
 )
-
-def _load(root: pathlib.Path, rel: str) -> dict | None:
-  path = root / rel
-  return json.loads(path.read_text()) if path.exists() else None
-
 
 def _diffpose_lines(root) -> list[str]:
   out = ["", "### DiffPose against its own context encoder", "",

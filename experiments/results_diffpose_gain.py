@@ -9,8 +9,9 @@ encoder on those clips and on the test rows).
 """
 from __future__ import annotations
 
-import json
 import pathlib
+
+from experiments.results_files import load as _load
 
 _R = "experiments/results/"
 ONE_HK = _R + "diffpose_mocap_small_heldout_cpu_estimate{}.json"
@@ -28,11 +29,6 @@ EXACT_HELD_COMMAND = (
 HARDWARE = "2 CPU cores (AMD EPYC), about 45 minutes beside another run"
 # DiffPose's target: the mean of N at least 3% below its encoder.
 TARGET = 0.03
-
-
-def _load(root: pathlib.Path, rel: str) -> dict | None:
-  path = root / rel
-  return json.loads(path.read_text()) if path.exists() else None
 
 
 def _per_seed(summary: dict, figure: str) -> str:

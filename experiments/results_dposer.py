@@ -12,6 +12,7 @@ import json
 import pathlib
 
 from experiments import results_dposer_budget
+from experiments import results_files
 
 _PRIOR_NAMES = {"none": "no prior", "gmm": "Gaussian mixture (EM, 8 comp.)",
                 "gfpose": "GFPose joint prior (via FK)", "dposer": "DPoser"}
@@ -112,8 +113,7 @@ def _name(kind: str) -> str:
 
 
 def _load(root: pathlib.Path, pattern: str, task: str) -> dict | None:
-  path = root / pattern.format(task=task)
-  return json.loads(path.read_text()) if path.exists() else None
+  return results_files.load(root, pattern.format(task=task))
 
 
 def _completion(res: dict) -> list[str]:

@@ -10,8 +10,9 @@ places it under the DPoser tables.
 """
 from __future__ import annotations
 
-import json
 import pathlib
+
+from experiments.results_files import load as _load
 
 BUDGET = "experiments/results/dposer_mocap_small_v2_cpu_budget.json"
 WIDE = "experiments/results/dposer_mocap_wide_v2_cpu_budget.json"
@@ -26,11 +27,6 @@ COMMANDS = (
 )
 # Point 3 of issue 20: denoising at least 15% below no prior.
 TARGET = -0.15
-
-
-def _load(root: pathlib.Path, rel: str) -> dict | None:
-  path = root / rel
-  return json.loads(path.read_text()) if path.exists() else None
 
 
 def _cell(after: float, change: float) -> str:

@@ -2,19 +2,15 @@
 (`experiments.novelty_transfer`), written from its JSONs."""
 from __future__ import annotations
 
-import json
 import pathlib
 
 import numpy as np
 
+from experiments.results_files import load as _load
+
 _R = "experiments/results/"
 TWO_HELD = _R + "dposer_mocap_small_v2_subjects001_006_cpu_seeds_novelty.json"
 FOUR_HELD = _R + "dposer_mocap_small_v2_subjects4_cpu_novelty.json"
-
-
-def _load(root: pathlib.Path, rel: str) -> dict | None:
-  path = root / rel
-  return json.loads(path.read_text()) if path.exists() else None
 
 
 def _people(runs: list[dict], where: str, figure: str) -> dict[str, float]:

@@ -1,0 +1,24 @@
+"""The README's tables read results through one loader: a row not run yet
+is None, a damaged file is named."""
+import pytest
+
+from experiments import results_calibration
+from experiments import results_files
+
+
+def test_absent_is_none_and_a_damaged_file_is_named(tmp_path):
+  (tmp_path / "ok.json").write_text('{"mpjpe_mm": 1.5}')
+  assert results_files.load(tmp_path, "ok.json") == {"mpjpe_mm": 1.5}
+  assert results_files.load(tmp_path, "absent.json") is None
+  assert results_files.load(tmp_path, "") is None
+  (tmp_path / "cut.json").write_text('{"mpjpe_mm": 1.')
+  with pytest.raises(ValueError, match="cut.json cannot be read"):
+    results_files.load(tmp_path, "cut.json")
+
+
+def test_a_table_names_the_damaged_file_it_reads(tmp_path):
+  rel = results_calibration.DP_EXACT_SUBJECT
+  (tmp_path / rel).parent.mkdir(parents=True)
+  (tmp_path / rel).write_text("not json")
+  with pytest.raises(ValueError, match=rel.split("/")[-1]):
+    results_calibration.lines(tmp_path)
