@@ -91,8 +91,8 @@ encoder's held-out clips held out (_holdout_cpu_) or with CMU subject 006
 held out of both networks (_subject006_cpu_seeds_: the encoder trained
 with --config.holdout.subjects=cmu:006 besides its tenth of clips, three
 DiffPose seeds on it with --config.holdout.subjects=cmu:006;
-_exacttrain_subject006_cpu_seeds_ the same trained on exact 2D, two seeds,
-and _exacttrain_borrowed006_cpu_seeds_ two exact-2D seeds trained on every
+_exacttrain_subject006_cpu_seeds_ the same trained on exact 2D, three seeds,
+and _exacttrain_borrowed006_cpu_seeds_ three exact-2D seeds trained on every
 row that borrow their siblings' calibrations with
 --config.eval.calibration_from); the others: none (not run).
 """
