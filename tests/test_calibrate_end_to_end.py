@@ -151,6 +151,14 @@ def test_a_model_trained_on_every_row_borrows_its_siblings_calibration(tmp_path)
   with pytest.raises(settings.ConfigError, match="another model .*: model"):
     run_lib.run("calibrate", full, full_dir,
                 overrides={"eval.calibration_from": str(tmp_path / "other")})
+  # The same network trained another way: its spread is another model's.
+  other = gfpose_config(fraction=0.1, num_steps=10)
+  other.train.learning_rate = 2 * full.train.learning_rate
+  run_lib.train(other, str(tmp_path / "other_lr"))
+  with pytest.raises(settings.ConfigError,
+                     match=r"trained another way \(train.learning_rate: "):
+    run_lib.run("calibrate", full, full_dir,
+                overrides={"eval.calibration_from": str(tmp_path / "other_lr")})
 
 
 @pytest.mark.slow

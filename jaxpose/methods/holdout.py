@@ -356,7 +356,8 @@ def training_differences(ours, theirs, method: base.Method
 
   What an update computes is what an exact resume must keep
   (`config.resume_changes`): optimiser, loss, batch, the method's own
-  sections (DiffPose's `noisy_train_2d`, GFPose's masking) and the model.
+  sections (DiffPose's `diffpose.noisy_train_2d`, GFPose's `mask`) and the
+  model.
   A sibling may besides hold people out, use another seed, and name its
   own trained parts (`method.needs`, e.g. DiffPose's encoder, itself
   trained without those people).
@@ -405,7 +406,7 @@ def borrow(trained: base.Trained, sibling: base.Trained) -> dict:
   trained_otherwise = training_differences(
       run.config, sibling.run.config, trained.method)
   if trained_otherwise:
-    listed = "; ".join(f"{k}: {theirs!r} there, {ours!r} here"
+    listed = "; ".join(f"{k}: {ours!r} here, {theirs!r} there"
                        for k, (ours, theirs) in trained_otherwise.items())
     raise settings.ConfigError(
         f"{where}: trained another way ({listed}); a sibling is the same "
