@@ -48,10 +48,12 @@ ROW_KEYS = ("prior", "part", "noise_mm", "weights", "schedule", "input")
 COVERAGE_KEYS = ("coverage", "radial_coverage")
 # Figures of the held-out report `--mode=calibrate` writes
 # (<workdir>/calibration/<task>.json): coverage before and after, cross-
-# fitted on the held-out clips, and the error there (beside the test's).
+# fitted on the held-out clips, and the error there (beside the test's);
+# with a context encoder (DiffPose) its error on the same rows, kept when
+# every seed's report has it.
 HELDOUT_FIGURES = ("before.coverage.0.5", "before.coverage.0.9",
                    "after.coverage.0.5", "after.coverage.0.9",
-                   "after.mean_mpjpe_mm")
+                   "after.mean_mpjpe_mm", "task_figures.encoder/mpjpe_mm")
 
 
 def _coverages(result: Mapping) -> dict:

@@ -150,3 +150,16 @@ def test_exact_trained_lines_read_the_held_out_and_borrowed_seeds(tmp_path):
   assert "0.39 ± 0.01 and 0.85 ± 0.01 (one band met)" in text
   assert "(against its encoder: 80.0 mm against 76.0, +5.3%;" in text
   assert "seed by seed 79.0 / 81.0 mm against 79.5 / 80.0" in text
+  # With the encoder's error on the held-out person's rows in the reports.
+  for encoder, verdict in ((50.0, "+10.0%: on a person neither network saw "
+                                  "the denoiser does not improve its encoder"),
+                           (60.0, "-8.3%: on a person neither network saw "
+                                  "the denoiser improves its encoder")):
+    write(rows.DP_EXACT_SUBJECT, {0: evaluation(84.0, 0.45, 0.88),
+                                  1: evaluation(86.0, 0.47, 0.90)},
+          heldout={s: dict(_report("conformal", 0.9, 55.0),
+                           task_figures={"encoder/mpjpe_mm": encoder})
+                   for s in (0, 1)})
+    text = " ".join(results_calibration._exact_trained_lines(tmp_path))
+    assert (f"is 55.0 mm (its encoder on the same rows: {encoder:.1f}, "
+            f"{verdict}) against 85.0 on the test people") in text

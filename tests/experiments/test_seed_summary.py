@@ -116,7 +116,8 @@ def test_the_held_out_calibration_reports_over_seeds(tmp_path):
     return dict(task="estimate",
                 before=dict(coverage={"0.5": 0.3, "0.9": 0.6}),
                 after=dict(kind=kind, coverage={"0.5": 0.5, "0.9": cover_after},
-                           mean_mpjpe_mm=mpjpe))
+                           mean_mpjpe_mm=mpjpe),
+                task_figures={"encoder/mpjpe_mm": mpjpe - 3.0})
   dirs = []
   for seed, (cover, mpjpe, kind) in enumerate(
       [(0.88, 80.0, "conformal"), (0.92, 84.0, "spread_scale")]):
@@ -139,6 +140,12 @@ def test_the_held_out_calibration_reports_over_seeds(tmp_path):
   assert held["after.mean_mpjpe_mm"]["std"] == pytest.approx(np.std([80, 84], ddof=1))
   assert held["before.coverage.0.5"]["mean"] == pytest.approx(0.3)
   assert held["kept"] == {"0": "conformal", "1": "spread_scale"}
+  assert held["task_figures.encoder/mpjpe_mm"]["mean"] == pytest.approx(79.0)
+  without_encoder = {s: dict(report(0.9, 80.0, "conformal"), task_figures={})
+                     for s in results}
+  assert "task_figures.encoder/mpjpe_mm" not in seed_summary.summarise(
+      results, what="w", command="c", hardware="cpu",
+      heldout=without_encoder)["heldout_calibration"]
   with pytest.raises(ValueError, match="held-out reports of seeds"):
     seed_summary.summarise(results, what="w", command="c", hardware="cpu",
                            heldout={0: report(0.9, 80.0, "conformal")})
