@@ -36,7 +36,9 @@ FIGURES = ("mpjpe_mm", "pa_mpjpe_mm", "min_mpjpe_mm", "min_pa_mpjpe_mm",
 # when the encoder is retrained; the error of the hypotheses' mean where a
 # calibration was applied, also for tasks that report it nowhere else).
 NESTED_FIGURES = ("encoder.mpjpe_mm", "encoder.pa_mpjpe_mm",
-                  "calibration_after.mean_mpjpe_mm")
+                  "calibration_after.mean_mpjpe_mm",
+                  # DiffPose: the mean of the draws from H_K, no diffusion.
+                  "initial_samples.mpjpe_mm")
 # What must agree between seeds for their mean to be one row.
 SAME_ROWS = ("task", "data", "input_2d", "num_poses", "num_hypotheses",
              "sampler", "num_steps")

@@ -94,7 +94,9 @@ DiffPose seeds on it with --config.holdout.subjects=cmu:006;
 _exacttrain_subject006_cpu_seeds_ the same trained on exact 2D, three seeds,
 and _exacttrain_borrowed006_cpu_seeds_ three exact-2D seeds trained on every
 row that borrow their siblings' calibrations with
---config.eval.calibration_from); the others: none (not run).
+--config.eval.calibration_from, and _exacttrain_cpu_seeds_estimate_n20
+the same three evaluated with --config.eval.num_hypotheses=20
+--config.eval.output_suffix=n20); the others: none (not run).
 """
 from experiments.configs import baseline_mocap
 from experiments.configs import diffpose_quickstart

@@ -59,3 +59,23 @@ def test_no_gain_even_on_held_out_clips(tmp_path):
   (text,) = gain.lines(tmp_path)
   assert "(-2.0%)" in text and "even on clips of the training people" in text
   assert "trained on every row, 3 seeds: 79.9 against 77.7" in text
+
+
+def test_more_hypotheses_split_the_miss_into_sampling_noise_and_diffusion(tmp_path):
+  def with_initial(summary, initial):
+    summary["across_seeds"]["initial_samples.mpjpe_mm"] = dict(mean=initial)
+    return summary
+
+  _write(tmp_path, gain.EXACT_N5, _seeds([79.0, 80.0, 80.0], 76.0))
+  assert gain.lines(tmp_path) == []  # no N = 20 file
+  _write(tmp_path, gain.EXACT_N20, _seeds([78.0, 77.0, 79.0], 76.0))
+  assert gain.lines(tmp_path) == []  # written before the initial draws were kept
+  _write(tmp_path, gain.EXACT_N20, with_initial(_seeds([78.0, 77.0, 79.0], 76.0), 76.5))
+  (text,) = gain.lines(tmp_path)
+  assert "the mean of 20 scores 78.0 / 77.0 / 79.0 mm, 78.0 (+2.6% against" in text
+  assert "the mean of 5 scores 79.7 (+4.8%)" in text
+  assert "before any diffusion scores 76.5 mm (+0.7%):" in text
+  assert "moves the mean 1.5 mm away from it" in text
+  _write(tmp_path, gain.EXACT_N5, with_initial(_seeds([79.0, 80.0, 80.0], 76.0), 77.0))
+  (text,) = gain.lines(tmp_path)
+  assert "76.5 mm (+0.7%) (77.0 with N = 5, +1.3%):" in text
