@@ -68,8 +68,12 @@ def _one_hk(root: pathlib.Path) -> str:
       f"{old_exact['mpjpe_mm']:.1f} and {old_noisy['mpjpe_mm']:.1f} mm.")
 
 
+def _pct(ours: float, base: float) -> str:
+  return f"{round(100 * (ours / base - 1), 1) + 0.0:+.1f}%"
+
+
 def _gain(ours: float, encoder: float) -> str:
-  return f"{ours:.1f} mm against its encoder's {encoder:.1f} ({100 * (ours / encoder - 1):+.1f}%)"
+  return f"{ours:.1f} mm against its encoder's {encoder:.1f} ({_pct(ours, encoder)})"
 
 
 def _exact_held(root: pathlib.Path) -> str:
@@ -105,10 +109,6 @@ def _exact_held(root: pathlib.Path) -> str:
       f"(1 run, {HARDWARE}, `{EXACT_HELD_COMMAND}`) scores {_gain(held_ours, held_enc)} on "
       f"{rows} those clips, which neither network saw, and {_gain(test_ours, test_enc)} "
       f"on the test people{beside}: {verdict}.")
-
-
-def _pct(ours: float, base: float) -> str:
-  return f"{round(100 * (ours / base - 1), 1) + 0.0:+.1f}%"
 
 
 def _more_hypotheses(root: pathlib.Path) -> str:
