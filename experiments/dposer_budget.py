@@ -4,9 +4,10 @@ matter of budget?
 For a DPoser workdir with held-out clips, its latest checkpoint: the prior
 weight chosen on the held-out training clips (the grid, fixed weights, as
 `experiments.dposer_weights` chooses it), then the test split denoised with
-that weight beside no prior. One row per training step goes into the JSON
-(a row of the same step is replaced), so training a workdir further and
-running this again after each stretch draws the curve:
+that weight beside no prior. One row per training step and seed goes into
+the JSON (a row of the same step and seed is replaced), so training a
+workdir further and running this again after each stretch draws the curve,
+and workdirs of other seeds (`--config.seed`) add rows beside it:
 
   python -m experiments.main --config=experiments/configs/dposer_mocap.py \\
       --workdir=runs/dposer_long_s0 --config.data.cache_dir=caches \\
@@ -105,7 +106,7 @@ def evaluate_checkpoint(workdir: str, *, grid: Sequence[float],
           "eval.output_suffix": f"budget{step}_{PRIOR}_{w:g}"}), PRIOR)
   model = runs.config.model
   return dict(
-      train_step=step,
+      train_step=step, seed=int(runs.config.seed),
       workdir=f"runs/{os.path.basename(os.path.normpath(workdir))}",
       model=dict(hidden=int(model.hidden), embed_dim=int(model.embed_dim),
                  num_params=models.count_params(runs.trained.params)),
@@ -126,13 +127,17 @@ def check_settings(previous: Mapping | None, settings: Mapping) -> None:
         f"these are {dict(settings)}: write to another --out")
 
 
+def _key(row: Mapping) -> tuple[int, int]:
+  return int(row["train_step"]), int(row.get("seed", 0))
+
+
 def merge(previous: Mapping | None, row: Mapping, settings: Mapping) -> dict:
-  """`previous`'s rows with `row` in (replacing one of the same step),
-  ordered by step; other settings than the stored ones are refused."""
+  """`previous`'s rows with `row` in (replacing one of the same step and
+  seed, a row without one being seed 0's), ordered by step, then seed;
+  other settings than the stored ones are refused."""
   check_settings(previous, settings)
-  rows = [r for r in (previous or {}).get("rows", [])
-          if r["train_step"] != row["train_step"]]
-  rows = sorted([*rows, dict(row)], key=lambda r: r["train_step"])
+  rows = [r for r in (previous or {}).get("rows", []) if _key(r) != _key(row)]
+  rows = sorted([*rows, dict(row)], key=_key)
   return dict(settings=dict(settings), rows=rows)
 
 

@@ -2,35 +2,75 @@
 width.
 
 Rendered from the JSONs `experiments.dposer_budget` writes (a row per
-training step of a workdir: the weight chosen on held-out training clips,
-the held-out clips and the test split denoised with it, each beside no
-prior): the small network trained on in stretches, and the authors' width
-trained as long as the curve's first row. `experiments.results_dposer`
-places it under the DPoser tables.
+training step and seed: the weight chosen on held-out training clips, the
+held-out clips and the test split denoised with it, each beside no prior):
+the small network trained on in stretches, and the authors' width trained
+as long as the curve's first row. A table row is one training step, the
+mean ± standard deviation (ddof 1) over the seeds scored at it.
+`experiments.results_dposer` places it under the DPoser tables.
 """
 from __future__ import annotations
 
 import pathlib
+import re
+import statistics
 
 from experiments.results_files import load as _load
 
 BUDGET = "experiments/results/dposer_mocap_small_v2_cpu_budget.json"
 WIDE = "experiments/results/dposer_mocap_wide_v2_cpu_budget.json"
 _TRAIN = ("python -m experiments.main --config=experiments/configs/dposer_mocap.py "
-          "--workdir=runs/{w} --config.data.cache_dir=caches "
+          "--workdir=runs/{w} --config.data.cache_dir=caches --config.seed=$S "
           "--config.train.num_steps={steps}{more} --mode=train, then python -m "
           "experiments.dposer_budget --workdir=runs/{w} --test_every_weight --out={out}")
 COMMANDS = (
-    _TRAIN.format(w="dposer_long_s0", steps="STEPS", more="", out=BUDGET),
-    _TRAIN.format(w="dposer_wide10k_s0", steps="10000", out=WIDE,
+    _TRAIN.format(w="dposer_long_s$S", steps="STEPS", more="", out=BUDGET),
+    _TRAIN.format(w="dposer_wide10k_s$S", steps="10000", out=WIDE,
                   more=" --config.model.hidden=1024 --config.model.embed_dim=512"),
 )
 # Point 3 of issue 20: denoising at least 15% below no prior.
 TARGET = -0.15
 
 
-def _cell(after: float, change: float) -> str:
-  return f"{after:.1f} ({100 * change:+.1f}%)"
+def _seed(row: dict) -> int:
+  return int(row.get("seed", 0))  # rows written before seeds were seed 0's
+
+
+def _groups(rows: list[dict]) -> list[list[dict]]:
+  """The rows of each training step (in step order), by seed."""
+  steps: dict[int, list[dict]] = {}
+  for r in rows:
+    steps.setdefault(r["train_step"], []).append(r)
+  return [sorted(g, key=_seed) for _, g in sorted(steps.items())]
+
+
+def _mean(values: list):
+  """The mean of numbers, or of dicts key by key (keys all of them hold)."""
+  if all(isinstance(v, dict) for v in values):
+    keys = [k for k in values[0] if all(k in v for v in values[1:])]
+    return {k: _mean([v[k] for v in values]) for k in keys}
+  if all(isinstance(v, (int, float)) for v in values):
+    return sum(values) / len(values)
+  return values[0] if all(v == values[0] for v in values) else None
+
+
+def _chosen(row: dict) -> dict:
+  return row["heldout"]["by_weight"][f"{row['chosen_weight']:g}"]
+
+
+def _summary(group: list[dict]) -> dict:
+  """A row over seeds: `heldout` and `test` averaged (`heldout.chosen`: the
+  held-out errors at each seed's own chosen weight), with the seeds'."""
+  parts = [dict(heldout=dict(r["heldout"], chosen=_chosen(r)), test=r["test"])
+           for r in group]
+  return dict(_mean(parts), train_step=group[0]["train_step"],
+              model=group[0].get("model"), seeds=group)
+
+
+def _cell(values: list[float], changes: list[float]) -> str:
+  """Error (± its standard deviation over seeds) and its mean change."""
+  sd = f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else ""
+  return f"{_mean(values):.1f}{sd} ({100 * _mean(changes):+.1f}%)"
 
 
 def _network(row: dict) -> str:
@@ -46,13 +86,21 @@ def _mean_change(prior: dict, none: dict) -> float:
 
 
 def _no_prior(rows: list[dict], where: str, noise: list[str]) -> list[str]:
-  """No prior's figures (no network: the same on every row, else a range)."""
+  """No prior's figures: no network, so one per seed (its noise draws),
+  shown over the seeds as the rows are; a range if a seed's rows differ."""
   none = lambda r: r["test"]["none"] if where == "test" else r["heldout"]["by_weight"]["none"]
   cells = []
   for n in noise:
-    values = sorted({round(none(r)[n], 1) for r in rows})
-    cells.append(f"{values[0]:.1f}" if len(values) == 1
-                 else f"{values[0]:.1f} to {values[-1]:.1f}")
+    by_seed: dict[int, set] = {}
+    for r in rows:
+      by_seed.setdefault(_seed(r), set()).add(round(none(r)[n], 1))
+    values = sorted(set().union(*by_seed.values()))
+    if any(len(v) > 1 for v in by_seed.values()):
+      cells.append(f"{values[0]:.1f} to {values[-1]:.1f}")
+    else:
+      per_seed = [min(v) for v in by_seed.values()]
+      sd = f" ± {statistics.stdev(per_seed):.1f}" if len(per_seed) > 1 else ""
+      cells.append(f"{_mean(per_seed):.1f}{sd}")
   return cells
 
 
@@ -63,12 +111,19 @@ def _windows(rows: list[dict]) -> str:
   return f"windows of 60 frames: {say(held)} held-out, {say(test)} test"
 
 
+def _workdir(row: dict) -> str:
+  """The row's workdir, its seed's suffix written `_s$S`."""
+  return re.sub(rf"_s{_seed(row)}$", "_s$S", row["workdir"])
+
+
 def _workdirs(rows: list[dict]) -> str:
-  """Rows of the curve scored on another workdir than its last (the run it
-  was resumed from, or a shorter run of the same seed) are named."""
-  last = rows[-1]["workdir"]
-  other = [f"{r['train_step']} step{'s' * (r['train_step'] != 1)}: "
-           f"{r['workdir']}" for r in rows if r["workdir"] != last]
+  """Steps of the curve scored on other workdirs than its last step's (the
+  run it was resumed from, or a shorter run of the same seed) are named."""
+  groups = _groups(rows)
+  last = {_workdir(r) for r in groups[-1]}
+  other = [f"{g[0]['train_step']} step{'s' * (g[0]['train_step'] != 1)}: "
+           + ", ".join(sorted({_workdir(r) for r in g}))
+           for g in groups if {_workdir(r) for r in g} != last]
   return (f" (rows scored on other workdirs of the same seed and settings: "
           f"{', '.join(other)})") if other else ""
 
@@ -93,7 +148,7 @@ def _best_weight(row: dict) -> tuple[str, float]:
 def _verdict(curve: list[dict], others: list[dict]) -> str:
   """Untrained rows (step <= 1: the initial weights) apart from trained
   ones; the trained rows' spread; the wide network; the test split's best
-  weight as a diagnostic."""
+  weight as a diagnostic. Rows are `_summary`s: means over their seeds."""
   untrained = [r for r in curve if r["train_step"] <= 1]
   trained = [r for r in curve if r["train_step"] > 1]
   parts = []
@@ -148,37 +203,48 @@ def lines(root: pathlib.Path) -> list[str]:
   if wide and wide["settings"] != result["settings"]:
     raise ValueError(f"{WIDE} and {BUDGET} were scored with other settings")
   rows = [*curve, *others]
+  summaries = ([_summary(g) for g in _groups(curve)],
+               [_summary(g) for g in _groups(others)])
   held_noise = [f"{v:g}" for v in result["settings"]["heldout_noise_mm"]]
   test_noise = [f"{v:g}" for v in result["settings"]["test_noise_mm"]]
-  head = (["network (width / embed, parameters)", "training steps",
+  head = (["network (width / embed, parameters)", "training steps", "seeds",
            "weight (chosen on held-out clips)"]
           + [f"held-out clips, {n} mm" for n in held_noise]
           + [f"test people, {n} mm" for n in test_noise])
   out = ["", "### DPoser's motion denoising against its training length and width", "",
-         "DPoser (`dposer_mocap.py`, seed 0) "
+         "DPoser (`dposer_mocap.py`) "
          + ("untrained and " if curve[0]["train_step"] <= 1 else "")
          + "trained for longer and longer"
          + (", and the authors' width" if others else "") +
-         f", {curve[0]['hardware']}; for each, the prior weight is chosen on the "
+         f", {', '.join(sorted({r['hardware'] for r in rows}))}; for each, the prior weight is chosen on the "
          f"held-out training clips (grid {', '.join(f'{w:g}' for w in result['settings']['grid'])}, "
          f"fixed weights, mean over {' and '.join(held_noise)} mm) and the test "
          f"people are denoised with it ({_windows(rows)}). MPJPE after denoising "
          "(mm) and its change against no prior (the temporal term alone, on the "
-         "same windows). Commands: `" + "`; `".join(COMMANDS[:1 + bool(others)])
+         "same windows and noise draws), the mean ± standard deviation (ddof 1) "
+         "over the training seeds listed, the change the mean of each seed's. "
+         "Commands: `" + "`; `".join(COMMANDS[:1 + bool(others)])
          + "`" + _workdirs(curve) + ".", "",
          "| " + " | ".join(head) + " |", "|" + "---|" * len(head),
-         "| no prior | - | - | " + " | ".join(
+         "| no prior | - | " + ", ".join(
+             str(v) for v in sorted({_seed(r) for r in rows})) + " | - | "
+         + " | ".join(
              _no_prior(rows, "heldout", held_noise)
              + _no_prior(rows, "test", test_noise)) + " |"]
-  for r in rows:
-    held = r["heldout"]["by_weight"][f"{r['chosen_weight']:g}"]
+  for g in [*summaries[0], *summaries[1]]:
+    seeds = g["seeds"]
+    held = lambda n: _cell([_chosen(r)[n] for r in seeds],
+                           [r["heldout"]["gain"][n] for r in seeds])
+    test = lambda n: _cell([r["test"]["dposer"][n] for r in seeds],
+                           [r["test"]["gain"][n] for r in seeds])
     out.append(
-        f"| {_network(r)} | {r['train_step']} | {r['chosen_weight']:g} | "
-        + " | ".join(
-            [_cell(held[n], r["heldout"]["gain"][n]) for n in held_noise]
-            + [_cell(r["test"]["dposer"][n], r["test"]["gain"][n])
-               for n in test_noise]) + " |")
-  out += ["", "What the table shows: " + _verdict(curve, others) + "."]
+        f"| {_network(g)} | {g['train_step']} | "
+        + ", ".join(str(_seed(r)) for r in seeds) + " | "
+        + ", ".join(f"{r['chosen_weight']:g}" for r in seeds) + " | "
+        + " | ".join([held(n) for n in held_noise] + [test(n) for n in test_noise])
+        + " |")
+  out += ["", "What the table shows (means over each row's seeds): "
+          + _verdict(*summaries) + "."]
   return out
 
 

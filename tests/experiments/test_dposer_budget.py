@@ -40,6 +40,14 @@ def test_merge_orders_by_step_replaces_a_step_and_refuses_other_settings():
   assert [(r["train_step"], r["v"]) for r in three["rows"]] == [(20000, 2), (40000, 3)]
   with pytest.raises(ValueError, match="other settings"):
     dposer_budget.merge(three, dict(train_step=1, v=0), dict(grid=[3.0], max_windows=20))
+  # A row of another seed at a step goes beside it; a row without a seed
+  # (written before rows had one) is seed 0's.
+  four = dposer_budget.merge(three, dict(train_step=20000, seed=1, v=4), settings)
+  assert [(r["train_step"], r.get("seed"), r["v"]) for r in four["rows"]] == [
+      (20000, None, 2), (20000, 1, 4), (40000, None, 3)]
+  five = dposer_budget.merge(four, dict(train_step=20000, seed=0, v=5), settings)
+  assert [(r["train_step"], r["v"]) for r in five["rows"]] == [
+      (20000, 5), (20000, 4), (40000, 3)]
   dposer_budget.check_settings(three, settings)
   dposer_budget.check_settings(None, settings)
   with pytest.raises(ValueError, match="other settings"):
@@ -54,7 +62,7 @@ def test_toy_checkpoint_row(tmp_path):
       workdir, grid=(0.1, 10.0), heldout_noise_mm=(20.0,), test_noise_mm=(20.0, 40.0),
       max_windows=2, test_every_weight=True, overrides={"eval.denoise_steps": 3})
   held = row["heldout"]["by_weight"]
-  assert row["train_step"] == 5 and set(held) == {"none", "0.1", "10"}
+  assert row["train_step"] == 5 and row["seed"] == 0 and set(held) == {"none", "0.1", "10"}
   assert row["heldout"]["num_windows"] == row["test"]["num_windows"] == 2
   assert row["model"]["hidden"] > 0 and row["model"]["num_params"] > 0
   best = min(("0.1", "10"), key=lambda w: held[w]["20"])
