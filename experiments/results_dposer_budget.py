@@ -145,6 +145,22 @@ def _best_weight(row: dict) -> tuple[str, float]:
   return w, change[w]
 
 
+def _seeds_said(curve: list[dict], others: list[dict]) -> str:
+  """Which rows are which seeds, e.g. 'seeds 0, 1, 2: 1 and 10000 steps;
+  seed 0 alone: 40000 steps, the width 1024 / 512 (7.23M)'."""
+  said: dict[tuple, list[str]] = {}
+  for g in curve:
+    said.setdefault(tuple(_seed(r) for r in g["seeds"]), []).append(
+        f"{g['train_step']} step{'s' * (g['train_step'] != 1)}")
+  for g in others:
+    said.setdefault(tuple(_seed(r) for r in g["seeds"]), []).append(
+        f"the width {_network(g)}")
+  return "; ".join(
+      (f"seed {seeds[0]} alone" if len(seeds) == 1 else
+       "seeds " + ", ".join(map(str, seeds))) + ": " + ", ".join(labels)
+      for seeds, labels in said.items())
+
+
 def _verdict(curve: list[dict], others: list[dict]) -> str:
   """Untrained rows (step <= 1: the initial weights) apart from trained
   ones; the trained rows' spread; the wide network; the test split's best
@@ -222,8 +238,8 @@ def lines(root: pathlib.Path) -> list[str]:
          f"people are denoised with it ({_windows(rows)}). MPJPE after denoising "
          "(mm) and its change against no prior (the temporal term alone, on the "
          "same windows and noise draws), the mean ± standard deviation (ddof 1) "
-         "over the training seeds listed, the change the mean of each seed's. "
-         "Commands: `" + "`; `".join(COMMANDS[:1 + bool(others)])
+         "over the training seeds listed, the change the mean of each seed's ("
+         + _seeds_said(*summaries) + "). Commands: `" + "`; `".join(COMMANDS[:1 + bool(others)])
          + "`" + _workdirs(curve) + ".", "",
          "| " + " | ".join(head) + " |", "|" + "---|" * len(head),
          "| no prior | - | " + ", ".join(

@@ -144,3 +144,4 @@ def test_a_step_over_seeds_is_one_row_of_means_and_spreads(tmp_path):
   assert ("by -7.5% on the held-out clips and -5.0% to -3.0% on the test "
           "people") in text
   assert "(means over each row's seeds)" in text
+  assert "(seeds 0, 1, 2: 10000 steps; seed 0 alone: 40000 steps)" in text
