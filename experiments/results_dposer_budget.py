@@ -161,6 +161,33 @@ def _seeds_said(curve: list[dict], others: list[dict]) -> str:
       for seeds, labels in said.items())
 
 
+def _largest_sd(groups: list[dict]) -> float | None:
+  """The largest standard deviation over seeds of a row's errors on the
+  test people (None: no row of several seeds)."""
+  sds = [statistics.stdev([r["test"]["dposer"][n] for r in g["seeds"]])
+         for g in groups if len(g["seeds"]) > 1 for n in g["test"]["dposer"]]
+  return max(sds) if sds else None
+
+
+def _seed_luck(curve: list[dict], others: list[dict]) -> str:
+  """How far seeds move the trained and the untrained rows on the test
+  people, when some row has several."""
+  trained = _largest_sd([g for g in [*curve, *others] if g["train_step"] > 1])
+  untrained = _largest_sd([g for g in curve if g["train_step"] <= 1])
+  if trained is None:
+    return ""
+  none = curve[0]["test"]["none"]
+  level = min(none, key=none.get)
+  text = (f". Over seeds, a trained row's errors on the test people spread by "
+          f"at most {trained:.1f} mm (standard deviation), small beside what "
+          f"the target asks ({-100 * TARGET:.0f}% of no prior's error: "
+          f"{-TARGET * none[level]:.1f} mm at {level} mm): the miss is not a "
+          "seed's luck")
+  if untrained is not None:
+    text += f" (the untrained prior's spread by up to {untrained:.1f} mm)"
+  return text
+
+
 def _verdict(curve: list[dict], others: list[dict]) -> str:
   """Untrained rows (step <= 1: the initial weights) apart from trained
   ones; the trained rows' spread; the wide network; the test split's best
@@ -206,7 +233,7 @@ def _verdict(curve: list[dict], others: list[dict]) -> str:
              "diagnostic, never used to choose), the best weight (" +
              ", ".join(weights) + ") changes the trained priors' error by " +
              _span([c for _, c in best]) + " on average")
-  return text
+  return text + _seed_luck(curve, others)
 
 
 def lines(root: pathlib.Path) -> list[str]:
