@@ -246,8 +246,8 @@ def _subject_lines(root) -> list[str]:
       f"{_after(root, GF_SUBJECT)} of GFPose's test joints over "
       f"{len(gf['seeds'])} seeds (random clips: "
       f"{_after(root, _R + 'gfpose_mocap_small_holdout_cpu_estimate.json')}) "
-      f"and {_after(root, CALIBRATED[-1][1])} of DPoser's completion (1 run; "
-      "random clips: "
+      f"and {_after(root, CALIBRATED[-1][1])} of DPoser's completion "
+      f"({_runs(root, CALIBRATED[-1][1])}; random clips: "
       f"{_after(root, _R + 'dposer_mocap_small_v2_cpu_complete.json')}). "
       "One person held out stands for two unseen ones and is easier than "
       "they are. Holding out two (`--config.holdout.subjects=\"('cmu:001', "
@@ -326,6 +326,26 @@ def _held_encoder(summary: dict) -> str:
           f"on a person neither network saw the denoiser {verdict} its encoder)")
 
 
+def _runs(root, rel: str) -> str:
+  """'1 run', or 'N seeds' once the summary replacing the run exists."""
+  seeds = _load(root, CALIBRATED_OVER_SEEDS.get(rel, ""))
+  return "1 run" if seeds is None else f"{len(seeds['seeds'])} seeds"
+
+
+def _one_person_errors(root, rel: str, heldout_rel: str
+                       ) -> tuple[float, float] | None:
+  """The MPJPE of the calibrated mean on the held-out rows and on the test
+  rows: the means over seeds once their summary exists, else the one run's
+  (None: neither is there)."""
+  seeds = _load(root, CALIBRATED_OVER_SEEDS.get(rel, ""))
+  if seeds is not None:
+    return _held(seeds), _test(seeds)
+  run, held = _load(root, rel), _load(root, heldout_rel)
+  if run is None or held is None:
+    return None
+  return held["after"]["mean_mpjpe_mm"], run["calibration_after"]["mean_mpjpe_mm"]
+
+
 def _held(summary: dict) -> float:
   """The mean over seeds of the MPJPE of the mean on the held-out rows."""
   return summary["heldout_calibration"]["after.mean_mpjpe_mm"]["mean"]
@@ -363,8 +383,8 @@ def _dposer_subject_lines(root) -> list[str]:
   """DPoser's completion with two people held out, and borrowed."""
   two, borrowed = _load(root, DPOSER_SUBJECTS), _load(root, DPOSER_BORROWED)
   plain = _load(root, DPOSER_PLAIN)
-  one_run, one_held = (_load(root, CALIBRATED[-1][i]) for i in (1, 3))
-  if None in (two, borrowed, plain, one_run, one_held):
+  one = _one_person_errors(root, CALIBRATED[-1][1], CALIBRATED[-1][3])
+  if None in (two, borrowed, plain, one):
     return []
   figure = "calibration_after.mean_mpjpe_mm"
   held = _held(two)
@@ -375,9 +395,8 @@ def _dposer_subject_lines(root) -> list[str]:
       "'cmu:006')\"` besides its tenth of clips, calibrated on those people's "
       f"rows alone, {len(two['seeds'])} seeds): the error of the mean on "
       f"them is {held:.1f} mm against {two['across_seeds'][figure]['mean']:.1f} "
-      f"on the test people (one person, 1 run: "
-      f"{one_held['after']['mean_mpjpe_mm']:.1f} against "
-      f"{one_run['calibration_after']['mean_mpjpe_mm']:.1f}), and the "
+      f"on the test people (one person, {_runs(root, CALIBRATED[-1][1])}: "
+      f"{one[0]:.1f} against {one[1]:.1f}), and the "
       f"calibrated intervals cover {_after(root, DPOSER_SUBJECTS, '0.5')} and "
       f"{_after(root, DPOSER_SUBJECTS)} ({_bands(two)}; one person: "
       f"{_after(root, CALIBRATED[-1][1], '0.5')} and "

@@ -54,7 +54,7 @@ CALIBRATED = (
      "completion, H=10", R + "dposer_mocap_small_v2_cpu_complete.json", None,
      R + "dposer_mocap_small_v2_cpu_calibration_heldout.json"),
     ("DPoser mocap small v2, CMU subject 006 held out whole (and a tenth of "
-     "the other clips), left-leg completion, H=10, 1 run",
+     "the other clips), left-leg completion, H=10",
      R + "dposer_mocap_small_v2_subject006_cpu_complete.json", None,
      R + "dposer_mocap_small_v2_subject006_cpu_calibration_heldout.json"),
 )
@@ -66,6 +66,8 @@ CALIBRATED = (
 CALIBRATED_OVER_SEEDS = {
     R + "dposer_mocap_small_v2_cpu_complete.json":
         R + "dposer_mocap_small_v2_tenth_cpu_seeds_complete.json",
+    R + "dposer_mocap_small_v2_subject006_cpu_complete.json":
+        R + "dposer_mocap_small_v2_subject006_cpu_seeds_complete.json",
     R + "gfpose_mocap_small_holdout_cpu_estimate.json":
         R + "gfpose_mocap_small_holdout_cpu_seeds_estimate.json",
     **{R + f"diffpose_mocap_small_per_row_kernel_holdout_cpu_estimate{s}.json":

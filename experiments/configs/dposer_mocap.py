@@ -50,18 +50,20 @@ fit2d beside GFPose's and the baseline's estimation on the same rows):
     006 held out besides the tenth (--config.holdout.subjects=cmu:006) and
     the completion calibrated on that person alone (--mode=calibrate
     "--config.eval.priors=('dposer',)"
-    "--config.eval.complete_parts=('l_leg',)").
-    dposer_mocap_small_v2_subjects001_006_cpu_seeds_complete.json: CMU
+    "--config.eval.complete_parts=('l_leg',)"), one run, and
+    dposer_mocap_small_v2_subject006_cpu_seeds_complete.json, the same over
+    3 seeds. dposer_mocap_small_v2_subjects001_006_cpu_seeds_complete.json: CMU
     subjects 001 and 006 held out (--config.holdout.subjects="('cmu:001',
     'cmu:006')"), calibrated the same way, 3 seeds; and
     dposer_mocap_small_v2_borrowed001_006_cpu_seeds_complete.json: the
     priors trained without holding them out borrowing that calibration
     (--mode=calibrate --config.eval.calibration_from=SIBLING_WORKDIR).
     dposer_mocap_small_v2_cpu_budget.json: motion denoising against
-    training length (seed 0 untrained, then 10k to 40k steps, the weight
-    chosen on the held-out clips each time; experiments/dposer_budget.py),
-    and dposer_mocap_wide_v2_cpu_budget.json: the authors' width (hidden
-    1024, embed 512) trained 10k steps, scored the same way.
+    training length (seeds 0, 1, 2 untrained, then 10k to 40k steps, the
+    weight chosen on the held-out clips each time;
+    experiments/dposer_budget.py), and dposer_mocap_wide_v2_cpu_budget.json:
+    the authors' width (hidden 1024, embed 512) trained 10k steps, scored
+    the same way (seed 0).
     dposer_mocap_small_cpu_<task>.json: the run before the calibrated body
     space (caches of version 1), the rig balance and the
     held-out weights (train_balance='none', holdout.fraction=0, the

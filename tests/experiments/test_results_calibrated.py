@@ -163,3 +163,29 @@ def test_exact_trained_lines_read_the_held_out_and_borrowed_seeds(tmp_path):
     text = " ".join(results_calibration._exact_trained_lines(tmp_path))
     assert (f"is 55.0 mm (its encoder on the same rows: {encoder:.1f}, "
             f"{verdict}) against 85.0 on the test people") in text
+
+
+def test_one_person_row_reads_its_seeds_once_they_replace_the_run(tmp_path):
+  run, held = "run.json", "run_heldout.json"
+  (tmp_path / run).write_text(json.dumps(_eval(0.2, 0.66, 339.9)))
+  (tmp_path / held).write_text(json.dumps(_report("conformal", 0.9, 143.5)))
+  errors = lambda: results_calibration._one_person_errors(tmp_path, run, held)
+  rows = dict(results_calibration.CALIBRATED_OVER_SEEDS)
+  try:
+    results_calibration.CALIBRATED_OVER_SEEDS.clear()
+    assert results_calibration._runs(tmp_path, run) == "1 run"
+    assert errors() == (143.5, 339.9)
+    assert results_calibration._one_person_errors(tmp_path, "absent.json", held) is None
+    # A summary over seeds replaces the run: its means, and its seed count.
+    summary = seed_summary.summarise(
+        {0: _eval(0.2, 0.66, 340.0), 1: _eval(0.2, 0.7, 320.0)}, what="w",
+        command="c", hardware="cpu",
+        heldout={0: _report("conformal", 0.9, 140.0),
+                 1: _report("conformal", 0.9, 150.0)})
+    (tmp_path / "seeds.json").write_text(json.dumps(summary))
+    results_calibration.CALIBRATED_OVER_SEEDS[run] = "seeds.json"
+    assert results_calibration._runs(tmp_path, run) == "2 seeds"
+    assert errors() == pytest.approx((145.0, 330.0))
+  finally:
+    results_calibration.CALIBRATED_OVER_SEEDS.clear()
+    results_calibration.CALIBRATED_OVER_SEEDS.update(rows)
