@@ -22,12 +22,17 @@ EXACT_SEEDS = _R + "diffpose_mocap_small_per_row_kernel_exacttrain_cpu_seeds_est
 EXACT_HELD = (_R + "diffpose_mocap_small_per_row_kernel_exacttrain_holdout_cpu_"
               "calibration_heldout.json")
 EXACT_HELD_TEST = _R + "diffpose_mocap_small_per_row_kernel_exacttrain_holdout_cpu_estimate.json"
+# The same over training seeds (`seed_summary --stem=estimate` over the
+# seeds' workdirs): the test figures, and the held-out clips' in its
+# heldout_calibration; read in place of the one run once it exists.
+EXACT_HELD_SEEDS = (_R + "diffpose_mocap_small_per_row_kernel_exacttrain_holdout_cpu_"
+                    "seeds_estimate.json")
 EXACT_HELD_COMMAND = (
     "python -m experiments.main --config=experiments/configs/diffpose_mocap.py:"
-    "per_row_kernel --workdir=runs/dp_exact_holdout_s0 --config.data.cache_dir=caches "
+    "per_row_kernel --workdir=runs/dp_exact_holdout_s{seed} --config.data.cache_dir=caches "
     "--config.diffpose.encoder_workdir=runs/encoder_mocap "
     "--config.diffpose.noisy_train_2d=False --config.holdout.fraction=0.5 "
-    "--config.seed=0 --mode=train, then --mode=calibrate and --mode=eval there")
+    "--config.seed={seed} --mode=train, then --mode=calibrate and --mode=eval there")
 HARDWARE = "2 CPU cores (AMD EPYC), about 45 minutes beside another run"
 # The calibration table's every-row exact-2D seeds (`runs/dp_exact_s$S`),
 # evaluated with N = 5 (the calibration table's row) and N = 20.
@@ -72,17 +77,41 @@ def _pct(ours: float, base: float) -> str:
   return f"{round(100 * (ours / base - 1), 1) + 0.0:+.1f}%"
 
 
-def _gain(ours: float, encoder: float) -> str:
-  return f"{ours:.1f} mm against its encoder's {encoder:.1f} ({_pct(ours, encoder)})"
+def _gain(ours: float, encoder: float, sd: float | None = None) -> str:
+  spread = "" if sd is None else f" ± {sd:.1f}"
+  return (f"{ours:.1f}{spread} mm against its encoder's {encoder:.1f} "
+          f"({_pct(ours, encoder)})")
+
+
+def _held_figures(root: pathlib.Path):
+  """(held-out clips: ours, encoder; test people: ours, encoder; the
+  standard deviations of ours on each or None; rows scored on the held-out
+  clips or None; how it ran, in words), the means over seeds when their
+  summary exists, else the one run's; None without either."""
+  seeds = _load(root, EXACT_HELD_SEEDS)
+  if seeds is not None:
+    held = seeds["heldout_calibration"]
+    ours_held = held["task_figures.mpjpe_mm"]
+    rows = held.get("num_rows", {}).get("mean")
+    how = (f"{len(seeds['seeds'])} seeds, {seeds['hardware']}, "
+           f"`{EXACT_HELD_COMMAND.format(seed='$S')}`")
+    return (ours_held["mean"], held["task_figures.encoder/mpjpe_mm"]["mean"],
+            _mean(seeds, "mpjpe_mm"), _mean(seeds, "encoder.mpjpe_mm"),
+            (ours_held["std"], seeds["across_seeds"]["mpjpe_mm"]["std"]), rows, how)
+  held, test = _load(root, EXACT_HELD), _load(root, EXACT_HELD_TEST)
+  if held is None or test is None:
+    return None
+  figures = held["task_figures"]
+  return (figures["mpjpe_mm"], figures["encoder/mpjpe_mm"], test["mpjpe_mm"],
+          test["encoder"]["mpjpe_mm"], None, held.get("num_rows"),
+          f"1 run, {HARDWARE}, `{EXACT_HELD_COMMAND.format(seed=0)}`")
 
 
 def _exact_held(root: pathlib.Path) -> str:
-  held, test = _load(root, EXACT_HELD), _load(root, EXACT_HELD_TEST)
-  if held is None or test is None:
+  figures = _held_figures(root)
+  if figures is None:
     return ""
-  figures = held["task_figures"]
-  held_ours, held_enc = figures["mpjpe_mm"], figures["encoder/mpjpe_mm"]
-  test_ours, test_enc = test["mpjpe_mm"], test["encoder"]["mpjpe_mm"]
+  held_ours, held_enc, test_ours, test_enc, spreads, scored, how = figures
   held_met = held_ours <= (1 - TARGET) * held_enc
   test_met = test_ours <= (1 - TARGET) * test_enc
   if held_met and not test_met:
@@ -96,19 +125,19 @@ def _exact_held(root: pathlib.Path) -> str:
                "test people's novelty: with exact 2D the encoder's error "
                "leaves the denoiser little it can correct at this size")
   else:
-    verdict = "the target holds on the test people in this run"
+    verdict = "the target holds on the test people"
   seeds = _load(root, EXACT_SEEDS)
   beside = (f" (the same setting trained on every row, {len(seeds['seeds'])} seeds: "
             f"{_mean(seeds, 'mpjpe_mm'):.1f} against "
             f"{_mean(seeds, 'encoder.mpjpe_mm'):.1f})" if seeds else "")
-  scored = held.get("num_rows")
   rows = f"{scored:.0f} rows of" if scored else "rows of"
+  held_sd, test_sd = spreads or (None, None)
+  held_text, test_text = _gain(held_ours, held_enc, held_sd), _gain(test_ours, test_enc, test_sd)
   return (
       "Why DiffPose trained on exact 2D misses its encoder on exact test 2D: "
       "the same model with half its encoder's held-out tenth of clips held out "
-      f"(1 run, {HARDWARE}, `{EXACT_HELD_COMMAND}`) scores {_gain(held_ours, held_enc)} on "
-      f"{rows} those clips, which neither network saw, and {_gain(test_ours, test_enc)} "
-      f"on the test people{beside}: {verdict}.")
+      f"({how}) scores {held_text} on {rows} those clips, which neither network "
+      f"saw, and {test_text} on the test people{beside}: {verdict}.")
 
 
 def _more_hypotheses(root: pathlib.Path) -> str:

@@ -50,12 +50,14 @@ ROW_KEYS = ("prior", "part", "noise_mm", "weights", "schedule", "input")
 COVERAGE_KEYS = ("coverage", "radial_coverage")
 # Figures of the held-out report `--mode=calibrate` writes
 # (<workdir>/calibration/<task>.json): coverage before and after, cross-
-# fitted on the held-out clips, and the error there (beside the test's);
-# with a context encoder (DiffPose) its error on the same rows, kept when
+# fitted on the held-out clips, the error there (beside the test's) after
+# the calibration and as the task scores it, and the rows scored; with a
+# context encoder (DiffPose) its error on the same rows. Each is kept when
 # every seed's report has it.
 HELDOUT_FIGURES = ("before.coverage.0.5", "before.coverage.0.9",
                    "after.coverage.0.5", "after.coverage.0.9",
-                   "after.mean_mpjpe_mm", "task_figures.encoder/mpjpe_mm")
+                   "after.mean_mpjpe_mm", "task_figures.mpjpe_mm",
+                   "task_figures.encoder/mpjpe_mm", "num_rows")
 
 
 def _coverages(result: Mapping) -> dict:

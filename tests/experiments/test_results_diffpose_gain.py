@@ -79,3 +79,21 @@ def test_more_hypotheses_split_the_miss_into_sampling_noise_and_diffusion(tmp_pa
   _write(tmp_path, gain.EXACT_N5, with_initial(_seeds([79.0, 80.0, 80.0], 76.0), 77.0))
   (text,) = gain.lines(tmp_path)
   assert "76.5 mm (+0.7%) (77.0 with N = 5, +1.3%):" in text
+
+
+def test_held_out_clips_over_seeds_replace_the_one_run(tmp_path):
+  _held_and_test(tmp_path, held=45.0, held_enc=50.0, test=80.0, test_enc=77.7)
+  summary = _seeds([79.0, 80.0, 81.0], 77.7)
+  summary["across_seeds"]["mpjpe_mm"]["std"] = 1.0
+  summary["hardware"] = "2 CPU cores (AMD EPYC)"
+  summary["heldout_calibration"] = {
+      "task_figures.mpjpe_mm": dict(mean=44.0, std=0.5),
+      "task_figures.encoder/mpjpe_mm": dict(mean=50.0, std=0.0),
+      "num_rows": dict(mean=500.0, std=0.0)}
+  _write(tmp_path, gain.EXACT_HELD_SEEDS, summary)
+  (text,) = gain.lines(tmp_path)
+  assert "(3 seeds, 2 CPU cores (AMD EPYC), `" in text and "1 run" not in text
+  assert "--workdir=runs/dp_exact_holdout_s$S" in text and "--config.seed=$S" in text
+  assert "scores 44.0 ± 0.5 mm against its encoder's 50.0 (-12.0%) on 500 rows" in text
+  assert "80.0 ± 1.0 mm against its encoder's 77.7 (+3.0%) on the test people" in text
+  assert "not on the unseen test people" in text

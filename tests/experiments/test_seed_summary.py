@@ -117,7 +117,8 @@ def test_the_held_out_calibration_reports_over_seeds(tmp_path):
                 before=dict(coverage={"0.5": 0.3, "0.9": 0.6}),
                 after=dict(kind=kind, coverage={"0.5": 0.5, "0.9": cover_after},
                            mean_mpjpe_mm=mpjpe),
-                task_figures={"encoder/mpjpe_mm": mpjpe - 3.0})
+                task_figures={"encoder/mpjpe_mm": mpjpe - 3.0, "mpjpe_mm": mpjpe},
+                num_rows=500)
   dirs = []
   for seed, (cover, mpjpe, kind) in enumerate(
       [(0.88, 80.0, "conformal"), (0.92, 84.0, "spread_scale")]):
@@ -141,6 +142,8 @@ def test_the_held_out_calibration_reports_over_seeds(tmp_path):
   assert held["before.coverage.0.5"]["mean"] == pytest.approx(0.3)
   assert held["kept"] == {"0": "conformal", "1": "spread_scale"}
   assert held["task_figures.encoder/mpjpe_mm"]["mean"] == pytest.approx(79.0)
+  assert held["task_figures.mpjpe_mm"]["mean"] == pytest.approx(82.0)
+  assert held["num_rows"]["mean"] == 500
   without_encoder = {s: dict(report(0.9, 80.0, "conformal"), task_figures={})
                      for s in results}
   assert "task_figures.encoder/mpjpe_mm" not in seed_summary.summarise(
