@@ -63,7 +63,7 @@ fit2d beside GFPose's and the baseline's estimation on the same rows):
     weight chosen on the held-out clips each time;
     experiments/dposer_budget.py), and dposer_mocap_wide_v2_cpu_budget.json:
     the authors' width (hidden 1024, embed 512) trained 10k steps, scored
-    the same way (seed 0).
+    the same way (seeds 0, 1, 2).
     dposer_mocap_small_cpu_<task>.json: the run before the calibrated body
     space (caches of version 1), the rig balance and the
     held-out weights (train_balance='none', holdout.fraction=0, the
