@@ -11,6 +11,9 @@ from experiments.results_files import load as _load
 _R = "experiments/results/"
 TWO_HELD = _R + "dposer_mocap_small_v2_subjects001_006_cpu_seeds_novelty.json"
 FOUR_HELD = _R + "dposer_mocap_small_v2_subjects4_cpu_novelty.json"
+# The four people held out over training seeds, read in place of the one
+# run once it exists.
+FOUR_HELD_SEEDS = _R + "dposer_mocap_small_v2_subjects4_cpu_seeds_novelty.json"
 
 
 def _people(runs: list[dict], where: str, figure: str) -> dict[str, float]:
@@ -31,15 +34,19 @@ def _pair(coverage: dict) -> str:
 
 
 def lines(root: pathlib.Path) -> list[str]:
-  two, four = _load(root, TWO_HELD), _load(root, FOUR_HELD)
+  two = _load(root, TWO_HELD)
+  four = _load(root, FOUR_HELD_SEEDS) or _load(root, FOUR_HELD)
   if two is None or four is None:
     return []
   runs2 = list(two["workdirs"].values())
-  (run4,) = four["workdirs"].values()
-  pairs = run4["leave_pairs_out"] or {}
-  mean_pairs = lambda key: {l: float(np.mean([p[key][l] for p in pairs.values()]))
+  runs4 = list(four["workdirs"].values())
+  pairs = [p for r in runs4 for p in (r["leave_pairs_out"] or {}).values()]
+  mean_pairs = lambda key: {l: float(np.mean([p[key][l] for p in pairs]))
                             for l in ("0.5", "0.9")}
-  held4 = _people([run4], "heldout_people", "score_quantile.0.9")
+  held4 = _people(runs4, "heldout_people", "score_quantile.0.9")
+  how4 = "1 run" if len(runs4) == 1 else f"{len(runs4)} seeds, means over them"
+  pairs_text = (f"the {len(pairs)} pairs" if len(runs4) == 1 else
+              f"the {len(pairs) // len(runs4)} pairs of each seed")
   return [
       "", "Could the intervals widen where a row is harder, using something "
       "the model has at test time? Each row's novelty, the mean distance of "
@@ -58,22 +65,24 @@ def lines(root: pathlib.Path) -> list[str]:
       f"{_pair(two['to_test_scaled'])} (plain conformal on the same rows: "
       f"{_pair(two['to_test_plain'])}; the scaling was first tried on these "
       "test rows, so the figure is optimistic). That fit rests on two people "
-      "who differ in both novelty and error. With four people held out (1 run: "
+      "who differ in both novelty and error. With four people held out "
+      f"({how4}: "
       f"{', '.join('CMU ' + g for g in held4)}, "
       "`--config.holdout.subjects=\"('cmu:001', 'cmu:002', 'cmu:003', "
       "'cmu:006')\"`), the held-out people need q = "
       + ", ".join(f"{v:.1f}" for v in held4.values())
       + " at 90% whatever their novelty ("
-      + _listed(_people([run4], "heldout_people", "novelty_mm"))
-      + f" mm), a is {run4['to_test']['exponent']:.2f}, each pair fitted covers "
+      + _listed(_people(runs4, "heldout_people", "novelty_mm"))
+      + " mm), a is " + " / ".join(f"{r['to_test']['exponent']:.2f}" for r in runs4)
+      + f", each pair fitted covers "
       f"the other two {_pair(mean_pairs('plain'))} plain and "
-      f"{_pair(mean_pairs('scaled'))} scaled (means over the "
-      f"{len(pairs)} pairs: between training people plain conformal already "
+      f"{_pair(mean_pairs('scaled'))} scaled (means over {pairs_text}: "
+      "between training people plain conformal already "
       "carries over), the test people are covered "
-      f"{_pair(run4['to_test']['plain'])}, and they need q = "
-      + _listed(_people([run4], "test_people", "score_quantile.0.9"))
+      f"{_pair(four['to_test_plain'])}, and they need q = "
+      + _listed(_people(runs4, "test_people", "score_quantile.0.9"))
       + ", CMU 007 no more novel than the held-out people ("
-      + _listed(_people([run4], "test_people", "novelty_mm"))
+      + _listed(_people(runs4, "test_people", "novelty_mm"))
       + " mm). Novelty does not explain what makes the test people hard, so "
       "the calibration stays plain conformal. Produced by `--mode=calibrate` "
       "and `--mode=eval` with `--config.eval.save_predictions=True` (and the "
@@ -82,4 +91,4 @@ def lines(root: pathlib.Path) -> list[str]:
       "--stem=complete_novelty`."]
 
 
-__all__ = ["TWO_HELD", "FOUR_HELD", "lines"]
+__all__ = ["TWO_HELD", "FOUR_HELD", "FOUR_HELD_SEEDS", "lines"]
