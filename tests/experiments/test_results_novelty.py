@@ -61,4 +61,4 @@ def test_four_people_over_seeds_replace_the_one_run(tmp_path):
   assert "a is 0.00 / 0.50," in text
   assert "covers the other two 0.50 and 0.85 plain" in text
   assert "(means over the 3 pairs of each seed:" in text
-  assert "the test people are covered 0.30 and 0.65" in text
+  assert "the test people are covered 0.30 and 0.65 (at 90% by seed: 0.60 / 0.70)," in text
