@@ -13,6 +13,7 @@ import pathlib
 
 from experiments import results_calibration
 from experiments.results_files import load as _load
+from experiments.results_files import mean_sd
 
 _R = "experiments/results/"
 _QS = ("python -m experiments.main --config=experiments/configs/diffpose_quickstart.py "
@@ -138,29 +139,58 @@ def _ablation_lines(root) -> list[str]:
           "DiffPose noisy 2D | coverage 90% |", "|---|---|---|---|---|---|"] + rows
 
 
-# (2D, JSON of experiments/diffpose_kernels.py): M = 1 against M = 5.
-KERNELS = (("exact 2D", _R + "diffpose_kernels_mocap_small_per_row_kernel.json"),
-           ("noisy 2D", _R + "diffpose_kernels_mocap_small_per_row_kernel_noisy2d.json"))
+# (2D, JSON of experiments/diffpose_kernels.py of one model each, JSON of
+# the models of several training seeds): M = 1 against M = 5; the seeds'
+# file is read in place of the other once it exists.
+KERNELS = (("exact 2D", _R + "diffpose_kernels_mocap_small_per_row_kernel.json",
+            _R + "diffpose_kernels_mocap_small_per_row_kernel_seeds.json"),
+           ("noisy 2D", _R + "diffpose_kernels_mocap_small_per_row_kernel_noisy2d.json",
+            _R + "diffpose_kernels_mocap_small_per_row_kernel_seeds_noisy2d.json"))
+
+
+def _by_offset(model: dict) -> list[tuple[float, float]]:
+  """(MPJPE of its hypotheses alone, offset) of each kernel, nearest the
+  encoder's pose first: the order in which kernels of different fits
+  (seeds) line up."""
+  return sorted(((k["mean_of_n_mpjpe_mm"], w["mean_3d_mm"])
+                 for k, w in zip(model["per_kernel"], model["kernels"])),
+                key=lambda pair: pair[1])
+
+
+def _kernel_row(label: str, models: list[dict]) -> str:
+  """One table row: models of the same M (one per training seed)."""
+  versus_n = lambda h: [next(v["mean_of_n_mpjpe_mm"] for v in m["versus_n"]
+                             if v["num_hypotheses"] == h) for m in models]
+  kernels = [_by_offset(m) for m in models]
+  rank_mean = lambda i: [sum(k[r][i] for k in kernels) / len(kernels)
+                         for r in range(len(kernels[0]))]
+  oracle = [m["oracle"]["best_kernel_after_the_fact"]["mean_of_n_mpjpe_mm"]
+            for m in models]
+  encoder = sum(m["encoder"]["mpjpe_mm"] for m in models) / len(models)
+  return (f"| {label} | M = {models[0]['num_kernels']} | {len(models)} | "
+          f"{encoder:.1f} | " + " / ".join(mean_sd(versus_n(h)) for h in (1, 5, 20))
+          + " | " + ", ".join(f"{v:.1f}" for v in rank_mean(0)) + " | "
+          + ", ".join(f"{v:.0f}" for v in rank_mean(1)) + f" | {mean_sd(oracle)} |")
 
 
 def _kernel_lines(root) -> list[str]:
   """Why M = 1 and M = 5 differ: each model's kernels alone, the oracle
   choice of kernel per row, and the error against N."""
-  rows = []
-  for label, rel in KERNELS:
-    r = _load(root, rel)
+  rows, commands = [], []
+  for label, one_model, seeds in KERNELS:
+    r = _load(root, seeds) or _load(root, one_model)
     if r is None:
       continue
+    by_m: dict[int, list[dict]] = {}
     for w in r["workdirs"]:
-      ks = w["per_kernel"]
-      alone = ", ".join(f"{k['mean_of_n_mpjpe_mm']:.1f}" for k in ks)
-      offsets = ", ".join(f"{k['mean_3d_mm']:.0f}" for k in w["kernels"])
-      n = {v["num_hypotheses"]: v["mean_of_n_mpjpe_mm"] for v in w["versus_n"]}
-      oracle = w["oracle"]["best_kernel_after_the_fact"]["mean_of_n_mpjpe_mm"]
-      rows.append(
-          f"| {label} | M = {w['num_kernels']} | {w['encoder']['mpjpe_mm']:.1f} | "
-          f"{n.get(1, float('nan')):.1f} / {n.get(5, float('nan')):.1f} / "
-          f"{n.get(20, float('nan')):.1f} | {alone} | {offsets} | {oracle:.1f} |")
+      by_m.setdefault(w["num_kernels"], []).append(w)
+    rows += [_kernel_row(label, models) for models in by_m.values()]
+    if "name" in r:
+      overrides = r["workdirs"][0].get("settings", {}).get("overrides") or {}
+      commands.append(
+          "`python -m experiments.diffpose_kernels --workdirs="
+          + ",".join(w["workdir"] for w in r["workdirs"]) + f" --name={r['name']}"
+          + "".join(f" --set={k}={v}" for k, v in overrides.items()) + "`")
   if not rows:
     return []
   return ["", "Why M = 1 and M = 5 kernels differ (`experiments/diffpose_kernels.py`, "
@@ -168,15 +198,20 @@ def _kernel_lines(root) -> list[str]:
           "cores): MPJPE of the mean of N hypotheses, of each kernel's "
           "hypotheses alone, each kernel's mean offset from the encoder's "
           "pose (3D, RMS over joints), and the mean of N from the best kernel "
-          "per row chosen after the fact (an upper bound on choosing kernels). "
-          "The M = 1 model is `diffpose_mocap.py:per_row_kernel` with "
-          "`--config.diffpose.num_kernels=1`; then `python -m "
-          "experiments.diffpose_kernels --workdirs=M5_WORKDIR,M1_WORKDIR "
-          "--name=mocap_small_per_row_kernel` (and `--set=data.test_2d=noisy "
-          "--name=mocap_small_per_row_kernel_noisy2d`).",
-          "", "| 2D | kernels | encoder | mean of 1 / 5 / 20 | each kernel alone "
+          "per row chosen after the fact (an upper bound on choosing kernels); "
+          "a row of several models (training seeds) gives the mean ± standard "
+          "deviation (ddof 1) over them, and each kernel's figures as the mean "
+          "over the models of the kernels of the same rank, kernels ranked by "
+          "their offset. The M = 5 models are `diffpose_mocap.py:per_row_kernel` "
+          "(`--config.seed=$S`), the M = 1 models the same with "
+          "`--config.diffpose.num_kernels=1`; then "
+          + (", ".join(commands) if commands else
+             "`python -m experiments.diffpose_kernels --workdirs=M5_WORKDIR,M1_WORKDIR "
+             "--name=mocap_small_per_row_kernel` (and `--set=data.test_2d=noisy "
+             "--name=mocap_small_per_row_kernel_noisy2d`)") + ".",
+          "", "| 2D | kernels | models | encoder | mean of 1 / 5 / 20 | each kernel alone "
           "| kernel offsets (mm) | best kernel per row |",
-          "|---|---|---|---|---|---|---|", *rows, "",
+          "|---|---|---|---|---|---|---|---|", *rows, "",
           "What the experiment shows: M = 5's mixture holds kernels far from "
           "the encoder's pose (the largest offsets), whose draws the "
           "denoiser does not bring back (their hypotheses alone are the "

@@ -16,6 +16,7 @@ import re
 import statistics
 
 from experiments.results_files import load as _load
+from experiments.results_files import mean_sd
 
 BUDGET = "experiments/results/dposer_mocap_small_v2_cpu_budget.json"
 WIDE = "experiments/results/dposer_mocap_wide_v2_cpu_budget.json"
@@ -69,8 +70,7 @@ def _summary(group: list[dict]) -> dict:
 
 def _cell(values: list[float], changes: list[float]) -> str:
   """Error (± its standard deviation over seeds) and its mean change."""
-  sd = f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else ""
-  return f"{_mean(values):.1f}{sd} ({100 * _mean(changes):+.1f}%)"
+  return f"{mean_sd(values)} ({100 * _mean(changes):+.1f}%)"
 
 
 def _network(row: dict) -> str:
@@ -98,9 +98,7 @@ def _no_prior(rows: list[dict], where: str, noise: list[str]) -> list[str]:
     if any(len(v) > 1 for v in by_seed.values()):
       cells.append(f"{values[0]:.1f} to {values[-1]:.1f}")
     else:
-      per_seed = [min(v) for v in by_seed.values()]
-      sd = f" ± {statistics.stdev(per_seed):.1f}" if len(per_seed) > 1 else ""
-      cells.append(f"{_mean(per_seed):.1f}{sd}")
+      cells.append(mean_sd([min(v) for v in by_seed.values()]))
   return cells
 
 

@@ -16,4 +16,15 @@ def load(root: pathlib.Path, rel: str) -> dict | None:
   return files.read_json(pathlib.Path(root) / rel) if rel else None
 
 
-__all__ = ["load"]
+def mean_sd(values, digits: int = 1) -> str:
+  """'mean ± standard deviation (ddof 1)' of several numbers, the number
+  alone of one."""
+  values = [float(v) for v in values]
+  mean = sum(values) / len(values)
+  if len(values) == 1:
+    return f"{mean:.{digits}f}"
+  sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+  return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+__all__ = ["load", "mean_sd"]

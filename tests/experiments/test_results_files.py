@@ -22,3 +22,9 @@ def test_a_table_names_the_damaged_file_it_reads(tmp_path):
   (tmp_path / rel).write_text("not json")
   with pytest.raises(ValueError, match=rel.split("/")[-1]):
     results_calibration.lines(tmp_path)
+
+
+def test_mean_sd_gives_the_sample_spread_of_several_and_one_alone():
+  assert results_files.mean_sd([79.0, 80.0, 81.0]) == "80.0 ± 1.0"
+  assert results_files.mean_sd([0.31, 0.33], digits=2) == "0.32 ± 0.01"
+  assert results_files.mean_sd([77.7]) == "77.7"
