@@ -137,7 +137,20 @@ def _exact_held(root: pathlib.Path) -> str:
       "Why DiffPose trained on exact 2D misses its encoder on exact test 2D: "
       "the same model with half its encoder's held-out tenth of clips held out "
       f"({how}) scores {held_text} on {rows} those clips, which neither network "
-      f"saw, and {test_text} on the test people{beside}: {verdict}.")
+      f"saw, and {test_text} on the test people{beside}: {verdict}."
+      + (_replaced_run(root) if spreads is not None else ""))
+
+
+def _replaced_run(root: pathlib.Path) -> str:
+  """The one run the seeds replace, when its files are there."""
+  held, test = _load(root, EXACT_HELD), _load(root, EXACT_HELD_TEST)
+  if held is None or test is None:
+    return ""
+  figures = held["task_figures"]
+  return (f" The single run they replace, on another training of the encoder "
+          f"({test['encoder']['mpjpe_mm']:.1f} mm on the test rows, "
+          f"{figures['encoder/mpjpe_mm']:.1f} on those clips), scored "
+          f"{figures['mpjpe_mm']:.1f} and {test['mpjpe_mm']:.1f} mm.")
 
 
 def _more_hypotheses(root: pathlib.Path) -> str:

@@ -85,7 +85,8 @@ diffpose_mocap_small_per_row_kernel_cpu_seeds_estimate{,_noisy2d}.json
 (three denoiser seeds; _exacttrain_ with noisy_train_2d=False, and
 _exacttrain_holdout_ the same with --config.holdout.fraction=0.5, its
 encoder's figures on the held-out clips beside its own in
-_calibration_heldout.json's task_figures), and
+_calibration_heldout.json's task_figures, one run, and over three seeds
+in _exacttrain_holdout_cpu_seeds_estimate.json's heldout_calibration), and
 calibrated (--mode=calibrate, then --mode=eval) with a tenth of its
 encoder's held-out clips held out (_holdout_cpu_) or with CMU subject 006
 held out of both networks (_subject006_cpu_seeds_: the encoder trained

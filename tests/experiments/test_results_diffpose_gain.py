@@ -97,3 +97,5 @@ def test_held_out_clips_over_seeds_replace_the_one_run(tmp_path):
   assert "scores 44.0 ± 0.5 mm against its encoder's 50.0 (-12.0%) on 500 rows" in text
   assert "80.0 ± 1.0 mm against its encoder's 77.7 (+3.0%) on the test people" in text
   assert "not on the unseen test people" in text
+  assert ("The single run they replace, on another training of the encoder (77.7 mm "
+          "on the test rows, 50.0 on those clips), scored 45.0 and 80.0 mm.") in text
