@@ -29,6 +29,8 @@ diffpose_kernels_<name>.json:
               (M = 5);
   encoder     the encoder alone on the same rows.
 
+Workdirs of several training seeds (each seed's M = 5 and M = 1) go into
+one file; the README gives one row per M and 2D, averaged over them.
 The sampling is `DiffPoseModel.sample_states` without the evaluation's
 range guard or calibration.  Results: experiments/results/
 (diffpose_kernels_<name>.json; the README's DiffPose section renders them).

@@ -12,6 +12,7 @@ against N = 20, and the draws from H_K before diffusion).
 from __future__ import annotations
 
 import pathlib
+from typing import NamedTuple
 
 from experiments.results_files import load as _load
 
@@ -83,28 +84,38 @@ def _gain(ours: float, encoder: float, sd: float | None = None) -> str:
           f"({_pct(ours, encoder)})")
 
 
-def _held_figures(root: pathlib.Path):
-  """(held-out clips: ours, encoder; test people: ours, encoder; the
-  standard deviations of ours on each or None; rows scored on the held-out
-  clips or None; how it ran, in words), the means over seeds when their
-  summary exists, else the one run's; None without either."""
+class _Held(NamedTuple):
+  """The held-out-clips experiment: the means over seeds, or one run."""
+  held_ours: float  # mm on the held-out clips
+  held_enc: float
+  test_ours: float  # mm on the test people
+  test_enc: float
+  spreads: tuple[float, float] | None  # sd of held_ours, test_ours; one run: None
+  scored: float | None  # rows of the held-out clips scored
+  how: str  # seeds or run, hardware, command
+
+
+def _held_figures(root: pathlib.Path) -> _Held | None:
+  """Over seeds when their summary exists, else the one run; None
+  without either."""
   seeds = _load(root, EXACT_HELD_SEEDS)
   if seeds is not None:
     held = seeds["heldout_calibration"]
     ours_held = held["task_figures.mpjpe_mm"]
-    rows = held.get("num_rows", {}).get("mean")
-    how = (f"{len(seeds['seeds'])} seeds, {seeds['hardware']}, "
-           f"`{EXACT_HELD_COMMAND.format(seed='$S')}`")
-    return (ours_held["mean"], held["task_figures.encoder/mpjpe_mm"]["mean"],
-            _mean(seeds, "mpjpe_mm"), _mean(seeds, "encoder.mpjpe_mm"),
-            (ours_held["std"], seeds["across_seeds"]["mpjpe_mm"]["std"]), rows, how)
+    return _Held(
+        ours_held["mean"], held["task_figures.encoder/mpjpe_mm"]["mean"],
+        _mean(seeds, "mpjpe_mm"), _mean(seeds, "encoder.mpjpe_mm"),
+        (ours_held["std"], seeds["across_seeds"]["mpjpe_mm"]["std"]),
+        held.get("num_rows", {}).get("mean"),
+        f"{len(seeds['seeds'])} seeds, {seeds['hardware']}, "
+        f"`{EXACT_HELD_COMMAND.format(seed='$S')}`")
   held, test = _load(root, EXACT_HELD), _load(root, EXACT_HELD_TEST)
   if held is None or test is None:
     return None
   figures = held["task_figures"]
-  return (figures["mpjpe_mm"], figures["encoder/mpjpe_mm"], test["mpjpe_mm"],
-          test["encoder"]["mpjpe_mm"], None, held.get("num_rows"),
-          f"1 run, {HARDWARE}, `{EXACT_HELD_COMMAND.format(seed=0)}`")
+  return _Held(figures["mpjpe_mm"], figures["encoder/mpjpe_mm"], test["mpjpe_mm"],
+               test["encoder"]["mpjpe_mm"], None, held.get("num_rows"),
+               f"1 run, {HARDWARE}, `{EXACT_HELD_COMMAND.format(seed=0)}`")
 
 
 def _exact_held(root: pathlib.Path) -> str:

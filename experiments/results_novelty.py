@@ -47,8 +47,8 @@ def lines(root: pathlib.Path) -> list[str]:
   how4 = "1 run" if len(runs4) == 1 else f"{len(runs4)} seeds, means over them"
   by_seed = ("" if len(runs4) == 1 else " (at 90% by seed: " + " / ".join(
       f"{r['to_test']['plain']['0.9']:.2f}" for r in runs4) + ")")
-  pairs_text = (f"the {len(pairs)} pairs" if len(runs4) == 1 else
-              f"the {len(pairs) // len(runs4)} pairs of each seed")
+  pairs_text = (f"the {len(pairs)} pairs" if len(runs4) == 1
+                else f"the {len(pairs) // len(runs4)} pairs of each seed")
   return [
       "", "Could the intervals widen where a row is harder, using something "
       "the model has at test time? Each row's novelty, the mean distance of "
@@ -76,7 +76,7 @@ def lines(root: pathlib.Path) -> list[str]:
       + " at 90% whatever their novelty ("
       + _listed(_people(runs4, "heldout_people", "novelty_mm"))
       + " mm), a is " + " / ".join(f"{r['to_test']['exponent']:.2f}" for r in runs4)
-      + f", each pair fitted covers "
+      + ", each pair fitted covers "
       f"the other two {_pair(mean_pairs('plain'))} plain and "
       f"{_pair(mean_pairs('scaled'))} scaled (means over {pairs_text}: "
       "between training people plain conformal already "
