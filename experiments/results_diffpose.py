@@ -176,7 +176,7 @@ def _kernel_row(label: str, models: list[dict]) -> str:
 def _kernel_lines(root) -> list[str]:
   """Why M = 1 and M = 5 differ: each model's kernels alone, the oracle
   choice of kernel per row, and the error against N."""
-  rows, commands = [], []
+  rows, commands, by_seed = [], [], []
   for label, one_model, seeds in KERNELS:
     r = _load(root, seeds) or _load(root, one_model)
     if r is None:
@@ -185,6 +185,9 @@ def _kernel_lines(root) -> list[str]:
     for w in r["workdirs"]:
       by_m.setdefault(w["num_kernels"], []).append(w)
     rows += [_kernel_row(label, models) for models in by_m.values()]
+    mixture = max(by_m)
+    if sorted(by_m) == [1, mixture] and len(by_m[1]) == len(by_m[mixture]) > 1:
+      by_seed.append(_seed_pairs(label, by_m[mixture], by_m[1]))
     if "name" in r:
       overrides = r["workdirs"][0].get("settings", {}).get("overrides") or {}
       commands.append(
@@ -218,7 +221,20 @@ def _kernel_lines(root) -> list[str]:
           "worst), and the mean of N mixes them in. Only an oracle that "
           "picks each row's best kernel after the fact beats the single "
           "kernel, by under a tenth; without it, one H_K kernel around the "
-          "encoder's pose is the better start on this data."]
+          "encoder's pose is the better start on this data."
+          + (" Seed by seed (the i-th mixture model beside the i-th M = 1, "
+             "trained with the same seed): " + "; ".join(by_seed) + "."
+             if by_seed else "")]
+
+
+def _seed_pairs(label: str, mixture: list[dict], one: list[dict]) -> str:
+  """How much M = 1's mean of 5 beats the mixture's, seed by seed."""
+  of5 = lambda m: next(v["mean_of_n_mpjpe_mm"] for v in m["versus_n"]
+                       if v["num_hypotheses"] == 5)
+  gaps = [of5(a) - of5(b) for a, b in zip(mixture, one)]
+  return (f"with {label} M = 1's mean of 5 is below M = {mixture[0]['num_kernels']}'s "
+          f"on {sum(g > 0 for g in gaps)} "
+          f"of {len(gaps)} seeds, by " + ", ".join(f"{g:.1f}" for g in gaps) + " mm")
 
 
 BENCH = (_R + "bench_diffpose_cpu.json",
