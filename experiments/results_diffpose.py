@@ -157,10 +157,15 @@ def _by_offset(model: dict) -> list[tuple[float, float]]:
                 key=lambda pair: pair[1])
 
 
+def _mean_of(model: dict, n: int) -> float:
+  """MPJPE of the mean of n hypotheses, from the model's error against N."""
+  return next(v["mean_of_n_mpjpe_mm"] for v in model["versus_n"]
+              if v["num_hypotheses"] == n)
+
+
 def _kernel_row(label: str, models: list[dict]) -> str:
   """One table row: models of the same M (one per training seed)."""
-  versus_n = lambda h: [next(v["mean_of_n_mpjpe_mm"] for v in m["versus_n"]
-                             if v["num_hypotheses"] == h) for m in models]
+  versus_n = lambda h: [_mean_of(m, h) for m in models]
   kernels = [_by_offset(m) for m in models]
   rank_mean = lambda i: [sum(k[r][i] for k in kernels) / len(kernels)
                          for r in range(len(kernels[0]))]
@@ -229,9 +234,7 @@ def _kernel_lines(root) -> list[str]:
 
 def _seed_pairs(label: str, mixture: list[dict], one: list[dict]) -> str:
   """How much M = 1's mean of 5 beats the mixture's, seed by seed."""
-  of5 = lambda m: next(v["mean_of_n_mpjpe_mm"] for v in m["versus_n"]
-                       if v["num_hypotheses"] == 5)
-  gaps = [of5(a) - of5(b) for a, b in zip(mixture, one)]
+  gaps = [_mean_of(a, 5) - _mean_of(b, 5) for a, b in zip(mixture, one)]
   return (f"with {label} M = 1's mean of 5 is below M = {mixture[0]['num_kernels']}'s "
           f"on {sum(g > 0 for g in gaps)} "
           f"of {len(gaps)} seeds, by " + ", ".join(f"{g:.1f}" for g in gaps) + " mm")
