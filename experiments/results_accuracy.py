@@ -223,19 +223,6 @@ WHAT_CHANGED = (
     "3.8).")
 
 
-def as_summary(result: dict) -> dict:
-  """A seed_summary JSON as it is; a single run's results JSON as a summary
-  of one seed (`seeds` "1 run", no spread) with the figures a seeds file
-  keeps."""
-  if "across_seeds" in result:
-    return result
-  figs = {k: v for k, v in seed_summary.seed_figures(result).items()
-          if k != "train_step"}
-  return dict(what="", command="", hardware="", seeds={"1 run": figs},
-              same_rows={k: result.get(k) for k in seed_summary.SAME_ROWS},
-              across_seeds={k: dict(mean=v, std=None, n=1) for k, v in figs.items()})
-
-
 def _load(root: pathlib.Path, rel: str, figure: str = "") -> dict | None:
   """The file as a summary; with a dotted `figure` of a single run's file,
   that nested figure as the summary's `mpjpe_mm`."""
@@ -248,16 +235,7 @@ def _load(root: pathlib.Path, rel: str, figure: str = "") -> dict | None:
                                         mpjpe_mm=raw["across_seeds"][figure]))
     else:
       raw = dict(raw, mpjpe_mm=float(seed_summary.dotted(raw, figure)))
-  return as_summary(raw)
-
-
-def _cell(summary: dict, figure: str, digits: int = 1) -> str:
-  s = summary["across_seeds"].get(figure)
-  if s is None:
-    return "-"
-  if s["std"] is None:
-    return f"{s['mean']:.{digits}f}"
-  return f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f}"
+  return results_files.as_summary(raw)
 
 
 def _hardware(rel: str, summary: dict) -> str:
@@ -290,8 +268,8 @@ def _comparison_lines(root: pathlib.Path) -> list[str]:
     met = "met" if a <= c.ratio * b else "not met"
     seeds = ",".join(sorted(ours["seeds"]))
     rows.append(
-        f"| {c.claim} | {c.ours_label}: {_cell(ours, c.figure)} | "
-        f"{c.baseline_label}: {_cell(base, base_figure)} | {100 * (a / b - 1):+.1f}% | "
+        f"| {c.claim} | {c.ours_label}: {results_files.cell(ours, c.figure)} | "
+        f"{c.baseline_label}: {results_files.cell(base, base_figure)} | {100 * (a / b - 1):+.1f}% | "
         f"{met} | {seeds} | {ours['same_rows']['num_poses']} | "
         f"{_hardware(c.ours, ours)} / {_hardware(c.baseline, base)} |")
     for rel, summary in ((c.ours, ours), (c.baseline, base)):
@@ -384,8 +362,8 @@ def _hypotheses_lines(root: pathlib.Path) -> list[str]:
     warned = summary["across_seeds"].get("num_warnings")
     rows.append(
         f"| {label} | {summary['same_rows']['num_hypotheses']} | "
-        + " | ".join(_cell(summary, f) for f in ("mpjpe_mm", "min_mpjpe_mm")) + " | "
-        + " | ".join(_cell(summary, f"calibration.coverage.{level}", 2)
+        + " | ".join(results_files.cell(summary, f) for f in ("mpjpe_mm", "min_mpjpe_mm")) + " | "
+        + " | ".join(results_files.cell(summary, f"calibration.coverage.{level}", 2)
                      for level in ("0.5", "0.9"))
         + " | " + ("-" if warned is None else f"{warned['mean'] * warned['n']:.0f}")
         + f" | {','.join(sorted(summary['seeds']))} | {_hardware(rel, summary)} "

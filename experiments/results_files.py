@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pathlib
 
+from experiments import seed_summary
 from jaxpose import files
 
 
@@ -27,4 +28,28 @@ def mean_sd(values, digits: int = 1) -> str:
   return f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
-__all__ = ["load", "mean_sd"]
+def as_summary(result: dict) -> dict:
+  """A seed_summary JSON as it is; a single run's results JSON as a summary
+  of one seed (`seeds` "1 run", no spread) with the figures a seeds file
+  keeps."""
+  if "across_seeds" in result:
+    return result
+  figs = {k: v for k, v in seed_summary.seed_figures(result).items()
+          if k != "train_step"}
+  return dict(what="", command="", hardware="", seeds={"1 run": figs},
+              same_rows={k: result.get(k) for k in seed_summary.SAME_ROWS},
+              across_seeds={k: dict(mean=v, std=None, n=1) for k, v in figs.items()})
+
+
+def cell(summary: dict, figure: str, digits: int = 1) -> str:
+  """A summary's figure as 'mean ± sd', the number alone of one run, '-'
+  where the file lacks it."""
+  s = summary["across_seeds"].get(figure)
+  if s is None:
+    return "-"
+  if s["std"] is None:
+    return f"{s['mean']:.{digits}f}"
+  return f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f}"
+
+
+__all__ = ["load", "mean_sd", "as_summary", "cell"]

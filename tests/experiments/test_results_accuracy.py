@@ -10,15 +10,6 @@ def _write(root, rel, data):
   path.write_text(json.dumps(data))
 
 
-def test_single_run_becomes_a_one_seed_summary():
-  s = ra.as_summary(dict(mpjpe_mm=80.0, pa_mpjpe_mm=60.0, task="estimate",
-                         num_poses=500, method="gfpose"))
-  assert s["across_seeds"]["mpjpe_mm"] == dict(mean=80.0, std=None, n=1)
-  assert s["same_rows"]["num_poses"] == 500
-  summary = dict(across_seeds={"mpjpe_mm": dict(mean=1.0, std=0.5, n=3)})
-  assert ra.as_summary(summary) is summary
-
-
 def test_rows_say_gap_and_whether_the_target_is_met(tmp_path):
   ours = dict(across_seeds={"mpjpe_mm": dict(mean=72.0, std=1.5, n=3)},
               seeds={"0": {}, "1": {}, "2": {}}, same_rows=dict(num_poses=500),

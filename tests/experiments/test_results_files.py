@@ -28,3 +28,20 @@ def test_mean_sd_gives_the_sample_spread_of_several_and_one_alone():
   assert results_files.mean_sd([79.0, 80.0, 81.0]) == "80.0 ± 1.0"
   assert results_files.mean_sd([0.31, 0.33], digits=2) == "0.32 ± 0.01"
   assert results_files.mean_sd([77.7]) == "77.7"
+
+
+def test_single_run_becomes_a_one_seed_summary():
+  s = results_files.as_summary(dict(mpjpe_mm=80.0, pa_mpjpe_mm=60.0, task="estimate",
+                         num_poses=500, method="gfpose"))
+  assert s["across_seeds"]["mpjpe_mm"] == dict(mean=80.0, std=None, n=1)
+  assert s["same_rows"]["num_poses"] == 500
+  summary = dict(across_seeds={"mpjpe_mm": dict(mean=1.0, std=0.5, n=3)})
+  assert results_files.as_summary(summary) is summary
+
+
+def test_cell_is_mean_and_spread_or_one_number_or_a_dash():
+  summary = dict(across_seeds={"mpjpe_mm": dict(mean=80.04, std=1.26, n=3),
+                               "one": dict(mean=0.456, std=None, n=1)})
+  assert results_files.cell(summary, "mpjpe_mm") == "80.0 ± 1.3"
+  assert results_files.cell(summary, "one", 2) == "0.46"
+  assert results_files.cell(summary, "absent") == "-"
