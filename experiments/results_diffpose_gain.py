@@ -14,11 +14,15 @@ from __future__ import annotations
 import pathlib
 from typing import NamedTuple
 
+from experiments.results_files import cell
 from experiments.results_files import load as _load
 
 _R = "experiments/results/"
 ONE_HK = _R + "diffpose_mocap_small_heldout_cpu_estimate{}.json"
 ONE_HK_SEEDS = _R + "diffpose_mocap_small_heldout_cpu_seeds_estimate{}.json"
+# Seeds of the same setting on an earlier training of the encoder.
+ONE_HK_OTHER_ENCODER = (_R + "diffpose_mocap_small_heldout_otherencoder_cpu_seeds_"
+                        "estimate{}.json")
 EXACT_SEEDS = _R + "diffpose_mocap_small_per_row_kernel_exacttrain_cpu_seeds_estimate.json"
 EXACT_HELD = (_R + "diffpose_mocap_small_per_row_kernel_exacttrain_holdout_cpu_"
               "calibration_heldout.json")
@@ -62,16 +66,39 @@ def _one_hk(root: pathlib.Path) -> str:
   old_exact, old_noisy = (_load(root, ONE_HK.format(s)) for s in ("", "_noisy2d"))
   if None in (exact, noisy, old_exact, old_noisy):
     return ""
-  return (
-      f"The one-H_K rows are now {len(exact['seeds'])} denoiser seeds of the "
-      f"default `diffpose_mocap.py` on one encoder retrained on {exact['hardware']} "
-      f"(commands below): exact 2D {_per_seed(exact, 'mpjpe_mm')} mm, noisy "
-      f"2D {_per_seed(noisy, 'mpjpe_mm')} mm, against their encoder's "
-      f"{_mean(exact, 'encoder.mpjpe_mm'):.1f} and "
-      f"{_mean(noisy, 'encoder.mpjpe_mm'):.1f} on the same rows. The single run "
-      f"they replace (another encoder, {old_exact['encoder']['mpjpe_mm']:.1f} and "
-      f"{old_noisy['encoder']['mpjpe_mm']:.1f} mm) scored "
-      f"{old_exact['mpjpe_mm']:.1f} and {old_noisy['mpjpe_mm']:.1f} mm.")
+  enc_exact, enc_noisy = (_mean(r, "encoder.mpjpe_mm") for r in (exact, noisy))
+  text = (f"The one-H_K rows are {len(exact['seeds'])} denoiser seeds of the "
+          f"default `diffpose_mocap.py` on one encoder trained on {exact['hardware']} "
+          f"(commands below): exact 2D {_per_seed(exact, 'mpjpe_mm')} mm, noisy "
+          f"2D {_per_seed(noisy, 'mpjpe_mm')} mm, against their encoder's "
+          f"{enc_exact:.1f} and {enc_noisy:.1f} on the same rows.")
+  pairs = ((exact, old_exact), (noisy, old_noisy))
+  if all(abs(_mean(r, "encoder.mpjpe_mm") - old["encoder"]["mpjpe_mm"]) < 0.01
+         for r, old in pairs):
+    seed0 = [r["seeds"].get("0", {}).get("mpjpe_mm") for r, _ in pairs]
+    same = all(v is not None and abs(v - old["mpjpe_mm"]) < 0.01
+               for v, (_, old) in zip(seed0, pairs))
+    text += (" It is the encoder of the single run in the DiffPose tables above, "
+             + ("and seed 0 reproduces that run exactly "
+                f"({old_exact['mpjpe_mm']:.1f} and {old_noisy['mpjpe_mm']:.1f} mm)."
+                if same else
+                f"and that run scored {old_exact['mpjpe_mm']:.1f} and "
+                f"{old_noisy['mpjpe_mm']:.1f} mm."))
+  else:
+    text += (f" The single run they replace (another encoder, "
+             f"{old_exact['encoder']['mpjpe_mm']:.1f} and "
+             f"{old_noisy['encoder']['mpjpe_mm']:.1f} mm) scored "
+             f"{old_exact['mpjpe_mm']:.1f} and {old_noisy['mpjpe_mm']:.1f} mm.")
+  other = [_load(root, ONE_HK_OTHER_ENCODER.format(s)) for s in ("", "_noisy2d")]
+  if None not in other:
+    text += (f" {len(other[0]['seeds'])} seeds of the same setting on another "
+             "training of the encoder (an earlier session's, "
+             f"{_mean(other[0], 'encoder.mpjpe_mm'):.1f} and "
+             f"{_mean(other[1], 'encoder.mpjpe_mm'):.1f} mm; "
+             f"`{ONE_HK_OTHER_ENCODER.format('{,_noisy2d}')}`) scored "
+             f"{cell(other[0], 'mpjpe_mm')} and {cell(other[1], 'mpjpe_mm')} mm, "
+             f"where these score {cell(exact, 'mpjpe_mm')} and {cell(noisy, 'mpjpe_mm')}.")
+  return text
 
 
 def _pct(ours: float, base: float) -> str:

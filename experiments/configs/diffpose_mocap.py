@@ -36,12 +36,15 @@ Runtime: sized for 2 CPU cores, after the encoder (whose outputs over the
 training rows are computed once, before training); the temporal encoder's
 windows make that step much heavier.  Each results JSON records its
 evaluation's wall-clock time (`seconds`).
-Results (experiments/results/, 2 CPU cores, seed 0, in the README's
-DiffPose tables; "{,_n20}" means both names, exact 2D unless _noisy2d):
+Results (experiments/results/, 2 CPU cores, seed 0 unless a name holds
+_seeds, in the README's DiffPose tables; "{,_n20}" means both names,
+exact 2D unless _noisy2d):
   this config (encoder with a tenth of its clips held out):
     diffpose_mocap_small_heldout_cpu_estimate{,_n20,_noisy2d,_noisy2d_n20}.json,
-    and three denoiser seeds (--config.seed=S) on an encoder retrained on
-    AMD EPYC cores: diffpose_mocap_small_heldout_cpu_seeds_estimate{,
+    three denoiser seeds (--config.seed=S) on the same encoder:
+    diffpose_mocap_small_heldout_cpu_seeds_estimate{,_n20,_noisy2d,
+    _noisy2d_n20}.json, and three on an earlier training of the encoder:
+    diffpose_mocap_small_heldout_otherencoder_cpu_seeds_estimate{,
     _noisy2d}.json
   on an encoder trained on every clip (encoder_mocap.py with
   --config.holdout.fraction=0, so H_K is fitted on rows it saw):
@@ -51,7 +54,10 @@ DiffPose tables; "{,_n20}" means both names, exact 2D unless _noisy2d):
     diffpose_mocap_small_k20_cpu_estimate{,_noisy2d}.json (K = 20),
     diffpose_mocap_small_k100_cpu_estimate{,_noisy2d}.json (K = 100),
     diffpose_mocap_small_exacttrain_cpu_estimate{,_n20,_noisy2d,
-    _noisy2d_n20}.json (noisy_train_2d=False) and
+    _noisy2d_n20}.json (noisy_train_2d=False); each of these over
+    denoiser seeds 0, 1, 2 on that encoder where a file of the same name
+    with _cpu_seeds_estimate exists (the README reads it in the run's place);
+    and
     diffpose_mocap_small_cpu_s2000_estimate{,_noisy2d}.json
     (--config.train.num_steps=2000; its JSON records no noisy_train_2d;
     not in the README).

@@ -14,9 +14,11 @@ def _seeds(ours, encoder):
   """A seed_summary file: per-seed MPJPE `ours`, one encoder figure."""
   seeds = {str(s): {"mpjpe_mm": v, "encoder.mpjpe_mm": encoder}
            for s, v in enumerate(ours)}
+  mean = sum(ours) / len(ours)
+  std = (sum((v - mean) ** 2 for v in ours) / (len(ours) - 1)) ** 0.5
   return dict(seeds=seeds, hardware="2 CPU cores", command="train $S",
-              across_seeds={"mpjpe_mm": dict(mean=sum(ours) / len(ours)),
-                            "encoder.mpjpe_mm": dict(mean=encoder)})
+              across_seeds={"mpjpe_mm": dict(mean=mean, std=std),
+                            "encoder.mpjpe_mm": dict(mean=encoder, std=0.0)})
 
 
 def _held_and_test(root, held, held_enc, test, test_enc):
@@ -37,10 +39,34 @@ def test_one_hk_seeds_beside_the_single_run(tmp_path):
   _write(tmp_path, gain.ONE_HK.format("_noisy2d"),
          dict(mpjpe_mm=130.4, encoder=dict(mpjpe_mm=125.8)))
   (text,) = gain.lines(tmp_path)
-  assert "now 3 denoiser seeds" in text and "retrained on 2 CPU cores" in text
+  assert "are 3 denoiser seeds" in text and "trained on 2 CPU cores" in text
   assert "exact 2D 110.0 / 120.0 / 130.0 mm, noisy 2D 125.0 / 126.0 / 127.0 mm" in text
   assert "encoder's 76.3 and 125.3" in text
   assert "(another encoder, 77.7 and 125.8 mm) scored 112.6 and 130.4 mm" in text
+
+
+def test_one_hk_seeds_on_the_single_runs_encoder_and_an_earlier_set(tmp_path):
+  for suffix, ours, encoder, single in (("", [112.6, 110.0, 113.0], 77.7, 112.6),
+                                        ("_noisy2d", [130.4, 128.0, 129.0], 125.8, 130.4)):
+    _write(tmp_path, gain.ONE_HK_SEEDS.format(suffix), _seeds(ours, encoder))
+    _write(tmp_path, gain.ONE_HK.format(suffix),
+           dict(mpjpe_mm=single, encoder=dict(mpjpe_mm=encoder)))
+  (text,) = gain.lines(tmp_path)
+  assert ("It is the encoder of the single run in the DiffPose tables above, and "
+          "seed 0 reproduces that run exactly (112.6 and 130.4 mm).") in text
+  assert "another training" not in text
+  _write(tmp_path, gain.ONE_HK.format(""), dict(mpjpe_mm=111.0, encoder=dict(mpjpe_mm=77.7)))
+  (text,) = gain.lines(tmp_path)
+  assert "and that run scored 111.0 and 130.4 mm." in text
+  _write(tmp_path, gain.ONE_HK_OTHER_ENCODER.format(""), _seeds([107.0, 109.0, 111.0], 76.3))
+  _write(tmp_path, gain.ONE_HK_OTHER_ENCODER.format("_noisy2d"),
+         _seeds([124.0, 125.0, 126.0], 125.3))
+  (text,) = gain.lines(tmp_path)
+  assert ("3 seeds of the same setting on another training of the encoder (an earlier "
+          "session's, 76.3 and 125.3 mm; `experiments/results/diffpose_mocap_small_"
+          "heldout_otherencoder_cpu_seeds_estimate{,_noisy2d}.json`) scored 109.0 ± 2.0 "
+          "and 125.0 ± 1.0 mm, where "
+          "these score 111.9 ± 1.6 and 129.1 ± 1.2.") in text
 
 
 def test_a_gain_on_held_out_clips_only_is_said_to_be_the_training_people(tmp_path):
