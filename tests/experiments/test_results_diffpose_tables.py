@@ -53,7 +53,7 @@ def test_a_single_run_row_then_the_seeds_in_its_place(tmp_path):
           "88.0 ± 0.0 | 6000 | 0,1,2 | 2 CPU cores (test) |") in text
   assert "| 6000 | 0 | 2 CPU cores |" not in text
   assert "Seed 0 reproduces the single run it replaces in every such row" in text
-  assert "trained on the encoder of the single run they replace" in text
+  assert "Their encoder scores what the single run's encoder scored" in text
   assert "1 mocap row is now that" in text and "still one run" not in text
   _write(tmp_path, rd.DIFFPOSE[-1][1], _run(80.0, 70.0))
   assert "1 mocap row is still one run (seed 0)" in "\n".join(rd._diffpose_lines(tmp_path))
@@ -82,3 +82,4 @@ def test_training_settings_rows_over_seeds(tmp_path):
   assert (f"| {label} | 77.0 ± 0.0 | 100.5 ± 0.7 / 91.0 ± 1.4 | 77.0 ± 0.0 | "
           "112.0 ± 0.0 / 103.0 ± 0.0 | 0.42 ± 0.01 | 0,1 | 2 CPU cores (test) |") in text
   assert "Seed 0 reproduces the single run" in text
+  assert "Their encoder scores what the single run's encoder scored" in text
