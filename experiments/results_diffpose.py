@@ -2,9 +2,11 @@
 
 `lines(root)` renders DiffPose's runs beside the frozen context encoder
 scored on the same rows (the paper's question: does diffusion improve on
-its encoder, and by how much), its ablations, the calibration tables of
-every method (`experiments.results_calibration`, placed here as they
-always were), M = 1 against M = 5, and the speed benchmark.
+its encoder, and by how much) and its ablations, each row over training
+seeds once `seed_summary` has written its seeds file (`seeds_file`); then
+the calibration tables of every method (`experiments.results_calibration`,
+placed here as they always were), M = 1 against M = 5, and the speed
+benchmark.
 `experiments.results_table` puts them into README.md.
 """
 from __future__ import annotations
@@ -83,6 +85,7 @@ ABLATION = (
     ("M=5, K=50, H_K on the encoder's held-out clips (the default)",
      _DM + "heldout_cpu_estimate.json", _DM + "heldout_cpu_estimate_noisy2d.json"),
 )
+
 
 def seeds_file(rel: str) -> str:
   """The `seed_summary` file that replaces a single run's row once it
@@ -201,6 +204,8 @@ def _on_which_encoder(rows: list[_Row]) -> str:
   pairs = [(r.summary["across_seeds"]["encoder.mpjpe_mm"]["mean"],
             r.replaced["encoder"]["mpjpe_mm"]) for r in rows if r.replaced]
   same = sum(abs(a - b) < 0.01 for a, b in pairs)
+  if not pairs:
+    return ""
   if same == len(pairs):
     return (" Their encoder scores what the single run's encoder scored on the same "
             "rows (within 0.01 mm): the same encoder, or a retraining that "
