@@ -235,12 +235,15 @@ def _ablation_lines(root) -> list[str]:
   if not rows:
     return []
   over_seeds = [r for r in read if r.command]
+  listed = {r.command for r in (_row(root, rel) for _, rel in DIFFPOSE) if r}
+  own = [r for r in over_seeds if r.command not in listed]
   changed = (["", "What changed and why: rows of several seeds are the mean over "
               "denoiser seeds in place of their single run (issue 20: a row is "
               "the mean over three training seeds)."
               + _on_which_encoder([r for r in read[::2] if r.command])  # a row's exact 2D
-              + _seed0_reproduces(over_seeds) + " The commands are listed under "
-              "the table above."] if over_seeds else [])
+              + _seed0_reproduces(over_seeds) + " Their commands are listed under "
+              "the table above" + (", except these:" if own else "."),
+              *(["", *_commands(own)] if own else [])] if over_seeds else [])
   return ["", "### DiffPose's training settings on jaxpose-mocap v1", "",
           "Mocap small, trained on noisy 2D for 6000 steps: one model per row, "
           "or one per training seed where the seeds column lists several (then "

@@ -83,3 +83,22 @@ def test_training_settings_rows_over_seeds(tmp_path):
           "112.0 ± 0.0 / 103.0 ± 0.0 | 0.42 ± 0.01 | 0,1 | 2 CPU cores (test) |") in text
   assert "Seed 0 reproduces the single run" in text
   assert "Their encoder scores what the single run's encoder scored" in text
+
+
+def test_training_settings_list_the_commands_the_first_table_does_not(tmp_path):
+  label, exact, noisy = rd.ABLATION[2]  # K=20: no row of the first table
+  for rel in (exact, noisy):
+    _write(tmp_path, rel, _run(100.0, 90.0))
+    _seeds(tmp_path, rel, [_run(100.0, 90.0), _run(100.0, 90.0, 1.0)])
+  text = "\n".join(rd._ablation_lines(tmp_path))
+  assert "listed under the table above, except these:" in text
+  assert "`: `train --config.seed=$S`" in text
+  # M=1's noisy row is in the first table: its command is listed there.
+  label, exact, noisy = rd.ABLATION[1]
+  assert noisy in [rel for _, rel in rd.DIFFPOSE]
+  tmp = tmp_path / "m1"
+  for rel in (exact, noisy):
+    _write(tmp, rel, _run(100.0, 90.0))
+    _seeds(tmp, rel, [_run(100.0, 90.0), _run(100.0, 90.0, 1.0)])
+  text = "\n".join(rd._ablation_lines(tmp))
+  assert "listed under the table above." in text and "except" not in text
