@@ -238,15 +238,6 @@ def _load(root: pathlib.Path, rel: str, figure: str = "") -> dict | None:
   return results_files.as_summary(raw)
 
 
-def _hardware(rel: str, summary: dict) -> str:
-  if summary["hardware"]:
-    return summary["hardware"]
-  for tag, words in (("_cpu", "2 CPU cores"), ("_h100", "1 H100")):
-    if tag in rel:
-      return words
-  return "-"
-
-
 def _over_seeds(root: pathlib.Path, rel: str) -> str:
   seeds = OVER_SEEDS.get(rel)
   return seeds if seeds and (root / seeds).exists() else rel
@@ -271,7 +262,7 @@ def _comparison_lines(root: pathlib.Path) -> list[str]:
         f"| {c.claim} | {c.ours_label}: {results_files.cell(ours, c.figure)} | "
         f"{c.baseline_label}: {results_files.cell(base, base_figure)} | {100 * (a / b - 1):+.1f}% | "
         f"{met} | {seeds} | {ours['same_rows']['num_poses']} | "
-        f"{_hardware(c.ours, ours)} / {_hardware(c.baseline, base)} |")
+        f"{results_files.hardware(c.ours, ours)} / {results_files.hardware(c.baseline, base)} |")
     for rel, summary in ((c.ours, ours), (c.baseline, base)):
       command = summary["command"] or COMMANDS.get(rel, "")
       line = f"- `{rel}`" + (f": `{command}`" if command else "")
@@ -366,7 +357,7 @@ def _hypotheses_lines(root: pathlib.Path) -> list[str]:
         + " | ".join(results_files.cell(summary, f"calibration.coverage.{level}", 2)
                      for level in ("0.5", "0.9"))
         + " | " + ("-" if warned is None else f"{warned['mean'] * warned['n']:.0f}")
-        + f" | {','.join(sorted(summary['seeds']))} | {_hardware(rel, summary)} "
+        + f" | {','.join(sorted(summary['seeds']))} | {results_files.hardware(rel, summary)} "
         f"| `{rel}` |")
   if not rows:
     return []

@@ -1,9 +1,8 @@
 """README tables of whether the hypotheses' spread can be trusted.
 
-`lines(root)` renders, for every multi-hypothesis method, (1) spread-error
-correlation, coverage of the central 50% / 90% intervals (ideally 0.5 /
-0.9) and the energy score, from the `calibration` block of each estimation
-JSON (and of DPoser's completion), and (2) coverage before and after
+`lines(root)` renders, for every multi-hypothesis method, (1) the table of
+`experiments.results_spread` (coverage, spread-error correlation and energy
+score before any calibration), and (2) coverage before and after
 `--mode=calibrate` (`calibration_after`), one run or the mean over seeds of
 an `experiments.seed_summary` file, with what holding people out changed.
 The files each row reads are named in `experiments.results_calibration_rows`.
@@ -13,48 +12,14 @@ from __future__ import annotations
 import pathlib
 
 from experiments import results_novelty
+from experiments import results_spread
 from experiments.results_calibration_rows import (
-    CALIBRATED, CALIBRATED_OVER_SEEDS, CALIBRATED_SEEDS, CALIBRATION,
+    CALIBRATED, CALIBRATED_OVER_SEEDS, CALIBRATED_SEEDS,
     DP_EXACT_BORROWED, DP_EXACT_PLAIN, DP_EXACT_SUBJECT, DP_SUBJECT,
     DPOSER_BORROWED, DPOSER_BY_SUBJECT, DPOSER_PLAIN,
     DPOSER_SUBJECTS, GF_BORROWED, GF_SUBJECT, GF_SUBJECTS)
 from experiments.results_calibration_rows import R as _R
 from experiments.results_files import load as _load
-
-
-def _calibration_of(result: dict, where) -> dict | None:
-  if where is None:
-    return result.get("calibration")
-  prior, part = where
-  for s in result.get("settings", []):
-    if s.get("prior") == prior and s.get("part") == part:
-      return s.get("calibration")
-  return None
-
-
-def _calibration_lines(root) -> list[str]:
-  out = ["", "### Can the hypotheses' spread be trusted?", "",
-         "Per joint and coordinate: the central 50% and 90% intervals of the "
-         "hypotheses should hold the true joint 50% and 90% of the time; the "
-         "Pearson correlation of per-joint spread and error, and the energy "
-         "score (lower is better; mm). Per-joint figures are in each JSON's "
-         "`calibration` block.", "",
-         "| result | hypotheses | coverage 50% | coverage 90% | spread-error r | "
-         "energy score |", "|---|---|---|---|---|---|"]
-  for label, rel, where in CALIBRATION:
-    r = _load(root, rel)
-    c = None if r is None else _calibration_of(r, where)
-    if not c:
-      continue
-    cov = c["coverage"]
-    r_val = c.get("spread_error_pearson")
-    out.append(f"| {label} | {c['num_hypotheses']} | {cov['0.5']:.2f} | "
-               f"{cov['0.9']:.2f} | "
-               f"{'-' if r_val is None else format(r_val, '.2f')} | "
-               f"{c['energy_score_mm']:.1f} |")
-  return out + _calibrated_lines(root)
-
-
 
 
 def _pm(spread: dict | None, digits: int = 2) -> str:
@@ -131,7 +96,7 @@ def _calibrated_lines(root) -> list[str]:
         f"{held['before']['coverage']['0.9']:.2f} -> "
         f"{held['after']['coverage']['0.9']:.2f}",
         f"{held['after']['mean_mpjpe_mm']:.1f}")
-    before = r.get("calibration_before") or _calibration_of(r, where)
+    before = r.get("calibration_before") or results_spread.calibration_of(r, where)
     after = r["calibration_after"]
     cal = after["calibration"]
     kind = cal["kind"] + (f" (s = {cal['scale']:.2f})" if "scale" in cal else "")
@@ -461,8 +426,8 @@ def _needed_sentence(borrowed: dict, fitted: dict, easy: str, hard: str) -> str:
 
 
 def lines(root: pathlib.Path) -> list[str]:
-  return _calibration_lines(root)
+  return results_spread.lines(root) + _calibrated_lines(root)
 
 
-__all__ = ["lines", "CALIBRATION", "CALIBRATED", "CALIBRATED_OVER_SEEDS",
+__all__ = ["lines", "CALIBRATED", "CALIBRATED_OVER_SEEDS",
            "CALIBRATED_SEEDS"]

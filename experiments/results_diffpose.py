@@ -19,6 +19,7 @@ from experiments.results_files import as_summary
 from experiments.results_files import cell
 from experiments.results_files import load as _load
 from experiments.results_files import mean_sd
+from experiments.results_files import seeds_file
 
 _R = "experiments/results/"
 _QS = ("python -m experiments.main --config=experiments/configs/diffpose_quickstart.py "
@@ -85,14 +86,6 @@ ABLATION = (
     ("M=5, K=50, H_K on the encoder's held-out clips (the default)",
      _DM + "heldout_cpu_estimate.json", _DM + "heldout_cpu_estimate_noisy2d.json"),
 )
-
-
-def seeds_file(rel: str) -> str:
-  """The `seed_summary` file that replaces a single run's row once it
-  exists: the run's name with `_seeds` before its task
-  ('..._cpu_estimate_noisy2d.json' -> '..._cpu_seeds_estimate_noisy2d.json');
-  '' for a name without a task (the quickstart's runs)."""
-  return rel.replace("_cpu_estimate", "_cpu_seeds_estimate") if "_cpu_estimate" in rel else ""
 
 
 class _Row(NamedTuple):

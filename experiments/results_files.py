@@ -52,4 +52,23 @@ def cell(summary: dict, figure: str, digits: int = 1) -> str:
   return f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f}"
 
 
-__all__ = ["load", "mean_sd", "as_summary", "cell"]
+def seeds_file(rel: str) -> str:
+  """The `seed_summary` file that replaces a single run's row once it
+  exists: the run's name with `_seeds` before its task
+  ('..._cpu_estimate_noisy2d.json' -> '..._cpu_seeds_estimate_noisy2d.json');
+  '' for a name without a task (the quickstart's runs)."""
+  return rel.replace("_cpu_estimate", "_cpu_seeds_estimate") if "_cpu_estimate" in rel else ""
+
+
+def hardware(rel: str, summary: dict) -> str:
+  """Where a row ran: a seeds summary says so; a single run's file name
+  carries it ('_cpu': 2 CPU cores, '_h100': 1 H100), else '-'."""
+  if summary["hardware"]:
+    return summary["hardware"]
+  for tag, words in (("_cpu", "2 CPU cores"), ("_h100", "1 H100")):
+    if tag in rel:
+      return words
+  return "-"
+
+
+__all__ = ["load", "mean_sd", "as_summary", "cell", "seeds_file", "hardware"]

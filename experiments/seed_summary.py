@@ -38,7 +38,11 @@ FIGURES = ("mpjpe_mm", "pa_mpjpe_mm", "min_mpjpe_mm", "min_pa_mpjpe_mm",
 NESTED_FIGURES = ("encoder.mpjpe_mm", "encoder.pa_mpjpe_mm",
                   "calibration_after.mean_mpjpe_mm",
                   # DiffPose: the mean of the draws from H_K, no diffusion.
-                  "initial_samples.mpjpe_mm")
+                  "initial_samples.mpjpe_mm",
+                  # Whether the spread tracks the error, and a proper score
+                  # of the whole set of hypotheses (the calibration table).
+                  "calibration.spread_error_pearson",
+                  "calibration.energy_score_mm")
 # What must agree between seeds for their mean to be one row.
 SAME_ROWS = ("task", "data", "input_2d", "num_poses", "num_hypotheses",
              "sampler", "num_steps")

@@ -30,10 +30,11 @@ def test_missing_markers_are_reported():
 def test_every_diffpose_table_file_exists():
   # Those tables skip a missing file, so a misspelt name would drop its row.
   from experiments import results_calibration
+  from experiments import results_calibration_rows
   from experiments import results_diffpose
   named = [e[1] for e in results_diffpose.DIFFPOSE]
   named += [p for e in results_diffpose.ABLATION for p in e[1:]]
-  named += [e[1] for e in results_calibration.CALIBRATION]
+  named += [e[1] for e in results_calibration_rows.CALIBRATION]
   named += [e[1] for e in results_calibration.CALIBRATED]
   named += [e[1] for e in results_calibration.CALIBRATED_SEEDS]
   named += list(results_calibration.DPOSER_BY_SUBJECT)

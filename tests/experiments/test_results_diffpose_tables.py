@@ -4,6 +4,7 @@ seed 0 reproduced the run it replaces."""
 import json
 
 from experiments import results_diffpose as rd
+from experiments import results_files
 from experiments import seed_summary
 
 _SINGLE = "experiments/results/diffpose_mocap_small_heldout_cpu_estimate.json"
@@ -28,15 +29,7 @@ def _seeds(root, rel, runs):
   summary = seed_summary.summarise(dict(enumerate(runs)), what="w",
                                    command="train --config.seed=$S",
                                    hardware="2 CPU cores (test)")
-  _write(root, rd.seeds_file(rel), summary)
-
-
-def test_seeds_file_names_the_seeds_before_the_task():
-  assert rd.seeds_file(_SINGLE) == (
-      "experiments/results/diffpose_mocap_small_heldout_cpu_seeds_estimate.json")
-  assert rd.seeds_file("experiments/results/a_cpu_estimate_noisy2d_n20.json") == (
-      "experiments/results/a_cpu_seeds_estimate_noisy2d_n20.json")
-  assert rd.seeds_file("experiments/results/diffpose_quickstart_cpu.json") == ""
+  _write(root, results_files.seeds_file(rel), summary)
 
 
 def test_a_single_run_row_then_the_seeds_in_its_place(tmp_path):

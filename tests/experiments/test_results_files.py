@@ -45,3 +45,21 @@ def test_cell_is_mean_and_spread_or_one_number_or_a_dash():
   assert results_files.cell(summary, "mpjpe_mm") == "80.0 ± 1.3"
   assert results_files.cell(summary, "one", 2) == "0.46"
   assert results_files.cell(summary, "absent") == "-"
+
+
+def test_seeds_file_names_the_seeds_before_the_task():
+  assert results_files.seeds_file(
+      "experiments/results/diffpose_mocap_small_heldout_cpu_estimate.json") == (
+      "experiments/results/diffpose_mocap_small_heldout_cpu_seeds_estimate.json")
+  assert results_files.seeds_file("experiments/results/a_cpu_estimate_noisy2d_n20.json") == (
+      "experiments/results/a_cpu_seeds_estimate_noisy2d_n20.json")
+  assert results_files.seeds_file("experiments/results/diffpose_quickstart_cpu.json") == ""
+
+
+def test_hardware_from_the_summary_or_the_file_name():
+  one_run = results_files.as_summary({"mpjpe_mm": 1.0})
+  assert results_files.hardware("r/x_h100_estimate.json", one_run) == "1 H100"
+  assert results_files.hardware("r/x_cpu_estimate.json", one_run) == "2 CPU cores"
+  assert results_files.hardware("r/x_estimate.json", one_run) == "-"
+  seeds = dict(one_run, hardware="2 CPU cores (AMD EPYC)")
+  assert results_files.hardware("r/x_cpu_estimate.json", seeds) == "2 CPU cores (AMD EPYC)"

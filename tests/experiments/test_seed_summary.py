@@ -30,6 +30,24 @@ def test_mean_and_sample_std_over_seeds():
   assert s["same_rows"]["num_poses"] == 500
 
 
+def test_spread_error_and_energy_score_over_seeds():
+  def with_scores(r, energy):
+    cal = dict(coverage={"0.5": 0.4, "0.9": 0.8}, spread_error_pearson=r,
+               energy_score_mm=energy)
+    return _result(70.0, calibration=cal)
+  s = seed_summary.summarise({0: with_scores(0.4, 430.0), 1: with_scores(0.5, 436.0),
+                              2: with_scores(0.6, 442.0)},
+                             what="w", command="c", hardware="cpu")
+  r = s["across_seeds"]["calibration.spread_error_pearson"]
+  assert (r["mean"], r["min"], r["max"]) == (pytest.approx(0.5), 0.4, 0.6)
+  e = s["across_seeds"]["calibration.energy_score_mm"]
+  assert (e["mean"], e["std"]) == (pytest.approx(436.0), pytest.approx(6.0))
+  # A figure one seed lacks is no figure of the row.
+  partial = seed_summary.summarise({0: with_scores(0.4, 430.0), 1: _result(70.0)},
+                                   what="w", command="c", hardware="cpu")
+  assert "calibration.energy_score_mm" not in partial["across_seeds"]
+
+
 def test_each_settings_row_over_seeds():
   def denoise(after_none, after_dposer, extra=()):
     rows = [dict(prior="none", noise_mm=20.0, weights="fixed", mpjpe_after_mm=after_none,
