@@ -3,6 +3,7 @@ clips, its calibration fitted on them into WORKDIR/calibration.json, and
 the evaluation's coverage before and after; workdirs trained before the
 holdout section still train on, evaluate, and are told what calibrate
 needs."""
+import dataclasses
 import json
 
 import ml_collections
@@ -156,9 +157,15 @@ def test_a_model_trained_on_every_row_borrows_its_siblings_calibration(tmp_path)
   other.train.learning_rate = 2 * full.train.learning_rate
   run_lib.train(other, str(tmp_path / "other_lr"))
   with pytest.raises(settings.ConfigError,
-                     match=r"trained another way \(train.learning_rate: "):
+                     match=r"trained another way \(train.learning_rate: .*; "
+                           r"train.num_steps: 20 here, 10 there\)"):
     run_lib.run("calibrate", full, full_dir,
                 overrides={"eval.calibration_from": str(tmp_path / "other_lr")})
+  # The same training stopped short: another checkpoint's spread.
+  stopped = dataclasses.replace(run_lib.load_trained(sibling), step=10)
+  with pytest.raises(settings.ConfigError,
+                     match="its checkpoint is at step 10, this one's at 20"):
+    holdout.borrow(run_lib.load_trained(full_dir), stopped)
 
 
 @pytest.mark.slow

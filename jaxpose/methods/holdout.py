@@ -347,6 +347,9 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
 # with another seed, read other test rows (`data` is compared as training
 # data alone, by `datasets.check_same_training_data`).
 _SIBLING_MAY_DIFFER = ("holdout", "seed", "data")
+# Safe to change on resume (a run may be extended), but not between
+# siblings: a schedule stretched over more steps trains another model.
+_SIBLING_MUST_KEEP = ("train.num_steps",)
 
 
 def training_differences(ours, theirs, method: base.Method
@@ -357,15 +360,22 @@ def training_differences(ours, theirs, method: base.Method
   What an update computes is what an exact resume must keep
   (`config.resume_changes`): optimiser, loss, batch, the method's own
   sections (DiffPose's `diffpose.noisy_train_2d`, GFPose's `mask`) and the
-  model.
+  model, and besides what a resume may change, the length of training
+  (`train.num_steps`: its learning-rate schedule spans it).
   A sibling may besides hold people out, use another seed, and name its
   own trained parts (`method.needs`, e.g. DiffPose's encoder, itself
   trained without those people).
   """
   allowed = _SIBLING_MAY_DIFFER + tuple(n.config_key for n in method.needs)
   changes = config_lib.resume_changes(theirs, ours)
-  return {k: (ours_v, theirs_v) for k, (theirs_v, ours_v) in changes.items()
-          if not any(k == a or k.startswith(a + ".") for a in allowed)}
+  out = {k: (ours_v, theirs_v) for k, (theirs_v, ours_v) in changes.items()
+         if not any(k == a or k.startswith(a + ".") for a in allowed)}
+  ours_flat = config_lib.flatten(config_lib.to_plain(ours))
+  theirs_flat = config_lib.flatten(config_lib.to_plain(theirs))
+  for key in _SIBLING_MUST_KEEP:
+    if ours_flat.get(key) != theirs_flat.get(key):
+      out[key] = (ours_flat.get(key), theirs_flat.get(key))
+  return dict(sorted(out.items()))
 
 
 def borrow(trained: base.Trained, sibling: base.Trained) -> dict:
@@ -412,6 +422,11 @@ def borrow(trained: base.Trained, sibling: base.Trained) -> dict:
         f"{where}: trained another way ({listed}); a sibling is the same "
         "training with people held out, so its calibration would describe "
         "another model's spread")
+  if int(sibling.step) != int(trained.step):
+    raise settings.ConfigError(
+        f"{where}: its checkpoint is at step {int(sibling.step)}, this one's at "
+        f"{int(trained.step)}; a sibling's calibration describes its own "
+        "checkpoint, so borrow from one trained as far as this model")
   datasets.check_same_training_data(run.config["data"],
                                     sibling.run.config["data"], where)
   return calibration_store.borrow(

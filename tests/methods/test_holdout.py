@@ -206,6 +206,10 @@ def test_a_sibling_may_hold_people_out_but_not_train_another_way():
       "diffpose.noisy_train_2d": (False, True),
       "train.learning_rate": (ours.train.learning_rate,
                               2 * ours.train.learning_rate)}
+  # A resume may extend a run; a sibling trained longer is another model.
+  sibling.train.num_steps = ours.train.num_steps + 1
+  assert holdout.training_differences(ours, sibling, method)["train.num_steps"] == (
+      ours.train.num_steps, ours.train.num_steps + 1)
   # Another method's trained parts are not this one's to change.
   assert holdout.training_differences(
       ours, sibling, methods.get("gfpose"))["diffpose.encoder_workdir"] == (
