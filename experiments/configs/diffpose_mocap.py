@@ -62,7 +62,9 @@ exact 2D unless _noisy2d):
     (--config.train.num_steps=2000; its JSON records no noisy_train_2d;
     not in the README).
   on the temporal encoder (encoder_mocap.py:temporal27_cpu):
-    diffpose_mocap_small_t27cpu_cpu_estimate{,_noisy2d}.json.
+    diffpose_mocap_small_t27cpu_cpu_estimate{,_noisy2d}.json, and over
+    denoiser seeds 0, 1, 2 on a retraining of that encoder (it scores the
+    same): diffpose_mocap_small_t27cpu_cpu_seeds_estimate{,_noisy2d}.json.
 The encoder alone on the same rows is each JSON's `encoder` block; GFPose
 small and the Martinez baseline on these rows: gfpose_mocap.py,
 baseline_mocap.py.  An encoder without held-out rows (holdout.fraction=0)
