@@ -93,7 +93,8 @@ def what_changed(rows: list[Row]) -> str:
   text = (f"What changed and why: {len(over)} of {len(rows)} rows are the mean "
           "± standard deviation (ddof 1) over training seeds, read from their "
           "`seed_summary` files, where they were one run (issue 20: a row is "
-          "the mean over three training seeds); the others are still one run.")
+          "the mean over three training seeds)"
+          + ("; the others are still one run." if len(over) < len(rows) else "."))
   cov, energy = _largest_move(over, COVERAGE_90), _largest_move(over, ENERGY)
   if cov and energy:
     text += (f" Against the single runs they replace, the mean over seeds moves "

@@ -73,6 +73,9 @@ def test_a_seeds_file_without_its_single_run(tmp_path, rows):
                      "0.48 ± 0.00 | 430.0 ± 0.0 | 0 | cpu |")
   # Nothing to compare against: no sentence on how far the seeds moved.
   assert "at most" not in out[-1]
+  # Every row over seeds (the DPoser file is absent): no "others".
+  assert out[-1].startswith("What changed and why: 1 of 1 rows")
+  assert "the others" not in out[-1]
 
 
 def test_no_files_no_rows(tmp_path, rows):
