@@ -72,6 +72,8 @@ CALIBRATED_OVER_SEEDS = {
         R + "quickstart_gfpose_holdout_cpu_seeds_estimate.json",
     R + "dposer_quickstart_holdout_cpu_complete.json":
         R + "dposer_quickstart_holdout_cpu_seeds_complete.json",
+    R + "diffpose_quickstart_holdout_cpu_estimate.json":
+        R + "diffpose_quickstart_holdout_cpu_seeds_estimate.json",
     R + "dposer_mocap_small_v2_cpu_complete.json":
         R + "dposer_mocap_small_v2_tenth_cpu_seeds_complete.json",
     R + "dposer_mocap_small_v2_subject006_cpu_complete.json":
