@@ -32,6 +32,16 @@ CALIBRATION = (
      R + "dposer_mocap_small_v2_cpu_complete.json", ("dposer", "l_leg")),
 )
 
+# A CALIBRATION row's summary over training seeds whose name
+# `results_files.seeds_file` does not give (the seeds of the small GFPose
+# ran on CPU cores where its single run had an H100).
+SPREAD_OVER_SEEDS = {
+    **{R + f"gfpose_mocap_small_h100_estimate{s}.json":
+       R + f"gfpose_mocap_small_cpu_seeds_estimate{s}.json" for s in ("", "_noisy2d")},
+    R + "diffpose_quickstart_cpu_n20.json": R + "diffpose_quickstart_cpu_seeds_n20.json",
+    R + "dposer_quickstart_cpu_complete.json":
+        R + "dposer_quickstart_cpu_seeds_complete.json",
+}
 
 # (label, JSON of an evaluation after --mode=calibrate, where the "before"
 # block is, the held-out report WORKDIR/calibration/<task>.json or None):
@@ -126,7 +136,7 @@ CALIBRATED_SEEDS = (
 )
 
 
-__all__ = ["R", "CALIBRATION", "CALIBRATED", "CALIBRATED_OVER_SEEDS",
+__all__ = ["R", "CALIBRATION", "SPREAD_OVER_SEEDS", "CALIBRATED", "CALIBRATED_OVER_SEEDS",
            "CALIBRATED_SEEDS", "GF_SUBJECT", "GF_SUBJECTS", "GF_BORROWED",
            "DP_SUBJECT", "DP_EXACT_SUBJECT", "DP_EXACT_BORROWED",
            "DP_EXACT_PLAIN", "DPOSER_SUBJECTS", "DPOSER_BORROWED", "DPOSER_PLAIN",

@@ -6,8 +6,9 @@
 score, from the `calibration` block of its JSON (DPoser's completion: of
 one row of its `settings`). A row reads the mean over training seeds in
 place of its single run once `experiments.seed_summary` has written the
-seeds file (`results_files.seeds_file`), and the paragraph under the table
-says how far the seeds moved each row.
+seeds file (`results_calibration_rows.SPREAD_OVER_SEEDS`, else
+`results_files.seeds_file`), and the paragraph under the table says how
+far the seeds moved each row.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pathlib
 from typing import NamedTuple
 
 from experiments.results_calibration_rows import CALIBRATION
+from experiments.results_calibration_rows import SPREAD_OVER_SEEDS
 from experiments.results_files import as_summary
 from experiments.results_files import cell
 from experiments.results_files import hardware
@@ -56,14 +58,27 @@ def _one_run(result: dict | None, where) -> tuple[dict, int] | None:
   return as_summary({"calibration": c}), int(c["num_hypotheses"])
 
 
+def _settings_row(seeds: dict, where) -> dict:
+  """The summary of one `settings` row (prior, part) of a seeds summary,
+  shaped as a summary of its own."""
+  prior, part = where
+  for setting in seeds.get("settings_across_seeds", []):
+    if setting.get("prior") == prior and setting.get("part") == part:
+      return dict(seeds, across_seeds=setting["figures"])
+  raise ValueError(f"{seeds.get('what')!r}: no settings row of prior {prior!r} "
+                   f"and part {part!r} over its seeds")
+
+
 def read_row(root, label: str, rel: str, where) -> Row | None:
-  """The row of `rel`, over seeds when its seeds summary exists (only for
-  a result whose calibration block is its own, `where` None); None when
+  """The row of `rel`, over seeds when its seeds summary exists
+  (`SPREAD_OVER_SEEDS`, else `results_files.seeds_file`); None when
   neither file is there."""
   single = _one_run(load(root, rel), where)
-  seeds = load(root, seeds_file(rel)) if where is None else None
+  seeds_rel = SPREAD_OVER_SEEDS.get(rel) or seeds_file(rel)
+  seeds = load(root, seeds_rel)
   if seeds is not None:
-    return Row(label, seeds_file(rel), seeds,
+    summary = seeds if where is None else _settings_row(seeds, where)
+    return Row(label, seeds_rel, summary,
                int(seeds["same_rows"]["num_hypotheses"]),
                None if single is None else single[0]["seeds"]["1 run"])
   if single is None:

@@ -120,9 +120,25 @@ def _row_key(row: Mapping) -> tuple:
   return tuple((k, row[k]) for k in ROW_KEYS if k in row)
 
 
+def row_numbers(row: Mapping) -> dict:
+  """The finite numbers of one `settings` row, and of its own calibration
+  block (DPoser's completion reports one per prior and part) under the
+  dotted paths a results file's are kept under."""
+  numbers = {k: float(v) for k, v in row.items()
+             if k not in ROW_KEYS and isinstance(v, (int, float))
+             and not isinstance(v, bool) and math.isfinite(v)}
+  nested = {path: dotted(row, path) for path in NESTED_FIGURES
+            if path.startswith("calibration.")}
+  numbers.update({k: float(v) for k, v in nested.items()
+                  if isinstance(v, (int, float)) and math.isfinite(v)})
+  numbers.update(_coverages(row))
+  return numbers
+
+
 def settings_across_seeds(results: Mapping[int, Mapping]) -> list[dict]:
   """Each `settings` row every seed has (same `ROW_KEYS` values): those
-  values and {figure: spread} of its numbers; [] when a seed has none."""
+  values and {figure: spread} of its numbers (`row_numbers`); [] when a
+  seed has none."""
   tables = []
   for result in results.values():
     rows = result.get("settings")
@@ -133,9 +149,7 @@ def settings_across_seeds(results: Mapping[int, Mapping]) -> list[dict]:
   for key in tables[0]:
     if not all(key in t for t in tables):
       continue
-    numbers = [{k: float(v) for k, v in t[key].items()
-                if k not in ROW_KEYS and isinstance(v, (int, float))
-                and not isinstance(v, bool) and math.isfinite(v)} for t in tables]
+    numbers = [row_numbers(t[key]) for t in tables]
     names = sorted(set.intersection(*(set(n) for n in numbers)))
     out.append(dict(key, figures={n: _spread([x[n] for x in numbers]) for n in names}))
   return out

@@ -81,3 +81,40 @@ def test_a_seeds_file_without_its_single_run(tmp_path, rows):
 def test_no_files_no_rows(tmp_path, rows):
   out = results_spread.lines(tmp_path)
   assert out[-1] == "|---|---|---|---|---|---|---|---|"
+
+
+def _completion(cov90, r, energy):
+  return dict(task="complete", data="mocap", input_2d="exact", num_poses=200,
+              num_hypotheses=10, train_step=20000, settings=[
+                  dict(prior="none", part="l_leg", missing_mpjpe_mm=350.0),
+                  dict(prior="dposer", part="l_leg", missing_mpjpe_mm=300.0,
+                       calibration=_calibration(cov90, r, energy, 10))])
+
+
+def test_a_settings_row_over_seeds_from_its_mapped_summary(tmp_path, rows,
+                                                           monkeypatch):
+  seeds_rel = "experiments/results/dposer_other_name_seeds.json"
+  monkeypatch.setattr(results_spread, "SPREAD_OVER_SEEDS", {_DPOSER: seeds_rel})
+  _write(tmp_path, _DPOSER, _completion(0.16, 0.56, 711.1))
+  _write(tmp_path, seeds_rel, seed_summary.summarise(
+      {0: _completion(0.14, 0.54, 600.0), 1: _completion(0.16, 0.56, 610.0),
+       2: _completion(0.18, 0.58, 620.0)},
+      what="w", command="c $S", hardware="2 CPU cores (test)"))
+  out = results_spread.lines(tmp_path)
+  assert ("| DPoser completion | 10 | 0.40 ± 0.00 | 0.16 ± 0.02 | 0.56 ± 0.02 | "
+          "610.0 ± 10.0 | 0,1,2 | 2 CPU cores (test) |") in out
+  # 610.0 against the single run's 711.1.
+  assert "energy score by at most 101.1 mm (DPoser completion)" in out[-1]
+
+
+def test_a_seeds_summary_without_the_rows_prior_is_refused(tmp_path, rows,
+                                                           monkeypatch):
+  seeds_rel = "experiments/results/dposer_other_name_seeds.json"
+  monkeypatch.setattr(results_spread, "SPREAD_OVER_SEEDS", {_DPOSER: seeds_rel})
+  other = _completion(0.16, 0.56, 600.0)
+  other["settings"] = other["settings"][:1]
+  _write(tmp_path, seeds_rel, seed_summary.summarise(
+      {0: other}, what="DPoser w", command="c", hardware="cpu"))
+  with pytest.raises(ValueError, match="'DPoser w': no settings row of prior "
+                     "'dposer' and part 'l_leg'"):
+    results_spread.lines(tmp_path)

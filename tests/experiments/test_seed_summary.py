@@ -71,6 +71,32 @@ def test_each_settings_row_over_seeds():
       {0: _result(70.0)}, what="w", command="c", hardware="cpu")
 
 
+def test_a_settings_rows_own_calibration_over_seeds():
+  # DPoser's completion reports a calibration block per prior and part.
+  def complete(cover90, energy, pearson=0.5):
+    cal = dict(coverage={"0.5": 0.1, "0.9": cover90}, radial_coverage=None,
+               energy_score_mm=energy, spread_error_pearson=pearson,
+               num_hypotheses=10, per_joint=[1.0, 2.0])
+    rows = [dict(prior="dposer", part="l_leg", missing_mpjpe_mm=300.0,
+                 calibration=cal),
+            dict(prior="none", part="l_leg", missing_mpjpe_mm=350.0)]
+    return _result(1.0, task="complete", settings=rows)
+  s = seed_summary.summarise(
+      {0: complete(0.15, 600.0), 1: complete(0.17, 630.0, float("nan")),
+       2: complete(0.16, 615.0)}, what="w", command="c", hardware="cpu")
+  dposer, none = s["settings_across_seeds"]
+  figures = dposer["figures"]
+  assert figures["calibration.coverage.0.9"]["mean"] == pytest.approx(0.16)
+  assert figures["calibration.coverage.0.5"]["std"] == pytest.approx(0.0)
+  assert figures["calibration.energy_score_mm"]["mean"] == pytest.approx(615.0)
+  assert figures["calibration.energy_score_mm"]["std"] == pytest.approx(15.0)
+  # A figure one seed has no finite value of is no figure of the row; the
+  # block's own metadata and lists are not figures.
+  assert "calibration.spread_error_pearson" not in figures
+  assert not any("num_hypotheses" in k or "per_joint" in k for k in figures)
+  assert set(none["figures"]) == {"missing_mpjpe_mm"}
+
+
 def test_seeds_on_other_rows_are_refused():
   with pytest.raises(ValueError, match="num_poses=100 .* not evaluated on the same rows"):
     seed_summary.summarise({0: _result(70.0), 1: _result(70.0, num_poses=100)},
