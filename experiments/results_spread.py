@@ -109,7 +109,8 @@ def what_changed(rows: list[Row]) -> str:
           "± standard deviation (ddof 1) over training seeds, read from their "
           "`seed_summary` files, where they were one run (issue 20: a row is "
           "the mean over three training seeds)"
-          + ("; the others are still one run." if len(over) < len(rows) else "."))
+          + ("; still one run: " + "; ".join(r.label for r in rows if r not in over)
+             + "." if len(over) < len(rows) else "."))
   cov, energy = _largest_move(over, COVERAGE_90), _largest_move(over, ENERGY)
   if cov and energy:
     text += (f" Against the single runs they replace, the mean over seeds moves "
