@@ -41,6 +41,8 @@ SPREAD_OVER_SEEDS = {
     R + "diffpose_quickstart_cpu_n20.json": R + "diffpose_quickstart_cpu_seeds_n20.json",
     R + "dposer_quickstart_cpu_complete.json":
         R + "dposer_quickstart_cpu_seeds_complete.json",
+    R + "dposer_mocap_small_v2_cpu_complete.json":
+        R + "dposer_mocap_small_v2_cpu_seeds_complete.json",
 }
 
 # (label, JSON of an evaluation after --mode=calibrate, where the "before"
