@@ -79,6 +79,7 @@ def test_gfpose_calibrate_then_evaluate(tmp_path):
   fitted = cal["fitted_on"]
   assert fitted["step"] == 20 and fitted["task"] == "estimate"
   assert fitted["method"] == "gfpose" and fitted["num_rows"] == 60
+  assert fitted["input_2d"] == "exact"  # the training 2D
   assert set(fitted["rows"]) <= set(held.tolist())  # held-out rows only
   assert set(stored["report"]["candidates"]) == {"spread_scale", "conformal"}
   assert stored["report"]["kept"] == cal["kind"]
@@ -107,6 +108,12 @@ def test_gfpose_calibrate_then_evaluate(tmp_path):
   # Held-out rows are rows of the training data: other data is refused.
   with pytest.raises(settings.ConfigError, match="rows of the training data"):
     run_lib.run("calibrate", config, workdir, overrides={"data.n_train": 999})
+  # Another 2D of the same rows is asked of `eval.calibration_2d`, and one
+  # the data does not carry (the quickstart's 2D is exact alone) is named.
+  with pytest.raises(settings.ConfigError, match="calibration_2d='noisy'.* no "
+                     "pose2d_noisy"):
+    run_lib.run("calibrate", config, workdir,
+                overrides={"eval.calibration_2d": "noisy"})
   # The command line finds the workdir's config in calibrate mode too.
   argv = main.with_workdir_config(["main", f"--workdir={workdir}",
                                    "--mode=calibrate"])

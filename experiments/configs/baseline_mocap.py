@@ -37,7 +37,7 @@ def get_config():
       task="estimate", num_poses=c.eval.num_poses, use_ema=True,
       plot_poses=c.eval.plot_poses, plot_hypotheses=1, output_suffix="",
       output_dir="", save_predictions=False, apply_calibration=True,
-      calibration_from="",
+      calibration_from="", calibration_2d="",
       rows="test",
       lift_batch_size=1024))
   return c

@@ -112,7 +112,7 @@ def add_diffpose(c, *, encoder_batch_size: int = 1024):
       task="estimate", num_poses=c.eval.num_poses, use_ema=True,
       plot_poses=c.eval.plot_poses, plot_hypotheses=5, output_suffix="",
       output_dir="", save_predictions=False, apply_calibration=True,
-      calibration_from="",
+      calibration_from="", calibration_2d="",
       rows="test",
       sampler="ddim", num_steps=5, num_hypotheses=5, hypotheses_list=(1, 5),
       start="initial", start_step=-1, batch_poses=100,

@@ -116,7 +116,8 @@ def get_config():
       # by 0.1 mm (experiments/results/quickstart_gfpose_x0_clip_cpu.json).
       x0_clip=True, x0_clip_margin=0.1,
       # Apply WORKDIR/calibration.json (--mode=calibrate) when it exists.
-      apply_calibration=True, calibration_from="", rows="test"))
+      apply_calibration=True, calibration_from="", calibration_2d="",
+      rows="test"))
   return c
 
 

@@ -30,7 +30,10 @@ them, evaluate (the calibration applies to every later evaluation):
       --workdir=runs/gfpose_subject006 --config.data.cache_dir=caches \
       --config.holdout.subjects=cmu:006 --mode=train
   (then --mode=calibrate, then --mode=eval, with the same flags; two people:
-  "--config.holdout.subjects=('cmu:001','cmu:006')")
+  "--config.holdout.subjects=('cmu:001','cmu:006')"; for noisy test 2D,
+  calibrate on the held-out people's noisy 2D:
+  --mode=calibrate --config.eval.calibration_2d=noisy, then --mode=eval
+  --config.data.test_2d=noisy --config.eval.output_suffix=noisy2d)
 
 Variants (the text after ':' in --config):
   small (default): training frames every 4th protocol frame (7.5 fps,

@@ -41,6 +41,11 @@ class EvalConfig:
       fitted there (`methods.holdout.borrow`), for a model trained on
       every row; the sibling holds people out and differs in nothing else.
       The default ('') is for workdirs whose config.json predates the key.
+    calibration_2d: '' (`--mode=calibrate` fits on the held-out rows' own
+      2D, the training 2D), or the name of another 2D the data carries
+      ('noisy', 'exact': each row's `pose2d_<name>`), for test 2D unlike
+      the training 2D (a model trained on exact 2D, tested on noisy).
+      The default ('') is for workdirs whose config.json predates the key.
     rows: 'test': the test split (num_poses: its first rows); 'heldout':
       the model's held-out training clips (`holdout.fraction` > 0 or
       `holdout.subjects`;
@@ -59,6 +64,7 @@ class EvalConfig:
   save_predictions: bool
   apply_calibration: bool = True
   calibration_from: str = ""
+  calibration_2d: str = ""
   rows: Literal["test", "heldout"] = "test"
 
 

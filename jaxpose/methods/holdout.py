@@ -307,12 +307,40 @@ def calibration_rows(held: np.ndarray, prepared: Mapping[str, base.Artefact],
   return held[np.unique(pick.round().astype(np.int64))]
 
 
+def calibration_inputs(train: Mapping[str, Any], held: np.ndarray, own_2d: str,
+                       other_2d: str) -> tuple[dict, str]:
+  """The held-out rows `held` of the train split, with the 2D named
+  `other_2d` (`eval.calibration_2d`: each row's `pose2d_<name>`, and
+  `pose2d_<name>_sigma` where the data has it) in place of `pose2d`, and
+  the name of the 2D they carry; `own_2d` (the training 2D) for ''.
+
+  Raises:
+    settings.ConfigError: the data carries no 2D of that name.
+  """
+  picked = {k: np.asarray(v)[held] for k, v in train.items()}
+  if not other_2d or other_2d == own_2d:
+    return picked, own_2d
+  key = f"pose2d_{other_2d}"
+  if key not in train:
+    carried = sorted(k[len("pose2d_"):] for k in train
+                     if k.startswith("pose2d_") and not k.endswith("_sigma"))
+    raise settings.ConfigError(
+        f"eval.calibration_2d={other_2d!r}: the training rows carry no "
+        f"{key} (their 2D variants: {', '.join(carried) or 'none'}); leave "
+        "it '' to calibrate on the training 2D")
+  picked["pose2d"] = picked[key]
+  if f"{key}_sigma" in picked:
+    picked["pose2d_sigma"] = picked[f"{key}_sigma"]
+  return picked, other_2d
+
+
 def calibrate(trained: base.Trained, data: base.Data) -> dict:
   """Fits the calibration of `eval.task`'s hypotheses on held-out rows.
 
   The task runs on up to `eval.num_poses` held-out training rows (evenly
   spaced over them, so over many clips; never the test split; only the
-  named `holdout.subjects`' rows when there are some), without
+  named `holdout.subjects`' rows when there are some; with their
+  `eval.calibration_2d` in place of the training 2D), without
   plots, and `evaluation.calibration_store.calibrate` fits, keeps and
   writes WORKDIR/calibration.json (and, with `eval.save_predictions`,
   WORKDIR/calibration/<task>_predictions.npz). Returns its entry for the
@@ -327,20 +355,22 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
   train = data.splits["train"]
   held = calibration_rows(held, trained.prepared, train, run.eval.num_poses)
   dataset = data.dataset
+  test, input_2d = calibration_inputs(train, held,
+                                      dataset.input_2d.get("train", "exact"),
+                                      run.eval.calibration_2d)
   ctx = runner.EvalContext(
-      test={k: np.asarray(v)[held] for k, v in train.items()},
-      splits=data.splits, key=rng.purpose_key(run.seed, "eval"),
+      test=test, splits=data.splits, key=rng.purpose_key(run.seed, "eval"),
       config=dataclasses.replace(run.eval, plot_poses=0),
       out_dir=os.path.join(workdir, "calibration"), stem=run.eval.task,
       activity_names=tuple(dataset.activity_names.get("train", ())),
-      input_2d=dataset.input_2d.get("train", "exact"), data_name=dataset.name)
+      input_2d=input_2d, data_name=dataset.name)
   task = functools.partial(trained.method.tasks[run.eval.task], trained,
                            run.eval_options)
   return calibration_store.calibrate(task, ctx, workdir, fitted_on=dict(
       method=trained.method.name, task=run.eval.task, step=trained.step,
       params_digest=calibration_store.params_digest(trained.params),
-      use_ema=run.eval.use_ema, data=dataset.name, rows=held,
-      heldout_rows=int(len(rows(trained.prepared)))))
+      use_ema=run.eval.use_ema, data=dataset.name, input_2d=input_2d,
+      rows=held, heldout_rows=int(len(rows(trained.prepared)))))
 
 
 # What a sibling may do otherwise: hold people out (the point of it), draw
@@ -436,5 +466,5 @@ def borrow(trained: base.Trained, sibling: base.Trained) -> dict:
 
 __all__ = ["ARTEFACT", "Holdout", "subject_ids", "draw", "prepare", "with_heldout",
            "rows", "training_rows", "without_heldout", "trained_on",
-           "fields_training", "heldout_splits", "calibration_rows", "calibrate",
-           "training_differences", "borrow"]
+           "fields_training", "heldout_splits", "calibration_inputs",
+           "calibration_rows", "calibrate", "training_differences", "borrow"]
