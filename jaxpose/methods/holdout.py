@@ -315,7 +315,8 @@ def calibration_inputs(train: Mapping[str, Any], held: np.ndarray, own_2d: str,
   the name of the 2D they carry; `own_2d` (the training 2D) for ''.
 
   Raises:
-    settings.ConfigError: the data carries no 2D of that name.
+    settings.ConfigError: the data carries no 2D of that name, or no
+      per-keypoint noise of it where it has one of the training 2D.
   """
   picked = {k: np.asarray(v)[held] for k, v in train.items()}
   if not other_2d or other_2d == own_2d:
@@ -328,9 +329,16 @@ def calibration_inputs(train: Mapping[str, Any], held: np.ndarray, own_2d: str,
         f"eval.calibration_2d={other_2d!r}: the training rows carry no "
         f"{key} (their 2D variants: {', '.join(carried) or 'none'}); leave "
         "it '' to calibrate on the training 2D")
-  picked["pose2d"] = picked[key]
-  if f"{key}_sigma" in picked:
+  if "pose2d_sigma" in picked:
+    if f"{key}_sigma" not in picked:
+      # A method may read each keypoint's noise (DiffPose's per-row H_K):
+      # the training 2D's would misstate the other 2D's.
+      raise settings.ConfigError(
+          f"eval.calibration_2d={other_2d!r}: the training rows carry each "
+          f"keypoint's noise for their own 2D (pose2d_sigma) but not for "
+          f"{key} ({key}_sigma)")
     picked["pose2d_sigma"] = picked[f"{key}_sigma"]
+  picked["pose2d"] = picked[key]
   return picked, other_2d
 
 

@@ -142,6 +142,13 @@ def test_calibration_inputs_swap_in_the_named_2d_of_the_held_out_rows():
                      match=r"calibration_2d='detector'.* no pose2d_detector "
                      r"\(their 2D variants: exact, noisy\)"):
     holdout.calibration_inputs(train, held, "exact", "detector")
+  # No per-keypoint noise of the exact 2D: not the noisy 2D's in its place.
+  with pytest.raises(settings.ConfigError,
+                     match=r"own 2D \(pose2d_sigma\) but not for pose2d_exact"):
+    holdout.calibration_inputs(train, held, "noisy", "exact")
+  del train["pose2d_sigma"]
+  exact, name = holdout.calibration_inputs(train, held, "noisy", "exact")
+  assert name == "exact" and "pose2d_sigma" not in exact
 
 
 def test_trained_on_is_the_split_less_its_held_out_rows_when_it_is_whole():
