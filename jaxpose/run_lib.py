@@ -464,7 +464,8 @@ def calibrate(config, workdir: str) -> dict:
   trained = load_trained(workdir, config=config)
   if run.eval.calibration_from:
     return holdout_lib.borrow(trained, load_trained(run.eval.calibration_from))
-  return holdout_lib.calibrate(trained, method.load_data(run, trained.needs))
+  return holdout_lib.calibrate(trained, method.load_data(
+      holdout_lib.calibration_run(run), trained.needs))
 
 
 def run(mode: str, config, workdir: str, *, overrides=None):

@@ -110,8 +110,8 @@ def test_gfpose_calibrate_then_evaluate(tmp_path):
     run_lib.run("calibrate", config, workdir, overrides={"data.n_train": 999})
   # Another 2D of the same rows is asked of `eval.calibration_2d`, and one
   # the data does not carry (the quickstart's 2D is exact alone) is named.
-  with pytest.raises(settings.ConfigError, match="calibration_2d='noisy'.* no "
-                     "pose2d_noisy"):
+  with pytest.raises(settings.ConfigError,
+                     match="calibration_2d='noisy': this dataset's rows carry one 2D"):
     run_lib.run("calibrate", config, workdir,
                 overrides={"eval.calibration_2d": "noisy"})
   # The command line finds the workdir's config in calibrate mode too.

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import typing
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -307,39 +308,29 @@ def calibration_rows(held: np.ndarray, prepared: Mapping[str, base.Artefact],
   return held[np.unique(pick.round().astype(np.int64))]
 
 
-def calibration_inputs(train: Mapping[str, Any], held: np.ndarray, own_2d: str,
-                       other_2d: str) -> tuple[dict, str]:
-  """The held-out rows `held` of the train split, with the 2D named
-  `other_2d` (`eval.calibration_2d`: each row's `pose2d_<name>`, and
-  `pose2d_<name>_sigma` where the data has it) in place of `pose2d`, and
-  the name of the 2D they carry; `own_2d` (the training 2D) for ''.
+def calibration_run(run: base.RunSettings) -> base.RunSettings:
+  """`run` with the training 2D that `eval.calibration_2d` names (the data
+  loaded from it then carries that 2D in model units on every row, the
+  held-out ones included); `run` itself for ''.
 
   Raises:
-    settings.ConfigError: the data carries no 2D of that name, or no
-      per-keypoint noise of it where it has one of the training 2D.
+    settings.ConfigError: the dataset has one 2D (no `data.train_2d`), or
+      not one of that name.
   """
-  picked = {k: np.asarray(v)[held] for k, v in train.items()}
-  if not other_2d or other_2d == own_2d:
-    return picked, own_2d
-  key = f"pose2d_{other_2d}"
-  if key not in train:
-    carried = sorted(k[len("pose2d_"):] for k in train
-                     if k.startswith("pose2d_") and not k.endswith("_sigma"))
+  name = run.eval.calibration_2d
+  if not name:
+    return run
+  hints = typing.get_type_hints(type(run.data))
+  if "train_2d" not in hints:
     raise settings.ConfigError(
-        f"eval.calibration_2d={other_2d!r}: the training rows carry no "
-        f"{key} (their 2D variants: {', '.join(carried) or 'none'}); leave "
-        "it '' to calibrate on the training 2D")
-  if "pose2d_sigma" in picked:
-    if f"{key}_sigma" not in picked:
-      # A method may read each keypoint's noise (DiffPose's per-row H_K):
-      # the training 2D's would misstate the other 2D's.
-      raise settings.ConfigError(
-          f"eval.calibration_2d={other_2d!r}: the training rows carry each "
-          f"keypoint's noise for their own 2D (pose2d_sigma) but not for "
-          f"{key} ({key}_sigma)")
-    picked["pose2d_sigma"] = picked[f"{key}_sigma"]
-  picked["pose2d"] = picked[key]
-  return picked, other_2d
+        f"eval.calibration_2d={name!r}: this dataset's rows carry one 2D "
+        "(its data section has no train_2d); leave it ''")
+  allowed = typing.get_args(hints["train_2d"])
+  if allowed and name not in allowed:
+    raise settings.ConfigError(
+        f"eval.calibration_2d={name!r}: the data's 2D are "
+        f"{', '.join(map(repr, allowed))}")
+  return dataclasses.replace(run, data=dataclasses.replace(run.data, train_2d=name))
 
 
 def calibrate(trained: base.Trained, data: base.Data) -> dict:
@@ -347,8 +338,8 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
 
   The task runs on up to `eval.num_poses` held-out training rows (evenly
   spaced over them, so over many clips; never the test split; only the
-  named `holdout.subjects`' rows when there are some; with their
-  `eval.calibration_2d` in place of the training 2D), without
+  named `holdout.subjects`' rows when there are some; with the 2D of
+  `eval.calibration_2d` when `data` was loaded by `calibration_run`), without
   plots, and `evaluation.calibration_store.calibrate` fits, keeps and
   writes WORKDIR/calibration.json (and, with `eval.save_predictions`,
   WORKDIR/calibration/<task>_predictions.npz). Returns its entry for the
@@ -363,11 +354,9 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
   train = data.splits["train"]
   held = calibration_rows(held, trained.prepared, train, run.eval.num_poses)
   dataset = data.dataset
-  test, input_2d = calibration_inputs(train, held,
-                                      dataset.input_2d.get("train", "exact"),
-                                      run.eval.calibration_2d)
+  input_2d = dataset.input_2d.get("train", "exact")
   ctx = runner.EvalContext(
-      test=test, splits=data.splits, key=rng.purpose_key(run.seed, "eval"),
+      test={k: np.asarray(v)[held] for k, v in train.items()}, splits=data.splits, key=rng.purpose_key(run.seed, "eval"),
       config=dataclasses.replace(run.eval, plot_poses=0),
       out_dir=os.path.join(workdir, "calibration"), stem=run.eval.task,
       activity_names=tuple(dataset.activity_names.get("train", ())),
@@ -474,5 +463,5 @@ def borrow(trained: base.Trained, sibling: base.Trained) -> dict:
 
 __all__ = ["ARTEFACT", "Holdout", "subject_ids", "draw", "prepare", "with_heldout",
            "rows", "training_rows", "without_heldout", "trained_on",
-           "fields_training", "heldout_splits", "calibration_inputs",
+           "fields_training", "heldout_splits", "calibration_run",
            "calibration_rows", "calibrate", "training_differences", "borrow"]

@@ -121,34 +121,28 @@ def test_calibration_fits_on_the_named_subjects_alone():
       holdout.calibration_rows(held, prepared, train, 2), held[[0, -1]])
 
 
-def test_calibration_inputs_swap_in_the_named_2d_of_the_held_out_rows():
-  n = 6
-  train = dict(pose2d=np.zeros((n, 17, 2)), pose2d_exact=np.zeros((n, 17, 2)),
-               pose2d_noisy=np.arange(n * 34.0).reshape(n, 17, 2),
-               pose2d_sigma=np.zeros((n, 17)),
-               pose2d_noisy_sigma=np.full((n, 17), 5.0), x=np.arange(n))
-  held = np.array([1, 4])
-  same, name = holdout.calibration_inputs(train, held, "exact", "")
-  assert name == "exact"
-  np.testing.assert_array_equal(same["pose2d"], train["pose2d"][held])
-  noisy, name = holdout.calibration_inputs(train, held, "exact", "noisy")
-  assert name == "noisy"
-  np.testing.assert_array_equal(noisy["pose2d"], train["pose2d_noisy"][held])
-  np.testing.assert_array_equal(noisy["pose2d_sigma"], np.full((2, 17), 5.0))
-  np.testing.assert_array_equal(noisy["x"], [1, 4])
-  # The training rows themselves are left as they were.
-  assert not train["pose2d"].any()
+def test_calibration_run_loads_the_named_2d_as_the_training_2d():
+  config = diffpose_mocap.get_config()
+  _, run = methods.parse(config)
+  assert holdout.calibration_run(run) is run  # '' : the training 2D
+  config.eval.calibration_2d = "noisy"
+  _, run = methods.parse(config)
+  assert run.data.train_2d == "exact"
+  other = holdout.calibration_run(run)
+  assert other.data.train_2d == "noisy" and other.data.test_2d == run.data.test_2d
+  assert other.eval == run.eval and other.sections == run.sections
+  config.eval.calibration_2d = "detector"
+  _, run = methods.parse(config)
   with pytest.raises(settings.ConfigError,
-                     match=r"calibration_2d='detector'.* no pose2d_detector "
-                     r"\(their 2D variants: exact, noisy\)"):
-    holdout.calibration_inputs(train, held, "exact", "detector")
-  # No per-keypoint noise of the exact 2D: not the noisy 2D's in its place.
-  with pytest.raises(settings.ConfigError,
-                     match=r"own 2D \(pose2d_sigma\) but not for pose2d_exact"):
-    holdout.calibration_inputs(train, held, "noisy", "exact")
-  del train["pose2d_sigma"]
-  exact, name = holdout.calibration_inputs(train, held, "noisy", "exact")
-  assert name == "exact" and "pose2d_sigma" not in exact
+                     match="calibration_2d='detector': the data's 2D are "
+                     "'exact', 'noisy'"):
+    holdout.calibration_run(run)
+  # The quickstart's synthetic rows have one 2D.
+  config = quickstart.get_config()
+  config.eval.calibration_2d = "noisy"
+  _, run = methods.parse(config)
+  with pytest.raises(settings.ConfigError, match="carry one 2D"):
+    holdout.calibration_run(run)
 
 
 def test_trained_on_is_the_split_less_its_held_out_rows_when_it_is_whole():
