@@ -102,6 +102,14 @@ CALIBRATED_OVER_SEEDS = {
 GF_SUBJECT = R + "gfpose_mocap_small_subject006_cpu_seeds_estimate.json"
 GF_SUBJECTS = R + "gfpose_mocap_small_subjects001_006_cpu_seeds_estimate.json"
 GF_BORROWED = R + "gfpose_mocap_small_borrowed001_006_cpu_seeds_estimate.json"
+# GFPose with noisy test 2D, CMU 001 and 006 held out: trained on exact 2D
+# and calibrated on their noisy 2D (`eval.calibration_2d`), or trained and
+# calibrated on noisy 2D; and the uncalibrated model of every row.
+GF_NOISY_CAL = (R + "gfpose_mocap_small_subjects001_006_noisycal_cpu_seeds_"
+                "estimate_noisy2d.json")
+GF_NOISY_TRAINED = (R + "gfpose_mocap_small_noisytrain_subjects001_006_cpu_"
+                    "seeds_estimate_noisy2d.json")
+GF_NOISY_PLAIN = R + "gfpose_mocap_small_cpu_seeds_estimate_noisy2d.json"
 DP_SUBJECT = R + "diffpose_mocap_small_per_row_kernel_subject006_cpu_seeds_estimate{}.json"
 # DiffPose trained on exact 2D: one person held out, the model trained on
 # every row borrowing that calibration, and the accuracy table's seeds of
@@ -122,6 +130,11 @@ CALIBRATED_SEEDS = (
     ("the same, CMU subjects 001 and 006 held out whole", GF_SUBJECTS),
     ("GFPose trained on every row, the calibration of the row above borrowed "
      "(`eval.calibration_from`)", GF_BORROWED),
+    ("GFPose trained on exact 2D, CMU subjects 001 and 006 held out whole and "
+     "calibrated on their noisy 2D (`eval.calibration_2d=noisy`), noisy test 2D",
+     GF_NOISY_CAL),
+    ("GFPose trained on noisy 2D, the same people held out and calibrated on "
+     "(their noisy 2D), noisy test 2D", GF_NOISY_TRAINED),
     ("DiffPose mocap small per_row_kernel, CMU subject 006 held out whole "
      "(from both networks; denoiser seeds on one encoder), N=5, exact 2D",
      DP_SUBJECT.format("")),
@@ -140,6 +153,7 @@ CALIBRATED_SEEDS = (
 
 __all__ = ["R", "CALIBRATION", "SPREAD_OVER_SEEDS", "CALIBRATED",
            "CALIBRATED_OVER_SEEDS", "CALIBRATED_SEEDS", "GF_SUBJECT",
-           "GF_SUBJECTS", "GF_BORROWED", "DP_SUBJECT", "DP_EXACT_SUBJECT",
+           "GF_SUBJECTS", "GF_BORROWED", "GF_NOISY_CAL", "GF_NOISY_TRAINED",
+           "GF_NOISY_PLAIN", "DP_SUBJECT", "DP_EXACT_SUBJECT",
            "DP_EXACT_BORROWED", "DP_EXACT_PLAIN", "DPOSER_SUBJECTS",
            "DPOSER_BORROWED", "DPOSER_PLAIN", "DPOSER_BY_SUBJECT"]

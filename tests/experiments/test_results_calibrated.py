@@ -165,6 +165,41 @@ def test_exact_trained_lines_read_the_held_out_and_borrowed_seeds(tmp_path):
             f"{verdict}) against 85.0 on the test people") in text
 
 
+def test_noisy_2d_lines_compare_the_two_ways_to_calibrate_for_it(tmp_path):
+  from experiments import results_calibration_rows as rows
+
+  def evaluation(mpjpe, after_90, before_90=0.4):
+    return {"task": "estimate", "num_poses": 500, "mpjpe_mm": mpjpe,
+            "calibration": {"coverage": {"0.5": 0.2, "0.9": before_90}},
+            "calibration_after": {"coverage": {"0.5": 0.47, "0.9": after_90},
+                                  "mean_mpjpe_mm": mpjpe}}
+
+  def write(rel, results):
+    path = tmp_path / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(seed_summary.summarise(
+        results, what="w", command="c", hardware="cpu")))
+
+  write(rows.GF_NOISY_CAL, {0: evaluation(120.0, 0.88), 1: evaluation(122.0, 0.90)})
+  write(rows.GF_NOISY_TRAINED, {0: evaluation(145.0, 0.89),
+                                1: evaluation(147.0, 0.89)})
+  assert results_calibration._noisy_2d_lines(tmp_path) == []  # no plain
+  plain = {0: {"task": "estimate", "num_poses": 500, "mpjpe_mm": 118.0,
+               "calibration": {"coverage": {"0.5": 0.19, "0.9": 0.40}}},
+           1: {"task": "estimate", "num_poses": 500, "mpjpe_mm": 118.0,
+               "calibration": {"coverage": {"0.5": 0.19, "0.9": 0.42}}}}
+  write(rows.GF_NOISY_PLAIN, plain)
+  text = " ".join(results_calibration._noisy_2d_lines(tmp_path))
+  assert "its 90% interval covers 0.41 ± 0.01 of the test joints" in text
+  assert ("reaches 0.47 ± 0.00 and 0.89 ± 0.01 (both bands met, 2 seeds) at "
+          "121.0 mm against 118.0, +2.5%") in text
+  assert "146.0 mm against 118.0, +23.7%: training on noisy 2D costs 25.0 mm" in text
+  write(rows.GF_NOISY_TRAINED, {0: evaluation(110.0, 0.89),
+                                1: evaluation(112.0, 0.89)})
+  text = " ".join(results_calibration._noisy_2d_lines(tmp_path))
+  assert "training on noisy 2D is 10.0 mm better." in text
+
+
 def test_one_person_row_reads_its_seeds_once_they_replace_the_run(tmp_path):
   run, held = "run.json", "run_heldout.json"
   (tmp_path / run).write_text(json.dumps(_eval(0.2, 0.66, 339.9)))
