@@ -42,9 +42,10 @@ class EvalConfig:
       every row; the sibling holds people out and differs in nothing else.
       The default ('') is for workdirs whose config.json predates the key.
     calibration_2d: '' (`--mode=calibrate` fits on the held-out rows' own
-      2D, the training 2D), or the name of another 2D the data carries
-      ('noisy', 'exact': each row's `pose2d_<name>`), for test 2D unlike
-      the training 2D (a model trained on exact 2D, tested on noisy).
+      2D, the training 2D), or another 2D the dataset offers as its
+      training 2D (`data.train_2d`'s values, 'exact' or 'noisy':
+      `methods.holdout.calibration_run`), for test 2D unlike the training
+      2D (a model trained on exact 2D, used on noisy).
       The default ('') is for workdirs whose config.json predates the key.
     rows: 'test': the test split (num_poses: its first rows); 'heldout':
       the model's held-out training clips (`holdout.fraction` > 0 or

@@ -356,7 +356,8 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
   dataset = data.dataset
   input_2d = dataset.input_2d.get("train", "exact")
   ctx = runner.EvalContext(
-      test={k: np.asarray(v)[held] for k, v in train.items()}, splits=data.splits, key=rng.purpose_key(run.seed, "eval"),
+      test={k: np.asarray(v)[held] for k, v in train.items()},
+      splits=data.splits, key=rng.purpose_key(run.seed, "eval"),
       config=dataclasses.replace(run.eval, plot_poses=0),
       out_dir=os.path.join(workdir, "calibration"), stem=run.eval.task,
       activity_names=tuple(dataset.activity_names.get("train", ())),
