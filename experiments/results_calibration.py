@@ -21,6 +21,7 @@ from experiments.results_calibration_rows import (
     GF_NOISY_TRAINED, GF_SUBJECT, GF_SUBJECTS)
 from experiments.results_calibration_rows import R as _R
 from experiments.results_files import load as _load
+from experiments.results_files import settings_row
 
 
 def _pm(spread: dict | None, digits: int = 2) -> str:
@@ -368,10 +369,7 @@ def _clip_errors(root) -> tuple[float, float] | None:
 def _setting(summary: dict, figure: str, **row) -> dict:
   """The spread of `figure` in the `settings_across_seeds` row of `summary`
   matching `row` (DPoser's prior and part), as an `across_seeds` block."""
-  for setting in summary.get("settings_across_seeds", []):
-    if all(setting.get(k) == v for k, v in row.items()):
-      return {"across_seeds": {figure: setting["figures"][figure]}}
-  raise KeyError(f"no settings row {row} in {summary.get('what')!r}")
+  return {"across_seeds": {figure: settings_row(summary, **row)[figure]}}
 
 
 def _dposer_subject_lines(root) -> list[str]:

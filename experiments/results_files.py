@@ -52,6 +52,19 @@ def cell(summary: dict, figure: str, digits: int = 1) -> str:
   return f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f}"
 
 
+def settings_row(summary: dict, **row) -> dict:
+  """{figure: spread} of the `settings_across_seeds` row of a seeds summary
+  matching `row` (DPoser's prior and part).
+
+  Raises:
+    KeyError: no row matches, naming it and the summary.
+  """
+  for setting in summary.get("settings_across_seeds", []):
+    if all(setting.get(k) == v for k, v in row.items()):
+      return setting["figures"]
+  raise KeyError(f"no settings row {row} in {summary.get('what')!r}")
+
+
 def seeds_file(rel: str) -> str:
   """The `seed_summary` file that replaces a single run's row once it
   exists: the run's name with `_seeds` before its task
@@ -71,4 +84,5 @@ def hardware(rel: str, summary: dict) -> str:
   return "-"
 
 
-__all__ = ["load", "mean_sd", "as_summary", "cell", "seeds_file", "hardware"]
+__all__ = ["load", "mean_sd", "as_summary", "cell", "settings_row", "seeds_file",
+           "hardware"]

@@ -22,6 +22,7 @@ from experiments.results_files import cell
 from experiments.results_files import hardware
 from experiments.results_files import load
 from experiments.results_files import seeds_file
+from experiments.results_files import settings_row
 
 COVERAGE_50 = "calibration.coverage.0.5"
 COVERAGE_90 = "calibration.coverage.0.9"
@@ -58,17 +59,6 @@ def _one_run(result: dict | None, where) -> tuple[dict, int] | None:
   return as_summary({"calibration": c}), int(c["num_hypotheses"])
 
 
-def _settings_row(seeds: dict, where) -> dict:
-  """The summary of one `settings` row (prior, part) of a seeds summary,
-  shaped as a summary of its own."""
-  prior, part = where
-  for setting in seeds.get("settings_across_seeds", []):
-    if setting.get("prior") == prior and setting.get("part") == part:
-      return dict(seeds, across_seeds=setting["figures"])
-  raise ValueError(f"{seeds.get('what')!r}: no settings row of prior {prior!r} "
-                   f"and part {part!r} over its seeds")
-
-
 def read_row(root, label: str, rel: str, where) -> Row | None:
   """The row of `rel`, over seeds when its seeds summary exists
   (`SPREAD_OVER_SEEDS`, else `results_files.seeds_file`); None when
@@ -77,7 +67,8 @@ def read_row(root, label: str, rel: str, where) -> Row | None:
   seeds_rel = SPREAD_OVER_SEEDS.get(rel) or seeds_file(rel)
   seeds = load(root, seeds_rel)
   if seeds is not None:
-    summary = seeds if where is None else _settings_row(seeds, where)
+    summary = seeds if where is None else dict(  # one settings row's figures
+        seeds, across_seeds=settings_row(seeds, prior=where[0], part=where[1]))
     return Row(label, seeds_rel, summary,
                int(seeds["same_rows"]["num_hypotheses"]),
                None if single is None else single[0]["seeds"]["1 run"])

@@ -116,6 +116,6 @@ def test_a_seeds_summary_without_the_rows_prior_is_refused(tmp_path, rows,
   other["settings"] = other["settings"][:1]
   _write(tmp_path, seeds_rel, seed_summary.summarise(
       {0: other}, what="DPoser w", command="c", hardware="cpu"))
-  with pytest.raises(ValueError, match="'DPoser w': no settings row of prior "
-                     "'dposer' and part 'l_leg'"):
+  with pytest.raises(KeyError, match="no settings row {'prior': 'dposer', "
+                     "'part': 'l_leg'} in 'DPoser w'"):
     results_spread.lines(tmp_path)
