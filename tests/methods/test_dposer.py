@@ -27,6 +27,7 @@ from jaxpose.methods.dposer import fitting
 from jaxpose.methods.dposer import eval_tasks as tasks
 from jaxpose.methods.dposer import model as model_lib
 from jaxpose.methods.dposer import priors as priors_lib
+from jaxpose.methods.dposer import schedule as schedule_lib
 from jaxpose.methods.dposer import tto
 from jaxpose.pose import body_model as bm
 from jaxpose.pose import body_space
@@ -163,6 +164,79 @@ def test_motion_solver_without_noise_or_prior_recovers_the_motion():
   assert np.linalg.norm(out - gt, axis=-1).mean() < 5.0  # mm
 
 
+def test_released_motion_terms_are_unsquared_distances_in_metres():
+  """The released script's data and temporal terms are mean joint distances
+  in metres; jaxpose's are mean squared distances in units of 10 cm."""
+  noisy = np.zeros((4, 22, 3), np.float32)
+  noisy[..., 0] = 5.0 * np.arange(4)[:, None]  # 5 mm per frame along x
+  joints = noisy + np.array([3.0, 4.0, 0.0], np.float32)  # 5 mm off everywhere
+  data, smooth = fitting.motion_terms(joints, noisy, "released")
+  assert float(data) == pytest.approx(0.005, rel=1e-4)
+  assert float(smooth) == pytest.approx(0.005, rel=1e-4)
+  for schedule in ("fixed", "annealed"):
+    data, smooth = fitting.motion_terms(joints, noisy, schedule)
+    assert (float(data), float(smooth)) == pytest.approx((25e-4, 25e-4))
+  # A joint at rest (no displacement) keeps the gradient finite.
+  still = jnp.zeros((3, 22, 3))
+  grad = jax.grad(lambda j: sum(fitting.motion_terms(j, still + 1.0, "released")))(still)
+  assert np.all(np.isfinite(grad))
+  with pytest.raises(settings.ConfigError, match="weight_schedule"):
+    fitting.motion_terms(joints, noisy, "l1")
+
+
+def test_released_prior_term_sums_over_dimensions_with_weight_one_half():
+  """The released script's DPoser term is 1/2 ||x - x0_hat||^2 summed over
+  the pose's 63 dimensions: 63 x the mean form under the same draw, and
+  1/2 where jaxpose's weight is 1/2 sqrt(1 + a/s)."""
+  sde = sde_lib.get_sde("subvp", beta_min=0.1, beta_max=20.0)
+  zs = body_lib.ZScore(mean=np.zeros(63, np.float32), std=np.ones(63, np.float32))
+  x = jnp.asarray(np.random.default_rng(7).normal(size=(3, 63)), jnp.float32)
+  schedule = regulariser.TimeSchedule.fixed(0.1)
+
+  def value(form):
+    prior = priors_lib.DiffusionPrior(
+        score_fn=_gaussian_score(0.0, 1.0, sde), params=None, sde=sde, zscore=zs,
+        schedule=schedule, **form)
+    return float(prior(x, jax.random.key(1), 0, 1))
+
+  assert schedule_lib.denoise_prior_form("released") == dict(weight="constant",
+                                                             reduce="sum")
+  assert schedule_lib.denoise_prior_form("fixed") == schedule_lib.PRIOR_FORM
+  released = value(schedule_lib.denoise_prior_form("released"))
+  mean_constant = value(dict(weight="constant", reduce="mean"))
+  assert released == pytest.approx(63 * mean_constant, rel=1e-5)
+  snr = float(regulariser.snr_weight(jnp.float32(0.1), sde))
+  assert value(schedule_lib.PRIOR_FORM) == pytest.approx(
+      mean_constant * snr / 0.5, rel=1e-5)
+
+
+def test_released_motion_objective_keeps_a_held_pose():
+  """Without noise or prior the released objective's minimum is the motion
+  itself where the motion holds still (its temporal term is then 0)."""
+  rng = np.random.default_rng(9)
+  lengths = np.full(22, 120.0, np.float32)
+  body = body_lib.BodyJoints(bone_lengths=lengths,
+                             regressor=np.eye(22, dtype=np.float32)[:17])
+  pose = np.tile(0.2 * rng.normal(size=(1, 1, 63)), (1, 8, 1)).astype(np.float32)
+  root = np.tile(np.array([0.1, 0.4, -0.2], np.float32), (1, 8, 1))
+  gt = np.asarray(body.joints(pose, root, None), np.float32)
+  solver = fitting.make_motion_solver(
+      priors_lib.NoPrior(), body, num_steps=300, learning_rate=0.03,
+      prior_weight=0.0, smooth_weight=123.0, init_pose=np.zeros(63, np.float32),
+      weight_schedule="released", num_stages=3)
+  out = np.asarray(solver(gt, fitting.root_from_joints(body, gt), lengths[None],
+                          tto.example_keys(jax.random.key(0), 1)))
+  assert np.linalg.norm(out - gt, axis=-1).mean() < 5.0  # mm
+
+
+def test_released_weights_need_the_authors_noise_levels():
+  c = dposer_quickstart.get_config()
+  c.eval.denoise_weight_schedules = ("fixed", "released")
+  c.eval.denoise_noise_mm = (20.0, 30.0)
+  with pytest.raises(settings.ConfigError, match="denoise_noise_mm.*30.0"):
+    methods.parse(c)
+
+
 def _tiny_config():
   c = dposer_quickstart.get_config()
   c.model.update(hidden=32, embed_dim=16, num_groups=8)
@@ -196,6 +270,7 @@ def test_every_task_writes_a_row_per_prior(trained, task):
     config.eval.priors = ("none", "dposer")
   if task == "denoise_motion":  # so is each weight schedule
     config.eval.priors = ("dposer",)
+    config.eval.denoise_weight_schedules = schedule_lib.DENOISE_WEIGHT_SCHEDULES
   res = run_lib.evaluate(config, workdir)
   out = json.loads(open(f"{workdir}/eval/{task}.json").read())
   assert res["method"] == "dposer"
@@ -212,9 +287,9 @@ def test_every_task_writes_a_row_per_prior(trained, task):
     assert "coverage" in json.dumps(row["calibration"])
   if task == "denoise_motion":
     assert [a["schedule"] for a in out["schedule_ablation"]] == ["truncated", "uniform"]
-    # Fixed and annealed weights (the config's), a row each per prior.
+    # Each weight schedule asked for, a row each per prior.
     assert sorted((s["prior"], s["weights"]) for s in out["settings"]) == sorted(
-        (p, w) for p in config.eval.priors for w in ("fixed", "annealed"))
+        (p, w) for p in config.eval.priors for w in ("fixed", "annealed", "released"))
     assert all(s["mpjpe_before_mm"] > 40 for s in out["settings"])
   if task == "fit2d":
     assert {s["input_2d"] for s in out["settings"]} == {"exact"}

@@ -1,4 +1,6 @@
 """DPoser's schedules and weight: the paper's ranges as data of the method."""
+import types
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -54,5 +56,36 @@ def test_denoising_weights_follow_the_authors_annealing():
   traced = jax.jit(lambda i: schedule.denoise_weight_factors(
       "annealed", schedule.denoise_stage(i, 180, 3))["data"])
   assert float(traced(jnp.int32(150))) == pytest.approx(0.2)
+  # 'released' is their weights themselves (on their own terms).
+  for k in range(3):
+    f = schedule.denoise_weight_factors("released", k)
+    assert f == pytest.approx({t: w(k) for t, w in schedule.RELEASED_DENOISE_WEIGHTS.items()})
   with pytest.raises(ConfigError, match="schedule"):
     schedule.denoise_weight_factors("staged", 0)
+  with pytest.raises(ConfigError, match="schedule"):
+    schedule.denoise_prior_form("staged")
+
+
+def test_released_denoising_recipe_per_noise_level():
+  """run/motion_denoising.py at 20 / 40 / 100 mm: 3 x 40 / 60 / 80 Adam
+  steps at lr 0.03, its truncated times from about 1/sample_trun (10, 4,
+  3) down to one grid step above 1e-3 on linspace(1, 1e-3, 500). Hand
+  computed: at 20 mm the first step's index is 500 - floor(119 * 500 /
+  1200) - 2 = 449, t = 1 - 449 * 0.999 / 499 = 0.10110; the last's is 498,
+  t = 0.00300."""
+  times = schedule.released_denoise_times(120, 10.0)
+  assert times[0] == pytest.approx(0.101100, abs=1e-6)
+  assert times[-1] == pytest.approx(0.003002, abs=1e-6)
+  assert np.all(np.diff(times) <= 0)
+  opts = types.SimpleNamespace(denoise_steps=7, denoise_stages=1, denoise_lr=0.5,
+                               denoise_t=(0.2, 0.05))
+  expected = {20.0: (120, 0.1011), 40.0: (180, 0.2513), 100.0: (240, 0.3333)}
+  for noise, (steps, t_max) in expected.items():
+    recipe = schedule.denoise_recipe("released", noise, opts)
+    assert (recipe.num_steps, recipe.num_stages, recipe.learning_rate) == (steps, 3, 0.03)
+    assert recipe.t_range == pytest.approx((t_max, 0.0030), abs=1e-4)
+  # jaxpose's schedules run the options' recipe at every level.
+  assert schedule.denoise_recipe("fixed", 20.0, opts) == schedule.DenoiseRecipe(
+      7, 1, 0.5, (0.2, 0.05))
+  with pytest.raises(ConfigError, match=r"released.*\(20.0, 40.0, 100.0\).*\[30.0\]"):
+    schedule.denoise_recipe("released", 30.0, opts)

@@ -11,10 +11,11 @@ in one compiled Adam loop vmapped over examples (`tto`).
                   joint; data term: mean squared joint distance, plus a
                   temporal term (squared joint velocity); each frame posed
                   on its clip's own skeleton; the weights fixed, or annealed
-                  over the steps as the authors' code does
-                  (`eval.denoise_weight_schedules`, rows beside each
-                  other).  MPJPE over every joint and frame, before and
-                  after, and the time-schedule ablation.
+                  over the steps as the authors' code does, or the
+                  authors' whole recipe (`eval.denoise_weight_schedules`,
+                  rows beside each other; `motion_terms`,
+                  `schedule.denoise_recipe`).  MPJPE over every joint and
+                  frame, before and after, and the time-schedule ablation.
   fit2d           rotations, root and camera-frame translation of each test
                   row fitted to its 17 2D keypoints (pixels, the row's
                   intrinsics) with the Geman-McClure robust penalty, the
@@ -29,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxpose import settings as settings_lib
 from jaxpose.core import regulariser
 from jaxpose.data import windows as windows_lib
 from jaxpose.evaluation import estimation
@@ -64,6 +66,34 @@ def root_from_joints(body: body_lib.BodyJoints, joints22) -> np.ndarray:
 # Motion denoising
 
 
+def motion_terms(joints, noisy, weight_schedule: str = "fixed"):
+  """(data, temporal) terms of motion denoising, joints and noisy [T, J, 3] mm.
+
+  jaxpose's ('fixed', 'annealed'): the mean squared joint distance to the
+  noisy joints and the mean squared joint displacement between frames, in
+  units of 10 cm.  'released': the released script's (run/motion_
+  denoising.py), the same means of the unsquared distances in metres; its
+  temporal term is over the SMPL-X mesh's vertices, here over the joints
+  (jaxpose poses joints, not a mesh).
+  """
+  settings_lib.one_of("weight_schedule", weight_schedule,
+                      schedule_lib.DENOISE_WEIGHT_SCHEDULES)
+  residual = joints - noisy
+  velocity = joints[1:] - joints[:-1]
+  if weight_schedule != "released":
+    s2 = _DATA_SCALE_MM ** 2
+    return (jnp.mean(jnp.sum(jnp.square(residual), -1)) / s2,
+            jnp.mean(jnp.sum(jnp.square(velocity), -1)) / s2)
+
+  def distance_m(v):  # eps: the gradient stays finite at 0 (a joint at rest)
+    return jnp.sqrt(jnp.sum(jnp.square(v), -1) + _EPS_MM2) / _MM
+
+  return jnp.mean(distance_m(residual)), jnp.mean(distance_m(velocity))
+
+
+_EPS_MM2 = 1e-6
+
+
 def make_motion_solver(prior, body: body_lib.BodyJoints, *, num_steps: int,
                        learning_rate: float, prior_weight: float,
                        smooth_weight: float, init_pose,
@@ -75,19 +105,20 @@ def make_motion_solver(prior, body: body_lib.BodyJoints, *, num_steps: int,
   model); init_pose: [63] the initial body pose of every frame.  The data,
   temporal and prior weights are multiplied at each step by
   `schedule.denoise_weight_factors(weight_schedule, stage)`, the stage one
-  of `num_stages` equal runs of the steps ('fixed': by 1 throughout).
+  of `num_stages` equal runs of the steps ('fixed': by 1 throughout;
+  'released': the authors' weights on their terms, `motion_terms`, where
+  `smooth_weight` does not enter).
   """
-  s2 = _DATA_SCALE_MM ** 2
   init_pose = jnp.asarray(init_pose, jnp.float32)
+  if weight_schedule == "released":
+    smooth_weight = 1.0
 
   def solve(noisy, root0, lengths, key):
     def joints_of(v):
       return body.joints(v["pose"], v["root"], v["trans"] * _MM, bone_lengths=lengths)
 
     def objective(v, k, i):
-      joints = joints_of(v)  # [T, 22, 3]
-      data = jnp.mean(jnp.sum(jnp.square(joints - noisy), -1)) / s2
-      smooth = jnp.mean(jnp.sum(jnp.square(joints[1:] - joints[:-1]), -1)) / s2
+      data, smooth = motion_terms(joints_of(v), noisy, weight_schedule)
       f = schedule_lib.denoise_weight_factors(
           weight_schedule, schedule_lib.denoise_stage(i, num_steps, num_stages))
       return (f["data"] * data + f["smooth"] * smooth_weight * smooth
@@ -137,26 +168,27 @@ def denoise_motion(trained, opts, ctx: EvalContext) -> TaskResult:
   trans = trans - trans[:, :1]  # each window starts at the origin
   gt = np.asarray(body.joints(test["body_pose"][idx], test["body_root_orient"][idx],
                               trans, bone_lengths=lengths[:, None]), np.float32)
-  schedules = schedule_lib.ablation_schedules(opts.denoise_t)
   notes: list[str] = []
   settings, rows, ablation = [], [], []
   plots = []
   mid = opts.denoise_noise_mm[len(opts.denoise_noise_mm) // 2]
 
-  # One compiled program per (prior, time schedule, weight schedule), for
-  # every level; the ablation runs with the first weight schedule.
+  # One compiled program per (prior, time schedule, weight schedule,
+  # recipe): for every level but with 'released' weights, whose recipe is
+  # the level's; the ablation runs with the first weight schedule.
   solvers = {}
   weighting = opts.denoise_weight_schedules[0]
 
-  def run(kind, prior, sigma, noisy, root0, key, schedule_kind="truncated",
+  def run(kind, prior, sigma, noisy, root0, key, recipe, schedule_kind="truncated",
           weights=weighting):
-    if (kind, schedule_kind, weights) not in solvers:
-      solvers[kind, schedule_kind, weights] = make_motion_solver(
-          prior, body, num_steps=opts.denoise_steps, learning_rate=opts.denoise_lr,
+    name = (kind, schedule_kind, weights, recipe)
+    if name not in solvers:
+      solvers[name] = make_motion_solver(
+          prior, body, num_steps=recipe.num_steps, learning_rate=recipe.learning_rate,
           prior_weight=priors_lib.prior_weight(opts.denoise_weights, kind),
           smooth_weight=opts.smooth_weight, init_pose=model.zscore.mean,
-          weight_schedule=weights, num_stages=opts.denoise_stages)
-    solver = solvers[kind, schedule_kind, weights]
+          weight_schedule=weights, num_stages=recipe.num_stages)
+    solver = solvers[name]
     return tto.map_examples(
         solver, dict(noisy=noisy, root0=root0, lengths=lengths), key,
         batch_size=max(1, opts.batch_size // t),
@@ -168,13 +200,17 @@ def denoise_motion(trained, opts, ctx: EvalContext) -> TaskResult:
     root0 = root_from_joints(body, noisy)  # [W, T, 3]
     before = float(np.mean(metrics_lib.mpjpe(noisy, gt)))
     for weights in opts.denoise_weight_schedules:
-      for kind, prior in priors.rows(opts.priors, schedules["truncated"],
-                                     notes if weights == weighting else []):
-        fitted = run(kind, prior, sigma, noisy, root0, k_fit, weights=weights)
+      recipe = schedule_lib.denoise_recipe(weights, sigma, opts)
+      truncated = regulariser.TimeSchedule.truncated(*recipe.t_range)
+      for kind, prior in priors.rows(opts.priors, truncated,
+                                     notes if weights == weighting else [],
+                                     form=schedule_lib.denoise_prior_form(weights)):
+        fitted = run(kind, prior, sigma, noisy, root0, k_fit, recipe, weights=weights)
         after = float(np.mean(metrics_lib.mpjpe(fitted, gt)))
         settings.append(dict(noise_mm=sigma, prior=kind, weights=weights,
                              mpjpe_before_mm=before, mpjpe_after_mm=after,
-                             accel_after_mm=_accel(fitted), accel_truth_mm=_accel(gt)))
+                             accel_after_mm=_accel(fitted), accel_truth_mm=_accel(gt),
+                             steps=recipe.num_steps, t_range=list(recipe.t_range)))
         label = kind if weights == "fixed" else f"{kind}, {weights} weights"
         rows.append((f"{sigma:g} mm, {label}: before / after", (before, after)))
         if (sigma == mid and kind == opts.priors[-1] and weights == weighting
@@ -188,6 +224,8 @@ def denoise_motion(trained, opts, ctx: EvalContext) -> TaskResult:
                                  ncols=3, up="z", path=path)
           plots.append(name)
     if sigma == mid and "dposer" in opts.priors:
+      recipe = schedule_lib.denoise_recipe(weighting, sigma, opts)
+      schedules = schedule_lib.ablation_schedules(recipe.t_range)
       for kind in opts.schedule_ablation:
         main = [s["mpjpe_after_mm"] for s in settings
                 if s["prior"] == "dposer" and s["noise_mm"] == sigma
@@ -195,11 +233,12 @@ def denoise_motion(trained, opts, ctx: EvalContext) -> TaskResult:
         if kind == "truncated" and main:  # the main row: same schedule and keys
           after = main[0]
         else:
-          prior = priors.make("dposer", schedules[kind])
-          fitted = run("dposer", prior, sigma, noisy, root0, k_fit, kind)
+          prior = priors.make("dposer", schedules[kind],
+                              form=schedule_lib.denoise_prior_form(weighting))
+          fitted = run("dposer", prior, sigma, noisy, root0, k_fit, recipe, kind)
           after = float(np.mean(metrics_lib.mpjpe(fitted, gt)))
         ablation.append(dict(noise_mm=sigma, schedule=kind, weights=weighting,
-                             mpjpe_after_mm=after))
+                             t_range=list(recipe.t_range), mpjpe_after_mm=after))
         rows.append((f"{sigma:g} mm, dposer, {kind} schedule: after", after))
   return TaskResult(
       figures=dict(settings=settings, schedule_ablation=ablation, notes=notes,

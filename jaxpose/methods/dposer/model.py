@@ -109,10 +109,15 @@ class EvalOptions:
     complete_stages: the stages of 'dposer_released' (theirs: 2 x 100).
     denoise_weight_schedules: motion denoising's weights over the steps,
       each a row beside the others (`schedule.DENOISE_WEIGHT_SCHEDULES`):
-      'fixed' (the same throughout) and/or 'annealed' (the authors'
-      factors over `denoise_stages` equal runs of the steps: data 1/(1+k^2),
-      temporal and prior 1+k at run k); the first also runs the schedule
-      ablation.
+      'fixed' (the same throughout), 'annealed' (the authors' factors over
+      `denoise_stages` equal runs of the steps: data 1/(1+k^2), temporal
+      and prior 1+k at run k) and/or 'released' (the authors' objective:
+      their weights 100/(1+k^2), 10(1+k) and 0.1(1+k) x the prior's weight,
+      on unsquared distances in metres, their prior term, and their steps,
+      learning rate and time range at each noise level, in place of
+      `smooth_weight`, `denoise_steps`, `denoise_lr`, `denoise_t` and
+      `denoise_stages`; `schedule.denoise_recipe`); the first also runs the
+      schedule ablation.
     denoise_stages: the runs k of 'annealed' (theirs: 3).
     generate_eps: end time of the generation grid; 0 with 1000 steps is
       the authors' sampler (linspace(1, 1e-3, 1000) with dt = 1/1000).
@@ -169,6 +174,8 @@ class EvalOptions:
     if not self.denoise_weight_schedules:
       raise settings.ConfigError("eval.denoise_weight_schedules: give at least one "
                                  f"of {schedule_lib.DENOISE_WEIGHT_SCHEDULES}")
+    if "released" in self.denoise_weight_schedules:
+      schedule_lib.check_released_levels(self.denoise_noise_mm)
     if self.denoise_stages > self.denoise_steps:
       raise settings.ConfigError(
           f"eval.denoise_stages={self.denoise_stages}: more stages than "

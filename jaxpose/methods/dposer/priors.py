@@ -99,13 +99,14 @@ class DiffusionPrior:
   zscore: body_lib.ZScore
   schedule: regulariser.TimeSchedule
   weight: str = schedule_lib.WEIGHT
+  reduce: str = "mean"
   name: str = "dposer"
 
   def __call__(self, body_pose, key, step, num_steps):
     return regulariser.scheduled_regulariser(
         self.score_fn, self.params, self.zscore.standardize(body_pose), key,
         step, num_steps, sde=self.sde, schedule=self.schedule,
-        weight=self.weight, reduce="mean")
+        weight=self.weight, reduce=self.reduce)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +116,7 @@ class JointsPrior:
   body: body_lib.BodyJoints
   schedule: regulariser.TimeSchedule
   weight: str = schedule_lib.WEIGHT
+  reduce: str = "mean"
   name: str = "gfpose"
 
   def __post_init__(self):
@@ -131,7 +133,7 @@ class JointsPrior:
     return regulariser.scheduled_regulariser(
         self.joint_prior.score_fn, self.joint_prior.params, x, key, step,
         num_steps, sde=self.joint_prior.sde, schedule=self.schedule,
-        weight=self.weight, reduce="mean")
+        weight=self.weight, reduce=self.reduce)
 
 
 def prior_weight(weights, kind: str) -> float:
@@ -180,9 +182,15 @@ class PriorSet:
   def joint_prior(self):
     return self.trained.needs.get("joint_prior")
 
-  def make(self, kind: str, schedule: regulariser.TimeSchedule):
-    """The prior `kind` (`KINDS`), or None when it is not available."""
+  def make(self, kind: str, schedule: regulariser.TimeSchedule, *,
+           form: dict | None = None):
+    """The prior `kind` (`KINDS`), or None when it is not available.
+
+    form: the diffusion priors' term, {'weight', 'reduce'} of the
+      regulariser (default `schedule.PRIOR_FORM`, jaxpose's).
+    """
     model = self.trained.model
+    form = dict(form or schedule_lib.PRIOR_FORM)
     if kind == "none":
       return NoPrior()
     if kind == "gmm":
@@ -190,19 +198,19 @@ class PriorSet:
     if kind == "dposer":
       return DiffusionPrior(score_fn=model.score_fn, params=self.trained.params,
                             sde=model.sde, zscore=model.zscore,
-                            schedule=schedule)
+                            schedule=schedule, **form)
     if kind == "gfpose":
       if self.joint_prior is None:
         return None
       return JointsPrior(joint_prior=self.joint_prior, body=model.body,
-                         schedule=schedule)
+                         schedule=schedule, **form)
     settings.one_of("prior", kind, KINDS)
 
-  def rows(self, kinds, schedule, notes: list) -> list:
+  def rows(self, kinds, schedule, notes: list, *, form: dict | None = None) -> list:
     """(kind, prior) for each available prior; a note for each left out."""
     out = []
     for kind in kinds:
-      prior = self.make(kind, schedule)
+      prior = self.make(kind, schedule, form=form)
       if prior is None:
         notes.append(f"{kind}: left out (set eval.gfpose_workdir to a trained "
                      "GFPose workdir)")

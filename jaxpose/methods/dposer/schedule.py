@@ -30,8 +30,17 @@ The regulariser itself is generic (`jaxpose.core.regulariser`); what DPoser
   `eval.denoise_weights`, for its squared terms) and, with
   `eval.denoise_weight_schedules` holding 'annealed', multiplies them by
   the same factors relative to iteration 0: 1 / (1 + k^2), 1 + k, 1 + k.
+  'released' runs their whole recipe instead: their objective
+  (`fitting.motion_terms`: their weights as they are, on unsquared
+  distances in metres, and their prior term, `RELEASED_PRIOR_FORM`: summed
+  over the dimensions, w = 1/2) and their steps and time range at each
+  noise level (`denoise_recipe`).
 """
 from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
 
 from jaxpose import settings
 from jaxpose.core import regulariser
@@ -63,8 +72,83 @@ RELEASED_DENOISE_WEIGHTS = {
     "prior": lambda k: 0.1 * (1.0 + k),
 }
 # Motion denoising's weight schedules: 'fixed' (jaxpose's, the same weights
-# at every step) and 'annealed' (the released code's factors).
-DENOISE_WEIGHT_SCHEDULES = ("fixed", "annealed")
+# at every step), 'annealed' (the released code's factors on jaxpose's
+# squared terms) and 'released' (the released code's weights and terms).
+DENOISE_WEIGHT_SCHEDULES = ("fixed", "annealed", "released")
+# The released motion-denoising script's prior term (`DPoser_loss`): the
+# squared error summed over the pose's dimensions, averaged over the frames,
+# times 1/2 (the regulariser's 'constant' weight).
+RELEASED_PRIOR_FORM = {"weight": "constant", "reduce": "sum"}
+# jaxpose's prior term in every task.
+PRIOR_FORM = {"weight": WEIGHT, "reduce": "mean"}
+
+
+def denoise_prior_form(schedule: str) -> dict:
+  """The prior term's form (regulariser weight and reduction) that motion
+  denoising uses under weight schedule `schedule`."""
+  settings.one_of("schedule", schedule, DENOISE_WEIGHT_SCHEDULES)
+  return dict(RELEASED_PRIOR_FORM if schedule == "released" else PRIOR_FORM)
+
+
+# The released script's motion denoising per noise level (`denoise` in
+# run/motion_denoising.py): sigma (mm) -> (outer iterations, Adam steps per
+# iteration, `sample_trun`), Adam's learning rate, and its time grid
+# (`sde.N` = 500 steps of linspace(1, 1e-3)).
+RELEASED_DENOISE_LEVELS = {20.0: (3, 40, 10.0), 40.0: (3, 60, 4.0),
+                           100.0: (3, 80, 3.0)}
+RELEASED_DENOISE_LR = 0.03
+_RELEASED_GRID = (500, 1e-3)
+
+
+def released_denoise_times(num_steps: int, sample_trun: float) -> np.ndarray:
+  """The released script's time at each of its `num_steps` steps (its
+  truncated strategy '3'): the grid index N - floor((n - 1 - i) N /
+  (sample_trun n)) - 2 of linspace(1, eps, N), falling from about
+  1/sample_trun to one grid step above eps."""
+  n_grid, eps = _RELEASED_GRID
+  step = np.arange(num_steps)
+  index = n_grid - np.floor((num_steps - step - 1) * n_grid
+                            / (sample_trun * num_steps)).astype(int) - 2
+  return 1.0 - index * (1.0 - eps) / (n_grid - 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class DenoiseRecipe:
+  """One motion-denoising optimisation: Adam's steps and learning rate, the
+  outer iterations of the weights, and the truncated schedule's (t_max,
+  t_min)."""
+  num_steps: int
+  num_stages: int
+  learning_rate: float
+  t_range: tuple
+
+
+def denoise_recipe(weight_schedule: str, noise_mm: float, opts) -> DenoiseRecipe:
+  """The optimisation motion denoising runs at `noise_mm` under
+  `weight_schedule`: the evaluation options' (`denoise_steps`,
+  `denoise_stages`, `denoise_lr`, `denoise_t`), or for 'released' the
+  released script's at that level, its staircase of times followed by the
+  linear ramp between its first and last (`released_denoise_times`: at most
+  one grid step, 0.002, apart)."""
+  settings.one_of("weight_schedule", weight_schedule, DENOISE_WEIGHT_SCHEDULES)
+  if weight_schedule != "released":
+    return DenoiseRecipe(opts.denoise_steps, opts.denoise_stages, opts.denoise_lr,
+                         tuple(opts.denoise_t))
+  check_released_levels((noise_mm,))
+  iterations, per_iteration, trun = RELEASED_DENOISE_LEVELS[float(noise_mm)]
+  times = released_denoise_times(iterations * per_iteration, trun)
+  return DenoiseRecipe(iterations * per_iteration, iterations, RELEASED_DENOISE_LR,
+                       (float(times[0]), float(times[-1])))
+
+
+def check_released_levels(noise_mm) -> None:
+  """ConfigError unless every level is one the released script runs."""
+  other = [v for v in noise_mm if float(v) not in RELEASED_DENOISE_LEVELS]
+  if other:
+    raise settings.ConfigError(
+        f"eval.denoise_noise_mm={tuple(noise_mm)}: the 'released' weight schedule "
+        f"runs the authors' settings of each noise level, which they give for "
+        f"{tuple(RELEASED_DENOISE_LEVELS)} mm only, not {other}")
 
 
 def denoise_stage(step, num_steps: int, num_stages: int):
@@ -77,10 +161,14 @@ def denoise_weight_factors(schedule: str, stage) -> dict:
   """{'data', 'smooth', 'prior'} factors on the configured weights at outer
   iteration `stage` (an int or a traced integer): all 1 for 'fixed'; the
   released code's weights relative to its iteration 0 for 'annealed'
-  (1 / (1 + k^2), 1 + k, 1 + k)."""
+  (1 / (1 + k^2), 1 + k, 1 + k); their weights themselves for 'released'
+  (100 / (1 + k^2), 10 (1 + k), 0.1 (1 + k): the data and temporal terms'
+  weights, and the factor on each prior's configured weight)."""
   settings.one_of("schedule", schedule, DENOISE_WEIGHT_SCHEDULES)
   if schedule == "fixed":
     return {"data": 1.0, "smooth": 1.0, "prior": 1.0}
+  if schedule == "released":
+    return {term: weight(stage) for term, weight in RELEASED_DENOISE_WEIGHTS.items()}
   return {term: weight(stage) / weight(0)
           for term, weight in RELEASED_DENOISE_WEIGHTS.items()}
 
@@ -97,4 +185,7 @@ def ablation_schedules(t_range) -> dict[str, regulariser.TimeSchedule]:
 
 __all__ = ["PAPER_T_RANGES", "WEIGHT", "paper_schedule", "ablation_schedules",
            "RELEASED_DENOISE_WEIGHTS", "DENOISE_WEIGHT_SCHEDULES", "denoise_stage",
-           "denoise_weight_factors"]
+           "denoise_weight_factors", "RELEASED_PRIOR_FORM", "PRIOR_FORM",
+           "denoise_prior_form", "RELEASED_DENOISE_LEVELS", "RELEASED_DENOISE_LR",
+           "released_denoise_times", "DenoiseRecipe", "denoise_recipe",
+           "check_released_levels"]
