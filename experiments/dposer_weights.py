@@ -120,7 +120,9 @@ def sweep(workdir: str, *, denoise_grid: Mapping[str, Sequence[float]],
   """
   runs = Sweep(workdir, dict(overrides or {}))
   stored = runs.config.eval
-  schedules = tuple(stored.get("denoise_weight_schedules", ("fixed",)))
+  schedules = tuple(runs.overrides.get(
+      "eval.denoise_weight_schedules",
+      stored.get("denoise_weight_schedules", ("fixed",))))
   # Results name the workdir as the README's commands do, not by this
   # machine's path.
   out = dict(workdir=f"runs/{os.path.basename(os.path.normpath(workdir))}",
