@@ -6,10 +6,18 @@
 `experiments.main` adds this `--config` itself when an evaluation or a
 sampling run names none, so `--mode=eval --workdir=W` alone evaluates W's
 model with W's settings, and `--config.*` flags change only what they name.
+Evaluation keys added since W was trained are there at their defaults
+(`with_eval_defaults`), so their flags work on W too.
 """
+import copy
+
 import ml_collections
 
+from jaxpose import files
+from jaxpose import methods
 from jaxpose import run_lib
+from jaxpose import settings
+from jaxpose.evaluation import config as eval_config_lib
 
 
 def _tuples(value):
@@ -21,5 +29,18 @@ def _tuples(value):
   return value
 
 
+def with_eval_defaults(stored: dict) -> dict:
+  """A stored config whose `eval` section also holds every evaluation key
+  added since it was written, at its default (the generic keys' and its
+  method's), so that a flag can name one; the keys it has are kept."""
+  method = methods.get(stored.get("method", ""))
+  added = {**settings.defaults(eval_config_lib.EvalConfig),
+           **settings.defaults(method.eval_options)}
+  out = copy.deepcopy(stored)
+  out["eval"] = {**files.jsonable(added), **dict(stored.get("eval", {}))}
+  return out
+
+
 def get_config(workdir: str):
-  return ml_collections.ConfigDict(_tuples(run_lib.stored_config(workdir)))
+  stored = with_eval_defaults(run_lib.stored_config(workdir))
+  return ml_collections.ConfigDict(_tuples(stored))

@@ -153,6 +153,17 @@ def field_names(cls) -> tuple[str, ...]:
   return tuple(f.name for f in dataclasses.fields(cls))
 
 
+def defaults(cls) -> dict:
+  """{name: default value} of the dataclass `cls`'s fields that have one."""
+  out = {}
+  for f in dataclasses.fields(cls):
+    if f.default is not _MISSING:
+      out[f.name] = f.default
+    elif f.default_factory is not _MISSING:
+      out[f.name] = f.default_factory()
+  return out
+
+
 def _build(cls, values: Mapping, where: str):
   hints = typing.get_type_hints(cls)
   kwargs = {}

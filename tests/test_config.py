@@ -130,3 +130,24 @@ def test_cli_evaluates_on_another_dataset_with_its_keys(tmp_path):
   assert proc.returncode != 0
   assert "unknown config key" not in proc.stderr, proc.stderr
   assert "no checkpoint" in proc.stderr, proc.stderr
+
+
+def test_a_workdir_trained_before_an_eval_key_was_added_takes_its_flag(tmp_path):
+  """An older workdir's config.json lacks evaluation keys added since; the
+  config `--mode=eval --workdir=W` uses holds them at their defaults, so
+  `--config.eval.<new key>` works there, and what it had stays."""
+  from experiments import workdir_config
+  from experiments.configs import dposer_quickstart
+  from jaxpose import files
+  plain = config_lib.to_plain(dposer_quickstart.get_config())
+  del plain["eval"]["calibration_2d"]  # generic
+  del plain["eval"]["denoise_weight_schedules"]  # DPoser's own
+  plain["eval"]["window"] = 30  # a key it has, not at its default
+  files.write_json_atomic(str(tmp_path / "config.json"), plain)
+  config = workdir_config.get_config(str(tmp_path))
+  assert config.eval.calibration_2d == ""
+  assert tuple(config.eval.denoise_weight_schedules) == ("fixed",)
+  assert config.eval.window == 30
+  config.eval.calibration_2d = "noisy"  # what the flag does
+  _, run = methods.parse(config)
+  assert run.eval.calibration_2d == "noisy"
