@@ -218,9 +218,24 @@ def _why_not(cal: calibration_fit.Calibration, result: runner.TaskResult, *,
   return None
 
 
+def _other_2d(cal: calibration_fit.Calibration, input_2d: str | None) -> str | None:
+  """A warning when the calibration was fitted with another 2D than the
+  evaluation's: its intervals are sized for that 2D's errors."""
+  fitted = cal.fitted_on.get("input_2d")
+  if fitted is None or input_2d is None or fitted == input_2d:
+    return None
+  return (f"the calibration was fitted with {fitted} 2D and is applied to "
+          f"{input_2d} 2D: its intervals are sized for the errors of {fitted} "
+          "2D; for coverage that holds here, fit one on this 2D "
+          "(--mode=calibrate with eval.calibration_2d naming it)")
+
+
 def applied(cal: calibration_fit.Calibration, result: runner.TaskResult, *,
-            task: str, step: int, digest: str) -> runner.TaskResult:
-  """`result` with the calibration's figures and table rows added."""
+            task: str, step: int, digest: str,
+            input_2d: str | None = None) -> runner.TaskResult:
+  """`result` with the calibration's figures and table rows added; a
+  warning in the log and `calibration_note` when it was fitted with another
+  2D than `input_2d`, the evaluation's."""
   figures, table = dict(result.figures), list(result.table)
   note = _why_not(cal, result, step=step, digest=digest)
   if note is None:
@@ -238,6 +253,10 @@ def applied(cal: calibration_fit.Calibration, result: runner.TaskResult, *,
         hyps, gt, levels=cal.levels)
   after["calibration"] = _summary(cal)
   figures["calibration_after"] = after
+  mismatch = _other_2d(cal, input_2d)
+  if mismatch is not None:
+    logging.warning("%s: %s", task, mismatch)
+    figures["calibration_note"] = mismatch
   levels, n = cal.levels, cal.fitted_on.get("num_rows")
   what = (f"s = {cal.scale:.3g}" if cal.kind == "spread_scale"
           else "q = " + " / ".join(f"{v:.3g}" for v in cal.quantiles.values()))
@@ -259,7 +278,7 @@ def applying(task_fn: Callable[[runner.EvalContext], runner.TaskResult],
   cal = calibration_fit.Calibration.from_json(entry["calibration"])
   digest = params_digest(params)
   return lambda ctx: applied(cal, task_fn(ctx), task=task, step=step,
-                             digest=digest)
+                             digest=digest, input_2d=ctx.input_2d)
 
 
 __all__ = ["FILE", "PREDICTIONS_OF", "params_digest", "path", "predictions", "borrow",

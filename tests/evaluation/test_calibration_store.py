@@ -91,3 +91,23 @@ def test_a_result_without_hypotheses_is_named():
   out = store.applied(_calibration(), result, task="generate", step=7,
                       digest="abc")
   assert "gives no hypotheses" in out.figures["calibration_note"]
+
+
+def test_a_calibration_fitted_with_other_2d_is_applied_with_a_warning(caplog):
+  hyps, gt = _data(1)
+  cal = cf.fit("spread_scale", *_data(0), fitted_on=dict(
+      task="estimate", step=7, params_digest="abc", input_2d="noisy"))
+  same = store.applied(cal, _result(hyps, gt), task="estimate", step=7,
+                       digest="abc", input_2d="noisy")
+  assert "calibration_after" in same.figures and "calibration_note" not in same.figures
+  other = store.applied(cal, _result(hyps, gt), task="estimate", step=7,
+                        digest="abc", input_2d="exact")
+  assert other.figures["calibration_after"] == same.figures["calibration_after"]
+  assert ("fitted with noisy 2D and is applied to exact 2D"
+          in other.figures["calibration_note"])
+  assert "eval.calibration_2d naming it" in other.figures["calibration_note"]
+  assert any("fitted with noisy 2D" in r.message for r in caplog.records)
+  # A calibration that does not record its 2D (older files) says nothing.
+  old = store.applied(_calibration(), _result(hyps, gt), task="estimate", step=7,
+                      digest="abc", input_2d="exact")
+  assert "calibration_note" not in old.figures
