@@ -45,8 +45,17 @@ Results (experiments/results/, 2 CPU cores, in the README's DPoser tables,
 fit2d beside GFPose's and the baseline's estimation on the same rows):
   small: dposer_mocap_small_v2_cpu_<task>.json for complete, denoise_motion
     (denoise_motion_annealed: the annealed weights with their own held-out
-    choice), fit2d, and weights_heldout (the grid); without the GFPose
-    prior.  dposer_mocap_small_v2_subject006_cpu_complete.json: CMU subject
+    choice; denoise_motion_released: the authors' whole recipe, its weights
+    chosen on the held-out clips by
+      python -m experiments.dposer_weights --workdir=runs/dposer_mocap \
+          --out=..._weights_heldout_released.json --fit_grid= \
+          --denoise_grid='gmm=0.3,1,3,10;dposer=0.3,1,3,10' \
+          "--set=eval.denoise_weight_schedules=('released',)"
+    then --mode=eval --config.eval.task=denoise_motion
+    "--config.eval.denoise_weight_schedules=('released',)" with the chosen
+    --config.eval.denoise_weights and --config.eval.output_suffix=released;
+    over seeds 0, 1, 2 in ..._seeds_denoise_motion_released.json), fit2d,
+    and weights_heldout (the grid); without the GFPose prior.  dposer_mocap_small_v2_subject006_cpu_complete.json: CMU subject
     006 held out besides the tenth (--config.holdout.subjects=cmu:006) and
     the completion calibrated on that person alone (--mode=calibrate
     "--config.eval.priors=('dposer',)"
