@@ -35,6 +35,19 @@ def test_config_has_docstring_with_command_and_results_and_parses(name):
   methods.parse(config)
 
 
+@pytest.mark.parametrize("name", CONFIGS)
+def test_config_lists_every_eval_key_so_a_flag_can_set_it(name):
+  """A key left to its dataclass default is not in the config, and
+  `--config.eval.<key>=...` then fails as unknown."""
+  from jaxpose import settings
+  from jaxpose.evaluation import config as eval_config_lib
+  config = importlib.import_module(f"experiments.configs.{name}").get_config()
+  method = methods.get(config.method)
+  keys = (set(settings.field_names(eval_config_lib.EvalConfig))
+          | set(settings.field_names(method.eval_options)))
+  assert sorted(keys - set(config.eval.keys())) == []
+
+
 def test_unknown_key_message_lists_valid_keys():
   from experiments.configs import quickstart
   config = quickstart.get_config()

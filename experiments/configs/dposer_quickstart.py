@@ -66,6 +66,9 @@ def get_config():
       complete_parts=("l_leg", "r_arm", "legs", "arms", "trunk"),
       complete_hypotheses=10, complete_steps=200, complete_lr=0.1,
       complete_t=(0.15, 0.05),
+      # jaxpose's objective ('dposer_released': the authors', with their
+      # stages; experiments/configs/dposer_released.py).
+      complete_objective="prior", complete_stages=2,
       # Motion denoising: 60-frame windows, the paper's 40 mm among others,
       # Adam lr 0.03, its schedule (0.2 -> 0.05).
       window=60, max_windows=20, denoise_noise_mm=(20.0, 40.0, 100.0),
@@ -85,5 +88,6 @@ def get_config():
       fit_steps=300, fit_lr=0.03, fit_t=(0.12, 0.08),
       fit_weights=dict(gmm=0.01, gfpose=1.0, dposer=1.0),
       fit_sigma_px=100.0, fit_inputs=("exact", "noisy"),
-      num_generate=500, generate_sampler="ddim:eta=1", generate_steps=100))
+      num_generate=500, generate_sampler="ddim:eta=1", generate_steps=100,
+      generate_eps=1e-3))
   return c
