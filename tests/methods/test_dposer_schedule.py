@@ -84,6 +84,11 @@ def test_released_denoising_recipe_per_noise_level():
     recipe = schedule.denoise_recipe("released", noise, opts)
     assert (recipe.num_steps, recipe.num_stages, recipe.learning_rate) == (steps, 3, 0.03)
     assert recipe.t_range == pytest.approx((t_max, 0.0030), abs=1e-4)
+    # The ramp jaxpose runs stays within one grid step of their staircase.
+    iterations, per_iteration, trun = schedule.RELEASED_DENOISE_LEVELS[noise]
+    ramp = regulariser.TimeSchedule.truncated(*recipe.t_range).sequence(steps)
+    theirs = schedule.released_denoise_times(iterations * per_iteration, trun)
+    assert np.abs(np.asarray(ramp) - theirs).max() <= 0.999 / 499
   # jaxpose's schedules run the options' recipe at every level.
   assert schedule.denoise_recipe("fixed", 20.0, opts) == schedule.DenoiseRecipe(
       7, 1, 0.5, (0.2, 0.05))

@@ -127,9 +127,9 @@ def denoise_recipe(weight_schedule: str, noise_mm: float, opts) -> DenoiseRecipe
   """The optimisation motion denoising runs at `noise_mm` under
   `weight_schedule`: the evaluation options' (`denoise_steps`,
   `denoise_stages`, `denoise_lr`, `denoise_t`), or for 'released' the
-  released script's at that level, its staircase of times followed by the
-  linear ramp between its first and last (`released_denoise_times`: at most
-  one grid step, 0.002, apart)."""
+  released script's at that level, its staircase of times
+  (`released_denoise_times`) replaced by the straight ramp from its first
+  time to its last, never more than one grid step (0.002) from it."""
   settings.one_of("weight_schedule", weight_schedule, DENOISE_WEIGHT_SCHEDULES)
   if weight_schedule != "released":
     return DenoiseRecipe(opts.denoise_steps, opts.denoise_stages, opts.denoise_lr,
