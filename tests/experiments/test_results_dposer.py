@@ -48,7 +48,12 @@ def test_seed_table_of_the_released_recipe_and_its_note(tmp_path):
   path.write_text(json.dumps(fixed))
   note = results_dposer._released_note(tmp_path, res)
   assert "20 mm: no prior 22.6, DPoser 19.0 (-15.9%)" in note
-  assert "(22.6 against 27.3 mm at 20 mm)" in note
+  assert "scores 22.6 mm at 20 mm, against 27.3 with jaxpose's squared ones" in note
+  assert "does not help" not in note  # DPoser is below no prior here
+  worse = dict(settings_across_seeds=[_seed_row("none", 20.0, 22.6, "released"),
+                                      _seed_row("dposer", 20.0, 23.0, "released")])
+  assert "The prior does not help these unseen people at 20 mm." in (
+      results_dposer._released_note(tmp_path, worse))
 
 
 def test_people_sentence_gives_each_priors_change_against_no_prior(tmp_path):
