@@ -406,7 +406,8 @@ def _released_note(root: pathlib.Path, res: dict) -> str:
              "jaxpose's squared ones.")
   worse = [f"{lv:g}" for lv in levels if after("dposer", lv) >= after("none", lv)]
   if worse:
-    text += f" The prior does not help these unseen people at {', '.join(worse)} mm."
+    listed = " and ".join([", ".join(worse[:-1]), worse[-1]] if len(worse) > 1 else worse)
+    text += f" The prior does not help these unseen people at {listed} mm."
   return text + _people_sentence(root)
 
 
