@@ -44,10 +44,10 @@ RUNS = (
      "2 CPU cores", _MOCAP.replace(" --config.eval.gfpose_workdir=runs/gfpose_mocap",
                                    "")),
 )
-def _after(res: dict, prior: str, noise: float) -> float:
+def _after(res: dict, prior: str, noise: float, weights: str = "fixed") -> float:
   return next(s["mpjpe_after_mm"] for s in res["settings"]
               if s["prior"] == prior and s["noise_mm"] == noise
-              and s.get("weights", "fixed") == "fixed")
+              and s.get("weights", "fixed") == weights)
 
 
 def _changes_v2(root: pathlib.Path) -> str:
@@ -80,8 +80,7 @@ def _changes_v2(root: pathlib.Path) -> str:
   if new and released and held_released.exists():
     w = json.loads(held_released.read_text())["denoise"]
     none, best = w["none"]["released"], min(w["dposer"]["released"].values())
-    mine = lambda p, lv: next(s["mpjpe_after_mm"] for s in released["settings"]
-                              if s["prior"] == p and s["noise_mm"] == lv)
+    mine = lambda p, lv: _after(released, p, lv, "released")
     figures += (
         " The authors' whole recipe (rows \"the authors' recipe\": their "
         "unsquared terms, weights, steps and times, the weights again chosen "

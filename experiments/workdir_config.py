@@ -9,8 +9,6 @@ model with W's settings, and `--config.*` flags change only what they name.
 Evaluation keys added since W was trained are there at their defaults
 (`with_eval_defaults`), so their flags work on W too.
 """
-import copy
-
 import ml_collections
 
 from jaxpose import files
@@ -36,9 +34,7 @@ def with_eval_defaults(stored: dict) -> dict:
   method = methods.get(stored.get("method", ""))
   added = {**settings.defaults(eval_config_lib.EvalConfig),
            **settings.defaults(method.eval_options)}
-  out = copy.deepcopy(stored)
-  out["eval"] = {**files.jsonable(added), **dict(stored.get("eval", {}))}
-  return out
+  return {**stored, "eval": {**files.jsonable(added), **stored.get("eval", {})}}
 
 
 def get_config(workdir: str):
