@@ -7,10 +7,19 @@ object in which every tensor refers to a storage by key) and one raw
 little-endian file per storage, `<name>/data/<key>`. This module reads that
 layout with a restricted unpickler: tensors come back as numpy arrays,
 dicts and lists as themselves, and any other class the pickle names (a
-Lightning `AttributeDict`, an optimiser's state, a config object) as an
-inert `Opaque` record that keeps its arguments. Nothing in the file is ever
+Lightning `AttributeDict`, an optimiser's state, an ml_collections
+`ConfigDict` of hyper-parameters) as an inert `Opaque` record of what it
+was made of, whichever opcode made it. Nothing in the file is ever
 imported or called, so a checkpoint from the internet cannot run code here,
 and the importer needs no torch.
+
+It is the one place where jaxpose reads untrusted bytes, so nothing is
+believed: each storage's zip member must hold exactly the bytes its record
+says (and pass its CRC), and each tensor's size, stride and offset must stay
+inside its storage (`tensor_problem`) before it is viewed; a tensor that
+does not is refused under its key. experiments/bench/fuzz_torch_files.py
+reads thousands of mutated files to check that every one is refused in one
+line or read as torch reads it.
 
 Files in the pre-1.6 legacy format (a bare pickle stream) are read with
 torch when it is installed (`torch.load(weights_only=True)`); without it
@@ -19,8 +28,11 @@ the error says how to re-save them.
 from __future__ import annotations
 
 import dataclasses
+import io
+import math
 import os
 import pickle
+import re
 import zipfile
 from typing import Any
 
@@ -40,22 +52,94 @@ class TorchFileError(ValueError):
   """A file that is not a readable torch checkpoint; the message names it."""
 
 
-@dataclasses.dataclass
 class Opaque:
-  """An object of a class this reader does not rebuild (kept, not run)."""
-  name: str
-  args: tuple = ()
-  state: Any = None
+  """An object of a class this reader does not rebuild (kept, not run).
+
+  The unpickler hands out one subclass per class name (`opaque_class`), so
+  every way a pickle makes an object (REDUCE, NEWOBJ, NEWOBJ_EX, BUILD,
+  SETITEMS, APPENDS) ends in an inert record: `name` the class's dotted
+  name, `args`/`kwargs` what it was called with, `state` what BUILD gave,
+  `items` and `list_items` what dict and list subclasses were filled with.
+  """
+  name = "?"
+
+  def __new__(cls, *args, **kwargs):
+    obj = object.__new__(cls)
+    obj.args, obj.kwargs = tuple(args), dict(kwargs)
+    obj.state, obj.items, obj.list_items = None, {}, []
+    return obj
+
+  def __init__(self, *args, **kwargs):
+    del args, kwargs  # recorded by __new__
 
   def __setstate__(self, state):
     self.state = state
 
+  def __setitem__(self, key, value):
+    self.items[key] = value
+
+  def append(self, value):
+    self.list_items.append(value)
+
+  def extend(self, values):
+    self.list_items.extend(values)
+
+  def __call__(self, *args, **kwargs):
+    # What calling a record would have made (a pickle may REDUCE with an
+    # object it built before, e.g. functools.partial(cls.__new__, cls)).
+    return opaque_class(f"{self.name}()")(*args, **kwargs)
+
+  def __repr__(self):
+    return f"Opaque({self.name})"
+
+
+def opaque_class(qualified: str) -> type:
+  """A subclass of `Opaque` standing for the class named `qualified`."""
+  return type("Opaque", (Opaque,), {"name": qualified,
+                                    "__module__": __name__})
+
+
+def describe(obj, *, depth: int = 0) -> Any:
+  """`obj` as JSON-able text and containers: an `Opaque` as its class name
+  with what it was made of, an array as its dtype and shape. For the
+  provenance of a file's non-tensor entries (a Lightning checkpoint's
+  hyper-parameters), read and never run."""
+  if depth > 20:
+    return "..."
+  if isinstance(obj, Opaque):
+    out = {"class": obj.name}
+    for field in ("args", "kwargs", "state", "items", "list_items"):
+      value = getattr(obj, field)
+      if value or value == 0:
+        out[field] = describe(value, depth=depth + 1)
+    return out
+  if isinstance(obj, np.ndarray):
+    if obj.size <= 16 and obj.dtype.kind in "biuf":
+      return obj.tolist()
+    return f"array {obj.dtype} {list(obj.shape)}"
+  if isinstance(obj, dict):
+    return {str(k): describe(v, depth=depth + 1) for k, v in obj.items()}
+  if isinstance(obj, (list, tuple, set, frozenset)):
+    return [describe(v, depth=depth + 1) for v in obj]
+  if obj is None or isinstance(obj, (bool, int, float, str)):
+    return obj
+  if isinstance(obj, np.generic):
+    return obj.item()
+  return repr(obj)[:200]
+
 
 @dataclasses.dataclass(frozen=True)
-class _StorageRef:
-  key: str
-  dtype: Any
-  numel: int
+class _Storage:
+  """A storage of the archive: its numbers, or why they cannot be used."""
+  name: str
+  array: np.ndarray | None
+  problem: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class _BadTensor:
+  """A tensor the file describes wrongly; refused by `load` under its key."""
+  problem: str
 
 
 def _bfloat16_to_float32(raw: np.ndarray) -> np.ndarray:
@@ -63,20 +147,101 @@ def _bfloat16_to_float32(raw: np.ndarray) -> np.ndarray:
   return (raw.astype(np.uint32) << 16).view(np.float32)
 
 
+def _as_ints(values, what: str) -> tuple[int, ...]:
+  if not isinstance(values, (tuple, list)) or not all(
+      isinstance(v, int) and not isinstance(v, bool) for v in values):
+    raise ValueError(f"{what} {values!r} is not a tuple of ints")
+  return tuple(values)
+
+
+# A tensor may repeat its storage's numbers (stride 0) but not blow a small
+# file up into more memory than this beyond the storage itself.
+MAX_EXPANDED_BYTES = 1 << 28
+
+
+def tensor_problem(numel_storage: int, itemsize: int, offset, size,
+                   stride) -> str:
+  """Why a tensor (offset, size, stride) cannot view a storage of
+  `numel_storage` numbers of `itemsize` bytes, or "" when it can."""
+  try:
+    size = _as_ints(size, "size")
+    stride = _as_ints(stride, "stride")
+    if not isinstance(offset, int) or isinstance(offset, bool):
+      raise ValueError(f"offset {offset!r} is not an int")
+  except ValueError as e:
+    return str(e)
+  if len(size) != len(stride):
+    return f"size {size} and stride {stride} have different lengths"
+  if offset < 0 or any(s < 0 for s in size) or any(s < 0 for s in stride):
+    return (f"negative offset, size or stride (offset {offset}, size "
+            f"{size}, stride {stride})")
+  numel = math.prod(size)
+  if numel == 0:
+    return ""
+  last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+  if last >= numel_storage:
+    return (f"size {_short(size)}, stride {_short(stride)} and offset "
+            f"{_short(offset)} reach element {_short(last)} of a storage of "
+            f"{numel_storage}")
+  if numel * itemsize > numel_storage * itemsize + MAX_EXPANDED_BYTES:
+    return (f"size {_short(size)} repeats its storage of {numel_storage} "
+            f"numbers into {_short(numel)} (stride {_short(stride)})")
+  return ""
+
+
+def _short(value, limit: int = 24) -> str:
+  text = str(value)
+  return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _rebuild_tensor(storage, offset, size, stride, *_unused):
-  array, = storage
-  size = tuple(int(s) for s in size)
+  if not isinstance(storage, _Storage):
+    return _BadTensor(f"built from a {type(storage).__name__}, not a "
+                      "storage of the archive")
+  if storage.problem:
+    return _BadTensor(storage.problem)
+  array = storage.array
+  problem = tensor_problem(array.size, array.dtype.itemsize, offset, size,
+                           stride)
+  if problem:
+    return _BadTensor(f"{problem} ({storage.name!r})")
   if not size:
     return np.array(array[offset])
-  itemsize = array.dtype.itemsize
   view = np.lib.stride_tricks.as_strided(
-      array[offset:], shape=size,
-      strides=tuple(int(s) * itemsize for s in stride))
+      array[offset:], shape=tuple(size),
+      strides=tuple(s * array.dtype.itemsize for s in stride))
   return np.array(view)  # a copy: owns its memory, C order
 
 
 def _rebuild_parameter(data, *_unused):
   return data
+
+
+def _bad_tensors(obj) -> list[tuple[str, _BadTensor]]:
+  """(where, the problem) of every `_BadTensor` inside `obj`."""
+  found, seen = [], set()
+
+  def walk(node, where):
+    if isinstance(node, _BadTensor):
+      found.append((where, node))
+      return
+    if id(node) in seen:
+      return
+    seen.add(id(node))
+    if isinstance(node, dict):
+      for k, v in node.items():
+        walk(v, f"{where}[{k!r}]")
+    elif isinstance(node, (list, tuple, set, frozenset)):
+      for i, v in enumerate(node):
+        walk(v, f"{where}[{i}]")
+    elif isinstance(node, Opaque):
+      walk(node.items, where)
+      walk(node.list_items, where)
+      walk(node.state, where)
+      walk(node.args, where)
+
+  walk(obj, "")
+  return found
 
 
 class _Unpickler(pickle.Unpickler):
@@ -87,7 +252,8 @@ class _Unpickler(pickle.Unpickler):
     super().__init__(file)
     self._archive, self._prefix = archive, prefix
     self._byteorder, self._path = byteorder, path
-    self._storages: dict[str, np.ndarray] = {}
+    self._storages: dict[str, _Storage] = {}
+    self._opaque: dict[str, type] = {}
 
   def find_class(self, module: str, name: str):
     if module == "collections" and name == "OrderedDict":
@@ -114,40 +280,59 @@ class _Unpickler(pickle.Unpickler):
           module == "numpy.dtypes"):
         return getattr(__import__(module, fromlist=[name]), name)
     qualified = f"{module}.{name}"
-    return lambda *args: Opaque(qualified, args)
+    if qualified not in self._opaque:
+      self._opaque[qualified] = opaque_class(qualified)
+    return self._opaque[qualified]
 
   def persistent_load(self, pid):
-    if not (isinstance(pid, tuple) and pid and pid[0] == "storage"):
+    if not (isinstance(pid, tuple) and len(pid) == 5
+            and pid[0] == "storage"):
       raise TorchFileError(f"{self._path}: unsupported persistent id "
-                           f"{pid[:1]!r} (not a torch.save file?)")
+                           f"{str(pid)[:40]} (not a torch.save file?)")
     _, dtype, key, _location, numel = pid
-    if isinstance(dtype, Opaque):  # a storage class this reader lacks
+    if isinstance(dtype, type) and issubclass(dtype, Opaque):
       raise TorchFileError(f"{self._path}: tensors of storage type "
                            f"{dtype.name} are not supported")
     key = str(key)
     if key not in self._storages:
-      name = f"{self._prefix}data/{key}"
-      try:
-        raw = self._archive.read(name)
-      except KeyError:
-        raise TorchFileError(f"{self._path}: storage {name!r} missing "
-                             "(truncated or damaged file)") from None
-      except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise TorchFileError(f"{self._path}: storage {name!r} unreadable "
-                             f"({e}); the file is damaged") from None
-      if dtype == "bfloat16":
-        array = _bfloat16_to_float32(np.frombuffer(raw, dtype="<u2"))
-      else:
-        dt = np.dtype(dtype).newbyteorder(
-            "<" if self._byteorder == "little" else ">")
-        array = np.frombuffer(raw, dtype=dt).astype(np.dtype(dtype))
-      if array.size < int(numel):
-        raise TorchFileError(f"{self._path}: storage {name!r} holds "
-                             f"{array.size} numbers, expected {numel} "
-                             "(truncated file)")
-      self._storages[key] = array
-    # A 1-tuple, so _rebuild_tensor can tell it from an array argument.
-    return (self._storages[key],)
+      self._storages[key] = self._read_storage(key, dtype, numel)
+    storage = self._storages[key]
+    if storage.array is not None and storage.array.dtype != (
+        np.float32 if dtype == "bfloat16" else np.dtype(dtype)):
+      return _Storage(storage.name, None, f"storage {storage.name!r} is "
+                      "read as two dtypes")
+    return storage
+
+  def _read_storage(self, key: str, dtype, numel) -> _Storage:
+    name = f"{self._prefix}data/{key}"
+    if not any(dtype is d or dtype == d for d in _STORAGE_DTYPES.values()):
+      return _Storage(name, None, f"storage {name!r} has no torch dtype")
+    itemsize = 2 if dtype == "bfloat16" else np.dtype(dtype).itemsize
+    if not isinstance(numel, int) or isinstance(numel, bool) or numel < 0:
+      return _Storage(name, None, f"storage {name!r} has size {numel!r}")
+    try:
+      info = self._archive.getinfo(name)
+    except KeyError:
+      return _Storage(name, None, f"storage {name!r} missing (truncated or "
+                      "damaged file)")
+    if info.file_size != numel * itemsize:
+      return _Storage(name, None, f"storage {name!r} holds {info.file_size} "
+                      f"bytes, its record says {numel} x {itemsize}")
+    try:
+      raw = self._archive.read(name)  # checks the member's CRC
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError,
+            NotImplementedError, RuntimeError) as e:
+      return _Storage(name, None, f"storage {name!r} unreadable ({first_line(e, 60)})")
+    if len(raw) != numel * itemsize:
+      return _Storage(name, None, f"storage {name!r} holds {len(raw)} "
+                      f"bytes, its record says {numel} x {itemsize}")
+    if dtype == "bfloat16":
+      array = _bfloat16_to_float32(np.frombuffer(raw, dtype="<u2"))
+    else:
+      dt = np.dtype(dtype).newbyteorder(
+          "<" if self._byteorder == "little" else ">")
+      array = np.frombuffer(raw, dtype=dt).astype(np.dtype(dtype))
+    return _Storage(name, array)
 
 
 def _load_legacy(path: str):
@@ -162,8 +347,22 @@ def _load_legacy(path: str):
   try:
     obj = torch.load(path, map_location="cpu", weights_only=True)
   except Exception as e:  # torch raises many types for bad files
-    raise TorchFileError(f"{path}: torch could not read it ({e})") from None
+    raise TorchFileError(f"{path}: torch refused this legacy-format file "
+                         f"({first_line(e)})") from e
   return _tensors_to_numpy(obj, torch)
+
+
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def first_line(err: BaseException, limit: int = 100) -> str:
+  """The first line of `err`'s message, without terminal escape codes, at
+  most `limit` characters: what a one-line refusal quotes of a library's
+  long error (the whole of it is the chained cause, shown by --debug)."""
+  text = _ESCAPES.sub("", str(err)).strip()
+  line = next((l.strip() for l in text.splitlines() if l.strip()),
+              type(err).__name__)
+  return line if len(line) <= limit else line[:limit - 3].rstrip() + "..."
 
 
 def _tensors_to_numpy(obj, torch):
@@ -197,8 +396,9 @@ def load(path: str | os.PathLike) -> Any:
   try:
     archive = zipfile.ZipFile(path)
     names = archive.namelist()
-  except (zipfile.BadZipFile, OSError) as e:
-    raise TorchFileError(f"{path}: unreadable zip archive ({e}); the file "
+  except (zipfile.BadZipFile, OSError, NotImplementedError, ValueError,
+          EOFError) as e:
+    raise TorchFileError(f"{path}: unreadable zip archive ({first_line(e)}); the file "
                          "is truncated or damaged") from None
   with archive:
     pickles = [n for n in names if n.endswith("data.pkl")]
@@ -206,15 +406,28 @@ def load(path: str | os.PathLike) -> Any:
       raise TorchFileError(f"{path}: a zip archive without exactly one "
                            "data.pkl; not a torch.save file")
     prefix = pickles[0][:-len("data.pkl")]
-    byteorder = "little"
-    if f"{prefix}byteorder" in names:
-      byteorder = archive.read(f"{prefix}byteorder").decode().strip()
     try:
-      with archive.open(pickles[0]) as f:
-        return _Unpickler(f, archive, prefix, byteorder, path).load()
+      byteorder = "little"
+      if f"{prefix}byteorder" in names:
+        byteorder = archive.read(f"{prefix}byteorder").decode().strip()
+      if byteorder not in ("little", "big"):
+        raise ValueError(f"byteorder {byteorder[:20]!r}")
+      # Read whole, so the member's CRC is checked before a byte is used.
+      data = archive.read(pickles[0])
+      obj = _Unpickler(io.BytesIO(data), archive, prefix, byteorder,
+                       path).load()
     except TorchFileError:
       raise
     except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, OSError,
-            ValueError, TypeError) as e:
+            ValueError, TypeError, AttributeError, IndexError, KeyError,
+            UnicodeError, NotImplementedError, RuntimeError, MemoryError,
+            OverflowError, RecursionError) as e:
       raise TorchFileError(f"{path}: the pickle inside is damaged "
-                           f"({type(e).__name__}: {e})") from None
+                           f"({type(e).__name__}: {first_line(e)})") from None
+  bad = _bad_tensors(obj)
+  if bad:
+    where, tensor = bad[0]
+    more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+    raise TorchFileError(f"{path}: tensor {where or '(the whole file)'}: "
+                         f"{tensor.problem}{more}; the file is damaged")
+  return obj

@@ -189,6 +189,9 @@ def _bad_files(files, tmp_path):
   def reshape(sd):
     sd["module.temb.dense.1.bias"] = torch.zeros(7)
 
+  def output_3d(sd):
+    sd["module.gconv_output.weight"] = sd["module.gconv_output.weight"][0]
+
   truncated = tmp_path / "diffpose_uvxyz_cpn_truncated.pth"
   truncated.write_bytes(open(files["checkpoint"], "rb").read()[:3000])
   other = tmp_path / "dposer.pth"
@@ -202,6 +205,9 @@ def _bad_files(files, tmp_path):
       "wrong shape": (dict(checkpoint=_edited(files, tmp_path, "s.pth",
                                               reshape)),
                       "'temb.dense.1.bias' has shape"),
+      "3-D output layer": (dict(checkpoint=_edited(files, tmp_path, "o.pth",
+                                                   output_3d)),
+                           "'gconv_output.weight' has shape"),
       "truncated": (dict(checkpoint=str(truncated)), "truncated"),
       "another method's": (dict(checkpoint=str(other)), "DPoser's layout"),
       "lifter as the denoiser": (dict(checkpoint=files["encoder"]),
@@ -212,7 +218,8 @@ def _bad_files(files, tmp_path):
 
 
 @pytest.mark.parametrize("case", [
-    "missing key", "extra key", "wrong shape", "truncated", "another method's",
+    "missing key", "extra key", "wrong shape", "3-D output layer",
+    "truncated", "another method's",
     "lifter as the denoiser", "denoiser as the lifter"])
 def test_bad_input_is_refused_in_one_line_and_nothing_is_written(
     files, tmp_path, case):

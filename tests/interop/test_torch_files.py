@@ -1,6 +1,7 @@
 """The torch.save reader: tensors of every dtype and layout, without torch
 in the reading, and one-line errors for damaged or foreign files."""
 import collections
+import json
 import pickle
 import zipfile
 
@@ -98,3 +99,188 @@ def test_legacy_format_through_torch(tmp_path):
   torch.save({"w": torch.ones(2, 2)}, path, _use_new_zipfile_serialization=False)
   out = torch_files.load(path)
   np.testing.assert_array_equal(out["w"], np.ones((2, 2), np.float32))
+
+
+# ---------------------------------------------------------------------------
+# Objects of unknown classes, by every opcode that makes one: inert records.
+
+
+class _Recorder:
+  """Stands for any class the reader does not know (never imported there)."""
+  calls = []
+
+  def __init__(self, *args, **kwargs):
+    _Recorder.calls.append((args, kwargs))
+
+
+class _ByNewobjEx:
+  def __new__(cls, *args, **kwargs):
+    obj = super().__new__(cls)
+    obj.made = (args, kwargs)
+    return obj
+
+  def __getnewargs_ex__(self):
+    return (1, 2), {"width": 3}
+
+
+class _ByReduce:
+  def __reduce__(self):
+    import os  # pylint: disable=import-outside-toplevel
+    return (os.system, ("echo this must never run",))
+
+
+class _ByBuild:
+  def __init__(self):
+    self.hidden = 1024
+
+  def __reduce_ex__(self, protocol):
+    return (_ByBuild, (), {"hidden": self.hidden})
+
+
+class _DictLike(dict):  # a Lightning AttributeDict is one
+  pass
+
+
+def _zip_with(tmp_path, obj, protocol):
+  path = tmp_path / f"obj{protocol}.pth"
+  with zipfile.ZipFile(path, "w") as z:
+    z.writestr("archive/data.pkl", pickle.dumps(obj, protocol=protocol))
+  return path
+
+
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_config_objects_of_every_opcode_are_inert(tmp_path, protocol):
+  import argparse
+  import ml_collections
+  config = ml_collections.ConfigDict({"model": {"HIDDEN_DIM": 1024},
+                                      "lr": 2e-4})
+  dict_like = _DictLike(epochs=36)
+  dict_like.note = "attribute"
+  obj = {"hyper_parameters": {"config": config},
+         "args": argparse.Namespace(batch=1280, name="amass"),
+         "newobj_ex": _ByNewobjEx(), "reduce": _ByReduce(),
+         "build": _ByBuild(), "dict_like": dict_like, "step": 7}
+  out = torch_files.load(_zip_with(tmp_path, obj, protocol))
+  assert out["step"] == 7
+  cfg = out["hyper_parameters"]["config"]
+  assert isinstance(cfg, torch_files.Opaque)
+  assert cfg.name == "ml_collections.config_dict.config_dict.ConfigDict"
+  text = torch_files.describe(out)
+  assert text["hyper_parameters"]["config"]["state"]["_fields"]["model"][
+      "state"]["_fields"]["HIDDEN_DIM"] == 1024
+  assert text["args"] == {"class": "argparse.Namespace",
+                          "state": {"batch": 1280, "name": "amass"}}
+  assert isinstance(out["newobj_ex"], torch_files.Opaque)
+  if protocol == 4:  # NEWOBJ_EX, with keyword arguments
+    assert text["newobj_ex"]["class"].endswith("_ByNewobjEx")
+    assert text["newobj_ex"]["args"] == [1, 2]
+    assert text["newobj_ex"]["kwargs"] == {"width": 3}
+  else:  # protocol 2 spells it functools.partial(cls.__new__, ...)
+    assert text["newobj_ex"]["class"] == "functools.partial()"
+  assert text["reduce"]["class"].endswith(".system")
+  assert text["reduce"]["args"] == ["echo this must never run"]
+  assert text["build"]["state"] == {"hidden": 1024}
+  assert text["dict_like"]["items"] == {"epochs": 36}
+  assert text["dict_like"]["state"] == {"note": "attribute"}
+  json.dumps(text)  # fit for imported.json
+
+
+def test_no_code_of_the_file_runs(tmp_path):
+  _Recorder.calls.clear()
+  out = torch_files.load(_zip_with(tmp_path, {"x": _Recorder(1, k=2)}, 2))
+  assert _Recorder.calls == [((1,), {"k": 2})]  # the pickling side's only
+  assert isinstance(out["x"], torch_files.Opaque)
+
+
+# ---------------------------------------------------------------------------
+# Tensors that do not fit their storage: refused under their key.
+
+
+def _tensor(**kw):
+  base = dict(key="model.w", storage="0", dtype="float32", numel=16384,
+              offset=0, size=(128, 128), stride=(128, 1))
+  return {**base, **kw}
+
+
+BAD_TENSORS = {
+    "storage two floats short": (dict(numel=16382), 16382 * 4,
+                                 "reach element 16383 of a storage of 16382"),
+    "huge stride": (dict(stride=(2**28, 1)), 16384 * 4, "reach element"),
+    "overflowing stride": (dict(stride=(2**63 - 1, 1)), 16384 * 4,
+                           "reach element"),
+    "negative stride": (dict(stride=(-128, 1)), 16384 * 4, "negative"),
+    "offset past the end": (dict(offset=16384, size=(1,), stride=(1,)),
+                            16384 * 4, "reach element 16384"),
+    "member shorter than its record": (dict(), 16383 * 4,
+                                       "holds 65532 bytes, its record says"),
+    "member longer than its record": (dict(), 16385 * 4,
+                                      "holds 65540 bytes, its record says"),
+    "size and stride of other lengths": (dict(stride=(1,)), 16384 * 4,
+                                         "different lengths"),
+    "repeated into gigabytes": (dict(size=(2**20, 2**20), stride=(0, 0)),
+                                16384 * 4, "repeats its storage"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TENSORS))
+def test_tensor_outside_its_storage_is_refused_by_key(tmp_path, case):
+  from experiments.bench import fuzz_torch_files
+  change, member_bytes, message = BAD_TENSORS[case]
+  path = tmp_path / "bad.pth"
+  fuzz_torch_files.write_torch_zip(
+      str(path), [_tensor(**change)], {"0": b"\0" * member_bytes})
+  with pytest.raises(torch_files.TorchFileError) as err:
+    torch_files.load(path)
+  text = str(err.value)
+  assert "'model.w'" in text and message in text, text
+  assert "\n" not in text and len(text) < 200 + len(str(path)), text
+
+
+def test_bad_tensor_import_writes_no_workdir(tmp_path):
+  import subprocess
+  import sys
+  from experiments.bench import fuzz_torch_files
+  path = tmp_path / "best_model.pth"
+  fuzz_torch_files.write_torch_zip(str(path), [_tensor(numel=16382)],
+                                   {"0": b"\0" * 16382 * 4})
+  workdir = tmp_path / "imported"
+  result = subprocess.run(
+      [sys.executable, "-m", "experiments.import_weights", "--method=gfpose",
+       f"--checkpoint={path}", f"--workdir={workdir}"],
+      capture_output=True, text=True, timeout=300,
+      env={**__import__("os").environ, "JAXPOSE_DEBUG": ""})
+  assert result.returncode == 1
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith("error: ") and "'model.w'" in last, result.stderr
+  assert "\x1b" not in result.stderr
+  assert not workdir.exists()
+  assert [p.name for p in tmp_path.iterdir()] == ["best_model.pth"]
+
+
+def test_fuzzed_files_are_refused_or_read_as_torch_reads_them(tmp_path):
+  # A seeded few seconds of the benchmark's fuzzing (the long run:
+  # python -m experiments.bench.fuzz_torch_files).
+  from experiments.bench import fuzz_torch_files
+  result = fuzz_torch_files.fuzz(3000, seed=1, work=str(tmp_path))
+  for kind, counts in result["counts"].items():
+    assert counts["crashed"] == 0 and counts["silent"] == 0, (
+        kind, result["problems"])
+    assert counts["refused"] > 0, kind
+  assert result["longest_refusal_chars"] < 200 + len(str(tmp_path))
+
+
+def test_legacy_refusal_is_one_short_plain_line(tmp_path):
+  torch = pytest.importorskip("torch")
+
+  class CallsOut:
+    def __reduce__(self):
+      import os  # pylint: disable=import-outside-toplevel
+      return (os.getcwd, ())
+
+  path = tmp_path / "legacy.pth"
+  torch.save({"w": CallsOut()}, path, _use_new_zipfile_serialization=False)
+  with pytest.raises(torch_files.TorchFileError) as err:
+    torch_files.load(path)
+  text = str(err.value)
+  assert "\x1b" not in text and "\n" not in text
+  assert len(text) < 200 + len(str(path)), text

@@ -144,10 +144,12 @@ def read_sizes(state: Mapping[str, np.ndarray], path: str, what: str
   """A GraFormer's sizes from its input/output ChebConvs and layers."""
   first = _shape(state, "gconv_input.weight", path, what)
   last = _shape(state, "gconv_output.weight", path, what)
-  if len(first) != 4 or first[1] != 1 or len(last) != 4:
-    raise ReleasedCheckpointError(
-        f"{path}: 'gconv_input.weight' has shape {first}, expected their "
-        f"ChebConv's [K + 1, 1, C_in, H]: not {what}")
+  for key, shape in (("gconv_input.weight", first),
+                     ("gconv_output.weight", last)):
+    if len(shape) != 4 or shape[1] != 1:
+      raise ReleasedCheckpointError(
+          f"{path}: {key!r} has shape {shape}, expected their ChebConv's "
+          f"[K + 1, 1, C_in, C_out]: not {what}")
   num_layers = 0
   while f"gconv_layers.{num_layers}.gconv1.gconv.weight" in state:
     num_layers += 1
