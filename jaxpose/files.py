@@ -7,6 +7,7 @@ file intact and a reader never sees half a file.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -47,21 +48,50 @@ def _write_atomic(path: str | os.PathLike, write, *, binary: bool) -> str:
   """
   path = os.fspath(path)
   directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
   tmp = os.path.join(directory,
                      f".tmp_{os.path.basename(path)}.{secrets.token_hex(4)}")
-  fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-  try:
-    with os.fdopen(fd, "wb" if binary else "w") as f:
-      write(f)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  with naming(path):
+    os.makedirs(directory, exist_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+      with os.fdopen(fd, "wb" if binary else "w") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+      os.replace(tmp, path)
+    except BaseException:
+      if os.path.exists(tmp):
+        os.remove(tmp)
+      raise
   return path
+
+
+@contextlib.contextmanager
+def naming(path: str | os.PathLike):
+  """Re-raises an OSError of writing `path` (a full disk, no permission) as
+  one that names `path`: a write's own error names no file, and a temporary
+  file's name is not the one the user knows."""
+  try:
+    yield
+  except OSError as e:
+    if e.errno is None:
+      raise
+    raise OSError(e.errno, e.strerror or str(e), os.fspath(path)) from e
+
+
+def append_line(f, path: str | os.PathLike, line: str):
+  """Appends `line` and a newline to the open text file `f` (at `path`) and
+  flushes; a failed write (a full disk) is cut back off, so the file never
+  keeps half a line, and the error names `path`."""
+  start = f.tell()
+  with naming(path):
+    try:
+      f.write(line + "\n")
+      f.flush()
+    except OSError:
+      with contextlib.suppress(OSError):
+        f.truncate(start)
+      raise
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> str:
@@ -108,4 +138,4 @@ def write_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, Any], *,
 
 
 __all__ = ["jsonable", "read_json", "write_json_atomic", "write_text_atomic",
-           "write_npz_atomic"]
+           "write_npz_atomic", "naming", "append_line"]

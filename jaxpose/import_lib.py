@@ -30,6 +30,7 @@ from jaxpose import methods
 from jaxpose import run_lib
 from jaxpose.interop import state_dicts
 from jaxpose.methods import base
+from jaxpose.training import checkpoint as checkpoint_lib
 from jaxpose.training import prepared as prepared_lib
 from jaxpose.training import run_config
 from jaxpose.training import train as train_lib
@@ -132,6 +133,11 @@ def write(imported: base.Imported, workdir: str) -> str:
     if os.path.isdir(workdir):
       os.rmdir(workdir)  # empty (checked above)
     os.rename(os.path.join(tmp, "main"), workdir)
+  except (OSError, checkpoint_lib.CheckpointWriteError) as e:
+    # Named by the workdir asked for, not the temporary one it was built in.
+    raise WeightsImportError(
+        f"--workdir={workdir}: the import could not be written "
+        f"({checkpoint_lib.write_cause(e)}); nothing was left there") from e
   finally:
     shutil.rmtree(tmp, ignore_errors=True)
   # Read back as every task will: a workdir that fails here is removed.

@@ -217,6 +217,13 @@ def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
     if os.path.exists(out_dir):
       shutil.rmtree(out_dir)
     os.replace(tmp, out_dir)
+  except OSError as e:
+    if e.errno is None:
+      raise
+    # Named by --out, not the temporary directory the outputs were built in.
+    raise OSError(e.errno, e.strerror or str(e),
+                  os.path.join(out_dir, os.path.basename(
+                      e.filename or ""))) from e
   finally:
     shutil.rmtree(tmp, ignore_errors=True)
   return [os.path.join(out_dir, name)

@@ -20,8 +20,10 @@ array or `jax.devices()`): a probe line logged earlier is already out.
 """
 from __future__ import annotations
 
+import errno
 import logging as logging_std
 import os
+import re
 import sys
 from typing import Any, Callable
 
@@ -48,10 +50,26 @@ def _is_platform_probe(record: logging_std.LogRecord) -> bool:
              for name in PLATFORM_PROBE_LOGGERS)
 
 
+def _is_echo_of_a_raised_error(record: logging_std.LogRecord) -> bool:
+  """Reports that repeat, from a background thread or a garbage-collected
+  future, an error the caller raises anyway: orbax's asynchronous
+  checkpointer logs each failed write with its traceback (hundreds on a
+  full disk), and asyncio each of its futures whose error went unread."""
+  if _is_orbax(record):
+    # Every error of its background threads reaches the caller again, from
+    # `save` or `wait_until_finished` (jaxpose's Checkpointer names it).
+    return record.levelno >= logging_std.ERROR
+  return (record.name == "asyncio"
+          and "exception was never retrieved" in record.getMessage())
+
+
 class _DropLibraryInfo(logging_std.Filter):
-  """Drops records below WARNING of orbax and of JAX's platform probing."""
+  """Drops records below WARNING of orbax and of JAX's platform probing,
+  and the libraries' echoes of an error that is raised anyway."""
 
   def filter(self, record):
+    if _is_echo_of_a_raised_error(record):
+      return False
     if record.levelno >= logging_std.WARNING:
       return True
     return not (_is_orbax(record) or _is_platform_probe(record))
@@ -69,7 +87,8 @@ def _filter_targets() -> list:
   """Where the filter goes: absl's logger (orbax's records are made there),
   absl's handler (records propagated from any logger to it) and the probing
   loggers (their records are dropped before any handler sees them)."""
-  targets = [logging_std.getLogger("absl"), logging.get_absl_handler()]
+  targets = [logging_std.getLogger("absl"), logging.get_absl_handler(),
+             logging_std.getLogger("asyncio")]
   targets += [logging_std.getLogger(name) for name in PLATFORM_PROBE_LOGGERS]
   return targets
 
@@ -99,15 +118,44 @@ __all__ = ["LIBRARY_LOGS_ENV", "PLATFORM_PROBE_LOGGERS", "configure_logging",
            "library_logs_requested", "error_line", "exit_on_error"]
 
 
+# A one-line refusal: at most this many characters, the rest behind --debug.
+MAX_ERROR_CHARS = 200
+_DEBUG_HINT = " (--debug shows the traceback)"
+_CUT_HINT = "... (--debug shows all)"
+# Terminal escape sequences (colours, cursor moves) and control characters.
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07?|"
+                      r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _message(err: BaseException) -> str:
+  if isinstance(err, OSError) and err.filename and err.strerror:
+    text = f"{err.filename}: {err.strerror}"
+    if err.errno == errno.ENOSPC:
+      text += "; free some space there or write elsewhere"
+    return text
+  return str(err)
+
+
 def error_line(err: BaseException) -> str:
   """`err` as one line for a command's exit: its message, with the type
-  when it is not one of the errors jaxpose raises with a readable message."""
-  text = " ".join(p.strip() for p in str(err).splitlines() if p.strip())
+  when it is not one of the errors jaxpose raises with a readable message;
+  no escape codes, at most MAX_ERROR_CHARS characters besides the paths it
+  names (the whole message and its traceback are what --debug shows)."""
+  raw = _ESCAPES.sub("", _message(err))
+  text = " ".join(raw.split())  # one line: newlines and tabs to spaces
   ours = isinstance(err, (ValueError, RuntimeError, FloatingPointError,
-                          FileNotFoundError))
+                          FileNotFoundError)) or (
+                              isinstance(err, OSError) and err.filename)
   if not ours or not text:
     text = f"{type(err).__name__}: {text}" if text else type(err).__name__
-  return f"error: {text} (--debug shows the traceback)"
+  # The user's paths do not count against the limit: only the wording does.
+  paths = sum(len(word) for word in text.split() if "/" in word)
+  limit = MAX_ERROR_CHARS + paths
+  if len(text) <= limit - len("error: ") - len(_DEBUG_HINT):
+    return f"error: {text}{_DEBUG_HINT}"
+  cut = text[:limit - len("error: ") - len(_CUT_HINT)]
+  cut = cut[:cut.rfind(" ")] if " " in cut[-30:] else cut
+  return f"error: {cut.rstrip(' ,;:')}{_CUT_HINT}"
 
 
 def exit_on_error(fn: Callable[[], Any], *, debug: bool = False) -> Any:

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
+from jaxpose import files  # noqa: E402
 from jaxpose.checks import check_array, check_positive_int  # noqa: E402
 from jaxpose.pose.skeleton import H36M_17, Skeleton  # noqa: E402
 
@@ -50,7 +51,8 @@ def _save(fig: Figure, path) -> None:
     directory = os.path.dirname(os.fspath(path))
     if directory:
       os.makedirs(directory, exist_ok=True)
-    fig.savefig(path, format="png", dpi=fig.dpi)
+    with files.naming(path):
+      fig.savefig(path, format="png", dpi=fig.dpi)
 
 
 def draw_skeleton_2d(ax, pose2d, skeleton: Skeleton = H36M_17, *,

@@ -24,9 +24,11 @@ statistics).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shutil
 import sys
 from typing import Any
 
@@ -34,6 +36,7 @@ from absl import logging
 import jax
 import orbax.checkpoint as ocp
 
+from jaxpose import files
 from jaxpose.training import parallel
 
 FINGERPRINT_FILE = "fingerprint.json"
@@ -41,6 +44,27 @@ FINGERPRINT_FILE = "fingerprint.json"
 
 class CheckpointError(RuntimeError):
   """A checkpoint directory that cannot be read."""
+
+
+class CheckpointWriteError(CheckpointError):
+  """A checkpoint that could not be written (a full disk, no permission):
+  the message names the directory and the cause, in one line."""
+
+
+_NO_SPACE = re.compile(r"No space left on device|os_error_code='28'|"
+                       r"\[Errno 28\]")
+
+
+def write_cause(e: BaseException) -> str:
+  """A failed write's cause in a few words: 'no space left on device' when
+  any error of the chain says so (tensorstore buries it in a long line)."""
+  link, seen = e, set()
+  while link is not None and id(link) not in seen:
+    seen.add(id(link))
+    if _NO_SPACE.search(str(link)) or getattr(link, "errno", None) == 28:
+      return "no space left on device"
+    link = link.__cause__ or link.__context__
+  return _first_line(e, limit=120)
 
 
 class CheckpointMismatchError(ValueError):
@@ -222,6 +246,7 @@ class Checkpointer:
     self.extra = _jsonable("extra", extra or {})
     self.read_only = bool(read_only)
     self._manager = None
+    self._write_failed = False
     fresh = self._check_fingerprint()
     if self.read_only and not os.path.isdir(self.directory):
       return  # Nothing to read; and an evaluation creates no directory.
@@ -247,9 +272,41 @@ class Checkpointer:
     # the requested configuration would have had to match).
     if fresh and not self.read_only and jax.process_index() == 0:
       tmp = self._fp_path + ".tmp"
-      with open(tmp, "w") as f:
-        json.dump(self.fingerprint, f, indent=2, sort_keys=True)
-      os.replace(tmp, self._fp_path)
+      with files.naming(self._fp_path):
+        try:
+          with open(tmp, "w") as f:
+            json.dump(self.fingerprint, f, indent=2, sort_keys=True)
+          os.replace(tmp, self._fp_path)
+        finally:
+          if os.path.exists(tmp):
+            os.remove(tmp)
+
+  @contextlib.contextmanager
+  def _writing(self):
+    """Runs an orbax call that writes checkpoints: its failure becomes one
+    CheckpointWriteError naming the directory and the cause, and the
+    unfinished step directories it left are removed."""
+    _quiet_closed_event_loop_noise()
+    try:
+      yield
+    except CheckpointError:
+      raise
+    except Exception as e:  # orbax/tensorstore raise many kinds.
+      self._write_failed = True
+      self._remove_unfinished()
+      # The failed save may be an earlier step's (orbax reports a
+      # background failure at the next call).
+      raise CheckpointWriteError(f"checkpoint not written to "
+                                 f"{self.directory}: {write_cause(e)}") from e
+
+  def _remove_unfinished(self):
+    try:
+      names = os.listdir(self.directory)
+    except OSError:
+      return
+    for name in names:
+      if ".orbax-checkpoint-tmp" in name:
+        shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
 
   @property
   def _fp_path(self) -> str:
@@ -341,10 +398,11 @@ class Checkpointer:
       return False
     meta = {"step": step, "fingerprint": self.fingerprint,
             "extra": self.extra if extra is None else _jsonable("extra", extra)}
-    return self._manager.save(
-        step, force=force,
-        args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                meta=ocp.args.JsonSave(meta)))
+    with self._writing():
+      return self._manager.save(
+          step, force=force,
+          args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                  meta=ocp.args.JsonSave(meta)))
 
   def restore_or_none(self, abstract_state, *, step: int | None = None,
                       mesh=None):
@@ -400,18 +458,31 @@ class Checkpointer:
       # A JSON parser's error names a line and column, not the file.
       verb = "is" if len(broken) == 1 else "are"
       cause = f"{', '.join(broken)} {verb} not valid JSON: {cause}"
-    return (f"checkpoint {step_dir} cannot be read ({cause}): it is "
-            "corrupt or incomplete, or was written for another state "
-            f"structure; delete {step_dir} ({then}) or use another workdir")
+    # The fix before the cause: a long cause is what a one-line error cuts.
+    return (f"checkpoint {step_dir} cannot be read (corrupt, incomplete or "
+            f"of another state structure): delete {step_dir} ({then}) or "
+            f"use another workdir; cause: {cause}")
 
   def wait_until_finished(self):
     if self._manager is not None:
-      self._manager.wait_until_finished()
+      with self._writing():
+        self._manager.wait_until_finished()
 
   def close(self):
-    if self._manager is not None:
-      self._manager.wait_until_finished()
-      self._manager.close()
+    if self._manager is None:
+      return
+    failed_before = self._write_failed
+    try:
+      self.wait_until_finished()
+    except CheckpointWriteError:
+      # A failure already raised to the caller is not raised again from
+      # the `finally` that closes the checkpointer.
+      if not failed_before:
+        raise
+    finally:
+      with (contextlib.suppress(Exception) if self._write_failed
+            else contextlib.nullcontext()):
+        self._manager.close()
 
   def __enter__(self):
     return self

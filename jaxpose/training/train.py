@@ -26,6 +26,7 @@ import numpy as np
 import optax
 from absl import logging
 
+from jaxpose import files
 from jaxpose import summary_writer
 from jaxpose.training import parallel
 
@@ -421,8 +422,7 @@ def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
                     "eta_sec": eta, "elapsed_sec": now - t_start,
                     "wall_time": time.time()}
           record.setdefault("lr", None)
-          metrics_file.write(json.dumps(record) + "\n")
-          metrics_file.flush()
+          files.append_line(metrics_file, metrics_path, json.dumps(record))
         if summary is not None:
           summary.scalars(done, _train_scalars(values, norm, rate))
     if checkpointer is not None:
