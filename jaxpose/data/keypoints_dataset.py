@@ -152,14 +152,15 @@ def split_of(keypoints: kp_lib.Keypoints2D, intrinsics, image_size,
   w, h = image_size
   px = keypoints.pixels.astype(np.float64)
   visible = keypoints.visible
-  # A masked joint's condition is never read; it holds the pelvis (or the
-  # image centre) so that no NaN reaches the model's arithmetic.
-  centre = np.where(visible[:, _PELVIS, None], px[:, _PELVIS],
-                    np.array([intrinsics[2], intrinsics[3]]))
+  # A masked joint's condition is never read; it holds the pelvis so that
+  # no NaN reaches the model's arithmetic. A frame without a pelvis keeps
+  # the last one seen (the first, before any): the root does not jump.
+  centre = held_root(px[:, _PELVIS], visible[:, _PELVIS],
+                     np.array([intrinsics[2], intrinsics[3]]))
   filled = np.where(visible[..., None], px, centre[:, None])
   screen = cam_lib.normalize_screen(filled, w, h)
   fx, fy, cx, cy = (float(v) for v in intrinsics)
-  root_px = np.where(visible[:, _PELVIS, None], px[:, _PELVIS], centre)
+  root_px = centre
   root = np.stack([(root_px[:, 0] - cx) * depth_mm / fx,
                    (root_px[:, 1] - cy) * depth_mm / fy,
                    np.full(t, depth_mm)], axis=-1)
@@ -176,6 +177,19 @@ def split_of(keypoints: kp_lib.Keypoints2D, intrinsics, image_size,
       # Screen units are pixels * 2 / width (`cameras.normalize_screen`).
       **({"pose2d_sigma": np.full((t, H36M_17.num_joints), sigma_px * 2.0 / w,
                                   np.float32)} if sigma_px > 0 else {}))
+
+
+def held_root(root_px: np.ndarray, seen: np.ndarray, fallback) -> np.ndarray:
+  """Each frame's root pixel: its own where `seen`, else the last seen
+  before it, else the first seen after it; `fallback` (the image centre)
+  only when no frame sees it.  # [T, 2]"""
+  if not seen.any():
+    return np.broadcast_to(np.asarray(fallback, np.float64),
+                           root_px.shape).copy()
+  index = np.where(seen, np.arange(len(seen)), -1)
+  index = np.maximum.accumulate(index)
+  index[index < 0] = np.flatnonzero(seen)[0]
+  return np.asarray(root_px, np.float64)[index]
 
 
 def load_splits(data: KeypointsSettings) -> tuple[dict, dict, dict]:
@@ -196,4 +210,4 @@ def load_splits(data: KeypointsSettings) -> tuple[dict, dict, dict]:
 
 
 __all__ = ["KeypointsSettings", "TORSO_MM", "read", "camera", "root_depth",
-           "split_of", "load_splits"]
+           "split_of", "held_root", "load_splits"]

@@ -48,10 +48,11 @@ import numpy as np
 
 from jaxpose import settings
 from jaxpose.checks import check_array, check_probability
+from jaxpose.data import camera_rigs
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose import image_space
 
-CAMERA_MODES = ("random", "all")
+CAMERA_MODES = ("random", "all") + tuple(camera_rigs.RANGES)
 _SPLIT_IDS = {"train": 0, "test": 1}
 
 
@@ -66,9 +67,13 @@ class LiftingOptions:
     sigma_px: Gaussian 2D noise per axis, pixels.
     outlier_prob: per-keypoint probability of an outlier.
     outlier_px: half-width of the uniform outlier offset, pixels.
-    train_cameras: 'random' (one seeded camera per frame) or 'all'.
-    test_cameras: 'all' (every frame from every camera) or 'random'; used
-      for every split other than 'train'.
+    train_cameras: 'random' (one seeded camera per frame), 'all', or
+      'varied' (a pinhole camera drawn per frame over
+      `camera_rigs.TRAINING`'s placements and lenses).
+    test_cameras: 'all' (every frame from every camera), 'random',
+      'varied' or 'unseen' (one drawn camera per clip, over
+      `camera_rigs.TRAINING`'s or `camera_rigs.UNSEEN`'s ranges); used for
+      every split other than 'train'.
     seed: base seed of camera choice and noise.
   """
   camera_subject: str = "S1"
@@ -180,6 +185,8 @@ def add_2d(split_name: str, split: Mapping[str, np.ndarray], *,
   cams = protocol_cameras(options.camera_subject)
   sid = split_id(split_name)
   mode = options.train_cameras if split_name == "train" else options.test_cameras
+  if mode in camera_rigs.RANGES:
+    return _add_drawn_2d(split_name, split, world, mode, options)
   out = {}
   if mode == "all":
     rows = np.repeat(np.arange(n), len(cams))
@@ -215,3 +222,39 @@ def add_2d(split_name: str, split: Mapping[str, np.ndarray], *,
                  [0.0, 0.0, options.distance_mm], np.float32), (len(camera), 3)).copy(),
              intrinsics=image_space.intrinsics_table(cams)[camera])
   return out
+
+
+def _add_drawn_2d(split_name: str, split, world, mode: str,
+                  options: LiftingOptions) -> dict:
+  """`add_2d` with cameras drawn over `camera_rigs.RANGES[mode]`: a camera
+  per training row, per clip elsewhere (`camera` is -1: no protocol
+  camera; `camera_params` [M, 5] says which)."""
+  sid = split_id(split_name)
+  rng = np.random.default_rng((options.seed, sid, 0))
+  ranges = camera_rigs.RANGES[mode]
+  if split_name == "train" or "clip" not in split:
+    cams = camera_rigs.draw(rng, len(world), ranges)
+  else:
+    cams = camera_rigs.per_group(rng, split["clip"], ranges)
+  viewed = camera_rigs.view(world, cams)
+  drawn = cam_lib.draw_2d_noise(
+      np.random.default_rng((options.seed, sid, 1)), viewed["pose2d_px"],
+      sigma_px=options.sigma_px, outlier_prob=options.outlier_prob,
+      outlier_px=options.outlier_px)
+  width = cams.intrinsics[:, 4:5, None].astype(np.float32)
+  offset = np.stack([np.ones(len(world)), cams.intrinsics[:, 5]
+                     / cams.intrinsics[:, 4]], -1)[:, None].astype(np.float32)
+  screen = lambda px: (px / width * 2 - offset).astype(np.float32)
+  noisy_sigma = (drawn.sigma_px * 2.0 / width[..., 0]).astype(np.float32)
+  exact = screen(viewed["pose2d_px"])
+  return dict(
+      pose3d=viewed["pose3d"], pose2d_px=viewed["pose2d_px"],
+      pose2d_px_noisy=drawn.px, pose2d_exact=exact,
+      pose2d_noisy=screen(drawn.px), pose2d=exact,
+      camera=np.full(len(world), -1, np.int32),
+      camera_params=cams.params.astype(np.float32),
+      pose2d_noisy_sigma=noisy_sigma,
+      pose2d_noisy_outlier=np.asarray(drawn.outlier, bool),
+      pose2d_sigma=np.zeros_like(noisy_sigma),
+      root_cam_mm=viewed["root_cam_mm"],
+      intrinsics=cams.intrinsics.astype(np.float32))

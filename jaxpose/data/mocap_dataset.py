@@ -48,9 +48,13 @@ class MocapSettings:
     noise_sigma_px: Gaussian 2D noise per axis of the noisy 2D, pixels.
     noise_outlier_prob: per-keypoint probability of an outlier.
     noise_outlier_px: half-width of the uniform outlier offset, pixels.
-    train_cameras: 'random' (one seeded camera per training frame) or 'all'
-      (every frame from every camera).
-    test_cameras: the same for the test split.
+    train_cameras: 'random' (one seeded camera per training frame), 'all'
+      (every frame from every camera) or 'varied' (a pinhole camera drawn
+      per frame over ranges of distance, height, pitch and focal length,
+      `camera_rigs.TRAINING`).
+    test_cameras: the same for the test split ('varied': one drawn camera
+      per clip), or 'unseen' (one per clip drawn outside every training
+      range, `camera_rigs.UNSEEN`).
     train_balance: how training batches draw the train rows: 'none' (each
       row equally often; Bandai's frames outnumber CMU's about 50 to 1) or
       'rigs' (the train split carries `pipeline.SAMPLE_WEIGHT`, per-row
@@ -87,10 +91,10 @@ class MocapSettings:
       default=0.05, at_least=0.0, at_most=1.0, decides_train_rows=True)
   noise_outlier_px: float = data_fields.field(default=100.0, at_least=0.0,
                                               decides_train_rows=True)
-  train_cameras: Literal["random", "all"] = data_fields.field(
+  train_cameras: Literal["random", "all", "varied"] = data_fields.field(
       default="random", decides_train_rows=True)
-  test_cameras: Literal["random", "all"] = data_fields.field(
-      default="all", decides_train_rows=False)
+  test_cameras: Literal["random", "all", "varied", "unseen"] = (
+      data_fields.field(default="all", decides_train_rows=False))
   train_balance: Literal["none", "rigs"] = data_fields.field(
       default="none", decides_train_rows=False)
 

@@ -437,3 +437,24 @@ def h36m_cameras(subject: str = "S1") -> list[Camera]:
         p=intr["tangential"], width=intr["width"], height=intr["height"],
         R=quaternion_to_matrix(quat).T, t=trans))
   return cams
+
+
+def screen_to_camera(xy_screen, intrinsics):
+  """Screen-normalised 2D -> normalised camera coordinates.
+
+  ((u - cx) / fx, (v - cy) / fy): the tangent of each keypoint's angle off
+  the optical axis, the same for one 3D pose whatever the focal length,
+  principal point or image size of the camera that saw it.
+
+  Args:
+    xy_screen: `normalize_screen` coordinates.  # [..., J, 2]
+    intrinsics: fx, fy, cx, cy, width, height of each row's camera.  # [..., 6]
+  """
+  check_array("xy_screen", xy_screen, ("...", 2))
+  check_array("intrinsics", intrinsics, ("...", 6))
+  xp = _xp(xy_screen, intrinsics)
+  k = intrinsics[..., None, :]
+  f, c, width, height = k[..., 0:2], k[..., 2:4], k[..., 4:5], k[..., 5:6]
+  offset = xp.concatenate([xp.ones_like(height), height / width], axis=-1)
+  px = (xy_screen + offset) * width / 2
+  return (px - c) / f

@@ -15,12 +15,19 @@ import numpy as np
 
 from jaxpose import checks
 from jaxpose import settings
+from jaxpose.pose import cameras
 from jaxpose.pose import image_space
 from jaxpose.pose.skeleton import H36M_17, Skeleton
 
 
 SPACES = ("root_relative", "image")
 IMAGE_DEPTHS = ("focal", "crop_ratio")
+INPUTS_2D = ("screen", "camera")
+# With input_2d="camera", each row's root-relative 2D is scaled so that its
+# joints lie at this mean distance from the root: about what the screen
+# units of a Human3.6M camera give a person 5 m away, so the configs'
+# scale_2d keeps its meaning.
+CAMERA_2D_SPREAD = 0.2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +44,7 @@ class _RepresentationSection:
   root_relative_2d: bool
   space: Literal["root_relative", "image"] = "root_relative"
   image_depth: Literal["focal", "crop_ratio"] = "focal"
+  input_2d: Literal["screen", "camera"] = "screen"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +73,22 @@ class Representation:
   pinhole's fx / Z_r; "crop_ratio" by each row's `depth_ratio` (LCN's crop
   ratio, the authors' data: `data.name=h36m_lcn`), exactly as GFPose's
   released code normalises and back-projects.
+
+  `input_2d` (the "root_relative" space): "screen" (default) reads the 2D
+  as screen-normalised pixels, which depend on the camera that took them
+  (2 / width per pixel: the same body seen with another focal length or
+  from another distance is another input). "camera" reads it in the
+  camera's own geometry (`camera_2d`): each keypoint's ray
+  ((u - cx) / fx, (v - cy) / fy, 1) is turned with the camera about its
+  centre until the root's ray is the optical axis (a virtual camera
+  looking straight at the person, `root_rotation`), projected, and scaled
+  to a mean joint distance of `CAMERA_2D_SPREAD` from the root (apparent
+  size says how far away a person is, not their pose). One 3D pose seen
+  by any pinhole camera, from anywhere in its image, is then one input
+  up to the perspective of its distance. The 3D is turned the same way
+  (`camera_meta`'s `root_cam_mm` gives the root's ray) and turned back on
+  the way out, so outputs stay in the real camera's frame. GFPose's image
+  space stays screen-based: its 3D is encoded in the screen units of its 2D.
   """
   scale_3d_mm: float = 1000.0
   scale_2d: float = 1.0
@@ -73,11 +97,17 @@ class Representation:
   skeleton: Skeleton = H36M_17
   space: str = "root_relative"
   image_depth: str = "focal"
+  input_2d: str = "screen"
 
   def __post_init__(self):
     settings.one_of("representation.space", self.space, SPACES)
     settings.one_of("representation.image_depth", self.image_depth,
                     IMAGE_DEPTHS)
+    settings.one_of("representation.input_2d", self.input_2d, INPUTS_2D)
+    if self.input_2d == "camera" and self.space == "image":
+      raise settings.ConfigError(
+          "representation.input_2d='camera': only with space='root_relative'"
+          " (the image space encodes its 3D in screen units)")
 
   @classmethod
   def from_section(cls, section, where: str = "representation"
@@ -87,7 +117,7 @@ class Representation:
     return cls(scale_3d_mm=values.scale_3d_mm, scale_2d=values.scale_2d,
                data_scale=values.data_scale,
                root_relative_2d=values.root_relative_2d, space=values.space,
-               image_depth=values.image_depth)
+               image_depth=values.image_depth, input_2d=values.input_2d)
 
   @property
   def num_joints(self) -> int:
@@ -100,7 +130,7 @@ class Representation:
   @property
   def needs_camera(self) -> bool:
     """Whether converting poses needs each row's `camera_meta`."""
-    return self.space == "image"
+    return self.space == "image" or self.input_2d == "camera"
 
   @property
   def _image_scale(self) -> float:
@@ -126,6 +156,8 @@ class Representation:
     """
     checks.check_array("pose3d_mm", pose3d_mm, ("...", self.num_joints, 3))
     pose = pose3d_mm - pose3d_mm[..., :1, :]
+    if self.input_2d == "camera":
+      pose = _turn(pose, self._rotation(camera_meta, pose.shape[:-2]))
     if self.space == "root_relative":
       return pose * (self.data_scale / self.scale_3d_mm)
     if camera_meta is None:
@@ -151,7 +183,11 @@ class Representation:
     root.
     """
     if self.space == "root_relative":
-      return pose3d * (self.scale_3d_mm / self.data_scale)
+      pose = pose3d * (self.scale_3d_mm / self.data_scale)
+      if self.input_2d == "camera" and camera_meta is not None:
+        rot = self._rotation(camera_meta, np.shape(pose3d)[:-2])
+        pose = _turn(pose, np.swapaxes(rot, -1, -2))
+      return pose
     checks.check_array("pose3d", pose3d, ("...", self.num_joints, 3))
     if camera_meta is None:
       meta = image_space.nominal_meta()
@@ -164,9 +200,26 @@ class Representation:
                              self._depth_ratio(meta))
     return cam - meta["root_cam_mm"][..., None, :]
 
-  def pose2d_to_model(self, pose2d_screen):
-    """[..., J, 2] screen-normalised -> [..., J, 2] model units."""
+  def _rotation(self, camera_meta, lead_shape):
+    if camera_meta is None:
+      raise ValueError("camera_meta: representation.input_2d='camera' needs "
+                       "each pose's root_cam_mm [..., 3] and intrinsics "
+                       "[..., 6]")
+    meta = image_space.check_meta(camera_meta, lead_shape)
+    return root_rotation(meta["root_cam_mm"])
+
+  def pose2d_to_model(self, pose2d_screen, camera_meta=None):
+    """[..., J, 2] screen-normalised -> [..., J, 2] model units.
+
+    camera_meta: each row's `root_cam_mm` [..., 3] and `intrinsics`
+    [..., 6] (fx, fy, cx, cy, width, height), which `input_2d="camera"`
+    needs.
+    """
     checks.check_array("pose2d_screen", pose2d_screen, ("...", self.num_joints, 2))
+    if self.input_2d == "camera":
+      rot = self._rotation(camera_meta, np.shape(pose2d_screen)[:-2])
+      return camera_2d(pose2d_screen, camera_meta["intrinsics"], rot) * (
+          self.scale_2d * self.data_scale)
     if self.space == "image":
       return pose2d_screen * self._image_scale
     if self.root_relative_2d:
@@ -174,9 +227,59 @@ class Representation:
     return pose2d_screen * (self.scale_2d * self.data_scale)
 
   def to_dict(self) -> dict:
-    return dict(scale_3d_mm=self.scale_3d_mm, scale_2d=self.scale_2d, data_scale=self.data_scale,
-                root_relative_2d=self.root_relative_2d, skeleton=self.skeleton.name,
-                space=self.space, image_depth=self.image_depth)
+    out = dict(scale_3d_mm=self.scale_3d_mm, scale_2d=self.scale_2d, data_scale=self.data_scale,
+               root_relative_2d=self.root_relative_2d, skeleton=self.skeleton.name,
+               space=self.space, image_depth=self.image_depth)
+    if self.input_2d != "screen":  # older workdirs' records stay as written
+      out["input_2d"] = self.input_2d
+    return out
+
+
+def root_rotation(root_cam_mm) -> np.ndarray:
+  """The rotation about the camera centre that turns the root's ray onto
+  the optical axis (+z): the smallest one.  # [..., 3] -> [..., 3, 3]"""
+  z = np.asarray(root_cam_mm, np.float64)
+  z = z / np.linalg.norm(z, axis=-1, keepdims=True)
+  v = np.stack([z[..., 1], -z[..., 0], np.zeros_like(z[..., 0])], -1)  # z x e_z
+  c = z[..., 2]
+  vx = np.zeros(z.shape + (3,))
+  vx[..., 0, 1], vx[..., 0, 2] = -v[..., 2], v[..., 1]
+  vx[..., 1, 0], vx[..., 1, 2] = v[..., 2], -v[..., 0]
+  vx[..., 2, 0], vx[..., 2, 1] = -v[..., 1], v[..., 0]
+  return (np.eye(3) + vx + vx @ vx / (1.0 + c)[..., None, None])
+
+
+def _turn(pose, rotation):
+  """Points [..., J, 3] turned by rotations [..., 3, 3] (leading dims
+  broadcast from the right)."""
+  return np.einsum("...ij,...kj->...ki", rotation, np.asarray(pose, np.float64)
+                   ).astype(np.float32)
+
+
+def camera_2d(pose2d_screen, intrinsics, rotation) -> np.ndarray:
+  """Screen 2D -> the virtual camera's root-relative normalised coordinates
+  at a mean joint distance of CAMERA_2D_SPREAD from the root.
+
+  Args:
+    pose2d_screen: screen-normalised keypoints.  # [..., J, 2]
+    intrinsics: fx, fy, cx, cy, width, height.  # [..., 6]
+    rotation: `root_rotation` of each row.  # [..., 3, 3]
+
+  The spread is taken over the joints away from the root: a masked joint
+  holds the root's position and counts for nothing.
+  """
+  cam = cameras.screen_to_camera(np.asarray(pose2d_screen, np.float64),
+                                 np.asarray(intrinsics, np.float64))
+  rays = np.concatenate([cam, np.ones_like(cam[..., :1])], -1)
+  turned = np.einsum("...ij,...kj->...ki", rotation, rays)
+  xy = turned[..., :2] / turned[..., 2:]
+  rel = xy - xy[..., :1, :]
+  dist = np.linalg.norm(rel, axis=-1)
+  away = dist > 1e-9
+  spread = np.sum(dist, axis=-1) / np.maximum(np.sum(away, axis=-1), 1)
+  spread = np.where(spread > 0, spread, 1.0)
+  return (rel * (CAMERA_2D_SPREAD / spread)[..., None, None]).astype(
+      np.float32)
 
 
 def model_splits(splits: Mapping[str, Mapping[str, np.ndarray]],
@@ -212,7 +315,8 @@ def model_splits(splits: Mapping[str, Mapping[str, np.ndarray]],
             if k not in ("pose3d", "pose2d")}
     rows.update(
         pose3d=np.asarray(representation.pose3d_to_model(pose3d_mm, meta), np.float32),
-        pose2d=np.asarray(representation.pose2d_to_model(pose2d), np.float32),
+        pose2d=np.asarray(representation.pose2d_to_model(pose2d, meta),
+                          np.float32),
         pose3d_mm=pose3d_mm - pose3d_mm[:, :1],
         pose2d_screen=pose2d,
         activity=np.asarray(split["activity"], np.int32),
@@ -222,4 +326,5 @@ def model_splits(splits: Mapping[str, Mapping[str, np.ndarray]],
   return out
 
 
-__all__ = ["SPACES", "Representation", "model_splits"]
+__all__ = ["SPACES", "INPUTS_2D", "CAMERA_2D_SPREAD", "Representation",
+           "root_rotation", "camera_2d", "model_splits"]
