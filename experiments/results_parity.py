@@ -68,7 +68,31 @@ def _parity_lines(root: pathlib.Path) -> list[str]:
                    f"| {c['measure']} | {c['tolerance']:g} | "
                    f"{'yes' if c['met'] else 'NO'} |")
     lines += ["", f"`{rel}`: `{_COMMANDS[method]}`", ""]
+    lines += _gain_lines(result)
   return lines
+
+
+def _gain_lines(result: dict) -> list[str]:
+  """What the scaled output layer of DPoser's run buys (its JSON's
+  `output_gain` and `output_gain_1`), said under its table."""
+  gain, plain = result.get("output_gain"), result.get("output_gain_1")
+  if gain is None or not isinstance(plain, dict):
+    return []
+  v2 = result.get("v2", result)
+  scaled = next((c["max_rel"] for name, c in comparisons(v2)
+                 if name.endswith("float64.generation.axis_angle_63d_rad")),
+                None)
+  figure = "" if scaled is None else f" ({_figure(scaled)} relative)"
+  return [
+      f"The authors' randomly initialised output layer is scaled by {gain:g} "
+      "in this run: as initialised, an untrained network drives the "
+      "1000-step sampler's states to "
+      f"{_figure(plain['generation_state_max_abs_z'])} z-units, where a "
+      "trained one keeps them in a pose's range. The float64 generation "
+      f"figure above{figure} holds with that scaling; with the layer as "
+      "initialised it is "
+      f"{_figure(plain['generation_float64_63d_max_rel'])} relative, over "
+      "the 1e-6 target (`output_gain_1` in the JSON).", ""]
 
 
 def _side_by_side_lines(root: pathlib.Path) -> list[str]:

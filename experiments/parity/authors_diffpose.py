@@ -20,7 +20,13 @@ Human3.6M-layout files under h36m/) it
    steps, x2) -> forward_<precision>.npz, and their evaluation
    (`test_hyber`: the lifter, the uvxyz state, the DDIM refinement from
    the configured start step), recording the poses its `mpjpe` is called
-   with -> sampling_<precision>.npz.
+   with -> sampling_<precision>.npz;
+4. with --helper (tests/helpers/authors_diffpose.py, the CI tests' torch
+   stand-in), loads their two saved state dicts ('module.' removed) into
+   the stand-in's GraFormers (strict) at their config's sizes and runs it
+   on the same float32 inputs (outputs 'helper_denoiser' and
+   'helper_lifter' of forward_float32.npz); helper.json holds whether the
+   keys, their order, shapes and dtypes are equal.
 float64: the models cast after saving (both precisions use the same
 float32 weights), their row-normalised adjacency D^-1 (A + I) computed in
 float64, the ChebConv module's `torch.float` read as float64 (its
@@ -32,6 +38,8 @@ Their code needs CUDA (`.cuda()` calls); on this CPU-only interpreter
 `.cuda()` of tensors and modules is made a no-op before it is imported.
 """
 import argparse
+import importlib.util
+import json
 import os
 import sys
 
@@ -91,11 +99,49 @@ def _save(runner_model, path, config, ema_helper=None):
   torch.save(states, path)
 
 
+def _stand_ins(helper_path, config, diff, pose, work):
+  """The tests' stand-in (by path) with their weights: (denoiser, lifter)."""
+  spec = importlib.util.spec_from_file_location("authors_diffpose_helper",
+                                                helper_path)
+  helper = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(helper)
+  m, summary, out = config.model, {}, []
+  for name, theirs, denoiser in (("denoiser", diff, True),
+                                 ("lifter", pose, False)):
+    state = {k[len("module."):] if k.startswith("module.") else k: v
+             for k, v in theirs.state_dict().items()}
+    stand_in = helper.AuthorsLayoutGraFormer(
+        hidden=m.hid_dim, layers=m.num_layer, heads=m.n_head, order=2,
+        denoiser=denoiser)
+    ours = stand_in.state_dict()
+    summary[name] = {
+        "state_dict_keys_equal": list(state) == list(ours),
+        "shapes_and_dtypes_equal": set(state) == set(ours) and all(
+            state[k].shape == ours[k].shape and state[k].dtype == ours[k].dtype
+            for k in state),
+        "parameter_order_equal": [
+            n[len("module."):] for n, _ in theirs.named_parameters()]
+        == [n for n, _ in stand_in.named_parameters()]}
+    try:
+      stand_in.load_state_dict(state)  # strict
+    except RuntimeError as e:  # reported, the forward not compared
+      summary[name]["load_error"] = str(e)[:2000]
+      stand_in = None
+    else:
+      stand_in.eval()
+    out.append(stand_in)
+  with open(os.path.join(work, "helper.json"), "w") as f:
+    json.dump(summary, f)
+  return out
+
+
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("--authors_repo", required=True)
   parser.add_argument("--work", required=True)
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--helper", default="",
+                      help="tests/helpers/authors_diffpose.py")
   args = parser.parse_args()
   # Their `common` package has no __init__.py: this folder's common.py
   # would shadow it, so the folder leaves the path.
@@ -140,6 +186,8 @@ def main():
   _save(pose, os.path.join(work, "gcn_xyz_cpn.pth"), config)
   diff.eval()
   pose.eval()
+  stand_ins = (_stand_ins(args.helper, config, diff, pose, work)
+               if args.helper else None)
 
   # The data path: the test subjects' rows as their loader gives them.
   runner.prepare_data()
@@ -167,8 +215,18 @@ def main():
       eps = diff(torch.tensor(inputs["x5"], dtype=dtype), runner.src_mask,
                  torch.tensor(inputs["steps"]).float(), 0)
       lifted = pose(torch.tensor(inputs["x2"], dtype=dtype), runner.src_mask)
+    helper_out = {}
+    if stand_ins and precision == "float32":
+      with torch.no_grad():
+        if stand_ins[0] is not None:
+          helper_out["helper_denoiser"] = stand_ins[0](
+              torch.tensor(inputs["x5"]),
+              torch.tensor(inputs["steps"]).float()).numpy()
+        if stand_ins[1] is not None:
+          helper_out["helper_lifter"] = stand_ins[1](
+              torch.tensor(inputs["x2"])).numpy()
     np.savez(os.path.join(work, f"forward_{precision}.npz"),
-             denoiser=eps.numpy(), lifter=lifted.numpy())
+             denoiser=eps.numpy(), lifter=lifted.numpy(), **helper_out)
     # Their evaluation loop, its poses recorded where it scores them.
     seen = []
 

@@ -46,7 +46,9 @@ def torch_python(flag_value: str | None) -> str:
     raise ValueError(
         f"--torch_python: missing (or set {TORCH_PYTHON_ENV}); make one with "
         "`python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install "
-        "torch==2.13.0 numpy scipy ml_collections pyyaml`")
+        "torch==2.13.0 numpy scipy ml_collections pyyaml tqdm matplotlib "
+        "pytorch-lightning` (DPoser's v2 trainer needs pytorch-lightning, "
+        "DiffPose's code matplotlib)")
   return python
 
 

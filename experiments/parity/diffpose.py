@@ -23,6 +23,10 @@ drawn here:
              were (torch writes the root before the others read it), which
              jaxpose's options `root='zeroed'` and
              `diffpose.output_root='zeroed'` (set by the importer) do.
+  helper     tests/helpers/authors_diffpose.py (the CI tests' torch
+             stand-in of both networks) loaded with their saved state
+             dicts: keys, order, shapes and dtypes equal, and its float32
+             forward within the forward tolerance of theirs.
 The jaxpose side imports both files with the released-weights importer
 (`--method=diffpose`, the path of a user's download; the config
 experiments/configs/diffpose_authors.py:cpn on these files) and computes
@@ -68,6 +72,9 @@ _RESULTS = flags.DEFINE_string("results_dir", common.RESULTS,
 _WORK = flags.DEFINE_string("work", None, "A new folder for the files of "
                             "both sides, kept (default: a temporary one).")
 flags.mark_flags_as_required(["authors_repo"])
+
+HELPER = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "tests", "helpers", "authors_diffpose.py")
 
 KEPT_32 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27)
 TAKES = {"S1": ("Walking 1",), "S9": ("Walking 1", "Sitting 2"),
@@ -186,6 +193,20 @@ def _forward(model, nets, inputs, theirs, dtype) -> dict:
                                         tolerance=tol))
 
 
+def _helper(work: str, theirs) -> dict:
+  """The CI tests' stand-in (tests/helpers/authors_diffpose.py) against
+  their modules: keys, order, shapes and dtypes of the state dicts, and the
+  float32 forward on the same weights and inputs."""
+  with open(os.path.join(work, "helper.json")) as f:
+    out = json.load(f)
+  for name in ("denoiser", "lifter"):
+    if f"helper_{name}" in theirs:
+      out[name]["forward"] = common.compare(
+          theirs[f"helper_{name}"], theirs[name],
+          tolerance=TOLERANCE["forward"])
+  return out
+
+
 def _rows_in_order(split, order) -> np.ndarray:
   where = {(str(s), str(t), int(c), int(f)): i for i, (s, t, c, f) in
            enumerate(zip(split["subject"], split["take"], split["camera"],
@@ -279,11 +300,13 @@ def main(argv):
     t0 = time.time()
     log = common.run_authors(python, os.path.join(os.path.dirname(
         os.path.abspath(__file__)), "authors_diffpose.py"), repo,
-                             "--work", work, "--seed", str(_SEED.value))
+                             "--work", work, "--seed", str(_SEED.value),
+                             "--helper", HELPER)
     result["authors_seconds"] = round(time.time() - t0, 1)
     result["authors_log"] = [line for line in log.splitlines()
                              if line.startswith(("float", "torch "))]
     load = lambda name: dict(np.load(os.path.join(work, f"{name}.npz")))
+    result["helper"] = _helper(work, load("forward_float32"))
     t0 = time.time()
     out = import_lib.import_weights("diffpose", _request(work, h36m))
     with open(os.path.join(out, import_lib.PROVENANCE)) as f:
@@ -352,6 +375,11 @@ def _verdicts(result) -> dict:
     for k, v in result[precision]["forward"].items():
       out[f"{precision}.forward.{k}"] = v["met"]
   out["sampling"] = result["sampling_met"]
+  for name, h in result["helper"].items():
+    for k in ("state_dict_keys_equal", "shapes_and_dtypes_equal",
+              "parameter_order_equal"):
+      out[f"helper.{name}.{k}"] = bool(h[k])
+    out[f"helper.{name}.forward"] = h.get("forward", {}).get("met", False)
   return out
 
 

@@ -3,14 +3,21 @@
   python -m experiments.parity.dposer \
       --authors_repo=/path/to/DPoser (branch v2) \
       [--authors_repo_v1=/path/to/DPoser-main] \
-      --torch_python=/path/to/torchvenv/bin/python [--hidden=1024 --embed=512]
+      --torch_python=/path/to/torchvenv/bin/python [--hidden=1024 --embed=512] \
+      [--train_steps=4 --train_batch=64 --train_lr=1e-5]
+
+--torch_python: torch, numpy, scipy, ml_collections, pyyaml, tqdm and
+pytorch_lightning (2.6.6 with torch 2.13.0 here; not a jaxpose dependency).
 
 The authors' side (experiments/parity/authors_dposer.py, their checkout on
-the path) initialises their network at these sizes with their code, saves
-it in their checkpoint layout (v2 Lightning .ckpt; v1 .pth from the main
-branch when --authors_repo_v1 is given) with an EMA that differs from the
-raw weights, loads it back as their testers do, and runs on inputs and
-normal draws generated here once in numpy:
+the path) initialises their network at these sizes and writes their
+checkpoint: v2 as their release was made, by their DPoserTrainer trained
+--train_steps steps by a pytorch_lightning Trainer with a ModelCheckpoint
+callback (the file holds their ConfigDict under 'hyper_parameters', their
+EMA, optimizer and loop states; what is stubbed and why:
+authors_dposer.py); v1, the main branch's .pth (--authors_repo_v1). It
+loads the file back as their testers do and runs on inputs and draws made
+here in numpy:
   forward     their network as their score function calls it (labels 999 t)
               and their score, on rows spanning t in [1e-3, 1];
   generation  their PC sampler with the Euler-Maruyama predictor, 1000
@@ -19,7 +26,11 @@ normal draws generated here once in numpy:
               lr 0.1, t 0.3 -> 0.05 as their tester) of a masked left leg
               from their create_mask, with given draws;
   data path   Posenormalizer's z-score and its inverse with the statistics
-              file they ship (axis_normalize2.pt).
+              file they ship (axis_normalize2.pt);
+  helper      tests/helpers/authors_dposer.py (the CI tests' torch
+              stand-in) loaded with their loaded network's state dict:
+              keys, order, shapes and dtypes equal, and its float32
+              forward within 1e-5 relative of theirs (each layout).
 The jaxpose side imports each checkpoint with the released-weights importer
 (`--method=dposer`, the path a user's download takes) into a workdir with
 the config experiments/configs/dposer_released.py:synthetic and computes the
@@ -39,17 +50,16 @@ figure's verdict is under "requirements", with why where float32 falls
 short; rotations are judged in float64 on the 63-D poses (FK joints of
 poses of hundreds of radians, what an untrained sampler makes, turn a
 relative 1e-8 into 1e-5 at the joints), in float32 on the joints.
-"network_effect_z_max_abs" is how far the result moves when the network's
-output is zeroed (what the comparison owes the network). The authors'
-random output layer is scaled by --output_gain (0.01; authors_dposer.py
-says why); "output_gain_1" holds a second, smaller v2 run with the layer as
-initialised.
+"network_effect_z_max_abs": how far the result moves with the network's
+output zeroed. Their random output layer is scaled by --output_gain (0.01,
+authors_dposer.py says why); "output_gain_1" is a smaller v2 run without.
 
-Writes experiments/results/parity_dposer.json (commits, max abs and
-relative differences, tolerances and whether each is met).
+Writes experiments/results/parity_dposer.json (commits, how each file was
+made, the importer's record, differences, tolerances, verdicts).
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -92,12 +102,22 @@ _GAIN = flags.DEFINE_float("output_gain", 0.01, "Scale of their random "
 _GAIN1_BATCH = flags.DEFINE_integer(
     "gain1_rows", 16, "Rows of a second v2 run with the output layer as "
     "initialised (gain 1), reported apart; 0 skips it.")
+_TRAIN_STEPS = flags.DEFINE_integer(
+    "train_steps", 4, "v2: steps of their Lightning trainer before the "
+    "checkpoint is written.")
+_TRAIN_BATCH = flags.DEFINE_integer("train_batch", 64,
+                                    "v2: their trainer's batch (random poses).")
+_TRAIN_LR = flags.DEFINE_float(
+    "train_lr", 1e-5, "v2: their config's optim.lr for those steps (warmup "
+    "0; authors_dposer.py says why).")
 _RESULTS = flags.DEFINE_string("results_dir", common.RESULTS, "Output folder.")
 flags.mark_flags_as_required(["authors_repo"])
 
 _STATS_IN_REPO = "data/AMASS/amass_processed/version1/train/axis_normalize2.pt"
 _SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                        "authors_dposer.py")
+_HELPER = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "tests", "helpers", "authors_dposer.py")
 # Tolerances (by float64 or not): the network's relative difference, the
 # final poses' (float32: joints within 1e-3 mm; float64: 1e-6 relative),
 # the normalisation's (rounding of the same operations).
@@ -134,21 +154,46 @@ def _authors(repo, layout, inputs_path, work, python, stats_dir, gain):
   ckpt = os.path.join(work, f"authors_{layout}" +
                       (".ckpt" if layout == "v2" else ".pth"))
   out = os.path.join(work, f"authors_{layout}_out.npz")
+  summary = os.path.join(work, f"authors_{layout}_summary.json")
   t0 = time.time()
   common.run_authors(python, _SCRIPT, repo, "--layout", layout, "--inputs",
                      inputs_path, "--checkpoint", ckpt, "--out", out,
                      "--hidden", str(_HIDDEN.value), "--embed",
                      str(_EMBED.value), "--seed", str(_SEED.value),
                      "--output_gain", str(gain), "--statistics_dir",
-                     stats_dir, "--float64")
-  return ckpt, dict(np.load(out)), time.time() - t0
+                     stats_dir, "--float64", "--helper", _HELPER,
+                     "--summary", summary,
+                     "--train_steps", str(_TRAIN_STEPS.value),
+                     "--train_batch", str(_TRAIN_BATCH.value),
+                     "--train_lr", str(_TRAIN_LR.value))
+  with open(summary) as f:
+    made = json.load(f)
+  return ckpt, dict(np.load(out)), made, time.time() - t0
 
 
 def _import(ckpt, work, layout, stats):
+  """(the imported model, the workdir's imported.json)."""
   req = released_configs.request(
       "dposer", ckpt, os.path.join(work, f"jaxpose_{layout}"),
       files={"statistics": stats}, config_file=_CONFIG.value)
-  return run_lib.load_trained(import_lib.import_weights("dposer", req))
+  workdir = import_lib.import_weights("dposer", req)
+  with open(os.path.join(workdir, import_lib.PROVENANCE)) as f:
+    provenance = json.load(f)
+  return run_lib.load_trained(workdir), provenance
+
+
+def helper_figures(made: dict, theirs) -> dict:
+  """The CI tests' stand-in against their network: the state dicts'
+  keys, order, shapes and dtypes, and the float32 forward and score."""
+  out = dict(made.get("helper", {}))
+  if "helper_forward" in theirs:
+    out["forward"] = common.compare(theirs["helper_forward"],
+                                    theirs["forward"], tolerance=FORWARD_REL)
+    out["score"] = figures(theirs["helper_score"], theirs["score"])
+  out["met"] = bool(all(out.get(k) for k in (
+      "state_dict_keys_equal", "shapes_and_dtypes_equal",
+      "parameter_order_equal")) and out.get("forward", {}).get("met"))
+  return out
 
 
 def figures(ours, theirs) -> dict:
@@ -297,12 +342,22 @@ def _layout_run(layout, repo, inp, gain, work, python, stats) -> dict:
   os.makedirs(work, exist_ok=True)
   inputs_path = os.path.join(work, f"inputs_{layout}.npz")
   np.savez(inputs_path, **inp)
-  ckpt, theirs, secs = _authors(repo, layout, inputs_path, work, python,
-                                os.path.dirname(stats), gain)
-  trained = _import(ckpt, work, layout, stats)
+  ckpt, theirs, made, secs = _authors(repo, layout, inputs_path, work,
+                                      python, os.path.dirname(stats), gain)
+  trained, provenance = _import(ckpt, work, layout, stats)
   t0 = time.time()
+  hp = provenance.get("hyper_parameters")
   entry = dict(checkpoint=os.path.basename(ckpt), weights="ema",
                authors_seconds=round(secs, 1),
+               checkpoint_made=made["checkpoint"],
+               authors_torch=made.get("torch"),
+               imported=dict(
+                   step=provenance.get("step"), ema=provenance.get("ema"),
+                   hyper_parameters_recorded=hp is not None,
+                   hyper_parameters_config_class=(
+                       hp.get("config", {}).get("class")
+                       if isinstance(hp, dict) else None)),
+               helper=helper_figures(made, theirs),
                float32=_one_precision(trained, layout, inp, theirs, False))
   with jax.enable_x64(True):
     entry["float64"] = _one_precision(trained, layout, inp, theirs, True)
@@ -408,6 +463,14 @@ def requirements(result) -> dict:
       fw = result[layout]["float32"]["network"]["forward"]
       out[f"{layout} network forward, float32: relative <= {FORWARD_REL}"] = {
           "met": fw["met"], "measured": fw["max_rel"]}
+  for layout in ("v2", "v1"):
+    if layout in result:
+      h = result[layout]["helper"]
+      out[f"{layout} tests' stand-in (tests/helpers/authors_dposer.py): "
+          f"their keys, order, shapes and dtypes; forward within "
+          f"{FORWARD_REL} relative (float32)"] = {
+              "met": h["met"],
+              "measured": h.get("forward", {}).get("max_rel")}
   v2 = result["v2"]
   for what in ("generation", "completion"):
     f32 = v2["float32"][what]["fk_joints_mm"]

@@ -1,6 +1,7 @@
 """DPoser's released checkpoints: both of the authors' layouts imported and
 compared with a torch network of their keys; the conventions as options;
 refusals with one-line errors and nothing written."""
+import argparse
 import json
 import os
 import subprocess
@@ -122,6 +123,56 @@ def test_v2_ema_import_is_the_authors_network(files, v2_workdir):
     source = json.load(f)
   assert source["layout"] == "v2" and source["weights"] == "ema"
   assert source["ema"] == {"decay": 0.9999, "num_updates": 40}
+
+
+def test_v2_hyper_parameters_are_recorded_as_text_never_run(
+    files, tmp_path, monkeypatch):
+  # A Lightning file as DPoser's trainer writes it: `save_hyperparameters()`
+  # pickles their ml_collections ConfigDict (NEWOBJ + BUILD) beside other
+  # objects of classes jaxpose does not rebuild.
+  obj = torch.load(files["v2"], weights_only=False)
+  config = ml_collections.ConfigDict()
+  config.optim = ml_collections.ConfigDict(dict(optimizer="RAdam", lr=2e-4))
+  config.model = ml_collections.ConfigDict(dict(type="TimeFC", HIDDEN_DIM=128))
+  config.seed = 42
+  obj["hyper_parameters"] = {
+      "config": config, "bodymodel_path": "SMPLX_NEUTRAL.npz",
+      "data_path": "data/AMASS", "N_POSES": 21,
+      "args": argparse.Namespace(name="default", sample=None)}
+  obj["hparams_name"] = "kwargs"
+  path = str(tmp_path / "lightning.ckpt")
+  torch.save(obj, path)
+
+  def constructed(*args, **kwargs):
+    raise AssertionError("the importer rebuilt a pickled ConfigDict")
+
+  monkeypatch.setattr(ml_collections.ConfigDict, "__setstate__", constructed)
+  workdir = _import(files, path, tmp_path / "w")
+  with open(os.path.join(workdir, import_lib.PROVENANCE)) as f:
+    source = json.load(f)
+  hp = source["hyper_parameters"]
+  assert hp["N_POSES"] == 21 and hp["bodymodel_path"] == "SMPLX_NEUTRAL.npz"
+  # Inert records: the class by name, with what the pickle held.
+  assert hp["config"]["class"].endswith(".ConfigDict")
+  assert hp["args"]["class"] == "argparse.Namespace"
+  text = json.dumps(hp)
+  for value in ('"RAdam"', "0.0002", '"TimeFC"', "42", '"default"'):
+    assert value in text, value
+  assert source["layout"] == "v2" and source["step"] == 150000
+  # The weights are the file's, as without hyper-parameters.
+  trained = run_lib.load_trained(workdir)
+  x, t = _inputs()
+  ours = trained.model.network.apply(trained.params, x, t, None)
+  assert _rel(ours, _theirs(files["nets"]["v2_ema"], x, t)) < 1e-5
+
+
+def test_huge_hyper_parameters_are_cut():
+  ckpt_like = {"hyper_parameters": {"notes": "x" * (
+      released.HYPER_PARAMETERS_CHARS + 100)}}
+  got = released._hyper_parameters(ckpt_like)
+  assert "truncated" in got
+  assert len(got["text"]) == released.HYPER_PARAMETERS_CHARS
+  assert released._hyper_parameters({}) is None
 
 
 @pytest.mark.parametrize("weights", ["raw", "ema"])
@@ -264,6 +315,10 @@ def test_refusals(files, tmp_path):
   shape = _edited_v1(files, tmp_path, lambda o: sd(o).update(
       {"post_dense.bias": torch.zeros(62)}))
   _refused(files, tmp_path, shape, r"'post_dense.bias' has shape \(62,\)")
+  # A layer that reads the time embedding is refused under its own key.
+  time_in = _edited_v1(files, tmp_path, lambda o: sd(o).update(
+      {"pre_dense_t.weight": sd(o)["pre_dense_t.weight"][:, :-1]}))
+  _refused(files, tmp_path, time_in, r"'pre_dense_t.weight' has shape")
   no_ema = _edited_v1(files, tmp_path, lambda o: o.pop("ema"))
   _refused(files, tmp_path, no_ema, "no EMA weights.*--weights=raw")
   sigmas = _edited_v1(files, tmp_path, lambda o: sd(o).update(

@@ -266,7 +266,7 @@ def test_fuzzed_files_are_refused_or_read_as_torch_reads_them(tmp_path):
     assert counts["crashed"] == 0 and counts["silent"] == 0, (
         kind, result["problems"])
     assert counts["refused"] > 0, kind
-  assert result["longest_refusal_chars"] < 200 + len(str(tmp_path))
+  assert result["longest_refusal_chars"] < 200, result["longest_refusal"]
 
 
 def test_legacy_refusal_is_one_short_plain_line(tmp_path):

@@ -12,7 +12,9 @@ Two layouts of the authors' repository (moonbow721/DPoser) are read:
   v2  a Lightning `.ckpt` (branch v2): {'state_dict' (the network under
       'model.', the trainer's SMPL-X buffers under 'body_model_vis.' and
       'body_model_eval.', dropped), 'model_ema', 'global_step', ...};
-      TimeFC.
+      TimeFC. Its 'hyper_parameters' (their trainer's ConfigDict, read
+      inert, never constructed or run) go into imported.json's
+      `hyper_parameters` as text.
 
 Both files' EMA (`ExponentialMovingAverage.state_dict()`: decay,
 num_updates, shadow_params in the network's parameter order) holds the
@@ -41,6 +43,7 @@ instead, a licensed file jaxpose does not need).
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from typing import Any, Mapping
 
@@ -62,6 +65,9 @@ SIGMA_MIN, SIGMA_MAX = 0.01, 50.0
 BETA_MIN, BETA_MAX = 0.1, 20.0
 # Keys of the v2 Lightning state dict that are not the network.
 _TRAINER_BUFFERS = ("body_model_vis.", "body_model_eval.")
+# The recorded hyper-parameters' size in imported.json (JSON characters);
+# past it, the JSON text cut there.
+HYPER_PARAMETERS_CHARS = 20000
 
 
 class ReleasedCheckpointError(ValueError):
@@ -78,12 +84,17 @@ class Checkpoint:
     ema: the EMA's shadow parameters (parameter order) or None.
     ema_info: the EMA's decay and num_updates (provenance).
     step: the training step the file records.
+    hyper_parameters: a Lightning file's 'hyper_parameters' (their trainer's
+      `save_hyperparameters()`: their ConfigDict, paths, N_POSES) as
+      `torch_files.describe` renders it, JSON-able text, never constructed
+      or run (truncated past HYPER_PARAMETERS_CHARS); None when absent.
   """
   layout: str
   state: dict[str, np.ndarray]
   ema: list | None
   ema_info: dict
   step: int
+  hyper_parameters: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +136,22 @@ def read_checkpoint(path: str) -> Checkpoint:
     info = {"decay": _plain(ema.get("decay")),
             "num_updates": _plain(ema.get("num_updates"))}
   return Checkpoint(layout=layout, state=state, ema=shadow, ema_info=info,
-                    step=int(np.asarray(step)) if step is not None else 0)
+                    step=int(np.asarray(step)) if step is not None else 0,
+                    hyper_parameters=_hyper_parameters(obj))
+
+
+def _hyper_parameters(obj: Mapping):
+  """The file's 'hyper_parameters' as JSON-able text (inert: the reader
+  keeps unknown classes as `torch_files.Opaque` records), or None."""
+  if "hyper_parameters" not in obj:
+    return None
+  described = torch_files.describe(obj["hyper_parameters"])
+  text = json.dumps(described)
+  if len(text) <= HYPER_PARAMETERS_CHARS:
+    return described
+  return {"truncated": f"{len(text)} characters of JSON, the first "
+                       f"{HYPER_PARAMETERS_CHARS} kept",
+          "text": text[:HYPER_PARAMETERS_CHARS]}
 
 
 def _plain(v):
@@ -169,10 +195,13 @@ def read_sizes(state: Mapping[str, np.ndarray], path: str) -> Sizes:
         f"DPoser's axis-angle network takes the {body_lib.DIM}-D body pose "
         "(another method's checkpoint, or a 6D-rotation/masked model)")
   hidden = first[0]
-  embed = _shape(state, "pre_dense_t.weight", path)
-  if len(embed) != 2 or embed[0] != hidden:
-    raise ReleasedCheckpointError(f"{path}: 'pre_dense_t.weight' has shape "
-                                  f"{embed}, expected ({hidden}, E)")
+  # The embedding width comes from the embedding's own square layer, so a
+  # bad shape of a layer that reads it is refused under that layer's key.
+  embed = _shape(state, "shared_time_embed.0.weight", path)
+  if len(embed) != 2 or embed[0] != embed[1]:
+    raise ReleasedCheckpointError(
+        f"{path}: 'shared_time_embed.0.weight' has shape {embed}, expected "
+        "the time embedding's square (E, E)")
   num_blocks = 0
   while f"b{num_blocks + 1}_dense1.weight" in state:
     num_blocks += 1
@@ -184,7 +213,7 @@ def read_sizes(state: Mapping[str, np.ndarray], path: str) -> Sizes:
     raise ReleasedCheckpointError(
         f"{path}: hidden width {hidden} is not a multiple of the "
         f"GroupNorm's {NUM_GROUPS} groups")
-  return Sizes(hidden=int(hidden), embed_dim=int(embed[1]),
+  return Sizes(hidden=int(hidden), embed_dim=int(embed[0]),
                num_blocks=num_blocks, num_scales=int(sigmas[0]))
 
 
@@ -317,6 +346,8 @@ def import_checkpoint(request: base.ImportRequest) -> base.Imported:
       dropped=(["pre_dense_cond (v1: never used by the forward)"]
                if ckpt.layout == "v1" else
                ["body_model_vis.*, body_model_eval.* (the trainer's SMPL-X)"]))
+  if ckpt.hyper_parameters is not None:
+    source["hyper_parameters"] = ckpt.hyper_parameters
   return base.Imported(config=config, params=params,
                        prepared=prepared_body(config, zscore),
                        step=ckpt.step, source=source)
