@@ -20,6 +20,7 @@ Nothing here names a method, a task or a file of one.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import os
 
@@ -39,6 +40,7 @@ from jaxpose import summary_writer
 from jaxpose.data import datasets
 from jaxpose.data import pipeline
 from jaxpose.evaluation import calibration_store
+from jaxpose.evaluation import output_names
 from jaxpose.evaluation import runner
 from jaxpose.evaluation import summary as summary_lib
 from jaxpose.methods import base
@@ -393,9 +395,11 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
   """Runs the method's task `config.eval.task` on the latest checkpoint.
 
   Writes <out>/<stem>.json and its plots (<out>: `eval_output_dir`, stem
-  `<task>[_<suffix>]`), the summary `metrics.json` and the task's summary
-  picture `<stem>.png` (in WORKDIR for the training data, else beside the
-  results) and TensorBoard events. Returns the results dict.
+  `<task>[_<suffix>]`, or beside one of other settings: `output_names`), the
+  summary `metrics.json` and the task's summary picture `<stem>.png` (in
+  WORKDIR for the training data, else beside the results) and TensorBoard
+  events. A missing file of the train split alone is done without
+  (`datasets.for_evaluation`). Returns the results dict.
   """
   logs.configure_logging()
   method, run = methods.parse(config)
@@ -403,7 +407,8 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
                workdir, run.eval.task)
   trained = trained or load_trained(workdir, config=config)
   logging.info("Loading the evaluation data (%s)", run.value("data.name"))
-  data = method.load_data(run, trained.needs)
+  data = method.load_data(run if run.eval.rows != "test" else dataclasses.replace(
+      run, data=datasets.for_evaluation(run.data)), trained.needs)
   if not data.dataset.truth_3d:
     raise settings.ConfigError(
         f"data.name={data.dataset.name!r} has no 3D truth to score against; "
@@ -417,11 +422,13 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
   if run.eval.rows == "heldout":
     splits, split = holdout_lib.heldout_splits(trained, data), "train"
     suffix = "_".join(s for s in (suffix, "heldout") if s)
+  stem, recorded = output_names.for_run(  # beside other settings' results
+      method, run, out_dir, runner.output_stem(run.eval.task, suffix),
+      EVAL_SECTIONS)
   ctx = runner.EvalContext(
       test=runner.first_rows(splits["test"], run.eval.num_poses),
       splits=splits, key=rng.purpose_key(run.seed, "eval"),
-      config=run.eval, out_dir=out_dir,
-      stem=runner.output_stem(run.eval.task, suffix),
+      config=run.eval, out_dir=out_dir, stem=stem,
       activity_names=tuple(dataset.activity_names.get(split, ())),
       input_2d=dataset.input_2d.get(split, "exact"), data_name=dataset.name)
   logging.info("Running %s on %d %s rows", run.eval.task, ctx.num_poses,
@@ -433,6 +440,7 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
   return runner.run_task(
       run.eval.task, task, ctx,
       extra={"method": method.name, "train_step": trained.step,
+             output_names.FIELD: recorded,
              **({"rows": "heldout"} if split == "train" else {})},
       after=functools.partial(summary_lib.write_summaries,
                               summary_dir=summary_dir, step=trained.step))

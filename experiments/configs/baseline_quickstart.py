@@ -36,6 +36,6 @@ def get_config():
       plot_poses=c.eval.plot_poses, plot_hypotheses=1, output_suffix="",
       output_dir="", save_predictions=False, apply_calibration=True,
       calibration_from="", calibration_2d="",
-      rows="test",
+      rows="test", overwrite=False,
       lift_batch_size=1024))
   return c

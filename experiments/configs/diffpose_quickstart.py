@@ -113,7 +113,7 @@ def add_diffpose(c, *, encoder_batch_size: int = 1024):
       plot_poses=c.eval.plot_poses, plot_hypotheses=5, output_suffix="",
       output_dir="", save_predictions=False, apply_calibration=True,
       calibration_from="", calibration_2d="",
-      rows="test",
+      rows="test", overwrite=False,
       sampler="ddim", num_steps=5, num_hypotheses=5, hypotheses_list=(1, 5),
       start="initial", start_step=-1, batch_poses=100,
       # DDIM's denoised h_0 kept within the training rows' range of [u, v,

@@ -59,7 +59,7 @@ def get_config():
       task="complete", num_poses=200, use_ema=True, plot_poses=3,
       plot_hypotheses=3, output_suffix="", output_dir="", save_predictions=False,
       apply_calibration=True, calibration_from="", calibration_2d="",
-      rows="test",
+      rows="test", overwrite=False,
       priors=("none", "gmm", "gfpose", "dposer"), gfpose_workdir="",
       gmm_components=8, gmm_rows=20_000, body_model_path="", batch_size=200,
       # Completion: best-of-10 of the paper, Adam lr 0.1, its schedule.

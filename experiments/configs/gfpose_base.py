@@ -117,7 +117,9 @@ def get_config():
       x0_clip=True, x0_clip_margin=0.1,
       # Apply WORKDIR/calibration.json (--mode=calibrate) when it exists.
       apply_calibration=True, calibration_from="", calibration_2d="",
-      rows="test"))
+      # overwrite=True: write over an earlier evaluation with other settings
+      # (False: this one goes beside it, named by what differs).
+      rows="test", overwrite=False))
   return c
 
 

@@ -23,12 +23,14 @@ from typing import Any
 
 from jaxpose import settings
 
-# The metadata key of `field`.
+# The metadata keys of `field`.
 DECIDES_TRAIN_ROWS = "decides_train_rows"
+TRAINING_FILE = "training_file"
 
 
 def field(*, decides_train_rows: bool, default: Any = dataclasses.MISSING,
-          at_least=None, above=None, at_most=None, below=None):
+          at_least=None, above=None, at_most=None, below=None,
+          training_file: bool = False):
   """A data-section field: `settings.field` (bounds, default) plus whether
   the key decides which rows form the train split.
 
@@ -39,12 +41,17 @@ def field(*, decides_train_rows: bool, default: Any = dataclasses.MISSING,
       is required).
     at_least, above, at_most, below: bounds (inclusive, exclusive) that
       `settings.parse` checks.
+    training_file: the key names a file read for the train split alone,
+      '' giving no training rows: an evaluation does without it when the
+      file is missing (`datasets.for_evaluation`), since the workdir holds
+      what the model keeps of its training data.
   """
   base = settings.field(default=default, at_least=at_least, above=above,
                         at_most=at_most, below=below)
   return dataclasses.field(default=base.default,
                            metadata={**base.metadata,
-                                     DECIDES_TRAIN_ROWS: bool(decides_train_rows)})
+                                     DECIDES_TRAIN_ROWS: bool(decides_train_rows),
+                                     TRAINING_FILE: bool(training_file)})
 
 
 def check_declared(settings_class) -> None:
@@ -68,4 +75,11 @@ def train_row_keys(settings_class) -> tuple[str, ...]:
                if f.metadata[DECIDES_TRAIN_ROWS])
 
 
-__all__ = ["DECIDES_TRAIN_ROWS", "field", "check_declared", "train_row_keys"]
+def training_file_keys(settings_class) -> tuple[str, ...]:
+  """The fields of `settings_class` naming a file of the train split alone."""
+  return tuple(f.name for f in dataclasses.fields(settings_class)
+               if f.metadata.get(TRAINING_FILE, False))
+
+
+__all__ = ["DECIDES_TRAIN_ROWS", "TRAINING_FILE", "field", "check_declared",
+           "train_row_keys", "training_file_keys"]

@@ -45,8 +45,10 @@ of two datasets and switch with `--config.data.name=...`).
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any, Callable, Mapping
 
+from absl import logging
 import numpy as np
 
 from jaxpose import config as config_lib
@@ -236,6 +238,38 @@ def check_same_training_data(ours, theirs, where: str):
         "train both on the same data section")
 
 
+def for_evaluation(section) -> Any:
+  """The data section an evaluation of the test split loads.
+
+  A file read for the train split alone (`data_fields.field(
+  training_file=True)`, e.g. npz's `train_path`) that is missing is left
+  out (''), with a warning: the train split then has no rows and the test
+  file alone is evaluated. What the model keeps of its training data is in
+  its workdir (prepared artefacts; the checkpoint's fingerprint and
+  config.json stand for the rest).
+
+  Raises:
+    settings.ConfigError: nothing would be left to load (no test file).
+  """
+  parsed = parse_settings(section)
+  if not _is_parsed(parsed):
+    return parsed
+  missing = tuple(k for k in data_fields.training_file_keys(type(parsed))
+                  if getattr(parsed, k)
+                  and not os.path.exists(os.path.expanduser(getattr(parsed, k))))
+  if not missing:
+    return parsed
+  gone = ", ".join(f"data.{k}={getattr(parsed, k)!r}" for k in missing)
+  try:
+    parsed = dataclasses.replace(parsed, **{k: "" for k in missing})
+  except settings.ConfigError as e:
+    raise settings.ConfigError(f"{gone}: no such file, and an evaluation "
+                               f"without it has no test rows ({e})") from None
+  logging.warning("%s: no such file; evaluating without training rows (the "
+                  "workdir holds what the model keeps of them)", gone)
+  return parsed
+
+
 def load(section) -> Dataset:
   """Loads the dataset `section.name` (`parse_settings` checks it first).
 
@@ -342,4 +376,5 @@ def _keypoints(data: keypoints_dataset.KeypointsSettings) -> Dataset:
 
 
 __all__ = ["Dataset", "register", "names", "section_for", "parse_settings",
-           "training_data", "check_same_training_data", "load"]
+           "training_data", "check_same_training_data", "for_evaluation",
+           "load"]

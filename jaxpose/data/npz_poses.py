@@ -254,7 +254,8 @@ class NpzSettings:
 
   Attributes:
     name: "npz".
-    train_path: the .npz of training poses; '' = no training rows.
+    train_path: the .npz of training poses; '' = no training rows (an
+      evaluation with a test file does without it once it has moved).
     test_path: the .npz of test poses; '' = no test rows (not both empty).
     cameras: '' (the file gives its cameras) or 'h36m:<subject>' (world
       poses seen by that subject's four published Human3.6M cameras).
@@ -262,7 +263,8 @@ class NpzSettings:
       (`joints_to_body.with_body`; what DPoser trains on).
   """
   name: Literal["npz"] = data_fields.field(default="npz", decides_train_rows=True)
-  train_path: str = data_fields.field(default="", decides_train_rows=True)
+  train_path: str = data_fields.field(default="", decides_train_rows=True,
+                                      training_file=True)
   test_path: str = data_fields.field(default="", decides_train_rows=False)
   cameras: str = data_fields.field(default="", decides_train_rows=True)
   body: bool = data_fields.field(default=False, decides_train_rows=True)

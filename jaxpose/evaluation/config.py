@@ -54,6 +54,10 @@ class EvalConfig:
       weights are chosen without looking at the test split. Outputs get the
       suffix 'heldout' and no calibration is applied (it was fitted there).
       The default ('test') is for workdirs whose config.json predates the key.
+    overwrite: write `<stem>.json` even over the results of an evaluation
+      with other settings (False: this one then writes beside it, named by
+      the settings that differ, `evaluation.output_names`). The default
+      (False) is for workdirs whose config.json predates the key.
   """
   task: str
   num_poses: int = settings.field(at_least=1)
@@ -67,6 +71,7 @@ class EvalConfig:
   calibration_from: str = ""
   calibration_2d: str = ""
   rows: Literal["test", "heldout"] = "test"
+  overwrite: bool = False
 
 
 def parse(section, options_cls) -> tuple[EvalConfig, Any]:

@@ -6,6 +6,8 @@ the training data, else the evaluation's own folder):
   metrics.json   `{stem: headline figures}` of every task run there (the
                  task's `TaskResult.summary`, else its top-level numbers),
                  each with the step evaluated and its full results file;
+                 one entry per stem, so an evaluation with other settings
+                 (its own stem, `output_names`) keeps its own;
   <stem>.png     the task's summary picture (`TaskResult.summary_plot`);
   TensorBoard    events of every number and plot of the results.
 
@@ -24,6 +26,7 @@ import jax
 
 from jaxpose import files
 from jaxpose import summary_writer
+from jaxpose.evaluation import output_names
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 
 FILE = "metrics.json"
@@ -80,8 +83,9 @@ def write_summaries(ctx: EvalContext, result: TaskResult, results: dict, *,
   summary[ctx.stem] = entry
   written.insert(0, files.write_json_atomic(os.path.join(summary_dir, FILE),
                                             summary))
-  summary_writer.write_evaluation(
-      summary_dir, step, ctx.stem, results,
+  summary_writer.write_evaluation(  # figures, not the settings recorded
+      summary_dir, step, ctx.stem,
+      {k: v for k, v in results.items() if k != output_names.FIELD},
       [os.path.join(ctx.out_dir, p) for p in result.plots])
   written.append(f"TensorBoard events in {summary_dir}")
   return written

@@ -16,6 +16,7 @@ prior, the Gaussian mixture, a joint prior (GFPose's, when
 """
 from __future__ import annotations
 
+from absl import logging
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -212,10 +213,14 @@ def complete(trained, opts, ctx: EvalContext) -> TaskResult:
 def _visible_novelty(trained, ctx: EvalContext, gt_joints, moved) -> np.ndarray:
   """[N] how far each row's visible joints lie from the same joints of the
   training poses the model learnt from (`novelty.knn_distance`, mm per
-  joint; the root, at the origin in every pose, left out)."""
+  joint; the root, at the origin in every pose, left out); NaN when the
+  evaluation has too few training rows (a test file alone)."""
   shown = [j for j in range(1, SMPL_22.num_joints) if j not in set(moved)]
   train = holdout_lib.trained_on({"body_pose": ctx.train["body_pose"]},
                                  trained.prepared)["body_pose"]
+  if len(train) < novelty_lib.K:
+    logging.info("novelty: %d training rows at hand; NaN", len(train))
+    return np.full(len(gt_joints), np.nan)
   # In chunks: with a mesh model every pose also poses its vertices.
   joints_of = jax.jit(lambda pose: trained.model.body.joints(pose))
   train_joints = chunks.map_chunks(

@@ -1,0 +1,159 @@
+"""Which file an evaluation writes, so that no evaluation replaces another
+made with other settings.
+
+Every results file records the settings it was made with (`FIELD`:
+`{dotted key: value}` of the evaluation's sections, less the keys that
+change no figure, `PRESENTATION_KEYS`). An evaluation whose stem
+(`<task>[_<suffix>]`) is free, or whose file records the same settings (a
+rerun, a later checkpoint), writes there; one whose settings differ writes
+beside it, its stem naming the differing keys when that is short
+(`estimate_num_hypotheses-50`), else their digest (`estimate_3fa9c1d2`),
+and says so in one log line. `eval.overwrite=True` writes over it.
+
+  stem = output_names.choose(out_dir, "estimate", settings, defaults=...)
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any, Mapping
+
+from absl import logging
+
+from jaxpose import config as config_lib
+from jaxpose import digest as digest_lib
+from jaxpose import files
+from jaxpose import settings as settings_lib
+from jaxpose.evaluation.config import EvalConfig
+
+# The field of a results file that records its settings.
+FIELD = "eval_settings"
+# Keys that change only what is drawn or where it goes, never a figure
+# (calibration_* are read by --mode=calibrate, not by an evaluation).
+PRESENTATION_KEYS = frozenset(f"eval.{k}" for k in (
+    "output_suffix", "output_dir", "plot_poses", "plot_hypotheses",
+    "save_predictions", "overwrite", "calibration_from", "calibration_2d"))
+# A readable stem's part naming the differing keys is at most this long.
+_READABLE_CHARS = 40
+_UNKNOWN = object()
+
+
+def evaluation_settings(config: Mapping, keys) -> dict:
+  """`{dotted key: value}` of `config` under `keys` (sections such as 'eval'
+  or dotted keys), less `PRESENTATION_KEYS`; plain JSON values."""
+  out = {}
+  for key in keys:
+    node: Any = config
+    for part in key.split("."):
+      node = node.get(part, _UNKNOWN) if isinstance(node, Mapping) else _UNKNOWN
+    if node is not _UNKNOWN:
+      out.update(config_lib.flatten(files.jsonable(node), key))
+  return {k: v for k, v in sorted(out.items()) if k not in PRESENTATION_KEYS}
+
+
+def recorded(path: str):
+  """The settings the results file `path` records; None when it records
+  none (written before they were), or when it cannot be read."""
+  try:
+    with open(path) as f:
+      stored = json.load(f)
+  except (OSError, ValueError):
+    return None
+  value = stored.get(FIELD) if isinstance(stored, dict) else None
+  return value if isinstance(value, dict) else None
+
+
+def differing(settings: Mapping, earlier: Mapping, defaults: Mapping) -> dict:
+  """`{key: value}` of `settings` that `earlier` records otherwise; a key
+  `earlier` lacks counts at its default (`defaults`) and is not compared
+  without one (the record predates the key)."""
+  out = {}
+  for key, value in settings.items():
+    old = earlier.get(key, defaults.get(key, _UNKNOWN))
+    if old is not _UNKNOWN and files.jsonable(old) != files.jsonable(value):
+      out[key] = value
+  return out
+
+
+def _readable(diff: Mapping) -> str | None:
+  """'num_hypotheses-50_seed-3', or None when a value is not a scalar or
+  the text is long."""
+  parts = []
+  for key, value in diff.items():
+    if isinstance(value, (dict, list)) or value is None:
+      return None
+    text = re.sub(r"[^A-Za-z0-9.+]+", "-", str(value).lower()).strip("-")
+    if not text:
+      return None
+    parts.append(f"{key.split('.')[-1]}-{text}")
+  out = "_".join(parts)
+  return out if out and len(out) <= _READABLE_CHARS else None
+
+
+def choose(out_dir: str, stem: str, settings: Mapping, *,
+           defaults: Mapping | None = None, overwrite: bool = False) -> str:
+  """The stem this evaluation writes `<out_dir>/<stem>.json` under.
+
+  Args:
+    out_dir: where the results go.
+    stem: the stem asked for (`<task>[_<suffix>]`).
+    settings: this evaluation's settings (`evaluation_settings`).
+    defaults: `{dotted key: default}` of keys a record may lack.
+    overwrite: `eval.overwrite`: `stem` whatever it holds.
+
+  Raises:
+    settings.ConfigError: every name this evaluation could take holds
+      results of other settings.
+  """
+  defaults = defaults or {}
+  path = lambda s: os.path.join(out_dir, f"{s}.json")
+  if overwrite or not os.path.exists(path(stem)):
+    if overwrite and os.path.exists(path(stem)):
+      logging.info("eval.overwrite=True: %s is replaced", path(stem))
+    return stem
+  earlier = recorded(path(stem))
+  if earlier is not None:
+    diff = differing(settings, earlier, defaults)
+    if not diff:
+      logging.info("%s: same settings as before; rewritten", path(stem))
+      return stem
+    why = "other settings: " + ", ".join(
+        f"{k}={v!r}, was {earlier.get(k, defaults.get(k))!r}"
+        for k, v in diff.items())
+    named = _readable(diff) or digest_lib.digest(diff, length=8)
+  else:
+    why = "it records no settings: written before they were recorded"
+    named = None
+  whole = digest_lib.digest(dict(settings), length=8)
+  for candidate in [f"{stem}_{n}" for n in (named, whole) if n]:
+    if os.path.exists(path(candidate)):
+      held = recorded(path(candidate))
+      if held is None or differing(settings, held, defaults):
+        continue
+    logging.info("%s holds another evaluation (%s): this one writes %s beside "
+                 "it (eval.overwrite=True writes over it; eval.output_suffix "
+                 "names it)", path(stem), why, path(candidate))
+    return candidate
+  raise settings_lib.ConfigError(
+      f"{path(stem)} holds another evaluation ({why}), and so do the names "
+      "beside it; name this one with --config.eval.output_suffix=..., "
+      "or replace it with --config.eval.overwrite=True")
+
+
+def for_run(method, run, out_dir: str, stem: str,
+            sections: tuple[str, ...]) -> tuple[str, dict]:
+  """(the stem `run`'s evaluation writes, the settings it records): the
+  config's `sections` and the workdir keys of the method's needs, compared
+  with what `<out_dir>/<stem>.json` records (`choose`); keys a record lacks
+  count at their dataclass defaults."""
+  keys = tuple(sections) + tuple(need.config_key for need in method.needs)
+  ours = evaluation_settings(run.config, keys)
+  defaults = {f"eval.{k}": v for cls in (EvalConfig, method.eval_options)
+              for k, v in settings_lib.defaults(cls).items()}
+  return choose(out_dir, stem, ours, defaults=files.jsonable(defaults),
+                overwrite=run.eval.overwrite), ours
+
+
+__all__ = ["FIELD", "PRESENTATION_KEYS", "evaluation_settings", "recorded",
+           "differing", "choose", "for_run"]
