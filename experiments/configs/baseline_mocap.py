@@ -24,10 +24,13 @@ import ml_collections
 
 from experiments.configs import gfpose_base
 from experiments.configs import gfpose_mocap
+from jaxpose import settings
 
 
-def get_config():
-  c = gfpose_mocap.get_config("small")
+def get_config(variant: str = "small"):
+  """variant: 'small', or 'camera' (gfpose_mocap.py's camera variant)."""
+  settings.one_of("variant", variant, ("small", "camera"))
+  c = gfpose_mocap.get_config(variant)
   gfpose_base.as_lifter(c)
   c.model = ml_collections.ConfigDict(dict(
       name="lifter_mlp", hidden=1024, num_blocks=2, dropout=0.5, norm="layer"))
@@ -38,6 +41,6 @@ def get_config():
       plot_poses=c.eval.plot_poses, plot_hypotheses=1, output_suffix="",
       output_dir="", save_predictions=False, apply_calibration=True,
       calibration_from="", calibration_2d="",
-      rows="test",
+      rows="test", overwrite=False,
       lift_batch_size=1024))
   return c

@@ -42,6 +42,13 @@ Variants (the text after ':' in --config):
     sampling with 50 steps (gfpose_base's default).
   paper: gfpose_base sizes (width 1024, dropout 0.25, batch 1000, 200k
     steps of lr 2e-4) on every protocol frame; 2000 test rows.
+  camera: small, reading 2D in the camera's own geometry
+    (representation.input_2d='camera') and trained on cameras drawn over
+    ranges of distance, height, pitch and focal length
+    (data.train_cameras='varied', jaxpose/data/camera_rigs.py); the test
+    people are seen by cameras of those ranges, or with
+    --config.data.test_cameras=unseen --config.eval.output_suffix=unseen
+    by cameras outside all of them. The model a video's lift wants.
 
 Runtime: small is sized for 2 CPU cores, paper for an accelerator (the
 paper's network and batch); each results JSON records its evaluation's
@@ -68,7 +75,7 @@ The Martinez et al. baseline on the small budget is baseline_mocap.py.
 from experiments.configs import gfpose_base
 from jaxpose import settings
 
-VARIANTS = ("small", "paper")
+VARIANTS = ("small", "paper", "camera")
 
 
 def get_config(variant: str = "small"):
@@ -94,7 +101,7 @@ def get_config(variant: str = "small"):
       # uniform in [-outlier_px, outlier_px]^2.
       noise_sigma_px=5.0, noise_outlier_prob=0.05, noise_outlier_px=100.0,
   )
-  if variant == "small":
+  if variant in ("small", "camera"):
     c.model.update(hidden=512, embed_dim=128, num_blocks=2, dropout=0.0)
     c.data.update(train_stride=4)
     c.train.update(num_steps=20_000, batch_size=256, learning_rate=1e-3,
@@ -105,4 +112,16 @@ def get_config(variant: str = "small"):
   else:
     # An accelerator samples 100 poses x 200 hypotheses per call easily.
     c.eval.update(batch_poses=100)
+  if variant == "camera":
+    camera_aware(c)
+  return c
+
+
+def camera_aware(c):
+  """2D in the camera's own geometry, training cameras drawn over ranges
+  (jaxpose/data/camera_rigs.py), test people seen by cameras of those
+  ranges; `--config.data.test_cameras=unseen` views them outside every
+  range."""
+  c.representation.input_2d = "camera"
+  c.data.update(train_cameras="varied", test_cameras="varied")
   return c
