@@ -16,6 +16,7 @@ The figure is JSON in a `<script type="application/json">` element
 (`FIGURE_ELEMENT_ID`); `read_motion_page` parses it back.  The view shows
 the camera frame (x right, y down, z forward) with the body's up vertical
 (`camera_to_viewer`, the axes of `jaxpose.plotting`'s camera-frame plots).
+Its size, margins, legend and axis ranges are fixed: no frame moves them.
 """
 from __future__ import annotations
 
@@ -49,11 +50,8 @@ SPREAD_COLORSCALE = "Viridis"
 
 _PAGE_TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body {{ margin: 0; }} #{plot_id} {{ height: 96vh; }}</style>
 <script type="text/javascript">{plotly_js}</script>
-</head>
-<body>
-<div id="{plot_id}"></div>
+</head><body style="margin: 0"><div id="{plot_id}"></div>
 <script type="application/json" id="{figure_id}">{figure_json}</script>
 <script type="text/javascript">
 (function() {{
@@ -66,7 +64,7 @@ _PAGE_TEMPLATE = """<!DOCTYPE html>
     Plotly.animate(gd, frames, options).catch(function() {{}});
   }}
   Plotly.newPlot(gd, fig.data, fig.layout,
-                 {{responsive: true, displaylogo: false}}).then(function() {{
+                 {{displaylogo: false}}).then(function() {{
     return Plotly.addFrames(gd, fig.frames);
   }}).then(function() {{
     // The slider reports a click at once, an animation frame once drawn.
@@ -89,8 +87,7 @@ _PAGE_TEMPLATE = """<!DOCTYPE html>
         frame: {{duration: 0, redraw: true}}, transition: {{duration: 0}}}});
   }});
 }})();
-</script>
-</body></html>
+</script></body></html>
 """
 
 
@@ -109,9 +106,9 @@ def _rounded(values) -> list:
 
 
 def _segments(points, bones) -> np.ndarray:
-  """Bone endpoints with a NaN break after each bone.  [3 * len(bones), D]"""
+  """Bone endpoints, a NaN break after each; no bone: one NaN.  [N, D]"""
   if not bones:
-    return np.zeros((0, points.shape[-1]))
+    return np.full((1, points.shape[-1]), np.nan)
   child, parent = np.array(bones).T
   gap = np.full((len(bones), points.shape[-1]), np.nan)
   return np.stack([points[parent], points[child], gap], 1).reshape(
@@ -135,9 +132,8 @@ def _axis_ranges(points) -> tuple[list[list[float]], dict[str, float]]:
   to a line), plus 10%."""
   points = np.asarray(points).reshape(-1, 3)
   lo, hi = points.min(0), points.max(0)
-  spans = hi - lo
-  largest = max(float(spans.max()), 1.0)
-  spans = np.maximum(spans, 0.25 * largest) * 1.1
+  largest = max(float((hi - lo).max()), 1.0)
+  spans = np.maximum(hi - lo, 0.25 * largest) * 1.1
   ranges = [_rounded([m - s / 2, m + s / 2])
             for m, s in zip((lo + hi) / 2, spans)]
   ratio = spans / spans.max()
@@ -210,8 +206,12 @@ def _check_inputs(joints3d_mm, keypoints2d_px, spread_mm, visible, skeleton,
 
 _3D = {"type": "scatter3d", "scene": "scene"}
 _2D = {"type": "scatter", "xaxis": "x", "yaxis": "y"}
+# No trace a frame changes is in the legend (`_legend_keys` says why).
 _LINES = {"mode": "lines", "showlegend": False, "hoverinfo": "skip"}
 _SPREAD_MARKER = {"coloraxis": "coloraxis"}
+_COMPLETED_BONES = "bones to completed joints"
+_COMPLETED_LINE = {"color": MASKED_COLOR, "width": 2, "dash": "dot"}
+_HYPOTHESIS_LINE = {"color": HYPOTHESIS_COLOR, "width": 2}
 _JOINT_2D_KINDS = (("2D condition (visible)", "circle"),
                    ("completed (masked in 2D)", "circle-open"))
 
@@ -226,9 +226,8 @@ def _trace_styles(groups, joint_names, hypotheses_name) -> list[dict]:
   """The traces' fixed properties, in `_frame_traces`'s order."""
   styles = []
   if hypotheses_name is not None:
-    styles.append(dict(_3D, mode="lines", name=hypotheses_name,
-                       hoverinfo="skip",
-                       line={"color": HYPOTHESIS_COLOR, "width": 2}))
+    styles.append(dict(_3D, **_LINES, name=hypotheses_name,
+                       legendgroup=hypotheses_name, line=_HYPOTHESIS_LINE))
   for name, color, _ in groups:
     styles.append(dict(_3D, **_LINES, name=f"3D {name}",
                        line={"color": color, "width": 6}))
@@ -239,9 +238,8 @@ def _trace_styles(groups, joint_names, hypotheses_name) -> list[dict]:
   for name, color, _ in groups:
     styles.append(dict(_2D, **_LINES, name=f"2D {name}",
                        line={"color": color, "width": 3}))
-  styles.append(dict(_2D, **dict(_LINES, showlegend=True),
-                     name="bones to completed joints",
-                     line={"color": MASKED_COLOR, "width": 2, "dash": "dot"}))
+  styles.append(dict(_2D, **_LINES, name=_COMPLETED_BONES,
+                     legendgroup=_COMPLETED_BONES, line=_COMPLETED_LINE))
   for name, symbol in _JOINT_2D_KINDS:
     styles.append(dict(
         _2D, mode="markers", name=name, text=joint_names, showlegend=False,
@@ -252,15 +250,18 @@ def _trace_styles(groups, joint_names, hypotheses_name) -> list[dict]:
   return styles
 
 
-def _legend_keys() -> list[dict]:
-  """Legend entries for the 2D joints, as traces of their own: plotly's
-  legend cannot draw a marker coloured by a colour axis (it warns, and
-  falls back to black)."""
-  return [dict(_2D, mode="markers", name=name, legendgroup=name, x=[None],
-               y=[None], hoverinfo="skip",
-               marker={"symbol": symbol, "size": 9, "color": MASKED_COLOR,
-                       "line": {"width": 2}})
-          for name, symbol in _JOINT_2D_KINDS]
+def _legend_keys(hypotheses_name) -> list[dict]:
+  """The legend: grey keys (one point, not drawn) that no frame changes, as
+  plotly drops an empty trace's entry and a changing legend moves the
+  layout.  A click on an entry shows or hides its group."""
+  key = dict(_2D, x=[None], y=[None], hoverinfo="skip")
+  lines = [(hypotheses_name, _HYPOTHESIS_LINE)] * (hypotheses_name is not None)
+  return ([dict(key, mode="lines", name=name, legendgroup=name, line=line)
+           for name, line in lines + [(_COMPLETED_BONES, _COMPLETED_LINE)]] +
+          [dict(key, mode="markers", name=name, legendgroup=name,
+                marker={"symbol": symbol, "size": 9, "color": MASKED_COLOR,
+                        "line": {"width": 2}})
+           for name, symbol in _JOINT_2D_KINDS])
 
 
 def _frame_traces(t, view, drawn_hyps, keypoints, visible, spread_mm,
@@ -289,15 +290,19 @@ def _frame_traces(t, view, drawn_hyps, keypoints, visible, spread_mm,
 
 def _layout(*, title, note, ranges, aspect, range_2d, image_size,
             spread_max, steps, frame_ms) -> dict:
-  """The figure's layout: 3D view left, 2D view right, slider below."""
+  """The figure's layout: 3D view left, 2D view right, slider below; its
+  size and margins fixed (nothing may push them), so no frame moves it."""
   axis_3d = {"showbackground": True, "backgroundcolor": "#f4f4f4",
              "autorange": False}
   immediate = {"mode": "immediate", "transition": {"duration": 0}}
   layout = {
+      "width": 1280, "height": 720, "autosize": False,
+      "margin": {"l": 10, "r": 110, "t": 100, "b": 110, "autoexpand": False},
       "title": {"text": (html.escape(title) + "<br>" if title else "") +
-                        f"<sup>{note}</sup>", "x": 0.02},
+                        f"<sup>{note}</sup>", "x": 0.01, "xanchor": "left",
+                "y": 0.955, "yanchor": "middle"},
       "scene": {
-          "domain": {"x": [0.0, 0.55], "y": [0.12, 1.0]},
+          "domain": {"x": [0.0, 0.55], "y": [0.1, 1.0]},
           "xaxis": dict(axis_3d, title={"text": "x, right (mm)"},
                         range=ranges[0]),
           "yaxis": dict(axis_3d, title={"text": "z, depth (mm)"},
@@ -309,20 +314,21 @@ def _layout(*, title, note, ranges, aspect, range_2d, image_size,
           "camera": {"eye": {"x": 0.5, "y": -1.6, "z": 0.5},
                      "up": {"x": 0, "y": 0, "z": 1}}},
       "xaxis": {"domain": [0.6, 0.93], "range": range_2d[0],
-                "title": {"text": "x (px)"}, "constrain": "domain",
-                "zeroline": False},
-      "yaxis": {"domain": [0.12, 1.0], "range": range_2d[1],
-                "title": {"text": "y (px), down"}, "scaleanchor": "x",
+                "autorange": False, "title": {"text": "x (px)"},
+                "constrain": "domain", "zeroline": False},
+      "yaxis": {"domain": [0.1, 1.0], "range": range_2d[1],
+                "autorange": False, "title": {"text": "y (px), down"},
+                "scaleanchor": "x",
                 "scaleratio": 1, "constrain": "domain", "zeroline": False},
       "coloraxis": {"colorscale": SPREAD_COLORSCALE, "cmin": 0.0,
                     "cmax": round(spread_max, DECIMALS),
                     "colorbar": {"title": {"text": "spread (mm)"},
-                                 "x": 1.0, "len": 0.8, "y": 0.56}},
-      "legend": {"orientation": "h", "x": 0.6, "y": 1.06},
-      "margin": {"l": 10, "r": 10, "t": 70, "b": 10},
+                                 "x": 1.0, "len": 0.8, "y": 0.55}},
+      "legend": {"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.0,
+                 "yanchor": "bottom"},
       "updatemenus": [{
           "type": "buttons", "direction": "left", "showactive": False,
-          "x": 0.0, "y": 0.02, "xanchor": "left", "yanchor": "top",
+          "x": 0.0, "y": 0.0, "xanchor": "left", "yanchor": "top",
           "pad": {"t": 50, "r": 10},
           "buttons": [
               # "skip": the page's script calls Plotly.animate(*args).
@@ -332,7 +338,7 @@ def _layout(*, title, note, ranges, aspect, range_2d, image_size,
               {"label": "pause", "method": "skip", "args": [[None], dict(
                   immediate, frame={"duration": 0, "redraw": False})]}]}],
       "sliders": [{
-          "active": 0, "x": 0.12, "y": 0.02, "len": 0.86,
+          "active": 0, "x": 0.12, "y": 0.0, "len": 0.86,
           "xanchor": "left", "yanchor": "top", "pad": {"t": 30},
           "currentvalue": {"prefix": "frame ", "xanchor": "left"},
           "steps": [{"label": label, "method": "animate", "args": [
@@ -347,16 +353,18 @@ def _layout(*, title, note, ranges, aspect, range_2d, image_size,
 
 
 def _range_2d(keypoints, image_size) -> list[list[float]]:
-  """[[x0, x1], [y_bottom, y_top]]: the image, or the keypoints' extent."""
-  if image_size is not None:
-    return [[0.0, image_size[0]], [image_size[1], 0.0]]
+  """[[x0, x1], [y_bottom, y_top]], fixed over the motion: the image (and
+  any keypoint outside it), else the keypoints' extent over all frames."""
   finite = keypoints[np.isfinite(keypoints).all(-1)]
   if not finite.size:  # every joint masked and NaN
     finite = np.zeros((1, 2))
   lo, hi = finite.min(0), finite.max(0)
-  pad = 0.05 * max(float((hi - lo).max()), 1.0)
-  return [_rounded([lo[0] - pad, hi[0] + pad]),
-          _rounded([hi[1] + pad, lo[1] - pad])]
+  if image_size is not None:
+    lo, hi = np.minimum(lo, 0.0), np.maximum(hi, image_size)
+  else:
+    pad = 0.05 * max(float((hi - lo).max()), 1.0)
+    lo, hi = lo - pad, hi + pad
+  return [_rounded([lo[0], hi[0]]), _rounded([hi[1], lo[1]])]
 
 
 def motion_figure(*, joints3d_mm, keypoints2d_px, spread_mm, visible,
@@ -384,7 +392,7 @@ def motion_figure(*, joints3d_mm, keypoints2d_px, spread_mm, visible,
   if hypotheses_mm is not None:
     drawn_hyps = camera_to_viewer(hypotheses_mm[:, :MAX_DRAWN_HYPOTHESES])
     hypotheses_name = (f"{drawn_hyps.shape[1]} of {hypotheses_mm.shape[1]} "
-                       "hypotheses")
+                       "hypotheses drawn")
     all_points = np.concatenate([all_points, drawn_hyps.reshape(-1, 3)])
   ranges, aspect = _axis_ranges(all_points)
   spread_max = max(float(spread_mm.max()), 1.0)
@@ -408,7 +416,8 @@ def motion_figure(*, joints3d_mm, keypoints2d_px, spread_mm, visible,
       range_2d=_range_2d(keypoints2d_px, image_size), image_size=image_size,
       spread_max=spread_max, frame_ms=1000.0 * stride / fps,
       steps=[(str(t), f"{t} ({t / fps:.2f} s)") for t in shown])
-  return {"data": data + _legend_keys(), "layout": layout, "frames": frames}
+  return {"data": data + _legend_keys(hypotheses_name), "layout": layout,
+          "frames": frames}
 
 
 def _merge(style: dict, trace: dict) -> dict:

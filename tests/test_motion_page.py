@@ -157,16 +157,94 @@ def test_the_figure_is_valid_plotly():
   go.Figure(data=figure["data"], layout=figure["layout"], frames=frames)
 
 
+def _legend(figure):
+  """The names in the legend: the traces plotly shows there."""
+  return [d["name"] for d in figure["data"] if d.get("showlegend", True)]
+
+
 def test_hypotheses_are_capped_and_optional():
   motion = _motion(3, num_hyps=8)
   figure = motion_page.motion_figure(**motion)
-  name = f"{motion_page.MAX_DRAWN_HYPOTHESES} of 8 hypotheses"
+  # The legend says how many were given (lifted) and how many are drawn.
+  name = f"{motion_page.MAX_DRAWN_HYPOTHESES} of 8 hypotheses drawn"
+  assert _legend(figure)[0] == name
   hyps = _frame_trace(figure, figure["frames"][0], name)
   num_bones = len(H36M_17.bones)
   assert len(hyps["x"]) == motion_page.MAX_DRAWN_HYPOTHESES * num_bones * 3
+  figure = motion_page.motion_figure(**dict(
+      motion, hypotheses_mm=motion["hypotheses_mm"][:, :2]))
+  assert _legend(figure)[0] == "2 of 2 hypotheses drawn"
   del motion["hypotheses_mm"]
   figure = motion_page.motion_figure(**motion)
   assert not any("hypotheses" in d["name"] for d in figure["data"])
+
+
+def test_the_lifted_page_counts_every_lifted_hypothesis(tmp_path):
+  from jaxpose import lift  # imports JAX: only here
+  num_frames, rng = 4, np.random.default_rng(2)
+  hyps = _motion(num_frames, num_hyps=20)["hypotheses_mm"]
+  hyps = hyps - hyps[:, :, :1]  # root-relative
+  lifted = lift.Lifted(
+      hypotheses_mm=hyps, mean_mm=hyps.mean(1),
+      spread_mm=np.linalg.norm(hyps - hyps.mean(1, keepdims=True),
+                               axis=-1).mean(1),
+      root_mm=np.tile([0.0, 0.0, 4000.0], (num_frames, 1)),
+      pixels=rng.uniform(0, 500, (num_frames, 17, 2)),
+      visible=np.ones((num_frames, 17), bool),
+      confidence=np.ones((num_frames, 17)), frame=np.arange(num_frames),
+      info={"method": "gfpose", "hypotheses": 20,
+            "keypoints": {"image_size": [640, 480]}})
+  written = lift.write_outputs(lifted, str(tmp_path / "out"))
+  figure = motion_page.read_motion_page(written[2])
+  assert "gfpose: 20 hypotheses" in figure["layout"]["title"]["text"]
+  assert _legend(figure)[0] == "5 of 20 hypotheses drawn"
+
+
+def _partly_masked_motion(num_frames=12):
+  """`_motion` with the 2D shown whole except in frames 4 to 7: frames 4
+  and 5 mask the left wrist (NaN in 2D), frames 5 to 7 the right elbow
+  (its detection kept: drawn as completed)."""
+  motion = _motion(num_frames, num_hyps=20)
+  joints = motion["joints3d_mm"]
+  keypoints = _FOCAL_PX * joints[..., :2] / joints[..., 2:] + _CENTRE_PX
+  visible = np.ones((num_frames, 17), bool)
+  visible[4:6, _L_WRIST] = False
+  keypoints[4:6, _L_WRIST] = np.nan
+  visible[5:8, H36M_17.index("r_elbow")] = False
+  return dict(motion, keypoints2d_px=keypoints, visible=visible)
+
+
+@pytest.mark.parametrize("image_size", [None, (1000, 1000), (500, 500)])
+def test_no_frame_changes_the_layout_or_the_legend(image_size):
+  motion = _partly_masked_motion()
+  figure = motion_page.motion_figure(**motion, image_size=image_size)
+  layout = figure["layout"]
+  assert (layout["width"], layout["height"]) == (1280, 720)
+  assert layout["autosize"] is False
+  assert layout["margin"]["autoexpand"] is False  # nothing pushes a margin
+  # Every legend entry is a trace no frame changes; no frame's trace is
+  # empty (plotly would hide it).
+  in_legend = [i for i, d in enumerate(figure["data"])
+               if d.get("showlegend", True)]
+  assert _legend(figure) == [
+      "5 of 20 hypotheses drawn", "bones to completed joints",
+      "2D condition (visible)", "completed (masked in 2D)"]
+  for frame in figure["frames"]:
+    assert not set(frame["traces"]) & set(in_legend)
+    assert all(len(d["x"]) >= 1 for d in frame["data"])
+  # The 2D axes are fixed and hold every keypoint of every frame: the
+  # image, widened where a keypoint lies outside it (the 500 px image).
+  (x0, x1), (y_bottom, y_top) = (layout["xaxis"]["range"],
+                                 layout["yaxis"]["range"])
+  assert layout["xaxis"]["autorange"] is layout["yaxis"]["autorange"] is False
+  finite = motion["keypoints2d_px"][np.isfinite(motion["keypoints2d_px"])]
+  points = finite.reshape(-1, 2)
+  assert x0 <= points[:, 0].min() and points[:, 0].max() <= x1
+  assert y_top <= points[:, 1].min() and points[:, 1].max() <= y_bottom
+  if image_size == (1000, 1000):
+    assert [[x0, x1], [y_bottom, y_top]] == [[0.0, 1000.0], [1000.0, 0.0]]
+  elif image_size == (500, 500):
+    assert (x0, y_top) == (0.0, 0.0) and y_bottom > 500.0
 
 
 def test_another_skeleton():
@@ -361,14 +439,17 @@ class _DevTools:
         return answer["result"]
       self.events.append(answer)
 
-  def wait_for_event(self, method, timeout=60.0):
-    if any(e.get("method") == method for e in self.events):
+  def wait_for_event(self, method, session, timeout=60.0):
+    """Waits for an event of one tab's session (or returns: one came)."""
+    def match(e):
+      return e.get("method") == method and e.get("sessionId") == session
+    if any(match(e) for e in self.events):
       return
     deadline = time.time() + timeout
     while True:
       event = self._next(deadline)
       self.events.append(event)
-      if event.get("method") == method:
+      if match(event):
         return
 
   def close(self):
@@ -386,12 +467,12 @@ class _DevTools:
 
 
 class _Page:
-  """One tab of `_DevTools`, showing a file."""
+  """A new tab of `_DevTools`, showing a file."""
 
   def __init__(self, browser, path):
     self.browser = browser
-    targets = browser.call("Target.getTargets")["targetInfos"]
-    target = next(t["targetId"] for t in targets if t["type"] == "page")
+    target = browser.call("Target.createTarget",
+                          {"url": "about:blank"})["targetId"]
     self.session = browser.call("Target.attachToTarget", {
         "targetId": target, "flatten": True})["sessionId"]
     for domain in ("Runtime", "Log", "Network", "Page"):
@@ -400,7 +481,7 @@ class _Page:
         "width": _WIDTH, "height": _HEIGHT, "deviceScaleFactor": 1,
         "mobile": False})
     self.call("Page.navigate", {"url": pathlib.Path(path).as_uri()})
-    browser.wait_for_event("Page.loadEventFired", timeout=120)
+    browser.wait_for_event("Page.loadEventFired", self.session, timeout=120)
 
   def call(self, method, params=None, timeout=60.0):
     return self.browser.call(method, params, self.session, timeout)
@@ -446,7 +527,7 @@ class _Page:
   def problems(self):
     """Console errors, uncaught exceptions and plotly's warnings."""
     found = []
-    for event in self.browser.events:
+    for event in self._events():
       method, params = event.get("method"), event.get("params", {})
       if method == "Runtime.exceptionThrown":
         found.append(json.dumps(params["exceptionDetails"])[:500])
@@ -461,8 +542,12 @@ class _Page:
     return found
 
   def requested_urls(self):
-    return [e["params"]["request"]["url"] for e in self.browser.events
+    return [e["params"]["request"]["url"] for e in self._events()
             if e.get("method") == "Network.requestWillBeSent"]
+
+  def _events(self):
+    return [e for e in self.browser.events
+            if e.get("sessionId") == self.session]
 
 
 @pytest.fixture(scope="module")
@@ -568,3 +653,97 @@ def test_the_page_plays_in_headless_chromium(browser, tmp_path):
   urls = page.requested_urls()
   assert urls and all(u.startswith(("file:", "data:", "blob:", "about:"))
                       for u in urls), urls
+
+
+# The 2D panel's plot area, legend, axis ranges and drawn points, in CSS px.
+_LAYOUT_JS = """(() => {
+  var gd = document.getElementById('jaxpose-motion'), L = gd._fullLayout;
+  var rect = e => { var r = e.getBoundingClientRect();
+                    return [r.left, r.top, r.width, r.height]; };
+  return {
+    area: rect(gd.querySelector('.draglayer .xy .nsewdrag')),
+    legend: rect(gd.querySelector('.legend .bg')),
+    legend_texts: Array.from(gd.querySelectorAll('.legend .legendtext'))
+        .map(e => e.textContent),
+    size: L._size, ranges: [L.xaxis.range, L.yaxis.range],
+    points: Array.from(gd.querySelectorAll(
+        '.cartesianlayer .subplot.xy .scatterlayer path.point')).map(e => {
+      var r = e.getBoundingClientRect();
+      return [r.left + r.width / 2, r.top + r.height / 2]; }),
+  };
+})()"""
+
+
+def _go_to(page, name, how):
+  """Shows frame `name`, `how`: by a key ("ArrowRight") or as the slider
+  does ("animate": Plotly.animate), and waits until it is drawn."""
+  page.evaluate("(() => { var gd = document.getElementById('jaxpose-motion');"
+                " window.drawn = false; gd.once('plotly_animated', () => "
+                "window.drawn = true); return true; })()")
+  if how != "animate":
+    page.press(how)
+  else:
+    page.evaluate(f"Plotly.animate('jaxpose-motion', ['{name}'], {{mode: "
+                  "'immediate', frame: {duration: 0, redraw: true}, "
+                  "transition: {duration: 0}}).then(() => true)")
+  page.wait_until("window.drawn", timeout=30)
+  page.wait_until(f"{_LABEL_JS}.startsWith('frame {name} ')", timeout=30)
+  # Two animation frames later the page has been painted.
+  page.evaluate("new Promise(r => requestAnimationFrame(() => "
+                "requestAnimationFrame(() => r(true))))")
+
+
+def test_a_masked_frame_never_moves_the_layout(browser, tmp_path):
+  motion = _partly_masked_motion()
+  keypoints, visible = motion["keypoints2d_px"], motion["visible"]
+  path = motion_page.write_motion_page(tmp_path / "m.html", **motion,
+                                       title="gfpose: 20 hypotheses")
+  figure = motion_page.read_motion_page(path)
+  (x0, x1), (y_bottom, y_top) = (figure["layout"]["xaxis"]["range"],
+                                 figure["layout"]["yaxis"]["range"])
+  page = _Page(browser, path)
+  page.wait_until("document.getElementById('jaxpose-motion')"
+                  ".getAttribute('data-ready') === '1'")
+  first = page.evaluate(_LAYOUT_JS)
+  assert first["legend_texts"] == _legend(figure)
+  assert first["legend_texts"][0] == "5 of 20 hypotheses drawn"
+  shots = {}
+  # Frame 0 as loaded, then each frame by the arrow key (into and out of
+  # the masked frames 4 to 7), then jumps from an unmasked frame to a
+  # masked one and back.
+  visits = ([("0", None)] + [(str(t), "ArrowRight") for t in range(1, 12)] +
+            [(name, "animate") for name in ("5", "0", "6")])
+  for name, how in visits:
+    if how:
+      _go_to(page, name, how)
+    now, t = page.evaluate(_LAYOUT_JS), int(name)
+    where = f"frame {t} ({(~visible[t]).sum()} joints masked)"
+    # The plot area, margins and legend stay where they were.
+    for part in ("area", "legend"):
+      np.testing.assert_allclose(now[part], first[part], atol=0.5,
+                                 err_msg=f"{where}: {part}")
+    assert now["legend_texts"] == first["legend_texts"], where
+    assert now["size"] == first["size"], where
+    np.testing.assert_allclose(now["ranges"], [[x0, x1], [y_bottom, y_top]],
+                               atol=1e-6, err_msg=where)
+    # Every drawn 2D joint lies inside the axes, where its pixel belongs.
+    left, top, width, height = now["area"]
+    drawn = np.array(now["points"]).reshape(-1, 2)
+    shown = keypoints[t][np.isfinite(keypoints[t]).all(-1)]
+    assert len(drawn) == len(shown), where
+    assert ((drawn >= [left - 0.5, top - 0.5]).all() and
+            (drawn <= [left + width + 0.5, top + height + 0.5]).all()), (
+                where, now["area"], drawn)
+    expected = np.stack([left + (shown[:, 0] - x0) / (x1 - x0) * width,
+                         top + (shown[:, 1] - y_top) / (y_bottom - y_top) *
+                         height], -1)
+    gaps = np.linalg.norm(expected[:, None] - drawn[None], axis=-1)
+    assert gaps.min(1).max() < 1.5, (where, gaps.min(1).max())
+    if name in ("3", "5") and name not in shots:
+      shots[name] = page.screenshot()
+      mpimg.imsave(tmp_path / f"frame{name}.png", shots[name])
+  # The unmasked and the masked frame's legends look the same.
+  left, top, width, height = [int(round(v)) for v in first["legend"]]
+  legend = np.s_[top:top + height, left:left + width]
+  np.testing.assert_array_equal(shots["3"][legend], shots["5"][legend])
+  assert page.problems() == []
