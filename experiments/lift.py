@@ -11,19 +11,25 @@ pixels), one person followed (--person, else the longest track or the most
 confident person per frame). --workdir: a trained GFPose (H hypotheses,
 masked joints completed), DiffPose or lifter (every joint must be
 visible). --smooth_with: a DPoser workdir whose prior smooths the mean
-motion in windows (`methods/dposer/smoothing.py`). The camera is
+motion in windows overlapping by half and blended
+(`methods/dposer/smoothing.py`). The camera is
 --focal_px, --fov_deg, or a default field of view over the image size
 (given, from the file, or estimated from the keypoints); lift.json says
-which. Writes into --out (all or nothing):
+which. A wrong --smooth_with fails before any lifting. docs/video.md
+has the details. Writes into --out (all or nothing):
   motion.npz   per frame: hypotheses_mm [T, H, 17, 3], mean_mm, spread_mm
                [T, 17], root_mm [T, 3] (camera frame, mm), keypoints_px,
                visible, confidence, frame (and smoothed_mm)
-  motion.bvh   the mean motion, smoothed if asked (Y up, centimetres)
+  motion.bvh   the mean motion, smoothed if asked (Y up, centimetres), on
+               a floor at the origin (--bvh_frame=camera: camera
+               coordinates); lift.json's 'bvh' gives its fit's error
   motion.html  the 3D motion beside the 2D keypoints, scrubbable, offline
   lift.json    what was read, chosen and run (`jaxpose.lift.Lifted.info`)
 The logic is `jaxpose.lift` (usable from a notebook).
 """
 from __future__ import annotations
+
+import json
 
 from absl import app
 from absl import flags
@@ -41,6 +47,8 @@ def main(argv):
 
 
 def run():
+  if _SMOOTH.value:  # before any lifting work: a wrong path fails at once
+    lift.check_smoother(_SMOOTH.value)
   keys = dict(format=_FORMAT.value, focal_px=_FOCAL.value, fov_deg=_FOV.value,
               threshold=_THRESHOLD.value, person=_PERSON.value,
               root_depth_mm=_DEPTH.value, empty_frames=_EMPTY.value,
@@ -53,10 +61,19 @@ def run():
   if _SMOOTH.value:
     lifted = lift.smooth(lifted, _SMOOTH.value, seed=_SEED.value)
   written = lift.write_outputs(lifted, _OUT.value, fps=_FPS.value,
-                               overwrite=_OVERWRITE.value)
+                               overwrite=_OVERWRITE.value,
+                               bvh_frame=_BVH_FRAME.value,
+                               bvh_branches=_BVH_BRANCHES.value)
+  smoothing = lifted.info.get("smoothing", {}).get("seconds")
   print(f"lifted {lifted.num_frames} frames with {lifted.info['method']} "
-        f"({lifted.info['hypotheses']} hypotheses) in {lifted.info['seconds']} s; "
-        f"mean spread {lifted.spread_mm.mean():.1f} mm")
+        f"({lifted.info['hypotheses']} hypotheses) in {lifted.info['seconds']} s"
+        + (f", smoothed in {smoothing} s" if smoothing is not None else "")
+        + f"; mean spread {lifted.spread_mm.mean():.1f} mm")
+  with open(written[-1]) as f:
+    fit = json.load(f)["bvh"]["fit"]
+  print(f"motion.bvh ({_BVH_FRAME.value} frame): joints within "
+        f"{fit['mean_mm']} mm of motion.npz's on average, {fit['max_mm']} mm "
+        f"at most ({fit['worst_joint']}); lift.json's 'bvh' has every joint's")
   print("wrote: " + ", ".join(written))
 
 
@@ -87,6 +104,13 @@ if __name__ == "__main__":
                               "torso's 2D length).")
   _EMPTY = flags.DEFINE_enum("empty_frames", "error", ["error", "mask"],
                              "Frames without a visible joint.")
+  _BVH_FRAME = flags.DEFINE_enum("bvh_frame", "floor", ["floor", "camera"],
+                                 "motion.bvh: on a floor at the origin, Y up, or "
+                                 "in camera coordinates turned Y up.")
+  _BVH_BRANCHES = flags.DEFINE_bool("bvh_branches", True, "motion.bvh: a joint "
+                                    "per hip, shoulder and neck bone so every "
+                                    "bone's direction is exact (22 joints); "
+                                    "--nobvh_branches: H36M's 17.")
   _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a non-empty --out.")
   _DEBUG = flags.DEFINE_bool("debug", False, "Show the traceback of an error "
                              "(also JAXPOSE_DEBUG=1).")

@@ -165,6 +165,30 @@ def smooth(lifted: Lifted, workdir: str, *, seed: int = 0,
   return dataclasses.replace(lifted, smoothed_mm=smoothed, info=info)
 
 
+def check_smoother(workdir: str) -> str:
+  """Refuses, before any lifting, a `smooth_with` that is no directory, no
+  trained workdir or a model that smooths no motion (one line each, naming
+  `workdir`); returns its method's name. Reads config.json only."""
+  where = f"smooth_with={os.fspath(workdir)!r}"
+  hint = "give a DPoser workdir (experiments/configs/dposer_mocap.py)"
+  if not os.path.isdir(workdir):
+    raise settings.ConfigError(f"{where}: no such directory; {hint}")
+  try:
+    name = run_lib.stored_config(workdir).get("method", "")
+  except FileNotFoundError:
+    raise settings.ConfigError(f"{where}: no config.json, so not a trained "
+                               f"workdir; {hint}") from None
+  provides = methods.get(name).provides if name in methods.names() else {}
+  if base.MotionSmoother not in provides:
+    raise settings.ConfigError(f"{where}: it holds a {name!r} model, which "
+                               f"smooths no motion; {hint}")
+  ckpts = os.path.join(workdir, "checkpoints")
+  if not (os.path.isdir(ckpts) and os.listdir(ckpts)):
+    raise settings.ConfigError(f"{where}: no checkpoint in {ckpts}; train it "
+                               "first (experiments.main)")
+  return name
+
+
 def lifting_methods() -> tuple[str, ...]:
   """The registered methods that lift (their packages imported)."""
   out = []
@@ -175,18 +199,48 @@ def lifting_methods() -> tuple[str, ...]:
 
 
 def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
-                  overwrite: bool = False) -> list[str]:
-  """Writes `out_dir`: motion.npz (every per-frame array of `Lifted`),
-  motion.bvh (`motion_mm`, `data.bvh_export`), motion.html (the page,
-  `motion_page`) and lift.json (`info`). Everything is written into a
-  temporary folder beside it first and moved into place at the end, so a
-  failure never leaves a partly written `out_dir`. Returns the paths.
+                  overwrite: bool = False, bvh_frame: str = "floor",
+                  bvh_branches: bool = True) -> list[str]:
+  """Writes `out_dir`: motion.npz, motion.bvh, motion.html (the page,
+  `motion_page`) and lift.json. Everything is written into a temporary
+  folder beside it first and moved into place at the end, so a failure
+  never leaves a partly written `out_dir`. Returns the paths.
+
+  motion.npz (T frames, H hypotheses, the 17 joints of `skeleton.H36M_17`
+  in its order; camera frame: x right, y down, z forward, seen from the
+  camera; millimetres; "root-relative": the pelvis, joint 0, at 0):
+    frame          [T] int      the keypoint file's frame ids
+    hypotheses_mm  [T, H, 17, 3] each hypothesis, root-relative
+    mean_mm        [T, 17, 3]   their mean, root-relative
+    spread_mm      [T, 17]      each joint's mean distance of the
+                                hypotheses from the mean (0 for one)
+    smoothed_mm    [T, 17, 3]   mean_mm smoothed (`smooth`), root-relative;
+                                only when smoothed
+    root_mm        [T, 3]       the pelvis' camera-frame position (from its
+                                2D and the root depth, lift.json's
+                                keypoints.root_depth); add it for absolute
+                                positions: motion + root_mm[:, None]
+    keypoints_px   [T, 17, 2]   the 2D used, pixels from the image's
+                                top-left corner (NaN where missing)
+    visible        [T, 17] bool the joints given as conditions
+    confidence     [T, 17]      the detector's scores (0 where missing)
+  motion.bvh: `motion_mm` + root_mm as a BVH in centimetres (Blender:
+  import with Scale 0.01), `data.bvh_fit.write_lifted_bvh`: `bvh_frame`
+  'floor' stands it Y up on a floor at the origin (80 mm below the
+  clip's lowest ankle, the first frame's root at X = Z = 0); 'camera'
+  keeps camera coordinates turned Y up ((x, -y, -z)). With `bvh_branches`
+  every bone's direction is exact (branch joints at the hips, neck and
+  shoulders: 22 joints); its bones' lengths are their medians, so joints
+  are off by the motion's length changes: lift.json's `bvh` says the
+  placement and the fit's error per joint (mean and max, mm).
+  lift.json: `info` (method, workdir, step, hypotheses, sampler, the
+  keypoints reader's choices, seconds; `smoothing`; `bvh`).
 
   Raises:
     FileExistsError: `out_dir` exists and is not empty, unless `overwrite`.
   """
   from jaxpose import motion_page
-  from jaxpose.data import bvh_export
+  from jaxpose.data import bvh_fit
   out_dir = os.path.abspath(os.fspath(out_dir))
   if os.path.exists(out_dir) and os.listdir(out_dir) and not overwrite:
     raise FileExistsError(f"{out_dir}: exists and is not empty; choose another "
@@ -203,8 +257,9 @@ def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
     if lifted.smoothed_mm is not None:
       arrays["smoothed_mm"] = lifted.smoothed_mm
     files.write_npz_atomic(os.path.join(tmp, "motion.npz"), arrays)
-    bvh_export.write_bvh(os.path.join(tmp, "motion.bvh"),
-                         lifted.motion_mm + lifted.root_mm[:, None], fps=fps)
+    info = dict(lifted.info, bvh=bvh_fit.write_lifted_bvh(
+        os.path.join(tmp, "motion.bvh"), lifted.motion_mm + lifted.root_mm[:, None],
+        fps=fps, frame=bvh_frame, branches=bvh_branches))
     motion_page.write_motion_page(
         os.path.join(tmp, "motion.html"), joints3d_mm=lifted.motion_mm,
         keypoints2d_px=lifted.pixels, spread_mm=lifted.spread_mm,
@@ -212,8 +267,8 @@ def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
         image_size=tuple(lifted.info["keypoints"].get("image_size") or ()) or None,
         title=(f"{lifted.info['method']}: {lifted.info['hypotheses']} hypotheses"
                + (", smoothed" if lifted.smoothed_mm is not None else "")),
-        hypotheses_mm=lifted.hypotheses_mm[:, :5])
-    files.write_json_atomic(os.path.join(tmp, "lift.json"), lifted.info)
+        hypotheses_mm=lifted.hypotheses_mm)
+    files.write_json_atomic(os.path.join(tmp, "lift.json"), info)
     if os.path.exists(out_dir):
       shutil.rmtree(out_dir)
     os.replace(tmp, out_dir)
@@ -230,5 +285,5 @@ def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
           for name in ("motion.npz", "motion.bvh", "motion.html", "lift.json")]
 
 
-__all__ = ["Lifted", "keypoints_section", "lift_keypoints", "smooth",
+__all__ = ["Lifted", "keypoints_section", "lift_keypoints", "smooth", "check_smoother",
            "lifting_methods", "write_outputs"]

@@ -147,7 +147,9 @@ def test_gfpose_completes_masked_joints_and_writes_every_output(video, tmp_path)
   assert npz["hypotheses_mm"].shape == (N, 6, 17, 3)
   motion = bvh.load_bvh(out / "motion.bvh")
   assert motion.num_frames == N
-  assert json.loads((out / "lift.json").read_text())["hypotheses"] == 6
+  info = json.loads((out / "lift.json").read_text())
+  assert info["hypotheses"] == 6
+  assert info["bvh"]["frame"] == "floor" and info["bvh"]["fit"]["max_mm"] >= 0
   # A non-empty folder is never overwritten unless asked, and a failed
   # write leaves no partial folder behind.
   with pytest.raises(FileExistsError, match="not empty"):
@@ -192,11 +194,64 @@ def test_diffpose_lifts_around_its_encoder(video, tmp_path):
     lift.lift_keypoints(dp_dir, str(masked))
 
 
-def test_window_starts_cover_every_frame():
+def test_windows_overlap_and_cover_every_frame():
   from jaxpose.methods.dposer import smoothing
   assert smoothing.window_starts(50, 60).tolist() == [0]
-  assert smoothing.window_starts(120, 60).tolist() == [0, 60]
-  assert smoothing.window_starts(130, 60).tolist() == [0, 60, 70]
+  assert smoothing.window_starts(120, 60).tolist() == [0, 40, 60]  # a third
+  assert smoothing.window_starts(130, 60, overlap=30).tolist() == [0, 30, 60, 70]
+  assert smoothing.window_starts(130, 60, overlap=0).tolist() == [0, 60, 70]
+  for overlap in (20, 30):
+    w = smoothing.window_weights(60, overlap)
+    assert (w > 0).all() and np.allclose(w[:overlap] + w[60 - overlap:], 1.0)
+    assert (w[overlap:60 - overlap] == 1).all()
+
+
+def _windowed_least_squares(weight):
+  """A stand-in for DPoser's window fit: each window's data + temporal
+  least squares (its objective without the prior), in closed form; its
+  ends bend as the real fit's do (no neighbours past them)."""
+  def fit(clips, starts):
+    del starts
+    length = clips.shape[1]
+    d = np.diff(np.eye(length), axis=0)
+    flat = clips.reshape(len(clips), length, -1)
+    solved = np.linalg.solve((np.eye(length) + weight * d.T @ d)[None], flat)
+    return (solved - flat).reshape(clips.shape)
+  return fit
+
+
+def _circling(num_frames):
+  """Every joint on its own circle at one speed: a smooth motion whose
+  velocity is the same in every frame."""
+  t = np.arange(num_frames)[:, None]
+  phase = np.arange(17)[None]
+  joints = np.stack([200 * np.cos(2 * np.pi * t / 90 + phase),
+                     200 * np.sin(2 * np.pi * t / 90 + phase),
+                     10.0 * phase + 0 * t], -1)
+  return (joints - joints[:, :1]).astype(np.float32)
+
+
+@pytest.mark.parametrize("num_frames, overlap", [
+    (250, None), (250, 30), (181, None), (47, None)])
+def test_blended_windows_leave_no_seam_in_velocity(num_frames, overlap):
+  from jaxpose.methods.dposer import smoothing
+  motion = _circling(num_frames)
+  fit = _windowed_least_squares(5.0)
+  speed = lambda x: np.linalg.norm(np.diff(x, axis=0), axis=-1)[:, 1:].mean(-1)
+  out = smoothing.smooth_in_windows(motion, 60, fit, overlap)
+  assert out.shape == motion.shape and not out[:, 0].any()
+  v = speed(out)
+  inner = v[10:-10]  # the clip's own ends bend in any fit
+  assert inner.max() < 1.1 * np.median(inner), (inner.max(), np.median(inner))
+  assert inner.min() > 0.9 * np.median(inner), (inner.min(), np.median(inner))
+  if num_frames >= 120:
+    # Cut windows (the former rule): a jump at every seam.
+    cut = speed(smoothing.smooth_in_windows(motion, 60, fit, overlap=0))
+    assert cut[59] > 1.5 * np.median(cut[10:-10])
+  if num_frames < 60:
+    # One window for a motion shorter than it: its own fit, unblended.
+    alone = motion + fit(motion[None], [0])[0]
+    np.testing.assert_allclose(out, alone - alone[:, :1], atol=1e-3)
 
 
 @pytest.mark.slow

@@ -7,59 +7,52 @@
 gives the input back (axes and units converted), exactly for rigid bones.
 
 Choices (and why):
-  * Axes.  BVH and Blender's importer (defaults "Y up, -Z forward") expect
-    Y up.  `up` names the input's up axis and picks a proper rotation
-    (det +1: left stays left) from `AXIS_CONVERSIONS`: '-y', jaxpose's
-    lifted output in the camera frame (x right, y down, z forward), becomes
-    (x, -y, -z), a half turn about X; '+z', the jaxpose world, becomes
-    (x, z, -y), which Blender's import turns back into the jaxpose world.
-    A subject facing the camera faces +Z, left along +X: the body axes of
-    `jaxpose.pose.body_space`, and Blender's front view is the camera's.
+  * Axes.  BVH and Blender's importer expect Y up.  `up` names the input's
+    up axis and picks a proper rotation (left stays left) from
+    `AXIS_CONVERSIONS`: '-y', the camera frame (x right, y down, z forward),
+    becomes (x, -y, -z); '+z', the jaxpose world, becomes (x, z, -y).  A
+    subject facing the camera faces +Z, left along +X (`pose.body_space`'s
+    body axes); Blender's front view is the camera's.
   * Units.  Centimetres by default, as most BVH files (CMU conversions,
     MotionBuilder, Mixamo); 'mm' or 'm' on request (Blender Scale 0.001,
     1).  Six decimals (eight in metres): rounding moves joints < 1e-4 mm.
   * Rest pose.  A T-pose (all rotation channels 0): `REST_DIRECTIONS` (or
     `rest_directions`) times each bone's median length over the frames, so
-    the skeleton is rigid and no one noisy frame shapes it.  The first frame
-    would make a rest of whatever the subject did first (a crouch, a
-    stride), noise included; a T-pose is what retargeting tools expect, and
-    zero angles mean one posture in every file.  The torso stays the
-    subject's own: at a fan joint (pelvis: spine and hips; thorax: neck and
-    shoulders) the children's rest directions (but the root's central one)
-    are their median directions in the joint's frame, so a rigid torso of
-    any shape is reproduced exactly.  The root's OFFSET is 0, so readers
-    that add the root's position channels to it and readers that replace it
-    (Blender) agree.
+    the skeleton is rigid and no one noisy frame shapes it (the first frame
+    would make a rest of whatever the subject did first, noise included;
+    retargeting tools expect a T-pose).  At a fan joint (pelvis: spine and
+    hips; thorax: neck and shoulders) the children's rest directions (but
+    the root's central one) are their median directions in the joint's
+    frame, so a rigid torso of any shape is reproduced exactly.  The root's
+    OFFSET is 0, so readers that add the root's position channels to it and
+    readers that replace it (Blender) agree.
   * Rotations.  BVH turns a joint's child bones by the joint's rotation.  A
     joint with one child gets the swing: the shortest arc, in the parent's
     frame, from the child bone's rest direction to its direction.  Twist
     rule: a bone inherits its parent's twist and never rolls about itself
-    (positions carry no roll; minimal twist keeps curves at 0 until a bone
-    moves), so a forearm's pronation is not represented.  A fan joint (a
-    central child and a mirror pair) gets a full frame from its rigid part
-    (`body_space.frame_from_pairs`, batched): one bone exactly and the
-    pair's line (left minus right) in its part orthogonal to it.  The bone
-    is the central one at the root (pelvis -> spine: the upper body hangs on
-    it) and the joint's own below it (spine -> thorax), so a thorax turns
-    with trunk and shoulders, not with the head (H36M's neck joint is the
-    nose).  Where a fan bends (a lower back sideways, a head turning) the
-    hips or the neck are off by their length times the bend: on six real
-    mocap clips (Bandai, CMU, as H36M_17) by 1-3 mm on average, 18 at most
-    (aiming the thorax at the neck: 1.5-4.4 mm, 20).  Other joints with
-    several children get the least-squares frame of their bones (`wahba`).
-    Leaves keep 0 rotations and an End Site a quarter of their bone long
-    along it, so Blender draws a last bone.
+    (positions carry no roll), so a forearm's pronation is not represented.
+    A fan joint (a central child and a mirror pair) gets a full frame from
+    its rigid part (`frame_from_pairs`): one bone exactly and the pair's
+    line (left minus right) in its part orthogonal to it.  The bone is the
+    central one at the root (pelvis -> spine) and the joint's own below it
+    (spine -> thorax), so a thorax turns with trunk and shoulders, not with
+    the head (H36M's neck joint is the nose).  Where a fan bends (a lower
+    back sideways, a head turning) the hips or the neck are off by their
+    length times the bend: on six real mocap clips by 1-3 mm on average, 18
+    at most.  `branches=True` removes that: each such child gets a joint of
+    its own ('pelvis_l_hip', 'thorax_neck', ...: zero OFFSET, the swing to
+    its bone), so every bone's direction is exact and only lengths differ
+    from the input (a lifted motion's bones change length from frame to
+    frame; the BVH's are their medians).  Other joints with several
+    children get the least-squares frame of their bones (`wahba`).  Leaves
+    keep 0 rotations and an End Site a quarter of their bone long.
   * Euler angles.  Intrinsic, degrees, as in `rotations` and `bvh` ('ZXY'
     with (a, b, c) is Rz(a) Rx(b) Ry(c)).  The middle angle is the singular
-    one (gimbal lock at +-90), so a joint puts its child bone's rest axis,
-    about which a swing never turns, in the middle: 'ZXY' for bones along X
-    (arms), 'ZYX' along Y (legs, spine, neck), 'YZX' along Z; a swing's
-    middle angle reaches 90 only for a bone pointing against its rest.  The
-    root uses 'YZX' (heading first, roll in the middle), as does a fan joint
-    below it, which turns about its own bone only (the trunk's twist, put
-    first).  A knee bent 90 degrees reads 'Zrotation Yrotation Xrotation'
-    0 0 90.  `euler_order` forces one order on all joints.  Channels are
-    unwrapped over frames (360s added), so curves never jump by 360.
+    one, so a joint puts its child bone's rest axis in the middle: 'ZXY'
+    for bones along X (arms), 'ZYX' along Y (legs, spine), 'YZX' along Z;
+    the root and a fan below it use 'YZX' (heading or twist first).
+    `euler_order` forces one order on all joints.  Channels are unwrapped
+    over frames, so curves never jump by 360.
   * Joints are written depth-first, children in skeleton order (`H36M_17`'s
     own order), with the skeleton's names (pelvis, r_hip, ...).
 """
@@ -103,12 +96,9 @@ def _unit_rows(v) -> np.ndarray:
 
 
 # T-pose of H36M_17 in the BVH world (X the subject's left, Y up, Z
-# forward), per joint: the direction of the bone parent -> joint.  Legs
-# down, arms out sideways (elbow hinges vertical), spine up; the neck
-# (H36M's nose) forward and the head top back as in
-# `jaxpose.data.synthetic_poses`, the shoulders a little below the thorax.
-# The data refit the hips, neck and shoulders (module docstring): their rows
-# only orient the rest torso.
+# forward): each bone's direction parent -> joint.  Legs down, arms out
+# sideways, spine up, the neck (H36M's nose) forward, the head top back;
+# the data refit the hips', neck's and shoulders' rows (module docstring).
 _H36M_17_T_POSE = {
     "r_hip": (-1, 0, 0), "r_knee": (0, -1, 0), "r_ankle": (0, -1, 0),
     "l_hip": (1, 0, 0), "l_knee": (0, -1, 0), "l_ankle": (0, -1, 0),
@@ -118,8 +108,7 @@ _H36M_17_T_POSE = {
     "r_wrist": (-1, 0, 0)}
 H36M_17_REST_DIRECTIONS = _unit_rows(
     [_H36M_17_T_POSE.get(name, (0, 0, 0)) for name in H36M_17.joint_names])
-# Skeleton name -> its T-pose; SMPL_22's is the body space's own rest (SMPL's
-# T-pose, whose body axes are the BVH world's).
+# Skeleton name -> T-pose; SMPL_22's: the body space's rest (SMPL's T-pose).
 REST_DIRECTIONS = {H36M_17.name: H36M_17_REST_DIRECTIONS,
                    SMPL_22.name: np.asarray(body_space.REST_DIRECTIONS, np.float64)}
 
@@ -160,8 +149,7 @@ def frame_from_pairs(aim_rest, twist_rest, aim, twist) -> np.ndarray:
 
 
 def euler_angles(matrix, order: str) -> np.ndarray:
-  """Degrees [N, 3] with `euler_to_matrix(angles, order, degrees=True)` equal
-  to `matrix` [N, 3, 3], also at gimbal lock (`rotations.matrix_to_euler`)."""
+  """Degrees [N, 3] of `matrix` [N, 3, 3] (`rotations.matrix_to_euler`)."""
   return rotations.matrix_to_euler(np.asarray(matrix, np.float64), order,
                                    degrees=True)
 
@@ -313,10 +301,29 @@ def _local_rotations(skeleton, kids, positions, directions, lengths, rest):
   return local
 
 
+def _branched_bones(skeleton: Skeleton, kids) -> list[tuple[int, int]]:
+  """(fan, child) of each bone a fan only approximates: all but the root's central."""
+  out = []
+  for j, p in enumerate(skeleton.parents):
+    fan = _fan(skeleton, kids[j])
+    if fan:
+      out += [(j, c) for c in kids[j] if not (p < 0 and c == fan[0])]
+  return out
+
+
+def _world_rotations(parents, local) -> list:
+  """World rotations [T, 3, 3] per joint from local ones (parents first)."""
+  world = [None] * len(parents)
+  for j, p in enumerate(parents):
+    world[j] = local[j] if p < 0 else world[p] @ local[j]
+  return world
+
+
 def motion_from_joints(joints_mm, *, skeleton: Skeleton = H36M_17,
                        fps: float = 30.0, up: str = "-y", units: str = "cm",
                        euler_order: str | None = None,
-                       rest_directions=None) -> bvh.BvhMotion:
+                       rest_directions=None, branches: bool = False
+                       ) -> bvh.BvhMotion:
   """The BVH motion whose forward kinematics gives `joints_mm` (module docstring).
 
   Args:
@@ -333,16 +340,18 @@ def motion_from_joints(joints_mm, *, skeleton: Skeleton = H36M_17,
     rest_directions: the T-pose as bone directions (parent -> joint) in the
       BVH world (X the subject's left, Y up, Z forward); the root's row is
       ignored.  None takes `REST_DIRECTIONS[skeleton.name]`.  # [J, 3]
+    branches: a joint of its own for each child a fan only approximates
+      (module docstring): every bone's direction exact, lengths the medians.
 
   Returns:
-    A `bvh.BvhMotion` with joints in depth-first order (`H36M_17`'s own).
+    A `bvh.BvhMotion`, joints depth-first (`H36M_17`'s order; a branch
+    just before its child).
 
   Raises:
-    ValueError: a shape other than [T, J, 3], no frames, a NaN or inf
-      (naming the first such frame), a bone shorter than `MIN_BONE_MM` in
-      some frame, or a fan joint (pelvis, thorax) whose central bone is
-      parallel to its pair's line (each naming the frame); a bad fps, up,
-      units, euler_order or rest_directions.
+    ValueError: a shape other than [T, J, 3], no frames, a NaN or inf, a
+      bone shorter than `MIN_BONE_MM`, or a fan's central bone parallel to
+      its pair's line (each naming the frame); a bad fps, up, units,
+      euler_order or rest_directions.
   """
   joints = _check_input(joints_mm, skeleton)
   if not (isinstance(fps, (int, float, np.number)) and np.isfinite(fps) and fps > 0):
@@ -372,6 +381,28 @@ def motion_from_joints(joints_mm, *, skeleton: Skeleton = H36M_17,
   scale = 1.0 / MM_PER_UNIT[units]
   offsets = (median_lengths * scale)[:, None] * rest
   offsets[0] = 0.0
+  names, parents, offsets = list(names), list(parents), list(offsets)
+  local, orders = list(np.moveaxis(local, 1, 0)), list(orders)
+  if branches:
+    world = _world_rotations(parents, local)
+    for f, c in _branched_bones(skeleton, kids):
+      in_fan = np.einsum("tba,tb->ta", world[f], directions[:, c])
+      turn = swing(rest[c], in_fan)
+      names.append(f"{names[f]}_{names[c]}")
+      parents.append(f)
+      offsets.append(np.zeros(3))
+      local.append(turn)
+      orders.append(orders[c] if euler_order is not None else
+                    _ORDER_BY_MIDDLE_AXIS[int(np.argmax(np.abs(rest[c])))])
+      local[c] = np.swapaxes(turn, -1, -2) @ local[c]
+      parents[c] = len(names) - 1
+    _check_names("skeleton", names)
+  offsets = np.asarray(offsets)
+  kids = _children(parents)
+  # Siblings in skeleton order, a branch where its child would be.
+  place = {n: parents.index(n) if n >= len(skeleton.parents) else n
+           for n in range(len(parents))}
+  kids = [sorted(k, key=place.get) for k in kids]
   order, stack = [], [0]  # depth-first, the order a file lists its joints in
   while stack:
     order.append(stack.pop())
@@ -379,7 +410,7 @@ def motion_from_joints(joints_mm, *, skeleton: Skeleton = H36M_17,
   new_index = {j: i for i, j in enumerate(order)}
   columns, channels = [], []
   for j in order:
-    angles = np.unwrap(euler_angles(local[:, j], orders[j]), period=360.0, axis=0)
+    angles = np.unwrap(euler_angles(local[j], orders[j]), period=360.0, axis=0)
     rot = tuple(f"{axis}rotation" for axis in orders[j])
     columns += [positions[:, j] * scale, angles] if parents[j] < 0 else [angles]
     channels.append(_POSITION_CHANNELS + rot if parents[j] < 0 else rot)
@@ -405,14 +436,10 @@ def _numbers(values, decimals: int) -> str:
 def format_bvh(motion: bvh.BvhMotion, *, decimals: int = 6) -> str:
   """BVH text of a motion, laid out as Blender's line-based importer needs.
 
-  Any `bvh.BvhMotion` works (so a parsed file round-trips); joints are
-  written depth-first from each root, each with its OFFSET and a CHANNELS
-  line (also 'CHANNELS 0'), End Sites after its child joints, and the
-  motion columns permuted to match.
-
-  Args:
-    motion: the skeleton, frame time and channel values.
-    decimals: digits after the point of every number but the frame time.
+  Any `bvh.BvhMotion` works (a parsed file round-trips): joints depth-first
+  from each root, each with its OFFSET and CHANNELS line (also 'CHANNELS
+  0'), End Sites after its child joints, the motion columns permuted to
+  match; `decimals` digits after the point (but the frame time's).
   """
   sk = motion.skeleton
   kids = _children(sk.parents)
@@ -447,7 +474,8 @@ def format_bvh(motion: bvh.BvhMotion, *, decimals: int = 6) -> str:
 
 def write_bvh(path: str | os.PathLike, joints_mm, *, skeleton: Skeleton = H36M_17,
               fps: float = 30.0, up: str = "-y", units: str = "cm",
-              euler_order: str | None = None, rest_directions=None) -> str:
+              euler_order: str | None = None, rest_directions=None,
+              branches: bool = False) -> str:
   """Writes joint positions as a BVH file, atomically; returns the path.
 
   The arguments are `motion_from_joints`'s (see it and the module docstring
@@ -459,7 +487,7 @@ def write_bvh(path: str | os.PathLike, joints_mm, *, skeleton: Skeleton = H36M_1
   """
   motion = motion_from_joints(joints_mm, skeleton=skeleton, fps=fps, up=up,
                               units=units, euler_order=euler_order,
-                              rest_directions=rest_directions)
+                              rest_directions=rest_directions, branches=branches)
   text = format_bvh(motion, decimals=_DECIMALS[units])
   return files.write_text_atomic(path, text)
 

@@ -124,8 +124,10 @@ def _person(where: str, p, fmt: str, image_size, track_keys) -> tuple:
   return (None if track == -1 else track), arr[:, :2], arr[:, 2]
 
 
-def _json_frames(path, data, fmt: str, image_size) -> list[tuple[int, list]]:
-  """[(frame id, [persons])] of one JSON, in file order."""
+def _json_frames(path, data, fmt: str, image_size, frame_id=None
+                 ) -> list[tuple[int, list]]:
+  """[(frame id, [persons])] of one JSON, in file order; `frame_id` names
+  the frame of a one-frame file (an OpenPose file's number)."""
   track_keys = _TRACK_KEYS
   if isinstance(data, dict):
     if "instance_info" in data:
@@ -151,10 +153,11 @@ def _json_frames(path, data, fmt: str, image_size) -> list[tuple[int, list]]:
                                    track_keys)]))
     return frames
   for pos, entry in enumerate(data):
-    fid, persons = pos, entry
+    fid, persons = pos if frame_id is None else frame_id, entry
     if isinstance(entry, dict):
       key = next((k for k in _FRAME_KEYS if k in entry), None)
-      fid = pos if key is None else as_id(entry[key], f"{path}: entry {pos}")
+      if key is not None:
+        fid = as_id(entry[key], f"{path}: entry {pos}")
       persons = next((entry[k] for k in _PERSONS_KEYS if k in entry), [])
     persons = [] if persons is None else persons
     if fmt == "mediapipe" and persons and _is_landmark(persons[0]):
@@ -189,8 +192,9 @@ def read_frames(source, fmt: str | None, image_size) -> tuple[str, list, str]:
         raise KeypointsError(f"{f}: not an OpenPose frame ('people' with "
                              "'pose_keypoints_2d'): a directory or list of files "
                              "holds one OpenPose JSON per frame")
-      persons = _json_frames(f, data, "openpose", image_size)[0][1]
-      frames.append((_number_in_name(f) if numbered else pos, persons))
+      fid = _number_in_name(f) if numbered else pos
+      persons = _json_frames(f, data, "openpose", image_size, fid)[0][1]
+      frames.append((fid, persons))
     return "openpose", frames, (f"{files[0]} .. {files[-1].name}" if many
                                 else os.fspath(source))
   path = pathlib.Path(os.fspath(source))
@@ -205,9 +209,9 @@ def read_frames(source, fmt: str | None, image_size) -> tuple[str, list, str]:
     raise KeypointsError(f"{path}: MediaPipe landmarks are normalised to [0, 1]: "
                          "pass image_size=(width, height), the video's frame "
                          "size in pixels")
-  frames = _json_frames(path, data, fmt, image_size)
-  if fmt == "openpose" and isinstance(data, dict) and _number_in_name(path) is not None:
-    frames = [(_number_in_name(path), frames[0][1])]  # one frame, named by the file
+  one = fmt == "openpose" and isinstance(data, dict)  # one frame, named by the file
+  frames = _json_frames(path, data, fmt, image_size,
+                        _number_in_name(path) if one else None)
   return fmt, frames, str(path)
 
 

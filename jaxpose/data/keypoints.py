@@ -45,7 +45,9 @@ unknown format (naming those looked for), a visible keypoint over `margin`
 (a fraction of the larger side) outside a known image, NaN coordinates with
 a positive score, frame or joint counts that disagree, and, with
 empty_frames="error" (default; "mask" keeps them), frames without a visible
-joint.  `guess_intrinsics`: a camera for users who do not know theirs.
+joint.  A warning (logged, and in `info["warnings"]`): every visible
+keypoint in the top-left quarter of a known image (keypoints at half its
+resolution?).  `guess_intrinsics`: a camera for users who do not know theirs.
 """
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ import math
 import os
 from typing import Sequence
 
+from absl import logging
 import numpy as np
 
 from jaxpose.data import file_checks
@@ -104,7 +107,8 @@ class Keypoints2D:
     image_size: (width, height) in pixels, or None when unknown.
     info: format, source, layout, person (the choice made), tracks ({id:
       number of frames}), derived ({joint: rule}), frame_ids [T],
-      missing_frames, empty_frames (ids without a visible joint), threshold.
+      missing_frames, empty_frames (ids without a visible joint), threshold,
+      warnings (sentences).
   """
   pixels: np.ndarray
   confidence: np.ndarray
@@ -188,7 +192,8 @@ def _read_npz(path, layout: str | None) -> tuple:
 
 def _check_raw(path, ids, xy, score, layout, image_size, threshold, margin):
   """Refuses NaN scores, NaN coordinates with a positive score and visible
-  keypoints off a known image."""
+  keypoints off a known image; warns (and returns the warnings) when every
+  visible keypoint lies in its top-left quarter (a smaller resolution's)."""
   names = {i: n for n, i in LAYOUTS[layout].items()}
   if not np.isfinite(score).all():
     t = np.flatnonzero(~np.isfinite(score).all(axis=1))[0]
@@ -199,17 +204,31 @@ def _check_raw(path, ids, xy, score, layout, image_size, threshold, margin):
     raise KeypointsError(f"{path}: frame {ids[t]}: keypoint {j} ({names.get(j, '-')}) "
                          f"has NaN/inf coordinates but score {score[t, j]:g} > 0")
   if image_size is None:
-    return
+    return []
   (w, h), m = image_size, margin * max(image_size)
   with np.errstate(invalid="ignore"):
     off = ((xy[..., 0] < -m) | (xy[..., 0] > w + m) | (xy[..., 1] < -m)
            | (xy[..., 1] > h + m)) & (score >= threshold)
+  seen = np.isfinite(xy).all(-1) & (score >= threshold)
   if off.any():
     t, j = np.argwhere(off)[0]
+    far = np.nanmax(np.where(seen[..., None], xy, np.nan), axis=(0, 1))
     raise KeypointsError(
         f"{path}: frame {ids[t]}: keypoint {j} ({names.get(j, '-')}) at "
         f"({xy[t, j, 0]:.1f}, {xy[t, j, 1]:.1f}) px lies outside the {w}x{h} image "
-        f"(margin {m:.0f} px); wrong image_size, or normalised coordinates?")
+        f"(margin {m:.0f} px), as do {off.sum()} of the {seen.sum()} visible "
+        f"keypoints (reaching {far[0]:.0f}, {far[1]:.0f}); wrong image_size "
+        "(the size the detector ran at), or normalised coordinates?")
+  if seen.any():
+    far = np.max(np.where(seen[..., None], xy, -np.inf), axis=(0, 1))
+    if far[0] <= w / 2 and far[1] <= h / 2:
+      message = (f"{path}: every visible keypoint lies in the top-left quarter "
+                 f"of the {w}x{h} image (x <= {far[0]:.0f}, y <= {far[1]:.0f} px): "
+                 "keypoints at a smaller resolution than image_size? Give the "
+                 "size the detector ran at")
+      logging.warning("%s", message)
+      return [message]
+  return []
 
 
 def _midpoint(a, b):
@@ -308,7 +327,8 @@ def load_keypoints(source, *, format: str | None = None,  # pylint: disable=rede
     layout = _LAYOUT_OF[format]
     ids, missing, xy, score, choice, tracks = _select(label, frames, person,
                                                       NUM_JOINTS[layout])
-  _check_raw(label, ids, xy, score, layout, image_size, threshold, margin)
+  warnings = _check_raw(label, ids, xy, score, layout, image_size, threshold,
+                        margin)
   pixels, conf, derived = to_h36m(xy, score, layout)
   visible = (conf >= threshold) & np.isfinite(pixels).all(axis=-1)
   empty = [int(i) for i in ids[~visible.any(axis=1)]]
@@ -320,7 +340,7 @@ def load_keypoints(source, *, format: str | None = None,  # pylint: disable=rede
         "pass empty_frames='mask' to keep them masked")
   info = dict(format=format, source=label, layout=layout, person=choice,
               tracks=tracks, derived=derived, frame_ids=ids, missing_frames=missing,
-              empty_frames=empty, threshold=threshold)
+              empty_frames=empty, threshold=threshold, warnings=warnings)
   return Keypoints2D(pixels=pixels.astype(np.float32),
                      confidence=conf.astype(np.float32), visible=visible,
                      image_size=image_size, info=info)
