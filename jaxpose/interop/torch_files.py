@@ -34,6 +34,7 @@ import os
 import pickle
 import re
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -180,8 +181,8 @@ def tensor_problem(numel_storage: int, itemsize: int, offset, size,
     return ""
   last = offset + sum((n - 1) * s for n, s in zip(size, stride))
   if last >= numel_storage:
-    return (f"size {_short(size)}, stride {_short(stride)} and offset "
-            f"{_short(offset)} reach element {_short(last)} of a storage of "
+    return (f"size {_short(size)}, stride {_short(stride)}, offset "
+            f"{_short(offset)} reach element {_short(last)} of "
             f"{numel_storage}")
   if numel * itemsize > numel_storage * itemsize + MAX_EXPANDED_BYTES:
     return (f"size {_short(size)} repeats its storage of {numel_storage} "
@@ -189,7 +190,7 @@ def tensor_problem(numel_storage: int, itemsize: int, offset, size,
   return ""
 
 
-def _short(value, limit: int = 24) -> str:
+def _short(value, limit: int = 20) -> str:
   text = str(value)
   return text if len(text) <= limit else text[:limit - 3] + "..."
 
@@ -320,7 +321,7 @@ class _Unpickler(pickle.Unpickler):
                       f"bytes, its record says {numel} x {itemsize}")
     try:
       raw = self._archive.read(name)  # checks the member's CRC
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError,
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error,
             NotImplementedError, RuntimeError) as e:
       return _Storage(name, None, f"storage {name!r} unreadable ({first_line(e, 60)})")
     if len(raw) != numel * itemsize:
@@ -397,7 +398,7 @@ def load(path: str | os.PathLike) -> Any:
     archive = zipfile.ZipFile(path)
     names = archive.namelist()
   except (zipfile.BadZipFile, OSError, NotImplementedError, ValueError,
-          EOFError) as e:
+          EOFError, zlib.error) as e:
     raise TorchFileError(f"{path}: unreadable zip archive ({first_line(e)}); the file "
                          "is truncated or damaged") from None
   with archive:
@@ -421,7 +422,7 @@ def load(path: str | os.PathLike) -> Any:
     except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, OSError,
             ValueError, TypeError, AttributeError, IndexError, KeyError,
             UnicodeError, NotImplementedError, RuntimeError, MemoryError,
-            OverflowError, RecursionError) as e:
+            OverflowError, RecursionError, zlib.error) as e:
       raise TorchFileError(f"{path}: the pickle inside is damaged "
                            f"({type(e).__name__}: {first_line(e)})") from None
   bad = _bad_tensors(obj)
@@ -429,5 +430,5 @@ def load(path: str | os.PathLike) -> Any:
     where, tensor = bad[0]
     more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
     raise TorchFileError(f"{path}: tensor {where or '(the whole file)'}: "
-                         f"{tensor.problem}{more}; the file is damaged")
+                         f"{tensor.problem}{more}; damaged file")
   return obj

@@ -204,7 +204,7 @@ def _tensor(**kw):
 
 BAD_TENSORS = {
     "storage two floats short": (dict(numel=16382), 16382 * 4,
-                                 "reach element 16383 of a storage of 16382"),
+                                 "reach element 16383 of 16382"),
     "huge stride": (dict(stride=(2**28, 1)), 16384 * 4, "reach element"),
     "overflowing stride": (dict(stride=(2**63 - 1, 1)), 16384 * 4,
                            "reach element"),
