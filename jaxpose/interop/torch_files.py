@@ -172,10 +172,11 @@ def tensor_problem(numel_storage: int, itemsize: int, offset, size,
   except ValueError as e:
     return str(e)
   if len(size) != len(stride):
-    return f"size {size} and stride {stride} have different lengths"
+    return (f"size {_short(size)} and stride {_short(stride)} have "
+            "different lengths")
   if offset < 0 or any(s < 0 for s in size) or any(s < 0 for s in stride):
-    return (f"negative offset, size or stride (offset {offset}, size "
-            f"{size}, stride {stride})")
+    return (f"negative offset, size or stride (offset {_short(offset)}, "
+            f"size {_short(size)}, stride {_short(stride)})")
   numel = math.prod(size)
   if numel == 0:
     return ""
@@ -219,30 +220,25 @@ def _rebuild_parameter(data, *_unused):
 
 
 def _bad_tensors(obj) -> list[tuple[str, _BadTensor]]:
-  """(where, the problem) of every `_BadTensor` inside `obj`."""
-  found, seen = [], set()
-
-  def walk(node, where):
+  """(where, the problem) of every `_BadTensor` inside `obj` (a loop, not
+  recursion: a file may nest deeper than Python's stack)."""
+  found, seen, stack = [], set(), [(obj, "")]
+  while stack:
+    node, where = stack.pop()
     if isinstance(node, _BadTensor):
       found.append((where, node))
-      return
+      continue
     if id(node) in seen:
-      return
+      continue
     seen.add(id(node))
     if isinstance(node, dict):
-      for k, v in node.items():
-        walk(v, f"{where}[{k!r}]")
+      stack += [(v, f"{where}[{str(k)[:40]!r}]") for k, v in node.items()]
     elif isinstance(node, (list, tuple, set, frozenset)):
-      for i, v in enumerate(node):
-        walk(v, f"{where}[{i}]")
+      stack += [(v, f"{where}[{i}]") for i, v in enumerate(node)]
     elif isinstance(node, Opaque):
-      walk(node.items, where)
-      walk(node.list_items, where)
-      walk(node.state, where)
-      walk(node.args, where)
-
-  walk(obj, "")
-  return found
+      stack += [(part, where) for part in (node.items, node.list_items,
+                                           node.state, node.args, node.kwargs)]
+  return sorted(found, key=lambda item: item[0])
 
 
 class _Unpickler(pickle.Unpickler):
@@ -255,6 +251,13 @@ class _Unpickler(pickle.Unpickler):
     self._byteorder, self._path = byteorder, path
     self._storages: dict[str, _Storage] = {}
     self._opaque: dict[str, type] = {}
+    self.bad: list[_BadTensor] = []  # every tensor refused, found or not
+
+  def _rebuild_tensor(self, *args):
+    tensor = _rebuild_tensor(*args)
+    if isinstance(tensor, _BadTensor):
+      self.bad.append(tensor)
+    return tensor
 
   def find_class(self, module: str, name: str):
     if module == "collections" and name == "OrderedDict":
@@ -262,7 +265,7 @@ class _Unpickler(pickle.Unpickler):
       return collections.OrderedDict
     if module == "torch._utils" and name in ("_rebuild_tensor_v2",
                                              "_rebuild_tensor"):
-      return _rebuild_tensor
+      return self._rebuild_tensor
     if module == "torch._utils" and name == "_rebuild_parameter":
       return _rebuild_parameter
     if module == "torch" and name in _STORAGE_DTYPES:
@@ -415,8 +418,9 @@ def load(path: str | os.PathLike) -> Any:
         raise ValueError(f"byteorder {byteorder[:20]!r}")
       # Read whole, so the member's CRC is checked before a byte is used.
       data = archive.read(pickles[0])
-      obj = _Unpickler(io.BytesIO(data), archive, prefix, byteorder,
-                       path).load()
+      unpickler = _Unpickler(io.BytesIO(data), archive, prefix, byteorder,
+                             path)
+      obj = unpickler.load()
     except TorchFileError:
       raise
     except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, OSError,
@@ -426,6 +430,8 @@ def load(path: str | os.PathLike) -> Any:
       raise TorchFileError(f"{path}: the pickle inside is damaged "
                            f"({type(e).__name__}: {first_line(e)})") from None
   bad = _bad_tensors(obj)
+  if unpickler.bad and not bad:  # somewhere a walk does not reach
+    bad = [("(inside an object)", unpickler.bad[0])]
   if bad:
     where, tensor = bad[0]
     more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
