@@ -23,7 +23,7 @@ def _inside(values, ranges):
                  for lo, hi in ranges], axis=0)
 
 
-@pytest.mark.parametrize("name", ["varied", "unseen"])
+@pytest.mark.parametrize("name", ["varied", "unseen", "unseen_pitch"])
 def test_drawn_cameras_keep_to_their_ranges(name):
   ranges = camera_rigs.RANGES[name]
   cams = camera_rigs.draw(np.random.default_rng(0), 2000, ranges)
@@ -37,6 +37,11 @@ def test_drawn_cameras_keep_to_their_ranges(name):
     assert not _inside(distance, train.distance_mm).any()
     assert not _inside(pitch, train.pitch_deg).any()
     assert not _inside(focal, train.focal_px).any()
+  if name == "unseen_pitch":  # that range alone outside
+    train = camera_rigs.TRAINING
+    assert _inside(distance, train.distance_mm).all()
+    assert not _inside(pitch, train.pitch_deg).any()
+    assert _inside(focal, train.focal_px).all()
   np.testing.assert_allclose(np.einsum("nij,nkj->nik", cams.R, cams.R),
                              np.broadcast_to(np.eye(3), cams.R.shape),
                              atol=1e-9)

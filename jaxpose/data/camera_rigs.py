@@ -24,6 +24,8 @@ ranges (a parameter with two ranges picks one in proportion to its width):
     focal length  600 - 850 px or 2400 - 3200 px (116 - 97 or 44 - 33
                   degrees across)
     heading, roll and position as in training.
+  ONE UNSEEN (`test_cameras='unseen_distance'`, `'unseen_pitch'`,
+  `'unseen_focal'`): that parameter from UNSEEN, the others from TRAINING.
 
 Projection is an undistorted pinhole (principal point at the image
 centre). Training rows draw a camera each; other splits one per clip, so
@@ -57,7 +59,14 @@ TRAINING = CameraRanges(distance_mm=((3500.0, 6500.0),),
 UNSEEN = CameraRanges(distance_mm=((2500.0, 3200.0), (7500.0, 9500.0)),
                       pitch_deg=((-15.0, -8.0), (25.0, 35.0)),
                       focal_px=((600.0, 850.0), (2400.0, 3200.0)))
-RANGES = {"varied": TRAINING, "unseen": UNSEEN}
+# One parameter outside its training range at a time, the others inside:
+# which of them a model does not carry over.
+ONE_UNSEEN = {
+    f"unseen_{name}": dataclasses.replace(
+        TRAINING, **{field: getattr(UNSEEN, field)})
+    for name, field in (("distance", "distance_mm"), ("pitch", "pitch_deg"),
+                        ("focal", "focal_px"))}
+RANGES = {"varied": TRAINING, "unseen": UNSEEN, **ONE_UNSEEN}
 
 
 def _uniform(rng: np.random.Generator, ranges: Ranges, n: int) -> np.ndarray:
@@ -145,5 +154,6 @@ def view(pose3d_world, cams: DrawnCameras) -> dict:
               root_cam_mm=cams.pelvis_cam_mm.astype(np.float32))
 
 
-__all__ = ["CameraRanges", "TRAINING", "UNSEEN", "RANGES", "IMAGE_SIZE",
+__all__ = ["CameraRanges", "TRAINING", "UNSEEN", "ONE_UNSEEN", "RANGES",
+           "IMAGE_SIZE",
            "DrawnCameras", "draw", "per_group", "view"]

@@ -54,7 +54,8 @@ class MocapSettings:
       `camera_rigs.TRAINING`).
     test_cameras: the same for the test split ('varied': one drawn camera
       per clip), or 'unseen' (one per clip drawn outside every training
-      range, `camera_rigs.UNSEEN`).
+      range, `camera_rigs.UNSEEN`; 'unseen_distance', 'unseen_pitch',
+      'unseen_focal': that range alone outside).
     train_balance: how training batches draw the train rows: 'none' (each
       row equally often; Bandai's frames outnumber CMU's about 50 to 1) or
       'rigs' (the train split carries `pipeline.SAMPLE_WEIGHT`, per-row
@@ -93,7 +94,8 @@ class MocapSettings:
                                               decides_train_rows=True)
   train_cameras: Literal["random", "all", "varied"] = data_fields.field(
       default="random", decides_train_rows=True)
-  test_cameras: Literal["random", "all", "varied", "unseen"] = (
+  test_cameras: Literal["random", "all", "varied", "unseen",
+                        "unseen_distance", "unseen_pitch", "unseen_focal"] = (
       data_fields.field(default="all", decides_train_rows=False))
   train_balance: Literal["none", "rigs"] = data_fields.field(
       default="none", decides_train_rows=False)
