@@ -10,8 +10,13 @@ of
   TPU, every start would log `Unable to initialize backend 'tpu': ...
   libtpu.so ...`, which says nothing about the run.
 
-Warnings and errors of every library pass. JAXPOSE_LIBRARY_LOGS=1 in the
-environment (or `configure_logging(library_logs=True)`) keeps every record.
+Warnings and errors of every library pass, but for echoes of an error the
+caller raises anyway: orbax's background threads log each failed write
+with its traceback (hundreds on a full disk) and asyncio each future whose
+error went unread. JAXPOSE_LIBRARY_LOGS=1 in the environment (or
+`configure_logging(library_logs=True)`) keeps every record.
+
+`error_line` turns an error into the one line a command ends with.
 
 The filters sit on the loggers the records are made on (and on absl's
 handler), so they hold whichever handler prints them. Call
