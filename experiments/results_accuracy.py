@@ -168,7 +168,7 @@ COMPARISONS = (
 )
 
 WHAT_CHANGED = (
-    "What changed and why: GFPose now runs in its authors' own pose space "
+    "Notes: GFPose now runs in its authors' own pose space "
     "(absolute normalised image coordinates and root-relative depth, times "
     "their data scale 30: `gfpose_base.image_space`), where the earlier rows "
     "used root-relative millimetres at unit scale. The Human3.6M config now "
@@ -293,7 +293,7 @@ HYPOTHESES = (
 
 
 _ROOT_RELATIVE_CHANGED = (
-    "What changed and why: the root-relative row is now the three training "
+    "Notes: the root-relative row is now the three training "
     "seeds of the root-relative rows above (2 AMD EPYC cores, about 3 "
     "minutes of evaluation each), in place of one H100 run: seed 0 scores "
     "82.9 mm mean, 52.7 best-of-200 and 0.34 / 0.68 coverage here, as on the "

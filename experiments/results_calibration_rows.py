@@ -24,7 +24,7 @@ CALIBRATION = (
      R + "diffpose_mocap_small_exacttrain_cpu_estimate_n20.json", None),
     ("DPoser quickstart, left-leg completion, best-of-10 set",
      R + "dposer_quickstart_cpu_complete.json", ("dposer", "l_leg")),
-    ("DPoser mocap small (body-space caches of version 1, before issue 20), "
+    ("DPoser mocap small (body-space caches of version 1), "
      "left-leg completion, best-of-10 set",
      R + "dposer_mocap_small_cpu_complete.json", ("dposer", "l_leg")),
     ("DPoser mocap small v2 (calibrated body space, rigs balanced), left-leg "

@@ -176,8 +176,8 @@ def _diffpose_lines(root) -> list[str]:
                f"{row.train_steps} | {row.seeds} | {row.hardware} |")
   over_seeds = [r for r in rows if r.command]
   if over_seeds:
-    out += ["", "What changed and why: issue 20 asks for the mean over three "
-            f"training seeds in every row it added; {_rows(len(over_seeds))} "
+    out += ["", "Over seeds: a row is the mean over three "
+            f"training seeds; {_rows(len(over_seeds))} "
             "now that." + _on_which_encoder(over_seeds)
             + _seed0_reproduces(over_seeds)
             + (f" {_rows(single_mocap)} still one run (seed 0)."
@@ -230,8 +230,8 @@ def _ablation_lines(root) -> list[str]:
   over_seeds = [r for r in read if r.command]
   listed = {r.command for r in (_row(root, rel) for _, rel in DIFFPOSE) if r}
   own = [r for r in over_seeds if r.command not in listed]
-  changed = (["", "What changed and why: rows of several seeds are the mean over "
-              "denoiser seeds in place of their single run (issue 20: a row is "
+  changed = (["", "Over seeds: rows of several seeds are the mean over "
+              "denoiser seeds in place of their single run (a row is "
               "the mean over three training seeds)."
               + _on_which_encoder([r for r in read[::2] if r.command])  # a row's exact 2D
               + _seed0_reproduces(over_seeds) + " Their commands are listed under "

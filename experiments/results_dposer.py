@@ -28,9 +28,9 @@ _MOCAP_V1 = (_MOCAP + " --config.data.train_balance=none "
              "--config.holdout.fraction=0 \"--config.eval.denoise_weights="
              "{'gmm': 0.3, 'gfpose': 3.0, 'dposer': 3.0}\" \"--config.eval."
              "fit_weights={'gmm': 0.01, 'gfpose': 1.0, 'dposer': 1.0}\"")
-_V1_TITLE = ("DPoser mocap small, before issue 20 (jaxpose-mocap v1, CMU 005/007; "
+_V1_TITLE = ("DPoser mocap small, version 1 (jaxpose-mocap v1, CMU 005/007; "
              "body-space caches of version 1)")
-_V2_TITLE = ("DPoser mocap small, after issue 20 (jaxpose-mocap v1, CMU 005/007: "
+_V2_TITLE = ("DPoser mocap small, version 2 (jaxpose-mocap v1, CMU 005/007: "
              "calibrated body space, rigs balanced, weights chosen on held-out clips)")
 
 # (title, JSON pattern with {task}, hardware, command; add --mode=eval
@@ -91,7 +91,7 @@ def _changes_v2(root: pathlib.Path) -> str:
         f"test people, by {100 * (best / none - 1):+.1f}% on the held-out "
         "clips.")
   return (
-      "What changed and why: the body space calibrates every rig's rest on "
+      "Notes: the body space calibrates every rig's rest on "
       "its standing frames (body_space_retarget_angles.json), so a rotation "
       "prior no longer learns the rig; Bandai (98% of the frames) and CMU "
       "rows are drawn equally often (data.train_balance='rigs'); a tenth of "
@@ -316,7 +316,7 @@ def _seeds(root: pathlib.Path) -> list[str]:
   first = next((r for r in found.values() if r), None)
   if first is None:
     return []
-  out = ["", f"### DPoser mocap small, after issue 20, over {len(first['seeds'])} "
+  out = ["", f"### DPoser mocap small, version 2, over {len(first['seeds'])} "
          "training seeds", "",
          f"{first['hardware']}; each seed trained and evaluated as the run above "
          f"(`{first['command']}`, seeds {', '.join(first['seeds'])}); mean ± "
@@ -411,7 +411,7 @@ def _released_note(root: pathlib.Path, res: dict) -> str:
 
 
 SEEDS_NOTE = (
-    "What changed and why: the single-seed table above, repeated over three "
+    "Notes: the single-seed table above, repeated over three "
     "training seeds so that a gap can be told from a seed's luck (each seed "
     "trains in about 8 minutes alone on the 2 cores, 13 beside another run, "
     "and its two evaluations take about 5). No prior has no network, so its "

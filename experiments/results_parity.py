@@ -52,7 +52,7 @@ def _parity_lines(root: pathlib.Path) -> list[str]:
                 "authors' code, imported by jaxpose's importer), inputs and "
                 "noise: max |jaxpose - authors| and that over max |authors| "
                 "(relative); the tolerance bounds the figure named in "
-                "'measure'. A full sampling run meets the issue's target when its "
+                "'measure'. A full sampling run meets the parity target when its "
                 "final poses agree within 1e-3 mm in float32 OR within 1e-6 "
                 "relative in float64: with random weights the samples reach "
                 "metres to kilometres, where float32's own rounding exceeds "

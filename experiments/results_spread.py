@@ -96,9 +96,9 @@ def what_changed(rows: list[Row]) -> str:
   over = [r for r in rows if r.summary["seeds"].keys() != {"1 run"}]
   if not over:
     return ""
-  text = (f"What changed and why: {len(over)} of {len(rows)} rows are the mean "
+  text = (f"Over seeds: {len(over)} of {len(rows)} rows are the mean "
           "± standard deviation (ddof 1) over training seeds, read from their "
-          "`seed_summary` files, where they were one run (issue 20: a row is "
+          "`seed_summary` files, where they were one run (a row is "
           "the mean over three training seeds)"
           + ("; still one run: " + "; ".join(r.label for r in rows if r not in over)
              + "." if len(over) < len(rows) else "."))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 import sys
 
 from experiments import results_accuracy
@@ -210,7 +211,7 @@ def _bench_lines(root: pathlib.Path) -> list[str]:
            "(2 threads) timed in the same rounds:", "",
            "| hardware | case | ms per step | hypotheses x steps / s | "
            "roofline fraction | vs XLA's default options | vs PyTorch eager "
-           "| vs torch.compile | vs the issue's PyTorch figures |",
+           "| vs torch.compile | vs the reference PyTorch figures |",
            "|---|---|---|---|---|---|---|---|---|"]
   for rel, command, hardware in BENCHES:
     result = json.loads((root / rel).read_text())
@@ -400,18 +401,26 @@ def updated_readme(text: str, section: str) -> str:
   return f"{head}{BEGIN}\n{section}\n{END}{tail}"
 
 
+# The generated results page (README links to it).
+PAGE = ROOT / "docs" / "results.md"
+
+
+def page_section(section: str) -> str:
+  """The rendered section with its links made relative to docs/."""
+  return re.sub(r"\]\((experiments/)", r"](../\1", section)
+
+
 def main(argv):
-  readme = ROOT / "README.md"
-  text = readme.read_text()
-  new = updated_readme(text, render())
+  text = PAGE.read_text()
+  new = updated_readme(text, page_section(render()))
   if "--check" in argv[1:]:
     if new != text:
-      print("README.md results section is stale: run python -m experiments.results_table")
+      print("docs/results.md is stale: run python -m experiments.results_table")
       return 1
-    print("README.md results section is up to date")
+    print("docs/results.md is up to date")
     return 0
-  readme.write_text(new)
-  print("README.md results section rewritten")
+  PAGE.write_text(new)
+  print("docs/results.md rewritten")
   return 0
 
 

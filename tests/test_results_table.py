@@ -1,4 +1,4 @@
-"""README's results come from the JSON files, so they cannot drift."""
+"""The results page (docs/results.md) comes from the JSON files, so it cannot\ndrift."""
 import pathlib
 
 import pytest
@@ -8,10 +8,11 @@ from experiments import results_table
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def test_readme_section_matches_json_files():
-  text = (ROOT / "README.md").read_text()
-  assert results_table.updated_readme(text, results_table.render()) == text, (
-      "README.md is stale: run python -m experiments.results_table")
+def test_results_page_matches_json_files():
+  text = results_table.PAGE.read_text()
+  assert results_table.updated_readme(
+      text, results_table.page_section(results_table.render())) == text, (
+          "docs/results.md is stale: run python -m experiments.results_table")
 
 
 @pytest.mark.parametrize("entry", results_table.ENTRIES, ids=lambda e: e[1])

@@ -51,7 +51,7 @@ def test_a_baseline_inside_a_seeds_file(tmp_path):
   finally:
     ra.COMPARISONS = old
   assert "| claim | ours: 100.0 ± 2.0 | enc: 125.0 ± 1.0 | -20.0% | met | 0,1,2 |" in text
-  assert "'1 run'" not in text.split("What changed")[1]  # every row over seeds
+  assert "'1 run'" not in text.split("Notes:")[1]  # every row over seeds
 
 
 def _three_seeds(**figures):

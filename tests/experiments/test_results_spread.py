@@ -56,7 +56,7 @@ def test_single_runs_then_seeds_in_their_place(tmp_path, rows):
   assert ("| DiffPose noisy, N=20 | 20 | 0.40 ± 0.00 | 0.82 ± 0.02 | 0.50 ± 0.02 | "
           "433.0 ± 3.0 | 0,1,2 | 2 CPU cores (test) |") in out
   paragraph = out[-1]
-  assert paragraph.startswith("What changed and why: 1 of 2 rows")
+  assert paragraph.startswith("Over seeds: 1 of 2 rows")
   assert "three training seeds); still one run: DPoser completion. " in paragraph
   # 0.82 against the run's 0.81; 433.0 against 436.0.
   assert "90% coverage by at most 0.01 (DiffPose noisy, N=20)" in paragraph
@@ -75,7 +75,7 @@ def test_a_seeds_file_without_its_single_run(tmp_path, rows):
   # Nothing to compare against: no sentence on how far the seeds moved.
   assert "at most" not in out[-1]
   # Every row over seeds (the DPoser file is absent): no "others".
-  assert out[-1].startswith("What changed and why: 1 of 1 rows")
+  assert out[-1].startswith("Over seeds: 1 of 1 rows")
   assert "still one run" not in out[-1]
 
 
