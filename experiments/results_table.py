@@ -1,11 +1,11 @@
-"""Renders README's results section from the JSON files runs wrote.
+"""Renders the results page (docs/results.md) from the JSON files runs wrote.
 
-  python -m experiments.results_table            # rewrite README.md's section
-  python -m experiments.results_table --check    # exit 1 if README is stale
+  python -m experiments.results_table            # rewrite its section
+  python -m experiments.results_table --check    # exit 1 if it is stale
 
 Each entry names the command that produced its JSON file (copied from the
 run's workdir into experiments/results/), so a table row can always be
-traced to a command, and tests/test_results_table.py fails when README.md
+traced to a command, and tests/test_results_table.py fails when the page
 and the JSON files disagree.
 """
 from __future__ import annotations
