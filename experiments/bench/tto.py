@@ -40,8 +40,8 @@ holds the hardware (CPU model, cores, load before and after), jax and torch
 versions, and for each figure the CPU other processes took during its
 rounds (`machine_load.OtherWork`); a loaded machine marks the run `busy`,
 since PyTorch suffers far more from contention than XLA (run it again on a
-quiet machine).  `tto_readme.readme_lines(result)` renders its README table;
-`tto_measure` holds how the rounds are timed.
+quiet machine).  `tto_measure` holds how the rounds are timed; the speed
+page's tables (experiments/report/pages/speed.py) are read from the JSON.
 """
 from __future__ import annotations
 

@@ -1,13 +1,13 @@
 """Baseline: Martinez et al.'s lifter on Human3.6M, the papers' protocol.
 
 The deterministic residual MLP (hidden 1024, 2 residual blocks, dropout
-0.5, LayerNorm; jaxpose/models/lifter_mlp.py) trained by regression on
-exactly the data, batches, step count, optimiser and EMA of
-`gfpose_h36m.py`, and scored on the same test rows (every 64th frame of
-each S9/S11 take, four cameras) by the same metric code.  Martinez et al.
-trained with batch 64, BatchNorm, max-norm and 200 epochs; this config
-keeps GFPose's budget for a like-for-like comparison.  Get VideoPose3D's
-files as gfpose_h36m.py says (H36M = their folder), then:
+0.5, LayerNorm; jaxpose/models/lifter_mlp.py) trained by regression with
+exactly the data, batches, steps, optimiser and EMA of `gfpose_h36m.py`
+(Martinez et al. trained with batch 64, BatchNorm, max-norm and 200
+epochs), scored on the same test rows by the same metric code; for an
+accelerator.  CPN detections by default (VideoPose3D's stacked-hourglass
+file has 16 joints).  Get VideoPose3D's files as gfpose_h36m.py says
+(H36M = their folder), then:
 
   python -m experiments.main --config=experiments/configs/baseline_h36m.py \
       --workdir=runs/baseline_h36m_cpn --config.data.dir=$H36M
@@ -21,15 +21,7 @@ files as gfpose_h36m.py says (H36M = their folder), then:
       --config.data.test_stride=1 --config.eval.output_suffix=allframes
 Per-action MPJPE / PA-MPJPE: WORKDIR/eval/estimate.json, "per_activity".
 
-Runtime: for an accelerator: GFPose's 200k steps of batch 1000 (with about
-a third of its parameters); not for a CPU.
-Results: none in experiments/results/ (the licensed files were not at
-hand).  Martinez et al. (ICCV 2017) report MPJPE 62.9 mm averaged over the
-15 actions with stacked-hourglass detections fine-tuned on Human3.6M
-(VideoPose3D's file of them has 16 joints, which a 17-joint lifter cannot
-take: the default here is CPN's, more accurate) and 45.5 mm with
-ground-truth 2D; GFPose (gfpose_h36m.py) reports best-of-200 35.6 / 30.5
-(detected) and 16.9 (ground truth).
+Expected: not run here (no results file: the licensed data was not at hand); Martinez et al. report MPJPE 62.9 mm with detections, 45.5 mm with ground-truth 2D.
 """
 import dataclasses
 

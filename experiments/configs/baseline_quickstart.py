@@ -3,20 +3,16 @@
 The deterministic residual MLP of "A simple yet effective baseline for 3d
 human pose estimation" (Martinez et al., 2017) at the paper's size (hidden
 1024, 2 residual blocks, dropout 0.5; LayerNorm in place of BatchNorm, see
-jaxpose/models/lifter_mlp.py), trained by regression on exactly the data,
-batches, step count, optimiser and EMA of quickstart.py, and scored on the
-same held-out poses by the same metric code, so its row sits beside
-GFPose's in one table.  WORKDIR/eval/estimate.json also holds the
-per-joint and per-activity errors.
+jaxpose/models/lifter_mlp.py), trained by regression with exactly the
+data, batches, steps, optimiser and EMA of quickstart.py, and scored on
+the same held-out poses by the same metric code, so its row sits beside
+GFPose's; sized for 2 CPU cores.
 
 Command:
   python -m experiments.main --config=experiments/configs/baseline_quickstart.py \
       --workdir=runs/baseline_qs
 
-Runtime: sized for 2 CPU cores (the quickstart's budget); the results JSON
-records its evaluation's wall-clock time (`seconds`).
-Results: experiments/results/quickstart_baseline_cpu.json (2 CPU cores),
-rendered into the README's tables.
+Expected: MPJPE about 45.6 mm on 100 synthetic held-out poses (2 CPU cores, 5000 steps); docs/results/accuracy.md.
 """
 import ml_collections
 

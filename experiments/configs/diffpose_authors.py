@@ -3,19 +3,17 @@
 The config an import of DiffPose's released checkpoints starts from
 (experiments/import_weights.py --method=diffpose): Human3.6M from
 VideoPose3D's files (gfpose_h36m.py says how to make them; train S1 S5 S6
-S7 S8 on ground-truth 2D as their training did, test S9 S11 every frame)
-and their refiner: the GraFormer lifter's pose [2D, 3D] (its root joint
-set to 0, as their in-place re-centring computes) taken as the state at
-the released start step of a 51-step chain (betas linear 1e-4 .. 1e-3),
-then 2 deterministic DDIM steps, one hypothesis
-(jaxpose/methods/diffpose/released.py says how jaxpose's grid visits their
-steps).  The importer sets the model, sde, representation and diffpose
-sections from the checkpoint and the released code (their units: 2D
-screen-normalised, 3D root-relative metres; the network's conventions);
-they are given here as the released network so that the config is
-complete.  Variants (the text after ':' in --config): cpn (default; CPN
-detections at test, start step 12), gt (ground-truth 2D, start step 6),
-synthetic (the quickstart's synthetic data: no files needed, for checks).
+S7 S8 on ground-truth 2D, test S9 S11 every frame) and their refiner: the
+GraFormer lifter's pose [2D, 3D] taken as the state at the released start
+step of a 51-step chain (betas linear 1e-4 .. 1e-3), then 2 deterministic
+DDIM steps, one hypothesis (jaxpose/methods/diffpose/released.py).  The
+importer sets the model, sde, representation and diffpose sections from
+the checkpoint; they are given here so that the config is complete.  For
+an accelerator (every test frame).
+Variants (the text after ':' in --config):
+  cpn (default)  CPN detections at test, start step 12.
+  gt             ground-truth 2D, start step 6.
+  synthetic      the quickstart's synthetic data: no files needed (checks).
 
 Commands (the weights from the authors' Dropbox folders named in their
 README; H36M = the folder holding VideoPose3D's files):
@@ -33,16 +31,7 @@ README; H36M = the folder holding VideoPose3D's files):
       --config=experiments/configs/diffpose_authors.py:gt \
       --workdir=runs/diffpose_authors_gt
 
-The papers' figures (MPJPE, protocol 1, mean of the 15 actions): DiffPose
-frame-based 49.7 mm with CPN detections and 31.6 mm with ground-truth 2D;
-the GraFormer lifter it refines 51.8 and 35.2 mm.
-
-Runtime: for an accelerator over every test frame; 2 network calls per
-pose after the lifter's one.
-Results: experiments/results/parity_diffpose.json (the authors' network,
-lifter, sampler and data normalisation against jaxpose's on the same
-weights and inputs); no evaluation of the released weights themselves
-(the licensed Human3.6M files and the weights were not at hand).
+Expected: the paper's MPJPE 49.7 mm (CPN) and 31.6 mm (ground-truth 2D), not evaluated here (weights and data not at hand); sampling matches the authors' code to 6.5e-12 relative in float64 (docs/results/parity.md).
 """
 import ml_collections
 

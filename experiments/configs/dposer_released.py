@@ -3,26 +3,18 @@
 The config an import of DPoser's released checkpoints starts from
 (experiments/import_weights.py --method=dposer): the paper's DPoser on the
 body space of jaxpose-mocap v1 (dposer_mocap.py:paper's data and training
-sections), with the authors' evaluation procedure where jaxpose's differs,
-each an option of jaxpose's code:
-  complete   their objective (eval.complete_objective='dposer_released':
-             every dimension under 100/(1+k) x the data term + 0.1 (k+1) x
-             the prior over 2 stages of 100 Adam steps, lr 0.1, their time
-             grid, the mean over 100 rows) and the range their tester runs,
-             t 0.3 -> 0.05 (the paper names 0.15 -> 0.05);
-  generate   Euler-Maruyama over 1000 steps on their grid
-             (linspace(1, 1e-3, 1000), dt = 1/1000: eval.generate_eps=0).
-  denoise_motion  their weights annealed over 3 runs of the steps
-             (data 100/(1+k^2), temporal 10(1+k), prior 0.1(1+k):
-             eval.denoise_weight_schedules=('annealed', 'fixed'), as
-             factors on jaxpose's weights; jaxpose's fixed rows beside).
-Variants (the text after ':' in --config): mocap (default), the data
-above; synthetic, the quickstart's synthetic motion instead (no caches
-needed: the parity run and checks; the imported skeleton and 22 -> 17
-regressor are then fitted on it).
-The importer sets the model and sde sections from the checkpoint (the
-network's sizes, `output_scale='ve_sigma'`, sub-VP 0.1 -> 20); they are
-given here as the released network so that the config is complete.
+sections), with the authors' evaluation procedure where jaxpose's
+differs, each an option of jaxpose's code: their completion objective
+(eval.complete_objective='dposer_released') and t range 0.3 -> 0.05,
+Euler-Maruyama generation over their 1000-step grid, and their motion
+denoising weights annealed over 3 runs of the steps beside jaxpose's
+fixed ones.  The importer sets the model and sde sections from the
+checkpoint; they are given here so that the config is complete.  For an
+accelerator (generation is 1000 network calls per sample).
+Variants (the text after ':' in --config):
+  mocap (default)  the data above.
+  synthetic        the quickstart's synthetic motion (no caches needed:
+                   the parity run and checks).
 
 Commands (the weights and statistics from the authors' repository,
 moonbow721/DPoser: v1 `axis-zscore-400k.pth`, v2
@@ -37,17 +29,7 @@ gfpose_mocap.py says):
         --config.eval.task=$task
   done
 
-The papers' figures for these weights (DPoser-X, body; SMPL-X meshes on
-AMASS, which jaxpose does not reproduce without the licensed model):
-generation APD 14.28, FID 0.07, precision 0.72, recall 0.80, dNN 2.63;
-completion of the left leg MPVPE min/mean 38.79/78.31 mm; motion denoising
-at 40 mm MPJPE 19.87; EHF HMR PA-MPJPE 56.05.
-
-Runtime: an accelerator for the evaluation at this size (generation is
-1000 network calls per sample). Results: experiments/results/
-parity_dposer.json (the authors' network, sampler, completion and
-normalisation against jaxpose's on the same weights, inputs and noise);
-no evaluation of the released weights themselves (not downloaded here).
+Expected: the paper's motion denoising at 40 mm, MPJPE 19.87 mm (AMASS), not evaluated here (weights not at hand); generation matches the authors' code to 9.3e-8 relative in float64 (docs/results/parity.md).
 """
 from experiments.configs import dposer_mocap
 from experiments.configs import dposer_quickstart

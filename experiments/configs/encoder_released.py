@@ -15,11 +15,7 @@ Commands (H36M = the folder holding VideoPose3D's files):
   python -m experiments.main --workdir=runs/graformer_released --mode=eval \
       --config.data.dir=$H36M
 
-GraFormer's figures (MPJPE, protocol 1): 51.8 mm with CPN detections,
-35.2 mm with ground-truth 2D.
-Results: experiments/results/parity_diffpose.json (the lifter's forward
-beside the authors' code on the same weights); no evaluation of the
-released weights themselves (not at hand).
+Expected: GraFormer's MPJPE 51.8 mm (CPN) and 35.2 mm (ground-truth 2D), not evaluated here (weights and data not at hand); its forward matches the authors' code to 2.2e-15 relative in float64 (docs/results/parity.md).
 """
 import dataclasses
 

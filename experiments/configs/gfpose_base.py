@@ -3,21 +3,16 @@
 The paper's network (score MLP of width 1024, embedding 512, 2 blocks,
 dropout 0.25: about 12.5M parameters), sub-VP SDE, hierarchical condition
 masking and schedule (200k steps of batch 1000, Adam 2e-4 after 5000
-warm-up steps, EMA 0.9999) on 200k procedural poses.  Every other config
-starts from `get_config()` here and changes what it must; the `eval`
-section names every GFPose evaluation setting.
+warm-up steps, EMA 0.9999) on 200k procedural poses; for an accelerator
+(on a CPU use quickstart.py).  Every other GFPose config starts from
+`get_config()` here and changes what it must; the `eval` section names
+every GFPose evaluation setting.
 
 Command:
   python -m experiments.main --config=experiments/configs/gfpose_base.py \
       --workdir=runs/gfpose_base
 
-Runtime: meant for an accelerator (the paper's network and batch); on a
-CPU use quickstart.py.
-Results: none in experiments/results/: this config has not been run as it
-stands.  Its network is the one experiments/bench/sampling.py times
-(experiments/results/bench_sampling_cpu.json).  For reference, GFPose (Ci
-et al., CVPR 2023) reports minMPJPE 35.6 mm (H = 200, detected 2D) on
-Human3.6M, the protocol of gfpose_h36m.py.
+Expected: not run as it stands (no results file); GFPose (Ci et al., CVPR 2023) reports minMPJPE 35.6 mm (H = 200, detected 2D) on Human3.6M.
 """
 import ml_collections
 

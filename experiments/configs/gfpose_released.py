@@ -2,35 +2,19 @@
 
 The config an import of GFPose's released checkpoint starts from
 (experiments/import_weights.py --method=gfpose): the paper's GFPose on
-Human3.6M in the authors' image space (gfpose_h36m.py's data), with the
-authors' evaluation settings where jaxpose's differ:
-  representation  image space (x, y absolute normalised pixels, z the
-             root-relative depth in the same units) times data_scale = 30,
-             scale_2d = 1, as their lib/dataset/h36m.py and
-             config.training.data_scale;
-  sampler    Euler-Maruyama over 1000 steps on their grid: score_sde
-             evaluates at linspace(1, 1e-3, 1000) with dt = 1/1000, which
-             is jaxpose's grid of 1000 steps from 1 to eps = 0 (eval.eps
-             must be > 0: 1e-6 puts every time within 1e-6 of theirs);
-             the single-hypothesis, denoising and 3D completion tasks use
-             their `--pflow` mode, the noise-free reverse SDE
-             (single_sampler='deterministic'), over the same grid;
-  x0_clip    off: their samplers keep no range on the denoised estimate
-             (and an import stores no training range).
+Human3.6M in the authors' image space (gfpose_h36m.py's data, times
+data_scale = 30), with the authors' evaluation settings where jaxpose's
+differ: Euler-Maruyama over their 1000-step grid, their noise-free
+`--pflow` mode for the single-hypothesis, denoising and 3D completion
+tasks, and no range guard (x0_clip off).  The importer sets the model and
+sde sections from the checkpoint; they are given here so that the config
+is complete.  For an accelerator (200 hypotheses x 1000 network calls
+per pose).
 Variants (the text after ':' in --config):
-  h36m (default)  VideoPose3D's files (data_3d_h36m.npz and a 2D file,
-             CPN detections by default: the files users hold, issue 7);
-             depth is scaled by fx / Z_r (image_depth='focal'); their two
-             1000 x 1002 cameras give v_n = v / 500 - 1.002 where the
-             authors' data has v / 500 - 1 (one pixel in y).
-  lcn        the authors' own data: LCN's pickles (h36m_train.pkl,
-             h36m_test.pkl and the stacked-hourglass detections
-             h36m_sh_dt_ft.pkl; `data.name=h36m_lcn`), every 640th test row
-             as their `--sample 640`, depth scaled by each row's crop ratio
-             (image_depth='crop_ratio'): their normalisation exactly.
-The importer sets the model and sde sections from the checkpoint (sizes,
-dropout 0.25, sub-VP 0.1 -> 20) and the representation's space and scales;
-they are given here as the released network so that the config is complete.
+  h36m (default)  VideoPose3D's files (data_3d_h36m.npz and a 2D file, CPN
+                  detections by default), depth scaled by fx / Z_r.
+  lcn             the authors' own data: LCN's pickles (`data.name=h36m_lcn`),
+                  every 640th test row as their `--sample 640`.
 
 Commands (best_model.pth from the authors' README, Google Drive,
 checkpoint/u3d/; the data as gfpose_h36m.py or jaxpose/data/lcn.py says):
@@ -44,16 +28,7 @@ checkpoint/u3d/; the data as gfpose_h36m.py or jaxpose/data/lcn.py says):
   # ground-truth 2D: --config.data.input_2d=gt (lcn), or
   # --config.data.test_path_2d=data_2d_h36m_gt.npz (h36m).
 
-What the paper reports for these weights (Human3.6M, S9 S11, best of 200
-hypotheses, MPJPE / PA-MPJPE in mm averaged over the 15 actions): 35.6 /
-30.5 with the fine-tuned stacked-hourglass detections, 16.9 MPJPE with
-ground-truth 2D.
-
-Runtime: an accelerator (200 hypotheses x 1000 network calls per pose).
-Results: experiments/results/parity_gfpose.json (the authors' network,
-sampler and data normalisation against jaxpose's on the same weights,
-inputs and noise); no evaluation of the released weights themselves (not
-downloaded here, nor the licensed data).
+Expected: the paper's best-of-200 MPJPE / PA-MPJPE 35.6 / 30.5 mm (detected 2D), not evaluated here (weights and data not at hand); sampling matches the authors' code to 2.5e-8 relative in float64 (docs/results/parity.md).
 """
 import ml_collections
 

@@ -207,7 +207,7 @@ def to_body_space(motion: bvh_lib.BvhMotion, rig, *, world=None) -> dict:
 # Rest rotations (axis-angle, rig local axes -> body axes) from `retarget.calibrate`
 # with each clip's standing frames (`retarget.standing_frames`) on training
 # clips: CMU subjects 001, 002, 003, 006 and every 10th Bandai clip of both
-# releases, every frame (experiments/body_space_retarget.py --calibrate
+# releases, every frame (experiments/studies/body_space_retarget.py --calibrate
 # prints this table).  NaN: a filled joint.
 REST: dict[str, np.ndarray] = {
     # 308 clips, 41704 frames, 1148 standing

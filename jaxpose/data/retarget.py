@@ -33,7 +33,7 @@ spine joints at other heights), so turning their bones to the canonical
 posture as different rotations (20 degrees at the neck, 30 at the ankles
 between Bandai and CMU; experiments/results/body_space_retarget_angles.json).
 `body_sources.REST` holds the result for Bandai and CMU, from `calibrate`
-on training clips (experiments/body_space_retarget.py --calibrate, which
+on training clips (experiments/studies/body_space_retarget.py --calibrate, which
 also measures the fit); the synthetic rest is exact (its rest pose is
 known) and uses the bone-direction rules.
 """

@@ -1,5 +1,5 @@
 """How far a row's input lies from the training inputs, and intervals that
-would widen with it (an experiment on calibration: `experiments/novelty_transfer.py`).
+would widen with it (an experiment on calibration: `experiments/studies/novelty_transfer.py`).
 
 A calibration fitted on held-out people is exchangeable with other people
 only as far as they look like the held-out ones. When the test people sit

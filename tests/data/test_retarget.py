@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from experiments import body_space_retarget
+from experiments.studies import body_space_retarget
 from jaxpose.data import (body_sources, bvh, data_files, mocap_cache, mocap_conversion,
                           retarget, rigs, synthetic_poses)
 from jaxpose.pose import body_space, rotations

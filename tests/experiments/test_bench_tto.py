@@ -1,6 +1,6 @@
 """Tests of experiments/bench/tto.py (DPoser against PyTorch; with
-machine_load.py, tto_measure.py, tto_readme.py): a tiny run of
-the jaxpose side, its JSON, the README rows, the motion objective's pieces,
+machine_load.py, tto_measure.py): a tiny run of
+the jaxpose side, its JSON, the motion objective's pieces,
 and the torch side when JAXPOSE_TORCH_PYTHON names a python with torch
 (tests/helpers/torch_python.py; skipped when unset)."""
 import json
@@ -17,7 +17,6 @@ import pytest
 from experiments.bench import machine_load
 from experiments.bench import torch_client
 from experiments.bench import tto
-from experiments.bench import tto_readme
 from jaxpose import files
 from jaxpose.pose import body_space
 
@@ -37,7 +36,7 @@ def quick_result():
 
 
 @pytest.mark.slow
-def test_quick_run_writes_json_and_readme_rows(quick_result, tmp_path):
+def test_quick_run_writes_json(quick_result, tmp_path):
   path = files.write_json_atomic(os.path.join(tmp_path, "bench_tto.json"),
                                  quick_result)
   with open(path) as f:
@@ -66,45 +65,6 @@ def test_quick_run_writes_json_and_readme_rows(quick_result, tmp_path):
   # A scalar t reaches the network as one embedding row, in both programs.
   assert loaded["sampler_step"]["time_embedding"]["once_per_call"]
   assert tt["time_embedding"]["once_per_call"]
-  lines = tto_readme.readme_lines(loaded, rel="r.json", command="cmd",
-                           hardware="2 CPU cores")
-  rows = [ln for ln in lines if ln.startswith("| 2 CPU cores |")]
-  assert len(rows) == 3 and all(r.count("|") == 7 for r in rows)
-  assert "TTO iteration, one 6-frame clip" in rows[0]
-  assert "`r.json`: `cmd`" in lines[-1]
-
-
-def test_readme_lines_with_torch_figures():
-  def fig(ms, eager_ms, compiled_ms, target):
-    speed = eager_ms / ms
-    return dict(step_s=ms / 1e3, target_speedup_vs_torch_eager=target,
-                target_met=speed >= target, batch=60, rows=500,
-                batch_size=1280, iterations=180,
-                time_embedding={"once_per_call": True},
-                torch_measured={
-                    "torch_eager": dict(step_s=eager_ms / 1e3, speedup=speed),
-                    "torch_compiled": dict(step_s=compiled_ms / 1e3,
-                                           speedup=compiled_ms / ms)})
-  result = dict(hardware={"load_average_1_5_15": [0.5, 0.4, 0.3]},
-                tto_iteration=fig(5.0, 12.0, 10.0, 2.0),
-                sampler_step=fig(30.0, 33.0, 30.0, 1.2),
-                train_step=fig(300.0, 390.0, 350.0, 1.2))
-  lines = tto_readme.readme_lines(result, rel="r.json", command="cmd", hardware="hw")
-  assert ("| hw | TTO iteration, one 60-frame clip | 5.00 | 12.00 | 2.40x "
-          "(2x, met) | 2.00x (10.00 ms) |") in lines
-  assert ("| hw | sampler step, 500 rows | 30.00 | 33.00 | 1.10x (1.2x, not "
-          "met) | 1.00x (30.00 ms) |") in lines
-  assert "load average before the run 0.50" in lines[-1]
-  assert "overstate" not in lines[-1]
-  result["sampler_step"]["options_step_s"] = 0.02
-  for key in ("sampler_step", "train_step", "tto_iteration"):
-    result[key]["other_work"] = {"other_cores": 0.05}
-  lines = tto_readme.readme_lines(result, rel="r.json", command="cmd", hardware="hw")
-  assert "from 400 rows on, it took 20.00 ms" in lines[-1]
-  assert "at most 0.05 cores" in lines[-1]
-  result["busy"] = True
-  lines = tto_readme.readme_lines(result, rel="r.json", command="cmd", hardware="hw")
-  assert "overstate those of an idle machine" in lines[-1]
 
 
 def test_is_busy():

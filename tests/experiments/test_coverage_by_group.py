@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from experiments import coverage_by_group
+from experiments.studies import coverage_by_group
 from jaxpose.evaluation import calibration_fit
 
 # Conformal intervals mean +- q sigma; with two hypotheses mean +- 1 per

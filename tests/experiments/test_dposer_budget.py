@@ -1,11 +1,11 @@
-"""experiments/dposer_budget.py: the figures read from a denoising result,
+"""experiments/studies/dposer_budget.py: the figures read from a denoising result,
 the gain, rows merged by training step, and a toy run where the weight is
 chosen on held-out clips and the test split scored with it."""
 import json
 
 import pytest
 
-from experiments import dposer_budget
+from experiments.studies import dposer_budget
 from jaxpose import run_lib
 from tests.test_calibrate_end_to_end import dposer_config
 

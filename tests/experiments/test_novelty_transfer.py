@@ -1,9 +1,9 @@
-"""experiments/novelty_transfer: whether intervals widened by a row's
+"""experiments/studies/novelty_transfer: whether intervals widened by a row's
 novelty carry a calibration from held-out people to new ones."""
 import numpy as np
 import pytest
 
-from experiments import novelty_transfer
+from experiments.studies import novelty_transfer
 
 
 def _people(novelty_of, rows_each=300, hyps=40, seed=0):

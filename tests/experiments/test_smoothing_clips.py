@@ -1,11 +1,11 @@
-"""experiments/smoothing_clips.py: frame-weighted figures and the target's
+"""experiments/studies/smoothing_clips.py: frame-weighted figures and the target's
 verdict by hand, and a toy run (a lifter and a DPoser trained a few steps on
 synthetic motion clips) through every clip of the test split."""
 import math
 
 import pytest
 
-from experiments import smoothing_clips
+from experiments.studies import smoothing_clips
 from experiments.configs import baseline_quickstart
 from jaxpose import run_lib
 from tests.test_calibrate_end_to_end import dposer_config

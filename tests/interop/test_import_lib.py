@@ -114,8 +114,7 @@ def test_option_flags():
     cli.parse_options(["representation"])
 
 
-def test_parity_tables_find_every_comparison():
-  from experiments import results_parity
+def test_parity_comparisons_judge_their_tolerance():
   from experiments.parity import common
   ok = common.compare([1.0, 2.0], [1.0, 2.0 + 1e-7], tolerance=1e-6)
   bad = common.compare([1.0, 2.0], [1.0, 2.5], tolerance=1e-3,
@@ -123,8 +122,5 @@ def test_parity_tables_find_every_comparison():
   assert ok["met"] and not bad["met"]
   assert bad["max_abs"] == pytest.approx(0.5)
   assert bad["max_rel"] == pytest.approx(0.2)
-  found = dict(results_parity.comparisons(
-      {"forward": {"a": ok}, "runs": [{"b": bad}], "note": "x"}))
-  assert set(found) == {"forward.a", "runs[0].b"}
   with pytest.raises(ValueError, match="shapes differ"):
     common.compare([1.0], [1.0, 2.0], tolerance=1.0)

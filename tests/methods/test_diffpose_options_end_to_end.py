@@ -8,7 +8,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from experiments import diffpose_kernels
+from experiments.studies import diffpose_kernels
 from jaxpose import methods
 from jaxpose import rng
 from jaxpose import run_lib

@@ -1,0 +1,145 @@
+"""Reading one field of a results JSON, and one row's provenance."""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from experiments.report import spec
+
+_STEP = re.compile(r"^([^\[\]]*)((?:\[[^\]]*\])*)$")
+_SELECTOR = re.compile(r"\[([^\]]*)\]")
+
+
+def _split(path: spec.Path) -> list[str]:
+  if isinstance(path, tuple):
+    return [str(p) for p in path]
+  return [p for p in str(path).split(".") if p]
+
+
+def _select(value: Any, selector: str, where: str) -> Any:
+  """`[3]`: the fourth item; `[k=v]` (`[k=v,k2=v2]`): the one item whose
+  keys print as those values."""
+  if selector.lstrip("-").isdigit():
+    return value[int(selector)]
+  wanted = dict(part.split("=", 1) for part in selector.split(","))
+  found = [item for item in value if isinstance(item, dict) and all(
+      str(item.get(k)) == v for k, v in wanted.items())]
+  if len(found) != 1:
+    raise KeyError(f"{where}: {len(found)} items match [{selector}]")
+  return found[0]
+
+
+def get(result: Any, path: spec.Path, where: str = "") -> Any:
+  """The field at `path` ('a.b[k=v][0].c', or a tuple of keys, which may
+  hold dots, and of steps with selectors ('settings[part=legs]', 'figures',
+  'calibration.coverage.0.9')).
+
+  Raises:
+    KeyError: a step of the path is absent, naming the path and `where`.
+  """
+  value = result
+  for step in _split(path):
+    if isinstance(path, tuple) and "[" not in step:
+      key, selectors = step, ""  # a key that may hold dots
+    else:
+      match = _STEP.match(step)
+      if match is None:
+        raise KeyError(f"{where}: bad path step {step!r} in {path!r}")
+      key, selectors = match.groups()
+    try:
+      if key:
+        value = value[key]
+      for selector in _SELECTOR.findall(selectors):
+        value = _select(value, selector, where)
+    except (KeyError, IndexError, TypeError) as err:
+      raise KeyError(f"{where}: no {path!r} ({step!r}: {err})") from None
+  return value
+
+
+def number(value: Any) -> float | None:
+  """The number a cell stands for: a plain number, or the mean of a
+  {mean, std} summary; None for anything else."""
+  if isinstance(value, dict) and "mean" in value:
+    value = value["mean"]
+  if isinstance(value, bool) or not isinstance(value, (int, float)):
+    return None
+  return float(value)
+
+
+def text(value: Any, fmt: str) -> str:
+  """One cell: `value` in `fmt` ('-' for None or NaN)."""
+  if value is None:
+    return "-"
+  if fmt == "met":
+    return {True: "met", False: "missed"}.get(value, str(value))
+  if isinstance(value, dict) and "mean" in value:
+    mean = text(value["mean"], fmt)
+    std = value.get("std")
+    return mean if std is None or value.get("n", 2) < 2 else (
+        f"{mean} ± {text(std, fmt)}")
+  if isinstance(value, float) and math.isnan(value):
+    return "-"
+  if fmt == "s" or isinstance(value, str):
+    return str(value)
+  if isinstance(value, (list, tuple)):
+    return ", ".join(text(v, fmt) for v in value)
+  return format(value, fmt)
+
+
+def change(value: Any, base: Any, how: str, fmt: str) -> str:
+  """`value` against `base`: '+3%' ('pct'), '+3.2%' ('pct1') or '+1.2'
+  ('diff', in `fmt`)."""
+  v, b = number(value), number(base)
+  if v is None or b is None:
+    return "-"
+  if how in ("pct", "pct1"):
+    digits = 0 if how == "pct" else 1
+    return f"{100 * (v / b - 1):+.{digits}f}%" if b else "-"
+  if how == "diff":
+    return "+" + format(v - b, fmt) if v >= b else format(v - b, fmt)
+  raise ValueError(f"change: 'pct', 'pct1' or 'diff', got {how!r}")
+
+
+def seeds(row: spec.Row, result: dict) -> str:
+  """The training seeds of a row: the spec's, else the file's.
+
+  Raises:
+    ValueError: neither says, naming the file.
+  """
+  if row.seeds:
+    return row.seeds
+  if isinstance(result.get("seeds"), dict):
+    return ", ".join(result["seeds"])
+  for key in ("seed", "train_seed"):
+    if key in result:
+      return str(result[key])
+  raise ValueError(f"{row.file}: no seeds in the file; give the row's seeds")
+
+
+def hardware(row: spec.Row, result: dict) -> str:
+  """Where a row ran: the spec's, else the file's `hardware`.
+
+  Raises:
+    ValueError: neither says, naming the file.
+  """
+  found = row.hardware or result.get("hardware")
+  if not found:
+    raise ValueError(f"{row.file}: no hardware in the file; give the row's")
+  return str(found)
+
+
+def command(row: spec.Row, result: dict) -> str:
+  """The command that wrote a row's file: the spec's, else the file's.
+
+  Raises:
+    ValueError: neither says, naming the file.
+  """
+  found = row.command or result.get("command")
+  if not found:
+    raise ValueError(f"{row.file}: no command in the file; give the row's")
+  return str(found)
+
+
+__all__ = ["get", "number", "text", "change", "seeds", "hardware",
+           "command"]

@@ -1,0 +1,346 @@
+"""Results page docs/results/speed.md: jaxpose's speed against PyTorch, the
+samplers' error against their network evaluations, the lift command's time."""
+from experiments.report import spec
+
+_CPU = "2 CPU cores (AMD EPYC)"
+_SAMPLING = ("python -m experiments.bench.sampling "
+             "--out=experiments/results/bench_sampling_cpu.json "
+             "--torch_python=TORCH_VENV/bin/python")
+_TTO = ("python -m experiments.bench.tto "
+        "--out=experiments/results/bench_tto_cpu.json "
+        "--torch_python=TORCH_VENV/bin/python --repeats=5")
+_CURVES = ("python -m experiments.bench.sampler_curves --workdir=runs/quickstart "
+           "--num_poses=64 --num_hypotheses=200 --batch_poses=64 "
+           "--steps=1000,500,200,100,50,30,20,10 --samplers=\"euler_maruyama pc "
+           "ode deterministic ddim ddim:eta=1 ode_adaptive\"")
+_LIFT = ("python -m experiments.bench.lift "
+         "--keypoints=runs/lift_demo/keypoints.npz --workdir=runs/gf_bench "
+         "--smooth_with=runs/dp_bench --hardware='2 CPU cores (idle)' "
+         "--out=experiments/results/bench_lift_cpu.json")
+_TORCH = ("The PyTorch side runs in its own process (`pip install "
+          "torch==2.13.0 numpy`, 2 threads) and takes turns with jaxpose, one "
+          "call each per round; each speed-up is the median of the "
+          "per-round ratios, steadier than the seconds on a machine whose "
+          "speed drifts from minute to minute.")
+
+
+def _vs_torch(extra=()) -> tuple[spec.Col, ...]:
+  return (spec.Col("s per step", "step_s", ".3g"), *extra,
+          spec.Col("PyTorch eager s", "torch_measured.torch_eager.step_s", ".3g"),
+          spec.Col("x PyTorch eager", "torch_measured.torch_eager.speedup", ".2f"),
+          spec.Col("torch.compile s", "torch_measured.torch_compiled.step_s",
+                   ".3g"),
+          spec.Col("x torch.compile", "torch_measured.torch_compiled.speedup",
+                   ".2f"))
+
+
+def _bench(label: str, file: str, command: str, at: str, **kw) -> spec.Row:
+  return spec.Row(label, file, command, seeds="0", hardware=_CPU, at=at, **kw)
+
+
+_SAMPLES = (("1 pose x 1 hypothesis", 1, 1), ("1 pose x 200 hypotheses", 1, 200),
+            ("16 poses x 200 hypotheses", 16, 200))
+
+GFPOSE_SAMPLING = spec.Table(
+    title="GFPose: sampling against PyTorch",
+    intro=("One Euler-Maruyama step of GFPose's network at the paper's size "
+           "(12.5M parameters; random weights, the work does not depend on "
+           "them) for P poses x H hypotheses, against the authors' network "
+           "in PyTorch eager and under torch.compile, timed in the same "
+           "rounds: seconds per step, hypotheses x steps per second, and the "
+           "roofline fraction (the network's matrix products alone, same "
+           "shapes and XLA options, over the step's time). " + _TORCH),
+    columns=_vs_torch((
+        spec.Col("hypotheses x steps / s", "hypothesis_steps_per_s", ".0f"),
+        spec.Col("roofline fraction", "roofline_fraction", ".2f"))),
+    rows=tuple(_bench(label, "bench_sampling_cpu.json", _SAMPLING,
+                      f"sampling[poses={p},hypotheses={h}]")
+               for label, p, h in _SAMPLES),
+    label_titles=("case",),
+    note=("jaxpose's step is faster than both eager PyTorch and "
+          "torch.compile at every size, most at the widest. A roofline "
+          "fraction near 1 means the step costs what its matrix products "
+          "cost, little left to remove on this CPU; it exceeds 1 when the "
+          "compiled step runs its products faster than the same products "
+          "timed alone."))
+
+GFPOSE_TRAINING = spec.Table(
+    title="GFPose: a training step against PyTorch",
+    intro=("One training step at batch 1000 (the paper's network size, "
+           "Adam), against the authors' network in PyTorch, in the same run "
+           "as the sampling table. " + _TORCH),
+    columns=_vs_torch((spec.Col("roofline fraction", "roofline_fraction",
+                                ".2f"),)),
+    rows=(_bench("train, batch 1000", "bench_sampling_cpu.json", _SAMPLING,
+                 "train"),),
+    label_titles=("case",),
+    note=("Training gains less over PyTorch than sampling, and its "
+          "roofline fraction is lower: more of a training step is work "
+          "besides the network's matrix products (the backward pass's other "
+          "operations, the optimiser and the EMA)."))
+
+_BIG = "sampling[poses=16,hypotheses=200]"
+
+GFPOSE_OPTIONS = spec.Table(
+    title="GFPose: the samplers' XLA options on CPU",
+    intro=("The 16 poses x 200 hypotheses step of the sampling table "
+           "compiled with the samplers' CPU options "
+           "(`jaxpose.core.xla_options`, which the samplers use from 400 rows "
+           "of poses x hypotheses on) and with XLA's defaults."),
+    columns=(spec.Col("XLA's defaults s", "xla_defaults_step_s", ".3g"),
+             spec.Col("CPU options s", "step_s", ".3g"),
+             spec.Col("speed-up of the options", "speedup_over_xla_defaults",
+                      ".2f")),
+    rows=(_bench("16 poses x 200 hypotheses", "bench_sampling_cpu.json",
+                 _SAMPLING, _BIG),),
+    label_titles=("case",))
+
+_DPOSER_CASES = (("TTO iteration, one 60-frame clip", "tto_iteration"),
+                 ("sampler step, 500 rows", "sampler_step"),
+                 ("training step, batch 1280", "train_step"))
+
+DPOSER = spec.Table(
+    title="DPoser: motion fitting, sampling and training against PyTorch",
+    intro=("DPoser's network at the paper's size (7.2M parameters, sub-VP; "
+           "random weights) against the authors' operations re-written in "
+           "PyTorch (`experiments/bench/torch_dposer.py`), timed in the same "
+           "rounds: one iteration of the test-time optimisation (TTO) that "
+           "denoises a motion (forward kinematics, data term, temporal "
+           "smoothness and DPoser's regulariser, Adam; the loop of 180 "
+           "iterations is one compiled program, its time divided by the "
+           "iterations), one reverse Euler-Maruyama step, one training step. "
+           "The target is a speed-up over eager PyTorch, how the authors "
+           "run; torch.compile is beside it. " + _TORCH),
+    columns=(*_vs_torch(),
+             spec.Col("target (x eager)", "target_speedup_vs_torch_eager", "g"),
+             spec.Col("target", "target_met", "met"),
+             spec.Col("other processes' cores", "other_work.other_cores",
+                      ".2f")),
+    rows=tuple(_bench(label, "bench_tto_cpu.json", _TTO, key)
+               for label, key in _DPOSER_CASES),
+    label_titles=("case",),
+    note=("The TTO loop gains most: jaxpose embeds the diffusion time once "
+          "per iteration where the authors' code embeds it per row, and "
+          "compiles the whole loop where PyTorch records each iteration's "
+          "forward for autograd. The PyTorch side uses plain forward "
+          "kinematics where the authors pose an SMPL-X mesh, so it is "
+          "faster than their code and the speed-up a lower bound. 'Other "
+          "processes' cores': what other work took of the machine during "
+          "the timed rounds."))
+
+DPOSER_OPTIONS = spec.Table(
+    title="DPoser: the samplers' XLA options on CPU",
+    intro=("The TTO iteration and the sampler step of the table above are "
+           "compiled with XLA's defaults; here also with the samplers' CPU "
+           "options (`jaxpose.core.xla_options`), which DPoser's sampler "
+           "uses from 400 rows on."),
+    columns=(spec.Col("XLA's defaults s", "step_s", ".3g"),
+             spec.Col("CPU options s", "options_step_s", ".3g"),
+             spec.Col("speed-up of the options", "speedup_of_options", ".2f")),
+    rows=tuple(_bench(label, "bench_tto_cpu.json", _TTO, key)
+               for label, key in _DPOSER_CASES[:2]),
+    label_titles=("case",),
+    note=("The options speed up the wide sampler step and slow the TTO "
+          "iteration, whose products are small (60 rows): DPoser's TTO "
+          "keeps XLA's defaults."))
+
+COMPILE = spec.Table(
+    title="Compiling against torch.compile",
+    intro=("Seconds before the first result: jaxpose's compilation of the "
+           "step or loop, and torch.compile's first call with a cold cache "
+           "(the call's own work included: 10 sampler steps, or the "
+           "180-iteration TTO loop), from the runs of the tables above."),
+    columns=(spec.Col("seconds", ""),),
+    rows=(_bench("GFPose, 16 poses x 200 hypotheses", "bench_sampling_cpu.json",
+                 _SAMPLING, f"{_BIG}.compile_s", cells=("jaxpose",),
+                 name="gfpose/jaxpose"),
+          _bench("GFPose, 16 poses x 200 hypotheses", "bench_sampling_cpu.json",
+                 _SAMPLING, ("torch_first_call_s", "torch_compiled",
+                             "em rows=3200 steps=10"),
+                 cells=("torch.compile",), name="gfpose/torch"),
+          _bench("DPoser TTO, one 60-frame clip", "bench_tto_cpu.json", _TTO,
+                 "tto_iteration.compile_s", cells=("jaxpose",),
+                 name="tto/jaxpose"),
+          _bench("DPoser TTO, one 60-frame clip", "bench_tto_cpu.json", _TTO,
+                 ("torch_first_call_s", "torch_compiled",
+                  "tto batch=60 iters=180"),
+                 cells=("torch.compile",), name="tto/torch")),
+    label_titles=("case", "compiled by"))
+
+_CURVE_STEPS = (1000, 50, 10)
+_CURVE_SAMPLERS = ("euler_maruyama", "pc", "ddim:eta=1", "ddim", "ode",
+                   "deterministic")
+_REFERENCE = "euler_maruyama 1000"
+
+CURVES = spec.Table(
+    title="Error against network evaluations",
+    intro=("GFPose (quickstart config) sampling 200 hypotheses for each of "
+           "64 test poses with each sampler at 1000, 50 and 10 steps, and "
+           "the adaptive ODE solver at rtol 1e-3: network evaluations, "
+           "best-of-200 and hypotheses'-mean MPJPE (mm), the fraction of "
+           "non-finite samples, and seconds per run; best-of-200 and seconds "
+           "against Euler-Maruyama x 1000 on the same poses."),
+    columns=(spec.Col("evaluations", "nfe", "d"),
+             spec.Col("best-of-200 MPJPE", "best_of_h_mm", change="diff"),
+             spec.Col("mean-of-200 MPJPE", "mean_of_h_mm"),
+             spec.Col("non-finite", "nonfinite_fraction", ".0%"),
+             spec.Col("seconds", "wall_s", ".3g", change="pct")),
+    rows=(*(spec.Row(f"{sampler} {steps}", "sampler_curves_quickstart_h100.json",
+                     _CURVES, hardware="1 H100",
+                     at=f"rows[sampler={sampler},steps={steps}]",
+                     baseline="" if f"{sampler} {steps}" == _REFERENCE
+                     else _REFERENCE)
+            for sampler in _CURVE_SAMPLERS for steps in _CURVE_STEPS),
+          spec.Row("ode_adaptive rtol=0.001", "sampler_curves_quickstart_h100.json",
+                   _CURVES, hardware="1 H100",
+                   at="rows[sampler=ode_adaptive,nfe=103]",
+                   baseline=_REFERENCE)),
+    label_titles=("sampler, steps",),
+    images=(("Best-of-200 MPJPE against network evaluations, every sampler "
+             "and step count", "sampler_curves_quickstart_h100.png"),),
+    note=("The stochastic samplers (Euler-Maruyama, predictor-corrector, "
+          "DDIM with eta 1) give the lowest best-of-200; the ODE and DDIM "
+          "with eta 0 score a few mm higher whatever their steps, and "
+          "'deterministic' nearly collapses the hypotheses (its best-of-200 "
+          "is about its mean). At 10 steps Euler-Maruyama breaks down and "
+          "predictor-corrector's samples are not finite, where DDIM with eta "
+          "1 holds."))
+
+CHEAPEST = spec.Table(
+    title="The cheapest sampler within 1 mm",
+    intro=("From the run above: the setting with the fewest network "
+           "evaluations whose best-of-200 MPJPE is within the tolerance (mm) "
+           "of Euler-Maruyama x 1000's, how many times fewer evaluations it "
+           "makes and how many times faster it runs."),
+    columns=(spec.Col("evaluations", "nfe", ".0f"),
+             spec.Col("best-of-200 MPJPE", "best_of_h_mm", ".2f"),
+             spec.Col("Euler-Maruyama x 1000", "reference.best_of_h_mm", ".2f"),
+             spec.Col("tolerance", "tolerance_mm", "g"),
+             spec.Col("x fewer evaluations", "nfe_ratio", ".1f"),
+             spec.Col("x faster", "speedup", ".1f")),
+    rows=(spec.Row("ddim:eta=1 10", "sampler_curves_quickstart_h100.json",
+                   _CURVES, hardware="1 H100", at="default"),),
+    label_titles=("sampler, steps",))
+
+_LIFT_ROWS = ((1, False), (1, True), (20, False), (20, True))
+
+LIFT = spec.Table(
+    title="The lift command's time on a minute of video",
+    intro=("`experiments/lift.py`'s whole work (read the keypoints, lift, "
+           "optionally smooth with DPoser, write every output) on 1800 "
+           "frames (60 s at 30 fps) with GFPose mocap small in image space "
+           "(ddim x 10) and DPoser mocap small, on an otherwise idle "
+           "machine: seconds of the first run (compilation included, what a "
+           "user pays per video) and of a second in the same process, and "
+           "the real-time factor of the first (above 1: faster than real "
+           "time). The workdirs were trained 2 steps: the work does not "
+           "depend on the weights (fixed sampler and Adam steps)."),
+    columns=(spec.Col("seconds", "seconds"),
+             spec.Col("second run", "second_run_seconds"),
+             spec.Col("real-time factor", "realtime_factor", ".2f")),
+    rows=tuple(spec.Row(str(h), "bench_lift_cpu.json", _LIFT, seeds="0",
+                        at=f"rows[hypotheses={h},smoothed={s}]",
+                        cells=("yes" if s else "no",),
+                        name=f"{h}/{s}")
+               for h, s in _LIFT_ROWS),
+    label_titles=("hypotheses", "smoothed"),
+    note=("The target, 20 hypotheses with smoothing faster than real time, "
+          "is the last row's real-time factor above 1. The smoothing costs "
+          "more than the lift and does not get faster on a second run: it "
+          "compiles its solvers per call."))
+
+_DIFFPOSE = ("python -m experiments.bench.diffpose --hypotheses=5,20 "
+             "--out=experiments/results/bench_diffpose_cpu.json "
+             "--torch_python=TORCH_VENV/bin/python")
+_DIFFPOSE_LOAD = "hardware.load_average_before[0]"
+
+DIFFPOSE = spec.Table(
+    title="DiffPose: a denoiser step against PyTorch",
+    intro=("One forward of DiffPose's denoiser at the paper's size (5 "
+           "GraFormer layers, hidden 96, 1.08M parameters; random weights) "
+           "for 16 poses x N hypotheses, against the same layout written in "
+           "PyTorch (`experiments/bench/torch_diffpose.py`, eager, 2 "
+           "threads, run in its own process after jaxpose's): milliseconds "
+           "per step (median of 5), the speed-up over PyTorch and its target; "
+           "load before: the machine's 1-minute load average when the run "
+           "began (2 cores)."),
+    columns=(spec.Col("jaxpose ms", "jaxpose.step_ms"),
+             spec.Col("PyTorch ms", "torch.step_ms"),
+             spec.Col("x PyTorch", "speedup_vs_torch", ".2f"),
+             spec.Col("target (x PyTorch)", "target_ratio", "g"),
+             spec.Col("target", "target_met", "met"),
+             spec.Col("load before", _DIFFPOSE_LOAD, ".2f")),
+    rows=tuple(_bench(f"{16 * n} (16 poses x {n})", "bench_diffpose_cpu.json",
+                      _DIFFPOSE, f"denoiser_step[rows={16 * n}]",
+                      fields={"target (x PyTorch)": "target_ratio",
+                              "target": "target_met",
+                              "load before": _DIFFPOSE_LOAD})
+               for n in (5, 20)),
+    label_titles=("rows",),
+    note=("The target is met at both sizes ('target' is whether the "
+          "slower of the two speed-ups reaches it). The two sides are timed "
+          "one after the other, not in alternating rounds as GFPose and "
+          "DPoser are above, so a change in the machine's load between them "
+          "moves the speed-up."))
+
+DIFFPOSE_SAMPLING = spec.Table(
+    title="DiffPose: hypotheses per second beside GFPose",
+    intro=("From the same run: DiffPose's DDIM sampler (N hypotheses from N "
+           "draws of its H_K mixture, the denoiser of the table above) and "
+           "GFPose's sampler at the paper's size (`experiments/bench/"
+           "throughput.py`), both for 16 poses x N hypotheses with the same "
+           "number of steps: milliseconds per step, hypotheses per second, "
+           "and DiffPose's hypotheses per second over GFPose's."),
+    columns=(spec.Col("steps", "diffpose.steps", "d"),
+             spec.Col("DiffPose ms per step", "diffpose.step_ms"),
+             spec.Col("DiffPose hypotheses / s", "diffpose.hypotheses_per_s",
+                      ".0f"),
+             spec.Col("GFPose sampler", "gfpose.spec", "s"),
+             spec.Col("GFPose ms per step", "gfpose.step_ms"),
+             spec.Col("GFPose hypotheses / s", "gfpose.hypotheses_per_s", ".0f"),
+             spec.Col("DiffPose / GFPose", "diffpose_over_gfpose_hypotheses_per_s",
+                      ".2f")),
+    rows=tuple(_bench(f"16 poses x {n}", "bench_diffpose_cpu.json", _DIFFPOSE,
+                      f"sampling[{i}]") for i, n in enumerate((5, 20))),
+    label_titles=("case",),
+    note=("A DiffPose step takes two and a half to three times GFPose's on "
+          "the same rows, though its denoiser has about a twelfth of "
+          "GFPose's 12.5M parameters, so it draws 0.35 to 0.4 times "
+          "GFPose's hypotheses per second at the same steps."))
+
+_QS_DIFFPOSE = (
+    "python -m experiments.main --config=experiments/configs/"
+    "encoder_quickstart.py --workdir=runs/encoder_quickstart; python -m "
+    "experiments.main --config=experiments/configs/diffpose_quickstart.py "
+    "--workdir=runs/diffpose_quickstart --config.diffpose.encoder_workdir="
+    "runs/encoder_quickstart; for K in 1 2 10 50: python -m experiments.main "
+    "--workdir=runs/diffpose_quickstart --mode=eval --config.eval.num_steps=$K "
+    "--config.eval.output_suffix=steps$K; then " + _DIFFPOSE)
+
+DIFFPOSE_CURVE = spec.Table(
+    title="DiffPose: error against network evaluations",
+    intro=("DiffPose on the quickstart's 100 synthetic test poses (exact 2D, "
+           "N=5 hypotheses, the DiffPose page's quickstart model), evaluated "
+           "with 1 to 50 DDIM reverse steps: network evaluations per pose "
+           "(steps x N) and MPJPE in mm of the mean of 5 and of the best of "
+           "5, collected by the benchmark from each evaluation's file."),
+    columns=(spec.Col("evaluations per pose", "network_evals_per_pose", "d"),
+             spec.Col("mean-of-5 MPJPE", "mpjpe_mm"),
+             spec.Col("best-of-5 MPJPE", "min_mpjpe_mm")),
+    rows=tuple(spec.Row(str(k), "bench_diffpose_cpu.json", _QS_DIFFPOSE,
+                        seeds="0", hardware="2 CPU cores",
+                        at=f"error_vs_evaluations[reverse_steps={k}]")
+               for k in (1, 2, 5, 10, 50)),
+    label_titles=("reverse steps",),
+    note=("Two reverse steps (10 evaluations per pose) are as good as 50 "
+          "(250); one step is not enough. The quickstart's default is 5."))
+
+PAGE = spec.Page(
+    name="speed", title="Speed",
+    intro=("How fast jaxpose samples, trains and fits against the authors' "
+           "code in PyTorch on the same machine, how few network "
+           "evaluations a sampler needs for the same error, and how long "
+           "lifting a minute of video takes."),
+    tables=(GFPOSE_SAMPLING, GFPOSE_TRAINING, GFPOSE_OPTIONS, DPOSER,
+            DPOSER_OPTIONS, COMPILE, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
+            CHEAPEST, DIFFPOSE_CURVE, LIFT))

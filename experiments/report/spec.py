@@ -1,0 +1,107 @@
+"""The vocabulary of the results spec: pages of tables of rows.
+
+A row is one results JSON (under experiments/results/) and where it came
+from (command, seeds, hardware); a column is one field of it (a path, a
+format). A table says which row another is compared with, and carries the
+paragraph, written by hand, that says what its figures mean. Nothing here
+computes a figure: a number a page shows is a number a run wrote.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Sequence
+
+Path = str | tuple  # 'a.b[key=value].c' or a tuple of keys (keys with dots)
+
+
+@dataclasses.dataclass(frozen=True)
+class Col:
+  """One column: a field of each row's JSON.
+
+  path: where the field is (`lookup.get`); a row may prefix it (`Row.at`).
+  fmt: a format spec ('.1f', '.2f', '.1%', 'd', 's', '.2e') or 'met'
+    (True -> met, False -> missed). A {mean, std} record (a summary over
+    seeds) prints as 'mean ± std'.
+  change: also print the change against the table's baseline row, as a
+    percentage ('pct' whole, 'pct1' to one decimal) or a difference in the
+    column's units ('diff').
+  """
+  title: str
+  path: Path
+  fmt: str = ".1f"
+  change: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:  # pylint: disable=too-many-instance-attributes
+  """One row: a results JSON and how it was made.
+
+  file: the JSON, relative to experiments/results/.
+  command: the command that wrote it; '' takes the JSON's own `command`.
+  seeds: the training seeds; '' takes the JSON's (`seeds` of a summary over
+    seeds, else `seed`).
+  hardware: where it ran; '' takes the JSON's `hardware`.
+  at: a path prefixed to every column's (one entry of a list of settings).
+  fields: {column title: path} for the columns whose field this row's file
+    keeps elsewhere (used as is, without `at`); None: the figure does not
+    apply to this row ('-').
+  baseline: the `name` of the row of this table it is compared with.
+  name: what `baseline` calls this row (default: its label).
+  cells: the label's extra cells before the figures (e.g. the 2D it read).
+  """
+  label: str
+  file: str
+  command: str = ""
+  seeds: str = ""
+  hardware: str = ""
+  at: Path = ""
+  baseline: str = ""
+  cells: tuple[str, ...] = ()
+  name: str = ""
+  fields: Mapping[str, Path | None] = dataclasses.field(default_factory=dict)
+
+  @property
+  def key(self) -> str:
+    return self.name or self.label
+
+  def path(self, col: "Col") -> Path | None:
+    """Where this row's file keeps `col`'s field."""
+    if col.title in self.fields:
+      return self.fields[col.title]
+    if not self.at:
+      return col.path
+    if isinstance(self.at, tuple) or isinstance(col.path, tuple):
+      as_tuple = lambda p: p if isinstance(p, tuple) else (p,)
+      return as_tuple(self.at) + as_tuple(col.path)
+    return f"{self.at}.{col.path}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+  """A table and the paragraph beside it.
+
+  title: its heading. intro: what the rows are (data, protocol), one or
+  two sentences. note: what the figures mean, or why one misses its
+  target, written once by hand. label_titles: the headings of the label
+  column and of each row's `cells`. images: (caption, file under
+  experiments/results/) shown under it.
+  """
+  title: str
+  columns: Sequence[Col]
+  rows: Sequence[Row]
+  intro: str = ""
+  note: str = ""
+  label_titles: tuple[str, ...] = ("model",)
+  images: tuple[tuple[str, str], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+  """One page docs/results/<name>.md: a title, what it answers, tables."""
+  name: str
+  title: str
+  intro: str
+  tables: Sequence[Table]
+
+
+__all__ = ["Col", "Row", "Table", "Page", "Path"]

@@ -1,0 +1,1 @@
+"""One-off studies: each script answers one question about the methods; its docstring gives the answer."""

@@ -1,0 +1,127 @@
+"""The results pages come from the spec and the JSON files runs wrote."""
+import json
+import pathlib
+
+import pytest
+
+from experiments.report import lookup
+from experiments.report import pages
+from experiments.report import render
+from experiments.report import spec
+
+
+def test_pages_and_readme_match_the_spec():
+  expected = render.outputs(pages.PAGES, pages.HEADLINE)
+  stale = render.stale(expected) + render.strays(expected)
+  assert not stale, f"stale: {stale}; run python -m experiments.results"
+
+
+def test_headline_table_is_short():
+  assert 0 < len(pages.HEADLINE.rows) <= 12
+
+
+def test_paths_select_fields_items_and_dotted_keys():
+  result = {"a": {"b": 1.5}, "settings": [{"part": "legs", "mpjpe_mm": 3},
+                                          {"part": "arms", "mpjpe_mm": 4}],
+            "coverage": {"0.9": 0.88}}
+  assert lookup.get(result, "a.b") == 1.5
+  assert lookup.get(result, "settings[part=arms].mpjpe_mm") == 4
+  assert lookup.get(result, "settings[0].part") == "legs"
+  assert lookup.get(result, ("coverage", "0.9")) == 0.88
+  nested = {"rows": [{"k": "a", "figures": {"calibration.coverage.0.9": 0.8}}]}
+  assert lookup.get(nested, ("rows[k=a]", "figures",
+                             "calibration.coverage.0.9")) == 0.8
+  with pytest.raises(KeyError, match="settings\\[part=hands\\]"):
+    lookup.get(result, "settings[part=hands].mpjpe_mm", "here")
+  with pytest.raises(KeyError, match="no 'a.c'"):
+    lookup.get(result, "a.c")
+
+
+def test_a_row_places_its_fields():
+  col = spec.Col("MPJPE", "mpjpe_mm")
+  assert spec.Row("x", "f").path(col) == "mpjpe_mm"
+  assert spec.Row("x", "f", at="settings[1]").path(col) == "settings[1].mpjpe_mm"
+  assert spec.Row("x", "f", at=("across_seeds",)).path(
+      spec.Col("c", ("encoder.mpjpe_mm",))) == ("across_seeds", "encoder.mpjpe_mm")
+  assert spec.Row("x", "f", at="a", fields={"MPJPE": ("b", "c.d")}).path(
+      col) == ("b", "c.d")
+
+
+def test_cells_print_means_over_seeds_and_changes():
+  assert lookup.text({"mean": 74.5, "std": 0.5, "n": 3}, ".1f") == "74.5 ± 0.5"
+  assert lookup.text({"mean": 74.5, "std": None, "n": 1}, ".1f") == "74.5"
+  assert lookup.text(True, "met") == "met"
+  assert lookup.text(None, ".1f") == "-"
+  assert lookup.text(float("nan"), ".1f") == "-"
+  assert lookup.text(0.875, ".1%") == "87.5%"
+  assert lookup.change(110.0, 100.0, "pct", ".1f") == "+10%"
+  assert lookup.change(103.74, 100.0, "pct1", ".1f") == "+3.7%"
+  assert lookup.change({"mean": 95.0}, {"mean": 100.0}, "pct", ".1f") == "-5%"
+  assert lookup.change(98.5, 100.0, "diff", ".1f") == "-1.5"
+
+
+def _table(tmp_path, rows, **result_fields):
+  folder = tmp_path / render.RESULTS
+  folder.mkdir(parents=True)
+  (folder / "a.json").write_text(json.dumps(
+      {"mpjpe_mm": 100.0, "hardware": "2 CPU cores", **result_fields}))
+  (folder / "b.json").write_text(json.dumps(
+      {"mpjpe_mm": 90.0, "hardware": "1 H100", "seed": 3}))
+  table = spec.Table(title="T", columns=(spec.Col("MPJPE", "mpjpe_mm",
+                                                  change="pct"),),
+                     rows=rows)
+  return render.table_lines(table, render._Files(tmp_path), "")
+
+
+def test_a_table_names_each_rows_seeds_hardware_and_command(tmp_path):
+  rows = (spec.Row("base", "a.json", command="cmd a", seeds="0, 1"),
+          spec.Row("ours", "b.json", command="cmd b", baseline="base"))
+  table, runs = _table(tmp_path, rows)
+  assert table[0] == "| model | MPJPE | seeds | hardware | run |"
+  assert table[2] == "| base | 100.0 | 0, 1 | 2 CPU cores | 1 |"
+  assert table[3] == "| ours | 90.0 (-10%) | 3 | 1 H100 | 2 |"
+  assert runs == ["1. [`a.json`](experiments/results/a.json): `cmd a`",
+                  "2. [`b.json`](experiments/results/b.json): `cmd b`"]
+
+
+@pytest.mark.parametrize("row, match", [
+    (spec.Row("x", "a.json", seeds="0"), "no command"),
+    (spec.Row("x", "a.json", command="c"), "no seeds"),
+    (spec.Row("x", "missing.json", command="c", seeds="0"), "does not exist"),
+    (spec.Row("x", "a.json", command="c", seeds="0", baseline="y"),
+     "baseline 'y'"),
+])
+def test_a_row_that_cannot_say_where_it_came_from_is_refused(tmp_path, row,
+                                                             match):
+  with pytest.raises((ValueError, KeyError, FileNotFoundError), match=match):
+    _table(tmp_path, (row,))
+
+
+def test_two_rows_of_one_name_are_refused(tmp_path):
+  row = spec.Row("x", "a.json", command="c", seeds="0")
+  with pytest.raises(ValueError, match="two rows named"):
+    _table(tmp_path, (row, row))
+
+
+def test_readme_without_markers_is_refused():
+  with pytest.raises(ValueError, match="markers"):
+    render.with_headline("no markers", "x")
+
+
+def test_every_spec_row_reads_an_existing_file():
+  root = render.ROOT / render.RESULTS
+  tables = [t for p in pages.PAGES for t in p.tables] + [pages.HEADLINE]
+  missing = sorted({r.file for t in tables for r in t.rows
+                    if not (root / r.file).is_file()})
+  assert not missing, missing
+
+
+def test_a_damaged_results_file_is_named(tmp_path):
+  folder = tmp_path / render.RESULTS
+  folder.mkdir(parents=True)
+  (folder / "cut.json").write_text('{"mpjpe_mm": 1')
+  table = spec.Table(title="T", columns=(spec.Col("MPJPE", "mpjpe_mm"),),
+                     rows=(spec.Row("x", "cut.json", command="c", seeds="0",
+                                    hardware="h"),))
+  with pytest.raises(ValueError, match="cut.json"):
+    render.table_lines(table, render._Files(tmp_path), "")
