@@ -11,11 +11,11 @@ pixels), one person followed (--person, else the longest track or the most
 confident person per frame). --workdir: a trained GFPose (H hypotheses,
 masked joints completed), DiffPose or lifter (every joint must be
 visible). --smooth_with: a DPoser workdir whose prior smooths the mean
-motion in windows overlapping by half and blended
-(`methods/dposer/smoothing.py`). The camera is
---focal_px, --fov_deg, or a default field of view over the image size
-(given, from the file, or estimated from the keypoints); lift.json says
-which. A wrong --smooth_with fails before any lifting. docs/video.md
+motion in overlapping, blended windows (`methods/dposer/smoothing.py`);
+--smooth_prior_weight=0 smooths with its temporal term alone (faster).
+The camera is --focal_px, --fov_deg, or a default field of view over the
+image size (given, from the file, or estimated from the keypoints);
+lift.json says which. A wrong --smooth_with fails before any lifting. docs/video.md
 has the details. Writes into --out (all or nothing):
   motion.npz   per frame: hypotheses_mm [T, H, 17, 3], mean_mm, spread_mm
                [T, 17], root_mm [T, 3] (camera frame, mm), keypoints_px,
@@ -59,7 +59,9 @@ def run():
                                sampler=_SAMPLER.value, num_steps=_STEPS.value,
                                keypoints=keys)
   if _SMOOTH.value:
-    lifted = lift.smooth(lifted, _SMOOTH.value, seed=_SEED.value)
+    weight = _PRIOR_WEIGHT.value
+    lifted = lift.smooth(lifted, _SMOOTH.value, seed=_SEED.value,
+                         prior_weight=None if weight < 0 else weight)
   written = lift.write_outputs(lifted, _OUT.value, fps=_FPS.value,
                                overwrite=_OVERWRITE.value,
                                bvh_frame=_BVH_FRAME.value,
@@ -88,6 +90,9 @@ if __name__ == "__main__":
   _SEED = flags.DEFINE_integer("seed", 0, "Seed of the draws.")
   _SMOOTH = flags.DEFINE_string("smooth_with", "", "A DPoser workdir: smooth the "
                                 "motion with its prior ('' = no smoothing).")
+  _PRIOR_WEIGHT = flags.DEFINE_float(
+      "smooth_prior_weight", -1.0, "DPoser's prior weight in the smoothing "
+      "(< 0: the DPoser workdir's own; 0: the temporal term alone, faster).")
   _FPS = flags.DEFINE_float("fps", 30.0, "Frames per second of the video.")
   _FORMAT = flags.DEFINE_string("format", "", "Force a format (coco, openpose, "
                                 "mediapipe, npz).")

@@ -140,14 +140,22 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
 
 
 def smooth(lifted: Lifted, workdir: str, *, seed: int = 0,
-           overrides: Mapping[str, Any] | None = None) -> Lifted:
+           overrides: Mapping[str, Any] | None = None,
+           prior_weight: float | None = None) -> Lifted:
   """`lifted` with its mean motion smoothed by the motion prior trained in
   `workdir` (a method that provides `base.MotionSmoother`: DPoser), its
   evaluation settings changed by `overrides` ({dotted key: value}).
+  `prior_weight`: DPoser's prior weight (None: the workdir's own; 0: the
+  temporal term alone, which leaves the prior's network out of the fit).
 
   Raises:
     settings.ConfigError: no such workdir, or its method smooths no motion.
   """
+  if prior_weight is not None:
+    if not prior_weight >= 0:
+      raise ValueError(f"prior_weight: expected >= 0, got {prior_weight}")
+    overrides = {**(overrides or {}),
+                 "eval.denoise_weights.dposer": float(prior_weight)}
   start = time.time()
   config = run_lib.evaluation_config(workdir, overrides) if overrides else None
   _, smoother = run_lib.provided(

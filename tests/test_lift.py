@@ -291,6 +291,25 @@ def test_dposer_smooths_a_jittery_motion(video, lifter, tmp_path):
   assert smoothed_lift.smoothed_mm.shape == lifted.mean_mm.shape
   assert smoothed_lift.motion_mm is smoothed_lift.smoothed_mm
   assert "DPoser" in smoothed_lift.info["smoothing"]["by"]
+  # The temporal term alone: the prior's network is left out of the fit's
+  # program altogether (a prior that fails when traced is never called).
+  alone = lift.smooth(lifted, workdir, prior_weight=0)
+  assert "prior weight 0," in alone.info["smoothing"]["by"]
+  assert np.isfinite(alone.smoothed_mm).all()
+  with pytest.raises(ValueError, match="prior_weight"):
+    lift.smooth(lifted, workdir, prior_weight=-1)
+
+  from jaxpose.methods.dposer import smoothing
+
+  def never(*args):
+    raise AssertionError("the prior was traced with weight 0")
+
+  solve = smoothing.make_solver(
+      never, body, num_steps=3, learning_rate=0.05, prior_weight=0.0,
+      smooth_weight=1.0, init_pose=trained.model.zscore.mean)
+  out = solve(noisy[None, :30], np.zeros((1, 30, 3), np.float32),
+              np.zeros(1, np.float32), jax_key()[None])
+  assert out.shape == (1, 30, 17, 3)
   with pytest.raises(settings.ConfigError, match="provides no MotionSmoother"):
     lift.smooth(lifted, lifter)
 

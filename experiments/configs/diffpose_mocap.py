@@ -37,6 +37,11 @@ Variants (--config=experiments/configs/diffpose_mocap.py:VARIANT):
                   (`diffpose.kernel_input='index'`).
   per_row_kernel  both, the denoiser also told the row's kernel std
                   (`kernel_input='index_scale'`).
+  camera          paper on 2D in the camera's own geometry, varied cameras
+                  (baseline_mocap.py:camera's data), from
+                  encoder_mocap.py:camera; add
+                  --config.diffpose.encoder_workdir=runs/encoder_mocap_camera;
+                  not run yet.
 
 Expected: MPJPE of the mean of 5 about 127 mm from noisy 2D (its encoder 126), 111 mm from exact 2D (encoder 78); per_row_kernel about 107 mm from noisy 2D (seeds 0-2, 2 CPU cores, 6000 steps); docs/results/diffpose.md.
 """
@@ -44,16 +49,17 @@ from experiments.configs import baseline_mocap
 from experiments.configs import diffpose_quickstart
 from jaxpose import settings
 
-VARIANTS = ("paper", "per_row", "kernel", "per_row_kernel")
+VARIANTS = ("paper", "per_row", "kernel", "per_row_kernel", "camera")
 
 
 def get_config(variant: str = "paper"):
   settings.one_of("variant", variant, VARIANTS)
-  c = diffpose_quickstart.add_diffpose(baseline_mocap.get_config())
+  c = diffpose_quickstart.add_diffpose(baseline_mocap.get_config(
+      "camera" if variant == "camera" else "small"))
   c.diffpose.update(noise_2d="data", noisy_train_2d=True)
   if variant in ("per_row", "per_row_kernel"):
     c.diffpose.initial_scope = "per_row"
-  if variant != "paper":
+  if variant not in ("paper", "camera"):
     c.diffpose.kernel_input = {"per_row": "none", "kernel": "index",
                                "per_row_kernel": "index_scale"}[variant]
   c.train.update(num_steps=6000, batch_size=256, learning_rate=1e-3,

@@ -26,6 +26,10 @@ Variants (the text after ':' in --config):
     81 frames of the row's clip and camera; for an accelerator.
   temporal27_cpu, temporal81_cpu: the same, reduced (one graph layer of
     width 64 per frame, 2500 steps) for 2 CPU cores.
+  camera: graph on baseline_mocap.py:camera's data (2D in the camera's own
+    geometry, varied cameras), the encoder of diffpose_mocap.py:camera;
+    `--config=experiments/configs/encoder_mocap.py:camera
+    --workdir=runs/encoder_mocap_camera`; not run yet.
 
 Expected: graph MPJPE about 76.7 mm from exact 2D, 128.5 mm from noisy 2D (2 CPU cores, 2000 steps); docs/results/accuracy.md.
 """
@@ -35,7 +39,7 @@ from experiments.configs import baseline_mocap
 from jaxpose import settings
 
 VARIANTS = ("graph", "temporal27", "temporal81", "temporal27_cpu",
-            "temporal81_cpu")
+            "temporal81_cpu", "camera")
 # (batch size, steps) of the reduced temporal lifters, sized for 2 CPU
 # cores.
 _CPU_BUDGET = {27: (64, 2500), 81: (32, 2500)}
@@ -43,8 +47,8 @@ _CPU_BUDGET = {27: (64, 2500), 81: (32, 2500)}
 
 def get_config(variant: str = "graph"):
   settings.one_of("variant", variant, VARIANTS)
-  c = baseline_mocap.get_config()
-  if variant == "graph":
+  c = baseline_mocap.get_config("camera" if variant == "camera" else "small")
+  if variant in ("graph", "camera"):
     c.model = ml_collections.ConfigDict(dict(
         name="graph_lifter", hidden=96, num_layers=5, num_heads=4, order=2,
         dropout=0.1, conv_dropout=0.1))

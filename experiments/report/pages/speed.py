@@ -13,10 +13,6 @@ _CURVES = ("python -m experiments.bench.sampler_curves --workdir=runs/quickstart
            "--num_poses=64 --num_hypotheses=200 --batch_poses=64 "
            "--steps=1000,500,200,100,50,30,20,10 --samplers=\"euler_maruyama pc "
            "ode deterministic ddim ddim:eta=1 ode_adaptive\"")
-_LIFT = ("python -m experiments.bench.lift "
-         "--keypoints=runs/lift_demo/keypoints.npz --workdir=runs/gf_bench "
-         "--smooth_with=runs/dp_bench --hardware='2 CPU cores (idle)' "
-         "--out=experiments/results/bench_lift_cpu.json")
 _TORCH = ("The PyTorch side runs in its own process (`pip install "
           "torch==2.13.0 numpy`, 2 threads) and takes turns with jaxpose, one "
           "call each per round; each speed-up is the median of the "
@@ -222,33 +218,6 @@ CHEAPEST = spec.Table(
                    _CURVES, hardware="1 H100", at="default"),),
     label_titles=("sampler, steps",))
 
-_LIFT_ROWS = ((1, False), (1, True), (20, False), (20, True))
-
-LIFT = spec.Table(
-    title="The lift command's time on a minute of video",
-    intro=("`experiments/lift.py`'s whole work (read the keypoints, lift, "
-           "optionally smooth with DPoser, write every output) on 1800 "
-           "frames (60 s at 30 fps) with GFPose mocap small in image space "
-           "(ddim x 10) and DPoser mocap small, on an otherwise idle "
-           "machine: seconds of the first run (compilation included, what a "
-           "user pays per video) and of a second in the same process, and "
-           "the real-time factor of the first (above 1: faster than real "
-           "time). The workdirs were trained 2 steps: the work does not "
-           "depend on the weights (fixed sampler and Adam steps)."),
-    columns=(spec.Col("seconds", "seconds"),
-             spec.Col("second run", "second_run_seconds"),
-             spec.Col("real-time factor", "realtime_factor", ".2f")),
-    rows=tuple(spec.Row(str(h), "bench_lift_cpu.json", _LIFT, seeds="0",
-                        at=f"rows[hypotheses={h},smoothed={s}]",
-                        cells=("yes" if s else "no",),
-                        name=f"{h}/{s}")
-               for h, s in _LIFT_ROWS),
-    label_titles=("hypotheses", "smoothed"),
-    note=("The target, 20 hypotheses with smoothing faster than real time, "
-          "is the last row's real-time factor above 1. The smoothing costs "
-          "more than the lift and does not get faster on a second run: it "
-          "compiles its solvers per call."))
-
 _DIFFPOSE = ("python -m experiments.bench.diffpose --hypotheses=5,20 "
              "--out=experiments/results/bench_diffpose_cpu.json "
              "--torch_python=TORCH_VENV/bin/python")
@@ -343,4 +312,4 @@ PAGE = spec.Page(
            "lifting a minute of video takes."),
     tables=(GFPOSE_SAMPLING, GFPOSE_TRAINING, GFPOSE_OPTIONS, DPOSER,
             DPOSER_OPTIONS, COMPILE, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
-            CHEAPEST, DIFFPOSE_CURVE, LIFT))
+            CHEAPEST, DIFFPOSE_CURVE))

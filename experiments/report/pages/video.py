@@ -53,9 +53,70 @@ CAMERAS = spec.Table(
           "the body's orientation more than its shape. The target, every "
           "unseen set within 10% of the training range, is missed on pitch."))
 
+_BENCH = ("python -m experiments.bench.lift --keypoints=runs/bench_lift/"
+          "keypoints.npz --workdir=runs/gf_cam_s0 --smooth_with=runs/"
+          "dposer_2steps --hardware='2 CPU cores (AMD EPYC)' "
+          "--out=experiments/results/bench_lift_cpu.json")
+_SETTINGS = ("defaults", "--steps=10", "--steps=10 --smooth_prior_weight=0")
+
+REAL_TIME = spec.Table(
+    title="The lift command in real time",
+    intro=("`experiments/lift.py`'s whole work (read the keypoints, lift with "
+           "20 hypotheses, smooth with DPoser, write every output) on a "
+           "minute of video (a test clip's keypoints repeated to 1800 frames "
+           "at 30 fps), GFPose mocap camera and a DPoser mocap small workdir "
+           "trained 2 steps (the work does not depend on the weights: fixed "
+           "sampler and Adam steps), nothing else running: seconds of the "
+           "first run (compilation included, what a user pays per video), of "
+           "the lift and of the smoothing within it, and the real-time "
+           "factor (above 1: faster than real time)."),
+    columns=(spec.Col("sampler", "sampler", "s"),
+             spec.Col("seconds", "seconds"), spec.Col("lift", "lift_s"),
+             spec.Col("smoothing", "smoothing_s"),
+             spec.Col("second run", "second_run_seconds"),
+             spec.Col("real-time factor", "realtime_factor", ".2f")),
+    rows=tuple(spec.Row(name, "bench_lift_cpu.json", _BENCH, seeds="0",
+                        at=f"rows[setting={name}]") for name in _SETTINGS),
+    label_titles=("flags",),
+    note=("The defaults (the workdir's 50 sampler steps) take longer than "
+          "the video on 2 CPU cores; `--steps=10` is faster than real time "
+          "with smoothing, and the temporal term alone "
+          "(`--smooth_prior_weight=0`, which leaves DPoser's network out of "
+          "the fit) halves the smoothing. What each costs in error is the "
+          "next table."))
+
+_STEPS = _CAMERA.format(config="gfpose_mocap") + (
+    " --mode=eval --config.eval.num_hypotheses=20 "
+    "\"--config.eval.hypotheses_list=(1,10,20)\" "
+    "--config.eval.num_steps={steps} --config.eval.output_suffix=h20_steps{steps}")
+
+REAL_TIME_ERROR = spec.Table(
+    title="What the faster settings cost in error",
+    intro=("GFPose mocap camera on its test rows (CMU 005 and 007, first 500 "
+           "rows, exact 2D, cameras of the training range), the mean of 20 "
+           "hypotheses as the lift computes it, with the workdir's 50 "
+           "sampler steps and with 10. The smoothing's prior weight is in "
+           "the table 'DPoser's smoothing over every test clip' below "
+           "(its own weight against 0)."),
+    columns=(spec.Col("MPJPE", "mpjpe_mm", change="pct1"),
+             spec.Col("PA-MPJPE", "pa_mpjpe_mm"),
+             spec.Col("best of 20", "min_mpjpe_mm")),
+    rows=tuple(spec.Row(f"{steps} steps", f"gfpose_mocap_camera_cpu_estimate"
+                        f"_h20_steps{steps}.json",
+                        _STEPS.format(steps=steps), seeds="0",
+                        hardware="2 CPU cores (AMD EPYC)",
+                        name=str(steps), baseline="" if steps == 50 else "50")
+               for steps in (50, 10)),
+    label_titles=("sampler steps",),
+    note=("Ten steps cost a few percent of MPJPE. On people never seen in "
+          "training the temporal term alone smooths about as well as with "
+          "DPoser's prior (the smoothing table below), so "
+          "`--steps=10 --smooth_prior_weight=0` is the setting for a long "
+          "video on a CPU."))
+
 PAGE = spec.Page(
     name="video", title="A video's keypoints to 3D motion",
     intro=("How well a lift reads 2D from cameras it never trained on, what "
            "DPoser's smoothing does to the lifted motion, and how long the "
            "lift command takes."),
-    tables=(CAMERAS, *video_lift.TABLES))
+    tables=(CAMERAS, *video_lift.TABLES, REAL_TIME, REAL_TIME_ERROR))

@@ -15,7 +15,9 @@
   training   the rows' state fields and the model's loss
 
 Every random draw derives from `rng.purpose_key(seed, "fit")`, split into
-`FitKeys` by purpose.
+`FitKeys` by purpose.  Camera 2D (`representation.input_2d='camera'`)
+converts every 2D with its row's own camera (`image_space.camera_meta`:
+the rows' `root_cam_mm` and `intrinsics`), as the lifting splits were.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from jaxpose.methods import holdout as holdout_lib
 from jaxpose.methods import lifting
 from jaxpose.methods.diffpose import initial as initial_lib
 from jaxpose.methods.diffpose import rows as rows_lib
+from jaxpose.pose import image_space
 
 # The prepared range of h_0 = [target2d, pose3d]: 'lo', 'hi' [J, 5].
 X0_RANGE = "x0_range"
@@ -95,7 +98,8 @@ def encode_rows(run: base.RunSettings, encoder: base.ContextEncoder, rows, *,
     run: DiffPose's settings.
     encoder: the frozen context encoder.
     rows: split rows ('pose2d' [N, J, 2] model units, the observed 2D,
-      and what the encoder reads besides, e.g. clip and frame).
+      and what the encoder reads besides, e.g. clip and frame; camera 2D:
+      'root_cam_mm' and 'intrinsics' too).
     target2d: h_0's 2D `[N, J, 2]`; None: the exact 2D where the rows
       hold it (`pose2d_exact`), else their `pose2d`.
   """
@@ -105,7 +109,8 @@ def encode_rows(run: base.RunSettings, encoder: base.ContextEncoder, rows, *,
       rows, batch_size=run.sections.diffpose.encoder_batch_size)
   if target2d is None and "pose2d_exact" in rows:
     target2d = representation.pose2d_to_model(
-        np.asarray(rows["pose2d_exact"], np.float32))
+        np.asarray(rows["pose2d_exact"], np.float32),
+        image_space.camera_meta(rows))
   elif target2d is None:
     target2d = rows["pose2d"]
   return dict(enc_features=features, enc_pose3d=pose3d,
@@ -195,7 +200,8 @@ def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
         keys.fit_rows, pool, (int(dp.fit_rows),), replace=False)))
   rows = {k: np.asarray(train[k])[pool] for k in
           ("pose2d", "pose3d", "enc_pose3d", "target2d", "pose2d_screen",
-           "intrinsics", "pose2d_exact", "pose2d_noisy", UNCERTAINTY)
+           "intrinsics", "root_cam_mm", "pose2d_exact", "pose2d_noisy",
+           UNCERTAINTY)
           if k in train}
   if dp.noisy_train_2d:  # the noise the training rows carry
     err2d = rows["target2d"] - rows["pose2d"]

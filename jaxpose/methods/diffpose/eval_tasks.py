@@ -27,6 +27,7 @@ from jaxpose.evaluation import estimation
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.methods import base
 from jaxpose.methods.diffpose import data as data_lib
+from jaxpose.pose import image_space
 from jaxpose.pose import metrics as metrics_lib
 
 TASKS = base.Tasks()
@@ -71,16 +72,17 @@ def estimate(trained: base.Trained, opts, ctx: EvalContext) -> TaskResult:
                                num_hypotheses=opts.num_hypotheses,
                                desc="estimate", x0_range=box)
   result = estimation.estimation_result(
-      ctx, model.states_to_mm(states), sampler=opts.sampler,
+      ctx, model.states_to_mm(states, rows), sampler=opts.sampler,
       num_steps=opts.num_steps, hypotheses_list=opts.hypotheses_list,
       title="estimate")
   figures = result.figures
   centre = np.concatenate([rows["pose2d"], rows["enc_pose3d"]], -1)
   # Scored as DiffPose's hypotheses are (root re-centred), and as the
   # encoder's own evaluation scores it (its root as predicted).
-  encoder = _errors(model.states_to_mm(centre), gt)
+  encoder = _errors(model.states_to_mm(centre, rows), gt)
   as_predicted = np.asarray(model.representation.pose3d_from_model(
-      np.asarray(rows["enc_pose3d"])), np.float32)
+      np.asarray(rows["enc_pose3d"]), image_space.camera_meta(rows)),
+      np.float32)
   encoder["mpjpe_mm_root_as_predicted"] = float(np.mean(
       metrics_lib.mpjpe(as_predicted, gt)))
   # Its RMS 3D error per coordinate in model units, as H_K's fit records it
@@ -92,7 +94,7 @@ def estimate(trained: base.Trained, opts, ctx: EvalContext) -> TaskResult:
   initial = None
   if model.initial.centred:  # the released prior sits around 0, not a pose
     draws = model.states_to_mm(initial_draws(model, k_initial, rows,
-                                             opts.num_hypotheses))
+                                             opts.num_hypotheses), rows)
     per_draw = np.stack([np.asarray(metrics_lib.mpjpe(d, gt)) for d in draws])
     initial = dict(
         mpjpe_mm=float(np.mean(metrics_lib.mpjpe(draws.mean(0), gt))),
@@ -161,7 +163,8 @@ def lift(trained: base.Trained, request: base.LiftRequest) -> np.ndarray:
   states = model.sample_states(trained.params, request.key, request.rows, opts,
                                num_hypotheses=request.num_hypotheses,
                                desc="lift", x0_range=box)
-  return model.states_to_mm(states)
+  # Camera 2D: turned back with each frame's camera, as the lifters do.
+  return model.states_to_mm(states, request.rows)
 
 
 __all__ = ["TASKS", "estimate", "initial_draws", "lift"]

@@ -41,6 +41,7 @@ from jaxpose.core import gmm as gmm_lib
 from jaxpose.core import priors as priors_lib
 from jaxpose.methods import base
 from jaxpose.methods.diffpose import process
+from jaxpose.pose import image_space
 
 ARTEFACT = "initial"
 NOISE_2D_SOURCES = ("data", "px")
@@ -146,15 +147,19 @@ def clean_and_noisy_2d(key, rows, representation, *, source: str,
     key: PRNG key of the simulated noise ('px').
     rows: split rows (screen-normalised `pose2d_exact`/`pose2d_noisy` for
       'data'; `pose2d_screen`, the exact input 2D, and `intrinsics` for
-      'px').
+      'px'; `root_cam_mm` and `intrinsics` for camera 2D,
+      `representation.input_2d='camera'`).
     representation: `pose.representation.Representation` (screen -> model).
     source: 'data' (the rows' own exact and noisy 2D) or 'px' (Gaussian
       noise of `sigma_px` pixels per axis on the input 2D; 0: none).
     sigma_px: the 'px' noise's std in pixels.
   """
   settings.one_of("diffpose.noise_2d", source, NOISE_2D_SOURCES)
+  # Each row's camera (camera 2D needs it; the noise is drawn in pixels,
+  # then converted with the row's own camera like its exact 2D).
+  meta = image_space.camera_meta(rows)
   to_model = lambda p: np.asarray(representation.pose2d_to_model(
-      np.asarray(p, np.float32)), np.float32)
+      np.asarray(p, np.float32), meta), np.float32)
   if source == "data":
     missing = [k for k in ("pose2d_exact", "pose2d_noisy") if k not in rows]
     if missing:

@@ -36,6 +36,7 @@ from jaxpose.methods import base
 from jaxpose.methods import holdout as holdout_lib
 from jaxpose.methods.diffpose import initial as initial_lib
 from jaxpose.methods.diffpose import process
+from jaxpose.pose import image_space
 from jaxpose.pose import representation as rep_lib
 
 # eval.start -> sampling.Problem.start ('initial' starts at t = 1, step K)
@@ -296,12 +297,17 @@ class DiffPoseModel:
         inputs, chunk_size=min(opts.batch_poses, sizes["R"]), row_axis=1,
         desc=desc)
 
-  def states_to_mm(self, states) -> np.ndarray:
+  def states_to_mm(self, states, rows=None) -> np.ndarray:
     """States `[..., J, 5]` -> their 3D in root-relative mm `[..., J, 3]`.
 
     The root is re-centred, as the released evaluation does: the truth
     puts it at 0, and the state's 3D is relative only up to the noise
     (`diffpose.output_root`: subtracted, or zeroed as their code does).
+
+    rows: the states' rows (their last leading dim), whose cameras
+    (`root_cam_mm`, `intrinsics`) turn camera 2D's 3D
+    (`representation.input_2d='camera'`, which needs them) back into each
+    row's own camera frame; unused otherwise.
     """
     pose3d = np.asarray(states)[..., 2:]
     if self.output_root == "zeroed":
@@ -310,7 +316,15 @@ class DiffPoseModel:
     else:
       pose3d = pose3d - pose3d[..., :1, :]
     dtype = np.float64 if pose3d.dtype == np.float64 else np.float32
-    return np.asarray(self.representation.pose3d_from_model(pose3d), dtype)
+    meta = None if rows is None else image_space.camera_meta(rows)
+    if meta is None and self.representation.needs_camera:
+      raise ValueError(
+          "states_to_mm: representation.input_2d="
+          f"{self.representation.input_2d!r} turns the 3D back into each "
+          "row's camera frame, which needs the rows' root_cam_mm and "
+          "intrinsics (pass rows=)")
+    return np.asarray(self.representation.pose3d_from_model(pose3d, meta),
+                      dtype)
 
 
 def build(run: base.RunSettings, prepared, needs) -> DiffPoseModel:

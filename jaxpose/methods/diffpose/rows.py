@@ -20,7 +20,9 @@ Where u comes from (`diffpose.row_uncertainty`, the dataset's fields):
                 `noise_2d='data'` trains on; 'px' noise: its sigma.
                 u is then the variance in model units ((c0, c1) = (0, 1);
                 root-relative 2D adds the root keypoint's variance to every
-                other joint's and leaves the root's 0).
+                other joint's and leaves the root's 0; camera 2D,
+                `representation.input_2d='camera'`, goes through each
+                row's own local linear map: `model_variance`).
   'confidence'  `pose2d_confidence` [N, J] in [0, 1]: a detector's
                 per-keypoint score (`pose2d_noisy_confidence` for
                 `pose2d_noisy`); u = 1 - confidence and (c0, c1) per joint
@@ -42,6 +44,7 @@ from jaxpose import checks
 from jaxpose import settings
 from jaxpose.core import gmm as gmm_lib
 from jaxpose.methods.diffpose import initial as initial_lib
+from jaxpose.pose import image_space
 
 SOURCES = ("sigma", "confidence")
 # The smallest 3D variance factor l2 (a row's 3D std at least 0.1 x the
@@ -59,14 +62,30 @@ def floor_2d(reg: float) -> float:
   return max(float(reg) ** 0.5, MIN_FLOOR_2D)
 
 
-def model_variance(sigma_screen, representation) -> np.ndarray:
+def model_variance(sigma_screen, representation, pose2d_screen=None,
+                   camera_meta=None) -> np.ndarray:
   """Per-keypoint std in screen units `[N, J]` -> variance of each joint's
   (u, v) in model units `[N, J]` (independent keypoints; root-relative 2D
-  adds the root's variance to the others' and zeroes the root's)."""
+  adds the root's variance to the others' and zeroes the root's).
+
+  Screen input is one linear map for every row.  Camera input
+  (`input_2d='camera'`) is not: its scale to model units is the row's own
+  (focal length, distance, the spread normalisation of its 2D), so it
+  needs the rows' 2D `pose2d_screen` [N, J, 2] (the point the map is
+  linearised at) and their `camera_meta` (`_local_variance`).
+  """
   sigma = np.asarray(sigma_screen, np.float64)
   checks.check_array("pose2d sigma", sigma, ("N", representation.num_joints))
   if np.any(sigma < 0):
     raise ValueError("pose2d sigma: expected stds >= 0")
+  if representation.input_2d == "camera":
+    if pose2d_screen is None or camera_meta is None:
+      raise ValueError(
+          "representation.input_2d='camera': a keypoint's std in model "
+          "units depends on its row's camera and 2D; give pose2d_screen "
+          "[N, J, 2] and camera_meta (root_cam_mm, intrinsics)")
+    return _local_variance(sigma, representation, pose2d_screen,
+                           camera_meta).astype(np.float32)
   var = (sigma * representation.scale_2d * representation.data_scale) ** 2
   if representation.space == "root_relative" and representation.root_relative_2d:
     var = var + var[:, :1]
@@ -74,12 +93,70 @@ def model_variance(sigma_screen, representation) -> np.ndarray:
   return var.astype(np.float32)
 
 
+# Central differences' step: this fraction of each row's mean keypoint
+# distance from the root (screen units), far below the body's size (the
+# map's curvature) and far above float32's rounding of the 2D.
+_STEP = 1e-2
+
+
+def _local_variance(sigma, representation, pose2d_screen, camera_meta):
+  """`model_variance` of camera 2D, `[N, J]` float64.
+
+  Derivation: the model 2D of a row is m = f(p), f = `pose2d_to_model`
+  at the row's camera, p its screen 2D.  Under small independent noise
+  e_k ~ N(0, sigma_k^2 I_2) on keypoint k (screen units), m(p + e) ~
+  m(p) + sum_k A_jk e_k with A_jk = d m_j / d p_k (2 x 2), the local
+  linear map at p.  So Cov(m_j) = sum_k sigma_k^2 A_jk A_jk^T, and the
+  variance per axis of joint j's (u, v) (the per-row H_K's isotropic
+  std) is half its trace: v_j = 1/2 sum_k sigma_k^2 ||A_jk||_F^2.  A_jk's
+  columns come from central differences of f itself, so v follows
+  whatever f does (the ray's turn, the root subtracted, which makes the
+  root's own v 0, and the spread normalisation, which couples every
+  keypoint to every joint).  Valid while sigma is small beside the body's
+  size in the image; a masked keypoint (at the root) should carry sigma 0.
+  """
+  p = np.asarray(pose2d_screen, np.float64)
+  n, j = sigma.shape
+  checks.check_array("pose2d_screen", p, (n, j, 2))
+  size = np.mean(np.linalg.norm(p - p[:, :1], axis=-1), axis=-1)  # [N]
+  step = np.maximum(_STEP * size, 1e-6)
+
+  def f(q):
+    return np.asarray(representation.pose2d_to_model(
+        q.astype(np.float32), camera_meta), np.float64)
+
+  var = np.zeros((n, j), np.float64)
+  for k in range(j):
+    if not np.any(sigma[:, k] > 0):
+      continue
+    for axis in range(2):
+      plus, minus = p.copy(), p.copy()
+      plus[:, k, axis] += step
+      minus[:, k, axis] -= step
+      plus, minus = plus.astype(np.float32), minus.astype(np.float32)
+      # The step as float32 holds it, so rounding of p does not bias A.
+      delta = (plus[:, k, axis].astype(np.float64)
+               - minus[:, k, axis].astype(np.float64))
+      column = (f(plus) - f(minus)) / delta[:, None, None]  # [N, J, 2]
+      var += 0.5 * sigma[:, k, None] ** 2 * np.sum(column**2, axis=-1)
+  return var
+
+
+def _linearised_at(rows, noisy: bool):
+  """The screen 2D a row's uncertainty describes: its `pose2d_noisy` when
+  the centre holds that (noise_2d='data' training), else `pose2d_screen`."""
+  if noisy and "pose2d_noisy" in rows:
+    return rows["pose2d_noisy"]
+  return rows["pose2d_screen"]
+
+
 def row_uncertainty(rows, representation, *, source: str, noisy: bool,
                     sigma_px: float | None = None) -> np.ndarray:
   """Each row's 2D uncertainty u `[N, J]` (module docstring).
 
   Args:
-    rows: split rows (the source's field; 'intrinsics' for `sigma_px`).
+    rows: split rows (the source's field; 'intrinsics' for `sigma_px`;
+      camera 2D: 'pose2d_screen', 'root_cam_mm' and 'intrinsics').
     representation: screen -> model units.
     source: 'sigma' or 'confidence'.
     noisy: the rows' centre is their `pose2d_noisy` (`noise_2d='data'`
@@ -91,6 +168,10 @@ def row_uncertainty(rows, representation, *, source: str, noisy: bool,
     ValueError: the rows lack the field, naming it.
   """
   settings.one_of("diffpose.row_uncertainty", source, SOURCES)
+  # Camera 2D: each row's own scale, linearised at its 2D (`model_variance`).
+  camera = ((_linearised_at(rows, noisy), image_space.camera_meta(rows))
+            if representation.input_2d == "camera" and source == "sigma"
+            else ())
   if sigma_px is not None:
     if source != "sigma":
       raise ValueError(
@@ -100,7 +181,7 @@ def row_uncertainty(rows, representation, *, source: str, noisy: bool,
     width = np.asarray(rows["intrinsics"], np.float32)[:, 4]  # [N]
     n, j = np.shape(rows["pose2d"])[:2]
     sigma = np.broadcast_to((float(sigma_px) * 2.0 / width)[:, None], (n, j))
-    return model_variance(sigma, representation)
+    return model_variance(sigma, representation, *camera)
   field = FIELDS[source][1 if noisy else 0]
   if field not in rows:
     raise ValueError(
@@ -111,7 +192,7 @@ def row_uncertainty(rows, representation, *, source: str, noisy: bool,
         "detector's error in pixels, gives pose2d_sigma), or use "
         "initial_scope='global'")
   if source == "sigma":
-    return model_variance(rows[field], representation)
+    return model_variance(rows[field], representation, *camera)
   conf = np.asarray(rows[field], np.float32)
   checks.check_array(field, conf, ("N", representation.num_joints))
   return (1.0 - np.clip(conf, 0.0, 1.0)).astype(np.float32)

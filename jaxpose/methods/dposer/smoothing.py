@@ -92,10 +92,16 @@ def make_solver(prior, body: body_lib.BodyJoints, *, num_steps: int,
 
     def objective(v, k, i):
       joints = joints_of(v)
-      data = jnp.mean(jnp.sum(jnp.square(joints - target), -1)) / s2
-      smooth = jnp.mean(jnp.sum(jnp.square(joints[1:] - joints[:-1]), -1)) / s2
-      return (data + smooth_weight * smooth
-              + prior_weight * prior(v["pose"], k, i, num_steps))
+      loss = jnp.mean(jnp.sum(jnp.square(joints - target), -1)) / s2
+      # A term of weight 0 is left out of the program, not multiplied by 0:
+      # XLA keeps 0 * x (x may be NaN), and the prior's network, forward
+      # and backward, is most of a step's work.
+      if smooth_weight:
+        loss += smooth_weight * jnp.mean(
+            jnp.sum(jnp.square(joints[1:] - joints[:-1]), -1)) / s2
+      if prior_weight:
+        loss += prior_weight * prior(v["pose"], k, i, num_steps)
+      return loss
 
     t = target.shape[0]
     v0 = {"pose": jnp.broadcast_to(init_pose, (t, body_lib.DIM)), "root": root0,
