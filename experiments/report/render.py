@@ -7,6 +7,7 @@ command that wrote it.
 from __future__ import annotations
 
 import pathlib
+import re
 from typing import Sequence
 
 from experiments.report import lookup
@@ -118,6 +119,12 @@ def page_text(page: spec.Page, read) -> str:
   return "\n".join(lines).rstrip() + "\n"
 
 
+def _first_sentence(text: str) -> str:
+  """The first sentence of a paragraph ('et al.' does not end one)."""
+  first = text.strip().split("\n")[0]
+  return re.split(r"(?<=[a-z0-9)][.?!])\s+(?=[A-Z])", first)[0]
+
+
 def index_text(pages: Sequence[spec.Page], headline: spec.Table, read) -> str:
   lines = [GENERATED.format(name="__init__"), "", "# Results", "",
            "Every figure in these pages is a field of a JSON file a run wrote "
@@ -127,7 +134,7 @@ def index_text(pages: Sequence[spec.Page], headline: spec.Table, read) -> str:
            "`experiments/report/pages/`, and CI fails when they differ.", ""]
   lines += table_section(headline, read, "../../")
   lines += ["## Pages", ""]
-  lines += [f"- [{p.title}]({p.name}.md): {p.intro.split('. ')[0].rstrip('.')}."
+  lines += [f"- [{p.title}]({p.name}.md): {_first_sentence(p.intro)}"
             for p in pages]
   return "\n".join(lines).rstrip() + "\n"
 

@@ -308,8 +308,8 @@ PAGE = spec.Page(
     name="speed", title="Speed",
     intro=("How fast jaxpose samples, trains and fits against the authors' "
            "code in PyTorch on the same machine, how few network "
-           "evaluations a sampler needs for the same error, and how long "
-           "lifting a minute of video takes."),
+           "evaluations a sampler needs for the same error. How long "
+           "lifting a minute of video takes is on the video page."),
     tables=(GFPOSE_SAMPLING, GFPOSE_TRAINING, GFPOSE_OPTIONS, DPOSER,
             DPOSER_OPTIONS, COMPILE, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
             CHEAPEST, DIFFPOSE_CURVE))
