@@ -70,7 +70,7 @@ def _table(tmp_path, rows, **result_fields):
   table = spec.Table(title="T", columns=(spec.Col("MPJPE", "mpjpe_mm",
                                                   change="pct"),),
                      rows=rows)
-  return render.table_lines(table, render._Files(tmp_path), "")
+  return render.table_lines(table, render.Reader(tmp_path), "")
 
 
 def test_a_table_names_each_rows_seeds_hardware_and_command(tmp_path):
@@ -124,4 +124,4 @@ def test_a_damaged_results_file_is_named(tmp_path):
                      rows=(spec.Row("x", "cut.json", command="c", seeds="0",
                                     hardware="h"),))
   with pytest.raises(ValueError, match="cut.json"):
-    render.table_lines(table, render._Files(tmp_path), "")
+    render.table_lines(table, render.Reader(tmp_path), "")

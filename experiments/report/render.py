@@ -38,8 +38,8 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]
   return [esc(headers), "|" + "---|" * len(headers), *map(esc, rows)]
 
 
-class _Files:
-  """Each results JSON read once."""
+class Reader:
+  """`reader(rel)`: experiments/results/<rel> under `root`, each read once."""
 
   def __init__(self, root: pathlib.Path):
     self.root, self.cache = pathlib.Path(root), {}
@@ -166,7 +166,7 @@ def with_headline(readme: str, block: str) -> str:
 def outputs(pages: Sequence[spec.Page], headline: spec.Table,
             root: pathlib.Path = ROOT) -> dict[pathlib.Path, str]:
   """{path: text} of every page, the index and the README."""
-  read = _Files(root)
+  read = Reader(root)
   out = {root / "docs" / "results" / f"{p.name}.md": page_text(p, read)
          for p in pages}
   out[root / "docs" / "results" / "README.md"] = index_text(pages, headline, read)
@@ -188,4 +188,4 @@ def stale(expected: dict[pathlib.Path, str]) -> list[pathlib.Path]:
 
 
 __all__ = ["markdown_table", "table_lines", "page_text", "headline_block",
-           "with_headline", "outputs", "stale", "strays", "HEADLINE_BEGIN", "HEADLINE_END"]
+           "with_headline", "outputs", "stale", "strays", "Reader", "HEADLINE_BEGIN", "HEADLINE_END"]
