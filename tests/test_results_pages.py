@@ -125,3 +125,16 @@ def test_a_damaged_results_file_is_named(tmp_path):
                                     hardware="h"),))
   with pytest.raises(ValueError, match="cut.json"):
     render.table_lines(table, render.Reader(tmp_path), "")
+
+
+def test_readme_figures_come_from_its_headline_table():
+  # The methods' sections quote headline figures by hand: each must be one
+  # the generated table shows, so a rerun that changes it fails here.
+  import re
+  text = (render.ROOT / "README.md").read_text()
+  head, rest = text.split(render.HEADLINE_BEGIN, 1)
+  block = rest.split(render.HEADLINE_END, 1)[0]
+  head = head.replace("Human3.6M", "")
+  quoted = set(re.findall(r"(?<![\d.])\d+\.\d(?!\d)", head))
+  shown = set(re.findall(r"(?<![\d.])\d+\.\d(?!\d)", block))
+  assert quoted and quoted <= shown, sorted(quoted - shown)
