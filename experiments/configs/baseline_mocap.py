@@ -14,7 +14,13 @@ caches as gfpose_mocap.py says, then:
       --workdir=runs/baseline_mocap --config.data.cache_dir=caches \
       --config.data.test_2d=noisy --config.eval.output_suffix=noisy2d --mode=eval
 
-Expected: MPJPE about 74.5 mm from exact 2D, 144.6 mm from noisy 2D (seeds 0-2, 2 CPU cores, 20k steps); docs/results/accuracy.md.
+Variant camera (`baseline_mocap.py:camera`): gfpose_mocap.py's camera
+variant, the lifter that reads 2D in the camera's own geometry.
+
+Expected: MPJPE about 74.5 mm from exact 2D, 144.6 mm from noisy 2D (seeds
+0-2, 2 CPU cores, 20k steps); docs/results/accuracy.md. camera: about 78.6
+mm on training-range cameras, 87.6 mm on unseen ones (seeds 0-2);
+docs/results/video.md.
 """
 import ml_collections
 

@@ -19,25 +19,17 @@ def _denoise(prior: str) -> dict:
   return {"MPJPE": at, "PA-MPJPE": None, "best of H": None}
 
 
-_CAMERA = ("python -m experiments.main --config=experiments/configs/"
-           "{config}.py:camera --workdir=runs/{config}_camera "
-           "--config.data.cache_dir=caches")
-_UNSEEN = (" --mode=eval --config.data.test_cameras=unseen "
-           "--config.eval.output_suffix=unseen")
-
-
-def _cameras(config: str, stem: str, label: str, one_pose: bool
-             ) -> tuple[spec.Row, ...]:
-  """A camera-aware model on training-range cameras and on unseen ones."""
-  common = dict(seeds="0", hardware="2 CPU cores (x86_64)",
-                fields=_ONE if one_pose else {})
+def _cameras(stem: str, label: str, one_pose: bool) -> tuple[spec.Row, ...]:
+  """A camera-aware model on training-range cameras and on unseen ones,
+  over training seeds."""
+  fields = _ONE if one_pose else {}
   return (spec.Row(label, f"{stem}.json", cells=("estimate, exact, cameras "
                                                   "of the training range",),
-                   command=_CAMERA.format(config=config), name=label, **common),
+                   at=_SEEDS, name=label, fields=fields),
           spec.Row(label, f"{stem}_unseen.json",
                    cells=("estimate, exact, cameras never trained on",),
-                   command=_CAMERA.format(config=config) + _UNSEEN,
-                   baseline=label, name=label + " unseen", **common))
+                   at=_SEEDS, baseline=label, name=label + " unseen",
+                   fields=fields))
 
 
 TABLE = spec.Table(
@@ -87,8 +79,8 @@ TABLE = spec.Table(
         spec.Row("DPoser", "dposer_mocap_small_v2_cpu_seeds_denoise_motion.json",
                  cells=("motion denoising, 40 mm noise",),
                  fields=_denoise("dposer"), baseline="no prior"),
-        *_cameras("gfpose_mocap", "gfpose_mocap_camera_cpu_estimate",
+        *_cameras("gfpose_mocap_camera_cpu_seeds_estimate",
                   "GFPose camera-aware, mean of 200", one_pose=False),
-        *_cameras("baseline_mocap", "baseline_mocap_camera_cpu_estimate",
+        *_cameras("baseline_mocap_camera_cpu_seeds_estimate",
                   "Martinez lifter camera-aware", one_pose=True),
     ))

@@ -7,41 +7,69 @@ _CAMERA = ("python -m experiments.main --config=experiments/configs/"
            "--config.data.cache_dir=caches")
 _UNSEEN = (" --mode=eval --config.data.test_cameras={set} "
            "--config.eval.output_suffix={set}")
-_SETS = (("training-range cameras", ""), ("distance unseen", "unseen_distance"),
-         ("pitch unseen", "unseen_pitch"), ("focal length unseen", "unseen_focal"),
-         ("all three unseen", "unseen"))
+_SETS = (("distance unseen", "unseen_distance"), ("pitch unseen", "unseen_pitch"),
+         ("focal length unseen", "unseen_focal"), ("all three unseen", "unseen"))
+_RANGES = ("The camera-aware configs (`gfpose_mocap.py:camera`, "
+           "`baseline_mocap.py:camera`, `diffpose_mocap.py:camera` on "
+           "`encoder_mocap.py:camera`) train on cameras drawn over 3.5-6.5 m, "
+           "-5 to 20 degrees of pitch and 1000-2000 px of focal length on a "
+           "1920 x 1080 image (`jaxpose/data/camera_rigs.py`), and are scored "
+           "on the test people (CMU 005 and 007, first 500 rows, exact 2D) "
+           "seen by one camera per clip. Cameras never trained on: 2.5-3.2 or "
+           "7.5-9.5 m, -15 to -8 or 25 to 35 degrees, 600-850 or 2400-3200 px. ")
+_SEEDS = ("across_seeds",)
 
 
-def _camera_rows(config: str, stem: str, model: str) -> list[spec.Row]:
-  """The training-range row, then each unseen set against it."""
-  return [spec.Row(
-      label=model, cells=(words,), name=model + (name and "/" + name),
-      file=f"{stem}{'_' + name if name else ''}.json",
-      command=_CAMERA.format(config=config) + (
-          _UNSEEN.format(set=name) if name else ""),
-      seeds="0", hardware="2 CPU cores (x86_64)",
-      baseline=model if name else "") for words, name in _SETS]
+def _seed_rows(stem: str, model: str) -> list[spec.Row]:
+  """A summary over training seeds: training-range cameras, then unseen."""
+  return [spec.Row(model, f"{stem}.json", cells=("training range",), at=_SEEDS,
+                   name=model),
+          spec.Row(model, f"{stem}_unseen.json", cells=("all three unseen",),
+                   at=_SEEDS, name=model + "/unseen", baseline=model)]
+
+
+def _one_seed_rows(config: str, stem: str, model: str, sets=_SETS,
+                   **extra) -> list[spec.Row]:
+  """One training run: training-range cameras, then each unseen set."""
+  command = _CAMERA.format(config=config) + extra.pop("flags", "")
+  rows = [spec.Row(model, f"{stem}.json", command=command, seeds="0",
+                   cells=("training range",), name=model, **extra)]
+  rows += [spec.Row(model, f"{stem}_{name}.json", cells=(words,),
+                    command=command + _UNSEEN.format(set=name), seeds="0",
+                    name=f"{model}/{name}", baseline=model, **extra)
+           for words, name in sets]
+  return rows
 
 
 CAMERAS = spec.Table(
     title="Lifting under cameras never trained on",
-    intro=("The camera-aware configs (`gfpose_mocap.py:camera`, "
-           "`baseline_mocap.py:camera`) train on cameras drawn over "
-           "3.5-6.5 m, -5 to 20 degrees of pitch and 1000-2000 px of focal "
-           "length on a 1920 x 1080 image (`jaxpose/data/camera_rigs.py`). "
-           "They are scored on the test people (CMU 005 and 007, first 500 "
-           "rows, exact 2D) seen by one camera per clip from those ranges, "
-           "then with one parameter outside its range (2.5-3.2 or 7.5-9.5 m; "
-           "-15 to -8 or 25 to 35 degrees; 600-850 or 2400-3200 px) and "
-           "with all three. MPJPE of the hypotheses' mean (GFPose, 200 "
-           "hypotheses) or of the lifter's one pose, and its change against "
-           "the training-range cameras."),
+    intro=(_RANGES + "MPJPE of the hypotheses' mean (GFPose: 200, DiffPose: "
+           "5) or of the lifter's one pose, and its change against the same "
+           "model's training-range cameras; over three training seeds where "
+           "the seeds column says so."),
     columns=(spec.Col("MPJPE", "mpjpe_mm", change="pct"),
              spec.Col("PA-MPJPE", "pa_mpjpe_mm")),
-    rows=(*_camera_rows("gfpose_mocap", "gfpose_mocap_camera_cpu_estimate",
-                        "GFPose mocap camera"),
-          *_camera_rows("baseline_mocap", "baseline_mocap_camera_cpu_estimate",
-                        "Martinez lifter camera")),
+    rows=(*_seed_rows("gfpose_mocap_camera_cpu_seeds_estimate",
+                      "GFPose mocap camera"),
+          *_seed_rows("baseline_mocap_camera_cpu_seeds_estimate",
+                      "Martinez lifter camera")),
+    label_titles=("model", "cameras"),
+    note=("On cameras outside all three ranges the lifter loses 11% and "
+          "GFPose 19% over their training-range error, beyond the 10% "
+          "asked of both; the next table takes the parameters one at a "
+          "time and finds the camera's pitch to be the cause."))
+
+CAMERAS_BY_PARAMETER = spec.Table(
+    title="Which camera parameter does not carry over",
+    intro=(_RANGES + "One parameter outside its range at a time, the others "
+           "inside; training seed 0."),
+    columns=(spec.Col("MPJPE", "mpjpe_mm", change="pct"),
+             spec.Col("PA-MPJPE", "pa_mpjpe_mm")),
+    rows=(*_one_seed_rows("gfpose_mocap", "gfpose_mocap_camera_cpu_estimate",
+                          "GFPose mocap camera", hardware="2 CPU cores (AMD EPYC)"),
+          *_one_seed_rows("baseline_mocap", "baseline_mocap_camera_cpu_estimate",
+                          "Martinez lifter camera",
+                          hardware="2 CPU cores (AMD EPYC)")),
     label_titles=("model", "cameras"),
     note=("Distance and focal length, what reading 2D in the camera's "
           "geometry is for, carry over. Pitch does not: a camera steeply "
@@ -49,9 +77,11 @@ CAMERAS = spec.Table(
           "which no normalisation of the 2D removes, and GFPose, which "
           "models the whole distribution of poses given the 2D, pays more "
           "for it than the lifter. PA-MPJPE, which aligns each pose's "
-          "rotation and scale first, moves less than MPJPE: the cost is "
-          "the body's orientation more than its shape. The target, every "
-          "unseen set within 10% of the training range, is missed on pitch."))
+          "rotation and scale first, moves less than MPJPE: the cost is the "
+          "body's orientation more than its shape. The target, every unseen "
+          "set within 10% of the training range, is missed on pitch; "
+          "training on a wider range of pitches is the remedy."))
+
 
 _BENCH = ("python -m experiments.bench.lift --keypoints=runs/bench_lift/"
           "keypoints.npz --workdir=runs/gf_cam_s0 --smooth_with=runs/"
@@ -119,4 +149,5 @@ PAGE = spec.Page(
     intro=("How well a lift reads 2D from cameras it never trained on, what "
            "DPoser's smoothing does to the lifted motion, and how long the "
            "lift command takes."),
-    tables=(CAMERAS, *video_lift.TABLES, REAL_TIME, REAL_TIME_ERROR))
+    tables=(CAMERAS, CAMERAS_BY_PARAMETER, *video_lift.TABLES, REAL_TIME,
+            REAL_TIME_ERROR))
