@@ -138,3 +138,9 @@ def test_readme_figures_come_from_its_headline_table():
   quoted = set(re.findall(r"(?<![\d.])\d+\.\d(?!\d)", head))
   shown = set(re.findall(r"(?<![\d.])\d+\.\d(?!\d)", block))
   assert quoted and quoted <= shown, sorted(quoted - shown)
+
+
+def test_hardware_a_file_keeps_as_a_record_must_be_given(tmp_path):
+  row = spec.Row("x", "a.json", command="c", seeds="0")
+  with pytest.raises(ValueError, match="no hardware in the file as text"):
+    _table(tmp_path, (row,), hardware={"cpu_model": "AMD EPYC"})

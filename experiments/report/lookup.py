@@ -117,28 +117,27 @@ def seeds(row: spec.Row, result: dict) -> str:
   raise ValueError(f"{row.file}: no seeds in the file; give the row's seeds")
 
 
-def hardware(row: spec.Row, result: dict) -> str:
-  """Where a row ran: the spec's, else the file's `hardware`.
+def _stated(row: spec.Row, result: dict, key: str) -> str:
+  """The row's `key` (hardware, command): the spec's, else the file's.
 
   Raises:
-    ValueError: neither says, naming the file.
+    ValueError: neither says it as text, naming the file.
   """
-  found = row.hardware or result.get("hardware")
-  if not found:
-    raise ValueError(f"{row.file}: no hardware in the file; give the row's")
-  return str(found)
+  found = getattr(row, key) or result.get(key)
+  if not found or not isinstance(found, str):
+    raise ValueError(f"{row.file}: no {key} in the file as text; give the "
+                     f"row's {key}")
+  return found
+
+
+def hardware(row: spec.Row, result: dict) -> str:
+  """Where a row ran (`_stated`)."""
+  return _stated(row, result, "hardware")
 
 
 def command(row: spec.Row, result: dict) -> str:
-  """The command that wrote a row's file: the spec's, else the file's.
-
-  Raises:
-    ValueError: neither says, naming the file.
-  """
-  found = row.command or result.get("command")
-  if not found:
-    raise ValueError(f"{row.file}: no command in the file; give the row's")
-  return str(found)
+  """The command that wrote a row's file (`_stated`)."""
+  return _stated(row, result, "command")
 
 
 __all__ = ["get", "number", "text", "change", "seeds", "hardware",
