@@ -185,6 +185,27 @@ def to_plain(config) -> Any:
   return config
 
 
+def get_dotted(tree: Mapping, dotted_key: str, default: Any = None) -> Any:
+  """`tree[a][b][c]` for 'a.b.c', or `default` where a level is missing."""
+  node: Any = tree
+  for part in dotted_key.split("."):
+    if not isinstance(node, Mapping) or part not in node:
+      return default
+    node = node[part]
+  return node
+
+
+def set_dotted(tree: dict, dotted_key: str, value: Any) -> dict:
+  """Sets `tree[a][b][c] = value` for 'a.b.c' in place, making missing
+  levels; returns `tree`."""
+  *parents, last = dotted_key.split(".")
+  node = tree
+  for part in parents:
+    node = node.setdefault(part, {})
+  node[last] = value
+  return tree
+
+
 def fingerprint(config, sections: Iterable[str | tuple[str, Any]] = (
     "method", "model", "sde", "representation")) -> dict:
   """The part of a config that must match for a checkpoint to be reusable.
@@ -199,17 +220,10 @@ def fingerprint(config, sections: Iterable[str | tuple[str, Any]] = (
   out = {}
   for entry in sections:
     key, default = (entry, None) if isinstance(entry, str) else tuple(entry)
-    *parents, last = key.split(".")
-    src = plain
-    for part in parents:
-      src = src.get(part, {}) if isinstance(src, Mapping) else {}
-    value = src.get(last) if isinstance(src, Mapping) else None
+    value = get_dotted(plain, key)
     if not isinstance(entry, str) and (value is None or value == default):
       continue
-    dst = out
-    for part in parents:
-      dst = dst.setdefault(part, {})
-    dst[last] = value
+    set_dotted(out, key, value)
   for section, key, default in _FINGERPRINT_DEFAULTS:
     # A key added later with a default that keeps the old behaviour is left
     # out at that default, so checkpoints written before it still match.

@@ -24,6 +24,7 @@ from typing import Any, Mapping
 import jax.numpy as jnp
 from absl import logging
 
+from jaxpose import config as config_lib
 from jaxpose import files
 from jaxpose import logs
 from jaxpose import methods
@@ -58,16 +59,6 @@ def _check_target(workdir: str):
                        "import into a new directory")
 
 
-def _set_dotted(config: dict, dotted: str, value) -> dict:
-  out = copy.deepcopy(config)
-  node = out
-  *head, last = dotted.split(".")
-  for part in head:
-    node = node[part]
-  node[last] = value
-  return out
-
-
 def _write_one(imported: base.Imported, directory: str, *,
                need_paths: Mapping[str, str]):
   """Writes one workdir into `directory` (a temporary path).
@@ -80,7 +71,7 @@ def _write_one(imported: base.Imported, directory: str, *,
   method, run = methods.parse(config)
   check_config = config
   for key, path in need_paths.items():
-    check_config = _set_dotted(check_config, key, path)
+    check_config = config_lib.set_dotted(copy.deepcopy(check_config), key, path)
   _, check_run = methods.parse(check_config)
   needs, need_digests = run_lib.resolve_needs(method, check_run,
                                               training=False)
@@ -173,17 +164,17 @@ def import_weights(method_name: str, request: base.ImportRequest) -> str:
   """Imports `request.checkpoint` as a `method_name` workdir; returns it."""
   logs.configure_logging()
   method = methods.get(method_name)
-  if method.import_checkpoint is None:
+  if method.capabilities.import_checkpoint is None:
     importable = [n for n in methods.names()
-                  if methods.get(n).import_checkpoint is not None]
+                  if methods.get(n).capabilities.import_checkpoint is not None]
     raise WeightsImportError(f"--method={method_name}: no importer for its "
                        f"checkpoints; methods with one: {', '.join(importable) or 'none'}")
-  unknown = sorted(set(request.files) - set(method.import_files))
+  unknown = sorted(set(request.files) - set(method.capabilities.import_files))
   if unknown:
     raise WeightsImportError(f"--{unknown[0]}: not a file {method_name}'s importer "
-                       f"reads (it reads: {', '.join(method.import_files) or 'none'})")
+                       f"reads (it reads: {', '.join(method.capabilities.import_files) or 'none'})")
   _check_target(request.workdir)
-  imported = method.import_checkpoint(request)
+  imported = method.capabilities.import_checkpoint(request)
   source = dict(imported.source)
   source.setdefault("checkpoint", request.checkpoint)
   source["files"] = {name: {"path": os.path.abspath(p),

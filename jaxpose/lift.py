@@ -29,6 +29,7 @@ from jaxpose import rng
 from jaxpose import run_lib
 from jaxpose import settings
 from jaxpose.methods import base
+from jaxpose.methods import protocols
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,7 +108,7 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
   overrides = keypoints_section(keypoints_path, **dict(keypoints or {}))
   config = run_lib.evaluation_config(workdir, overrides)
   method, run = methods.parse(config)
-  if method.lift is None:
+  if method.capabilities.lift is None:
     raise settings.ConfigError(
         f"{workdir}: method {method.name!r} does not lift 2D keypoints; use a "
         f"workdir of one that does ({', '.join(lifting_methods()) or 'none'})")
@@ -117,7 +118,7 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
   request = base.LiftRequest(rows=rows, num_hypotheses=num_hypotheses,
                              key=rng.purpose_key(seed, "lift"), sampler=sampler,
                              num_steps=num_steps)
-  hyps = np.asarray(method.lift(trained, request), np.float32)  # [H, T, J, 3]
+  hyps = np.asarray(method.capabilities.lift(trained, request), np.float32)  # [H, T, J, 3]
   t = len(rows["pose2d"])
   if hyps.ndim != 4 or hyps.shape[1] != t:
     raise ValueError(f"{method.name}.lift returned shape {hyps.shape}; "
@@ -143,7 +144,7 @@ def smooth(lifted: Lifted, workdir: str, *, seed: int = 0,
            overrides: Mapping[str, Any] | None = None,
            prior_weight: float | None = None) -> Lifted:
   """`lifted` with its mean motion smoothed by the motion prior trained in
-  `workdir` (a method that provides `base.MotionSmoother`: DPoser), its
+  `workdir` (a method that provides `protocols.MotionSmoother`: DPoser), its
   evaluation settings changed by `overrides` ({dotted key: value}).
   `prior_weight`: DPoser's prior weight (None: the workdir's own; 0: the
   temporal term alone, which leaves the prior's network out of the fit).
@@ -159,7 +160,7 @@ def smooth(lifted: Lifted, workdir: str, *, seed: int = 0,
   start = time.time()
   config = run_lib.evaluation_config(workdir, overrides) if overrides else None
   _, smoother = run_lib.provided(
-      workdir, base.MotionSmoother, where=f"smooth_with={workdir!r}",
+      workdir, protocols.MotionSmoother, where=f"smooth_with={workdir!r}",
       hint="give a DPoser workdir (experiments/configs/dposer_mocap.py)",
       config=config)
   smoothed = np.asarray(smoother.smooth(lifted.mean_mm,
@@ -186,8 +187,8 @@ def check_smoother(workdir: str) -> str:
   except FileNotFoundError:
     raise settings.ConfigError(f"{where}: no config.json, so not a trained "
                                f"workdir; {hint}") from None
-  provides = methods.get(name).provides if name in methods.names() else {}
-  if base.MotionSmoother not in provides:
+  provides = methods.get(name).capabilities.provides if name in methods.names() else {}
+  if protocols.MotionSmoother not in provides:
     raise settings.ConfigError(f"{where}: it holds a {name!r} model, which "
                                f"smooths no motion; {hint}")
   ckpts = os.path.join(workdir, "checkpoints")
@@ -201,7 +202,7 @@ def lifting_methods() -> tuple[str, ...]:
   """The registered methods that lift (their packages imported)."""
   out = []
   for name in methods.names():
-    if methods.get(name).lift is not None:
+    if methods.get(name).capabilities.lift is not None:
       out.append(name)
   return tuple(out)
 

@@ -36,15 +36,14 @@ from jaxpose import logs
 from jaxpose import methods
 from jaxpose import rng
 from jaxpose import settings
-from jaxpose import summary_writer
+from jaxpose.calibration import heldout
+from jaxpose.calibration import store as calibration_store
 from jaxpose.data import datasets
 from jaxpose.data import pipeline
-from jaxpose.evaluation import calibration_store
 from jaxpose.evaluation import output_names
 from jaxpose.evaluation import runner
 from jaxpose.evaluation import summary as summary_lib
 from jaxpose.methods import base
-from jaxpose.methods import holdout as holdout_lib
 from jaxpose.training import checkpoint as checkpoint_lib
 from jaxpose.training import parallel
 from jaxpose.training import prepared as prepared_lib
@@ -101,7 +100,7 @@ def provided(path: str, protocol: type, *, where: str, hint: str, config=None):
   if not os.path.isdir(path):
     raise settings.ConfigError(f"{where}: no such directory; {hint}")
   trained = load_trained(path, config=config)
-  provide = trained.method.provides.get(protocol)
+  provide = trained.method.capabilities.provides.get(protocol)
   if provide is None:
     raise settings.ConfigError(
         f"{where}: it holds a {trained.method.name!r} model, which provides "
@@ -330,7 +329,7 @@ def evaluation_config(workdir: str, overrides=None, *, base_config=None
   free = {need.config_key for need in method.needs}
   missing = object()
   for key, value in (overrides or {}).items():
-    old = _get_dotted(stored, key, missing)
+    old = config_lib.get_dotted(stored, key, missing)
     changeable = key.split(".")[0] in EVAL_SECTIONS or key in free
     if not changeable and files.jsonable(old) != files.jsonable(value):
       was = "absent" if old is missing else repr(old)
@@ -339,7 +338,7 @@ def evaluation_config(workdir: str, overrides=None, *, base_config=None
           f"{workdir} ({key} is {was} there); an evaluation takes the "
           f"model's settings from {os.path.join(workdir, run_config.FILE)}: "
           "leave the flag out, or train a new workdir with it")
-    _set_dotted(merged, key, value)
+    config_lib.set_dotted(merged, key, config_lib.to_plain(value))
   return ml_collections.ConfigDict(merged)
 
 
@@ -350,21 +349,6 @@ def _fill_missing(target: dict, source: dict) -> dict:
     elif isinstance(target[key], dict) and isinstance(value, dict):
       _fill_missing(target[key], value)
   return target
-
-
-def _get_dotted(d, key, default):
-  for part in key.split("."):
-    if not isinstance(d, dict) or part not in d:
-      return default
-    d = d[part]
-  return d
-
-
-def _set_dotted(d, key, value):
-  *parents, last = key.split(".")
-  for part in parents:
-    d = d.setdefault(part, {})
-  d[last] = config_lib.to_plain(value)
 
 
 # ----------------------------------------------------------------------------
@@ -420,7 +404,7 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
   dataset = data.dataset
   splits, split, suffix = data.splits, "test", run.eval.output_suffix
   if run.eval.rows == "heldout":
-    splits, split = holdout_lib.heldout_splits(trained, data), "train"
+    splits, split = heldout.heldout_splits(trained, data), "train"
     suffix = "_".join(s for s in (suffix, "heldout") if s)
   stem, recorded = output_names.for_run(  # beside other settings' results
       method, run, out_dir, runner.output_stem(run.eval.task, suffix),
@@ -447,33 +431,38 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
 
 
 def sample(config, workdir: str) -> np.ndarray:
-  """Unconditional samples: writes samples.npz and samples.png."""
+  """`eval.num_poses` unconditional samples in mm: writes samples.npz, and
+  samples.png of the first 2 x `eval.plot_hypotheses` (none at 0)."""
   from jaxpose import plotting
   method, run = methods.parse(config)
-  if method.sample is None:
+  if method.capabilities.sample is None:
     raise settings.ConfigError(f"mode: {method.name} does not generate samples;"
                                " use --mode=train, eval or train_and_eval")
   trained = load_trained(workdir, config=config)
-  n = 2 * run.eval.plot_hypotheses
-  poses_mm = method.sample(trained, rng.purpose_key(run.seed, "sample"), n)
+  n = run.eval.num_poses
+  poses_mm = np.asarray(method.capabilities.sample(trained, rng.purpose_key(run.seed, "sample"), n))
   files.write_npz_atomic(os.path.join(workdir, "samples.npz"),
                          {"pose3d_mm": poses_mm})
-  plotting.plot_poses_3d(poses_mm, path=os.path.join(workdir, "samples.png"))
-  print(f"wrote {n} generated poses to {workdir}/samples.npz and samples.png")
+  shown = min(n, 2 * run.eval.plot_hypotheses)
+  if shown:
+    plotting.plot_poses_3d(poses_mm[:shown],
+                           path=os.path.join(workdir, "samples.png"))
+  print(f"wrote {n} generated poses to {workdir}/samples.npz"
+        + (f", {shown} of them drawn in samples.png" if shown else ""))
   return poses_mm
 
 
 def calibrate(config, workdir: str) -> dict:
   """`eval.task`'s calibration fitted on held-out training rows (or borrowed
-  from `eval.calibration_from`, `methods.holdout`) into
+  from `eval.calibration_from`, `calibration.heldout`) into
   WORKDIR/calibration.json; returns its entry."""
   logs.configure_logging()
   method, run = methods.parse(config)
   trained = load_trained(workdir, config=config)
   if run.eval.calibration_from:
-    return holdout_lib.borrow(trained, load_trained(run.eval.calibration_from))
-  return holdout_lib.calibrate(trained, method.load_data(
-      holdout_lib.calibration_run(run), trained.needs))
+    return heldout.borrow(trained, load_trained(run.eval.calibration_from))
+  return heldout.calibrate(trained, method.load_data(
+      heldout.calibration_run(run), trained.needs))
 
 
 def run(mode: str, config, workdir: str, *, overrides=None):

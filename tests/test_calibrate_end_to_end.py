@@ -12,16 +12,16 @@ import pytest
 
 from experiments import main
 from experiments.configs import baseline_quickstart
-from experiments.configs import diffpose_quickstart
 from experiments.configs import dposer_quickstart
 from experiments.configs import quickstart
 from jaxpose import methods
 from jaxpose import run_lib
 from jaxpose import settings
-from jaxpose.evaluation import calibration_store
+from jaxpose.calibration import heldout
+from jaxpose.calibration import store as calibration_store
 from jaxpose.evaluation import novelty
-from jaxpose.methods import holdout
 from jaxpose.methods.dposer import body as body_lib
+from jaxpose.training import holdout
 from jaxpose.training import prepared as prepared_lib
 
 
@@ -172,7 +172,7 @@ def test_a_model_trained_on_every_row_borrows_its_siblings_calibration(tmp_path)
   stopped = dataclasses.replace(run_lib.load_trained(sibling), step=10)
   with pytest.raises(settings.ConfigError,
                      match="its checkpoint is at step 10, this one's at 20"):
-    holdout.borrow(run_lib.load_trained(full_dir), stopped)
+    heldout.borrow(run_lib.load_trained(full_dir), stopped)
 
 
 @pytest.mark.slow
@@ -229,7 +229,7 @@ def test_dposer_completion_calibrates_on_held_out_clips(tmp_path):
   assert saved["hypotheses_mm"].shape == (4, 40, 3, 3)
   assert saved["novelty_mm"].shape == (40,)
   train = data.splits["train"]
-  rows = holdout.calibration_rows(held, trained.prepared, train, 40)
+  rows = heldout.calibration_rows(held, trained.prepared, train, 40)
   moved = body_lib.descendants(body_lib.PARTS["l_leg"])
   shown = [j for j in range(1, 22) if j not in moved]
   joints = np.asarray(trained.model.body.joints(
@@ -245,7 +245,7 @@ def test_dposer_completion_calibrates_on_held_out_clips(tmp_path):
   # Settings are chosen on the held-out clips (eval.rows=heldout): they
   # become the test split, the train split keeps only what the model
   # trained on, and the calibration fitted there is not applied there.
-  splits = holdout.heldout_splits(trained, data)
+  splits = heldout.heldout_splits(trained, data)
   assert set(np.asarray(splits["test"]["clip"])) == clips
   assert len(splits["train"]["clip"]) == 960
   assert not clips & set(np.asarray(splits["train"]["clip"]))

@@ -19,6 +19,7 @@ from jaxpose.data import bvh
 from jaxpose.data import datasets
 from jaxpose.data import keypoints
 from jaxpose.methods import base
+from jaxpose.methods import protocols
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose.skeleton import H36M_17
 from tests.test_calibrate_end_to_end import gfpose_config
@@ -276,7 +277,7 @@ def test_dposer_smooths_a_jittery_motion(video, lifter, tmp_path):
   truth = truth - truth[:, :1]
   noisy = truth + np.random.default_rng(0).normal(0, 20.0, truth.shape)
   noisy = (noisy - noisy[:, :1]).astype(np.float32)
-  _, smoother = run_lib.provided(workdir, base.MotionSmoother, where="w", hint="")
+  _, smoother = run_lib.provided(workdir, protocols.MotionSmoother, where="w", hint="")
   smoothed = smoother.smooth(noisy, jax_key())
   assert smoothed.shape == noisy.shape and not smoothed[:, 0].any()
   error = lambda x: float(np.linalg.norm(x - truth, axis=-1).mean())

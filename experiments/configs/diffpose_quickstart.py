@@ -91,7 +91,7 @@ def add_diffpose(c, *, encoder_batch_size: int = 1024):
       seen_fit_rows="refuse",
   ))
   # DiffPose's own held-out clips, of the encoder's held-out rows when it
-  # has some (jaxpose/methods/holdout.py): --mode=calibrate fits on them.
+  # has some (jaxpose/training/holdout.py): --mode=calibrate fits on them.
   c.holdout = ml_collections.ConfigDict(dict(fraction=0.0, seed=0, subjects=()))
   c.train.loss_reduce = "sum"  # over the J x 5 numbers, as the papers
   if "loss_eps" in c.train:

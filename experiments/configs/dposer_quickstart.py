@@ -31,7 +31,7 @@ def get_config():
       name="score_mlp", hidden=512, embed_dim=128, num_blocks=2, dropout=0.1,
       num_groups=32))
   c.sde = ml_collections.ConfigDict(dict(name="subvp", beta_min=0.1, beta_max=20.0))
-  # Training clips never trained on (jaxpose/methods/holdout.py): what
+  # Training clips never trained on (jaxpose/training/holdout.py): what
   # --mode=calibrate fits the completions' calibration on; 0: none.
   c.holdout = ml_collections.ConfigDict(dict(fraction=0.0, seed=0, subjects=()))
   # Synthetic motion clips of 60 frames at 30 fps, with the body-space

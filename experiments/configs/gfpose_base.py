@@ -61,7 +61,7 @@ def get_config():
   c.mask = ml_collections.ConfigDict(dict(
       p_pose=0.1, p_part=0.1, p_joint=0.1, p_swap3d=0.1))
 
-  # Training clips never trained on (jaxpose/methods/holdout.py): what
+  # Training clips never trained on (jaxpose/training/holdout.py): what
   # --mode=calibrate fits the hypotheses' calibration on; 0: none.
   c.holdout = ml_collections.ConfigDict(dict(fraction=0.0, seed=0, subjects=()))
 

@@ -24,9 +24,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from jaxpose import files
+from jaxpose.calibration import fit as calibration_fit
+from jaxpose.calibration import store as calibration_store
 from jaxpose.evaluation import calibration
-from jaxpose.evaluation import calibration_fit
-from jaxpose.evaluation import calibration_store
 
 
 def by_group(hyps_mm, gt_mm, groups, cal: calibration_fit.Calibration

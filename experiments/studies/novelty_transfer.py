@@ -34,8 +34,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from jaxpose import files
+from jaxpose.calibration import fit as calibration_fit
 from jaxpose.evaluation import calibration
-from jaxpose.evaluation import calibration_fit
 from jaxpose.evaluation import novelty
 
 LEVELS = calibration_fit.LEVELS

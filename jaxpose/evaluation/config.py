@@ -33,24 +33,24 @@ class EvalConfig:
       the ground truth and row ids per test row; `--mode=calibrate`: per
       held-out row, in WORKDIR/calibration).
     apply_calibration: apply WORKDIR/calibration.json (`--mode=calibrate`,
-      `calibration_store`) to the task's hypotheses and report coverage
+      `calibration.store`) to the task's hypotheses and report coverage
       after it beside before. The configs give it; the default (True) is
       for workdirs whose config.json predates the key.
     calibration_from: '' (fit on this model's held-out rows), or a sibling
       workdir: `--mode=calibrate` then stores the calibration of `task`
-      fitted there (`methods.holdout.borrow`), for a model trained on
+      fitted there (`calibration.heldout.borrow`), for a model trained on
       every row; the sibling holds people out and differs in nothing else.
       The default ('') is for workdirs whose config.json predates the key.
     calibration_2d: '' (`--mode=calibrate` fits on the held-out rows' own
       2D, the training 2D), or another 2D the dataset offers as its
       training 2D (`data.train_2d`'s values, 'exact' or 'noisy':
-      `methods.holdout.calibration_run`), for test 2D unlike the training
+      `calibration.heldout.calibration_run`), for test 2D unlike the training
       2D (a model trained on exact 2D, used on noisy).
       The default ('') is for workdirs whose config.json predates the key.
     rows: 'test': the test split (num_poses: its first rows); 'heldout':
       the model's held-out training clips (`holdout.fraction` > 0 or
       `holdout.subjects`;
-      `methods.holdout.heldout_splits`), where settings such as prior
+      `calibration.heldout.heldout_splits`), where settings such as prior
       weights are chosen without looking at the test split. Outputs get the
       suffix 'heldout' and no calibration is applied (it was fitted there).
       The default ('test') is for workdirs whose config.json predates the key.

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any, Mapping
+from typing import Mapping
 
 from absl import logging
 
@@ -44,9 +44,7 @@ def evaluation_settings(config: Mapping, keys) -> dict:
   or dotted keys), less `PRESENTATION_KEYS`; plain JSON values."""
   out = {}
   for key in keys:
-    node: Any = config
-    for part in key.split("."):
-      node = node.get(part, _UNKNOWN) if isinstance(node, Mapping) else _UNKNOWN
+    node = config_lib.get_dotted(config, key, _UNKNOWN)
     if node is not _UNKNOWN:
       out.update(config_lib.flatten(files.jsonable(node), key))
   return {k: v for k, v in sorted(out.items()) if k not in PRESENTATION_KEYS}

@@ -22,10 +22,15 @@ are typed settings, pure functions and frozen values; none keeps state:
   tasks       `Tasks`: evaluation tasks by name, each
               `task(trained, options, ctx) -> TaskResult`
   needs       `Need`s: trained parts of other workdirs it uses, each named
-              by a config key and a protocol (`ContextEncoder`,
-              `JointPrior`); the runner loads, checks and injects them
-  provides    protocol -> `fn(trained)`: what it offers other methods
-  sample      optional: unconditional samples in mm (`--mode=sample`)
+              by a config key and a protocol (`jaxpose.methods.protocols`,
+              or any type the providing method defines); the runner
+              loads, checks and injects them
+  check       optional: settings that must agree across sections
+
+Besides, optional `Capabilities`: what it `provides` other methods (a
+protocol of `jaxpose.methods.protocols`), unconditional `sample`s
+(`--mode=sample`), `lift` of a video's keypoints, `import_checkpoint` of
+the authors' released weights.
 
 `jaxpose.run_lib` trains, evaluates and samples any method through these
 parts alone; WORKSPACE.md has the checklist for adding one.
@@ -33,7 +38,7 @@ parts alone; WORKSPACE.md has the checklist for adding one.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, Mapping
 
 import jax
 import numpy as np
@@ -44,6 +49,7 @@ from jaxpose.data import datasets
 from jaxpose.evaluation import config as eval_config_lib
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.training import config as train_config_lib
+from jaxpose.training import holdout as holdout_lib
 from jaxpose.training.prepared import Artefact
 
 LossFn = Callable[[Any, Mapping[str, Any], Any], tuple[Any, dict]]
@@ -81,12 +87,7 @@ class RunSettings:
 
   def value(self, dotted_key: str, default: Any = None) -> Any:
     """A config value by dotted key (e.g. a `Need`'s workdir)."""
-    node: Any = self.config
-    for part in dotted_key.split("."):
-      if not isinstance(node, Mapping) or part not in node:
-        return default
-      node = node[part]
-    return node
+    return config_lib.get_dotted(self.config, dotted_key, default)
 
 
 # ----------------------------------------------------------------------------
@@ -200,14 +201,38 @@ def refuse_missing(rows: Mapping[str, np.ndarray], joint_names, method: str) -> 
       "lower data.threshold")
 
 
+def prepare(ctx: PrepareContext) -> dict[str, Artefact]:
+  """A method's `prepare` when the held-out rows (`training.holdout`) are
+  all it prepares."""
+  return holdout_lib.draw(ctx.data.splits["train"], ctx.run.sections.holdout)
+
+
+def with_heldout(prepare: Callable[[PrepareContext], Mapping[str, Artefact]]
+                 ) -> Callable[[PrepareContext], dict[str, Artefact]]:
+  """A method's `prepare` that first draws the held-out rows, then runs
+  `prepare` on the other training rows, and returns both."""
+
+  def prepare_all(ctx: PrepareContext) -> dict[str, Artefact]:
+    train = ctx.data.splits["train"]
+    held = holdout_lib.draw(train, ctx.run.sections.holdout)
+    if held:
+      rest = holdout_lib.without_heldout(dict(train), held)
+      ctx = dataclasses.replace(ctx, data=Data(
+          dataset=ctx.data.dataset, splits={**ctx.data.splits, "train": rest}))
+    return {**held, **prepare(ctx)}
+
+  return prepare_all
+
+
 def fields_training(*fields: str) -> Callable[[Any, Data, Mapping], Training]:
-  """`training` of a method that trains `model.loss` on these fields of
-  every row of the train split."""
+  """`training` of a method that trains `model.loss` on these fields of the
+  train split's rows, less the held-out rows when the prepared artefacts
+  hold some (`training.holdout`; every row otherwise)."""
 
   def training(model, data: Data, prepared) -> Training:
-    del prepared
     train = data.splits["train"]
-    return Training(arrays={k: train[k] for k in fields}, loss=model.loss)
+    return Training(arrays=holdout_lib.without_heldout(
+        {k: train[k] for k in fields}, prepared), loss=model.loss)
 
   return training
 
@@ -223,7 +248,7 @@ class Need:
   Attributes:
     name: how the method's parts find it in `needs`.
     config_key: the dotted config key holding the workdir's path.
-    protocol: what the workdir's method must provide (`Method.provides`).
+    protocol: what the workdir's method must provide (`Capabilities.provides`).
     optional: an empty path leaves it out (`needs[name]` is None).
     part_of_model: the method's model is trained with it, so the digest of
       its parameters enters the checkpoint fingerprint (an evaluation with
@@ -242,66 +267,6 @@ class Need:
   same_training_data: bool = False
   check: Callable[[RunSettings, Trained], None] | None = None
   hint: str = ""
-
-
-@runtime_checkable
-class ContextEncoder(Protocol):
-  """A frozen context encoder (DiffPose's), as a trained lifter provides it.
-
-  Attributes:
-    workdir: where it was trained; network: its network's name.
-    feature_dim: F, the width of its per-joint features.
-    digest: the digest of its parameters.
-  """
-  workdir: str
-  network: str
-  feature_dim: int
-  digest: str
-
-  def encode(self, rows: Mapping[str, np.ndarray], *, batch_size: int
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """(features `[N, J, F]`, pose3d `[N, J, 3]` model units) of split rows."""
-
-  def heldout_rows(self, train: Mapping[str, np.ndarray]) -> np.ndarray | None:
-    """Rows of a train split (its own training data) it never trained on,
-    or None when it trained on all of them.  # [n] int"""
-
-
-@dataclasses.dataclass(frozen=True)
-class JointPrior:
-  """A trained score prior of root-relative 3D joints, as a value.
-
-  Attributes:
-    skeleton: the joints it scores (a `pose.skeleton.Skeleton`).
-    to_model: jit-able `[B, J, 3]` root-relative mm in a camera frame (x
-      right, y down, z forward) -> the network's `[B, J, C]` model units.
-    score_fn: `score_fn(params, x, t, cond) -> score` (cond None: no
-      condition).
-    params: the network's parameters.
-    sde: the forward process it was trained with.
-    sample: `sample(key, num) -> [num, J, 3]` mm, unconditional samples.
-  """
-  skeleton: Any
-  to_model: Callable
-  score_fn: Callable
-  params: Any
-  sde: Any
-  sample: Callable[[jax.Array, int], np.ndarray]
-
-
-@dataclasses.dataclass(frozen=True)
-class MotionSmoother:
-  """A trained prior that smooths a lifted motion, as a value.
-
-  Attributes:
-    smooth: `smooth(joints_mm [T, 17, 3], key) -> [T, 17, 3]`: Human3.6M
-      joints, root-relative, camera frame, in and out.
-    window: the frames it fits at a time.
-    describe: what it is, for reports.
-  """
-  smooth: Callable[[np.ndarray, Any], np.ndarray]
-  window: int
-  describe: str
 
 
 # ----------------------------------------------------------------------------
@@ -388,14 +353,41 @@ class Imported:
 
 
 @dataclasses.dataclass(frozen=True)
+class Capabilities:
+  """What a method may offer beyond training and evaluating (all optional).
+
+  Attributes:
+    provides: protocol -> `fn(trained)` giving it to another method
+      (`jaxpose.methods.protocols`).
+    sample: `sample(trained, key, num) -> [num, J, 3]` mm: unconditional
+      samples (`--mode=sample`).
+    lift: `lift(trained, LiftRequest) -> [H, T, J, 3]` root-relative mm:
+      a video's 2D keypoints to 3D (`jaxpose.lift`).
+    import_checkpoint: `import_checkpoint(ImportRequest) -> Imported`: the
+      authors' released weights as a jaxpose workdir
+      (`experiments.import_weights`).
+    import_files: names of the extra files `import_checkpoint` reads.
+  """
+  provides: Mapping[type, Callable[[Trained], Any]] = dataclasses.field(
+      default_factory=dict)
+  sample: Callable[[Trained, jax.Array, int], np.ndarray] | None = None
+  lift: Callable[[Trained, LiftRequest], np.ndarray] | None = None
+  import_checkpoint: Callable[[ImportRequest], Imported] | None = None
+  import_files: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class Method:
-  """A method's parts (module docstring).
+  """A method's parts (module docstring): the core every method gives, and
+  its optional `capabilities`.
 
   Attributes:
     name: the registry name (`config.method`).
     settings: dataclass type whose fields are the method's own config
       sections (e.g. `model`, `sde`, `diffpose`), each typed.
-    fingerprint_sections: config sections a checkpoint must match.
+    fingerprint_sections: what a checkpoint must match: section names,
+      dotted keys, or `(dotted key, default)` pairs for keys added later
+      (`config.fingerprint`).
     load_data: `load_data(run, needs) -> Data`.
     build: `build(run, prepared, needs) -> model`.
     training: `training(model, data, prepared) -> Training`.
@@ -413,19 +405,13 @@ class Method:
       workdir with no prepared index at all loads too when the method
       names any.
     needs: trained parts of other workdirs it uses.
-    provides: protocol -> `fn(trained)` giving it to another method.
-    sample: `sample(trained, key, num) -> [num, J, 3]` mm, or None.
     check: `check(run)`: settings that must agree across sections (raise
       `settings.ConfigError`), or None.
-    import_checkpoint: `import_checkpoint(ImportRequest) -> Imported`: the
-      authors' released weights as a jaxpose workdir, or None.
-    import_files: names of the extra files `import_checkpoint` reads.
-    lift: `lift(trained, LiftRequest) -> [H, T, J, 3]` root-relative mm:
-      a video's 2D keypoints to 3D (`jaxpose.lift`), or None.
+    capabilities: what it offers besides (`Capabilities`).
   """
   name: str
   settings: type
-  fingerprint_sections: tuple[str, ...]
+  fingerprint_sections: tuple[str | tuple[str, Any], ...]
   load_data: Callable[[RunSettings, Mapping[str, Any]], Data]
   build: Callable[[RunSettings, Mapping[str, Artefact], Mapping[str, Any]], Any]
   training: Callable[[Any, Data, Mapping[str, Artefact]], Training]
@@ -436,13 +422,8 @@ class Method:
   prepare_keys: tuple[str, ...] = ()
   eval_artefacts: tuple[str, ...] = ()
   needs: tuple[Need, ...] = ()
-  provides: Mapping[type, Callable[[Trained], Any]] = dataclasses.field(
-      default_factory=dict)
-  sample: Callable[[Trained, jax.Array, int], np.ndarray] | None = None
   check: Callable[[RunSettings], None] | None = None
-  import_checkpoint: Callable[[ImportRequest], Imported] | None = None
-  import_files: tuple[str, ...] = ()
-  lift: Callable[[Trained, "LiftRequest"], np.ndarray] | None = None
+  capabilities: Capabilities = Capabilities()
 
 
 def parse(method: Method, config) -> RunSettings:
@@ -481,9 +462,8 @@ def parse(method: Method, config) -> RunSettings:
   return run
 
 
-__all__ = ["Method", "RunSettings", "Data", "PrepareContext", "Training",
-           "Trained", "Need", "ContextEncoder", "JointPrior", "MotionSmoother",
-           "Tasks",
+__all__ = ["Method", "Capabilities", "RunSettings", "Data", "PrepareContext", "Training",
+           "Trained", "Need", "Tasks",
            "TaskFn", "LossFn", "Artefact", "GENERIC_SECTIONS",
-           "fields_training", "parse", "LiftRequest", "MissingJointsError",
-           "refuse_missing"]
+           "prepare", "with_heldout", "fields_training", "parse",
+           "LiftRequest", "MissingJointsError", "refuse_missing"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from experiments.studies import coverage_by_group
-from jaxpose.evaluation import calibration_fit
+from jaxpose.calibration import fit as calibration_fit
 
 # Conformal intervals mean +- q sigma; with two hypotheses mean +- 1 per
 # coordinate, sigma (ddof 1) is sqrt(2), so the half-widths are 1.41 (50%)

@@ -126,13 +126,13 @@ def test_a_one_component_mixture_prior_is_the_gaussian_quadratic():
 
 
 def test_a_joint_prior_regularises_body_poses_through_kinematics():
-  from jaxpose.methods import base
+  from jaxpose.methods import protocols
   from jaxpose.pose.skeleton import H36M_17
   sde = sde_lib.get_sde("subvp", beta_min=0.1, beta_max=20.0)
   body = body_lib.BodyJoints(
       bone_lengths=np.full(22, 100.0, np.float32),
       regressor=np.eye(22, dtype=np.float32)[:17])
-  joint_prior = base.JointPrior(
+  joint_prior = protocols.JointPrior(
       skeleton=H36M_17, to_model=lambda mm: mm / 300.0,
       score_fn=_gaussian_score(0.0, 1.0, sde), params=None, sde=sde,
       sample=lambda key, num: np.zeros((num, 17, 3), np.float32))

@@ -1,5 +1,5 @@
 """DiffPose's context encoders as baseline lifters: the graph and temporal
-lifters trained and evaluated through run_lib, the `base.ContextEncoder` a
+lifters trained and evaluated through run_lib, the `protocols.ContextEncoder` a
 trained one provides (`baseline.encoder.context_encoder`), each row's
 window of its own clip and camera, and the clear errors."""
 import json
@@ -20,6 +20,7 @@ from jaxpose import settings
 from jaxpose.data import datasets
 from jaxpose.data import synthetic
 from jaxpose.methods import base
+from jaxpose.methods import protocols
 from jaxpose.methods.baseline import encoder as encoder_lib
 
 FRAMES, CAMERAS = 6, 2
@@ -101,7 +102,7 @@ def test_graph_lifter_trains_evaluates_and_encodes(tmp_path):
   # What DiffPose does with a trained encoder: reload, encode rows.
   trained = run_lib.load_trained(str(tmp_path))
   encoder = encoder_lib.context_encoder(trained)
-  assert isinstance(encoder, base.ContextEncoder)
+  assert isinstance(encoder, protocols.ContextEncoder)
   assert encoder.feature_dim == 8 and trained.model.num_frames == 1
   assert encoder.network == "graph_lifter"
   assert encoder.workdir == str(tmp_path)

@@ -226,11 +226,11 @@ def test_bad_evaluation_settings_fail_when_the_config_is_parsed():
 def test_generation_task_samples_with_no_condition():
   setup, _ = _method(init_params=True, num_steps=3)
   trained = setup.trained
-  poses = trained.method.sample(trained, jax.random.key(1), 5)
+  poses = trained.method.capabilities.sample(trained, jax.random.key(1), 5)
   assert poses.shape == (5, 17, 3) and np.isfinite(poses).all()
   # The same key, the same poses.
   np.testing.assert_array_equal(
-      poses, trained.method.sample(trained, jax.random.key(1), 5))
+      poses, trained.method.capabilities.sample(trained, jax.random.key(1), 5))
 
 
 def test_saved_predictions_load_with_numpy_alone(tmp_path):

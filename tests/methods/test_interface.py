@@ -7,7 +7,6 @@ import dataclasses
 import json
 import os
 
-import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -20,8 +19,9 @@ from jaxpose import models
 from jaxpose import run_lib
 from jaxpose import settings
 from jaxpose.evaluation import estimation
-from jaxpose.evaluation.runner import EvalContext, TaskResult
+from jaxpose.evaluation.runner import EvalContext
 from jaxpose.methods import base
+from jaxpose.methods import protocols
 from jaxpose.methods import lifting
 from jaxpose.pose import representation as rep_lib
 from jaxpose.training import checkpoint as checkpoint_lib
@@ -113,7 +113,7 @@ def prepare(ctx: base.PrepareContext):
 
 # Step 3: a trained GFPose, through the protocol it provides.
 PRIOR = base.Need(name="prior", config_key="toy.prior_workdir",
-                  protocol=base.JointPrior, part_of_model=True,
+                  protocol=protocols.JointPrior, part_of_model=True,
                   hint="train experiments/configs/quickstart.py there")
 
 # Step 4: evaluation tasks by name.
@@ -188,7 +188,7 @@ def test_a_fourth_method_defined_outside_runs_through_run_lib(tmp_path):
   np.testing.assert_array_equal(trained.model.mean_pose, mean)
   # The dependency: injected, and its parameters' digest in the fingerprint.
   gf = run_lib.load_trained(gf_dir)
-  assert isinstance(trained.needs["prior"], base.JointPrior)
+  assert isinstance(trained.needs["prior"], protocols.JointPrior)
   fp = json.loads(open(os.path.join(toy_dir, "checkpoints",
                                     "fingerprint.json")).read())
   from jaxpose import digest

@@ -232,9 +232,16 @@ def test_train_and_evaluate_in_image_space(tmp_path):
   assert np.isfinite(res["mpjpe_mm"]) and np.isfinite(res["min_mpjpe_mm"])
   fp = json.loads((tmp_path / "checkpoints" / "fingerprint.json").read_text())
   assert fp["representation"]["space"] == "image"
-  poses = run_lib.sample(c, str(tmp_path))
-  assert poses.shape == (6, 17, 3) and np.all(np.isfinite(poses))
+  poses = run_lib.sample(c, str(tmp_path))  # eval.num_poses of them
+  assert poses.shape == (8, 17, 3) and np.all(np.isfinite(poses))
   np.testing.assert_array_equal(poses[:, 0], 0.0)  # root-relative mm
+  # Nothing to draw still writes the samples (and no picture).
+  (tmp_path / "samples.png").unlink()
+  c.eval.plot_hypotheses = 0
+  run_lib.sample(c, str(tmp_path))
+  with np.load(tmp_path / "samples.npz") as saved:
+    assert saved["pose3d_mm"].shape == (8, 17, 3)
+  assert not (tmp_path / "samples.png").exists()
 
 
 def test_baseline_lifter_in_image_space(tmp_path):

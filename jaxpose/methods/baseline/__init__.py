@@ -10,6 +10,7 @@ encoders DiffPose needs.
 """
 from jaxpose import methods
 from jaxpose.methods import base
+from jaxpose.methods import protocols
 from jaxpose.methods.baseline import encoder
 from jaxpose.methods.baseline import eval_tasks
 from jaxpose.methods.baseline import model
@@ -28,10 +29,11 @@ METHOD = methods.register(base.Method(
     tasks=eval_tasks.TASKS,
     prepare=encoder.prepare,
     prepare_keys=("holdout.fraction", "holdout.seed"),
-    provides={base.ContextEncoder: encoder.context_encoder},
     check=model.check,
-    import_checkpoint=released.import_checkpoint,
-    lift=eval_tasks.lift,
+    capabilities=base.Capabilities(
+        provides={protocols.ContextEncoder: encoder.context_encoder},
+        import_checkpoint=released.import_checkpoint,
+        lift=eval_tasks.lift),
 ))
 
 __all__ = ["METHOD"]

@@ -7,7 +7,7 @@ checkpoints, so every later use (DiffPose's fit of H_K to the encoder's
 error on them, an evaluation on other data) reads the same rows instead
 of drawing them again from whatever data is at hand.
 
-`context_encoder(trained)` is the `base.ContextEncoder` DiffPose needs: the
+`context_encoder(trained)` is the `protocols.ContextEncoder` DiffPose needs: the
 graph lifters' per-joint features and 3D, and those held-out rows.
 """
 from __future__ import annotations
@@ -20,14 +20,14 @@ import numpy as np
 from jaxpose import digest as digest_lib
 from jaxpose import settings
 from jaxpose.methods import base
-from jaxpose.methods import holdout as holdout_lib
 from jaxpose.methods.baseline import model as model_lib
+from jaxpose.training import holdout as holdout_lib
 
 
 def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
   """{"holdout": the held-out rows of the train split} when `holdout`
-  draws any, else nothing (`methods.holdout`)."""
-  return holdout_lib.prepare(ctx)
+  draws any, else nothing (`training.holdout`)."""
+  return base.prepare(ctx)
 
 
 def training(model: model_lib.LifterModel, data: base.Data,
@@ -45,7 +45,7 @@ def training(model: model_lib.LifterModel, data: base.Data,
 
 @dataclasses.dataclass(frozen=True)
 class LifterEncoder:
-  """A trained graph lifter as a frozen `base.ContextEncoder`."""
+  """A trained graph lifter as a frozen `protocols.ContextEncoder`."""
   model: model_lib.LifterModel
   params: Any
   prepared: Mapping[str, base.Artefact]

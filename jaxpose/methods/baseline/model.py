@@ -32,9 +32,9 @@ from jaxpose import settings
 from jaxpose.data import windows as windows_lib
 from jaxpose.evaluation import chunks
 from jaxpose.methods import base
-from jaxpose.methods import holdout as holdout_lib
 from jaxpose.methods import lifting
 from jaxpose.pose import representation as rep_lib
+from jaxpose.training import holdout as holdout_lib
 
 LIFTERS = ("lifter_mlp", "graph_lifter", "temporal_lifter")
 

@@ -18,6 +18,7 @@ encoder (a trained lifter's workdir: `diffpose.encoder_workdir`).
 from jaxpose import methods
 from jaxpose import settings
 from jaxpose.methods import base
+from jaxpose.methods import protocols
 from jaxpose.methods.diffpose import data
 from jaxpose.methods.diffpose import eval_tasks
 from jaxpose.methods.diffpose import model
@@ -39,7 +40,7 @@ def _check_encoder(run: base.RunSettings, trained: base.Trained):
 
 ENCODER = base.Need(
     name="encoder", config_key="diffpose.encoder_workdir",
-    protocol=base.ContextEncoder, part_of_model=True, same_training_data=True,
+    protocol=protocols.ContextEncoder, part_of_model=True, same_training_data=True,
     check=_check_encoder,
     hint="train a context encoder first (e.g. "
          "experiments/configs/encoder_quickstart.py) and pass "
@@ -64,9 +65,10 @@ METHOD = methods.register(base.Method(
     eval_artefacts=(data.X0_RANGE,),
     needs=(ENCODER,),
     check=model.check,
-    import_checkpoint=released.import_checkpoint,
-    import_files=("encoder",),
-    lift=eval_tasks.lift,
+    capabilities=base.Capabilities(
+        import_checkpoint=released.import_checkpoint,
+        import_files=("encoder",),
+        lift=eval_tasks.lift),
 ))
 
 __all__ = ["METHOD", "ENCODER"]

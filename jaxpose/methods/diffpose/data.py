@@ -33,11 +33,12 @@ from jaxpose import rng
 from jaxpose import settings
 from jaxpose.core import box as box_lib
 from jaxpose.methods import base
-from jaxpose.methods import holdout as holdout_lib
+from jaxpose.methods import protocols
 from jaxpose.methods import lifting
 from jaxpose.methods.diffpose import initial as initial_lib
 from jaxpose.methods.diffpose import rows as rows_lib
 from jaxpose.pose import image_space
+from jaxpose.training import holdout as holdout_lib
 
 # The prepared range of h_0 = [target2d, pose3d]: 'lo', 'hi' [J, 5].
 X0_RANGE = "x0_range"
@@ -90,7 +91,7 @@ class EncodedSplit(collections.abc.Mapping):
     return len(set(self._rows) | set(self._fields))
 
 
-def encode_rows(run: base.RunSettings, encoder: base.ContextEncoder, rows, *,
+def encode_rows(run: base.RunSettings, encoder: protocols.ContextEncoder, rows, *,
                 target2d=None) -> dict:
   """The encoder's fields of split rows: features, 3D, and h_0's 2D.
 

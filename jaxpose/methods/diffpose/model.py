@@ -33,11 +33,11 @@ from jaxpose.core import sde_spec
 from jaxpose.evaluation import chunks
 from jaxpose.evaluation import config as eval_config
 from jaxpose.methods import base
-from jaxpose.methods import holdout as holdout_lib
 from jaxpose.methods.diffpose import initial as initial_lib
 from jaxpose.methods.diffpose import process
 from jaxpose.pose import image_space
 from jaxpose.pose import representation as rep_lib
+from jaxpose.training import holdout as holdout_lib
 
 # eval.start -> sampling.Problem.start ('initial' starts at t = 1, step K)
 STARTS = {"initial": "prior", "centre": "x_init", "diffuse": "diffuse"}
@@ -118,7 +118,7 @@ class Sections:
   model: models.NetworkSpec
   sde: sde_spec.SDESpec
   diffpose: DiffPoseSection
-  # DiffPose's own held-out clips (`methods.holdout`, of the encoder's
+  # DiffPose's own held-out clips (`training.holdout`, of the encoder's
   # held-out rows when it has some): --mode=calibrate fits on them.
   holdout: holdout_lib.Holdout = holdout_lib.Holdout()
 

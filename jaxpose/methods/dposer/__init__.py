@@ -20,7 +20,7 @@ the comparison rows of its tables.
 """
 from jaxpose import methods
 from jaxpose.methods import base
-from jaxpose.methods import holdout
+from jaxpose.methods import protocols
 from jaxpose.methods.dposer import eval_tasks
 from jaxpose.methods.dposer import model
 from jaxpose.methods.dposer import released
@@ -28,7 +28,7 @@ from jaxpose.methods.dposer import smoothing
 
 JOINT_PRIOR = base.Need(
     name="joint_prior", config_key="eval.gfpose_workdir",
-    protocol=base.JointPrior, optional=True, part_of_model=False,
+    protocol=protocols.JointPrior, optional=True, part_of_model=False,
     hint="train GFPose there first (experiments/configs/quickstart.py) or "
          "leave eval.gfpose_workdir empty")
 
@@ -43,13 +43,14 @@ METHOD = methods.register(base.Method(
     training=model.training,
     tasks=eval_tasks.TASKS,
     # The held-out clips (`holdout`) first; the body from the other rows.
-    prepare=holdout.with_heldout(model.prepare),
+    prepare=base.with_heldout(model.prepare),
     needs=(JOINT_PRIOR,),
-    provides={base.MotionSmoother: smoothing.motion_smoother},
-    sample=model.sample,
     check=model.check,
-    import_checkpoint=released.import_checkpoint,
-    import_files=("statistics",),
+    capabilities=base.Capabilities(
+        provides={protocols.MotionSmoother: smoothing.motion_smoother},
+        sample=model.sample,
+        import_checkpoint=released.import_checkpoint,
+        import_files=("statistics",)),
 ))
 
 __all__ = ["METHOD", "JOINT_PRIOR"]

@@ -30,13 +30,13 @@ from jaxpose.evaluation import generative
 from jaxpose.evaluation import novelty as novelty_lib
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.methods import base
-from jaxpose.methods import holdout as holdout_lib
 from jaxpose.methods.dposer import body as body_lib
 from jaxpose.methods.dposer import fitting
 from jaxpose.methods.dposer import priors as priors_lib
 from jaxpose.methods.dposer import tto
 from jaxpose.pose import joint_maps
 from jaxpose.pose.skeleton import H36M_17, SMPL_22
+from jaxpose.training import holdout as holdout_lib
 
 TASKS = base.Tasks()
 denoise_motion = TASKS.register("denoise_motion")(fitting.denoise_motion)

@@ -33,11 +33,11 @@ from jaxpose.data import datasets
 from jaxpose.data import pipeline
 from jaxpose.evaluation import config as eval_config
 from jaxpose.methods import base
-from jaxpose.methods import holdout as holdout_lib
 from jaxpose.methods.dposer import body as body_lib
 from jaxpose.methods.dposer import priors as priors_lib
 from jaxpose.methods.dposer import schedule as schedule_lib
 from jaxpose.pose import body_model as body_model_lib
+from jaxpose.training import holdout as holdout_lib
 
 PARTS = body_lib.PARTS
 BODY_KEYS = ("body_pose", "body_root_orient", "body_trans", "body_bone_lengths")
@@ -50,7 +50,7 @@ class Sections:
   model: models.NetworkSpec
   sde: sde_spec.SDESpec
   # Training clips never trained on nor normalised with
-  # (`methods.holdout`): --mode=calibrate fits on them.
+  # (`training.holdout`): --mode=calibrate fits on them.
   holdout: holdout_lib.Holdout = holdout_lib.Holdout()
 
 

@@ -10,7 +10,7 @@ task's objective adds `weight * prior(...)` whatever the prior is:
             z-scored body poses: the classic hand-made prior (SMPLify's).
   dposer    DPoser's regulariser (jaxpose.core.regulariser) with its
             diffusion prior on z-scored body poses.
-  gfpose    a score prior of 3D joint positions (`base.JointPrior`, from
+  gfpose    a score prior of 3D joint positions (`protocols.JointPrior`, from
             the workdir of `eval.gfpose_workdir`) as the same regulariser,
             through forward kinematics: body pose -> 22 joints -> the prior's
             skeleton (Human3.6M's 17 by the fitted regressor) -> a frontal
@@ -111,7 +111,7 @@ class DiffusionPrior:
 
 @dataclasses.dataclass(frozen=True)
 class JointsPrior:
-  """A joint-position score prior (`base.JointPrior`) through kinematics."""
+  """A joint-position score prior (`protocols.JointPrior`) through kinematics."""
   joint_prior: Any
   body: body_lib.BodyJoints
   schedule: regulariser.TimeSchedule

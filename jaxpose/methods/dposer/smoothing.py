@@ -1,4 +1,4 @@
-"""DPoser smoothing a lifted motion of Human3.6M joints (`base.MotionSmoother`).
+"""DPoser smoothing a lifted motion of Human3.6M joints (`protocols.MotionSmoother`).
 
 A lifter's motion (`jaxpose.lift`: root-relative joints in the camera frame,
 per frame, so it jitters) is cut into windows of `eval.window` frames, each
@@ -35,11 +35,11 @@ most 1.05x its median at a third, 1.03x at half; `tests/test_lift.py`).
 """
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxpose.methods import base
+from jaxpose.methods import protocols
 from jaxpose.methods.dposer import body as body_lib
 from jaxpose.methods.dposer import priors as priors_lib
 from jaxpose.methods.dposer import schedule as schedule_lib
@@ -193,7 +193,7 @@ def smooth_in_windows(joints, window: int, fit, overlap: int | None = None
   return out - out[:, :1]  # root-relative, as it came
 
 
-def motion_smoother(trained: base.Trained) -> base.MotionSmoother:
+def motion_smoother(trained: base.Trained) -> protocols.MotionSmoother:
   """DPoser's smoother of lifted motion, with its evaluation settings."""
   model, opts = trained.model, trained.run.eval_options
   schedule = schedule_lib.ablation_schedules(opts.denoise_t)["truncated"]
@@ -228,7 +228,7 @@ def motion_smoother(trained: base.Trained) -> base.MotionSmoother:
 
     return smooth_in_windows(joints, opts.window, fit)
 
-  return base.MotionSmoother(
+  return protocols.MotionSmoother(
       smooth=smooth, window=int(opts.window),
       describe=(f"DPoser (step {trained.step}): windows of "
                 f"{opts.window} frames blended over the "

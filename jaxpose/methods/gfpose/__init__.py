@@ -13,7 +13,7 @@ joints) to methods that need one, e.g. DPoser's comparison rows.
 """
 from jaxpose import methods
 from jaxpose.methods import base
-from jaxpose.methods import holdout
+from jaxpose.methods import protocols
 from jaxpose.methods import lifting
 from jaxpose.methods.gfpose import eval_tasks
 from jaxpose.methods.gfpose import model
@@ -29,14 +29,15 @@ METHOD = methods.register(base.Method(
     build=model.build,
     # The held-out clips (`holdout`) are drawn first and left out of
     # training and of every other prepared state.
-    prepare=holdout.with_heldout(model.prepare),
+    prepare=base.with_heldout(model.prepare),
     eval_artefacts=(model.X0_RANGE,),
-    training=holdout.fields_training("pose3d", "pose2d"),
+    training=base.fields_training("pose3d", "pose2d"),
     tasks=eval_tasks.TASKS,
-    provides={base.JointPrior: model.joint_prior},
-    sample=model.sample,
-    import_checkpoint=released.import_checkpoint,
-    lift=eval_tasks.lift,
+    capabilities=base.Capabilities(
+        provides={protocols.JointPrior: model.joint_prior},
+        sample=model.sample,
+        import_checkpoint=released.import_checkpoint,
+        lift=eval_tasks.lift),
 ))
 
 __all__ = ["METHOD"]

@@ -29,12 +29,13 @@ from jaxpose.evaluation import chunks
 from jaxpose.evaluation import config as eval_config
 from jaxpose.evaluation import completion
 from jaxpose.methods import base
-from jaxpose.methods import holdout as holdout_lib
+from jaxpose.methods import protocols
 from jaxpose.methods.gfpose import masking
 from jaxpose.methods.gfpose import problems
 from jaxpose.pose import image_space
 from jaxpose.pose import representation as rep_lib
 from jaxpose.pose.skeleton import H36M_17
+from jaxpose.training import holdout as holdout_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Sections:
   model: models.NetworkSpec
   sde: sde_spec.SDESpec
   mask: masking.MaskConfig
-  # Training clips never trained on (`methods.holdout`): what
+  # Training clips never trained on (`training.holdout`): what
   # --mode=calibrate fits the hypotheses' calibration on.
   holdout: holdout_lib.Holdout = holdout_lib.Holdout()
 
@@ -244,7 +245,7 @@ def sample(trained: base.Trained, key, num: int) -> np.ndarray:
                                 x0_range=x0_range(trained)[0])
 
 
-def joint_prior(trained: base.Trained) -> base.JointPrior:
+def joint_prior(trained: base.Trained) -> protocols.JointPrior:
   """The unconditional score of root-relative joints (the null condition).
 
   Only the "root_relative" space is a function of the 3D pose alone (the
@@ -259,7 +260,7 @@ def joint_prior(trained: base.Trained) -> base.JointPrior:
         "'image' space depends on each pose's camera); train one with that "
         "space")
   scale = rep.data_scale / rep.scale_3d_mm
-  return base.JointPrior(
+  return protocols.JointPrior(
       skeleton=rep.skeleton, to_model=lambda mm: (mm - mm[..., :1, :]) * scale,
       score_fn=model.score_fn, params=trained.params, sde=model.sde,
       sample=lambda key, num: sample(trained, key, num))

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from jaxpose.calibration import fit as cf
 from jaxpose.evaluation import calibration
-from jaxpose.evaluation import calibration_fit as cf
 
 SIGMA = 10.0  # mm, the truth's spread about each pose's centre
 H, N, J = 200, 300, 5

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from jaxpose.evaluation import calibration_fit as cf
-from jaxpose.evaluation import calibration_store as store
+from jaxpose.calibration import fit as cf
+from jaxpose.calibration import store
 from jaxpose.evaluation import runner
 
 

@@ -1,10 +1,11 @@
 """Calibrating multi-hypothesis poses on held-out rows, and applying it.
 
-`calibration.calibration_metrics` measures whether the central intervals of
-H hypotheses hold the truth as often as their level. This module fits what
-corrects them on rows the model never trained on (held-out training clips,
-never the test split) and applies it to later hypotheses. Two calibrations,
-both of the hypotheses' mean m (so the mean's MPJPE does not change):
+`evaluation.calibration.calibration_metrics` measures whether the central
+intervals of H hypotheses hold the truth as often as their level. This
+module fits what corrects them on rows the model never trained on
+(held-out training clips, never the test split) and applies it to later
+hypotheses. Two calibrations, both of the hypotheses' mean m (so the mean's
+MPJPE does not change):
 
 - "spread_scale": every hypothesis x_h -> m + s (x_h - m), one number s
   for every pose, joint, coordinate and level, the s whose worst level is

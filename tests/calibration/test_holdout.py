@@ -13,8 +13,9 @@ from jaxpose import config as config_lib
 from jaxpose import methods
 from jaxpose import run_lib
 from jaxpose import settings
+from jaxpose.calibration import heldout
 from jaxpose.methods import base
-from jaxpose.methods import holdout
+from jaxpose.training import holdout
 
 
 def _train(n=100, clip_len=10):
@@ -111,24 +112,24 @@ def test_calibration_fits_on_the_named_subjects_alone():
   held = holdout.rows(prepared, 100)
   assert len(held) == 40
   np.testing.assert_array_equal(
-      holdout.calibration_rows(held, prepared, train, 500), np.arange(20))
+      heldout.calibration_rows(held, prepared, train, 500), np.arange(20))
   np.testing.assert_array_equal(
-      holdout.calibration_rows(held, prepared, train, 3), [0, 10, 19])
+      heldout.calibration_rows(held, prepared, train, 3), [0, 10, 19])
   # Without subjects: evenly over every held-out row.
   prepared = holdout.draw(train, holdout.Holdout(fraction=0.25))
   held = holdout.rows(prepared, 100)
   np.testing.assert_array_equal(
-      holdout.calibration_rows(held, prepared, train, 2), held[[0, -1]])
+      heldout.calibration_rows(held, prepared, train, 2), held[[0, -1]])
 
 
 def test_calibration_run_loads_the_named_2d_as_the_training_2d():
   config = diffpose_mocap.get_config()
   _, run = methods.parse(config)
-  assert holdout.calibration_run(run) is run  # '' : the training 2D
+  assert heldout.calibration_run(run) is run  # '' : the training 2D
   config.eval.calibration_2d = "noisy"
   _, run = methods.parse(config)
   assert run.data.train_2d == "exact"
-  other = holdout.calibration_run(run)
+  other = heldout.calibration_run(run)
   assert other.data.train_2d == "noisy" and other.data.test_2d == run.data.test_2d
   assert other.eval == run.eval and other.sections == run.sections
   config.eval.calibration_2d = "detector"
@@ -136,13 +137,13 @@ def test_calibration_run_loads_the_named_2d_as_the_training_2d():
   with pytest.raises(settings.ConfigError,
                      match="calibration_2d='detector': the data's 2D are "
                      "'exact', 'noisy'"):
-    holdout.calibration_run(run)
+    heldout.calibration_run(run)
   # The quickstart's synthetic rows have one 2D.
   config = quickstart.get_config()
   config.eval.calibration_2d = "noisy"
   _, run = methods.parse(config)
   with pytest.raises(settings.ConfigError, match="carry one 2D"):
-    holdout.calibration_run(run)
+    heldout.calibration_run(run)
 
 
 def test_trained_on_is_the_split_less_its_held_out_rows_when_it_is_whole():
@@ -170,8 +171,19 @@ def test_with_heldout_prepares_the_rest_on_the_other_rows():
   _, run = methods.parse(config)
   ctx = base.PrepareContext(run=run, data=base.Data(dataset=None, splits={
       "train": _train()}), needs={}, key=None)
-  out = holdout.with_heldout(inner)(ctx)
+  out = base.with_heldout(inner)(ctx)
   assert set(out) == {"holdout", "other"} and seen["rows"] == 80
+
+
+def test_fields_training_leaves_out_the_held_out_rows_when_there_are_some():
+  model = type("Model", (), {"loss": None})()
+  data = base.Data(dataset=None, splits={"train": _train()})
+  training = base.fields_training("x")
+  assert len(training(model, data, {}).arrays["x"]) == 100
+  prepared = holdout.draw(_train(), holdout.Holdout(fraction=0.2))
+  kept = training(model, data, prepared).arrays["x"]
+  np.testing.assert_array_equal(kept, holdout.without_heldout(_train(), prepared)["x"])
+  assert len(kept) == 80
 
 
 @pytest.mark.parametrize("get_config", [quickstart.get_config,
@@ -223,18 +235,18 @@ def test_a_sibling_may_hold_people_out_but_not_train_another_way():
   sibling.data.max_test = 10  # test rows: not training
   sibling.eval.num_hypotheses = 7
   sibling.train.log_every = 3
-  assert holdout.training_differences(ours, sibling, method) == {}
+  assert heldout.training_differences(ours, sibling, method) == {}
   sibling.diffpose.noisy_train_2d = True
   sibling.train.learning_rate = 2 * ours.train.learning_rate
-  assert holdout.training_differences(ours, sibling, method) == {
+  assert heldout.training_differences(ours, sibling, method) == {
       "diffpose.noisy_train_2d": (False, True),
       "train.learning_rate": (ours.train.learning_rate,
                               2 * ours.train.learning_rate)}
   # A resume may extend a run; a sibling trained longer is another model.
   sibling.train.num_steps = ours.train.num_steps + 1
-  assert holdout.training_differences(ours, sibling, method)["train.num_steps"] == (
+  assert heldout.training_differences(ours, sibling, method)["train.num_steps"] == (
       ours.train.num_steps, ours.train.num_steps + 1)
   # Another method's trained parts are not this one's to change.
-  assert holdout.training_differences(
+  assert heldout.training_differences(
       ours, sibling, methods.get("gfpose"))["diffpose.encoder_workdir"] == (
           "runs/encoder", "runs/encoder_without_006")

@@ -1,9 +1,9 @@
 """A workdir's calibration of its hypotheses: fitted once, applied after.
 
 `--mode=calibrate` runs the workdir's task `eval.task` on its held-out
-training rows and hands the result to `calibrate`, which fits both
-calibrations of `calibration_fit`, keeps one (`calibration_fit.choose`) and
-writes it to WORKDIR/calibration.json, one entry per task:
+training rows (`calibration.heldout.calibrate`) and hands the result to
+`calibrate`, which fits both calibrations of `calibration.fit`, keeps one
+(`fit.choose`) and writes it to WORKDIR/calibration.json, one entry per task:
 
   {"format": 1, "tasks": {task: {"calibration": {kind, levels, scale |
    quantiles, fitted_on: {method, task, step, params_digest, rows, ...}},
@@ -41,8 +41,8 @@ from jaxpose import digest as digest_lib
 from jaxpose import files
 from jaxpose import settings
 from jaxpose import summary_writer
+from jaxpose.calibration import fit as fit_lib
 from jaxpose.evaluation import calibration
-from jaxpose.evaluation import calibration_fit
 from jaxpose.evaluation import runner
 
 FILE = "calibration.json"
@@ -133,11 +133,11 @@ def calibrate(task_fn: Callable[[runner.EvalContext], runner.TaskResult],
   info = dict(fitted_on, predictions_of=result.figures.get(PREDICTIONS_OF),
               sampler=result.sampler, num_steps=result.num_steps)
   groups = ctx.test.get("clip")
-  kept, report = calibration_fit.choose(hyps, gt, groups=groups, fitted_on=info)
+  kept, report = fit_lib.choose(hyps, gt, groups=groups, fitted_on=info)
   entry = files.jsonable(dict(calibration=kept.to_json(), report=report))
   figures = dict(before=calibration.calibration_metrics(hyps, gt,
                                                         levels=kept.levels),
-                 after=calibration_fit.coverage_after(kept, hyps, gt),
+                 after=fit_lib.coverage_after(kept, hyps, gt),
                  num_rows=int(len(gt)),
                  task_figures=_headline_numbers(result.figures),
                  **{k: v for k, v in info.items() if k != "rows"})
@@ -151,7 +151,7 @@ def calibrate(task_fn: Callable[[runner.EvalContext], runner.TaskResult],
   for kind, cand in report["candidates"].items():
     rows.append((f"{kind}: cross-fitted / in-sample worst error",
                  (cand["cross_fitted_error"],
-                  calibration_fit.worst_error(cand["heldout_coverage"], levels))))
+                  fit_lib.worst_error(cand["heldout_coverage"], levels))))
     rows.append((f"{kind}: cross-fitted coverage {_percent(levels)}",
                  _pair(cand["cross_fitted_coverage"], levels)))
   rows.append((f"kept: {report['kept']}, coverage {_percent(levels)}",
@@ -195,14 +195,14 @@ def borrow(workdir: str, sibling: str, task: str, *, step: int,
   return entry
 
 
-def _summary(cal: calibration_fit.Calibration) -> dict:
+def _summary(cal: fit_lib.Calibration) -> dict:
   """The calibration as a results file records it (rows left out)."""
   out = cal.to_json()
   out["fitted_on"] = {k: v for k, v in cal.fitted_on.items() if k != "rows"}
   return out
 
 
-def _why_not(cal: calibration_fit.Calibration, result: runner.TaskResult, *,
+def _why_not(cal: fit_lib.Calibration, result: runner.TaskResult, *,
              step: int, digest: str) -> str | None:
   fitted = cal.fitted_on
   if fitted.get("step") != step or fitted.get("params_digest") != digest:
@@ -218,7 +218,7 @@ def _why_not(cal: calibration_fit.Calibration, result: runner.TaskResult, *,
   return None
 
 
-def _other_2d(cal: calibration_fit.Calibration, input_2d: str | None) -> str | None:
+def _other_2d(cal: fit_lib.Calibration, input_2d: str | None) -> str | None:
   """A warning when the calibration was fitted with another 2D than the
   evaluation's: its intervals are sized for that 2D's errors."""
   fitted = cal.fitted_on.get("input_2d")
@@ -230,7 +230,7 @@ def _other_2d(cal: calibration_fit.Calibration, input_2d: str | None) -> str | N
           "(--mode=calibrate with eval.calibration_2d naming it)")
 
 
-def applied(cal: calibration_fit.Calibration, result: runner.TaskResult, *,
+def applied(cal: fit_lib.Calibration, result: runner.TaskResult, *,
             task: str, step: int, digest: str,
             input_2d: str | None = None) -> runner.TaskResult:
   """`result` with the calibration's figures and table rows added; a
@@ -241,7 +241,7 @@ def applied(cal: calibration_fit.Calibration, result: runner.TaskResult, *,
   if note is None:
     try:
       hyps, gt = predictions(result, task)
-      after = calibration_fit.coverage_after(cal, hyps, gt)
+      after = fit_lib.coverage_after(cal, hyps, gt)
     except ValueError as e:
       note = f"calibration not applied: {e}"
   if note is not None:
@@ -275,7 +275,7 @@ def applying(task_fn: Callable[[runner.EvalContext], runner.TaskResult],
   entry = read(workdir, task) if enabled else None
   if entry is None:
     return task_fn
-  cal = calibration_fit.Calibration.from_json(entry["calibration"])
+  cal = fit_lib.Calibration.from_json(entry["calibration"])
   digest = params_digest(params)
   return lambda ctx: applied(cal, task_fn(ctx), task=task, step=step,
                              digest=digest, input_2d=ctx.input_2d)
