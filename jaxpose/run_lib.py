@@ -10,8 +10,8 @@
   results = run_lib.evaluate(run_lib.evaluation_config(
       "runs/qs", {"eval.task": "denoise"}), "runs/qs")
 
-Data flow: config -> `methods.parse` (parts and typed settings, checked)
--> `train` (needed parts of other workdirs, the data, prepared artefacts,
+Data flow: config -> `methods.parse`, once (parts and typed settings,
+checked; below it every function takes the typed `RunSettings`) -> `train` (needed parts of other workdirs, the data, prepared artefacts,
 the method's loss through the shared loop, checkpoints, metrics.jsonl and
 TensorBoard events) -> `evaluate` (`eval.task` through
 `evaluation.runner`: <out>/<task>.json, plots, the workdir's summary).
@@ -57,6 +57,14 @@ MODES = ("train_and_eval", "train", "eval", "sample", "calibrate")
 EVAL_SECTIONS = ("eval", "data", "seed")
 
 
+def typed(config) -> tuple[base.Method, base.RunSettings]:
+  """(the method, its typed settings) of a config; settings already typed
+  (`run` parses its config once and hands them down) pass as they are."""
+  if isinstance(config, base.RunSettings):
+    return methods.get(config.method), config
+  return methods.parse(config)
+
+
 # ----------------------------------------------------------------------------
 # Trained parts of other workdirs
 
@@ -74,7 +82,7 @@ def resolve_needs(method: base.Method, run: base.RunSettings, *,
   """
   needs, digests = {}, {}
   for need in method.needs:
-    path = str(run.value(need.config_key, "") or "")
+    path = str(run.setting(need.config_key) or "")
     where = f"{need.config_key}={path!r}"
     if not path:
       if need.optional:
@@ -85,8 +93,7 @@ def resolve_needs(method: base.Method, run: base.RunSettings, *,
     if need.check is not None:
       need.check(run, trained)
     if training and need.same_training_data:
-      datasets.check_same_training_data(run.config["data"],
-                                        trained.run.config["data"], where)
+      datasets.check_same_training_data(run.data, trained.run.data, where)
     needs[need.name] = part
     if need.part_of_model:
       digests[need.name] = digest_lib.digest(trained.params)
@@ -115,10 +122,10 @@ def provided(path: str, protocol: type, *, where: str, hint: str, config=None):
 def made_from(method: base.Method, run: base.RunSettings, *,
                with_data: bool) -> dict:
   """The settings a method's artefacts are made from."""
-  out = {k: run.value(k) for k in method.prepare_keys}
+  out = {k: run.setting(k) for k in method.prepare_keys}
   if with_data:
     out.update({f"data.{k}": v for k, v in
-                datasets.training_data(run.config["data"]).items()})
+                datasets.training_data(run.data).items()})
   return out
 
 
@@ -173,6 +180,8 @@ def init_state(run, model, *, abstract: bool = False):
 def train(config, workdir: str):
   """Trains (or resumes training) up to `config.train.num_steps`.
 
+  `config`: a config, or its typed settings (`typed`).
+
   Returns the final `TrainState`. The workdir is held by this run (a second
   training on it is refused, `training.workdir`); a workdir holding a
   checkpoint of another model, a resume with settings that break exact
@@ -181,7 +190,7 @@ def train(config, workdir: str):
   settings are refused, all before anything in it is written.
   """
   logs.configure_logging()
-  method, run = methods.parse(config)
+  method, run = typed(config)
   os.makedirs(workdir, exist_ok=True)
   with workdir_lib.hold(workdir, purpose="training"):
     needs, need_digests = resolve_needs(method, run, training=True)
@@ -257,15 +266,16 @@ def load_trained(workdir: str, *, config=None,
 
   Args:
     workdir: a trained workdir.
-    config: the settings to evaluate it with (default: its config.json);
-      its model sections must match the checkpoint's.
+    config: the settings to evaluate it with, a config or typed settings
+      (default: its config.json, read back into types); its model sections
+      must match the checkpoint's.
     use_ema: the EMA parameters (default: `eval.use_ema`).
 
   Nothing in the workdir is written, so this may run beside a training
   run: it sees the latest finished checkpoint.
   """
   config = stored_config(workdir) if config is None else config
-  method, run = methods.parse(config)
+  method, run = typed(config)
   needs, need_digests = resolve_needs(method, run, training=False)
   if ((method.prepare is None or method.eval_artefacts)
       and prepared_lib.read_index(workdir) is None):
@@ -366,12 +376,12 @@ def eval_output_dir(run: base.RunSettings, workdir: str) -> str:
   if run.eval.output_dir:
     return run.eval.output_dir
   base_dir = os.path.join(workdir, "eval")
-  trained = run_config.read(workdir)
-  data = run.config["data"]
-  if trained is None or files.jsonable(trained.get("data")) == files.jsonable(data):
+  trained_data = run_config.read_data(workdir)
+  if trained_data is None or trained_data == run.data:
     return base_dir
-  return os.path.join(base_dir, f"{data.get('name', 'data')}-"
-                      f"{digest_lib.digest(files.jsonable(data), length=8)}")
+  plain = files.jsonable(settings.as_dict(run.data))
+  return os.path.join(base_dir, f"{datasets.name_of(run.data)}-"
+                      f"{digest_lib.digest(plain, length=8)}")
 
 
 def evaluate(config, workdir: str, *, trained: base.Trained | None = None
@@ -386,11 +396,11 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
   (`datasets.for_evaluation`). Returns the results dict.
   """
   logs.configure_logging()
-  method, run = methods.parse(config)
+  method, run = typed(config)
   logging.info("Evaluating %s (task %s): restoring the trained model",
                workdir, run.eval.task)
-  trained = trained or load_trained(workdir, config=config)
-  logging.info("Loading the evaluation data (%s)", run.value("data.name"))
+  trained = trained or load_trained(workdir, config=run)
+  logging.info("Loading the evaluation data (%s)", datasets.name_of(run.data))
   data = method.load_data(run if run.eval.rows != "test" else dataclasses.replace(
       run, data=datasets.for_evaluation(run.data)), trained.needs)
   if not data.dataset.truth_3d:
@@ -434,11 +444,11 @@ def sample(config, workdir: str) -> np.ndarray:
   """`eval.num_poses` unconditional samples in mm: writes samples.npz, and
   samples.png of the first 2 x `eval.plot_hypotheses` (none at 0)."""
   from jaxpose import plotting
-  method, run = methods.parse(config)
+  method, run = typed(config)
   if method.capabilities.sample is None:
     raise settings.ConfigError(f"mode: {method.name} does not generate samples;"
                                " use --mode=train, eval or train_and_eval")
-  trained = load_trained(workdir, config=config)
+  trained = load_trained(workdir, config=run)
   n = run.eval.num_poses
   poses_mm = np.asarray(method.capabilities.sample(trained, rng.purpose_key(run.seed, "sample"), n))
   files.write_npz_atomic(os.path.join(workdir, "samples.npz"),
@@ -457,8 +467,8 @@ def calibrate(config, workdir: str) -> dict:
   from `eval.calibration_from`, `calibration.heldout`) into
   WORKDIR/calibration.json; returns its entry."""
   logs.configure_logging()
-  method, run = methods.parse(config)
-  trained = load_trained(workdir, config=config)
+  method, run = typed(config)
+  trained = load_trained(workdir, config=run)
   if run.eval.calibration_from:
     return heldout.borrow(trained, load_trained(run.eval.calibration_from))
   return heldout.calibrate(trained, method.load_data(
@@ -472,18 +482,18 @@ def run(mode: str, config, workdir: str, *, overrides=None):
   settings.one_of("mode", mode, MODES)
   if mode in ("eval", "sample", "calibrate") and run_config.read(workdir):
     config = evaluation_config(workdir, overrides, base_config=config)
-  methods.parse(config)  # every setting checked before any work
+  _, settings_ = methods.parse(config)  # the one parse: all checked first
   if mode in ("train", "train_and_eval"):
-    train(config, workdir)
+    train(settings_, workdir)
   if mode in ("eval", "train_and_eval"):
-    return evaluate(config, workdir)
+    return evaluate(settings_, workdir)
   if mode == "sample":
-    return sample(config, workdir)
+    return sample(settings_, workdir)
   if mode == "calibrate":
-    return calibrate(config, workdir)
+    return calibrate(settings_, workdir)
   return None
 
 
-__all__ = ["MODES", "EVAL_SECTIONS", "train", "evaluate", "sample", "run",
+__all__ = ["MODES", "EVAL_SECTIONS", "typed", "train", "evaluate", "sample", "run",
            "calibrate", "load_trained", "evaluation_config", "stored_config",
            "resolve_needs", "provided", "fingerprint", "eval_output_dir"]

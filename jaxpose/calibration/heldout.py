@@ -40,9 +40,9 @@ def _heldout_of(trained: base.Trained, data: base.Data, mode: str
   """The model's held-out rows of `data`'s train split, checked to be rows
   of the data it was trained on; `mode` names the asking mode in errors."""
   run, workdir = trained.run, trained.workdir
-  stored = run_config.read(workdir) or run.config
-  if files.jsonable(datasets.training_data(run.config["data"])) != (
-      files.jsonable(datasets.training_data(stored["data"]))):
+  trained_data = run_config.read_data(workdir) or run.data
+  if files.jsonable(datasets.training_data(run.data)) != (
+      files.jsonable(datasets.training_data(trained_data))):
     raise settings.ConfigError(
         f"{mode}: held-out rows are rows of the training data; leave the "
         "--config.data.* flags out")
@@ -241,8 +241,7 @@ def borrow(trained: base.Trained, sibling: base.Trained) -> dict:
         f"{where}: its checkpoint is at step {int(sibling.step)}, this one's at "
         f"{int(trained.step)}; a sibling's calibration describes its own "
         "checkpoint, so borrow from one trained as far as this model")
-  datasets.check_same_training_data(run.config["data"],
-                                    sibling.run.config["data"], where)
+  datasets.check_same_training_data(run.data, sibling.run.data, where)
   return store.borrow(
       trained.workdir, sibling.workdir, run.eval.task, step=trained.step,
       digest=store.params_digest(trained.params))

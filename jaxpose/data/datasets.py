@@ -153,7 +153,8 @@ def _is_parsed(section) -> bool:
   return any(cls is not None and type(section) is cls for cls in _SETTINGS.values())
 
 
-def _name_of(section) -> str:
+def name_of(section) -> str:
+  """The dataset a data section (plain or parsed) names."""
   if _is_parsed(section):
     return section.name
   values = config_lib.to_plain(section)
@@ -183,7 +184,7 @@ def parse_settings(section) -> Any:
       key, a wrong type, a value out of range or not among the choices
       (each named by its dotted key, e.g. `data.n_train`).
   """
-  name = _name_of(section)
+  name = name_of(section)
   if _is_parsed(section):
     return section
   settings_class = _SETTINGS[name]
@@ -280,7 +281,7 @@ def load(section) -> Dataset:
     section: a ConfigDict, a plain mapping, or already-parsed settings.
   """
   parsed = parse_settings(section)
-  name = _name_of(parsed)
+  name = name_of(parsed)
   loaded = _LOADERS[name](parsed)
   if not isinstance(loaded, Dataset):
     loaded = Dataset(name=name, splits=loaded,
@@ -375,6 +376,6 @@ def _keypoints(data: keypoints_dataset.KeypointsSettings) -> Dataset:
                  truth_3d=False, info=info)
 
 
-__all__ = ["Dataset", "register", "names", "section_for", "parse_settings",
+__all__ = ["Dataset", "register", "names", "section_for", "parse_settings", "name_of",
            "training_data", "check_same_training_data", "for_evaluation",
            "load"]

@@ -73,7 +73,9 @@ class RunSettings:
     train: the generic `train` settings; train_options: the method's own.
     eval: the generic `eval` settings; eval_options: the method's own.
     sections: the method's `settings` dataclass: its own sections.
-    config: the config as plain values (what config.json stores).
+    config: the config as plain values: the run's record (config.json,
+      the checkpoint's fingerprint, results' settings); settings are read
+      from the typed fields (`setting` for a key a part declares).
   """
   method: str
   seed: int
@@ -85,9 +87,33 @@ class RunSettings:
   sections: Any
   config: Mapping[str, Any]
 
-  def value(self, dotted_key: str, default: Any = None) -> Any:
-    """A config value by dotted key (e.g. a `Need`'s workdir)."""
-    return config_lib.get_dotted(self.config, dotted_key, default)
+  def setting(self, config_key: str) -> Any:
+    """The typed value of the setting a config key names (a `Need`'s
+    workdir, a `prepare_keys` entry): read from the parsed sections, with
+    their defaults, never from the raw config.
+
+    Raises:
+      KeyError: no such setting (a method declaring a key it lacks).
+    """
+    section, *path = config_key.split(".")
+    holders = {"seed": (self.seed,), "data": (self.data,),
+               "train": (self.train, self.train_options),
+               "eval": (self.eval, self.eval_options)}.get(section)
+    if holders is None:
+      holders = (getattr(self.sections, section, _MISSING),)
+    for holder in holders:
+      node = holder
+      for part in path:
+        if isinstance(node, Mapping):
+          node = node.get(part, _MISSING)
+        else:
+          node = getattr(node, part, _MISSING)
+      if node is not _MISSING:
+        return node
+    raise KeyError(f"{config_key}: not a setting of method {self.method!r}")
+
+
+_MISSING = object()
 
 
 # ----------------------------------------------------------------------------

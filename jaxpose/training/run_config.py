@@ -41,6 +41,15 @@ def read(workdir: str, checkpoint_extra: Mapping | None = None) -> dict | None:
     raise config_lib.ConfigError(str(e)) from e
 
 
+def read_data(workdir: str) -> Any:
+  """The typed `data` settings `workdir`'s model was trained with (its
+  config.json's data section, `datasets.parse_settings`), or None when the
+  workdir has no config.json."""
+  from jaxpose.data import datasets  # the data layer reads nothing of training
+  stored = read(workdir)
+  return None if stored is None else datasets.parse_settings(stored["data"])
+
+
 def record_start(config, workdir: str, step: int, num_steps: int,
                  changes: Mapping[str, tuple[Any, Any]]):
   """config.json (the latest start) and one config_history.jsonl line."""
