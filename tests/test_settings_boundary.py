@@ -6,6 +6,7 @@ import re
 import pytest
 
 from experiments.configs import quickstart
+from experiments.studies import config_walk
 from jaxpose import methods
 from jaxpose import run_lib
 from jaxpose.methods import base
@@ -50,14 +51,7 @@ def test_a_run_parses_its_config_once(tmp_path, monkeypatch):
   real = base.parse
   monkeypatch.setattr(base, "parse",
                       lambda *a, **k: calls.append(1) or real(*a, **k))
-  c = quickstart.get_config()
-  c.model.update(hidden=32, embed_dim=16, num_blocks=1, num_groups=4)
-  c.data.update(n_train=64, n_test=4)
-  c.train.update(num_steps=2, batch_size=16, log_every=1, ckpt_every=2,
-                 warmup_steps=1)
-  c.eval.update(num_hypotheses=2, num_poses=4, batch_poses=4, num_steps=2,
-                plot_poses=0)
-  run_lib.run("train_and_eval", c, str(tmp_path))
+  run_lib.run("train_and_eval", config_walk.tiny_config(), str(tmp_path))
   assert len(calls) == 1
   calls.clear()  # an evaluation reads the workdir's config back, once
   run_lib.run("eval", None, str(tmp_path))
