@@ -9,6 +9,7 @@ through `parse_flags_or_exit`, which names the key and the valid ones.
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -204,6 +205,17 @@ def set_dotted(tree: dict, dotted_key: str, value: Any) -> dict:
     node = node.setdefault(part, {})
   node[last] = value
   return tree
+
+
+def fill_missing(target: dict, source: Mapping) -> dict:
+  """`target` with the keys of `source` it lacks (at every level) copied
+  in; returns `target`."""
+  for key, value in source.items():
+    if key not in target:
+      target[key] = copy.deepcopy(value)
+    elif isinstance(target[key], dict) and isinstance(value, Mapping):
+      fill_missing(target[key], value)
+  return target
 
 
 def fingerprint(config, sections: Iterable[str | tuple[str, Any]] = (

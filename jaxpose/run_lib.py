@@ -10,10 +10,9 @@
   results = run_lib.evaluate(run_lib.evaluation_config(
       "runs/qs", {"eval.task": "denoise"}), "runs/qs")
 
-Data flow: config -> `methods.parse`, once (parts and typed settings,
-checked; below it every function takes the typed `RunSettings`) -> `train` (needed parts of other workdirs, the data, prepared artefacts,
-the method's loss through the shared loop, checkpoints, metrics.jsonl and
-TensorBoard events) -> `evaluate` (`eval.task` through
+Data flow: config -> `methods.parse`, once (typed `RunSettings`, checked;
+every function below takes them) -> `train` (needs, data, prepared state,
+the shared loop, checkpoints, metrics) -> `evaluate` (`eval.task` through
 `evaluation.runner`: <out>/<task>.json, plots, the workdir's summary).
 Nothing here names a method, a task or a file of one.
 """
@@ -58,8 +57,7 @@ EVAL_SECTIONS = ("eval", "data", "seed")
 
 
 def typed(config) -> tuple[base.Method, base.RunSettings]:
-  """(the method, its typed settings) of a config; settings already typed
-  (`run` parses its config once and hands them down) pass as they are."""
+  """(method, typed settings) of a config; typed settings pass as they are."""
   if isinstance(config, base.RunSettings):
     return methods.get(config.method), config
   return methods.parse(config)
@@ -129,6 +127,10 @@ def made_from(method: base.Method, run: base.RunSettings, *,
   return out
 
 
+def _prepare_defaults(method, run) -> dict:  # keys older configs left out
+  return {k: run.default(k) for k in method.prepare_keys}
+
+
 def fingerprint(method: base.Method, run: base.RunSettings, artefacts,
                 need_digests: dict) -> dict:
   """What a checkpoint must match: the method's config sections, the
@@ -156,7 +158,8 @@ def _prepare(method, run, data, needs, workdir) -> tuple[dict, bool]:
   if prepared_lib.read_index(workdir) is not None:
     artefacts, index = prepared_lib.load(workdir)
     prepared_lib.check_made_from(workdir, index,
-                                 made_from(method, run, with_data=True))
+                                 made_from(method, run, with_data=True),
+                                 _prepare_defaults(method, run))
     return artefacts, False
   if method.prepare is None:
     return {}, True
@@ -285,7 +288,7 @@ def load_trained(workdir: str, *, config=None,
     prepared_lib.check_made_from(workdir, {
         "made_from": {k: v for k, v in index.get("made_from", {}).items()
                       if k in method.prepare_keys}},
-        made_from(method, run, with_data=False))
+        made_from(method, run, with_data=False), _prepare_defaults(method, run))
   model = method.build(run, artefacts, needs)
   ckpt = checkpointer(workdir, run,
                        fingerprint(method, run, artefacts, need_digests),
@@ -333,7 +336,7 @@ def evaluation_config(workdir: str, overrides=None, *, base_config=None
       naming the key and both values.
   """
   stored = stored_config(workdir)
-  merged = _fill_missing(copy.deepcopy(stored),
+  merged = config_lib.fill_missing(copy.deepcopy(stored),
                          config_lib.to_plain(base_config) or {})
   method = methods.get(stored.get("method", ""))
   free = {need.config_key for need in method.needs}
@@ -350,15 +353,6 @@ def evaluation_config(workdir: str, overrides=None, *, base_config=None
           "leave the flag out, or train a new workdir with it")
     config_lib.set_dotted(merged, key, config_lib.to_plain(value))
   return ml_collections.ConfigDict(merged)
-
-
-def _fill_missing(target: dict, source: dict) -> dict:
-  for key, value in source.items():
-    if key not in target:
-      target[key] = copy.deepcopy(value)
-    elif isinstance(target[key], dict) and isinstance(value, dict):
-      _fill_missing(target[key], value)
-  return target
 
 
 # ----------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import pathlib
 import shutil
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -222,6 +221,7 @@ sampled and conditioned in closed form.
 from jaxpose import methods
 from jaxpose.methods import base
 from jaxpose.methods import lifting
+from jaxpose.methods import parts
 from jaxpose.methods.toy_gaussian import eval_tasks
 from jaxpose.methods.toy_gaussian import model
 
@@ -233,7 +233,7 @@ METHOD = methods.register(base.Method(
     load_data=lifting.load_data,
     build=model.build,
     prepare=model.prepare,
-    training=base.fields_training("pose3d"),
+    training=parts.fields_training("pose3d"),
     tasks=eval_tasks.TASKS,
     capabilities=base.Capabilities(sample=model.sample),
 ))

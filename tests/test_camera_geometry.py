@@ -23,7 +23,8 @@ def _inside(values, ranges):
                  for lo, hi in ranges], axis=0)
 
 
-@pytest.mark.parametrize("name", ["varied", "unseen", "unseen_pitch"])
+@pytest.mark.parametrize("name", ["varied", "unseen", "unseen_pitch",
+                                  "unseen_distance_focal"])
 def test_drawn_cameras_keep_to_their_ranges(name):
   ranges = camera_rigs.RANGES[name]
   cams = camera_rigs.draw(np.random.default_rng(0), 2000, ranges)
@@ -36,6 +37,11 @@ def test_drawn_cameras_keep_to_their_ranges(name):
     train = camera_rigs.TRAINING
     assert not _inside(distance, train.distance_mm).any()
     assert not _inside(pitch, train.pitch_deg).any()
+    assert not _inside(focal, train.focal_px).any()
+  if name == "unseen_distance_focal":  # another lens and place, same pitch
+    train = camera_rigs.TRAINING
+    assert not _inside(distance, train.distance_mm).any()
+    assert _inside(pitch, train.pitch_deg).all()
     assert not _inside(focal, train.focal_px).any()
   if name == "unseen_pitch":  # that range alone outside
     train = camera_rigs.TRAINING

@@ -56,3 +56,10 @@ def test_a_run_parses_its_config_once(tmp_path, monkeypatch):
   calls.clear()  # an evaluation reads the workdir's config back, once
   run_lib.run("eval", None, str(tmp_path))
   assert len(calls) == 1
+
+
+def test_a_setting_left_out_reads_its_declared_default():
+  _, run = methods.parse(quickstart.get_config())
+  assert run.default("holdout.fraction") == 0.0
+  assert run.default("holdout.subjects") == ()
+  assert run.default("seed") is None  # no default: every config names it

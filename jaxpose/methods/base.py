@@ -49,7 +49,6 @@ from jaxpose.data import datasets
 from jaxpose.evaluation import config as eval_config_lib
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.training import config as train_config_lib
-from jaxpose.training import holdout as holdout_lib
 from jaxpose.training.prepared import Artefact
 
 LossFn = Callable[[Any, Mapping[str, Any], Any], tuple[Any, dict]]
@@ -95,21 +94,43 @@ class RunSettings:
     Raises:
       KeyError: no such setting (a method declaring a key it lacks).
     """
+    holder, last = self._holder(config_key)
+    return holder[last] if isinstance(holder, Mapping) else getattr(holder, last)
+
+  def default(self, config_key: str) -> Any:
+    """The default of the setting `config_key` names (what a config that
+    left the key out had), or None when it has none."""
+    holder, last = self._holder(config_key)
+    for field in (dataclasses.fields(holder)
+                  if dataclasses.is_dataclass(holder) else ()):
+      if field.name == last:
+        if field.default is not dataclasses.MISSING:
+          return field.default
+        if field.default_factory is not dataclasses.MISSING:
+          return field.default_factory()
+    return None
+
+  def _holder(self, config_key: str) -> tuple[Any, str]:
+    """(the typed object holding the setting, the setting's name)."""
     section, *path = config_key.split(".")
-    holders = {"seed": (self.seed,), "data": (self.data,),
-               "train": (self.train, self.train_options),
+    if not path:
+      if section == "seed":
+        return self, "seed"
+      raise KeyError(f"{config_key}: not a setting of method {self.method!r}")
+    holders = {"data": (self.data,), "train": (self.train, self.train_options),
                "eval": (self.eval, self.eval_options)}.get(section)
     if holders is None:
       holders = (getattr(self.sections, section, _MISSING),)
+    *parents, last = path
     for holder in holders:
       node = holder
-      for part in path:
-        if isinstance(node, Mapping):
-          node = node.get(part, _MISSING)
-        else:
-          node = getattr(node, part, _MISSING)
-      if node is not _MISSING:
-        return node
+      for part in parents:
+        node = (node.get(part, _MISSING) if isinstance(node, Mapping)
+                else getattr(node, part, _MISSING))
+      present = (last in node if isinstance(node, Mapping)
+                 else hasattr(node, last))
+      if node is not _MISSING and present:
+        return node, last
     raise KeyError(f"{config_key}: not a setting of method {self.method!r}")
 
 
@@ -225,42 +246,6 @@ def refuse_missing(rows: Mapping[str, np.ndarray], joint_names, method: str) -> 
       f"below the confidence threshold ({int((~visible).sum())} masked joint(s) "
       "in all); lift with a GFPose workdir, which completes masked joints, or "
       "lower data.threshold")
-
-
-def prepare(ctx: PrepareContext) -> dict[str, Artefact]:
-  """A method's `prepare` when the held-out rows (`training.holdout`) are
-  all it prepares."""
-  return holdout_lib.draw(ctx.data.splits["train"], ctx.run.sections.holdout)
-
-
-def with_heldout(prepare: Callable[[PrepareContext], Mapping[str, Artefact]]
-                 ) -> Callable[[PrepareContext], dict[str, Artefact]]:
-  """A method's `prepare` that first draws the held-out rows, then runs
-  `prepare` on the other training rows, and returns both."""
-
-  def prepare_all(ctx: PrepareContext) -> dict[str, Artefact]:
-    train = ctx.data.splits["train"]
-    held = holdout_lib.draw(train, ctx.run.sections.holdout)
-    if held:
-      rest = holdout_lib.without_heldout(dict(train), held)
-      ctx = dataclasses.replace(ctx, data=Data(
-          dataset=ctx.data.dataset, splits={**ctx.data.splits, "train": rest}))
-    return {**held, **prepare(ctx)}
-
-  return prepare_all
-
-
-def fields_training(*fields: str) -> Callable[[Any, Data, Mapping], Training]:
-  """`training` of a method that trains `model.loss` on these fields of the
-  train split's rows, less the held-out rows when the prepared artefacts
-  hold some (`training.holdout`; every row otherwise)."""
-
-  def training(model, data: Data, prepared) -> Training:
-    train = data.splits["train"]
-    return Training(arrays=holdout_lib.without_heldout(
-        {k: train[k] for k in fields}, prepared), loss=model.loss)
-
-  return training
 
 
 # ----------------------------------------------------------------------------
@@ -491,5 +476,5 @@ def parse(method: Method, config) -> RunSettings:
 __all__ = ["Method", "Capabilities", "RunSettings", "Data", "PrepareContext", "Training",
            "Trained", "Need", "Tasks",
            "TaskFn", "LossFn", "Artefact", "GENERIC_SECTIONS",
-           "prepare", "with_heldout", "fields_training", "parse",
+           "parse",
            "LiftRequest", "MissingJointsError", "refuse_missing"]

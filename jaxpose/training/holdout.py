@@ -1,9 +1,9 @@
 """Training rows a method never trains on: whole clips of the train split.
 
 Any method with a `holdout` section (`Holdout`) draws them once when it
-prepares (`draw`; `methods.base.prepare` and `methods.base.with_heldout`
+prepares (`draw`; `methods.parts.prepare` and `methods.parts.with_heldout`
 call it), as the prepared artefact "holdout" that the runner stores beside
-the checkpoints, and trains on the other rows (`methods.base.fields_training`,
+the checkpoints, and trains on the other rows (`methods.parts.fields_training`,
 `training_rows`, `without_heldout`). Every later use reads the same rows
 (`rows`) instead of drawing them again from whatever data is at hand:
 DiffPose fits H_K to a context encoder's error on them, and

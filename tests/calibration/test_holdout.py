@@ -15,6 +15,7 @@ from jaxpose import run_lib
 from jaxpose import settings
 from jaxpose.calibration import heldout
 from jaxpose.methods import base
+from jaxpose.methods import parts
 from jaxpose.training import holdout
 
 
@@ -171,14 +172,14 @@ def test_with_heldout_prepares_the_rest_on_the_other_rows():
   _, run = methods.parse(config)
   ctx = base.PrepareContext(run=run, data=base.Data(dataset=None, splits={
       "train": _train()}), needs={}, key=None)
-  out = base.with_heldout(inner)(ctx)
+  out = parts.with_heldout(inner)(ctx)
   assert set(out) == {"holdout", "other"} and seen["rows"] == 80
 
 
 def test_fields_training_leaves_out_the_held_out_rows_when_there_are_some():
   model = type("Model", (), {"loss": None})()
   data = base.Data(dataset=None, splits={"train": _train()})
-  training = base.fields_training("x")
+  training = parts.fields_training("x")
   assert len(training(model, data, {}).arrays["x"]) == 100
   prepared = holdout.draw(_train(), holdout.Holdout(fraction=0.2))
   kept = training(model, data, prepared).arrays["x"]

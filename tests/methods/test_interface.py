@@ -21,6 +21,7 @@ from jaxpose import settings
 from jaxpose.evaluation import estimation
 from jaxpose.evaluation.runner import EvalContext
 from jaxpose.methods import base
+from jaxpose.methods import parts
 from jaxpose.methods import protocols
 from jaxpose.methods import lifting
 from jaxpose.pose import representation as rep_lib
@@ -140,7 +141,7 @@ METHOD = methods.register(base.Method(
     name="test_offset", settings=Sections, eval_options=EvalOptions,
     fingerprint_sections=("method", "model", "representation"),
     load_data=lifting.load_data, build=build,
-    training=base.fields_training("pose3d", "pose2d"), tasks=TASKS,
+    training=parts.fields_training("pose3d", "pose2d"), tasks=TASKS,
     prepare=prepare, needs=(PRIOR,)))
 
 

@@ -68,3 +68,14 @@ def test_a_broken_index_is_named_with_the_way_out(tmp_path):
                      match=r"index\.json cannot be read .*delete the "
                            r"workdir's prepared/ folder"):
     prepared.read_index(str(tmp_path))
+
+
+def test_a_key_left_out_when_prepared_had_its_default(tmp_path):
+  """Workdirs prepared from a config without the key recorded None: it had
+  the default then, so the typed default matches and another value not."""
+  index = prepared.save(str(tmp_path), _artefacts(), {"holdout.fraction": None})
+  prepared.check_made_from(str(tmp_path), index, {"holdout.fraction": 0.0},
+                           defaults={"holdout.fraction": 0.0})
+  with pytest.raises(prepared.PreparedError, match="holdout.fraction: 0.0 there, 0.1 here"):
+    prepared.check_made_from(str(tmp_path), index, {"holdout.fraction": 0.1},
+                             defaults={"holdout.fraction": 0.0})

@@ -20,6 +20,7 @@ import numpy as np
 from jaxpose import digest as digest_lib
 from jaxpose import settings
 from jaxpose.methods import base
+from jaxpose.methods import parts
 from jaxpose.methods.baseline import model as model_lib
 from jaxpose.training import holdout as holdout_lib
 
@@ -27,7 +28,7 @@ from jaxpose.training import holdout as holdout_lib
 def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
   """{"holdout": the held-out rows of the train split} when `holdout`
   draws any, else nothing (`training.holdout`)."""
-  return base.prepare(ctx)
+  return parts.prepare(ctx)
 
 
 def training(model: model_lib.LifterModel, data: base.Data,

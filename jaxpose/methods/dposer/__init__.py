@@ -20,6 +20,7 @@ the comparison rows of its tables.
 """
 from jaxpose import methods
 from jaxpose.methods import base
+from jaxpose.methods import parts
 from jaxpose.methods import protocols
 from jaxpose.methods.dposer import eval_tasks
 from jaxpose.methods.dposer import model
@@ -43,7 +44,7 @@ METHOD = methods.register(base.Method(
     training=model.training,
     tasks=eval_tasks.TASKS,
     # The held-out clips (`holdout`) first; the body from the other rows.
-    prepare=base.with_heldout(model.prepare),
+    prepare=parts.with_heldout(model.prepare),
     needs=(JOINT_PRIOR,),
     check=model.check,
     capabilities=base.Capabilities(

@@ -13,6 +13,7 @@ joints) to methods that need one, e.g. DPoser's comparison rows.
 """
 from jaxpose import methods
 from jaxpose.methods import base
+from jaxpose.methods import parts
 from jaxpose.methods import protocols
 from jaxpose.methods import lifting
 from jaxpose.methods.gfpose import eval_tasks
@@ -29,9 +30,9 @@ METHOD = methods.register(base.Method(
     build=model.build,
     # The held-out clips (`holdout`) are drawn first and left out of
     # training and of every other prepared state.
-    prepare=base.with_heldout(model.prepare),
+    prepare=parts.with_heldout(model.prepare),
     eval_artefacts=(model.X0_RANGE,),
-    training=base.fields_training("pose3d", "pose2d"),
+    training=parts.fields_training("pose3d", "pose2d"),
     tasks=eval_tasks.TASKS,
     capabilities=base.Capabilities(
         provides={protocols.JointPrior: model.joint_prior},

@@ -1,0 +1,55 @@
+"""Ready-made parts of a method: held-out training rows drawn when it
+prepares (`training.holdout`), and a `training` of plain fields.
+
+A method that samples hypotheses holds whole clips out of training so that
+`--mode=calibrate` has rows to fit on: `with_heldout(prepare)` (or
+`prepare` when that is all it prepares) and `fields_training(...)`, both
+keyed by the method's `holdout` section.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Mapping
+
+from jaxpose.methods.base import Data, PrepareContext, Training
+from jaxpose.training import holdout as holdout_lib
+from jaxpose.training.prepared import Artefact
+
+
+def prepare(ctx: PrepareContext) -> dict[str, Artefact]:
+  """A method's `prepare` when the held-out rows (`training.holdout`) are
+  all it prepares."""
+  return holdout_lib.draw(ctx.data.splits["train"], ctx.run.sections.holdout)
+
+
+def with_heldout(prepare: Callable[[PrepareContext], Mapping[str, Artefact]]
+                 ) -> Callable[[PrepareContext], dict[str, Artefact]]:
+  """A method's `prepare` that first draws the held-out rows, then runs
+  `prepare` on the other training rows, and returns both."""
+
+  def prepare_all(ctx: PrepareContext) -> dict[str, Artefact]:
+    train = ctx.data.splits["train"]
+    held = holdout_lib.draw(train, ctx.run.sections.holdout)
+    if held:
+      rest = holdout_lib.without_heldout(dict(train), held)
+      ctx = dataclasses.replace(ctx, data=Data(
+          dataset=ctx.data.dataset, splits={**ctx.data.splits, "train": rest}))
+    return {**held, **prepare(ctx)}
+
+  return prepare_all
+
+
+def fields_training(*fields: str) -> Callable[[Any, Data, Mapping], Training]:
+  """`training` of a method that trains `model.loss` on these fields of the
+  train split's rows, less the held-out rows when the prepared artefacts
+  hold some (`training.holdout`; every row otherwise)."""
+
+  def training(model, data: Data, prepared) -> Training:
+    train = data.splits["train"]
+    return Training(arrays=holdout_lib.without_heldout(
+        {k: train[k] for k in fields}, prepared), loss=model.loss)
+
+  return training
+
+
+__all__ = ["prepare", "with_heldout", "fields_training"]
