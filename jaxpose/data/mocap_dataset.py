@@ -55,7 +55,8 @@ class MocapSettings:
     test_cameras: the same for the test split ('varied': one drawn camera
       per clip), or 'unseen' (one per clip drawn outside every training
       range, `camera_rigs.UNSEEN`; 'unseen_distance', 'unseen_pitch',
-      'unseen_focal': that range alone outside).
+      'unseen_focal': that range alone outside; 'unseen_distance_focal':
+      both outside, the pitch inside).
     train_balance: how training batches draw the train rows: 'none' (each
       row equally often; Bandai's frames outnumber CMU's about 50 to 1) or
       'rigs' (the train split carries `pipeline.SAMPLE_WEIGHT`, per-row
@@ -95,7 +96,8 @@ class MocapSettings:
   train_cameras: Literal["random", "all", "varied"] = data_fields.field(
       default="random", decides_train_rows=True)
   test_cameras: Literal["random", "all", "varied", "unseen",
-                        "unseen_distance", "unseen_pitch", "unseen_focal"] = (
+                        "unseen_distance", "unseen_pitch", "unseen_focal",
+                        "unseen_distance_focal"] = (
       data_fields.field(default="all", decides_train_rows=False))
   train_balance: Literal["none", "rigs"] = data_fields.field(
       default="none", decides_train_rows=False)
