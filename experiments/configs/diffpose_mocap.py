@@ -42,7 +42,8 @@ Variants (--config=experiments/configs/diffpose_mocap.py:VARIANT):
                   encoder_mocap.py:camera; add
                   --config.diffpose.encoder_workdir=runs/encoder_mocap_camera;
                   about 121 mm on training-range cameras, 135 on unseen
-                  ones (exact 2D, seed 0; docs/results/video.md).
+                  ones on the camera ranges of commit 2e59662 (exact 2D,
+                  seed 0; docs/results/video.md).
 
 Expected: MPJPE of the mean of 5 about 127 mm from noisy 2D (its encoder 126), 111 mm from exact 2D (encoder 78); per_row_kernel about 107 mm from noisy 2D (seeds 0-2, 2 CPU cores, 6000 steps); docs/results/diffpose.md.
 """

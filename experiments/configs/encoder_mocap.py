@@ -30,7 +30,8 @@ Variants (the text after ':' in --config):
     geometry, varied cameras), the encoder of diffpose_mocap.py:camera;
     `--config=experiments/configs/encoder_mocap.py:camera
     --workdir=runs/encoder_mocap_camera`; about 98.5 mm on training-range
-    cameras, 105 on unseen ones (exact 2D, seed 0; docs/results/video.md).
+    cameras, 105 on unseen ones on the camera ranges of commit 2e59662
+    (exact 2D, seed 0; docs/results/video.md).
 
 Expected: graph MPJPE about 76.7 mm from exact 2D, 128.5 mm from noisy 2D (2 CPU cores, 2000 steps); docs/results/accuracy.md.
 """

@@ -42,13 +42,15 @@ Variants (the text after ':' in --config):
     test rows; for an accelerator.
   camera: small, reading 2D in the camera's own geometry and trained on
     varied cameras (jaxpose/data/camera_rigs.py): the model a video's lift
-    wants; --config.data.test_cameras=unseen --config.eval.output_suffix=unseen
-    scores it on cameras outside every training range.
+    wants; --config.data.test_cameras=unseen_distance_focal (another lens
+    and distance) or unseen (the pitch outside too), with the same
+    --config.eval.output_suffix, scores it on cameras never trained on.
 
 Expected: small, MPJPE about 82 mm (mean of 200 hypotheses; best of 200
 about 52.5 mm) from exact 2D (seeds 0-2, 2 CPU cores, 20k steps);
-docs/results/accuracy.md. camera: about 127.5 mm on training-range
-cameras, 152 mm on unseen ones (seeds 0-2); docs/results/video.md.
+docs/results/accuracy.md. camera: about 135 mm on training-range
+cameras, 139 mm under another lens and distance, 170 mm with the pitch
+outside too (seeds 0-2); docs/results/video.md.
 """
 from experiments.configs import gfpose_base
 from jaxpose import settings
