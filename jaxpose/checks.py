@@ -27,6 +27,11 @@ def is_concrete(x) -> bool:
   return not isinstance(x, jax.core.Tracer)
 
 
+def under_trace(*args) -> bool:
+  """Whether any leaf of `args` is a tracer (the call is inside a jit)."""
+  return not all(is_concrete(leaf) for leaf in jax.tree.leaves(args))
+
+
 def check_array(name: str, x, spec: Sequence[Dim], *, finite: bool = True,
                 sizes: dict | None = None):
   """Checks `x` against a shape spec; returns `x` unchanged.

@@ -6,13 +6,10 @@ from, a slider to scrub frame by frame (and the arrow keys), play/pause, and
 the frame number and time.  Each joint's spread over the hypotheses colours
 its markers on a colour bar in mm fixed over the whole motion.
 
-Library: plotly (the Python package ships plotly.js), kept up by Plotly,
-Inc. under the MIT licence with regular releases.  Its WebGL `scatter3d`
-gives a rotatable 3D view with equal aspect, and its animation frames,
-slider and buttons give scrubbing and playback with a few lines of our JS.
-plotly.js (4.8 MB) is embedded, so nothing is fetched; the data add about
-3 kB a frame for 17 joints (0.1 mm, 0.1 px), 7 kB with 5 hypotheses drawn.
-The figure is JSON in a `<script type="application/json">` element
+Library: plotly (the Python package ships plotly.js, embedded, so nothing
+is fetched).  Its WebGL `scatter3d` gives a rotatable 3D view with equal
+aspect, and its animation frames, slider and buttons give scrubbing and
+playback with a few lines of our JS.  The figure is JSON in a `<script type="application/json">` element
 (`FIGURE_ELEMENT_ID`); `read_motion_page` parses it back.  The view shows
 the camera frame (x right, y down, z forward) with the body's up vertical
 (`camera_to_viewer`, the axes of `jaxpose.plotting`'s camera-frame plots).

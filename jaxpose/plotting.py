@@ -46,13 +46,18 @@ def _new_figure(width_in: float, height_in: float, dpi: int) -> Figure:
   return fig
 
 
-def _save(fig: Figure, path) -> None:
+def _save(fig: Figure, path, title: str | None = None) -> Figure:
+  """Lays `fig` out (under `title`) and writes it to `path` (None: not)."""
+  if title:
+    fig.suptitle(title)
+  fig.tight_layout()
   if path is not None:
     directory = os.path.dirname(os.fspath(path))
     if directory:
       os.makedirs(directory, exist_ok=True)
     with files.naming(path):
       fig.savefig(path, format="png", dpi=fig.dpi)
+  return fig
 
 
 def draw_skeleton_2d(ax, pose2d, skeleton: Skeleton = H36M_17, *,
@@ -81,10 +86,9 @@ def label_axes_3d(ax, up: str, unit: str = "mm") -> None:
   names = {"z": ("x", "y", "z, up"), "-y": ("x", "z, depth", "-y, up")}
   if up not in names:
     _to_plot_axes(np.zeros((1, 3)), up)  # raises, naming `up`
-  fontsize = 7
   for set_label, name in zip((ax.set_xlabel, ax.set_ylabel, ax.set_zlabel),
                              names[up]):
-    set_label(f"{name} ({unit})", fontsize=fontsize, labelpad=-4)
+    set_label(f"{name} ({unit})", fontsize=7, labelpad=-4)
 
 
 def _to_plot_axes(pose3d, up: str):
@@ -109,7 +113,10 @@ def draw_skeleton_3d(ax, pose3d, skeleton: Skeleton = H36M_17, *,
             color=color or col, alpha=alpha, lw=lw)
 
 
-def _equal_3d(ax, pts) -> None:
+def _frame_3d(ax, pts, up: str, unit: str) -> None:
+  """Equal scales around `pts` (plot axes), labels and the usual view."""
+  label_axes_3d(ax, up, unit)
+  ax.view_init(elev=15, azim=-70)
   pts = np.asarray(pts).reshape(-1, 3)
   mid = (pts.max(0) + pts.min(0)) / 2
   half = max(float((pts.max(0) - pts.min(0)).max()) / 2, 1e-6) * 1.05
@@ -166,14 +173,8 @@ def plot_hypotheses(pose2d, gt3d, hyps3d, *, skeleton: Skeleton = H36M_17,
   ax3.set_title(f"{len(hyps3d)} hypotheses (black: truth)")
   pts = _to_plot_axes(np.concatenate([np.asarray(gt3d)[None], hyps3d]), up)
   for a in (ax2, ax3):
-    _equal_3d(a, pts)
-    label_axes_3d(a, up, unit)
-    a.view_init(elev=15, azim=-70)
-  if title:
-    fig.suptitle(title)
-  fig.tight_layout()
-  _save(fig, path)
-  return fig
+    _frame_3d(a, pts, up, unit)
+  return _save(fig, path, title)
 
 
 def plot_poses_3d(poses, *, skeleton: Skeleton = H36M_17, path=None,
@@ -207,16 +208,10 @@ def plot_poses_3d(poses, *, skeleton: Skeleton = H36M_17, path=None,
   for i in range(n):
     ax = fig.add_subplot(nrows, ncols, i + 1, projection="3d")
     draw_skeleton_3d(ax, poses[i], skeleton, up=up)
-    _equal_3d(ax, _to_plot_axes(poses[i], up))
-    label_axes_3d(ax, up, unit)
-    ax.view_init(elev=15, azim=-70)
+    _frame_3d(ax, _to_plot_axes(poses[i], up), up, unit)
     if titles is not None:
       ax.set_title(titles[i], fontsize=9)
-  if title:
-    fig.suptitle(title)
-  fig.tight_layout()
-  _save(fig, path)
-  return fig
+  return _save(fig, path, title)
 
 
 def plot_curve(xs, ys_by_label: Mapping[str, Sequence[float]], *, xlabel: str,
@@ -257,6 +252,4 @@ def plot_curve(xs, ys_by_label: Mapping[str, Sequence[float]], *, xlabel: str,
     ax.set_title(title)
   ax.grid(True, alpha=0.3)
   ax.legend()
-  fig.tight_layout()
-  _save(fig, path)
-  return fig
+  return _save(fig, path)

@@ -40,11 +40,42 @@ def pytest_collection_modifyitems(config, items):
 def real_files(tmp_path_factory):
   """A few real BVH files per dataset, streamed out of ../shared/data's
   archives once per session; skips when the data is absent."""
-  from jaxpose.data import data_files
-  files = data_files.sample_files(tmp_path_factory.getbasetemp() / "mocap_samples")
+  files = _sample_files(tmp_path_factory.getbasetemp() / "mocap_samples")
   if not files:
     pytest.skip("real mocap archives not found (set JAXPOSE_DATA)")
   return files
+
+
+def _sample_files(dest, per_dataset: int = 2):
+  """{'bandai': [paths], 'cmu': [paths]} of a few real BVH files, or None
+  without the data.  Streams each .tar.xz only up to its first
+  `per_dataset` .bvh members, so this takes seconds; reuses `dest` when
+  already filled."""
+  import tarfile
+  from jaxpose.data import data_files
+  data = data_files.resolve_data_dir()
+  if data is None or not all((data / a).is_file()
+                             for a in data_files.ARCHIVES.values()):
+    return None
+  out = {}
+  for name, archive in data_files.ARCHIVES.items():
+    folder = dest / name
+    done = folder / ".complete"
+    if not done.exists():
+      folder.mkdir(parents=True, exist_ok=True)
+      found = 0
+      with tarfile.open(data / archive, "r|xz") as tar:
+        for member in tar:
+          if member.isfile() and member.name.endswith(".bvh"):
+            target = folder / member.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(tar.extractfile(member).read())
+            found += 1
+            if found == per_dataset:
+              break
+      done.touch()
+    out[name] = data_files.find_bvh_files(folder)
+  return out
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,15 @@
 """Calibrating multi-hypothesis poses on held-out rows, and applying it.
 
 `evaluation.calibration.calibration_metrics` measures whether the central
-intervals of H hypotheses hold the truth as often as their level. This
-module fits what corrects them on rows the model never trained on
-(held-out training clips, never the test split) and applies it to later
-hypotheses. Two calibrations, both of the hypotheses' mean m (so the mean's
-MPJPE does not change):
+intervals of H hypotheses hold the truth as often as their level; this
+module fits a correction on held-out training clips (never the test split)
+and applies it to later hypotheses. Two calibrations, both about the
+hypotheses' mean m (so the mean's MPJPE does not change):
 
 - "spread_scale": every hypothesis x_h -> m + s (x_h - m), one number s
   for every pose, joint, coordinate and level, the s whose worst level is
-  nearest its level (`fit_spread_scale`). The result is still H
-  hypotheses: best-of-H, energy score, plots and every later use see
-  calibrated samples, and coverage is measured exactly as before.
+  nearest its level. The result is still H hypotheses: every later use
+  (best-of-H, energy score, plots, coverage) sees calibrated samples.
 - "conformal": split-conformal intervals. Per level L the score
   |y - m| / sigma (sigma: the hypotheses' standard deviation of that
   coordinate) has its finite-sample quantile q_L, the ceil((n + 1) L)-th
@@ -26,17 +24,15 @@ keeps the relative spread the model learnt between joints (hence its
 spread-error correlation), and a per-joint factor at the 90% level needs
 many held-out rows per joint to be stable.
 
-`choose` fits both and keeps one by a stated rule: each is fitted on one
-half of the rows (whole clips when groups are given) and scored on the
-other, both ways; the smaller worst-level coverage error on the unseen half
-wins, the spread scale unless the conformal intervals beat it by more than
-`PREFER_SIMPLER` (it keeps hypotheses as samples and is one number). The
-kept one is then fitted on every row.
+`choose` fits each on one half of the rows (whole clips when groups are
+given), scores it on the other, both ways, and keeps the smaller
+worst-level coverage error: the spread scale unless conformal wins by more
+than `PREFER_SIMPLER` (it keeps hypotheses as samples and is one number),
+then refitted on every row.
 
-Coordinates and joints: as in `calibration_metrics`, joints that every
-hypothesis and the truth hold fixed at every row (`exact_joints`, e.g. the
-root of root-relative poses, or the visible joints of a completion) are
-left out of the fit and of the coverage.
+Joints exact at every row (`calibration_metrics`' `exact_joints`, e.g. the
+root of root-relative poses, a completion's visible joints) are left out
+of the fit and of the coverage.
 """
 from __future__ import annotations
 
@@ -133,11 +129,7 @@ class _Stats:
 
 
 def _checked(hyps_mm, gt_mm, *, min_rows: int = 1):
-  sizes = {}
-  checks.check_array("hyps_mm", hyps_mm, ("H", "N", "J", 3), sizes=sizes)
-  checks.check_array("gt_mm", gt_mm, ("N", "J", 3), sizes=sizes)
-  metrics_lib.check_nonempty("hyps_mm", hyps_mm, {0: "hypotheses (H)",
-                                                  1: "poses (N)", 2: "joints (J)"})
+  sizes = metrics_lib.check_hypotheses(hyps_mm, gt_mm)
   h, n = sizes["H"], sizes["N"]
   if h < 2:
     raise ValueError(f"hyps_mm: {h} hypothesis per pose has no spread to "
@@ -227,11 +219,10 @@ def _coordinate_scores(st: _Stats) -> np.ndarray:
 
 
 def coordinate_scores(hyps_mm, gt_mm) -> np.ndarray:
-  """The conformal calibration's score |y - m| / sigma of every free
-  coordinate of every row, flat (module docstring): the intervals
-  m +- q sigma hold a coordinate exactly when its score is at most q, so a
-  group of rows whose level-quantile of scores exceeds the fitted q_L is
-  covered less often than L.
+  """The conformal score |y - m| / sigma of every free coordinate of
+  every row, flat: m +- q sigma holds a coordinate exactly when its score
+  is at most q, so rows whose level-quantile exceeds q_L are covered less
+  often than L.
 
   Raises:
     ValueError: as `calibration_metrics`' checks (bad shapes, NaN, H < 2).

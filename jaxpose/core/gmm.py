@@ -17,12 +17,10 @@ vmapped over examples (one mixture per pose), and adds no dependency
 GaussianMixture (tol 1e-3 on the mean log-likelihood per point, reg 1e-6
 added to the covariances' diagonals, 100 iterations).
 
-A fit that does not converge within max_iters, or meets a non-finite value
-(a singular covariance, overflow), is never returned silently: `fit_gmm`
-raises `GMMFitError` naming what happened, and `em_gmm` returns the flags
-`converged` and `finite` for callers inside jit to check.  Parameters are
-only ever updated with finite values, so a failed fit holds the last finite
-mixture, never NaN.
+A fit that does not converge, or meets a non-finite value (a singular
+covariance, overflow), is never returned silently: `fit_gmm` raises
+`GMMFitError`, and `em_gmm` returns the flags `converged` and `finite` for
+callers inside jit; a failed fit holds the last finite mixture, never NaN.
 """
 from __future__ import annotations
 
@@ -79,8 +77,7 @@ class GMM:
     if not all(isinstance(v, (np.ndarray, jax.Array)) and checks.is_concrete(v)
                for v in leaves):
       return
-    # Shapes only (a failed fit's flags, not an error here, report values),
-    # and leading batch dims are allowed: vmapped fits return a stack.
+    # Shapes only: a failed fit's flags, not an error here, report values.
     batch = np.shape(self.means)[:-2]
     sizes = {}
     checks.check_array("GMM.weights", self.weights, batch + ("M",),
@@ -259,8 +256,7 @@ def _lloyd(x, centres, num_iters: int) -> Array:
 
 def _init(key, x, m: int, covariance: str, reg, init: str,
           kmeans_iters: int) -> GMM:
-  """Means from k-means++ (or random points) and Lloyd steps; every
-  component starts with the data's covariance and weight 1/M."""
+  """The initial mixture (`em_gmm`'s `init`)."""
   if init == "kmeans++":
     centres = _kmeanspp(key, x, m)
   else:

@@ -17,24 +17,19 @@ equals, in expectation, a quadratic pull 2 w s^2 / (a^2 v + s^2) (x - m)
 
 The time t changes over the optimisation (`TimeSchedule`):
 
-  truncated  t falls linearly from t_max to t_min over the n steps
-             (`hit_t_max=False`: DPoser's released grid,
-             t_i = t_min + (n - 1 - i)/n (t_max - t_min), which starts one
-             step below t_max).
+  truncated  t falls linearly from t_max to t_min over the n steps.
   random     t ~ U(t_min, t_max), redrawn every step.
   fixed      a constant t.
-  uniform    t ~ U(eps, T), redrawn every step (T = 1 in every jaxpose
-             process).
+  uniform    t ~ U(eps, T = 1), redrawn every step.
 
 The weight w(t) is a named function of the process (`WEIGHTS`: 'snr',
 1/2 sqrt(1 + a(t)/s(t)), or 'constant', 1/2) or any callable
 `w(t, sde)`.  Which schedule, range and weight a method uses is that
 method's data (DPoser's: jaxpose/methods/dposer/schedule.py).
 
-Replay: where a PRNG key is taken for the noise z, a float array of x's
-shape may be given instead: it is z itself (the same numbers another run or
-implementation drew; `samplers.step_noise`, as `sampling.Problem.noise`
-does for samplers). Schedules that draw t at random then refuse it.
+Replay: a float array of x's shape given where a PRNG key is taken for z
+is z itself (another run's numbers; `samplers.step_noise`, as
+`sampling.Problem.noise` for samplers); schedules that draw t refuse it.
 """
 from __future__ import annotations
 
@@ -180,8 +175,7 @@ class TimeSchedule:
       raise ValueError(f"key: the {self.kind!r} schedule draws t at random and "
                        "needs a PRNG key per step")
     if self.kind == "truncated" and not self.hit_t_max:
-      # DPoser's: t_min + ((n - 1 - i) / n) * (t_max - t_min) in the default
-      # float type (theirs: torch's), the ends' difference taken first.
+      # As DPoser's code: the default float type, ends' difference first.
       dtype = jnp.result_type(float)
       n = jnp.asarray(num_steps, dtype)
       left = jnp.clip(n - 1.0 - jnp.asarray(step, dtype), 0.0, n)
@@ -222,11 +216,7 @@ def _is_given_draw(key) -> bool:
 
 def snr_weight(t, sde) -> Array:
   """w(t) = 1/2 sqrt(1 + a(t) / s(t)), in t's shape: larger where the signal
-  dominates the noise.
-
-  a and s are the process's own coefficients; a prior's scale c does not
-  enter.
-  """
+  dominates the noise (a prior's scale c does not enter)."""
   return 0.5 * jnp.sqrt(1.0 + sde.mean_coeff(t) / sde.marginal_std(t))
 
 

@@ -9,10 +9,9 @@ Contract used by the rest of jaxpose:
   x0 = sampler(params, key, problem)          # [B, ...], jitted
   xs = sampler.hypotheses(params, key, problem, H)   # [H, B, ...]
 
-`make_sampler` is memoised: equal arguments give the same `Sampler`, so a
-sampler is traced and compiled once however often it is asked for.  The
-samplers choose no XLA compiler options; a caller opts in with
-`compiler_options=` (see `jaxpose.core.xla_options`).
+`make_sampler` is memoised (see its Returns).  The samplers choose no XLA
+compiler options; a caller opts in with `compiler_options=`
+(`jaxpose.core.xla_options`).
 
 Every method walks the grid t_k = time_grid(t_start, eps, num_steps, rho)
 and makes one step from t_k to t_{k+1} per scan iteration.  rho = 1 (the
@@ -31,7 +30,7 @@ applied to t).  Methods (update rules in `jaxpose.core.samplers`):
                   option solver='heun' (default) or 'euler'.
   deterministic   GFPose's "probability flow" flag: dx = [f - g^2 score] dt
                   without noise, Euler.  Mode-seeking: it shrinks the
-                  spread of the samples (see the tests for a Gaussian).
+                  spread of the samples.
   ddim            DDIM (option eta=0.0) through a(t), s(t), so it runs on
                   DiscreteVP and on every continuous SDE; eps_hat =
                   -s(t) score, x0_hat = (x - s eps_hat) / a.  The last step
@@ -99,9 +98,8 @@ def _check_start(start):
 class Problem:
   """What a sampling run is asked to solve; a pytree.
 
-  A method's test-time task (estimation, completion, denoising, generation)
-  becomes one value of this class: what is observed, what is masked, where
-  sampling starts; "task" itself names only the evaluation tasks.
+  A method's test-time task (estimation, completion, denoising,
+  generation) as one value: what is observed, masked, where sampling starts.
 
   Attributes:
     x_init: `[B, ...]` start state (model space); with start='prior' only
@@ -142,9 +140,7 @@ def _check_problem(problem: Problem,
                    example_shape: tuple[int, ...] | None = None):
   """Shape checks; they run at trace time, so they also guard jitted calls.
 
-  example_shape: one example's shape the score function takes, or None
-  (any): a problem of another size is named here, as `problem.x_init`,
-  rather than by the score network as its own input.
+  example_shape: as in `make_sampler`.
   """
   if not isinstance(problem, Problem):
     raise TypeError(f"problem: expected a jaxpose.core.sampling.Problem, got {type(problem)}")
@@ -296,11 +292,6 @@ def _program(method, step_ctor, options, sde, score_fn, *, num_steps, eps,
   return sample_fn
 
 
-def _under_trace(*args) -> bool:
-  leaves = jax.tree.leaves(args)
-  return any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
-
-
 def _options_key(options) -> tuple[tuple[str, str], ...]:
   return tuple(sorted((options or {}).items()))
 
@@ -308,12 +299,11 @@ def _options_key(options) -> tuple[tuple[str, str], ...]:
 class Sampler:
   """A sampler, jitted: `sampler(params, key, problem) -> x0 [B, ...]`.
 
-  Calls check the problem first (shapes; NaN/inf when the inputs are
-  concrete), then run `jitted`, which compiles once per input shape.  The
-  sampler is pure, so it can be vmapped over keys and called inside other
-  jitted functions.  `compiler_options` (XLA options, a dict of strings)
-  apply to top-level calls only; inside another jit the outer program's
-  options rule and they are ignored.
+  Calls check the problem (shapes; NaN/inf when concrete), then run
+  `jitted`, compiled once per input shape; pure, so it vmaps over keys and
+  nests in other jitted functions.  `compiler_options` (XLA options, a dict
+  of strings) apply to top-level calls only: inside another jit the outer
+  program's options rule.
 
   Attributes:
     spec: the method and its options, as `format_spec` writes them.
@@ -338,7 +328,7 @@ class Sampler:
 
   def __call__(self, params, key, problem: Problem, *, compiler_options=None):
     self._check(problem)
-    if _under_trace(params, key, problem):
+    if checks.under_trace(params, key, problem):
       return self.jitted(params, key, problem)
     return self.program(compiler_options)(params, key, problem)
 
@@ -377,7 +367,7 @@ class Sampler:
     """
     num_hypotheses = checks.check_positive_int("num_hypotheses", num_hypotheses)
     self._check(problem)
-    if _under_trace(params, key, problem):
+    if checks.under_trace(params, key, problem):
       compiler_options = None
     return self.hypotheses_program(compiler_options)(params, key, problem,
                                                      num_hypotheses)

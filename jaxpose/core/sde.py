@@ -19,11 +19,9 @@ is mu = 0, c = 1, computed exactly as without the argument.  drift_diffusion
 and discretize describe the process in the standardised coordinates
 y = (x - mu) / c, where every prior gives the plain process.
 
-Conventions for the time argument: `t` is a scalar (one time for the whole
-batch) or a `[B]` vector (one time per example).  Coefficients that multiply
-x are returned in t's shape; `broadcast_to_batch` lines them up with x's
-trailing dimensions.  The diffusion `g` (and `G`) is returned in t's shape,
-i.e. a scalar or `[B]`, never broadcast to x.
+Time: `t` is a scalar (one time for the batch) or `[B]` (one per example).
+Coefficients, the diffusion `g` and `G` included, come back in t's shape,
+never broadcast to x; `broadcast_to_batch` lines them up with x.
 
 The hyper-parameters (sigma_min, betas, ...) are pytree leaves, so an SDE can
 be passed into `jax.jit` as an argument and mapped over with `jax.tree.map`.
@@ -31,8 +29,7 @@ be passed into `jax.jit` as an argument and mapped over with `jax.tree.map`.
 References (facts only): Song et al. 2021 (score SDEs, VE/VP/sub-VP and the
 reverse-diffusion predictor), Ho et al. 2020 (DDPM), Song et al. 2021
 (DDIM), Gong et al. 2023 (DiffPose's forward process toward a fitted
-Gaussian mixture).  GFPose and DPoser use sub-VP with beta in [0.1, 20];
-DiffPose uses a 51-step DDPM schedule with linear betas 1e-4..1e-3.
+Gaussian mixture).
 """
 from __future__ import annotations
 
@@ -151,16 +148,9 @@ class _ContinuousMixin:
   T = 1.0
 
   def marginal(self, x0, t, prior=None):
-    """Mean and std of x_t | x0.
+    """(mu + a (x0 - mu), s c), both x0's shape `[B, ...]`: x_t | x0.
 
-    Args:
-      x0: `[B, ...]` clean data.
-      t: scalar or `[B]`.
-      prior: None (mu = 0, c = 1) or a `GaussianPrior` broadcastable to x0.
-
-    Returns:
-      (mean `[B, ...]`, std broadcast to x0's shape):
-      (mu + a (x0 - mu), s c).
+    prior: None (mu = 0, c = 1) or a `GaussianPrior` broadcastable to x0.
     """
     a = broadcast_to_batch(self.mean_coeff(t), x0)
     s = broadcast_to_batch(self.marginal_std(t), x0)
@@ -171,19 +161,14 @@ class _ContinuousMixin:
     return mu + a * (x0 - mu), jnp.broadcast_to(s * prior.scale, jnp.shape(x0))
 
   def perturb(self, key, x0, t, prior=None):
-    """Draws x_t = mu + a(t) (x0 - mu) + s(t) c z.
-
-    x0 `[B, ...]`; prior as in `marginal`.  Returns (x_t, z), both x0's shape.
-    """
+    """(x_t, z), x0's shape: x_t = mu + a(t) (x0 - mu) + s(t) c z."""
     noise = jax.random.normal(key, jnp.shape(x0), jnp.result_type(x0, float))
     mean, std = self.marginal(x0, t, prior)
     return mean + std * noise, noise
 
   def prior_sample(self, key, shape, prior=None):
-    """x_T ~ N(mu, (prior_std c)^2 I) of the given shape `[B, ...]`.
-
-    A `MixturePrior` draws one component per example (from `key`) first.
-    """
+    """x_T ~ N(mu, (prior_std c)^2 I) of shape `[B, ...]`; a
+    `MixturePrior` first draws one component per example."""
     if prior is None:
       return self.prior_std * jax.random.normal(key, shape)
     if isinstance(prior, priors_lib.MixturePrior):
@@ -193,11 +178,8 @@ class _ContinuousMixin:
     return prior.unstandardize(self.prior_std * jax.random.normal(key, shape))
 
   def prior_logp(self, z, prior=None):
-    """log density of the terminal distribution at z `[B, ...]`: `[B]`.
-
-    For a `MixturePrior`, the mixture density sum_m w_m N(z; mu_m,
-    (prior_std c_m)^2).
-    """
+    """log density of the terminal law at z `[B, ...]`, `[B]`; for a
+    `MixturePrior`, of sum_m w_m N(z; mu_m, (prior_std c_m)^2)."""
     if prior is None:
       return _gaussian_logp(z, self.prior_std)
     z = jnp.asarray(z)
@@ -227,6 +209,9 @@ class _VPFamilyMixin(_ContinuousMixin):
 
   prior_std = 1.0
 
+  def __post_init__(self):
+    _check_concrete_order("beta_min", self.beta_min, "beta_max", self.beta_max)
+
   def beta(self, t):
     return self.beta_min + t * (self.beta_max - self.beta_min)
 
@@ -238,11 +223,8 @@ class _VPFamilyMixin(_ContinuousMixin):
     return jnp.exp(self._log_mean_coeff(t))
 
   def discretize(self, x, t, dt):
-    """score_sde's VP discretisation with beta_i = beta(t) dt.
-
-    x_{t-dt} = sqrt(1 - beta_i) x_t ... i.e. f = (sqrt(1 - beta_i) - 1) x and
-    G = sqrt(beta_i) (scalar or `[B]`, like t).
-    """
+    """score_sde's VP discretisation, beta_i = beta(t) dt: f = (sqrt(1 -
+    beta_i) - 1) x and G = sqrt(beta_i) (in t's shape)."""
     b = self.beta(jnp.asarray(t, float)) * dt
     f = broadcast_to_batch(jnp.sqrt(1.0 - b) - 1.0, x) * x
     return f, jnp.sqrt(b)
@@ -300,9 +282,6 @@ class VPSDE(_VPFamilyMixin):
   beta_min: Any = 0.1
   beta_max: Any = 20.0
 
-  def __post_init__(self):
-    _check_concrete_order("beta_min", self.beta_min, "beta_max", self.beta_max)
-
   def marginal_std(self, t):
     # 1 - a^2 via expm1 keeps precision at small t.
     return jnp.sqrt(-jnp.expm1(2.0 * self._log_mean_coeff(t)))
@@ -322,9 +301,6 @@ class SubVPSDE(_VPFamilyMixin):
   """
   beta_min: Any = 0.1
   beta_max: Any = 20.0
-
-  def __post_init__(self):
-    _check_concrete_order("beta_min", self.beta_min, "beta_max", self.beta_max)
 
   def marginal_std(self, t):
     return -jnp.expm1(2.0 * self._log_mean_coeff(t))
@@ -352,8 +328,7 @@ class DiscreteVP(_ContinuousMixin):
   Time mapping: step i <-> t = (i + 1) / N, so t = T = 1 is the last (most
   noisy) step and t = 0 is clean data (i = -1, a = 1, s = 0).  Any t is
   snapped to the nearest grid point, index(t) = clip(round(t N), 0, N) - 1,
-  so the marginals stay exactly the DDPM ones at every t.  Training times
-  are drawn as integer steps i ~ U{0..N-1} and returned as time(i).
+  so the marginals stay exactly the DDPM ones at every t.
 
   For the continuous-time samplers (Euler-Maruyama, probability flow) the
   chain is read as a VP SDE with beta(t) = N beta_{index(t)}, the usual
@@ -422,8 +397,6 @@ class DiscreteVP(_ContinuousMixin):
     return -0.5 * broadcast_to_batch(b, x) * x, jnp.sqrt(b)
 
   def _step_beta(self, t, dt):
-    # The composed chain from t - dt to t is one VP step with
-    # 1 - b = alphabar(t) / alphabar(t - dt); dt = 1/N gives b = beta_i.
     t = jnp.asarray(t, float)
     return 1.0 - self._alphabar(t) / self._alphabar(jnp.maximum(t - dt, 0.0))
 

@@ -32,6 +32,8 @@ import os
 
 import jax
 
+from jaxpose import checks
+
 # An empty list of YNNPACK fusion types: no YNNPACK subgraphs at all.
 SAMPLING_CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
@@ -70,16 +72,6 @@ def sampling_options(rows: int | None = None) -> dict[str, str]:
           if _supported(name, value)}
 
 
-def options_key(options: dict[str, str]) -> tuple[tuple[str, str], ...]:
-  """A hashable form of an options dict (for caches of jitted functions)."""
-  return tuple(sorted(options.items()))
-
-
-def _under_trace(*args) -> bool:
-  leaves = jax.tree.leaves(args)
-  return any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
-
-
 class FastSampler:
   """A `sampling.Sampler` that compiles with `sampling_options` by rows.
 
@@ -104,14 +96,14 @@ class FastSampler:
 
   def __call__(self, params, key, problem):
     options = None
-    if not _under_trace(params, key, problem):
+    if not checks.under_trace(params, key, problem):
       options = sampling_options(rows=problem.x_init.shape[0])
     return self.sampler(params, key, problem, compiler_options=options)
 
   def hypotheses(self, params, key, problem, num_hypotheses: int, *,
                  compiler_options=None):
     """The sampler's `hypotheses`; options by B * H rows unless given."""
-    if compiler_options is None and not _under_trace(params, key, problem):
+    if compiler_options is None and not checks.under_trace(params, key, problem):
       compiler_options = sampling_options(
           rows=problem.x_init.shape[0] * int(num_hypotheses))
     return self.sampler.hypotheses(params, key, problem, num_hypotheses,

@@ -46,18 +46,10 @@ joints a rig lacks are filled:
   neck: those joints keep their parent's rotation ('parent'); spine1 is
   'mid' between the pelvis and the lower back.
 
-Rest poses (`REST`): the limbs by their bones and hinge axes, every other
-joint by the rig's standing frames (`retarget.calibrate`), so that a
-neutral stance reads the same in both rigs.  The rigs place some joints
-differently (CMU's NeckTwist01 sits at shoulder height ahead of the chest,
-its ToeBase lower on the foot than Bandai's Toes, its spine joints at other
-heights); turned to the canonical rest directions instead, those bones read
-the same posture as CMU's neck 20 degrees further forward and its ankles
-about 30 degrees further extended than Bandai's.  What remains between the
-rigs is posture that the joint places show too (CMU's performers stand
-with their toes out, Bandai's character holds its arms further from the
-body): experiments/results/body_space_retarget_angles.json,
-`posture_agreement`.
+Rest poses (`REST`) are calibrated as `jaxpose.data.retarget` says, so a
+neutral stance reads the same in both rigs; what differs between them is
+posture the joint places show too (CMU's performers stand toes out,
+Bandai's character holds its arms further from the body).
 """
 from __future__ import annotations
 
@@ -210,7 +202,6 @@ def to_body_space(motion: bvh_lib.BvhMotion, rig, *, world=None) -> dict:
 # releases, every frame (experiments/studies/body_space_retarget.py --calibrate
 # prints this table).  NaN: a filled joint.
 REST: dict[str, np.ndarray] = {
-    # 308 clips, 41704 frames, 1148 standing
     'bandai': np.array([
         [-0.0401, 0.0413, 1.5373],  # pelvis
         [-0.0000, 0.0000, -1.5708],  # left_hip
@@ -235,7 +226,6 @@ REST: dict[str, np.ndarray] = {
         [0.4025, 0.0227, 0.0283],  # left_wrist
         [-2.9958, 0.1286, -0.0094],  # right_wrist
     ]),
-    # 29 clips, 14975 frames, 188 standing
     'cmu': np.array([
         [-0.0897, 0.0002, -0.0068],  # pelvis
         [-0.0274, 0.0107, 3.1369],  # left_hip

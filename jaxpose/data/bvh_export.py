@@ -16,16 +16,15 @@ Choices (and why):
   * Units.  Centimetres by default, as most BVH files (CMU conversions,
     MotionBuilder, Mixamo); 'mm' or 'm' on request (Blender Scale 0.001,
     1).  Six decimals (eight in metres): rounding moves joints < 1e-4 mm.
-  * Rest pose.  A T-pose (all rotation channels 0): `REST_DIRECTIONS` (or
-    `rest_directions`) times each bone's median length over the frames, so
-    the skeleton is rigid and no one noisy frame shapes it (the first frame
-    would make a rest of whatever the subject did first, noise included;
-    retargeting tools expect a T-pose).  At a fan joint (pelvis: spine and
-    hips; thorax: neck and shoulders) the children's rest directions (but
-    the root's central one) are their median directions in the joint's
-    frame, so a rigid torso of any shape is reproduced exactly.  The root's
-    OFFSET is 0, so readers that add the root's position channels to it and
-    readers that replace it (Blender) agree.
+  * Rest pose.  A T-pose (all rotation channels 0), as retargeting tools
+    expect: `REST_DIRECTIONS` (or `rest_directions`) times each bone's
+    median length over the frames, so the skeleton is rigid and no one
+    noisy frame shapes it.  At a fan joint (pelvis: spine and hips; thorax:
+    neck and shoulders) the children's rest directions (but the root's
+    central one) are their median directions in the joint's frame, so a
+    rigid torso of any shape is reproduced exactly.  The root's OFFSET is
+    0: readers that add the root's position channels to it and readers
+    that replace it (Blender) agree.
   * Rotations.  BVH turns a joint's child bones by the joint's rotation.  A
     joint with one child gets the swing: the shortest arc, in the parent's
     frame, from the child bone's rest direction to its direction.  Twist
@@ -36,16 +35,15 @@ Choices (and why):
     line (left minus right) in its part orthogonal to it.  The bone is the
     central one at the root (pelvis -> spine) and the joint's own below it
     (spine -> thorax), so a thorax turns with trunk and shoulders, not with
-    the head (H36M's neck joint is the nose).  Where a fan bends (a lower
-    back sideways, a head turning) the hips or the neck are off by their
-    length times the bend: on six real mocap clips by 1-3 mm on average, 18
-    at most.  `branches=True` removes that: each such child gets a joint of
-    its own ('pelvis_l_hip', 'thorax_neck', ...: zero OFFSET, the swing to
-    its bone), so every bone's direction is exact and only lengths differ
-    from the input (a lifted motion's bones change length from frame to
-    frame; the BVH's are their medians).  Other joints with several
-    children get the least-squares frame of their bones (`wahba`).  Leaves
-    keep 0 rotations and an End Site a quarter of their bone long.
+    the head (H36M's neck joint is the nose).  Where a fan bends (a lower back
+    sideways, a head turning) the hips or the neck are off by their length
+    times the bend.  `branches=True` removes that: each such child gets a joint
+    of its own ('pelvis_l_hip', 'thorax_neck', ...: zero OFFSET, the swing to
+    its bone), so every bone's direction is exact and only lengths differ from
+    the input (a lifted motion's bones change length from frame to frame; the
+    BVH's are their medians).  Other joints with several children get the
+    least-squares frame of their bones (`wahba`).  Leaves keep 0 rotations and
+    an End Site a quarter of their bone long.
   * Euler angles.  Intrinsic, degrees, as in `rotations` and `bvh` ('ZXY'
     with (a, b, c) is Rz(a) Rx(b) Ry(c)).  The middle angle is the singular
     one, so a joint puts its child bone's rest axis in the middle: 'ZXY'
@@ -271,9 +269,7 @@ def _local_rotations(skeleton, kids, positions, directions, lengths, rest):
       world[:, j] = parent_world @ local[:, j]
       continue
     if fan:
-      # Oriented by its rigid part: the pair's line and, below the root, the
-      # joint's own bone (already exact), so a thorax turns with the trunk,
-      # not with the head (H36M's neck joint is the nose); the root has no
+      # Oriented by its rigid part (module docstring); the root has no
       # bone of its own and aims at the central child.
       central, left, right = fan
       aim = central if p < 0 else j
@@ -478,12 +474,9 @@ def write_bvh(path: str | os.PathLike, joints_mm, *, skeleton: Skeleton = H36M_1
               branches: bool = False) -> str:
   """Writes joint positions as a BVH file, atomically; returns the path.
 
-  The arguments are `motion_from_joints`'s (see it and the module docstring
-  for the axes, units, rest pose and rotations).  Everything is checked and
-  computed before the file is opened; the text goes to a temporary file
-  beside `path` that replaces it only once complete (`jaxpose.files`), so a
-  failure leaves any previous file untouched.  Import it into Blender with
-  File > Import > Motion Capture (.bvh), Scale 0.01 for centimetres.
+  The arguments are `motion_from_joints`'s.  Everything is checked and
+  computed before the file is opened, and the file is replaced only once
+  complete (`jaxpose.files`), so a failure leaves any previous one intact.
   """
   motion = motion_from_joints(joints_mm, skeleton=skeleton, fps=fps, up=up,
                               units=units, euler_order=euler_order,

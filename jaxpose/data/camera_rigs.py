@@ -27,12 +27,10 @@ ranges (a parameter with two ranges picks one in proportion to its width):
   ONE UNSEEN (`test_cameras='unseen_distance'`, `'unseen_pitch'`,
   `'unseen_focal'`): that parameter from UNSEEN, the others from TRAINING.
   OTHER LENS AND PLACE (`test_cameras='unseen_distance_focal'`): distance
-  and focal length from UNSEEN, the pitch from TRAINING; the camera's
-  height follows (up to 6.3 m at 9.5 m looking down 35 degrees, where
-  training's went up to 4.6 m). The cameras of
-  videos people film: another lens, nearer or farther, higher or lower,
-  but not looking more steeply than training did (`unseen_pitch` measures
-  that on its own).
+  and focal length from UNSEEN, the pitch from TRAINING (the camera's
+  height follows): the cameras of videos people film, another lens, nearer
+  or farther, higher or lower, but not looking more steeply than training
+  did (`unseen_pitch` measures that on its own).
 
 Projection is an undistorted pinhole (principal point at the image
 centre). Training rows draw a camera each; other splits one per clip, so

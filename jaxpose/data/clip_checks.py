@@ -38,7 +38,7 @@ def left_is_left(pose17, facing) -> np.ndarray:
   Args:
     pose17: [F, 17, 3].
     facing: [F, 3] horizontal facing direction (e.g. the finite rows of
-      `rigs.facing_direction`).
+      `rigs.facing_from_world`).
   """
   check_array("pose17", pose17, (None, 17, 3))
   check_array("facing", facing, (pose17.shape[0], 3))

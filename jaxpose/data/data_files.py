@@ -3,8 +3,7 @@
 * Data location (mocap archives and caches, Human3.6M files):
   `resolve_data_dir()` (flag, then $JAXPOSE_DATA, then `../shared/data`
   beside the project root), or None, so tests skip cleanly.
-* `ARCHIVES`: the publishers' archives in that folder; `sample_files`
-  streams a few BVH files out of them (for tests).
+* `ARCHIVES`: the publishers' archives in that folder.
 * `find_bvh_files` lists a raw tree; `subject_of` reads a clip's subject
   from its place in the publisher's tree.
 """
@@ -12,7 +11,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import tarfile
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -56,38 +54,3 @@ def find_bvh_files(src: str | os.PathLike) -> list[pathlib.Path]:
   if not src.is_dir():
     raise FileNotFoundError(f"src: {src} is not a directory")
   return sorted(p for p in src.rglob("*") if p.suffix.lower() == ".bvh" and p.is_file())
-
-
-def sample_files(dest: str | os.PathLike, *, per_dataset: int = 2,
-                 data_dir: str | os.PathLike | None = None) -> dict | None:
-  """A few real BVH files extracted from the archives (for tests).
-
-  Streams each .tar.xz only up to its first `per_dataset` .bvh members, so
-  this takes seconds; reuses `dest` when already filled.
-
-  Returns:
-    {'bandai': [paths], 'cmu': [paths]}, or None without the data.
-  """
-  data = resolve_data_dir(data_dir)
-  if data is None or not all((data / a).is_file() for a in ARCHIVES.values()):
-    return None
-  dest = pathlib.Path(dest)
-  out = {}
-  for name, archive in ARCHIVES.items():
-    folder = dest / name
-    done = folder / ".complete"
-    if not done.exists():
-      folder.mkdir(parents=True, exist_ok=True)
-      found = 0
-      with tarfile.open(data / archive, "r|xz") as tar:
-        for member in tar:
-          if member.isfile() and member.name.endswith(".bvh"):
-            target = folder / member.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(tar.extractfile(member).read())
-            found += 1
-            if found == per_dataset:
-              break
-      done.touch()
-    out[name] = find_bvh_files(folder)
-  return out

@@ -26,13 +26,8 @@ Every dataset gives the same thing, a `Dataset`, so everything downstream
   and `pose2d_noisy_sigma` / `pose2d_noisy_confidence` for a dataset's
   `pose2d_noisy` beside its `pose2d_exact`.
 
-Registered: synthetic (embedded, `synthetic.py`), mocap (jaxpose-mocap v1,
-`mocap_dataset.py`), h36m (Human3.6M from VideoPose3D's files, `h36m.py`),
-h36m_lcn (LCN's pickles, `lcn.py`), npz (any file of poses, `npz_poses.py`)
-mpi_inf_3dhp (the MPI-INF-3DHP test set as its authors ship it, a test
-split only: for evaluating models trained elsewhere, `mpi_inf_3dhp.py`)
-and keypoints (a video's 2D keypoints from a detector's file, to lift:
-`keypoints_dataset.py`).
+Registered (`names()`): the loaders at the end of this file, each saying
+what it reads.
 
 Settings: each registered dataset declares a frozen dataclass of its
 `config.data` keys (`data_fields.field`: type, default, bounds, choices and

@@ -123,10 +123,8 @@ def body_from_joints(joints_mm) -> dict:
   def keep(k):
     world[:, ix(k)] = world[:, parent[ix(k)]]
 
-  # The pelvis: the hips' line exactly, the chord to the spine joint for its
-  # tilt.  Human3.6M's pelvis lies between the hips, the body's above them
-  # (its hips 15.6 degrees below its horizontal): the body's is placed where
-  # it puts both hips on theirs.
+  # The pelvis (module docstring): the hips' line, the chord to the spine
+  # joint for its tilt, placed where the body's rest puts both hips on theirs.
   world[:, 0] = bvh_export.frame_from_pairs(
       np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]),
       at["left_hip"] - at["right_hip"],

@@ -41,13 +41,12 @@ confidence 0).  visible = confidence >= `threshold` (0.3 by default, about
 OpenPose's and MMPose's drawing thresholds) and finite pixels.
 
 `KeypointsError` (one line naming the file and frame): an empty file, an
-unknown format (naming those looked for), a visible keypoint over `margin`
-(a fraction of the larger side) outside a known image, NaN coordinates with
-a positive score, frame or joint counts that disagree, and, with
-empty_frames="error" (default; "mask" keeps them), frames without a visible
-joint.  A warning (logged, and in `info["warnings"]`): every visible
-keypoint in the top-left quarter of a known image (keypoints at half its
-resolution?).  `guess_intrinsics`: a camera for users who do not know theirs.
+unknown format, a visible keypoint over `margin` outside a known image, NaN
+coordinates with a positive score, frame or joint counts that disagree,
+and, with empty_frames="error", frames without a visible joint.  A warning
+(logged, and in `info["warnings"]`): every visible keypoint in the top-left
+quarter of a known image.  `guess_intrinsics`: a camera for users who do
+not know theirs.
 """
 from __future__ import annotations
 
@@ -352,10 +351,9 @@ def guess_intrinsics(image_size, *, focal_px: float | None = None,
   """A pinhole camera for a video whose camera is unknown.
 
   Focal length: `focal_px` if given, else f = max(w, h) / 2 / tan(fov / 2)
-  with `fov_deg` or DEFAULT_FOV_DEG across the larger image side (about 47.1
-  degrees: the Human3.6M-like camera's, f = 1147 px at 1000 px).  Principal
-  point: the image centre.  Without an image size it is estimated from
-  `keypoints` as the smallest image from (0, 0) holding every visible
+  with `fov_deg` or `DEFAULT_FOV_DEG` across the larger image side.
+  Principal point: the image centre.  Without an image size it is estimated
+  from `keypoints` as the smallest image from (0, 0) holding every visible
   keypoint: a lower bound, so pass the real size when known.
 
   Args:

@@ -21,7 +21,7 @@ Camera placement (stated, all configurable through `LiftingOptions`):
   * Projection: pinhole plus the published Human3.6M lens distortion
     (`distort=True`, as the Human3.6M 2D ground truth), then VideoPose3D
     screen normalisation.
-  * Exact 2D: that projection.  Noisy 2D: `cameras.add_2d_noise` with
+  * Exact 2D: that projection.  Noisy 2D: `cameras.draw_2d_noise` with
     Gaussian noise sigma_px = 5 px per axis; with probability
     outlier_prob = 0.05 per keypoint the offset is instead uniform in
     [-100, 100]^2 px (outlier_px = 100).  Each row also says, per
@@ -67,13 +67,14 @@ class LiftingOptions:
     sigma_px: Gaussian 2D noise per axis, pixels.
     outlier_prob: per-keypoint probability of an outlier.
     outlier_px: half-width of the uniform outlier offset, pixels.
-    train_cameras: 'random' (one seeded camera per frame), 'all', or
-      'varied' (a pinhole camera drawn per frame over
-      `camera_rigs.TRAINING`'s placements and lenses).
-    test_cameras: 'all' (every frame from every camera), 'random',
-      'varied' or 'unseen' (one drawn camera per clip, over
-      `camera_rigs.TRAINING`'s or `camera_rigs.UNSEEN`'s ranges); used for
-      every split other than 'train'.
+    train_cameras: 'random' (one seeded camera per frame), 'all' (every
+      frame from every camera), or 'varied' (a pinhole camera drawn per
+      frame over `camera_rigs.TRAINING`'s placements and lenses).
+    test_cameras: for every split other than 'train': the same ('varied':
+      one drawn camera per clip), or 'unseen' (one per clip drawn outside
+      every training range, `camera_rigs.UNSEEN`; 'unseen_distance',
+      'unseen_pitch', 'unseen_focal': that range alone outside;
+      'unseen_distance_focal': both outside, the pitch inside).
     seed: base seed of camera choice and noise.
   """
   camera_subject: str = "S1"

@@ -34,7 +34,8 @@ class Clip:
 
   Attributes:
     pose17: float32 [F, 17, 3] Human3.6M joints, mm, jaxpose world (Z up).
-    rotations: `rig_rotations.to_rotations` dict for the same frames.
+    rotations: `rig_rotations.rotations_from_world`'s dict for the same
+      frames.
     fps: frame rate after the stride.
     dropped: frames kept by the stride but removed because a channel was
       NaN/inf.

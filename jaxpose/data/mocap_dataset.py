@@ -41,22 +41,10 @@ class MocapSettings:
       stay available as pose2d_exact / pose2d_noisy).
     body: also body_pose / body_root_orient / body_trans /
       body_bone_lengths per row (`mocap_protocol.load_protocol`).
-    camera_subject: the Human3.6M subject whose published cameras view the
-      poses.
-    distance_mm: depth of the pelvis on each camera's optical axis, mm.
-    distort: apply the published Human3.6M lens distortion.
-    noise_sigma_px: Gaussian 2D noise per axis of the noisy 2D, pixels.
-    noise_outlier_prob: per-keypoint probability of an outlier.
-    noise_outlier_px: half-width of the uniform outlier offset, pixels.
-    train_cameras: 'random' (one seeded camera per training frame), 'all'
-      (every frame from every camera) or 'varied' (a pinhole camera drawn
-      per frame over ranges of distance, height, pitch and focal length,
-      `camera_rigs.TRAINING`).
-    test_cameras: the same for the test split ('varied': one drawn camera
-      per clip), or 'unseen' (one per clip drawn outside every training
-      range, `camera_rigs.UNSEEN`; 'unseen_distance', 'unseen_pitch',
-      'unseen_focal': that range alone outside; 'unseen_distance_focal':
-      both outside, the pitch inside).
+    camera_subject, distance_mm, distort, noise_sigma_px,
+      noise_outlier_prob, noise_outlier_px, train_cameras, test_cameras:
+      how the poses become 2D, `mocap_2d.LiftingOptions`' fields (noise_*
+      without the prefix; `lifting_options`).
     train_balance: how training batches draw the train rows: 'none' (each
       row equally often; Bandai's frames outnumber CMU's about 50 to 1) or
       'rigs' (the train split carries `pipeline.SAMPLE_WEIGHT`, per-row

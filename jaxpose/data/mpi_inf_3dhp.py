@@ -13,32 +13,23 @@ folder holding TS1..TS6.  Each annot_data.mat holds, in MATLAB's axis order
   * valid_frame 1 x T (0/1): only valid frames are scored;
   * activity_annotation 1 x T: the activity id, 1..7 (`ACTIVITY_NAMES`);
   * and more (bb_crop, ...), not read.
-A MATLAB v7.3 file (its header begins "MATLAB 7.3 MAT-file", then HDF5
-after a 512-byte user block) is read with h5py, which sees every array with
-its axes reversed (annot3 T x 1 x 17 x 3); an older v5 file with
-scipy.io.loadmat, which keeps MATLAB's order.  The version is read from the
-header, never guessed from the sequence: every public reader seen reads all
-six TS files as HDF5 (mmhuman3d data_converters/mpi_inf_3dhp.py, P-STMO's /
-PoseFormerV2's data_to_npz_3dhp_test.py, margipose, metrabs), so the
-published files look all v7.3; a v5 copy (re-saved by MATLAB) reads alike.
+A MATLAB v7.3 file (HDF5) is read with h5py, which reverses every array's
+axes (annot3 T x 1 x 17 x 3); a v5 file with scipy.io.loadmat, which keeps
+MATLAB's order; `mat_version` tells them apart by the header.
 
 Joints: the test set's 17 "relevant" joints (`test_util/mpii_get_joints.m`,
 "Human3.6m joints in CPM order") are `JOINTS_3DHP`; `TO_H36M` puts them in
 `skeleton.H36M_17` order with the index list public 3DHP loaders of
-H36M-trained lifters use (FMPose3D's TEST_NPZ_TO_FMPOSE_17, converters of
-HybrIK's 3DHP annotations, ...): 3DHP's 'neck' (the throat,
-at the shoulders' height) is H36M's 'thorax'; 3DHP's 'head' (mid-head) is
-H36M's 'neck' (neck/nose, the joint between thorax and head top); 3DHP's
-'head_top' is H36M's 'head' (head top); pelvis, spine, limbs by name.
+H36M-trained lifters use: 3DHP's 'neck' (the throat, at the shoulders'
+height) is H36M's 'thorax'; 3DHP's 'head' (mid-head) is H36M's 'neck'
+(neck/nose, the joint between thorax and head top); 3DHP's 'head_top' is
+H36M's 'head' (head top); pelvis, spine, limbs by name.
 
 Cameras (`test_util/camera_calibration/ts1-4cameras.calib` and
 `ts5-6cameras.calib`): TS1-4 studio camera 8, 2048 x 2048, no distortion;
 TS5-6 an outdoor GoPro, 1920 x 1080, OpenCV distortion.  Pixels from the
 calibration's millimetres: fx = focal * W / sensor_w, fy = fx * pixelAspect
-("y / x"), cx = (sensor_w / 2 + offset_x) * W / sensor_w and likewise cy;
-for TS1-4 this gives the K of the authors' own calibration of the same
-camera 8 in the training set (1500.172, 1500.837, 1017.387, 1043.032) to
-0.005 px.
+("y / x"), cx = (sensor_w / 2 + offset_x) * W / sensor_w and likewise cy.
 
 Split fields (the `datasets` contract; the test split only, there is no
 training split): pose3d [N, 17, 3] float32 camera frame, root-relative mm
@@ -129,10 +120,8 @@ CAMERAS = {s: _STUDIO if s in ("TS1", "TS2", "TS3", "TS4") else _OUTDOOR
 
 
 def project(points_cam_mm, camera: SequenceCamera, *, distort: bool = True) -> np.ndarray:
-  """Camera-frame points to pixels with OpenCV's lens model.
-
-  (Not `cameras.project`: its distortion is Human3.6M's variant, with a
-  linear tangential term; the 3DHP calibration is OpenCV's.)
+  """Camera-frame points to pixels with OpenCV's lens model (the 3DHP
+  calibration's; `cameras.project`'s is Human3.6M's variant).
 
   Args:
     points_cam_mm: points in front of the camera (z > 0), mm.  # [..., 3]

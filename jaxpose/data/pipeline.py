@@ -124,15 +124,6 @@ class ArrayDataset:
       return self._n // self.batch_size
     return -(-self._n // self.batch_size)
 
-  @property
-  def element_spec(self) -> dict:
-    """name -> (shape, dtype) of one global batch."""
-    spec = {k: ((self.batch_size,) + v.shape[1:], v.dtype)
-            for k, v in self._arrays.items()}
-    if not self.drop_remainder:
-      spec["valid"] = ((self.batch_size,), np.dtype(bool))
-    return spec
-
   def _order(self, epoch: int) -> np.ndarray:
     # Consecutive steps share an epoch: keep its permutation, a pure
     # function of (seed, epoch), instead of redrawing it every batch.

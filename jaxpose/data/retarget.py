@@ -16,26 +16,18 @@ source lacks are filled; `jaxpose.data.body_sources` holds the maps of
 Bandai, CMU and the synthetic generator, their rest poses and readers.
 
 Rest poses: BVH rigs have no usable rest pose (with every channel at zero
-both rigs fold their bones along one axis), so A_r is calibrated
-(`calibrate`) from the motion.  Thighs, shins, upper arms and forearms turn
-their bone (between joint centres, which every rig places alike) to the
-rest direction and their knee or elbow hinge axis, estimated from the
-motion, to `body_space.HINGE_AXES`.  Every other joint is calibrated on the
-rig's frames in a neutral stance (`standing_frames`: upright, thighs
-vertical, arms hanging, feet level, still): there the pelvis faces the
-hips' forward direction upright (`heading_frames`), each foot lies flat
-pointing where its toes point (its toe-out stays a rotation), and every
-other joint holds its parent's orientation.  Those joints' bones run
+both rigs fold their bones along one axis), so A_r is calibrated from the
+motion (`calibrate`).  Thighs, shins, upper arms and forearms turn their
+bone (between joint centres, which every rig places alike) and hinge axis
+to the body space's.  Every other joint is calibrated on frames in a
+neutral stance (`standing_frames`), not by its bone: those bones run
 between places each rig chooses (CMU's neck joint sits at shoulder height
 ahead of the chest, its toe joint lower on the foot than Bandai's, the
-spine joints at other heights), so turning their bones to the canonical
-`REST_DIRECTIONS`, as `calibrate` does without a stance, reads the same
-posture as different rotations (20 degrees at the neck, 30 at the ankles
-between Bandai and CMU; experiments/results/body_space_retarget_angles.json).
-`body_sources.REST` holds the result for Bandai and CMU, from `calibrate`
-on training clips (experiments/studies/body_space_retarget.py --calibrate, which
-also measures the fit); the synthetic rest is exact (its rest pose is
-known) and uses the bone-direction rules.
+spine joints at other heights), so turning them to `REST_DIRECTIONS` would
+read one posture as different rotations in Bandai and CMU.
+`body_sources.REST` holds the result for Bandai and CMU
+(experiments/studies/body_space_retarget.py --calibrate); the synthetic
+rest is exact (its rest pose is known) and uses the bone-direction rules.
 """
 from __future__ import annotations
 
@@ -170,12 +162,10 @@ def _angle_deg(a, b) -> np.ndarray:
 def standing_frames(positions, frame_time: float) -> np.ndarray:
   """Frames of one clip in a neutral stance, from joint places alone.
 
-  Upright with the thighs and the pelvis -> spine3 chord within 10 degrees
-  of vertical, knees bent under 30, upper arms within 30 degrees and
-  forearms within 40 of hanging straight down, both ankles within 30 mm of
-  one height and the pelvis moving under 200 mm/s horizontally
-  (`STANCE_LIMITS`).  Joint places (not rotations) decide, so the test
-  means the same in every rig; `calibrate(standing=...)` takes the result.
+  Upright, knees nearly straight, arms hanging, ankles level and the
+  pelvis still, within `STANCE_LIMITS`.  Joint places (not rotations)
+  decide, so the test means the same in every rig;
+  `calibrate(standing=...)` takes the result.
 
   Args:
     positions: SMPL joints' places of consecutive frames, mm, jaxpose
@@ -241,17 +231,16 @@ def calibrate(world_rot, positions, body_map: BodyMap, *,
               standing=None) -> np.ndarray:
   """A source's rest rotations A (local axes -> body axes), from its motion.
 
-  Thighs, shins, upper arms and forearms: their bone to the rest direction,
-  their hinge axis to `body_space.HINGE_AXES`.  Every other joint with a
-  rotation, with `standing`: held as in the canonical stance over those
-  frames (the pelvis upright facing `heading_frames`, each foot flat with
-  its bone's heading kept as toe-out, every other joint at its parent's
-  orientation).  Without `standing` (a source recorded in its exact rest
-  pose, e.g. the synthetic skeleton): the pelvis and a joint with spread
-  aims (spine3) take the rotation best turning their bones to
-  `REST_DIRECTIONS` (Wahba); the others start from the source's mean pose
-  relative to the parent and turn their bone to the rest direction by the
-  shortest arc (leaves: the mean pose itself).
+  Thighs, shins, upper arms, forearms: their bone to the rest direction,
+  their hinge axis to `body_space.HINGE_AXES`.  Every other joint, with
+  `standing`: as in the canonical stance over those frames (the pelvis
+  upright facing `heading_frames`, each foot flat keeping its toe-out,
+  every other joint at its parent's orientation).  Without `standing` (a
+  source recorded in its exact rest pose, e.g. the synthetic skeleton):
+  the pelvis and a joint with spread aims (spine3) turn their bones to
+  `REST_DIRECTIONS` (Wahba); the others turn the mean pose relative to the
+  parent by the shortest arc taking their bone to the rest direction
+  (leaves: the mean pose).
 
   Args:
     world_rot: world rotations of the 22 SMPL joints' rotation sources over

@@ -235,39 +235,12 @@ def world_pose(motion: bvh_lib.BvhMotion, rig: RigSpec, check_up: bool):
   return idx, world_r, world_p, pose
 
 
-def to_h36m17(motion: bvh_lib.BvhMotion, rig: str | RigSpec, *,
-              root_relative: bool = False, check_up: bool = True) -> np.ndarray:
-  """Human3.6M 17 joints in millimetres, jaxpose world (Z up).
-
-  Args:
-    motion: a parsed BVH file (finite values; see `drop_nonfinite`).
-    rig: 'bandai', 'cmu' or a RigSpec.
-    root_relative: subtract the pelvis.
-    check_up: verify the declared up axis against the motion.
-
-  Returns:
-    float32 [F, 17, 3].
-  """
-  rig = get_rig(rig)
-  _, _, _, pose = world_pose(motion, rig, check_up)
-  pose = pose @ (_TO_Z_UP[rig.up_axis].T * rig.unit_to_mm)
-  if root_relative:
-    pose = pose - pose[:, :1]
-  return pose.astype(np.float32)
-
-
-def facing_direction(motion: bvh_lib.BvhMotion, rig: str | RigSpec) -> np.ndarray:
-  """Unit horizontal facing direction [F, 3] (jaxpose world) from planted feet.
+def facing_from_world(world_p, idx, rig: RigSpec) -> np.ndarray:
+  """Unit horizontal facing direction [F, 3] (jaxpose world) from planted
+  feet, from `world_pose`'s positions and joint indices.
 
   Rows are NaN in frames where no foot is flat on the ground (e.g. mid-air).
   """
-  rig = get_rig(rig)
-  idx, _, world_p, _ = world_pose(motion, rig, check_up=False)
-  return facing_from_world(world_p, idx, rig)
-
-
-def facing_from_world(world_p, idx, rig: RigSpec) -> np.ndarray:
-  """`facing_direction` from `world_pose`'s positions and joint indices."""
   # Only feet planted on the ground say where the body faces: in a run's
   # back-swing the toes point backwards, often for most of the cycle.  A foot
   # counts when its ankle-to-toe vector is within about 30 degrees of

@@ -44,7 +44,7 @@ def project_split(pose3d_world, cameras, *, seed, noise_2d=None) -> dict:
     cameras: sequence of `jaxpose.pose.cameras.Camera`.
     seed: seed for the camera choice and the 2D noise.
     noise_2d: None, a float sigma in pixels, or keyword arguments of
-      `jaxpose.pose.cameras.add_2d_noise`; the clean pixels are then also
+      `jaxpose.pose.cameras.draw_2d_noise`; the clean pixels are then also
       returned as `pose2d_px_clean`.
 
   Returns:

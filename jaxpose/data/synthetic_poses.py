@@ -9,18 +9,15 @@ without Human3.6M, and their numbers are only indicative of real data.
 Body model (skeleton `jaxpose.pose.skeleton.H36M_17`):
   * Templates and `REST_DIRECTIONS` are written in a frame with x to the
     subject's left, y forward (facing direction), z up: a mirror image.
-    `generate_poses` negates x after forward kinematics, so the poses it
-    returns are correctly handed (x to the subject's right, y forward, z
-    up), like real motion capture.  At rest the subject stands upright
-    with arms hanging, so every bone has a fixed rest direction in its
-    parent's frame (`REST_DIRECTIONS`).
+    `generate_poses` negates x after forward kinematics, so its poses are
+    correctly handed (x to the subject's right), like real motion capture.
+    At rest the subject stands upright with arms hanging.
   * Bone lengths (mm, mean adult, Human3.6M-like): hip offset 130, thigh
     450, shin 450, pelvis->spine 230, spine->thorax 250, thorax->neck(nose)
     110, neck->head 115, shoulder offset 150, upper arm 280, forearm 250
     (`MEAN_BONE_LENGTHS`).  A subject multiplies them by a global scale
     ~ N(1, 0.05) clipped to [0.88, 1.12] and each bone by its own factor
-    ~ N(1, 0.04) clipped to [0.9, 1.1], shared by left and right.  Mean
-    total height (ankle to head top, standing) is about 1.6 m.
+    ~ N(1, 0.04) clipped to [0.9, 1.1], shared by left and right.
   * Joint angles (degrees), clipped to anatomical ranges (`JOINT_LIMITS`):
     hips flexion/abduction/rotation, knees flexion in [0, 150] only (a knee
     never bends backwards), shoulders flexion/abduction/rotation, elbows
@@ -44,9 +41,8 @@ activity's template with Catmull-Rom splines (a smooth, continuous motion
 of one subject, slowly turning and drifting); keyframes are independent
 draws, so a "walking" clip moves through gait poses, not a periodic gait.
 
-Generation is host-side numpy, vectorised over poses (the only Python loops
-are over the 17 joints in kinematic order and over the activities), seeded
-with `np.random.default_rng(seed)`.
+Generation is host-side numpy, vectorised over poses, seeded with
+`np.random.default_rng(seed)`.
 """
 from __future__ import annotations
 
@@ -111,11 +107,8 @@ def _rot(axis: int, deg):
 
 
 def _ball(flex, abd, rot, side: float):
-  """Ball joint (hip, shoulder): twist, then flexion, then abduction.
-
-  Flexion rotates a downward bone forward (+y), abduction moves it away from
-  the midline (+x for the left side, -x for the right).
-  """
+  """Ball joint (hip, shoulder): twist, then flexion (a downward bone
+  forward, +y), then abduction (from the midline: +x left, -x right)."""
   return _rot(1, -side * abd) @ _rot(0, flex) @ _rot(2, side * rot)
 
 
@@ -260,8 +253,7 @@ def generate_poses(n: int, *, seed, activities: Sequence[str] = ACTIVITIES,
 
   subject, scale, lengths = _sample_subjects(rng, n, num_subjects)
 
-  # Heading and placement are drawn before the shared back end runs (it
-  # draws nothing), in the order that keeps every seed's poses unchanged.
+  # Drawn here in this order (`_place` draws nothing): seeds keep their poses.
   yaw = rng.uniform(0, 2 * np.pi, n)
   offset = rng.uniform(-max_offset, max_offset, (n, 2))
   out = dict(activity=activity, subject=subject, subject_scale=scale.astype(np.float32))
@@ -290,8 +282,7 @@ def _place(angles, lengths, yaw, offset, *, body_space: bool) -> dict:
   n = len(yaw)
   local = local_rotations(angles, n)
   pose = forward_kinematics(local, lengths, skeleton=H36M_17)  # [N, 17, 3]
-  # The template frame has x to the subject's left, which makes a mirrored
-  # person; flipping x gives a real (right-handed) body with x to the right.
+  # Unmirror the template frame (module docstring).
   pose[..., 0] = -pose[..., 0]
   # Heading: rotate the body frame about world z.  The body's facing
   # direction (+y) becomes (-sin yaw, cos yaw, 0).
@@ -337,14 +328,12 @@ def generate_clips(num_clips: int, num_frames: int, *, seed, fps: float = 30.0,
                    return_angles: bool = False) -> dict:
   """Synthetic motion clips: continuous sequences of `generate_poses`' poses.
 
-  Each clip has one subject skeleton and one activity.  Its joint angles are
-  keyframes drawn from the activity's template every `keyframe_seconds`,
-  clipped to `JOINT_LIMITS`, joined by Catmull-Rom splines (C^1: continuous
-  positions and velocities) and clipped again; its heading turns at a
-  constant rate ~ N(0, yaw_rate_deg_per_s) from a uniform start, and its
-  pelvis drifts from a uniform start at a constant velocity ~ N(0,
-  drift_mm_per_s) per axis.  Feet are put on the floor frame by frame, as
-  in `generate_poses`.  Rows are clip-major: row = clip * num_frames + frame.
+  Each clip has one subject skeleton and one activity: keyframes of the
+  template every `keyframe_seconds`, clipped to `JOINT_LIMITS`, joined by
+  Catmull-Rom splines (C^1) and clipped again; the heading turns at a
+  rate ~ N(0, yaw_rate_deg_per_s) and the pelvis drifts at a velocity
+  ~ N(0, drift_mm_per_s) per axis, both from uniform starts.  Feet are put
+  on the floor frame by frame.  Rows: row = clip * num_frames + frame.
 
   Args:
     num_clips, num_frames: clips and frames per clip.

@@ -1,10 +1,10 @@
-"""The activity model of the synthetic poses (`jaxpose.data.synthetic`).
+"""The activity model of the synthetic poses (`synthetic_poses`, whose
+module docstring describes the activities and which re-exports every
+public name here).
 
 SYNTHETIC DATA.  Joint-angle names and anatomical limits (degrees) of the
 generator's H36M_17 body, and one template per activity: (rng, n) -> angle
-arrays [n] in degrees, unclipped, drawn around hand-written means.  The
-module docstring of `synthetic` describes the activities; `synthetic`
-re-exports every public name here, so callers keep using it.
+arrays [n] in degrees, unclipped, drawn around hand-written means.
 """
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ _BASE = {
 # Activity templates: (rng, n) -> angle arrays [n] in degrees (unclipped).
 
 def _base(rng, n):
+  """Standing: every angle around its `_BASE` mean."""
   out = {}
   for name, (mean, std) in _BASE.items():
     if name in _SIDED:
@@ -58,10 +59,6 @@ def _base(rng, n):
 
 def _normal(rng, n, mean, std):
   return mean + std * rng.standard_normal(n)
-
-
-def _standing(rng, n):
-  return _base(rng, n)
 
 
 def _walking(rng, n):
@@ -156,7 +153,7 @@ def _bending(rng, n):
 
 
 TEMPLATES: Mapping[str, Callable[[np.random.Generator, int], dict]] = {
-    "standing": _standing, "walking": _walking, "sitting": _sitting,
+    "standing": _base, "walking": _walking, "sitting": _sitting,
     "crouching": _crouching, "reaching": _reaching, "waving": _waving,
     "bending": _bending,
 }

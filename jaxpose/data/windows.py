@@ -1,11 +1,9 @@
 """Windows of consecutive frames inside clips, as row indices.
 
-Per-row data (a lifting split, a motion dataset) carry which clip each row
-belongs to (`clip` [N], str or int ids) and its frame number in that clip
-(`frame` [N] int).  Rows may come in any order (shuffled, camera-major,
-...); these functions find each clip's frames and return indices into the
-rows, so the caller gathers whatever per-row field it needs (2D, 3D, body
-pose) without this module knowing any of them.
+Per-row data carry each row's clip (`clip` [N], str or int ids) and frame
+number in it (`frame` [N] int), rows in any order; these functions return
+indices into the rows, so the caller gathers whatever per-row field it
+needs.
 
 A *run* is a stretch of a clip without dropped frames: the rows of one
 clip sorted by frame, split wherever the frame step is larger than the
@@ -20,10 +18,6 @@ a hole is two.  A window never spans a gap nor a clip boundary.
                                         (motion clips of fixed length)
   heldout_clips(clip, fraction, seed) -> [N] bool: rows of whole clips set
                                         aside (a lifter's held-out rows)
-
-A run shorter than the window raises `ValueError` naming the clips, their
-lengths and the window length, unless the caller asks for padding
-(`centred_windows`) or skipping (`clip_windows`).
 """
 from __future__ import annotations
 
@@ -50,11 +44,11 @@ def _check_rows(clip, frame) -> tuple[np.ndarray, np.ndarray]:
   return clip, frame.astype(np.int64)
 
 
-def _check_length(length) -> int:
+def _check_length(length, name: str = "length",
+                  what: str = "(frames per window)") -> int:
   if isinstance(length, bool) or not isinstance(length, (int, np.integer)) \
       or length < 1:
-    raise ValueError(f"length: expected a positive int (frames per window), "
-                     f"got {length!r}")
+    raise ValueError(f"{name}: expected a positive int {what}, got {length!r}")
   return int(length)
 
 
@@ -76,9 +70,8 @@ def _run_order(clip, frame):
         f"(rows {int(order[i])} and {int(order[i + 1])}): a window needs one row "
         "per frame; key the clips by view too (e.g. clip and camera) when "
         "rows repeat frames")
-  # The usual step of each clip: its most common step, the smallest of
-  # equally common ones, i.e. the first (clip, step) pair of each clip in the
-  # order clip, count descending, step.
+  # Each clip's usual step (module docstring): its first (clip, step) pair
+  # in the order clip, count descending, step.
   pairs, counts = np.unique(np.stack([c[1:][same], step[same]], 1), axis=0,
                             return_counts=True)
   usual = np.zeros(len(names), np.int64)
@@ -211,11 +204,8 @@ def clip_windows(clip, frame, length: int, *, stride: int | None = None,
       and the window length).
   """
   length = _check_length(length)
-  stride = length if stride is None else stride
-  if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) \
-      or stride < 1:
-    raise ValueError(f"stride: expected a positive int (frames between window "
-                     f"starts) or None, got {stride!r}")
+  stride = length if stride is None else _check_length(
+      stride, "stride", "(frames between window starts) or None")
   order, _, starts, lengths, label = _run_table(clip, frame)
   short = lengths < length
   if np.any(short):

@@ -5,25 +5,19 @@ uncertainty: where its hypotheses spread out it should be wrong by more,
 and a truth should fall inside the hypotheses' central 50% interval half
 the time. `calibration_metrics` measures that claim for any method, in mm:
 
-- spread-error correlation: per (pose, joint), the spread (mean distance
-  of the hypotheses' joint from their mean joint) against the error
-  (distance of that mean joint from the truth); Pearson and Spearman,
-  pooled over (pose, joint) pairs and per joint over poses. Positive is
-  good: large spread flags large error.
-- coverage of central intervals: the fraction of true coordinates inside
-  the hypotheses' central `level` interval, per coordinate (x, y, z), and
-  a radial (3-D ball) version; a calibrated method reaches the level
-  itself, an over-confident one less, an under-confident one more.
-- energy score (the multivariate CRPS), ES = E||X - y|| - E||X - X'|| / 2
-  over hypotheses X, X': a proper score (lower is better, minimised in
-  expectation by the true predictive distribution), of the whole pose as a
-  J*3 vector and of each joint in 3-D.
+- spread-error correlation (Pearson and Spearman) per (pose, joint):
+  positive is good, large spread flags large error.
+- coverage of central intervals, per coordinate and radial: a calibrated
+  method reaches the level itself, an over-confident one less, an
+  under-confident one more.
+- energy score (the multivariate CRPS): a proper score (lower is better,
+  minimised in expectation by the true predictive distribution), of the
+  whole pose and of each joint.
 
-Exact definitions are in `calibration_metrics`. Cost: the E||X - X'|| term
-is O(H^2 N J) time (H^2 / 2 pair distances per joint), the quantiles a sort
-of the H hypotheses; both run in chunks of `chunk_poses` poses (the pairs
-in one jitted program, one hypothesis shift at a time), so memory stays
-about 6 x H x chunk x J x 3 float32 values, never [H, H, N, J].
+Exact definitions are in `calibration_metrics`. Cost: O(H^2 N J) time for
+the pairs, a sort of the H hypotheses for the quantiles, both in chunks of
+`chunk_poses` poses, so memory stays about 6 x H x chunk x J x 3 float32
+values, never [H, H, N, J].
 """
 from __future__ import annotations
 
@@ -201,8 +195,7 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
-  if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
-    return None
+  """Spearman correlation: Pearson's of the ranks (a constant has none)."""
   return _pearson(_average_ranks(a), _average_ranks(b))
 
 
@@ -259,11 +252,7 @@ def calibration_metrics(hyps_mm, gt_mm, *, levels: Sequence[float] = (0.5, 0.9),
       exact_joints (indices); for H = 1 a `note`, and the correlations
       and coverages are None.
   """
-  sizes = {}
-  checks.check_array("hyps_mm", hyps_mm, ("H", "N", "J", 3), sizes=sizes)
-  checks.check_array("gt_mm", gt_mm, ("N", "J", 3), sizes=sizes)
-  metrics_lib.check_nonempty("hyps_mm", hyps_mm,
-                             {0: "hypotheses (H)", 1: "poses (N)", 2: "joints (J)"})
+  metrics_lib.check_hypotheses(hyps_mm, gt_mm)
   metrics_lib.check_nonempty("gt_mm", gt_mm, {0: "poses (N)", 1: "joints (J)"})
   levels = _check_levels(levels)
   hyps_mm = np.asarray(hyps_mm, np.float32)

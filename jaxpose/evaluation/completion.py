@@ -67,12 +67,8 @@ def completion_metrics(hyps_mm: np.ndarray, gt_mm: np.ndarray,
     (best-of-H per pose), `missing_mean_hypothesis_mpjpe_mm`, and the same
     three over all joints (`all_*`).
   """
-  sizes = {}
-  checks.check_array("hyps_mm", hyps_mm, ("H", "N", "J", 3), sizes=sizes)
-  checks.check_array("gt_mm", gt_mm, ("N", "J", 3), sizes=sizes)
+  sizes = metrics_lib.check_hypotheses(hyps_mm, gt_mm)
   checks.check_array("visible", visible, ("N", "J"), sizes=sizes)
-  metrics_lib.check_nonempty(
-      "hyps_mm", hyps_mm, {0: "hypotheses (H)", 1: "poses (N)", 2: "joints (J)"})
   missing = 1.0 - np.asarray(visible, np.float64)  # [N, J]
   count = missing.sum(axis=-1)  # [N]
   if np.any(count == 0):

@@ -21,10 +21,6 @@ from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.pose import metrics as metrics_lib
 
 
-# What each axis of a [H, N, J, 3] hypotheses array holds, for messages.
-_HNJ = {0: "hypotheses (H)", 1: "poses (N)", 2: "joints (J)"}
-
-
 def _per_hypothesis(metric, hyps_mm, gt_mm, chunk: int = 65536) -> np.ndarray:
   """metric(hyps[h, n], gt[n]) -> [H, N], in row chunks to bound memory."""
   h, n = hyps_mm.shape[:2]
@@ -67,10 +63,7 @@ def estimation_metrics(hyps_mm: np.ndarray, gt_mm: np.ndarray,
     `calibration` holds `calibration.calibration_metrics` (for H = 1 its
     correlations and coverages are None, and a `note` says why).
   """
-  sizes = {}
-  checks.check_array("hyps_mm", hyps_mm, ("H", "N", "J", 3), sizes=sizes)
-  checks.check_array("gt_mm", gt_mm, ("N", "J", 3), sizes=sizes)
-  metrics_lib.check_nonempty("hyps_mm", hyps_mm, _HNJ)
+  sizes = metrics_lib.check_hypotheses(hyps_mm, gt_mm)
   if activity is not None:
     checks.check_array("activity", activity, ("N",), sizes=sizes)
     activity = np.asarray(activity)

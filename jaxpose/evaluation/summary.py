@@ -16,7 +16,6 @@ by process 0 only.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from typing import Any, Mapping
@@ -51,12 +50,9 @@ def headline(result: TaskResult, results: Mapping[str, Any]) -> dict:
 def read(summary_dir: str) -> dict:
   """`{stem: entry}` of `summary_dir/metrics.json` ({} when absent)."""
   path = os.path.join(summary_dir, FILE)
-  if not os.path.exists(path):
-    return {}
   try:
-    with open(path) as f:
-      stored = json.load(f)
-  except (OSError, ValueError):
+    stored = files.read_json(path) or {}
+  except ValueError:
     logging.warning("%s cannot be read; it is rewritten", path)
     return {}
   if not all(isinstance(v, dict) for v in stored.values()):

@@ -20,6 +20,10 @@ class StateDictError(ValueError):
   """A checkpoint whose keys or shapes are not the expected ones."""
 
 
+class ReleasedCheckpointError(ValueError):
+  """A file an importer does not read (the message names what and why)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Rule:
   """One authors' key -> one jaxpose parameter path ('a/0/b/kernel').
@@ -78,6 +82,71 @@ def tensors(state: Mapping[str, Any], source: str) -> dict[str, np.ndarray]:
                            f"{type(v).__name__}, not a tensor")
     out[str(k)] = v
   return out
+
+
+def import_options(options: Mapping[str, str],
+                   choices: Mapping[str, Sequence[str]], importer: str
+                   ) -> dict[str, str]:
+  """An importer's options (`--name=value`), each one of its `choices`
+  (the first by default); an unknown name or value is refused."""
+  unknown = sorted(set(options) - set(choices))
+  if unknown:
+    raise ReleasedCheckpointError(f"option {unknown[0]!r}: {importer}'s "
+                                  f"importer takes only {', '.join(choices)}")
+  out = {}
+  for name, allowed in choices.items():
+    out[name] = options.get(name) or allowed[0]
+    if out[name] not in allowed:
+      raise ReleasedCheckpointError(
+          f"--{name}={out[name]}: expected {' or '.join(allowed)}")
+  return out
+
+
+def shape_of(state: Mapping[str, np.ndarray], key: str, source: str,
+             what: str) -> tuple[int, ...]:
+  """The shape of `state[key]`; a file without the key is not `what`."""
+  if key not in state:
+    raise ReleasedCheckpointError(f"{source}: key {key!r} missing: not {what}")
+  return tuple(state[key].shape)
+
+
+def ema_state(ema, source: str) -> tuple[list | None, dict]:
+  """score_sde's `ExponentialMovingAverage.state_dict()` as (shadow
+  parameters in parameter order, {decay, num_updates}); (None, {}) for None.
+
+  Raises:
+    ReleasedCheckpointError: `ema` is not such a state.
+  """
+  if ema is None:
+    return None, {}
+  if not isinstance(ema, Mapping) or not isinstance(
+      ema.get("shadow_params"), (list, tuple)):
+    raise ReleasedCheckpointError(
+        f"{source}: its EMA entry is not an ExponentialMovingAverage state "
+        "(decay, num_updates, shadow_params)")
+  return list(ema["shadow_params"]), {k: _plain(ema.get(k))
+                                      for k in ("decay", "num_updates")}
+
+
+def _plain(v):
+  return v.item() if isinstance(v, np.ndarray) and v.size == 1 else v
+
+
+def num_fc_blocks(state: Mapping[str, Any]) -> int:
+  """The residual blocks b1, b2, ... of a score_sde-style FC network
+  (GFPose's ScoreModelFC_Adv, DPoser's ScoreModelFC and TimeFC)."""
+  n = 0
+  while f"b{n + 1}_dense1.weight" in state:
+    n += 1
+  return n
+
+
+def check_groups(hidden: int, num_groups: int, source: str):
+  """A GroupNorm of `num_groups` groups needs a width that they divide."""
+  if hidden % num_groups:
+    raise ReleasedCheckpointError(
+        f"{source}: hidden width {hidden} is not a multiple of the "
+        f"GroupNorm's {num_groups} groups")
 
 
 def convert(state: Mapping[str, np.ndarray], rules: Iterable[Rule], *,

@@ -93,15 +93,16 @@ def create_model(name: str, *, key: jax.Array, **kwargs: Any):
   return graphdef, params
 
 
+def _abstract_module(name: str, **kwargs: Any) -> nnx.Module:
+  """A registered model without its parameters allocated (`nnx.eval_shape`)."""
+  return nnx.eval_shape(
+      lambda: create_model_module(name, key=jax.random.key(0), **kwargs))
+
+
 def model_graphdef(name: str, **kwargs: Any):
   """The static structure of a registered model, without allocating its
-  parameters (`nnx.eval_shape`); pairs with `create_model(...)[1]`."""
-  if name not in _REGISTRY:
-    raise ValueError(f"unknown model {name!r}; valid names: "
-                     f"{', '.join(model_names())}")
-  graphdef, _ = nnx.split(nnx.eval_shape(
-      lambda: create_model_module(name, key=jax.random.key(0), **kwargs)), nnx.Param)
-  return graphdef
+  parameters; pairs with `create_model(...)[1]`."""
+  return nnx.split(_abstract_module(name, **kwargs), nnx.Param)[0]
 
 
 def make_apply(graphdef) -> ApplyFn:
@@ -174,8 +175,7 @@ class NetworkSpec:
           f"model.{clash[0]}: set by the method from its data, not by the "
           "config; remove it from the model section")
     kwargs = {**self.kwargs, **fixed}
-    module = nnx.eval_shape(lambda: create_model_module(
-        self.name, key=jax.random.key(0), **kwargs))
+    module = _abstract_module(self.name, **kwargs)
     graphdef = nnx.split(module, nnx.Param)[0]
     return Network(name=self.name, kwargs=kwargs, graphdef=graphdef,
                    apply=make_apply(graphdef), abstract=module)

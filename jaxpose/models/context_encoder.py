@@ -17,23 +17,19 @@ initialises the depth.  Two encoders, both GraFormer-style graph networks
   per joint (weights shared over joints), VideoPose3D's temporal blocks:
       h = h[:, d:T-d] + Drop(ReLU(LN(Lin(Drop(ReLU(LN(Conv3_d(h))))))))
       with kernel-3 'valid' convolutions of dilation d = 1, 3, 9, ...
-      (`temporal_dilations`: T = 27 -> 1, 3, 9; T = 81 -> 1, 3, 9, 27), so
-      the window shrinks to the one centre frame          # [B, J, H]
+      (`temporal_dilations`) down to the centre frame     # [B, J, H]
   num_head_layers x GraFormerLayer = features [B, J, H]
     -> ChebConv(H, 3) = pose3d [B, J, 3]
 
-Both return a `LifterOutput(features, pose3d)`; features are the hidden
-state the 3D head reads, so the pose is a linear graph read-out of them.
-`GraphLifter` takes the released GraFormer's conventions as options
-(`graph_layers`: laplacian, layer_norm, adjacency_norm, attention_dropout)
-and `root`: the 3D as predicted ('predicted', the default), minus its root
-joint ('subtracted') or with the root joint set to 0 and the others as
-predicted ('zeroed'): what the released DiffPose code's in-place
-`x[:, :, :] -= x[:, :1, :]` computes in PyTorch, which writes the root
-before the other joints read it (measured on the CPU; on a GPU the order
-is a race between threads).
-LayerNorm stands in for VideoPose3D's BatchNorm for the reasons given in
-`lifter_mlp` (parameters only, batch-independent outputs, consistent EMA).
+Both return a `LifterOutput(features, pose3d)`, the pose a linear graph
+read-out of the features.  `GraphLifter` takes the released GraFormer's
+conventions as options (`graph_layers`) and `root`: the 3D as predicted
+('predicted', the default), minus its root joint ('subtracted') or with
+the root set to 0 and the others as predicted ('zeroed'): what the
+released DiffPose code's in-place `x[:, :, :] -= x[:, :1, :]` computes in
+PyTorch on the CPU, writing the root before the others read it (on a GPU
+the order is a race).  LayerNorm stands in for VideoPose3D's BatchNorm for
+the reasons given in `lifter_mlp`.
 """
 from __future__ import annotations
 
@@ -46,7 +42,7 @@ from flax import nnx
 from jaxpose import checks
 from jaxpose import settings
 from jaxpose.models import graph_layers as gl
-from jaxpose.models.dropout import Dropout
+from jaxpose.models.dropout import Dropout, check_dropout_rngs
 
 ROOTS = ("predicted", "subtracted", "zeroed")
 
@@ -107,7 +103,16 @@ def temporal_lifter_num_params(*, num_frames: int = 27, num_joints: int = 17,
           + len(temporal_dilations(num_frames)) * temporal_block_params(hidden))
 
 
-class GraphLifter(nnx.Module):
+class _Lifter(nnx.Module):
+  """What both context encoders share."""
+
+  @property
+  def feature_dim(self) -> int:
+    """F, the width of `LifterOutput.features` (a denoiser's cond_dim)."""
+    return self.hidden
+
+
+class GraphLifter(_Lifter):
   """Single-frame context encoder: GraFormer's lifter with its features.
 
   Args:
@@ -158,11 +163,6 @@ class GraphLifter(nnx.Module):
         for _ in range(num_layers)])
     self.output_conv = gl.ChebConv(hidden, 3, order=order, rngs=rngs)
 
-  @property
-  def feature_dim(self) -> int:
-    """F, the width of `LifterOutput.features` (a denoiser's cond_dim)."""
-    return self.hidden
-
   def __call__(self, pose2d: jax.Array, *, deterministic: bool = True,
                rngs: nnx.Rngs | None = None) -> LifterOutput:
     """Lifts 2D poses and returns the features the 3D is read from.
@@ -177,7 +177,7 @@ class GraphLifter(nnx.Module):
       `LifterOutput(features [B, J, H], pose3d [B, J, 3])`.
     """
     checks.check_array("pose2d", pose2d, ("B", self.num_joints, 2))
-    gl.check_dropout_rngs(self, deterministic, rngs)
+    check_dropout_rngs(self, deterministic, rngs)
     basis = jnp.asarray(gl.chebyshev_basis(
         self.num_joints, self.edges, self.order, laplacian=self.laplacian,
         dtype=gl.basis_dtype(pose2d)))  # [K+1, J, J]
@@ -217,10 +217,9 @@ class _TemporalBlock(nnx.Module):
     return residual + z
 
 
-class TemporalLifter(nnx.Module):
+class TemporalLifter(_Lifter):
   """Window context encoder: T frames of 2D in, the centre frame's features
-  and 3D out (per-frame graph layers, per-joint dilated temporal blocks,
-  graph layers on the centre frame).
+  and 3D out (module docstring).
 
   Args:
     num_frames: T, odd (27 and 81 are DiffPose-style configs).
@@ -263,11 +262,6 @@ class TemporalLifter(nnx.Module):
     self.head = nnx.List([layer() for _ in range(num_head_layers)])
     self.output_conv = gl.ChebConv(hidden, 3, order=order, rngs=rngs)
 
-  @property
-  def feature_dim(self) -> int:
-    """F, the width of `LifterOutput.features` (a denoiser's cond_dim)."""
-    return self.hidden
-
   def __call__(self, pose2d: jax.Array, *, deterministic: bool = True,
                rngs: nnx.Rngs | None = None) -> LifterOutput:
     """Lifts a window of 2D poses to its centre frame.
@@ -286,7 +280,7 @@ class TemporalLifter(nnx.Module):
     sizes = {}
     checks.check_array("pose2d", pose2d,
                        ("B", self.num_frames, self.num_joints, 2), sizes=sizes)
-    gl.check_dropout_rngs(self, deterministic, rngs)
+    check_dropout_rngs(self, deterministic, rngs)
     b, t, j, hid = sizes["B"], self.num_frames, self.num_joints, self.hidden
     basis = jnp.asarray(gl.chebyshev_basis(j, self.edges,
                                            self.order))  # [K+1, J, J]

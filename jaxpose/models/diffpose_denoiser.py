@@ -40,9 +40,8 @@ time_scale * t, the step count i + 1 of DiscreteVP's t = (i + 1) / N;
 'step' embeds round(time_scale * t) - 1, the integer step index i that the
 released code feeds (its steps count from 0).
 
-Sizes: the defaults (J=17, S=5, F=96, H=96, E=384, 5 layers, K=2) give
-1,081,546 parameters, of which 55,872 are the condition paths; `cond_dim=0`
-gives 1,025,674, the paper's "about 1.0M" (`denoiser_num_params`).
+Sizes: `denoiser_num_params`; with `cond_dim=0` the defaults are the
+paper's "about 1.0M" parameters.
 """
 from __future__ import annotations
 
@@ -55,7 +54,8 @@ from flax import nnx
 from jaxpose import checks
 from jaxpose import settings
 from jaxpose.models import graph_layers as gl
-from jaxpose.models.score_mlp import timestep_embedding
+from jaxpose.models.dropout import check_dropout_rngs
+from jaxpose.models.score_mlp import time_row, timestep_embedding
 
 TIME_INPUTS = ("scaled", "step")
 
@@ -195,14 +195,7 @@ class DiffPoseDenoiser(nnx.Module):
     checks.check_array("x", x, ("B", self.num_joints, self.state_dim),
                        sizes=sizes)
     batch = sizes["B"]
-    t = jnp.asarray(t)
-    if t.ndim == 0:
-      t_row = t[None]  # [1]: one embedding, broadcast over the batch
-    elif t.shape == (batch,):
-      t_row = t  # [B]
-    else:
-      raise ValueError(f"t: expected a scalar or shape ({batch},) matching "
-                       f"x's batch, got {t.shape}")
+    t_row = time_row(t, batch)  # [1 or B]
     if self.cond_dim:
       if cond is None:
         cond = jnp.zeros((batch, self.num_joints, self.cond_dim), x.dtype)
@@ -211,7 +204,7 @@ class DiffPoseDenoiser(nnx.Module):
     elif cond is not None:
       raise ValueError("cond: this network is unconditional (cond_dim=0); "
                        "pass cond=None")
-    gl.check_dropout_rngs(self, deterministic, rngs)
+    check_dropout_rngs(self, deterministic, rngs)
 
     basis = jnp.asarray(gl.chebyshev_basis(
         self.num_joints, self.edges, self.order, laplacian=self.laplacian,

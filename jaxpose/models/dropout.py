@@ -78,3 +78,10 @@ class Dropout(nnx.Module):
       raise ValueError("rngs: dropout is active (deterministic=False) but no "
                        "nnx.Rngs was given")
     return dropout(x, self.rate, rngs[self.rng_collection]())
+
+
+def check_dropout_rngs(model, deterministic: bool, rngs) -> None:
+  """A model with `dropout_rate` > 0 run with dropout needs `rngs`."""
+  if not deterministic and model.dropout_rate > 0 and rngs is None:
+    raise ValueError("rngs: dropout is active (deterministic=False) but no "
+                     "nnx.Rngs with a 'dropout' stream was given")

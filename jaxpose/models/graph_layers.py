@@ -1,32 +1,20 @@
 """Graph layers over the joints of a skeleton, GraFormer style.
 
-The building blocks of DiffPose's denoiser and of the context encoders
-(GraFormer, Zhao et al. 2022, as used by DiffPose, Gong et al. 2023):
-
-- `normalized_adjacency`: D^-1/2 (A + I) D^-1/2 of the skeleton graph.
-- `scaled_laplacian` / `chebyshev_basis`: the Chebyshev polynomials
-  T_0..T_K of the scaled Laplacian L~ = 2 L / lambda_max - I, with
-  L = I - D^-1/2 (A + I) D^-1/2 (eigenvalues of L~ in [-1, 1], so every
-  T_k stays bounded by 1 in spectral norm, the point of the Chebyshev basis).
-- `ChebConv`: y = sum_{k=0..K} T_k(L~) x W_k + b.
-- `JointAttention`: multi-head self-attention over the J joints.
-- `LearnedGraphFFN`: GraFormer's feed-forward ("GraphNet"), two linear
-  layers each after a mix of joints by a learned J x J matrix.
-- `GraphAttentionBlock`: pre-norm attention and graph FFN, each residual.
-- `ResChebBlock`: x + conv2(conv1(x) [+ extra]), with `extra` the place
-  where a denoiser adds its time (and condition) embedding.
-- `GraFormerLayer`: a GraphAttentionBlock then a ResChebBlock.
+The building blocks of DiffPose's denoiser and context encoders
+(GraFormer, Zhao et al. 2022, as used by DiffPose, Gong et al. 2023).  The
+convolutions apply the Chebyshev polynomials T_0..T_K (`chebyshev_basis`)
+of the scaled Laplacian L~ = 2 L / lambda_max - I, L = I - D^-1/2 (A + I)
+D^-1/2 (`normalized_adjacency`): the eigenvalues of L~ lie in [-1, 1], so
+every T_k stays bounded by 1 in spectral norm, the point of the basis.
 
 The order K.  "Chebyshev, K=2" is read as DiffPose's and GraFormer's
-released code writes it: a polynomial of order K, i.e. K + 1 = 3 terms
-T_0 = I, T_1 = L~, T_2 = 2 L~^2 - I, hence K + 1 weight matrices per conv
-(their weights are `[K + 1, C_in, C_out]`): one conv reaches joints up to
-K bones away.  The released code applies the polynomials to
+released code writes it: order K, i.e. K + 1 = 3 terms T_0 = I, T_1 = L~,
+T_2 = 2 L~^2 - I, and weights `[K + 1, C_in, C_out]`: one conv reaches
+joints up to K bones away.  The released code applies the polynomials to
 I - D^-1 (A + I), row-normalised and not rescaled.  Rescaling does not
-change which filters K + 1 terms can express (polynomials of degree <= K
-in the adjacency), only how the weights parametrise them; the symmetric
-normalisation used here differs from the row one by a conjugation with
-D^1/2, i.e. messages are weighted 1 / sqrt(d_i d_j) instead of 1 / d_i.
+change which filters K + 1 terms can express, only how the weights
+parametrise them; the symmetric normalisation weights messages
+1 / sqrt(d_i d_j) instead of 1 / d_i (a conjugation with D^1/2).
 
 The released code's conventions, each an option (jaxpose's default first;
 `experiments/import_weights.py` sets the released ones for the authors'
@@ -275,10 +263,9 @@ class JointAttention(nnx.Module):
   """Multi-head scaled dot-product self-attention over the joints.
 
   No positional encoding: the joints' identities come from the graph
-  layers around it, so attention itself is permutation-equivariant.
-  Four `Linear(H, H)` (query, key, value, output), as GraFormer's;
-  `attention_dropout` drops attention weights when training (GraFormer's
-  0.1; default 0).
+  layers around it.  Four `Linear(H, H)` (query, key, value, output), as
+  GraFormer's; `attention_dropout` (GraFormer's 0.1; default 0) drops
+  attention weights when training.
   """
 
   def __init__(self, hidden: int, num_heads: int, *,
@@ -337,12 +324,10 @@ def layer_norm(dim: int, kind: str, *, rngs: nnx.Rngs):
 class LearnedGraphFFN(nnx.Module):
   """GraFormer's feed-forward: Lin2(M ReLU(Lin1(M x))) with M learned.
 
-  M `[J, J]` starts as the identity, so at initialisation this is the usual
-  per-joint transformer FFN (H -> 2H -> H), and training learns how much
-  joints exchange.  GraFormer normalises M by its column sums to the power
-  -1/2 at every call (`adjacency_norm='graformer'`); that is undefined once
-  a learned sum turns negative, so by default ('none') M is used as
-  learned (its scale is learned with it).
+  M `[J, J]` starts as the identity (the usual per-joint FFN, H -> 2H -> H);
+  training learns how much joints exchange.  GraFormer's normalisation of M
+  (`adjacency_norm='graformer'`) is undefined once a learned column sum
+  turns negative, so by default ('none') M is used as learned.
   """
 
   def __init__(self, hidden: int, num_joints: int, *,
@@ -369,7 +354,6 @@ class GraphAttentionBlock(nnx.Module):
   def __init__(self, hidden: int, num_joints: int, num_heads: int, *,
                dropout: float, conventions: Conventions = Conventions(),
                rngs: nnx.Rngs):
-    # epsilon as GraFormer's LayerNorm.
     self.norm1 = layer_norm(hidden, conventions.layer_norm, rngs=rngs)
     self.attention = JointAttention(
         hidden, num_heads, attention_dropout=conventions.attention_dropout,
@@ -458,9 +442,3 @@ def check_dropout_rates(dropout: float, conv_dropout: float,
   return max(checks.check_rate("dropout", dropout),
              checks.check_rate("conv_dropout", conv_dropout),
              checks.check_rate("attention_dropout", attention_dropout))
-
-
-def check_dropout_rngs(model, deterministic: bool, rngs) -> None:
-  if not deterministic and model.dropout_rate > 0 and rngs is None:
-    raise ValueError("rngs: dropout is active (deterministic=False) but no "
-                     "nnx.Rngs with a 'dropout' stream was given")

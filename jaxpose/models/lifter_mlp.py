@@ -8,14 +8,9 @@ pose, the network most users would otherwise pick for lifting:
       each layer being Dropout(ReLU(Norm(Linear(H, H)(h))))
   out = Linear(H, 3J)(h)                                        # [B, 3J]
 
-The paper's size is H=1024, 2 blocks, dropout 0.5. With J=17 joints and a
-per-feature norm (2H scalars each, five of them) that is
-
-  (2J*H + H) + num_blocks * 2 * (H*H + H) + (H*3J + 3J) + (1 + 2*num_blocks) * 2H
-  = 4,296,755 parameters,
-
-the paper's "about 4-5 million". The max-norm weight constraint of the
-paper is left out.
+The paper's size is H=1024, 2 blocks, dropout 0.5: with J=17 joints, the
+paper's "about 4-5 million" parameters (`lifter_num_params`). The max-norm
+weight constraint of the paper is left out.
 
 Normalisation: LayerNorm instead of the paper's BatchNorm. BatchNorm's
 running averages are state that changes during training but is not
@@ -35,14 +30,14 @@ from flax import nnx
 
 from jaxpose import checks
 from jaxpose import settings
-from jaxpose.models.dropout import Dropout
+from jaxpose.models.dropout import Dropout, check_dropout_rngs
 
 NORMS = ("layer", "none")
 
 
 def lifter_num_params(num_joints: int = 17, hidden: int = 1024,
                       num_blocks: int = 2, norm: str = "layer") -> int:
-  """The parameter count of `LifterMLP` in closed form (see module doc)."""
+  """The parameter count of `LifterMLP` in closed form (a norm: 2H each)."""
   d_in, d_out = 2 * num_joints, 3 * num_joints
   linear = (d_in * hidden + hidden) + num_blocks * 2 * (hidden * hidden + hidden)
   linear += hidden * d_out + d_out
@@ -102,9 +97,8 @@ class LifterMLP(nnx.Module):
     self.num_joints = checks.check_positive_int("num_joints", num_joints)
     self.hidden = checks.check_positive_int("hidden", hidden)
     self.num_blocks = checks.check_nonnegative_int("num_blocks", num_blocks)
-    checks.check_rate("dropout", dropout)
     # Read by models.make_apply to insist on a key when training.
-    self.dropout_rate = float(dropout)
+    self.dropout_rate = checks.check_rate("dropout", dropout)
     settings.one_of("norm", norm, NORMS)
     self.norm = norm
     layer_kw = dict(norm=norm, dropout=dropout, rngs=rngs)
@@ -128,9 +122,7 @@ class LifterMLP(nnx.Module):
     """
     sizes = {}
     checks.check_array("pose2d", pose2d, ("B", self.num_joints, 2), sizes=sizes)
-    if not deterministic and self.dropout_rate > 0 and rngs is None:
-      raise ValueError("rngs: dropout is active (deterministic=False) but no "
-                       "nnx.Rngs with a 'dropout' stream was given")
+    check_dropout_rngs(self, deterministic, rngs)
     kw = dict(deterministic=deterministic, rngs=rngs)
     h = self.first(pose2d.reshape(sizes["B"], -1), **kw)  # [B, H]
     for block in self.blocks:

@@ -11,9 +11,8 @@ Layout (GFPose, Ci et al. 2023; checked against the authors' released model):
   out = Linear(H, D)(h)   # the epsilon prediction
 
 Every layer has its own time and condition projections (Lt: E -> H,
-Lc: H -> H).  With the paper's sizes (D=51, H=1024, E=512, 2 blocks) this is
-12,504,627 parameters; `cond_dim=0` drops every condition path and leaves
-7,203,379 (DPoser's network, on its 63-D rotation vector: 7,227,967).
+Lc: H -> H).  The paper's sizes are D=51, H=1024, E=512, 2 blocks;
+`cond_dim=0` drops every condition path (DPoser's network).
 
 The condition is GFPose's residual form: the network never sees c itself but
 `c_mask * (x - c)`, so a masked entry, the z of a 2D condition and the null
@@ -39,7 +38,7 @@ from flax import nnx
 
 from jaxpose import checks
 from jaxpose import settings
-from jaxpose.models.dropout import Dropout
+from jaxpose.models.dropout import Dropout, check_dropout_rngs
 
 OUTPUT_SCALES = ("none", "ve_sigma")
 
@@ -84,6 +83,19 @@ def timestep_embedding(t: jax.Array, dim: int, *,
   if dim % 2:
     emb = jnp.pad(emb, [(0, 0)] * (emb.ndim - 1) + [(0, 1)])
   return emb
+
+
+def time_row(t, batch: int) -> jax.Array:
+  """Diffusion time `t`, a scalar or `[B]`, as `[1]` or `[B]`: a scalar
+  gets one embedding for the whole batch (broadcasting does the rest, so H
+  hypotheses sharing a time step pay for a single sinusoid)."""
+  t = jnp.asarray(t)
+  if t.ndim == 0:
+    return t[None]
+  if t.shape != (batch,):
+    raise ValueError(f"t: expected a scalar or shape ({batch},) matching "
+                     f"x's batch, got {t.shape}")
+  return t
 
 
 class _ModulatedLayer(nnx.Module):
@@ -162,8 +174,7 @@ class ScoreMLP(nnx.Module):
     self.hidden = checks.check_positive_int("hidden", hidden)
     self.embed_dim = checks.check_positive_int("embed_dim", embed_dim)
     self.num_blocks = checks.check_nonnegative_int("num_blocks", num_blocks)
-    checks.check_rate("dropout", dropout)
-    self.dropout_rate = float(dropout)
+    self.dropout_rate = checks.check_rate("dropout", dropout)
     if hidden % num_groups:
       raise ValueError(f"num_groups: {num_groups} does not divide "
                        f"hidden={hidden}")
@@ -216,19 +227,8 @@ class ScoreMLP(nnx.Module):
     batch = x_shape[0]
     x = jnp.reshape(x, (batch, self.data_dim))  # [B, D]
     checks.check_array("x", x, (batch, self.data_dim))  # NaN/inf when concrete
-    t = jnp.asarray(t)
-    if t.ndim == 0:
-      # One embedding for the whole batch; broadcasting does the rest, so H
-      # hypotheses sharing a time step pay for a single sinusoid.
-      t_row = t[None]  # [1]
-    elif t.shape == (batch,):
-      t_row = t  # [B]
-    else:
-      raise ValueError(f"t: expected a scalar or shape ({batch},) matching "
-                       f"x's batch, got {t.shape}")
-    if not deterministic and self.dropout_rate > 0 and rngs is None:
-      raise ValueError("rngs: dropout is active (deterministic=False) but no "
-                       "nnx.Rngs with a 'dropout' stream was given")
+    t_row = time_row(t, batch)  # [1 or B]
+    check_dropout_rngs(self, deterministic, rngs)
 
     temb = timestep_embedding(self.time_scale * t_row, self.embed_dim)
     temb = nnx.silu(self.time_embed(temb))  # [1 or B, E]

@@ -25,14 +25,12 @@ without chumpy: convert them once to `.npz` (see `load_body_model`).
 SMPL-X's `.npz` stacks its expression components after the shape ones in
 `shapedirs`; `betas` index that last axis in order.
 
-Units: the files are in metres; the loaded `BodyModel` is in millimetres
-(jaxpose's unit), so `pose_body` takes `trans` in mm and returns vertices
-and joints in mm.
+Units: the files are in metres; the loaded `BodyModel` and `pose_body`'s
+`trans`, vertices and joints are in millimetres (jaxpose's unit).
 
-Pose: axis-angle per joint, [..., J, 3], in the file's joint order with the
-global (root) orientation first, each rotation relative to the parent's
-frame.  DPoser's 63-D body pose is joints 1..21 of that (SMPL's 22-joint
-body without the root orientation): `to_body_vector` / `from_body_vector`.
+Pose: axis-angle per joint [..., J, 3], file order, root first, each
+relative to its parent.  DPoser's 63-D body pose is joints 1..21 (SMPL's
+body without the root): `to_body_vector` / `from_body_vector`.
 """
 from __future__ import annotations
 
@@ -224,12 +222,8 @@ def body_model_from_arrays(arrays: Mapping, *, unit_to_mm: float = 1000.0,
 
 
 class _NoCodeUnpickler(pickle.Unpickler):
-  """Unpickles arrays, dicts and scipy sparse matrices, and nothing else.
-
-  A pickle can run any code when loaded; this one builds only numpy arrays
-  and sparse matrices.  Chumpy objects (the publishers' SMPL .pkl files)
-  are refused with the conversion hint.
-  """
+  """Unpickles arrays, dicts and scipy sparse matrices, and nothing else
+  (a pickle can run any code); chumpy objects get the conversion hint."""
   _ALLOWED = {
       ("numpy", "ndarray"), ("numpy", "dtype"),
       ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
@@ -379,9 +373,9 @@ def pose_body(model: BodyModel, betas=None, pose=None, trans=None) -> PosedBody:
       None.  # [..., 3]
 
   Returns:
-    `PosedBody(vertices [..., V, 3], joints [..., J, 3])` in mm.  The joints are the
-    posed kinematic joints (the rest joints regressed from the shaped mesh,
-    carried by forward kinematics), as the publishers' code returns them.
+    `PosedBody(vertices [..., V, 3], joints [..., J, 3])` in mm; the joints
+    are the rest joints regressed from the shaped mesh, carried by forward
+    kinematics, as the publishers' code returns them.
   """
   nj = model.num_joints
   dtype = model.v_template.dtype

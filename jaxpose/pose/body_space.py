@@ -8,13 +8,11 @@ Definition:
   * Tree: SMPL's 22-joint body, `skeleton.SMPL_22` (pelvis plus 21 body
     joints, SMPL's joint order and parents).
   * Body axes (SMPL's): X to the subject's left, Y up, Z forward
-    (right-handed).  The canonical rest pose is a T-pose in these axes: every
-    joint rotation is the identity, legs straight down with the knees'
-    hinge along X, arms straight out sideways with the elbows' hinge
-    vertical (elbow creases forward, as in SMPL's T-pose), feet forward;
-    each bone points along
-    `REST_DIRECTIONS` (a choice made here, in SMPL's T-pose axes, so an
-    AMASS `pose_body` maps into this space unchanged).
+    (right-handed).  The rest pose (every rotation the identity) is a
+    T-pose: legs down with the knees' hinge along X, arms out sideways
+    with the elbows' hinge vertical (creases forward, as SMPL's), feet
+    forward; bones along `REST_DIRECTIONS`, in SMPL's T-pose axes so an
+    AMASS `pose_body` maps into this space unchanged.
   * Pose: `body_pose` [..., 63], axis-angle of joints 1..21 each relative to
     its parent, in `body_model.to_body_vector`'s order (DPoser's vector);
     kept apart, `root_orient` [..., 3] (axis-angle taking body axes to the
@@ -35,10 +33,8 @@ Definition:
     given lengths with the rest directions above.  No body model value (a
     licensed number) is used anywhere.
 
-The retargeting itself (rigs, calibrated rest rotations) is in
-`jaxpose.data.retarget`; this module holds the space and the rotation
-algebra it needs (numpy on the host; `forward_kinematics` also takes jax
-arrays, inside jit).
+The retargeting (rigs, calibrated rests) is in `jaxpose.data.retarget`;
+this module holds the space and its rotation algebra (numpy).
 """
 from __future__ import annotations
 
@@ -72,12 +68,9 @@ def _sided(left: dict) -> dict:
 
 
 # Direction of the bone ending at each joint (parent -> joint) at rest, in
-# body axes.  Legs, spine, neck and arms are the ideal T-pose.  The hips sit
-# 15.6 degrees below the pelvis's horizontal and the collars 18 degrees off
-# the vertical: between the two rigs' own geometry (hips 18.7 degrees below
-# in Bandai, 13.0 in CMU; collars 21.0 and 15.0 degrees off the vertical),
-# which no rotation can change.  The foot points forward, 22 degrees below
-# the horizontal.
+# body axes: the ideal T-pose, but the hips below the pelvis's horizontal
+# and the collars off the vertical, between the two rigs' own geometry
+# (which no rotation can change), and the foot forward and down.
 _REST = _sided({
     "left_hip": _unit(1, -0.28, 0), "spine1": _unit(0, 1, 0),
     "left_knee": _unit(0, -1, 0), "spine2": _unit(0, 1, 0),
@@ -269,17 +262,13 @@ def from_world(world_rot, trans) -> dict:
 def from_amass(amass) -> dict:
   """An AMASS sequence in the body space.
 
-  AMASS's `pose_body` is SMPL-H / SMPL-X body joints 1..21 relative to
-  SMPL's T-pose in the axes used here, so it is taken unchanged; its root
-  orientation already maps body axes to a Z-up world (jaxpose's).  Its
-  `trans` is SMPL's translation, which differs from the pelvis position by
-  the subject's rest pelvis (a body-model value, not added here); it is
-  returned in mm.
+  AMASS's `pose_body` (SMPL-H / SMPL-X joints 1..21 relative to SMPL's
+  T-pose in these axes) is taken unchanged; its root orientation already
+  maps body axes to a Z-up world.  Its `trans` is SMPL's translation, off
+  the pelvis by the subject's rest pelvis (a body-model value, not added).
 
   Args:
-    amass: a loaded sequence (`jaxpose.data.amass.load_amass`'s dict; a
-      caller holding a path reads it with that reader first: pose never
-      reads data files).
+    amass: `jaxpose.data.amass.load_amass`'s dict (pose reads no files).
 
   Returns:
     dict(body_pose float32 [F, 63], root_orient [F, 3], trans [F, 3] mm).

@@ -15,11 +15,10 @@ Conventions (used by every function here):
   * Screen normalisation (VideoPose3D): x_n = u / w * 2 - 1,
     y_n = v / w * 2 - h / w; the width maps to [-1, 1], aspect is kept.
 
-Functions accept numpy or jax arrays.  With numpy inputs (and a camera
-holding numpy leaves) they stay in numpy, which keeps host-side data
-generation off the accelerator; with jax inputs, or under `jit`, they are
-traced as jax code.  `Camera` is a pytree (`flax.struct.dataclass`) whose
-image size is static, so a camera can be passed straight into jitted code.
+Functions accept numpy or jax arrays: numpy inputs (and a camera of numpy
+leaves) stay in numpy, keeping host-side data generation off the
+accelerator.  `Camera` is a pytree with a static image size, so a camera
+passes straight into jitted code.
 """
 from __future__ import annotations
 
@@ -230,8 +229,7 @@ def look_at_camera(position, target, up=(0.0, 0.0, 1.0), *,
                    k=None, p=None) -> Camera:
   """A camera at `position` whose optical axis passes through `target`.
 
-  The image x axis is horizontal (perpendicular to `up`) and the image y axis
-  points "down", i.e. against `up`.
+  Image x is horizontal (perpendicular to `up`), image y points against `up`.
 
   Args:
     position: camera centre, world mm.  # [3]
@@ -268,10 +266,8 @@ def virtual_cameras(num: int = 4, *, distance: float = 5000.0,
                     size=H36M_LIKE_SIZE) -> list[Camera]:
   """`num` cameras on a circle around the world origin, Human3.6M-like.
 
-  Human3.6M's cameras stand about 5 m from the centre of the capture area, at
-  about 1.5 m height, at the four diagonal azimuths; these defaults copy that
-  layout with a shared distortion-free intrinsic matrix (f = 1147 px,
-  1000 x 1000 image).
+  The defaults copy Human3.6M's layout (about 5 m from the centre, 1.5 m
+  high, diagonal azimuths) with the `H36M_LIKE_*` intrinsics, no distortion.
 
   Args:
     num: number of cameras, evenly spaced in azimuth.
@@ -340,9 +336,8 @@ def draw_2d_noise(rng_or_key, px, *, sigma_px: float,
                   outlier_px: float = 100.0) -> Noisy2D:
   """Simulates 2D detector error on keypoints, and says which were outliers.
 
-  Each keypoint gets isotropic Gaussian noise N(0, sigma_px^2) per axis; with
-  probability `outlier_prob`, independently per keypoint, the Gaussian
-  offset is replaced by an outlier offset drawn uniformly from the square
+  Each keypoint gets Gaussian noise N(0, sigma_px^2) per axis, replaced
+  with probability `outlier_prob` (per keypoint) by an offset uniform in
   [-outlier_px, outlier_px]^2 (a missed or swapped detection).
 
   Args:
@@ -386,17 +381,6 @@ def draw_2d_noise(rng_or_key, px, *, sigma_px: float,
   return Noisy2D(px=px + noise, outlier=is_out[..., 0],
                  sigma_px=jnp.where(is_out[..., 0], outlier_std,
                                     sigma_px).astype(dtype))
-
-
-def add_2d_noise(rng_or_key, px, *, sigma_px: float, outlier_prob: float = 0.0,
-                 outlier_px: float = 100.0):
-  """The noisy keypoints of `draw_2d_noise` (its arguments), alone.
-
-  Returns:
-    Noisy keypoints with px's shape and dtype.  # [..., 2]
-  """
-  return draw_2d_noise(rng_or_key, px, sigma_px=sigma_px,
-                       outlier_prob=outlier_prob, outlier_px=outlier_px).px
 
 
 def quaternion_to_matrix(q):

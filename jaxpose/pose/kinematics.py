@@ -2,11 +2,9 @@
 
 One recursion shared by everything that poses a skeleton from per-joint
 rotations: the SMPL / SMPL-X body model (`jaxpose.pose.body_model`) and
-DPoser-style plain FK of a fixed rest skeleton.
-(`jaxpose.data.rig_rotations.fk_from_rotations` runs the same recursion for
-BVH rigs, keeping only the positions; its body root plus rest offsets is
-this function with the root's world rotation first and the parents shifted
-by one.)
+DPoser-style plain FK of a fixed rest skeleton, and a BVH rig's rotations
+(`jaxpose.data.rig_rotations`: the body root's world rotation and position
+first, then the body joints with their parents shifted by one).
 
 Works on numpy arrays (host-side data preparation) and on jax arrays (inside
 `jit`, `vmap` and `grad`); the backend follows the inputs.  The loop runs

@@ -57,6 +57,17 @@ def check_nonempty(name: str, x, axes: Mapping[int, str], other: str = "poses"):
   return x
 
 
+def check_hypotheses(hyps_mm, gt_mm) -> dict[str, int]:
+  """Checks hypotheses `[H, N, J, 3]` of truths `[N, J, 3]`, none of H, N, J
+  zero; returns the sizes {'H', 'N', 'J'}."""
+  sizes = {}
+  check_array("hyps_mm", hyps_mm, ("H", "N", "J", 3), sizes=sizes)
+  check_array("gt_mm", gt_mm, ("N", "J", 3), sizes=sizes)
+  check_nonempty("hyps_mm", hyps_mm,
+                 {0: "hypotheses (H)", 1: "poses (N)", 2: "joints (J)"})
+  return sizes
+
+
 def per_joint_error(pred, gt) -> jax.Array:
   """Euclidean distance per joint.  [..., J, 3] x [..., J, 3] -> [..., J]."""
   pred, gt = _pair(pred, gt)

@@ -73,13 +73,6 @@ class Skeleton:
     return out
 
   @property
-  def part_matrix(self) -> np.ndarray:
-    """float array [num_parts, J]: one-hot membership of joints in parts."""
-    m = np.zeros((len(self.parts), self.num_joints), dtype=np.float32)
-    m[self.part_of_joint, np.arange(self.num_joints)] = 1.0
-    return m
-
-  @property
   def bones(self) -> tuple[tuple[int, int], ...]:
     """(child, parent) pairs, one per non-root joint."""
     return tuple((j, p) for j, p in enumerate(self.parents) if p >= 0)

@@ -9,13 +9,11 @@ never resumes from, or overwrites, weights of a different model. A directory
 holding checkpoints but no fingerprint.json is refused too (never
 re-fingerprinted): the file must be restored, or another workdir used.
 
-Errors are one line each: what is wrong, where, and the fix. A checkpoint
-that cannot be read is named by its step directory, with the cause in the
-user's terms (the file and what is wrong with it, never a library object's
-repr), and the advice to delete it (training then resumes from the previous
-one); it is not skipped silently, because a broken checkpoint means a disk or
-a concurrent-writer problem the user must know about, and skipping it would
-quietly retrain steps.
+Errors are one line each: what is wrong, where, and the fix. An unreadable
+checkpoint is named by its step directory, with the cause in the user's
+terms and the advice to delete it; it is not skipped silently: a broken
+checkpoint means a disk or concurrent-writer problem the user must know
+about, and skipping it would quietly retrain steps.
 
 Layout: `<directory>/<step>/state` (the `TrainState`, restored with the
 sharding of the abstract state given) and `<directory>/<step>/meta` (JSON:
@@ -148,10 +146,9 @@ def _quiet_closed_event_loop_noise():
   """Drops orbax's late 'Event loop is closed' reports after a failed restore.
 
   When one array of a restore fails, orbax closes its event loop while
-  tensorstore still completes the other reads; each completion then fails to
-  reach the closed loop and Python prints it as an unraisable exception,
-  hundreds of tracebacks after (and long after) the real error. Only that
-  exact message is dropped; every other unraisable report passes through.
+  tensorstore still completes the other reads, each of which Python then
+  reports as an unraisable exception, hundreds of tracebacks after the real
+  error. Only that exact message is dropped.
   """
   previous = sys.unraisablehook
   if getattr(previous, "_jaxpose_quiet_loop", False):
@@ -268,8 +265,6 @@ class Checkpointer:
       raise CheckpointError(
           f"cannot open checkpoint directory {self.directory}: "
           f"{_first_line(e)}") from e
-    # Written only once the directory is known to be fresh (no checkpoint
-    # the requested configuration would have had to match).
     if fresh and not self.read_only and jax.process_index() == 0:
       tmp = self._fp_path + ".tmp"
       with files.naming(self._fp_path):

@@ -11,15 +11,6 @@ module only decides where the arrays live:
 `jax.jit` then compiles the global program (the loss averaged over the
 *global* batch) and the compiler inserts the all-reduce of the gradients.
 
-How this maps onto the `jax.pmap` recipe of older JAX code:
-
-| pmap                                     | here                                   |
-|------------------------------------------|----------------------------------------|
-| leading device axis of the batch `[D, B/D, ...]` | batch axis `[B, ...]` sharded over `'data'` |
-| `lax.pmean(grads, 'batch')` of per-device means  | gradient of the mean over the global batch |
-| params replicated with `jax.device_put_replicated` | state placed with `replicate` (`P()`) |
-| `fold_in(key, axis_index)` for per-device noise | one key; draws of a `[B, ...]` array are split by the compiler |
-
 Random draws inside the step: with `jax_threefry_partitionable` (the default
 since JAX 0.5) the values of `jax.random.normal(key, (B, ...))` do not depend
 on how the result is sharded, so the sharded step computes the same numbers

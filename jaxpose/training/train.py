@@ -1,9 +1,8 @@
 """Optimiser, EMA, train state, the train step and the training loop.
 
 The recipe of GFPose/DPoser (score_sde lineage): Adam, learning rate ramped
-linearly from 0 over the warm-up steps then constant, gradients clipped to a
-global norm, and an exponential moving average (EMA) of the parameters whose
-decay is itself warmed up, `min(0.9999, (1 + n) / (10 + n))` after n updates.
+linearly from 0 then constant, gradients clipped to a global norm, and an
+EMA of the parameters whose decay is itself warmed up (`ema_decay`).
 
 Everything that varies during training lives in `TrainState`; the step is a
 pure function of `(state, batch, key)` and derives its randomness as
@@ -59,9 +58,8 @@ def make_optimizer(*, learning_rate: float = 2e-4, warmup_steps: int = 5000,
                    ) -> optax.GradientTransformation:
   """Global-norm clipping, then Adam(W) with a linear warm-up.
 
-  The learning rate is injected as a hyperparameter, so the value used by
-  each update can be read back from the optimiser state
-  (`current_learning_rate`) and logged.
+  The learning rate is injected as a hyperparameter, so each update's value
+  can be read back (`current_learning_rate`) and logged.
 
   Args:
     learning_rate: the rate after warm-up.
@@ -106,8 +104,7 @@ def ema_decay(step, max_decay: float = 0.9999):
   """EMA decay after `step` updates: `min(max_decay, (1 + n) / (10 + n))`.
 
   Early on the average follows the parameters closely (0.1 at n = 0), later
-  it averages over about `1 / (1 - max_decay)` updates. Works on Python
-  numbers and on (traced) arrays.
+  it averages over about `1 / (1 - max_decay)` updates.
   """
   if isinstance(step, (int, float, np.integer, np.floating)):
     n = float(step)
@@ -319,14 +316,11 @@ def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
       update (it keeps only its interval) and forced at the end.
     log_every: log (and sync with the device) every this many updates.
     metrics_path: if given, one JSON line per log is appended here; rows
-      past the starting step (left by a run that stopped after its last
-      checkpoint) are dropped first, so a resumed run has one row per step.
+      past the starting step are dropped first (one row per step on resume).
     summary_dir: if given, process 0 writes TensorBoard scalars here at every
       log: `train/<metric>` for each metric of the step (`lr` as
-      `train/learning_rate`), `train/param_norm` and `train/steps_per_sec`.
-      Events of steps past the starting one, left by a run that stopped
-      after its last checkpoint, are hidden (a purge from the first new
-      step).
+      `train/learning_rate`), `train/param_norm` and `train/steps_per_sec`;
+      events past the starting step are hidden (a purge).
     hooks: callables `hook(step, state, metrics)` run after every update,
       `step` being the number of updates done; they must not keep `state`
       (the next update donates its buffers).
@@ -396,8 +390,6 @@ def fit(state: TrainState, train_step: Callable, batch_fn: Callable[[int], Any],
       logging_now = done % log_every == 0 or done == num_steps
       if not (saving or logging_now):
         continue
-      # Checks only where the host syncs anyway: a diverged or exploding
-      # state is never saved (the final save follows the last check).
       norm, ema_norm = (float(x) for x in parallel.fetch(
           _norms(state.params, state.ema_params)))
       values = {k: float(v) for k, v in parallel.fetch(metrics).items()}

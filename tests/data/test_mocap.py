@@ -1,11 +1,10 @@
 """Rig adapters, rotations, tree conversion and the protocol loader."""
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from jaxpose.data import (bvh, clip_checks, mocap_cache, mocap_conversion, mocap_protocol,
                           rig_rotations, rigs)
+from jaxpose.pose import kinematics, rotations
 from jaxpose.pose.skeleton import H36M_17
 
 # A Bandai-like rig in cm, Y up, facing +Z (so the subject's left is +X).
@@ -73,9 +72,40 @@ def random_frames(f=6, seed=0, angle=25.0, height=50.0):
   return frames
 
 
+def h36m17(m, rig="bandai"):
+  """Human3.6M joints, mm, Z up, as the cache holds them."""
+  return mocap_conversion.convert_clip(m, rig).pose17
+
+
+def facing(m, rig="bandai"):
+  rig = rigs.get_rig(rig)
+  idx, _, world_p, _ = rigs.world_pose(m, rig, check_up=False)
+  return rigs.facing_from_world(world_p, idx, rig)
+
+
+def rebuilt_h36m17(r, rig):
+  """Human3.6M joints from a `rig_rotations.rotations_from_world` dict by FK:
+  the body root first, then the body joints (parents shifted by one)."""
+  frames = len(r["trans"])
+  local = rotations.axis_angle_to_matrix(
+      np.concatenate([r["root_orient"][:, None], r["rotvec"]], 1))
+  offsets = np.concatenate([r["trans"][:, None], np.broadcast_to(
+      r["rest_offsets"], (frames,) + r["rest_offsets"].shape)], 1)
+  parents = [-1] + [int(p) + 1 for p in r["parents"]]
+  _, pos = kinematics.forward_kinematics(local, offsets, parents)
+  at = {n: pos[:, i] for i, n in enumerate((r["root_name"],) + r["names"])}
+  rig = rigs.get_rig(rig)
+  out = np.zeros((frames, 17, 3))
+  for h, b in rig.joints.items():
+    out[:, H36M_17.index(h)] = at[b]
+  out[:, H36M_17.index("neck")] = sum(w * at[n] for n, w in rig.nose)
+  out[:, H36M_17.index("head")] = at[rig_rotations.HEAD_TOP]
+  return out
+
+
 def test_rest_pose_by_hand():
   m = bvh.parse_bvh(make_bvh(rest_frames()))
-  pose = rigs.to_h36m17(m, "bandai")
+  pose = h36m17(m)
   j = H36M_17.index
   # cm, Y up -> mm, Z up: (x, y, z) -> 10 * (x, -z, y).
   np.testing.assert_allclose(pose[0, j("pelvis")], [0, 0, 900], atol=1e-4)
@@ -85,59 +115,49 @@ def test_rest_pose_by_hand():
   np.testing.assert_allclose(pose[0, j("neck")], [0, 0, 1430], atol=1e-4)  # Head
   np.testing.assert_allclose(pose[0, j("head")], [0, 0, 1530], atol=1e-4)  # +10 cm
   np.testing.assert_allclose(pose[0, j("l_wrist")], [620, 0, 1300], atol=1e-4)
-  rel = rigs.to_h36m17(m, "bandai", root_relative=True)
-  np.testing.assert_allclose(rel[:, 0], 0.0, atol=1e-6)
 
 
-def test_fk_from_rotations_reproduces_positions_numpy_and_jax():
+def test_rotations_reproduce_positions():
   m = bvh.parse_bvh(make_bvh(random_frames()))
-  pose = rigs.to_h36m17(m, "bandai")
-  r = rig_rotations.to_rotations(m, "bandai")
+  clip = mocap_conversion.convert_clip(m, "bandai")
+  r = clip.rotations
   assert r["root_name"] == "Hips"
   # Body: the 20 joints below Hips, plus the synthetic head top.
   assert len(r["names"]) == 21 and r["names"][-1] == rig_rotations.HEAD_TOP
   assert r["rotvec"].shape == (6, 21, 3) and r["rest_offsets"].shape == (21, 3)
   np.testing.assert_allclose(r["rest_offsets"][r["names"].index("LowerLeg_L")], [0, -400, 0], atol=1e-4)
-  names = (r["root_name"],) + r["names"]
-  args = (r["rotvec"], r["root_orient"], r["trans"], r["rest_offsets"], r["parents"])
-  out = rig_rotations.fk_from_rotations(*args)
-  np.testing.assert_allclose(rig_rotations.h36m17_from_body(out, names, "bandai"), pose, atol=1e-2)
-  fk = jax.jit(lambda *a: rig_rotations.fk_from_rotations(*a, r["parents"]))
-  out_j = fk(*[jnp.asarray(a) for a in args[:4]])
-  assert isinstance(out_j, jax.Array)
-  np.testing.assert_allclose(rig_rotations.h36m17_from_body(out_j, names, "bandai"), pose, atol=0.5)
+  np.testing.assert_allclose(rebuilt_h36m17(r, "bandai"), clip.pose17, atol=1e-2)
 
 
 def test_missing_joint_is_named():
   m = bvh.parse_bvh(make_bvh(rest_frames()[:, :-3], drop=("Toes_R",)))
   with pytest.raises(KeyError, match="'Toes_R' \\(for facing direction\\)"):
-    rigs.to_h36m17(m, "bandai")
+    h36m17(m)
   cols = NUM_CHANNELS - 3 * 2  # Hand_L and Toes_R gone
   m = bvh.parse_bvh(make_bvh(rest_frames()[:, :cols], drop=("Hand_L", "Toes_R")))
   with pytest.raises(KeyError, match="'Hand_L' \\(for l_wrist\\)"):
-    rig_rotations.to_rotations(m, "bandai")
+    mocap_conversion.convert_clip(m, "bandai")
 
 
 def test_up_axis_is_checked_not_assumed():
   m = bvh.parse_bvh(make_bvh(rest_frames()))
-  assert rigs.detect_up_axis(rigs.to_h36m17(m, "bandai", check_up=False)) == "+z"
+  assert rigs.detect_up_axis(h36m17(m)) == "+z"
   z_up = rigs.RigSpec(**{**rigs.BANDAI.__dict__, "up_axis": "+z"})
   with pytest.raises(ValueError, match=r"declares up axis \+z .* along \+y"):
-    rigs.to_h36m17(m, z_up)
+    h36m17(m, z_up)
 
 
 def test_sanity_checks_catch_mirrors_and_stretch():
   # Small turns and feet on the ground, so the feet show the facing.
   m = bvh.parse_bvh(make_bvh(random_frames(seed=2, angle=5, height=0)))
-  pose, facing = rigs.to_h36m17(m, "bandai"), rigs.facing_direction(m, "bandai")
-  np.testing.assert_allclose(facing[0], [0, -1, 0], atol=0.2)  # +Z (file) -> -Y (jaxpose)
-  assert clip_checks.sanity_problems(pose, facing) == []
-  assert clip_checks.left_is_left(pose, facing).all() and clip_checks.feet_below_head(pose).all()
+  pose, faces = h36m17(m), facing(m)
+  np.testing.assert_allclose(faces[0], [0, -1, 0], atol=0.2)  # +Z (file) -> -Y (jaxpose)
+  assert clip_checks.sanity_problems(pose, faces) == []
+  assert clip_checks.left_is_left(pose, faces).all() and clip_checks.feet_below_head(pose).all()
   assert clip_checks.bone_length_spread(pose).max() < 1e-5
   # A mirrored skeleton (left joints at -X) is a right-handed lie.
   mirrored = bvh.parse_bvh(make_bvh(rest_frames(), mirror=True))
-  problems = clip_checks.sanity_problems(rigs.to_h36m17(mirrored, "bandai"),
-                                   rigs.facing_direction(mirrored, "bandai"))
+  problems = clip_checks.sanity_problems(h36m17(mirrored), facing(mirrored))
   assert any("left hip" in p for p in problems)
   stretched = pose.copy()
   stretched[1:, H36M_17.index("l_wrist")] += 100.0
@@ -249,8 +269,5 @@ def test_real_clips_are_people(real_files, dataset):
     assert rigs.detect_up_axis(pose) == "+z"
     height = pose[:, H36M_17.index("head"), 2] - pose[:, [3, 6], 2].min(1)
     assert 1300 < np.median(height) < 2000, np.median(height)  # mm
-    r = clip.rotations
-    body = rig_rotations.fk_from_rotations(r["rotvec"], r["root_orient"], r["trans"],
-                                   r["rest_offsets"], r["parents"])
-    rebuilt = rig_rotations.h36m17_from_body(body, (r["root_name"],) + r["names"], dataset)
-    np.testing.assert_allclose(rebuilt, pose, atol=0.05)  # mm
+    np.testing.assert_allclose(rebuilt_h36m17(clip.rotations, dataset), pose,
+                               atol=0.05)  # mm

@@ -6,7 +6,6 @@ import pytest
 
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.data import datasets
-from jaxpose.data import data_files
 from jaxpose.data import mocap_2d
 from jaxpose.data import mocap_cache
 from jaxpose.data import mocap_conversion
@@ -161,12 +160,9 @@ def test_bad_input_and_missing_cache(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-  files = data_files.sample_files(tmp_path_factory.getbasetemp() / "mocap_samples")
-  if not files:
-    pytest.skip("real mocap archives not found (set JAXPOSE_DATA)")
+def cache_dir(real_files, tmp_path_factory):
   out = tmp_path_factory.mktemp("caches")
-  for dataset, paths in files.items():
+  for dataset, paths in real_files.items():
     arrays, summary = mocap_conversion.convert_tree(
         dataset, paths[0].parents[2], files=paths, workers=1, progress=False)
     assert summary["converted"] == len(paths)

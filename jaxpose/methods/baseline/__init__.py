@@ -10,6 +10,7 @@ encoders DiffPose needs.
 """
 from jaxpose import methods
 from jaxpose.methods import base
+from jaxpose.methods import parts
 from jaxpose.methods import protocols
 from jaxpose.methods.baseline import encoder
 from jaxpose.methods.baseline import eval_tasks
@@ -27,7 +28,7 @@ METHOD = methods.register(base.Method(
     build=model.build,
     training=encoder.training,
     tasks=eval_tasks.TASKS,
-    prepare=encoder.prepare,
+    prepare=parts.prepare,
     prepare_keys=("holdout.fraction", "holdout.seed"),
     check=model.check,
     capabilities=base.Capabilities(

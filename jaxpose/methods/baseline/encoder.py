@@ -1,9 +1,9 @@
 """What a trained lifter keeps and offers: held-out rows, and itself as a
 frozen context encoder.
 
-`prepare` draws, once, the training rows the lifter never trains on
-(`config.holdout`; whole clips) and the runner stores them beside the
-checkpoints, so every later use (DiffPose's fit of H_K to the encoder's
+The method's `prepare` (`parts.prepare`) draws, once, the training rows
+the lifter never trains on (`config.holdout`; whole clips) and the runner
+stores them beside the checkpoints, so every later use (DiffPose's fit of H_K to the encoder's
 error on them, an evaluation on other data) reads the same rows instead
 of drawing them again from whatever data is at hand.
 
@@ -20,15 +20,8 @@ import numpy as np
 from jaxpose import digest as digest_lib
 from jaxpose import settings
 from jaxpose.methods import base
-from jaxpose.methods import parts
 from jaxpose.methods.baseline import model as model_lib
 from jaxpose.training import holdout as holdout_lib
-
-
-def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
-  """{"holdout": the held-out rows of the train split} when `holdout`
-  draws any, else nothing (`training.holdout`)."""
-  return parts.prepare(ctx)
 
 
 def training(model: model_lib.LifterModel, data: base.Data,
@@ -90,4 +83,4 @@ def context_encoder(trained: base.Trained) -> LifterEncoder:
                        digest=digest_lib.digest(trained.params))
 
 
-__all__ = ["prepare", "training", "LifterEncoder", "context_encoder"]
+__all__ = ["training", "LifterEncoder", "context_encoder"]

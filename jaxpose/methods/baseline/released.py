@@ -14,17 +14,10 @@ order, layers, joints) are read from the weights; the heads, which no
 weight shows, from the config's `model.num_heads` (released: 4).
 
 Their conventions, each an option of jaxpose's network (defaults
-unchanged), set in the workdir's config (`network_section`):
-- `laplacian='row_normalised'`: Chebyshev polynomials of I - D^-1 (A + I),
-  unscaled (`graph_layers.released_laplacian`);
-- `layer_norm='graformer'`: a (x - mean) / (std_unbiased + 1e-6) + b;
-- `adjacency_norm='graformer'`: the FFN's learned J x J matrix normalised
-  by its column sums^-1/2 (+1e-5) at every call;
-- `attention_dropout=0.1`, `dropout=0.25`, `conv_dropout=0.1` (training
-  only);
-- `root='zeroed'`: the root joint's 3D set to 0, the others as predicted:
-  what DiffPose's test loop's in-place `x[:, :, :] -= x[:, :1, :]`
-  computes in PyTorch (`context_encoder`).
+unchanged) that `graph_layers` and `context_encoder` describe, are set in
+the workdir's config (`network_section`): `CONVENTIONS` (the released
+laplacian, layer_norm, adjacency_norm and attention dropout), the dropout
+rates and `ROOT` ('zeroed', as their in-place re-centring computes).
 Their ChebConv weight [K + 1, 1, C_in, C_out] and bias [1, 1, C_out] hold
 the same numbers as jaxpose's kernel [K + 1, C_in, C_out] and bias
 [C_out] (y = sum_k T_k x W_k + b in both): the rules reshape them.
@@ -60,10 +53,7 @@ CONVENTIONS = dict(laplacian="row_normalised", layer_norm="graformer",
                    adjacency_norm="graformer",
                    attention_dropout=ATTENTION_DROPOUT)
 WEIGHTS = ("raw", "ema")
-
-
-class ReleasedCheckpointError(ValueError):
-  """A file this importer does not read (the message names what and why)."""
+ReleasedCheckpointError = state_dicts.ReleasedCheckpointError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,17 +123,11 @@ def _int(v) -> int:
     return 0
 
 
-def _shape(state, key: str, path: str, what: str) -> tuple[int, ...]:
-  if key not in state:
-    raise ReleasedCheckpointError(f"{path}: key {key!r} missing: not {what}")
-  return tuple(state[key].shape)
-
-
 def read_sizes(state: Mapping[str, np.ndarray], path: str, what: str
                ) -> Sizes:
   """A GraFormer's sizes from its input/output ChebConvs and layers."""
-  first = _shape(state, "gconv_input.weight", path, what)
-  last = _shape(state, "gconv_output.weight", path, what)
+  first = state_dicts.shape_of(state, "gconv_input.weight", path, what)
+  last = state_dicts.shape_of(state, "gconv_output.weight", path, what)
   for key, shape in (("gconv_input.weight", first),
                      ("gconv_output.weight", last)):
     if len(shape) != 4 or shape[1] != 1:
@@ -156,7 +140,8 @@ def read_sizes(state: Mapping[str, np.ndarray], path: str, what: str
   if num_layers == 0:
     raise ReleasedCheckpointError(f"{path}: no 'gconv_layers.0.*' keys: "
                                   f"not {what}")
-  adj = _shape(state, "atten_layers.0.feed_forward.A_hat", path, what)
+  adj = state_dicts.shape_of(state, "atten_layers.0.feed_forward.A_hat",
+                             path, what)
   embed = state.get("temb.dense.0.weight")
   return Sizes(num_joints=int(adj[0]), hidden=int(first[3]),
                order=int(first[0]) - 1, num_layers=num_layers,
@@ -236,14 +221,8 @@ def weights(ckpt: Checkpoint, rules, which: str, path: str
 
 def check_weights_option(options: Mapping[str, str], importer: str) -> str:
   """The `weights` option (default raw, as their evaluation loads)."""
-  which = options.get("weights") or "raw"
-  if which not in WEIGHTS:
-    raise ReleasedCheckpointError(f"--weights={which}: expected raw or ema")
-  unknown = sorted(set(options) - {"weights"})
-  if unknown:
-    raise ReleasedCheckpointError(f"option {unknown[0]!r}: {importer}'s "
-                                  "importer takes only 'weights'")
-  return which
+  return state_dicts.import_options(options, {"weights": WEIGHTS},
+                                    importer)["weights"]
 
 
 def representation_section() -> dict:
@@ -261,15 +240,15 @@ def network_section(sizes: Sizes, num_heads: int) -> dict:
               root=ROOT, **CONVENTIONS)
 
 
-def check_lifter(sizes: Sizes, num_heads: int, path: str):
-  """A lifter's sizes, or a refusal naming what the file is instead."""
-  if sizes.in_dim != 2 or sizes.out_dim != 3:
-    hint = (" (DiffPose's denoiser diffpose_uvxyz_*.pth: give it as "
-            "--checkpoint with --method=diffpose)" if sizes.in_dim == 5 else "")
+def check_sizes(sizes: Sizes, num_heads: int, path: str,
+                dims: tuple[int, int], what: str, hint: str = ""):
+  """A GraFormer of `dims` (in, out) numbers per joint whose width the
+  heads divide, or a refusal naming what the file is instead (`hint`)."""
+  if (sizes.in_dim, sizes.out_dim) != dims:
     raise ReleasedCheckpointError(
         f"{path}: 'gconv_input.weight' maps {sizes.in_dim} -> ... -> "
-        f"{sizes.out_dim} numbers per joint, expected 2 -> 3: not {LIFTER}"
-        f"{hint}")
+        f"{sizes.out_dim} numbers per joint, expected {dims[0]} -> {dims[1]}: "
+        f"not {what}{hint}")
   if sizes.hidden % num_heads:
     raise ReleasedCheckpointError(
         f"{path}: hidden width {sizes.hidden} is not a multiple of "
@@ -300,7 +279,9 @@ def import_lifter(path: str, config: Mapping[str, Any], which: str
   ckpt = read_checkpoint(path, LIFTER)
   sizes = read_sizes(ckpt.state, path, LIFTER)
   num_heads = int(dict(config.get("model", {})).get("num_heads", NUM_HEADS))
-  check_lifter(sizes, num_heads, path)
+  check_sizes(sizes, num_heads, path, (2, 3), LIFTER, hint=(
+      " (DiffPose's denoiser diffpose_uvxyz_*.pth: give it as --checkpoint "
+      "with --method=diffpose)" if sizes.in_dim == 5 else ""))
   params = weights(ckpt, lifter_rules(sizes), which, path)
   source = dict(
       checkpoint=os.path.abspath(path), weights=which, epoch=ckpt.epoch,
@@ -323,6 +304,6 @@ def import_checkpoint(request: base.ImportRequest) -> base.Imported:
 
 __all__ = ["ReleasedCheckpointError", "Checkpoint", "Sizes", "read_checkpoint",
            "read_sizes", "cheb", "trunk_rules", "lifter_rules", "weights",
-           "check_weights_option", "representation_section",
+           "check_weights_option", "check_sizes", "representation_section",
            "network_section", "encoder_config", "import_lifter",
            "import_checkpoint"]

@@ -183,12 +183,6 @@ def clean_and_noisy_2d(key, rows, representation, *, source: str,
   return to_model(screen), to_model(noisy)
 
 
-def state_error(truth2d, truth3d, centre2d, centre3d) -> np.ndarray:
-  """truth - centre as states `[N, J, 5]` (all inputs model units)."""
-  return np.concatenate([np.asarray(truth2d) - np.asarray(centre2d),
-                         np.asarray(truth3d) - np.asarray(centre3d)], -1)
-
-
 def error_summary(error) -> dict:
   """RMS per coordinate of the 2D and 3D parts and per joint (model units)."""
   error = np.asarray(error, np.float64)
@@ -262,5 +256,5 @@ def match_start_step(sde, rms_3d: float, scale_3d: float) -> int:
 
 
 __all__ = ["ARTEFACT", "NOISE_2D_SOURCES", "Initial", "clean_and_noisy_2d",
-           "state_error", "error_summary", "fit_initial", "standard_initial",
+           "error_summary", "fit_initial", "standard_initial",
            "match_start_step"]

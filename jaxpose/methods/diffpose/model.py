@@ -300,9 +300,8 @@ class DiffPoseModel:
   def states_to_mm(self, states, rows=None) -> np.ndarray:
     """States `[..., J, 5]` -> their 3D in root-relative mm `[..., J, 3]`.
 
-    The root is re-centred, as the released evaluation does: the truth
-    puts it at 0, and the state's 3D is relative only up to the noise
-    (`diffpose.output_root`: subtracted, or zeroed as their code does).
+    The root is re-centred (`diffpose.output_root`), as the released
+    evaluation does: the truth puts it at 0, the state's 3D only up to noise.
 
     rows: the states' rows (their last leading dim), whose cameras
     (`root_cam_mm`, `intrinsics`) turn camera 2D's 3D
@@ -332,9 +331,8 @@ def build(run: base.RunSettings, prepared, needs) -> DiffPoseModel:
   sde = s.sde.build()
   fixed = dict(num_joints=s.representation.num_joints,
                state_dim=process.STATE_DIM, time_scale=float(sde.num_steps))
-  # The condition is the encoder's features, or none where the config
-  # says model.cond_dim=0 (the released network has no condition path).
-  # The drawn kernel, when the denoiser is told it, joins the features.
+  # The condition is the encoder's features (and the drawn kernel, if
+  # told), or none with model.cond_dim=0 (the released network's).
   initial = initial_lib.Initial.from_artefact(prepared[initial_lib.ARTEFACT])
   dp = s.diffpose
   if initial.scope != dp.initial_scope:

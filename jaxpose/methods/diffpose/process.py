@@ -18,22 +18,14 @@ drawn per example is a `priors.GaussianPrior(mean = centre + mean_m, scale
 prior instead: N(mean_m, std_m^2) around 0, not around the row.
 
 The network predicts the standardised noise z (so the 2D channels, whose
-std can be tiny, are on the same footing as the 3D ones); the score of the
-diffused state is then -z / (s(t) std), which `score_fn` computes from the
-per-example std carried in the condition (`Condition`), beside the
-encoder's features and the row's centre.
+std can be tiny, are on the same footing as the 3D ones); the score is then
+-z / (s(t) std) (`make_score_fn`, the std carried in the `Condition`).
 
-Two options of the paper's design (both off by default):
-  per-row H_K (`RowScales`): each row's kernels are shaped by its own 2D
-    uncertainty u (`unc2d` [B, J], e.g. each keypoint's noise variance or
-    1 - a detector's confidence): its (u, v) std is the row's own, its
-    (x, y, z) std the kernel's scaled by a fitted function of u
-    (`rows.py` fits it);
-  the kernel told to the denoiser (`kernel_input`): the index of the drawn
-    kernel (one-hot, and optionally the log of its std per joint) joins
-    each joint's condition features, so the network knows which kernel's
-    frame a draw lives in.  `draw_kernel` and `perturb` return the index
-    they drew, and the sampler hands each hypothesis its own.
+Two options (both off by default): a per-row H_K (`RowScales`, fitted by
+`rows.py`), each row's kernels shaped by its own 2D uncertainty `unc2d`
+[B, J]; and the drawn kernel told to the denoiser (`kernel_features`), so
+the network knows which kernel's frame a draw lives in.  `draw_kernel` and
+`perturb` return the index they drew; each hypothesis draws its own.
 """
 from __future__ import annotations
 
@@ -58,11 +50,6 @@ def make_state(pose2d, pose3d):
   checks.check_array("pose2d", pose2d, ("B", "J", 2), sizes=sizes)
   checks.check_array("pose3d", pose3d, ("B", "J", 3), sizes=sizes)
   return jnp.concatenate([jnp.asarray(pose2d), jnp.asarray(pose3d)], axis=-1)
-
-
-def split_state(state):
-  """`[..., J, 5]` -> (2D `[..., J, 2]`, 3D `[..., J, 3]`)."""
-  return state[..., :2], state[..., 2:]
 
 
 class Condition(NamedTuple):
@@ -124,9 +111,7 @@ class RowScales:
     std_xyz = sqrt(l2_nj) std_m               kernel m's 3D std, scaled
 
   (c0, c1) = (0, 1) where u is the variance itself (a noise model's
-  sigma^2); fitted where u is 1 - a detector's confidence.  A row of
-  exact 2D (u = 0) gets a (u, v) std of floor_2d and kernel m's 3D std
-  times sqrt(b0).
+  sigma^2); fitted where u is 1 - a detector's confidence.
 
   Attributes:
     calib_2d: `[J, 2]` (c0, c1).
@@ -286,11 +271,11 @@ def make_noise_fn(apply_fn: Callable, *, network_input: str,
     'standardised'  (h_k - mu) / std in the drawn kernel's frame, where the
                     process is plain DDPM: y_k = sqrt(abar_k) y_0 +
                     sqrt(1 - abar_k) z.
-  The same information reaches the network each way (the centre is the
-  encoder's read-out of the features and the observed 2D; the kernel is
-  the condition's); they differ in what the network must rebuild before
-  it can name the noise: the encoder's pose ('state'), the kernel it was
-  drawn from ('residual'), or nothing ('standardised').
+  The network gets the same information each way (the centre is the
+  encoder's read-out of the features and the observed 2D, the kernel the
+  condition's); they differ in what it must rebuild before naming the
+  noise: the encoder's pose ('state'), the kernel ('residual') or nothing
+  ('standardised').
   conditional=False: the network takes no condition (the features stay
   unused).
   kernel_input: 'none', or the drawn kernel appended to the features
@@ -371,5 +356,5 @@ def make_hypotheses_fn(sampler, proc: MixtureProcess, num_hypotheses: int,
 
 __all__ = ["STATE_DIM", "NETWORK_INPUTS", "KERNEL_INPUTS", "Condition",
            "Kernel", "Perturbed", "RowScales", "MixtureProcess", "make_state",
-           "split_state", "kernel_channels", "kernel_features",
+           "kernel_channels", "kernel_features",
            "make_noise_fn", "make_score_fn", "make_hypotheses_fn"]

@@ -13,18 +13,15 @@ GCNdiff) is a `torch.save` list [state dict ('module.' prefixed),
 optimiser state, epoch, step, EMA]; their evaluation loads the raw state
 dict (`--weights=raw`, the default; `ema` takes the EMA copy; the lifter
 is read raw, as their code loads it). Its network is jaxpose's
-`diffpose_denoiser` without a condition path (`cond_dim=0`):
-the GraFormer trunk of the lifter (`baseline.released.trunk_rules`, the
-same conventions), `temb.dense.{0,1}` -> time_in/time_out and per layer
-`temb_proj` -> time_proj. Sizes come from the weights, the heads from the
-config (released: 4). Their process and sampler, set in the config:
+`diffpose_denoiser` without a condition path (`cond_dim=0`), with the
+lifter's trunk and conventions (`denoiser_rules`). Sizes come from the
+weights, the heads from the config (released: 4). Their process and sampler, set in the config:
 - `sde`: DiscreteVP, 51 steps, betas linear 1e-4 .. 1e-3;
 - `model.time_input='step'`: the sinusoid of the integer step index i
   (0-based), which their loop feeds; jaxpose's t = (i + 1) / 51;
 - `diffpose.output_root='zeroed'` and the lifter's `root='zeroed'`: their
-  in-place re-centring `x[:, :, :] -= x[:, :1, :]` of the lifter's 3D and
-  of the result, as PyTorch computes it (the root set to 0, the other
-  joints unchanged; `models.context_encoder`);
+  in-place re-centring of the lifter's 3D and of the result, as PyTorch
+  computes it (`models.context_encoder`);
 - `diffpose.initial='standard'` with the prepared H_K N(0, I) around 0
   (`released_initial`): their x_t = sqrt(abar) x_0 + sqrt(1 - abar) e and
   the network predicts e itself (their training scales e by a 2D kernel
@@ -113,21 +110,13 @@ def denoiser_rules(sizes: lifter_lib.Sizes) -> list[state_dicts.Rule]:
 
 def check_denoiser(sizes: lifter_lib.Sizes, num_heads: int, path: str):
   """A denoiser's sizes, or a refusal naming what the file is instead."""
-  state_dim = process.STATE_DIM
-  if sizes.in_dim != state_dim or sizes.out_dim != state_dim:
-    hint = (" (DiffPose's GraFormer lifter gcn_xyz_*.pth: give it as "
-            "--encoder)" if sizes.in_dim == 2 else "")
-    raise ReleasedCheckpointError(
-        f"{path}: 'gconv_input.weight' maps {sizes.in_dim} -> ... -> "
-        f"{sizes.out_dim} numbers per joint, expected the state's "
-        f"{state_dim} -> {state_dim}: not {DENOISER}{hint}")
+  lifter_lib.check_sizes(
+      sizes, num_heads, path, (process.STATE_DIM,) * 2, DENOISER, hint=(
+          " (DiffPose's GraFormer lifter gcn_xyz_*.pth: give it as "
+          "--encoder)" if sizes.in_dim == 2 else ""))
   if sizes.embed_dim is None:
     raise ReleasedCheckpointError(f"{path}: key 'temb.dense.0.weight' "
                                   f"missing: not {DENOISER}")
-  if sizes.hidden % num_heads:
-    raise ReleasedCheckpointError(
-        f"{path}: hidden width {sizes.hidden} is not a multiple of "
-        f"model.num_heads={num_heads}")
 
 
 def network_section(sizes: lifter_lib.Sizes, num_heads: int) -> dict:

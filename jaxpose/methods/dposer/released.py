@@ -43,6 +43,7 @@ instead, a licensed file jaxpose does not need).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from typing import Any, Mapping
@@ -68,10 +69,7 @@ _TRAINER_BUFFERS = ("body_model_vis.", "body_model_eval.")
 # The recorded hyper-parameters' size in imported.json (JSON characters);
 # past it, the JSON text cut there.
 HYPER_PARAMETERS_CHARS = 20000
-
-
-class ReleasedCheckpointError(ValueError):
-  """A file this importer does not read (the message names what and why)."""
+ReleasedCheckpointError = state_dicts.ReleasedCheckpointError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,16 +123,7 @@ def read_checkpoint(path: str) -> Checkpoint:
         f"Lightning .ckpt); found keys {sorted(map(str, obj))[:6]}: not a "
         "DPoser checkpoint")
   state = state_dicts.tensors(state, f"{path} ({layout} state dict)")
-  shadow, info = None, {}
-  if ema is not None:
-    if not isinstance(ema, Mapping) or not isinstance(
-        ema.get("shadow_params"), (list, tuple)):
-      raise ReleasedCheckpointError(
-          f"{path}: its EMA entry is not an ExponentialMovingAverage "
-          "state (decay, num_updates, shadow_params)")
-    shadow = list(ema["shadow_params"])
-    info = {"decay": _plain(ema.get("decay")),
-            "num_updates": _plain(ema.get("num_updates"))}
+  shadow, info = state_dicts.ema_state(ema, path)
   return Checkpoint(layout=layout, state=state, ema=shadow, ema_info=info,
                     step=int(np.asarray(step)) if step is not None else 0,
                     hyper_parameters=_hyper_parameters(obj))
@@ -152,10 +141,6 @@ def _hyper_parameters(obj: Mapping):
   return {"truncated": f"{len(text)} characters of JSON, the first "
                        f"{HYPER_PARAMETERS_CHARS} kept",
           "text": text[:HYPER_PARAMETERS_CHARS]}
-
-
-def _plain(v):
-  return v.item() if isinstance(v, np.ndarray) and v.size == 1 else v
 
 
 def _lightning_network(state, path: str) -> dict:
@@ -178,17 +163,11 @@ def _lightning_network(state, path: str) -> dict:
   return out
 
 
-def _shape(state, key: str, path: str) -> tuple[int, ...]:
-  if key not in state:
-    raise ReleasedCheckpointError(
-        f"{path}: key {key!r} missing: not a DPoser TimeFC/ScoreModelFC "
-        "checkpoint")
-  return tuple(state[key].shape)
-
-
 def read_sizes(state: Mapping[str, np.ndarray], path: str) -> Sizes:
   """Hidden width, embedding width, blocks and sigma table size."""
-  first = _shape(state, "pre_dense.weight", path)
+  shape = functools.partial(state_dicts.shape_of, state, source=path,
+                            what="a DPoser TimeFC/ScoreModelFC checkpoint")
+  first = shape("pre_dense.weight")
   if len(first) != 2 or first[1] != body_lib.DIM:
     raise ReleasedCheckpointError(
         f"{path}: 'pre_dense.weight' has shape {first}; "
@@ -197,24 +176,19 @@ def read_sizes(state: Mapping[str, np.ndarray], path: str) -> Sizes:
   hidden = first[0]
   # The embedding width comes from the embedding's own square layer, so a
   # bad shape of a layer that reads it is refused under that layer's key.
-  embed = _shape(state, "shared_time_embed.0.weight", path)
+  embed = shape("shared_time_embed.0.weight")
   if len(embed) != 2 or embed[0] != embed[1]:
     raise ReleasedCheckpointError(
         f"{path}: 'shared_time_embed.0.weight' has shape {embed}, expected "
         "the time embedding's square (E, E)")
-  num_blocks = 0
-  while f"b{num_blocks + 1}_dense1.weight" in state:
-    num_blocks += 1
-  sigmas = _shape(state, "sigmas", path)
+  sigmas = shape("sigmas")
   if len(sigmas) != 1 or sigmas[0] < 2:
     raise ReleasedCheckpointError(f"{path}: 'sigmas' has shape {sigmas}, "
                                   "expected the [N] sigma table")
-  if hidden % NUM_GROUPS:
-    raise ReleasedCheckpointError(
-        f"{path}: hidden width {hidden} is not a multiple of the "
-        f"GroupNorm's {NUM_GROUPS} groups")
+  state_dicts.check_groups(hidden, NUM_GROUPS, path)
   return Sizes(hidden=int(hidden), embed_dim=int(embed[0]),
-               num_blocks=num_blocks, num_scales=int(sigmas[0]))
+               num_blocks=state_dicts.num_fc_blocks(state),
+               num_scales=int(sigmas[0]))
 
 
 def rules(layout: str, sizes: Sizes) -> list[state_dicts.Rule]:
@@ -315,13 +289,8 @@ def prepared_body(config: Mapping[str, Any], zscore: body_lib.ZScore
 
 def import_checkpoint(request: base.ImportRequest) -> base.Imported:
   """`request.checkpoint` (+ files['statistics']) as an `Imported`."""
-  which = request.options.get("weights") or "ema"
-  if which not in ("ema", "raw"):
-    raise ReleasedCheckpointError(f"--weights={which}: expected ema or raw")
-  unknown = sorted(set(request.options) - {"weights"})
-  if unknown:
-    raise ReleasedCheckpointError(f"option {unknown[0]!r}: DPoser's importer "
-                                  "takes only 'weights'")
+  which = state_dicts.import_options(
+      request.options, {"weights": ("ema", "raw")}, "DPoser")["weights"]
   path = request.checkpoint
   # The checkpoint first (another method's file is named as such), then
   # the statistics; nothing is written before both are read and checked.

@@ -1,14 +1,5 @@
-"""GFPose's evaluation tasks, registered by name in `TASKS`: each
-`task(trained, options, ctx) -> TaskResult`.
-
-  estimate         H hypotheses per 2D pose (`estimation.estimation_result`)
-  estimate_single  one hypothesis from the single-hypothesis sampler
-  complete2d/3d    k missing limb-end joints or a whole body part, the
-                   visible joints' 2D (or 3D, imputed) as the condition;
-                   errors on the missing joints only, and over all joints
-  denoise          noisy ground truth (mm) cleaned from t = denoise_t_start
-  generate         unconditional samples against held-out real poses, with
-                   real-vs-real and training-vs-real rows beside them
+"""GFPose's evaluation tasks, registered by name in `TASKS` (the functions
+below): each `task(trained, options, ctx) -> TaskResult`.
 
 Every task samples within the training range when `eval.x0_clip` is on
 (`model.x0_range`) and records the range's use in its figures (`x0_range`).
@@ -42,18 +33,12 @@ def _chunk(opts, n: int) -> int:
   return min(opts.batch_poses, n)
 
 
-def _x0_range(trained, ctx: EvalContext):
-  """(box or None, its record): `model.x0_range` with the evaluation's
-  training split as the fallback."""
-  return model_lib.x0_range(trained, ctx.train)
-
-
 def _estimate(trained, opts, ctx: EvalContext, *, single: bool) -> TaskResult:
   model = trained.model
   spec = opts.single_sampler if single else opts.sampler
   steps = _single_steps(opts) if single else opts.num_steps
   h = 1 if single else opts.num_hypotheses
-  box, box_info = _x0_range(trained, ctx)
+  box, box_info = model_lib.x0_range(trained, ctx.train)
   hyps = model.sample_rows(
       model.make_sampler(spec, steps, eps=opts.eps), trained.params, ctx.key,
       lambda c: problems.estimation_problem(c["pose2d"]), {"pose2d": ctx.test["pose2d"]},
@@ -88,7 +73,7 @@ def lift(trained, request: base.LiftRequest) -> np.ndarray:
 
 @TASKS.register("estimate")
 def estimate(trained, opts, ctx: EvalContext) -> TaskResult:
-  """H hypotheses per 2D pose."""
+  """H hypotheses per 2D pose (`estimation.estimation_result`)."""
   return _estimate(trained, opts, ctx, single=False)
 
 
@@ -114,7 +99,7 @@ def _complete(trained, opts, ctx: EvalContext, *, space: str) -> TaskResult:
   skeleton = model.representation.skeleton
   # one program for all
   sampler = model.make_sampler(spec, opts.num_steps, eps=opts.eps)
-  box, box_info = _x0_range(trained, ctx)
+  box, box_info = model_lib.x0_range(trained, ctx.train)
   if space == "2d":
     make_problem = lambda c: problems.estimation_problem(c["pose2d"], visible=c["visible"])
   else:
@@ -153,13 +138,14 @@ def _complete(trained, opts, ctx: EvalContext, *, space: str) -> TaskResult:
 
 @TASKS.register("complete2d")
 def complete2d(trained, opts, ctx: EvalContext) -> TaskResult:
-  """Missing joints completed from the visible joints' 2D."""
+  """k missing limb-end joints or a whole body part completed from the
+  visible joints' 2D; errors on the missing joints only, and over all."""
   return _complete(trained, opts, ctx, space="2d")
 
 
 @TASKS.register("complete3d")
 def complete3d(trained, opts, ctx: EvalContext) -> TaskResult:
-  """Missing joints completed from the visible joints' 3D (imputed)."""
+  """As `complete2d`, from the visible joints' 3D (imputed)."""
   return _complete(trained, opts, ctx, space="3d")
 
 
@@ -175,7 +161,7 @@ def denoise(trained, opts, ctx: EvalContext) -> TaskResult:
     steps = max(1, int(round(_single_steps(opts) * (t_start - opts.eps)
                              / (1.0 - opts.eps))))
   sampler = model.make_sampler(opts.single_sampler, steps, eps=opts.eps)
-  box, box_info = _x0_range(trained, ctx)
+  box, box_info = model_lib.x0_range(trained, ctx.train)
   gt_mm = ctx.test["pose3d_mm"]
   meta = image_space.camera_meta(ctx.test)  # the "image" space's cameras
   settings, rows, plots = [], [], []
@@ -216,7 +202,8 @@ def denoise(trained, opts, ctx: EvalContext) -> TaskResult:
 
 @TASKS.register("generate")
 def generate(trained, opts, ctx: EvalContext) -> TaskResult:
-  """Unconditional samples against held-out real poses."""
+  """Unconditional samples against held-out real poses, with real-vs-real
+  and training-vs-real rows beside them."""
   from jaxpose import plotting
   model = trained.model
   real = np.asarray(ctx.splits["test"]["pose3d_mm"], np.float32)
@@ -228,7 +215,7 @@ def generate(trained, opts, ctx: EvalContext) -> TaskResult:
   ref, other = real[perm[:half]], real[perm[half:2 * half]]  # disjoint halves
   n_gen = opts.num_generate or half
   joints = model.representation.num_joints
-  box, box_info = _x0_range(trained, ctx)
+  box, box_info = model_lib.x0_range(trained, ctx.train)
   samples = model.sample_rows(
       model.make_sampler(opts.sampler, opts.num_steps, eps=opts.eps),
       trained.params, k_sample,

@@ -54,11 +54,6 @@ class MaskConfig:
     for f in dataclasses.fields(self):
       checks.check_probability(f.name, getattr(self, f.name))
 
-  @property
-  def p_visible(self) -> float:
-    """Marginal probability that a joint survives all three levels."""
-    return (1 - self.p_pose) * (1 - self.p_part) * (1 - self.p_joint)
-
 
 def joint_visibility(key: jax.Array, batch_size: int, cfg: MaskConfig,
                      skeleton: Skeleton = H36M_17) -> jax.Array:

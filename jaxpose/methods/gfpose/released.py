@@ -14,12 +14,9 @@ Every key and shape is checked against the network the sizes in the file
 make (hidden, embedding width and block count are read from it); anything
 else is refused, naming the key, before a file is written.
 
-Their network is jaxpose's `ScoreMLP` key for key (`rules`): pre_dense,
-pre_dense_t, pre_dense_cond, pre_gnorm -> first.{lin, lin_t, lin_c, norm};
-b{i}_dense{j}(_t, _cond), b{i}_gnorm{j} -> blocks/{i-1}/layer{j};
-shared_time_embed.0 -> time_embed; cond_embed.0 -> cond_embed; post_dense
--> out. Their `sigmas` buffer (a VE table their forward reads only with
-scale_by_sigma, False for GFPose) is checked to be there and dropped.
+Their network is jaxpose's `ScoreMLP` key for key (`rules`). Their `sigmas`
+buffer (a VE table their forward reads only with scale_by_sigma, False for
+GFPose) is checked to be there and dropped.
 
 Their conventions, each set in the workdir's config:
 - model: dropout 0.25 (hard-coded in their module), GroupNorm(32, eps
@@ -41,6 +38,7 @@ Their conventions, each set in the workdir's config:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from typing import Mapping
 
@@ -60,10 +58,7 @@ BETA_MIN, BETA_MAX = 0.1, 20.0
 # Their data (lib/dataset/h36m.py, config.training.data_scale).
 DATA_SCALE = 30.0
 OPTIONS = {"weights": ("ema", "raw"), "representation": ("authors", "config")}
-
-
-class ReleasedCheckpointError(ValueError):
-  """A file this importer does not read (the message names what and why)."""
+ReleasedCheckpointError = state_dicts.ReleasedCheckpointError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,10 +86,6 @@ class Sizes:
   num_blocks: int
 
 
-def _plain(v):
-  return v.item() if isinstance(v, np.ndarray) and v.size == 1 else v
-
-
 def read_checkpoint(path: str) -> Checkpoint:
   """The network state, EMA and step of GFPose's best_model.pth layout."""
   obj = torch_files.load(path)
@@ -109,61 +100,40 @@ def read_checkpoint(path: str) -> Checkpoint:
   state = state_dicts.tensors(obj["model_state_dict"],
                               f"{path} ('model_state_dict')")
   state = state_dicts.strip_prefix(state, ("module.",))
-  shadow, info, ema = None, {}, obj.get("ema")
-  if ema is not None:
-    if not isinstance(ema, Mapping) or not isinstance(
-        ema.get("shadow_params"), (list, tuple)):
-      raise ReleasedCheckpointError(
-          f"{path}: its 'ema' entry is not an ExponentialMovingAverage state "
-          "(decay, num_updates, shadow_params)")
-    shadow = list(ema["shadow_params"])
-    info = {"decay": _plain(ema.get("decay")),
-            "num_updates": _plain(ema.get("num_updates"))}
+  shadow, info = state_dicts.ema_state(obj.get("ema"), path)
   step, epoch = obj.get("step", 0), obj.get("epoch")
   return Checkpoint(state=state, ema=shadow, ema_info=info,
                     step=int(np.asarray(step)) if step is not None else 0,
                     epoch=None if epoch is None else int(np.asarray(epoch)))
 
 
-def _shape(state, key: str, path: str) -> tuple[int, ...]:
-  if key not in state:
-    raise ReleasedCheckpointError(
-        f"{path}: key {key!r} missing: not a GFPose ScoreModelFC_Adv "
-        "checkpoint")
-  return tuple(state[key].shape)
-
-
 def read_sizes(state: Mapping[str, np.ndarray], path: str) -> Sizes:
   """Hidden width, embedding width and block count of the file's network."""
-  first = _shape(state, "pre_dense.weight", path)
+  shape = functools.partial(state_dicts.shape_of, state, source=path,
+                            what="a GFPose ScoreModelFC_Adv checkpoint")
+  first = shape("pre_dense.weight")
   if len(first) != 2 or first[1] != DIM:
     raise ReleasedCheckpointError(
         f"{path}: 'pre_dense.weight' has shape {first}; GFPose's network "
         f"takes the 17 x 3 = {DIM} numbers of a pose (another method's "
         "checkpoint, e.g. DPoser's 63-D body pose?)")
   hidden = first[0]
-  embed = _shape(state, "pre_dense_t.weight", path)
+  embed = shape("pre_dense_t.weight")
   if len(embed) != 2 or embed[0] != hidden:
     raise ReleasedCheckpointError(f"{path}: 'pre_dense_t.weight' has shape "
                                   f"{embed}, expected ({hidden}, E)")
-  _shape(state, "cond_embed.0.weight", path)  # the conditional network
+  shape("cond_embed.0.weight")  # the conditional network
   if "gauss_proj.W" in state:
     raise ReleasedCheckpointError(
         f"{path}: unexpected key 'gauss_proj.W': a network with the Fourier "
         "time embedding; the released one (and jaxpose's) is positional")
-  sigmas = _shape(state, "sigmas", path)
+  sigmas = shape("sigmas")
   if len(sigmas) != 1:
     raise ReleasedCheckpointError(f"{path}: 'sigmas' has shape {sigmas}, "
                                   "expected the [N] sigma table")
-  if hidden % NUM_GROUPS:
-    raise ReleasedCheckpointError(
-        f"{path}: hidden width {hidden} is not a multiple of the "
-        f"GroupNorm's {NUM_GROUPS} groups")
-  num_blocks = 0
-  while f"b{num_blocks + 1}_dense1.weight" in state:
-    num_blocks += 1
+  state_dicts.check_groups(hidden, NUM_GROUPS, path)
   return Sizes(hidden=int(hidden), embed_dim=int(embed[1]),
-               num_blocks=num_blocks)
+               num_blocks=state_dicts.num_fc_blocks(state))
 
 
 def rules(sizes: Sizes) -> list[state_dicts.Rule]:
@@ -233,25 +203,9 @@ def representation_section(base_section: Mapping) -> dict:
   return out
 
 
-def _options(request: base.ImportRequest) -> dict[str, str]:
-  unknown = sorted(set(request.options) - set(OPTIONS))
-  if unknown:
-    raise ReleasedCheckpointError(
-        f"option {unknown[0]!r}: GFPose's importer takes only "
-        f"{', '.join(OPTIONS)}")
-  out = {}
-  for name, choices in OPTIONS.items():
-    value = request.options.get(name) or choices[0]
-    if value not in choices:
-      raise ReleasedCheckpointError(
-          f"--{name}={value}: expected {' or '.join(choices)}")
-    out[name] = value
-  return out
-
-
 def import_checkpoint(request: base.ImportRequest) -> base.Imported:
   """`request.checkpoint` as an `Imported` GFPose workdir."""
-  opts = _options(request)
+  opts = state_dicts.import_options(request.options, OPTIONS, "GFPose")
   path = request.checkpoint
   ckpt = read_checkpoint(path)
   params = weights(ckpt, opts["weights"], path)
