@@ -6,8 +6,10 @@ is evaluated on those clips (`eval.rows=heldout`) once per prior and weight
 of a grid, for motion denoising (each weight schedule of the workdir's
 config) and the fit to 2D keypoints; each prior's weight with the lowest
 error wins (denoising: the mean MPJPE over the noise levels; fitting: the
-PA-MPJPE over the 2D inputs). The JSON records every figure, the choice and
-the flags that evaluate the test split with it:
+PA-MPJPE over the 2D inputs). The JSON records every figure, the choice
+(`chosen`, by the `eval` key it sets: denoise_motion.weights, fit2d.weights;
+files written before the tasks had their groups say denoise_weights,
+fit_weights) and the flags that evaluate the test split with it:
 
   python -m experiments.dposer_weights --workdir=runs/dposer_mocap \\
       --out=experiments/results/dposer_mocap_weights_heldout_cpu.json
@@ -95,7 +97,11 @@ def choose(scores: Mapping[str, float]) -> str:
 
 @dataclasses.dataclass
 class Sweep:
-  """Evaluations of one workdir on its held-out clips, the model loaded once."""
+  """Evaluations of one workdir on its held-out clips, the model loaded once.
+
+  `trained.run.task_options`: the workdir's own options of each task (an
+  older config's flat keys read into their groups).
+  """
   workdir: str
   overrides: dict = dataclasses.field(default_factory=dict)
 
@@ -119,19 +125,19 @@ def sweep(workdir: str, *, denoise_grid: Mapping[str, Sequence[float]],
   `overrides` ({dotted eval key: value}) change every evaluation alike.
   """
   runs = Sweep(workdir, dict(overrides or {}))
-  stored = runs.config.eval
+  stored = runs.trained.run.task_options
   schedules = tuple(runs.overrides.get(
-      "eval.denoise_weight_schedules",
-      stored.get("denoise_weight_schedules", ("fixed",))))
+      "eval.denoise_motion.weight_schedules",
+      stored["denoise_motion"].weight_schedules))
   # Results name the workdir as the README's commands do, not by this
   # machine's path.
   out = dict(workdir=f"runs/{os.path.basename(os.path.normpath(workdir))}",
              rows="held-out training clips", train_step=runs.trained.step,
              denoise={}, fit={}, chosen={})
   denoise_settings = {"eval.task": "denoise_motion",
-                      "eval.denoise_noise_mm": tuple(noise_mm),
-                      "eval.max_windows": max_windows,
-                      "eval.schedule_ablation": ()}
+                      "eval.denoise_motion.noise_mm": tuple(noise_mm),
+                      "eval.denoise_motion.max_windows": max_windows,
+                      "eval.denoise_motion.schedule_ablation": ()}
   start = time.time()
   if denoise_grid:  # the reference: smoothing alone, no prior
     result = runs.evaluate({**denoise_settings, "eval.priors": ("none",),
@@ -143,27 +149,29 @@ def sweep(workdir: str, *, denoise_grid: Mapping[str, Sequence[float]],
     for w in weights:
       result = runs.evaluate({
           **denoise_settings, "eval.priors": (prior,),
-          "eval.denoise_weights": {**dict(stored.denoise_weights), prior: w},
+          "eval.denoise_motion.weights": {
+              **stored["denoise_motion"].weights, prior: w},
           "eval.output_suffix": f"weights_{prior}_{w:g}"})
       for s in schedules:
         table[s][f"{w:g}"] = denoise_score(result, prior, s)
       logging.info("denoise %s %g: %s", prior, w, {s: table[s][f'{w:g}']
                                                    for s in schedules})
     out["denoise"][prior] = table
-    out["chosen"].setdefault("denoise_weights", {})[prior] = {
+    out["chosen"].setdefault("denoise_motion.weights", {})[prior] = {
         s: float(choose(table[s])) for s in schedules}
   for prior, weights in fit_grid.items():
     table = {}
     for w in weights:
       result = runs.evaluate({
           "eval.task": "fit2d", "eval.priors": (prior,),
-          "eval.fit_weights": {**dict(stored.fit_weights), prior: w},
+          "eval.fit2d.weights": {**stored["fit2d"].weights, prior: w},
           "eval.num_poses": fit_poses,
           "eval.output_suffix": f"weights_{prior}_{w:g}"})
       table[f"{w:g}"] = fit_score(result, prior)
       logging.info("fit2d %s %g: %.2f", prior, w, table[f"{w:g}"])
     out["fit"][prior] = table
-    out["chosen"].setdefault("fit_weights", {})[prior] = float(choose(table))
+    out["chosen"].setdefault("fit2d.weights", {})[prior] = float(
+        choose(table))
   out["settings"] = dict(noise_mm=list(noise_mm), max_windows=max_windows,
                          fit_poses=fit_poses, weight_schedules=list(schedules),
                          overrides=files.jsonable(runs.overrides))
@@ -199,7 +207,8 @@ if __name__ == "__main__":
   _WINDOWS = flags.DEFINE_integer("max_windows", 10, "Held-out windows denoised.")
   _FIT_POSES = flags.DEFINE_integer("fit_poses", 100, "Held-out rows fitted.")
   _SET = flags.DEFINE_multi_string(
-      "set", [], "key=value (a Python literal, e.g. eval.denoise_t=(0.1,0.01)): "
-      "an evaluation setting changed in every grid point.")
+      "set", [], "key=value (a Python literal, e.g. "
+      "eval.denoise_motion.t=(0.1,0.01)): an evaluation setting changed in "
+      "every grid point.")
   flags.mark_flags_as_required(["workdir", "out"])
   app.run(main)

@@ -11,6 +11,7 @@ Evaluation keys added since W was trained are there at their defaults
 """
 import ml_collections
 
+from jaxpose import config as config_lib
 from jaxpose import files
 from jaxpose import methods
 from jaxpose import run_lib
@@ -30,11 +31,13 @@ def _tuples(value):
 def with_eval_defaults(stored: dict) -> dict:
   """A stored config whose `eval` section also holds every evaluation key
   added since it was written, at its default (the generic keys' and its
-  method's), so that a flag can name one; the keys it has are kept."""
+  method's and its tasks'), so that a flag can name one; the keys it has
+  are kept."""
   method = methods.get(stored.get("method", ""))
   added = {**settings.defaults(eval_config_lib.EvalConfig),
-           **settings.defaults(method.eval_options)}
-  return {**stored, "eval": {**files.jsonable(added), **stored.get("eval", {})}}
+           **settings.defaults(method.eval_options), **method.tasks.defaults()}
+  return {**stored, "eval": config_lib.fill_missing(
+      dict(stored.get("eval", {})), files.jsonable(added))}
 
 
 def get_config(workdir: str):

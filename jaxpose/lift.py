@@ -156,7 +156,7 @@ def smooth(lifted: Lifted, workdir: str, *, seed: int = 0,
     if not prior_weight >= 0:
       raise ValueError(f"prior_weight: expected >= 0, got {prior_weight}")
     overrides = {**(overrides or {}),
-                 "eval.denoise_weights.dposer": float(prior_weight)}
+                 "eval.denoise_motion.weights.dposer": float(prior_weight)}
   start = time.time()
   config = run_lib.evaluation_config(workdir, overrides) if overrides else None
   _, smoother = run_lib.provided(

@@ -254,12 +254,16 @@ def _fit(run, training: base.Training, state, ckpt, workdir):
 
 
 def stored_config(workdir: str) -> dict:
-  """The config `workdir`'s model was trained with (its config.json)."""
+  """The config `workdir`'s model was trained with (its config.json), the
+  flat eval keys of an older one in their tasks' groups (`Tasks.upgrade`)."""
   stored = run_config.read(workdir)
   if stored is None:
     raise FileNotFoundError(
         f"{os.path.join(workdir, run_config.FILE)} missing: {workdir!r} is not "
         "a trained jaxpose workdir (train it first with experiments.main)")
+  if stored.get("method") in methods.names() and "eval" in stored:
+    tasks = methods.get(stored["method"]).tasks
+    stored = {**stored, "eval": tasks.upgrade(stored["eval"])}
   return stored
 
 
@@ -422,7 +426,8 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
   logging.info("Running %s on %d %s rows", run.eval.task, ctx.num_poses,
                "held-out" if split == "train" else "test")
   task = calibration_store.applying(  # WORKDIR/calibration.json, if any
-      functools.partial(method.tasks[run.eval.task], trained, run.eval_options),
+      functools.partial(method.tasks[run.eval.task], trained,
+                        run.options_for(run.eval.task)),
       workdir, task=run.eval.task, step=trained.step, params=trained.params,
       enabled=run.eval.apply_calibration and split == "test")
   return runner.run_task(

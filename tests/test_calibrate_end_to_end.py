@@ -210,8 +210,8 @@ def test_a_workdir_trained_before_the_section_still_works(tmp_path):
 def test_dposer_completion_calibrates_on_held_out_clips(tmp_path):
   workdir = str(tmp_path / "dposer")
   c = dposer_config(fraction=0.2)  # 4 of the 20 clips of 60 frames
-  c.eval.update(num_poses=40, priors=("dposer",), complete_parts=("l_leg",),
-                complete_hypotheses=4, complete_steps=5)
+  c.eval.update(num_poses=40, priors=("dposer",))
+  c.eval.complete.update(parts=("l_leg",), hypotheses=4, steps=5)
   run_lib.train(c, workdir)
   trained, data, num_training = _training_rows(c, workdir)
   held = holdout.rows(trained.prepared, 1200)
@@ -255,9 +255,9 @@ def test_dposer_completion_calibrates_on_held_out_clips(tmp_path):
   assert held_res["settings"] != res["settings"]  # other rows
   motion = run_lib.run("eval", c, workdir, overrides={
       "eval.rows": "heldout", "eval.task": "denoise_motion",
-      "eval.priors": ("none",), "eval.denoise_noise_mm": (20.0,),
-      "eval.denoise_steps": 5, "eval.max_windows": 2,
-      "eval.schedule_ablation": (), "eval.output_suffix": "w"})
+      "eval.priors": ("none",), "eval.denoise_motion.noise_mm": (20.0,),
+      "eval.denoise_motion.steps": 5, "eval.denoise_motion.max_windows": 2,
+      "eval.denoise_motion.schedule_ablation": (), "eval.output_suffix": "w"})
   assert motion["num_windows"] == 2
   assert (tmp_path / "dposer" / "eval" / "denoise_motion_w_heldout.json").exists()
 

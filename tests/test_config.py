@@ -1,5 +1,6 @@
 """Configs: every shipped config loads, and unknown keys name the valid ones."""
 import importlib
+import json
 import re
 import pathlib
 import subprocess
@@ -46,6 +47,9 @@ def test_config_lists_every_eval_key_so_a_flag_can_set_it(name):
   keys = (set(settings.field_names(eval_config_lib.EvalConfig))
           | set(settings.field_names(method.eval_options)))
   assert sorted(keys - set(config.eval.keys())) == []
+  for task, options in method.tasks.options().items():  # each task's group
+    assert sorted(set(settings.field_names(options))
+                  - set(config.eval[task].keys())) == [], task
 
 
 def test_unknown_key_message_lists_valid_keys():
@@ -150,17 +154,18 @@ def test_a_workdir_trained_before_an_eval_key_was_added_takes_its_flag(tmp_path)
   config `--mode=eval --workdir=W` uses holds them at their defaults, so
   `--config.eval.<new key>` works there, and what it had stays."""
   from experiments import workdir_config
-  from experiments.configs import dposer_quickstart
   from jaxpose import files
-  plain = config_lib.to_plain(dposer_quickstart.get_config())
+  # A DPoser workdir's config, written when its eval keys were flat.
+  plain = json.loads((pathlib.Path(__file__).parent / "fixtures" /
+                      "dposer_workdir_82db3ba" / "config.json").read_text())
   del plain["eval"]["calibration_2d"]  # generic
   del plain["eval"]["denoise_weight_schedules"]  # DPoser's own
   plain["eval"]["window"] = 30  # a key it has, not at its default
   files.write_json_atomic(str(tmp_path / "config.json"), plain)
   config = workdir_config.get_config(str(tmp_path))
   assert config.eval.calibration_2d == ""
-  assert tuple(config.eval.denoise_weight_schedules) == ("fixed",)
-  assert config.eval.window == 30
+  assert tuple(config.eval.denoise_motion.weight_schedules) == ("fixed",)
+  assert config.eval.denoise_motion.window == 30
   config.eval.calibration_2d = "noisy"  # what the flag does
   _, run = methods.parse(config)
   assert run.eval.calibration_2d == "noisy"

@@ -263,8 +263,9 @@ def test_dposer_smooths_a_jittery_motion(video, lifter, tmp_path):
   c = dposer_config(fraction=0.0)
   # A prior trained 10 steps knows nothing: weighted low, the fit is the
   # data and temporal terms' (enough steps to converge from the mean pose).
-  c.eval.update(window=30, denoise_steps=200, denoise_lr=0.05,
-                denoise_weights=dict(gmm=0.3, gfpose=3.0, dposer=0.01))
+  c.eval.denoise_motion.update(
+      window=30, steps=200, lr=0.05,
+      weights=dict(gmm=0.3, gfpose=3.0, dposer=0.01))
   run_lib.train(c, workdir)
   trained = run_lib.load_trained(workdir)
   method, run = methods.parse(c)

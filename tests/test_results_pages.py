@@ -144,3 +144,17 @@ def test_hardware_a_file_keeps_as_a_record_must_be_given(tmp_path):
   row = spec.Row("x", "a.json", command="c", seeds="0")
   with pytest.raises(ValueError, match="no hardware in the file as text"):
     _table(tmp_path, (row,), hardware={"cpu_model": "AMD EPYC"})
+
+
+def test_a_recorded_command_prints_under_the_current_key_names():
+  renamed = {"eval.fit_lr": "eval.fit2d.lr",
+             "eval.denoise_weights": "eval.denoise_motion.weights"}
+  command = ("python -m experiments.main --config.eval.fit_lr=0.1 "
+             "--config.eval.fit_lr_x=2 --set=eval.denoise_weights.gmm=3 "
+             "--config.eval.denoise_t_start=0.2")
+  assert lookup.with_keys_renamed(command, renamed) == (
+      "python -m experiments.main --config.eval.fit2d.lr=0.1 "
+      "--config.eval.fit_lr_x=2 --set=eval.denoise_motion.weights.gmm=3 "
+      "--config.eval.denoise_t_start=0.2")
+  assert lookup.renamed_keys("dposer")["eval.complete_steps"] == (
+      "eval.complete.steps")

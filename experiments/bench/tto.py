@@ -87,8 +87,8 @@ PAPER_TRAIN = dict(learning_rate=2e-4, warmup_steps=5000, grad_clip=1.0,
                    ema_decay=0.9999)
 
 # Sizes of the three figures (the issue's).  The TTO loop's iterations
-# default to the config's eval.denoise_steps (180: the authors' 3 x 60 at
-# 40 mm noise).
+# default to the config's eval.denoise_motion.steps (180: the authors'
+# 3 x 60 at 40 mm noise).
 SAMPLER_ROWS = 500
 SAMPLER_STEPS = 10
 TRAIN_BATCH = 1280
@@ -263,16 +263,17 @@ def make_motion_solver(model, params, opts, zscore, *, num_steps: int):
   (`priors.DiffusionPrior`, the config's truncated schedule), the model's
   body (`bench_model`: on `BONE_LENGTHS_MM`; motion denoising does not use
   its 22 -> 17 regressor), and `fitting.make_motion_solver` with the
-  config's learning rate and weights (`opts`: the typed `eval` options):
+  config's learning rate and weights (`opts`: the typed options of the
+  denoise_motion task, `run.task_options["denoise_motion"]`):
   `jit(vmap(solve))`, the whole Adam loop one program.
   """
   prior = priors_lib.DiffusionPrior(
       score_fn=model.score_fn, params=params, sde=model.sde, zscore=zscore,
-      schedule=regulariser.TimeSchedule.truncated(*opts.denoise_t))
+      schedule=regulariser.TimeSchedule.truncated(*opts.t))
   body = model.body
   solver = fitting.make_motion_solver(
-      prior, body, num_steps=num_steps, learning_rate=opts.denoise_lr,
-      prior_weight=priors_lib.prior_weight(opts.denoise_weights, "dposer"),
+      prior, body, num_steps=num_steps, learning_rate=opts.lr,
+      prior_weight=priors_lib.prior_weight(opts.weights, "dposer"),
       smooth_weight=opts.smooth_weight, init_pose=zscore.mean)
   return solver, body
 
@@ -338,8 +339,8 @@ def run_bench(*, quick: bool = False, repeats: int | None = None,
     sampler_rows, sampler_steps: the sampler's rows and steps per timed run.
     train_batch: the training batch.
     tto_batch, tto_iters: frames of the clip and iterations of a timed loop
-      (default: the config's eval.denoise_steps, 180, the authors' 3 x 60
-      at 40 mm noise).
+      (default: the config's eval.denoise_motion.steps, 180, the authors'
+      3 x 60 at 40 mm noise).
     torch_refs: name -> TorchReference of torch_dposer.py, timed in the
       same rounds (paper size only).
     log: progress printer.
@@ -351,13 +352,13 @@ def run_bench(*, quick: bool = False, repeats: int | None = None,
   pick = lambda v, name, default: checks.check_positive_int(
       name, v or q.get(name, default))
   model, run = bench_model(**q.get("model", {}))
-  opts = run.eval_options
+  opts = run.task_options["denoise_motion"]
   repeats = pick(repeats, "repeats", REPEATS)
   rows = pick(sampler_rows, "sampler_rows", SAMPLER_ROWS)
   steps = pick(sampler_steps, "sampler_steps", SAMPLER_STEPS)
   train_batch = pick(train_batch, "train_batch", TRAIN_BATCH)
   tto_batch = pick(tto_batch, "tto_batch", TTO_BATCH)
-  tto_iters = pick(tto_iters, "tto_iters", opts.denoise_steps)
+  tto_iters = pick(tto_iters, "tto_iters", opts.steps)
   torch_refs = dict(torch_refs or {})
   hw = timing.hardware_info()
   params = model.init(rng.purpose_key(0, "init"))
@@ -440,7 +441,7 @@ if __name__ == "__main__":
   _REPEATS = flags.DEFINE_integer("repeats", None, "Timed rounds (median).")
   _TTO_ITERS = flags.DEFINE_integer(
       "tto_iters", None, "Iterations of a timed TTO loop (default: the "
-      "config's eval.denoise_steps, 180).")
+      "config's eval.denoise_motion.steps, 180).")
   _SAMPLER_STEPS = flags.DEFINE_integer(
       "sampler_steps", None, "Sampler steps per timed run (default 10).")
   _TORCH_PYTHON = flags.DEFINE_string(

@@ -27,16 +27,17 @@ body_sources.REST), then:
   python -m experiments.dposer_weights --workdir=runs/dposer_mocap \
       --out=..._weights_heldout_released.json --fit_grid= \
       --denoise_grid='gmm=0.3,1,3,10;dposer=0.3,1,3,10' \
-      "--set=eval.denoise_weight_schedules=('released',)"
+      "--set=eval.denoise_motion.weight_schedules=('released',)"
   # then --mode=eval --config.eval.task=denoise_motion
-  # "--config.eval.denoise_weight_schedules=('released',)" with the chosen
-  # --config.eval.denoise_weights and --config.eval.output_suffix=released
+  # "--config.eval.denoise_motion.weight_schedules=('released',)" with the
+  # chosen --config.eval.denoise_motion.weights and
+  # --config.eval.output_suffix=released
 
 (--config.eval.gfpose_workdir names a GFPose trained by gfpose_mocap.py: its
 joint prior makes the 'gfpose' rows; leave it out to skip them.)
 Calibrated completion: train with a person held out
 (--config.holdout.subjects=cmu:006), then --mode=calibrate
-"--config.eval.priors=('dposer',)" "--config.eval.complete_parts=('l_leg',)"
+"--config.eval.priors=('dposer',)" "--config.eval.complete.parts=('l_leg',)"
 and --mode=eval.
 
 Variants (the text after ':' in --config):
@@ -65,8 +66,8 @@ def get_config(variant: str = "small"):
   # and the weights chosen on them (see above).
   c.data.train_balance = "rigs"
   c.holdout.fraction = 0.1
-  c.eval.denoise_weights = dict(gmm=0.1, gfpose=3.0, dposer=1.0)
-  c.eval.fit_weights = dict(gmm=0.003, gfpose=1.0, dposer=0.3)
+  c.eval.denoise_motion.weights = dict(gmm=0.1, gfpose=3.0, dposer=1.0)
+  c.eval.fit2d.weights = dict(gmm=0.003, gfpose=1.0, dposer=0.3)
   if variant == "small":
     c.train.update(num_steps=20_000, batch_size=256, learning_rate=1e-3,
                    warmup_steps=500, ema_decay=0.999, log_every=500,

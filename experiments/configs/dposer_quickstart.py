@@ -51,32 +51,29 @@ def get_config():
       rows="test", overwrite=False,
       priors=("none", "gmm", "gfpose", "dposer"), gfpose_workdir="",
       gmm_components=8, gmm_rows=20_000, body_model_path="", batch_size=200,
-      # Completion: best-of-10 of the paper, Adam lr 0.1, its schedule.
-      complete_parts=("l_leg", "r_arm", "legs", "arms", "trunk"),
-      complete_hypotheses=10, complete_steps=200, complete_lr=0.1,
-      complete_t=(0.15, 0.05),
+      # Completion: best-of-10 of the paper, Adam lr 0.1, its schedule;
       # jaxpose's objective ('dposer_released': the authors', with their
       # stages; experiments/configs/dposer_released.py).
-      complete_objective="prior", complete_stages=2,
+      complete=dict(parts=("l_leg", "r_arm", "legs", "arms", "trunk"),
+                    hypotheses=10, steps=200, lr=0.1, t=(0.15, 0.05),
+                    objective="prior", stages=2),
       # Motion denoising: 60-frame windows, the paper's 40 mm among others,
-      # Adam lr 0.03, its schedule (0.2 -> 0.05).
-      window=60, max_windows=20, denoise_noise_mm=(20.0, 40.0, 100.0),
-      denoise_steps=180, denoise_lr=0.03, denoise_t=(0.2, 0.05),
-      # Prior weights by prior: each prior's best of a few tried
-      # on the quickstart's own test clips (experiments/results/
-      # dposer_quickstart_weights_cpu.json); the mocap config reuses them.
-      smooth_weight=1.0,
-      denoise_weights=dict(gmm=0.3, gfpose=3.0, dposer=3.0),
-      # The weights fixed, and beside them annealed as the authors' code
-      # does over 3 runs of the steps (data fades, temporal and prior grow:
-      # jaxpose/methods/dposer/schedule.py).
-      denoise_weight_schedules=("fixed", "annealed"), denoise_stages=3,
-      schedule_ablation=("truncated", "random", "fixed", "uniform"),
+      # Adam lr 0.03, its schedule (0.2 -> 0.05). Prior weights by prior:
+      # each prior's best of a few tried on the quickstart's own test clips
+      # (experiments/results/dposer_quickstart_weights_cpu.json); the mocap
+      # config reuses them. The weights fixed, and beside them annealed as
+      # the authors' code does over 3 runs of the steps (data fades,
+      # temporal and prior grow: jaxpose/methods/dposer/schedule.py).
+      denoise_motion=dict(
+          window=60, max_windows=20, noise_mm=(20.0, 40.0, 100.0),
+          steps=180, lr=0.03, t=(0.2, 0.05), smooth_weight=1.0,
+          weights=dict(gmm=0.3, gfpose=3.0, dposer=3.0),
+          weight_schedules=("fixed", "annealed"), stages=3,
+          schedule_ablation=("truncated", "random", "fixed", "uniform")),
       # Fitting to 2D: the HMR schedule (0.12 -> 0.08), GMoF at 100 px.
       # Prior weights: as for denoising (the same JSON).
-      fit_steps=300, fit_lr=0.03, fit_t=(0.12, 0.08),
-      fit_weights=dict(gmm=0.01, gfpose=1.0, dposer=1.0),
-      fit_sigma_px=100.0, fit_inputs=("exact", "noisy"),
-      num_generate=500, generate_sampler="ddim:eta=1", generate_steps=100,
-      generate_eps=1e-3))
+      fit2d=dict(steps=300, lr=0.03, t=(0.12, 0.08),
+                 weights=dict(gmm=0.01, gfpose=1.0, dposer=1.0),
+                 sigma_px=100.0, inputs=("exact", "noisy")),
+      generate=dict(num=500, sampler="ddim:eta=1", steps=100, eps=1e-3)))
   return c

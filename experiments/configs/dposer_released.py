@@ -5,7 +5,7 @@ The config an import of DPoser's released checkpoints starts from
 body space of jaxpose-mocap v1 (dposer_mocap.py:paper's data and training
 sections), with the authors' evaluation procedure where jaxpose's
 differs, each an option of jaxpose's code: their completion objective
-(eval.complete_objective='dposer_released') and t range 0.3 -> 0.05,
+(eval.complete.objective='dposer_released') and t range 0.3 -> 0.05,
 Euler-Maruyama generation over their 1000-step grid, and their motion
 denoising weights annealed over 3 runs of the steps beside jaxpose's
 fixed ones.  The importer sets the model and sde sections from the
@@ -48,12 +48,12 @@ def get_config(variant: str = "mocap"):
                  num_groups=32, time_scale=999.0, output_scale="ve_sigma",
                  sigma_min=0.01, sigma_max=50.0, num_scales=1000)
   c.sde.update(name="subvp", beta_min=0.1, beta_max=20.0)
-  c.eval.update(
-      batch_size=100, complete_objective="dposer_released",
-      complete_stages=2, complete_steps=200, complete_lr=0.1,
-      complete_t=(0.3, 0.05), complete_hypotheses=10,
-      generate_sampler="euler_maruyama", generate_steps=1000, generate_eps=0.0,
-      # Their motion denoising anneals its weights over 3 x 60 steps: that
-      # row first (it runs the schedule ablation), jaxpose's fixed beside.
-      denoise_weight_schedules=("annealed", "fixed"), denoise_stages=3)
+  c.eval.batch_size = 100
+  c.eval.complete.update(objective="dposer_released", stages=2, steps=200,
+                         lr=0.1, t=(0.3, 0.05), hypotheses=10)
+  c.eval.generate.update(sampler="euler_maruyama", steps=1000, eps=0.0)
+  # Their motion denoising anneals its weights over 3 x 60 steps: that row
+  # first (it runs the schedule ablation), jaxpose's fixed beside.
+  c.eval.denoise_motion.update(weight_schedules=("annealed", "fixed"),
+                               stages=3)
   return c

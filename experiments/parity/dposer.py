@@ -35,7 +35,7 @@ The jaxpose side imports each checkpoint with the released-weights importer
 (`--method=dposer`, the path a user's download takes) into a workdir with
 the config experiments/configs/dposer_released.py:synthetic and computes the
 same with jaxpose's code: the network's `apply` and `score_fn`, the
-model's sampler (`eval.generate_eps=0`, `Problem.noise` replaying the
+model's sampler (`eval.generate.eps=0`, `Problem.noise` replaying the
 draws), `eval_tasks.make_released_completion_solver` with the task's
 schedule and prior (replayed draws), and the imported `ZScore`.
 Rotations are compared as the 63-D z-scored output, the 63-D axis-angle
@@ -126,13 +126,13 @@ JOINTS_MM, POSES_REL_F64 = 1e-3, 1e-6
 DATA_ABS = {False: 1e-6, True: 1e-12}
 
 
-def make_inputs(stats, opts, *, rows: int, batch: int, seed: int) -> dict:
+def make_inputs(stats, complete, *, rows: int, batch: int, seed: int) -> dict:
   """Every input and normal draw of both sides, float32, once."""
   rs = np.random.default_rng(seed)
   f32 = lambda a: np.asarray(a, np.float32)
   edges = [1e-3, 2e-3, 0.05, 0.1, 0.3, 0.5, 0.999, 1.0]
   n_masked = int(body_lib.part_dims(body_lib.PARTS["l_leg"]).sum())
-  steps = opts.complete_steps
+  steps = complete.steps
   return dict(
       x=f32(rs.standard_normal((rows, body_lib.DIM))),
       t=f32(np.concatenate([edges, rs.uniform(1e-3, 1.0, rows - len(edges))])),
@@ -144,10 +144,10 @@ def make_inputs(stats, opts, *, rows: int, batch: int, seed: int) -> dict:
       complete_init=f32(rs.standard_normal((batch, n_masked))),
       complete_baseline=f32(rs.standard_normal((batch, body_lib.DIM))),
       complete_noise=f32(rs.standard_normal((steps, batch, body_lib.DIM))),
-      part=np.asarray("left_leg"), t_max=np.float32(opts.complete_t[0]),
-      t_min=np.float32(opts.complete_t[1]), lr=np.float32(opts.complete_lr),
-      stages=np.int64(opts.complete_stages),
-      steps_per_stage=np.int64(steps // opts.complete_stages))
+      part=np.asarray("left_leg"), t_max=np.float32(complete.t[0]),
+      t_min=np.float32(complete.t[1]), lr=np.float32(complete.lr),
+      stages=np.int64(complete.stages),
+      steps_per_stage=np.int64(steps // complete.stages))
 
 
 def _authors(repo, layout, inputs_path, work, python, stats_dir, gain):
@@ -286,7 +286,7 @@ def generation(side: Side, inp, theirs) -> dict:
 
 
 def completion(side: Side, inp, theirs) -> dict:
-  model, opts = side.model, side.trained.run.eval_options
+  model, opts = side.model, side.trained.run.task_options["complete"]
   visible = theirs["mask"].astype(bool)  # theirs: True where observed
   masked = body_lib.part_dims(body_lib.PARTS["l_leg"])
   if not np.array_equal(~visible, np.broadcast_to(masked, visible.shape)):
@@ -297,9 +297,8 @@ def completion(side: Side, inp, theirs) -> dict:
         score_fn=model.score_fn, params=params, sde=model.sde,
         zscore=model.zscore, schedule=eval_tasks.completion_schedule(opts))
     solve = eval_tasks.make_released_completion_solver(
-        prior, model.zscore, num_steps=opts.complete_steps,
-        stages=opts.complete_stages, learning_rate=opts.complete_lr,
-        loss_scale=1.0 / b, replay=True)
+        prior, model.zscore, num_steps=opts.steps, stages=opts.stages,
+        learning_rate=opts.lr, loss_scale=1.0 / b, replay=True)
     return np.asarray(model.zscore.standardize(solve(
         side.cast(theirs["observation" + side.sfx]), side.cast(inp["poses"]),
         ~visible, jax.random.split(jax.random.key(0), b),
@@ -371,8 +370,8 @@ def main(argv):
   repo = os.path.abspath(_AUTHORS.value)
   stats = _STATISTICS.value or os.path.join(repo, _STATS_IN_REPO)
   stats_arrays = torch_files.load(stats)
-  opts = methods.parse(released_configs.base_config(
-      "dposer", _CONFIG.value))[1].eval_options
+  run = methods.parse(released_configs.base_config("dposer", _CONFIG.value))[1]
+  opts = run.task_options["complete"]
   result = dict(
       authors_repository="moonbow721/DPoser",
       authors_commit=common.authors_commit(repo), authors_branch="v2",
@@ -383,13 +382,13 @@ def main(argv):
       set_up=dict(
           generation="their PC sampler, Euler-Maruyama predictor, no "
                      "corrector, 1000 steps, eps 1e-3, the final mean; "
-                     "jaxpose: euler_maruyama with eval.generate_eps="
-                     f"{opts.generate_eps} (the same grid, dt = 1/1000)",
-          completion=f"DPoserComp.optimize, left_leg, {opts.complete_stages}"
-                     f" x {opts.complete_steps // opts.complete_stages} Adam "
-                     f"steps, lr {opts.complete_lr}, t {opts.complete_t[0]} "
-                     f"-> {opts.complete_t[1]} (time strategy '3'); jaxpose: "
-                     "eval.complete_objective='dposer_released' (the "
+                     "jaxpose: euler_maruyama with eval.generate.eps="
+                     f"{run.task_options['generate'].eps} (the same grid, "
+                     "dt = 1/1000)",
+          completion=f"DPoserComp.optimize, left_leg, {opts.stages} x "
+                     f"{opts.steps // opts.stages} Adam steps, lr {opts.lr}, "
+                     f"t {opts.t[0]} -> {opts.t[1]} (time strategy '3'); "
+                     "jaxpose: eval.complete.objective='dposer_released' (the "
                      "task's solver, schedule and prior; loss_scale 1/rows)",
           compared="final states as z-scored 63-D, axis-angle 63-D (rad) "
                    "and joints (mm) of jaxpose's forward kinematics of the "

@@ -1,9 +1,10 @@
 """Reading one field of a results JSON, and one row's provenance."""
 from __future__ import annotations
 
+import functools
 import math
 import re
-from typing import Any
+from typing import Any, Mapping
 
 from experiments.report import spec
 
@@ -135,10 +136,33 @@ def hardware(row: spec.Row, result: dict) -> str:
   return _stated(row, result, "hardware")
 
 
+def with_keys_renamed(command: str, renamed: Mapping[str, str]) -> str:
+  """`command` with each config key of `renamed` ({'eval.fit_lr':
+  'eval.fit2d.lr'}) under its new name, wherever it is named whole
+  (--config.eval.fit_lr=..., --set=eval.fit_lr=..., eval.fit_lr.x);
+  a longer key it begins (eval.fit_lr_x) is left alone."""
+  if not renamed:
+    return command
+  keys = "|".join(map(re.escape, sorted(renamed, key=len, reverse=True)))
+  pattern = re.compile(rf"(?:(?<=--config\.)|(?<![\w.]))({keys})(?![\w])")
+  return pattern.sub(lambda m: renamed[m.group(1)], command)
+
+
+@functools.cache
+def renamed_keys(method: str) -> dict[str, str]:
+  """{old config key: new} of the settings `method` has renamed."""
+  from jaxpose import methods  # pylint: disable=import-outside-toplevel
+  return methods.get(method).tasks.renamed_keys()  # (imports jax: only here)
+
+
 def command(row: spec.Row, result: dict) -> str:
-  """The command that wrote a row's file (`_stated`)."""
-  return _stated(row, result, "command")
+  """The command that wrote a row's file (`_stated`); the file's own in
+  the current names of `row.method`'s keys."""
+  found = _stated(row, result, "command")
+  if row.command or not row.method:
+    return found
+  return with_keys_renamed(found, renamed_keys(row.method))
 
 
 __all__ = ["get", "number", "text", "change", "seeds", "hardware",
-           "command"]
+           "command", "with_keys_renamed", "renamed_keys"]

@@ -48,6 +48,10 @@ class Row:  # pylint: disable=too-many-instance-attributes
   baseline: the `name` of the row of this table it is compared with.
   name: what `baseline` calls this row (default: its label).
   cells: the label's extra cells before the figures (e.g. the 2D it read).
+  method: the method whose config keys the file's own `command` (a record
+    of a past run) names: the keys it has renamed since
+    (`Tasks.renamed_keys`) print under their new names, so the page gives
+    a command that runs now.
   """
   label: str
   file: str
@@ -59,6 +63,7 @@ class Row:  # pylint: disable=too-many-instance-attributes
   cells: tuple[str, ...] = ()
   name: str = ""
   fields: Mapping[str, Path | None] = dataclasses.field(default_factory=dict)
+  method: str = ""
 
   @property
   def key(self) -> str:

@@ -71,19 +71,22 @@ def evaluate_checkpoint(workdir: str, *, grid: Sequence[float],
   """
   start = time.time()
   runs = dposer_weights.Sweep(workdir, {
-      "eval.task": "denoise_motion", "eval.denoise_weight_schedules": ("fixed",),
-      "eval.schedule_ablation": (), "eval.max_windows": max_windows,
+      "eval.task": "denoise_motion",
+      "eval.denoise_motion.weight_schedules": ("fixed",),
+      "eval.denoise_motion.schedule_ablation": (),
+      "eval.denoise_motion.max_windows": max_windows,
       **dict(overrides or {})})
   step = int(runs.trained.step)
-  stored = dict(runs.config.eval.denoise_weights)
+  stored = dict(runs.trained.run.task_options["denoise_motion"].weights)
+  noise, weights = "eval.denoise_motion.noise_mm", "eval.denoise_motion.weights"
   reference = runs.evaluate({
-      "eval.priors": ("none",), "eval.denoise_noise_mm": tuple(heldout_noise_mm),
+      "eval.priors": ("none",), noise: tuple(heldout_noise_mm),
       "eval.output_suffix": f"budget{step}_none"})
   held = {"none": per_noise(reference, "none")}
   for w in grid:
     held[f"{w:g}"] = per_noise(runs.evaluate({
-        "eval.priors": (PRIOR,), "eval.denoise_noise_mm": tuple(heldout_noise_mm),
-        "eval.denoise_weights": {**stored, PRIOR: float(w)},
+        "eval.priors": (PRIOR,), noise: tuple(heldout_noise_mm),
+        weights: {**stored, PRIOR: float(w)},
         "eval.output_suffix": f"budget{step}_{PRIOR}_{w:g}"}), PRIOR)
     logging.info("step %d, held-out clips, %s %g: %s", step, PRIOR, w,
                  held[f"{w:g}"])
@@ -91,8 +94,7 @@ def evaluate_checkpoint(workdir: str, *, grid: Sequence[float],
       {w: sum(v.values()) / len(v) for w, v in held.items() if w != "none"})
   test = runs.evaluate({
       "eval.rows": "test", "eval.priors": ("none", PRIOR),
-      "eval.denoise_noise_mm": tuple(test_noise_mm),
-      "eval.denoise_weights": {**stored, PRIOR: float(chosen)},
+      noise: tuple(test_noise_mm), weights: {**stored, PRIOR: float(chosen)},
       "eval.output_suffix": f"budget{step}"})
   test_rows = {p: per_noise(test, p) for p in ("none", PRIOR)}
   by_weight = {f"{chosen}": test_rows[PRIOR]}
@@ -100,8 +102,7 @@ def evaluate_checkpoint(workdir: str, *, grid: Sequence[float],
     if f"{w:g}" not in by_weight:
       by_weight[f"{w:g}"] = per_noise(runs.evaluate({
           "eval.rows": "test", "eval.priors": (PRIOR,),
-          "eval.denoise_noise_mm": tuple(test_noise_mm),
-          "eval.denoise_weights": {**stored, PRIOR: float(w)},
+          noise: tuple(test_noise_mm), weights: {**stored, PRIOR: float(w)},
           "eval.output_suffix": f"budget{step}_{PRIOR}_{w:g}"}), PRIOR)
   model = runs.config.model
   return dict(

@@ -112,7 +112,8 @@ def main(argv):
   if _SMOOTH.value:
     weights = [float(w) for w in _PRIOR_WEIGHTS.value] or [None]
     for w in weights:
-      overrides = None if w is None else {"eval.denoise_weights.dposer": w}
+      overrides = (None if w is None else
+                   {"eval.denoise_motion.weights.dposer": w})
       smoothed.append(lift.smooth(lifted, _SMOOTH.value, overrides=overrides))
   written = lift.write_outputs(lifted, os.path.join(_OUT.value, "lifted"),
                                overwrite=True)

@@ -51,7 +51,7 @@ def smooth_clip(workdir: str, smooth_with: str, clip: dict, prior_weights,
   out = dict(clip=str(clip["clip"][0]), frames=int(len(truth)),
              lifted=_scores(mean, truth), smoothed=[])
   for w in prior_weights:
-    overrides = None if w is None else {"eval.denoise_weights.dposer": w}
+    overrides = None if w is None else {"eval.denoise_motion.weights.dposer": w}
     sm = lift.smooth(lifted, smooth_with, overrides=overrides)
     out["smoothed"].append(dict(
         prior_weight=w, by=sm.info["smoothing"]["by"],

@@ -3,8 +3,9 @@
 A config's `eval` section holds the generic fields of `EvalConfig` and the
 fields of the method's own options dataclass side by side; `parse` builds
 both (`settings.parse_shared`) and refuses a missing field, an unknown one
-(naming the valid keys) or a value of the wrong type. Defaults live in the
-configs only (experiments/configs/), never here.
+(naming the valid keys) or a value of the wrong type. The configs
+(experiments/configs/) give every key; a default here only keeps the
+workdirs whose config.json predates its key.
 """
 from __future__ import annotations
 

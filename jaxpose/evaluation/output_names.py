@@ -74,6 +74,21 @@ def differing(settings: Mapping, earlier: Mapping, defaults: Mapping) -> dict:
   return out
 
 
+def _renamed(record: Mapping | None, renamed: Mapping[str, str]):
+  """`record` with its keys under an older name (a key or its prefix, as
+  'eval.denoise_weights.gmm') under the new one."""
+  if record is None:
+    return None
+  out = {}
+  for key, value in record.items():
+    for old, new in renamed.items():
+      if key == old or key.startswith(old + "."):
+        key = new + key[len(old):]
+        break
+    out[key] = value
+  return out
+
+
 def _readable(diff: Mapping) -> str | None:
   """'num_hypotheses-50_seed-3', or None when a value is not a scalar or
   the text is long."""
@@ -90,7 +105,8 @@ def _readable(diff: Mapping) -> str | None:
 
 
 def choose(out_dir: str, stem: str, settings: Mapping, *,
-           defaults: Mapping | None = None, overwrite: bool = False) -> str:
+           defaults: Mapping | None = None, overwrite: bool = False,
+           renamed: Mapping[str, str] | None = None) -> str:
   """The stem this evaluation writes `<out_dir>/<stem>.json` under.
 
   Args:
@@ -99,6 +115,8 @@ def choose(out_dir: str, stem: str, settings: Mapping, *,
     settings: this evaluation's settings (`evaluation_settings`).
     defaults: `{dotted key: default}` of keys a record may lack.
     overwrite: `eval.overwrite`: `stem` whatever it holds.
+    renamed: {old key: new key} of keys a record may hold under an older
+      name (`Tasks.renamed_keys`).
 
   Raises:
     settings.ConfigError: every name this evaluation could take holds
@@ -110,7 +128,7 @@ def choose(out_dir: str, stem: str, settings: Mapping, *,
     if overwrite and os.path.exists(path(stem)):
       logging.info("eval.overwrite=True: %s is replaced", path(stem))
     return stem
-  earlier = recorded(path(stem))
+  earlier = _renamed(recorded(path(stem)), renamed or {})
   if earlier is not None:
     diff = differing(settings, earlier, defaults)
     if not diff:
@@ -126,7 +144,7 @@ def choose(out_dir: str, stem: str, settings: Mapping, *,
   whole = digest_lib.digest(dict(settings), length=8)
   for candidate in [f"{stem}_{n}" for n in (named, whole) if n]:
     if os.path.exists(path(candidate)):
-      held = recorded(path(candidate))
+      held = _renamed(recorded(path(candidate)), renamed or {})
       if held is None or differing(settings, held, defaults):
         continue
     logging.info("%s holds another evaluation (%s): this one writes %s beside "
@@ -142,15 +160,21 @@ def choose(out_dir: str, stem: str, settings: Mapping, *,
 def for_run(method, run, out_dir: str, stem: str,
             sections: tuple[str, ...]) -> tuple[str, dict]:
   """(the stem `run`'s evaluation writes, the settings it records): the
-  config's `sections` and the workdir keys of the method's needs, compared
-  with what `<out_dir>/<stem>.json` records (`choose`); keys a record lacks
-  count at their dataclass defaults."""
+  config's `sections` (less other tasks' options) and the workdir keys of
+  the method's needs, compared with what `<out_dir>/<stem>.json` records
+  (`choose`); keys a record lacks count at their dataclass defaults."""
   keys = tuple(sections) + tuple(need.config_key for need in method.needs)
-  ours = evaluation_settings(run.config, keys)
+  # Other tasks' options change nothing this task computes.
+  others = tuple(f"eval.{t}." for t in method.tasks.options()
+                 if t != run.eval.task)
+  ours = {k: v for k, v in evaluation_settings(run.config, keys).items()
+          if not k.startswith(others)}
   defaults = {f"eval.{k}": v for cls in (EvalConfig, method.eval_options)
               for k, v in settings_lib.defaults(cls).items()}
+  defaults.update(config_lib.flatten(method.tasks.defaults(), "eval"))
   return choose(out_dir, stem, ours, defaults=files.jsonable(defaults),
-                overwrite=run.eval.overwrite), ours
+                overwrite=run.eval.overwrite,
+                renamed=method.tasks.renamed_keys()), ours
 
 
 __all__ = ["FIELD", "PRESENTATION_KEYS", "evaluation_settings", "recorded",

@@ -20,7 +20,8 @@ are typed settings, pure functions and frozen values; none keeps state:
   training    `training(model, data, prepared) -> Training`: the per-row
               arrays batched by the loop, and the loss over them
   tasks       `Tasks`: evaluation tasks by name, each
-              `task(trained, options, ctx) -> TaskResult`
+              `task(trained, options, ctx) -> TaskResult`, with its own
+              typed options in `config.eval.<task>` (`methods.tasks`)
   needs       `Need`s: trained parts of other workdirs it uses, each named
               by a config key and a protocol (`jaxpose.methods.protocols`,
               or any type the providing method defines); the runner
@@ -47,7 +48,7 @@ from jaxpose import config as config_lib
 from jaxpose import settings as settings_lib
 from jaxpose.data import datasets
 from jaxpose.evaluation import config as eval_config_lib
-from jaxpose.evaluation.runner import EvalContext, TaskResult
+from jaxpose.methods.tasks import Tasks, TaskFn
 from jaxpose.training import config as train_config_lib
 from jaxpose.training.prepared import Artefact
 
@@ -70,7 +71,8 @@ class RunSettings:
     seed: the run's seed (`rng.purpose_key`).
     data: the dataset's typed `data` section (`datasets.parse_settings`).
     train: the generic `train` settings; train_options: the method's own.
-    eval: the generic `eval` settings; eval_options: the method's own.
+    eval: the generic `eval` settings; eval_options: the method's shared
+      ones; task_options: {task: its typed options} (`Tasks.register`).
     sections: the method's `settings` dataclass: its own sections.
     config: the config as plain values: the run's record (config.json,
       the checkpoint's fingerprint, results' settings); settings are read
@@ -85,6 +87,12 @@ class RunSettings:
   eval_options: Any
   sections: Any
   config: Mapping[str, Any]
+  task_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+  def options_for(self, task: str) -> Any:
+    """What `task` is handed: its own options, or the method's shared
+    `eval_options` when it registered none."""
+    return self.task_options.get(task, self.eval_options)
 
   def setting(self, config_key: str) -> Any:
     """The typed value of the setting a config key names (a `Need`'s
@@ -118,7 +126,8 @@ class RunSettings:
         return self, "seed"
       raise KeyError(f"{config_key}: not a setting of method {self.method!r}")
     holders = {"data": (self.data,), "train": (self.train, self.train_options),
-               "eval": (self.eval, self.eval_options)}.get(section)
+               "eval": (self.eval, self.eval_options, self.task_options)
+               }.get(section)
     if holders is None:
       holders = (getattr(self.sections, section, _MISSING),)
     *parents, last = path
@@ -281,41 +290,6 @@ class Need:
 
 
 # ----------------------------------------------------------------------------
-# Evaluation tasks by name
-
-TaskFn = Callable[[Trained, Any, EvalContext], TaskResult]
-
-
-class Tasks:
-  """A method's evaluation tasks by name (big_vision's evaluators): each
-  `task(trained, options, ctx) -> TaskResult`, options being the method's
-  typed `eval_options`."""
-
-  def __init__(self):
-    self._tasks: dict[str, TaskFn] = {}
-
-  def register(self, name: str):
-    """Decorator: registers a task function under `name`."""
-
-    def wrap(fn: TaskFn) -> TaskFn:
-      if name in self._tasks:
-        raise ValueError(f"task {name!r} is registered twice")
-      self._tasks[name] = fn
-      return fn
-
-    return wrap
-
-  def names(self) -> tuple[str, ...]:
-    return tuple(self._tasks)
-
-  def __contains__(self, name) -> bool:
-    return name in self._tasks
-
-  def __getitem__(self, name: str) -> TaskFn:
-    return self._tasks[name]
-
-
-# ----------------------------------------------------------------------------
 # The method
 
 
@@ -460,14 +434,17 @@ def parse(method: Method, config) -> RunSettings:
   train, train_options = settings_lib.parse_shared(
       plain["train"], (train_config_lib.TrainConfig, method.train_options),
       "train")
-  evaluation, eval_options = eval_config_lib.parse(plain["eval"],
-                                                   method.eval_options)
+  plain["eval"] = method.tasks.upgrade(plain["eval"])
+  shared, task_options = method.tasks.parse(
+      plain["eval"], settings_lib.field_names(eval_config_lib.EvalConfig)
+      + settings_lib.field_names(method.eval_options))
+  evaluation, eval_options = eval_config_lib.parse(shared, method.eval_options)
   settings_lib.one_of("eval.task", evaluation.task, method.tasks.names())
   run = RunSettings(method=method.name, seed=seed,
                     data=datasets.parse_settings(plain["data"]), train=train,
                     train_options=train_options, eval=evaluation,
                     eval_options=eval_options, sections=sections,
-                    config=plain)
+                    config=plain, task_options=task_options)
   if method.check is not None:
     method.check(run)
   return run

@@ -153,13 +153,14 @@ def test_dposer_completes_and_denoises_an_npz_of_joint_positions(positions_npz, 
   config.data = dict(name="npz", train_path=paths["train"], test_path=paths["test"],
                      body=True)
   config.eval.update(task="complete", num_poses=8, priors=("none", "dposer"),
-                     complete_parts=("l_leg",), complete_steps=10, gmm_rows=200)
+                     gmm_rows=200)
+  config.eval.complete.update(parts=("l_leg",), steps=10)
   workdir = str(tmp_path / "dposer")
   run_lib.run("train_and_eval", config, workdir)
   results = run_lib.evaluate(run_lib.evaluation_config(workdir, {
-      "eval.task": "denoise_motion", "eval.num_poses": 60, "eval.window": 20,
-      "eval.denoise_steps": 10, "eval.priors": ("none", "dposer"),
-      "eval.denoise_noise_mm": (20.0,)}), workdir)
+      "eval.task": "denoise_motion", "eval.num_poses": 60,
+      "eval.denoise_motion.window": 20, "eval.denoise_motion.steps": 10, "eval.priors": ("none", "dposer"),
+      "eval.denoise_motion.noise_mm": (20.0,)}), workdir)
   rows = results["settings"]
   assert {r["prior"] for r in rows} == {"none", "dposer"}
   for row in rows:  # smooth motion, undertrained prior: sane, not good

@@ -50,9 +50,9 @@ def _gfpose(files):
 def _dposer(files):
   config = _npz(dposer_quickstart.get_config(), *files, body=True)
   config.model.update(hidden=16, embed_dim=16, num_groups=4)
-  config.eval.update(num_poses=4, plot_poses=0, complete_parts=("l_leg",),
-                     complete_hypotheses=2, complete_steps=2,
+  config.eval.update(num_poses=4, plot_poses=0,
                      priors=("none", "dposer"))  # no rows to fit a GMM on
+  config.eval.complete.update(parts=("l_leg",), hypotheses=2, steps=2)
   return {"model": _small_train(config)}
 
 

@@ -27,7 +27,7 @@ SMALL = tto.QUICK["model"]
 def small_model():
   """A small DPoser model, its parameters and its typed eval options."""
   model, run = tto.bench_model(**SMALL)
-  return model, model.init(jax.random.key(0)), run.eval_options
+  return model, model.init(jax.random.key(0)), run.task_options["denoise_motion"]
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,8 @@ def test_toy_checkpoint_row(tmp_path):
   run_lib.train(dposer_config(num_steps=5, fraction=0.2), workdir)
   row = dposer_budget.evaluate_checkpoint(
       workdir, grid=(0.1, 10.0), heldout_noise_mm=(20.0,), test_noise_mm=(20.0, 40.0),
-      max_windows=2, test_every_weight=True, overrides={"eval.denoise_steps": 3})
+      max_windows=2, test_every_weight=True,
+      overrides={"eval.denoise_motion.steps": 3})
   held = row["heldout"]["by_weight"]
   assert row["train_step"] == 5 and row["seed"] == 0 and set(held) == {"none", "0.1", "10"}
   assert row["heldout"]["num_windows"] == row["test"]["num_windows"] == 2

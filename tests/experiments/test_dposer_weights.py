@@ -21,10 +21,11 @@ def test_parse_grid():
 
 
 def test_parse_set():
-  assert dposer_weights.parse_set(["eval.denoise_t=(0.1, 0.01)", "eval.x=abc"]) == {
-      "eval.denoise_t": (0.1, 0.01), "eval.x": "abc"}
+  assert dposer_weights.parse_set(
+      ["eval.denoise_motion.t=(0.1, 0.01)", "eval.x=abc"]) == {
+          "eval.denoise_motion.t": (0.1, 0.01), "eval.x": "abc"}
   with pytest.raises(ValueError, match="expected key=value"):
-    dposer_weights.parse_set(["eval.denoise_t"])
+    dposer_weights.parse_set(["eval.denoise_motion.t"])
 
 
 def test_scores_and_choice():
@@ -54,15 +55,16 @@ def test_toy_sweep_on_held_out_clips(tmp_path):
   out = dposer_weights.sweep(
       workdir, denoise_grid={"dposer": (0.1, 10.0)}, fit_grid={},
       noise_mm=(20.0,), max_windows=2, fit_poses=10,
-      overrides={"eval.denoise_steps": 3, "eval.denoise_weight_schedules":
-                 ("fixed", "released")})
+      overrides={"eval.denoise_motion.steps": 3,
+                 "eval.denoise_motion.weight_schedules": ("fixed", "released")})
   # The schedules swept are the override's, not the stored config's
   # (fixed, annealed).
   table = out["denoise"]["dposer"]
   assert set(table) == {"fixed", "released"} and set(table["fixed"]) == {"0.1", "10"}
   for schedule, scores in table.items():
     best = min(scores, key=scores.get)
-    assert out["chosen"]["denoise_weights"]["dposer"][schedule] == float(best)
+    assert out["chosen"]["denoise_motion.weights"]["dposer"][schedule] == (
+        float(best))
   assert set(out["denoise"]["none"]) == {"fixed", "released"}
   assert out["workdir"] == "runs/dposer" and out["rows"] == "held-out training clips"
   written = sorted(p.name for p in (tmp_path / "dposer" / "eval").glob("*.json"))

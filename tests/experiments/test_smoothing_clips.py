@@ -42,7 +42,7 @@ def test_every_test_clip_is_lifted_and_smoothed(tmp_path):
                       warmup_steps=1)
   run_lib.train(lifter, str(tmp_path / "lifter"))
   prior = dposer_config(num_steps=4, fraction=0.0)
-  prior.eval.update(window=30, denoise_steps=20)
+  prior.eval.denoise_motion.update(window=30, steps=20)
   run_lib.train(prior, str(tmp_path / "dposer"))
   result = smoothing_clips.run(str(tmp_path / "lifter"), str(tmp_path / "dposer"), "",
                                frames=40, max_clips=2, noisy=False, hypotheses=1,

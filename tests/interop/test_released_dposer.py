@@ -44,10 +44,9 @@ def get_config():
   c = dposer_quickstart.get_config()
   c.model.update(hidden=128, embed_dim=32)
   c.data.update(n_train=1200, n_test=360)
-  c.eval.update(num_poses=4, plot_poses=0, batch_size=4, priors=("dposer",),
-                complete_parts=("l_leg",), complete_hypotheses=2,
-                complete_steps=4, complete_objective="dposer_released",
-                complete_stages=2, complete_t=(0.3, 0.05))
+  c.eval.update(num_poses=4, plot_poses=0, batch_size=4, priors=("dposer",))
+  c.eval.complete.update(parts=("l_leg",), hypotheses=2, steps=4,
+                         objective="dposer_released", stages=2, t=(0.3, 0.05))
   return c
 '''
 

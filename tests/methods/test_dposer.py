@@ -231,9 +231,9 @@ def test_released_motion_objective_keeps_a_held_pose():
 
 def test_released_weights_need_the_authors_noise_levels():
   c = dposer_quickstart.get_config()
-  c.eval.denoise_weight_schedules = ("fixed", "released")
-  c.eval.denoise_noise_mm = (20.0, 30.0)
-  with pytest.raises(settings.ConfigError, match="denoise_noise_mm.*30.0"):
+  c.eval.denoise_motion.weight_schedules = ("fixed", "released")
+  c.eval.denoise_motion.noise_mm = (20.0, 30.0)
+  with pytest.raises(settings.ConfigError, match="denoise_motion.noise_mm.*30.0"):
     methods.parse(c)
 
 
@@ -244,11 +244,12 @@ def _tiny_config():
   c.train.update(num_steps=20, batch_size=64, log_every=10, ckpt_every=20,
                  warmup_steps=2)
   c.eval.update(num_poses=6, plot_poses=1, plot_hypotheses=2, gmm_components=2,
-                gmm_rows=600, batch_size=64, complete_parts=("l_leg", "trunk"),
-                complete_hypotheses=3, complete_steps=5, max_windows=2,
-                denoise_noise_mm=(40.0,), denoise_steps=5,
-                schedule_ablation=("truncated", "uniform"), fit_steps=6,
-                num_generate=20, generate_steps=3, priors=("none", "gmm", "dposer"))
+                gmm_rows=600, batch_size=64, priors=("none", "gmm", "dposer"))
+  c.eval.complete.update(parts=("l_leg", "trunk"), hypotheses=3, steps=5)
+  c.eval.denoise_motion.update(max_windows=2, noise_mm=(40.0,), steps=5,
+                               schedule_ablation=("truncated", "uniform"))
+  c.eval.fit2d.steps = 6
+  c.eval.generate.update(num=20, steps=3)
   return c
 
 
@@ -270,7 +271,7 @@ def test_every_task_writes_a_row_per_prior(trained, task):
     config.eval.priors = ("none", "dposer")
   if task == "denoise_motion":  # so is each weight schedule
     config.eval.priors = ("dposer",)
-    config.eval.denoise_weight_schedules = schedule_lib.DENOISE_WEIGHT_SCHEDULES
+    config.eval.denoise_motion.weight_schedules = schedule_lib.DENOISE_WEIGHT_SCHEDULES
   res = run_lib.evaluate(config, workdir)
   out = json.loads(open(f"{workdir}/eval/{task}.json").read())
   assert res["method"] == "dposer"
@@ -366,7 +367,8 @@ def test_bad_input_is_named(trained, tmp_path):
   with pytest.raises(bm.BodyModelError, match="shapedirs"):
     run_lib.load_trained(workdir, config=c)
   c = ml_collections.ConfigDict(config.to_dict())
-  c.eval.update(task="denoise_motion", window=500)
+  c.eval.task = "denoise_motion"
+  c.eval.denoise_motion.window = 500
   with pytest.raises(ValueError, match="shorter than the window"):
     run_lib.evaluate(c, workdir)
   c = ml_collections.ConfigDict(config.to_dict())
@@ -376,13 +378,13 @@ def test_bad_input_is_named(trained, tmp_path):
   # Prior weights are named by prior; a name that is no weighted prior is
   # refused, naming the key.
   c = ml_collections.ConfigDict(config.to_dict())
-  c.eval.denoise_weights = dict(gmm=0.3, vposer=1.0)
+  c.eval.denoise_motion.weights = dict(gmm=0.3, vposer=1.0)
   with pytest.raises(settings.ConfigError,
-                     match="eval.denoise_weights.*vposer"):
+                     match="eval.denoise_motion.weights.*vposer"):
     methods.parse(c)
   c = ml_collections.ConfigDict(config.to_dict())
-  c.eval.fit_weights = dict(gmm=0.01, dposer=-1.0)
-  with pytest.raises(settings.ConfigError, match="eval.fit_weights"):
+  c.eval.fit2d.weights = dict(gmm=0.01, dposer=-1.0)
+  with pytest.raises(settings.ConfigError, match="eval.fit2d.weights"):
     methods.parse(c)
 
 

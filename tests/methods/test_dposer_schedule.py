@@ -77,8 +77,7 @@ def test_released_denoising_recipe_per_noise_level():
   assert times[0] == pytest.approx(0.101100, abs=1e-6)
   assert times[-1] == pytest.approx(0.003002, abs=1e-6)
   assert np.all(np.diff(times) <= 0)
-  opts = types.SimpleNamespace(denoise_steps=7, denoise_stages=1, denoise_lr=0.5,
-                               denoise_t=(0.2, 0.05))
+  opts = types.SimpleNamespace(steps=7, stages=1, lr=0.5, t=(0.2, 0.05))
   expected = {20.0: (120, 0.1011), 40.0: (180, 0.2513), 100.0: (240, 0.3333)}
   for noise, (steps, t_max) in expected.items():
     recipe = schedule.denoise_recipe("released", noise, opts)

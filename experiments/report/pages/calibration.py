@@ -3,6 +3,7 @@ trusted, before and after calibrating it on rows held out of training."""
 from experiments.report import spec
 
 _DPOSER_HW = "2 CPU cores (AMD EPYC)"  # where the DPoser seeds were trained
+_DPOSER = "dposer"  # a DPoser file's own command: in the keys of now
 
 
 def _coverage(before: str) -> tuple[spec.Col, ...]:
@@ -30,11 +31,16 @@ def _calibrated(before: str) -> tuple[spec.Col, ...]:
 
 
 def _row(label: str, file: str, *cells: str, baseline: str = "",
-         name: str = "", at: spec.Path = "") -> spec.Row:
+         name: str = "", at: spec.Path = "", method: str = "") -> spec.Row:
   """A summary over training seeds: its command, seeds and hardware are
-  the file's own."""
+  the file's own (`method`: the method whose keys that command names)."""
   return spec.Row(label=label, file=file, cells=cells, baseline=baseline,
-                  name=name or file, at=at)
+                  name=name or file, at=at, method=method)
+
+
+def _dposer_row(label: str, file: str, *cells: str, **kw) -> spec.Row:
+  """`_row` of a DPoser summary over seeds."""
+  return _row(label, file, *cells, method=_DPOSER, **kw)
 
 
 def _spread_row(label: str, file: str, input_2d: str) -> spec.Row:
@@ -77,8 +83,8 @@ SPREAD = spec.Table(
          "trained on exact 2D, N=20",
          "diffpose_mocap_small_exacttrain_cpu_seeds_estimate_n20.json",
          "exact"))),
-        *(_row(label, file, "3D of the other joints",
-               at=("settings_across_seeds[prior=dposer,part=l_leg]", "figures"))
+        *(_dposer_row(label, file, "3D of the other joints", at=(
+            "settings_across_seeds[prior=dposer,part=l_leg]", "figures"))
           for label, file in (
               ("DPoser quickstart, left leg completed, 10 hypotheses",
                "dposer_quickstart_cpu_seeds_complete.json"),
@@ -194,23 +200,26 @@ DPOSER = spec.Table(
            "holding people out (the same test rows and 3D input on both "
            "sides)."),
     columns=_calibrated("calibration_before"),
-    rows=(_row("DPoser quickstart",
-               "dposer_quickstart_holdout_cpu_seeds_complete.json",
-               "a tenth of the training poses"),
-          _row("DPoser mocap small",
-               "dposer_mocap_small_v2_tenth_cpu_seeds_complete.json",
-               "a tenth of the clips"),
-          _row("DPoser mocap small",
-               "dposer_mocap_small_v2_subject006_cpu_seeds_complete.json",
-               "CMU 006 and a tenth of the other clips", baseline="every row"),
-          _row("DPoser mocap small",
-               "dposer_mocap_small_v2_subjects001_006_cpu_seeds_complete.json",
-               "CMU 001 and 006 and a tenth of the other clips",
-               baseline="every row"),
-          _row("DPoser mocap small, people not held out",
-               "dposer_mocap_small_v2_borrowed001_006_cpu_seeds_complete.json",
-               "none (a tenth of the clips): borrows the calibration of the row "
-               "above", name="every row")),
+    rows=(_dposer_row("DPoser quickstart",
+                      "dposer_quickstart_holdout_cpu_seeds_complete.json",
+                      "a tenth of the training poses"),
+          _dposer_row("DPoser mocap small",
+                      "dposer_mocap_small_v2_tenth_cpu_seeds_complete.json",
+                      "a tenth of the clips"),
+          _dposer_row("DPoser mocap small",
+                      "dposer_mocap_small_v2_subject006_cpu_seeds_"
+                      "complete.json",
+                      "CMU 006 and a tenth of the other clips",
+                      baseline="every row"),
+          _dposer_row("DPoser mocap small",
+                      "dposer_mocap_small_v2_subjects001_006_cpu_seeds_"
+                      "complete.json",
+                      "CMU 001 and 006 and a tenth of the other clips",
+                      baseline="every row"),
+          _dposer_row("DPoser mocap small, people not held out",
+                      "dposer_mocap_small_v2_borrowed001_006_cpu_seeds_"
+                      "complete.json", "none (a tenth of the clips): borrows "
+                      "the calibration of the row above", name="every row")),
     label_titles=("model", "held out and calibrated on"),
     note=("On the quickstart the calibration holds. On the mocap test people "
           "no calibration reaches the 90% target: the error of the mean on "
@@ -238,7 +247,7 @@ BY_PERSON = spec.Table(
     rows=tuple(spec.Row(
         label=f"CMU {person}", cells=(words,), file=_BY_PERSON.format(stem),
         at=("mean_over_seeds", person), hardware=_DPOSER_HW,
-        name=f"{stem}/{person}")
+        name=f"{stem}/{person}", method=_DPOSER)
         for stem, words in (("subjects001_006", "CMU 001 and 006 held out"),
                             ("borrowed001_006", "borrowed"))
         for person in ("005", "007")),
@@ -259,10 +268,12 @@ FITTED_Q = spec.Table(
            "mean: what both calibrations of the table above apply."),
     columns=(spec.Col("q for 50%", ("0.5",)), spec.Col("q for 90%", ("0.9",))),
     rows=(*(spec.Row(label=f"seed {seed}", file=_FITTED, seeds=seed,
-                     at=("fitted_quantile", seed), hardware=_DPOSER_HW)
+                     at=("fitted_quantile", seed), hardware=_DPOSER_HW,
+                     method=_DPOSER)
             for seed in ("0", "1", "2")),
           spec.Row(label="mean over seeds", file=_FITTED, seeds="0, 1, 2",
-                   at=("fitted_quantile_mean",), hardware=_DPOSER_HW)),
+                   at=("fitted_quantile_mean",), hardware=_DPOSER_HW,
+                   method=_DPOSER)),
     label_titles=("calibration",))
 
 _NOVELTY = "dposer_mocap_small_v2_{}_cpu_seeds_novelty.json"
@@ -282,9 +293,10 @@ NOVELTY = spec.Table(
              spec.Col("plain 90%", ("to_test_plain", "0.9"), ".2f"),
              spec.Col("scaled 50%", ("to_test_scaled", "0.5"), ".2f"),
              spec.Col("scaled 90%", ("to_test_scaled", "0.9"), ".2f")),
-    rows=(spec.Row(label="CMU 001 and 006", file=_TWO, seeds="0, 1, 2"),
+    rows=(spec.Row(label="CMU 001 and 006", file=_TWO, seeds="0, 1, 2",
+                   method=_DPOSER),
           spec.Row(label="CMU 001, 002, 003 and 006", file=_FOUR,
-                   seeds="0, 1, 2")),
+                   seeds="0, 1, 2", method=_DPOSER)),
     label_titles=("held out",),
     note=("With two people held out the fitted exponent is large and the "
           "scaled intervals cover more of the test people, but that fit "
@@ -315,7 +327,7 @@ NOVELTY_BY_PERSON = spec.Table(
            "workdir shown)."),
     columns=_people_cols("novelty_mm"),
     rows=(spec.Row(label="DPoser mocap small", file=_FOUR, seeds="0",
-                   at=("workdirs", "runs/nov4_s0")),),
+                   at=("workdirs", "runs/nov4_s0"), method=_DPOSER),),
     label_titles=("prior",))
 
 Q_BY_PERSON = spec.Table(
@@ -324,7 +336,8 @@ Q_BY_PERSON = spec.Table(
            "cover their joints 90% of the time), by seed."),
     columns=_people_cols("score_quantile", "0.9"),
     rows=tuple(spec.Row(label="DPoser mocap small", file=_FOUR, seeds=seed,
-                        at=("workdirs", f"runs/nov4_s{seed}"), name=seed)
+                        at=("workdirs", f"runs/nov4_s{seed}"), name=seed,
+                        method=_DPOSER)
                for seed in ("0", "1", "2")),
     label_titles=("prior",),
     note=("The held-out people need similar q whatever their novelty; the "
@@ -346,7 +359,7 @@ PAIRS = spec.Table(
     rows=tuple(spec.Row(
         label="CMU " + pair.replace("+", " and "), file=_FOUR, seeds=seed,
         at=("workdirs", f"runs/nov4_s{seed}", "leave_pairs_out", pair),
-        name=f"{pair}/{seed}")
+        name=f"{pair}/{seed}", method=_DPOSER)
         for pair in _PAIRS for seed in ("0", "1", "2")),
     label_titles=("fitted on",),
     note=("Between training people plain conformal intervals already carry "
@@ -386,7 +399,7 @@ PAGE = spec.Page(
         "out of its encoder's training too; DPoser calibrates its prior's "
         "completion of the left leg (`--mode=calibrate "
         "\"--config.eval.priors=('dposer',)\" "
-        "\"--config.eval.complete_parts=('l_leg',)\"`). Test rows: the "
+        "\"--config.eval.complete.parts=('l_leg',)\"`). Test rows: the "
         "quickstart's synthetic test split, or the mocap test people, CMU "
         "005 and 007 (500 rows; DPoser 200). A row over seeds is the mean "
         "± standard deviation (ddof 1) over its training seeds."),

@@ -11,6 +11,7 @@ _NOISE = (20.0, 40.0, 100.0)
 _SCHEDULES = ("truncated", "random", "fixed", "uniform")
 _CPU = "2 CPU cores"
 _SEED0 = dict(seeds="0", hardware=_CPU)  # one run, the configs' seed
+_METHOD = "dposer"  # a file's own command: in DPoser's keys of now
 
 _QS = ("python -m experiments.main --config=experiments/configs/"
        "dposer_quickstart.py --workdir=runs/dposer_qs "
@@ -20,9 +21,10 @@ _MOCAP = ("python -m experiments.main --config=experiments/configs/"
           "--config.data.cache_dir=caches")
 _EVAL = " --mode=eval --config.eval.task={task}"
 _RELEASED = (_EVAL.format(task="denoise_motion")
-             + " \"--config.eval.denoise_weight_schedules=('released',)\" "
-             "\"--config.eval.denoise_weights={'gmm': 0.3, 'gfpose': 3.0, "
-             "'dposer': 1.0}\" --config.eval.output_suffix=released")
+             + " \"--config.eval.denoise_motion.weight_schedules="
+             "('released',)\" \"--config.eval.denoise_motion.weights="
+             "{'gmm': 0.3, 'gfpose': 3.0, 'dposer': 1.0}\" "
+             "--config.eval.output_suffix=released")
 
 
 def _command(base: str, task: str) -> str:
@@ -34,7 +36,7 @@ def _by_part(file: str, priors, table: str, **where) -> list[spec.Row]:
   """A row per masked part and prior, each prior against no prior."""
   return [spec.Row(
       label=words, cells=(name,), name=f"{part}/{prior}", file=file,
-      at=f"{table}[prior={prior},part={part}]",
+      at=f"{table}[prior={prior},part={part}]", method=_METHOD,
       baseline="" if prior == "none" else f"{part}/none", **where)
       for part, words in _PARTS for prior, name in priors]
 
@@ -51,7 +53,7 @@ def _by_noise(file: str, priors, table: str, schedules=("",), schedule="",
       index = (i * len(schedules) + schedules.index(schedule)) * len(priors) + j
       rows.append(spec.Row(
           label=name, name=f"{noise:g}/{prior}", file=file,
-          at=f"{table}[{index}]",
+          at=f"{table}[{index}]", method=_METHOD,
           baseline="" if prior == "none" else f"{noise:g}/none", **where))
   return rows
 
@@ -208,7 +210,7 @@ MOCAP_DENOISE = _seeds_denoise(
 MOCAP_RELEASED = _seeds_denoise(
     "denoising with the authors' recipe", "denoise_motion_released", "",
     "The authors' run/motion_denoising.py "
-    "(`--config.eval.denoise_weight_schedules=\"('released',)\"`): "
+    "(`--config.eval.denoise_motion.weight_schedules=\"('released',)\"`): "
     "unsquared joint distances in metres, weights 100/(1+k^2), 10(1+k), "
     "0.1(1+k) over 3 outer iterations, their prior term, and their steps "
     "and time range per noise level; each seed's prior weights chosen on "
@@ -245,7 +247,7 @@ MOCAP_PEOPLE = spec.Table(
     columns=(spec.Col("noise (mm)", "noise_mm", fmt="g"),
              spec.Col("after", "figures.mpjpe_after_mm", change="pct")),
     rows=[spec.Row(label=words, cells=(row.label,), name=f"{file}/{row.name}",
-                   file=file, at=row.at,
+                   file=file, at=row.at, method=_METHOD,
                    baseline=row.baseline and f"{file}/{row.baseline}")
           for words, file in _PEOPLE
           for row in _by_noise(file, _PRIORS[::3], "settings_across_seeds")],
@@ -345,7 +347,7 @@ _DENOISE_GRIDS = (  # (weights, their key, file suffix, grid per prior)
 def _grid_rows() -> list[spec.Row]:
   return [spec.Row(
       label=weights, cells=(name, w), name=f"{weights}/{prior}/{w}",
-      file=_GRID.format(suffix=suffix), seeds="0",
+      file=_GRID.format(suffix=suffix), seeds="0", method=_METHOD,
       at=("denoise", prior, key) + ((w,) if prior != "none" else ()),
       baseline=f"{weights}/none/-" if prior != "none" else "")
       for weights, key, suffix, grids in _DENOISE_GRIDS
@@ -379,7 +381,7 @@ WEIGHTS_FIT = spec.Table(
     columns=(spec.Col("held-out PA-MPJPE", ""),),
     rows=[spec.Row(label=_NAMES[prior], cells=(w,), name=f"{prior}/{w}",
                    file=_GRID.format(suffix=""), at=("fit", prior, w),
-                   seeds="0")
+                   seeds="0", method=_METHOD)
           for prior, grid in (("dposer", ("0.3", "1", "3")),
                               ("gmm", ("0.003", "0.01", "0.03")))
           for w in grid],

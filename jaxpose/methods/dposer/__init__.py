@@ -7,6 +7,7 @@ rotations, used as a regulariser in test-time optimisation.
   priors.py      none / Gaussian mixture / a joint prior through FK /
                  DPoser: one loss-term interface
   tto.py         the compiled, vmapped Adam loop of test-time optimisation
+  options.py     the evaluation settings: shared, and each task's own
   model.py       settings, `DPoserModel`, the prepared body, build
   eval_tasks.py  complete, generate (and the fitting tasks' registration)
   fitting.py     denoise_motion, fit2d
@@ -24,6 +25,7 @@ from jaxpose.methods import parts
 from jaxpose.methods import protocols
 from jaxpose.methods.dposer import eval_tasks
 from jaxpose.methods.dposer import model
+from jaxpose.methods.dposer import options
 from jaxpose.methods.dposer import released
 from jaxpose.methods.dposer import smoothing
 
@@ -37,7 +39,7 @@ METHOD = methods.register(base.Method(
     name="dposer",
     settings=model.Sections,
     train_options=model.TrainOptions,
-    eval_options=model.EvalOptions,
+    eval_options=options.EvalOptions,
     fingerprint_sections=("method", "model", "sde"),
     load_data=model.load_data,
     build=model.build,

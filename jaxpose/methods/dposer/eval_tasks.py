@@ -1,5 +1,6 @@
 """DPoser's evaluation tasks, registered in `TASKS`: each
-`task(trained, options, ctx) -> TaskResult`.
+`task(trained, options, ctx) -> TaskResult`, options being its own
+(`config.eval.<task>`, `options`), the shared ones `trained.run.eval_options`.
 
   complete        a masked body part's rotations from the visible ones;
                   best-of-H and the mean, error on the joints the masked
@@ -29,18 +30,22 @@ from jaxpose.evaluation import completion
 from jaxpose.evaluation import generative
 from jaxpose.evaluation import novelty as novelty_lib
 from jaxpose.evaluation.runner import EvalContext, TaskResult
-from jaxpose.methods import base
+from jaxpose.methods import tasks
 from jaxpose.methods.dposer import body as body_lib
 from jaxpose.methods.dposer import fitting
+from jaxpose.methods.dposer import options as options_lib
 from jaxpose.methods.dposer import priors as priors_lib
 from jaxpose.methods.dposer import tto
 from jaxpose.pose import joint_maps
 from jaxpose.pose.skeleton import H36M_17, SMPL_22
 from jaxpose.training import holdout as holdout_lib
 
-TASKS = base.Tasks()
-denoise_motion = TASKS.register("denoise_motion")(fitting.denoise_motion)
-fit2d = TASKS.register("fit2d")(fitting.fit2d)
+TASKS = tasks.Tasks()
+denoise_motion = TASKS.register(
+    "denoise_motion", options=options_lib.DenoiseMotionOptions,
+    formerly=options_lib.FORMERLY["denoise_motion"])(fitting.denoise_motion)
+fit2d = TASKS.register("fit2d", options=options_lib.Fit2DOptions,
+                       formerly=options_lib.FORMERLY["fit2d"])(fitting.fit2d)
 
 
 # ----------------------------------------------------------------------------
@@ -123,31 +128,33 @@ def make_released_completion_solver(prior, zscore: body_lib.ZScore, *,
       z0, observed, masked, key))
 
 
-def _completion_solver(prior, zscore, opts):
-  """The solver of `eval.complete_objective` for one prior."""
-  if opts.complete_objective == "dposer_released":
+def _completion_solver(prior, zscore, opts: options_lib.CompleteOptions,
+                       batch_size: int):
+  """The solver of `eval.complete.objective` for one prior."""
+  if opts.objective == "dposer_released":
     return make_released_completion_solver(
-        prior, zscore, num_steps=opts.complete_steps,
-        stages=opts.complete_stages, learning_rate=opts.complete_lr,
-        loss_scale=1.0 / opts.batch_size)
-  return make_completion_solver(prior, zscore, num_steps=opts.complete_steps,
-                                learning_rate=opts.complete_lr)
+        prior, zscore, num_steps=opts.steps, stages=opts.stages,
+        learning_rate=opts.lr, loss_scale=1.0 / batch_size)
+  return make_completion_solver(prior, zscore, num_steps=opts.steps,
+                                learning_rate=opts.lr)
 
 
-def completion_schedule(opts) -> regulariser.TimeSchedule:
-  """The truncated schedule of `eval.complete_t` (the authors' grid with
+def completion_schedule(opts: options_lib.CompleteOptions
+                        ) -> regulariser.TimeSchedule:
+  """The truncated schedule of `eval.complete.t` (the authors' grid with
   the 'dposer_released' objective)."""
   return regulariser.TimeSchedule.truncated(
-      *opts.complete_t,
-      hit_t_max=opts.complete_objective != "dposer_released")
+      *opts.t, hit_t_max=opts.objective != "dposer_released")
 
 
-@TASKS.register("complete")
-def complete(trained, opts, ctx: EvalContext) -> TaskResult:
+@TASKS.register("complete", options=options_lib.CompleteOptions,
+                formerly=options_lib.FORMERLY["complete"])
+def complete(trained, opts: options_lib.CompleteOptions,
+             ctx: EvalContext) -> TaskResult:
   """A masked part's rotations from the visible ones, under each prior."""
-  model = trained.model
+  model, shared = trained.model, trained.run.eval_options
   body, zscore = model.body, model.zscore
-  n, h = ctx.num_poses, opts.complete_hypotheses
+  n, h = ctx.num_poses, opts.hypotheses
   gt = np.asarray(ctx.test["body_pose"], np.float32)  # [N, 63]
   gt_joints = np.asarray(body.joints(gt), np.float32)  # [N, 22, 3]
   gt_verts = body.vertices(gt)
@@ -155,14 +162,14 @@ def complete(trained, opts, ctx: EvalContext) -> TaskResult:
   notes: list[str] = []
   rows, settings, plots = [], [], []
   k_init, k_solve = jax.random.split(ctx.key)
-  priors = priors_lib.PriorSet(trained, opts, ctx.train)
+  priors = priors_lib.PriorSet(trained, shared, ctx.train)
   # The predictions (what --mode=calibrate fits and evaluation applies a
   # calibration to): DPoser's own prior on the first part, moved joints.
-  own = "dposer" if "dposer" in opts.priors else opts.priors[-1]
+  own = "dposer" if "dposer" in shared.priors else shared.priors[-1]
   predictions, predictions_of = None, None
-  for kind, prior in priors.rows(opts.priors, schedule, notes):
-    solver = _completion_solver(prior, zscore, opts)
-    for p, part in enumerate(opts.complete_parts):
+  for kind, prior in priors.rows(shared.priors, schedule, notes):
+    solver = _completion_solver(prior, zscore, opts, shared.batch_size)
+    for p, part in enumerate(opts.parts):
       masked = body_lib.part_dims(body_lib.PARTS[part])  # [63]
       moved = body_lib.descendants(body_lib.PARTS[part])
       visible = np.ones((n, SMPL_22.num_joints), np.float32)
@@ -176,7 +183,7 @@ def complete(trained, opts, ctx: EvalContext) -> TaskResult:
       poses = tto.map_examples(
           solver, dict(z0=z0, observed=np.tile(gt, (h, 1)),
                        masked=np.broadcast_to(masked, (h * n, body_lib.DIM))),
-          jax.random.fold_in(k_solve, p), batch_size=opts.batch_size,
+          jax.random.fold_in(k_solve, p), batch_size=shared.batch_size,
           desc=f"complete {part} ({kind})").reshape(h, n, body_lib.DIM)
       joints = np.asarray(body.joints(poses), np.float32)  # [H, N, 22, 3]
       res = completion.completion_metrics(joints, gt_joints, visible)
@@ -198,13 +205,12 @@ def complete(trained, opts, ctx: EvalContext) -> TaskResult:
       settings.append(res)
       rows.append((f"{part}, {kind}: missing mean / best-of-{h}",
                    (res["missing_mpjpe_mm"], res["missing_min_mpjpe_mm"])))
-      if kind == opts.priors[-1] and p == 0:
+      if kind == shared.priors[-1] and p == 0:
         plots = _plot_completion(ctx, gt_joints, joints, part)
   return TaskResult(figures=dict(settings=settings, notes=notes,
-                                 complete_t=list(opts.complete_t),
-                                 objective=opts.complete_objective,
-                                 optimiser=dict(steps=opts.complete_steps,
-                                                lr=opts.complete_lr),
+                                 complete_t=list(opts.t),
+                                 objective=opts.objective,
+                                 optimiser=dict(steps=opts.steps, lr=opts.lr),
                                  predictions_of=predictions_of),
                     table=rows, num_poses=n, num_hypotheses=h, plots=plots,
                     predictions=predictions)
@@ -256,8 +262,10 @@ def _h36m_canonical(body, poses) -> np.ndarray:
   return np.asarray(joint_maps.to_torso_frame(joints17, H36M_17), np.float32)
 
 
-@TASKS.register("generate")
-def generate(trained, opts, ctx: EvalContext) -> TaskResult:
+@TASKS.register("generate", options=options_lib.GenerateOptions,
+                formerly=options_lib.FORMERLY["generate"])
+def generate(trained, opts: options_lib.GenerateOptions,
+             ctx: EvalContext) -> TaskResult:
   """Samples of each prior against held-out real poses.
 
   Poses are compared as Human3.6M joints in each pose's own torso frame
@@ -265,8 +273,8 @@ def generate(trained, opts, ctx: EvalContext) -> TaskResult:
   camera frame) and of rotation priors meet on equal terms.
   """
   from jaxpose import plotting
-  model = trained.model
-  priors = priors_lib.PriorSet(trained, opts, ctx.train)
+  model, shared = trained.model, trained.run.eval_options
+  priors = priors_lib.PriorSet(trained, shared, ctx.train)
   body, zscore = model.body, model.zscore
   real = np.asarray(ctx.splits["test"]["body_pose"], np.float32)
   # Data seen by several cameras repeats each frame's body pose; a pose
@@ -282,13 +290,13 @@ def generate(trained, opts, ctx: EvalContext) -> TaskResult:
   train = np.asarray(ctx.train["body_pose"], np.float32)
   pick = np.asarray(jax.random.choice(jax.random.fold_in(k_split, 1), len(train),
                                       (min(half, len(train)),), replace=False))
-  n = min(opts.num_generate, 4 * half)
+  n = min(opts.num, 4 * half)
   notes: list[str] = []
   figures = {"real_vs_real": generative.generation_figures(other, ref),
              "train_vs_real": generative.generation_figures(
                  _h36m_canonical(body, train[pick]), ref)}
   samples = {}
-  for i, kind in enumerate(opts.priors):
+  for i, kind in enumerate(shared.priors):
     key = jax.random.fold_in(k_sample, i)
     if kind == "none":  # independent Gaussians per dimension: no structure
       poses = zscore.unstandardize(np.asarray(jax.random.normal(key, (n, body_lib.DIM))))
@@ -298,8 +306,7 @@ def generate(trained, opts, ctx: EvalContext) -> TaskResult:
       samples[kind] = _h36m_canonical(body, poses)
     elif kind == "dposer":
       samples[kind] = _h36m_canonical(body, model.sample_body_poses(
-          trained.params, key, n, spec=opts.generate_sampler,
-          num_steps=opts.generate_steps))
+          trained.params, key, n, spec=opts.sampler, num_steps=opts.steps))
     elif kind == "gfpose":
       if priors.joint_prior is None:
         notes.append("gfpose: left out (set eval.gfpose_workdir)")
@@ -310,13 +317,13 @@ def generate(trained, opts, ctx: EvalContext) -> TaskResult:
   rows = []
   for label, k in (("APD", "apd_mm"), ("Frechet distance sqrt", "fd_sqrt_mm"),
                    ("nearest-neighbour MPJPE", "nn_mpjpe_mm")):
-    kinds = [kd for kd in opts.priors if kd in figures]
+    kinds = [kd for kd in shared.priors if kd in figures]
     rows.append((f"{label}: {' / '.join(kinds)} / train / real",
                  tuple(figures[kd][k] for kd in kinds)
                  + (figures["train_vs_real"][k], figures["real_vs_real"][k])))
   figures.update(num_generated=n, num_real_reference=half, notes=notes,
                  frame="Human3.6M joints in each pose's torso frame",
-                 sampler=opts.generate_sampler)
+                 sampler=opts.sampler)
   plots = []
   if "dposer" in samples:
     path, name = ctx.plot_path("samples")
@@ -324,7 +331,7 @@ def generate(trained, opts, ctx: EvalContext) -> TaskResult:
                            ncols=4, up="-y", path=path)
     plots.append(name)
   return TaskResult(figures=figures, table=rows, num_poses=n, num_hypotheses=1,
-                    sampler=opts.generate_sampler, num_steps=opts.generate_steps,
+                    sampler=opts.sampler, num_steps=opts.steps,
                     plots=plots)
 
 

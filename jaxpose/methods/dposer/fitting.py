@@ -5,14 +5,14 @@ Both optimise, per example, a body pose (radians), a root orientation
 suits every variable) under a data term plus `weight * prior` (`priors`),
 in one compiled Adam loop vmapped over examples (`tto`).
 
-  denoise_motion  windows of `eval.window` frames of the test clips
+  denoise_motion  windows of `eval.denoise_motion.window` frames of the test clips
                   (`data.windows.clip_windows`, never across a clip or a
                   gap), Gaussian noise of sigma mm per coordinate on every
                   joint; data term: mean squared joint distance, plus a
                   temporal term (squared joint velocity); each frame posed
                   on its clip's own skeleton; the weights fixed, or annealed
                   over the steps as the authors' code does, or the
-                  authors' whole recipe (`eval.denoise_weight_schedules`,
+                  authors' whole recipe (`eval.denoise_motion.weight_schedules`,
                   rows beside each other; `motion_terms`,
                   `schedule.denoise_recipe`).  MPJPE over every joint and
                   frame, before and after, and the time-schedule ablation.
@@ -36,6 +36,7 @@ from jaxpose.data import windows as windows_lib
 from jaxpose.evaluation import estimation
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.methods.dposer import body as body_lib
+from jaxpose.methods.dposer import options as options_lib
 from jaxpose.methods.dposer import priors as priors_lib
 from jaxpose.methods.dposer import schedule as schedule_lib
 from jaxpose.methods.dposer import tto
@@ -146,20 +147,21 @@ def _test_windows(ctx, length: int, max_windows: int):
                                  skip_short=True)
   idx = rows[idx]
   if len(idx) == 0:
-    raise ValueError(f"eval.window={length}: every test clip is shorter than the "
-                     "window; use a shorter window")
+    raise ValueError(f"eval.denoise_motion.window={length}: every test clip "
+                     "is shorter than the window; use a shorter window")
   if max_windows and len(idx) > max_windows:
     idx = idx[np.linspace(0, len(idx) - 1, max_windows).astype(int)]
   return idx  # [W, T]
 
 
-def denoise_motion(trained, opts, ctx: EvalContext) -> TaskResult:
+def denoise_motion(trained, opts: options_lib.DenoiseMotionOptions,
+                   ctx: EvalContext) -> TaskResult:
   """Windows of test motion with Gaussian noise on the joints, fitted under
   each prior; the schedule ablation at the middle noise level."""
   from jaxpose import plotting
-  model = trained.model
+  model, shared = trained.model, trained.run.eval_options
   body = model.body
-  priors = priors_lib.PriorSet(trained, opts, ctx.train)
+  priors = priors_lib.PriorSet(trained, shared, ctx.train)
   test = ctx.splits["test"]
   idx = _test_windows(ctx, opts.window, opts.max_windows)  # [W, T]
   w, t = idx.shape
@@ -171,13 +173,13 @@ def denoise_motion(trained, opts, ctx: EvalContext) -> TaskResult:
   notes: list[str] = []
   settings, rows, ablation = [], [], []
   plots = []
-  mid = opts.denoise_noise_mm[len(opts.denoise_noise_mm) // 2]
+  mid = opts.noise_mm[len(opts.noise_mm) // 2]
 
   # One compiled program per (prior, time schedule, weight schedule,
   # recipe): for every level but with 'released' weights, whose recipe is
   # the level's; the ablation runs with the first weight schedule.
   solvers = {}
-  weighting = opts.denoise_weight_schedules[0]
+  weighting = opts.weight_schedules[0]
 
   def run(kind, prior, sigma, noisy, root0, key, recipe, schedule_kind="truncated",
           weights=weighting):
@@ -185,24 +187,24 @@ def denoise_motion(trained, opts, ctx: EvalContext) -> TaskResult:
     if name not in solvers:
       solvers[name] = make_motion_solver(
           prior, body, num_steps=recipe.num_steps, learning_rate=recipe.learning_rate,
-          prior_weight=priors_lib.prior_weight(opts.denoise_weights, kind),
+          prior_weight=priors_lib.prior_weight(opts.weights, kind),
           smooth_weight=opts.smooth_weight, init_pose=model.zscore.mean,
           weight_schedule=weights, num_stages=recipe.num_stages)
     solver = solvers[name]
     return tto.map_examples(
         solver, dict(noisy=noisy, root0=root0, lengths=lengths), key,
-        batch_size=max(1, opts.batch_size // t),
+        batch_size=max(1, shared.batch_size // t),
         desc=f"denoise {sigma:g} mm ({kind}, {schedule_kind}, {weights} weights)")
 
-  for i, sigma in enumerate(opts.denoise_noise_mm):
+  for i, sigma in enumerate(opts.noise_mm):
     k_noise, k_fit = jax.random.split(jax.random.fold_in(ctx.key, i))
     noisy = gt + sigma * np.asarray(jax.random.normal(k_noise, gt.shape), np.float32)
     root0 = root_from_joints(body, noisy)  # [W, T, 3]
     before = float(np.mean(metrics_lib.mpjpe(noisy, gt)))
-    for weights in opts.denoise_weight_schedules:
+    for weights in opts.weight_schedules:
       recipe = schedule_lib.denoise_recipe(weights, sigma, opts)
       truncated = regulariser.TimeSchedule.truncated(*recipe.t_range)
-      for kind, prior in priors.rows(opts.priors, truncated,
+      for kind, prior in priors.rows(shared.priors, truncated,
                                      notes if weights == weighting else [],
                                      form=schedule_lib.denoise_prior_form(weights)):
         fitted = run(kind, prior, sigma, noisy, root0, k_fit, recipe, weights=weights)
@@ -213,7 +215,7 @@ def denoise_motion(trained, opts, ctx: EvalContext) -> TaskResult:
                              steps=recipe.num_steps, t_range=list(recipe.t_range)))
         label = kind if weights == "fixed" else f"{kind}, {weights} weights"
         rows.append((f"{sigma:g} mm, {label}: before / after", (before, after)))
-        if (sigma == mid and kind == opts.priors[-1] and weights == weighting
+        if (sigma == mid and kind == shared.priors[-1] and weights == weighting
             and ctx.config.plot_poses):
           path, name = ctx.plot_path("examples")
           frames = np.linspace(0, t - 1, 4).astype(int)
@@ -223,7 +225,7 @@ def denoise_motion(trained, opts, ctx: EvalContext) -> TaskResult:
                                  titles=["truth", "noisy", kind] * len(frames),
                                  ncols=3, up="z", path=path)
           plots.append(name)
-    if sigma == mid and "dposer" in opts.priors:
+    if sigma == mid and "dposer" in shared.priors:
       recipe = schedule_lib.denoise_recipe(weighting, sigma, opts)
       schedules = schedule_lib.ablation_schedules(recipe.t_range)
       for kind in opts.schedule_ablation:
@@ -242,11 +244,11 @@ def denoise_motion(trained, opts, ctx: EvalContext) -> TaskResult:
         rows.append((f"{sigma:g} mm, dposer, {kind} schedule: after", after))
   return TaskResult(
       figures=dict(settings=settings, schedule_ablation=ablation, notes=notes,
-                   num_windows=w, window=t, denoise_t=list(opts.denoise_t),
-                   fixed_t=0.5 * sum(opts.denoise_t),
-                   weight_schedules=list(opts.denoise_weight_schedules),
-                   stages=opts.denoise_stages,
-                   optimiser=dict(steps=opts.denoise_steps, lr=opts.denoise_lr)),
+                   num_windows=w, window=t, denoise_t=list(opts.t),
+                   fixed_t=0.5 * sum(opts.t),
+                   weight_schedules=list(opts.weight_schedules),
+                   stages=opts.stages,
+                   optimiser=dict(steps=opts.steps, lr=opts.lr)),
       table=rows, num_poses=w * t, num_hypotheses=1, plots=plots)
 
 
@@ -343,25 +345,26 @@ def _keypoints(ctx, which: str):
   return (screen + offset) * w / 2
 
 
-def fit2d(trained, opts, ctx: EvalContext) -> TaskResult:
+def fit2d(trained, opts: options_lib.Fit2DOptions,
+          ctx: EvalContext) -> TaskResult:
   """Rotations, root and translation fitted to each test row's 2D keypoints
   under each prior; scored as estimation methods are."""
-  model = trained.model
+  model, shared = trained.model, trained.run.eval_options
   body = model.body
   n = ctx.num_poses
   intrinsics = np.asarray(ctx.test["intrinsics"], np.float32)
-  schedule = regulariser.TimeSchedule.truncated(*opts.fit_t)
+  schedule = regulariser.TimeSchedule.truncated(*opts.t)
   notes: list[str] = []
   settings, rows = [], []
-  priors = priors_lib.PriorSet(trained, opts, ctx.train).rows(
-      opts.priors, schedule, notes)
+  priors = priors_lib.PriorSet(trained, shared, ctx.train).rows(
+      shared.priors, schedule, notes)
   solvers = {kind: make_fit2d_solver(
-      prior, body, num_steps=opts.fit_steps, learning_rate=opts.fit_lr,
-      prior_weight=priors_lib.prior_weight(opts.fit_weights, kind),
-      sigma_px=opts.fit_sigma_px, init_pose=model.zscore.mean)
+      prior, body, num_steps=opts.steps, learning_rate=opts.lr,
+      prior_weight=priors_lib.prior_weight(opts.weights, kind),
+      sigma_px=opts.sigma_px, init_pose=model.zscore.mean)
              for kind, prior in priors}  # one program per prior, every input
   plots = []
-  for i, which in enumerate(opts.fit_inputs):
+  for i, which in enumerate(opts.inputs):
     px = _keypoints(ctx, which)
     if px is None:
       notes.append(f"{which} 2D: not in this test split, left out")
@@ -373,7 +376,7 @@ def fit2d(trained, opts, ctx: EvalContext) -> TaskResult:
                   root0=np.repeat(_ROOT_INITS, n, axis=0), trans0=each(trans0))
     for kind, _ in priors:
       out = tto.map_examples(solvers[kind], inputs, jax.random.fold_in(ctx.key, i),
-                               batch_size=opts.batch_size,
+                               batch_size=shared.batch_size,
                                desc=f"fit2d {which} ({kind})")
       joints = out[:, :-1].reshape(k, n, H36M_17.num_joints, 3)
       loss = out[:, -1].reshape(k, n)
@@ -390,13 +393,13 @@ def fit2d(trained, opts, ctx: EvalContext) -> TaskResult:
                            reprojection_loss=float(np.mean(loss.min(0))), **keep))
       rows.append((f"{which} 2D, {kind}: MPJPE / PA-MPJPE",
                    (keep["mpjpe_mm"], keep["pa_mpjpe_mm"])))
-      if i == 0 and kind == opts.priors[-1]:
+      if i == 0 and kind == shared.priors[-1]:
         plots = estimation.plot_hypothesis_fans(
             ctx, pred_mm[None], f"fit2d ({which} 2D, {kind} prior)")
   return TaskResult(figures=dict(settings=settings, notes=notes,
-                                 fit_t=list(opts.fit_t), stages=list(_STAGES),
-                                 optimiser=dict(steps=opts.fit_steps,
-                                                lr=opts.fit_lr)),
+                                 fit_t=list(opts.t), stages=list(_STAGES),
+                                 optimiser=dict(steps=opts.steps,
+                                                lr=opts.lr)),
                     table=rows, num_poses=n, num_hypotheses=1, plots=plots)
 
 

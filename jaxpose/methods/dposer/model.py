@@ -18,24 +18,20 @@ other data reads them back.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import numpy as np
 
 from jaxpose import models
 from jaxpose import settings
 from jaxpose.core import losses
-from jaxpose.core import regulariser
 from jaxpose.core import sampling
 from jaxpose.core import sde_spec
 from jaxpose.core import xla_options
 from jaxpose.data import datasets
 from jaxpose.data import pipeline
-from jaxpose.evaluation import config as eval_config
 from jaxpose.methods import base
 from jaxpose.methods.dposer import body as body_lib
-from jaxpose.methods.dposer import priors as priors_lib
-from jaxpose.methods.dposer import schedule as schedule_lib
 from jaxpose.pose import body_model as body_model_lib
 from jaxpose.training import holdout as holdout_lib
 
@@ -60,133 +56,6 @@ class TrainOptions:
   over the 63 dimensions (DPoser's: 'mean')."""
   loss_eps: float = settings.field(above=0.0, below=1.0)
   loss_reduce: Literal["sum", "mean"]
-
-
-def _time_range(name: str, t: tuple[float, ...]):
-  if len(t) != 2 or not 0 < t[1] <= t[0] <= 1:
-    raise settings.ConfigError(
-        f"eval.{name}: expected (t_max, t_min) with 0 < t_min <= t_max <= 1, "
-        f"got {t}")
-
-
-def _weights(name: str, weights: Mapping[str, float]):
-  settings.each_one_of(f"eval.{name}", tuple(weights), priors_lib.WEIGHTED_KINDS)
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalOptions:
-  """DPoser's own `config.eval` fields (values from the configs).
-
-  Attributes:
-    priors: the rows of every table, from `priors.KINDS`.
-    gfpose_workdir: a trained GFPose ("root_relative" space) whose joint
-      prior makes the 'gfpose' rows ('' leaves them out, with a note).
-    gmm_components, gmm_rows: the mixture prior's components and the
-      training rows it is fitted on (0: all).
-    body_model_path: an SMPL-family model file ('' = forward kinematics of
-      the canonical skeleton); then MPVPE is reported too.
-    batch_size: examples per compiled optimisation call.
-    complete_parts, complete_hypotheses, complete_steps, complete_lr,
-      complete_t: completion (parts of `PARTS`, best-of-H, Adam, the
-      truncated schedule's (t_max, t_min)).
-    window, max_windows: motion clips' length in frames and how many
-      windows of the test split are denoised (0: all).
-    denoise_noise_mm, denoise_steps, denoise_lr, denoise_t, smooth_weight,
-      denoise_weights: motion denoising (per-coordinate noise sigmas, Adam,
-      the schedule, the temporal term's weight and each prior's weight by
-      name: gmm, gfpose, dposer).
-    schedule_ablation: schedule kinds compared at the middle noise level.
-    fit_steps, fit_lr, fit_t, fit_weights, fit_sigma_px, fit_inputs: the
-      fit to 2D keypoints (Adam, schedule, prior weights by name, GMoF
-      scale, which 2D: 'exact' and/or 'noisy').
-    num_generate, generate_sampler, generate_steps: generation.
-    complete_objective: 'prior' (jaxpose's: the masked dimensions under the
-      prior alone, the visible ones held) or 'dposer_released' (the
-      authors' released objective, `eval_tasks.make_released_completion_
-      solver`: every dimension under 100/(1+k) x MSE to the visible ones +
-      0.1 (k+1) x the prior over `complete_stages` stages k, their time
-      grid, their mean over the batch of `batch_size` rows).
-    complete_stages: the stages of 'dposer_released' (theirs: 2 x 100).
-    denoise_weight_schedules: motion denoising's weights over the steps,
-      each a row beside the others (`schedule.DENOISE_WEIGHT_SCHEDULES`):
-      'fixed' (the same throughout), 'annealed' (the authors' factors over
-      `denoise_stages` equal runs of the steps: data 1/(1+k^2), temporal
-      and prior 1+k at run k) and/or 'released' (the authors' objective:
-      their weights 100/(1+k^2), 10(1+k) and 0.1(1+k) x the prior's weight,
-      on unsquared distances in metres, their prior term, and their steps,
-      learning rate and time range at each noise level, in place of
-      `smooth_weight`, `denoise_steps`, `denoise_lr`, `denoise_t` and
-      `denoise_stages`; `schedule.denoise_recipe`); the first also runs the
-      schedule ablation.
-    denoise_stages: the runs k of 'annealed' (theirs: 3).
-    generate_eps: end time of the generation grid; 0 with 1000 steps is
-      the authors' sampler (linspace(1, 1e-3, 1000) with dt = 1/1000).
-    (The last three keep jaxpose's behaviour by default; an import of
-    the released weights sets them, experiments/configs/dposer_released.py.)
-  """
-  priors: tuple[str, ...]
-  gfpose_workdir: str
-  gmm_components: int = settings.field(at_least=1)
-  gmm_rows: int = settings.field(at_least=0)
-  body_model_path: str
-  batch_size: int = settings.field(at_least=1)
-  complete_parts: tuple[str, ...]
-  complete_hypotheses: int = settings.field(at_least=1)
-  complete_steps: int = settings.field(at_least=1)
-  complete_lr: float = settings.field(above=0.0)
-  complete_t: tuple[float, ...]
-  window: int = settings.field(at_least=1)
-  max_windows: int = settings.field(at_least=0)
-  denoise_noise_mm: tuple[float, ...] = settings.field(at_least=0.0)
-  denoise_steps: int = settings.field(at_least=1)
-  denoise_lr: float = settings.field(above=0.0)
-  denoise_t: tuple[float, ...]
-  smooth_weight: float = settings.field(at_least=0.0)
-  denoise_weights: Mapping[str, float] = settings.field(at_least=0.0)
-  schedule_ablation: tuple[str, ...]
-  fit_steps: int = settings.field(at_least=1)
-  fit_lr: float = settings.field(above=0.0)
-  fit_t: tuple[float, ...]
-  fit_weights: Mapping[str, float] = settings.field(at_least=0.0)
-  fit_sigma_px: float = settings.field(above=0.0)
-  fit_inputs: tuple[Literal["exact", "noisy"], ...]
-  num_generate: int = settings.field(at_least=1)
-  generate_sampler: str
-  generate_steps: int = settings.field(at_least=1)
-  complete_objective: Literal["prior", "dposer_released"] = "prior"
-  complete_stages: int = settings.field(default=2, at_least=1)
-  generate_eps: float = settings.field(default=1e-3, at_least=0.0, below=1.0)
-  denoise_weight_schedules: tuple[str, ...] = ("fixed",)
-  denoise_stages: int = settings.field(default=3, at_least=1)
-
-  def __post_init__(self):
-    settings.each_one_of("eval.priors", self.priors, priors_lib.KINDS)
-    settings.each_one_of("eval.complete_parts", self.complete_parts, PARTS)
-    settings.each_one_of("eval.schedule_ablation", self.schedule_ablation,
-                         regulariser.SCHEDULE_KINDS)
-    for name in ("complete_t", "denoise_t", "fit_t"):
-      _time_range(name, getattr(self, name))
-    for name in ("denoise_weights", "fit_weights"):
-      _weights(name, getattr(self, name))
-    settings.each_one_of("eval.denoise_weight_schedules",
-                         self.denoise_weight_schedules,
-                         schedule_lib.DENOISE_WEIGHT_SCHEDULES)
-    if not self.denoise_weight_schedules:
-      raise settings.ConfigError("eval.denoise_weight_schedules: give at least one "
-                                 f"of {schedule_lib.DENOISE_WEIGHT_SCHEDULES}")
-    if "released" in self.denoise_weight_schedules:
-      schedule_lib.check_released_levels(self.denoise_noise_mm)
-    if self.denoise_stages > self.denoise_steps:
-      raise settings.ConfigError(
-          f"eval.denoise_stages={self.denoise_stages}: more stages than "
-          f"eval.denoise_steps={self.denoise_steps}")
-    eval_config.check_sampler("generate_sampler", self.generate_sampler)
-    if (self.complete_objective == "dposer_released"
-        and self.complete_steps % self.complete_stages):
-      raise settings.ConfigError(
-          f"eval.complete_steps={self.complete_steps}: not a multiple of "
-          f"eval.complete_stages={self.complete_stages} (each stage of the "
-          "'dposer_released' objective runs the same number of steps)")
 
 
 def check(run: base.RunSettings):
@@ -216,7 +85,7 @@ class DPoserModel:
     zscore: the training split's per-dimension statistics.
     body: joints (and vertices with a body model) of body poses.
     train: the loss's settings.
-    sample_eps: end time of the sampler's grid (`eval.generate_eps`).
+    sample_eps: end time of the sampler's grid (`eval.generate.eps`).
   """
   sde: Any
   network: models.Network
@@ -305,7 +174,7 @@ def build(run: base.RunSettings, prepared, needs) -> DPoserModel:
       zscore=body_lib.ZScore(mean=body["zscore_mean"], std=body["zscore_std"]),
       body=body_lib.BodyJoints(bone_lengths=body["bone_lengths"],
                                regressor=body["regressor"], model=body_model),
-      train=run.train_options, sample_eps=run.eval_options.generate_eps)
+      train=run.train_options, sample_eps=run.task_options["generate"].eps)
 
 
 def training(model: DPoserModel, data: base.Data, prepared) -> base.Training:
@@ -320,13 +189,13 @@ def training(model: DPoserModel, data: base.Data, prepared) -> base.Training:
 
 def sample(trained: base.Trained, key, num: int) -> np.ndarray:
   """Joints `[num, 22, 3]` mm (body axes, pelvis at 0) of prior samples."""
-  opts = trained.run.eval_options
+  opts = trained.run.task_options["generate"]
   poses = trained.model.sample_body_poses(trained.params, key, num,
-                                          spec=opts.generate_sampler,
-                                          num_steps=opts.generate_steps)
+                                          spec=opts.sampler,
+                                          num_steps=opts.steps)
   return np.asarray(trained.model.body.joints(poses), np.float32)
 
 
 __all__ = ["PARTS", "BODY_KEYS", "ARTEFACT", "Sections", "TrainOptions",
-           "EvalOptions", "DPoserModel", "check", "load_data", "prepare",
+           "DPoserModel", "check", "load_data", "prepare",
            "build", "training", "sample"]

@@ -149,7 +149,7 @@ class PriorSet:
   Attributes:
     trained: DPoser's trained parts (its `needs["joint_prior"]` may be
       None: the 'gfpose' rows are then left out with a note).
-    options: DPoser's evaluation options.
+    options: DPoser's shared evaluation options (`options.EvalOptions`).
     train: the training rows the mixture prior is fitted on.
   """
   trained: Any

@@ -6,7 +6,7 @@ The regulariser itself is generic (`jaxpose.core.regulariser`); what DPoser
 - the truncated schedule's ranges (t_min, t_max) per task, `PAPER_T_RANGES`:
   [0.05, 0.15] for pose completion, [0.08, 0.12] for keypoint fitting
   (HMR), [0.05, 0.2] for motion denoising (the configs give the values
-  they use in `eval.complete_t`, `eval.fit_t`, `eval.denoise_t`);
+  they use in `eval.complete.t`, `eval.fit2d.t`, `eval.denoise_motion.t`);
 - the weight: the authors' released code uses w(t) = 1/2 sqrt(1 + a(t)/s(t))
   (the core's 'snr' weight, `WEIGHT`) in completion and the constant 1/2 in
   motion denoising; jaxpose's tasks use `WEIGHT` in every task;
@@ -17,7 +17,7 @@ The regulariser itself is generic (`jaxpose.core.regulariser`); what DPoser
   0.1, here the middle of the range). Its truncated schedule
   t_i = t_min + (n - 1 - i)/n (t_max - t_min) starts one step below t_max;
   jaxpose's hits both ends exactly (theirs: `TimeSchedule.truncated(...,
-  hit_t_max=False)`, which `eval.complete_objective='dposer_released'`
+  hit_t_max=False)`, which `eval.complete.objective='dposer_released'`
   uses with the rest of their completion, eval_tasks.py);
 - the weights of motion denoising over the optimisation
   (`denoise_weight_factors`): the released motion-denoising script
@@ -26,9 +26,9 @@ The regulariser itself is generic (`jaxpose.core.regulariser`); what DPoser
   terms data 100 / (1 + k^2), temporal 10 (1 + k) and prior 0.1 (1 + k)
   (`RELEASED_DENOISE_WEIGHTS`): the data term fades while the temporal and
   prior terms grow.  Its terms are unsquared distances in metres, so
-  jaxpose keeps its own weights (`eval.smooth_weight`,
-  `eval.denoise_weights`, for its squared terms) and, with
-  `eval.denoise_weight_schedules` holding 'annealed', multiplies them by
+  jaxpose keeps its own weights (`eval.denoise_motion.smooth_weight`,
+  `eval.denoise_motion.weights`, for its squared terms) and, with
+  `eval.denoise_motion.weight_schedules` holding 'annealed', multiplies them by
   the same factors relative to iteration 0: 1 / (1 + k^2), 1 + k, 1 + k.
   'released' runs their whole recipe instead: their objective
   (`fitting.motion_terms`: their weights as they are, on unsquared
@@ -125,15 +125,14 @@ class DenoiseRecipe:
 
 def denoise_recipe(weight_schedule: str, noise_mm: float, opts) -> DenoiseRecipe:
   """The optimisation motion denoising runs at `noise_mm` under
-  `weight_schedule`: the evaluation options' (`denoise_steps`,
-  `denoise_stages`, `denoise_lr`, `denoise_t`), or for 'released' the
+  `weight_schedule`: the task's options (`eval.denoise_motion`: steps,
+  stages, lr, t), or for 'released' the
   released script's at that level, its staircase of times
   (`released_denoise_times`) replaced by the straight ramp from its first
   time to its last, never more than one grid step (0.002) from it."""
   settings.one_of("weight_schedule", weight_schedule, DENOISE_WEIGHT_SCHEDULES)
   if weight_schedule != "released":
-    return DenoiseRecipe(opts.denoise_steps, opts.denoise_stages, opts.denoise_lr,
-                         tuple(opts.denoise_t))
+    return DenoiseRecipe(opts.steps, opts.stages, opts.lr, tuple(opts.t))
   check_released_levels((noise_mm,))
   iterations, per_iteration, trun = RELEASED_DENOISE_LEVELS[float(noise_mm)]
   times = released_denoise_times(iterations * per_iteration, trun)
@@ -146,7 +145,7 @@ def check_released_levels(noise_mm) -> None:
   other = [v for v in noise_mm if float(v) not in RELEASED_DENOISE_LEVELS]
   if other:
     raise settings.ConfigError(
-        f"eval.denoise_noise_mm={tuple(noise_mm)}: the 'released' weight schedule "
+        f"eval.denoise_motion.noise_mm={tuple(noise_mm)}: the 'released' weight schedule "
         f"runs the authors' settings of each noise level, which they give for "
         f"{tuple(RELEASED_DENOISE_LEVELS)} mm only, not {other}")
 

@@ -1,18 +1,17 @@
 """DPoser smoothing a lifted motion of Human3.6M joints (`protocols.MotionSmoother`).
 
 A lifter's motion (`jaxpose.lift`: root-relative joints in the camera frame,
-per frame, so it jitters) is cut into windows of `eval.window` frames, each
+per frame, so it jitters) is cut into windows of `window` frames, each
 sharing a third of its frames with the next (`window_starts`; the last one
 shifted to end at the last frame, one shorter window for a shorter motion),
-and each window is fitted as
-motion denoising fits a clip (`fitting.make_motion_solver`), except that
-the data term compares the body's regressed Human3.6M joints
-(`BodyJoints.h36m`) with the motion's and every bone's length is fitted
-too (the lifted person's proportions are not the canonical skeleton's).
-The temporal term, DPoser's regulariser on the truncated schedule
-(`eval.denoise_t`) and the weights (`eval.smooth_weight`,
-`eval.denoise_weights['dposer']`, `eval.denoise_steps`, `eval.denoise_lr`)
-are the motion-denoising evaluation's, chosen on held-out clips
+and each window is fitted as motion denoising fits a clip
+(`fitting.make_motion_solver`), except that the data term compares the
+body's regressed Human3.6M joints (`BodyJoints.h36m`) with the motion's and
+every bone's length is fitted too (the lifted person's proportions are not
+the canonical skeleton's). The window, the temporal term, DPoser's
+regulariser on the truncated schedule and the weights, steps and rate are
+motion denoising's (`config.eval.denoise_motion`: window, t, smooth_weight,
+weights['dposer'], steps, lr), chosen on held-out clips
 (experiments/dposer_weights.py).
 
 The result is the motion plus the smoothing's correction: the window's fit
@@ -194,15 +193,17 @@ def smooth_in_windows(joints, window: int, fit, overlap: int | None = None
 
 
 def motion_smoother(trained: base.Trained) -> protocols.MotionSmoother:
-  """DPoser's smoother of lifted motion, with its evaluation settings."""
-  model, opts = trained.model, trained.run.eval_options
-  schedule = schedule_lib.ablation_schedules(opts.denoise_t)["truncated"]
-  prior = priors_lib.PriorSet(trained, opts, None).make("dposer", schedule)
+  """DPoser's smoother of lifted motion, with the settings of its motion
+  denoising (`eval.denoise_motion`)."""
+  model, shared = trained.model, trained.run.eval_options
+  opts = trained.run.task_options["denoise_motion"]
+  schedule = schedule_lib.ablation_schedules(opts.t)["truncated"]
+  prior = priors_lib.PriorSet(trained, shared, None).make("dposer", schedule)
   make = lambda prior_weight, smooth_weight: make_solver(
-      prior, model.body, num_steps=opts.denoise_steps,
-      learning_rate=opts.denoise_lr, prior_weight=prior_weight,
+      prior, model.body, num_steps=opts.steps,
+      learning_rate=opts.lr, prior_weight=prior_weight,
       smooth_weight=smooth_weight, init_pose=model.zscore.mean)
-  solver = make(priors_lib.prior_weight(opts.denoise_weights, "dposer"),
+  solver = make(priors_lib.prior_weight(opts.weights, "dposer"),
                 opts.smooth_weight)
   fit_only = make(0.0, 0.0)
 
@@ -215,7 +216,7 @@ def motion_smoother(trained: base.Trained) -> protocols.MotionSmoother:
       roots = np.stack([root0[s:s + window] for s in starts])
       log_scale = np.full(len(starts), np.log(scale), np.float32)
       inputs = dict(target=clips, root0=roots, log_scale0=log_scale)
-      size = max(1, opts.batch_size // window)
+      size = max(1, shared.batch_size // window)
       smoothed = np.asarray(tto.map_examples(
           solver, inputs, key, batch_size=size,
           desc=f"smooth {len(joints)} frames (dposer)"))
@@ -233,8 +234,8 @@ def motion_smoother(trained: base.Trained) -> protocols.MotionSmoother:
       describe=(f"DPoser (step {trained.step}): windows of "
                 f"{opts.window} frames blended over the "
                 f"{default_overlap(opts.window)} each shares with the next, "
-                f"{opts.denoise_steps} Adam steps, "
-                f"prior weight {priors_lib.prior_weight(opts.denoise_weights, 'dposer'):g},"
+                f"{opts.steps} Adam steps, "
+                f"prior weight {priors_lib.prior_weight(opts.weights, 'dposer'):g},"
                 f" temporal weight {opts.smooth_weight:g}"))
 
 

@@ -1,0 +1,173 @@
+"""A method's evaluation tasks by name, each with its own typed options.
+
+A task is `task(trained, options, ctx) -> TaskResult` (big_vision's
+evaluators). One that has settings of its own registers an options
+dataclass; its settings then sit in their own group of `config.eval`,
+named after the task, and nothing else reads them:
+
+  TASKS = tasks.Tasks()
+
+  @TASKS.register("complete", options=CompleteOptions)
+  def complete(trained, options, ctx): ...    # options: CompleteOptions
+
+  c.eval.complete = dict(parts=("arms",), steps=200)   # the config
+
+A task without an options class is handed the method's shared
+`eval_options`; those stay reachable from every task as
+`trained.run.eval_options`. A key in the wrong group is refused naming the
+task that owns it. `formerly` maps a flat key of configs written before
+the task had its group (e.g. 'complete_steps') to its option ('steps'), so
+stored configs and results records of older workdirs still read.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Mapping
+
+from absl import logging
+
+from jaxpose import settings as settings_lib
+from jaxpose.evaluation.runner import EvalContext, TaskResult
+
+TaskFn = Callable[[Any, Any, EvalContext], TaskResult]
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+  """A registered task: its function, options class (or None) and the flat
+  `eval` keys its options were called before (old key -> option name)."""
+  fn: TaskFn
+  options: type | None = None
+  formerly: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+class Tasks:
+  """A method's evaluation tasks by name."""
+
+  def __init__(self):
+    self._tasks: dict[str, Task] = {}
+
+  def register(self, name: str, *, options: type | None = None,
+               formerly: Mapping[str, str] | None = None):
+    """Decorator: registers a task function under `name`, with the
+    dataclass of its options (`config.eval.<name>`), if it has any."""
+    if formerly and options is None:
+      raise ValueError(f"task {name!r}: 'formerly' names options it lacks")
+
+    def wrap(fn: TaskFn) -> TaskFn:
+      if name in self._tasks:
+        raise ValueError(f"task {name!r} is registered twice")
+      self._tasks[name] = Task(fn, options, dict(formerly or {}))
+      return fn
+
+    return wrap
+
+  def names(self) -> tuple[str, ...]:
+    return tuple(self._tasks)
+
+  def __contains__(self, name) -> bool:
+    return name in self._tasks
+
+  def __getitem__(self, name: str) -> TaskFn:
+    return self._tasks[name].fn
+
+  def options(self) -> dict[str, type]:
+    """{task: its options class} of the tasks that have one."""
+    return {n: t.options for n, t in self._tasks.items() if t.options}
+
+  def renamed_keys(self) -> dict[str, str]:
+    """{'eval.<old flat key>': 'eval.<task>.<option>'}."""
+    return {f"eval.{old}": f"eval.{name}.{new}"
+            for name, task in self._tasks.items()
+            for old, new in task.formerly.items()}
+
+  def defaults(self) -> dict[str, dict]:
+    """{task: {option: default}} of the options that have a default."""
+    return {n: settings_lib.defaults(cls) for n, cls in self.options().items()}
+
+  def upgrade(self, section: Mapping) -> dict:
+    """A plain `eval` section with the flat keys of older configs moved
+    into their tasks' groups.
+
+    Raises:
+      settings.ConfigError: a flat key and its new place both given, with
+        other values.
+    """
+    if not isinstance(section, Mapping):
+      raise settings_lib.ConfigError(
+          f"eval: expected a group of keys, got {section!r}")
+    out = dict(section)
+    moved = []
+    for name, task in self._tasks.items():
+      for old, new in task.formerly.items():
+        if old not in out:
+          continue
+        value = out.pop(old)
+        group = dict(out.get(name) or {})
+        if new in group and group[new] != value:
+          raise settings_lib.ConfigError(
+              f"eval.{old}={value!r} and eval.{name}.{new}={group[new]!r}: "
+              f"the same option of task {name!r} given twice; keep "
+              f"eval.{name}.{new}")
+        group.setdefault(new, value)
+        out[name] = group
+        moved.append(old)
+    if moved:
+      logging.info("eval: the flat keys %s of an older config read as their "
+                   "tasks' options (eval.<task>.<option>)", ", ".join(moved))
+    return out
+
+  def parse(self, section: Mapping, shared: tuple[str, ...]
+            ) -> tuple[dict, dict[str, Any]]:
+    """(the `eval` keys left for the shared settings, {task: typed options}).
+
+    Args:
+      section: the plain `eval` section (`upgrade`d).
+      shared: the keys of the generic and the method's shared settings.
+
+    Raises:
+      settings.ConfigError: a task's group missing or holding a key that is
+        not its option (naming the task that owns it, if any), or an
+        option of a task given outside its group.
+    """
+    groups = self.options()
+    rest = {k: v for k, v in section.items() if k not in groups}
+    for key in sorted(set(rest) - set(shared)):
+      owners = self._owners(key)
+      if owners:
+        raise settings_lib.ConfigError(
+            f"eval.{key}: an option of task {_names(owners)}, in its own "
+            f"group, not of eval as a whole; write eval.{owners[0]}.{key}")
+    parsed = {}
+    for name, cls in groups.items():
+      values = section.get(name)
+      if values is None and settings_lib.field_names(cls) != tuple(
+          settings_lib.defaults(cls)):
+        raise settings_lib.ConfigError(
+            f"eval.{name}: missing; the options of task {name!r}: "
+            f"{', '.join(settings_lib.field_names(cls))}")
+      if values is not None and not isinstance(values, Mapping):
+        raise settings_lib.ConfigError(
+            f"eval.{name}: expected the group of task {name!r}'s options, "
+            f"got {values!r}")
+      for key in sorted(set(values or {}) - set(settings_lib.field_names(cls))):
+        owners = [o for o in self._owners(key) if o != name]
+        where = (f"; it is an option of task {_names(owners)}: "
+                 f"eval.{owners[0]}.{key}" if owners else
+                 f"; its options: {', '.join(settings_lib.field_names(cls))}")
+        raise settings_lib.ConfigError(
+            f"eval.{name}.{key}: not an option of task {name!r}{where}")
+      parsed[name] = settings_lib.parse(cls, values, f"eval.{name}")
+    return rest, parsed
+
+  def _owners(self, key: str) -> list[str]:
+    return [n for n, cls in self.options().items()
+            if key in settings_lib.field_names(cls)]
+
+
+def _names(tasks: list[str]) -> str:
+  return tasks[0] if len(tasks) == 1 else (
+      f"{', '.join(tasks[:-1])} and {tasks[-1]}")
+
+
+__all__ = ["Task", "Tasks", "TaskFn"]
