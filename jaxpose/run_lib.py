@@ -427,7 +427,7 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
                "held-out" if split == "train" else "test")
   task = calibration_store.applying(  # WORKDIR/calibration.json, if any
       functools.partial(method.tasks[run.eval.task], trained,
-                        run.options_for(run.eval.task)),
+                        run.task_options[run.eval.task]),
       workdir, task=run.eval.task, step=trained.step, params=trained.params,
       enabled=run.eval.apply_calibration and split == "test")
   return runner.run_task(

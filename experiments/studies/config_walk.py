@@ -1,5 +1,5 @@
 """Question: Following a run's settings from `run_lib.run` through the calls that are handed them, how many calls, returns back up the layers and visits to run_lib does one `train_and_eval` take, and how many times is the config parsed?
-Answer: 29 steps, 7 returns up the layers, 1 parse, from 33, 11 and 4 at bb8526b (experiments/results/config_walk_cpu.json; run from a checkout of that commit for the before).
+Answer: 30 steps, 7 returns up the layers, 1 parse, from 33, 11 and 4 at bb8526b (experiments/results/config_walk_cpu.json; run from a checkout of that commit for the before).
 
   python -m experiments.studies.config_walk \
       --json=experiments/results/config_walk_cpu.json [--label=after]

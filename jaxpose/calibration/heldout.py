@@ -149,7 +149,7 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
       activity_names=tuple(dataset.activity_names.get("train", ())),
       input_2d=input_2d, data_name=dataset.name)
   task = functools.partial(trained.method.tasks[run.eval.task], trained,
-                           run.options_for(run.eval.task))
+                           run.task_options[run.eval.task])
   return store.calibrate(task, ctx, workdir, fitted_on=dict(
       method=trained.method.name, task=run.eval.task, step=trained.step,
       params_digest=store.params_digest(trained.params),

@@ -72,7 +72,8 @@ class RunSettings:
     data: the dataset's typed `data` section (`datasets.parse_settings`).
     train: the generic `train` settings; train_options: the method's own.
     eval: the generic `eval` settings; eval_options: the method's shared
-      ones; task_options: {task: its typed options} (`Tasks.register`).
+      ones; task_options: {task: what the task is handed}: its own typed
+      options (`Tasks.register`), or `eval_options` when it has none.
     sections: the method's `settings` dataclass: its own sections.
     config: the config as plain values: the run's record (config.json,
       the checkpoint's fingerprint, results' settings); settings are read
@@ -88,11 +89,6 @@ class RunSettings:
   sections: Any
   config: Mapping[str, Any]
   task_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-
-  def options_for(self, task: str) -> Any:
-    """What `task` is handed: its own options, or the method's shared
-    `eval_options` when it registered none."""
-    return self.task_options.get(task, self.eval_options)
 
   def setting(self, config_key: str) -> Any:
     """The typed value of the setting a config key names (a `Need`'s
@@ -444,7 +440,9 @@ def parse(method: Method, config) -> RunSettings:
                     data=datasets.parse_settings(plain["data"]), train=train,
                     train_options=train_options, eval=evaluation,
                     eval_options=eval_options, sections=sections,
-                    config=plain, task_options=task_options)
+                    config=plain, task_options={
+                        name: task_options.get(name, eval_options)
+                        for name in method.tasks.names()})
   if method.check is not None:
     method.check(run)
   return run

@@ -86,10 +86,13 @@ def test_flat_keys_of_older_configs_move_into_their_group():
 
 def test_dposer_tasks_get_their_options_and_refuse_misplaced_keys():
   from experiments.configs import dposer_quickstart
+  from experiments.configs import quickstart
   c = dposer_quickstart.get_config()
   _, run = methods.parse(c)
-  assert run.options_for("fit2d").steps == c.eval.fit2d.steps
-  assert run.options_for("complete").parts == tuple(c.eval.complete.parts)
+  assert run.task_options["fit2d"].steps == c.eval.fit2d.steps
+  assert run.task_options["complete"].parts == tuple(c.eval.complete.parts)
+  _, gfpose = methods.parse(quickstart.get_config())  # no options of its own
+  assert gfpose.task_options["estimate"] is gfpose.eval_options
   assert run.setting("eval.denoise_motion.window") == 60
   assert run.default("eval.complete.objective") == "prior"
   plain = config_lib.to_plain(c)
