@@ -26,9 +26,11 @@ Camera placement (stated, all configurable through `LiftingOptions`):
     outlier_prob = 0.05 per keypoint the offset is instead uniform in
     [-100, 100]^2 px (outlier_px = 100).  Each row also says, per
     keypoint, whether it is an outlier and its noise's std (sigma_px, or
-    outlier_px / sqrt(3) for an outlier), the per-keypoint 2D uncertainty
-    a detector's confidence would give (`pose2d_noisy_sigma`; exact 2D:
-    `pose2d_sigma` = 0).
+    outlier_px / sqrt(3) for an outlier; `pose2d_noisy_sigma`, exact 2D:
+    `pose2d_sigma` = 0): the noise model's own record, which no detector
+    gives (an oracle, for ablations); and a detector-like score drawn from
+    each keypoint's error (`pose2d_noisy_confidence`, exact 2D: ones;
+    `pose.detector_confidence`), what a method may read as a user would.
   * Camera per frame: training frames get one camera each, drawn uniformly
     with a seeded generator (`train_cameras='random'`); test frames are seen
     by all four cameras (`test_cameras='all'`, 4 rows per frame, frame-major
@@ -50,7 +52,9 @@ from jaxpose import settings
 from jaxpose.checks import check_array, check_probability
 from jaxpose.data import camera_rigs
 from jaxpose.pose import cameras as cam_lib
+from jaxpose.pose import detector_confidence
 from jaxpose.pose import image_space
+from jaxpose.pose.skeleton import H36M_17
 
 CAMERA_MODES = ("random", "all") + tuple(camera_rigs.RANGES)
 _SPLIT_IDS = {"train": 0, "test": 1}
@@ -176,6 +180,9 @@ def add_2d(split_name: str, split: Mapping[str, np.ndarray], *,
         outlier, times 2 / width).  # [M, 17]
       pose2d_noisy_outlier: whether the keypoint is an outlier.  # [M, 17]
       pose2d_sigma: the same for pose2d: zeros (exact).  # [M, 17]
+      pose2d_noisy_confidence: a detector-like score of each noisy keypoint
+        (`detector_confidence`, from its error; never its outlier flag),
+        pose2d_confidence: ones (exact).  # [M, 17]
       camera: index into `protocol_cameras(options.camera_subject)`.  # [M]
       root_cam_mm: camera-frame pelvis, (0, 0, distance_mm).  # [M, 3]
       intrinsics: fx, fy, cx, cy, width, height of the row's camera.  # [M, 6]
@@ -219,10 +226,25 @@ def add_2d(split_name: str, split: Mapping[str, np.ndarray], *,
              pose2d_noisy_sigma=noisy_sigma,
              pose2d_noisy_outlier=np.asarray(drawn.outlier, bool),
              pose2d_sigma=np.zeros_like(noisy_sigma),
+             **_confidences(options, sid, viewed["pose2d_px"], noisy_px),
              root_cam_mm=np.broadcast_to(np.asarray(
                  [0.0, 0.0, options.distance_mm], np.float32), (len(camera), 3)).copy(),
              intrinsics=image_space.intrinsics_table(cams)[camera])
   return out
+
+
+def _confidences(options: LiftingOptions, sid: int, exact_px, noisy_px
+                 ) -> dict:
+  """The noisy keypoints' detector-like scores, from a stream of their
+  own (the 2D draws stay what they were), and full confidence for the
+  exact 2D."""
+  limb_end = np.zeros(H36M_17.num_joints, bool)
+  limb_end[list(H36M_17.limb_ends)] = True
+  error = np.linalg.norm(np.asarray(noisy_px) - np.asarray(exact_px), axis=-1)
+  confidence = detector_confidence.ConfidenceModel().draw(
+      np.random.default_rng((options.seed, sid, 3)), error, limb_end)
+  return dict(pose2d_noisy_confidence=confidence,
+              pose2d_confidence=np.ones_like(confidence))
 
 
 def _add_drawn_2d(split_name: str, split, world, mode: str,
@@ -257,5 +279,6 @@ def _add_drawn_2d(split_name: str, split, world, mode: str,
       pose2d_noisy_sigma=noisy_sigma,
       pose2d_noisy_outlier=np.asarray(drawn.outlier, bool),
       pose2d_sigma=np.zeros_like(noisy_sigma),
+      **_confidences(options, sid, viewed["pose2d_px"], drawn.px),
       root_cam_mm=viewed["root_cam_mm"],
       intrinsics=cams.intrinsics.astype(np.float32))

@@ -163,6 +163,7 @@ def load_splits(data: MocapSettings) -> dict:
     if inputs_2d[split_name] == "noisy":
       split["pose2d"] = split["pose2d_noisy"]
       split["pose2d_sigma"] = split["pose2d_noisy_sigma"]
+      split["pose2d_confidence"] = split["pose2d_noisy_confidence"]
     if split_name == "test":
       order = np.random.default_rng(
           (options.seed, mocap_2d.split_id("test"), 2)).permutation(len(split["pose3d"]))

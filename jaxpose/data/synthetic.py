@@ -18,7 +18,9 @@ from jaxpose.checks import check_array
 from jaxpose.data import data_fields
 from jaxpose.data import synthetic_poses
 from jaxpose.pose import cameras as cam_lib
+from jaxpose.pose import detector_confidence
 from jaxpose.pose import image_space
+from jaxpose.pose.skeleton import H36M_17
 
 
 def _noise_kwargs(noise_2d) -> dict | None:
@@ -50,8 +52,10 @@ def project_split(pose3d_world, cameras, *, seed, noise_2d=None) -> dict:
   Returns:
     dict with pose3d_world, pose3d_cam, pose3d (root-relative camera
     frame), pose2d_px, pose2d (screen-normalised), pose2d_sigma [N, J]
-    (each keypoint's noise std, screen-normalised; 0 without noise),
-    camera [N] int32, root_cam_mm [N, 3] and intrinsics [N, 6]; see
+    (each keypoint's noise std, screen-normalised; 0 without noise: the
+    noise model's record, an oracle), pose2d_confidence [N, J] (a
+    detector-like score from each keypoint's error,
+    `pose.detector_confidence`; ones without noise), camera [N] int32, root_cam_mm [N, 3] and intrinsics [N, 6]; see
     `make_lifting_dataset`.
   """
   world = np.asarray(pose3d_world, np.float32)
@@ -81,10 +85,21 @@ def project_split(pose3d_world, cameras, *, seed, noise_2d=None) -> dict:
     screen[idx] = cam_lib.normalize_screen(noisy[idx], cam.width, cam.height)
   # What back-projection in the "image" protocol needs, per row.
   intrinsics = image_space.intrinsics_table(cameras)[camera]  # [N, 6]
+  # A detector-like score of each keypoint, from its error, drawn from a
+  # stream of its own so the 2D stays what it was.
+  confidence = np.ones(px.shape[:-1], np.float32)
+  if noise_kw:
+    limb_end = np.zeros(world.shape[1], bool)
+    if world.shape[1] == H36M_17.num_joints:
+      limb_end[list(H36M_17.limb_ends)] = True
+    confidence = detector_confidence.ConfidenceModel().draw(
+        np.random.default_rng(np.append(np.ravel(seed), 3)),
+        np.linalg.norm(noisy - px, axis=-1), limb_end)
   out = dict(pose3d_world=world, pose3d_cam=pose_cam,
              pose3d=pose_cam - pose_cam[:, :1], pose2d_px=noisy,
-             pose2d=screen, pose2d_sigma=sigma, camera=camera,
-             root_cam_mm=pose_cam[:, 0].copy(), intrinsics=intrinsics)
+             pose2d=screen, pose2d_sigma=sigma, pose2d_confidence=confidence,
+             camera=camera, root_cam_mm=pose_cam[:, 0].copy(),
+             intrinsics=intrinsics)
   if noise_kw:
     out["pose2d_px_clean"] = px
   return out
@@ -221,6 +236,8 @@ def load_splits(data: SyntheticSettings) -> tuple[dict, dict, dict]:
   splits = {name: dict(pose3d=np.asarray(s["pose3d"], np.float32),
                        pose2d=np.asarray(s["pose2d"], np.float32),
                        pose2d_sigma=np.asarray(s["pose2d_sigma"], np.float32),
+                       pose2d_confidence=np.asarray(s["pose2d_confidence"],
+                                                    np.float32),
                        activity=np.asarray(s["activity"], np.int32),
                        root_cam_mm=np.asarray(s["root_cam_mm"], np.float32),
                        intrinsics=np.asarray(s["intrinsics"], np.float32),

@@ -212,3 +212,25 @@ def test_mocap_dataset_trains_gfpose(cache_dir, tmp_path):
   assert int(state.step) == 4
   lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
   assert lines and json.loads(lines[-1])["step"] == 4
+
+
+@pytest.mark.parametrize("cameras", ["random", "varied"])
+def test_noisy_keypoints_carry_a_detector_like_confidence(cameras):
+  """A score from each keypoint's error, never its outlier flag: it ranks
+  outliers as a detector does, and the 2D draws are those without it."""
+  from jaxpose.pose import detector_confidence
+  world = _world_poses(1500, seed=5)
+  opts = mocap_2d.LiftingOptions(sigma_px=5.0, outlier_prob=0.05,
+                                 outlier_px=100.0, seed=3,
+                                 train_cameras=cameras)
+  out = mocap_2d.add_2d("train", {"pose3d_world": world}, options=opts)
+  conf = out["pose2d_noisy_confidence"]
+  assert conf.shape == (1500, 17) and ((conf > 0) & (conf < 1)).all()
+  auc = detector_confidence.ranking_auc(conf, out["pose2d_noisy_outlier"])
+  assert 0.8 <= auc <= 0.9
+  np.testing.assert_array_equal(out["pose2d_confidence"], 1.0)
+  # The same noise as a draw that never made scores: the stream is its own.
+  noise = cam_lib.draw_2d_noise(
+      np.random.default_rng((3, mocap_2d.split_id("train"), 1)),
+      out["pose2d_px"], sigma_px=5.0, outlier_prob=0.05, outlier_px=100.0)
+  np.testing.assert_array_equal(out["pose2d_px_noisy"], noise.px)

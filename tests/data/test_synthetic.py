@@ -179,3 +179,10 @@ def test_lifting_dataset_noise():
       3.0 * 2 / tr["intrinsics"][:, 4:5], (200, 17)), rtol=1e-6)
   exact = synthetic.make_lifting_dataset(20, 5, seed=0)["train"]
   np.testing.assert_array_equal(exact["pose2d_sigma"], 0.0)
+  # A detector-like score per keypoint (ones for exact 2D); drawing it
+  # leaves the noise as it was.
+  conf = tr["pose2d_confidence"]
+  assert conf.shape == (200, 17) and ((conf > 0) & (conf < 1)).all()
+  np.testing.assert_array_equal(exact["pose2d_confidence"], 1.0)
+  np.testing.assert_array_equal(exact["pose2d_px"], synthetic.make_lifting_dataset(
+      20, 5, seed=0)["train"]["pose2d_px"])
