@@ -103,6 +103,21 @@ def test_row_uncertainty_reads_the_named_field_or_says_which_is_missing():
                              sigma_px=5.0)
 
 
+def test_rows_only_evaluated_without_the_field_read_as_exact_2d(caplog):
+  """A file of projected 2D carries no confidence: its rows count as
+  exact (u = 0), with one warning; training rows without it are refused."""
+  rep = rep_lib.Representation(scale_2d=1.0, root_relative_2d=False)
+  rows = dict(pose2d=np.zeros((3, 17, 2), np.float32))
+  for source in ("confidence", "sigma"):
+    with caplog.at_level("WARNING"):
+      u = rows_lib.row_uncertainty(rows, rep, source=source, noisy=False,
+                                   missing_is_exact=True)
+    np.testing.assert_array_equal(u, np.zeros((3, 17)))
+    with pytest.raises(ValueError, match="rows lack"):
+      rows_lib.row_uncertainty(rows, rep, source=source, noisy=False)
+  assert sum("taken as exact" in r.message for r in caplog.records) == 2
+
+
 def _per_row_process(k=50):
   sde = sde_lib.DiscreteVP.linear(k, 1e-4, 0.2)
   means = np.zeros((2, J, S), np.float32)

@@ -118,9 +118,10 @@ def encode_rows(run: base.RunSettings, encoder: protocols.ContextEncoder, rows, 
               target2d=np.asarray(target2d, np.float32))
 
 
-def _uncertainty(run, rows, *, noisy: bool) -> dict:
+def _uncertainty(run, rows, *, noisy: bool, evaluated: bool) -> dict:
   """{'unc2d': the rows' 2D uncertainty `[N, J]`} for a per-row H_K, of
-  the 2D their centre holds (noisy: the training noise model's), else {}."""
+  the 2D their centre holds (noisy: the training noise model's), else {};
+  rows only evaluated may lack it (their 2D then counts as exact)."""
   dp = run.sections.diffpose
   if dp.initial_scope != "per_row":
     return {}
@@ -128,21 +129,24 @@ def _uncertainty(run, rows, *, noisy: bool) -> dict:
   return {UNCERTAINTY: rows_lib.row_uncertainty(
       rows, run.sections.representation, source=dp.row_uncertainty,
       noisy=noisy and dp.noise_2d == "data",
-      sigma_px=dp.noise_2d_px if simulated else None)}
+      sigma_px=dp.noise_2d_px if simulated else None,
+      missing_is_exact=evaluated)}
 
 
 def _encode_split(run, encoder, name: str, rows) -> dict:
   dp = run.sections.diffpose
   if name != "train" or not dp.noisy_train_2d:
     return dict(encode_rows(run, encoder, rows),
-                **_uncertainty(run, rows, noisy=False))
+                **_uncertainty(run, rows, noisy=False,
+                               evaluated=name != "train"))
   # Training sees the 2D noise model: the encoder's features and the
   # centre come from noisy 2D, h_0 keeps the exact 2D.
   clean, noisy = initial_lib.clean_and_noisy_2d(
       FitKeys.of(run.seed).train_noise_2d, rows, run.sections.representation,
       source=dp.noise_2d, sigma_px=dp.noise_2d_px)
   fields = encode_rows(run, encoder, dict(rows, pose2d=noisy), target2d=clean)
-  return dict(fields, pose2d=noisy, **_uncertainty(run, rows, noisy=True))
+  return dict(fields, pose2d=noisy,
+              **_uncertainty(run, rows, noisy=True, evaluated=False))
 
 
 def load_data(run: base.RunSettings, needs) -> base.Data:

@@ -38,6 +38,7 @@ mu_mjd)^2 / s_mjd^2 (r the mixture's responsibilities of the row), on
 """
 from __future__ import annotations
 
+from absl import logging
 import numpy as np
 
 from jaxpose import checks
@@ -151,7 +152,8 @@ def _linearised_at(rows, noisy: bool):
 
 
 def row_uncertainty(rows, representation, *, source: str, noisy: bool,
-                    sigma_px: float | None = None) -> np.ndarray:
+                    sigma_px: float | None = None,
+                    missing_is_exact: bool = False) -> np.ndarray:
   """Each row's 2D uncertainty u `[N, J]` (module docstring).
 
   Args:
@@ -163,9 +165,13 @@ def row_uncertainty(rows, representation, *, source: str, noisy: bool,
       training) rather than their `pose2d`.
     sigma_px: the rows' 2D is `pose2d` under simulated Gaussian noise of
       this std in pixels (`noise_2d='px'` training); None: the rows' own.
+    missing_is_exact: rows without the source's field (a file of
+      projected or exact 2D) read as exact 2D, u = 0 (full confidence,
+      sigma 0), with one warning line; else they are refused.
 
   Raises:
-    ValueError: the rows lack the field, naming it.
+    ValueError: the rows lack the field, naming it (unless
+      `missing_is_exact`).
   """
   settings.one_of("diffpose.row_uncertainty", source, SOURCES)
   # Camera 2D: each row's own scale, linearised at its 2D (`model_variance`).
@@ -183,6 +189,11 @@ def row_uncertainty(rows, representation, *, source: str, noisy: bool,
     sigma = np.broadcast_to((float(sigma_px) * 2.0 / width)[:, None], (n, j))
     return model_variance(sigma, representation, *camera)
   field = FIELDS[source][1 if noisy else 0]
+  if field not in rows and missing_is_exact:
+    logging.warning(
+        "diffpose: these rows hold no %r; their 2D is taken as exact "
+        "(confidence 1, sigma 0), as projected 2D is", field)
+    return np.zeros(np.shape(rows["pose2d"])[:2], np.float32)
   if field not in rows:
     raise ValueError(
         f"diffpose.initial_scope='per_row' with row_uncertainty={source!r} "
