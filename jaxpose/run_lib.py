@@ -10,11 +10,10 @@
   results = run_lib.evaluate(run_lib.evaluation_config(
       "runs/qs", {"eval.task": "denoise"}), "runs/qs")
 
-Data flow: config -> `methods.parse`, once (typed `RunSettings`, checked;
-every function below takes them) -> `train` (needs, data, prepared state,
-the shared loop, checkpoints, metrics) -> `evaluate` (`eval.task` through
-`evaluation.runner`: <out>/<task>.json, plots, the workdir's summary).
-Nothing here names a method, a task or a file of one.
+Data flow: config -> `methods.parse`, once (typed `RunSettings`) ->
+`train` (needs, data, prepared state, the shared loop, checkpoints) ->
+`evaluate` (`eval.task` through `evaluation.runner`). Nothing here names
+a method, a task or a file of one.
 """
 from __future__ import annotations
 
@@ -43,6 +42,7 @@ from jaxpose.evaluation import output_names
 from jaxpose.evaluation import runner
 from jaxpose.evaluation import summary as summary_lib
 from jaxpose.methods import base
+from jaxpose.training import augment
 from jaxpose.training import checkpoint as checkpoint_lib
 from jaxpose.training import parallel
 from jaxpose.training import prepared as prepared_lib
@@ -234,8 +234,10 @@ def _fit(run, training: base.Training, state, ckpt, workdir):
   logging.info("Training on %d rows", len(next(iter(arrays.values()))))
   dataset = pipeline.ArrayDataset(arrays, batch_size=run.train.batch_size,
                                   seed=run.seed, weights=weights)
-  train_step = train_lib.make_train_step(training.loss, run.train.optimizer(),
-                                         ema_max_decay=run.train.ema_decay)
+  loss = augment.mirrored(training.loss, training.mirror, run.train.mirror,
+                          run.method)
+  train_step = train_lib.make_train_step(
+      loss, run.train.optimizer(), ema_max_decay=run.train.ema_decay)
 
   def batch_fn(step):
     return dataset.batch(step, process_index=jax.process_index(),

@@ -43,7 +43,10 @@ def get_config():
       num_steps=5000, batch_size=256, learning_rate=1e-3, warmup_steps=200,
       grad_clip=1.0, ema_decay=0.999, loss_eps=1e-5, loss_reduce="mean",
       log_every=250, ckpt_every=1000, keep_ckpts=2, max_param_norm_growth=10.0,
-      allow_changed_resume=False))
+      allow_changed_resume=False,
+      # Each training row replaced by its left-right mirror with this
+      # probability (jaxpose/training/augment.py); 0: as they are.
+      mirror=0.0))
   c.eval = ml_collections.ConfigDict(dict(
       task="complete", num_poses=200, use_ema=True, plot_poses=3,
       plot_hypotheses=3, output_suffix="", output_dir="", save_predictions=False,

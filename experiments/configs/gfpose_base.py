@@ -75,7 +75,10 @@ def get_config():
       max_param_norm_growth=10.0,
       # Resume even with settings that break exact resume (seed, data,
       # batch size, optimiser, ...; jaxpose/config.py RESUME_SAFE_KEYS).
-      allow_changed_resume=False))
+      allow_changed_resume=False,
+      # Each training row replaced by its left-right mirror with this
+      # probability (jaxpose/training/augment.py); 0: as they are.
+      mirror=0.0))
 
   # Evaluation: --config.eval.task picks one of jaxpose.evaluation.TASKS.
   c.eval = ml_collections.ConfigDict(dict(

@@ -184,9 +184,13 @@ class Training:
     arrays: per-row arrays of the rows trained on; a batch is a dict of
       the same keys with `train.batch_size` rows.  # {k: [N, ...]}
     loss: `loss(params, batch, key) -> (loss, aux)`, pure.
+    mirror: `mirror(batch) -> batch`, every row left-right mirrored in the
+      method's units (`pose.mirror`), other fields as they are; None: the
+      method cannot mirror its rows (`train.mirror` must stay 0).
   """
   arrays: Mapping[str, np.ndarray]
   loss: LossFn
+  mirror: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -39,15 +39,18 @@ def with_heldout(prepare: Callable[[PrepareContext], Mapping[str, Artefact]]
   return prepare_all
 
 
-def fields_training(*fields: str) -> Callable[[Any, Data, Mapping], Training]:
+def fields_training(*fields: str, mirror: Callable[[Any], Any] | None = None
+                    ) -> Callable[[Any, Data, Mapping], Training]:
   """`training` of a method that trains `model.loss` on these fields of the
   train split's rows, less the held-out rows when the prepared artefacts
-  hold some (`training.holdout`; every row otherwise)."""
+  hold some (`training.holdout`; every row otherwise); `mirror(model)`
+  gives the rows' mirror (`Training.mirror`)."""
 
   def training(model, data: Data, prepared) -> Training:
     train = data.splits["train"]
     return Training(arrays=holdout_lib.without_heldout(
-        {k: train[k] for k in fields}, prepared), loss=model.loss)
+        {k: train[k] for k in fields}, prepared), loss=model.loss,
+                    mirror=mirror(model) if mirror else None)
 
   return training
 

@@ -31,6 +31,9 @@ class TrainConfig:
       this factor between two checks (0: never).
     allow_changed_resume: resume even with settings that break an exact
       resume (the change is recorded in config_history.jsonl).
+    mirror: the probability that a training row is replaced by its
+      left-right mirror (`training.augment`); 0 (the default of configs
+      written before it) trains on the rows as they are.
   """
   num_steps: int = settings.field(at_least=1)
   batch_size: int = settings.field(at_least=1)
@@ -43,6 +46,7 @@ class TrainConfig:
   keep_ckpts: int = settings.field(at_least=1)
   max_param_norm_growth: float = settings.field(default=0.0, at_least=0.0)
   allow_changed_resume: bool = False
+  mirror: float = settings.field(default=0.0, at_least=0.0, at_most=1.0)
 
   def __post_init__(self):
     if 0 < self.max_param_norm_growth <= 1:

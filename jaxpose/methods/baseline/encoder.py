@@ -20,6 +20,7 @@ import numpy as np
 from jaxpose import digest as digest_lib
 from jaxpose import settings
 from jaxpose.methods import base
+from jaxpose.methods import lifting
 from jaxpose.methods.baseline import model as model_lib
 from jaxpose.training import holdout as holdout_lib
 
@@ -33,8 +34,10 @@ def training(model: model_lib.LifterModel, data: base.Data,
   fields = ("pose3d", "window") if model.is_temporal else ("pose3d", "pose2d")
   arrays = holdout_lib.without_heldout({k: train[k] for k in fields}, prepared)
   table = train["pose2d"] if model.is_temporal else None
+  # A temporal lifter's 2D comes from the table inside the loss: unmirrored.
   return base.Training(arrays=arrays, loss=model_lib.make_loss_fn(
-      model.lift, pose2d_table=table))
+      model.lift, pose2d_table=table), mirror=None if model.is_temporal
+                       else lifting.mirror(model.representation))
 
 
 @dataclasses.dataclass(frozen=True)

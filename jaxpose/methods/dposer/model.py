@@ -33,6 +33,7 @@ from jaxpose.data import pipeline
 from jaxpose.methods import base
 from jaxpose.methods.dposer import body as body_lib
 from jaxpose.pose import body_model as body_model_lib
+from jaxpose.pose import mirror as mirror_lib
 from jaxpose.training import holdout as holdout_lib
 
 PARTS = body_lib.PARTS
@@ -182,9 +183,15 @@ def training(model: DPoserModel, data: base.Data, prepared) -> base.Training:
   with the split's sampling weights when it has them (`data.train_balance`)."""
   train = data.splits["train"]
   weights = {k: train[k] for k in (pipeline.SAMPLE_WEIGHT,) if k in train}
+  zscore = model.zscore
+
+  def mirror(batch):  # in radians: the z-score is not symmetric
+    pose = mirror_lib.mirror_body_pose(zscore.unstandardize(batch["x"]))
+    return dict(batch, x=zscore.standardize(pose))
+
   return base.Training(arrays=holdout_lib.without_heldout(
       {"x": model.standardize(train["body_pose"]), **weights}, prepared),
-      loss=model.loss)
+      loss=model.loss, mirror=mirror)
 
 
 def sample(trained: base.Trained, key, num: int) -> np.ndarray:

@@ -32,7 +32,9 @@ METHOD = methods.register(base.Method(
     # training and of every other prepared state.
     prepare=parts.with_heldout(model.prepare),
     eval_artefacts=(model.X0_RANGE,),
-    training=parts.fields_training("pose3d", "pose2d"),
+    training=parts.fields_training(
+        "pose3d", "pose2d",
+        mirror=lambda model: lifting.mirror(model.representation)),
     tasks=eval_tasks.TASKS,
     capabilities=base.Capabilities(
         provides={protocols.JointPrior: model.joint_prior},
