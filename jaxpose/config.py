@@ -197,8 +197,7 @@ def get_dotted(tree: Mapping, dotted_key: str, default: Any = None) -> Any:
 
 
 def set_dotted(tree: dict, dotted_key: str, value: Any) -> dict:
-  """Sets `tree[a][b][c] = value` for 'a.b.c' in place, making missing
-  levels; returns `tree`."""
+  """Sets `tree[a][b][c] = value` for 'a.b.c', making levels; returns `tree`."""
   *parents, last = dotted_key.split(".")
   node = tree
   for part in parents:
@@ -208,8 +207,7 @@ def set_dotted(tree: dict, dotted_key: str, value: Any) -> dict:
 
 
 def fill_missing(target: dict, source: Mapping) -> dict:
-  """`target` with the keys of `source` it lacks (at every level) copied
-  in; returns `target`."""
+  """Adds `source`'s keys `target` lacks (at any depth); returns `target`."""
   for key, value in source.items():
     if key not in target:
       target[key] = copy.deepcopy(value)
@@ -222,11 +220,10 @@ def fingerprint(config, sections: Iterable[str | tuple[str, Any]] = (
     "method", "model", "sde", "representation")) -> dict:
   """The part of a config that must match for a checkpoint to be reusable.
 
-  sections: section names, or dotted keys for single settings of a section
-  (e.g. 'diffpose.network_input'), kept nested as in the config; or a
-  `(dotted key, default)` pair: a key added after checkpoints without it
-  existed, left out when absent or at that default (which keeps the old
-  model), so those checkpoints still match.
+  sections: section names, or dotted keys of single settings (e.g.
+  'diffpose.network_input'), kept nested as in the config; or a `(dotted
+  key, default)` pair, left out when absent or at that default, so
+  checkpoints older than the key still match.
   """
   plain = to_plain(config)
   out = {}
@@ -237,8 +234,6 @@ def fingerprint(config, sections: Iterable[str | tuple[str, Any]] = (
       continue
     set_dotted(out, key, value)
   for section, key, default in _FINGERPRINT_DEFAULTS:
-    # A key added later with a default that keeps the old behaviour is left
-    # out at that default, so checkpoints written before it still match.
     if isinstance(out.get(section), dict) and out[section].get(key, default) == default:
       out[section] = {k: v for k, v in out[section].items() if k != key}
   return out
@@ -249,13 +244,11 @@ def fingerprint(config, sections: Iterable[str | tuple[str, Any]] = (
 _FINGERPRINT_DEFAULTS = (("representation", "space", "root_relative"),)
 
 
-# Settings a resumed run may change: they decide how long to train, how often
-# to log and save, what to evaluate and when to stop a diverging run, never
-# what an update computes, so the resumed run still equals one uninterrupted
-# run. A change to anything else (seed, data, batch size, optimiser, loss,
-# masking, ...) breaks that and is refused unless
-# train.allow_changed_resume=True; fingerprinted sections (the model) are
-# refused by the checkpoint even then. The one list of these keys.
+# Settings a resumed run may change: how long to train, how often to log and
+# save, what to evaluate, when to stop a diverging run; never what an update
+# computes, so the resumed run still equals an uninterrupted one.  Other
+# changes are refused unless train.allow_changed_resume=True (fingerprinted
+# sections, the model, by the checkpoint even then).
 RESUME_SAFE_KEYS = ("train.num_steps", "train.log_every", "train.ckpt_every",
                     "train.keep_ckpts", "train.allow_changed_resume",
                     "train.max_param_norm_growth", "eval")
@@ -287,11 +280,9 @@ def resume_changes(stored, requested) -> dict[str, tuple[Any, Any]]:
 
   Keys in `RESUME_SAFE_KEYS` (or under them) are ignored; a key present on
   one side only counts as a change (shown as '<absent>'), unless it is one
-  of `ADDED_KEY_DEFAULTS` at its default (a section added later whose
-  default is what runs before it did).
+  of `ADDED_KEY_DEFAULTS` at its default.
   """
-  # A JSON round trip so tuples and lists compare equal to what came back
-  # from disk.
+  # Tuples and lists compare as they come back from JSON on disk.
   a = flatten(json.loads(json.dumps(to_plain(stored))))
   b = flatten(json.loads(json.dumps(to_plain(requested))))
   missing = "<absent>"

@@ -6,8 +6,7 @@ workdir whose method lifts (`base.Method.lift`: GFPose, the lifters).
   lifted = lift.smooth(lifted, "runs/dposer_mocap")   # optional
   lift.write_outputs(lifted, "out/")   # motion.npz, motion.bvh, motion.html
 
-The keypoint file becomes the `keypoints` dataset (`data/keypoints_dataset.py`:
-formats, the person followed, the camera given or guessed, the root depth),
+The keypoint file becomes the `keypoints` dataset (data/keypoints_dataset.py),
 converted to the model's units by its method's own `load_data`, so a model
 sees a video's frames exactly as it saw its test rows. A joint below the
 confidence threshold is no condition: GFPose completes it, a lifter refuses
@@ -75,10 +74,9 @@ class Lifted:
 
 
 def keypoints_section(path: str, **keys) -> dict:
-  """The override that makes `path`, read as the keypoints dataset, the data
-  section (keys: `KeypointsSettings`'s, e.g. image_size, focal_px,
-  threshold, person). The whole section is replaced: the training data's
-  keys mean nothing for a video."""
+  """The override that makes `path`, read as the keypoints dataset, the
+  whole data section (the training data's keys mean nothing for a video);
+  `keys`: more of `KeypointsSettings`'s."""
   return {"data": {"name": "keypoints", "path": os.fspath(path), **keys}}
 
 
@@ -94,8 +92,7 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
     seed: the draws' seed.
     sampler, num_steps: the sampler spec and steps ('' / 0: the workdir's
       evaluation settings).
-    keypoints: more `keypoints` data keys (image_size, focal_px, fov_deg,
-      threshold, person, root_depth_mm, empty_frames, format).
+    keypoints: more `keypoints` data keys (`KeypointsSettings`).
 
   Raises:
     settings.ConfigError: a method that cannot lift, or bad settings.
@@ -177,7 +174,8 @@ def smooth(lifted: Lifted, workdir: str, *, seed: int = 0,
 def check_smoother(workdir: str) -> str:
   """Refuses, before any lifting, a `smooth_with` that is no directory, no
   trained workdir or a model that smooths no motion (one line each, naming
-  `workdir`); returns its method's name. Reads config.json only."""
+  `workdir`); returns its method's name. Reads config.json and lists
+  the checkpoints, loading nothing."""
   where = f"smooth_with={os.fspath(workdir)!r}"
   hint = "give a DPoser workdir (experiments/configs/dposer_mocap.py)"
   if not os.path.isdir(workdir):
@@ -210,40 +208,17 @@ def lifting_methods() -> tuple[str, ...]:
 def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
                   overwrite: bool = False, bvh_frame: str = "floor",
                   bvh_branches: bool = True) -> list[str]:
-  """Writes `out_dir`: motion.npz, motion.bvh, motion.html (the page,
-  `motion_page`) and lift.json. Everything is written into a temporary
-  folder beside it first and moved into place at the end, so a failure
-  never leaves a partly written `out_dir`. Returns the paths.
+  """Writes `out_dir`: motion.npz, motion.bvh, motion.html (`motion_page`)
+  and lift.json (formats: docs/video.md, "Outputs"); returns the paths.
 
-  motion.npz (T frames, H hypotheses, the 17 joints of `skeleton.H36M_17`
-  in its order; camera frame: x right, y down, z forward, seen from the
-  camera; millimetres; "root-relative": the pelvis, joint 0, at 0):
-    frame          [T] int      the keypoint file's frame ids
-    hypotheses_mm  [T, H, 17, 3] each hypothesis, root-relative
-    mean_mm        [T, 17, 3]   their mean, root-relative
-    spread_mm      [T, 17]      each joint's mean distance of the
-                                hypotheses from the mean (0 for one)
-    smoothed_mm    [T, 17, 3]   mean_mm smoothed (`smooth`), root-relative;
-                                only when smoothed
-    root_mm        [T, 3]       the pelvis' camera-frame position (from its
-                                2D and the root depth, lift.json's
-                                keypoints.root_depth); add it for absolute
-                                positions: motion + root_mm[:, None]
-    keypoints_px   [T, 17, 2]   the 2D used, pixels from the image's
-                                top-left corner (NaN where missing)
-    visible        [T, 17] bool the joints given as conditions
-    confidence     [T, 17]      the detector's scores (0 where missing)
-  motion.bvh: `motion_mm` + root_mm as a BVH in centimetres (Blender:
-  import with Scale 0.01), `data.bvh_fit.write_lifted_bvh`: `bvh_frame`
-  'floor' stands it Y up on a floor at the origin (80 mm below the
-  clip's lowest ankle, the first frame's root at X = Z = 0); 'camera'
-  keeps camera coordinates turned Y up ((x, -y, -z)). With `bvh_branches`
-  every bone's direction is exact (branch joints at the hips, neck and
-  shoulders: 22 joints); its bones' lengths are their medians, so joints
-  are off by the motion's length changes: lift.json's `bvh` says the
-  placement and the fit's error per joint (mean and max, mm).
-  lift.json: `info` (method, workdir, step, hypotheses, sampler, the
-  keypoints reader's choices, seconds; `smoothing`; `bvh`).
+  All is built in a temporary folder beside `out_dir` and moved into place
+  at the end, so a failure never leaves a partly written `out_dir`.
+  motion.npz holds `Lifted`'s arrays (`pixels` as keypoints_px). motion.bvh
+  is `motion_mm` + root_mm in centimetres (`bvh_fit.write_lifted_bvh`) at
+  `fps`: `bvh_frame` 'floor' stands it Y up on a floor at the origin,
+  'camera' keeps camera coordinates turned Y up; `bvh_branches` adds
+  branch joints at the hips, neck and shoulders so that every bone's
+  direction is exact. lift.json: `info`, plus `bvh` (placement, fit error).
 
   Raises:
     FileExistsError: `out_dir` exists and is not empty, unless `overwrite`.

@@ -1,19 +1,16 @@
 """An interactive HTML page that plays a lifted 3D motion beside its 2D input.
 
-`write_motion_page` writes ONE self-contained .html file (it works offline)
-with a 3D view of the chosen motion beside the 2D keypoints it was lifted
-from, a slider to scrub frame by frame (and the arrow keys), play/pause, and
-the frame number and time.  Each joint's spread over the hypotheses colours
-its markers on a colour bar in mm fixed over the whole motion.
+`write_motion_page` writes one self-contained .html file (it works offline):
+a 3D view of the chosen motion beside the 2D keypoints it was lifted from,
+a slider (and the arrow keys) to scrub frame by frame, play/pause, and the
+frame number and time.  Each joint's spread over the hypotheses colours its
+markers on a colour bar in mm fixed over the whole motion.
 
-Library: plotly (the Python package ships plotly.js, embedded, so nothing
-is fetched).  Its WebGL `scatter3d` gives a rotatable 3D view with equal
-aspect, and its animation frames, slider and buttons give scrubbing and
-playback with a few lines of our JS.  The figure is JSON in a `<script type="application/json">` element
-(`FIGURE_ELEMENT_ID`); `read_motion_page` parses it back.  The view shows
-the camera frame (x right, y down, z forward) with the body's up vertical
-(`camera_to_viewer`, the axes of `jaxpose.plotting`'s camera-frame plots).
-Its size, margins, legend and axis ranges are fixed: no frame moves them.
+Built with plotly, whose Python package ships plotly.js (embedded, so
+nothing is fetched).  The figure is JSON in a script element
+(`FIGURE_ELEMENT_ID`), which `read_motion_page` parses back.  The view
+shows the camera frame with the body's up vertical (`camera_to_viewer`);
+its size, margins, legend and axis ranges are fixed: no frame moves them.
 """
 from __future__ import annotations
 
@@ -287,8 +284,7 @@ def _frame_traces(t, view, drawn_hyps, keypoints, visible, spread_mm,
 
 def _layout(*, title, note, ranges, aspect, range_2d, image_size,
             spread_max, steps, frame_ms) -> dict:
-  """The figure's layout: 3D view left, 2D view right, slider below; its
-  size and margins fixed (nothing may push them), so no frame moves it."""
+  """The figure's layout: 3D view left, 2D view right, slider below."""
   axis_3d = {"showbackground": True, "backgroundcolor": "#f4f4f4",
              "autorange": False}
   immediate = {"mode": "immediate", "transition": {"duration": 0}}
@@ -430,7 +426,7 @@ def write_motion_page(path: str | os.PathLike, *, joints3d_mm, keypoints2d_px,
                       image_size: tuple[float, float] | None = None,
                       title: str = "", hypotheses_mm=None,
                       max_frames: int = MAX_PAGE_FRAMES) -> str:
-  """Writes the motion page to `path` (atomically); returns the path.
+  """Writes the motion page to `path` (atomically); returns it as a str.
 
   Args:
     path: the .html file to write (directories are created).
@@ -450,9 +446,6 @@ def write_motion_page(path: str | os.PathLike, *, joints3d_mm, keypoints2d_px,
       most `MAX_DRAWN_HYPOTHESES` are drawn.  # [T, H, J, 3]
     max_frames: the most frames the page holds; a longer motion is shown
       every k-th frame, k = ceil(T / max_frames), and the page says so.
-
-  Returns:
-    `path`, as a str.
 
   Raises:
     ValueError: an argument has the wrong shape or disagrees with the

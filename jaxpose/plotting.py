@@ -139,8 +139,7 @@ def plot_hypotheses(pose2d, gt3d, hyps3d, *, skeleton: Skeleton = H36M_17,
   Args:
     pose2d: 2D input skeleton (pixels or normalised screen).  # [J, 2]
     gt3d: ground-truth 3D pose.  # [J, 3]
-    hyps3d: sampled hypotheses; at most `max_hyps` are drawn (faint).
-      # [H, J, 3]
+    hyps3d: sampled hypotheses, drawn faint.  # [H, J, 3]
     skeleton: kinematic tree for the bones.
     path: where to write the PNG (directories are created).
     title: figure title.
@@ -150,9 +149,6 @@ def plot_hypotheses(pose2d, gt3d, hyps3d, *, skeleton: Skeleton = H36M_17,
     unit_2d: the 2D input's unit: "px", or `SCREEN_UNIT` for screen-
       normalised coordinates.
     dpi: resolution; the figure is 12 x 4 inches.
-
-  Returns:
-    The Figure.
   """
   num_j = skeleton.num_joints
   check_array("pose2d", pose2d, (num_j, 2))
@@ -222,9 +218,7 @@ def plot_curve(xs, ys_by_label: Mapping[str, Sequence[float]], *, xlabel: str,
   Args:
     xs: x values (e.g. training steps or hypothesis counts H).  # [K]
     ys_by_label: legend label -> y values, each of length K.
-    xlabel, ylabel: axis labels, each with its unit where it has one, e.g.
-      "training step (steps)", "error (mm)" (a count such as "hypotheses H"
-      has none).
+    xlabel, ylabel: axis labels, each with its unit if any, e.g. "error (mm)".
     path: where to write the PNG.
     logx: logarithmic x axis (for error-vs-H).
     title: axis title.

@@ -3,25 +3,20 @@
 Training writes `train/...` scalars and evaluation `eval/<stem>/...` scalars
 and plots into the workdir, next to `metrics.jsonl` and `eval/*.json`, so
 `tensorboard --logdir runs` shows every run under `runs/`. The JSON files
-stay the record; event files are a view of them.
-
-Written with tensorboardX (numpy and protobuf; no TensorFlow, no torch).
-Only process 0 writes: on any other process every call is a no-op and no
-file is created.
+stay the record; event files are a view of them. Written with tensorboardX
+(no TensorFlow, no torch), by process 0 only: on any other process every
+call is a no-op and no file is created.
 
 A resumed run hides the events an interrupted run logged past its last
-checkpoint with a purge marker at its first new step (a `SessionLog.START`
-event). TensorBoard's Python loader ignores the first such marker of a run,
-so training writes one from its very first start (`purge_step`), and
-evaluation, which must hide nothing, writes none. The default (Rust) loader
-ignores the markers and instead drops a tag's points from the step where
-that tag's steps go back.
+checkpoint with a purge marker (`SessionLog.START`) at its first new step.
+TensorBoard's Python loader ignores a run's first such marker, so training
+writes one from its very first start (`purge_step`); evaluation, which
+must hide nothing, writes none. The default (Rust) loader ignores the
+markers and drops a tag's points from where that tag's steps go back.
 
-Each writer opens a new event file whose name ends in a nanosecond
-timestamp. TensorBoard reads a run's event files in name order, so files of
-one host sort in the order they were opened even within one second (the
-library's own names carry whole seconds only, and a second writer in the
-same second would overwrite the first file).
+Each writer's event file name ends in a nanosecond timestamp: TensorBoard
+reads a run's files in name order, and the library's own whole-second names
+would misorder (or overwrite) two files opened within one second.
 """
 from __future__ import annotations
 
@@ -46,11 +41,9 @@ ImageSource = str | os.PathLike | np.ndarray
 
 
 def scalar_value(value: Any) -> float | None:
-  """`value` as a finite float, or None when it is not one.
-
-  Python and numpy numbers and 0-d arrays count; bools, strings, None,
-  lists, arrays with a shape and NaN or inf do not.
-  """
+  """`value` as a finite float, or None when it is not one (Python and
+  numpy numbers and 0-d arrays count; bools, strings, None, lists, arrays
+  with a shape and NaN or inf do not)."""
   if isinstance(value, (bool, np.bool_)):
     return None
   if isinstance(value, numbers.Real):
@@ -72,9 +65,8 @@ def flat_scalars(figures: Mapping, prefix: str = "") -> dict[str, float]:
     prefix: the tags' first part, e.g. `"eval/estimate"`.
 
   Returns:
-    `{"<prefix>/<key>/<key>": value}` for every number reached through
-    dicts only. Lists (per-joint arrays, names) are not scalars and are
-    left out, as are strings, bools, None and non-finite numbers.
+    `{"<prefix>/<key>/<key>": value}` for every `scalar_value` reached
+    through dicts only (lists, e.g. per-joint arrays, are left out).
   """
   tags = {}
 
@@ -125,9 +117,8 @@ def _image_summary(image: ImageSource) -> summary_pb2.Summary.Image:
 class SummaryWriter:
   """Scalars and images into one new event file under `logdir`.
 
-  A no-op on every process but process 0. Use as a context manager, or call
-  `close()`: events are written by a background thread and only `close()`
-  guarantees they are all in the file.
+  A no-op except on process 0. Use it as a context manager, or `close()`:
+  only `close()` waits for the background thread that writes the events.
 
   Attributes:
     logdir: the directory of the event file (a TensorBoard run).
@@ -140,11 +131,9 @@ class SummaryWriter:
 
     Args:
       logdir: the run's directory; created if missing.
-      purge_step: the first step this run writes: TensorBoard hides the
-        events of steps >= it from earlier files (left by a run that went on
-        past its last checkpoint). Pass it from a run's first start too: the
-        Python loader ignores the first marker of a run. None writes no
-        marker and hides nothing.
+      purge_step: the first step this run writes: TensorBoard hides earlier
+        files' events of steps >= it (module doc; pass it from a run's first
+        start too). None writes no marker and hides nothing.
     """
     if purge_step is not None and (isinstance(purge_step, bool)
                                    or int(purge_step) < 0):
@@ -161,8 +150,7 @@ class SummaryWriter:
         flush_secs=FLUSH_SECONDS, filename_suffix=f".{time.time_ns()}")
 
   def scalars(self, step: int, values: Mapping[str, Any]) -> None:
-    """Writes `{tag: number}` at `step`; other values (NaN, inf, strings,
-    bools, arrays with a shape) are skipped."""
+    """Writes `{tag: number}` at `step`, skipping non-`scalar_value`s."""
     if self._writer is None:
       return
     for tag, value in values.items():

@@ -4,13 +4,10 @@ The rows are drawn once, when the model prepares (`training.holdout`), and
 stored beside its checkpoints; the runner (`run_lib`) reads them back here,
 checked to be rows of the data the model was trained on:
 
-  calibrate         `--mode=calibrate`: `eval.task` on up to
-                    `eval.num_poses` of them (`calibration_rows`, with the
-                    2D of `calibration_run`), fitted and written by
-                    `calibration.store`
+  calibrate         `--mode=calibrate`: fits `eval.task`'s calibration on
+                    them (`calibration.store`)
   borrow            `eval.calibration_from`: a sibling workdir's
-                    calibration, for a model trained on every row, once
-                    `training_differences` finds the two trained alike
+                    calibration, for a model trained on every row
   heldout_splits    `eval.rows='heldout'`: the splits that evaluate them
 """
 from __future__ import annotations
@@ -62,11 +59,10 @@ def _heldout_of(trained: base.Trained, data: base.Data, mode: str
 
 def heldout_splits(trained: base.Trained, data: base.Data) -> dict:
   """`data.splits` with the model's held-out training clips as the test
-  split and the other training rows as the train split (what the model
-  trained on, so baselines fitted on `train` see no held-out row either).
-
-  What `eval.rows='heldout'` evaluates: choosing settings (prior weights,
-  samplers) on these rows leaves the test split unseen until the end.
+  split and the rest, what the model trained on, as the train split (so
+  baselines fitted on it see no held-out row either): what
+  `eval.rows='heldout'` evaluates, so that choosing settings (prior
+  weights, samplers) on them leaves the test split unseen until the end.
 
   Raises:
     settings.ConfigError: the model has no held-out rows, or they were
@@ -122,14 +118,12 @@ def calibration_run(run: base.RunSettings) -> base.RunSettings:
 def calibrate(trained: base.Trained, data: base.Data) -> dict:
   """Fits the calibration of `eval.task`'s hypotheses on held-out rows.
 
-  The task runs on up to `eval.num_poses` held-out training rows (evenly
-  spaced over them, so over many clips; never the test split; only the
-  named `holdout.subjects`' rows when there are some; with the 2D of
-  `eval.calibration_2d` when `data` was loaded by `calibration_run`), without
-  plots, and `calibration.store.calibrate` fits, keeps and
-  writes WORKDIR/calibration.json (and, with `eval.save_predictions`,
-  WORKDIR/calibration/<task>_predictions.npz). Returns its entry for the
-  task.
+  The task runs without plots on `calibration_rows` (up to `eval.num_poses`,
+  never the test split; with the 2D of `eval.calibration_2d` when `data`
+  was loaded by `calibration_run`), and `calibration.store.calibrate` fits,
+  keeps and writes WORKDIR/calibration.json (and, with
+  `eval.save_predictions`, WORKDIR/calibration/<task>_predictions.npz).
+  Returns its entry for the task.
 
   Raises:
     settings.ConfigError: the model has no held-out rows, or they were
@@ -171,14 +165,12 @@ def training_differences(ours, theirs, method: base.Method
   """`{dotted key: (ours, theirs)}` of the settings that make the configs
   `ours` and `theirs` train otherwise, besides what a sibling may change.
 
-  What an update computes is what an exact resume must keep
-  (`config.resume_changes`): optimiser, loss, batch, the method's own
-  sections (DiffPose's `diffpose.noisy_train_2d`, GFPose's `mask`) and the
-  model, and besides what a resume may change, the length of training
-  (`train.num_steps`: its learning-rate schedule spans it).
-  A sibling may besides hold people out, use another seed, and name its
-  own trained parts (`method.needs`, e.g. DiffPose's encoder, itself
-  trained without those people).
+  Compared: what an exact resume must keep (`config.resume_changes`:
+  optimiser, loss, batch, model, the method's own sections such as
+  DiffPose's `diffpose.noisy_train_2d`) and `train.num_steps` (the
+  learning-rate schedule spans it). A sibling may also hold people out,
+  use another seed, and name its own trained parts (`method.needs`, e.g.
+  DiffPose's encoder, itself trained without those people).
   """
   allowed = _SIBLING_MAY_DIFFER + tuple(n.config_key for n in method.needs)
   changes = config_lib.resume_changes(theirs, ours)
@@ -196,14 +188,13 @@ def borrow(trained: base.Trained, sibling: base.Trained) -> dict:
   """`eval.calibration_from`: the calibration of `eval.task` fitted in the
   workdir of `sibling`, stored as `trained`'s (`calibration.store.borrow`).
 
-  A model trained on every row has no held-out rows to calibrate on; its
-  sibling, trained with the same settings but people held out
-  (`holdout.subjects`), was calibrated on them. The two models differ only
-  in those rows, so their errors relative to their hypotheses' spread are
-  close; but the sibling's held-out rows are not exchangeable with this
-  model's test rows, so the conformal guarantee does not carry over (as
-  with cross-validated intervals around a model refitted on every row):
-  the evaluation's `calibration_after` reports the coverage reached.
+  A model trained on every row has no held-out rows; its sibling, trained
+  alike but with people held out (`holdout.subjects`), was calibrated on
+  them. Their errors relative to their hypotheses' spread are close, but
+  the sibling's held-out rows are not exchangeable with this model's test
+  rows, so the conformal guarantee does not carry over (as with
+  cross-validated intervals around a model refitted on every row): the
+  evaluation's `calibration_after` reports the coverage reached.
 
   Raises:
     settings.ConfigError: the sibling is this workdir, holds another method

@@ -10,18 +10,15 @@ training rows (`calibration.heldout.calibrate`) and hands the result to
    "report": the comparison of both}}}
 
 and the held-out evaluation's figures to WORKDIR/calibration/<task>.json:
-coverage before and after, and under `task_figures` the numbers the task
-reports of those rows (its errors, a baseline's beside them: a model that
-beats its baseline on held-out training rows but not on the test split has
-met people it cannot generalise to).
-`borrow` stores a sibling workdir's entry instead (a model trained on every
-row has no held-out rows of its own).
+coverage before and after, and under `task_figures` the task's own numbers
+on those rows (a model that beats its baseline there but not on the test
+split has met people it cannot generalise to).  `borrow` stores a sibling
+workdir's entry instead (a model trained on every row has no held-out rows).
 Every later evaluation of that task (`applying`, `eval.apply_calibration`)
 adds `calibration_after` (and `calibration_before` when the task's figures
-hold no top-level `calibration`) to its results and two table rows, if the
-calibration was fitted on this checkpoint (same step and parameter digest)
-and on the same predictions; otherwise it says why not
-(`calibration_note`) and applies nothing.
+hold no top-level `calibration`) and two table rows, if the calibration was
+fitted on this checkpoint (same step and parameter digest) and on the same
+predictions; otherwise it applies nothing and says why (`calibration_note`).
 
 A task offers hypotheses to calibrate through `TaskResult.predictions`
 (`hypotheses_mm` [H, N, J, 3], `pose3d_mm` [N, J, 3]); a task whose
@@ -102,9 +99,8 @@ def _percent(levels) -> str:
 
 
 def _headline_numbers(figures: Mapping[str, Any]) -> dict[str, float]:
-  """The task's numbers and those one dict down ('encoder/mpjpe_mm'), not
-  the deeper breakdowns (per activity, per threshold), which on held-out
-  training rows of many activities would outweigh the rest of the file."""
+  """The task's numbers and those one dict down ('encoder/mpjpe_mm'); deeper
+  breakdowns (per activity, threshold) would outweigh the rest of the file."""
   return {tag: value for tag, value in summary_writer.flat_scalars(figures).items()
           if tag.count("/") <= 1}
 

@@ -1,9 +1,8 @@
 """A per-coordinate box [lo, hi] that keeps the denoised estimate in range.
 
-DDPM clips its denoised estimate x0_hat to [-1, 1], the range of its
-images, at every step. Poses have no such fixed range, so jaxpose takes it
-from the training data: the minimum and maximum of every coordinate over
-the training rows (`Box.of_data`), widened by a margin (`Box.widened`).
+DDPM clips its denoised estimate x0_hat to its images' range [-1, 1] at
+every step. Poses have no fixed range, so jaxpose takes each coordinate's
+min and max over the training rows (`Box.of_data`), widened (`Box.widened`).
 
 With a box, every sampler of `jaxpose.core.sampling` (`Problem.x0_range`)
 runs on the score of the clipped estimate (`clip_score`):
@@ -12,13 +11,12 @@ runs on the score of the clipped estimate (`clip_score`):
   score' = score + a (x0_clip - x0_hat) / s^2,
 
 so Tweedie's estimate of score' is exactly x0_clip and the score is
-untouched (bit for bit) wherever x0_hat lies in the box.  EM, PC (its
-corrector too), the ODEs, the deterministic flow and DDIM all read the
-score, so they stay consistent with each other.  Their output is projected
-onto the box as well: the last steps are stiff (g^2 dt / s^2 near or above
-1 on a coarse grid), so where x0_clip is far from x they can overshoot it.
-A model whose predictions are finite then cannot produce poses outside the
-box, however wrong its score.
+untouched (bit for bit) wherever x0_hat lies in the box.  Every sampler
+(PC's corrector too) reads the score, so all stay consistent.  Their
+output is projected onto the box as well: the last steps are stiff
+(g^2 dt / s^2 near or above 1 on a coarse grid), so where x0_clip is far
+from x they can overshoot it.  A model whose predictions are finite then
+cannot produce poses outside the box, however wrong its score.
 """
 from __future__ import annotations
 
@@ -71,10 +69,9 @@ class Box:
   def widened(self, margin: float) -> "Box":
     """The box widened by `margin` times each channel's extent on both sides.
 
-    A channel is the last axis (x, y, z of `[J, 3]`); its extent is
-    max(hi) - min(lo) over every other axis, so a coordinate whose own
-    range is tiny (the root joint of root-relative poses) still gets room
-    in proportion to the body's size.
+    A channel is the last axis (x, y, z of `[J, 3]`), its extent max(hi) -
+    min(lo) over every other axis, so a coordinate of tiny own range (the
+    root of root-relative poses) still gets room in proportion to the body.
     """
     if not margin >= 0:
       raise ValueError(f"margin: expected a number >= 0, got {margin!r}")
@@ -144,8 +141,8 @@ def clip_score(score_fn: Callable, sde, box: Box | None, *,
       box is mapped into them).
 
   Returns:
-    `score'(params, x, t, cond)`: score + a (clip(x0_hat) - x0_hat) / s^2;
-    equal to `score_fn`'s where x0_hat lies in the box, and where s = 0.
+    `score'(params, x, t, cond)` (module doc): `score_fn`'s where x0_hat
+    lies in the box, and where s = 0.
   """
   if box is None:
     return score_fn

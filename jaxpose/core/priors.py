@@ -11,9 +11,8 @@ plain one again.  That is how the samplers handle a prior: they run their
 usual steps on y, with the score score_y(y) = c * score_x(mu + c y).
 
 DiffPose's forward process ends in a Gaussian mixture fitted to the 2D
-detection's uncertainty; there a kernel is drawn per example by its weight
-and the example diffuses toward that kernel.  `MixturePrior.draw` makes that
-draw and returns the per-example `GaussianPrior`.
+detection's uncertainty: each example diffuses toward one kernel, drawn by
+its weight (`MixturePrior.draw`).
 
 Both classes are flax struct dataclasses: pytrees, so they pass through
 `jit`, `vmap` and `jax.tree.map` like arrays.
@@ -41,8 +40,8 @@ class GaussianPrior:
   Attributes:
     mean: array broadcastable to the data `[B, ...]` (e.g. `[B, D]` per
       example, `[D]` shared, or a scalar).
-    scale: positive, broadcastable to the data like `mean`; a scalar is
-      the common case.  It multiplies the process's own noise std.
+    scale: positive, broadcastable like `mean` (usually a scalar); it
+      multiplies the process's own noise std.
   """
   mean: Any  # broadcastable to [B, ...]
   scale: Any = 1.0  # broadcastable to [B, ...]
@@ -126,8 +125,7 @@ class MixturePrior:
                          scale=self.component_scales()[index])
 
   def draw(self, key, batch_size: int) -> GaussianPrior:
-    """One component per example, each with probability its weight
-    (`component(draw_index(key, batch_size))`).
+    """`component(draw_index(key, batch_size))`.
 
     Args:
       key: PRNG key.

@@ -8,12 +8,10 @@ Semantics (documented because exporters disagree):
   * A joint's local transform is a translation followed by its rotation
     channels composed in file order (intrinsic Euler angles, degrees):
     channels `Zrotation Xrotation Yrotation` give `R = Rz @ Rx @ Ry`.
-  * The translation is the OFFSET unless the joint has position channels.
-    `position_mode='replace'` (default; MotionBuilder, Blender and the Bandai
-    files) lets the channels replace the OFFSET components they name.
-    `position_mode='add'` adds them to the OFFSET (the iClone export of the
-    CMU data, whose root OFFSET holds the standing hip height and whose
-    position channels hold displacements around it).
+  * The translation is the OFFSET unless the joint has position channels:
+    `position_mode='replace'` (default; MotionBuilder, Blender, the Bandai
+    files) replaces the OFFSET components they name, 'add' adds them (the
+    iClone export of the CMU data, `rigs.CMU`).
   * World positions are in the file's units and axes; nothing is converted.
 """
 from __future__ import annotations
@@ -332,11 +330,8 @@ def _check_mode(position_mode):
 
 
 def local_rotations(motion: BvhMotion, *, frames=slice(None)) -> np.ndarray:
-  """Rotation of each joint relative to its parent: float [F, J, 3, 3].
-
-  One vectorised Euler conversion per distinct channel order; joints without
-  rotation channels get the identity.
-  """
+  """Rotation of each joint relative to its parent: float [F, J, 3, 3]
+  (the identity for a joint without rotation channels)."""
   sk = motion.skeleton
   values = motion.motion[frames]  # [F, C]
   out = np.broadcast_to(np.eye(3), (values.shape[0], sk.num_joints, 3, 3)).copy()
@@ -363,11 +358,7 @@ def local_translations(motion: BvhMotion, *, frames=slice(None),
 
 def world_transforms(motion: BvhMotion, *, frames=slice(None),
                      position_mode: str = "replace"):
-  """World rotations [F, J, 3, 3] and positions [F, J, 3] of every joint.
-
-  Vectorised over frames; the only Python loop runs over joints in parent
-  order.
-  """
+  """World rotations [F, J, 3, 3] and positions [F, J, 3] of every joint."""
   sk = motion.skeleton
   local_r = local_rotations(motion, frames=frames)  # [F, J, 3, 3]
   local_t = local_translations(motion, frames=frames, position_mode=position_mode)

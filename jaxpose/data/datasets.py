@@ -9,33 +9,23 @@ Every dataset gives the same thing, a `Dataset`, so everything downstream
     activity [N] int32          activity / action id (0 when unknown)
   and optionally more per-frame fields (subject, clip, camera ...).
 
-  Optional camera fields (`jaxpose.pose.image_space.META_KEYS`), needed by the
-  "image" representation protocol (GFPose's own) to encode poses and to
-  back-project them; both embedded datasets provide them:
+  Optional camera fields (`jaxpose.pose.image_space.META_KEYS`), which the
+  "image" representation (GFPose's own) needs to encode and back-project:
     root_cam_mm [N, 3] float32  camera-frame root position, mm (z: root depth)
     intrinsics  [N, 6] float32  fx, fy, cx, cy (pixels), image width, height
 
-  Optional per-keypoint 2D uncertainty (DiffPose's per-row H_K reads it,
+  Optional per-keypoint 2D uncertainty (read by DiffPose's per-row H_K,
   `methods/diffpose/rows.py`): either
-    pose2d_sigma      [N, J] float32  the std per axis of each keypoint's
-                                      error in pose2d, screen-normalised
-                                      units (0: exact 2D); synthetic and
-                                      mocap give it from their noise model
-    pose2d_confidence [N, J] float32  a detector's per-keypoint score in
-                                      [0, 1] (keypoint files of a detector)
+    pose2d_sigma      [N, J] float32  std per axis of each keypoint's error
+                                      in pose2d, screen-normalised (0: exact)
+    pose2d_confidence [N, J] float32  a detector's score in [0, 1]
   and `pose2d_noisy_sigma` / `pose2d_noisy_confidence` for a dataset's
   `pose2d_noisy` beside its `pose2d_exact`.
 
-Registered (`names()`): the loaders at the end of this file, each saying
-what it reads.
-
-Settings: each registered dataset declares a frozen dataclass of its
-`config.data` keys (`data_fields.field`: type, default, bounds, choices and
-whether the key decides the train rows).  `parse_settings` checks a data
-section against the chosen dataset's class: a key no registered dataset
-knows is refused (naming the chosen dataset's keys), a key of another
-registered dataset is accepted and ignored (so one config can hold the keys
-of two datasets and switch with `--config.data.name=...`).
+Settings: each registered dataset (`names()`) declares a frozen dataclass
+of its `config.data` keys (`data_fields.field`), which `parse_settings`
+checks; a key of another registered dataset is accepted and ignored, so one
+config can hold two datasets' keys and switch with `--config.data.name=...`.
 """
 from __future__ import annotations
 
@@ -202,10 +192,9 @@ def training_data(section) -> dict:
   """`{key: value}` of the data settings that decide which rows form the
   train split (flat keys, plain values: tuples as lists).
 
-  Two sections with equal `training_data` give the same training rows, so
-  a part trained on one may be used with the other (test-side keys, such as
-  `n_test` or `test_2d`, and where the files lie may differ).  Keys left out
-  count with their defaults.
+  Equal `training_data` means the same training rows, so a part trained on
+  one section may be used with the other (test-side keys such as `n_test`,
+  and file locations, may differ).  Keys left out count as their defaults.
 
   Args:
     section: as for `parse_settings`.
@@ -240,9 +229,8 @@ def for_evaluation(section) -> Any:
   A file read for the train split alone (`data_fields.field(
   training_file=True)`, e.g. npz's `train_path`) that is missing is left
   out (''), with a warning: the train split then has no rows and the test
-  file alone is evaluated. What the model keeps of its training data is in
-  its workdir (prepared artefacts; the checkpoint's fingerprint and
-  config.json stand for the rest).
+  file alone is evaluated (the workdir keeps what the model needs of its
+  training data: prepared artefacts, fingerprint, config.json).
 
   Raises:
     settings.ConfigError: nothing would be left to load (no test file).

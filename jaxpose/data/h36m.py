@@ -19,15 +19,12 @@ The protocol (Martinez et al. 2017, VideoPose3D, GFPose, ...):
     used, as in every paper; S11's other "Directions" take keeps the action.
   * Cameras: every frame is seen by the subject's four published cameras
     (`cameras.h36m_cameras(subject)`), 4 rows per frame, frame-major with the
-    camera fastest.  3D goes to each camera frame by X_cam = R(q)^T
-    (X_world - t) (`cameras.world_to_camera`), in millimetres, then is made
-    root-relative; 2D is the file's pixels, screen-normalised with that
-    camera's image size (`cameras.normalize_screen`).
+    camera fastest.  3D goes to each camera frame (`cameras.world_to_camera`)
+    in millimetres, then is made root-relative; 2D is the file's pixels,
+    screen-normalised with that camera's image size.
   * Actions: the 15 actions, takes merged ("Directions 1" -> "Directions");
-    S1's "TakingPhoto"/"WalkingDog" (files converted from Martinez's
-    archive) and "Photo"/"WalkDog" (files converted from the source) are one
-    action each, named "Photo" and "WalkDog".  Activity ids index `ACTIONS`,
-    the sorted names, for both splits.
+    S1's "TakingPhoto"/"WalkingDog" (files from Martinez's archive) are
+    "Photo"/"WalkDog".  Activity ids index `ACTIONS`, the sorted names.
   * Frame strides: every `stride`-th frame of each take (frames 0, s, 2s,
     ...), counted after trimming; 1 keeps every frame (the papers).
 
@@ -59,14 +56,11 @@ from jaxpose.pose import cameras as cam_lib
 
 TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
 TEST_SUBJECTS = ("S9", "S11")
-# The 15 actions, sorted: activity id i names ACTIONS[i].
 ACTIONS = tuple(sorted((
     "Directions", "Discussion", "Eating", "Greeting", "Phoning", "Photo",
     "Posing", "Purchases", "Sitting", "SittingDown", "Smoking", "Waiting",
     "WalkDog", "Walking", "WalkTogether")))
-# S1's takes in files converted from Martinez et al.'s archive.
 ACTION_ALIASES = {"TakingPhoto": "Photo", "WalkingDog": "WalkDog"}
-# Takes no paper uses: S11's first "Directions" video is corrupt.
 EXCLUDED_TAKES = frozenset({("S11", "Directions")})
 NUM_CAMERAS = 4
 _FILE_2D = re.compile(r"data_2d_h36m_(.+)")
@@ -229,7 +223,6 @@ def load_split(poses_3d: Mapping, poses_2d: Mapping, subjects: Sequence[str], *,
         in_cam = cam_lib.world_to_camera(world, cam)  # [M, 17, 3]
         root[:, c] = in_cam[:, 0]
         pose3d[:, c] = in_cam - in_cam[:, :1]
-        # Detector files hold more frames than the 3D: the first F are kept.
         px = np.asarray(views[c], np.float64)[:num_frames][frames, :, :2]
         pose2d[:, c] = cam_lib.normalize_screen(px, cam.width, cam.height)
         intr[:, c] = (cam.fx, cam.fy, cam.cx, cam.cy, cam.width, cam.height)
@@ -258,8 +251,7 @@ class H36MSettings:
 
   Attributes:
     name: "h36m".
-    dir: folder of the files; '' searches (`resolve_path`).  Where the same
-      files lie, so not a key of the training data.
+    dir: folder of the files; '' searches (`resolve_path`).
     path_3d: VideoPose3D's 3D file.
     path_2d: its 2D file (e.g. 'data_2d_h36m_cpn_ft_h36m_dbb.npz'); the
       name after 'data_2d_h36m_' is what the results call the input 2D.

@@ -1,11 +1,10 @@
 """Body-space rotations of poses given only as Human3.6M joint positions.
 
 DPoser's prior lives on body-space rotations (`jaxpose.pose.body_space`);
-the mocap and synthetic datasets carry rotations of their own rigs, but a
+the mocap and synthetic datasets carry their own rigs' rotations, but a
 user's npz or Human3.6M's files hold joint places only.  `body_from_joints`
-turns those places into a body-space pose by inverse kinematics, joint by
-joint down the SMPL tree, on a skeleton whose bone lengths are each frame's
-own:
+finds the pose by inverse kinematics, joint by joint down the SMPL tree, on
+a skeleton of each frame's own bone lengths:
 
   pelvis        the hips' line and, for its tilt, the line from between
                 the hips to Human3.6M's spine joint; placed above the
@@ -23,11 +22,10 @@ own:
   leaves        (ankles, feet, wrists, head) and joints with nothing to aim
                 at keep their parent's frame.
 
-Twist about a limb cannot be seen in joint places; the smallest swing from
-the parent's frame makes it the parent's, the same for every dataset read
-this way, so a prior trained on such rotations and the poses it is used on
-agree.  (Rotations read from a rig, the mocap datasets', carry the rig's
-own twists: do not mix the two in one prior.)
+Twist about a limb cannot be seen in joint places; the smallest swing makes
+it the parent's, the same for every dataset read this way, so a prior
+trained on such rotations agrees with the poses it is used on.  (A rig's
+rotations, the mocap datasets', carry its own twists: never mix the two.)
 
 Every joint with a place is reached exactly (`residual_mm` says how
 nearly, per frame) except the collars: Human3.6M's start at the thorax,
@@ -51,8 +49,7 @@ NAMES = SMPL_22.joint_names
 # SMPL joint -> the Human3.6M joint at its place: the synthetic skeleton's
 # map (the collars start at the thorax).
 PLACES = dict(body_sources.SYNTHETIC.position)
-# The SMPL joints placed on their Human3.6M joints: all but the pelvis
-# (above the hips' midpoint) and the collars (off the thorax).
+# The joints placed on their Human3.6M joints (module docstring).
 REACHED = tuple(k for k in PLACES if k != "pelvis" and not k.endswith("_collar"))
 BODY_KEYS = ("body_pose", "body_root_orient", "body_trans", "body_bone_lengths")
 
@@ -123,8 +120,7 @@ def body_from_joints(joints_mm) -> dict:
   def keep(k):
     world[:, ix(k)] = world[:, parent[ix(k)]]
 
-  # The pelvis (module docstring): the hips' line, the chord to the spine
-  # joint for its tilt, placed where the body's rest puts both hips on theirs.
+  # The pelvis, spine3 and the rest as in the module docstring.
   world[:, 0] = bvh_export.frame_from_pairs(
       np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]),
       at["left_hip"] - at["right_hip"],
@@ -144,7 +140,6 @@ def body_from_joints(joints_mm) -> dict:
   half = np.linalg.norm(at["spine3"] - placed[:, ix("spine1")], axis=-1) / 2
   place("spine2", half)
   place("spine3", half)
-  # The chest: up to the thorax exactly, the shoulders' line for its twist.
   world[:, ix("spine3")] = bvh_export.frame_from_pairs(
       rest[ix("neck")], np.array([1.0, 0.0, 0.0]),
       at["neck"] - placed[:, ix("spine3")], at["left_shoulder"] - at["right_shoulder"])

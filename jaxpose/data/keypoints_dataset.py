@@ -10,19 +10,16 @@ row per frame, in the `datasets` contract:
                                 pelvis' position, never NaN, and counts only
                                 through `visible`
   visible           [T, 17]     bool: the joint is a condition
-  pose2d_confidence [T, 17]     the detector's score (DiffPose's per-row H_K
-                                reads it)
-  pose2d_sigma      [T, 17]     with `sigma_px` > 0 only: that keypoint
-                                error std, screen-normalised, for models
-                                whose per-row H_K reads a noise std
-                                (DiffPose's row_uncertainty='sigma')
+  pose2d_confidence [T, 17]     the detector's score
+  pose2d_sigma      [T, 17]     with `sigma_px` > 0 only: that error std,
+                                screen-normalised (DiffPose's
+                                row_uncertainty='sigma' reads it)
   pose2d_px         [T, 17, 2]  the keypoints in pixels (NaN where missing)
   intrinsics        [T, 6]      fx, fy, cx, cy, width, height: the camera
                                 given or guessed (`keypoints.guess_intrinsics`)
-  root_cam_mm       [T, 3]      the pelvis back-projected at `root_depth_mm`,
-                                or at a depth from the 2D torso length (the
-                                image space needs one; root-relative output
-                                does not depend on it)
+  root_cam_mm       [T, 3]      the pelvis back-projected at `root_depth_mm`
+                                or one from the 2D torso length (only the
+                                image space depends on it)
   pose3d            [T, 17, 3]  zeros: there is no 3D truth (`truth_3d` is
                                 False, so evaluation refuses the data)
   activity, frame   [T]         0; the file's frame ids
@@ -152,9 +149,8 @@ def split_of(keypoints: kp_lib.Keypoints2D, intrinsics, image_size,
   w, h = image_size
   px = keypoints.pixels.astype(np.float64)
   visible = keypoints.visible
-  # A masked joint's condition is never read; it holds the pelvis so that
-  # no NaN reaches the model's arithmetic. A frame without a pelvis keeps
-  # the last one seen (the first, before any): the root does not jump.
+  # A masked joint, never read, holds the pelvis (`held_root`: no jumps)
+  # so that no NaN reaches the model's arithmetic.
   centre = held_root(px[:, _PELVIS], visible[:, _PELVIS],
                      np.array([intrinsics[2], intrinsics[3]]))
   filled = np.where(visible[..., None], px, centre[:, None])
@@ -193,8 +189,7 @@ def held_root(root_px: np.ndarray, seen: np.ndarray, fallback) -> np.ndarray:
 
 
 def load_splits(data: KeypointsSettings) -> tuple[dict, dict, dict]:
-  """({"train": empty, "test": the frames}, input_2d, info): info says what
-  was read, the person, the camera and the depth, and how each was found."""
+  """({"train": empty, "test": the frames}, input_2d, info) (module doc)."""
   keypoints = read(data)
   intrinsics, size, camera_rule = camera(data, keypoints)
   depth, depth_rule = root_depth(keypoints, float(intrinsics[0]), data.root_depth_mm)

@@ -6,38 +6,32 @@ four published Human3.6M cameras (`add_2d`); `mocap_dataset` makes the
 lifting splits of the datasets contract from them (dataset name "mocap").
 
 Camera placement (stated, all configurable through `LiftingOptions`):
-  * Cameras: `jaxpose.pose.cameras.h36m_cameras('S1')`, i.e. the published
-    Human3.6M intrinsics (focal length, principal point, distortion, image
-    size) *and* orientations of subject S1's session: four viewpoints around
-    the capture area at about 90 degrees apart in azimuth, looking 11 to 16
+  * Cameras: `jaxpose.pose.cameras.h36m_cameras('S1')`: the published
+    Human3.6M intrinsics (with distortion) and orientations of subject S1's
+    session, four views about 90 degrees apart in azimuth, looking 11 to 16
     degrees down from about 1.5 m height.
   * Placement: each pose is translated (never rotated) so that its pelvis
     lies on the camera's optical axis at depth `distance_mm` = 5000 mm
-    (Human3.6M's cameras are 4.2 to 5.5 m from the centre of the capture
-    area).  The subject keeps the heading it had in the capture, so the four
-    cameras see it from four sides.  This is exactly
-    `cameras.place_in_front` followed by `cameras.world_to_camera`, computed
-    root-relative for float32 accuracy.
+    (Human3.6M's cameras are 4.2 to 5.5 m from the capture area's centre);
+    keeping its captured heading, the four cameras see it from four sides.
+    Equal to `cameras.place_in_front` then `cameras.world_to_camera`,
+    computed root-relative for float32 accuracy.
   * Projection: pinhole plus the published Human3.6M lens distortion
     (`distort=True`, as the Human3.6M 2D ground truth), then VideoPose3D
     screen normalisation.
-  * Exact 2D: that projection.  Noisy 2D: `cameras.draw_2d_noise` with
-    Gaussian noise sigma_px = 5 px per axis; with probability
-    outlier_prob = 0.05 per keypoint the offset is instead uniform in
-    [-100, 100]^2 px (outlier_px = 100).  Each row also says, per
-    keypoint, whether it is an outlier and its noise's std (sigma_px, or
-    outlier_px / sqrt(3) for an outlier; `pose2d_noisy_sigma`, exact 2D:
-    `pose2d_sigma` = 0): the noise model's own record, which no detector
-    gives (an oracle, for ablations); and a detector-like score drawn from
-    each keypoint's error (`pose2d_noisy_confidence`, exact 2D: ones;
-    `pose.detector_confidence`), what a method may read as a user would.
-  * Camera per frame: training frames get one camera each, drawn uniformly
-    with a seeded generator (`train_cameras='random'`); test frames are seen
-    by all four cameras (`test_cameras='all'`, 4 rows per frame, frame-major
-    with the camera index fastest).
+  * Exact 2D: that projection.  Noisy 2D: `cameras.draw_2d_noise`, Gaussian
+    sigma_px = 5 px per axis, or with probability outlier_prob = 0.05 per
+    keypoint a uniform offset in [-100, 100]^2 px (outlier_px = 100).  Each
+    row also records the noise model's own per-keypoint std and outlier
+    flag (an oracle no detector gives, for ablations) and a detector-like
+    score drawn from each keypoint's error (`pose.detector_confidence`:
+    what a method may read as a user would); fields: `add_2d`.
+  * Camera per frame: `train_cameras='random'`, `test_cameras='all'` (4
+    rows per test frame, the camera index fastest).
 
 Seeds: split s (train 0, test 1) draws its cameras from
-`default_rng((seed, s, 0))` and its 2D noise from `default_rng((seed, s, 1))`.
+`default_rng((seed, s, 0))`, its 2D noise from `default_rng((seed, s, 1))`
+and the noise's confidences from `default_rng((seed, s, 3))`.
 """
 from __future__ import annotations
 
@@ -136,7 +130,6 @@ def view_poses(pose3d_world, camera, cams, *, distance_mm: float = 5000.0,
   pose3d = np.empty_like(rel)
   px = np.empty(rel.shape[:-1] + (2,), np.float32)
   screen = np.empty_like(px)
-  # A loop over the (four) cameras, each handling all of its poses at once.
   for c, cam in enumerate(cams):
     idx = np.flatnonzero(camera == c)
     if not idx.size:
@@ -178,8 +171,8 @@ def add_2d(split_name: str, split: Mapping[str, np.ndarray], *,
       pose2d_noisy_sigma: the std per axis of each noisy keypoint's error,
         screen-normalised units (sigma_px, or outlier_px / sqrt(3) for an
         outlier, times 2 / width).  # [M, 17]
-      pose2d_noisy_outlier: whether the keypoint is an outlier.  # [M, 17]
-      pose2d_sigma: the same for pose2d: zeros (exact).  # [M, 17]
+      pose2d_noisy_outlier: whether the keypoint is an outlier;
+        pose2d_sigma: zeros (exact).  # [M, 17]
       pose2d_noisy_confidence: a detector-like score of each noisy keypoint
         (`detector_confidence`, from its error; never its outlier flag),
         pose2d_confidence: ones (exact).  # [M, 17]
@@ -235,9 +228,8 @@ def add_2d(split_name: str, split: Mapping[str, np.ndarray], *,
 
 def _confidences(options: LiftingOptions, sid: int, exact_px, noisy_px
                  ) -> dict:
-  """The noisy keypoints' detector-like scores, from a stream of their
-  own (the 2D draws stay what they were), and full confidence for the
-  exact 2D."""
+  """Detector-like scores of the noisy keypoints, from their own stream
+  (the 2D draws do not depend on them); ones for the exact 2D."""
   limb_end = np.zeros(H36M_17.num_joints, bool)
   limb_end[list(H36M_17.limb_ends)] = True
   error = np.linalg.norm(np.asarray(noisy_px) - np.asarray(exact_px), axis=-1)

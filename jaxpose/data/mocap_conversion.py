@@ -1,12 +1,8 @@
-"""BVH files to cache arrays: one clip (`convert_clip`), a whole tree
-(`convert_tree`) and its cache (`prepare_cache`, experiments/prepare.py).
-
-`convert_clip` turns one parsed BVH file into Human3.6M poses and rotations
-(the rig's own, and the shared body space's) with one FK pass, after the
-sanity checks of `clip_checks`.  `convert_tree` converts every file of a
-publisher's tree, skipping and naming bad files, into the arrays a cache
-holds (`mocap_cache`); `prepare_cache` also writes the cache atomically and
-reads it back.
+"""BVH files to cache arrays: one clip (`convert_clip`: Human3.6M poses and
+rotations, the rig's own and the body space's, from one FK pass, checked by
+`clip_checks`), a publisher's whole tree (`convert_tree`: bad files skipped
+and named) and its cache (`prepare_cache`, experiments/prepare.py: written
+atomically, read back; `mocap_cache`).
 """
 from __future__ import annotations
 
@@ -59,14 +55,12 @@ def convert_clip(motion: bvh_lib.BvhMotion, rig: str | rigs.RigSpec, *,
                  stride: int = 1, body_fn=None) -> Clip:
   """Subsamples, drops non-finite frames, and converts with one FK pass.
 
-  The stride counts the file's frames (frame 0, stride, 2 stride, ...), so a
-  dropped frame does not shift the ones after it; frames with a NaN/inf
-  channel are then dropped and counted in `Clip.dropped`.
+  The stride counts the file's frames (0, stride, 2 stride, ...); frames
+  with a NaN/inf channel are then dropped (`Clip.dropped`, `Clip.frame`).
 
   `body_fn(motion, rig, (world_r, world_p))` -> dict or None, when given,
   fills `Clip.body` from the kept frames and the same FK pass
-  (`convert_tree` passes `body_sources.clip_body_space`; without it a clip
-  has no body-space rotations, as for a rig without a body map).
+  (`convert_tree` passes `body_sources.clip_body_space`).
 
   Raises:
     KeyError: the file lacks a joint the rig maps (the message names it).
@@ -105,9 +99,6 @@ def convert_clip(motion: bvh_lib.BvhMotion, rig: str | rigs.RigSpec, *,
               frame=frame.astype(np.int32), body=body)
 
 
-# ----------------------------------------------------------------------------
-# Tree conversion
-
 # Files listed in full when none converts (the rest are counted).
 _MAX_LISTED = 10
 
@@ -118,11 +109,10 @@ class ConversionError(RuntimeError):
 
 
 def _convert_one(args):
-  """Worker: one file -> (index, Clip or the reason it is bad, as a string).
+  """Worker: one file -> (index, Clip or why it is bad, as a string).
 
   Every failure becomes a reason, so one odd file never ends a conversion of
-  thousands; an unexpected exception type is labelled as such (it may be a
-  jaxpose bug worth reporting) but is still tied to its file.
+  thousands; an unexpected exception type is labelled a possible bug.
   """
   i, path, rig, stride = args
   try:
@@ -148,8 +138,8 @@ def convert_tree(dataset: str, src: str | os.PathLike, *, stride: int = 1,
   no finite frame, failing the sanity checks, or with body joints unlike the
   other files') is skipped and reported with its reason, or with `strict`
   ends the conversion.  Frames with a NaN/inf channel are dropped from an
-  otherwise good clip and reported as a warning: a capture gap spoils those
-  frames, not the rest of the take.  Nothing non-finite reaches the arrays.
+  otherwise good clip with a warning (a capture gap spoils those frames,
+  not the take), so nothing non-finite reaches the arrays.
 
   Args:
     dataset: 'bandai' or 'cmu' (also the rig name).
@@ -233,11 +223,9 @@ def _collect(results, i, res, files, strict):
 
 
 def _reject_odd_bodies(results, files, strict):
-  """Marks clips whose body joints differ from most clips' as bad.
-
-  The cache stores one body tree; the majority decides it, so a single odd
-  file (e.g. from another exporter) cannot reject all the good ones.
-  """
+  """Marks clips whose body joints differ from most clips' as bad: the
+  cache stores one body tree, and a majority decides it so that one odd
+  file (e.g. another exporter's) cannot reject all the good ones."""
   clips = {i: r for i, r in results.items() if isinstance(r, Clip)}
   if not clips:
     return
@@ -273,7 +261,6 @@ def _stack(dataset, rig, stride, clips, src):
       pose17=np.concatenate([c.pose17 for _, c in clips]),  # [N, 17, 3] mm, Z up
       rotvec=cat("rotvec"), root_orient=cat("root_orient"), trans=cat("trans"),
       clip=np.repeat(np.arange(len(clips), dtype=np.int32), n),
-      # Frame numbers in the file, gaps where non-finite frames were dropped.
       frame=np.concatenate([c.frame for _, c in clips]).astype(np.int32),
       subject=np.repeat(np.array([subjects.index(data_files.subject_of(dataset, p))
                                   for p, _ in clips], np.int16), n),

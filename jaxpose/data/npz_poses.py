@@ -1,45 +1,40 @@
 """Any `.npz` of poses as a train or test split (`data.name=npz`).
 
 `--config.data.train_path=train.npz --config.data.test_path=test.npz`: one
-file per split.  A split whose path is empty has no rows: with only
-`test_path`, a model trained elsewhere (e.g. on Human3.6M) is evaluated on
-the file (--mode=eval; training stops at once, there is nothing to train
-on); with only `train_path`, a model is trained and there is nothing to
-evaluate.  Both empty is an error.
+file per split.  An empty path gives a split without rows (only
+`test_path`: a model trained elsewhere is evaluated, --mode=eval; only
+`train_path`: nothing to evaluate); both empty is an error.
 
 The layout (N poses of the 17 Human3.6M joints in `skeleton.H36M_17` order,
 millimetres; cameras as in `jaxpose.pose.cameras`: x right, y down, z
 forward, pixels from the top-left corner):
 
   3D, one of:
-    pose3d        [N, 17, 3]  camera-frame positions, mm.  Absolute (root
-                              depth > 0) to be projected or to give the
-                              "image" pose space its camera fields;
-                              root-relative is enough when pose2d is given.
+    pose3d        [N, 17, 3]  camera-frame positions, mm; absolute (root
+                              depth > 0) unless pose2d is given and the
+                              "image" space is not used.
     pose3d_world  [N, 17, 3]  world positions, mm, with cameras: either
       camera_R    [3, 3] or [N, 3, 3]  world-to-camera rotation, and
       camera_t    [3] or [N, 3]        camera centre in world mm, so that
                                        X_cam = camera_R (X_world - camera_t);
-      or neither, and `data.cameras="h36m:S1"`: each pose is seen by the four
-      published Human3.6M cameras of that subject's session (4 rows per pose,
-      camera fastest; world = Human3.6M's capture frame, Z up; their lens
-      distortion applied, as in Human3.6M's own 2D).
+      or neither, with `data.cameras="h36m:S1"`: that subject's four published
+      Human3.6M cameras (4 rows per pose, camera fastest; world = Human3.6M's
+      capture frame, Z up; lens distortion applied, as in its own 2D).
   intrinsics      [6] or [N, 6]  fx, fy, cx, cy, image width, height (pixels);
                                  needed unless data.cameras is set.
   pose2d          [N, 17, 2]  optional 2D in pixels (e.g. a detector's); when
                               absent, the 3D is projected (pinhole, exact).
   activity        [N] str     optional action names; ids index the sorted
                               distinct names of the file.
-  clip, frame     [N] str, [N] int  optional: which motion clip each pose is
-                              of and its frame number (DPoser's motion
-                              tasks cut windows from them); with
-                              data.cameras each view is a clip of its own.
+  clip, frame     [N] str, [N] int  optional: each pose's motion clip and
+                              frame (DPoser's motion tasks cut windows from
+                              them); with data.cameras each view is a clip.
 
 Each split gives the `datasets` contract: pose3d (camera frame, root-relative
 mm), pose2d (screen-normalised with the image size), activity, root_cam_mm
 and intrinsics when the 3D is absolute, camera [N] int32 (0 without
 data.cameras) and row [N] int32 (the pose's row in the file).  Other keys of
-the file are ignored.  Errors name the file, the key and the expected shape.
+the file are ignored.
 """
 from __future__ import annotations
 
@@ -176,7 +171,6 @@ def load_file(path, cameras: str = "") -> tuple[dict, tuple[str, ...], bool]:
   camera = np.zeros(n, np.int32)
   distort_cams = None
   if published is not None:
-    # Every pose from every camera: frame-major, camera fastest.
     k = len(published)
     row, camera = np.repeat(row, k), np.tile(np.arange(k, dtype=np.int32), n)
     cam_pts = np.empty((n, k, J, 3))
@@ -257,8 +251,7 @@ class NpzSettings:
     train_path: the .npz of training poses; '' = no training rows (an
       evaluation with a test file does without it once it has moved).
     test_path: the .npz of test poses; '' = no test rows (not both empty).
-    cameras: '' (the file gives its cameras) or 'h36m:<subject>' (world
-      poses seen by that subject's four published Human3.6M cameras).
+    cameras: '' (the file's own) or 'h36m:<subject>' (module docstring).
     body: also body-space rotations fitted to every row's joints
       (`joints_to_body.with_body`; what DPoser trains on).
   """

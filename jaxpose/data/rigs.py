@@ -1,14 +1,11 @@
 """BVH rigs: which joint of a rig plays each Human3.6M joint, in jaxpose's world.
 
-A rig is data (`RigSpec`): which BVH joint plays each Human3.6M joint, how
-the nose and head top are synthesised, the file unit, the declared up axis
-and how position channels combine with OFFSETs.  The jaxpose world frame is
-fixed: millimetres, Z up (right-handed).  Each clip's up axis is also
-detected from the motion (feet to head) and must agree with the declared one,
-so a mis-declared rig fails loudly instead of producing lying skeletons.
+A rig is data (`RigSpec`).  The jaxpose world frame is fixed: millimetres,
+Z up (right-handed).  Each clip's up axis is also detected from the motion
+(feet to head) and must agree with the rig's declared one, so a
+mis-declared rig fails loudly instead of producing lying skeletons.
 
-The rig's joint rotations are `rig_rotations`'; a whole clip converted
-(positions, rotations and sanity checks from one FK pass) is
+Joint rotations: `rig_rotations`; a whole clip converted from one FK pass:
 `mocap_conversion.convert_clip`.
 """
 from __future__ import annotations
@@ -61,7 +58,7 @@ class RigSpec:
 
   @property
   def required_joints(self) -> tuple[str, ...]:
-    """Every BVH joint the rig reads, with the H36M role it plays."""
+    """Every BVH joint the rig reads (`role` says what for)."""
     names = list(self.joints.values()) + [n for n, _ in self.nose]
     names += list(self.head_top[:2]) + list(self.toes)
     return tuple(dict.fromkeys(names))
@@ -236,11 +233,9 @@ def world_pose(motion: bvh_lib.BvhMotion, rig: RigSpec, check_up: bool):
 
 
 def facing_from_world(world_p, idx, rig: RigSpec) -> np.ndarray:
-  """Unit horizontal facing direction [F, 3] (jaxpose world) from planted
-  feet, from `world_pose`'s positions and joint indices.
-
-  Rows are NaN in frames where no foot is flat on the ground (e.g. mid-air).
-  """
+  """Unit horizontal facing direction [F, 3] (jaxpose world) from
+  `world_pose`'s positions and joint indices; NaN where no foot is planted
+  (e.g. mid-air)."""
   # Only feet planted on the ground say where the body faces: in a run's
   # back-swing the toes point backwards, often for most of the cycle.  A foot
   # counts when its ankle-to-toe vector is within about 30 degrees of

@@ -2,10 +2,7 @@
 virtual cameras.
 
 SYNTHETIC DATA: the poses come from `synthetic_poses` (procedural, no motion
-capture); this module views them through cameras (`project_split`), makes
-the lifting splits with held-out subjects (`make_lifting_dataset`) and
-declares the dataset's `config.data` keys (`SyntheticSettings`) and loader
-(`load_splits`).
+capture).
 """
 from __future__ import annotations
 
@@ -55,8 +52,8 @@ def project_split(pose3d_world, cameras, *, seed, noise_2d=None) -> dict:
     (each keypoint's noise std, screen-normalised; 0 without noise: the
     noise model's record, an oracle), pose2d_confidence [N, J] (a
     detector-like score from each keypoint's error,
-    `pose.detector_confidence`; ones without noise), camera [N] int32, root_cam_mm [N, 3] and intrinsics [N, 6]; see
-    `make_lifting_dataset`.
+    `pose.detector_confidence`; ones without noise), camera [N] int32,
+    root_cam_mm [N, 3] and intrinsics [N, 6] (`make_lifting_dataset`).
   """
   world = np.asarray(pose3d_world, np.float32)
   check_array("pose3d_world", world, ("N", None, 3))
@@ -85,8 +82,7 @@ def project_split(pose3d_world, cameras, *, seed, noise_2d=None) -> dict:
     screen[idx] = cam_lib.normalize_screen(noisy[idx], cam.width, cam.height)
   # What back-projection in the "image" protocol needs, per row.
   intrinsics = image_space.intrinsics_table(cameras)[camera]  # [N, 6]
-  # A detector-like score of each keypoint, from its error, drawn from a
-  # stream of its own so the 2D stays what it was.
+  # Confidences draw from their own stream, so the 2D stays unchanged.
   confidence = np.ones(px.shape[:-1], np.float32)
   if noise_kw:
     limb_end = np.zeros(world.shape[1], bool)
@@ -111,39 +107,30 @@ def make_lifting_dataset(n_train: int, n_test: int, *, seed: int, cameras=None,
                          num_subjects: tuple[int, int] = (5, 2)) -> dict:
   """A synthetic 2D->3D lifting dataset with held-out test subjects.
 
-  Train and test poses come from independent random streams (seeds
-  (seed, 0) and (seed, 1)), and each split draws its own subject skeletons
-  (Human3.6M-like: 5 training, 2 test subjects by default), so no test
-  subject or pose appears in training.
+  Each split draws its poses from its own seed ((seed, 0), (seed, 1)) and
+  its own subject skeletons, so no test subject or pose appears in training.
 
   Args:
     n_train, n_test: number of poses per split.
     seed: base integer seed.
     cameras: sequence of `Camera`; `jaxpose.pose.cameras.virtual_cameras(4)`
       when None.
-    noise_2d: optional 2D noise (see `project_split`); the clean pixels are
-      then kept as `pose2d_px_clean`.
+    noise_2d: optional 2D noise (`project_split`).
     activities: activities to draw from.
     num_subjects: (train, test) number of subject skeletons.
 
   Returns:
-    {'train': split, 'test': split} (only splits, so callers can iterate
-    over the items; `camera` indexes the `cameras` passed in, or
-    `virtual_cameras(4)`); each split holds
-      pose3d_world: world frame, mm.  # [N, 17, 3] float32
-      pose3d_cam: camera frame, mm.  # [N, 17, 3]
+    {'train': split, 'test': split}; each split holds (`camera` indexes
+    `cameras`)
+      pose3d_world, pose3d_cam: world / camera frame, mm.  # [N, 17, 3] float32
       pose3d: camera frame, root-relative, mm (the 3D target).  # [N, 17, 3]
       pose2d_px: pixels.  # [N, 17, 2]
       pose2d: screen-normalised, x in [-1, 1].  # [N, 17, 2]
       pose2d_sigma: each keypoint's 2D noise std, screen-normalised
         (zeros without noise).  # [N, 17]
-      camera, activity, subject: int32 indices.  # [N]
-      subject_scale.  # [N]
+      camera, activity, subject (int32 indices), subject_scale.  # [N]
       root_cam_mm: camera-frame root position, mm.  # [N, 3]
       intrinsics: fx, fy, cx, cy, width, height of the row's camera.  # [N, 6]
-    With the default cameras (5 m away) a standing subject spans about
-    320 px of the 1000 px image, and pose2d values lie within about
-    [-0.9, 0.9].
   """
   cameras = cam_lib.virtual_cameras(4) if cameras is None else list(cameras)
   out = {}
@@ -158,10 +145,6 @@ def make_lifting_dataset(n_train: int, n_test: int, *, seed: int, cameras=None,
   return out
 
 
-# ----------------------------------------------------------------------------
-# The dataset
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SyntheticSettings:
   """The `config.data` keys of the "synthetic" dataset.
@@ -169,8 +152,8 @@ class SyntheticSettings:
   Attributes:
     name: "synthetic".
     n_train: training rows (with clip_frames: about, whole clips).
-    n_test: test rows (likewise); test rows come from their own seed and
-      subjects, so this key never changes the training rows.
+    n_test: test rows (likewise; their own seed and subjects, so this key
+      never changes the training rows).
     data_seed: base seed of poses, cameras and noise.
     noise_2d_px: Gaussian 2D noise sigma per axis, pixels (0: exact 2D).
     body: also the body-space rotations of every row (`body_*` keys) and its
@@ -221,11 +204,7 @@ def _body_splits(data: SyntheticSettings, noise) -> dict:
 
 
 def load_splits(data: SyntheticSettings) -> tuple[dict, dict, dict]:
-  """The synthetic dataset: (splits, activity names, which 2D) per split.
-
-  data.body=True adds the body-space rotations and data.clip_frames > 0
-  makes the rows motion clips of that many frames.
-  """
+  """The synthetic dataset: (splits, activity names, which 2D) per split."""
   noise = data.noise_2d_px or None
   if data.body or data.clip_frames > 0:
     raw = _body_splits(data, noise)

@@ -3,21 +3,18 @@
 The definitions are those of the authors' evaluation code, shipped with the
 test set as `test_util/` (mpii_test_predictions.m, mpii_evaluate_errors.m,
 mpii_compute_3d_pck.m, mpii_get_pck_auc_joint_groups.m):
-  * Errors: per joint, the Euclidean distance in mm after both poses are
-    made root-relative (the ground truth's pelvis subtracted from it, the
-    prediction's from it), so the root's own error is 0.
+  * Errors: per joint, the Euclidean distance in mm after each pose is made
+    relative to its own pelvis, so the root's error is 0.
   * PCK: the percentage of (pose, joint) pairs whose error is strictly
-    below 150 mm (`error < t`), over the 14 joints of the joint groups
-    Head (head top), Neck (3DHP's neck: H36M's thorax), Shoulders, Elbows,
-    Wrists, Hips, Knees and Ankles: the root (pelvis), the spine and 3DHP's
-    'head' (H36M's 'neck') are left out.  With the root in, each pose would
-    score a free hit.  The groups' total weighs each group by its joint
-    count, which is the plain mean over the 14 joints computed here.  (Some
-    copies of the file score 17 joints: pass `joints=None`.)
+    below 150 mm, over the 14 joints of the groups Head (head top), Neck
+    (3DHP's neck: H36M's thorax), Shoulders, Elbows, Wrists, Hips, Knees
+    and Ankles; the root (a free hit), the spine and 3DHP's 'head' (H36M's
+    'neck') are left out.  Groups weigh by joint count, so the total is the
+    plain mean over the 14.  (Some copies of the file score 17 joints:
+    pass `joints=None`.)
   * AUC: the mean of the PCK curve over the 31 thresholds 0, 5, ..., 150 mm
-    (`thresh = 0:5:150`, i.e. np.linspace(0, 150, 31)).  Since errors are
-    >= 0, the curve is 0 at t = 0, so a perfect prediction scores
-    100 * 30 / 31 = 96.77, not 100, as in the authors' code.
+    (`thresh = 0:5:150`); the curve is 0 at t = 0, so a perfect prediction
+    scores 100 * 30 / 31 = 96.77, not 100, as in the authors' code.
   * MPJPE: the mean error over all joints (the root's 0 included, as the
     authors' per-joint table averages all 17).
   * Per sequence, per activity (frames of all sequences pooled by activity)
@@ -38,8 +35,7 @@ from jaxpose.pose.skeleton import H36M_17
 PCK_THRESHOLD_MM = 150.0
 AUC_THRESHOLDS_MM = np.linspace(0.0, 150.0, 31)
 AUC_THRESHOLDS_MM.flags.writeable = False
-# The 14 joints of mpii_get_pck_auc_joint_groups.m, as H36M_17 joints (3DHP's
-# head_top, neck, ... are H36M's head, thorax, ...).
+# The 14 joints of mpii_get_pck_auc_joint_groups.m, as H36M_17 joints.
 PROTOCOL_JOINT_NAMES = ("head", "thorax", "r_shoulder", "r_elbow", "r_wrist",
                         "l_shoulder", "l_elbow", "l_wrist", "r_hip", "r_knee",
                         "r_ankle", "l_hip", "l_knee", "l_ankle")

@@ -3,10 +3,8 @@
 A method's evaluation task, its trained parts and options bound, is a
 function `task(ctx: EvalContext) -> TaskResult`: it reads held-out rows
 from the context, writes its plots under `ctx.out_dir` and returns its
-figures. The runner adds what every result file records (task, data, 2D
-input, timing, the sampler when there is one), writes
-`<out_dir>/<stem>.json` atomically and prints the table, which ends with
-every file written:
+figures. The runner adds what every result file records (`run_task`),
+writes `<out_dir>/<stem>.json` atomically and prints the table:
 
   results = runner.run_task(name, task, context, extra=..., after=...)
 """
@@ -128,10 +126,8 @@ def row_ids(test: Mapping[str, np.ndarray]) -> dict:
 
 
 def write_predictions(ctx: EvalContext, predictions: Mapping[str, np.ndarray]) -> str:
-  """`<out_dir>/<stem>_predictions.npz`: predictions, truth and row ids.
-
-  Plain arrays only (no pickles), so `numpy.load` reads it without jaxpose.
-  """
+  """`<out_dir>/<stem>_predictions.npz`: predictions, truth and row ids, as
+  plain arrays (no pickles) that `numpy.load` reads without jaxpose."""
   arrays = {f"id_{k}": v for k, v in row_ids(ctx.test).items()}
   arrays.update({k: np.asarray(v) for k, v in predictions.items()})
   arrays["activity"] = np.asarray(ctx.test["activity"]) if "activity" in ctx.test else (
@@ -187,7 +183,6 @@ def run_task(task_name: str, task_fn: Callable[[EvalContext], TaskResult],
              **dict(extra or {}))
   if result.sampler is not None:
     res.update(sampler=result.sampler, num_steps=int(result.num_steps or 0))
-  # Errors no human body allows (`plausibility`): logged and recorded.
   res["warnings"] = plausibility.warnings(result.figures, result.predictions)
   for warning in res["warnings"]:
     logging.warning("%s: %s", task_name, warning)

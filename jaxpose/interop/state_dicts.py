@@ -1,11 +1,9 @@
 """From a PyTorch state dict to jaxpose parameters, checked key by key.
 
 An importer names, for every key of the authors' state dict, the jaxpose
-parameter it becomes (`Rule`s); `convert` then refuses a state dict with a
-missing key, an unexpected key or a wrong shape, naming the key, before
-anything is written, and `fill` puts the converted arrays into the
-parameter tree of the jaxpose network (refusing, by path, any parameter
-left without a value or given one of another shape).
+parameter it becomes (`Rule`s); `convert` checks the state dict against
+them and `fill` puts the result into the jaxpose network's parameter tree,
+each refusing a mismatch by name before anything is written.
 """
 from __future__ import annotations
 

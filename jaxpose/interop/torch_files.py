@@ -1,25 +1,22 @@
 """Reads PyTorch checkpoint files (`torch.save`) without PyTorch.
 
 The authors of GFPose, DPoser and DiffPose release their weights as
-`torch.save` files (`.pth`, `.pt`, Lightning `.ckpt`). Since PyTorch 1.6
-such a file is a zip archive: `<name>/data.pkl` (a pickle of the saved
-object in which every tensor refers to a storage by key) and one raw
-little-endian file per storage, `<name>/data/<key>`. This module reads that
-layout with a restricted unpickler: tensors come back as numpy arrays,
-dicts and lists as themselves, and any other class the pickle names (a
-Lightning `AttributeDict`, an optimiser's state, an ml_collections
-`ConfigDict` of hyper-parameters) as an inert `Opaque` record of what it
-was made of, whichever opcode made it. Nothing in the file is ever
-imported or called, so a checkpoint from the internet cannot run code here,
-and the importer needs no torch.
+`torch.save` files (`.pth`, `.pt`, Lightning `.ckpt`): since PyTorch 1.6 a
+zip archive of `<name>/data.pkl` (a pickle of the saved object, each tensor
+referring to a storage by key) and one raw file per storage,
+`<name>/data/<key>`. This module reads it with a restricted unpickler:
+tensors come back as numpy arrays, dicts and lists as themselves, and any
+other class the pickle names (a Lightning `AttributeDict`, an optimiser's
+state, a `ConfigDict`) as an inert `Opaque` record. Nothing in the file is
+ever imported or called, so a checkpoint from the internet cannot run code
+here, and the importer needs no torch.
 
 It is the one place where jaxpose reads untrusted bytes, so nothing is
 believed: each storage's zip member must hold exactly the bytes its record
 says (and pass its CRC), and each tensor's size, stride and offset must stay
 inside its storage (`tensor_problem`) before it is viewed; a tensor that
-does not is refused under its key. experiments/bench/fuzz_torch_files.py
-reads thousands of mutated files to check that every one is refused in one
-line or read as torch reads it.
+does not is refused under its key (experiments/bench/fuzz_torch_files.py
+checks this on mutated files).
 
 Files in the pre-1.6 legacy format (a bare pickle stream) are read with
 torch when it is installed (`torch.load(weights_only=True)`); without it
@@ -101,10 +98,9 @@ def opaque_class(qualified: str) -> type:
 
 
 def describe(obj, *, depth: int = 0) -> Any:
-  """`obj` as JSON-able text and containers: an `Opaque` as its class name
-  with what it was made of, an array as its dtype and shape. For the
-  provenance of a file's non-tensor entries (a Lightning checkpoint's
-  hyper-parameters), read and never run."""
+  """`obj` as JSON-able text and containers (an `Opaque` as its class name
+  and what it was made of, an array as its dtype and shape): provenance of
+  a file's non-tensor entries (e.g. Lightning hyper-parameters), never run."""
   if depth > 20:
     return "..."
   if isinstance(obj, Opaque):

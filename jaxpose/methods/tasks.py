@@ -1,23 +1,16 @@
 """A method's evaluation tasks by name, each with its own typed options.
 
-A task is `task(trained, options, ctx) -> TaskResult` (big_vision's
-evaluators). One that has settings of its own registers an options
-dataclass; its settings then sit in their own group of `config.eval`,
-named after the task, and nothing else reads them:
-
-  TASKS = tasks.Tasks()
+A task is `task(trained, options, ctx) -> TaskResult`. One with settings
+of its own registers an options dataclass, read from the config's group
+`eval.<task>`:
 
   @TASKS.register("complete", options=CompleteOptions)
-  def complete(trained, options, ctx): ...    # options: CompleteOptions
+  def complete(trained, options, ctx): ...     # c.eval.complete.steps
 
-  c.eval.complete = dict(parts=("arms",), steps=200)   # the config
-
-A task without an options class is handed the method's shared
-`eval_options`; those stay reachable from every task as
-`trained.run.eval_options`. A key in the wrong group is refused naming the
-task that owns it. `formerly` maps a flat key of configs written before
-the task had its group (e.g. 'complete_steps') to its option ('steps'), so
-stored configs and results records of older workdirs still read.
+A task without one is handed the method's shared `eval_options` (every
+task's `trained.run.eval_options`). A key in the wrong group is refused
+naming its task. `formerly` maps flat keys of older configs
+('complete_steps') to options ('steps'), so older workdirs still read.
 """
 from __future__ import annotations
 

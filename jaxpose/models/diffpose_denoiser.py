@@ -2,8 +2,9 @@
 
 Layout (DiffPose, Gong et al. 2023: Chebyshev graph convolution with K=2 on
 the self-looped, normalised 17-joint skeleton graph and multi-head
-self-attention over joints, hidden 96, 5 layers, 4 heads, a sinusoidal
-time embedding 96 -> 384 -> 384 added in each layer; about 1.0M parameters):
+self-attention over joints, a sinusoidal time embedding added in each
+layer; the paper's sizes, the defaults, give about 1.0M parameters with
+`cond_dim=0`, `denoiser_num_params`):
 
   t -> sinusoid(time_scale * t) [., H] -> Linear(H, E) -> SiLU
        -> Linear(E, E) = temb
@@ -16,22 +17,20 @@ time embedding 96 -> 384 -> 384 added in each layer; about 1.0M parameters):
 
 with G = Drop(ReLU(ChebConv(H, H))), Lt_l: Linear(E, H), Lc_l: Linear(F, H).
 The state per joint is DiffPose's [u, v, x, y, z] (S = 5: the 2D is
-diffused too, with its own noise scale, which is the forward process's
-business, not the network's).  See `graph_layers` for how "K=2" is read
-(K + 1 = 3 Chebyshev terms).
+diffused too; its noise scale is the forward process's business).  "K=2"
+means K + 1 = 3 Chebyshev terms (`graph_layers`).
 
 Conditioning (the paper conditions on the context encoder's features f_ST;
-the released code has no condition path).  The condition c is a per-joint
-feature map `[B, J, F]`, e.g. `LifterOutput.features` of a context
-encoder.  It enters the input (Lc_0) and, as the time does, every layer
-(Lc_l), added per joint beside the time embedding: per-joint features keep
-the graph structure (a joint's context lands on that joint) and a per-layer
-path keeps the condition as strong in the last layer as in the first, as
-GFPose's per-layer condition does.  The lifter's 3D pose is not a second
-input: it is a linear read-out of the same features, and it initialises the
-state's depth (the sampler's business).  `cond=None` is the null condition,
-all-zero features (for condition dropout); `cond_dim=0` removes every
-condition path and leaves the released code's layout.
+the released code has no condition path): c is a per-joint feature map
+`[B, J, F]`, e.g. a context encoder's `LifterOutput.features`, added per
+joint at the input (Lc_0) and, beside the time, in every layer (Lc_l):
+per-joint features keep the graph structure (a joint's context lands on
+that joint) and a per-layer path keeps the condition as strong in the last
+layer as in the first, as GFPose's does.  The lifter's 3D pose is not a
+second input: it is a linear read-out of the same features, and it
+initialises the state's depth (the sampler's business).  `cond=None` is
+the null condition, all-zero features (for condition dropout); `cond_dim=0`
+removes every condition path, leaving the released code's layout.
 
 The released code's conventions are options, jaxpose's defaults first:
 the graph layers' `laplacian`, `layer_norm`, `adjacency_norm` and
@@ -39,9 +38,6 @@ the graph layers' `laplacian`, `layer_norm`, `adjacency_norm` and
 time_scale * t, the step count i + 1 of DiscreteVP's t = (i + 1) / N;
 'step' embeds round(time_scale * t) - 1, the integer step index i that the
 released code feeds (its steps count from 0).
-
-Sizes: `denoiser_num_params`; with `cond_dim=0` the defaults are the
-paper's "about 1.0M" parameters.
 """
 from __future__ import annotations
 
@@ -122,8 +118,7 @@ class DiffPoseDenoiser(nnx.Module):
     edges: skeleton edges; None for H36M_17's bones (then J must be 17).
     laplacian, layer_norm, adjacency_norm, attention_dropout: the graph
       layers' conventions (`graph_layers`; defaults jaxpose's).
-    time_input: 'scaled' (time_scale * t) or 'step' (round(time_scale * t)
-      - 1, the released code's integer step).
+    time_input: 'scaled' or 'step' (the released code's; module doc).
     rngs: parameter initialisation randomness.
   """
 

@@ -14,16 +14,13 @@ Every layer has its own time and condition projections (Lt: E -> H,
 Lc: H -> H).  The paper's sizes are D=51, H=1024, E=512, 2 blocks;
 `cond_dim=0` drops every condition path (DPoser's network).
 
-The condition is GFPose's residual form: the network never sees c itself but
-`c_mask * (x - c)`, so a masked entry, the z of a 2D condition and the null
-condition (no condition at all) are all the same thing, a zero.
+The condition is GFPose's residual form `c_mask * (x - c)`, never c itself:
+a masked entry, the z of a 2D condition and the null condition are all 0.
 
 `output_scale='ve_sigma'` is DPoser's released convention (their
-`scale_by_sigma` with a positional embedding): the output is divided by
-sigma_k of a geometric ladder from sigma_max down to sigma_min over
-num_scales entries, k = floor(time_scale * t) (clipped to the ladder), a
-VE noise table applied to a sub-VP network. The default 'none' leaves the
-output as it is (GFPose's, and jaxpose's own DPoser).
+`scale_by_sigma` with a positional embedding): a VE noise table
+(`ve_sigma_ladder`) applied to a sub-VP network's output.  The default
+'none' is GFPose's (and jaxpose's own DPoser).
 """
 from __future__ import annotations
 
@@ -48,8 +45,7 @@ def ve_sigma_ladder(sigma_min: float, sigma_max: float,
                     num_scales: int) -> np.ndarray:
   """exp(linspace(log sigma_max, log sigma_min, num_scales)), float32.
 
-  Computed in float64 and rounded once, as score_sde's `get_sigmas` (and
-  DPoser's copy of it) does before registering the table as a buffer.
+  Computed in float64 and rounded once, as score_sde's `get_sigmas` does.
   """
   sigmas = np.exp(np.linspace(np.log(sigma_max), np.log(sigma_min),
                               num_scales))  # [N], float64
@@ -87,8 +83,7 @@ def timestep_embedding(t: jax.Array, dim: int, *,
 
 def time_row(t, batch: int) -> jax.Array:
   """Diffusion time `t`, a scalar or `[B]`, as `[1]` or `[B]`: a scalar
-  gets one embedding for the whole batch (broadcasting does the rest, so H
-  hypotheses sharing a time step pay for a single sinusoid)."""
+  gets one embedding, broadcast over the batch (one sinusoid, not B)."""
   t = jnp.asarray(t)
   if t.ndim == 0:
     return t[None]
@@ -115,7 +110,6 @@ class _ModulatedLayer(nnx.Module):
     self.dropout = Dropout(dropout)
 
   def __call__(self, h, temb, cemb, *, deterministic: bool, rngs):
-    # temb may be [1, H] (one time for the whole batch): it broadcasts.
     z = self.lin(h) + self.lin_t(temb)  # [B, H]
     if self.lin_c is not None:
       z = z + self.lin_c(cemb)
@@ -151,8 +145,8 @@ class ScoreMLP(nnx.Module):
     time_scale: the embedding sees `time_scale * t` (999 maps t in [0, 1] to
       the DDPM step range the sinusoid was designed for).
     output_scale: 'none' (the epsilon prediction as it is) or 've_sigma'
-      (divided by the VE ladder's sigma at index floor(time_scale * t);
-      DPoser's released networks).
+      (divided by the VE ladder's sigma at index floor(time_scale * t),
+      clipped to the ladder).
     sigma_min, sigma_max, num_scales: the 've_sigma' ladder (ignored with
       'none'); DPoser's: 0.01, 50, 1000.
     rngs: parameter initialisation randomness.

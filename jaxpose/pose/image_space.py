@@ -1,11 +1,10 @@
 """GFPose's own pose space: poses in normalised image coordinates.
 
-The usual lifting target is the camera-frame pose in root-relative
-millimetres.  GFPose's official code instead describes a pose where the
-image does: x, y are the joints' absolute screen-normalised pixels and z is
-the depth relative to the root, in the same normalised pixel units as x at
-the root's depth.  Millimetres come back by back-projection with the
-ground-truth intrinsics and root depth.
+GFPose's official code describes a pose where the image does, not as the
+usual root-relative camera-frame mm: x, y are the joints' absolute
+screen-normalised pixels and z the depth relative to the root, in the same
+units as x at the root's depth.  Millimetres come back by back-projection
+with the ground-truth intrinsics and root depth.
 
 For a camera-frame pose X [J, 3] (mm), intrinsics (fx, fy, cx, cy, w, h)
 and the root's depth Z_r:
@@ -24,14 +23,10 @@ ratio r = (x1 - x0 + 1) / 2000 instead: z_n = (Z - Z_r) r / (w / 2) and
 Z = Z_r + z_n (w / 2) / r.  Pass the row's r as `depth_ratio` to use it
 (`Representation(image_depth='crop_ratio')`); without it, fx / Z_r.
 
-Per-row camera metadata travels with a dataset split as two arrays (see
-`jaxpose/data/datasets.py`):
-
-    root_cam_mm [N, 3]  camera-frame position of the root joint, mm
-                        (its z is the root depth used by back-projection)
-    intrinsics  [N, 6]  fx, fy, cx, cy (pixels), image width, height
-
-and, optionally, `depth_ratio [N]` (the crop ratio above, pixels per mm).
+Per-row camera metadata travels with a dataset split as `META_KEYS`
+(`root_cam_mm` [N, 3] mm, whose z is the root depth back-projection uses,
+and `intrinsics` [N, 6]; `jaxpose/data/datasets.py`) and, optionally,
+`depth_ratio` [N] (the crop ratio above, pixels per mm).
 
 Every function works on numpy or jax arrays with any leading dims
 (`[..., J, 3]` poses, `[..., 6]` intrinsics broadcast against them) and is
@@ -52,10 +47,9 @@ META_KEYS = ("root_cam_mm", "intrinsics")
 DEPTH_RATIO = "depth_ratio"  # optional meta key: the rows' crop ratio
 
 # The camera assumed when a pose has none (unconditional generation): the
-# Human3.6M-like virtual camera of the datasets (f = 1147 px, 1000 x 1000
-# image, centred principal point) with the root 5 m down the optical axis,
-# where both embedded datasets place their subjects.  Generation is scored
-# on root-relative mm, and this choice only fixes the depth scale of z_n.
+# datasets' Human3.6M-like virtual camera, the root 5 m down its optical
+# axis, where both embedded datasets place their subjects.  It only fixes
+# the depth scale of z_n: generation is scored on root-relative mm.
 NOMINAL_ROOT_DEPTH_MM = 5000.0
 NOMINAL_INTRINSICS = (
     cam_lib.H36M_LIKE_FOCAL, cam_lib.H36M_LIKE_FOCAL,

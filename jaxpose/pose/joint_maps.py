@@ -2,17 +2,14 @@
 
 * `fit_joint_regressor` / `apply_regressor`: a linear joint regressor (like
   SMPL's J_regressor) from S source joints to T target joints, e.g. SMPL_22
-  positions -> Human3.6M-17 positions, fitted on paired poses.  Each row of
-  weights sums to 1, so the map commutes with translation: a pose and its
-  regressed joints move together.
-* `torso_frame` / `to_torso_frame`: each pose in its own torso frame (root at
-  the origin, X from the right hip to the left hip, Y up the spine, Z = X x Y
-  forward: the axes of `jaxpose.pose.body_space`), so poses from different
-  methods, cameras or capture rooms compare without a global alignment.
+  -> Human3.6M-17, fitted on paired poses; rows sum to 1, so the map
+  commutes with translation.
+* `torso_frame` / `to_torso_frame`: each pose in its own torso frame (the
+  axes of `jaxpose.pose.body_space`), so poses from different methods,
+  cameras or capture rooms compare without a global alignment.
 
-Every function takes numpy or jax arrays; the backend follows the input
-(numpy in, numpy out; a jax array or tracer in, jax out), and the jax path is
-differentiable and runs under `jit`.
+Every function takes numpy or jax arrays; the backend follows the input,
+and the jax path is differentiable and runs under `jit`.
 """
 from __future__ import annotations
 
@@ -26,10 +23,6 @@ from jaxpose.pose.skeleton import Skeleton
 
 def _backend(*xs):
   return jnp if any(isinstance(x, jax.Array) for x in xs) else np
-
-
-# ----------------------------------------------------------------------------
-# Joint regressors
 
 
 def fit_joint_regressor(source, target, *, ridge: float = 1e-3) -> np.ndarray:
@@ -113,9 +106,6 @@ def apply_regressor(w, joints):
   xp = _backend(w, joints)
   return xp.einsum("ts,...sc->...tc", xp.asarray(w), xp.asarray(joints))
 
-
-# ----------------------------------------------------------------------------
-# Torso frame
 
 # Per skeleton: the joints that define its torso frame.  Human3.6M's "neck"
 # is the nose; its thorax sits where SMPL's neck does.

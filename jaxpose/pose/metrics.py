@@ -4,9 +4,7 @@ All functions take numpy or jax arrays with any leading batch dims
 (`[..., J, 3]`), return jax arrays in the units of the input (millimetres in
 jaxpose) and are jit-able.  Shapes are checked at trace time; NaN/inf and
 (for `mean_by_group`) out-of-range group ids are rejected on concrete inputs.
-The reductions over hypotheses or poses (`best_of_h`, `mean_of_h`, `apd`,
-`mean_by_group`) reject empty axes: a minimum or mean over nothing is no
-figure.
+The reductions over hypotheses or poses reject empty axes.
 """
 from __future__ import annotations
 
@@ -82,10 +80,9 @@ def mpjpe(pred, gt) -> jax.Array:
   return jnp.mean(per_joint_error(pred, gt), axis=-1)
 
 
-# Jitted cores: the public functions validate concrete inputs, then call
-# these compiled kernels (eager SVD op-by-op dispatch is slow).  Products run
-# at full float32 precision: a GPU's default TF32 products would leave
-# non-zero PA-MPJPE errors between identical poses.
+# Jitted cores behind the public checks (eager SVD dispatch is slow).  Full
+# float32 products: a GPU's default TF32 would leave non-zero PA-MPJPE
+# between identical poses.
 _HIGHEST = jax.lax.Precision.HIGHEST
 
 

@@ -1,26 +1,11 @@
 """Left-right mirroring of poses: a pure transform for augmentation.
 
-A mirror is the reflection x -> -x across the plane the skeleton's left and
-right are symmetric about, followed by the swap of every left joint with
-its right partner (`Skeleton.flip_permutation`), so that the result is a
-pose of a person again (the reflected left hand is the new right hand).
-
-  joints:   `mirror_joints(joints, skeleton)`; `axis` names the coordinate
-            negated (0: x in the camera frame, the jaxpose world and body
-            axes alike).
-  2D:       `mirror_2d(pose2d, skeleton, center=...)`: u -> 2 center - u,
-            the image flipped about a vertical line (the principal point's
-            for projected 2D).
-  rotations: `mirror_body_pose(body_pose)` for the 63-D body space
-            (`pose.body_space`: SMPL's axes, X to the subject's left): each
-            local rotation R becomes M R M with M = diag(-1, 1, 1), the
-            axis-angle (x, y, z) -> (x, -y, -z), and the joints swap;
-            `mirror_root(root_orient, trans)` does the same to the root,
-            its world mirrored across x as well. Forward kinematics of the
-            mirrored rotations on the mirrored bone lengths is the mirrored
-            joints of the original (tests/pose/test_mirror.py).
-
-Every function works on numpy or jax arrays, with any leading axes.
+A mirror reflects x -> -x and swaps every left joint with its right
+partner (`Skeleton.flip_permutation`), so the result is a person again.
+Rotations of the 63-D body space (`pose.body_space`, X to the subject's
+left) are conjugated by M = diag(-1, 1, 1): axis-angle (x, y, z) ->
+(x, -y, -z), so forward kinematics of mirrored rotations is the mirrored
+joints (tests/pose/test_mirror.py). Numpy or jax arrays, any leading axes.
 """
 from __future__ import annotations
 

@@ -23,10 +23,9 @@ from jaxpose.pose.skeleton import H36M_17, Skeleton
 SPACES = ("root_relative", "image")
 IMAGE_DEPTHS = ("focal", "crop_ratio")
 INPUTS_2D = ("screen", "camera")
-# With input_2d="camera", each row's root-relative 2D is scaled so that its
-# joints lie at this mean distance from the root: about what the screen
-# units of a Human3.6M camera give a person 5 m away, so the configs'
-# scale_2d keeps its meaning.
+# input_2d="camera" scales each row's 2D to this mean joint distance from
+# the root: about a Human3.6M camera's screen units for a person 5 m away,
+# so the configs' scale_2d keeps its meaning.
 CAMERA_2D_SPREAD = 0.2
 
 
@@ -34,8 +33,7 @@ CAMERA_2D_SPREAD = 0.2
 class _RepresentationSection:
   """The keys of a config's `representation` section (`Representation`).
 
-  `space` may be left out by configs written before it existed: they mean
-  the standard space.
+  Configs older than `space` leave it out: they mean the standard space.
   """
   skeleton: Literal["h36m_17"]
   scale_3d_mm: float = settings.field(above=0.0)
@@ -53,42 +51,35 @@ class Representation:
 
   `space` "root_relative" (the standard one): 3D is camera-frame,
   root-relative millimetres, divided by `scale_3d_mm` and multiplied by
-  `data_scale`.  2D: screen-normalised coordinates (see
-  `cameras.normalize_screen`), root-relative when `root_relative_2d`,
-  multiplied by `scale_2d` and `data_scale`, so the (u, v) condition and
-  the (x, y) of the pose live at comparable scales for the residual
-  condition `x - c`.
+  `data_scale`.  2D: screen-normalised coordinates
+  (`cameras.normalize_screen`), root-relative when `root_relative_2d`,
+  times `scale_2d * data_scale`, so the (u, v) condition and the pose's
+  (x, y) are at comparable scales for the residual condition `x - c`.
 
   `space` "image" (GFPose's official one, `jaxpose.image_space`): 3D is
   (absolute screen-normalised x, y; root-relative depth in the same units)
-  and 2D is the absolute screen-normalised input; both are multiplied by
-  one scale, `scale_2d * data_scale`, so a pose's (x, y) and its 2D
-  condition coincide (`scale_3d_mm` and `root_relative_2d` are unused).
-  Converting needs each row's camera (`camera_meta`: `root_cam_mm` [..., 3],
-  `intrinsics` [..., 6]); back to millimetres without one, the nominal
-  camera of `image_space` is assumed.  Outputs in mm are root-relative in
-  both spaces, so the metrics stay comparable.
+  and 2D is the absolute screen-normalised input, both times `scale_2d *
+  data_scale`, so a pose's (x, y) and its 2D condition coincide
+  (`scale_3d_mm` and `root_relative_2d` are unused); converting needs each
+  row's `camera_meta`.  Outputs in mm are root-relative in both spaces, so
+  the metrics stay comparable.
 
   `image_depth` (the "image" space): "focal" (default) scales depth by the
   pinhole's fx / Z_r; "crop_ratio" by each row's `depth_ratio` (LCN's crop
-  ratio, the authors' data: `data.name=h36m_lcn`), exactly as GFPose's
-  released code normalises and back-projects.
+  ratio, the authors' data: `data.name=h36m_lcn`), as GFPose's released
+  code normalises and back-projects.
 
-  `input_2d` (the "root_relative" space): "screen" (default) reads the 2D
-  as screen-normalised pixels, which depend on the camera that took them
-  (2 / width per pixel: the same body seen with another focal length or
-  from another distance is another input). "camera" reads it in the
-  camera's own geometry (`camera_2d`): each keypoint's ray
-  ((u - cx) / fx, (v - cy) / fy, 1) is turned with the camera about its
-  centre until the root's ray is the optical axis (a virtual camera
-  looking straight at the person, `root_rotation`), projected, and scaled
-  to a mean joint distance of `CAMERA_2D_SPREAD` from the root (apparent
-  size says how far away a person is, not their pose). One 3D pose seen
-  by any pinhole camera, from anywhere in its image, is then one input
-  up to the perspective of its distance. The 3D is turned the same way
-  (`camera_meta`'s `root_cam_mm` gives the root's ray) and turned back on
-  the way out, so outputs stay in the real camera's frame. GFPose's image
-  space stays screen-based: its 3D is encoded in the screen units of its 2D.
+  `input_2d` (the "root_relative" space only): "screen" (default) reads
+  the 2D as screen-normalised pixels, which depend on the camera (the same
+  body at another focal length or distance is another input).  "camera"
+  (`camera_2d`) turns each keypoint's ray ((u - cx) / fx, (v - cy) / fy, 1)
+  about the camera centre until the root's ray is the optical axis
+  (`root_rotation`), projects it, and scales it to a mean joint distance of
+  `CAMERA_2D_SPREAD` from the root (apparent size tells distance, not
+  pose): one 3D pose seen by any pinhole camera, anywhere in its image, is
+  one input up to the perspective of its distance.  The 3D is turned the
+  same way (by `root_cam_mm`'s ray) and turned back on the way out, so
+  outputs stay in the real camera's frame.
   """
   scale_3d_mm: float = 1000.0
   scale_2d: float = 1.0
@@ -151,8 +142,8 @@ class Representation:
   def pose3d_to_model(self, pose3d_mm, camera_meta=None):
     """[..., J, 3] mm -> [..., J, 3] model units (root made relative).
 
-    camera_meta: required by the "image" space: `root_cam_mm` [..., 3]
-    and `intrinsics` [..., 6] of each pose (`image_space.META_KEYS`).
+    camera_meta: each pose's `root_cam_mm` [..., 3] and `intrinsics`
+    [..., 6] (`image_space.META_KEYS`), for the "image" space or camera 2D.
     """
     checks.check_array("pose3d_mm", pose3d_mm, ("...", self.num_joints, 3))
     pose = pose3d_mm - pose3d_mm[..., :1, :]
@@ -171,16 +162,14 @@ class Representation:
   def pose3d_from_model(self, pose3d, camera_meta=None):
     """[..., J, 3] model units -> [..., J, 3] mm relative to the true root.
 
-    The network predicts the root joint too, and, as in the authors'
-    evaluation, it is not re-centred: the predicted root's own error counts
-    in MPJPE (targets put the root at 0, so it is small).
+    As in the authors' evaluation, the predicted root is not re-centred:
+    its own (small) error counts in MPJPE.
 
     camera_meta: the "image" space back-projects with each pose's
     `intrinsics` [..., 6] and root depth `root_cam_mm[..., 2]` and subtracts
-    the true root `root_cam_mm`; when None (generated poses, which have no
-    true root) it assumes `image_space.nominal_meta()` (depth scaled by
-    its fx / Z_r, whatever `image_depth`) and centres each pose on its own
-    root.
+    the true root; when None (generated poses) it assumes
+    `image_space.nominal_meta()` (depth by its fx / Z_r, whatever
+    `image_depth`) and centres each pose on its own root.
     """
     if self.space == "root_relative":
       pose = pose3d * (self.scale_3d_mm / self.data_scale)
@@ -250,8 +239,7 @@ def root_rotation(root_cam_mm) -> np.ndarray:
 
 
 def _turn(pose, rotation):
-  """Points [..., J, 3] turned by rotations [..., 3, 3] (leading dims
-  broadcast from the right)."""
+  """Points [..., J, 3] turned by rotations [..., 3, 3] (broadcast)."""
   return np.einsum("...ij,...kj->...ki", rotation, np.asarray(pose, np.float64)
                    ).astype(np.float32)
 

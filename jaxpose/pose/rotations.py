@@ -1,9 +1,8 @@
 """Rotation conversions: Euler angles, matrices, axis-angle, quaternions, 6D.
 
-Every function works on numpy arrays (data preparation on the host) and on
-jax arrays (inside `jit`, differentiable), vectorised over leading dims.  The
-backend follows the input: numpy in, numpy out; a jax array or tracer in, jax
-out.  Pass `xp=jnp` to force jax on numpy input.
+Every function takes numpy or jax arrays (jit-able, differentiable),
+vectorised over leading dims; the backend follows the input (`xp=jnp`
+forces jax on numpy input).
 
 Conventions:
   * Matrices act on column vectors: `v_world = R @ v_local`.
@@ -105,11 +104,10 @@ def matrix_to_euler(matrix, order: str = "XYZ", *, degrees: bool = False,
                     xp=None):
   """Rotation matrices to intrinsic Euler angles (three distinct axes).
 
-  The middle angle lies in [-pi/2, pi/2]; at gimbal lock (middle angle +-pi/2,
-  where only the first angle plus or minus the last is defined) the whole
-  turn goes into the first angle and the last is 0, so the matrix is
-  reproduced there too (the general formula would divide rounding noise by
-  rounding noise).
+  The middle angle lies in [-pi/2, pi/2].  At gimbal lock (middle angle
+  +-pi/2, where only first +- last is defined) the whole turn goes into the
+  first angle and the last is 0, so the matrix is still reproduced (the
+  general formula would divide rounding noise by rounding noise).
 
   Args:
     matrix: `[..., 3, 3]`.
@@ -193,9 +191,8 @@ def quaternion_to_matrix(quat, *, xp=None):
 def matrix_to_quaternion(matrix, *, xp=None):
   """Rotation matrices `[..., 3, 3]` -> unit quaternions (w, x, y, z), w >= 0.
 
-  Computes the four candidate solutions of Shepperd's method and keeps, per
-  matrix, the one whose pivot (4 q_i^2) is largest, so no division is ever by
-  a small number (stable at angle 0 and pi alike).
+  Shepperd's method: of four candidate solutions each matrix keeps the one
+  of largest pivot (4 q_i^2), so no division is by a small number.
   """
   xp = _backend(matrix, xp)
   _check_last("matrix", matrix, (3, 3))

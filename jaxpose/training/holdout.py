@@ -1,23 +1,20 @@
 """Training rows a method never trains on: whole clips of the train split.
 
 Any method with a `holdout` section (`Holdout`) draws them once when it
-prepares (`draw`; `methods.parts.prepare` and `methods.parts.with_heldout`
-call it), as the prepared artefact "holdout" that the runner stores beside
-the checkpoints, and trains on the other rows (`methods.parts.fields_training`,
-`training_rows`, `without_heldout`). Every later use reads the same rows
-(`rows`) instead of drawing them again from whatever data is at hand:
-DiffPose fits H_K to a context encoder's error on them, and
+prepares (`draw`, from `methods.parts.prepare` and `.with_heldout`), as the
+prepared artefact "holdout" stored beside the checkpoints, and trains on
+the other rows (`training_rows`, `without_heldout`).  Every later use reads
+the same rows (`rows`) instead of drawing them again from whatever data is
+at hand: DiffPose fits H_K to a context encoder's error on them, and
 `--mode=calibrate` fits the calibration of a model's hypotheses on them
 (`jaxpose.calibration`).
 
-Frames of one clip are near-copies, so the rows are whole clips
-(`data.windows.heldout_clips`); data without clips hold single poses out
-one by one. Named `subjects` are held out whole besides: people the model
-never sees, as a test split of other people is; `calibration.heldout.calibrate`
-then fits on their rows alone (one fitted on clips of people the model
-trained on is fitted on smaller errors than the test's).
-At `fraction` 0 and no subjects (the defaults) nothing is drawn and nothing
-is stored, so configs, fingerprints and workdirs from before a method had
+Frames of one clip are near-copies, so the rows are whole clips.  Named
+`subjects` are held out whole besides: people the model never sees, as a
+test split's are; `calibration.heldout.calibrate` then fits on their rows
+alone (clips of people the model trained on have smaller errors than the
+test's).  At `fraction` 0 and no subjects (the defaults) nothing is drawn
+or stored, so configs, fingerprints and workdirs from before a method had
 the section stay valid.
 """
 from __future__ import annotations
@@ -42,9 +39,6 @@ class Holdout:
     fraction: their share of the rows they are drawn from (the train
       split, or a method's own pool), as whole clips
       (`data.windows.heldout_clips`; single poses one by one); 0: none.
-      The model's error on them is its error on poses it has not seen:
-      what DiffPose fits its initial distribution to, and what
-      `--mode=calibrate` calibrates hypotheses on.
     seed: which clips.
     subjects: people held out whole besides, as `dataset:subject` (e.g.
       'cmu:006') where the split names datasets, else `subject`; `fraction`
@@ -132,8 +126,7 @@ def draw(train: Mapping[str, Any], holdout: Holdout, *,
 
 
 def _drawn_with(artefact: Artefact | None) -> Holdout:
-  """The section the rows of `artefact` were drawn with (the default, which
-  draws none, for no artefact)."""
+  """The section `artefact`'s rows were drawn with (the default for None)."""
   info = {} if artefact is None else artefact.info
   return Holdout(fraction=float(info.get("fraction", 0.0)),
                  seed=int(info.get("seed", 0)),

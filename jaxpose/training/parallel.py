@@ -1,26 +1,19 @@
 """Data parallelism over all devices (one host or many) with `jax.jit`.
 
 The training step is an ordinary function of `(state, batch, key)`; this
-module only decides where the arrays live:
+module only decides where the arrays live: a one-axis mesh `'data'` over
+every device of every process, the batch split along its leading axis,
+the train state and key replicated.  `jax.jit` then compiles the global
+program (the loss averaged over the *global* batch) and inserts the
+gradients' all-reduce.
 
-- a one-axis mesh named `'data'` spans every device of every process;
-- the batch is split along its leading axis over `'data'`
-  (`NamedSharding(mesh, P('data'))`);
-- the train state and the key are replicated (`NamedSharding(mesh, P())`).
+With `jax_threefry_partitionable` (the default since JAX 0.5) random values
+do not depend on how they are sharded, so a run does not depend on the
+device count (up to float summation order in the all-reduce).
 
-`jax.jit` then compiles the global program (the loss averaged over the
-*global* batch) and the compiler inserts the all-reduce of the gradients.
-
-Random draws inside the step: with `jax_threefry_partitionable` (the default
-since JAX 0.5) the values of `jax.random.normal(key, (B, ...))` do not depend
-on how the result is sharded, so the sharded step computes the same numbers
-as the single-device step (up to float summation order in the gradient
-all-reduce) and a run does not depend on the device count.
-
-Multi-host: every process runs the same program; process `i` feeds only its
-rows of the global batch (`process_batch_slice`) and `shard_batch` stitches
-them into one global array with `jax.make_array_from_process_local_data`.
-Call `initialize_distributed` before anything else touches JAX devices.
+Multi-host: every process runs the same program and feeds only its rows of
+the global batch (`process_batch_slice`, `shard_batch`).  Call
+`initialize_distributed` before anything else touches JAX devices.
 
 The mesh uses `AxisType.Auto` axes: with JAX 0.10's default `Explicit` axes
 random draws and reductions would need explicit `out_sharding` annotations,
@@ -108,8 +101,7 @@ def shard_batch(mesh: Mesh, local_batch: Any) -> Any:
   Args:
     mesh: from `make_mesh`.
     local_batch: a pytree of host (numpy) arrays, each `[B_local, ...]`, the
-      rows `process_batch_slice` assigns to this process. With one process
-      this is the whole batch.
+      rows `process_batch_slice` assigns to this process.
 
   Returns:
     The same pytree of global `jax.Array`s `[B_local * process_count, ...]`

@@ -2,28 +2,25 @@
 
 Two trainings sharing a workdir overwrite and delete each other's
 checkpoints (orbax removes an unfinished step directory it did not write),
-so `run_lib.train` holds `WORKDIR/workdir.lock` for the whole run. The lock
-is a small JSON file: pid, host, boot id, process start time, start time
-(ISO) and the command line, so a refused run can say who holds it.
+so `run_lib.train` holds `WORKDIR/workdir.lock` for the whole run: a small
+JSON file (pid, host, boot id, start times, command line) that lets a
+refused run say who holds it.
 
 Rules:
 - Taking the lock is one atomic create: the JSON is written to a private
-  temporary file and hard-linked to the lock path (`os.link` fails if the
-  path exists), so the lock is never seen half-written; where hard links
-  are not supported, `O_CREAT | O_EXCL` is used instead.
+  temporary file and hard-linked to the lock path (`os.link` fails if it
+  exists), so it is never seen half-written (no hard links: `O_EXCL`).
 - A lock whose holder is dead is taken over: same host and boot, and the
   pid gone, a zombie, or reused by a process started later (the start
   time in `/proc` differs). A lock of another host (or of a host that
   cannot be asked) is never taken over: the message says to delete it
   if that run is known to be gone.
-- Taking over is safe against other takers: removing a stale lock first
-  needs the claim file `workdir.lock.takeover-<token>` (created with
-  `O_EXCL`, so one process per stale lock gets it); under the claim the
-  lock is checked to still be the stale one before it is removed, and
-  the new lock is then created atomically as above, so two takers never
-  both win and a live lock is never removed.
-- Multi-host: the lock belongs to the run. Only process 0 takes it; the
-  others learn the outcome through a broadcast (`hold`).
+- Taking over is safe against other takers: removing a stale lock needs
+  the claim file `workdir.lock.takeover-<token>` (`O_EXCL`: one process
+  per stale lock gets it), under which the lock is checked to be still
+  the stale one before it is removed; the new lock is then created as
+  above, so two takers never both win and a live lock is never removed.
+- Multi-host: the lock belongs to the run (`hold`).
 - Evaluation and sampling do not take it: they read finished checkpoints
   (orbax lists a step only once it is complete) and write eval files, not
   training state, so they may run beside a training run.
@@ -178,9 +175,8 @@ class WorkdirLock:
     try:
       with os.fdopen(fd, "w") as f:
         json.dump(self._info(), f)
-      # Under the claim nobody else removes this stale lock, and a new lock
-      # can only appear once it is gone: if it is still there, it is ours
-      # to remove.
+      # Under the claim no one else removes this stale lock, and no new
+      # lock appears before it is gone: if still there, it is ours to remove.
       current = self._read()
       if current and current.get("token") == stale.get("token"):
         os.remove(self.path)

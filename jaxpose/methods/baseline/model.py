@@ -76,9 +76,8 @@ def check(run: base.RunSettings):
 def make_lift_fn(apply_fn):
   """`lift(params, pose2d, *, train=False, key=None) -> pose3d` of the MLP.
 
-  pose2d: [B, J, 2] model units -> [B, J, 3] model units, root-relative:
-  the root joint is set to exactly 0 (the targets are root-relative, so,
-  as in Martinez et al., only the other joints are predicted).
+  pose2d: [B, J, 2] model units -> [B, J, 3] model units, the root joint
+  exactly 0 (module doc).
   """
 
   def lift(params, pose2d, *, train: bool = False, key=None):
@@ -113,9 +112,8 @@ def make_loss_fn(lift, *, pose2d_table=None):
 
   batch: {"pose3d": [B, J, 3], "pose2d": [B, J, 2]} model units, or with a
   table {"pose3d": [B, J, 3], "window": [B, T] int rows of the table}. The
-  loss is the mean squared error over every coordinate of the 3D pose; the
-  key draws the dropout masks. aux: {"mpjpe_model": mean joint distance in
-  model units}.
+  loss: the 3D pose's mean squared error (key: the dropout masks); aux:
+  {"mpjpe_model": mean joint distance in model units}.
   """
   table = None if pose2d_table is None else jnp.asarray(pose2d_table, jnp.float32)
 

@@ -11,21 +11,15 @@ the state [u, v, x, y, z]:
   3D: the encoder's error on training rows (its held-out ones when its
       method names them, `heldout_train_rows`), never the test split.
 
-`fit_initial` fits that error by a Gaussian mixture (`core.gmm.fit_gmm`:
-EM in JAX, diagonal covariances over the J * 5 numbers of a pose, so a
-kernel is a pose-level mode of the encoder's error, such as one arm placed
-in front of the body rather than behind it).  A fit that does not converge
-raises `gmm.GMMFitError` with the reason.  `standard_initial` is the
-released code's prior instead: one zero-mean Gaussian around 0 with the 2D
-noise's std on (u, v) and a configured std on (x, y, z).
+`fit_initial` fits that error by a Gaussian mixture (`core.gmm.fit_gmm`,
+diagonal covariances over a pose's J * 5 numbers, so a kernel is a
+pose-level mode of the encoder's error, such as one arm in front of the
+body rather than behind it).  `standard_initial` is the released code's
+prior instead; `rows.py` the per-row H_K.
 
-A per-row H_K (`rows.py`: each row's kernels shaped by its own 2D
-uncertainty) is an `Initial` with the `RowScales` arrays besides.
-
-The result, an `Initial`, is DiffPose's prepared artefact "initial"
-(`to_artefact` / `from_artefact`): the runner stores it beside the
-checkpoints, its digest in the checkpoint fingerprint, and evaluation reads
-it back.
+An `Initial` is DiffPose's prepared artefact "initial": the runner stores
+it beside the checkpoints, its digest in the checkpoint fingerprint, and
+evaluation reads it back.
 """
 from __future__ import annotations
 
@@ -155,8 +149,7 @@ def clean_and_noisy_2d(key, rows, representation, *, source: str,
     sigma_px: the 'px' noise's std in pixels.
   """
   settings.one_of("diffpose.noise_2d", source, NOISE_2D_SOURCES)
-  # Each row's camera (camera 2D needs it; the noise is drawn in pixels,
-  # then converted with the row's own camera like its exact 2D).
+  # Camera 2D converts each row, noisy or exact, with its own camera.
   meta = image_space.camera_meta(rows)
   to_model = lambda p: np.asarray(representation.pose2d_to_model(
       np.asarray(p, np.float32), meta), np.float32)

@@ -3,38 +3,31 @@ shaped by that row's own 2D uncertainty.
 
 The paper builds H_K per image from the 2D detector's heatmaps; a global
 H_K gives a row of exact 2D the same spread as a row with an outlier
-keypoint.  Here the shape of H_K stays the Gaussian mixture of the
-encoder's 3D error on rows it never saw (M kernels, EM), and each row n
-scales it by its own 2D uncertainty u_nj per joint (`process.RowScales`):
+keypoint.  Here H_K's shape stays the Gaussian mixture (M kernels, EM) of
+the encoder's 3D error on unseen rows, and each row n scales it by its own
+2D uncertainty u_nj per joint (`process.RowScales`):
 
   2D variance   v_nj = max(c0_j + c1_j u_nj, 0)   (model units^2)
-  (u, v) std    sqrt(v_nj + floor_2d^2), 2D mean 0 (the 2D noise is
-                zero-mean)
+  (u, v) std    sqrt(v_nj + floor_2d^2), 2D mean 0 (zero-mean 2D noise)
   3D std        sqrt(l2_nj) x kernel m's std, l2_nj = max(b0_j + b1_j v_nj
                 + b2_j mean_i v_ni, floor_3d)
 
 Where u comes from (`diffpose.row_uncertainty`, the dataset's fields):
   'sigma'       `pose2d_sigma` [N, J]: the std per axis of each keypoint's
                 error in `pose2d`, screen-normalised units (0: exact 2D);
-                `pose2d_noisy_sigma` for the `pose2d_noisy` that
-                `noise_2d='data'` trains on; 'px' noise: its sigma.
-                u is then the variance in model units ((c0, c1) = (0, 1);
-                root-relative 2D adds the root keypoint's variance to every
-                other joint's and leaves the root's 0; camera 2D,
-                `representation.input_2d='camera'`, goes through each
-                row's own local linear map: `model_variance`).
-  'confidence'  `pose2d_confidence` [N, J] in [0, 1]: a detector's
-                per-keypoint score (`pose2d_noisy_confidence` for
-                `pose2d_noisy`); u = 1 - confidence and (c0, c1) per joint
-                is the least-squares line of the fit rows' squared 2D error
-                (mean over u, v) on u.  Keypoint files of a detector feed it
-                through these fields.
+                `pose2d_noisy_sigma` for `pose2d_noisy` (`noise_2d='data'`);
+                'px' noise: its sigma.  u is the variance in model units,
+                (c0, c1) = (0, 1) (`model_variance`).
+  'confidence'  `pose2d_confidence` [N, J] in [0, 1], a detector's score
+                (`pose2d_noisy_confidence` for `pose2d_noisy`); u = 1 -
+                confidence, (c0, c1) per joint the least-squares line of
+                the fit rows' squared 2D error (mean over u, v) on u.
 
 (b0, b1, b2) per joint: least squares, on the fit rows, of the 3D error's
 variance relative to the mixture, y_nj = mean_d sum_m r_nm (e_njd -
 mu_mjd)^2 / s_mjd^2 (r the mixture's responsibilities of the row), on
-[1, v_nj, mean_i v_ni].  Rows all of exact 2D leave v = 0 and give
-(mean y, 0, 0): one 3D scale, as the global H_K.
+[1, v_nj, mean_i v_ni].  Rows all of exact 2D give (mean y, 0, 0): one 3D
+scale, as the global H_K.
 """
 from __future__ import annotations
 
@@ -69,11 +62,9 @@ def model_variance(sigma_screen, representation, pose2d_screen=None,
   (u, v) in model units `[N, J]` (independent keypoints; root-relative 2D
   adds the root's variance to the others' and zeroes the root's).
 
-  Screen input is one linear map for every row.  Camera input
-  (`input_2d='camera'`) is not: its scale to model units is the row's own
-  (focal length, distance, the spread normalisation of its 2D), so it
-  needs the rows' 2D `pose2d_screen` [N, J, 2] (the point the map is
-  linearised at) and their `camera_meta` (`_local_variance`).
+  Camera input (`input_2d='camera'`) scales each row by its own focal
+  length, distance and 2D spread, so it needs the rows' 2D `pose2d_screen`
+  [N, J, 2] (where the map is linearised) and their `camera_meta`.
   """
   sigma = np.asarray(sigma_screen, np.float64)
   checks.check_array("pose2d sigma", sigma, ("N", representation.num_joints))
@@ -94,27 +85,24 @@ def model_variance(sigma_screen, representation, pose2d_screen=None,
   return var.astype(np.float32)
 
 
-# Central differences' step: this fraction of each row's mean keypoint
-# distance from the root (screen units), far below the body's size (the
-# map's curvature) and far above float32's rounding of the 2D.
+# Central differences' step, a fraction of each row's mean keypoint distance
+# from the root: far below the map's curvature, far above float32 rounding.
 _STEP = 1e-2
 
 
 def _local_variance(sigma, representation, pose2d_screen, camera_meta):
   """`model_variance` of camera 2D, `[N, J]` float64.
 
-  Derivation: the model 2D of a row is m = f(p), f = `pose2d_to_model`
-  at the row's camera, p its screen 2D.  Under small independent noise
-  e_k ~ N(0, sigma_k^2 I_2) on keypoint k (screen units), m(p + e) ~
-  m(p) + sum_k A_jk e_k with A_jk = d m_j / d p_k (2 x 2), the local
-  linear map at p.  So Cov(m_j) = sum_k sigma_k^2 A_jk A_jk^T, and the
-  variance per axis of joint j's (u, v) (the per-row H_K's isotropic
-  std) is half its trace: v_j = 1/2 sum_k sigma_k^2 ||A_jk||_F^2.  A_jk's
-  columns come from central differences of f itself, so v follows
-  whatever f does (the ray's turn, the root subtracted, which makes the
-  root's own v 0, and the spread normalisation, which couples every
-  keypoint to every joint).  Valid while sigma is small beside the body's
-  size in the image; a masked keypoint (at the root) should carry sigma 0.
+  With m = f(p) a row's model 2D (f = `pose2d_to_model` at its camera, p
+  its screen 2D) and small independent noise e_k ~ N(0, sigma_k^2 I_2) on
+  keypoint k, m(p + e) ~ m(p) + sum_k A_jk e_k, A_jk = d m_j / d p_k.  The
+  per-axis variance of joint j (the per-row H_K's isotropic std) is half
+  the trace of Cov(m_j): v_j = 1/2 sum_k sigma_k^2 ||A_jk||_F^2.  A comes
+  from central differences of f, so v follows whatever f does (the ray's
+  turn; the root subtracted, so the root's v is 0; the spread
+  normalisation, coupling every keypoint to every joint).  Valid while
+  sigma is small beside the body's size in the image; a masked keypoint
+  (at the root) should carry sigma 0.
   """
   p = np.asarray(pose2d_screen, np.float64)
   n, j = sigma.shape
@@ -165,16 +153,14 @@ def row_uncertainty(rows, representation, *, source: str, noisy: bool,
       training) rather than their `pose2d`.
     sigma_px: the rows' 2D is `pose2d` under simulated Gaussian noise of
       this std in pixels (`noise_2d='px'` training); None: the rows' own.
-    missing_is_exact: rows without the source's field (a file of
-      projected or exact 2D) read as exact 2D, u = 0 (full confidence,
-      sigma 0), with one warning line; else they are refused.
+    missing_is_exact: rows without the source's field (projected or
+      exact 2D) read as exact 2D, u = 0, with a warning; else refused.
 
   Raises:
     ValueError: the rows lack the field, naming it (unless
       `missing_is_exact`).
   """
   settings.one_of("diffpose.row_uncertainty", source, SOURCES)
-  # Camera 2D: each row's own scale, linearised at its 2D (`model_variance`).
   camera = ((_linearised_at(rows, noisy), image_space.camera_meta(rows))
             if representation.input_2d == "camera" and source == "sigma"
             else ())

@@ -48,10 +48,6 @@ fit2d = TASKS.register("fit2d", options=options_lib.Fit2DOptions,
                        formerly=options_lib.FORMERLY["fit2d"])(fitting.fit2d)
 
 
-# ----------------------------------------------------------------------------
-# Completion
-
-
 def make_completion_solver(prior, zscore: body_lib.ZScore, *, num_steps: int,
                            learning_rate: float):
   """jit(vmap(solve)): `solve(z0, observed, masked, key) -> body pose [63]`.
@@ -250,10 +246,6 @@ def _plot_completion(ctx, gt_joints, joints, part) -> list[str]:
                          titles=(["truth"] + [f"{part} #{i + 1}" for i in range(k)]) * m,
                          ncols=k + 1, up="-y", path=path)
   return [name]
-
-
-# ----------------------------------------------------------------------------
-# Generation
 
 
 def _h36m_canonical(body, poses) -> np.ndarray:

@@ -5,17 +5,15 @@ Both optimise, per example, a body pose (radians), a root orientation
 suits every variable) under a data term plus `weight * prior` (`priors`),
 in one compiled Adam loop vmapped over examples (`tto`).
 
-  denoise_motion  windows of `eval.denoise_motion.window` frames of the test clips
-                  (`data.windows.clip_windows`, never across a clip or a
-                  gap), Gaussian noise of sigma mm per coordinate on every
-                  joint; data term: mean squared joint distance, plus a
-                  temporal term (squared joint velocity); each frame posed
-                  on its clip's own skeleton; the weights fixed, or annealed
-                  over the steps as the authors' code does, or the
-                  authors' whole recipe (`eval.denoise_motion.weight_schedules`,
-                  rows beside each other; `motion_terms`,
-                  `schedule.denoise_recipe`).  MPJPE over every joint and
-                  frame, before and after, and the time-schedule ablation.
+  denoise_motion  windows of `eval.denoise_motion.window` frames of the test
+                  clips (`data.windows.clip_windows`, never across a clip or
+                  a gap), Gaussian noise of sigma mm per coordinate on every
+                  joint; data and temporal terms (`motion_terms`); each
+                  frame posed on its clip's own skeleton; the weights fixed,
+                  annealed as the authors' code does, or their whole recipe
+                  (`eval.denoise_motion.weight_schedules`,
+                  `schedule.denoise_recipe`).  MPJPE before and after, and
+                  the time-schedule ablation.
   fit2d           rotations, root and camera-frame translation of each test
                   row fitted to its 17 2D keypoints (pixels, the row's
                   intrinsics) with the Geman-McClure robust penalty, the
@@ -61,10 +59,6 @@ def root_from_joints(body: body_lib.BodyJoints, joints22) -> np.ndarray:
       np.asarray(joints22, np.float64), **joint_maps.torso_joints(SMPL_22)))
   rot = frame @ _rest_torso(body).T  # body axes -> the joints' frame
   return np.asarray(rotations.matrix_to_axis_angle(rot, xp=np), np.float32)
-
-
-# ----------------------------------------------------------------------------
-# Motion denoising
 
 
 def motion_terms(joints, noisy, weight_schedule: str = "fixed"):
@@ -258,14 +252,9 @@ def _accel(joints) -> float:
   return float(np.mean(np.linalg.norm(a, axis=-1)))
 
 
-# ----------------------------------------------------------------------------
-# Fitting to 2D keypoints
-
 # Initial root orientations in the camera frame (x right, y down, z
-# forward): the body upright facing the camera (pi about x), then turned
-# about the camera's vertical axis by a quarter, a half (away from the
-# camera) and three quarters; the fit from each runs, the lowest
-# reprojection loss wins.
+# forward): upright facing the camera (pi about x), turned about the
+# vertical by quarters (module docstring).
 def _turned(quarters: int) -> np.ndarray:
   yaw = rotations.axis_rotation("Y", quarters * np.pi / 2, xp=np)
   upright = rotations.axis_rotation("X", np.pi, xp=np)

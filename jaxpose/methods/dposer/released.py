@@ -13,16 +13,14 @@ Two layouts of the authors' repository (moonbow721/DPoser) are read:
       'model.', the trainer's SMPL-X buffers under 'body_model_vis.' and
       'body_model_eval.', dropped), 'model_ema', 'global_step', ...};
       TimeFC. Its 'hyper_parameters' (their trainer's ConfigDict, read
-      inert, never constructed or run) go into imported.json's
-      `hyper_parameters` as text.
+      inert) go into imported.json's `hyper_parameters` as text.
 
 Both files' EMA (`ExponentialMovingAverage.state_dict()`: decay,
-num_updates, shadow_params in the network's parameter order) holds the
-weights the authors evaluate (`--weights=ema`, the default; `raw` takes the
-trained ones). Every key and shape is checked against the network the
-sizes in the file make (hidden, embedding width and block count are read
-from it); anything else is refused, naming the key, before a file is
-written.
+num_updates, shadow_params in parameter order) holds the weights the
+authors evaluate (`--weights=ema`, the default; `raw`: the trained ones).
+Every key and shape is checked against the network of the file's sizes
+(hidden, embedding width, block count); anything else is refused, naming
+the key, before a file is written.
 
 Their conventions, each an option of jaxpose's own code (its defaults
 unchanged), are set in the workdir's config:
@@ -82,10 +80,9 @@ class Checkpoint:
     ema: the EMA's shadow parameters (parameter order) or None.
     ema_info: the EMA's decay and num_updates (provenance).
     step: the training step the file records.
-    hyper_parameters: a Lightning file's 'hyper_parameters' (their trainer's
-      `save_hyperparameters()`: their ConfigDict, paths, N_POSES) as
-      `torch_files.describe` renders it, JSON-able text, never constructed
-      or run (truncated past HYPER_PARAMETERS_CHARS); None when absent.
+    hyper_parameters: a Lightning file's 'hyper_parameters' (module doc) as
+      `torch_files.describe` renders it (truncated past
+      HYPER_PARAMETERS_CHARS); None when absent.
   """
   layout: str
   state: dict[str, np.ndarray]

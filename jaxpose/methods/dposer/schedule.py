@@ -3,38 +3,31 @@
 The regulariser itself is generic (`jaxpose.core.regulariser`); what DPoser
 (Lu et al., arXiv 2312.05541; shared/design/papers.md) chooses is here:
 
-- the truncated schedule's ranges (t_min, t_max) per task, `PAPER_T_RANGES`:
-  [0.05, 0.15] for pose completion, [0.08, 0.12] for keypoint fitting
-  (HMR), [0.05, 0.2] for motion denoising (the configs give the values
-  they use in `eval.complete.t`, `eval.fit2d.t`, `eval.denoise_motion.t`);
+- the truncated schedule's (t_min, t_max) per task, `PAPER_T_RANGES` (the
+  configs give the values they use in `eval.complete.t`, `eval.fit2d.t`,
+  `eval.denoise_motion.t`);
 - the weight: the authors' released code uses w(t) = 1/2 sqrt(1 + a(t)/s(t))
   (the core's 'snr' weight, `WEIGHT`) in completion and the constant 1/2 in
   motion denoising; jaxpose's tasks use `WEIGHT` in every task;
 - the ablation of the motion-denoising schedule (`ablation_schedules`):
-  the paper's "random" and "uniform" are not defined in the design notes;
-  the kinds here are jaxpose's definitions (the released code's random
-  strategy draws t ~ U(1e-3, 1), here 'uniform'; its fixed one uses t =
-  0.1, here the middle of the range). Its truncated schedule
+  the paper's "random" and "uniform" are not defined in the design notes,
+  so the kinds here are jaxpose's (the released code's random strategy
+  draws t ~ U(1e-3, 1), here 'uniform'; its fixed one uses t = 0.1, here
+  the middle of the range). Its truncated schedule
   t_i = t_min + (n - 1 - i)/n (t_max - t_min) starts one step below t_max;
   jaxpose's hits both ends exactly (theirs: `TimeSchedule.truncated(...,
-  hit_t_max=False)`, which `eval.complete.objective='dposer_released'`
-  uses with the rest of their completion, eval_tasks.py);
-- the weights of motion denoising over the optimisation
-  (`denoise_weight_factors`): the released motion-denoising script
-  (run/motion_denoising.py, `get_loss_weights`) runs its Adam steps in
-  outer iterations k = 0, 1, 2 (3 x 60 steps at 40 mm) and weights its
-  terms data 100 / (1 + k^2), temporal 10 (1 + k) and prior 0.1 (1 + k)
-  (`RELEASED_DENOISE_WEIGHTS`): the data term fades while the temporal and
-  prior terms grow.  Its terms are unsquared distances in metres, so
-  jaxpose keeps its own weights (`eval.denoise_motion.smooth_weight`,
-  `eval.denoise_motion.weights`, for its squared terms) and, with
-  `eval.denoise_motion.weight_schedules` holding 'annealed', multiplies them by
-  the same factors relative to iteration 0: 1 / (1 + k^2), 1 + k, 1 + k.
-  'released' runs their whole recipe instead: their objective
-  (`fitting.motion_terms`: their weights as they are, on unsquared
-  distances in metres, and their prior term, `RELEASED_PRIOR_FORM`: summed
-  over the dimensions, w = 1/2) and their steps and time range at each
-  noise level (`denoise_recipe`).
+  hit_t_max=False)`, used by `eval.complete.objective='dposer_released'`);
+- motion denoising's weights over the optimisation
+  (`denoise_weight_factors`): the released script (run/motion_denoising.py,
+  `get_loss_weights`) runs its Adam steps in outer iterations k = 0, 1, 2
+  and weights its terms by `RELEASED_DENOISE_WEIGHTS`: the data term fades
+  while the temporal and prior terms grow.  Its terms are unsquared
+  distances in metres, so jaxpose keeps its own weights for its squared
+  terms (`eval.denoise_motion.smooth_weight`, `.weights`) and, with
+  `eval.denoise_motion.weight_schedules` holding 'annealed', multiplies
+  them by the same factors relative to iteration 0.  'released' runs their
+  whole recipe instead: their objective (`fitting.motion_terms`,
+  `RELEASED_PRIOR_FORM`) and their steps and times (`denoise_recipe`).
 """
 from __future__ import annotations
 
@@ -71,9 +64,7 @@ RELEASED_DENOISE_WEIGHTS = {
     "smooth": lambda k: 10.0 * (1.0 + k),
     "prior": lambda k: 0.1 * (1.0 + k),
 }
-# Motion denoising's weight schedules: 'fixed' (jaxpose's, the same weights
-# at every step), 'annealed' (the released code's factors on jaxpose's
-# squared terms) and 'released' (the released code's weights and terms).
+# Motion denoising's weight schedules (module doc, `denoise_weight_factors`).
 DENOISE_WEIGHT_SCHEDULES = ("fixed", "annealed", "released")
 # The released motion-denoising script's prior term (`DPoser_loss`): the
 # squared error summed over the pose's dimensions, averaged over the frames,
@@ -126,10 +117,10 @@ class DenoiseRecipe:
 def denoise_recipe(weight_schedule: str, noise_mm: float, opts) -> DenoiseRecipe:
   """The optimisation motion denoising runs at `noise_mm` under
   `weight_schedule`: the task's options (`eval.denoise_motion`: steps,
-  stages, lr, t), or for 'released' the
-  released script's at that level, its staircase of times
-  (`released_denoise_times`) replaced by the straight ramp from its first
-  time to its last, never more than one grid step (0.002) from it."""
+  stages, lr, t), or for 'released' the released script's at that level,
+  its staircase of times (`released_denoise_times`) replaced by the
+  straight ramp from its first time to its last, never more than one grid
+  step (0.002) from it."""
   settings.one_of("weight_schedule", weight_schedule, DENOISE_WEIGHT_SCHEDULES)
   if weight_schedule != "released":
     return DenoiseRecipe(opts.steps, opts.stages, opts.lr, tuple(opts.t))
@@ -158,11 +149,10 @@ def denoise_stage(step, num_steps: int, num_stages: int):
 
 def denoise_weight_factors(schedule: str, stage) -> dict:
   """{'data', 'smooth', 'prior'} factors on the configured weights at outer
-  iteration `stage` (an int or a traced integer): all 1 for 'fixed'; the
-  released code's weights relative to its iteration 0 for 'annealed'
-  (1 / (1 + k^2), 1 + k, 1 + k); their weights themselves for 'released'
-  (100 / (1 + k^2), 10 (1 + k), 0.1 (1 + k): the data and temporal terms'
-  weights, and the factor on each prior's configured weight)."""
+  iteration `stage` (an int or a traced integer): all 1 for 'fixed';
+  `RELEASED_DENOISE_WEIGHTS` relative to iteration 0 for 'annealed'
+  (1 / (1 + k^2), 1 + k, 1 + k); themselves for 'released' (the data and
+  temporal terms' weights, and the factor on each prior's weight)."""
   settings.one_of("schedule", schedule, DENOISE_WEIGHT_SCHEDULES)
   if schedule == "fixed":
     return {"data": 1.0, "smooth": 1.0, "prior": 1.0}

@@ -1,17 +1,14 @@
 """DPoser smoothing a lifted motion of Human3.6M joints (`protocols.MotionSmoother`).
 
 A lifter's motion (`jaxpose.lift`: root-relative joints in the camera frame,
-per frame, so it jitters) is cut into windows of `window` frames, each
-sharing a third of its frames with the next (`window_starts`; the last one
-shifted to end at the last frame, one shorter window for a shorter motion),
-and each window is fitted as motion denoising fits a clip
-(`fitting.make_motion_solver`), except that the data term compares the
-body's regressed Human3.6M joints (`BodyJoints.h36m`) with the motion's and
-every bone's length is fitted too (the lifted person's proportions are not
-the canonical skeleton's). The window, the temporal term, DPoser's
-regulariser on the truncated schedule and the weights, steps and rate are
-motion denoising's (`config.eval.denoise_motion`: window, t, smooth_weight,
-weights['dposer'], steps, lr), chosen on held-out clips
+per frame, so it jitters) is cut into overlapping windows of `window`
+frames (`window_starts`), and each window is fitted as motion denoising
+fits a clip (`fitting.make_motion_solver`), except that the data term
+compares the body's regressed Human3.6M joints (`BodyJoints.h36m`) with the
+motion's and every bone's length is fitted too. The window, the temporal
+term, DPoser's regulariser on the truncated schedule and the weights, steps
+and rate are motion denoising's (`config.eval.denoise_motion`: window, t,
+smooth_weight, weights['dposer'], steps, lr), chosen on held-out clips
 (experiments/dposer_weights.py).
 
 The result is the motion plus the smoothing's correction: the window's fit
@@ -21,16 +18,11 @@ under the temporal term and the prior minus its fit to the motion alone
 both fits and cancels; returning the smoothed fit itself would add it to
 every frame's error.
 
-Windows are blended, not cut: each frame's correction is the mean of its
-windows' corrections weighted by `window_weights` (1 mid-window, a raised
-cosine down to near 0 over the frames a window shares with its neighbour,
-where its temporal term has no neighbours and its fit bends). Cut windows
-left the velocity at their seams 1.6x its value elsewhere; blended, the
-frames two windows share mix their fits with weights summing to one.
-Sharing a third (not half) of a window costs 1.5 fits per window of
-frames instead of 2, with seams within a few percent either way (on a
-windowed least-squares fit like this one without the prior, velocity at
-most 1.05x its median at a third, 1.03x at half; `tests/test_lift.py`).
+Windows are blended, not cut (`window_weights`, `blend_windows`): a
+window's fit bends at its ends, where its temporal term has no neighbours,
+and cut windows jump in velocity at each seam.  Sharing a third of a window
+(`default_overlap`), not half, costs 1.5 fits per window of frames instead
+of 2 with seams about as smooth (`tests/test_lift.py`).
 """
 from __future__ import annotations
 
@@ -114,8 +106,7 @@ def make_solver(prior, body: body_lib.BodyJoints, *, num_steps: int,
 
 
 def default_overlap(window: int) -> int:
-  """Frames two neighbouring windows share: a third of a window (20 of 60),
-  so 1.5 windows' fits per window of frames (half: 2; cut: 1)."""
+  """Frames two neighbouring windows share: a third (module docstring)."""
   return window // 3
 
 
@@ -176,8 +167,7 @@ def smooth_in_windows(joints, window: int, fit, overlap: int | None = None
                       ) -> np.ndarray:
   """`joints` [T, J, 3] plus the blended per-window corrections `fit(clips
   [W, L, J, 3], starts) -> [W, L, J, 3]` (`window_starts`, `blend_windows`;
-  L = min(window, T)), root-relative again. `overlap` 0 cuts windows (the
-  former rule: a jump in velocity at each seam)."""
+  L = min(window, T)), root-relative again; `overlap` 0 cuts windows."""
   joints = np.asarray(joints, np.float32)
   t = len(joints)
   window = min(int(window), t)
@@ -193,8 +183,8 @@ def smooth_in_windows(joints, window: int, fit, overlap: int | None = None
 
 
 def motion_smoother(trained: base.Trained) -> protocols.MotionSmoother:
-  """DPoser's smoother of lifted motion, with the settings of its motion
-  denoising (`eval.denoise_motion`)."""
+  """DPoser's smoother of lifted motion, with its motion denoising's
+  settings (`eval.denoise_motion`)."""
   model, shared = trained.model, trained.run.eval_options
   opts = trained.run.task_options["denoise_motion"]
   schedule = schedule_lib.ablation_schedules(opts.t)["truncated"]
@@ -220,8 +210,6 @@ def motion_smoother(trained: base.Trained) -> protocols.MotionSmoother:
       smoothed = np.asarray(tto.map_examples(
           solver, inputs, key, batch_size=size,
           desc=f"smooth {len(joints)} frames (dposer)"))
-      # The body's fit to the motion alone: what the skeleton and regressor
-      # cannot follow (proportions, a thorax off the spine), not jitter.
       fitted = np.asarray(tto.map_examples(
           fit_only, inputs, key, batch_size=size,
           desc=f"fit {len(joints)} frames (body)"))

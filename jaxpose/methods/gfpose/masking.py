@@ -87,7 +87,6 @@ def _draw_visibility(key, batch_size: int, cfg: MaskConfig,
                                      (batch_size, num_parts))  # [B, P]
   joint_hidden = jax.random.bernoulli(k_joint, cfg.p_joint,
                                       (batch_size, num_joints))  # [B, J]
-  # Spread each part's draw over its joints with a static gather.
   part_hidden_j = part_hidden[:, jnp.array(part_of_joint)]  # [B, J]
   hidden = pose_hidden[:, None] | part_hidden_j | joint_hidden
   return (~hidden).astype(jnp.float32)
@@ -153,10 +152,8 @@ def make_condition(key: jax.Array, pose3d: jax.Array, pose2d: jax.Array,
     skeleton: supplies J and the body parts.
 
   Returns:
-    `(cond [B, J, 3], cond_mask [B, J, 3])`: rows that kept the 2D condition
-    hold (u, v, 0) with mask (1, 1, 0), swapped rows hold the 3D pose with
-    mask (1, 1, 1); both times the visibility multiplies the mask and every
-    masked entry of `cond` is zero.
+    `(cond [B, J, 3], cond_mask [B, J, 3])`, each row a 2D or (swapped) 3D
+    condition as in the module docstring, hidden joints zero.
   """
   sizes = {}
   num_joints = skeleton.num_joints

@@ -5,10 +5,6 @@ The network (`models.ScoreMLP`) sees `[B, J, 3]` poses in model units
 hierarchical condition masking (`masking`) drawn inside the loss, so the
 masks are pure data augmentation. Every test-time task is a
 `sampling.Problem` value (`problems`) sampled by `GFPoseModel.sample_rows`.
-
-`prepare` keeps the training split's range per coordinate (the evaluation
-artefact "x0_range", `core.box`): with `eval.x0_clip` every sampler keeps
-its denoised estimate within it, widened by `eval.x0_clip_margin`.
 """
 from __future__ import annotations
 
@@ -76,11 +72,10 @@ class EvalOptions:
       denoising settings (0 steps: the single grid's step size over the
       shorter interval).
     num_generate, batch_generate: generation (0: as many as the real half).
-    x0_clip: keep every sampler's denoised estimate (and output) within
-      the training split's range per coordinate (`core.box`), widened on
-      both sides by x0_clip_margin times each axis's extent. The defaults
-      (off, 0.1) are for workdirs whose config.json predates the keys; the
-      configs give both.
+    x0_clip, x0_clip_margin: keep every sampler's denoised estimate (and
+      output) within the training split's range per coordinate (`prepare`,
+      `core.box`), `Box.widened` by the margin. The defaults (off, 0.1)
+      are for config.json files that predate the keys; the configs give both.
   """
   sampler: str
   num_steps: int = settings.field(at_least=1)
@@ -212,9 +207,8 @@ def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
 def x0_range(trained: base.Trained, train_rows=None):
   """(the box of `eval.x0_clip` or None, what the results record of it).
 
-  The range stored with the model; a workdir without one (trained before
-  it was kept, or imported) uses `train_rows` (the evaluation data's
-  training split) and says so; with neither, no box.
+  The range stored with the model, else one of `train_rows`, the evaluation
+  data's training split (`box.SOURCES`); with neither, no box.
   """
   opts = trained.run.eval_options
   stored = trained.prepared.get(X0_RANGE)

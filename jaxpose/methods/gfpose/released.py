@@ -5,14 +5,13 @@
 
 The authors' file (Embracing/GFPose, run/train_fc_adv_3d.py) is
 {'model_state_dict', 'ema', 'step', 'epoch'}: the state dict of their
-ScoreModelFC_Adv (keys as the module names them; a 'module.' prefix, as a
-DataParallel wrapper writes it, is accepted too) and their
+ScoreModelFC_Adv (a DataParallel 'module.' prefix is accepted) and their
 `ExponentialMovingAverage.state_dict()` (decay, num_updates, shadow_params
 in the network's parameter order). Their evaluation copies the EMA into the
 network (`--weights=ema`, the default; `raw` takes the trained weights).
-Every key and shape is checked against the network the sizes in the file
-make (hidden, embedding width and block count are read from it); anything
-else is refused, naming the key, before a file is written.
+Every key and shape is checked against the network of the file's sizes
+(`read_sizes`); anything else is refused, naming the key, before a file is
+written.
 
 Their network is jaxpose's `ScoreMLP` key for key (`rules`). Their `sigmas`
 buffer (a VE table their forward reads only with scale_by_sigma, False for
@@ -21,19 +20,16 @@ GFPose) is checked to be there and dropped.
 Their conventions, each set in the workdir's config:
 - model: dropout 0.25 (hard-coded in their module), GroupNorm(32, eps
   1e-5), the positional embedding of 999 t, no output scaling; the
-  condition residual x - c with z zeroed for 2D conditions and masked
-  entries zero, which is ScoreMLP's `c_mask * (x - c)`.
+  condition residual, ScoreMLP's `c_mask * (x - c)` (`condition_from_authors`).
 - sde: sub-VP, beta 0.1 -> 20, s(t) = 1 - a(t)^2; score = -out / s(t).
-- representation (`--weights` aside, the one import option,
-  representation='authors' by default): GFPose's image space
+- representation (import option, default 'authors'): GFPose's image space
   (`pose/image_space.py`: x, y absolute normalised pixels, z root-relative
-  depth in the same units) times data_scale = 30, scale_2d = 1. The depth
+  depth in the same units) times data_scale = 30, scale_2d = 1.  The depth
   scale (`representation.image_depth`) stays the config's: 'focal' for
   data with cameras only (Human3.6M from VideoPose3D's files), 'crop_ratio'
   for LCN's pickles, the authors' own data (`data.name=h36m_lcn`).
-  representation='config' keeps the config's representation instead, for a
-  checkpoint their code trained on other rows (experiments/parity/
-  train_gfpose.py).
+  'config' keeps the config's representation, for a checkpoint their code
+  trained on other rows (experiments/parity/train_gfpose.py).
 """
 from __future__ import annotations
 
