@@ -116,6 +116,11 @@ def test_rows_only_evaluated_without_the_field_read_as_exact_2d(caplog):
     with pytest.raises(ValueError, match="rows lack"):
       rows_lib.row_uncertainty(rows, rep, source=source, noisy=False)
   assert sum("taken as exact" in r.message for r in caplog.records) == 2
+  # A detector's rows (a confidence, no std) are not exact 2D: refused.
+  detector = dict(rows, pose2d_confidence=np.full((3, 17), 0.9, np.float32))
+  with pytest.raises(ValueError, match="'pose2d_sigma'"):
+    rows_lib.row_uncertainty(detector, rep, source="sigma", noisy=False,
+                             missing_is_exact=True)
 
 
 def _per_row_process(k=50):

@@ -153,8 +153,9 @@ def row_uncertainty(rows, representation, *, source: str, noisy: bool,
       training) rather than their `pose2d`.
     sigma_px: the rows' 2D is `pose2d` under simulated Gaussian noise of
       this std in pixels (`noise_2d='px'` training); None: the rows' own.
-    missing_is_exact: rows without the source's field (projected or
-      exact 2D) read as exact 2D, u = 0, with a warning; else refused.
+    missing_is_exact: rows with no 2D uncertainty at all (projected or
+      exact 2D, neither a std nor a confidence) read as exact 2D, u = 0,
+      with a warning; else refused.
 
   Raises:
     ValueError: the rows lack the field, naming it (unless
@@ -175,7 +176,8 @@ def row_uncertainty(rows, representation, *, source: str, noisy: bool,
     sigma = np.broadcast_to((float(sigma_px) * 2.0 / width)[:, None], (n, j))
     return model_variance(sigma, representation, *camera)
   field = FIELDS[source][1 if noisy else 0]
-  if field not in rows and missing_is_exact:
+  known = {f for pair in FIELDS.values() for f in pair}
+  if field not in rows and missing_is_exact and not known & set(rows):
     logging.warning(
         "diffpose: these rows hold no %r; their 2D is taken as exact "
         "(confidence 1, sigma 0), as projected 2D is", field)

@@ -183,9 +183,9 @@ def training(model: DPoserModel, data: base.Data, prepared) -> base.Training:
   with the split's sampling weights when it has them (`data.train_balance`)."""
   train = data.splits["train"]
   weights = {k: train[k] for k in (pipeline.SAMPLE_WEIGHT,) if k in train}
-  zscore = model.zscore
 
   def mirror(batch):  # in radians: the z-score is not symmetric
+    zscore = model.zscore
     pose = mirror_lib.mirror_body_pose(zscore.unstandardize(batch["x"]))
     return dict(batch, x=zscore.standardize(pose))
 
