@@ -48,7 +48,6 @@ from jaxpose.data import camera_rigs
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose import detector_confidence
 from jaxpose.pose import image_space
-from jaxpose.pose.skeleton import H36M_17
 
 CAMERA_MODES = ("random", "all") + tuple(camera_rigs.RANGES)
 _SPLIT_IDS = {"train": 0, "test": 1}
@@ -230,11 +229,8 @@ def _confidences(options: LiftingOptions, sid: int, exact_px, noisy_px
                  ) -> dict:
   """Detector-like scores of the noisy keypoints, from their own stream
   (the 2D draws do not depend on them); ones for the exact 2D."""
-  limb_end = np.zeros(H36M_17.num_joints, bool)
-  limb_end[list(H36M_17.limb_ends)] = True
-  error = np.linalg.norm(np.asarray(noisy_px) - np.asarray(exact_px), axis=-1)
-  confidence = detector_confidence.ConfidenceModel().draw(
-      np.random.default_rng((options.seed, sid, 3)), error, limb_end)
+  confidence = detector_confidence.of_keypoints(
+      np.random.default_rng((options.seed, sid, 3)), noisy_px, exact_px)
   return dict(pose2d_noisy_confidence=confidence,
               pose2d_confidence=np.ones_like(confidence))
 

@@ -17,7 +17,6 @@ from jaxpose.data import synthetic_poses
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose import detector_confidence
 from jaxpose.pose import image_space
-from jaxpose.pose.skeleton import H36M_17
 
 
 def _noise_kwargs(noise_2d) -> dict | None:
@@ -85,12 +84,8 @@ def project_split(pose3d_world, cameras, *, seed, noise_2d=None) -> dict:
   # Confidences draw from their own stream, so the 2D stays unchanged.
   confidence = np.ones(px.shape[:-1], np.float32)
   if noise_kw:
-    limb_end = np.zeros(world.shape[1], bool)
-    if world.shape[1] == H36M_17.num_joints:
-      limb_end[list(H36M_17.limb_ends)] = True
-    confidence = detector_confidence.ConfidenceModel().draw(
-        np.random.default_rng(np.append(np.ravel(seed), 3)),
-        np.linalg.norm(noisy - px, axis=-1), limb_end)
+    confidence = detector_confidence.of_keypoints(
+        np.random.default_rng(np.append(np.ravel(seed), 3)), noisy, px)
   out = dict(pose3d_world=world, pose3d_cam=pose_cam,
              pose3d=pose_cam - pose_cam[:, :1], pose2d_px=noisy,
              pose2d=screen, pose2d_sigma=sigma, pose2d_confidence=confidence,

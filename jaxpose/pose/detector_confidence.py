@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxpose.checks import check_array
+from jaxpose.pose.skeleton import H36M_17
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +66,16 @@ class ConfidenceModel:
     return (1.0 / (1.0 + xp.exp(-logit))).astype(xp.float32)
 
 
+def of_keypoints(rng: np.random.Generator, noisy_px, exact_px) -> np.ndarray:
+  """`ConfidenceModel()` scores `[..., J]` of noisy keypoints `[..., J, 2]`
+  against the exact ones, Human3.6M's limb ends marked when J is 17."""
+  error = np.linalg.norm(np.asarray(noisy_px) - np.asarray(exact_px), axis=-1)
+  limb_end = np.zeros(error.shape[-1], bool)
+  if error.shape[-1] == H36M_17.num_joints:
+    limb_end[list(H36M_17.limb_ends)] = True
+  return ConfidenceModel().draw(rng, error, limb_end)
+
+
 def ranking_auc(confidence, outlier) -> float:
   """P(an inlier's confidence > an outlier's), ties counting half: how well
   the score ranks the outliers (0.5: not at all, 1: perfectly).
@@ -86,4 +97,4 @@ def ranking_auc(confidence, outlier) -> float:
   return float((ranks[~outlier].sum() - n_in * (n_in + 1) / 2) / (n_in * n_out))
 
 
-__all__ = ["ConfidenceModel", "ranking_auc"]
+__all__ = ["ConfidenceModel", "of_keypoints", "ranking_auc"]
