@@ -268,7 +268,9 @@ def flatten(d, prefix="") -> dict:
 # default that keeps what those runs did: absent on one side and at this
 # value (as JSON gives it back: a tuple as a list) on the other is no change.
 ADDED_KEY_DEFAULTS = {"holdout.fraction": 0.0, "holdout.seed": 0,
-                      "holdout.subjects": [], "train.mirror": 0.0}
+                      "holdout.subjects": [], "train.mirror": 0.0,
+                      "data.protocol": "jaxpose-mocap-v1",
+                      "data.train_bodies": 0.0, "data.train_body_spread": 1.0}
 
 
 def resume_changes(stored, requested) -> dict[str, tuple[Any, Any]]:

@@ -122,13 +122,13 @@ def made_from(method: base.Method, run: base.RunSettings, *,
   """The settings a method's artefacts are made from."""
   out = {k: run.setting(k) for k in method.prepare_keys}
   if with_data:
-    out.update({f"data.{k}": v for k, v in
-                datasets.training_data(run.data).items()})
+    out.update({f"data.{k}": v for k, v in datasets.training_data(run.data).items()})
   return out
 
 
 def _prepare_defaults(method, run) -> dict:  # keys older configs left out
-  return {k: run.default(k) for k in method.prepare_keys}
+  return {**{k: run.default(k) for k in method.prepare_keys},
+          **datasets.training_data_defaults(run.data)}
 
 
 def fingerprint(method: base.Method, run: base.RunSettings, artefacts,

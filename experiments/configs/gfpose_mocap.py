@@ -63,6 +63,9 @@ def get_config(variant: str = "small"):
   c = gfpose_base.get_config()
   c.data = dict(
       name="mocap",
+      # Who trains and tests: 'jaxpose-mocap-v1', or 'jaxpose-mocap-newrig'
+      # (Bandai alone trains; v1's test people).
+      protocol="jaxpose-mocap-v1",
       # Folder with bandai.npz and cmu.npz from experiments.prepare; empty:
       # <project>/caches, then $JAXPOSE_DATA (or ../shared/data) and its
       # caches/ subfolder.
@@ -80,6 +83,9 @@ def get_config(variant: str = "small"):
       # 2D noise model: Gaussian per axis, plus per-keypoint outliers
       # uniform in [-outlier_px, outlier_px]^2.
       noise_sigma_px=5.0, noise_outlier_prob=0.05, noise_outlier_px=100.0,
+      # The share of training clips re-posed with bodies of other
+      # proportions, and their spread (1: adults; jaxpose/pose/proportions.py).
+      train_bodies=0.0, train_body_spread=1.0,
   )
   if variant in ("small", "camera"):
     c.model.update(hidden=512, embed_dim=128, num_blocks=2, dropout=0.0)

@@ -209,6 +209,17 @@ def training_data(section) -> dict:
           and not k.split(".")[-1].startswith(_TEST_SIDE_PREFIX)}
 
 
+def training_data_defaults(section) -> dict:
+  """`{'data.<key>': default}` of the `training_data` keys that have one:
+  what a key meant in a config written before it existed."""
+  parsed = parse_settings(section)
+  if not _is_parsed(parsed):
+    return {}
+  keys = data_fields.train_row_keys(type(parsed))
+  return {f"data.{f.name}": f.default for f in dataclasses.fields(parsed)
+          if f.name in keys and f.default is not dataclasses.MISSING}
+
+
 def check_same_training_data(ours, theirs, where: str):
   """ConfigError naming each key where the data sections `ours` and `theirs`
   give other training rows (`training_data`); `where` names the other."""

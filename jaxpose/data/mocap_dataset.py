@@ -12,11 +12,14 @@ from typing import Literal
 
 import numpy as np
 
+from jaxpose import settings
 from jaxpose.data import data_fields
 from jaxpose.data import mocap_2d
 from jaxpose.data import mocap_cache
 from jaxpose.data import mocap_protocol
 from jaxpose.data import pipeline
+from jaxpose.pose import proportions
+from jaxpose.pose import skeleton as skeleton_lib
 
 PROTOCOL = "jaxpose-mocap-v1"
 
@@ -27,6 +30,9 @@ class MocapSettings:
 
   Attributes:
     name: "mocap".
+    protocol: which people train and test (`mocap_protocol.PROTOCOLS`):
+      'jaxpose-mocap-v1', or 'jaxpose-mocap-newrig' (Bandai alone trains,
+      so the test people are on a rig training never saw).
     cache_dir: folder holding bandai.npz and cmu.npz; '' searches
       (`mocap_cache.resolve_cache_dir`).  Where the same files lie, so not a
       key of the training data.
@@ -51,9 +57,15 @@ class MocapSettings:
       weights giving each source dataset an equal share of every batch on
       average, for a method whose training passes them on). The rows
       themselves stay the same, so it is not a key of the training rows.
+    train_bodies: the share of training clips re-posed with a body of other
+      proportions (one drawn per clip, `pose.proportions`) before their 2D
+      is projected; 0 keeps the rigs' own bodies.
+    train_body_spread: the spread of those bodies, times the adult one.
   """
   name: Literal["mocap"] = data_fields.field(default="mocap",
                                              decides_train_rows=True)
+  protocol: Literal["jaxpose-mocap-v1", "jaxpose-mocap-newrig"] = (
+      data_fields.field(default=PROTOCOL, decides_train_rows=True))
   cache_dir: str = data_fields.field(default="", decides_train_rows=False)
   data_seed: int = data_fields.field(default=0, at_least=0,
                                      decides_train_rows=True)
@@ -89,6 +101,17 @@ class MocapSettings:
       data_fields.field(default="all", decides_train_rows=False))
   train_balance: Literal["none", "rigs"] = data_fields.field(
       default="none", decides_train_rows=False)
+  train_bodies: float = data_fields.field(
+      default=0.0, at_least=0.0, at_most=1.0, decides_train_rows=True)
+  train_body_spread: float = data_fields.field(
+      default=1.0, at_least=0.0, decides_train_rows=True)
+
+  def __post_init__(self):
+    if self.train_bodies and self.body:
+      raise settings.ConfigError(
+          "data.train_bodies re-poses the joints, but the body-space "
+          "rotations and bone lengths (data.body) keep the rigs' bodies; "
+          "set data.train_bodies=0 for a body-space method")
 
 
 def lifting_options(data: MocapSettings) -> mocap_2d.LiftingOptions:
@@ -105,9 +128,10 @@ def _subsample(split: dict, keep: np.ndarray) -> dict:
   return {k: v[keep] for k, v in split.items()}
 
 
-def _stride_mask(split_name: str, split: dict, multiple: int) -> np.ndarray:
+def _stride_mask(protocol: str, split_name: str, split: dict,
+                 multiple: int) -> np.ndarray:
   """Frames on every `multiple`-th step of the protocol's own stride."""
-  strides = mocap_protocol.PROTOCOLS[PROTOCOL].splits[split_name].strides
+  strides = mocap_protocol.PROTOCOLS[protocol].splits[split_name].strides
   per_frame = np.ones(len(split["frame"]), np.int64)
   for dataset, stride in strides.items():
     per_frame[split["dataset"] == dataset] = stride
@@ -119,6 +143,18 @@ def _even(n: int, cap: int) -> np.ndarray:
   if cap <= 0 or cap >= n:
     return np.arange(n)
   return np.unique(np.linspace(0, n - 1, cap).round().astype(np.int64))
+
+
+def _other_bodies(split: dict, data: MocapSettings, seed: int) -> dict:
+  """The train split with `data.train_bodies` of its clips re-posed
+  (`proportions.repose_clips`, drawn from (seed, train, 4)) and marked in
+  `reposed` [N] bool."""
+  rng = np.random.default_rng((seed, mocap_2d.split_id("train"), 4))
+  world, chosen = proportions.repose_clips(
+      rng, split["pose3d_world"], split["clip"], skeleton_lib.H36M_17,
+      data.train_bodies, data.train_body_spread)
+  return {**split, "pose3d_world": world,
+          "pose3d": world - world[:, :1], "reposed": chosen}
 
 
 def load_splits(data: MocapSettings) -> dict:
@@ -145,7 +181,7 @@ def load_splits(data: MocapSettings) -> dict:
   options = lifting_options(data)
   cache_dir = mocap_cache.resolve_cache_dir(data.cache_dir or None)
   # data.body: also the body-space rotations of every row (DPoser).
-  raw = mocap_protocol.load_protocol(PROTOCOL, cache_dir, body=data.body)
+  raw = mocap_protocol.load_protocol(data.protocol, cache_dir, body=data.body)
   strides = {"train": data.train_stride, "test": data.test_stride}
   caps = {"train": data.max_train, "test": data.max_test}
   inputs_2d = {"train": data.train_2d, "test": data.test_2d}
@@ -153,10 +189,13 @@ def load_splits(data: MocapSettings) -> dict:
   for split_name in ("train", "test"):
     split = raw[split_name]
     multiple = strides[split_name]
-    split = _subsample(split, _stride_mask(split_name, split, multiple))
+    split = _subsample(split, _stride_mask(data.protocol, split_name, split,
+                                           multiple))
     cap = caps[split_name]
     if split_name == "train":
       split = _subsample(split, _even(len(split["pose3d"]), cap))
+      if data.train_bodies:
+        split = _other_bodies(split, data, options.seed)
     if not len(split["pose3d"]):
       raise ValueError(f"data: the {split_name} split is empty (stride {multiple})")
     split.update(mocap_2d.add_2d(split_name, split, options=options))

@@ -46,6 +46,18 @@ PROTOCOLS = {
                      "006 (stride 2 of 60 fps); test: CMU 005, 007 (stride 4 of "
                      "60 fps); poses root-relative, mm, Z up."),
     ),
+    # Other people on another rig: Bandai's one body and joint conventions
+    # in training, v1's CMU test people.
+    "jaxpose-mocap-newrig": Protocol(
+        name="jaxpose-mocap-newrig",
+        splits={
+            "train": Split(sources={"bandai": None}, strides={"bandai": 1}),
+            "test": Split(sources={"cmu": ("005", "007")}, strides={"cmu": 4}),
+        },
+        description=("train: all Bandai (stride 1 of 30 fps); test: CMU 005, "
+                     "007 (stride 4 of 60 fps), v1's test rows; poses "
+                     "root-relative, mm, Z up."),
+    ),
 }
 
 

@@ -97,12 +97,12 @@ def save(workdir: str, artefacts: Mapping[str, Artefact],
 def check_made_from(workdir: str, index: dict, made_from: Mapping[str, Any],
                     defaults: Mapping[str, Any] | None = None):
   """Refuses artefacts made from other settings than `made_from`, naming
-  the keys. A key recorded as None was left out of the config they were
-  made with, so it had its default: `defaults[key]`."""
+  the keys. A key recorded as None, or not at all, was left out of the
+  config they were made with, so it had its default: `defaults[key]`."""
   theirs = dict(index.get("made_from") or {})
   ours = files.jsonable(dict(made_from))
   for key, default in files.jsonable(dict(defaults or {})).items():
-    if key in theirs and theirs[key] is None:
+    if key in ours and theirs.get(key) is None:
       theirs[key] = default
   missing = "<absent>"
   diffs = [f"{k}: {theirs.get(k, missing)!r} there, {ours.get(k, missing)!r} here"

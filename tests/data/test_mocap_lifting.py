@@ -234,3 +234,34 @@ def test_noisy_keypoints_carry_a_detector_like_confidence(cameras):
       np.random.default_rng((3, mocap_2d.split_id("train"), 1)),
       out["pose2d_px"], sigma_px=5.0, outlier_prob=0.05, outlier_px=100.0)
   np.testing.assert_array_equal(out["pose2d_px_noisy"], noise.px)
+
+
+def test_new_rig_protocol_and_other_bodies(cache_dir):
+  """'newrig' trains on Bandai alone and tests v1's rows; train_bodies
+  re-poses whole training clips before projection, the test rows as they
+  were."""
+  from experiments.configs import gfpose_mocap
+  config = gfpose_mocap.get_config()
+  config.data.update(cache_dir=str(cache_dir), train_stride=1, max_test=40)
+  v1 = datasets.load(config.data).splits
+  config.data.update(protocol="jaxpose-mocap-newrig")
+  newrig = datasets.load(config.data).splits
+  assert set(newrig["train"]["dataset"]) == {"bandai"}
+  np.testing.assert_array_equal(newrig["test"]["pose3d"], v1["test"]["pose3d"])
+  config.data.update(train_bodies=1.0)
+  other = datasets.load(config.data).splits
+  assert other["train"]["reposed"].all()
+  np.testing.assert_array_equal(other["test"]["pose2d"], newrig["test"]["pose2d"])
+  bones = lambda p: np.linalg.norm(
+      p[:, 1:] - p[:, np.asarray(H36M_17.parents)[1:]], axis=-1)
+  ratio = bones(other["train"]["pose3d"]) / bones(newrig["train"]["pose3d"])
+  for clip in set(other["train"]["clip"]):
+    rows = ratio[other["train"]["clip"] == clip]
+    np.testing.assert_allclose(rows, rows[:1].repeat(len(rows), 0), rtol=1e-3)
+  assert np.abs(np.log(ratio)).max() > 0.01
+  # The 2D is the re-posed body's: projected from the same cameras.
+  assert not np.allclose(other["train"]["pose2d"], newrig["train"]["pose2d"])
+  np.testing.assert_array_equal(other["train"]["camera"], newrig["train"]["camera"])
+  config.data.update(body=True)
+  with pytest.raises(Exception, match="data.train_bodies"):
+    datasets.load(config.data)

@@ -79,3 +79,18 @@ def test_a_key_left_out_when_prepared_had_its_default(tmp_path):
   with pytest.raises(prepared.PreparedError, match="holdout.fraction: 0.0 there, 0.1 here"):
     prepared.check_made_from(str(tmp_path), index, {"holdout.fraction": 0.1},
                              defaults={"holdout.fraction": 0.0})
+
+
+def test_a_key_added_after_preparing_reads_as_its_default(tmp_path):
+  """A data key added since (not recorded at all) had its default then; a
+  default for a key this side does not use changes nothing."""
+  index = prepared.save(str(tmp_path), _artefacts(), {"holdout.seed": 0})
+  defaults = {"data.train_bodies": 0.0, "data.unused": 3}
+  prepared.check_made_from(str(tmp_path), index,
+                           {"holdout.seed": 0, "data.train_bodies": 0.0},
+                           defaults=defaults)
+  with pytest.raises(prepared.PreparedError,
+                     match="data.train_bodies: 0.0 there, 0.5 here"):
+    prepared.check_made_from(str(tmp_path), index,
+                             {"holdout.seed": 0, "data.train_bodies": 0.5},
+                             defaults=defaults)
