@@ -132,6 +132,27 @@ def test_predict_chunks_equal_one_shot():
     model.predict(params, x[0], batch_size=4)
 
 
+def test_flip_averaging_cancels_what_is_not_mirror_symmetric():
+  """A lift biased along x (u + b, v, 0) averaged with its mirrored lift
+  of mirrored 2D loses the bias: (u, v, 0) exactly."""
+  from jaxpose.methods.baseline import eval_tasks
+
+  class Biased:
+    representation = _model(tiny_config())[0].representation
+
+    def predict(self, params, pose2d, *, batch_size):
+      del params, batch_size
+      x = np.asarray(pose2d)
+      return np.concatenate([x + [0.3, 0.0], np.zeros_like(x[..., :1])], -1)
+
+  x = np.asarray(jax.random.normal(jax.random.key(4), (6, 17, 2)))
+  model = Biased()
+  averaged = eval_tasks._flip_averaged(
+      model, None, x, model.predict(None, x, batch_size=8), 8)
+  np.testing.assert_allclose(averaged[..., :2], x, atol=1e-6)
+  np.testing.assert_array_equal(averaged[..., 2], 0.0)
+
+
 # --------------------------------------------------------------- end to end
 @pytest.mark.slow
 def test_train_evaluate_is_deterministic(tmp_path):

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from jaxpose import settings
 from jaxpose.evaluation import estimation
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.methods import base
 from jaxpose.pose import image_space
+from jaxpose.pose import mirror as mirror_lib
 
 TASKS = base.Tasks()
 
@@ -22,12 +24,29 @@ def _predict_mm(trained: base.Trained, rows, split=None) -> np.ndarray:
   size = trained.run.eval_options.lift_batch_size
   if not model.is_temporal:
     pred = model.predict(trained.params, rows, batch_size=size)
+    if trained.run.eval_options.flip_average:
+      pred = _flip_averaged(model, trained.params, rows["pose2d"], pred, size)
   else:
+    if trained.run.eval_options.flip_average:
+      raise settings.ConfigError("eval.flip_average: a one-frame lifter's "
+                                 "option; this lifter reads windows")
     full = (rows if split is None else split)["pose2d"]
     pred = model.outputs(trained.params, full, rows["window"],
                          batch_size=size, desc="lift")[..., -3:]
   return np.asarray(model.representation.pose3d_from_model(
       pred, image_space.camera_meta(rows)), np.float32)
+
+
+def _flip_averaged(model, params, pose2d, pred, size) -> np.ndarray:
+  """The mean of `pred` and the mirrored lift of mirrored `pose2d`."""
+  if model.representation.space != "root_relative":
+    raise settings.ConfigError(
+        "eval.flip_average: the image space's 3D is not camera x, y, z, so "
+        "it has no mirror here; use representation.space='root_relative'")
+  skeleton = model.representation.skeleton
+  flipped = model.predict(params, mirror_lib.mirror_2d(pose2d, skeleton),
+                          batch_size=size)
+  return 0.5 * (pred + mirror_lib.mirror_joints(flipped, skeleton))
 
 
 @TASKS.register("estimate")

@@ -64,9 +64,13 @@ class Sections:
 
 @dataclasses.dataclass(frozen=True)
 class EvalOptions:
-  """The lifters' own `config.eval` field: poses per compiled call when
-  lifting held-out poses."""
+  """The lifters' own `config.eval` fields: poses per compiled call when
+  lifting held-out poses, and `flip_average`: a one-frame lifter's pose the
+  mean of its own and the unmirrored lift of its mirrored 2D (test-time
+  flip averaging, as VideoPose3D evaluates; none of the three papers'
+  released pipelines does)."""
   lift_batch_size: int = settings.field(at_least=1)
+  flip_average: bool = False
 
 
 def check(run: base.RunSettings):
