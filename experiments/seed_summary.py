@@ -13,8 +13,8 @@ reads `<workdir>/eval/<stem>.json` of each and writes one JSON:
       --what="GFPose small, image space, one hypothesis"
 
 `summarise` refuses seeds evaluated on different rows (dataset, 2D input,
-number of poses, task, hypotheses, sampler): their mean would not be a
-row of anything.
+number of poses, task, hypotheses, sampler, what the model received):
+their mean would not be a row of anything.
 """
 from __future__ import annotations
 
@@ -43,9 +43,10 @@ NESTED_FIGURES = ("encoder.mpjpe_mm", "encoder.pa_mpjpe_mm",
                   # of the whole set of hypotheses (the calibration table).
                   "calibration.spread_error_pearson",
                   "calibration.energy_score_mm")
-# What must agree between seeds for their mean to be one row.
+# What must agree between seeds for their mean to be one row (what the
+# model and the baseline its results hold received: `evaluation.inputs`).
 SAME_ROWS = ("task", "data", "input_2d", "num_poses", "num_hypotheses",
-             "sampler", "num_steps")
+             "sampler", "num_steps", "test_inputs", "baseline_test_inputs")
 # Fields naming a row of a results file's `settings` table (DPoser's
 # tasks: a prior, a masked part, a noise level ...); its other numbers are
 # the row's figures.

@@ -422,7 +422,7 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
   ctx = runner.EvalContext(
       test=runner.first_rows(splits["test"], run.eval.num_poses),
       splits=splits, key=rng.purpose_key(run.seed, "eval"),
-      config=run.eval, out_dir=out_dir, stem=stem,
+      config=run.eval, out_dir=out_dir, stem=stem, reads=method.reads(run, run.eval.task),
       activity_names=tuple(dataset.activity_names.get(split, ())),
       input_2d=dataset.input_2d.get(split, "exact"), data_name=dataset.name)
   logging.info("Running %s on %d %s rows", run.eval.task, ctx.num_poses,

@@ -101,10 +101,13 @@ def test_gfpose_calibrate_then_evaluate(tmp_path):
   assert after["mean_mpjpe_mm"] == pytest.approx(res["mpjpe_mm"], rel=1e-4)
   written = json.loads((tmp_path / "gfpose" / "eval" / "estimate.json").read_text())
   assert written["calibration_after"]["coverage"] == after["coverage"]
+  assert written["test_inputs"]["calibration_rows"] == (
+      "this model's held-out training rows, exact 2D")
   # Turned off, the same hypotheses (same key) and no calibration.
   raw = run_lib.run("eval", config, workdir, overrides={
       "eval.apply_calibration": False, "eval.output_suffix": "raw"})
   assert "calibration_after" not in raw and raw["mpjpe_mm"] == res["mpjpe_mm"]
+  assert raw["test_inputs"]["calibration_rows"] == ""
   # Held-out rows are rows of the training data: other data is refused.
   with pytest.raises(settings.ConfigError, match="rows of the training data"):
     run_lib.run("calibrate", config, workdir, overrides={"data.n_train": 999})
@@ -148,6 +151,8 @@ def test_a_model_trained_on_every_row_borrows_its_siblings_calibration(tmp_path)
   res = run_lib.run("eval", full, full_dir)
   after = res["calibration_after"]
   assert after["calibration"]["fitted_on"]["borrowed_from"]["workdir"] == sibling
+  assert res["test_inputs"]["calibration_rows"].startswith(
+      "a sibling workdir's held-out training rows (eval.calibration_from)")
   assert after["mean_mpjpe_mm"] == pytest.approx(res["mpjpe_mm"], rel=1e-4)
   # Not from itself, nor from another model.
   with pytest.raises(settings.ConfigError, match="this workdir itself"):

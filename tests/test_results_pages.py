@@ -1,6 +1,8 @@
 """The results pages come from the spec and the JSON files runs wrote."""
+import dataclasses
 import json
 import pathlib
+import re
 
 import pytest
 
@@ -8,6 +10,8 @@ from experiments.report import lookup
 from experiments.report import pages
 from experiments.report import render
 from experiments.report import spec
+from experiments.report.pages import diffpose as diffpose_page
+from jaxpose.evaluation import inputs
 
 
 def test_pages_and_readme_match_the_spec():
@@ -130,7 +134,6 @@ def test_a_damaged_results_file_is_named(tmp_path):
 def test_readme_figures_come_from_its_headline_table():
   # The methods' sections quote headline figures by hand: each must be one
   # the generated table shows, so a rerun that changes it fails here.
-  import re
   text = (render.ROOT / "README.md").read_text()
   head, rest = text.split(render.HEADLINE_BEGIN, 1)
   block = rest.split(render.HEADLINE_END, 1)[0]
@@ -158,3 +161,85 @@ def test_a_recorded_command_prints_under_the_current_key_names():
       "--config.eval.denoise_t_start=0.2")
   assert lookup.renamed_keys("dposer")["eval.complete_steps"] == (
       "eval.complete.steps")
+
+
+# A DiffPose-style results file: a per-row H_K that reads each keypoint's
+# noise std (an oracle) beside the 2D, its encoder's figures beside, which
+# read the 2D alone; and one of a global H_K, which reads the 2D alone.
+_SIGMA = "pose2d_sigma (the noise model's own record: an oracle)"
+_PER_ROW = inputs.records("noisy", inputs.Reads(
+    uncertainty=_SIGMA, baseline=inputs.Reads(), baseline_figures="encoder"), {})
+_GLOBAL = inputs.records("noisy", inputs.Reads(
+    baseline=inputs.Reads(), baseline_figures="encoder"), {})
+
+
+def _sees_table(tmp_path, rows, **table):
+  folder = tmp_path / render.RESULTS
+  folder.mkdir(parents=True)
+  for name, records in (("per_row", _PER_ROW), ("global", _GLOBAL),
+                        ("old", {})):
+    (folder / f"{name}.json").write_text(json.dumps(
+        {"mpjpe_mm": 100.0, "hardware": "cpu", "command": "c", "seed": 0,
+         **records}))
+  table = spec.Table(title="T", columns=(spec.Col("MPJPE", "mpjpe_mm"),),
+                     rows=rows, **table)
+  return render.table_lines(table, render.Reader(tmp_path), "")
+
+
+def test_a_row_that_sees_more_than_its_baseline_is_not_like_for_like(tmp_path):
+  table, _ = _sees_table(tmp_path, (
+      spec.Row("per-row H_K", "per_row.json"),
+      spec.Row("global H_K", "global.json"),
+      spec.Row("lifter", "old.json", name="lifter", sees={"2d": "noisy"}),
+      spec.Row("global again", "old.json", baseline="lifter",
+               sees={"2d": "noisy"}),
+      spec.Row("unknown", "old.json", name="unknown"),
+      spec.Row("against unknown", "global.json", baseline="unknown")))
+  assert table[0] == ("| model | MPJPE | sees at test time | seeds | hardware "
+                      "| run |")
+  cells = [line.split(" | ")[2] for line in table[2:]]
+  assert cells == [
+      f"**not like for like**: noisy 2D; uncertainty: {_SIGMA}; encoder: "
+      "noisy 2D",
+      "noisy 2D; encoder: the same",
+      "noisy 2D",  # a declared row of a file written before the record
+      "noisy 2D; baseline: the same",
+      "not recorded",
+      "noisy 2D; baseline: not recorded; encoder: the same"]
+
+
+def test_a_declared_input_must_agree_with_the_files_record(tmp_path):
+  row = spec.Row("per-row H_K", "per_row.json",
+                 sees={"2d": "noisy"})  # the file says it read more
+  with pytest.raises(ValueError, match="disagree with the file's test_inputs"):
+    _sees_table(tmp_path, (row,))
+
+
+def test_a_like_for_like_table_refuses_a_row_that_sees_more(tmp_path):
+  rows = (spec.Row("per-row H_K", "per_row.json"),)
+  with pytest.raises(ValueError, match=re.escape(
+      f"not like for like (uncertainty: {_SIGMA}, baseline: none)")):
+    _sees_table(tmp_path, rows, like_for_like_only=True)
+  table, _ = _sees_table(tmp_path / "b", (spec.Row("global", "global.json"),),
+                         like_for_like_only=True)
+  assert "encoder: the same" in table[2]
+
+
+def test_the_headline_refuses_diffposes_per_row_h_k_against_its_encoder():
+  # The per-row H_K reads each keypoint's noise std; its encoder (a row of
+  # the headline) the 2D alone.
+  per_row = spec.Row(
+      "DiffPose, per-row H_K", "diffpose_mocap_small_per_row_kernel_cpu_seeds"
+      "_estimate_noisy2d.json", cells=("estimate, noisy",), at=("across_seeds",),
+      baseline="encoder noisy",
+      sees={"2d": "noisy", "uncertainty": diffpose_page._SIGMA})
+  headline = dataclasses.replace(pages.HEADLINE,
+                                 rows=(*pages.HEADLINE.rows, per_row))
+  assert headline.like_for_like_only
+  with pytest.raises(ValueError, match="DiffPose, per-row H_K.*not like for "
+                                       "like \\(uncertainty: pose2d_sigma"):
+    render.headline_block(headline, render.Reader(render.ROOT))
+  # The method's own page shows the same comparison, labelled.
+  page = render.page_text(diffpose_page.PAGE, render.Reader(render.ROOT))
+  assert "**not like for like**: noisy 2D; uncertainty: pose2d_sigma" in page
+  assert page.count(render.SEES_NOTE) == 1

@@ -1,4 +1,5 @@
-"""Reading one field of a results JSON, and one row's provenance."""
+"""Reading one field of a results JSON, and one row's provenance and
+test inputs."""
 from __future__ import annotations
 
 import functools
@@ -7,6 +8,7 @@ import re
 from typing import Any, Mapping
 
 from experiments.report import spec
+from jaxpose.evaluation import inputs as inputs_lib
 
 _STEP = re.compile(r"^([^\[\]]*)((?:\[[^\]]*\])*)$")
 _SELECTOR = re.compile(r"\[([^\]]*)\]")
@@ -164,5 +166,57 @@ def command(row: spec.Row, result: dict) -> str:
   return with_keys_renamed(found, renamed_keys(row.method))
 
 
+def _inputs(result: Mapping, key: str, declared: Mapping | None,
+            where: str) -> Mapping | None:
+  """The record `key` of a results file (at its top, or a summary over
+  seeds' `same_rows`), else `declared`, else None.
+
+  Raises:
+    ValueError: the file's record and the declared one disagree.
+  """
+  found = result.get(key)
+  if found is None and isinstance(result.get("same_rows"), Mapping):
+    found = result["same_rows"].get(key)
+  if found is not None and declared is not None and not (
+      inputs_lib.like_for_like(found, declared)):
+    raise ValueError(f"{where}: the spec's inputs {dict(declared)} disagree "
+                     f"with the file's {key} {found}")
+  return found if found is not None else declared
+
+
+def sees(row: spec.Row, result: Mapping, where: str = "") -> Mapping | None:
+  """What a row's model receives at test time (`evaluation.inputs`): the
+  file's record, else the row's `sees`; None when neither says."""
+  key = inputs_lib.BASELINE if row.shows_baseline else "test_inputs"
+  return _inputs(result, key, row.sees, where)
+
+
+def baseline_in_file(row: spec.Row, result: Mapping, where: str = ""
+                     ) -> Mapping | None:
+  """What the baseline whose figures a row's file holds beside its own
+  receives at test time (`baseline_test_inputs`, else `Row.baseline_sees`);
+  None for a row that shows that baseline, or a file that holds none."""
+  if row.shows_baseline:
+    return None
+  return _inputs(result, inputs_lib.BASELINE, row.baseline_sees, where)
+
+
+_SEES_LABELS = {"uncertainty": "uncertainty", "masks": "masked",
+                "calibration_rows": "calibrated on",
+                "weights_chosen_on": "weights chosen on"}
+
+
+def sees_text(record: Mapping | None) -> str:
+  """A `test_inputs` record in words ('noisy 2D; uncertainty: ...')."""
+  if record is None:
+    return "not recorded"
+  value = lambda f: str(record.get(f) or inputs_lib.NONE)
+  parts = ["no 2D" if value("2d") == inputs_lib.NONE else f"{value('2d')} 2D"]
+  parts += [f"{label}: {value(f)}" for f, label in _SEES_LABELS.items()
+            if value(f) != inputs_lib.NONE]
+  return "; ".join(parts)
+
+
 __all__ = ["get", "number", "text", "change", "seeds", "hardware",
-           "command", "with_keys_renamed", "renamed_keys"]
+           "command", "with_keys_renamed", "renamed_keys", "sees",
+           "baseline_in_file", "sees_text"]

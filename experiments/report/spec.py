@@ -1,7 +1,8 @@
 """The vocabulary of the results spec: pages of tables of rows.
 
-A row is one results JSON (under experiments/results/) and where it came
-from (command, seeds, hardware); a column is one field of it (a path, a
+A row is one results JSON (under experiments/results/), where it came
+from (command, seeds, hardware) and what its model receives at test time
+(`Row.sees`); a column is one field of it (a path, a
 format). A table says which row another is compared with, and carries the
 paragraph, written by hand, that says what its figures mean. Nothing here
 computes a figure: a number a page shows is a number a run wrote.
@@ -52,6 +53,13 @@ class Row:  # pylint: disable=too-many-instance-attributes
     of a past run) names: the keys it has renamed since
     (`Tasks.renamed_keys`) print under their new names, so the page gives
     a command that runs now.
+  sees: what the row's model receives at test time, as a results file's
+    `test_inputs` records it (`jaxpose.evaluation.inputs`), for a file
+    written before the record; a file's own record is read first.
+  baseline_sees: the same of the baseline whose figures the row's file
+    holds beside its own (its `baseline_test_inputs`).
+  shows_baseline: the row shows the figures of that baseline (e.g. the
+    frozen encoder a method starts from), so its inputs are the baseline's.
   """
   label: str
   file: str
@@ -64,6 +72,9 @@ class Row:  # pylint: disable=too-many-instance-attributes
   name: str = ""
   fields: Mapping[str, Path | None] = dataclasses.field(default_factory=dict)
   method: str = ""
+  sees: Mapping[str, str] | None = None
+  baseline_sees: Mapping[str, str] | None = None
+  shows_baseline: bool = False
 
   @property
   def key(self) -> str:
@@ -89,7 +100,9 @@ class Table:
   two sentences. note: what the figures mean, or why one misses its
   target, written once by hand. label_titles: the headings of the label
   column and of each row's `cells`. images: (caption, file under
-  experiments/results/) shown under it.
+  experiments/results/) shown under it. like_for_like_only: refuse a row
+  that receives at test time what its baseline does not, or the other way
+  round (the headline table).
   """
   title: str
   columns: Sequence[Col]
@@ -98,6 +111,7 @@ class Table:
   note: str = ""
   label_titles: tuple[str, ...] = ("model",)
   images: tuple[tuple[str, str], ...] = ()
+  like_for_like_only: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

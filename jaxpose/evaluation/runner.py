@@ -20,6 +20,7 @@ import jax
 import numpy as np
 
 from jaxpose import files
+from jaxpose.evaluation import inputs
 from jaxpose.evaluation import plausibility
 from jaxpose.evaluation.config import EvalConfig
 
@@ -46,6 +47,8 @@ class EvalContext:
     activity_names: names of the test split's activity ids (or ()).
     input_2d: which 2D the test split holds ("exact", "noisy (5 px)", ...).
     data_name: the dataset's registry name.
+    reads: what the method reads of each test row beside its 2D, and the
+      baseline whose figures its results hold (`Method.test_inputs`).
   """
   test: Mapping[str, np.ndarray]
   splits: Mapping[str, Mapping[str, np.ndarray]]
@@ -56,6 +59,7 @@ class EvalContext:
   activity_names: tuple[str, ...] = ()
   input_2d: str = "exact"
   data_name: str = ""
+  reads: inputs.Reads = inputs.Reads()
 
   @property
   def num_poses(self) -> int:
@@ -169,8 +173,9 @@ def run_task(task_name: str, task_fn: Callable[[EvalContext], TaskResult],
     The written results: the task's figures plus `task`, `num_poses`,
     `num_hypotheses`, `input_2d`, `data`, `seconds`, `plots`, `sampler`
     and `num_steps` when the task sampled, `warnings` (errors beyond what
-    a human body allows, `plausibility`; empty when none) and `extra`'s
-    fields.
+    a human body allows, `plausibility`; empty when none), `test_inputs`
+    (what the model received, `inputs.records`; `baseline_test_inputs`
+    too when its results hold a baseline's figures) and `extra`'s fields.
   """
   os.makedirs(ctx.out_dir, exist_ok=True)
   t0 = time.time()
@@ -183,6 +188,7 @@ def run_task(task_name: str, task_fn: Callable[[EvalContext], TaskResult],
              **dict(extra or {}))
   if result.sampler is not None:
     res.update(sampler=result.sampler, num_steps=int(result.num_steps or 0))
+  res.update(inputs.records(ctx.input_2d, ctx.reads, result.figures))
   res["warnings"] = plausibility.warnings(result.figures, result.predictions)
   for warning in res["warnings"]:
     logging.warning("%s: %s", task_name, warning)

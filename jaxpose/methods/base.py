@@ -27,6 +27,9 @@ are typed settings, pure functions and frozen values; none keeps state:
               or any type the providing method defines); the runner
               loads, checks and injects them
   check       optional: settings that must agree across sections
+  test_inputs optional: what its tasks read of each test row beside the
+              2D (a per-keypoint uncertainty, masked joints), recorded in
+              every results file (`evaluation.inputs`)
 
 Besides, optional `Capabilities`: what it `provides` other methods (a
 protocol of `jaxpose.methods.protocols`), unconditional `sample`s
@@ -48,6 +51,7 @@ from jaxpose import config as config_lib
 from jaxpose import settings as settings_lib
 from jaxpose.data import datasets
 from jaxpose.evaluation import config as eval_config_lib
+from jaxpose.evaluation import inputs as inputs_lib
 from jaxpose.methods.tasks import Tasks, TaskFn
 from jaxpose.training import config as train_config_lib
 from jaxpose.training.prepared import Artefact
@@ -393,6 +397,9 @@ class Method:
     check: `check(run)`: settings that must agree across sections (raise
       `settings.ConfigError`), or None.
     capabilities: what it offers besides (`Capabilities`).
+    test_inputs: `test_inputs(run, task) -> evaluation.inputs.Reads`: what
+      task `task` reads of each test row beside its 2D, and of the
+      baseline its results hold beside its own; None: the 2D alone.
   """
   name: str
   settings: type
@@ -409,6 +416,12 @@ class Method:
   needs: tuple[Need, ...] = ()
   check: Callable[[RunSettings], None] | None = None
   capabilities: Capabilities = Capabilities()
+  test_inputs: Callable[[RunSettings, str], inputs_lib.Reads] | None = None
+
+  def reads(self, run: RunSettings, task: str) -> inputs_lib.Reads:
+    """What `task` reads of each test row beside its 2D (`test_inputs`)."""
+    return (inputs_lib.Reads() if self.test_inputs is None
+            else self.test_inputs(run, task))
 
 
 def parse(method: Method, config) -> RunSettings:

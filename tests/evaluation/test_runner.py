@@ -13,6 +13,7 @@ from jaxpose import files
 from jaxpose.settings import ConfigError
 from jaxpose.evaluation import chunks
 from jaxpose.evaluation import config as eval_config
+from jaxpose.evaluation import inputs
 from jaxpose.evaluation import runner
 
 
@@ -89,10 +90,12 @@ def test_run_task_writes_strict_json_with_the_suffix(tmp_path, capsys):
   generic, _ = eval_config.parse(_section(output_suffix="noisy2d"), _Options)
   stem = runner.output_stem("estimate", generic.output_suffix)
   assert stem == "estimate_noisy2d" and runner.output_stem("estimate") == "estimate"
+  reads = inputs.Reads(uncertainty="pose2d_sigma (an oracle)",
+                       baseline=inputs.Reads(), baseline_figures="encoder")
   ctx = runner.EvalContext(test={"a": np.zeros(4)}, splits={},
                            key=jax.random.key(0), config=generic,
                            out_dir=str(tmp_path), stem=stem, input_2d="exact",
-                           data_name="toy")
+                           data_name="toy", reads=reads)
 
   def task(c):
     assert c.num_poses == 4
@@ -113,6 +116,11 @@ def test_run_task_writes_strict_json_with_the_suffix(tmp_path, capsys):
   assert res["data"] == "toy" and res["train_step"] == 3
   # A task that does not sample records no sampler.
   assert "sampler" not in res and "num_steps" not in res
+  # What the model and the baseline beside it received of each test row.
+  assert on_disk["test_inputs"] == inputs.record("exact", reads)
+  assert on_disk["test_inputs"]["uncertainty"] == "pose2d_sigma (an oracle)"
+  assert on_disk["baseline_test_inputs"] == dict(
+      inputs.record("exact", inputs.Reads()), figures="encoder")
   # The table ends with every file the run wrote.
   out = capsys.readouterr().out.strip().splitlines()
   assert out[-1].startswith("wrote: ") and "estimate_noisy2d.json" in out[-1]

@@ -196,3 +196,14 @@ def test_the_held_out_calibration_reports_over_seeds(tmp_path):
   with pytest.raises(ValueError, match="held-out reports of seeds"):
     seed_summary.summarise(results, what="w", command="c", hardware="cpu",
                            heldout={0: report(0.9, 80.0, "conformal")})
+
+
+def test_seeds_whose_models_received_other_inputs_are_refused():
+  exact = dict(test_inputs={"2d": "exact", "uncertainty": "none"})
+  s = seed_summary.summarise({0: _result(70.0, **exact), 1: _result(72.0, **exact)},
+                             what="w", command="c", hardware="cpu")
+  assert s["same_rows"]["test_inputs"] == exact["test_inputs"]
+  sigma = dict(test_inputs={"2d": "exact", "uncertainty": "pose2d_sigma"})
+  with pytest.raises(ValueError, match="seed 1: test_inputs="):
+    seed_summary.summarise({0: _result(70.0, **exact), 1: _result(72.0, **sigma)},
+                           what="w", command="c", hardware="cpu")

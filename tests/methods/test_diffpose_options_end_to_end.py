@@ -53,6 +53,12 @@ def test_a_per_row_h_k_and_the_told_kernel_train_and_evaluate(workdirs):
   assert settings_["initial"]["scope"] == "per_row"
   assert settings_["initial"]["row_uncertainty"] == "sigma"
   assert settings_["initial"]["fit_rows_seen_by_encoder"] is False
+  # It read each row's noise std beside the 2D, its encoder the 2D alone.
+  ours, encoder = written["test_inputs"], written["baseline_test_inputs"]
+  assert ours["uncertainty"].startswith("pose2d_sigma (") and (
+      "oracle" in ours["uncertainty"])
+  assert encoder["uncertainty"] == "none" and encoder["figures"] == "encoder"
+  assert ours["2d"] == encoder["2d"] == "exact"
   init, _ = e2e.stored_initial(dp_dir)
   assert init.scope == "per_row" and init.num_kernels == M
   assert init.info["num_rows"] == 100  # the encoder's held-out rows

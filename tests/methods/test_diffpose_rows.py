@@ -1,5 +1,5 @@
 """DiffPose's per-row H_K and the kernel told to the denoiser, against
-closed forms.
+closed forms; and what its results record that it reads of a test row.
 
 A per-row kernel of row n, joint j (`process.RowScales`): (u, v) variance
 v_nj + floor_2d^2 with v = c0 + c1 u, (x, y, z) std sqrt(l2_nj) std_m with
@@ -15,10 +15,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from experiments.configs import diffpose_quickstart
+from experiments.report.pages import diffpose as diffpose_page
 from jaxpose import config as config_lib
+from jaxpose import methods
 from jaxpose import settings
 from jaxpose.core import priors
 from jaxpose.core import sde as sde_lib
+from jaxpose.evaluation import inputs
 from jaxpose.methods.diffpose import initial as initial_lib
 from jaxpose.methods.diffpose import process
 from jaxpose.methods.diffpose import rows as rows_lib
@@ -309,3 +313,39 @@ def test_a_fingerprinted_key_added_later_is_left_out_at_its_default():
   assert fp(old) == fp(same) == {"method": "diffpose"}
   assert fp(told) == {"method": "diffpose",
                       "diffpose": {"kernel_input": "index"}}
+
+
+
+def _reads(scope: str, source: str):
+  """What DiffPose's estimate reads beside the 2D, through its Method."""
+  config = diffpose_quickstart.get_config()
+  config.diffpose.update(initial_scope=scope, row_uncertainty=source)
+  method, run = methods.parse(config)
+  return method.reads(run, "estimate")
+
+
+@pytest.mark.parametrize("scope, source, reads", [
+    ("per_row", "sigma", "pose2d_sigma (the noise model's own record of each "
+     "keypoint's error, outliers included: an oracle no detector gives)"),
+    ("per_row", "confidence", "pose2d_confidence (a detector-like score)"),
+    ("global", "sigma", "none"),
+])
+def test_results_record_what_h_k_reads_beside_the_encoders_2d(scope, source,
+                                                              reads):
+  got = _reads(scope, source)
+  assert got.uncertainty == reads
+  assert got.baseline == inputs.Reads() and got.baseline_figures == "encoder"
+  records = inputs.records("noisy", got, {})
+  ours, encoder = records["test_inputs"], records[inputs.BASELINE]
+  # Reading each row's uncertainty, DiffPose sees more than its encoder:
+  # not like for like; a global H_K reads the 2D alone, as the encoder.
+  assert inputs.like_for_like(ours, encoder) == (scope == "global")
+  assert inputs.sees_more(ours, encoder) == (
+      [] if scope == "global" else [f"uncertainty: {reads}, baseline: none"])
+  assert inputs.sees_more(encoder, ours) == []
+
+
+def test_the_results_page_declares_what_the_evaluation_records():
+  # Files written before the record: the page words the per-row H_K's
+  # input as its evaluations now record it.
+  assert diffpose_page._SIGMA == _reads("per_row", "sigma").uncertainty

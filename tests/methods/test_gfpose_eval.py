@@ -150,6 +150,9 @@ def test_every_task_writes_json_and_oracle_figures(tmp_path, capsys):
       assert res["num_hypotheses"] == 1 and res["sampler"] == "ddim"
       assert res["mpjpe_mm"] == pytest.approx(mu_err.mean(), abs=1.0)
     if task == "complete3d":
+      assert res["test_inputs"]["masks"] == (
+          "2 limb-end joint(s) drawn per row / part l_arm (one setting at a "
+          "time); the visible joints' true 3D, in place of the 2D")
       # Visible joints are imputed exactly, missing ones come out as mu.
       part = res["settings"][1]
       assert part["name"] == "part l_arm"
@@ -186,6 +189,16 @@ def test_untrained_network_runs_completion_and_denoising(tmp_path):
     assert _all_finite(res)
     assert (tmp_path / f"{task}_noisy2d.json").exists()
     assert not (tmp_path / f"{task}.json").exists()
+    # What the model received of each test row (`evaluation.inputs`).
+    on_disk = json.loads((tmp_path / f"{task}_noisy2d.json").read_text())
+    assert on_disk["test_inputs"] == res["test_inputs"]
+    assert res["test_inputs"]["2d"] == "exact"
+    assert res["test_inputs"]["uncertainty"] == "none"
+    assert res["test_inputs"]["calibration_rows"] == ""
+    assert "baseline_test_inputs" not in res
+    assert res["test_inputs"]["masks"] == (
+        "1 limb-end joint(s) drawn per row (one setting at a time); the "
+        "visible joints' 2D" if task == "complete2d" else "none")
   summary = json.loads((tmp_path / "metrics.json").read_text())
   assert set(summary) == {"complete2d_noisy2d", "estimate_single_noisy2d",
                           "denoise_noisy2d"}

@@ -3,6 +3,27 @@ from experiments.report import spec
 
 _MAIN = "python -m experiments.main "
 
+# What each side receives at test time (`Row.sees`), for files written
+# before results recorded it: the test 2D alone (a global H_K, the
+# encoder), and besides it each keypoint's noise std (a per-row H_K with
+# `row_uncertainty='sigma'`, as `diffpose.eval_tasks.test_inputs` words it).
+_SIGMA = ("pose2d_sigma (the noise model's own record of each keypoint's "
+          "error, outliers included: an oracle no detector gives)")
+_BORROWED = "a sibling workdir's held-out training rows (eval.calibration_from)"
+
+
+def _sees(test_2d: str, uncertainty: str = "", calibration: str = "") -> dict:
+  """A `test_inputs` record: DiffPose's (`uncertainty` for a per-row H_K),
+  or with nothing beside the 2D its encoder's."""
+  return {"2d": test_2d, "uncertainty": uncertainty or "none",
+          "calibration_rows": calibration}
+
+
+def _encoder_and(sees: dict, **row) -> dict:
+  """A row's `spec.Row` arguments: DiffPose's inputs and its encoder's."""
+  return dict(row, sees=sees,
+              baseline_sees=dict(_sees(sees["2d"]), figures="encoder"))
+
 # The quickstart (synthetic data, one run each, seed 0): the encoder, then
 # DiffPose on it; ablations at test time are evaluations of that workdir.
 _QS_ENCODER = (_MAIN + "--config=experiments/configs/encoder_quickstart.py "
@@ -62,7 +83,8 @@ QUICKSTART = spec.Table(
              spec.Col("best-of-N", "min_mpjpe_mm"),
              spec.Col("train steps", "train_step", "d")),
     rows=tuple(spec.Row(label=label, file=file, command=command, seeds="0",
-                        hardware="2 CPU cores")
+                        hardware="2 CPU cores",
+                        **_encoder_and(_sees("exact")))
                for label, file, command in _QUICKSTART),
     label_titles=("setting",),
     note=("One hypothesis is worse than the encoder; the mean of several "
@@ -119,7 +141,8 @@ MOCAP = spec.Table(
              spec.Col("best-of-N", ("across_seeds", "min_mpjpe_mm"))),
     rows=tuple(spec.Row(label=label, cells=(test_2d, n),
                         name=f"{label}/{test_2d}/{n}",
-                        file=_seeds_file(stem, suffix))
+                        file=_seeds_file(stem, suffix),
+                        **_encoder_and(_sees(test_2d)))
                for label, stem, evals in _MOCAP for test_2d, n, suffix in evals),
     label_titles=("model", "test 2D", "N"),
     note=("With the noisy 2D it was trained for, the mean of 20 hypotheses "
@@ -165,7 +188,8 @@ SETTINGS = spec.Table(
                       ".2f")),
     rows=tuple(spec.Row(label=label, cells=(test_2d,), name=f"{name}/{test_2d}",
                         baseline=f"{base}/{test_2d}" if base else "",
-                        file=_seeds_file(stem, suffix))
+                        file=_seeds_file(stem, suffix),
+                        **_encoder_and(_sees(test_2d)))
                for test_2d, suffix in (("exact", ""), ("noisy", "noisy2d"))
                for label, name, stem, base in _SETTINGS),
     label_titles=("model", "test 2D"),
@@ -205,14 +229,19 @@ PER_ROW = spec.Table(
              spec.Col("best-of-5", ("across_seeds", "min_mpjpe_mm"))),
     rows=(spec.Row("trained on noisy 2D", cells=("noisy",),
                    name="noisy train/noisy",
-                   file=_PRK + "cpu_seeds_estimate_noisy2d.json"),
+                   file=_PRK + "cpu_seeds_estimate_noisy2d.json",
+                   **_encoder_and(_sees("noisy", _SIGMA))),
           spec.Row("trained on noisy 2D", cells=("exact",),
-                   name="noisy train/exact", file=_PRK + "cpu_seeds_estimate.json"),
+                   name="noisy train/exact", file=_PRK + "cpu_seeds_estimate.json",
+                   **_encoder_and(_sees("exact", _SIGMA))),
           spec.Row("trained on exact 2D", cells=("exact",),
-                   file=_PRK + "exacttrain_cpu_seeds_estimate.json"),
+                   file=_PRK + "exacttrain_cpu_seeds_estimate.json",
+                   **_encoder_and(_sees("exact", _SIGMA))),
           spec.Row("trained on exact 2D, half its encoder's held-out clips held "
                    "out (table below)", cells=("exact",),
-                   file=_PRK + "exacttrain_holdout_cpu_seeds_estimate.json")),
+                   file=_PRK + "exacttrain_holdout_cpu_seeds_estimate.json",
+                   **_encoder_and(_sees("exact", _SIGMA, "this model's "
+                                        "held-out training rows")))),
     label_titles=("model", "test 2D"),
     note=("Told each keypoint's noise, the model trained on noisy 2D improves "
           "on its encoder by about 19 mm with noisy test 2D, on every seed; "
@@ -262,9 +291,11 @@ N_AND_DRAWS = spec.Table(
              spec.Col("gain", ("across_seeds", "gain_over_encoder_mm")),
              spec.Col("best-of-N", ("across_seeds", "min_mpjpe_mm"))),
     rows=(spec.Row("trained on exact 2D", cells=("5",), name="N=5",
-                   file=_PRK + "exacttrain_borrowed006_cpu_seeds_estimate.json"),
+                   file=_PRK + "exacttrain_borrowed006_cpu_seeds_estimate.json",
+                   **_encoder_and(_sees("exact", _SIGMA, _BORROWED))),
           spec.Row("trained on exact 2D", cells=("20",), name="N=20", baseline="N=5",
-                   file=_PRK + "exacttrain_cpu_seeds_estimate_n20.json")),
+                   file=_PRK + "exacttrain_cpu_seeds_estimate_n20.json",
+                   **_encoder_and(_sees("exact", _SIGMA, _BORROWED)))),
     label_titles=("model", "N"),
     note=("H_K is centred on the encoder's pose, so the mean of its draws "
           "scores about what the encoder scores, and more draws only average "

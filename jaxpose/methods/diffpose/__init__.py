@@ -65,6 +65,7 @@ METHOD = methods.register(base.Method(
     eval_artefacts=(data.X0_RANGE,),
     needs=(ENCODER,),
     check=model.check,
+    test_inputs=eval_tasks.test_inputs,
     capabilities=base.Capabilities(
         import_checkpoint=released.import_checkpoint,
         import_files=("encoder",),

@@ -24,9 +24,11 @@ import numpy as np
 
 from jaxpose.core import box as box_lib
 from jaxpose.evaluation import estimation
+from jaxpose.evaluation import inputs
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.methods import base
 from jaxpose.methods.diffpose import data as data_lib
+from jaxpose.methods.diffpose import rows as rows_lib
 from jaxpose.pose import image_space
 from jaxpose.pose import metrics as metrics_lib
 
@@ -143,6 +145,21 @@ def estimate(trained: base.Trained, opts, ctx: EvalContext) -> TaskResult:
                              summary=summary)
 
 
+def test_inputs(run: base.RunSettings, task: str) -> inputs.Reads:
+  """What `task` reads of each test row beside its 2D: a per-row H_K its
+  keypoints' uncertainty (`rows.FIELDS`, of the test rows' 2D), a global
+  one nothing; and its encoder, whose figures the results hold under
+  `encoder`, the 2D alone."""
+  del task  # its one task, estimate
+  dp = run.sections.diffpose
+  uncertainty = inputs.NONE
+  if dp.initial_scope == "per_row":
+    source = dp.row_uncertainty
+    uncertainty = f"{rows_lib.FIELDS[source][0]} ({rows_lib.KINDS[source]})"
+  return inputs.Reads(uncertainty=uncertainty, baseline=inputs.Reads(),
+                      baseline_figures="encoder")
+
+
 def lift(trained: base.Trained, request: base.LiftRequest) -> np.ndarray:
   """A video's frames: N hypotheses each from H_K around the encoder's
   pose, `[N, T, J, 3]` mm. Every joint must be visible (the encoder needs
@@ -167,4 +184,4 @@ def lift(trained: base.Trained, request: base.LiftRequest) -> np.ndarray:
   return model.states_to_mm(states, request.rows)
 
 
-__all__ = ["TASKS", "estimate", "initial_draws", "lift"]
+__all__ = ["TASKS", "estimate", "initial_draws", "test_inputs", "lift"]

@@ -48,6 +48,10 @@ MIN_FLOOR_2D = 1e-3
 # The dataset fields of each source: (for `pose2d`, for `pose2d_noisy`).
 FIELDS = {"sigma": ("pose2d_sigma", "pose2d_noisy_sigma"),
           "confidence": ("pose2d_confidence", "pose2d_noisy_confidence")}
+# What each source is, as a results file's `test_inputs` says.
+KINDS = {"sigma": "the noise model's own record of each keypoint's error, "
+                  "outliers included: an oracle no detector gives",
+         "confidence": "a detector-like score"}
 
 
 def floor_2d(reg: float) -> float:
@@ -308,6 +312,6 @@ def fit_per_row(key, err2d, err3d, unc2d, *, source: str, num_kernels: int,
       row_floors=np.asarray([floor, FLOOR_3D], np.float32))
 
 
-__all__ = ["SOURCES", "FIELDS", "FLOOR_3D", "MIN_FLOOR_2D", "floor_2d",
+__all__ = ["SOURCES", "FIELDS", "KINDS", "FLOOR_3D", "MIN_FLOOR_2D", "floor_2d",
            "model_variance", "row_uncertainty", "calibrate_2d",
            "responsibilities", "fit_factor_3d", "fit_per_row"]

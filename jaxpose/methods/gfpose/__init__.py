@@ -36,6 +36,7 @@ METHOD = methods.register(base.Method(
         "pose3d", "pose2d",
         mirror=lambda model: lifting.mirror(model.representation)),
     tasks=eval_tasks.TASKS,
+    test_inputs=eval_tasks.test_inputs,
     capabilities=base.Capabilities(
         provides={protocols.JointPrior: model.joint_prior},
         sample=model.sample,

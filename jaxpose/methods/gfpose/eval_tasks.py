@@ -14,6 +14,7 @@ import numpy as np
 from jaxpose.evaluation import completion
 from jaxpose.evaluation import estimation
 from jaxpose.evaluation import generative
+from jaxpose.evaluation import inputs
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.methods import base
 from jaxpose.methods.gfpose import model as model_lib
@@ -90,6 +91,20 @@ def _missing_settings(opts) -> list[tuple[str, Any]]:
     raise ValueError("eval.missing_joints / eval.missing_parts: nothing to "
                      "complete; give k >= 1 or a body part name")
   return settings
+
+
+def test_inputs(run: base.RunSettings, task: str) -> inputs.Reads:
+  """What `task` reads of each test row beside its 2D: the completion
+  tasks mask joints (complete3d reads the visible joints' true 3D in place
+  of their 2D); the others read the 2D alone."""
+  if task not in ("complete2d", "complete3d"):
+    return inputs.Reads()
+  masked = [f"{what} limb-end joint(s) drawn per row" if kind == "joints"
+            else f"part {what}"
+            for kind, what in _missing_settings(run.task_options[task])]
+  given = "2D" if task == "complete2d" else "true 3D, in place of the 2D"
+  return inputs.Reads(masks=f"{' / '.join(masked)} (one setting at a time); "
+                            f"the visible joints' {given}")
 
 
 def _complete(trained, opts, ctx: EvalContext, *, space: str) -> TaskResult:

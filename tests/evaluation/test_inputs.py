@@ -1,0 +1,68 @@
+"""evaluation.inputs: what each side of a comparison receives at test time."""
+from jaxpose.evaluation import inputs
+
+_SIGMA = "pose2d_sigma (the noise model's record: an oracle)"
+
+
+def test_a_record_names_every_field():
+  record = inputs.record("noisy", inputs.Reads(uncertainty=_SIGMA), "held-out")
+  assert record == {"2d": "noisy", "uncertainty": _SIGMA, "masks": "none",
+                    "calibration_rows": "held-out", "weights_chosen_on": ""}
+  assert tuple(record) == inputs.FIELDS
+
+
+def test_sees_more_lists_what_the_method_receives_beyond_its_baseline():
+  method = inputs.record("noisy", inputs.Reads(uncertainty=_SIGMA))
+  baseline = inputs.record("noisy", inputs.Reads())
+  assert inputs.sees_more(method, baseline) == [
+      f"uncertainty: {_SIGMA}, baseline: none"]
+  assert inputs.sees_more(baseline, method) == []
+  assert not inputs.like_for_like(method, baseline)
+  assert inputs.like_for_like(baseline, dict(baseline))
+
+
+def test_a_missing_or_empty_field_counts_as_nothing():
+  # A record written before a field existed, or declared with fewer fields.
+  assert inputs.like_for_like({"2d": "exact"},
+                              inputs.record("exact", inputs.Reads()))
+  assert inputs.sees_more({"2d": "exact", "masks": ""}, {"2d": "exact"}) == []
+
+
+def test_other_2d_is_not_like_for_like_either_way():
+  exact, noisy = {"2d": "exact"}, {"2d": "noisy"}
+  assert inputs.sees_more(exact, noisy) == ["2d: exact, baseline: noisy"]
+  assert inputs.sees_more(noisy, exact) == ["2d: noisy, baseline: exact"]
+  assert not inputs.like_for_like(exact, noisy)
+
+
+def test_masks_and_calibration_count_as_inputs():
+  base = inputs.record("exact", inputs.Reads())
+  masked = inputs.record("exact", inputs.Reads(masks="part legs"))
+  calibrated = inputs.record("exact", inputs.Reads(), "held-out rows")
+  assert inputs.sees_more(masked, base) == ["masks: part legs, baseline: none"]
+  assert inputs.sees_more(calibrated, base) == [
+      "calibration_rows: held-out rows, baseline: none"]
+
+
+def test_records_hold_the_baseline_beside_and_the_calibration_applied():
+  reads = inputs.Reads(uncertainty=_SIGMA, baseline=inputs.Reads(),
+                       baseline_figures="encoder")
+  figures = {"calibration_after": {"calibration": {"fitted_on": {
+      "input_2d": "noisy", "num_rows": 60}}}}
+  out = inputs.records("noisy", reads, figures)
+  assert out["test_inputs"]["uncertainty"] == _SIGMA
+  assert out["test_inputs"]["calibration_rows"] == (
+      "this model's held-out training rows, noisy 2D")
+  assert out[inputs.BASELINE] == dict(
+      inputs.record("noisy", inputs.Reads()), figures="encoder")
+  assert inputs.records("exact", inputs.Reads(), {}) == {
+      "test_inputs": inputs.record("exact", inputs.Reads())}
+
+
+def test_calibration_rows_name_a_borrowed_calibration():
+  assert inputs.calibration_rows({}) == ""
+  assert inputs.calibration_rows({"calibration_note": "not applied"}) == ""
+  borrowed = {"calibration_after": {"calibration": {"fitted_on": {
+      "borrowed_from": {"workdir": "runs/sibling"}}}}}
+  assert inputs.calibration_rows(borrowed) == (
+      "a sibling workdir's held-out training rows (eval.calibration_from)")
