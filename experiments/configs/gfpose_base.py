@@ -113,6 +113,10 @@ def get_config():
       # poses metres away.  It moves no headline figure of the quickstart
       # by 0.1 mm (experiments/results/quickstart_gfpose_x0_clip_cpu.json).
       x0_clip=True, x0_clip_margin=0.1,
+      # estimate / estimate_single: mask each test row's 2D joints whose
+      # pose2d_confidence (a detector-like score) is below this, as
+      # complete2d masks joints (a row keeps its most confident one); 0: off.
+      mask_below_confidence=0.0,
       # Apply WORKDIR/calibration.json (--mode=calibrate) when it exists.
       apply_calibration=True, calibration_from="", calibration_2d="",
       # overwrite=True: write over an earlier evaluation with other settings

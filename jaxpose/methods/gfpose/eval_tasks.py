@@ -3,11 +3,17 @@ below): each `task(trained, options, ctx) -> TaskResult`.
 
 Every task samples within the training range when `eval.x0_clip` is on
 (`model.x0_range`) and records the range's use in its figures (`x0_range`).
+
+With `eval.mask_below_confidence` > 0, estimate and estimate_single mask
+each test row's joints whose `pose2d_confidence` is below it in the 2D
+condition (`problems.confidence_visibility`) and record the masked share
+of joints in their figures (`masked_joint_share`).
 """
 from __future__ import annotations
 
 from typing import Any
 
+from absl import logging
 import jax
 import numpy as np
 
@@ -34,22 +40,62 @@ def _chunk(opts, n: int) -> int:
   return min(opts.batch_poses, n)
 
 
+# The tasks that read `eval.mask_below_confidence`, and its dataset field.
+ESTIMATE_TASKS = ("estimate", "estimate_single")
+CONFIDENCE = "pose2d_confidence"
+CONFIDENCE_KIND = "a detector-like score"
+
+
+def _confidence_mask(opts, rows) -> tuple[np.ndarray | None, dict]:
+  """(the rows' `visible` [N, J] under `eval.mask_below_confidence`, or
+  None when nothing is masked: the option off, or rows without scores;
+  the figures that record it, {} when off)."""
+  threshold = opts.mask_below_confidence
+  if threshold <= 0.0:
+    return None, {}
+  if CONFIDENCE not in rows:
+    logging.warning(
+        "eval.mask_below_confidence=%g: the test rows have no %s; every "
+        "joint reads as confidence 1 (nothing masked)", threshold, CONFIDENCE)
+    return None, dict(mask_below_confidence=threshold, masked_joint_share=0.0,
+                      confidence_field=f"absent: no {CONFIDENCE}, nothing masked")
+  visible = problems.confidence_visibility(rows["pose2d"], rows[CONFIDENCE],
+                                           threshold)
+  below = np.asarray(rows[CONFIDENCE], np.float32) < np.float32(threshold)
+  return visible, dict(
+      mask_below_confidence=threshold,
+      masked_joint_share=float(1.0 - visible.mean()),
+      confidence_field=CONFIDENCE,
+      # rows whose every joint was below: their most confident one kept
+      rows_all_below=int(below.all(axis=1).sum()))
+
+
 def _estimate(trained, opts, ctx: EvalContext, *, single: bool) -> TaskResult:
   model = trained.model
   spec = opts.single_sampler if single else opts.sampler
   steps = _single_steps(opts) if single else opts.num_steps
   h = 1 if single else opts.num_hypotheses
   box, box_info = model_lib.x0_range(trained, ctx.train)
+  visible, mask_info = _confidence_mask(opts, ctx.test)
+  if visible is None:
+    make_problem = lambda c: problems.estimation_problem(c["pose2d"])
+    rows = {"pose2d": ctx.test["pose2d"]}
+  else:
+    make_problem = lambda c: problems.estimation_problem(
+        c["pose2d"], visible=c["visible"])
+    rows = {"pose2d": ctx.test["pose2d"], "visible": visible}
   hyps = model.sample_rows(
       model.make_sampler(spec, steps, eps=opts.eps), trained.params, ctx.key,
-      lambda c: problems.estimation_problem(c["pose2d"]), {"pose2d": ctx.test["pose2d"]},
+      make_problem, rows,
       num_hypotheses=h, chunk_size=_chunk(opts, ctx.num_poses),
       desc="estimate_single" if single else "estimate", x0_range=box)
   result = estimation.estimation_result(
       ctx, model.to_mm(hyps, ctx.test), sampler=spec, num_steps=steps,
       hypotheses_list=opts.hypotheses_list,
       title="estimate_single" if single else "estimate")
-  result.figures.update(eps=opts.eps, x0_range=box_info)
+  result.figures.update(eps=opts.eps, x0_range=box_info, **mask_info)
+  if mask_info and result.summary is not None:
+    result.summary.update(masked_joint_share=mask_info["masked_joint_share"])
   return result
 
 
@@ -96,7 +142,18 @@ def _missing_settings(opts) -> list[tuple[str, Any]]:
 def test_inputs(run: base.RunSettings, task: str) -> inputs.Reads:
   """What `task` reads of each test row beside its 2D: the completion
   tasks mask joints (complete3d reads the visible joints' true 3D in place
-  of their 2D); the others read the 2D alone."""
+  of their 2D); estimate and estimate_single with
+  `eval.mask_below_confidence` > 0 read `pose2d_confidence` and mask the
+  joints below it (rows without the field: nothing, their results'
+  `confidence_field` says so); the others read the 2D alone."""
+  if task in ESTIMATE_TASKS:
+    threshold = run.eval_options.mask_below_confidence
+    if threshold <= 0.0:
+      return inputs.Reads()
+    return inputs.Reads(
+        uncertainty=f"{CONFIDENCE} ({CONFIDENCE_KIND})",
+        masks=f"joints whose {CONFIDENCE} < {threshold:g} (a row's most "
+              "confident joint kept)")
   if task not in ("complete2d", "complete3d"):
     return inputs.Reads()
   masked = [f"{what} limb-end joint(s) drawn per row" if kind == "joints"

@@ -76,6 +76,16 @@ class EvalOptions:
       output) within the training split's range per coordinate (`prepare`,
       `core.box`), `Box.widened` by the margin. The defaults (off, 0.1)
       are for config.json files that predate the keys; the configs give both.
+    mask_below_confidence: estimate and estimate_single mask each test
+      row's 2D joints whose `pose2d_confidence` (a detector-like score in
+      [0, 1]) is below it, as complete2d masks joints, so keypoints a
+      detector is unsure of do not pull the pose (`eval_tasks`,
+      `problems.confidence_visibility`); a row whose every joint is below
+      keeps its most confident one. Rows without the field read as
+      confidence 1 (nothing masked, with a warning). In [0, 1]; 0 (the
+      default, also for config.json files that predate the key) masks
+      nothing. The other tasks ignore it; lifting a video has its own
+      threshold (`experiments/lift.py --threshold`).
   """
   sampler: str
   num_steps: int = settings.field(at_least=1)
@@ -96,6 +106,8 @@ class EvalOptions:
   batch_generate: int = settings.field(at_least=1)
   x0_clip: bool = False
   x0_clip_margin: float = settings.field(default=0.1, at_least=0.0)
+  mask_below_confidence: float = settings.field(default=0.0, at_least=0.0,
+                                                at_most=1.0)
 
   def __post_init__(self):
     if not self.eps < self.denoise_t_start:

@@ -13,6 +13,7 @@ not as the network's internal `x`.
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from jaxpose import checks
 from jaxpose.core import sampling
@@ -41,6 +42,45 @@ def estimation_problem(pose2d, *, visible=None,
   batch, joints = pose2d.shape[:2]
   return sampling.Problem(x_init=jnp.zeros((batch, joints, 3), jnp.float32),
                           cond=(cond, cond_mask))
+
+
+def confidence_visibility(pose2d, confidence, threshold: float, *,
+                          num_joints: int = NUM_JOINTS) -> np.ndarray:
+  """Which 2D joints stay conditions when the unsure ones are masked
+  (`eval.mask_below_confidence`).
+
+  A joint whose confidence is below `threshold` is masked, as 2D
+  completion masks its missing joints: GFPose completes it from the
+  others. A row whose every joint is below keeps its most confident one
+  (the first of equals) visible, so no row is left with the null
+  condition (unconditional sampling) by accident. The comparison is in
+  float32, the scores' own precision.
+
+  Args:
+    pose2d: `[N, J, 2]` model units (the rows the scores belong to).
+    confidence: `[N, J]` scores in [0, 1] (`pose2d_confidence`), or None:
+      every joint's score is 1 (nothing masked).
+    threshold: in [0, 1]; 0 masks nothing.
+    num_joints: J, the network's joints.
+
+  Returns:
+    `[N, J]` float32, 1 for a condition, 0 for a masked joint (the
+    `visible` of `estimation_problem`).
+  """
+  threshold = float(threshold)
+  if not 0.0 <= threshold <= 1.0:
+    raise ValueError(f"threshold: expected a value in [0, 1], got {threshold}")
+  sizes = {}
+  checks.check_array("pose2d", pose2d, ("N", num_joints, 2), sizes=sizes)
+  if confidence is None:
+    return np.ones(np.shape(pose2d)[:2], np.float32)
+  checks.check_array("pose2d_confidence", confidence, ("N", num_joints),
+                     sizes=sizes)
+  score = np.asarray(confidence, np.float32)
+  visible = score >= np.float32(threshold)
+  empty = ~visible.any(axis=1)
+  visible[empty, np.argmax(score[empty], axis=1)] = True
+  return visible.astype(np.float32)
 
 
 def completion_problem(pose3d, visible, *, impute: bool = True,
@@ -87,5 +127,5 @@ def generation_problem(batch_size: int,
       x_init=jnp.zeros((batch_size, num_joints, 3), jnp.float32), cond=None)
 
 
-__all__ = ["estimation_problem", "completion_problem", "denoising_problem",
-           "generation_problem"]
+__all__ = ["estimation_problem", "confidence_visibility", "completion_problem",
+           "denoising_problem", "generation_problem"]
