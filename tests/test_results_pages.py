@@ -163,6 +163,16 @@ def test_a_recorded_command_prints_under_the_current_key_names():
       "eval.complete.steps")
 
 
+def test_a_recorded_command_names_a_config_variant_by_its_name_today():
+  row = spec.Row("x", "a.json", configs_renamed={
+      "m.py:per_row_kernel": "m.py:per_row_kernel_oracle"})
+  command = ("python -m experiments.main --config=m.py:per_row_kernel "
+             "--workdir=w; --config=m.py:per_row_kernel_x; --config=m.py:per_row")
+  assert lookup.command(row, {"command": command}) == (
+      "python -m experiments.main --config=m.py:per_row_kernel_oracle "
+      "--workdir=w; --config=m.py:per_row_kernel_x; --config=m.py:per_row")
+
+
 # A DiffPose-style results file: a per-row H_K that reads each keypoint's
 # noise std (an oracle) beside the 2D, its encoder's figures beside, which
 # read the 2D alone; and one of a global H_K, which reads the 2D alone.

@@ -32,11 +32,17 @@ refused unless --config.diffpose.seen_fit_rows=warn.
 Variants (--config=experiments/configs/diffpose_mocap.py:VARIANT):
   paper           the default: one H_K for every row.
   per_row         each row's H_K shaped by its own 2D uncertainty
-                  (`diffpose.initial_scope='per_row'`).
+                  (`diffpose.initial_scope='per_row'`): each keypoint's
+                  detector-like confidence (`row_uncertainty='confidence'`).
   kernel          the denoiser told the kernel each draw came from
                   (`diffpose.kernel_input='index'`).
   per_row_kernel  both, the denoiser also told the row's kernel std
                   (`kernel_input='index_scale'`).
+  per_row_oracle, per_row_kernel_oracle  the same, reading each keypoint's
+                  noise std from the noise model itself
+                  (`row_uncertainty='sigma'`: which keypoints it made
+                  outliers, an oracle no detector gives; an ablation, not
+                  like for like against the encoder).
   camera          paper on 2D in the camera's own geometry, varied cameras
                   (baseline_mocap.py:camera's data), from
                   encoder_mocap.py:camera; add
@@ -45,13 +51,14 @@ Variants (--config=experiments/configs/diffpose_mocap.py:VARIANT):
                   ones on the camera ranges of commit 2e59662 (exact 2D,
                   seed 0; docs/results/video.md).
 
-Expected: MPJPE of the mean of 5 about 127 mm from noisy 2D (its encoder 126), 111 mm from exact 2D (encoder 78); per_row_kernel about 107 mm from noisy 2D (seeds 0-2, 2 CPU cores, 6000 steps); docs/results/diffpose.md.
+Expected: MPJPE of the mean of 5 about 127 mm from noisy 2D (its encoder 126), 111 mm from exact 2D (encoder 78); per_row_kernel_oracle about 107 mm from noisy 2D, told which keypoints are outliers (seeds 0-2, 2 CPU cores, 6000 steps); per_row_kernel, reading confidences, not yet measured; docs/results/diffpose.md.
 """
 from experiments.configs import baseline_mocap
 from experiments.configs import diffpose_quickstart
 from jaxpose import settings
 
-VARIANTS = ("paper", "per_row", "kernel", "per_row_kernel", "camera")
+VARIANTS = ("paper", "per_row", "kernel", "per_row_kernel", "camera",
+            "per_row_oracle", "per_row_kernel_oracle")
 
 
 def get_config(variant: str = "paper"):
@@ -59,8 +66,11 @@ def get_config(variant: str = "paper"):
   c = diffpose_quickstart.add_diffpose(baseline_mocap.get_config(
       "camera" if variant == "camera" else "small"))
   c.diffpose.update(noise_2d="data", noisy_train_2d=True)
+  oracle = variant.endswith("_oracle")
+  variant = variant.removesuffix("_oracle")
   if variant in ("per_row", "per_row_kernel"):
     c.diffpose.initial_scope = "per_row"
+    c.diffpose.row_uncertainty = "sigma" if oracle else "confidence"
   if variant not in ("paper", "camera"):
     c.diffpose.kernel_input = {"per_row": "none", "kernel": "index",
                                "per_row_kernel": "index_scale"}[variant]

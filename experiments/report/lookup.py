@@ -159,9 +159,17 @@ def renamed_keys(method: str) -> dict[str, str]:
 
 def command(row: spec.Row, result: dict) -> str:
   """The command that wrote a row's file (`_stated`); the file's own in
-  the current names of `row.method`'s keys."""
+  the current names of `row.method`'s keys and of the configs it names
+  (`row.configs_renamed`)."""
   found = _stated(row, result, "command")
-  if row.command or not row.method:
+  if row.command:
+    return found
+  if row.configs_renamed:
+    names = "|".join(map(re.escape, sorted(row.configs_renamed, key=len,
+                                           reverse=True)))
+    found = re.sub(rf"({names})(?![\w:])",
+                   lambda m: row.configs_renamed[m.group(1)], found)
+  if not row.method:
     return found
   return with_keys_renamed(found, renamed_keys(row.method))
 

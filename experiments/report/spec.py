@@ -53,6 +53,10 @@ class Row:  # pylint: disable=too-many-instance-attributes
     of a past run) names: the keys it has renamed since
     (`Tasks.renamed_keys`) print under their new names, so the page gives
     a command that runs now.
+  configs_renamed: {config reference: today's}: the config variants the
+    file's own `command` names that mean other settings since (e.g.
+    'diffpose_mocap.py:per_row_kernel': 'diffpose_mocap.py:
+    per_row_kernel_oracle'), replaced wherever named whole.
   sees: what the row's model receives at test time, as a results file's
     `test_inputs` records it (`jaxpose.evaluation.inputs`), for a file
     written before the record; a file's own record is read first.
@@ -72,6 +76,7 @@ class Row:  # pylint: disable=too-many-instance-attributes
   name: str = ""
   fields: Mapping[str, Path | None] = dataclasses.field(default_factory=dict)
   method: str = ""
+  configs_renamed: Mapping[str, str] = dataclasses.field(default_factory=dict)
   sees: Mapping[str, str] | None = None
   baseline_sees: Mapping[str, str] | None = None
   shows_baseline: bool = False

@@ -316,6 +316,30 @@ GENERATE = spec.Table(
           "poses score on nearest-neighbour error, and are a little less "
           "diverse."))
 
+_MASK = "gfpose_mocap_camera_cpu_estimate_single_noisy2d_mask{}.json"
+CONFIDENCE_MASK = spec.Table(
+    title="GFPose masking the joints a detector is unsure of",
+    intro=("GFPose camera-aware (`gfpose_mocap.py:camera`, seed 0), one "
+           "hypothesis, on the 500 test rows' noisy 2D; each keypoint's "
+           "detector-like confidence (`pose2d_confidence`: informative but "
+           "imperfect, an outlier ranking AUC of about 0.86; "
+           "jaxpose/pose/detector_confidence.py) below the threshold masks it "
+           "in GFPose's condition (`eval.mask_below_confidence`). MPJPE in mm "
+           "and its change against no masking."),
+    columns=(spec.Col("MPJPE", "mpjpe_mm", change="pct1"),
+             spec.Col("PA-MPJPE", "pa_mpjpe_mm"),
+             spec.Col("joints masked", "masked_joint_share", ".1%")),
+    rows=tuple(spec.Row(f"threshold {t}", _MASK.format(t), name=t,
+                        baseline="" if t == "0.0" else "0.0",
+                        fields={} if t != "0.0" else {"joints masked": None})
+               for t in ("0.0", "0.3", "0.5", "0.7")),
+    label_titles=("masking",),
+    note=("Masking does not pay: at 0.3 it drops 1.5% of the joints and "
+          "changes nothing; higher thresholds drop more good joints than "
+          "outliers and the error grows. The score separates outliers from "
+          "inliers too loosely for GFPose to do better completing a joint "
+          "than reading a noisy one, so the option stays off by default."))
+
 PAGE = spec.Page(
     name="accuracy", title="Accuracy on people never seen in training",
     intro=("How close each model's 3D poses come to the truth on held-out "
@@ -326,5 +350,5 @@ PAGE = spec.Page(
            "hypothesis against a lifter; DiffPose against its encoder is on "
            "its own page), the error per joint, and GFPose's other tasks (single hypothesis, 2D "
            "and 3D completion, denoising, generation). Errors are in mm."),
-    tables=(QUICKSTART, MOCAP, LIFTER, LIFTER_832, COVERAGE, PER_JOINT_LOWER, PER_JOINT_UPPER, SINGLE,
+    tables=(QUICKSTART, MOCAP, LIFTER, LIFTER_832, CONFIDENCE_MASK, COVERAGE, PER_JOINT_LOWER, PER_JOINT_UPPER, SINGLE,
             COMPLETE2D, COMPLETE3D, DENOISE, GENERATE))

@@ -10,6 +10,9 @@ _MAIN = "python -m experiments.main "
 _SIGMA = ("pose2d_sigma (the noise model's own record of each keypoint's "
           "error, outliers included: an oracle no detector gives)")
 _BORROWED = "a sibling workdir's held-out training rows (eval.calibration_from)"
+# The per-row files were written when `per_row_kernel` read the noise
+# model's std; that variant now reads confidences, the oracle has its name.
+ORACLE = {"diffpose_mocap.py:per_row_kernel": "diffpose_mocap.py:per_row_kernel_oracle"}
 
 
 def _sees(test_2d: str, uncertainty: str = "", calibration: str = "") -> dict:
@@ -201,12 +204,12 @@ SETTINGS = spec.Table(
           "setting's 90% intervals hold the truth well under 90% of the "
           "time: the hypotheses are too narrow."))
 
-# The per-row H_K (`diffpose_mocap.py:per_row_kernel`).
+# The per-row H_K (`diffpose_mocap.py:per_row_kernel_oracle`).
 _PRK = "diffpose_mocap_small_per_row_kernel_"
 
 PER_ROW = spec.Table(
     title="DiffPose with a per-row H_K against its encoder",
-    intro=("`diffpose_mocap.py:per_row_kernel`, mocap small, three denoiser "
+    intro=("`diffpose_mocap.py:per_row_kernel_oracle`, mocap small, three denoiser "
            "seeds on one encoder each, the same 500 test rows, N=5. What each "
            "side receives at test time: the encoder reads each row's 2D "
            "alone; DiffPose reads the same 2D and also each keypoint's 2D "
@@ -218,7 +221,9 @@ PER_ROW = spec.Table(
            "keypoints are outliers, which the encoder must do without: not "
            "a like-for-like comparison of what each side sees (a detector's "
            "confidence, `row_uncertainty='confidence'`, is what a deployment "
-           "would have in its place). MPJPE and PA-MPJPE in mm, gain = "
+           "would have in its place, and what `per_row_kernel` now reads; "
+           "these rows are the oracle ablation, `per_row_kernel_oracle`). "
+           "MPJPE and PA-MPJPE in mm, gain = "
            "encoder MPJPE - DiffPose MPJPE of the mean of 5, mean ± "
            "standard deviation (ddof 1) over the seeds."),
     columns=(spec.Col("encoder MPJPE", ("across_seeds", "encoder.mpjpe_mm")),
@@ -229,17 +234,18 @@ PER_ROW = spec.Table(
              spec.Col("best-of-5", ("across_seeds", "min_mpjpe_mm"))),
     rows=(spec.Row("trained on noisy 2D", cells=("noisy",),
                    name="noisy train/noisy",
-                   file=_PRK + "cpu_seeds_estimate_noisy2d.json",
+                   configs_renamed=ORACLE, file=_PRK + "cpu_seeds_estimate_noisy2d.json",
                    **_encoder_and(_sees("noisy", _SIGMA))),
           spec.Row("trained on noisy 2D", cells=("exact",),
-                   name="noisy train/exact", file=_PRK + "cpu_seeds_estimate.json",
+                   name="noisy train/exact", configs_renamed=ORACLE,
+                   file=_PRK + "cpu_seeds_estimate.json",
                    **_encoder_and(_sees("exact", _SIGMA))),
           spec.Row("trained on exact 2D", cells=("exact",),
-                   file=_PRK + "exacttrain_cpu_seeds_estimate.json",
+                   configs_renamed=ORACLE, file=_PRK + "exacttrain_cpu_seeds_estimate.json",
                    **_encoder_and(_sees("exact", _SIGMA))),
           spec.Row("trained on exact 2D, half its encoder's held-out clips held "
                    "out (table below)", cells=("exact",),
-                   file=_PRK + "exacttrain_holdout_cpu_seeds_estimate.json",
+                   configs_renamed=ORACLE, file=_PRK + "exacttrain_holdout_cpu_seeds_estimate.json",
                    **_encoder_and(_sees("exact", _SIGMA, "this model's "
                                         "held-out training rows")))),
     label_titles=("model", "test 2D"),
@@ -266,6 +272,7 @@ HELD_OUT = spec.Table(
                                          "task_figures.mpjpe_mm"))),
     rows=(spec.Row("trained on exact 2D, half its encoder's held-out clips "
                    "held out", cells=("held-out clips, exact",),
+                   configs_renamed=ORACLE,
                    file=_PRK + "exacttrain_holdout_cpu_seeds_estimate.json"),),
     label_titles=("model", "rows, 2D"),
     note=("On the training people the denoiser improves on its encoder by "
@@ -291,10 +298,11 @@ N_AND_DRAWS = spec.Table(
              spec.Col("gain", ("across_seeds", "gain_over_encoder_mm")),
              spec.Col("best-of-N", ("across_seeds", "min_mpjpe_mm"))),
     rows=(spec.Row("trained on exact 2D", cells=("5",), name="N=5",
+                   configs_renamed=ORACLE,
                    file=_PRK + "exacttrain_borrowed006_cpu_seeds_estimate.json",
                    **_encoder_and(_sees("exact", _SIGMA, _BORROWED))),
           spec.Row("trained on exact 2D", cells=("20",), name="N=20", baseline="N=5",
-                   file=_PRK + "exacttrain_cpu_seeds_estimate_n20.json",
+                   configs_renamed=ORACLE, file=_PRK + "exacttrain_cpu_seeds_estimate_n20.json",
                    **_encoder_and(_sees("exact", _SIGMA, _BORROWED)))),
     label_titles=("model", "N"),
     note=("H_K is centred on the encoder's pose, so the mean of its draws "
@@ -310,7 +318,7 @@ _KERNEL_TRAIN = (
     _MAIN + "--config=experiments/configs/encoder_mocap.py "
     "--workdir=runs/encoder_mocap --config.data.cache_dir=caches; for S in 0 "
     "1 2: " + _MAIN + "--config=experiments/configs/diffpose_mocap.py:"
-    "per_row_kernel --workdir=runs/diffpose_prk_s$S "
+    "per_row_kernel_oracle --workdir=runs/diffpose_prk_s$S "
     "--config.data.cache_dir=caches "
     "--config.diffpose.encoder_workdir=runs/encoder_mocap --config.seed=$S, "
     "and the same with --config.diffpose.num_kernels=1 "
@@ -337,7 +345,7 @@ def _mean_of(n: int) -> str:
 KERNELS = spec.Table(
     title="Why one H_K kernel beats five",
     intro=("`experiments/studies/diffpose_kernels.py` on the per-row H_K "
-           "model (`diffpose_mocap.py:per_row_kernel`, trained on noisy 2D) "
+           "model (`diffpose_mocap.py:per_row_kernel_oracle`, trained on noisy 2D) "
            "with the five-kernel mixture (M=5) and with one Gaussian (M=1), "
            "the two trained with the same seed on one encoder, scored on "
            "the same 500 test rows with the same 2D (exact or noisy; "
