@@ -1,6 +1,7 @@
 """The results spec: one module per page of docs/results/, and the README's
 headline table (`headline.py`). A page module defines `PAGE`."""
 from experiments.report.pages import accuracy
+from experiments.report.pages import bodies
 from experiments.report.pages import calibration
 from experiments.report.pages import diffpose
 from experiments.report.pages import dposer
@@ -9,6 +10,6 @@ from experiments.report.pages import parity
 from experiments.report.pages import speed
 from experiments.report.pages import video
 
-PAGES = (accuracy.PAGE, diffpose.PAGE, dposer.PAGE, calibration.PAGE,
+PAGES = (accuracy.PAGE, bodies.PAGE, diffpose.PAGE, dposer.PAGE, calibration.PAGE,
          video.PAGE, parity.PAGE, speed.PAGE)
 HEADLINE = headline.TABLE

@@ -1,0 +1,155 @@
+"""Results page docs/results/bodies.md: bodies, rigs and cameras training
+never saw, and the augmentations for them."""
+from experiments.report import spec
+
+_LIFTER = ("python -m experiments.main --config=experiments/configs/"
+           "baseline_mocap.py --workdir=runs/{name}_s$S "
+           "--config.data.cache_dir=caches --config.seed=$S "
+           "--config.train.num_steps=6000")
+_GFPOSE = ("python -m experiments.main --config=experiments/configs/"
+           "gfpose_mocap.py --workdir=runs/{name}_s$S "
+           "--config.data.cache_dir=caches --config.seed=$S "
+           "--config.train.num_steps=6000 --config.eval.task=estimate_single")
+_NEWRIG = " --config.data.protocol=jaxpose-mocap-newrig"
+_AUG = " --config.data.train_bodies=0.5 --config.train.mirror=0.5"
+_WIDE = _AUG + " --config.data.train_body_spread=4"
+_CAMS = " --config.data.train_cameras=varied"
+_EVAL = " --mode=eval --config.eval.output_suffix={suffix}"
+_FLIP = _EVAL.format(suffix="flip") + " --config.eval.flip_average=True"
+_UNSEEN = (_EVAL.format(suffix="unseen_distance_focal")
+           + " --config.data.test_cameras=unseen_distance_focal")
+_SEEDS = ("across_seeds",)
+_COLS = (spec.Col("MPJPE", "mpjpe_mm", change="pct1"),
+         spec.Col("PA-MPJPE", "pa_mpjpe_mm", change="pct1"))
+
+
+def _row(label, stem, command, *, cells=(), baseline="", name=""):
+  return spec.Row(label, f"{stem}.json", command=command, at=_SEEDS,
+                  cells=cells, baseline=baseline, name=name or stem)
+
+
+_NR = "lifter_newrig_cpu_seeds_estimate"
+_NR_AUG = "lifter_newrig_aug_cpu_seeds_estimate"
+_NR_WIDE = "lifter_newrig_wide_cpu_seeds_estimate"
+_GF_NR = "gfpose_newrig_cpu_seeds_estimate_single"
+_V1 = "lifter_v1_6k_cpu_seeds_estimate"
+
+NEW_RIG = spec.Table(
+    title="A new rig: trained on Bandai alone, tested on CMU 005 and 007",
+    intro=("`--config.data.protocol=jaxpose-mocap-newrig`: the models train "
+           "on Bandai-Namco's clips alone (one body, one rig's joint "
+           "conventions) and are scored on v1's 500 test rows (CMU 005 and "
+           "007: other people, retargeted to another rig), exact 2D from the "
+           "published Human3.6M cameras. Augmented: half the training clips "
+           "re-posed with a body of other proportions (`data.train_bodies="
+           "0.5`, adult spread; 'wide': 4 times it) and each row mirrored with "
+           "probability 0.5 (`train.mirror=0.5`). 6000 training steps each "
+           "(a shorter schedule than the 20,000 of the accuracy page, the "
+           "same for every row); mm, mean ± standard deviation over the "
+           "seeds; the change is against the same model without "
+           "augmentation."),
+    columns=_COLS,
+    rows=(_row("Martinez lifter", _NR, _LIFTER.format(name="nr_none") + _NEWRIG),
+          _row("Martinez lifter, augmented", _NR_AUG,
+               _LIFTER.format(name="nr_aug") + _NEWRIG + _AUG, baseline=_NR),
+          _row("Martinez lifter, augmented, wide bodies", _NR_WIDE,
+               _LIFTER.format(name="nr_wide") + _NEWRIG + _WIDE, baseline=_NR),
+          _row("Martinez lifter, flip-averaged", _NR + "_flip",
+               _LIFTER.format(name="nr_none") + _NEWRIG + _FLIP, baseline=_NR),
+          _row("Martinez lifter, wide bodies, flip-averaged", _NR_WIDE + "_flip",
+               _LIFTER.format(name="nr_wide") + _NEWRIG + _WIDE + _FLIP,
+               baseline=_NR),
+          _row("GFPose small, one hypothesis", _GF_NR,
+               _GFPOSE.format(name="gf_nr_none") + _NEWRIG),
+          _row("GFPose small, one hypothesis, wide bodies",
+               "gfpose_newrig_wide_cpu_seeds_estimate_single",
+               _GFPOSE.format(name="gf_nr_wide") + _NEWRIG + _WIDE,
+               baseline=_GF_NR)),
+    note=("On the new rig, mirror and proportion augmentation at the adult "
+          "spread cut the lifter's error by about a fifth, and at 4 times "
+          "the spread by over a third, on every seed; GFPose's single "
+          "hypothesis, far better than the lifter on the new rig unaugmented, "
+          "gains about a fifth from the wide bodies (one seed). "
+          "PA-MPJPE moves far less: what the other rig costs is mostly the "
+          "size and placement of the limbs, which Procrustes alignment "
+          "removes. Flip averaging at test time changes the lifter's error "
+          "by under 1%. The next table shows why an adult spread helps but "
+          "does not cover the rigs' differences."))
+
+_BONES = ("r_hip", "r_knee", "r_ankle", "spine", "thorax", "neck", "head",
+          "l_shoulder", "l_elbow", "l_wrist")
+_PROPORTIONS = "rig_proportions_jaxpose-mocap-newrig.json"
+
+RIGS = spec.Table(
+    title="How far the new rig's bodies lie from the training body",
+    intro=("`python -m experiments.studies.rig_proportions`: each bone's "
+           "median length (mm) on Bandai (training) and on CMU 005 and 007 "
+           "(test), named by the joint it ends at, and the log of their ratio; "
+           "one bone's log factor under `data.train_bodies` has a standard "
+           "deviation of 0.058 at the adult spread."),
+    columns=(spec.Col("Bandai", "train_mm"), spec.Col("CMU 005, 007", "test_mm"),
+             spec.Col("log ratio", "log_ratio", ".3f")),
+    rows=tuple(spec.Row(bone, _PROPORTIONS, at=f"bones.{bone}", name=bone,
+                        seeds="-", hardware="2 CPU cores (AMD EPYC)")
+               for bone in _BONES),
+    label_titles=("bone",),
+    note=("The rigs differ by more than people do: CMU's legs are a fifth "
+          "longer than Bandai's and its shoulders and neck about 80% wider "
+          "and longer, 3 to 10 standard deviations of the adult spread, "
+          "because each rig places the hip, shoulder and neck joints "
+          "elsewhere. No drawn body comes within 10% of CMU's on every bone, "
+          "even at 4 times the spread."))
+
+_V1_ARMS = (("Martinez lifter", "", "v1_none", ""),
+            ("Martinez lifter, augmented", "_aug", "v1_aug", _AUG),
+            ("Martinez lifter, wide bodies", "_wide", "v1_wide", _WIDE),
+            ("Martinez lifter, varied cameras", "_cam", "v1_cam", _CAMS),
+            ("Martinez lifter, wide bodies, varied cameras", "_widecam",
+             "v1_widecam", _WIDE + _CAMS))
+
+
+def _v1_rows(cameras: str, suffix: str, flags: str) -> list[spec.Row]:
+  """Each v1 arm scored on one set of test cameras, against no augmentation."""
+  base = _V1 + suffix
+  return [_row(label, f"lifter_v1_6k{arm}_cpu_seeds_estimate{suffix}",
+               _LIFTER.format(name=name) + train + flags, cells=(cameras,),
+               baseline=base if arm else "", name=arm + suffix if arm else base)
+          for label, arm, name, train in _V1_ARMS]
+
+
+V1_SAME_BUDGET = spec.Table(
+    title="The same augmentations on v1, and on cameras never trained on",
+    intro=("v1 (trained on Bandai and four CMU people, tested on CMU 005 "
+           "and 007), 6000 steps, seed 0: exact 2D from the published "
+           "cameras, then the same people seen by cameras of another lens "
+           "and distance (600-850 or 2400-3200 px, 2.5-3.2 or 7.5-9.5 m; "
+           "`--config.data.test_cameras=unseen_distance_focal`). 'Varied "
+           "cameras': trained on cameras drawn over 3.5-6.5 m, -15 to 35 "
+           "degrees of pitch and 1000-2000 px of focal length "
+           "(`data.train_cameras=varied`), still reading screen 2D; "
+           "'augmented' and 'wide bodies' (mirror included) as in the first "
+           "table; change against no augmentation on the same cameras."),
+    columns=_COLS,
+    rows=(*_v1_rows("published", "", ""),
+          *_v1_rows("unseen", "_unseen_distance_focal", _UNSEEN)),
+    label_titles=("model", "test cameras"),
+    note=("On v1's own cameras mirror and bodies lower the lifter's error "
+          "by about 9% at this budget; varied training cameras alone raise "
+          "it by about a seventh (a screen-2D lifter spreads itself over many "
+          "cameras), and with wide bodies and mirror beside them it ends a "
+          "little below the unaugmented lifter. Under another lens and "
+          "distance, bodies of varied size without varied cameras make it "
+          "much worse: it learns that the 2D's size tells the body's size, "
+          "which another focal length or distance breaks. Varied cameras cut "
+          "the unseen cameras' error by about a quarter alone and by about a "
+          "seventh with the wide bodies; the camera-aware lifter "
+          "(`baseline_mocap.py:camera`, the video page) is the model for "
+          "footage from unknown cameras."))
+
+PAGE = spec.Page(
+    name="bodies", title="Bodies, rigs and cameras never seen in training",
+    intro=("What a model trained on few bodies and four cameras does on "
+           "people of other proportions, on another rig, under other "
+           "cameras, and what mirror, body-proportion and camera augmentation "
+           "(docs/data.md) change. Errors in mm."),
+    tables=(NEW_RIG, RIGS, V1_SAME_BUDGET))
