@@ -73,14 +73,18 @@ def compare(train: dict, test: dict, spreads=(1.0,), draws: int = 20000,
   return out
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
   p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   p.add_argument("--cache_dir", default="")
   p.add_argument("--protocol", default="jaxpose-mocap-newrig",
                  choices=sorted(mocap_protocol.PROTOCOLS))
   p.add_argument("--spreads", default="1,2,4")
   p.add_argument("--out", default="")
-  args = p.parse_args(argv)
+  return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+  args = parse_args(argv)
   try:
     cache_dir = mocap_cache.resolve_cache_dir(args.cache_dir or None)
   except FileNotFoundError as e:
