@@ -146,10 +146,69 @@ V1_SAME_BUDGET = spec.Table(
           "(`baseline_mocap.py:camera`, the video page) is the model for "
           "footage from unknown cameras."))
 
+_FULL = ("python -m experiments.main --config=experiments/configs/{config} "
+         "--workdir=runs/{name}_s$S --config.data.cache_dir=caches "
+         "--config.seed=$S --config.train.ckpt_every=100000")
+_MODELS = (("Martinez lifter", "lifter", "baseline_mocap.py", "estimate"),
+           ("GFPose small, one hypothesis", "gfpose",
+            "gfpose_mocap.py --config.eval.task=estimate_single",
+            "estimate_single"),
+           ("DiffPose's graph encoder", "encoder", "encoder_mocap.py",
+            "estimate"))
+_SETTINGS = (("new rig", "published", "newrig", "", _NEWRIG),
+             ("v1", "published", "v1", "", ""),
+             ("v1", "unseen", "v1", "_unseen_distance_focal", ""))
+
+
+def _full_budget_rows() -> list[spec.Row]:
+  """Each model unaugmented and with wide bodies, mirror and varied
+  cameras, at its config's budget, on each protocol and test cameras."""
+  rows = []
+  for label, stem, config, task in _MODELS:
+    for protocol, cameras, short, suffix, flags in _SETTINGS:
+      test = _UNSEEN if suffix else ""
+      for arm, train in (("", ""), ("_widecam", _WIDE + _CAMS)):
+        name = f"{stem}_{short}{arm}_h100_seeds_{task}{suffix}"
+        command = _FULL.format(config=config, name=f"{stem}_{short}{arm}")
+        rows.append(spec.Row(
+            label + (", augmented" if arm else ""), f"{name}.json",
+            command=command + flags + train + test, at=_SEEDS,
+            cells=(protocol, cameras), name=name,
+            baseline=f"{stem}_{short}_h100_seeds_{task}{suffix}" if arm else ""))
+  return rows
+
+
+FULL_BUDGET = spec.Table(
+    title="At the configs' budget: bodies, mirror and cameras together",
+    intro=("Each model at its config's own budget (20,000 steps; the "
+           "encoder 2000), three seeds, unaugmented and with wide bodies, "
+           "mirror and varied cameras together (`data.train_bodies=0.5`, "
+           "`data.train_body_spread=4`, `train.mirror=0.5`, "
+           "`data.train_cameras=varied`), on the new rig and on v1 (its "
+           "published cameras, then the unseen lens and distance of the "
+           "table above). Trained on one GPU, ten trainings sharing it, "
+           "from copies of the caches that hold exactly the rows these "
+           "settings read; the change is against the same model "
+           "unaugmented on the same protocol and cameras."),
+    columns=_COLS,
+    rows=tuple(_full_budget_rows()),
+    label_titles=("model", "protocol", "test cameras"),
+    note=("Varied cameras cost a model that reads screen 2D more the longer "
+          "it trains: it cannot tell one camera from another, so it spreads "
+          "its estimate over all of them, while the unaugmented models fit "
+          "the four published cameras that v1 and the new rig test with. "
+          "With all three augmentations the lifter still gains about a "
+          "fifth on the new rig, and the encoder a little, but GFPose loses; "
+          "on v1's own cameras every model is worse (GFPose by about half); "
+          "under the unseen lens and distance every model gains, the encoder "
+          "by over a third. The issue's targets (at least 15% on the new rig "
+          "and the new cameras, no more than 2% worse on v1) are met by "
+          "none of the three with this recipe."))
+
 PAGE = spec.Page(
     name="bodies", title="Bodies, rigs and cameras never seen in training",
     intro=("What a model trained on few bodies and four cameras does on "
            "people of other proportions, on another rig, under other "
            "cameras, and what mirror, body-proportion and camera augmentation "
            "(docs/data.md) change. Errors in mm."),
-    tables=(NEW_RIG, RIGS, V1_SAME_BUDGET))
+    tables=(NEW_RIG, RIGS, V1_SAME_BUDGET, FULL_BUDGET))
