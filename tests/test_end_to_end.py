@@ -95,7 +95,8 @@ def test_train_resume_evaluate(tmp_path):
   assert full["per_joint_mpjpe_mm"] == results["per_joint_mpjpe_mm"]
   # What the model received at test time: the quickstart's exact 2D alone.
   assert full["test_inputs"] == {"2d": "exact", "uncertainty": "none",
-                                 "masks": "none", "calibration_rows": "",
+                                 "masks": "none", "camera": "none",
+                                 "calibration_rows": "",
                                  "weights_chosen_on": ""}
   assert on_disk["train_step"] == 30
   for key in ("mpjpe_mm", "min_mpjpe_mm", "pa_mpjpe_mm", "num_hypotheses", "num_poses"):

@@ -210,6 +210,7 @@ def baseline_in_file(row: spec.Row, result: Mapping, where: str = ""
 
 
 _SEES_LABELS = {"uncertainty": "uncertainty", "masks": "masked",
+                "camera": "camera",
                 "calibration_rows": "calibrated on",
                 "weights_chosen_on": "weights chosen on"}
 

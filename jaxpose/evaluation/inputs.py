@@ -7,6 +7,9 @@ holds a baseline's figures, measured on the same rows) is a record
    "uncertainty": the per-keypoint 2D uncertainty the model reads and
      where it comes from ("none": it reads none),
    "masks": the joints it is given masked ("none": every joint),
+   "camera": the camera geometry it reads of each row, e.g. the
+     intrinsics a camera-aware representation needs ("none": it reads
+     none),
    "calibration_rows": the rows that fitted the calibration applied to its
      hypotheses ("": none applied),
    "weights_chosen_on": rows beyond its training rows that chose settings
@@ -23,7 +26,7 @@ import dataclasses
 from typing import Any, Mapping
 
 NONE = "none"
-FIELDS = ("2d", "uncertainty", "masks", "calibration_rows",
+FIELDS = ("2d", "uncertainty", "masks", "camera", "calibration_rows",
           "weights_chosen_on")
 # A record's key of the baseline's inputs, and the field of that record
 # naming where the baseline's figures are in the file.
@@ -40,6 +43,8 @@ class Reads:
     uncertainty: the per-keypoint 2D uncertainty it reads and where it
       comes from (a dataset field and what it is), or "none".
     masks: the joints whose input it is given masked, or "none".
+    camera: the camera geometry it reads of each row (`Method.reads`
+      fills it from the run's representation), or "none".
     weights_chosen_on: rows beyond its training rows that chose settings
       it applies (e.g. a prior's weight), or "".
     baseline: what the baseline reads whose figures the task's results
@@ -48,6 +53,7 @@ class Reads:
   """
   uncertainty: str = NONE
   masks: str = NONE
+  camera: str = NONE
   weights_chosen_on: str = ""
   baseline: "Reads | None" = None
   baseline_figures: str = ""
@@ -57,7 +63,8 @@ def record(input_2d: str, reads: Reads, calibration_rows: str = "") -> dict:
   """The `test_inputs` record (module docstring) of a model that reads
   `reads` of test rows holding `input_2d` 2D."""
   return {"2d": input_2d, "uncertainty": reads.uncertainty,
-          "masks": reads.masks, "calibration_rows": calibration_rows,
+          "masks": reads.masks, "camera": reads.camera,
+          "calibration_rows": calibration_rows,
           "weights_chosen_on": reads.weights_chosen_on}
 
 

@@ -419,9 +419,18 @@ class Method:
   test_inputs: Callable[[RunSettings, str], inputs_lib.Reads] | None = None
 
   def reads(self, run: RunSettings, task: str) -> inputs_lib.Reads:
-    """What `task` reads of each test row beside its 2D (`test_inputs`)."""
-    return (inputs_lib.Reads() if self.test_inputs is None
-            else self.test_inputs(run, task))
+    """What `task` reads of each test row beside its 2D (`test_inputs`),
+    with the camera geometry its representation reads (the baseline's
+    too: it lifts the same rows in the same representation)."""
+    reads = (inputs_lib.Reads() if self.test_inputs is None
+             else self.test_inputs(run, task))
+    camera = getattr(getattr(run.sections, "representation", None),
+                     "camera_read", "")
+    if not camera:
+      return reads
+    baseline = (None if reads.baseline is None
+                else dataclasses.replace(reads.baseline, camera=camera))
+    return dataclasses.replace(reads, camera=camera, baseline=baseline)
 
 
 def parse(method: Method, config) -> RunSettings:

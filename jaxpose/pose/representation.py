@@ -124,6 +124,18 @@ class Representation:
     return self.space == "image" or self.input_2d == "camera"
 
   @property
+  def camera_read(self) -> str:
+    """What of each test row's camera the conversions read ("" for
+    nothing), as results files record it (`evaluation.inputs`)."""
+    if self.space == "image":
+      return ("intrinsics and the true root depth (root_cam_mm), image "
+              "space")
+    if self.input_2d == "camera":
+      return ("intrinsics and the root's viewing direction (root_cam_mm), "
+              "camera-geometry 2D")
+    return ""
+
+  @property
   def _image_scale(self) -> float:
     return self.scale_2d * self.data_scale
 

@@ -1,4 +1,8 @@
 """evaluation.inputs: what each side of a comparison receives at test time."""
+from experiments.configs import baseline_mocap
+from experiments.configs import gfpose_base
+from experiments.configs import gfpose_mocap
+from jaxpose import methods
 from jaxpose.evaluation import inputs
 
 _SIGMA = "pose2d_sigma (the noise model's record: an oracle)"
@@ -7,7 +11,8 @@ _SIGMA = "pose2d_sigma (the noise model's record: an oracle)"
 def test_a_record_names_every_field():
   record = inputs.record("noisy", inputs.Reads(uncertainty=_SIGMA), "held-out")
   assert record == {"2d": "noisy", "uncertainty": _SIGMA, "masks": "none",
-                    "calibration_rows": "held-out", "weights_chosen_on": ""}
+                    "camera": "none", "calibration_rows": "held-out",
+                    "weights_chosen_on": ""}
   assert tuple(record) == inputs.FIELDS
 
 
@@ -42,6 +47,21 @@ def test_masks_and_calibration_count_as_inputs():
   assert inputs.sees_more(masked, base) == ["masks: part legs, baseline: none"]
   assert inputs.sees_more(calibrated, base) == [
       "calibration_rows: held-out rows, baseline: none"]
+
+
+def test_a_camera_aware_representation_records_the_camera_it_reads():
+  _, screen = methods.parse(baseline_mocap.get_config())
+  method, camera = methods.parse(baseline_mocap.get_config("camera"))
+  assert method.reads(screen, "estimate").camera == inputs.NONE
+  read = method.reads(camera, "estimate").camera
+  assert "intrinsics" in read and "root_cam_mm" in read
+  # The image space back-projects with the true root depth: recorded too.
+  gf, image_run = methods.parse(
+      gfpose_base.image_space(gfpose_mocap.get_config()))
+  assert "true root depth" in gf.reads(image_run, "estimate").camera
+  aware = inputs.record("exact", method.reads(camera, "estimate"))
+  assert inputs.sees_more(aware, inputs.record("exact", inputs.Reads())) == [
+      f"camera: {read}, baseline: none"]
 
 
 def test_records_hold_the_baseline_beside_and_the_calibration_applied():
