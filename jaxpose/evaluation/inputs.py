@@ -45,6 +45,9 @@ class Reads:
     masks: the joints whose input it is given masked, or "none".
     camera: the camera geometry it reads of each row (`Method.reads`
       fills it from the run's representation), or "none".
+    reads_2d: False for a task that reads no 2D of the test rows (a
+      motion to denoise, a 3D pose to complete, samples): its record's
+      "2d" is "none" whatever the dataset holds.
     weights_chosen_on: rows beyond its training rows that chose settings
       it applies (e.g. a prior's weight), or "".
     baseline: what the baseline reads whose figures the task's results
@@ -55,6 +58,7 @@ class Reads:
   masks: str = NONE
   camera: str = NONE
   weights_chosen_on: str = ""
+  reads_2d: bool = True
   baseline: "Reads | None" = None
   baseline_figures: str = ""
 
@@ -62,7 +66,8 @@ class Reads:
 def record(input_2d: str, reads: Reads, calibration_rows: str = "") -> dict:
   """The `test_inputs` record (module docstring) of a model that reads
   `reads` of test rows holding `input_2d` 2D."""
-  return {"2d": input_2d, "uncertainty": reads.uncertainty,
+  return {"2d": input_2d if reads.reads_2d else NONE,
+          "uncertainty": reads.uncertainty,
           "masks": reads.masks, "camera": reads.camera,
           "calibration_rows": calibration_rows,
           "weights_chosen_on": reads.weights_chosen_on}

@@ -1,5 +1,6 @@
 """evaluation.inputs: what each side of a comparison receives at test time."""
 from experiments.configs import baseline_mocap
+from experiments.configs import dposer_quickstart
 from experiments.configs import gfpose_base
 from experiments.configs import gfpose_mocap
 from jaxpose import methods
@@ -86,3 +87,22 @@ def test_calibration_rows_name_a_borrowed_calibration():
       "borrowed_from": {"workdir": "runs/sibling"}}}}}
   assert inputs.calibration_rows(borrowed) == (
       "a sibling workdir's held-out training rows (eval.calibration_from)")
+
+
+def test_a_task_that_reads_no_2d_records_none_whatever_the_dataset_holds():
+  assert inputs.record("exact", inputs.Reads(reads_2d=False))["2d"] == "none"
+  dposer, run = methods.parse(dposer_quickstart.get_config())
+  records = {task: inputs.record("exact", dposer.reads(run, task))
+             for task in ("denoise_motion", "complete", "generate", "fit2d")}
+  assert [records[t]["2d"] for t in records] == ["none"] * 3 + ["exact"]
+  assert records["complete"]["masks"].startswith(
+      f"part {' / '.join(run.task_options['complete'].parts)}")
+  assert "intrinsics" in records["fit2d"]["camera"]
+  assert records["denoise_motion"]["camera"] == "none"
+  gfpose, gf_run = methods.parse(gfpose_mocap.get_config())
+  reads_2d = {task: gfpose.reads(gf_run, task).reads_2d
+              for task in ("estimate", "estimate_single", "complete2d",
+                           "complete3d", "denoise", "generate")}
+  assert reads_2d == {"estimate": True, "estimate_single": True,
+                      "complete2d": True, "complete3d": False,
+                      "denoise": False, "generate": False}

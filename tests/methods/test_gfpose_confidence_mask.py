@@ -17,6 +17,7 @@ from jaxpose import methods
 from jaxpose import run_lib
 from jaxpose import settings
 from jaxpose.data import datasets
+from jaxpose.evaluation import inputs
 from jaxpose.methods import base
 from jaxpose.methods.gfpose import eval_tasks
 from jaxpose.methods.gfpose import model as model_lib
@@ -73,7 +74,7 @@ def test_the_option_is_validated_and_older_configs_read_it_as_off():
   del config.eval[KEY]  # a workdir's config.json from before the key
   method, run = methods.parse(config)
   assert run.eval_options.mask_below_confidence == 0.0
-  assert method.reads(run, "estimate") == method.reads(run, "generate")
+  assert method.reads(run, "estimate") == inputs.Reads()  # nothing beside
 
 
 def test_test_inputs_name_the_confidence_and_the_threshold():

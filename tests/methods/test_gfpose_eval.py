@@ -192,7 +192,8 @@ def test_untrained_network_runs_completion_and_denoising(tmp_path):
     # What the model received of each test row (`evaluation.inputs`).
     on_disk = json.loads((tmp_path / f"{task}_noisy2d.json").read_text())
     assert on_disk["test_inputs"] == res["test_inputs"]
-    assert res["test_inputs"]["2d"] == "exact"
+    # denoise reads a noisy 3D pose, no 2D.
+    assert res["test_inputs"]["2d"] == ("none" if task == "denoise" else "exact")
     assert res["test_inputs"]["uncertainty"] == "none"
     assert res["test_inputs"]["calibration_rows"] == ""
     assert "baseline_test_inputs" not in res

@@ -45,6 +45,7 @@ METHOD = methods.register(base.Method(
     build=model.build,
     training=model.training,
     tasks=eval_tasks.TASKS,
+    test_inputs=eval_tasks.test_inputs,
     # The held-out clips (`holdout`) first; the body from the other rows.
     prepare=parts.with_heldout(model.prepare),
     needs=(JOINT_PRIOR,),

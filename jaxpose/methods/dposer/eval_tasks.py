@@ -28,6 +28,7 @@ from jaxpose.evaluation import calibration
 from jaxpose.evaluation import chunks
 from jaxpose.evaluation import completion
 from jaxpose.evaluation import generative
+from jaxpose.evaluation import inputs
 from jaxpose.evaluation import novelty as novelty_lib
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.methods import tasks
@@ -46,6 +47,22 @@ denoise_motion = TASKS.register(
     formerly=options_lib.FORMERLY["denoise_motion"])(fitting.denoise_motion)
 fit2d = TASKS.register("fit2d", options=options_lib.Fit2DOptions,
                        formerly=options_lib.FORMERLY["fit2d"])(fitting.fit2d)
+
+
+def test_inputs(run, task: str) -> inputs.Reads:
+  """What `task` reads of each test row: fit2d its 2D keypoints and the
+  intrinsics that project the fitted body; complete the visible joints'
+  true rotations, one masked part at a time; denoise_motion a noisy 3D
+  motion and generate nothing, neither any 2D."""
+  if task == "fit2d":
+    return inputs.Reads(camera="intrinsics (fx, fy, cx, cy), to project "
+                               "the fitted body")
+  if task == "complete":
+    parts = " / ".join(run.task_options[task].parts)
+    return inputs.Reads(
+        masks=f"part {parts} (one at a time); the visible joints' true "
+              "rotations", reads_2d=False)
+  return inputs.Reads(reads_2d=False)
 
 
 def make_completion_solver(prior, zscore: body_lib.ZScore, *, num_steps: int,

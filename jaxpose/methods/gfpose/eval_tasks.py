@@ -145,7 +145,8 @@ def test_inputs(run: base.RunSettings, task: str) -> inputs.Reads:
   of their 2D); estimate and estimate_single with
   `eval.mask_below_confidence` > 0 read `pose2d_confidence` and mask the
   joints below it (rows without the field: nothing, their results'
-  `confidence_field` says so); the others read the 2D alone."""
+  `confidence_field` says so); denoise and generate read no 2D; the
+  others read the 2D alone."""
   if task in ESTIMATE_TASKS:
     threshold = run.eval_options.mask_below_confidence
     if threshold <= 0.0:
@@ -155,13 +156,15 @@ def test_inputs(run: base.RunSettings, task: str) -> inputs.Reads:
         masks=f"joints whose {CONFIDENCE} < {threshold:g} (a row's most "
               "confident joint kept)")
   if task not in ("complete2d", "complete3d"):
-    return inputs.Reads()
+    # denoise and generate read no 2D (a noisy 3D pose; nothing).
+    return inputs.Reads(reads_2d=task not in ("denoise", "generate"))
   masked = [f"{what} limb-end joint(s) drawn per row" if kind == "joints"
             else f"part {what}"
             for kind, what in _missing_settings(run.task_options[task])]
   given = "2D" if task == "complete2d" else "true 3D, in place of the 2D"
   return inputs.Reads(masks=f"{' / '.join(masked)} (one setting at a time); "
-                            f"the visible joints' {given}")
+                            f"the visible joints' {given}",
+                      reads_2d=task == "complete2d")
 
 
 def _complete(trained, opts, ctx: EvalContext, *, space: str) -> TaskResult:
