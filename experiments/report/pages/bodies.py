@@ -1,6 +1,7 @@
 """Results page docs/results/bodies.md: bodies, rigs and cameras training
 never saw, and the augmentations for them."""
 from experiments.report import spec
+from experiments.report.pages import dposer as dposer_page
 
 _LIFTER = ("python -m experiments.main --config=experiments/configs/"
            "baseline_mocap.py --workdir=runs/{name}_s$S "
@@ -299,9 +300,7 @@ DPOSER_MIRROR = spec.Table(
            "training pose's joint rotations mirrored with probability 0.5 "
            "(`train.mirror=0.5`); 20 test windows of CMU 005 and 007, "
            "fixed weights; change against no prior on the same windows."),
-    columns=(spec.Col("noise (mm)", "noise_mm", fmt="g"),
-             spec.Col("noisy input", "figures.mpjpe_before_mm"),
-             spec.Col("after", "figures.mpjpe_after_mm", change="pct")),
+    columns=dposer_page.noise_cols("figures."),
     rows=tuple(_dposer_rows()),
     label_titles=("prior",),
     note=("Mirror doubles DPoser's small gain at 40 mm and turns its loss "

@@ -58,7 +58,7 @@ def _by_noise(file: str, priors, table: str, schedules=("",), schedule="",
   return rows
 
 
-def _noise_cols(figures: str = "") -> tuple[spec.Col, ...]:
+def noise_cols(figures: str = "") -> tuple[spec.Col, ...]:
   return (spec.Col("noise (mm)", "noise_mm", fmt="g"),
           spec.Col("noisy input", figures + "mpjpe_before_mm"),
           spec.Col("after", figures + "mpjpe_after_mm", change="pct"))
@@ -112,7 +112,7 @@ QS_DENOISE = spec.Table(
         "the data and temporal terms plus the prior. MPJPE (mm) over every "
         "joint and frame, before and after, and the change against no "
         "prior (the temporal term alone) on the same windows and noise."),
-    columns=_noise_cols(),
+    columns=noise_cols(),
     rows=_by_noise(_QS_FILE.format(task="denoise_motion"), _PRIORS,
                    "settings", command=_command(_QS, "denoise_motion"),
                    **_SEED0),
@@ -190,7 +190,7 @@ def _seeds_denoise(title: str, task: str, schedule: str, intro: str,
   schedules = ("fixed", "annealed") if schedule else ("",)  # the file's order
   return spec.Table(
       title=f"Mocap: {title}, over 3 training seeds",
-      intro=_DENOISE_INTRO + intro, columns=_noise_cols("figures."),
+      intro=_DENOISE_INTRO + intro, columns=noise_cols("figures."),
       rows=_by_noise(_SEEDS.format(task=task), _MOCAP_PRIORS,
                      "settings_across_seeds", schedules, schedule),
       label_titles=("prior",), note=note)
