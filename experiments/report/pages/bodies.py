@@ -220,7 +220,7 @@ FULL_BUDGET = spec.Table(
           "v1's own cameras (GFPose by about half) and GFPose loses its gain "
           "on the new rig. No screen-2D recipe here meets the unseen cameras "
           "and v1 together; the camera-aware table below does for the "
-          "lifter."))
+          "lifter on v1, not on the new rig."))
 
 _AWARE = ("python -m experiments.main --config=experiments/configs/{config}:camera "
           "--workdir=runs/{name}_s$S --config.data.cache_dir=caches "
@@ -247,16 +247,34 @@ def _camera_aware_rows() -> list[spec.Row]:
                              name=f"{stem}_v1", ckpt=100_000)
       rows.append(spec.Row(
           f"{label}, screen 2D", f"{screen}.json", at=_SEEDS, name=screen,
-          cells=(cameras,),
+          cells=("v1", cameras),
           command=command + ("" if cameras == "published" else _UNSEEN)))
       aware = f"{stem}_v1_camera_cpu_seeds_{task}_{suffix}"
       rows.append(spec.Row(
           f"{label}, camera-aware, varied cameras", f"{aware}.json",
-          at=_SEEDS, name=aware, cells=(cameras,), baseline=screen,
+          at=_SEEDS, name=aware, cells=("v1", cameras), baseline=screen,
           command=_AWARE.format(
               config=config, name=name, cameras=flag, suffix=suffix,
               task=(" --config.eval.task=estimate_single"
                     if task == "estimate_single" else ""))))
+  # The camera-aware lifter with wide bodies and mirror on the new rig
+  # (seed 0), against the screen-2D lifter there.
+  screen = "lifter_newrig_h100_seeds_estimate"
+  rows += [
+      spec.Row("Martinez lifter, screen 2D", f"{screen}.json", at=_SEEDS,
+               name=screen, cells=("new rig", "published"),
+               command=_FULL.format(config="baseline_mocap.py",
+                                    name="lifter_newrig", ckpt=100_000)
+               + _NEWRIG),
+      spec.Row("Martinez lifter, camera-aware, varied cameras, wide bodies "
+               "+ mirror", "lifter_newrig_camera_wide_full_cpu_seeds_"
+               "estimate_published.json", at=_SEEDS, baseline=screen,
+               cells=("new rig", "published"),
+               command=_AWARE.format(config="baseline_mocap.py",
+                                     name="lifter_newrig_camera_wide",
+                                     cameras="all", suffix="published",
+                                     task="").replace(
+                   ", then", _NEWRIG + _WIDE + ", then"))]
   return rows
 
 
@@ -268,18 +286,25 @@ CAMERA_AWARE = spec.Table(
            "given) and train on varied cameras, 20,000 steps, three seeds, "
            "on 2 CPU cores; against the screen-2D models unaugmented "
            "(the table above, one GPU) on v1's published cameras and on "
-           "the unseen lens and distance. Not like for like: the "
+           "the unseen lens and distance, and, with wide bodies and mirror "
+           "(seed 0), on the new rig. Not like for like: the "
            "camera-aware side is given the camera, which a user with "
            "calibrated footage has."),
     columns=_COLS,
     rows=tuple(_camera_aware_rows()),
-    label_titles=("model", "test cameras"),
+    label_titles=("model", "protocol", "test cameras"),
     note=("Given the camera, the lifter is as good as the screen-2D one on "
-          "the published cameras and about half as wrong under the unseen "
+          "v1's published cameras and about half as wrong under the unseen "
           "lens and distance: reading the geometry, rather than learning "
-          "one camera's, is what carries a lifter to new cameras. The "
-          "camera-aware GFPose is far worse than the screen-2D one on the "
-          "published cameras and gains less on unseen ones."))
+          "one camera's, is what carries a lifter to new cameras. It does "
+          "not carry it to the new rig: with wide bodies and mirror it is "
+          "worse there than the unaugmented screen-2D lifter (seed 0), "
+          "where the screen-2D lifter with the same bodies gains over a "
+          "third; this representation scales each row's 2D to one size, so "
+          "the model must guess the body's size from its proportions, "
+          "which the other rig changes. The camera-aware GFPose is far "
+          "worse than the screen-2D one on the published cameras and gains "
+          "less on unseen ones."))
 
 _DPOSER_SEEDS = "dposer_mocap_small_v2{arm}_cpu_seeds_denoise_motion.json"
 _DPOSER = ("python -m experiments.main --config=experiments/configs/"
