@@ -224,7 +224,7 @@ FULL_BUDGET = spec.Table(
 
 _AWARE = ("python -m experiments.main --config=experiments/configs/{config}:camera "
           "--workdir=runs/{name}_s$S --config.data.cache_dir=caches "
-          "--config.seed=$S, then --mode=eval{task} "
+          "--config.seed=$S{train}, then --mode=eval{task} "
           "--config.data.test_cameras={cameras} --config.eval.output_suffix={suffix}")
 
 
@@ -233,6 +233,7 @@ def _camera_aware_rows() -> list[spec.Row]:
   the camera's own geometry (varied training cameras), on v1's published
   and unseen cameras."""
   rows = []
+  screen_configs = {stem: config for _, stem, config, _ in _MODELS}
   for label, stem, config, task, name in (
       ("Martinez lifter", "lifter", "baseline_mocap.py", "estimate",
        "lifter_cam"),
@@ -243,7 +244,7 @@ def _camera_aware_rows() -> list[spec.Row]:
                                    "unseen_distance_focal")):
       screen = f"{stem}_v1_h100_seeds_{task}" + (
           "" if cameras == "published" else "_" + suffix)
-      command = _FULL.format(config={m[1]: m[2] for m in _MODELS}[stem],
+      command = _FULL.format(config=screen_configs[stem],
                              name=f"{stem}_v1", ckpt=100_000)
       rows.append(spec.Row(
           f"{label}, screen 2D", f"{screen}.json", at=_SEEDS, name=screen,
@@ -254,7 +255,7 @@ def _camera_aware_rows() -> list[spec.Row]:
           f"{label}, camera-aware, varied cameras", f"{aware}.json",
           at=_SEEDS, name=aware, cells=("v1", cameras), baseline=screen,
           command=_AWARE.format(
-              config=config, name=name, cameras=flag, suffix=suffix,
+              config=config, name=name, cameras=flag, suffix=suffix, train="",
               task=(" --config.eval.task=estimate_single"
                     if task == "estimate_single" else ""))))
   # The camera-aware lifter with wide bodies and mirror on the new rig
@@ -272,9 +273,8 @@ def _camera_aware_rows() -> list[spec.Row]:
                cells=("new rig", "published"),
                command=_AWARE.format(config="baseline_mocap.py",
                                      name="lifter_newrig_camera_wide",
-                                     cameras="all", suffix="published",
-                                     task="").replace(
-                   ", then", _NEWRIG + _WIDE + ", then"))]
+                                     train=_NEWRIG + _WIDE, cameras="all",
+                                     suffix="published", task=""))]
   return rows
 
 
