@@ -42,6 +42,8 @@ def add_diffpose(c, *, encoder_batch_size: int = 1024):
   c.method = "diffpose"
   if "mask" in c:
     del c["mask"]  # GFPose's condition masking; DiffPose has none
+  if "inputs" in c:
+    del c["inputs"]  # a lifter's; DiffPose's encoder reads what its own says
   c.model = ml_collections.ConfigDict(dict(
       name="diffpose_denoiser", hidden=64, embed_dim=256, num_layers=3,
       num_heads=4, order=2, dropout=0.0, conv_dropout=0.0))

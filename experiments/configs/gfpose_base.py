@@ -146,6 +146,10 @@ def as_lifter(c):
   score model has (the SDE, condition masking, the score loss's keys): the
   sections of a deterministic lifter (`method='baseline'`)."""
   c.method = "baseline"
+  # What the lifter reads of each keypoint beside its 2D: 'confidence' (a
+  # detector-like score; train on noisy 2D, data.train_2d='noisy') or the
+  # oracle 'sigma' (ablations).
+  c.inputs = ml_collections.ConfigDict(dict(uncertainty="none"))
   for section in ("sde", "mask", "holdout"):
     if section in c:
       del c[section]

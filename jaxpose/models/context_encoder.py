@@ -7,13 +7,13 @@ initialises the depth.  Two encoders, both GraFormer-style graph networks
 
 `GraphLifter`, one frame:
 
-  pose2d [B, J, 2] -> ChebConv(2, H) -> num_layers x GraFormerLayer
+  pose2d [B, J, C] -> ChebConv(C, H) -> num_layers x GraFormerLayer
     = features [B, J, H] -> ChebConv(H, 3) = pose3d [B, J, 3]
 
 `TemporalLifter`, a window of T frames (T odd) -> its centre frame:
 
-  pose2d [B, T, J, 2] -> per frame (weights shared over frames):
-      ChebConv(2, H) -> num_spatial_layers x GraFormerLayer   # [B, T, J, H]
+  pose2d [B, T, J, C] -> per frame (weights shared over frames):
+      ChebConv(C, H) -> num_spatial_layers x GraFormerLayer   # [B, T, J, H]
   per joint (weights shared over joints), VideoPose3D's temporal blocks:
       h = h[:, d:T-d] + Drop(ReLU(LN(Lin(Drop(ReLU(LN(Conv3_d(h))))))))
       with kernel-3 'valid' convolutions of dilation d = 1, 3, 9, ...
@@ -22,7 +22,9 @@ initialises the depth.  Two encoders, both GraFormer-style graph networks
     -> ChebConv(H, 3) = pose3d [B, J, 3]
 
 Both return a `LifterOutput(features, pose3d)`, the pose a linear graph
-read-out of the features.  `GraphLifter` takes the released GraFormer's
+read-out of the features.  C = `in_channels` is 2 (the keypoints) or 3
+(each keypoint followed by its 2D uncertainty, when the lifter reads one:
+`methods.lifting.keypoint_uncertainty`).  `GraphLifter` takes the released GraFormer's
 conventions as options (`graph_layers`) and `root`: the 3D as predicted
 ('predicted', the default), minus its root joint ('subtracted') or with
 the root set to 0 and the others as predicted ('zeroed'): what the
@@ -61,9 +63,10 @@ class LifterOutput(NamedTuple):
 
 
 def graph_lifter_num_params(*, num_joints: int = 17, hidden: int = 96,
-                            num_layers: int = 5, order: int = 2) -> int:
+                            num_layers: int = 5, order: int = 2,
+                            in_channels: int = 2) -> int:
   """The parameter count of `GraphLifter` in closed form."""
-  return (gl.cheb_params(2, hidden, order) + gl.cheb_params(hidden, 3, order)
+  return (gl.cheb_params(in_channels, hidden, order) + gl.cheb_params(hidden, 3, order)
           + num_layers * gl.graformer_layer_params(hidden, num_joints, order))
 
 
@@ -95,12 +98,20 @@ def temporal_block_params(hidden: int) -> int:
 def temporal_lifter_num_params(*, num_frames: int = 27, num_joints: int = 17,
                                hidden: int = 96, num_spatial_layers: int = 2,
                                num_head_layers: int = 1,
-                               order: int = 2) -> int:
+                               order: int = 2, in_channels: int = 2) -> int:
   """The parameter count of `TemporalLifter` in closed form."""
   layers = num_spatial_layers + num_head_layers
-  return (gl.cheb_params(2, hidden, order) + gl.cheb_params(hidden, 3, order)
+  return (gl.cheb_params(in_channels, hidden, order) + gl.cheb_params(hidden, 3, order)
           + layers * gl.graformer_layer_params(hidden, num_joints, order)
           + len(temporal_dilations(num_frames)) * temporal_block_params(hidden))
+
+
+def _check_channels(in_channels) -> int:
+  """C: 2 (the keypoints) or 3 (and each keypoint's uncertainty)."""
+  if in_channels not in (2, 3):
+    raise ValueError(f"in_channels: expected 2 (the 2D keypoints) or 3 (and "
+                     f"each keypoint's uncertainty), got {in_channels!r}")
+  return int(in_channels)
 
 
 class _Lifter(nnx.Module):
@@ -140,7 +151,7 @@ class GraphLifter(_Lifter):
                adjacency_norm: gl.AdjacencyNorm = "none",
                attention_dropout: float = 0.0,
                root: Literal["predicted", "subtracted", "zeroed"] = "predicted",
-               rngs: nnx.Rngs):
+               in_channels: int = 2, rngs: nnx.Rngs):
     self.num_joints = checks.check_positive_int("num_joints", num_joints)
     self.hidden = checks.check_positive_int("hidden", hidden)
     self.num_layers = checks.check_nonnegative_int("num_layers", num_layers)
@@ -155,7 +166,8 @@ class GraphLifter(_Lifter):
     self.laplacian = conventions.laplacian
     settings.one_of("root", root, ROOTS)
     self.root = root
-    self.input_conv = gl.ChebConv(2, hidden, order=order, rngs=rngs)
+    self.in_channels = _check_channels(in_channels)
+    self.input_conv = gl.ChebConv(in_channels, hidden, order=order, rngs=rngs)
     self.layers = nnx.List([
         gl.GraFormerLayer(hidden, num_joints, num_heads, order=order,
                           dropout=dropout, conv_dropout=conv_dropout,
@@ -168,7 +180,7 @@ class GraphLifter(_Lifter):
     """Lifts 2D poses and returns the features the 3D is read from.
 
     Args:
-      pose2d: `[B, J, 2]` 2D poses (model units).
+      pose2d: `[B, J, C]` 2D poses (model units), C = `in_channels`.
       deterministic: no dropout when True.
       rngs: dropout randomness (stream 'dropout'); needed when not
         deterministic and a dropout rate is > 0.
@@ -176,7 +188,8 @@ class GraphLifter(_Lifter):
     Returns:
       `LifterOutput(features [B, J, H], pose3d [B, J, 3])`.
     """
-    checks.check_array("pose2d", pose2d, ("B", self.num_joints, 2))
+    checks.check_array("pose2d", pose2d, ("B", self.num_joints,
+                                          self.in_channels))
     check_dropout_rngs(self, deterministic, rngs)
     basis = jnp.asarray(gl.chebyshev_basis(
         self.num_joints, self.edges, self.order, laplacian=self.laplacian,
@@ -241,7 +254,7 @@ class TemporalLifter(_Lifter):
                num_head_layers: int = 1, num_heads: int = 4, order: int = 2,
                dropout: float = 0.25, conv_dropout: float = 0.1,
                edges: Sequence[Sequence[int]] | None = None,
-               rngs: nnx.Rngs):
+               in_channels: int = 2, rngs: nnx.Rngs):
     self.dilations = temporal_dilations(num_frames)
     self.num_frames = int(num_frames)
     self.num_joints = checks.check_positive_int("num_joints", num_joints)
@@ -254,7 +267,8 @@ class TemporalLifter(_Lifter):
     layer = lambda: gl.GraFormerLayer(
         hidden, num_joints, num_heads, order=order, dropout=dropout,
         conv_dropout=conv_dropout, rngs=rngs)
-    self.input_conv = gl.ChebConv(2, hidden, order=order, rngs=rngs)
+    self.in_channels = _check_channels(in_channels)
+    self.input_conv = gl.ChebConv(in_channels, hidden, order=order, rngs=rngs)
     self.spatial = nnx.List([layer() for _ in range(num_spatial_layers)])
     self.temporal = nnx.List([
         _TemporalBlock(hidden, d, dropout=dropout, rngs=rngs)
@@ -267,8 +281,8 @@ class TemporalLifter(_Lifter):
     """Lifts a window of 2D poses to its centre frame.
 
     Args:
-      pose2d: `[B, T, J, 2]` 2D poses (model units), frame T // 2 the one
-        lifted.
+      pose2d: `[B, T, J, C]` 2D poses (model units), C = `in_channels`,
+        frame T // 2 the one lifted.
       deterministic: no dropout when True.
       rngs: dropout randomness (stream 'dropout'); needed when not
         deterministic and a dropout rate is > 0.
@@ -279,13 +293,14 @@ class TemporalLifter(_Lifter):
     """
     sizes = {}
     checks.check_array("pose2d", pose2d,
-                       ("B", self.num_frames, self.num_joints, 2), sizes=sizes)
+                       ("B", self.num_frames, self.num_joints,
+                        self.in_channels), sizes=sizes)
     check_dropout_rngs(self, deterministic, rngs)
     b, t, j, hid = sizes["B"], self.num_frames, self.num_joints, self.hidden
     basis = jnp.asarray(gl.chebyshev_basis(j, self.edges,
                                            self.order))  # [K+1, J, J]
     kw = dict(deterministic=deterministic, rngs=rngs)
-    h = self.input_conv(pose2d.reshape(b * t, j, 2), basis)  # [B*T, J, H]
+    h = self.input_conv(pose2d.reshape(b * t, j, self.in_channels), basis)  # [B*T, J, H]
     for layer in self.spatial:
       h = layer(h, basis, **kw)
     # Frames become a sequence per joint: [B*T, J, H] -> [B*J, T, H].

@@ -3,12 +3,13 @@
 A deterministic residual MLP from a flattened 2D pose to a flattened 3D
 pose, the network most users would otherwise pick for lifting:
 
-  x [B, 2J] -> Linear(2J, H) -> Norm -> ReLU -> Dropout        = h
+  x [B, CJ] -> Linear(CJ, H) -> Norm -> ReLU -> Dropout        = h
   num_blocks x { h2 = layer(layer(h)); h = h + h2 },
       each layer being Dropout(ReLU(Norm(Linear(H, H)(h))))
   out = Linear(H, 3J)(h)                                        # [B, 3J]
 
-The paper's size is H=1024, 2 blocks, dropout 0.5: with J=17 joints, the
+C is 2 (the keypoints) or 3 (each keypoint followed by its 2D
+uncertainty, when the lifter reads one).  The paper's size is H=1024, 2 blocks, dropout 0.5: with J=17 joints, the
 paper's "about 4-5 million" parameters (`lifter_num_params`). The max-norm
 weight constraint of the paper is left out.
 
@@ -36,9 +37,10 @@ NORMS = ("layer", "none")
 
 
 def lifter_num_params(num_joints: int = 17, hidden: int = 1024,
-                      num_blocks: int = 2, norm: str = "layer") -> int:
+                      num_blocks: int = 2, norm: str = "layer",
+                      in_channels: int = 2) -> int:
   """The parameter count of `LifterMLP` in closed form (a norm: 2H each)."""
-  d_in, d_out = 2 * num_joints, 3 * num_joints
+  d_in, d_out = in_channels * num_joints, 3 * num_joints
   linear = (d_in * hidden + hidden) + num_blocks * 2 * (hidden * hidden + hidden)
   linear += hidden * d_out + d_out
   norms = (1 + 2 * num_blocks) * 2 * hidden if norm == "layer" else 0
@@ -82,18 +84,19 @@ class LifterMLP(nnx.Module):
   """Martinez et al.'s residual lifting MLP: 2D pose in, 3D pose out.
 
   Args:
-    num_joints: J; the input is `[B, J, 2]`, the output `[B, J, 3]`.
+    num_joints: J; the input is `[B, J, C]`, the output `[B, J, 3]`.
     hidden: H, width of the residual stream (paper: 1024).
     num_blocks: residual blocks of two layers each (paper: 2).
     dropout: dropout rate after every hidden layer (paper: 0.5).
     norm: "layer" (LayerNorm, see the module doc for why not BatchNorm) or
       "none".
+    in_channels: C, 2 (the keypoints) or 3 (and their uncertainty).
     rngs: parameter initialisation randomness.
   """
 
   def __init__(self, *, num_joints: int = 17, hidden: int = 1024,
                num_blocks: int = 2, dropout: float = 0.5,
-               norm: str = "layer", rngs: nnx.Rngs):
+               norm: str = "layer", in_channels: int = 2, rngs: nnx.Rngs):
     self.num_joints = checks.check_positive_int("num_joints", num_joints)
     self.hidden = checks.check_positive_int("hidden", hidden)
     self.num_blocks = checks.check_nonnegative_int("num_blocks", num_blocks)
@@ -102,7 +105,11 @@ class LifterMLP(nnx.Module):
     settings.one_of("norm", norm, NORMS)
     self.norm = norm
     layer_kw = dict(norm=norm, dropout=dropout, rngs=rngs)
-    self.first = _Layer(2 * num_joints, hidden, **layer_kw)
+    if in_channels not in (2, 3):
+      raise ValueError(f"in_channels: expected 2 (the 2D keypoints) or 3 "
+                       f"(and each keypoint's uncertainty), got {in_channels!r}")
+    self.in_channels = int(in_channels)
+    self.first = _Layer(self.in_channels * num_joints, hidden, **layer_kw)
     self.blocks = nnx.List([_ResidualBlock(hidden, **layer_kw)
                             for _ in range(num_blocks)])
     self.out = nnx.Linear(hidden, 3 * num_joints, rngs=rngs)
@@ -112,7 +119,7 @@ class LifterMLP(nnx.Module):
     """Lifts 2D poses to 3D poses.
 
     Args:
-      pose2d: `[B, J, 2]` 2D poses (model units).
+      pose2d: `[B, J, C]` 2D poses (model units), C = `in_channels`.
       deterministic: no dropout when True.
       rngs: dropout randomness (stream 'dropout'); needed when not
         deterministic and dropout > 0.
@@ -121,7 +128,8 @@ class LifterMLP(nnx.Module):
       `[B, J, 3]` 3D poses (model units).
     """
     sizes = {}
-    checks.check_array("pose2d", pose2d, ("B", self.num_joints, 2), sizes=sizes)
+    checks.check_array("pose2d", pose2d, ("B", self.num_joints,
+                                          self.in_channels), sizes=sizes)
     check_dropout_rngs(self, deterministic, rngs)
     kw = dict(deterministic=deterministic, rngs=rngs)
     h = self.first(pose2d.reshape(sizes["B"], -1), **kw)  # [B, H]

@@ -139,18 +139,45 @@ def test_flip_averaging_cancels_what_is_not_mirror_symmetric():
 
   class Biased:
     representation = _model(tiny_config())[0].representation
+    uncertainty = "none"
 
-    def predict(self, params, pose2d, *, batch_size):
+    def predict(self, params, rows, *, batch_size):
       del params, batch_size
-      x = np.asarray(pose2d)
+      x = np.asarray(rows["pose2d"])
       return np.concatenate([x + [0.3, 0.0], np.zeros_like(x[..., :1])], -1)
 
   x = np.asarray(jax.random.normal(jax.random.key(4), (6, 17, 2)))
   model = Biased()
   averaged = eval_tasks._flip_averaged(
-      model, None, x, model.predict(None, x, batch_size=8), 8)
+      model, None, {"pose2d": x}, model.predict(None, {"pose2d": x},
+                                                batch_size=8), 8)
   np.testing.assert_allclose(averaged[..., :2], x, atol=1e-6)
   np.testing.assert_array_equal(averaged[..., 2], 0.0)
+
+
+def test_flip_averaging_swaps_each_keypoints_confidence_with_its_2d():
+  """A lift whose depth is each joint's confidence: the mirrored lift reads
+  the mirrored joint's confidence, so after mirroring back each joint's
+  depth is its own confidence again (a confidence left unswapped would
+  give the other side's)."""
+  from jaxpose.methods.baseline import eval_tasks
+
+  class ReadsConfidence:
+    representation = _model(tiny_config())[0].representation
+    uncertainty = "confidence"
+
+    def predict(self, params, rows, *, batch_size):
+      del params, batch_size
+      x = np.asarray(rows["pose2d"])
+      return np.concatenate([x, rows["pose2d_confidence"][..., None]], -1)
+
+  x = np.asarray(jax.random.normal(jax.random.key(5), (4, 17, 2)))
+  conf = np.asarray(jax.random.uniform(jax.random.key(6), (4, 17)))
+  rows = {"pose2d": x, "pose2d_confidence": conf}
+  model = ReadsConfidence()
+  averaged = eval_tasks._flip_averaged(
+      model, None, rows, model.predict(None, rows, batch_size=8), 8)
+  np.testing.assert_allclose(averaged[..., 2], conf, atol=1e-6)
 
 
 # --------------------------------------------------------------- end to end

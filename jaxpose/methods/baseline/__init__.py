@@ -21,9 +21,10 @@ METHOD = methods.register(base.Method(
     name="baseline",
     settings=model.Sections,
     eval_options=model.EvalOptions,
-    # The held-out rows (prepared) and the network: nothing else shapes a
-    # lifter.
-    fingerprint_sections=("method", "model", "representation"),
+    # The held-out rows (prepared), the network and what it reads of each
+    # keypoint (left out at 'none', as in checkpoints made before the key).
+    fingerprint_sections=("method", "model", "representation",
+                          ("inputs.uncertainty", "none")),
     load_data=model.load_data,
     build=model.build,
     training=encoder.training,
@@ -31,6 +32,7 @@ METHOD = methods.register(base.Method(
     prepare=parts.prepare,
     prepare_keys=("holdout.fraction", "holdout.seed"),
     check=model.check,
+    test_inputs=eval_tasks.test_inputs,
     capabilities=base.Capabilities(
         provides={protocols.ContextEncoder: encoder.context_encoder},
         import_checkpoint=released.import_checkpoint,

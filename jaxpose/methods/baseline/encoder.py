@@ -27,12 +27,16 @@ from jaxpose.training import holdout as holdout_lib
 
 def training(model: model_lib.LifterModel, data: base.Data,
              prepared) -> base.Training:
-  """The train split's rows but the held-out ones; a temporal lifter's
-  batches name windows by row and its loss reads their 2D from the whole
-  split's."""
+  """The train split's rows but the held-out ones (with each keypoint's
+  uncertainty when the lifter reads it); a temporal lifter's batches name
+  windows by row and its loss reads their 2D from the whole split's."""
   train = data.splits["train"]
   fields = ("pose3d", "window") if model.is_temporal else ("pose3d", "pose2d")
-  arrays = holdout_lib.without_heldout({k: train[k] for k in fields}, prepared)
+  arrays = {k: train[k] for k in fields}
+  uncertainty = model.uncertainty_of(train, training=True)
+  if uncertainty is not None:
+    arrays[lifting.UNCERTAINTY] = uncertainty
+  arrays = holdout_lib.without_heldout(arrays, prepared)
   table = train["pose2d"] if model.is_temporal else None
   # A temporal lifter's 2D comes from the table inside the loss: unmirrored.
   return base.Training(arrays=arrays, loss=model_lib.make_loss_fn(

@@ -9,8 +9,10 @@ import numpy as np
 
 from jaxpose import settings
 from jaxpose.evaluation import estimation
+from jaxpose.evaluation import inputs
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.methods import base
+from jaxpose.methods import lifting
 from jaxpose.pose import image_space
 from jaxpose.pose import mirror as mirror_lib
 
@@ -23,9 +25,14 @@ def _predict_mm(trained: base.Trained, rows, split=None) -> np.ndarray:
   model = trained.model
   size = trained.run.eval_options.lift_batch_size
   if not model.is_temporal:
-    pred = model.predict(trained.params, rows, batch_size=size)
+    read = {"pose2d": rows["pose2d"]}
+    if model.uncertainty != "none":
+      # Read once, so rows without it warn once, and mirrored with the 2D.
+      read[lifting.UNCERTAINTY_FIELDS[model.uncertainty]] = _confidence_like(
+          model, rows)
+    pred = model.predict(trained.params, read, batch_size=size)
     if trained.run.eval_options.flip_average:
-      pred = _flip_averaged(model, trained.params, rows["pose2d"], pred, size)
+      pred = _flip_averaged(model, trained.params, read, pred, size)
   else:
     if trained.run.eval_options.flip_average:
       raise settings.ConfigError("eval.flip_average: a one-frame lifter's "
@@ -37,15 +44,31 @@ def _predict_mm(trained: base.Trained, rows, split=None) -> np.ndarray:
       pred, image_space.camera_meta(rows)), np.float32)
 
 
-def _flip_averaged(model, params, pose2d, pred, size) -> np.ndarray:
-  """The mean of `pred` and the mirrored lift of mirrored `pose2d`."""
+def _confidence_like(model, rows) -> np.ndarray:
+  """The rows' field of the lifter's uncertainty `[N, J]`; rows without it
+  get its exact-2D value (confidence 1, sigma 0), with one warning."""
+  field = lifting.UNCERTAINTY_FIELDS[model.uncertainty]
+  if field in rows:
+    return np.asarray(rows[field], np.float32)
+  lifting.keypoint_uncertainty(rows, model.representation, model.uncertainty,
+                               missing_is_exact=True, where="the test rows")
+  value = 1.0 if model.uncertainty == "confidence" else 0.0
+  return np.full(np.shape(rows["pose2d"])[:2], value, np.float32)
+
+
+def _flip_averaged(model, params, rows, pred, size) -> np.ndarray:
+  """The mean of `pred` and the mirrored lift of the mirrored rows (their
+  2D, and per-keypoint values with left and right swapped)."""
   if model.representation.space != "root_relative":
     raise settings.ConfigError(
         "eval.flip_average: the image space's 3D is not camera x, y, z, so "
         "it has no mirror here; use representation.space='root_relative'")
   skeleton = model.representation.skeleton
-  flipped = model.predict(params, mirror_lib.mirror_2d(pose2d, skeleton),
-                          batch_size=size)
+  mirrored = {"pose2d": mirror_lib.mirror_2d(rows["pose2d"], skeleton)}
+  if model.uncertainty != "none":
+    field = lifting.UNCERTAINTY_FIELDS[model.uncertainty]
+    mirrored[field] = mirror_lib.mirror_per_joint(rows[field], skeleton)
+  flipped = model.predict(params, mirrored, batch_size=size)
   return 0.5 * (pred + mirror_lib.mirror_joints(flipped, skeleton))
 
 
@@ -69,6 +92,17 @@ def estimate(trained: base.Trained, opts, ctx: EvalContext) -> TaskResult:
   return result
 
 
+def test_inputs(run: base.RunSettings, task: str) -> inputs.Reads:
+  """What a lifter reads of each test row beside its 2D: the keypoints'
+  uncertainty when `inputs.uncertainty` says so, else nothing."""
+  del task
+  source = run.sections.inputs.uncertainty
+  if source == inputs.NONE:
+    return inputs.Reads()
+  return inputs.Reads(uncertainty=f"{lifting.UNCERTAINTY_FIELDS[source]} "
+                                  f"({lifting.UNCERTAINTY_KINDS[source]})")
+
+
 def lift(trained: base.Trained, request: base.LiftRequest) -> np.ndarray:
   """A video's frames lifted: one pose each ([1, T, J, 3] mm); every joint
   must be visible (a lifter cannot complete masked ones)."""
@@ -78,4 +112,4 @@ def lift(trained: base.Trained, request: base.LiftRequest) -> np.ndarray:
   return _predict_mm(trained, request.rows)[None]
 
 
-__all__ = ["TASKS", "estimate", "lift"]
+__all__ = ["TASKS", "estimate", "lift", "test_inputs"]

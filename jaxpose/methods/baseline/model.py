@@ -11,6 +11,12 @@
   The two graph lifters predict every joint, the root included, and give
   per-joint features: what DiffPose conditions on (`encoder`).
 
+`config.inputs.uncertainty` ('confidence', or the oracle 'sigma' for an
+ablation) makes a one-frame lifter read each keypoint's 2D uncertainty
+(`lifting.keypoint_uncertainty`) as a third input channel beside its
+(u, v), in training and at test time; rows without it read as exact 2D,
+with a warning.
+
 Windows reach the training batch as row indices: the batch holds
 `window` [B, T] int (rows of the train split) and the loss gathers their
 2D from the train split's `pose2d`, held once on the device; materialised
@@ -54,12 +60,22 @@ class Windows:
 
 
 @dataclasses.dataclass(frozen=True)
+class Inputs:
+  """`config.inputs`: what a lifter reads of each keypoint besides its 2D:
+  'none', 'confidence' (a detector-like score, `pose2d_confidence`) or
+  'sigma' (the noise model's own std, `pose2d_sigma`: an oracle no
+  detector gives, for ablations)."""
+  uncertainty: Literal["none", "confidence", "sigma"] = "none"
+
+
+@dataclasses.dataclass(frozen=True)
 class Sections:
   """The lifters' own config sections."""
   representation: rep_lib.Representation
   model: models.NetworkSpec
   holdout: Holdout = Holdout()
   windows: Windows = Windows()
+  inputs: Inputs = Inputs()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,12 +91,17 @@ class EvalOptions:
 
 def check(run: base.RunSettings):
   settings.one_of("model.name", run.sections.model.name, LIFTERS)
+  if (run.sections.inputs.uncertainty != "none"
+      and run.sections.model.name == "temporal_lifter"):
+    raise settings.ConfigError(
+        "inputs.uncertainty: a one-frame lifter's option (lifter_mlp, "
+        "graph_lifter); the temporal lifter reads the 2D alone")
 
 
 def make_lift_fn(apply_fn):
   """`lift(params, pose2d, *, train=False, key=None) -> pose3d` of the MLP.
 
-  pose2d: [B, J, 2] model units -> [B, J, 3] model units, the root joint
+  pose2d: [B, J, C] model units -> [B, J, 3] model units, the root joint
   exactly 0 (module doc).
   """
 
@@ -95,7 +116,7 @@ def make_encoder_lift_fn(apply_fn):
   """`lift(params, pose2d, *, train=False, key=None) -> pose3d` of a graph
   lifter: its `LifterOutput.pose3d`, every joint as predicted.
 
-  pose2d: [B, J, 2] (graph_lifter) or [B, T, J, 2] (temporal_lifter) model
+  pose2d: [B, J, C] (graph_lifter) or [B, T, J, 2] (temporal_lifter) model
   units -> [B, J, 3] model units.
   """
 
@@ -114,8 +135,10 @@ def make_loss_fn(lift, *, pose2d_table=None):
       2]` model units, for a temporal lifter: its batches name windows by
       row.
 
-  batch: {"pose3d": [B, J, 3], "pose2d": [B, J, 2]} model units, or with a
-  table {"pose3d": [B, J, 3], "window": [B, T] int rows of the table}. The
+  batch: {"pose3d": [B, J, 3], "pose2d": [B, J, 2]} model units (and
+  `lifting.UNCERTAINTY` [B, J], read as a third channel, when the lifter
+  reads one), or with a table {"pose3d": [B, J, 3], "window": [B, T] int
+  rows of the table}. The
   loss: the 3D pose's mean squared error (key: the dropout masks); aux:
   {"mpjpe_model": mean joint distance in model units}.
   """
@@ -129,6 +152,11 @@ def make_loss_fn(lift, *, pose2d_table=None):
       checks.check_array("batch['pose2d']", batch["pose2d"], ("B", "J", 2),
                          sizes=sizes)
       inputs = batch["pose2d"]
+      if lifting.UNCERTAINTY in batch:
+        checks.check_array(f"batch[{lifting.UNCERTAINTY!r}]",
+                           batch[lifting.UNCERTAINTY], ("B", "J"), sizes=sizes)
+        inputs = jnp.concatenate(
+            [inputs, batch[lifting.UNCERTAINTY][..., None]], -1)
     else:
       checks.check_array("batch['window']", batch["window"], ("B", "T"),
                          sizes=sizes)
@@ -183,10 +211,13 @@ class LifterModel:
     representation: mm <-> model units.
     network: the lifter network.
     short_clips: the temporal lifter's rule for short clip runs.
+    uncertainty: what it reads of each keypoint besides its 2D
+      (`Inputs.uncertainty`).
   """
   representation: rep_lib.Representation
   network: models.Network
   short_clips: str
+  uncertainty: str = "none"
 
   @property
   def name(self) -> str:
@@ -268,11 +299,28 @@ class LifterModel:
         {"window": np.asarray(window, np.int32)}, chunk_size=batch_size,
         desc=desc)
 
+  def uncertainty_of(self, rows, *, training: bool = False):
+    """The rows' per-keypoint uncertainty `[N, J]` this lifter reads, or
+    None when it reads none (`lifting.keypoint_uncertainty`; at test time
+    rows without it read as exact 2D)."""
+    if self.uncertainty == "none":
+      return None
+    return lifting.keypoint_uncertainty(
+        rows, self.representation, self.uncertainty,
+        missing_is_exact=not training,
+        where="the training rows" if training else "the lifted rows")
+
   def inputs(self, rows, row_indices=None):
-    """(the rows' 2D, the selected rows' windows or None, the selection)."""
+    """(the rows' network input `[N, J, C]` (their 2D, and its uncertainty
+    when the lifter reads one), the selected rows' windows or None, the
+    selection)."""
     pose2d = rows["pose2d"] if "pose2d" in rows else None
     checks.check_array("rows['pose2d']", pose2d,
                        ("N", self.representation.num_joints, 2))
+    uncertainty = self.uncertainty_of(rows)
+    if uncertainty is not None:
+      pose2d = np.concatenate([np.asarray(pose2d, np.float32),
+                               uncertainty[..., None]], -1)
     n = len(pose2d)
     sel = np.arange(n) if row_indices is None else np.asarray(row_indices)
     if sel.ndim != 1 or not np.issubdtype(sel.dtype, np.integer) or (
@@ -303,9 +351,13 @@ class LifterModel:
 def build(run: base.RunSettings, prepared, needs) -> LifterModel:
   del prepared, needs
   s = run.sections
-  network = s.model.build(num_joints=s.representation.num_joints)
+  # A third input channel only when read, so networks without one keep
+  # the arguments they were built with.
+  extra = {} if s.inputs.uncertainty == "none" else dict(in_channels=3)
+  network = s.model.build(num_joints=s.representation.num_joints, **extra)
   return LifterModel(representation=s.representation, network=network,
-                     short_clips=s.windows.short_clips)
+                     short_clips=s.windows.short_clips,
+                     uncertainty=s.inputs.uncertainty)
 
 
 def load_data(run: base.RunSettings, needs) -> base.Data:
@@ -321,6 +373,6 @@ def load_data(run: base.RunSettings, needs) -> base.Data:
       for name, split in data.splits.items()})
 
 
-__all__ = ["LIFTERS", "Holdout", "Windows", "Sections", "EvalOptions",
+__all__ = ["LIFTERS", "Holdout", "Windows", "Inputs", "Sections", "EvalOptions",
            "LifterModel", "build", "load_data", "check", "make_lift_fn",
            "make_encoder_lift_fn", "make_loss_fn"]

@@ -144,7 +144,15 @@ def _encode_split(run, encoder, name: str, rows) -> dict:
   clean, noisy = initial_lib.clean_and_noisy_2d(
       FitKeys.of(run.seed).train_noise_2d, rows, run.sections.representation,
       source=dp.noise_2d, sigma_px=dp.noise_2d_px)
-  fields = encode_rows(run, encoder, dict(rows, pose2d=noisy), target2d=clean)
+  # An encoder that reads each keypoint's uncertainty reads the noisy 2D's.
+  noisy_rows = {k: v for k, v in rows.items()
+                if k not in lifting.UNCERTAINTY_FIELDS.values()}
+  if dp.noise_2d == "data":
+    noisy_rows.update({field: rows[field.replace("pose2d_", "pose2d_noisy_")]
+                       for field in lifting.UNCERTAINTY_FIELDS.values()
+                       if field.replace("pose2d_", "pose2d_noisy_") in rows})
+  fields = encode_rows(run, encoder, dict(noisy_rows, pose2d=noisy),
+                       target2d=clean)
   return dict(fields, pose2d=noisy,
               **_uncertainty(run, rows, noisy=True, evaluated=False))
 

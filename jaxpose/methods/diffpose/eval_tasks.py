@@ -31,6 +31,7 @@ from jaxpose.methods.diffpose import data as data_lib
 from jaxpose.methods.diffpose import rows as rows_lib
 from jaxpose.pose import image_space
 from jaxpose.pose import metrics as metrics_lib
+from jaxpose.training import run_config
 
 TASKS = base.Tasks()
 
@@ -145,18 +146,35 @@ def estimate(trained: base.Trained, opts, ctx: EvalContext) -> TaskResult:
                              summary=summary)
 
 
+def _uncertainty_read(source: str) -> str:
+  return (inputs.NONE if source == inputs.NONE else
+          f"{rows_lib.FIELDS[source][0]} ({rows_lib.KINDS[source]})")
+
+
+def encoder_uncertainty(encoder_workdir: str) -> str:
+  """What the encoder of `encoder_workdir` reads of each keypoint beside
+  its 2D (its stored `inputs.uncertainty`; 'none' when it has no config,
+  or one from before the key)."""
+  stored = run_config.read(encoder_workdir) if encoder_workdir else None
+  return str(((stored or {}).get("inputs") or {}).get("uncertainty",
+                                                      inputs.NONE))
+
+
 def test_inputs(run: base.RunSettings, task: str) -> inputs.Reads:
   """What `task` reads of each test row beside its 2D: a per-row H_K its
   keypoints' uncertainty (`rows.FIELDS`, of the test rows' 2D), a global
-  one nothing; and its encoder, whose figures the results hold under
-  `encoder`, the 2D alone."""
+  one nothing, and its encoder what it reads (`encoder_uncertainty`); the
+  encoder's figures, which the results hold under `encoder`, read the
+  encoder's alone."""
   del task  # its one task, estimate
   dp = run.sections.diffpose
-  uncertainty = inputs.NONE
-  if dp.initial_scope == "per_row":
-    source = dp.row_uncertainty
-    uncertainty = f"{rows_lib.FIELDS[source][0]} ({rows_lib.KINDS[source]})"
-  return inputs.Reads(uncertainty=uncertainty, baseline=inputs.Reads(),
+  encoder = encoder_uncertainty(dp.encoder_workdir)
+  sources = [dp.row_uncertainty] if dp.initial_scope == "per_row" else []
+  if encoder != inputs.NONE and encoder not in sources:
+    sources.append(encoder)
+  uncertainty = "; ".join(map(_uncertainty_read, sources)) or inputs.NONE
+  return inputs.Reads(uncertainty=uncertainty,
+                      baseline=inputs.Reads(uncertainty=_uncertainty_read(encoder)),
                       baseline_figures="encoder")
 
 

@@ -70,9 +70,11 @@ class DiffPoseSection:
       re-centring as PyTorch computes it, `models.context_encoder`).
     initial_scope: 'global' (one H_K for every row) or 'per_row' (each
       row's kernels shaped by its own 2D uncertainty, `rows.py`).
-    row_uncertainty: what a per-row H_K reads of each row: 'sigma' (the
-      dataset's `pose2d_sigma`, a keypoint's noise std) or 'confidence'
-      (`pose2d_confidence`, a detector's score, calibrated on the fit rows).
+    row_uncertainty: what a per-row H_K reads of each row: 'confidence'
+      (the default: `pose2d_confidence`, a detector's score, calibrated on
+      the fit rows) or 'sigma' (the dataset's `pose2d_sigma`, a keypoint's
+      noise std as the noise model drew it: an oracle no detector gives,
+      for ablations).
     kernel_input: what the denoiser is told of the drawn kernel
       (`process.KERNEL_INPUTS`): 'none', 'index' (its one-hot) or
       'index_scale' (and its log std per joint).
@@ -98,7 +100,7 @@ class DiffPoseSection:
   gmm_reg: float = settings.field(at_least=0.0)
   output_root: Literal["subtracted", "zeroed"] = "subtracted"
   initial_scope: Literal["global", "per_row"] = "global"
-  row_uncertainty: Literal["sigma", "confidence"] = "sigma"
+  row_uncertainty: Literal["sigma", "confidence"] = "confidence"
   kernel_input: Literal["none", "index", "index_scale"] = "none"
   seen_fit_rows: Literal["refuse", "warn"] = "refuse"
 

@@ -37,6 +37,7 @@ import numpy as np
 from jaxpose import checks
 from jaxpose import settings
 from jaxpose.core import gmm as gmm_lib
+from jaxpose.methods import lifting
 from jaxpose.methods.diffpose import initial as initial_lib
 from jaxpose.pose import image_space
 
@@ -49,9 +50,7 @@ MIN_FLOOR_2D = 1e-3
 FIELDS = {"sigma": ("pose2d_sigma", "pose2d_noisy_sigma"),
           "confidence": ("pose2d_confidence", "pose2d_noisy_confidence")}
 # What each source is, as a results file's `test_inputs` says.
-KINDS = {"sigma": "the noise model's own record of each keypoint's error, "
-                  "outliers included: an oracle no detector gives",
-         "confidence": "a detector-like score"}
+KINDS = lifting.UNCERTAINTY_KINDS
 
 
 def floor_2d(reg: float) -> float:
