@@ -19,6 +19,12 @@ gfpose_mocap.py says, then:
       --workdir=runs/encoder_mocap --config.data.cache_dir=caches \
       --config.data.test_2d=noisy --config.eval.output_suffix=noisy2d --mode=eval
 
+An encoder that reads each keypoint's detector-like confidence as a third
+input channel (DiffPose on it reads the same through its encoder), trained
+on the noisy 2D whose rows carry the scores:
+--config.data.train_2d=noisy --config.inputs.uncertainty=confidence
+(inputs.uncertainty=sigma: the noise model's own std, an oracle ablation).
+
 Variants (the text after ':' in --config):
   graph (default): GraphLifter at GraFormer's size (hidden 96, 5 layers,
     4 heads, about 0.65M parameters), 2000 steps; sized for 2 CPU cores.
