@@ -218,6 +218,21 @@ def test_a_row_that_sees_more_than_its_baseline_is_not_like_for_like(tmp_path):
       "noisy 2D; baseline: not recorded; encoder: the same"]
 
 
+def test_a_row_compared_with_a_matched_row_alone_is_like_for_like(tmp_path):
+  # The per-row H_K beside a baseline row that reads the same std; the
+  # encoder its file holds (the 2D alone) is not shown on that row.
+  matched = {"2d": "noisy", "uncertainty": _SIGMA}
+  rows = (spec.Row("encoder + std", "old.json", name="matched", sees=matched),
+          spec.Row("per-row H_K", "per_row.json", baseline="matched",
+                   file_baseline_compared=False))
+  table, _ = _sees_table(tmp_path, rows, like_for_like_only=True)
+  assert table[3].split(" | ")[2] == (
+      f"noisy 2D; uncertainty: {_SIGMA}; baseline: the same")
+  with pytest.raises(ValueError, match="not like for like"):
+    _sees_table(tmp_path / "b", (rows[0], dataclasses.replace(
+        rows[1], file_baseline_compared=True)), like_for_like_only=True)
+
+
 def test_a_declared_input_must_agree_with_the_files_record(tmp_path):
   row = spec.Row("per-row H_K", "per_row.json",
                  sees={"2d": "noisy"})  # the file says it read more

@@ -71,7 +71,7 @@ def _compared(table: spec.Table, row: spec.Row, read, own: dict
               ) -> list[tuple[str, dict | None]]:
   """(name, inputs) of what a row is compared with: the row it names as
   its baseline, and the baseline its file holds beside its figures (unless
-  that named row shows it)."""
+  that named row shows it, or the row says it is not compared with it)."""
   where, out = _where(table, row), []
   named = next((r for r in table.rows if r.key == row.baseline), None)
   if row.baseline:
@@ -79,7 +79,8 @@ def _compared(table: spec.Table, row: spec.Row, read, own: dict
       raise KeyError(f"{where}: baseline {row.baseline!r} is no row of the "
                      "table")
     out.append(("baseline", own[row.baseline]))
-  in_file = lookup.baseline_in_file(row, read(row.file), where)
+  in_file = (lookup.baseline_in_file(row, read(row.file), where)
+             if row.file_baseline_compared else None)
   if in_file is not None and not (
       named is not None and named.file == row.file and named.shows_baseline):
     out.append((in_file.get(inputs_lib.BASELINE_FIGURES) or "baseline",

@@ -64,6 +64,9 @@ class Row:  # pylint: disable=too-many-instance-attributes
     holds beside its own (its `baseline_test_inputs`).
   shows_baseline: the row shows the figures of that baseline (e.g. the
     frozen encoder a method starts from), so its inputs are the baseline's.
+  file_baseline_compared: False when the row is compared with its named
+    `baseline` row alone, not with the baseline its file holds beside its
+    figures (whose figures the table does not show on this row).
   """
   label: str
   file: str
@@ -80,6 +83,7 @@ class Row:  # pylint: disable=too-many-instance-attributes
   sees: Mapping[str, str] | None = None
   baseline_sees: Mapping[str, str] | None = None
   shows_baseline: bool = False
+  file_baseline_compared: bool = True
 
   @property
   def key(self) -> str:
