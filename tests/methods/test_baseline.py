@@ -16,6 +16,7 @@ from jaxpose import run_lib
 from jaxpose import settings
 from jaxpose.data import windows as windows_lib
 from jaxpose.methods import base
+from jaxpose.methods import lifting
 from jaxpose.methods.baseline import model as baseline
 from jaxpose.training import checkpoint as checkpoint_lib
 from jaxpose.training import prepared as prepared_lib
@@ -156,10 +157,9 @@ def test_flip_averaging_cancels_what_is_not_mirror_symmetric():
 
 
 def test_flip_averaging_swaps_each_keypoints_confidence_with_its_2d():
-  """A lift whose depth is each joint's confidence: the mirrored lift reads
-  the mirrored joint's confidence, so after mirroring back each joint's
-  depth is its own confidence again (a confidence left unswapped would
-  give the other side's)."""
+  """A lift whose depth is each joint's uncertainty: the mirrored lift reads
+  the mirrored joint's, so after mirroring back each joint's depth is its
+  own again (an uncertainty left unswapped would give the other side's)."""
   from jaxpose.methods.baseline import eval_tasks
 
   class ReadsConfidence:
@@ -169,11 +169,11 @@ def test_flip_averaging_swaps_each_keypoints_confidence_with_its_2d():
     def predict(self, params, rows, *, batch_size):
       del params, batch_size
       x = np.asarray(rows["pose2d"])
-      return np.concatenate([x, rows["pose2d_confidence"][..., None]], -1)
+      return np.concatenate([x, rows[lifting.UNCERTAINTY][..., None]], -1)
 
   x = np.asarray(jax.random.normal(jax.random.key(5), (4, 17, 2)))
   conf = np.asarray(jax.random.uniform(jax.random.key(6), (4, 17)))
-  rows = {"pose2d": x, "pose2d_confidence": conf}
+  rows = {"pose2d": x, lifting.UNCERTAINTY: conf}
   model = ReadsConfidence()
   averaged = eval_tasks._flip_averaged(
       model, None, rows, model.predict(None, rows, batch_size=8), 8)

@@ -26,10 +26,10 @@ def _predict_mm(trained: base.Trained, rows, split=None) -> np.ndarray:
   size = trained.run.eval_options.lift_batch_size
   if not model.is_temporal:
     read = {"pose2d": rows["pose2d"]}
-    if model.uncertainty != "none":
-      # Read once, so rows without it warn once, and mirrored with the 2D.
-      read[lifting.UNCERTAINTY_FIELDS[model.uncertainty]] = _confidence_like(
-          model, rows)
+    # Read once (rows without it warn once), then mirrored with the 2D.
+    uncertainty = model.uncertainty_of(rows)
+    if uncertainty is not None:
+      read[lifting.UNCERTAINTY] = uncertainty
     pred = model.predict(trained.params, read, batch_size=size)
     if trained.run.eval_options.flip_average:
       pred = _flip_averaged(model, trained.params, read, pred, size)
@@ -44,30 +44,18 @@ def _predict_mm(trained: base.Trained, rows, split=None) -> np.ndarray:
       pred, image_space.camera_meta(rows)), np.float32)
 
 
-def _confidence_like(model, rows) -> np.ndarray:
-  """The rows' field of the lifter's uncertainty `[N, J]`; rows without it
-  get its exact-2D value (confidence 1, sigma 0), with one warning."""
-  field = lifting.UNCERTAINTY_FIELDS[model.uncertainty]
-  if field in rows:
-    return np.asarray(rows[field], np.float32)
-  lifting.keypoint_uncertainty(rows, model.representation, model.uncertainty,
-                               missing_is_exact=True, where="the test rows")
-  value = 1.0 if model.uncertainty == "confidence" else 0.0
-  return np.full(np.shape(rows["pose2d"])[:2], value, np.float32)
-
-
 def _flip_averaged(model, params, rows, pred, size) -> np.ndarray:
   """The mean of `pred` and the mirrored lift of the mirrored rows (their
-  2D, and per-keypoint values with left and right swapped)."""
+  2D, and their `lifting.UNCERTAINTY` with left and right swapped)."""
   if model.representation.space != "root_relative":
     raise settings.ConfigError(
         "eval.flip_average: the image space's 3D is not camera x, y, z, so "
         "it has no mirror here; use representation.space='root_relative'")
   skeleton = model.representation.skeleton
   mirrored = {"pose2d": mirror_lib.mirror_2d(rows["pose2d"], skeleton)}
-  if model.uncertainty != "none":
-    field = lifting.UNCERTAINTY_FIELDS[model.uncertainty]
-    mirrored[field] = mirror_lib.mirror_per_joint(rows[field], skeleton)
+  if lifting.UNCERTAINTY in rows:
+    mirrored[lifting.UNCERTAINTY] = mirror_lib.mirror_per_joint(
+        rows[lifting.UNCERTAINTY], skeleton)
   flipped = model.predict(params, mirrored, batch_size=size)
   return 0.5 * (pred + mirror_lib.mirror_joints(flipped, skeleton))
 

@@ -301,10 +301,13 @@ class LifterModel:
 
   def uncertainty_of(self, rows, *, training: bool = False):
     """The rows' per-keypoint uncertainty `[N, J]` this lifter reads, or
-    None when it reads none (`lifting.keypoint_uncertainty`; at test time
-    rows without it read as exact 2D)."""
+    None when it reads none: their `lifting.UNCERTAINTY` when already read,
+    else `lifting.keypoint_uncertainty` (at test time rows without it read
+    as exact 2D)."""
     if self.uncertainty == "none":
       return None
+    if lifting.UNCERTAINTY in rows:
+      return np.asarray(rows[lifting.UNCERTAINTY], np.float32)
     return lifting.keypoint_uncertainty(
         rows, self.representation, self.uncertainty,
         missing_is_exact=not training,

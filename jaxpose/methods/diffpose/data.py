@@ -145,12 +145,12 @@ def _encode_split(run, encoder, name: str, rows) -> dict:
       FitKeys.of(run.seed).train_noise_2d, rows, run.sections.representation,
       source=dp.noise_2d, sigma_px=dp.noise_2d_px)
   # An encoder that reads each keypoint's uncertainty reads the noisy 2D's.
+  pairs = rows_lib.FIELDS.values()  # (the field of pose2d, of pose2d_noisy)
   noisy_rows = {k: v for k, v in rows.items()
-                if k not in lifting.UNCERTAINTY_FIELDS.values()}
+                if k not in {exact for exact, _ in pairs}}
   if dp.noise_2d == "data":
-    noisy_rows.update({field: rows[field.replace("pose2d_", "pose2d_noisy_")]
-                       for field in lifting.UNCERTAINTY_FIELDS.values()
-                       if field.replace("pose2d_", "pose2d_noisy_") in rows})
+    noisy_rows.update({exact: rows[noisy] for exact, noisy in pairs
+                       if noisy in rows})
   fields = encode_rows(run, encoder, dict(noisy_rows, pose2d=noisy),
                        target2d=clean)
   return dict(fields, pose2d=noisy,
