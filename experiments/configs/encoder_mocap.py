@@ -23,7 +23,9 @@ An encoder that reads each keypoint's detector-like confidence as a third
 input channel (DiffPose on it reads the same through its encoder), trained
 on the noisy 2D whose rows carry the scores:
 --config.data.train_2d=noisy --config.inputs.uncertainty=confidence
-(inputs.uncertainty=sigma: the noise model's own std, an oracle ablation).
+(inputs.uncertainty=sigma: the noise model's own std, an oracle ablation);
+DiffPose on it takes the same --config.data.train_2d=noisy (its training
+reads the noisy 2D either way, `diffpose.noisy_train_2d`).
 
 Variants (the text after ':' in --config):
   graph (default): GraphLifter at GraFormer's size (hidden 96, 5 layers,

@@ -162,6 +162,18 @@ def _quiet_closed_event_loop_noise():
   sys.unraisablehook = hook
 
 
+def finished_steps(directory: str | os.PathLike) -> list[int]:
+  """The steps of the finished step directories under `directory` (orbax
+  renames a step's temporary directory to its bare number once it is
+  complete); [] when there are none or no such directory."""
+  try:
+    names = os.listdir(directory)
+  except FileNotFoundError:
+    return []
+  return sorted(int(n) for n in names if n.isdigit()
+                and os.path.isdir(os.path.join(directory, n)))
+
+
 def _jsonable(name: str, value) -> Any:
   try:
     # Round trip so tuples and lists (and int/float keys) compare equal to
@@ -308,14 +320,7 @@ class Checkpointer:
     return os.path.join(self.directory, FINGERPRINT_FILE)
 
   def _step_dirs(self) -> list[int]:
-    """Finished step directories on disk (orbax renames a step's temporary
-    directory to its bare number once it is complete)."""
-    try:
-      names = os.listdir(self.directory)
-    except FileNotFoundError:
-      return []
-    return sorted(int(n) for n in names if n.isdigit()
-                  and os.path.isdir(os.path.join(self.directory, n)))
+    return finished_steps(self.directory)
 
   def _check_fingerprint(self) -> bool:
     """Compares the stored fingerprint with the requested one.

@@ -218,6 +218,14 @@ def test_a_mixture_fit_that_does_not_converge_writes_nothing(trained, tmp_path):
       tmp_path / "checkpoints")
 
 
+def test_evaluating_a_workdir_that_was_never_trained_says_so(trained, tmp_path):
+  # DiffPose's model reads prepared state (H_K) an untrained workdir lacks:
+  # the missing checkpoint is named, not the missing artefact.
+  config = diffpose_config(trained["enc_dir"])
+  with pytest.raises(FileNotFoundError, match="no checkpoint in .*train first"):
+    run_lib.evaluate(config, str(tmp_path))
+
+
 def test_encoder_on_other_data_or_units_is_refused(trained, tmp_path):
   config = diffpose_config(trained["enc_dir"])
   config.data.n_train = N_TRAIN + 10

@@ -15,7 +15,7 @@ _CONFIDENCE_DIFFPOSE = (
     + "--config=experiments/configs/diffpose_mocap.py:per_row_kernel "
     "--workdir=runs/diffpose_prk_confidence_s$S --config.data.cache_dir=caches "
     "--config.diffpose.encoder_workdir=runs/encoder_confidence_s0 "
-    "--config.seed=$S")
+    "--config.data.train_2d=noisy --config.seed=$S")
 # The per-row files were written when `per_row_kernel` read the noise
 # model's std; that variant now reads confidences, the oracle has its name.
 _ORACLE = {"diffpose_mocap.py:per_row_kernel":
