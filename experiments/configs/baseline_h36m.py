@@ -45,5 +45,6 @@ def get_config():
   # the lifter's own chunk size (predictions are cheap).
   generic = {f.name: c.eval[f.name] for f in dataclasses.fields(EvalConfig)}
   c.eval = ml_collections.ConfigDict(dict(
-      generic, plot_hypotheses=1, lift_batch_size=4096, flip_average=False))
+      generic, plot_hypotheses=1, lift_batch_size=4096, flip_average=False,
+      subtract_root=False))
   return c

@@ -33,5 +33,6 @@ def get_config():
       output_dir="", save_predictions=False, apply_calibration=True,
       calibration_from="", calibration_2d="",
       rows="test", overwrite=False,
-      lift_batch_size=1024, flip_average=False))
+      lift_batch_size=1024, flip_average=False,
+      subtract_root=False))
   return c

@@ -39,4 +39,5 @@ def get_config(variant: str = "cpn"):
       holdout=dict(fraction=0.0, seed=0, subjects=()),
       train={k: v for k, v in dp.train.to_dict().items()
              if k != "loss_reduce"},
-      eval=dict(generic, lift_batch_size=1024, flip_average=False)))
+      eval=dict(generic, lift_batch_size=1024, flip_average=False,
+      subtract_root=False)))

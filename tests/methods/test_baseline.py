@@ -378,3 +378,40 @@ def test_config_shares_data_and_budget_with_quickstart():
   # Nor an SDE or condition masking: a lifter's sections only.
   assert "sde" not in b and "mask" not in b
   methods.parse(b)
+
+
+def test_subtract_root_scores_the_lift_about_its_own_root():
+  """A graph lifter predicts its root: `eval.subtract_root` moves each
+  lifted pose so that its root is 0, keeping every joint's offset from it
+  (as DiffPose scores its encoder)."""
+  import types
+  from jaxpose.methods.baseline import eval_tasks
+
+  representation = _model(tiny_config())[0].representation
+  lifted = np.asarray(jax.random.normal(jax.random.key(7), (5, 17, 3)))
+
+  class PredictsRoot:
+    is_temporal = False
+    uncertainty = "none"
+
+    def __init__(self):
+      self.representation = representation
+
+    def uncertainty_of(self, rows):
+      del rows
+
+    def predict(self, params, rows, *, batch_size):
+      del params, rows, batch_size
+      return lifted
+
+  rows = {"pose2d": np.zeros((5, 17, 2), np.float32)}
+  for subtract in (False, True):
+    trained = types.SimpleNamespace(
+        model=PredictsRoot(), params=None,
+        run=types.SimpleNamespace(eval_options=baseline.EvalOptions(
+            lift_batch_size=8, subtract_root=subtract)))
+    got = eval_tasks._predict_mm(trained, rows)
+    want = lifted - lifted[:, :1] if subtract else lifted
+    np.testing.assert_allclose(
+        got, representation.pose3d_from_model(want, None), rtol=1e-6)
+  np.testing.assert_array_equal(got[:, 0], 0.0)

@@ -40,6 +40,12 @@ def _predict_mm(trained: base.Trained, rows, split=None) -> np.ndarray:
     full = (rows if split is None else split)["pose2d"]
     pred = model.outputs(trained.params, full, rows["window"],
                          batch_size=size, desc="lift")[..., -3:]
+  if trained.run.eval_options.subtract_root:
+    if model.representation.space != "root_relative":
+      raise settings.ConfigError(
+          "eval.subtract_root: the image space's 3D keeps the root's depth; "
+          "use representation.space='root_relative'")
+    pred = np.asarray(pred) - np.asarray(pred)[:, :1]
   return np.asarray(model.representation.pose3d_from_model(
       pred, image_space.camera_meta(rows)), np.float32)
 

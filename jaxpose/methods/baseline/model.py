@@ -84,9 +84,12 @@ class EvalOptions:
   lifting held-out poses, and `flip_average`: a one-frame lifter's pose the
   mean of its own and the unmirrored lift of its mirrored 2D (test-time
   flip averaging, as VideoPose3D evaluates; none of the three papers'
-  released pipelines does)."""
+  released pipelines does); `subtract_root`: the lift minus its own root
+  joint, as DiffPose scores its encoder and its hypotheses (the graph
+  lifters predict the root; the MLP's is 0 already)."""
   lift_batch_size: int = settings.field(at_least=1)
   flip_average: bool = False
+  subtract_root: bool = False
 
 
 def check(run: base.RunSettings):
