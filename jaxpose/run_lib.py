@@ -269,9 +269,6 @@ def stored_config(workdir: str) -> dict:
   return stored
 
 
-_NO_CHECKPOINT = "no checkpoint in {}: train first (--mode=train or train_and_eval)"
-
-
 def load_trained(workdir: str, *, config=None,
                  use_ema: bool | None = None) -> base.Trained:
   """The trained parts of `workdir`, read-only.
@@ -288,11 +285,8 @@ def load_trained(workdir: str, *, config=None,
   """
   config = stored_config(workdir) if config is None else config
   method, run = typed(config)
-  ckpt_dir = os.path.join(workdir, "checkpoints")
-  if not checkpoint_lib.finished_steps(ckpt_dir):
-    # Said before the model is built, whose prepared state an untrained
-    # workdir lacks too.
-    raise FileNotFoundError(_NO_CHECKPOINT.format(ckpt_dir))
+  # Before the model is built: an untrained workdir lacks its prepared state.
+  checkpoint_lib.require_finished_step(os.path.join(workdir, "checkpoints"))
   needs, need_digests = resolve_needs(method, run, training=False)
   if ((method.prepare is None or method.eval_artefacts)
       and prepared_lib.read_index(workdir) is None):
@@ -320,7 +314,7 @@ def load_trained(workdir: str, *, config=None,
   finally:
     ckpt.close()
   if restored is None:
-    raise FileNotFoundError(_NO_CHECKPOINT.format(ckpt_dir))
+    raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
   state, _ = restored
   use_ema = run.eval.use_ema if use_ema is None else use_ema
   return base.Trained(method=method, run=run, model=model,

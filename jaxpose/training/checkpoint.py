@@ -174,6 +174,14 @@ def finished_steps(directory: str | os.PathLike) -> list[int]:
                 and os.path.isdir(os.path.join(directory, n)))
 
 
+def require_finished_step(directory: str | os.PathLike) -> None:
+  """Raises FileNotFoundError, naming `directory`, when it holds no
+  finished step (a workdir that was never trained)."""
+  if not finished_steps(directory):
+    raise FileNotFoundError(f"no checkpoint in {directory}: train first "
+                            "(--mode=train or train_and_eval)")
+
+
 def _jsonable(name: str, value) -> Any:
   try:
     # Round trip so tuples and lists (and int/float keys) compare equal to

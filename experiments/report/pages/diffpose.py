@@ -1,5 +1,6 @@
 """Results page docs/results/diffpose.md: DiffPose against its context encoder."""
 from experiments.report import spec
+from experiments.report.pages import diffpose_inputs
 
 _MAIN = "python -m experiments.main "
 
@@ -10,9 +11,7 @@ _MAIN = "python -m experiments.main "
 _SIGMA = ("pose2d_sigma (the noise model's own record of each keypoint's "
           "error, outliers included: an oracle no detector gives)")
 _BORROWED = "a sibling workdir's held-out training rows (eval.calibration_from)"
-# The per-row files were written when `per_row_kernel` read the noise
-# model's std; that variant now reads confidences, the oracle has its name.
-ORACLE = {"diffpose_mocap.py:per_row_kernel": "diffpose_mocap.py:per_row_kernel_oracle"}
+ORACLE = diffpose_inputs.ORACLE
 
 
 def _sees(test_2d: str, uncertainty: str = "", calibration: str = "") -> dict:
@@ -426,5 +425,5 @@ PAGE = spec.Page(
            "and why the model trained on exact 2D does not beat it. Every "
            "table scores DiffPose's hypotheses beside that encoder on the "
            "same test rows, and says what 2D (and what else) each side reads."),
-    tables=(QUICKSTART, MOCAP, SETTINGS, PER_ROW, HELD_OUT, N_AND_DRAWS,
-            KERNELS, KERNEL_BY_KERNEL))
+    tables=(QUICKSTART, MOCAP, SETTINGS, diffpose_inputs.SAME_INPUTS, PER_ROW,
+            HELD_OUT, N_AND_DRAWS, KERNELS, KERNEL_BY_KERNEL))
