@@ -51,7 +51,7 @@ Variants (--config=experiments/configs/diffpose_mocap.py:VARIANT):
                   ones on the camera ranges of commit 2e59662 (exact 2D,
                   seed 0; docs/results/video.md).
 
-Expected: MPJPE of the mean of 5 about 127 mm from noisy 2D (its encoder 126), 111 mm from exact 2D (encoder 78); per_row_kernel_oracle about 107 mm from noisy 2D, told which keypoints are outliers (seeds 0-2, 2 CPU cores, 6000 steps); per_row_kernel, reading confidences, not yet measured; docs/results/diffpose.md.
+Expected: MPJPE of the mean of 5 about 127 mm from noisy 2D (its encoder 126), 111 mm from exact 2D (encoder 78); per_row_kernel_oracle about 107 mm from noisy 2D, told which keypoints are outliers (seeds 0-2, 2 CPU cores, 6000 steps); per_row_kernel, reading confidences, on an encoder that reads them too (encoder_mocap.py with --config.data.train_2d=noisy --config.inputs.uncertainty=confidence; add --config.data.train_2d=noisy here) about 112 mm from noisy 2D against that encoder's 108 (seeds 0-2 on one encoder); docs/results/diffpose.md.
 """
 from experiments.configs import baseline_mocap
 from experiments.configs import diffpose_quickstart

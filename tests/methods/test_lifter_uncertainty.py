@@ -183,3 +183,43 @@ def test_a_lifter_reading_confidence_trains_evaluates_and_says_so(tmp_path):
     assert reads.uncertainty == ours
     assert reads.baseline.uncertainty == (
         "pose2d_confidence (a detector-like score)")
+
+
+def test_diffpose_training_hands_its_encoder_the_noisy_2ds_own_scores():
+  """DiffPose trains on the noisy 2D: an encoder that reads confidences
+  must read the noisy keypoints' scores (pose2d_noisy_confidence), not
+  the exact 2D's ones, and with simulated noise ('px') none at all."""
+  from jaxpose.methods.diffpose import data as diffpose_data
+  r = np.random.default_rng(0)
+  n = 6
+  exact = r.normal(size=(n, 17, 2)).astype(np.float32) * 0.1
+  rows = dict(pose2d=exact, pose2d_exact=exact,
+              pose2d_noisy=exact + np.float32(0.01),
+              pose2d_screen=exact,
+              pose3d=np.zeros((n, 17, 3), np.float32),
+              pose2d_confidence=np.ones((n, 17), np.float32),
+              pose2d_noisy_confidence=r.uniform(size=(n, 17)).astype(np.float32),
+              pose2d_sigma=np.zeros((n, 17), np.float32),
+              pose2d_noisy_sigma=np.full((n, 17), 0.01, np.float32),
+              intrinsics=np.tile(np.float32([1, 1, 0, 0, 1000, 1000]), (n, 1)))
+  seen = []
+
+  class Encoder:
+    def encode(self, rows, *, batch_size):
+      del batch_size
+      seen.append(rows)
+      return np.zeros((n, 17, 4), np.float32), np.zeros((n, 17, 3), np.float32)
+
+  for noise_2d in ("data", "px"):
+    dp = types.SimpleNamespace(noisy_train_2d=True, noise_2d=noise_2d,
+                               noise_2d_px=2.0, encoder_batch_size=8,
+                               initial_scope="global")
+    run = types.SimpleNamespace(seed=0, sections=types.SimpleNamespace(
+        diffpose=dp, representation=REP))
+    diffpose_data._encode_split(run, Encoder(), "train", rows)
+  with_data, with_px = seen
+  np.testing.assert_array_equal(with_data["pose2d_confidence"],
+                                rows["pose2d_noisy_confidence"])
+  np.testing.assert_array_equal(with_data["pose2d_sigma"],
+                                rows["pose2d_noisy_sigma"])
+  assert "pose2d_confidence" not in with_px and "pose2d_sigma" not in with_px
