@@ -342,7 +342,7 @@ DPOSER_MIRROR = spec.Table(
     intro=("DPoser on v1 (`dposer_mocap.py`, 20,000 steps, 2 CPU cores) as "
            "on the DPoser page (three seeds), and the same with each "
            "training pose's joint rotations mirrored with probability 0.5 "
-           "(`train.mirror=0.5`, two seeds); 20 test windows of CMU 005 "
+           "(`train.mirror=0.5`, three seeds); 20 test windows of CMU 005 "
            "and 007, fixed weights; change against no prior on the same "
            "seeds' windows."),
     columns=dposer_page.noise_cols("figures."),

@@ -54,6 +54,7 @@ def _rows(test_2d: str) -> tuple[spec.Row, ...]:
   return (
       spec.Row("nothing", heldout, cells=(test_2d, "encoder, trained on exact 2D"),
                name=key("plain"), shows_baseline=True, fields=_ENCODER_FIELDS,
+               seeds="0 (one encoder under the file's three denoisers)",
                sees=_declared(test_2d)),
       encoder("nothing", "noisytrain", ""),
       spec.Row("nothing", heldout, cells=(test_2d, "DiffPose, one H_K"),
@@ -110,7 +111,7 @@ SAME_INPUTS = spec.Table(
           "in every pair, on noisy and on exact 2D. What a keypoint's "
           "uncertainty is worth, the encoder gets as much of: reading the "
           "confidence cuts the encoder trained on noisy 2D from 110.3 to "
-          "108.1 mm with noisy 2D, reading the oracle std to 101.4. "
+          "108.3 mm with noisy 2D, reading the oracle std to 101.4. "
           "DiffPose's gain in the per-row table below (106.7 against 125.8) "
           "is that oracle and its training on noisy 2D, which its encoder "
           "did not have, not the reverse diffusion. Trained on noisy 2D, "
