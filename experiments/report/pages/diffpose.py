@@ -8,8 +8,7 @@ _MAIN = "python -m experiments.main "
 # before results recorded it: the test 2D alone (a global H_K, the
 # encoder), and besides it each keypoint's noise std (a per-row H_K with
 # `row_uncertainty='sigma'`, as `diffpose.eval_tasks.test_inputs` words it).
-_SIGMA = ("pose2d_sigma (the noise model's own record of each keypoint's "
-          "error, outliers included: an oracle no detector gives)")
+_SIGMA = diffpose_inputs.SIGMA
 _BORROWED = "a sibling workdir's held-out training rows (eval.calibration_from)"
 ORACLE = diffpose_inputs.ORACLE
 
