@@ -20,6 +20,16 @@ def test_pages_and_readme_match_the_spec():
   assert not stale, f"stale: {stale}; run python -m experiments.results"
 
 
+def test_every_row_on_every_page_says_what_its_model_sees():
+  # A row whose file predates the test-inputs record must declare them
+  # (spec.Row.sees); "not recorded" would leave a comparison unexplained.
+  expected = render.outputs(pages.PAGES, pages.HEADLINE)
+  unexplained = [f"{path.name}: {line}" for path, text in expected.items()
+                 for line in text.splitlines()
+                 if line.startswith("|") and lookup.sees_text(None) in line]
+  assert not unexplained, unexplained
+
+
 def test_headline_table_is_short():
   assert 0 < len(pages.HEADLINE.rows) <= 12
 
