@@ -13,8 +13,9 @@ reads `<workdir>/eval/<stem>.json` of each and writes one JSON:
       --what="GFPose small, image space, one hypothesis"
 
 `summarise` refuses seeds evaluated on different rows (dataset, 2D input,
-number of poses, task, hypotheses, sampler, what the model received):
-their mean would not be a row of anything.
+number of poses, task, hypotheses, sampler, what the model received), and
+`read_results` seeds trained with other settings than the first's (say one
+mirrored and one not): their mean would not be a row of anything.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from jaxpose import config as config_lib
 from jaxpose import files
 
 # Headline figures kept per seed and summarised (those a results file has).
@@ -237,20 +239,59 @@ def results_path(workdir: str, stem: str) -> str:
   return found[0]
 
 
+def _is_location(key: str) -> bool:
+  """A config key that says where something is, not what a run did."""
+  return key.rsplit(".", 1)[-1].endswith(("_dir", "_workdir"))
+
+
+def training_differences(first: Mapping, other: Mapping) -> dict:
+  """{key: (first, other)} of the training settings two seeds' configs do
+  not share (`config.resume_changes`, and the step budget, which resuming
+  may change but one row may not), besides the seed and where things are
+  (`_is_location`)."""
+  changes = config_lib.resume_changes(first, other)
+  steps = [config_lib.flatten(c).get("train.num_steps") for c in (first, other)]
+  if steps[0] != steps[1]:
+    changes["train.num_steps"] = tuple(steps)
+  return {k: v for k, v in changes.items()
+          if k != "seed" and not _is_location(k)}
+
+
 def read_results(workdirs: Sequence[str], stem: str,
                  seeds: Sequence[int] | None = None) -> dict[int, dict]:
   """{seed: <workdir>/eval/<stem>.json} (seeds default to each workdir's
-  config.json seed)."""
+  config.json seed).
+
+  Raises:
+    ValueError: a seed given twice, or a workdir trained with other
+      settings than the first (`training_differences`).
+  """
   out = {}
+  reference = None
   for i, workdir in enumerate(workdirs):
     path = results_path(workdir, stem)
     with open(path) as f:
       result = json.load(f)
+    config_path = os.path.join(workdir, "config.json")
+    trained = None
+    if os.path.exists(config_path):
+      with open(config_path) as f:
+        trained = json.load(f)
     if seeds is not None:
       seed = int(seeds[i])
+    elif trained is None:
+      raise FileNotFoundError(f"{config_path}: missing, so its seed is unknown "
+                              "(pass the seeds)")
     else:
-      with open(os.path.join(workdir, "config.json")) as f:
-        seed = int(json.load(f)["seed"])
+      seed = int(trained["seed"])
+    if trained is not None:
+      if reference is None:
+        reference = (workdir, trained)
+      elif changed := training_differences(reference[1], trained):
+        shown = "; ".join(f"{k}: {v[0]!r} there, {v[1]!r} here"
+                          for k, v in changed.items())
+        raise ValueError(f"{workdir}: trained with other settings than "
+                         f"{reference[0]} ({shown}): not seeds of one row")
     if seed in out:
       raise ValueError(f"{workdir}: seed {seed} given twice")
     out[seed] = result

@@ -207,3 +207,27 @@ def test_seeds_whose_models_received_other_inputs_are_refused():
   with pytest.raises(ValueError, match="seed 1: test_inputs="):
     seed_summary.summarise({0: _result(70.0, **exact), 1: _result(72.0, **sigma)},
                            what="w", command="c", hardware="cpu")
+
+
+def test_seeds_trained_with_other_settings_are_refused(tmp_path):
+  def workdir(name, **config):
+    d = tmp_path / name
+    (d / "eval").mkdir(parents=True)
+    (d / "eval" / "estimate.json").write_text(json.dumps(_result(60.0)))
+    (d / "config.json").write_text(json.dumps(config))
+    return str(d)
+  base = dict(train=dict(mirror=0.0, num_steps=100, log_every=10),
+              data=dict(cache_dir="caches"))
+  first = workdir("a", seed=0, **base)
+  # Another seed, log interval and cache folder: seeds of one row.
+  same = workdir("b", seed=1, train=dict(mirror=0.0, num_steps=100, log_every=5),
+                 data=dict(cache_dir="elsewhere"))
+  assert sorted(seed_summary.read_results([first, same], "estimate")) == [0, 1]
+  mirrored = workdir("c", seed=2, train=dict(mirror=0.5, num_steps=100),
+                     data=dict(cache_dir="caches"))
+  with pytest.raises(ValueError, match=r"train.mirror: 0.0 there, 0.5 here"):
+    seed_summary.read_results([first, mirrored], "estimate")
+  longer = workdir("d", seed=3, train=dict(mirror=0.0, num_steps=200),
+                   data=dict(cache_dir="caches"))
+  with pytest.raises(ValueError, match=r"train.num_steps: 100 there, 200 here"):
+    seed_summary.read_results([first, longer], "estimate")
