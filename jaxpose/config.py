@@ -273,6 +273,14 @@ ADDED_KEY_DEFAULTS = {"holdout.fraction": 0.0, "holdout.seed": 0,
                       "data.train_bodies": 0.0, "data.train_body_spread": 1.0}
 
 
+def trained_value(stored: Mapping, dotted_key: str, absent: Any = None) -> Any:
+  """A workdir's value of a setting: its stored config's; for a key added
+  since it was trained, the default that keeps what it did
+  (`ADDED_KEY_DEFAULTS`); else `absent`."""
+  return get_dotted(stored, dotted_key,
+                    ADDED_KEY_DEFAULTS.get(dotted_key, absent))
+
+
 def resume_changes(stored, requested) -> dict[str, tuple[Any, Any]]:
   """`{dotted key: (stored, requested)}` of changes that break exact resume.
 

@@ -334,7 +334,7 @@ def evaluation_config(workdir: str, overrides=None, *, base_config=None
     workdir: a trained workdir.
     overrides: `{dotted key: value}`: what this evaluation changes. Keys of
       `EVAL_SECTIONS` and the workdir paths of the method's needs may take
-      any value; any other key must equal the trained model's value.
+      any value; any other must equal the model's (`trained_value`).
     base_config: a config whose keys fill those config.json lacks.
 
   Raises:
@@ -348,7 +348,7 @@ def evaluation_config(workdir: str, overrides=None, *, base_config=None
   free = {need.config_key for need in method.needs}
   missing = object()
   for key, value in (overrides or {}).items():
-    old = config_lib.get_dotted(stored, key, missing)
+    old = config_lib.trained_value(stored, key, missing)
     changeable = key.split(".")[0] in EVAL_SECTIONS or key in free
     if not changeable and files.jsonable(old) != files.jsonable(value):
       was = "absent" if old is missing else repr(old)

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from experiments.report import changes
 from experiments.report import lookup
 from experiments.report import pages
 from experiments.report import render
@@ -181,6 +182,33 @@ def test_a_recorded_command_names_a_config_variant_by_its_name_today():
   assert lookup.command(row, {"command": command}) == (
       "python -m experiments.main --config=m.py:per_row_kernel_oracle "
       "--workdir=w; --config=m.py:per_row_kernel_x; --config=m.py:per_row")
+
+
+def test_a_default_changed_since_is_restated_in_the_older_files_commands():
+  change = changes.DefaultChange("m.py", "--config.train.mirror=0",
+                                 frozenset({"old.json"}))
+  command = ("python -m experiments.main --config=experiments/configs/m.py "
+             "--workdir=w, then --config=m.py:paper --mode=eval")
+  assert changes.restated("old.json", command, (change,)) == (
+      "python -m experiments.main --config=experiments/configs/m.py "
+      "--config.train.mirror=0 --workdir=w, then --config=m.py:paper "
+      "--mode=eval")
+  # A file written under the new default, or a command that says, is left.
+  assert changes.restated("new.json", command, (change,)) == command
+  said = command + " --config.train.mirror=0.5"
+  assert changes.restated("old.json", said, (change,)) == said
+  # The rows of the pages print it, the row's own command and the file's.
+  for own in ("", command):
+    row = spec.Row("x", next(iter(changes.DEFAULTS_CHANGED[0].files)),
+                   command=own.replace("m.py", "dposer_mocap.py"))
+    file_command = command.replace("m.py", "dposer_mocap.py")
+    assert "mirror=0 --workdir" in lookup.command(row, {"command": file_command})
+
+
+def test_every_file_a_changed_default_names_exists():
+  for change in changes.DEFAULTS_CHANGED:
+    for name in change.files:
+      assert (render.ROOT / render.RESULTS / name).is_file(), name
 
 
 # A DiffPose-style results file: a per-row H_K that reads each keypoint's

@@ -46,7 +46,10 @@ Variants (the text after ':' in --config):
   paper: DPoser's network and schedule (width 1024, embed 512, 400k steps
     of batch 1280) on every training frame; for an accelerator.
 
-Expected: motion denoising at 20 / 40 mm of noise, MPJPE about 29.3 / 35.3 mm with DPoser against 27.3 / 35.8 mm without a prior (seeds 0-2, 2 CPU cores, 20k steps); docs/results/dposer.md.
+Each training pose is replaced by its left-right mirror with probability
+0.5 (train.mirror; --config.train.mirror=0 trains on the poses as they are).
+
+Expected: motion denoising at 20 / 40 mm of noise, MPJPE about 28.7 / 35.0 mm with DPoser against 27.3 / 35.8 mm without a prior (seeds 0-2, 2 CPU cores, 20k steps); docs/results/bodies.md.
 """
 from experiments.configs import dposer_quickstart
 from experiments.configs import gfpose_mocap
@@ -66,6 +69,10 @@ def get_config(variant: str = "small"):
   # and the weights chosen on them (see above).
   c.data.train_balance = "rigs"
   c.holdout.fraction = 0.1
+  # Mirrored poses lower its motion-denoising error at 20 and 40 mm and its
+  # completion error on three of five parts, the worst ones (the legs) most
+  # (docs/results/bodies.md).
+  c.train.mirror = 0.5
   c.eval.denoise_motion.weights = dict(gmm=0.1, gfpose=3.0, dposer=1.0)
   c.eval.fit2d.weights = dict(gmm=0.003, gfpose=1.0, dposer=0.3)
   if variant == "small":

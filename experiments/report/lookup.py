@@ -7,6 +7,7 @@ import math
 import re
 from typing import Any, Mapping
 
+from experiments.report import changes
 from experiments.report import spec
 from jaxpose.evaluation import inputs as inputs_lib
 
@@ -158,10 +159,11 @@ def renamed_keys(method: str) -> dict[str, str]:
 
 
 def command(row: spec.Row, result: dict) -> str:
-  """The command that wrote a row's file (`_stated`); the file's own in
-  the current names of `row.method`'s keys and of the configs it names
+  """The command that wrote a row's file (`_stated`), with the defaults
+  changed since restated (`changes.restated`); the file's own in the
+  current names of `row.method`'s keys and of the configs it names
   (`row.configs_renamed`)."""
-  found = _stated(row, result, "command")
+  found = changes.restated(row.file, _stated(row, result, "command"))
   if row.command:
     return found
   if row.configs_renamed:

@@ -3,7 +3,7 @@ Answer: No: trained 10k to 40k steps, or at the authors' width (7.23M parameters
 
   python -m experiments.main --config=experiments/configs/dposer_mocap.py \\
       --workdir=runs/dposer_long_s0 --config.data.cache_dir=caches \\
-      --config.train.num_steps=40000 --mode=train
+      --config.train.num_steps=40000 --config.train.mirror=0 --mode=train
   python -m experiments.studies.dposer_budget --workdir=runs/dposer_long_s0 \\
       --out=experiments/results/dposer_mocap_small_v2_cpu_budget.json
 

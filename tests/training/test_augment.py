@@ -88,6 +88,28 @@ def test_configs_train_without_mirroring_unless_asked():
   assert config_lib.resume_changes(stored, quickstart.get_config()) == {}
 
 
+def test_dposer_on_mocap_mirrors_and_its_older_workdirs_stay_unmirrored(
+    tmp_path):
+  from experiments.configs import dposer_mocap
+  from jaxpose import files
+  from jaxpose import run_lib
+  _, run = methods.parse(dposer_mocap.get_config())
+  assert run.train.mirror == 0.5
+  # A DPoser trained before mirroring existed ran unmirrored: continuing it
+  # under today's default would change the run, and an evaluation that
+  # restates the old default (as the results pages' commands do) agrees
+  # with it.
+  stored = config_lib.to_plain(dposer_mocap.get_config())
+  del stored["train"]["mirror"]
+  assert config_lib.resume_changes(stored, dposer_mocap.get_config()) == {
+      "train.mirror": ("<absent>", 0.5)}
+  files.write_json_atomic(str(tmp_path / "config.json"), stored)
+  config = run_lib.evaluation_config(str(tmp_path), {"train.mirror": 0.0})
+  assert config.train.mirror == 0.0
+  with pytest.raises(settings.ConfigError, match="train.mirror=0.5"):
+    run_lib.evaluation_config(str(tmp_path), {"train.mirror": 0.5})
+
+
 @pytest.mark.parametrize("name", ["gfpose", "dposer"])
 def test_a_run_trains_with_mirrored_rows(tmp_path, name):
   from jaxpose import run_lib

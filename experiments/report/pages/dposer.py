@@ -5,7 +5,7 @@ _PRIORS = (("none", "no prior"), ("gmm", "Gaussian mixture (EM, 8 comp.)"),
            ("gfpose", "GFPose joint prior (via FK)"), ("dposer", "DPoser"))
 _MOCAP_PRIORS = tuple(p for p in _PRIORS if p[0] != "gfpose")
 _NAMES = dict(_PRIORS)
-_PARTS = (("l_leg", "left leg"), ("r_arm", "right arm"), ("legs", "both legs"),
+PARTS = (("l_leg", "left leg"), ("r_arm", "right arm"), ("legs", "both legs"),
           ("arms", "both arms"), ("trunk", "trunk"))
 _NOISE = (20.0, 40.0, 100.0)
 _SCHEDULES = ("truncated", "random", "fixed", "uniform")
@@ -38,7 +38,7 @@ def _by_part(file: str, priors, table: str, **where) -> list[spec.Row]:
       label=words, cells=(name,), name=f"{part}/{prior}", file=file,
       at=f"{table}[prior={prior},part={part}]", method=_METHOD,
       baseline="" if prior == "none" else f"{part}/none", **where)
-      for part, words in _PARTS for prior, name in priors]
+      for part, words in PARTS for prior, name in priors]
 
 
 def _by_noise(file: str, priors, table: str, schedules=("",), schedule="",
@@ -64,7 +64,7 @@ def noise_cols(figures: str = "") -> tuple[spec.Col, ...]:
           spec.Col("after", figures + "mpjpe_after_mm", change="pct"))
 
 
-def _complete_cols(figures: str = "") -> tuple[spec.Col, ...]:
+def complete_cols(figures: str = "") -> tuple[spec.Col, ...]:
   return (spec.Col("hypotheses' mean", figures + "missing_mpjpe_mm",
                    change="pct"),
           spec.Col("best of 10", figures + "missing_min_mpjpe_mm",
@@ -92,7 +92,7 @@ QS_COMPLETE = spec.Table(
         "(200 Adam steps). Error (mm) on the joints the masked rotations "
         "move, of the 10 hypotheses' mean and of the best of 10, and its "
         "change against no prior on the same poses."),
-    columns=_complete_cols(),
+    columns=complete_cols(),
     rows=_by_part(_QS_FILE.format(task="complete"), _PRIORS, "settings",
                   command=_command(_QS, "complete"), **_SEED0),
     label_titles=("masked part", "prior"),
@@ -161,8 +161,9 @@ _SEEDS = "dposer_mocap_small_v2_cpu_seeds_{task}.json"
 _MOCAP_DATA = (
     "Mocap small: trained on the body-space rotations of every Bandai-Namco "
     "clip and CMU subjects 001, 002, 003 and 006 (rigs drawn equally often, "
-    "20000 steps), tested on CMU 005 and 007, people never seen in "
-    "training. ")
+    "20000 steps) as they are, not mirrored (`train.mirror=0`; the bodies "
+    "page compares the mirrored training `dposer_mocap.py` does by "
+    "default), tested on CMU 005 and 007, people never seen in training. ")
 
 MOCAP_COMPLETE = spec.Table(
     title="Mocap: completing a masked body part, over 3 training seeds",
@@ -170,7 +171,7 @@ MOCAP_COMPLETE = spec.Table(
         _MOCAP_DATA + "200 test poses, 10 hypotheses each, scored as on "
         "the quickstart; mean ± standard deviation over the seeds, and the "
         "mean's change against no prior."),
-    columns=_complete_cols("figures."),
+    columns=complete_cols("figures."),
     rows=_by_part(_SEEDS.format(task="complete"), _MOCAP_PRIORS,
                   "settings_across_seeds"),
     label_titles=("masked part", "prior"),

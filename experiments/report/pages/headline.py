@@ -19,6 +19,10 @@ _EXACT, _NOISY = {"2d": "exact"}, {"2d": "noisy"}
 _NO_2D = {"2d": "none"}
 
 
+# DPoser as dposer_mocap.py trains it: on mirrored poses.
+_DPOSER = "dposer_mocap_small_v2_mirror_cpu_seeds_denoise_motion.json"
+
+
 def _denoise(prior: str) -> dict:
   """DPoser's motion denoising (40 mm noise, fixed weights): MPJPE after."""
   at = ("settings_across_seeds[prior=" + prior + ",weights=fixed,noise_mm=40.0]",
@@ -86,10 +90,10 @@ TABLE = spec.Table(
                  cells=("estimate, noisy",), at=_SEEDS, baseline="encoder noisy",
                  sees=_NOISY),
         spec.Row("no prior (temporal term alone)",
-                 "dposer_mocap_small_v2_cpu_seeds_denoise_motion.json",
+                 _DPOSER,
                  cells=("motion denoising, 40 mm noise",), fields=_denoise("none"),
                  name="no prior", sees=_NO_2D),
-        spec.Row("DPoser", "dposer_mocap_small_v2_cpu_seeds_denoise_motion.json",
+        spec.Row("DPoser", _DPOSER,
                  cells=("motion denoising, 40 mm noise",),
                  fields=_denoise("dposer"), baseline="no prior",
                  sees=_NO_2D),
