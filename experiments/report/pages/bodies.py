@@ -311,7 +311,11 @@ _DPOSER_SEEDS = "dposer_mocap_small_v2{arm}_cpu_seeds_denoise_motion.json"
 _DPOSER = ("python -m experiments.main --config=experiments/configs/"
            "dposer_mocap.py --workdir=runs/dposer{arm}_s$S "
            "--config.data.cache_dir=caches --config.seed=$S{flags}, then "
-           "--mode=eval --config.eval.task=denoise_motion")
+           "--mode=eval --config.eval.task={task}")
+# (file part, training in words, training flags) of DPoser without and with
+# mirror.
+_DPOSER_ARMS = (("", "unmirrored", ""),
+                ("_mirror", "mirror 0.5", " --config.train.mirror=0.5"))
 
 
 def _dposer_rows() -> list[spec.Row]:
@@ -320,11 +324,9 @@ def _dposer_rows() -> list[spec.Row]:
   files' settings: per level, fixed then annealed weights, then none, the
   mixture, DPoser)."""
   rows = []
-  for arm, training, flags in (("", "unmirrored", ""),
-                               ("_mirror", "mirror 0.5",
-                                " --config.train.mirror=0.5")):
+  for arm, training, flags in _DPOSER_ARMS:
     file = _DPOSER_SEEDS.format(arm=arm)
-    command = _DPOSER.format(arm=arm, flags=flags)
+    command = _DPOSER.format(arm=arm, flags=flags, task="denoise_motion")
     # The unmirrored file predates the record: denoising reads no 2D.
     sees = None if arm else {"2d": "none"}
     for i, noise in enumerate((20, 40, 100)):
@@ -368,15 +370,12 @@ def _dposer_complete_rows() -> list[spec.Row]:
   the mirrored against the unmirrored."""
   rows = []
   for part, words in dposer_page.PARTS:
-    for arm, training, flags in (("", "unmirrored", ""),
-                                 ("_mirror", "mirror 0.5",
-                                  " --config.train.mirror=0.5")):
+    for arm, training, flags in _DPOSER_ARMS:
       rows.append(spec.Row(
           words, _DPOSER_COMPLETE.format(arm=arm), cells=(training,),
           at=f"settings_across_seeds[prior=dposer,part={part}]",
           name=f"{part}{arm}", baseline=f"{part}" if arm else "",
-          command=_DPOSER.format(arm=arm, flags=flags).replace(
-              "denoise_motion", "complete"),
+          command=_DPOSER.format(arm=arm, flags=flags, task="complete"),
           sees=None if arm else _COMPLETE_SEES))
   return rows
 
