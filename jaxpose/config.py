@@ -270,7 +270,8 @@ def flatten(d, prefix="") -> dict:
 ADDED_KEY_DEFAULTS = {"holdout.fraction": 0.0, "holdout.seed": 0,
                       "holdout.subjects": [], "train.mirror": 0.0,
                       "data.protocol": "jaxpose-mocap-v1",
-                      "data.train_bodies": 0.0, "data.train_body_spread": 1.0}
+                      "data.train_bodies": 0.0, "data.train_body_spread": 1.0,
+                      "inputs.uncertainty": "none"}
 
 
 def trained_value(stored: Mapping, dotted_key: str, absent: Any = None) -> Any:

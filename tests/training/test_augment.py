@@ -82,10 +82,12 @@ def test_configs_train_without_mirroring_unless_asked():
   for config in (quickstart.get_config(), dposer_quickstart.get_config()):
     _, run = methods.parse(config)
     assert run.train.mirror == 0.0
-  # A workdir trained before the key resumes under a config that has it.
-  stored = config_lib.to_plain(quickstart.get_config())
-  del stored["train"]["mirror"]
-  assert config_lib.resume_changes(stored, quickstart.get_config()) == {}
+  # A workdir trained before the keys resumes under a config that has them.
+  from experiments.configs import baseline_quickstart
+  stored = config_lib.to_plain(baseline_quickstart.get_config())
+  del stored["train"]["mirror"], stored["inputs"]
+  assert config_lib.resume_changes(stored,
+                                   baseline_quickstart.get_config()) == {}
 
 
 def test_dposer_on_mocap_mirrors_and_its_older_workdirs_stay_unmirrored(
