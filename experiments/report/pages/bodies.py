@@ -207,11 +207,12 @@ FULL_BUDGET = spec.Table(
     columns=_COLS,
     rows=tuple(_full_budget_rows()),
     label_titles=("model", "protocol", "test cameras"),
-    note=("Wide bodies and mirror alone meet the new rig and v1 for all "
-          "three models: over a third less error on the new rig for the "
-          "lifter, over a quarter for GFPose and a sixth for DiffPose's "
-          "encoder, and on v1's own cameras within 1% of the unaugmented "
-          "model (the encoder 3% better). They make the unseen lens and "
+    note=("Wide bodies and mirror meet the new rig and v1 for all three "
+          "models over three seeds each: over a third less error on the new "
+          "rig for the lifter, over a quarter for GFPose and a sixth for "
+          "DiffPose's encoder, and on v1's own cameras within 2% of the "
+          "unaugmented model (the lifter +0.9%, GFPose +1.9%, the encoder "
+          "2.8% better). They make the unseen lens and "
           "distance worse for the lifter and GFPose (the encoder's error "
           "there is about as large either way), as at 6000 steps: the model "
           "learns that the 2D's size tells the body's. Varied cameras help "
