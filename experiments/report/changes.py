@@ -9,8 +9,8 @@ import re
 
 @dataclasses.dataclass(frozen=True)
 class DefaultChange:
-  """config: the config file as commands name it (its default variant;
-  'x.py:variant' is another config and is left alone). flag: the flag that
+  """config: the config file as commands name it, for its default variant
+  (a command naming 'x.py:variant' is left as it is). flag: the flag that
   gives the old default. files: the results files (under
   experiments/results/) written under the old default."""
   config: str
