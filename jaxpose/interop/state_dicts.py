@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import jax
 import numpy as np
+from absl import logging
 
 
 class StateDictError(ValueError):
@@ -159,6 +160,9 @@ def convert(state: Mapping[str, np.ndarray], rules: Iterable[Rule], *,
     ignore: keys the authors' code keeps but never reads as weights
       (buffers such as a sigma table), accepted whatever their value.
 
+  Weights stored in another dtype than float32 (half, int64, bool) are
+  cast, and one warning line says how many and which first.
+
   Raises:
     StateDictError: a missing or unexpected key, a wrong shape or a
       non-finite value, naming the key.
@@ -177,7 +181,7 @@ def convert(state: Mapping[str, np.ndarray], rules: Iterable[Rule], *,
     raise StateDictError(f"{source}: unexpected key {extra[0]!r} "
                          f"({len(extra)} unexpected): not the checkpoint this "
                          "importer reads (or a model of other sizes)")
-  out = {}
+  out, cast = {}, []
   for r in rules:
     value = np.asarray(state[r.key])
     if tuple(value.shape) != tuple(r.shape):
@@ -187,8 +191,16 @@ def convert(state: Mapping[str, np.ndarray], rules: Iterable[Rule], *,
       raise StateDictError(f"{source}: {r.key!r} holds NaN or inf")
     if r.path is None:
       continue
+    if value.dtype != np.float32:
+      cast.append((r.key, value.dtype))
     value = value.astype(np.float32)
     out[r.path] = r.transform(value) if r.transform else value
+  if cast:
+    kinds = sorted({str(d) for _, d in cast})
+    logging.warning("%s: %d weight%s stored as %s, imported as float32 "
+                    "(first: %r, %s)", source, len(cast),
+                    "s" if len(cast) > 1 else "", "/".join(kinds),
+                    cast[0][0], cast[0][1])
   return out
 
 

@@ -221,25 +221,41 @@ _FUZZ = "python -m experiments.bench.fuzz_torch_files --files=20000 --seed=0"
 UNTRUSTED_FILES = spec.Table(
     title="Reading untrusted checkpoint files",
     intro=("A released checkpoint is a file from the internet, read by "
-           "jaxpose's torch-file reader (`jaxpose.interop.torch_files`: a "
-           "restricted unpickler, no torch). The run mutates a valid "
-           "torch.save file again and again, the three kinds in turn "
-           "(bytes: flips, overwrites, cuts and insertions anywhere; "
-           "numbers: the pickle's sizes, offsets and strides set to edge "
-           "values in a zip with good checksums; members: a tensor's data "
-           "cut or extended, with a good checksum), reads each and judges "
-           "it: a byte mutation must be refused or change nothing (judged "
-           "against the unmutated file's objects), the others must be "
-           "refused or read as the trusted reader (column 'trusted reader'; "
-           "'-' for bytes) reads them. Refused: a one-line error "
-           "naming the file; same: read as the judge reads it; crashed: any "
-           "other exception, or an error of several lines; silent: read "
-           "where the judge refuses, or read differently. The seed is the "
-           "mutations'."),
+           "jaxpose's torch-file reader (`jaxpose.interop.torch_files`: its "
+           "own pickle interpreter, an exact allow-list of the globals a "
+           "checkpoint needs, limits on memory, nesting and zip members; no "
+           "torch). The run mutates a valid torch.save file again and "
+           "again, the kinds in turn: bytes (flips, overwrites, cuts and "
+           "insertions anywhere); numbers (the pickle's sizes, offsets and "
+           "strides set to edge values, good checksums); members (a "
+           "tensor's data cut or extended, good checksum); globals (a "
+           "global renamed to a code-running gadget, another allowed name "
+           "or junk, or a gadget value added); memo (a memo index set to "
+           "2^28, 2^32 - 1 and other edge values); nesting (values 2 to "
+           "10^6 deep: lists, tuples, dicts, foreign calls); sizes (members "
+           "inflating to 64 MiB - 1.2 GB, end records counting other "
+           "members, sizes beyond the file). Each file is read in a worker "
+           "process under a memory limit (512 MiB above its size after "
+           "warming up) and a 20 s time limit, and judged: a byte mutation "
+           "must be refused or change nothing (judged against the unmutated "
+           "file's objects), the others must be refused or read as the "
+           "trusted reader (column 'trusted reader') reads them. Refused: a "
+           "one-line error naming the file; same: read as the judge reads "
+           "it; inert: read with a foreign class kept as a record where the "
+           "judge refuses it (or builds it around the same tensors); "
+           "crashed: any other exception, or an error of several lines; "
+           "silent: read where the judge refuses, or read differently; "
+           "hang, over limit: past the time or memory limit; ran code: a "
+           "module imported, a builtin changed or a gadget's marker file "
+           "written. The seed is the mutations'."),
     columns=(spec.Col("refused", "refused", "d"),
              spec.Col("same", "same", "d"),
+             spec.Col("inert", "inert", "d"),
              spec.Col("crashed", "crashed", "d"),
              spec.Col("silent", "silent", "d"),
+             spec.Col("hang", "hang", "d"),
+             spec.Col("over limit", "over_limit", "d"),
+             spec.Col("ran code", "ran_code", "d"),
              spec.Col("files, all kinds", "files", "d"),
              spec.Col("trusted reader", "trusted_reader", "s")),
     rows=tuple(spec.Row(kind, "fuzz_torch_files.json", _FUZZ,
@@ -247,12 +263,14 @@ UNTRUSTED_FILES = spec.Table(
                         fields={"files, all kinds": "files",
                                 "trusted reader": None if kind == "bytes"
                                 else "trusted_reader"})
-               for kind in ("bytes", "numbers", "members")),
+               for kind in ("bytes", "numbers", "members", "globals", "memo",
+                            "nesting", "sizes")),
     label_titles=("mutation",),
-    note=("Every mutated file is refused or read as its judge reads it: "
-          "none crashes the reader and none is read wrongly. A byte "
-          "mutation read unchanged landed in a part of the file the reader "
-          "does not use (such as the version record)."))
+    note=("Every mutated file is refused, read as its judge reads it, or "
+          "read with a foreign class kept inert: none crashes the reader, "
+          "none is read wrongly, none runs code, and none passes the memory "
+          "or time limit. A byte mutation read unchanged landed in a part of "
+          "the file the reader does not use (such as the version record)."))
 
 PAGE = spec.Page(
     name="parity", title="Parity with the authors' code",
