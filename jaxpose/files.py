@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 from typing import Any, Mapping
 
 import numpy as np
@@ -37,16 +38,15 @@ def jsonable(obj: Any) -> Any:
   return obj
 
 
-def _write_atomic(path: str | os.PathLike, write, *, binary: bool) -> str:
-  """Calls `write(f)` on a temporary file beside `path`, then os.replace.
+def _stage(path: str, write, *, binary: bool) -> str:
+  """Calls `write(f)` on a new temporary file beside `path`, flushed to
+  disk; returns its name (removed again if the write fails).
 
-  The temporary file sits in the same directory (os.replace is atomic only
-  within one file system) and is flushed to disk before the rename, so an
-  interrupted or failed write leaves any previous `path` untouched. It is
-  created with mode 0o666 under the umask, so the result gets the
-  permissions of any other new file (mkstemp would make it owner-only).
+  It sits in the same directory (os.replace is atomic only within one file
+  system) and is created with mode 0o666 under the umask, so the result
+  gets the permissions of any other new file (mkstemp would make it
+  owner-only).
   """
-  path = os.fspath(path)
   directory = os.path.dirname(os.path.abspath(path))
   tmp = os.path.join(directory,
                      f".tmp_{os.path.basename(path)}.{secrets.token_hex(4)}")
@@ -58,11 +58,28 @@ def _write_atomic(path: str | os.PathLike, write, *, binary: bool) -> str:
         write(f)
         f.flush()
         os.fsync(f.fileno())
+    except BaseException:
+      if os.path.exists(tmp):
+        os.remove(tmp)
+      raise
+  return tmp
+
+
+def _commit(tmp: str, path: str):
+  with naming(path):
+    try:
       os.replace(tmp, path)
     except BaseException:
       if os.path.exists(tmp):
         os.remove(tmp)
       raise
+
+
+def _write_atomic(path: str | os.PathLike, write, *, binary: bool) -> str:
+  """Writes `path` through a temporary file beside it and os.replace, so an
+  interrupted or failed write leaves any previous `path` untouched."""
+  path = os.fspath(path)
+  _commit(_stage(path, write, binary=binary), path)
   return path
 
 
@@ -92,6 +109,40 @@ def append_line(f, path: str | os.PathLike, line: str):
       with contextlib.suppress(OSError):
         f.truncate(start)
       raise
+
+
+def write_binary_atomic(path: str | os.PathLike, write) -> str:
+  """Writes `path` atomically by `write(f)` on a binary file (a plot's
+  `savefig`): never a half-written or empty file under its name."""
+  return _write_atomic(path, write, binary=True)
+
+
+def copy_atomic(source: str | os.PathLike, path: str | os.PathLike) -> str:
+  """Copies `source` to `path` atomically; returns the path."""
+  with open(source, "rb") as src:
+    return write_binary_atomic(path, lambda f: shutil.copyfileobj(src, f))
+
+
+@contextlib.contextmanager
+def json_written_last(path: str | os.PathLike, obj: Any):
+  """Writes `jsonable(obj)` beside `path` now, runs the block, and only
+  then renames it into place.
+
+  A full disk fails here, before anything the block writes; a failure in
+  the block removes the staged file and leaves `path` as it was, so a
+  complete-looking results file means everything after it was written too.
+  """
+  path = os.fspath(path)
+  tmp = _stage(path, lambda f: json.dump(
+      jsonable(obj), f, indent=2, sort_keys=True, allow_nan=False),
+      binary=False)
+  try:
+    yield path
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+  _commit(tmp, path)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> str:
@@ -138,4 +189,5 @@ def write_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, Any], *,
 
 
 __all__ = ["jsonable", "read_json", "write_json_atomic", "write_text_atomic",
-           "write_npz_atomic", "naming", "append_line"]
+           "write_npz_atomic", "write_binary_atomic", "copy_atomic",
+           "json_written_last", "naming", "append_line"]

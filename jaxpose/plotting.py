@@ -55,8 +55,9 @@ def _save(fig: Figure, path, title: str | None = None) -> Figure:
     directory = os.path.dirname(os.fspath(path))
     if directory:
       os.makedirs(directory, exist_ok=True)
-    with files.naming(path):
-      fig.savefig(path, format="png", dpi=fig.dpi)
+    # Atomic: a full disk never leaves an empty plot under its name.
+    files.write_binary_atomic(path, lambda f: fig.savefig(
+        f, format="png", dpi=fig.dpi))
   return fig
 
 

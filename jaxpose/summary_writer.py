@@ -3,9 +3,9 @@
 Training writes `train/...` scalars and evaluation `eval/<stem>/...` scalars
 and plots into the workdir, next to `metrics.jsonl` and `eval/*.json`, so
 `tensorboard --logdir runs` shows every run under `runs/`. The JSON files
-stay the record; event files are a view of them. Written with tensorboardX
-(no TensorFlow, no torch), by process 0 only: on any other process every
-call is a no-op and no file is created.
+stay the record; event files are a view of them. Written with tensorboardX's
+record writer (no TensorFlow, no torch) in the calling thread, by process 0
+only: on any other process every call is a no-op and no file is created.
 
 A resumed run hides the events an interrupted run logged past its last
 checkpoint with a purge marker (`SessionLog.START`) at its first new step.
@@ -20,6 +20,7 @@ would misorder (or overwrite) two files opened within one second.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import numbers
@@ -29,12 +30,15 @@ from typing import Any, Mapping, Sequence
 
 import jax
 import numpy as np
-import tensorboardX
 from absl import logging
+from tensorboardX import event_file_writer
+from tensorboardX.proto import event_pb2
 from tensorboardX.proto import summary_pb2
 
-# How often the library's writer thread flushes events to the file; the
-# TensorBoard UI reloads every 5 s by default.
+from jaxpose import files
+
+# How often events are flushed to the file; the TensorBoard UI reloads
+# every 5 s by default.
 FLUSH_SECONDS = 5
 
 ImageSource = str | os.PathLike | np.ndarray
@@ -117,11 +121,15 @@ def _image_summary(image: ImageSource) -> summary_pb2.Summary.Image:
 class SummaryWriter:
   """Scalars and images into one new event file under `logdir`.
 
-  A no-op except on process 0. Use it as a context manager, or `close()`:
-  only `close()` waits for the background thread that writes the events.
+  A no-op except on process 0. Events are written in the calling thread
+  (tensorboardX's own writer thread dies silently on a full disk, and its
+  close then waits for it forever): a failed write raises an OSError naming
+  the event file, and `discard()` removes the file. The file is flushed
+  every FLUSH_SECONDS and on `flush()` / `close()`.
 
   Attributes:
     logdir: the directory of the event file (a TensorBoard run).
+    path: the event file (None on other processes).
     enabled: whether this process writes.
   """
 
@@ -140,23 +148,48 @@ class SummaryWriter:
       raise ValueError(f"purge_step must be None or >= 0, got {purge_step!r}")
     self.logdir = os.fspath(logdir)
     self.enabled = jax.process_index() == 0
-    self._writer = None
+    self._writer, self.path, self._flushed = None, None, time.monotonic()
     if not self.enabled:
       return
-    os.makedirs(self.logdir, exist_ok=True)
-    self._writer = tensorboardX.SummaryWriter(
-        self.logdir,
-        purge_step=None if purge_step is None else int(purge_step),
-        flush_secs=FLUSH_SECONDS, filename_suffix=f".{time.time_ns()}")
+    suffix = f".{time.time_ns()}"
+    with files.naming(self.logdir):
+      os.makedirs(self.logdir, exist_ok=True)
+      try:  # it writes its first event (the file version) at once
+        self._writer = event_file_writer.EventsWriter(
+            os.path.join(self.logdir, "events"), suffix)
+      except BaseException:
+        for name in os.listdir(self.logdir):
+          if name.startswith("events.out.") and name.endswith(suffix):
+            os.remove(os.path.join(self.logdir, name))
+        raise
+    self.path = self._writer._file_name  # pylint: disable=protected-access
+    if purge_step is not None:
+      self._write(event_pb2.Event(step=int(purge_step),
+                                  file_version="brain.Event:2"))
+      self._write(event_pb2.Event(step=int(purge_step), session_log=(
+          event_pb2.SessionLog(status=event_pb2.SessionLog.START))))
+
+  def _write(self, event) -> None:
+    event.wall_time = event.wall_time or time.time()
+    with files.naming(self.path):
+      self._writer.write_event(event)
+      if time.monotonic() - self._flushed > FLUSH_SECONDS:
+        self._writer.flush()
+        self._flushed = time.monotonic()
+
+  def _summary(self, step: int, values) -> None:
+    self._write(event_pb2.Event(step=int(step), summary=summary_pb2.Summary(
+        value=values)))
 
   def scalars(self, step: int, values: Mapping[str, Any]) -> None:
     """Writes `{tag: number}` at `step`, skipping non-`scalar_value`s."""
     if self._writer is None:
       return
-    for tag, value in values.items():
-      number = scalar_value(value)
-      if number is not None:
-        self._writer.add_scalar(tag, number, global_step=int(step))
+    numbers = [(tag, scalar_value(value)) for tag, value in values.items()]
+    entries = [summary_pb2.Summary.Value(tag=tag, simple_value=number)
+               for tag, number in numbers if number is not None]
+    if entries:
+      self._summary(step, entries)
 
   def images(self, step: int, images: Mapping[str, ImageSource]) -> None:
     """Writes `{tag: image}` at `step`.
@@ -169,21 +202,31 @@ class SummaryWriter:
     if self._writer is None:
       return
     for tag, image in images.items():
-      summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(
+      self._summary(step, [summary_pb2.Summary.Value(
           tag=tag, image=_image_summary(image))])
-      self._writer.file_writer.add_summary(summary, global_step=int(step))
 
   def flush(self) -> None:
-    """Flushes the event file. Events handed over in the last moments may
-    still be queued in the library's writer thread; `close()` writes all."""
+    """Writes every event so far to disk."""
     if self._writer is not None:
-      self._writer.flush()
+      with files.naming(self.path):
+        self._writer.flush()
+      self._flushed = time.monotonic()
 
   def close(self) -> None:
-    """Writes every pending event and closes the file; idempotent."""
-    if self._writer is not None:
-      self._writer.close()
-      self._writer = None
+    """Writes every event and closes the file; idempotent."""
+    writer, self._writer = self._writer, None
+    if writer is not None:
+      with files.naming(self.path):
+        writer.close()
+
+  def discard(self) -> None:
+    """Closes and removes the event file (a write that failed part way)."""
+    writer, self._writer = self._writer, None
+    if writer is not None:
+      with contextlib.suppress(OSError):
+        writer.close()
+    if self.path and os.path.exists(self.path):
+      os.remove(self.path)
 
   def __enter__(self) -> SummaryWriter:
     return self
@@ -211,11 +254,13 @@ def write_evaluation(logdir: str | os.PathLike, step: int, stem: str,
       becomes the scalar `eval/<stem>/<key>/...`.
     plot_paths: its plot files; each becomes the image
       `eval/<stem>/<what>` (`<what>` from `<stem>_<what>.png`). A missing
-      file is skipped with a warning: the JSON results are already written.
+      file is skipped with a warning. A failed write (a full disk) removes
+      the event file and raises an OSError naming it.
   """
-  with SummaryWriter(logdir) as writer:
-    if not writer.enabled:
-      return
+  writer = SummaryWriter(logdir)
+  if not writer.enabled:
+    return
+  try:
     prefix = f"eval/{stem}"
     writer.scalars(step, flat_scalars(figures, prefix))
     images = {}
@@ -226,6 +271,10 @@ def write_evaluation(logdir: str | os.PathLike, step: int, stem: str,
         continue
       images[f"{prefix}/{_plot_name(path, stem)}"] = path
     writer.images(step, images)
+    writer.close()
+  except BaseException:
+    writer.discard()  # no half an evaluation in TensorBoard
+    raise
 
 
 __all__ = ["FLUSH_SECONDS", "SummaryWriter", "flat_scalars", "scalar_value",

@@ -174,3 +174,97 @@ def test_refusals_are_short_plain_lines():
   path = "/a/very/long/path/" + "x" * 300 + ".json"
   line = logs.error_line(FileNotFoundError(f"{path}: no such poses file"))
   assert path in line and line.endswith("(--debug shows the traceback)")
+
+
+@pytest.fixture(scope="module")
+def trained_tiny(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp("tiny") / "run"
+  proc = _run("experiments.main", *TINY, f"--workdir={workdir}",
+              "--config.train.num_steps=4", "--mode=train")
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  return workdir
+
+
+def _mount(path, size: str):
+  path.mkdir()
+  result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}",
+                           "tmpfs", str(path)], capture_output=True, text=True)
+  if result.returncode:
+    pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+
+
+@pytest.mark.slow
+def test_evaluations_at_any_free_space_end_in_one_line_and_no_false_file(
+    tmp_path, trained_tiny):
+  # An evaluation writes about 90 kB (results, plots, events, summary):
+  # with each of these free, it succeeds whole or fails in one line, never
+  # hangs, and leaves neither a results file nor an empty plot behind.
+  if os.geteuid() != 0:
+    pytest.skip("mounting a tmpfs needs root")
+  free_kib = (8, 28, 48, 72)
+  disks, procs = [], []
+  try:
+    for kib in free_kib:
+      disk = tmp_path / f"disk{kib}"
+      _mount(disk, "256k")
+      disks.append(disk)
+      with open(disk / "fill", "wb") as f:
+        f.write(b"\0" * ((256 - kib) * 1024))
+      procs.append(subprocess.Popen(
+          [sys.executable, "-m", "experiments.main",
+           f"--workdir={trained_tiny}", "--mode=eval",
+           f"--config.eval.output_dir={disk / 'eval'}"], cwd=ROOT,
+          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+          env={**os.environ, "JAXPOSE_DEBUG": ""}))
+    outcomes = []
+    for kib, disk, proc in zip(free_kib, disks, procs):
+      _, stderr = proc.communicate(timeout=600)  # a hang fails here
+      out = disk / "eval"
+      made = sorted(p.name for p in out.iterdir()) if out.exists() else []
+      empty = [n for n in made if (out / n).stat().st_size == 0
+               and not n.startswith(".")]
+      assert not empty and not _leftovers(disk), (kib, made)
+      if proc.returncode == 0:
+        assert {"estimate.json", "metrics.json"} <= set(made), made
+        json.loads((out / "estimate.json").read_text())
+        outcomes.append("ok")
+      else:
+        _one_line_error(subprocess.CompletedProcess([], 1, "", stderr),
+                        str(out), "No space left on device")
+        assert "estimate.json" not in made, (kib, made)
+        assert "metrics.json" not in made, (kib, made)
+        outcomes.append("failed")
+    assert "failed" in outcomes, outcomes
+  finally:
+    for proc in procs:
+      proc.kill()
+    for disk in disks:
+      subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_failing_event_write_raises_and_leaves_no_event_file(
+    tmp_path, monkeypatch):
+  # tensorboardX's writer thread died on ENOSPC and its close waited on it
+  # forever; events are now written in the caller, which sees the error.
+  from jaxpose import summary_writer
+  from tensorboardX import record_writer
+  write = record_writer.RecordWriter.write
+  for fail_at in (0, 1, 2):  # the file version, the scalars, the images
+    calls = []
+
+    def full(self, data, calls=calls, fail_at=fail_at):
+      calls.append(1)
+      if len(calls) > fail_at:
+        raise OSError(errno.ENOSPC, "No space left on device")
+      return write(self, data)
+
+    monkeypatch.setattr(record_writer.RecordWriter, "write", full)
+    plot = tmp_path / "estimate_curve.png"
+    from PIL import Image
+    Image.new("RGB", (4, 4)).save(plot)
+    logdir = tmp_path / f"run{fail_at}"
+    with pytest.raises(OSError) as err:
+      summary_writer.write_evaluation(logdir, 1, "estimate",
+                                      {"mpjpe_mm": 50.0}, [plot])
+    assert err.value.filename.startswith(str(logdir)), err.value
+    assert list(logdir.iterdir()) == [], fail_at

@@ -10,10 +10,19 @@ beside it, its stem naming the differing keys when that is short
 (`estimate_num_hypotheses-50`), else their digest (`estimate_3fa9c1d2`),
 and says so in one log line. `eval.overwrite=True` writes over it.
 
+Two evaluations of one folder at once never take one name for two
+settings: `for_run` chooses under a lock of the folder and reserves the
+stem (`<stem>.json.reserved`, holding the settings, locked by the
+evaluation until `release`, which `runner.run_task` calls); a name
+reserved by a live evaluation counts as holding its settings, and a
+reservation whose evaluation died is ignored.
+
   stem = output_names.choose(out_dir, "estimate", settings, defaults=...)
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -37,6 +46,11 @@ PRESENTATION_KEYS = frozenset(f"eval.{k}" for k in (
 # A readable stem's part naming the differing keys is at most this long.
 _READABLE_CHARS = 40
 _UNKNOWN = object()
+_FREE = object()
+# A stem being written by a live evaluation (module doc).
+RESERVED = ".reserved"
+_LOCK = ".stems.lock"
+_HELD: dict[str, int] = {}  # this process's reservations -> locked fds
 
 
 def evaluation_settings(config: Mapping, keys) -> dict:
@@ -124,11 +138,12 @@ def choose(out_dir: str, stem: str, settings: Mapping, *,
   """
   defaults = defaults or {}
   path = lambda s: os.path.join(out_dir, f"{s}.json")
-  if overwrite or not os.path.exists(path(stem)):
-    if overwrite and os.path.exists(path(stem)):
+  held = _held(path(stem))
+  if overwrite or held is _FREE:
+    if overwrite and held is not _FREE:
       logging.info("eval.overwrite=True: %s is replaced", path(stem))
     return stem
-  earlier = _renamed(recorded(path(stem)), renamed or {})
+  earlier = _renamed(held, renamed or {})
   if earlier is not None:
     diff = differing(settings, earlier, defaults)
     if not diff:
@@ -143,8 +158,9 @@ def choose(out_dir: str, stem: str, settings: Mapping, *,
     named = None
   whole = digest_lib.digest(dict(settings), length=8)
   for candidate in [f"{stem}_{n}" for n in (named, whole) if n]:
-    if os.path.exists(path(candidate)):
-      held = _renamed(recorded(path(candidate)), renamed or {})
+    held = _held(path(candidate))
+    if held is not _FREE:
+      held = _renamed(held, renamed or {})
       if held is None or differing(settings, held, defaults):
         continue
     logging.info("%s holds another evaluation (%s): this one writes %s beside "
@@ -172,10 +188,86 @@ def for_run(method, run, out_dir: str, stem: str,
   defaults = {f"eval.{k}": v for cls in (EvalConfig, method.eval_options)
               for k, v in settings_lib.defaults(cls).items()}
   defaults.update(config_lib.flatten(method.tasks.defaults(), "eval"))
-  return choose(out_dir, stem, ours, defaults=files.jsonable(defaults),
-                overwrite=run.eval.overwrite,
-                renamed=method.tasks.renamed_keys()), ours
+  with _folder_lock(out_dir):
+    chosen = choose(out_dir, stem, ours, defaults=files.jsonable(defaults),
+                    overwrite=run.eval.overwrite,
+                    renamed=method.tasks.renamed_keys())
+    _reserve(os.path.join(out_dir, f"{chosen}.json"), ours)
+  return chosen, ours
 
 
-__all__ = ["FIELD", "PRESENTATION_KEYS", "evaluation_settings", "recorded",
-           "differing", "choose", "for_run"]
+@contextlib.contextmanager
+def _folder_lock(out_dir: str):
+  """Held while a stem is chosen and reserved (a moment, not the run)."""
+  path = os.path.join(out_dir, _LOCK)
+  with files.naming(path):
+    os.makedirs(out_dir, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+  try:
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    yield
+  finally:
+    os.close(fd)
+
+
+def _held(results: str):
+  """What `results` (a results file's path) holds: the settings a live
+  evaluation reserved it for, else those its file records (None: none
+  recorded), else _FREE."""
+  reservation = results + RESERVED
+  try:
+    fd = os.open(reservation, os.O_RDONLY)
+  except OSError:
+    fd = None
+  if fd is not None:
+    try:
+      fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:  # held: a live evaluation writes this stem
+      with os.fdopen(fd) as f:
+        try:
+          value = json.load(f)
+        except ValueError:
+          value = None
+      return value if isinstance(value, dict) else None
+    os.close(fd)  # its evaluation died: as if it were not there
+  if os.path.exists(results):
+    return recorded(results)
+  return _FREE
+
+
+def _reserve(results: str, settings: Mapping):
+  """Reserves `results` for this evaluation's `settings` until `release`."""
+  reservation = results + RESERVED
+  if reservation in _HELD:
+    return
+  with files.naming(reservation):
+    fd = os.open(reservation, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a live evaluation of the same settings has it
+      os.close(fd)
+      return
+    try:
+      os.ftruncate(fd, 0)
+      os.write(fd, json.dumps(files.jsonable(dict(settings))).encode())
+    except BaseException:
+      os.close(fd)
+      with contextlib.suppress(OSError):
+        os.remove(reservation)
+      raise
+  _HELD[reservation] = fd
+
+
+def release(out_dir: str, stem: str):
+  """Ends this process's reservation of `stem` (its results are written,
+  or its evaluation failed); nothing if it holds none."""
+  reservation = os.path.join(out_dir, f"{stem}.json{RESERVED}")
+  fd = _HELD.pop(reservation, None)
+  if fd is not None:
+    with contextlib.suppress(OSError):
+      os.remove(reservation)
+    os.close(fd)
+
+
+__all__ = ["FIELD", "PRESENTATION_KEYS", "RESERVED", "evaluation_settings",
+           "recorded", "differing", "choose", "for_run", "release"]

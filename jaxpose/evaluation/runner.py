@@ -21,6 +21,7 @@ import numpy as np
 
 from jaxpose import files
 from jaxpose.evaluation import inputs
+from jaxpose.evaluation import output_names
 from jaxpose.evaluation import plausibility
 from jaxpose.evaluation.config import EvalConfig
 
@@ -177,6 +178,13 @@ def run_task(task_name: str, task_fn: Callable[[EvalContext], TaskResult],
     (what the model received, `inputs.records`; `baseline_test_inputs`
     too when its results hold a baseline's figures) and `extra`'s fields.
   """
+  try:
+    return _run_task(task_name, task_fn, ctx, extra, after)
+  finally:  # the stem `output_names.for_run` reserved
+    output_names.release(ctx.out_dir, ctx.stem)
+
+
+def _run_task(task_name, task_fn, ctx: EvalContext, extra, after) -> dict:
   os.makedirs(ctx.out_dir, exist_ok=True)
   t0 = time.time()
   result = task_fn(ctx)
@@ -200,10 +208,13 @@ def run_task(task_name: str, task_fn: Callable[[EvalContext], TaskResult],
     written.append(write_predictions(ctx, result.predictions))
     res["predictions_file"] = os.path.basename(written[-1])
   res = files.jsonable(res)
-  path = files.write_json_atomic(os.path.join(ctx.out_dir, f"{ctx.stem}.json"), res)
+  # The results file is written first and renamed into place last: it
+  # exists under its name only once everything `after` writes is written.
+  with files.json_written_last(os.path.join(ctx.out_dir, f"{ctx.stem}.json"),
+                               res) as path:
+    if after is not None:
+      written += list(after(ctx, result, res))
   written.insert(0, path)
-  if after is not None:
-    written += list(after(ctx, result, res))
   h = result.num_hypotheses
   how = (f", {result.sampler} x {result.num_steps} steps"
          if result.sampler is not None else "")

@@ -17,7 +17,6 @@ by process 0 only.
 from __future__ import annotations
 
 import os
-import shutil
 from typing import Any, Mapping
 
 from absl import logging
@@ -65,6 +64,13 @@ def write_summaries(ctx: EvalContext, result: TaskResult, results: dict, *,
   """Writes the summary of one task run; returns the paths written."""
   if jax.process_index() != 0:
     return []
+  # Events first, the picture, then metrics.json: a write that fails (a
+  # full disk) leaves no summary of an evaluation whose results are not
+  # complete (`runner.run_task` renames the results file into place last).
+  summary_writer.write_evaluation(  # figures, not the settings recorded
+      summary_dir, step, ctx.stem,
+      {k: v for k, v in results.items() if k != output_names.FIELD},
+      [os.path.join(ctx.out_dir, p) for p in result.plots])
   written = []
   entry = headline(result, results)
   entry["results_file"] = os.path.relpath(
@@ -72,17 +78,13 @@ def write_summaries(ctx: EvalContext, result: TaskResult, results: dict, *,
   plot = result.summary_plot or (result.plots[0] if result.plots else None)
   if plot is not None:
     picture = os.path.join(summary_dir, f"{ctx.stem}.png")
-    shutil.copyfile(os.path.join(ctx.out_dir, plot), picture)
+    files.copy_atomic(os.path.join(ctx.out_dir, plot), picture)
     entry["picture"] = os.path.basename(picture)
     written.append(picture)
   summary = read(summary_dir)
   summary[ctx.stem] = entry
   written.insert(0, files.write_json_atomic(os.path.join(summary_dir, FILE),
                                             summary))
-  summary_writer.write_evaluation(  # figures, not the settings recorded
-      summary_dir, step, ctx.stem,
-      {k: v for k, v in results.items() if k != output_names.FIELD},
-      [os.path.join(ctx.out_dir, p) for p in result.plots])
   written.append(f"TensorBoard events in {summary_dir}")
   return written
 

@@ -108,3 +108,69 @@ def test_readme_reevaluation_writes_beside_the_first(tmp_path):
   main_eval(num_hypotheses=50, overwrite=True)
   assert json.loads((tmp_path / "eval" / "estimate.json").read_text())[
       "num_hypotheses"] == 50
+
+
+def _hold(out_dir, settings, ready, done):
+  output_names._reserve(  # pylint: disable=protected-access
+      str(out_dir / "estimate.json"), settings)
+  ready.set()
+  done.wait(60)
+
+
+def test_a_stem_reserved_by_a_live_evaluation_is_not_taken(tmp_path):
+  # Two evaluations of one folder at once: the second sees the first's
+  # reservation (its settings) before any results file exists.
+  import multiprocessing
+  ctx = multiprocessing.get_context("spawn")
+  ready, done = ctx.Event(), ctx.Event()
+  holder = ctx.Process(target=_hold, args=(
+      tmp_path, {"eval.num_hypotheses": 10}, ready, done))
+  holder.start()
+  try:
+    assert ready.wait(60)
+    assert not (tmp_path / "estimate.json").exists()
+    assert output_names.choose(str(tmp_path), "estimate",
+                               {"eval.num_hypotheses": 20}) == (
+                                   "estimate_num_hypotheses-20")
+    # The same settings may share it: they write the same figures.
+    assert output_names.choose(str(tmp_path), "estimate",
+                               {"eval.num_hypotheses": 10}) == "estimate"
+  finally:
+    done.set()
+    holder.join(60)
+  # Its holder gone without releasing, the reservation is ignored.
+  assert (tmp_path / "estimate.json.reserved").exists()
+  assert output_names.choose(str(tmp_path), "estimate",
+                             {"eval.num_hypotheses": 20}) == "estimate"
+
+
+def test_release_removes_this_process_reservation(tmp_path):
+  path = str(tmp_path / "estimate.json")
+  output_names._reserve(path, {"eval.seed": 1})  # pylint: disable=protected-access
+  assert (tmp_path / "estimate.json.reserved").exists()
+  output_names.release(str(tmp_path), "estimate")
+  assert not (tmp_path / "estimate.json.reserved").exists()
+  output_names.release(str(tmp_path), "estimate")  # nothing held: nothing
+
+
+@pytest.mark.slow
+def test_two_evaluations_of_one_workdir_at_once_keep_both_results(tmp_path):
+  import subprocess
+  import sys
+  from tests.test_full_disk import ROOT, TINY
+  workdir = tmp_path / "run"
+  run = lambda *a: subprocess.Popen(
+      [sys.executable, "-m", "experiments.main", f"--workdir={workdir}", *a],
+      cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  trained = run(*TINY, "--config.train.num_steps=4", "--mode=train")
+  assert trained.wait(600) == 0, trained.stderr.read()[-2000:]
+  procs = [run("--mode=eval", f"--config.eval.num_hypotheses={h}")
+           for h in (2, 3)]
+  for proc in procs:
+    assert proc.wait(600) == 0, proc.stderr.read()[-2000:]
+  written = sorted(p.name for p in (workdir / "eval").glob("estimate*.json"))
+  assert len(written) == 2, written
+  hypotheses = {json.loads((workdir / "eval" / n).read_text())[
+      "num_hypotheses"] for n in written}
+  assert hypotheses == {2, 3}
+  assert not list((workdir / "eval").glob("*.reserved"))
