@@ -15,8 +15,10 @@ it (naming the frame and joint). `experiments/lift.py` is the command.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import shutil
+import tempfile
 import time
 from typing import Any, Mapping
 
@@ -27,6 +29,7 @@ from jaxpose import methods
 from jaxpose import rng
 from jaxpose import run_lib
 from jaxpose import settings
+from jaxpose.data import keypoints_dataset
 from jaxpose.methods import base
 from jaxpose.methods import protocols
 
@@ -109,6 +112,8 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
     raise settings.ConfigError(
         f"{workdir}: method {method.name!r} does not lift 2D keypoints; use a "
         f"workdir of one that does ({', '.join(lifting_methods()) or 'none'})")
+  # The file and its camera are checked before the model is restored.
+  keypoints_dataset.camera(run.data, keypoints_dataset.read(run.data))
   trained = run_lib.load_trained(workdir, config=config)
   data = method.load_data(run, trained.needs)
   rows = data.splits["test"]
@@ -205,14 +210,55 @@ def lifting_methods() -> tuple[str, ...]:
   return tuple(out)
 
 
+# The files a lift writes in --out; nothing else there is ever removed.
+OUTPUT_FILES = ("motion.npz", "motion.bvh", "motion.html", "lift.json")
+
+
+def _check_out(out_dir: str, overwrite: bool):
+  """Refuses an `out_dir` holding anything but a lift's files, or those
+  without `overwrite`."""
+  if not os.path.exists(out_dir):
+    return
+  if not os.path.isdir(out_dir):
+    raise FileExistsError(f"{out_dir}: exists and is not a folder; choose "
+                          "another --out")
+  held = sorted(os.listdir(out_dir))
+  other = [n for n in held if n not in OUTPUT_FILES]
+  if other:
+    raise FileExistsError(
+        f"{out_dir}: holds {other[0]!r}, which a lift does not write; choose "
+        "another --out (--overwrite replaces only a lift's own files: "
+        f"{', '.join(OUTPUT_FILES)})")
+  if held and not overwrite:
+    raise FileExistsError(f"{out_dir}: holds a lift's outputs; choose another "
+                          "--out, or pass --overwrite to replace them")
+
+
+def _move_into_place(tmp: str, out_dir: str, overwrite: bool):
+  """A new `out_dir` is the built folder renamed (atomic); into an existing
+  one each file is renamed over its namesake (each atomic), the record
+  (lift.json) last, and nothing else there is touched."""
+  if not os.path.exists(out_dir):
+    try:
+      os.rename(tmp, out_dir)  # fails if a non-empty folder appeared
+      return
+    except OSError as e:
+      if e.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+        raise
+  _check_out(out_dir, overwrite)  # again: it may have changed meanwhile
+  for name in OUTPUT_FILES:
+    os.replace(os.path.join(tmp, name), os.path.join(out_dir, name))
+
+
 def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
                   overwrite: bool = False, bvh_frame: str = "floor",
                   bvh_branches: bool = True) -> list[str]:
   """Writes `out_dir`: motion.npz, motion.bvh, motion.html (`motion_page`)
   and lift.json (formats: docs/video.md, "Outputs"); returns the paths.
 
-  All is built in a temporary folder beside `out_dir` and moved into place
-  at the end, so a failure never leaves a partly written `out_dir`.
+  All is built in a new temporary folder beside `out_dir` and moved into
+  place at the end (`_move_into_place`), so a failure never leaves a partly
+  written `out_dir`, and nothing the lift did not write is ever removed.
   motion.npz holds `Lifted`'s arrays (`pixels` as keypoints_px). motion.bvh
   is `motion_mm` + root_mm in centimetres (`bvh_fit.write_lifted_bvh`) at
   `fps`: `bvh_frame` 'floor' stands it Y up on a floor at the origin,
@@ -221,17 +267,18 @@ def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
   direction is exact. lift.json: `info`, plus `bvh` (placement, fit error).
 
   Raises:
-    FileExistsError: `out_dir` exists and is not empty, unless `overwrite`.
+    FileExistsError: `out_dir` holds a file a lift does not write (named),
+      or a lift's outputs without `overwrite`.
   """
   from jaxpose import motion_page
   from jaxpose.data import bvh_fit
   out_dir = os.path.abspath(os.fspath(out_dir))
-  if os.path.exists(out_dir) and os.listdir(out_dir) and not overwrite:
-    raise FileExistsError(f"{out_dir}: exists and is not empty; choose another "
-                          "--out, or pass --overwrite")
-  tmp = f"{out_dir}.tmp-{os.getpid()}"
-  shutil.rmtree(tmp, ignore_errors=True)
-  os.makedirs(tmp)
+  _check_out(out_dir, overwrite)
+  parent = os.path.dirname(out_dir)
+  with files.naming(out_dir):
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.tmp-",
+                           dir=parent)
   try:
     arrays = dict(
         hypotheses_mm=lifted.hypotheses_mm, mean_mm=lifted.mean_mm,
@@ -253,9 +300,7 @@ def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
                + (", smoothed" if lifted.smoothed_mm is not None else "")),
         hypotheses_mm=lifted.hypotheses_mm)
     files.write_json_atomic(os.path.join(tmp, "lift.json"), info)
-    if os.path.exists(out_dir):
-      shutil.rmtree(out_dir)
-    os.replace(tmp, out_dir)
+    _move_into_place(tmp, out_dir, overwrite)
   except OSError as e:
     if e.errno is None:
       raise
@@ -264,10 +309,9 @@ def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
                   os.path.join(out_dir, os.path.basename(
                       e.filename or ""))) from e
   finally:
-    shutil.rmtree(tmp, ignore_errors=True)
-  return [os.path.join(out_dir, name)
-          for name in ("motion.npz", "motion.bvh", "motion.html", "lift.json")]
+    shutil.rmtree(tmp, ignore_errors=True)  # ours alone (mkdtemp)
+  return [os.path.join(out_dir, name) for name in OUTPUT_FILES]
 
 
-__all__ = ["Lifted", "keypoints_section", "lift_keypoints", "smooth", "check_smoother",
-           "lifting_methods", "write_outputs"]
+__all__ = ["Lifted", "OUTPUT_FILES", "keypoints_section", "lift_keypoints",
+           "smooth", "check_smoother", "lifting_methods", "write_outputs"]

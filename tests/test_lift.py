@@ -59,7 +59,8 @@ def lifter(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_a_lifter_lifts_the_frames_as_it_estimates_the_rows(video, lifter):
+def test_a_lifter_lifts_the_frames_as_it_estimates_the_rows(video, lifter,
+                                                           monkeypatch):
   lifted = lift.lift_keypoints(lifter, video["path"], num_hypotheses=5)
   saved = np.load(os.path.join(lifter, "eval", "estimate_predictions.npz"))
   assert lifted.hypotheses_mm.shape == (N, 1, 17, 3)  # one answer, whatever H
@@ -81,6 +82,18 @@ def test_a_lifter_lifts_the_frames_as_it_estimates_the_rows(video, lifter):
   empty.write_text("")
   with pytest.raises(keypoints.KeypointsError, match="empty.json: empty file"):
     lift.lift_keypoints(lifter, str(empty))
+  # A bad score or camera is refused before the model is restored.
+  with monkeypatch.context() as patch:
+    patch.setattr(run_lib, "load_trained", None)  # a call: TypeError
+    scores[3, H36M_17.index("l_wrist")] = -0.1
+    np.savez(masked, keypoints=video["px"], scores=scores,
+             image_size=np.array(video["size"]))
+    with pytest.raises(keypoints.KeypointsError,
+                       match=r"frame 3: keypoint 13 \(l_wrist\) has the negative"):
+      lift.lift_keypoints(lifter, str(masked))
+    with pytest.raises(ValueError, match="focal_px: 1e.09 px"):
+      lift.lift_keypoints(lifter, video["path"],
+                          keypoints={"focal_px": 1e9})
   # Keypoints have no 3D truth: evaluation refuses them.
   config = run_lib.evaluation_config(lifter, lift.keypoints_section(video["path"]))
   with pytest.raises(settings.ConfigError, match="no 3D truth .* experiments.lift"):
@@ -153,7 +166,7 @@ def test_gfpose_completes_masked_joints_and_writes_every_output(video, tmp_path)
   assert info["bvh"]["frame"] == "floor" and info["bvh"]["fit"]["max_mm"] >= 0
   # A non-empty folder is never overwritten unless asked, and a failed
   # write leaves no partial folder behind.
-  with pytest.raises(FileExistsError, match="not empty"):
+  with pytest.raises(FileExistsError, match="holds a lift's outputs"):
     lift.write_outputs(lifted, str(out))
   bad = lift.Lifted(**{**lifted.__dict__, "mean_mm": lifted.mean_mm * np.nan})
   with pytest.raises(ValueError):

@@ -145,3 +145,62 @@ def test_the_command_refuses_a_wrong_smooth_with_before_reading_keypoints(
   last = proc.stderr.strip().splitlines()[-1]
   assert last.startswith("error: ") and "smooth_with=" in last, last
   assert "none.json" not in last
+
+
+def _outputs(out):
+  return sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+
+
+def test_overwrite_replaces_only_a_lifts_own_files(tmp_path):
+  lifted = _lifted(_camera_motion())
+  out = tmp_path / "out"
+  lift.write_outputs(lifted, str(out))
+  first = (out / "motion.npz").stat().st_ino
+  # Without --overwrite a lift's outputs are kept ...
+  with pytest.raises(FileExistsError, match="pass --overwrite"):
+    lift.write_outputs(lifted, str(out))
+  # ... with it, they alone are replaced, file by file, in the same folder.
+  folder = out.stat().st_ino
+  lift.write_outputs(lifted, str(out), overwrite=True)
+  assert out.stat().st_ino == folder
+  assert (out / "motion.npz").stat().st_ino != first
+  assert _outputs(out) == sorted(lift.OUTPUT_FILES)
+  # A folder holding anything else is refused, naming the file, and kept.
+  (out / "notes.txt").write_text("mine")
+  with pytest.raises(FileExistsError, match="'notes.txt', which a lift does "
+                     "not write"):
+    lift.write_outputs(lifted, str(out), overwrite=True)
+  assert (out / "notes.txt").read_text() == "mine"
+  assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]
+
+
+def test_a_file_made_in_out_meanwhile_is_never_removed(tmp_path, monkeypatch):
+  # --out was empty when the lift began; a user's file appears before the
+  # outputs are moved in: the lift refuses and the file stays.
+  lifted = _lifted(_camera_motion())
+  out = tmp_path / "out"
+  out.mkdir()
+  write_json = lift.files.write_json_atomic
+
+  def and_a_user_file(path, obj):
+    (out / "theirs.txt").write_text("keep me")
+    return write_json(path, obj)
+
+  monkeypatch.setattr(lift.files, "write_json_atomic", and_a_user_file)
+  with pytest.raises(FileExistsError, match="theirs.txt"):
+    lift.write_outputs(lifted, str(out))
+  assert _outputs(out) == ["theirs.txt"]
+  assert (out / "theirs.txt").read_text() == "keep me"
+  # The same when --out did not exist at the start.
+  fresh = tmp_path / "fresh"
+
+  def and_a_folder(path, obj):
+    fresh.mkdir(exist_ok=True)
+    (fresh / "theirs.txt").write_text("keep me")
+    return write_json(path, obj)
+
+  monkeypatch.setattr(lift.files, "write_json_atomic", and_a_folder)
+  with pytest.raises(FileExistsError, match="theirs.txt"):
+    lift.write_outputs(lifted, str(fresh))
+  assert _outputs(fresh) == ["theirs.txt"]
+  assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]

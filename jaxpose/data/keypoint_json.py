@@ -10,9 +10,11 @@ mapped here; errors (`KeypointsError`) name the file and the frame.
 from __future__ import annotations
 
 import json
+import math
 import os
 import pathlib
 import re
+import sys
 
 import numpy as np
 
@@ -32,18 +34,34 @@ class KeypointsError(file_checks.FormatError):
   """A keypoints file that cannot be read as documented; names file and frame."""
 
 
+# Frame and track ids are small integers: a frame id of 1e20 would make a
+# timeline of that many frames.
+MAX_ID = 10**9
+
+
 def as_id(value, where: str) -> int | None:
-  """An id as an int (a string counts by its last number); None for none."""
+  """An id as an int (a string counts by its last number); None for none.
+
+  Raises:
+    KeypointsError: not an integer, or not below MAX_ID in size.
+  """
   while isinstance(value, (list, tuple)) and value:
     value = value[0]  # OpenPose's person_id [k]
   if value is None or isinstance(value, (list, tuple)):
     return None
+  number = None
   if isinstance(value, str) and re.search(r"\d+", value):
-    return int(re.findall(r"\d+", value)[-1])
-  if isinstance(value, (int, float)) and not isinstance(value, bool) and float(
-      value).is_integer():
-    return int(value)
-  raise KeypointsError(f"{where}: id {value!r} is not an integer")
+    digits = re.findall(r"\d+", value)[-1].lstrip("0") or "0"
+    number = int(digits) if len(digits) <= 10 else MAX_ID
+  elif isinstance(value, (int, float)) and not isinstance(value, bool) and (
+      math.isfinite(value) and float(value).is_integer()):
+    number = int(value)
+  if number is None:
+    raise KeypointsError(f"{where}: id {str(value)[:40]!r} is not an integer")
+  if abs(number) >= MAX_ID:
+    raise KeypointsError(f"{where}: id {str(value)[:40]} is not a small "
+                         f"integer (at most {MAX_ID:.0e} in size)")
+  return number
 
 
 def _read_json(path: pathlib.Path):
@@ -57,6 +75,9 @@ def _read_json(path: pathlib.Path):
     return json.loads(text)
   except json.JSONDecodeError as e:
     raise KeypointsError(f"{path}: not valid JSON ({e}); {_LOOKED_FOR}") from None
+  except RecursionError:
+    raise KeypointsError(f"{path}: JSON nested deeper than {sys.getrecursionlimit()}"
+                         " levels: not a keypoints file") from None
 
 
 def _is_landmark(x) -> bool:

@@ -41,9 +41,12 @@ confidence 0).  visible = confidence >= `threshold` (0.3 by default, about
 OpenPose's and MMPose's drawing thresholds) and finite pixels.
 
 `KeypointsError` (one line naming the file and frame): an empty file, an
-unknown format, a visible keypoint over `margin` outside a known image, NaN
-coordinates with a positive score, frame or joint counts that disagree,
-and, with empty_frames="error", frames without a visible joint.  A warning
+unknown format, a visible keypoint over `margin` outside a known image or
+one with a positive score over MAX_PIXELS from the corner of any, NaN
+coordinates with a positive score, a negative or non-finite score, frame
+ids that are not small integers or span over MAX_FRAMES, frame or joint
+counts that disagree, and, with empty_frames="error", frames without a
+visible joint.  A warning
 (logged, and in `info["warnings"]`): every visible keypoint in the top-left
 quarter of a known image.  `guess_intrinsics`: a camera for users who do
 not know theirs.
@@ -68,6 +71,14 @@ FORMATS = ("coco", "openpose", "mediapipe", "npz")
 EMPTY_FRAMES = ("error", "mask")
 DEFAULT_THRESHOLD = 0.3
 DEFAULT_MARGIN = 0.1
+# No camera makes an image this many pixels across: a keypoint past it is
+# garbage, refused even without a known image size.
+MAX_PIXELS = 1e5
+# A timeline of at most this many frames (a day at 100 fps).
+MAX_FRAMES = 10**7
+# Fields of view a pinhole camera gives (a long telephoto to a wide lens;
+# a fisheye is not pinhole).
+FOV_RANGE_DEG = (2.0, 160.0)
 # The field of view of the Human3.6M-like camera the models are trained with
 # (f = 1147 px across 1000 px: about 47.1 degrees), so that a guessed camera
 # gives a user's video the geometry the lifters know.
@@ -128,6 +139,10 @@ def _select(path: str, frames, person, num_joints: int) -> tuple:
   by_id: dict[int, list] = {}
   for fid, persons in frames:
     by_id.setdefault(fid, []).extend(persons)
+  if min(by_id) < 0 or max(by_id) - min(by_id) >= MAX_FRAMES:
+    raise KeypointsError(
+        f"{path}: frame ids {min(by_id)} .. {max(by_id)}: expected ids >= 0 "
+        f"spanning at most {MAX_FRAMES:.0e} frames")
   ids = np.arange(min(by_id), max(by_id) + 1)
   missing = [int(i) for i in ids if i not in by_id]
   tracks: dict = {}
@@ -194,9 +209,23 @@ def _check_raw(path, ids, xy, score, layout, image_size, threshold, margin):
   keypoints off a known image; warns (and returns the warnings) when every
   visible keypoint lies in its top-left quarter (a smaller resolution's)."""
   names = {i: n for n, i in LAYOUTS[layout].items()}
+  joint = lambda j: f"keypoint {j} ({names.get(j, '-')})"
   if not np.isfinite(score).all():
-    t = np.flatnonzero(~np.isfinite(score).all(axis=1))[0]
-    raise KeypointsError(f"{path}: frame {ids[t]}: non-finite (NaN/inf) scores")
+    t, j = np.argwhere(~np.isfinite(score))[0]
+    raise KeypointsError(f"{path}: frame {ids[t]}: {joint(j)} has a non-finite "
+                         f"(NaN/inf) score")
+  if (score < 0).any():
+    t, j = np.argwhere(score < 0)[0]
+    raise KeypointsError(f"{path}: frame {ids[t]}: {joint(j)} has the negative "
+                         f"score {score[t, j]:g}; a confidence is >= 0")
+  with np.errstate(invalid="ignore"):
+    far = (np.abs(xy) > MAX_PIXELS).any(axis=-1) & (score > 0)
+  if far.any():
+    t, j = np.argwhere(far)[0]
+    raise KeypointsError(
+        f"{path}: frame {ids[t]}: {joint(j)} at ({xy[t, j, 0]:.3g}, "
+        f"{xy[t, j, 1]:.3g}) px lies beyond any image (over {MAX_PIXELS:.0e} "
+        "px from its corner); not pixel coordinates?")
   bad = ~np.isfinite(xy).all(axis=-1) & (score > 0)
   if bad.any():
     t, j = np.argwhere(bad)[0]
@@ -359,7 +388,7 @@ def guess_intrinsics(image_size, *, focal_px: float | None = None,
   Args:
     image_size: (width, height) in pixels, or None.
     focal_px: the focal length in pixels, if known.
-    fov_deg: the field of view across the larger side, in (0, 180) degrees.
+    fov_deg: the field of view across the larger side, in FOV_RANGE_DEG.
     keypoints: the video's keypoints: their `image_size` when `image_size` is
       None, else the estimate's data.
 
@@ -371,8 +400,10 @@ def guess_intrinsics(image_size, *, focal_px: float | None = None,
     raise ValueError("guess_intrinsics: give focal_px or fov_deg, not both")
   if focal_px is not None and not focal_px > 0:
     raise ValueError(f"focal_px: expected > 0, got {focal_px}")
-  if fov_deg is not None and not 0 < fov_deg < 180:
-    raise ValueError(f"fov_deg: expected in (0, 180) degrees, got {fov_deg}")
+  low, high = FOV_RANGE_DEG
+  if fov_deg is not None and not low <= fov_deg <= high:
+    raise ValueError(f"fov_deg: expected {low:g} to {high:g} degrees (a "
+                     f"pinhole camera's field of view), got {fov_deg:g}")
   size_rule = ""
   if image_size is None and keypoints is not None:
     image_size = keypoints.image_size
@@ -387,6 +418,12 @@ def guess_intrinsics(image_size, *, focal_px: float | None = None,
                  "every visible keypoint); ")
   w, h = (float(v) for v in image_size)
   if focal_px is not None:
+    fov = math.degrees(2 * math.atan(max(w, h) / 2 / float(focal_px)))
+    if not low <= fov <= high:
+      raise ValueError(
+          f"focal_px: {float(focal_px):g} px across a {max(w, h):g} px image "
+          f"is a {fov:.3g} degree field of view; expected {low:g} to {high:g} "
+          "(a focal length in pixels, not mm?)")
     f, focal_rule = float(focal_px), f"focal {float(focal_px):g} px as given"
   else:
     fov = DEFAULT_FOV_DEG if fov_deg is None else float(fov_deg)
