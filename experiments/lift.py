@@ -1,16 +1,21 @@
-"""A video's 2D keypoints to 3D motion, in one command.
+"""A video, or its 2D keypoints, to 3D motion, in one command.
 
+  python -m experiments.lift --video=clip.mp4 --workdir=runs/gfpose_mocap \
+      --out=runs/video_lifted [--hypotheses=20] [--smooth_with=runs/dposer_mocap]
   python -m experiments.lift --keypoints=video.json --workdir=runs/gfpose_mocap \
-      --out=runs/video_lifted [--hypotheses=20] [--image_size=1920,1080] \
-      [--smooth_with=runs/dposer_mocap]
+      --out=runs/video_lifted [--image_size=1920,1080]
 
+--video: any clip OpenCV's FFmpeg decodes; MediaPipe Pose finds one
+person's keypoints in every frame, in its own environment (set it up once:
+python -m experiments.setup_detector), on --detect_workers processes, and
+keypoints.json keeps them (a re-lift: --keypoints=OUT/keypoints.json).
 --keypoints: a detector's file (COCO-17 JSON as MMPose, Detectron2, ViTPose
 or YOLO-pose write it; OpenPose BODY_25, a directory of per-frame JSONs;
 MediaPipe Pose's landmarks, which need --image_size; an .npz of [T, J, 2]
 pixels), one person followed (--person, else the longest track or the most
 confident person per frame). --workdir: a trained GFPose (H hypotheses,
-masked joints completed), DiffPose or lifter (every joint must be
-visible). --smooth_with: a DPoser workdir whose prior smooths the mean
+masked joints completed), DiffPose or lifter (a joint below --threshold
+filled in across time first). --smooth_with: a DPoser workdir whose prior smooths the mean
 motion in overlapping, blended windows (`methods/dposer/smoothing.py`);
 --smooth_prior_weight=0 smooths with its temporal term alone (faster).
 The camera is --focal_px, --fov_deg, or a default field of view over the
@@ -23,7 +28,9 @@ has the details. Writes into --out (all or nothing):
   motion.bvh   the mean motion, smoothed if asked (Y up, centimetres), on
                a floor at the origin (--bvh_frame=camera: camera
                coordinates); lift.json's 'bvh' gives its fit's error
-  motion.html  the 3D motion beside the 2D keypoints, scrubbable, offline
+  motion.html  the 3D motion beside the 2D keypoints (on the video's frames
+               with --video), scrubbable, offline
+  keypoints.json  (--video) the detector's keypoints
   lift.json    what was read, chosen and run (`jaxpose.lift.Lifted.info`)
 The logic is `jaxpose.lift` (usable from a notebook).
 """
@@ -47,6 +54,9 @@ def main(argv):
 
 
 def run():
+  if bool(_KEYPOINTS.value) == bool(_VIDEO.value):
+    raise ValueError("give --video (a clip) or --keypoints (a detector's "
+                     "file), one of them")
   if _SMOOTH.value:  # before any lifting work: a wrong path fails at once
     lift.check_smoother(_SMOOTH.value)
   keys = dict(format=_FORMAT.value, focal_px=_FOCAL.value, fov_deg=_FOV.value,
@@ -54,21 +64,36 @@ def run():
               root_depth_mm=_DEPTH.value, empty_frames=_EMPTY.value,
               image_size=tuple(int(v) for v in _SIZE.value),
               sigma_px=_SIGMA.value)
-  lifted = lift.lift_keypoints(_WORKDIR.value, _KEYPOINTS.value,
-                               num_hypotheses=_HYPOTHESES.value, seed=_SEED.value,
-                               sampler=_SAMPLER.value, num_steps=_STEPS.value,
-                               keypoints=keys)
-  if _SMOOTH.value:
-    weight = _PRIOR_WEIGHT.value
-    lifted = lift.smooth(lifted, _SMOOTH.value, seed=_SEED.value,
-                         prior_weight=None if weight < 0 else weight)
-  written = lift.write_outputs(lifted, _OUT.value, fps=_FPS.value,
-                               overwrite=_OVERWRITE.value,
-                               bvh_frame=_BVH_FRAME.value,
-                               bvh_branches=_BVH_BRANCHES.value)
+  options = dict(num_hypotheses=_HYPOTHESES.value, seed=_SEED.value,
+                 sampler=_SAMPLER.value, num_steps=_STEPS.value)
+  weight = None if _PRIOR_WEIGHT.value < 0 else _PRIOR_WEIGHT.value
+  writing = dict(overwrite=_OVERWRITE.value, bvh_frame=_BVH_FRAME.value,
+                 bvh_branches=_BVH_BRANCHES.value)
+  if _VIDEO.value:
+    if not flags.FLAGS["empty_frames"].present:  # a frame without a person
+      keys["empty_frames"] = "mask"             # is completed, not refused
+    lifted, written = lift.lift_video(
+        _WORKDIR.value, _VIDEO.value, _OUT.value,
+        detector_python=_DETECTOR.value or None,
+        workers=_WORKERS.value or None, fps=_FPS.value,
+        smooth_with=_SMOOTH.value, smooth_prior_weight=weight,
+        keypoints={k: v for k, v in keys.items() if v}, **options, **writing)
+    video = lifted.info["video"]
+    print(f"detected {video['frames']} frames in "
+          f"{video['detection_seconds']} s ({video['detection_fps']} fps)")
+  else:
+    lifted = lift.lift_keypoints(_WORKDIR.value, _KEYPOINTS.value,
+                                 keypoints=keys, **options)
+    if _SMOOTH.value:
+      lifted = lift.smooth(lifted, _SMOOTH.value, seed=_SEED.value,
+                           prior_weight=weight)
+    written = lift.write_outputs(lifted, _OUT.value, fps=_FPS.value or 30.0,
+                                 **writing)
   smoothing = lifted.info.get("smoothing", {}).get("seconds")
+  count = lifted.info['hypotheses']
   print(f"lifted {lifted.num_frames} frames with {lifted.info['method']} "
-        f"({lifted.info['hypotheses']} hypotheses) in {lifted.info['seconds']} s"
+        f"({count} hypothes{'i' if count == 1 else 'e'}s) in "
+        f"{lifted.info['seconds']} s"
         + (f", smoothed in {smoothing} s" if smoothing is not None else "")
         + f"; mean spread {lifted.spread_mm.mean():.1f} mm")
   with open(written[-1]) as f:
@@ -82,6 +107,14 @@ def run():
 if __name__ == "__main__":
   # Defined here, not on import: tests import several of these scripts.
   _KEYPOINTS = flags.DEFINE_string("keypoints", None, "The keypoint file or folder.")
+  _VIDEO = flags.DEFINE_string("video", None, "A video file: its keypoints are "
+                               "detected first (MediaPipe Pose).")
+  _DETECTOR = flags.DEFINE_string("detector_python", "", "The detector "
+                                  "environment's python ('' = "
+                                  "$JAXPOSE_DETECTOR_PYTHON, else the one "
+                                  "experiments.setup_detector made).")
+  _WORKERS = flags.DEFINE_integer("detect_workers", 0, "Detector processes, "
+                                  "each a stretch of the clip (0 = the cores).")
   _WORKDIR = flags.DEFINE_string("workdir", None, "A trained workdir that lifts.")
   _OUT = flags.DEFINE_string("out", None, "The output folder (new or empty).")
   _HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
@@ -93,7 +126,8 @@ if __name__ == "__main__":
   _PRIOR_WEIGHT = flags.DEFINE_float(
       "smooth_prior_weight", -1.0, "DPoser's prior weight in the smoothing "
       "(< 0: the DPoser workdir's own; 0: the temporal term alone, faster).")
-  _FPS = flags.DEFINE_float("fps", 30.0, "Frames per second of the video.")
+  _FPS = flags.DEFINE_float("fps", 0.0, "Frames per second of the video (0: "
+                            "the video's own, else 30).")
   _FORMAT = flags.DEFINE_string("format", "", "Force a format (coco, openpose, "
                                 "mediapipe, npz).")
   _SIZE = flags.DEFINE_list("image_size", [], "width,height in pixels.")
@@ -119,5 +153,5 @@ if __name__ == "__main__":
   _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a non-empty --out.")
   _DEBUG = flags.DEFINE_bool("debug", False, "Show the traceback of an error "
                              "(also JAXPOSE_DEBUG=1).")
-  flags.mark_flags_as_required(["keypoints", "workdir", "out"])
+  flags.mark_flags_as_required(["workdir", "out"])
   app.run(main)

@@ -15,7 +15,6 @@ it (naming the frame and joint). `experiments/lift.py` is the command.
 from __future__ import annotations
 
 import dataclasses
-import errno
 import os
 import shutil
 import tempfile
@@ -25,6 +24,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from jaxpose import files
+from jaxpose import lift_outputs
 from jaxpose import methods
 from jaxpose import rng
 from jaxpose import run_lib
@@ -45,8 +45,11 @@ class Lifted:
       (0 with one hypothesis).  # [T, J]
     root_mm: the root's estimated camera-frame position (from the 2D and
       the root depth; `info["root_depth"]` says how).  # [T, 3]
-    pixels: the 2D keypoints used (NaN where missing).  # [T, J, 2]
-    visible: which joints were conditions.  # [T, J] bool
+    pixels: the 2D keypoints read (NaN where missing).  # [T, J, 2]
+    visible: which joints the detector gave (at or above the threshold).
+      # [T, J] bool
+    completed: the others, which the model completed or the lift filled in
+      across time (`info["keypoints"]["completed"]`).  # [T, J] bool
     confidence: the detector's scores.  # [T, J]
     frame: the file's frame ids.  # [T]
     info: method, workdir, step, hypotheses, sampler, what the keypoints
@@ -67,6 +70,10 @@ class Lifted:
   smoothed_mm: np.ndarray | None = None
 
   @property
+  def completed(self) -> np.ndarray:
+    return ~np.asarray(self.visible, bool)
+
+  @property
   def num_frames(self) -> int:
     return len(self.mean_mm)
 
@@ -81,6 +88,16 @@ def keypoints_section(path: str, **keys) -> dict:
   whole data section (the training data's keys mean nothing for a video);
   `keys`: more of `KeypointsSettings`'s."""
   return {"data": {"name": "keypoints", "path": os.fspath(path), **keys}}
+
+
+def _refuse_sampling_of_a_lifter(method, run, sampler: str, num_steps: int):
+  """A sampler or step count given to a method that samples nothing."""
+  samples = hasattr(run.eval_options, "num_steps")
+  if (sampler or num_steps) and not samples:
+    given = "--steps" if num_steps else "--sampler"
+    raise settings.ConfigError(
+        f"{given}: {method.name} lifts in one pass, with no sampler or steps; "
+        "drop it (it would do nothing)")
 
 
 def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 20,
@@ -101,17 +118,28 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
     settings.ConfigError: a method that cannot lift, or bad settings.
     keypoints.KeypointsError: a file that cannot be read as documented.
     base.MissingJointsError: a lifter given masked joints.
+
+  A joint the detector gave below the threshold is completed: by the model
+  where it completes masked joints (GFPose), else filled in across time
+  before lifting; `Lifted.completed` marks it either way.
   """
   if num_hypotheses < 1:
     raise ValueError(f"num_hypotheses: expected >= 1, got {num_hypotheses}")
   start = time.time()
-  overrides = keypoints_section(keypoints_path, **dict(keypoints or {}))
-  config = run_lib.evaluation_config(workdir, overrides)
+  keys = dict(keypoints or {})
+  config = run_lib.evaluation_config(workdir, keypoints_section(
+      keypoints_path, **keys))
   method, run = methods.parse(config)
   if method.capabilities.lift is None:
     raise settings.ConfigError(
         f"{workdir}: method {method.name!r} does not lift 2D keypoints; use a "
         f"workdir of one that does ({', '.join(lifting_methods()) or 'none'})")
+  _refuse_sampling_of_a_lifter(method, run, sampler, num_steps)
+  if not method.capabilities.lifts_masked_joints and "complete" not in keys:
+    # A joint the detector is unsure of never refuses a clip: filled in.
+    config = run_lib.evaluation_config(workdir, keypoints_section(
+        keypoints_path, **keys, complete="time"))
+    method, run = methods.parse(config)
   # The file and its camera are checked before the model is restored.
   keypoints_dataset.camera(run.data, keypoints_dataset.read(run.data))
   trained = run_lib.load_trained(workdir, config=config)
@@ -137,7 +165,7 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
   return Lifted(hypotheses_mm=hyps, mean_mm=mean, spread_mm=spread,
                 root_mm=np.asarray(rows["root_cam_mm"], np.float32),
                 pixels=np.asarray(rows["pose2d_px"], np.float32),
-                visible=np.asarray(rows["visible"], bool),
+                visible=~np.asarray(rows["completed"], bool),
                 confidence=np.asarray(rows["pose2d_confidence"], np.float32),
                 frame=np.asarray(rows["frame"]), info=info)
 
@@ -210,108 +238,57 @@ def lifting_methods() -> tuple[str, ...]:
   return tuple(out)
 
 
-# The files a lift writes in --out; nothing else there is ever removed.
-OUTPUT_FILES = ("motion.npz", "motion.bvh", "motion.html", "lift.json")
+write_outputs = lift_outputs.write_outputs
+OUTPUT_FILES = lift_outputs.OUTPUT_FILES
 
 
-def _check_out(out_dir: str, overwrite: bool):
-  """Refuses an `out_dir` holding anything but a lift's files, or those
-  without `overwrite`."""
-  if not os.path.exists(out_dir):
-    return
-  if not os.path.isdir(out_dir):
-    raise FileExistsError(f"{out_dir}: exists and is not a folder; choose "
-                          "another --out")
-  held = sorted(os.listdir(out_dir))
-  other = [n for n in held if n not in OUTPUT_FILES]
-  if other:
-    raise FileExistsError(
-        f"{out_dir}: holds {other[0]!r}, which a lift does not write; choose "
-        "another --out (--overwrite replaces only a lift's own files: "
-        f"{', '.join(OUTPUT_FILES)})")
-  if held and not overwrite:
-    raise FileExistsError(f"{out_dir}: holds a lift's outputs; choose another "
-                          "--out, or pass --overwrite to replace them")
+def lift_video(workdir: str, video_path: str, out_dir: str, *,
+               overwrite: bool = False, detector_python: str | None = None,
+               workers: int | None = None, fps: float = 0.0,
+               smooth_with: str = "", smooth_prior_weight: float | None = None,
+               bvh_frame: str = "floor", bvh_branches: bool = True,
+               progress: bool = True, **lift_options) -> tuple[Lifted, list]:
+  """A video file to 3D motion in `out_dir`, in one call: the detector's
+  keypoints (`video.detect`), their lift (`lift_keypoints`, whose options
+  `lift_options` are), smoothing with a DPoser workdir (`smooth_with`),
+  and the outputs (`write_outputs`, with the detection's keypoints.json
+  and the video's frames on the page). `fps` 0: the video's own.
 
-
-def _move_into_place(tmp: str, out_dir: str, overwrite: bool):
-  """A new `out_dir` is the built folder renamed (atomic); into an existing
-  one each file is renamed over its namesake (each atomic), the record
-  (lift.json) last, and nothing else there is touched."""
-  if not os.path.exists(out_dir):
-    try:
-      os.rename(tmp, out_dir)  # fails if a non-empty folder appeared
-      return
-    except OSError as e:
-      if e.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
-        raise
-  _check_out(out_dir, overwrite)  # again: it may have changed meanwhile
-  for name in OUTPUT_FILES:
-    os.replace(os.path.join(tmp, name), os.path.join(out_dir, name))
-
-
-def write_outputs(lifted: Lifted, out_dir: str, *, fps: float = 30.0,
-                  overwrite: bool = False, bvh_frame: str = "floor",
-                  bvh_branches: bool = True) -> list[str]:
-  """Writes `out_dir`: motion.npz, motion.bvh, motion.html (`motion_page`)
-  and lift.json (formats: docs/video.md, "Outputs"); returns the paths.
-
-  All is built in a new temporary folder beside `out_dir` and moved into
-  place at the end (`_move_into_place`), so a failure never leaves a partly
-  written `out_dir`, and nothing the lift did not write is ever removed.
-  motion.npz holds `Lifted`'s arrays (`pixels` as keypoints_px). motion.bvh
-  is `motion_mm` + root_mm in centimetres (`bvh_fit.write_lifted_bvh`) at
-  `fps`: `bvh_frame` 'floor' stands it Y up on a floor at the origin,
-  'camera' keeps camera coordinates turned Y up; `bvh_branches` adds
-  branch joints at the hips, neck and shoulders so that every bone's
-  direction is exact. lift.json: `info`, plus `bvh` (placement, fit error).
-
-  Raises:
-    FileExistsError: `out_dir` holds a file a lift does not write (named),
-      or a lift's outputs without `overwrite`.
+  Returns:
+    (the lifted motion, the paths written).
   """
-  from jaxpose import motion_page
-  from jaxpose.data import bvh_fit
+  from jaxpose.video import detect  # pylint: disable=import-outside-toplevel
   out_dir = os.path.abspath(os.fspath(out_dir))
-  _check_out(out_dir, overwrite)
-  parent = os.path.dirname(out_dir)
+  lift_outputs.check_out(out_dir, overwrite)  # before minutes of detection
+  if smooth_with:
+    check_smoother(smooth_with)
   with files.naming(out_dir):
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.tmp-",
-                           dir=parent)
+    os.makedirs(os.path.dirname(out_dir), exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.video-",
+                               dir=os.path.dirname(out_dir))
   try:
-    arrays = dict(
-        hypotheses_mm=lifted.hypotheses_mm, mean_mm=lifted.mean_mm,
-        spread_mm=lifted.spread_mm, root_mm=lifted.root_mm,
-        keypoints_px=lifted.pixels, visible=lifted.visible,
-        confidence=lifted.confidence, frame=lifted.frame)
-    if lifted.smoothed_mm is not None:
-      arrays["smoothed_mm"] = lifted.smoothed_mm
-    files.write_npz_atomic(os.path.join(tmp, "motion.npz"), arrays)
-    info = dict(lifted.info, bvh=bvh_fit.write_lifted_bvh(
-        os.path.join(tmp, "motion.bvh"), lifted.motion_mm + lifted.root_mm[:, None],
-        fps=fps, frame=bvh_frame, branches=bvh_branches))
-    motion_page.write_motion_page(
-        os.path.join(tmp, "motion.html"), joints3d_mm=lifted.motion_mm,
-        keypoints2d_px=lifted.pixels, spread_mm=lifted.spread_mm,
-        visible=lifted.visible, fps=fps,
-        image_size=tuple(lifted.info["keypoints"].get("image_size") or ()) or None,
-        title=(f"{lifted.info['method']}: {lifted.info['hypotheses']} hypotheses"
-               + (", smoothed" if lifted.smoothed_mm is not None else "")),
-        hypotheses_mm=lifted.hypotheses_mm)
-    files.write_json_atomic(os.path.join(tmp, "lift.json"), info)
-    _move_into_place(tmp, out_dir, overwrite)
-  except OSError as e:
-    if e.errno is None:
-      raise
-    # Named by --out, not the temporary directory the outputs were built in.
-    raise OSError(e.errno, e.strerror or str(e),
-                  os.path.join(out_dir, os.path.basename(
-                      e.filename or ""))) from e
+    found = detect.detect(video_path, staging, python=detector_python,
+                          workers=workers, progress=progress)
+    lifted = lift_keypoints(workdir, found.keypoints_path, **lift_options)
+    lifted.info["video"] = dict(
+        path=os.fspath(video_path), detector=detect.DETECTOR,
+        frames=found.frames, fps=found.info.fps,
+        size=[found.info.width, found.info.height],
+        detection_seconds=found.seconds,
+        detection_fps=round(found.frames / max(found.seconds, 1e-9), 1))
+    if smooth_with:
+      lifted = smooth(lifted, smooth_with, seed=lift_options.get("seed", 0),
+                      prior_weight=smooth_prior_weight)
+    images = [found.frame_images.get(int(k)) for k in lifted.frame]
+    written = write_outputs(
+        lifted, out_dir, fps=fps or found.info.fps or 30.0,
+        overwrite=overwrite, bvh_frame=bvh_frame, bvh_branches=bvh_branches,
+        keypoints_file=found.keypoints_path, frame_images=images)
   finally:
-    shutil.rmtree(tmp, ignore_errors=True)  # ours alone (mkdtemp)
-  return [os.path.join(out_dir, name) for name in OUTPUT_FILES]
+    shutil.rmtree(staging, ignore_errors=True)  # ours alone (mkdtemp)
+  return lifted, written
 
 
 __all__ = ["Lifted", "OUTPUT_FILES", "keypoints_section", "lift_keypoints",
-           "smooth", "check_smoother", "lifting_methods", "write_outputs"]
+           "lift_video", "smooth", "check_smoother", "lifting_methods",
+           "write_outputs"]

@@ -4,7 +4,8 @@
 a 3D view of the chosen motion beside the 2D keypoints it was lifted from,
 a slider (and the arrow keys) to scrub frame by frame, play/pause, and the
 frame number and time.  Each joint's spread over the hypotheses colours its
-markers on a colour bar in mm fixed over the whole motion.
+markers on a colour bar in mm fixed over the whole motion (none for one
+hypothesis).  Given the video's frames, each is drawn behind the 2D view.
 
 Built with plotly, whose Python package ships plotly.js (embedded, so
 nothing is fetched).  The figure is JSON in a script element
@@ -24,6 +25,7 @@ import numpy as np
 from plotly.offline import get_plotlyjs
 
 from jaxpose import files
+from jaxpose import motion_layout
 from jaxpose.checks import check_array, check_positive_int
 from jaxpose.pose.skeleton import H36M_17, Skeleton
 
@@ -34,56 +36,13 @@ MAX_PAGE_FRAMES = 600
 MAX_DRAWN_HYPOTHESES = 5
 FIGURE_ELEMENT_ID = "jaxpose-motion-figure"  # the figure's JSON element
 PLOT_ELEMENT_ID = "jaxpose-motion"  # the plot's <div>
-DECIMALS = 1  # coordinates and spreads are rounded to 0.1 mm, 0.1 px
+DECIMALS = motion_layout.DECIMALS
 
 # jaxpose.plotting's colours (tab:blue, tab:red, black) as CSS colours.
 LEFT_COLOR, RIGHT_COLOR, MID_COLOR = "#1f77b4", "#d62728", "#222222"
 MASKED_COLOR = "#999999"
 HYPOTHESIS_COLOR = "rgba(80, 80, 80, 0.3)"
-SPREAD_COLORSCALE = "Viridis"
-
-_PAGE_TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<script type="text/javascript">{plotly_js}</script>
-</head><body style="margin: 0"><div id="{plot_id}"></div>
-<script type="application/json" id="{figure_id}">{figure_json}</script>
-<script type="text/javascript">
-(function() {{
-  var fig = JSON.parse(document.getElementById("{figure_id}").textContent);
-  var gd = document.getElementById("{plot_id}");
-  var names = fig.frames.map(function(f) {{ return f.name; }}), current = 0;
-  // An animation cut short (pause, a key, the slider) rejects its promise
-  // with no reason; plotly's own buttons leave that uncaught.
-  function animate(frames, options) {{
-    Plotly.animate(gd, frames, options).catch(function() {{}});
-  }}
-  Plotly.newPlot(gd, fig.data, fig.layout,
-                 {{displaylogo: false}}).then(function() {{
-    return Plotly.addFrames(gd, fig.frames);
-  }}).then(function() {{
-    // The slider reports a click at once, an animation frame once drawn.
-    gd.on("plotly_sliderchange", function(e) {{ current = e.slider.active; }});
-    gd.on("plotly_animatingframe", function(e) {{
-      current = Math.max(0, names.indexOf(e.name));
-    }});
-    gd.on("plotly_buttonclicked", function(e) {{
-      animate(e.button.args[0], e.button.args[1]);
-    }});
-    gd.setAttribute("data-ready", "1");
-  }});
-  // The arrow keys step one frame: the slider alone is coarse when long.
-  document.addEventListener("keydown", function(e) {{
-    if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
-    var next = current + (e.key === "ArrowRight" ? 1 : -1);
-    if (next < 0 || next >= names.length) return;
-    current = next;
-    animate([names[next]], {{mode: "immediate",
-        frame: {{duration: 0, redraw: true}}, transition: {{duration: 0}}}});
-  }});
-}})();
-</script></body></html>
-"""
-
+SPREAD_COLORSCALE = motion_layout.SPREAD_COLORSCALE
 
 def camera_to_viewer(points_mm) -> np.ndarray:
   """Camera-frame points (x right, y down, z forward) in the 3D view's axes
@@ -93,10 +52,7 @@ def camera_to_viewer(points_mm) -> np.ndarray:
   return np.stack([x, z, -y], -1)
 
 
-def _rounded(values) -> list:
-  """A JSON-ready list of numbers rounded to 0.1; NaN -> None (a gap)."""
-  values = np.round(np.asarray(values, np.float64), DECIMALS)
-  return [None if not math.isfinite(v) else v for v in values.tolist()]
+_rounded = motion_layout.rounded
 
 
 def _segments(points, bones) -> np.ndarray:
@@ -282,95 +238,19 @@ def _frame_traces(t, view, drawn_hyps, keypoints, visible, spread_mm,
   return traces
 
 
-def _layout(*, title, note, ranges, aspect, range_2d, image_size,
-            spread_max, steps, frame_ms) -> dict:
-  """The figure's layout: 3D view left, 2D view right, slider below."""
-  axis_3d = {"showbackground": True, "backgroundcolor": "#f4f4f4",
-             "autorange": False}
-  immediate = {"mode": "immediate", "transition": {"duration": 0}}
-  layout = {
-      "width": 1280, "height": 720, "autosize": False,
-      "margin": {"l": 10, "r": 110, "t": 100, "b": 110, "autoexpand": False},
-      "title": {"text": (html.escape(title) + "<br>" if title else "") +
-                        f"<sup>{note}</sup>", "x": 0.01, "xanchor": "left",
-                "y": 0.955, "yanchor": "middle"},
-      "scene": {
-          "domain": {"x": [0.0, 0.55], "y": [0.1, 1.0]},
-          "xaxis": dict(axis_3d, title={"text": "x, right (mm)"},
-                        range=ranges[0]),
-          "yaxis": dict(axis_3d, title={"text": "z, depth (mm)"},
-                        range=ranges[1]),
-          "zaxis": dict(axis_3d, title={"text": "-y, up (mm)"},
-                        range=ranges[2]),
-          "aspectmode": "manual", "aspectratio": aspect,
-          # From the camera's side, a little above and to the right.
-          "camera": {"eye": {"x": 0.5, "y": -1.6, "z": 0.5},
-                     "up": {"x": 0, "y": 0, "z": 1}}},
-      "xaxis": {"domain": [0.6, 0.93], "range": range_2d[0],
-                "autorange": False, "title": {"text": "x (px)"},
-                "constrain": "domain", "zeroline": False},
-      "yaxis": {"domain": [0.1, 1.0], "range": range_2d[1],
-                "autorange": False, "title": {"text": "y (px), down"},
-                "scaleanchor": "x",
-                "scaleratio": 1, "constrain": "domain", "zeroline": False},
-      "coloraxis": {"colorscale": SPREAD_COLORSCALE, "cmin": 0.0,
-                    "cmax": round(spread_max, DECIMALS),
-                    "colorbar": {"title": {"text": "spread (mm)"},
-                                 "x": 1.0, "len": 0.8, "y": 0.55}},
-      "legend": {"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.0,
-                 "yanchor": "bottom"},
-      "updatemenus": [{
-          "type": "buttons", "direction": "left", "showactive": False,
-          "x": 0.0, "y": 0.0, "xanchor": "left", "yanchor": "top",
-          "pad": {"t": 50, "r": 10},
-          "buttons": [
-              # "skip": the page's script calls Plotly.animate(*args).
-              {"label": "play", "method": "skip", "args": [None, dict(
-                  immediate, fromcurrent=True,
-                  frame={"duration": frame_ms, "redraw": True})]},
-              {"label": "pause", "method": "skip", "args": [[None], dict(
-                  immediate, frame={"duration": 0, "redraw": False})]}]}],
-      "sliders": [{
-          "active": 0, "x": 0.12, "y": 0.0, "len": 0.86,
-          "xanchor": "left", "yanchor": "top", "pad": {"t": 30},
-          "currentvalue": {"prefix": "frame ", "xanchor": "left"},
-          "steps": [{"label": label, "method": "animate", "args": [
-              [name], dict(immediate, frame={"duration": 0, "redraw": True})]}
-                    for name, label in steps]}],
-  }
-  if image_size is not None:
-    layout["shapes"] = [{"type": "rect", "xref": "x", "yref": "y", "x0": 0,
-                         "y0": 0, "x1": image_size[0], "y1": image_size[1],
-                         "line": {"color": "#555555", "width": 1}}]
-  return layout
-
-
-def _range_2d(keypoints, image_size) -> list[list[float]]:
-  """[[x0, x1], [y_bottom, y_top]], fixed over the motion: the image (and
-  any keypoint outside it), else the keypoints' extent over all frames."""
-  finite = keypoints[np.isfinite(keypoints).all(-1)]
-  if not finite.size:  # every joint masked and NaN
-    finite = np.zeros((1, 2))
-  lo, hi = finite.min(0), finite.max(0)
-  if image_size is not None:
-    lo, hi = np.minimum(lo, 0.0), np.maximum(hi, image_size)
-  else:
-    pad = 0.05 * max(float((hi - lo).max()), 1.0)
-    lo, hi = lo - pad, hi + pad
-  return [_rounded([lo[0], hi[0]]), _rounded([hi[1], lo[1]])]
-
-
 def motion_figure(*, joints3d_mm, keypoints2d_px, spread_mm, visible,
                   skeleton: Skeleton = H36M_17, fps: float = 30.0,
                   image_size: tuple[float, float] | None = None,
                   title: str = "", hypotheses_mm=None,
-                  max_frames: int = MAX_PAGE_FRAMES) -> dict[str, Any]:
+                  max_frames: int = MAX_PAGE_FRAMES,
+                  frame_images=None) -> dict[str, Any]:
   """The page's plotly figure as a JSON-ready dict (data, layout, frames).
 
   Arguments as for `write_motion_page`.  Each frame is named after the
   input frame it shows (str(t)); its traces are the 3D bones and joints
   (and hypotheses) in the view's axes (`camera_to_viewer`) and the 2D
-  bones and joints in pixels, rounded to 0.1.
+  bones and joints in pixels, rounded to 0.1; with `frame_images`, its
+  layout holds the video frame behind the 2D view.
   """
   (joints3d_mm, keypoints2d_px, spread_mm, visible, fps, image_size,
    hypotheses_mm, max_frames) = _check_inputs(
@@ -382,7 +262,7 @@ def motion_figure(*, joints3d_mm, keypoints2d_px, spread_mm, visible,
   view = camera_to_viewer(joints3d_mm)
   drawn_hyps, hypotheses_name = None, None
   all_points = view.reshape(-1, 3)
-  if hypotheses_mm is not None:
+  if hypotheses_mm is not None and hypotheses_mm.shape[1] > 1:
     drawn_hyps = camera_to_viewer(hypotheses_mm[:, :MAX_DRAWN_HYPOTHESES])
     hypotheses_name = (f"{drawn_hyps.shape[1]} of {hypotheses_mm.shape[1]} "
                        "hypotheses drawn")
@@ -401,16 +281,42 @@ def motion_figure(*, joints3d_mm, keypoints2d_px, spread_mm, visible,
   changing = list(range(len(data)))  # the legend keys stay as they are
   frames = [{"name": str(t), "data": frame_traces(t), "traces": changing}
             for t in shown]
+  images = _images(frame_images, shown, image_size)
+  for frame, image in zip(frames, images):
+    if image is not None:
+      frame["layout"] = {"images": [image]}
   note = (f"{num_frames} frames at {fps:g} fps (arrow keys: one frame)" +
           (f"; the page shows one frame in {stride} ({len(shown)} frames, "
            f"at most {max_frames} a page)" if stride > 1 else ""))
-  layout = _layout(
+  layout = motion_layout.page_layout(
       title=title, note=note, ranges=ranges, aspect=aspect,
-      range_2d=_range_2d(keypoints2d_px, image_size), image_size=image_size,
+      range_2d=motion_layout.range_2d(keypoints2d_px, image_size), image_size=image_size,
       spread_max=spread_max, frame_ms=1000.0 * stride / fps,
-      steps=[(str(t), f"{t} ({t / fps:.2f} s)") for t in shown])
+      steps=[(str(t), f"{t} ({t / fps:.2f} s)") for t in shown],
+      show_spread=bool(spread_mm.max() > 0), image=images[0])
   return {"data": data + _legend_keys(hypotheses_name), "layout": layout,
           "frames": frames}
+
+
+def _images(frame_images, shown, image_size) -> list[dict | None]:
+  """Each shown frame's background image (its own, else the last one
+  before it that has one), or None for each without an image size."""
+  if frame_images is None or image_size is None:
+    return [None] * len(shown)
+  if len(frame_images) < shown[-1] + 1:
+    raise ValueError(f"frame_images: {len(frame_images)} entries for "
+                     f"{shown[-1] + 1} frames")
+  latest, path = [], None  # the last image at or before each frame
+  for image in frame_images[:shown[-1] + 1]:
+    path = image if image is not None else path
+    latest.append(path)
+  out, cache = [], {}
+  for t in shown:
+    if latest[t] is not None and latest[t] not in cache:
+      with open(latest[t], "rb") as f:
+        cache[latest[t]] = motion_layout.frame_image(f.read(), image_size)
+    out.append(cache.get(latest[t]))
+  return out
 
 
 def _merge(style: dict, trace: dict) -> dict:
@@ -425,7 +331,8 @@ def write_motion_page(path: str | os.PathLike, *, joints3d_mm, keypoints2d_px,
                       fps: float = 30.0,
                       image_size: tuple[float, float] | None = None,
                       title: str = "", hypotheses_mm=None,
-                      max_frames: int = MAX_PAGE_FRAMES) -> str:
+                      max_frames: int = MAX_PAGE_FRAMES,
+                      frame_images=None) -> str:
   """Writes the motion page to `path` (atomically); returns it as a str.
 
   Args:
@@ -446,6 +353,11 @@ def write_motion_page(path: str | os.PathLike, *, joints3d_mm, keypoints2d_px,
       most `MAX_DRAWN_HYPOTHESES` are drawn.  # [T, H, J, 3]
     max_frames: the most frames the page holds; a longer motion is shown
       every k-th frame, k = ceil(T / max_frames), and the page says so.
+    frame_images: per frame, a JPEG of the video frame (a path) or None;
+      drawn behind the 2D view (needs `image_size`). A shown frame without
+      one keeps the last image before it. The page embeds one image per
+      shown frame: about 15 kB each at 320 px wide, so at most about 9 MB
+      at `max_frames`=600.
 
   Raises:
     ValueError: an argument has the wrong shape or disagrees with the
@@ -457,11 +369,11 @@ def write_motion_page(path: str | os.PathLike, *, joints3d_mm, keypoints2d_px,
       joints3d_mm=joints3d_mm, keypoints2d_px=keypoints2d_px,
       spread_mm=spread_mm, visible=visible, skeleton=skeleton, fps=fps,
       image_size=image_size, title=title, hypotheses_mm=hypotheses_mm,
-      max_frames=max_frames)
+      max_frames=max_frames, frame_images=frame_images)
   figure_json = json.dumps(figure, separators=(",", ":"), allow_nan=False)
   # "<" escaped so no text in the data (a title) can close the script tag.
   figure_json = figure_json.replace("<", "\\u003c")
-  page = _PAGE_TEMPLATE.format(
+  page = motion_layout.PAGE_TEMPLATE.format(
       title=html.escape(title or "jaxpose motion"), plot_id=PLOT_ELEMENT_ID,
       figure_id=FIGURE_ELEMENT_ID, figure_json=figure_json,
       plotly_js=get_plotlyjs())

@@ -15,7 +15,12 @@ RANKS = {
     "checks": 0, "config": 0, "settings": 0, "files": 0, "digest": 0,
     "rng": 0, "logs": 0, "summary_writer": 0,
     "core": 1, "pose": 2, "models": 3, "plotting": 4, "motion_page": 4,
+    # The motion page's HTML and layout, below the page it frames.
+    "motion_layout": 3.5,
     "data": 5,
+    # A video file -> a detector's keypoints (its own environment, as a
+    # process); above data, beside nothing it imports but files.
+    "video": 5.5,
     "training": 6, "evaluation": 7, "methods": 8,
     # Held-out rows read back, calibrations fitted, stored and applied: it
     # reads trained models (`methods.base`) and the runner calls it.
@@ -26,6 +31,8 @@ RANKS = {
     # Released weights -> workdirs, and a video's keypoints -> motion, over
     # run_lib.
     "import_lib": 10, "lift": 10,
+    # A lifted motion's files, below the lift that makes them.
+    "lift_outputs": 9.5,
 }
 
 

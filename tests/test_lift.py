@@ -18,7 +18,6 @@ from jaxpose import settings
 from jaxpose.data import bvh
 from jaxpose.data import datasets
 from jaxpose.data import keypoints
-from jaxpose.methods import base
 from jaxpose.methods import protocols
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose.skeleton import H36M_17
@@ -76,8 +75,19 @@ def test_a_lifter_lifts_the_frames_as_it_estimates_the_rows(video, lifter,
   masked = video["root"] / "masked.npz"
   np.savez(masked, keypoints=video["px"], scores=scores,
            image_size=np.array(video["size"]))
-  with pytest.raises(base.MissingJointsError, match="frame 3 has joint 'l_wrist'"):
-    lift.lift_keypoints(lifter, str(masked))
+  # A lifter needs every joint: an unsure one is filled in across time
+  # (between frames 2 and 4, which see it), marked completed, and lifted.
+  filled = lift.lift_keypoints(lifter, str(masked))
+  wrist = H36M_17.index("l_wrist")
+  assert filled.completed[3, wrist] and filled.completed.sum() == 1
+  assert filled.info["keypoints"]["completed"].startswith("across time")
+  others = np.arange(N) != 3
+  np.testing.assert_allclose(filled.mean_mm[others], lifted.mean_mm[others],
+                             atol=1e-3)
+  assert np.isfinite(filled.mean_mm[3]).all()
+  with pytest.raises(settings.ConfigError, match="--steps: baseline lifts in "
+                     "one pass"):
+    lift.lift_keypoints(lifter, video["path"], num_steps=10)
   empty = video["root"] / "empty.json"
   empty.write_text("")
   with pytest.raises(keypoints.KeypointsError, match="empty.json: empty file"):
@@ -204,8 +214,10 @@ def test_diffpose_lifts_around_its_encoder(video, tmp_path):
   masked = tmp_path / "masked.npz"
   np.savez(masked, keypoints=video["px"], scores=scores,
            image_size=np.array(video["size"]))
-  with pytest.raises(base.MissingJointsError, match="DiffPose needs every joint"):
-    lift.lift_keypoints(dp_dir, str(masked))
+  # DiffPose needs every joint: frame 0's pelvis is filled in from frame 1.
+  filled = lift.lift_keypoints(dp_dir, str(masked), num_hypotheses=2)
+  assert filled.completed[0, 0] and filled.completed.sum() == 1
+  assert np.isfinite(filled.hypotheses_mm).all()
 
 
 def test_windows_overlap_and_cover_every_frame():

@@ -747,3 +747,56 @@ def test_a_masked_frame_never_moves_the_layout(browser, tmp_path):
   legend = np.s_[top:top + height, left:left + width]
   np.testing.assert_array_equal(shots["3"][legend], shots["5"][legend])
   assert page.problems() == []
+
+
+def _solid_frames(tmp_path, num_frames):
+  """A JPEG per frame, each one plain colour (red rising, blue falling)."""
+  from PIL import Image
+  paths = []
+  for t in range(num_frames):
+    path = tmp_path / f"{t}.jpg"
+    Image.new("RGB", (64, 64), (20 * t, 60, 240 - 20 * t)).save(path)
+    paths.append(str(path))
+  return paths
+
+
+def test_video_frames_sit_behind_the_2d_view_and_follow_the_slider(
+    browser, tmp_path):
+  # Frames 4 to 7 have completed joints; each frame's own image is drawn
+  # behind its keypoints, whether or not a joint was completed, and a
+  # one-hypothesis motion shows no spread colour bar.
+  motion = _partly_masked_motion()
+  one = dict(motion, hypotheses_mm=motion["joints3d_mm"][:, None],
+             spread_mm=np.zeros_like(motion["spread_mm"]))
+  images = _solid_frames(tmp_path, 12)
+  images[3] = None  # no image: frame 2's stays
+  path = motion_page.write_motion_page(
+      tmp_path / "m.html", **one, image_size=(1000, 1000),
+      title="baseline: 1 hypothesis", frame_images=images)
+  figure = motion_page.read_motion_page(path)
+  assert figure["layout"]["coloraxis"]["showscale"] is False
+  assert "hypotheses drawn" not in " ".join(_legend(figure))
+  page = _Page(browser, path)
+  page.wait_until("document.getElementById('jaxpose-motion')"
+                  ".getAttribute('data-ready') === '1'")
+  assert page.evaluate("document.querySelectorAll('#jaxpose-motion "
+                       ".colorbar').length") == 0
+
+  def corner():  # the image's top-left corner, inside the 2D view
+    at = page.evaluate(_LAYOUT_JS)["area"]
+    shot = page.screenshot()
+    return shot[int(at[1]) + 6, int(at[0]) + 6]
+
+  colours = {}
+  for name, how in [("0", None)] + [(str(t), "ArrowRight")
+                                     for t in range(1, 8)]:
+    if how:
+      _go_to(page, name, how)
+    colours[int(name)] = corner()
+  for t in (0, 1, 2, 4, 5, 6, 7):  # 4-7: completed joints
+    want = np.array([20 * t, 60, 240 - 20 * t]) / 255
+    # The image is drawn at 0.8 opacity over white.
+    np.testing.assert_allclose(colours[t], 0.8 * want + 0.2, atol=0.06,
+                               err_msg=f"frame {t}")
+  np.testing.assert_allclose(colours[3], colours[2], atol=0.02)
+  assert page.problems() == []

@@ -15,7 +15,9 @@ import os
 import pathlib
 import re
 import sys
+from typing import NamedTuple
 
+from absl import logging
 import numpy as np
 
 from jaxpose.data import file_checks
@@ -24,6 +26,7 @@ JSON_JOINTS = {"coco": 17, "openpose": 25, "mediapipe": 33}
 _FRAME_KEYS = ("frame_id", "image_id", "frame")
 _PERSONS_KEYS = ("instances", "people", "predictions", "landmarks", "pose_landmarks")
 _TRACK_KEYS = ("track_id", "idx", "id", "person_id")
+_WARNED: set[str] = set()  # warnings logged once a process
 _LOOKED_FOR = ("looked for COCO-17 JSON (frames with 'instances'/'people'/"
                "'predictions', or persons with 'keypoints'), OpenPose BODY_25 "
                "('people' with 'pose_keypoints_2d'), MediaPipe (33 landmarks "
@@ -108,8 +111,11 @@ def _detect(data) -> str | None:
                            for p in persons) else "coco"
 
 
-def _person(where: str, p, fmt: str, image_size, track_keys) -> tuple:
-  """(track id or None, xy [S, 2], score [S]) of one person of a JSON."""
+def _person(where: str, p, fmt: str, image_size, track_keys,
+            presences: list | None = None) -> tuple:
+  """(track id or None, xy [S, 2], score [S]) of one person of a JSON; a
+  MediaPipe person's score is its visibility, and (visibility, presence)
+  is added to `presences` (`_with_presence` combines them)."""
   n = JSON_JOINTS[fmt]
   try:
     if fmt == "mediapipe":
@@ -118,8 +124,11 @@ def _person(where: str, p, fmt: str, image_size, track_keys) -> tuple:
         raise KeypointsError(f"{where}: expected 33 MediaPipe landmarks with 'x', "
                              f"'y', got {got}")
       xy = np.array([[l["x"], l["y"]] for l in p], float) * image_size
-      return None, xy, np.array([min(l.get("visibility", 1.0), l.get("presence", 1.0))
-                                 for l in p], float)
+      visibility = np.array([l.get("visibility", 1.0) for l in p], float)
+      if presences is not None:
+        presences.append((visibility, np.array(
+            [l.get("presence", 1.0) for l in p], float)))
+      return None, xy, visibility
     if not isinstance(p, dict):
       raise KeypointsError(f"{where}: expected a person as a dict, got {type(p).__name__}")
     track = next((as_id(p[k], where) for k in track_keys if k in p), None)
@@ -145,10 +154,11 @@ def _person(where: str, p, fmt: str, image_size, track_keys) -> tuple:
   return (None if track == -1 else track), arr[:, :2], arr[:, 2]
 
 
-def _json_frames(path, data, fmt: str, image_size, frame_id=None
-                 ) -> list[tuple[int, list]]:
+def _json_frames(path, data, fmt: str, image_size, frame_id=None,
+                 presences: list | None = None) -> list[tuple[int, list]]:
   """[(frame id, [persons])] of one JSON, in file order; `frame_id` names
-  the frame of a one-frame file (an OpenPose file's number)."""
+  the frame of a one-frame file (an OpenPose file's number); MediaPipe's
+  (visibility, presence) pairs go to `presences`."""
   track_keys = _TRACK_KEYS
   if isinstance(data, dict):
     if "instance_info" in data:
@@ -187,8 +197,30 @@ def _json_frames(path, data, fmt: str, image_size, frame_id=None
       raise KeypointsError(f"{path}: frame {fid}: expected a list of persons, got "
                            f"{type(persons).__name__}")
     frames.append((fid, [_person(f"{path}: frame {fid}", p, fmt, image_size,
-                                 track_keys) for p in persons]))
+                                 track_keys, presences) for p in persons]))
   return frames
+
+
+def _with_presence(path, presences: list) -> list[str]:
+  """Makes each MediaPipe score min(visibility, presence) in place; returns
+  the warnings. A presence of 0 on every landmark beside positive
+  visibilities is MediaPipe's legacy Pose API, which never fills it in: it
+  is read as no presence given."""
+  if not presences:
+    return []
+  unfilled = all(not presence.any() for _, presence in presences) and any(
+      visibility.any() for visibility, _ in presences)
+  if unfilled:
+    message = (f"{path}: 'presence' is 0 on every landmark beside positive "
+               "visibilities (MediaPipe's legacy Pose API leaves it unset): "
+               "read as not given, the score is the visibility")
+    if message not in _WARNED:  # a file read twice (checked, then lifted)
+      _WARNED.add(message)
+      logging.warning("%s", message)
+    return [message]
+  for visibility, presence in presences:
+    np.minimum(visibility, presence, out=visibility)
+  return []
 
 
 def _number_in_name(path: pathlib.Path) -> int | None:
@@ -196,8 +228,32 @@ def _number_in_name(path: pathlib.Path) -> int | None:
   return int(found[-1]) if found else None
 
 
-def read_frames(source, fmt: str | None, image_size) -> tuple[str, list, str]:
-  """(format, [(frame id, persons)], source label) of JSON file(s)."""
+class Read(NamedTuple):
+  """What `read_frames` read: the format, [(frame id, persons)], a label
+  naming the source, warnings, and the image size the file states (a
+  video's keypoints.json, `jaxpose.video.detect`) or None."""
+  format: str
+  frames: list
+  label: str
+  warnings: list
+  image_size: tuple[int, int] | None = None
+
+
+def _video_file(data, image_size):
+  """A video's keypoints.json ({"image_size", "frames", ...}): its frames
+  and the image size (a given one wins); other data as it is."""
+  if not (isinstance(data, dict) and "frames" in data and "image_size" in data):
+    return data, image_size, None
+  size = data["image_size"]
+  if not (isinstance(size, list) and len(size) == 2 and all(
+      isinstance(v, int) and v > 0 for v in size)):
+    raise KeypointsError(f"'image_size' {str(size)[:40]}: expected [width, "
+                         "height] > 0")
+  return data["frames"], image_size or tuple(size), tuple(size)
+
+
+def read_frames(source, fmt: str | None, image_size) -> Read:
+  """What JSON file(s) hold (`Read`)."""
   many = isinstance(source, (list, tuple))
   if many or pathlib.Path(os.fspath(source)).is_dir():
     files = ([pathlib.Path(os.fspath(f)) for f in source] if many else
@@ -216,10 +272,14 @@ def read_frames(source, fmt: str | None, image_size) -> tuple[str, list, str]:
       fid = _number_in_name(f) if numbered else pos
       persons = _json_frames(f, data, "openpose", image_size, fid)[0][1]
       frames.append((fid, persons))
-    return "openpose", frames, (f"{files[0]} .. {files[-1].name}" if many
-                                else os.fspath(source))
+    return Read("openpose", frames, (f"{files[0]} .. {files[-1].name}" if many
+                                     else os.fspath(source)), [])
   path = pathlib.Path(os.fspath(source))
   data = _read_json(path)
+  try:
+    data, image_size, stated = _video_file(data, image_size)
+  except KeypointsError as e:
+    raise KeypointsError(f"{path}: {e}") from None
   if data in ([], {}):
     raise KeypointsError(f"{path}: empty file (no frames)")
   found = _detect(data)
@@ -231,9 +291,10 @@ def read_frames(source, fmt: str | None, image_size) -> tuple[str, list, str]:
                          "pass image_size=(width, height), the video's frame "
                          "size in pixels")
   one = fmt == "openpose" and isinstance(data, dict)  # one frame, named by the file
+  presences = []
   frames = _json_frames(path, data, fmt, image_size,
-                        _number_in_name(path) if one else None)
-  return fmt, frames, str(path)
+                        _number_in_name(path) if one else None, presences)
+  return Read(fmt, frames, str(path), _with_presence(path, presences), stated)
 
 
-__all__ = ["KeypointsError", "JSON_JOINTS", "as_id", "read_frames"]
+__all__ = ["KeypointsError", "JSON_JOINTS", "Read", "as_id", "read_frames"]

@@ -20,7 +20,9 @@ content (`format=` forces one):
   mediapipe  Pose's 33 landmarks, x and y in [0, 1]: a JSON list of frames,
              each 33 {"x", "y", "z", "visibility"[, "presence"]} or
              {"landmarks": [...]} (a pose or a list of poses); needs
-             `image_size`.  Confidence: min(visibility, presence).
+             `image_size`.  Confidence: min(visibility, presence), or the
+             visibility alone where presence is 0 on every landmark (the
+             legacy Pose API never fills it; a warning says so).
   npz        `keypoints` [T, J, 2] pixels, optional `scores` [T, J] (else 1),
              `layout` "h36m" (default) or "coco" (a key or the argument),
              optional `image_size` [2].
@@ -348,15 +350,18 @@ def load_keypoints(source, *, format: str | None = None,  # pylint: disable=rede
       raise KeypointsError(f"{source}: person={person!r}, but an .npz holds one "
                            "person (no track ids)")
     ids, xy, score, layout, in_file = _read_npz(source, layout)
+    read_warnings = []
     label, missing, tracks, choice = os.fspath(source), [], {}, "the file's only person"
     image_size, format = image_size or in_file, "npz"
   else:
-    format, frames, label = keypoint_json.read_frames(source, format, image_size)
+    read = keypoint_json.read_frames(source, format, image_size)
+    format, frames, label, read_warnings = read[:4]
+    image_size = image_size or read.image_size
     layout = _LAYOUT_OF[format]
     ids, missing, xy, score, choice, tracks = _select(label, frames, person,
                                                       NUM_JOINTS[layout])
-  warnings = _check_raw(label, ids, xy, score, layout, image_size, threshold,
-                        margin)
+  warnings = read_warnings + _check_raw(label, ids, xy, score, layout,
+                                        image_size, threshold, margin)
   pixels, conf, derived = to_h36m(xy, score, layout)
   visible = (conf >= threshold) & np.isfinite(pixels).all(axis=-1)
   empty = [int(i) for i in ids[~visible.any(axis=1)]]

@@ -8,8 +8,12 @@ row per frame, in the `datasets` contract:
   pose2d            [T, 17, 2]  screen-normalised keypoints; a joint below
                                 `threshold` (a masked condition) holds the
                                 pelvis' position, never NaN, and counts only
-                                through `visible`
+                                through `visible`; with complete='time', its
+                                position interpolated across time instead
   visible           [T, 17]     bool: the joint is a condition
+  completed         [T, 17]     bool: the detector did not give the joint
+                                (below `threshold`): masked, or filled in
+                                across time
   pose2d_confidence [T, 17]     the detector's score
   pose2d_sigma      [T, 17]     with `sigma_px` > 0 only: that error std,
                                 screen-normalised (DiffPose's
@@ -37,6 +41,7 @@ import numpy as np
 
 from jaxpose.config import ConfigError
 from jaxpose.data import data_fields
+from jaxpose.data import keypoint_swaps
 from jaxpose.data import keypoints as kp_lib
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose.skeleton import H36M_17
@@ -69,6 +74,12 @@ class KeypointsSettings:
     sigma_px: the detector's keypoint error std in pixels, the same for
       every joint (0: not given; a DiffPose whose per-row H_K reads a noise
       std then refuses the file, naming this key).
+    undo_swaps: relabel the frames where the detector swapped a limb pair's
+      left and right (`keypoint_swaps`; counted in the info's `swaps`).
+    complete: '' keeps a joint below `threshold` masked (a model that
+      completes it, as GFPose does, lifts it); 'time' fills it in from the
+      frames that see it (`fill_across_time`) and makes it a condition, for
+      a model that needs every joint. The lift sets it by the method.
   """
   name: Literal["keypoints"] = data_fields.field(default="keypoints",
                                                  decides_train_rows=True)
@@ -89,6 +100,9 @@ class KeypointsSettings:
       default="error", decides_train_rows=False)
   sigma_px: float = data_fields.field(default=0.0, at_least=0.0,
                                       decides_train_rows=False)
+  complete: Literal["", "time"] = data_fields.field(default="",
+                                                    decides_train_rows=False)
+  undo_swaps: bool = data_fields.field(default=True, decides_train_rows=False)
 
   def __post_init__(self):
     if not self.path:
@@ -105,12 +119,20 @@ class KeypointsSettings:
 
 
 def read(data: KeypointsSettings) -> kp_lib.Keypoints2D:
-  """The settings' keypoint file, read and checked."""
-  return kp_lib.load_keypoints(
+  """The settings' keypoint file, read and checked, its detector's
+  left/right swaps undone (`undo_swaps`)."""
+  keypoints = kp_lib.load_keypoints(
       data.path, format=data.format or None,
       image_size=tuple(data.image_size) or None,
       person=data.person or None, threshold=data.threshold,
       empty_frames=data.empty_frames)
+  if not data.undo_swaps:
+    return keypoints
+  pixels, confidence, visible, swaps = keypoint_swaps.undo_swaps(
+      keypoints.pixels, keypoints.confidence, keypoints.visible)
+  return dataclasses.replace(keypoints, pixels=pixels, confidence=confidence,
+                             visible=visible,
+                             info={**keypoints.info, "swaps": swaps})
 
 
 def camera(data: KeypointsSettings, keypoints: kp_lib.Keypoints2D
@@ -142,13 +164,46 @@ def root_depth(keypoints: kp_lib.Keypoints2D, focal: float,
                  f"({np.median(torso_px):.1f} px for {TORSO_MM:g} mm)")
 
 
+def fill_across_time(pixels: np.ndarray, visible: np.ndarray, frames,
+                     source: str) -> np.ndarray:
+  """`pixels` with each joint's unseen frames filled in: linearly between
+  the nearest frames that see it (by frame id), held from the nearest one
+  before the first or after the last.  # [T, J, 2]
+
+  Raises:
+    ConfigError: a joint no frame sees (nothing to fill it from).
+  """
+  out = np.array(pixels, np.float64)
+  frames = np.asarray(frames, np.float64)
+  for j in range(out.shape[1]):
+    seen = visible[:, j]
+    if seen.all():
+      continue
+    if not seen.any():
+      raise ConfigError(
+          f"{source}: joint {H36M_17.joint_names[j]!r} is below the "
+          "confidence threshold in every frame, so it cannot be filled in "
+          "across time; lift with a GFPose workdir (it completes joints), "
+          "or lower the threshold (--threshold, data.threshold)")
+    for axis in range(2):
+      out[~seen, j, axis] = np.interp(frames[~seen], frames[seen],
+                                      out[seen, j, axis])
+  return out
+
+
 def split_of(keypoints: kp_lib.Keypoints2D, intrinsics, image_size,
-             depth_mm: float, sigma_px: float = 0.0) -> dict:
+             depth_mm: float, sigma_px: float = 0.0, complete: str = ""
+             ) -> dict:
   """The test split of the module docstring."""
   t = keypoints.num_frames
   w, h = image_size
   px = keypoints.pixels.astype(np.float64)
   visible = keypoints.visible
+  completed = ~visible
+  if complete == "time" and completed.any():
+    px = fill_across_time(px, visible, keypoints.info["frame_ids"],
+                          keypoints.info["source"])
+    visible = np.ones_like(visible)
   # A masked joint, never read, holds the pelvis (`held_root`: no jumps)
   # so that no NaN reaches the model's arithmetic.
   centre = held_root(px[:, _PELVIS], visible[:, _PELVIS],
@@ -162,7 +217,7 @@ def split_of(keypoints: kp_lib.Keypoints2D, intrinsics, image_size,
                    np.full(t, depth_mm)], axis=-1)
   return dict(
       pose3d=np.zeros((t, H36M_17.num_joints, 3), np.float32),
-      pose2d=screen.astype(np.float32), visible=visible,
+      pose2d=screen.astype(np.float32), visible=visible, completed=completed,
       pose2d_confidence=keypoints.confidence.astype(np.float32),
       pose2d_px=keypoints.pixels.astype(np.float32),
       intrinsics=np.tile(np.float32([fx, fy, cx, cy, w, h]), (t, 1)),
@@ -193,16 +248,19 @@ def load_splits(data: KeypointsSettings) -> tuple[dict, dict, dict]:
   keypoints = read(data)
   intrinsics, size, camera_rule = camera(data, keypoints)
   depth, depth_rule = root_depth(keypoints, float(intrinsics[0]), data.root_depth_mm)
-  test = split_of(keypoints, intrinsics, size, depth, data.sigma_px)
+  test = split_of(keypoints, intrinsics, size, depth, data.sigma_px,
+                  data.complete)
   splits = {"train": {k: v[:0] for k, v in test.items()}, "test": test}
   info = {k: v for k, v in keypoints.info.items() if k != "frame_ids"}
   info.update(camera=camera_rule, root_depth=depth_rule, image_size=list(size),
               intrinsics=[float(v) for v in intrinsics],
               num_frames=keypoints.num_frames,
-              masked_joints=int((~keypoints.visible).sum()))
+              masked_joints=int((~keypoints.visible).sum()),
+              completed=("across time (filled in before lifting)"
+                         if data.complete == "time" else "by the model"))
   source = info["source"]
   return splits, {"train": "none", "test": f"detector keypoints ({source})"}, info
 
 
 __all__ = ["KeypointsSettings", "TORSO_MM", "read", "camera", "root_depth",
-           "split_of", "held_root", "load_splits"]
+           "split_of", "fill_across_time", "held_root", "load_splits"]

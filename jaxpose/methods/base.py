@@ -258,7 +258,8 @@ def refuse_missing(rows: Mapping[str, np.ndarray], joint_names, method: str) -> 
       f"{method} needs every joint's 2D, but frame {t} has joint {joint_names[j]!r} "
       f"below the confidence threshold ({int((~visible).sum())} masked joint(s) "
       "in all); lift with a GFPose workdir, which completes masked joints, or "
-      "lower data.threshold")
+      "lower the threshold (--threshold of experiments.lift, data.threshold "
+      "in a config)")
 
 
 # ----------------------------------------------------------------------------
@@ -352,6 +353,9 @@ class Capabilities:
       samples (`--mode=sample`).
     lift: `lift(trained, LiftRequest) -> [H, T, J, 3]` root-relative mm:
       a video's 2D keypoints to 3D (`jaxpose.lift`).
+    lifts_masked_joints: `lift` completes joints masked in 2D itself (as
+      GFPose's condition masking does); otherwise the lift fills them in
+      across time before lifting (`keypoints_dataset.fill_across_time`).
     import_checkpoint: `import_checkpoint(ImportRequest) -> Imported`: the
       authors' released weights as a jaxpose workdir
       (`experiments.import_weights`).
@@ -361,6 +365,7 @@ class Capabilities:
       default_factory=dict)
   sample: Callable[[Trained, jax.Array, int], np.ndarray] | None = None
   lift: Callable[[Trained, LiftRequest], np.ndarray] | None = None
+  lifts_masked_joints: bool = False
   import_checkpoint: Callable[[ImportRequest], Imported] | None = None
   import_files: tuple[str, ...] = ()
 

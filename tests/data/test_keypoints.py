@@ -243,6 +243,27 @@ def test_mediapipe_normalised_landmarks(tmp_path):
   assert kp.info["format"] == "mediapipe" and kp.image_size == size
   np.testing.assert_array_equal(kp.pixels, np.stack([_pose(t) for t in range(3)]))
   np.testing.assert_allclose(kp.confidence[:, 0], [0.9, 0.5, 0.7])  # min(vis, presence)
+  assert not kp.info["warnings"]
+
+
+def test_mediapipe_legacy_presence_of_zero_is_not_given(tmp_path):
+  # The legacy Pose API leaves presence at 0.0 on every landmark: read as
+  # not given (the visibility is the score), with one warning.
+  size = (1024, 512)
+  frames = [_landmarks(t, size, vis=0.8, presence=0.0) for t in range(3)]
+  kp = kp_lib.load_keypoints(_write(tmp_path / "legacy.json", frames),
+                             image_size=size)
+  np.testing.assert_allclose(kp.confidence, 0.8)
+  assert kp.visible.all()
+  (warning,) = kp.info["warnings"]
+  assert "legacy.json: 'presence' is 0 on every landmark" in warning
+  # One landmark (frame 1's nose) with a presence: presence counts
+  # everywhere, so that nose (H36M's neck) alone is visible.
+  frames[1][0]["presence"] = 0.5
+  kp = kp_lib.load_keypoints(_write(tmp_path / "some.json", frames),
+                             image_size=size, empty_frames="mask")
+  assert kp.visible.sum() == 1 and kp.visible[1, J["neck"]]
+  assert not any("'presence' is 0" in w for w in kp.info["warnings"])
 
 
 def test_npz_h36m_and_coco_layouts(tmp_path):

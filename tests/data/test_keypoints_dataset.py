@@ -64,3 +64,83 @@ def test_bad_settings_name_the_key(tmp_path, keys, match):
   path, _ = _file(tmp_path)
   with pytest.raises(settings.ConfigError, match=match):
     datasets.load({"name": "keypoints", "path": path, **keys})
+
+
+def test_fill_across_time_interpolates_by_frame_id_and_holds_the_ends():
+  from jaxpose.data import keypoints_dataset as kd
+  px = np.zeros((5, 17, 2))
+  px[:, 3] = [[0, 0], [np.nan, np.nan], [40, 80], [np.nan, np.nan],
+              [np.nan, np.nan]]
+  visible = np.ones((5, 17), bool)
+  visible[[1, 3, 4], 3] = False
+  frames = [10, 11, 14, 15, 20]  # frame 11 is a quarter of the way 10 -> 14
+  out = kd.fill_across_time(px, visible, frames, "f.json")
+  np.testing.assert_allclose(out[:, 3], [[0, 0], [10, 20], [40, 80], [40, 80],
+                                         [40, 80]])
+  np.testing.assert_array_equal(out[:, :3], px[:, :3])
+  visible[:, 5] = False
+  with pytest.raises(kd.ConfigError, match="'l_knee' is below the confidence "
+                     "threshold in every frame"):
+    kd.fill_across_time(px, visible, frames, "f.json")
+
+
+def test_a_split_completed_across_time_marks_what_it_filled(tmp_path):
+  from jaxpose.data import keypoints_dataset as kd
+  rng = np.random.default_rng(0)
+  pixels = 300 + rng.normal(0, 40, (6, 17, 2))
+  scores = np.ones((6, 17))
+  scores[2, 13] = 0.1
+  path = tmp_path / "k.npz"
+  np.savez(path, keypoints=pixels, scores=scores, image_size=[640, 480])
+  for complete in ("", "time"):
+    data = kd.KeypointsSettings(path=str(path), complete=complete)
+    splits, _, info = kd.load_splits(data)
+    test = splits["test"]
+    assert test["completed"][2, 13] and test["completed"].sum() == 1
+    assert test["visible"][2, 13] == (complete == "time")
+    assert info["completed"] == ("by the model" if not complete else
+                                 "across time (filled in before lifting)")
+
+
+def _turning_walk(frames=60, seed=0):
+  """A body walking right while turning half around (its left and right
+  cross over smoothly), with a pixel of detector noise."""
+  from tests.data.test_keypoints import _pose
+  rng = np.random.default_rng(seed)
+  base = np.stack([_pose(0)] * frames).astype(float)
+  for t in range(frames):
+    centre = base[t, :, 0].mean()
+    base[t, :, 0] = centre + (base[t, :, 0] - centre) * np.cos(
+        np.pi * t / frames) + 2 * t
+  return base + rng.normal(0, 1.0, base.shape)
+
+
+def test_a_detectors_swapped_arms_are_relabelled_and_a_real_turn_is_not():
+  from jaxpose.data import keypoint_swaps
+  walk = _turning_walk()
+  confidence, visible = np.ones((60, 17)), np.ones((60, 17), bool)
+  left = [H36M_17.index(n) for n in ("l_shoulder", "l_elbow", "l_wrist")]
+  right = [H36M_17.index(n) for n in ("r_shoulder", "r_elbow", "r_wrist")]
+  swapped = walk.copy()
+  swapped[10:21][:, left + right] = walk[10:21][:, right + left]
+  confidence[15, left[2]] = 0.2  # the scores move with their joints
+  pixels, conf, _, counts = keypoint_swaps.undo_swaps(swapped, confidence,
+                                                      visible)
+  assert counts == {"arms": 11, "legs": 0}
+  np.testing.assert_array_equal(pixels, walk)
+  assert conf[15, right[2]] == 0.2
+  assert keypoint_swaps.undo_swaps(walk, confidence, visible)[3] == {
+      "arms": 0, "legs": 0}
+
+
+def test_the_dataset_counts_the_swaps_it_undid(tmp_path):
+  walk = _turning_walk()
+  left = [H36M_17.index(n) for n in ("l_hip", "l_knee", "l_ankle")]
+  right = [H36M_17.index(n) for n in ("r_hip", "r_knee", "r_ankle")]
+  walk[5:8][:, left + right] = walk[5:8][:, right + left]  # facing us
+  path = tmp_path / "walk.npz"
+  np.savez(path, keypoints=walk, image_size=[640, 480])
+  kept = kd.read(kd.KeypointsSettings(path=str(path), undo_swaps=False))
+  undone = kd.read(kd.KeypointsSettings(path=str(path)))
+  assert "swaps" not in kept.info
+  assert undone.info["swaps"] == {"arms": 0, "legs": 3}

@@ -41,7 +41,7 @@ METHOD = methods.register(base.Method(
         provides={protocols.JointPrior: model.joint_prior},
         sample=model.sample,
         import_checkpoint=released.import_checkpoint,
-        lift=eval_tasks.lift),
+        lift=eval_tasks.lift, lifts_masked_joints=True),
 ))
 
 __all__ = ["METHOD"]

@@ -1,0 +1,94 @@
+"""Speed of a video's way to 3D motion: detection, lifting, writing.
+
+  python -m experiments.bench.video --workdirs=runs/lifter,runs/gfpose \\
+      [--clips=pose2sim_cam01,sports2d_demo] [--detect_workers=0] \\
+      [--out=experiments/results/bench_video_cpu.json]
+
+For each clip (real footage that registry packages ship,
+`public_clips`) and each workdir, `lift.lift_video` runs the whole way a
+user's command does, and the stages are timed apart: the detector
+(decoding and MediaPipe Pose, `--detect_workers` processes), the lift
+(restoring the model, compiling and lifting every frame) and writing the
+outputs (BVH, page). Frames per second of each stage, and the whole against
+the clip's own frame rate (above 1: faster than real time), are printed and
+written with the hardware.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+
+from experiments.bench import public_clips
+from experiments.bench import timing
+from jaxpose import files
+from jaxpose import lift
+
+
+def measure(workdir: str, clip_name: str, *, detect_workers: int = 0,
+            hypotheses: int = 20, steps: int = 0) -> dict:
+  """One clip through one workdir, each stage's seconds and frame rate."""
+  video = public_clips.clip(clip_name)
+  with tempfile.TemporaryDirectory() as work:
+    start = time.perf_counter()
+    lifted, _ = lift.lift_video(
+        workdir, video, os.path.join(work, "out"),
+        workers=detect_workers or None, progress=False,
+        num_hypotheses=hypotheses, num_steps=steps,
+        keypoints={"empty_frames": "mask"})
+    total = time.perf_counter() - start
+  info, frames = lifted.info, lifted.num_frames
+  detect_s, lift_s = info["video"]["detection_seconds"], info["seconds"]
+  clip_s = frames / (info["video"]["fps"] or 30.0)
+  return {
+      "clip": clip_name, "source": public_clips.source(clip_name),
+      "workdir": workdir, "method": info["method"],
+      "hypotheses": info["hypotheses"], "num_steps": info["num_steps"],
+      "frames": frames, "clip_fps": info["video"]["fps"],
+      "size": info["video"]["size"],
+      "detect_seconds": detect_s, "detect_fps": round(frames / detect_s, 1),
+      "lift_seconds": lift_s, "lift_fps": round(frames / lift_s, 1),
+      "write_seconds": round(total - detect_s - lift_s, 2),
+      "total_seconds": round(total, 2),
+      "realtime_factor": round(clip_s / total, 2),
+      "swaps": info["keypoints"].get("swaps"),
+      "completed_joints": int(lifted.completed.sum()),
+  }
+
+
+_WORKDIRS = flags.DEFINE_list("workdirs", None, "Trained workdirs that lift.")
+_CLIPS = flags.DEFINE_list("clips", ["pose2sim_cam01", "sports2d_demo"],
+                           f"Clips ({', '.join(sorted(public_clips.CLIPS))}).")
+_WORKERS = flags.DEFINE_integer("detect_workers", 0, "Detector processes "
+                                "(0: one per core).")
+_HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
+_STEPS = flags.DEFINE_integer("steps", 0, "Sampler steps (0: the workdir's).")
+_OUT = flags.DEFINE_string(
+    "out", os.path.join(os.path.dirname(os.path.dirname(__file__)), "results",
+                        "bench_video_cpu.json"), "Where the figures go.")
+
+
+def main(argv):
+  del argv
+  rows = []
+  for clip_name in _CLIPS.value:
+    for workdir in _WORKDIRS.value:
+      rows.append(measure(workdir, clip_name, detect_workers=_WORKERS.value,
+                          hypotheses=_HYPOTHESES.value, steps=_STEPS.value))
+      row = rows[-1]
+      print(f"{clip_name} ({row['frames']} frames at {row['clip_fps']:g} fps) "
+            f"with {row['method']}: detect {row['detect_fps']} fps, lift "
+            f"{row['lift_fps']} fps, write {row['write_seconds']} s; "
+            f"{row['realtime_factor']}x real time")
+  files.write_json_atomic(_OUT.value, {
+      "rows": rows, "hardware": timing.hardware_info(),
+      "load_average": timing.load_average()})
+  print(f"wrote {_OUT.value}")
+
+
+if __name__ == "__main__":
+  flags.mark_flags_as_required(["workdirs"])
+  app.run(main)

@@ -1,0 +1,229 @@
+"""A video file -> the detector's 2D keypoints, by MediaPipe Pose in its own
+environment.
+
+MediaPipe 0.10.14 carries its BlazePose models inside its wheel (nothing is
+downloaded at run time) but pins its own jax and numpy 1.x, so it cannot
+share jaxpose's environment: `setup_detector` makes a virtual environment
+for it (`python -m experiments.setup_detector`), and `detect` runs
+`mediapipe_worker.py` there as separate processes, one stretch of the clip
+each (`workers`, by default one per core), reading their progress into one
+bar with an ETA. The result is MediaPipe's own JSON (`keypoint_json`
+reads it), held in a file with the video's size and frame rate, and a
+downscaled JPEG of every k-th frame for the motion page.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Sequence
+
+from jaxpose import files
+
+# The detector's environment (`requirements-video.txt` holds the same).
+REQUIREMENTS = ("mediapipe==0.10.14", "numpy==1.26.4",
+                "opencv-contrib-python==4.11.0.86")
+DEFAULT_VENV = os.path.join(os.path.expanduser("~"), ".cache", "jaxpose",
+                            "detector")
+PYTHON_VARIABLE = "JAXPOSE_DETECTOR_PYTHON"
+WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                      "mediapipe_worker.py")
+DETECTOR = "MediaPipe 0.10.14 Pose (BlazePose full, legacy solutions API)"
+
+
+class VideoError(ValueError):
+  """A video that cannot be detected (the message names it and why)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoInfo:
+  """What the decoder says of a clip (`frames` may be an estimate)."""
+  frames: int
+  fps: float
+  width: int
+  height: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Detection:
+  """A detected clip.
+
+  Attributes:
+    keypoints_path: the JSON of `write_keypoints` (readable as keypoints).
+    frame_images: {frame id: JPEG file} of the frames kept for the page.
+    info: the clip's size and frame rate.
+    frames: frames decoded.
+    seconds: wall time of the detection.
+  """
+  keypoints_path: str
+  frame_images: dict[int, str]
+  info: VideoInfo
+  frames: int
+  seconds: float
+
+
+def detector_python(python: str | None = None) -> str:
+  """The detector environment's interpreter: `python`, else
+  $JAXPOSE_DETECTOR_PYTHON, else the one `setup_detector` makes."""
+  python = python or os.environ.get(PYTHON_VARIABLE) or os.path.join(
+      DEFAULT_VENV, "bin", "python")
+  if not os.path.isfile(python):
+    raise VideoError(
+        f"no detector environment at {python}: set one up once with "
+        "`python -m experiments.setup_detector` (MediaPipe in a virtual "
+        f"environment of its own, {DEFAULT_VENV}), or point "
+        f"{PYTHON_VARIABLE} at a python that has {', '.join(REQUIREMENTS)}")
+  return python
+
+
+def setup_detector(venv: str = DEFAULT_VENV, *,
+                   base_python: str = sys.executable) -> str:
+  """Makes the detector's virtual environment at `venv` (pip installs
+  REQUIREMENTS into it); returns its python."""
+  subprocess.run([base_python, "-m", "venv", venv], check=True)
+  python = os.path.join(venv, "bin", "python")
+  subprocess.run([python, "-m", "pip", "install", "--quiet", *REQUIREMENTS],
+                 check=True)
+  return python
+
+
+def _worker(python: str, video: str, *args: str, **kwargs):
+  return subprocess.Popen([python, WORKER, f"--video={video}", *args],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, **kwargs)
+
+
+def _last_error(lines: Sequence[str]) -> str:
+  real = [l for l in lines if l.strip() and not l.startswith(
+      ("progress ", "W0000", "I0000", "WARNING: All log", "INFO:"))]
+  return real[-1].strip()[:300] if real else "no message"
+
+
+def probe(video: str, python: str | None = None) -> VideoInfo:
+  """The clip's frame count, frame rate and size, as the decoder says."""
+  if not os.path.isfile(video):
+    raise FileNotFoundError(f"{video}: no such video file")
+  proc = _worker(detector_python(python), video, "--probe")
+  out, err = proc.communicate(timeout=300)
+  if proc.returncode:
+    raise VideoError(f"{video}: {_last_error(err.splitlines())}")
+  info = VideoInfo(**json.loads(out.strip().splitlines()[-1]))
+  if info.width <= 0 or info.height <= 0:
+    raise VideoError(f"{video}: the decoder gives no frame size; not a "
+                     "video?")
+  return info
+
+
+def _stretches(frames: int, workers: int) -> list[tuple[int, int]]:
+  """Contiguous [start, stop) per worker; the last runs to the clip's end
+  (the decoder's frame count can be short)."""
+  bounds = [round(i * frames / workers) for i in range(workers + 1)]
+  out = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+  return out[:-1] + [(out[-1][0], 2**31 - 1)] if out else [(0, 2**31 - 1)]
+
+
+def _run_workers(python, video, work, stretches, thumb_every, thumb_size,
+                 progress: bool, total: int) -> int:
+  """Runs one worker per stretch with one progress bar; returns the
+  frames decoded."""
+  from tqdm import tqdm  # pylint: disable=import-outside-toplevel
+  procs, logs, done = [], [], [0] * len(stretches)
+
+  def read(i, stream, lines):
+    for line in stream:
+      lines.append(line)
+      if line.startswith("progress "):
+        done[i] += 1
+
+  readers = []
+  for i, (start, stop) in enumerate(stretches):
+    proc = _worker(python, video, f"--out={work}", f"--start={start}",
+                   f"--stop={stop}", f"--thumb_every={thumb_every}",
+                    f"--thumb_size={thumb_size}")
+    lines: list[str] = []
+    reader = threading.Thread(target=read, args=(i, proc.stderr, lines),
+                              daemon=True)
+    reader.start()
+    procs.append(proc)
+    logs.append(lines)
+    readers.append(reader)
+  bar = tqdm(total=total, unit="frame", desc="detect", disable=not progress)
+  try:
+    while any(p.poll() is None for p in procs):
+      bar.update(sum(done) - bar.n)
+      time.sleep(0.2)
+    for reader in readers:
+      reader.join(timeout=10)
+    bar.update(sum(done) - bar.n)
+  finally:
+    bar.close()
+    for p in procs:
+      if p.poll() is None:
+        p.kill()
+  for proc, lines in zip(procs, logs):
+    if proc.returncode:
+      raise VideoError(f"{video}: the detector failed "
+                       f"({_last_error(lines)})")
+  return sum(done)
+
+
+def write_keypoints(path: str, frames: list, info: VideoInfo) -> str:
+  """The detector's frames as one JSON `keypoint_json` reads without being
+  told the image size: {"detector", "image_size", "fps", "frames"}."""
+  return files.write_json_atomic(path, {
+      "detector": DETECTOR, "image_size": [info.width, info.height],
+      "fps": info.fps, "frames": frames})
+
+
+def detect(video: str, out_dir: str, *, python: str | None = None,
+           workers: int | None = None, max_images: int = 600,
+           image_side: int = 320, progress: bool = True) -> Detection:
+  """Detects one person's 2D keypoints in every frame of `video`.
+
+  Args:
+    video: the clip (any format OpenCV's FFmpeg decodes: mp4, avi, webm).
+    out_dir: where keypoints.json and frames/ are written (created).
+    python: the detector environment's interpreter (`detector_python`).
+    workers: processes, each a stretch of the clip (default: the cores).
+    max_images: at most this many frames are kept as images (every k-th).
+    image_side: the kept frames' longer side in pixels.
+    progress: show a bar with the frames done and the time left.
+
+  Raises:
+    VideoError: no detector environment, an undecodable file, a clip
+      without frames, or a detector that failed (its last words).
+  """
+  start = time.time()
+  python = detector_python(python)
+  info = probe(video, python)
+  workers = max(1, workers or os.cpu_count() or 1)
+  estimate = max(info.frames, 1)
+  thumb_every = max(1, math.ceil(estimate / max(max_images, 1)))
+  os.makedirs(out_dir, exist_ok=True)
+  stretches = _stretches(info.frames, min(workers, estimate))
+  decoded = _run_workers(python, video, out_dir, stretches, thumb_every,
+                         image_side, progress, estimate)
+  frames = []
+  for begin, _ in stretches:
+    part = os.path.join(out_dir, f"landmarks_{begin}.json")
+    with open(part) as f:
+      frames += json.load(f)
+    os.remove(part)
+  if not frames:
+    raise VideoError(f"{video}: the decoder gave no frames")
+  path = write_keypoints(os.path.join(out_dir, "keypoints.json"), frames, info)
+  images_dir = os.path.join(out_dir, "frames")
+  images = {int(n[:-4]): os.path.join(images_dir, n)
+            for n in os.listdir(images_dir) if n.endswith(".jpg")}
+  return Detection(keypoints_path=path, frame_images=images, info=info,
+                   frames=decoded, seconds=round(time.time() - start, 2))
+
+
+__all__ = ["DEFAULT_VENV", "DETECTOR", "Detection", "REQUIREMENTS",
+           "VideoError", "VideoInfo", "detect", "detector_python", "probe",
+           "setup_detector", "write_keypoints"]

@@ -1,0 +1,101 @@
+"""Runs MediaPipe Pose on a stretch of a video: the detector's side of
+`jaxpose.video.detect`, run by the detector's own interpreter.
+
+MediaPipe 0.10.14 (the last release whose wheel carries its pose models;
+its legacy `solutions.pose` runs them offline) pins its own jax and numpy
+1.x, so it lives in an environment of its own (`requirements-video.txt`)
+and this file imports nothing of jaxpose: only the standard library,
+OpenCV (which decodes the video) and MediaPipe.
+
+  python mediapipe_worker.py --video=V --probe
+      prints {"frames", "fps", "width", "height"} as one JSON line.
+  python mediapipe_worker.py --video=V --out=DIR --start=S --stop=E
+      [--thumb_every=K --thumb_size=W]
+      writes DIR/landmarks_S.json: [{"frame": k, "landmarks": [33 x
+      {"x", "y", "z", "visibility", "presence"}]}] for frames S <= k < E
+      (an empty list where no person was found), MediaPipe's own layout
+      that `jaxpose.data.keypoint_json` reads; every K-th frame's image,
+      S pixels on its longer side, as DIR/frames/<k>.jpg; and after each
+      frame a line
+      "progress <k>" on stderr.
+"""
+import argparse
+import json
+import os
+import sys
+
+
+def _capture(path):
+  import cv2  # pylint: disable=import-outside-toplevel
+  capture = cv2.VideoCapture(path)
+  if not capture.isOpened():
+    raise SystemExit(f"error: {path}: cannot be decoded as a video")
+  return cv2, capture
+
+
+def probe(path: str) -> dict:
+  cv2, capture = _capture(path)
+  info = {"frames": int(capture.get(cv2.CAP_PROP_FRAME_COUNT)),
+          "fps": float(capture.get(cv2.CAP_PROP_FPS) or 0.0),
+          "width": int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+          "height": int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))}
+  capture.release()
+  return info
+
+
+def detect(path: str, out: str, start: int, stop: int, thumb_every: int,
+           thumb_size: int):
+  import mediapipe as mp  # pylint: disable=import-outside-toplevel
+  cv2, capture = _capture(path)
+  os.makedirs(os.path.join(out, "frames"), exist_ok=True)
+  for _ in range(start):  # exact positions: decoded, not sought
+    if not capture.grab():
+      break
+  frames = []
+  with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1,
+                              smooth_landmarks=True) as pose:
+    for k in range(start, stop):
+      ok, image = capture.read()
+      if not ok:
+        break
+      result = pose.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+      marks = (result.pose_landmarks.landmark if result.pose_landmarks
+               else [])
+      frames.append({"frame": k, "landmarks": [
+          {"x": m.x, "y": m.y, "z": m.z, "visibility": m.visibility,
+           "presence": m.presence} for m in marks]})
+      if thumb_every and k % thumb_every == 0:
+        h, w = image.shape[:2]
+        scale = thumb_size / max(h, w)
+        small = cv2.resize(image, (max(1, round(w * scale)),
+                                   max(1, round(h * scale))),
+                           interpolation=cv2.INTER_AREA)
+        cv2.imwrite(os.path.join(out, "frames", f"{k}.jpg"), small,
+                    [cv2.IMWRITE_JPEG_QUALITY, 60])
+      print(f"progress {k}", file=sys.stderr, flush=True)
+  capture.release()
+  tmp = os.path.join(out, f".landmarks_{start}.json.tmp")
+  with open(tmp, "w") as f:
+    json.dump(frames, f)
+  os.replace(tmp, os.path.join(out, f"landmarks_{start}.json"))
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--video", required=True)
+  parser.add_argument("--probe", action="store_true")
+  parser.add_argument("--out")
+  parser.add_argument("--start", type=int, default=0)
+  parser.add_argument("--stop", type=int, default=0)
+  parser.add_argument("--thumb_every", type=int, default=0)
+  parser.add_argument("--thumb_size", type=int, default=320)
+  args = parser.parse_args()
+  if args.probe:
+    print(json.dumps(probe(args.video)), flush=True)
+  else:
+    detect(args.video, args.out, args.start, args.stop, args.thumb_every,
+           args.thumb_size)
+
+
+if __name__ == "__main__":
+  main()

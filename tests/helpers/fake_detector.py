@@ -1,0 +1,57 @@
+"""Stands in for the detector's interpreter in tests: called as
+`fake_detector.py WORKER --video=V ...` (as `python WORKER ...` would be),
+it speaks `mediapipe_worker.py`'s protocol without MediaPipe or a real
+video. The "video" is an .npz of `landmarks` [T, 33, 3] (x, y normalised,
+visibility), `size` (width, height) and `fps`; a frame whose visibilities
+are all 0 has no person. `fail_at` in the npz makes the worker of the
+stretch holding that frame die there, as a crashing detector would."""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument("worker")
+  parser.add_argument("--video", required=True)
+  parser.add_argument("--probe", action="store_true")
+  parser.add_argument("--out")
+  parser.add_argument("--start", type=int, default=0)
+  parser.add_argument("--stop", type=int, default=0)
+  parser.add_argument("--thumb_every", type=int, default=0)
+  parser.add_argument("--thumb_size", type=int, default=320)
+  args = parser.parse_args()
+  try:
+    clip = np.load(args.video)
+  except Exception:  # pylint: disable=broad-except
+    print(f"error: {args.video}: cannot be decoded as a video", file=sys.stderr)
+    sys.exit(1)
+  marks, (w, h) = clip["landmarks"], clip["size"].tolist()
+  if args.probe:
+    print(json.dumps({"frames": len(marks), "fps": float(clip["fps"]),
+                      "width": w, "height": h}))
+    return
+  from PIL import Image  # pylint: disable=import-outside-toplevel
+  os.makedirs(os.path.join(args.out, "frames"), exist_ok=True)
+  frames = []
+  for k in range(args.start, min(args.stop, len(marks))):
+    if "fail_at" in clip and k == int(clip["fail_at"]):
+      print("RuntimeError: the detector's graph failed", file=sys.stderr)
+      sys.exit(3)
+    person = marks[k]
+    frames.append({"frame": k, "landmarks": [] if not person[:, 2].any() else [
+        {"x": x, "y": y, "z": 0.0, "visibility": v, "presence": 0.0}
+        for x, y, v in person.tolist()]})
+    if args.thumb_every and k % args.thumb_every == 0:
+      Image.new("RGB", (32, 18), (k % 256, 80, 160)).save(
+          os.path.join(args.out, "frames", f"{k}.jpg"))
+    print(f"progress {k}", file=sys.stderr, flush=True)
+  with open(os.path.join(args.out, f"landmarks_{args.start}.json"), "w") as f:
+    json.dump(frames, f)
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,154 @@
+"""A video file to 3D motion (`jaxpose.video.detect`, `lift.lift_video`):
+the detector's protocol (probe, stretches on several processes, progress,
+frames kept for the page, a failing detector named) through a stand-in
+detector, so it runs without MediaPipe; the real detector when its
+environment exists (`experiments.setup_detector`)."""
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jaxpose import lift
+from jaxpose import motion_page
+from jaxpose.data import keypoints as kp_lib
+from jaxpose.video import detect
+from tests.data.test_keypoints import MEDIAPIPE, _pose, _source
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIZE = (640, 480)
+
+
+@pytest.fixture
+def fake_python(tmp_path):
+  """An executable that runs tests/helpers/fake_detector.py as the
+  detector environment's python would run the worker."""
+  path = tmp_path / "fake_python"
+  path.write_text(f"#!/bin/sh\nexec {sys.executable} "
+                  f"{ROOT}/tests/helpers/fake_detector.py \"$@\"\n")
+  path.chmod(path.stat().st_mode | stat.S_IEXEC)
+  return str(path)
+
+
+def _clip(tmp_path, frames=24, *, missing=(), fail_at=None, name="clip"):
+  """A stand-in video: MediaPipe landmarks of the test pose moving."""
+  marks = np.zeros((frames, 33, 3))
+  for t in range(frames):
+    if t not in missing:
+      marks[t, :, :2] = _source(_pose(t), MEDIAPIPE) / SIZE
+      marks[t, :, 2] = 0.9
+  path = tmp_path / f"{name}.npz"
+  extra = {} if fail_at is None else {"fail_at": fail_at}
+  np.savez(path, landmarks=marks, size=np.array(SIZE), fps=25.0, **extra)
+  return str(path)
+
+
+def test_stretches_cover_the_clip_once():
+  assert detect._stretches(10, 3) == [(0, 3), (3, 7), (7, 2**31 - 1)]  # pylint: disable=protected-access
+  assert detect._stretches(1, 4) == [(0, 2**31 - 1)]  # pylint: disable=protected-access
+
+
+def test_detection_on_two_processes_is_one_keypoint_file(tmp_path,
+                                                         fake_python):
+  clip = _clip(tmp_path, missing=(5,))
+  found = detect.detect(clip, str(tmp_path / "det"), python=fake_python,
+                        workers=2, max_images=6, progress=False)
+  assert found.frames == 24 and found.info == detect.VideoInfo(24, 25.0, 640,
+                                                               480)
+  assert sorted(found.frame_images) == [0, 4, 8, 12, 16, 20]  # every 4th
+  stored = json.loads(open(found.keypoints_path).read())
+  assert stored["image_size"] == [640, 480] and stored["fps"] == 25.0
+  assert [f["frame"] for f in stored["frames"]] == list(range(24))
+  # Read back without being told the image size; frame 5 had no person.
+  kp = kp_lib.load_keypoints(found.keypoints_path, empty_frames="mask")
+  assert kp.image_size == SIZE and not kp.visible[5].any()
+  np.testing.assert_allclose(kp.pixels[6], _pose(6), atol=1e-6)
+  assert not [n for n in os.listdir(tmp_path / "det") if n.startswith(
+      "landmarks_")]
+
+
+def test_a_failing_detector_or_file_is_one_line(tmp_path, fake_python):
+  with pytest.raises(detect.VideoError, match=r"clip.npz: the detector failed "
+                     r"\(RuntimeError: the detector's graph failed\)"):
+    detect.detect(_clip(tmp_path, fail_at=15), str(tmp_path / "a"),
+                  python=fake_python, workers=2, progress=False)
+  bad = tmp_path / "notes.mp4"
+  bad.write_text("not a video")
+  with pytest.raises(detect.VideoError, match="notes.mp4: cannot be decoded"):
+    detect.detect(str(bad), str(tmp_path / "b"), python=fake_python,
+                  progress=False)
+  with pytest.raises(FileNotFoundError, match="absent.mp4: no such video"):
+    detect.probe(str(tmp_path / "absent.mp4"), fake_python)
+  with pytest.raises(detect.VideoError, match="setup_detector"):
+    detect.detector_python(str(tmp_path / "no_python"))
+
+
+def test_the_video_requirements_are_the_pins_setup_installs():
+  lines = [l.strip() for l in open(os.path.join(ROOT, "requirements-video.txt"))
+           if l.strip() and not l.startswith("#")]
+  assert tuple(lines) == detect.REQUIREMENTS
+
+
+@pytest.mark.slow
+def test_a_video_lifts_in_one_call_with_its_frames_on_the_page(
+    tmp_path, fake_python):
+  from experiments.configs import baseline_quickstart
+  from jaxpose import run_lib
+  c = baseline_quickstart.get_config()
+  c.data.update(n_train=400, n_test=8)
+  c.train.update(num_steps=30, log_every=30, ckpt_every=30)
+  workdir = str(tmp_path / "lifter")
+  run_lib.train(c, workdir)
+  clip = _clip(tmp_path, missing=(3,))
+  out = tmp_path / "out"
+  lifted, written = lift.lift_video(
+      workdir, clip, str(out), detector_python=fake_python, workers=2,
+      progress=False, keypoints={"empty_frames": "mask"})
+  assert [os.path.basename(p) for p in written] == [
+      "motion.npz", "motion.bvh", "motion.html", "keypoints.json", "lift.json"]
+  # Frame 3 had no person: every joint filled in across time, marked.
+  assert lifted.completed[3].all() and not lifted.completed[4].any()
+  npz = np.load(out / "motion.npz")
+  np.testing.assert_array_equal(npz["completed"], lifted.completed)
+  info = json.loads((out / "lift.json").read_text())
+  assert info["video"]["frames"] == 24 and info["video"]["fps"] == 25.0
+  assert info["keypoints"]["completed"].startswith("across time")
+  figure = motion_page.read_motion_page(out / "motion.html")
+  images = [f["layout"]["images"][0]["source"] for f in figure["frames"]]
+  assert len(images) == 24 and all(i.startswith("data:image/jpeg;base64,")
+                                   for i in images)
+  assert not figure["layout"]["coloraxis"]["showscale"]  # one hypothesis
+  # A re-lift needs no detection: keypoints.json states the image size.
+  again = lift.lift_keypoints(workdir, str(out / "keypoints.json"),
+                              keypoints={"empty_frames": "mask"})
+  np.testing.assert_allclose(again.mean_mm, lifted.mean_mm, atol=1e-4)
+
+
+def _real_detector() -> str:
+  try:
+    return detect.detector_python()
+  except detect.VideoError:
+    pytest.skip("no detector environment (python -m experiments."
+                "setup_detector, or JAXPOSE_DETECTOR_PYTHON)")
+
+
+def test_the_real_detector_decodes_a_clip_and_finds_no_one_in_noise(tmp_path):
+  python = _real_detector()
+  clip = tmp_path / "noise.avi"
+  subprocess.run([python, "-c", (
+      "import cv2, numpy as np\n"
+      f"w = cv2.VideoWriter({str(clip)!r}, cv2.VideoWriter_fourcc(*'MJPG'), "
+      "30, (320, 240))\n"
+      "rng = np.random.default_rng(0)\n"
+      "for _ in range(12): w.write(rng.integers(0, 255, (240, 320, 3), "
+      "np.uint8))\n"
+      "w.release()\n")], check=True)
+  found = detect.detect(str(clip), str(tmp_path / "det"), python=python,
+                        workers=2, progress=False)
+  stored = json.loads(open(found.keypoints_path).read())
+  assert found.frames == 12 and stored["image_size"] == [320, 240]
+  assert all(f["landmarks"] == [] for f in stored["frames"])
+  assert len(found.frame_images) == 12
