@@ -59,18 +59,6 @@ def measure(workdir: str, clip_name: str, *, detect_workers: int = 0,
   }
 
 
-_WORKDIRS = flags.DEFINE_list("workdirs", None, "Trained workdirs that lift.")
-_CLIPS = flags.DEFINE_list("clips", ["pose2sim_cam01", "sports2d_demo"],
-                           f"Clips ({', '.join(sorted(public_clips.CLIPS))}).")
-_WORKERS = flags.DEFINE_integer("detect_workers", 0, "Detector processes "
-                                "(0: one per core).")
-_HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
-_STEPS = flags.DEFINE_integer("steps", 0, "Sampler steps (0: the workdir's).")
-_OUT = flags.DEFINE_string(
-    "out", os.path.join(os.path.dirname(os.path.dirname(__file__)), "results",
-                        "bench_video_cpu.json"), "Where the figures go.")
-
-
 def main(argv):
   del argv
   rows = []
@@ -90,5 +78,16 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  # Defined here, not on import: tests import this module.
+  _WORKDIRS = flags.DEFINE_list("workdirs", None, "Trained workdirs that lift.")
+  _CLIPS = flags.DEFINE_list("clips", ["pose2sim_cam01", "sports2d_demo"],
+                             f"Clips ({', '.join(sorted(public_clips.CLIPS))}).")
+  _WORKERS = flags.DEFINE_integer("detect_workers", 0, "Detector processes "
+                                  "(0: one per core).")
+  _HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
+  _STEPS = flags.DEFINE_integer("steps", 0, "Sampler steps (0: the workdir's).")
+  _OUT = flags.DEFINE_string(
+      "out", os.path.join(os.path.dirname(os.path.dirname(__file__)), "results",
+                          "bench_video_cpu.json"), "Where the figures go.")
   flags.mark_flags_as_required(["workdirs"])
   app.run(main)

@@ -80,8 +80,8 @@ def detect(path: str, out: str, start: int, stop: int, thumb_every: int,
   os.replace(tmp, os.path.join(out, f"landmarks_{start}.json"))
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+  """The worker's flags (the module docstring), on `parser`."""
   parser.add_argument("--video", required=True)
   parser.add_argument("--probe", action="store_true")
   parser.add_argument("--out")
@@ -89,7 +89,12 @@ def main():
   parser.add_argument("--stop", type=int, default=0)
   parser.add_argument("--thumb_every", type=int, default=0)
   parser.add_argument("--thumb_size", type=int, default=320)
-  args = parser.parse_args()
+  return parser
+
+
+def main():
+  args = arguments(argparse.ArgumentParser(
+      description=__doc__.splitlines()[0])).parse_args()
   if args.probe:
     print(json.dumps(probe(args.video)), flush=True)
   else:

@@ -12,18 +12,15 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+from jaxpose.video import mediapipe_worker  # noqa: E402  pylint: disable=wrong-import-position
+
 
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("worker")
-  parser.add_argument("--video", required=True)
-  parser.add_argument("--probe", action="store_true")
-  parser.add_argument("--out")
-  parser.add_argument("--start", type=int, default=0)
-  parser.add_argument("--stop", type=int, default=0)
-  parser.add_argument("--thumb_every", type=int, default=0)
-  parser.add_argument("--thumb_size", type=int, default=320)
-  args = parser.parse_args()
+  args = mediapipe_worker.arguments(parser).parse_args()
   try:
     clip = np.load(args.video)
   except Exception:  # pylint: disable=broad-except

@@ -5,11 +5,12 @@ from experiments.report.pages import bodies
 from experiments.report.pages import calibration
 from experiments.report.pages import diffpose
 from experiments.report.pages import dposer
+from experiments.report.pages import footage
 from experiments.report.pages import headline
 from experiments.report.pages import parity
 from experiments.report.pages import speed
 from experiments.report.pages import video
 
 PAGES = (accuracy.PAGE, bodies.PAGE, diffpose.PAGE, dposer.PAGE, calibration.PAGE,
-         video.PAGE, parity.PAGE, speed.PAGE)
+         video.PAGE, footage.PAGE, parity.PAGE, speed.PAGE)
 HEADLINE = headline.TABLE

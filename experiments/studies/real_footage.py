@@ -1,0 +1,259 @@
+r"""Question: How close is a lift of one real camera's view of a real person to the 3D that four calibrated cameras triangulate, and is the lifted body consistent with itself?
+Answer: The figures are in the results files this writes (docs/results/footage.md shows them); the page's note says what they mean.
+
+    python -m experiments.studies.real_footage --workdir=runs/lifter_cam \
+        --name=lifter_cam [--clips=pose2sim,sports2d_demo]
+
+writes experiments/results/real_footage_<name>_cpu.json.
+
+Real footage that registry packages ship (`experiments/bench/public_clips`,
+fetched with pip at run time, never committed): Pose2Sim's demo, one
+person seen by four calibrated cameras (Qualisys calibration), and
+Sports2D's one-camera demo. Each view is detected once by the detector
+`experiments.lift --video` runs (cached under --cache). For the
+calibrated clip, the four views' keypoints (H36M joints as the detector's
+landmarks give them, left/right swaps undone) are triangulated, weighted
+by confidence, a view more than 50 px off the others left out point by
+point, into a 3D reference, whose reprojection error is stated;
+each view alone is then lifted by each workdir at the camera's calibrated
+focal length, and scored against the reference in that camera's frame:
+MPJPE (root-relative), PA-MPJPE, the root's depth error, the body's size
+(total bone length, against the reference's), and the reference-free
+figures of `jaxpose.pose.motion_quality` (bone-length variation, left/right
+asymmetry, acceleration, reprojection onto the 2D lifted from). A clip
+without calibration gets the reference-free figures alone.
+"""
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ElementTree
+
+import numpy as np
+from absl import app
+from absl import flags
+
+from experiments.bench import public_clips
+from experiments.bench import timing
+from jaxpose import files
+from jaxpose import lift
+from jaxpose.data import keypoint_swaps
+from jaxpose.data import keypoints_dataset
+from jaxpose.evaluation import inputs
+from jaxpose.pose import cameras as cam_lib
+from jaxpose.pose import metrics
+from jaxpose.pose import motion_quality
+from jaxpose.pose import triangulation
+from jaxpose.pose.skeleton import H36M_17
+from jaxpose.video import detect
+
+CACHE = os.path.join(os.path.expanduser("~"), ".cache", "jaxpose", "footage")
+VIEWS = tuple(f"pose2sim_cam0{i}" for i in range(1, 5))
+# Qualisys gives intrinsics in 1/64 pixel units.
+_QCA_SUBPIXEL = 64.0
+
+
+def read_qca(path: str) -> dict[str, cam_lib.Camera]:
+  """{camera serial: Camera} of a Qualisys .qca.txt calibration: each
+  camera's centre in the world (mm), its rotation, and its pinhole
+  intrinsics (the distortion, a fraction of a pixel here, is left out).
+  The file's rotation takes world axes to a Qualisys camera's, which looks
+  along its -z with y up; a half turn about x makes them x right, y down,
+  z forward. Of the eight ways to read the matrix (transposed or not, a
+  half turn about x, y, z or none), this one alone reprojects the
+  triangulated detections within tens of pixels on Pose2Sim's demo (the
+  others: 54-656 px)."""
+  root = ElementTree.parse(path).getroot()
+  out = {}
+  flip = np.diag([1.0, -1.0, -1.0])
+  for cam in root.findall("cameras/camera"):
+    pose = cam.find("transform").attrib
+    orientation = np.array([[float(pose[f"r{i}{j}"]) for j in (1, 2, 3)]
+                            for i in (1, 2, 3)])
+    intr = cam.find("intrinsic").attrib
+    fov = cam.find("fov_video").attrib
+    left, top = float(fov["left"]), float(fov["top"])
+    out[cam.attrib["serial"]] = cam_lib.make_camera(
+        f=(float(intr["focalLengthU"]) / _QCA_SUBPIXEL,
+           float(intr["focalLengthV"]) / _QCA_SUBPIXEL),
+        c=(float(intr["centerPointU"]) / _QCA_SUBPIXEL - left,
+           float(intr["centerPointV"]) / _QCA_SUBPIXEL - top),
+        width=int(float(fov["right"]) - left + 1),
+        height=int(float(fov["bottom"]) - top + 1),
+        R=flip @ orientation,
+        t=[float(pose[k]) for k in ("x", "y", "z")])
+  return out
+
+
+def detected(clip: str, cache: str = CACHE) -> str:
+  """The detector's keypoints.json of a public clip, detected once."""
+  path = os.path.join(cache, clip, "keypoints.json")
+  if not os.path.isfile(path):
+    detect.detect(public_clips.clip(clip), os.path.dirname(path),
+                  max_images=1)
+  return path
+
+
+def view_keypoints(path: str):
+  """A view's H36M keypoints as a lift reads them (swaps undone)."""
+  return keypoints_dataset.read(keypoints_dataset.KeypointsSettings(
+      path=path, empty_frames="mask"))
+
+
+def _agreeing_labels(px, weights, rig) -> tuple[np.ndarray, np.ndarray]:
+  """The views' keypoints with each limb pair's left/right labels chosen,
+  frame by frame, so that the views agree: of the labellings that flip the
+  pair in some views, the one whose triangulation reprojects best, with
+  most views as detected (flipping every view changes nothing in 3D). A
+  detector that takes a back for a front labels a whole clip of one view
+  the other way round, which no single view's motion shows."""
+  px, weights = px.copy(), weights.copy()
+  views = len(rig)
+  combos = [np.array([(c >> v) & 1 for v in range(views)], bool)
+            for c in range(2 ** views)]
+  combos = [c for c in combos if c.sum() * 2 < views or (
+      c.sum() * 2 == views and not c[0])]
+  for _, left_names, right_names in keypoint_swaps.PAIRS:
+    left = [H36M_17.index(n) for n in left_names]
+    right = [H36M_17.index(n) for n in right_names]
+    errors = []
+    for flip in combos:
+      order = [right + left if f else left + right for f in flip]
+      pair_px = np.stack([px[v][:, order[v]] for v in range(views)])
+      pair_w = np.stack([weights[v][:, order[v]] for v in range(views)])
+      points, _ = triangulation.triangulate(pair_px, pair_w, rig)
+      error = triangulation.reprojection_px(points, pair_px, rig)
+      errors.append(np.nanmean(np.where(pair_w > 0, error, np.nan),
+                               axis=(0, 2)))  # [T]
+    best = np.nanargmin(np.nan_to_num(np.stack(errors), nan=np.inf), axis=0)
+    for v in range(views):
+      frames = np.array([combos[b][v] for b in best], bool)
+      for array in (px[v], weights[v]):
+        array[np.ix_(frames, left + right)] = array[np.ix_(frames,
+                                                           right + left)]
+  return px, weights
+
+
+def reference(views: dict, cams: dict) -> dict:
+  """The triangulated 3D (world mm) of the views' keypoints, their limbs'
+  labels made to agree, and how well it reprojects into each view."""
+  names = sorted(views)
+  frames = min(views[n].num_frames for n in names)
+  px = np.stack([views[n].pixels[:frames] for n in names])
+  weights = np.stack([np.where(views[n].visible[:frames],
+                               views[n].confidence[:frames], 0.0)
+                      for n in names])
+  rig = [cams[n.split("_")[-1]] for n in names]
+  px, weights = _agreeing_labels(px, weights, rig)
+  points, count = triangulation.triangulate_robust(px, weights, rig)
+  error = triangulation.reprojection_px(points, px, rig)
+  seen = weights > 0
+  return {"points_mm": points, "views_per_joint": count,
+          "reprojection_px": {n: round(float(np.nanmedian(
+              np.where(seen[i], error[i], np.nan))), 1)
+                              for i, n in enumerate(names)}}
+
+
+def score_view(lifted, ref_world, cam, fps: float) -> dict:
+  """A view's lift against the reference in that camera's frame."""
+  frames = min(len(ref_world), lifted.num_frames)
+  ref_cam = np.asarray(cam_lib.world_to_camera(ref_world[:frames], cam),
+                       np.float64)
+  valid = np.isfinite(ref_cam).all(axis=(1, 2))
+  ref_rel = ref_cam - ref_cam[:, :1]
+  pred = np.asarray(lifted.mean_mm[:frames], np.float64)
+  root = np.asarray(lifted.root_mm[:frames], np.float64)
+  pred_v, ref_v = pred[valid], ref_rel[valid]
+  ref_size = motion_quality.total_bone_length(ref_v)
+  return {
+      "frames_scored": int(valid.sum()),
+      "mpjpe_mm": round(float(metrics.mpjpe(pred_v, ref_v).mean()), 1),
+      "pa_mpjpe_mm": round(float(metrics.pa_mpjpe(pred_v, ref_v).mean()), 1),
+      "root_depth_error_mm": round(float(np.median(np.abs(
+          root[valid, 2] - ref_cam[valid, 0, 2]))), 1),
+      "size_ratio": round(motion_quality.total_bone_length(pred_v)
+                          / ref_size, 3),
+      "reference_total_bone_length_mm": round(ref_size, 1),
+  }
+
+
+def lift_figures(lifted, fps: float) -> dict:
+  """The reference-free figures of one lift."""
+  motion = np.asarray(lifted.mean_mm, np.float64)
+  intr = lifted.info["keypoints"]["intrinsics"]
+  return {**motion_quality.summary(motion, fps), "reprojection_px": round(
+      motion_quality.reprojection_px(motion + lifted.root_mm[:, None],
+                                     lifted.pixels, lifted.visible, intr), 1)}
+
+
+def test_inputs(lifted) -> dict:
+  """What the model received of each frame (`evaluation.inputs`)."""
+  filled = lifted.info["keypoints"].get("completed", "").startswith("across")
+  return inputs.record("MediaPipe Pose's", inputs.Reads(
+      masks=("none (joints below the threshold filled in across time)"
+             if filled else "joints below the detector's threshold"),
+      camera="focal length (the calibrated one where known)"))
+
+
+def study(workdir: str, clips=("pose2sim", "sports2d_demo"), *, cache=CACHE,
+          hypotheses: int = 20) -> tuple[list[dict], dict]:
+  """(rows of the results file, one per view; the model's test inputs)."""
+  rows, seen = [], None
+  for clip in clips:
+    names = VIEWS if clip == "pose2sim" else (clip,)
+    views = {n: view_keypoints(detected(n, cache)) for n in names}
+    ref, cams = None, None
+    if clip == "pose2sim":
+      cams = read_qca(public_clips.clip("pose2sim_calibration"))
+      ref = reference(views, cams)
+    for name in names:
+      fps = float(files.read_json(detected(name, cache))["fps"]) or 30.0
+      keys = {"empty_frames": "mask"}
+      if cams is not None:
+        keys["focal_px"] = float(cams[name.split("_")[-1]].f[0])
+      lifted = lift.lift_keypoints(workdir, detected(name, cache),
+                                   num_hypotheses=hypotheses, keypoints=keys)
+      seen = test_inputs(lifted)
+      row = {"clip": name, "source": public_clips.source(name),
+             "method": lifted.info["method"],
+             "hypotheses": lifted.info["hypotheses"],
+             "frames": lifted.num_frames, "fps": fps,
+             "swaps": lifted.info["keypoints"].get("swaps"),
+             "completed_joints": int(lifted.completed.sum()),
+             **lift_figures(lifted, fps)}
+      if ref is not None:
+        row.update(score_view(lifted, ref["points_mm"],
+                              cams[name.split("_")[-1]], fps))
+        row["reference_reprojection_px"] = ref["reprojection_px"][name]
+        ok = np.isfinite(ref["points_mm"]).all(axis=(1, 2))
+        row["reference"] = motion_quality.summary(ref["points_mm"][ok], fps)
+      rows.append(row)
+      print({k: row[k] for k in row if k not in ("source", "reference")})
+  return rows, seen
+
+
+def main(argv):
+  del argv
+  rows, seen = study(_WORKDIR.value, _CLIPS.value, cache=_CACHE.value,
+                     hypotheses=_HYPOTHESES.value)
+  out = os.path.join(os.path.dirname(os.path.dirname(__file__)), "results",
+                     f"real_footage_{_NAME.value}_cpu.json")
+  files.write_json_atomic(out, {
+      "rows": rows, "test_inputs": seen, "detector": detect.DETECTOR,
+      "workdir": _WORKDIR.value, "seed": _SEED.value,
+      "hardware": timing.hardware_info()})
+  print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+  # Defined here, not on import: tests import this module.
+  _WORKDIR = flags.DEFINE_string("workdir", None, "A trained workdir that lifts.")
+  _NAME = flags.DEFINE_string("name", None, "The results file's name part.")
+  _SEED = flags.DEFINE_integer("seed", 0, "The workdir's training seed (said "
+                               "in the results file).")
+  _CLIPS = flags.DEFINE_list("clips", ["pose2sim", "sports2d_demo"],
+                             "pose2sim (four calibrated views) and/or single "
+                             f"clips of {sorted(public_clips.CLIPS)}.")
+  _CACHE = flags.DEFINE_string("cache", CACHE, "Where detections are kept.")
+  _HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
+  flags.mark_flags_as_required(["workdir", "name"])
+  app.run(main)
