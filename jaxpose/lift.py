@@ -117,7 +117,8 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
   Raises:
     settings.ConfigError: a method that cannot lift, or bad settings.
     keypoints.KeypointsError: a file that cannot be read as documented.
-    base.MissingJointsError: a lifter given masked joints.
+    base.MissingJointsError: a lifter given masked joints with
+      `keypoints={"complete": ""}` (no filling in).
 
   A joint the detector gave below the threshold is completed: by the model
   where it completes masked joints (GFPose), else filled in across time

@@ -243,8 +243,9 @@ def _plot_name(path: str | os.PathLike, stem: str) -> str:
 
 def write_evaluation(logdir: str | os.PathLike, step: int, stem: str,
                      figures: Mapping, plot_paths: Sequence[str | os.PathLike]
-                     = ()) -> None:
-  """One evaluation's figures and plots as TensorBoard events.
+                     = ()) -> str | None:
+  """One evaluation's figures and plots as TensorBoard events, in a new
+  event file; returns its path (None on processes other than 0).
 
   Args:
     logdir: the run's directory (the workdir, beside training's events).
@@ -259,7 +260,7 @@ def write_evaluation(logdir: str | os.PathLike, step: int, stem: str,
   """
   writer = SummaryWriter(logdir)
   if not writer.enabled:
-    return
+    return None
   try:
     prefix = f"eval/{stem}"
     writer.scalars(step, flat_scalars(figures, prefix))
@@ -275,6 +276,7 @@ def write_evaluation(logdir: str | os.PathLike, step: int, stem: str,
   except BaseException:
     writer.discard()  # no half an evaluation in TensorBoard
     raise
+  return writer.path
 
 
 __all__ = ["FLUSH_SECONDS", "SummaryWriter", "flat_scalars", "scalar_value",

@@ -67,10 +67,22 @@ def write_summaries(ctx: EvalContext, result: TaskResult, results: dict, *,
   # Events first, the picture, then metrics.json: a write that fails (a
   # full disk) leaves no summary of an evaluation whose results are not
   # complete (`runner.run_task` renames the results file into place last).
-  summary_writer.write_evaluation(  # figures, not the settings recorded
+  events = summary_writer.write_evaluation(  # figures, not the settings
       summary_dir, step, ctx.stem,
       {k: v for k, v in results.items() if k != output_names.FIELD},
       [os.path.join(ctx.out_dir, p) for p in result.plots])
+  try:
+    written = _picture_and_headline(ctx, result, results, summary_dir)
+  except BaseException:
+    if events and os.path.exists(events):
+      os.remove(events)  # no events of an evaluation that did not finish
+    raise
+  written.append(f"TensorBoard events in {summary_dir}")
+  return written
+
+
+def _picture_and_headline(ctx: EvalContext, result: TaskResult,
+                          results: dict, summary_dir: str) -> list[str]:
   written = []
   entry = headline(result, results)
   entry["results_file"] = os.path.relpath(
@@ -85,7 +97,6 @@ def write_summaries(ctx: EvalContext, result: TaskResult, results: dict, *,
   summary[ctx.stem] = entry
   written.insert(0, files.write_json_atomic(os.path.join(summary_dir, FILE),
                                             summary))
-  written.append(f"TensorBoard events in {summary_dir}")
   return written
 
 
