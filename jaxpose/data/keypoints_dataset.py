@@ -35,6 +35,8 @@ chosen, the camera and the root depth, and how each was found.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
 from typing import Literal
 
 import numpy as np
@@ -120,7 +122,19 @@ class KeypointsSettings:
 
 def read(data: KeypointsSettings) -> kp_lib.Keypoints2D:
   """The settings' keypoint file, read and checked, its detector's
-  left/right swaps undone (`undo_swaps`)."""
+  left/right swaps undone (`undo_swaps`). The last reads are kept while
+  the file is unchanged: a lift checks the file before restoring its
+  model, then loads it as its data."""
+  path = os.fspath(data.path)
+  if not os.path.isfile(path):  # a folder of OpenPose files: read anew
+    return _read.__wrapped__(data, None)
+  info = os.stat(path)
+  return _read(data, (info.st_mtime_ns, info.st_size))
+
+
+@functools.lru_cache(maxsize=2)
+def _read(data: KeypointsSettings, stamp) -> kp_lib.Keypoints2D:
+  del stamp  # the cache's key: the file as it was read
   keypoints = kp_lib.load_keypoints(
       data.path, format=data.format or None,
       image_size=tuple(data.image_size) or None,

@@ -163,9 +163,6 @@ class Machine:
           f"{what} at byte {self.pos} would take over "
           f"{self.limits.max_memory // MiB} MiB (the pickle's memory limit)")
 
-  def depth(self, obj) -> int:
-    return self._depth.get(id(obj), 0)
-
   def contain(self, container, items) -> Any:
     """Records that `container` (made here) holds `items`; returns it."""
     depths = self._depth

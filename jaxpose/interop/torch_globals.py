@@ -128,7 +128,7 @@ def _parameter(vm, data, requires_grad):
 # -- containers and builtins -----------------------------------------------
 
 
-def _pairs(vm, iterable) -> list:
+def _pairs(iterable) -> list:
   if isinstance(iterable, dict):
     return list(iterable.items())
   if not isinstance(iterable, (list, tuple)):
@@ -138,14 +138,13 @@ def _pairs(vm, iterable) -> list:
     if not isinstance(pair, (list, tuple)) or len(pair) != 2:
       raise ValueError("dictionary update sequence element is not a pair")
     out.append(tuple(pair))
-  del vm
   return out
 
 
 def _ordered_dict(vm, args, kwargs):
   if len(args) > 1:
     raise TypeError("OrderedDict expected at most 1 argument")
-  pairs = _pairs(vm, args[0]) if args else []
+  pairs = _pairs(args[0]) if args else []
   pairs += list(kwargs.items())
   return vm.make_dict(pairs, collections.OrderedDict)
 
@@ -181,8 +180,8 @@ def _encode(vm, args, kwargs):
 
 
 def _bytes(vm, args, kwargs):
+  del vm
   if kwargs or args:  # protocol 2 spells b"" as bytes()
-    del vm
     raise TypeError("bytes() is read only without arguments")
   return b""
 

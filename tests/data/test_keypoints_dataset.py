@@ -144,3 +144,18 @@ def test_the_dataset_counts_the_swaps_it_undid(tmp_path):
   undone = kd.read(kd.KeypointsSettings(path=str(path)))
   assert "swaps" not in kept.info
   assert undone.info["swaps"] == {"arms": 0, "legs": 3}
+
+
+def test_a_file_read_twice_is_read_once_until_it_changes(tmp_path,
+                                                         monkeypatch):
+  calls = []
+  load = kd.kp_lib.load_keypoints
+  monkeypatch.setattr(kd.kp_lib, "load_keypoints",
+                      lambda *a, **k: calls.append(1) or load(*a, **k))
+  path = tmp_path / "walk.npz"
+  np.savez(path, keypoints=np.full((4, 17, 2), 100.0), image_size=[640, 480])
+  data = kd.KeypointsSettings(path=str(path))
+  first = kd.read(data)
+  assert kd.read(data) is first and len(calls) == 1
+  np.savez(path, keypoints=np.full((5, 17, 2), 100.0), image_size=[640, 480])
+  assert kd.read(data).num_frames == 5 and len(calls) == 2
