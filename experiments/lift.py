@@ -20,8 +20,11 @@ motion in overlapping, blended windows (`methods/dposer/smoothing.py`);
 --smooth_prior_weight=0 smooths with its temporal term alone (faster).
 The camera is --focal_px, --fov_deg, or a default field of view over the
 image size (given, from the file, or estimated from the keypoints);
-lift.json says which. A wrong --smooth_with fails before any lifting. docs/video.md
-has the details. Writes into --out (all or nothing):
+lift.json says which. The lift is then fitted onto its own 2D (each
+frame's root and joints moved as little as a prior on bones and motion
+allows; --nofit_2d leaves it), at --height_mm's size when given. A wrong
+--smooth_with fails before any lifting. docs/video.md has the details.
+Writes into --out (all or nothing):
   motion.npz   per frame: hypotheses_mm [T, H, 17, 3], mean_mm, spread_mm
                [T, 17], root_mm [T, 3] (camera frame, mm), keypoints_px,
                visible, confidence, frame (and smoothed_mm)
@@ -44,6 +47,7 @@ from absl import logging
 
 from jaxpose import lift
 from jaxpose import logs
+from jaxpose.pose import fit_2d
 
 
 def main(argv):
@@ -67,6 +71,10 @@ def run():
   options = dict(num_hypotheses=_HYPOTHESES.value, seed=_SEED.value,
                  sampler=_SAMPLER.value, num_steps=_STEPS.value)
   weight = None if _PRIOR_WEIGHT.value < 0 else _PRIOR_WEIGHT.value
+  if _HEIGHT.value and not _FIT.value:
+    raise ValueError("--height_mm sizes the fit to 2D; drop --nofit_2d")
+  fitting = (fit_2d.FitSettings(height_mm=_HEIGHT.value) if _FIT.value
+             else None)
   writing = dict(overwrite=_OVERWRITE.value, bvh_frame=_BVH_FRAME.value,
                  bvh_branches=_BVH_BRANCHES.value)
   if _VIDEO.value:
@@ -77,6 +85,7 @@ def run():
         detector_python=_DETECTOR.value or None,
         workers=_WORKERS.value or None, fps=_FPS.value,
         smooth_with=_SMOOTH.value, smooth_prior_weight=weight,
+        fit_to_2d_settings=fitting,
         keypoints={k: v for k, v in keys.items() if v}, **options, **writing)
     video = lifted.info["video"]
     print(f"detected {video['frames']} frames in "
@@ -84,6 +93,8 @@ def run():
   else:
     lifted = lift.lift_keypoints(_WORKDIR.value, _KEYPOINTS.value,
                                  keypoints=keys, **options)
+    if fitting is not None:
+      lifted = lift.fit_to_2d(lifted, fps=_FPS.value, settings=fitting)
     if _SMOOTH.value:
       lifted = lift.smooth(lifted, _SMOOTH.value, seed=_SEED.value,
                            prior_weight=weight)
@@ -96,6 +107,11 @@ def run():
         f"{lifted.info['seconds']} s"
         + (f", smoothed in {smoothing} s" if smoothing is not None else "")
         + f"; mean spread {lifted.spread_mm.mean():.1f} mm")
+  if "fit_2d" in lifted.info:
+    fit = lifted.info["fit_2d"]
+    print(f"fitted to its 2D in {fit['seconds']} s: the keypoints reproject "
+          f"{fit['reprojection_px_after']} px off (median; "
+          f"{fit['reprojection_px_before']} before), scale {fit['scale']}")
   with open(written[-1]) as f:
     fit = json.load(f)["bvh"]["fit"]
   print(f"motion.bvh ({_BVH_FRAME.value} frame): joints within "
@@ -150,6 +166,12 @@ if __name__ == "__main__":
                                     "per hip, shoulder and neck bone so every "
                                     "bone's direction is exact (22 joints); "
                                     "--nobvh_branches: H36M's 17.")
+  _FIT = flags.DEFINE_bool("fit_2d", True, "Fit the lifted motion onto its "
+                           "2D (jaxpose.pose.fit_2d); --nofit_2d: the "
+                           "model's lift as it is.")
+  _HEIGHT = flags.DEFINE_float("height_mm", 0.0, "The person's height: fixes "
+                               "the body's size and so its depth (0: unknown, "
+                               "the model's size; needs --fit_2d).")
   _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a non-empty --out.")
   _DEBUG = flags.DEFINE_bool("debug", False, "Show the traceback of an error "
                              "(also JAXPOSE_DEBUG=1).")

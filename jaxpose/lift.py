@@ -3,6 +3,7 @@ workdir whose method lifts (`base.Method.lift`: GFPose, the lifters).
 
   lifted = lift.lift_keypoints("runs/gfpose_mocap", "video.json",
                                num_hypotheses=20)
+  lifted = lift.fit_to_2d(lifted, height_mm=1750)    # onto its own 2D
   lifted = lift.smooth(lifted, "runs/dposer_mocap")   # optional
   lift.write_outputs(lifted, "out/")   # motion.npz, motion.bvh, motion.html
 
@@ -32,6 +33,7 @@ from jaxpose import settings
 from jaxpose.data import keypoints_dataset
 from jaxpose.methods import base
 from jaxpose.methods import protocols
+from jaxpose.pose import fit_2d
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,6 +173,34 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
                 frame=np.asarray(rows["frame"]), info=info)
 
 
+def fit_to_2d(lifted: Lifted, *, height_mm: float | None = None,
+              fps: float = 0.0, settings: fit_2d.FitSettings | None = None
+              ) -> Lifted:
+  """`lifted` moved onto the 2D it was lifted from (`pose.fit_2d`): each
+  frame's root and joints, as little as the prior terms allow; every
+  hypothesis moves with the mean (the spread is kept). `height_mm`: the
+  person's stature, which fixes the body's size and so its depth (0: the
+  lift's size; None: `settings`'). `fps` 0: the video's, else 30. `info["fit_2d"]` says what
+  the fit did (reprojection before and after, the scale, joint moves)."""
+  settings = settings or fit_2d.FitSettings()
+  if height_mm is not None:
+    settings = dataclasses.replace(settings, height_mm=float(height_mm))
+  intrinsics = lifted.info["keypoints"]["intrinsics"]
+  fps = fps or float(lifted.info.get("video", {}).get("fps") or 30.0)
+  start = time.time()
+  fitted = fit_2d.fit(lifted.mean_mm, lifted.root_mm, lifted.pixels,
+                      lifted.visible.astype(np.float32), intrinsics, fps=fps,
+                      settings=settings)
+  moved = fitted.pose_mm - fitted.scale * lifted.mean_mm  # [T, J, 3]
+  info = dict(lifted.info, fit_2d=dict(
+      fitted.info, scale=round(fitted.scale, 4), fps=fps,
+      seconds=round(time.time() - start, 2)))
+  return dataclasses.replace(
+      lifted, hypotheses_mm=fitted.scale * lifted.hypotheses_mm + moved[:, None],
+      mean_mm=fitted.pose_mm, spread_mm=fitted.scale * lifted.spread_mm,
+      root_mm=fitted.root_mm, info=info)
+
+
 def smooth(lifted: Lifted, workdir: str, *, seed: int = 0,
            overrides: Mapping[str, Any] | None = None,
            prior_weight: float | None = None) -> Lifted:
@@ -247,13 +277,17 @@ def lift_video(workdir: str, video_path: str, out_dir: str, *,
                overwrite: bool = False, detector_python: str | None = None,
                workers: int | None = None, fps: float = 0.0,
                smooth_with: str = "", smooth_prior_weight: float | None = None,
+               fit_to_2d_settings: fit_2d.FitSettings | None = (
+                   fit_2d.FitSettings()),
                bvh_frame: str = "floor", bvh_branches: bool = True,
                progress: bool = True, **lift_options) -> tuple[Lifted, list]:
   """A video file to 3D motion in `out_dir`, in one call: the detector's
   keypoints (`video.detect`), their lift (`lift_keypoints`, whose options
-  `lift_options` are), smoothing with a DPoser workdir (`smooth_with`),
-  and the outputs (`write_outputs`, with the detection's keypoints.json
-  and the video's frames on the page). `fps` 0: the video's own.
+  `lift_options` are), its fit to the 2D (`fit_to_2d` with
+  `fit_to_2d_settings`, whose height_mm is the person's stature; None: no
+  fit), smoothing with a DPoser workdir (`smooth_with`), and the outputs
+  (`write_outputs`, with the detection's keypoints.json and the video's
+  frames on the page). `fps` 0: the video's own.
 
   Returns:
     (the lifted motion, the paths written).
@@ -277,6 +311,8 @@ def lift_video(workdir: str, video_path: str, out_dir: str, *,
         size=[found.info.width, found.info.height],
         detection_seconds=found.seconds,
         detection_fps=round(found.frames / max(found.seconds, 1e-9), 1))
+    if fit_to_2d_settings is not None:
+      lifted = fit_to_2d(lifted, fps=fps, settings=fit_to_2d_settings)
     if smooth_with:
       lifted = smooth(lifted, smooth_with, seed=lift_options.get("seed", 0),
                       prior_weight=smooth_prior_weight)
@@ -290,6 +326,7 @@ def lift_video(workdir: str, video_path: str, out_dir: str, *,
   return lifted, written
 
 
-__all__ = ["Lifted", "OUTPUT_FILES", "keypoints_section", "lift_keypoints",
+__all__ = ["Lifted", "OUTPUT_FILES", "fit_to_2d", "keypoints_section",
+           "lift_keypoints",
            "lift_video", "smooth", "check_smoother", "lifting_methods",
            "write_outputs"]

@@ -121,9 +121,8 @@ def made_from(method: base.Method, run: base.RunSettings, *,
                with_data: bool) -> dict:
   """The settings a method's artefacts are made from."""
   out = {k: run.setting(k) for k in method.prepare_keys}
-  if with_data:
-    out.update({f"data.{k}": v for k, v in datasets.training_data(run.data).items()})
-  return out
+  return {**out, **({f"data.{k}": v for k, v in datasets.training_data(
+      run.data).items()} if with_data else {})}
 
 
 def _prepare_defaults(method, run) -> dict:  # keys older configs left out
@@ -182,7 +181,6 @@ def init_state(run, model, *, abstract: bool = False):
 
 def train(config, workdir: str):
   """Trains (or resumes training) up to `config.train.num_steps`.
-
   `config`: a config, or its typed settings (`typed`).
 
   Returns the final `TrainState`. The workdir is held by this run (a second
@@ -390,10 +388,9 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
 
   Writes <out>/<stem>.json and its plots (<out>: `eval_output_dir`, stem
   `<task>[_<suffix>]`, or beside one of other settings: `output_names`), the
-  summary `metrics.json` and the task's summary picture `<stem>.png` (in
-  WORKDIR for the training data, else beside the results) and TensorBoard
-  events. A missing file of the train split alone is done without
-  (`datasets.for_evaluation`). Returns the results dict.
+  summary `metrics.json`, the task's picture `<stem>.png` (in WORKDIR for
+  the training data, else beside the results) and TensorBoard events.
+  Returns the results dict; it says which rows were scored (`rows_scored`).
   """
   logs.configure_logging()
   method, run = typed(config)
@@ -401,6 +398,7 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
                workdir, run.eval.task)
   trained = trained or load_trained(workdir, config=run)
   logging.info("Loading the evaluation data (%s)", datasets.name_of(run.data))
+  # A missing file of the train split alone is done without.
   data = method.load_data(run if run.eval.rows != "test" else dataclasses.replace(
       run, data=datasets.for_evaluation(run.data)), trained.needs)
   if not data.dataset.truth_3d:
@@ -408,8 +406,8 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
         f"data.name={data.dataset.name!r} has no 3D truth to score against; "
         f"lift it: python -m experiments.lift --workdir={workdir} ...")
   out_dir = eval_output_dir(run, workdir)
-  summary_dir = workdir if out_dir == os.path.join(workdir, "eval") else out_dir
-  if summary_dir != workdir:
+  if (summary_dir := workdir if out_dir == os.path.join(workdir, "eval")
+      else out_dir) != workdir:
     logging.info("Other data (or eval.output_dir): results go to %s", out_dir)
   dataset = data.dataset
   splits, split, suffix = data.splits, "test", run.eval.output_suffix
@@ -419,13 +417,15 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
   stem, recorded = output_names.for_run(  # beside other settings' results
       method, run, out_dir, runner.output_stem(run.eval.task, suffix),
       EVAL_SECTIONS)
+  test, which_rows = runner.scored_rows(  # held-out clips: in file order
+      splits["test"], run.eval.num_poses,
+      dataset.test_order if split == "test" else "file")
   ctx = runner.EvalContext(
-      test=runner.first_rows(splits["test"], run.eval.num_poses),
-      splits=splits, key=rng.purpose_key(run.seed, "eval"),
+      test=test, splits=splits, key=rng.purpose_key(run.seed, "eval"),
       config=run.eval, out_dir=out_dir, stem=stem, reads=method.reads(run, run.eval.task),
       activity_names=tuple(dataset.activity_names.get(split, ())),
       input_2d=dataset.input_2d.get(split, "exact"), data_name=dataset.name)
-  logging.info("Running %s on %d %s rows", run.eval.task, ctx.num_poses,
+  logging.info("Running %s on %s %s rows", run.eval.task, which_rows,
                "held-out" if split == "train" else "test")
   task = calibration_store.applying(  # WORKDIR/calibration.json, if any
       functools.partial(method.tasks[run.eval.task], trained,
@@ -435,7 +435,7 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
   return runner.run_task(
       run.eval.task, task, ctx,
       extra={"method": method.name, "train_step": trained.step,
-             output_names.FIELD: recorded,
+             "rows_scored": which_rows, output_names.FIELD: recorded,
              **({"rows": "heldout"} if split == "train" else {})},
       after=functools.partial(summary_lib.write_summaries,
                               summary_dir=summary_dir, step=trained.step))

@@ -20,6 +20,7 @@ from jaxpose.data import datasets
 from jaxpose.data import keypoints
 from jaxpose.methods import protocols
 from jaxpose.pose import cameras as cam_lib
+from jaxpose.pose import fit_2d
 from jaxpose.pose.skeleton import H36M_17
 from tests.test_calibrate_end_to_end import gfpose_config
 
@@ -108,6 +109,32 @@ def test_a_lifter_lifts_the_frames_as_it_estimates_the_rows(video, lifter,
   config = run_lib.evaluation_config(lifter, lift.keypoints_section(video["path"]))
   with pytest.raises(settings.ConfigError, match="no 3D truth .* experiments.lift"):
     run_lib.evaluate(config, lifter)
+
+
+@pytest.mark.slow
+def test_a_lift_fitted_to_its_2d_lands_on_it_and_keeps_its_spread(video,
+                                                                   lifter):
+  lifted = lift.lift_keypoints(lifter, video["path"])
+  # The "video" is unrelated test rows, not a motion: no smoothness.
+  still = fit_2d.FitSettings(sigma_accel_mm_s2=1e9, sigma_root_accel_mm_s2=1e9)
+  fitted = lift.fit_to_2d(lifted, settings=still)
+  fit = fitted.info["fit_2d"]
+  assert fit["reprojection_px_after"] < fit["reprojection_px_before"] / 3
+  assert fit["scale"] == 1.0 and fit["fps"] == 30.0
+  np.testing.assert_allclose(fitted.hypotheses_mm.mean(1), fitted.mean_mm,
+                             atol=1e-3)
+  np.testing.assert_allclose(fitted.spread_mm, lifted.spread_mm, atol=1e-4)
+  np.testing.assert_allclose(fitted.root_mm[:, 2], lifted.root_mm[:, 2],
+                             rtol=1e-6)  # the depth is the lift's
+  # A stature sizes the body and places it: 1.5x the chain, 1.5x as far.
+  chain = fit_2d.joint_chain_mm(lifted.mean_mm)
+  tall = lift.fit_to_2d(lifted, settings=still,
+                        height_mm=1.5 * chain / fit_2d.JOINT_CHAIN_OF_STATURE)
+  assert tall.info["fit_2d"]["scale"] == pytest.approx(1.5, rel=1e-3)
+  np.testing.assert_allclose(tall.root_mm[:, 2], 1.5 * lifted.root_mm[:, 2],
+                             rtol=1e-5)
+  assert tall.info["fit_2d"]["reprojection_px_after"] < 2 * fit[
+      "reprojection_px_after"] + 1
 
 
 @pytest.mark.slow

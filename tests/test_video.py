@@ -121,10 +121,14 @@ def test_a_video_lifts_in_one_call_with_its_frames_on_the_page(
   assert len(images) == 24 and all(i.startswith("data:image/jpeg;base64,")
                                    for i in images)
   assert not figure["layout"]["coloraxis"]["showscale"]  # one hypothesis
+  # Fitted onto its 2D (by default): it reprojects closer than lifted.
+  fit = info["fit_2d"]
+  assert fit["reprojection_px_after"] < fit["reprojection_px_before"]
   # A re-lift needs no detection: keypoints.json states the image size.
   again = lift.lift_keypoints(workdir, str(out / "keypoints.json"),
                               keypoints={"empty_frames": "mask"})
-  np.testing.assert_allclose(again.mean_mm, lifted.mean_mm, atol=1e-4)
+  again = lift.fit_to_2d(again, fps=25.0)
+  np.testing.assert_allclose(again.mean_mm, lifted.mean_mm, atol=1e-3)
 
 
 def _real_detector() -> str:

@@ -16,7 +16,8 @@ landmarks give them, left/right swaps undone) are triangulated, weighted
 by confidence, a view more than 50 px off the others left out point by
 point, into a 3D reference, whose reprojection error is stated;
 each view alone is then lifted by each workdir at the camera's calibrated
-focal length, and scored against the reference in that camera's frame:
+focal length, as lifted and fitted onto its 2D (`lift.fit_to_2d`), and
+scored against the reference in that camera's frame:
 MPJPE (root-relative), PA-MPJPE, the root's depth error, the body's size
 (total bone length, against the reference's), and the reference-free
 figures of `jaxpose.pose.motion_quality` (bone-length variation, left/right
@@ -213,21 +214,23 @@ def study(workdir: str, clips=("pose2sim", "sports2d_demo"), *, cache=CACHE,
       lifted = lift.lift_keypoints(workdir, detected(name, cache),
                                    num_hypotheses=hypotheses, keypoints=keys)
       seen = test_inputs(lifted)
-      row = {"clip": name, "source": public_clips.source(name),
-             "method": lifted.info["method"],
-             "hypotheses": lifted.info["hypotheses"],
-             "frames": lifted.num_frames, "fps": fps,
-             "swaps": lifted.info["keypoints"].get("swaps"),
-             "completed_joints": int(lifted.completed.sum()),
-             **lift_figures(lifted, fps)}
-      if ref is not None:
-        row.update(score_view(lifted, ref["points_mm"],
-                              cams[name.split("_")[-1]], fps))
-        row["reference_reprojection_px"] = ref["reprojection_px"][name]
-        ok = np.isfinite(ref["points_mm"]).all(axis=(1, 2))
-        row["reference"] = motion_quality.summary(ref["points_mm"][ok], fps)
-      rows.append(row)
-      print({k: row[k] for k in row if k not in ("source", "reference")})
+      for fit in (False, True):  # as lifted, then fitted onto its 2D
+        motion = lift.fit_to_2d(lifted, fps=fps) if fit else lifted
+        row = {"clip": name, "source": public_clips.source(name),
+               "method": lifted.info["method"], "fit_2d": fit,
+               "hypotheses": lifted.info["hypotheses"],
+               "frames": lifted.num_frames, "fps": fps,
+               "swaps": lifted.info["keypoints"].get("swaps"),
+               "completed_joints": int(lifted.completed.sum()),
+               **lift_figures(motion, fps)}
+        if ref is not None:
+          row.update(score_view(motion, ref["points_mm"],
+                                cams[name.split("_")[-1]], fps))
+          row["reference_reprojection_px"] = ref["reprojection_px"][name]
+          ok = np.isfinite(ref["points_mm"]).all(axis=(1, 2))
+          row["reference"] = motion_quality.summary(ref["points_mm"][ok], fps)
+        rows.append(row)
+        print({k: row[k] for k in row if k not in ("source", "reference")})
   return rows, seen
 
 

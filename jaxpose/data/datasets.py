@@ -125,6 +125,10 @@ class Dataset:
       are lifted, never scored).
     info: what the loader found out and chose (a keypoint file's person,
       camera, depth), for reports.
+    test_order: 'shuffled' when the test split comes in a seeded random
+      order (any prefix is a uniform sample), 'file' when it keeps its
+      files' order (an evaluation of fewer rows then spreads them:
+      `evaluation.runner.scored_rows`).
   """
   name: str
   splits: Mapping[str, dict]
@@ -132,6 +136,7 @@ class Dataset:
   input_2d: Mapping[str, str]
   truth_3d: bool = True
   info: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  test_order: str = "file"
 
 
 def _is_parsed(section) -> bool:
@@ -298,7 +303,7 @@ def _synthetic(data: synthetic.SyntheticSettings) -> Dataset:
   data.clip_frames > 0 makes the rows motion clips of that many frames."""
   splits, activity_names, input_2d = synthetic.load_splits(data)
   return Dataset(name="synthetic", splits=splits, activity_names=activity_names,
-                 input_2d=input_2d)
+                 input_2d=input_2d, test_order="shuffled")
 
 
 @register("mocap", mocap_dataset.MocapSettings)
@@ -311,7 +316,7 @@ def _mocap(data: mocap_dataset.MocapSettings) -> Dataset:
       name="mocap", splits=splits,
       activity_names={s: tuple(str(c) for c in np.unique(split["clip"]))
                       for s, split in splits.items()},
-      input_2d={s: inputs_2d[s] for s in splits})
+      input_2d={s: inputs_2d[s] for s in splits}, test_order="shuffled")
 
 
 @register("h36m", h36m.H36MSettings)

@@ -22,7 +22,8 @@ class EvalConfig:
 
   Attributes:
     task: the evaluation task to run (one of the method's tasks).
-    num_poses: held-out poses scored (the first rows of the test split).
+    num_poses: held-out poses scored (`runner.scored_rows`: a shuffled test
+      split's first rows, else rows spread evenly over it).
     use_ema: evaluate the EMA weights rather than the raw ones.
     plot_poses: poses drawn in the task's plots.
     plot_hypotheses: hypotheses drawn per pose.
@@ -48,7 +49,7 @@ class EvalConfig:
       `calibration.heldout.calibration_run`), for test 2D unlike the training
       2D (a model trained on exact 2D, used on noisy).
       The default ('') is for workdirs whose config.json predates the key.
-    rows: 'test': the test split (num_poses: its first rows); 'heldout':
+    rows: 'test': the test split (num_poses of its rows); 'heldout':
       the model's held-out training clips (`holdout.fraction` > 0 or
       `holdout.subjects`;
       `calibration.heldout.heldout_splits`), where settings such as prior

@@ -111,10 +111,35 @@ class TaskResult:
 
 def first_rows(split: Mapping[str, np.ndarray], num: int) -> dict:
   """The first `num` rows of every array of a split (at least one row)."""
-  n = min(int(num), len(next(iter(split.values()))))
+  return scored_rows(split, num, "shuffled")[0]
+
+
+def scored_rows(split: Mapping[str, np.ndarray], num: int, order: str
+                ) -> tuple[dict, str]:
+  """(`num` rows of every array of a split, which ones in words).
+
+  `order` is the split's (`datasets.Dataset.test_order`): 'shuffled' rows
+  are a uniform sample in any prefix, so the first `num` are taken;
+  'file' rows keep a file's order (often one activity after another), so
+  `num` rows spread evenly over the split are taken, the first and last
+  among them.
+  """
+  total = len(next(iter(split.values())))
+  n = min(int(num), total)
   if n < 1:
     raise ValueError("the test split is empty (or eval.num_poses < 1)")
-  return {k: np.asarray(v)[:n] for k, v in split.items()}
+  if n == total:
+    return {k: np.asarray(v) for k, v in split.items()}, f"all {total}"
+  if order == "shuffled":
+    return ({k: np.asarray(v)[:n] for k, v in split.items()},
+            f"the first {n} of {total} (the split is in a seeded random order)")
+  if order != "file":
+    raise ValueError(f"order: expected 'shuffled' or 'file', got {order!r}")
+  index = np.unique(np.round(np.linspace(0, total - 1, n)).astype(np.int64))
+  return ({k: np.asarray(v)[index] for k, v in split.items()},
+          f"{n} of {total} spread evenly over the file (rows 0, "
+          f"{index[1] if n > 1 else 0}, ... {index[-1]}; about every "
+          f"{total / n:.1f}th)")
 
 
 def row_ids(test: Mapping[str, np.ndarray]) -> dict:
@@ -227,5 +252,5 @@ def _run_task(task_name, task_fn, ctx: EvalContext, extra, after) -> dict:
   return res
 
 
-__all__ = ["EvalContext", "TaskResult", "output_stem", "first_rows",
+__all__ = ["EvalContext", "TaskResult", "output_stem", "first_rows", "scored_rows",
            "row_ids", "write_predictions", "format_table", "run_task"]

@@ -154,3 +154,21 @@ def test_read_json_names_a_broken_file_and_misses_a_missing_one(tmp_path):
   path.write_text('{"a": ')
   with pytest.raises(ValueError, match=r"r\.json cannot be read \(JSONDecodeError"):
     files.read_json(path)
+
+
+def test_scored_rows_spread_over_a_file_and_take_a_prefix_of_a_shuffle():
+  split = {"pose3d": np.arange(100)[:, None], "activity": np.arange(100) // 25}
+  spread, said = runner.scored_rows(split, 4, "file")
+  # One activity after another: every activity is scored, not the first.
+  assert spread["pose3d"][:, 0].tolist() == [0, 33, 66, 99]
+  assert sorted(set(spread["activity"].tolist())) == [0, 1, 2, 3]
+  assert said.startswith("4 of 100 spread evenly")
+  first, said = runner.scored_rows(split, 4, "shuffled")
+  assert first["pose3d"][:, 0].tolist() == [0, 1, 2, 3]
+  assert said.startswith("the first 4 of 100")
+  whole, said = runner.scored_rows(split, 500, "file")
+  assert len(whole["pose3d"]) == 100 and said == "all 100"
+  with pytest.raises(ValueError, match="order"):
+    runner.scored_rows(split, 4, "sorted")
+  with pytest.raises(ValueError, match="empty"):
+    runner.scored_rows({"pose3d": np.zeros((0, 1))}, 4, "file")

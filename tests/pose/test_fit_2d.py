@@ -1,0 +1,128 @@
+"""The fit of a lifted motion to its own 2D, on motions whose truth is
+known: a person walking toward a pinhole camera, projected exactly."""
+import numpy as np
+import pytest
+
+from jaxpose.data import datasets
+from jaxpose.pose import fit_2d
+from jaxpose.pose import motion_quality
+from jaxpose.pose.skeleton import H36M_17
+
+INTRINSICS = (1000.0, 1000.0, 960.0, 540.0)
+FPS = 30.0
+
+
+def _walk(frames=40):
+  """(root-relative poses [T, 17, 3], roots [T, 3]): one synthetic body
+  turning 60 degrees about the vertical while walking from 5 m to 3.5 m
+  away (x right, y down, z forward)."""
+  split = datasets.load(dict(datasets.section_for("synthetic"), n_train=4,
+                             n_test=4, data_seed=0)).splits["test"]
+  body = np.asarray(split["pose3d"][0], np.float64)
+  angle = np.radians(30) * (1 - np.cos(np.linspace(0, np.pi, frames)))
+  c, s = np.cos(angle), np.sin(angle)
+  zero, one = np.zeros(frames), np.ones(frames)
+  turn = np.stack([np.stack([c, zero, s], -1), np.stack([zero, one, zero], -1),
+                   np.stack([-s, zero, c], -1)], -2)  # [T, 3, 3]
+  pose = np.einsum("tab,jb->tja", turn, body)
+  root = np.stack([np.linspace(-200, 200, frames), np.full(frames, 100.0),
+                   np.linspace(5000, 3500, frames)], -1)
+  return pose, root
+
+
+def _project(pose, root):
+  fx, fy, cx, cy = INTRINSICS
+  p = pose + root[:, None]
+  return np.stack([fx * p[..., 0] / p[..., 2] + cx,
+                   fy * p[..., 1] / p[..., 2] + cy], -1)
+
+
+def _lift_like(pose, root, rng):
+  """What a lift gives: the pose off by tens of mm, the root off in x, y."""
+  off = pose + rng.normal(0, 25, pose.shape)
+  off -= off[:, :1]
+  return off, root + rng.normal(0, 30, root.shape) * [1, 1, 0]
+
+
+def test_the_fit_lands_on_the_2d_nearer_the_truth_as_one_body():
+  pose, root = _walk()
+  pixels = _project(pose, root)
+  lift_pose, lift_root = _lift_like(pose, root, np.random.default_rng(0))
+  lift_root[:, 2] = root[:, 2]  # the depth is the lift's: here, right
+  weights = np.ones(pose.shape[:2])
+  before = fit_2d.reprojection_px(lift_pose, lift_root, pixels, weights,
+                                  INTRINSICS)
+  fitted = fit_2d.fit(lift_pose, lift_root, pixels, weights, INTRINSICS,
+                      fps=FPS)
+  after = fit_2d.reprojection_px(fitted.pose_mm, fitted.root_mm, pixels,
+                                 weights, INTRINSICS)
+  assert before > 5 and after < 1.5, (before, after)
+  assert fitted.info["reprojection_px_after"] == round(after, 1)
+  np.testing.assert_allclose(fitted.root_mm[:, 2], lift_root[:, 2], rtol=1e-6)
+  # Nearer the truth, not only nearer the 2D; one body, its bones steady.
+  err = lambda p: np.linalg.norm(p - pose, axis=-1).mean()
+  assert err(fitted.pose_mm) < 0.7 * err(lift_pose)
+  assert (motion_quality.bone_length_variation(fitted.pose_mm)
+          < motion_quality.bone_length_variation(lift_pose) / 2)
+  assert fitted.scale == 1.0
+
+
+def test_a_height_sizes_the_body_and_so_its_depth():
+  pose, root = _walk()
+  pixels = _project(pose, root)
+  small = 0.8 * pose  # a lift that made the person 20% too small ...
+  near = root * [1, 1, 0.8]  # ... and so put them too near
+  stature = fit_2d.joint_chain_mm(pose) / fit_2d.JOINT_CHAIN_OF_STATURE
+  sized = fit_2d.fit(small, near, pixels, np.ones(pose.shape[:2]),
+                     INTRINSICS, fps=FPS,
+                     settings=fit_2d.FitSettings(height_mm=stature))
+  assert sized.scale == pytest.approx(1.25, rel=1e-4)
+  np.testing.assert_allclose(sized.root_mm[:, 2], root[:, 2], rtol=1e-5)
+  assert fit_2d.joint_chain_mm(sized.pose_mm) == pytest.approx(
+      fit_2d.joint_chain_mm(pose), rel=0.02)
+  assert sized.info["reprojection_px_after"] < 1.5
+
+
+def test_a_keypoint_far_off_or_of_weight_zero_does_not_drag_the_body():
+  pose, root = _walk(20)
+  pixels = _project(pose, root)
+  wrist = H36M_17.joint_names.index("l_wrist")
+  bad = pixels.copy()
+  bad[:, wrist] += 400.0  # the detector's wild guess
+  weights = np.ones(pose.shape[:2])
+  clean = fit_2d.fit(pose, root, pixels, weights, INTRINSICS, fps=FPS)
+  robust = fit_2d.fit(pose, root, bad, weights, INTRINSICS, fps=FPS)
+  weights[:, wrist] = 0.0
+  ignored = fit_2d.fit(pose, root, bad, weights, INTRINSICS, fps=FPS)
+  for fitted in (robust, ignored):
+    moved = np.linalg.norm(fitted.pose_mm - clean.pose_mm, axis=-1)  # [T, J]
+    assert np.median(moved[:, wrist]) < 30, np.median(moved[:, wrist])
+    assert np.median(np.delete(moved, wrist, axis=1)) < 5
+  # Far from the full 400 px: Geman-McClure gives up on the outlier.
+  wrist_px = np.linalg.norm(_project(robust.pose_mm, robust.root_mm)[:, wrist]
+                            - pixels[:, wrist], axis=-1)
+  assert np.median(wrist_px) < 20
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(pose_mm=np.zeros((5, 16, 3))), "pose_mm: expected shape"),
+    (dict(root_mm=np.zeros((4, 3)) + 3000), "root_mm: expected shape"),
+    (dict(weights=np.full((5, 17), np.nan)), "weights"),
+    (dict(root_mm=np.zeros((5, 3))), "depth must be > 0"),
+    (dict(fps=0.0), "fps"),
+])
+def test_bad_input_is_named(change, message):
+  args = dict(pose_mm=np.zeros((5, 17, 3)), root_mm=np.zeros((5, 3)) + [0, 0, 3000],
+              pixels=np.zeros((5, 17, 2)), weights=np.ones((5, 17)),
+              intrinsics=INTRINSICS, fps=FPS)
+  args.update(change)
+  with pytest.raises(ValueError, match=message):
+    fit_2d.fit(**args)
+
+
+@pytest.mark.parametrize("field, value", [("height_mm", 100.0),
+                                          ("sigma_px", 0.0),
+                                          ("iterations", 0)])
+def test_bad_settings_are_named(field, value):
+  with pytest.raises(ValueError, match=field):
+    fit_2d.FitSettings(**{field: value})
