@@ -154,7 +154,9 @@ if __name__ == "__main__":
   _SIGMA = flags.DEFINE_float("sigma_px", 0.0, "The detector's keypoint error std "
                               "in pixels, for a DiffPose whose per-row H_K reads "
                               "a noise std (0: not given).")
-  _PERSON = flags.DEFINE_string("person", "", "Track id to follow.")
+  _PERSON = flags.DEFINE_string("person", "", "Track id to follow ('': the "
+                                "one in most frames; a video's tracks are in "
+                                "lift.json's keypoints.tracks).")
   _DEPTH = flags.DEFINE_float("root_depth_mm", 0.0, "Root depth (0: from the "
                               "torso's 2D length).")
   _EMPTY = flags.DEFINE_enum("empty_frames", "error", ["error", "mask"],

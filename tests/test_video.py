@@ -16,6 +16,7 @@ from jaxpose import lift
 from jaxpose import motion_page
 from jaxpose.data import keypoints as kp_lib
 from jaxpose.video import detect
+from jaxpose.video import tracks
 from tests.data.test_keypoints import MEDIAPIPE, _pose, _source
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,12 +34,20 @@ def fake_python(tmp_path):
   return str(path)
 
 
-def _clip(tmp_path, frames=24, *, missing=(), fail_at=None, name="clip"):
-  """A stand-in video: MediaPipe landmarks of the test pose moving."""
+def _other_person(t):
+  """Someone else in frame t: smaller (3/5) and 200 px to the left."""
+  return (_pose(t) - [320, 300]) * 0.6 + [120, 300]
+
+
+def _clip(tmp_path, frames=24, *, missing=(), fail_at=None, name="clip",
+          other=()):
+  """A stand-in video: MediaPipe landmarks of the test pose moving (in
+  the frames `other`, of someone else)."""
   marks = np.zeros((frames, 33, 3))
   for t in range(frames):
     if t not in missing:
-      marks[t, :, :2] = _source(_pose(t), MEDIAPIPE) / SIZE
+      pose = _other_person(t) if t in other else _pose(t)
+      marks[t, :, :2] = _source(pose, MEDIAPIPE) / SIZE
       marks[t, :, 2] = 0.9
   path = tmp_path / f"{name}.npz"
   extra = {} if fail_at is None else {"fail_at": fail_at}
@@ -46,9 +55,15 @@ def _clip(tmp_path, frames=24, *, missing=(), fail_at=None, name="clip"):
   return str(path)
 
 
-def test_stretches_cover_the_clip_once():
-  assert detect._stretches(10, 3) == [(0, 3), (3, 7), (7, 2**31 - 1)]  # pylint: disable=protected-access
-  assert detect._stretches(1, 4) == [(0, 2**31 - 1)]  # pylint: disable=protected-access
+def test_stretches_cover_the_clip_once_and_finish_together():
+  stretches = detect._stretches  # pylint: disable=protected-access
+  assert stretches(10, 3) == [(0, 4), (4, 7), (7, 2**31 - 1)]
+  assert stretches(1, 4) == [(0, 2**31 - 1)]
+  parts = stretches(1000, 2)
+  assert parts[0] == (0, 541) and parts[1][0] == 541
+  # The second decodes 541 frames before its 459: the same work.
+  second = detect.SKIP_COST * 541 + (1000 - 541)
+  assert abs(second - 541) < 2
 
 
 def test_detection_on_two_processes_is_one_keypoint_file(tmp_path,
@@ -68,6 +83,64 @@ def test_detection_on_two_processes_is_one_keypoint_file(tmp_path,
   np.testing.assert_allclose(kp.pixels[6], _pose(6), atol=1e-6)
   assert not [n for n in os.listdir(tmp_path / "det") if n.startswith(
       "landmarks_")]
+
+
+def test_a_detector_that_jumps_to_someone_else_gives_two_tracks(
+    tmp_path, fake_python):
+  # Frames 12-17 are of another person, as when the detector loses the
+  # first (or a worker starts afresh on someone else); the first is back
+  # at 18 and keeps their track.
+  clip = _clip(tmp_path, other=range(12, 18))
+  found = detect.detect(clip, str(tmp_path / "det"), python=fake_python,
+                        workers=2, progress=False)
+  stored = json.loads(open(found.keypoints_path).read())
+  assert [f["track_id"] for f in stored["frames"]] == [0] * 12 + [1] * 6 + [
+      0] * 6
+  # The one followed most is lifted; the other's frames are left to fill.
+  kp = kp_lib.load_keypoints(found.keypoints_path, empty_frames="mask")
+  assert stored["person"] == 0  # larger and followed longer
+  assert kp.info["tracks"] == {0: 18, 1: 6}
+  assert kp.info["person"] == f"track 0 ({tracks.PREFERRED_RULE})"
+  assert not kp.visible[12:18].any() and kp.visible[18:].all()
+  np.testing.assert_allclose(kp.pixels[20], _pose(20), atol=1e-4)
+  other = kp_lib.load_keypoints(found.keypoints_path, empty_frames="mask",
+                                person=1)
+  assert other.visible[12:18].all() and not other.visible[:12].any()
+  np.testing.assert_allclose(other.pixels[13], _other_person(13), atol=1e-4)
+
+
+def test_tracks_follow_a_torso_not_the_landmarks_it_shows():
+  size = (1000, 1000)
+
+  def frame(k, centre, torso, seen=1.0, legs_seen=1.0):
+    marks = [{"x": centre[0] / 1000, "y": centre[1] / 1000,
+              "visibility": seen} for _ in range(33)]
+    for i, (dx, dy) in zip((11, 12, 23, 24), ((-20, -torso / 2), (
+        20, -torso / 2), (-15, torso / 2), (15, torso / 2))):
+      marks[i] = {"x": (centre[0] + dx) / 1000, "y": (centre[1] + dy) / 1000,
+                  "visibility": 1.0}
+    for i in range(25, 33):  # knees down: seen or not, the torso decides
+      marks[i] = {"x": centre[0] / 1000, "y": (centre[1] + 2 * torso) / 1000,
+                  "visibility": legs_seen}
+    return {"frame": k, "landmarks": marks}
+
+  frames = [frame(k, (500 + 2 * k, 500), 100, legs_seen=k % 2) for k in
+            range(10)]
+  frames.append({"frame": 10, "landmarks": []})  # nobody
+  frames += [frame(11, (800, 500), 100)]  # 270 px off in 2 frames: another
+  frames += [frame(k, (500 + 2 * k, 500), 100) for k in (12, 13)]  # back
+  frames += [frame(60, (522, 500), 100)]  # back after 1.5 s: a new track
+  assert tracks.assign(frames, size, fps=30.0) == {0: 12, 1: 1, 2: 1}
+  assert [f.get("track_id") for f in frames] == [0] * 10 + [None, 1, 0, 0, 2]
+  assert tracks.body_box(frames[0]["landmarks"], size)[1] == pytest.approx(100)
+  assert tracks.body_box([], size) is None
+  # Preferred: the larger person in front, near the middle, over one
+  # followed longer but small and in a corner.
+  corner = [frame(k, (100, 100 + k), 40) for k in range(10)]
+  front = [frame(k, (500, 520), 150) for k in range(10, 14)]
+  both = corner + front
+  assert tracks.assign(both, size, fps=30.0) == {0: 10, 1: 4}
+  assert tracks.preferred(both, size) == 1
 
 
 def test_a_failing_detector_or_file_is_one_line(tmp_path, fake_python):

@@ -6,7 +6,9 @@ install) and kept under a cache folder:
 
   pose2sim 0.10.49   Pose2Sim/Demo_SinglePerson: one person in a lab, four
                      calibrated cameras (Calib.qca.txt, Qualisys), 60 fps
-  sports2d 0.8.34    Sports2D/Demo/demo.mp4: a person in a gym, one camera
+                     Pose2Sim/Demo_MultiPerson: two people, the same cameras
+  sports2d 0.8.34    Sports2D/Demo/demo.mp4: three people outdoors in turn,
+                     one camera
 
 `clip(name)` -> the file's path; `SOURCES` says where each came from (the
 results pages quote it).
@@ -27,6 +29,9 @@ CLIPS = {
        for i in range(1, 5)},
     "pose2sim_calibration": (
         "pose2sim", "Pose2Sim/Demo_SinglePerson/calibration/Calib.qca.txt"),
+    **{f"pose2sim_multi_cam0{i}": (
+        "pose2sim", f"Pose2Sim/Demo_MultiPerson/videos/cam0{i}.mp4")
+       for i in range(1, 5)},
     "sports2d_demo": ("sports2d", "Sports2D/Demo/demo.mp4"),
 }
 SOURCES = {
@@ -34,8 +39,8 @@ SOURCES = {
                  "pose2sim-0.10.49; D. Pagnon, BSD-3-Clause): one person "
                  "walking in a lab, four calibrated cameras"),
     "sports2d": ("Sports2D 0.8.34's Demo/demo.mp4 (PyPI wheel "
-                 "sports2d-0.8.34; D. Pagnon, BSD-3-Clause): one person, "
-                 "one camera"),
+                 "sports2d-0.8.34; D. Pagnon, BSD-3-Clause): people outdoors "
+                 "in turn, one camera"),
 }
 
 
@@ -69,6 +74,9 @@ def clip(name: str, cache: str = CACHE) -> str:
 
 def source(name: str) -> str:
   """Where the named clip comes from, in words."""
+  if name.startswith("pose2sim_multi"):
+    return (SOURCES["pose2sim"].replace("Demo_SinglePerson", "Demo_MultiPerson")
+            .replace("one person walking", "two people moving"))
   return SOURCES[CLIPS[name][0]]
 
 

@@ -17,12 +17,16 @@ by confidence, a view more than 50 px off the others left out point by
 point, into a 3D reference, whose reprojection error is stated;
 each view alone is then lifted by each workdir at the camera's calibrated
 focal length, as lifted and fitted onto its 2D (`lift.fit_to_2d`), and
+under the default camera a user without intrinsics gets (fitted), and
 scored against the reference in that camera's frame:
 MPJPE (root-relative), PA-MPJPE, the root's depth error, the body's size
 (total bone length, against the reference's), and the reference-free
 figures of `jaxpose.pose.motion_quality` (bone-length variation, left/right
 asymmetry, acceleration, reprojection onto the 2D lifted from). A clip
-without calibration gets the reference-free figures alone.
+without calibration gets the reference-free figures alone, over the frames
+where the detector saw the person lifted; so does Pose2Sim's two-person
+demo, whose views follow different people (each row says the tracks the
+detector's keypoints split into, `jaxpose.video.tracks`, and the one lifted).
 """
 from __future__ import annotations
 
@@ -49,6 +53,7 @@ from jaxpose.video import detect
 
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "jaxpose", "footage")
 VIEWS = tuple(f"pose2sim_cam0{i}" for i in range(1, 5))
+MULTI_VIEWS = tuple(f"pose2sim_multi_cam0{i}" for i in range(1, 5))
 # Qualisys gives intrinsics in 1/64 pixel units.
 _QCA_SUBPIXEL = 64.0
 
@@ -157,9 +162,10 @@ def reference(views: dict, cams: dict) -> dict:
 def score_view(lifted, ref_world, cam, fps: float) -> dict:
   """A view's lift against the reference in that camera's frame."""
   frames = min(len(ref_world), lifted.num_frames)
-  ref_cam = np.asarray(cam_lib.world_to_camera(ref_world[:frames], cam),
-                       np.float64)
-  valid = np.isfinite(ref_cam).all(axis=(1, 2))
+  # Frames with a joint the views could not place are left out.
+  valid = np.isfinite(ref_world[:frames]).all(axis=(1, 2))
+  ref_cam = np.full(ref_world[:frames].shape, np.nan)
+  ref_cam[valid] = cam_lib.world_to_camera(ref_world[:frames][valid], cam)
   ref_rel = ref_cam - ref_cam[:, :1]
   pred = np.asarray(lifted.mean_mm[:frames], np.float64)
   root = np.asarray(lifted.root_mm[:frames], np.float64)
@@ -178,12 +184,50 @@ def score_view(lifted, ref_world, cam, fps: float) -> dict:
 
 
 def lift_figures(lifted, fps: float) -> dict:
-  """The reference-free figures of one lift."""
-  motion = np.asarray(lifted.mean_mm, np.float64)
+  """The reference-free figures of one lift, over the frames where the
+  detector saw the person lifted (others' frames are filled in)."""
+  seen = lifted.visible.any(axis=1)
+  motion = np.asarray(lifted.mean_mm, np.float64)[seen]
   intr = lifted.info["keypoints"]["intrinsics"]
   return {**motion_quality.summary(motion, fps), "reprojection_px": round(
-      motion_quality.reprojection_px(motion + lifted.root_mm[:, None],
-                                     lifted.pixels, lifted.visible, intr), 1)}
+      motion_quality.reprojection_px(motion + lifted.root_mm[seen, None],
+                                     lifted.pixels[seen], lifted.visible[seen],
+                                     intr), 1),
+          "frames_seen": int(seen.sum())}
+
+
+def view_row(name: str, lifted, fit: bool, camera: str, ref, cam,
+             cache: str = CACHE) -> dict:
+  """One view's row: its lift (fitted onto its 2D or not), the tracks
+  followed, its own figures and, with a reference, its errors."""
+  fps = float(files.read_json(detected(name, cache))["fps"]) or 30.0
+  motion = lift.fit_to_2d(lifted, fps=fps) if fit else lifted
+  row = {"clip": name, "source": public_clips.source(name),
+         "method": lifted.info["method"], "fit_2d": fit, "camera": camera,
+         "camera_rule": lifted.info["keypoints"].get("camera"),
+         "hypotheses": lifted.info["hypotheses"],
+         "frames": lifted.num_frames, "fps": fps,
+         "swaps": lifted.info["keypoints"].get("swaps"),
+         "tracks": lifted.info["keypoints"].get("tracks"),
+         "person": lifted.info["keypoints"].get("person"),
+         "followed": followed(lifted.info["keypoints"]),
+         "completed_joints": int(lifted.completed.sum()),
+         **lift_figures(motion, fps)}
+  if ref is not None:
+    row.update(score_view(motion, ref["points_mm"], cam, fps))
+    row["reference_reprojection_px"] = ref["reprojection_px"][name]
+    ok = np.isfinite(ref["points_mm"]).all(axis=(1, 2))
+    row["reference"] = motion_quality.summary(ref["points_mm"][ok], fps)
+  return row
+
+
+def followed(keypoints_info: dict) -> str:
+  """The tracks a view's keypoints split into and the one lifted, in
+  words: '0: 54, 1: 46 frames; lifted: track 1'."""
+  tracks = keypoints_info.get("tracks") or {}
+  person = str(keypoints_info.get("person", "")).split(" (")[0]
+  counts = ", ".join(f"{k}: {v}" for k, v in tracks.items())
+  return f"{counts} frames; lifted: {person}" if counts else person
 
 
 def test_inputs(lifted) -> dict:
@@ -192,45 +236,38 @@ def test_inputs(lifted) -> dict:
   return inputs.record("MediaPipe Pose's", inputs.Reads(
       masks=("none (joints below the threshold filled in across time)"
              if filled else "joints below the detector's threshold"),
-      camera="focal length (the calibrated one where known)"))
+      camera=("focal length: the calibrated one, or the default field of "
+              "view (each row's 'camera')")))
 
 
-def study(workdir: str, clips=("pose2sim", "sports2d_demo"), *, cache=CACHE,
+def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi"),
+          *, cache=CACHE,
           hypotheses: int = 20) -> tuple[list[dict], dict]:
   """(rows of the results file, one per view; the model's test inputs)."""
   rows, seen = [], None
   for clip in clips:
-    names = VIEWS if clip == "pose2sim" else (clip,)
+    names = {"pose2sim": VIEWS, "pose2sim_multi": MULTI_VIEWS}.get(clip,
+                                                                  (clip,))
     views = {n: view_keypoints(detected(n, cache)) for n in names}
     ref, cams = None, None
     if clip == "pose2sim":
       cams = read_qca(public_clips.clip("pose2sim_calibration"))
       ref = reference(views, cams)
     for name in names:
-      fps = float(files.read_json(detected(name, cache))["fps"]) or 30.0
-      keys = {"empty_frames": "mask"}
-      if cams is not None:
-        keys["focal_px"] = float(cams[name.split("_")[-1]].f[0])
-      lifted = lift.lift_keypoints(workdir, detected(name, cache),
-                                   num_hypotheses=hypotheses, keypoints=keys)
-      seen = test_inputs(lifted)
-      for fit in (False, True):  # as lifted, then fitted onto its 2D
-        motion = lift.fit_to_2d(lifted, fps=fps) if fit else lifted
-        row = {"clip": name, "source": public_clips.source(name),
-               "method": lifted.info["method"], "fit_2d": fit,
-               "hypotheses": lifted.info["hypotheses"],
-               "frames": lifted.num_frames, "fps": fps,
-               "swaps": lifted.info["keypoints"].get("swaps"),
-               "completed_joints": int(lifted.completed.sum()),
-               **lift_figures(motion, fps)}
-        if ref is not None:
-          row.update(score_view(motion, ref["points_mm"],
-                                cams[name.split("_")[-1]], fps))
-          row["reference_reprojection_px"] = ref["reprojection_px"][name]
-          ok = np.isfinite(ref["points_mm"]).all(axis=(1, 2))
-          row["reference"] = motion_quality.summary(ref["points_mm"][ok], fps)
-        rows.append(row)
-        print({k: row[k] for k in row if k not in ("source", "reference")})
+      cam = cams[name.split("_")[-1]] if cams is not None else None
+      for camera in (("calibrated", "default") if cam else ("default",)):
+        keys = {"empty_frames": "mask"}
+        if camera == "calibrated":
+          keys["focal_px"] = float(cam.f[0])
+        lifted = lift.lift_keypoints(workdir, detected(name, cache),
+                                     num_hypotheses=hypotheses, keypoints=keys)
+        seen = test_inputs(lifted)
+        # As lifted, then fitted onto its 2D (the default camera: fitted).
+        for fit in ((False, True) if camera == "calibrated" or not cam
+                    else (True,)):
+          rows.append(view_row(name, lifted, fit, camera, ref, cam, cache))
+          print({k: rows[-1][k] for k in rows[-1]
+                 if k not in ("source", "reference")})
   return rows, seen
 
 
@@ -253,9 +290,11 @@ if __name__ == "__main__":
   _NAME = flags.DEFINE_string("name", None, "The results file's name part.")
   _SEED = flags.DEFINE_integer("seed", 0, "The workdir's training seed (said "
                                "in the results file).")
-  _CLIPS = flags.DEFINE_list("clips", ["pose2sim", "sports2d_demo"],
-                             "pose2sim (four calibrated views) and/or single "
-                             f"clips of {sorted(public_clips.CLIPS)}.")
+  _CLIPS = flags.DEFINE_list("clips", ["pose2sim", "sports2d_demo",
+                                       "pose2sim_multi"],
+                             "pose2sim (four calibrated views), pose2sim_multi "
+                             "(two people, four views, no reference) and/or "
+                             f"single clips of {sorted(public_clips.CLIPS)}.")
   _CACHE = flags.DEFINE_string("cache", CACHE, "Where detections are kept.")
   _HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
   flags.mark_flags_as_required(["workdir", "name"])

@@ -196,8 +196,14 @@ def _json_frames(path, data, fmt: str, image_size, frame_id=None,
     if not isinstance(persons, list):
       raise KeypointsError(f"{path}: frame {fid}: expected a list of persons, got "
                            f"{type(persons).__name__}")
-    frames.append((fid, [_person(f"{path}: frame {fid}", p, fmt, image_size,
-                                 track_keys, presences) for p in persons]))
+    people = [_person(f"{path}: frame {fid}", p, fmt, image_size, track_keys,
+                      presences) for p in persons]
+    track = next((entry[k] for k in _TRACK_KEYS if k in entry), None) if (
+        fmt == "mediapipe" and isinstance(entry, dict)) else None
+    if track is not None:  # one frame's landmarks, its track beside them
+      track = as_id(track, f"{path}: frame {fid}")
+      people = [(track, xy, score) for _, xy, score in people]
+    frames.append((fid, people))
   return frames
 
 
@@ -230,13 +236,15 @@ def _number_in_name(path: pathlib.Path) -> int | None:
 
 class Read(NamedTuple):
   """What `read_frames` read: the format, [(frame id, persons)], a label
-  naming the source, warnings, and the image size the file states (a
-  video's keypoints.json, `jaxpose.video.detect`) or None."""
+  naming the source, warnings, the image size the file states (a video's
+  keypoints.json, `jaxpose.video.detect`) or None, and the track that
+  file prefers ({"person": id, "person_rule": words}) or None."""
   format: str
   frames: list
   label: str
   warnings: list
   image_size: tuple[int, int] | None = None
+  person: tuple[int, str] | None = None
 
 
 def _video_file(data, image_size):
@@ -250,6 +258,15 @@ def _video_file(data, image_size):
     raise KeypointsError(f"'image_size' {str(size)[:40]}: expected [width, "
                          "height] > 0")
   return data["frames"], image_size or tuple(size), tuple(size)
+
+
+def _preferred(data) -> tuple[int, str] | None:
+  """(track, why) a video's keypoints.json prefers, or None."""
+  if not (isinstance(data, dict) and "person" in data and "frames" in data
+          and "image_size" in data):
+    return None
+  return (as_id(data["person"], "'person'"),
+          str(data.get("person_rule", "the file's choice"))[:200])
 
 
 def read_frames(source, fmt: str | None, image_size) -> Read:
@@ -277,6 +294,7 @@ def read_frames(source, fmt: str | None, image_size) -> Read:
   path = pathlib.Path(os.fspath(source))
   data = _read_json(path)
   try:
+    preferred = _preferred(data)
     data, image_size, stated = _video_file(data, image_size)
   except KeypointsError as e:
     raise KeypointsError(f"{path}: {e}") from None
@@ -294,7 +312,8 @@ def read_frames(source, fmt: str | None, image_size) -> Read:
   presences = []
   frames = _json_frames(path, data, fmt, image_size,
                         _number_in_name(path) if one else None, presences)
-  return Read(fmt, frames, str(path), _with_presence(path, presences), stated)
+  return Read(fmt, frames, str(path), _with_presence(path, presences), stated,
+              preferred)
 
 
 __all__ = ["KeypointsError", "JSON_JOINTS", "Read", "as_id", "read_frames"]

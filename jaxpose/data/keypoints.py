@@ -35,9 +35,10 @@ are derived, each with the minimum of its sources' confidences:
   head    2 * midpoint(eyes) - nose: the eyes' midpoint alone sits below H36M's
           head joint; pushed away from the nose by the nose-to-eyes offset it
           moves up the face along the head's own axis, whatever the head's tilt.
-Several people: with track ids, one track (`person=`; default the track in
-the most frames, the first seen on ties); without, the most confident person
-of each frame (mean score).  Frames are sorted by id; ids missing between the
+Several people: with track ids, one track (`person=`; default the one the
+file prefers (a video's keypoints.json: `jaxpose.video.tracks`), else the
+track in the most frames, the first seen on ties); without, the most
+confident person of each frame (mean score).  Frames are sorted by id; ids missing between the
 first and last, and frames without the chosen person, are empty (pixels NaN,
 confidence 0).  visible = confidence >= `threshold` (0.3 by default, about
 OpenPose's and MMPose's drawing thresholds) and finite pixels.
@@ -358,8 +359,12 @@ def load_keypoints(source, *, format: str | None = None,  # pylint: disable=rede
     format, frames, label, read_warnings = read[:4]
     image_size = image_size or read.image_size
     layout = _LAYOUT_OF[format]
-    ids, missing, xy, score, choice, tracks = _select(label, frames, person,
-                                                      NUM_JOINTS[layout])
+    preferred = read.person if person is None else None
+    ids, missing, xy, score, choice, tracks = _select(
+        label, frames, person if preferred is None else preferred[0],
+        NUM_JOINTS[layout])
+    if preferred is not None:
+      choice += f" ({preferred[1]})"
   warnings = read_warnings + _check_raw(label, ids, xy, score, layout,
                                         image_size, threshold, margin)
   pixels, conf, derived = to_h36m(xy, score, layout)

@@ -68,14 +68,37 @@ def triangulate(px: np.ndarray, weights: np.ndarray,
   return np.where((count >= 2)[..., None], points, np.nan), count
 
 
+def ray_angle_deg(points: np.ndarray, weights: np.ndarray,
+                  cams: Sequence[cam_lib.Camera]) -> np.ndarray:
+  """The widest angle (0-90 degrees) at each point between the lines of
+  sight of the views with weight > 0 (0 where under two): lines that
+  meet at a glancing angle, from cameras side by side or facing each
+  other, place a point anywhere along them.  # [...]"""
+  rays = []
+  for cam in cams:
+    d = points - np.asarray(cam.t, np.float64)
+    rays.append(d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True),
+                               1e-12))
+  widest = np.zeros(points.shape[:-1])
+  for a in range(len(cams)):
+    for b in range(a + 1, len(cams)):
+      both = (weights[a] > 0) & (weights[b] > 0)
+      cos = np.clip(np.abs(np.sum(rays[a] * rays[b], -1)), 0.0, 1.0)
+      angle = np.degrees(np.arccos(np.nan_to_num(cos, nan=1.0)))
+      widest = np.where(both, np.maximum(widest, angle), widest)
+  return widest
+
+
 def triangulate_robust(px: np.ndarray, weights: np.ndarray,
                        cams: Sequence[cam_lib.Camera], *,
-                       max_error_px: float = 50.0) -> tuple[np.ndarray,
-                                                            np.ndarray]:
+                       max_error_px: float = 50.0, min_angle_deg: float = 10.0
+                       ) -> tuple[np.ndarray, np.ndarray]:
   """`triangulate`, then for each point whose worst view reprojects more
   than `max_error_px` away, that view left out and the point solved again,
   as long as two views remain (a detector's wrong keypoint in one view
-  would otherwise pull the point off).  Returns (points, views used)."""
+  would otherwise pull the point off).  A point whose views' rays meet at
+  under `min_angle_deg` (two views that disagree can meet far behind the
+  person) is NaN.  Returns (points, views used)."""
   weights = np.array(weights, np.float64)
   points, count = triangulate(px, weights, cams)
   for _ in range(len(cams) - 2):
@@ -89,7 +112,8 @@ def triangulate_robust(px: np.ndarray, weights: np.ndarray,
             == worst[None]) & bad[None]
     weights = np.where(drop, 0.0, weights)
     points, count = triangulate(px, weights, cams)
-  return points, count
+  glancing = ray_angle_deg(points, weights, cams) < min_angle_deg
+  return np.where(glancing[..., None], np.nan, points), count
 
 
 def reprojection_px(points: np.ndarray, px: np.ndarray,
@@ -105,5 +129,5 @@ def reprojection_px(points: np.ndarray, px: np.ndarray,
   return np.stack(out)
 
 
-__all__ = ["projection_matrix", "reprojection_px", "triangulate",
-           "triangulate_robust"]
+__all__ = ["projection_matrix", "ray_angle_deg", "reprojection_px",
+           "triangulate", "triangulate_robust"]

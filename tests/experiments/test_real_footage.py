@@ -74,3 +74,10 @@ def test_a_lift_equal_to_the_reference_scores_zero():
   score = rf.score_view(smaller, world, cam, fps=30.0)
   assert score["size_ratio"] == 0.5 and score["pa_mpjpe_mm"] == 0.0
   assert score["root_depth_error_mm"] == 80.0
+
+
+def test_followed_names_the_tracks_and_the_one_lifted():
+  info = {"tracks": {0: 54, 1: 46}, "person": "track 1 (the largest, ...)"}
+  assert rf.followed(info) == "0: 54, 1: 46 frames; lifted: track 1"
+  assert rf.followed({"tracks": {}, "person": "the file's only person"}) == (
+      "the file's only person")

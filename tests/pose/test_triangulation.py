@@ -63,3 +63,30 @@ def test_a_view_far_off_the_others_is_left_out():
   assert np.linalg.norm(plain[2] - points[2]) > 20.0
   np.testing.assert_allclose(robust, points, atol=1e-3)
   assert count[2] == 3 and (np.delete(count, 2) == 4).all()
+
+
+def test_two_views_meeting_at_a_glancing_angle_solve_nothing():
+  # Four cameras around the point: neighbours' lines of sight meet at
+  # about 90 degrees.
+  cams, points = _rig(), _points(shape=(3,))
+  angles = triangulation.ray_angle_deg(points, np.ones((4, 3)), cams)
+  assert (angles > 60).all()
+  # Two opposite cameras alone, and points near the line between them
+  # (their lines of sight nearly one line), each view a few pixels off:
+  # the lines meet anywhere along it, at a glancing angle: unsolved.
+  middle = (np.asarray(cams[0].t) + np.asarray(cams[2].t)) / 2
+  near = middle + np.random.default_rng(1).normal(0, 30, (3, 3))
+  px = _views(near, cams)
+  weights = np.zeros((4, 3))
+  weights[[0, 2]] = 1.0
+  px[0, :, 0] += 3.0
+  px[2, :, 0] += 3.0
+  loose, count = triangulation.triangulate(px, weights, cams)
+  assert (count == 2).all()
+  assert triangulation.ray_angle_deg(loose, weights, cams).max() < 10
+  robust, _ = triangulation.triangulate_robust(px, weights, cams)
+  assert np.isnan(robust).all()
+  # The same points seen by all four: solved.
+  solved, _ = triangulation.triangulate_robust(_views(near, cams),
+                                               np.ones((4, 3)), cams)
+  np.testing.assert_allclose(solved, near, atol=1e-3)
