@@ -123,6 +123,23 @@ def procrustes_align(pred, gt) -> jax.Array:
   return _align(*_pair(pred, gt))
 
 
+def n_mpjpe(pred, gt) -> jax.Array:
+  """MPJPE after scaling `pred` by the one factor that fits `gt` best,
+  s = <pred, gt> / <pred, pred> (Rhodin et al. 2018's N-MPJPE): pass
+  root-relative poses. Against MPJPE, what a wrong body size costs;
+  against PA-MPJPE, what a wrong orientation does.  -> [...]"""
+  return _n_mpjpe(*_pair(pred, gt))
+
+
+@jax.jit
+def _n_mpjpe(pred, gt):
+  dot = jnp.sum(pred * gt, axis=(-2, -1))
+  norm = jnp.maximum(jnp.sum(pred * pred, axis=(-2, -1)),
+                     jnp.finfo(pred.dtype).tiny)
+  scaled = (dot / norm)[..., None, None] * pred
+  return jnp.linalg.norm(scaled - gt, axis=-1).mean(axis=-1)
+
+
 def pa_mpjpe(pred, gt) -> jax.Array:
   """MPJPE after similarity Procrustes alignment (protocol #2).  -> [...]"""
   return _pa_mpjpe(*_pair(pred, gt))

@@ -175,3 +175,18 @@ def test_mean_by_group_rejects_unknown_ids_and_no_values():
   # Under jit the ids are unknown at trace time: the shapes are still checked.
   out = jax.jit(metrics.mean_by_group, static_argnums=2)(values, jnp.array([0, 1, 1]), 2)
   np.testing.assert_allclose(out, [1.0, 6.5])
+
+
+def test_n_mpjpe_forgives_size_and_nothing_else():
+  gt = _pose(3, (5,))
+  gt = gt - gt[:, :1]
+  small = 0.8 * gt  # the right pose, 20% too small
+  assert float(metrics.mpjpe(small, gt).mean()) > 10
+  np.testing.assert_allclose(metrics.n_mpjpe(small, gt), 0.0, atol=1e-3)
+  turned = np.einsum("ij,...j->...i", _rotation(4), gt)  # right size, turned
+  assert (np.asarray(metrics.n_mpjpe(turned, gt)) > 10).all()
+  # The scale fits least squares: never a larger squared error.
+  noisy = gt + np.random.default_rng(5).normal(0, 40, gt.shape)
+  dot = np.sum(noisy * gt, axis=(1, 2)) / np.sum(noisy * noisy, axis=(1, 2))
+  by_hand = np.linalg.norm(dot[:, None, None] * noisy - gt, axis=-1).mean(-1)
+  np.testing.assert_allclose(metrics.n_mpjpe(noisy, gt), by_hand, rtol=1e-4)
