@@ -197,10 +197,9 @@ def lift_figures(lifted, fps: float) -> dict:
 
 
 def view_row(name: str, lifted, fit: bool, camera: str, ref, cam,
-             cache: str = CACHE) -> dict:
+             fps: float) -> dict:
   """One view's row: its lift (fitted onto its 2D or not), the tracks
   followed, its own figures and, with a reference, its errors."""
-  fps = float(files.read_json(detected(name, cache))["fps"]) or 30.0
   motion = lift.fit_to_2d(lifted, fps=fps) if fit else lifted
   row = {"clip": name, "source": public_clips.source(name),
          "method": lifted.info["method"], "fit_2d": fit, "camera": camera,
@@ -255,6 +254,7 @@ def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi"),
       ref = reference(views, cams)
     for name in names:
       cam = cams[name.split("_")[-1]] if cams is not None else None
+      fps = float(files.read_json(detected(name, cache))["fps"]) or 30.0
       for camera in (("calibrated", "default") if cam else ("default",)):
         keys = {"empty_frames": "mask"}
         if camera == "calibrated":
@@ -265,7 +265,7 @@ def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi"),
         # As lifted, then fitted onto its 2D (the default camera: fitted).
         for fit in ((False, True) if camera == "calibrated" or not cam
                     else (True,)):
-          rows.append(view_row(name, lifted, fit, camera, ref, cam, cache))
+          rows.append(view_row(name, lifted, fit, camera, ref, cam, fps))
           print({k: rows[-1][k] for k in rows[-1]
                  if k not in ("source", "reference")})
   return rows, seen
