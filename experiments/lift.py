@@ -22,7 +22,8 @@ The camera is --focal_px, --fov_deg, or a default field of view over the
 image size (given, from the file, or estimated from the keypoints);
 lift.json says which. The lift is then fitted onto its own 2D (each
 frame's root and joints moved as little as a prior on bones and motion
-allows; --nofit_2d leaves it), at --height_mm's size when given. A wrong
+allows; --nofit_2d leaves it), at --height_mm's size when given.
+--joint_map moves the detector's joints to the model's rig's first. A wrong
 --smooth_with fails before any lifting. docs/video.md has the details.
 Writes into --out (all or nothing):
   motion.npz   per frame: hypotheses_mm [T, H, 17, 3], mean_mm, spread_mm
@@ -67,7 +68,7 @@ def run():
               threshold=_THRESHOLD.value, person=_PERSON.value,
               root_depth_mm=_DEPTH.value, empty_frames=_EMPTY.value,
               image_size=tuple(int(v) for v in _SIZE.value),
-              sigma_px=_SIGMA.value)
+              sigma_px=_SIGMA.value, joint_map=_JOINT_MAP.value)
   options = dict(num_hypotheses=_HYPOTHESES.value, seed=_SEED.value,
                  sampler=_SAMPLER.value, num_steps=_STEPS.value)
   weight = None if _PRIOR_WEIGHT.value < 0 else _PRIOR_WEIGHT.value
@@ -157,6 +158,10 @@ if __name__ == "__main__":
   _PERSON = flags.DEFINE_string("person", "", "Track id to follow ('': the "
                                 "one in most frames; a video's tracks are in "
                                 "lift.json's keypoints.tracks).")
+  _JOINT_MAP = flags.DEFINE_string(
+      "joint_map", "", "A joint map file (jaxpose.pose.detector_joints; "
+      "experiments.studies.detector_joints measures one): the detector's "
+      "hips, shoulders, neck and head moved to the model's rig's joints.")
   _DEPTH = flags.DEFINE_float("root_depth_mm", 0.0, "Root depth (0: from the "
                               "torso's 2D length).")
   _EMPTY = flags.DEFINE_enum("empty_frames", "error", ["error", "mask"],

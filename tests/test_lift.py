@@ -18,8 +18,10 @@ from jaxpose import settings
 from jaxpose.data import bvh
 from jaxpose.data import datasets
 from jaxpose.data import keypoints
+from jaxpose.data import keypoints_dataset as kd
 from jaxpose.methods import protocols
 from jaxpose.pose import cameras as cam_lib
+from jaxpose.pose import detector_joints
 from jaxpose.pose import fit_2d
 from jaxpose.pose.skeleton import H36M_17
 from tests.test_calibrate_end_to_end import gfpose_config
@@ -169,6 +171,38 @@ def test_every_detector_format_of_the_frames_lifts_within_the_models_error(
     # Only the joints a format lacks (derived by rule) differ from the
     # exact 2D: the error stays the model's (a few mm either way).
     assert error(lifted) < known + 10.0, (path, error(lifted), known)
+
+
+def test_a_joint_map_gives_the_model_its_rigs_joints_back(video, lifter,
+                                                          tmp_path):
+  # A detector that puts the hips and shoulders wider and the thorax and
+  # neck higher than the rig: the map measured for it undoes that.
+  from tests.data import test_keypoints as kp_tests
+  joint_map = detector_joints.JointMap(hip_width=0.6, shoulder_width=0.6,
+                                       thorax_raise=-0.2, neck_to_nose=0.4,
+                                       torso_mm=kd.TORSO_MM)
+  map_path = tmp_path / "map.json"
+  map_path.write_text(json.dumps({"joint_map": detector_joints.to_json(
+      joint_map)}))
+  w, h = video["size"]
+  detector = detector_joints.to_detector(joint_map, video["px"])
+  coco = [{"frame_id": t, "instances": [{"keypoints": np.concatenate(
+      [kp_tests._source(x, kp_tests.COCO), np.full((17, 1), 0.9)], 1).tolist()}]}
+          for t, x in enumerate(detector)]
+  (tmp_path / "coco.json").write_text(json.dumps(coco))
+  keys = {"image_size": (w, h)}
+  # Against the lift of the rig's own 2D (the synthetic rows' exact pixels).
+  known = lift.lift_keypoints(lifter, video["path"]).mean_mm
+  error = lambda lifted: float(np.linalg.norm(lifted.mean_mm - known,
+                                              axis=-1).mean())
+  as_read = lift.lift_keypoints(lifter, str(tmp_path / "coco.json"),
+                                keypoints=keys)
+  mapped = lift.lift_keypoints(lifter, str(tmp_path / "coco.json"),
+                               keypoints={**keys, "joint_map": str(map_path)})
+  assert mapped.info["keypoints"]["joint_map"]["hip_width"] == 0.6
+  # What is left: the rig's thorax, spine and head, which no map of the
+  # detector's trunk reaches exactly.
+  assert error(mapped) < 0.4 * error(as_read), (error(mapped), error(as_read))
 
 
 @pytest.mark.slow

@@ -45,6 +45,7 @@ from jaxpose.data import keypoint_swaps
 from jaxpose.data import keypoints_dataset
 from jaxpose.evaluation import inputs
 from jaxpose.pose import cameras as cam_lib
+from jaxpose.pose import detector_joints
 from jaxpose.pose import metrics
 from jaxpose.pose import motion_quality
 from jaxpose.pose import triangulation
@@ -160,7 +161,9 @@ def reference(views: dict, cams: dict) -> dict:
 
 
 def score_view(lifted, ref_world, cam, fps: float) -> dict:
-  """A view's lift against the reference in that camera's frame."""
+  """A view's lift against the reference in that camera's frame (a lift
+  of keypoints moved by a joint map moved back to the detector's joints,
+  those of the reference)."""
   frames = min(len(ref_world), lifted.num_frames)
   # Frames with a joint the views could not place are left out.
   valid = np.isfinite(ref_world[:frames]).all(axis=(1, 2))
@@ -169,6 +172,11 @@ def score_view(lifted, ref_world, cam, fps: float) -> dict:
   ref_rel = ref_cam - ref_cam[:, :1]
   pred = np.asarray(lifted.mean_mm[:frames], np.float64)
   root = np.asarray(lifted.root_mm[:frames], np.float64)
+  mapped = lifted.info["keypoints"].get("joint_map")
+  if mapped:
+    absolute = detector_joints.to_detector(
+        detector_joints.load(mapped["path"]), pred + root[:, None])
+    root, pred = absolute[:, 0], absolute - absolute[:, :1]
   pred_v, ref_v = pred[valid], ref_rel[valid]
   ref_size = motion_quality.total_bone_length(ref_v)
   return {
@@ -201,8 +209,10 @@ def view_row(name: str, lifted, fit: bool, camera: str, ref, cam,
   """One view's row: its lift (fitted onto its 2D or not), the tracks
   followed, its own figures and, with a reference, its errors."""
   motion = lift.fit_to_2d(lifted, fps=fps) if fit else lifted
+  mapped = lifted.info["keypoints"].get("joint_map")
   row = {"clip": name, "source": public_clips.source(name),
          "method": lifted.info["method"], "fit_2d": fit, "camera": camera,
+         "joint_map": mapped["path"] if mapped else None,
          "camera_rule": lifted.info["keypoints"].get("camera"),
          "hypotheses": lifted.info["hypotheses"],
          "frames": lifted.num_frames, "fps": fps,
@@ -240,9 +250,11 @@ def test_inputs(lifted) -> dict:
 
 
 def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi"),
-          *, cache=CACHE,
-          hypotheses: int = 20) -> tuple[list[dict], dict]:
-  """(rows of the results file, one per view; the model's test inputs)."""
+          *, cache=CACHE, hypotheses: int = 20,
+          joint_map: str = "") -> tuple[list[dict], dict]:
+  """(rows of the results file, one per view; the model's test inputs).
+  With `joint_map`, each calibrated view is lifted once more through it
+  (fitted)."""
   rows, seen = [], None
   for clip in clips:
     names = {"pose2sim": VIEWS, "pose2sim_multi": MULTI_VIEWS}.get(clip,
@@ -255,10 +267,15 @@ def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi"),
     for name in names:
       cam = cams[name.split("_")[-1]] if cams is not None else None
       fps = float(files.read_json(detected(name, cache))["fps"]) or 30.0
-      for camera in (("calibrated", "default") if cam else ("default",)):
+      cameras = ("calibrated", "default") if cam else ("default",)
+      if cam and joint_map:
+        cameras += ("calibrated_map",)
+      for camera in cameras:
         keys = {"empty_frames": "mask"}
-        if camera == "calibrated":
+        if camera != "default":
           keys["focal_px"] = float(cam.f[0])
+        if camera == "calibrated_map":
+          keys["joint_map"] = joint_map
         lifted = lift.lift_keypoints(workdir, detected(name, cache),
                                      num_hypotheses=hypotheses, keypoints=keys)
         seen = test_inputs(lifted)
@@ -274,7 +291,7 @@ def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi"),
 def main(argv):
   del argv
   rows, seen = study(_WORKDIR.value, _CLIPS.value, cache=_CACHE.value,
-                     hypotheses=_HYPOTHESES.value)
+                     hypotheses=_HYPOTHESES.value, joint_map=_JOINT_MAP.value)
   out = os.path.join(os.path.dirname(os.path.dirname(__file__)), "results",
                      f"real_footage_{_NAME.value}_cpu.json")
   files.write_json_atomic(out, {
@@ -297,5 +314,7 @@ if __name__ == "__main__":
                              f"single clips of {sorted(public_clips.CLIPS)}.")
   _CACHE = flags.DEFINE_string("cache", CACHE, "Where detections are kept.")
   _HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
+  _JOINT_MAP = flags.DEFINE_string("joint_map", "", "A joint map file: each "
+                                   "calibrated view lifted through it too.")
   flags.mark_flags_as_required(["workdir", "name"])
   app.run(main)

@@ -46,6 +46,7 @@ from jaxpose.data import data_fields
 from jaxpose.data import keypoint_swaps
 from jaxpose.data import keypoints as kp_lib
 from jaxpose.pose import cameras as cam_lib
+from jaxpose.pose import detector_joints
 from jaxpose.pose.skeleton import H36M_17
 
 # A typical adult's pelvis-to-thorax length (Human3.6M's subjects: about
@@ -82,6 +83,9 @@ class KeypointsSettings:
       completes it, as GFPose does, lifts it); 'time' fills it in from the
       frames that see it (`fill_across_time`) and makes it a condition, for
       a model that needs every joint. The lift sets it by the method.
+    joint_map: a `pose.detector_joints` map file ('' = none): the detector's
+      joints moved to where the model's training rig puts its joints, and
+      the root depth from that rig's torso length (`JointMap.torso_mm`).
   """
   name: Literal["keypoints"] = data_fields.field(default="keypoints",
                                                  decides_train_rows=True)
@@ -105,6 +109,7 @@ class KeypointsSettings:
   complete: Literal["", "time"] = data_fields.field(default="",
                                                     decides_train_rows=False)
   undo_swaps: bool = data_fields.field(default=True, decides_train_rows=False)
+  joint_map: str = data_fields.field(default="", decides_train_rows=False)
 
   def __post_init__(self):
     if not self.path:
@@ -140,13 +145,39 @@ def _read(data: KeypointsSettings, stamp) -> kp_lib.Keypoints2D:
       image_size=tuple(data.image_size) or None,
       person=data.person or None, threshold=data.threshold,
       empty_frames=data.empty_frames)
-  if not data.undo_swaps:
-    return keypoints
-  pixels, confidence, visible, swaps = keypoint_swaps.undo_swaps(
-      keypoints.pixels, keypoints.confidence, keypoints.visible)
-  return dataclasses.replace(keypoints, pixels=pixels, confidence=confidence,
-                             visible=visible,
-                             info={**keypoints.info, "swaps": swaps})
+  if data.undo_swaps:
+    pixels, confidence, visible, swaps = keypoint_swaps.undo_swaps(
+        keypoints.pixels, keypoints.confidence, keypoints.visible)
+    keypoints = dataclasses.replace(
+        keypoints, pixels=pixels, confidence=confidence, visible=visible,
+        info={**keypoints.info, "swaps": swaps})
+  return map_joints(keypoints, data.joint_map) if data.joint_map else keypoints
+
+
+def map_joints(keypoints: kp_lib.Keypoints2D, path: str) -> kp_lib.Keypoints2D:
+  """`keypoints` moved by the joint map in `path` (`detector_joints`): a
+  mapped joint is as sure as the least sure of the detector joints it is
+  made of, and visible where they all are."""
+  if keypoints.info.get("layout") == "h36m":
+    raise ConfigError(
+        f"data.joint_map={path!r}: {keypoints.info['source']} holds Human3.6M "
+        "joints already; a joint map moves a detector's (coco, body_25, "
+        "mediapipe); drop --joint_map")
+  try:
+    joint_map = detector_joints.load(path)
+  except ValueError as e:
+    raise ConfigError(f"data.joint_map: {e}") from e
+  made_of = detector_joints.sources(joint_map)  # [17, 17]
+  confidence = np.where(made_of, keypoints.confidence[:, None, :],
+                        np.inf).min(axis=-1)
+  visible = ~np.any(made_of & ~keypoints.visible[:, None, :], axis=-1)
+  pixels = detector_joints.apply(joint_map, keypoints.pixels)
+  return dataclasses.replace(
+      keypoints, pixels=pixels.astype(keypoints.pixels.dtype),
+      confidence=confidence.astype(keypoints.confidence.dtype),
+      visible=visible & np.isfinite(pixels).all(axis=-1),
+      info={**keypoints.info, "joint_map": {
+          "path": os.fspath(path), **detector_joints.to_json(joint_map)}})
 
 
 def camera(data: KeypointsSettings, keypoints: kp_lib.Keypoints2D
@@ -161,8 +192,10 @@ def camera(data: KeypointsSettings, keypoints: kp_lib.Keypoints2D
 def root_depth(keypoints: kp_lib.Keypoints2D, focal: float,
                given_mm: float = 0.0) -> tuple[float, str]:
   """The root's depth in mm, and how it was found: `given_mm` when > 0,
-  else focal x TORSO_MM / the median pelvis-thorax length in pixels over
-  the frames where both are visible."""
+  else focal x the torso's length (TORSO_MM, or the rig's of the joint
+  map the keypoints went through) / the median pelvis-thorax length in
+  pixels over the frames where both are visible."""
+  torso_mm = keypoints.info.get("joint_map", {}).get("torso_mm", TORSO_MM)
   if given_mm > 0:
     return float(given_mm), f"root depth {given_mm:g} mm as given"
   both = keypoints.visible[:, _PELVIS] & keypoints.visible[:, _THORAX]
@@ -173,9 +206,9 @@ def root_depth(keypoints: kp_lib.Keypoints2D, focal: float,
         "data.root_depth_mm")
   torso_px = np.linalg.norm(keypoints.pixels[both, _THORAX]
                             - keypoints.pixels[both, _PELVIS], axis=-1)
-  depth = focal * TORSO_MM / max(float(np.median(torso_px)), 1e-6)
+  depth = focal * torso_mm / max(float(np.median(torso_px)), 1e-6)
   return depth, (f"root depth {depth:.0f} mm from the median torso length "
-                 f"({np.median(torso_px):.1f} px for {TORSO_MM:g} mm)")
+                 f"({np.median(torso_px):.1f} px for {torso_mm:g} mm)")
 
 
 def fill_across_time(pixels: np.ndarray, visible: np.ndarray, frames,

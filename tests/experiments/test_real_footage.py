@@ -2,9 +2,12 @@
 calibration read into cameras, views whose detector swapped a limb pair
 made to agree before triangulation, and a view's score against the
 reference."""
+import json
+
 import numpy as np
 
 from experiments.studies import real_footage as rf
+from jaxpose.pose import detector_joints
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose import triangulation
 from jaxpose.pose.skeleton import H36M_17
@@ -57,9 +60,10 @@ def test_views_disagreeing_on_left_and_right_are_made_to_agree():
 
 
 class _Lifted:
-  def __init__(self, mean_mm, root_mm):
+  def __init__(self, mean_mm, root_mm, keypoints_info=None):
     self.mean_mm, self.root_mm, self.num_frames = mean_mm, root_mm, len(
         mean_mm)
+    self.info = {"keypoints": keypoints_info or {}}
 
 
 def test_a_lift_equal_to_the_reference_scores_zero():
@@ -74,6 +78,33 @@ def test_a_lift_equal_to_the_reference_scores_zero():
   score = rf.score_view(smaller, world, cam, fps=30.0)
   assert score["size_ratio"] == 0.5 and score["pa_mpjpe_mm"] == 0.0
   assert score["root_depth_error_mm"] == 80.0
+
+
+def test_a_lift_through_a_joint_map_is_scored_in_the_detectors_joints(
+    tmp_path):
+  cam = cam_lib.virtual_cameras(1, distance=4000.0)[0]
+  world = _pose_world()
+  hip = lambda side: H36M_17.index(f"{side}_hip")
+  shoulder = lambda side: H36M_17.index(f"{side}_shoulder")
+  pelvis, thorax, spine = (H36M_17.index(n) for n in ("pelvis", "thorax",
+                                                      "spine"))
+  # The reference as `to_h36m` derives a detector's trunk.
+  world[:, pelvis] = (world[:, hip("l")] + world[:, hip("r")]) / 2
+  world[:, thorax] = (world[:, shoulder("l")] + world[:, shoulder("r")]) / 2
+  world[:, spine] = (world[:, pelvis] + world[:, thorax]) / 2
+  joint_map = detector_joints.JointMap(hip_width=0.6, thorax_raise=-0.2,
+                                       neck_to_nose=0.3, torso_mm=400.0)
+  path = tmp_path / "map.json"
+  path.write_text(json.dumps({"joint_map": detector_joints.to_json(joint_map)}))
+  in_cam = np.asarray(cam_lib.world_to_camera(world, cam), np.float64)
+  rig = detector_joints.apply(joint_map, in_cam)  # what the model lifts
+  info = {"joint_map": {"path": str(path)}}
+  score = rf.score_view(_Lifted(rig - rig[:, :1], rig[:, 0], info), world,
+                        cam, fps=30.0)
+  assert score["mpjpe_mm"] == 0.0 and score["root_depth_error_mm"] == 0.0
+  unmapped = rf.score_view(_Lifted(rig - rig[:, :1], rig[:, 0]), world, cam,
+                           fps=30.0)
+  assert unmapped["mpjpe_mm"] > 10.0
 
 
 def test_followed_names_the_tracks_and_the_one_lifted():
