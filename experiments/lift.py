@@ -6,7 +6,8 @@
       --out=runs/video_lifted [--image_size=1920,1080]
 
 --video: any clip OpenCV's FFmpeg decodes; MediaPipe Pose finds one
-person's keypoints in every frame, in its own environment (set it up once:
+person's keypoints in every frame (--detect_every=2: every second one, the
+others filled in), in its own environment (set it up once:
 python -m experiments.setup_detector), on --detect_workers processes, and
 keypoints.json keeps them (a re-lift: --keypoints=OUT/keypoints.json).
 --keypoints: a detector's file (COCO-17 JSON as MMPose, Detectron2, ViTPose
@@ -23,7 +24,8 @@ image size (given, from the file, or estimated from the keypoints);
 lift.json says which. The lift is then fitted onto its own 2D (each
 frame's root and joints moved as little as a prior on bones and motion
 allows; --nofit_2d leaves it), at --height_mm's size when given.
---joint_map moves the detector's joints to the model's rig's first. A wrong
+--joint_map moves the detector's joints to the model's rig's first.
+Compiled programs are kept for the next run in --compilation_cache. A wrong
 --smooth_with fails before any lifting. docs/video.md has the details.
 Writes into --out (all or nothing):
   motion.npz   per frame: hypotheses_mm [T, H, 17, 3], mean_mm, spread_mm
@@ -48,6 +50,7 @@ from absl import logging
 
 from jaxpose import lift
 from jaxpose import logs
+from jaxpose.core import xla_options
 from jaxpose.pose import fit_2d
 
 
@@ -62,6 +65,10 @@ def run():
   if bool(_KEYPOINTS.value) == bool(_VIDEO.value):
     raise ValueError("give --video (a clip) or --keypoints (a detector's "
                      "file), one of them")
+  xla_options.use_compilation_cache(_CACHE.value)
+  if _DETECT_EVERY.value > 1 and not _VIDEO.value:
+    raise ValueError("--detect_every paces the detector of a --video; a "
+                     "keypoint file is already detected: drop it")
   if _SMOOTH.value:  # before any lifting work: a wrong path fails at once
     lift.check_smoother(_SMOOTH.value)
   keys = dict(format=_FORMAT.value, focal_px=_FOCAL.value, fov_deg=_FOV.value,
@@ -85,6 +92,7 @@ def run():
         _WORKDIR.value, _VIDEO.value, _OUT.value,
         detector_python=_DETECTOR.value or None,
         workers=_WORKERS.value or None, fps=_FPS.value,
+        detect_every=_DETECT_EVERY.value,
         smooth_with=_SMOOTH.value, smooth_prior_weight=weight,
         fit_to_2d_settings=fitting,
         keypoints={k: v for k, v in keys.items() if v}, **options, **writing)
@@ -130,6 +138,14 @@ if __name__ == "__main__":
                                   "environment's python ('' = "
                                   "$JAXPOSE_DETECTOR_PYTHON, else the one "
                                   "experiments.setup_detector made).")
+  _CACHE = flags.DEFINE_string(
+      "compilation_cache", xla_options.DEFAULT_COMPILATION_CACHE, "Where "
+      "compiled programs are kept between runs ('': nowhere; each run "
+      "compiles anew).")
+  _DETECT_EVERY = flags.DEFINE_integer(
+      "detect_every", 1, "--video: detect one frame in this many and fill in "
+      "the others between them (faster; quick motion is smoothed over).",
+      lower_bound=1)
   _WORKERS = flags.DEFINE_integer("detect_workers", 0, "Detector processes, "
                                   "each a stretch of the clip (0 = the cores).")
   _WORKDIR = flags.DEFINE_string("workdir", None, "A trained workdir that lifts.")

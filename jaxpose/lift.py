@@ -276,6 +276,7 @@ OUTPUT_FILES = lift_outputs.OUTPUT_FILES
 def lift_video(workdir: str, video_path: str, out_dir: str, *,
                overwrite: bool = False, detector_python: str | None = None,
                workers: int | None = None, fps: float = 0.0,
+               detect_every: int = 1,
                smooth_with: str = "", smooth_prior_weight: float | None = None,
                fit_to_2d_settings: fit_2d.FitSettings | None = (
                    fit_2d.FitSettings()),
@@ -287,7 +288,9 @@ def lift_video(workdir: str, video_path: str, out_dir: str, *,
   `fit_to_2d_settings`, whose height_mm is the person's stature; None: no
   fit), smoothing with a DPoser workdir (`smooth_with`), and the outputs
   (`write_outputs`, with the detection's keypoints.json and the video's
-  frames on the page). `fps` 0: the video's own.
+  frames on the page). `fps` 0: the video's own. `detect_every`: the
+  detector runs on one frame in this many, the others filled in between
+  (`detect.fill_skipped`; faster, less faithful to quick motion).
 
   Returns:
     (the lifted motion, the paths written).
@@ -303,13 +306,14 @@ def lift_video(workdir: str, video_path: str, out_dir: str, *,
                                dir=os.path.dirname(out_dir))
   try:
     found = detect.detect(video_path, staging, python=detector_python,
-                          workers=workers, progress=progress)
+                          workers=workers, progress=progress,
+                          every=detect_every)
     lifted = lift_keypoints(workdir, found.keypoints_path, **lift_options)
     lifted.info["video"] = dict(
         path=os.fspath(video_path), detector=detect.DETECTOR,
         frames=found.frames, fps=found.info.fps,
         size=[found.info.width, found.info.height],
-        detection_seconds=found.seconds,
+        detection_seconds=found.seconds, detected_every=detect_every,
         detection_fps=round(found.frames / max(found.seconds, 1e-9), 1))
     if fit_to_2d_settings is not None:
       lifted = fit_to_2d(lifted, fps=fps, settings=fit_to_2d_settings)

@@ -85,6 +85,48 @@ def test_detection_on_two_processes_is_one_keypoint_file(tmp_path,
       "landmarks_")]
 
 
+def test_stretches_detecting_one_frame_in_two_still_finish_together():
+  parts = detect._stretches(1000, 2, every=2)  # pylint: disable=protected-access
+  start = parts[1][0]
+  # A frame of a stretch costs (1 + SKIP_COST) / 2 of a detected frame.
+  per_frame = (1 + detect.SKIP_COST) / 2
+  first, second = start * per_frame, (detect.SKIP_COST * start
+                                      + (1000 - start) * per_frame)
+  assert abs(first - second) < 1.0 and start > 541
+
+
+def test_detecting_one_frame_in_two_fills_in_the_others(tmp_path,
+                                                        fake_python):
+  clip = _clip(tmp_path, frames=23, missing=(6,))
+  found = detect.detect(clip, str(tmp_path / "det"), python=fake_python,
+                        workers=2, progress=False, every=2)
+  stored = json.loads(open(found.keypoints_path).read())
+  assert stored["detected_every"] == 2 and found.frames == 23
+  assert [f["frame"] for f in stored["frames"]] == list(range(23))
+  filled = [f["frame"] for f in stored["frames"] if f.get("filled")]
+  assert filled == list(range(1, 23, 2))
+  kp = kp_lib.load_keypoints(found.keypoints_path, empty_frames="mask")
+  # The pose moves linearly: a filled frame lands on it exactly.
+  np.testing.assert_allclose(kp.pixels[3], _pose(3), atol=1e-3)
+  # Beside the frame without a person, nothing is made up.
+  assert not kp.visible[5].any() and not kp.visible[7].any()
+  assert not stored["frames"][-1].get("filled")  # 22: detected
+
+
+def test_filling_in_holds_the_last_and_never_joins_two_tracks():
+  person = lambda x, v=0.9: [{"x": x, "y": 0.5, "z": 0.0, "visibility": v,
+                              "presence": 0.0}] * 33
+  frames = [{"frame": 0, "landmarks": person(0.1), "track_id": 0},
+            {"frame": 3, "landmarks": person(0.4, 0.6), "track_id": 0},
+            {"frame": 6, "landmarks": person(0.9), "track_id": 1}]
+  out = detect.fill_skipped(frames, 3, count=8)
+  assert [f["frame"] for f in out] == list(range(8))
+  assert out[1]["landmarks"][0]["x"] == pytest.approx(0.2)
+  assert out[2]["landmarks"][0]["visibility"] == 0.6  # the lesser score
+  assert out[4]["landmarks"] == [] and out[5]["landmarks"] == []  # 0 -> 1
+  assert out[7]["landmarks"] == person(0.9) and out[7]["track_id"] == 1
+
+
 def test_a_detector_that_jumps_to_someone_else_gives_two_tracks(
     tmp_path, fake_python):
   # Frames 12-17 are of another person, as when the detector loses the

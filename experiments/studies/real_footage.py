@@ -2,7 +2,8 @@ r"""Question: How close is a lift of one real camera's view of a real person to 
 Answer: The figures are in the results files this writes (docs/results/footage.md shows them); the page's note says what they mean.
 
     python -m experiments.studies.real_footage --workdir=runs/lifter_cam \
-        --name=lifter_cam [--clips=pose2sim,sports2d_demo]
+        --name=lifter_cam [--clips=pose2sim,sports2d_demo] \
+        [--joint_map=FILE] [--detect_every=2]
 
 writes experiments/results/real_footage_<name>_cpu.json.
 
@@ -18,7 +19,9 @@ point, into a 3D reference, whose reprojection error is stated;
 each view alone is then lifted by each workdir at the camera's calibrated
 focal length, as lifted and fitted onto its 2D (`lift.fit_to_2d`), and
 under the default camera a user without intrinsics gets (fitted), and
-scored against the reference in that camera's frame:
+scored against the reference in that camera's frame (with --joint_map,
+once more through that map, scored back in the detector's joints; with
+--detect_every, once more from a detection of one frame in that many):
 MPJPE (root-relative), PA-MPJPE, the root's depth error, the body's size
 (total bone length, against the reference's), and the reference-free
 figures of `jaxpose.pose.motion_quality` (bone-length variation, left/right
@@ -91,12 +94,14 @@ def read_qca(path: str) -> dict[str, cam_lib.Camera]:
   return out
 
 
-def detected(clip: str, cache: str = CACHE) -> str:
-  """The detector's keypoints.json of a public clip, detected once."""
-  path = os.path.join(cache, clip, "keypoints.json")
+def detected(clip: str, cache: str = CACHE, every: int = 1) -> str:
+  """The detector's keypoints.json of a public clip, detected once (on
+  one frame in `every`, the others filled in)."""
+  folder = clip if every == 1 else f"{clip}_every{every}"
+  path = os.path.join(cache, folder, "keypoints.json")
   if not os.path.isfile(path):
     detect.detect(public_clips.clip(clip), os.path.dirname(path),
-                  max_images=1)
+                  max_images=1, every=every)
   return path
 
 
@@ -251,10 +256,12 @@ def test_inputs(lifted) -> dict:
 
 def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi"),
           *, cache=CACHE, hypotheses: int = 20,
-          joint_map: str = "") -> tuple[list[dict], dict]:
+          joint_map: str = "",
+          detect_every: int = 1) -> tuple[list[dict], dict]:
   """(rows of the results file, one per view; the model's test inputs).
   With `joint_map`, each calibrated view is lifted once more through it
-  (fitted)."""
+  (fitted); with `detect_every` > 1, once more from a detection of one
+  frame in that many (fitted)."""
   rows, seen = [], None
   for clip in clips:
     names = {"pose2sim": VIEWS, "pose2sim_multi": MULTI_VIEWS}.get(clip,
@@ -270,19 +277,23 @@ def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi"),
       cameras = ("calibrated", "default") if cam else ("default",)
       if cam and joint_map:
         cameras += ("calibrated_map",)
+      if cam and detect_every > 1:
+        cameras += (f"calibrated_every{detect_every}",)
       for camera in cameras:
         keys = {"empty_frames": "mask"}
         if camera != "default":
           keys["focal_px"] = float(cam.f[0])
         if camera == "calibrated_map":
           keys["joint_map"] = joint_map
-        lifted = lift.lift_keypoints(workdir, detected(name, cache),
+        every = detect_every if "every" in camera else 1
+        lifted = lift.lift_keypoints(workdir, detected(name, cache, every),
                                      num_hypotheses=hypotheses, keypoints=keys)
         seen = test_inputs(lifted)
         # As lifted, then fitted onto its 2D (the default camera: fitted).
         for fit in ((False, True) if camera == "calibrated" or not cam
                     else (True,)):
-          rows.append(view_row(name, lifted, fit, camera, ref, cam, fps))
+          rows.append({**view_row(name, lifted, fit, camera, ref, cam, fps),
+                       "detected_every": every})
           print({k: rows[-1][k] for k in rows[-1]
                  if k not in ("source", "reference")})
   return rows, seen
@@ -291,7 +302,8 @@ def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi"),
 def main(argv):
   del argv
   rows, seen = study(_WORKDIR.value, _CLIPS.value, cache=_CACHE.value,
-                     hypotheses=_HYPOTHESES.value, joint_map=_JOINT_MAP.value)
+                     hypotheses=_HYPOTHESES.value, joint_map=_JOINT_MAP.value,
+                     detect_every=_DETECT_EVERY.value)
   out = os.path.join(os.path.dirname(os.path.dirname(__file__)), "results",
                      f"real_footage_{_NAME.value}_cpu.json")
   files.write_json_atomic(out, {
@@ -316,5 +328,8 @@ if __name__ == "__main__":
   _HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")
   _JOINT_MAP = flags.DEFINE_string("joint_map", "", "A joint map file: each "
                                    "calibrated view lifted through it too.")
+  _DETECT_EVERY = flags.DEFINE_integer(
+      "detect_every", 1, "> 1: each calibrated view also lifted from a "
+      "detection of one frame in this many.", lower_bound=1)
   flags.mark_flags_as_required(["workdir", "name"])
   app.run(main)

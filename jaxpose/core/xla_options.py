@@ -115,3 +115,24 @@ def fast_sampling(sampler) -> FastSampler:
   if isinstance(sampler, FastSampler):
     return sampler
   return FastSampler(sampler)
+
+
+DEFAULT_COMPILATION_CACHE = os.path.join(os.path.expanduser("~"), ".cache",
+                                         "jaxpose", "xla")
+# Programs that compile faster than this are not worth a file: compiling
+# one again costs less than reading it.
+CACHE_MIN_COMPILE_S = 0.2
+
+
+def use_compilation_cache(path: str = DEFAULT_COMPILATION_CACHE) -> str:
+  """Keeps compiled programs in `path` across processes (JAX's persistent
+  compilation cache), so that a command run again with the same shapes
+  loads its programs instead of compiling them; '' leaves caching off.
+  Call before the first compile. Returns the folder ('' when off)."""
+  if not path:
+    return ""
+  os.makedirs(path, exist_ok=True)
+  jax.config.update("jax_compilation_cache_dir", path)
+  jax.config.update("jax_persistent_cache_min_compile_time_secs",
+                    CACHE_MIN_COMPILE_S)
+  return path

@@ -139,17 +139,32 @@ def _project(points, intrinsics):
                    -1)
 
 
-@functools.partial(jax.jit, static_argnames=("skeleton", "settings"))
-def _solve(pose, root, pixels, weights, intrinsics, fps, *, skeleton,
-           settings: FitSettings):
+def _initial_lengths(pose: np.ndarray, skeleton: Skeleton) -> np.ndarray:
+  """Each bone class's length: the median over frames, averaged over the
+  class's bones (left and right)."""
   child, parent = (np.array(x) for x in zip(*skeleton.bones))
   classes = _bone_classes(skeleton)
-  num_classes = int(classes.max()) + 1
-  lengths0 = jnp.linalg.norm(pose[:, child] - pose[:, parent], axis=-1)
-  init_len = jax.ops.segment_sum(jnp.median(lengths0, 0), classes,
-                                 num_classes) / jnp.maximum(jax.ops.segment_sum(
-                                     jnp.ones(len(classes)), classes,
-                                     num_classes), 1)
+  median = np.median(np.linalg.norm(pose[:, child] - pose[:, parent],
+                                    axis=-1), axis=0)
+  # Class ids are bone indices, so some ids have no bone: length 0 there.
+  counts = np.maximum(np.bincount(classes), 1)
+  return (np.bincount(classes, weights=median) / counts).astype(np.float32)
+
+
+# Clips are padded to a multiple of this many frames, so that clips of
+# nearby lengths share one compiled fit (and a persistent compilation
+# cache serves them all).
+FRAME_BUCKET = 128
+
+
+@functools.partial(jax.jit, static_argnames=("skeleton", "settings"))
+def _solve(pose, root, pixels, weights, real, init_len, intrinsics, fps, *,
+           skeleton, settings: FitSettings):
+  """The fit of `fit` over frames padded to a bucket: `real` [T] is 1 on
+  the clip's frames, 0 on the padding, which no term lets reach them."""
+  child, parent = (np.array(x) for x in zip(*skeleton.bones))
+  classes = _bone_classes(skeleton)
+  frames = jnp.sum(real)
   params = {"offset": jnp.zeros_like(pose),
             "root_xy": jnp.zeros_like(root[:, :2]),
             "lengths": init_len / _UNIT_MM}
@@ -171,16 +186,19 @@ def _solve(pose, root, pixels, weights, intrinsics, fps, *, skeleton,
     reproj = jnp.sum(weights * c2 * r2 / (r2 + c2)) / settings.sigma_px ** 2
     prior = jnp.sum((_UNIT_MM * p["offset"]) ** 2) / settings.sigma_pose_mm ** 2
     lengths = jnp.linalg.norm(rel[:, child] - rel[:, parent], axis=-1)
-    bones = jnp.sum((lengths - _UNIT_MM * p["lengths"][classes]) ** 2
+    bones = jnp.sum(real[:, None] * (
+        lengths - _UNIT_MM * p["lengths"][classes]) ** 2
                     ) / settings.sigma_bone_mm ** 2
     # The body's size is the lift's (or the height's), as is its depth.
     size = (_UNIT_MM * jnp.sum(p["lengths"] - init_len / _UNIT_MM)) ** 2 * (
-        pose.shape[0] / settings.sigma_bone_mm ** 2)
+        frames / settings.sigma_bone_mm ** 2)
+    triple = real[2:] * real[1:-1] * real[:-2]  # three frames of the clip
     accel = absolute[2:] - 2 * absolute[1:-1] + absolute[:-2]
-    smooth = jnp.sum(accel ** 2) / accel_per_frame ** 2
+    smooth = jnp.sum(triple[:, None, None] * accel ** 2) / accel_per_frame ** 2
     root_accel = root_t[2:] - 2 * root_t[1:-1] + root_t[:-2]
-    smooth += jnp.sum(root_accel ** 2) / root_accel_per_frame ** 2
-    return (reproj + prior + bones + size + smooth) / pose.shape[0]
+    smooth += jnp.sum(triple[:, None] * root_accel ** 2
+                      ) / root_accel_per_frame ** 2
+    return (reproj + prior + bones + size + smooth) / frames
 
   optimiser = optax.adam(optax.cosine_decay_schedule(settings.learning_rate,
                                                      settings.iterations))
@@ -242,10 +260,17 @@ def fit(pose_mm, root_mm, pixels, weights, intrinsics, *, fps: float,
   # A body `scale` times larger stands `scale` times farther to look the same.
   start_root = root * np.float32(scale)
   before = reprojection_px(pose * scale, start_root, px, w, intr)
-  rel, root_t, trace = _solve(jnp.asarray(pose * scale), jnp.asarray(start_root),
-                              jnp.asarray(px), jnp.asarray(w), jnp.asarray(intr),
-                              float(fps), skeleton=skeleton, settings=settings)
-  rel, root_t = np.asarray(rel, np.float32), np.asarray(root_t, np.float32)
+  num = len(pose)
+  pad = -num % FRAME_BUCKET
+  edge = lambda x: np.concatenate([x, np.repeat(x[-1:], pad, axis=0)])
+  real = np.concatenate([np.ones(num, np.float32), np.zeros(pad, np.float32)])
+  rel, root_t, trace = _solve(
+      jnp.asarray(edge(pose * scale)), jnp.asarray(edge(start_root)),
+      jnp.asarray(edge(px)), jnp.asarray(edge(w) * real[:, None]),
+      jnp.asarray(real), jnp.asarray(_initial_lengths(pose * scale, skeleton)),
+      jnp.asarray(intr), float(fps), skeleton=skeleton, settings=settings)
+  rel = np.asarray(rel, np.float32)[:num]
+  root_t = np.asarray(root_t, np.float32)[:num]
   if not (np.isfinite(rel).all() and np.isfinite(root_t).all()):
     raise FloatingPointError("the fit to 2D diverged (non-finite motion)")
   info = dict(
@@ -260,5 +285,5 @@ def fit(pose_mm, root_mm, pixels, weights, intrinsics, *, fps: float,
   return Fitted(pose_mm=rel, root_mm=root_t, scale=float(scale), info=info)
 
 
-__all__ = ["FitSettings", "Fitted", "JOINT_CHAIN_OF_STATURE", "fit",
+__all__ = ["FRAME_BUCKET", "FitSettings", "Fitted", "JOINT_CHAIN_OF_STATURE", "fit",
            "joint_chain_mm", "reprojection_px"]

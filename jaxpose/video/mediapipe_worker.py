@@ -10,10 +10,11 @@ OpenCV (which decodes the video) and MediaPipe.
   python mediapipe_worker.py --video=V --probe
       prints {"frames", "fps", "width", "height"} as one JSON line.
   python mediapipe_worker.py --video=V --out=DIR --start=S --stop=E
-      [--thumb_every=K --thumb_size=W]
+      [--thumb_every=K --thumb_size=W] [--every=N]
       writes DIR/landmarks_S.json: [{"frame": k, "landmarks": [33 x
       {"x", "y", "z", "visibility", "presence"}]}] for frames S <= k < E
-      (an empty list where no person was found), MediaPipe's own layout
+      that are a multiple of N (an empty list where no person was
+      found; the others are decoded, not detected), MediaPipe's own layout
       that `jaxpose.data.keypoint_json` reads; every K-th frame's image,
       S pixels on its longer side, as DIR/frames/<k>.jpg; and after each
       frame a line
@@ -56,18 +57,45 @@ def _thumbnail(cv2, image, size: int):
   return cv2.resize(image, target, interpolation=cv2.INTER_AREA)
 
 
+def _keep(cv2, image, out: str, k: int, size: int):
+  cv2.imwrite(os.path.join(out, "frames", f"{k}.jpg"),
+              _thumbnail(cv2, image, size), [cv2.IMWRITE_JPEG_QUALITY, 60])
+
+
+def _pose_solution():
+  """MediaPipe's legacy Pose solution, imported without its drawing
+  helpers: they import matplotlib's pyplot, half a second of each
+  worker's start, for pictures never drawn here."""
+  import types  # pylint: disable=import-outside-toplevel
+  for name in ("drawing_utils", "drawing_styles"):
+    full = f"mediapipe.python.solutions.{name}"
+    sys.modules.setdefault(full, types.ModuleType(full))
+  from mediapipe.python.solutions import pose  # pylint: disable=import-outside-toplevel
+  return pose
+
+
 def detect(path: str, out: str, start: int, stop: int, thumb_every: int,
-           thumb_size: int):
-  import mediapipe as mp  # pylint: disable=import-outside-toplevel
+           thumb_size: int, every: int = 1):
+  pose_solution = _pose_solution()
   cv2, capture = _capture(path)
   os.makedirs(os.path.join(out, "frames"), exist_ok=True)
   for _ in range(start):  # exact positions: decoded, not sought
     if not capture.grab():
       break
   frames = []
-  with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1,
-                              smooth_landmarks=True) as pose:
+  with pose_solution.Pose(static_image_mode=False, model_complexity=1,
+                          smooth_landmarks=True) as pose:
     for k in range(start, stop):
+      thumb = bool(thumb_every) and k % thumb_every == 0
+      if k % every:  # decoded to keep the position, not detected
+        if not capture.grab():
+          break
+        if thumb:
+          ok, image = capture.retrieve()
+          if ok:
+            _keep(cv2, image, out, k, thumb_size)
+        print(f"progress {k}", file=sys.stderr, flush=True)
+        continue
       ok, image = capture.read()
       if not ok:
         break
@@ -77,10 +105,8 @@ def detect(path: str, out: str, start: int, stop: int, thumb_every: int,
       frames.append({"frame": k, "landmarks": [
           {"x": m.x, "y": m.y, "z": m.z, "visibility": m.visibility,
            "presence": m.presence} for m in marks]})
-      if thumb_every and k % thumb_every == 0:
-        small = _thumbnail(cv2, image, thumb_size)
-        cv2.imwrite(os.path.join(out, "frames", f"{k}.jpg"), small,
-                    [cv2.IMWRITE_JPEG_QUALITY, 60])
+      if thumb:
+        _keep(cv2, image, out, k, thumb_size)
       print(f"progress {k}", file=sys.stderr, flush=True)
   capture.release()
   tmp = os.path.join(out, f".landmarks_{start}.json.tmp")
@@ -98,6 +124,7 @@ def arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
   parser.add_argument("--stop", type=int, default=0)
   parser.add_argument("--thumb_every", type=int, default=0)
   parser.add_argument("--thumb_size", type=int, default=320)
+  parser.add_argument("--every", type=int, default=1)
   return parser
 
 
@@ -108,7 +135,7 @@ def main():
     print(json.dumps(probe(args.video)), flush=True)
   else:
     detect(args.video, args.out, args.start, args.stop, args.thumb_every,
-           args.thumb_size)
+           args.thumb_size, max(args.every, 1))
 
 
 if __name__ == "__main__":

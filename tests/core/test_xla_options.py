@@ -146,3 +146,34 @@ def test_sampling_inside_a_users_jit_and_vmap(sampler):
   np.testing.assert_allclose(vmapped, direct, rtol=1e-4, atol=1e-4)
   one = jax.jit(lambda k: sample_fn(params, k, problem))(key)
   assert one.shape == direct.shape[1:] and bool(jnp.all(jnp.isfinite(one)))
+
+
+def test_the_compilation_cache_keeps_a_slow_program_for_the_next_process(
+    tmp_path):
+  # In a child process: the global config is left alone here. The fit to
+  # 2D compiles for well over CACHE_MIN_COMPILE_S; a second process loads
+  # its program (JAX's compiler log says so).
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  root = __file__.rsplit("/tests/", 1)[0]
+  script = (
+      "import logging; import numpy as np\n"
+      "logging.basicConfig()\n"
+      "logging.getLogger('jax._src.compiler').setLevel(logging.DEBUG)\n"
+      "from jaxpose.core import xla_options\n"
+      f"assert xla_options.use_compilation_cache({str(tmp_path)!r})\n"
+      "from jaxpose.pose import fit_2d\n"
+      "pose = np.random.default_rng(0).normal(0, 200, (5, 17, 3))\n"
+      "root = np.tile([0.0, 0.0, 4000.0], (5, 1))\n"
+      "px = np.full((5, 17, 2), 500.0)\n"
+      "s = fit_2d.FitSettings(iterations=3)\n"
+      "fit_2d.fit(pose, root, px, np.ones((5, 17)), [1e3, 1e3, 500, 500],"
+      " fps=30.0, settings=s)\n")
+  run = lambda: subprocess.run([sys.executable, "-c", script], cwd=root,
+                               check=True, capture_output=True,
+                               text=True).stderr
+  hit = "Persistent compilation cache hit for 'jit__solve'"
+  assert hit not in run()
+  assert any(p.name.startswith("jit__solve") for p in tmp_path.iterdir())
+  assert hit in run()
+  assert xla_options.use_compilation_cache("") == ""

@@ -39,9 +39,10 @@ def main():
       print("RuntimeError: the detector's graph failed", file=sys.stderr)
       sys.exit(3)
     person = marks[k]
-    frames.append({"frame": k, "landmarks": [] if not person[:, 2].any() else [
-        {"x": x, "y": y, "z": 0.0, "visibility": v, "presence": 0.0}
-        for x, y, v in person.tolist()]})
+    if k % args.every == 0:  # the others decoded, not detected
+      frames.append({"frame": k, "landmarks": [] if not person[:, 2].any()
+                     else [{"x": x, "y": y, "z": 0.0, "visibility": v,
+                            "presence": 0.0} for x, y, v in person.tolist()]})
     if args.thumb_every and k % args.thumb_every == 0:
       Image.new("RGB", (32, 18), (k % 256, 80, 160)).save(
           os.path.join(args.out, "frames", f"{k}.jpg"))

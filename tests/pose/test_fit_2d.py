@@ -67,6 +67,23 @@ def test_the_fit_lands_on_the_2d_nearer_the_truth_as_one_body():
   assert fitted.scale == 1.0
 
 
+def test_the_padding_to_a_bucket_of_frames_changes_no_frame(monkeypatch):
+  pose, root = _walk(frames=37)
+  pixels = _project(pose, root)
+  lift_pose, lift_root = _lift_like(pose, root, np.random.default_rng(1))
+  weights = np.ones(pose.shape[:2])
+  padded = fit_2d.fit(lift_pose, lift_root, pixels, weights, INTRINSICS,
+                      fps=FPS)  # 37 frames in a bucket of 128
+  monkeypatch.setattr(fit_2d, "FRAME_BUCKET", 1)
+  exact = fit_2d.fit(lift_pose, lift_root, pixels, weights, INTRINSICS,
+                     fps=FPS)
+  assert padded.pose_mm.shape == (37, 17, 3) and padded.root_mm.shape == (37, 3)
+  np.testing.assert_allclose(padded.pose_mm, exact.pose_mm, atol=0.05)
+  np.testing.assert_allclose(padded.root_mm, exact.root_mm, atol=0.05)
+  assert padded.info["energy"] == pytest.approx(exact.info["energy"],
+                                                rel=1e-3)
+
+
 def test_a_height_sizes_the_body_and_so_its_depth():
   pose, root = _walk()
   pixels = _project(pose, root)
