@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Mapping
 import jax
 
 from jaxpose import checks
+from jaxpose.core import xla_options
 
 
 def _block(x):
@@ -120,6 +121,44 @@ def _cpu_model() -> str:
   return platform.processor() or platform.machine()
 
 
+# The vector extensions that decide which kernels a CPU runs fast.
+VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni",
+                "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16",
+                "amx_int8")
+
+
+def cpu_details(cpuinfo_text: str | None = None) -> dict:
+  """The CPU's vector extensions (of `VECTOR_FLAGS`), its physical cores
+  against hardware threads (from /proc/cpuinfo: distinct (package, core)
+  pairs against processors; None where not said), and the XLA options in
+  force (XLA_FLAGS, jaxpose's sampling options unless turned off)."""
+  if cpuinfo_text is None:
+    try:
+      with open("/proc/cpuinfo") as f:
+        cpuinfo_text = f.read()
+    except OSError:
+      cpuinfo_text = ""
+  flags, cores, threads, package = set(), set(), 0, "0"
+  for line in cpuinfo_text.splitlines():
+    key, _, value = (part.strip() for part in line.partition(":"))
+    if key == "processor":
+      threads += 1
+    elif key == "physical id":
+      package = value
+    elif key == "core id":
+      cores.add((package, value))
+    elif key == "flags" and not flags:
+      flags = set(value.split())
+  return dict(
+      cpu_vector_extensions=[f for f in VECTOR_FLAGS if f in flags],
+      cpu_physical_cores=len(cores) or None,
+      cpu_hardware_threads=threads or None,
+      xla_flags=os.environ.get("XLA_FLAGS", ""),
+      xla_sampling_options=(
+          {} if os.environ.get(xla_options.DEFAULTS_ENV) == "1"
+          else dict(xla_options.SAMPLING_CPU_OPTIONS)))
+
+
 def load_average() -> list[float] | None:
   """The 1, 5 and 15 minute load averages, or None where unavailable."""
   try:
@@ -129,7 +168,8 @@ def load_average() -> list[float] | None:
 
 
 def hardware_info() -> dict:
-  """Devices, CPU model, cores, load average and library versions."""
+  """Devices, CPU model, cores (and `cpu_details`), load average and
+  library versions."""
   try:
     affinity = len(os.sched_getaffinity(0))
   except AttributeError:
@@ -141,6 +181,7 @@ def hardware_info() -> dict:
       cpu_model=_cpu_model(),
       cpu_count=os.cpu_count(),
       cpu_affinity=affinity,
+      **cpu_details(),
       load_average_1_5_15=load_average(),
       jax_version=jax.__version__,
       python=platform.python_version(),
@@ -164,4 +205,4 @@ def peak_memory() -> dict:
 
 
 __all__ = ["time_fn", "time_interleaved", "compile_timed", "load_average",
-           "hardware_info", "peak_memory"]
+           "cpu_details", "hardware_info", "peak_memory"]

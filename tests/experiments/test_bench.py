@@ -361,3 +361,40 @@ def test_side_by_side_torch_ratio_is_per_round(small_net, fake_server):
   assert r["compiler_options"] and r["xla_defaults_step_s"] > 0
   with pytest.raises(ValueError, match="quick sizes"):
     throughput.run_bench(quick=True, torch_refs={"torch_fake": ref})
+
+
+_CPUINFO = """processor\t: 0
+physical id\t: 0
+core id\t\t: 0
+flags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512_bf16 amx_tile amx_bf16
+
+processor\t: 1
+physical id\t: 0
+core id\t\t: 0
+flags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512_bf16 amx_tile amx_bf16
+
+processor\t: 2
+physical id\t: 1
+core id\t\t: 0
+flags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512_bf16 amx_tile amx_bf16
+"""
+
+
+def test_cpu_details_count_cores_against_threads_and_name_the_extensions(
+    monkeypatch):
+  monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_use_thunk_runtime=true")
+  monkeypatch.delenv("JAXPOSE_XLA_DEFAULTS", raising=False)
+  got = timing.cpu_details(_CPUINFO)
+  # Two hardware threads share package 0's core 0; package 1 has its own.
+  assert got["cpu_physical_cores"] == 2 and got["cpu_hardware_threads"] == 3
+  assert got["cpu_vector_extensions"] == [
+      "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_tile",
+      "amx_bf16"]
+  assert got["xla_flags"] == "--xla_cpu_use_thunk_runtime=true"
+  assert got["xla_sampling_options"]
+  monkeypatch.setenv("JAXPOSE_XLA_DEFAULTS", "1")
+  assert timing.cpu_details(_CPUINFO)["xla_sampling_options"] == {}
+  empty = timing.cpu_details("")
+  assert empty["cpu_physical_cores"] is None and not empty[
+      "cpu_vector_extensions"]
+  assert "cpu_vector_extensions" in timing.hardware_info()
