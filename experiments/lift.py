@@ -14,7 +14,8 @@ keypoints.json keeps them (a re-lift: --keypoints=OUT/keypoints.json).
 or YOLO-pose write it; OpenPose BODY_25, a directory of per-frame JSONs;
 MediaPipe Pose's landmarks, which need --image_size; an .npz of [T, J, 2]
 pixels), one person followed (--person, else the longest track or the most
-confident person per frame). --workdir: a trained GFPose (H hypotheses,
+confident person per frame; with --video, --person_at=x,y follows the person
+at that pixel of the first frame). --workdir: a trained GFPose (H hypotheses,
 masked joints completed), DiffPose or lifter (a joint below --threshold
 filled in across time first). --smooth_with: a DPoser workdir whose prior smooths the mean
 motion in overlapping, blended windows (`methods/dposer/smoothing.py`);
@@ -61,14 +62,27 @@ def main(argv):
   logs.exit_on_error(run, debug=_DEBUG.value)
 
 
+def _person_at():
+  """--person_at as (x, y), or None."""
+  if not _PERSON_AT.value:
+    return None
+  try:
+    x, y = (float(v) for v in _PERSON_AT.value)
+  except ValueError:
+    raise ValueError(f"--person_at={','.join(_PERSON_AT.value)}: expected "
+                     "x,y (pixels of the first frame)") from None
+  return x, y
+
+
 def run():
   if bool(_KEYPOINTS.value) == bool(_VIDEO.value):
     raise ValueError("give --video (a clip) or --keypoints (a detector's "
                      "file), one of them")
   xla_options.use_compilation_cache(_CACHE.value)
-  if _DETECT_EVERY.value > 1 and not _VIDEO.value:
-    raise ValueError("--detect_every paces the detector of a --video; a "
-                     "keypoint file is already detected: drop it")
+  if (_DETECT_EVERY.value > 1 or _PERSON_AT.value) and not _VIDEO.value:
+    raise ValueError("--detect_every and --person_at steer the detector of "
+                     "a --video; a keypoint file is already detected (its "
+                     "tracks: --person)")
   if _SMOOTH.value:  # before any lifting work: a wrong path fails at once
     lift.check_smoother(_SMOOTH.value)
   keys = dict(format=_FORMAT.value, focal_px=_FOCAL.value, fov_deg=_FOV.value,
@@ -92,7 +106,7 @@ def run():
         _WORKDIR.value, _VIDEO.value, _OUT.value,
         detector_python=_DETECTOR.value or None,
         workers=_WORKERS.value or None, fps=_FPS.value,
-        detect_every=_DETECT_EVERY.value,
+        detect_every=_DETECT_EVERY.value, person_at=_person_at(),
         smooth_with=_SMOOTH.value, smooth_prior_weight=weight,
         fit_to_2d_settings=fitting,
         keypoints={k: v for k, v in keys.items() if v}, **options, **writing)
@@ -142,6 +156,10 @@ if __name__ == "__main__":
       "compilation_cache", xla_options.DEFAULT_COMPILATION_CACHE, "Where "
       "compiled programs are kept between runs ('': nowhere; each run "
       "compiles anew).")
+  _PERSON_AT = flags.DEFINE_list(
+      "person_at", [], "--video: x,y pixels on the person to follow in the "
+      "first frame (one the detector would not choose; one detector "
+      "process).")
   _DETECT_EVERY = flags.DEFINE_integer(
       "detect_every", 1, "--video: detect one frame in this many and fill in "
       "the others between them (faster; quick motion is smoothed over).",

@@ -276,7 +276,7 @@ OUTPUT_FILES = lift_outputs.OUTPUT_FILES
 def lift_video(workdir: str, video_path: str, out_dir: str, *,
                overwrite: bool = False, detector_python: str | None = None,
                workers: int | None = None, fps: float = 0.0,
-               detect_every: int = 1,
+               detect_every: int = 1, person_at=None,
                smooth_with: str = "", smooth_prior_weight: float | None = None,
                fit_to_2d_settings: fit_2d.FitSettings | None = (
                    fit_2d.FitSettings()),
@@ -291,6 +291,8 @@ def lift_video(workdir: str, video_path: str, out_dir: str, *,
   frames on the page). `fps` 0: the video's own. `detect_every`: the
   detector runs on one frame in this many, the others filled in between
   (`detect.fill_skipped`; faster, less faithful to quick motion).
+  `person_at`: (x, y) pixels on the person to follow in the first frame
+  (None: whoever the detector finds).
 
   Returns:
     (the lifted motion, the paths written).
@@ -307,13 +309,14 @@ def lift_video(workdir: str, video_path: str, out_dir: str, *,
   try:
     found = detect.detect(video_path, staging, python=detector_python,
                           workers=workers, progress=progress,
-                          every=detect_every)
+                          every=detect_every, person_at=person_at)
     lifted = lift_keypoints(workdir, found.keypoints_path, **lift_options)
     lifted.info["video"] = dict(
         path=os.fspath(video_path), detector=detect.DETECTOR,
         frames=found.frames, fps=found.info.fps,
         size=[found.info.width, found.info.height],
         detection_seconds=found.seconds, detected_every=detect_every,
+        person_at=None if person_at is None else list(person_at),
         detection_fps=round(found.frames / max(found.seconds, 1e-9), 1))
     if fit_to_2d_settings is not None:
       lifted = fit_to_2d(lifted, fps=fps, settings=fit_to_2d_settings)

@@ -15,6 +15,7 @@ import pytest
 from jaxpose import lift
 from jaxpose import motion_page
 from jaxpose.data import keypoints as kp_lib
+from jaxpose.pose.skeleton import H36M_17
 from jaxpose.video import detect
 from jaxpose.video import tracks
 from tests.data.test_keypoints import MEDIAPIPE, _pose, _source
@@ -111,6 +112,53 @@ def test_detecting_one_frame_in_two_fills_in_the_others(tmp_path,
   # Beside the frame without a person, nothing is made up.
   assert not kp.visible[5].any() and not kp.visible[7].any()
   assert not stored["frames"][-1].get("filled")  # 22: detected
+
+
+def test_the_person_at_a_point_is_followed_by_one_worker(tmp_path,
+                                                       fake_python):
+  path = _clip(tmp_path, frames=12)
+  clip = dict(np.load(path))
+  second = np.zeros_like(clip["landmarks"])
+  for t in range(12):
+    second[t, :, :2] = _source(_other_person(t), MEDIAPIPE) / SIZE
+    second[t, :, 2] = 0.9
+  np.savez(path, **clip, second=second)
+  at = tuple(_other_person(0)[H36M_17.index("spine")])
+  found = detect.detect(path, str(tmp_path / "det"), python=fake_python,
+                        workers=2, progress=False, person_at=at)
+  stored = json.loads(open(found.keypoints_path).read())
+  assert stored["person_at"] == pytest.approx(list(at))
+  kp = kp_lib.load_keypoints(found.keypoints_path)
+  np.testing.assert_allclose(kp.pixels[7], _other_person(7), atol=1e-3)
+  plain = detect.detect(path, str(tmp_path / "det2"), python=fake_python,
+                        workers=2, progress=False)
+  np.testing.assert_allclose(kp_lib.load_keypoints(
+      plain.keypoints_path).pixels[7], _pose(7), atol=1e-3)
+  with pytest.raises(detect.VideoError, match="person_at=.*inside the 640 x 480"):
+    detect.detect(path, str(tmp_path / "det3"), python=fake_python,
+                  progress=False, person_at=(700.0, 10.0))
+
+
+def test_following_a_person_crops_around_them_and_maps_back():
+  sys.path.insert(0, os.path.dirname(detect.WORKER))
+  try:
+    import mediapipe_worker  # pylint: disable=import-outside-toplevel
+  finally:
+    sys.path.pop(0)
+  follow = mediapipe_worker.Follow((500.0, 900.0), 1000, 2000)
+  assert follow.box == (200, 300, 801, 1501)  # 0.3 x 0.6 of the height
+  # A landmark at the box's centre is at the point; z scales with x.
+  back = follow.to_frame([{"x": 0.5, "y": 0.5, "z": 0.1, "visibility": 0.9}])
+  assert back[0]["x"] * 1000 == pytest.approx(500.5)
+  assert back[0]["y"] * 2000 == pytest.approx(900.5)
+  assert back[0]["z"] == pytest.approx(0.1 * 601 / 1000)
+  seen = [{"x": x / 1000, "y": y / 2000, "z": 0.0, "visibility": 0.9}
+          for x, y in ((400, 800), (600, 800), (400, 1200), (600, 1200))]
+  follow.update(seen)
+  # Centre (500, 1000); half sizes 100 * 1.4 + 100 and 200 * 1.4 + 100.
+  assert follow.box == (260, 620, 741, 1381)
+  follow.update(seen[:3])  # too few landmarks: the box stays
+  assert follow.box == (260, 620, 741, 1381)
 
 
 def test_filling_in_holds_the_last_and_never_joins_two_tracks():

@@ -22,7 +22,8 @@ under the default camera a user without intrinsics gets (fitted), and
 scored against the reference in that camera's frame (with --joint_map,
 once more through that map, scored back in the detector's joints; with
 --detect_every, once more from a detection of one frame in that many):
-MPJPE (root-relative), PA-MPJPE, the root's depth error, the body's size
+MPJPE (root-relative), PA-MPJPE, the trunk's lean against the
+reference's (degrees), the root's depth error, the body's size
 (total bone length, against the reference's), and the reference-free
 figures of `jaxpose.pose.motion_quality` (bone-length variation, left/right
 asymmetry, acceleration, reprojection onto the 2D lifted from). A clip
@@ -58,6 +59,15 @@ from jaxpose.video import detect
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "jaxpose", "footage")
 VIEWS = tuple(f"pose2sim_cam0{i}" for i in range(1, 5))
 MULTI_VIEWS = tuple(f"pose2sim_multi_cam0{i}" for i in range(1, 5))
+# Pose2Sim's two-person demo, each person followed from a pixel on their
+# torso in each view's first frame (`detect(person_at=...)`), picked by eye:
+# P1 stands in front in cam03 and cam04, P2 in cam01 and cam02.
+PEOPLE = {
+    "P1": dict(zip(MULTI_VIEWS, ((400, 600), (572, 680), (624, 920),
+                                 (336, 880)))),
+    "P2": dict(zip(MULTI_VIEWS, ((800, 1200), (192, 1040), (264, 760),
+                                 (776, 600)))),
+}
 # Qualisys gives intrinsics in 1/64 pixel units.
 _QCA_SUBPIXEL = 64.0
 
@@ -94,14 +104,18 @@ def read_qca(path: str) -> dict[str, cam_lib.Camera]:
   return out
 
 
-def detected(clip: str, cache: str = CACHE, every: int = 1) -> str:
+def detected(clip: str, cache: str = CACHE, every: int = 1,
+             person_at=None) -> str:
   """The detector's keypoints.json of a public clip, detected once (on
-  one frame in `every`, the others filled in)."""
+  one frame in `every`, the others filled in; following the person at
+  `person_at` in the first frame, else whoever the detector finds)."""
   folder = clip if every == 1 else f"{clip}_every{every}"
+  if person_at is not None:
+    folder += "_at{:g}_{:g}".format(*person_at)
   path = os.path.join(cache, folder, "keypoints.json")
   if not os.path.isfile(path):
     detect.detect(public_clips.clip(clip), os.path.dirname(path),
-                  max_images=1, every=every)
+                  max_images=1, every=every, person_at=person_at)
   return path
 
 
@@ -165,6 +179,16 @@ def reference(views: dict, cams: dict) -> dict:
                               for i, n in enumerate(names)}}
 
 
+def trunk_angle_deg(pred, ref) -> np.ndarray:
+  """`[T]` the angle between the lift's pelvis -> thorax and the
+  reference's, in the camera's frame: how far the body leans wrongly."""
+  pelvis, thorax = H36M_17.index("pelvis"), H36M_17.index("thorax")
+  unit = lambda x: (x[:, thorax] - x[:, pelvis]) / np.linalg.norm(
+      x[:, thorax] - x[:, pelvis], axis=-1, keepdims=True)
+  return np.degrees(np.arccos(np.clip(np.sum(unit(pred) * unit(ref), -1),
+                                      -1.0, 1.0)))
+
+
 def score_view(lifted, ref_world, cam, fps: float) -> dict:
   """A view's lift against the reference in that camera's frame (a lift
   of keypoints moved by a joint map moved back to the detector's joints,
@@ -186,6 +210,8 @@ def score_view(lifted, ref_world, cam, fps: float) -> dict:
   ref_size = motion_quality.total_bone_length(ref_v)
   return {
       "frames_scored": int(valid.sum()),
+      "trunk_angle_error_deg": round(float(np.median(trunk_angle_deg(
+          pred_v, ref_v))), 1),
       "mpjpe_mm": round(float(metrics.mpjpe(pred_v, ref_v).mean()), 1),
       "pa_mpjpe_mm": round(float(metrics.pa_mpjpe(pred_v, ref_v).mean()), 1),
       "root_depth_error_mm": round(float(np.median(np.abs(
@@ -254,7 +280,8 @@ def test_inputs(lifted) -> dict:
               "view (each row's 'camera')")))
 
 
-def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi"),
+def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi",
+                              "pose2sim_people"),
           *, cache=CACHE, hypotheses: int = 20,
           joint_map: str = "",
           detect_every: int = 1) -> tuple[list[dict], dict]:
@@ -264,6 +291,10 @@ def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi"),
   frame in that many (fitted)."""
   rows, seen = [], None
   for clip in clips:
+    if clip == "pose2sim_people":
+      rows += people_rows(workdir, cache=cache, hypotheses=hypotheses,
+                          joint_map=joint_map)
+      continue
     names = {"pose2sim": VIEWS, "pose2sim_multi": MULTI_VIEWS}.get(clip,
                                                                   (clip,))
     views = {n: view_keypoints(detected(n, cache)) for n in names}
@@ -299,6 +330,36 @@ def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi"),
   return rows, seen
 
 
+def people_rows(workdir: str, *, cache=CACHE, hypotheses: int = 20,
+                joint_map: str = "") -> list[dict]:
+  """Each person of the two-person demo (`PEOPLE`) followed in every view,
+  triangulated into a reference of their own, and each view lifted at its
+  calibrated focal length and fitted (and through `joint_map`): rows with
+  `subject` naming the person."""
+  cams = read_qca(public_clips.clip("pose2sim_calibration"))
+  rows = []
+  for subject, points in PEOPLE.items():
+    paths = {n: detected(n, cache, person_at=points[n]) for n in MULTI_VIEWS}
+    ref = reference({n: view_keypoints(p) for n, p in paths.items()}, cams)
+    for name, path in paths.items():
+      cam = cams[name.split("_")[-1]]
+      fps = float(files.read_json(path)["fps"]) or 30.0
+      for camera in ("calibrated",) + (("calibrated_map",) if joint_map
+                                       else ()):
+        keys = {"empty_frames": "mask", "focal_px": float(cam.f[0]),
+                **({"joint_map": joint_map} if camera == "calibrated_map"
+                   else {})}
+        lifted = lift.lift_keypoints(workdir, path, num_hypotheses=hypotheses,
+                                     keypoints=keys)
+        rows.append({**view_row(name, lifted, True, camera, ref, cam, fps),
+                     "detected_every": 1, "subject": subject,
+                     "person_at": list(points[name])})
+        print({k: rows[-1][k] for k in ("clip", "subject", "camera",
+                                        "mpjpe_mm", "pa_mpjpe_mm",
+                                        "reference_reprojection_px")})
+  return rows
+
+
 def main(argv):
   del argv
   rows, seen = study(_WORKDIR.value, _CLIPS.value, cache=_CACHE.value,
@@ -320,9 +381,11 @@ if __name__ == "__main__":
   _SEED = flags.DEFINE_integer("seed", 0, "The workdir's training seed (said "
                                "in the results file).")
   _CLIPS = flags.DEFINE_list("clips", ["pose2sim", "sports2d_demo",
-                                       "pose2sim_multi"],
+                                       "pose2sim_multi", "pose2sim_people"],
                              "pose2sim (four calibrated views), pose2sim_multi "
-                             "(two people, four views, no reference) and/or "
+                             "(two people, four views, whoever the detector "
+                             "follows), pose2sim_people (each of the two "
+                             "followed, with a reference each) and/or "
                              f"single clips of {sorted(public_clips.CLIPS)}.")
   _CACHE = flags.DEFINE_string("cache", CACHE, "Where detections are kept.")
   _HYPOTHESES = flags.DEFINE_integer("hypotheses", 20, "Hypotheses per frame.")

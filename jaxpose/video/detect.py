@@ -145,7 +145,8 @@ def _stretches(frames: int, workers: int,
 
 
 def _run_workers(python, video, work, stretches, thumb_every, thumb_size,
-                 progress: bool, total: int, every: int = 1) -> int:
+                 progress: bool, total: int, every: int = 1,
+                 person_at=None) -> int:
   """Runs one worker per stretch with one progress bar; returns the
   frames decoded."""
   from tqdm import tqdm  # pylint: disable=import-outside-toplevel
@@ -161,7 +162,9 @@ def _run_workers(python, video, work, stretches, thumb_every, thumb_size,
   for i, (start, stop) in enumerate(stretches):
     proc = _worker(python, video, f"--out={work}", f"--start={start}",
                    f"--stop={stop}", f"--thumb_every={thumb_every}",
-                   f"--thumb_size={thumb_size}", f"--every={every}")
+                   f"--thumb_size={thumb_size}", f"--every={every}",
+                   *([f"--person_at={person_at[0]:g},{person_at[1]:g}"]
+                     if person_at is not None else []))
     lines: list[str] = []
     reader = threading.Thread(target=read, args=(i, proc.stderr, lines),
                               daemon=True)
@@ -222,16 +225,20 @@ def fill_skipped(frames: list, every: int, count: int) -> list:
 
 
 def write_keypoints(path: str, frames: list, info: VideoInfo,
-                    every: int = 1) -> str:
+                    every: int = 1, person_at=None) -> str:
   """The detector's frames as one JSON `keypoint_json` reads without being
   told the image size: {"detector", "image_size", "fps", "detected_every",
-  "person", "person_rule", "frames"}, each frame with a person holding its
+  "person_at", "person", "person_rule", "frames"}, each frame with a person
+  holding its
   `track_id` (`tracks.assign`); "person" is the track to lift by default
   (`tracks.preferred`)."""
   person = tracks.preferred(frames, (info.width, info.height))
   return files.write_json_atomic(path, {
       "detector": DETECTOR, "image_size": [info.width, info.height],
-      "fps": info.fps, "detected_every": every, **({} if person is None else {
+      "fps": info.fps, "detected_every": every,
+      "person_at": (None if person_at is None
+                    else [float(v) for v in person_at]),
+      **({} if person is None else {
           "person": person, "person_rule": tracks.PREFERRED_RULE}),
       "frames": frames})
 
@@ -239,7 +246,7 @@ def write_keypoints(path: str, frames: list, info: VideoInfo,
 def detect(video: str, out_dir: str, *, python: str | None = None,
            workers: int | None = None, max_images: int = 600,
            image_side: int = 320, progress: bool = True,
-           every: int = 1) -> Detection:
+           every: int = 1, person_at=None) -> Detection:
   """Detects one person's 2D keypoints in every frame of `video`.
 
   Args:
@@ -253,6 +260,10 @@ def detect(video: str, out_dir: str, *, python: str | None = None,
     every: detect one frame in this many and fill in the others
       (`fill_skipped`): faster by nearly that factor, at the cost of
       motion between detected frames.
+    person_at: (x, y) pixels of the first frame on the person to follow
+      (the detector then sees only the part of each frame around them,
+      `mediapipe_worker.Follow`; one worker, from the first frame on);
+      None: whoever the detector finds.
 
   Raises:
     VideoError: no detector environment, an undecodable file, a clip
@@ -263,13 +274,19 @@ def detect(video: str, out_dir: str, *, python: str | None = None,
     raise ValueError(f"every: expected >= 1, got {every}")
   python = detector_python(python)
   info = probe(video, python)
-  workers = max(1, workers or os.cpu_count() or 1)
+  workers = 1 if person_at is not None else max(1, workers or os.cpu_count()
+                                                or 1)
+  if person_at is not None and not (
+      len(person_at) == 2 and 0 <= person_at[0] < info.width
+      and 0 <= person_at[1] < info.height):
+    raise VideoError(f"person_at={tuple(person_at)}: expected (x, y) pixels "
+                     f"inside the {info.width} x {info.height} frame")
   estimate = max(info.frames, 1)
   thumb_every = max(1, math.ceil(estimate / max(max_images, 1)))
   os.makedirs(out_dir, exist_ok=True)
   stretches = _stretches(info.frames, min(workers, estimate), every)
   decoded = _run_workers(python, video, out_dir, stretches, thumb_every,
-                         image_side, progress, estimate, every)
+                         image_side, progress, estimate, every, person_at)
   frames = []
   for begin, _ in stretches:
     part = os.path.join(out_dir, f"landmarks_{begin}.json")
@@ -284,7 +301,7 @@ def detect(video: str, out_dir: str, *, python: str | None = None,
   if every > 1:
     frames = fill_skipped(frames, every, decoded)
   path = write_keypoints(os.path.join(out_dir, "keypoints.json"), frames, info,
-                         every)
+                         every, person_at)
   images_dir = os.path.join(out_dir, "frames")
   images = {int(n[:-4]): os.path.join(images_dir, n)
             for n in os.listdir(images_dir) if n.endswith(".jpg")}

@@ -10,11 +10,12 @@ OpenCV (which decodes the video) and MediaPipe.
   python mediapipe_worker.py --video=V --probe
       prints {"frames", "fps", "width", "height"} as one JSON line.
   python mediapipe_worker.py --video=V --out=DIR --start=S --stop=E
-      [--thumb_every=K --thumb_size=W] [--every=N]
+      [--thumb_every=K --thumb_size=W] [--every=N] [--person_at=X,Y]
       writes DIR/landmarks_S.json: [{"frame": k, "landmarks": [33 x
       {"x", "y", "z", "visibility", "presence"}]}] for frames S <= k < E
       that are a multiple of N (an empty list where no person was
-      found; the others are decoded, not detected), MediaPipe's own layout
+      found; the others are decoded, not detected; with --person_at, the
+      person at that pixel of frame S, `Follow`), MediaPipe's own layout
       that `jaxpose.data.keypoint_json` reads; every K-th frame's image,
       S pixels on its longer side, as DIR/frames/<k>.jpg; and after each
       frame a line
@@ -62,6 +63,55 @@ def _keep(cv2, image, out: str, k: int, size: int):
               _thumbnail(cv2, image, size), [cv2.IMWRITE_JPEG_QUALITY, 60])
 
 
+class Follow:
+  """The part of each frame the detector sees when it is to follow the
+  person at a given point of the first frame (the others left out): at
+  first a box around the point, 0.3 x 0.6 of the frame's height (one
+  standing person seen whole), then the box of the person's sure
+  landmarks in the last frame, grown by `GROW` about its centre plus
+  `MARGIN` of the frame's height; kept where it was while no one is seen.
+  Boxes are (x0, y0, x1, y1) in pixels, inside the frame."""
+  GROW = 1.4
+  MARGIN = 0.05
+  SURE = 0.5
+
+  def __init__(self, point, width: int, height: int):
+    self.size = (width, height)
+    x, y = point
+    self.box = self._inside(x - 0.15 * height, y - 0.3 * height,
+                            x + 0.15 * height, y + 0.3 * height)
+
+  def _inside(self, x0, y0, x1, y1):
+    w, h = self.size
+    x0, y0 = max(0, int(x0)), max(0, int(y0))
+    x1, y1 = min(w, int(x1) + 1), min(h, int(y1) + 1)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+      return (0, 0, w, h)
+    return (x0, y0, x1, y1)
+
+  def to_frame(self, landmarks: list) -> list:
+    """Landmarks of the box (normalised to it) normalised to the frame."""
+    x0, y0, x1, y1 = self.box
+    w, h = self.size
+    return [{**m, "x": (m["x"] * (x1 - x0) + x0) / w,
+             "y": (m["y"] * (y1 - y0) + y0) / h,
+             "z": m["z"] * (x1 - x0) / w} for m in landmarks]
+
+  def update(self, landmarks: list):
+    """The next box, from this frame's landmarks (normalised to the frame)."""
+    w, h = self.size
+    sure = [(m["x"] * w, m["y"] * h) for m in landmarks
+            if m.get("visibility", 1.0) >= self.SURE]
+    if len(sure) < 4:
+      return
+    xs, ys = [p[0] for p in sure], [p[1] for p in sure]
+    cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    half_w = (max(xs) - min(xs)) / 2 * self.GROW + self.MARGIN * h
+    half_h = (max(ys) - min(ys)) / 2 * self.GROW + self.MARGIN * h
+    self.box = self._inside(cx - half_w, cy - half_h, cx + half_w,
+                            cy + half_h)
+
+
 def _pose_solution():
   """MediaPipe's legacy Pose solution, imported without its drawing
   helpers: they import matplotlib's pyplot, half a second of each
@@ -75,9 +125,10 @@ def _pose_solution():
 
 
 def detect(path: str, out: str, start: int, stop: int, thumb_every: int,
-           thumb_size: int, every: int = 1):
+           thumb_size: int, every: int = 1, person_at=None):
   pose_solution = _pose_solution()
   cv2, capture = _capture(path)
+  follow = None
   os.makedirs(os.path.join(out, "frames"), exist_ok=True)
   for _ in range(start):  # exact positions: decoded, not sought
     if not capture.grab():
@@ -99,12 +150,21 @@ def detect(path: str, out: str, start: int, stop: int, thumb_every: int,
       ok, image = capture.read()
       if not ok:
         break
-      result = pose.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-      marks = (result.pose_landmarks.landmark if result.pose_landmarks
-               else [])
-      frames.append({"frame": k, "landmarks": [
-          {"x": m.x, "y": m.y, "z": m.z, "visibility": m.visibility,
-           "presence": m.presence} for m in marks]})
+      if person_at is not None and follow is None:
+        follow = Follow(person_at, image.shape[1], image.shape[0])
+      seen = image
+      if follow is not None:
+        x0, y0, x1, y1 = follow.box
+        seen = image[y0:y1, x0:x1]
+      result = pose.process(cv2.cvtColor(seen, cv2.COLOR_BGR2RGB))
+      marks = [{"x": m.x, "y": m.y, "z": m.z, "visibility": m.visibility,
+                "presence": m.presence} for m in (
+                    result.pose_landmarks.landmark if result.pose_landmarks
+                    else [])]
+      if follow is not None:
+        marks = follow.to_frame(marks)
+        follow.update(marks)
+      frames.append({"frame": k, "landmarks": marks})
       if thumb:
         _keep(cv2, image, out, k, thumb_size)
       print(f"progress {k}", file=sys.stderr, flush=True)
@@ -125,6 +185,7 @@ def arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
   parser.add_argument("--thumb_every", type=int, default=0)
   parser.add_argument("--thumb_size", type=int, default=320)
   parser.add_argument("--every", type=int, default=1)
+  parser.add_argument("--person_at", default="")
   return parser
 
 
@@ -134,8 +195,10 @@ def main():
   if args.probe:
     print(json.dumps(probe(args.video)), flush=True)
   else:
+    point = (tuple(float(v) for v in args.person_at.split(","))
+             if args.person_at else None)
     detect(args.video, args.out, args.start, args.stop, args.thumb_every,
-           args.thumb_size, max(args.every, 1))
+           args.thumb_size, max(args.every, 1), point)
 
 
 if __name__ == "__main__":

@@ -74,6 +74,7 @@ def test_a_lift_equal_to_the_reference_scores_zero():
   score = rf.score_view(exact, world, cam, fps=30.0)
   assert score["mpjpe_mm"] == 0.0 and score["pa_mpjpe_mm"] == 0.0
   assert score["root_depth_error_mm"] == 0.0 and score["size_ratio"] == 1.0
+  assert score["trunk_angle_error_deg"] == 0.0
   smaller = _Lifted(0.5 * (in_cam - in_cam[:, :1]), in_cam[:, 0] + [0, 0, 80])
   score = rf.score_view(smaller, world, cam, fps=30.0)
   assert score["size_ratio"] == 0.5 and score["pa_mpjpe_mm"] == 0.0
@@ -105,6 +106,16 @@ def test_a_lift_through_a_joint_map_is_scored_in_the_detectors_joints(
   unmapped = rf.score_view(_Lifted(rig - rig[:, :1], rig[:, 0]), world, cam,
                            fps=30.0)
   assert unmapped["mpjpe_mm"] > 10.0
+
+
+def test_a_trunk_leaning_by_a_known_angle_is_measured():
+  ref = _pose_world()
+  ref[:, H36M_17.index("thorax")] = ref[:, 0] + [0.0, -500.0, 30.0]
+  turn = np.radians(20.0)  # about the camera's x axis
+  rot = np.array([[1, 0, 0], [0, np.cos(turn), -np.sin(turn)],
+                  [0, np.sin(turn), np.cos(turn)]])
+  np.testing.assert_allclose(rf.trunk_angle_deg(ref @ rot.T, ref), 20.0,
+                             atol=1e-6)
 
 
 def test_followed_names_the_tracks_and_the_one_lifted():

@@ -4,7 +4,9 @@ it speaks `mediapipe_worker.py`'s protocol without MediaPipe or a real
 video. The "video" is an .npz of `landmarks` [T, 33, 3] (x, y normalised,
 visibility), `size` (width, height) and `fps`; a frame whose visibilities
 are all 0 has no person. `fail_at` in the npz makes the worker of the
-stretch holding that frame die there, as a crashing detector would."""
+stretch holding that frame die there, as a crashing detector would; with
+`second` (landmarks of another person) in it, --person_at picks whichever
+of the two has its torso nearer the point in the first frame."""
 import argparse
 import json
 import os
@@ -27,6 +29,12 @@ def main():
     print(f"error: {args.video}: cannot be decoded as a video", file=sys.stderr)
     sys.exit(1)
   marks, (w, h) = clip["landmarks"], clip["size"].tolist()
+  if args.person_at and "second" in clip:
+    point = np.array([float(v) for v in args.person_at.split(",")])
+    torso = lambda m: m[args.start, [11, 12, 23, 24], :2].mean(0) * [w, h]
+    if (np.linalg.norm(torso(clip["second"]) - point)
+        < np.linalg.norm(torso(marks) - point)):
+      marks = clip["second"]
   if args.probe:
     print(json.dumps({"frames": len(marks), "fps": float(clip["fps"]),
                       "width": w, "height": h}))
