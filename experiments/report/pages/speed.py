@@ -1,167 +1,18 @@
 """Results page docs/results/speed.md: jaxpose's speed against PyTorch, the
 samplers' error against their network evaluations, the lift command's time."""
 from experiments.report import spec
+from experiments.report.pages import speed_cpus
 
 _CPU = "2 CPU cores (AMD EPYC)"
-_SAMPLING = ("python -m experiments.bench.sampling "
-             "--out=experiments/results/bench_sampling_cpu.json "
-             "--torch_python=TORCH_VENV/bin/python")
-_TTO = ("python -m experiments.bench.tto "
-        "--out=experiments/results/bench_tto_cpu.json "
-        "--torch_python=TORCH_VENV/bin/python --repeats=5")
 _CURVES = ("python -m experiments.bench.sampler_curves --workdir=runs/quickstart "
            "--num_poses=64 --num_hypotheses=200 --batch_poses=64 "
            "--steps=1000,500,200,100,50,30,20,10 --samplers=\"euler_maruyama pc "
            "ode deterministic ddim ddim:eta=1 ode_adaptive\"")
-_TORCH = ("The PyTorch side runs in its own process (`pip install "
-          "torch==2.13.0 numpy`, 2 threads) and takes turns with jaxpose, one "
-          "call each per round; each speed-up is the median of the "
-          "per-round ratios, steadier than the seconds on a machine whose "
-          "speed drifts from minute to minute.")
-
-
-def _vs_torch(extra=()) -> tuple[spec.Col, ...]:
-  return (spec.Col("s per step", "step_s", ".3g"), *extra,
-          spec.Col("PyTorch eager s", "torch_measured.torch_eager.step_s", ".3g"),
-          spec.Col("x PyTorch eager", "torch_measured.torch_eager.speedup", ".2f"),
-          spec.Col("torch.compile s", "torch_measured.torch_compiled.step_s",
-                   ".3g"),
-          spec.Col("x torch.compile", "torch_measured.torch_compiled.speedup",
-                   ".2f"))
 
 
 def _bench(label: str, file: str, command: str, at: str, **kw) -> spec.Row:
   return spec.Row(label, file, command, seeds="0", hardware=_CPU, at=at, **kw)
 
-
-_SAMPLES = (("1 pose x 1 hypothesis", 1, 1), ("1 pose x 200 hypotheses", 1, 200),
-            ("16 poses x 200 hypotheses", 16, 200))
-
-GFPOSE_SAMPLING = spec.Table(
-    title="GFPose: sampling against PyTorch",
-    intro=("One Euler-Maruyama step of GFPose's network at the paper's size "
-           "(12.5M parameters; random weights, the work does not depend on "
-           "them) for P poses x H hypotheses, against the authors' network "
-           "in PyTorch eager and under torch.compile, timed in the same "
-           "rounds: seconds per step, hypotheses x steps per second, and the "
-           "roofline fraction (the network's matrix products alone, same "
-           "shapes and XLA options, over the step's time). " + _TORCH),
-    columns=_vs_torch((
-        spec.Col("hypotheses x steps / s", "hypothesis_steps_per_s", ".0f"),
-        spec.Col("roofline fraction", "roofline_fraction", ".2f"))),
-    rows=tuple(_bench(label, "bench_sampling_cpu.json", _SAMPLING,
-                      f"sampling[poses={p},hypotheses={h}]")
-               for label, p, h in _SAMPLES),
-    label_titles=("case",),
-    note=("jaxpose's step is faster than both eager PyTorch and "
-          "torch.compile at every size, most at the widest. A roofline "
-          "fraction near 1 means the step costs what its matrix products "
-          "cost, little left to remove on this CPU; it exceeds 1 when the "
-          "compiled step runs its products faster than the same products "
-          "timed alone."))
-
-GFPOSE_TRAINING = spec.Table(
-    title="GFPose: a training step against PyTorch",
-    intro=("One training step at batch 1000 (the paper's network size, "
-           "Adam), against the authors' network in PyTorch, in the same run "
-           "as the sampling table. " + _TORCH),
-    columns=_vs_torch((spec.Col("roofline fraction", "roofline_fraction",
-                                ".2f"),)),
-    rows=(_bench("train, batch 1000", "bench_sampling_cpu.json", _SAMPLING,
-                 "train"),),
-    label_titles=("case",),
-    note=("Training gains less over PyTorch than sampling, and its "
-          "roofline fraction is lower: more of a training step is work "
-          "besides the network's matrix products (the backward pass's other "
-          "operations, the optimiser and the EMA)."))
-
-_BIG = "sampling[poses=16,hypotheses=200]"
-
-GFPOSE_OPTIONS = spec.Table(
-    title="GFPose: the samplers' XLA options on CPU",
-    intro=("The 16 poses x 200 hypotheses step of the sampling table "
-           "compiled with the samplers' CPU options "
-           "(`jaxpose.core.xla_options`, which the samplers use from 400 rows "
-           "of poses x hypotheses on) and with XLA's defaults."),
-    columns=(spec.Col("XLA's defaults s", "xla_defaults_step_s", ".3g"),
-             spec.Col("CPU options s", "step_s", ".3g"),
-             spec.Col("speed-up of the options", "speedup_over_xla_defaults",
-                      ".2f")),
-    rows=(_bench("16 poses x 200 hypotheses", "bench_sampling_cpu.json",
-                 _SAMPLING, _BIG),),
-    label_titles=("case",))
-
-_DPOSER_CASES = (("TTO iteration, one 60-frame clip", "tto_iteration"),
-                 ("sampler step, 500 rows", "sampler_step"),
-                 ("training step, batch 1280", "train_step"))
-
-DPOSER = spec.Table(
-    title="DPoser: motion fitting, sampling and training against PyTorch",
-    intro=("DPoser's network at the paper's size (7.2M parameters, sub-VP; "
-           "random weights) against the authors' operations re-written in "
-           "PyTorch (`experiments/bench/torch_dposer.py`), timed in the same "
-           "rounds: one iteration of the test-time optimisation (TTO) that "
-           "denoises a motion (forward kinematics, data term, temporal "
-           "smoothness and DPoser's regulariser, Adam; the loop of 180 "
-           "iterations is one compiled program, its time divided by the "
-           "iterations), one reverse Euler-Maruyama step, one training step. "
-           "The target is a speed-up over eager PyTorch, how the authors "
-           "run; torch.compile is beside it. " + _TORCH),
-    columns=(*_vs_torch(),
-             spec.Col("target (x eager)", "target_speedup_vs_torch_eager", "g"),
-             spec.Col("target", "target_met", "met"),
-             spec.Col("other processes' cores", "other_work.other_cores",
-                      ".2f")),
-    rows=tuple(_bench(label, "bench_tto_cpu.json", _TTO, key)
-               for label, key in _DPOSER_CASES),
-    label_titles=("case",),
-    note=("The TTO loop gains most: jaxpose embeds the diffusion time once "
-          "per iteration where the authors' code embeds it per row, and "
-          "compiles the whole loop where PyTorch records each iteration's "
-          "forward for autograd. The PyTorch side uses plain forward "
-          "kinematics where the authors pose an SMPL-X mesh, so it is "
-          "faster than their code and the speed-up a lower bound. 'Other "
-          "processes' cores': what other work took of the machine during "
-          "the timed rounds."))
-
-DPOSER_OPTIONS = spec.Table(
-    title="DPoser: the samplers' XLA options on CPU",
-    intro=("The TTO iteration and the sampler step of the table above are "
-           "compiled with XLA's defaults; here also with the samplers' CPU "
-           "options (`jaxpose.core.xla_options`), which DPoser's sampler "
-           "uses from 400 rows on."),
-    columns=(spec.Col("XLA's defaults s", "step_s", ".3g"),
-             spec.Col("CPU options s", "options_step_s", ".3g"),
-             spec.Col("speed-up of the options", "speedup_of_options", ".2f")),
-    rows=tuple(_bench(label, "bench_tto_cpu.json", _TTO, key)
-               for label, key in _DPOSER_CASES[:2]),
-    label_titles=("case",),
-    note=("The options speed up the wide sampler step and slow the TTO "
-          "iteration, whose products are small (60 rows): DPoser's TTO "
-          "keeps XLA's defaults."))
-
-COMPILE = spec.Table(
-    title="Compiling against torch.compile",
-    intro=("Seconds before the first result: jaxpose's compilation of the "
-           "step or loop, and torch.compile's first call with a cold cache "
-           "(the call's own work included: 10 sampler steps, or the "
-           "180-iteration TTO loop), from the runs of the tables above."),
-    columns=(spec.Col("seconds", ""),),
-    rows=(_bench("GFPose, 16 poses x 200 hypotheses", "bench_sampling_cpu.json",
-                 _SAMPLING, f"{_BIG}.compile_s", cells=("jaxpose",),
-                 name="gfpose/jaxpose"),
-          _bench("GFPose, 16 poses x 200 hypotheses", "bench_sampling_cpu.json",
-                 _SAMPLING, ("torch_first_call_s", "torch_compiled",
-                             "em rows=3200 steps=10"),
-                 cells=("torch.compile",), name="gfpose/torch"),
-          _bench("DPoser TTO, one 60-frame clip", "bench_tto_cpu.json", _TTO,
-                 "tto_iteration.compile_s", cells=("jaxpose",),
-                 name="tto/jaxpose"),
-          _bench("DPoser TTO, one 60-frame clip", "bench_tto_cpu.json", _TTO,
-                 ("torch_first_call_s", "torch_compiled",
-                  "tto batch=60 iters=180"),
-                 cells=("torch.compile",), name="tto/torch")),
-    label_titles=("case", "compiled by"))
 
 _CURVE_STEPS = (1000, 50, 10)
 _CURVE_SAMPLERS = ("euler_maruyama", "pc", "ddim:eta=1", "ddim", "ode",
@@ -307,9 +158,12 @@ DIFFPOSE_CURVE = spec.Table(
 PAGE = spec.Page(
     name="speed", title="Speed",
     intro=("How fast jaxpose samples, trains and fits against the authors' "
-           "code in PyTorch on the same machine, how few network "
+           "code in PyTorch on the same machine (one set of tables per CPU "
+           "the benchmarks ran on; each benchmark's results file records "
+           "the CPU's model, vector extensions, cores and XLA options), how "
+           "few network "
            "evaluations a sampler needs for the same error. How long "
            "lifting a minute of video takes is on the video page."),
-    tables=(GFPOSE_SAMPLING, GFPOSE_TRAINING, GFPOSE_OPTIONS, DPOSER,
-            DPOSER_OPTIONS, COMPILE, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
+    tables=(*(table for cpu in speed_cpus.CPUS
+              for table in speed_cpus.tables(cpu)), DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
             CHEAPEST, DIFFPOSE_CURVE))

@@ -1,0 +1,237 @@
+"""The speed page's tables against PyTorch, one set per CPU met: each CPU's
+benchmark files (`experiments.bench.sampling`, `experiments.bench.tto`, run
+on it with PyTorch in the same rounds) and what its figures mean."""
+import dataclasses
+
+from experiments.report import spec
+
+
+@dataclasses.dataclass(frozen=True)
+class Cpu:
+  """A CPU the benchmarks ran on.
+
+  Attributes:
+    name: its words on the page.
+    suffix: its results files' ending (bench_sampling_cpu<suffix>.json).
+    notes: {table key: what the table's figures mean on this CPU}; the
+      keys are `NOTE_KEYS`.
+  """
+  name: str
+  suffix: str
+  notes: dict
+
+  @property
+  def hardware(self) -> str:
+    return f"2 CPU cores ({self.name})"
+
+  @property
+  def sampling_file(self) -> str:
+    return f"bench_sampling_cpu{self.suffix}.json"
+
+  @property
+  def tto_file(self) -> str:
+    return f"bench_tto_cpu{self.suffix}.json"
+
+  def sampling_command(self) -> str:
+    return ("python -m experiments.bench.sampling "
+            f"--out=experiments/results/{self.sampling_file} "
+            "--torch_python=TORCH_VENV/bin/python")
+
+  def tto_command(self) -> str:
+    return ("python -m experiments.bench.tto "
+            f"--out=experiments/results/{self.tto_file} "
+            "--torch_python=TORCH_VENV/bin/python --repeats=5")
+
+
+NOTE_KEYS = ("gfpose_sampling", "gfpose_training", "dposer",
+             "dposer_options")
+
+_ROOFLINE = ("A roofline fraction near 1 means the step costs what its "
+             "matrix products cost, little left to remove on this CPU; it "
+             "exceeds 1 when the compiled step runs its products faster than "
+             "the same products timed alone.")
+_DPOSER_WHY = ("The TTO loop gains most: jaxpose embeds the diffusion time "
+               "once per iteration where the authors' code embeds it per "
+               "row, and compiles the whole loop where PyTorch records each "
+               "iteration's forward for autograd. The PyTorch side uses "
+               "plain forward kinematics where the authors pose an SMPL-X "
+               "mesh, so it is faster than their code and the speed-up a "
+               "lower bound. 'Other processes' cores': what other work took "
+               "of the machine during the timed rounds.")
+
+CPUS = (
+    Cpu("AMD EPYC", "", {
+        "gfpose_sampling": ("jaxpose's step is faster than both eager "
+                            "PyTorch and torch.compile at every size, most "
+                            "at the widest. " + _ROOFLINE),
+        "gfpose_training": (
+            "Training gains less over PyTorch than sampling, and its "
+            "roofline fraction is lower: more of a training step is work "
+            "besides the network's matrix products (the backward pass's "
+            "other operations, the optimiser and the EMA)."),
+        "dposer": _DPOSER_WHY,
+        "dposer_options": (
+            "The options speed up the wide sampler step and slow the TTO "
+            "iteration, whose products are small (60 rows): DPoser's TTO "
+            "keeps XLA's defaults."),
+    }),
+    Cpu("Intel Xeon with AVX-512 and AMX", "_xeon_amx", {
+        "gfpose_sampling": ("jaxpose's step is faster than both eager "
+                            "PyTorch and torch.compile at every size: least "
+                            "for one hypothesis, where each call's own "
+                            "overhead is much of the time, most for 200 "
+                            "hypotheses of one pose. " + _ROOFLINE),
+        "gfpose_training": (
+            "Training gains less over PyTorch than sampling; its roofline "
+            "fraction near 1 says the step costs about what its matrix "
+            "products cost, so what is left is the products' own speed on "
+            "this CPU."),
+        "dposer": _DPOSER_WHY + (
+            " DPoser's training step is the one row below 1: slower than "
+            "torch.compile on this CPU, where on the EPYC it is faster; what "
+            "torch.compile does better here is not yet found."),
+        "dposer_options": (
+            "As on the EPYC, the options speed up the wide sampler step and "
+            "slow the TTO iteration, whose products are small (60 rows)."),
+    }),
+)
+
+TORCH = ("The PyTorch side runs in its own process (`pip install "
+         "torch==2.13.0 numpy`, 2 threads) and takes turns with jaxpose, one "
+         "call each per round; each speed-up is the median of the "
+         "per-round ratios, steadier than the seconds on a machine whose "
+         "speed drifts from minute to minute.")
+
+
+def _vs_torch(extra=()) -> tuple[spec.Col, ...]:
+  return (spec.Col("s per step", "step_s", ".3g"), *extra,
+          spec.Col("PyTorch eager s", "torch_measured.torch_eager.step_s", ".3g"),
+          spec.Col("x PyTorch eager", "torch_measured.torch_eager.speedup", ".2f"),
+          spec.Col("torch.compile s", "torch_measured.torch_compiled.step_s",
+                   ".3g"),
+          spec.Col("x torch.compile", "torch_measured.torch_compiled.speedup",
+                   ".2f"))
+
+
+def _options(defaults: str, options: str, speedup: str
+             ) -> tuple[spec.Col, ...]:
+  """A step compiled with XLA's defaults and with the samplers' options:
+  the files' paths of each time and of the speed-up."""
+  return (spec.Col("XLA's defaults s", defaults, ".3g"),
+          spec.Col("CPU options s", options, ".3g"),
+          spec.Col("speed-up of the options", speedup, ".2f"))
+
+
+_SAMPLES = (("1 pose x 1 hypothesis", 1, 1), ("1 pose x 200 hypotheses", 1, 200),
+            ("16 poses x 200 hypotheses", 16, 200))
+BIG = "sampling[poses=16,hypotheses=200]"
+_DPOSER_CASES = (("TTO iteration, one 60-frame clip", "tto_iteration"),
+                 ("sampler step, 500 rows", "sampler_step"),
+                 ("training step, batch 1280", "train_step"))
+
+
+def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
+  """The GFPose and DPoser tables against PyTorch, the samplers' options
+  and compile times, of one CPU."""
+
+  def sampling(label, at, **kw):
+    return spec.Row(label, cpu.sampling_file, cpu.sampling_command(),
+                    seeds="0", hardware=cpu.hardware, at=at, **kw)
+
+  def tto(label, at, **kw):
+    return spec.Row(label, cpu.tto_file, cpu.tto_command(), seeds="0",
+                    hardware=cpu.hardware, at=at, **kw)
+
+  on = f" ({cpu.name})"
+  return (
+      spec.Table(
+          title="GFPose: sampling against PyTorch" + on,
+          intro=("One Euler-Maruyama step of GFPose's network at the paper's "
+                 "size (12.5M parameters; random weights, the work does not "
+                 "depend on them) for P poses x H hypotheses, against the "
+                 "authors' network in PyTorch eager and under torch.compile, "
+                 "timed in the same rounds: seconds per step, hypotheses x "
+                 "steps per second, and the roofline fraction (the network's "
+                 "matrix products alone, same shapes and XLA options, over "
+                 "the step's time). " + TORCH),
+          columns=_vs_torch((
+              spec.Col("hypotheses x steps / s", "hypothesis_steps_per_s",
+                       ".0f"),
+              spec.Col("roofline fraction", "roofline_fraction", ".2f"))),
+          rows=tuple(sampling(label, f"sampling[poses={p},hypotheses={h}]")
+                     for label, p, h in _SAMPLES),
+          label_titles=("case",), note=cpu.notes["gfpose_sampling"]),
+      spec.Table(
+          title="GFPose: a training step against PyTorch" + on,
+          intro=("One training step at batch 1000 (the paper's network "
+                 "size, Adam), against the authors' network in PyTorch, in "
+                 "the same run as the sampling table. " + TORCH),
+          columns=_vs_torch((spec.Col("roofline fraction",
+                                      "roofline_fraction", ".2f"),)),
+          rows=(sampling("train, batch 1000", "train"),),
+          label_titles=("case",), note=cpu.notes["gfpose_training"]),
+      spec.Table(
+          title="GFPose: the samplers' XLA options" + on,
+          intro=("The 16 poses x 200 hypotheses step of the sampling table "
+                 "compiled with the samplers' CPU options "
+                 "(`jaxpose.core.xla_options`, which the samplers use from "
+                 "400 rows of poses x hypotheses on) and with XLA's "
+                 "defaults."),
+          columns=_options("xla_defaults_step_s", "step_s",
+                           "speedup_over_xla_defaults"),
+          rows=(sampling("16 poses x 200 hypotheses", BIG),),
+          label_titles=("case",)),
+      spec.Table(
+          title="DPoser: motion fitting, sampling and training against "
+                "PyTorch" + on,
+          intro=("DPoser's network at the paper's size (7.2M parameters, "
+                 "sub-VP; random weights) against the authors' operations "
+                 "re-written in PyTorch (`experiments/bench/torch_dposer.py`),"
+                 " timed in the same rounds: one iteration of the test-time "
+                 "optimisation (TTO) that denoises a motion (forward "
+                 "kinematics, data term, temporal smoothness and DPoser's "
+                 "regulariser, Adam; the loop of 180 iterations is one "
+                 "compiled program, its time divided by the iterations), one "
+                 "reverse Euler-Maruyama step, one training step. The target "
+                 "is a speed-up over eager PyTorch, how the authors run; "
+                 "torch.compile is beside it. " + TORCH),
+          columns=(*_vs_torch(),
+                   spec.Col("target (x eager)", "target_speedup_vs_torch_eager",
+                            "g"),
+                   spec.Col("target", "target_met", "met"),
+                   spec.Col("other processes' cores", "other_work.other_cores",
+                            ".2f")),
+          rows=tuple(tto(label, key) for label, key in _DPOSER_CASES),
+          label_titles=("case",), note=cpu.notes["dposer"]),
+      spec.Table(
+          title="DPoser: the samplers' XLA options" + on,
+          intro=("The TTO iteration and the sampler step of the table above "
+                 "are compiled with XLA's defaults; here also with the "
+                 "samplers' CPU options (`jaxpose.core.xla_options`), which "
+                 "DPoser's sampler uses from 400 rows on."),
+          columns=_options("step_s", "options_step_s", "speedup_of_options"),
+          rows=tuple(tto(label, key) for label, key in _DPOSER_CASES[:2]),
+          label_titles=("case",), note=cpu.notes["dposer_options"]),
+      spec.Table(
+          title="Compiling against torch.compile" + on,
+          intro=("Seconds before the first result: jaxpose's compilation of "
+                 "the step or loop, and torch.compile's first call with a "
+                 "cold cache (the call's own work included: 10 sampler "
+                 "steps, or the 180-iteration TTO loop), from the runs of "
+                 "the tables above."),
+          columns=(spec.Col("seconds", ""),),
+          rows=(sampling("GFPose, 16 poses x 200 hypotheses",
+                         f"{BIG}.compile_s", cells=("jaxpose",),
+                         name="gfpose/jaxpose"),
+                sampling("GFPose, 16 poses x 200 hypotheses",
+                         ("torch_first_call_s", "torch_compiled",
+                          "em rows=3200 steps=10"),
+                         cells=("torch.compile",), name="gfpose/torch"),
+                tto("DPoser TTO, one 60-frame clip", "tto_iteration.compile_s",
+                    cells=("jaxpose",), name="tto/jaxpose"),
+                tto("DPoser TTO, one 60-frame clip",
+                    ("torch_first_call_s", "torch_compiled",
+                     "tto batch=60 iters=180"),
+                    cells=("torch.compile",), name="tto/torch")),
+          label_titles=("case", "compiled by")),
+  )
