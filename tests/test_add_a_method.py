@@ -241,7 +241,8 @@ METHOD = methods.register(base.Method(
 __all__ = ["METHOD"]
 '''
 
-# Step 6: exactly the method's sections plus the generic ones; every eval key.
+# Step 6: exactly the method's sections plus the generic ones; every train
+# and eval key.
 CONFIG_PY = f'''\
 """The toy Gaussian pose prior on a few embedded synthetic poses.
 
@@ -273,7 +274,7 @@ def get_config():
   c.train = dict(num_steps=40, batch_size=64, learning_rate=0.1,
                  warmup_steps=1, grad_clip=0.0, ema_decay=0.5, log_every=20,
                  ckpt_every=40, keep_ckpts=1, max_param_norm_growth=0.0,
-                 allow_changed_resume=False)
+                 allow_changed_resume=False, mirror=0.0)
   c.eval = dict(
       task="complete", num_poses={NUM_POSES}, use_ema=True, plot_poses=0,
       plot_hypotheses=0, output_suffix="", output_dir="",
@@ -332,7 +333,7 @@ def test_a_new_method_package_and_config_are_all_it_takes(tmp_path):
       [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
        "tests/test_config.py", "-k", "toy_gaussian_quickstart"],
       cwd=root, env=env, capture_output=True, text=True, timeout=600)
-  assert proc.returncode == 0 and "2 passed" in proc.stdout, proc.stdout[-4000:]
+  assert proc.returncode == 0 and "3 passed" in proc.stdout, proc.stdout[-4000:]
 
   _main(root, f"--config={CONFIG}", f"--workdir={workdir}")
   _main(root, f"--workdir={workdir}", "--mode=eval",

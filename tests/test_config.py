@@ -52,6 +52,18 @@ def test_config_lists_every_eval_key_so_a_flag_can_set_it(name):
                   - set(config.eval[task].keys())) == [], task
 
 
+@pytest.mark.parametrize("name", CONFIGS)
+def test_config_lists_every_train_key_so_a_flag_can_set_it(name):
+  """As for `eval`: the generic `train` keys and the method's own."""
+  from jaxpose import settings
+  from jaxpose.training import config as train_config_lib
+  config = importlib.import_module(f"experiments.configs.{name}").get_config()
+  method = methods.get(config.method)
+  keys = (set(settings.field_names(train_config_lib.TrainConfig))
+          | set(settings.field_names(method.train_options)))
+  assert sorted(keys - set(config.train.keys())) == []
+
+
 def test_unknown_key_message_lists_valid_keys():
   from experiments.configs import quickstart
   config = quickstart.get_config()

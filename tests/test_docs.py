@@ -197,3 +197,15 @@ def main(by_module: str) -> int:
   problems = _check(json.loads(by_module))
   print("\n".join(problems))
   return 1 if problems else 0
+
+
+def test_every_shipped_method_has_its_user_page():
+  from jaxpose import methods  # pylint: disable=import-outside-toplevel
+  missing = [name for name in methods.names()
+             if not (ROOT / "docs" / "methods" / f"{name}.md").is_file()]
+  assert missing == [], f"no docs/methods/<name>.md for {missing}"
+
+
+def test_the_contributors_guide_stays_short():
+  lines = (ROOT / "WORKSPACE.md").read_text().count("\n")
+  assert lines <= 250, f"WORKSPACE.md has {lines} lines (at most 250)"

@@ -3,7 +3,7 @@
 `Representation` is shared by every method that lifts 2D to 3D on the
 17-joint skeleton (GFPose, the Martinez baseline): it scales camera-frame,
 root-relative millimetres and screen-normalised 2D to model units, in one of
-two spaces (see WORKSPACE.md "Pose spaces"), and back.
+two spaces (see docs/architecture.md "Pose spaces"), and back.
 `model_splits` applies it to a dataset's splits.
 """
 from __future__ import annotations
