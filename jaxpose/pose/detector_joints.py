@@ -41,8 +41,6 @@ RATIO_NAMES = ("thigh", "upper_arm", "hip_width", "shoulder_width", "trunk",
 _PARAMS = ("hip_width", "hip_raise", "shoulder_width", "shoulder_raise",
            "thorax_raise", "neck_to_nose", "head_scale")
 _IDENTITY = (1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0)
-# Joints `to_h36m` derives from others; the inverse map derives them again.
-_DERIVED = ("pelvis", "thorax", "spine")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -285,5 +285,5 @@ def fit(pose_mm, root_mm, pixels, weights, intrinsics, *, fps: float,
   return Fitted(pose_mm=rel, root_mm=root_t, scale=float(scale), info=info)
 
 
-__all__ = ["FRAME_BUCKET", "FitSettings", "Fitted", "JOINT_CHAIN_OF_STATURE", "fit",
-           "joint_chain_mm", "reprojection_px"]
+__all__ = ["FRAME_BUCKET", "FitSettings", "Fitted", "JOINT_CHAIN_OF_STATURE",
+           "fit", "joint_chain_mm", "reprojection_px"]

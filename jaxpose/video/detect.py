@@ -195,10 +195,10 @@ def _run_workers(python, video, work, stretches, thumb_every, thumb_size,
 def fill_skipped(frames: list, every: int, count: int) -> list:
   """The detected frames (in frame order, each person's `track_id` given)
   with the `every - 1` frames after each filled in, up to the clip's
-  `count` frames: each landmark's
-  position moved linearly to the next detected frame's, where that frame
-  holds the same track, its scores the lesser of the two; held after the
-  last; else empty. Each filled frame says `"filled": true`."""
+  `count` frames: each landmark moved linearly toward the next detected
+  frame's where that frame holds the same track (its scores the lesser of
+  the two), held after the last detected frame, else left empty. Each
+  filled frame says `"filled": true`."""
   out = []
   for i, entry in enumerate(frames):
     out.append(entry)
@@ -258,8 +258,8 @@ def detect(video: str, out_dir: str, *, python: str | None = None,
     image_side: the kept frames' longer side in pixels.
     progress: show a bar with the frames done and the time left.
     every: detect one frame in this many and fill in the others
-      (`fill_skipped`): faster by nearly that factor, at the cost of
-      motion between detected frames.
+      (`fill_skipped`): faster (every frame is still decoded), at the cost
+      of motion between detected frames.
     person_at: (x, y) pixels of the first frame on the person to follow
       (the detector then sees only the part of each frame around them,
       `mediapipe_worker.Follow`; one worker, from the first frame on);

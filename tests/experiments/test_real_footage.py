@@ -5,6 +5,7 @@ reference."""
 import json
 
 import numpy as np
+import pytest
 
 from experiments.studies import real_footage as rf
 from jaxpose.pose import detector_joints
@@ -123,3 +124,23 @@ def test_followed_names_the_tracks_and_the_one_lifted():
   assert rf.followed(info) == "0: 54, 1: 46 frames; lifted: track 1"
   assert rf.followed({"tracks": {}, "person": "the file's only person"}) == (
       "the file's only person")
+
+
+def test_seeds_are_summarised_row_by_row_against_the_targets():
+  from experiments.studies import real_footage_seeds as seeds  # pylint: disable=import-outside-toplevel
+  row = lambda clip, mpjpe, pa, **kw: {
+      "clip": clip, "camera": "calibrated", "fit_2d": True,
+      "detected_every": 1, "mpjpe_mm": mpjpe, "pa_mpjpe_mm": pa, **kw}
+  runs = {
+      "s0": {"rows": [row("cam01", 110.0, 70.0), row("cam02", 150.0, 90.0),
+                      {"clip": "sports2d", "camera": "default"}]},
+      "s1": {"rows": [row("cam02", 130.0, 80.0), row("cam01", 118.0, 74.0)]},
+  }
+  got = {r["clip"]: r for r in seeds.summarise(runs)}
+  assert set(got) == {"cam01", "cam02"}  # rows without a score left out
+  assert got["cam01"]["mpjpe_mm"] == 114.0 and got["cam01"]["mpjpe_std_mm"] == 4.0
+  assert got["cam01"]["pa_mpjpe_by_seed_mm"] == [70.0, 74.0]
+  assert got["cam01"]["targets_met"] and not got["cam02"]["targets_met"]
+  runs["s1"]["rows"].pop()
+  with pytest.raises(ValueError, match="s1: no row .*cam01"):
+    seeds.summarise(runs)
