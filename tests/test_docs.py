@@ -200,8 +200,11 @@ def main(by_module: str) -> int:
 
 
 def test_every_shipped_method_has_its_user_page():
-  from jaxpose import methods  # pylint: disable=import-outside-toplevel
-  missing = [name for name in methods.names()
+  # The method packages themselves: tests register methods of their own.
+  shipped = [p.name for p in (ROOT / "jaxpose" / "methods").iterdir()
+             if (p / "__init__.py").is_file()]
+  assert {"baseline", "gfpose"} <= set(shipped)
+  missing = [name for name in shipped
              if not (ROOT / "docs" / "methods" / f"{name}.md").is_file()]
   assert missing == [], f"no docs/methods/<name>.md for {missing}"
 
