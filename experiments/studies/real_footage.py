@@ -48,6 +48,7 @@ from jaxpose import lift
 from jaxpose.data import keypoint_swaps
 from jaxpose.data import keypoints_dataset
 from jaxpose.evaluation import inputs
+from jaxpose.pose import body_space
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose import detector_joints
 from jaxpose.pose import metrics
@@ -182,11 +183,8 @@ def reference(views: dict, cams: dict) -> dict:
 def trunk_angle_deg(pred, ref) -> np.ndarray:
   """`[T]` the angle between the lift's pelvis -> thorax and the
   reference's, in the camera's frame: how far the body leans wrongly."""
-  pelvis, thorax = H36M_17.index("pelvis"), H36M_17.index("thorax")
-  unit = lambda x: (x[:, thorax] - x[:, pelvis]) / np.linalg.norm(
-      x[:, thorax] - x[:, pelvis], axis=-1, keepdims=True)
-  return np.degrees(np.arccos(np.clip(np.sum(unit(pred) * unit(ref), -1),
-                                      -1.0, 1.0)))
+  trunk = (H36M_17.index("thorax"), H36M_17.index("pelvis"))
+  return body_space.bone_angles(pred, ref, [(trunk, trunk)])[..., 0]
 
 
 def score_view(lifted, ref_world, cam, fps: float) -> dict:
