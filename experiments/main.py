@@ -19,7 +19,6 @@ The logic lives in `jaxpose.run_lib` so a notebook can call it directly.
 An error ends the program with one line on stderr (cause and fix); `--debug`
 or JAXPOSE_DEBUG=1 shows the traceback instead.
 """
-import os
 import pathlib
 import sys
 
@@ -32,6 +31,7 @@ from jaxpose import config as config_lib
 from jaxpose import logs
 from jaxpose import run_lib
 from jaxpose.data import datasets
+from jaxpose.workdir import layout
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Path to a config file (experiments/configs/*.py); "
@@ -55,7 +55,7 @@ def with_workdir_config(argv: list[str]) -> list[str]:
   workdir = config_lib.flag_value(argv, "workdir")
   mode = config_lib.flag_value(argv, "mode")
   if (mode in ("eval", "sample", "calibrate") and workdir
-      and os.path.exists(os.path.join(workdir, "config.json"))):
+      and layout.Workdir(workdir).has_config()):
     return argv[:1] + [f"--config={_WORKDIR_CONFIG}:{workdir}"] + argv[1:]
   return argv
 

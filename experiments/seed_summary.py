@@ -29,6 +29,7 @@ import numpy as np
 
 from jaxpose import config as config_lib
 from jaxpose import files
+from jaxpose.workdir import layout
 
 # Headline figures kept per seed and summarised (those a results file has).
 FIGURES = ("mpjpe_mm", "pa_mpjpe_mm", "min_mpjpe_mm", "min_pa_mpjpe_mm",
@@ -227,8 +228,9 @@ def results_path(workdir: str, stem: str) -> str:
   """`<workdir>/eval/<stem>.json`, or the one `<workdir>/eval/*/<stem>.json`
   (an evaluation on other data than the training data, e.g. noisy test 2D,
   writes under a folder named by that data)."""
-  found = [p for p in [os.path.join(workdir, "eval", f"{stem}.json")]
-           + sorted(glob.glob(os.path.join(workdir, "eval", "*", f"{stem}.json")))
+  where = layout.Workdir(workdir)
+  found = [p for p in [where.results(stem)]
+           + sorted(glob.glob(os.path.join(where.eval_of("*"), f"{stem}.json")))
            if os.path.exists(p)]
   if not found:
     raise FileNotFoundError(f"{workdir}: no results of '{stem}' under its eval/ "
@@ -272,7 +274,7 @@ def read_results(workdirs: Sequence[str], stem: str,
     path = results_path(workdir, stem)
     with open(path) as f:
       result = json.load(f)
-    config_path = os.path.join(workdir, "config.json")
+    config_path = layout.Workdir(workdir).config
     trained = None
     if os.path.exists(config_path):
       with open(config_path) as f:
@@ -305,7 +307,7 @@ def read_heldout(workdirs: Sequence[str], results: Mapping[int, Mapping]
   gave them, in the order of `workdirs`."""
   out = {}
   for workdir, (seed, result) in zip(workdirs, results.items()):
-    path = os.path.join(workdir, "calibration", f"{result.get('task')}.json")
+    path = layout.Workdir(workdir).calibration_run(result.get("task"))
     if not os.path.exists(path):
       return None
     with open(path) as f:

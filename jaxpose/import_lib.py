@@ -2,14 +2,14 @@
 
 `import_weights(method_name, request)` asks the method's
 `import_checkpoint` for an `Imported` (config, parameters, prepared
-artefacts) and writes a workdir that `run_lib.load_trained` reads exactly
+artefacts) and writes a workdir that `workdir.trained.load_trained` reads exactly
 as one jaxpose trained: config.json, prepared/, checkpoints/ (the imported
 weights as both the parameters and their EMA, at the authors' step, under
 the fingerprint a training with that config would record) and
 imported.json (where the weights came from).
 
 Nothing is half-written: the workdir is assembled in a sibling temporary
-directory, read back with `run_lib.load_trained`, and only then renamed
+directory, read back with `workdir.trained.load_trained`, and only then renamed
 into place; a failure leaves no workdir. An existing non-empty workdir is
 refused.
 """
@@ -28,15 +28,16 @@ from jaxpose import config as config_lib
 from jaxpose import files
 from jaxpose import logs
 from jaxpose import methods
-from jaxpose import run_lib
 from jaxpose.interop import state_dicts
 from jaxpose.methods import base
-from jaxpose.training import checkpoint as checkpoint_lib
-from jaxpose.training import prepared as prepared_lib
-from jaxpose.training import run_config
 from jaxpose.training import train as train_lib
+from jaxpose.workdir import checkpoint as checkpoint_lib
+from jaxpose.workdir import layout
+from jaxpose.workdir import prepared as prepared_lib
+from jaxpose.workdir import run_config
+from jaxpose.workdir import trained as trained_lib
 
-PROVENANCE = "imported.json"
+PROVENANCE = layout.PROVENANCE
 
 
 class WeightsImportError(ValueError):
@@ -73,12 +74,12 @@ def _write_one(imported: base.Imported, directory: str, *,
   for key, path in need_paths.items():
     check_config = config_lib.set_dotted(copy.deepcopy(check_config), key, path)
   _, check_run = methods.parse(check_config)
-  needs, need_digests = run_lib.resolve_needs(method, check_run,
+  needs, need_digests = trained_lib.resolve_needs(method, check_run,
                                               training=False)
   artefacts = dict(imported.prepared)
   model = method.build(run, artefacts, needs)
   source = f"{imported.source.get('checkpoint', 'checkpoint')}"
-  abstract = run_lib.init_state(run, model, abstract=True)
+  abstract = trained_lib.init_state(run, model, abstract=True)
   params = state_dicts.fill(abstract.params, imported.params, source=source)
   state = train_lib.init_train_state(params, run.train.optimizer())
   state = state.replace(step=jnp.asarray(imported.step, jnp.int32),
@@ -88,9 +89,9 @@ def _write_one(imported: base.Imported, directory: str, *,
   # it prepared nothing (load_trained reads one).
   if artefacts or method.prepare is not None:
     prepared_lib.save(directory, artefacts,
-                      run_lib.made_from(method, run, with_data=True))
-  ckpt = run_lib.checkpointer(
-      directory, run, run_lib.fingerprint(method, run, artefacts,
+                      trained_lib.made_from(method, run, with_data=True))
+  ckpt = trained_lib.checkpointer(
+      directory, run, trained_lib.fingerprint(method, run, artefacts,
                                           need_digests))
   try:
     ckpt.save(int(imported.step), state, force=True)
@@ -99,7 +100,7 @@ def _write_one(imported: base.Imported, directory: str, *,
     ckpt.close()
   run_config.record_start(run.config, directory, int(imported.step),
                           run.train.num_steps, {})
-  files.write_json_atomic(os.path.join(directory, PROVENANCE),
+  files.write_json_atomic(layout.Workdir(directory).provenance,
                           dict(imported.source))
 
 
@@ -133,7 +134,7 @@ def write(imported: base.Imported, workdir: str) -> str:
     shutil.rmtree(tmp, ignore_errors=True)
   # Read back as every task will: a workdir that fails here is removed.
   try:
-    run_lib.load_trained(workdir)
+    trained_lib.load_trained(workdir)
   except Exception:
     shutil.rmtree(workdir, ignore_errors=True)
     raise

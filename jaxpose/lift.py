@@ -34,6 +34,7 @@ from jaxpose.data import keypoints_dataset
 from jaxpose.methods import base
 from jaxpose.methods import protocols
 from jaxpose.pose import fit_2d
+from jaxpose.workdir import layout
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,9 +254,9 @@ def check_smoother(workdir: str) -> str:
   if protocols.MotionSmoother not in provides:
     raise settings.ConfigError(f"{where}: it holds a {name!r} model, which "
                                f"smooths no motion; {hint}")
-  ckpts = os.path.join(workdir, "checkpoints")
-  if not (os.path.isdir(ckpts) and os.listdir(ckpts)):
-    raise settings.ConfigError(f"{where}: no checkpoint in {ckpts}; train it "
+  if not layout.Workdir(workdir).has_checkpoints():
+    raise settings.ConfigError(f"{where}: no checkpoint in "
+                               f"{layout.Workdir(workdir).checkpoints}; train it "
                                "first (experiments.main)")
   return name
 

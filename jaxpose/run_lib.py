@@ -17,18 +17,14 @@ a method, a task or a file of one.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import os
 
 from absl import logging
 import jax
-import ml_collections
 import numpy as np
 
-from jaxpose import config as config_lib
-from jaxpose import digest as digest_lib
 from jaxpose import files
 from jaxpose import logs
 from jaxpose import methods
@@ -43,136 +39,20 @@ from jaxpose.evaluation import runner
 from jaxpose.evaluation import summary as summary_lib
 from jaxpose.methods import base
 from jaxpose.training import augment
-from jaxpose.training import checkpoint as checkpoint_lib
 from jaxpose.training import parallel
-from jaxpose.training import prepared as prepared_lib
-from jaxpose.training import run_config
 from jaxpose.training import train as train_lib
-from jaxpose.training import workdir as workdir_lib
+from jaxpose.workdir import layout
+from jaxpose.workdir import lock as lock_lib
+from jaxpose.workdir import prepared as prepared_lib
+from jaxpose.workdir import run_config
+from jaxpose.workdir import trained as trained_lib
+# A trained workdir read back (`workdir.trained`), here for notebooks.
+from jaxpose.workdir.trained import (EVAL_SECTIONS, eval_output_dir,
+                                     evaluation_config, fingerprint,
+                                     load_trained, provided, resolve_needs,
+                                     stored_config, typed)
 
 MODES = ("train_and_eval", "train", "eval", "sample", "calibrate")
-# What an evaluation in a trained workdir may change (besides the paths of
-# its needed workdirs): the rest describes the trained model.
-EVAL_SECTIONS = ("eval", "data", "seed")
-
-
-def typed(config) -> tuple[base.Method, base.RunSettings]:
-  """(method, typed settings) of a config; typed settings pass as they are."""
-  if isinstance(config, base.RunSettings):
-    return methods.get(config.method), config
-  return methods.parse(config)
-
-
-# ----------------------------------------------------------------------------
-# Trained parts of other workdirs
-
-
-def resolve_needs(method: base.Method, run: base.RunSettings, *,
-                  training: bool) -> tuple[dict, dict]:
-  """(needs by name, the digests of those that are part of the model).
-
-  Each `Need`'s workdir (named by its config key) is loaded read-only, asked
-  for the need's protocol and checked.
-
-  Raises:
-    settings.ConfigError: an empty or missing workdir, a workdir whose
-      method does not provide the protocol, a failed check.
-  """
-  needs, digests = {}, {}
-  for need in method.needs:
-    path = str(run.setting(need.config_key) or "")
-    where = f"{need.config_key}={path!r}"
-    if not path:
-      if need.optional:
-        needs[need.name] = None
-        continue
-      raise settings.ConfigError(f"{need.config_key}: empty; {need.hint}")
-    trained, part = provided(path, need.protocol, where=where, hint=need.hint)
-    if need.check is not None:
-      need.check(run, trained)
-    if training and need.same_training_data:
-      datasets.check_same_training_data(run.data, trained.run.data, where)
-    needs[need.name] = part
-    if need.part_of_model:
-      digests[need.name] = digest_lib.digest(trained.params)
-  return needs, digests
-
-
-def provided(path: str, protocol: type, *, where: str, hint: str, config=None):
-  """(the trained workdir `path` (with `config`, else its own), the
-  `protocol` its method provides); ConfigError naming `where` and `hint`
-  when it is missing or provides none."""
-  if not os.path.isdir(path):
-    raise settings.ConfigError(f"{where}: no such directory; {hint}")
-  trained = load_trained(path, config=config)
-  provide = trained.method.capabilities.provides.get(protocol)
-  if provide is None:
-    raise settings.ConfigError(
-        f"{where}: it holds a {trained.method.name!r} model, which provides "
-        f"no {protocol.__name__}; {hint}")
-  return trained, provide(trained)
-
-
-# ----------------------------------------------------------------------------
-# Prepared artefacts, fingerprints, checkpoints
-
-
-def made_from(method: base.Method, run: base.RunSettings, *,
-               with_data: bool) -> dict:
-  """The settings a method's artefacts are made from."""
-  out = {k: run.setting(k) for k in method.prepare_keys}
-  return {**out, **({f"data.{k}": v for k, v in datasets.training_data(
-      run.data).items()} if with_data else {})}
-
-
-def _prepare_defaults(method, run) -> dict:  # keys older configs left out
-  return {**{k: run.default(k) for k in method.prepare_keys},
-          **datasets.training_data_defaults(run.data)}
-
-
-def fingerprint(method: base.Method, run: base.RunSettings, artefacts,
-                need_digests: dict) -> dict:
-  """What a checkpoint must match: the method's config sections, the
-  digests of its prepared artefacts (but `method.eval_artefacts`) and of
-  the trained parts it uses."""
-  out = config_lib.fingerprint(run.config, method.fingerprint_sections)
-  artefacts = {k: v for k, v in (artefacts or {}).items()
-               if k not in method.eval_artefacts}
-  if artefacts:
-    out["prepared"] = prepared_lib.digests(artefacts)
-  if need_digests:
-    out["needs"] = dict(sorted(need_digests.items()))
-  return out
-
-
-def checkpointer(workdir, run, fp, *, read_only=False):
-  return checkpoint_lib.Checkpointer(
-      os.path.join(workdir, "checkpoints"), fingerprint=fp,
-      save_every=run.train.ckpt_every, keep=run.train.keep_ckpts,
-      extra={"config": run.config}, read_only=read_only)
-
-
-def _prepare(method, run, data, needs, workdir) -> tuple[dict, bool]:
-  """(artefacts, whether they are new and still to be written)."""
-  if prepared_lib.read_index(workdir) is not None:
-    artefacts, index = prepared_lib.load(workdir)
-    prepared_lib.check_made_from(workdir, index,
-                                 made_from(method, run, with_data=True),
-                                 _prepare_defaults(method, run))
-    return artefacts, False
-  if method.prepare is None:
-    return {}, True
-  logging.info("Preparing %s's state from the training data", method.name)
-  ctx = base.PrepareContext(run=run, data=data, needs=needs,
-                            key=rng.purpose_key(run.seed, "fit"))
-  return dict(method.prepare(ctx)), True
-
-
-def init_state(run, model, *, abstract: bool = False):
-  tx = run.train.optimizer()
-  init = lambda: train_lib.init_train_state(
-      model.init(rng.purpose_key(run.seed, "init")), tx)
-  return jax.eval_shape(init) if abstract else init()
 
 
 # ----------------------------------------------------------------------------
@@ -184,7 +64,7 @@ def train(config, workdir: str):
   `config`: a config, or its typed settings (`typed`).
 
   Returns the final `TrainState`. The workdir is held by this run (a second
-  training on it is refused, `training.workdir`); a workdir holding a
+  training on it is refused, `workdir.lock`); a workdir holding a
   checkpoint of another model, a resume with settings that break exact
   resume (`config.RESUME_SAFE_KEYS` lists those that may change) unless
   train.allow_changed_resume, and prepared artefacts made from other
@@ -193,18 +73,18 @@ def train(config, workdir: str):
   logs.configure_logging()
   method, run = typed(config)
   os.makedirs(workdir, exist_ok=True)
-  with workdir_lib.hold(workdir, purpose="training"):
+  with lock_lib.hold(workdir, purpose="training"):
     needs, need_digests = resolve_needs(method, run, training=True)
     data = method.load_data(run, needs)
-    artefacts, fresh = _prepare(method, run, data, needs, workdir)
+    artefacts, fresh = trained_lib.prepare(method, run, data, needs, workdir)
     model = method.build(run, artefacts, needs)
-    state = init_state(run, model)
-    ckpt = checkpointer(workdir, run,
-                         fingerprint(method, run, artefacts, need_digests))
+    state = trained_lib.init_state(run, model)
+    ckpt = trained_lib.checkpointer(
+        workdir, run, fingerprint(method, run, artefacts, need_digests))
     try:
       if fresh:  # the checkpointer has accepted this model's fingerprint
         prepared_lib.save(workdir, artefacts,
-                          made_from(method, run, with_data=True))
+                          trained_lib.made_from(method, run, with_data=True))
       restored = ckpt.restore_or_none(state)
       changes = {}
       if restored is not None:
@@ -245,141 +125,13 @@ def _fit(run, training: base.Training, state, ckpt, workdir):
       state, train_step, batch_fn, key=rng.purpose_key(run.seed, "train"),
       num_steps=run.train.num_steps, mesh=parallel.make_mesh(),
       checkpointer=ckpt, log_every=run.train.log_every,
-      metrics_path=os.path.join(workdir, "metrics.jsonl"), summary_dir=workdir,
+      metrics_path=layout.Workdir.of(workdir).metrics_log,
+      summary_dir=layout.Workdir.of(workdir).tensorboard,
       max_param_norm_growth=run.train.max_param_norm_growth)
 
 
 # ----------------------------------------------------------------------------
-# Trained workdirs
-
-
-def stored_config(workdir: str) -> dict:
-  """The config `workdir`'s model was trained with (its config.json), the
-  flat eval keys of an older one in their tasks' groups (`Tasks.upgrade`)."""
-  stored = run_config.read(workdir)
-  if stored is None:
-    raise FileNotFoundError(
-        f"{os.path.join(workdir, run_config.FILE)} missing: {workdir!r} is not "
-        "a trained jaxpose workdir (train it first with experiments.main)")
-  if stored.get("method") in methods.names() and "eval" in stored:
-    tasks = methods.get(stored["method"]).tasks
-    stored = {**stored, "eval": tasks.upgrade(stored["eval"])}
-  return stored
-
-
-def load_trained(workdir: str, *, config=None,
-                 use_ema: bool | None = None) -> base.Trained:
-  """The trained parts of `workdir`, read-only.
-
-  Args:
-    workdir: a trained workdir.
-    config: the settings to evaluate it with, a config or typed settings
-      (default: its config.json, read back into types); its model sections
-      must match the checkpoint's.
-    use_ema: the EMA parameters (default: `eval.use_ema`).
-
-  Nothing in the workdir is written, so this may run beside a training
-  run: it sees the latest finished checkpoint.
-  """
-  config = stored_config(workdir) if config is None else config
-  method, run = typed(config)
-  # Before the model is built: an untrained workdir lacks its prepared state.
-  checkpoint_lib.require_finished_step(os.path.join(workdir, "checkpoints"))
-  needs, need_digests = resolve_needs(method, run, training=False)
-  if ((method.prepare is None or method.eval_artefacts)
-      and prepared_lib.read_index(workdir) is None):
-    artefacts = {}  # nothing prepared, or only evaluation's (made later)
-  else:
-    artefacts, index = prepared_lib.load(workdir)
-    prepared_lib.check_made_from(workdir, {
-        "made_from": {k: v for k, v in index.get("made_from", {}).items()
-                      if k in method.prepare_keys}},
-        made_from(method, run, with_data=False), _prepare_defaults(method, run))
-  model = method.build(run, artefacts, needs)
-  ckpt = checkpointer(workdir, run,
-                       fingerprint(method, run, artefacts, need_digests),
-                       read_only=True)
-  try:
-    restored = ckpt.restore_or_none(init_state(run, model, abstract=True))
-  except checkpoint_lib.CheckpointError as e:
-    info = workdir_lib.holder(workdir)
-    if info is None:
-      raise
-    raise checkpoint_lib.CheckpointError(
-        f"{e} (a training run holds this workdir, pid {info.get('pid')} on "
-        f"{info.get('host')}: it may have replaced that checkpoint while it "
-        "was read; retry before deleting anything)") from e
-  finally:
-    ckpt.close()
-  if restored is None:
-    raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
-  state, _ = restored
-  use_ema = run.eval.use_ema if use_ema is None else use_ema
-  return base.Trained(method=method, run=run, model=model,
-                      params=state.ema_params if use_ema else state.params,
-                      prepared=artefacts, needs=needs, workdir=workdir,
-                      step=int(state.step))
-
-
-def evaluation_config(workdir: str, overrides=None, *, base_config=None
-                      ) -> ml_collections.ConfigDict:
-  """The settings of an evaluation (or sampling) in a trained workdir.
-
-  The workdir's config.json, completed by `base_config` for keys it lacks
-  (keys added since it was trained), with `overrides` applied.
-
-  Args:
-    workdir: a trained workdir.
-    overrides: `{dotted key: value}`: what this evaluation changes. Keys of
-      `EVAL_SECTIONS` and the workdir paths of the method's needs may take
-      any value; any other must equal the model's (`trained_value`).
-    base_config: a config whose keys fill those config.json lacks.
-
-  Raises:
-    settings.ConfigError: an override that contradicts the trained model,
-      naming the key and both values.
-  """
-  stored = stored_config(workdir)
-  merged = config_lib.fill_missing(copy.deepcopy(stored),
-                         config_lib.to_plain(base_config) or {})
-  method = methods.get(stored.get("method", ""))
-  free = {need.config_key for need in method.needs}
-  missing = object()
-  for key, value in (overrides or {}).items():
-    old = config_lib.trained_value(stored, key, missing)
-    changeable = key.split(".")[0] in EVAL_SECTIONS or key in free
-    if not changeable and files.jsonable(old) != files.jsonable(value):
-      was = "absent" if old is missing else repr(old)
-      raise settings.ConfigError(
-          f"--config.{key}={value!r} contradicts the model trained in "
-          f"{workdir} ({key} is {was} there); an evaluation takes the "
-          f"model's settings from {os.path.join(workdir, run_config.FILE)}: "
-          "leave the flag out, or train a new workdir with it")
-    config_lib.set_dotted(merged, key, config_lib.to_plain(value))
-  return ml_collections.ConfigDict(merged)
-
-
-# ----------------------------------------------------------------------------
 # Evaluation and sampling
-
-
-def eval_output_dir(run: base.RunSettings, workdir: str) -> str:
-  """Where an evaluation of `run` on `workdir`'s model writes.
-
-  `eval.output_dir` when set; WORKDIR/eval for the data the model was
-  trained on; WORKDIR/eval/<data.name>-<digest of the data section> for any
-  other data (another dataset, other 2D, other cameras), so evaluating
-  elsewhere never overwrites the training data's results.
-  """
-  if run.eval.output_dir:
-    return run.eval.output_dir
-  base_dir = os.path.join(workdir, "eval")
-  trained_data = run_config.read_data(workdir)
-  if trained_data is None or trained_data == run.data:
-    return base_dir
-  plain = files.jsonable(settings.as_dict(run.data))
-  return os.path.join(base_dir, f"{datasets.name_of(run.data)}-"
-                      f"{digest_lib.digest(plain, length=8)}")
 
 
 def evaluate(config, workdir: str, *, trained: base.Trained | None = None
@@ -406,7 +158,7 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
         f"data.name={data.dataset.name!r} has no 3D truth to score against; "
         f"lift it: python -m experiments.lift --workdir={workdir} ...")
   out_dir = eval_output_dir(run, workdir)
-  if (summary_dir := workdir if out_dir == os.path.join(workdir, "eval")
+  if (summary_dir := workdir if out_dir == layout.Workdir.of(workdir).eval
       else out_dir) != workdir:
     logging.info("Other data (or eval.output_dir): results go to %s", out_dir)
   dataset = data.dataset
@@ -452,13 +204,14 @@ def sample(config, workdir: str) -> np.ndarray:
   trained = load_trained(workdir, config=run)
   n = run.eval.num_poses
   poses_mm = np.asarray(method.capabilities.sample(trained, rng.purpose_key(run.seed, "sample"), n))
-  files.write_npz_atomic(os.path.join(workdir, "samples.npz"),
+  where = layout.Workdir.of(workdir)
+  files.write_npz_atomic(where.samples,
                          {"pose3d_mm": poses_mm})
   shown = min(n, 2 * run.eval.plot_hypotheses)
   if shown:
     plotting.plot_poses_3d(poses_mm[:shown],
-                           path=os.path.join(workdir, "samples.png"))
-  print(f"wrote {n} generated poses to {workdir}/samples.npz"
+                           path=where.samples_plot)
+  print(f"wrote {n} generated poses to {where.samples}"
         + (f", {shown} of them drawn in samples.png" if shown else ""))
   return poses_mm
 

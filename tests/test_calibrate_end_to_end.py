@@ -22,7 +22,7 @@ from jaxpose.calibration import store as calibration_store
 from jaxpose.evaluation import novelty
 from jaxpose.methods.dposer import body as body_lib
 from jaxpose.training import holdout
-from jaxpose.training import prepared as prepared_lib
+from jaxpose.workdir import prepared as prepared_lib
 
 
 def gfpose_config(fraction=0.1, num_steps=20):

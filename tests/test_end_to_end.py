@@ -11,8 +11,8 @@ from experiments.configs import quickstart
 from jaxpose import config as config_lib
 from jaxpose import methods
 from jaxpose import run_lib
-from jaxpose.training import checkpoint as checkpoint_lib
-from jaxpose.training import workdir as workdir_lib
+from jaxpose.workdir import checkpoint as checkpoint_lib
+from jaxpose.workdir import lock as lock_lib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def test_train_resume_evaluate(tmp_path):
   assert "train.batch_size: 64 -> 32" in msg
   assert "--config.train.allow_changed_resume=True" in msg
   assert (tmp_path / "config.json").read_text() == config_before
-  assert not (tmp_path / workdir_lib.LOCK_FILE).exists()  # released
+  assert not (tmp_path / lock_lib.LOCK_FILE).exists()  # released
 
   # Allowed explicitly, a changed setting is taken and recorded: one history
   # line per start, config.json the latest. Rows a stopped run logged past
@@ -79,8 +79,8 @@ def test_train_resume_evaluate(tmp_path):
   assert len((tmp_path / "config_history.jsonl").read_text().splitlines()) == 2
 
   # Evaluation reads beside a training run that holds the workdir.
-  with workdir_lib.WorkdirLock(workdir):
-    with pytest.raises(workdir_lib.WorkdirBusyError, match="in use"):
+  with lock_lib.WorkdirLock(workdir):
+    with pytest.raises(lock_lib.WorkdirBusyError, match="in use"):
       run_lib.train(config, workdir)
     results = run_lib.evaluate(config, workdir)
   summary = json.loads((tmp_path / "metrics.json").read_text())

@@ -14,7 +14,7 @@ import pytest
 
 from jaxpose import files
 from jaxpose import logs
-from jaxpose.training import checkpoint as checkpoint_lib
+from jaxpose.workdir import checkpoint as checkpoint_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--config=experiments/configs/quickstart.py",

@@ -26,6 +26,12 @@ RANKS = {
     # reads trained models (`methods.base`) and the runner calls it.
     "calibration": 8.5,
     "run_lib": 9,
+    # Everything a run leaves on disk: the layout (every path of a workdir),
+    # its lock, prepared artefacts, below all that writes them; the stored
+    # config (it reads the data settings back), the checkpoints (over the
+    # device mesh) and the trained model read back (over the methods).
+    "workdir": 0.5, "workdir.run_config": 5.2, "workdir.checkpoint": 6.2,
+    "workdir.trained": 8.7,
     # Other frameworks' files: imports nothing of jaxpose.
     "interop": 1.5,
     # Released weights -> workdirs, and a video's keypoints -> motion, over
@@ -75,7 +81,13 @@ def _imports(mods) -> list[tuple[str, str, bool, int]]:
 
 
 def _layer(module: str) -> str:
+  """The longest RANKS key naming the module (a package may span layers,
+  as `workdir` does: its paths below everything, its trained-model reader
+  above the methods)."""
   parts = module.split(".")
+  for end in range(len(parts), 2, -1):
+    if ".".join(parts[1:end]) in RANKS:
+      return ".".join(parts[1:end])
   return parts[1] if len(parts) > 1 else parts[0]
 
 

@@ -16,7 +16,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # importers that write a workdir's config from released weights, and the
 # record of a run (config.json).
 BUILDS_OR_RECORDS = {"jaxpose/config.py", "jaxpose/import_lib.py",
-                     "jaxpose/training/run_config.py"}
+                     "jaxpose/workdir/run_config.py"}
 RAW_READS = re.compile(r"\bconfig\[|\.value\(")
 
 

@@ -21,7 +21,6 @@ the defaults are sized for an accelerator.  On 2 CPU cores use fewer poses,
 hypotheses and samplers (e.g. --num_poses=16 --num_hypotheses=50).
 The logic is in `experiments.bench.curves.run_sampler_curves`.
 """
-import os
 
 from absl import app
 from absl import flags
@@ -33,6 +32,7 @@ from jaxpose import logs
 from jaxpose import rng
 from jaxpose import run_lib
 from jaxpose.methods.gfpose import model as gfpose_model
+from jaxpose.workdir import layout
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Config file (default: WORKDIR/config.json).",
@@ -80,7 +80,7 @@ def main(argv):
       chunk_size=_BATCH.value, tolerance_mm=_TOL_MM.value,
       reference=("euler_maruyama", _REF_STEPS.value))
   result.update(train_step=trained.step, seed=int(run.seed))
-  path, png = curves.write_curves(result, os.path.join(workdir, "eval"))
+  path, png = curves.write_curves(result, layout.Workdir(workdir).eval)
   print("\n".join(curves.format_curve_row(r) for r in
                   sorted(result["rows"], key=lambda r: (r["sampler"], r["nfe"] or 0))))
   print(curves.format_default(result["default"]))

@@ -28,7 +28,9 @@ from jaxpose import files
 
 _OUT = flags.DEFINE_string("out", None, "JSON path (default: "
                            "bench_sampling.json in --workdir or the current dir).")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for the JSON.")
+_OUT_DIR = flags.DEFINE_string(
+    "workdir", None, "Directory for the JSON (any folder: nothing of a "
+    "jaxpose workdir is read).")
 _QUICK = flags.DEFINE_bool("quick", False, "Tiny sizes and one repeat (tests).")
 _STEPS = flags.DEFINE_integer("steps", None, "Sampler steps per timed run.")
 _REPEATS = flags.DEFINE_integer("repeats", None, "Timed repeats (median).")
@@ -44,7 +46,7 @@ _TORCH_MODES = flags.DEFINE_list(
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-  out = _OUT.value or os.path.join(_WORKDIR.value or ".", "bench_sampling.json")
+  out = _OUT.value or os.path.join(_OUT_DIR.value or ".", "bench_sampling.json")
   with contextlib.ExitStack() as stack:
     torch_refs = torch_client.start_torch_refs(
         _TORCH_PYTHON.value, modes=_TORCH_MODES.value, stack=stack)

@@ -50,20 +50,14 @@ the --serve mode; `experiments.bench.tto` interleaves these calls with
 jaxpose's, so machine-speed drift cancels in the ratios.
 The file imports neither jax nor jaxpose.
 """
-import argparse
-import atexit
 import json
 import math
-import os
-import shutil
-import statistics
-import sys
-import tempfile
-import time
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+import torch_harness  # this folder is first on sys.path when run
 
 BETA_MIN, BETA_MAX = 0.1, 20.0  # DPoser's sub-VP SDE
 DATA_DIM = 63  # 21 body joints x axis-angle
@@ -315,50 +309,21 @@ class MotionDenoiser:
     return poses.detach()
 
 
-class Reference:
-  """The timed operations, each returning its own wall-clock seconds."""
+class Reference(torch_harness.Reference):
+  """DPoser's timed operations: `sample`, `train` and `tto`."""
+  NET = ScoreNetFC
+  TRAINER = Trainer
+  OPS = {"sample": ("rows", "steps"), "train": ("batch",),
+         "tto": ("batch", "iters", "offsets", "parents")}
 
-  def __init__(self, *, compile_net=False, seed=0):
-    torch.manual_seed(seed)
-    self.eval_net = ScoreNetFC().eval()
-    self.train_net = ScoreNetFC()
-    self.compile_net = compile_net
-    if compile_net:
-      # A fresh inductor cache, so first calls show cold compilation.
-      if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
-        cache = tempfile.mkdtemp(prefix="jaxpose_inductor_")
-        atexit.register(shutil.rmtree, cache, ignore_errors=True)
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
-      self.eval_net = torch.compile(self.eval_net, dynamic=False)
-      self.train_net = torch.compile(self.train_net, dynamic=False)
-    self.trainers = {}
+  def __init__(self, **kwargs):
+    super().__init__(**kwargs)
     self.denoisers = {}
-    self.first_call_s = {}
-
-  def info(self):
-    return dict(torch_version=torch.__version__,
-                threads=torch.get_num_threads(),
-                compiled=self.compile_net,
-                num_params=sum(p.numel() for p in self.eval_net.parameters()),
-                first_call_s=dict(self.first_call_s))
-
-  def _timed(self, name, fn):
-    start = time.perf_counter()
-    fn()
-    seconds = time.perf_counter() - start
-    self.first_call_s.setdefault(name, seconds)
-    return seconds
 
   def sample(self, rows, steps):
     rows, steps = int(rows), int(steps)
     return self._timed(f"sample rows={rows} steps={steps}",
                        lambda: em_sample(self.eval_net, rows, steps))
-
-  def train(self, batch):
-    batch = int(batch)
-    if batch not in self.trainers:
-      self.trainers[batch] = Trainer(self.train_net, batch)
-    return self._timed(f"train batch={batch}", self.trainers[batch].step)
 
   def tto(self, batch, iters, offsets, parents):
     batch, iters = int(batch), int(iters)
@@ -368,31 +333,6 @@ class Reference:
                                            parents)
     return self._timed(f"tto batch={batch} iters={iters}",
                        lambda: self.denoisers[key].optimize(iters))
-
-  def handle(self, request):
-    op = request.get("op")
-    if op == "sample":
-      return {"s": self.sample(request["rows"], request["steps"])}
-    if op == "train":
-      return {"s": self.train(request["batch"])}
-    if op == "tto":
-      return {"s": self.tto(request["batch"], request["iters"],
-                            request["offsets"], request["parents"])}
-    if op == "info":
-      return self.info()
-    raise ValueError(f"unknown op {op!r}")
-
-
-def serve(ref, stdin=sys.stdin, stdout=sys.stdout):
-  for line in stdin:
-    if not line.strip():
-      continue
-    try:
-      reply = ref.handle(json.loads(line))
-    except Exception as e:  # the client shows it; the server keeps serving
-      reply = {"error": f"{type(e).__name__}: {e}"}
-    stdout.write(json.dumps(reply) + "\n")
-    stdout.flush()
 
 
 # A stand-in skeleton for the command-line mode: 22 joints, SMPL's parents,
@@ -411,37 +351,25 @@ def _demo_offsets():
 
 
 def main():
-  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--serve", action="store_true")
-  parser.add_argument("--compile", action="store_true",
-                      help="torch.compile the network (inductor)")
-  parser.add_argument("--threads", type=int, default=None,
-                      help="torch threads (default: the CPUs this process "
-                      "may use)")
+  parser = torch_harness.parser(__doc__)
   parser.add_argument("--rows", type=int, default=500)
   parser.add_argument("--steps", type=int, default=10)
   parser.add_argument("--train_batch", type=int, default=1280)
   parser.add_argument("--tto_batch", type=int, default=60)
   parser.add_argument("--tto_iters", type=int, default=180)
-  parser.add_argument("--repeats", type=int, default=3)
   args = parser.parse_args()
-  torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
-  ref = Reference(compile_net=args.compile)
-  if args.serve:
-    serve(ref)
+  ref = torch_harness.start(Reference, args)
+  if ref is None:
     return
-  out = dict(info=ref.info())
-  ref.sample(args.rows, args.steps)  # warm-up (and compilation)
-  out["sample_step_s"] = statistics.median(
-      ref.sample(args.rows, args.steps) for _ in range(args.repeats)) / args.steps
-  ref.train(args.train_batch)
-  out["train_step_s"] = statistics.median(
-      ref.train(args.train_batch) for _ in range(args.repeats))
   offsets = _demo_offsets()
-  ref.tto(args.tto_batch, args.tto_iters, offsets, _PARENTS)
-  out["tto_iteration_s"] = statistics.median(
-      ref.tto(args.tto_batch, args.tto_iters, offsets, _PARENTS)
-      for _ in range(args.repeats)) / args.tto_iters
+  out = dict(info=ref.info())
+  out["sample_step_s"] = torch_harness.median_seconds(
+      lambda: ref.sample(args.rows, args.steps), args.repeats, per=args.steps)
+  out["train_step_s"] = torch_harness.median_seconds(
+      lambda: ref.train(args.train_batch), args.repeats)
+  out["tto_iteration_s"] = torch_harness.median_seconds(
+      lambda: ref.tto(args.tto_batch, args.tto_iters, offsets, _PARENTS),
+      args.repeats, per=args.tto_iters)
   print(json.dumps(out, indent=1))
 
 

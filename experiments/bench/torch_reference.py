@@ -25,20 +25,14 @@ interleaves these calls with jaxpose's, so machine-speed drift cancels in
 the ratios.
 The file imports neither jax nor jaxpose.
 """
-import argparse
-import atexit
 import json
 import math
-import os
-import shutil
-import statistics
-import sys
-import tempfile
-import time
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+import torch_harness  # this folder is first on sys.path when run
 
 BETA_MIN, BETA_MAX = 0.1, 20.0  # GFPose's subVP SDE
 NUM_JOINTS = 17
@@ -156,103 +150,33 @@ class Trainer:
     return loss.item()
 
 
-class Reference:
-  """The timed operations, each returning its own wall-clock seconds."""
-
-  def __init__(self, *, compile_net=False, seed=0):
-    torch.manual_seed(seed)
-    self.eval_net = ScoreNet().eval()
-    self.train_net = ScoreNet()
-    self.compile_net = compile_net
-    if compile_net:
-      # A fresh inductor cache, so first calls show cold compilation
-      # (inductor otherwise reuses kernels compiled by earlier runs).
-      if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
-        cache = tempfile.mkdtemp(prefix="jaxpose_inductor_")
-        atexit.register(shutil.rmtree, cache, ignore_errors=True)
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
-      # One graph per shape: with dynamic shapes torch would trade speed
-      # for fewer recompilations, which a benchmark does not need.
-      self.eval_net = torch.compile(self.eval_net, dynamic=False)
-      self.train_net = torch.compile(self.train_net, dynamic=False)
-    self.trainers = {}
-    # Seconds of the first call of each kind (torch.compile compiles then).
-    self.first_call_s = {}
-
-  def info(self):
-    return dict(torch_version=torch.__version__,
-                threads=torch.get_num_threads(),
-                compiled=self.compile_net,
-                num_params=sum(p.numel() for p in self.eval_net.parameters()),
-                first_call_s=dict(self.first_call_s))
-
-  def _timed(self, name, fn):
-    start = time.perf_counter()
-    fn()
-    seconds = time.perf_counter() - start
-    self.first_call_s.setdefault(name, seconds)
-    return seconds
+class Reference(torch_harness.Reference):
+  """GFPose's timed operations: `em` (sampler steps) and `train` (one step)."""
+  NET = ScoreNet
+  TRAINER = Trainer
+  OPS = {"em": ("rows", "steps"), "train": ("batch",)}
 
   def em(self, rows, steps):
     rows, steps = int(rows), int(steps)
     return self._timed(f"em rows={rows} steps={steps}",
                        lambda: em_sample(self.eval_net, rows, steps))
 
-  def train(self, batch):
-    batch = int(batch)
-    if batch not in self.trainers:
-      self.trainers[batch] = Trainer(self.train_net, batch)
-    return self._timed(f"train batch={batch}", self.trainers[batch].step)
-
-  def handle(self, request):
-    op = request.get("op")
-    if op == "em":
-      return {"s": self.em(request["rows"], request["steps"])}
-    if op == "train":
-      return {"s": self.train(request["batch"])}
-    if op == "info":
-      return self.info()
-    raise ValueError(f"unknown op {op!r}")
-
-
-def serve(ref, stdin=sys.stdin, stdout=sys.stdout):
-  for line in stdin:
-    if not line.strip():
-      continue
-    try:
-      reply = ref.handle(json.loads(line))
-    except Exception as e:  # the client shows it; the server keeps serving
-      reply = {"error": f"{type(e).__name__}: {e}"}
-    stdout.write(json.dumps(reply) + "\n")
-    stdout.flush()
-
 
 def main():
-  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--serve", action="store_true")
-  parser.add_argument("--compile", action="store_true",
-                      help="torch.compile the network (inductor)")
-  parser.add_argument("--threads", type=int, default=None,
-                      help="torch threads (default: the CPUs this process "
-                      "may use)")
+  parser = torch_harness.parser(__doc__)
   parser.add_argument("--rows", default="1,200,3200")
   parser.add_argument("--steps", type=int, default=10)
   parser.add_argument("--train_batch", type=int, default=1000)
-  parser.add_argument("--repeats", type=int, default=3)
   args = parser.parse_args()
-  torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
-  ref = Reference(compile_net=args.compile)
-  if args.serve:
-    serve(ref)
+  ref = torch_harness.start(Reference, args)
+  if ref is None:
     return
-  out = dict(info=ref.info(), em_step_s={}, train_step_s=None)
+  out = dict(info=ref.info(), em_step_s={})
   for rows in [int(r) for r in args.rows.split(",")]:
-    ref.em(rows, args.steps)  # warm-up (and compilation)
-    times = [ref.em(rows, args.steps) for _ in range(args.repeats)]
-    out["em_step_s"][str(rows)] = statistics.median(times) / args.steps
-  ref.train(args.train_batch)
-  out["train_step_s"] = statistics.median(
-      ref.train(args.train_batch) for _ in range(args.repeats))
+    out["em_step_s"][str(rows)] = torch_harness.median_seconds(
+        lambda: ref.em(rows, args.steps), args.repeats, per=args.steps)
+  out["train_step_s"] = torch_harness.median_seconds(
+      lambda: ref.train(args.train_batch), args.repeats)
   print(json.dumps(out, indent=1))
 
 

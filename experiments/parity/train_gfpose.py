@@ -41,6 +41,7 @@ from jaxpose import import_lib
 from jaxpose import methods
 from jaxpose import run_lib
 from jaxpose.methods import base
+from jaxpose.workdir import layout
 
 _AUTHORS = flags.DEFINE_string("authors_repo", None, "Embracing/GFPose checkout.")
 _TORCH = flags.DEFINE_string("torch_python", None, "A python with torch.")
@@ -90,7 +91,7 @@ def export_rows(config: dict, path: str) -> int:
 def jaxpose_seconds_per_step(workdir: str) -> float:
   """1 / the median steps/s of the training log, first line (compiling)
   left out: the loop's speed, as the authors' side measures its loop."""
-  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+  with open(layout.Workdir(workdir).metrics_log) as f:
     rates = [json.loads(line).get("steps_per_sec") for line in f if line.strip()]
   rates = [r for r in rates[1:] if r] or [r for r in rates if r]
   return 1.0 / float(np.median(rates))
@@ -105,20 +106,21 @@ def _figures(result: dict, seconds_per_step: float) -> dict:
   return out
 
 
-def run(authors_repo, torch_python, workdir, **recipe) -> dict:
-  """Trains both, evaluates both; returns the results record."""
+def run(authors_repo, torch_python, out_dir, **recipe) -> dict:
+  """Trains both in `out_dir` (a jaxpose workdir, the authors' checkpoint
+  and its import), evaluates both; returns the results record."""
   config = recipe_config(**recipe)
-  os.makedirs(workdir, exist_ok=True)
-  rows_path = os.path.join(workdir, "rows.npz")
+  os.makedirs(out_dir, exist_ok=True)
+  rows_path = os.path.join(out_dir, "rows.npz")
   num_rows = export_rows(config, rows_path)
 
-  ours = os.path.join(workdir, "jaxpose")
+  ours = os.path.join(out_dir, "jaxpose")
   start = time.perf_counter()
   run_lib.train(config, ours)
   jax_seconds = time.perf_counter() - start
   ours_result = run_lib.evaluate(config, ours)
 
-  ckpt = os.path.join(workdir, "authors", "best_model.pth")
+  ckpt = os.path.join(out_dir, "authors", "best_model.pth")
   out = common.run_authors(
       torch_python, os.path.join(os.path.dirname(__file__),
                                  "authors_gfpose_train.py"), authors_repo,
@@ -128,7 +130,7 @@ def run(authors_repo, torch_python, workdir, **recipe) -> dict:
       "--lr", str(recipe["lr"]), "--warmup", str(recipe["warmup"]),
       "--ema", str(recipe["ema"]), "--seed", str(recipe["seed"]))
   authors_log = json.loads(out.strip().splitlines()[-1])
-  theirs = os.path.join(workdir, "authors_imported")
+  theirs = os.path.join(out_dir, "authors_imported")
   request = base.ImportRequest(
       checkpoint=ckpt, files={},
       options={"weights": "ema", "representation": "config"},

@@ -114,8 +114,8 @@ def walk(workdir: str) -> dict:
 
 def main(argv):
   del argv
-  with tempfile.TemporaryDirectory() as workdir:
-    result = walk(os.path.join(workdir, "run"))
+  with tempfile.TemporaryDirectory() as scratch:
+    result = walk(os.path.join(scratch, "run"))
   print(f"{FLAGS.label}: {result['steps']} steps, "
         f"{result['returns_up_the_layers']} returns up the layers, "
         f"{result['run_lib_visits']} visits to run_lib, "

@@ -27,6 +27,7 @@ from jaxpose import files
 from jaxpose.calibration import fit as calibration_fit
 from jaxpose.calibration import store as calibration_store
 from jaxpose.evaluation import calibration
+from jaxpose.workdir import layout
 
 
 def by_group(hyps_mm, gt_mm, groups, cal: calibration_fit.Calibration
@@ -71,11 +72,11 @@ def read(workdir: str, stem: str, group: str
     ValueError: no calibration of the task, or the predictions have no
       `id_<group>`.
   """
-  path = os.path.join(workdir, "eval", f"{stem}_predictions.npz")
+  path = layout.Workdir(workdir).results(stem, "_predictions.npz")
   if not os.path.exists(path):
     raise FileNotFoundError(f"{path}: evaluate with --config.eval."
                             "save_predictions=True first")
-  config = files.read_json(os.path.join(workdir, "config.json"))
+  config = files.read_json(layout.Workdir(workdir).config)
   if config is None:
     raise FileNotFoundError(f"{workdir}: no config.json (not a trained workdir)")
   task = config["eval"]["task"]
@@ -121,7 +122,7 @@ def summarise(workdirs: Sequence[str], stem: str, group: str) -> dict:
   group whose `score_quantile` exceeds it is under-covered."""
   per_seed, tasks, fitted_q = {}, set(), {}
   for workdir in workdirs:
-    seed = str(files.read_json(os.path.join(workdir, "config.json"))["seed"])
+    seed = str(files.read_json(layout.Workdir(workdir).config)["seed"])
     per_seed[seed], task, quantiles = read(workdir, stem, group)
     tasks.add(task)
     fitted_q[seed] = quantiles

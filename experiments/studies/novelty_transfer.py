@@ -37,6 +37,7 @@ from jaxpose import files
 from jaxpose.calibration import fit as calibration_fit
 from jaxpose.evaluation import calibration
 from jaxpose.evaluation import novelty
+from jaxpose.workdir import layout
 
 LEVELS = calibration_fit.LEVELS
 
@@ -135,9 +136,9 @@ def load(path: str, group: str = "subject") -> dict[str, np.ndarray]:
 
 def report(workdir: str, stem: str) -> dict:
   """The figures of one workdir (module docstring)."""
-  task = files.read_json(os.path.join(workdir, "config.json"))["eval"]["task"]
-  held = load(os.path.join(workdir, "calibration", f"{task}_predictions.npz"))
-  test = load(os.path.join(workdir, "eval", f"{stem}_predictions.npz"))
+  task = files.read_json(layout.Workdir(workdir).config)["eval"]["task"]
+  held = load(layout.Workdir(workdir).calibration_run(task, "_predictions.npz"))
+  test = load(layout.Workdir(workdir).results(stem, "_predictions.npz"))
   return dict(heldout_people=people_table(held), test_people=people_table(test),
               to_test=transfer(held, test), leave_pairs_out=leave_pairs_out(held))
 

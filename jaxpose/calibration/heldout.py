@@ -29,7 +29,8 @@ from jaxpose.data import datasets
 from jaxpose.evaluation import runner
 from jaxpose.methods import base
 from jaxpose.training import holdout as holdout_lib
-from jaxpose.training import run_config
+from jaxpose.workdir import layout
+from jaxpose.workdir import run_config
 
 
 def _heldout_of(trained: base.Trained, data: base.Data, mode: str
@@ -139,7 +140,7 @@ def calibrate(trained: base.Trained, data: base.Data) -> dict:
       test={k: np.asarray(v)[held] for k, v in train.items()},
       splits=data.splits, key=rng.purpose_key(run.seed, "eval"),
       config=dataclasses.replace(run.eval, plot_poses=0),
-      out_dir=os.path.join(workdir, "calibration"), stem=run.eval.task,
+      out_dir=layout.Workdir(workdir).calibration_runs, stem=run.eval.task,
       activity_names=tuple(dataset.activity_names.get("train", ())),
       input_2d=input_2d, data_name=dataset.name)
   task = functools.partial(trained.method.tasks[run.eval.task], trained,

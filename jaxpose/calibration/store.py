@@ -41,8 +41,9 @@ from jaxpose import summary_writer
 from jaxpose.calibration import fit as fit_lib
 from jaxpose.evaluation import calibration
 from jaxpose.evaluation import runner
+from jaxpose.workdir import layout
 
-FILE = "calibration.json"
+FILE = layout.CALIBRATION
 FORMAT = 1
 PREDICTIONS_OF = "predictions_of"
 
@@ -53,7 +54,7 @@ def params_digest(params) -> str:
 
 
 def path(workdir: str) -> str:
-  return os.path.join(workdir, FILE)
+  return layout.Workdir.of(workdir).calibration
 
 
 def predictions(result: runner.TaskResult, task: str):
@@ -180,9 +181,9 @@ def borrow(workdir: str, sibling: str, task: str, *, step: int,
                 params_digest=fitted.get("params_digest"))
   fitted.update(step=step, params_digest=digest, borrowed_from=source)
   entry = files.jsonable(dict(theirs, calibration=dict(cal, fitted_on=fitted)))
-  held = files.read_json(os.path.join(sibling, "calibration", f"{task}.json"))
+  held = files.read_json(layout.Workdir(sibling).calibration_run(task))
   if held is not None:
-    files.write_json_atomic(os.path.join(workdir, "calibration", f"{task}.json"),
+    files.write_json_atomic(layout.Workdir(workdir).calibration_run(task),
                             dict(held, borrowed_from=source))
   written = write(workdir, task, entry)
   print(f"calibrate {task}: {cal['kind']} of {sibling} (step {source['step']}, "

@@ -26,8 +26,8 @@ from jaxpose import files
 from jaxpose import summary_writer
 from jaxpose.evaluation import output_names
 from jaxpose.evaluation.runner import EvalContext, TaskResult
+from jaxpose.workdir import layout
 
-FILE = "metrics.json"
 # The fields of every results file that say what was evaluated.
 _RUN_FIELDS = ("task", "method", "train_step", "data", "input_2d", "num_poses",
                "num_hypotheses", "sampler", "num_steps", "seconds")
@@ -48,7 +48,7 @@ def headline(result: TaskResult, results: Mapping[str, Any]) -> dict:
 
 def read(summary_dir: str) -> dict:
   """`{stem: entry}` of `summary_dir/metrics.json` ({} when absent)."""
-  path = os.path.join(summary_dir, FILE)
+  path = layout.summary_in(summary_dir)
   try:
     stored = files.read_json(path) or {}
   except ValueError:
@@ -89,15 +89,15 @@ def _picture_and_headline(ctx: EvalContext, result: TaskResult,
       os.path.join(ctx.out_dir, f"{ctx.stem}.json"), summary_dir)
   plot = result.summary_plot or (result.plots[0] if result.plots else None)
   if plot is not None:
-    picture = os.path.join(summary_dir, f"{ctx.stem}.png")
+    picture = layout.picture_in(summary_dir, ctx.stem)
     files.copy_atomic(os.path.join(ctx.out_dir, plot), picture)
     entry["picture"] = os.path.basename(picture)
     written.append(picture)
   summary = read(summary_dir)
   summary[ctx.stem] = entry
-  written.insert(0, files.write_json_atomic(os.path.join(summary_dir, FILE),
+  written.insert(0, files.write_json_atomic(layout.summary_in(summary_dir),
                                             summary))
   return written
 
 
-__all__ = ["FILE", "headline", "read", "write_summaries"]
+__all__ = ["headline", "read", "write_summaries"]

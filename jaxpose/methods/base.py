@@ -54,7 +54,7 @@ from jaxpose.evaluation import config as eval_config_lib
 from jaxpose.evaluation import inputs as inputs_lib
 from jaxpose.methods.tasks import Tasks, TaskFn
 from jaxpose.training import config as train_config_lib
-from jaxpose.training.prepared import Artefact
+from jaxpose.workdir.prepared import Artefact
 
 LossFn = Callable[[Any, Mapping[str, Any], Any], tuple[Any, dict]]
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 
 from jaxpose.methods.base import Data, PrepareContext, Training
 from jaxpose.training import holdout as holdout_lib
-from jaxpose.training.prepared import Artefact
+from jaxpose.workdir.prepared import Artefact
 
 
 def prepare(ctx: PrepareContext) -> dict[str, Artefact]:

@@ -26,7 +26,7 @@ import numpy as np
 
 from jaxpose import settings
 from jaxpose.data import windows as windows_lib
-from jaxpose.training.prepared import Artefact
+from jaxpose.workdir.prepared import Artefact
 
 ARTEFACT = "holdout"
 

@@ -23,6 +23,7 @@ from jaxpose.methods.baseline import released as lifter_released
 from jaxpose.methods.diffpose import released
 from jaxpose.models import graph_layers as gl
 from tests.helpers import authors_diffpose as authors
+from tests.helpers import released_weights  # noqa: E402
 
 SIZES = dict(hidden=16, layers=2, heads=4)
 CONFIG = '''
@@ -37,10 +38,7 @@ def get_config():
 '''
 
 
-def _rel(ours, theirs):
-  theirs = np.asarray(theirs, np.float64)
-  return np.max(np.abs(np.asarray(ours, np.float64) - theirs)) / np.max(
-      np.abs(theirs))
+_rel = released_weights.rel
 
 
 @pytest.fixture(scope="module")
@@ -172,11 +170,8 @@ def test_lifter_alone_as_a_baseline_model(files, tmp_path):
 
 
 def _edited(files, tmp_path, name, edit):
-  state = torch.load(files["checkpoint"], weights_only=False)
-  edit(state[0])
-  path = tmp_path / name
-  torch.save(state, path)
-  return str(path)
+  return released_weights.edited(files["checkpoint"], tmp_path / name,
+                         lambda state: edit(state[0]))
 
 
 def _bad_files(files, tmp_path):
@@ -192,8 +187,8 @@ def _bad_files(files, tmp_path):
   def output_3d(sd):
     sd["module.gconv_output.weight"] = sd["module.gconv_output.weight"][0]
 
-  truncated = tmp_path / "diffpose_uvxyz_cpn_truncated.pth"
-  truncated.write_bytes(open(files["checkpoint"], "rb").read()[:3000])
+  truncated = released_weights.truncated(
+      files["checkpoint"], tmp_path / "diffpose_uvxyz_cpn_truncated.pth", 3000)
   other = tmp_path / "dposer.pth"
   torch.save({"model_state_dict": {"pre_dense.weight": torch.zeros(4, 63)},
               "step": 1}, other)
@@ -224,12 +219,8 @@ def _bad_files(files, tmp_path):
 def test_bad_input_is_refused_in_one_line_and_nothing_is_written(
     files, tmp_path, case):
   kwargs, match = _bad_files(files, tmp_path)[case]
-  workdir = tmp_path / "w"
-  with pytest.raises(ValueError, match=match) as err:
-    import_lib.import_weights("diffpose", _request(files, workdir, **kwargs))
-  assert "\n" not in str(err.value)
-  assert not workdir.exists()
-  assert not [n for n in os.listdir(tmp_path) if ".importing-" in n]
+  released_weights.assert_refused(lambda w: import_lib.import_weights(
+      "diffpose", _request(files, w, **kwargs)), tmp_path, match)
 
 
 def test_encoder_required_and_variants_must_agree(files, tmp_path):

@@ -4,8 +4,6 @@ refusals with one-line errors and nothing written."""
 import argparse
 import json
 import os
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -16,7 +14,6 @@ from flax import nnx
 
 torch = pytest.importorskip("torch")
 
-from experiments import released_configs  # noqa: E402
 from jaxpose import import_lib  # noqa: E402
 from jaxpose import models  # noqa: E402
 from jaxpose import run_lib  # noqa: E402
@@ -30,9 +27,8 @@ from jaxpose.methods.dposer import eval_tasks  # noqa: E402
 from jaxpose.methods.dposer import priors as priors_lib  # noqa: E402
 from jaxpose.methods.dposer import released  # noqa: E402
 from tests.helpers import authors_dposer as helper  # noqa: E402
+from tests.helpers import released_weights  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
 # 4 channels per GroupNorm group: 2 (hidden 64) makes the norm so badly
 # conditioned that float32 alone differs by ~1e-3 between any two codes.
 SIZES = dict(hidden=128, embed=32, blocks=2)
@@ -70,11 +66,9 @@ def files(tmp_path_factory):
 
 
 def _import(files, checkpoint, workdir, *, statistics=True, options=None):
-  req = released_configs.request(
-      "dposer", checkpoint, str(workdir),
-      files={"statistics": files["stats"]} if statistics else {},
-      options=options or {}, config_file=files["config"])
-  return import_lib.import_weights("dposer", req)
+  return released_weights.import_checkpoint(
+      "dposer", checkpoint, workdir, config=files["config"], options=options,
+      files={"statistics": files["stats"]} if statistics else {})
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +89,7 @@ def _theirs(net, x, t, what="forward"):
     return fn(torch.tensor(x), torch.tensor(t)).numpy()
 
 
-def _rel(ours, theirs):
-  return float(np.abs(np.asarray(ours) - theirs).max() / np.abs(theirs).max())
+_rel = released_weights.rel
 
 
 def test_v2_ema_import_is_the_authors_network(files, v2_workdir):
@@ -282,24 +275,13 @@ def test_an_eval_task_runs_on_the_imported_weights(v2_workdir):
   assert row["prior"] == "dposer" and np.isfinite(row["missing_mpjpe_mm"])
 
 
-def _leftovers(parent):
-  return [n for n in os.listdir(parent) if ".importing-" in n]
-
-
 def _refused(files, tmp_path, checkpoint, match, **kw):
-  workdir = tmp_path / "w"
-  with pytest.raises(ValueError, match=match) as err:
-    _import(files, checkpoint, workdir, **kw)
-  assert "\n" not in str(err.value)
-  assert not workdir.exists() and not _leftovers(tmp_path)
+  released_weights.assert_refused(lambda w: _import(files, checkpoint, w, **kw),
+                          tmp_path, match)
 
 
 def _edited_v1(files, tmp_path, edit):
-  obj = torch.load(files["v1"], weights_only=False)
-  edit(obj)
-  path = str(tmp_path / "edited.pth")
-  torch.save(obj, path)
-  return path
+  return released_weights.edited(files["v1"], tmp_path / "edited.pth", edit)
 
 
 def test_refusals(files, tmp_path):
@@ -331,11 +313,7 @@ def test_refusals(files, tmp_path):
   bare = str(tmp_path / "diffpose.pth")
   torch.save({"gcn.weight": torch.zeros(3, 3)}, bare)
   _refused(files, tmp_path, bare, "not a DPoser checkpoint")
-  truncated = str(tmp_path / "truncated.ckpt")
-  with open(files["v2"], "rb") as f:
-    data = f.read()
-  with open(truncated, "wb") as f:
-    f.write(data[:len(data) // 2])
+  truncated = released_weights.truncated(files["v2"], tmp_path / "truncated.ckpt")
   _refused(files, tmp_path, truncated, "truncated|damaged|unreadable")
   # Statistics of another kind: min-max (axis_normalize1.pt), rot6d.
   minmax = str(tmp_path / "axis_normalize1.pt")
@@ -354,12 +332,7 @@ def test_refusals(files, tmp_path):
 
 @pytest.mark.slow
 def test_command_line_error_is_one_line(files, tmp_path):
-  proc = subprocess.run(
-      [sys.executable, "-m", "experiments.import_weights", "--method=dposer",
-       f"--checkpoint={files['v2']}", f"--workdir={tmp_path / 'w'}",
+  released_weights.assert_command_line_refuses(
+      ["--method=dposer", f"--checkpoint={files['v2']}",
        f"--config={files['config']}"],
-      capture_output=True, text=True, cwd=ROOT, timeout=300)
-  assert proc.returncode != 0
-  last = proc.stderr.strip().splitlines()[-1]
-  assert "--statistics: missing" in last, proc.stderr[-2000:]
-  assert not (tmp_path / "w").exists()
+      tmp_path / "w", "--statistics: missing")

@@ -3,8 +3,6 @@ with a torch network of their keys; the conventions as options; refusals
 with one-line errors and nothing written."""
 import json
 import os
-import subprocess
-import sys
 
 import ml_collections
 import numpy as np
@@ -20,9 +18,8 @@ from jaxpose.methods.gfpose import released  # noqa: E402
 from jaxpose.pose import image_space  # noqa: E402
 from jaxpose.pose import representation as rep_lib  # noqa: E402
 from tests.helpers import authors_gfpose as helper  # noqa: E402
+from tests.helpers import released_weights  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
 # 4 channels per GroupNorm group (hidden 64 would leave 2, a norm so badly
 # conditioned that float32 alone differs by ~1e-3 between any two codes).
 SIZES = dict(hidden=128, embed=32, blocks=2)
@@ -57,10 +54,8 @@ def files(tmp_path_factory):
 
 
 def _import(files, checkpoint, workdir, *, options=None):
-  req = released_configs.request("gfpose", checkpoint, str(workdir),
-                                 options=options or {},
-                                 config_file=files["config"])
-  return import_lib.import_weights("gfpose", req)
+  return released_weights.import_checkpoint("gfpose", checkpoint, workdir,
+                                    config=files["config"], options=options)
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +97,7 @@ def _theirs(net, x, t, c, m, what="forward"):
 _F32_REL = 2e-5
 
 
-def _rel(ours, theirs):
-  return float(np.abs(np.asarray(ours) - theirs).max() / np.abs(theirs).max())
+_rel = released_weights.rel
 
 
 def _ours(trained, x, t, c, m):
@@ -230,24 +224,13 @@ def test_an_eval_task_runs_on_the_imported_weights(ema_workdir):
   assert out["num_hypotheses"] == 2 and np.isfinite(out["mpjpe_mm"])
 
 
-def _leftovers(parent):
-  return [n for n in os.listdir(parent) if ".importing-" in n]
-
-
 def _refused(files, tmp_path, checkpoint, match, **kw):
-  workdir = tmp_path / "w"
-  with pytest.raises(ValueError, match=match) as err:
-    _import(files, checkpoint, workdir, **kw)
-  assert "\n" not in str(err.value)
-  assert not workdir.exists() and not _leftovers(tmp_path)
+  released_weights.assert_refused(lambda w: _import(files, checkpoint, w, **kw),
+                          tmp_path, match)
 
 
 def _edited(files, tmp_path, edit):
-  obj = torch.load(files["ckpt"], weights_only=False)
-  edit(obj)
-  path = str(tmp_path / "edited.pth")
-  torch.save(obj, path)
-  return path
+  return released_weights.edited(files["ckpt"], tmp_path / "edited.pth", edit)
 
 
 def test_refusals(files, tmp_path):
@@ -273,11 +256,7 @@ def test_refusals(files, tmp_path):
   bare = str(tmp_path / "diffpose.pth")
   torch.save({"gcn.weight": torch.zeros(3, 3)}, bare)
   _refused(files, tmp_path, bare, "no 'model_state_dict'.*not a GFPose")
-  truncated = str(tmp_path / "truncated.pth")
-  with open(files["ckpt"], "rb") as f:
-    data = f.read()
-  with open(truncated, "wb") as f:
-    f.write(data[:len(data) // 2])
+  truncated = released_weights.truncated(files["ckpt"], tmp_path / "truncated.pth")
   _refused(files, tmp_path, truncated, "truncated|damaged|unreadable")
   _refused(files, tmp_path, files["ckpt"], "--weights=best",
            options={"weights": "best"})
@@ -289,15 +268,9 @@ def test_refusals(files, tmp_path):
 def test_command_line_error_is_one_line(files, tmp_path):
   bad = _edited(files, tmp_path, lambda o: o["model_state_dict"].pop(
       "cond_embed.0.bias"))
-  proc = subprocess.run(
-      [sys.executable, "-m", "experiments.import_weights", "--method=gfpose",
-       f"--checkpoint={bad}", f"--workdir={tmp_path / 'w'}",
-       f"--config={files['config']}"],
-      capture_output=True, text=True, cwd=ROOT, timeout=300)
-  assert proc.returncode != 0
-  last = proc.stderr.strip().splitlines()[-1]
-  assert "'cond_embed.0.bias' missing" in last, proc.stderr[-2000:]
-  assert not (tmp_path / "w").exists()
+  released_weights.assert_command_line_refuses(
+      ["--method=gfpose", f"--checkpoint={bad}", f"--config={files['config']}"],
+      tmp_path / "w", "'cond_embed.0.bias' missing")
 
 
 def test_released_config_builds():

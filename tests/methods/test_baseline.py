@@ -18,11 +18,11 @@ from jaxpose.data import windows as windows_lib
 from jaxpose.methods import base
 from jaxpose.methods import lifting
 from jaxpose.methods.baseline import model as baseline
-from jaxpose.training import checkpoint as checkpoint_lib
-from jaxpose.training import prepared as prepared_lib
-from jaxpose.training import train as train_lib
 from jaxpose.models.lifter_mlp import lifter_num_params
 from jaxpose.pose.skeleton import H36M_17
+from jaxpose.training import train as train_lib
+from jaxpose.workdir import checkpoint as checkpoint_lib
+from jaxpose.workdir import prepared as prepared_lib
 
 
 def tiny_config(num_steps=10):

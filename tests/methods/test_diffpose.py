@@ -22,7 +22,7 @@ from jaxpose.core import sampling
 from jaxpose.core import sde as sde_lib
 from jaxpose.methods.diffpose import initial as initial_lib
 from jaxpose.methods.diffpose import process
-from jaxpose.training import prepared as prepared_lib
+from jaxpose.workdir import prepared as prepared_lib
 
 J = 3
 S = process.STATE_DIM

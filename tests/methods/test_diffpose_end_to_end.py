@@ -21,8 +21,9 @@ from jaxpose.methods import base
 from jaxpose.methods.baseline import encoder as baseline_encoder
 from jaxpose.methods.diffpose import data as data_lib
 from jaxpose.methods.diffpose import initial as initial_lib
-from jaxpose.training import checkpoint as checkpoint_lib
-from jaxpose.training import prepared as prepared_lib
+from jaxpose.workdir import checkpoint as checkpoint_lib
+from jaxpose.workdir import prepared as prepared_lib
+from jaxpose.workdir import trained as trained_lib
 
 N_TRAIN, N_TEST = 400, 20
 
@@ -264,7 +265,7 @@ def test_an_encoder_without_features_or_of_another_kind_is_refused(
   enc = encoder_config(dict(name="lifter_mlp", hidden=16, num_blocks=1,
                             dropout=0.0, norm="layer"))
   # What load_trained would rebuild from an MLP baseline's workdir.
-  monkeypatch.setattr(run_lib, "load_trained",
+  monkeypatch.setattr(trained_lib, "load_trained",
                       lambda workdir, **kw: _in_memory_trained(enc, workdir))
   with pytest.raises(settings.ConfigError, match="no per-joint features"):
     run_lib.train(diffpose_config(tmp_path), str(tmp_path / "dp"))
@@ -273,7 +274,7 @@ def test_an_encoder_without_features_or_of_another_kind_is_refused(
   # A GFPose workdir provides no context encoder at all.
   gf = quickstart.get_config()
   gf.model.update(hidden=16, embed_dim=16, num_groups=8)
-  monkeypatch.setattr(run_lib, "load_trained",
+  monkeypatch.setattr(trained_lib, "load_trained",
                       lambda workdir, **kw: _in_memory_trained(gf, workdir))
   with pytest.raises(settings.ConfigError,
                      match="it holds a 'gfpose' model, which provides no "

@@ -17,7 +17,7 @@ from jaxpose.methods import base
 from jaxpose.methods.baseline import encoder as baseline_encoder
 from jaxpose.methods.diffpose import data as data_lib
 from jaxpose.methods.diffpose import initial as initial_lib
-from jaxpose.training import prepared as prepared_lib
+from jaxpose.workdir import prepared as prepared_lib
 from tests.methods import test_diffpose_end_to_end as e2e
 
 M = 2  # kernels (e2e.diffpose_config)

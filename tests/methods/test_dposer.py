@@ -23,8 +23,8 @@ from jaxpose.core import gmm as gmm_lib
 from jaxpose.core import regulariser
 from jaxpose.core import sde as sde_lib
 from jaxpose.methods.dposer import body as body_lib
-from jaxpose.methods.dposer import fitting
 from jaxpose.methods.dposer import eval_tasks as tasks
+from jaxpose.methods.dposer import fitting
 from jaxpose.methods.dposer import model as model_lib
 from jaxpose.methods.dposer import priors as priors_lib
 from jaxpose.methods.dposer import schedule as schedule_lib
@@ -32,8 +32,8 @@ from jaxpose.methods.dposer import tto
 from jaxpose.pose import body_model as bm
 from jaxpose.pose import body_space
 from jaxpose.pose.skeleton import SMPL_22
-from jaxpose.training import checkpoint as checkpoint_lib
-from jaxpose.training import prepared as prepared_lib
+from jaxpose.workdir import checkpoint as checkpoint_lib
+from jaxpose.workdir import prepared as prepared_lib
 
 
 def test_zscore_round_trip_and_floor():

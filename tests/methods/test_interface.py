@@ -21,12 +21,12 @@ from jaxpose import settings
 from jaxpose.evaluation import estimation
 from jaxpose.evaluation.runner import EvalContext
 from jaxpose.methods import base
+from jaxpose.methods import lifting
 from jaxpose.methods import parts
 from jaxpose.methods import protocols
-from jaxpose.methods import lifting
 from jaxpose.pose import representation as rep_lib
-from jaxpose.training import checkpoint as checkpoint_lib
-from jaxpose.training import prepared as prepared_lib
+from jaxpose.workdir import checkpoint as checkpoint_lib
+from jaxpose.workdir import prepared as prepared_lib
 
 
 def test_registry_finds_methods_by_name():

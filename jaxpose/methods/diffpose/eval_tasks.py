@@ -31,7 +31,7 @@ from jaxpose.methods.diffpose import data as data_lib
 from jaxpose.methods.diffpose import rows as rows_lib
 from jaxpose.pose import image_space
 from jaxpose.pose import metrics as metrics_lib
-from jaxpose.training import run_config
+from jaxpose.workdir import run_config
 
 TASKS = base.Tasks()
 

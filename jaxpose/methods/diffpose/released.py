@@ -53,6 +53,7 @@ from jaxpose.methods import base
 from jaxpose.methods.baseline import released as lifter_lib
 from jaxpose.methods.diffpose import initial as initial_lib
 from jaxpose.methods.diffpose import process
+from jaxpose.workdir import layout
 
 NUM_STEPS, BETA_START, BETA_END = 51, 1e-4, 1e-3
 # The start step of each released variant: configs/human36m_diffpose_uvxyz_
@@ -200,7 +201,7 @@ def import_checkpoint(request: base.ImportRequest) -> base.Imported:
   config["diffpose"] = dict(
       dict(config["diffpose"]), initial="standard", network_input="state",
       scale_3d=1.0, output_root=lifter_lib.ROOT,
-      encoder_workdir=os.path.join(request.workdir, "encoder"))
+      encoder_workdir=layout.Workdir(request.workdir).companion("encoder"))
   config["eval"] = dict(dict(config["eval"]), **eval_section(start_step))
   source = dict(
       checkpoint=os.path.abspath(path), weights=which, variant=variant,

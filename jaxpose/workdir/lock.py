@@ -36,7 +36,9 @@ import socket
 import sys
 import time
 
-LOCK_FILE = "workdir.lock"
+from jaxpose.workdir import layout
+
+LOCK_FILE = layout.LOCK
 
 
 class WorkdirBusyError(RuntimeError):
@@ -81,7 +83,7 @@ class WorkdirLock:
 
   def __init__(self, workdir: str | os.PathLike, *, purpose: str = "training"):
     self.workdir = os.path.abspath(os.fspath(workdir))
-    self.path = os.path.join(self.workdir, LOCK_FILE)
+    self.path = layout.Workdir(self.workdir).lock
     self.purpose = purpose
     self.token = secrets.token_hex(8)
     self.held = False

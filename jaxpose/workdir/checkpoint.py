@@ -36,8 +36,9 @@ import orbax.checkpoint as ocp
 
 from jaxpose import files
 from jaxpose.training import parallel
+from jaxpose.workdir import layout
 
-FINGERPRINT_FILE = "fingerprint.json"
+FINGERPRINT_FILE = layout.FINGERPRINT
 
 
 class CheckpointError(RuntimeError):
@@ -325,7 +326,7 @@ class Checkpointer:
 
   @property
   def _fp_path(self) -> str:
-    return os.path.join(self.directory, FINGERPRINT_FILE)
+    return layout.fingerprint_in(self.directory)
 
   def _step_dirs(self) -> list[int]:
     return finished_steps(self.directory)

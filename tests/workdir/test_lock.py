@@ -10,7 +10,7 @@ import time
 import jax
 import pytest
 
-from jaxpose.training import workdir
+from jaxpose.workdir import lock as workdir
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -18,7 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 # (or `hold` seconds pass); exit code 3 when refused.
 _TAKER = r"""
 import sys, time
-from jaxpose.training import workdir
+from jaxpose.workdir import lock as workdir
 path, hold = sys.argv[1], float(sys.argv[2])
 go = sys.argv[3] if len(sys.argv) > 3 else None
 if go:

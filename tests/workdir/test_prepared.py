@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from jaxpose.training import prepared
+from jaxpose.workdir import prepared
 
 
 def _artefacts():

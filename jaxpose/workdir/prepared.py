@@ -20,9 +20,9 @@ import numpy as np
 
 from jaxpose import digest as digest_lib
 from jaxpose import files
+from jaxpose.workdir import layout
 
-DIRECTORY = "prepared"
-INDEX = "index.json"
+DIRECTORY = layout.PREPARED
 
 
 class PreparedError(ValueError):
@@ -50,7 +50,7 @@ class Artefact:
 
 
 def directory(workdir: str) -> str:
-  return os.path.join(workdir, DIRECTORY)
+  return layout.Workdir.of(workdir).prepared
 
 
 def digests(artefacts: Mapping[str, Artefact]) -> dict[str, str]:
@@ -61,7 +61,7 @@ def digests(artefacts: Mapping[str, Artefact]) -> dict[str, str]:
 def read_index(workdir: str) -> dict | None:
   """The index of `workdir`'s artefacts, or None when it has none yet."""
   try:
-    return files.read_json(os.path.join(directory(workdir), INDEX))
+    return files.read_json(layout.Workdir.of(workdir).prepared_index)
   except ValueError as e:
     raise PreparedError(f"{e}; delete the workdir's prepared/ folder to "
                         "prepare again (only if no checkpoint was trained "
@@ -87,10 +87,12 @@ def save(workdir: str, artefacts: Mapping[str, Artefact],
     for name, artefact in artefacts.items():
       arrays = {k: np.asarray(v) for k, v in artefact.arrays.items()}
       files.write_npz_atomic(
-          os.path.join(directory(workdir), index["artefacts"][name]["file"]),
+          layout.Workdir.of(workdir).prepared_file(
+              index["artefacts"][name]["file"]),
           arrays)
     # The index last: it names only complete files.
-    files.write_json_atomic(os.path.join(directory(workdir), INDEX), index)
+    files.write_json_atomic(layout.Workdir.of(workdir).prepared_index,
+                            index)
   return index
 
 
@@ -123,8 +125,8 @@ def load(workdir: str) -> tuple[dict[str, Artefact], dict]:
   """
   index = read_index(workdir)
   if index is None:
-    path = os.path.join(directory(workdir), INDEX)
-    if os.path.isdir(os.path.join(workdir, "checkpoints")):
+    path = layout.Workdir.of(workdir).prepared_index
+    if os.path.isdir(layout.Workdir.of(workdir).checkpoints):
       raise PreparedError(
           f"{path} missing beside checkpoints: the workdir was trained before "
           "jaxpose kept the method's prepared state there (or its prepared/ "
@@ -135,7 +137,7 @@ def load(workdir: str) -> tuple[dict[str, Artefact], dict]:
         "train_and_eval)")
   out = {}
   for name, entry in index.get("artefacts", {}).items():
-    path = os.path.join(directory(workdir), entry["file"])
+    path = layout.Workdir.of(workdir).prepared_file(entry["file"])
     try:
       with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
@@ -151,5 +153,5 @@ def load(workdir: str) -> tuple[dict[str, Artefact], dict]:
   return out, index
 
 
-__all__ = ["Artefact", "PreparedError", "DIRECTORY", "INDEX", "directory",
+__all__ = ["Artefact", "PreparedError", "DIRECTORY", "directory",
            "digests", "read_index", "save", "load", "check_made_from"]

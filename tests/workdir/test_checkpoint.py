@@ -9,9 +9,9 @@ import jax
 import numpy as np
 import pytest
 
-from jaxpose.training import checkpoint
 from jaxpose.training import parallel
 from jaxpose.training import train
+from jaxpose.workdir import checkpoint
 from tests.helpers import toy
 
 FP = {"model": {"name": "toy_mlp", "hidden": toy.HIDDEN}, "sde": "vpsde",

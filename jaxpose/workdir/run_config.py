@@ -19,9 +19,7 @@ import jax
 
 from jaxpose import config as config_lib
 from jaxpose import files
-
-FILE = "config.json"
-HISTORY = "config_history.jsonl"
+from jaxpose.workdir import layout
 
 
 def read(workdir: str, checkpoint_extra: Mapping | None = None) -> dict | None:
@@ -36,7 +34,7 @@ def read(workdir: str, checkpoint_extra: Mapping | None = None) -> dict | None:
   if checkpoint_extra and isinstance(checkpoint_extra.get("config"), dict):
     return checkpoint_extra["config"]
   try:
-    return files.read_json(os.path.join(workdir, FILE))
+    return files.read_json(layout.Workdir.of(workdir).config)
   except ValueError as e:
     raise config_lib.ConfigError(str(e)) from e
 
@@ -56,14 +54,14 @@ def record_start(config, workdir: str, step: int, num_steps: int,
   if jax.process_index() != 0:
     return
   plain = config_lib.to_plain(config)
-  files.write_json_atomic(os.path.join(workdir, FILE), plain)
+  files.write_json_atomic(layout.Workdir.of(workdir).config, plain)
   record = {"started": datetime.datetime.now().astimezone().isoformat(
                 timespec="seconds"),
             "start_step": step, "num_steps": int(num_steps),
             "host": socket.gethostname(), "pid": os.getpid(),
             "changed": {k: list(v) for k, v in changes.items()},
             "config": plain}
-  with open(os.path.join(workdir, HISTORY), "a") as f:
+  with open(layout.Workdir.of(workdir).config_history, "a") as f:
     f.write(json.dumps(files.jsonable(record), sort_keys=True) + "\n")
 
 
@@ -91,10 +89,10 @@ def check_resume(config, workdir: str, step: int, stored: Mapping | None, *,
         f"({listed}); continuing with these would not be the same run. Use "
         "the original values, a new workdir, or "
         "--config.train.allow_changed_resume=True to continue anyway (the "
-        f"change is recorded in {HISTORY})")
+        f"change is recorded in {layout.CONFIG_HISTORY})")
   logging.warning("Resuming step %d with changed settings (allowed by "
                   "train.allow_changed_resume): %s", step, listed)
   return changes
 
 
-__all__ = ["FILE", "HISTORY", "read", "record_start", "check_resume"]
+__all__ = ["read", "read_data", "record_start", "check_resume"]

@@ -1,0 +1,122 @@
+"""What the PyTorch reference servers share: the timed rounds, the JSON-lines
+server and the command line (`torch_reference.py`: GFPose's network,
+`torch_dposer.py`: DPoser's).
+
+A server's `Reference` subclass names its network and trainer and lists its
+operations (`OPS`: op -> the request's fields, in the method's argument
+order); each operation returns its own wall-clock seconds, and the first
+call of each kind is kept apart (torch.compile compiles then).
+
+torch-only, like the scripts that import it (they run under a Python that
+has torch, with this folder first on sys.path): no jax, no jaxpose.
+"""
+import argparse
+import atexit
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+import torch
+
+
+class Reference:
+  """The timed operations of one network, eager or torch.compile'd.
+
+  Subclasses set `NET` (the network class, built with its defaults),
+  `TRAINER` (built as `TRAINER(net, batch)`, with a `step()`) and `OPS`.
+  """
+  NET = None
+  TRAINER = None
+  OPS = {"train": ("batch",)}
+
+  def __init__(self, *, compile_net=False, seed=0):
+    torch.manual_seed(seed)
+    self.eval_net = self.NET().eval()
+    self.train_net = self.NET()
+    self.compile_net = compile_net
+    if compile_net:
+      # A fresh inductor cache, so first calls show cold compilation
+      # (inductor otherwise reuses kernels compiled by earlier runs).
+      if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+        cache = tempfile.mkdtemp(prefix="jaxpose_inductor_")
+        atexit.register(shutil.rmtree, cache, ignore_errors=True)
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
+      # One graph per shape: with dynamic shapes torch would trade speed
+      # for fewer recompilations, which a benchmark does not need.
+      self.eval_net = torch.compile(self.eval_net, dynamic=False)
+      self.train_net = torch.compile(self.train_net, dynamic=False)
+    self.trainers = {}
+    self.first_call_s = {}
+
+  def info(self):
+    return dict(torch_version=torch.__version__,
+                threads=torch.get_num_threads(),
+                compiled=self.compile_net,
+                num_params=sum(p.numel() for p in self.eval_net.parameters()),
+                first_call_s=dict(self.first_call_s))
+
+  def _timed(self, name, fn):
+    start = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - start
+    self.first_call_s.setdefault(name, seconds)
+    return seconds
+
+  def train(self, batch):
+    batch = int(batch)
+    if batch not in self.trainers:
+      self.trainers[batch] = self.TRAINER(self.train_net, batch)
+    return self._timed(f"train batch={batch}", self.trainers[batch].step)
+
+  def handle(self, request):
+    op = request.get("op")
+    if op == "info":
+      return self.info()
+    if op not in self.OPS:
+      raise ValueError(f"unknown op {op!r}")
+    return {"s": getattr(self, op)(*(request[k] for k in self.OPS[op]))}
+
+
+def serve(ref, stdin=sys.stdin, stdout=sys.stdout):
+  """One JSON request per line in, one JSON reply per line out."""
+  for line in stdin:
+    if not line.strip():
+      continue
+    try:
+      reply = ref.handle(json.loads(line))
+    except Exception as e:  # the client shows it; the server keeps serving
+      reply = {"error": f"{type(e).__name__}: {e}"}
+    stdout.write(json.dumps(reply) + "\n")
+    stdout.flush()
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+  """The flags every server takes; a script adds its sizes."""
+  out = argparse.ArgumentParser(description=doc.split("\n")[0])
+  out.add_argument("--serve", action="store_true")
+  out.add_argument("--compile", action="store_true",
+                   help="torch.compile the network (inductor)")
+  out.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default: the CPUs this process may use)")
+  out.add_argument("--repeats", type=int, default=3)
+  return out
+
+
+def start(reference_class, args):
+  """The reference of the parsed `args`; serves and returns None with --serve."""
+  torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
+  ref = reference_class(compile_net=args.compile)
+  if args.serve:
+    serve(ref)
+    return None
+  return ref
+
+
+def median_seconds(fn, repeats: int, *, per: int = 1) -> float:
+  """The median of `repeats` timed calls (after one warm-up), over `per`."""
+  fn()  # warm-up (and compilation)
+  return statistics.median(fn() for _ in range(repeats)) / per
