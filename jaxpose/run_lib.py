@@ -44,7 +44,6 @@ from jaxpose.training import train as train_lib
 from jaxpose.workdir import layout
 from jaxpose.workdir import lock as lock_lib
 from jaxpose.workdir import prepared as prepared_lib
-from jaxpose.workdir import run_config
 from jaxpose.workdir import trained as trained_lib
 # A trained workdir read back (`workdir.trained`), here for notebooks.
 from jaxpose.workdir.trained import (EVAL_SECTIONS, eval_output_dir,
@@ -85,21 +84,9 @@ def train(config, workdir: str):
       if fresh:  # the checkpointer has accepted this model's fingerprint
         prepared_lib.save(workdir, artefacts,
                           trained_lib.made_from(method, run, with_data=True))
-      restored = ckpt.restore_or_none(state)
-      changes = {}
-      if restored is not None:
-        state, extra = restored
-        step = int(state.step)
-        if step >= run.train.num_steps:
-          logging.info("Nothing to train: %s holds step %d >= "
-                       "train.num_steps=%d", workdir, step, run.train.num_steps)
-          return state
-        changes = run_config.check_resume(
-            run.config, workdir, step, run_config.read(workdir, extra),
-            allow_changed=run.train.allow_changed_resume)
-        logging.info("Resumed from step %d in %s", step, workdir)
-      run_config.record_start(run.config, workdir, int(state.step),
-                              run.train.num_steps, changes)
+      state, done = trained_lib.resume(workdir, run, ckpt, state)
+      if done:
+        return state
       training = method.training(model, data, artefacts)
       pipeline.check_weighted(data.splits.get("train", {}), training.arrays, method.name)
       return _fit(run, training, state, ckpt, workdir)
@@ -234,7 +221,7 @@ def run(mode: str, config, workdir: str, *, overrides=None):
   Outside training the workdir's config.json gives the settings
   (`evaluation_config`), `config` the keys it lacks, `overrides` changes."""
   settings.one_of("mode", mode, MODES)
-  if mode in ("eval", "sample", "calibrate") and run_config.read(workdir):
+  if mode in ("eval", "sample", "calibrate") and layout.Workdir(workdir).has_config():
     config = evaluation_config(workdir, overrides, base_config=config)
   _, settings_ = methods.parse(config)  # the one parse: all checked first
   if mode in ("train", "train_and_eval"):

@@ -146,3 +146,13 @@ def test_generic_code_imports_no_method():
       continue
     assert not any(target == p or target.startswith(p + ".")
                    for p in method_packages), f"{source}:{line} imports {target}"
+
+
+def test_run_lib_is_orchestration():
+  """run_lib parses, then trains, evaluates, samples or calibrates; what a
+  workdir holds is read and written by jaxpose/workdir/."""
+  source = (ROOT / "jaxpose" / "run_lib.py").read_text()
+  assert len(source.splitlines()) <= 250
+  defined = {node.name for node in ast.parse(source).body
+             if isinstance(node, ast.FunctionDef)}
+  assert defined <= {"train", "_fit", "evaluate", "sample", "calibrate", "run"}

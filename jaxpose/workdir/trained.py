@@ -140,6 +140,28 @@ def prepare(method, run, data, needs, workdir) -> tuple[dict, bool]:
   return dict(method.prepare(ctx)), True
 
 
+def resume(workdir, run, ckpt, state):
+  """(the state to train from, whether `train.num_steps` is reached): the
+  latest checkpoint restored, its settings checked against `run`
+  (`run_config.check_resume`), and this start recorded."""
+  restored = ckpt.restore_or_none(state)
+  changes = {}
+  if restored is not None:
+    state, extra = restored
+    step = int(state.step)
+    if step >= run.train.num_steps:
+      logging.info("Nothing to train: %s holds step %d >= train.num_steps=%d",
+                   workdir, step, run.train.num_steps)
+      return state, True
+    changes = run_config.check_resume(
+        run.config, workdir, step, run_config.read(workdir, extra),
+        allow_changed=run.train.allow_changed_resume)
+    logging.info("Resumed from step %d in %s", step, workdir)
+  run_config.record_start(run.config, workdir, int(state.step),
+                          run.train.num_steps, changes)
+  return state, False
+
+
 def init_state(run, model, *, abstract: bool = False):
   tx = run.train.optimizer()
   init = lambda: train_lib.init_train_state(
