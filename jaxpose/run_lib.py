@@ -58,7 +58,7 @@ MODES = ("train_and_eval", "train", "eval", "sample", "calibrate")
 # Training
 
 
-def train(config, workdir: str):
+def train(config, workdir: str | layout.Workdir):
   """Trains (or resumes training) up to `config.train.num_steps`.
   `config`: a config, or its typed settings (`typed`).
 
@@ -71,30 +71,31 @@ def train(config, workdir: str):
   """
   logs.configure_logging()
   method, run = typed(config)
-  os.makedirs(workdir, exist_ok=True)
-  with lock_lib.hold(workdir, purpose="training"):
+  where = layout.Workdir.of(workdir)
+  os.makedirs(where.root, exist_ok=True)
+  with lock_lib.hold(where, purpose="training"):
     needs, need_digests = resolve_needs(method, run, training=True)
     data = method.load_data(run, needs)
-    artefacts, fresh = trained_lib.prepare(method, run, data, needs, workdir)
+    artefacts, fresh = trained_lib.prepare(method, run, data, needs, where)
     model = method.build(run, artefacts, needs)
     state = trained_lib.init_state(run, model)
     ckpt = trained_lib.checkpointer(
-        workdir, run, fingerprint(method, run, artefacts, need_digests))
+        where, run, fingerprint(method, run, artefacts, need_digests))
     try:
       if fresh:  # the checkpointer has accepted this model's fingerprint
-        prepared_lib.save(workdir, artefacts,
+        prepared_lib.save(where, artefacts,
                           trained_lib.made_from(method, run, with_data=True))
-      state, done = trained_lib.resume(workdir, run, ckpt, state)
+      state, done = trained_lib.resume(where, run, ckpt, state)
       if done:
         return state
       training = method.training(model, data, artefacts)
       pipeline.check_weighted(data.splits.get("train", {}), training.arrays, method.name)
-      return _fit(run, training, state, ckpt, workdir)
+      return _fit(run, training, state, ckpt, where)
     finally:
       ckpt.close()
 
 
-def _fit(run, training: base.Training, state, ckpt, workdir):
+def _fit(run, training: base.Training, state, ckpt, where: layout.Workdir):
   arrays, weights = pipeline.without_weights(training.arrays)
   logging.info("Training on %d rows", len(next(iter(arrays.values()))))
   dataset = pipeline.ArrayDataset(arrays, batch_size=run.train.batch_size,
@@ -112,8 +113,7 @@ def _fit(run, training: base.Training, state, ckpt, workdir):
       state, train_step, batch_fn, key=rng.purpose_key(run.seed, "train"),
       num_steps=run.train.num_steps, mesh=parallel.make_mesh(),
       checkpointer=ckpt, log_every=run.train.log_every,
-      metrics_path=layout.Workdir.of(workdir).metrics_log,
-      summary_dir=layout.Workdir.of(workdir).tensorboard,
+      metrics_path=where.metrics_log, summary_dir=where.tensorboard,
       max_param_norm_growth=run.train.max_param_norm_growth)
 
 
@@ -121,8 +121,8 @@ def _fit(run, training: base.Training, state, ckpt, workdir):
 # Evaluation and sampling
 
 
-def evaluate(config, workdir: str, *, trained: base.Trained | None = None
-             ) -> dict:
+def evaluate(config, workdir: str | layout.Workdir, *,
+             trained: base.Trained | None = None) -> dict:
   """Runs the method's task `config.eval.task` on the latest checkpoint.
 
   Writes <out>/<stem>.json and its plots (<out>: `eval_output_dir`, stem
@@ -133,9 +133,10 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
   """
   logs.configure_logging()
   method, run = typed(config)
+  where = layout.Workdir.of(workdir)
   logging.info("Evaluating %s (task %s): restoring the trained model",
-               workdir, run.eval.task)
-  trained = trained or load_trained(workdir, config=run)
+               where, run.eval.task)
+  trained = trained or load_trained(where, config=run)
   logging.info("Loading the evaluation data (%s)", datasets.name_of(run.data))
   # A missing file of the train split alone is done without.
   data = method.load_data(run if run.eval.rows != "test" else dataclasses.replace(
@@ -143,10 +144,10 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
   if not data.dataset.truth_3d:
     raise settings.ConfigError(
         f"data.name={data.dataset.name!r} has no 3D truth to score against; "
-        f"lift it: python -m experiments.lift --workdir={workdir} ...")
-  out_dir = eval_output_dir(run, workdir)
-  if (summary_dir := workdir if out_dir == layout.Workdir.of(workdir).eval
-      else out_dir) != workdir:
+        f"lift it: python -m experiments.lift --workdir={where} ...")
+  out_dir = eval_output_dir(run, where)
+  if (summary_dir := where.root if out_dir == where.eval
+      else out_dir) != where.root:
     logging.info("Other data (or eval.output_dir): results go to %s", out_dir)
   dataset = data.dataset
   splits, split, suffix = data.splits, "test", run.eval.output_suffix
@@ -169,7 +170,7 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
   task = calibration_store.applying(  # WORKDIR/calibration.json, if any
       functools.partial(method.tasks[run.eval.task], trained,
                         run.task_options[run.eval.task]),
-      workdir, task=run.eval.task, step=trained.step, params=trained.params,
+      where, task=run.eval.task, step=trained.step, params=trained.params,
       enabled=run.eval.apply_calibration and split == "test")
   return runner.run_task(
       run.eval.task, task, ctx,
@@ -180,7 +181,7 @@ def evaluate(config, workdir: str, *, trained: base.Trained | None = None
                               summary_dir=summary_dir, step=trained.step))
 
 
-def sample(config, workdir: str) -> np.ndarray:
+def sample(config, workdir: str | layout.Workdir) -> np.ndarray:
   """`eval.num_poses` unconditional samples in mm: writes samples.npz, and
   samples.png of the first 2 x `eval.plot_hypotheses` (none at 0)."""
   from jaxpose import plotting
@@ -188,10 +189,10 @@ def sample(config, workdir: str) -> np.ndarray:
   if method.capabilities.sample is None:
     raise settings.ConfigError(f"mode: {method.name} does not generate samples;"
                                " use --mode=train, eval or train_and_eval")
-  trained = load_trained(workdir, config=run)
+  where = layout.Workdir.of(workdir)
+  trained = load_trained(where, config=run)
   n = run.eval.num_poses
   poses_mm = np.asarray(method.capabilities.sample(trained, rng.purpose_key(run.seed, "sample"), n))
-  where = layout.Workdir.of(workdir)
   files.write_npz_atomic(where.samples,
                          {"pose3d_mm": poses_mm})
   shown = min(n, 2 * run.eval.plot_hypotheses)
@@ -203,35 +204,36 @@ def sample(config, workdir: str) -> np.ndarray:
   return poses_mm
 
 
-def calibrate(config, workdir: str) -> dict:
+def calibrate(config, workdir: str | layout.Workdir) -> dict:
   """`eval.task`'s calibration fitted on held-out training rows (or borrowed
   from `eval.calibration_from`, `calibration.heldout`) into
   WORKDIR/calibration.json; returns its entry."""
   logs.configure_logging()
   method, run = typed(config)
-  trained = load_trained(workdir, config=run)
+  trained = load_trained(layout.Workdir.of(workdir), config=run)
   if run.eval.calibration_from:
     return heldout.borrow(trained, load_trained(run.eval.calibration_from))
   return heldout.calibrate(trained, method.load_data(
       heldout.calibration_run(run), trained.needs))
 
 
-def run(mode: str, config, workdir: str, *, overrides=None):
+def run(mode: str, config, workdir: str | layout.Workdir, *, overrides=None):
   """`experiments/main.py`'s job: train and/or evaluate, sample, calibrate.
   Outside training the workdir's config.json gives the settings
   (`evaluation_config`), `config` the keys it lacks, `overrides` changes."""
   settings.one_of("mode", mode, MODES)
-  if mode in ("eval", "sample", "calibrate") and layout.Workdir(workdir).has_config():
-    config = evaluation_config(workdir, overrides, base_config=config)
+  where = layout.Workdir.of(workdir)  # typed once, as the config is
+  if mode in ("eval", "sample", "calibrate") and where.has_config():
+    config = evaluation_config(where, overrides, base_config=config)
   _, settings_ = methods.parse(config)  # the one parse: all checked first
   if mode in ("train", "train_and_eval"):
-    train(settings_, workdir)
+    train(settings_, where)
   if mode in ("eval", "train_and_eval"):
-    return evaluate(settings_, workdir)
+    return evaluate(settings_, where)
   if mode == "sample":
-    return sample(settings_, workdir)
+    return sample(settings_, where)
   if mode == "calibrate":
-    return calibrate(settings_, workdir)
+    return calibrate(settings_, where)
   return None
 
 

@@ -169,13 +169,14 @@ def init_state(run, model, *, abstract: bool = False):
   return jax.eval_shape(init) if abstract else init()
 
 
-def stored_config(workdir: str) -> dict:
+def stored_config(workdir: str | layout.Workdir) -> dict:
   """The config `workdir`'s model was trained with (its config.json), the
   flat eval keys of an older one in their tasks' groups (`Tasks.upgrade`)."""
-  stored = run_config.read(workdir)
+  where = layout.Workdir.of(workdir)
+  stored = run_config.read(where)
   if stored is None:
     raise FileNotFoundError(
-        f"{layout.Workdir.of(workdir).config} missing: {workdir!r} is not "
+        f"{where.config} missing: {where.root!r} is not "
         "a trained jaxpose workdir (train it first with experiments.main)")
   if stored.get("method") in methods.names() and "eval" in stored:
     tasks = methods.get(stored["method"]).tasks
@@ -183,7 +184,7 @@ def stored_config(workdir: str) -> dict:
   return stored
 
 
-def load_trained(workdir: str, *, config=None,
+def load_trained(workdir: str | layout.Workdir, *, config=None,
                  use_ema: bool | None = None) -> base.Trained:
   """The trained parts of `workdir`, read-only.
 
@@ -197,28 +198,29 @@ def load_trained(workdir: str, *, config=None,
   Nothing in the workdir is written, so this may run beside a training
   run: it sees the latest finished checkpoint.
   """
-  config = stored_config(workdir) if config is None else config
+  where = layout.Workdir.of(workdir)
+  config = stored_config(where) if config is None else config
   method, run = typed(config)
   # Before the model is built: an untrained workdir lacks its prepared state.
-  checkpoint_lib.require_finished_step(layout.Workdir.of(workdir).checkpoints)
+  checkpoint_lib.require_finished_step(where.checkpoints)
   needs, need_digests = resolve_needs(method, run, training=False)
   if ((method.prepare is None or method.eval_artefacts)
-      and prepared_lib.read_index(workdir) is None):
+      and prepared_lib.read_index(where) is None):
     artefacts = {}  # nothing prepared, or only evaluation's (made later)
   else:
-    artefacts, index = prepared_lib.load(workdir)
-    prepared_lib.check_made_from(workdir, {
+    artefacts, index = prepared_lib.load(where)
+    prepared_lib.check_made_from(where, {
         "made_from": {k: v for k, v in index.get("made_from", {}).items()
                       if k in method.prepare_keys}},
         made_from(method, run, with_data=False), _prepare_defaults(method, run))
   model = method.build(run, artefacts, needs)
-  ckpt = checkpointer(workdir, run,
+  ckpt = checkpointer(where, run,
                        fingerprint(method, run, artefacts, need_digests),
                        read_only=True)
   try:
     restored = ckpt.restore_or_none(init_state(run, model, abstract=True))
   except checkpoint_lib.CheckpointError as e:
-    info = lock_lib.holder(workdir)
+    info = lock_lib.holder(where)
     if info is None:
       raise
     raise checkpoint_lib.CheckpointError(
@@ -228,17 +230,17 @@ def load_trained(workdir: str, *, config=None,
   finally:
     ckpt.close()
   if restored is None:
-    raise FileNotFoundError(f"no checkpoint in {layout.Workdir.of(workdir).checkpoints}")
+    raise FileNotFoundError(f"no checkpoint in {where.checkpoints}")
   state, _ = restored
   use_ema = run.eval.use_ema if use_ema is None else use_ema
   return base.Trained(method=method, run=run, model=model,
                       params=state.ema_params if use_ema else state.params,
-                      prepared=artefacts, needs=needs, workdir=workdir,
+                      prepared=artefacts, needs=needs, workdir=where.root,
                       step=int(state.step))
 
 
-def evaluation_config(workdir: str, overrides=None, *, base_config=None
-                      ) -> ml_collections.ConfigDict:
+def evaluation_config(workdir: str | layout.Workdir, overrides=None, *,
+                      base_config=None) -> ml_collections.ConfigDict:
   """The settings of an evaluation (or sampling) in a trained workdir.
 
   The workdir's config.json, completed by `base_config` for keys it lacks
@@ -255,7 +257,8 @@ def evaluation_config(workdir: str, overrides=None, *, base_config=None
     settings.ConfigError: an override that contradicts the trained model,
       naming the key and both values.
   """
-  stored = stored_config(workdir)
+  where = layout.Workdir.of(workdir)
+  stored = stored_config(where)
   merged = config_lib.fill_missing(copy.deepcopy(stored),
                          config_lib.to_plain(base_config) or {})
   method = methods.get(stored.get("method", ""))
@@ -268,14 +271,15 @@ def evaluation_config(workdir: str, overrides=None, *, base_config=None
       was = "absent" if old is missing else repr(old)
       raise settings.ConfigError(
           f"--config.{key}={value!r} contradicts the model trained in "
-          f"{workdir} ({key} is {was} there); an evaluation takes the "
-          f"model's settings from {layout.Workdir.of(workdir).config}: "
+          f"{where} ({key} is {was} there); an evaluation takes the "
+          f"model's settings from {where.config}: "
           "leave the flag out, or train a new workdir with it")
     config_lib.set_dotted(merged, key, config_lib.to_plain(value))
   return ml_collections.ConfigDict(merged)
 
 
-def eval_output_dir(run: base.RunSettings, workdir: str) -> str:
+def eval_output_dir(run: base.RunSettings, workdir: str | layout.Workdir
+                    ) -> str:
   """Where an evaluation of `run` on `workdir`'s model writes.
 
   `eval.output_dir` when set; WORKDIR/eval for the data the model was
@@ -286,7 +290,7 @@ def eval_output_dir(run: base.RunSettings, workdir: str) -> str:
   if run.eval.output_dir:
     return run.eval.output_dir
   where = layout.Workdir.of(workdir)
-  trained_data = run_config.read_data(workdir)
+  trained_data = run_config.read_data(where)
   if trained_data is None or trained_data == run.data:
     return where.eval
   plain = files.jsonable(settings.as_dict(run.data))
