@@ -95,13 +95,21 @@ def get_config():
       num_hypotheses=200, num_poses=2000, batch_poses=16, use_ema=True,
       plot_poses=3, plot_hypotheses=10,
       hypotheses_list=(1, 10, 50, 200),
-      # GFPose's official single-hypothesis, completion-3D and denoising mode.
-      # One hypothesis is cheap: the deterministic mode keeps 1000 steps.
-      single_sampler="deterministic", single_num_steps=1000, complete_sampler="",
-      missing_joints=(1, 3), missing_parts=("l_leg", "r_arm"),
-      noise_types=("gaussian", "uniform"), noise_levels_mm=(20.0, 50.0),
-      denoise_t_start=0.05, denoise_num_steps=0,
-      num_generate=0, batch_generate=500,
+      # Each task's own options (jaxpose/methods/gfpose/options.py).
+      # GFPose's official single-hypothesis and denoising mode: one
+      # hypothesis is cheap, so the deterministic mode keeps 1000 steps.
+      estimate_single=dict(sampler="deterministic", num_steps=1000),
+      # '' = eval.sampler; k limb-end joints missing, or a whole part.
+      complete2d=dict(sampler="", missing_joints=(1, 3),
+                      missing_parts=("l_leg", "r_arm")),
+      complete3d=dict(sampler="", missing_joints=(1, 3),
+                      missing_parts=("l_leg", "r_arm")),
+      # From t_start, with the step size of a full_grid_steps grid.
+      denoise=dict(sampler="deterministic", noise_types=("gaussian", "uniform"),
+                   noise_levels_mm=(20.0, 50.0), t_start=0.05, num_steps=0,
+                   full_grid_steps=1000),
+      # 0: as many as the real half of the test rows.
+      generate=dict(num=0, batch=500),
       # Appended to eval/<task>.json names, e.g. "noisy2d".
       output_suffix="",
       # '' = WORKDIR/eval (WORKDIR/eval/<dataset> for other data than the

@@ -60,7 +60,8 @@ def get_config(variant: str = "h36m"):
   # Their evaluation: EM x 1000 on their grid, 200 hypotheses, no range
   # guard on the denoised estimate.
   c.eval.update(sampler="euler_maruyama", num_steps=1000, eps=1e-6,
-                single_sampler="deterministic", single_num_steps=1000,
                 num_hypotheses=200, hypotheses_list=(1, 10, 50, 200),
                 batch_poses=50, x0_clip=False)
+  c.eval.estimate_single.update(sampler="deterministic", num_steps=1000)
+  c.eval.denoise.update(sampler="deterministic", full_grid_steps=1000)
   return c

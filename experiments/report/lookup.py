@@ -152,10 +152,11 @@ def with_keys_renamed(command: str, renamed: Mapping[str, str]) -> str:
 
 
 @functools.cache
-def renamed_keys(method: str) -> dict[str, str]:
-  """{old config key: new} of the settings `method` has renamed."""
+def renamed_keys(method: str, task: str | None = None) -> dict[str, str]:
+  """{old config key: new} of the settings `method` has renamed (a key
+  that fed several tasks under `task`'s name)."""
   from jaxpose import methods  # pylint: disable=import-outside-toplevel
-  return methods.get(method).tasks.renamed_keys()  # (imports jax: only here)
+  return methods.get(method).tasks.renamed_keys(task)  # (imports jax: here)
 
 
 def command(row: spec.Row, result: dict) -> str:
@@ -173,7 +174,9 @@ def command(row: spec.Row, result: dict) -> str:
                    lambda m: row.configs_renamed[m.group(1)], found)
   if not row.method:
     return found
-  return with_keys_renamed(found, renamed_keys(row.method))
+  task = result.get("task")  # a file of several tasks' rows has a list
+  return with_keys_renamed(found, renamed_keys(
+      row.method, task if isinstance(task, str) else None))
 
 
 def _inputs(result: Mapping, key: str, declared: Mapping | None,

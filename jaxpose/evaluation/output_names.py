@@ -191,7 +191,7 @@ def for_run(method, run, out_dir: str, stem: str,
   with _folder_lock(out_dir):
     chosen = choose(out_dir, stem, ours, defaults=files.jsonable(defaults),
                     overwrite=run.eval.overwrite,
-                    renamed=method.tasks.renamed_keys())
+                    renamed=method.tasks.renamed_keys(run.eval.task))
     _reserve(os.path.join(out_dir, f"{chosen}.json"), ours)
   return chosen, ours
 

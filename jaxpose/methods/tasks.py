@@ -10,7 +10,8 @@ of its own registers an options dataclass, read from the config's group
 A task without one is handed the method's shared `eval_options` (every
 task's `trained.run.eval_options`). A key in the wrong group is refused
 naming its task. `formerly` maps flat keys of older configs
-('complete_steps') to options ('steps'), so older workdirs still read.
+('complete_steps') to options ('steps'), so older workdirs still read; a
+flat key that fed several tasks is in each of their `formerly`.
 """
 from __future__ import annotations
 
@@ -68,11 +69,16 @@ class Tasks:
     """{task: its options class} of the tasks that have one."""
     return {n: t.options for n, t in self._tasks.items() if t.options}
 
-  def renamed_keys(self) -> dict[str, str]:
-    """{'eval.<old flat key>': 'eval.<task>.<option>'}."""
-    return {f"eval.{old}": f"eval.{name}.{new}"
-            for name, task in self._tasks.items()
-            for old, new in task.formerly.items()}
+  def renamed_keys(self, task: str | None = None) -> dict[str, str]:
+    """{'eval.<old flat key>': 'eval.<task>.<option>'}: a key that fed
+    several tasks under `task`'s name when it is one of them, else the
+    first task's."""
+    out = {}
+    for name, entry in self._tasks.items():
+      for old, new in entry.formerly.items():
+        if name == task or f"eval.{old}" not in out:
+          out[f"eval.{old}"] = f"eval.{name}.{new}"
+    return out
 
   def defaults(self) -> dict[str, dict]:
     """{task: {option: default}} of the options that have a default."""
@@ -93,9 +99,10 @@ class Tasks:
     moved = []
     for name, task in self._tasks.items():
       for old, new in task.formerly.items():
-        if old not in out:
+        if old not in section:
           continue
-        value = out.pop(old)
+        value = section[old]
+        out.pop(old, None)
         group = dict(out.get(name) or {})
         if new in group and group[new] != value:
           raise settings_lib.ConfigError(
@@ -104,7 +111,8 @@ class Tasks:
               f"eval.{name}.{new}")
         group.setdefault(new, value)
         out[name] = group
-        moved.append(old)
+        if old not in moved:
+          moved.append(old)
     if moved:
       logging.info("eval: the flat keys %s of an older config read as their "
                    "tasks' options (eval.<task>.<option>)", ", ".join(moved))

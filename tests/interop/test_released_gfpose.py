@@ -32,8 +32,9 @@ def get_config():
   c.model.update(hidden=128, embed_dim=32)
   c.data.update(n_train=200, n_test=24)
   c.eval.update(num_poses=4, num_hypotheses=2, hypotheses_list=(1, 2),
-                batch_poses=4, num_steps=4, single_num_steps=4, plot_poses=0,
+                batch_poses=4, num_steps=4, plot_poses=0,
                 sampler="euler_maruyama", eps=1e-3)
+  c.eval.estimate_single.num_steps = 4
   return c
 '''
 

@@ -22,10 +22,12 @@ import numpy as np
 import pytest
 
 from experiments.configs import quickstart
+from jaxpose import config as config_lib
 from jaxpose import methods
 from jaxpose import run_lib
 from jaxpose import settings
 from jaxpose.methods import base
+from jaxpose.methods.gfpose import options
 from jaxpose.pose.skeleton import H36M_17
 
 TASKS = ("estimate", "estimate_single", "complete2d", "complete3d", "denoise",
@@ -36,7 +38,10 @@ def _tiny_config(**eval_overrides):
   c = quickstart.get_config()
   c.model.update(hidden=32, embed_dim=16, num_groups=8)
   c.data.update(n_train=200, n_test=24)
-  c.eval.update(_eval_values(**eval_overrides))
+  values = _eval_values(**eval_overrides)
+  for task, group in GROUPS.items():
+    c.eval[task].update(values.pop(task))
+  c.eval.update(values)
   return c
 
 
@@ -81,16 +86,29 @@ def _run(setup, task, tmp_path, seed=0):
   return run_lib.evaluate(config, str(tmp_path), trained=setup.trained)
 
 
+# Each task's own options, as the tests set them (`eval.<task>`).
+GROUPS = dict(
+    estimate_single=dict(sampler="ddim", num_steps=0),
+    complete2d=dict(missing_joints=(2,), missing_parts=("l_arm",)),
+    complete3d=dict(missing_joints=(2,), missing_parts=("l_arm",)),
+    denoise=dict(sampler="ddim", noise_levels_mm=(10.0,),
+                 noise_types=("gaussian",), full_grid_steps=0),
+    generate=dict(num=10, batch=8))
+
+
 def _eval_values(**kw):
-  c = dict(dict(
-      task="estimate", sampler="ddim", single_sampler="ddim", num_steps=12,
-      single_num_steps=0,
-      eps=1e-3,
+  """The shared eval keys, and each task's group; `kw` may name a group
+  (a dict: the options it changes) or a shared key."""
+  c = dict(
+      task="estimate", sampler="ddim", num_steps=12, eps=1e-3,
       num_hypotheses=4, num_poses=10, batch_poses=4, use_ema=True,
       plot_poses=1, plot_hypotheses=2, hypotheses_list=(1, 2, 50),
-      missing_joints=(2,), missing_parts=("l_arm",), noise_levels_mm=(10.0,),
-      noise_types=("gaussian",), num_generate=10, batch_generate=8))
-  c.update(kw)
+      **{task: dict(group) for task, group in GROUPS.items()})
+  for key, value in kw.items():
+    if key in GROUPS:
+      c[key].update(value)
+    else:
+      c[key] = value
   return c
 
 
@@ -182,8 +200,10 @@ def test_every_task_writes_json_and_oracle_figures(tmp_path, capsys):
 def test_untrained_network_runs_completion_and_denoising(tmp_path):
   setup, _ = _method(init_params=True, num_poses=6, num_hypotheses=2,
                      num_steps=5, sampler="euler_maruyama",
-                     single_sampler="deterministic", missing_joints=(1,),
-                     missing_parts=(), output_suffix="noisy2d")
+                     estimate_single=dict(sampler="deterministic"),
+                     denoise=dict(sampler="deterministic"),
+                     complete2d=dict(missing_joints=(1,), missing_parts=()),
+                     output_suffix="noisy2d")
   for task in ("complete2d", "estimate_single", "denoise"):
     res = _run(setup, task, tmp_path, seed=1)
     assert _all_finite(res)
@@ -207,8 +227,8 @@ def test_untrained_network_runs_completion_and_denoising(tmp_path):
 
 def test_denoise_without_noise_at_tiny_time_keeps_the_pose(tmp_path):
   # A wide prior barely moves a pose in t < 2e-3.
-  setup, _ = _method(oracle_sigma0=0.2, noise_levels_mm=(0.0,),
-                     noise_types=("uniform",), denoise_t_start=2e-3, eps=1e-3)
+  setup, _ = _method(oracle_sigma0=0.2, eps=1e-3, denoise=dict(
+      noise_levels_mm=(0.0,), noise_types=("uniform",), t_start=2e-3))
   (s,) = _run(setup, "denoise", tmp_path, seed=2)["settings"]
   assert s["mpjpe_before_mm"] == 0.0
   assert s["mpjpe_after_mm"] < 1.0
@@ -224,11 +244,15 @@ def test_bad_evaluation_settings_fail_when_the_config_is_parsed():
   for bad, message in ((dict(num_hypotheses=0), "eval.num_hypotheses: expected values >= 1"),
                        (dict(num_steps=-5), "eval.num_steps: expected values >= 1"),
                        (dict(num_poses=0), "eval.num_poses"),
-                       (dict(missing_parts=("tail",)), "eval.missing_parts.*tail"),
-                       (dict(denoise_t_start=1e-4), "denoise_t_start"),
+                       (dict(complete3d=dict(missing_parts=("tail",))),
+                        "eval.complete3d: missing_parts: .*'tail'"),
+                       (dict(denoise=dict(t_start=1e-4)),
+                        r"eval.eps, eval.denoise.t_start: expected eps < t_start"),
+                       (dict(denoise=dict(noise_types=("salt",))),
+                        "eval.denoise: noise_types: .*'salt'"),
                        (dict(sampler="ddim:eta=abc"), "eval.sampler: .*option eta"),
-                       (dict(single_sampler="ddim:bogus=1"),
-                        "eval.single_sampler: .*bogus")):
+                       (dict(estimate_single=dict(sampler="ddim:bogus=1")),
+                        "eval.estimate_single: sampler: .*bogus")):
     with pytest.raises(settings.ConfigError, match=message):
       methods.parse(_tiny_config(**bad))
   config = _tiny_config()
@@ -268,3 +292,48 @@ def test_saved_predictions_load_with_numpy_alone(tmp_path):
   setup, _ = _method(init_params=True, save_predictions=True)
   with pytest.raises(ValueError, match="save_predictions: task 'generate'"):
     _run(setup, "generate", tmp_path)
+
+
+def test_options_are_typed_per_task_and_older_flat_keys_still_read():
+  _, run = methods.parse(_tiny_config())
+  assert isinstance(run.task_options["denoise"], options.DenoiseOptions)
+  assert run.task_options["estimate"] is run.eval_options  # no group
+  # A key of another task's group is refused, naming its owners.
+  with pytest.raises(settings.ConfigError,
+                     match=r"eval.denoise.missing_joints: not an option of "
+                           r"task 'denoise'; it is an option of task "
+                           r"complete2d and complete3d"):
+    methods.parse(_tiny_config(denoise=dict(missing_joints=(1,))))
+  with pytest.raises(settings.ConfigError,
+                     match=r"eval.t_start: an option of task denoise, in its "
+                           r"own group.*write eval.denoise.t_start"):
+    methods.parse(_tiny_config(t_start=0.1))
+  with pytest.raises(settings.ConfigError,
+                     match=r"eval.num_generate=3 and eval.generate.num=10: "
+                           r"the same option of task 'generate' given twice"):
+    methods.parse(_tiny_config(num_generate=3))
+  # A config.json of before the groups: its flat keys read in their tasks'
+  # groups; one that fed two tasks feeds both.
+  flat = config_lib.to_plain(_tiny_config())
+  for task in GROUPS:
+    del flat["eval"][task]
+  flat["eval"].update(
+      single_sampler="ddim:eta=0.5", single_num_steps=7, complete_sampler="",
+      missing_joints=[3], missing_parts=["r_leg"], noise_types=["uniform"],
+      noise_levels_mm=[5.0], denoise_t_start=0.2, denoise_num_steps=4,
+      num_generate=6, batch_generate=3)
+  _, old = methods.parse(flat)
+  assert old.task_options["estimate_single"] == options.EstimateSingleOptions(
+      sampler="ddim:eta=0.5", num_steps=7)
+  assert old.task_options["denoise"] == options.DenoiseOptions(
+      sampler="ddim:eta=0.5", noise_types=("uniform",), noise_levels_mm=(5.0,),
+      t_start=0.2, num_steps=4, full_grid_steps=7)
+  for task in ("complete2d", "complete3d"):
+    assert old.task_options[task] == options.CompleteOptions(
+        sampler="", missing_joints=(3,), missing_parts=("r_leg",))
+  assert old.task_options["generate"] == options.GenerateOptions(num=6, batch=3)
+  # A recorded command prints each flat key under the task's own name.
+  renamed = methods.get("gfpose").tasks.renamed_keys("denoise")
+  assert renamed["eval.single_sampler"] == "eval.denoise.sampler"
+  assert methods.get("gfpose").tasks.renamed_keys("estimate_single")[
+      "eval.single_sampler"] == "eval.estimate_single.sampler"

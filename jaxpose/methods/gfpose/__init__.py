@@ -4,6 +4,7 @@ by condition masking.
   masking.py     hierarchical condition masks and the 2D/3D swap (training)
   problems.py    each test-time task as a `sampling.Problem` value
   model.py       settings, `GFPoseModel` (init, loss, samplers), build
+  options.py     evaluation settings: shared, and each task's own
   eval_tasks.py  estimate, estimate_single, complete2d/3d, denoise, generate;
                  lift (a video's keypoints, masked joints completed)
   released.py    the authors' released checkpoint as a workdir (importer)
@@ -18,13 +19,14 @@ from jaxpose.methods import protocols
 from jaxpose.methods import lifting
 from jaxpose.methods.gfpose import eval_tasks
 from jaxpose.methods.gfpose import model
+from jaxpose.methods.gfpose import options
 from jaxpose.methods.gfpose import released
 
 METHOD = methods.register(base.Method(
     name="gfpose",
     settings=model.Sections,
     train_options=model.TrainOptions,
-    eval_options=model.EvalOptions,
+    eval_options=options.EvalOptions,
     fingerprint_sections=("method", "model", "sde", "representation"),
     load_data=lifting.load_data,
     build=model.build,
@@ -37,6 +39,7 @@ METHOD = methods.register(base.Method(
         mirror=lambda model: lifting.mirror(model.representation)),
     tasks=eval_tasks.TASKS,
     test_inputs=eval_tasks.test_inputs,
+    check=options.check,
     capabilities=base.Capabilities(
         provides={protocols.JointPrior: model.joint_prior},
         sample=model.sample,

@@ -11,8 +11,6 @@ of joints in their figures (`masked_joint_share`).
 """
 from __future__ import annotations
 
-from typing import Any
-
 from absl import logging
 import jax
 import numpy as np
@@ -24,16 +22,13 @@ from jaxpose.evaluation import inputs
 from jaxpose.evaluation.runner import EvalContext, TaskResult
 from jaxpose.methods import base
 from jaxpose.methods.gfpose import model as model_lib
+from jaxpose.methods.gfpose import options as options_lib
 from jaxpose.methods.gfpose import problems
 from jaxpose.pose import image_space
 from jaxpose.pose import metrics as metrics_lib
 
 
 TASKS = base.Tasks()
-
-
-def _single_steps(opts) -> int:
-  return opts.single_num_steps or opts.num_steps
 
 
 def _chunk(opts, n: int) -> int:
@@ -70,10 +65,11 @@ def _confidence_mask(opts, rows) -> tuple[np.ndarray | None, dict]:
       rows_all_below=int(below.all(axis=1).sum()))
 
 
-def _estimate(trained, opts, ctx: EvalContext, *, single: bool) -> TaskResult:
-  model = trained.model
-  spec = opts.single_sampler if single else opts.sampler
-  steps = _single_steps(opts) if single else opts.num_steps
+def _estimate(trained, single, ctx: EvalContext) -> TaskResult:
+  """`single`: estimate_single's options, or None for estimate."""
+  model, opts = trained.model, trained.run.eval_options
+  spec = single.sampler if single else opts.sampler
+  steps = (single.num_steps or opts.num_steps) if single else opts.num_steps
   h = 1 if single else opts.num_hypotheses
   box, box_info = model_lib.x0_range(trained, ctx.train)
   visible, mask_info = _confidence_mask(opts, ctx.test)
@@ -121,22 +117,15 @@ def lift(trained, request: base.LiftRequest) -> np.ndarray:
 @TASKS.register("estimate")
 def estimate(trained, opts, ctx: EvalContext) -> TaskResult:
   """H hypotheses per 2D pose (`estimation.estimation_result`)."""
-  return _estimate(trained, opts, ctx, single=False)
+  del opts  # the shared ones, `trained.run.eval_options`
+  return _estimate(trained, None, ctx)
 
 
-@TASKS.register("estimate_single")
+@TASKS.register("estimate_single", options=options_lib.EstimateSingleOptions,
+                formerly=options_lib.FORMERLY["estimate_single"])
 def estimate_single(trained, opts, ctx: EvalContext) -> TaskResult:
   """One hypothesis per 2D pose, from the single-hypothesis sampler."""
-  return _estimate(trained, opts, ctx, single=True)
-
-
-def _missing_settings(opts) -> list[tuple[str, Any]]:
-  settings = [("joints", k) for k in opts.missing_joints if k > 0]
-  settings += [("part", p) for p in opts.missing_parts if p]
-  if not settings:
-    raise ValueError("eval.missing_joints / eval.missing_parts: nothing to "
-                     "complete; give k >= 1 or a body part name")
-  return settings
+  return _estimate(trained, opts, ctx)
 
 
 def test_inputs(run: base.RunSettings, task: str) -> inputs.Reads:
@@ -160,17 +149,18 @@ def test_inputs(run: base.RunSettings, task: str) -> inputs.Reads:
     return inputs.Reads(reads_2d=task not in ("denoise", "generate"))
   masked = [f"{what} limb-end joint(s) drawn per row" if kind == "joints"
             else f"part {what}"
-            for kind, what in _missing_settings(run.task_options[task])]
+            for kind, what in run.task_options[task].settings()]
   given = "2D" if task == "complete2d" else "true 3D, in place of the 2D"
   return inputs.Reads(masks=f"{' / '.join(masked)} (one setting at a time); "
                             f"the visible joints' {given}",
                       reads_2d=task == "complete2d")
 
 
-def _complete(trained, opts, ctx: EvalContext, *, space: str) -> TaskResult:
-  model = trained.model
+def _complete(trained, complete, ctx: EvalContext, *, space: str
+              ) -> TaskResult:
+  model, opts = trained.model, trained.run.eval_options
   n, h = ctx.num_poses, opts.num_hypotheses
-  spec = opts.complete_sampler or opts.sampler
+  spec = complete.sampler or opts.sampler
   skeleton = model.representation.skeleton
   # one program for all
   sampler = model.make_sampler(spec, opts.num_steps, eps=opts.eps)
@@ -181,7 +171,7 @@ def _complete(trained, opts, ctx: EvalContext, *, space: str) -> TaskResult:
     make_problem = lambda c: problems.completion_problem(c["pose3d"], c["visible"])
   name_of_task = f"complete{space}"
   settings, rows, plots = [], [], []
-  for i, (kind, what) in enumerate(_missing_settings(opts)):
+  for i, (kind, what) in enumerate(complete.settings()):
     k_mask, k_sample = jax.random.split(jax.random.fold_in(ctx.key, i))
     if kind == "joints":
       vis = completion.draw_missing_joints(k_mask, n, what, skeleton)
@@ -211,38 +201,41 @@ def _complete(trained, opts, ctx: EvalContext, *, space: str) -> TaskResult:
                     num_steps=opts.num_steps, plots=plots)
 
 
-@TASKS.register("complete2d")
+@TASKS.register("complete2d", options=options_lib.CompleteOptions,
+                formerly=options_lib.FORMERLY["complete2d"])
 def complete2d(trained, opts, ctx: EvalContext) -> TaskResult:
   """k missing limb-end joints or a whole body part completed from the
   visible joints' 2D; errors on the missing joints only, and over all."""
   return _complete(trained, opts, ctx, space="2d")
 
 
-@TASKS.register("complete3d")
+@TASKS.register("complete3d", options=options_lib.CompleteOptions,
+                formerly=options_lib.FORMERLY["complete3d"])
 def complete3d(trained, opts, ctx: EvalContext) -> TaskResult:
   """As `complete2d`, from the visible joints' 3D (imputed)."""
   return _complete(trained, opts, ctx, space="3d")
 
 
-@TASKS.register("denoise")
-def denoise(trained, opts, ctx: EvalContext) -> TaskResult:
-  """Noisy ground truth (mm) cleaned from t = denoise_t_start."""
+@TASKS.register("denoise", options=options_lib.DenoiseOptions,
+                formerly=options_lib.FORMERLY["denoise"])
+def denoise(trained, denoising, ctx: EvalContext) -> TaskResult:
+  """Noisy ground truth (mm) cleaned from t = eval.denoise.t_start."""
   from jaxpose import plotting
-  model = trained.model
+  model, opts = trained.model, trained.run.eval_options
   n = ctx.num_poses
-  t_start = opts.denoise_t_start  # above eps: checked with the options
-  steps = opts.denoise_num_steps
+  t_start = denoising.t_start  # above eps: checked with the options
+  steps = denoising.num_steps
   if steps <= 0:  # the step size of the full grid over the shorter interval
-    steps = max(1, int(round(_single_steps(opts) * (t_start - opts.eps)
-                             / (1.0 - opts.eps))))
-  sampler = model.make_sampler(opts.single_sampler, steps, eps=opts.eps)
+    full = denoising.full_grid_steps or opts.num_steps
+    steps = max(1, int(round(full * (t_start - opts.eps) / (1.0 - opts.eps))))
+  sampler = model.make_sampler(denoising.sampler, steps, eps=opts.eps)
   box, box_info = model_lib.x0_range(trained, ctx.train)
   gt_mm = ctx.test["pose3d_mm"]
   meta = image_space.camera_meta(ctx.test)  # the "image" space's cameras
   settings, rows, plots = [], [], []
   i = 0
-  for noise_type in opts.noise_types:
-    for level in opts.noise_levels_mm:
+  for noise_type in denoising.noise_types:
+    for level in denoising.noise_levels_mm:
       k_noise, k_sample = jax.random.split(jax.random.fold_in(ctx.key, i))
       noisy_mm = completion.add_pose_noise(k_noise, gt_mm, noise_type, level)
       noisy = np.asarray(model.representation.pose3d_to_model(noisy_mm, meta),
@@ -272,15 +265,16 @@ def denoise(trained, opts, ctx: EvalContext) -> TaskResult:
   return TaskResult(figures=dict(settings=settings, t_start=t_start, eps=opts.eps,
                                  x0_range=box_info),
                     table=rows, num_poses=n, num_hypotheses=1,
-                    sampler=opts.single_sampler, num_steps=steps, plots=plots)
+                    sampler=denoising.sampler, num_steps=steps, plots=plots)
 
 
-@TASKS.register("generate")
-def generate(trained, opts, ctx: EvalContext) -> TaskResult:
+@TASKS.register("generate", options=options_lib.GenerateOptions,
+                formerly=options_lib.FORMERLY["generate"])
+def generate(trained, generating, ctx: EvalContext) -> TaskResult:
   """Unconditional samples against held-out real poses, with real-vs-real
   and training-vs-real rows beside them."""
   from jaxpose import plotting
-  model = trained.model
+  model, opts = trained.model, trained.run.eval_options
   real = np.asarray(ctx.splits["test"]["pose3d_mm"], np.float32)
   if len(real) < 4:
     raise ValueError(f"generate: need at least 4 held-out poses, got {len(real)}")
@@ -288,7 +282,7 @@ def generate(trained, opts, ctx: EvalContext) -> TaskResult:
   perm = np.asarray(jax.random.permutation(k_split, len(real)))
   half = len(real) // 2
   ref, other = real[perm[:half]], real[perm[half:2 * half]]  # disjoint halves
-  n_gen = opts.num_generate or half
+  n_gen = generating.num or half
   joints = model.representation.num_joints
   box, box_info = model_lib.x0_range(trained, ctx.train)
   samples = model.sample_rows(
@@ -296,7 +290,7 @@ def generate(trained, opts, ctx: EvalContext) -> TaskResult:
       trained.params, k_sample,
       lambda c: problems.generation_problem(c["index"].shape[0], joints),
       {"index": np.arange(n_gen)}, num_hypotheses=1,
-      chunk_size=min(opts.batch_generate, n_gen), desc="generate",
+      chunk_size=min(generating.batch, n_gen), desc="generate",
       x0_range=box)
   gen = model.to_mm(samples)[0]  # [n_gen, J, 3]; nominal camera
   # Training poses scored the same way: what a perfect model of the training

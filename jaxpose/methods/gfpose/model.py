@@ -22,15 +22,12 @@ from jaxpose.core import sampling
 from jaxpose.core import sde_spec
 from jaxpose.core import xla_options
 from jaxpose.evaluation import chunks
-from jaxpose.evaluation import config as eval_config
-from jaxpose.evaluation import completion
 from jaxpose.methods import base
 from jaxpose.methods import protocols
 from jaxpose.methods.gfpose import masking
 from jaxpose.methods.gfpose import problems
 from jaxpose.pose import image_space
 from jaxpose.pose import representation as rep_lib
-from jaxpose.pose.skeleton import H36M_17
 from jaxpose.training import holdout as holdout_lib
 
 
@@ -52,75 +49,6 @@ class TrainOptions:
   over the pose's numbers."""
   loss_eps: float = settings.field(above=0.0, below=1.0)
   loss_reduce: Literal["sum", "mean", "half_sum"]
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalOptions:
-  """GFPose's own `config.eval` fields (values from the configs).
-
-  Attributes:
-    sampler, num_steps, eps: the multi-hypothesis sampler (a spec such as
-      'ddim:eta=1'), its steps and end time.
-    num_hypotheses: H per pose; batch_poses: poses per compiled call.
-    hypotheses_list: the H of the best-of-H curve.
-    single_sampler, single_num_steps: the single-hypothesis mode
-      (estimate_single, denoise); 0 steps means num_steps.
-    complete_sampler: completion's sampler ('' = sampler).
-    missing_joints, missing_parts: completion settings (k limb-end joints;
-      named body parts).
-    noise_types, noise_levels_mm, denoise_t_start, denoise_num_steps:
-      denoising settings (0 steps: the single grid's step size over the
-      shorter interval).
-    num_generate, batch_generate: generation (0: as many as the real half).
-    x0_clip, x0_clip_margin: keep every sampler's denoised estimate (and
-      output) within the training split's range per coordinate (`prepare`,
-      `core.box`), `Box.widened` by the margin. The defaults (off, 0.1)
-      are for config.json files that predate the keys; the configs give both.
-    mask_below_confidence: estimate and estimate_single mask each test
-      row's 2D joints whose `pose2d_confidence` (a detector-like score in
-      [0, 1]) is below it, as complete2d masks joints, so keypoints a
-      detector is unsure of do not pull the pose (`eval_tasks`,
-      `problems.confidence_visibility`); a row whose every joint is below
-      keeps its most confident one. Rows without the field read as
-      confidence 1 (nothing masked, with a warning). In [0, 1]; 0 (the
-      default, also for config.json files that predate the key) masks
-      nothing. The other tasks ignore it; lifting a video has its own
-      threshold (`experiments/lift.py --threshold`).
-  """
-  sampler: str
-  num_steps: int = settings.field(at_least=1)
-  eps: float = settings.field(above=0.0)
-  num_hypotheses: int = settings.field(at_least=1)
-  batch_poses: int = settings.field(at_least=1)
-  hypotheses_list: tuple[int, ...] = settings.field(at_least=1)
-  single_sampler: str
-  single_num_steps: int = settings.field(at_least=0)
-  complete_sampler: str
-  missing_joints: tuple[int, ...] = settings.field(at_least=0)
-  missing_parts: tuple[str, ...]
-  noise_types: tuple[str, ...]
-  noise_levels_mm: tuple[float, ...] = settings.field(at_least=0.0)
-  denoise_t_start: float = settings.field(at_most=1.0)
-  denoise_num_steps: int = settings.field(at_least=0)
-  num_generate: int = settings.field(at_least=0)
-  batch_generate: int = settings.field(at_least=1)
-  x0_clip: bool = False
-  x0_clip_margin: float = settings.field(default=0.1, at_least=0.0)
-  mask_below_confidence: float = settings.field(default=0.0, at_least=0.0,
-                                                at_most=1.0)
-
-  def __post_init__(self):
-    if not self.eps < self.denoise_t_start:
-      raise settings.ConfigError(
-          f"eval.eps, eval.denoise_t_start: expected eps < denoise_t_start, "
-          f"got {self.eps} and {self.denoise_t_start}")
-    settings.each_one_of("eval.missing_parts",
-                         [p for p in self.missing_parts if p],
-                         H36M_17.part_names)
-    settings.each_one_of("eval.noise_types", self.noise_types,
-                         completion.NOISE_TYPES)
-    for name in ("sampler", "single_sampler", "complete_sampler"):
-      eval_config.check_sampler(name, getattr(self, name))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -272,5 +200,5 @@ def joint_prior(trained: base.Trained) -> protocols.JointPrior:
       sample=lambda key, num: sample(trained, key, num))
 
 
-__all__ = ["Sections", "TrainOptions", "EvalOptions", "GFPoseModel", "build",
+__all__ = ["Sections", "TrainOptions", "GFPoseModel", "build",
            "sample", "joint_prior", "prepare", "x0_range", "X0_RANGE"]
