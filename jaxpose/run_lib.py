@@ -45,6 +45,7 @@ from jaxpose.workdir import layout
 from jaxpose.workdir import lock as lock_lib
 from jaxpose.workdir import prepared as prepared_lib
 from jaxpose.workdir import trained as trained_lib
+from jaxpose.workdir import version
 # A trained workdir read back (`workdir.trained`), here for notebooks.
 from jaxpose.workdir.trained import (EVAL_SECTIONS, eval_output_dir,
                                      evaluation_config, fingerprint,
@@ -74,6 +75,7 @@ def train(config, workdir: str | layout.Workdir):
   where = layout.Workdir.of(workdir)
   os.makedirs(where.root, exist_ok=True)
   with lock_lib.hold(where, purpose="training"):
+    version.check(where)
     needs, need_digests = resolve_needs(method, run, training=True)
     data = method.load_data(run, needs)
     artefacts, fresh = trained_lib.prepare(method, run, data, needs, where)

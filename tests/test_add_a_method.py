@@ -259,6 +259,7 @@ tests/test_add_a_method.py into a copy of the repository.
 """
 import ml_collections
 
+from experiments import configs as configs_lib
 from experiments.configs import quickstart
 
 
@@ -275,11 +276,8 @@ def get_config():
                  warmup_steps=1, grad_clip=0.0, ema_decay=0.5, log_every=20,
                  ckpt_every=40, keep_ckpts=1, max_param_norm_growth=0.0,
                  allow_changed_resume=False, mirror=0.0)
-  c.eval = dict(
-      task="complete", num_poses={NUM_POSES}, use_ema=True, plot_poses=0,
-      plot_hypotheses=0, output_suffix="", output_dir="",
-      save_predictions=False, apply_calibration=True, calibration_from="",
-      calibration_2d="", rows="test", overwrite=False,
+  c.eval = configs_lib.generic_eval(
+      task="complete", num_poses={NUM_POSES}, plot_poses=0, plot_hypotheses=0,
       hidden_joints={HIDDEN_JOINTS!r}, num_samples={NUM_SAMPLES})
   return c
 '''

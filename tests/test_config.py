@@ -1,4 +1,6 @@
 """Configs: every shipped config loads, and unknown keys name the valid ones."""
+import ast
+import dataclasses
 import importlib
 import json
 import re
@@ -8,6 +10,7 @@ import sys
 
 import pytest
 
+from experiments import configs
 from jaxpose import config as config_lib
 from jaxpose import methods
 from jaxpose import run_lib
@@ -181,3 +184,21 @@ def test_a_workdir_trained_before_an_eval_key_was_added_takes_its_flag(tmp_path)
   config.eval.calibration_2d = "noisy"  # what the flag does
   _, run = methods.parse(config)
   assert run.eval.calibration_2d == "noisy"
+
+
+def test_configs_take_the_generic_eval_keys_from_one_helper():
+  """`experiments.configs.generic_eval` spells EvalConfig's keys; a config
+  that restated them would drift from it."""
+  from jaxpose.evaluation import config as eval_config
+  generic_only = {"output_suffix", "output_dir", "save_predictions",
+                  "apply_calibration", "calibration_from", "calibration_2d",
+                  "rows", "overwrite", "use_ema"}
+  for name in CONFIGS:
+    tree = ast.parse((ROOT / "experiments" / "configs" / f"{name}.py").read_text())
+    given = {k.arg for node in ast.walk(tree) if isinstance(node, ast.Call)
+             for k in node.keywords}
+    assert not given & generic_only, name
+  generic = configs.generic_eval(task="t", num_poses=1, plot_poses=0,
+                                 plot_hypotheses=0)
+  assert set(generic) == {f.name for f in dataclasses.fields(
+      eval_config.EvalConfig)}

@@ -26,6 +26,7 @@ import ml_collections
 
 from experiments.configs import gfpose_base
 from experiments.configs import gfpose_mocap
+from experiments import configs as configs_lib
 from jaxpose import settings
 
 
@@ -38,12 +39,8 @@ def get_config(variant: str = "small"):
       name="lifter_mlp", hidden=1024, num_blocks=2, dropout=0.5, norm="layer"))
   # A lifter has no sampler: the generic evaluation fields, on the same
   # held-out rows, and the lifter's own chunk size (predictions are cheap).
-  c.eval = ml_collections.ConfigDict(dict(
-      task="estimate", num_poses=c.eval.num_poses, use_ema=True,
-      plot_poses=c.eval.plot_poses, plot_hypotheses=1, output_suffix="",
-      output_dir="", save_predictions=False, apply_calibration=True,
-      calibration_from="", calibration_2d="",
-      rows="test", overwrite=False,
-      lift_batch_size=1024, flip_average=False,
-      subtract_root=False))
+  c.eval = configs_lib.generic_eval(
+      task="estimate", num_poses=c.eval.num_poses, plot_poses=c.eval.plot_poses,
+      plot_hypotheses=1, lift_batch_size=1024, flip_average=False,
+      subtract_root=False)
   return c

@@ -34,6 +34,7 @@ Expected: MPJPE of the mean of 5 about 54.9 mm against its encoder's 56.2 on 100
 import ml_collections
 
 from experiments.configs import quickstart
+from experiments import configs as configs_lib
 
 
 def add_diffpose(c, *, encoder_batch_size: int = 1024):
@@ -98,19 +99,16 @@ def add_diffpose(c, *, encoder_batch_size: int = 1024):
   c.train.loss_reduce = "sum"  # over the J x 5 numbers, as the papers
   if "loss_eps" in c.train:
     del c.train["loss_eps"]  # the chain's integer steps need no smallest time
-  c.eval = ml_collections.ConfigDict(dict(
-      task="estimate", num_poses=c.eval.num_poses, use_ema=True,
-      plot_poses=c.eval.plot_poses, plot_hypotheses=5, output_suffix="",
-      output_dir="", save_predictions=False, apply_calibration=True,
-      calibration_from="", calibration_2d="",
-      rows="test", overwrite=False,
+  c.eval = configs_lib.generic_eval(
+      task="estimate", num_poses=c.eval.num_poses, plot_poses=c.eval.plot_poses,
+      plot_hypotheses=5,
       sampler="ddim", num_steps=5, num_hypotheses=5, hypotheses_list=(1, 5),
       start="initial", start_step=-1, batch_poses=100,
       # DDIM's denoised h_0 kept within the training rows' range of [u, v,
       # x, y, z] per joint, widened by 0.1 of each channel's extent
       # (jaxpose/core/box.py).  It moves no headline figure here by 0.1 mm
       # (experiments/results/diffpose_quickstart_x0_clip_cpu.json).
-      x0_clip=True, x0_clip_margin=0.1))
+      x0_clip=True, x0_clip_margin=0.1)
   return c
 
 

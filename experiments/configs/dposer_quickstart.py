@@ -19,6 +19,7 @@ prior rows; without it those rows are left out with a note):
 Expected: motion denoising at 40 mm of noise, MPJPE about 19.3 mm with DPoser against 23.3 mm without a prior (2 CPU cores, 5000 steps); docs/results/dposer.md.
 """
 import ml_collections
+from experiments import configs as configs_lib
 
 
 def get_config():
@@ -47,11 +48,8 @@ def get_config():
       # Each training row replaced by its left-right mirror with this
       # probability (jaxpose/training/augment.py); 0: as they are.
       mirror=0.0))
-  c.eval = ml_collections.ConfigDict(dict(
-      task="complete", num_poses=200, use_ema=True, plot_poses=3,
-      plot_hypotheses=3, output_suffix="", output_dir="", save_predictions=False,
-      apply_calibration=True, calibration_from="", calibration_2d="",
-      rows="test", overwrite=False,
+  c.eval = configs_lib.generic_eval(
+      task="complete", num_poses=200, plot_poses=3, plot_hypotheses=3,
       priors=("none", "gmm", "gfpose", "dposer"), gfpose_workdir="",
       gmm_components=8, gmm_rows=20_000, body_model_path="", batch_size=200,
       # Completion: best-of-10 of the paper, Adam lr 0.1, its schedule;
@@ -78,5 +76,5 @@ def get_config():
       fit2d=dict(steps=300, lr=0.03, t=(0.12, 0.08),
                  weights=dict(gmm=0.01, gfpose=1.0, dposer=1.0),
                  sigma_px=100.0, inputs=("exact", "noisy")),
-      generate=dict(num=500, sampler="ddim:eta=1", steps=100, eps=1e-3)))
+      generate=dict(num=500, sampler="ddim:eta=1", steps=100, eps=1e-3))
   return c

@@ -15,6 +15,7 @@ Command:
 Expected: not run as it stands (no results file); GFPose (Ci et al., CVPR 2023) reports minMPJPE 35.6 mm (H = 200, detected 2D) on Human3.6M.
 """
 import ml_collections
+from experiments import configs as configs_lib
 
 
 def get_config():
@@ -81,7 +82,8 @@ def get_config():
       mirror=0.0))
 
   # Evaluation: --config.eval.task picks one of jaxpose.evaluation.TASKS.
-  c.eval = ml_collections.ConfigDict(dict(
+  c.eval = configs_lib.generic_eval(
+      task="estimate", num_poses=2000, plot_poses=3, plot_hypotheses=10,
       # Default sampler: ancestral sampling (DDIM with eta = 1), 50 steps,
       # a twentieth of the network evaluations of GFPose's 1000-step
       # Euler-Maruyama.  Chosen on the quickstart's sampler curve
@@ -91,9 +93,8 @@ def get_config():
       # reference, as a margin for other data and models.
       # GFPose's own: --config.eval.sampler=euler_maruyama
       # --config.eval.num_steps=1000.
-      task="estimate", sampler="ddim:eta=1", num_steps=50, eps=1e-3,
-      num_hypotheses=200, num_poses=2000, batch_poses=16, use_ema=True,
-      plot_poses=3, plot_hypotheses=10,
+      sampler="ddim:eta=1", num_steps=50, eps=1e-3,
+      num_hypotheses=200, batch_poses=16,
       hypotheses_list=(1, 10, 50, 200),
       # Each task's own options (jaxpose/methods/gfpose/options.py).
       # GFPose's official single-hypothesis and denoising mode: one
@@ -110,11 +111,6 @@ def get_config():
                    full_grid_steps=1000),
       # 0: as many as the real half of the test rows.
       generate=dict(num=0, batch=500),
-      # Appended to eval/<task>.json names, e.g. "noisy2d".
-      output_suffix="",
-      # '' = WORKDIR/eval (WORKDIR/eval/<dataset> for other data than the
-      # training data); save_predictions writes <task>_predictions.npz.
-      output_dir="", save_predictions=False,
       # Keep every sampler's denoised estimate (and output) within the
       # training poses' range per coordinate, widened by 0.1 of each axis's
       # extent (jaxpose/core/box.py): a poorly trained model cannot sample
@@ -124,12 +120,7 @@ def get_config():
       # estimate / estimate_single: mask each test row's 2D joints whose
       # pose2d_confidence (a detector-like score) is below this, as
       # complete2d masks joints (a row keeps its most confident one); 0: off.
-      mask_below_confidence=0.0,
-      # Apply WORKDIR/calibration.json (--mode=calibrate) when it exists.
-      apply_calibration=True, calibration_from="", calibration_2d="",
-      # overwrite=True: write over an earlier evaluation with other settings
-      # (False: this one goes beside it, named by what differs).
-      rows="test", overwrite=False))
+      mask_below_confidence=0.0)
   return c
 
 

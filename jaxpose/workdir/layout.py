@@ -2,6 +2,7 @@
 name of the layout, written once.
 
   WORKDIR/
+    layout.json             the layout's version (absent: layout 1)
     config.json             the settings the model was trained with
     config_history.jsonl    one line per training start (what changed)
     workdir.lock            held by a training run while it runs
@@ -28,6 +29,12 @@ from __future__ import annotations
 import dataclasses
 import os
 
+# Layout 1: every workdir written before layout.json existed (GFPose's
+# evaluation options flat in config.json's eval). Layout 2: layout.json,
+# GFPose's options in their tasks' groups. A reader takes every layout up
+# to VERSION (older configs are upgraded as they are read).
+VERSION = 2
+VERSION_FILE = "layout.json"
 CONFIG = "config.json"
 CONFIG_HISTORY = "config_history.jsonl"
 LOCK = "workdir.lock"
@@ -81,6 +88,10 @@ class Workdir:
 
   def _at(self, *names: str) -> str:
     return os.path.join(self.root, *names)
+
+  @property
+  def version_file(self) -> str:
+    return self._at(VERSION_FILE)
 
   @property
   def config(self) -> str:
@@ -177,7 +188,8 @@ class Workdir:
     return os.path.isdir(self.checkpoints) and bool(os.listdir(self.checkpoints))
 
 
-__all__ = ["Workdir", "summary_in", "picture_in", "fingerprint_in", "CONFIG",
+__all__ = ["Workdir", "summary_in", "picture_in", "fingerprint_in",
+           "VERSION", "VERSION_FILE", "CONFIG",
            "CONFIG_HISTORY", "LOCK", "PREPARED", "PREPARED_INDEX",
            "CHECKPOINTS", "FINGERPRINT", "METRICS_LOG", "SUMMARY", "EVAL",
            "CALIBRATION", "CALIBRATION_RUNS", "SAMPLES", "SAMPLES_PLOT",

@@ -20,6 +20,7 @@ import jax
 from jaxpose import config as config_lib
 from jaxpose import files
 from jaxpose.workdir import layout
+from jaxpose.workdir import version
 
 
 def read(workdir: str, checkpoint_extra: Mapping | None = None) -> dict | None:
@@ -50,9 +51,11 @@ def read_data(workdir: str) -> Any:
 
 def record_start(config, workdir: str, step: int, num_steps: int,
                  changes: Mapping[str, tuple[Any, Any]]):
-  """config.json (the latest start) and one config_history.jsonl line."""
+  """config.json (the latest start), one config_history.jsonl line, and
+  this jaxpose's layout version."""
   if jax.process_index() != 0:
     return
+  version.write(workdir)
   plain = config_lib.to_plain(config)
   files.write_json_atomic(layout.Workdir.of(workdir).config, plain)
   record = {"started": datetime.datetime.now().astimezone().isoformat(

@@ -26,6 +26,7 @@ from jaxpose.workdir import layout
 from jaxpose.workdir import lock as lock_lib
 from jaxpose.workdir import prepared as prepared_lib
 from jaxpose.workdir import run_config
+from jaxpose.workdir import version
 
 # What an evaluation in a trained workdir may change (besides the paths of
 # its needed workdirs): the rest describes the trained model.
@@ -173,6 +174,7 @@ def stored_config(workdir: str | layout.Workdir) -> dict:
   """The config `workdir`'s model was trained with (its config.json), the
   flat eval keys of an older one in their tasks' groups (`Tasks.upgrade`)."""
   where = layout.Workdir.of(workdir)
+  version.check(where)
   stored = run_config.read(where)
   if stored is None:
     raise FileNotFoundError(
@@ -199,6 +201,7 @@ def load_trained(workdir: str | layout.Workdir, *, config=None,
   run: it sees the latest finished checkpoint.
   """
   where = layout.Workdir.of(workdir)
+  version.check(where)
   config = stored_config(where) if config is None else config
   method, run = typed(config)
   # Before the model is built: an untrained workdir lacks its prepared state.

@@ -253,8 +253,8 @@ def denoise(trained, denoising, ctx: EvalContext) -> TaskResult:
           mpjpe_after_mm=after,
           pa_mpjpe_after_mm=float(np.mean(metrics_lib.pa_mpjpe(out_mm, gt_mm)))))
       rows.append((f"{noise_type} {level:g} mm: before / after", (before, after)))
-      if i == 0:
-        m = min(ctx.config.plot_poses, n)
+      m = min(ctx.config.plot_poses, n)
+      if i == 0 and m > 0:  # eval.plot_poses=0: no examples drawn
         poses = np.stack([gt_mm[:m], noisy_mm[:m], out_mm[:m]], 1)
         path, name = ctx.plot_path("examples")
         plotting.plot_poses_3d(poses.reshape(-1, *gt_mm.shape[1:]),
