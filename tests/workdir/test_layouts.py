@@ -84,3 +84,14 @@ def test_a_newer_layout_is_refused_in_one_line(layout_1, tmp_path):
   (layout_1 / layout.VERSION_FILE).write_text(json.dumps({"layout": "2"}))
   with pytest.raises(version.LayoutError, match="expected"):
     run_lib.load_trained(str(layout_1))
+
+
+def test_a_layout_1_dposer_workdir_resumes(tmp_path):
+  """The DPoser fixture (its loading and evaluation: test_task_options.py)
+  trains on from its step 4, though its config predates `train.mirror`."""
+  workdir = tmp_path / "dposer_layout1"
+  shutil.copytree(FIXTURES / "dposer_workdir_82db3ba", workdir)
+  config = workdir_config.get_config(str(workdir))
+  config.train.num_steps = 5
+  assert int(run_lib.train(config, str(workdir)).step) == 5
+  assert version.read(workdir) == layout.VERSION

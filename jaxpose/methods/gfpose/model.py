@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any, Literal
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jaxpose import models
@@ -100,18 +101,40 @@ class GFPoseModel:
 
     `make_problem(chunk)` turns a chunk of `inputs` into a `sampling.Problem`;
     chunk i samples with `fold_in(key, i)`. Large chunks are compiled with
-    the CPU sampling options (`core.xla_options`). x0_range: the box the
+    the CPU sampling options (`core.xla_options`); a chunk whose program
+    would not fit in memory is halved until it does (`chunks.fit_to_memory`). x0_range: the box the
     samplers keep their denoised estimate in (`x0_range`), or None.
     """
-    options = xla_options.sampling_options(rows=chunk_size * num_hypotheses)
+    n = len(next(iter(inputs.values())))
+    if not hasattr(sampler, "hypotheses_program"):  # a wrapped sampler
+      options = xla_options.sampling_options(rows=chunk_size * num_hypotheses)
+      return chunks.map_chunks(
+          lambda chunk, index: sampler.hypotheses(
+              params, jax.random.fold_in(key, index),
+              make_problem(chunk).replace(x0_range=x0_range), num_hypotheses,
+              compiler_options=options),
+          inputs, chunk_size=chunk_size, row_axis=1, desc=desc)
+
+    def problem_of(chunk):
+      return make_problem(chunk).replace(x0_range=x0_range)
+
+    def compile_for(size):
+      # The options of the size asked for, as before sizes were fitted.
+      rows = (chunk_size if size == min(chunk_size, n) else size)
+      options = xla_options.sampling_options(rows=rows * num_hypotheses)
+      example = {k: jnp.asarray(np.repeat(np.asarray(v[:1]), size, 0))
+                 for k, v in inputs.items()}
+      return sampler.hypotheses_program(options).lower(
+          params, key, problem_of(example), num_hypotheses).compile()
+
+    size, compiled = chunks.fit_to_memory(chunk_size, n, compile_for,
+                                          desc=desc)
 
     def one_chunk(chunk, index):
-      problem = make_problem(chunk).replace(x0_range=x0_range)
-      return sampler.hypotheses(params, jax.random.fold_in(key, index),
-                                problem, num_hypotheses,
-                                compiler_options=options)
+      return compiled(params, jax.random.fold_in(key, index),
+                      problem_of(chunk))
 
-    return chunks.map_chunks(one_chunk, inputs, chunk_size=chunk_size,
+    return chunks.map_chunks(one_chunk, inputs, chunk_size=size,
                              row_axis=1, desc=desc)
 
   def to_mm(self, samples, rows=None) -> np.ndarray:
