@@ -46,6 +46,20 @@ def bench_model(**model_overrides):
   return method.build(run, {}, {}), run
 
 
+def _measured(calls, repeats: int, torch_refs, program) -> tuple[dict, dict]:
+  """(the interleaved rounds' times, the row's memory: `timing.row_memory`
+  of `program`, and each torch server's peak over the same rounds)."""
+  for ref in torch_refs.values():
+    ref.memory()  # their peaks start again with this row
+  memory = {}
+  with timing.row_memory(memory, program=program):
+    times = timing.time_interleaved(calls, rounds=max(repeats, 3),
+                                    self_timed=torch_refs)
+  if torch_refs:
+    memory["torch_memory"] = {n: r.memory() for n, r in torch_refs.items()}
+  return times, memory
+
+
 def bench_sampling_config(model, params, *, eps: float, num_poses: int,
                           num_hypotheses: int, num_steps: int, repeats: int,
                           spec: str = "euler_maruyama", flat: bool = True,
@@ -87,8 +101,7 @@ def bench_sampling_config(model, params, *, eps: float, num_poses: int,
     default_hyp, _ = timing.compile_timed(hyp, params, key, problem)
     calls["run_xla_defaults"] = (default_hyp, (params, key, problem))
   calls.update({name: (ref.em, (b * h, s)) for name, ref in torch_refs.items()})
-  times = timing.time_interleaved(calls, rounds=max(repeats, 3),
-                                  self_timed=torch_refs)
+  times, memory = _measured(calls, repeats, torch_refs, compiled)
   run_s = statistics.median(times["run"])
   step_s = run_s / s
   matmul_s = statistics.median(times["matmul"])
@@ -104,7 +117,7 @@ def bench_sampling_config(model, params, *, eps: float, num_poses: int,
       roofline_fraction=statistics.median(
           m / (r / s) for m, r in zip(times["matmul"], times["run"])),
       time_embedding=roofline.time_embedding_is_shared(hyp, params, key, problem),
-      compiler_options=options)
+      compiler_options=options, **memory)
   if options:
     out.update(
         xla_defaults_step_s=statistics.median(times["run_xla_defaults"]) / s,
@@ -155,8 +168,7 @@ def bench_train_step(model, params, *, batch_size: int, repeats: int,
   calls = {"step": (train_once, ()), "matmul": (mm["fn"], mm["args"])}
   calls.update({name: (ref.train, (batch_size,))
                 for name, ref in torch_refs.items()})
-  times = timing.time_interleaved(calls, rounds=max(repeats, 3),
-                                  self_timed=torch_refs)
+  times, memory = _measured(calls, repeats, torch_refs, compiled)
   step_s = statistics.median(times["step"])
   matmul_s = statistics.median(times["matmul"])
   out = dict(batch_size=batch_size, compile_s=compile_s, step_s=step_s,
@@ -166,7 +178,8 @@ def bench_train_step(model, params, *, batch_size: int, repeats: int,
              matmul_gflops=mm["flops"] / matmul_s / 1e9,
              achieved_gflops=mm["flops"] / step_s / 1e9,
              roofline_fraction=statistics.median(
-                 m / t for m, t in zip(times["matmul"], times["step"])))
+                 m / t for m, t in zip(times["matmul"], times["step"])),
+             **memory)
   if compare_torch and batch_size == 1000:
     ref = torch_client.TORCH_REFERENCE["train_step_s_batch_1000"]
     out.update(torch_step_s=ref, speedup_vs_torch=ref / step_s)
@@ -254,7 +267,8 @@ def format_sampling(r: Mapping) -> str:
   line += _torch_text(r)
   if "flat_step_s" in r:
     line += f", flat {r['flat_step_s'] * 1e3:.3f} ms/step"
-  return line
+  return line + timing.memory_text(r)
+
 
 
 def format_train(r: Mapping) -> str:
@@ -262,7 +276,7 @@ def format_train(r: Mapping) -> str:
   line = (f"train B={r['batch_size']}: compile {r['compile_s']:.2f}s, "
           f"{r['step_s'] * 1e3:.1f} ms/step ({r['steps_per_s']:.2f} steps/s), "
           f"roofline {r['roofline_fraction']:.2f}")
-  return line + _torch_text(r)
+  return line + _torch_text(r) + timing.memory_text(r)
 
 
 def _torch_text(r: Mapping) -> str:

@@ -11,6 +11,7 @@ like-for-like comparison.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import resource
@@ -22,6 +23,7 @@ import jax
 
 from jaxpose import checks
 from jaxpose.core import xla_options
+from jaxpose.evaluation import chunks
 
 
 def _block(x):
@@ -195,14 +197,86 @@ def peak_memory() -> dict:
   rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
   scale = 1 if platform.system() == "Darwin" else 1024
   out = dict(host_peak_rss_mib=rss * scale / 2**20)
+  if (device := device_peak_mib()) is not None:
+    out["device_peak_mib"] = device
+  return out
+
+
+def device_peak_mib() -> float | None:
+  """Device 0's allocator peak, where the backend reports one (GPU, TPU)."""
   try:
     stats = jax.devices()[0].memory_stats()
   except Exception:  # Not every backend implements memory_stats.
     stats = None
   if stats and "peak_bytes_in_use" in stats:
-    out["device_peak_mib"] = stats["peak_bytes_in_use"] / 2**20
-  return out
+    return stats["peak_bytes_in_use"] / 2**20
+  return None
 
 
-__all__ = ["time_fn", "time_interleaved", "compile_timed", "load_average",
-           "cpu_details", "hardware_info", "peak_memory"]
+def host_peak_mib() -> float | None:
+  """This process's resident-memory high-water mark (VmHWM), Linux only."""
+  try:
+    with open("/proc/self/status") as f:
+      for line in f:
+        if line.startswith("VmHWM:"):
+          return int(line.split()[1]) / 1024
+  except OSError:
+    pass
+  return None
+
+
+def reset_host_peak() -> bool:
+  """Starts the high-water mark again from the current use (Linux 4.0+:
+  /proc/self/clear_refs); False where it cannot, so a row's figure would be
+  the process's so far."""
+  try:
+    with open("/proc/self/clear_refs", "w") as f:
+      f.write("5")
+    return True
+  except OSError:
+    return False
+
+
+@contextlib.contextmanager
+def row_memory(out: dict, program=None):
+  """Records one benchmark row's memory into `out["memory"]`: the host's
+  peak during the row (`host_scope` 'row', or 'process' where the peak
+  cannot be reset), the device's peak where the backend reports one (an
+  accelerator's allocator; on a CPU the host's is the device's), and the
+  compiled `program`'s own need (XLA's memory analysis)."""
+  scope = "row" if reset_host_peak() else "process"
+  yield
+  memory = dict(host_peak_mib=host_peak_mib(), host_scope=scope)
+  if memory["host_peak_mib"] is None:
+    memory.update(host_peak_mib=peak_memory()["host_peak_rss_mib"],
+                  host_scope="process")
+  if (device := device_peak_mib()) is not None:
+    memory["device_peak_mib"] = device
+  if program is not None:
+    need = chunks.program_bytes(program)
+    memory["program_mib"] = None if need is None else need / 2**20
+  out["memory"] = memory
+
+
+def memory_text(r: Mapping) -> str:
+  """A row's memory, as `timing.row_memory` and the torch servers gave it."""
+  m = r.get("memory") or {}
+  text = ""
+  if m.get("host_peak_mib") is not None:
+    text += f", host peak {m['host_peak_mib']:.0f} MiB ({m['host_scope']})"
+  if m.get("program_mib") is not None:
+    text += f", program {m['program_mib']:.0f} MiB"
+  if m.get("device_peak_mib") is not None:
+    text += f", device peak {m['device_peak_mib']:.0f} MiB"
+  for name, theirs in (r.get("torch_memory") or {}).items():
+    if theirs.get("host_peak_mib") is not None:
+      text += f", {name} host peak {theirs['host_peak_mib']:.0f} MiB"
+    if theirs.get("device_peak_mib") is not None:
+      text += f", {name} device peak {theirs['device_peak_mib']:.0f} MiB"
+  return text
+
+
+__all__ = ["memory_text", "time_fn", "time_interleaved", "compile_timed", "load_average",
+           "cpu_details", "hardware_info", "peak_memory", "device_peak_mib",
+           "host_peak_mib",
+           "reset_host_peak", "row_memory"]

@@ -98,6 +98,10 @@ class TorchReference:
     """Seconds for one training step at `batch`."""
     return float(self.request(op="train", batch=int(batch))["s"])
 
+  def memory(self) -> dict:
+    """The server's peak memory since the last call (`torch_harness`)."""
+    return self.request(op="memory")
+
   def close(self):
     if self._proc.poll() is None:
       self._proc.stdin.close()

@@ -72,10 +72,31 @@ class Reference:
       self.trainers[batch] = self.TRAINER(self.train_net, batch)
     return self._timed(f"train batch={batch}", self.trainers[batch].step)
 
+  def memory(self):
+    """This process's peak memory since the last call (then reset): the
+    host's high-water mark, and CUDA's allocator peak on a GPU."""
+    out = {"host_peak_mib": None, "host_scope": "process"}
+    try:
+      with open("/proc/self/status") as f:
+        for line in f:
+          if line.startswith("VmHWM:"):
+            out["host_peak_mib"] = int(line.split()[1]) / 1024
+      with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+      out["host_scope"] = "since the last memory call"
+    except OSError:
+      pass
+    if torch.cuda.is_available():
+      out["device_peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
+      torch.cuda.reset_peak_memory_stats()
+    return out
+
   def handle(self, request):
     op = request.get("op")
     if op == "info":
       return self.info()
+    if op == "memory":
+      return self.memory()
     if op not in self.OPS:
       raise ValueError(f"unknown op {op!r}")
     return {"s": getattr(self, op)(*(request[k] for k in self.OPS[op]))}

@@ -187,8 +187,9 @@ def bench_sampler_step(model, params, *, rows: int, steps: int, repeats: int,
                                            embed_dim=_embed_dim(model)))
   calls.update(tto_measure.torch_calls(torch_refs, "sample", rows=rows,
                                        steps=steps))
-  times, out["other_work"] = tto_measure.interleaved(calls, repeats=repeats,
-                                                     torch_refs=torch_refs)
+  times, out["other_work"] = tto_measure.interleaved(
+      calls, repeats=repeats, torch_refs=torch_refs, memory=out,
+      program=calls["run"][0])
   out.update(tto_measure.summary(times, "run", torch_refs, per=steps,
                                  target=TARGETS["sampler_step"]))
   out.update(tto_measure.options_figures(times, "run", steps))
@@ -226,10 +227,13 @@ def bench_train_step(model, params, *, batch_size: int, repeats: int,
 
   calls = {"step": (train_once, ())}
   calls.update(tto_measure.torch_calls(torch_refs, "train", batch=batch_size))
+  memory = {}
   times, other = tto_measure.interleaved(calls, repeats=repeats,
-                                         torch_refs=torch_refs)
+                                         torch_refs=torch_refs, memory=memory,
+                                         program=compiled)
   out = dict(batch_size=batch_size, compile_s=compile_s,
-             loss=float(box["metrics"]["loss"]), other_work=other, **hp)
+             loss=float(box["metrics"]["loss"]), other_work=other, **hp,
+             **memory)
   out.update(tto_measure.summary(times, "step", torch_refs, per=1,
                                  target=TARGETS["train_step"]))
   return out
@@ -316,8 +320,9 @@ def bench_tto(model, params, opts, *, batch: int, iters: int, repeats: int,
       torch_refs, "tto", batch=batch, iters=iters,
       offsets=np.asarray(offsets, float).tolist(),
       parents=[int(p) for p in body_space.PARENTS]))
-  times, out["other_work"] = tto_measure.interleaved(calls, repeats=repeats,
-                                                     torch_refs=torch_refs)
+  times, out["other_work"] = tto_measure.interleaved(
+      calls, repeats=repeats, torch_refs=torch_refs, memory=out,
+      program=calls["run"][0])
   out["loop_s"] = statistics.median(times["run"])
   out.update(tto_measure.summary(times, "run", torch_refs, per=iters,
                                  target=TARGETS["tto_iteration"]))
@@ -418,7 +423,7 @@ def format_row(name: str, r: Mapping) -> str:
   if r.get("target_met") is not None:
     line += (f"; target x{r['target_speedup_vs_torch_eager']:g} "
              f"{'met' if r['target_met'] else 'NOT met'}")
-  return line
+  return line + timing.memory_text(r)
 
 
 # --------------------------------------------------------------------- main

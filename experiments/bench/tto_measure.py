@@ -37,17 +37,25 @@ def summary(times: Mapping[str, list[float]], own: str, torch_refs, *,
   return out
 
 
-def interleaved(calls, *, repeats: int, torch_refs) -> tuple[dict, dict]:
+def interleaved(calls, *, repeats: int, torch_refs, memory: dict | None = None,
+                program=None) -> tuple[dict, dict]:
   """`timing.time_interleaved` and what other processes used meanwhile.
 
   The warm-up round runs first, outside the measured block: torch.compile
   compiles then, partly in worker processes that are not this one's
-  descendants and would count as other work.
+  descendants and would count as other work. With `memory` (a row), the
+  measured block's memory goes into it (`timing.row_memory` of `program`,
+  and the torch servers' peaks as `torch_memory`).
   """
   timing.time_interleaved(calls, rounds=1, warmup=0, self_timed=torch_refs)
-  with machine_load.OtherWork() as other:
+  for ref in torch_refs.values():
+    ref.memory()  # their peaks start again with this row
+  sink = {} if memory is None else memory
+  with machine_load.OtherWork() as other, timing.row_memory(sink, program):
     times = timing.time_interleaved(calls, rounds=repeats, warmup=0,
                                     self_timed=torch_refs)
+  if torch_refs:
+    sink["torch_memory"] = {n: r.memory() for n, r in torch_refs.items()}
   return times, other.result
 
 

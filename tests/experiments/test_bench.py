@@ -264,6 +264,15 @@ def test_run_bench_quick_writes_json(tmp_path):
   assert loaded["train"]["roofline_fraction"] > 0
   assert np.isfinite(loaded["train"]["loss"])
   assert loaded["memory"]["host_peak_rss_mib"] > 0
+  # Every row's own memory: the host's peak during it, its program's need.
+  for r in loaded["sampling"] + [loaded["train"]]:
+    assert r["memory"]["host_scope"] in ("row", "process")
+    assert 0 < r["memory"]["host_peak_mib"] <= loaded["memory"][
+        "host_peak_rss_mib"] + 1
+    assert r["memory"]["program_mib"] > 0
+  # More hypotheses, more memory for the program.
+  assert (loaded["sampling"][1]["memory"]["program_mib"]
+          > loaded["sampling"][0]["memory"]["program_mib"])
 
 
 def test_time_interleaved_alternates_and_skips_warmup():
@@ -289,6 +298,8 @@ for line in sys.stdin:
     reply = {"torch_version": "fake", "compiled": "--compile" in args}
   elif req["op"] == "em":
     reply = {"s": 0.001 * req["steps"]}
+  elif req["op"] == "memory":
+    reply = {"host_peak_mib": 100.0, "host_scope": "since the last memory call"}
   elif req["op"] == "train":
     if "--die" in args:
       sys.exit(3)
@@ -356,6 +367,7 @@ def test_side_by_side_torch_ratio_is_per_round(small_net, fake_server):
   assert fake["speedup"] == pytest.approx(
       float(np.median([0.003 / t for t in r["run_times_s"]])))
   assert r["torch_fastest"] == "torch_fake"
+  assert r["torch_memory"]["torch_fake"]["host_peak_mib"] == 100.0
   assert r["speedup_vs_torch_measured"] == fake["speedup"]
   # The sampler is also timed under XLA's default options, for comparison.
   assert r["compiler_options"] and r["xla_defaults_step_s"] > 0

@@ -62,6 +62,9 @@ def test_quick_run_writes_json(quick_result, tmp_path):
   assert (tt["batch"], tt["iterations"]) == (q["tto_batch"], q["tto_iters"])
   assert tt["step_s"] == pytest.approx(tt["loop_s"] / tt["iterations"])
   assert tt["finite"] and np.isfinite(loaded["train_step"]["loss"])
+  for key in ("sampler_step", "train_step", "tto_iteration"):
+    memory = loaded[key]["memory"]
+    assert memory["host_peak_mib"] > 0 and memory["program_mib"] > 0, key
   # A scalar t reaches the network as one embedding row, in both programs.
   assert loaded["sampler_step"]["time_embedding"]["once_per_call"]
   assert tt["time_embedding"]["once_per_call"]
@@ -146,6 +149,7 @@ def test_torch_side_answers_every_op(torch_python):
     assert ref.info["num_params"] == 7_227_967  # 63-D, as jaxpose's
     assert ref.request(op="sample", rows=4, steps=2)["s"] > 0
     assert ref.request(op="train", batch=4)["s"] > 0
+    assert ref.memory()["host_peak_mib"] > 0  # this server's own peak
     offsets = np.asarray(body_space.rest_offsets(tto.BONE_LENGTHS_MM)).tolist()
     parents = [int(p) for p in body_space.PARENTS]
     assert ref.request(op="tto", batch=5, iters=3, offsets=offsets,

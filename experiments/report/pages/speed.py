@@ -204,5 +204,5 @@ PAGE = spec.Page(
            "evaluations a sampler needs for the same error. How long "
            "lifting a minute of video takes is on the video page."),
     tables=(*(table for cpu in speed_cpus.CPUS
-              for table in speed_cpus.tables(cpu)), DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
+              for table in speed_cpus.tables(cpu)), speed_cpus.MEMORY, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
             CHEAPEST, DIFFPOSE_CURVE, PACK, PACK_COST))

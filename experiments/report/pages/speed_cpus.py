@@ -235,3 +235,46 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
                     cells=("torch.compile",), name="tto/torch")),
           label_titles=("case", "compiled by")),
   )
+
+
+# Each row's memory, from runs that record it (`timing.row_memory`): on
+# the Xeon, with the same commands written to their own files.
+_MEMORY_CPU = CPUS[1]
+_MEMORY_FILES = {"sampling": "bench_sampling_cpu_xeon_amx_memory.json",
+                 "tto": "bench_tto_cpu_xeon_amx_memory.json"}
+
+
+def _memory_row(label, kind, at):
+  file = _MEMORY_FILES[kind]
+  command = (_MEMORY_CPU.sampling_command() if kind == "sampling"
+             else _MEMORY_CPU.tto_command().replace(" --repeats=5", "")
+             ).replace("cpu_xeon_amx.json", "cpu_xeon_amx_memory.json")
+  return spec.Row(label, file, command, seeds="0",
+                  hardware=_MEMORY_CPU.hardware, at=at)
+
+
+MEMORY = spec.Table(
+    title=f"Memory of each benchmark row ({_MEMORY_CPU.name})",
+    intro=("The host's resident-memory peak while a row's rounds ran (the "
+           "process's high-water mark, reset before the row: it includes "
+           "the process's own baseline, compiled programs and data), the "
+           "row's compiled program's own need (XLA's memory analysis: "
+           "arguments, outputs and temporaries), and the peak of each "
+           "PyTorch process over the same rounds. On a CPU the device's "
+           "memory is the host's; a GPU run adds its allocator's peak."),
+    columns=(spec.Col("host peak MiB", "memory.host_peak_mib", ".0f"),
+             spec.Col("program MiB", "memory.program_mib", ".0f"),
+             spec.Col("PyTorch eager MiB",
+                      "torch_memory.torch_eager.host_peak_mib", ".0f"),
+             spec.Col("torch.compile MiB",
+                      "torch_memory.torch_compiled.host_peak_mib", ".0f")),
+    rows=(*(_memory_row(f"GFPose, {label}", "sampling",
+                        f"sampling[poses={p},hypotheses={h}]")
+            for label, p, h in _SAMPLES),
+          _memory_row("GFPose, training step, batch 1000", "sampling", "train"),
+          *(_memory_row(f"DPoser, {label}", "tto", key)
+            for label, key in _DPOSER_CASES)),
+    label_titles=("case",),
+    note=("A program's need grows with its rows (poses x hypotheses); "
+          "evaluation sizes its sampling chunks from this measure against "
+          "the memory free (docs/accelerators.md, Memory)."))
