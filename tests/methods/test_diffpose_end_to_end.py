@@ -6,6 +6,7 @@ import os
 import shutil
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
@@ -176,6 +177,19 @@ def test_evaluation_reads_the_stored_h_k_and_refuses_a_changed_one(trained):
   states = loaded.model.sample_states(loaded.params, jax.random.key(0), rows,
                                       opts, num_hypotheses=2)
   assert states.shape == (2, 4, 17, 5) and np.isfinite(states).all()
+  # The chunk's program compiled ahead (and measured for memory) draws what
+  # the jitted program draws on the same chunk.
+  model = loaded.model
+  t_start = (1.0 if opts.start == "initial"
+             else float(model.sde.time(model.start_step(opts))))
+  program = model._hypotheses_fn(  # pylint: disable=protected-access
+      opts.sampler, opts.num_steps, 2, opts.start)
+  direct = program(
+      loaded.params, jax.random.fold_in(jax.random.key(0), 0),
+      jnp.asarray(rows["enc_features"], jnp.float32),
+      jnp.asarray(np.concatenate([rows["pose2d"], rows["enc_pose3d"]], -1),
+                  jnp.float32), jnp.asarray(t_start, jnp.float32), None, None)
+  np.testing.assert_array_equal(states, np.asarray(direct))
   rows["pose2d"] = rows["pose2d"][:, :16]
   with pytest.raises(ValueError, match="pose2d"):
     loaded.model.sample_states(loaded.params, jax.random.key(0), rows, opts,

@@ -268,7 +268,8 @@ class DiffPoseModel:
       rows: `pose2d` [R, J, 2] and the encoder's `enc_features`,
         `enc_pose3d` (an encoded split's rows; `unc2d` [R, J] too for a
         per-row H_K).
-      opts: the sampler, its steps, the start and the chunk size.
+      opts: the sampler, its steps, the start and the chunk size (halved
+        while its program would not fit in memory, `chunks.fit_to_memory`).
       num_hypotheses: N.
       x0_range: a `core.box.Box` of the state h_0 (model units), or None.
     """
@@ -292,12 +293,21 @@ class DiffPoseModel:
       inputs["unc2d"] = checks.check_array(
           "unc2d", np.asarray(rows["unc2d"], dtype), ("R", joints),
           sizes=sizes)
-    return chunks.map_chunks(
-        lambda c, i: fn(params, jax.random.fold_in(key, i), c["features"],
-                        c["centre"], jnp.asarray(t_start, dtype), x0_range,
-                        c.get("unc2d")),
-        inputs, chunk_size=min(opts.batch_poses, sizes["R"]), row_axis=1,
-        desc=desc)
+    t_start = jnp.asarray(t_start, dtype)
+
+    def arguments(chunk, index):
+      return (params, jax.random.fold_in(key, index), chunk["features"],
+              chunk["centre"], t_start, x0_range, chunk.get("unc2d"))
+
+    def compile_for(size):
+      example = {k: jnp.asarray(np.repeat(v[:1], size, 0))
+                 for k, v in inputs.items()}
+      return fn.lower(*arguments(example, 0)).compile()
+
+    size, compiled = chunks.fit_to_memory(opts.batch_poses, sizes["R"],
+                                          compile_for, desc=desc)
+    return chunks.map_chunks(lambda c, i: compiled(*arguments(c, i)), inputs,
+                             chunk_size=size, row_axis=1, desc=desc)
 
   def states_to_mm(self, states, rows=None) -> np.ndarray:
     """States `[..., J, 5]` -> their 3D in root-relative mm `[..., J, 3]`.
