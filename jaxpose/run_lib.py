@@ -78,6 +78,7 @@ def train(config, workdir: str | layout.Workdir):
     version.check(where)
     needs, need_digests = resolve_needs(method, run, training=True)
     data = method.load_data(run, needs)
+    trained_lib.upgrade_legacy(method, run, where, data, needs, need_digests)
     artefacts, fresh = trained_lib.prepare(method, run, data, needs, where)
     model = method.build(run, artefacts, needs)
     state = trained_lib.init_state(run, model)

@@ -398,6 +398,13 @@ class Method:
       without them (its tasks then say what they used instead); a
       workdir with no prepared index at all loads too when the method
       names any.
+    legacy_prepared: for workdirs trained before prepared/ existed (and
+      holding out no rows): `legacy_prepared(PrepareContext, workdir) ->
+      (artefacts, entries)`: the artefacts the model was trained with
+      (read from where the older jaxpose kept them, or made again from
+      the training data) and the fingerprint entries that jaxpose wrote of
+      them in place of `prepared`, which must match the workdir's. None:
+      such workdirs are refused.
     needs: trained parts of other workdirs it uses.
     check: `check(run)`: settings that must agree across sections (raise
       `settings.ConfigError`), or None.
@@ -418,6 +425,7 @@ class Method:
   prepare: Callable[[PrepareContext], Mapping[str, Artefact]] | None = None
   prepare_keys: tuple[str, ...] = ()
   eval_artefacts: tuple[str, ...] = ()
+  legacy_prepared: Callable[..., tuple[Mapping[str, Artefact], dict]] | None = None
   needs: tuple[Need, ...] = ()
   check: Callable[[RunSettings], None] | None = None
   capabilities: Capabilities = Capabilities()

@@ -11,7 +11,8 @@ A task without one is handed the method's shared `eval_options` (every
 task's `trained.run.eval_options`). A key in the wrong group is refused
 naming its task. `formerly` maps flat keys of older configs
 ('complete_steps') to options ('steps'), so older workdirs still read; a
-flat key that fed several tasks is in each of their `formerly`.
+flat key that fed several tasks is in each of their `formerly`; one whose
+value changed form maps to `(option, convert)`.
 """
 from __future__ import annotations
 
@@ -29,10 +30,16 @@ TaskFn = Callable[[Any, Any, EvalContext], TaskResult]
 @dataclasses.dataclass(frozen=True)
 class Task:
   """A registered task: its function, options class (or None) and the flat
-  `eval` keys its options were called before (old key -> option name)."""
+  `eval` keys its options were called before (old key -> option name, or
+  (option name, a function from the old value to the option's))."""
   fn: TaskFn
   options: type | None = None
-  formerly: Mapping[str, str] = dataclasses.field(default_factory=dict)
+  formerly: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+  def renamed(self) -> dict[str, tuple[str, Callable[[Any], Any] | None]]:
+    """{old key: (option, the old value's conversion or None)}."""
+    return {old: (new, None) if isinstance(new, str) else tuple(new)
+            for old, new in self.formerly.items()}
 
 
 class Tasks:
@@ -42,7 +49,7 @@ class Tasks:
     self._tasks: dict[str, Task] = {}
 
   def register(self, name: str, *, options: type | None = None,
-               formerly: Mapping[str, str] | None = None):
+               formerly: Mapping[str, Any] | None = None):
     """Decorator: registers a task function under `name`, with the
     dataclass of its options (`config.eval.<name>`), if it has any."""
     if formerly and options is None:
@@ -75,7 +82,7 @@ class Tasks:
     first task's."""
     out = {}
     for name, entry in self._tasks.items():
-      for old, new in entry.formerly.items():
+      for old, (new, _) in entry.renamed().items():
         if name == task or f"eval.{old}" not in out:
           out[f"eval.{old}"] = f"eval.{name}.{new}"
     return out
@@ -98,10 +105,10 @@ class Tasks:
     out = dict(section)
     moved = []
     for name, task in self._tasks.items():
-      for old, new in task.formerly.items():
+      for old, (new, convert) in task.renamed().items():
         if old not in section:
           continue
-        value = section[old]
+        value = section[old] if convert is None else convert(section[old])
         out.pop(old, None)
         group = dict(out.get(name) or {})
         if new in group and group[new] != value:

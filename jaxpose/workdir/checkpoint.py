@@ -36,6 +36,7 @@ import orbax.checkpoint as ocp
 
 from jaxpose import files
 from jaxpose.training import parallel
+from jaxpose.workdir import fingerprints
 from jaxpose.workdir import layout
 
 FINGERPRINT_FILE = layout.FINGERPRINT
@@ -183,41 +184,9 @@ def require_finished_step(directory: str | os.PathLike) -> None:
                             "(--mode=train or train_and_eval)")
 
 
-def _jsonable(name: str, value) -> Any:
-  try:
-    # Round trip so tuples and lists (and int/float keys) compare equal to
-    # what comes back from disk.
-    return json.loads(json.dumps(value, sort_keys=True))
-  except (TypeError, ValueError) as e:
-    raise ValueError(f"{name} must be JSON-serialisable: {e}") from e
-
-
-def _flatten(d, prefix=""):
-  out = {}
-  if isinstance(d, dict):
-    for k, v in d.items():
-      out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-  else:
-    out[prefix] = d
-  return out
-
-
-def fingerprint_diff(stored: dict, requested: dict) -> dict:
-  """`{key: (stored, requested)}` for the dotted keys that differ."""
-  a, b = _flatten(stored), _flatten(requested)
-  missing = object()
-  diff = {}
-  for k in sorted(set(a) | set(b)):
-    va, vb = a.get(k, missing), b.get(k, missing)
-    if va != vb:
-      diff[k] = ("<absent>" if va is missing else va,
-                 "<absent>" if vb is missing else vb)
-  return diff
-
-
-def _diff_text(diff: dict) -> str:
-  return "; ".join(f"{k}: stored {a!r}, requested {b!r}"
-                   for k, (a, b) in diff.items())
+_jsonable = fingerprints.jsonable
+fingerprint_diff = fingerprints.diff
+_diff_text = fingerprints.diff_text
 
 
 def _abstract(tree, default_sharding):
@@ -445,7 +414,8 @@ class Checkpointer:
       raise CheckpointError(self._unreadable_message(step, e)) from e
     meta = restored.meta or {}
     stored_fp = meta.get("fingerprint")
-    diff = fingerprint_diff(stored_fp, self.fingerprint) if stored_fp else {}
+    diff = (fingerprints.accepts(self.directory, stored_fp, self.fingerprint)
+            if stored_fp else {})
     if diff:
       raise CheckpointMismatchError(
           f"checkpoint {os.path.join(self.directory, str(step))} was written "

@@ -8,7 +8,8 @@ name of the layout, written once.
     workdir.lock            held by a training run while it runs
     prepared/index.json     prepared artefacts (made before training) ...
     prepared/<name>.npz     ... and their arrays
-    checkpoints/            orbax steps and fingerprint.json
+    checkpoints/            orbax steps and fingerprint.json (and
+                            fingerprint.earlier.json: what older steps carry)
     metrics.jsonl           the training log, one line per logged step
     events.out.tfevents.*   TensorBoard events (training and evaluations)
     metrics.json            the headline of the latest evaluations
@@ -42,6 +43,7 @@ PREPARED = "prepared"
 PREPARED_INDEX = "index.json"
 CHECKPOINTS = "checkpoints"
 FINGERPRINT = "fingerprint.json"
+EARLIER_FINGERPRINT = "fingerprint.earlier.json"
 METRICS_LOG = "metrics.jsonl"
 SUMMARY = "metrics.json"
 EVAL = "eval"
@@ -66,6 +68,12 @@ def picture_in(directory: str | os.PathLike, stem: str) -> str:
 def fingerprint_in(checkpoints: str | os.PathLike) -> str:
   """The fingerprint file of a checkpoint folder."""
   return os.path.join(os.fspath(checkpoints), FINGERPRINT)
+
+
+def earlier_fingerprint_in(checkpoints: str | os.PathLike) -> str:
+  """The fingerprint a checkpoint folder's older steps were written with,
+  kept when a later jaxpose rewrote it (`workdir.fingerprints`)."""
+  return os.path.join(os.fspath(checkpoints), EARLIER_FINGERPRINT)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,6 +189,11 @@ class Workdir:
     """A workdir kept inside this one (an import's encoder, say)."""
     return self._at(name)
 
+  def legacy_file(self, name: str) -> str:
+    """A file an older jaxpose kept at the workdir's top (a method's state
+    before prepared/ existed), read to recover it."""
+    return self._at(name)
+
   def has_config(self) -> bool:
     return os.path.isfile(self.config)
 
@@ -189,6 +202,7 @@ class Workdir:
 
 
 __all__ = ["Workdir", "summary_in", "picture_in", "fingerprint_in",
+           "earlier_fingerprint_in", "EARLIER_FINGERPRINT",
            "VERSION", "VERSION_FILE", "CONFIG",
            "CONFIG_HISTORY", "LOCK", "PREPARED", "PREPARED_INDEX",
            "CHECKPOINTS", "FINGERPRINT", "METRICS_LOG", "SUMMARY", "EVAL",

@@ -20,8 +20,11 @@ from jaxpose import rng
 from jaxpose import settings
 from jaxpose.data import datasets
 from jaxpose.methods import base
+from jaxpose.training import config as train_config
+from jaxpose.training import holdout as holdout_lib
 from jaxpose.training import train as train_lib
 from jaxpose.workdir import checkpoint as checkpoint_lib
+from jaxpose.workdir import fingerprints
 from jaxpose.workdir import layout
 from jaxpose.workdir import lock as lock_lib
 from jaxpose.workdir import prepared as prepared_lib
@@ -118,6 +121,78 @@ def fingerprint(method: base.Method, run: base.RunSettings, artefacts,
   return out
 
 
+def _merged(a: dict, b: dict) -> dict:
+  out = dict(a)
+  for k, v in b.items():
+    out[k] = (_merged(out[k], v) if isinstance(v, dict)
+              and isinstance(out.get(k), dict) else v)
+  return out
+
+
+def legacy_state(method: base.Method, run: base.RunSettings,
+                 where: layout.Workdir, needs, *, data=None
+                 ) -> tuple[dict, dict] | None:
+  """(artefacts, the fingerprint its checkpoints carry) of a workdir
+  trained before prepared/ existed, None for any other.
+
+  The state is made again from the training data (`method.prepare`), the
+  parts the older jaxpose kept elsewhere read back (`method.legacy_prepared`),
+  and the fingerprint entries it wrote of them must match the workdir's:
+  the model is read with exactly the state it was trained with, or refused.
+
+  Raises:
+    prepared.PreparedError: the method cannot recover it, or the recovered
+      state is not the one the checkpoints were trained with.
+  """
+  if (method.prepare is None or prepared_lib.read_index(where) is not None
+      or not checkpoint_lib.finished_steps(where.checkpoints)):
+    return None
+  if method.legacy_prepared is None:
+    return None  # `prepared.load` refuses it, saying why
+  logging.warning("%s was trained before jaxpose kept %s's prepared state in "
+                  "prepared/: making it again from the training data",
+                  where.root, method.name)
+  holdout = getattr(run.sections, "holdout", None)
+  if holdout is not None and holdout.draws:
+    raise prepared_lib.PreparedError(
+        f"{where.root} was trained before prepared/ existed, with rows held "
+        "out that the jaxpose of then drew and did not keep; train a new "
+        "workdir")
+  data = method.load_data(run, needs) if data is None else data
+  artefacts, entries = method.legacy_prepared(base.PrepareContext(
+      run=run, data=data, needs=needs, key=rng.purpose_key(run.seed, "fit")),
+      where)
+  old = _merged(config_lib.fingerprint(run.config, method.fingerprint_sections),
+                entries)
+  stored = fingerprints.read(where.fingerprint) or {}
+  found = fingerprints.diff(stored, fingerprints.jsonable("fingerprint", old))
+  if found:
+    raise prepared_lib.PreparedError(
+        f"{where.root} was trained before prepared/ existed, and the state "
+        "made again from its training data is not what its checkpoints "
+        f"were trained with ({fingerprints.diff_text(found)}); evaluate it "
+        "with the data it was trained on, or train a new workdir")
+  return dict(artefacts), old
+
+
+def upgrade_legacy(method, run, where: layout.Workdir, data, needs,
+                   need_digests) -> bool:
+  """Before a training resumes a workdir trained before prepared/
+  existed: writes its recovered state to prepared/ and today's fingerprint
+  (the old one kept for its older steps, `fingerprints.replace`). Whether
+  it was such a workdir."""
+  legacy = legacy_state(method, run, where, needs, data=data)
+  if legacy is None:
+    return False
+  artefacts, old = legacy
+  prepared_lib.save(where, artefacts, made_from(method, run, with_data=True))
+  fingerprints.replace(where.checkpoints, old,
+                       fingerprint(method, run, artefacts, need_digests))
+  logging.info("%s: its prepared state written to %s, its fingerprint "
+               "brought up to date", where.root, where.prepared)
+  return True
+
+
 def checkpointer(workdir, run, fp, *, read_only=False):
   return checkpoint_lib.Checkpointer(
       layout.Workdir.of(workdir).checkpoints, fingerprint=fp,
@@ -174,15 +249,34 @@ def stored_config(workdir: str | layout.Workdir) -> dict:
   """The config `workdir`'s model was trained with (its config.json), the
   flat eval keys of an older one in their tasks' groups (`Tasks.upgrade`)."""
   where = layout.Workdir.of(workdir)
-  version.check(where)
+  written_by = version.check(where)
   stored = run_config.read(where)
   if stored is None:
     raise FileNotFoundError(
         f"{where.config} missing: {where.root!r} is not "
         "a trained jaxpose workdir (train it first with experiments.main)")
-  if stored.get("method") in methods.names() and "eval" in stored:
-    tasks = methods.get(stored["method"]).tasks
-    stored = {**stored, "eval": tasks.upgrade(stored["eval"])}
+  if stored.get("method") not in methods.names():
+    return stored  # parsing names the unknown method
+  method = methods.get(stored["method"])
+  if written_by == 1:
+    # Configs of then carried every method's sections, read by none but
+    # their own method's.
+    known = set(base.GENERIC_SECTIONS) | set(settings.field_names(
+        method.settings))
+    train_keys = set(settings.field_names(train_config.TrainConfig)) | set(
+        settings.field_names(method.train_options))
+    unread = sorted(set(stored) - known) + [
+        f"train.{k}" for k in sorted(set(stored.get("train") or {}) - train_keys)]
+    if unread:
+      logging.info("%s: left out %s, which its %s model never read (configs "
+                   "before layout 2 carried every method's keys)",
+                   where.config, ", ".join(unread), method.name)
+      stored = {k: v for k, v in stored.items() if k in known}
+      if "train" in stored:
+        stored["train"] = {k: v for k, v in stored["train"].items()
+                           if k in train_keys}
+  if "eval" in stored:
+    stored = {**stored, "eval": method.tasks.upgrade(stored["eval"])}
   return stored
 
 
@@ -207,8 +301,11 @@ def load_trained(workdir: str | layout.Workdir, *, config=None,
   # Before the model is built: an untrained workdir lacks its prepared state.
   checkpoint_lib.require_finished_step(where.checkpoints)
   needs, need_digests = resolve_needs(method, run, training=False)
-  if ((method.prepare is None or method.eval_artefacts)
-      and prepared_lib.read_index(where) is None):
+  legacy = legacy_state(method, run, where, needs)
+  if legacy is not None:
+    artefacts, fp = legacy
+  elif ((method.prepare is None or method.eval_artefacts)
+        and prepared_lib.read_index(where) is None):
     artefacts = {}  # nothing prepared, or only evaluation's (made later)
   else:
     artefacts, index = prepared_lib.load(where)
@@ -216,10 +313,10 @@ def load_trained(workdir: str | layout.Workdir, *, config=None,
         "made_from": {k: v for k, v in index.get("made_from", {}).items()
                       if k in method.prepare_keys}},
         made_from(method, run, with_data=False), _prepare_defaults(method, run))
+  if legacy is None:
+    fp = fingerprint(method, run, artefacts, need_digests)
   model = method.build(run, artefacts, needs)
-  ckpt = checkpointer(where, run,
-                       fingerprint(method, run, artefacts, need_digests),
-                       read_only=True)
+  ckpt = checkpointer(where, run, fp, read_only=True)
   try:
     restored = ckpt.restore_or_none(init_state(run, model, abstract=True))
   except checkpoint_lib.CheckpointError as e:

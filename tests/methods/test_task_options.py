@@ -84,6 +84,21 @@ def test_flat_keys_of_older_configs_move_into_their_group():
     registry.register("other", formerly={"a": "b"})
 
 
+def test_an_older_value_of_another_form_is_converted_as_it_moves():
+  """DPoser's prior weights were three numbers (gmm, gfpose, dposer) before
+  they were named."""
+  tasks = methods.get("dposer").tasks
+  upgraded = tasks.upgrade({"denoise_weights": [0.3, 3.0, 2.0],
+                            "fit_weights": {"gmm": 1.0}})
+  assert upgraded["denoise_motion"]["weights"] == {
+      "gmm": 0.3, "gfpose": 3.0, "dposer": 2.0}
+  assert upgraded["fit2d"]["weights"] == {"gmm": 1.0}
+  assert tasks.renamed_keys()["eval.denoise_weights"] == (
+      "eval.denoise_motion.weights")
+  with pytest.raises(settings.ConfigError, match="one per prior"):
+    tasks.upgrade({"fit_weights": [1.0, 2.0]})
+
+
 def test_dposer_tasks_get_their_options_and_refuse_misplaced_keys():
   from experiments.configs import dposer_quickstart
   from experiments.configs import quickstart

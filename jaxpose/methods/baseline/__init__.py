@@ -30,6 +30,7 @@ METHOD = methods.register(base.Method(
     training=encoder.training,
     tasks=eval_tasks.TASKS,
     prepare=parts.prepare,
+    legacy_prepared=parts.made_today,
     prepare_keys=("holdout.fraction", "holdout.seed"),
     check=model.check,
     test_inputs=eval_tasks.test_inputs,

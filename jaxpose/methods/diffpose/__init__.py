@@ -21,6 +21,7 @@ from jaxpose.methods import base
 from jaxpose.methods import protocols
 from jaxpose.methods.diffpose import data
 from jaxpose.methods.diffpose import eval_tasks
+from jaxpose.methods.diffpose import legacy
 from jaxpose.methods.diffpose import model
 from jaxpose.methods.diffpose import released
 
@@ -63,6 +64,7 @@ METHOD = methods.register(base.Method(
     prepare=data.prepare,
     prepare_keys=data.PREPARE_KEYS,
     eval_artefacts=(data.X0_RANGE,),
+    legacy_prepared=legacy.legacy_prepared,
     needs=(ENCODER,),
     check=model.check,
     test_inputs=eval_tasks.test_inputs,

@@ -48,6 +48,7 @@ METHOD = methods.register(base.Method(
     test_inputs=eval_tasks.test_inputs,
     # The held-out clips (`holdout`) first; the body from the other rows.
     prepare=parts.with_heldout(model.prepare),
+    legacy_prepared=model.legacy_prepared,
     needs=(JOINT_PRIOR,),
     check=model.check,
     capabilities=base.Capabilities(

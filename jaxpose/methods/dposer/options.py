@@ -178,7 +178,19 @@ class GenerateOptions:
     eval_config.check_sampler("generate.sampler", self.sampler)
 
 
-# {task: {flat key of older configs: option}}.
+def _weights_by_name(old):
+  """Weights as configs wrote them before they were named: three numbers in
+  the order of `WEIGHTED_KINDS`."""
+  if isinstance(old, Mapping):
+    return old
+  if len(old) != len(priors_lib.WEIGHTED_KINDS):
+    raise settings.ConfigError(
+        f"prior weights {list(old)}: expected one per prior "
+        f"{priors_lib.WEIGHTED_KINDS}")
+  return dict(zip(priors_lib.WEIGHTED_KINDS, old))
+
+
+# {task: {flat key of older configs: option, or (option, conversion)}}.
 FORMERLY = {
     "complete": {f"complete_{k}": k for k in (
         "parts", "hypotheses", "steps", "lr", "t", "objective", "stages")},
@@ -186,11 +198,13 @@ FORMERLY = {
         "window": "window", "max_windows": "max_windows",
         "denoise_noise_mm": "noise_mm", "denoise_steps": "steps",
         "denoise_lr": "lr", "denoise_t": "t", "smooth_weight": "smooth_weight",
-        "denoise_weights": "weights", "schedule_ablation": "schedule_ablation",
+        "denoise_weights": ("weights", _weights_by_name),
+        "schedule_ablation": "schedule_ablation",
         "denoise_weight_schedules": "weight_schedules",
         "denoise_stages": "stages"},
-    "fit2d": {f"fit_{k}": k for k in (
-        "steps", "lr", "t", "weights", "sigma_px", "inputs")},
+    "fit2d": {**{f"fit_{k}": k for k in (
+        "steps", "lr", "t", "sigma_px", "inputs")},
+              "fit_weights": ("weights", _weights_by_name)},
     "generate": {"num_generate": "num", "generate_sampler": "sampler",
                  "generate_steps": "steps", "generate_eps": "eps"},
 }
