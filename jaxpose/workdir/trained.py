@@ -145,8 +145,10 @@ def legacy_state(method: base.Method, run: base.RunSettings,
       state is not the one the checkpoints were trained with.
   """
   if (method.prepare is None or prepared_lib.read_index(where) is not None
-      or not checkpoint_lib.finished_steps(where.checkpoints)):
-    return None
+      or not checkpoint_lib.finished_steps(where.checkpoints)
+      or version.read(where) != 1
+      or "prepared" in (fingerprints.read(where.fingerprint) or {})):
+    return None  # not of then: a missing prepared/ is refused as it is
   if method.legacy_prepared is None:
     return None  # `prepared.load` refuses it, saying why
   logging.warning("%s was trained before jaxpose kept %s's prepared state in "
