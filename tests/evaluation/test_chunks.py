@@ -6,7 +6,9 @@ import numpy as np
 
 from jaxpose.core import xla_options
 from jaxpose.evaluation import chunks
+from jaxpose.methods.dposer import tto
 from jaxpose.methods.gfpose import problems
+from tests.methods import test_baseline as baseline
 from tests.methods import test_gfpose_eval as gf
 
 
@@ -73,3 +75,37 @@ def test_gfpose_samples_in_the_chunks_its_memory_allows(monkeypatch, caplog):
   assert tight.shape == roomy.shape == (3, 6, 17, 3)
   assert np.isfinite(tight).all()
   assert "estimate: 6 rows in chunks of 1" in caplog.text
+
+
+def test_a_lifter_sizes_its_chunks_and_lifts_the_same(monkeypatch, caplog):
+  """A lifter draws nothing: chunks of any size lift the same poses."""
+  model, _ = baseline._model(baseline.tiny_config())
+  params = model.init(jax.random.key(0))
+  x = np.asarray(jax.random.normal(jax.random.key(3), (13, 17, 2)))
+  roomy = model.predict(params, x, batch_size=13)
+  np.testing.assert_allclose(roomy, np.asarray(model.lift(params, x)),
+                             rtol=1e-5, atol=1e-6)
+  monkeypatch.setattr(chunks, "free_memory_bytes", lambda device=None: 1)
+  with caplog.at_level("INFO"):
+    tight = model.predict(params, x, batch_size=13)
+  assert "lift: 13 rows in chunks of 1" in caplog.text
+  np.testing.assert_allclose(tight, roomy, rtol=1e-5, atol=1e-6)
+
+
+def test_tto_examples_are_sized_from_memory(monkeypatch, caplog):
+  # Each example: its x doubled, then one draw from its own key.
+  solve = tto.batched(lambda x, key: jnp.concatenate(
+      [x * 2.0, jax.random.uniform(key, (1,))]))
+  inputs = {"x": np.arange(12, dtype=np.float32).reshape(6, 2)}
+  key = jax.random.key(0)
+  roomy = tto.map_examples(solve, inputs, key, batch_size=6, desc="fit")
+  # As before sizes were fitted: the jitted solve on one chunk of 6.
+  before = solve(x=jnp.asarray(inputs["x"]), key=tto.example_keys(
+      jax.random.fold_in(key, 0), 6))
+  np.testing.assert_array_equal(roomy, np.asarray(before))
+  monkeypatch.setattr(chunks, "free_memory_bytes", lambda device=None: 1)
+  with caplog.at_level("INFO"):
+    tight = tto.map_examples(solve, inputs, key, batch_size=6, desc="fit")
+  assert "fit: 6 rows in chunks of 1" in caplog.text
+  np.testing.assert_array_equal(tight[:, :2], roomy[:, :2])
+  assert not np.array_equal(tight[:, 2], roomy[:, 2])  # other keys, said

@@ -292,15 +292,31 @@ class LifterModel:
     """[n, J, F + 3]: features and 3D of the rows (window None: one frame
     each; else the rows of `pose2d` in each row's window)."""
     if window is None:
-      return chunks.map_chunks(
-          lambda c, _: self._jitted["encode"](params, c["pose2d"]),
-          {"pose2d": np.asarray(pose2d, np.float32)}, chunk_size=batch_size,
-          desc=desc)
+      return self._map_rows("encode", params, pose2d, batch_size=batch_size,
+                            desc=desc)
+    # The chunk's size from the memory its program needs (a lifter draws
+    # nothing, so any size gives the same outputs).
     table = jnp.asarray(pose2d, jnp.float32)  # [N, J, 2], sent once
-    return chunks.map_chunks(
-        lambda c, _: self._jitted["encode_windows"](params, table, c["window"]),
-        {"window": np.asarray(window, np.int32)}, chunk_size=batch_size,
-        desc=desc)
+    window = np.asarray(window, np.int32)
+    size, encode = chunks.fit_to_memory(
+        batch_size, len(window), lambda size: self._jitted[
+            "encode_windows"].lower(params, table, jax.ShapeDtypeStruct(
+                (size, *window.shape[1:]), jnp.int32)).compile(), desc=desc)
+    return chunks.map_chunks(lambda c, _: encode(params, table, c["window"]),
+                             {"window": window}, chunk_size=size, desc=desc)
+
+  def _map_rows(self, name: str, params, pose2d, *, batch_size: int,
+                desc: str) -> np.ndarray:
+    """`self._jitted[name](params, pose2d)` over chunks of the rows, their
+    size from the memory the program needs (`chunks.fit_to_memory`; a
+    lifter draws nothing, so any size gives the same outputs)."""
+    rows = np.asarray(pose2d, np.float32)
+    fn = self._jitted[name]
+    size, compiled = chunks.fit_to_memory(
+        batch_size, len(rows), lambda size: fn.lower(params, jax.ShapeDtypeStruct(
+            (size, *rows.shape[1:]), jnp.float32)).compile(), desc=desc)
+    return chunks.map_chunks(lambda c, _: compiled(params, c["pose2d"]),
+                             {"pose2d": rows}, chunk_size=size, desc=desc)
 
   def uncertainty_of(self, rows, *, training: bool = False):
     """The rows' per-keypoint uncertainty `[N, J]` this lifter reads, or
@@ -346,10 +362,8 @@ class LifterModel:
       rows = {"pose2d": rows}
     pose2d, window, _ = self.inputs(rows, row_indices)
     if self.name == "lifter_mlp":
-      return chunks.map_chunks(
-          lambda c, _: self._jitted["lift"](params, c["pose2d"]),
-          {"pose2d": np.asarray(pose2d, np.float32)}, chunk_size=batch_size,
-          desc="lift")
+      return self._map_rows("lift", params, pose2d, batch_size=batch_size,
+                            desc="lift")
     return self.outputs(params, pose2d, window, batch_size=batch_size,
                         desc="lift")[..., -3:]
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from jaxpose import checks
@@ -73,8 +74,20 @@ def map_examples(solve, inputs: dict, key, *, batch_size: int, desc: str):
   """`solve(**chunk, key=[B] keys)` over fixed-size chunks of examples.
 
   `solve` is jitted and vmapped (`tto.batched`); every chunk has the same
-  size, so it compiles once.  Chunk i draws from `fold_in(key, i)`.
+  size, so it compiles once, and a size whose program would not fit in
+  memory is halved until it does (`chunks.fit_to_memory`). Chunk i draws
+  from `fold_in(key, i)`.
   """
+  n = len(next(iter(inputs.values())))
+  if hasattr(solve, "lower"):  # sized from the memory its program needs
+    def compile_for(size):
+      example = {k: jnp.asarray(np.repeat(np.asarray(v[:1]), size, 0))
+                 for k, v in inputs.items()}
+      return solve.lower(**example, key=example_keys(key, size)).compile()
+
+    batch_size, solve = chunks.fit_to_memory(batch_size, n, compile_for,
+                                             desc=desc)
+
   def one(chunk, index):
     size = len(next(iter(chunk.values())))
     keys = example_keys(jax.random.fold_in(key, index), size)
