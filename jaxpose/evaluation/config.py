@@ -60,6 +60,11 @@ class EvalConfig:
       with other settings (False: this one then writes beside it, named by
       the settings that differ, `evaluation.output_names`). The default
       (False) is for workdirs whose config.json predates the key.
+    matmul_dtype: the dtype of the score network's dense products while
+      sampling ('float32', or 'bfloat16' operands accumulated in float32:
+      `models.precision`); training is float32 whatever this says. The
+      default ('float32') is for workdirs whose config.json predates the
+      key.
   """
   task: str
   num_poses: int = settings.field(at_least=1)
@@ -74,6 +79,7 @@ class EvalConfig:
   calibration_2d: str = ""
   rows: Literal["test", "heldout"] = "test"
   overwrite: bool = False
+  matmul_dtype: Literal["float32", "bfloat16"] = "float32"
 
 
 def parse(section, options_cls) -> tuple[EvalConfig, Any]:

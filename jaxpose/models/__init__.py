@@ -23,6 +23,8 @@ from jaxpose.models.context_encoder import (GraphLifter, LifterOutput,
                                             TemporalLifter)
 from jaxpose.models.diffpose_denoiser import DiffPoseDenoiser
 from jaxpose.models.lifter_mlp import LifterMLP
+from jaxpose.models import precision
+from jaxpose.models.precision import MATMUL_DTYPES
 from jaxpose.models.score_mlp import ScoreMLP, timestep_embedding
 
 _REGISTRY: dict[str, type[nnx.Module]] = {
@@ -203,11 +205,32 @@ class Network:
     return create_model(self.name, key=key, **self.kwargs)[1]
 
 
+def with_matmul_dtype(network: Network, dtype: str) -> Network:
+  """`network` (a `models.Network`) with its dense products in `dtype`;
+  the network itself when `dtype` is float32. Its parameters are unchanged,
+  so the same `params` go with either."""
+  if dtype not in precision.MATMUL_DTYPES:
+    raise ValueError(f"matmul dtype {dtype!r}: expected one of "
+                     f"{', '.join(precision.MATMUL_DTYPES)}")
+  if dtype == "float32":
+    return network
+  module = _abstract_module(network.name, **network.kwargs)
+  dense = [m for _, m in nnx.iter_graph(module) if isinstance(m, nnx.Linear)]
+  if not dense:
+    raise ValueError(f"network {network.name!r} has no dense layers whose "
+                     f"products could run in {dtype}")
+  for layer in dense:
+    layer.dot_general = precision.bfloat16_dot_general
+  graphdef = nnx.split(module, nnx.Param)[0]
+  return dataclasses.replace(network, graphdef=graphdef,
+                             apply=make_apply(graphdef), abstract=module)
+
+
 def count_params(params) -> int:
   """Total number of scalars in a parameter pytree."""
   return int(sum(leaf.size for leaf in jax.tree.leaves(params)))
 
 
-__all__ = ["NetworkSpec", "Network", "register", "ScoreMLP", "DiffPoseDenoiser", "GraphLifter", "TemporalLifter",
+__all__ = ["MATMUL_DTYPES", "with_matmul_dtype", "NetworkSpec", "Network", "register", "ScoreMLP", "DiffPoseDenoiser", "GraphLifter", "TemporalLifter",
            "LifterOutput", "create_model", "create_model_module", "model_graphdef", "make_apply", "count_params",
            "model_names", "timestep_embedding"]

@@ -194,6 +194,61 @@ PACK_COST = spec.Table(
     note=("Packing moves a joint by at most a quarter of a millimetre, and "
           "the model's error by a few thousandths of one."))
 
+_PRECISION_FILE = "bench_precision_cpu_xeon_amx.json"
+_PRECISION = ("python -m experiments.bench.precision --workdir=runs/gfpose_cam "
+              f"--num_poses=500 --out=experiments/results/{_PRECISION_FILE}")
+
+
+def _precision_row(label, at, **kw):
+  return spec.Row(label, _PRECISION_FILE, _PRECISION, seeds="0",
+                  hardware=_XEON, at=at, **kw)
+
+
+PRECISION = spec.Table(
+    title=f"GFPose: sampling with bfloat16 products ({speed_cpus.CPUS[1].name})",
+    intro=("`--config.eval.matmul_dtype=bfloat16` (off by default): the "
+           "score network's dense products take bfloat16 operands and "
+           "accumulate in float32; biases, norms, activations and the "
+           "sampler stay float32. One Euler-Maruyama step at the paper's "
+           "network size (random weights) in each dtype, the two timed in "
+           "the same rounds."),
+    columns=(spec.Col("float32 s per step", "float32_step_s", ".3g"),
+             spec.Col("bfloat16 s per step", "bfloat16_step_s", ".3g"),
+             spec.Col("speed-up", "bfloat16_speedup", ".2f")),
+    rows=tuple(_precision_row(label, f"speed[poses={p},hypotheses={h}]")
+               for label, p, h in (("1 pose x 200 hypotheses", 1, 200),
+                                   ("16 poses x 200 hypotheses", 16, 200))),
+    label_titles=("case",),
+    note=("This CPU multiplies bfloat16 on its AMX and AVX-512 bf16 units; "
+          "on a CPU without them XLA emulates the products, so measure "
+          "before choosing."))
+
+PRECISION_ERROR = spec.Table(
+    title="What bfloat16 products cost a trained model",
+    intro=("The camera-aware GFPose (seed 0, runs/gfpose_cam) estimating "
+           "the same 500 test rows with 200 hypotheses in each dtype, same "
+           "seed: MPJPE of the mean hypothesis, PA-MPJPE, best of 200, and "
+           "how far each bfloat16 hypothesis lands from its float32 twin "
+           "(same noise: only the products differ)."),
+    columns=(spec.Col("MPJPE", "mpjpe_mm", ".2f"),
+             spec.Col("PA-MPJPE", "pa_mpjpe_mm", ".2f"),
+             spec.Col("best of 200", "min_mpjpe_mm", ".2f")),
+    rows=(_precision_row("float32", "error.float32"),
+          _precision_row("bfloat16", "error.bfloat16")),
+    label_titles=("products",))
+
+PRECISION_GAP = spec.Table(
+    title="bfloat16 hypotheses against their float32 twins",
+    intro=("Per joint of every hypothesis of the table above: the distance "
+           "between the bfloat16 and the float32 sample drawn with the same "
+           "noise (mm)."),
+    columns=(spec.Col("median", "median", ".2f"),
+             spec.Col("mean", "mean", ".2f"),
+             spec.Col("99th percentile", "p99", ".1f"),
+             spec.Col("largest", "max", ".1f")),
+    rows=(_precision_row("bfloat16 - float32", "error.hypothesis_gap_mm"),),
+    label_titles=("gap",))
+
 PAGE = spec.Page(
     name="speed", title="Speed",
     intro=("How fast jaxpose samples, trains and fits against the authors' "
@@ -205,4 +260,5 @@ PAGE = spec.Page(
            "lifting a minute of video takes is on the video page."),
     tables=(*(table for cpu in speed_cpus.CPUS
               for table in speed_cpus.tables(cpu)), speed_cpus.MEMORY, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
-            CHEAPEST, DIFFPOSE_CURVE, PACK, PACK_COST))
+            CHEAPEST, DIFFPOSE_CURVE, PACK, PACK_COST, PRECISION,
+            PRECISION_ERROR, PRECISION_GAP))

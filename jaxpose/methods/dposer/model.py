@@ -180,13 +180,15 @@ def build(run: base.RunSettings, prepared, needs) -> DPoserModel:
   s = run.sections
   sde = s.sde.build()
   network = s.model.build(data_dim=body_lib.DIM, cond_dim=0)
+  # Sampling's products in eval.matmul_dtype; the loss keeps network.apply.
+  sampled = models.with_matmul_dtype(network, run.eval.matmul_dtype)
   body = prepared[ARTEFACT]
   # A bad body model file fails here, before any training.
   path = run.eval_options.body_model_path
   body_model = body_model_lib.load_body_model(path) if path else None
   return DPoserModel(
       sde=sde, network=network,
-      score_fn=losses.make_score_fn(network.apply, sde),
+      score_fn=losses.make_score_fn(sampled.apply, sde),
       zscore=body_lib.ZScore(mean=body["zscore_mean"], std=body["zscore_std"]),
       body=body_lib.BodyJoints(bone_lengths=body["bone_lengths"],
                                regressor=body["regressor"], model=body_model),

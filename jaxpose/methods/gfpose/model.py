@@ -189,8 +189,10 @@ def build(run: base.RunSettings, prepared, needs) -> GFPoseModel:
   sde = s.sde.build()
   dim = s.representation.data_dim
   network = s.model.build(data_dim=dim, cond_dim=dim)
+  # Sampling's products in eval.matmul_dtype; the loss keeps network.apply.
+  sampled = models.with_matmul_dtype(network, run.eval.matmul_dtype)
   return GFPoseModel(representation=s.representation, sde=sde, network=network,
-                     score_fn=losses.make_score_fn(network.apply, sde),
+                     score_fn=losses.make_score_fn(sampled.apply, sde),
                      mask=s.mask, train=run.train_options)
 
 
