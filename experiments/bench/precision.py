@@ -6,7 +6,8 @@
 Speed: GFPose at the paper's network size (`throughput.bench_model`,
 random weights: the work does not depend on them) samples (poses,
 hypotheses) = (1, 200) and (16, 200) with Euler-Maruyama under
-`eval.matmul_dtype` float32 and bfloat16, the two programs timed in
+`eval.matmul_dtype` float32 and bfloat16, each compiled for every
+dense-product back end XLA offers on a CPU (`BACKENDS`), all timed in
 alternation (`timing.time_interleaved`), so each round's ratio compares
 like with like on a machine whose speed drifts.
 
@@ -42,10 +43,28 @@ SPEED_CONFIGS = ((1, 200), (16, 200))
 ERROR_KEYS = ("mpjpe_mm", "pa_mpjpe_mm", "min_mpjpe_mm", "min_pa_mpjpe_mm")
 
 
+# The dense-product back ends XLA 0.10 offers on a CPU, as compiler options:
+# YNNPACK subgraphs that also take the elementwise work (its default),
+# YNNPACK for the products alone, and XLA's own dot (no YNNPACK).
+BACKENDS = {
+    "ynnpack_fused": {},
+    "ynnpack_dots": dict(xla_options.BFLOAT16_CPU_OPTIONS),
+    "xla_dot": dict(xla_options.SAMPLING_CPU_OPTIONS),
+}
+
+
+def _chosen(rows: int, dtype: str) -> str:
+  """The back end `xla_options.sampling_options` picks."""
+  options = xla_options.sampling_options(rows=rows, matmul_dtype=dtype)
+  return next(name for name, o in BACKENDS.items() if o == options)
+
+
 def speed(*, configs=SPEED_CONFIGS, num_steps: int = 10, repeats: int = 5,
           model_overrides=None) -> list[dict]:
-  """Per (poses, hypotheses): each dtype's step time and the median of the
-  per-round ratios float32 / bfloat16 (above 1: bfloat16 is faster)."""
+  """Per (poses, hypotheses): the step time of each dtype under each back
+  end (`BACKENDS`), all timed in the same rounds; each dtype's time under
+  the back end jaxpose picks, and the median of the per-round ratios of
+  those two (float32 / bfloat16: above 1, bfloat16 is faster)."""
   _, run = throughput.bench_model(**(model_overrides or {}))
   built = {dtype: methods.get(run.method).build(run_with_dtype(run, dtype),
                                                  {}, {}) for dtype in DTYPES}
@@ -57,24 +76,30 @@ def speed(*, configs=SPEED_CONFIGS, num_steps: int = 10, repeats: int = 5,
     pose2d = jax.random.normal(jax.random.fold_in(key, 1),
                                (b, built["float32"].representation.num_joints, 2))
     problem = problems.estimation_problem(pose2d)
-    options = xla_options.sampling_options(rows=b * h)
     calls = {}
     for dtype, model in built.items():
       hyp = programs.make_hypotheses_fn(
           model.make_sampler("euler_maruyama", num_steps, eps=eps), h)
-      compiled, _ = timing.compile_timed(hyp, params, key, problem,
-                                         compiler_options=options)
-      calls[dtype] = (compiled, (params, key, problem))
+      for backend, options in BACKENDS.items():
+        compiled, _ = timing.compile_timed(hyp, params, key, problem,
+                                           compiler_options=options)
+        calls[f"{dtype}/{backend}"] = (compiled, (params, key, problem))
     memory = {}
     with timing.row_memory(memory):
       times = timing.time_interleaved(calls, rounds=max(repeats, 3))
-    row = dict(poses=b, hypotheses=h, steps=num_steps, **memory)
+    chosen = {dtype: _chosen(b * h, dtype) for dtype in DTYPES}
+    row = dict(poses=b, hypotheses=h, steps=num_steps, chosen=chosen,
+               backends={name: statistics.median(t) / num_steps
+                         for name, t in times.items()}, **memory)
     for dtype in DTYPES:
-      row[f"{dtype}_step_s"] = statistics.median(times[dtype]) / num_steps
+      row[f"{dtype}_step_s"] = row["backends"][f"{dtype}/{chosen[dtype]}"]
     row["bfloat16_speedup"] = statistics.median(
-        f / g for f, g in zip(times["float32"], times["bfloat16"]))
-    print(f"{b} x {h}: float32 {row['float32_step_s'] * 1e3:.2f} ms/step, "
-          f"bfloat16 {row['bfloat16_step_s'] * 1e3:.2f} "
+        f / g for f, g in zip(times[f"float32/{chosen['float32']}"],
+                              times[f"bfloat16/{chosen['bfloat16']}"]))
+    print(f"{b} x {h}: " + ", ".join(
+        f"{name} {t * 1e3:.1f}" for name, t in row["backends"].items())
+          + f" ms/step; chosen: float32 {row['float32_step_s'] * 1e3:.1f}, "
+          f"bfloat16 {row['bfloat16_step_s'] * 1e3:.1f} "
           f"({row['bfloat16_speedup']:.2f}x)", flush=True)
     rows.append(row)
   return rows

@@ -8,7 +8,9 @@ turning YNNPACK fusion off leaves the products to XLA's own CPU dot and the
 rest to its loop fusions.  Small programs go the other way, and so does a
 training step (its transposed backward products are faster in YNNPACK), so
 the options are meant for samplers only, from SAMPLING_MIN_ROWS rows
-(poses x hypotheses) on.  The speed-ups by rows are measured in
+(poses x hypotheses) on. A network with bfloat16 products
+(`eval.matmul_dtype`) gets BFLOAT16_CPU_OPTIONS instead: its products alone
+in YNNPACK, which runs them on the CPU's bfloat16 units.  The speed-ups by rows are measured in
 experiments/results/bench_sampling_cpu.json.
 
 The generic samplers in `jaxpose.core.sampling` pick no options.  A caller
@@ -37,6 +39,14 @@ from jaxpose import checks
 # An empty list of YNNPACK fusion types: no YNNPACK subgraphs at all.
 SAMPLING_CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
+# bfloat16 products (`models.precision`): YNNPACK multiplies them on the
+# CPU's bfloat16 units where XLA's own dot converts them to float32, and
+# YNNPACK subgraphs that also take the elementwise work are slower at large
+# batches: so the products alone go to YNNPACK, one by one, at every size
+# (experiments.bench.precision).
+BFLOAT16_CPU_OPTIONS = {
+    "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+
 DEFAULTS_ENV = "JAXPOSE_XLA_DEFAULTS"
 
 # Rows (poses x hypotheses) a sampler program needs for the options.
@@ -55,20 +65,27 @@ def _supported(name: str, value: str) -> bool:
   return True
 
 
-def sampling_options(rows: int | None = None) -> dict[str, str]:
-  """`compiler_options` for a jitted sampler: SAMPLING_CPU_OPTIONS or {}.
+def sampling_options(rows: int | None = None, *,
+                     matmul_dtype: str = "float32") -> dict[str, str]:
+  """`compiler_options` for a jitted sampler: SAMPLING_CPU_OPTIONS, or
+  BFLOAT16_CPU_OPTIONS for a network whose products are bfloat16, or {}.
 
-  Empty for programs of fewer than SAMPLING_MIN_ROWS `rows` (the batch the
-  network sees; None means large), when JAXPOSE_XLA_DEFAULTS is set to a
-  non-empty value other than 0, and for options this jaxlib does not know.
+  Empty for float32 programs of fewer than SAMPLING_MIN_ROWS `rows` (the
+  batch the network sees; None means large), when JAXPOSE_XLA_DEFAULTS is
+  set to a non-empty value other than 0, and for options this jaxlib does
+  not know.
   The first call compiles a trivial program to find out, so it initialises
   JAX's backend: call it at run time, not at import.
   """
   if os.environ.get(DEFAULTS_ENV, "") not in ("", "0"):
     return {}
-  if rows is not None and rows < SAMPLING_MIN_ROWS:
+  if matmul_dtype == "bfloat16":
+    options = BFLOAT16_CPU_OPTIONS
+  elif rows is not None and rows < SAMPLING_MIN_ROWS:
     return {}
-  return {name: value for name, value in SAMPLING_CPU_OPTIONS.items()
+  else:
+    options = SAMPLING_CPU_OPTIONS
+  return {name: value for name, value in options.items()
           if _supported(name, value)}
 
 
@@ -83,21 +100,23 @@ class FastSampler:
     sampler: the wrapped sampler.
   """
 
-  def __init__(self, sampler):
+  def __init__(self, sampler, matmul_dtype: str = "float32"):
     self.sampler = sampler
+    self.matmul_dtype = matmul_dtype
 
   def __repr__(self):
     return f"fast_sampling({self.sampler!r})"
 
   def __getattr__(self, name):
-    if name == "sampler":  # not set yet (copy, pickle): no recursion
+    if name in ("sampler", "matmul_dtype"):  # not set yet (copy, pickle)
       raise AttributeError(name)
     return getattr(self.sampler, name)
 
   def __call__(self, params, key, problem):
     options = None
     if not checks.under_trace(params, key, problem):
-      options = sampling_options(rows=problem.x_init.shape[0])
+      options = sampling_options(rows=problem.x_init.shape[0],
+                                 matmul_dtype=self.matmul_dtype)
     return self.sampler(params, key, problem, compiler_options=options)
 
   def hypotheses(self, params, key, problem, num_hypotheses: int, *,
@@ -105,16 +124,18 @@ class FastSampler:
     """The sampler's `hypotheses`; options by B * H rows unless given."""
     if compiler_options is None and not checks.under_trace(params, key, problem):
       compiler_options = sampling_options(
-          rows=problem.x_init.shape[0] * int(num_hypotheses))
+          rows=problem.x_init.shape[0] * int(num_hypotheses),
+          matmul_dtype=self.matmul_dtype)
     return self.sampler.hypotheses(params, key, problem, num_hypotheses,
                                    compiler_options=compiler_options)
 
 
-def fast_sampling(sampler) -> FastSampler:
-  """Wraps a sampler so that top-level calls use `sampling_options(rows)`."""
+def fast_sampling(sampler, matmul_dtype: str = "float32") -> FastSampler:
+  """Wraps a sampler so that top-level calls use `sampling_options(rows)`
+  (of a network whose products are in `matmul_dtype`)."""
   if isinstance(sampler, FastSampler):
     return sampler
-  return FastSampler(sampler)
+  return FastSampler(sampler, matmul_dtype)
 
 
 DEFAULT_COMPILATION_CACHE = os.path.join(os.path.expanduser("~"), ".cache",

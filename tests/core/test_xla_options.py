@@ -51,6 +51,31 @@ def test_small_programs_keep_xla_defaults(monkeypatch):
       xla_options.SAMPLING_CPU_OPTIONS)
 
 
+def test_bfloat16_products_go_to_ynnpack_one_by_one(monkeypatch):
+  """At every size: the products alone in YNNPACK subgraphs, the rest in
+  XLA's fusions (what experiments.bench.precision measured fastest)."""
+  monkeypatch.delenv(xla_options.DEFAULTS_ENV, raising=False)
+  for rows in (1, None):
+    assert xla_options.sampling_options(rows, matmul_dtype="bfloat16") == (
+        xla_options.BFLOAT16_CPU_OPTIONS)
+  _, params = models.create_model("score_mlp", key=jax.random.key(0), **SMALL)
+  network = models.NetworkSpec("score_mlp", SMALL).build()
+  low = models.with_matmul_dtype(network, "bfloat16")
+  x, c = jnp.ones((4, 51)), (jnp.ones((4, 51)), jnp.ones((4, 51)))
+  text = jax.jit(low.apply, compiler_options=xla_options.sampling_options(
+      matmul_dtype="bfloat16")).lower(params, x, 0.5, c).compile().as_text()
+  assert "ynn_fusion" in text
+  # Each YNNPACK subgraph is one product, the elementwise work around them
+  # XLA's own.
+  fusions = [line for line in text.splitlines()
+             if line.strip().startswith("%ynn_fusion")]
+  assert len(fusions) >= 5
+  assert all('op_name="jit(apply_fn)/dot_general"' in line
+             for line in fusions), fusions
+  monkeypatch.setenv(xla_options.DEFAULTS_ENV, "1")
+  assert xla_options.sampling_options(matmul_dtype="bfloat16") == {}
+
+
 def test_fast_sampling_picks_the_program_by_rows(sampler, monkeypatch):
   monkeypatch.delenv(xla_options.DEFAULTS_ENV, raising=False)
   sample_fn, params, _ = sampler

@@ -88,6 +88,7 @@ class DPoserModel:
     body: joints (and vertices with a body model) of body poses.
     train: the loss's settings.
     sample_eps: end time of the sampler's grid (`eval.generate.eps`).
+    matmul_dtype: the dtype of `score_fn`'s dense products.
   """
   sde: Any
   network: models.Network
@@ -96,6 +97,7 @@ class DPoserModel:
   body: body_lib.BodyJoints
   train: TrainOptions
   sample_eps: float = 1e-3
+  matmul_dtype: str = "float32"
 
   def init(self, key):
     return self.network.init(key)
@@ -118,7 +120,7 @@ class DPoserModel:
     options by rows (`core.xla_options.fast_sampling`)."""
     return xla_options.fast_sampling(sampling.make_sampler(
         spec, self.sde, self.score_fn, num_steps=int(num_steps),
-        eps=float(self.sample_eps)))
+        eps=float(self.sample_eps)), self.matmul_dtype)
 
   def sample_body_poses(self, params, key, num: int, *, spec: str,
                         num_steps: int) -> np.ndarray:
@@ -192,7 +194,8 @@ def build(run: base.RunSettings, prepared, needs) -> DPoserModel:
       zscore=body_lib.ZScore(mean=body["zscore_mean"], std=body["zscore_std"]),
       body=body_lib.BodyJoints(bone_lengths=body["bone_lengths"],
                                regressor=body["regressor"], model=body_model),
-      train=run.train_options, sample_eps=run.task_options["generate"].eps)
+      train=run.train_options, sample_eps=run.task_options["generate"].eps,
+      matmul_dtype=run.eval.matmul_dtype)
 
 
 def training(model: DPoserModel, data: base.Data, prepared) -> base.Training:

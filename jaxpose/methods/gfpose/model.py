@@ -61,6 +61,8 @@ class GFPoseModel:
     sde: the forward process.
     network: the conditional epsilon network.
     score_fn: `score_fn(params, x, t, cond) -> score`.
+    matmul_dtype: the dtype of `score_fn`'s dense products (the samplers'
+      CPU options follow it, `core.xla_options.sampling_options`).
     mask: the training-time condition masking.
     train: the loss's settings.
   """
@@ -70,6 +72,7 @@ class GFPoseModel:
   score_fn: Any
   mask: masking.MaskConfig
   train: TrainOptions
+  matmul_dtype: str = "float32"
 
   def init(self, key):
     return self.network.init(key)
@@ -107,7 +110,8 @@ class GFPoseModel:
     """
     n = len(next(iter(inputs.values())))
     if not hasattr(sampler, "hypotheses_program"):  # a wrapped sampler
-      options = xla_options.sampling_options(rows=chunk_size * num_hypotheses)
+      options = xla_options.sampling_options(
+          rows=chunk_size * num_hypotheses, matmul_dtype=self.matmul_dtype)
       return chunks.map_chunks(
           lambda chunk, index: sampler.hypotheses(
               params, jax.random.fold_in(key, index),
@@ -121,7 +125,8 @@ class GFPoseModel:
     def compile_for(size):
       # The options of the size asked for, as before sizes were fitted.
       rows = (chunk_size if size == min(chunk_size, n) else size)
-      options = xla_options.sampling_options(rows=rows * num_hypotheses)
+      options = xla_options.sampling_options(
+          rows=rows * num_hypotheses, matmul_dtype=self.matmul_dtype)
       example = {k: jnp.asarray(np.repeat(np.asarray(v[:1]), size, 0))
                  for k, v in inputs.items()}
       return sampler.hypotheses_program(options).lower(
@@ -193,7 +198,8 @@ def build(run: base.RunSettings, prepared, needs) -> GFPoseModel:
   sampled = models.with_matmul_dtype(network, run.eval.matmul_dtype)
   return GFPoseModel(representation=s.representation, sde=sde, network=network,
                      score_fn=losses.make_score_fn(sampled.apply, sde),
-                     mask=s.mask, train=run.train_options)
+                     mask=s.mask, train=run.train_options,
+                     matmul_dtype=run.eval.matmul_dtype)
 
 
 def sample(trained: base.Trained, key, num: int) -> np.ndarray:
