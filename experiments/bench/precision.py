@@ -89,15 +89,18 @@ def speed(*, configs=SPEED_CONFIGS, num_steps: int = 10, repeats: int = 5,
       times = timing.time_interleaved(calls, rounds=max(repeats, 3))
     chosen = {dtype: _chosen(b * h, dtype) for dtype in DTYPES}
     row = dict(poses=b, hypotheses=h, steps=num_steps, chosen=chosen,
-               backends={name: statistics.median(t) / num_steps
-                         for name, t in times.items()}, **memory)
+               backends={dtype: {
+                   backend: statistics.median(times[f"{dtype}/{backend}"])
+                   / num_steps for backend in BACKENDS} for dtype in DTYPES},
+               **memory)
     for dtype in DTYPES:
-      row[f"{dtype}_step_s"] = row["backends"][f"{dtype}/{chosen[dtype]}"]
+      row[f"{dtype}_step_s"] = row["backends"][dtype][chosen[dtype]]
     row["bfloat16_speedup"] = statistics.median(
         f / g for f, g in zip(times[f"float32/{chosen['float32']}"],
                               times[f"bfloat16/{chosen['bfloat16']}"]))
     print(f"{b} x {h}: " + ", ".join(
-        f"{name} {t * 1e3:.1f}" for name, t in row["backends"].items())
+        f"{name} {statistics.median(t) / num_steps * 1e3:.1f}"
+        for name, t in times.items())
           + f" ms/step; chosen: float32 {row['float32_step_s'] * 1e3:.1f}, "
           f"bfloat16 {row['bfloat16_step_s'] * 1e3:.1f} "
           f"({row['bfloat16_speedup']:.2f}x)", flush=True)

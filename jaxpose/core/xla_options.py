@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import os
 
+from absl import logging
 import jax
 
 from jaxpose import checks
@@ -62,6 +63,37 @@ def _supported(name: str, value: str) -> bool:
     if "compile option" in str(e) or "not a valid" in str(e):
       return False
     raise
+  return True
+
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str] | None:
+  """The host CPU's feature flags (/proc/cpuinfo), None where unknown."""
+  if cpuinfo is None:
+    try:
+      with open("/proc/cpuinfo") as f:
+        cpuinfo = f.read()
+    except OSError:
+      return None
+  for line in cpuinfo.splitlines():
+    if line.startswith("flags"):
+      return set(line.partition(":")[2].split())
+  return None
+
+
+@functools.lru_cache(maxsize=None)
+def warn_if_emulated(matmul_dtype: str) -> bool:
+  """Warns (once) when bfloat16 products run on a CPU without bfloat16 units
+  (AVX-512 bf16, AMX): XLA then emulates them, likely slower than float32.
+  Whether it warned."""
+  if matmul_dtype != "bfloat16" or jax.default_backend() != "cpu":
+    return False
+  flags = cpu_flags()
+  if flags is None or flags & {"avx512_bf16", "amx_bf16"}:
+    return False
+  logging.warning("eval.matmul_dtype=bfloat16 on a CPU without bfloat16 "
+                  "units (no avx512_bf16 or amx_bf16): the products are "
+                  "emulated and likely slower than float32; measure with "
+                  "experiments.bench.precision")
   return True
 
 

@@ -18,6 +18,7 @@ import jax
 from flax import nnx
 
 from jaxpose import settings
+from jaxpose.core import xla_options
 
 from jaxpose.models.context_encoder import (GraphLifter, LifterOutput,
                                             TemporalLifter)
@@ -214,6 +215,7 @@ def with_matmul_dtype(network: Network, dtype: str) -> Network:
                      f"{', '.join(precision.MATMUL_DTYPES)}")
   if dtype == "float32":
     return network
+  xla_options.warn_if_emulated(dtype)
   module = _abstract_module(network.name, **network.kwargs)
   dense = [m for _, m in nnx.iter_graph(module) if isinstance(m, nnx.Linear)]
   if not dense:

@@ -76,6 +76,24 @@ def test_bfloat16_products_go_to_ynnpack_one_by_one(monkeypatch):
   assert xla_options.sampling_options(matmul_dtype="bfloat16") == {}
 
 
+def test_bfloat16_on_a_cpu_without_its_units_is_warned_once(monkeypatch,
+                                                            caplog):
+  amx = "processor : 0\nflags : fpu sse2 avx512f avx512_bf16 amx_bf16\n"
+  assert {"avx512_bf16", "amx_bf16"} <= xla_options.cpu_flags(amx)
+  assert xla_options.cpu_flags("no flags here") is None
+  xla_options.warn_if_emulated.cache_clear()
+  monkeypatch.setattr(xla_options, "cpu_flags", lambda: {"avx2", "fma"})
+  with caplog.at_level("WARNING"):
+    assert xla_options.warn_if_emulated("bfloat16")
+    assert xla_options.warn_if_emulated("bfloat16")  # cached: said once
+  assert caplog.text.count("without bfloat16 units") == 1
+  assert not xla_options.warn_if_emulated("float32")
+  monkeypatch.setattr(xla_options, "cpu_flags", lambda: {"avx512_bf16"})
+  xla_options.warn_if_emulated.cache_clear()
+  assert not xla_options.warn_if_emulated("bfloat16")
+  xla_options.warn_if_emulated.cache_clear()
+
+
 def test_fast_sampling_picks_the_program_by_rows(sampler, monkeypatch):
   monkeypatch.delenv(xla_options.DEFAULTS_ENV, raising=False)
   sample_fn, params, _ = sampler
