@@ -127,10 +127,12 @@ def error(workdir: str, *, num_poses: int, out_dir: str) -> dict:
         base_config=workdir_config.get_config(workdir))
     result = run_lib.evaluate(config, workdir)
     results[dtype] = {k: result[k] for k in ERROR_KEYS if k in result}
+    test_inputs = result.get("test_inputs")  # the same rows and 2D in both
     with np.load(os.path.join(where, "estimate_predictions.npz")) as z:
       hyps[dtype] = z["hypotheses_mm"]
   gap = np.linalg.norm(hyps["bfloat16"] - hyps["float32"], axis=-1)  # [N, H, J]
   out = dict(num_poses=num_poses, hypotheses=int(hyps["float32"].shape[1]),
+             test_inputs=test_inputs,
              **{dtype: results[dtype] for dtype in DTYPES},
              hypothesis_gap_mm=dict(
                  mean=float(gap.mean()), median=float(np.median(gap)),
@@ -158,6 +160,8 @@ def measure(workdir: str | None, *, num_poses: int, quick: bool = False,
     with tempfile.TemporaryDirectory() as tmp:
       result["error"] = error(workdir, num_poses=num_poses, out_dir=tmp)
       result["workdir"] = workdir
+      # What the model received of each test row, where the pages look.
+      result["test_inputs"] = result["error"].pop("test_inputs")
   return result
 
 

@@ -204,24 +204,51 @@ def _precision_row(label, at, **kw):
                   hardware=_XEON, at=at, **kw)
 
 
+_PRECISION_CASES = (("1 pose x 200 hypotheses", 1, 200),
+                    ("16 poses x 200 hypotheses", 16, 200))
+
 PRECISION = spec.Table(
     title=f"GFPose: sampling with bfloat16 products ({speed_cpus.CPUS[1].name})",
     intro=("`--config.eval.matmul_dtype=bfloat16` (off by default): the "
            "score network's dense products take bfloat16 operands and "
            "accumulate in float32; biases, norms, activations and the "
            "sampler stay float32. One Euler-Maruyama step at the paper's "
-           "network size (random weights) in each dtype, the two timed in "
-           "the same rounds."),
+           "network size (random weights) in each dtype, each compiled with "
+           "the back end jaxpose picks for it (next table), timed in the "
+           "same rounds."),
     columns=(spec.Col("float32 s per step", "float32_step_s", ".3g"),
              spec.Col("bfloat16 s per step", "bfloat16_step_s", ".3g"),
              spec.Col("speed-up", "bfloat16_speedup", ".2f")),
     rows=tuple(_precision_row(label, f"speed[poses={p},hypotheses={h}]")
-               for label, p, h in (("1 pose x 200 hypotheses", 1, 200),
-                                   ("16 poses x 200 hypotheses", 16, 200))),
+               for label, p, h in _PRECISION_CASES),
     label_titles=("case",),
     note=("This CPU multiplies bfloat16 on its AMX and AVX-512 bf16 units; "
-          "on a CPU without them XLA emulates the products, so measure "
-          "before choosing."))
+          "on a CPU without them XLA emulates the products (jaxpose warns), "
+          "so measure before choosing."))
+
+BACKENDS = spec.Table(
+    title=f"XLA's dense-product back ends on this CPU ({speed_cpus.CPUS[1].name})",
+    intro=("The same steps compiled for each back end XLA 0.10 offers on a "
+           "CPU, as compiler options: YNNPACK subgraphs that also take the "
+           "elementwise work around the products (XLA's default), YNNPACK "
+           "for the products alone, and XLA's own dot; seconds per step, "
+           "all timed in the same rounds. The samplers pick by dtype and "
+           "rows (`jaxpose.core.xla_options.sampling_options`)."),
+    columns=(spec.Col("YNNPACK fused s", "ynnpack_fused", ".3g"),
+             spec.Col("YNNPACK products only s", "ynnpack_dots", ".3g"),
+             spec.Col("XLA's dot s", "xla_dot", ".3g"),
+             spec.Col("picked", "picked", "s")),
+    rows=tuple(_precision_row(
+        label, f"speed[poses={p},hypotheses={h}].backends.{dtype}",
+        cells=(dtype,), name=f"{label}/{dtype}",
+        fields={"picked": f"speed[poses={p},hypotheses={h}].chosen.{dtype}"})
+               for label, p, h in _PRECISION_CASES
+               for dtype in ("float32", "bfloat16")),
+    label_titles=("case", "products"),
+    note=("XLA's own dot converts bfloat16 operands to float32, so bfloat16 "
+          "needs YNNPACK; its fused subgraphs are slow at large batches, so "
+          "the products go to it one by one. float32 keeps the default "
+          "below 400 rows and XLA's dot above (the samplers' options)."))
 
 PRECISION_ERROR = spec.Table(
     title="What bfloat16 products cost a trained model",
@@ -260,5 +287,5 @@ PAGE = spec.Page(
            "lifting a minute of video takes is on the video page."),
     tables=(*(table for cpu in speed_cpus.CPUS
               for table in speed_cpus.tables(cpu)), speed_cpus.MEMORY, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
-            CHEAPEST, DIFFPOSE_CURVE, PACK, PACK_COST, PRECISION,
+            CHEAPEST, DIFFPOSE_CURVE, PACK, PACK_COST, PRECISION, BACKENDS,
             PRECISION_ERROR, PRECISION_GAP))
