@@ -111,7 +111,9 @@ class Table:
   column and of each row's `cells`. images: (caption, file under
   experiments/results/) shown under it. like_for_like_only: refuse a row
   that receives at test time what its baseline does not, or the other way
-  round (the headline table).
+  round (the headline table). no_test_rows: its figures are of no test
+  rows (speed on random inputs), though its files record an evaluation's:
+  no column of what the model sees.
   """
   title: str
   columns: Sequence[Col]
@@ -121,6 +123,7 @@ class Table:
   label_titles: tuple[str, ...] = ("model",)
   images: tuple[tuple[str, str], ...] = ()
   like_for_like_only: bool = False
+  no_test_rows: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,10 +8,10 @@ turning YNNPACK fusion off leaves the products to XLA's own CPU dot and the
 rest to its loop fusions.  Small programs go the other way, and so does a
 training step (its transposed backward products are faster in YNNPACK), so
 the options are meant for samplers only, from SAMPLING_MIN_ROWS rows
-(poses x hypotheses) on. A network with bfloat16 products
-(`eval.matmul_dtype`) gets BFLOAT16_CPU_OPTIONS instead: its products alone
-in YNNPACK, which runs them on the CPU's bfloat16 units.  The speed-ups by rows are measured in
-experiments/results/bench_sampling_cpu.json.
+(poses x hypotheses) on; the speed-ups by rows are measured in
+experiments/results/bench_sampling_cpu.json. A network with bfloat16
+products (`eval.matmul_dtype`) gets BFLOAT16_CPU_OPTIONS instead: its
+products alone in YNNPACK, which runs them on the CPU's bfloat16 units.
 
 The generic samplers in `jaxpose.core.sampling` pick no options.  A caller
 opts in either explicitly,

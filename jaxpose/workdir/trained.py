@@ -135,10 +135,12 @@ def legacy_state(method: base.Method, run: base.RunSettings,
   """(artefacts, the fingerprint its checkpoints carry) of a workdir
   trained before prepared/ existed, None for any other.
 
-  The state is made again from the training data (`method.prepare`), the
-  parts the older jaxpose kept elsewhere read back (`method.legacy_prepared`),
-  and the fingerprint entries it wrote of them must match the workdir's:
-  the model is read with exactly the state it was trained with, or refused.
+  The method recovers the state (`method.legacy_prepared`: made again from
+  the training data, or read back from where the older jaxpose kept it),
+  and the fingerprint entries that jaxpose wrote of it must match the
+  workdir's: the model is read with exactly the state it was trained with,
+  or refused. Such a workdir (layout 1, a fingerprint naming no prepared
+  state) holding out rows is refused: their draw was not kept.
 
   Raises:
     prepared.PreparedError: the method cannot recover it, or the recovered
