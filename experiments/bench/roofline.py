@@ -183,5 +183,13 @@ def time_embedding_is_shared(hyp_fn: Callable, params, key, problem) -> dict:
               loop_primitives=sorted(p for p in prims if p in ("scan", "while")))
 
 
-__all__ = ["dense_shapes", "matmul_flops", "matmul_roofline",
+def peak_gflops(size: int = 2048, repeats: int = 5) -> float:
+  """GFLOP/s of one large square float32 product on this backend: the
+  CPU's practical peak, beside which the network's products are read."""
+  shape = (int(size), int(size), int(size))
+  return matmul_roofline([shape], repeats=repeats)["gflops"]
+
+
+__all__ = ["dense_shapes", "matmul_flops", "matmul_roofline", "peak_gflops",
            "primitive_shapes", "time_embedding_is_shared"]
+

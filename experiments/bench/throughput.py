@@ -46,6 +46,26 @@ def bench_model(**model_overrides):
   return method.build(run, {}, {}), run
 
 
+TORCH_PRODUCTS = "torch_products"
+
+
+def _with_torch_products(calls, torch_refs, shapes, *, backward: bool):
+  """`calls` and PyTorch's time of the same dense products (one server's:
+  eager and compiled PyTorch multiply with the same kernels)."""
+  if not torch_refs:
+    return calls
+  ref = torch_refs.get("torch_eager") or next(iter(torch_refs.values()))
+  return {**calls, TORCH_PRODUCTS: (ref.matmul, (shapes, backward))}
+
+
+def _products_gflops(times, flops: float) -> dict:
+  """PyTorch's GFLOP/s on the network's products, when timed."""
+  if TORCH_PRODUCTS not in times:
+    return {}
+  return {"torch_matmul_gflops": flops / statistics.median(
+      times[TORCH_PRODUCTS]) / 1e9}
+
+
 def _measured(calls, repeats: int, torch_refs, program) -> tuple[dict, dict]:
   """(the interleaved rounds' times, the row's memory: `timing.row_memory`
   of `program`, and each torch server's peak over the same rounds)."""
@@ -53,8 +73,10 @@ def _measured(calls, repeats: int, torch_refs, program) -> tuple[dict, dict]:
     ref.memory()  # their peaks start again with this row
   memory = {}
   with timing.row_memory(memory, program=program):
-    times = timing.time_interleaved(calls, rounds=max(repeats, 3),
-                                    self_timed=torch_refs)
+    times = timing.time_interleaved(
+        calls, rounds=max(repeats, 3),
+        self_timed=[*torch_refs, *([TORCH_PRODUCTS] if TORCH_PRODUCTS in calls
+                                   else [])])
   if torch_refs:
     memory["torch_memory"] = {n: r.memory() for n, r in torch_refs.items()}
   return times, memory
@@ -101,6 +123,7 @@ def bench_sampling_config(model, params, *, eps: float, num_poses: int,
     default_hyp, _ = timing.compile_timed(hyp, params, key, problem)
     calls["run_xla_defaults"] = (default_hyp, (params, key, problem))
   calls.update({name: (ref.em, (b * h, s)) for name, ref in torch_refs.items()})
+  calls = _with_torch_products(calls, torch_refs, shapes, backward=False)
   times, memory = _measured(calls, repeats, torch_refs, compiled)
   run_s = statistics.median(times["run"])
   step_s = run_s / s
@@ -117,7 +140,8 @@ def bench_sampling_config(model, params, *, eps: float, num_poses: int,
       roofline_fraction=statistics.median(
           m / (r / s) for m, r in zip(times["matmul"], times["run"])),
       time_embedding=roofline.time_embedding_is_shared(hyp, params, key, problem),
-      compiler_options=options, **memory)
+      compiler_options=options, **_products_gflops(times, mm["flops"]),
+      **memory)
   if options:
     out.update(
         xla_defaults_step_s=statistics.median(times["run_xla_defaults"]) / s,
@@ -162,12 +186,13 @@ def bench_train_step(model, params, *, batch_size: int, repeats: int,
     box["state"], box["metrics"] = compiled(box["state"], batch, key)
     return box["state"], box["metrics"]
 
-  mm = roofline.matmul_roofline(roofline.dense_shapes(params, batch_size),
-                                backward=True, time_it=False)
+  shapes = roofline.dense_shapes(params, batch_size)
+  mm = roofline.matmul_roofline(shapes, backward=True, time_it=False)
   torch_refs = dict(torch_refs or {})
   calls = {"step": (train_once, ()), "matmul": (mm["fn"], mm["args"])}
   calls.update({name: (ref.train, (batch_size,))
                 for name, ref in torch_refs.items()})
+  calls = _with_torch_products(calls, torch_refs, shapes, backward=True)
   times, memory = _measured(calls, repeats, torch_refs, compiled)
   step_s = statistics.median(times["step"])
   matmul_s = statistics.median(times["matmul"])
@@ -179,7 +204,7 @@ def bench_train_step(model, params, *, batch_size: int, repeats: int,
              achieved_gflops=mm["flops"] / step_s / 1e9,
              roofline_fraction=statistics.median(
                  m / t for m, t in zip(times["matmul"], times["step"])),
-             **memory)
+             **_products_gflops(times, mm["flops"]), **memory)
   if compare_torch and batch_size == 1000:
     ref = torch_client.TORCH_REFERENCE["train_step_s_batch_1000"]
     out.update(torch_step_s=ref, speedup_vs_torch=ref / step_s)
@@ -229,6 +254,9 @@ def run_bench(*, quick: bool = False, steps: int | None = None,
   log(f"hardware: {hw['cpu_model']}, {hw['cpu_count']} cores, "
       f"{hw['devices']}, jax {hw['jax_version']}, load {hw['load_average_1_5_15']}")
   log(f"network: {result['network']['num_params']:,} parameters")
+  # What one large product reaches here, beside which the rows' read.
+  result["peak_matmul_gflops"] = roofline.peak_gflops(256 if quick else 2048)
+  log(f"peak of one large product: {result['peak_matmul_gflops']:.0f} GFLOP/s")
   for b, h in configs:
     r = bench_sampling_config(model, params, eps=run.eval_options.eps,
                               num_poses=b, num_hypotheses=h, num_steps=steps,
@@ -285,6 +313,9 @@ def _torch_text(r: Mapping) -> str:
     text += f", x{r['speedup_vs_torch']:.2f} vs torch (quoted)"
   for name, m in r.get("torch_measured", {}).items():
     text += f", x{m['speedup']:.2f} vs {name} ({m['step_s'] * 1e3:.1f} ms)"
+  if "torch_matmul_gflops" in r:
+    text += (f"; products {r['matmul_gflops']:.0f} GFLOP/s, PyTorch's "
+             f"{r['torch_matmul_gflops']:.0f}")
   return text
 
 

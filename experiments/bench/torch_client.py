@@ -98,6 +98,12 @@ class TorchReference:
     """Seconds for one training step at `batch`."""
     return float(self.request(op="train", batch=int(batch))["s"])
 
+  def matmul(self, shapes, backward: bool = False) -> float:
+    """Seconds of exactly these dense products in PyTorch (`torch_harness`)."""
+    return float(self.request(op="matmul", shapes=[list(map(int, s)) for s in
+                                                    shapes],
+                              backward=bool(backward))["s"])
+
   def memory(self) -> dict:
     """The server's peak memory since the last call (`torch_harness`)."""
     return self.request(op="memory")

@@ -313,7 +313,7 @@ class Reference(torch_harness.Reference):
   """DPoser's timed operations: `sample`, `train` and `tto`."""
   NET = ScoreNetFC
   TRAINER = Trainer
-  OPS = {"sample": ("rows", "steps"), "train": ("batch",),
+  OPS = {**torch_harness.Reference.OPS, "sample": ("rows", "steps"),
          "tto": ("batch", "iters", "offsets", "parents")}
 
   def __init__(self, **kwargs):

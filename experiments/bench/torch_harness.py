@@ -31,7 +31,7 @@ class Reference:
   """
   NET = None
   TRAINER = None
-  OPS = {"train": ("batch",)}
+  OPS = {"train": ("batch",), "matmul": ("shapes", "backward")}
 
   def __init__(self, *, compile_net=False, seed=0):
     torch.manual_seed(seed)
@@ -50,6 +50,7 @@ class Reference:
       self.eval_net = torch.compile(self.eval_net, dynamic=False)
       self.train_net = torch.compile(self.train_net, dynamic=False)
     self.trainers = {}
+    self.products = {}
     self.first_call_s = {}
 
   def info(self):
@@ -71,6 +72,29 @@ class Reference:
     if batch not in self.trainers:
       self.trainers[batch] = self.TRAINER(self.train_net, batch)
     return self._timed(f"train batch={batch}", self.trainers[batch].step)
+
+  def matmul(self, shapes, backward):
+    """Seconds of exactly the products `shapes` ((m, k, n) each, one after
+    the other; with `backward` also g @ w^T and x^T @ g), as
+    `roofline.matmul_roofline` times jaxpose's: PyTorch's own speed on the
+    network's products, whatever the network around them."""
+    key = (tuple(map(tuple, shapes)), bool(backward))
+    if key not in self.products:
+      gen = torch.Generator().manual_seed(0)
+      self.products[key] = [
+          tuple(torch.randn(*size, generator=gen) for size in
+                ((m, k), (k, n)) + (((m, n),) if backward else ()))
+          for m, k, n in key[0]]
+
+    def run():
+      with torch.no_grad():
+        for ops in self.products[key]:
+          torch.matmul(ops[0], ops[1])
+          if backward:
+            torch.matmul(ops[2], ops[1].T)
+            torch.matmul(ops[0].T, ops[2])
+
+    return self._timed(f"matmul {len(key[0])} backward={backward}", run)
 
   def memory(self):
     """This process's peak memory since the last call (then reset): the

@@ -154,7 +154,7 @@ class Reference(torch_harness.Reference):
   """GFPose's timed operations: `em` (sampler steps) and `train` (one step)."""
   NET = ScoreNet
   TRAINER = Trainer
-  OPS = {"em": ("rows", "steps"), "train": ("batch",)}
+  OPS = {**torch_harness.Reference.OPS, "em": ("rows", "steps")}
 
   def em(self, rows, steps):
     rows, steps = int(rows), int(steps)

@@ -300,6 +300,8 @@ for line in sys.stdin:
     reply = {"s": 0.001 * req["steps"]}
   elif req["op"] == "memory":
     reply = {"host_peak_mib": 100.0, "host_scope": "since the last memory call"}
+  elif req["op"] == "matmul":
+    reply = {"s": 0.002 * (3 if req["backward"] else 1)}
   elif req["op"] == "train":
     if "--die" in args:
       sys.exit(3)
@@ -369,6 +371,9 @@ def test_side_by_side_torch_ratio_is_per_round(small_net, fake_server):
   assert r["torch_fastest"] == "torch_fake"
   assert r["torch_memory"]["torch_fake"]["host_peak_mib"] == 100.0
   assert r["speedup_vs_torch_measured"] == fake["speedup"]
+  # PyTorch's speed on the same products, beside jaxpose's.
+  assert r["torch_matmul_gflops"] == pytest.approx(
+      r["network_gflops_per_step"] / 0.002)
   # The sampler is also timed under XLA's default options, for comparison.
   assert r["compiler_options"] and r["xla_defaults_step_s"] > 0
   with pytest.raises(ValueError, match="quick sizes"):
