@@ -49,7 +49,7 @@ def bench_model(**model_overrides):
 TORCH_PRODUCTS = "torch_products"
 
 
-def _with_torch_products(calls, torch_refs, shapes, *, backward: bool):
+def with_torch_products(calls, torch_refs, shapes, *, backward: bool):
   """`calls` and PyTorch's time of the same dense products (one server's:
   eager and compiled PyTorch multiply with the same kernels)."""
   if not torch_refs:
@@ -58,7 +58,7 @@ def _with_torch_products(calls, torch_refs, shapes, *, backward: bool):
   return {**calls, TORCH_PRODUCTS: (ref.matmul, (shapes, backward))}
 
 
-def _products_gflops(times, flops: float) -> dict:
+def products_gflops(times, flops: float) -> dict:
   """PyTorch's GFLOP/s on the network's products, when timed."""
   if TORCH_PRODUCTS not in times:
     return {}
@@ -123,7 +123,7 @@ def bench_sampling_config(model, params, *, eps: float, num_poses: int,
     default_hyp, _ = timing.compile_timed(hyp, params, key, problem)
     calls["run_xla_defaults"] = (default_hyp, (params, key, problem))
   calls.update({name: (ref.em, (b * h, s)) for name, ref in torch_refs.items()})
-  calls = _with_torch_products(calls, torch_refs, shapes, backward=False)
+  calls = with_torch_products(calls, torch_refs, shapes, backward=False)
   times, memory = _measured(calls, repeats, torch_refs, compiled)
   run_s = statistics.median(times["run"])
   step_s = run_s / s
@@ -140,7 +140,7 @@ def bench_sampling_config(model, params, *, eps: float, num_poses: int,
       roofline_fraction=statistics.median(
           m / (r / s) for m, r in zip(times["matmul"], times["run"])),
       time_embedding=roofline.time_embedding_is_shared(hyp, params, key, problem),
-      compiler_options=options, **_products_gflops(times, mm["flops"]),
+      compiler_options=options, **products_gflops(times, mm["flops"]),
       **memory)
   if options:
     out.update(
@@ -192,7 +192,7 @@ def bench_train_step(model, params, *, batch_size: int, repeats: int,
   calls = {"step": (train_once, ()), "matmul": (mm["fn"], mm["args"])}
   calls.update({name: (ref.train, (batch_size,))
                 for name, ref in torch_refs.items()})
-  calls = _with_torch_products(calls, torch_refs, shapes, backward=True)
+  calls = with_torch_products(calls, torch_refs, shapes, backward=True)
   times, memory = _measured(calls, repeats, torch_refs, compiled)
   step_s = statistics.median(times["step"])
   matmul_s = statistics.median(times["matmul"])
@@ -204,7 +204,7 @@ def bench_train_step(model, params, *, batch_size: int, repeats: int,
              achieved_gflops=mm["flops"] / step_s / 1e9,
              roofline_fraction=statistics.median(
                  m / t for m, t in zip(times["matmul"], times["step"])),
-             **_products_gflops(times, mm["flops"]), **memory)
+             **products_gflops(times, mm["flops"]), **memory)
   if compare_torch and batch_size == 1000:
     ref = torch_client.TORCH_REFERENCE["train_step_s_batch_1000"]
     out.update(torch_step_s=ref, speedup_vs_torch=ref / step_s)
@@ -319,5 +319,6 @@ def _torch_text(r: Mapping) -> str:
   return text
 
 
-__all__ = ["BENCH_CONFIGS", "QUICK", "bench_model", "bench_sampling_config",
+__all__ = ["BENCH_CONFIGS", "QUICK", "TORCH_PRODUCTS", "with_torch_products",
+           "products_gflops", "bench_model", "bench_sampling_config",
            "bench_train_step", "run_bench", "format_sampling", "format_train"]

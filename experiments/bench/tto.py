@@ -187,12 +187,15 @@ def bench_sampler_step(model, params, *, rows: int, steps: int, repeats: int,
                                            embed_dim=_embed_dim(model)))
   calls.update(tto_measure.torch_calls(torch_refs, "sample", rows=rows,
                                        steps=steps))
+  flops = tto_measure.with_products(calls, params, rows, torch_refs,
+                                    backward=False, shared_rows=1)
   times, out["other_work"] = tto_measure.interleaved(
       calls, repeats=repeats, torch_refs=torch_refs, memory=out,
       program=calls["run"][0])
   out.update(tto_measure.summary(times, "run", torch_refs, per=steps,
                                  target=TARGETS["sampler_step"]))
   out.update(tto_measure.options_figures(times, "run", steps))
+  out.update(tto_measure.products_figures(times, "run", flops, steps))
   return out
 
 
@@ -227,6 +230,8 @@ def bench_train_step(model, params, *, batch_size: int, repeats: int,
 
   calls = {"step": (train_once, ())}
   calls.update(tto_measure.torch_calls(torch_refs, "train", batch=batch_size))
+  flops = tto_measure.with_products(calls, params, batch_size, torch_refs,
+                                    backward=True, shared_rows=None)
   memory = {}
   times, other = tto_measure.interleaved(calls, repeats=repeats,
                                          torch_refs=torch_refs, memory=memory,
@@ -236,6 +241,7 @@ def bench_train_step(model, params, *, batch_size: int, repeats: int,
              **memory)
   out.update(tto_measure.summary(times, "step", torch_refs, per=1,
                                  target=TARGETS["train_step"]))
+  out.update(tto_measure.products_figures(times, "step", flops, 1))
   return out
 
 
@@ -423,6 +429,11 @@ def format_row(name: str, r: Mapping) -> str:
   if r.get("target_met") is not None:
     line += (f"; target x{r['target_speedup_vs_torch_eager']:g} "
              f"{'met' if r['target_met'] else 'NOT met'}")
+  if "matmul_gflops" in r:
+    line += (f"; products {r['matmul_gflops']:.0f} GFLOP/s (roofline "
+             f"{r['roofline_fraction']:.2f})")
+  if "torch_matmul_gflops" in r:
+    line += f", PyTorch's {r['torch_matmul_gflops']:.0f}"
   return line + timing.memory_text(r)
 
 

@@ -14,6 +14,8 @@ import statistics
 from typing import Mapping
 
 from experiments.bench import machine_load
+from experiments.bench import roofline
+from experiments.bench import throughput
 from experiments.bench import timing
 from experiments.bench import torch_client
 from jaxpose.core import xla_options
@@ -47,16 +49,40 @@ def interleaved(calls, *, repeats: int, torch_refs, memory: dict | None = None,
   measured block's memory goes into it (`timing.row_memory` of `program`,
   and the torch servers' peaks as `torch_memory`).
   """
-  timing.time_interleaved(calls, rounds=1, warmup=0, self_timed=torch_refs)
+  self_timed = [*torch_refs, *(
+      [throughput.TORCH_PRODUCTS] if throughput.TORCH_PRODUCTS in calls else [])]
+  timing.time_interleaved(calls, rounds=1, warmup=0, self_timed=self_timed)
   for ref in torch_refs.values():
     ref.memory()  # their peaks start again with this row
   sink = {} if memory is None else memory
   with machine_load.OtherWork() as other, timing.row_memory(sink, program):
     times = timing.time_interleaved(calls, rounds=repeats, warmup=0,
-                                    self_timed=torch_refs)
+                                    self_timed=self_timed)
   if torch_refs:
     sink["torch_memory"] = {n: r.memory() for n, r in torch_refs.items()}
   return times, other.result
+
+
+def with_products(calls: dict, params, rows: int, torch_refs, *,
+                  backward: bool, shared_rows: int | None) -> float:
+  """Adds the network's dense products alone ('matmul': jaxpose's, and
+  PyTorch's on the same shapes) to `calls`; returns their FLOPs."""
+  shapes = roofline.dense_shapes(params, rows, shared_rows=shared_rows)
+  mm = roofline.matmul_roofline(shapes, backward=backward, time_it=False)
+  calls["matmul"] = (mm["fn"], mm["args"])
+  calls.update(throughput.with_torch_products({}, torch_refs, shapes,
+                                              backward=backward))
+  return mm["flops"]
+
+
+def products_figures(times, own: str, flops: float, per: int) -> dict:
+  """Both sides' GFLOP/s on the products and the roofline fraction (the
+  products' time over the step's)."""
+  matmul_s = statistics.median(times["matmul"])
+  return dict(matmul_gflops=flops / matmul_s / 1e9,
+              roofline_fraction=statistics.median(
+                  m / (t / per) for m, t in zip(times["matmul"], times[own])),
+              **throughput.products_gflops(times, flops))
 
 
 def with_options_variant(calls: dict, name: str, jitted, args) -> dict:
@@ -84,5 +110,6 @@ def options_figures(times, name: str, per: int) -> dict:
                   d / o for d, o in zip(times[name], times[other])))
 
 
-__all__ = ["torch_calls", "summary", "interleaved", "with_options_variant",
+__all__ = ["torch_calls", "summary", "interleaved", "with_products",
+           "products_figures", "with_options_variant",
            "options_figures"]
