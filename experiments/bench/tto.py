@@ -69,6 +69,7 @@ from jaxpose import models
 from jaxpose import rng
 from jaxpose.core import regulariser
 from jaxpose.core import sampling
+from jaxpose.core import xla_options
 from jaxpose.methods import base
 from jaxpose.methods.dposer import body as body_lib
 from jaxpose.methods.dposer import fitting
@@ -171,7 +172,8 @@ def bench_sampler_step(model, params, *, rows: int, steps: int, repeats: int,
   (`Problem(cond=None)` on z-scored vectors), its program compiled ahead
   under XLA's defaults and, beside it in the same rounds, under the
   samplers' CPU options (`core.xla_options`, which `make_sampler`'s
-  top-level calls pick from 400 rows on).
+  top-level calls pick from 400 rows on); the row's time (`step_s`, and
+  the ratios to PyTorch) is the one the library picks, `program` says which.
   """
   torch_refs = dict(torch_refs or {})
   sampler = model.make_sampler("euler_maruyama", steps)
@@ -189,13 +191,20 @@ def bench_sampler_step(model, params, *, rows: int, steps: int, repeats: int,
                                        steps=steps))
   flops = tto_measure.with_products(calls, params, rows, torch_refs,
                                     backward=False, shared_rows=1)
+  # The row is the program the library runs at this size (`make_sampler`'s
+  # top-level calls pick the options by rows).
+  picked = ("run_options" if "run_options" in calls
+            and xla_options.sampling_options(rows=rows) else "run")
   times, out["other_work"] = tto_measure.interleaved(
       calls, repeats=repeats, torch_refs=torch_refs, memory=out,
-      program=calls["run"][0])
-  out.update(tto_measure.summary(times, "run", torch_refs, per=steps,
+      program=calls[picked][0])
+  out.update(tto_measure.summary(times, picked, torch_refs, per=steps,
                                  target=TARGETS["sampler_step"]))
-  out.update(tto_measure.options_figures(times, "run", steps))
-  out.update(tto_measure.products_figures(times, "run", flops, steps))
+  out.update(tto_measure.options_figures(times, "run", steps),
+             defaults_step_s=statistics.median(times["run"]) / steps,
+             program="the CPU sampling options" if picked != "run"
+             else "XLA's defaults")
+  out.update(tto_measure.products_figures(times, picked, flops, steps))
   return out
 
 

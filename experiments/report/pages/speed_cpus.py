@@ -15,14 +15,15 @@ class Cpu:
     suffix: its results files' ending (bench_sampling_cpu<suffix>.json).
     notes: {table key: what the table's figures mean on this CPU}; the
       keys are `NOTE_KEYS`.
-    product_speeds: its sampling file times PyTorch on the network's
-      products too (and one large product): the GFPose tables show both
-      sides' GFLOP/s.
+    full_records: its files time PyTorch on the network's products too
+      (and one large product), and DPoser's sampler row is the program the
+      library runs (`program`; `defaults_step_s` beside it): the tables
+      show both sides' GFLOP/s.
   """
   name: str
   suffix: str
   notes: dict
-  product_speeds: bool = False
+  full_records: bool = False
 
   @property
   def hardware(self) -> str:
@@ -101,7 +102,7 @@ CPUS = (
         "dposer_options": (
             "As on the EPYC, the options speed up the wide sampler step and "
             "slow the TTO iteration, whose products are small (60 rows)."),
-    }, product_speeds=True),
+    }, full_records=True),
 )
 
 TORCH = ("The PyTorch side runs in its own process (`pip install "
@@ -149,19 +150,22 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
 
   def measured(label, at):
     """A row of the GFPose tables, with the CPU's peak where timed."""
-    peak = {PEAK: "peak_matmul_gflops"} if cpu.product_speeds else {}
+    peak = {PEAK: "peak_matmul_gflops"} if cpu.full_records else {}
     return sampling(label, at, fields=peak)
 
   products = (spec.Col("products GFLOP/s", "matmul_gflops", ".0f"),
               spec.Col("PyTorch's products GFLOP/s", "torch_matmul_gflops",
                        ".0f"),
-              spec.Col(PEAK, PEAK, ".0f")) if cpu.product_speeds else ()
+              spec.Col(PEAK, PEAK, ".0f")) if cpu.full_records else ()
+  dposer_products = ((spec.Col("roofline fraction", "roofline_fraction",
+                               ".2f"), *products[:2])
+                     if cpu.full_records else ())
   products_text = (
       " The products' speed: the network's dense products alone (those of "
       "the roofline fraction; with the backward pass's for training) in "
       "jaxpose and in PyTorch, timed in the same rounds, and one large "
       "2048 x 2048 x 2048 product in jaxpose, near what this CPU can do."
-      if cpu.product_speeds else "")
+      if cpu.full_records else "")
 
   def tto(label, at, **kw):
     return spec.Row(label, cpu.tto_file, cpu.tto_command(), seeds="0",
@@ -221,23 +225,40 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
                  "compiled program, its time divided by the iterations), one "
                  "reverse Euler-Maruyama step, one training step. The target "
                  "is a speed-up over eager PyTorch, how the authors run; "
-                 "torch.compile is beside it. " + TORCH),
+                 "torch.compile is beside it. " + TORCH + (
+                     " The sampler and training rows also give the roofline "
+                     "fraction and both sides' speed on the network's dense "
+                     "products alone." if cpu.full_records else "")),
           columns=(*_vs_torch(),
                    spec.Col("target (x eager)", "target_speedup_vs_torch_eager",
                             "g"),
                    spec.Col("target", "target_met", "met"),
                    spec.Col("other processes' cores", "other_work.other_cores",
-                            ".2f")),
-          rows=tuple(tto(label, key) for label, key in _DPOSER_CASES),
+                            ".2f"), *dposer_products),
+          rows=tuple(tto(label, key, **({"fields": {
+              c.title: None for c in dposer_products}} if key == "tto_iteration"
+                                         and dposer_products else {}))
+                     for label, key in _DPOSER_CASES),
           label_titles=("case",), note=cpu.notes["dposer"]),
       spec.Table(
           title="DPoser: the samplers' XLA options" + on,
-          intro=("The TTO iteration and the sampler step of the table above "
-                 "are compiled with XLA's defaults; here also with the "
-                 "samplers' CPU options (`jaxpose.core.xla_options`), which "
-                 "DPoser's sampler uses from 400 rows on."),
-          columns=_options("step_s", "options_step_s", "speedup_of_options"),
-          rows=tuple(tto(label, key) for label, key in _DPOSER_CASES[:2]),
+          intro=(("The TTO iteration and the sampler step compiled with "
+                  "XLA's defaults and with the samplers' CPU options "
+                  "(`jaxpose.core.xla_options`), which DPoser's sampler uses "
+                  "from 400 rows on: the table above shows the program DPoser "
+                  "runs, the options for the sampler's 500 rows and the "
+                  "defaults for the TTO's 60.") if cpu.full_records else
+                 ("The TTO iteration and the sampler step of the table above "
+                  "are compiled with XLA's defaults; here also with the "
+                  "samplers' CPU options (`jaxpose.core.xla_options`), which "
+                  "DPoser's sampler uses from 400 rows on.")),
+          columns=_options(
+              "defaults_step_s" if cpu.full_records else "step_s",
+              "options_step_s", "speedup_of_options"),
+          rows=tuple(tto(label, key, **({"fields": {
+              "XLA's defaults s": "tto_iteration.step_s"}} if cpu.full_records
+                                         and key == "tto_iteration" else {}))
+                     for label, key in _DPOSER_CASES[:2]),
           label_titles=("case",), note=cpu.notes["dposer_options"]),
       spec.Table(
           title="Compiling against torch.compile" + on,
