@@ -96,9 +96,13 @@ CPUS = (
             "bfloat16 products that speed up sampling (below) are not used "
             "in training."),
         "dposer": _DPOSER_WHY + (
-            " DPoser's training step is the one row below 1: slower than "
-            "torch.compile on this CPU, where on the EPYC it is faster; what "
-            "torch.compile does better here is not yet found."),
+            " DPoser's training step is the one row below 1 (against "
+            "torch.compile; on the EPYC it is faster): PyTorch multiplies "
+            "the network's products faster than XLA on this CPU (the last "
+            "columns), and much of jaxpose's step lies outside them (its "
+            "roofline fraction): the backward passes of the normalisation "
+            "and activations, and the dropout masks' random bits, about a "
+            "tenth of the step."),
         "dposer_options": (
             "As on the EPYC, the options speed up the wide sampler step and "
             "slow the TTO iteration, whose products are small (60 rows)."),
@@ -285,20 +289,18 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
   )
 
 
-# Each row's memory, from runs that record it (`timing.row_memory`): on
-# the Xeon, with the same commands written to their own files.
+# Each row's memory, from the Xeon's runs, which record it
+# (`timing.row_memory`).
 _MEMORY_CPU = CPUS[1]
-_MEMORY_FILES = {"sampling": "bench_sampling_cpu_xeon_amx_memory.json",
-                 "tto": "bench_tto_cpu_xeon_amx_memory.json"}
 
 
 def _memory_row(label, kind, at):
-  file = _MEMORY_FILES[kind]
-  command = (_MEMORY_CPU.sampling_command() if kind == "sampling"
-             else _MEMORY_CPU.tto_command().replace(" --repeats=5", "")
-             ).replace("cpu_xeon_amx.json", "cpu_xeon_amx_memory.json")
-  return spec.Row(label, file, command, seeds="0",
-                  hardware=_MEMORY_CPU.hardware, at=at)
+  cpu = _MEMORY_CPU
+  if kind == "sampling":
+    return spec.Row(label, cpu.sampling_file, cpu.sampling_command(),
+                    seeds="0", hardware=cpu.hardware, at=at)
+  return spec.Row(label, cpu.tto_file, cpu.tto_command(), seeds="0",
+                  hardware=cpu.hardware, at=at)
 
 
 MEMORY = spec.Table(
