@@ -2,6 +2,8 @@
 products' operands rounded to bfloat16 and accumulated in float32, nothing
 else changed; float32 is the network itself."""
 import dataclasses
+import pathlib
+import shutil
 
 import chex
 import jax
@@ -9,10 +11,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from experiments import workdir_config
 from experiments.configs import quickstart
 from jaxpose import methods
 from jaxpose import models
+from jaxpose import run_lib
+from jaxpose import settings
 from jaxpose.models import precision
+from tests.methods import test_baseline as baseline
 
 SPEC = models.NetworkSpec(name="score_mlp", kwargs=dict(
     hidden=64, embed_dim=32, num_blocks=2, dropout=0.0, num_groups=8))
@@ -73,3 +79,35 @@ def test_only_the_sampling_score_changes_never_the_training_loss():
   key = jax.random.key(3)
   chex.assert_trees_all_equal(low.loss(params, batch, key),
                               exact.loss(params, batch, key))
+
+
+def test_diffpose_samples_in_bfloat16_and_a_lifter_refuses_it(tmp_path,
+                                                              monkeypatch):
+  """DiffPose's sampling takes the option as GFPose's does (its loss stays
+  float32); a lifter, which samples nothing, refuses it."""
+  fixtures = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
+  for name in ("diffpose", "encoder"):
+    shutil.copytree(fixtures / f"{name}_workdir_de2cafe", tmp_path / name)
+  traced = []
+
+  def counted(*args, **kwargs):
+    traced.append(args[0].shape)
+    return bfloat16_products(*args, **kwargs)
+
+  bfloat16_products = precision.bfloat16_dot_general
+  monkeypatch.setattr(precision, "bfloat16_dot_general", counted)
+  for dtype in ("float32", "bfloat16"):
+    config = run_lib.evaluation_config(
+        str(tmp_path / "diffpose"),
+        {"eval.matmul_dtype": dtype, "eval.num_poses": 4,
+         "eval.plot_poses": 0, "eval.output_dir": str(tmp_path / dtype),
+         "diffpose.encoder_workdir": str(tmp_path / "encoder")},
+        base_config=workdir_config.get_config(str(tmp_path / "diffpose")))
+    result = run_lib.evaluate(config, str(tmp_path / "diffpose"))
+    assert np.isfinite(result["mpjpe_mm"])
+    assert bool(traced) == (dtype == "bfloat16"), dtype
+  config = baseline.tiny_config()
+  config.eval.matmul_dtype = "bfloat16"
+  with pytest.raises(settings.ConfigError,
+                     match="eval.matmul_dtype='bfloat16'.*lifter"):
+    methods.parse(config)

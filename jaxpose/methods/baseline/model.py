@@ -94,6 +94,11 @@ class EvalOptions:
 
 def check(run: base.RunSettings):
   settings.one_of("model.name", run.sections.model.name, LIFTERS)
+  if run.eval.matmul_dtype != "float32":
+    raise settings.ConfigError(
+        f"eval.matmul_dtype={run.eval.matmul_dtype!r}: an option of the "
+        "diffusion methods' sampling; a lifter's products stay float32 "
+        "(leave it out)")
   if (run.sections.inputs.uncertainty != "none"
       and run.sections.model.name == "temporal_lifter"):
     raise settings.ConfigError(

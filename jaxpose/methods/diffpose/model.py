@@ -368,13 +368,20 @@ def build(run: base.RunSettings, prepared, needs) -> DiffPoseModel:
         f"kernel's {extra} channels (diffpose.kernel_input="
         f"{dp.kernel_input!r}), {feature_dim} (or leave it out)")
   network = s.model.build(**fixed)
-  noise_fn = process.make_noise_fn(
-      network.apply, network_input=dp.network_input,
-      conditional=bool(network.abstract.cond_dim),
-      kernel_input=dp.kernel_input, num_kernels=initial.num_kernels)
+
+  def noise_fn_of(apply):
+    return process.make_noise_fn(
+        apply, network_input=dp.network_input,
+        conditional=bool(network.abstract.cond_dim),
+        kernel_input=dp.kernel_input, num_kernels=initial.num_kernels)
+
+  # Sampling's dense products in eval.matmul_dtype (its layers' products);
+  # the loss keeps float32.
+  sampled = models.with_matmul_dtype(network, run.eval.matmul_dtype)
   return DiffPoseModel(
       representation=s.representation, sde=sde, network=network,
-      noise_fn=noise_fn, score_fn=process.make_score_fn(noise_fn, sde),
+      noise_fn=noise_fn_of(network.apply),
+      score_fn=process.make_score_fn(noise_fn_of(sampled.apply), sde),
       initial=initial, train=run.train_options,
       output_root=dp.output_root)
 
