@@ -399,7 +399,7 @@ class Method:
       workdir with no prepared index at all loads too when the method
       names any.
     legacy_prepared: for workdirs trained before prepared/ existed (and
-      holding out no rows): `legacy_prepared(PrepareContext, workdir) ->
+      holding out no rows): `legacy_prepared(parts.LegacyContext) ->
       (artefacts, entries)`: the artefacts the model was trained with
       (read from where the older jaxpose kept them, or made again from
       the training data) and the fingerprint entries that jaxpose wrote of

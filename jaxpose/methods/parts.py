@@ -22,10 +22,34 @@ def prepare(ctx: PrepareContext) -> dict[str, Artefact]:
   return holdout_lib.draw(ctx.data.splits["train"], ctx.run.sections.holdout)
 
 
-def made_today(ctx: PrepareContext, where) -> tuple[dict, dict]:
+@dataclasses.dataclass(frozen=True)
+class LegacyContext:
+  """What a method's `legacy_prepared` is handed for a workdir trained
+  before prepared/ existed.
+
+  Attributes:
+    run: the typed settings. needs: the injected trained parts.
+    workdir: the `workdir.layout.Workdir` (files the older jaxpose kept).
+    key: `rng.purpose_key(seed, "fit")`, as `prepare` gets it.
+    load_data: the training data, loaded on demand (a method that reads
+      its state back from files needs none).
+  """
+  run: Any
+  needs: Mapping[str, Any]
+  workdir: Any
+  key: Any
+  load_data: Callable[[], Data]
+
+  def prepare_context(self) -> PrepareContext:
+    """The context `prepare` would get, with the training data."""
+    return PrepareContext(run=self.run, data=self.load_data(),
+                          needs=self.needs, key=self.key)
+
+
+def made_today(ctx: LegacyContext) -> tuple[dict, dict]:
   """The `legacy_prepared` of a method whose `prepare` only draws held-out
   rows (none, in such a workdir), fingerprinted by no jaxpose before."""
-  del ctx, where
+  del ctx
   return {}, {}
 
 

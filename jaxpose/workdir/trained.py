@@ -20,6 +20,7 @@ from jaxpose import rng
 from jaxpose import settings
 from jaxpose.data import datasets
 from jaxpose.methods import base
+from jaxpose.methods import parts
 from jaxpose.training import config as train_config
 from jaxpose.training import holdout as holdout_lib
 from jaxpose.training import train as train_lib
@@ -162,10 +163,9 @@ def legacy_state(method: base.Method, run: base.RunSettings,
         f"{where.root} was trained before prepared/ existed, with rows held "
         "out that the jaxpose of then drew and did not keep; train a new "
         "workdir")
-  data = method.load_data(run, needs) if data is None else data
-  artefacts, entries = method.legacy_prepared(base.PrepareContext(
-      run=run, data=data, needs=needs, key=rng.purpose_key(run.seed, "fit")),
-      where)
+  artefacts, entries = method.legacy_prepared(parts.LegacyContext(
+      run=run, needs=needs, workdir=where, key=rng.purpose_key(run.seed, "fit"),
+      load_data=lambda: method.load_data(run, needs) if data is None else data))
   old = _merged(config_lib.fingerprint(run.config, method.fingerprint_sections),
                 entries)
   stored = fingerprints.read(where.fingerprint) or {}

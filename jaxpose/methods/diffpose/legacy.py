@@ -52,11 +52,12 @@ def read_initial(path: str) -> base.Artefact:
       bool(arrays["centred"]))}, info=info)
 
 
-def legacy_prepared(ctx: base.PrepareContext, where):
+def legacy_prepared(ctx):
   """({"initial": H_K from the workdir's file}, the fingerprint entries
-  that jaxpose wrote of H_K and the encoder). The training range is left
-  out, as that jaxpose had none: its tasks say what they use instead."""
-  initial = read_initial(where.legacy_file(FILE))
+  that jaxpose wrote of H_K and the encoder), from a `parts.LegacyContext`
+  (no training data read). The training range is left out, as that
+  jaxpose had none: its tasks say what they use instead."""
+  initial = read_initial(ctx.workdir.legacy_file(FILE))
   return {initial_lib.ARTEFACT: initial}, {"diffpose": {
       "initial_sha1": _initial_sha1(initial.arrays),
       "encoder_sha1": _params_sha1(ctx.needs["encoder"].params)}}

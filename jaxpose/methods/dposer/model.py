@@ -163,12 +163,12 @@ def prepare(ctx: base.PrepareContext) -> dict[str, base.Artefact]:
       info=dict(train_rows=int(len(train["body_pose"]))))}
 
 
-def legacy_prepared(ctx: base.PrepareContext, where):
-  """A workdir trained before prepared/ existed: its state is what the
-  training data gives today; that jaxpose fingerprinted the z-score by
-  the sha256 of its float32 bytes and the bone lengths to 0.001 mm."""
-  del where
-  made = prepare(ctx)
+def legacy_prepared(ctx):
+  """A workdir trained before prepared/ existed (`parts.LegacyContext`):
+  its state is what the training data gives today; that jaxpose
+  fingerprinted the z-score by the sha256 of its float32 bytes and the
+  bone lengths to 0.001 mm."""
+  made = prepare(ctx.prepare_context())
   body = made[ARTEFACT]
   digest = hashlib.sha256(np.asarray(body["zscore_mean"], "<f4").tobytes())
   digest.update(np.asarray(body["zscore_std"], "<f4").tobytes())
