@@ -1,16 +1,18 @@
-"""The sampler programs the benchmarks compile ahead of time and run.
+"""The programs the benchmarks compile ahead of time and run.
 
   hyp = make_hypotheses_fn(sampler, H)          # jitted (params, key, problem)
   compiled, compile_s = timing.compile_timed(hyp, params, key, problem,
                                              compiler_options=options)
   flat = make_flat_hypotheses_fn(sampler, H)    # one [H * B] batch, no vmap
   timed = CompileTimedSampler(sampler)          # for GFPose.sample_rows
+  program = training_steps(calls, step, state, batch, key)  # 'step' & co.
 
 Compiling ahead keeps compilation out of the timed runs and reports it on
 its own.
 """
 from __future__ import annotations
 
+import statistics
 from typing import Callable
 
 import jax
@@ -19,6 +21,7 @@ import jax.numpy as jnp
 from experiments.bench import timing
 from jaxpose import checks
 from jaxpose.core import sampling
+from jaxpose.core import xla_options
 
 
 def make_hypotheses_fn(sampler, num_hypotheses: int) -> Callable:
@@ -99,5 +102,48 @@ class CompileTimedSampler:
     return self._compiled[k](params, key, problem)
 
 
+TRAINING_DEFAULTS = "step_xla_defaults"
+
+
+def training_steps(calls: dict, jitted, state, *args) -> dict:
+  """Adds a donating training step `jitted(state, *args)` to `calls`:
+  'step', compiled as `training.parallel.jit_train_step` does (with
+  `xla_options.training_options()`), and, when those options are not
+  empty, TRAINING_DEFAULTS under XLA's defaults.  Each call goes on from
+  the state its previous call returned, in buffers of its own.
+
+  Returns {'compile_s', 'compiler_options', 'program' (the compiled
+  'step'), 'last' (a function giving 'step''s latest (state, metrics))}.
+  """
+  options = xla_options.training_options()
+  variants = {"step": options, **({TRAINING_DEFAULTS: {}} if options else {})}
+  out = {}
+  for name, opts in variants.items():
+    compiled, compile_s = timing.compile_timed(jitted, state, *args,
+                                               compiler_options=opts)
+    box = {"state": jax.tree.map(jnp.copy, state), "metrics": None}
+
+    def once(compiled=compiled, box=box):
+      box["state"], box["metrics"] = compiled(box["state"], *args)
+      return box["state"], box["metrics"]
+
+    calls[name] = (once, ())
+    if name == "step":
+      out = dict(compile_s=compile_s, compiler_options=dict(opts),
+                 program=compiled,
+                 last=lambda box=box: (box["state"], box["metrics"]))
+  return out
+
+
+def training_figures(times) -> dict:
+  """XLA's defaults' step time and the training options' speed-up on it."""
+  if TRAINING_DEFAULTS not in times:
+    return {}
+  return dict(defaults_step_s=statistics.median(times[TRAINING_DEFAULTS]),
+              speedup_of_options=statistics.median(
+                  d / o for d, o in zip(times[TRAINING_DEFAULTS],
+                                        times["step"])))
+
+
 __all__ = ["make_hypotheses_fn", "make_flat_hypotheses_fn",
-           "CompileTimedSampler"]
+           "CompileTimedSampler", "training_steps", "training_figures"]

@@ -178,33 +178,30 @@ def bench_train_step(model, params, *, batch_size: int, repeats: int,
   state = train_lib.init_train_state(params, tx)
   step = jax.jit(train_lib.make_train_step(model.loss, tx),
                  donate_argnums=0)
-  compiled, compile_s = timing.compile_timed(step, state, batch, key)
-  box = {"state": state}
-
-  def train_once():
-    # The state is donated, so every call continues from the last one.
-    box["state"], box["metrics"] = compiled(box["state"], batch, key)
-    return box["state"], box["metrics"]
+  calls = {}
+  program = programs.training_steps(calls, step, state, batch, key)
 
   shapes = roofline.dense_shapes(params, batch_size)
   mm = roofline.matmul_roofline(shapes, backward=True, time_it=False)
   torch_refs = dict(torch_refs or {})
-  calls = {"step": (train_once, ()), "matmul": (mm["fn"], mm["args"])}
+  calls["matmul"] = (mm["fn"], mm["args"])
   calls.update({name: (ref.train, (batch_size,))
                 for name, ref in torch_refs.items()})
   calls = with_torch_products(calls, torch_refs, shapes, backward=True)
-  times, memory = _measured(calls, repeats, torch_refs, compiled)
+  times, memory = _measured(calls, repeats, torch_refs, program["program"])
   step_s = statistics.median(times["step"])
   matmul_s = statistics.median(times["matmul"])
-  out = dict(batch_size=batch_size, compile_s=compile_s, step_s=step_s,
+  out = dict(batch_size=batch_size, compile_s=program["compile_s"],
+             compiler_options=program["compiler_options"], step_s=step_s,
              step_times_s=times["step"], steps_per_s=1.0 / step_s,
-             loss=float(box["metrics"]["loss"]),
+             loss=float(program["last"]()[1]["loss"]),
              matmul_s=matmul_s, matmul_times_s=times["matmul"],
              matmul_gflops=mm["flops"] / matmul_s / 1e9,
              achieved_gflops=mm["flops"] / step_s / 1e9,
              roofline_fraction=statistics.median(
                  m / t for m, t in zip(times["matmul"], times["step"])),
-             **products_gflops(times, mm["flops"]), **memory)
+             **products_gflops(times, mm["flops"]), **memory,
+             **programs.training_figures(times))
   if compare_torch and batch_size == 1000:
     ref = torch_client.TORCH_REFERENCE["train_step_s_batch_1000"]
     out.update(torch_step_s=ref, speedup_vs_torch=ref / step_s)
@@ -304,6 +301,8 @@ def format_train(r: Mapping) -> str:
   line = (f"train B={r['batch_size']}: compile {r['compile_s']:.2f}s, "
           f"{r['step_s'] * 1e3:.1f} ms/step ({r['steps_per_s']:.2f} steps/s), "
           f"roofline {r['roofline_fraction']:.2f}")
+  if "speedup_of_options" in r:
+    line += f", x{r['speedup_of_options']:.2f} with the CPU training options"
   return line + _torch_text(r) + timing.memory_text(r)
 
 

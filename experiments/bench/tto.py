@@ -56,6 +56,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments.bench import programs
 from experiments.bench import roofline
 from experiments.bench import timing
 from experiments.bench import torch_client
@@ -229,25 +230,19 @@ def bench_train_step(model, params, *, batch_size: int, repeats: int,
   step = jax.jit(train_lib.make_train_step(model.loss, tx,
                                            ema_max_decay=hp["ema_decay"]),
                  donate_argnums=0)
-  compiled, compile_s = timing.compile_timed(step, state, batch, key)
-  box = {"state": state}
-
-  def train_once():
-    # The state is donated, so every call continues from the last one.
-    box["state"], box["metrics"] = compiled(box["state"], batch, key)
-    return box["state"], box["metrics"]
-
-  calls = {"step": (train_once, ())}
+  calls = {}
+  program = programs.training_steps(calls, step, state, batch, key)
   calls.update(tto_measure.torch_calls(torch_refs, "train", batch=batch_size))
   flops = tto_measure.with_products(calls, params, batch_size, torch_refs,
                                     backward=True, shared_rows=None)
   memory = {}
   times, other = tto_measure.interleaved(calls, repeats=repeats,
                                          torch_refs=torch_refs, memory=memory,
-                                         program=compiled)
-  out = dict(batch_size=batch_size, compile_s=compile_s,
-             loss=float(box["metrics"]["loss"]), other_work=other, **hp,
-             **memory)
+                                         program=program["program"])
+  out = dict(batch_size=batch_size, compile_s=program["compile_s"],
+             compiler_options=program["compiler_options"],
+             loss=float(program["last"]()[1]["loss"]), other_work=other, **hp,
+             **memory, **programs.training_figures(times))
   out.update(tto_measure.summary(times, "step", torch_refs, per=1,
                                  target=TARGETS["train_step"]))
   out.update(tto_measure.products_figures(times, "step", flops, 1))
@@ -434,7 +429,8 @@ def format_row(name: str, r: Mapping) -> str:
   for n, m in r.get("torch_measured", {}).items():
     line += f", x{m['speedup']:.2f} vs {n} ({m['step_s'] * 1e3:.2f} ms)"
   if "speedup_of_options" in r:
-    line += f", x{r['speedup_of_options']:.2f} with the CPU sampling options"
+    line += (f", x{r['speedup_of_options']:.2f} with the CPU "
+             f"{'training' if 'batch_size' in r else 'sampling'} options")
   if r.get("target_met") is not None:
     line += (f"; target x{r['target_speedup_vs_torch_eager']:g} "
              f"{'met' if r['target_met'] else 'NOT met'}")

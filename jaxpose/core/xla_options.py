@@ -13,6 +13,12 @@ experiments/results/bench_sampling_cpu.json. A network with bfloat16
 products (`eval.matmul_dtype`) gets BFLOAT16_CPU_OPTIONS instead: its
 products alone in YNNPACK, which runs them on the CPU's bfloat16 units.
 
+Training steps get TRAINING_CPU_OPTIONS (`training_options`): the products
+alone in YNNPACK, whose transposed backward products beat XLA's dot, and
+the elementwise work (GroupNorm, SiLU, dropout's hash, Adam, EMA) in XLA's
+own loop fusions; `jaxpose.training.train.fit` compiles with them, and
+`experiments.bench.sampling`/`.tto` time the training step both ways.
+
 The generic samplers in `jaxpose.core.sampling` pick no options.  A caller
 opts in either explicitly,
 
@@ -46,6 +52,10 @@ SAMPLING_CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 # batches: so the products alone go to YNNPACK, one by one, at every size
 # (experiments.bench.precision).
 BFLOAT16_CPU_OPTIONS = {
+    "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+
+# Training steps: products alone in YNNPACK, the rest in XLA's fusions.
+TRAINING_CPU_OPTIONS = {
     "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
 
 DEFAULTS_ENV = "JAXPOSE_XLA_DEFAULTS"
@@ -97,6 +107,22 @@ def warn_if_emulated(matmul_dtype: str) -> bool:
   return True
 
 
+def _known(options: dict[str, str]) -> dict[str, str]:
+  """`options` unless JAXPOSE_XLA_DEFAULTS is set, less those this jaxlib
+  does not know."""
+  if os.environ.get(DEFAULTS_ENV, "") not in ("", "0"):
+    return {}
+  return {name: value for name, value in options.items()
+          if _supported(name, value)}
+
+
+def training_options() -> dict[str, str]:
+  """`compiler_options` for a jitted training step: TRAINING_CPU_OPTIONS,
+  or {} under JAXPOSE_XLA_DEFAULTS or a jaxlib without them.  Initialises
+  JAX's backend (see `sampling_options`)."""
+  return _known(TRAINING_CPU_OPTIONS)
+
+
 def sampling_options(rows: int | None = None, *,
                      matmul_dtype: str = "float32") -> dict[str, str]:
   """`compiler_options` for a jitted sampler: SAMPLING_CPU_OPTIONS, or
@@ -109,16 +135,11 @@ def sampling_options(rows: int | None = None, *,
   The first call compiles a trivial program to find out, so it initialises
   JAX's backend: call it at run time, not at import.
   """
-  if os.environ.get(DEFAULTS_ENV, "") not in ("", "0"):
-    return {}
   if matmul_dtype == "bfloat16":
-    options = BFLOAT16_CPU_OPTIONS
-  elif rows is not None and rows < SAMPLING_MIN_ROWS:
+    return _known(BFLOAT16_CPU_OPTIONS)
+  if rows is not None and rows < SAMPLING_MIN_ROWS:
     return {}
-  else:
-    options = SAMPLING_CPU_OPTIONS
-  return {name: value for name, value in options.items()
-          if _supported(name, value)}
+  return _known(SAMPLING_CPU_OPTIONS)
 
 
 class FastSampler:

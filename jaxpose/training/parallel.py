@@ -28,6 +28,8 @@ import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from jaxpose.core import xla_options
+
 DATA_AXIS = "data"
 
 
@@ -158,13 +160,15 @@ def jit_train_step(train_step: Callable, mesh: Mesh) -> Callable:
 
   The state and key are replicated, the batch is split over `'data'`, the
   metrics come back replicated, and the input state's buffers are donated
-  (updated in place), so do not reuse a state after passing it in.
+  (updated in place), so do not reuse a state after passing it in.  It
+  compiles with `xla_options.training_options()`.
   """
   rep = replicated_sharding(mesh)
   return jax.jit(train_step,
                  in_shardings=(rep, batch_sharding(mesh), rep),
                  out_shardings=(rep, rep),
-                 donate_argnums=(0,))
+                 donate_argnums=(0,),
+                 compiler_options=xla_options.training_options() or None)
 
 
 def initialize_distributed(coordinator_address: str | None = None,

@@ -43,6 +43,13 @@ def test_options_known_to_this_jaxlib_and_switched_off_by_env(monkeypatch):
   assert xla_options.sampling_options() == xla_options.SAMPLING_CPU_OPTIONS
 
 
+def test_training_options_and_the_env_switch(monkeypatch):
+  monkeypatch.delenv(xla_options.DEFAULTS_ENV, raising=False)
+  assert xla_options.training_options() == xla_options.TRAINING_CPU_OPTIONS
+  monkeypatch.setenv(xla_options.DEFAULTS_ENV, "1")
+  assert xla_options.training_options() == {}
+
+
 def test_small_programs_keep_xla_defaults(monkeypatch):
   monkeypatch.delenv(xla_options.DEFAULTS_ENV, raising=False)
   small = xla_options.SAMPLING_MIN_ROWS - 1

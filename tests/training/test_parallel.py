@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from jax.sharding import AxisType, PartitionSpec as P
 
+from jaxpose.core import xla_options
 from jaxpose.training import parallel
 from jaxpose.training import train
 from tests.helpers import parallel_worker, toy
@@ -85,6 +86,35 @@ def test_jit_train_step_donates_state():
   new, metrics = step(state, batch, parallel.replicate(mesh, jax.random.key(0)))
   assert int(new.step) == 1 and np.isfinite(float(metrics["loss"]))
   assert jax.tree.leaves(state.params)[0].is_deleted()
+
+
+def _compiled_step_text(batch_size: int = 8):
+  graphdef, params = toy.make_model()
+  tx = train.make_optimizer(learning_rate=1e-2, warmup_steps=1)
+  mesh = parallel.make_mesh()
+  state = parallel.replicate(mesh, train.init_train_state(params, tx))
+  step = parallel.jit_train_step(
+      train.make_train_step(toy.make_loss_fn(graphdef), tx), mesh)
+  batch = parallel.shard_batch(mesh, toy.make_batch_fn(batch_size)(0))
+  key = parallel.replicate(mesh, jax.random.key(0))
+  return step.lower(state, batch, key).compile().as_text()
+
+
+def test_train_step_compiles_with_the_training_options(monkeypatch):
+  """Products alone in YNNPACK, the rest in XLA's own fusions; under XLA's
+  defaults (JAXPOSE_XLA_DEFAULTS) YNNPACK also takes other work."""
+  if jax.default_backend() != "cpu":
+    pytest.skip("CPU compiler options")
+
+  def ynnpack_subgraphs():
+    lines = [l.strip() for l in _compiled_step_text(512).splitlines()]
+    return [l for l in lines if l.startswith("%ynn_fusion")]
+
+  monkeypatch.delenv(xla_options.DEFAULTS_ENV, raising=False)
+  ours = ynnpack_subgraphs()
+  assert len(ours) >= 3 and all("/dot_general" in l for l in ours), ours
+  monkeypatch.setenv(xla_options.DEFAULTS_ENV, "1")
+  assert not all("/dot_general" in l for l in ynnpack_subgraphs())
 
 
 # ------------------------------------------------------------- subprocesses

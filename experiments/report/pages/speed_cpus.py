@@ -14,7 +14,8 @@ class Cpu:
     name: its words on the page.
     suffix: its results files' ending (bench_sampling_cpu<suffix>.json).
     notes: {table key: what the table's figures mean on this CPU}; the
-      keys are `NOTE_KEYS`.
+      keys are `NOTE_KEYS` ('training_options' only where the files time
+      the training options, which adds that table).
     full_records: its files time PyTorch on the network's products too
       (and one large product), and DPoser's sampler row is the program the
       library runs (`program`; `defaults_step_s` beside it): the tables
@@ -49,7 +50,7 @@ class Cpu:
 
 
 NOTE_KEYS = ("gfpose_sampling", "gfpose_training", "dposer",
-             "dposer_options")
+             "dposer_options", "training_options")
 
 _ROOFLINE = ("A roofline fraction near 1 means the step costs what its "
              "matrix products cost, little left to remove on this CPU; it "
@@ -90,22 +91,28 @@ CPUS = (
             "margin is what it saves around the products. " +
             _ROOFLINE),
         "gfpose_training": (
-            "Training runs about even with PyTorch on this CPU: the step is "
-            "mostly its matrix products, which PyTorch multiplies faster "
-            "than XLA here, and little is left around them to save. The "
+            "Training runs about even with PyTorch on this CPU: both sides "
+            "multiply the network's products at about the same speed (the "
+            "last columns), and about a third of jaxpose's step lies "
+            "outside them (the roofline fraction): the backward passes of "
+            "the normalisation and activations, and Adam, the EMA and the "
+            "gradient norm, each a pass over the 12.5M parameters. The "
             "bfloat16 products that speed up sampling (below) are not used "
             "in training."),
         "dposer": _DPOSER_WHY + (
-            " DPoser's training step is the one row below 1 (against "
-            "torch.compile; on the EPYC it is faster): PyTorch multiplies "
-            "the network's products faster than XLA on this CPU (the last "
-            "columns), and much of jaxpose's step lies outside them (its "
-            "roofline fraction): the backward passes of the normalisation "
-            "and activations, and the dropout masks' random bits, about a "
-            "tenth of the step."),
+            " The training step gains least: PyTorch multiplies the "
+            "network's products faster than XLA on this CPU (the last "
+            "columns), and a fifth of jaxpose's step lies outside them (the "
+            "roofline fraction): the normalisation's and activations' "
+            "backward passes, the dropout masks, Adam and the EMA."),
         "dposer_options": (
             "As on the EPYC, the options speed up the wide sampler step and "
             "slow the TTO iteration, whose products are small (60 rows)."),
+        "training_options": (
+            "The training options speed up DPoser's step, whose elementwise "
+            "work XLA's default YNNPACK subgraphs take with the products; "
+            "GFPose's step stays within the rounds' spread of its time "
+            "under XLA's defaults."),
     }, full_records=True),
 )
 
@@ -264,6 +271,18 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
                                          and key == "tto_iteration" else {}))
                      for label, key in _DPOSER_CASES[:2]),
           label_titles=("case",), note=cpu.notes["dposer_options"]),
+      *((spec.Table(
+          title="Training steps: the training XLA options" + on,
+          intro=("Each training step of the tables above compiled with the "
+                 "training options (`xla_options.training_options`: the "
+                 "products alone in YNNPACK, the elementwise work in XLA's "
+                 "own fusions), as `jaxpose.training` compiles it, and with "
+                 "XLA's defaults, in the same rounds."),
+          columns=_options("defaults_step_s", "step_s", "speedup_of_options"),
+          rows=(sampling("GFPose, batch 1000", "train"),
+                tto("DPoser, batch 1280", "train_step")),
+          label_titles=("case",), note=cpu.notes["training_options"]),)
+        if "training_options" in cpu.notes else ()),
       spec.Table(
           title="Compiling against torch.compile" + on,
           intro=("Seconds before the first result: jaxpose's compilation of "
