@@ -41,6 +41,9 @@ _TORCH_PYTHON = flags.DEFINE_string(
 _TORCH_MODES = flags.DEFINE_list(
     "torch_modes", list(torch_client.TORCH_MODES),
     "With --torch_python: eager PyTorch, torch.compile, or both.")
+_TORCH_DEVICE = flags.DEFINE_string(
+    "torch_device", "cpu", "With --torch_python: PyTorch's device (cpu, "
+    "cuda: the GPU jaxpose runs on).")
 
 
 def main(argv):
@@ -49,7 +52,8 @@ def main(argv):
   out = _OUT.value or os.path.join(_OUT_DIR.value or ".", "bench_sampling.json")
   with contextlib.ExitStack() as stack:
     torch_refs = torch_client.start_torch_refs(
-        _TORCH_PYTHON.value, modes=_TORCH_MODES.value, stack=stack)
+        _TORCH_PYTHON.value, modes=_TORCH_MODES.value, stack=stack,
+        device=_TORCH_DEVICE.value)
     result = throughput.run_bench(quick=_QUICK.value, steps=_STEPS.value,
                                   repeats=_REPEATS.value, torch_refs=torch_refs)
   print(f"wrote {files.write_json_atomic(out, result)}")

@@ -49,12 +49,14 @@ class TorchReference:
     script: path of experiments/bench/torch_reference.py (or a stand-in).
     compile: torch.compile the network (inductor) in the server.
     threads: torch threads (default: the CPUs the server may use).
+    device: the torch device of the server's networks and data ('cpu',
+      'cuda').
     extra_args: more command-line arguments for the server (tests).
   """
 
   def __init__(self, python: str, script: str = TORCH_SCRIPT, *,
                compile: bool = False, threads: int | None = None,
-               extra_args: Sequence[str] = ()):
+               device: str = "cpu", extra_args: Sequence[str] = ()):
     if not os.path.isfile(script):
       raise FileNotFoundError(f"script: no torch reference at {script!r}")
     cmd = [python, script, "--serve", *extra_args]
@@ -62,6 +64,7 @@ class TorchReference:
       cmd.append("--compile")
     if threads:
       cmd.append(f"--threads={int(threads)}")
+    cmd.append(f"--device={device}")
     self.compiled = bool(compile)
     try:
       self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
@@ -126,9 +129,10 @@ class TorchReference:
 
 def start_torch_refs(python: str | None, script: str = TORCH_SCRIPT,
                      modes: Sequence[str] = TORCH_MODES,
-                     stack: contextlib.ExitStack | None = None
-                     ) -> dict[str, TorchReference]:
-  """One TorchReference per mode ('eager', 'compiled'), named torch_<mode>.
+                     stack: contextlib.ExitStack | None = None, *,
+                     device: str = "cpu") -> dict[str, TorchReference]:
+  """One TorchReference per mode ('eager', 'compiled'), named torch_<mode>,
+  its network on `device`.
 
   With `stack`, each is closed when the stack closes. No `python` gives {}.
   """
@@ -140,7 +144,8 @@ def start_torch_refs(python: str | None, script: str = TORCH_SCRIPT,
                      f"{list(modes)}")
   refs = {}
   for mode in modes:
-    ref = TorchReference(python, script, compile=(mode == "compiled"))
+    ref = TorchReference(python, script, compile=(mode == "compiled"),
+                         device=device)
     if stack is not None:
       stack.enter_context(ref)
     refs[f"torch_{mode}"] = ref

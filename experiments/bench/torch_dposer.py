@@ -161,7 +161,7 @@ def reverse_sde(net, x, t):
 # ------------------------------------------------------------ the operations
 def em_sample(net, rows, steps, *, seed=0):
   """`steps` Euler-Maruyama steps of their pc_sampler (no corrector)."""
-  gen = torch.Generator().manual_seed(seed)
+  gen = torch_harness.generator(seed)
   x = torch.randn(rows, DATA_DIM, generator=gen)
   timesteps = torch.linspace(1.0, SAMPLE_EPS, NUM_SCALES)
   dt = -1.0 / NUM_SCALES
@@ -186,7 +186,7 @@ class Trainer:
     self.lr, self.warmup, self.step_count = lr, warmup, 0
     self.ema = [p.detach().clone() for p in net.parameters()]
     self.ema_decay = ema_decay
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch_harness.generator(seed)
     self.poses = torch.randn(batch, DATA_DIM, generator=gen)
 
   def step(self):
@@ -256,7 +256,7 @@ class MotionDenoiser:
       raise ValueError(f"offsets {tuple(self.offsets.shape)} and "
                        f"{len(self.parents)} parents do not make a "
                        f"{DATA_DIM // 3 + 1}-joint tree")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch_harness.generator(seed)
     truth = 0.3 * torch.randn(batch, DATA_DIM, generator=gen)
     with torch.no_grad():
       joints = forward_kinematics(truth, self.offsets, self.parents)
@@ -343,7 +343,7 @@ _PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17,
 
 
 def _demo_offsets():
-  gen = torch.Generator().manual_seed(1)
+  gen = torch_harness.generator(1)
   d = torch.randn(len(_PARENTS), 3, generator=gen)
   d = 100.0 * d / d.norm(dim=-1, keepdim=True)
   d[0] = 0.0

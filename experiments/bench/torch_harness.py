@@ -7,6 +7,11 @@ operations (`OPS`: op -> the request's fields, in the method's argument
 order); each operation returns its own wall-clock seconds, and the first
 call of each kind is kept apart (torch.compile compiles then).
 
+`--device` puts the networks and every tensor on that device (torch's
+default device: a CUDA GPU with `--device=cuda`); each timed operation then
+waits for the device before and after, and `memory` reports the
+allocator's peak.
+
 torch-only, like the scripts that import it (they run under a Python that
 has torch, with this folder first on sys.path): no jax, no jaxpose.
 """
@@ -21,6 +26,16 @@ import tempfile
 import time
 
 import torch
+
+
+def generator(seed: int) -> torch.Generator:
+  """A seeded generator on torch's default device (the server's --device)."""
+  return torch.Generator(device=torch.get_default_device()).manual_seed(seed)
+
+
+def _synchronize():
+  if torch.get_default_device().type == "cuda":
+    torch.cuda.synchronize()
 
 
 class Reference:
@@ -54,15 +69,21 @@ class Reference:
     self.first_call_s = {}
 
   def info(self):
+    device = torch.get_default_device()
     return dict(torch_version=torch.__version__,
+                device=str(device),
+                device_name=(torch.cuda.get_device_name(device)
+                             if device.type == "cuda" else None),
                 threads=torch.get_num_threads(),
                 compiled=self.compile_net,
                 num_params=sum(p.numel() for p in self.eval_net.parameters()),
                 first_call_s=dict(self.first_call_s))
 
   def _timed(self, name, fn):
+    _synchronize()
     start = time.perf_counter()
     fn()
+    _synchronize()
     seconds = time.perf_counter() - start
     self.first_call_s.setdefault(name, seconds)
     return seconds
@@ -80,7 +101,7 @@ class Reference:
     network's products, whatever the network around them."""
     key = (tuple(map(tuple, shapes)), bool(backward))
     if key not in self.products:
-      gen = torch.Generator().manual_seed(0)
+      gen = generator(0)
       self.products[key] = [
           tuple(torch.randn(*size, generator=gen) for size in
                 ((m, k), (k, n)) + (((m, n),) if backward else ()))
@@ -148,12 +169,15 @@ def parser(doc: str) -> argparse.ArgumentParser:
   out.add_argument("--threads", type=int, default=None,
                    help="torch threads (default: the CPUs this process may use)")
   out.add_argument("--repeats", type=int, default=3)
+  out.add_argument("--device", default="cpu",
+                   help="torch device of the networks and data (cpu, cuda)")
   return out
 
 
 def start(reference_class, args):
   """The reference of the parsed `args`; serves and returns None with --serve."""
   torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
+  torch.set_default_device(args.device)
   ref = reference_class(compile_net=args.compile)
   if args.serve:
     serve(ref)

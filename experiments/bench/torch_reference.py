@@ -91,7 +91,7 @@ def _int_beta(t):
 
 def em_sample(net, rows, steps, *, num_scales=1000, eps=1e-3, seed=0):
   """`steps` reverse-SDE Euler-Maruyama steps of a 2D-conditioned batch."""
-  gen = torch.Generator().manual_seed(seed)
+  gen = torch_harness.generator(seed)
   x = torch.randn(rows, DATA_DIM, generator=gen)
   cond = torch.randn(rows, DATA_DIM, generator=gen)
   mask = torch.ones(rows, NUM_JOINTS, 3)
@@ -120,7 +120,7 @@ class Trainer:
     self.opt = torch.optim.Adam(net.parameters(), lr=lr, foreach=True)
     self.ema = [p.detach().clone() for p in net.parameters()]
     self.ema_decay = ema_decay
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch_harness.generator(seed)
     self.pose3d = torch.randn(batch, DATA_DIM, generator=gen)
     self.pose2d = torch.randn(batch, NUM_JOINTS, 2, generator=gen)
 

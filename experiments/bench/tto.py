@@ -159,9 +159,11 @@ def embedding_rows(fn: Callable, *args, embed_dim: int) -> dict:
 # ------------------------------------------------------- torch side by side
 def start_torch_refs(python: str | None, modes=torch_client.TORCH_MODES,
                      stack: contextlib.ExitStack | None = None,
-                     script: str = DPOSER_SCRIPT):
-  """torch_<mode> -> TorchReference running torch_dposer.py ({} without python)."""
-  return torch_client.start_torch_refs(python, script, modes, stack)
+                     script: str = DPOSER_SCRIPT, device: str = "cpu"):
+  """torch_<mode> -> TorchReference running torch_dposer.py on `device`
+  ({} without python)."""
+  return torch_client.start_torch_refs(python, script, modes, stack,
+                                       device=device)
 
 
 # ----------------------------------------------------------------- sampler
@@ -447,7 +449,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   with contextlib.ExitStack() as stack:
-    refs = start_torch_refs(_TORCH_PYTHON.value, _TORCH_MODES.value, stack)
+    refs = start_torch_refs(_TORCH_PYTHON.value, _TORCH_MODES.value, stack,
+                            device=_TORCH_DEVICE.value)
     result = run_bench(quick=_QUICK.value, repeats=_REPEATS.value,
                        tto_iters=_TTO_ITERS.value,
                        sampler_steps=_SAMPLER_STEPS.value, torch_refs=refs)
@@ -471,4 +474,7 @@ if __name__ == "__main__":
   _TORCH_MODES = flags.DEFINE_list(
       "torch_modes", list(torch_client.TORCH_MODES),
       "With --torch_python: eager PyTorch, torch.compile, or both.")
+  _TORCH_DEVICE = flags.DEFINE_string(
+      "torch_device", "cpu", "With --torch_python: PyTorch's device (cpu, "
+      "cuda: the GPU jaxpose runs on).")
   app.run(main)

@@ -285,7 +285,8 @@ PAGE = spec.Page(
            "code in PyTorch on the same machine (one set of tables per CPU "
            "the benchmarks ran on; each benchmark's results file records "
            "the CPU's model, vector extensions, cores and XLA options; no "
-           "side-by-side figure on a GPU exists yet), how few network "
+           "side-by-side figure on a GPU exists yet: `python -m "
+           "experiments.bench.gpu` makes them on one), how few network "
            "evaluations a sampler needs for the same error. How long "
            "lifting a minute of video takes is on the video page."),
     tables=(*(table for cpu in speed_cpus.CPUS
