@@ -306,3 +306,32 @@ def test_the_headline_refuses_diffposes_per_row_h_k_against_its_encoder():
   page = render.page_text(diffpose_page.PAGE, render.Reader(render.ROOT))
   assert "**not like for like**: noisy 2D; uncertainty: pose2d_sigma" in page
   assert page.count(render.SEES_NOTE) == 1
+
+
+def test_a_cpu_not_on_the_speed_page_is_discovered_from_its_files(tmp_path):
+  """Both benchmark files of another CPU under experiments/results/ give it
+  its own set of tables, named from the files' hardware record."""
+  from experiments.report.pages import speed_cpus
+  src = pathlib.Path(__file__).resolve().parents[1] / render.RESULTS
+  folder = tmp_path / render.RESULTS
+  folder.mkdir(parents=True)
+  sampling = json.loads((src / "bench_sampling_cpu_xeon_amx.json").read_text())
+  sampling["hardware"].update(cpu_model="Graviton", cpu_affinity=4,
+                              cpu_vector_extensions=["avx2"])
+  (folder / "bench_sampling_cpu_new.json").write_text(json.dumps(sampling))
+  (folder / "bench_tto_cpu_new.json").write_text(
+      (src / "bench_tto_cpu_xeon_amx.json").read_text())
+  # A sampling file alone, and a CPU the page knows, are not new CPUs.
+  (folder / "bench_sampling_cpu_half.json").write_text(json.dumps(sampling))
+  (folder / "bench_sampling_cpu_xeon_amx.json").write_text(json.dumps(sampling))
+  (folder / "bench_tto_cpu_xeon_amx.json").write_text("{}")
+  found = speed_cpus.discovered(folder)
+  assert [(c.name, c.suffix, c.cores, c.full_records) for c in found] == [
+      ("Graviton with AVX2", "_new", 4, True)]
+  tables = speed_cpus.tables(found[0])
+  assert any("training XLA options" in t.title for t in tables)
+  read = render.Reader(tmp_path)
+  for table in tables:
+    lines, _ = render.table_lines(table, read, "")
+    assert "4 CPU cores (Graviton with AVX2)" in "\n".join(lines)
+  assert speed_cpus.discovered() == ()  # the project's own: all on the page

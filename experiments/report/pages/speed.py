@@ -283,13 +283,15 @@ PAGE = spec.Page(
     name="speed", title="Speed",
     intro=("How fast jaxpose samples, trains and fits against the authors' "
            "code in PyTorch on the same machine (one set of tables per CPU "
-           "the benchmarks ran on; each benchmark's results file records "
+           "the benchmarks ran on, another CPU's once its two files, "
+           "`bench_sampling_cpu_<name>.json` and `bench_tto_cpu_<name>.json`"
+           ", are in experiments/results/; each benchmark's results file records "
            "the CPU's model, vector extensions, cores and XLA options; no "
            "side-by-side figure on a GPU exists yet: `python -m "
            "experiments.bench.gpu` makes them on one), how few network "
            "evaluations a sampler needs for the same error. How long "
            "lifting a minute of video takes is on the video page."),
-    tables=(*(table for cpu in speed_cpus.CPUS
+    tables=(*(table for cpu in speed_cpus.CPUS + speed_cpus.discovered()
               for table in speed_cpus.tables(cpu)), speed_cpus.MEMORY, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
             CHEAPEST, DIFFPOSE_CURVE, PACK, PACK_COST, PRECISION, BACKENDS,
             PRECISION_ERROR, PRECISION_GAP))

@@ -1,7 +1,16 @@
 """The speed page's tables against PyTorch, one set per CPU met: each CPU's
 benchmark files (`experiments.bench.sampling`, `experiments.bench.tto`, run
-on it with PyTorch in the same rounds) and what its figures mean."""
+on it with PyTorch in the same rounds) and what its figures mean.
+
+A CPU not in `CPUS` whose two files are in experiments/results/
+(bench_sampling_cpu<suffix>.json and bench_tto_cpu<suffix>.json, the
+suffix starting with '_') gets its set of tables too (`discovered`),
+named from the files' hardware record and with `UNREAD_NOTES`, until
+someone writes what its figures mean.
+"""
 import dataclasses
+import json
+import pathlib
 
 from experiments.report import spec
 
@@ -16,6 +25,7 @@ class Cpu:
     notes: {table key: what the table's figures mean on this CPU}; the
       keys are `NOTE_KEYS` ('training_options' only where the files time
       the training options, which adds that table).
+    cores: the cores the benchmarks ran on.
     full_records: its files time PyTorch on the network's products too
       (and one large product), and DPoser's sampler row is the program the
       library runs (`program`; `defaults_step_s` beside it): the tables
@@ -25,10 +35,11 @@ class Cpu:
   suffix: str
   notes: dict
   full_records: bool = False
+  cores: int = 2
 
   @property
   def hardware(self) -> str:
-    return f"2 CPU cores ({self.name})"
+    return f"{self.cores} CPU cores ({self.name})"
 
   @property
   def sampling_file(self) -> str:
@@ -115,6 +126,45 @@ CPUS = (
             "under XLA's defaults."),
     }, full_records=True),
 )
+
+UNREAD_NOTES = dict.fromkeys(
+    NOTE_KEYS, "The figures of a CPU met after the others: nobody has yet "
+    "written here why a row is where it is; the products' columns set "
+    "jaxpose's speed on the network's matrix products beside PyTorch's.")
+RESULTS = pathlib.Path(__file__).resolve().parents[3] / "experiments" / "results"
+_EXTENSIONS = (("avx512f", "AVX-512"), ("amx_tile", "AMX"), ("avx2", "AVX2"))
+
+
+def _name(hardware: dict) -> str:
+  """'<model> with <its widest vector extensions>' from a hardware record."""
+  flags = set(hardware.get("cpu_vector_extensions") or ())
+  found = [words for flag, words in _EXTENSIONS if flag in flags]
+  if "AVX-512" in found:
+    found = [w for w in found if w != "AVX2"]
+  model = hardware.get("cpu_model") or "an unnamed CPU"
+  return model + (f" with {' and '.join(found)}" if found else "")
+
+
+def discovered(results: pathlib.Path = RESULTS) -> tuple[Cpu, ...]:
+  """The CPUs with both benchmark files in `results` that `CPUS` lacks."""
+  known = {cpu.suffix for cpu in CPUS}
+  out = []
+  for path in sorted(results.glob("bench_sampling_cpu_*.json")):
+    suffix = path.name[len("bench_sampling_cpu"):-len(".json")]
+    if suffix in known or not (results / f"bench_tto_cpu{suffix}.json").exists():
+      continue
+    with open(path) as f:
+      record = json.load(f)
+    train = record.get("train") or {}
+    notes = {k: v for k, v in UNREAD_NOTES.items()
+             if k != "training_options" or "speedup_of_options" in train}
+    hardware = record.get("hardware") or {}
+    out.append(Cpu(_name(hardware), suffix, notes,
+                   full_records="torch_matmul_gflops" in train,
+                   cores=int(hardware.get("cpu_affinity")
+                             or hardware.get("cpu_count") or 1)))
+  return tuple(out)
+
 
 TORCH = ("The PyTorch side runs in its own process (`pip install "
          "torch==2.13.0 numpy`, 2 threads) and takes turns with jaxpose, one "
