@@ -182,7 +182,8 @@ def bench_train_step(model, params, *, batch_size: int, repeats: int,
   program = programs.training_steps(calls, step, state, batch, key)
 
   shapes = roofline.dense_shapes(params, batch_size)
-  mm = roofline.matmul_roofline(shapes, backward=True, time_it=False)
+  mm = roofline.matmul_roofline(shapes, backward=True, time_it=False,
+                                compiler_options=program["compiler_options"])
   torch_refs = dict(torch_refs or {})
   calls["matmul"] = (mm["fn"], mm["args"])
   calls.update({name: (ref.train, (batch_size,))

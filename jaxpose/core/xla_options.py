@@ -1,23 +1,23 @@
-"""XLA compiler options for jaxpose's samplers, opt in.
+"""XLA compiler options for jaxpose's samplers and training steps.
 
 On the CPU, XLA (jaxlib 0.10) gives dense products to YNNPACK, and by
 default it also moves the elementwise and reduction work around them
 (bias, GroupNorm, SiLU) into the same YNNPACK subgraphs.  For the score
 network's sampling step that is the slower choice at large batches;
 turning YNNPACK fusion off leaves the products to XLA's own CPU dot and the
-rest to its loop fusions.  Small programs go the other way, and so does a
-training step (its transposed backward products are faster in YNNPACK), so
-the options are meant for samplers only, from SAMPLING_MIN_ROWS rows
+rest to its loop fusions.  Small programs go the other way, so samplers
+take these options (SAMPLING_CPU_OPTIONS) from SAMPLING_MIN_ROWS rows
 (poses x hypotheses) on; the speed-ups by rows are measured in
 experiments/results/bench_sampling_cpu.json. A network with bfloat16
 products (`eval.matmul_dtype`) gets BFLOAT16_CPU_OPTIONS instead: its
 products alone in YNNPACK, which runs them on the CPU's bfloat16 units.
 
 Training steps get TRAINING_CPU_OPTIONS (`training_options`): the products
-alone in YNNPACK, whose transposed backward products beat XLA's dot, and
-the elementwise work (GroupNorm, SiLU, dropout's hash, Adam, EMA) in XLA's
-own loop fusions; `jaxpose.training.train.fit` compiles with them, and
-`experiments.bench.sampling`/`.tto` time the training step both ways.
+alone in YNNPACK (XLA's own dot is slower on a training step's backward
+products) and the elementwise work (GroupNorm, SiLU, dropout's hash, Adam,
+EMA) in XLA's own loop fusions; `training.parallel.jit_train_step`
+compiles with them, and `experiments.bench.sampling`/`.tto` time the
+training steps both ways.
 
 The generic samplers in `jaxpose.core.sampling` pick no options.  A caller
 opts in either explicitly,

@@ -2,7 +2,7 @@
 
 `bernoulli` draws one uniform float (a 32-bit word) per element, and on the
 CPU JAX lowers its Threefry hash to a rolled loop that XLA cannot fuse with
-anything: in a training step that was a tenth of the time.  Here the hash
+the work around it.  Here the hash
 is Threefry-2x32 itself (the one behind JAX's default PRNG), written out
 round by round in `jnp` ops, so XLA fuses it into one elementwise loop on
 every backend.  Each counter yields 64 bits, cut into bytes (one per
@@ -96,10 +96,11 @@ def _counters(shape: tuple[int, ...]) -> jax.Array:
 
 def keep_mask(key: jax.Array, rate: float, shape: tuple[int, ...]) -> jax.Array:
   """Boolean mask, True with probability 1 - `realized_rate(rate)`,
-  independently per entry, a function of `key` (any PRNG key) alone.
+  independently per entry, a function of `key` (any PRNG key) and `shape`.
 
-  The last axis is filled from counters hashed per leading index, so a
-  batch axis stays leading (and shardable) in every intermediate.
+  Each entry's bits come from hashing its counter (its row-major index,
+  `_counters`), so the mask of a batch split over devices is the mask of
+  the whole batch, and a batch axis stays leading in every intermediate.
   """
   shape = tuple(int(s) for s in shape)
   found = _threshold(rate) if shape and shape[-1] > 0 else None
