@@ -335,3 +335,37 @@ def test_a_cpu_not_on_the_speed_page_is_discovered_from_its_files(tmp_path):
     lines, _ = render.table_lines(table, read, "")
     assert "4 CPU cores (Graviton with AVX2)" in "\n".join(lines)
   assert speed_cpus.discovered() == ()  # the project's own: all on the page
+
+
+def test_a_gpus_three_files_give_its_tables_and_the_whole_test_set(tmp_path):
+  """`experiments.bench.gpu`'s files of a GPU put it on the speed page."""
+  from experiments.report.pages import speed_cpus
+  src = pathlib.Path(__file__).resolve().parents[1] / render.RESULTS
+  folder = tmp_path / render.RESULTS
+  folder.mkdir(parents=True)
+  assert speed_cpus.discovered_gpus(folder) == ()
+  sampling = json.loads((src / "bench_sampling_cpu_xeon_amx.json").read_text())
+  sampling["hardware"].update(device_kind="NVIDIA H200", backend="gpu")
+  (folder / "bench_sampling_gpu_h200.json").write_text(json.dumps(sampling))
+  (folder / "bench_tto_gpu_h200.json").write_text(
+      (src / "bench_tto_cpu_xeon_amx.json").read_text())
+  assert speed_cpus.discovered_gpus(folder) == ()  # the test set is missing
+  side = {"wall_s": 30.0, "speedup": 3.0}
+  (folder / "bench_test_set_gpu_h200.json").write_text(json.dumps(dict(
+      poses=100000, hypotheses=200, steps=20, wall_s=10.0,
+      memory={"device_peak_mib": 900.0},
+      torch_measured={"torch_eager": side, "torch_compiled": side},
+      torch_memory={"torch_eager": {"device_peak_mib": 1200.0},
+                    "torch_compiled": {"device_peak_mib": 1100.0}},
+      target_speedup=2.0, target_met=True)))
+  gpus = speed_cpus.discovered_gpus(folder)
+  assert [(g.name, g.hardware, g.sampling_file) for g in gpus] == [
+      ("NVIDIA H200", "1 GPU (NVIDIA H200)", "bench_sampling_gpu_h200.json")]
+  read = render.Reader(tmp_path)
+  for table in speed_cpus.tables(gpus[0]):
+    lines, runs = render.table_lines(table, read, "")
+    assert "1 GPU (NVIDIA H200)" in "\n".join(lines)
+    assert "experiments.bench.gpu --name=gpu_h200" in "\n".join(runs)
+  lines, _ = render.table_lines(speed_cpus.test_set_table(gpus), read, "")
+  assert lines[2].startswith("| NVIDIA H200 | 100000 | 200 | 20 | 10.0 | 900 |"
+                             " 30.0 | 3.00 | 1200 |"), lines[2]

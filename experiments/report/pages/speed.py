@@ -279,6 +279,8 @@ PRECISION_GAP = spec.Table(
     rows=(_precision_row("bfloat16 - float32", "error.hypothesis_gap_mm"),),
     label_titles=("gap",))
 
+_GPUS = speed_cpus.discovered_gpus()
+
 PAGE = spec.Page(
     name="speed", title="Speed",
     intro=("How fast jaxpose samples, trains and fits against the authors' "
@@ -286,12 +288,15 @@ PAGE = spec.Page(
            "the benchmarks ran on, another CPU's once its two files, "
            "`bench_sampling_cpu_<name>.json` and `bench_tto_cpu_<name>.json`"
            ", are in experiments/results/; each benchmark's results file records "
-           "the CPU's model, vector extensions, cores and XLA options; no "
-           "side-by-side figure on a GPU exists yet: `python -m "
-           "experiments.bench.gpu` makes them on one), how few network "
+           "the CPU's model, vector extensions, cores and XLA options; "
+           + ("one set per GPU from `python -m experiments.bench.gpu`"
+              if _GPUS else "no side-by-side figure on a GPU exists yet: "
+              "`python -m experiments.bench.gpu` makes them on one")
+           + "), how few network "
            "evaluations a sampler needs for the same error. How long "
            "lifting a minute of video takes is on the video page."),
     tables=(*(table for cpu in speed_cpus.CPUS + speed_cpus.discovered()
-              for table in speed_cpus.tables(cpu)), speed_cpus.MEMORY, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
+              + _GPUS for table in speed_cpus.tables(cpu)),
+            *((speed_cpus.test_set_table(_GPUS),) if _GPUS else ()), speed_cpus.MEMORY, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
             CHEAPEST, DIFFPOSE_CURVE, PACK, PACK_COST, PRECISION, BACKENDS,
             PRECISION_ERROR, PRECISION_GAP))

@@ -6,7 +6,9 @@ A CPU not in `CPUS` whose two files are in experiments/results/
 (bench_sampling_cpu<suffix>.json and bench_tto_cpu<suffix>.json, the
 suffix starting with '_') gets its set of tables too (`discovered`),
 named from the files' hardware record and with `UNREAD_NOTES`, until
-someone writes what its figures mean.
+someone writes what its figures mean; so does a GPU whose three files
+`experiments.bench.gpu --name=gpu<suffix>` wrote are there
+(`discovered_gpus`), with the whole-test-set table (`test_set_table`).
 """
 import dataclasses
 import json
@@ -26,6 +28,7 @@ class Cpu:
       keys are `NOTE_KEYS` ('training_options' only where the files time
       the training options, which adds that table).
     cores: the cores the benchmarks ran on.
+    kind: 'cpu', or 'gpu' for the files of `experiments.bench.gpu`.
     full_records: its files time PyTorch on the network's products too
       (and one large product), and DPoser's sampler row is the program the
       library runs (`program`; `defaults_step_s` beside it): the tables
@@ -36,25 +39,40 @@ class Cpu:
   notes: dict
   full_records: bool = False
   cores: int = 2
+  kind: str = "cpu"
 
   @property
   def hardware(self) -> str:
+    if self.kind == "gpu":
+      return f"1 GPU ({self.name})"
     return f"{self.cores} CPU cores ({self.name})"
 
   @property
   def sampling_file(self) -> str:
-    return f"bench_sampling_cpu{self.suffix}.json"
+    return f"bench_sampling_{self.kind}{self.suffix}.json"
 
   @property
   def tto_file(self) -> str:
-    return f"bench_tto_cpu{self.suffix}.json"
+    return f"bench_tto_{self.kind}{self.suffix}.json"
+
+  @property
+  def test_set_file(self) -> str:
+    return f"bench_test_set_{self.kind}{self.suffix}.json"
+
+  def gpu_command(self) -> str:
+    return (f"python -m experiments.bench.gpu --name=gpu{self.suffix} "
+            "--torch_python=python3")
 
   def sampling_command(self) -> str:
+    if self.kind == "gpu":
+      return self.gpu_command()
     return ("python -m experiments.bench.sampling "
             f"--out=experiments/results/{self.sampling_file} "
             "--torch_python=TORCH_VENV/bin/python")
 
   def tto_command(self) -> str:
+    if self.kind == "gpu":
+      return self.gpu_command()
     return ("python -m experiments.bench.tto "
             f"--out=experiments/results/{self.tto_file} "
             "--torch_python=TORCH_VENV/bin/python --repeats=5")
@@ -128,8 +146,8 @@ CPUS = (
 )
 
 UNREAD_NOTES = dict.fromkeys(
-    NOTE_KEYS, "The figures of a CPU met after the others: nobody has yet "
-    "written here why a row is where it is; the products' columns set "
+    NOTE_KEYS, "The figures of a machine met after the others: nobody has "
+    "yet written here why a row is where it is; the products' columns set "
     "jaxpose's speed on the network's matrix products beside PyTorch's.")
 RESULTS = pathlib.Path(__file__).resolve().parents[3] / "experiments" / "results"
 _EXTENSIONS = (("avx512f", "AVX-512"), ("amx_tile", "AMX"), ("avx2", "AVX2"))
@@ -145,25 +163,69 @@ def _name(hardware: dict) -> str:
   return model + (f" with {' and '.join(found)}" if found else "")
 
 
-def discovered(results: pathlib.Path = RESULTS) -> tuple[Cpu, ...]:
-  """The CPUs with both benchmark files in `results` that `CPUS` lacks."""
-  known = {cpu.suffix for cpu in CPUS}
+def _found(results: pathlib.Path, kind: str, known=()) -> tuple[Cpu, ...]:
+  """The machines of `kind` with all their benchmark files in `results`."""
   out = []
-  for path in sorted(results.glob("bench_sampling_cpu_*.json")):
-    suffix = path.name[len("bench_sampling_cpu"):-len(".json")]
-    if suffix in known or not (results / f"bench_tto_cpu{suffix}.json").exists():
+  for path in sorted(results.glob(f"bench_sampling_{kind}_*.json")):
+    suffix = path.name[len(f"bench_sampling_{kind}"):-len(".json")]
+    stems = ("bench_tto",) + (("bench_test_set",) if kind == "gpu" else ())
+    if suffix in known or not all(
+        (results / f"{stem}_{kind}{suffix}.json").exists() for stem in stems):
       continue
     with open(path) as f:
       record = json.load(f)
     train = record.get("train") or {}
+    hardware = record.get("hardware") or {}
     notes = {k: v for k, v in UNREAD_NOTES.items()
              if k != "training_options" or "speedup_of_options" in train}
-    hardware = record.get("hardware") or {}
-    out.append(Cpu(_name(hardware), suffix, notes,
+    name = (hardware.get("device_kind") or "an unnamed GPU" if kind == "gpu"
+            else _name(hardware))
+    out.append(Cpu(name, suffix, notes, kind=kind,
                    full_records="torch_matmul_gflops" in train,
                    cores=int(hardware.get("cpu_affinity")
                              or hardware.get("cpu_count") or 1)))
   return tuple(out)
+
+
+def discovered(results: pathlib.Path = RESULTS) -> tuple[Cpu, ...]:
+  """The CPUs with both benchmark files in `results` that `CPUS` lacks."""
+  return _found(results, "cpu", {cpu.suffix for cpu in CPUS})
+
+
+def discovered_gpus(results: pathlib.Path = RESULTS) -> tuple[Cpu, ...]:
+  """The GPUs with the three files of `experiments.bench.gpu` in `results`."""
+  return _found(results, "gpu")
+
+
+def test_set_table(gpus: tuple[Cpu, ...]) -> spec.Table:
+  """200 hypotheses for each of 100,000 poses on each GPU, both sides."""
+  def torch(mode, words):
+    return (spec.Col(f"{words} s", f"torch_measured.torch_{mode}.wall_s",
+                     ".1f"),
+            spec.Col(f"x {words}", f"torch_measured.torch_{mode}.speedup",
+                     ".2f"),
+            spec.Col(f"{words} device MiB",
+                     f"torch_memory.torch_{mode}.device_peak_mib", ".0f"))
+  return spec.Table(
+      title="Sampling a whole test set against PyTorch",
+      intro=("H hypotheses for each of N poses (Human3.6M's test set is "
+             "100,000 poses) by GFPose's network at the paper's size, "
+             "Euler-Maruyama, the same chunks of poses on both sides in "
+             "turns (`experiments.bench.test_set`): wall time without "
+             "compilation, and each side's device memory peak. " + TORCH),
+      columns=(spec.Col("poses", "poses", "d"),
+               spec.Col("hypotheses", "hypotheses", "d"),
+               spec.Col("steps", "steps", "d"),
+               spec.Col("jaxpose s", "wall_s", ".1f"),
+               spec.Col("jaxpose device MiB", "memory.device_peak_mib", ".0f"),
+               *torch("eager", "PyTorch eager"),
+               *torch("compiled", "torch.compile"),
+               spec.Col("target (x the faster)", "target_speedup", "g"),
+               spec.Col("target", "target_met", "met")),
+      rows=tuple(spec.Row(gpu.name, gpu.test_set_file, gpu.gpu_command(),
+                          seeds="0", hardware=gpu.hardware) for gpu in gpus),
+      label_titles=("GPU",),
+      note=UNREAD_NOTES["gfpose_sampling"])
 
 
 TORCH = ("The PyTorch side runs in its own process (`pip install "
