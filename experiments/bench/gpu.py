@@ -14,8 +14,10 @@ torch.compile, in the same rounds as jaxpose):
   bench_test_set_<name>.json  200 hypotheses for each of 100,000 poses
                               (`experiments.bench.test_set.run_test_set`).
 PyTorch runs on the device jaxpose runs on ('cuda' when JAX's backend is a
-GPU, else the CPU). `--quick` runs tiny sizes without PyTorch: a check of
-the command on any machine, not a figure. docs/accelerators.md says how to
+GPU, else the CPU), and both sides multiply float32 alike: in float32
+itself (JAX's 'highest' precision, PyTorch's default), or with `--tf32` in
+TF32 on both (JAX's default on a GPU). `--quick` runs tiny sizes without
+PyTorch: a check of the command on any machine, not a figure. docs/accelerators.md says how to
 send it to a GPU machine.
 """
 from __future__ import annotations
@@ -44,6 +46,8 @@ _TEST_SET_STEPS = flags.DEFINE_integer(
     "test_set_steps", 20, "Sampler steps of the whole-test-set run.")
 _QUICK = flags.DEFINE_bool("quick", False, "Tiny sizes, no PyTorch (a check "
                            "of the command, not a figure).")
+_TF32 = flags.DEFINE_bool("tf32", False, "Float32 products in TF32 on both "
+                          "sides (else float32 itself on both).")
 
 
 def torch_device() -> str:
@@ -52,26 +56,33 @@ def torch_device() -> str:
 
 
 def run_all(name: str, out_dir: str, *, torch_python: str | None,
-            test_set_steps: int = 20, quick: bool = False) -> list[str]:
+            test_set_steps: int = 20, quick: bool = False,
+            tf32: bool = False) -> list[str]:
   """The three benchmarks of the module docstring; returns the files."""
   python = None if quick else (torch_python or None)
   device = torch_device()
+  precision = dict(jax="tensorfloat32" if tf32 else "highest",
+                   torch="high" if tf32 else "highest")
   written = []
 
   def write(stem, result):
+    result = dict(result, float32_products=precision)
     path = os.path.join(out_dir, f"{stem}_{name}.json")
     written.append(files.write_json_atomic(path, result))
     print(f"wrote {path}", flush=True)
 
-  with contextlib.ExitStack() as stack:
-    refs = torch_client.start_torch_refs(python, stack=stack, device=device)
-    write("bench_sampling", throughput.run_bench(quick=quick, torch_refs=refs))
-    write("bench_test_set", test_set.run_test_set(
-        **(dict(poses=8, hypotheses=4, steps=2, chunk_poses=4) if quick
-           else dict(steps=test_set_steps)), quick=quick, torch_refs=refs))
-  with contextlib.ExitStack() as stack:
-    refs = tto.start_torch_refs(python, stack=stack, device=device)
-    write("bench_tto", tto.run_bench(quick=quick, torch_refs=refs))
+  with jax.default_matmul_precision(precision["jax"]):
+    with contextlib.ExitStack() as stack:
+      refs = torch_client.start_torch_refs(python, stack=stack, device=device,
+                                           matmul_precision=precision["torch"])
+      write("bench_sampling", throughput.run_bench(quick=quick, torch_refs=refs))
+      write("bench_test_set", test_set.run_test_set(
+          **(dict(poses=8, hypotheses=4, steps=2, chunk_poses=4) if quick
+             else dict(steps=test_set_steps)), quick=quick, torch_refs=refs))
+    with contextlib.ExitStack() as stack:
+      refs = tto.start_torch_refs(python, stack=stack, device=device,
+                                  matmul_precision=precision["torch"])
+      write("bench_tto", tto.run_bench(quick=quick, torch_refs=refs))
   return written
 
 
@@ -79,7 +90,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   run_all(_NAME.value, _OUT_DIR.value, torch_python=_TORCH_PYTHON.value,
-          test_set_steps=_TEST_SET_STEPS.value, quick=_QUICK.value)
+          test_set_steps=_TEST_SET_STEPS.value, quick=_QUICK.value,
+          tf32=_TF32.value)
 
 
 if __name__ == "__main__":

@@ -51,12 +51,15 @@ class TorchReference:
     threads: torch threads (default: the CPUs the server may use).
     device: the torch device of the server's networks and data ('cpu',
       'cuda').
+    matmul_precision: its float32 products, 'highest' (float32) or 'high'
+      (TF32 where the GPU has it).
     extra_args: more command-line arguments for the server (tests).
   """
 
   def __init__(self, python: str, script: str = TORCH_SCRIPT, *,
                compile: bool = False, threads: int | None = None,
-               device: str = "cpu", extra_args: Sequence[str] = ()):
+               device: str = "cpu", matmul_precision: str = "highest",
+               extra_args: Sequence[str] = ()):
     if not os.path.isfile(script):
       raise FileNotFoundError(f"script: no torch reference at {script!r}")
     cmd = [python, script, "--serve", *extra_args]
@@ -64,7 +67,7 @@ class TorchReference:
       cmd.append("--compile")
     if threads:
       cmd.append(f"--threads={int(threads)}")
-    cmd.append(f"--device={device}")
+    cmd += [f"--device={device}", f"--matmul_precision={matmul_precision}"]
     self.compiled = bool(compile)
     try:
       self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
@@ -130,9 +133,10 @@ class TorchReference:
 def start_torch_refs(python: str | None, script: str = TORCH_SCRIPT,
                      modes: Sequence[str] = TORCH_MODES,
                      stack: contextlib.ExitStack | None = None, *,
-                     device: str = "cpu") -> dict[str, TorchReference]:
+                     device: str = "cpu", matmul_precision: str = "highest"
+                     ) -> dict[str, TorchReference]:
   """One TorchReference per mode ('eager', 'compiled'), named torch_<mode>,
-  its network on `device`.
+  its network on `device` with float32 products of `matmul_precision`.
 
   With `stack`, each is closed when the stack closes. No `python` gives {}.
   """
@@ -145,7 +149,7 @@ def start_torch_refs(python: str | None, script: str = TORCH_SCRIPT,
   refs = {}
   for mode in modes:
     ref = TorchReference(python, script, compile=(mode == "compiled"),
-                         device=device)
+                         device=device, matmul_precision=matmul_precision)
     if stack is not None:
       stack.enter_context(ref)
     refs[f"torch_{mode}"] = ref

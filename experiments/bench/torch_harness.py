@@ -75,6 +75,7 @@ class Reference:
                 device_name=(torch.cuda.get_device_name(device)
                              if device.type == "cuda" else None),
                 threads=torch.get_num_threads(),
+                matmul_precision=torch.get_float32_matmul_precision(),
                 compiled=self.compile_net,
                 num_params=sum(p.numel() for p in self.eval_net.parameters()),
                 first_call_s=dict(self.first_call_s))
@@ -171,6 +172,10 @@ def parser(doc: str) -> argparse.ArgumentParser:
   out.add_argument("--repeats", type=int, default=3)
   out.add_argument("--device", default="cpu",
                    help="torch device of the networks and data (cpu, cuda)")
+  out.add_argument("--matmul_precision", default="highest",
+                   choices=("highest", "high"),
+                   help="float32 products: 'highest' (float32 itself, "
+                   "torch's default) or 'high' (TF32 on a GPU that has it)")
   return out
 
 
@@ -178,6 +183,7 @@ def start(reference_class, args):
   """The reference of the parsed `args`; serves and returns None with --serve."""
   torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
   torch.set_default_device(args.device)
+  torch.set_float32_matmul_precision(args.matmul_precision)
   ref = reference_class(compile_net=args.compile)
   if args.serve:
     serve(ref)

@@ -159,11 +159,13 @@ def embedding_rows(fn: Callable, *args, embed_dim: int) -> dict:
 # ------------------------------------------------------- torch side by side
 def start_torch_refs(python: str | None, modes=torch_client.TORCH_MODES,
                      stack: contextlib.ExitStack | None = None,
-                     script: str = DPOSER_SCRIPT, device: str = "cpu"):
+                     script: str = DPOSER_SCRIPT, device: str = "cpu",
+                     matmul_precision: str = "highest"):
   """torch_<mode> -> TorchReference running torch_dposer.py on `device`
   ({} without python)."""
   return torch_client.start_torch_refs(python, script, modes, stack,
-                                       device=device)
+                                       device=device,
+                                       matmul_precision=matmul_precision)
 
 
 # ----------------------------------------------------------------- sampler

@@ -1,6 +1,8 @@
 """experiments/bench/test_set.py (a whole test set sampled beside PyTorch)
 and experiments/bench/gpu.py (the one GPU command), with tiny sizes; the
 PyTorch side when JAXPOSE_TORCH_PYTHON names a python with torch."""
+import json
+
 import pytest
 
 from experiments.bench import gpu
@@ -30,8 +32,8 @@ def test_gpu_command_runs_the_three_benchmarks_on_jaxposes_device(
     monkeypatch, tmp_path):
   seen = {}
 
-  def refs(python, *args, device, **kwargs):
-    seen.setdefault("refs", []).append((python, device))
+  def refs(python, *args, device, matmul_precision, **kwargs):
+    seen.setdefault("refs", []).append((python, device, matmul_precision))
     return {}
 
   monkeypatch.setattr(torch_client, "start_torch_refs", refs)
@@ -47,16 +49,25 @@ def test_gpu_command_runs_the_three_benchmarks_on_jaxposes_device(
   assert [p.rsplit("/", 1)[1] for p in written] == [
       "bench_sampling_box.json", "bench_test_set_box.json",
       "bench_tto_box.json"]
-  assert seen["refs"] == [("py", "cpu"), ("py", "cpu")]  # no GPU here
+  # No GPU here; float32 products in float32 itself on both sides.
+  assert seen["refs"] == [("py", "cpu", "highest")] * 2
+  assert json.loads(open(written[0]).read())["float32_products"] == {
+      "jax": "highest", "torch": "highest"}
   assert seen["test_set"]["steps"] == 7 and not seen["sampling"]["quick"]
   seen.clear()
+  written = gpu.run_all("box", str(tmp_path), torch_python="py", tf32=True)
+  assert seen["refs"] == [("py", "cpu", "high")] * 2
+  assert json.loads(open(written[2]).read())["float32_products"] == {
+      "jax": "tensorfloat32", "torch": "high"}
+  seen.clear()
   gpu.run_all("box", str(tmp_path), torch_python="py", quick=True)
-  assert seen["refs"] == [(None, "cpu"), (None, "cpu")]  # quick: no torch
+  assert [r[0] for r in seen["refs"]] == [None, None]  # quick: no torch
 
 
 def test_torch_server_runs_on_the_device_asked(torch_python):
   with torch_client.TorchReference(torch_python, device="cpu") as ref:
     assert ref.info["device"] == "cpu" and ref.info["device_name"] is None
+    assert ref.info["matmul_precision"] == "highest"
     assert ref.em(rows=4, steps=1) > 0
   with pytest.raises(RuntimeError, match="torch reference"):
     torch_client.TorchReference(torch_python, device="no_such_device")
