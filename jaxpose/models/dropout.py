@@ -13,7 +13,7 @@ threshold rounded to the nearest 1/65536 (DPoser's 0.1 becomes
 `dropout` scales by that probability, so the layer's expectation is
 unchanged; rates that 16 bits cannot realise to 0.1% fall back to
 `bernoulli`.  The speed against `bernoulli` is a benchmark figure
-(experiments/bench/), not a property stated here.
+(`experiments.bench.dropout`), not a property stated here.
 """
 from __future__ import annotations
 

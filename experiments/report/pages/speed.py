@@ -194,6 +194,32 @@ PACK_COST = spec.Table(
     note=("Packing moves a joint by at most a quarter of a millimetre, and "
           "the model's error by a few thousandths of one."))
 
+_DROPOUT_FILE = "bench_dropout_cpu_xeon_amx.json"
+_DROPOUT = ("python -m experiments.bench.dropout "
+            f"--out=experiments/results/{_DROPOUT_FILE}")
+
+DROPOUT = spec.Table(
+    title=f"Dropout masks ({speed_cpus.CPUS[1].name})",
+    intro=("Dropout and its gradient on a training step's activations (rows "
+           "x 1024), with jaxpose's mask (`models.dropout`: Threefry-2x32 "
+           "on each entry's counter, fused by XLA with the work around it) "
+           "and with `jax.random.bernoulli`'s, in the same rounds (30)."),
+    columns=(spec.Col("rate", "rate", "g"),
+             spec.Col("rate realised", "realized_rate", ".6f"),
+             spec.Col("rows", "shape[0]", "d"),
+             spec.Col("jaxpose s", "hashed_s", ".3g"),
+             spec.Col("bernoulli s", "bernoulli_s", ".3g"),
+             spec.Col("x bernoulli", "speedup", ".2f")),
+    rows=tuple(spec.Row(user, _DROPOUT_FILE, _DROPOUT, seeds="-",
+                        hardware=_XEON, at=f"rows[user={user}]", name=user)
+               for user, rate in (("GFPose", 0.25), ("DPoser", 0.1),
+                                  ("the lifter", 0.5))),
+    label_titles=("rate of",),
+    note=("On the CPU, JAX's Threefry behind `bernoulli` runs as a loop XLA "
+          "cannot fuse, and draws a 32-bit word per entry; jaxpose's mask "
+          "hashes 64 bits per counter into eight (or four) entries inside "
+          "the fused loop."))
+
 _PRECISION_FILE = "bench_precision_cpu_xeon_amx.json"
 _PRECISION = ("python -m experiments.bench.precision --workdir=runs/gfpose_cam "
               f"--num_poses=500 --out=experiments/results/{_PRECISION_FILE}")
@@ -298,5 +324,6 @@ PAGE = spec.Page(
     tables=(*(table for cpu in speed_cpus.CPUS + speed_cpus.discovered()
               + _GPUS for table in speed_cpus.tables(cpu)),
             *((speed_cpus.test_set_table(_GPUS),) if _GPUS else ()), speed_cpus.MEMORY, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
-            CHEAPEST, DIFFPOSE_CURVE, PACK, PACK_COST, PRECISION, BACKENDS,
+            CHEAPEST, DIFFPOSE_CURVE, PACK, PACK_COST, DROPOUT, PRECISION,
+            BACKENDS,
             PRECISION_ERROR, PRECISION_GAP))
