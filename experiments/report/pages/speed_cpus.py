@@ -113,19 +113,18 @@ CPUS = (
     Cpu("Intel Xeon with AVX-512 and AMX", "_xeon_amx", {
         "gfpose_sampling": (
             "jaxpose's step is faster than both eager PyTorch and "
-            "torch.compile at every size, by less than 1.5x. The last "
-            "columns say why: the step is mostly matrix products (roofline "
-            "fraction 0.8 to 1), which PyTorch multiplies on this CPU at a "
-            "speed close to XLA's or above it (16 x 200), so jaxpose's "
-            "margin is what it saves around the products. " +
-            _ROOFLINE),
+            "torch.compile at every size. Where the margin is under 1.5x, "
+            "the last columns say why: the step is mostly matrix products "
+            "(roofline fraction 0.8 to 1), which PyTorch multiplies on this "
+            "CPU at a speed close to XLA's or above it, so jaxpose's margin "
+            "is what it saves around the products. " + _ROOFLINE),
         "gfpose_training": (
-            "Training runs about even with PyTorch on this CPU: both sides "
-            "multiply the network's products at about the same speed (the "
-            "last columns), and about a third of jaxpose's step lies "
-            "outside them (the roofline fraction): the backward passes of "
-            "the normalisation and activations, and Adam, the EMA and the "
-            "gradient norm, each a pass over the 12.5M parameters. The "
+            "Training gains less over PyTorch than sampling: the step is "
+            "mostly its matrix products (the roofline fraction), which "
+            "PyTorch multiplies on this CPU at XLA's speed or faster (the "
+            "last columns); what jaxpose saves is around them: the backward "
+            "passes of the normalisation and activations, Adam, the EMA and "
+            "the gradient norm, each a pass over the 12.5M parameters. The "
             "bfloat16 products that speed up sampling (below) are not used "
             "in training."),
         "dposer": _DPOSER_WHY + (
@@ -138,10 +137,10 @@ CPUS = (
             "As on the EPYC, the options speed up the wide sampler step and "
             "slow the TTO iteration, whose products are small (60 rows)."),
         "training_options": (
-            "The training options speed up DPoser's step, whose elementwise "
-            "work XLA's default YNNPACK subgraphs take with the products; "
-            "GFPose's step stays within the rounds' spread of its time "
-            "under XLA's defaults."),
+            "The training options speed up both training steps on this CPU: "
+            "under XLA's defaults YNNPACK's subgraphs take the elementwise "
+            "work (normalisation, activations, dropout) with the products, "
+            "which XLA's own fusions do faster."),
     }, full_records=True),
 )
 
