@@ -362,6 +362,7 @@ def test_a_gpus_three_files_give_its_tables_and_the_whole_test_set(tmp_path):
   assert [(g.name, g.hardware, g.sampling_file) for g in gpus] == [
       ("NVIDIA H200", "1 GPU (NVIDIA H200)", "bench_sampling_gpu_h200.json")]
   read = render.Reader(tmp_path)
+  assert "on the same GPU" in speed_cpus.tables(gpus[0])[0].intro
   for table in speed_cpus.tables(gpus[0]):
     lines, runs = render.table_lines(table, read, "")
     assert "1 GPU (NVIDIA H200)" in "\n".join(lines)

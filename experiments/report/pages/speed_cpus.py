@@ -211,7 +211,7 @@ def test_set_table(gpus: tuple[Cpu, ...]) -> spec.Table:
              "100,000 poses) by GFPose's network at the paper's size, "
              "Euler-Maruyama, the same chunks of poses on both sides in "
              "turns (`experiments.bench.test_set`): wall time without "
-             "compilation, and each side's device memory peak. " + TORCH),
+             "compilation, and each side's device memory peak. " + TORCH_GPU),
       columns=(spec.Col("poses", "poses", "d"),
                spec.Col("hypotheses", "hypotheses", "d"),
                spec.Col("steps", "steps", "d"),
@@ -232,6 +232,12 @@ TORCH = ("The PyTorch side runs in its own process (`pip install "
          "call each per round; each speed-up is the median of the "
          "per-round ratios, steadier than the seconds on a machine whose "
          "speed drifts from minute to minute.")
+# On a GPU the other side is the machine's own torch, on the same GPU.
+TORCH_GPU = ("The PyTorch side (the machine's own torch) runs in its own "
+             "process on the same GPU and takes turns with jaxpose, one call "
+             "each per round; each speed-up is the median of the per-round "
+             "ratios. Both sides multiply float32 as the files' "
+             "`float32_products` says.")
 
 
 def _vs_torch(extra=()) -> tuple[spec.Col, ...]:
@@ -294,6 +300,7 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
                     hardware=cpu.hardware, at=at, **kw)
 
   on = f" ({cpu.name})"
+  torch_words = TORCH_GPU if cpu.kind == "gpu" else TORCH
   return (
       spec.Table(
           title="GFPose: sampling against PyTorch" + on,
@@ -304,7 +311,7 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
                  "timed in the same rounds: seconds per step, hypotheses x "
                  "steps per second, and the roofline fraction (the network's "
                  "matrix products alone, same shapes and XLA options, over "
-                 "the step's time). " + TORCH + products_text),
+                 "the step's time). " + torch_words + products_text),
           columns=_vs_torch((
               spec.Col("hypotheses x steps / s", "hypothesis_steps_per_s",
                        ".0f"),
@@ -317,7 +324,7 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
           title="GFPose: a training step against PyTorch" + on,
           intro=("One training step at batch 1000 (the paper's network "
                  "size, Adam), against the authors' network in PyTorch, in "
-                 "the same run as the sampling table. " + TORCH
+                 "the same run as the sampling table. " + torch_words
                  + products_text),
           columns=_vs_torch((spec.Col("roofline fraction",
                                       "roofline_fraction", ".2f"), *products)),
@@ -347,7 +354,7 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
                  "compiled program, its time divided by the iterations), one "
                  "reverse Euler-Maruyama step, one training step. The target "
                  "is a speed-up over eager PyTorch, how the authors run; "
-                 "torch.compile is beside it. " + TORCH + (
+                 "torch.compile is beside it. " + torch_words + (
                      " The sampler and training rows also give the roofline "
                      "fraction and both sides' speed on the network's dense "
                      "products alone." if cpu.full_records else "")),
