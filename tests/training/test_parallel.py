@@ -75,20 +75,8 @@ def test_single_process_helpers():
   np.testing.assert_array_equal(parallel.fetch(tree)["a"], np.ones(3))
 
 
-def test_jit_train_step_donates_state():
-  graphdef, params = toy.make_model()
-  tx = train.make_optimizer(learning_rate=1e-2, warmup_steps=1)
-  mesh = parallel.make_mesh()
-  state = parallel.replicate(mesh, train.init_train_state(params, tx))
-  step = parallel.jit_train_step(
-      train.make_train_step(toy.make_loss_fn(graphdef), tx), mesh)
-  batch = parallel.shard_batch(mesh, toy.make_batch_fn(8)(0))
-  new, metrics = step(state, batch, parallel.replicate(mesh, jax.random.key(0)))
-  assert int(new.step) == 1 and np.isfinite(float(metrics["loss"]))
-  assert jax.tree.leaves(state.params)[0].is_deleted()
-
-
-def _compiled_step_text(batch_size: int = 8):
+def _toy_step(batch_size: int = 8):
+  """The toy model's step as `jit_train_step` jits it, and its arguments."""
   graphdef, params = toy.make_model()
   tx = train.make_optimizer(learning_rate=1e-2, warmup_steps=1)
   mesh = parallel.make_mesh()
@@ -96,8 +84,19 @@ def _compiled_step_text(batch_size: int = 8):
   step = parallel.jit_train_step(
       train.make_train_step(toy.make_loss_fn(graphdef), tx), mesh)
   batch = parallel.shard_batch(mesh, toy.make_batch_fn(batch_size)(0))
-  key = parallel.replicate(mesh, jax.random.key(0))
-  return step.lower(state, batch, key).compile().as_text()
+  return step, (state, batch, parallel.replicate(mesh, jax.random.key(0)))
+
+
+def test_jit_train_step_donates_state():
+  step, (state, batch, key) = _toy_step()
+  new, metrics = step(state, batch, key)
+  assert int(new.step) == 1 and np.isfinite(float(metrics["loss"]))
+  assert jax.tree.leaves(state.params)[0].is_deleted()
+
+
+def _compiled_step_text(batch_size: int = 8):
+  step, args = _toy_step(batch_size)
+  return step.lower(*args).compile().as_text()
 
 
 def test_train_step_compiles_with_the_training_options(monkeypatch):
