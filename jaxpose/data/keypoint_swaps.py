@@ -6,11 +6,13 @@ right as the left) for a stretch of frames, as when it takes the back of a
 body for its front. Each limb pair (the arms, the legs) is looked at on its
 own: in every frame it is either as detected or swapped, and the labelling
 chosen for the whole clip is the one whose joints move least from frame to
-frame (a two-state Viterbi path), with a swapped frame charged
-`SWAP_PRICE` times the clip's median frame-to-frame motion so that a
-detection is believed wherever motion does not contradict it. A body that
-really turns moves its joints smoothly and is left as it is; a swap makes
-them jump across the body and back.
+frame (a two-state Viterbi path). Each change between the two states costs
+`SWITCH_PRICE` times the clip's median frame-to-frame motion of the pair,
+so a stretch is undone where the jumps at its two ends outweigh that,
+however long it lasts; each swapped frame costs a little (`SWAP_PRICE`),
+so that where motion cannot tell (a left and a right close together), the
+detection is believed. A body that really turns moves its joints smoothly
+and is left as it is; a swap makes them jump across the body and back.
 """
 from __future__ import annotations
 
@@ -24,9 +26,12 @@ PAIRS = (
      ("r_shoulder", "r_elbow", "r_wrist")),
     ("legs", ("l_hip", "l_knee", "l_ankle"), ("r_hip", "r_knee", "r_ankle")),
 )
-# A swapped frame's price, in units of the clip's median frame-to-frame
-# motion of the pair: a swap is undone only where it saves more motion.
-SWAP_PRICE = 2.0
+# The price of each change between as-detected and swapped, and of each
+# swapped frame, in units of the clip's median frame-to-frame motion of
+# the pair. A price per frame alone would leave a long stretch swapped
+# (its price grows with its length; the jumps at its ends do not).
+SWITCH_PRICE = 4.0
+SWAP_PRICE = 0.3
 
 
 def _motion(a, b, seen_a, seen_b) -> np.ndarray:
@@ -50,15 +55,16 @@ def swapped_frames(pixels: np.ndarray, visible: np.ndarray,
   cost = {a: {b: _motion(xy[a][:-1], xy[b][1:], seen[a][:-1], seen[b][1:])
               for b in (0, 1)} for a in (0, 1)}
   moving = cost[0][0][cost[0][0] > 0]
-  price = SWAP_PRICE * (float(np.median(moving)) if moving.size else 1.0)
-  price = max(price, 1e-6)
-  total = np.array([0.0, price])
+  unit = max(float(np.median(moving)) if moving.size else 1.0, 1e-6)
+  switch = SWITCH_PRICE * unit * (1.0 - np.eye(2))  # [to, from]
+  stay = np.array([0.0, SWAP_PRICE * unit])
+  total = stay.copy()
   back = np.zeros((t, 2), int)
   for k in range(1, t):
     step = np.array([[total[a] + cost[a][b][k - 1] for a in (0, 1)]
-                     for b in (0, 1)])  # [b, a]
+                     for b in (0, 1)]) + switch  # [b, a]
     back[k] = step.argmin(axis=1)
-    total = step.min(axis=1) + np.array([0.0, price])
+    total = step.min(axis=1) + stay
   states = np.zeros(t, int)
   states[-1] = int(total.argmin())
   for k in range(t - 1, 0, -1):
@@ -86,4 +92,4 @@ def undo_swaps(pixels: np.ndarray, confidence: np.ndarray,
   return pixels, confidence, visible, counts
 
 
-__all__ = ["PAIRS", "SWAP_PRICE", "swapped_frames", "undo_swaps"]
+__all__ = ["PAIRS", "SWAP_PRICE", "SWITCH_PRICE", "swapped_frames", "undo_swaps"]

@@ -133,6 +133,22 @@ def test_a_detectors_swapped_arms_are_relabelled_and_a_real_turn_is_not():
       "arms": 0, "legs": 0}
 
 
+def test_a_long_swapped_stretch_is_undone_as_readily_as_a_short_one():
+  # A detector that takes a back for a front holds the swap for as long as
+  # the body shows its back: here 30 of 100 frames of a slow turn.
+  from jaxpose.data import keypoint_swaps
+  walk = _turning_walk(frames=100)
+  confidence, visible = np.ones((100, 17)), np.ones((100, 17), bool)
+  left = [H36M_17.index(n) for n in ("l_shoulder", "l_elbow", "l_wrist")]
+  right = [H36M_17.index(n) for n in ("r_shoulder", "r_elbow", "r_wrist")]
+  swapped = walk.copy()
+  swapped[5:35][:, left + right] = walk[5:35][:, right + left]
+  pixels, _, _, counts = keypoint_swaps.undo_swaps(swapped, confidence,
+                                                   visible)
+  assert counts == {"arms": 30, "legs": 0}
+  np.testing.assert_array_equal(pixels, walk)
+
+
 def test_the_dataset_counts_the_swaps_it_undid(tmp_path):
   walk = _turning_walk()
   left = [H36M_17.index(n) for n in ("l_hip", "l_knee", "l_ankle")]
