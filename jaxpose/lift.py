@@ -10,11 +10,12 @@ workdir whose method lifts (`base.Method.lift`: GFPose, the lifters).
 The keypoint file becomes the `keypoints` dataset (data/keypoints_dataset.py),
 converted to the model's units by its method's own `load_data`, so a model
 sees a video's frames exactly as it saw its test rows. A joint below the
-confidence threshold is no condition: GFPose completes it, a lifter refuses
-it (naming the frame and joint). `experiments/lift.py` is the command.
+confidence threshold is no condition: GFPose completes it, a lifter has it
+filled in across time first. `experiments/lift.py` is the command.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import os
 import shutil
@@ -103,9 +104,36 @@ def _refuse_sampling_of_a_lifter(method, run, sampler: str, num_steps: int):
         "drop it (it would do nothing)")
 
 
+def lift_settings(workdir: str, keypoints_path: str,
+                  keypoints: Mapping[str, Any] | None = None):
+  """(config, method, run settings) of a lift of `keypoints_path` by
+  `workdir`, read from its config.json alone (the keypoint file need not
+  exist yet). A lifter, which conditions on no masked joint, has the
+  detector's unsure joints filled in across time unless `keypoints` says
+  otherwise ("complete").
+
+  Raises:
+    settings.ConfigError: a method that cannot lift, or bad settings.
+  """
+  keys = dict(keypoints or {})
+  config = run_lib.evaluation_config(workdir, keypoints_section(
+      keypoints_path, **keys))
+  method, run = methods.parse(config)
+  if method.capabilities.lift is None:
+    raise settings.ConfigError(
+        f"{workdir}: method {method.name!r} does not lift 2D keypoints; use a "
+        f"workdir of one that does ({', '.join(lifting_methods()) or 'none'})")
+  if not method.capabilities.lifts_masked_joints and "complete" not in keys:
+    config = run_lib.evaluation_config(workdir, keypoints_section(
+        keypoints_path, **keys, complete="time"))
+    method, run = methods.parse(config)
+  return config, method, run
+
+
 def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 20,
                    seed: int = 0, sampler: str = "", num_steps: int = 0,
-                   keypoints: Mapping[str, Any] | None = None) -> Lifted:
+                   keypoints: Mapping[str, Any] | None = None,
+                   trained: base.Trained | None = None) -> Lifted:
   """Lifts every frame of a keypoint file with the model trained in `workdir`.
 
   Args:
@@ -116,6 +144,9 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
     sampler, num_steps: the sampler spec and steps ('' / 0: the workdir's
       evaluation settings).
     keypoints: more `keypoints` data keys (`KeypointsSettings`).
+    trained: `workdir`'s model, restored already with this lift's
+      `lift_settings` (as `lift_video` does while the detector runs); one
+      restored with other settings is not used.
 
   Raises:
     settings.ConfigError: a method that cannot lift, or bad settings.
@@ -130,23 +161,12 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
   if num_hypotheses < 1:
     raise ValueError(f"num_hypotheses: expected >= 1, got {num_hypotheses}")
   start = time.time()
-  keys = dict(keypoints or {})
-  config = run_lib.evaluation_config(workdir, keypoints_section(
-      keypoints_path, **keys))
-  method, run = methods.parse(config)
-  if method.capabilities.lift is None:
-    raise settings.ConfigError(
-        f"{workdir}: method {method.name!r} does not lift 2D keypoints; use a "
-        f"workdir of one that does ({', '.join(lifting_methods()) or 'none'})")
+  config, method, run = lift_settings(workdir, keypoints_path, keypoints)
   _refuse_sampling_of_a_lifter(method, run, sampler, num_steps)
-  if not method.capabilities.lifts_masked_joints and "complete" not in keys:
-    # A joint the detector is unsure of never refuses a clip: filled in.
-    config = run_lib.evaluation_config(workdir, keypoints_section(
-        keypoints_path, **keys, complete="time"))
-    method, run = methods.parse(config)
   # The file and its camera are checked before the model is restored.
   keypoints_dataset.camera(run.data, keypoints_dataset.read(run.data))
-  trained = run_lib.load_trained(workdir, config=config)
+  if trained is None or trained.run != run:
+    trained = run_lib.load_trained(workdir, config=config)
   data = method.load_data(run, trained.needs)
   rows = data.splits["test"]
   request = base.LiftRequest(rows=rows, num_hypotheses=num_hypotheses,
@@ -308,10 +328,17 @@ def lift_video(workdir: str, video_path: str, out_dir: str, *,
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.video-",
                                dir=os.path.dirname(out_dir))
   try:
-    found = detect.detect(video_path, staging, python=detector_python,
-                          workers=workers, progress=progress,
-                          every=detect_every, person_at=person_at)
-    lifted = lift_keypoints(workdir, found.keypoints_path, **lift_options)
+    config, _, _ = lift_settings(workdir, os.path.join(
+        staging, "keypoints.json"), lift_options.get("keypoints"))
+    # The model is restored while the detector's processes run.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+      restoring = pool.submit(run_lib.load_trained, workdir, config=config)
+      found = detect.detect(video_path, staging, python=detector_python,
+                            workers=workers, progress=progress,
+                            every=detect_every, person_at=person_at)
+      trained = restoring.result()
+    lifted = lift_keypoints(workdir, found.keypoints_path, trained=trained,
+                            **lift_options)
     lifted.info["video"] = dict(
         path=os.fspath(video_path), detector=detect.DETECTOR,
         frames=found.frames, fps=found.info.fps,
@@ -335,6 +362,6 @@ def lift_video(workdir: str, video_path: str, out_dir: str, *,
 
 
 __all__ = ["Lifted", "OUTPUT_FILES", "fit_to_2d", "keypoints_section",
-           "lift_keypoints",
+           "lift_keypoints", "lift_settings",
            "lift_video", "smooth", "check_smoother", "lifting_methods",
            "write_outputs"]

@@ -175,6 +175,30 @@ def test_filling_in_holds_the_last_and_never_joins_two_tracks():
   assert out[7]["landmarks"] == person(0.9) and out[7]["track_id"] == 1
 
 
+def test_filling_in_across_a_detectors_swap_keeps_the_swap_a_jump():
+  # The detector labels the arms the other way round from frame 2 on: the
+  # filled frame between moves each arm toward the arm nearest to it, not
+  # across the body, so the swap stays a jump that keypoint_swaps sees.
+  def person(left_x, right_x):
+    marks = [{"x": 0.5, "y": 0.5, "z": 0.0, "visibility": 0.9,
+              "presence": 0.0} for _ in range(33)]
+    for left, right in detect.LIMB_PAIRS[:1]:
+      for i, j in zip(left, right):
+        marks[i] = {**marks[i], "x": left_x}
+        marks[j] = {**marks[j], "x": right_x}
+    return marks
+  frames = [{"frame": 0, "landmarks": person(0.60, 0.40), "track_id": 0},
+            {"frame": 2, "landmarks": person(0.42, 0.62), "track_id": 0}]
+  filled = detect.fill_skipped(frames, 2, count=3)[1]["landmarks"]
+  assert filled[11]["x"] == pytest.approx(0.61)  # left shoulder
+  assert filled[12]["x"] == pytest.approx(0.41)
+  assert filled[23]["x"] == pytest.approx(0.5)  # the legs did not move
+  unswapped = detect.nearer_labels(frames[0]["landmarks"],
+                                   frames[1]["landmarks"])
+  assert unswapped[15]["x"] == 0.62 and unswapped[16]["x"] == 0.42
+  assert frames[1]["landmarks"][15]["x"] == 0.42  # the input is kept
+
+
 def test_a_detector_that_jumps_to_someone_else_gives_two_tracks(
     tmp_path, fake_python):
   # Frames 12-17 are of another person, as when the detector loses the

@@ -113,7 +113,11 @@ def probe(video: str, python: str | None = None) -> VideoInfo:
   out, err = proc.communicate(timeout=300)
   if proc.returncode:
     raise VideoError(f"{video}: {_last_error(err.splitlines())}")
-  info = VideoInfo(**json.loads(out.strip().splitlines()[-1]))
+  return _sized(video, VideoInfo(**json.loads(out.strip().splitlines()[-1])))
+
+
+def _sized(video: str, info: VideoInfo) -> VideoInfo:
+  """`info`, refused where the decoder gave no frame size."""
   if info.width <= 0 or info.height <= 0:
     raise VideoError(f"{video}: the decoder gives no frame size; not a "
                      "video?")
@@ -144,52 +148,96 @@ def _stretches(frames: int, workers: int,
   return out[:-1] + [(out[-1][0], 2**31 - 1)] if out else [(0, 2**31 - 1)]
 
 
-def _run_workers(python, video, work, stretches, thumb_every, thumb_size,
-                 progress: bool, total: int, every: int = 1,
-                 person_at=None) -> int:
-  """Runs one worker per stretch with one progress bar; returns the
-  frames decoded."""
-  from tqdm import tqdm  # pylint: disable=import-outside-toplevel
-  procs, logs, done = [], [], [0] * len(stretches)
+class _Worker:
+  """One detector process, started waiting for its stretch (`--wait`), its
+  stderr read as it comes: its lines, and the frames it reported done."""
 
-  def read(i, stream, lines):
-    for line in stream:
-      lines.append(line)
+  def __init__(self, python: str, video: str, probes: bool):
+    self.proc = _worker(python, video, "--wait",
+                        *(("--probe",) if probes else ()),
+                        stdin=subprocess.PIPE)
+    self.lines: list[str] = []
+    self.done = 0
+    self.reader = threading.Thread(target=self._read, daemon=True)
+    self.reader.start()
+
+  def _read(self):
+    for line in self.proc.stderr:
+      self.lines.append(line)
       if line.startswith("progress "):
-        done[i] += 1
+        self.done += 1
 
-  readers = []
-  for i, (start, stop) in enumerate(stretches):
-    proc = _worker(python, video, f"--out={work}", f"--start={start}",
-                   f"--stop={stop}", f"--thumb_every={thumb_every}",
-                   f"--thumb_size={thumb_size}", f"--every={every}",
-                   *([f"--person_at={person_at[0]:g},{person_at[1]:g}"]
-                     if person_at is not None else []))
-    lines: list[str] = []
-    reader = threading.Thread(target=read, args=(i, proc.stderr, lines),
-                              daemon=True)
-    reader.start()
-    procs.append(proc)
-    logs.append(lines)
-    readers.append(reader)
+  def probed(self, video: str) -> VideoInfo:
+    """What this worker's probe printed (the clip's size and rate)."""
+    line = self.proc.stdout.readline()
+    if not line.strip():
+      self.proc.wait(timeout=300)
+      self.reader.join(timeout=10)
+      raise VideoError(f"{video}: {_last_error(self.lines)}")
+    return VideoInfo(**json.loads(line))
+
+  def send(self, stretch: dict | None):
+    """Starts the stretch (None: nothing to do; the worker ends)."""
+    try:
+      self.proc.stdin.write(json.dumps(stretch) + "\n" if stretch else "\n")
+      self.proc.stdin.close()
+    except BrokenPipeError:  # it died: its exit status tells why
+      pass
+
+
+def _start_workers(python: str, video: str, count: int) -> list[_Worker]:
+  """`count` workers, started before the clip is probed so that MediaPipe's
+  start (most of a second) overlaps the probe, which the first makes."""
+  return [_Worker(python, video, probes=i == 0) for i in range(count)]
+
+
+def _run_workers(running: list[_Worker], video: str, settings: list[dict],
+                 progress: bool, total: int) -> int:
+  """Gives each worker its stretch's settings (the others nothing) and
+  waits for them with one progress bar; returns the frames decoded."""
+  from tqdm import tqdm  # pylint: disable=import-outside-toplevel
+  for i, worker in enumerate(running):
+    worker.send(settings[i] if i < len(settings) else None)
   bar = tqdm(total=total, unit="frame", desc="detect", disable=not progress)
+  done = lambda: sum(w.done for w in running)
   try:
-    while any(p.poll() is None for p in procs):
-      bar.update(sum(done) - bar.n)
+    while any(w.proc.poll() is None for w in running):
+      bar.update(done() - bar.n)
       time.sleep(0.2)
-    for reader in readers:
-      reader.join(timeout=10)
-    bar.update(sum(done) - bar.n)
+    for worker in running:
+      worker.reader.join(timeout=10)
+    bar.update(done() - bar.n)
   finally:
     bar.close()
-    for p in procs:
-      if p.poll() is None:
-        p.kill()
-  for proc, lines in zip(procs, logs):
-    if proc.returncode:
+  for worker in running:
+    if worker.proc.returncode:
       raise VideoError(f"{video}: the detector failed "
-                       f"({_last_error(lines)})")
-  return sum(done)
+                       f"({_last_error(worker.lines)})")
+  return done()
+
+
+# MediaPipe Pose's landmarks of the left and the right arm (hand included)
+# and leg (foot included), pair by pair.
+LIMB_PAIRS = (((11, 13, 15, 17, 19, 21), (12, 14, 16, 18, 20, 22)),
+              ((23, 25, 27, 29, 31), (24, 26, 28, 30, 32)))
+
+
+def nearer_labels(marks: list, toward: list) -> list:
+  """`toward` (a frame's landmarks) with each limb pair's left and right
+  exchanged where that puts them nearer to `marks`' in the image."""
+  if len(marks) != len(toward) or len(toward) <= LIMB_PAIRS[-1][1][-1]:
+    return toward
+  def apart(joints, order):
+    return sum(math.hypot(marks[i]["x"] - toward[j]["x"],
+                          marks[i]["y"] - toward[j]["y"])
+               for i, j in zip(joints, order))
+
+  out = list(toward)
+  for left, right in LIMB_PAIRS:
+    if apart(left + right, right + left) < apart(left + right, left + right):
+      for i, j in zip(left + right, right + left):
+        out[i] = toward[j]
+  return out
 
 
 def fill_skipped(frames: list, every: int, count: int) -> list:
@@ -198,7 +246,10 @@ def fill_skipped(frames: list, every: int, count: int) -> list:
   `count` frames: each landmark moved linearly toward the next detected
   frame's where that frame holds the same track (its scores the lesser of
   the two), held after the last detected frame, else left empty. Each
-  filled frame says `"filled": true`."""
+  filled frame says `"filled": true`. A limb pair moves toward whichever
+  of the next frame's two labellings lies nearer (`nearer_labels`): a
+  detector's left/right swap between the two stays a jump, which
+  `keypoint_swaps` finds, instead of a glide across the body."""
   out = []
   for i, entry in enumerate(frames):
     out.append(entry)
@@ -206,6 +257,7 @@ def fill_skipped(frames: list, every: int, count: int) -> list:
     stop = nxt["frame"] if nxt else entry["frame"] + every
     same = (nxt is not None and entry.get("landmarks") and nxt.get(
         "landmarks") and entry.get("track_id") == nxt.get("track_id"))
+    toward = nearer_labels(entry["landmarks"], nxt["landmarks"]) if same else []
     for k in range(entry["frame"] + 1, min(stop, entry["frame"] + every,
                                            count)):
       if same:
@@ -213,7 +265,7 @@ def fill_skipped(frames: list, every: int, count: int) -> list:
         marks = [{key: (min(a[key], b[key]) if key in ("visibility",
                                                        "presence")
                         else (1 - w) * a[key] + w * b[key]) for key in a}
-                 for a, b in zip(entry["landmarks"], nxt["landmarks"])]
+                 for a, b in zip(entry["landmarks"], toward)]
       elif nxt is None and entry.get("landmarks"):
         marks = entry["landmarks"]
       else:
@@ -272,21 +324,35 @@ def detect(video: str, out_dir: str, *, python: str | None = None,
   start = time.time()
   if every < 1:
     raise ValueError(f"every: expected >= 1, got {every}")
+  if not os.path.isfile(video):
+    raise FileNotFoundError(f"{video}: no such video file")
   python = detector_python(python)
-  info = probe(video, python)
-  workers = 1 if person_at is not None else max(1, workers or os.cpu_count()
-                                                or 1)
-  if person_at is not None and not (
-      len(person_at) == 2 and 0 <= person_at[0] < info.width
-      and 0 <= person_at[1] < info.height):
-    raise VideoError(f"person_at={tuple(person_at)}: expected (x, y) pixels "
-                     f"inside the {info.width} x {info.height} frame")
-  estimate = max(info.frames, 1)
-  thumb_every = max(1, math.ceil(estimate / max(max_images, 1)))
-  os.makedirs(out_dir, exist_ok=True)
-  stretches = _stretches(info.frames, min(workers, estimate), every)
-  decoded = _run_workers(python, video, out_dir, stretches, thumb_every,
-                         image_side, progress, estimate, every, person_at)
+  count = 1 if person_at is not None else max(1, workers or os.cpu_count()
+                                              or 1)
+  running = _start_workers(python, video, count)
+  try:
+    info = _sized(video, running[0].probed(video))
+    if person_at is not None and not (
+        len(person_at) == 2 and 0 <= person_at[0] < info.width
+        and 0 <= person_at[1] < info.height):
+      raise VideoError(f"person_at={tuple(person_at)}: expected (x, y) "
+                       f"pixels inside the {info.width} x {info.height} "
+                       "frame")
+    estimate = max(info.frames, 1)
+    thumb_every = max(1, math.ceil(estimate / max(max_images, 1)))
+    os.makedirs(out_dir, exist_ok=True)
+    stretches = _stretches(info.frames, min(count, estimate), every)
+    settings = [{"out": out_dir, "start": begin, "stop": stop,
+                 "thumb_every": thumb_every, "thumb_size": image_side,
+                 "every": every, "person_at": (
+                     "" if person_at is None
+                     else f"{person_at[0]:g},{person_at[1]:g}")}
+                for begin, stop in stretches]
+    decoded = _run_workers(running, video, settings, progress, estimate)
+  finally:
+    for worker in running:
+      if worker.proc.poll() is None:
+        worker.proc.kill()
   frames = []
   for begin, _ in stretches:
     part = os.path.join(out_dir, f"landmarks_{begin}.json")
@@ -309,6 +375,7 @@ def detect(video: str, out_dir: str, *, python: str | None = None,
                    frames=decoded, seconds=round(time.time() - start, 2))
 
 
-__all__ = ["DEFAULT_VENV", "DETECTOR", "Detection", "REQUIREMENTS", "SKIP_COST",
-           "VideoError", "VideoInfo", "detect", "detector_python",
-           "fill_skipped", "probe", "setup_detector", "write_keypoints"]
+__all__ = ["DEFAULT_VENV", "DETECTOR", "Detection", "LIMB_PAIRS",
+           "REQUIREMENTS", "SKIP_COST", "VideoError", "VideoInfo", "detect",
+           "detector_python", "fill_skipped", "nearer_labels", "probe",
+           "setup_detector", "write_keypoints"]

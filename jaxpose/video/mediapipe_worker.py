@@ -9,6 +9,11 @@ OpenCV (which decodes the video) and MediaPipe.
 
   python mediapipe_worker.py --video=V --probe
       prints {"frames", "fps", "width", "height"} as one JSON line.
+  python mediapipe_worker.py --video=V --wait [--probe]
+      starts MediaPipe (and probes), then reads the flags below as one
+      JSON line on stdin ({"out", "start", "stop", ...}; an empty line:
+      nothing to do), so that its start overlaps the caller's wait for
+      the probe.
   python mediapipe_worker.py --video=V --out=DIR --start=S --stop=E
       [--thumb_every=K --thumb_size=W] [--every=N] [--person_at=X,Y]
       writes DIR/landmarks_S.json: [{"frame": k, "landmarks": [33 x
@@ -124,9 +129,16 @@ def _pose_solution():
   return pose
 
 
+def _pose(pose_solution):
+  return pose_solution.Pose(static_image_mode=False, model_complexity=1,
+                            smooth_landmarks=True)
+
+
 def detect(path: str, out: str, start: int, stop: int, thumb_every: int,
-           thumb_size: int, every: int = 1, person_at=None):
-  pose_solution = _pose_solution()
+           thumb_size: int, every: int = 1, person_at=None, pose=None):
+  """Detects frames `start` <= k < `stop` (see the module docstring), with
+  `pose` (a MediaPipe Pose, closed here) or one made here."""
+  pose = pose or _pose(_pose_solution())
   cv2, capture = _capture(path)
   follow = None
   os.makedirs(os.path.join(out, "frames"), exist_ok=True)
@@ -134,8 +146,7 @@ def detect(path: str, out: str, start: int, stop: int, thumb_every: int,
     if not capture.grab():
       break
   frames = []
-  with pose_solution.Pose(static_image_mode=False, model_complexity=1,
-                          smooth_landmarks=True) as pose:
+  with pose:
     for k in range(start, stop):
       thumb = bool(thumb_every) and k % thumb_every == 0
       if k % every:  # decoded to keep the position, not detected
@@ -186,7 +197,21 @@ def arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
   parser.add_argument("--thumb_size", type=int, default=320)
   parser.add_argument("--every", type=int, default=1)
   parser.add_argument("--person_at", default="")
+  parser.add_argument("--wait", action="store_true")
   return parser
+
+
+def stretch_from_stdin(args: argparse.Namespace) -> bool:
+  """`args` with the flags of the JSON line on stdin (`--wait`); False
+  where the line is empty (nothing to do)."""
+  line = sys.stdin.readline().strip()
+  if not line:
+    return False
+  for key, value in json.loads(line).items():
+    if not hasattr(args, key):
+      raise SystemExit(f"error: unknown setting {key!r} on stdin")
+    setattr(args, key, value)
+  return True
 
 
 def main():
@@ -194,11 +219,16 @@ def main():
       description=__doc__.splitlines()[0])).parse_args()
   if args.probe:
     print(json.dumps(probe(args.video)), flush=True)
-  else:
-    point = (tuple(float(v) for v in args.person_at.split(","))
-             if args.person_at else None)
-    detect(args.video, args.out, args.start, args.stop, args.thumb_every,
-           args.thumb_size, max(args.every, 1), point)
+  if args.probe and not args.wait:
+    return
+  pose = _pose(_pose_solution()) if args.wait else None
+  if args.wait and not stretch_from_stdin(args):
+    pose.close()
+    return
+  point = (tuple(float(v) for v in args.person_at.split(","))
+           if args.person_at else None)
+  detect(args.video, args.out, args.start, args.stop, args.thumb_every,
+         args.thumb_size, max(args.every, 1), point, pose)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Stands in for the detector's interpreter in tests: called as
 `fake_detector.py WORKER --video=V ...` (as `python WORKER ...` would be),
-it speaks `mediapipe_worker.py`'s protocol without MediaPipe or a real
+it speaks `mediapipe_worker.py`'s protocol (flags, or --wait and a JSON
+line on stdin) without MediaPipe or a real
 video. The "video" is an .npz of `landmarks` [T, 33, 3] (x, y normalised,
 visibility), `size` (width, height) and `fps`; a frame whose visibilities
 are all 0 has no person. `fail_at` in the npz makes the worker of the
@@ -29,16 +30,19 @@ def main():
     print(f"error: {args.video}: cannot be decoded as a video", file=sys.stderr)
     sys.exit(1)
   marks, (w, h) = clip["landmarks"], clip["size"].tolist()
+  if args.probe:
+    print(json.dumps({"frames": len(marks), "fps": float(clip["fps"]),
+                      "width": w, "height": h}), flush=True)
+  if args.probe and not args.wait:
+    return
+  if args.wait and not mediapipe_worker.stretch_from_stdin(args):
+    return
   if args.person_at and "second" in clip:
     point = np.array([float(v) for v in args.person_at.split(",")])
     torso = lambda m: m[args.start, [11, 12, 23, 24], :2].mean(0) * [w, h]
     if (np.linalg.norm(torso(clip["second"]) - point)
         < np.linalg.norm(torso(marks) - point)):
       marks = clip["second"]
-  if args.probe:
-    print(json.dumps({"frames": len(marks), "fps": float(clip["fps"]),
-                      "width": w, "height": h}))
-    return
   from PIL import Image  # pylint: disable=import-outside-toplevel
   os.makedirs(os.path.join(args.out, "frames"), exist_ok=True)
   frames = []
