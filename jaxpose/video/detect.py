@@ -169,8 +169,10 @@ class _Worker:
 
   def probed(self, video: str) -> VideoInfo:
     """What this worker's probe printed (the clip's size and rate)."""
-    line = self.proc.stdout.readline()
-    if not line.strip():
+    line = " "
+    while line and not line.startswith("{"):  # past anything else printed
+      line = self.proc.stdout.readline()
+    if not line:
       self.proc.wait(timeout=300)
       self.reader.join(timeout=10)
       raise VideoError(f"{video}: {_last_error(self.lines)}")
