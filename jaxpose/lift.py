@@ -15,7 +15,6 @@ filled in across time first. `experiments/lift.py` is the command.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import os
 import shutil
@@ -132,8 +131,7 @@ def lift_settings(workdir: str, keypoints_path: str,
 
 def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 20,
                    seed: int = 0, sampler: str = "", num_steps: int = 0,
-                   keypoints: Mapping[str, Any] | None = None,
-                   trained: base.Trained | None = None) -> Lifted:
+                   keypoints: Mapping[str, Any] | None = None) -> Lifted:
   """Lifts every frame of a keypoint file with the model trained in `workdir`.
 
   Args:
@@ -144,9 +142,6 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
     sampler, num_steps: the sampler spec and steps ('' / 0: the workdir's
       evaluation settings).
     keypoints: more `keypoints` data keys (`KeypointsSettings`).
-    trained: `workdir`'s model, restored already with this lift's
-      `lift_settings` (as `lift_video` does while the detector runs); one
-      restored with other settings is not used.
 
   Raises:
     settings.ConfigError: a method that cannot lift, or bad settings.
@@ -165,8 +160,7 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
   _refuse_sampling_of_a_lifter(method, run, sampler, num_steps)
   # The file and its camera are checked before the model is restored.
   keypoints_dataset.camera(run.data, keypoints_dataset.read(run.data))
-  if trained is None or trained.run != run:
-    trained = run_lib.load_trained(workdir, config=config)
+  trained = run_lib.load_trained(workdir, config=config)
   data = method.load_data(run, trained.needs)
   rows = data.splits["test"]
   request = base.LiftRequest(rows=rows, num_hypotheses=num_hypotheses,
@@ -328,17 +322,13 @@ def lift_video(workdir: str, video_path: str, out_dir: str, *,
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.video-",
                                dir=os.path.dirname(out_dir))
   try:
-    config, _, _ = lift_settings(workdir, os.path.join(
-        staging, "keypoints.json"), lift_options.get("keypoints"))
-    # The model is restored while the detector's processes run.
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-      restoring = pool.submit(run_lib.load_trained, workdir, config=config)
-      found = detect.detect(video_path, staging, python=detector_python,
-                            workers=workers, progress=progress,
-                            every=detect_every, person_at=person_at)
-      trained = restoring.result()
-    lifted = lift_keypoints(workdir, found.keypoints_path, trained=trained,
-                            **lift_options)
+    # A workdir that cannot lift is refused before the detector runs.
+    lift_settings(workdir, os.path.join(staging, "keypoints.json"),
+                  lift_options.get("keypoints"))
+    found = detect.detect(video_path, staging, python=detector_python,
+                          workers=workers, progress=progress,
+                          every=detect_every, person_at=person_at)
+    lifted = lift_keypoints(workdir, found.keypoints_path, **lift_options)
     lifted.info["video"] = dict(
         path=os.fspath(video_path), detector=detect.DETECTOR,
         frames=found.frames, fps=found.info.fps,

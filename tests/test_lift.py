@@ -114,26 +114,6 @@ def test_a_lifter_lifts_the_frames_as_it_estimates_the_rows(video, lifter,
 
 
 @pytest.mark.slow
-def test_a_model_restored_for_the_lift_is_used_and_one_for_another_is_not(
-    video, lifter, monkeypatch):
-  config, _, run = lift.lift_settings(lifter, video["path"])
-  assert run.data.complete == "time"  # a lifter's unsure joints: filled in
-  trained = run_lib.load_trained(lifter, config=config)
-  other_config, _, _ = lift.lift_settings(lifter, video["path"],
-                                          {"focal_px": 900.0})
-  other = run_lib.load_trained(lifter, config=other_config)
-  restored = []
-  load = run_lib.load_trained
-  monkeypatch.setattr(run_lib, "load_trained",
-                      lambda *a, **k: restored.append(1) or load(*a, **k))
-  given = lift.lift_keypoints(lifter, video["path"], trained=trained)
-  assert not restored
-  anew = lift.lift_keypoints(lifter, video["path"], trained=other)
-  assert len(restored) == 1  # restored with this lift's settings instead
-  np.testing.assert_array_equal(given.mean_mm, anew.mean_mm)
-
-
-@pytest.mark.slow
 def test_a_lift_fitted_to_its_2d_lands_on_it_and_keeps_its_spread(video,
                                                                    lifter):
   lifted = lift.lift_keypoints(lifter, video["path"])
@@ -403,6 +383,12 @@ def test_dposer_smooths_a_jittery_motion(video, lifter, tmp_path):
   # program altogether (a prior that fails when traced is never called).
   alone = lift.smooth(lifted, workdir, prior_weight=0)
   assert "prior weight 0," in alone.info["smoothing"]["by"]
+  # A workdir that lifts nothing is refused before the detector runs (which
+  # would fail here: no such clip or detector).
+  with pytest.raises(settings.ConfigError, match="DPoser needs the body-"):
+    lift.lift_video(workdir, str(tmp_path / "absent.mp4"),
+                    str(tmp_path / "video_out"),
+                    detector_python=str(tmp_path / "no_python"))
   assert np.isfinite(alone.smoothed_mm).all()
   with pytest.raises(ValueError, match="prior_weight"):
     lift.smooth(lifted, workdir, prior_weight=-1)
