@@ -246,9 +246,10 @@ SEEDS = spec.Table(
     label_titles=("model", "person", "view", "motion"),
     note=("The seeds agree within a few millimetres, so the differences "
           "between views, people and the joint map above are the model's, "
-          "not one seed's. The targets are met on one view of one person "
-          "only: most of the distance is MPJPE, the body's lean and depth "
-          "order, which PA-MPJPE forgives."))
+          "not one seed's. The targets are met on two views of one person, "
+          "through the joint map: most of the distance elsewhere is "
+          "MPJPE, the body's lean and depth order, which PA-MPJPE "
+          "forgives."))
 
 _SIZE_CMD = ("python -m experiments.studies.body_size "
              "--workdirs=runs/lifter_cam,runs/gfpose_cam --cache_dir=caches")
