@@ -22,7 +22,8 @@ motion in overlapping, blended windows (`methods/dposer/smoothing.py`);
 --smooth_prior_weight=0 smooths with its temporal term alone (faster).
 The camera is --focal_px, --fov_deg, or a default field of view over the
 image size (given, from the file, or estimated from the keypoints);
-lift.json says which. The lift is then fitted onto its own 2D (each
+lift.json says which. --roll_deg: a camera rolled about its axis (the
+models trained on level ones) is lifted as if level and turned back. The lift is then fitted onto its own 2D (each
 frame's root and joints moved as little as a prior on bones and motion
 allows; --nofit_2d leaves it), at --height_mm's size when given.
 --joint_map moves the detector's joints to the model's rig's first.
@@ -89,7 +90,8 @@ def run():
               threshold=_THRESHOLD.value, person=_PERSON.value,
               root_depth_mm=_DEPTH.value, empty_frames=_EMPTY.value,
               image_size=tuple(int(v) for v in _SIZE.value),
-              sigma_px=_SIGMA.value, joint_map=_JOINT_MAP.value)
+              sigma_px=_SIGMA.value, joint_map=_JOINT_MAP.value,
+              roll_deg=_ROLL.value)
   options = dict(num_hypotheses=_HYPOTHESES.value, seed=_SEED.value,
                  sampler=_SAMPLER.value, num_steps=_STEPS.value)
   weight = None if _PRIOR_WEIGHT.value < 0 else _PRIOR_WEIGHT.value
@@ -184,6 +186,9 @@ if __name__ == "__main__":
   _SIZE = flags.DEFINE_list("image_size", [], "width,height in pixels.")
   _FOCAL = flags.DEFINE_float("focal_px", 0.0, "Focal length in pixels (0: guess).")
   _FOV = flags.DEFINE_float("fov_deg", 0.0, "Field of view (0: the default).")
+  _ROLL = flags.DEFINE_float("roll_deg", 0.0, "The camera's roll: degrees "
+                             "from the image's up to the world's, toward the "
+                             "image's right (0: level).")
   _THRESHOLD = flags.DEFINE_float("threshold", 0.3, "Confidence below which a "
                                   "joint is masked.")
   _SIGMA = flags.DEFINE_float("sigma_px", 0.0, "The detector's keypoint error std "

@@ -172,6 +172,10 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
     raise ValueError(f"{method.name}.lift returned shape {hyps.shape}; "
                      f"expected [H, {t}, J, 3]")
   hyps = np.moveaxis(hyps, 0, 1)  # [T, H, J, 3]
+  root = np.asarray(rows["root_cam_mm"], np.float32)
+  if run.data.roll_deg:  # lifted as a level camera sees it: turned back
+    hyps = keypoints_dataset.unlevel(hyps, run.data.roll_deg).astype(np.float32)
+    root = keypoints_dataset.unlevel(root, run.data.roll_deg).astype(np.float32)
   mean = hyps.mean(axis=1)
   spread = np.linalg.norm(hyps - mean[:, None], axis=-1).mean(axis=1)
   info = dict(method=method.name, workdir=os.fspath(workdir), step=trained.step,
@@ -181,7 +185,7 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
               keypoints=files.jsonable(dict(data.dataset.info)),
               seconds=round(time.time() - start, 2))
   return Lifted(hypotheses_mm=hyps, mean_mm=mean, spread_mm=spread,
-                root_mm=np.asarray(rows["root_cam_mm"], np.float32),
+                root_mm=root,
                 pixels=np.asarray(rows["pose2d_px"], np.float32),
                 visible=~np.asarray(rows["completed"], bool),
                 confidence=np.asarray(rows["pose2d_confidence"], np.float32),

@@ -114,6 +114,26 @@ def test_a_lifter_lifts_the_frames_as_it_estimates_the_rows(video, lifter,
 
 
 @pytest.mark.slow
+def test_a_rolled_camera_lifts_as_the_level_one_turned(video, lifter):
+  # The frames as a camera rolled 25 degrees about its axis sees them: the
+  # lift with --roll_deg is the level camera's lift, turned about the axis.
+  centre = np.array(video["size"], np.float64) / 2
+  rolled = video["root"] / "rolled.npz"
+  np.savez(rolled, keypoints=kd.level(video["px"], centre, -25.0),
+           image_size=np.array(video["size"]))
+  level = lift.lift_keypoints(lifter, video["path"])
+  turned = lift.lift_keypoints(lifter, str(rolled),
+                               keypoints={"roll_deg": 25.0})
+  np.testing.assert_allclose(turned.mean_mm, kd.unlevel(level.mean_mm, 25.0),
+                             atol=0.05)
+  np.testing.assert_allclose(turned.root_mm, kd.unlevel(level.root_mm, 25.0),
+                             atol=0.05)
+  assert "rolled 25 degrees" in turned.info["keypoints"]["camera"]
+  np.testing.assert_allclose(turned.pixels, np.load(rolled)["keypoints"],
+                             atol=1e-3)  # the keypoints as given
+
+
+@pytest.mark.slow
 def test_a_lift_fitted_to_its_2d_lands_on_it_and_keeps_its_spread(video,
                                                                    lifter):
   lifted = lift.lift_keypoints(lifter, video["path"])

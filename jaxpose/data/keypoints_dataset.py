@@ -5,7 +5,9 @@ The file is read by `keypoints.load_keypoints` (COCO-17 JSON, OpenPose
 BODY_25, MediaPipe Pose, npz; one person) and becomes the test split, one
 row per frame, in the `datasets` contract:
 
-  pose2d            [T, 17, 2]  screen-normalised keypoints; a joint below
+  pose2d            [T, 17, 2]  screen-normalised keypoints, as a level
+                                camera would see them (`roll_deg` undone,
+                                `level`); a joint below
                                 `threshold` (a masked condition) holds the
                                 pelvis' position, never NaN, and counts only
                                 through `visible`; with complete='time', its
@@ -23,7 +25,8 @@ row per frame, in the `datasets` contract:
                                 given or guessed (`keypoints.guess_intrinsics`)
   root_cam_mm       [T, 3]      the pelvis back-projected at `root_depth_mm`
                                 or one from the 2D torso length (only the
-                                image space depends on it)
+                                image space depends on it), in the level
+                                camera's frame (`unlevel` turns it back)
   pose3d            [T, 17, 3]  zeros: there is no 3D truth (`truth_3d` is
                                 False, so evaluation refuses the data)
   activity, frame   [T]         0; the file's frame ids
@@ -86,6 +89,11 @@ class KeypointsSettings:
     joint_map: a `pose.detector_joints` map file ('' = none): the detector's
       joints moved to where the model's training rig puts its joints, and
       the root depth from that rig's torso length (`JointMap.torso_mm`).
+    roll_deg: the camera's roll about its optical axis, in degrees: how far
+      the world's up, seen in the image, turns from the image's up toward
+      its right. The models trained on level cameras; the keypoints are
+      turned about the principal point as a level camera would see them
+      (`level`), and a lift turns its 3D back (`unlevel`).
   """
   name: Literal["keypoints"] = data_fields.field(default="keypoints",
                                                  decides_train_rows=True)
@@ -110,6 +118,8 @@ class KeypointsSettings:
                                                     decides_train_rows=False)
   undo_swaps: bool = data_fields.field(default=True, decides_train_rows=False)
   joint_map: str = data_fields.field(default="", decides_train_rows=False)
+  roll_deg: float = data_fields.field(default=0.0, at_least=-180.0,
+                                      at_most=180.0, decides_train_rows=False)
 
   def __post_init__(self):
     if not self.path:
@@ -238,9 +248,34 @@ def fill_across_time(pixels: np.ndarray, visible: np.ndarray, frames,
   return out
 
 
+def _turn(xy, degrees: float):
+  """`xy` [..., 2] turned by `degrees` (image axes: toward +y from +x)."""
+  a = np.radians(degrees)
+  c, s = np.cos(a), np.sin(a)
+  xy = np.asarray(xy, np.float64)
+  return np.stack([c * xy[..., 0] - s * xy[..., 1],
+                   s * xy[..., 0] + c * xy[..., 1]], axis=-1)
+
+
+def level(px, centre, roll_deg: float):
+  """Pixels of a camera rolled by `roll_deg` (`KeypointsSettings`) as the
+  same camera, level, sees the same points: turned about the principal
+  point `centre` (exact where fx = fy).  # [..., 2]"""
+  centre = np.asarray(centre, np.float64)
+  return _turn(np.asarray(px, np.float64) - centre, -roll_deg) + centre
+
+
+def unlevel(points_cam, roll_deg: float):
+  """Camera-frame points of the level camera (`level`) in the rolled
+  camera's frame: turned about the optical axis.  # [..., 3]"""
+  points_cam = np.asarray(points_cam, np.float64)
+  return np.concatenate([_turn(points_cam[..., :2], roll_deg),
+                         points_cam[..., 2:]], axis=-1)
+
+
 def split_of(keypoints: kp_lib.Keypoints2D, intrinsics, image_size,
-             depth_mm: float, sigma_px: float = 0.0, complete: str = ""
-             ) -> dict:
+             depth_mm: float, sigma_px: float = 0.0, complete: str = "",
+             roll_deg: float = 0.0) -> dict:
   """The test split of the module docstring."""
   t = keypoints.num_frames
   w, h = image_size
@@ -256,8 +291,11 @@ def split_of(keypoints: kp_lib.Keypoints2D, intrinsics, image_size,
   centre = held_root(px[:, _PELVIS], visible[:, _PELVIS],
                      np.array([intrinsics[2], intrinsics[3]]))
   filled = np.where(visible[..., None], px, centre[:, None])
-  screen = cam_lib.normalize_screen(filled, w, h)
   fx, fy, cx, cy = (float(v) for v in intrinsics)
+  if roll_deg:
+    filled = level(filled, (cx, cy), roll_deg)
+    centre = level(centre, (cx, cy), roll_deg)
+  screen = cam_lib.normalize_screen(filled, w, h)
   root_px = centre
   root = np.stack([(root_px[:, 0] - cx) * depth_mm / fx,
                    (root_px[:, 1] - cy) * depth_mm / fy,
@@ -296,7 +334,10 @@ def load_splits(data: KeypointsSettings) -> tuple[dict, dict, dict]:
   intrinsics, size, camera_rule = camera(data, keypoints)
   depth, depth_rule = root_depth(keypoints, float(intrinsics[0]), data.root_depth_mm)
   test = split_of(keypoints, intrinsics, size, depth, data.sigma_px,
-                  data.complete)
+                  data.complete, data.roll_deg)
+  if data.roll_deg:
+    camera_rule += (f"; rolled {data.roll_deg:g} degrees, lifted as a level "
+                    "camera sees it")
   splits = {"train": {k: v[:0] for k, v in test.items()}, "test": test}
   info = {k: v for k, v in keypoints.info.items() if k != "frame_ids"}
   info.update(camera=camera_rule, root_depth=depth_rule, image_size=list(size),
@@ -310,4 +351,5 @@ def load_splits(data: KeypointsSettings) -> tuple[dict, dict, dict]:
 
 
 __all__ = ["KeypointsSettings", "TORSO_MM", "read", "camera", "root_depth",
-           "split_of", "fill_across_time", "held_root", "load_splits"]
+           "split_of", "fill_across_time", "held_root", "level", "unlevel",
+           "load_splits"]

@@ -175,3 +175,24 @@ def test_a_file_read_twice_is_read_once_until_it_changes(tmp_path,
   assert kd.read(data) is first and len(calls) == 1
   np.savez(path, keypoints=np.full((5, 17, 2), 100.0), image_size=[640, 480])
   assert kd.read(data).num_frames == 5 and len(calls) == 2
+
+
+def test_a_rolled_cameras_keypoints_are_turned_level_and_its_3d_back():
+  # A vertical stick at the image's centre, seen by a camera rolled 30
+  # degrees: its top leans toward the image's right (the docstring's sign).
+  f, centre = 1000.0, np.array([640.0, 360.0])
+  project = lambda p: f * p[..., :2] / p[..., 2:] + centre
+  level_stick = np.array([[0.0, 500.0, 4000.0], [0.0, -500.0, 4000.0]])
+  rolled_stick = kd.unlevel(level_stick, 30.0)
+  bottom, top = project(rolled_stick)
+  up = (top - bottom) / np.linalg.norm(top - bottom)
+  np.testing.assert_allclose(up, [np.sin(np.radians(30)),
+                                  -np.cos(np.radians(30))], atol=1e-12)
+  # Any points: the rolled camera's pixels turned level are the level
+  # camera's, and turning the 3D back and forth is the identity.
+  points = np.random.default_rng(0).normal([0, 0, 4000], 600, (50, 3))
+  np.testing.assert_allclose(
+      kd.level(project(kd.unlevel(points, -72.5)), centre, -72.5),
+      project(points), atol=1e-9)
+  np.testing.assert_allclose(kd.unlevel(kd.unlevel(points, 12.0), -12.0),
+                             points, atol=1e-9)
