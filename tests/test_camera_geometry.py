@@ -24,7 +24,7 @@ def _inside(values, ranges):
 
 
 @pytest.mark.parametrize("name", ["varied", "unseen", "unseen_pitch",
-                                  "unseen_distance_focal"])
+                                  "unseen_distance_focal", "unseen_roll"])
 def test_drawn_cameras_keep_to_their_ranges(name):
   ranges = camera_rigs.RANGES[name]
   cams = camera_rigs.draw(np.random.default_rng(0), 2000, ranges)
@@ -48,6 +48,15 @@ def test_drawn_cameras_keep_to_their_ranges(name):
     assert _inside(distance, train.distance_mm).all()
     assert not _inside(pitch, train.pitch_deg).any()
     assert _inside(focal, train.focal_px).all()
+  if name == "unseen_roll":  # turned about the axis beyond training's
+    train = camera_rigs.TRAINING
+    assert not _inside(roll, train.roll_deg).any()
+    assert _inside(pitch, train.pitch_deg).all()
+    # The world's up, seen in the image, turns from the image's up by the
+    # roll (toward the image's left for a positive one: --roll_deg=-roll).
+    up = cams.R[:, :, 2]  # world +Z in camera axes
+    np.testing.assert_allclose(np.rad2deg(np.arctan2(up[:, 0], -up[:, 1])),
+                               -roll, atol=1e-9)
   np.testing.assert_allclose(np.einsum("nij,nkj->nik", cams.R, cams.R),
                              np.broadcast_to(np.eye(3), cams.R.shape),
                              atol=1e-9)

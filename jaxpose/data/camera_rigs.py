@@ -26,6 +26,9 @@ ranges (a parameter with two ranges picks one in proportion to its width):
     heading, roll and position as in training.
   ONE UNSEEN (`test_cameras='unseen_distance'`, `'unseen_pitch'`,
   `'unseen_focal'`): that parameter from UNSEEN, the others from TRAINING.
+  ROLLED (`test_cameras='unseen_roll'`): TRAINING's cameras turned 15 - 30
+  degrees about their optical axes, either way (a camera mounted askew;
+  `--roll_deg` lifts such a video as a level camera sees it).
   OTHER LENS AND PLACE (`test_cameras='unseen_distance_focal'`): distance
   and focal length from UNSEEN, the pitch from TRAINING (the camera's
   height follows): the cameras of videos people film, another lens, nearer
@@ -71,7 +74,10 @@ ONE_UNSEEN = {
         TRAINING, **{field: getattr(UNSEEN, field)})
     for name, field in (("distance", "distance_mm"), ("pitch", "pitch_deg"),
                         ("focal", "focal_px"))}
+ROLLED = dataclasses.replace(TRAINING, roll_deg=((-30.0, -15.0),
+                                                  (15.0, 30.0)))
 RANGES = {"varied": TRAINING, "unseen": UNSEEN, **ONE_UNSEEN,
+          "unseen_roll": ROLLED,
           "unseen_distance_focal": dataclasses.replace(
               TRAINING, distance_mm=UNSEEN.distance_mm,
               focal_px=UNSEEN.focal_px)}
@@ -162,6 +168,7 @@ def view(pose3d_world, cams: DrawnCameras) -> dict:
               root_cam_mm=cams.pelvis_cam_mm.astype(np.float32))
 
 
-__all__ = ["CameraRanges", "TRAINING", "UNSEEN", "ONE_UNSEEN", "RANGES",
+__all__ = ["CameraRanges", "TRAINING", "UNSEEN", "ONE_UNSEEN", "ROLLED",
+           "RANGES",
            "IMAGE_SIZE",
            "DrawnCameras", "draw", "per_group", "view"]

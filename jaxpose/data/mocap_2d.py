@@ -71,7 +71,9 @@ class LiftingOptions:
       one drawn camera per clip), or 'unseen' (one per clip drawn outside
       every training range, `camera_rigs.UNSEEN`; 'unseen_distance',
       'unseen_pitch', 'unseen_focal': that range alone outside;
-      'unseen_distance_focal': both outside, the pitch inside).
+      'unseen_distance_focal': both outside, the pitch inside;
+      'unseen_roll': training's cameras turned about their axes,
+      `camera_rigs.ROLLED`).
     seed: base seed of camera choice and noise.
   """
   camera_subject: str = "S1"

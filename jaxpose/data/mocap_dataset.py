@@ -97,7 +97,7 @@ class MocapSettings:
       default="random", decides_train_rows=True)
   test_cameras: Literal["random", "all", "varied", "unseen",
                         "unseen_distance", "unseen_pitch", "unseen_focal",
-                        "unseen_distance_focal"] = (
+                        "unseen_distance_focal", "unseen_roll"] = (
       data_fields.field(default="all", decides_train_rows=False))
   train_balance: Literal["none", "rigs"] = data_fields.field(
       default="none", decides_train_rows=False)
