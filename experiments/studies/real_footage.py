@@ -19,6 +19,7 @@ point, into a 3D reference, whose reprojection error is stated;
 each view alone is then lifted by each workdir at the camera's calibrated
 focal length, as lifted and fitted onto its 2D (`lift.fit_to_2d`), and
 under the default camera a user without intrinsics gets (fitted), and
+with the calibration's roll as well ('level': `--roll_deg`), and
 scored against the reference in that camera's frame (with --joint_map,
 once more through that map, scored back in the detector's joints; with
 --detect_every, once more from a detection of one frame in that many):
@@ -180,6 +181,26 @@ def reference(views: dict, cams: dict) -> dict:
                               for i, n in enumerate(names)}}
 
 
+def roll_deg(cam: cam_lib.Camera) -> float:
+  """The camera's roll (`KeypointsSettings.roll_deg`): the angle from the
+  image's up to the world's up (+z, Qualisys' world) as the image shows
+  it, toward the image's right."""
+  up = np.asarray(cam.R) @ np.array([0.0, 0.0, 1.0])  # y down, in the camera
+  return float(np.degrees(np.arctan2(up[0], -up[1])))
+
+
+def calibrated_keys(camera: str, cam, joint_map: str) -> dict:
+  """The keypoint keys a row's camera variant adds to the focal length:
+  the calibration's roll ('level': lifted as a level camera sees it) and
+  the joint map ('map')."""
+  keys = {}
+  if "level" in camera.split("_"):
+    keys["roll_deg"] = round(roll_deg(cam), 2)
+  if "map" in camera.split("_"):
+    keys["joint_map"] = joint_map
+  return keys
+
+
 def trunk_angle_deg(pred, ref) -> np.ndarray:
   """`[T]` the angle between the lift's pelvis -> thorax and the
   reference's, in the camera's frame: how far the body leans wrongly."""
@@ -254,6 +275,7 @@ def view_row(name: str, lifted, fit: bool, camera: str, ref, cam,
   if ref is not None:
     row.update(score_view(motion, ref["points_mm"], cam, fps))
     row["reference_reprojection_px"] = ref["reprojection_px"][name]
+    row["camera_roll_deg"] = round(roll_deg(cam), 1)
     ok = np.isfinite(ref["points_mm"]).all(axis=(1, 2))
     row["reference"] = motion_quality.summary(ref["points_mm"][ok], fps)
   return row
@@ -304,16 +326,17 @@ def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi",
       cam = cams[name.split("_")[-1]] if cams is not None else None
       fps = float(files.read_json(detected(name, cache))["fps"]) or 30.0
       cameras = ("calibrated", "default") if cam else ("default",)
+      if cam:
+        cameras += ("calibrated_level",)
       if cam and joint_map:
-        cameras += ("calibrated_map",)
+        cameras += ("calibrated_map", "calibrated_level_map")
       if cam and detect_every > 1:
         cameras += (f"calibrated_every{detect_every}",)
       for camera in cameras:
         keys = {"empty_frames": "mask"}
         if camera != "default":
           keys["focal_px"] = float(cam.f[0])
-        if camera == "calibrated_map":
-          keys["joint_map"] = joint_map
+        keys.update(calibrated_keys(camera, cam, joint_map))
         every = detect_every if "every" in camera else 1
         lifted = lift.lift_keypoints(workdir, detected(name, cache, every),
                                      num_hypotheses=hypotheses, keypoints=keys)
@@ -342,11 +365,10 @@ def people_rows(workdir: str, *, cache=CACHE, hypotheses: int = 20,
     for name, path in paths.items():
       cam = cams[name.split("_")[-1]]
       fps = float(files.read_json(path)["fps"]) or 30.0
-      for camera in ("calibrated",) + (("calibrated_map",) if joint_map
-                                       else ()):
+      for camera in ("calibrated", "calibrated_level") + ((
+          "calibrated_map", "calibrated_level_map") if joint_map else ()):
         keys = {"empty_frames": "mask", "focal_px": float(cam.f[0]),
-                **({"joint_map": joint_map} if camera == "calibrated_map"
-                   else {})}
+                **calibrated_keys(camera, cam, joint_map)}
         lifted = lift.lift_keypoints(workdir, path, num_hypotheses=hypotheses,
                                      keypoints=keys)
         rows.append({**view_row(name, lifted, True, camera, ref, cam, fps),

@@ -60,6 +60,20 @@ def test_views_disagreeing_on_left_and_right_are_made_to_agree():
   np.testing.assert_allclose(good, world, atol=1e-3)
 
 
+def test_a_cameras_roll_is_read_from_its_rotation():
+  level = cam_lib.virtual_cameras(1, distance=4000.0)[0]
+  assert rf.roll_deg(level) == pytest.approx(0.0, abs=1e-6)
+  # Turned 20 degrees about its own axis: points in its frame turn by 20.
+  turn = np.radians(20.0)
+  about_axis = np.array([[np.cos(turn), -np.sin(turn), 0.0],
+                         [np.sin(turn), np.cos(turn), 0.0], [0.0, 0.0, 1.0]])
+  rolled = level.replace(R=about_axis @ np.asarray(level.R))
+  assert rf.roll_deg(rolled) == pytest.approx(20.0)
+  assert rf.calibrated_keys("calibrated_level_map", rolled, "m") == {
+      "roll_deg": 20.0, "joint_map": "m"}
+  assert rf.calibrated_keys("calibrated", rolled, "m") == {}
+
+
 class _Lifted:
   def __init__(self, mean_mm, root_mm, keypoints_info=None):
     self.mean_mm, self.root_mm, self.num_frames = mean_mm, root_mm, len(
