@@ -23,8 +23,9 @@ motion in overlapping, blended windows (`methods/dposer/smoothing.py`);
 The camera is --focal_px, --fov_deg, or a default field of view over the
 image size (given, from the file, or estimated from the keypoints);
 lift.json says which. --roll_deg: a camera rolled about its axis (the
-models trained on level ones) is lifted as if level and turned back. The lift is then fitted onto its own 2D (each
-frame's root and joints moved as little as a prior on bones and motion
+models trained within 3 degrees of level) is lifted as if level and
+turned back. The lift is then fitted onto its own 2D (each frame's root
+and joints moved as little as a prior on bones and motion
 allows; --nofit_2d leaves it), at --height_mm's size when given.
 --joint_map moves the detector's joints to the model's rig's first.
 Compiled programs are kept for the next run in --compilation_cache. A wrong

@@ -91,9 +91,9 @@ class KeypointsSettings:
       the root depth from that rig's torso length (`JointMap.torso_mm`).
     roll_deg: the camera's roll about its optical axis, in degrees: how far
       the world's up, seen in the image, turns from the image's up toward
-      its right. The models trained on level cameras; the keypoints are
-      turned about the principal point as a level camera would see them
-      (`level`), and a lift turns its 3D back (`unlevel`).
+      its right. The models trained on cameras within 3 degrees of level;
+      the keypoints are turned about the principal point as a level camera
+      would see them (`level`), and a lift turns its 3D back (`unlevel`).
   """
   name: Literal["keypoints"] = data_fields.field(default="keypoints",
                                                  decides_train_rows=True)
