@@ -189,7 +189,8 @@ if __name__ == "__main__":
   _FOV = flags.DEFINE_float("fov_deg", 0.0, "Field of view (0: the default).")
   _ROLL = flags.DEFINE_float("roll_deg", 0.0, "The camera's roll: degrees "
                              "from the image's up to the world's, toward the "
-                             "image's right (0: level).")
+                             "image's right, as a vertical edge through the "
+                             "image's centre leans (0: level).")
   _THRESHOLD = flags.DEFINE_float("threshold", 0.3, "Confidence below which a "
                                   "joint is masked.")
   _SIGMA = flags.DEFINE_float("sigma_px", 0.0, "The detector's keypoint error std "

@@ -57,6 +57,15 @@ def test_drawn_cameras_keep_to_their_ranges(name):
     up = cams.R[:, :, 2]  # world +Z in camera axes
     np.testing.assert_allclose(np.rad2deg(np.arctan2(up[:, 0], -up[:, 1])),
                                -roll, atol=1e-9)
+    # So does a vertical edge through the image's centre, however pitched
+    # (docs/video.md's way to read the roll off a frame).
+    axis_point = np.array([0.0, 0.0, 4000.0])
+    ends = axis_point + np.stack([-800.0 * up, 800.0 * up], 1)  # [N, 2, 3]
+    k = cams.intrinsics
+    px = ends[..., :2] / ends[..., 2:] * k[:, None, 0:2] + k[:, None, 2:4]
+    edge = px[:, 1] - px[:, 0]  # bottom to top
+    np.testing.assert_allclose(np.rad2deg(np.arctan2(edge[:, 0], -edge[:, 1])),
+                               -roll, atol=1e-6)
   np.testing.assert_allclose(np.einsum("nij,nkj->nik", cams.R, cams.R),
                              np.broadcast_to(np.eye(3), cams.R.shape),
                              atol=1e-9)
