@@ -50,6 +50,7 @@ from jaxpose.data import keypoint_swaps
 from jaxpose.data import keypoints as kp_lib
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose import detector_joints
+from jaxpose.pose import rotations
 from jaxpose.pose.skeleton import H36M_17
 
 # A typical adult's pelvis-to-thorax length (Human3.6M's subjects: about
@@ -248,13 +249,10 @@ def fill_across_time(pixels: np.ndarray, visible: np.ndarray, frames,
   return out
 
 
-def _turn(xy, degrees: float):
-  """`xy` [..., 2] turned by `degrees` (image axes: toward +y from +x)."""
-  a = np.radians(degrees)
-  c, s = np.cos(a), np.sin(a)
-  xy = np.asarray(xy, np.float64)
-  return np.stack([c * xy[..., 0] - s * xy[..., 1],
-                   s * xy[..., 0] + c * xy[..., 1]], axis=-1)
+def _about_axis(degrees: float) -> np.ndarray:
+  """The turn about the optical axis (camera z) by `degrees`, from +x
+  toward +y.  # [3, 3]"""
+  return rotations.axis_rotation("Z", np.radians(float(degrees)), xp=np)
 
 
 def level(px, centre, roll_deg: float):
@@ -262,15 +260,14 @@ def level(px, centre, roll_deg: float):
   same camera, level, sees the same points: turned about the principal
   point `centre` (exact where fx = fy).  # [..., 2]"""
   centre = np.asarray(centre, np.float64)
-  return _turn(np.asarray(px, np.float64) - centre, -roll_deg) + centre
+  turn = _about_axis(-roll_deg)[:2, :2]
+  return (np.asarray(px, np.float64) - centre) @ turn.T + centre
 
 
 def unlevel(points_cam, roll_deg: float):
   """Camera-frame points of the level camera (`level`) in the rolled
   camera's frame: turned about the optical axis.  # [..., 3]"""
-  points_cam = np.asarray(points_cam, np.float64)
-  return np.concatenate([_turn(points_cam[..., :2], roll_deg),
-                         points_cam[..., 2:]], axis=-1)
+  return np.asarray(points_cam, np.float64) @ _about_axis(roll_deg).T
 
 
 def split_of(keypoints: kp_lib.Keypoints2D, intrinsics, image_size,
