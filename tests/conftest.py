@@ -21,6 +21,9 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
                       str(ROOT / ".pytest_cache" / "xla"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+# The suite checks jaxpose's built-in choice of XLA options, never one a
+# developer measured on their machine (`xla_options.cpu_choice`).
+os.environ["JAXPOSE_XLA_CHOICE"] = ""
 
 
 import pytest  # noqa: E402  (after the environment is set)

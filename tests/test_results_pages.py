@@ -337,6 +337,39 @@ def test_a_cpu_not_on_the_speed_page_is_discovered_from_its_files(tmp_path):
   assert speed_cpus.discovered() == ()  # the project's own: all on the page
 
 
+def test_each_cpu_back_ends_file_gives_its_table(tmp_path):
+  """`experiments.bench.cpu_backends`' file: one row per back end, '-' where
+  one was not timed, the kinds each was chosen for."""
+  from experiments.report.pages import speed_backends
+  folder = tmp_path / render.RESULTS
+  folder.mkdir(parents=True)
+  labels = ("1x1", "1x200", "16x200", "training")
+
+  def candidate(name, status, seconds, chosen=None, **extra):
+    return {"name": name, "status": status, "message": None,
+            "same_program_as": None, "seconds": dict(zip(labels, seconds)),
+            "chosen_text": chosen, **extra}
+  record = dict(
+      hardware=dict(cpu_model="Graviton", cpu_affinity=4,
+                    cpu_vector_extensions=[]),
+      candidates=[candidate("ynnpack_fused", "ok", (1e-3, 2e-2, 0.5, 0.9),
+                            "sampling_small"),
+                  candidate("xla_dot", "ok", (1e-3, 2e-2, 0.25, 0.6),
+                            "sampling_large, training"),
+                  candidate("onednn_dots", "crashed", (None,) * 4,
+                            message="Illegal instruction")])
+  (folder / "bench_cpu_backends_cpu_new.json").write_text(json.dumps(record))
+  (table,) = speed_backends.tables(folder)
+  assert "Graviton" in table.title
+  lines, runs = render.table_lines(table, render.Reader(tmp_path), "")
+  text = "\n".join(lines)
+  assert "| xla_dot | ok | - | 0.001 | 0.02 | 0.25 | 0.6 | sampling_large, " \
+      "training |" in text
+  assert "| onednn_dots | crashed | - | - | - | - | - | - |" in text
+  assert "4 CPU cores (Graviton)" in text
+  assert "--install" in runs[0]
+
+
 def test_a_gpus_three_files_give_its_tables_and_the_whole_test_set(tmp_path):
   """`experiments.bench.gpu`'s files of a GPU put it on the speed page."""
   from experiments.report.pages import speed_cpus

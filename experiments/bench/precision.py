@@ -6,8 +6,8 @@
 Speed: GFPose at the paper's network size (`throughput.bench_model`,
 random weights: the work does not depend on them) samples (poses,
 hypotheses) = (1, 200) and (16, 200) with Euler-Maruyama under
-`eval.matmul_dtype` float32 and bfloat16, each compiled for every
-dense-product back end XLA offers on a CPU (`BACKENDS`), all timed in
+`eval.matmul_dtype` float32 and bfloat16, each compiled for each
+dense-product back end that changes the program here (`BACKENDS`), all timed in
 alternation (`timing.time_interleaved`), so each round's ratio compares
 like with like on a machine whose speed drifts.
 
@@ -29,6 +29,7 @@ import jax
 import numpy as np
 
 from experiments import workdir_config
+from experiments.bench import cpu_backends
 from experiments.bench import programs
 from experiments.bench import throughput
 from experiments.bench import timing
@@ -43,20 +44,24 @@ SPEED_CONFIGS = ((1, 200), (16, 200))
 ERROR_KEYS = ("mpjpe_mm", "pa_mpjpe_mm", "min_mpjpe_mm", "min_pa_mpjpe_mm")
 
 
-# The dense-product back ends XLA 0.10 offers on a CPU, as compiler options:
-# YNNPACK subgraphs that also take the elementwise work (its default),
-# YNNPACK for the products alone, and XLA's own dot (no YNNPACK).
-BACKENDS = {
-    "ynnpack_fused": {},
-    "ynnpack_dots": dict(xla_options.BFLOAT16_CPU_OPTIONS),
-    "xla_dot": dict(xla_options.SAMPLING_CPU_OPTIONS),
-}
+# The dense-product back ends that compile to programs of their own here
+# (`cpu_backends` tries all that XLA 0.10 offers): YNNPACK subgraphs that
+# also take the elementwise work (XLA's default), YNNPACK for the products
+# alone, and XLA's own dot (no YNNPACK).
+BACKENDS = {name: dict(cpu_backends.CANDIDATES[name])
+            for name in ("ynnpack_fused", "ynnpack_dots", "xla_dot")}
 
 
-def _chosen(rows: int, dtype: str) -> str:
-  """The back end `xla_options.sampling_options` picks."""
+def _chosen(rows: int, dtype: str, backends: dict) -> str:
+  """The back end `xla_options.sampling_options` picks; options of a choice
+  measured on this CPU (`xla_options.cpu_choice`) that `backends` lacks
+  join it as 'installed_<n>'."""
   options = xla_options.sampling_options(rows=rows, matmul_dtype=dtype)
-  return next(name for name, o in BACKENDS.items() if o == options)
+  name = next((n for n, o in backends.items() if o == options), None)
+  if name is None:
+    name = f"installed_{len(backends) - len(BACKENDS)}"
+    backends[name] = options
+  return name
 
 
 def speed(*, configs=SPEED_CONFIGS, num_steps: int = 10, repeats: int = 5,
@@ -76,22 +81,20 @@ def speed(*, configs=SPEED_CONFIGS, num_steps: int = 10, repeats: int = 5,
     pose2d = jax.random.normal(jax.random.fold_in(key, 1),
                                (b, built["float32"].representation.num_joints, 2))
     problem = problems.estimation_problem(pose2d)
-    calls = {}
+    calls, backends = {}, dict(BACKENDS)
+    chosen = {dtype: _chosen(b * h, dtype, backends) for dtype in DTYPES}
     for dtype, model in built.items():
       hyp = programs.make_hypotheses_fn(
           model.make_sampler("euler_maruyama", num_steps, eps=eps), h)
-      for backend, options in BACKENDS.items():
-        compiled, _ = timing.compile_timed(hyp, params, key, problem,
-                                           compiler_options=options)
-        calls[f"{dtype}/{backend}"] = (compiled, (params, key, problem))
+      calls.update(programs.compiled_variants(
+          hyp, (params, key, problem), backends, prefix=f"{dtype}/"))
     memory = {}
     with timing.row_memory(memory):
       times = timing.time_interleaved(calls, rounds=max(repeats, 3))
-    chosen = {dtype: _chosen(b * h, dtype) for dtype in DTYPES}
     row = dict(poses=b, hypotheses=h, steps=num_steps, chosen=chosen,
                backends={dtype: {
                    backend: statistics.median(times[f"{dtype}/{backend}"])
-                   / num_steps for backend in BACKENDS} for dtype in DTYPES},
+                   / num_steps for backend in backends} for dtype in DTYPES},
                **memory)
     for dtype in DTYPES:
       row[f"{dtype}_step_s"] = row["backends"][dtype][chosen[dtype]]

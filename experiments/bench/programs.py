@@ -3,6 +3,7 @@
   hyp = make_hypotheses_fn(sampler, H)          # jitted (params, key, problem)
   compiled, compile_s = timing.compile_timed(hyp, params, key, problem,
                                              compiler_options=options)
+  calls = compiled_variants(hyp, (params, key, problem), {"a": {}, "b": opts})
   flat = make_flat_hypotheses_fn(sampler, H)    # one [H * B] batch, no vmap
   timed = CompileTimedSampler(sampler)          # for GFPose.sample_rows
   program = training_steps(calls, step, state, batch, key)  # 'step' & co.
@@ -13,7 +14,7 @@ its own.
 from __future__ import annotations
 
 import statistics
-from typing import Callable
+from typing import Callable, Mapping
 
 import jax
 import jax.numpy as jnp
@@ -102,6 +103,18 @@ class CompileTimedSampler:
     return self._compiled[k](params, key, problem)
 
 
+def compiled_variants(jitted, args: tuple, variants: Mapping[str, Mapping],
+                      prefix: str = "") -> dict:
+  """'<prefix><name>' -> (compiled, args): `jitted` compiled ahead for
+  `args` under each variant's XLA `compiler_options`, ready for
+  `timing.time_interleaved`."""
+  calls = {}
+  for name, options in variants.items():
+    compiled, _ = timing.compile_timed(jitted, *args, compiler_options=options)
+    calls[f"{prefix}{name}"] = (compiled, args)
+  return calls
+
+
 TRAINING_DEFAULTS = "step_xla_defaults"
 
 
@@ -121,18 +134,25 @@ def training_steps(calls: dict, jitted, state, *args) -> dict:
   for name, opts in variants.items():
     compiled, compile_s = timing.compile_timed(jitted, state, *args,
                                                compiler_options=opts)
-    box = {"state": jax.tree.map(jnp.copy, state), "metrics": None}
-
-    def once(compiled=compiled, box=box):
-      box["state"], box["metrics"] = compiled(box["state"], *args)
-      return box["state"], box["metrics"]
-
+    once = stepping(compiled, state, *args)
     calls[name] = (once, ())
     if name == "step":
       out = dict(compile_s=compile_s, compiler_options=dict(opts),
-                 program=compiled,
-                 last=lambda box=box: (box["state"], box["metrics"]))
+                 program=compiled, last=once.last)
   return out
+
+
+def stepping(compiled, state, *args) -> Callable:
+  """`once()`: one call of a donating step `compiled(state, *args)` that
+  goes on from the state its previous call returned, starting from a copy
+  of `state`; `once.last()` gives the latest (state, metrics)."""
+  box = {"state": jax.tree.map(jnp.copy, state), "metrics": None}
+
+  def once():
+    box["state"], box["metrics"] = compiled(box["state"], *args)
+    return box["state"], box["metrics"]
+  once.last = lambda: (box["state"], box["metrics"])
+  return once
 
 
 def training_figures(times) -> dict:
@@ -145,5 +165,6 @@ def training_figures(times) -> dict:
                                         times["step"])))
 
 
-__all__ = ["make_hypotheses_fn", "make_flat_hypotheses_fn",
-           "CompileTimedSampler", "training_steps", "training_figures"]
+__all__ = ["make_hypotheses_fn", "make_flat_hypotheses_fn", "compiled_variants",
+           "CompileTimedSampler", "training_steps", "stepping",
+           "training_figures"]

@@ -112,17 +112,6 @@ def compile_timed(jitted, *args, compiler_options: Mapping[str, str] | None = No
 
 
 # ------------------------------------------------------------- the machine
-def _cpu_model() -> str:
-  try:
-    with open("/proc/cpuinfo") as f:
-      for line in f:
-        if line.lower().startswith("model name"):
-          return line.split(":", 1)[1].strip()
-  except OSError:
-    pass
-  return platform.processor() or platform.machine()
-
-
 # The vector extensions that decide which kernels a CPU runs fast.
 VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni",
                 "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16",
@@ -133,7 +122,7 @@ def cpu_details(cpuinfo_text: str | None = None) -> dict:
   """The CPU's vector extensions (of `VECTOR_FLAGS`), its physical cores
   against hardware threads (from /proc/cpuinfo: distinct (package, core)
   pairs against processors; None where not said), and the XLA options in
-  force (XLA_FLAGS, jaxpose's sampling options unless turned off)."""
+  force (XLA_FLAGS, jaxpose's options by kind of program: `xla_choice`)."""
   if cpuinfo_text is None:
     try:
       with open("/proc/cpuinfo") as f:
@@ -155,10 +144,17 @@ def cpu_details(cpuinfo_text: str | None = None) -> dict:
       cpu_vector_extensions=[f for f in VECTOR_FLAGS if f in flags],
       cpu_physical_cores=len(cores) or None,
       cpu_hardware_threads=threads or None,
-      xla_flags=os.environ.get("XLA_FLAGS", ""),
-      xla_sampling_options=(
-          {} if os.environ.get(xla_options.DEFAULTS_ENV) == "1"
-          else dict(xla_options.SAMPLING_CPU_OPTIONS)))
+      xla_flags=os.environ.get("XLA_FLAGS", ""), **xla_choice())
+
+
+def xla_choice() -> dict:
+  """jaxpose's XLA options in force by kind of program, and their source
+  (`xla_options.cpu_choice`); all empty under JAXPOSE_XLA_DEFAULTS."""
+  choice = xla_options.cpu_choice()
+  off = os.environ.get(xla_options.DEFAULTS_ENV, "") not in ("", "0")
+  return dict(xla_options_by_kind={} if off else choice.options(),
+              xla_options_source=(f"XLA's defaults ({xla_options.DEFAULTS_ENV})"
+                                  if off else choice.source))
 
 
 def load_average() -> list[float] | None:
@@ -180,7 +176,7 @@ def hardware_info() -> dict:
       devices=[str(d) for d in jax.devices()],
       backend=jax.default_backend(),
       device_kind=jax.devices()[0].device_kind,
-      cpu_model=_cpu_model(),
+      cpu_model=xla_options.cpu_model(),
       cpu_count=os.cpu_count(),
       cpu_affinity=affinity,
       **cpu_details(),

@@ -28,6 +28,16 @@ opts in either explicitly,
 or by wrapping the sampler, `fast_sampling(sampler)`, which picks them by
 rows on every call from outside any jit.
 
+Which options a kind of program gets depends on the CPU (`cpu_choice`):
+a choice measured on this very CPU by `python -m experiments.bench.
+cpu_backends --install` (every dense-product back end XLA offers, timed on
+the samplers and the training step; kept in DEFAULT_CHOICE_FILE, or where
+JAXPOSE_XLA_CHOICE points, for the CPU model and jax version it was
+measured with), else the built-in rule by the CPU's vector extensions
+(`builtin_choice`): on x86 CPUs with AVX2 and FMA the options above
+(with AMX, XLA's own dot for small samplers too), where they were
+measured, and XLA's defaults on any other CPU.
+
 The options name CPU passes only, which GPU and TPU compilers do not run
 (XLA accepts every option on every backend).  `experiments.bench.sampling`
 times the sampler both ways, so the choice can be checked on other
@@ -35,13 +45,17 @@ hardware; JAXPOSE_XLA_DEFAULTS=1 in the environment turns the options off.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
+import platform
+from typing import Mapping
 
 from absl import logging
 import jax
 
 from jaxpose import checks
+from jaxpose import files
 
 # An empty list of YNNPACK fusion types: no YNNPACK subgraphs at all.
 SAMPLING_CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
@@ -65,7 +79,7 @@ SAMPLING_MIN_ROWS = 400
 
 
 @functools.cache
-def _supported(name: str, value: str) -> bool:
+def _supported(name: str, value) -> bool:
   """Whether this jaxlib knows the option (it is experimental in XLA)."""
   try:
     jax.jit(lambda x: x, compiler_options={name: value}).lower(0.0).compile()
@@ -76,15 +90,25 @@ def _supported(name: str, value: str) -> bool:
   return True
 
 
+def _cpuinfo() -> str:
+  try:
+    with open("/proc/cpuinfo") as f:
+      return f.read()
+  except OSError:
+    return ""
+
+
+def cpu_model(cpuinfo: str | None = None) -> str:
+  """The CPU's model name (/proc/cpuinfo), else what `platform` says."""
+  for line in (_cpuinfo() if cpuinfo is None else cpuinfo).splitlines():
+    if line.lower().startswith("model name"):
+      return line.split(":", 1)[1].strip()
+  return platform.processor() or platform.machine()
+
+
 def cpu_flags(cpuinfo: str | None = None) -> set[str] | None:
   """The host CPU's feature flags (/proc/cpuinfo), None where unknown."""
-  if cpuinfo is None:
-    try:
-      with open("/proc/cpuinfo") as f:
-        cpuinfo = f.read()
-    except OSError:
-      return None
-  for line in cpuinfo.splitlines():
+  for line in (_cpuinfo() if cpuinfo is None else cpuinfo).splitlines():
     if line.startswith("flags"):
       return set(line.partition(":")[2].split())
   return None
@@ -107,7 +131,138 @@ def warn_if_emulated(matmul_dtype: str) -> bool:
   return True
 
 
-def _known(options: dict[str, str]) -> dict[str, str]:
+# ------------------------------------------------- the options by CPU
+CHOICE_ENV = "JAXPOSE_XLA_CHOICE"
+DEFAULT_CHOICE_FILE = os.path.join(os.path.expanduser("~"), ".cache",
+                                   "jaxpose", "xla_cpu_choice.json")
+# The kinds of program a choice gives options for: samplers below and from
+# SAMPLING_MIN_ROWS rows, training steps.
+CHOICE_KINDS = ("sampling_small", "sampling_large", "training")
+
+
+@dataclasses.dataclass(frozen=True)
+class CpuChoice:
+  """XLA options for each kind of program (`CHOICE_KINDS`) on a CPU.
+
+  source: where the choice comes from (the built-in rule and why, or the
+  file measured on this CPU).
+  """
+  sampling_small: Mapping[str, object]
+  sampling_large: Mapping[str, object]
+  training: Mapping[str, object]
+  source: str
+
+  def options(self) -> dict[str, dict]:
+    return {kind: dict(getattr(self, kind)) for kind in CHOICE_KINDS}
+
+
+# Measured on a 2-core AMD EPYC (small samplers faster under XLA's
+# defaults there) and on a 2-core Intel Xeon with AVX-512 and AMX, where
+# XLA's own dot is faster at every size (experiments/results/bench_*).
+MEASURED_X86 = CpuChoice({}, SAMPLING_CPU_OPTIONS, TRAINING_CPU_OPTIONS,
+                         "built in: an x86 CPU with AVX2 and FMA")
+MEASURED_AMX = CpuChoice(SAMPLING_CPU_OPTIONS, SAMPLING_CPU_OPTIONS,
+                         TRAINING_CPU_OPTIONS,
+                         "built in: an x86 CPU with AMX")
+UNMEASURED = CpuChoice({}, {}, {},
+                       "built in: XLA's defaults (jaxpose's options were "
+                       "never measured on a CPU without AVX2 and FMA)")
+
+
+def builtin_choice(flags: set[str] | None) -> CpuChoice:
+  """The built-in rule by the CPU's flags: MEASURED_AMX with AMX tiles,
+  MEASURED_X86 with AVX2 and FMA, else UNMEASURED (XLA's defaults)."""
+  if not flags or not {"avx2", "fma"} <= flags:
+    return UNMEASURED
+  return MEASURED_AMX if "amx_tile" in flags else MEASURED_X86
+
+
+def parse_choice(record, *, path: str = "the choice") -> CpuChoice:
+  """A CpuChoice from a choice file's JSON (`write_choice`).
+
+  Raises:
+    ValueError: naming `path` and what is wrong with the record.
+  """
+  if not isinstance(record, dict) or not isinstance(record.get("options"),
+                                                     dict):
+    raise ValueError(f"{path}: not a choice record (no 'options' object)")
+  options = record["options"]
+  missing = [kind for kind in CHOICE_KINDS if kind not in options]
+  unknown = sorted(set(options) - set(CHOICE_KINDS))
+  if missing or unknown:
+    raise ValueError(f"{path}: options need exactly the kinds "
+                     f"{list(CHOICE_KINDS)}; missing {missing}, unknown "
+                     f"{unknown}")
+  for kind, opts in options.items():
+    if not isinstance(opts, dict) or not all(
+        isinstance(k, str) and k.startswith("xla_")
+        and isinstance(v, (str, bool, int)) for k, v in opts.items()):
+      raise ValueError(f"{path}: options[{kind!r}] must map XLA option "
+                       f"names (xla_...) to strings, booleans or integers, "
+                       f"not {opts!r}")
+  return CpuChoice(**{kind: dict(options[kind]) for kind in CHOICE_KINDS},
+                   source=f"measured on this CPU ({path})")
+
+
+def write_choice(path: str, options: Mapping[str, Mapping], *,
+                 measured_by: str) -> str:
+  """Stores a measured choice for this CPU model and jax version (atomic);
+  `cpu_choice` uses it from then on. Returns the path."""
+  record = dict(cpu_model=cpu_model(), jax_version=jax.__version__,
+                measured_by=measured_by,
+                options={kind: dict(options[kind]) for kind in CHOICE_KINDS})
+  parse_choice(record, path=path)
+  return files.write_json_atomic(path, record)
+
+
+def choice_file() -> str:
+  """The measured choice's path: JAXPOSE_XLA_CHOICE where set ('' for
+  none), else DEFAULT_CHOICE_FILE."""
+  return os.environ.get(CHOICE_ENV, DEFAULT_CHOICE_FILE)
+
+
+@functools.lru_cache(maxsize=None)
+def _measured(path: str, mtime_ns: int) -> CpuChoice | None:
+  """The file's choice if it was measured on this CPU model with this jax;
+  None (with one warning per file state) otherwise."""
+  del mtime_ns  # the cache key: a file rewritten is read again
+  try:
+    record = files.read_json(path)
+    choice = parse_choice(record, path=path)
+  except ValueError as e:
+    logging.warning("XLA options: ignoring %s; using the built-in choice", e)
+    return None
+  here = (cpu_model(), jax.__version__)
+  there = (record.get("cpu_model"), record.get("jax_version"))
+  if here != there:
+    logging.warning(
+        "XLA options: %s was measured on %s with jax %s, this is %s with jax "
+        "%s; using the built-in choice (measure again: python -m "
+        "experiments.bench.cpu_backends --install)", path, *there, *here)
+    return None
+  return choice
+
+
+@functools.cache
+def _host_flags() -> set[str] | None:
+  return cpu_flags()
+
+
+def cpu_choice() -> CpuChoice:
+  """The options this CPU's programs get: a choice measured on it
+  (`choice_file`), else `builtin_choice` of its flags."""
+  path = choice_file()
+  if path:
+    try:
+      mtime = os.stat(path).st_mtime_ns
+    except OSError:
+      mtime = None
+    if mtime is not None and (measured := _measured(path, mtime)) is not None:
+      return measured
+  return builtin_choice(_host_flags())
+
+
+def _known(options: Mapping[str, object]) -> dict[str, object]:
   """`options` unless JAXPOSE_XLA_DEFAULTS is set, less those this jaxlib
   does not know."""
   if os.environ.get(DEFAULTS_ENV, "") not in ("", "0"):
@@ -116,30 +271,32 @@ def _known(options: dict[str, str]) -> dict[str, str]:
           if _supported(name, value)}
 
 
-def training_options() -> dict[str, str]:
-  """`compiler_options` for a jitted training step: TRAINING_CPU_OPTIONS,
-  or {} under JAXPOSE_XLA_DEFAULTS or a jaxlib without them.  Initialises
+def training_options() -> dict[str, object]:
+  """`compiler_options` for a jitted training step: this CPU's choice
+  (`cpu_choice`; TRAINING_CPU_OPTIONS on x86 CPUs with AVX2 and FMA), or
+  {} under JAXPOSE_XLA_DEFAULTS or a jaxlib without them.  Initialises
   JAX's backend (see `sampling_options`)."""
-  return _known(TRAINING_CPU_OPTIONS)
+  return _known(cpu_choice().training)
 
 
 def sampling_options(rows: int | None = None, *,
-                     matmul_dtype: str = "float32") -> dict[str, str]:
-  """`compiler_options` for a jitted sampler: SAMPLING_CPU_OPTIONS, or
-  BFLOAT16_CPU_OPTIONS for a network whose products are bfloat16, or {}.
+                     matmul_dtype: str = "float32") -> dict[str, object]:
+  """`compiler_options` for a jitted sampler: this CPU's choice
+  (`cpu_choice`) for programs of fewer than SAMPLING_MIN_ROWS `rows` (the
+  batch the network sees; None means large) or of more, or
+  BFLOAT16_CPU_OPTIONS for a network whose products are bfloat16.
 
-  Empty for float32 programs of fewer than SAMPLING_MIN_ROWS `rows` (the
-  batch the network sees; None means large), when JAXPOSE_XLA_DEFAULTS is
-  set to a non-empty value other than 0, and for options this jaxlib does
-  not know.
+  Empty when JAXPOSE_XLA_DEFAULTS is set to a non-empty value other than
+  0; options this jaxlib does not know are left out.
   The first call compiles a trivial program to find out, so it initialises
   JAX's backend: call it at run time, not at import.
   """
   if matmul_dtype == "bfloat16":
     return _known(BFLOAT16_CPU_OPTIONS)
+  choice = cpu_choice()
   if rows is not None and rows < SAMPLING_MIN_ROWS:
-    return {}
-  return _known(SAMPLING_CPU_OPTIONS)
+    return _known(choice.sampling_small)
+  return _known(choice.sampling_large)
 
 
 class FastSampler:

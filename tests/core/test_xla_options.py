@@ -2,6 +2,7 @@
 that they change speed only, not results."""
 import ast
 import inspect
+import json
 
 import jax
 import jax.numpy as jnp
@@ -27,6 +28,13 @@ def sampler():
                                     num_steps=4)
   problem = _task(jax.random.normal(jax.random.key(1), (3, 51)))
   return sample_fn, params, problem
+
+
+@pytest.fixture(autouse=True)
+def _an_avx2_cpu(monkeypatch):
+  """The built-in rule of an x86 CPU with AVX2 and FMA, whatever the host
+  (the tests of other CPUs set their own flags)."""
+  monkeypatch.setattr(xla_options, "_host_flags", lambda: {"avx2", "fma"})
 
 
 def _task(c):
@@ -99,6 +107,86 @@ def test_bfloat16_on_a_cpu_without_its_units_is_warned_once(monkeypatch,
   xla_options.warn_if_emulated.cache_clear()
   assert not xla_options.warn_if_emulated("bfloat16")
   xla_options.warn_if_emulated.cache_clear()
+
+
+_ARM = "processor : 0\nFeatures : fp asimd evtstrm aes crc32 atomics\n"
+
+
+def test_builtin_choice_by_the_cpus_extensions(monkeypatch):
+  """x86 with AVX2 and FMA (where the options were measured) gets them; any
+  other CPU keeps XLA's defaults for every kind of program."""
+  monkeypatch.delenv(xla_options.DEFAULTS_ENV, raising=False)
+  assert xla_options.builtin_choice({"sse4_2", "avx2", "fma"}) is (
+      xla_options.MEASURED_X86)
+  assert xla_options.builtin_choice({"avx2", "fma", "avx512f", "amx_tile"}) is (
+      xla_options.MEASURED_AMX)
+  assert xla_options.MEASURED_AMX.sampling_small == (
+      xla_options.SAMPLING_CPU_OPTIONS)
+  assert xla_options.builtin_choice({"avx"}) is xla_options.UNMEASURED
+  assert xla_options.builtin_choice(xla_options.cpu_flags(_ARM)) is (
+      xla_options.UNMEASURED)
+  assert xla_options.MEASURED_X86.sampling_large == (
+      xla_options.SAMPLING_CPU_OPTIONS)
+  monkeypatch.setattr(xla_options, "_host_flags", lambda: None)
+  assert xla_options.sampling_options() == {}
+  assert xla_options.training_options() == {}
+  monkeypatch.setattr(xla_options, "_host_flags", lambda: {"avx2", "fma"})
+  assert xla_options.sampling_options() == xla_options.SAMPLING_CPU_OPTIONS
+  assert xla_options.cpu_model("model name\t: Some CPU @ 2GHz\n") == (
+      "Some CPU @ 2GHz")
+
+
+def test_a_choice_measured_on_this_cpu_is_used(tmp_path, monkeypatch):
+  monkeypatch.delenv(xla_options.DEFAULTS_ENV, raising=False)
+  path = str(tmp_path / "choice.json")
+  monkeypatch.setenv(xla_options.CHOICE_ENV, path)
+  assert xla_options.cpu_choice() is xla_options.MEASURED_X86  # no file yet
+  dots = dict(xla_options.TRAINING_CPU_OPTIONS)
+  xla_options.write_choice(path, {"sampling_small": dots,
+                                  "sampling_large": dots, "training": {}},
+                           measured_by="a test")
+  choice = xla_options.cpu_choice()
+  assert path in choice.source
+  assert xla_options.sampling_options(rows=1) == dots
+  assert xla_options.sampling_options() == dots
+  assert xla_options.training_options() == {}
+  monkeypatch.setenv(xla_options.DEFAULTS_ENV, "1")
+  assert xla_options.sampling_options() == {}
+
+
+def test_a_choice_from_another_cpu_or_a_broken_file_is_ignored_with_a_warning(
+    tmp_path, monkeypatch, caplog):
+  monkeypatch.delenv(xla_options.DEFAULTS_ENV, raising=False)
+  builtin = xla_options.MEASURED_X86
+  path = tmp_path / "choice.json"
+  monkeypatch.setenv(xla_options.CHOICE_ENV, str(path))
+  xla_options.write_choice(str(path), {k: {} for k in xla_options.CHOICE_KINDS},
+                           measured_by="a test")
+  record = json.loads(path.read_text())
+  record["cpu_model"] = "Another CPU"
+  path.write_text(json.dumps(record))
+  with caplog.at_level("WARNING"):
+    assert xla_options.cpu_choice() == builtin
+  assert "Another CPU" in caplog.text and "--install" in caplog.text
+  caplog.clear()
+  path.write_text("{not json")
+  with caplog.at_level("WARNING"):
+    assert xla_options.cpu_choice() == builtin
+  assert str(path) in caplog.text
+  monkeypatch.setenv(xla_options.CHOICE_ENV, "")
+  assert xla_options.cpu_choice() == builtin
+
+
+def test_a_choice_record_is_checked():
+  good = {k: {} for k in xla_options.CHOICE_KINDS}
+  assert xla_options.parse_choice({"options": good}).training == {}
+  with pytest.raises(ValueError, match=r"missing \['training'\]"):
+    xla_options.parse_choice({"options": {"sampling_small": {},
+                                          "sampling_large": {}}})
+  with pytest.raises(ValueError, match="xla_"):
+    xla_options.parse_choice({"options": {**good, "training": {"fast": 1}}})
+  with pytest.raises(ValueError, match="not a choice record"):
+    xla_options.parse_choice([1, 2])
 
 
 def test_fast_sampling_picks_the_program_by_rows(sampler, monkeypatch):

@@ -20,6 +20,7 @@ from experiments.bench import torch_client
 from jaxpose import files
 from jaxpose import models
 from jaxpose.core import sampling
+from jaxpose.core import xla_options
 from jaxpose.methods.gfpose import problems
 
 SMALL = dict(hidden=16, embed_dim=8, num_blocks=1, num_groups=4)
@@ -408,9 +409,12 @@ def test_cpu_details_count_cores_against_threads_and_name_the_extensions(
       "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_tile",
       "amx_bf16"]
   assert got["xla_flags"] == "--xla_cpu_use_thunk_runtime=true"
-  assert got["xla_sampling_options"]
+  assert got["xla_options_by_kind"] == xla_options.cpu_choice().options()
+  assert got["xla_options_source"] == xla_options.cpu_choice().source
   monkeypatch.setenv("JAXPOSE_XLA_DEFAULTS", "1")
-  assert timing.cpu_details(_CPUINFO)["xla_sampling_options"] == {}
+  off = timing.cpu_details(_CPUINFO)
+  assert off["xla_options_by_kind"] == {}
+  assert "JAXPOSE_XLA_DEFAULTS" in off["xla_options_source"]
   empty = timing.cpu_details("")
   assert empty["cpu_physical_cores"] is None and not empty[
       "cpu_vector_extensions"]

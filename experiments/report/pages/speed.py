@@ -1,6 +1,7 @@
 """Results page docs/results/speed.md: jaxpose's speed against PyTorch, the
 samplers' error against their network evaluations, the lift command's time."""
 from experiments.report import spec
+from experiments.report.pages import speed_backends
 from experiments.report.pages import speed_cpus
 
 _CPU = "2 CPU cores (AMD EPYC)"
@@ -254,12 +255,14 @@ PRECISION = spec.Table(
 
 BACKENDS = spec.Table(
     title=f"XLA's dense-product back ends on this CPU ({speed_cpus.CPUS[1].name})",
-    intro=("The same steps compiled for each back end XLA 0.10 offers on a "
-           "CPU, as compiler options: YNNPACK subgraphs that also take the "
-           "elementwise work around the products (XLA's default), YNNPACK "
-           "for the products alone, and XLA's own dot; seconds per step, "
-           "all timed in the same rounds. The samplers pick by dtype and "
-           "rows (`jaxpose.core.xla_options.sampling_options`)."),
+    intro=("The same steps compiled for each of the three back ends that "
+           "compile to programs of their own on this CPU (the back-ends "
+           "table below tries every one XLA 0.10 offers): YNNPACK subgraphs "
+           "that also take the elementwise work around the products (XLA's "
+           "default), YNNPACK for the products alone, and XLA's own dot; "
+           "seconds per step, all timed in the same rounds. The samplers "
+           "pick by dtype and rows "
+           "(`jaxpose.core.xla_options.sampling_options`)."),
     columns=(spec.Col("YNNPACK fused s", "ynnpack_fused", ".3g"),
              spec.Col("YNNPACK products only s", "ynnpack_dots", ".3g"),
              spec.Col("XLA's dot s", "xla_dot", ".3g"),
@@ -273,8 +276,8 @@ BACKENDS = spec.Table(
     label_titles=("case", "products"), no_test_rows=True,
     note=("XLA's own dot converts bfloat16 operands to float32, so bfloat16 "
           "needs YNNPACK; its fused subgraphs are slow at large batches, so "
-          "the products go to it one by one. float32 keeps the default "
-          "below 400 rows and XLA's dot above (the samplers' options)."))
+          "the products go to it one by one. float32 takes this CPU's "
+          "choice (`xla_options.cpu_choice`; its table is below)."))
 
 PRECISION_ERROR = spec.Table(
     title="What bfloat16 products cost a trained model",
@@ -325,5 +328,5 @@ PAGE = spec.Page(
               + _GPUS for table in speed_cpus.tables(cpu)),
             *((speed_cpus.test_set_table(_GPUS),) if _GPUS else ()), speed_cpus.MEMORY, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
             CHEAPEST, DIFFPOSE_CURVE, PACK, PACK_COST, DROPOUT, PRECISION,
-            BACKENDS,
+            BACKENDS, *speed_backends.tables(),
             PRECISION_ERROR, PRECISION_GAP))
