@@ -176,8 +176,8 @@ def bench_sampler_step(model, params, *, rows: int, steps: int, repeats: int,
   `model.make_sampler` and the problem of `DPoserModel.sample_body_poses`
   (`Problem(cond=None)` on z-scored vectors), its program compiled ahead
   under XLA's defaults and, beside it in the same rounds, under the
-  samplers' CPU options (`core.xla_options`, which `make_sampler`'s
-  top-level calls pick from 400 rows on); the row's time (`step_s`, and
+  samplers' CPU options for `rows` (`core.xla_options.sampling_options`,
+  which `make_sampler`'s top-level calls pick); the row's time (`step_s`, and
   the ratios to PyTorch) is the one the library picks, `program` says which.
   """
   torch_refs = dict(torch_refs or {})
@@ -189,7 +189,7 @@ def bench_sampler_step(model, params, *, rows: int, steps: int, repeats: int,
   calls = {}
   out = dict(rows=rows, steps=steps, sampler="euler_maruyama",
              **tto_measure.with_options_variant(calls, "run", sampler.jitted,
-                                                args),
+                                                args, rows=rows),
              time_embedding=embedding_rows(sampler.jitted, *args,
                                            embed_dim=_embed_dim(model)))
   calls.update(tto_measure.torch_calls(torch_refs, "sample", rows=rows,

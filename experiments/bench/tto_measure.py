@@ -85,15 +85,17 @@ def products_figures(times, own: str, flops: float, per: int) -> dict:
               **throughput.products_gflops(times, flops))
 
 
-def with_options_variant(calls: dict, name: str, jitted, args) -> dict:
+def with_options_variant(calls: dict, name: str, jitted, args,
+                         rows: int | None = None) -> dict:
   """The compiled program under XLA's defaults as `name`, and (when this
-  jaxlib knows them) under the samplers' CPU options as `name`_options.
+  jaxlib knows them) under the samplers' CPU options for `rows` rows (None:
+  large) as `name`_options.
 
   Returns {'compile_s', 'compiler_options'}.
   """
   compiled, compile_s = timing.compile_timed(jitted, *args)
   calls[name] = (compiled, args)
-  options = xla_options.sampling_options()
+  options = xla_options.sampling_options(rows=rows)
   if options:
     calls[f"{name}_options"] = (
         timing.compile_timed(jitted, *args, compiler_options=options)[0], args)

@@ -61,6 +61,24 @@ def test_probe_tells_refused_options_from_ones_that_change_the_program():
   assert "xla_cpu_no_such_option_anywhere" in refused["message"]
 
 
+def test_a_programs_digest_ignores_where_its_source_was():
+  """A program loaded from the compilation cache numbers its source
+  locations otherwise than the same program compiled afresh."""
+  text = """HloModule jit_loss, is_scheduled=true
+
+FileLocations
+1 {file_name_id=1 function_name_id=2 line=7 column=%d}
+
+ENTRY %%main (p: f32[4]) -> f32[4] {
+  %%p = f32[4]{0} parameter(0)
+  ROOT %%m = f32[4]{0} multiply(%%p, %%p), metadata={op_name="jit(loss)/mul" stack_frame_id=%d}
+}"""
+  digest = cpu_backends.program_digest
+  assert digest(text % (47, 5)) == digest(text % (6, 3))
+  assert digest(text % (47, 5)) != digest(
+      (text % (47, 5)).replace("multiply", "add"))
+
+
 @pytest.mark.parametrize("code, message", [
     ("import sys; sys.stderr.write('Fatal Python error: Illegal instruction"
      "\\nmore\\n'); sys.exit(1)", "Illegal instruction"),
