@@ -35,8 +35,8 @@ the samplers and the training step; kept in DEFAULT_CHOICE_FILE, or where
 JAXPOSE_XLA_CHOICE points, for the CPU model and jax version it was
 measured with), else the built-in rule by the CPU's vector extensions
 (`builtin_choice`): on x86 CPUs with AVX2 and FMA the options above
-(with AMX, XLA's own dot for small samplers too), where they were
-measured, and XLA's defaults on any other CPU.
+(with AMX, the products alone in YNNPACK for small samplers too), where
+they were measured, and XLA's defaults on any other CPU.
 
 The options name CPU passes only, which GPU and TPU compilers do not run
 (XLA accepts every option on every backend).  `experiments.bench.sampling`
@@ -60,17 +60,20 @@ from jaxpose import files
 # An empty list of YNNPACK fusion types: no YNNPACK subgraphs at all.
 SAMPLING_CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
+# The products alone in YNNPACK, one subgraph each; the elementwise work
+# around them in XLA's own fusions.
+PRODUCTS_ALONE_CPU_OPTIONS = {
+    "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+
 # bfloat16 products (`models.precision`): YNNPACK multiplies them on the
 # CPU's bfloat16 units where XLA's own dot converts them to float32, and
 # YNNPACK subgraphs that also take the elementwise work are slower at large
 # batches: so the products alone go to YNNPACK, one by one, at every size
 # (experiments.bench.precision).
-BFLOAT16_CPU_OPTIONS = {
-    "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+BFLOAT16_CPU_OPTIONS = PRODUCTS_ALONE_CPU_OPTIONS
 
 # Training steps: products alone in YNNPACK, the rest in XLA's fusions.
-TRAINING_CPU_OPTIONS = {
-    "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+TRAINING_CPU_OPTIONS = PRODUCTS_ALONE_CPU_OPTIONS
 
 DEFAULTS_ENV = "JAXPOSE_XLA_DEFAULTS"
 
@@ -157,11 +160,12 @@ class CpuChoice:
 
 
 # Measured on a 2-core AMD EPYC (small samplers faster under XLA's
-# defaults there) and on a 2-core Intel Xeon with AVX-512 and AMX, where
-# XLA's own dot is faster at every size (experiments/results/bench_*).
+# defaults there) and on a 2-core Intel Xeon with AVX-512 and AMX, whose
+# small samplers gain from YNNPACK taking the products alone
+# (experiments/results/bench_*).
 MEASURED_X86 = CpuChoice({}, SAMPLING_CPU_OPTIONS, TRAINING_CPU_OPTIONS,
                          "built in: an x86 CPU with AVX2 and FMA")
-MEASURED_AMX = CpuChoice(SAMPLING_CPU_OPTIONS, SAMPLING_CPU_OPTIONS,
+MEASURED_AMX = CpuChoice(PRODUCTS_ALONE_CPU_OPTIONS, SAMPLING_CPU_OPTIONS,
                          TRAINING_CPU_OPTIONS,
                          "built in: an x86 CPU with AMX")
 UNMEASURED = CpuChoice({}, {}, {},

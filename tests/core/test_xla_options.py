@@ -121,7 +121,7 @@ def test_builtin_choice_by_the_cpus_extensions(monkeypatch):
   assert xla_options.builtin_choice({"avx2", "fma", "avx512f", "amx_tile"}) is (
       xla_options.MEASURED_AMX)
   assert xla_options.MEASURED_AMX.sampling_small == (
-      xla_options.SAMPLING_CPU_OPTIONS)
+      xla_options.PRODUCTS_ALONE_CPU_OPTIONS)
   assert xla_options.builtin_choice({"avx"}) is xla_options.UNMEASURED
   assert xla_options.builtin_choice(xla_options.cpu_flags(_ARM)) is (
       xla_options.UNMEASURED)

@@ -33,8 +33,9 @@ def _table(path: pathlib.Path) -> spec.Table:
              "compiled in a process of its own on a small program, then, "
              "where it compiles, timed on GFPose at the paper's size "
              "(random weights): seconds per Euler-Maruyama step for poses x "
-             "hypotheses, and per training step (batch 1000), all in the "
-             "same rounds. The last column is the kind of program each "
+             "hypotheses, and per training step (batch 1000), each "
+             "program's back ends in the same rounds. The last column is "
+             "the kind of program each "
              "back end was chosen for on this CPU."),
       columns=(spec.Col("compiles", "status", "s"),
                spec.Col("same program as", "same_program_as", "s"),
