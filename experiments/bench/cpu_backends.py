@@ -82,6 +82,10 @@ QUICK_PROGRAMS = (("sampling_small", "1x1", 1, 1),
 # spread on a shared 2-core machine is a few percent).
 MIN_GAIN = 0.03
 PROBE_TIMEOUT_S = 600
+# A back end whose probe result is further from XLA's defaults' than this
+# (relative to the largest entry) is never timed or chosen: float32 sums in
+# another order differ by about 1e-7.
+RESULT_TOLERANCE = 1e-4
 
 
 # ------------------------------------------------------------ the probe
@@ -161,11 +165,16 @@ def _death(returncode: int, stderr: str) -> str:
 def probe_all(candidates: Mapping[str, Mapping], *,
               log: Callable[[str], None] = print) -> dict[str, dict]:
   """name -> its probe record, with `same_program_as` naming the first
-  candidate before it that compiled to the very same program."""
+  candidate before it that compiled to the very same program; status
+  'wrong results' where its result is not within RESULT_TOLERANCE."""
   out, digests = {}, {}
   for name, options in candidates.items():
     record = probe_in_subprocess(options)
-    digest = record.get("program_digest")
+    if record["status"] == "ok" and not (
+        record["max_rel_diff"] <= RESULT_TOLERANCE):
+      record.update(status="wrong results", message=(
+          f"{record['max_rel_diff']:.2g} from XLA's defaults' result"))
+    digest = record.get("program_digest") if record["status"] == "ok" else None
     if digest is not None:
       record["same_program_as"] = digests.setdefault(digest, name)
       if record["same_program_as"] == name:

@@ -38,8 +38,8 @@ measured with), else the built-in rule by the CPU's vector extensions
 (with AMX, the products alone in YNNPACK for small samplers too), where
 they were measured, and XLA's defaults on any other CPU.
 
-The options name CPU passes only, which GPU and TPU compilers do not run
-(XLA accepts every option on every backend).  `experiments.bench.sampling`
+The options name CPU passes only: where JAX's default backend is a GPU or
+a TPU, programs compile with none.  `experiments.bench.sampling`
 times the sampler both ways, so the choice can be checked on other
 hardware; JAXPOSE_XLA_DEFAULTS=1 in the environment turns the options off.
 """
@@ -267,9 +267,11 @@ def cpu_choice() -> CpuChoice:
 
 
 def _known(options: Mapping[str, object]) -> dict[str, object]:
-  """`options` unless JAXPOSE_XLA_DEFAULTS is set, less those this jaxlib
-  does not know."""
-  if os.environ.get(DEFAULTS_ENV, "") not in ("", "0"):
+  """`options` unless JAXPOSE_XLA_DEFAULTS is set or JAX's default backend
+  is not the CPU (a measured choice may name any CPU option), less those
+  this jaxlib does not know."""
+  if (os.environ.get(DEFAULTS_ENV, "") not in ("", "0")
+      or jax.default_backend() != "cpu"):
     return {}
   return {name: value for name, value in options.items()
           if _supported(name, value)}

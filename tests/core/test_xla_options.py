@@ -51,6 +51,15 @@ def test_options_known_to_this_jaxlib_and_switched_off_by_env(monkeypatch):
   assert xla_options.sampling_options() == xla_options.SAMPLING_CPU_OPTIONS
 
 
+def test_no_options_where_the_default_backend_is_not_the_cpu(monkeypatch):
+  monkeypatch.delenv(xla_options.DEFAULTS_ENV, raising=False)
+  assert xla_options.sampling_options()
+  monkeypatch.setattr(xla_options.jax, "default_backend", lambda: "gpu")
+  assert xla_options.sampling_options() == {}
+  assert xla_options.training_options() == {}
+  assert xla_options.sampling_options(matmul_dtype="bfloat16") == {}
+
+
 def test_training_options_and_the_env_switch(monkeypatch):
   monkeypatch.delenv(xla_options.DEFAULTS_ENV, raising=False)
   assert xla_options.training_options() == xla_options.TRAINING_CPU_OPTIONS

@@ -94,6 +94,22 @@ def test_a_probe_that_dies_is_reported_not_raised(monkeypatch, code, message):
   assert record["message"].startswith(message), record
 
 
+def test_a_back_end_with_wrong_results_is_set_aside(monkeypatch):
+  records = {"a": dict(status="ok", max_rel_diff=0.0, program_digest="x"),
+             "b": dict(status="ok", max_rel_diff=0.5, program_digest="y"),
+             "c": dict(status="ok", max_rel_diff=float("nan"),
+                       program_digest="z"),
+             "d": dict(status="ok", max_rel_diff=1e-7, program_digest="x")}
+  monkeypatch.setattr(cpu_backends, "probe_in_subprocess",
+                      lambda options: dict(records[options["name"]]))
+  out = cpu_backends.probe_all({n: {"name": n} for n in records},
+                               log=lambda s: None)
+  assert out["a"]["status"] == "ok" and out["a"]["same_program_as"] is None
+  assert out["b"]["status"] == out["c"]["status"] == "wrong results"
+  assert "0.5 from XLA's defaults'" in out["b"]["message"]
+  assert out["d"]["same_program_as"] == "a"
+
+
 def test_a_probe_in_its_own_process_answers():
   record = cpu_backends.probe_in_subprocess({"xla_cpu_no_such_option": ""})
   assert record["status"] == "refused", record

@@ -43,7 +43,9 @@ def _table(path: pathlib.Path) -> spec.Table:
                  for title, label in _PROGRAMS),
                spec.Col("chosen for", "chosen_text", "s")),
       rows=rows, label_titles=("back end",), no_test_rows=True,
-      note=("'crashed' is a back end whose compilation killed the process; "
+      note=("'crashed' is a back end whose compilation killed the process, "
+            "'wrong results' one whose result was not XLA's defaults' to "
+            "1e-4; "
             "'same program as' names an earlier row that compiled the "
             "probe to the very same program (optimised HLO), which is "
             "timed once, under that row. A kind keeps XLA's "
