@@ -335,7 +335,10 @@ def main(argv):
     result["installed_to"] = xla_options.write_choice(
         xla_options.choice_file() or xla_options.DEFAULT_CHOICE_FILE,
         result["chosen_options"], measured_by=" ".join(sys.argv))
-    print(f"installed the choice in {result['installed_to']}")
+    print(f"installed the choice in {result['installed_to']}"
+          + ("" if xla_options.choice_file() else
+             f" ({xla_options.CHOICE_ENV} is empty here: unset it for "
+             "jaxpose to use the file)"))
   print(f"wrote {files.write_json_atomic(_OUT.value, result)}")
 
 
