@@ -332,9 +332,9 @@ def main(argv):
     if _QUICK.value:
       raise app.UsageError("--install takes the paper-size measurement; "
                            "drop --quick")
-    result["installed_to"] = xla_options.write_choice(
+    result["installed_to"] = xla_options.home_relative(xla_options.write_choice(
         xla_options.choice_file() or xla_options.DEFAULT_CHOICE_FILE,
-        result["chosen_options"], measured_by=" ".join(sys.argv))
+        result["chosen_options"], measured_by=" ".join(sys.argv)))
     print(f"installed the choice in {result['installed_to']}"
           + ("" if xla_options.choice_file() else
              f" ({xla_options.CHOICE_ENV} is empty here: unset it for "

@@ -205,7 +205,17 @@ def parse_choice(record, *, path: str = "the choice") -> CpuChoice:
                        f"names (xla_...) to strings, booleans or integers, "
                        f"not {opts!r}")
   return CpuChoice(**{kind: dict(options[kind]) for kind in CHOICE_KINDS},
-                   source=f"measured on this CPU ({path})")
+                   source=f"measured on this CPU ({home_relative(path)})")
+
+
+def home_relative(path: str) -> str:
+  """`path` with the user's home folder written '~': records and logs that
+  name it then carry no machine's account."""
+  home = os.path.expanduser("~")
+  if home not in ("", "~", "/") and (path == home
+                                     or path.startswith(home + os.sep)):
+    return "~" + path[len(home):]
+  return path
 
 
 def write_choice(path: str, options: Mapping[str, Mapping], *,

@@ -155,7 +155,7 @@ def test_a_choice_measured_on_this_cpu_is_used(tmp_path, monkeypatch):
                                   "sampling_large": dots, "training": {}},
                            measured_by="a test")
   choice = xla_options.cpu_choice()
-  assert path in choice.source
+  assert path in choice.source  # tmp_path: outside the home folder
   assert xla_options.sampling_options(rows=1) == dots
   assert xla_options.sampling_options() == dots
   assert xla_options.training_options() == {}
@@ -184,6 +184,20 @@ def test_a_choice_from_another_cpu_or_a_broken_file_is_ignored_with_a_warning(
   assert str(path) in caplog.text
   monkeypatch.setenv(xla_options.CHOICE_ENV, "")
   assert xla_options.cpu_choice() == builtin
+
+
+def test_paths_in_the_home_folder_are_written_from_tilde(monkeypatch):
+  monkeypatch.setenv("HOME", "/home/someone")
+  assert xla_options.home_relative("/home/someone/.cache/x.json") == (
+      "~/.cache/x.json")
+  assert xla_options.home_relative("/home/someone2/x.json") == (
+      "/home/someone2/x.json")
+  assert xla_options.home_relative("/tmp/x.json") == "/tmp/x.json"
+  source = xla_options.parse_choice(
+      {"options": {k: {} for k in xla_options.CHOICE_KINDS}},
+      path="/home/someone/.cache/jaxpose/xla_cpu_choice.json").source
+  assert "~/.cache/jaxpose/xla_cpu_choice.json" in source
+  assert "/home/someone" not in source
 
 
 def test_a_choice_record_is_checked():
