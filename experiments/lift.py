@@ -53,6 +53,7 @@ from absl import logging
 
 from jaxpose import lift
 from jaxpose import logs
+from jaxpose.core import host_memory
 from jaxpose.core import xla_options
 from jaxpose.pose import fit_2d
 
@@ -61,6 +62,7 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.INFO)
   logs.configure_logging()
+  host_memory.retain_freed_memory()
   logs.exit_on_error(run, debug=_DEBUG.value)
 
 

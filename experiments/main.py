@@ -30,6 +30,7 @@ from ml_collections import config_flags
 from jaxpose import config as config_lib
 from jaxpose import logs
 from jaxpose import run_lib
+from jaxpose.core import host_memory
 from jaxpose.data import datasets
 from jaxpose.workdir import layout
 
@@ -96,6 +97,7 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   logging.set_verbosity(logging.INFO)
   logs.configure_logging()
+  host_memory.retain_freed_memory()
 
   def run():
     if _CONFIG.value is None:

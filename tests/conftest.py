@@ -24,6 +24,10 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
 # The suite checks jaxpose's built-in choice of XLA options, never one a
 # developer measured on their machine (`xla_options.cpu_choice`).
 os.environ["JAXPOSE_XLA_CHOICE"] = ""
+# Commands the tests run in-process would otherwise change the test worker's
+# allocator for the rest of the session (`host_memory`); its own tests give
+# their child processes the setting explicitly.
+os.environ["JAXPOSE_RETAIN_HOST_MEMORY"] = "0"
 
 
 import pytest  # noqa: E402  (after the environment is set)

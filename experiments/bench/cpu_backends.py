@@ -45,6 +45,7 @@ from experiments.bench import throughput
 from experiments.bench import timing
 from jaxpose import checks
 from jaxpose import rng
+from jaxpose.core import host_memory
 from jaxpose.core import xla_options
 from jaxpose.methods.gfpose import problems
 from jaxpose.training import train as train_lib
@@ -326,6 +327,7 @@ def main(argv):
   if _PROBE.value is not None:
     print(json.dumps(probe(json.loads(_PROBE.value))))
     return
+  host_memory.retain_freed_memory()
   result = run_bench(quick=_QUICK.value, steps=_STEPS.value,
                      rounds=_ROUNDS.value)
   if _INSTALL.value:

@@ -32,6 +32,7 @@ from experiments.bench import throughput
 from experiments.bench import timing
 from jaxpose import files
 from jaxpose import models
+from jaxpose.core import host_memory
 from jaxpose.core import priors as priors_lib
 from jaxpose.core import sampling
 from jaxpose.core import sde as sde_lib
@@ -118,7 +119,8 @@ def torch_denoiser_step(python: str, *, rows: int, repeats: int,
   out = subprocess.run(
       [python, TORCH_SCRIPT, f"--rows={rows}", f"--repeats={repeats}",
        f"--hidden={model['hidden']}", f"--layers={model['num_layers']}"],
-      capture_output=True, text=True, check=True)
+      capture_output=True, text=True, check=True,
+      env=host_memory.subprocess_env())
   r = json.loads(out.stdout.strip().splitlines()[-1])
   return dict(step_ms=1e3 * r["step_s"], times_ms=[1e3 * s for s in r["times_s"]],
               params=r["params"], torch_version=r["torch"], threads=r["threads"])
@@ -205,6 +207,7 @@ def run_bench(*, quick: bool = False, busy: bool = False,
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  host_memory.retain_freed_memory()
   result = run_bench(quick=_QUICK.value, busy=_BUSY.value,
                      hypotheses=tuple(int(n) for n in _HYPOTHESES.value),
                      steps=_STEPS.value, repeats=_REPEATS.value,

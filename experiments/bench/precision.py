@@ -36,6 +36,7 @@ from experiments.bench import timing
 from jaxpose import files
 from jaxpose import methods
 from jaxpose import run_lib
+from jaxpose.core import host_memory
 from jaxpose.core import xla_options
 from jaxpose.methods.gfpose import problems
 
@@ -178,6 +179,7 @@ if __name__ == "__main__":
   def main(argv):
     if len(argv) > 1:
       raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    host_memory.retain_freed_memory()
     result = measure(_WORKDIR.value, num_poses=_NUM_POSES.value,
                      quick=_QUICK.value)
     print(f"wrote {files.write_json_atomic(_OUT.value, result)}")

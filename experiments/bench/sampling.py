@@ -25,6 +25,7 @@ from absl import flags
 from experiments.bench import throughput
 from experiments.bench import torch_client
 from jaxpose import files
+from jaxpose.core import host_memory
 
 _OUT = flags.DEFINE_string("out", None, "JSON path (default: "
                            "bench_sampling.json in --workdir or the current dir).")
@@ -49,6 +50,7 @@ _TORCH_DEVICE = flags.DEFINE_string(
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  host_memory.retain_freed_memory()
   out = _OUT.value or os.path.join(_OUT_DIR.value or ".", "bench_sampling.json")
   with contextlib.ExitStack() as stack:
     torch_refs = torch_client.start_torch_refs(

@@ -22,6 +22,8 @@ import statistics
 import subprocess
 from typing import Mapping, Sequence
 
+from jaxpose.core import host_memory
+
 # The authors' PyTorch figures quoted in the issue (torch 2.13 CPU, 2 threads,
 # paper network size, on this kind of 2-core machine); not re-measured here.
 TORCH_REFERENCE = {
@@ -70,8 +72,10 @@ class TorchReference:
     cmd += [f"--device={device}", f"--matmul_precision={matmul_precision}"]
     self.compiled = bool(compile)
     try:
+      # The same allocator settings as this process (like for like).
       self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, text=True)
+                                    stdout=subprocess.PIPE, text=True,
+                                    env=host_memory.subprocess_env())
     except OSError as e:
       raise RuntimeError(f"python: cannot start the torch reference with "
                          f"{python!r}: {e}") from e

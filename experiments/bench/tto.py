@@ -68,6 +68,7 @@ from jaxpose import files
 from jaxpose import methods
 from jaxpose import models
 from jaxpose import rng
+from jaxpose.core import host_memory
 from jaxpose.core import regulariser
 from jaxpose.core import sampling
 from jaxpose.core import xla_options
@@ -450,6 +451,7 @@ def format_row(name: str, r: Mapping) -> str:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  host_memory.retain_freed_memory()
   with contextlib.ExitStack() as stack:
     refs = start_torch_refs(_TORCH_PYTHON.value, _TORCH_MODES.value, stack,
                             device=_TORCH_DEVICE.value)
