@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Mapping
 import jax
 
 from jaxpose import checks
+from jaxpose.core import host_memory
 from jaxpose.core import xla_options
 from jaxpose.evaluation import chunks
 
@@ -119,10 +120,12 @@ VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni",
 
 
 def cpu_details(cpuinfo_text: str | None = None) -> dict:
-  """The CPU's vector extensions (of `VECTOR_FLAGS`), its physical cores
-  against hardware threads (from /proc/cpuinfo: distinct (package, core)
-  pairs against processors; None where not said), and the XLA options in
-  force (XLA_FLAGS, jaxpose's options by kind of program: `xla_choice`)."""
+  """The CPU's vector extensions (of `VECTOR_FLAGS`), its family and
+  model numbers (two CPUs may share a model name: 'AMD EPYC'), its physical
+  cores against hardware threads (from /proc/cpuinfo: distinct (package,
+  core) pairs against processors; None where not said), and the XLA options in
+  force (XLA_FLAGS, jaxpose's options by kind of program: `xla_choice`),
+  and the host allocator's setting (`host_memory.describe`)."""
   if cpuinfo_text is None:
     try:
       with open("/proc/cpuinfo") as f:
@@ -130,6 +133,7 @@ def cpu_details(cpuinfo_text: str | None = None) -> dict:
     except OSError:
       cpuinfo_text = ""
   flags, cores, threads, package = set(), set(), 0, "0"
+  family_model = {}
   for line in cpuinfo_text.splitlines():
     key, _, value = (part.strip() for part in line.partition(":"))
     if key == "processor":
@@ -140,11 +144,17 @@ def cpu_details(cpuinfo_text: str | None = None) -> dict:
       cores.add((package, value))
     elif key == "flags" and not flags:
       flags = set(value.split())
+    elif key in ("cpu family", "model") and key not in family_model:
+      family_model[key] = value
   return dict(
       cpu_vector_extensions=[f for f in VECTOR_FLAGS if f in flags],
+      cpu_family_model=(f"family {family_model['cpu family']} model "
+                        f"{family_model['model']}"
+                        if len(family_model) == 2 else None),
       cpu_physical_cores=len(cores) or None,
       cpu_hardware_threads=threads or None,
-      xla_flags=os.environ.get("XLA_FLAGS", ""), **xla_choice())
+      xla_flags=os.environ.get("XLA_FLAGS", ""), **xla_choice(),
+      host_memory=host_memory.describe())
 
 
 def xla_choice() -> dict:

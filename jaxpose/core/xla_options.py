@@ -5,10 +5,10 @@ default it also moves the elementwise and reduction work around them
 (bias, GroupNorm, SiLU) into the same YNNPACK subgraphs.  For the score
 network's sampling step that is the slower choice at large batches;
 turning YNNPACK fusion off leaves the products to XLA's own CPU dot and the
-rest to its loop fusions.  Small programs go the other way, so samplers
-take these options (SAMPLING_CPU_OPTIONS) from SAMPLING_MIN_ROWS rows
-(poses x hypotheses) on; the speed-ups by rows are measured in
-experiments/results/bench_sampling_cpu.json. A network with bfloat16
+rest to its loop fusions.  Samplers take these options
+(SAMPLING_CPU_OPTIONS) from SAMPLING_MIN_ROWS rows (poses x hypotheses)
+on, and below that YNNPACK's products alone; the speed-ups are measured in
+experiments/results/bench_cpu_backends_*.json. A network with bfloat16
 products (`eval.matmul_dtype`) gets BFLOAT16_CPU_OPTIONS instead: its
 products alone in YNNPACK, which runs them on the CPU's bfloat16 units.
 
@@ -34,9 +34,8 @@ cpu_backends --install` (every dense-product back end XLA offers, timed on
 the samplers and the training step; kept in DEFAULT_CHOICE_FILE, or where
 JAXPOSE_XLA_CHOICE points, for the CPU model and jax version it was
 measured with), else the built-in rule by the CPU's vector extensions
-(`builtin_choice`): on x86 CPUs with AVX2 and FMA the options above
-(with AMX, the products alone in YNNPACK for small samplers too), where
-they were measured, and XLA's defaults on any other CPU.
+(`builtin_choice`): on x86 CPUs with AVX2 and FMA the options above,
+where they were measured, and XLA's defaults on any other CPU.
 
 The options name CPU passes only: where JAX's default backend is a GPU or
 a TPU, programs compile with none.  `experiments.bench.sampling`
@@ -159,26 +158,23 @@ class CpuChoice:
     return {kind: dict(getattr(self, kind)) for kind in CHOICE_KINDS}
 
 
-# Measured on a 2-core AMD EPYC (small samplers faster under XLA's
-# defaults there) and on a 2-core Intel Xeon with AVX-512 and AMX, whose
-# small samplers gain from YNNPACK taking the products alone
-# (experiments/results/bench_*).
-MEASURED_X86 = CpuChoice({}, SAMPLING_CPU_OPTIONS, TRAINING_CPU_OPTIONS,
-                         "built in: an x86 CPU with AVX2 and FMA")
-MEASURED_AMX = CpuChoice(PRODUCTS_ALONE_CPU_OPTIONS, SAMPLING_CPU_OPTIONS,
+# Measured on a 2-core AMD EPYC (Zen 4, AVX-512) and a 2-core Intel Xeon
+# (AVX-512 and AMX): within a few percent of the fastest back end for each
+# kind on both (experiments/results/bench_cpu_backends_*.json).
+MEASURED_X86 = CpuChoice(PRODUCTS_ALONE_CPU_OPTIONS, SAMPLING_CPU_OPTIONS,
                          TRAINING_CPU_OPTIONS,
-                         "built in: an x86 CPU with AMX")
+                         "built in: an x86 CPU with AVX2 and FMA")
 UNMEASURED = CpuChoice({}, {}, {},
                        "built in: XLA's defaults (jaxpose's options were "
                        "never measured on a CPU without AVX2 and FMA)")
 
 
 def builtin_choice(flags: set[str] | None) -> CpuChoice:
-  """The built-in rule by the CPU's flags: MEASURED_AMX with AMX tiles,
-  MEASURED_X86 with AVX2 and FMA, else UNMEASURED (XLA's defaults)."""
+  """The built-in rule by the CPU's flags: MEASURED_X86 with AVX2 and
+  FMA, else UNMEASURED (XLA's defaults)."""
   if not flags or not {"avx2", "fma"} <= flags:
     return UNMEASURED
-  return MEASURED_AMX if "amx_tile" in flags else MEASURED_X86
+  return MEASURED_X86
 
 
 def parse_choice(record, *, path: str = "the choice") -> CpuChoice:

@@ -67,10 +67,12 @@ def test_training_options_and_the_env_switch(monkeypatch):
   assert xla_options.training_options() == {}
 
 
-def test_small_programs_keep_xla_defaults(monkeypatch):
+def test_small_and_large_samplers_get_their_own_options(monkeypatch):
   monkeypatch.delenv(xla_options.DEFAULTS_ENV, raising=False)
+  monkeypatch.setattr(xla_options, "_host_flags", lambda: {"avx2", "fma"})
   small = xla_options.SAMPLING_MIN_ROWS - 1
-  assert xla_options.sampling_options(rows=small) == {}
+  assert xla_options.sampling_options(rows=small) == (
+      xla_options.PRODUCTS_ALONE_CPU_OPTIONS)
   assert xla_options.sampling_options(rows=small + 1) == (
       xla_options.SAMPLING_CPU_OPTIONS)
 
@@ -128,8 +130,8 @@ def test_builtin_choice_by_the_cpus_extensions(monkeypatch):
   assert xla_options.builtin_choice({"sse4_2", "avx2", "fma"}) is (
       xla_options.MEASURED_X86)
   assert xla_options.builtin_choice({"avx2", "fma", "avx512f", "amx_tile"}) is (
-      xla_options.MEASURED_AMX)
-  assert xla_options.MEASURED_AMX.sampling_small == (
+      xla_options.MEASURED_X86)
+  assert xla_options.MEASURED_X86.sampling_small == (
       xla_options.PRODUCTS_ALONE_CPU_OPTIONS)
   assert xla_options.builtin_choice({"avx"}) is xla_options.UNMEASURED
   assert xla_options.builtin_choice(xla_options.cpu_flags(_ARM)) is (
@@ -214,6 +216,7 @@ def test_a_choice_record_is_checked():
 
 def test_fast_sampling_picks_the_program_by_rows(sampler, monkeypatch):
   monkeypatch.delenv(xla_options.DEFAULTS_ENV, raising=False)
+  monkeypatch.setattr(xla_options, "_host_flags", lambda: {"avx2", "fma"})
   sample_fn, params, _ = sampler
   fast = xla_options.fast_sampling(sample_fn)
   assert xla_options.fast_sampling(fast) is fast
@@ -224,11 +227,13 @@ def test_fast_sampling_picks_the_program_by_rows(sampler, monkeypatch):
   small = _task(jnp.zeros((8, 51)))
   top_level = sample_fn.program(xla_options.sampling_options())
   assert top_level is not sample_fn.jitted
-  before = (top_level._cache_size(), sample_fn.jitted._cache_size())
+  small_program = sample_fn.program(xla_options.sampling_options(rows=8))
+  assert small_program is not top_level
+  before = (top_level._cache_size(), small_program._cache_size())
   fast(params, key, big)
   assert top_level._cache_size() == before[0] + 1
   fast(params, key, small)
-  assert sample_fn.jitted._cache_size() == before[1] + 1
+  assert small_program._cache_size() == before[1] + 1
   assert top_level._cache_size() == before[0] + 1
   # Hypotheses count rows as poses x hypotheses: 8 x 50 = 400.
   hyp = sample_fn.hypotheses_program(xla_options.sampling_options())

@@ -19,6 +19,7 @@ from experiments.bench import timing
 from experiments.bench import torch_client
 from jaxpose import files
 from jaxpose import models
+from jaxpose.core import host_memory
 from jaxpose.core import sampling
 from jaxpose.core import xla_options
 from jaxpose.methods.gfpose import problems
@@ -382,6 +383,9 @@ def test_side_by_side_torch_ratio_is_per_round(small_net, fake_server):
 
 
 _CPUINFO = """processor\t: 0
+cpu family\t: 25
+model\t\t: 17
+model name\t: AMD EPYC
 physical id\t: 0
 core id\t\t: 0
 flags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512_bf16 amx_tile amx_bf16
@@ -409,6 +413,8 @@ def test_cpu_details_count_cores_against_threads_and_name_the_extensions(
       "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_tile",
       "amx_bf16"]
   assert got["xla_flags"] == "--xla_cpu_use_thunk_runtime=true"
+  assert got["cpu_family_model"] == "family 25 model 17"
+  assert got["host_memory"] == host_memory.describe()
   assert got["xla_options_by_kind"] == xla_options.cpu_choice().options()
   assert got["xla_options_source"] == xla_options.cpu_choice().source
   monkeypatch.setenv("JAXPOSE_XLA_DEFAULTS", "1")
@@ -417,5 +423,5 @@ def test_cpu_details_count_cores_against_threads_and_name_the_extensions(
   assert "JAXPOSE_XLA_DEFAULTS" in off["xla_options_source"]
   empty = timing.cpu_details("")
   assert empty["cpu_physical_cores"] is None and not empty[
-      "cpu_vector_extensions"]
+      "cpu_vector_extensions"] and empty["cpu_family_model"] is None
   assert "cpu_vector_extensions" in timing.hardware_info()

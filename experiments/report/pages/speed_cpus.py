@@ -142,6 +142,36 @@ CPUS = (
             "work (normalisation, activations, dropout) with the products, "
             "which XLA's own fusions do faster."),
     }, full_records=True),
+    Cpu("AMD EPYC (Zen 4) with AVX-512", "_epyc_zen4", {
+        "gfpose_sampling": (
+            "jaxpose's step is faster than both eager PyTorch and "
+            "torch.compile at every size. The wide steps are their matrix "
+            "products (roofline fraction near 1), which XLA multiplies on "
+            "this CPU at about the peak of one large product (the file's "
+            "`peak_matmul_gflops`) and PyTorch somewhat slower (the last "
+            "columns): the margin is the products' speed and little "
+            "besides. " + _ROOFLINE),
+        "gfpose_training": (
+            "Most of the step is its matrix products (the roofline "
+            "fraction), and they run near this CPU's peak for one large "
+            "product, a little faster than PyTorch's (the last columns). A "
+            "float32 step can be no faster than its products at that peak, "
+            "which puts the most jaxpose could gain over torch.compile here "
+            "at about its step time over those products' time: under 1.5x. "
+            "Both processes keep freed host memory (docs/accelerators.md), "
+            "so no step faults XLA's temporary buffer in afresh."),
+        "dposer": _DPOSER_WHY + (
+            " The training step is mostly its products, which both sides "
+            "multiply at about the same speed here (the last columns)."),
+        "dposer_options": (
+            "As on the other CPUs, the options speed up the wide sampler "
+            "step and slow the TTO iteration, whose products are small (60 "
+            "rows)."),
+        "training_options": (
+            "On this CPU the training options and XLA's defaults are within "
+            "a few percent of each other on both training steps, as the "
+            "back-end table below finds with more rounds."),
+    }, full_records=True),
 )
 
 UNREAD_NOTES = dict.fromkeys(
