@@ -30,6 +30,7 @@ import numpy as np
 
 from jaxpose import files
 from jaxpose import lift
+from jaxpose.core import host_memory
 
 
 def repeated_keypoints(path: str, frames: int, out_path: str) -> str:
@@ -69,6 +70,7 @@ def run_once(workdir: str, keypoints: str, out_dir: str, *, hypotheses: int,
 
 def main(argv):
   del argv
+  host_memory.retain_freed_memory()  # as experiments.lift does
   rows = []
   duration = _FRAMES.value / _FPS.value
   with tempfile.TemporaryDirectory() as tmp:

@@ -32,6 +32,7 @@ from jaxpose import checks
 from jaxpose import files
 from jaxpose import models
 from jaxpose import rng
+from jaxpose.core import host_memory
 from jaxpose.core import xla_options
 from jaxpose.methods.gfpose import problems
 
@@ -130,6 +131,7 @@ def main(argv):
   from absl import app  # pylint: disable=import-outside-toplevel
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  host_memory.retain_freed_memory()
   with contextlib.ExitStack() as stack:
     refs = torch_client.start_torch_refs(
         _TORCH_PYTHON.value, modes=_TORCH_MODES.value, stack=stack,

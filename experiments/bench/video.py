@@ -35,6 +35,7 @@ from experiments.bench import public_clips
 from experiments.bench import timing
 from jaxpose import files
 from jaxpose import lift
+from jaxpose.core import host_memory
 from jaxpose.core import xla_options
 
 
@@ -95,6 +96,7 @@ def measure_twice(workdir: str, clip_name: str, cache: str,
 
 def main(argv):
   del argv
+  host_memory.retain_freed_memory()  # as experiments.lift does
   rows = []
   with tempfile.TemporaryDirectory() as cache:
     xla_options.use_compilation_cache(cache)
