@@ -3,7 +3,7 @@ faulting their buffers in on every call.
 
 XLA's CPU runtime allocates a program's temporary buffer with malloc on
 each execution and frees it when the call returns.  For a program whose
-buffer is large (a GFPose training step at batch 1000 has one of 88 MiB)
+buffer is large (the gradient of GFPose's loss at batch 1000 needs 88 MiB)
 glibc serves the request with a fresh mmap: always from a worker thread's
 arena, whose heaps hold at most 64 MiB, and from any thread above the
 dynamic mmap threshold (at most 32 MiB).  The free unmaps it, so the next
