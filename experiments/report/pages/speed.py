@@ -326,7 +326,7 @@ PAGE = spec.Page(
            "lifting a minute of video takes is on the video page."),
     tables=(*(table for cpu in speed_cpus.CPUS + speed_cpus.discovered()
               + _GPUS for table in speed_cpus.tables(cpu)),
-            *((speed_cpus.test_set_table(_GPUS),) if _GPUS else ()), speed_cpus.MEMORY, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
+            *((speed_cpus.test_set_table(_GPUS),) if _GPUS else ()), *speed_cpus.MEMORY_TABLES, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
             CHEAPEST, DIFFPOSE_CURVE, PACK, PACK_COST, DROPOUT, PRECISION,
             BACKENDS, *speed_backends.tables(),
             PRECISION_ERROR, PRECISION_GAP))

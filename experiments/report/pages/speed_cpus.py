@@ -456,13 +456,8 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
   )
 
 
-# Each row's memory, from the Xeon's runs, which record it
-# (`timing.row_memory`).
-_MEMORY_CPU = CPUS[1]
-
-
-def _memory_row(label, kind, at):
-  cpu = _MEMORY_CPU
+# Each row's memory, on the CPUs whose runs record it (`timing.row_memory`).
+def _memory_row(cpu: Cpu, label, kind, at):
   if kind == "sampling":
     return spec.Row(label, cpu.sampling_file, cpu.sampling_command(),
                     seeds="0", hardware=cpu.hardware, at=at)
@@ -470,28 +465,36 @@ def _memory_row(label, kind, at):
                   hardware=cpu.hardware, at=at)
 
 
-MEMORY = spec.Table(
-    title=f"Memory of each benchmark row ({_MEMORY_CPU.name})",
-    intro=("The host's resident-memory peak while a row's rounds ran (the "
-           "process's high-water mark, reset before the row: it includes "
-           "the process's own baseline, compiled programs and data), the "
-           "row's compiled program's own need (XLA's memory analysis: "
-           "arguments, outputs and temporaries), and the peak of each "
-           "PyTorch process over the same rounds. On a CPU the device's "
-           "memory is the host's; a GPU run adds its allocator's peak."),
-    columns=(spec.Col("host peak MiB", "memory.host_peak_mib", ".0f"),
-             spec.Col("program MiB", "memory.program_mib", ".0f"),
-             spec.Col("PyTorch eager MiB",
-                      "torch_memory.torch_eager.host_peak_mib", ".0f"),
-             spec.Col("torch.compile MiB",
-                      "torch_memory.torch_compiled.host_peak_mib", ".0f")),
-    rows=(*(_memory_row(f"GFPose, {label}", "sampling",
-                        f"sampling[poses={p},hypotheses={h}]")
-            for label, p, h in _SAMPLES),
-          _memory_row("GFPose, training step, batch 1000", "sampling", "train"),
-          *(_memory_row(f"DPoser, {label}", "tto", key)
-            for label, key in _DPOSER_CASES)),
-    label_titles=("case",),
-    note=("A program's need grows with its rows (poses x hypotheses); "
-          "evaluation sizes its sampling chunks from this measure against "
-          "the memory free (docs/accelerators.md, Memory)."))
+def memory_table(cpu: Cpu) -> spec.Table:
+  """The host memory of each benchmark row on `cpu`, both sides."""
+  return spec.Table(
+      title=f"Memory of each benchmark row ({cpu.name})",
+      intro=("The host's resident-memory peak while a row's rounds ran (the "
+             "process's high-water mark, reset before the row: it includes "
+             "the process's own baseline, compiled programs and data), the "
+             "row's compiled program's own need (XLA's memory analysis: "
+             "arguments, outputs and temporaries), and the peak of each "
+             "PyTorch process over the same rounds. On a CPU the device's "
+             "memory is the host's; a GPU run adds its allocator's peak. "
+             "The files' `host_memory` says whether the processes kept "
+             "freed memory (docs/accelerators.md; absent: they did not)."),
+      columns=(spec.Col("host peak MiB", "memory.host_peak_mib", ".0f"),
+               spec.Col("program MiB", "memory.program_mib", ".0f"),
+               spec.Col("PyTorch eager MiB",
+                        "torch_memory.torch_eager.host_peak_mib", ".0f"),
+               spec.Col("torch.compile MiB",
+                        "torch_memory.torch_compiled.host_peak_mib", ".0f")),
+      rows=(*(_memory_row(cpu, f"GFPose, {label}", "sampling",
+                          f"sampling[poses={p},hypotheses={h}]")
+              for label, p, h in _SAMPLES),
+            _memory_row(cpu, "GFPose, training step, batch 1000", "sampling",
+                        "train"),
+            *(_memory_row(cpu, f"DPoser, {label}", "tto", key)
+              for label, key in _DPOSER_CASES)),
+      label_titles=("case",),
+      note=("A program's need grows with its rows (poses x hypotheses); "
+            "evaluation sizes its sampling chunks from this measure against "
+            "the memory free (docs/accelerators.md, Memory)."))
+
+
+MEMORY_TABLES = tuple(memory_table(cpu) for cpu in CPUS if cpu.full_records)
