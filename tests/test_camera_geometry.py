@@ -23,8 +23,9 @@ def _inside(values, ranges):
                  for lo, hi in ranges], axis=0)
 
 
-@pytest.mark.parametrize("name", ["varied", "unseen", "unseen_pitch",
-                                  "unseen_distance_focal", "unseen_roll"])
+@pytest.mark.parametrize("name", ["varied", "varied_roll", "unseen",
+                                  "unseen_pitch", "unseen_distance_focal",
+                                  "unseen_roll"])
 def test_drawn_cameras_keep_to_their_ranges(name):
   ranges = camera_rigs.RANGES[name]
   cams = camera_rigs.draw(np.random.default_rng(0), 2000, ranges)
@@ -48,6 +49,9 @@ def test_drawn_cameras_keep_to_their_ranges(name):
     assert _inside(distance, train.distance_mm).all()
     assert not _inside(pitch, train.pitch_deg).any()
     assert _inside(focal, train.focal_px).all()
+  if name == "varied_roll":  # any roll either way, ROLLED's included
+    assert roll.min() < -25 and roll.max() > 25
+    assert _inside(roll, camera_rigs.ROLLED.roll_deg).mean() > 0.4
   if name == "unseen_roll":  # turned about the axis beyond training's
     train = camera_rigs.TRAINING
     assert not _inside(roll, train.roll_deg).any()
@@ -119,6 +123,25 @@ def test_varied_training_rows_and_one_camera_per_test_clip():
   again = mocap_2d.add_2d("test", {"pose3d_world": world, "clip": clips},
                           options=opts)
   np.testing.assert_array_equal(again["pose2d_noisy"], test["pose2d_noisy"])
+
+
+def test_any_roll_training_rows_come_from_turned_cameras():
+  # Every joint on one vertical line above the pelvis: a pole.
+  world = np.zeros((400, 17, 3), np.float32)
+  world[..., 2] = 900.0 + 50.0 * np.arange(17)
+  rolls = {}
+  for mode in ("varied", "varied_roll"):
+    train = mocap_2d.add_2d("train", {"pose3d_world": world},
+                            options=mocap_2d.LiftingOptions(train_cameras=mode))
+    rolls[mode] = train["camera_params"][:, 4]
+    # The pole, seen in the image, leans from the image's up by the
+    # camera's roll (within the perspective of a pelvis off the axis).
+    pole = train["pose2d_px"][:, 16] - train["pose2d_px"][:, 0]
+    seen = np.rad2deg(np.arctan2(pole[:, 0], -pole[:, 1]))
+    assert np.median(np.abs(seen + rolls[mode])) < 5.0
+  assert np.abs(rolls["varied"]).max() <= 3.0 + 1e-4
+  assert np.abs(rolls["varied_roll"]).max() <= 30.0 + 1e-4
+  assert (np.abs(rolls["varied_roll"]) > 15.0).mean() > 0.4
 
 
 def _seen(points_cam, focal, centre, size):

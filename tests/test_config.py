@@ -123,6 +123,16 @@ def test_fingerprint_of_an_older_config_without_space_still_matches():
   assert config_lib.fingerprint(new)["representation"]["space"] == "image"
 
 
+@pytest.mark.parametrize("module", ["gfpose_mocap", "baseline_mocap"])
+def test_camera_roll_variant_is_camera_trained_on_any_roll(module):
+  config = importlib.import_module(f"experiments.configs.{module}")
+  rolled = config.get_config("camera_roll").to_dict()
+  level = config.get_config("camera").to_dict()
+  assert rolled["data"].pop("train_cameras") == "varied_roll"
+  assert level["data"].pop("train_cameras") == "varied"
+  assert rolled == level
+
+
 def test_a_config_switches_to_another_datasets_keys():
   from experiments import dataset_config
   from experiments import main

@@ -15,7 +15,8 @@ caches as gfpose_mocap.py says, then:
       --config.data.test_2d=noisy --config.eval.output_suffix=noisy2d --mode=eval
 
 Variant camera (`baseline_mocap.py:camera`): gfpose_mocap.py's camera
-variant, the lifter that reads 2D in the camera's own geometry.
+variant, the lifter that reads 2D in the camera's own geometry; camera_roll
+the same trained on cameras turned up to 30 degrees about their axes.
 
 Expected: MPJPE about 74.5 mm from exact 2D, 144.6 mm from noisy 2D (seeds
 0-2, 2 CPU cores, 20k steps); docs/results/accuracy.md. camera: about 83.6
@@ -31,8 +32,8 @@ from jaxpose import settings
 
 
 def get_config(variant: str = "small"):
-  """variant: 'small', or 'camera' (gfpose_mocap.py's camera variant)."""
-  settings.one_of("variant", variant, ("small", "camera"))
+  """variant: 'small', 'camera' or 'camera_roll' (gfpose_mocap.py's)."""
+  settings.one_of("variant", variant, ("small", "camera", "camera_roll"))
   c = gfpose_mocap.get_config(variant)
   gfpose_base.as_lifter(c)
   c.model = ml_collections.ConfigDict(dict(

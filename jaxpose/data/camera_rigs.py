@@ -29,6 +29,9 @@ ranges (a parameter with two ranges picks one in proportion to its width):
   ROLLED (`test_cameras='unseen_roll'`): TRAINING's cameras turned 15 - 30
   degrees about their optical axes, either way (a camera mounted askew;
   `--roll_deg` lifts such a video as a level camera sees it).
+  ANY ROLL (`train_cameras='varied_roll'`): TRAINING's ranges with the
+  roll anywhere in -30 - 30 degrees, for a model that must lift a camera
+  whose roll nobody gives (a phone held askew); ROLLED is inside it.
   OTHER LENS AND PLACE (`test_cameras='unseen_distance_focal'`): distance
   and focal length from UNSEEN, the pitch from TRAINING (the camera's
   height follows): the cameras of videos people film, another lens, nearer
@@ -76,8 +79,9 @@ ONE_UNSEEN = {
                         ("focal", "focal_px"))}
 ROLLED = dataclasses.replace(TRAINING, roll_deg=((-30.0, -15.0),
                                                   (15.0, 30.0)))
-RANGES = {"varied": TRAINING, "unseen": UNSEEN, **ONE_UNSEEN,
-          "unseen_roll": ROLLED,
+ANY_ROLL = dataclasses.replace(TRAINING, roll_deg=((-30.0, 30.0),))
+RANGES = {"varied": TRAINING, "varied_roll": ANY_ROLL, "unseen": UNSEEN,
+          **ONE_UNSEEN, "unseen_roll": ROLLED,
           "unseen_distance_focal": dataclasses.replace(
               TRAINING, distance_mm=UNSEEN.distance_mm,
               focal_px=UNSEEN.focal_px)}
@@ -169,6 +173,6 @@ def view(pose3d_world, cams: DrawnCameras) -> dict:
 
 
 __all__ = ["CameraRanges", "TRAINING", "UNSEEN", "ONE_UNSEEN", "ROLLED",
-           "RANGES",
+           "ANY_ROLL", "RANGES",
            "IMAGE_SIZE",
            "DrawnCameras", "draw", "per_group", "view"]

@@ -66,7 +66,9 @@ class LiftingOptions:
     outlier_px: half-width of the uniform outlier offset, pixels.
     train_cameras: 'random' (one seeded camera per frame), 'all' (every
       frame from every camera), or 'varied' (a pinhole camera drawn per
-      frame over `camera_rigs.TRAINING`'s placements and lenses).
+      frame over `camera_rigs.TRAINING`'s placements and lenses), or
+      'varied_roll' (the same with any roll in -30 - 30 degrees,
+      `camera_rigs.ANY_ROLL`).
     test_cameras: for every split other than 'train': the same ('varied':
       one drawn camera per clip), or 'unseen' (one per clip drawn outside
       every training range, `camera_rigs.UNSEEN`; 'unseen_distance',

@@ -93,9 +93,9 @@ class MocapSettings:
       default=0.05, at_least=0.0, at_most=1.0, decides_train_rows=True)
   noise_outlier_px: float = data_fields.field(default=100.0, at_least=0.0,
                                               decides_train_rows=True)
-  train_cameras: Literal["random", "all", "varied"] = data_fields.field(
-      default="random", decides_train_rows=True)
-  test_cameras: Literal["random", "all", "varied", "unseen",
+  train_cameras: Literal["random", "all", "varied", "varied_roll"] = (
+      data_fields.field(default="random", decides_train_rows=True))
+  test_cameras: Literal["random", "all", "varied", "varied_roll", "unseen",
                         "unseen_distance", "unseen_pitch", "unseen_focal",
                         "unseen_distance_focal", "unseen_roll"] = (
       data_fields.field(default="all", decides_train_rows=False))
