@@ -236,8 +236,8 @@ _SEEDS_COLUMNS = (spec.Col("MPJPE", "mpjpe_mm"),
                   spec.Col("targets", "targets_met", "met"))
 
 
-def _seed_rows(words: str, name: str, command: str, hardware: str,
-               views=_SEED_VIEWS) -> tuple[spec.Row, ...]:
+def _seed_rows(words: str, name: str, command: str,
+               hardware: str) -> tuple[spec.Row, ...]:
   return tuple(
       spec.Row(words, f"real_footage_{name}_seeds_cpu.json", command,
                seeds="0, 1, 2", hardware=hardware,
@@ -247,7 +247,7 @@ def _seed_rows(words: str, name: str, command: str, hardware: str,
                cells=(subject or "single-person clip", clip.replace(
                    "pose2sim_multi_", "").replace("pose2sim_", ""), label),
                name=f"seeds/{name}/{subject}/{clip}/{camera}")
-      for clip, subject, camera, label in views)
+      for clip, subject, camera, label in _SEED_VIEWS)
 
 
 SEEDS = spec.Table(
@@ -328,18 +328,19 @@ ROLL = spec.Table(
           "turned views come out about as close as with the roll given, "
           "and closer than the level-trained model's. Of the two views "
           "within 3 degrees of level, cam02 comes out closer and cam03 "
-          "up to about a centimetre farther. cam01 stays the farthest from the targets "
-          "for every model, its roll given or not."))
+          "up to about a centimetre farther. cam01 stays the farthest "
+          "from the targets for every model, its roll given or not."))
 
 _ROLL_SEEDS_CMD = (
-    "for S in 0 1 2; do python -m experiments.main --config=experiments/"
+    _ROLL_TRAIN.format(config="gfpose_mocap", variant="camera_roll",
+                       workdir="gfpose_roll", name="gfpose_roll")
+    + "; for S in 1 2; do python -m experiments.main --config=experiments/"
     "configs/gfpose_mocap.py:camera_roll --workdir=runs/gfpose_roll_s$S "
     "--config.data.cache_dir=caches --config.seed=$S; python -m "
     "experiments.studies.real_footage --workdir=runs/gfpose_roll_s$S "
     "--name=gfpose_roll_s$S --seed=$S --joint_map=" + _MAP_FILE
-    + " --detect_every=2; done (seed 0: runs/gfpose_roll, --name="
-    "gfpose_roll); python -m experiments.studies.real_footage_seeds "
-    "--names=gfpose_roll,gfpose_roll_s1,gfpose_roll_s2 "
+    + " --detect_every=2; done; python -m experiments.studies."
+    "real_footage_seeds --names=gfpose_roll,gfpose_roll_s1,gfpose_roll_s2 "
     "--out_name=gfpose_roll")
 
 ROLL_SEEDS = spec.Table(
