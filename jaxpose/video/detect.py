@@ -285,15 +285,18 @@ def write_keypoints(path: str, frames: list, info: VideoInfo,
   "person_at", "person", "person_rule", "frames"}, each frame with a person
   holding its
   `track_id` (`tracks.assign`); "person" is the track to lift by default
-  (`tracks.preferred`)."""
-  person = tracks.preferred(frames, (info.width, info.height))
+  (`tracks.preferred`; with `person_at`, `tracks.followed`)."""
+  if person_at is None:
+    person, rule = (tracks.preferred(frames, (info.width, info.height)),
+                    tracks.PREFERRED_RULE)
+  else:
+    person, rule = tracks.followed(frames), tracks.FOLLOWED_RULE
   return files.write_json_atomic(path, {
       "detector": DETECTOR, "image_size": [info.width, info.height],
       "fps": info.fps, "detected_every": every,
       "person_at": (None if person_at is None
                     else [float(v) for v in person_at]),
-      **({} if person is None else {
-          "person": person, "person_rule": tracks.PREFERRED_RULE}),
+      **({} if person is None else {"person": person, "person_rule": rule}),
       "frames": frames})
 
 

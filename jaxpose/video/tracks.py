@@ -6,13 +6,16 @@ starts its stretch of the clip afresh), takes whoever it finds next: in a
 clip of two people the keypoints can jump from one to the other between
 two frames. Here each frame's person is given a track: the track whose
 last torso is near enough (its centre within `JUMP` torso lengths, plus
-`SPEED` a second of any gap, its length within `SIZE` times), else a new
-one. A person who comes back within `MAX_GAP_S` after another was
+`SPEED` a second of any gap, its length within `SIZE` times) and, where
+the detector gave the torso's colour (`torso_lab`, the worker's
+`torso_colour`), of the track's colour (within `COLOUR` of its running
+mean in CIELAB's a*b* plane), else a new one. A person who comes back within `MAX_GAP_S` after another was
 followed joins their old track; later, a new one. `preferred` names the
 track to lift by default; the keypoint reader keeps one track (`person=`,
 default that one) and leaves the others' frames empty, to be completed.
 
-Two people crossing close by, of one size, can still swap unnoticed.
+Two people crossing close by, of one size and dressed alike, can still
+swap unnoticed.
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ SPEED = 6.0     # torso lengths a second more, over a gap (about 2 body
                 # heights a second: running)
 SIZE = 1.5      # the most a torso's length changes between neighbours
 MAX_GAP_S = 1.0  # a person unseen for longer starts a new track
+COLOUR = 10.0   # a*b* units between two people's torsos (the worker's)
+_KEEP = 0.9     # a track's running colour's weight against a new frame's
 _SURE = 0.5     # landmarks at least this visible count
 _TORSO = (11, 12, 23, 24)  # MediaPipe's shoulders and hips
 
@@ -58,22 +63,30 @@ def _near(last, box, gap_s: float) -> float | None:
   return float(np.linalg.norm(c1 - c0)) / allowance
 
 
+def _same_colour(track_colour, colour) -> bool:
+  if track_colour is None or colour is None:
+    return True
+  return float(np.hypot(*np.subtract(track_colour[1:], colour[1:]))) <= COLOUR
+
+
 def assign(frames: list, image_size, fps: float) -> dict[int, int]:
   """Writes a `track_id` into each frame of the detector's frames
-  ({"frame", "landmarks"}, in frame order) that holds a person; returns
-  {track id: frames}."""
+  ({"frame", "landmarks"[, "torso_lab"]}, in frame order) that holds a
+  person; returns {track id: frames}."""
   fps = fps if fps and fps > 0 else 30.0
   last: list[tuple[int, tuple]] = []  # per track: (frame, box)
+  colours: list = []  # per track: its running torso colour, or None
   counts: dict[int, int] = {}
   current = None
   for entry in frames:
     box = body_box(entry.get("landmarks"), image_size)
     if box is None:
       continue
+    colour = entry.get("torso_lab")
     scores = {}
     for track, (frame, previous) in enumerate(last):
       d = _near(previous, box, (entry["frame"] - frame) / fps)
-      if d is not None and d < 1.0:
+      if d is not None and d < 1.0 and _same_colour(colours[track], colour):
         scores[track] = d
     if current in scores:  # keep following unless it jumped
       track = current
@@ -82,7 +95,11 @@ def assign(frames: list, image_size, fps: float) -> dict[int, int]:
     else:
       track = len(last)
       last.append(None)
+      colours.append(None)
     last[track] = (entry["frame"], box)
+    if colour is not None:
+      colours[track] = (list(colour) if colours[track] is None else [
+          _KEEP * c + (1 - _KEEP) * n for c, n in zip(colours[track], colour)])
     entry["track_id"] = current = track
     counts[track] = counts.get(track, 0) + 1
   return counts
@@ -107,5 +124,15 @@ def preferred(frames: list, image_size) -> int | None:
 
 PREFERRED_RULE = "the largest, most central and most persistent"
 
-__all__ = ["JUMP", "MAX_GAP_S", "PREFERRED_RULE", "SIZE", "SPEED", "assign",
-           "body_box", "preferred"]
+
+def followed(frames: list) -> int | None:
+  """The track of the first frame holding one: the person a follow
+  (`person_at`) began on."""
+  return next((entry["track_id"] for entry in frames
+               if entry.get("track_id") is not None), None)
+
+
+FOLLOWED_RULE = "the person followed from the first frame"
+
+__all__ = ["COLOUR", "FOLLOWED_RULE", "JUMP", "MAX_GAP_S", "PREFERRED_RULE",
+           "SIZE", "SPEED", "assign", "body_box", "followed", "preferred"]
