@@ -13,8 +13,8 @@ from jaxpose.data import keypoints as kp_lib
 from jaxpose.pose.skeleton import H36M_17
 from jaxpose.video import detect
 from jaxpose.video import tracks
-from tests.data.test_keypoints import MEDIAPIPE, _pose, _source
-from tests.test_video import SIZE, _clip, _other_person
+from tests.data.test_keypoints import _pose
+from tests.test_video import SIZE, _other_person, _two_people_clip
 from tests.test_video import fake_python  # noqa: F401  pylint: disable=unused-import
 
 
@@ -115,14 +115,8 @@ def test_a_torso_of_another_colour_in_the_same_place_is_another_track():
 def test_a_follow_lifts_the_person_it_began_on(tmp_path, fake_python):  # noqa: F811
   """The followed person is lifted by default even when whoever the
   detector took up later is larger and stays longer."""
-  path = _clip(tmp_path, frames=12)
-  clip = dict(np.load(path))
-  second = np.zeros_like(clip["landmarks"])
-  for t in range(12):
-    pose = _other_person(t) if t < 4 else _pose(t)
-    second[t, :, :2] = _source(pose, MEDIAPIPE) / SIZE
-    second[t, :, 2] = 0.9
-  np.savez(path, **clip, second=second)
+  path = _two_people_clip(
+      tmp_path, lambda t: _other_person(t) if t < 4 else _pose(t))
   at = tuple(_other_person(0)[H36M_17.index("spine")])
   found = detect.detect(path, str(tmp_path / "det"), python=fake_python,
                         workers=1, progress=False, person_at=at)

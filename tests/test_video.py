@@ -114,15 +114,22 @@ def test_detecting_one_frame_in_two_fills_in_the_others(tmp_path,
   assert not stored["frames"][-1].get("filled")  # 22: detected
 
 
-def test_the_person_at_a_point_is_followed_by_one_worker(tmp_path,
-                                                       fake_python):
-  path = _clip(tmp_path, frames=12)
+def _two_people_clip(tmp_path, second_pose, frames=12):
+  """A stand-in video whose `second` person (`fake_detector`'s) is at
+  `second_pose(t)` in frame t."""
+  path = _clip(tmp_path, frames=frames)
   clip = dict(np.load(path))
   second = np.zeros_like(clip["landmarks"])
-  for t in range(12):
-    second[t, :, :2] = _source(_other_person(t), MEDIAPIPE) / SIZE
+  for t in range(frames):
+    second[t, :, :2] = _source(second_pose(t), MEDIAPIPE) / SIZE
     second[t, :, 2] = 0.9
   np.savez(path, **clip, second=second)
+  return path
+
+
+def test_the_person_at_a_point_is_followed_by_one_worker(tmp_path,
+                                                       fake_python):
+  path = _two_people_clip(tmp_path, _other_person)
   at = tuple(_other_person(0)[H36M_17.index("spine")])
   found = detect.detect(path, str(tmp_path / "det"), python=fake_python,
                         workers=2, progress=False, person_at=at)
