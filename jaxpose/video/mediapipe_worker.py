@@ -226,7 +226,8 @@ def _landmarks(result) -> list:
                else [])]
 
 
-def _followed(cv2, follow: Follow, image, pose, finder) -> tuple[list, list]:
+def _followed(cv2, follow: Follow, image, pose,
+              finder) -> tuple[list, list | None]:
   """(landmarks normalised to the frame, torso colour) of the followed
   person in `image`: whoever `pose` finds in the box, or, when their torso
   is someone else's colour, whoever `finder()` (a one-image detector)
