@@ -9,8 +9,9 @@ last torso is near enough (its centre within `JUMP` torso lengths, plus
 `SPEED` a second of any gap, its length within `SIZE` times) and, where
 the detector gave the torso's colour (`torso_lab`, the worker's
 `torso_colour`), of the track's colour (within `COLOUR` of its running
-mean in CIELAB's a*b* plane), else a new one. A person who comes back within `MAX_GAP_S` after another was
-followed joins their old track; later, a new one. `preferred` names the
+mean in CIELAB's a*b* plane), else a new one. A person who comes back
+within `MAX_GAP_S` after another was followed joins their old track;
+later, a new one. `preferred` names the
 track to lift by default; the keypoint reader keeps one track (`person=`,
 default that one) and leaves the others' frames empty, to be completed.
 
