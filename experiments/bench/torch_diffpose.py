@@ -124,7 +124,8 @@ class Denoiser(nn.Module):
 
   def forward(self, x, t, c):
     half = self.hidden // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(half) / (half - 1))
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=x.device)
+                      / (half - 1))
     e = t[:, None] * freqs[None]
     temb = torch.nn.functional.silu(self.time(torch.cat([e.sin(), e.cos()], 1)))
     h = self.inp(x) + self.cond_in(c)

@@ -103,7 +103,7 @@ class ScoreNetFC(nn.Module):
     """x [B, 63], labels = 999 t, one per row [B]."""
     half = self.embed_dim // 2
     freqs = torch.exp(-math.log(10000.0) / (half - 1) *
-                      torch.arange(half, dtype=torch.float32))
+                      torch.arange(half, dtype=torch.float32, device=x.device))
     angles = labels.float()[:, None] * freqs[None]
     temb = F.silu(self.time_embed(torch.cat([angles.sin(), angles.cos()], 1)))
     h = self.pre_dense(x)

@@ -75,7 +75,7 @@ class ScoreNet(nn.Module):
   def forward(self, x, t, cond_residual):
     half = self.embed_dim // 2
     freqs = torch.exp(-math.log(10000.0) / (half - 1) *
-                      torch.arange(half, dtype=torch.float32))
+                      torch.arange(half, dtype=torch.float32, device=x.device))
     angles = (999.0 * t)[:, None] * freqs[None]
     temb = F.silu(self.time_embed(torch.cat([angles.sin(), angles.cos()], 1)))
     cemb = F.silu(self.cond_embed(cond_residual))
