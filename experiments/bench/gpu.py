@@ -3,7 +3,7 @@ command for a machine with a CUDA GPU whose Python has torch and jax[cuda]:
 
   python -m experiments.bench.gpu --name=gpu_h200 \\
       [--out_dir=experiments/results] [--torch_python=python3]
-      [--test_set_steps=20] [--quick]
+      [--test_set_steps=20] [--parts=sampling,test_set,tto] [--quick]
 
 writes, with the authors' networks in PyTorch on the same GPU (eager and
 torch.compile, in the same rounds as jaxpose):
@@ -13,6 +13,8 @@ torch.compile, in the same rounds as jaxpose):
                               (`experiments.bench.tto.run_bench`);
   bench_test_set_<name>.json  200 hypotheses for each of 100,000 poses
                               (`experiments.bench.test_set.run_test_set`).
+`--parts` runs some of them (a machine lent for minutes can give each part
+its own process and time limit, so one that overruns costs only its file).
 PyTorch runs on the device jaxpose runs on ('cuda' when JAX's backend is a
 GPU, else the CPU), and both sides multiply float32 alike: in float32
 itself (JAX's 'highest' precision, PyTorch's default), or with `--tf32` in
@@ -35,6 +37,7 @@ from experiments.bench import torch_client
 from experiments.bench import tto
 from jaxpose import files
 
+PARTS = ("sampling", "test_set", "tto")
 _NAME = flags.DEFINE_string("name", None, "The machine's name in the files "
                             "(bench_sampling_<name>.json, ...).", required=True)
 _OUT_DIR = flags.DEFINE_string("out_dir", "experiments/results",
@@ -46,6 +49,8 @@ _TEST_SET_STEPS = flags.DEFINE_integer(
     "test_set_steps", 20, "Sampler steps of the whole-test-set run.")
 _QUICK = flags.DEFINE_bool("quick", False, "Tiny sizes, no PyTorch (a check "
                            "of the command, not a figure).")
+_PARTS = flags.DEFINE_list("parts", list(PARTS), "Which of the three files "
+                           f"to write: some of {', '.join(PARTS)}.")
 _TF32 = flags.DEFINE_bool("tf32", False, "Float32 products in TF32 on both "
                           "sides (else float32 itself on both).")
 
@@ -57,8 +62,13 @@ def torch_device() -> str:
 
 def run_all(name: str, out_dir: str, *, torch_python: str | None,
             test_set_steps: int = 20, quick: bool = False,
-            tf32: bool = False) -> list[str]:
-  """The three benchmarks of the module docstring; returns the files."""
+            tf32: bool = False, parts=PARTS) -> list[str]:
+  """The benchmarks of the module docstring named in `parts`; returns the
+  files."""
+  unknown = sorted(set(parts) - set(PARTS))
+  if unknown or not parts:
+    raise ValueError(f"parts: expected some of {', '.join(PARTS)}, got "
+                     f"{', '.join(parts) or 'none'}")
   python = None if quick else (torch_python or None)
   device = torch_device()
   precision = dict(jax="tensorfloat32" if tf32 else "highest",
@@ -73,12 +83,19 @@ def run_all(name: str, out_dir: str, *, torch_python: str | None,
 
   with jax.default_matmul_precision(precision["jax"]):
     with contextlib.ExitStack() as stack:
-      refs = torch_client.start_torch_refs(python, stack=stack, device=device,
-                                           matmul_precision=precision["torch"])
-      write("bench_sampling", throughput.run_bench(quick=quick, torch_refs=refs))
-      write("bench_test_set", test_set.run_test_set(
-          **(dict(poses=8, hypotheses=4, steps=2, chunk_poses=4) if quick
-             else dict(steps=test_set_steps)), quick=quick, torch_refs=refs))
+      refs = ({} if "sampling" not in parts and "test_set" not in parts else
+              torch_client.start_torch_refs(
+                  python, stack=stack, device=device,
+                  matmul_precision=precision["torch"]))
+      if "sampling" in parts:
+        write("bench_sampling", throughput.run_bench(quick=quick,
+                                                     torch_refs=refs))
+      if "test_set" in parts:
+        write("bench_test_set", test_set.run_test_set(
+            **(dict(poses=8, hypotheses=4, steps=2, chunk_poses=4) if quick
+               else dict(steps=test_set_steps)), quick=quick, torch_refs=refs))
+    if "tto" not in parts:
+      return written
     with contextlib.ExitStack() as stack:
       refs = tto.start_torch_refs(python, stack=stack, device=device,
                                   matmul_precision=precision["torch"])
@@ -91,7 +108,7 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   run_all(_NAME.value, _OUT_DIR.value, torch_python=_TORCH_PYTHON.value,
           test_set_steps=_TEST_SET_STEPS.value, quick=_QUICK.value,
-          tf32=_TF32.value)
+          tf32=_TF32.value, parts=tuple(_PARTS.value))
 
 
 if __name__ == "__main__":

@@ -71,3 +71,28 @@ def test_torch_server_runs_on_the_device_asked(torch_python):
     assert ref.em(rows=4, steps=1) > 0
   with pytest.raises(RuntimeError, match="torch reference"):
     torch_client.TorchReference(torch_python, device="no_such_device")
+
+
+def test_gpu_command_runs_only_the_parts_asked(monkeypatch, tmp_path):
+  started = []
+  monkeypatch.setattr(torch_client, "start_torch_refs",
+                      lambda *a, **kw: started.append("gfpose") or {})
+  monkeypatch.setattr(gpu.tto, "start_torch_refs",
+                      lambda *a, **kw: started.append("dposer") or {})
+  for name in ("throughput", "tto"):
+    monkeypatch.setattr(getattr(gpu, name), "run_bench", lambda **kw: {})
+  monkeypatch.setattr(gpu.test_set, "run_test_set", lambda **kw: {})
+  written = gpu.run_all("box", str(tmp_path), torch_python="py",
+                        parts=("tto",))
+  assert [p.rsplit("/", 1)[1] for p in written] == ["bench_tto_box.json"]
+  assert started == ["dposer"]  # no GFPose server for a DPoser-only run
+  started.clear()
+  written = gpu.run_all("box", str(tmp_path), torch_python="py",
+                        parts=("test_set",))
+  assert [p.rsplit("/", 1)[1] for p in written] == ["bench_test_set_box.json"]
+  assert started == ["gfpose"]
+  for bad in (("sampling", "tto", "speed"), ()):
+    with pytest.raises(ValueError, match="parts: expected some of sampling, "
+                       "test_set, tto"):
+      gpu.run_all("box", str(tmp_path), torch_python="py", parts=bad)
+
