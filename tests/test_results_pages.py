@@ -370,36 +370,53 @@ def test_each_cpu_back_ends_file_gives_its_table(tmp_path):
   assert "--install" in runs[0]
 
 
-def test_a_gpus_three_files_give_its_tables_and_the_whole_test_set(tmp_path):
-  """`experiments.bench.gpu`'s files of a GPU put it on the speed page."""
+def test_a_gpus_files_give_its_tables_part_by_part(tmp_path):
+  """`experiments.bench.gpu`'s files of a GPU put it on the speed page: its
+  GFPose file alone gives the GFPose tables and a note naming the parts not
+  run; the DPoser rows and the whole test set come with their files."""
   from experiments.report.pages import speed_cpus
+  from experiments.report.pages import speed_gpus
   src = pathlib.Path(__file__).resolve().parents[1] / render.RESULTS
   folder = tmp_path / render.RESULTS
   folder.mkdir(parents=True)
-  assert speed_cpus.discovered_gpus(folder) == ()
+  assert speed_gpus.discovered(folder) == ()
   sampling = json.loads((src / "bench_sampling_cpu_xeon_amx.json").read_text())
-  sampling["hardware"].update(device_kind="NVIDIA H200", backend="gpu")
-  (folder / "bench_sampling_gpu_h200.json").write_text(json.dumps(sampling))
-  (folder / "bench_tto_gpu_h200.json").write_text(
+  sampling["hardware"].update(device_kind="NVIDIA H100", backend="gpu")
+  (folder / "bench_sampling_gpu_h100.json").write_text(json.dumps(sampling))
+  gpus = speed_gpus.discovered(folder)
+  assert [(g.name, g.hardware, g.sampling_file) for g in gpus] == [
+      ("NVIDIA H100", "1 GPU (NVIDIA H100)", "bench_sampling_gpu_h100.json")]
+  alone = speed_gpus.tables(gpus[0], folder)
+  files = {row.file for table in alone for row in table.rows}
+  assert files == {"bench_sampling_gpu_h100.json"}
+  assert not any("XLA options" in table.title for table in alone)
+  assert ("Not yet run on this GPU: DPoser's table and the whole test set "
+          "(`python -m experiments.bench.gpu --name=gpu_h100 "
+          "--torch_python=python3 --parts=tto,test_set`)." in alone[0].note)
+  assert "near what this GPU can do" in alone[0].intro
+  assert speed_gpus.test_set_tables(gpus, folder) == ()
+
+  (folder / "bench_tto_gpu_h100.json").write_text(
       (src / "bench_tto_cpu_xeon_amx.json").read_text())
-  assert speed_cpus.discovered_gpus(folder) == ()  # the test set is missing
   side = {"wall_s": 30.0, "speedup": 3.0}
-  (folder / "bench_test_set_gpu_h200.json").write_text(json.dumps(dict(
+  (folder / "bench_test_set_gpu_h100.json").write_text(json.dumps(dict(
       poses=100000, hypotheses=200, steps=20, wall_s=10.0,
       memory={"device_peak_mib": 900.0},
       torch_measured={"torch_eager": side, "torch_compiled": side},
       torch_memory={"torch_eager": {"device_peak_mib": 1200.0},
                     "torch_compiled": {"device_peak_mib": 1100.0}},
       target_speedup=2.0, target_met=True)))
-  gpus = speed_cpus.discovered_gpus(folder)
-  assert [(g.name, g.hardware, g.sampling_file) for g in gpus] == [
-      ("NVIDIA H200", "1 GPU (NVIDIA H200)", "bench_sampling_gpu_h200.json")]
+  whole = speed_gpus.tables(gpus[0], folder)
+  assert len(whole) == len(alone) + 1  # DPoser's table
+  assert "Not yet run" not in whole[0].note
   read = render.Reader(tmp_path)
-  assert "on the same GPU" in speed_cpus.tables(gpus[0])[0].intro
-  for table in speed_cpus.tables(gpus[0]):
+  assert "on the same GPU" in whole[0].intro
+  for table in whole:
     lines, runs = render.table_lines(table, read, "")
-    assert "1 GPU (NVIDIA H200)" in "\n".join(lines)
-    assert "experiments.bench.gpu --name=gpu_h200" in "\n".join(runs)
-  lines, _ = render.table_lines(speed_cpus.test_set_table(gpus), read, "")
-  assert lines[2].startswith("| NVIDIA H200 | 100000 | 200 | 20 | 10.0 | 900 |"
+    assert "1 GPU (NVIDIA H100)" in "\n".join(lines)
+    assert "experiments.bench.gpu --name=gpu_h100" in "\n".join(runs)
+  (test_set,) = speed_gpus.test_set_tables(gpus, folder)
+  lines, _ = render.table_lines(test_set, read, "")
+  assert lines[2].startswith("| NVIDIA H100 | 100000 | 200 | 20 | 10.0 | 900 |"
                              " 30.0 | 3.00 | 1200 |"), lines[2]
+  assert speed_cpus.discovered(folder) == ()

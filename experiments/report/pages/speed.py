@@ -3,6 +3,7 @@ samplers' error against their network evaluations, the lift command's time."""
 from experiments.report import spec
 from experiments.report.pages import speed_backends
 from experiments.report.pages import speed_cpus
+from experiments.report.pages import speed_gpus
 
 _CPU = "2 CPU cores (AMD EPYC)"
 _CURVES = ("python -m experiments.bench.sampler_curves --workdir=runs/quickstart "
@@ -308,7 +309,7 @@ PRECISION_GAP = spec.Table(
     rows=(_precision_row("bfloat16 - float32", "error.hypothesis_gap_mm"),),
     label_titles=("gap",))
 
-_GPUS = speed_cpus.discovered_gpus()
+_GPUS = speed_gpus.discovered()
 
 PAGE = spec.Page(
     name="speed", title="Speed",
@@ -325,8 +326,9 @@ PAGE = spec.Page(
            "evaluations a sampler needs for the same error. How long "
            "lifting a minute of video takes is on the video page."),
     tables=(*(table for cpu in speed_cpus.CPUS + speed_cpus.discovered()
-              + _GPUS for table in speed_cpus.tables(cpu)),
-            *((speed_cpus.test_set_table(_GPUS),) if _GPUS else ()), *speed_cpus.MEMORY_TABLES, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
+              for table in speed_cpus.tables(cpu)),
+            *(table for gpu in _GPUS for table in speed_gpus.tables(gpu)),
+            *speed_gpus.test_set_tables(_GPUS), *speed_cpus.MEMORY_TABLES, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
             CHEAPEST, DIFFPOSE_CURVE, PACK, PACK_COST, DROPOUT, PRECISION,
             BACKENDS, *speed_backends.tables(),
             PRECISION_ERROR, PRECISION_GAP))

@@ -6,9 +6,9 @@ A CPU not in `CPUS` whose two files are in experiments/results/
 (bench_sampling_cpu<suffix>.json and bench_tto_cpu<suffix>.json, the
 suffix starting with '_') gets its set of tables too (`discovered`),
 named from the files' hardware record and with `UNREAD_NOTES`, until
-someone writes what its figures mean; so does a GPU whose three files
-`experiments.bench.gpu --name=gpu<suffix>` wrote are there
-(`discovered_gpus`), with the whole-test-set table (`test_set_table`).
+someone writes what its figures mean. A GPU's tables (`speed_gpus`) are
+these less the CPU options', with the whole-test-set table
+(`test_set_table`).
 """
 import dataclasses
 import json
@@ -192,14 +192,14 @@ def _name(hardware: dict) -> str:
   return model + (f" with {' and '.join(found)}" if found else "")
 
 
-def _found(results: pathlib.Path, kind: str, known=()) -> tuple[Cpu, ...]:
-  """The machines of `kind` with all their benchmark files in `results`."""
+def discovered(results: pathlib.Path = RESULTS) -> tuple[Cpu, ...]:
+  """The CPUs with both benchmark files in `results` that `CPUS` lacks."""
+  known = {cpu.suffix for cpu in CPUS}
   out = []
-  for path in sorted(results.glob(f"bench_sampling_{kind}_*.json")):
-    suffix = path.name[len(f"bench_sampling_{kind}"):-len(".json")]
-    stems = ("bench_tto",) + (("bench_test_set",) if kind == "gpu" else ())
-    if suffix in known or not all(
-        (results / f"{stem}_{kind}{suffix}.json").exists() for stem in stems):
+  for path in sorted(results.glob("bench_sampling_cpu_*.json")):
+    suffix = path.name[len("bench_sampling_cpu"):-len(".json")]
+    if suffix in known or not (results / f"bench_tto_cpu{suffix}.json"
+                               ).exists():
       continue
     with open(path) as f:
       record = json.load(f)
@@ -207,23 +207,11 @@ def _found(results: pathlib.Path, kind: str, known=()) -> tuple[Cpu, ...]:
     hardware = record.get("hardware") or {}
     notes = {k: v for k, v in UNREAD_NOTES.items()
              if k != "training_options" or "speedup_of_options" in train}
-    name = (hardware.get("device_kind") or "an unnamed GPU" if kind == "gpu"
-            else _name(hardware))
-    out.append(Cpu(name, suffix, notes, kind=kind,
+    out.append(Cpu(_name(hardware), suffix, notes,
                    full_records="torch_matmul_gflops" in train,
                    cores=int(hardware.get("cpu_affinity")
                              or hardware.get("cpu_count") or 1)))
   return tuple(out)
-
-
-def discovered(results: pathlib.Path = RESULTS) -> tuple[Cpu, ...]:
-  """The CPUs with both benchmark files in `results` that `CPUS` lacks."""
-  return _found(results, "cpu", {cpu.suffix for cpu in CPUS})
-
-
-def discovered_gpus(results: pathlib.Path = RESULTS) -> tuple[Cpu, ...]:
-  """The GPUs with the three files of `experiments.bench.gpu` in `results`."""
-  return _found(results, "gpu")
 
 
 def test_set_table(gpus: tuple[Cpu, ...]) -> spec.Table:
@@ -322,7 +310,8 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
       " The products' speed: the network's dense products alone (those of "
       "the roofline fraction; with the backward pass's for training) in "
       "jaxpose and in PyTorch, timed in the same rounds, and one large "
-      "2048 x 2048 x 2048 product in jaxpose, near what this CPU can do."
+      f"2048 x 2048 x 2048 product in jaxpose, near what this {cpu.kind.upper()}"
+      " can do."
       if cpu.full_records else "")
 
   def tto(label, at, **kw):
@@ -360,7 +349,7 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
                                       "roofline_fraction", ".2f"), *products)),
           rows=(measured("train, batch 1000", "train"),),
           label_titles=("case",), note=cpu.notes["gfpose_training"]),
-      spec.Table(
+      *((spec.Table(
           title="GFPose: the samplers' XLA options" + on,
           intro=("The 16 poses x 200 hypotheses step of the sampling table "
                  "compiled with the samplers' CPU options "
@@ -370,7 +359,7 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
           columns=_options("xla_defaults_step_s", "step_s",
                            "speedup_over_xla_defaults"),
           rows=(sampling("16 poses x 200 hypotheses", BIG),),
-          label_titles=("case",)),
+          label_titles=("case",)),) if cpu.kind == "cpu" else ()),
       spec.Table(
           title="DPoser: motion fitting, sampling and training against "
                 "PyTorch" + on,
@@ -399,7 +388,7 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
                                          and dposer_products else {}))
                      for label, key in _DPOSER_CASES),
           label_titles=("case",), note=cpu.notes["dposer"]),
-      spec.Table(
+      *((spec.Table(
           title="DPoser: the samplers' XLA options" + on,
           intro=(("The TTO iteration and the sampler step compiled with "
                   "XLA's defaults and with the samplers' CPU options "
@@ -418,7 +407,8 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
               "XLA's defaults s": "tto_iteration.step_s"}} if cpu.full_records
                                          and key == "tto_iteration" else {}))
                      for label, key in _DPOSER_CASES[:2]),
-          label_titles=("case",), note=cpu.notes["dposer_options"]),
+          label_titles=("case",), note=cpu.notes["dposer_options"]),)
+        if cpu.kind == "cpu" else ()),
       *((spec.Table(
           title="Training steps: the training XLA options" + on,
           intro=("Each training step of the tables above compiled with the "
