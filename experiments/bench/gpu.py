@@ -36,6 +36,7 @@ from experiments.bench import throughput
 from experiments.bench import torch_client
 from experiments.bench import tto
 from jaxpose import files
+from jaxpose.core import host_memory
 
 PARTS = ("sampling", "test_set", "tto")
 _NAME = flags.DEFINE_string("name", None, "The machine's name in the files "
@@ -106,6 +107,7 @@ def run_all(name: str, out_dir: str, *, torch_python: str | None,
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  host_memory.retain_freed_memory()  # as the other benchmarks do
   run_all(_NAME.value, _OUT_DIR.value, torch_python=_TORCH_PYTHON.value,
           test_set_steps=_TEST_SET_STEPS.value, quick=_QUICK.value,
           tf32=_TF32.value, parts=tuple(_PARTS.value))

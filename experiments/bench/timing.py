@@ -159,7 +159,13 @@ def cpu_details(cpuinfo_text: str | None = None) -> dict:
 
 def xla_choice() -> dict:
   """jaxpose's XLA options in force by kind of program, and their source
-  (`xla_options.cpu_choice`); all empty under JAXPOSE_XLA_DEFAULTS."""
+  (`xla_options.cpu_choice`); all empty under JAXPOSE_XLA_DEFAULTS, and on
+  a GPU or TPU, where programs compile without them."""
+  backend = jax.default_backend()
+  if backend != "cpu":
+    return dict(xla_options_by_kind={},
+                xla_options_source=f"none: the options are the CPU's, not "
+                f"used on a {backend.upper()}")
   choice = xla_options.cpu_choice()
   off = os.environ.get(xla_options.DEFAULTS_ENV, "") not in ("", "0")
   return dict(xla_options_by_kind={} if off else choice.options(),

@@ -421,6 +421,11 @@ def test_cpu_details_count_cores_against_threads_and_name_the_extensions(
   off = timing.cpu_details(_CPUINFO)
   assert off["xla_options_by_kind"] == {}
   assert "JAXPOSE_XLA_DEFAULTS" in off["xla_options_source"]
+  monkeypatch.setattr(timing.jax, "default_backend", lambda: "gpu")
+  gpu = timing.cpu_details(_CPUINFO)  # the host CPU of a GPU machine
+  assert gpu["xla_options_by_kind"] == {}
+  assert gpu["xla_options_source"] == ("none: the options are the CPU's, not "
+                                       "used on a GPU")
   empty = timing.cpu_details("")
   assert empty["cpu_physical_cores"] is None and not empty[
       "cpu_vector_extensions"] and empty["cpu_family_model"] is None
