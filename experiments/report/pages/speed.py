@@ -328,7 +328,8 @@ PAGE = spec.Page(
     tables=(*(table for cpu in speed_cpus.CPUS + speed_cpus.discovered()
               for table in speed_cpus.tables(cpu)),
             *(table for gpu in _GPUS for table in speed_gpus.tables(gpu)),
-            *speed_gpus.test_set_tables(_GPUS), *speed_cpus.MEMORY_TABLES, DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
+            *speed_gpus.test_set_tables(_GPUS), *speed_cpus.MEMORY_TABLES,
+            DIFFPOSE, DIFFPOSE_SAMPLING, CURVES,
             CHEAPEST, DIFFPOSE_CURVE, PACK, PACK_COST, DROPOUT, PRECISION,
             BACKENDS, *speed_backends.tables(),
             PRECISION_ERROR, PRECISION_GAP))

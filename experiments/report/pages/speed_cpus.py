@@ -310,8 +310,8 @@ def tables(cpu: Cpu) -> tuple[spec.Table, ...]:
       " The products' speed: the network's dense products alone (those of "
       "the roofline fraction; with the backward pass's for training) in "
       "jaxpose and in PyTorch, timed in the same rounds, and one large "
-      f"2048 x 2048 x 2048 product in jaxpose, near what this {cpu.kind.upper()}"
-      " can do."
+      "2048 x 2048 x 2048 product in jaxpose, near what this "
+      f"{cpu.kind.upper()} can do."
       if cpu.full_records else "")
 
   def tto(label, at, **kw):
