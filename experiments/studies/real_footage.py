@@ -238,7 +238,28 @@ def score_view(lifted, ref_world, cam, fps: float) -> dict:
       "size_ratio": round(motion_quality.total_bone_length(pred_v)
                           / ref_size, 3),
       "reference_total_bone_length_mm": round(ref_size, 1),
+      "by_frames": errors_by_frames(pred_v, ref_v,
+                                    lifted.completed[:frames][valid]),
   }
+
+
+def errors_by_frames(pred, ref, completed) -> dict:
+  """MPJPE and PA-MPJPE apart over the frames whose every joint the
+  detector placed ('whole') and those with a joint the lift completed
+  ('completed': unsure, hidden, or the person not found), with their
+  counts; a kind with no frame has errors of None."""
+  whole = ~np.asarray(completed, bool).any(axis=1)
+  out = {}
+  for kind, frames in (("whole", whole), ("completed", ~whole)):
+    out[kind] = {"frames": int(frames.sum()), "mpjpe_mm": None,
+                 "pa_mpjpe_mm": None}
+    if frames.any():
+      out[kind].update(
+          mpjpe_mm=round(float(metrics.mpjpe(pred[frames],
+                                             ref[frames]).mean()), 1),
+          pa_mpjpe_mm=round(float(metrics.pa_mpjpe(pred[frames],
+                                                   ref[frames]).mean()), 1))
+  return out
 
 
 def lift_figures(lifted, fps: float) -> dict:

@@ -59,7 +59,27 @@ def summarise(runs: dict[str, dict]) -> list[dict]:
       summary[metric.replace("_mm", "_by_seed_mm")] = values.tolist()
     summary["targets_met"] = bool(summary["mpjpe_mm"] <= MPJPE_TARGET_MM and
                                   summary["pa_mpjpe_mm"] <= PA_TARGET_MM)
+    by_frames = _by_frames([by_run[n][key] for n in names])
+    if by_frames:
+      summary["by_frames"] = by_frames
     out.append(summary)
+  return out
+
+
+def _by_frames(rows: list[dict]) -> dict:
+  """The seeds' mean errors on the frames seen whole and on those with a
+  completed joint (`real_footage.errors_by_frames`; None where a kind has
+  no frame), each kind that every seed's row has; the frames are the same
+  detections in every seed."""
+  out = {}
+  for kind in ("whole", "completed"):
+    parts = [(r.get("by_frames") or {}).get(kind) for r in rows]
+    if not all(parts):
+      continue
+    out[kind] = {"frames": parts[0]["frames"], **{
+        metric: (None if any(p[metric] is None for p in parts) else
+                 round(float(np.mean([p[metric] for p in parts])), 1))
+        for metric in ("mpjpe_mm", "pa_mpjpe_mm")}}
   return out
 
 

@@ -75,10 +75,12 @@ def test_a_cameras_roll_is_read_from_its_rotation():
 
 
 class _Lifted:
-  def __init__(self, mean_mm, root_mm, keypoints_info=None):
+  def __init__(self, mean_mm, root_mm, keypoints_info=None, completed=None):
     self.mean_mm, self.root_mm, self.num_frames = mean_mm, root_mm, len(
         mean_mm)
     self.info = {"keypoints": keypoints_info or {}}
+    self.completed = (np.zeros(np.shape(mean_mm)[:2], bool)
+                      if completed is None else completed)
 
 
 def test_a_lift_equal_to_the_reference_scores_zero():
@@ -94,6 +96,30 @@ def test_a_lift_equal_to_the_reference_scores_zero():
   score = rf.score_view(smaller, world, cam, fps=30.0)
   assert score["size_ratio"] == 0.5 and score["pa_mpjpe_mm"] == 0.0
   assert score["root_depth_error_mm"] == 80.0
+  assert score["by_frames"] == {
+      "whole": {"frames": len(world), "mpjpe_mm": score["mpjpe_mm"],
+                "pa_mpjpe_mm": 0.0},
+      "completed": {"frames": 0, "mpjpe_mm": None, "pa_mpjpe_mm": None}}
+
+
+def test_errors_are_split_between_frames_seen_whole_and_completed():
+  cam = cam_lib.virtual_cameras(1, distance=4000.0)[0]
+  world = _pose_world()
+  in_cam = np.asarray(cam_lib.world_to_camera(world, cam), np.float64)
+  pred = in_cam - in_cam[:, :1]
+  completed = np.zeros(pred.shape[:2], bool)
+  completed[1, 5] = True  # one completed joint makes its frame 'completed'
+  # That frame's lift stands 30 mm to the side: MPJPE counts it,
+  # PA-MPJPE's alignment takes it away.
+  pred[1] += [30.0, 0.0, 0.0]
+  score = rf.score_view(_Lifted(pred, in_cam[:, 0], completed=completed),
+                        world, cam, fps=30.0)
+  split = score["by_frames"]
+  assert split["whole"] == {"frames": len(world) - 1, "mpjpe_mm": 0.0,
+                            "pa_mpjpe_mm": 0.0}
+  assert split["completed"]["frames"] == 1
+  assert split["completed"]["mpjpe_mm"] == pytest.approx(30.0, abs=0.05)
+  assert split["completed"]["pa_mpjpe_mm"] == pytest.approx(0.0, abs=0.05)
 
 
 def test_a_lift_through_a_joint_map_is_scored_in_the_detectors_joints(
@@ -155,6 +181,22 @@ def test_seeds_are_summarised_row_by_row_against_the_targets():
   assert got["cam01"]["mpjpe_mm"] == 114.0 and got["cam01"]["mpjpe_std_mm"] == 4.0
   assert got["cam01"]["pa_mpjpe_by_seed_mm"] == [70.0, 74.0]
   assert got["cam01"]["targets_met"] and not got["cam02"]["targets_met"]
+  assert "by_frames" not in got["cam01"]  # no seed's row had the split
+  split = lambda mpjpe: {"whole": {"frames": 9, "mpjpe_mm": mpjpe,
+                                   "pa_mpjpe_mm": 50.0},
+                         "completed": {"frames": 1, "mpjpe_mm": 200.0,
+                                       "pa_mpjpe_mm": 90.0}}
+  runs["s0"]["rows"][0]["by_frames"] = split(100.0)
+  runs["s1"]["rows"][1]["by_frames"] = dict(split(110.0), completed=None)
+  got = {r["clip"]: r for r in seeds.summarise(runs)}
+  # Each kind that every seed has, averaged over the seeds.
+  assert got["cam01"]["by_frames"] == {"whole": {
+      "frames": 9, "mpjpe_mm": 105.0, "pa_mpjpe_mm": 50.0}}
+  none = {"frames": 0, "mpjpe_mm": None, "pa_mpjpe_mm": None}
+  runs["s1"]["rows"][1]["by_frames"] = dict(split(110.0), completed=none)
+  runs["s0"]["rows"][0]["by_frames"] = dict(split(100.0), completed=none)
+  got = {r["clip"]: r for r in seeds.summarise(runs)}
+  assert got["cam01"]["by_frames"]["completed"] == none
   runs["s1"]["rows"].pop()
   with pytest.raises(ValueError, match="s1: no row .*cam01"):
     seeds.summarise(runs)
