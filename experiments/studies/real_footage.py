@@ -25,7 +25,9 @@ once more through that map, scored back in the detector's joints; with
 --detect_every, once more from a detection of one frame in that many):
 MPJPE (root-relative), PA-MPJPE, the trunk's lean against the
 reference's (degrees), the root's depth error, the body's size
-(total bone length, against the reference's), and the reference-free
+(total bone length, against the reference's), MPJPE and PA-MPJPE apart
+over the frames seen whole and those with a completed joint
+(`errors_by_frames`), and the reference-free
 figures of `jaxpose.pose.motion_quality` (bone-length variation, left/right
 asymmetry, acceleration, reprojection onto the 2D lifted from). A clip
 without calibration gets the reference-free figures alone, over the frames

@@ -473,4 +473,5 @@ PAGE = spec.Page(
            "fetched at run time (`experiments/bench/public_clips.py`), "
            "never committed."),
     tables=(REFERENCE, JOINTS, SINGLE, MULTI, PEOPLE, SEEDS, ROLL, ROLL_SEEDS,
-            BY_FRAMES, SIZE, SIZES, footage_speed.SPEED, footage_speed.SPEED_ZEN4))
+            BY_FRAMES, SIZE, SIZES, footage_speed.SPEED,
+            footage_speed.SPEED_ZEN4))
