@@ -95,4 +95,3 @@ def test_gpu_command_runs_only_the_parts_asked(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="parts: expected some of sampling, "
                        "test_set, tto"):
       gpu.run_all("box", str(tmp_path), torch_python="py", parts=bad)
-

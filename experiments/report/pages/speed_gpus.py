@@ -16,9 +16,9 @@ from experiments.report import spec
 from experiments.report.pages import speed_cpus
 
 # The parts of `experiments.bench.gpu` beyond GFPose's table: --parts name,
-# file stem, what the page lacks without it.
-_LATER_PARTS = (("tto", "bench_tto", "DPoser's table"),
-                ("test_set", "bench_test_set", "the whole test set"))
+# the `Cpu` property naming its file, what the page lacks without it.
+_LATER_PARTS = (("tto", "tto_file", "DPoser's table"),
+                ("test_set", "test_set_file", "the whole test set"))
 
 _UNREAD = {key: text for key, text in speed_cpus.UNREAD_NOTES.items()
            if key != "training_options"}
@@ -62,17 +62,13 @@ def discovered(results: pathlib.Path = speed_cpus.RESULTS
   return tuple(out)
 
 
-def _has(results: pathlib.Path, stem: str, gpu: speed_cpus.Cpu) -> bool:
-  return (results / f"{stem}_gpu{gpu.suffix}.json").exists()
-
-
 def tables(gpu: speed_cpus.Cpu, results: pathlib.Path = speed_cpus.RESULTS
            ) -> tuple[spec.Table, ...]:
   """`speed_cpus.tables` of `gpu`, less the rows (and tables) whose file
   has not been written on it; the first table's note names those parts."""
   missing = [later for later in _LATER_PARTS
-             if not _has(results, later[1], gpu)]
-  absent = {f"{stem}_gpu{gpu.suffix}.json" for _, stem, _ in missing}
+             if not (results / getattr(gpu, later[1])).exists()]
+  absent = {getattr(gpu, attr) for _, attr, _ in missing}
   out = []
   for table in speed_cpus.tables(gpu):
     rows = tuple(row for row in table.rows if row.file not in absent)
@@ -91,5 +87,5 @@ def test_set_tables(gpus: tuple[speed_cpus.Cpu, ...],
                     results: pathlib.Path = speed_cpus.RESULTS
                     ) -> tuple[spec.Table, ...]:
   """The whole-test-set table of the GPUs that have its file (none: ())."""
-  measured = tuple(g for g in gpus if _has(results, "bench_test_set", g))
+  measured = tuple(g for g in gpus if (results / g.test_set_file).exists())
   return (speed_cpus.test_set_table(measured),) if measured else ()
