@@ -2,10 +2,12 @@
 half of `jaxpose.data.keypoints`, whose docstring gives the layouts read).
 
 `read_frames(source, format, image_size)` -> (format, [(frame id, [(track
-id or None, xy [S, 2] pixels, score [S])])], label): COCO-17 (S = 17),
-OpenPose BODY_25 (S = 25, one file per frame) and MediaPipe Pose (S = 33,
-scaled to pixels by the image size).  No person is chosen and nothing is
-mapped here; errors (`KeypointsError`) name the file and the frame.
+id or None, xy [S, 2] pixels, score [S], depth [S] or None)])], label):
+COCO-17 (S = 17), OpenPose BODY_25 (S = 25, one file per frame) and
+MediaPipe Pose (S = 33, scaled to pixels by the image size; its landmarks'
+`z`, on x's scale, gives the depth in pixels; other formats have none).
+No person is chosen and nothing is mapped here; errors (`KeypointsError`)
+name the file and the frame.
 """
 from __future__ import annotations
 
@@ -113,9 +115,11 @@ def _detect(data) -> str | None:
 
 def _person(where: str, p, fmt: str, image_size, track_keys,
             presences: list | None = None) -> tuple:
-  """(track id or None, xy [S, 2], score [S]) of one person of a JSON; a
-  MediaPipe person's score is its visibility, and (visibility, presence)
-  is added to `presences` (`_with_presence` combines them)."""
+  """(track id or None, xy [S, 2], score [S], depth [S] or None) of one
+  person of a JSON; a MediaPipe person's score is its visibility, and
+  (visibility, presence) is added to `presences` (`_with_presence` combines
+  them); its depth is `z` in pixels (z is on x's scale, the image's width),
+  None where a landmark lacks it."""
   n = JSON_JOINTS[fmt]
   try:
     if fmt == "mediapipe":
@@ -128,7 +132,10 @@ def _person(where: str, p, fmt: str, image_size, track_keys,
       if presences is not None:
         presences.append((visibility, np.array(
             [l.get("presence", 1.0) for l in p], float)))
-      return None, xy, visibility
+      given = all(isinstance(l.get("z"), (int, float)) for l in p)
+      depth = (np.array([l["z"] for l in p], float) * image_size[0]
+               if given else None)
+      return None, xy, visibility, depth
     if not isinstance(p, dict):
       raise KeypointsError(f"{where}: expected a person as a dict, got {type(p).__name__}")
     track = next((as_id(p[k], where) for k in track_keys if k in p), None)
@@ -151,7 +158,7 @@ def _person(where: str, p, fmt: str, image_size, track_keys,
         f"{' or [[x, y]] with keypoint_scores' if fmt == 'coco' else ''}; got "
         f"shape {arr.shape}")
   # OpenPose's person_id [-1] means untracked.
-  return (None if track == -1 else track), arr[:, :2], arr[:, 2]
+  return (None if track == -1 else track), arr[:, :2], arr[:, 2], None
 
 
 def _json_frames(path, data, fmt: str, image_size, frame_id=None,
@@ -202,7 +209,7 @@ def _json_frames(path, data, fmt: str, image_size, frame_id=None,
         fmt == "mediapipe" and isinstance(entry, dict)) else None
     if track is not None:  # one frame's landmarks, its track beside them
       track = as_id(track, f"{path}: frame {fid}")
-      people = [(track, xy, score) for _, xy, score in people]
+      people = [(track,) + person[1:] for person in people]
     frames.append((fid, people))
   return frames
 

@@ -73,12 +73,15 @@ def swapped_frames(pixels: np.ndarray, visible: np.ndarray,
 
 
 def undo_swaps(pixels: np.ndarray, confidence: np.ndarray,
-               visible: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                             np.ndarray, dict]:
-  """(pixels, confidence, visible) with each limb pair's swapped frames
-  relabelled, and {pair: frames swapped} (H36M_17 order)."""
+               visible: np.ndarray, *per_joint: np.ndarray
+               ) -> tuple[np.ndarray, ...]:
+  """(pixels, confidence, visible, *per_joint, {pair: frames swapped}) with
+  each limb pair's swapped frames relabelled (H36M_17 order) in all of
+  them: `per_joint` are more [T, J, ...] arrays of the same keypoints
+  (a detector's depth)."""
   pixels, confidence = np.array(pixels), np.array(confidence)
   visible = np.array(visible)
+  arrays = (pixels, confidence, visible) + tuple(np.array(a) for a in per_joint)
   counts = {}
   for name, left_names, right_names in PAIRS:
     left = [H36M_17.index(n) for n in left_names]
@@ -86,10 +89,10 @@ def undo_swaps(pixels: np.ndarray, confidence: np.ndarray,
     frames = swapped_frames(pixels, visible, left, right)
     counts[name] = int(frames.sum())
     if frames.any():
-      for array in (pixels, confidence, visible):
+      for array in arrays:
         array[np.ix_(frames, left + right)] = array[np.ix_(frames,
                                                            right + left)]
-  return pixels, confidence, visible, counts
+  return (*arrays, counts)
 
 
 __all__ = ["PAIRS", "SWAP_PRICE", "SWITCH_PRICE", "swapped_frames", "undo_swaps"]

@@ -105,6 +105,11 @@ LAYOUTS = {
     "h36m": {name: i for i, name in enumerate(H36M_17.joint_names)},
 }
 NUM_JOINTS = {"coco": 17, "body_25": 25, "mediapipe": 33, "h36m": 17}
+# What a detector's own depth (`Keypoints2D.depth_px`) is multiplied by to
+# be a true one: per view, the least-squares factor onto a triangulated
+# reference; the median over Pose2Sim's two-person demo's views, rounded
+# (experiments/studies/detector_depth.py measures it).
+DEPTH_SCALE = {"mediapipe": 0.3}
 _LAYOUT_OF = {"coco": "coco", "openpose": "body_25", "mediapipe": "mediapipe"}
 
 
@@ -122,12 +127,17 @@ class Keypoints2D:
       number of frames}), derived ({joint: rule}), frame_ids [T],
       missing_frames, empty_frames (ids without a visible joint), threshold,
       warnings (sentences).
+    depth_px: where the detector gives one (MediaPipe's `z`), each joint's
+      depth behind the pelvis as it gives it, in the image's pixels times
+      `DEPTH_SCALE` (at the person's depth Z, mm = px * Z / f); NaN where
+      not given, None when the file gives none.  # [T, 17]
   """
   pixels: np.ndarray
   confidence: np.ndarray
   visible: np.ndarray
   image_size: tuple[int, int] | None
   info: dict
+  depth_px: np.ndarray | None = None
 
   @property
   def num_frames(self) -> int:
@@ -161,13 +171,16 @@ def _select(path: str, frames, person, num_joints: int) -> tuple:
                                               if tracks else None)
   xy = np.full((len(ids), num_joints, 2), np.nan)
   score = np.zeros((len(ids), num_joints))
+  depth = np.full((len(ids), num_joints), np.nan)
   for t, fid in enumerate(ids):
     candidates = [p for p in by_id.get(int(fid), []) if not tracks or p[0] == chosen]
     if candidates:
       best = max(candidates, key=lambda p: float(np.mean(p[2])))
       xy[t], score[t] = best[1], best[2]
+      if best[3] is not None:
+        depth[t] = best[3]
   choice = f"track {chosen}" if tracks else "most confident per frame"
-  return ids, missing, xy, score, choice, tracks
+  return ids, missing, xy, score, depth, choice, tracks
 
 
 def _read_npz(path, layout: str | None) -> tuple:
@@ -303,6 +316,27 @@ def to_h36m(xy, score, layout: str) -> tuple[np.ndarray, np.ndarray, dict]:
           np.stack([joints[n][1] for n in H36M_17.joint_names], axis=1), derived)
 
 
+def depth_to_h36m(depth, layout: str) -> np.ndarray:
+  """A detector's per-landmark depth [T, S] (px) -> H36M_17's, behind the
+  pelvis and times `DEPTH_SCALE` [T, 17]: derived joints as `to_h36m`
+  derives them (a midpoint's depth is its ends' mean). NaN where not given,
+  and everywhere for a layout without a scale."""
+  depth = np.asarray(depth, np.float64)
+  if layout not in DEPTH_SCALE:
+    return np.full((len(depth), H36M_17.num_joints), np.nan)
+  src = LAYOUTS[layout]
+  get = lambda name: depth[:, src[name]]
+  mean = lambda a, b: (a + b) / 2
+  joints = {name: get(name) for name in _LIMBS}
+  joints["pelvis"] = mean(get("l_hip"), get("r_hip"))
+  joints["thorax"] = mean(get("l_shoulder"), get("r_shoulder"))
+  joints["spine"] = mean(joints["pelvis"], joints["thorax"])
+  joints["neck"] = get("nose")
+  joints["head"] = 2 * mean(get("l_eye"), get("r_eye")) - get("nose")
+  out = np.stack([joints[n] for n in H36M_17.joint_names], axis=1)
+  return (out - out[:, :1]) * DEPTH_SCALE[layout]
+
+
 def load_keypoints(source, *, format: str | None = None,  # pylint: disable=redefined-builtin
                    image_size: Sequence[int] | None = None, person=None,
                    threshold: float = DEFAULT_THRESHOLD, empty_frames: str = "error",
@@ -351,6 +385,7 @@ def load_keypoints(source, *, format: str | None = None,  # pylint: disable=rede
       raise KeypointsError(f"{source}: person={person!r}, but an .npz holds one "
                            "person (no track ids)")
     ids, xy, score, layout, in_file = _read_npz(source, layout)
+    depth = np.full(score.shape, np.nan)
     read_warnings = []
     label, missing, tracks, choice = os.fspath(source), [], {}, "the file's only person"
     image_size, format = image_size or in_file, "npz"
@@ -360,7 +395,7 @@ def load_keypoints(source, *, format: str | None = None,  # pylint: disable=rede
     image_size = image_size or read.image_size
     layout = _LAYOUT_OF[format]
     preferred = read.person if person is None else None
-    ids, missing, xy, score, choice, tracks = _select(
+    ids, missing, xy, score, depth, choice, tracks = _select(
         label, frames, person if preferred is None else preferred[0],
         NUM_JOINTS[layout])
     if preferred is not None:
@@ -379,9 +414,12 @@ def load_keypoints(source, *, format: str | None = None,  # pylint: disable=rede
   info = dict(format=format, source=label, layout=layout, person=choice,
               tracks=tracks, derived=derived, frame_ids=ids, missing_frames=missing,
               empty_frames=empty, threshold=threshold, warnings=warnings)
+  relative = depth_to_h36m(depth, layout)
   return Keypoints2D(pixels=pixels.astype(np.float32),
                      confidence=conf.astype(np.float32), visible=visible,
-                     image_size=image_size, info=info)
+                     image_size=image_size, info=info,
+                     depth_px=(relative.astype(np.float32)
+                               if np.isfinite(relative).any() else None))
 
 
 def guess_intrinsics(image_size, *, focal_px: float | None = None,
@@ -449,4 +487,5 @@ def guess_intrinsics(image_size, *, focal_px: float | None = None,
 
 
 __all__ = ["Keypoints2D", "KeypointsError", "load_keypoints", "guess_intrinsics",
-           "to_h36m", "FORMATS", "DEFAULT_THRESHOLD", "DEFAULT_FOV_DEG", "LAYOUTS"]
+           "to_h36m", "depth_to_h36m", "DEPTH_SCALE", "FORMATS",
+           "DEFAULT_THRESHOLD", "DEFAULT_FOV_DEG", "LAYOUTS"]

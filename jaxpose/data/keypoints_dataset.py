@@ -157,10 +157,12 @@ def _read(data: KeypointsSettings, stamp) -> kp_lib.Keypoints2D:
       person=data.person or None, threshold=data.threshold,
       empty_frames=data.empty_frames)
   if data.undo_swaps:
-    pixels, confidence, visible, swaps = keypoint_swaps.undo_swaps(
-        keypoints.pixels, keypoints.confidence, keypoints.visible)
+    depth = () if keypoints.depth_px is None else (keypoints.depth_px,)
+    pixels, confidence, visible, *depth, swaps = keypoint_swaps.undo_swaps(
+        keypoints.pixels, keypoints.confidence, keypoints.visible, *depth)
     keypoints = dataclasses.replace(
         keypoints, pixels=pixels, confidence=confidence, visible=visible,
+        depth_px=depth[0] if depth else None,
         info={**keypoints.info, "swaps": swaps})
   return map_joints(keypoints, data.joint_map) if data.joint_map else keypoints
 
@@ -168,7 +170,8 @@ def _read(data: KeypointsSettings, stamp) -> kp_lib.Keypoints2D:
 def map_joints(keypoints: kp_lib.Keypoints2D, path: str) -> kp_lib.Keypoints2D:
   """`keypoints` moved by the joint map in `path` (`detector_joints`): a
   mapped joint is as sure as the least sure of the detector joints it is
-  made of, and visible where they all are."""
+  made of, and visible where they all are; the detector's depth, where it
+  gives one, is blended as the pixels are."""
   if keypoints.info.get("layout") == "h36m":
     raise ConfigError(
         f"data.joint_map={path!r}: {keypoints.info['source']} holds Human3.6M "
@@ -183,8 +186,12 @@ def map_joints(keypoints: kp_lib.Keypoints2D, path: str) -> kp_lib.Keypoints2D:
                         np.inf).min(axis=-1)
   visible = ~np.any(made_of & ~keypoints.visible[:, None, :], axis=-1)
   pixels = detector_joints.apply(joint_map, keypoints.pixels)
+  depth = keypoints.depth_px
+  if depth is not None:  # the same blend of the joints, behind the pelvis
+    depth = detector_joints.apply(joint_map, depth[..., None])[..., 0]
+    depth = (depth - depth[:, :1]).astype(np.float32)
   return dataclasses.replace(
-      keypoints, pixels=pixels.astype(keypoints.pixels.dtype),
+      keypoints, pixels=pixels.astype(keypoints.pixels.dtype), depth_px=depth,
       confidence=confidence.astype(keypoints.confidence.dtype),
       visible=visible & np.isfinite(pixels).all(axis=-1),
       info={**keypoints.info, "joint_map": {

@@ -266,6 +266,39 @@ def test_mediapipe_legacy_presence_of_zero_is_not_given(tmp_path):
   assert not any("'presence' is 0" in w for w in kp.info["warnings"])
 
 
+def test_mediapipe_depth_behind_the_pelvis_in_scaled_pixels(tmp_path):
+  # z on x's scale (the image's width) becomes pixels behind the hips'
+  # midpoint, times the detector's measured scale; derived joints take
+  # their ends' mean, as their pixels do.
+  size = (1024, 512)
+  z = {"l_hip": 0.02, "r_hip": -0.02, "l_wrist": -0.25, "r_wrist": 0.1,
+       "l_shoulder": 0.05, "r_shoulder": 0.15, "nose": -0.1, "l_eye": -0.08,
+       "r_eye": -0.06}
+  frames = [_landmarks(t, size) for t in range(2)]
+  for frame in frames:
+    for name, landmark in zip(MEDIAPIPE, frame):
+      landmark["z"] = z.get(name, 0.0)
+  kp = kp_lib.load_keypoints(_write(tmp_path / "mp.json", frames),
+                             image_size=size)
+  scale = kp_lib.DEPTH_SCALE["mediapipe"]
+  want = lambda v: np.full(2, v * 1024 * scale)
+  np.testing.assert_allclose(kp.depth_px[:, J["pelvis"]], 0.0, atol=1e-4)
+  np.testing.assert_allclose(kp.depth_px[:, J["l_wrist"]], want(-0.25),
+                             rtol=1e-5)
+  np.testing.assert_allclose(kp.depth_px[:, J["thorax"]], want(0.1), rtol=1e-5)
+  np.testing.assert_allclose(kp.depth_px[:, J["spine"]], want(0.05), rtol=1e-5)
+  np.testing.assert_allclose(kp.depth_px[:, J["head"]], want(-0.04), rtol=1e-5)
+  # Landmarks without z, and formats without a depth, give none.
+  for frame in frames:
+    for landmark in frame:
+      del landmark["z"]
+  assert kp_lib.load_keypoints(_write(tmp_path / "flat.json", frames),
+                               image_size=size).depth_px is None
+  coco = [{"frame_id": 0, "instances": [_coco_person(0)]}]
+  assert kp_lib.load_keypoints(_write(tmp_path / "c.json",
+                                      coco)).depth_px is None
+
+
 def test_npz_h36m_and_coco_layouts(tmp_path):
   poses = np.stack([_pose(t) for t in range(3)])
   scores = np.full((3, 17), 0.8)

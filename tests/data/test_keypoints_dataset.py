@@ -131,6 +131,14 @@ def test_a_detectors_swapped_arms_are_relabelled_and_a_real_turn_is_not():
   assert conf[15, right[2]] == 0.2
   assert keypoint_swaps.undo_swaps(walk, confidence, visible)[3] == {
       "arms": 0, "legs": 0}
+  # More per-joint arrays (a detector's depth) move with the same frames.
+  depth = np.arange(60 * 17, dtype=float).reshape(60, 17)
+  swapped_depth = depth.copy()
+  swapped_depth[10:21][:, left + right] = depth[10:21][:, right + left]
+  *_, relabelled, again = keypoint_swaps.undo_swaps(swapped, confidence,
+                                                    visible, swapped_depth)
+  np.testing.assert_array_equal(relabelled, depth)
+  assert again == counts
 
 
 def test_a_long_swapped_stretch_is_undone_as_readily_as_a_short_one():
@@ -196,3 +204,33 @@ def test_a_rolled_cameras_keypoints_are_turned_level_and_its_3d_back():
       project(points), atol=1e-9)
   np.testing.assert_allclose(kd.unlevel(kd.unlevel(points, 12.0), -12.0),
                              points, atol=1e-9)
+
+
+def test_a_joint_map_blends_the_detectors_depth_as_it_blends_the_pixels(
+    tmp_path):
+  import dataclasses
+  import json
+  from jaxpose.data import keypoints as kp_lib
+  from jaxpose.pose import detector_joints
+  joint_map = detector_joints.JointMap(hip_width=0.6, shoulder_width=0.6,
+                                       thorax_raise=-0.2, neck_to_nose=0.4,
+                                       torso_mm=kd.TORSO_MM)
+  path = tmp_path / "map.json"
+  path.write_text(json.dumps({"joint_map": detector_joints.to_json(joint_map)}))
+  rng = np.random.default_rng(0)
+  pixels = rng.uniform(100, 900, (3, 17, 2)).astype(np.float32)
+  depth = rng.uniform(-300, 300, (3, 17)).astype(np.float32)
+  depth -= depth[:, :1]
+  read = kp_lib.Keypoints2D(
+      pixels=pixels, confidence=np.ones((3, 17), np.float32),
+      visible=np.ones((3, 17), bool), image_size=(1000, 1000),
+      info={"layout": "coco", "source": "x"}, depth_px=depth)
+  mapped = kd.map_joints(read, str(path))
+  # The depth is a third coordinate of the same blend, behind the pelvis.
+  blended = detector_joints.apply(joint_map, np.concatenate(
+      [pixels, depth[..., None]], -1))
+  np.testing.assert_allclose(mapped.pixels, blended[..., :2], atol=1e-3)
+  np.testing.assert_allclose(mapped.depth_px,
+                             blended[..., 2] - blended[:, :1, 2], atol=1e-3)
+  assert kd.map_joints(dataclasses.replace(read, depth_px=None),
+                       str(path)).depth_px is None
