@@ -26,7 +26,9 @@ lift.json says which. --roll_deg: a camera rolled about its axis (the
 models trained within 3 degrees of level) is lifted as if level and
 turned back. The lift is then fitted onto its own 2D (each frame's root
 and joints moved as little as a prior on bones and motion
-allows; --nofit_2d leaves it), at --height_mm's size when given.
+allows, the joints' depths pulled toward the detector's own where it gives
+one: --nodetector_depth leaves that out; --nofit_2d leaves the fit), at
+--height_mm's size when given.
 --joint_map moves the detector's joints to the model's rig's first.
 Compiled programs are kept for the next run in --compilation_cache. A wrong
 --smooth_with fails before any lifting. docs/video.md has the details.
@@ -45,6 +47,7 @@ The logic is `jaxpose.lift` (usable from a notebook).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from absl import app
@@ -100,8 +103,11 @@ def run():
   weight = None if _PRIOR_WEIGHT.value < 0 else _PRIOR_WEIGHT.value
   if _HEIGHT.value and not _FIT.value:
     raise ValueError("--height_mm sizes the fit to 2D; drop --nofit_2d")
-  fitting = (fit_2d.FitSettings(height_mm=_HEIGHT.value) if _FIT.value
-             else None)
+  fitting = None
+  if _FIT.value:
+    fitting = fit_2d.FitSettings(height_mm=_HEIGHT.value)
+    if not _DEPTH.value:
+      fitting = dataclasses.replace(fitting, sigma_depth_mm=0.0)
   writing = dict(overwrite=_OVERWRITE.value, bvh_frame=_BVH_FRAME.value,
                  bvh_branches=_BVH_BRANCHES.value)
   if _VIDEO.value:
@@ -222,6 +228,10 @@ if __name__ == "__main__":
   _HEIGHT = flags.DEFINE_float("height_mm", 0.0, "The person's height: fixes "
                                "the body's size and so its depth (0: unknown, "
                                "the model's size; needs --fit_2d).")
+  _DEPTH = flags.DEFINE_bool("detector_depth", True, "Let the detector's own "
+                             "depth of each joint (MediaPipe's z) pull the "
+                             "fit to 2D's depths; --nodetector_depth: the "
+                             "lift's depths alone.")
   _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a non-empty --out.")
   _DEBUG = flags.DEFINE_bool("debug", False, "Show the traceback of an error "
                              "(also JAXPOSE_DEBUG=1).")

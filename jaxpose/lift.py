@@ -60,6 +60,9 @@ class Lifted:
       smoothed.
     smoothed_mm: the mean motion smoothed by a motion prior (`smooth`),
       root-relative, or None.  # [T, J, 3]
+    detector_depth_px: the detector's own depth of each joint behind the
+      pelvis (`Keypoints2D.depth_px`), or None where it gives none.
+      # [T, J]
   """
   hypotheses_mm: np.ndarray
   mean_mm: np.ndarray
@@ -71,6 +74,7 @@ class Lifted:
   frame: np.ndarray
   info: dict
   smoothed_mm: np.ndarray | None = None
+  detector_depth_px: np.ndarray | None = None
 
   @property
   def completed(self) -> np.ndarray:
@@ -172,6 +176,7 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
     raise ValueError(f"{method.name}.lift returned shape {hyps.shape}; "
                      f"expected [H, {t}, J, 3]")
   hyps = np.moveaxis(hyps, 0, 1)  # [T, H, J, 3]
+  depth = keypoints_dataset.read(run.data).depth_px
   root = np.asarray(rows["root_cam_mm"], np.float32)
   if run.data.roll_deg:  # lifted as a level camera sees it: turned back
     hyps = keypoints_dataset.unlevel(hyps, run.data.roll_deg).astype(np.float32)
@@ -189,7 +194,8 @@ def lift_keypoints(workdir: str, keypoints_path: str, *, num_hypotheses: int = 2
                 pixels=np.asarray(rows["pose2d_px"], np.float32),
                 visible=~np.asarray(rows["completed"], bool),
                 confidence=np.asarray(rows["pose2d_confidence"], np.float32),
-                frame=np.asarray(rows["frame"]), info=info)
+                frame=np.asarray(rows["frame"]), info=info,
+                detector_depth_px=depth)
 
 
 def fit_to_2d(lifted: Lifted, *, height_mm: float | None = None,
@@ -199,17 +205,25 @@ def fit_to_2d(lifted: Lifted, *, height_mm: float | None = None,
   frame's root and joints, as little as the prior terms allow; every
   hypothesis moves with the mean (the spread is kept). `height_mm`: the
   person's stature, which fixes the body's size and so its depth (0: the
-  lift's size; None: `settings`'). `fps` 0: the video's, else 30. `info["fit_2d"]` says what
-  the fit did (reprojection before and after, the scale, joint moves)."""
+  lift's size; None: `settings`'). `fps` 0: the video's, else 30.
+  The detector's own depth of each joint, where it gives one, pulls the
+  joints' depths (`fit_2d`'s depth term; settings.sigma_depth_mm 0 leaves
+  it out). `info["fit_2d"]` says what the fit did (reprojection before and
+  after, the scale, joint moves, the joints the detector's depth pulled)."""
   settings = settings or fit_2d.FitSettings()
   if height_mm is not None:
     settings = dataclasses.replace(settings, height_mm=float(height_mm))
   intrinsics = lifted.info["keypoints"]["intrinsics"]
   fps = fps or float(lifted.info.get("video", {}).get("fps") or 30.0)
   start = time.time()
+  depth = None
+  if lifted.detector_depth_px is not None:
+    # Pixels at the person's depth: mm = px * Z / f.
+    depth = (lifted.detector_depth_px * lifted.root_mm[:, 2:3]
+             / float(intrinsics[0]))
   fitted = fit_2d.fit(lifted.mean_mm, lifted.root_mm, lifted.pixels,
                       lifted.visible.astype(np.float32), intrinsics, fps=fps,
-                      settings=settings)
+                      settings=settings, depth_mm=depth)
   moved = fitted.pose_mm - fitted.scale * lifted.mean_mm  # [T, J, 3]
   info = dict(lifted.info, fit_2d=dict(
       fitted.info, scale=round(fitted.scale, 4), fps=fps,

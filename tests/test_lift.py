@@ -3,6 +3,7 @@ keypoint files made from the synthetic test rows' own 2D: a lifter lifts
 them exactly as it estimates those rows; GFPose completes masked joints;
 the outputs are all or nothing; a lifter refuses masked joints and the
 keypoints dataset cannot be scored."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -191,6 +192,47 @@ def test_every_detector_format_of_the_frames_lifts_within_the_models_error(
     # Only the joints a format lacks (derived by rule) differ from the
     # exact 2D: the error stays the model's (a few mm either way).
     assert error(lifted) < known + 10.0, (path, error(lifted), known)
+
+
+@pytest.mark.slow
+def test_a_detectors_depth_reaches_the_fit_and_right_brings_it_nearer(
+    video, lifter, tmp_path):
+  # MediaPipe landmarks on the exact 2D whose z is the truth's depth behind
+  # the pelvis (in MediaPipe's units): the fit pulled by it lands nearer the
+  # truth than the fit without it; a COCO file gives no depth.
+  from tests.data import test_keypoints as kp_tests
+  w, h = video["size"]
+  truth = video["pose3d"] - video["pose3d"][:, :1]
+  first = lift.lift_keypoints(lifter, video["path"])
+  assert first.detector_depth_px is None
+  focal = first.info["keypoints"]["intrinsics"][0]
+  depth_px = truth[..., 2] * focal / first.root_mm[:, 2:3]  # [N, 17]
+  scale = keypoints.DEPTH_SCALE["mediapipe"]
+  frames = []
+  for x, z in zip(video["px"], depth_px):
+    z_src = kp_tests._source(np.stack([z, np.zeros(17)], -1),
+                             kp_tests.MEDIAPIPE)[:, 0]
+    frames.append([dict(x=float(a / w), y=float(b / h), visibility=0.9,
+                        z=float(c / w / scale))
+                   for (a, b), c in zip(kp_tests._source(x, kp_tests.MEDIAPIPE),
+                                        z_src)])
+  (tmp_path / "mp.json").write_text(json.dumps(frames))
+  lifted = lift.lift_keypoints(lifter, str(tmp_path / "mp.json"),
+                               keypoints={"image_size": (w, h)})
+  # Spine and thorax are derived (midpoints), so theirs differ a little.
+  copied = [j for j in range(17) if H36M_17.joint_names[j] not in ("spine",
+                                                                   "thorax")]
+  np.testing.assert_allclose(lifted.detector_depth_px[:, copied],
+                             depth_px[:, copied], atol=0.05)
+  still = fit_2d.FitSettings(sigma_accel_mm_s2=1e9, sigma_root_accel_mm_s2=1e9)
+  error = lambda f: float(np.abs(f.mean_mm[..., 2] - f.mean_mm[:, :1, 2]
+                                 - truth[..., 2]).mean())
+  pulled = lift.fit_to_2d(lifted, settings=still)
+  alone = lift.fit_to_2d(lifted, settings=dataclasses.replace(
+      still, sigma_depth_mm=0.0))
+  assert pulled.info["fit_2d"]["detector_depth_joints"] == N * 17
+  assert alone.info["fit_2d"]["detector_depth_joints"] == 0
+  assert error(pulled) < 0.5 * error(alone), (error(pulled), error(alone))
 
 
 def test_a_joint_map_gives_the_model_its_rigs_joints_back(video, lifter,

@@ -7,6 +7,8 @@ the motion as little as it can so that it lands on the 2D:
 
   E = sum_tj  w_tj rho(|pi(root_t + s pose_tj + d_tj) - u_tj|) / sigma_px^2
     + sum_tj  |d_tj|^2 / sigma_pose^2                        (stay near the lift)
+    + sum_tj  v_tj (z_tj - z_t0 - e_tj)^2 / sigma_depth^2   (the detector's
+                                                             depth)
     + sum_tb  (len_tb - L_b)^2 / sigma_bone^2      (one body: a length per bone,
                                                     the same left and right,
                                                     their sum the lift's)
@@ -16,7 +18,11 @@ the motion as little as it can so that it lands on the 2D:
 over each frame's root (x, y), each joint's offset d_tj and the bone
 lengths L_b; rho is Geman-McClure's (a keypoint farther than `robust_px`
 counts less and less: a detector's wrong guess cannot drag the body).
-w_tj is 1 for a keypoint the detector gave (0 for one completed).
+w_tj is 1 for a keypoint the detector gave (0 for one completed). e_tj is
+a detector's own estimate of the joint's depth behind the pelvis, where it
+gives one (MediaPipe Pose's, from the image: what 2D alone cannot show,
+such as a leg stepping toward the camera or away); v_tj is w_tj where
+there is one, else 0.
 
 The depth is the lift's, times s. From the 2D alone a body twice as large
 twice as far projects the same, and a depth solved frame by frame from
@@ -70,6 +76,11 @@ class FitSettings:
       a few m/s^2), which keeps the depth from following each frame's
       error of the lifted pose's size.
     height_mm: the person's stature (0: unknown; the lift's size stands).
+    sigma_depth_mm: how far a joint's depth behind the pelvis may sit from
+      the detector's estimate (`fit`'s depth_mm) for the price of one
+      sigma_px; with sigma_pose_mm it sets where between the lift's depth
+      and the detector's the joint settles (0: the detector's depth is
+      left out). experiments/studies/detector_depth.py chose it.
   """
   iterations: int = 400
   learning_rate: float = 0.03
@@ -80,6 +91,7 @@ class FitSettings:
   sigma_accel_mm_s2: float = 30000.0
   sigma_root_accel_mm_s2: float = 3000.0
   height_mm: float = 0.0
+  sigma_depth_mm: float = 30.0
 
   def __post_init__(self):
     checks.check_positive_int("iterations", self.iterations)
@@ -88,6 +100,9 @@ class FitSettings:
       value = getattr(self, name)
       if not (np.isfinite(value) and value > 0):
         raise ValueError(f"{name}: expected a finite number > 0, got {value}")
+    if not (np.isfinite(self.sigma_depth_mm) and self.sigma_depth_mm >= 0):
+      raise ValueError("sigma_depth_mm: expected a finite number >= 0 (0: "
+                       f"no depth term), got {self.sigma_depth_mm}")
     if not (np.isfinite(self.height_mm) and (
         self.height_mm == 0 or 500 <= self.height_mm <= 2600)):
       raise ValueError("height_mm: expected 0 (unknown) or a stature of "
@@ -158,8 +173,8 @@ FRAME_BUCKET = 128
 
 
 @functools.partial(jax.jit, static_argnames=("skeleton", "settings"))
-def _solve(pose, root, pixels, weights, real, init_len, intrinsics, fps, *,
-           skeleton, settings: FitSettings):
+def _solve(pose, root, pixels, weights, depth, depth_weights, real, init_len,
+           intrinsics, fps, *, skeleton, settings: FitSettings):
   """The fit of `fit` over frames padded to a bucket: `real` [T] is 1 on
   the clip's frames, 0 on the padding, which no term lets reach them."""
   child, parent = (np.array(x) for x in zip(*skeleton.bones))
@@ -185,6 +200,8 @@ def _solve(pose, root, pixels, weights, real, init_len, intrinsics, fps, *,
     c2 = settings.robust_px ** 2
     reproj = jnp.sum(weights * c2 * r2 / (r2 + c2)) / settings.sigma_px ** 2
     prior = jnp.sum((_UNIT_MM * p["offset"]) ** 2) / settings.sigma_pose_mm ** 2
+    prior += jnp.sum(depth_weights * (rel[..., 2] - depth) ** 2
+                     ) / max(settings.sigma_depth_mm, 1e-3) ** 2
     lengths = jnp.linalg.norm(rel[:, child] - rel[:, parent], axis=-1)
     bones = jnp.sum(real[:, None] * (
         lengths - _UNIT_MM * p["lengths"][classes]) ** 2
@@ -225,7 +242,7 @@ def reprojection_px(pose_mm, root_mm, pixels, weights, intrinsics) -> float:
 
 def fit(pose_mm, root_mm, pixels, weights, intrinsics, *, fps: float,
         settings: FitSettings = FitSettings(),
-        skeleton: Skeleton = H36M_17) -> Fitted:
+        skeleton: Skeleton = H36M_17, depth_mm=None) -> Fitted:
   """Fits a lifted motion to its 2D (module docstring).
 
   Args:
@@ -236,6 +253,9 @@ def fit(pose_mm, root_mm, pixels, weights, intrinsics, *, fps: float,
       (completed, missing).  # [T, J]
     intrinsics: fx, fy, cx, cy (px).
     fps: the clip's frame rate (the acceleration term's time step).
+    depth_mm: a detector's estimate of each joint's depth behind the
+      pelvis, at the lift's size (NaN where it gives none), or None.
+      # [T, J]
   """
   sizes = {}
   pose = np.asarray(checks.check_array(
@@ -252,6 +272,12 @@ def fit(pose_mm, root_mm, pixels, weights, intrinsics, *, fps: float,
   if not (np.isfinite(fps) and fps > 0):
     raise ValueError(f"fps: expected > 0, got {fps}")
   w = np.where(np.isfinite(px).all(-1), np.clip(w, 0.0, None), 0.0)
+  depth = np.full(w.shape, np.nan, np.float32) if depth_mm is None else (
+      np.asarray(checks.check_array("depth_mm", depth_mm,
+                                    ("T", skeleton.num_joints), finite=False,
+                                    sizes=sizes), np.float32))
+  depth_w = np.where(np.isfinite(depth) & (settings.sigma_depth_mm > 0), w,
+                     0.0).astype(np.float32)
   intr = np.asarray(intrinsics, np.float32)[:4]
   scale = 1.0
   if settings.height_mm:
@@ -267,7 +293,9 @@ def fit(pose_mm, root_mm, pixels, weights, intrinsics, *, fps: float,
   rel, root_t, trace = _solve(
       jnp.asarray(edge(pose * scale)), jnp.asarray(edge(start_root)),
       jnp.asarray(edge(px)), jnp.asarray(edge(w) * real[:, None]),
-      jnp.asarray(real), jnp.asarray(_initial_lengths(pose * scale, skeleton)),
+      jnp.asarray(edge(np.nan_to_num(depth) * scale)),
+      jnp.asarray(edge(depth_w) * real[:, None]), jnp.asarray(real),
+      jnp.asarray(_initial_lengths(pose * scale, skeleton)),
       jnp.asarray(intr), float(fps), skeleton=skeleton, settings=settings)
   rel = np.asarray(rel, np.float32)[:num]
   root_t = np.asarray(root_t, np.float32)[:num]
@@ -281,6 +309,7 @@ def fit(pose_mm, root_mm, pixels, weights, intrinsics, *, fps: float,
       root_depth_mm=[round(float(root_t[:, 2].min())),
                      round(float(root_t[:, 2].max()))],
       energy=[round(float(trace[0]), 2), round(float(trace[-1]), 2)],
+      detector_depth_joints=int((depth_w > 0).sum()),
       settings=dataclasses.asdict(settings))
   return Fitted(pose_mm=rel, root_mm=root_t, scale=float(scale), info=info)
 

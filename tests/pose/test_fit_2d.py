@@ -121,12 +121,65 @@ def test_a_keypoint_far_off_or_of_weight_zero_does_not_drag_the_body():
   assert np.median(wrist_px) < 20
 
 
+def _forearm_both_ways(pose, root):
+  """(truth, its depth twin): the left forearm pointing down and away from
+  the camera, and the same forearm pointing toward it along the same ray
+  from the camera (the other point of that ray at the forearm's length from
+  the elbow), which projects the same: what 2D cannot tell apart."""
+  elbow, wrist = (H36M_17.joint_names.index(n) for n in ("l_elbow", "l_wrist"))
+  length = np.median(np.linalg.norm(pose[:, wrist] - pose[:, elbow], axis=-1))
+  away = np.array([0.0, 0.6, 0.8])
+  truth = pose.copy()
+  truth[:, wrist] = pose[:, elbow] + length * away
+  ray = truth[:, wrist] + root
+  ray /= np.linalg.norm(ray, axis=-1, keepdims=True)
+  centre = pose[:, elbow] + root
+  along = np.sum(ray * centre, -1)
+  near = along - np.sqrt(along ** 2 - np.sum(centre ** 2, -1) + length ** 2)
+  twin = truth.copy()
+  twin[:, wrist] = near[:, None] * ray - root
+  return truth, twin, wrist
+
+
+def test_a_detectors_depth_moves_a_joint_along_its_ray_and_only_then():
+  pose, root = _walk(20)
+  truth, twin, wrist = _forearm_both_ways(pose, root)
+  pixels = _project(truth, root)
+  np.testing.assert_allclose(_project(twin, root), pixels, atol=1e-6)
+  depth = truth[..., 2] - truth[:, :1, 2]  # every joint's, as MediaPipe's
+  weights = np.ones(pose.shape[:2])
+  fit = lambda **kw: fit_2d.fit(twin, root, pixels, weights, INTRINSICS,
+                                fps=FPS, **kw)
+  err = lambda f: np.median(np.abs(f.pose_mm[:, wrist, 2] - truth[:, wrist, 2]))
+  even = fit_2d.FitSettings(sigma_pose_mm=60.0, sigma_depth_mm=60.0)
+  plain, pulled = fit(settings=even), fit(depth_mm=depth, settings=even)
+  assert err(plain) > 0.8 * np.median(np.abs(twin - truth)[:, wrist, 2])
+  # The depth's pull against the pose's: with equal sigmas, half the way.
+  assert err(pulled) / err(plain) == pytest.approx(0.5, abs=0.1)
+  assert pulled.info["detector_depth_joints"] == 20 * 17
+  assert pulled.info["reprojection_px_after"] < 2.0  # still on its 2D
+  others = np.delete(np.arange(17), wrist)
+  assert np.median(np.linalg.norm(pulled.pose_mm[:, others]
+                                  - plain.pose_mm[:, others], axis=-1)) < 10
+  # A sigma of 10 mm against 60 leaves 10^2 / (10^2 + 60^2) of the way;
+  # 0 leaves the depth out, as does NaN.
+  tight = fit(depth_mm=depth, settings=fit_2d.FitSettings(
+      sigma_pose_mm=60.0, sigma_depth_mm=10.0))
+  assert err(tight) / err(plain) < 0.1
+  for off in (fit(depth_mm=depth, settings=fit_2d.FitSettings(
+      sigma_pose_mm=60.0, sigma_depth_mm=0.0)),
+              fit(depth_mm=np.full(pose.shape[:2], np.nan), settings=even)):
+    np.testing.assert_allclose(off.pose_mm, plain.pose_mm, atol=1e-3)
+    assert off.info["detector_depth_joints"] == 0
+
+
 @pytest.mark.parametrize("change, message", [
     (dict(pose_mm=np.zeros((5, 16, 3))), "pose_mm: expected shape"),
     (dict(root_mm=np.zeros((4, 3)) + 3000), "root_mm: expected shape"),
     (dict(weights=np.full((5, 17), np.nan)), "weights"),
     (dict(root_mm=np.zeros((5, 3))), "depth must be > 0"),
     (dict(fps=0.0), "fps"),
+    (dict(depth_mm=np.zeros((5, 16))), "depth_mm: expected shape"),
 ])
 def test_bad_input_is_named(change, message):
   args = dict(pose_mm=np.zeros((5, 17, 3)), root_mm=np.zeros((5, 3)) + [0, 0, 3000],
@@ -139,6 +192,7 @@ def test_bad_input_is_named(change, message):
 
 @pytest.mark.parametrize("field, value", [("height_mm", 100.0),
                                           ("sigma_px", 0.0),
+                                          ("sigma_depth_mm", -1.0),
                                           ("iterations", 0)])
 def test_bad_settings_are_named(field, value):
   with pytest.raises(ValueError, match=field):
