@@ -18,7 +18,8 @@ by confidence, a view more than 50 px off the others left out point by
 point, into a 3D reference, whose reprojection error is stated;
 each view alone is then lifted by each workdir at the camera's calibrated
 focal length, as lifted and fitted onto its 2D (`lift.fit_to_2d`), and
-under the default camera a user without intrinsics gets (fitted), and
+under the default camera a user without intrinsics gets (fitted), fitted
+without the detector's own depth ('calibrated_nodepth'), and
 with the calibration's roll as well ('level': `--roll_deg`), and
 scored against the reference in that camera's frame (with --joint_map,
 once more through that map, scored back in the detector's joints; with
@@ -54,6 +55,7 @@ from jaxpose.evaluation import inputs
 from jaxpose.pose import body_space
 from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose import detector_joints
+from jaxpose.pose import fit_2d
 from jaxpose.pose import metrics
 from jaxpose.pose import motion_quality
 from jaxpose.pose import triangulation
@@ -279,9 +281,13 @@ def lift_figures(lifted, fps: float) -> dict:
 
 def view_row(name: str, lifted, fit: bool, camera: str, ref, cam,
              fps: float) -> dict:
-  """One view's row: its lift (fitted onto its 2D or not), the tracks
-  followed, its own figures and, with a reference, its errors."""
-  motion = lift.fit_to_2d(lifted, fps=fps) if fit else lifted
+  """One view's row: its lift (fitted onto its 2D or not; a camera named
+  '..._nodepth' fitted without the detector's depth), the tracks followed,
+  its own figures and, with a reference, its errors."""
+  settings = fit_2d.FitSettings(sigma_depth_mm=0.0) if camera.endswith(
+      "_nodepth") else None
+  motion = lift.fit_to_2d(lifted, fps=fps, settings=settings) if fit else (
+      lifted)
   mapped = lifted.info["keypoints"].get("joint_map")
   row = {"clip": name, "source": public_clips.source(name),
          "method": lifted.info["method"], "fit_2d": fit, "camera": camera,
@@ -294,6 +300,8 @@ def view_row(name: str, lifted, fit: bool, camera: str, ref, cam,
          "person": lifted.info["keypoints"].get("person"),
          "followed": followed(lifted.info["keypoints"]),
          "completed_joints": int(lifted.completed.sum()),
+         "detector_depth_joints": (motion.info["fit_2d"][
+             "detector_depth_joints"] if fit else 0),
          **lift_figures(motion, fps)}
   if ref is not None:
     row.update(score_view(motion, ref["points_mm"], cam, fps))
@@ -365,9 +373,12 @@ def study(workdir: str, clips=("pose2sim", "sports2d_demo", "pose2sim_multi",
                                      num_hypotheses=hypotheses, keypoints=keys)
         seen = test_inputs(lifted)
         # As lifted, then fitted onto its 2D (the default camera: fitted).
-        for fit in ((False, True) if camera == "calibrated" or not cam
-                    else (True,)):
-          rows.append({**view_row(name, lifted, fit, camera, ref, cam, fps),
+        variants = [(False, camera), (True, camera)] if (
+            camera == "calibrated" or not cam) else [(True, camera)]
+        if camera == "calibrated":
+          variants.append((True, "calibrated_nodepth"))
+        for fit, label in variants:
+          rows.append({**view_row(name, lifted, fit, label, ref, cam, fps),
                        "detected_every": every})
           print({k: rows[-1][k] for k in rows[-1]
                  if k not in ("source", "reference")})
@@ -378,8 +389,8 @@ def people_rows(workdir: str, *, cache=CACHE, hypotheses: int = 20,
                 joint_map: str = "") -> list[dict]:
   """Each person of the two-person demo (`PEOPLE`) followed in every view,
   triangulated into a reference of their own, and each view lifted at its
-  calibrated focal length and fitted (and through `joint_map`): rows with
-  `subject` naming the person."""
+  calibrated focal length and fitted (also without the detector's depth,
+  and through `joint_map`): rows with `subject` naming the person."""
   cams = read_qca(public_clips.clip("pose2sim_calibration"))
   rows = []
   for subject, points in PEOPLE.items():
@@ -394,13 +405,30 @@ def people_rows(workdir: str, *, cache=CACHE, hypotheses: int = 20,
                 **calibrated_keys(camera, cam, joint_map)}
         lifted = lift.lift_keypoints(workdir, path, num_hypotheses=hypotheses,
                                      keypoints=keys)
-        rows.append({**view_row(name, lifted, True, camera, ref, cam, fps),
-                     "detected_every": 1, "subject": subject,
-                     "person_at": list(points[name])})
-        print({k: rows[-1][k] for k in ("clip", "subject", "camera",
-                                        "mpjpe_mm", "pa_mpjpe_mm",
-                                        "reference_reprojection_px")})
+        labels = ((camera, "calibrated_nodepth") if camera == "calibrated"
+                  else (camera,))
+        for label in labels:
+          rows.append({**view_row(name, lifted, True, label, ref, cam, fps),
+                       "detected_every": 1, "subject": subject,
+                       "person_at": list(points[name])})
+          print({k: rows[-1][k] for k in ("clip", "subject", "camera",
+                                          "mpjpe_mm", "pa_mpjpe_mm",
+                                          "reference_reprojection_px")})
   return rows
+
+
+def write_results(stem: str, rows: list[dict], seen: dict, workdir: str,
+                  seed: int, **more) -> str:
+  """Writes experiments/results/<stem>_cpu.json (the rows, the model's test
+  inputs, the detector, the workdir and its seed, the hardware, `more`);
+  returns its path."""
+  out = os.path.join(os.path.dirname(os.path.dirname(__file__)), "results",
+                     f"{stem}_cpu.json")
+  files.write_json_atomic(out, {
+      "rows": rows, "test_inputs": seen, "detector": detect.DETECTOR,
+      **more, "workdir": workdir, "seed": seed,
+      "hardware": timing.hardware_info()})
+  return out
 
 
 def main(argv):
@@ -408,13 +436,8 @@ def main(argv):
   rows, seen = study(_WORKDIR.value, _CLIPS.value, cache=_CACHE.value,
                      hypotheses=_HYPOTHESES.value, joint_map=_JOINT_MAP.value,
                      detect_every=_DETECT_EVERY.value)
-  out = os.path.join(os.path.dirname(os.path.dirname(__file__)), "results",
-                     f"real_footage_{_NAME.value}_cpu.json")
-  files.write_json_atomic(out, {
-      "rows": rows, "test_inputs": seen, "detector": detect.DETECTOR,
-      "workdir": _WORKDIR.value, "seed": _SEED.value,
-      "hardware": timing.hardware_info()})
-  print(f"wrote {out}")
+  print("wrote " + write_results(f"real_footage_{_NAME.value}", rows, seen,
+                                 _WORKDIR.value, _SEED.value))
 
 
 if __name__ == "__main__":

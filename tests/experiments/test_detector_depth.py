@@ -1,0 +1,65 @@
+"""The detector-depth study's parts on hand-made cases: the scale from a
+detector's depth onto the reference's, and the reference in a camera's
+frame."""
+import numpy as np
+import pytest
+
+from experiments.studies import detector_depth as dd
+from jaxpose.data import keypoints as kp_lib
+from jaxpose.pose import cameras as cam_lib
+
+
+def _reference_in_camera(frames=5):
+  rng = np.random.default_rng(0)
+  ref = rng.normal(0, 300, (frames, 17, 3)) + [0, 0, 4000]
+  ref[:, 0] = [0, 0, 4000]
+  return ref
+
+
+def test_the_scale_is_the_factor_from_the_detectors_depth_onto_the_truths():
+  ref = _reference_in_camera()
+  focal, depth = 1500.0, ref[:, 0, 2]
+  truth = ref[..., 2] - ref[:, :1, 2]
+  # A detector that overstates depth 3.2 times, as read (times the scale).
+  read = 3.2 * truth * focal / depth[:, None] * kp_lib.DEPTH_SCALE["mediapipe"]
+  visible = np.ones(truth.shape, bool)
+  got = dd.depth_scale(read, depth, ref, visible, focal)
+  assert got["scale"] == pytest.approx(1 / 3.2, abs=1e-3)
+  assert got["correlation"] == pytest.approx(1.0, abs=1e-6)
+  assert got["joints"] == 5 * 16  # the pelvis is 0 on both sides
+  # Unseen joints and unplaced frames are left out; nothing left: None.
+  noisy = read.copy()
+  noisy[:, 5] = 1e4  # a joint the detector did not give
+  visible[:, 5] = False
+  assert dd.depth_scale(noisy, depth, ref, visible, focal)["scale"] == (
+      pytest.approx(1 / 3.2, abs=1e-3))
+  assert dd.depth_scale(read, depth, ref, np.zeros_like(visible),
+                        focal) == {"scale": None, "correlation": None,
+                                   "joints": 0}
+
+
+def test_the_reference_in_a_camera_keeps_unplaced_frames_unplaced():
+  cam = cam_lib.virtual_cameras(1, distance=4000.0)[0]
+  world = _reference_in_camera(3) - [0, 0, 4000]
+  world[1, 4] = np.nan
+  got = dd.reference_in_camera(world, cam)
+  assert np.isnan(got[1]).all() and np.isfinite(got[[0, 2]]).all()
+  np.testing.assert_allclose(got[[0, 2]],
+                             cam_lib.world_to_camera(world[[0, 2]], cam))
+
+
+def test_each_parts_pull_is_averaged_over_its_views_sigma_by_sigma():
+  row = lambda part, view, a, b: {
+      "part": part, "view": view, "kind": "pull", "method": "baseline",
+      "by_sigma": {dd.sigma_key(0): {"mpjpe_mm": a, "pa_mpjpe_mm": b},
+                   dd.sigma_key(30.0): {"mpjpe_mm": a - 10, "pa_mpjpe_mm": b}}}
+  rows = [row("choose", "v1", 100.0, 60.0), row("choose", "v2", 120.0, 70.0),
+          {"part": "choose", "view": "v1", "kind": "scale"},
+          row("held_out", "v3", 90.0, 50.0)]
+  choose, held_out = dd.part_means(rows)
+  assert choose == {"part": "choose", "kind": "mean", "views": 2,
+                    "method": "baseline", "by_sigma": {
+                        "s0": {"mpjpe_mm": 110.0, "pa_mpjpe_mm": 65.0},
+                        "s30": {"mpjpe_mm": 100.0, "pa_mpjpe_mm": 65.0}}}
+  assert held_out["views"] == 1 and held_out["by_sigma"]["s30"] == {
+      "mpjpe_mm": 80.0, "pa_mpjpe_mm": 50.0}
