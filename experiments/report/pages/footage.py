@@ -2,6 +2,7 @@
 cameras, from a real detector's keypoints."""
 from experiments.bench import public_clips
 from experiments.report import spec
+from experiments.report.pages import footage_depth
 from experiments.report.pages import footage_speed
 
 _HARDWARE = "2 CPU cores (x86_64)"
@@ -54,6 +55,11 @@ _EARLIER = ("These files were made before the detector's tracks compared "
             "and P1 followed in cam03 is P2 from frame 78 on (the tables "
             "of models trained on any roll, below, are made with it).")
 
+# What the Xeon's files (the level models') predate.
+_NO_DEPTH = ("These files were made before the fit to 2D took the "
+             "detector's own depth: their fitted rows fit the lift's depths "
+             "alone.")
+
 # Against a reference: the errors and the trunk's wrong lean.
 _SCORES = (spec.Col("MPJPE", "mpjpe_mm"), spec.Col("PA-MPJPE", "pa_mpjpe_mm"),
            spec.Col("lean error deg", "trunk_angle_error_deg"))
@@ -85,7 +91,7 @@ REFERENCE = spec.Table(
            "reference's; then the lift's own "
            "figures: bone-length variation over time, left/right "
            "asymmetry, acceleration, and its reprojection onto the 2D it "
-           "was lifted from."),
+           "was lifted from. " + _NO_DEPTH),
     columns=(*_SCORES,
              spec.Col("root depth error", "root_depth_error_mm", ".0f"),
              spec.Col("size ratio", "size_ratio", ".2f"),
@@ -193,7 +199,8 @@ PEOPLE = spec.Table(
            "through the joint map measured on the single-person clip, and "
            "level (the calibration's roll given). P1, "
            "who looks like the single-person clip's person, stands behind "
-           "P2 in two views; P2 is someone else. " + _EARLIER),
+           "P2 in two views; P2 is someone else. " + _EARLIER + " "
+           + _NO_DEPTH),
     columns=(*_SCORES,
              spec.Col("size ratio", "size_ratio", ".2f"),
              spec.Col("reference px", "reference_reprojection_px"),
@@ -229,12 +236,18 @@ _SEEDS_CMD = (
     + " --detect_every=2; done; python -m experiments.studies."
     "real_footage_seeds --names=gfpose_cam,gfpose_cam_s1,gfpose_cam_s2 "
     "--out_name=gfpose_cam")
-_SEED_VIEWS = (
-    *((f"pose2sim_cam0{i}", "", camera, label) for i in range(1, 5)
-      for camera, label in _PEOPLE_CAMERAS),
-    *((f"pose2sim_multi_cam0{i}", subject, camera, label)
-      for subject in ("P1", "P2") for i in range(1, 5)
-      for camera, label in _PEOPLE_CAMERAS))
+# The any-roll seeds' files hold the fit without the detector's depth too.
+_ROLL_SEED_CAMERAS = (_PEOPLE_CAMERAS[0],
+                      ("calibrated_nodepth", "fitted, the lift's depths alone"),
+                      *_PEOPLE_CAMERAS[1:])
+
+
+def _seed_views(cameras):
+  return (*((f"pose2sim_cam0{i}", "", camera, label) for i in range(1, 5)
+            for camera, label in cameras),
+          *((f"pose2sim_multi_cam0{i}", subject, camera, label)
+            for subject in ("P1", "P2") for i in range(1, 5)
+            for camera, label in cameras))
 
 _SEEDS_COLUMNS = (spec.Col("MPJPE", "mpjpe_mm"),
                   spec.Col("MPJPE sd", "mpjpe_std_mm"),
@@ -243,8 +256,8 @@ _SEEDS_COLUMNS = (spec.Col("MPJPE", "mpjpe_mm"),
                   spec.Col("targets", "targets_met", "met"))
 
 
-def _seed_rows(words: str, name: str, command: str,
-               hardware: str) -> tuple[spec.Row, ...]:
+def _seed_rows(words: str, name: str, command: str, hardware: str,
+               cameras=_PEOPLE_CAMERAS) -> tuple[spec.Row, ...]:
   return tuple(
       spec.Row(words, f"real_footage_{name}_seeds_cpu.json", command,
                seeds="0, 1, 2", hardware=hardware,
@@ -254,7 +267,7 @@ def _seed_rows(words: str, name: str, command: str,
                cells=(subject or "single-person clip", clip.replace(
                    "pose2sim_multi_", "").replace("pose2sim_", ""), label),
                name=f"seeds/{name}/{subject}/{clip}/{camera}")
-      for clip, subject, camera, label in _SEED_VIEWS)
+      for clip, subject, camera, label in _seed_views(cameras))
 
 
 SEEDS = spec.Table(
@@ -264,7 +277,7 @@ SEEDS = spec.Table(
            "hypotheses, fitted; through the joint map; level): MPJPE and "
            "PA-MPJPE over the seeds (mean and standard deviation), and "
            "whether the mean meets the targets of at most 120 mm MPJPE "
-           "and 75 mm PA-MPJPE. " + _EARLIER),
+           "and 75 mm PA-MPJPE. " + _EARLIER + " " + _NO_DEPTH),
     columns=_SEEDS_COLUMNS,
     rows=_seed_rows("GFPose mocap camera (mean of 20)", "gfpose_cam",
                     _SEEDS_CMD, _HARDWARE),
@@ -319,11 +332,13 @@ ROLL = spec.Table(
            "machines; the level GFPose's file, the Xeon's, holds the "
            "two-person clip as detected before the colour check (the "
            "tables above), so its P1 rows are not comparable with the "
-           "others'. The level lifter here is a second training of the "
-           "first table's, on this machine. 'wide bodies and mirror': the "
-           "any-roll lifter trained as well on clips re-posed with bodies "
-           "of other proportions and on mirrored rows (the bodies page's "
-           "'wide' arm)."),
+           "others', and it predates the detector's depth in the fit (its "
+           "fitted rows fit the lift's depths alone; every other row here "
+           "is fitted with it). The level lifter here is a second "
+           "training of the first table's, on this machine. 'wide bodies "
+           "and mirror': the any-roll lifter trained as well on clips "
+           "re-posed with bodies of other proportions and on mirrored rows "
+           "(the bodies page's 'wide' arm)."),
     columns=(*_SCORES, spec.Col("camera roll deg", "camera_roll_deg")),
     rows=tuple(
         spec.Row(words, f"real_footage_{name}_cpu.json",
@@ -345,13 +360,14 @@ ROLL = spec.Table(
     note=("Trained on turned cameras, a model no longer reads a turned "
           "camera as a leaning body: with the roll not given, the two "
           "turned views come out about as close as with the roll given, "
-          "and closer than the level-trained model's. Of the two views "
-          "within 3 degrees of level, cam02 comes out closer and cam03 "
-          "up to about a centimetre farther. cam01 stays the farthest "
-          "from the targets for every model, its roll given or not. Other "
-          "bodies and mirrored rows leave the lifter no closer: farther "
-          "through the joint map in every view of the single-person clip, "
-          "either way without it."))
+          "and closer than the level-trained lifter's (the level GFPose's "
+          "rows, fitted without the detector's depth, are not like for "
+          "like with the others'). Fitted with the detector's depth, "
+          "cam03 is the farthest from the targets for every model: there "
+          "that depth is the farther from the reference (the tables of "
+          "the detector's depth below). Other bodies and mirrored rows "
+          "leave the lifter no closer: farther through the joint map in "
+          "every view of the single-person clip, either way without it."))
 
 
 def _roll_seeds_cmd(config: str, name: str) -> str:
@@ -374,20 +390,27 @@ ROLL_SEEDS = spec.Table(
     columns=_SEEDS_COLUMNS,
     rows=(*_seed_rows("GFPose mocap camera, any roll (mean of 20)",
                       "gfpose_roll", _roll_seeds_cmd("gfpose_mocap",
-                                                     "gfpose_roll"), _ZEN4),
+                                                     "gfpose_roll"), _ZEN4,
+                      _ROLL_SEED_CAMERAS),
           *_seed_rows("Martinez lifter camera, any roll", "lifter_roll",
                       _roll_seeds_cmd("baseline_mocap", "lifter_roll"),
-                      _ZEN4)),
+                      _ZEN4, _ROLL_SEED_CAMERAS)),
     label_titles=("model", "person", "view", "motion"),
-    note=("Over three seeds the any-roll lifter meets both targets "
-          "through the joint map in three of the single-person clip's "
-          "four views and GFPose in two; only GFPose meets them without "
-          "the map (cam02, and P2's cam04). Neither meets them in cam01, "
-          "nor in any view of P1, whose reference is the noisiest (P1 is "
-          "hidden behind P2 in two views). Lifted as a user would, "
-          "without a map, GFPose's mean has the lower MPJPE in three of "
-          "the single-person clip's views and in every view of P2, the "
-          "person least like the training people."))
+    note=("Fitted with the detector's depth, as `experiments.lift` "
+          "fits, both any-roll models meet both targets over three seeds "
+          "in three of the single-person clip's four views without a map "
+          "(cam01, cam02, cam04), where with the lift's depths alone the "
+          "lifter met them in none and GFPose in one; GFPose meets them "
+          "in one of P2's views too. Neither meets them in cam03, where "
+          "the detector's depth is the farther from the reference and "
+          "leaves both models farther than the lift's depths alone, nor "
+          "in any view of P1, whose reference is the noisiest (P1 is "
+          "hidden behind P2 in two views). The seeds agree within a few "
+          "millimetres, closer still with the detector's depth. Lifted as "
+          "a user would, GFPose's mean and the lifter are within a few "
+          "millimetres of each other on the single-person clip and on P1, "
+          "and GFPose is the closer in every view of P2, the person least "
+          "like the training people."))
 
 _BY_FRAMES = tuple(
     spec.Col(f"{kind} {title}", f"by_frames.{kind}.{field}", fmt)
@@ -473,5 +496,5 @@ PAGE = spec.Page(
            "fetched at run time (`experiments/bench/public_clips.py`), "
            "never committed."),
     tables=(REFERENCE, JOINTS, SINGLE, MULTI, PEOPLE, SEEDS, ROLL, ROLL_SEEDS,
-            BY_FRAMES, SIZE, SIZES, footage_speed.SPEED,
-            footage_speed.SPEED_ZEN4))
+            BY_FRAMES, *footage_depth.TABLES, SIZE, SIZES,
+            footage_speed.SPEED, footage_speed.SPEED_ZEN4))
