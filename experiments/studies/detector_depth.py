@@ -2,7 +2,7 @@ r"""Question: How far is the detector's own depth of each joint from the depth c
 Answer: The figures are in the results file this writes (docs/results/footage.md shows them); the page's note says what they mean.
 
     python -m experiments.studies.detector_depth --workdir=runs/lifter_roll \
-        --name=lifter_roll [--sigmas=0,30,60,120]
+        --name=lifter_roll [--sigmas=0,20,30,45,60,90]
 
 writes experiments/results/detector_depth_<name>_cpu.json.
 
@@ -79,7 +79,7 @@ def reference_in_camera(ref_world, cam) -> np.ndarray:
   return out
 
 
-def study(workdir: str, sigmas=(0.0, 30.0, 60.0, 120.0), *,
+def study(workdir: str, sigmas=(0.0, 20.0, 30.0, 45.0, 60.0, 90.0), *,
           cache: str = real_footage.CACHE) -> tuple[list[dict], dict]:
   """(the results file's rows, the model's test inputs)."""
   cams = real_footage.read_qca(public_clips.clip("pose2sim_calibration"))

@@ -25,8 +25,8 @@ SCALE = spec.Table(
            "that depth (made millimetres at the reference's pelvis depth) "
            "onto the reference's depth behind its pelvis, over the joints "
            "the detector gave, and their correlation. "
-           "`keypoints.DEPTH_SCALE` is the factor chosen on the two-person "
-           "clip's views."),
+           "`keypoints.DEPTH_SCALE` is the median of the two-person clip's "
+           "factors, rounded."),
     columns=(spec.Col("scale", "scale", ".3f"),
              spec.Col("correlation", "correlation", ".3f"),
              spec.Col("joints", "joints", "d")),
