@@ -199,7 +199,7 @@ def test_a_detectors_depth_reaches_the_fit_and_right_brings_it_nearer(
     video, lifter, tmp_path):
   # MediaPipe landmarks on the exact 2D whose z is the truth's depth behind
   # the pelvis (in MediaPipe's units): the fit pulled by it lands nearer the
-  # truth than the fit without it; a COCO file gives no depth.
+  # truth than the fit without it; the .npz of the same 2D gives no depth.
   from tests.data import test_keypoints as kp_tests
   w, h = video["size"]
   truth = video["pose3d"] - video["pose3d"][:, :1]
