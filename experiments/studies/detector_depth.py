@@ -38,7 +38,6 @@ from experiments.studies import real_footage
 from jaxpose import files
 from jaxpose import lift
 from jaxpose.data import keypoints as kp_lib
-from jaxpose.pose import cameras as cam_lib
 from jaxpose.pose import fit_2d
 
 
@@ -71,26 +70,18 @@ def depth_scale(depth_px, root_depth_mm, ref_cam, visible, focal_px) -> dict:
           "joints": int(ok.sum())}
 
 
-def reference_in_camera(ref_world, cam) -> np.ndarray:
-  """The reference in `cam`'s frame, NaN on frames it could not place."""
-  out = np.full(ref_world.shape, np.nan)
-  valid = np.isfinite(ref_world).all(axis=(1, 2))
-  out[valid] = cam_lib.world_to_camera(ref_world[valid], cam)
-  return out
-
-
 def study(workdir: str, sigmas=(0.0, 20.0, 30.0, 45.0, 60.0, 90.0), *,
           cache: str = real_footage.CACHE) -> tuple[list[dict], dict]:
   """(the results file's rows, the model's test inputs)."""
   cams = real_footage.read_qca(public_clips.clip("pose2sim_calibration"))
   rows, seen = [], None
   for part, person, paths in clips(cache):
-    ref = real_footage.reference(
-        {n: real_footage.view_keypoints(p) for n, p in paths.items()}, cams)
+    views = {n: real_footage.view_keypoints(p) for n, p in paths.items()}
+    ref = real_footage.reference(views, cams)
     for name, path in paths.items():
       cam = cams[name.split("_")[-1]]
-      keypoints = real_footage.view_keypoints(path)
-      ref_cam = reference_in_camera(ref["points_mm"], cam)
+      keypoints = views[name]
+      ref_cam = real_footage.reference_in_camera(ref["points_mm"], cam)
       frames = min(len(ref_cam), keypoints.num_frames)
       base = {"part": part, "person": person, "view": name}
       rows.append({**base, "kind": "scale", **depth_scale(

@@ -212,6 +212,14 @@ def trunk_angle_deg(pred, ref) -> np.ndarray:
   return body_space.bone_angles(pred, ref, [(trunk, trunk)])[..., 0]
 
 
+def reference_in_camera(ref_world, cam) -> np.ndarray:
+  """The reference in `cam`'s frame, NaN on frames it could not place."""
+  out = np.full(np.shape(ref_world), np.nan)
+  valid = np.isfinite(ref_world).all(axis=(1, 2))
+  out[valid] = cam_lib.world_to_camera(ref_world[valid], cam)
+  return out
+
+
 def score_view(lifted, ref_world, cam, fps: float) -> dict:
   """A view's lift against the reference in that camera's frame (a lift
   of keypoints moved by a joint map moved back to the detector's joints,
@@ -219,8 +227,7 @@ def score_view(lifted, ref_world, cam, fps: float) -> dict:
   frames = min(len(ref_world), lifted.num_frames)
   # Frames with a joint the views could not place are left out.
   valid = np.isfinite(ref_world[:frames]).all(axis=(1, 2))
-  ref_cam = np.full(ref_world[:frames].shape, np.nan)
-  ref_cam[valid] = cam_lib.world_to_camera(ref_world[:frames][valid], cam)
+  ref_cam = reference_in_camera(ref_world[:frames], cam)
   ref_rel = ref_cam - ref_cam[:, :1]
   pred = np.asarray(lifted.mean_mm[:frames], np.float64)
   root = np.asarray(lifted.root_mm[:frames], np.float64)

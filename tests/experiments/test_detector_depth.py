@@ -1,10 +1,11 @@
 """The detector-depth study's parts on hand-made cases: the scale from a
-detector's depth onto the reference's, and the reference in a camera's
-frame."""
+detector's depth onto the reference's, each part's means, and the
+reference in a camera's frame (`real_footage`, which both studies use)."""
 import numpy as np
 import pytest
 
 from experiments.studies import detector_depth as dd
+from experiments.studies import real_footage as rf
 from jaxpose.data import keypoints as kp_lib
 from jaxpose.pose import cameras as cam_lib
 
@@ -42,7 +43,7 @@ def test_the_reference_in_a_camera_keeps_unplaced_frames_unplaced():
   cam = cam_lib.virtual_cameras(1, distance=4000.0)[0]
   world = _reference_in_camera(3) - [0, 0, 4000]
   world[1, 4] = np.nan
-  got = dd.reference_in_camera(world, cam)
+  got = rf.reference_in_camera(world, cam)
   assert np.isnan(got[1]).all() and np.isfinite(got[[0, 2]]).all()
   np.testing.assert_allclose(got[[0, 2]],
                              cam_lib.world_to_camera(world[[0, 2]], cam))
