@@ -26,8 +26,9 @@ lift.json says which. --roll_deg: a camera rolled about its axis (the
 models trained within 3 degrees of level) is lifted as if level and
 turned back. The lift is then fitted onto its own 2D (each frame's root
 and joints moved as little as a prior on bones and motion
-allows, the joints' depths pulled toward the detector's own where it gives
-one: --nodetector_depth leaves that out; --nofit_2d leaves the fit), at
+allows, the depths pulled toward the detector's own, joint by joint and
+bone by bone, where it gives one: --nodetector_depth leaves that out;
+--nofit_2d leaves the fit), at
 --height_mm's size when given.
 --joint_map moves the detector's joints to the model's rig's first.
 Compiled programs are kept for the next run in --compilation_cache. A wrong
@@ -47,7 +48,6 @@ The logic is `jaxpose.lift` (usable from a notebook).
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 
 from absl import app
@@ -107,7 +107,7 @@ def run():
   if _FIT.value:
     fitting = fit_2d.FitSettings(height_mm=_HEIGHT.value)
     if not _DEPTH.value:
-      fitting = dataclasses.replace(fitting, sigma_depth_mm=0.0)
+      fitting = fit_2d.without_detector_depth(fitting)
   writing = dict(overwrite=_OVERWRITE.value, bvh_frame=_BVH_FRAME.value,
                  bvh_branches=_BVH_BRANCHES.value)
   if _VIDEO.value:

@@ -3,7 +3,6 @@ keypoint files made from the synthetic test rows' own 2D: a lifter lifts
 them exactly as it estimates those rows; GFPose completes masked joints;
 the outputs are all or nothing; a lifter refuses masked joints and the
 keypoints dataset cannot be scored."""
-import dataclasses
 import json
 import os
 import subprocess
@@ -228,8 +227,8 @@ def test_a_detectors_depth_reaches_the_fit_and_right_brings_it_nearer(
   error = lambda f: float(np.abs(f.mean_mm[..., 2] - f.mean_mm[:, :1, 2]
                                  - truth[..., 2]).mean())
   pulled = lift.fit_to_2d(lifted, settings=still)
-  alone = lift.fit_to_2d(lifted, settings=dataclasses.replace(
-      still, sigma_depth_mm=0.0))
+  alone = lift.fit_to_2d(lifted, settings=fit_2d.without_detector_depth(
+      still))
   assert pulled.info["fit_2d"]["detector_depth_joints"] == N * 17
   assert alone.info["fit_2d"]["detector_depth_joints"] == 0
   assert error(pulled) < 0.5 * error(alone), (error(pulled), error(alone))

@@ -291,8 +291,8 @@ def view_row(name: str, lifted, fit: bool, camera: str, ref, cam,
   """One view's row: its lift (fitted onto its 2D or not; a camera named
   '..._nodepth' fitted without the detector's depth), the tracks followed,
   its own figures and, with a reference, its errors."""
-  settings = fit_2d.FitSettings(sigma_depth_mm=0.0) if camera.endswith(
-      "_nodepth") else None
+  settings = (fit_2d.without_detector_depth(fit_2d.FitSettings())
+              if camera.endswith("_nodepth") else None)
   motion = lift.fit_to_2d(lifted, fps=fps, settings=settings) if fit else (
       lifted)
   mapped = lifted.info["keypoints"].get("joint_map")

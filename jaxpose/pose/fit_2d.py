@@ -8,7 +8,9 @@ the motion as little as it can so that it lands on the 2D:
   E = sum_tj  w_tj rho(|pi(root_t + s pose_tj + d_tj) - u_tj|) / sigma_px^2
     + sum_tj  |d_tj|^2 / sigma_pose^2                        (stay near the lift)
     + sum_tj  v_tj (z_tj - z_t0 - e_tj)^2 / sigma_depth^2   (the detector's
-                                                             depth)
+    + sum_tb  v_tc v_tp (z_tc - z_tp - e_tc + e_tp)^2        depth, joint by
+                                   / sigma_depth_bone^2      joint and bone by
+                                                             bone)
     + sum_tb  (len_tb - L_b)^2 / sigma_bone^2      (one body: a length per bone,
                                                     the same left and right,
                                                     their sum the lift's)
@@ -22,7 +24,12 @@ w_tj is 1 for a keypoint the detector gave (0 for one completed). e_tj is
 a detector's own estimate of the joint's depth behind the pelvis, where it
 gives one (MediaPipe Pose's, from the image: what 2D alone cannot show,
 such as a leg stepping toward the camera or away); v_tj is w_tj where
-there is one, else 0.
+there is one, else 0. The first depth term compares each joint's depth
+behind the pelvis with the detector's; the second each bone's change in
+depth, child c less parent p. A detector's depth error shared along the
+body (MediaPipe's grows with the joint's height in some views) adds up
+toward the head in the first and leans the body; between a bone's two
+ends it cancels.
 
 The depth is the lift's, times s. From the 2D alone a body twice as large
 twice as far projects the same, and a depth solved frame by frame from
@@ -79,8 +86,11 @@ class FitSettings:
     sigma_depth_mm: how far a joint's depth behind the pelvis may sit from
       the detector's estimate (`fit`'s depth_mm) for the price of one
       sigma_px; with sigma_pose_mm it sets where between the lift's depth
-      and the detector's the joint settles (0: the detector's depth is
-      left out). experiments/studies/detector_depth.py chose it.
+      and the detector's the joint settles (0: that term left out).
+    sigma_depth_bone_mm: how far each bone's change in depth, child less
+      parent, may sit from the detector's (0: that term left out).
+      experiments/studies/detector_depth.py chose the two together
+      (`without_detector_depth` leaves both out).
   """
   iterations: int = 400
   learning_rate: float = 0.03
@@ -91,7 +101,8 @@ class FitSettings:
   sigma_accel_mm_s2: float = 30000.0
   sigma_root_accel_mm_s2: float = 3000.0
   height_mm: float = 0.0
-  sigma_depth_mm: float = 30.0
+  sigma_depth_mm: float = 60.0
+  sigma_depth_bone_mm: float = 20.0
 
   def __post_init__(self):
     checks.check_positive_int("iterations", self.iterations)
@@ -100,13 +111,21 @@ class FitSettings:
       value = getattr(self, name)
       if not (np.isfinite(value) and value > 0):
         raise ValueError(f"{name}: expected a finite number > 0, got {value}")
-    if not (np.isfinite(self.sigma_depth_mm) and self.sigma_depth_mm >= 0):
-      raise ValueError("sigma_depth_mm: expected a finite number >= 0 (0: "
-                       f"no depth term), got {self.sigma_depth_mm}")
+    for name in ("sigma_depth_mm", "sigma_depth_bone_mm"):
+      value = getattr(self, name)
+      if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"{name}: expected a finite number >= 0 (0: that "
+                         f"depth term left out), got {value}")
     if not (np.isfinite(self.height_mm) and (
         self.height_mm == 0 or 500 <= self.height_mm <= 2600)):
       raise ValueError("height_mm: expected 0 (unknown) or a stature of "
                        f"500-2600 mm, got {self.height_mm}")
+
+
+def without_detector_depth(settings: FitSettings) -> FitSettings:
+  """`settings` with both depth terms left out: the lift's depths alone."""
+  return dataclasses.replace(settings, sigma_depth_mm=0.0,
+                             sigma_depth_bone_mm=0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,8 +219,14 @@ def _solve(pose, root, pixels, weights, depth, depth_weights, real, init_len,
     c2 = settings.robust_px ** 2
     reproj = jnp.sum(weights * c2 * r2 / (r2 + c2)) / settings.sigma_px ** 2
     prior = jnp.sum((_UNIT_MM * p["offset"]) ** 2) / settings.sigma_pose_mm ** 2
-    prior += jnp.sum(depth_weights * (rel[..., 2] - depth) ** 2
-                     ) / max(settings.sigma_depth_mm, 1e-3) ** 2
+    if settings.sigma_depth_mm:
+      prior += jnp.sum(depth_weights * (rel[..., 2] - depth) ** 2
+                       ) / settings.sigma_depth_mm ** 2
+    if settings.sigma_depth_bone_mm:
+      off = (rel[:, child, 2] - rel[:, parent, 2]
+             - depth[:, child] + depth[:, parent])
+      prior += jnp.sum(depth_weights[:, child] * depth_weights[:, parent]
+                       * off ** 2) / settings.sigma_depth_bone_mm ** 2
     lengths = jnp.linalg.norm(rel[:, child] - rel[:, parent], axis=-1)
     bones = jnp.sum(real[:, None] * (
         lengths - _UNIT_MM * p["lengths"][classes]) ** 2
@@ -276,7 +301,8 @@ def fit(pose_mm, root_mm, pixels, weights, intrinsics, *, fps: float,
       np.asarray(checks.check_array("depth_mm", depth_mm,
                                     ("T", skeleton.num_joints), finite=False,
                                     sizes=sizes), np.float32))
-  depth_w = np.where(np.isfinite(depth) & (settings.sigma_depth_mm > 0), w,
+  pulled = settings.sigma_depth_mm > 0 or settings.sigma_depth_bone_mm > 0
+  depth_w = np.where(np.isfinite(depth) & pulled, w,
                      0.0).astype(np.float32)
   intr = np.asarray(intrinsics, np.float32)[:4]
   scale = 1.0
@@ -315,4 +341,5 @@ def fit(pose_mm, root_mm, pixels, weights, intrinsics, *, fps: float,
 
 
 __all__ = ["FRAME_BUCKET", "FitSettings", "Fitted", "JOINT_CHAIN_OF_STATURE",
-           "fit", "joint_chain_mm", "reprojection_px"]
+           "fit", "joint_chain_mm", "reprojection_px",
+           "without_detector_depth"]

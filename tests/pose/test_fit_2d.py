@@ -141,7 +141,17 @@ def _forearm_both_ways(pose, root):
   return truth, twin, wrist
 
 
-def test_a_detectors_depth_moves_a_joint_along_its_ray_and_only_then():
+# The detector's depth joint by joint (against the pelvis) or bone by bone.
+_BY_JOINT, _BY_BONE = "sigma_depth_mm", "sigma_depth_bone_mm"
+
+
+def _depth_settings(term: str, sigma: float, **kw) -> fit_2d.FitSettings:
+  other = _BY_BONE if term == _BY_JOINT else _BY_JOINT
+  return fit_2d.FitSettings(**{term: sigma, other: 0.0}, **kw)
+
+
+@pytest.mark.parametrize("term", (_BY_JOINT, _BY_BONE))
+def test_a_detectors_depth_moves_a_joint_along_its_ray_and_only_then(term):
   pose, root = _walk(20)
   truth, twin, wrist = _forearm_both_ways(pose, root)
   pixels = _project(truth, root)
@@ -151,7 +161,7 @@ def test_a_detectors_depth_moves_a_joint_along_its_ray_and_only_then():
   fit = lambda **kw: fit_2d.fit(twin, root, pixels, weights, INTRINSICS,
                                 fps=FPS, **kw)
   err = lambda f: np.median(np.abs(f.pose_mm[:, wrist, 2] - truth[:, wrist, 2]))
-  even = fit_2d.FitSettings(sigma_pose_mm=60.0, sigma_depth_mm=60.0)
+  even = _depth_settings(term, 60.0, sigma_pose_mm=60.0)
   plain, pulled = fit(settings=even), fit(depth_mm=depth, settings=even)
   assert err(plain) > 0.8 * np.median(np.abs(twin - truth)[:, wrist, 2])
   # The depth's pull against the pose's: with equal sigmas, half the way.
@@ -161,16 +171,37 @@ def test_a_detectors_depth_moves_a_joint_along_its_ray_and_only_then():
   others = np.delete(np.arange(17), wrist)
   assert np.median(np.linalg.norm(pulled.pose_mm[:, others]
                                   - plain.pose_mm[:, others], axis=-1)) < 10
-  # A sigma of 10 mm against 60 leaves 10^2 / (10^2 + 60^2) of the way;
-  # 0 leaves the depth out, as does NaN.
-  tight = fit(depth_mm=depth, settings=fit_2d.FitSettings(
-      sigma_pose_mm=60.0, sigma_depth_mm=10.0))
+  # A sigma of 10 mm against 60 leaves about 10^2 / (10^2 + 60^2) of the
+  # way (so stiff a pull takes Adam more steps); 0 leaves the depth out, as
+  # does NaN.
+  tight = fit(depth_mm=depth, settings=_depth_settings(
+      term, 10.0, sigma_pose_mm=60.0, iterations=2000))
   assert err(tight) / err(plain) < 0.1
-  for off in (fit(depth_mm=depth, settings=fit_2d.FitSettings(
-      sigma_pose_mm=60.0, sigma_depth_mm=0.0)),
+  for off in (fit(depth_mm=depth, settings=_depth_settings(
+      term, 0.0, sigma_pose_mm=60.0)),
               fit(depth_mm=np.full(pose.shape[:2], np.nan), settings=even)):
     np.testing.assert_allclose(off.pose_mm, plain.pose_mm, atol=1e-3)
     assert off.info["detector_depth_joints"] == 0
+
+
+def test_a_depth_error_that_grows_with_height_leans_the_body_less_by_bones():
+  # A detector whose depth runs 0.25 mm farther per mm of height above the
+  # pelvis (as MediaPipe's does in some views), on a lift that is right:
+  # against the pelvis the error adds up toward the head and the body
+  # leans; bone by bone each bone carries only its own share.
+  pose, root = _walk(20)
+  pixels = _project(pose, root)
+  height = -(pose[..., 1] - pose[:, :1, 1])  # y is down
+  depth = pose[..., 2] - pose[:, :1, 2] + 0.25 * height
+  weights = np.ones(pose.shape[:2])
+  head = H36M_17.joint_names.index("head")
+  errors = {}
+  for term in (_BY_JOINT, _BY_BONE):
+    fitted = fit_2d.fit(pose, root, pixels, weights, INTRINSICS, fps=FPS,
+                        depth_mm=depth, settings=_depth_settings(term, 30.0))
+    errors[term] = np.median(np.abs(fitted.pose_mm[:, head, 2]
+                                    - pose[:, head, 2]))
+  assert errors[_BY_BONE] < 0.6 * errors[_BY_JOINT], errors
 
 
 @pytest.mark.parametrize("change, message", [
@@ -193,6 +224,7 @@ def test_bad_input_is_named(change, message):
 @pytest.mark.parametrize("field, value", [("height_mm", 100.0),
                                           ("sigma_px", 0.0),
                                           ("sigma_depth_mm", -1.0),
+                                          ("sigma_depth_bone_mm", np.nan),
                                           ("iterations", 0)])
 def test_bad_settings_are_named(field, value):
   with pytest.raises(ValueError, match=field):
