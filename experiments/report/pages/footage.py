@@ -398,19 +398,19 @@ ROLL_SEEDS = spec.Table(
     label_titles=("model", "person", "view", "motion"),
     note=("Fitted with the detector's depth, as `experiments.lift` "
           "fits, both any-roll models meet both targets over three seeds "
-          "in three of the single-person clip's four views without a map "
-          "(cam01, cam02, cam04), where with the lift's depths alone the "
-          "lifter met them in none and GFPose in one; GFPose meets them "
-          "in one of P2's views too. Neither meets them in cam03, where "
-          "the detector's depth is the farther from the reference and "
-          "leaves both models farther than the lift's depths alone, nor "
-          "in any view of P1, whose reference is the noisiest (P1 is "
-          "hidden behind P2 in two views). The seeds agree within a few "
-          "millimetres, closer still with the detector's depth. Lifted as "
-          "a user would, GFPose's mean and the lifter are within a few "
-          "millimetres of each other on the single-person clip and on P1, "
-          "and GFPose is the closer in every view of P2, the person least "
-          "like the training people."))
+          "in four views without a map: cam01 and cam04 of the "
+          "single-person clip and P2's cam02 and cam04; with the lift's "
+          "depths alone GFPose meets them in two and the lifter in none. "
+          "Neither meets them in cam02 with that depth (PA-MPJPE misses "
+          "by a few millimetres), nor in cam03, where the detector's "
+          "depth leaves both models farther than the lift's depths alone, "
+          "nor in any view of P1 (in cam03 P1's own 2D stands beyond the "
+          "targets with every depth right: the table of what each view's "
+          "2D leaves, below). The seeds agree within a few millimetres. "
+          "Lifted as a user would, GFPose's mean and the lifter are within "
+          "a few millimetres on the single-person clip, the lifter a "
+          "little the closer for P1 on the whole, GFPose the closer in "
+          "MPJPE in every view of P2, least like the training people."))
 
 _BY_FRAMES = tuple(
     spec.Col(f"{kind} {title}", f"by_frames.{kind}.{field}", fmt)
