@@ -21,7 +21,6 @@ _VIEWS = (*((person, f"pose2sim_multi_cam0{i}") for person in ("P1", "P2")
           *(("single-person clip", f"pose2sim_cam0{i}") for i in range(1, 5)))
 
 
-
 def _detector_rows(kind: str) -> tuple:
   """One row per view of the depth study's model-free rows of `kind`."""
   return tuple(spec.Row("MediaPipe Pose 0.10.14", "detector_depth_lifter_roll"
@@ -79,10 +78,10 @@ TRUE_DEPTH = spec.Table(
     label_titles=("detector", "person", "view"),
     note=("For the person filmed alone each view's own 2D stands far "
           "inside the targets, so what a lift there misses is depth. "
-          "Of the two people's, P1's in cam03 stands beyond both targets on "
-          "its own: no lift that lands on that view's keypoints can meet "
-          "them against this reference, whichever of the view's detections "
-          "or the other views' is the wrong one."))
+          "Of the two people's, P1's in cam03 stands beyond the PA-MPJPE "
+          "target on its own: no lift that lands on that view's keypoints "
+          "can meet it against this reference, whichever of the view's "
+          "detections or the other views' is the wrong one."))
 
 PULL = spec.Table(
     title=("How hard the detector's depth pulls the fit, joint by joint "
